@@ -1,0 +1,41 @@
+package connector
+
+import (
+	"context"
+
+	"github.com/intakehq/intake"
+)
+
+// Source reads rows one at a time, like encoding/csv's Reader or pgx's
+// CopyFromSource.
+//
+// Read returns the next data row (never the header). It returns io.EOF after
+// the last row. An error of type *[intake.RowError] concerns that row only: the
+// row (its line and whatever cells could be read) comes with it, the caller
+// rejects it and goes on reading. Any other error is fatal: the caller stops
+// and calls Close.
+//
+// A Source is used by one goroutine at a time.
+type Source interface {
+	// Header returns the column names, or nil when the source has no header
+	// row (columns are then referred to by 1-based index). It may read ahead;
+	// it returns the same slice on every call and the caller must not modify it.
+	Header(ctx context.Context) ([]string, error)
+	// Read returns the next row; see the type's documentation.
+	Read(ctx context.Context) (intake.Row, error)
+	// Close releases the source's resources. It is safe to call twice.
+	Close() error
+}
+
+// Progresser is an optional capability of a [Source]: how many bytes of the
+// input have been consumed so far, and the total when known (-1 otherwise).
+// Progress may be called from another goroutine than Read.
+type Progresser interface {
+	Progress() (read, total int64)
+}
+
+// Namer is an optional capability of a [Source]: the name of what it reads
+// (a file name), used in error messages.
+type Namer interface {
+	Name() string
+}

@@ -1,0 +1,244 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// FieldType says how a field's cells are parsed, validated, stored and
+// compared. Several field types share one value [Kind].
+type FieldType uint8
+
+// The field types. Their names (see [FieldType.String] and [ParseFieldType])
+// are the ones used by the JSON mapping spec.
+const (
+	TypeInvalid     FieldType = iota
+	TypeText                  // free text
+	TypeBool                  // yes/no
+	TypeDecimal               // a number or an amount (also "number", "currency")
+	TypeDate                  // a calendar date
+	TypeTime                  // a time of day
+	TypeTimestamp             // a date and time, an instant
+	TypeEmail                 // an email address, stored trimmed and lower-cased
+	TypePhone                 // a phone number, stored in E.164 form
+	TypeCountry               // an ISO 3166-1 alpha-2 country code
+	TypeSelect                // one of a field's options
+	TypeMultiSelect           // several of a field's options (a list value)
+	TypeID                    // an identifier or foreign key, kept exactly (leading zeros too)
+)
+
+var fieldTypeNames = [...]string{"invalid", "text", "bool", "decimal", "date", "time", "timestamp", "email", "phone", "country", "select", "multiselect", "id"}
+
+// String returns the type's name in the mapping spec.
+func (t FieldType) String() string {
+	if int(t) < len(fieldTypeNames) {
+		return fieldTypeNames[t]
+	}
+	return "type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Kind returns the value kind that fields of this type hold.
+func (t FieldType) Kind() Kind {
+	switch t {
+	case TypeBool:
+		return KindBool
+	case TypeDecimal:
+		return KindDecimal
+	case TypeDate:
+		return KindDate
+	case TypeTime:
+		return KindTime
+	case TypeTimestamp:
+		return KindTimestamp
+	case TypeMultiSelect:
+		return KindList
+	case TypeInvalid:
+		return KindNull
+	}
+	return KindText
+}
+
+// MarshalText implements encoding.TextMarshaler with the type's name.
+func (t FieldType) MarshalText() ([]byte, error) {
+	if t == TypeInvalid || int(t) >= len(fieldTypeNames) {
+		return nil, fmt.Errorf("intake: cannot marshal invalid field type %d", t)
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler through [ParseFieldType].
+func (t *FieldType) UnmarshalText(b []byte) error {
+	p, err := ParseFieldType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = p
+	return nil
+}
+
+// ParseFieldType returns the field type with the given name, case-insensitive.
+// Besides the names of [FieldType.String] it accepts the aliases "string",
+// "boolean", "number", "numeric", "currency", "money", "datetime",
+// "multi-select", "multi_select", "select-one" and "key".
+func ParseFieldType(name string) (FieldType, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	for i := 1; i < len(fieldTypeNames); i++ {
+		if fieldTypeNames[i] == n {
+			return FieldType(i), nil
+		}
+	}
+	switch n {
+	case "string":
+		return TypeText, nil
+	case "boolean", "yesno", "yes/no":
+		return TypeBool, nil
+	case "number", "numeric", "currency", "money", "integer", "int":
+		return TypeDecimal, nil
+	case "datetime":
+		return TypeTimestamp, nil
+	case "multi-select", "multi_select":
+		return TypeMultiSelect, nil
+	case "select-one", "select_one":
+		return TypeSelect, nil
+	case "key":
+		return TypeID, nil
+	}
+	return TypeInvalid, fmt.Errorf("intake: unknown field type %q (want one of %s)", name, strings.Join(fieldTypeNames[1:], ", "))
+}
+
+// Field describes one field of a [Schema].
+type Field struct {
+	// Name is the field's name, unique in its schema: lower-case letters,
+	// digits and underscores, starting with a letter ("first_name").
+	Name string `json:"name"`
+	// Type is the field's type; required.
+	Type FieldType `json:"type"`
+	// Options are the allowed values of a select or multi-select field; empty
+	// means any value.
+	Options []string `json:"options,omitempty"`
+	// Required fields reject a row whose cell is empty (code missing_required).
+	Required bool `json:"required,omitempty"`
+	// Personal marks personal data, erased when a record is anonymized.
+	Personal bool `json:"personal,omitempty"`
+	// Label is a human-readable name for user interfaces; optional.
+	Label string `json:"label,omitempty"`
+}
+
+// Schema is the ordered list of fields of one object type ("contact",
+// "account", a custom object). A Schema is immutable once built by
+// [NewSchema] and safe for concurrent use.
+type Schema struct {
+	object string
+	fields []Field
+	index  map[string]int
+}
+
+// Object type names of the default schemas.
+const (
+	ObjectContact  = "contact"
+	ObjectAccount  = "account"
+	ObjectActivity = "activity"
+)
+
+// NewSchema builds a schema for the object type from its fields, checking
+// that names are valid and unique and that types are set. All problems are
+// returned at once, joined.
+func NewSchema(object string, fields ...Field) (*Schema, error) {
+	var errs []error
+	if !validName(object) {
+		errs = append(errs, fmt.Errorf("intake: object type %q: use lower-case letters, digits and underscores, starting with a letter", object))
+	}
+	if len(fields) == 0 {
+		errs = append(errs, fmt.Errorf("intake: schema %q has no fields", object))
+	}
+	s := &Schema{object: object, fields: make([]Field, len(fields)), index: make(map[string]int, len(fields))}
+	for i, f := range fields {
+		if !validName(f.Name) {
+			errs = append(errs, fmt.Errorf("intake: schema %q: field name %q: use lower-case letters, digits and underscores, starting with a letter", object, f.Name))
+		}
+		if f.Type == TypeInvalid || int(f.Type) >= len(fieldTypeNames) {
+			errs = append(errs, fmt.Errorf("intake: schema %q: field %q has no valid type", object, f.Name))
+		}
+		if _, dup := s.index[f.Name]; dup {
+			errs = append(errs, fmt.Errorf("intake: schema %q: field %q is declared twice", object, f.Name))
+		}
+		f.Options = append([]string(nil), f.Options...)
+		s.fields[i] = f
+		s.index[f.Name] = i
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// MustSchema is like [NewSchema] but panics on error. It is meant for schemas
+// written as literals in Go source, checked by the host's tests.
+func MustSchema(object string, fields ...Field) *Schema {
+	s, err := NewSchema(object, fields...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func validName(n string) bool {
+	if n == "" || len(n) > 63 || n[0] < 'a' || n[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Object returns the object type the schema describes.
+func (s *Schema) Object() string { return s.object }
+
+// Len returns the number of fields.
+func (s *Schema) Len() int { return len(s.fields) }
+
+// Field returns the i-th field (0-based).
+func (s *Schema) Field(i int) Field { return s.fields[i] }
+
+// Fields returns a copy of the schema's fields.
+func (s *Schema) Fields() []Field { return append([]Field(nil), s.fields...) }
+
+// Index returns the position of the named field, or -1.
+func (s *Schema) Index(name string) int {
+	if i, ok := s.index[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// Names returns the field names in order.
+func (s *Schema) Names() []string {
+	n := make([]string, len(s.fields))
+	for i, f := range s.fields {
+		n[i] = f.Name
+	}
+	return n
+}
+
+// ContactSchema returns the default contact schema: contact_id (id), email,
+// phone, first_name, last_name, birthday (date), country, city and
+// lifetime_value (decimal). Each call returns the same immutable schema.
+func ContactSchema() *Schema { return contactSchema }
+
+var contactSchema = MustSchema(ObjectContact,
+	Field{Name: "contact_id", Type: TypeID, Label: "Contact ID"},
+	Field{Name: "email", Type: TypeEmail, Personal: true, Label: "Email"},
+	Field{Name: "phone", Type: TypePhone, Personal: true, Label: "Phone"},
+	Field{Name: "first_name", Type: TypeText, Personal: true, Label: "First name"},
+	Field{Name: "last_name", Type: TypeText, Personal: true, Label: "Last name"},
+	Field{Name: "birthday", Type: TypeDate, Personal: true, Label: "Birthday"},
+	Field{Name: "country", Type: TypeCountry, Label: "Country"},
+	Field{Name: "city", Type: TypeText, Label: "City"},
+	Field{Name: "lifetime_value", Type: TypeDecimal, Label: "Lifetime value"},
+)
