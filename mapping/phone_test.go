@@ -1,0 +1,137 @@
+package mapping
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var phoneSeeds = []string{
+	"+49 30 1234567", "+49 030 1234567", "+1-202-555-0143", "+442071234567", "+44 20 7123 4567",
+	"+44 (0)20 7123 4567", "+39 06 6982 1234", "+39 333 123 4567", "+33 1 23 45 67 89", "+33.1.23.45.67.89",
+	"+7 495 123-45-67", "+81 3-1234-5678", "+86 10 1234 5678", "+61 2 1234 5678", "+800 1234 5678",
+	"+882 34 1234 5678", "+1 (202) 555-0143", "+12025550143", "+1 800 FLOWERS", "+49 1512 3456789",
+	"+49-1512-3456789", "+4915123456789", "+54 9 11 1234 5678", "+52 1 55 1234 5678", "+225 07 12 34 56 78",
+	"+353 1 234 5678", "+31 20 123 4567", "+0 123", "+999 123456", "+1", "+12", "+123", "+49 30", "+49 3",
+	"+49 30 12345678901234567", "+", "0049 30 1234567", "030 1234567", "+49  30 1234567", "+49 30-1234567 ext. 12",
+	"+39 0000", "+39 00", "+262 262 12 34 56", "+290 8 1234", "+247 1234", "+979 1 2345 6789",
+}
+
+func TestPhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, region string
+		strict     bool
+		want       string // "" = rejected
+	}{
+		{in: "+49 30 1234567", want: "+49301234567"},
+		{in: "+1-202-555-0143", want: "+12025550143"},
+		{in: "+442071234567", want: "+442071234567"},
+		{in: "+44 (0)20 7123 4567", want: "+442071234567"},
+		{in: "+39 06 6982 1234", want: "+390669821234"},
+		{in: "+49 030 1234567", want: "+49301234567"},
+		{in: "  +33 1 23 45 67 89 ", want: "+33123456789"},
+		{in: "030 1234567", want: ""},
+		{in: "030 1234567", region: "DE", want: "+49301234567"},
+		{in: "0049 30 1234567", region: "DE", want: "+49301234567"},
+		{in: "(202) 555-0143", region: "US", want: "+12025550143"},
+		{in: "+49 30 1234567 ext. 12", want: "+49301234567"},
+		{in: "+999 123456", want: ""},
+		{in: "+49 3", want: ""},
+		{in: "not a phone", want: ""},
+		{in: "+1 202 555 0143", strict: true, want: "+12025550143"},
+		{in: "+1 202 155 0143", strict: true, want: ""},
+		{in: "+1 202 155 0143", want: "+12021550143"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			v, ok := ParsePhone(tt.in, Options{DefaultRegion: tt.region, StrictPhone: tt.strict})
+			if tt.want == "" {
+				assert.False(t, ok, "got %q", v.Str())
+				return
+			}
+			require.True(t, ok)
+			assert.Equal(t, tt.want, v.Str())
+		})
+	}
+}
+
+func TestPhoneFastPathSeeds(t *testing.T) {
+	t.Parallel()
+	fast := 0
+	for _, s := range phoneSeeds {
+		for _, strict := range []bool{false, true} {
+			if checkPhoneFast(t, s, strict) {
+				fast++
+			}
+		}
+	}
+	assert.Greater(t, fast, len(phoneSeeds)/2, "the fast path should take most seeds")
+}
+
+// checkPhoneFast compares the fast path with the full parser on s and
+// reports whether the fast path decided.
+func checkPhoneFast(t *testing.T, s string, strict bool) bool {
+	t.Helper()
+	s = trimCell(s)
+	e, st := phoneFast(s, strict)
+	if st == fastUnknown {
+		return false
+	}
+	for _, region := range []string{"", "DE", "US", "IT"} {
+		fe, fok := phoneFull(s, region, strict)
+		if st == fastAccept {
+			if !fok || fe != e {
+				t.Errorf("phone %q (strict %v, region %q): fast path accepts %q, full parse gives %q, %v", s, strict, region, e, fe, fok)
+			}
+		} else if fok {
+			t.Errorf("phone %q (strict %v, region %q): fast path rejects, full parse accepts %q", s, strict, region, fe)
+		}
+	}
+	return true
+}
+
+func FuzzPhoneFastPath(f *testing.F) {
+	for _, s := range phoneSeeds {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	if corpusDir(f) != "" {
+		for _, c := range corpusCells(f, "test_no_leading_zeroes.csv") {
+			f.Add("+"+c, false)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string, strict bool) {
+		checkPhoneFast(t, s, strict)
+		v, ok := ParsePhone(s, Options{StrictPhone: strict})
+		if ok {
+			e, fok := phoneFull(trimCell(s), "", strict)
+			if !fok || e != v.Str() {
+				t.Errorf("ParsePhone(%q) = %q, full parse %q, %v", s, v.Str(), e, fok)
+			}
+		}
+	})
+}
+
+func BenchmarkPhone(b *testing.B) {
+	for _, in := range []string{"+49 30 1234567", "+1-202-555-0143", "+442071234567"} {
+		b.Run("fast/"+in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, st := phoneFast(in, false); st != fastAccept {
+					b.Fatal("not fast")
+				}
+			}
+		})
+		b.Run("full/"+in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := phoneFull(in, "", false); !ok {
+					b.Fatal("rejected")
+				}
+			}
+		})
+	}
+}
