@@ -31,3 +31,18 @@ var ErrNotFound = errors.New("intake: record not found: it was deleted after it 
 
 // ErrDuplicateID is the cause of a RecordError for a create whose id is taken.
 var ErrDuplicateID = errors.New("intake: record id already exists: use a fresh id allocator")
+
+// ErrInvalidOp is the cause of a RecordError for an op that no store can
+// apply: an unknown op kind, a nil record or schema, an empty id, a Clear
+// index outside the schema, or a value whose kind does not fit its field
+// (a mapper bug, not bad input).
+var ErrInvalidOp = errors.New("intake: invalid write op: build ops with a record of the run's schema, a non-empty id and values of the fields' kinds")
+
+// ErrSchemaConflict is the cause of an EnsureSchema error for a field that
+// the store already holds with values of another kind (text vs. date, …).
+// Rename the field, or migrate the stored data first.
+var ErrSchemaConflict = errors.New("intake: schema conflicts with the stored one")
+
+// ErrFull is the cause of a RecordError for a create that would take a
+// store beyond its configured capacity (see MemoryConfig.MaxRecords).
+var ErrFull = errors.New("intake: store is full: raise its record limit or use a persistent sink")

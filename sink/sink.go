@@ -81,3 +81,26 @@ type Getter interface {
 type SchemaEnsurer interface {
 	EnsureSchema(ctx context.Context, s *intake.Schema) error
 }
+
+// Scanner is the capability of a [Sink] to stream every stored record of a
+// schema's object type, which exports need; without it a store cannot be
+// exported.
+//
+// Scan calls fn once per stored record, in a stable order (creation order,
+// oldest first), with the record's values projected onto s (fields s has
+// and the store does not are null). The record passed to fn, and its Values,
+// are only valid during the call: a sink may reuse them for the next record,
+// so fn must [intake.Record.Clone] a record it keeps. Scan stops at the
+// first error fn returns and returns it. Writes that run while a Scan is
+// under way may or may not be seen by it.
+type Scanner interface {
+	Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error
+}
+
+// Counter is the capability of a [Sink] to count the stored records of an
+// object type, for progress bars and reports; without it a caller counts
+// with [Scanner] or goes without. An object type the store never saw has
+// zero records.
+type Counter interface {
+	Count(ctx context.Context, object string) (int64, error)
+}

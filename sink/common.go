@@ -1,0 +1,117 @@
+package sink
+
+import (
+	"fmt"
+
+	"github.com/intakehq/intake"
+)
+
+// checkOp reports why op cannot be applied by any store, or nil. The error
+// wraps ErrInvalidOp; callers wrap it in a RecordError.
+func checkOp(op *Op) error {
+	if op == nil {
+		return fmt.Errorf("%w: nil op", ErrInvalidOp)
+	}
+	if op.Kind < OpCreate || op.Kind > OpOptOut {
+		return fmt.Errorf("%w: unknown op kind %d", ErrInvalidOp, op.Kind)
+	}
+	rec := op.Record
+	if rec == nil {
+		return fmt.Errorf("%w: %s op without a record", ErrInvalidOp, op.Kind)
+	}
+	if rec.Schema == nil {
+		return fmt.Errorf("%w: record without a schema", ErrInvalidOp)
+	}
+	if rec.ID == "" {
+		return fmt.Errorf("%w: record without an id", ErrInvalidOp)
+	}
+	s := rec.Schema
+	if len(rec.Values) > s.Len() {
+		return fmt.Errorf("%w: record has %d values, schema %q has %d fields", ErrInvalidOp, len(rec.Values), s.Object(), s.Len())
+	}
+	if op.Kind == OpCreate || op.Kind == OpUpdate {
+		for i, v := range rec.Values {
+			if k := s.Field(i).Type.Kind(); !v.IsNull() && v.Kind() != k {
+				return fmt.Errorf("%w: field %q holds a %s value, want %s", ErrInvalidOp, s.Field(i).Name, v.Kind(), k)
+			}
+		}
+	}
+	if op.Kind == OpUpdate {
+		for _, c := range op.Clear {
+			if c < 0 || c >= s.Len() {
+				return fmt.Errorf("%w: Clear index %d outside schema %q (0-%d)", ErrInvalidOp, c, s.Object(), s.Len()-1)
+			}
+		}
+	}
+	return nil
+}
+
+// recordError wraps err as the RecordError of op's record.
+func recordError(op *Op, err error) *RecordError {
+	e := &RecordError{Err: err}
+	if op != nil && op.Record != nil {
+		e.ID, e.Line = op.Record.ID, op.Record.Line
+	}
+	return e
+}
+
+// value returns rec's i-th value, null when rec has fewer values.
+func value(rec *intake.Record, i int) intake.Value {
+	if i < len(rec.Values) {
+		return rec.Values[i]
+	}
+	return intake.Null
+}
+
+// mergeFields merges the fields of s into the stored fields cols (a store's
+// fields in the order they were added) and returns the new list, whether it
+// changed, and the names of stored fields whose type changed to another type
+// of the same value kind (their keys must be computed again). A field stored
+// with another value kind is an ErrSchemaConflict.
+func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed bool, retyped []string, err error) {
+	out = cols
+	pos := make(map[string]int, len(cols))
+	for i, c := range cols {
+		pos[c.Name] = i
+	}
+	for i := 0; i < s.Len(); i++ {
+		f := s.Field(i)
+		j, ok := pos[f.Name]
+		if !ok {
+			if !changed {
+				out = append([]intake.Field(nil), cols...)
+				changed = true
+			}
+			pos[f.Name] = len(out)
+			out = append(out, f)
+			continue
+		}
+		c := out[j]
+		if c.Type == f.Type {
+			continue
+		}
+		if c.Type.Kind() != f.Type.Kind() {
+			return cols, false, nil, fmt.Errorf("%w: field %q of %q is stored as %s (%s values) and cannot become %s (%s values): rename the field or migrate the data",
+				ErrSchemaConflict, f.Name, s.Object(), c.Type, c.Type.Kind(), f.Type, f.Type.Kind())
+		}
+		if !changed {
+			out = append([]intake.Field(nil), cols...)
+			changed = true
+		}
+		out[j] = f
+		retyped = append(retyped, f.Name)
+	}
+	return out, changed, retyped, nil
+}
+
+// specUses reports whether spec names one of the fields.
+func specUses(spec intake.KeySpec, fields []string) bool {
+	for _, f := range spec.Fields {
+		for _, g := range fields {
+			if f == g {
+				return true
+			}
+		}
+	}
+	return false
+}
