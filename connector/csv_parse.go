@@ -1,0 +1,503 @@
+package connector
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/intakehq/intake"
+)
+
+// rowIssue is a row-level problem found by the parser; col is the 0-based
+// cell index or -1 for the whole row.
+type rowIssue struct {
+	col  int
+	code string
+	msg  string
+}
+
+// fieldEnd says how a cell ended.
+type fieldEnd uint8
+
+const (
+	endDelim fieldEnd = iota // a delimiter follows: more cells
+	endRow                   // a line break or the end of input: the row is complete
+	endBad                   // a row issue; the parser has resynchronized
+	endFatal                 // a fatal error, in parser.err
+)
+
+// quoteSpecial marks the bytes that stop a scan inside a quoted cell.
+var quoteSpecial = func() (t [256]bool) {
+	t[quoteChar], t['\n'], t['\r'] = true, true, true
+	return t
+}()
+
+// parser splits decoded UTF-8 text into records. It reads through its own
+// buffer, which keeps every byte from the start of the current record (keep)
+// so that a malformed quoted cell can rewind to the line after its opening
+// quote; the retained bytes are bounded by MaxRowBytes.
+type parser struct {
+	rd        io.Reader
+	buf       []byte
+	pos, end  int
+	keep      int   // first byte that must stay in buf
+	mark      int   // rewind position inside a quoted cell, or -1
+	markLine  int   // line number at mark
+	rdErr     error // sticky error of rd (io.EOF at the end)
+	err       error // fatal error of the current readRecord
+	line      int   // 1-based line of buf[pos]
+	maxBuf    int
+	maxCell   int
+	maxCols   int
+	comma     byte
+	lazy      bool
+	checkUTF8 bool
+	special   [256]bool // bytes that stop a scan in an unquoted cell
+	rec       []byte    // the current record's cell contents, concatenated
+	ends      []int     // end offset in rec of each cell
+	sep       int       // bytes between cells in rec: 0, or 1 when rec holds a line with its delimiters
+	issue     rowIssue
+	rows      int64
+}
+
+func (p *parser) init(rd io.Reader, comma byte, cfg *CSVConfig, checkUTF8 bool) {
+	p.rd = rd
+	p.buf = make([]byte, minBufSize)
+	p.mark = -1
+	p.line = 1
+	p.maxBuf = cfg.MaxRowBytes + minBufSize
+	p.maxCell = cfg.MaxCellBytes
+	p.maxCols = cfg.MaxColumns
+	p.comma = comma
+	p.lazy = cfg.LazyQuotes
+	p.checkUTF8 = checkUTF8
+	p.special[comma], p.special['\n'], p.special['\r'] = true, true, true
+	if !p.lazy {
+		p.special[quoteChar] = true
+	}
+}
+
+// fill reads more input after end. It returns false when no byte was added;
+// p.rdErr then says why (io.EOF at the end of the input).
+func (p *parser) fill() bool {
+	if p.rdErr != nil {
+		return false
+	}
+	if p.end == len(p.buf) {
+		kept := p.end - p.keep
+		switch {
+		case p.keep > 0 && kept <= len(p.buf)/2:
+			p.shift()
+		case len(p.buf) < p.maxBuf:
+			nb := make([]byte, min(2*len(p.buf), p.maxBuf))
+			copy(nb, p.buf[p.keep:p.end])
+			p.buf = nb
+			p.rebase(kept)
+		case p.keep > 0:
+			p.shift()
+		default:
+			p.rdErr = fmt.Errorf("%w (limit %d bytes)", ErrRowTooLong, p.maxBuf-minBufSize)
+			return false
+		}
+	}
+	for empties := 0; ; {
+		n, err := p.rd.Read(p.buf[p.end:])
+		if n < 0 || n > len(p.buf)-p.end {
+			p.rdErr = errors.New("intake: the reader returned an invalid byte count")
+			return false
+		}
+		p.end += n
+		if err != nil {
+			p.rdErr = err
+		}
+		if n > 0 {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+		if empties++; empties > maxEmptyReads {
+			p.rdErr = io.ErrNoProgress
+			return false
+		}
+	}
+}
+
+// shift moves the kept bytes to the start of buf.
+func (p *parser) shift() {
+	kept := copy(p.buf, p.buf[p.keep:p.end])
+	p.rebase(kept)
+}
+
+// rebase adjusts the positions after the kept bytes moved to offset 0.
+func (p *parser) rebase(kept int) {
+	p.pos -= p.keep
+	if p.mark >= 0 {
+		p.mark -= p.keep
+	}
+	p.end = kept
+	p.keep = 0
+}
+
+// readErr returns the fatal form of p.rdErr (io.EOF stays io.EOF).
+func (p *parser) readErr() error {
+	err := p.rdErr
+	if err == nil || err == io.EOF || errors.Is(err, ErrRowTooLong) || errors.Is(err, ErrFileTooLarge) {
+		return err
+	}
+	return fmt.Errorf("intake: read CSV: %w", err)
+}
+
+// skipLF consumes a '\n' that follows a '\r' just consumed.
+func (p *parser) skipLF() {
+	if p.pos >= p.end && !p.fill() {
+		return
+	}
+	if p.buf[p.pos] == '\n' {
+		p.pos++
+	}
+}
+
+// skipLine discards input up to and including the next line break.
+func (p *parser) skipLine() {
+	for {
+		p.keep = p.pos
+		if p.pos >= p.end && !p.fill() {
+			return
+		}
+		b := p.buf[p.pos:p.end]
+		k := bytes.IndexByte(b, '\n')
+		if k < 0 {
+			k = len(b)
+		}
+		if r := bytes.IndexByte(b[:k], '\r'); r >= 0 {
+			p.pos += r + 1
+			p.line++
+			p.skipLF()
+			return
+		}
+		if k < len(b) {
+			p.pos += k + 1
+			p.line++
+			return
+		}
+		p.pos = p.end
+	}
+}
+
+// cells returns the current record's cells: one string allocation and one
+// slice per row, never shared with later rows.
+func (p *parser) cells() []string {
+	s := string(p.rec)
+	out := make([]string, len(p.ends))
+	prev := 0
+	for i, e := range p.ends {
+		out[i] = s[prev:e]
+		prev = e + p.sep
+	}
+	return out
+}
+
+// readRecord reads the next non-blank record into rec and ends. It returns
+// the line on which the record starts, a row issue (the cells read before
+// the faulty one are in rec; the parser has resynchronized), or a fatal
+// error (io.EOF at the end of the input).
+func (p *parser) readRecord() (int, *rowIssue, error) {
+	p.rec = p.rec[:0]
+	p.ends = p.ends[:0]
+	p.sep = 0
+	for {
+		p.keep = p.pos
+		if p.pos >= p.end && !p.fill() {
+			return 0, nil, p.readErr()
+		}
+		switch p.buf[p.pos] {
+		case '\n':
+			p.pos++
+			p.line++
+			continue
+		case '\r':
+			p.pos++
+			p.line++
+			p.skipLF()
+			continue
+		}
+		break
+	}
+	start := p.line
+	p.keep = p.pos
+	if p.simpleLine() {
+		return start, nil, nil
+	}
+	for {
+		if len(p.ends) == p.maxCols {
+			return start, nil, fmt.Errorf("%w (limit %d)", ErrTooManyColumns, p.maxCols)
+		}
+		fieldStart := len(p.rec)
+		var st fieldEnd
+		if p.pos >= p.end && !p.fill() {
+			if p.rdErr != io.EOF {
+				return start, nil, p.readErr()
+			}
+			st = endRow // "a," at the end of the input: an empty last cell
+		} else if p.buf[p.pos] == quoteChar {
+			st = p.readQuoted(fieldStart)
+		} else {
+			st = p.readUnquoted(fieldStart)
+		}
+		switch st {
+		case endDelim:
+			p.ends = append(p.ends, len(p.rec))
+		case endRow:
+			p.ends = append(p.ends, len(p.rec))
+			return start, nil, nil
+		case endBad:
+			p.rec = p.rec[:fieldStart]
+			p.issue.col = len(p.ends)
+			return start, &p.issue, nil
+		default:
+			return start, nil, p.err
+		}
+	}
+}
+
+// simpleLine is the fast path of readRecord: when the buffer holds a whole
+// line without quotes or stray CRs, it splits it with IndexByte (vectorized)
+// and consumes it. It returns false, having consumed nothing, for anything
+// else (quotes, CR line breaks, a line longer than the buffered data, a
+// limit reached): the general state machine then handles the record.
+func (p *parser) simpleLine() bool {
+	b := p.buf[p.pos:p.end]
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return false
+	}
+	line := b[:nl]
+	if bytes.IndexByte(line, quoteChar) >= 0 {
+		return false
+	}
+	if cr := bytes.IndexByte(line, '\r'); cr >= 0 {
+		if cr != nl-1 {
+			return false
+		}
+		line = line[:cr]
+	}
+	// rec holds the line with its delimiters; ends the delimiters' offsets.
+	p.rec = append(p.rec[:0], line...)
+	p.sep = 1
+	prev := 0
+	for i, c := range p.rec {
+		if c != p.comma {
+			continue
+		}
+		if i-prev > p.maxCell || len(p.ends) == p.maxCols-1 {
+			p.rec, p.ends, p.sep = p.rec[:0], p.ends[:0], 0
+			return false
+		}
+		p.ends = append(p.ends, i)
+		prev = i + 1
+	}
+	if len(p.rec)-prev > p.maxCell {
+		p.rec, p.ends, p.sep = p.rec[:0], p.ends[:0], 0
+		return false
+	}
+	p.ends = append(p.ends, len(p.rec))
+	p.pos += nl + 1
+	p.line++
+	return true
+}
+
+func (p *parser) bad(code, msg string) fieldEnd {
+	p.issue = rowIssue{code: code, msg: msg}
+	return endBad
+}
+
+// readUnquoted reads an unquoted cell starting at pos.
+func (p *parser) readUnquoted(fieldStart int) fieldEnd {
+	for {
+		b := p.buf[p.pos:p.end]
+		j := 0
+		for j < len(b) && !p.special[b[j]] {
+			j++
+		}
+		p.rec = append(p.rec, b[:j]...)
+		p.pos += j
+		if len(p.rec)-fieldStart > p.maxCell {
+			p.skipLine()
+			return p.bad(intake.CodeCellTooLong, fmt.Sprintf("the cell is longer than %d bytes (CSVConfig.MaxCellBytes)", p.maxCell))
+		}
+		if p.pos >= p.end {
+			if !p.fill() {
+				if p.rdErr == io.EOF {
+					return endRow
+				}
+				p.err = p.readErr()
+				return endFatal
+			}
+			continue
+		}
+		switch p.buf[p.pos] {
+		case '\n':
+			p.pos++
+			p.line++
+			return endRow
+		case '\r':
+			p.pos++
+			p.line++
+			p.skipLF()
+			return endRow
+		case quoteChar:
+			p.skipLine()
+			return p.bad(intake.CodeBadQuote, "a quote inside an unquoted cell; enclose the whole cell in quotes and double the quotes inside it (\"\"), or set CSVConfig.LazyQuotes")
+		default: // the delimiter
+			p.pos++
+			return endDelim
+		}
+	}
+}
+
+// readQuoted reads a quoted cell; pos is at the opening quote.
+//
+// When the cell turns out malformed (text after the closing quote, no
+// closing quote before the end of the input, or more than MaxCellBytes),
+// the issue names the line of the opening quote and reading resumes at the
+// start of the next line after it: lines the open quote had swallowed are
+// read again as rows.
+func (p *parser) readQuoted(fieldStart int) fieldEnd {
+	open := p.line
+	p.pos++
+	p.mark = -1
+	for {
+		if p.pos >= p.end && !p.fill() {
+			if p.rdErr != io.EOF {
+				p.err = p.readErr()
+				return endFatal
+			}
+			p.resync()
+			return p.bad(intake.CodeBadQuote, "the quote opened on line "+strconv.Itoa(open)+" is never closed; close it, or double the quotes inside the cell (\"\")")
+		}
+		b := p.buf[p.pos:p.end]
+		j := 0
+		for j < len(b) && !quoteSpecial[b[j]] {
+			j++
+		}
+		p.rec = append(p.rec, b[:j]...)
+		p.pos += j
+		if len(p.rec)-fieldStart > p.maxCell {
+			p.resync()
+			return p.bad(intake.CodeCellTooLong, fmt.Sprintf("the quoted cell opened on line %d is longer than %d bytes (CSVConfig.MaxCellBytes); a closing quote may be missing", open, p.maxCell))
+		}
+		if p.pos >= p.end {
+			continue
+		}
+		switch p.buf[p.pos] {
+		case '\n':
+			p.rec = append(p.rec, '\n')
+			p.pos++
+			p.line++
+			p.setMark()
+		case '\r':
+			p.rec = append(p.rec, '\r')
+			p.pos++
+			p.line++
+			if p.pos < p.end || p.fill() {
+				if p.buf[p.pos] == '\n' {
+					p.rec = append(p.rec, '\n')
+					p.pos++
+				}
+			}
+			p.setMark()
+		default: // a quote: doubled, closing, or malformed
+			p.pos++
+			if p.pos >= p.end && !p.fill() {
+				if p.rdErr == io.EOF {
+					return endRow
+				}
+				p.err = p.readErr()
+				return endFatal
+			}
+			switch c := p.buf[p.pos]; {
+			case c == quoteChar:
+				p.rec = append(p.rec, quoteChar)
+				p.pos++
+				continue
+			case c == p.comma:
+				p.pos++
+				return endDelim
+			case c == '\n':
+				p.pos++
+				p.line++
+				return endRow
+			case c == '\r':
+				p.pos++
+				p.line++
+				p.skipLF()
+				return endRow
+			case c == ' ' || c == '\t':
+				// Blanks between the closing quote and the next
+				// delimiter or line break are ignored.
+				if st, ok := p.afterBlanks(); ok {
+					return st
+				}
+			case p.lazy:
+				p.rec = append(p.rec, quoteChar)
+				continue
+			}
+			p.resync()
+			return p.bad(intake.CodeBadQuote, "text after the closing quote of the cell opened on line "+strconv.Itoa(open)+"; double the quotes inside a quoted cell (\"\")")
+		}
+	}
+}
+
+// setMark records the first line break inside a quoted cell: where reading
+// resumes if the cell turns out malformed.
+func (p *parser) setMark() {
+	if p.mark < 0 {
+		p.mark, p.markLine = p.pos, p.line
+	}
+}
+
+// resync moves to where reading resumes after a malformed quoted cell: the
+// line after the opening quote's line.
+func (p *parser) resync() {
+	if p.mark >= 0 {
+		p.pos, p.line = p.mark, p.markLine
+		p.keep = p.pos
+		return
+	}
+	p.skipLine()
+}
+
+// afterBlanks skips blanks after a closing quote. ok is false when something
+// other than a delimiter, a line break or the end of the input follows.
+func (p *parser) afterBlanks() (fieldEnd, bool) {
+	for {
+		if p.pos >= p.end && !p.fill() {
+			if p.rdErr == io.EOF {
+				return endRow, true
+			}
+			p.err = p.readErr()
+			return endFatal, true
+		}
+		switch c := p.buf[p.pos]; {
+		case c == p.comma:
+			p.pos++
+			return endDelim, true
+		case c == ' ' || c == '\t':
+			p.pos++
+		case c == '\n':
+			p.pos++
+			p.line++
+			return endRow, true
+		case c == '\r':
+			p.pos++
+			p.line++
+			p.skipLF()
+			return endRow, true
+		default:
+			return 0, false
+		}
+	}
+}
