@@ -78,7 +78,7 @@ type callingCode struct {
 	anyLength bool           // no metadata: every NSN of 2–17 digits is possible
 	possible  []int32        // possible NSN lengths (general description)
 	local     []int32        // local-only lengths, also "possible"
-	prefix    string         // national prefix for parsing, when a plain digit string
+	prefixes  []string       // national prefix for parsing, when plain digit strings ("0", "0|180020")
 	prefixRE  *regexp.Regexp // national prefix for parsing, when a pattern
 }
 
@@ -145,8 +145,8 @@ func callingCodeTable() *[1000]*callingCode {
 				c.local = gd.PossibleLengthLocalOnly
 			}
 			if np := md.GetNationalPrefixForParsing(); np != "" {
-				if isDigits(np) && md.GetNationalPrefixTransformRule() == "" {
-					c.prefix = np
+				if alts := strings.Split(np, "|"); md.GetNationalPrefixTransformRule() == "" && all(alts, isDigits) {
+					c.prefixes = alts
 				} else if re, err := regexp.Compile("^(?:" + np + ")"); err == nil {
 					c.prefixRE = re
 				} else {
@@ -158,6 +158,15 @@ func callingCodeTable() *[1000]*callingCode {
 		callingCodes = t
 	})
 	return callingCodes
+}
+
+func all(list []string, f func(string) bool) bool {
+	for _, s := range list {
+		if !f(s) {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool {
@@ -215,10 +224,12 @@ func phoneFast(s string, strict bool) (string, fastState) {
 	if len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN {
 		return "", fastUnknown
 	}
-	if info.prefix != "" && strings.HasPrefix(string(nsn), info.prefix) { // no allocation: compiler-optimized conversion
-		return "", fastUnknown
+	for _, p := range info.prefixes {
+		if strings.HasPrefix(string(nsn), p) { // no allocation: the conversion does not escape
+			return "", fastUnknown
+		}
 	}
-	if info.prefixRE != nil && info.prefixRE.Match(nsn) {
+	if info.prefixRE != nil && info.prefixRE.Match(append([]byte(nil), nsn...)) { // a copy, so that d stays on the stack
 		return "", fastUnknown
 	}
 	if strict {

@@ -160,7 +160,6 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 		}
 	}
 	mappedBy := map[int]string{} // field → column description
-	usedCell := map[int]bool{}
 	colOf := map[int]string{} // field → error column name
 	var consts []ColumnPlan
 	var template []intake.Value
@@ -177,11 +176,12 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 			}
 			continue
 		}
-		if prev, dup := mappedBy[fi]; dup {
+		prev, dup := mappedBy[fi]
+		if dup {
 			add("%s: field %q is already mapped by %s: map each field once (skip one of the columns)", what, c.Field, prev)
-			continue
+		} else {
+			mappedBy[fi] = what
 		}
-		mappedBy[fi] = what
 		f := schema.Field(fi)
 		conv, err := newConverter(f, c, region, opt.StrictPhone)
 		if err != nil {
@@ -200,6 +200,9 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 			v, ok := conv.parse(trimCell(c.Const))
 			if !ok {
 				add("%s: const %q is not %s", what, c.Const, conv.want)
+				continue
+			}
+			if dup {
 				continue
 			}
 			if template == nil {
@@ -252,8 +255,10 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 				cp.column = "#" + strconv.Itoa(cell+1)
 			}
 		}
+		if dup {
+			continue
+		}
 		cp.cell = cell
-		usedCell[cell] = true
 		colOf[fi] = cp.column
 		p.cols = append(p.cols, cp)
 	}

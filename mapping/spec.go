@@ -146,7 +146,7 @@ func jsonError(data []byte, dec *json.Decoder, err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("mapping: spec ends in the middle of the JSON document")
 	case errors.As(err, &syn):
-		line, col := position(data, syn.Offset)
+		line, col := position(data, syn.Offset-1) // Offset is just after the bad byte
 		return fmt.Errorf("mapping: spec line %d, column %d: %v", line, col, syn)
 	case errors.As(err, &typ):
 		line, col := position(data, typ.Offset)
