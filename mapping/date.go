@@ -321,8 +321,8 @@ func mustPattern(s string) *pattern {
 
 // parseDate reads a date with p, ISO yyyy-MM-dd when p is nil.
 func parseDate(p *pattern, s string) (intake.Value, bool) {
-	if p == nil {
-		p = isoDate
+	if p == nil || p == isoDate {
+		return parseISODate(s)
 	}
 	v, ok := p.match(s)
 	if !ok {
@@ -379,4 +379,26 @@ func parseTime(p *pattern, s string) (intake.Value, bool) {
 		return intake.Null, false
 	}
 	return intake.TimeOfDay(v.hour, v.min, v.sec, v.nsec/1000)
+}
+
+// parseISODate reads yyyy-MM-dd without the pattern interpreter.
+func parseISODate(s string) (intake.Value, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return intake.Null, false
+	}
+	var n [8]int
+	for i, j := range [8]int{0, 1, 2, 3, 5, 6, 8, 9} {
+		c := s[j]
+		if c < '0' || c > '9' {
+			return intake.Null, false
+		}
+		n[i] = int(c - '0')
+	}
+	y := n[0]*1000 + n[1]*100 + n[2]*10 + n[3]
+	m := n[4]*10 + n[5]
+	d := n[6]*10 + n[7]
+	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return intake.Null, false
+	}
+	return intake.Date(y, time.Month(m), d), true
 }

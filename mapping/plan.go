@@ -160,7 +160,7 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 		}
 	}
 	mappedBy := map[int]string{} // field → column description
-	colOf := map[int]string{} // field → error column name
+	colOf := map[int]string{}    // field → error column name
 	var consts []ColumnPlan
 	var template []intake.Value
 	for i := range spec.Columns {
