@@ -165,3 +165,33 @@ func ExampleParsePhone() {
 	//  false
 	// +49301234567 true
 }
+
+func ExampleParseEmail() {
+	for _, s := range []string{" Anna.Schmidt@Example.COM ", "jörg@bücher.de", "anna@example", "a..b@example.com"} {
+		v, ok := mapping.ParseEmail(s)
+		fmt.Printf("%q %v\n", v.String(), ok)
+	}
+	// Output:
+	// "anna.schmidt@example.com" true
+	// "jörg@bücher.de" true
+	// "" false
+	// "" false
+}
+
+func ExampleParseBool() {
+	for _, s := range []string{"Yes", "nein", "Oui", "0", "maybe"} {
+		v, ok := mapping.ParseBool(s)
+		fmt.Println(s, v, ok)
+	}
+	// Output:
+	// Yes true true
+	// nein false true
+	// Oui true true
+	// 0 false true
+	// maybe  false
+}
+
+func ExampleCountryName() {
+	fmt.Println(mapping.CountryName("DE"), mapping.CountryName("CI"))
+	// Output: Germany Côte d’Ivoire
+}

@@ -14,8 +14,9 @@ import (
 // as a text value. It accepts what libphonenumber (github.com/nyaruka/phonenumbers)
 // parses and deems a possible number — or a valid number when
 // opt.StrictPhone is set. Numbers without a country code ("030 123456")
-// need opt.DefaultRegion; with an empty DefaultRegion only international
-// numbers ("+49 30 123456", "0049 30 123456" is not enough) are accepted.
+// need opt.DefaultRegion; with an empty DefaultRegion only numbers that
+// start with + are accepted ("0049 30 123456" also needs DefaultRegion, which
+// tells which international call prefix 00 is).
 // Extensions ("… ext. 12") are accepted and dropped: E.164 has none.
 //
 // Numbers written as "+", a country code and digits, with single spaces,

@@ -73,14 +73,17 @@ func TestPhoneFastPathSeeds(t *testing.T) {
 
 // checkPhoneFast compares the fast path with the full parser on s and
 // reports whether the fast path decided.
-func checkPhoneFast(t *testing.T, s string, strict bool) bool {
+func checkPhoneFast(t *testing.T, s string, strict bool, regions ...string) bool {
 	t.Helper()
+	if regions == nil {
+		regions = []string{"", "DE", "US", "IT"}
+	}
 	s = trimCell(s)
 	e, st := phoneFast(s, strict)
 	if st == fastUnknown {
 		return false
 	}
-	for _, region := range []string{"", "DE", "US", "IT"} {
+	for _, region := range regions {
 		fe, fok := phoneFull(s, region, strict)
 		if st == fastAccept {
 			if !fok || fe != e {
@@ -134,4 +137,43 @@ func BenchmarkPhone(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPhoneFastPathAllCallingCodes compares the fast path with the full
+// parser for every calling code, every NSN length and every leading digit,
+// in several spellings.
+func TestPhoneFastPathAllCallingCodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: runs libphonenumber's parser ~100k times")
+	}
+	t.Parallel()
+	table := callingCodeTable()
+	decided := 0
+	for cc, info := range table {
+		if info == nil {
+			continue
+		}
+		for n := 1; n <= 18; n++ {
+			for lead := 0; lead <= 9; lead++ {
+				nsn := make([]byte, n)
+				for i := range nsn {
+					nsn[i] = byte('0' + (lead+i*7+cc)%10)
+				}
+				nsn[0] = byte('0' + lead)
+				plain := "+" + itoa(cc) + string(nsn)
+				spaced := "+" + itoa(cc) + " " + string(nsn)
+				if n > 3 {
+					spaced = "+" + itoa(cc) + " " + string(nsn[:2]) + "-" + string(nsn[2:])
+				}
+				for _, s := range []string{plain, spaced} {
+					for _, strict := range []bool{false, true} {
+						if checkPhoneFast(t, s, strict, "") {
+							decided++
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("fast path decided %d cases", decided)
 }

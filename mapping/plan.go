@@ -276,7 +276,7 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinUnique(errs)
 	}
 	p.template = template
 
@@ -318,6 +318,28 @@ func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Pl
 	}
 	p.columns = append(p.columns, consts...)
 	return p, nil
+}
+
+// joinUnique joins errs, dropping repeated messages (a bad format is found
+// both by Spec.Validate and while compiling the column).
+func joinUnique(errs []error) error {
+	var flat []error
+	for _, err := range errs {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			flat = append(flat, j.Unwrap()...)
+		} else {
+			flat = append(flat, err)
+		}
+	}
+	seen := map[string]bool{}
+	out := flat[:0]
+	for _, err := range flat {
+		if m := err.Error(); !seen[m] {
+			seen[m] = true
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
 }
 
 func quoteList(list []string, max int) string {

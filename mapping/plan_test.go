@@ -265,3 +265,13 @@ func TestPlanSpecCopy(t *testing.T) {
 	s.Columns[0].Field = "changed"
 	assert.Equal(t, "contact_id", p.Spec().Columns[0].Field)
 }
+
+func TestCompileReportsEachProblemOnce(t *testing.T) {
+	t.Parallel()
+	spec := &Spec{Columns: []Column{{Source: "Birthday", Field: "birthday", Format: "dd.MM.yyy"}, {Source: "X", Field: "nope"}}}
+	_, err := Compile(spec, intake.ContactSchema(), []string{"Birthday"}, Options{})
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	assert.Len(t, lines, 2, err.Error()) // the format, the unknown field
+	assert.Equal(t, 1, strings.Count(err.Error(), "dd.MM.yyy\": "))
+}

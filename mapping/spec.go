@@ -183,9 +183,6 @@ func (s *Spec) normalize() {
 			s.Fields[i].Options = nil
 		}
 	}
-	if s.Columns != nil && len(s.Columns) == 0 {
-		s.Columns = []Column{}
-	}
 }
 
 // Save writes s as indented JSON. [LoadSpec] reads it back equal.
