@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/mapping"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// TestMain lets the harness re-execute the test binary as its child
+// processes: a child runs the command instead of the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// setup generates a file of n rows in a temporary directory.
+func setup(t *testing.T, n int, seed uint64) (path string, st genStats) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "contacts.csv")
+	st, err := generate(path, n, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, st
+}
+
+func TestGenerate(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	path, st := setup(t, n, 7)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) != st.Bytes {
+		t.Errorf("stats say %d bytes, the file has %d", st.Bytes, len(data))
+	}
+	if per := float64(len(data)) / n; per < 110 || per > 150 {
+		t.Errorf("%.0f bytes per row, want about 130", per)
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = len(header)
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recs[0], header) {
+		t.Fatalf("header %q, want %q", recs[0], header)
+	}
+	rows := recs[1:]
+	if len(rows) != n {
+		t.Fatalf("%d rows, want %d", len(rows), n)
+	}
+
+	seen := map[string]bool{}
+	dups, variants, quotedNames, quotedCities, nonASCII := 0, 0, 0, 0, 0
+	for i, row := range rows {
+		email := row[1]
+		canon := strings.ToLower(strings.TrimSpace(email))
+		if seen[canon] {
+			dups++
+			if email != canon {
+				variants++
+			}
+		}
+		seen[canon] = true
+		if strings.Contains(row[3], ",") {
+			quotedNames++
+		}
+		if strings.Contains(row[7], ",") {
+			quotedCities++
+		}
+		if !isASCII(row[2]) || !isASCII(row[3]) {
+			nonASCII++
+		}
+		num, err := phonenumbers.Parse(row[4], "")
+		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+			t.Errorf("row %d: phone %q is not a possible number (%v)", i+2, row[4], err)
+		}
+		if err == nil && int(num.GetCountryCode()) != phonenumbers.GetCountryCodeForRegion(row[6]) {
+			t.Errorf("row %d: phone %q has calling code %d, the row's country %q has %d",
+				i+2, row[4], num.GetCountryCode(), row[6], phonenumbers.GetCountryCodeForRegion(row[6]))
+		}
+		if t.Failed() && i > 100 {
+			t.FailNow() // enough to see the pattern
+		}
+		if !utf8.ValidString(strings.Join(row, "")) {
+			t.Errorf("row %d is not valid UTF-8", i+2)
+		}
+	}
+	if dups != st.Duplicates || len(seen) != st.Distinct {
+		t.Errorf("file has %d duplicates and %d distinct emails, stats say %d and %d", dups, len(seen), st.Duplicates, st.Distinct)
+	}
+	if pct := 100 * float64(dups) / n; pct < 3 || pct > 7 {
+		t.Errorf("%.1f%% duplicate emails, want about %d%%", pct, dupPercent)
+	}
+	if variants != dups {
+		t.Errorf("%d of %d duplicate emails differ from the first by case or spaces, want all", variants, dups)
+	}
+	for what, c := range map[string]int{"quoted last names": quotedNames, "quoted cities": quotedCities, "non-ASCII names": nonASCII} {
+		if c < n/50 {
+			t.Errorf("only %d rows with %s", c, what)
+		}
+	}
+
+	// The header maps to all nine contact fields without a spec.
+	spec := mapping.Suggest(header, intake.ContactSchema())
+	fields := map[string]bool{}
+	for _, c := range spec.Columns {
+		if c.Skip || c.Field == "" {
+			t.Errorf("column %q is not mapped", c.Source)
+		}
+		fields[c.Field] = true
+	}
+	if len(fields) != len(header) {
+		t.Errorf("header maps to %d distinct fields, want %d: %+v", len(fields), len(header), spec.Columns)
+	}
+
+	// Deterministic: the same seed gives the same bytes, another seed others.
+	path2, _ := setup(t, n, 7)
+	path3, _ := setup(t, n, 8)
+	d2, _ := os.ReadFile(path2)
+	d3, _ := os.ReadFile(path3)
+	if !bytes.Equal(data, d2) {
+		t.Error("the same seed gave another file")
+	}
+	if bytes.Equal(data, d3) {
+		t.Error("another seed gave the same file")
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// TestHarness runs the whole command on 2000 rows, every mode in its child
+// process (this test binary again, see TestMain), and checks its figures.
+func TestHarness(t *testing.T) {
+	t.Parallel()
+	const n = 2000
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-rows", "2000", "-dir", dir, "-json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	var out output
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if out.Gen.Rows != n || out.Gen.Distinct+out.Gen.Duplicates != n {
+		t.Errorf("generated %+v", out.Gen)
+	}
+	got := map[string]*modeResult{}
+	for _, m := range out.Modes {
+		got[m.Mode] = m
+	}
+	for _, mode := range allModes {
+		m := got[mode]
+		if m == nil {
+			t.Errorf("mode %s missing from the output", mode)
+			continue
+		}
+		if mode == "sqlite3" && m.SkipReason != "" {
+			t.Logf("sqlite3 skipped: %s", m.SkipReason)
+			continue
+		}
+		if m.Failed != "" {
+			t.Errorf("%s failed: %s", mode, m.Failed)
+			continue
+		}
+		if m.Rows != n || m.Seconds <= 0 || m.RowsPerSec <= 0 || m.PeakRSS <= 0 {
+			t.Errorf("%s: rows %d, seconds %g, rows/s %g, peak RSS %d", mode, m.Rows, m.Seconds, m.RowsPerSec, m.PeakRSS)
+		}
+		if mode == "memory" || mode == "sqlite" {
+			if m.Rejected != 0 {
+				t.Errorf("%s rejected %d rows: %v %q", mode, m.Rejected, m.Reasons, m.Errors)
+			}
+			if m.Created != int64(out.Gen.Distinct) || m.Updated+m.Unchanged != int64(out.Gen.Duplicates) || m.Stored != m.Created {
+				t.Errorf("%s: created %d, updated %d, unchanged %d, stored %d; the file has %d distinct emails and %d duplicates",
+					mode, m.Created, m.Updated, m.Unchanged, m.Stored, out.Gen.Distinct, out.Gen.Duplicates)
+			}
+		}
+	}
+	if m := got["memory"]; m != nil && (m.BytesPerContact <= 0 || m.HeapAfter <= m.HeapBefore) {
+		t.Errorf("memory: %g bytes per contact (heap %d → %d)", m.BytesPerContact, m.HeapBefore, m.HeapAfter)
+	}
+	if got["memory"] != nil && got["csv"] != nil && got["memory"].Ratio <= 0 {
+		t.Error("memory mode has no ratio to csv")
+	}
+	for name, k := range map[string]*modeResult{"keyset": out.Keyset, "keyindex": out.KeyIndex} {
+		if k == nil || k.Failed != "" || k.BytesPerKey <= 0 || k.Keys != int64(out.Gen.Distinct) {
+			t.Errorf("%s: %+v", name, k)
+		}
+	}
+	names := map[string]bool{}
+	for _, c := range out.Checks {
+		names[c.Name] = true
+		if c.Detail == "" {
+			t.Errorf("check %q has no detail", c.Name)
+		}
+	}
+	if len(names) < 5 {
+		t.Errorf("%d checks, want at least 5: %+v", len(out.Checks), out.Checks)
+	}
+}
+
+// TestTable checks the human-readable output of a run of one mode.
+func TestTable(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-rows", "300", "-dir", t.TempDir(), "-only", "csv"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"rows/s", "peak RSS MiB", "csv", "300"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-only", "csv,bogus"}, {"-rows", "0"}, {"extra"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit status %d, want 2", args, code)
+		}
+	}
+}

@@ -1,0 +1,573 @@
+// Command bench measures how fast Intake imports a large contact file and
+// how much memory it takes, next to two references: a bare encoding/csv read
+// of the same file (the floor: reading and splitting CSV costs at least that
+// much) and the sqlite3 shell's .import (what a database's own bulk loader
+// does with the file).
+//
+// Run it from the module root:
+//
+//	go run ./internal/bench                  # 1,000,000 rows (~130 MB), every mode
+//	go run ./internal/bench -rows 100000     # quicker
+//	go run ./internal/bench -only csv,memory -cpuprofile /tmp/prof
+//	go run ./internal/bench -json            # the figures as JSON
+//
+// # What it does
+//
+// It writes DIR/contacts.csv: N deterministic (-seed), realistic contact
+// rows with the header
+//
+//	Customer ID,E-Mail,First Name,Last Name,Mobile,Date of Birth,Country,City,Lifetime Value
+//
+// which mapping.Suggest maps to the default contact schema. About 5% of the
+// rows repeat the email of an earlier row in another case or with spaces
+// around it (so they update the record the first one created); names include
+// non-ASCII ones (José, Zoë, Łukasz, Søren, 山田) and quoted ones with commas
+// ("Smith, Jr."), as do cities ("Washington, D.C."); phones are possible
+// numbers in international format for eleven countries.
+//
+// Then it runs each mode in its own child process, so that the peak
+// resident set size (the child's rusage Maxrss) belongs to that mode alone:
+//
+//	csv      encoding/csv with ReuseRecord, counting rows: the floor
+//	memory   importer.Run (add_and_update, sync on email) into sink.NewMemory
+//	sqlite   the same into a fresh sink.OpenSQLite file, DIR/bench.db
+//	sqlite3  the sqlite3 shell: .import of the file into a table with a
+//	         unique index on email (skipped when sqlite3 is not on PATH)
+//
+// and, with the memory mode, a keyset child that measures identity.Seen,
+// the in-file key set of the matcher. Go children also report Go heap
+// figures: the peak of HeapInuse (sampled every 2ms through runtime/metrics)
+// and HeapAlloc after a GC before and after the run; in the memory mode the
+// difference, with the sink still alive, divided by the stored records is
+// the memory sink's cost per contact, key index included.
+//
+// It prints a table (rows, seconds, rows/s, peak RSS, the ratio to the
+// mode's reference) and PASS/FAIL lines for the targets: the memory pipeline
+// at least 20% of the encoding/csv rate; SQLite at least 0.5× the sqlite3
+// shell; memory-mode peak RSS minus the retained bytes of the stored records
+// under 64 MiB; at most 400 bytes per stored contact; at most 64 bytes per
+// key in the in-file key set. The exit status is 1 when a mode failed (not
+// when a target is missed).
+//
+// -cpuprofile PREFIX and -memprofile PREFIX write PREFIX.MODE.pprof from
+// each Go child (the memory profile is the allocs profile: use
+// -sample_index=alloc_space or inuse_space), for go tool pprof.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// childEnv marks a child process; the test binary's TestMain looks for it.
+const childEnv = "INTAKE_BENCH_CHILD"
+
+// Targets.
+const (
+	targetMemoryVsCSV    = 0.20
+	targetSQLiteVsShell  = 0.5
+	targetOverheadMiB    = 64
+	targetBytesPerRecord = 400
+	targetBytesPerKey    = 64
+)
+
+var allModes = []string{"csv", "memory", "sqlite", "sqlite3"}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the command's flags.
+type options struct {
+	rows        int
+	dir         string
+	keep        bool
+	only        string
+	seed        uint64
+	batch       int
+	workers     int
+	json        bool
+	cpuprofile  string
+	memprofile  string
+	sqlite3Path string
+	child       string
+	file        string
+	distinct    int
+}
+
+// modeResult is one mode's figures, as printed with -json.
+type modeResult struct {
+	*Figures
+	SkipReason  string  `json:"skipped_reason,omitempty"`
+	Failed      string  `json:"error,omitempty"`
+	WallSeconds float64 `json:"wall_seconds"`
+	RowsPerSec  float64 `json:"rows_per_sec"`
+	PeakRSS     int64   `json:"peak_rss_bytes"`
+	// Ratio is rows/s over the reference's rows/s (memory: csv; sqlite:
+	// sqlite3); 0 when there is no reference.
+	Ratio float64 `json:"ratio,omitempty"`
+	// sqlite3 mode: rows the table holds at the end, and lines the shell
+	// wrote on stderr (one per rejected duplicate).
+	TableRows   int64  `json:"table_rows,omitempty"`
+	StderrLines int64  `json:"stderr_lines,omitempty"`
+	StderrHead  string `json:"stderr_head,omitempty"`
+}
+
+// check is one target check.
+type check struct {
+	Name   string `json:"name"`
+	Pass   bool   `json:"pass"`
+	Detail string `json:"detail"`
+}
+
+// output is everything the command reports (the -json form).
+type output struct {
+	Rows       int                    `json:"rows"`
+	File       string                 `json:"file"`
+	Gen        genStats               `json:"generated"`
+	GenSeconds float64                `json:"generate_seconds"`
+	CPUs       int                    `json:"cpus"`
+	Go         string                 `json:"go"`
+	Modes      []*modeResult          `json:"modes"`
+	Keyset     *modeResult            `json:"keyset,omitempty"`
+	KeyIndex   *modeResult            `json:"keyindex,omitempty"`
+	Checks     []check                `json:"checks"`
+	byMode     map[string]*modeResult `json:"-"`
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.IntVar(&o.rows, "rows", 1_000_000, "number of contact rows to generate")
+	fs.StringVar(&o.dir, "dir", "", "directory for contacts.csv and bench.db (default: a temporary directory, removed at the end unless -keep)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory")
+	fs.StringVar(&o.only, "only", strings.Join(allModes, ","), "comma-separated modes to run: csv, memory, sqlite, sqlite3")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generator")
+	fs.IntVar(&o.batch, "batch", 0, "importer batch size (0: the importer's default)")
+	fs.IntVar(&o.workers, "workers", 0, "importer mapping workers (0: the importer's default, GOMAXPROCS)")
+	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each Go child to `PREFIX`.MODE.pprof")
+	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocs profile of each Go child to `PREFIX`.MODE.pprof")
+	fs.StringVar(&o.sqlite3Path, "sqlite3", "sqlite3", "the sqlite3 shell to compare with")
+	// Hidden: the parent starts children with these.
+	fs.StringVar(&o.child, "child", "", "(internal) run one mode and print its figures as JSON")
+	fs.StringVar(&o.file, "file", "", "(internal) the CSV file of a child")
+	fs.IntVar(&o.distinct, "distinct", 0, "(internal) the distinct emails of the file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if o.child != "" {
+		res, err := runChild(childOptions{mode: o.child, file: o.file, dir: o.dir, rows: int64(o.rows),
+			distinct: int64(o.distinct), batch: o.batch, workers: o.workers, cpuprofile: o.cpuprofile, memprofile: o.memprofile})
+		if res != nil {
+			json.NewEncoder(stdout).Encode(res)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "bench %s: %v\n", o.child, err)
+			return 1
+		}
+		return 0
+	}
+	if o.rows <= 0 {
+		fmt.Fprintln(stderr, "bench: -rows must be positive")
+		return 2
+	}
+	modes, err := parseModes(o.only)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	if o.dir == "" {
+		d, err := os.MkdirTemp("", "intake-bench-")
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		o.dir = d
+		if o.keep {
+			fmt.Fprintf(stderr, "bench: keeping %s\n", d)
+		} else {
+			defer os.RemoveAll(d)
+		}
+	} else if err := os.MkdirAll(o.dir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	out, failed := parent(o, modes, stderr)
+	if out == nil {
+		return 1
+	}
+	if o.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else {
+		printTable(stdout, out)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func parseModes(s string) ([]string, error) {
+	var modes []string
+	for _, m := range strings.Split(s, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		ok := false
+		for _, a := range allModes {
+			ok = ok || m == a
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown mode %q in -only (modes: %s)", m, strings.Join(allModes, ", "))
+		}
+		modes = append(modes, m)
+	}
+	if len(modes) == 0 {
+		return nil, errors.New("-only names no mode")
+	}
+	return modes, nil
+}
+
+// parent generates the file, runs the children and computes the checks.
+func parent(o options, modes []string, stderr io.Writer) (*output, bool) {
+	out := &output{Rows: o.rows, File: filepath.Join(o.dir, "contacts.csv"), CPUs: runtime.NumCPU(),
+		Go: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH, byMode: map[string]*modeResult{}}
+	t0 := time.Now()
+	gen, err := generate(out.File, o.rows, o.seed)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: generate: %v\n", err)
+		return nil, true
+	}
+	out.Gen, out.GenSeconds = gen, time.Since(t0).Seconds()
+	fmt.Fprintf(stderr, "bench: generated %s: %d rows, %.1f MB, %d duplicate emails, in %.1fs\n",
+		out.File, gen.Rows, float64(gen.Bytes)/1e6, gen.Duplicates, out.GenSeconds)
+	o.distinct = gen.Distinct
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
+	failed := false
+	for _, mode := range modes {
+		fmt.Fprintf(stderr, "bench: running %s…\n", mode)
+		var m *modeResult
+		if mode == "sqlite3" {
+			m = runShell(o, out.File)
+		} else {
+			m = runGoChild(exe, o, mode, out.File)
+		}
+		if m.Failed != "" {
+			failed = true
+			fmt.Fprintf(stderr, "bench: %s failed: %s\n", mode, m.Failed)
+		}
+		out.Modes = append(out.Modes, m)
+		out.byMode[mode] = m
+		if mode == "memory" {
+			for _, aux := range []struct {
+				mode string
+				res  **modeResult
+			}{{"keyindex", &out.KeyIndex}, {"keyset", &out.Keyset}} {
+				fmt.Fprintf(stderr, "bench: running %s…\n", aux.mode)
+				*aux.res = runGoChild(exe, o, aux.mode, out.File)
+				if (*aux.res).Failed != "" {
+					failed = true
+					fmt.Fprintf(stderr, "bench: %s failed: %s\n", aux.mode, (*aux.res).Failed)
+				}
+			}
+		}
+	}
+	ratio := func(a, b string) {
+		ma, mb := out.byMode[a], out.byMode[b]
+		if ok(ma) && ok(mb) && mb.RowsPerSec > 0 {
+			ma.Ratio = ma.RowsPerSec / mb.RowsPerSec
+		}
+	}
+	ratio("memory", "csv")
+	ratio("sqlite", "sqlite3")
+	out.Checks = checks(out)
+	// A pipeline that miscounted is a failure, not a missed target.
+	for _, m := range out.Modes {
+		if ok(m) && (m.Mode == "memory" || m.Mode == "sqlite") && m.Created != int64(gen.Distinct) {
+			fmt.Fprintf(stderr, "bench: %s created %d records, the file has %d distinct emails\n", m.Mode, m.Created, gen.Distinct)
+		}
+	}
+	return out, failed
+}
+
+func ok(m *modeResult) bool {
+	return m != nil && m.Failed == "" && m.SkipReason == "" && m.Figures != nil
+}
+
+// runGoChild runs one mode in a child process: this executable again.
+func runGoChild(exe string, o options, mode, file string) *modeResult {
+	args := []string{"-child", mode, "-file", file, "-dir", o.dir, "-rows", strconv.Itoa(o.rows), "-distinct", strconv.Itoa(o.distinct),
+		"-batch", strconv.Itoa(o.batch), "-workers", strconv.Itoa(o.workers)}
+	if o.cpuprofile != "" {
+		args = append(args, "-cpuprofile", o.cpuprofile+"."+mode+".pprof")
+	}
+	if o.memprofile != "" {
+		args = append(args, "-memprofile", o.memprofile+"."+mode+".pprof")
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
+	err := cmd.Run()
+	m := &modeResult{WallSeconds: time.Since(start).Seconds()}
+	m.PeakRSS = maxRSS(cmd)
+	var res Figures
+	if jerr := json.Unmarshal(so.Bytes(), &res); jerr == nil {
+		m.Figures = &res
+	} else {
+		m.Figures = &Figures{Mode: mode}
+		if err == nil {
+			err = fmt.Errorf("child printed no figures: %v (stdout %q)", jerr, truncate(so.String(), 200))
+		}
+	}
+	if err != nil {
+		m.Failed = strings.TrimSpace(err.Error() + ": " + truncate(se.String(), 2000))
+		return m
+	}
+	if m.Seconds > 0 {
+		m.RowsPerSec = float64(m.Rows) / m.Seconds
+	}
+	return m
+}
+
+// maxRSS returns the peak resident set size of a finished child, in bytes.
+func maxRSS(cmd *exec.Cmd) int64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return int64(ru.Maxrss) * 1024 // KiB on Linux
+	}
+	return 0
+}
+
+// lineCounter counts the lines written to it and keeps the first bytes.
+type lineCounter struct {
+	lines int64
+	head  []byte
+}
+
+func (w *lineCounter) Write(p []byte) (int, error) {
+	w.lines += int64(bytes.Count(p, []byte{'\n'}))
+	if n := 1000 - len(w.head); n > 0 {
+		w.head = append(w.head, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// runShell runs the sqlite3 shell's .import of the file into a table with a
+// unique index on email, timed with a wall clock around the process.
+func runShell(o options, file string) *modeResult {
+	m := &modeResult{Figures: &Figures{Mode: "sqlite3"}}
+	exe, err := exec.LookPath(o.sqlite3Path)
+	if err != nil {
+		m.SkipReason = "the sqlite3 shell is not installed (not on PATH)"
+		return m
+	}
+	db := filepath.Join(o.dir, "sqlite3.db")
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		os.Remove(db + suffix)
+	}
+	script := `CREATE TABLE contacts(contact_id TEXT, email TEXT, first_name TEXT, last_name TEXT, phone TEXT, birthday TEXT, country TEXT, city TEXT, lifetime_value TEXT);
+CREATE UNIQUE INDEX contacts_email ON contacts(email);
+.mode csv
+.import --skip 1 '` + strings.ReplaceAll(file, "'", "''") + `' contacts
+.mode list
+SELECT count(*) FROM contacts;
+`
+	cmd := exec.Command(exe, db)
+	cmd.Stdin = strings.NewReader(script)
+	var so bytes.Buffer
+	var se lineCounter
+	cmd.Stdout, cmd.Stderr = &so, &se
+	start := time.Now()
+	err = cmd.Run()
+	m.Seconds = time.Since(start).Seconds()
+	m.WallSeconds = m.Seconds
+	m.PeakRSS = maxRSS(cmd)
+	m.StderrLines, m.StderrHead = se.lines, truncate(string(se.head), 300)
+	fields := strings.Fields(so.String())
+	if len(fields) > 0 {
+		m.TableRows, _ = strconv.ParseInt(fields[len(fields)-1], 10, 64)
+	}
+	// .import reports each row the unique index refuses on stderr and goes
+	// on; the shell then exits with status 1. The rows it handled are the
+	// rows stored plus the rows refused.
+	m.Rows = m.TableRows + m.StderrLines
+	if m.TableRows == 0 {
+		if err == nil {
+			err = errors.New("the table is empty")
+		}
+		m.Failed = fmt.Sprintf("%v: %s", err, m.StderrHead)
+		return m
+	}
+	m.Rows = int64(o.rows) // every row was read; the refused ones are counted in StderrLines
+	if m.Seconds > 0 {
+		m.RowsPerSec = float64(m.Rows) / m.Seconds
+	}
+	os.Remove(db)
+	return m
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+const mib = 1 << 20
+
+// checks evaluates the targets with the figures there are.
+func checks(out *output) []check {
+	var cs []check
+	csv, mem, sq, shell := out.byMode["csv"], out.byMode["memory"], out.byMode["sqlite"], out.byMode["sqlite3"]
+	if ok(mem) && ok(csv) {
+		cs = append(cs, check{Name: "memory pipeline ≥ 20% of encoding/csv rows/s", Pass: mem.Ratio >= targetMemoryVsCSV,
+			Detail: fmt.Sprintf("%.0f vs %.0f rows/s = %.1f%%", mem.RowsPerSec, csv.RowsPerSec, 100*mem.Ratio)})
+	}
+	if ok(sq) && ok(shell) {
+		cs = append(cs, check{Name: "sqlite pipeline ≥ 0.5× sqlite3 .import rows/s", Pass: sq.Ratio >= targetSQLiteVsShell,
+			Detail: fmt.Sprintf("%.0f vs %.0f rows/s = %.2f×", sq.RowsPerSec, shell.RowsPerSec, sq.Ratio)})
+	}
+	if ok(mem) {
+		stored := mem.HeapAfter - mem.HeapBefore
+		over := mem.PeakRSS - stored
+		cs = append(cs, check{Name: "memory-mode peak RSS − stored-record bytes < 64 MiB", Pass: over < targetOverheadMiB*mib,
+			Detail: fmt.Sprintf("peak RSS %.1f MiB − retained heap of the sink %.1f MiB (HeapAlloc after GC, after − before the run) = %.1f MiB; peak HeapInuse %.1f MiB",
+				float64(mem.PeakRSS)/mib, float64(stored)/mib, float64(over)/mib, float64(mem.PeakHeapInuse)/mib)})
+		cs = append(cs, check{Name: "memory sink ≤ 400 bytes per stored contact", Pass: mem.BytesPerContact > 0 && mem.BytesPerContact <= targetBytesPerRecord,
+			Detail: fmt.Sprintf("%.0f bytes/contact (%d contacts, key index included)", mem.BytesPerContact, mem.Stored)})
+	}
+	if k := out.KeyIndex; ok(k) {
+		cs = append(cs, check{Name: "memory sink key index ≤ 64 bytes per distinct key", Pass: k.BytesPerKey > 0 && k.BytesPerKey <= targetBytesPerKey,
+			Detail: fmt.Sprintf("%.1f bytes/key: heap after GC grew %.1f MiB when the first Lookup by email indexed %d records (%d distinct emails)",
+				k.BytesPerKey, float64(k.IndexAfter-k.IndexBefore)/mib, k.Stored, k.Keys)})
+	}
+	if k := out.Keyset; ok(k) {
+		cs = append(cs, check{Name: "in-file key set (identity.Seen) ≤ 64 bytes per distinct key", Pass: k.BytesPerKey > 0 && k.BytesPerKey <= targetBytesPerKey,
+			Detail: fmt.Sprintf("%.1f bytes/key (%d keys)", k.BytesPerKey, k.Keys)})
+	}
+	return cs
+}
+
+func printTable(w io.Writer, out *output) {
+	g := out.Gen
+	fmt.Fprintf(w, "Intake bench: %d rows, %.1f MB (%.0f B/row), %d duplicate emails (%d distinct); %d CPUs, %s\n",
+		g.Rows, float64(g.Bytes)/1e6, float64(g.Bytes)/float64(max(g.Rows, 1)), g.Duplicates, g.Distinct, out.CPUs, out.Go)
+	fmt.Fprintf(w, "file %s, generated in %.1fs\n\n", out.File, out.GenSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\trows\tseconds\trows/s\tpeak RSS MiB\tpeak heap MiB\tvs reference\t")
+	for _, m := range out.Modes {
+		switch {
+		case m.SkipReason != "":
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tskipped: %s\t\n", m.Mode, m.SkipReason)
+			continue
+		case m.Failed != "":
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t%.1f\t-\tFAILED (see below)\t\n", m.Mode, float64(m.PeakRSS)/mib)
+			continue
+		}
+		ref := "-"
+		switch m.Mode {
+		case "memory":
+			if m.Ratio > 0 {
+				ref = fmt.Sprintf("%.1f%% of csv", 100*m.Ratio)
+			}
+		case "sqlite":
+			if m.Ratio > 0 {
+				ref = fmt.Sprintf("%.2f× sqlite3", m.Ratio)
+			}
+		}
+		heap := "-"
+		if m.Mode != "sqlite3" {
+			heap = fmt.Sprintf("%.1f", float64(m.PeakHeapInuse)/mib)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%.1f\t%s\t%s\t\n", m.Mode, m.Rows, m.Seconds, thousands(m.RowsPerSec), float64(m.PeakRSS)/mib, heap, ref)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, m := range out.Modes {
+		switch {
+		case m.Failed != "":
+			fmt.Fprintf(w, "%s: FAILED: %s\n", m.Mode, m.Failed)
+		case !ok(m):
+		case m.Mode == "memory" || m.Mode == "sqlite":
+			fmt.Fprintf(w, "%s: created %d, updated %d, unchanged %d, skipped %d, rejected %d; stored %d; %d GC cycles",
+				m.Mode, m.Created, m.Updated, m.Unchanged, m.Skipped, m.Rejected, m.Stored, m.GCCycles)
+			if m.Mode == "memory" {
+				fmt.Fprintf(w, "; %.0f bytes/contact", m.BytesPerContact)
+			}
+			fmt.Fprintln(w)
+			if m.Rejected > 0 {
+				fmt.Fprintf(w, "  rejected by reason: %s\n", topReasons(m.Reasons, 5))
+				for _, e := range m.Errors {
+					fmt.Fprintf(w, "  e.g. %s\n", e)
+				}
+			}
+			if m.Created != int64(g.Distinct) {
+				fmt.Fprintf(w, "  WARNING: created %d, the file has %d distinct emails\n", m.Created, g.Distinct)
+			}
+		case m.Mode == "sqlite3":
+			fmt.Fprintf(w, "sqlite3: %d rows stored, %d lines on stderr (rows refused by the unique index; its email index is case- and space-sensitive, so most duplicates are stored)\n",
+				m.TableRows, m.StderrLines)
+		}
+	}
+	if k := out.Keyset; k != nil {
+		if ok(k) {
+			fmt.Fprintf(w, "keyset: %d distinct keys in identity.Seen, %.1f bytes/key (mapped and keyed %d rows in %.2fs, peak RSS %.1f MiB)\n",
+				k.Keys, k.BytesPerKey, k.Rows, k.Seconds, float64(k.PeakRSS)/mib)
+		} else if k.Failed != "" {
+			fmt.Fprintf(w, "keyset: FAILED: %s\n", k.Failed)
+		}
+	}
+	fmt.Fprintln(w)
+	for _, c := range out.Checks {
+		verdict := "FAIL"
+		if c.Pass {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(w, "%s  %s: %s\n", verdict, c.Name, c.Detail)
+	}
+}
+
+// thousands formats n with thousands separators.
+func thousands(f float64) string {
+	s := strconv.FormatInt(int64(f+0.5), 10)
+	var b []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

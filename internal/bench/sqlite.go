@@ -1,0 +1,16 @@
+package main
+
+import (
+	"context"
+
+	"github.com/intakehq/intake/sink"
+)
+
+// openSQLite opens a SQLite sink at path with the default configuration.
+func openSQLite(ctx context.Context, path string) (sink.Sink, func() error, error) {
+	db, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db.Close, nil
+}
