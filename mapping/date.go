@@ -134,6 +134,9 @@ func compilePattern(src string) (*pattern, error) {
 			if p.has&(1<<k) != 0 || (k != tokFrac && p.has&groupOf(k) != 0) {
 				return nil, fmt.Errorf("%q at position %d repeats a field", src[i:j], i+1)
 			}
+			if last := len(p.toks) - 1; last >= 0 && variableWidth(p.toks[last].kind) && k != tokMonthName {
+				return nil, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: use two letters (MM, dd, HH, mm, ss) or put a separator between", src[i:j], i+1)
+			}
 			p.has |= 1 << k
 			p.toks = append(p.toks, token{kind: k, n: n})
 			i = j
@@ -147,6 +150,11 @@ func compilePattern(src string) (*pattern, error) {
 		}
 	}
 	return p, nil
+}
+
+// variableWidth reports whether a token reads one or two digits.
+func variableWidth(k tokKind) bool {
+	return k == tokMonth1 || k == tokDay1 || k == tokHour1 || k == tokMin1 || k == tokSec1
 }
 
 func groupOf(k tokKind) uint16 {

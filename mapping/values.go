@@ -155,6 +155,9 @@ func ParseEmail(s string) (intake.Value, bool) {
 			}
 		}
 	}
+	if labels < 2 {
+		return intake.Null, false // "anna@" or "anna@localhost"
+	}
 	if !ascii {
 		return intake.Text(strings.ToLower(s)), true // returns s itself when nothing changes
 	}

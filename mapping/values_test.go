@@ -48,6 +48,8 @@ func TestParseEmail(t *testing.T) {
 		{"anna@@example.com", "!"},
 		{"a@b@example.com", "!"},
 		{"anna@example", "!"},
+		{"aaa.0@", "!"},
+		{"aaaaaa@", "!"},
 		{"anna@example.c", "!"},
 		{"anna@example.c0m", "!"},
 		{"anna@-example.com", "!"},
@@ -221,6 +223,9 @@ func TestPatternErrors(t *testing.T) {
 		{"dd.MM.yyyy HH:mm", intake.TypeDate, "cannot have hours"},
 		{"HH:mm", intake.TypeDate, "needs"},
 		{"dd.MM.yyyy", intake.TypeDecimal, "date, time and timestamp"},
+		{"yyyyMd", intake.TypeDate, "ambiguous"},
+		{"d.Myyyy", intake.TypeDate, "ambiguous"},
+		{"dMMMM yyyy", intake.TypeDate, ""},
 		{"yyyy-MM-dd ss", intake.TypeTimestamp, "seconds need minutes"},
 	} {
 		p, err := compilePattern(tt.format)
