@@ -1,0 +1,621 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/intakehq/intake"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+)
+
+// SQLiteConfig configures a [SQLite] sink. The zero value works.
+type SQLiteConfig struct {
+	// CacheSizeKiB is the page cache of each connection in KiB (PRAGMA
+	// cache_size=-N). Default 65536 (64 MiB): a million contacts and their
+	// indexes take about 250 MB on disk, and the indexes that imports touch
+	// stay in cache. Only [OpenSQLite] applies it.
+	CacheSizeKiB int
+	// BusyTimeout is how long a connection waits for a lock that another
+	// connection or process holds before it fails with "database is locked"
+	// (PRAGMA busy_timeout). Default 5s. Only [OpenSQLite] applies it.
+	BusyTimeout time.Duration
+	// Now returns the time stored in created_at and updated_at. Default
+	// time.Now.
+	Now func() time.Time
+	// Logger receives schema changes and key column backfills at Info
+	// level. nil means quiet.
+	Logger *slog.Logger
+}
+
+func (c *SQLiteConfig) validate() error {
+	var errs []error
+	if c.CacheSizeKiB < 0 {
+		errs = append(errs, fmt.Errorf("sink: SQLiteConfig.CacheSizeKiB is %d: use 0 for the default or a positive size", c.CacheSizeKiB))
+	}
+	if c.BusyTimeout < 0 {
+		errs = append(errs, fmt.Errorf("sink: SQLiteConfig.BusyTimeout is %v: use 0 for the default or a positive duration", c.BusyTimeout))
+	}
+	if c.CacheSizeKiB == 0 {
+		c.CacheSizeKiB = 64 << 10
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 5 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return errors.Join(errs...)
+}
+
+// SQLite is the embedded default store: a SQLite database reached through
+// the pure-Go driver modernc.org/sqlite (no cgo). It implements [Sink],
+// [Lookuper], [Getter], [SchemaEnsurer], [Scanner] and [Counter] and is safe
+// for concurrent use: writes (and the schema changes they need) are
+// serialized, reads run in parallel on the pool's other connections.
+//
+// # Tables
+//
+// Each object type has a table intake_<object> with
+//
+//	seq        INTEGER PRIMARY KEY  creation order
+//	id         TEXT NOT NULL UNIQUE the record's id
+//	opted_out  INTEGER NOT NULL     0 or 1
+//	created_at INTEGER NOT NULL     Unix microseconds (UTC)
+//	updated_at INTEGER NOT NULL     Unix microseconds; changes only when a value or the flag does
+//	<field>    one column per field, named as the field
+//	k_<spec>   one key column per key spec used in a Lookup, indexed
+//
+// A field column holds the exact parts of its [intake.Value.Raw]: TEXT for
+// text, email, phone, country, select, id and decimal fields (the canonical
+// decimal string) and for multi-select fields (items separated by the ASCII
+// unit separator 0x1F), INTEGER for bool (0/1), date (days since
+// 1970-01-01), time (microseconds since midnight) and timestamp (Unix
+// microseconds) fields, NULL for null. A field whose name is one of the
+// columns above (id, seq, opted_out, created_at, updated_at) or starts
+// with "k_" or "f_" gets the column f_<name> instead.
+//
+// A key column k_<fields joined by "__"> (k_email, k_first_name__last_name)
+// holds the record's [intake.Key] under that spec, NULL when blank. The first
+// Lookup with a spec adds the column and its (non-unique) index and fills it
+// for the stored records; every create and update keeps it current.
+//
+// The table intake_schema remembers each object's fields and key columns as
+// JSON (object TEXT PRIMARY KEY, schema TEXT), so a reopened store knows its
+// schema.
+type SQLite struct {
+	db    *sql.DB
+	owned bool
+	cfg   SQLiteConfig
+
+	wmu sync.Mutex // serializes writes, schema changes and key backfills
+	w   sqlWriter  // scratch of Write, guarded by wmu
+
+	mu     sync.RWMutex // guards tables and views
+	tables map[string]*sqlTable
+	views  map[*intake.Schema]*sqlView
+
+	smu   sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// sqlTable is an immutable snapshot of one object type's table; a schema
+// change or a new key column replaces it.
+type sqlTable struct {
+	object string
+	name   string // quoted table name
+	cols   []sqlCol
+	store  *intake.Schema // schema of cols
+	keys   []*sqlKey
+	sel    string // "id, opted_out, <cols>"
+}
+
+type sqlCol struct {
+	intake.Field
+	Column string `json:"column"`
+}
+
+type sqlKey struct {
+	Fields []string `json:"fields"`
+	Column string   `json:"column"`
+	plan   *intake.KeyPlan
+}
+
+// sqlView is a schema's view of a table: plan[i] is the column of field i.
+type sqlView struct {
+	t    *sqlTable
+	plan []int
+}
+
+type storedSchema struct {
+	Object string    `json:"object"`
+	Fields []sqlCol  `json:"fields"`
+	Keys   []*sqlKey `json:"keys,omitempty"`
+}
+
+// OpenSQLite opens (or creates) the SQLite database dsn — a file path, or a
+// "file:" URI with modernc.org/sqlite query parameters — and returns a sink
+// that closes it on [SQLite.Close]. A "sqlite:" prefix, as in the CLI's
+// -store flag, is accepted and removed.
+//
+// Every connection of the pool gets these pragmas before any of the DSN's
+// own _pragma parameters (which can override them):
+//
+//	journal_mode=WAL      readers never block the writer nor it them
+//	synchronous=NORMAL    commits do not fsync; a power loss can lose the last
+//	                      commits but never corrupts the database (WAL makes that safe)
+//	busy_timeout=<BusyTimeout>
+//	cache_size=-<CacheSizeKiB>
+//	temp_store=MEMORY     sorts and temporary indexes stay in memory
+//	foreign_keys=ON       for host tables that refer to ours
+//
+// and write transactions begin IMMEDIATE (_txlock=immediate), so that two
+// writers wait for each other instead of failing.
+func OpenSQLite(ctx context.Context, dsn string, cfg SQLiteConfig) (*SQLite, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	dsn = strings.TrimPrefix(dsn, "sqlite:")
+	if dsn == "" || strings.HasPrefix(dsn, "?") {
+		return nil, errors.New("sink: OpenSQLite: empty database path: pass a file name such as intake.db")
+	}
+	path, query, _ := strings.Cut(dsn, "?")
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cfg.CacheSizeKiB)+")")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	if !strings.Contains(query, "_txlock=") {
+		q.Set("_txlock", "immediate")
+	}
+	full := path + "?" + q.Encode()
+	if query != "" {
+		full += "&" + query
+	}
+	db, err := sql.Open("sqlite", full)
+	if err != nil {
+		return nil, fmt.Errorf("sink: open SQLite %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sink: open SQLite %s: %w", path, err)
+	}
+	s, err := newSQLite(ctx, db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// NewSQLite returns a sink over a database the host opened with the driver
+// modernc.org/sqlite (or another SQLite driver with the same value
+// conversions) and keeps owning: [SQLite.Close] leaves it open. It creates
+// intake_schema if needed and reads the stored schemas. It sets no pragmas;
+// the host should configure its connections as [OpenSQLite] does (WAL,
+// synchronous=NORMAL, a busy timeout and IMMEDIATE write transactions).
+func NewSQLite(db *sql.DB, cfg SQLiteConfig) (*SQLite, error) {
+	if db == nil {
+		return nil, errors.New("sink: NewSQLite: nil *sql.DB: open one with sql.Open(\"sqlite\", path) or use OpenSQLite")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return newSQLite(context.Background(), db, cfg)
+}
+
+func newSQLite(ctx context.Context, db *sql.DB, cfg SQLiteConfig) (*SQLite, error) {
+	s := &SQLite{db: db, cfg: cfg, tables: map[string]*sqlTable{}, views: map[*intake.Schema]*sqlView{}, stmts: map[string]*sql.Stmt{}}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_schema (object TEXT PRIMARY KEY, schema TEXT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("sink: create intake_schema: %w", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT object, schema FROM intake_schema`)
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var object, js string
+		if err := rows.Scan(&object, &js); err != nil {
+			return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		var st storedSchema
+		if err := json.Unmarshal([]byte(js), &st); err != nil {
+			return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
+		}
+		t, err := newSQLTable(object, st.Fields, st.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
+		}
+		s.tables[object] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	return s, nil
+}
+
+func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error) {
+	fields := make([]intake.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = c.Field
+	}
+	store, err := intake.NewSchema(object, fields...)
+	if err != nil {
+		return nil, err
+	}
+	t := &sqlTable{object: object, name: quoteIdent("intake_" + object), cols: cols, store: store}
+	for _, k := range keys {
+		plan, err := store.CompileKey(intake.Keys(k.Fields...))
+		if err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, &sqlKey{Fields: k.Fields, Column: k.Column, plan: plan})
+	}
+	var b strings.Builder
+	b.WriteString("id, opted_out")
+	for _, c := range cols {
+		b.WriteString(", ")
+		b.WriteString(quoteIdent(c.Column))
+	}
+	t.sel = b.String()
+	return t, nil
+}
+
+func (t *sqlTable) key(spec intake.KeySpec) *sqlKey {
+	name := keyColumn(spec)
+	for _, k := range t.keys {
+		if k.Column == name {
+			return k
+		}
+	}
+	return nil
+}
+
+func (t *sqlTable) stored() storedSchema {
+	return storedSchema{Object: t.object, Fields: t.cols, Keys: t.keys}
+}
+
+// DB returns the database the sink writes to.
+func (s *SQLite) DB() *sql.DB { return s.db }
+
+// Close releases the sink's prepared statements and, when [OpenSQLite]
+// opened the database, closes it.
+func (s *SQLite) Close() error {
+	s.smu.Lock()
+	for k, st := range s.stmts {
+		st.Close()
+		delete(s.stmts, k)
+	}
+	s.smu.Unlock()
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
+
+func quoteIdent(n string) string { return `"` + strings.ReplaceAll(n, `"`, `""`) + `"` }
+
+var reservedColumns = map[string]bool{"id": true, "seq": true, "opted_out": true, "created_at": true, "updated_at": true}
+
+// fieldColumn returns the column of a field (see SQLite's documentation).
+func fieldColumn(name string) string {
+	if reservedColumns[name] || strings.HasPrefix(name, "k_") || strings.HasPrefix(name, "f_") {
+		return "f_" + name
+	}
+	return name
+}
+
+// keyColumn returns the key column of a spec.
+func keyColumn(spec intake.KeySpec) string { return "k_" + strings.Join(spec.Fields, "__") }
+
+func sqlType(t intake.FieldType) string {
+	switch t.Kind() {
+	case intake.KindBool, intake.KindDate, intake.KindTime, intake.KindTimestamp:
+		return "INTEGER"
+	}
+	return "TEXT"
+}
+
+// stmt returns a prepared statement for query, cached for the sink's life.
+func (s *SQLite) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// view returns the view of schema sch, ensuring it (under wmu) when it is
+// new. With spec, it also makes sure the spec's key column exists.
+func (s *SQLite) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*sqlView, *sqlKey, error) {
+	if sch == nil {
+		return nil, nil, errors.New("sink: nil schema")
+	}
+	s.mu.RLock()
+	v := s.views[sch]
+	s.mu.RUnlock()
+	if v != nil && spec == nil {
+		return v, nil, nil
+	}
+	if v != nil {
+		if k := v.t.key(*spec); k != nil {
+			return v, k, nil
+		}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	v, err := s.ensureLocked(ctx, sch)
+	if err != nil || spec == nil {
+		return v, nil, err
+	}
+	if k := v.t.key(*spec); k != nil {
+		return v, k, nil
+	}
+	if err := s.addKeyLocked(ctx, v.t, *spec); err != nil {
+		return nil, nil, err
+	}
+	v, err = s.ensureLocked(ctx, sch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, v.t.key(*spec), nil
+}
+
+// EnsureSchema creates the table of s's object type, or adds the columns of
+// fields it does not have yet, and records the schema in intake_schema. A
+// field the table holds with values of another kind is an error wrapping
+// [ErrSchemaConflict]; a change to another type of the same kind (text to
+// email) is accepted, and key columns that use the field are filled again
+// on their next Lookup. Write, Lookup, Get and Scan call it implicitly for
+// a schema they have not seen.
+func (s *SQLite) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
+	if sch == nil {
+		return errors.New("sink: EnsureSchema: nil schema")
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	_, err := s.ensureLocked(ctx, sch)
+	return err
+}
+
+// ensureLocked returns the view of sch, creating or altering its table.
+// The caller holds wmu.
+func (s *SQLite) ensureLocked(ctx context.Context, sch *intake.Schema) (*sqlView, error) {
+	s.mu.RLock()
+	v, t := s.views[sch], s.tables[sch.Object()]
+	s.mu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	var old []intake.Field
+	var keys []*sqlKey
+	if t != nil {
+		for _, c := range t.cols {
+			old = append(old, c.Field)
+		}
+		keys = t.keys
+	}
+	fields, changed, retyped, err := mergeFields(old, sch)
+	if err != nil {
+		return nil, err
+	}
+	if changed || t == nil {
+		cols := make([]sqlCol, len(fields))
+		for i, f := range fields {
+			cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
+		}
+		var kept []*sqlKey
+		for _, k := range keys {
+			if !specUses(intake.Keys(k.Fields...), retyped) {
+				kept = append(kept, k)
+			}
+		}
+		nt, err := newSQLTable(sch.Object(), cols, kept)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.alterLocked(ctx, t, nt); err != nil {
+			return nil, err
+		}
+		s.cfg.Logger.Info("intake: SQLite schema stored", "object", sch.Object(), "table", "intake_"+sch.Object(), "fields", len(cols), "new", t == nil)
+		s.replaceTable(nt)
+		t = nt
+	}
+	v = &sqlView{t: t, plan: make([]int, sch.Len())}
+	for i := range v.plan {
+		v.plan[i] = t.store.Index(sch.Field(i).Name)
+	}
+	s.mu.Lock()
+	s.views[sch] = v
+	s.mu.Unlock()
+	return v, nil
+}
+
+// replaceTable installs a new snapshot and drops the views of the old one.
+func (s *SQLite) replaceTable(t *sqlTable) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tables[t.object] = t
+	for sch, v := range s.views {
+		if v.t.object == t.object {
+			delete(s.views, sch)
+		}
+	}
+}
+
+// alterLocked creates table nt, or adds to old the columns nt has more, and
+// stores nt's schema, in one transaction.
+func (s *SQLite) alterLocked(ctx context.Context, old, nt *sqlTable) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var ddl []string
+	if old == nil {
+		var b strings.Builder
+		b.WriteString("CREATE TABLE IF NOT EXISTS " + nt.name + " (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, opted_out INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL")
+		for _, c := range nt.cols {
+			b.WriteString(", " + quoteIdent(c.Column) + " " + sqlType(c.Type))
+		}
+		b.WriteString(")")
+		ddl = append(ddl, b.String())
+	} else {
+		for _, c := range nt.cols[len(old.cols):] {
+			ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN "+quoteIdent(c.Column)+" "+sqlType(c.Type))
+		}
+	}
+	for _, q := range ddl {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sink: schema of %q: %w", nt.object, err)
+		}
+	}
+	if err := storeSchema(ctx, tx, nt); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func storeSchema(ctx context.Context, tx *sql.Tx, t *sqlTable) error {
+	js, err := json.Marshal(t.stored())
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO intake_schema (object, schema) VALUES (?, ?) ON CONFLICT (object) DO UPDATE SET schema = excluded.schema`, t.object, string(js)); err != nil {
+		return fmt.Errorf("sink: store schema of %q: %w", t.object, err)
+	}
+	return nil
+}
+
+// addKeyLocked adds the key column of spec to t (unless it exists from an
+// earlier, invalidated use), indexes it, fills it for the stored records and
+// registers it, in one transaction.
+func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeySpec) error {
+	plan, err := t.store.CompileKey(spec)
+	if err != nil {
+		return err
+	}
+	col := keyColumn(spec)
+	start := time.Now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	exists := false
+	rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", "intake_"+t.object)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		exists = exists || n == col
+	}
+	rows.Close()
+	if !exists {
+		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.name+" ADD COLUMN "+quoteIdent(col)+" TEXT"); err != nil {
+			return fmt.Errorf("sink: add key column %s: %w", col, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+quoteIdent("intake_"+t.object+"_"+col)+" ON "+t.name+" ("+quoteIdent(col)+")"); err != nil {
+		return fmt.Errorf("sink: index key column %s: %w", col, err)
+	}
+	// Backfill in pages of rows, in seq order.
+	upd := "UPDATE " + t.name + " SET " + quoteIdent(col) + " = ? WHERE seq = ?"
+	sc := newRowScanner(t)
+	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	var last, n int64
+	type fill struct {
+		seq int64
+		key any
+	}
+	var page []fill
+	for {
+		rows, err := tx.QueryContext(ctx, "SELECT seq, "+t.sel+" FROM "+t.name+" WHERE seq > ? ORDER BY seq LIMIT 1000", last)
+		if err != nil {
+			return err
+		}
+		page = page[:0]
+		for rows.Next() {
+			var seq int64
+			if err := sc.scan(rows, &seq, &rec); err != nil {
+				rows.Close()
+				return err
+			}
+			k, _ := plan.Key(&rec)
+			page = append(page, fill{seq, keyArg(k)})
+			last = seq
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, f := range page {
+			if _, err := tx.ExecContext(ctx, upd, f.key, f.seq); err != nil {
+				return err
+			}
+		}
+		n += int64(len(page))
+	}
+	keys := append(append([]*sqlKey(nil), t.keys...), &sqlKey{Fields: append([]string(nil), spec.Fields...), Column: col, plan: plan})
+	nt, err := newSQLTable(t.object, t.cols, keys)
+	if err != nil {
+		return err
+	}
+	if err := storeSchema(ctx, tx, nt); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.cfg.Logger.Info("intake: SQLite key column filled", "object", t.object, "column", col, "records", n, "took", time.Since(start))
+	s.replaceTable(nt)
+	return nil
+}
+
+func keyArg(k intake.Key) any {
+	if k == "" {
+		return nil
+	}
+	return string(k)
+}
+
+// bindValue returns the column value of v.
+func bindValue(v intake.Value) any {
+	switch v.Kind() {
+	case intake.KindNull:
+		return nil
+	case intake.KindText, intake.KindDecimal, intake.KindList:
+		s, _ := v.Raw()
+		return s
+	}
+	_, i := v.Raw()
+	return i
+}

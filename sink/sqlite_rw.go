@@ -1,0 +1,684 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/intakehq/intake"
+)
+
+// sqlInChunk is how many ids or keys one "IN (…)" query binds. The driver
+// binds parameters in time quadratic in their number, so a few hundred
+// small queries beat one with SQLite's limit of 32766.
+const sqlInChunk = 100
+
+// sqlInsertParams is about how many parameters one multi-row INSERT binds
+// (a contact row has 14); see sqlInChunk.
+const sqlInsertParams = 160
+
+// rowScanner scans "[seq,] id, opted_out, <cols>" rows into records of a
+// table's store schema.
+type rowScanner struct {
+	t       *sqlTable
+	id      string
+	opted   int64
+	seq     int64
+	strs    []sql.NullString
+	ints    []sql.NullInt64
+	dest    []any // without seq
+	destSeq []any // with seq
+}
+
+func newRowScanner(t *sqlTable) *rowScanner {
+	r := &rowScanner{t: t, strs: make([]sql.NullString, len(t.cols)), ints: make([]sql.NullInt64, len(t.cols))}
+	r.dest = append(r.dest, &r.id, &r.opted)
+	for j, c := range t.cols {
+		if sqlType(c.Type) == "TEXT" {
+			r.dest = append(r.dest, &r.strs[j])
+		} else {
+			r.dest = append(r.dest, &r.ints[j])
+		}
+	}
+	r.destSeq = append([]any{&r.seq}, r.dest...)
+	return r
+}
+
+// scan scans the current row into rec (whose Values has one slot per
+// column) and, when seq is not nil, the row's seq into *seq.
+func (r *rowScanner) scan(rows *sql.Rows, seq *int64, rec *intake.Record) error {
+	dest := r.dest
+	if seq != nil {
+		dest = r.destSeq
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	if seq != nil {
+		*seq = r.seq
+	}
+	rec.ID, rec.OptedOut = r.id, r.opted != 0
+	for j, c := range r.t.cols {
+		k := c.Type.Kind()
+		var v intake.Value
+		var ok bool
+		switch k {
+		case intake.KindText, intake.KindDecimal:
+			if r.strs[j].Valid {
+				v, ok = intake.FromRaw(k, r.strs[j].String, 0)
+			}
+		case intake.KindList:
+			if s := r.strs[j]; s.Valid {
+				v, ok = intake.FromRaw(k, s.String, int64(strings.Count(s.String, "\x1f")+1))
+			}
+		default:
+			if r.ints[j].Valid {
+				v, ok = intake.FromRaw(k, "", r.ints[j].Int64)
+			}
+		}
+		if !ok && (r.strs[j].Valid || r.ints[j].Valid) {
+			return fmt.Errorf("sink: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", r.t.name, r.id, c.Column, k)
+		}
+		rec.Values[j] = v
+	}
+	return nil
+}
+
+// project copies the store-ordered values of src onto dst's schema.
+func project(dst *intake.Record, plan []int, src []intake.Value) {
+	for i, j := range plan {
+		dst.Values[i] = src[j]
+	}
+}
+
+type stateKey struct {
+	object, id string
+}
+
+// rowState is the current state of a record a batch updates or opts out.
+type rowState struct {
+	vals  []intake.Value // by column
+	opted bool
+}
+
+// sqlWriter is the scratch space of Write.
+type sqlWriter struct {
+	state  map[stateKey]*rowState
+	want   map[*sqlTable][]string
+	txst   map[string]*sql.Stmt
+	tx     *sql.Tx
+	args   []any
+	vals   []intake.Value
+	insT   *sqlTable
+	insN   int
+	views  []*sqlView
+	merged []intake.Value
+}
+
+// Write applies the batch in order in one transaction: all of it, or on an
+// error nothing (n is 0 and the error names the record: a *[RecordError]
+// wrapping [ErrNotFound] for an update or opt-out of an id the table does not
+// hold, [ErrDuplicateID] for a create of a taken id). Semantics as for
+// [Memory.Write]: nulls keep stored values, Clear fields become null, an
+// update that changes nothing is [intake.OutcomeUnchanged] and does not touch
+// updated_at, updates never change the opted-out flag.
+//
+// Creates go in multi-row INSERTs; updates and opt-outs read the current rows
+// with one query per hundred ids, compare in Go and write only what changed.
+func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	w := &s.w
+	w.views = w.views[:0]
+	for _, op := range batch {
+		if err := checkOp(op); err != nil {
+			return 0, recordError(op, err)
+		}
+		if _, err := s.ensureLocked(ctx, op.Record.Schema); err != nil {
+			return 0, recordError(op, err)
+		}
+	}
+	// Views again: ensuring one schema can replace the table of another.
+	var last *intake.Schema
+	var lv *sqlView
+	for _, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			lv, _ = s.ensureLocked(ctx, last)
+		}
+		w.views = append(w.views, lv)
+		op.Outcome = intake.OutcomeNone
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sink: begin: %w", err)
+	}
+	err = w.apply(ctx, s, tx, batch)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		tx.Rollback()
+		for _, op := range batch {
+			op.Outcome = intake.OutcomeNone
+		}
+		err = s.explain(ctx, batch, err)
+		w.reset()
+		return 0, err
+	}
+	w.reset()
+	return len(batch), nil
+}
+
+func (w *sqlWriter) reset() {
+	clear(w.state)
+	clear(w.want)
+	clear(w.txst)
+	clear(w.args)
+	w.args = w.args[:0]
+	w.tx, w.insT, w.insN = nil, nil, 0
+	clear(w.views)
+}
+
+func (w *sqlWriter) stmt(ctx context.Context, s *SQLite, query string) (*sql.Stmt, error) {
+	if st, ok := w.txst[query]; ok {
+		return st, nil
+	}
+	st, err := s.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	st = w.tx.StmtContext(ctx, st)
+	if w.txst == nil {
+		w.txst = map[string]*sql.Stmt{}
+	}
+	w.txst[query] = st
+	return st, nil
+}
+
+func (w *sqlWriter) apply(ctx context.Context, s *SQLite, tx *sql.Tx, batch []*Op) error {
+	w.tx = tx
+	now := s.cfg.Now().UnixMicro()
+	if w.state == nil {
+		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
+	}
+	// The current rows of the records the batch updates or opts out.
+	for i, op := range batch {
+		if op.Kind == OpCreate {
+			continue
+		}
+		t := w.views[i].t
+		k := stateKey{t.object, op.Record.ID}
+		if _, ok := w.state[k]; !ok {
+			w.state[k] = nil
+			w.want[t] = append(w.want[t], op.Record.ID)
+		}
+	}
+	for t, ids := range w.want {
+		if err := w.prefetch(ctx, s, t, ids); err != nil {
+			return err
+		}
+	}
+	for i, op := range batch {
+		v := w.views[i]
+		t := v.t
+		rec := op.Record
+		k := stateKey{t.object, rec.ID}
+		switch op.Kind {
+		case OpCreate:
+			st, wanted := w.state[k]
+			if st != nil {
+				return recordError(op, ErrDuplicateID)
+			}
+			if w.insT != t {
+				if err := w.flush(ctx, s, now); err != nil {
+					return err
+				}
+				w.insT = t
+			}
+			var vals []intake.Value
+			if wanted { // a later op of the batch updates it
+				vals = make([]intake.Value, len(t.cols))
+				w.state[k] = &rowState{vals: vals, opted: rec.OptedOut}
+			} else {
+				vals = w.scratch(len(t.cols))
+				clear(vals)
+			}
+			for i, j := range v.plan {
+				vals[j] = value(rec, i)
+			}
+			w.args = append(w.args, rec.ID, boolInt(rec.OptedOut), now, now)
+			for _, x := range vals {
+				w.args = append(w.args, bindValue(x))
+			}
+			if len(t.keys) > 0 {
+				r := intake.Record{Schema: t.store, Values: vals}
+				for _, kc := range t.keys {
+					key, _ := kc.plan.Key(&r)
+					w.args = append(w.args, keyArg(key))
+				}
+			}
+			w.insN++
+			if w.insN >= insertRows(t) {
+				if err := w.flush(ctx, s, now); err != nil {
+					return err
+				}
+			}
+			op.Outcome = intake.OutcomeCreated
+		case OpUpdate:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			merged := append(w.merged[:0], st.vals...)
+			for i, j := range v.plan {
+				if x := value(rec, i); !x.IsNull() {
+					merged[j] = x
+				}
+			}
+			for _, c := range op.Clear {
+				merged[v.plan[c]] = intake.Null
+			}
+			w.merged = merged
+			changed := false
+			for j := range merged {
+				if merged[j] != st.vals[j] {
+					changed = true
+					break
+				}
+			}
+			if !changed {
+				op.Outcome = intake.OutcomeUnchanged
+				continue
+			}
+			if err := w.flush(ctx, s, now); err != nil {
+				return err
+			}
+			if err := w.update(ctx, s, t, rec.ID, merged, now); err != nil {
+				return recordError(op, err)
+			}
+			copy(st.vals, merged)
+			op.Outcome = intake.OutcomeUpdated
+		case OpOptOut:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			if !st.opted {
+				if err := w.flush(ctx, s, now); err != nil {
+					return err
+				}
+				q, err := w.stmt(ctx, s, "UPDATE "+t.name+" SET opted_out = 1, updated_at = ? WHERE id = ?")
+				if err != nil {
+					return err
+				}
+				if _, err := q.ExecContext(ctx, now, rec.ID); err != nil {
+					return recordError(op, err)
+				}
+				st.opted = true
+			}
+			op.Outcome = intake.OutcomeOptedOut
+		}
+	}
+	return w.flush(ctx, s, now)
+}
+
+func (w *sqlWriter) scratch(n int) []intake.Value {
+	if cap(w.vals) < n {
+		w.vals = make([]intake.Value, n)
+	}
+	return w.vals[:n]
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// insertRows is how many rows one INSERT of t writes.
+func insertRows(t *sqlTable) int {
+	return max(1, sqlInsertParams/(4+len(t.cols)+len(t.keys)))
+}
+
+// flush inserts the buffered create rows.
+func (w *sqlWriter) flush(ctx context.Context, s *SQLite, now int64) error {
+	if w.insN == 0 {
+		return nil
+	}
+	t := w.insT
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + t.name + " (id, opted_out, created_at, updated_at")
+	for _, c := range t.cols {
+		b.WriteString(", " + quoteIdent(c.Column))
+	}
+	for _, k := range t.keys {
+		b.WriteString(", " + quoteIdent(k.Column))
+	}
+	b.WriteString(") VALUES ")
+	row := "(" + strings.Repeat("?, ", 4+len(t.cols)+len(t.keys)-1) + "?)"
+	for i := range w.insN {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	q, err := w.stmt(ctx, s, b.String())
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, w.args...)
+	clear(w.args)
+	w.args, w.insN = w.args[:0], 0
+	return err
+}
+
+func (w *sqlWriter) update(ctx context.Context, s *SQLite, t *sqlTable, id string, vals []intake.Value, now int64) error {
+	var b strings.Builder
+	b.WriteString("UPDATE " + t.name + " SET ")
+	for _, c := range t.cols {
+		b.WriteString(quoteIdent(c.Column) + " = ?, ")
+	}
+	for _, k := range t.keys {
+		b.WriteString(quoteIdent(k.Column) + " = ?, ")
+	}
+	b.WriteString("updated_at = ? WHERE id = ?")
+	q, err := w.stmt(ctx, s, b.String())
+	if err != nil {
+		return err
+	}
+	args := w.args[:0]
+	for _, x := range vals {
+		args = append(args, bindValue(x))
+	}
+	r := intake.Record{Schema: t.store, Values: vals}
+	for _, k := range t.keys {
+		key, _ := k.plan.Key(&r)
+		args = append(args, keyArg(key))
+	}
+	args = append(args, now, id)
+	_, err = q.ExecContext(ctx, args...)
+	clear(args)
+	w.args = args[:0]
+	return err
+}
+
+// prefetch reads the current rows of ids into w.state.
+func (w *sqlWriter) prefetch(ctx context.Context, s *SQLite, t *sqlTable, ids []string) error {
+	q, err := w.stmt(ctx, s, "SELECT "+t.sel+" FROM "+t.name+" WHERE id IN ("+placeholders(sqlInChunk)+")")
+	if err != nil {
+		return err
+	}
+	sc := newRowScanner(t)
+	args := make([]any, sqlInChunk)
+	for len(ids) > 0 {
+		n := min(len(ids), sqlInChunk)
+		for i := range args {
+			args[i] = nil
+			if i < n {
+				args[i] = ids[i]
+			}
+		}
+		ids = ids[n:]
+		rows, err := q.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+			if err := sc.scan(rows, nil, &rec); err != nil {
+				rows.Close()
+				return err
+			}
+			w.state[stateKey{t.object, rec.ID}] = &rowState{vals: rec.Values, opted: rec.OptedOut}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string { return strings.Repeat("?, ", n-1) + "?" }
+
+// explain turns the error of a failed batch into a RecordError when a
+// duplicate id caused it: the UNIQUE constraint names no row, so the
+// batch's create ids are checked against each other and the table.
+func (s *SQLite) explain(ctx context.Context, batch []*Op, err error) error {
+	var re *RecordError
+	if errors.As(err, &re) || ctx.Err() != nil || !strings.Contains(err.Error(), "UNIQUE") {
+		if re == nil && ctx.Err() == nil {
+			return fmt.Errorf("sink: SQLite write: %w", err)
+		}
+		return err
+	}
+	seen := map[stateKey]bool{}
+	byTable := map[*sqlTable][]string{}
+	for i, op := range batch {
+		if op.Kind != OpCreate {
+			continue
+		}
+		t := s.w.views[i].t
+		k := stateKey{t.object, op.Record.ID}
+		if seen[k] {
+			return recordError(op, ErrDuplicateID)
+		}
+		seen[k] = true
+		byTable[t] = append(byTable[t], op.Record.ID)
+	}
+	stored := map[stateKey]bool{}
+	for t, ids := range byTable {
+		for len(ids) > 0 {
+			n := min(len(ids), sqlInChunk)
+			args := make([]any, n)
+			for i := range n {
+				args[i] = ids[i]
+			}
+			ids = ids[n:]
+			rows, qerr := s.db.QueryContext(ctx, "SELECT id FROM "+t.name+" WHERE id IN ("+placeholders(n)+")", args...)
+			if qerr != nil {
+				return fmt.Errorf("sink: SQLite write: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if rows.Scan(&id) == nil {
+					stored[stateKey{t.object, id}] = true
+				}
+			}
+			rows.Close()
+		}
+	}
+	for i, op := range batch {
+		if op.Kind == OpCreate && stored[stateKey{s.w.views[i].t.object, op.Record.ID}] {
+			return recordError(op, ErrDuplicateID)
+		}
+	}
+	return fmt.Errorf("sink: SQLite write: %w", err)
+}
+
+// Lookup returns the ids of the stored records whose key under spec is one
+// of keys, oldest first, with one indexed query per hundred keys. The first
+// Lookup with a spec adds and fills its key column (see [SQLite]).
+func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, kc, err := s.view(ctx, sch, &spec)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[intake.Key][]string)
+	uniq := make([]any, 0, len(keys))
+	seen := make(map[intake.Key]bool, len(keys))
+	for _, k := range keys {
+		if k != "" && !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, string(k))
+		}
+	}
+	if len(uniq) == 0 {
+		return res, nil
+	}
+	col := quoteIdent(kc.Column)
+	q, err := s.stmt(ctx, "SELECT "+col+", id FROM "+v.t.name+" WHERE "+col+" IN ("+placeholders(sqlInChunk)+") ORDER BY seq")
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, sqlInChunk)
+	for len(uniq) > 0 {
+		n := copy(args, uniq)
+		clear(args[n:]) // NULL matches nothing
+		uniq = uniq[n:]
+		rows, err := q.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			res[intake.Key(k)] = append(res[intake.Key(k)], id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// Get returns the stored records with the given ids, projected onto sch,
+// with one query per hundred ids. The records are the caller's.
+func (s *SQLite) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[string]*intake.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, _, err := s.view(ctx, sch, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := v.t
+	res := make(map[string]*intake.Record, len(ids))
+	if len(ids) == 0 {
+		return res, nil
+	}
+	q, err := s.stmt(ctx, "SELECT "+t.sel+" FROM "+t.name+" WHERE id IN ("+placeholders(sqlInChunk)+")")
+	if err != nil {
+		return nil, err
+	}
+	sc := newRowScanner(t)
+	tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	args := make([]any, sqlInChunk)
+	for len(ids) > 0 {
+		n := min(len(ids), sqlInChunk)
+		for i := range args {
+			args[i] = nil
+			if i < n {
+				args[i] = ids[i]
+			}
+		}
+		ids = ids[n:]
+		rows, err := q.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite get: %w", err)
+		}
+		for rows.Next() {
+			if err := sc.scan(rows, nil, &tmp); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Values: make([]intake.Value, sch.Len())}
+			project(rec, v.plan, tmp.Values)
+			res[rec.ID] = rec
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sink: SQLite get: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// scanPage is how many rows Scan reads per query.
+const scanPage = 1000
+
+// Scan calls fn for every stored record of sch's object type in creation
+// order (see [Scanner]), reading pages of a thousand rows by seq, so no
+// read transaction stays open while fn runs. It reuses one record for all
+// calls.
+func (s *SQLite) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {
+	out := &intake.Record{Schema: sch, Values: make([]intake.Value, sch.Len())}
+	type row struct {
+		id    string
+		opted bool
+		vals  []intake.Value
+	}
+	var page []row
+	var last int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, _, err := s.view(ctx, sch, nil)
+		if err != nil {
+			return err
+		}
+		t := v.t
+		q, err := s.stmt(ctx, "SELECT seq, "+t.sel+" FROM "+t.name+" WHERE seq > ? ORDER BY seq LIMIT "+fmt.Sprint(scanPage))
+		if err != nil {
+			return err
+		}
+		rows, err := q.QueryContext(ctx, last)
+		if err != nil {
+			return fmt.Errorf("sink: SQLite scan: %w", err)
+		}
+		sc := newRowScanner(t)
+		page = page[:0]
+		for rows.Next() {
+			tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+			if err := sc.scan(rows, &last, &tmp); err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Values})
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sink: SQLite scan: %w", err)
+		}
+		for _, r := range page {
+			out.ID, out.OptedOut, out.Line = r.id, r.opted, 0
+			out.Values = out.Values[:sch.Len()]
+			project(out, v.plan, r.vals)
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+	}
+}
+
+// Count returns the number of stored records of the object type.
+func (s *SQLite) Count(ctx context.Context, object string) (int64, error) {
+	s.mu.RLock()
+	t := s.tables[object]
+	s.mu.RUnlock()
+	if t == nil {
+		return 0, ctx.Err()
+	}
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sink: SQLite count: %w", err)
+	}
+	return n, nil
+}
