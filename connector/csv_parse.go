@@ -196,8 +196,11 @@ func (p *parser) skipLine() {
 // allocation for many rows). Nothing is ever reused: a row's cells stay
 // valid after later reads.
 func (p *parser) cells() []string {
-	s := string(p.rec)
 	n := len(p.ends)
+	if n == 0 {
+		return nil
+	}
+	s := string(p.rec)
 	if cap(p.slab)-len(p.slab) < n {
 		p.slab = make([]string, 0, max(slabStrings, n))
 	}

@@ -102,9 +102,6 @@ func readString(t testing.TB, ctx context.Context, input string, cfg connector.C
 func row(line int, cells ...string) got { return got{Line: line, Cells: cells} }
 
 func bad(line int, code, column string, cells ...string) got {
-	if cells == nil {
-		cells = []string{}
-	}
 	return got{Line: line, Cells: cells, Code: code, Column: column}
 }
 
