@@ -39,6 +39,7 @@ type Memory struct {
 	max     int
 	total   int
 	objects map[string]*memObject
+	collide bool // tests: every key hashes alike
 }
 
 // memObject holds the records of one object type.
@@ -62,7 +63,12 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	return &Memory{seed: maphash.MakeSeed(), max: max(cfg.MaxRecords, 0), objects: map[string]*memObject{}}
 }
 
-func (m *Memory) hash(s string) uint64 { return maphash.String(m.seed, s) }
+func (m *Memory) hash(s string) uint64 {
+	if m.collide {
+		return 42
+	}
+	return maphash.String(m.seed, s)
+}
 
 // EnsureSchema prepares the store for records of s: it adds the fields the
 // store does not have yet. A field that the store holds with values of

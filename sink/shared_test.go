@@ -281,7 +281,11 @@ func testAllOrNothing(t *testing.T, s fullSink) {
 		{Kind: sink.OpCreate, Record: person("", "x@example.com", "", "")},
 		{Kind: sink.OpKind(9), Record: person("x", "", "", "")},
 		update(person("keep", "", "", ""), 99),
-		create(func() *intake.Record { r := person("bad", "", "", ""); r.Values[contact.Index("birthday")] = intake.Text("x"); return r }()),
+		create(func() *intake.Record {
+			r := person("bad", "", "", "")
+			r.Values[contact.Index("birthday")] = intake.Text("x")
+			return r
+		}()),
 	} {
 		n, err := s.Write(ctx, []*sink.Op{create(person("n3", "", "", "")), op})
 		require.Equal(t, 0, n)

@@ -1,0 +1,44 @@
+// Package sink defines where imported records go, and provides two stores:
+// an in-memory one and an embedded SQLite database.
+//
+// # Sinks
+//
+// A [Sink] takes batches of write operations ([Op]: create, update, opt
+// out) from the importer and reports, per op, what happened
+// ([intake.Outcome]). Failures are identified by record (*[RecordError]
+// with the record's id and source line), never by batch index. A sink
+// that writes a batch in one transaction applies all of it or nothing; the
+// sinks of this package do.
+//
+// # Capabilities
+//
+// Everything beyond Write is optional and found by type assertion, like
+// io/fs's ReadFileFS. Each capability documents what callers do without it:
+//
+//   - [Lookuper]: find records by normalized key; the matcher needs it
+//     (without it every row is new).
+//   - [Getter]: read records by id; a dry run uses it to tell updated from
+//     unchanged rows.
+//   - [SchemaEnsurer]: prepare storage for a schema before the first write.
+//   - [Scanner]: stream every record in creation order, for exports.
+//   - [Counter]: count the records of an object type.
+//
+// A host that keeps customer data in its own database writes a small type
+// with Write (and ideally Lookup) over its tables.
+//
+// # Memory
+//
+// [NewMemory] returns a store held in the process: for tests, dry runs,
+// previews and small imports whose result the host reads back at once. It
+// implements every capability, is safe for concurrent use and keeps a
+// record in about 230 bytes for a typical contact, its email index included.
+//
+// # SQLite
+//
+// [OpenSQLite] opens the embedded default store, a SQLite file reached
+// through the pure-Go driver modernc.org/sqlite (no cgo), with a table per
+// object type, a column per field, and an indexed key column per key spec
+// the matcher uses; [NewSQLite] uses a *sql.DB the host opened. It
+// remembers its schemas, so a reopened store finds everything it held. See
+// [SQLite] for the table layout and [OpenSQLite] for the pragmas.
+package sink
