@@ -1,0 +1,90 @@
+// Package connector turns bytes into rows: sources that read CSV-like files
+// (and, in other files of this package, other formats) one row at a time for
+// the importer.
+//
+// # Sources
+//
+// A [Source] is pulled one row at a time, like encoding/csv's Reader:
+// Header once, then Read until io.EOF, then Close. Each [intake.Row] carries
+// its raw cells and the 1-based line of the input on which it starts (the
+// header is line 1). A Read error of type *[intake.RowError] concerns that
+// row only: the row comes with it, the caller rejects it and reads on. Any
+// other error is fatal; sources make fatal errors sticky.
+//
+// # CSV
+//
+// [NewCSV] reads delimiter-separated text from an io.Reader and
+// [OpenCSVFile] from a file it owns. The dialect is RFC 4180 with these
+// choices:
+//
+//   - Delimiter: comma, semicolon, tab or pipe, set in [CSVConfig] or
+//     detected from the first 64 KiB: each candidate is counted outside
+//     quotes in every record of the sample; a candidate must occur in the
+//     first record; the one whose first-record count is repeated by the most
+//     records wins, then the one with more occurrences, then comma, semicolon,
+//     tab, pipe in that order. With no candidate (a one-column file) it is
+//     comma. Other delimiters (a colon, say) are not supported.
+//   - Encoding: UTF-8, UTF-16 LE/BE, ISO-8859-1 or Windows-1252, set in
+//     CSVConfig or detected: a byte order mark first (and stripped: Excel's
+//     "Unicode text" is UTF-16LE with a BOM, tab-separated), then UTF-16
+//     without BOM from its NUL bytes, then UTF-8 if the first 64 KiB are
+//     valid UTF-8, else Windows-1252 (a superset of ISO-8859-1's printable
+//     characters). A UTF-8 file with invalid bytes further on gets a row
+//     error with code invalid_encoding for each row concerned; nothing is
+//     silently replaced. [CSV.Delimiter] and [CSV.Encoding] tell what was
+//     detected, for a user interface to show.
+//   - Quotes: a cell that starts with a double quote is quoted; it may hold
+//     delimiters, line breaks and doubled quotes (""). Blanks between the
+//     closing quote and the next delimiter are ignored. Quoted cells are kept
+//     verbatim: a CRLF inside quotes stays CRLF.
+//   - Lines: LF, CRLF and a lone CR (old Mac files) each end a line. Empty
+//     lines are skipped but counted. A row starts on the line of its first
+//     cell; a quoted cell spanning lines makes the next row start further
+//     down.
+//   - Header: the first line, cells trimmed of surrounding white space. An
+//     empty first line is [ErrMissingHeader]; two names equal after
+//     trimming and ignoring case are [ErrDuplicateHeader] (empty names are
+//     allowed and addressed by index). With CSVConfig.NoHeader there is no
+//     header, Header returns nil and columns are named "#1", "#2", ... in
+//     errors.
+//   - Width: a row with more or fewer cells than the header (without a
+//     header, than the first well-formed row) is returned with a row error
+//     wrong_field_count.
+//
+// Malformed quotes are row errors with code bad_quote, and reading
+// resynchronizes by this rule: after a bare quote in an unquoted cell, the
+// rest of that line is skipped and reading resumes on the next line; after
+// a malformed quoted cell — text after its closing quote, no closing quote
+// before the end of the input, or (code cell_too_long) more than
+// MaxCellBytes before its closing quote — the error names the line where the
+// quote opened and reading resumes on the line after that one, so that the
+// lines an unintended open quote swallowed are read again as rows. The
+// row's cells before the faulty one come with the error. CSVConfig.LazyQuotes
+// accepts bare quotes as data instead.
+//
+// Fatal errors are sentinel errors (test with [errors.Is]) wrapped with the
+// source's name and line: [ErrEmptyFile] (no bytes, or only a BOM and white
+// space), [ErrMissingHeader], [ErrDuplicateHeader], [ErrBadHeader],
+// [ErrBinaryFile] (a NUL byte or more than one control character in 16 in the
+// first 64 KiB), the limits below, and read errors of the underlying reader.
+//
+// # Capabilities
+//
+// Optional capabilities are found by type assertion, each with a fallback:
+// [Progresser] reports the input bytes consumed and the total (-1 when
+// unknown: show a spinner instead of a bar); [Namer] names the input for
+// error messages (without it, errors carry no file name). [CSV] implements
+// both; its Progress counts raw bytes before decoding and may be called from
+// another goroutine than Read.
+//
+// # Limits
+//
+// [CSVConfig] bounds everything that could grow with the input, with
+// generous defaults: MaxCellBytes (1 MiB; a longer cell is a row error
+// cell_too_long), MaxRowBytes (16 MiB), MaxColumns (4096), MaxRows (100
+// million; negative for no limit) and MaxFileBytes (10 GiB; negative for no
+// limit). Exceeding the last four is fatal ([ErrRowTooLong],
+// [ErrTooManyColumns], [ErrTooManyRows], [ErrFileTooLarge]) with a message
+// naming the CSVConfig field to raise. Memory is bounded by about
+// MaxRowBytes plus 64 KiB per source, whatever the input.
+package connector
