@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,13 +278,30 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error
 }
 
 func (t *sqlTable) key(spec intake.KeySpec) *sqlKey {
-	name := keyColumn(spec)
 	for _, k := range t.keys {
-		if k.Column == name {
+		if slices.Equal(k.Fields, spec.Fields) {
 			return k
 		}
 	}
 	return nil
+}
+
+// newKeyColumn returns the column name for a new key column of spec: k_
+// and the fields joined by "__", with a numeric suffix in the rare case
+// that another spec's column has that name (fields "a__b" vs "a", "b").
+func (t *sqlTable) newKeyColumn(spec intake.KeySpec) string {
+	base := keyColumn(spec)
+	col := base
+	for n := 2; ; n++ {
+		taken := false
+		for _, k := range t.keys {
+			taken = taken || k.Column == col
+		}
+		if !taken {
+			return col
+		}
+		col = base + "_" + strconv.Itoa(n)
+	}
 }
 
 func (t *sqlTable) stored() storedSchema {
@@ -516,7 +534,7 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 	if err != nil {
 		return err
 	}
-	col := keyColumn(spec)
+	col := t.newKeyColumn(spec)
 	start := time.Now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -546,7 +564,11 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 		return fmt.Errorf("sink: index key column %s: %w", col, err)
 	}
 	// Backfill in pages of rows, in seq order.
-	upd := "UPDATE " + t.name + " SET " + quoteIdent(col) + " = ? WHERE seq = ?"
+	upd, err := tx.PrepareContext(ctx, "UPDATE "+t.name+" SET "+quoteIdent(col)+" = ? WHERE seq = ?")
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
 	sc := newRowScanner(t)
 	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
 	var last, n int64
@@ -578,7 +600,10 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 			break
 		}
 		for _, f := range page {
-			if _, err := tx.ExecContext(ctx, upd, f.key, f.seq); err != nil {
+			if f.key == nil && !exists {
+				continue // a new column is NULL already
+			}
+			if _, err := upd.ExecContext(ctx, f.key, f.seq); err != nil {
 				return err
 			}
 		}

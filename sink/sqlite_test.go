@@ -107,3 +107,30 @@ func BenchmarkSQLiteWrite(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	_ = fmt.Sprint()
 }
+
+// Key columns of specs whose joined names collide stay apart.
+func TestSQLiteKeyColumnNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "k.db"))
+	sch := intake.MustSchema("thing",
+		intake.Field{Name: "a__b", Type: intake.TypeID},
+		intake.Field{Name: "a", Type: intake.TypeID},
+		intake.Field{Name: "b", Type: intake.TypeID})
+	r := intake.NewRecord(sch)
+	r.ID = "1"
+	r.Values[0], r.Values[1], r.Values[2] = intake.Text("x"), intake.Text("y"), intake.Text("z")
+	write(t, s, create(r))
+	for _, tc := range []struct {
+		spec intake.KeySpec
+		key  intake.Key
+	}{
+		{intake.Keys("a__b"), "x"},
+		{intake.Keys("a", "b"), intake.Key("y" + intake.KeySep + "z")},
+		{intake.Keys("a__b"), "x"},
+	} {
+		res, err := s.Lookup(ctx, sch, tc.spec, []intake.Key{tc.key, "y", "x" + intake.KeySep + "z"})
+		require.NoError(t, err)
+		require.Equal(t, map[intake.Key][]string{tc.key: {"1"}}, res, tc.spec.Name())
+	}
+}
