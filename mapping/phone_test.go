@@ -140,8 +140,8 @@ func BenchmarkPhone(b *testing.B) {
 }
 
 // TestPhoneFastPathAllCallingCodes compares the fast path with the full
-// parser for every calling code, every NSN length and every leading digit,
-// in several spellings.
+// parser for every calling code, every NSN length and a spread of leading
+// digits, in two spellings (strict mode on one).
 func TestPhoneFastPathAllCallingCodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: runs libphonenumber's parser ~100k times")
@@ -154,7 +154,7 @@ func TestPhoneFastPathAllCallingCodes(t *testing.T) {
 			continue
 		}
 		for n := 1; n <= 18; n++ {
-			for lead := 0; lead <= 9; lead++ {
+			for _, lead := range []int{0, 1, 2, 5, 7, 9} {
 				nsn := make([]byte, n)
 				for i := range nsn {
 					nsn[i] = byte('0' + (lead+i*7+cc)%10)
@@ -165,11 +165,12 @@ func TestPhoneFastPathAllCallingCodes(t *testing.T) {
 				if n > 3 {
 					spaced = "+" + itoa(cc) + " " + string(nsn[:2]) + "-" + string(nsn[2:])
 				}
-				for _, s := range []string{plain, spaced} {
-					for _, strict := range []bool{false, true} {
-						if checkPhoneFast(t, s, strict, "") {
-							decided++
-						}
+				for _, c := range []struct {
+					s      string
+					strict bool
+				}{{plain, false}, {spaced, false}, {plain, true}} {
+					if checkPhoneFast(t, c.s, c.strict, "") {
+						decided++
 					}
 				}
 			}
