@@ -24,17 +24,20 @@ const (
 	DefaultMaxColumns   = 4096            // cells per row
 	DefaultMaxRows      = 100_000_000     // data rows per file
 	DefaultMaxFileBytes = int64(10) << 30 // 10 GiB of raw input
-	sampleSize          = 64 << 10        // bytes sniffed for the encoding and delimiter
-	minBufSize          = 64 << 10        // initial read buffer
-	ctxCheckEvery       = 256             // rows between ctx.Err checks
-	maxEmptyReads       = 100             // (0, nil) reads before io.ErrNoProgress
-	noLimit             = -1              // CSVConfig value that disables MaxRows / MaxFileBytes
-	quoteChar           = '"'             // the only supported quote character
-	utf8BOM             = "\xef\xbb\xbf"  // UTF-8 byte order mark
-	utf16LEBOM          = "\xff\xfe"      // UTF-16 little-endian byte order mark
-	utf16BEBOM          = "\xfe\xff"      // UTF-16 big-endian byte order mark
-	binaryControlRatio  = 16              // more than 1 control byte in 16 means binary
-	binaryControlMin    = 4               // ... and at least that many control bytes
+)
+
+const (
+	sampleSize         = 64 << 10       // bytes sniffed for the encoding and delimiter
+	minBufSize         = 64 << 10       // initial read buffer
+	ctxCheckEvery      = 256            // rows between ctx.Err checks
+	maxEmptyReads      = 100            // (0, nil) reads before io.ErrNoProgress
+	noLimit            = -1             // normalized "no limit" of MaxRows and MaxFileBytes
+	quoteChar          = '"'            // the only supported quote character
+	utf8BOM            = "\xef\xbb\xbf" // UTF-8 byte order mark
+	utf16LEBOM         = "\xff\xfe"     // UTF-16 little-endian byte order mark
+	utf16BEBOM         = "\xfe\xff"     // UTF-16 big-endian byte order mark
+	binaryControlRatio = 16             // more than 1 control byte in 16 means binary
+	binaryControlMin   = 4              // ... and at least that many control bytes
 )
 
 // Fatal errors of the CSV source. They are returned wrapped with the source's
@@ -120,12 +123,12 @@ const (
 	// EncodingAuto detects the encoding: a byte order mark first (UTF-8,
 	// UTF-16 LE or BE), then UTF-16 without BOM from its NUL bytes, then
 	// UTF-8 if the first 64 KiB are valid UTF-8, else Windows-1252.
-	EncodingAuto Encoding = iota
-	EncodingUTF8
-	EncodingUTF16LE // little-endian; a big-endian BOM switches to EncodingUTF16BE
-	EncodingUTF16BE // big-endian; a little-endian BOM switches to EncodingUTF16LE
-	EncodingISO88591
-	EncodingWindows1252
+	EncodingAuto        Encoding = iota
+	EncodingUTF8                 // UTF-8; a BOM is stripped; invalid bytes reject their row (invalid_encoding)
+	EncodingUTF16LE              // UTF-16 little-endian; a big-endian BOM switches to EncodingUTF16BE
+	EncodingUTF16BE              // UTF-16 big-endian; a little-endian BOM switches to EncodingUTF16LE
+	EncodingISO88591             // ISO-8859-1 (Latin-1): bytes 0x80-0x9F are C1 controls
+	EncodingWindows1252          // Windows-1252: ISO-8859-1 plus € ‘ ’ “ ” … in 0x80-0x9F
 )
 
 var encodingNames = [...]string{"auto", "utf-8", "utf-16le", "utf-16be", "iso-8859-1", "windows-1252"}
@@ -195,7 +198,8 @@ type CSVConfig struct {
 	// MaxColumns bounds the cells of a row (header included); more is a fatal
 	// ErrTooManyColumns. Default: DefaultMaxColumns (4096).
 	MaxColumns int
-	// MaxRows bounds the data rows; more is a fatal ErrTooManyRows.
+	// MaxRows bounds the data rows (rejected rows included); more is a
+	// fatal ErrTooManyRows.
 	// Default (0): DefaultMaxRows (100 million); negative: unlimited.
 	MaxRows int64
 	// MaxFileBytes bounds the raw input; more is a fatal ErrFileTooLarge.

@@ -85,6 +85,7 @@
 // million; negative for no limit) and MaxFileBytes (10 GiB; negative for no
 // limit). Exceeding the last four is fatal ([ErrRowTooLong],
 // [ErrTooManyColumns], [ErrTooManyRows], [ErrFileTooLarge]) with a message
-// naming the CSVConfig field to raise. Memory is bounded by about
-// MaxRowBytes plus 64 KiB per source, whatever the input.
+// naming the CSVConfig field to raise. Memory is bounded by about twice
+// MaxRowBytes plus 128 KiB per source, whatever the input (plus the rows the
+// caller keeps).
 package connector
