@@ -52,8 +52,9 @@
 //     wrong_field_count.
 //
 // Malformed quotes are row errors with code bad_quote, and reading
-// resynchronizes by this rule: after a bare quote in an unquoted cell, the
-// rest of that line is skipped and reading resumes on the next line; after
+// resynchronizes by this rule: after a bare quote in an unquoted cell (or an
+// unquoted cell longer than MaxCellBytes, code cell_too_long), the rest of
+// that line is skipped and reading resumes on the next line; after
 // a malformed quoted cell — text after its closing quote, no closing quote
 // before the end of the input, or (code cell_too_long) more than
 // MaxCellBytes before its closing quote — the error names the line where the
