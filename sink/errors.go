@@ -15,6 +15,7 @@ type RecordError struct {
 	Err error
 }
 
+// Error formats the error as "sink: record ID (line N): cause".
 func (e *RecordError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("sink: record %s (line %d): %v", e.ID, e.Line, e.Err)
