@@ -539,3 +539,17 @@ func (x *hashIndex) remove(h uint64, pos uint32) {
 		}
 	}
 }
+
+// Schema returns the schema the sink stores for object, or nil when it never
+// saw that object type. It implements [SchemaReader].
+func (m *Memory) Schema(ctx context.Context, object string) (*intake.Schema, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if o, ok := m.objects[object]; ok {
+		return o.store, nil
+	}
+	return nil, nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -26,6 +27,7 @@ type fullSink interface {
 	sink.SchemaEnsurer
 	sink.Scanner
 	sink.Counter
+	sink.SchemaReader
 }
 
 // sinkFactory makes a fresh, empty sink for one test.
@@ -60,6 +62,7 @@ var sharedTests = []struct {
 	{"SchemaEvolution", testSchemaEvolution},
 	{"ObjectTypes", testObjectTypes},
 	{"ConcurrentReaders", testConcurrentReaders},
+	{"SchemaReader", testSchemaReader},
 }
 
 func TestSinks(t *testing.T) {
@@ -530,4 +533,18 @@ func testConcurrentReaders(t *testing.T, s fullSink) {
 	require.NoError(t, s.Scan(ctx, contact, func(r *intake.Record) error { ids = append(ids, r.ID); return nil }))
 	require.Len(t, ids, 30)
 	require.True(t, slices.Contains(ids, "29"))
+}
+
+func testSchemaReader(t *testing.T, s fullSink) {
+	ctx := context.Background()
+	got, err := s.Schema(ctx, "contact")
+	require.NoError(t, err)
+	assert.Nil(t, got, "an object type never seen has no schema")
+	custom := intake.MustSchema("contact", append(contact.Fields(), intake.Field{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"gold"}})...)
+	require.NoError(t, s.EnsureSchema(ctx, custom))
+	got, err = s.Schema(ctx, "contact")
+	require.NoError(t, err)
+	require.NotNil(t, got)
+	assert.Equal(t, custom.Names(), got.Names())
+	assert.Equal(t, intake.TypeSelect, got.Field(got.Index("loyalty_tier")).Type)
 }

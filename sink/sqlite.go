@@ -644,3 +644,18 @@ func bindValue(v intake.Value) any {
 	_, i := v.Raw()
 	return i
 }
+
+// Schema returns the schema the store holds for object (remembered in
+// intake_schema across restarts), or nil when it never saw that object
+// type. It implements [SchemaReader].
+func (s *SQLite) Schema(ctx context.Context, object string) (*intake.Schema, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if t, ok := s.tables[object]; ok {
+		return t.store, nil
+	}
+	return nil, nil
+}
