@@ -1,0 +1,281 @@
+// Package export writes stored records to files: CSV and JSON Lines, with
+// the canonical values of Intake's records (dates YYYY-MM-DD, decimals as
+// plain numbers, phones in E.164, countries as ISO alpha-2), a choice of
+// fields and an optional filter.
+//
+// # Formats
+//
+// [FormatCSV] writes a header line of field names followed by "opted_out",
+// then one line per record. [FormatJSONL] writes one JSON object per line,
+// keyed by field name, plus "opted_out": true|false; null values are written
+// as JSON null, bools as JSON booleans, lists as arrays, everything else as
+// strings in canonical form.
+//
+// # Spreadsheet safety
+//
+// A CSV opened in a spreadsheet runs cells that begin with = + - @ TAB CR LF
+// or NUL as formulas (OWASP "CSV injection"). By default the CSV writer
+// prefixes such cells of text-like fields (text, email, select, id, lists)
+// with a single quote, as OWASP recommends. Numbers, dates and E.164 phones
+// are never altered: a negative decimal stays "-12.5". Options.Raw turns the
+// escaping off.
+package export
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/intakehq/intake"
+)
+
+// Format is an export file format.
+type Format string
+
+// The export formats.
+const (
+	FormatCSV   Format = "csv"
+	FormatJSONL Format = "jsonl"
+)
+
+// ParseFormat returns the format with the given name ("csv", "jsonl"; "json"
+// and "ndjson" mean jsonl).
+func ParseFormat(name string) (Format, error) {
+	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(name), ".")) {
+	case "csv":
+		return FormatCSV, nil
+	case "jsonl", "ndjson", "json":
+		return FormatJSONL, nil
+	}
+	return "", fmt.Errorf("intake: unknown export format %q (want csv or jsonl)", name)
+}
+
+// Scanner streams stored records; sink.Scanner implements it.
+type Scanner interface {
+	Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error
+}
+
+// Options select what is exported.
+type Options struct {
+	// Fields are the fields to write, in order; nil writes all of the
+	// schema's fields.
+	Fields []string
+	// Filter, when set, exports only the records for which it returns true.
+	Filter func(*intake.Record) bool
+	// Raw turns off the CSV-injection escaping of the CSV format.
+	Raw bool
+}
+
+// Writer writes records in one format.
+type Writer interface {
+	// Write writes one record.
+	Write(rec *intake.Record) error
+	// Flush writes buffered data and reports any error so far.
+	Flush() error
+}
+
+// NewWriter returns a writer of records of schema s in format f to w.
+func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, error) {
+	idx, err := fieldIndexes(s, opt.Fields)
+	if err != nil {
+		return nil, err
+	}
+	switch f {
+	case FormatCSV:
+		return &csvWriter{w: csv.NewWriter(w), s: s, idx: idx, raw: opt.Raw}, nil
+	case FormatJSONL:
+		return newJSONL(w, s, idx), nil
+	}
+	return nil, fmt.Errorf("intake: unknown export format %q (want csv or jsonl)", f)
+}
+
+// Export streams every record of schema s from src through opt.Filter to w in
+// format f, and returns the number of records written.
+func Export(ctx context.Context, w io.Writer, f Format, s *intake.Schema, src Scanner, opt Options) (int64, error) {
+	ew, err := NewWriter(w, f, s, opt)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = src.Scan(ctx, s, func(rec *intake.Record) error {
+		if opt.Filter != nil && !opt.Filter(rec) {
+			return nil
+		}
+		n++
+		return ew.Write(rec)
+	})
+	if ferr := ew.Flush(); err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+func fieldIndexes(s *intake.Schema, fields []string) ([]int, error) {
+	if fields == nil {
+		idx := make([]int, s.Len())
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, nil
+	}
+	idx := make([]int, 0, len(fields))
+	var unknown []string
+	for _, f := range fields {
+		i := s.Index(strings.TrimSpace(f))
+		if i < 0 {
+			unknown = append(unknown, f)
+			continue
+		}
+		idx = append(idx, i)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("intake: export: unknown field(s) %s of %q (fields: %s)",
+			strings.Join(unknown, ", "), s.Object(), strings.Join(s.Names(), ", "))
+	}
+	return idx, nil
+}
+
+// Neutralize returns s prefixed with a single quote when a spreadsheet would
+// run it as a formula: when it begins with = + - @ TAB CR LF or NUL.
+func Neutralize(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r', '\n', 0:
+		return "'" + s
+	}
+	return s
+}
+
+// escapes reports whether values of field type t are escaped: text-like
+// types whose values a user typed. Numbers, dates, bools and E.164 phones
+// have canonical forms that cannot hold a formula.
+func escapes(t intake.FieldType) bool {
+	switch t {
+	case intake.TypeDecimal, intake.TypeDate, intake.TypeTime, intake.TypeTimestamp, intake.TypeBool, intake.TypePhone, intake.TypeCountry:
+		return false
+	}
+	return true
+}
+
+type csvWriter struct {
+	w      *csv.Writer
+	s      *intake.Schema
+	idx    []int
+	raw    bool
+	header bool
+	rec    []string
+}
+
+func (c *csvWriter) Write(rec *intake.Record) error {
+	if !c.header {
+		h := make([]string, 0, len(c.idx)+1)
+		for _, i := range c.idx {
+			h = append(h, c.s.Field(i).Name)
+		}
+		if err := c.w.Write(append(h, "opted_out")); err != nil {
+			return err
+		}
+		c.header = true
+	}
+	c.rec = c.rec[:0]
+	for _, i := range c.idx {
+		v := rec.Values[i].String()
+		if !c.raw && escapes(c.s.Field(i).Type) {
+			v = Neutralize(v)
+		}
+		c.rec = append(c.rec, v)
+	}
+	ob := "false"
+	if rec.OptedOut {
+		ob = "true"
+	}
+	return c.w.Write(append(c.rec, ob))
+}
+
+func (c *csvWriter) Flush() error {
+	if !c.header { // no records: still write the header
+		h := make([]string, 0, len(c.idx)+1)
+		for _, i := range c.idx {
+			h = append(h, c.s.Field(i).Name)
+		}
+		if err := c.w.Write(append(h, "opted_out")); err != nil {
+			return err
+		}
+		c.header = true
+	}
+	c.w.Flush()
+	return c.w.Error()
+}
+
+type jsonlWriter struct {
+	w    *bufio.Writer
+	s    *intake.Schema
+	idx  []int
+	keys [][]byte // pre-encoded `"name":`
+	buf  []byte
+}
+
+func newJSONL(w io.Writer, s *intake.Schema, idx []int) *jsonlWriter {
+	j := &jsonlWriter{w: bufio.NewWriter(w), s: s, idx: idx}
+	for _, i := range idx {
+		k, _ := json.Marshal(s.Field(i).Name)
+		j.keys = append(j.keys, append(k, ':'))
+	}
+	return j
+}
+
+func (j *jsonlWriter) Write(rec *intake.Record) error {
+	b := append(j.buf[:0], '{')
+	for n, i := range j.idx {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, j.keys[n]...)
+		v := rec.Values[i]
+		switch v.Kind() {
+		case intake.KindNull:
+			b = append(b, "null"...)
+		case intake.KindBool:
+			b = v.AppendString(b)
+		case intake.KindList:
+			items, _ := json.Marshal(v.Items())
+			b = append(b, items...)
+		default:
+			b = appendJSONString(b, v.String())
+		}
+	}
+	if len(j.idx) > 0 {
+		b = append(b, ',')
+	}
+	if rec.OptedOut {
+		b = append(b, `"opted_out":true}`...)
+	} else {
+		b = append(b, `"opted_out":false}`...)
+	}
+	b = append(b, '\n')
+	j.buf = b
+	_, err := j.w.Write(b)
+	return err
+}
+
+func (j *jsonlWriter) Flush() error { return j.w.Flush() }
+
+// appendJSONString appends s as a JSON string; plain ASCII takes a fast path.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
