@@ -1,0 +1,86 @@
+package importer
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes the report as a short table for people: the counts, the
+// skip and rejection reasons, and the first rejected rows.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	status := string(r.Status)
+	if r.DryRun {
+		status += " (dry run: nothing was written)"
+	}
+	rows := [][2]string{
+		{"status", status},
+		{"rows", group(r.Rows)},
+		{"created", group(r.Created)},
+		{"updated", group(r.Updated)},
+		{"unchanged", group(r.Unchanged)},
+		{"skipped", group(r.Skipped)},
+		{"opted out", group(r.OptedOut)},
+		{"rejected", group(r.Rejected)},
+		{"took", r.Duration().Round(time.Millisecond).String()},
+	}
+	for _, kv := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
+	}
+	if len(r.Reasons) > 0 {
+		codes := make([]string, 0, len(r.Reasons))
+		for c := range r.Reasons {
+			codes = append(codes, c)
+		}
+		sort.Strings(codes)
+		parts := make([]string, len(codes))
+		for i, c := range codes {
+			parts[i] = c + " " + group(r.Reasons[c])
+		}
+		fmt.Fprintf(tw, "  reasons\t%s\n", strings.Join(parts, ", "))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(tw, "  error\t%s\n", r.Error)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Errors) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "  rejected rows (%d of %s):\n", len(r.Errors), group(r.Rejected))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range r.Errors {
+		col := e.Column
+		if col != "" {
+			col = strconv.Quote(col)
+		}
+		fmt.Fprintf(tw, "    line %d\t%s\t%s\t%s\n", e.Line, col, e.Code, e.Message)
+	}
+	return tw.Flush()
+}
+
+// group formats n with thousands separators: 1234567 → "1,234,567".
+func group(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
