@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/intakehq/intake/sink/export"
+)
+
+func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var storeURL, format, fields, object string
+	var raw bool
+	fs := newFlagSet("export", "intake export [flags] OUT   (OUT - writes to stdout)", stderr)
+	fs.StringVar(&storeURL, "store", "sqlite:intake.db", "the store: sqlite:PATH or memory:")
+	fs.StringVar(&format, "format", "", "csv | jsonl | xlsx (default: from OUT's extension)")
+	fs.StringVar(&fields, "fields", "", "comma-separated fields to export, in order (default: all)")
+	fs.StringVar(&object, "object", "contact", "the object type to export")
+	fs.BoolVar(&raw, "raw", false, "CSV: do not escape cells that a spreadsheet would run as formulas")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("export needs exactly one OUT file (or - for stdout), got %d", len(pos))
+	}
+	out := pos[0]
+	if format == "" {
+		format = strings.TrimPrefix(filepath.Ext(out), ".")
+		if out == "-" || format == "" {
+			return usagef("cannot tell the format of %q: give -format csv or -format jsonl", out)
+		}
+	}
+	if strings.EqualFold(format, "xlsx") {
+		return notYet("XLSX export")
+	}
+	f, err := export.ParseFormat(format)
+	if err != nil {
+		return usagef("-format: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	var opt export.Options
+	opt.Raw = raw
+	if fields != "" {
+		for _, name := range strings.Split(fields, ",") {
+			opt.Fields = append(opt.Fields, strings.TrimSpace(name))
+		}
+	}
+	st, err := openStore(ctx, storeURL)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	scanner, ok := st.sink.(export.Scanner)
+	if !ok {
+		return fmt.Errorf("the store %s cannot list its records", storeURL)
+	}
+	schema, err := schemaFor(ctx, st.sink, object)
+	if err != nil {
+		return err
+	}
+	if _, err := export.NewWriter(io.Discard, f, schema, opt); err != nil { // check -fields before creating OUT
+		return usagef("-fields: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	var w io.Writer = stdout
+	var fh *os.File
+	if out != "-" {
+		if fh, err = os.Create(out); err != nil {
+			return err
+		}
+		defer fh.Close()
+		w = fh
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	n, err := export.Export(ctx, bw, f, schema, scanner, opt)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if fh != nil {
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export to %s: %w", out, err)
+	}
+	if out != "-" {
+		fmt.Fprintf(stderr, "exported %s %s records to %s\n", grouped(n), object, out)
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/mapping"
+)
+
+type importFlags struct {
+	store, mapping, acousticMap, action, sync string
+	delimiter, encoding, sheet, object        string
+	errors                                    string
+	noHeader, dryRun, json                    bool
+}
+
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f importFlags
+	fs := newFlagSet("import", "intake import [flags] FILE", stderr)
+	fs.StringVar(&f.store, "store", "sqlite:intake.db", "the store: sqlite:PATH or memory:")
+	fs.StringVar(&f.mapping, "mapping", "", "a mapping spec (JSON); without it columns are matched to fields by header")
+	fs.StringVar(&f.acousticMap, "acoustic-map", "", "an Acoustic Campaign LIST_IMPORT XML mapping file")
+	fs.StringVar(&f.action, "action", "add_and_update", "create | add_only | update_only | add_and_update | opt_out")
+	fs.StringVar(&f.sync, "sync", "email", "comma-separated sync fields; several fields form one composite key")
+	fs.StringVar(&f.delimiter, "delimiter", "auto", "auto | comma | semicolon | tab | pipe")
+	fs.StringVar(&f.encoding, "encoding", "auto", "auto | utf-8 | utf-16 | iso-8859-1 | windows-1252")
+	fs.BoolVar(&f.noHeader, "no-header", false, "the first row is data; the mapping refers to columns by 1-based index")
+	fs.StringVar(&f.sheet, "sheet", "", "XLSX sheet (default: the first)")
+	fs.StringVar(&f.object, "object", "contact", "contact | account | activity | a custom object type")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, match and count; write nothing")
+	fs.StringVar(&f.errors, "errors", "", "write rejected rows (original cells, line, code, message) to this CSV file")
+	fs.BoolVar(&f.json, "json", false, "print the run report as JSON on stdout")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("import needs exactly one FILE, got %d", len(pos))
+	}
+	file := pos[0]
+	if f.acousticMap != "" {
+		return notYet("-acoustic-map")
+	}
+	if f.sheet != "" {
+		return notYet("-sheet")
+	}
+	action, err := intake.ParseAction(f.action)
+	if err != nil {
+		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	var sync intake.KeySpec
+	for _, s := range strings.Split(f.sync, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			sync.Fields = append(sync.Fields, s)
+		}
+	}
+	if len(sync.Fields) == 0 {
+		return usagef("-sync names no field: give one or more comma-separated fields, e.g. -sync email")
+	}
+	var csvCfg connector.CSVConfig
+	if csvCfg.Delimiter, err = connector.ParseDelimiter(f.delimiter); err != nil {
+		return usagef("-delimiter: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	if csvCfg.Encoding, err = connector.ParseEncoding(f.encoding); err != nil {
+		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	csvCfg.NoHeader = f.noHeader
+	var spec *mapping.Spec
+	if f.mapping != "" {
+		if spec, err = loadSpec(f.mapping); err != nil {
+			return err
+		}
+	}
+
+	st, err := openStore(ctx, f.store)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	schema, err := schemaFor(ctx, st.sink, f.object)
+	if err != nil {
+		return err
+	}
+	src, err := openSource(file, csvCfg)
+	if err != nil {
+		return err
+	}
+	job := importer.Job{
+		Name:    file,
+		Source:  src,
+		Schema:  schema,
+		Mapping: spec,
+		Action:  action,
+		Sync:    sync,
+		DryRun:  f.dryRun,
+	}
+	var rejects *os.File
+	if f.errors != "" {
+		if rejects, err = os.Create(f.errors); err != nil {
+			src.Close()
+			return fmt.Errorf("-errors: %w", err)
+		}
+		defer rejects.Close()
+		job.Rejects = rejects
+	}
+	cfg := importer.Config{Sink: st.sink}
+	var bar *progressBar
+	if !f.json && isTerminal(stderr) {
+		bar = &progressBar{w: stderr}
+		cfg.Progress = bar.update
+	}
+	im, err := importer.New(cfg)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	rep, runErr := im.Run(ctx, job)
+	bar.clear()
+	if rejects != nil {
+		if err := rejects.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("-errors: %w", err)
+		}
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, action, sync.Name())
+		if err := rep.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		if f.json { // the report on stdout says it; stderr gets the plain words too
+			fmt.Fprintf(stderr, "intake: %s\n", strings.TrimPrefix(runErr.Error(), "intake: "))
+			return errReported
+		}
+		return runErr
+	}
+	return nil
+}
+
+func loadSpec(path string) (*mapping.Spec, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("-mapping %s: no such file", path)
+		}
+		return nil, fmt.Errorf("-mapping: %w", err)
+	}
+	defer fh.Close()
+	spec, err := mapping.LoadSpec(fh)
+	if err != nil {
+		return nil, usagef("-mapping %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	return spec, nil
+}
+
+func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var csvCfg connector.CSVConfig
+	var delim, enc, object string
+	fs := newFlagSet("map suggest", "intake map suggest [flags] FILE", stderr)
+	fs.StringVar(&delim, "delimiter", "auto", "auto | comma | semicolon | tab | pipe")
+	fs.StringVar(&enc, "encoding", "auto", "auto | utf-8 | utf-16 | iso-8859-1 | windows-1252")
+	fs.StringVar(&object, "object", "contact", "the object type whose fields the columns are matched to")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("map suggest needs exactly one FILE, got %d", len(pos))
+	}
+	if csvCfg.Delimiter, err = connector.ParseDelimiter(delim); err != nil {
+		return usagef("-delimiter: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	if csvCfg.Encoding, err = connector.ParseEncoding(enc); err != nil {
+		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	if object != intake.ObjectContact {
+		return notYet("suggesting a mapping for " + object)
+	}
+	src, err := openSource(pos[0], csvCfg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	header, err := src.Header(ctx)
+	if err != nil {
+		return err
+	}
+	if header == nil {
+		return usagef("%s has no header row to suggest a mapping from", pos[0])
+	}
+	return mapping.Suggest(header, intake.ContactSchema()).Save(stdout)
+}
+
+// progressBar draws "rows, percent, rate, ETA" on one terminal line.
+type progressBar struct {
+	w     io.Writer
+	drawn bool
+}
+
+func (b *progressBar) update(p importer.Progress) {
+	if p.Done {
+		return
+	}
+	secs := p.Elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(p.Rows) / secs
+	}
+	line := fmt.Sprintf("%s rows  %s rows/s", grouped(p.Rows), grouped(int64(rate)))
+	if p.BytesTotal > 0 && p.BytesRead > 0 {
+		frac := float64(p.BytesRead) / float64(p.BytesTotal)
+		eta := time.Duration(secs/frac*(1-frac)) * time.Second
+		line = fmt.Sprintf("%3.0f%%  %s  ETA %s", 100*frac, line, eta.Round(time.Second))
+	}
+	fmt.Fprintf(b.w, "\r%-70s", line)
+	b.drawn = true
+}
+
+func (b *progressBar) clear() {
+	if b != nil && b.drawn {
+		fmt.Fprintf(b.w, "\r%-70s\r", "")
+	}
+}
+
+func grouped(n int64) string {
+	s := fmt.Sprint(n)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,122 @@
+// Command intake imports customer data files into a store and exports them
+// again. It is the example command-line front end of the Intake library, and
+// a contract other programs rely on:
+//
+//	intake import [flags] FILE
+//	intake export [flags] OUT
+//	intake map suggest FILE
+//	intake schedule next [flags] CADENCE
+//
+// Run "intake help" or "intake import -h" for the flags. Exit status: 0 when
+// the command completed (an import with rejected rows included), 1 when it
+// failed, 2 on a usage error. Errors go to stderr in plain words.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError is an error in how the command was called (exit status 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// notYet is the usage error of a feature that this version does not have.
+func notYet(what string) error {
+	return usagef("%s is not supported yet by this version of intake", what)
+}
+
+const usage = `intake imports customer data files into a store and exports them.
+
+Usage:
+  intake import [flags] FILE        import a CSV/TSV/pipe file (see intake import -h)
+  intake export [flags] OUT         export stored records to CSV or JSONL (see intake export -h)
+  intake map suggest FILE           print the suggested mapping of FILE as a JSON spec
+  intake schedule next [flags] CADENCE
+                                    print the next run times of a cadence
+
+Stores: sqlite:PATH (default sqlite:intake.db), memory:
+Exit status: 0 done (rejected rows included), 1 failed, 2 usage error.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command with args and returns the exit status. Nothing it
+// calls may panic through to the user: a panic is reported as a failure.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "intake: internal error: %v\nPlease report this with the command you ran.\n", p)
+			code = exitFailed
+		}
+	}()
+	err := dispatch(ctx, args, stdin, stdout, stderr)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "intake: %s\n", ue.msg)
+		return exitUsage
+	case errors.Is(err, errReported):
+		return exitFailed
+	default:
+		fmt.Fprintf(stderr, "intake: %s\n", strings.TrimPrefix(err.Error(), "intake: "))
+		return exitFailed
+	}
+}
+
+// errHelp ends a command that printed its help on request.
+var errHelp = errors.New("help")
+
+// errReported ends a command that already told the user why it failed.
+var errReported = errors.New("reported")
+
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "import":
+		return cmdImport(ctx, args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr)
+	case "map":
+		if len(args) < 2 || args[1] != "suggest" {
+			return usagef(`unknown map command; use "intake map suggest FILE"`)
+		}
+		return cmdMapSuggest(ctx, args[2:], stdout, stderr)
+	case "schedule":
+		return notYet("intake schedule")
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return errHelp
+	}
+	fmt.Fprint(stderr, usage)
+	return usagef("unknown command %q", args[0])
+}

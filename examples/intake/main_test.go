@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// setup returns a temp dir holding the quickstart's files and a store URL in it.
+func setup(t *testing.T) (dir, store string) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, f := range []string{"contacts.csv", "contacts-update.csv"} {
+		b, err := os.ReadFile(filepath.Join("..", "quickstart", f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
+	return dir, "sqlite:" + filepath.Join(dir, "intake.db")
+}
+
+// cli runs the command and returns its exit status, stdout and stderr.
+func cli(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	assert.NotContains(t, errb.String(), "goroutine ", "no stack trace reaches a user")
+	assert.NotContains(t, errb.String(), "panic", "no panic reaches a user")
+	return code, out.String(), errb.String()
+}
+
+type report struct {
+	Status                                                        string
+	Rows, Created, Updated, Unchanged, Skipped, OptedOut, Rejected int64
+	Errors                                                        []struct {
+		Line                         int
+		Column, Field, Code, Message string
+	}
+}
+
+func decodeReport(t *testing.T, s string) report {
+	t.Helper()
+	var r report
+	require.NoError(t, json.Unmarshal([]byte(s), &r), s)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &raw))
+	r.OptedOut = int64(raw["opted_out"].(float64))
+	return r
+}
+
+func TestImportJSONReportAndExport(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	code, out, stderr := cli(t, "import", "-store", store, "-json", filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.Equal(t, "succeeded", r.Status)
+	assert.EqualValues(t, 12, r.Rows)
+	assert.EqualValues(t, 8, r.Created)
+	assert.EqualValues(t, 1, r.Updated)
+	assert.EqualValues(t, 3, r.Rejected)
+	assert.Equal(t, r.Rows, r.Created+r.Updated+r.Unchanged+r.Skipped+r.OptedOut+r.Rejected)
+	require.Len(t, r.Errors, 3)
+	assert.Equal(t, "invalid_email", r.Errors[0].Code)
+	assert.Equal(t, "E-Mail", r.Errors[0].Column)
+	assert.Empty(t, stderr, "-json keeps stderr quiet")
+
+	// flags after the file work too
+	code, out, stderr = cli(t, "import", filepath.Join(dir, "contacts-update.csv"), "-store", store, "-json")
+	require.Equal(t, 0, code, stderr)
+	r = decodeReport(t, out)
+	assert.EqualValues(t, 2, r.Created)
+	assert.EqualValues(t, 2, r.Updated)
+	assert.EqualValues(t, 1, r.Unchanged)
+
+	jsonl := filepath.Join(dir, "out.jsonl")
+	code, _, stderr = cli(t, "export", "-store", store, jsonl)
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(readFile(t, jsonl)), "\n")
+	require.Len(t, lines, 10)
+	byEmail := map[string]map[string]any{}
+	for _, l := range lines {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m))
+		byEmail[m["email"].(string)] = m
+	}
+	anna := byEmail["anna.schmidt@example.de"]
+	require.NotNil(t, anna)
+	assert.Equal(t, "+49301234567", anna["phone"], "phones in E.164")
+	assert.Equal(t, "1985-03-14", anna["birthday"], "dates as YYYY-MM-DD")
+	assert.Equal(t, "1900", anna["lifetime_value"], "decimals as plain number strings")
+	assert.Equal(t, "DE", anna["country"], "countries as alpha-2")
+	assert.Equal(t, false, anna["opted_out"])
+	assert.Contains(t, byEmail, "marc.dubois@example.fr", "emails are stored lower-cased")
+
+	csvOut := filepath.Join(dir, "out.csv")
+	code, _, stderr = cli(t, "export", "-store", store, "-fields", "email,city,lifetime_value", csvOut)
+	require.Equal(t, 0, code, stderr)
+	recs, err := csv.NewReader(strings.NewReader(readFile(t, csvOut))).ReadAll()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"email", "city", "lifetime_value", "opted_out"}, recs[0])
+	assert.Len(t, recs, 11)
+
+	code, _, stderr = cli(t, "export", "-store", store, "-fields", "email,shoe_size", csvOut)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "shoe_size")
+}
+
+func TestImportTextReportErrorsFileAndDryRun(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	rejects := filepath.Join(dir, "rejects.csv")
+	code, out, stderr := cli(t, "import", "-store", store, "-dry-run", "-errors", rejects, filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "dry run")
+	assert.Regexp(t, `created\s+8`, out)
+	assert.Regexp(t, `rejected\s+3`, out)
+	recs, err := csv.NewReader(strings.NewReader(readFile(t, rejects))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	assert.Equal(t, []string{"7", "invalid_email"}, recs[1][:2])
+	assert.Equal(t, "not-an-email", recs[1][6], "the original cells follow the error columns")
+
+	code, out, _ = cli(t, "export", "-store", store, "-format", "jsonl", "-")
+	require.Equal(t, 0, code)
+	assert.Empty(t, strings.TrimSpace(out), "the dry run wrote nothing")
+}
+
+func TestMapSuggestRoundTrip(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	code, out, stderr := cli(t, "map", "suggest", filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	for _, want := range []string{`"E-Mail"`, `"email"`, `"Mobile"`, `"phone"`, `"Date of Birth"`, `"birthday"`} {
+		assert.Contains(t, out, want)
+	}
+	spec := filepath.Join(dir, "spec.json")
+	require.NoError(t, os.WriteFile(spec, []byte(out), 0o600))
+	code, out, stderr = cli(t, "import", "-store", store, "-mapping", spec, "-json", filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	assert.EqualValues(t, 8, decodeReport(t, out).Created)
+}
+
+func TestExitStatuses(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	file := filepath.Join(dir, "contacts.csv")
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no command", nil, 2, "no command given"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"no file", []string{"import", "-store", store}, 2, "exactly one FILE"},
+		{"unknown flag", []string{"import", "-colour", "red", file}, 2, "flag provided but not defined"},
+		{"bad action", []string{"import", "-store", store, "-action", "upsert", file}, 2, `unknown action "upsert"`},
+		{"bad delimiter", []string{"import", "-store", store, "-delimiter", "colon", file}, 2, "unknown delimiter"},
+		{"bad encoding", []string{"import", "-store", store, "-encoding", "ebcdic", file}, 2, "unknown encoding"},
+		{"bad store", []string{"import", "-store", "mysql://x", file}, 2, "unknown store"},
+		{"postgres not yet", []string{"import", "-store", "postgres://localhost/x", file}, 2, "not supported yet"},
+		{"xlsx not yet", []string{"import", "-store", store, filepath.Join(dir, "book.xlsx")}, 2, "not supported yet"},
+		{"acoustic not yet", []string{"import", "-store", store, "-acoustic-map", "m.xml", file}, 2, "not supported yet"},
+		{"schedule not yet", []string{"schedule", "next", "daily at 09:00"}, 2, "not supported yet"},
+		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
+		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
+		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 1, `"shoe_size" is not a field`},
+		{"export format", []string{"export", "-store", store, filepath.Join(dir, "out.txt")}, 2, "unknown export format"},
+		{"help", []string{"help"}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := cli(t, tt.args...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.stderr)
+		})
+	}
+}
+
+func TestImportOfAnEmptyFileFails(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	empty := filepath.Join(dir, "empty.csv")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	code, out, stderr := cli(t, "import", "-store", store, "-json", empty)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "failed", decodeReport(t, out).Status)
+	assert.Contains(t, stderr, "empty")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
