@@ -37,9 +37,9 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 }
 
 type report struct {
-	Status                                                        string
+	Status                                                         string
 	Rows, Created, Updated, Unchanged, Skipped, OptedOut, Rejected int64
-	Errors                                                        []struct {
+	Errors                                                         []struct {
 		Line                         int
 		Column, Field, Code, Message string
 	}
