@@ -41,13 +41,24 @@
 // difference, with the sink still alive, divided by the stored records is
 // the memory sink's cost per contact, key index included.
 //
-// It prints a table (rows, seconds, rows/s, peak RSS, the ratio to the
-// mode's reference) and PASS/FAIL lines for the targets: the memory pipeline
-// at least 20% of the encoding/csv rate; SQLite at least 0.5× the sqlite3
-// shell; memory-mode peak RSS minus the retained bytes of the stored records
-// under 64 MiB; at most 400 bytes per stored contact; at most 64 bytes per
-// key in the in-file key set. The exit status is 1 when a mode failed (not
-// when a target is missed).
+// A keyindex child imports with create and no sync fields (so the memory
+// sink builds no key index), then measures the heap around the first
+// Lookup by email, which builds the index over every record.
+//
+// It prints a table (rows, seconds, rows/s, the child's CPU seconds, peak
+// RSS, peak Go heap, the ratio to the mode's reference) and PASS/FAIL lines
+// for the targets: the memory pipeline at least 20% of the encoding/csv
+// rate; SQLite at least 0.5× the sqlite3 shell; memory-mode peak RSS minus
+// the retained heap of the stored records under 64 MiB; at most 400 bytes
+// per stored contact; at most 64 bytes per distinct key in the memory
+// sink's key index and in identity.Seen. Seconds are measured inside a Go
+// child around the work (open the source and the sink, run, close), and
+// around the whole process for sqlite3. Other work on the machine skews
+// wall times: the CPU seconds (rusage) and the load averages printed with
+// the table help to tell. The exit status is 1 when a mode failed (not when
+// a target is missed).
+//
+// -repeat N runs every mode N times and keeps its fastest run.
 //
 // -cpuprofile PREFIX and -memprofile PREFIX write PREFIX.MODE.pprof from
 // each Go child (the memory profile is the allocs profile: use
@@ -106,6 +117,7 @@ type options struct {
 	child       string
 	file        string
 	distinct    int
+	repeat      int
 }
 
 // modeResult is one mode's figures, as printed with -json.
@@ -116,6 +128,9 @@ type modeResult struct {
 	WallSeconds float64 `json:"wall_seconds"`
 	RowsPerSec  float64 `json:"rows_per_sec"`
 	PeakRSS     int64   `json:"peak_rss_bytes"`
+	// CPUSeconds is the child's user+system CPU time (rusage): less skewed
+	// than wall time by other work on the machine.
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// Ratio is rows/s over the reference's rows/s (memory: csv; sqlite:
 	// sqlite3); 0 when there is no reference.
 	Ratio float64 `json:"ratio,omitempty"`
@@ -135,11 +150,15 @@ type check struct {
 
 // output is everything the command reports (the -json form).
 type output struct {
-	Rows       int                    `json:"rows"`
-	File       string                 `json:"file"`
-	Gen        genStats               `json:"generated"`
-	GenSeconds float64                `json:"generate_seconds"`
-	CPUs       int                    `json:"cpus"`
+	Rows       int      `json:"rows"`
+	File       string   `json:"file"`
+	Gen        genStats `json:"generated"`
+	GenSeconds float64  `json:"generate_seconds"`
+	CPUs       int      `json:"cpus"`
+	// Load is /proc/loadavg before and after the runs: other work on the
+	// machine skews the figures.
+	LoadBefore string                 `json:"load_before,omitempty"`
+	LoadAfter  string                 `json:"load_after,omitempty"`
 	Go         string                 `json:"go"`
 	Modes      []*modeResult          `json:"modes"`
 	Keyset     *modeResult            `json:"keyset,omitempty"`
@@ -160,6 +179,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.batch, "batch", 0, "importer batch size (0: the importer's default)")
 	fs.IntVar(&o.workers, "workers", 0, "importer mapping workers (0: the importer's default, GOMAXPROCS)")
 	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
+	fs.IntVar(&o.repeat, "repeat", 1, "run each mode `N` times and keep its fastest run (steadier figures on a busy machine)")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each Go child to `PREFIX`.MODE.pprof")
 	fs.StringVar(&o.memprofile, "memprofile", "", "write an allocs profile of each Go child to `PREFIX`.MODE.pprof")
 	fs.StringVar(&o.sqlite3Path, "sqlite3", "sqlite3", "the sqlite3 shell to compare with")
@@ -267,6 +287,8 @@ func parent(o options, modes []string, stderr io.Writer) (*output, bool) {
 	fmt.Fprintf(stderr, "bench: generated %s: %d rows, %.1f MB, %d duplicate emails, in %.1fs\n",
 		out.File, gen.Rows, float64(gen.Bytes)/1e6, gen.Duplicates, out.GenSeconds)
 	o.distinct = gen.Distinct
+	out.LoadBefore = loadavg()
+	defer func() { out.LoadAfter = loadavg() }()
 	exe, err := os.Executable()
 	if err != nil {
 		exe = os.Args[0]
@@ -275,10 +297,19 @@ func parent(o options, modes []string, stderr io.Writer) (*output, bool) {
 	for _, mode := range modes {
 		fmt.Fprintf(stderr, "bench: running %s…\n", mode)
 		var m *modeResult
-		if mode == "sqlite3" {
-			m = runShell(o, out.File)
-		} else {
-			m = runGoChild(exe, o, mode, out.File)
+		for range max(o.repeat, 1) {
+			var r *modeResult
+			if mode == "sqlite3" {
+				r = runShell(o, out.File)
+			} else {
+				r = runGoChild(exe, o, mode, out.File)
+			}
+			if m == nil || !ok(m) || ok(r) && r.Seconds < m.Seconds {
+				m = r
+			}
+			if !ok(r) {
+				break
+			}
 		}
 		if m.Failed != "" {
 			failed = true
@@ -339,7 +370,7 @@ func runGoChild(exe string, o options, mode, file string) *modeResult {
 	start := time.Now()
 	err := cmd.Run()
 	m := &modeResult{WallSeconds: time.Since(start).Seconds()}
-	m.PeakRSS = maxRSS(cmd)
+	m.PeakRSS, m.CPUSeconds = maxRSS(cmd), cpuSeconds(cmd)
 	var res Figures
 	if jerr := json.Unmarshal(so.Bytes(), &res); jerr == nil {
 		m.Figures = &res
@@ -357,6 +388,14 @@ func runGoChild(exe string, o options, mode, file string) *modeResult {
 		m.RowsPerSec = float64(m.Rows) / m.Seconds
 	}
 	return m
+}
+
+// cpuSeconds returns the user+system CPU time of a finished child.
+func cpuSeconds(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 }
 
 // maxRSS returns the peak resident set size of a finished child, in bytes.
@@ -413,16 +452,15 @@ SELECT count(*) FROM contacts;
 	err = cmd.Run()
 	m.Seconds = time.Since(start).Seconds()
 	m.WallSeconds = m.Seconds
-	m.PeakRSS = maxRSS(cmd)
+	m.PeakRSS, m.CPUSeconds = maxRSS(cmd), cpuSeconds(cmd)
 	m.StderrLines, m.StderrHead = se.lines, truncate(string(se.head), 300)
 	fields := strings.Fields(so.String())
 	if len(fields) > 0 {
 		m.TableRows, _ = strconv.ParseInt(fields[len(fields)-1], 10, 64)
 	}
 	// .import reports each row the unique index refuses on stderr and goes
-	// on; the shell then exits with status 1. The rows it handled are the
-	// rows stored plus the rows refused.
-	m.Rows = m.TableRows + m.StderrLines
+	// on; the shell then exits with status 1. It read every row: the ones
+	// stored and the ones refused.
 	if m.TableRows == 0 {
 		if err == nil {
 			err = errors.New("the table is empty")
@@ -430,12 +468,25 @@ SELECT count(*) FROM contacts;
 		m.Failed = fmt.Sprintf("%v: %s", err, m.StderrHead)
 		return m
 	}
-	m.Rows = int64(o.rows) // every row was read; the refused ones are counted in StderrLines
+	m.Rows = int64(o.rows)
 	if m.Seconds > 0 {
 		m.RowsPerSec = float64(m.Rows) / m.Seconds
 	}
 	os.Remove(db)
 	return m
+}
+
+// loadavg returns the 1, 5 and 15 minute load averages, or "" off Linux.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func truncate(s string, n int) string {
@@ -484,16 +535,20 @@ func printTable(w io.Writer, out *output) {
 	g := out.Gen
 	fmt.Fprintf(w, "Intake bench: %d rows, %.1f MB (%.0f B/row), %d duplicate emails (%d distinct); %d CPUs, %s\n",
 		g.Rows, float64(g.Bytes)/1e6, float64(g.Bytes)/float64(max(g.Rows, 1)), g.Duplicates, g.Distinct, out.CPUs, out.Go)
-	fmt.Fprintf(w, "file %s, generated in %.1fs\n\n", out.File, out.GenSeconds)
+	fmt.Fprintf(w, "file %s, generated in %.1fs\n", out.File, out.GenSeconds)
+	if out.LoadBefore != "" {
+		fmt.Fprintf(w, "load average before %s, after %s (other work on the machine skews the figures)\n", out.LoadBefore, out.LoadAfter)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\trows\tseconds\trows/s\tpeak RSS MiB\tpeak heap MiB\tvs reference\t")
+	fmt.Fprintln(tw, "mode\trows\tseconds\trows/s\tCPU s\tpeak RSS MiB\tpeak heap MiB\tvs reference\t")
 	for _, m := range out.Modes {
 		switch {
 		case m.SkipReason != "":
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tskipped: %s\t\n", m.Mode, m.SkipReason)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tskipped: %s\t\n", m.Mode, m.SkipReason)
 			continue
 		case m.Failed != "":
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t%.1f\t-\tFAILED (see below)\t\n", m.Mode, float64(m.PeakRSS)/mib)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%.1f\t-\tFAILED (see below)\t\n", m.Mode, float64(m.PeakRSS)/mib)
 			continue
 		}
 		ref := "-"
@@ -511,7 +566,7 @@ func printTable(w io.Writer, out *output) {
 		if m.Mode != "sqlite3" {
 			heap = fmt.Sprintf("%.1f", float64(m.PeakHeapInuse)/mib)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%.1f\t%s\t%s\t\n", m.Mode, m.Rows, m.Seconds, thousands(m.RowsPerSec), float64(m.PeakRSS)/mib, heap, ref)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%s\t%.2f\t%.1f\t%s\t%s\t\n", m.Mode, m.Rows, m.Seconds, thousands(m.RowsPerSec), m.CPUSeconds, float64(m.PeakRSS)/mib, heap, ref)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
