@@ -1,0 +1,37 @@
+// Package importer drives an import from end to end: it reads rows from a
+// connector.Source, maps them with a compiled mapping.Plan, matches them to
+// stored records by their sync fields, applies the record action and writes
+// the result to a sink.Sink in batches. [Importer.Run] returns a [Report] that
+// accounts for every input row.
+//
+// # Sections
+//
+// Running: build an [Importer] once with [New] and a [Config] (the sink, the
+// batch size, the number of mapping goroutines, a progress callback), then
+// call [Importer.Run] with a [Job] per file (the source, the schema, the
+// mapping spec, the action, the sync fields, dry run, a rejects writer).
+//
+// Streaming: Run reads the source in one goroutine, maps chunks of rows on
+// Config.Workers goroutines, and puts them back in file order in the calling
+// goroutine, which looks up a whole batch in one call to the sink, decides
+// each row and writes the batch in one call. Memory stays bounded by a few
+// batches, whatever the size of the file.
+//
+// Report: Report.Rows = Created + Updated + Unchanged + Skipped + OptedOut +
+// Rejected. Skipped and rejected rows are counted by reason code in
+// Report.Reasons; the first rejected rows are listed in Report.Errors with
+// file, line, column, field, code and message, and every one can be written
+// to a CSV file by a [RejectWriter] (Job.Rejects).
+//
+// Failures: a row that cannot be imported is rejected and the run goes on.
+// A sink or source failure stops the run: the batches written before stay
+// written and are counted in the report, the batch being written is rolled
+// back and not counted, and the error says how many rows were committed.
+// Running the same job again is safe: rows committed before match their
+// records and come out unchanged. Canceling the context stops the run the
+// same way, with [StatusCanceled].
+//
+// Dry run: Job.DryRun reads, maps, matches and decides every row, writes
+// nothing, and reports what a real run would do. When the sink can read
+// records back (sink.Getter), updated and unchanged rows are told apart.
+package importer
