@@ -1,0 +1,19 @@
+package sink
+
+// Concurrent is the capability of a [Sink] to be called from several
+// goroutines at once: Lookup and Get while a Write is under way. When a sink
+// implements it and Concurrent returns true, the importer looks up and
+// decides the next batch while the previous one is being written, which
+// roughly halves the time spent waiting on the sink. A Lookup that runs
+// during a Write may see the store before or after that Write, never half of
+// it. Without it the importer calls the sink from one goroutine at a time.
+type Concurrent interface {
+	Concurrent() bool
+}
+
+// Concurrent reports true: the memory sink is safe for concurrent use.
+func (m *Memory) Concurrent() bool { return true }
+
+// Concurrent reports true: the SQLite sink serializes writes and lets reads
+// run beside them, each on its own connection of the pool.
+func (s *SQLite) Concurrent() bool { return true }
