@@ -243,13 +243,12 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	rep.Source.Mapping = describe(spec)
 	schema := plan.Schema()
 	r := &run{
-		im:      im,
-		job:     job,
-		rep:     rep,
-		plan:    plan,
-		schema:  schema,
-		header:  header,
-		pending: make(map[intake.Key]int),
+		im:     im,
+		job:    job,
+		rep:    rep,
+		plan:   plan,
+		schema: schema,
+		header: header,
 	}
 	if !job.NoSync {
 		var lk identity.Lookuper
@@ -268,6 +267,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		}
 	} else if g, ok := im.cfg.Sink.(sink.Getter); ok {
 		r.getter = g
+	}
+	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun {
+		r.overlap = c.Concurrent()
 	}
 	if job.Action == intake.ActionCreate || job.Action == intake.ActionAddOnly || job.DryRun {
 		r.seen = identity.NewSeen()

@@ -57,12 +57,87 @@ func (c *chunk) release() {
 	c.n = 0
 }
 
-// rowOps ties a row of the batch to its write operations.
+// chunkPool hands out chunks: new ones up to a limit, then recycled ones,
+// so that the memory of a run is bounded whatever the size of the file.
+type chunkPool struct {
+	free    chan *chunk
+	mu      sync.Mutex
+	made    int
+	limit   int
+	rows    int
+	fields  int
+	stopped <-chan struct{}
+}
+
+func (p *chunkPool) get() *chunk {
+	select {
+	case c := <-p.free:
+		return c
+	default:
+	}
+	p.mu.Lock()
+	if p.made < p.limit {
+		p.made++
+		p.mu.Unlock()
+		return newChunk(p.rows, p.fields)
+	}
+	p.mu.Unlock()
+	select {
+	case c := <-p.free:
+		return c
+	case <-p.stopped:
+		return nil
+	}
+}
+
+func (p *chunkPool) put(c *chunk) {
+	c.release()
+	select {
+	case p.free <- c:
+	default: // cannot happen: free holds every chunk ever made
+	}
+}
+
+// rowOps ties a row of a batch to its write operations.
 type rowOps struct {
-	c           *chunk
-	i           int
 	first, last int // ops[first:last]
-	optOut      bool
+}
+
+// batch is the rows of one lookup and one write, and what was decided for them.
+type batch struct {
+	chunks  []*chunk
+	rows    int
+	ops     []*sink.Op
+	opSlab  []sink.Op
+	recSlab []intake.Record
+	withOps []rowOps
+	t       tally
+	// created maps the keys of this batch's creates to their ids, for the
+	// rows of the next batch, which may be decided before this one is
+	// written (add_and_update only).
+	created map[intake.Key]string
+}
+
+func (b *batch) reset() {
+	clear(b.chunks)
+	b.chunks = b.chunks[:0]
+	b.rows = 0
+	clear(b.ops)
+	b.ops = b.ops[:0]
+	clear(b.opSlab[:cap(b.opSlab)])
+	b.opSlab = b.opSlab[:0]
+	clear(b.recSlab[:cap(b.recSlab)])
+	b.recSlab = b.recSlab[:0]
+	b.withOps = b.withOps[:0]
+	b.t.reset()
+	clear(b.created)
+}
+
+func (b *batch) firstLine() int { return b.chunks[0].rows[0].Line }
+
+func (b *batch) lastLine() int {
+	c := b.chunks[len(b.chunks)-1]
+	return c.rows[c.n-1].Line
 }
 
 // run is the state of one Run.
@@ -78,18 +153,17 @@ type run struct {
 	seen     *identity.Seen
 	rejects  *RejectWriter
 	progress connector.Progresser
+	overlap  bool // the sink may be looked up while it writes
 
 	chunkRows int
-	batch     []*chunk
-	batchRows int
-	pending   map[intake.Key]int // key → index in ops of a create in this batch
-	ops       []*sink.Op
-	opSlab    []sink.Op
-	recSlab   []intake.Record
-	withOps   []rowOps
+	pool      *chunkPool
+	cur       *batch // the batch being filled and decided
+	spare     *batch
+	inflight  *batch // the batch being written, when overlapping
+	written   chan error
+	pending   map[intake.Key]int // key → index in cur.ops of a create in cur
 	matchPtrs []*identity.Match
 	ids       []string
-	t         tally
 	lastProg  time.Time
 }
 
@@ -97,13 +171,19 @@ func (r *run) run(ctx context.Context) error {
 	cfg := &r.im.cfg
 	k := (cfg.BatchSize + maxChunkRows - 1) / maxChunkRows
 	r.chunkRows = cfg.BatchSize / k
-	fields := r.schema.Len()
 	workers := cfg.Workers
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	free := make(chan *chunk, 2*workers+k+2)
+	// In flight at most: the reader's chunk, the work and done queues, one
+	// chunk per worker, the reorder buffer (bounded by the same), and two
+	// batches (the one being filled and the one being written).
+	limit := 1 + 4*workers + 2*k + 2
+	r.pool = &chunkPool{free: make(chan *chunk, limit), limit: limit, rows: r.chunkRows, fields: r.schema.Len(), stopped: ctx.Done()}
+	r.cur, r.spare = &batch{}, &batch{}
+	r.written = make(chan error, 1)
+
 	work := make(chan *chunk, workers)
 	done := make(chan *chunk, workers)
 	var readErr error
@@ -111,7 +191,7 @@ func (r *run) run(ctx context.Context) error {
 	go func() {
 		defer close(readerDone)
 		defer close(work)
-		readErr = r.read(ctx, free, work, fields)
+		readErr = r.read(ctx, work)
 	}()
 	var wg sync.WaitGroup
 	for range workers {
@@ -130,22 +210,25 @@ func (r *run) run(ctx context.Context) error {
 	}
 	go func() { wg.Wait(); close(done) }()
 
-	err := r.consume(ctx, done, free)
-	if err != nil {
-		cancel()
-	}
-	for range done { // let the workers finish
-	}
-	<-readerDone
+	err := r.consume(ctx, done)
 	if err == nil {
 		err = readErr
 	}
 	if err == nil {
 		err = ctx.Err()
 	}
-	if err == nil && len(r.batch) > 0 {
-		err = r.flush(ctx, free)
+	if err == nil && r.cur.rows > 0 {
+		err = r.flush(ctx)
 	}
+	if werr := r.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		cancel()
+	}
+	for range done { // let the workers finish
+	}
+	<-readerDone
 	if err == nil && r.rejects != nil {
 		err = r.rejects.Flush()
 	}
@@ -157,14 +240,12 @@ func (r *run) run(ctx context.Context) error {
 }
 
 // read is the reader goroutine: it cuts the source into chunks.
-func (r *run) read(ctx context.Context, free chan *chunk, work chan<- *chunk, fields int) error {
+func (r *run) read(ctx context.Context, work chan<- *chunk) error {
 	src := r.job.Source
 	for seq := 0; ; seq++ {
-		var c *chunk
-		select {
-		case c = <-free:
-		default:
-			c = newChunk(r.chunkRows, fields)
+		c := r.pool.get()
+		if c == nil {
+			return nil // canceled
 		}
 		c.seq = seq
 		for c.n < r.chunkRows {
@@ -221,7 +302,7 @@ func (r *run) mapChunk(c *chunk) {
 }
 
 // consume puts the mapped chunks back in order and flushes full batches.
-func (r *run) consume(ctx context.Context, done <-chan *chunk, free chan *chunk) error {
+func (r *run) consume(ctx context.Context, done <-chan *chunk) error {
 	waiting := map[int]*chunk{}
 	next := 0
 	for c := range done {
@@ -233,26 +314,29 @@ func (r *run) consume(ctx context.Context, done <-chan *chunk, free chan *chunk)
 			}
 			delete(waiting, next)
 			next++
-			if r.batchRows > 0 && r.batchRows+r.chunkRows > r.im.cfg.BatchSize {
-				if err := r.flush(ctx, free); err != nil {
+			if r.cur.rows > 0 && r.cur.rows+r.chunkRows > r.im.cfg.BatchSize {
+				if err := r.flush(ctx); err != nil {
 					return err
 				}
 			}
-			r.batch = append(r.batch, c)
-			r.batchRows += c.n
+			r.cur.chunks = append(r.cur.chunks, c)
+			r.cur.rows += c.n
 		}
 	}
 	return nil
 }
 
-// flush decides, writes and commits the outcomes of the rows of the batch.
-func (r *run) flush(ctx context.Context, free chan *chunk) error {
+// flush looks up and decides the current batch, then writes it: in the
+// background when the sink allows it, so that the next batch is looked up
+// and decided meanwhile.
+func (r *run) flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	b := r.cur
 	if r.matcher != nil {
 		r.matchPtrs = r.matchPtrs[:0]
-		for _, c := range r.batch {
+		for _, c := range b.chunks {
 			for i := 0; i < c.n; i++ {
 				if c.errs[i] == nil {
 					r.matchPtrs = append(r.matchPtrs, &c.matches[i])
@@ -263,59 +347,110 @@ func (r *run) flush(ctx context.Context, free chan *chunk) error {
 			return err
 		}
 	}
-	r.t.reset()
-	r.ops = r.ops[:0]
-	r.opSlab = r.opSlab[:0]
-	r.recSlab = r.recSlab[:0]
-	r.withOps = r.withOps[:0]
 	clear(r.pending)
-	for _, c := range r.batch {
+	for _, c := range b.chunks {
 		for i := 0; i < c.n; i++ {
-			if err := r.decide(c, i); err != nil {
+			if err := r.decide(b, c, i); err != nil {
 				return err
 			}
 		}
 	}
-	if err := r.apply(ctx); err != nil {
+	// The previous batch must be committed before this one is written.
+	if err := r.wait(); err != nil {
 		return err
 	}
-	for _, w := range r.withOps {
-		r.t.counts[rowOutcome(r.ops[w.first:w.last])]++
-		if r.ops[w.first].Kind != sink.OpCreate {
-			r.t.records += int64(w.last - w.first)
+	if r.job.DryRun || len(b.ops) == 0 {
+		if err := r.simulate(ctx, b); err != nil {
+			return err
+		}
+		return r.commit(b)
+	}
+	r.inflight = b
+	r.cur, r.spare = r.spare, nil
+	if r.cur == nil {
+		r.cur = &batch{}
+	}
+	if !r.overlap {
+		r.written <- r.write(ctx, b)
+		return r.wait()
+	}
+	go func() { r.written <- r.write(ctx, b) }()
+	return nil
+}
+
+// write writes the ops of a batch; it may run in its own goroutine.
+func (r *run) write(ctx context.Context, b *batch) error {
+	n, err := r.im.cfg.Sink.Write(ctx, b.ops)
+	if err == nil && n != len(b.ops) {
+		err = fmt.Errorf("sink wrote %d of %d operations without an error", n, len(b.ops))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("intake: writing the batch of lines %d-%d failed, nothing of it was written: %w", b.firstLine(), b.lastLine(), err)
+	}
+	for _, op := range b.ops {
+		if op.Outcome == intake.OutcomeNone {
+			return fmt.Errorf("intake: sink did not report the outcome of %s of record %s", op.Kind, op.Record.ID)
+		}
+	}
+	return nil
+}
+
+// wait waits for the batch being written, if any, and commits it.
+func (r *run) wait() error {
+	b := r.inflight
+	if b == nil {
+		return nil
+	}
+	r.inflight = nil
+	err := <-r.written
+	if err == nil {
+		err = r.commit(b)
+	}
+	b.reset()
+	r.spare = b
+	return err
+}
+
+// commit counts the outcomes of a written (or simulated) batch, writes its
+// rejected rows and recycles its chunks.
+func (r *run) commit(b *batch) error {
+	for _, w := range b.withOps {
+		ops := b.ops[w.first:w.last]
+		b.t.counts[rowOutcome(ops)]++
+		if ops[0].Kind != sink.OpCreate {
+			b.t.records += int64(len(ops))
 		}
 	}
 	if r.rejects != nil {
-		for j, e := range r.t.errs {
-			if err := r.rejects.Write(r.t.rows[j], e); err != nil {
+		for j, e := range b.t.errs {
+			if err := r.rejects.Write(b.t.rows[j], e); err != nil {
 				return err
 			}
 		}
 	}
-	r.rep.add(&r.t, r.im.cfg.MaxReportErrors)
-	for _, c := range r.batch {
-		c.release()
-		select {
-		case free <- c:
-		default:
-		}
+	r.rep.add(&b.t, r.im.cfg.MaxReportErrors)
+	for _, c := range b.chunks {
+		r.pool.put(c)
 	}
-	clear(r.batch)
-	r.batch = r.batch[:0]
-	r.batchRows = 0
+	if b == r.cur { // dry run or nothing to write: the batch is reused at once
+		b.reset()
+	}
 	r.report(false)
 	return nil
 }
 
 // decide applies the record action to row i of chunk c.
-func (r *run) decide(c *chunk, i int) error {
+func (r *run) decide(b *batch, c *chunk, i int) error {
 	if e := c.errs[i]; e != nil {
-		r.reject(c.rows[i], e)
+		r.reject(b, c.rows[i], e)
 		return nil
 	}
 	rec := &c.recs[i]
 	if r.matcher == nil { // no sync fields: every row is new
-		return r.create(c, i, rec, "")
+		return r.create(b, rec, "")
 	}
 	m := &c.matches[i]
 	earlier := false
@@ -324,6 +459,12 @@ func (r *run) decide(c *chunk, i int) error {
 		earlier = !m.NoKey && r.seen.Add(m.Key)
 	case intake.ActionAddAndUpdate:
 		if m.Key != "" && len(m.IDs) == 0 {
+			if r.inflight != nil { // created by the batch being written?
+				if id, ok := r.inflight.created[m.Key]; ok {
+					m.IDs = append(m.IDs[:0:0], id)
+					break
+				}
+			}
 			_, earlier = r.pending[m.Key]
 			if !earlier && r.job.DryRun {
 				earlier = r.seen.Has(m.Key)
@@ -333,30 +474,30 @@ func (r *run) decide(c *chunk, i int) error {
 	d := identity.Decide(r.job.Action, m, earlier)
 	switch d.Verdict {
 	case identity.VerdictReject:
-		r.reject(c.rows[i], r.keyError(c.rows[i], d.Code))
+		r.reject(b, c.rows[i], r.keyError(c.rows[i], d.Code))
 	case identity.VerdictSkip:
-		r.t.counts[intake.OutcomeSkipped]++
-		r.t.reason(d.Code)
+		b.t.counts[intake.OutcomeSkipped]++
+		b.t.reason(d.Code)
 	case identity.VerdictCreate:
-		return r.create(c, i, rec, m.Key)
+		return r.create(b, rec, m.Key)
 	case identity.VerdictUpdate:
-		if len(m.IDs) == 0 { // a record created earlier in this run
-			r.t.records++
+		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
+			b.t.records++
 			if j, ok := r.pending[m.Key]; ok {
-				r.t.counts[mergeInto(r.ops[j].Record, rec)]++
+				b.t.counts[mergeInto(b.ops[j].Record, rec)]++
 			} else { // dry run: created by an earlier batch, not stored
-				r.t.counts[intake.OutcomeUpdated]++
+				b.t.counts[intake.OutcomeUpdated]++
 			}
 			return nil
 		}
-		r.addOps(c, i, rec, sink.OpUpdate, m.IDs)
+		r.addOps(b, rec, sink.OpUpdate, m.IDs)
 	case identity.VerdictOptOut:
-		r.addOps(c, i, rec, sink.OpOptOut, m.IDs)
+		r.addOps(b, rec, sink.OpOptOut, m.IDs)
 	}
 	return nil
 }
 
-func (r *run) create(c *chunk, i int, rec *intake.Record, key intake.Key) error {
+func (r *run) create(b *batch, rec *intake.Record, key intake.Key) error {
 	if !r.job.DryRun {
 		id, err := r.im.cfg.IDs.NewID()
 		if err != nil {
@@ -366,72 +507,59 @@ func (r *run) create(c *chunk, i int, rec *intake.Record, key intake.Key) error 
 	}
 	if key != "" {
 		if r.job.Action == intake.ActionAddAndUpdate {
-			r.pending[key] = len(r.ops)
+			if r.pending == nil {
+				r.pending = make(map[intake.Key]int)
+			}
+			r.pending[key] = len(b.ops)
+			if r.overlap {
+				if b.created == nil {
+					b.created = make(map[intake.Key]string)
+				}
+				b.created[key] = rec.ID
+			}
 		}
 		if r.job.DryRun && r.seen != nil {
 			r.seen.Add(key)
 		}
 	}
-	r.addOps(c, i, rec, sink.OpCreate, nil)
+	r.addOps(b, rec, sink.OpCreate, nil)
 	return nil
 }
 
 // addOps adds one op for a create, or one per matched id.
-func (r *run) addOps(c *chunk, i int, rec *intake.Record, kind sink.OpKind, ids []string) {
-	first := len(r.ops)
+func (r *run) addOps(b *batch, rec *intake.Record, kind sink.OpKind, ids []string) {
+	first := len(b.ops)
 	if kind == sink.OpCreate {
-		r.ops = append(r.ops, r.newOp(kind, rec))
+		b.ops = append(b.ops, newOp(b, kind, rec))
 	} else {
 		for j, id := range ids {
 			target := rec
 			if j > 0 {
-				r.recSlab = append(r.recSlab, *rec)
-				target = &r.recSlab[len(r.recSlab)-1]
+				b.recSlab = append(b.recSlab, *rec)
+				target = &b.recSlab[len(b.recSlab)-1]
 			}
 			target.ID = id
-			r.ops = append(r.ops, r.newOp(kind, target))
+			b.ops = append(b.ops, newOp(b, kind, target))
 		}
 	}
-	r.withOps = append(r.withOps, rowOps{c: c, i: i, first: first, last: len(r.ops)})
+	b.withOps = append(b.withOps, rowOps{first: first, last: len(b.ops)})
 }
 
-func (r *run) newOp(kind sink.OpKind, rec *intake.Record) *sink.Op {
-	if len(r.opSlab) == cap(r.opSlab) {
+func newOp(b *batch, kind sink.OpKind, rec *intake.Record) *sink.Op {
+	if len(b.opSlab) == cap(b.opSlab) {
 		// A new slab: earlier ops keep pointing into the old one.
-		r.opSlab = make([]sink.Op, 0, max(64, 2*cap(r.opSlab)))
+		b.opSlab = make([]sink.Op, 0, max(64, 2*cap(b.opSlab)))
 	}
-	r.opSlab = append(r.opSlab, sink.Op{Kind: kind, Record: rec})
-	return &r.opSlab[len(r.opSlab)-1]
+	b.opSlab = append(b.opSlab, sink.Op{Kind: kind, Record: rec})
+	return &b.opSlab[len(b.opSlab)-1]
 }
 
-// apply writes the ops, or in a dry run works out what they would do.
-func (r *run) apply(ctx context.Context) error {
-	if len(r.ops) == 0 {
-		return nil
-	}
-	if !r.job.DryRun {
-		n, err := r.im.cfg.Sink.Write(ctx, r.ops)
-		if err == nil && n != len(r.ops) {
-			err = fmt.Errorf("sink wrote %d of %d operations without an error", n, len(r.ops))
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("intake: writing the batch of lines %d-%d failed, nothing of it was written: %w",
-				r.batch[0].rows[0].Line, r.lastLine(), err)
-		}
-		for _, op := range r.ops {
-			if op.Outcome == intake.OutcomeNone {
-				return fmt.Errorf("intake: sink did not report the outcome of %s of record %s", op.Kind, op.Record.ID)
-			}
-		}
-		return nil
-	}
+// simulate works out what the ops of a dry run would do.
+func (r *run) simulate(ctx context.Context, b *batch) error {
 	var stored map[string]*intake.Record
 	if r.getter != nil {
 		r.ids = r.ids[:0]
-		for _, op := range r.ops {
+		for _, op := range b.ops {
 			if op.Kind == sink.OpUpdate {
 				r.ids = append(r.ids, op.Record.ID)
 			}
@@ -443,7 +571,7 @@ func (r *run) apply(ctx context.Context) error {
 			}
 		}
 	}
-	for _, op := range r.ops {
+	for _, op := range b.ops {
 		switch op.Kind {
 		case sink.OpCreate:
 			op.Outcome = intake.OutcomeCreated
@@ -457,11 +585,6 @@ func (r *run) apply(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func (r *run) lastLine() int {
-	c := r.batch[len(r.batch)-1]
-	return c.rows[c.n-1].Line
 }
 
 // rowOutcome is the outcome of a row from its ops: updated when any matched
@@ -492,14 +615,14 @@ func mergeInto(dst, src *intake.Record) intake.Outcome {
 	return intake.OutcomeUnchanged
 }
 
-func (r *run) reject(row intake.Row, e *intake.RowError) {
+func (r *run) reject(b *batch, row intake.Row, e *intake.RowError) {
 	if e.File == "" {
 		e.File = r.job.MappingOptions.File
 	}
-	r.t.counts[intake.OutcomeRejected]++
-	r.t.reason(e.Code)
-	r.t.errs = append(r.t.errs, e)
-	r.t.rows = append(r.t.rows, row)
+	b.t.counts[intake.OutcomeRejected]++
+	b.t.reason(e.Code)
+	b.t.errs = append(b.t.errs, e)
+	b.t.rows = append(b.t.rows, row)
 }
 
 func (r *run) keyError(row intake.Row, code string) *intake.RowError {
