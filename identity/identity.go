@@ -2,11 +2,13 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
-
-	"github.com/google/uuid"
+	"sync"
+	"time"
 
 	"github.com/intakehq/intake"
 )
@@ -24,15 +26,56 @@ type AllocatorFunc func() (string, error)
 func (f AllocatorFunc) NewID() (string, error) { return f() }
 
 // UUIDv7 returns the default allocator: time-ordered UUIDv7 strings
-// ("01890a5d-ac96-774b-bcce-b302099a8057"), so records sort by creation.
-func UUIDv7() Allocator {
-	return AllocatorFunc(func() (string, error) {
-		u, err := uuid.NewV7()
-		if err != nil {
+// (RFC 9562, "01890a5d-ac96-774b-bcce-b302099a8057"), so records sort by
+// creation. Within one allocator the ids are strictly increasing: the 12
+// bits after the millisecond timestamp count ids within a millisecond
+// (RFC 9562 §6.2, method 1), and the last 62 bits are random, drawn from
+// crypto/rand in blocks. The allocator is safe for concurrent use.
+func UUIDv7() Allocator { return &uuidV7{now: time.Now} }
+
+type uuidV7 struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	lastMS int64
+	seq    uint16
+	rnd    [1024]byte
+	off    int
+}
+
+const hexDigits = "0123456789abcdef"
+
+func (g *uuidV7) NewID() (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.off == 0 || g.off+8 > len(g.rnd) {
+		if _, err := rand.Read(g.rnd[:]); err != nil {
 			return "", fmt.Errorf("identity: new UUIDv7: %w", err)
 		}
-		return u.String(), nil
-	})
+		g.off = 0
+	}
+	ms := g.now().UnixMilli()
+	if ms > g.lastMS {
+		g.lastMS, g.seq = ms, 0
+	} else if g.seq++; g.seq > 0xfff { // 4096 ids in one millisecond: borrow the next one
+		g.lastMS++
+		g.seq = 0
+	}
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[0:8], uint64(g.lastMS)<<16|0x7000|uint64(g.seq))
+	copy(u[8:], g.rnd[g.off:g.off+8])
+	g.off += 8
+	u[8] = u[8]&0x3f | 0x80 // variant 10
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(b[:]), nil
 }
 
 // Lookuper finds stored records by key. [github.com/intakehq/intake/sink]'s

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -150,7 +151,21 @@ func TestUUIDv7IsUniqueAndOrdered(t *testing.T) {
 		require.Len(t, id, 36)
 		require.Equal(t, byte('7'), id[14], "version nibble")
 		require.Greater(t, id, prev, "UUIDv7 ids sort by creation")
+		u, err := uuid.Parse(id)
+		require.NoError(t, err)
+		require.Equal(t, uuid.Version(7), u.Version())
+		require.Equal(t, uuid.RFC4122, u.Variant())
 		prev = id
+	}
+}
+
+func BenchmarkUUIDv7(b *testing.B) {
+	a := identity.UUIDv7()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.NewID(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
