@@ -183,12 +183,16 @@ func isDigits(s string) bool {
 // hyphen, dot) between digits. It answers fastUnknown for anything else,
 // and for numbers where libphonenumber would strip a national prefix
 // ("+49 030 …"): the full parser decides those.
+func digitOrClose(c byte) bool { return c >= '0' && c <= '9' || c == ')' }
+func digitOrOpen(c byte) bool  { return c >= '0' && c <= '9' || c == '(' }
+
 func phoneFast(s string, strict bool) (string, fastState) {
 	if len(s) < 4 || len(s) > 40 || s[0] != '+' {
 		return "", fastUnknown
 	}
 	var d [21]byte
 	n := 0
+	paren := false
 	for i := 1; i < len(s); i++ {
 		c := s[i]
 		if c >= '0' && c <= '9' {
@@ -199,9 +203,21 @@ func phoneFast(s string, strict bool) (string, fastState) {
 			n++
 			continue
 		}
-		if (c == ' ' || c == '-' || c == '.') && i > 1 && s[i-1] >= '0' && s[i-1] <= '9' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+		switch {
+		case (c == ' ' || c == '-' || c == '.') && i > 1 && digitOrClose(s[i-1]) && i+1 < len(s) && digitOrOpen(s[i+1]):
+			continue
+		case c == '(' && !paren && s[i-1] == ' ' && i+1 < len(s) && s[i+1] >= '1' && s[i+1] <= '9':
+			// "+1 (617) 555-0143": an area code in parentheses. "(0)", a
+			// trunk prefix, is left to the full parse.
+			paren = true
+			continue
+		case c == ')' && paren && s[i-1] >= '0' && s[i-1] <= '9' && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '-' || s[i+1] >= '0' && s[i+1] <= '9'):
+			paren = false
 			continue
 		}
+		return "", fastUnknown
+	}
+	if paren {
 		return "", fastUnknown
 	}
 	if n <= phonenumbers.MIN_LENGTH_FOR_NSN || d[0] == '0' {
