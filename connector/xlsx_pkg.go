@@ -252,35 +252,58 @@ func (pr *partReader) Read(b []byte) (int, error) {
 
 func (pr *partReader) Close() error { return pr.rc.Close() }
 
-// newDecoder returns a strict decoder over a part.
-func newDecoder(r io.Reader) *xml.Decoder {
-	d := xml.NewDecoder(r)
-	d.Strict = true
-	return d
+// xmlStream reads the raw tokens of a part with encoding/xml's RawToken
+// (fast: no namespace translation) and checks what RawToken does not: that
+// end tags match start tags, and that nothing is left open at the end. A DTD
+// is refused as an entity-expansion bomb; syntax errors name the part.
+type xmlStream struct {
+	d     *xml.Decoder
+	part  string
+	stack []string
 }
 
-// token reads the next raw token of a part; a DTD is refused as an
-// entity-expansion bomb, and syntax errors name the part.
-func token(d *xml.Decoder, part string) (xml.Token, error) {
-	t, err := d.RawToken()
+func newXMLStream(r io.Reader, part string) *xmlStream {
+	d := xml.NewDecoder(r)
+	d.Strict = true
+	return &xmlStream{d: d, part: part}
+}
+
+func (s *xmlStream) token() (xml.Token, error) {
+	t, err := s.d.RawToken()
 	if err != nil {
 		if err == io.EOF {
+			if len(s.stack) > 0 {
+				return nil, fmt.Errorf("%w: part %s ends inside <%s>", ErrXLSXFormat, s.part, s.stack[len(s.stack)-1])
+			}
 			return nil, err
 		}
 		var serr *xml.SyntaxError
 		if errors.As(err, &serr) {
-			return nil, fmt.Errorf("%w: part %s: %v", ErrXLSXFormat, part, err)
+			return nil, fmt.Errorf("%w: part %s: %v", ErrXLSXFormat, s.part, err)
 		}
 		return nil, err
 	}
-	if dir, ok := t.(xml.Directive); ok {
-		if len(dir) >= 7 && strings.EqualFold(string(dir[:7]), "DOCTYPE") {
-			return nil, fmt.Errorf("%w: part %s declares a document type (<!DOCTYPE ...>), which Excel never writes: entity expansion is refused", ErrXLSXBomb, part)
+	switch e := t.(type) {
+	case xml.StartElement:
+		if len(s.stack) >= maxXMLDepth {
+			return nil, fmt.Errorf("%w: part %s nests elements more than %d deep", ErrXLSXBomb, s.part, maxXMLDepth)
 		}
-		return nil, fmt.Errorf("%w: part %s holds an XML directive (<!%.20s...>), which Excel never writes", ErrXLSXBomb, part, dir)
+		s.stack = append(s.stack, e.Name.Local)
+	case xml.EndElement:
+		if len(s.stack) == 0 || s.stack[len(s.stack)-1] != e.Name.Local {
+			return nil, fmt.Errorf("%w: part %s: unexpected </%s>", ErrXLSXFormat, s.part, e.Name.Local)
+		}
+		s.stack = s.stack[:len(s.stack)-1]
+	case xml.Directive:
+		if len(e) >= 7 && strings.EqualFold(string(e[:7]), "DOCTYPE") {
+			return nil, fmt.Errorf("%w: part %s declares a document type (<!DOCTYPE ...>), which Excel never writes: entity expansion is refused", ErrXLSXBomb, s.part)
+		}
+		return nil, fmt.Errorf("%w: part %s holds an XML directive (<!%.20s...>), which Excel never writes", ErrXLSXBomb, s.part, e)
 	}
 	return t, nil
 }
+
+const maxXMLDepth = 256
 
 // readRels reads the relationships of part.
 func (p *xlsxPackage) readRels(part string) ([]rel, error) {
@@ -290,10 +313,10 @@ func (p *xlsxPackage) readRels(part string) ([]rel, error) {
 		return nil, err
 	}
 	defer pr.Close()
-	d := newDecoder(pr)
+	xs := newXMLStream(pr, rp)
 	var out []rel
 	for {
-		t, err := token(d, rp)
+		t, err := xs.token()
 		if err == io.EOF {
 			return out, nil
 		}
@@ -355,14 +378,14 @@ func (p *xlsxPackage) readWorkbook() error {
 		return fmt.Errorf("%w: the zip has no workbook part", ErrXLSXFormat)
 	}
 	defer pr.Close()
-	d := newDecoder(pr)
+	xs := newXMLStream(pr, p.workbook)
 	type sheetEntry struct {
 		SheetInfo
 		rid string
 	}
 	var entries []sheetEntry
 	for {
-		t, err := token(d, p.workbook)
+		t, err := xs.token()
 		if err == io.EOF {
 			break
 		}
@@ -520,9 +543,9 @@ func (p *xlsxPackage) dimension(i int) string {
 		return ""
 	}
 	defer pr.Close()
-	d := newDecoder(io.LimitReader(pr, 64<<10))
+	xs := newXMLStream(io.LimitReader(pr, 64<<10), part)
 	for {
-		t, err := token(d, part)
+		t, err := xs.token()
 		if err != nil {
 			return ""
 		}
@@ -561,12 +584,12 @@ func (p *xlsxPackage) loadStyles() error {
 		return err
 	}
 	defer pr.Close()
-	d := newDecoder(pr)
+	xs := newXMLStream(pr, p.stylesPart)
 	custom := map[int]string{}
 	var xfs []int
 	inXfs := false
 	for {
-		t, err := token(d, p.stylesPart)
+		t, err := xs.token()
 		if err == io.EOF {
 			break
 		}
@@ -726,7 +749,7 @@ func (p *xlsxPackage) loadSharedStrings() error {
 	if f := p.files[normPart(p.sstPart)]; f != nil {
 		b.Grow(int(min(f.UncompressedSize64, uint64(p.cfg.MaxSharedStringBytes), 64<<20)))
 	}
-	d := newDecoder(pr)
+	xs := newXMLStream(pr, p.sstPart)
 	var (
 		inSI, inT bool
 		skip      int // depth inside <rPh> or <phoneticPr>
@@ -734,7 +757,7 @@ func (p *xlsxPackage) loadSharedStrings() error {
 		scratch   []byte
 	)
 	for {
-		t, err := token(d, p.sstPart)
+		t, err := xs.token()
 		if err == io.EOF {
 			break
 		}

@@ -22,7 +22,7 @@ type sheetReader struct {
 	p     *xlsxPackage
 	cfg   *XLSXConfig
 	pr    *partReader
-	d     *xml.Decoder
+	xs    *xmlStream
 	part  string
 	width int   // header width; 0: no header, no width check
 	total int64 // cell bytes read so far (MaxTotalCellBytes)
@@ -55,7 +55,7 @@ func (p *xlsxPackage) openSheet(i int, progress *atomic.Int64) (*sheetReader, er
 	if pr == nil {
 		return nil, fmt.Errorf("%w: the worksheet part %s is missing", ErrXLSXFormat, part)
 	}
-	return &sheetReader{p: p, cfg: p.cfg, pr: pr, d: newDecoder(pr), part: part}, nil
+	return &sheetReader{p: p, cfg: p.cfg, pr: pr, xs: newXMLStream(pr, part), part: part}, nil
 }
 
 func (sr *sheetReader) close() error {
@@ -75,7 +75,7 @@ func (sr *sheetReader) next() (int, []string, *rowIssue, error) {
 		return sr.row, nil, nil, io.EOF
 	}
 	for {
-		t, err := token(sr.d, sr.part)
+		t, err := sr.xs.token()
 		if err == io.EOF {
 			sr.done = true
 			return sr.row, nil, nil, io.EOF
