@@ -14,7 +14,7 @@ import (
 type pattern struct {
 	src    string
 	toks   []token
-	has    uint16 // bit set of the tokKinds present
+	has    uint32 // bit set of the tokKinds present
 	layout string // the pattern, for messages
 }
 
@@ -36,6 +36,10 @@ const (
 	tokSec2              // ss
 	tokSec1              // s
 	tokFrac              // S…: exactly n fraction digits
+	tokHour12_2          // hh: 01–12
+	tokHour12_1          // h: 1–12
+	tokAmPm              // a: AM or PM (also am, pm, a.m., p.m.)
+	tokZone              // X… x… Z…: Z, ±hh, ±hhmm or ±hh:mm
 )
 
 type token struct {
@@ -48,14 +52,18 @@ const (
 	hasYear  = 1<<tokYear4 | 1<<tokYear2
 	hasMonth = 1<<tokMonthName | 1<<tokMonth2 | 1<<tokMonth1
 	hasDay   = 1<<tokDay2 | 1<<tokDay1
-	hasHour  = 1<<tokHour2 | 1<<tokHour1
+	hasHour  = 1<<tokHour2 | 1<<tokHour1 | 1<<tokHour12_2 | 1<<tokHour12_1
+	hasH12   = 1<<tokHour12_2 | 1<<tokHour12_1
+	hasAmPm  = 1 << tokAmPm
+	hasZone  = 1 << tokZone
 	hasMin   = 1<<tokMin2 | 1<<tokMin1
 	hasSec   = 1<<tokSec2 | 1<<tokSec1
 	hasFrac  = 1 << tokFrac
 )
 
 // compilePattern compiles an LDML pattern made of the letters
-// yyyy yy MMMM MMM MM M dd d HH H mm m ss s S… and literal text. ASCII letters
+// yyyy yy MMMM MMM MM M dd d HH H hh h a mm m ss s S… X x Z and literal
+// text. ASCII letters
 // are reserved for fields; put literal letters in single quotes ('T'), and
 // write a quote as ”.
 func compilePattern(src string) (*pattern, error) {
@@ -114,12 +122,22 @@ func compilePattern(src string) (*pattern, error) {
 				default:
 					ok = false
 				}
-			case 'd', 'H', 'm', 's':
+			case 'd', 'H', 'h', 'm', 's':
 				if n > 2 {
 					ok = false
 					break
 				}
-				k = map[byte][2]tokKind{'d': {tokDay1, tokDay2}, 'H': {tokHour1, tokHour2}, 'm': {tokMin1, tokMin2}, 's': {tokSec1, tokSec2}}[c][n-1]
+				k = map[byte][2]tokKind{'d': {tokDay1, tokDay2}, 'H': {tokHour1, tokHour2}, 'h': {tokHour12_1, tokHour12_2}, 'm': {tokMin1, tokMin2}, 's': {tokSec1, tokSec2}}[c][n-1]
+			case 'a':
+				if n > 1 {
+					ok = false
+				}
+				k = tokAmPm
+			case 'X', 'x', 'Z':
+				if n > 5 {
+					ok = false
+				}
+				k = tokZone
 			case 'S':
 				if n > 9 {
 					ok = false
@@ -131,10 +149,13 @@ func compilePattern(src string) (*pattern, error) {
 			if !ok {
 				return nil, fmt.Errorf("%q at position %d is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S)", src[i:j], i+1)
 			}
+			if last := len(p.toks) - 1; last >= 0 && k == tokZone && p.toks[last].kind != tokLit && variableWidth(p.toks[last].kind) {
+				return nil, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: put a separator between", src[i:j], i+1)
+			}
 			if p.has&(1<<k) != 0 || (k != tokFrac && p.has&groupOf(k) != 0) {
 				return nil, fmt.Errorf("%q at position %d repeats a field", src[i:j], i+1)
 			}
-			if last := len(p.toks) - 1; last >= 0 && variableWidth(p.toks[last].kind) && k != tokMonthName {
+			if last := len(p.toks) - 1; last >= 0 && variableWidth(p.toks[last].kind) && k != tokMonthName && k != tokAmPm && k != tokZone {
 				return nil, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: use two letters (MM, dd, HH, mm, ss) or put a separator between", src[i:j], i+1)
 			}
 			p.has |= 1 << k
@@ -154,11 +175,11 @@ func compilePattern(src string) (*pattern, error) {
 
 // variableWidth reports whether a token reads one or two digits.
 func variableWidth(k tokKind) bool {
-	return k == tokMonth1 || k == tokDay1 || k == tokHour1 || k == tokMin1 || k == tokSec1
+	return k == tokMonth1 || k == tokDay1 || k == tokHour1 || k == tokHour12_1 || k == tokMin1 || k == tokSec1
 }
 
-func groupOf(k tokKind) uint16 {
-	for _, g := range [...]uint16{hasYear, hasMonth, hasDay, hasHour, hasMin, hasSec} {
+func groupOf(k tokKind) uint32 {
+	for _, g := range [...]uint32{hasYear, hasMonth, hasDay, hasHour, hasMin, hasSec, hasAmPm, hasZone} {
 		if g&(1<<k) != 0 {
 			return g
 		}
@@ -192,12 +213,21 @@ func (p *pattern) checkFor(t intake.FieldType) error {
 	if p.has&hasMin != 0 && p.has&hasHour == 0 || p.has&hasSec != 0 && p.has&hasMin == 0 || p.has&hasFrac != 0 && p.has&hasSec == 0 {
 		return errors.New("minutes need hours, seconds need minutes, and fractions need seconds")
 	}
+	if (p.has&hasH12 != 0) != (p.has&hasAmPm != 0) {
+		return errors.New("a 12-hour clock (h or hh) needs AM/PM (a), and a needs h or hh: use HH for a 24-hour clock")
+	}
+	if p.has&hasZone != 0 && p.has&hasHour == 0 {
+		return errors.New("a zone offset (X, x or Z) needs a time (hours and minutes)")
+	}
 	return nil
 }
 
 // dt is a broken-down date and time read by a pattern.
 type dt struct {
 	year, month, day, hour, min, sec, nsec int
+	ampm                                   int // 0 none, 1 AM, 2 PM
+	off                                    int // zone offset in seconds, when hasOff
+	hasOff                                 bool
 }
 
 var monthNames = [...]string{"january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"}
@@ -242,6 +272,17 @@ func (p *pattern) match(s string) (dt, bool) {
 			v.hour, i, ok = digits(s, i, 2, 2)
 		case tokHour1:
 			v.hour, i, ok = digits(s, i, 1, 2)
+		case tokHour12_2:
+			v.hour, i, ok = digits(s, i, 2, 2)
+			ok = ok && v.hour >= 1 && v.hour <= 12
+		case tokHour12_1:
+			v.hour, i, ok = digits(s, i, 1, 2)
+			ok = ok && v.hour >= 1 && v.hour <= 12
+		case tokAmPm:
+			v.ampm, i, ok = ampm(s, i)
+		case tokZone:
+			v.off, i, ok = zoneOffset(s, i)
+			v.hasOff = ok
 		case tokMin2:
 			v.min, i, ok = digits(s, i, 2, 2)
 		case tokMin1:
@@ -263,6 +304,16 @@ func (p *pattern) match(s string) (dt, bool) {
 	}
 	if i != len(s) {
 		return v, false
+	}
+	switch v.ampm {
+	case 1:
+		if v.hour == 12 {
+			v.hour = 0
+		}
+	case 2:
+		if v.hour != 12 {
+			v.hour += 12
+		}
 	}
 	if v.year < 1 || v.month < 1 || v.month > 12 || v.day < 1 || v.day > daysIn(v.year, v.month) ||
 		v.hour > 23 || v.min > 59 || v.sec > 59 {
@@ -313,10 +364,6 @@ func daysIn(year, month int) int {
 
 var (
 	isoDate      = mustPattern("yyyy-MM-dd")
-	isoDateTime  = mustPattern("yyyy-MM-dd HH:mm:ss")
-	isoDateTimeT = mustPattern("yyyy-MM-dd'T'HH:mm:ss")
-	isoTime      = mustPattern("HH:mm:ss")
-	isoTimeShort = mustPattern("HH:mm")
 )
 
 func mustPattern(s string) *pattern {
@@ -339,52 +386,174 @@ func parseDate(p *pattern, s string) (intake.Value, bool) {
 	return intake.Date(v.year, time.Month(v.month), v.day), true
 }
 
-// parseTimestamp reads a timestamp with p (UTC). Without p it accepts RFC
-// 3339 (with any offset or Z, fractions allowed) and "yyyy-MM-dd HH:mm:ss"
-// or "yyyy-MM-ddTHH:mm:ss" without an offset, taken as UTC.
-func parseTimestamp(p *pattern, s string) (intake.Value, bool) {
-	if p != nil {
-		v, ok := p.match(s)
-		if !ok {
+// parseTimestamp reads a timestamp with p. A cell that carries a zone
+// offset (X/x/Z in p, or "Z"/"+01:00" in ISO form) is read in that offset;
+// one without is read in loc (UTC when nil). Without p it accepts ISO 8601
+// / RFC 3339: yyyy-MM-dd, then T or a space, HH:mm, optional :ss and
+// fractions (up to 9 digits), and an optional offset: Z, ±hh, ±hhmm or
+// ±hh:mm ("2026-03-29T01:30:00+01:00", "2026-03-29 01:30:00Z").
+func parseTimestamp(p *pattern, s string, loc *time.Location) (intake.Value, bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if p == nil {
+		return parseISOTimestamp(s, loc)
+	}
+	v, ok := p.match(s)
+	if !ok {
+		return intake.Null, false
+	}
+	if v.hasOff {
+		loc = fixedZone(v.off)
+	}
+	return intake.Timestamp(time.Date(v.year, time.Month(v.month), v.day, v.hour, v.min, v.sec, v.nsec, loc)), true
+}
+
+// fixedZone returns UTC for offset 0 and a fixed zone otherwise.
+func fixedZone(off int) *time.Location {
+	if off == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", off)
+}
+
+// parseISOTimestamp is the default timestamp reader (see parseTimestamp).
+func parseISOTimestamp(s string, loc *time.Location) (intake.Value, bool) {
+	if len(s) < 16 || s[10] != 'T' && s[10] != ' ' {
+		return intake.Null, false
+	}
+	d, ok := parseISODate(s[:10])
+	if !ok {
+		return intake.Null, false
+	}
+	v, i, ok := clock(s, 11)
+	if !ok {
+		return intake.Null, false
+	}
+	if i < len(s) {
+		off, j, ok := zoneOffset(s, i)
+		if !ok || j != len(s) {
 			return intake.Null, false
 		}
-		return intake.Timestamp(time.Date(v.year, time.Month(v.month), v.day, v.hour, v.min, v.sec, v.nsec, time.UTC)), true
+		loc = fixedZone(off)
 	}
-	if len(s) == len("2006-01-02 15:04:05") {
-		pp := isoDateTime
-		if s[10] == 'T' || s[10] == 't' {
-			pp = isoDateTimeT
-			if s[10] == 't' {
-				return intake.Null, false
+	y, m, dd := d.Time().Date()
+	return intake.Timestamp(time.Date(y, m, dd, v.hour, v.min, v.sec, v.nsec, loc)), true
+}
+
+// clock reads HH:mm, optionally followed by :ss and .fraction (1–9
+// digits), at s[i:].
+func clock(s string, i int) (v dt, j int, ok bool) {
+	if v.hour, i, ok = digits(s, i, 2, 2); !ok || v.hour > 23 || i >= len(s) || s[i] != ':' {
+		return v, i, false
+	}
+	if v.min, i, ok = digits(s, i+1, 2, 2); !ok || v.min > 59 {
+		return v, i, false
+	}
+	if i < len(s) && s[i] == ':' {
+		if v.sec, i, ok = digits(s, i+1, 2, 2); !ok || v.sec > 59 {
+			return v, i, false
+		}
+		if i < len(s) && (s[i] == '.' || s[i] == ',') {
+			start := i + 1
+			n, k, ok := digits(s, start, 1, 9)
+			if !ok || k < len(s) && s[k] >= '0' && s[k] <= '9' {
+				return v, k, false
 			}
+			for w := k - start; w < 9; w++ {
+				n *= 10
+			}
+			v.nsec, i = n, k
 		}
-		if v, ok := pp.match(s); ok {
-			return intake.Timestamp(time.Date(v.year, time.Month(v.month), v.day, v.hour, v.min, v.sec, 0, time.UTC)), true
+	}
+	return v, i, true
+}
+
+// zoneOffset reads Z (or z), ±hh, ±hhmm or ±hh:mm at s[i:] and returns the
+// offset in seconds east of UTC.
+func zoneOffset(s string, i int) (off, j int, ok bool) {
+	if i >= len(s) {
+		return 0, i, false
+	}
+	switch s[i] {
+	case 'Z', 'z':
+		return 0, i + 1, true
+	case '+', '-':
+	default:
+		return 0, i, false
+	}
+	sign := 1
+	if s[i] == '-' {
+		sign = -1
+	}
+	h, k, ok := digits(s, i+1, 2, 2)
+	if !ok || h > 23 {
+		return 0, k, false
+	}
+	m := 0
+	switch {
+	case k < len(s) && s[k] == ':':
+		if m, k, ok = digits(s, k+1, 2, 2); !ok {
+			return 0, k, false
 		}
-		return intake.Null, false
+	case k+1 < len(s) && s[k] >= '0' && s[k] <= '9':
+		if m, k, ok = digits(s, k, 2, 2); !ok {
+			return 0, k, false
+		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return intake.Null, false
+	if m > 59 {
+		return 0, k, false
 	}
-	return intake.Timestamp(t), true
+	return sign * (h*3600 + m*60), k, true
+}
+
+// ampm reads AM or PM (any case, also a.m. and p.m.) at s[i:]: 1 for AM,
+// 2 for PM.
+func ampm(s string, i int) (v, j int, ok bool) {
+	rest := s[i:]
+	for _, w := range [...]struct {
+		s string
+		v int
+	}{{"a.m.", 1}, {"p.m.", 2}, {"am", 1}, {"pm", 2}} {
+		if len(rest) >= len(w.s) && strings.EqualFold(rest[:len(w.s)], w.s) {
+			return w.v, i + len(w.s), true
+		}
+	}
+	return 0, i, false
 }
 
 // parseTime reads a time of day with p; without p it accepts HH:mm:ss and
-// HH:mm.
-func parseTime(p *pattern, s string) (intake.Value, bool) {
+// HH:mm, optionally with fractions and a zone offset. A time with an
+// offset (in the cell or, when loc is a fixed zone, the column's) is
+// converted to UTC; one without is kept as written.
+func parseTime(p *pattern, s string, loc *time.Location) (intake.Value, bool) {
 	var v dt
 	var ok bool
 	switch {
 	case p != nil:
 		v, ok = p.match(s)
-	case len(s) == 5:
-		v, ok = isoTimeShort.match(s)
 	default:
-		v, ok = isoTime.match(s)
+		var i int
+		v, i, ok = clock(s, 0)
+		if ok && i < len(s) {
+			v.off, i, ok = zoneOffset(s, i)
+			v.hasOff = true
+		}
+		ok = ok && i == len(s)
 	}
 	if !ok {
 		return intake.Null, false
+	}
+	if !v.hasOff && loc != nil {
+		_, v.off = time.Date(2000, 1, 1, 0, 0, 0, 0, loc).Zone()
+		v.hasOff = true
+	}
+	if v.hasOff && v.off != 0 {
+		sec := ((v.hour*60+v.min)*60 + v.sec - v.off) % 86400
+		if sec < 0 {
+			sec += 86400
+		}
+		v.hour, v.min, v.sec = sec/3600, sec/60%60, sec%60
 	}
 	return intake.TimeOfDay(v.hour, v.min, v.sec, v.nsec/1000)
 }
@@ -409,4 +578,73 @@ func parseISODate(s string) (intake.Value, bool) {
 		return intake.Null, false
 	}
 	return intake.Date(y, time.Month(m), d), true
+}
+
+// Excel date systems: the value of a column's "format" that reads Excel
+// serial numbers.
+const (
+	FormatExcel1900 = "excel1900" // serial 1 is 1900-01-01; 60 is Excel's phantom 1900-02-29
+	FormatExcel1904 = "excel1904" // serial 0 is 1904-01-01 (old Mac workbooks)
+	FormatAuto      = "auto"      // detected at Compile from Options.Sample
+)
+
+// maxExcelSerial is 9999-12-31 in the 1900 system.
+const maxExcelSerial = 2958465
+
+// excelSerial reads an Excel serial number in the 1900 or 1904 system: a
+// day number, optionally with a fraction of a day ("45382.5" is noon). It
+// returns the date and the milliseconds into the day (rounded). In the
+// 1900 system serials 1–59 are 1900-01-01 to 1900-02-28 and serial 60 —
+// 1900-02-29, a day that did not exist but that Excel kept from Lotus 1-2-3
+// — is rejected; from 61 on the serial counts from 1899-12-30.
+func excelSerial(s string, system int) (y int, m time.Month, d int, ms int64, ok bool) {
+	n, i, ok := digits(s, 0, 1, 7)
+	if !ok {
+		return
+	}
+	if i < len(s) {
+		if s[i] != '.' || i+1 == len(s) {
+			return 0, 0, 0, 0, false
+		}
+		frac := s[i+1:]
+		for j := 0; j < len(frac); j++ {
+			if frac[j] < '0' || frac[j] > '9' {
+				return 0, 0, 0, 0, false
+			}
+		}
+		if len(frac) > 10 {
+			frac = frac[:10]
+		}
+		f, scale := int64(0), int64(1)
+		for j := 0; j < len(frac); j++ {
+			f = f*10 + int64(frac[j]-'0')
+			scale *= 10
+		}
+		ms = (f*86400000 + scale/2) / scale
+	}
+	var base time.Time
+	switch system {
+	case 1900:
+		switch {
+		case n < 1 || n == 60 || n > maxExcelSerial:
+			return 0, 0, 0, 0, false
+		case n < 60:
+			base = time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC)
+		default:
+			base = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+		}
+	case 1904:
+		if n > maxExcelSerial-1462 {
+			return 0, 0, 0, 0, false
+		}
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	default:
+		return 0, 0, 0, 0, false
+	}
+	t := base.AddDate(0, 0, n)
+	if ms >= 86400000 {
+		t, ms = t.AddDate(0, 0, 1), ms-86400000
+	}
+	y, m, d = t.Date()
+	return y, m, d, ms, true
 }

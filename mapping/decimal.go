@@ -1,13 +1,17 @@
 package mapping
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/intakehq/intake"
 	"github.com/shopspring/decimal"
+	"golang.org/x/text/currency"
 )
 
 // maxExponent bounds the exponent of numbers written like 1.5E+3, so that a
@@ -18,23 +22,46 @@ const maxExponent = 100
 // other of the two, an apostrophe and spaces (ASCII, no-break, thin) are
 // accepted as thousands separators between groups of three digits: with '.'
 // "1,234.56" and "1 234.56", with ',' "1.234,56" and "1 234,56". A leading
-// + or -, a currency symbol before or after the number ("$12", "12 €"), a
-// missing integer or fraction part (".5", "5.") and an exponent ("1.5E3",
-// |exponent| ≤ 100) are accepted. The value is canonical: no leading zeros,
+// + or -, a currency before or after the number — an ISO 4217 code, a CLDR
+// symbol or any currency sign: "$12", "12 €", "EUR 1.234,56", "12.50
+// USD", "R$ 12" —, accounting parentheses and a trailing minus for
+// negatives ("(12.50)", "12.50-"), a missing integer or fraction part
+// (".5", "5.") and an exponent ("1.5E3", |exponent| ≤ 100) are accepted. The value is canonical: no leading zeros,
 // no trailing fractional zeros, no "-0".
 //
 // When the canonical form is a substring of s (plain numbers such as
 // "1234.50", "-7", "0042") it is returned without allocating.
 func parseDecimal(s string, sep byte) (intake.Value, bool) {
-	s = stripCurrency(s)
+	return parseAmount(s, sep, nil)
+}
+
+// parseAmount is parseDecimal with an optional currency restriction: when
+// cur is set, a currency named in the cell must be one of its tokens.
+// Cells that do not start and end like a plain number go through
+// prepAmount first: currency codes and symbols, accounting parentheses
+// "(12.50)" and a trailing minus "12.50-" (both negative).
+func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
+	if s == "" {
+		return intake.Null, false
+	}
+	if !plainStart(s) || !plainEdge(s[len(s)-1]) || s[len(s)-1] == '-' || s[len(s)-1] == '+' {
+		core, neg, ok := prepAmount(s, cur)
+		if !ok {
+			return intake.Null, false
+		}
+		if neg {
+			if core != "" && (core[0] == '-' || core[0] == '+') {
+				return intake.Null, false
+			}
+			core = "-" + core
+		}
+		s = core
+	}
 	neg := false
 	start := 0
 	if s != "" && (s[0] == '-' || s[0] == '+') {
 		neg = s[0] == '-'
 		start = 1
-		if rest := stripCurrency(s[1:]); len(rest) != len(s)-1 {
-			s = s[:1] + rest // "-$12": rare, allocation acceptable
-		}
 	}
 	grp := byte(',')
 	if sep == ',' {
@@ -190,26 +217,179 @@ build:
 
 var zeroDecimal, _ = intake.DecimalString("0")
 
-// stripCurrency removes one currency symbol (Unicode category Sc, such as
-// $ € £ ¥) and the spaces next to it from either end of s.
-func stripCurrency(s string) string {
-	if s == "" {
-		return s
+// plainStart reports whether s starts like a plain number: a digit or a
+// point, possibly after a sign.
+func plainStart(s string) bool {
+	c := s[0]
+	if (c == '-' || c == '+') && len(s) > 1 {
+		c = s[1]
 	}
-	if c := s[0]; c == '$' || c >= utf8.RuneSelf {
-		r, size := utf8.DecodeRuneInString(s)
-		if unicode.Is(unicode.Sc, r) {
-			return trimSpaceUnicode(s[size:])
-		}
-	}
-	if c := s[len(s)-1]; c == '$' || c >= utf8.RuneSelf {
-		r, size := utf8.DecodeLastRuneInString(s)
-		if unicode.Is(unicode.Sc, r) {
-			return trimSpaceUnicode(s[:len(s)-size])
-		}
-	}
-	return s
+	return c >= '0' && c <= '9' || c == '.' || c == ','
 }
+
+// plainEdge reports whether c may start or end a plain number.
+func plainEdge(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == ',' || c == '-' || c == '+' }
+
+// prepAmount strips what surrounds the number of an amount: a currency
+// code or symbol before or after it ("EUR 12", "12 €", "US$12", "12zł"),
+// accounting parentheses ("(12.50)", "($12.50)") and a trailing minus
+// ("12.50-"). neg reports a negative written that way; a leading sign is
+// left in core. Each of the three may appear once.
+func prepAmount(s string, cur *currencyTokens) (core string, neg, ok bool) {
+	var sawCur, sawParen, sawMinus bool
+	takeCur := func(tok string) bool {
+		if sawCur || !isCurrencyToken(tok) {
+			return false
+		}
+		if cur != nil && !cur.has(tok) {
+			return false
+		}
+		sawCur = true
+		return true
+	}
+	for range 6 {
+		if s == "" {
+			return "", false, false
+		}
+		changed := false
+		// Parentheses around the whole amount.
+		if !sawParen && len(s) >= 2 && s[0] == '(' && s[len(s)-1] == ')' {
+			s, sawParen, neg, changed = trimSpaceUnicode(s[1:len(s)-1]), true, true, true
+			continue
+		}
+		// A trailing minus.
+		if !sawMinus && !sawParen && len(s) >= 2 && s[len(s)-1] == '-' {
+			s, sawMinus, neg, changed = trimSpaceUnicode(s[:len(s)-1]), true, true, true
+			continue
+		}
+		// A currency before the number, possibly after a sign.
+		body, sign := s, ""
+		if body[0] == '-' || body[0] == '+' {
+			body, sign = trimSpaceUnicode(body[1:]), body[:1]
+		}
+		if n := currencyPrefix(body); n > 0 && takeCur(body[:n]) {
+			rest := trimSpaceUnicode(body[n:])
+			if sign != "" {
+				if rest == "" || rest[0] == '-' || rest[0] == '+' {
+					return "", false, false
+				}
+				if sign == "-" {
+					if neg {
+						return "", false, false
+					}
+					neg = true
+				}
+			}
+			s, changed = rest, true
+			continue
+		}
+		// A currency after the number.
+		if n := currencySuffix(s); n > 0 && takeCur(s[len(s)-n:]) {
+			s, changed = trimSpaceUnicode(s[:len(s)-n]), true
+			continue
+		}
+		if !changed {
+			break
+		}
+	}
+	if s == "" || !plainEdge(s[0]) && s[0] != '(' || !plainEdge(s[len(s)-1]) {
+		return "", false, false
+	}
+	return s, neg, true
+}
+
+// currencyPrefix returns the length of the run of letters and symbols at
+// the start of s (up to 8 bytes), which may name a currency.
+func currencyPrefix(s string) int {
+	n := 0
+	for n < len(s) && n <= 8 {
+		r, size := utf8.DecodeRuneInString(s[n:])
+		if !currencyRune(r) {
+			break
+		}
+		n += size
+	}
+	if n > 8 {
+		return 0
+	}
+	return n
+}
+
+// currencySuffix is currencyPrefix for the end of s.
+func currencySuffix(s string) int {
+	n := 0
+	for n < len(s) && n <= 8 {
+		r, size := utf8.DecodeLastRuneInString(s[:len(s)-n])
+		if !currencyRune(r) {
+			break
+		}
+		n += size
+	}
+	if n > 8 {
+		return 0
+	}
+	return n
+}
+
+func currencyRune(r rune) bool {
+	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.Is(unicode.Sc, r))
+}
+
+// isCurrencyToken reports whether tok is an ISO 4217 code (upper case), a
+// CLDR currency symbol ("€", "US$", "kr", "zł") or any single currency
+// sign (Unicode category Sc).
+func isCurrencyToken(tok string) bool {
+	if r, size := utf8.DecodeRuneInString(tok); size == len(tok) && unicode.Is(unicode.Sc, r) {
+		return true
+	}
+	_, ok := currencyTable()[tok]
+	return ok
+}
+
+// currencyTable maps ISO 4217 codes and CLDR symbols (standard and narrow)
+// of the currencies in use to their codes; built once, on first use.
+var currencyTable = sync.OnceValue(func() map[string][]string {
+	m := map[string][]string{}
+	add := func(tok, code string) {
+		if tok == "" || slices.Contains(m[tok], code) {
+			return
+		}
+		m[tok] = append(m[tok], code)
+	}
+	it := currency.Query()
+	for it.Next() {
+		u := it.Unit()
+		code := u.String()
+		add(code, code)
+		add(fmt.Sprint(currency.Symbol(u)), code)
+		add(fmt.Sprint(currency.NarrowSymbol(u)), code)
+	}
+	return m
+})
+
+// currencyTokens are the tokens that name one currency: its code, its
+// symbols, and the currency signs that stand for it.
+type currencyTokens struct {
+	code string
+	toks map[string]bool
+}
+
+func newCurrencyTokens(code string) (*currencyTokens, error) {
+	u, err := currency.ParseISO(code)
+	if err != nil || len(code) != 3 {
+		return nil, fmt.Errorf("currency %q is not an ISO 4217 code: use one like EUR, USD or GBP", code)
+	}
+	c := &currencyTokens{code: u.String(), toks: map[string]bool{}}
+	for tok, codes := range currencyTable() {
+		if slices.Contains(codes, c.code) {
+			c.toks[tok] = true
+		}
+	}
+	c.toks[c.code] = true
+	return c, nil
+}
+
+func (c *currencyTokens) has(tok string) bool { return c.toks[tok] }
 
 func trimSpaceUnicode(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\u202f' || r == '\u2009' })

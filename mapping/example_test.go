@@ -62,6 +62,7 @@ func ExampleSuggest() {
 	}
 	// Output:
 	// {
+	//   "version": 1,
 	//   "columns": [
 	//     {
 	//       "source": "Customer ID",
@@ -130,7 +131,7 @@ func ExampleLoadSpec() {
 		fmt.Printf("%d %q -> %s (%s) const=%q\n", c.Index, c.Source, c.Field, c.Type, c.Const)
 	}
 	// Output:
-	// mapping: column 1 ("E-Mail"): decimal separator ";": use "." or ","
+	// mapping: column 1 ("E-Mail"): decimal separator ";": use ".", "," or "auto"
 	// mapping: column 2 (index 4): format "dd.MM.yyy": "yyy" at position 7 is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S)
 	// mapping: column 3 ("Notes"): no field: set "field" or "skip": true
 	// 1 "Tier" -> loyalty_tier (select) const=""

@@ -7,8 +7,12 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/text/currency"
 )
 
 // Spec is a mapping spec: the JSON document of DESIGN.md 3.3 that says which
@@ -27,6 +31,10 @@ import (
 // [LoadSpec], write it with [Spec.Save], build one from a header with
 // [Suggest], check it against a schema and a header with [Compile].
 type Spec struct {
+	// Version is the spec format's version: [SpecVersion] when saved by
+	// this library. [LoadSpec] reads a spec without one as version 1,
+	// migrates older versions and rejects newer ones.
+	Version int `json:"version"`
 	// Fields are custom fields that extend the base schema. Their names
 	// must differ from the base schema's.
 	Fields []FieldSpec `json:"fields,omitempty"`
@@ -53,30 +61,67 @@ type FieldSpec struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Column maps one source column, or a constant, to a field.
+// Column maps one source column — or several joined, or a constant — to a
+// field.
 //
 // A column is found by Source (its header name) or Index (1-based
 // position); with both, the header cell at Index must be Source. A file
 // without a header can only be mapped by Index. A constant column (Const
 // set) has neither: it fills Field with the same value on every row.
+// Sources joins several columns into one field instead. Two Column
+// entries may read the same source column into different fields.
 type Column struct {
 	// Source is the column's header name. It matches the header cell
 	// exactly (surrounding spaces ignored) or, failing that, the one header
 	// cell with the same normalized name (case, accents, spaces and
 	// punctuation ignored).
 	Source string `json:"source,omitempty"`
+	// Sources join several columns into one field: each is a header name
+	// (matched like Source) or "#N" for the N-th column (files without a
+	// header). Their non-empty cells, trimmed, are joined with Join. A
+	// column with Sources has no Source and no Index.
+	Sources []string `json:"sources,omitempty"`
+	// Join separates the joined cells of Sources; empty means one space.
+	Join string `json:"join,omitempty"`
 	// Index is the column's 1-based position; 0 means "find by Source".
 	Index int `json:"index,omitempty"`
 	// Field is the target field's name; required unless Skip is set.
 	Field string `json:"field,omitempty"`
-	// Format is the LDML date/time pattern of a date, time or timestamp
-	// column ("dd.MM.yyyy", "yyyyMMdd", "d MMMM yyyy HH:mm"); empty means
-	// ISO 8601 (see the package documentation).
+	// Format is the date/time format of a date, time or timestamp
+	// column: an LDML pattern ("dd.MM.yyyy", "yyyyMMdd", "d MMMM yyyy
+	// HH:mm", "MM/dd/yyyy h:mm a", "yyyy-MM-dd'T'HH:mm:ssXXX");
+	// "excel1900" or "excel1904" for Excel serial numbers (ISO dates are
+	// still accepted); or "auto" to detect it at [Compile] from
+	// [Options.Sample] (see [DetectFormat]). Empty means ISO 8601.
 	Format string `json:"format,omitempty"`
 	// Decimal is the decimal separator of a decimal column: "." (the
-	// default) or ",". The other one is then accepted as a thousands
+	// default), "," or "auto" (detected at [Compile] from
+	// [Options.Sample]). The other one is then accepted as a thousands
 	// separator.
 	Decimal string `json:"decimal,omitempty"`
+	// Currency is the ISO 4217 code ("EUR") that the amounts of a decimal
+	// column are in. A cell that names another currency, by code or
+	// symbol, is rejected. Empty accepts any currency (or none); the
+	// currency is never stored.
+	Currency string `json:"currency,omitempty"`
+	// Zone is the time zone of the cells of a timestamp or time column
+	// that carry no offset: an IANA name ("Europe/Berlin"; timestamps
+	// only), "UTC", or a fixed offset ("+01:00", "-0500"). Empty means
+	// UTC for timestamps and "as written" for times.
+	Zone string `json:"zone,omitempty"`
+	// Region is the ISO 3166-1 alpha-2 region of the phone numbers of
+	// this column that have no country code; it overrides
+	// [Options.DefaultRegion].
+	Region string `json:"region,omitempty"`
+	// RegionFrom names a country column of the same row (a header name,
+	// or "#N") whose value (a code or a name, see [ParseCountry]) is the
+	// region of this row's phone number when it has no country code.
+	// When that cell is empty or not a country, Region or
+	// [Options.DefaultRegion] applies.
+	RegionFrom string `json:"region_from,omitempty"`
+	// Transforms rewrite the cell, in order, before the field's type
+	// parses it (see [DefaultTransforms]).
+	Transforms []Transform `json:"transforms,omitempty"`
 	// Skip ignores the column.
 	Skip bool `json:"skip,omitempty"`
 	// Const fills Field with this value on every row (parsed once with the
@@ -85,6 +130,9 @@ type Column struct {
 	// Default is used, parsed once with the field's type, when the cell is
 	// empty.
 	Default string `json:"default,omitempty"`
+	// Required rejects a row whose cell (after Default) is empty, with
+	// missing_required, even when the field itself is optional.
+	Required bool `json:"required,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
@@ -96,6 +144,8 @@ func (c *Column) name(i int) string {
 		return fmt.Sprintf("column %d (%q, index %d)", i+1, c.Source, c.Index)
 	case c.Source != "":
 		return fmt.Sprintf("column %d (%q)", i+1, c.Source)
+	case len(c.Sources) > 0:
+		return fmt.Sprintf("column %d (%s)", i+1, quoteList(c.Sources, 5))
 	case c.Index > 0:
 		return fmt.Sprintf("column %d (index %d)", i+1, c.Index)
 	case c.Field != "":
@@ -107,18 +157,74 @@ func (c *Column) name(i int) string {
 // MaxSpecBytes is the largest mapping spec [LoadSpec] reads.
 const MaxSpecBytes = 4 << 20
 
+// SpecVersion is the version of the spec format this library writes.
+//
+// Versioning policy: a saved spec keeps working after the library grows.
+// Additions that old specs do not use (new optional keys, new transforms,
+// new formats) keep the version. A change that would read an existing spec
+// differently bumps SpecVersion and adds a migration to specMigrations,
+// indexed by the version it upgrades from; [LoadSpec] runs the migrations
+// from the spec's version up to SpecVersion on the raw JSON object before
+// decoding it, so that every version ever written stays loadable. A spec
+// with a newer version than SpecVersion is rejected with a message asking
+// to upgrade the library, never read half-way.
+const SpecVersion = 1
+
+// specMigration upgrades the JSON object of a spec of version v to v+1.
+type specMigration func(obj map[string]json.RawMessage) error
+
+// specMigrations[v] upgrades version v to v+1. Empty while SpecVersion is
+// 1.
+var specMigrations = map[int]specMigration{}
+
 // LoadSpec reads a JSON mapping spec. It is strict: unknown keys, trailing
 // data and wrong types are errors, and the spec's structure is checked
 // with [Spec.Validate]. Error messages give the line and column of JSON
-// problems. Empty lists load as nil, so that a loaded spec saved with
-// [Spec.Save] loads back equal.
+// problems. A spec without "version" is version 1; older versions are
+// migrated (see [SpecVersion]), newer ones rejected. Empty lists load as
+// nil and Version is set to [SpecVersion], so that a loaded spec saved
+// with [Spec.Save] loads back equal.
 func LoadSpec(r io.Reader) (*Spec, error) {
+	return loadSpec(r, SpecVersion, specMigrations)
+}
+
+func loadSpec(r io.Reader, current int, migrations map[int]specMigration) (*Spec, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxSpecBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("mapping: reading spec: %w", err)
 	}
 	if len(data) > MaxSpecBytes {
 		return nil, fmt.Errorf("mapping: spec is larger than %d bytes", MaxSpecBytes)
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) == nil && obj != nil {
+		v := 1
+		if raw, ok := obj["version"]; ok {
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, fmt.Errorf("mapping: spec \"version\" is %s: want a whole number such as %d", raw, current)
+			}
+			if v < 1 {
+				return nil, fmt.Errorf("mapping: spec version %d: versions start at 1 (or leave \"version\" out)", v)
+			}
+		}
+		if v > current {
+			return nil, fmt.Errorf("mapping: spec version %d is newer than this library understands (up to %d): upgrade github.com/intakehq/intake, or save the spec again with this version", v, current)
+		}
+		if v < current {
+			for ; v < current; v++ {
+				m := migrations[v]
+				if m == nil {
+					return nil, fmt.Errorf("mapping: no migration from spec version %d to %d", v, v+1)
+				}
+				if err := m(obj); err != nil {
+					return nil, fmt.Errorf("mapping: migrating spec version %d to %d: %v", v, v+1, err)
+				}
+			}
+			obj["version"] = json.RawMessage(strconv.Itoa(current))
+			if data, err = json.Marshal(obj); err != nil {
+				return nil, fmt.Errorf("mapping: migrating spec: %v", err)
+			}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -130,6 +236,7 @@ func LoadSpec(r io.Reader) (*Spec, error) {
 		line, col := position(data, dec.InputOffset())
 		return nil, fmt.Errorf("mapping: spec line %d, column %d: unexpected data after the JSON object", line, col)
 	}
+	s.Version = current
 	s.normalize()
 	if err := s.Validate(); err != nil {
 		return nil, err
@@ -183,11 +290,30 @@ func (s *Spec) normalize() {
 			s.Fields[i].Options = nil
 		}
 	}
+	for i := range s.Columns {
+		c := &s.Columns[i]
+		if len(c.Sources) == 0 {
+			c.Sources = nil
+		}
+		if len(c.Transforms) == 0 {
+			c.Transforms = nil
+		}
+		for j := range c.Transforms {
+			if len(c.Transforms[j].Args) == 0 {
+				c.Transforms[j].Args = nil
+			}
+		}
+	}
 }
 
-// Save writes s as indented JSON. [LoadSpec] reads it back equal.
+// Save writes s as indented JSON, with "version" set to [SpecVersion]
+// when s has none. [LoadSpec] reads it back equal.
 func (s *Spec) Save(w io.Writer) error {
-	b, err := json.MarshalIndent(s, "", "  ")
+	out := *s
+	if out.Version == 0 {
+		out.Version = SpecVersion
+	}
+	b, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return fmt.Errorf("mapping: saving spec: %w", err)
 	}
@@ -231,6 +357,36 @@ func (s *Spec) Validate() error {
 			}
 			continue
 		}
+		if len(c.Sources) > 0 {
+			if c.Source != "" || c.Index != 0 {
+				add("%s: \"sources\" joins several columns: drop \"source\" and \"index\"", what)
+			}
+			for _, src := range c.Sources {
+				if strings.TrimSpace(src) == "" {
+					add("%s: an entry of \"sources\" is empty: name a header column or \"#N\"", what)
+				}
+			}
+		} else if c.Join != "" {
+			add("%s: \"join\" applies to \"sources\": drop it, or list the columns to join in \"sources\"", what)
+		}
+		for j, t := range c.Transforms {
+			if t.Name == "" {
+				add("%s: transform %d has no name", what, j+1)
+			}
+		}
+		if c.Currency != "" {
+			if _, err := currency.ParseISO(c.Currency); err != nil || len(c.Currency) != 3 {
+				add("%s: currency %q is not an ISO 4217 code: use one like EUR, USD or GBP", what, c.Currency)
+			}
+		}
+		if c.Zone != "" {
+			if _, err := loadZone(c.Zone); err != nil {
+				add("%s: zone %q: %v", what, c.Zone, err)
+			}
+		}
+		if c.Region != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.Region)] {
+			add("%s: region %q is not a supported phone region: use an ISO 3166-1 alpha-2 code such as DE or US", what, c.Region)
+		}
 		if c.Field == "" {
 			add("%s: no field: set \"field\" or \"skip\": true", what)
 		}
@@ -241,19 +397,65 @@ func (s *Spec) Validate() error {
 			if c.Default != "" {
 				add("%s: a const column takes no default", what)
 			}
-		} else if c.Source == "" && c.Index == 0 {
-			add("%s: set \"source\" (header name), \"index\" (1-based position) or \"const\"", what)
+			if len(c.Sources) > 0 || len(c.Transforms) > 0 || c.RegionFrom != "" {
+				add("%s: a const column takes no sources, transforms or region_from", what)
+			}
+		} else if c.Source == "" && c.Index == 0 && len(c.Sources) == 0 {
+			add("%s: set \"source\" (header name), \"index\" (1-based position), \"sources\" (columns to join) or \"const\"", what)
 		}
 		switch c.Decimal {
-		case "", ".", ",":
+		case "", ".", ",", FormatAuto:
 		default:
-			add("%s: decimal separator %q: use \".\" or \",\"", what, c.Decimal)
+			add("%s: decimal separator %q: use \".\", \",\" or \"auto\"", what, c.Decimal)
 		}
-		if c.Format != "" {
+		switch c.Format {
+		case "", FormatAuto, FormatExcel1900, FormatExcel1904:
+		default:
 			if _, err := compilePattern(c.Format); err != nil {
 				add("%s: format %q: %v", what, c.Format, err)
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// loadZone reads a column's zone: "UTC", "Z", a fixed offset ("+01:00",
+// "-0500", "+01") or an IANA name ("Europe/Berlin", from the system's
+// zone database or the host's embedded time/tzdata).
+func loadZone(z string) (*time.Location, error) {
+	z = strings.TrimSpace(z)
+	switch z {
+	case "":
+		return nil, nil
+	case "UTC", "Z", "GMT":
+		return time.UTC, nil
+	}
+	if z[0] == '+' || z[0] == '-' {
+		off, j, ok := zoneOffset(z, 0)
+		if !ok || j != len(z) {
+			return nil, errors.New("a fixed offset is written +hh:mm, +hhmm or +hh")
+		}
+		return time.FixedZone(z, off), nil
+	}
+	if strings.EqualFold(z, "local") {
+		return nil, errors.New("\"Local\" depends on the machine: name the zone (Europe/Berlin) or an offset")
+	}
+	loc, err := time.LoadLocation(z)
+	if err != nil {
+		return nil, fmt.Errorf("not a known time zone (use an IANA name like Europe/Berlin, UTC, or an offset like +01:00): %v", err)
+	}
+	return loc, nil
+}
+
+// fixedOffset reads a zone that is UTC or a fixed offset.
+func fixedOffset(z string) (int, error) {
+	z = strings.TrimSpace(z)
+	switch z {
+	case "UTC", "Z", "GMT":
+		return 0, nil
+	}
+	if off, j, ok := zoneOffset(z, 0); ok && j == len(z) {
+		return off, nil
+	}
+	return 0, errors.New("not a fixed offset")
 }

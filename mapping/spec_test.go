@@ -41,7 +41,7 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"no source", `{"columns": [{"field": "email"}]}`, `set "source"`},
 		{"const with source", `{"columns": [{"source": "a", "field": "x", "const": "1"}]}`, "takes no source"},
 		{"negative index", `{"columns": [{"index": -1, "field": "email"}]}`, "1-based"},
-		{"decimal", `{"columns": [{"source": "a", "field": "x", "decimal": ";"}]}`, `use "." or ","`},
+		{"decimal", `{"columns": [{"source": "a", "field": "x", "decimal": ";"}]}`, `use ".", "," or "auto"`},
 		{"format", `{"columns": [{"source": "a", "field": "x", "format": "dd.MM.yyyyy"}]}`, "not supported"},
 		{"field without type", `{"fields": [{"name": "x"}], "columns": []}`, "has no type"},
 		{"options on text", `{"fields": [{"name": "x", "type": "text", "options": ["a"]}], "columns": []}`, "options are for select"},

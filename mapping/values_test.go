@@ -111,7 +111,10 @@ func TestParseDecimal(t *testing.T) {
 			{"1,234.56", "1234.56"}, {"1,234,567", "1234567"}, {"1 234.5", "1234.5"}, {"1'234.5", "1234.5"}, {"1\u00a0234", "1234"},
 			{"$1,234.56", "1234.56"}, {"12 €", "12"}, {"€ -3.5", "-3.5"}, {"-$3", "-3"}, {"1.5E3", "1500"}, {"1e-2", "0.01"}, {"-2.50e+1", "-25"},
 			{"1,5", "!"}, {"1,23", "!"}, {"1,2345", "!"}, {"0,123", "!"}, {"1,234,56", "!"}, {"1.2.3", "!"}, {"", "!"}, {"-", "!"}, {".", "!"},
-			{"1e", "!"}, {"1e1000", "!"}, {"abc", "!"}, {"1 234,5", "!"}, {"1,234 567", "!"}, {"--1", "!"}, {"1-", "!"}, {"NaN", "!"},
+			{"1e", "!"}, {"1e1000", "!"}, {"abc", "!"}, {"1 234,5", "!"}, {"1,234 567", "!"}, {"--1", "!"}, {"1-", "-1"}, {"1--", "!"}, {"-1-", "!"}, {"NaN", "!"},
+			{"(12.50)", "-12.5"}, {"($1,234.50)", "-1234.5"}, {"(12.50) €", "-12.5"}, {"-(12)", "!"}, {"((12))", "!"}, {"12.50-", "-12.5"},
+			{"EUR 12.50", "12.5"}, {"12.50 USD", "12.5"}, {"USD12", "12"}, {"US$ 12", "12"}, {"R$ 12", "12"}, {"12 zł", "12"}, {"€12", "12"},
+			{"-EUR 12", "-12"}, {"EUR -12", "-12"}, {"ABC 12", "!"}, {"eur 12", "!"}, {"EUR 12 USD", "!"}, {"EUR", "!"}, {"12 E", "!"},
 			{"Infinity", "!"}, {"0x10", "!"}, {"1_000", "!"}, {" 1", "!"},
 		})
 	})
@@ -119,7 +122,7 @@ func TestParseDecimal(t *testing.T) {
 		t.Parallel()
 		runParse(t, comma, []parseCase{
 			{"1,7", "1.7"}, {"200.000.000", "200000000"}, {"1.234,56", "1234.56"}, {"1 234,56", "1234.56"}, {"-0,50", "-0.5"},
-			{"12,00 €", "12"}, {"1234", "1234"},
+			{"12,00 €", "12"}, {"1234", "1234"}, {"EUR 1.234,56", "1234.56"}, {"1 234,56 €", "1234.56"}, {"(1.234,56)", "-1234.56"},
 			{"1.5", "!"}, {"1,2,3", "!"}, {"1.234.56", "!"},
 		})
 	})
@@ -182,7 +185,7 @@ func TestTimestampAndTime(t *testing.T) {
 	t.Parallel()
 	t.Run("timestamp default", func(t *testing.T) {
 		t.Parallel()
-		runParse(t, func(s string) (intake.Value, bool) { return parseTimestamp(nil, s) }, []parseCase{
+		runParse(t, func(s string) (intake.Value, bool) { return parseTimestamp(nil, s, nil) }, []parseCase{
 			{"2024-03-01 12:30:05", "2024-03-01T12:30:05Z"}, {"2024-03-01T12:30:05", "2024-03-01T12:30:05Z"},
 			{"2024-03-01T12:30:05+02:00", "2024-03-01T10:30:05Z"}, {"2024-03-01T12:30:05.25Z", "2024-03-01T12:30:05.25Z"},
 			{"2024-03-01 25:30:05", "!"}, {"2024-02-30 12:00:00", "!"}, {"2024-03-01", "!"}, {"yesterday", "!"},
@@ -193,13 +196,13 @@ func TestTimestampAndTime(t *testing.T) {
 		p, err := compilePattern("dd.MM.yyyy HH:mm")
 		require.NoError(t, err)
 		require.NoError(t, p.checkFor(intake.TypeTimestamp))
-		runParse(t, func(s string) (intake.Value, bool) { return parseTimestamp(p, s) }, []parseCase{
+		runParse(t, func(s string) (intake.Value, bool) { return parseTimestamp(p, s, nil) }, []parseCase{
 			{"01.03.2024 08:15", "2024-03-01T08:15:00Z"}, {"01.03.2024 24:15", "!"},
 		})
 	})
 	t.Run("time", func(t *testing.T) {
 		t.Parallel()
-		runParse(t, func(s string) (intake.Value, bool) { return parseTime(nil, s) }, []parseCase{
+		runParse(t, func(s string) (intake.Value, bool) { return parseTime(nil, s, nil) }, []parseCase{
 			{"08:15", "08:15:00"}, {"23:59:59", "23:59:59"}, {"24:00", "!"}, {"8:15", "!"},
 		})
 	})
@@ -259,6 +262,24 @@ func TestTextAndID(t *testing.T) {
 	t.Parallel()
 	runParse(t, parseText, []parseCase{{"Jürgen", "Jürgen"}, {"line\nbreak", "line\nbreak"}, {"a\x00b", "!"}, {"\xff", "!"}})
 	runParse(t, parseID, []parseCase{{"007", "007"}, {"A-12/3", "A-12/3"}, {"a\tb", "!"}, {"\xff", "!"}})
+}
+
+func TestCurrencyRestriction(t *testing.T) {
+	t.Parallel()
+	eur, err := newCurrencyTokens("EUR")
+	require.NoError(t, err)
+	runParse(t, func(s string) (intake.Value, bool) { return parseAmount(s, ',', eur) }, []parseCase{
+		{"EUR 1.234,56", "1234.56"}, {"12 €", "12"}, {"12", "12"}, {"12 USD", "!"}, {"$12", "!"}, {"£12", "!"},
+	})
+	usd, err := newCurrencyTokens("USD")
+	require.NoError(t, err)
+	runParse(t, func(s string) (intake.Value, bool) { return parseAmount(s, '.', usd) }, []parseCase{
+		{"$12", "12"}, {"US$12", "12"}, {"12.50 USD", "12.5"}, {"(12.50)", "-12.5"}, {"12 EUR", "!"},
+	})
+	_, err = newCurrencyTokens("EURO")
+	assert.ErrorContains(t, err, "ISO 4217")
+	_, err = newCurrencyTokens("ABC")
+	assert.ErrorContains(t, err, "ISO 4217")
 }
 
 func TestCorpusLeadingZeroes(t *testing.T) {
