@@ -363,7 +363,7 @@ func daysIn(year, month int) int {
 }
 
 var (
-	isoDate      = mustPattern("yyyy-MM-dd")
+	isoDate = mustPattern("yyyy-MM-dd")
 )
 
 func mustPattern(s string) *pattern {

@@ -228,7 +228,9 @@ func plainStart(s string) bool {
 }
 
 // plainEdge reports whether c may start or end a plain number.
-func plainEdge(c byte) bool { return c >= '0' && c <= '9' || c == '.' || c == ',' || c == '-' || c == '+' }
+func plainEdge(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == ',' || c == '-' || c == '+'
+}
 
 // prepAmount strips what surrounds the number of an amount: a currency
 // code or symbol before or after it ("EUR 12", "12 €", "US$12", "12zł"),

@@ -166,7 +166,7 @@ func TestPhoneRegionFromCountryColumn(t *testing.T) {
 		{"(202) 555-0143", "USA", "+12025550143"},
 		{"020 7123 4567", "GB", "+442071234567"},
 		{"06 69821234", "Italien", "+390669821234"},
-		{"030 1234567", "", "+49301234567"},      // no country: the job's default region
+		{"030 1234567", "", "+49301234567"},         // no country: the job's default region
 		{"+33 1 23 45 67 89", "US", "+33123456789"}, // an international number keeps its code
 	} {
 		got, err := mapRow(t, p, tt.phone, tt.country)
