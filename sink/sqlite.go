@@ -120,6 +120,12 @@ type sqlTable struct {
 	store  *intake.Schema // schema of cols
 	keys   []*sqlKey
 	sel    string // "id, opted_out, <cols>"
+
+	// Statements of Write.
+	insertSQL string // one row: id, opted_out, created_at, updated_at, <cols>, <keys>
+	updateSQL string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
+	optOutSQL string // updated_at = ? WHERE id = ?
+	getSQL    string // SELECT sel WHERE id IN (sqlInChunk ids)
 }
 
 type sqlCol struct {
@@ -274,6 +280,31 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error
 		b.WriteString(quoteIdent(c.Column))
 	}
 	t.sel = b.String()
+
+	b.Reset()
+	b.WriteString("INSERT INTO " + t.name + " (id, opted_out, created_at, updated_at")
+	for _, c := range t.cols {
+		b.WriteString(", " + quoteIdent(c.Column))
+	}
+	for _, k := range t.keys {
+		b.WriteString(", " + quoteIdent(k.Column))
+	}
+	b.WriteString(") VALUES (" + placeholders(4+len(t.cols)+len(t.keys)) + ")")
+	t.insertSQL = b.String()
+
+	b.Reset()
+	b.WriteString("UPDATE " + t.name + " SET ")
+	for _, c := range t.cols {
+		b.WriteString(quoteIdent(c.Column) + " = ?, ")
+	}
+	for _, k := range t.keys {
+		b.WriteString(quoteIdent(k.Column) + " = ?, ")
+	}
+	b.WriteString("updated_at = ? WHERE id = ?")
+	t.updateSQL = b.String()
+
+	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
+	t.getSQL = "SELECT " + t.sel + " FROM " + t.name + " WHERE id IN (" + placeholders(sqlInChunk) + ")"
 	return t, nil
 }
 

@@ -1,0 +1,471 @@
+package sink
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/intakehq/intake"
+)
+
+// sqlWriter is the scratch space of Write. Write runs on one connection of
+// the pool, taken for the batch, through the driver's own interfaces
+// (database/sql's Conn.Raw): statements are prepared on that connection
+// once per batch and executed once per row with reused arguments, as the
+// sqlite3 shell imports. database/sql would add a conversion and an
+// allocation per argument, and modernc.org/sqlite binds arguments in time
+// quadratic in their number, which rules out big multi-row INSERTs.
+type sqlWriter struct {
+	state  map[stateKey]*rowState
+	want   map[*sqlTable][]string
+	views  []*sqlView
+	vals   []intake.Value
+	merged []intake.Value
+
+	dc    driver.Conn            // during a batch
+	stmts map[string]driver.Stmt // prepared on dc, closed at the end of the batch
+	args  []driver.NamedValue    // one per parameter: Ordinal i+1
+	dest  []driver.Value
+	bad   bool // dc may still be in a transaction: the pool must drop it
+}
+
+// Write applies the batch in order in one transaction: all of it, or on an
+// error nothing (n is 0 and the error names the record: a *[RecordError]
+// wrapping [ErrNotFound] for an update or opt-out of an id the table does not
+// hold, [ErrDuplicateID] for a create of a taken id, or the constraint
+// error of a row the database refused). Semantics as for [Memory.Write]:
+// nulls keep stored values, Clear fields become null, an update that changes
+// nothing is [intake.OutcomeUnchanged] and does not touch updated_at, updates
+// never change the opted-out flag.
+//
+// Write takes one connection of the pool for the batch and begins an
+// IMMEDIATE transaction on it. Each create is one execution of a prepared
+// single-row INSERT; updates and opt-outs read the current rows with one
+// query per hundred ids, compare in Go and write only what changed. A
+// cancelled ctx stops the batch between two ops and rolls it back.
+func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	w := &s.w
+	w.views = w.views[:0]
+	for _, op := range batch {
+		if err := checkOp(op); err != nil {
+			return 0, recordError(op, err)
+		}
+		if _, err := s.ensureLocked(ctx, op.Record.Schema); err != nil {
+			return 0, recordError(op, err)
+		}
+	}
+	// Views again: ensuring one schema can replace the table of another.
+	var last *intake.Schema
+	var lv *sqlView
+	for _, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			lv, _ = s.ensureLocked(ctx, last)
+		}
+		w.views = append(w.views, lv)
+		op.Outcome = intake.OutcomeNone
+	}
+	err := w.write(ctx, s, batch)
+	if err != nil {
+		for _, op := range batch {
+			op.Outcome = intake.OutcomeNone
+		}
+		err = s.explain(ctx, batch, err)
+		w.reset()
+		return 0, err
+	}
+	w.reset()
+	return len(batch), nil
+}
+
+// write runs the batch in a transaction on a connection of the pool.
+func (w *sqlWriter) write(ctx context.Context, s *SQLite, batch []*Op) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var werr error
+	err = conn.Raw(func(dc any) error {
+		werr = w.run(ctx, s, dc, batch)
+		if w.bad {
+			return driver.ErrBadConn // database/sql closes the connection
+		}
+		return nil
+	})
+	if werr == nil {
+		werr = err
+	}
+	return werr
+}
+
+func (w *sqlWriter) reset() {
+	clear(w.state)
+	clear(w.want)
+	clear(w.views)
+	for i := range w.args {
+		w.args[i].Value = nil
+	}
+	clear(w.dest)
+	w.dc, w.bad = nil, false
+}
+
+// run applies the batch in a transaction on the driver connection dc.
+func (w *sqlWriter) run(ctx context.Context, s *SQLite, dc any, batch []*Op) (err error) {
+	c, ok := dc.(driver.Conn)
+	if !ok {
+		return fmt.Errorf("driver connection %T is not a driver.Conn", dc)
+	}
+	w.dc, w.bad = c, false
+	if w.stmts == nil {
+		w.stmts = map[string]driver.Stmt{}
+	}
+	defer func() {
+		for q, st := range w.stmts {
+			st.Close()
+			delete(w.stmts, q)
+		}
+	}()
+	n := sqlInChunk
+	for _, v := range w.views {
+		n = max(n, 4+len(v.t.cols)+len(v.t.keys))
+	}
+	if len(w.args) < n {
+		w.args = make([]driver.NamedValue, n)
+		for i := range w.args {
+			w.args[i].Ordinal = i + 1
+		}
+	}
+	// The only statement run with ctx: a busy database can make BEGIN
+	// IMMEDIATE wait up to the busy timeout. The others run without it, as
+	// the driver would start a goroutine per statement to watch ctx.
+	if err := w.exec(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+		w.rollback()
+		return err
+	}
+	err = w.apply(ctx, s, batch)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		if err = w.exec(context.Background(), "COMMIT", nil); err == nil {
+			return nil
+		}
+	}
+	w.rollback()
+	return err
+}
+
+// rollback rolls the transaction back, if it is still open (SQLite rolls
+// back on its own after some errors). When that fails the connection is
+// dropped from the pool.
+func (w *sqlWriter) rollback() {
+	if err := w.exec(context.Background(), "ROLLBACK", nil); err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		w.bad = true
+	}
+}
+
+// prepare returns the statement of query on the batch's connection.
+func (w *sqlWriter) prepare(ctx context.Context, query string) (driver.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	var st driver.Stmt
+	var err error
+	if pc, ok := w.dc.(driver.ConnPrepareContext); ok {
+		st, err = pc.PrepareContext(ctx, query)
+	} else {
+		st, err = w.dc.Prepare(query)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// exec runs query with args on the batch's connection.
+func (w *sqlWriter) exec(ctx context.Context, query string, args []driver.NamedValue) error {
+	st, err := w.prepare(ctx, query)
+	if err != nil {
+		return err
+	}
+	if se, ok := st.(driver.StmtExecContext); ok {
+		_, err = se.ExecContext(ctx, args)
+		return err
+	}
+	_, err = st.Exec(driverValues(args)) //nolint:staticcheck // drivers without StmtExecContext
+	return err
+}
+
+// query runs query with args on the batch's connection.
+func (w *sqlWriter) query(query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx := context.Background()
+	st, err := w.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if sq, ok := st.(driver.StmtQueryContext); ok {
+		return sq.QueryContext(ctx, args)
+	}
+	return st.Query(driverValues(args)) //nolint:staticcheck // drivers without StmtQueryContext
+}
+
+func driverValues(args []driver.NamedValue) []driver.Value {
+	v := make([]driver.Value, len(args))
+	for i, a := range args {
+		v[i] = a.Value
+	}
+	return v
+}
+
+func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
+	bg := context.Background()
+	now := s.cfg.Now().UnixMicro()
+	nowArg := driver.Value(now) // boxed once
+	if w.state == nil {
+		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
+	}
+	// The current rows of the records the batch updates or opts out.
+	for i, op := range batch {
+		if op.Kind == OpCreate {
+			continue
+		}
+		t := w.views[i].t
+		k := stateKey{t.object, op.Record.ID}
+		if _, ok := w.state[k]; !ok {
+			w.state[k] = nil
+			w.want[t] = append(w.want[t], op.Record.ID)
+		}
+	}
+	for t, ids := range w.want {
+		if err := w.prefetch(t, ids); err != nil {
+			return err
+		}
+	}
+	for i, op := range batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v := w.views[i]
+		t := v.t
+		rec := op.Record
+		k := stateKey{t.object, rec.ID}
+		switch op.Kind {
+		case OpCreate:
+			st, wanted := w.state[k]
+			if st != nil {
+				return recordError(op, ErrDuplicateID)
+			}
+			var vals []intake.Value
+			if wanted { // a later op of the batch updates it
+				vals = make([]intake.Value, len(t.cols))
+				w.state[k] = &rowState{vals: vals, opted: rec.OptedOut}
+			} else {
+				vals = w.scratch(len(t.cols))
+				clear(vals)
+			}
+			for i, j := range v.plan {
+				vals[j] = value(rec, i)
+			}
+			a := w.args[:4+len(t.cols)+len(t.keys)]
+			a[0].Value, a[1].Value, a[2].Value, a[3].Value = rec.ID, boolInt(rec.OptedOut), nowArg, nowArg
+			w.bindRow(a[4:], t, vals)
+			if err := w.exec(bg, t.insertSQL, a); err != nil {
+				return insertError(op, t, err)
+			}
+			op.Outcome = intake.OutcomeCreated
+		case OpUpdate:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			merged := append(w.merged[:0], st.vals...)
+			for i, j := range v.plan {
+				if x := value(rec, i); !x.IsNull() {
+					merged[j] = x
+				}
+			}
+			for _, c := range op.Clear {
+				merged[v.plan[c]] = intake.Null
+			}
+			w.merged = merged
+			changed := false
+			for j := range merged {
+				if merged[j] != st.vals[j] {
+					changed = true
+					break
+				}
+			}
+			if !changed {
+				op.Outcome = intake.OutcomeUnchanged
+				continue
+			}
+			n := len(t.cols) + len(t.keys)
+			a := w.args[:n+2]
+			w.bindRow(a, t, merged)
+			a[n].Value, a[n+1].Value = nowArg, rec.ID
+			if err := w.exec(bg, t.updateSQL, a); err != nil {
+				return recordError(op, err)
+			}
+			copy(st.vals, merged)
+			op.Outcome = intake.OutcomeUpdated
+		case OpOptOut:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			if !st.opted {
+				a := w.args[:2]
+				a[0].Value, a[1].Value = nowArg, rec.ID
+				if err := w.exec(bg, t.optOutSQL, a); err != nil {
+					return recordError(op, err)
+				}
+				st.opted = true
+			}
+			op.Outcome = intake.OutcomeOptedOut
+		}
+	}
+	return nil
+}
+
+// bindRow sets a to the column values vals of t, then its key columns.
+func (w *sqlWriter) bindRow(a []driver.NamedValue, t *sqlTable, vals []intake.Value) {
+	for j, x := range vals {
+		a[j].Value = bindValue(x)
+	}
+	if len(t.keys) > 0 {
+		r := intake.Record{Schema: t.store, Values: vals}
+		for j, kc := range t.keys {
+			key, _ := kc.plan.Key(&r)
+			a[len(vals)+j].Value = keyArg(key)
+		}
+	}
+}
+
+// insertError is the error of op's INSERT: a constraint the row breaks is
+// the record's fault.
+func insertError(op *Op, t *sqlTable, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed: intake_"+t.object+".id"):
+		return recordError(op, ErrDuplicateID)
+	case strings.Contains(msg, "constraint failed"):
+		return recordError(op, err)
+	}
+	return err
+}
+
+func (w *sqlWriter) scratch(n int) []intake.Value {
+	if cap(w.vals) < n {
+		w.vals = make([]intake.Value, n)
+	}
+	return w.vals[:n]
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// prefetch reads the current rows of ids into w.state.
+func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
+	a := w.args[:sqlInChunk]
+	if n := 2 + len(t.cols); len(w.dest) < n {
+		w.dest = make([]driver.Value, n)
+	}
+	dest := w.dest[:2+len(t.cols)]
+	for len(ids) > 0 {
+		n := min(len(ids), sqlInChunk)
+		for i := range a {
+			a[i].Value = nil // NULL matches nothing
+			if i < n {
+				a[i].Value = ids[i]
+			}
+		}
+		ids = ids[n:]
+		rows, err := w.query(t.getSQL, a)
+		if err != nil {
+			return err
+		}
+		for {
+			err := rows.Next(dest)
+			if err == io.EOF {
+				break
+			}
+			if err == nil {
+				rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+				if err = scanDriverRow(t, dest, &rec); err == nil {
+					w.state[stateKey{t.object, rec.ID}] = &rowState{vals: rec.Values, opted: rec.OptedOut}
+					continue
+				}
+			}
+			rows.Close()
+			return err
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanDriverRow converts a row "id, opted_out, <cols>" of t that the
+// driver returned into rec.
+func scanDriverRow(t *sqlTable, row []driver.Value, rec *intake.Record) error {
+	id, _ := row[0].(string)
+	if b, ok := row[0].([]byte); ok {
+		id = string(b)
+	}
+	opted, _ := row[1].(int64)
+	rec.ID, rec.OptedOut = id, opted != 0
+	for j, c := range t.cols {
+		v, ok := driverValue(c.Type.Kind(), row[2+j])
+		if !ok {
+			return fmt.Errorf("sink: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", t.name, id, c.Column, c.Type.Kind())
+		}
+		rec.Values[j] = v
+	}
+	return nil
+}
+
+// driverValue rebuilds a value of kind k from the column value v the driver
+// returned. It returns false when v is not a valid value of kind k.
+func driverValue(k intake.Kind, v driver.Value) (intake.Value, bool) {
+	var s string
+	switch x := v.(type) {
+	case nil:
+		return intake.Null, true
+	case int64:
+		switch k {
+		case intake.KindBool, intake.KindDate, intake.KindTime, intake.KindTimestamp:
+			return intake.FromRaw(k, "", x)
+		}
+		return intake.Null, false
+	case string:
+		s = x
+	case []byte:
+		s = string(x)
+	default:
+		return intake.Null, false
+	}
+	switch k {
+	case intake.KindText, intake.KindDecimal:
+		return intake.FromRaw(k, s, 0)
+	case intake.KindList:
+		return intake.FromRaw(k, s, int64(strings.Count(s, "\x1f")+1))
+	}
+	return intake.Null, false
+}
