@@ -47,7 +47,8 @@ type SQLConfig struct {
 //   - integers in decimal; floats in the shortest form that reads back the
 //     same value, without exponent (0.1 stays 0.1, 1e21 is
 //     1000000000000000000000); NaN and infinities as NaN, +Inf, -Inf;
-//   - booleans as true or false;
+//   - booleans as true or false, also 0 and 1 in a column whose database
+//     type is BOOLEAN (SQLite stores booleans as integers);
 //   - a time as RFC 3339 with its offset and fractional seconds if any
 //     (2026-03-01T09:30:00Z), or yyyy-MM-dd when the column's database type
 //     is DATE, or HH:mm:ss when it is TIME;
@@ -74,6 +75,7 @@ const (
 	sqlAny sqlKind = iota
 	sqlDate
 	sqlTime
+	sqlBool
 )
 
 // NewSQL runs cfg.Query on db with ctx and returns a source of its rows.
@@ -116,6 +118,8 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 				s.kinds[i] = sqlDate
 			case "TIME", "TIME WITHOUT TIME ZONE":
 				s.kinds[i] = sqlTime
+			case "BOOL", "BOOLEAN":
+				s.kinds[i] = sqlBool
 			}
 		}
 	}
@@ -198,6 +202,9 @@ func sqlText(v any, k sqlKind) string {
 		}
 		return base64.StdEncoding.EncodeToString(v)
 	case int64:
+		if k == sqlBool && (v == 0 || v == 1) {
+			return strconv.FormatBool(v == 1)
+		}
 		return strconv.FormatInt(v, 10)
 	case int32:
 		return strconv.FormatInt(int64(v), 10)
