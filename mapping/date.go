@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -647,4 +648,44 @@ func excelSerial(s string, system int) (y int, m time.Month, d int, ms int64, ok
 	}
 	y, m, d = t.Date()
 	return y, m, d, ms, true
+}
+
+// formatDatePattern writes the date of t with the date letters of p
+// (month names in English); time letters are written as zeros.
+func formatDatePattern(p *pattern, t time.Time) string {
+	var b []byte
+	pad := func(n, w int) {
+		s := strconv.Itoa(n)
+		for i := len(s); i < w; i++ {
+			b = append(b, '0')
+		}
+		b = append(b, s...)
+	}
+	for _, tk := range p.toks {
+		switch tk.kind {
+		case tokLit:
+			b = append(b, tk.lit...)
+		case tokYear4:
+			pad(t.Year(), 4)
+		case tokYear2:
+			pad(t.Year()%100, 2)
+		case tokMonthName:
+			name := t.Month().String()
+			if tk.n == 3 {
+				name = name[:3]
+			}
+			b = append(b, name...)
+		case tokMonth2:
+			pad(int(t.Month()), 2)
+		case tokMonth1:
+			pad(int(t.Month()), 1)
+		case tokDay2:
+			pad(t.Day(), 2)
+		case tokDay1:
+			pad(t.Day(), 1)
+		default:
+			pad(0, 2)
+		}
+	}
+	return string(b)
 }

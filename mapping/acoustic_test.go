@@ -1,0 +1,199 @@
+package mapping
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func loadAcousticFile(t *testing.T, name string) (*AcousticImport, error) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "acoustic", name))
+	require.NoError(t, err)
+	defer f.Close()
+	return LoadAcoustic(f)
+}
+
+func TestLoadAcousticCreate(t *testing.T) {
+	t.Parallel()
+	a, err := loadAcousticFile(t, "create.xml")
+	require.NoError(t, err)
+	assert.Equal(t, intake.ActionCreate, a.Action)
+	assert.Equal(t, "Fair 2026 leads", a.ListName)
+	assert.Equal(t, 1, a.ListVisibility)
+	assert.Equal(t, "Events/2026", a.ParentFolderPath)
+	assert.Equal(t, "tab", a.DelimiterName())
+	assert.True(t, a.HasHeaders)
+	assert.Equal(t, "dd.MM.yyyy", a.DatePattern())
+	assert.Equal(t, &AcousticConsent{Channel: "SMS", TextToJoinProgramID: "1234", HonorOptOutStatus: true, OverrideOnNoChange: true}, a.Consent)
+	assert.Equal(t, []string{"289032", "12345"}, a.ContactLists)
+	assert.Equal(t, intake.Keys("email"), a.Key())
+	require.Len(t, a.Columns, 10)
+	assert.Equal(t, AcousticColumn{Name: "Loyalty Tier", Type: 6, FieldType: intake.TypeSelect, Required: true, Options: []string{"Gold", "Silver"}, Line: 29}, a.Columns[4])
+	require.Len(t, a.Mapping, 9)
+	assert.Equal(t, AcousticMapping{Index: 4, Name: "Mobile", Include: true, IsConsent: true, Line: 41}, a.Mapping[3])
+
+	spec, err := a.Spec(intake.ContactSchema())
+	require.NoError(t, err)
+	assert.Equal(t, []FieldSpec{
+		{Name: "mobile", Type: intake.TypePhone, Label: "Mobile"},
+		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Required: true, Label: "Loyalty Tier"},
+		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests"},
+		{Name: "newsletter", Type: intake.TypeBool, Label: "Newsletter?"},
+		{Name: "consent_status_code", Type: intake.TypeSelect, Options: []string{"OPTED-IN", "OPTED-OUT"}, Label: "CONSENT_STATUS_CODE"},
+		{Name: "last_visit", Type: intake.TypeTimestamp, Label: "Last Visit"},
+		{Name: "score", Type: intake.TypeDecimal, Label: "Score"},
+		{Name: "strasse", Type: intake.TypeText, Label: "Straße"},
+	}, spec.Fields)
+	assert.Equal(t, Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
+	assert.Equal(t, Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
+	assert.Equal(t, Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
+	assert.Equal(t, Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
+
+	header := []string{"Mail", "Vorname", "Geburtstag", "Handy", "Stufe", "Interessen", "Newsletter", "Besuch", "Consent"}
+	p, err := Compile(spec, intake.ContactSchema(), header, Options{})
+	require.NoError(t, err)
+	rec := intake.NewRecord(p.Schema())
+	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"A@Example.com", "Anna", "", "+49 151 23456789", "gold", "wine;food", "", "x", "OPTED-IN"}}, rec))
+	assert.Equal(t, map[string]string{"email": "a@example.com", "first_name": "Anna", "birthday": "2000-01-31", "mobile": "+4915123456789",
+		"loyalty_tier": "Gold", "interests": "Wine|Food", "newsletter": "false", "consent_status_code": "OPTED-IN"}, values(rec))
+	require.NoError(t, p.Map(intake.Row{Line: 3, Cells: []string{"b@example.com", "", "12.03.1985", "", "Silver"}}, rec))
+	assert.Equal(t, "1985-03-12", rec.Get("birthday").String())
+	_, err = p.Schema().CompileKey(a.Key())
+	assert.NoError(t, err)
+}
+
+func TestLoadAcousticUpdate(t *testing.T) {
+	t.Parallel()
+	a, err := loadAcousticFile(t, "update.xml")
+	require.NoError(t, err)
+	assert.Equal(t, intake.ActionAddAndUpdate, a.Action)
+	assert.Equal(t, "85628", a.ListID)
+	assert.Equal(t, "pipe", a.DelimiterName())
+	assert.False(t, a.HasHeaders)
+	assert.Equal(t, intake.Keys("customer_no", "country"), a.Key())
+	spec, err := a.Spec(intake.ContactSchema())
+	require.NoError(t, err)
+	var idx []int
+	for _, c := range spec.Columns {
+		idx = append(idx, c.Index)
+	}
+	assert.Equal(t, []int{1, 2, 3, 4}, idx, "columns by INDEX")
+	p, err := Compile(spec, intake.ContactSchema(), nil, Options{})
+	require.NoError(t, err, "a file without headers maps by index")
+	rec := intake.NewRecord(p.Schema())
+	require.NoError(t, p.Map(intake.Row{Line: 1, Cells: []string{"00042", "Deutschland", "Mar 12, 1985", "Köln"}}, rec))
+	assert.Equal(t, map[string]string{"customer_no": "00042", "country": "DE", "birthday": "1985-03-12", "ort": "Köln"}, values(rec))
+	_, err = p.Schema().CompileKey(a.Key())
+	assert.NoError(t, err)
+
+	a, err = loadAcousticFile(t, "optout_latin1.xml")
+	require.NoError(t, err)
+	assert.Equal(t, intake.ActionOptOut, a.Action)
+	assert.Equal(t, []string{"Straße"}, a.SyncFields)
+	assert.Equal(t, intake.Keys("strasse"), a.Key())
+	assert.Equal(t, "comma", a.DelimiterName())
+}
+
+func TestLoadAcousticInconsistent(t *testing.T) {
+	t.Parallel()
+	_, err := loadAcousticFile(t, "inconsistent.xml")
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		`line 8: LIST_INFO/LIST_NAM: unknown element (did you mean LIST_NAME?)`,
+		`line 5: LIST_INFO/FILE_TYPE: "3" is not one of 0, 1, 2`,
+		`line 6: LIST_INFO/HASHEADERS: "maybe" is not a boolean`,
+		`LIST_INFO/LIST_DATE_FORMAT: "dd.mm.yyyy HH": "H" is not allowed`,
+		`LIST_INFO/LIST_ID: missing: UPDATE_ONLY needs the id`,
+		`COLUMNS/COLUMN "First Name"/TYPE: "7" is not a known type code`,
+		`COLUMNS/COLUMN "Score"/SELECTION_VALUES: apply to TYPE 6, 8 and 20 (select), not to TYPE 2`,
+		`COLUMNS/COLUMN "Born"/DEFAULT_VALUE: "31.01.2000" is not a date in Acoustic's mm/dd/yyyy`,
+		`COLUMNS/COLUMN "Score": declared twice (first on line 12)`,
+		`MAPPING/COLUMN "first name"/NAME: "first name" matches no COLUMNS/COLUMN NAME and no system name (names are case-sensitive: the column is "First Name")`,
+		`MAPPING/COLUMN "Score"/INDEX: column 1 is mapped twice (also to "first name" on line 17)`,
+		`MAPPING/COLUMN "Born"/INDEX: "0" is not a 1-based column position`,
+		`MAPPING/COLUMN "Born"/INCLUDE: "sometimes" is not a boolean`,
+		`MAPPING/COLUMN "email"/NAME: "email" matches no COLUMNS/COLUMN NAME and no system name (system names are upper case: EMAIL)`,
+		`LIST_IMPORT/SYNC_FIELDS: missing: UPDATE_ONLY needs the SYNC_FIELDS`,
+		`CONTACT_LISTS/CONTACT_LIST_ID: empty`,
+	} {
+		assert.Contains(t, msg, want)
+	}
+	assert.Len(t, strings.Split(msg, "\n"), 16, msg)
+}
+
+func TestLoadAcousticErrors(t *testing.T) {
+	t.Parallel()
+	info := func(s string) string {
+		return `<LIST_IMPORT><LIST_INFO>` + s + `</LIST_INFO><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`
+	}
+	for _, tt := range []struct{ name, in, want string }{
+		{"empty", "", "the mapping file is empty"},
+		{"syntax", "<LIST_IMPORT>\n<LIST_INFO>\n<ACTION>CREATE</LIST_INFO>", "line 3: XML syntax error: element <ACTION> closed by </LIST_INFO>"},
+		{"entity", "<LIST_IMPORT><LIST_INFO><ACTION>&xxe;</ACTION></LIST_INFO></LIST_IMPORT>", `invalid character entity &xxe;`},
+		{"dtd entity", `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY big "CREATE">]><LIST_IMPORT><LIST_INFO><ACTION>&big;</ACTION></LIST_INFO></LIST_IMPORT>`, "invalid character entity &big;"},
+		{"root", "<IMPORT/>", "the root element is <IMPORT>, want <LIST_IMPORT>"},
+		{"two roots", "<LIST_IMPORT/><LIST_IMPORT/>", "a second root element"},
+		{"no info", "<LIST_IMPORT/>", "LIST_IMPORT/LIST_INFO: missing"},
+		{"no action", info(`<LIST_ID>1</LIST_ID>`), "LIST_INFO/ACTION: missing"},
+		{"bad action", info(`<ACTION>UPSERT</ACTION><LIST_ID>1</LIST_ID>`), `LIST_INFO/ACTION: "UPSERT" is not an action`},
+		{"lower action", info(`<ACTION>create</ACTION><LIST_NAME>x</LIST_NAME>`), `write the action in upper case (CREATE)`},
+		{"create needs name", info(`<ACTION>CREATE</ACTION>`), "LIST_INFO/LIST_NAME: missing"},
+		{"create needs columns", info(`<ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME>`), "LIST_IMPORT/COLUMNS: missing"},
+		{"repeated", info(`<ACTION>ADD_ONLY</ACTION><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID>`), "LIST_INFO/ACTION: repeated (first on line 1)"},
+		{"opt out lists", `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING><CONTACT_LISTS><CONTACT_LIST_ID>5</CONTACT_LIST_ID></CONTACT_LISTS></LIST_IMPORT>`, "OPT_OUT does not add contacts to contact lists"},
+		{"unmapped sync", `<LIST_IMPORT><LIST_INFO><ACTION>UPDATE_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><SYNC_FIELDS><SYNC_FIELD><NAME>CRM ID</NAME></SYNC_FIELD></SYNC_FIELDS><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`, `"CRM ID" is not mapped`},
+		{"mapped twice by name", `<LIST_IMPORT><LIST_INFO><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`, `"EMAIL" is mapped twice (also from column 1`},
+		{"no mapping", `<LIST_IMPORT><LIST_INFO><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO></LIST_IMPORT>`, "LIST_IMPORT/MAPPING: missing"},
+		{"encoding", `<?xml version="1.0" encoding="EBCDIC"?><LIST_IMPORT/>`, `encoding "EBCDIC" is not supported`},
+		{"too big", "<LIST_IMPORT>" + strings.Repeat(" ", MaxAcousticBytes) + "</LIST_IMPORT>", "larger than"},
+		{"deep", strings.Repeat("<LIST_IMPORT>", 20), "nested too deeply"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadAcoustic(strings.NewReader(tt.in))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+func TestAcousticNames(t *testing.T) {
+	t.Parallel()
+	a := &AcousticImport{}
+	for in, want := range map[string]string{
+		"EMAIL": "email", "First Name": "first_name", "Zip/Postal  Code": "zip_postal_code", "Straße": "strasse", "Prénom": "prenom",
+		"1st Purchase": "f_1st_purchase", "%%": "f_", "Newsletter?": "newsletter", strings.Repeat("a", 70): strings.Repeat("a", 63),
+	} {
+		got := a.FieldName(in)
+		assert.Equal(t, want, got, in)
+		assert.True(t, validFieldName(got), got)
+	}
+	assert.Equal(t, "email_md5", (&AcousticImport{EncodedAsMD5: true}).FieldName("EMAIL"))
+	for in, want := range map[string]string{"": "MM/dd/yyyy", "mm/dd/yyyy": "MM/dd/yyyy", "dd.mm.yy": "dd.MM.yy", "MMMM d, yyyy": "MMMM d, yyyy",
+		"yyyy?MM?dd": "yyyy'?'MM'?'dd", "D/M/YYYY": "d/M/yyyy"} {
+		got, err := acousticDatePattern(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"dd.mm", "dd.mm.yyyy hh", "yyyyMd"} {
+		_, err := acousticDatePattern(bad)
+		assert.Error(t, err, bad)
+	}
+	// Two Acoustic names that become one field are rejected.
+	a = &AcousticImport{Mapping: []AcousticMapping{{Index: 1, Name: "First Name", Include: true}, {Index: 2, Name: "first_name", Include: true}}}
+	_, err := a.Spec(intake.ContactSchema())
+	assert.ErrorContains(t, err, `columns "First Name" and "first_name" both become field "first_name"`)
+	// MD5 emails become an id field and the key.
+	a = &AcousticImport{EncodedAsMD5: true, Mapping: []AcousticMapping{{Index: 1, Name: "EMAIL", Include: true}}}
+	spec, err := a.Spec(intake.ContactSchema())
+	require.NoError(t, err)
+	assert.Equal(t, []FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
+	assert.Equal(t, intake.Keys("email_md5"), a.Key())
+}
