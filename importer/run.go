@@ -212,6 +212,9 @@ func (r *run) run(ctx context.Context) error {
 
 	err := r.consume(ctx, done)
 	if err == nil {
+		// done is closed: every worker has stopped, so the reader has too
+		// (it closed work, or the context is canceled).
+		<-readerDone
 		err = readErr
 	}
 	if err == nil {
