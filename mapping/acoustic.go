@@ -503,7 +503,7 @@ func (l *acousticLoader) load(root *xnode) {
 			mc.IsConsent = l.flag(m, where, "IS_CONSENT", false, true)
 			if mc.Name == "" {
 				l.fail(mn, mp+"/NAME", "missing: name the database column this file column goes to")
-			} else if !known(mc.Name) {
+			} else if mc.Include && !known(mc.Name) {
 				l.fail(mn, where+"/NAME", "%q matches no COLUMNS/COLUMN NAME and no system name%s", mc.Name, hint(mc.Name))
 			}
 			if mc.Index > 0 {

@@ -72,6 +72,11 @@ func FuzzLoadSpec(f *testing.F) {
 	f.Add(`{"columns": []}`)
 	f.Add(`{"columns": [{"index": 1, "field": "email", "default": "x@y.zz", "note": "n"}]}`)
 	f.Add(`{"fields": [{"name": "tags", "type": "multi-select", "options": []}], "columns": null}`)
+	f.Add(`{"version": 1, "fields": [{"name": "address", "type": "text"}], "columns": [{"sources": ["E-Mail", "#2"], "join": "-", "field": "address",
+		"transforms": [{"name": "split", "sep": "@", "index": -1}, {"name": "regex_replace", "pattern": "(\\w+)", "replacement": "<$1>"}]}]}`)
+	f.Add(`{"columns": [{"source": "Geburtstag", "field": "birthday", "format": "auto"}, {"source": "Umsatz", "field": "lifetime_value", "decimal": "auto", "currency": "EUR"}]}`)
+	f.Add(`{"columns": [{"source": "Notes", "field": "phone", "region": "DE", "region_from": "#4"}, {"source": "Geburtstag", "field": "birthday", "format": "excel1904", "required": true}]}`)
+	f.Add(`{"version": 2, "columns": []}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		s, err := LoadSpec(strings.NewReader(in))
 		if err != nil {
@@ -86,8 +91,22 @@ func FuzzLoadSpec(f *testing.F) {
 			t.Fatalf("LoadSpec(Save(%q)): %v\n%s", in, err, buf.String())
 		}
 		assert.Equal(t, s, s2)
-		// Compiling must never panic.
-		_, _ = Compile(s, intake.ContactSchema(), []string{"E-Mail", "Umsatz", "Notes", "Geburtstag"}, Options{})
+		// Compiling, validating and previewing must never panic.
+		header := []string{"E-Mail", "Umsatz", "Notes", "Geburtstag"}
+		sample := [][]string{{"a@example.com", "1.234,50", "+49 30 1234567", "12.03.1985"}, {"b@example.com", "7", "DE", "31118"}}
+		p, err := Compile(s, intake.ContactSchema(), header, Options{Sample: sample})
+		if err == nil {
+			rows := []intake.Row{{Line: 2, Cells: sample[0]}, {Line: 3, Cells: sample[1]}, {Line: 4}}
+			prev := p.Preview(rows)
+			for i, row := range rows {
+				err := p.Map(row, intake.NewRecord(p.Schema()))
+				if (err == nil) != (len(prev[i].Errors) == 0) {
+					t.Fatalf("Map and Preview disagree on row %d: %v vs %v", i, err, prev[i].Errors)
+				}
+			}
+		}
+		_ = Validate(s, intake.ContactSchema(), header)
 		_, _ = Compile(s, intake.ContactSchema(), nil, Options{})
+		_ = Diff(s, header).Apply(s)
 	})
 }
