@@ -99,7 +99,8 @@ var compiledFormats = sync.OnceValue(func() map[intake.FieldType][]converter {
 //   - date, timestamp, time: the first of a list of common formats
 //     (ISO 8601, yyyy/MM/dd, yyyyMMdd, dd.MM.yyyy, d.M.yy, dd/MM/yyyy,
 //     MM/dd/yyyy, d MMM yyyy, MMM d, yyyy, M/d/yyyy h:mm a, Excel 1900
-//     serial numbers, …) that reads the most values, at least
+//     serial numbers of at least 4 digits — whole numbers for dates —, …)
+//     that reads the most values, at least
 //     [DetectMinShare] of them;
 //   - decimal: the decimal separator, "." or ",", that reads the most
 //     values ("1.234,56" and "1,5" decide for ","; "1,234.56" for ".").
@@ -164,6 +165,9 @@ func DetectFormat(values []string, t intake.FieldType) (Detection, error) {
 	for i := range convs {
 		results[i] = make([]intake.Value, len(vals))
 		for j, v := range vals {
+			if names[i] == FormatExcel1900 && !plausibleSerial(v, t) {
+				continue
+			}
 			if r, ok := convs[i].parse(v); ok {
 				results[i][j] = r
 				counts[i]++
@@ -232,6 +236,17 @@ func DetectFormat(values []string, t intake.FieldType) (Detection, error) {
 		what = "decimal separator"
 	}
 	return d, fmt.Errorf("%w: the values fit the %ss %s equally well, and they read %s differently", ErrAmbiguousFormat, what, strings.Join(quoted, " and "), quoteCell(d.Example))
+}
+
+// plausibleSerial reports whether v looks like an Excel serial date for
+// detection: digits only (a fraction too for timestamps), 1000 (1902) or
+// more. Small numbers and decimals ("4.5") are numbers, not dates.
+func plausibleSerial(v string, t intake.FieldType) bool {
+	intPart, frac, hasFrac := strings.Cut(v, ".")
+	if hasFrac && t != intake.TypeTimestamp || len(intPart) < 4 || !isDigits(intPart) || hasFrac && !isDigits(frac) {
+		return false
+	}
+	return true
 }
 
 func formatLabel(f string) string {

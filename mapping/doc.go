@@ -67,8 +67,9 @@
 //   - bool: yes/no, y/n, true/false, 1/0, on/off, ja/nein, oui/non, si/no
 //     and a few more, any case (see [ParseBool]).
 //   - select: one of the field's options, any case, stored as declared.
-//   - multiselect: items separated by ";" — or by "|" when the cell has no
-//     ";", or by "," when it has neither — each one of the options; stored
+//   - multiselect: items separated by the column's "separator", else by
+//     ";" — or by "|" when the cell has no ";", or by "," when it has
+//     neither — each one of the options; stored
 //     as a list without empty or repeated items.
 //
 // Values may share memory with the row's cells: sinks that keep records

@@ -95,6 +95,45 @@ func TestCorpusDetect(t *testing.T) {
 	d, err = DetectFormat(cells[3:5], intake.TypeDecimal)
 	require.NoError(t, err)
 	assert.Equal(t, ",", d.Decimal)
+
+	// "4.5" is a number, not a date (not even an Excel serial).
+	cells = corpusCells(t, "date_like_number.csv")
+	_, err = DetectFormat(cells[1:], intake.TypeDate)
+	assert.ErrorIs(t, err, ErrNoFormat)
+	d, err = DetectFormat(cells[1:], intake.TypeDecimal)
+	require.NoError(t, err)
+	assert.Equal(t, ".", d.Decimal)
+
+	// Null markers are no dates, numbers or yes/no values.
+	cells = corpusCells(t, "blanks.csv")
+	for _, typ := range []intake.FieldType{intake.TypeDate, intake.TypeTimestamp, intake.TypeDecimal} {
+		_, err = DetectFormat(cells[6:], typ)
+		assert.ErrorIs(t, err, ErrNoFormat, typ)
+	}
+
+	// The typed columns of csvkit's test.xlsx conversion.
+	cells = corpusCells(t, "testxlsx_converted.csv")
+	const width = 8
+	col := func(i int) []string {
+		var out []string
+		for r := width; r+i < len(cells); r += width {
+			out = append(out, cells[r+i])
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		col     int
+		typ     intake.FieldType
+		matched int
+	}{{1, intake.TypeDate, 3}, {2, intake.TypeDecimal, 3}, {3, intake.TypeBool, 3}, {4, intake.TypeDecimal, 3}, {5, intake.TypeTimestamp, 3}} {
+		d, err := DetectFormat(col(tt.col), tt.typ)
+		require.NoError(t, err, cells[tt.col])
+		assert.Equal(t, tt.matched, d.Matched, cells[tt.col])
+		assert.Equal(t, "", d.Format, cells[tt.col])
+	}
+	ss := SuggestDetailed(cells[:width], nil, intake.ContactSchema(), SuggestOptions{})
+	spec := ss.Spec()
+	assert.NoError(t, Validate(spec, intake.ContactSchema(), cells[:width]))
 }
 
 func TestSuggestDetailed(t *testing.T) {

@@ -723,6 +723,7 @@ type converter struct {
 	sep   byte            // decimal separator
 	cur   *currencyTokens // decimal with a currency; nil: any
 	opts  *options        // select, multiselect; nil: any value
+	msep  string          // multiselect item separator; "": ";", "|" or ","
 	phone phoneParser
 	want  string // "an email address": what a bad cell is not
 }
@@ -759,6 +760,12 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 			return cv, err
 		}
 		cv.cur = cur
+	}
+	if c.Separator != "" {
+		if f.Type != intake.TypeMultiSelect {
+			return cv, fmt.Errorf("a separator applies to multiselect fields, and %q is %s", f.Name, f.Type)
+		}
+		cv.msep = c.Separator
 	}
 	switch c.Format {
 	case FormatExcel1900, FormatExcel1904:
@@ -839,6 +846,9 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 		}
 	case intake.TypeMultiSelect:
 		cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by \";\", \"|\" or \",\""
+		if cv.msep != "" {
+			cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by " + strconv.Quote(cv.msep)
+		}
 		if cv.opts == nil {
 			cv.want = "a valid list: it has a NUL byte or is not UTF-8"
 		}
@@ -899,7 +909,7 @@ func (c *converter) parse(s string) (intake.Value, bool) {
 	case intake.TypeSelect:
 		return parseSelect(c.opts, s)
 	case intake.TypeMultiSelect:
-		return parseMultiSelect(c.opts, s)
+		return parseMultiSelectSep(c.opts, s, c.msep)
 	}
 	return intake.Null, false
 }

@@ -318,3 +318,19 @@ func TestAutoFormatFromSample(t *testing.T) {
 	assert.ErrorContains(t, err, "needs a sample")
 	assert.NoError(t, Validate(s, intake.ContactSchema(), header), "Validate accepts auto without a sample")
 }
+
+func TestMultiSelectSeparator(t *testing.T) {
+	t.Parallel()
+	spec := `{"fields": [{"name": "tags", "type": "multiselect", "options": ["a;b", "c"]}],
+	 "columns": [{"source": "Tags", "field": "tags", "separator": "/"}]}`
+	p := setup(t, spec, []string{"Tags"}, Options{})
+	got, err := mapRow(t, p, "A;B / c / c")
+	require.NoError(t, err)
+	assert.Equal(t, "a;b|c", got["tags"])
+	_, err = mapRow(t, p, "a;b;c")
+	assert.ErrorContains(t, err, `separated by "/"`)
+	s, err := LoadSpec(strings.NewReader(`{"columns": [{"source": "Tags", "field": "city", "separator": "/"}]}`))
+	require.NoError(t, err)
+	_, err = Compile(s, intake.ContactSchema(), []string{"Tags"}, Options{})
+	assert.ErrorContains(t, err, "a separator applies to multiselect fields")
+}

@@ -119,6 +119,9 @@ type Column struct {
 	// When that cell is empty or not a country, Region or
 	// [Options.DefaultRegion] applies.
 	RegionFrom string `json:"region_from,omitempty"`
+	// Separator splits the items of a multiselect cell; empty means ";",
+	// else "|" when the cell has no ";", else ",".
+	Separator string `json:"separator,omitempty"`
 	// Transforms rewrite the cell, in order, before the field's type
 	// parses it (see [DefaultTransforms]).
 	Transforms []Transform `json:"transforms,omitempty"`

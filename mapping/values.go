@@ -261,12 +261,21 @@ func multiSep(s string) string {
 // parseMultiSelect splits a cell into items (see multiSep), trims them,
 // drops empty and repeated items, and matches each against the options.
 func parseMultiSelect(o *options, s string) (intake.Value, bool) {
+	return parseMultiSelectSep(o, s, "")
+}
+
+// parseMultiSelectSep is parseMultiSelect with a fixed separator (none:
+// see multiSep).
+func parseMultiSelectSep(o *options, s, fixed string) (intake.Value, bool) {
 	if o != nil {
 		if v, ok := o.match(s); ok { // one option that contains a separator
 			return intake.List(v), true
 		}
 	}
-	sep := multiSep(s)
+	sep := fixed
+	if sep == "" {
+		sep = multiSep(s)
+	}
 	items := make([]string, 0, strings.Count(s, sep)+1)
 	for part := range strings.SplitSeq(s, sep) {
 		part = trimCell(part)
