@@ -11,6 +11,11 @@
 // row only: the row comes with it, the caller rejects it and reads on. Any
 // other error is fatal; sources make fatal errors sticky.
 //
+// Besides CSV: [XLSX] reads a worksheet of an Excel workbook ([OpenXLSX],
+// [NewXLSX], [ListSheets]), [Paste] reads cells pasted from a spreadsheet
+// ([NewPaste]) and [SQL] reads the rows of a database query ([NewSQL]); each
+// type's documentation states its conversions, errors and limits.
+//
 // # CSV
 //
 // [NewCSV] reads delimiter-separated text from an io.Reader and

@@ -1,0 +1,211 @@
+package connector_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/intakehq/intake/connector"
+	"github.com/xuri/excelize/v2"
+	_ "modernc.org/sqlite"
+)
+
+// writeWorkbook writes a small workbook like an Excel export: a title row,
+// a header, a 13-digit number, a date, a boolean, a hidden sheet.
+func writeWorkbook(path string) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	date, err := f.NewStyle(&excelize.Style{NumFmt: 14})
+	if err != nil {
+		return err
+	}
+	rows := [][]any{
+		{"Contacts export"},
+		{},
+		{"E-Mail", "Customer no", "Birthday", "VIP"},
+		{"ann@example.com", 4930123456789, time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC), true},
+		{"bob@example.com", 4930987654321, time.Date(1985, 12, 1, 0, 0, 0, 0, time.UTC), false},
+	}
+	for i, r := range rows {
+		if err := f.SetSheetRow("Sheet1", fmt.Sprintf("A%d", i+1), &r); err != nil {
+			return err
+		}
+	}
+	if err := f.SetCellStyle("Sheet1", "C4", "C5", date); err != nil {
+		return err
+	}
+	if _, err := f.NewSheet("Lookup"); err != nil {
+		return err
+	}
+	if err := f.SetSheetVisible("Lookup", false); err != nil {
+		return err
+	}
+	return f.SaveAs(path)
+}
+
+func ExampleOpenXLSX() {
+	dir, err := os.MkdirTemp("", "intake-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "contacts.xlsx")
+	if err := writeWorkbook(path); err != nil {
+		log.Fatal(err)
+	}
+
+	// The header is on row 3, below a title.
+	src, err := connector.OpenXLSX(path, connector.XLSXConfig{HeaderRow: 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	header, err := src.Header(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("sheet %q, header %q\n", src.Sheet().Name, header)
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("row %d: %q\n", row.Line, row.Cells)
+	}
+	// Output:
+	// sheet "Sheet1", header ["E-Mail" "Customer no" "Birthday" "VIP"]
+	// row 4: ["ann@example.com" "4930123456789" "1990-05-17" "true"]
+	// row 5: ["bob@example.com" "4930987654321" "1985-12-01" "false"]
+}
+
+// NewXLSX reads a workbook held in memory, such as an upload.
+func ExampleNewXLSX() {
+	tenth := 0.1
+	f := excelize.NewFile()
+	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"email", "score"})
+	_ = f.SetSheetRow("Sheet1", "A2", &[]any{"ann@example.com", tenth + 0.2}) // stored as 0.30000000000000004
+	_ = f.SetSheetRow("Sheet1", "A3", &[]any{"bob@example.com", 4930987654321})
+	var upload bytes.Buffer
+	if err := f.Write(&upload); err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
+
+	src, err := connector.NewXLSX(bytes.NewReader(upload.Bytes()), int64(upload.Len()), connector.XLSXConfig{Name: "upload.xlsx"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			break
+		}
+		fmt.Printf("%q %v\n", row.Cells, err)
+	}
+	// Output:
+	// ["ann@example.com" "0.3"] <nil>
+	// ["bob@example.com" "4930987654321"] <nil>
+}
+
+func ExampleListSheets() {
+	dir, err := os.MkdirTemp("", "intake-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "contacts.xlsx")
+	if err := writeWorkbook(path); err != nil {
+		log.Fatal(err)
+	}
+	sheets, err := connector.ListSheets(path, connector.XLSXConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range sheets {
+		fmt.Printf("%d %s %s\n", s.Index, s.Name, s.State)
+	}
+	// Output:
+	// 0 Sheet1 visible
+	// 1 Lookup hidden
+}
+
+// Rows pasted from a spreadsheet: tab-separated, no header, a cell with a
+// line break quoted as Excel quotes it.
+func ExampleNewPaste() {
+	const clipboard = "ann@example.com\tAnn\t\"12 Main St\nApt 3\"\r\n" +
+		"bob@example.com\tBob\t\r\n"
+	src, err := connector.NewPaste(strings.NewReader(clipboard), connector.PasteConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	header, _ := src.Header(ctx)
+	fmt.Println("header:", header)
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("line %d: %q\n", row.Line, row.Cells)
+	}
+	// Output:
+	// header: []
+	// line 1: ["ann@example.com" "Ann" "12 Main St\nApt 3"]
+	// line 3: ["bob@example.com" "Bob" ""]
+}
+
+func ExampleNewSQL() {
+	db, err := sql.Open("sqlite", "file::memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE customers (email TEXT, points INTEGER, balance REAL, since DATE);
+		INSERT INTO customers VALUES ('ann@example.com', 120, 0.1, '2020-02-29'), ('bob@example.com', NULL, 12.5, NULL)`); err != nil {
+		log.Fatal(err)
+	}
+	src, err := connector.NewSQL(ctx, db, connector.SQLConfig{
+		Query: "SELECT email, points, balance, since FROM customers WHERE balance > ? ORDER BY email",
+		Args:  []any{0},
+		Name:  "crm.customers",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	header, _ := src.Header(ctx)
+	fmt.Printf("header: %q\n", header)
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("line %d: %q\n", row.Line, row.Cells)
+	}
+	// Output:
+	// header: ["email" "points" "balance" "since"]
+	// line 2: ["ann@example.com" "120" "0.1" "2020-02-29"]
+	// line 3: ["bob@example.com" "" "12.5" ""]
+}

@@ -1,0 +1,237 @@
+package connector_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+	"github.com/xuri/excelize/v2"
+)
+
+// Measured with
+//
+//	go test ./connector -run='^$' -bench=XLSXVersus -benchtime=3x -count=3
+//
+// on the shared 2-core development box (Go 1.26, 100,000 rows x 11 columns,
+// generated with excelize's StreamWriter), which alternates both in every
+// iteration so that they see the same machine load; see the report of the
+// change that added it for the figures.
+
+const xlsxBenchRows = 100_000
+
+// writeBenchXLSX writes a contacts sheet: 13-digit ids stored as numbers,
+// emails, names, phones, a date-formatted birthday, a country, a city,
+// a decimal, a boolean and a date-time.
+func writeBenchXLSX(tb testing.TB, path string, n int) {
+	tb.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dateStyle, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	dtStyle, _ := f.NewStyle(&excelize.Style{NumFmt: 22})
+	header := []any{"contact_id", "email", "first_name", "last_name", "phone", "birthday", "country", "city", "lifetime_value", "vip", "signed_up"}
+	if err := sw.SetRow("A1", header); err != nil {
+		tb.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	first := []string{"Anna", "Ben", "Chloé", "David", "Emma", "François", "Greta", "Hiro", "Ines", "Jürgen"}
+	last := []string{"Smith", "Müller", "O'Brien", "García", "Nguyen", "Rossi", "Kowalski", "Andersson"}
+	cities := []string{"Berlin", "Paris", "New York", "London", "São Paulo", "Zürich", "Tokyo"}
+	countries := []string{"DE", "FR", "US", "GB", "BR", "CH", "JP"}
+	base := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+	row := make([]any, len(header))
+	for i := range n {
+		fn, ln := first[rng.IntN(len(first))], last[rng.IntN(len(last))]
+		row[0] = 4_900_000_000_000 + i // a 13-digit id stored as a number
+		row[1] = fmt.Sprintf("%s.%d@example.com", ln, i)
+		row[2] = fn
+		row[3] = ln
+		row[4] = fmt.Sprintf("+4930%08d", rng.IntN(100_000_000))
+		row[5] = excelize.Cell{StyleID: dateStyle, Value: base.AddDate(0, 0, rng.IntN(18000))}
+		row[6] = countries[rng.IntN(len(countries))]
+		row[7] = cities[rng.IntN(len(cities))]
+		row[8] = float64(rng.IntN(1_000_000)) / 100
+		row[9] = rng.IntN(2) == 1
+		row[10] = excelize.Cell{StyleID: dtStyle, Value: base.Add(time.Duration(rng.Int64N(int64(70 * 365 * 24 * time.Hour))))}
+		cellRef, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cellRef, row); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.SaveAs(path); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// benchWorkbook generates the sheet into the benchmark's temporary
+// directory (once per top-level benchmark and -count; b.Loop runs the
+// benchmark function once).
+func benchWorkbook(b *testing.B) string {
+	path := filepath.Join(b.TempDir(), "contacts.xlsx")
+	writeBenchXLSX(b, path, xlsxBenchRows)
+	return path
+}
+
+// bareExcelize iterates the sheet with excelize's Rows and Columns, as
+// documented by excelize, with the same unzip limits as Intake's defaults.
+func bareExcelize(b *testing.B, path string) int {
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: connector.DefaultXLSXMaxUnzipBytes, UnzipXMLSizeLimit: 16 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.Rows("Sheet1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		if _, err := rows.Columns(); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if err := rows.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return n - 1 // the header
+}
+
+// intakeRead reads the sheet with the XLSX source.
+func intakeRead(b *testing.B, path string) int {
+	src, err := connector.OpenXLSX(path, connector.XLSXConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	n := 0
+	for {
+		_, err := src.Read(ctx)
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}
+
+// intakeImport imports the sheet into a memory sink.
+func intakeImport(b *testing.B, path string) int {
+	src, err := connector.OpenXLSX(path, connector.XLSXConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := sink.NewMemory(sink.MemoryConfig{})
+	defer store.Close()
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := im.Run(context.Background(), importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if rep.Created != xlsxBenchRows {
+		b.Fatalf("created %d of %d rows (rejected %d: %+v)", rep.Created, xlsxBenchRows, rep.Rejected, rep.Errors[:min(3, len(rep.Errors))])
+	}
+	return int(rep.Rows)
+}
+
+// peakHeapOf runs fn and samples the bytes of live and not yet swept heap
+// objects (runtime/metrics, no stop-the-world) every millisecond.
+func peakHeapOf(fn func()) (peak uint64) {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	fn()
+	close(done)
+	wg.Wait()
+	return peak
+}
+
+// BenchmarkXLSX measures each reader on its own: excelize's bare Rows
+// iteration, the XLSX source's Read loop, and a full import into the memory
+// sink.
+func BenchmarkXLSX(b *testing.B) {
+	path := benchWorkbook(b)
+	for _, bm := range []struct {
+		name string
+		fn   func(*testing.B, string) int
+	}{
+		{"excelize-Rows", bareExcelize},
+		{"intake-Read", intakeRead},
+		{"intake-import-memory-sink", intakeImport},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			var rows int
+			var peak uint64
+			start := time.Now()
+			for b.Loop() {
+				peak = max(peak, peakHeapOf(func() { rows += bm.fn(b, path) }))
+			}
+			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
+}
+
+// BenchmarkXLSXVersus alternates excelize's bare iteration and Intake's full
+// import in every iteration, so that both see the same machine load, and
+// reports both rates and their ratio (the goal: at least 0.8).
+func BenchmarkXLSXVersus(b *testing.B) {
+	path := benchWorkbook(b)
+	var bare, imp time.Duration
+	var bareRows, impRows int
+	var barePeak, impPeak uint64
+	for b.Loop() {
+		t := time.Now()
+		barePeak = max(barePeak, peakHeapOf(func() { bareRows += bareExcelize(b, path) }))
+		bare += time.Since(t)
+		t = time.Now()
+		impPeak = max(impPeak, peakHeapOf(func() { impRows += intakeImport(b, path) }))
+		imp += time.Since(t)
+	}
+	bareRate := float64(bareRows) / bare.Seconds()
+	impRate := float64(impRows) / imp.Seconds()
+	b.ReportMetric(bareRate, "excelize-rows/s")
+	b.ReportMetric(impRate, "intake-import-rows/s")
+	b.ReportMetric(impRate/bareRate, "ratio")
+	b.ReportMetric(float64(barePeak)/(1<<20), "excelize-peak-MiB")
+	b.ReportMetric(float64(impPeak)/(1<<20), "intake-peak-MiB")
+}
