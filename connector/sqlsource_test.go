@@ -20,7 +20,7 @@ import (
 func setupSQLite(t *testing.T) (context.Context, *sql.DB) {
 	t.Helper()
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	db, err := sql.Open("sqlite", "file::memory:")
 	require.NoError(t, err)

@@ -87,7 +87,7 @@ func buildXLSX(t testing.TB, over xlsxParts) []byte {
 func setupXLSX(t *testing.T) context.Context {
 	t.Helper()
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
