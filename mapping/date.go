@@ -391,7 +391,7 @@ func parseDate(p *pattern, s string) (intake.Value, bool) {
 // offset (X/x/Z in p, or "Z"/"+01:00" in ISO form) is read in that offset;
 // one without is read in loc (UTC when nil). Without p it accepts ISO 8601
 // / RFC 3339: yyyy-MM-dd, then T or a space, HH:mm, optional :ss and
-// fractions (up to 9 digits), and an optional offset: Z, ±hh, ±hhmm or
+// fractions, and an optional offset: Z, ±hh, ±hhmm or
 // ±hh:mm ("2026-03-29T01:30:00+01:00", "2026-03-29 01:30:00Z").
 func parseTimestamp(p *pattern, s string, loc *time.Location) (intake.Value, bool) {
 	if loc == nil {
@@ -442,8 +442,8 @@ func parseISOTimestamp(s string, loc *time.Location) (intake.Value, bool) {
 	return intake.Timestamp(time.Date(y, m, dd, v.hour, v.min, v.sec, v.nsec, loc)), true
 }
 
-// clock reads HH:mm, optionally followed by :ss and .fraction (1–9
-// digits), at s[i:].
+// clock reads HH:mm, optionally followed by :ss and a fraction (after "."
+// or ","; digits beyond nanoseconds are dropped), at s[i:].
 func clock(s string, i int) (v dt, j int, ok bool) {
 	if v.hour, i, ok = digits(s, i, 2, 2); !ok || v.hour > 23 || i >= len(s) || s[i] != ':' {
 		return v, i, false
@@ -458,11 +458,14 @@ func clock(s string, i int) (v dt, j int, ok bool) {
 		if i < len(s) && (s[i] == '.' || s[i] == ',') {
 			start := i + 1
 			n, k, ok := digits(s, start, 1, 9)
-			if !ok || k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			if !ok {
 				return v, k, false
 			}
 			for w := k - start; w < 9; w++ {
 				n *= 10
+			}
+			for k < len(s) && s[k] >= '0' && s[k] <= '9' { // beyond nanoseconds: dropped
+				k++
 			}
 			v.nsec, i = n, k
 		}

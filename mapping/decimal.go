@@ -261,16 +261,16 @@ func prepAmount(s string, cur *currencyTokens) (core string, neg, ok bool) {
 		}
 		// A trailing minus.
 		if !sawMinus && !sawParen && len(s) >= 2 && s[len(s)-1] == '-' {
-			s, sawMinus, neg, changed = trimSpaceUnicode(s[:len(s)-1]), true, true, true
+			s, sawMinus, neg, changed = trimRightSpace(s[:len(s)-1]), true, true, true
 			continue
 		}
 		// A currency before the number, possibly after a sign.
 		body, sign := s, ""
 		if body[0] == '-' || body[0] == '+' {
-			body, sign = trimSpaceUnicode(body[1:]), body[:1]
+			body, sign = trimLeftSpace(body[1:]), body[:1]
 		}
 		if n := currencyPrefix(body); n > 0 && takeCur(body[:n]) {
-			rest := trimSpaceUnicode(body[n:])
+			rest := trimLeftSpace(body[n:])
 			if sign != "" {
 				if rest == "" || rest[0] == '-' || rest[0] == '+' {
 					return "", false, false
@@ -287,7 +287,7 @@ func prepAmount(s string, cur *currencyTokens) (core string, neg, ok bool) {
 		}
 		// A currency after the number.
 		if n := currencySuffix(s); n > 0 && takeCur(s[len(s)-n:]) {
-			s, changed = trimSpaceUnicode(s[:len(s)-n]), true
+			s, changed = trimRightSpace(s[:len(s)-n]), true
 			continue
 		}
 		if !changed {
@@ -392,6 +392,14 @@ func newCurrencyTokens(code string) (*currencyTokens, error) {
 }
 
 func (c *currencyTokens) has(tok string) bool { return c.toks[tok] }
+
+func trimLeftSpace(s string) string {
+	return strings.TrimLeftFunc(s, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\u202f' || r == '\u2009' })
+}
+
+func trimRightSpace(s string) string {
+	return strings.TrimRightFunc(s, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\u202f' || r == '\u2009' })
+}
 
 func trimSpaceUnicode(s string) string {
 	return strings.TrimFunc(s, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\u202f' || r == '\u2009' })

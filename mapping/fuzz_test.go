@@ -192,7 +192,7 @@ func FuzzParseDecimal(f *testing.F) {
 		}
 		// Removing separators and symbols must give shopspring's number
 		// (for cells without currency letters or accounting negatives).
-		if strings.ContainsAny(s, "()") || strings.HasSuffix(s, "-") || strings.IndexFunc(s, func(r rune) bool {
+		if strings.ContainsAny(s, "()") || trailingMinus(s) || strings.IndexFunc(s, func(r rune) bool {
 			return r != 'e' && r != 'E' && unicode.IsLetter(r)
 		}) >= 0 {
 			return
@@ -288,4 +288,19 @@ func FuzzPlanMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+// trailingMinus reports whether s has a minus after a digit that is not
+// an exponent's sign ("12-", "0-$"): an accounting negative.
+func trailingMinus(s string) bool {
+	digit := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '-' && digit && s[i-1] != 'e' && s[i-1] != 'E':
+			return true
+		}
+	}
+	return false
 }

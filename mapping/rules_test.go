@@ -60,6 +60,7 @@ func TestTransformCompileErrors(t *testing.T) {
 		{`{"name": "regex_extract", "pattern": "(?P<n>a)", "group": "m"}`, `no group named "m"`},
 		{`{"name": "regex_replace", "pattern": "a", "replacement": 1}`, `argument "replacement" must be a string`},
 		{`{"name": "split", "sep": " ", "required": "yes"}`, `must be true or false`},
+		{`{"name": "regex_replace", "pattern": "a{1000}b{1000}c{1000}"}`, `is too complex (3002 instructions, at most 2500)`},
 	}
 	for _, tt := range tests {
 		spec, err := LoadSpec(strings.NewReader(`{"columns": [{"source": "A", "field": "city", "transforms": [` + tt.in + `]}]}`))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,9 +328,27 @@ func (a TransformArgs) need(key string) (string, error) {
 	return s, err
 }
 
-// maxPattern bounds regular expressions in specs (RE2 runs in linear time,
-// but a huge program costs memory per column).
-const maxPattern = 1000
+// maxPattern and maxRegexInsts bound regular expressions in specs: RE2
+// runs in linear time, but the time per byte grows with the compiled
+// program, and a transform runs on every row ("a{1000}" alone is 1000
+// instructions).
+const (
+	maxPattern    = 1000
+	maxRegexInsts = 2500
+)
+
+// regexSize returns the size of the compiled program of a valid pattern.
+func regexSize(p string) int {
+	re, err := syntax.Parse(p, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
+}
 
 func compileRegex(a TransformArgs) (*regexp.Regexp, error) {
 	p, err := a.need("pattern")
@@ -342,6 +361,9 @@ func compileRegex(a TransformArgs) (*regexp.Regexp, error) {
 	re, err := regexp.Compile(p)
 	if err != nil {
 		return nil, fmt.Errorf("pattern %q: %v", p, err)
+	}
+	if n := regexSize(p); n > maxRegexInsts {
+		return nil, fmt.Errorf("pattern %q is too complex (%d instructions, at most %d): simplify its repetitions", p, n, maxRegexInsts)
 	}
 	return re, nil
 }
