@@ -554,10 +554,12 @@ func (c *CSV) readHeader() error {
 		return c.fatal(err, c.p.line)
 	}
 	if issue != nil {
-		return c.fatal(fmt.Errorf("%w: %w", ErrBadHeader, c.rowError(line, issue)), 0)
+		// %v, not %w: a fatal error must never pass for a *intake.RowError,
+		// which the Source contract reserves for errors of one row.
+		return c.fatal(fmt.Errorf("%w: %v", ErrBadHeader, c.rowError(line, issue)), 0)
 	}
 	if c.p.checkUTF8 && !utf8.Valid(c.p.rec) {
-		return c.fatal(fmt.Errorf("%w: %w", ErrBadHeader, c.rowError(line, invalidUTF8Issue(c.p.cells(), c.enc))), 0)
+		return c.fatal(fmt.Errorf("%w: %v", ErrBadHeader, c.rowError(line, invalidUTF8Issue(c.p.cells(), c.enc))), 0)
 	}
 	cells := c.p.cells()
 	blank := true

@@ -445,6 +445,8 @@ func TestCSVFatal(t *testing.T) {
 			}
 			res, _ := readString(t, ctx, tt.input, tt.cfg)
 			require.ErrorIs(t, res.Fatal, tt.want)
+			var re *intake.RowError
+			assert.False(t, errors.As(res.Fatal, &re), "a fatal error must not pass for a row error: %v", res.Fatal)
 			assert.True(t, strings.HasPrefix(res.Fatal.Error(), "x.csv"), "fatal errors name the file: %v", res.Fatal)
 			for _, m := range tt.msg {
 				assert.Contains(t, res.Fatal.Error(), m)
