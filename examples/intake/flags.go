@@ -96,19 +96,27 @@ func schemaFor(ctx context.Context, s sink.Sink, object string) (*intake.Schema,
 	return nil, usagef("the store holds no object type %q", object)
 }
 
-// openSource opens FILE as a row source, or explains why it cannot.
-func openSource(path string, cfg connector.CSVConfig) (connector.Source, error) {
+// openSource opens FILE as a row source, or explains why it cannot: an
+// .xlsx workbook (the sheet named by sheet, or the first visible one) or a
+// delimited text file.
+func openSource(path string, cfg connector.CSVConfig, sheet string) (connector.Source, error) {
+	ext := strings.ToLower(filepath.Ext(path))
 	switch {
 	case strings.Contains(path, "://"):
 		return nil, notYet("reading from a URL (" + path + ")")
-	case strings.EqualFold(filepath.Ext(path), ".xlsx") || strings.EqualFold(filepath.Ext(path), ".xls"):
-		return nil, notYet("reading Excel workbooks")
+	case ext == ".xls":
+		return nil, usagef("%s is a legacy .xls workbook: save it as .xlsx or CSV", path)
+	case sheet != "" && ext != ".xlsx":
+		return nil, usagef("-sheet applies to .xlsx workbooks, and %s is not one", path)
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no such file", path)
 		}
 		return nil, err
+	}
+	if ext == ".xlsx" {
+		return connector.OpenXLSX(path, connector.XLSXConfig{Sheet: sheet, NoHeader: cfg.NoHeader})
 	}
 	return connector.OpenCSVFile(path, cfg)
 }

@@ -51,9 +51,6 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if f.acousticMap != "" {
 		return notYet("-acoustic-map")
 	}
-	if f.sheet != "" {
-		return notYet("-sheet")
-	}
 	action, err := intake.ParseAction(f.action)
 	if err != nil {
 		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
@@ -91,7 +88,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	src, err := openSource(file, csvCfg)
+	src, err := openSource(file, csvCfg, f.sheet)
 	if err != nil {
 		return err
 	}
@@ -171,11 +168,12 @@ func loadSpec(path string) (*mapping.Spec, error) {
 
 func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var csvCfg connector.CSVConfig
-	var delim, enc, object string
+	var delim, enc, object, sheet string
 	fs := newFlagSet("map suggest", "intake map suggest [flags] FILE", stderr)
 	fs.StringVar(&delim, "delimiter", "auto", "auto | comma | semicolon | tab | pipe")
 	fs.StringVar(&enc, "encoding", "auto", "auto | utf-8 | utf-16 | iso-8859-1 | windows-1252")
 	fs.StringVar(&object, "object", "contact", "the object type whose fields the columns are matched to")
+	fs.StringVar(&sheet, "sheet", "", "XLSX sheet (default: the first visible)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -193,7 +191,7 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if object != intake.ObjectContact {
 		return notYet("suggesting a mapping for " + object)
 	}
-	src, err := openSource(pos[0], csvCfg)
+	src, err := openSource(pos[0], csvCfg, sheet)
 	if err != nil {
 		return err
 	}

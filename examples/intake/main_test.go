@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 )
 
 // setup returns a temp dir holding the quickstart's files and a store URL in it.
@@ -167,7 +169,8 @@ func TestExitStatuses(t *testing.T) {
 		{"bad encoding", []string{"import", "-store", store, "-encoding", "ebcdic", file}, 2, "unknown encoding"},
 		{"bad store", []string{"import", "-store", "mysql://x", file}, 2, "unknown store"},
 		{"postgres not yet", []string{"import", "-store", "postgres://localhost/x", file}, 2, "not supported yet"},
-		{"xlsx not yet", []string{"import", "-store", store, filepath.Join(dir, "book.xlsx")}, 2, "not supported yet"},
+		{"legacy xls", []string{"import", "-store", store, filepath.Join(dir, "book.xls")}, 2, "legacy .xls"},
+		{"sheet of a csv", []string{"import", "-store", store, "-sheet", "Contacts", file}, 2, "-sheet applies to .xlsx"},
 		{"acoustic not yet", []string{"import", "-store", store, "-acoustic-map", "m.xml", file}, 2, "not supported yet"},
 		{"schedule not yet", []string{"schedule", "next", "daily at 09:00"}, 2, "not supported yet"},
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
@@ -194,6 +197,39 @@ func TestImportOfAnEmptyFileFails(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, "failed", decodeReport(t, out).Status)
 	assert.Contains(t, stderr, "empty")
+}
+
+// TestImportXLSXSheet imports the second, named sheet of a workbook made
+// with excelize: a 13-digit number stays exact and a date cell becomes a date.
+func TestImportXLSXSheet(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	book := filepath.Join(dir, "contacts.xlsx")
+	f := excelize.NewFile()
+	_, err := f.NewSheet("Contacts")
+	require.NoError(t, err)
+	require.NoError(t, f.SetSheetRow("Sheet1", "A1", &[]any{"not", "this", "sheet"}))
+	require.NoError(t, f.SetSheetRow("Contacts", "A1", &[]any{"E-Mail", "Customer ID", "Date of Birth"}))
+	require.NoError(t, f.SetSheetRow("Contacts", "A2", &[]any{"zoe@example.com", 4912345678901, time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)}))
+	require.NoError(t, f.SetSheetRow("Contacts", "A3", &[]any{"not-an-email", 2, nil}))
+	require.NoError(t, f.SaveAs(book))
+	require.NoError(t, f.Close())
+
+	code, out, stderr := cli(t, "import", "-store", store, "-sheet", "Contacts", "-json", book)
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.EqualValues(t, 1, r.Created)
+	assert.EqualValues(t, 1, r.Rejected)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, 3, r.Errors[0].Line, "XLSX rows keep their sheet row numbers")
+
+	code, out, stderr = cli(t, "export", "-store", store, "-fields", "email,contact_id,birthday", "-format", "jsonl", "-")
+	require.Equal(t, 0, code, stderr)
+	assert.JSONEq(t, `{"email":"zoe@example.com","contact_id":"4912345678901","birthday":"1990-05-17","opted_out":false}`, strings.TrimSpace(out))
+
+	code, _, stderr = cli(t, "import", "-store", store, "-sheet", "Nope", book)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no such sheet")
 }
 
 func readFile(t *testing.T, path string) string {
