@@ -6,7 +6,8 @@ import (
 	"github.com/intakehq/intake"
 )
 
-// The memory sink stores each record as one immutable string:
+// The memory sink stores each record in its arena (see memory_store.go) as
+// one byte string:
 //
 //	uvarint(len(id)) id  flags  value*
 //
@@ -16,7 +17,9 @@ import (
 // bool, date, time and timestamp values the varint of its integer part; a
 // null value is the kind byte alone. Trailing null values are left out, so a
 // record written before a column was added reads that column as null.
-// Decoding never copies: decoded values share the immutable string.
+// Decoding never copies: decoded values share the string they are decoded
+// from, so the sink decodes either a copy that it hands out (Get, Scan) or,
+// for its own use under its lock, a view of the arena (see view).
 
 const flagOptedOut = 1
 

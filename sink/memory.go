@@ -2,8 +2,10 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -22,28 +24,68 @@ type MemoryConfig struct {
 
 // Memory is an in-memory sink: the store of tests, dry runs, demos and
 // imports whose result the host reads back right away. It implements [Sink],
-// [Lookuper], [Getter], [SchemaEnsurer], [Scanner] and [Counter], holds any
-// number of object types, and is safe for concurrent use: writes are
-// serialized, lookups, gets, scans and counts run in parallel.
+// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter] and
+// [SchemaReader], holds any number of object types, and is safe for
+// concurrent use: writes are serialized, lookups, gets, scans and counts run
+// in parallel.
 //
-// Each Write applies its whole batch or nothing. Records are stored
-// compactly, as one string of varint-framed values per record (about 15
-// bytes more than the text of its id and values), and indexed by 64-bit
-// hashes: the id index and a key index per key spec (built on the first
-// Lookup with that spec, kept up to date by every write) cost about 30
-// bytes per record each. A contact with 135 bytes of text takes about 230
-// bytes with its email index. A hash collision costs a little time, never a
-// false match: candidates are checked by computing their keys again.
+// Each Write applies its whole batch or nothing.
 //
-// Records returned by Get share immutable memory with the store and are the
-// caller's to keep; ids returned by Lookup are copies.
+// # Memory
+//
+// The stored data lives outside the Go heap, in memory mapped from the
+// operating system (anonymous mmap; on systems without mmap, the Go heap):
+// the garbage collector neither scans it nor lets the heap grow by its size,
+// so a store of a million contacts costs its own size and no GC headroom.
+// Records are kept in an append-only arena as one varint-framed encoding each
+// (about 17 bytes more than the text of the id and values), reached through
+// an 8-byte reference per record, and indexed by open-addressing hash tables
+// of 8-byte slots, at most 3/4 full: the id index and a key index per key
+// spec (built on the first Lookup with that spec, kept up to date by every
+// write) cost 11 to 22 bytes per record each. A contact with 135 bytes of
+// text takes about 200 bytes with its email index. A hash collision costs a
+// little time, never a false match: candidates are checked against the
+// stored record. An update that changes a record appends its new version and
+// leaves the old one as garbage until Close ([MemoryStats.GarbageBytes]).
+// [Memory.Stats] tells how much memory the store holds.
+//
+// Call [Memory.Close] when done with a Memory to give its memory back at
+// once; a Memory that becomes unreachable without Close gives it back when
+// the garbage collector finds it unreachable, which may be late (the
+// collector does not see the size of the mapped memory) or, if the process
+// ends first, never before exit.
+//
+// Records returned by Get and passed to Scan's function are copies: they
+// never share memory with the store. Ids returned by Lookup are copies too.
 type Memory struct {
 	mu      sync.RWMutex
 	seed    maphash.Seed
 	max     int
 	total   int
 	objects map[string]*memObject
+	heap    *offHeap
+	arena   arena
+	cleanup runtime.Cleanup
+	closed  bool
 	collide bool // tests: every key hashes alike
+
+	// Write scratch, reused from batch to batch (guarded by mu).
+	ops     []opState
+	touched []*memObject
+	buf     []byte
+	vals    []intake.Value
+	old     []intake.Value
+	// ensureLocked's last answer.
+	lastS    *intake.Schema
+	lastO    *memObject
+	lastPlan []int
+}
+
+// opState is what the check pass of Write found out about one op.
+type opState struct {
+	o    *memObject
+	plan []int
+	pos  uint32 // the record's position: found, or given to a create
 }
 
 // memObject holds the records of one object type.
@@ -52,26 +94,102 @@ type memObject struct {
 	cols   []intake.Field // stored fields, in the order they were added
 	store  *intake.Schema // schema of cols
 	plans  map[*intake.Schema][]int
-	recs   []string // encoded records, in creation order
-	ids    hashIndex
-	keys   map[string]*memKeyIndex // by KeySpec.Name
+	n      uint32    // stored records; positions 0…n-1
+	refs   refTable  // position → arena ref
+	ids    slotTable // id index
+	keys   map[string]*memKeyIndex
+	keyl   []*memKeyIndex // the values of keys
+	// pending holds the ids of the creates of the batch being checked,
+	// which have positions n, n+1, … in ids.
+	pending []string
 }
 
 type memKeyIndex struct {
 	plan *intake.KeyPlan // compiled against the object's store schema
-	hashIndex
+	need int             // columns to decode to compute a key
+	slotTable
 }
 
-// NewMemory returns an empty in-memory sink.
+// maxPositions bounds the records of one object type (positions are 32-bit,
+// and position+1 must not be 0).
+const maxPositions = 1<<32 - 2
+
+var errMemoryClosed = errors.New("sink: the memory sink is closed")
+
+// NewMemory returns an empty in-memory sink. Call Close to give its memory
+// back when done (see [Memory]).
 func NewMemory(cfg MemoryConfig) *Memory {
-	return &Memory{seed: maphash.MakeSeed(), max: max(cfg.MaxRecords, 0), objects: map[string]*memObject{}}
+	h := newOffHeap()
+	m := &Memory{seed: maphash.MakeSeed(), max: max(cfg.MaxRecords, 0), objects: map[string]*memObject{}, heap: h, arena: newArena(h)}
+	m.cleanup = runtime.AddCleanup(m, (*offHeap).freeAll, h)
+	return m
 }
 
-func (m *Memory) hash(s string) uint64 {
+// Close frees the memory of the store. After Close the sink must not be
+// used: its methods return an error. Close is idempotent.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.cleanup.Stop()
+	m.heap.freeAll()
+	m.objects, m.arena = nil, arena{}
+	m.lastS, m.lastO, m.lastPlan = nil, nil, nil
+	m.ops, m.touched = nil, nil
+	return nil
+}
+
+// MemoryStats describes the memory a [Memory] holds; see [Memory.Stats].
+type MemoryStats struct {
+	// Records is the number of stored records, all object types together.
+	Records int64
+	// ArenaBytes is the size of the current versions of the stored records
+	// in the arena, framing included.
+	ArenaBytes int64
+	// GarbageBytes is the size of the versions that updates replaced: they
+	// stay in the arena until Close.
+	GarbageBytes int64
+	// IndexBytes is the size of the id and key index tables and of the
+	// tables of record references.
+	IndexBytes int64
+	// OffHeapBytes is all the memory the store holds outside the Go heap:
+	// the arena's chunks (ArenaBytes, GarbageBytes and the unused tail of
+	// the chunk being filled) and IndexBytes. On systems without mmap these
+	// blocks are on the Go heap and OffHeapBytes is 0.
+	OffHeapBytes int64
+}
+
+// Stats returns how much memory the store holds. A measurement of the
+// store's cost adds OffHeapBytes to the growth of the Go heap, which holds
+// only small bookkeeping (schemas, plans, the list of blocks).
+func (m *Memory) Stats() MemoryStats {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var st MemoryStats
+	if m.closed {
+		return st
+	}
+	st.Records = int64(m.total)
+	st.ArenaBytes, st.GarbageBytes = m.arena.live, m.arena.garbage
+	for _, o := range m.objects {
+		st.IndexBytes += o.refs.bytes() + o.ids.bytes()
+		for _, x := range o.keyl {
+			st.IndexBytes += x.bytes()
+		}
+	}
+	st.OffHeapBytes = m.heap.mapped
+	return st
+}
+
+// hash returns the 32-bit tag of s for the slot tables.
+func (m *Memory) hash(s string) uint32 {
 	if m.collide {
 		return 42
 	}
-	return maphash.String(m.seed, s)
+	return uint32(maphash.String(m.seed, s) >> 32)
 }
 
 // EnsureSchema prepares the store for records of s: it adds the fields the
@@ -89,6 +207,9 @@ func (m *Memory) EnsureSchema(ctx context.Context, s *intake.Schema) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return errMemoryClosed
+	}
 	_, _, err := m.ensureLocked(s)
 	return err
 }
@@ -96,12 +217,17 @@ func (m *Memory) EnsureSchema(ctx context.Context, s *intake.Schema) error {
 // ensureLocked returns the object of s and the plan mapping s's fields to
 // its columns, merging s into the stored fields when s is new.
 func (m *Memory) ensureLocked(s *intake.Schema) (*memObject, []int, error) {
+	if s == m.lastS {
+		return m.lastO, m.lastPlan, nil
+	}
 	o := m.objects[s.Object()]
 	if o == nil {
-		o = &memObject{object: s.Object(), plans: map[*intake.Schema][]int{}, keys: map[string]*memKeyIndex{}, ids: newHashIndex()}
+		o = &memObject{object: s.Object(), plans: map[*intake.Schema][]int{}, keys: map[string]*memKeyIndex{},
+			refs: refTable{heap: m.heap}, ids: newSlotTable(m.heap, 0)}
 		m.objects[s.Object()] = o
 	}
 	if plan, ok := o.plans[s]; ok {
+		m.lastS, m.lastO, m.lastPlan = s, o, plan
 		return o, plan, nil
 	}
 	cols, changed, retyped, err := mergeFields(o.cols, s)
@@ -117,6 +243,8 @@ func (m *Memory) ensureLocked(s *intake.Schema) (*memObject, []int, error) {
 		for name, x := range o.keys {
 			if specUses(x.plan.Spec(), retyped) {
 				delete(o.keys, name)
+				o.keyl = slices.DeleteFunc(o.keyl, func(y *memKeyIndex) bool { return y == x })
+				x.free()
 			}
 		}
 	}
@@ -125,6 +253,7 @@ func (m *Memory) ensureLocked(s *intake.Schema) (*memObject, []int, error) {
 		plan[i] = o.store.Index(s.Field(i).Name)
 	}
 	o.plans[s] = plan
+	m.lastS, m.lastO, m.lastPlan = s, o, plan
 	return o, plan, nil
 }
 
@@ -146,6 +275,10 @@ func (m *Memory) rlock(s *intake.Schema, spec *intake.KeySpec) (*memObject, []in
 	}
 	for {
 		m.mu.RLock()
+		if m.closed {
+			m.mu.RUnlock()
+			return nil, nil, nil, errMemoryClosed
+		}
 		o, plan := m.readyRLocked(s)
 		var x *memKeyIndex
 		if o != nil && spec != nil {
@@ -156,6 +289,10 @@ func (m *Memory) rlock(s *intake.Schema, spec *intake.KeySpec) (*memObject, []in
 		}
 		m.mu.RUnlock()
 		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, nil, nil, errMemoryClosed
+		}
 		o, _, err := m.ensureLocked(s)
 		if err == nil && spec != nil && o.keys[spec.Name()] == nil {
 			err = m.buildIndexLocked(o, *spec)
@@ -167,38 +304,82 @@ func (m *Memory) rlock(s *intake.Schema, spec *intake.KeySpec) (*memObject, []in
 	}
 }
 
+// record returns the encoding of the record at pos: a view of arena memory,
+// see [view].
+func (m *Memory) record(o *memObject, pos uint32) string {
+	return view(m.arena.get(o.refs.get(pos)))
+}
+
+// keyOf decodes the record at pos into vals and returns its key under x.
+func (m *Memory) keyOf(o *memObject, x *memKeyIndex, pos uint32, vals []intake.Value) intake.Key {
+	vals = vals[:x.need]
+	decodeRecord(m.record(o, pos), vals)
+	k, _ := x.plan.Key(&intake.Record{Schema: o.store, Values: vals})
+	return k
+}
+
 // buildIndexLocked builds the key index of spec over o's stored records.
 func (m *Memory) buildIndexLocked(o *memObject, spec intake.KeySpec) error {
 	plan, err := o.store.CompileKey(spec)
 	if err != nil {
 		return err
 	}
-	x := &memKeyIndex{plan: plan, hashIndex: newHashIndex()}
-	vals := make([]intake.Value, len(o.cols))
-	rec := intake.Record{Schema: o.store, Values: vals}
-	for p, enc := range o.recs {
-		decodeRecord(enc, vals)
-		if k, _ := plan.Key(&rec); k != "" {
-			x.add(m.hash(string(k)), uint32(p))
+	need := 0
+	for _, f := range spec.Fields {
+		need = max(need, o.store.Index(f)+1)
+	}
+	x := &memKeyIndex{plan: plan, need: need, slotTable: newSlotTable(m.heap, int(o.n))}
+	vals := make([]intake.Value, need)
+	for p := range o.n {
+		if k := m.keyOf(o, x, p, vals); k != "" {
+			x.add(m.hash(string(k)), p)
 		}
 	}
 	o.keys[spec.Name()] = x
+	o.keyl = append(o.keyl, x)
 	return nil
 }
 
-// find returns the position of the record with the id, or -1.
-func (m *Memory) find(o *memObject, id string) int {
-	for p := o.ids.head(m.hash(id)); p != noPos; p = o.ids.next[p] {
-		if rid, _ := recordHeader(o.recs[p]); rid == id {
-			return int(p)
+// find returns the position of the record with the id, counting the
+// pending creates of the batch being checked.
+func (m *Memory) find(o *memObject, tag uint32, id string) (uint32, bool) {
+	t := &o.ids
+	for i := tag & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if slotTag(s) == tag {
+			if p := slotPos(s); m.idAt(o, p) == id {
+				return p, true
+			}
 		}
 	}
-	return -1
 }
 
-type pendingID struct {
-	o  *memObject
-	id string
+// insertID adds the id of a new record at pos to o's id index, unless the
+// index holds the id already: one probe run for both.
+func (m *Memory) insertID(o *memObject, tag uint32, id string, pos uint32) bool {
+	t := &o.ids
+	t.reserve()
+	i := tag & t.mask
+	for ; t.slots[i] != 0; i = (i + 1) & t.mask {
+		if s := t.slots[i]; slotTag(s) == tag && m.idAt(o, slotPos(s)) == id {
+			return false
+		}
+	}
+	t.slots[i] = slotOf(tag, pos)
+	t.n++
+	return true
+}
+
+// idAt returns the id of the record at pos, stored or pending.
+func (m *Memory) idAt(o *memObject, pos uint32) string {
+	if pos >= o.n {
+		return o.pending[pos-o.n]
+	}
+	id, _ := recordHeader(m.record(o, pos))
+	return id
 }
 
 // Write applies the batch in order, all or nothing: every op is checked
@@ -221,93 +402,132 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var pending map[pendingID]bool
-	creates := 0
-	for _, op := range batch {
-		if err := checkOp(op); err != nil {
-			return 0, recordError(op, err)
-		}
-		o, _, err := m.ensureLocked(op.Record.Schema)
-		if err != nil {
-			return 0, recordError(op, err)
-		}
-		id := op.Record.ID
-		exists := pending[pendingID{o, id}] || m.find(o, id) >= 0
-		switch op.Kind {
-		case OpCreate:
-			if exists {
-				return 0, recordError(op, ErrDuplicateID)
-			}
-			if pending == nil {
-				pending = map[pendingID]bool{}
-			}
-			pending[pendingID{o, id}] = true
-			creates++
-			if m.max > 0 && m.total+creates > m.max {
-				return 0, recordError(op, fmt.Errorf("%w (MaxRecords %d)", ErrFull, m.max))
-			}
-		default:
-			if !exists {
-				return 0, recordError(op, ErrNotFound)
-			}
-		}
+	if m.closed {
+		return 0, errMemoryClosed
 	}
-	if err := ctx.Err(); err != nil {
+	st, err := m.check(batch)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		m.rollback(batch[:len(st)], st)
 		return 0, err
 	}
-	var w memWriter
-	for _, op := range batch {
-		o, plan, _ := m.ensureLocked(op.Record.Schema)
+	for i, op := range batch {
+		s := &st[i]
 		switch op.Kind {
 		case OpCreate:
-			m.create(&w, o, plan, op.Record)
+			m.create(s.o, s.plan, op.Record)
 			op.Outcome = intake.OutcomeCreated
 		case OpUpdate:
-			op.Outcome = m.update(&w, o, plan, op)
+			op.Outcome = m.update(s.o, s.plan, s.pos, op)
 		case OpOptOut:
-			m.optOut(o, op.Record.ID)
+			m.optOut(s.o, s.pos)
 			op.Outcome = intake.OutcomeOptedOut
 		}
 	}
-	m.total += creates
+	m.endBatch()
+	clear(st)
 	return len(batch), nil
 }
 
-// memWriter holds scratch space for one Write.
-type memWriter struct {
-	buf        []byte
-	old, fresh []intake.Value
-}
-
-func (w *memWriter) scratch(n int) (old, fresh []intake.Value) {
-	if cap(w.old) < n {
-		w.old, w.fresh = make([]intake.Value, n), make([]intake.Value, n)
+// check checks every op of the batch and gives each create its position,
+// entering its id in the id index (so that a second create of the id in
+// the batch fails and an update of it finds it). It returns the state of
+// the ops it checked; on error the caller rolls back.
+func (m *Memory) check(batch []*Op) ([]opState, error) {
+	st := slices.Grow(m.ops[:0], len(batch))[:0]
+	defer func() { m.ops = st[:0] }()
+	creates := 0
+	for _, op := range batch {
+		if err := checkOp(op); err != nil {
+			return st, recordError(op, err)
+		}
+		o, plan, err := m.ensureLocked(op.Record.Schema)
+		if err != nil {
+			return st, recordError(op, err)
+		}
+		id := op.Record.ID
+		tag := m.hash(id)
+		if op.Kind == OpCreate {
+			pos := o.n + uint32(len(o.pending))
+			if uint64(o.n)+uint64(len(o.pending)) >= maxPositions || (m.max > 0 && m.total+creates >= m.max) {
+				return st, recordError(op, fmt.Errorf("%w (MaxRecords %d)", ErrFull, m.max))
+			}
+			if !m.insertID(o, tag, id, pos) {
+				return st, recordError(op, ErrDuplicateID)
+			}
+			if len(o.pending) == 0 {
+				m.touched = append(m.touched, o)
+			}
+			o.pending = append(o.pending, id)
+			creates++
+			st = append(st, opState{o: o, plan: plan, pos: pos})
+			continue
+		}
+		pos, ok := m.find(o, tag, id)
+		if !ok {
+			return st, recordError(op, ErrNotFound)
+		}
+		st = append(st, opState{o: o, plan: plan, pos: pos})
 	}
-	return w.old[:n], w.fresh[:n]
+	return st, nil
 }
 
-func (m *Memory) create(w *memWriter, o *memObject, plan []int, rec *intake.Record) {
-	_, vals := w.scratch(len(o.cols))
+// rollback takes the ids of the checked creates out of the id index.
+func (m *Memory) rollback(checked []*Op, st []opState) {
+	for i := len(st) - 1; i >= 0; i-- {
+		if checked[i].Kind == OpCreate {
+			st[i].o.ids.remove(m.hash(checked[i].Record.ID), st[i].pos)
+		}
+	}
+	clear(st)
+	m.endBatch()
+}
+
+// endBatch forgets the pending ids of the batch.
+func (m *Memory) endBatch() {
+	for _, o := range m.touched {
+		clear(o.pending)
+		o.pending = o.pending[:0]
+	}
+	clear(m.touched)
+	m.touched = m.touched[:0]
+}
+
+func (m *Memory) scratch(n int) (vals, old []intake.Value) {
+	if cap(m.vals) < n {
+		m.vals, m.old = make([]intake.Value, n), make([]intake.Value, n)
+	}
+	return m.vals[:n], m.old[:n]
+}
+
+func (m *Memory) create(o *memObject, plan []int, rec *intake.Record) {
+	vals, _ := m.scratch(len(o.cols))
 	clear(vals)
 	for i, j := range plan {
 		vals[j] = value(rec, i)
 	}
-	w.buf = appendRecord(w.buf[:0], rec.ID, rec.OptedOut, vals)
-	pos := uint32(len(o.recs))
-	o.recs = append(o.recs, string(w.buf))
-	o.ids.add(m.hash(rec.ID), pos)
-	r := intake.Record{Schema: o.store, Values: vals}
-	for _, x := range o.keys {
-		if k, _ := x.plan.Key(&r); k != "" {
-			x.add(m.hash(string(k)), pos)
+	m.buf = appendRecord(m.buf[:0], rec.ID, rec.OptedOut, vals)
+	pos := o.n
+	o.refs.set(pos, m.arena.put(m.buf))
+	o.n++
+	m.total++
+	if len(o.keyl) > 0 {
+		r := intake.Record{Schema: o.store, Values: vals}
+		for _, x := range o.keyl {
+			if k, _ := x.plan.Key(&r); k != "" {
+				x.add(m.hash(string(k)), pos)
+			}
 		}
 	}
+	clear(vals) // drop the caller's strings
 }
 
-func (m *Memory) update(w *memWriter, o *memObject, plan []int, op *Op) intake.Outcome {
-	pos := m.find(o, op.Record.ID)
-	enc := o.recs[pos]
-	old, fresh := w.scratch(len(o.cols))
+func (m *Memory) update(o *memObject, plan []int, pos uint32, op *Op) intake.Outcome {
+	ref := o.refs.get(pos)
+	enc := view(m.arena.get(ref))
+	fresh, old := m.scratch(len(o.cols))
 	id, opted := decodeRecord(enc, old)
 	copy(fresh, old)
 	for i, j := range plan {
@@ -318,39 +538,38 @@ func (m *Memory) update(w *memWriter, o *memObject, plan []int, op *Op) intake.O
 	for _, c := range op.Clear {
 		fresh[plan[c]] = intake.Null
 	}
-	w.buf = appendRecord(w.buf[:0], id, opted, fresh)
-	if string(w.buf) == enc {
+	m.buf = appendRecord(m.buf[:0], id, opted, fresh)
+	defer clear(old)
+	defer clear(fresh)
+	if string(m.buf) == enc {
 		return intake.OutcomeUnchanged
 	}
-	o.recs[pos] = string(w.buf)
 	ro := intake.Record{Schema: o.store, Values: old}
 	rn := intake.Record{Schema: o.store, Values: fresh}
-	for _, x := range o.keys {
+	for _, x := range o.keyl {
 		ko, _ := x.plan.Key(&ro)
 		kn, _ := x.plan.Key(&rn)
 		if ko == kn {
 			continue
 		}
 		if ko != "" {
-			x.remove(m.hash(string(ko)), uint32(pos))
+			x.remove(m.hash(string(ko)), pos)
 		}
 		if kn != "" {
-			x.add(m.hash(string(kn)), uint32(pos))
+			x.add(m.hash(string(kn)), pos)
 		}
 	}
+	// The old version stays in the arena (old's values point into it until
+	// here); the ref moves to the new one.
+	m.arena.drop(ref)
+	o.refs.set(pos, m.arena.put(m.buf))
 	return intake.OutcomeUpdated
 }
 
-func (m *Memory) optOut(o *memObject, id string) {
-	pos := m.find(o, id)
-	enc := o.recs[pos]
-	_, at := recordHeader(enc)
-	if enc[at]&flagOptedOut != 0 {
-		return
-	}
-	b := []byte(enc)
+func (m *Memory) optOut(o *memObject, pos uint32) {
+	b := m.arena.get(o.refs.get(pos))
+	_, at := recordHeader(view(b))
 	b[at] |= flagOptedOut
-	o.recs[pos] = string(b)
 }
 
 // Lookup returns the ids of the stored records of s's object type whose key
@@ -367,8 +586,7 @@ func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySp
 	}
 	defer m.mu.RUnlock()
 	res := make(map[intake.Key][]string)
-	vals := make([]intake.Value, len(o.cols))
-	rec := intake.Record{Schema: o.store, Values: vals}
+	var vals []intake.Value
 	var poss []uint32
 	for _, k := range keys {
 		if k == "" {
@@ -378,10 +596,16 @@ func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySp
 			continue
 		}
 		poss = poss[:0]
-		for p := x.head(m.hash(string(k))); p != noPos; p = x.next[p] {
-			decodeRecord(o.recs[p], vals)
-			if kk, _ := x.plan.Key(&rec); kk == k {
-				poss = append(poss, p)
+		tag := m.hash(string(k))
+		t := &x.slotTable
+		for i := tag & t.mask; t.slots[i] != 0; i = (i + 1) & t.mask {
+			if sl := t.slots[i]; slotTag(sl) == tag {
+				if vals == nil {
+					vals = make([]intake.Value, x.need)
+				}
+				if m.keyOf(o, x, slotPos(sl), vals) == k {
+					poss = append(poss, slotPos(sl))
+				}
 			}
 		}
 		if len(poss) == 0 {
@@ -390,8 +614,7 @@ func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySp
 		slices.Sort(poss)
 		ids := make([]string, len(poss))
 		for i, p := range poss {
-			id, _ := recordHeader(o.recs[p])
-			ids[i] = strings.Clone(id)
+			ids[i] = strings.Clone(m.idAt(o, p))
 		}
 		res[k] = ids
 	}
@@ -415,13 +638,13 @@ func (m *Memory) Get(ctx context.Context, s *intake.Schema, ids []string) (map[s
 		if _, done := res[id]; done {
 			continue
 		}
-		p := m.find(o, id)
-		if p < 0 {
+		p, ok := m.find(o, m.hash(id), id)
+		if !ok {
 			continue
 		}
+		enc := string(m.arena.get(o.refs.get(p))) // a copy: values share it
 		rec := &intake.Record{Schema: s, Values: make([]intake.Value, s.Len())}
-		rid, opted := decodeRecord(o.recs[p], vals)
-		rec.ID, rec.OptedOut = rid, opted
+		rec.ID, rec.OptedOut = decodeRecord(enc, vals)
 		for i, j := range plan {
 			rec.Values[i] = vals[j]
 		}
@@ -434,14 +657,15 @@ func (m *Memory) Get(ctx context.Context, s *intake.Schema, ids []string) (map[s
 const scanChunk = 512
 
 // Scan calls fn for every stored record of s's object type in creation
-// order (see [Scanner]). It reuses one record for all calls. It holds the
-// read lock only while it copies the next few hundred records, so fn may
-// call the sink, and writes that run meanwhile may or may not be seen.
+// order (see [Scanner]). It reuses one record for all calls; its values are
+// copies that fn may keep. It holds the read lock only while it copies the
+// next few hundred records, so fn may call the sink, and writes that run
+// meanwhile may or may not be seen.
 func (m *Memory) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error {
 	chunk := make([]string, scanChunk)
 	rec := &intake.Record{Schema: s, Values: make([]intake.Value, s.Len())}
 	var vals []intake.Value
-	for start := 0; ; {
+	for start := uint32(0); ; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -450,8 +674,8 @@ func (m *Memory) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Rec
 			return err
 		}
 		n := 0
-		if start < len(o.recs) {
-			n = copy(chunk, o.recs[start:])
+		for ; n < len(chunk) && start+uint32(n) < o.n; n++ {
+			chunk[n] = string(m.arena.get(o.refs.get(start + uint32(n)))) // a copy
 		}
 		if len(vals) < len(o.cols) {
 			vals = make([]intake.Value, len(o.cols))
@@ -471,7 +695,7 @@ func (m *Memory) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Rec
 		if n < len(chunk) {
 			return nil
 		}
-		start += n
+		start += uint32(n)
 		clear(chunk)
 	}
 }
@@ -483,61 +707,13 @@ func (m *Memory) Count(ctx context.Context, object string) (int64, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.closed {
+		return 0, errMemoryClosed
+	}
 	if o := m.objects[object]; o != nil {
-		return int64(len(o.recs)), nil
+		return int64(o.n), nil
 	}
 	return 0, nil
-}
-
-// noPos ends a hash chain.
-const noPos = ^uint32(0)
-
-// hashIndex maps 64-bit hashes to record positions. heads holds the newest
-// position per hash; next[p] links position p to the next one with the same
-// hash (a collision or a record sharing the key), or noPos.
-type hashIndex struct {
-	heads map[uint64]uint32
-	next  []uint32
-}
-
-func newHashIndex() hashIndex { return hashIndex{heads: map[uint64]uint32{}} }
-
-func (x *hashIndex) head(h uint64) uint32 {
-	if p, ok := x.heads[h]; ok {
-		return p
-	}
-	return noPos
-}
-
-func (x *hashIndex) add(h uint64, pos uint32) {
-	for uint32(len(x.next)) <= pos {
-		x.next = append(x.next, noPos)
-	}
-	x.next[pos] = x.head(h)
-	x.heads[h] = pos
-}
-
-func (x *hashIndex) remove(h uint64, pos uint32) {
-	p, ok := x.heads[h]
-	if !ok {
-		return
-	}
-	if p == pos {
-		if x.next[pos] == noPos {
-			delete(x.heads, h)
-		} else {
-			x.heads[h] = x.next[pos]
-		}
-		x.next[pos] = noPos
-		return
-	}
-	for ; x.next[p] != noPos; p = x.next[p] {
-		if x.next[p] == pos {
-			x.next[p] = x.next[pos]
-			x.next[pos] = noPos
-			return
-		}
-	}
 }
 
 // Schema returns the schema the sink stores for object, or nil when it never
@@ -548,6 +724,9 @@ func (m *Memory) Schema(ctx context.Context, object string) (*intake.Schema, err
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, errMemoryClosed
+	}
 	if o, ok := m.objects[object]; ok {
 		return o.store, nil
 	}

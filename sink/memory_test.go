@@ -8,10 +8,13 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
+	"github.com/stretchr/testify/require"
 )
 
 // TestMemoryBytesPerContact stores 200k generated contacts, builds the email
-// index, and checks the heap growth per contact stays within the budget.
+// index, and checks that the memory the sink holds per contact — its
+// off-heap bytes (Stats) plus the growth of the Go heap — stays within the
+// budget.
 func TestMemoryBytesPerContact(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures memory of 200k contacts")
@@ -50,11 +53,17 @@ func TestMemoryBytesPerContact(t *testing.T) {
 	ops = nil
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / n
-	t.Logf("%.0f bytes per stored contact (values and id: %.0f bytes of text)", per, float64(text)/n)
+	st := m.Stats()
+	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	per := float64(heap+st.OffHeapBytes) / n
+	t.Logf("%.0f bytes per stored contact (values and id: %.0f bytes of text): off-heap %.0f (arena %.0f, indexes and refs %.0f), Go heap %.0f",
+		per, float64(text)/n, float64(st.OffHeapBytes)/n, float64(st.ArenaBytes)/n, float64(st.IndexBytes)/n, float64(heap)/n)
+	if st.Records != n || st.GarbageBytes != 0 {
+		t.Errorf("stats %+v, want %d records and no garbage", st, n)
+	}
 	if per > budget {
 		t.Errorf("%.0f bytes per stored contact, want <= %d", per, budget)
 	}
 	runtime.KeepAlive(recs)
-	runtime.KeepAlive(m)
+	require.NoError(t, m.Close())
 }
