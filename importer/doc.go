@@ -14,8 +14,11 @@
 // Streaming: Run reads the source in one goroutine, maps chunks of rows on
 // Config.Workers goroutines, and puts them back in file order in the calling
 // goroutine, which looks up a whole batch in one call to the sink, decides
-// each row and writes the batch in one call. Memory stays bounded by a few
-// batches, whatever the size of the file.
+// each row and writes the batch in one call; when the sink implements
+// sink.Concurrent, the batch is written in the background while the next one
+// is looked up and decided. Rows reach the sink in file order. Memory stays
+// bounded by a few batches, whatever the size of the file (a dry run also
+// keeps the records it would write; see Job.DryRun).
 //
 // Report: Report.Rows = Created + Updated + Unchanged + Skipped + OptedOut +
 // Rejected. Skipped and rejected rows are counted by reason code in
@@ -25,13 +28,16 @@
 //
 // Failures: a row that cannot be imported is rejected and the run goes on.
 // A sink or source failure stops the run: the batches written before stay
-// written and are counted in the report, the batch being written is rolled
-// back and not counted, and the error says how many rows were committed.
+// written and are counted in the report (and their rejected rows are in
+// Job.Rejects), the batch being written is not counted (the memory and SQLite
+// sinks roll it back; a sink that writes op by op may have applied part of
+// it, which the error says), and the error says how many rows were committed.
 // Running the same job again is safe: rows committed before match their
 // records and come out unchanged. Canceling the context stops the run the
 // same way, with [StatusCanceled].
 //
 // Dry run: Job.DryRun reads, maps, matches and decides every row, writes
 // nothing, and reports what a real run would do. When the sink can read
-// records back (sink.Getter), updated and unchanged rows are told apart.
+// records back (sink.Getter), updated and unchanged rows are told apart, as
+// a real run would tell them; without it every matched row counts as updated.
 package importer

@@ -36,9 +36,13 @@ type Config struct {
 	// 100; negative keeps none.
 	MaxReportErrors int
 	// IDs allocates the ids of created records. Default identity.UUIDv7().
+	// Runs that go on at once share it: it must then be safe for concurrent
+	// use (the default is).
 	IDs identity.Allocator
 	// Progress, when set, is called from the goroutine running Run about
-	// every ProgressEvery and once at the end.
+	// every ProgressEvery and once at the end. It should return quickly. If
+	// it panics, Run stops reading and waits for the batch being written,
+	// and the panic goes on to Run's caller.
 	Progress func(Progress)
 	// ProgressEvery is the interval between Progress calls. Default 250ms.
 	ProgressEvery time.Duration
@@ -84,10 +88,15 @@ type Job struct {
 	// creates a record.
 	NoSync bool
 	// DryRun runs everything but the writes: rows are read, mapped, matched
-	// and decided, and the report counts what would happen.
+	// and decided, and the report counts what would happen. To count as a
+	// real run would, a dry run keeps in memory a copy of every record it
+	// would create (add_and_update) or update (with a sink.Getter), so its
+	// memory grows with the number of those records.
 	DryRun bool
 	// Rejects, when set, receives the rejected rows as CSV (see
-	// [RejectWriter]).
+	// [RejectWriter]), in input order, as their batches are committed: on
+	// a failed or canceled run, exactly the rejected rows that the report
+	// counts. Run flushes it but does not close it.
 	Rejects io.Writer
 }
 
@@ -271,7 +280,7 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun {
 		r.overlap = c.Concurrent()
 	}
-	if job.Action == intake.ActionCreate || job.Action == intake.ActionAddOnly || job.DryRun {
+	if job.Action == intake.ActionCreate || job.Action == intake.ActionAddOnly {
 		r.seen = identity.NewSeen()
 	}
 	if job.Rejects != nil {

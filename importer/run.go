@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -48,12 +49,18 @@ func newChunk(rows, fields int) *chunk {
 	return c
 }
 
-// release drops the chunk's references to row memory before it is reused.
+// release drops the chunk's references to row memory before it is reused:
+// the rows, their errors and keys, and the mapped records' ids and values
+// (text values may share memory with the source's buffers).
 func (c *chunk) release() {
 	clear(c.rows[:c.n])
 	clear(c.srcErrs[:c.n])
 	clear(c.errs[:c.n])
 	clear(c.matches[:c.n])
+	for i := range c.recs[:c.n] {
+		c.recs[i].ID, c.recs[i].OptedOut = "", false
+		clear(c.recs[i].Values)
+	}
 	c.n = 0
 }
 
@@ -162,9 +169,17 @@ type run struct {
 	inflight  *batch // the batch being written, when overlapping
 	written   chan error
 	pending   map[intake.Key]int // key → index in cur.ops of a create in cur
-	matchPtrs []*identity.Match
-	ids       []string
-	lastProg  time.Time
+	// A dry run's picture of the records it would have written, so that it
+	// tells updated from unchanged rows as a real run would: the records it
+	// would create (add_and_update, where later rows update them) by key,
+	// and the stored records it would update (with a sink.Getter) by id,
+	// each with every earlier row of the run applied. Values are copied,
+	// never shared with row memory.
+	dryCreated map[intake.Key]*intake.Record
+	dryStored  map[string]*intake.Record
+	matchPtrs  []*identity.Match
+	ids        []string
+	lastProg   time.Time
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -210,6 +225,27 @@ func (r *run) run(ctx context.Context) error {
 	}
 	go func() { wg.Wait(); close(done) }()
 
+	// stop stops the reader and the workers and waits for the batch being
+	// written. It runs on every way out of run, a panic of the Progress
+	// callback or of the sink included, so that nothing reads the source
+	// (which Run closes) or writes to the sink once Run has returned.
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if r.inflight != nil { // only after a panic: wait has not run
+			r.inflight = nil
+			<-r.written
+		}
+		for range done { // let the workers finish
+		}
+		<-readerDone
+	}
+	defer stop()
+
 	err := r.consume(ctx, done)
 	if err == nil {
 		// done is closed: every worker has stopped, so the reader has too
@@ -226,14 +262,13 @@ func (r *run) run(ctx context.Context) error {
 	if werr := r.wait(); err == nil {
 		err = werr
 	}
-	if err != nil {
-		cancel()
-	}
-	for range done { // let the workers finish
-	}
-	<-readerDone
-	if err == nil && r.rejects != nil {
-		err = r.rejects.Flush()
+	stop()
+	if r.rejects != nil {
+		// Also after a failure: the rejects of the committed batches are
+		// in the writer's buffer.
+		if ferr := r.rejects.Flush(); err == nil {
+			err = ferr
+		}
 	}
 	r.report(true)
 	if err != nil && r.rep.Rows > 0 && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -368,15 +403,17 @@ func (r *run) flush(ctx context.Context) error {
 		}
 		return r.commit(b)
 	}
-	r.inflight = b
 	r.cur, r.spare = r.spare, nil
 	if r.cur == nil {
 		r.cur = &batch{}
 	}
 	if !r.overlap {
-		r.written <- r.write(ctx, b)
+		err := r.write(ctx, b)
+		r.inflight = b
+		r.written <- err
 		return r.wait()
 	}
+	r.inflight = b
 	go func() { r.written <- r.write(ctx, b) }()
 	return nil
 }
@@ -385,17 +422,22 @@ func (r *run) flush(ctx context.Context) error {
 func (r *run) write(ctx context.Context, b *batch) error {
 	n, err := r.im.cfg.Sink.Write(ctx, b.ops)
 	if err == nil && n != len(b.ops) {
-		err = fmt.Errorf("sink wrote %d of %d operations without an error", n, len(b.ops))
+		err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(b.ops))
 	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("intake: writing the batch of lines %d-%d failed, nothing of it was written: %w", b.firstLine(), b.lastLine(), err)
+		what := "nothing of it was written"
+		if n > 0 {
+			what = fmt.Sprintf("the sink applied %d of its %d operations, which the report does not count", n, len(b.ops))
+		}
+		return fmt.Errorf("intake: writing the batch of lines %d-%d failed, %s: %w", b.firstLine(), b.lastLine(), what, err)
 	}
 	for _, op := range b.ops {
 		if op.Outcome == intake.OutcomeNone {
-			return fmt.Errorf("intake: sink did not report the outcome of %s of record %s", op.Kind, op.Record.ID)
+			return fmt.Errorf("intake: the sink wrote the batch of lines %d-%d but did not report the outcome of %s of record %s (line %d); the report does not count the batch",
+				b.firstLine(), b.lastLine(), op.Kind, op.Record.ID, op.Record.Line)
 		}
 	}
 	return nil
@@ -418,7 +460,8 @@ func (r *run) wait() error {
 }
 
 // commit counts the outcomes of a written (or simulated) batch, writes its
-// rejected rows and recycles its chunks.
+// rejected rows and recycles its chunks. The batch is counted first: it is in
+// the store even when its rejected rows cannot be written.
 func (r *run) commit(b *batch) error {
 	for _, w := range b.withOps {
 		ops := b.ops[w.first:w.last]
@@ -427,6 +470,7 @@ func (r *run) commit(b *batch) error {
 			b.t.records += int64(len(ops))
 		}
 	}
+	r.rep.add(&b.t, r.im.cfg.MaxReportErrors)
 	if r.rejects != nil {
 		for j, e := range b.t.errs {
 			if err := r.rejects.Write(b.t.rows[j], e); err != nil {
@@ -434,7 +478,6 @@ func (r *run) commit(b *batch) error {
 			}
 		}
 	}
-	r.rep.add(&b.t, r.im.cfg.MaxReportErrors)
 	for _, c := range b.chunks {
 		r.pool.put(c)
 	}
@@ -468,9 +511,10 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 					break
 				}
 			}
-			_, earlier = r.pending[m.Key]
-			if !earlier && r.job.DryRun {
-				earlier = r.seen.Has(m.Key)
+			if r.job.DryRun {
+				_, earlier = r.dryCreated[m.Key]
+			} else {
+				_, earlier = r.pending[m.Key]
 			}
 		}
 	}
@@ -486,10 +530,10 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 	case identity.VerdictUpdate:
 		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
 			b.t.records++
-			if j, ok := r.pending[m.Key]; ok {
-				b.t.counts[mergeInto(b.ops[j].Record, rec)]++
-			} else { // dry run: created by an earlier batch, not stored
-				b.t.counts[intake.OutcomeUpdated]++
+			if r.job.DryRun {
+				b.t.counts[mergeInto(r.dryCreated[m.Key], rec, true)]++
+			} else {
+				b.t.counts[mergeInto(b.ops[r.pending[m.Key]].Record, rec, false)]++
 			}
 			return nil
 		}
@@ -508,8 +552,14 @@ func (r *run) create(b *batch, rec *intake.Record, key intake.Key) error {
 		}
 		rec.ID = id
 	}
-	if key != "" {
-		if r.job.Action == intake.ActionAddAndUpdate {
+	if key != "" && r.job.Action == intake.ActionAddAndUpdate {
+		switch {
+		case r.job.DryRun:
+			if r.dryCreated == nil {
+				r.dryCreated = make(map[intake.Key]*intake.Record)
+			}
+			r.dryCreated[key] = ownRecord(rec)
+		default:
 			if r.pending == nil {
 				r.pending = make(map[intake.Key]int)
 			}
@@ -520,9 +570,6 @@ func (r *run) create(b *batch, rec *intake.Record, key intake.Key) error {
 				}
 				b.created[key] = rec.ID
 			}
-		}
-		if r.job.DryRun && r.seen != nil {
-			r.seen.Add(key)
 		}
 	}
 	r.addOps(b, rec, sink.OpCreate, nil)
@@ -557,20 +604,30 @@ func newOp(b *batch, kind sink.OpKind, rec *intake.Record) *sink.Op {
 	return &b.opSlab[len(b.opSlab)-1]
 }
 
-// simulate works out what the ops of a dry run would do.
+// simulate works out what the ops of a dry run would do. The stored records
+// that updates match are read once, on their first update, and kept with the
+// updates applied, so that a later update of the same record (in this batch
+// or a later one) is told updated or unchanged as a real run would.
 func (r *run) simulate(ctx context.Context, b *batch) error {
-	var stored map[string]*intake.Record
 	if r.getter != nil {
 		r.ids = r.ids[:0]
 		for _, op := range b.ops {
-			if op.Kind == sink.OpUpdate {
+			if _, ok := r.dryStored[op.Record.ID]; op.Kind == sink.OpUpdate && !ok {
 				r.ids = append(r.ids, op.Record.ID)
 			}
 		}
+		slices.Sort(r.ids)
+		r.ids = slices.Compact(r.ids)
 		if len(r.ids) > 0 {
-			var err error
-			if stored, err = r.getter.Get(ctx, r.schema, r.ids); err != nil {
+			stored, err := r.getter.Get(ctx, r.schema, r.ids)
+			if err != nil {
 				return fmt.Errorf("intake: dry run: read matched records: %w", err)
+			}
+			if r.dryStored == nil {
+				r.dryStored = make(map[string]*intake.Record, len(stored))
+			}
+			for id, rec := range stored {
+				r.dryStored[id] = ownRecord(rec)
 			}
 		}
 	}
@@ -582,8 +639,8 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			op.Outcome = intake.OutcomeOptedOut
 		case sink.OpUpdate:
 			op.Outcome = intake.OutcomeUpdated
-			if s, ok := stored[op.Record.ID]; ok {
-				op.Outcome = mergeInto(s.Clone(), op.Record)
+			if s, ok := r.dryStored[op.Record.ID]; ok {
+				op.Outcome = mergeInto(s, op.Record, true)
 			}
 		}
 	}
@@ -603,11 +660,15 @@ func rowOutcome(ops []*sink.Op) intake.Outcome {
 }
 
 // mergeInto applies the non-null values of src to dst and reports whether
-// that changed dst.
-func mergeInto(dst, src *intake.Record) intake.Outcome {
+// that changed dst. With own, dst gets copies of src's strings (dst outlives
+// the row memory src's values may share).
+func mergeInto(dst, src *intake.Record, own bool) intake.Outcome {
 	changed := false
 	for j, v := range src.Values {
 		if !v.IsNull() && dst.Values[j] != v {
+			if own {
+				v = ownValue(v)
+			}
 			dst.Values[j] = v
 			changed = true
 		}
@@ -616,6 +677,28 @@ func mergeInto(dst, src *intake.Record) intake.Outcome {
 		return intake.OutcomeUpdated
 	}
 	return intake.OutcomeUnchanged
+}
+
+// ownRecord returns a copy of rec that shares no memory with it, its
+// strings included.
+func ownRecord(rec *intake.Record) *intake.Record {
+	c := rec.Clone()
+	c.ID = strings.Clone(c.ID)
+	for j, v := range c.Values {
+		c.Values[j] = ownValue(v)
+	}
+	return c
+}
+
+func ownValue(v intake.Value) intake.Value {
+	s, i := v.Raw()
+	if s == "" {
+		return v
+	}
+	if o, ok := intake.FromRaw(v.Kind(), strings.Clone(s), i); ok {
+		return o
+	}
+	return v
 }
 
 func (r *run) reject(b *batch, row intake.Row, e *intake.RowError) {
