@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
 	"strconv"
 	"time"
@@ -46,6 +47,14 @@ type Config struct {
 	Progress func(Progress)
 	// ProgressEvery is the interval between Progress calls. Default 250ms.
 	ProgressEvery time.Duration
+	// DryRunRecords bounds the memory of a dry run: it remembers up to this
+	// many records that it would create or update, with every row of the run
+	// applied, so that a later row of the same record is counted updated or
+	// unchanged exactly as a real run would count it. Beyond the limit, such
+	// rows are counted as updated, and created keys are remembered by hash
+	// only (identity.Seen). Default 100,000 (a few tens of MiB); negative
+	// means no limit.
+	DryRunRecords int
 	// Logger receives a line per run and per failure; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -89,9 +98,9 @@ type Job struct {
 	NoSync bool
 	// DryRun runs everything but the writes: rows are read, mapped, matched
 	// and decided, and the report counts what would happen. To count as a
-	// real run would, a dry run keeps in memory a copy of every record it
-	// would create (add_and_update) or update (with a sink.Getter), so its
-	// memory grows with the number of those records.
+	// real run would, a dry run keeps in memory a copy of the records it
+	// would create (add_and_update) or update (with a sink.Getter), up to
+	// Config.DryRunRecords of them; see there.
 	DryRun bool
 	// Rejects, when set, receives the rejected rows as CSV (see
 	// [RejectWriter]), in input order, as their batches are committed: on
@@ -142,6 +151,12 @@ func New(cfg Config) (*Importer, error) {
 	}
 	if cfg.IDs == nil {
 		cfg.IDs = identity.UUIDv7()
+	}
+	switch {
+	case cfg.DryRunRecords == 0:
+		cfg.DryRunRecords = 100_000
+	case cfg.DryRunRecords < 0:
+		cfg.DryRunRecords = math.MaxInt
 	}
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = 250 * time.Millisecond

@@ -509,3 +509,15 @@ var errBrokenPipe = errors.New("connection reset")
 type iotestErr struct{}
 
 func (iotestErr) Read([]byte) (int, error) { return 0, errBrokenPipe }
+
+// TestDryRunMemoryIsBounded: beyond Config.DryRunRecords a dry run stops
+// remembering records, and a repeated row of a forgotten record counts as
+// updated instead of unchanged; the counts still add up.
+func TestDryRunMemoryIsBounded(t *testing.T) {
+	t.Parallel()
+	data := "email,city\na@x.io,Rome\nb@x.io,Oslo\nc@x.io,Lima\na@x.io,Rome\nb@x.io,Oslo\nc@x.io,Lima\n"
+	exact := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
+	assert.Equal(t, []int64{3, 0, 3}, []int64{exact.Created, exact.Updated, exact.Unchanged})
+	capped := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), DryRunRecords: 2}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
+	assert.Equal(t, []int64{3, 1, 2}, []int64{capped.Created, capped.Updated, capped.Unchanged}, "c@x.io is beyond the limit")
+}

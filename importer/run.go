@@ -175,8 +175,11 @@ type run struct {
 	// and the stored records it would update (with a sink.Getter) by id,
 	// each with every earlier row of the run applied. Values are copied,
 	// never shared with row memory.
+	// Both hold at most Config.DryRunRecords records; keys created beyond
+	// that are remembered by hash only, in drySeen.
 	dryCreated map[intake.Key]*intake.Record
 	dryStored  map[string]*intake.Record
+	drySeen    *identity.Seen
 	matchPtrs  []*identity.Match
 	ids        []string
 	lastProg   time.Time
@@ -513,6 +516,9 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 			}
 			if r.job.DryRun {
 				_, earlier = r.dryCreated[m.Key]
+				if !earlier && r.drySeen != nil {
+					earlier = r.drySeen.Has(m.Key)
+				}
 			} else {
 				_, earlier = r.pending[m.Key]
 			}
@@ -531,7 +537,11 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
 			b.t.records++
 			if r.job.DryRun {
-				b.t.counts[mergeInto(r.dryCreated[m.Key], rec, true)]++
+				if created, ok := r.dryCreated[m.Key]; ok {
+					b.t.counts[mergeInto(created, rec, true)]++
+				} else { // beyond Config.DryRunRecords: counted as a change
+					b.t.counts[intake.OutcomeUpdated]++
+				}
 			} else {
 				b.t.counts[mergeInto(b.ops[r.pending[m.Key]].Record, rec, false)]++
 			}
@@ -555,10 +565,17 @@ func (r *run) create(b *batch, rec *intake.Record, key intake.Key) error {
 	if key != "" && r.job.Action == intake.ActionAddAndUpdate {
 		switch {
 		case r.job.DryRun:
-			if r.dryCreated == nil {
-				r.dryCreated = make(map[intake.Key]*intake.Record)
+			if len(r.dryCreated) < r.im.cfg.DryRunRecords {
+				if r.dryCreated == nil {
+					r.dryCreated = make(map[intake.Key]*intake.Record)
+				}
+				r.dryCreated[key] = ownRecord(rec)
+			} else {
+				if r.drySeen == nil {
+					r.drySeen = identity.NewSeen()
+				}
+				r.drySeen.Add(key)
 			}
-			r.dryCreated[key] = ownRecord(rec)
 		default:
 			if r.pending == nil {
 				r.pending = make(map[intake.Key]int)
@@ -609,6 +626,7 @@ func newOp(b *batch, kind sink.OpKind, rec *intake.Record) *sink.Op {
 // updates applied, so that a later update of the same record (in this batch
 // or a later one) is told updated or unchanged as a real run would.
 func (r *run) simulate(ctx context.Context, b *batch) error {
+	var fresh map[string]*intake.Record
 	if r.getter != nil {
 		r.ids = r.ids[:0]
 		for _, op := range b.ops {
@@ -623,10 +641,14 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			if err != nil {
 				return fmt.Errorf("intake: dry run: read matched records: %w", err)
 			}
-			if r.dryStored == nil {
-				r.dryStored = make(map[string]*intake.Record, len(stored))
-			}
 			for id, rec := range stored {
+				if len(r.dryStored) >= r.im.cfg.DryRunRecords {
+					fresh = stored // beyond the limit: compared as stored, without earlier rows applied
+					break
+				}
+				if r.dryStored == nil {
+					r.dryStored = make(map[string]*intake.Record, len(stored))
+				}
 				r.dryStored[id] = ownRecord(rec)
 			}
 		}
@@ -641,6 +663,8 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			op.Outcome = intake.OutcomeUpdated
 			if s, ok := r.dryStored[op.Record.ID]; ok {
 				op.Outcome = mergeInto(s, op.Record, true)
+			} else if s, ok := fresh[op.Record.ID]; ok {
+				op.Outcome = mergeInto(s.Clone(), op.Record, false)
 			}
 		}
 	}
