@@ -118,9 +118,9 @@ func ExampleTransforms_Register() {
 	// "strip_prefix" removes a literal prefix given as the rule's "prefix";
 	// a cell without it rejects the row with transform_failed.
 	err := transforms.Register("strip_prefix", func(args mapping.TransformArgs) (mapping.TransformFunc, error) {
-		prefix, err := args.String("prefix", "")
-		if err != nil || prefix == "" {
-			return nil, errors.New(`argument "prefix" is required`)
+		prefix, err := args.Required("prefix")
+		if err != nil {
+			return nil, err
 		}
 		return func(s string) (string, error) {
 			rest, ok := strings.CutPrefix(s, prefix)

@@ -315,6 +315,9 @@ func (a TransformArgs) unused() error {
 	return fmt.Errorf("unknown argument %s (%q takes %s)", strings.Join(bad, ", "), a.name, strings.Join(known, ", "))
 }
 
+// Required returns a string argument that the rule must set, not empty.
+func (a TransformArgs) Required(key string) (string, error) { return a.need(key) }
+
 // need returns a required string argument.
 func (a TransformArgs) need(key string) (string, error) {
 	a.used[key] = true
