@@ -256,9 +256,19 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		return nil, err
 	}
 	rep.Source.Header = header
+	// The first rows: to suggest the mapping from their content, and to
+	// detect the formats of "auto" columns.
+	peeked, sample := peek(ctx, job.Source, mapping.SampleRows)
+	job.Source = peeked
+	if job.MappingOptions.Sample == nil {
+		job.MappingOptions.Sample = sample
+	}
 	spec := job.Mapping
 	if spec == nil {
-		spec = mapping.Suggest(header, job.Schema)
+		if header == nil {
+			return nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
+		}
+		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
 	}
 	plan, err := mapping.Compile(spec, job.Schema, header, job.MappingOptions)
 	if err != nil {
@@ -301,7 +311,7 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if job.Rejects != nil {
 		r.rejects = NewRejectWriter(job.Rejects, header)
 	}
-	if p, ok := job.Source.(connector.Progresser); ok {
+	if p, ok := peeked.Source.(connector.Progresser); ok {
 		r.progress = p
 	}
 	return r, nil

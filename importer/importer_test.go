@@ -22,6 +22,7 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -520,4 +521,42 @@ func TestDryRunMemoryIsBounded(t *testing.T) {
 	assert.Equal(t, []int64{3, 0, 3}, []int64{exact.Created, exact.Updated, exact.Unchanged})
 	capped := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), DryRunRecords: 2}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
 	assert.Equal(t, []int64{3, 1, 2}, []int64{capped.Created, capped.Updated, capped.Unchanged}, "c@x.io is beyond the limit")
+}
+
+// TestSampleDrivesAutoFormatsAndSuggestions: the first rows reach the
+// mapping: an "auto" date column is read as dd.MM.yyyy because one value
+// has a day above 12; a column named "Column 2" full of emails is mapped by
+// its content; an ambiguous sample is refused before anything is written.
+func TestSampleDrivesAutoFormatsAndSuggestions(t *testing.T) {
+	t.Parallel()
+	spec := &mapping.Spec{Columns: []mapping.Column{
+		{Source: "Mail", Field: "email"},
+		{Source: "Geburtstag", Field: "birthday", Format: "auto"},
+	}}
+	s := sink.NewMemory(sink.MemoryConfig{})
+	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
+		Source:  csvSource(t, "f.csv", "Mail;Geburtstag\na@x.io;03.04.1985\nb@x.io;24.12.1990\n"),
+		Mapping: spec,
+	})
+	assert.EqualValues(t, 2, rep.Created)
+	assert.Equal(t, "1985-04-03", all(t, s)["a@x.io"].Get("birthday").String(), "dd.MM.yyyy, decided by 24.12")
+
+	rep = runJob(t, importer.Config{Sink: s}, importer.Job{
+		Source: csvSource(t, "g.csv", "Column 1,Column 2\nZoë,zoe@example.com\nAl,al@example.com\nBo,bo@example.com\n"),
+	})
+	assert.EqualValues(t, 3, rep.Created, "the emails were found by their content")
+	assert.Contains(t, rep.Source.Mapping, "Column 2 → email")
+
+	im, err := importer.New(importer.Config{Sink: s})
+	require.NoError(t, err)
+	_, err = im.Run(context.Background(), importer.Job{
+		Source:  csvSource(t, "h.csv", "Mail;Geburtstag\nc@x.io;03/04/1985\n"),
+		Mapping: spec,
+	})
+	assert.ErrorIs(t, err, mapping.ErrAmbiguousFormat, "03/04/1985 fits dd/MM and MM/dd: refused, not guessed")
+
+	src, err := connector.NewCSV(strings.NewReader("a@x.io,Rome\n"), connector.CSVConfig{NoHeader: true})
+	require.NoError(t, err)
+	_, err = im.Run(context.Background(), importer.Job{Source: src})
+	assert.ErrorContains(t, err, "without a header row needs a mapping")
 }
