@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,9 +49,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("import needs exactly one FILE, got %d", len(pos))
 	}
 	file := pos[0]
-	if f.acousticMap != "" {
-		return notYet("-acoustic-map")
-	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	action, err := intake.ParseAction(f.action)
 	if err != nil {
 		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
@@ -73,10 +73,31 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	csvCfg.NoHeader = f.noHeader
 	var spec *mapping.Spec
-	if f.mapping != "" {
+	var acoustic *mapping.AcousticImport
+	switch {
+	case f.mapping != "" && f.acousticMap != "":
+		return usagef("-mapping and -acoustic-map both set the mapping: give one of them")
+	case f.mapping != "":
 		if spec, err = loadSpec(f.mapping); err != nil {
 			return err
 		}
+	case f.acousticMap != "":
+		// The Acoustic mapping file sets the action, the sync fields, the
+		// file type and the header flag; flags that would contradict it
+		// are refused rather than silently overridden.
+		for _, name := range []string{"action", "sync", "delimiter", "no-header"} {
+			if set[name] {
+				return usagef("-%s conflicts with -acoustic-map, which sets it: leave -%s out", name, name)
+			}
+		}
+		if acoustic, err = loadAcoustic(f.acousticMap); err != nil {
+			return err
+		}
+		action, sync = acoustic.Action, acoustic.Key()
+		if csvCfg.Delimiter, err = connector.ParseDelimiter(acoustic.DelimiterName()); err != nil {
+			return err
+		}
+		csvCfg.NoHeader = !acoustic.HasHeaders
 	}
 
 	st, err := openStore(ctx, f.store)
@@ -87,6 +108,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	schema, err := schemaFor(ctx, st.sink, f.object)
 	if err != nil {
 		return err
+	}
+	if acoustic != nil {
+		if spec, err = acoustic.Spec(schema); err != nil {
+			return usagef("-acoustic-map %s: %s", f.acousticMap, strings.TrimPrefix(err.Error(), "intake: "))
+		}
 	}
 	src, err := openSource(file, csvCfg, f.sheet)
 	if err != nil {
@@ -166,6 +192,22 @@ func loadSpec(path string) (*mapping.Spec, error) {
 	return spec, nil
 }
 
+func loadAcoustic(path string) (*mapping.AcousticImport, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("-acoustic-map %s: no such file", path)
+		}
+		return nil, fmt.Errorf("-acoustic-map: %w", err)
+	}
+	defer fh.Close()
+	a, err := mapping.LoadAcoustic(fh)
+	if err != nil {
+		return nil, usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	return a, nil
+}
+
 func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var csvCfg connector.CSVConfig
 	var delim, enc, object, sheet string
@@ -203,7 +245,23 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if header == nil {
 		return usagef("%s has no header row to suggest a mapping from", pos[0])
 	}
-	return mapping.Suggest(header, intake.ContactSchema()).Save(stdout)
+	// The first rows let the suggestion use the cells' content too.
+	var sample [][]string
+	for len(sample) < mapping.SampleRows {
+		row, err := src.Read(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *intake.RowError
+		if errors.As(err, &re) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		sample = append(sample, row.Cells)
+	}
+	return mapping.SuggestDetailed(header, sample, intake.ContactSchema(), mapping.SuggestOptions{}).Spec().Save(stdout)
 }
 
 // progressBar draws "rows, percent, rate, ETA" on one terminal line.

@@ -171,7 +171,9 @@ func TestExitStatuses(t *testing.T) {
 		{"postgres not yet", []string{"import", "-store", "postgres://localhost/x", file}, 2, "not supported yet"},
 		{"legacy xls", []string{"import", "-store", store, filepath.Join(dir, "book.xls")}, 2, "legacy .xls"},
 		{"sheet of a csv", []string{"import", "-store", store, "-sheet", "Contacts", file}, 2, "-sheet applies to .xlsx"},
-		{"acoustic not yet", []string{"import", "-store", store, "-acoustic-map", "m.xml", file}, 2, "not supported yet"},
+		{"acoustic missing", []string{"import", "-store", store, "-acoustic-map", filepath.Join(dir, "m.xml"), file}, 2, "no such file"},
+		{"acoustic and mapping", []string{"import", "-store", store, "-acoustic-map", "m.xml", "-mapping", "s.json", file}, 2, "give one of them"},
+		{"acoustic and action", []string{"import", "-store", store, "-acoustic-map", "m.xml", "-action", "add_only", file}, 2, "-action conflicts with -acoustic-map"},
 		{"schedule not yet", []string{"schedule", "next", "daily at 09:00"}, 2, "not supported yet"},
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
 		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
@@ -230,6 +232,57 @@ func TestImportXLSXSheet(t *testing.T) {
 	code, _, stderr = cli(t, "import", "-store", store, "-sheet", "Nope", book)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no such sheet")
+}
+
+const acousticXML = `<LIST_IMPORT>
+  <LIST_INFO>
+    <ACTION>ADD_AND_UPDATE</ACTION>
+    <LIST_ID>3462</LIST_ID>
+    <FILE_TYPE>2</FILE_TYPE>
+    <HASHEADERS>false</HASHEADERS>
+    <LIST_DATE_FORMAT>dd.mm.yyyy</LIST_DATE_FORMAT>
+  </LIST_INFO>
+  <SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
+  <COLUMNS>
+    <COLUMN><NAME>Loyalty Tier</NAME><TYPE>6</TYPE><SELECTION_VALUES><VALUE>Gold</VALUE><VALUE>Silver</VALUE></SELECTION_VALUES></COLUMN>
+    <COLUMN><NAME>Birthday</NAME><TYPE>3</TYPE></COLUMN>
+  </COLUMNS>
+  <MAPPING>
+    <COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN>
+    <COLUMN><INDEX>2</INDEX><NAME>Loyalty Tier</NAME></COLUMN>
+    <COLUMN><INDEX>3</INDEX><NAME>Birthday</NAME></COLUMN>
+    <COLUMN><INDEX>4</INDEX><NAME>Notes</NAME><INCLUDE>false</INCLUDE></COLUMN>
+  </MAPPING>
+</LIST_IMPORT>`
+
+// TestImportWithAcousticMap: an Acoustic LIST_IMPORT mapping file sets the
+// action, the sync field, the pipe delimiter, the missing header, the date
+// format and a custom select field.
+func TestImportWithAcousticMap(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	xmlPath := filepath.Join(dir, "map.xml")
+	require.NoError(t, os.WriteFile(xmlPath, []byte(acousticXML), 0o600))
+	data := filepath.Join(dir, "list.txt")
+	require.NoError(t, os.WriteFile(data, []byte("ann@x.io|gold|24.12.1990|vip\nbob@x.io|Platinum|01.02.1980|\nANN@x.io|Silver||\n"), 0o600))
+	code, out, stderr := cli(t, "import", "-store", store, "-acoustic-map", xmlPath, "-json", data)
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.EqualValues(t, 1, r.Created)
+	assert.EqualValues(t, 1, r.Updated, "ADD_AND_UPDATE on EMAIL: the third row updates the first")
+	assert.EqualValues(t, 1, r.Rejected)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "invalid_select", r.Errors[0].Code)
+
+	code, out, stderr = cli(t, "export", "-store", store, "-format", "jsonl", "-fields", "email,birthday,loyalty_tier", "-")
+	require.Equal(t, 0, code, stderr)
+	assert.JSONEq(t, `{"email":"ann@x.io","birthday":"1990-12-24","loyalty_tier":"Silver","opted_out":false}`, strings.TrimSpace(out))
+
+	bad := filepath.Join(dir, "bad.xml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(acousticXML, "<INDEX>3</INDEX><NAME>Birthday</NAME>", "<INDEX>3</INDEX><NAME>birthday</NAME>", 1)), 0o600))
+	code, _, stderr = cli(t, "import", "-store", store, "-acoustic-map", bad, data)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `"birthday"`, "a mapping NAME that matches no column (names are case-sensitive) is named")
 }
 
 func readFile(t *testing.T, path string) string {
