@@ -156,8 +156,9 @@ type MemoryStats struct {
 	// tables of record references.
 	IndexBytes int64
 	// OffHeapBytes is all the memory the store holds outside the Go heap:
-	// the arena's chunks (ArenaBytes, GarbageBytes and the unused tail of
-	// the chunk being filled) and IndexBytes. On systems without mmap these
+	// the arena's chunks (ArenaBytes, GarbageBytes, the unused tail of the
+	// chunk being filled and, in a large store, the next chunk, mapped in
+	// advance) and IndexBytes. On systems without mmap these
 	// blocks are on the Go heap and OffHeapBytes is 0.
 	OffHeapBytes int64
 }

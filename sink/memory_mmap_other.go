@@ -8,3 +8,6 @@ func sysAlloc(size int) (b []byte, mapped bool) { return heapAlloc(size), false 
 
 // sysFree does nothing: sysAlloc never maps memory here.
 func sysFree(b []byte) {}
+
+// prefault does nothing: the Go heap is the runtime's business.
+func prefault(b []byte) {}

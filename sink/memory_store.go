@@ -83,9 +83,10 @@ const (
 type arena struct {
 	heap    *offHeap
 	chunks  [][]byte
-	cur     int // chunk being filled, -1 for none
-	off     int // fill offset in chunks[cur]
-	next    int // size of the next chunk
+	cur     int    // chunk being filled, -1 for none
+	off     int    // fill offset in chunks[cur]
+	next    int    // size of the next chunk
+	spare   []byte // the next chunk, once chunks reach arenaMaxChunk
 	live    int64
 	garbage int64
 }
@@ -103,14 +104,30 @@ func (a *arena) put(rec []byte) uint64 {
 		return uint64(len(a.chunks)-1) << 32
 	}
 	if a.cur < 0 || a.off+need > len(a.chunks[a.cur]) {
-		size := a.next
-		a.next = min(2*a.next, arenaMaxChunk)
-		a.chunks = append(a.chunks, a.heap.alloc(size))
-		a.cur, a.off = len(a.chunks)-1, 0
+		a.newChunk()
 	}
 	ref := uint64(a.cur)<<32 | uint64(a.off)
 	a.off += writeFramed(a.chunks[a.cur][a.off:], rec)
 	return ref
+}
+
+// newChunk starts a new chunk. Chunks double in size up to arenaMaxChunk;
+// from then on the arena keeps the next chunk mapped in advance, its pages
+// faulted in by another goroutine (see prefault) while the current one
+// fills.
+func (a *arena) newChunk() {
+	c := a.spare
+	if c == nil {
+		c = a.heap.alloc(a.next)
+	}
+	a.spare = nil
+	a.next = min(2*a.next, arenaMaxChunk)
+	a.chunks = append(a.chunks, c)
+	a.cur, a.off = len(a.chunks)-1, 0
+	if len(c) >= arenaMaxChunk {
+		a.spare = a.heap.alloc(arenaMaxChunk)
+		prefault(a.spare)
+	}
 }
 
 // get returns the bytes of the record at ref: arena memory, see [view].
@@ -126,22 +143,6 @@ func (a *arena) drop(ref uint64) {
 	need := int64(uvarintLen(uint64(n)) + n)
 	a.live -= need
 	a.garbage += need
-}
-
-// bytes returns the bytes of the arena's chunks.
-func (a *arena) bytes() int64 {
-	var n int64
-	for _, c := range a.chunks {
-		n += int64(len(c))
-	}
-	return n
-}
-
-func (a *arena) free() {
-	for _, c := range a.chunks {
-		a.heap.free(c)
-	}
-	*a = arena{}
 }
 
 func writeFramed(dst, rec []byte) int {
@@ -184,13 +185,6 @@ func (t *refTable) set(pos uint32, ref uint64) {
 }
 
 func (t *refTable) bytes() int64 { return int64(len(t.pages)) * refPageLen * 8 }
-
-func (t *refTable) free() {
-	for _, b := range t.blocks {
-		t.heap.free(b)
-	}
-	t.blocks, t.pages = nil, nil
-}
 
 // slotTable is an open-addressing hash table with linear probing from
 // record positions to themselves, found by hash. Each slot is a uint64:
