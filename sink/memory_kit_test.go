@@ -1,0 +1,17 @@
+package sink_test
+
+import (
+	"testing"
+
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sinktest"
+)
+
+func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
+	sinktest.Run(t, func(t *testing.T) sink.Sink {
+		m := sink.NewMemory(sink.MemoryConfig{})
+		t.Cleanup(func() { m.Close() })
+		return m
+	}, sinktest.All())
+}
