@@ -55,6 +55,13 @@ type Figures struct {
 	Keys        int64   `json:"keys,omitempty"`
 	IndexBefore int64   `json:"index_heap_before,omitempty"`
 	IndexAfter  int64   `json:"index_heap_after,omitempty"`
+
+	// Memory and keyindex modes: what the memory sink keeps off the Go heap
+	// (mmap'd arena and index tables, sink.Memory.Stats), after the run; and
+	// its index bytes around the Lookup that builds the key index.
+	OffHeap         int64 `json:"off_heap_bytes,omitempty"`
+	OffHeapIdxStart int64 `json:"off_heap_index_before,omitempty"`
+	OffHeapIdxEnd   int64 `json:"off_heap_index_after,omitempty"`
 }
 
 // childOptions are the flags a child gets from the parent.
@@ -116,12 +123,15 @@ func runChild(o childOptions) (*Figures, error) {
 		f.Close()
 	}
 	res.HeapAfter = heapAfterGC()
+	if m, ok := keep.(*sink.Memory); ok {
+		res.OffHeap = m.Stats().OffHeapBytes
+	}
 	runtime.KeepAlive(keep)
 	switch {
 	case o.mode == "memory" && res.Stored > 0:
-		res.BytesPerContact = float64(res.HeapAfter-res.HeapBefore) / float64(res.Stored)
+		res.BytesPerContact = float64(res.HeapAfter-res.HeapBefore+res.OffHeap) / float64(res.Stored)
 	case o.mode == "keyindex" && res.Keys > 0:
-		res.BytesPerKey = float64(res.IndexAfter-res.IndexBefore) / float64(res.Keys)
+		res.BytesPerKey = float64(res.IndexAfter-res.IndexBefore+res.OffHeapIdxEnd-res.OffHeapIdxStart) / float64(res.Keys)
 	case o.mode == "keyset" && res.Keys > 0:
 		res.BytesPerKey = float64(res.HeapAfter-res.HeapBefore) / float64(res.Keys)
 	}
@@ -315,11 +325,13 @@ func childKeyIndex(o childOptions, res *Figures) (any, error) {
 	}
 	res.Rows, res.Created, res.Rejected, res.Stored = rep.Rows, rep.Created, rep.Rejected, rep.Created
 	res.IndexBefore = heapAfterGC()
+	res.OffHeapIdxStart = mem.Stats().IndexBytes
 	found, err := mem.Lookup(ctx, intake.ContactSchema(), intake.Keys("email"), []intake.Key{"nobody@example.invalid"})
 	if err != nil {
 		return nil, err
 	}
 	res.IndexAfter = heapAfterGC()
+	res.OffHeapIdxEnd = mem.Stats().IndexBytes
 	res.Seconds = time.Since(start).Seconds()
 	if len(found) != 0 {
 		return nil, fmt.Errorf("lookup of an unknown email found %v", found)
