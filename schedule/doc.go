@@ -1,0 +1,41 @@
+// Package schedule runs saved import jobs over time: cadences, a job store
+// with run history, and a scheduler that runs each due job exactly once even
+// when several instances of the host share one PostgreSQL database.
+//
+// # Cadences
+//
+// [ParseCadence] turns the cadences of DESIGN.md 3.6 into a [Schedule], a
+// one-method interface (Next) any cron library can implement:
+//
+//	every 15m · every 2h · hourly at :05 · daily at 09:00 · workdays at 09:00 ·
+//	weekly on mon at 09:00 · monthly on 31 at 08:00 · cron 0 9 * * 1-5 · once at 2026-12-01T09:00
+//
+// A cadence is evaluated in the job's IANA time zone. Wall times a
+// spring-forward jump skips run at the first instant after the jump; wall
+// times a fall-back repeats run once, at the first occurrence. Cadences that
+// include every hour of the day (every Nm, every 1h, hourly, cron with
+// hour *) follow real time instead, as in Vixie cron: the interval between
+// runs stays as written across the transitions.
+//
+// # Jobs and runs
+//
+// A [Job] is a saved import: source, mapping, action, sync fields, schedule
+// and policies. Every execution is a [Run] record with its trigger, status,
+// report counts, error summary, source fingerprint and the places where the
+// archived source and the rejected rows are kept. A [JobStore] keeps both;
+// [OpenSQLite] is the default, [NewPostgres] the one for several replicas.
+//
+// # Scheduler
+//
+// A [Scheduler] claims due jobs from the store, runs them through the host's
+// [Runner] with a bounded concurrency, records each run, and keeps a lease
+// on it while it runs. See [Config] for the policies.
+//
+// # Several replicas
+//
+// With the PostgreSQL store, claiming a due job is one transaction that
+// selects it with FOR UPDATE SKIP LOCKED, records the run and moves the job's
+// next run time on: the database guarantees that each due run is claimed by
+// exactly one instance. A running run renews its lease; a run whose lease
+// expired (its instance died) is marked failed by whichever instance sees it.
+package schedule
