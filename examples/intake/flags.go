@@ -55,7 +55,8 @@ type store struct {
 func openStore(ctx context.Context, url string) (*store, error) {
 	switch {
 	case url == "memory:" || url == "memory":
-		return &store{sink: sink.NewMemory(sink.MemoryConfig{}), close: func() error { return nil }}, nil
+		m := sink.NewMemory(sink.MemoryConfig{})
+		return &store{sink: m, close: m.Close}, nil
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
