@@ -1,0 +1,178 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Factory makes the connector for a URL of its scheme and returns the path
+// to open with it. It is called by [Registry.Open] for every URL; a
+// connector that holds resources (a connection, a directory) implements
+// io.Closer, and the caller closes it.
+type Factory func(ctx context.Context, u *url.URL) (conn Connector, path string, err error)
+
+// Registry maps URL schemes to connector factories. It is a value that the
+// host program builds and passes around — there is no global registry and
+// no registration in init. [DefaultRegistry] builds one with this package's
+// connectors; third-party connectors are added with Register. A Registry is
+// safe for concurrent use.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]Factory
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: make(map[string]Factory)} }
+
+// ErrUnknownScheme: a URL's scheme has no factory in the registry.
+var ErrUnknownScheme = errors.New("intake: no connector for this URL scheme; use one of the registered schemes, or register a connector for it")
+
+// Register adds f for scheme (case-insensitive, without "://"). A scheme
+// registered twice, an invalid scheme or a nil factory is an error.
+func (r *Registry) Register(scheme string, f Factory) error {
+	s := strings.ToLower(strings.TrimSuffix(scheme, "://"))
+	if !validScheme(s) {
+		return fmt.Errorf("intake: %q is not a URL scheme (a letter, then letters, digits, +, - or .)", scheme)
+	}
+	if f == nil {
+		return fmt.Errorf("intake: Register(%q) needs a non-nil Factory", s)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.m[s]; dup {
+		return fmt.Errorf("intake: scheme %q is already registered; register each scheme once (use a new Registry to replace one)", s)
+	}
+	r.m[s] = f
+	return nil
+}
+
+// Schemes returns the registered schemes, sorted.
+func (r *Registry) Schemes() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.m))
+	for s := range r.m {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Open parses rawURL, finds its scheme's factory and returns the connector
+// and the path to give to its Open (or to [OpenSource]). Close the
+// connector when it implements io.Closer.
+func (r *Registry) Open(ctx context.Context, rawURL string) (Connector, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("intake: %w", err)
+	}
+	if u.Scheme == "" {
+		return nil, "", fmt.Errorf("intake: %q has no scheme; write it as a URL (%s)", rawURL, strings.Join(r.Schemes(), "://, ")+"://")
+	}
+	r.mu.RLock()
+	f := r.m[strings.ToLower(u.Scheme)]
+	r.mu.RUnlock()
+	if f == nil {
+		return nil, "", fmt.Errorf("%s://: %w (registered: %s)", u.Scheme, ErrUnknownScheme, strings.Join(r.Schemes(), ", "))
+	}
+	return f(ctx, u)
+}
+
+func validScheme(s string) bool {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// RegistryConfig configures the connectors of [DefaultRegistry].
+type RegistryConfig struct {
+	// LocalRoot is the directory that file:// URLs are confined to: the
+	// URL's path is taken relative to it (file:///exports/a.csv is
+	// LOCALROOT/exports/a.csv; file:a.csv is LOCALROOT/a.csv). A
+	// command-line tool sets "/" so that file URLs name any file; a server
+	// sets the directory its users may import from. Default: "", file://
+	// is registered but refuses every URL, with a message saying so.
+	LocalRoot string
+	// Local configures the file:// connectors (Dir is LocalRoot).
+	Local LocalConfig
+	// HTTP configures the connector of http:// and https:// URLs.
+	HTTP HTTPConfig
+	// SFTP configures sftp://user[:password]@host[:port]/path URLs: the
+	// URL gives Addr, User and (if present) Password, SFTP gives the rest
+	// (host key checking is required: HostKeyCallback or KnownHostsFile).
+	// The path is absolute; /~/ starts it in the user's home directory.
+	SFTP SFTPConfig
+}
+
+// DefaultRegistry returns a new registry with this package's connectors:
+// file:// ([Local]), http:// and https:// ([HTTP]) and sftp:// ([SFTP]).
+// Register more schemes on it as on any registry. It checks cfg.HTTP now;
+// an SFTP URL is checked (and dialed) by Open.
+func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
+	h, err := NewHTTP(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	r := NewRegistry()
+	local := cfg.Local
+	local.Dir = cfg.LocalRoot
+	_ = r.Register("file", func(ctx context.Context, u *url.URL) (Connector, string, error) {
+		if local.Dir == "" {
+			return nil, "", errors.New("intake: file:// URLs are disabled: set RegistryConfig.LocalRoot to the directory they may read (\"/\" for any file)")
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, "", fmt.Errorf("intake: file://%s/...: a file URL names a local file (file:///path); use sftp:// for another host", u.Host)
+		}
+		p := u.Path
+		if u.Opaque != "" {
+			p = u.Opaque
+		}
+		p = strings.TrimLeft(p, "/")
+		if p == "" {
+			return nil, "", errors.New("intake: the file URL names no file")
+		}
+		l, err := NewLocal(local)
+		if err != nil {
+			return nil, "", err
+		}
+		return l, p, nil
+	})
+	hf := func(_ context.Context, u *url.URL) (Connector, string, error) { return h, u.String(), nil }
+	_ = r.Register("http", hf)
+	_ = r.Register("https", hf)
+	_ = r.Register("sftp", func(ctx context.Context, u *url.URL) (Connector, string, error) {
+		sc := cfg.SFTP
+		sc.Addr = u.Host
+		if u.User != nil {
+			sc.User = u.User.Username()
+			if pw, ok := u.User.Password(); ok {
+				sc.Password = pw
+			}
+		}
+		p := u.Path
+		if strings.HasPrefix(p, "/~/") {
+			p = strings.TrimPrefix(p, "/~/")
+		}
+		if p == "" || strings.HasSuffix(p, "/") {
+			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
+		}
+		s, err := DialSFTP(ctx, sc)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, path.Clean(p), nil
+	})
+	return r, nil
+}

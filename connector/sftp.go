@@ -1,0 +1,313 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// DefaultSFTPConnectTimeout is the default of SFTPConfig.ConnectTimeout.
+const DefaultSFTPConnectTimeout = 15 * time.Second
+
+var (
+	// ErrNoHostKeyCheck: an SFTP connection was asked for without a way to
+	// check the server's host key.
+	ErrNoHostKeyCheck = errors.New("intake: SFTP needs host key checking: set SFTPConfig.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or SFTPConfig.HostKeyCallback (e.g. ssh.FixedHostKey)")
+	// ErrNoSFTPAuth: no password and no key were given.
+	ErrNoSFTPAuth = errors.New("intake: SFTP needs credentials: set SFTPConfig.Password, SFTPConfig.PrivateKey or SFTPConfig.Signers")
+)
+
+// SFTPConfig configures an [SFTP] connector.
+type SFTPConfig struct {
+	// Addr is the server's host:port; the port defaults to 22. Required.
+	Addr string
+	// User is the SSH user name. Required.
+	User string
+	// Password authenticates with a password (also offered as
+	// keyboard-interactive). Default: "", no password authentication.
+	Password string
+	// PrivateKey is a PEM-encoded private key (OpenSSH, PKCS#1, PKCS#8),
+	// decrypted with Passphrase if it is encrypted. Default: none.
+	PrivateKey []byte
+	// Passphrase decrypts PrivateKey.
+	Passphrase string
+	// Signers authenticate with public keys (an ssh-agent's, say), tried
+	// after PrivateKey. Default: none.
+	Signers []ssh.Signer
+	// HostKeyCallback checks the server's host key (ssh.FixedHostKey,
+	// knownhosts.New, ...). Either it or KnownHostsFile is required:
+	// without one, DialSFTP returns ErrNoHostKeyCheck.
+	HostKeyCallback ssh.HostKeyCallback
+	// KnownHostsFile is an OpenSSH known_hosts file checked when
+	// HostKeyCallback is nil.
+	KnownHostsFile string
+	// Dir is the directory that relative paths are resolved in. Default:
+	// "", the server's start directory (usually the user's home).
+	Dir string
+	// ConnectTimeout bounds connecting and the SSH handshake. Default:
+	// DefaultSFTPConnectTimeout (15s).
+	ConnectTimeout time.Duration
+	// MaxBytes bounds the bytes read from one file; more is an error
+	// wrapping ErrSizeLimit. Default (0): DefaultMaxConnectorBytes (10 GiB);
+	// negative: unlimited.
+	MaxBytes int64
+	// Logger receives a record when the connection is made. Default: nil.
+	Logger *slog.Logger
+}
+
+// SFTP is a [Connector] of the files of an SFTP server, over one SSH
+// connection that it keeps until Close. Files are streamed (the transfer
+// uses a bounded window of concurrent requests; memory stays flat) and
+// hashed as they are read; they implement io.ReaderAt. SFTP implements
+// [Lister], [Stater], [ConditionalOpener] and io.Closer. Paths are
+// slash-separated, relative to SFTPConfig.Dir or absolute.
+type SFTP struct {
+	cfg    SFTPConfig
+	conn   *ssh.Client
+	client *sftp.Client
+	max    int64
+}
+
+// DialSFTP connects to the server of cfg, checks its host key,
+// authenticates and starts the SFTP subsystem. ctx bounds the dial (with
+// ConnectTimeout); the connection lasts until Close.
+func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
+	var errs []error
+	if cfg.Addr == "" {
+		errs = append(errs, errors.New("intake: SFTPConfig.Addr is empty; set it to the server's host or host:port"))
+	}
+	if cfg.User == "" {
+		errs = append(errs, errors.New("intake: SFTPConfig.User is empty; set the SSH user name"))
+	}
+	if cfg.ConnectTimeout < 0 {
+		errs = append(errs, errors.New("intake: SFTPConfig.ConnectTimeout must not be negative; use 0 for the default"))
+	}
+	hostKey := cfg.HostKeyCallback
+	if hostKey == nil && cfg.KnownHostsFile != "" {
+		cb, err := knownhosts.New(cfg.KnownHostsFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("intake: read SFTPConfig.KnownHostsFile: %w", err))
+		}
+		hostKey = cb
+	}
+	if hostKey == nil && cfg.KnownHostsFile == "" {
+		errs = append(errs, ErrNoHostKeyCheck)
+	}
+	var auth []ssh.AuthMethod
+	if cfg.Password != "" {
+		pw := cfg.Password
+		auth = append(auth, ssh.Password(pw), ssh.KeyboardInteractive(func(_, _ string, qs []string, _ []bool) ([]string, error) {
+			ans := make([]string, len(qs))
+			for i := range ans {
+				ans[i] = pw
+			}
+			return ans, nil
+		}))
+	}
+	signers := cfg.Signers
+	if len(cfg.PrivateKey) > 0 {
+		var s ssh.Signer
+		var err error
+		if cfg.Passphrase != "" {
+			s, err = ssh.ParsePrivateKeyWithPassphrase(cfg.PrivateKey, []byte(cfg.Passphrase))
+		} else {
+			s, err = ssh.ParsePrivateKey(cfg.PrivateKey)
+		}
+		if err != nil {
+			var pm *ssh.PassphraseMissingError
+			if errors.As(err, &pm) {
+				err = errors.New("the key is encrypted; set SFTPConfig.Passphrase")
+			}
+			errs = append(errs, fmt.Errorf("intake: SFTPConfig.PrivateKey: %w", err))
+		} else {
+			signers = append([]ssh.Signer{s}, signers...)
+		}
+	}
+	if len(signers) > 0 {
+		auth = append(auth, ssh.PublicKeys(signers...))
+	}
+	if len(auth) == 0 && len(errs) == 0 {
+		errs = append(errs, ErrNoSFTPAuth)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultSFTPConnectTimeout
+	}
+	addr := cfg.Addr
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "22")
+	}
+	dctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("intake: connect to SFTP server %s: %w", addr, err)
+	}
+	// The handshake does not take a context: a deadline bounds it, and
+	// canceling ctx closes the connection.
+	deadline, _ := dctx.Deadline()
+	_ = nc.SetDeadline(deadline)
+	stop := context.AfterFunc(dctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	sc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: cfg.User, Auth: auth, HostKeyCallback: hostKey})
+	stop()
+	if err != nil {
+		nc.Close()
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("intake: SFTP handshake with %s: %w", addr, cerr)
+		}
+		var ke *knownhosts.KeyError
+		if errors.As(err, &ke) {
+			if len(ke.Want) > 0 {
+				return nil, fmt.Errorf("intake: the host key of SFTP server %s does not match the known_hosts entry (a changed server, or someone in between); check with the server's administrator: %w", addr, err)
+			}
+			return nil, fmt.Errorf("intake: SFTP server %s is not in SFTPConfig.KnownHostsFile; add it after checking its fingerprint: %w", addr, err)
+		}
+		return nil, fmt.Errorf("intake: SSH handshake with %s (host key or credentials refused?): %w", addr, err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	conn := ssh.NewClient(sc, chans, reqs)
+	client, err := sftp.NewClient(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("intake: start SFTP on %s (is the sftp subsystem enabled?): %w", addr, err)
+	}
+	if cfg.Logger != nil {
+		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "intake: SFTP connected", slog.String("addr", addr), slog.String("user", cfg.User))
+	}
+	return &SFTP{cfg: cfg, conn: conn, client: client, max: normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)}, nil
+}
+
+func (s *SFTP) abs(p string) (string, error) {
+	if p == "" {
+		return "", errors.New("intake: empty path; name a file on the SFTP server")
+	}
+	if path.IsAbs(p) || s.cfg.Dir == "" {
+		return path.Clean(p), nil
+	}
+	return path.Join(s.cfg.Dir, p), nil
+}
+
+func (s *SFTP) wrap(op, p string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("intake: SFTP %s %s: %w", op, p, fs.ErrNotExist)
+	}
+	return fmt.Errorf("intake: SFTP %s %s: %w", op, p, err)
+}
+
+// Open opens the file at p. The File reads with ctx: once ctx is done, Read
+// returns its error (a Read waiting for the server is interrupted).
+func (s *SFTP) Open(ctx context.Context, p string) (File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	name, err := s.abs(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.client.Open(name)
+	if err != nil {
+		return nil, s.wrap("open", p, err)
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		err = fmt.Errorf("intake: %s is a directory; name a file", p)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if s.max != noLimit && st.Size() > s.max {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w (SFTPConfig.MaxBytes is %d, the file has %d)", p, ErrSizeLimit, s.max, st.Size())
+	}
+	st2 := newStream(ctx, f, f.Close, FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, s.max, "SFTPConfig.MaxBytes")
+	st2.closeOnCancel()
+	return seekStream{stream: st2, ra: f}, nil
+}
+
+// Stat returns the metadata of the file at p.
+func (s *SFTP) Stat(ctx context.Context, p string) (FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return FileInfo{}, err
+	}
+	name, err := s.abs(p)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	st, err := s.client.Stat(name)
+	if err != nil {
+		return FileInfo{}, s.wrap("stat", p, err)
+	}
+	return FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// OpenIfChanged opens p unless its size and modification time equal last's
+// ([ErrNotModified]).
+func (s *SFTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File, error) {
+	fi, err := s.Stat(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if unchanged(fi, last) {
+		return nil, fmt.Errorf("%s: %w", p, ErrNotModified)
+	}
+	return s.Open(ctx, p)
+}
+
+// List returns the regular files matching pattern (see [Lister]). The
+// names are as Open takes them: joined to the pattern's directory.
+func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
+	dir, base, err := splitPattern(pattern)
+	if err != nil {
+		return nil, err
+	}
+	adir := dir
+	if dir == "." {
+		adir = s.cfg.Dir
+		if adir == "" {
+			adir = "."
+		}
+	} else if adir, err = s.abs(dir); err != nil {
+		return nil, err
+	}
+	entries, err := s.client.ReadDirContext(ctx, adir)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
+		return nil, s.wrap("list", dir, err)
+	}
+	var out []FileInfo
+	for _, e := range entries {
+		if ok, _ := path.Match(base, e.Name()); !ok || !e.Mode().IsRegular() {
+			continue
+		}
+		name := e.Name()
+		if dir != "." {
+			name = path.Join(dir, name)
+		}
+		out = append(out, FileInfo{Name: name, Size: e.Size(), ModTime: e.ModTime()})
+	}
+	return out, nil
+}
+
+// Close ends the SFTP session and the SSH connection.
+func (s *SFTP) Close() error {
+	err := s.client.Close()
+	if cerr := s.conn.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		err = cerr
+	}
+	return err
+}
