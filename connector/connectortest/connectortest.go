@@ -1,0 +1,601 @@
+// Package connectortest checks that a [connector.Connector] or a
+// [connector.Source] keeps the contracts the importer relies on, the way
+// testing/fstest.TestFS checks an fs.FS. Authors of third-party connectors
+// and sources call [TestConnector] or [TestSource] from their tests; every
+// connector and source of Intake passes them.
+//
+// Both functions report each broken rule as a test failure in a named
+// subtest and go on with the other checks. They do not check goroutine
+// leaks: run go.uber.org/goleak in the calling test when the implementation
+// starts goroutines.
+package connectortest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+)
+
+// Prompt bounds how long an operation may take once its context is
+// canceled before the kit reports it as not prompt.
+const Prompt = 5 * time.Second
+
+// TestConnector checks conn against the [connector.Connector] contract with
+// the file at path, whose content is want (at least a few bytes; a few KiB
+// or more exercises buffering better):
+//
+//   - Open returns a File whose bytes, read with small buffers, are want;
+//     Read returns io.EOF at the end and again after; Info names the file
+//     and gives its size (or -1) and, after the end, a non-empty
+//     Fingerprint that is the same on a second open; Close is nil twice,
+//     and Read after Close is an error;
+//   - a canceled context: Open refuses it, and a File whose context is
+//     canceled returns the context's error from Read promptly;
+//   - a missing file (path + ".missing") is an error wrapping
+//     fs.ErrNotExist;
+//   - optional capabilities when present: io.ReaderAt on the File,
+//     [connector.Stater], [connector.Lister] (with path as the pattern,
+//     when it has no wildcard), [connector.ConditionalOpener] (the first
+//     read's FileInfo gives [connector.ErrNotModified]).
+func TestConnector(t *testing.T, conn connector.Connector, path string, want []byte) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatal("connectortest: TestConnector needs a file with content (want is empty)")
+	}
+	ctx := context.Background()
+	var first connector.FileInfo
+	t.Run("Read", func(t *testing.T) {
+		f, err := conn.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", path, err)
+		}
+		info := f.Info()
+		if info.Name == "" {
+			t.Errorf("Info().Name is empty before reading")
+		}
+		if info.Size != -1 && info.Size != int64(len(want)) {
+			t.Errorf("Info().Size = %d before reading, want %d or -1", info.Size, len(want))
+		}
+		got, err := readSmall(f)
+		if err != nil {
+			t.Fatalf("reading with small buffers: %v", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("content: got %d bytes %q..., want %d bytes %q...", len(got), head(got), len(want), head(want))
+		}
+		for i := range 2 {
+			if n, err := f.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+				t.Errorf("Read after the end (%d): (%d, %v), want (0, io.EOF)", i+1, n, err)
+			}
+		}
+		first = f.Info()
+		if first.Size != -1 && first.Size != int64(len(want)) {
+			t.Errorf("Info().Size = %d after reading, want %d or -1", first.Size, len(want))
+		}
+		if first.Fingerprint() == "" {
+			t.Errorf("Info().Fingerprint() is empty after reading the whole file: give a content hash, an ETag or a size and modification time")
+		}
+		if err := f.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := f.Close(); err != nil {
+			t.Errorf("second Close: %v, want nil", err)
+		}
+		if n, err := f.Read(make([]byte, 8)); err == nil || n != 0 {
+			t.Errorf("Read after Close: (%d, %v), want an error", n, err)
+		}
+	})
+	t.Run("Fingerprint", func(t *testing.T) {
+		f, err := conn.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(io.Discard, f); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if a, b := first.Fingerprint(), f.Info().Fingerprint(); a != b {
+			t.Errorf("Fingerprint differs between two opens of an unchanged file: %q, then %q", a, b)
+		}
+	})
+	t.Run("Cancel", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if f, err := conn.Open(cctx, path); err == nil {
+			f.Close()
+			t.Errorf("Open with a canceled context succeeded, want the context's error")
+		} else if !errors.Is(err, context.Canceled) {
+			t.Errorf("Open with a canceled context: %v, want an error wrapping context.Canceled", err)
+		}
+		cctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		f, err := conn.Open(cctx, path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer f.Close()
+		cancel()
+		done := make(chan error, 1)
+		go func() { _, err := io.Copy(io.Discard, f); done <- err }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Read after the context was canceled: %v, want an error wrapping context.Canceled", err)
+			}
+		case <-time.After(Prompt):
+			t.Errorf("Read did not return within %v of the context's cancellation", Prompt)
+			f.Close()
+			<-done
+		}
+	})
+	t.Run("NotExist", func(t *testing.T) {
+		f, err := conn.Open(ctx, path+".missing")
+		if err == nil {
+			f.Close()
+			t.Fatalf("Open(%q) of a missing file succeeded", path+".missing")
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Open of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+		}
+	})
+	t.Run("ReaderAt", func(t *testing.T) {
+		f, err := conn.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer f.Close()
+		ra, ok := f.(io.ReaderAt)
+		if !ok {
+			t.Skip("the File does not implement io.ReaderAt")
+		}
+		off := len(want) / 3
+		buf := make([]byte, len(want)-off)
+		n, err := ra.ReadAt(buf, int64(off))
+		if err != nil && !(err == io.EOF && n == len(buf)) {
+			t.Fatalf("ReadAt(%d bytes at %d): %d, %v", len(buf), off, n, err)
+		}
+		if !bytes.Equal(buf[:n], want[off:]) {
+			t.Errorf("ReadAt at %d returned other bytes than the file's", off)
+		}
+		if _, err := ra.ReadAt(make([]byte, 1), int64(len(want))); err != io.EOF {
+			t.Errorf("ReadAt at the end: %v, want io.EOF", err)
+		}
+	})
+	t.Run("Stater", func(t *testing.T) {
+		st, ok := conn.(connector.Stater)
+		if !ok {
+			t.Skip("the connector does not implement Stater")
+		}
+		fi, err := st.Stat(ctx, path)
+		if err != nil {
+			t.Fatalf("Stat: %v", err)
+		}
+		if fi.Size != int64(len(want)) && fi.Size != -1 {
+			t.Errorf("Stat: Size %d, want %d", fi.Size, len(want))
+		}
+		if fi.ContentHash != "" {
+			t.Errorf("Stat: ContentHash %q, want it empty (nothing was read)", fi.ContentHash)
+		}
+		if _, err := st.Stat(ctx, path+".missing"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+		}
+	})
+	t.Run("Lister", func(t *testing.T) {
+		l, ok := conn.(connector.Lister)
+		if !ok {
+			t.Skip("the connector does not implement Lister")
+		}
+		if strings.ContainsAny(path, `*?[\`) {
+			t.Skip("the path holds wildcard characters")
+		}
+		files, err := l.List(ctx, path)
+		if err != nil {
+			t.Fatalf("List(%q): %v", path, err)
+		}
+		if len(files) != 1 || files[0].Size != int64(len(want)) {
+			t.Fatalf("List(%q) = %+v, want the file alone, with size %d", path, files, len(want))
+		}
+		f, err := conn.Open(ctx, files[0].Name)
+		if err != nil {
+			t.Fatalf("Open of the listed name %q: %v", files[0].Name, err)
+		}
+		f.Close()
+	})
+	t.Run("ConditionalOpener", func(t *testing.T) {
+		co, ok := conn.(connector.ConditionalOpener)
+		if !ok {
+			t.Skip("the connector does not implement ConditionalOpener")
+		}
+		if f, err := co.OpenIfChanged(ctx, path, first); err == nil {
+			f.Close()
+			t.Errorf("OpenIfChanged with the FileInfo of the last read opened the unchanged file, want ErrNotModified")
+		} else if !errors.Is(err, connector.ErrNotModified) {
+			t.Errorf("OpenIfChanged of an unchanged file: %v, want an error wrapping ErrNotModified", err)
+		}
+		older := connector.FileInfo{Name: first.Name, Size: first.Size + 1, ModTime: time.Unix(1, 0), ETag: `"connectortest-other"`}
+		f, err := co.OpenIfChanged(ctx, path, older)
+		if err != nil {
+			t.Fatalf("OpenIfChanged with another file's FileInfo: %v, want the file opened", err)
+		}
+		f.Close()
+	})
+}
+
+// readSmall reads r to its end with buffers of 1 to 4096 bytes, varying,
+// as a parser reading ahead would.
+func readSmall(r io.Reader) ([]byte, error) {
+	var out []byte
+	sizes := []int{1, 7, 512, 4096, 3}
+	buf := make([]byte, 4096)
+	for i := 0; ; i++ {
+		n, err := r.Read(buf[:sizes[i%len(sizes)]])
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		if i > 1<<26 {
+			return out, errors.New("too many reads")
+		}
+	}
+}
+
+func head(b []byte) []byte {
+	if len(b) > 40 {
+		return b[:40]
+	}
+	return b
+}
+
+// Want is what [TestSource] expects of a source, and the hooks for its
+// optional checks.
+type Want struct {
+	// Header is the expected header; nil for a source without one.
+	Header []string
+	// Rows are the cells of every data row, in order, rows with a row
+	// error included.
+	Rows [][]string
+	// Errors gives the expected row error code of rows by their 0-based
+	// index in Rows; a row not listed must come without error.
+	Errors map[int]string
+	// Lines, when set, are the expected Row.Line of each row. Without it,
+	// lines are only checked to be at least 1 (2 with a header) and
+	// non-decreasing.
+	Lines []int
+
+	// OpenLimited, when set, opens the same input with the source's row
+	// limit set to max (CSVConfig.MaxRows, say). With at least 2 rows, the
+	// kit opens it with max 1 and expects a fatal error (not a row error,
+	// not io.EOF) at the latest on the second Read, returned again by the
+	// next Read.
+	OpenLimited func(ctx context.Context, max int) (connector.Source, error)
+
+	// FromReader and Input, when set, build the source on an io.Reader
+	// holding Input; the kit then reads it through testing/iotest readers:
+	// one byte at a time, half reads and data with io.EOF must give the
+	// same rows; a timeout or an error mid-stream must give a fatal error
+	// that wraps it (or, for a timeout, the same rows after a retry).
+	FromReader func(r io.Reader) (connector.Source, error)
+	Input      []byte
+
+	// CancelWithin is how many rows the source may still return after its
+	// context is canceled before Read must return the context's error
+	// (sources check the context every so many rows). Default: 256.
+	CancelWithin int
+}
+
+// Fingerprinter is the optional capability of a source that identifies
+// its input's content (see connector.FileInfo.Fingerprint); TestSource
+// checks that it is stable across two opens.
+type Fingerprinter interface {
+	Fingerprint() string
+}
+
+// TestSource checks the source made by open against the [connector.Source]
+// contract and want:
+//
+//   - Header returns want.Header, the same on a second call;
+//   - Read returns want.Rows in order, each with its expected row error
+//     (an *intake.RowError whose Line is the row's) or none; lines are at
+//     least 1 (2 with a header) and non-decreasing; then io.EOF, and
+//     io.EOF again;
+//   - Close is nil twice; Read after Close is an error, never a row;
+//   - a canceled context: Read returns the context's error within
+//     want.CancelWithin rows and Prompt;
+//   - [connector.Progresser], when implemented: read never decreases and
+//     stays within total when total is known;
+//   - Fingerprinter, when implemented: non-empty and the same for two
+//     opens once read;
+//   - the row limit (want.OpenLimited) and the iotest readers
+//     (want.FromReader) when given.
+//
+// open is called several times and must return a fresh source over the
+// same input each time; its ctx is the one the source may keep (an SQL
+// query's).
+func TestSource(t *testing.T, open func(ctx context.Context) (connector.Source, error), want Want) {
+	t.Helper()
+	ctx := context.Background()
+	var fp string
+	t.Run("Read", func(t *testing.T) {
+		src, err := open(ctx)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		checkRows(t, ctx, src, want)
+		if f, ok := src.(Fingerprinter); ok {
+			fp = f.Fingerprint()
+			if fp == "" {
+				t.Errorf("Fingerprint() is empty after reading the whole source")
+			}
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := src.Close(); err != nil {
+			t.Errorf("second Close: %v, want nil", err)
+		}
+		if row, err := src.Read(ctx); err == nil || err == io.EOF {
+			t.Errorf("Read after Close: (%v, %v), want an error other than io.EOF", row, err)
+		}
+	})
+	t.Run("Fingerprint", func(t *testing.T) {
+		src, err := open(ctx)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		defer src.Close()
+		f, ok := src.(Fingerprinter)
+		if !ok {
+			t.Skip("the source does not implement Fingerprint")
+		}
+		for {
+			if _, err := src.Read(ctx); err != nil && !isRowError(err) {
+				break
+			}
+		}
+		if got := f.Fingerprint(); got != fp {
+			t.Errorf("Fingerprint differs between two opens: %q, then %q", fp, got)
+		}
+	})
+	t.Run("Cancel", func(t *testing.T) {
+		within := want.CancelWithin
+		if within <= 0 {
+			within = 256
+		}
+		for _, after := range []int{0, 1} {
+			if after > len(want.Rows) {
+				continue
+			}
+			cctx, cancel := context.WithCancel(ctx)
+			src, err := open(cctx)
+			if err != nil {
+				cancel()
+				t.Fatalf("open: %v", err)
+			}
+			for range after {
+				if _, err := src.Read(cctx); err != nil && !isRowError(err) {
+					t.Fatalf("Read before canceling: %v", err)
+				}
+			}
+			cancel()
+			start := time.Now()
+			n := 0
+			for {
+				_, err := src.Read(cctx)
+				if err == nil || isRowError(err) {
+					if n++; n > within {
+						t.Errorf("canceled after %d rows: Read still returned rows %d rows later, want the context's error within %d rows", after, n, within)
+						break
+					}
+					continue
+				}
+				if err == io.EOF && after+n >= len(want.Rows) {
+					break // the input ended first
+				}
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("canceled after %d rows: Read returned %v, want an error wrapping context.Canceled", after, err)
+				}
+				break
+			}
+			if d := time.Since(start); d > Prompt {
+				t.Errorf("canceled after %d rows: Read took %v to stop", after, d)
+			}
+			src.Close()
+		}
+	})
+	t.Run("Limit", func(t *testing.T) {
+		if want.OpenLimited == nil {
+			t.Skip("Want.OpenLimited is not set")
+		}
+		if len(want.Rows) < 2 {
+			t.Skip("the input has fewer than 2 rows")
+		}
+		src, err := want.OpenLimited(ctx, 1)
+		if err != nil {
+			t.Fatalf("OpenLimited(1): %v", err)
+		}
+		defer src.Close()
+		var fatal error
+		for i := 0; i < 2; i++ {
+			if _, err := src.Read(ctx); err != nil && !isRowError(err) {
+				fatal = err
+				break
+			}
+		}
+		if fatal == nil || fatal == io.EOF {
+			t.Fatalf("a source limited to 1 row read 2 rows (or ended with %v), want a fatal error naming the limit", fatal)
+		}
+		if _, err := src.Read(ctx); err == nil || isRowError(err) {
+			t.Errorf("Read after the limit's fatal error: %v, want the error again", err)
+		}
+	})
+	t.Run("IOTest", func(t *testing.T) {
+		if want.FromReader == nil || want.Input == nil {
+			t.Skip("Want.FromReader or Want.Input is not set")
+		}
+		same := []struct {
+			name string
+			r    func() io.Reader
+		}{
+			{"OneByteReader", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(want.Input)) }},
+			{"HalfReader", func() io.Reader { return iotest.HalfReader(bytes.NewReader(want.Input)) }},
+			{"DataErrReader", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(want.Input)) }},
+		}
+		for _, tc := range same {
+			t.Run(tc.name, func(t *testing.T) {
+				src, err := want.FromReader(tc.r())
+				if err != nil {
+					t.Fatalf("FromReader: %v", err)
+				}
+				defer src.Close()
+				checkRows(t, ctx, src, want)
+			})
+		}
+		t.Run("ErrMidStream", func(t *testing.T) {
+			boom := errors.New("connectortest: connection reset")
+			half := want.Input[:len(want.Input)/2]
+			src, err := want.FromReader(io.MultiReader(bytes.NewReader(half), iotest.ErrReader(boom)))
+			if err != nil {
+				if !errors.Is(err, boom) {
+					t.Errorf("FromReader with a failing reader: %v, want an error wrapping the reader's", err)
+				}
+				return
+			}
+			defer src.Close()
+			if err := drain(ctx, src); !errors.Is(err, boom) {
+				t.Errorf("reading a reader that fails mid-stream ended with %v, want an error wrapping the reader's error", err)
+			}
+		})
+		t.Run("TimeoutReader", func(t *testing.T) {
+			src, err := want.FromReader(iotest.TimeoutReader(bytes.NewReader(want.Input)))
+			if err != nil {
+				if !errors.Is(err, iotest.ErrTimeout) {
+					t.Errorf("FromReader with a TimeoutReader: %v, want an error wrapping iotest.ErrTimeout", err)
+				}
+				return
+			}
+			defer src.Close()
+			err = drain(ctx, src)
+			if err != nil && !errors.Is(err, iotest.ErrTimeout) {
+				t.Errorf("reading a TimeoutReader ended with %v, want an error wrapping iotest.ErrTimeout (or all rows)", err)
+			}
+		})
+	})
+}
+
+// drain reads src to its end; it returns nil at io.EOF, else the fatal
+// error.
+func drain(ctx context.Context, src connector.Source) error {
+	if _, err := src.Header(ctx); err != nil {
+		return err
+	}
+	for {
+		_, err := src.Read(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil && !isRowError(err) {
+			return err
+		}
+	}
+}
+
+func isRowError(err error) bool {
+	var re *intake.RowError
+	return errors.As(err, &re)
+}
+
+// checkRows reads src to its end and compares with want.
+func checkRows(t *testing.T, ctx context.Context, src connector.Source, want Want) {
+	t.Helper()
+	h, err := src.Header(ctx)
+	if err != nil {
+		t.Fatalf("Header: %v", err)
+	}
+	if !equal(h, want.Header) || (h == nil) != (want.Header == nil) {
+		t.Errorf("Header = %q, want %q", h, want.Header)
+	}
+	if h2, err := src.Header(ctx); err != nil || !equal(h2, h) {
+		t.Errorf("second Header = %q, %v; want the same as the first", h2, err)
+	}
+	minLine := 1
+	if want.Header != nil {
+		minLine = 2
+	}
+	prevRead := int64(0)
+	p, hasProgress := src.(connector.Progresser)
+	for i := 0; ; i++ {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			if i != len(want.Rows) {
+				t.Errorf("io.EOF after %d rows, want %d rows", i, len(want.Rows))
+			}
+			break
+		}
+		var re *intake.RowError
+		if err != nil && !errors.As(err, &re) {
+			t.Fatalf("Read (row %d): fatal error %v", i+1, err)
+		}
+		if i >= len(want.Rows) {
+			t.Fatalf("Read returned row %d %q, want io.EOF after %d rows", i+1, row.Cells, len(want.Rows))
+		}
+		if !equal(row.Cells, want.Rows[i]) {
+			t.Errorf("row %d (line %d) = %q, want %q", i+1, row.Line, row.Cells, want.Rows[i])
+		}
+		if row.Line < minLine {
+			t.Errorf("row %d: Line %d, want at least %d", i+1, row.Line, minLine)
+		}
+		if want.Lines != nil && i < len(want.Lines) && row.Line != want.Lines[i] {
+			t.Errorf("row %d: Line %d, want %d", i+1, row.Line, want.Lines[i])
+		}
+		minLine = row.Line
+		code, wantErr := want.Errors[i]
+		switch {
+		case re == nil && wantErr:
+			t.Errorf("row %d (line %d): no error, want row error %s", i+1, row.Line, code)
+		case re != nil && !wantErr:
+			t.Errorf("row %d (line %d): unexpected row error %v", i+1, row.Line, re)
+		case re != nil && re.Code != code:
+			t.Errorf("row %d (line %d): row error code %q, want %q", i+1, row.Line, re.Code, code)
+		}
+		if re != nil && re.Line != row.Line {
+			t.Errorf("row %d: RowError.Line %d differs from Row.Line %d", i+1, re.Line, row.Line)
+		}
+		if hasProgress {
+			read, total := p.Progress()
+			if read < prevRead {
+				t.Errorf("Progress went back from %d to %d", prevRead, read)
+			}
+			if total >= 0 && read > total {
+				t.Errorf("Progress: read %d beyond total %d", read, total)
+			}
+			prevRead = read
+		}
+	}
+	if row, err := src.Read(ctx); err != io.EOF {
+		t.Errorf("Read after io.EOF = (%v, %v), want io.EOF again", row, err)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
