@@ -142,7 +142,8 @@ func (l *Local) OpenIfChanged(ctx context.Context, p string, last FileInfo) (Fil
 	return l.Open(ctx, p)
 }
 
-// List returns the regular files matching pattern (see [Lister]).
+// List returns the regular files matching pattern (see [Lister]),
+// symbolic links to regular files inside the directory included.
 func (l *Local) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 	dir, base, err := splitPattern(pattern)
 	if err != nil {
@@ -167,12 +168,16 @@ func (l *Local) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if ok, _ := path.Match(base, e.Name()); !ok || !e.Type().IsRegular() {
+		if ok, _ := path.Match(base, e.Name()); !ok || e.IsDir() {
 			continue
 		}
 		st, err := e.Info()
-		if err != nil {
-			continue // removed since ReadDir
+		if err == nil && e.Type()&fs.ModeSymlink != 0 {
+			// follow the link, inside the root only: a link out is not listed
+			st, err = l.root.Stat(path.Join(dir, e.Name()))
+		}
+		if err != nil || !st.Mode().IsRegular() {
+			continue // removed since ReadDir, a link out of the root, a device
 		}
 		out = append(out, FileInfo{Name: path.Join(dir, e.Name()), Size: st.Size(), ModTime: st.ModTime()})
 	}
