@@ -1,0 +1,828 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ErrNotFound is returned (wrapped) when a job or run does not exist.
+var ErrNotFound = errors.New("schedule: not found: check the job or run id")
+
+// JobStore keeps jobs and their run history, and hands due runs to
+// schedulers. Implementations: [OpenSQLite]/[NewSQLite] (default) and
+// [NewPostgres] (several replicas). All methods are safe for concurrent use.
+type JobStore interface {
+	// Create saves a new job: it assigns ID, Created, Updated and NextRun,
+	// and queues a run when RunOnSave is set.
+	Create(ctx context.Context, job Job) (Job, error)
+	// Get returns a job; ErrNotFound when there is none.
+	Get(ctx context.Context, id string) (Job, error)
+	// List returns the jobs matching the filter, by name.
+	List(ctx context.Context, f JobFilter) ([]Job, error)
+	// Update replaces a job's settings; a schedule change takes effect at once.
+	Update(ctx context.Context, job Job) (Job, error)
+	// Delete removes a job and its runs.
+	Delete(ctx context.Context, id string) error
+	// Duplicate copies a job under a new name; the copy is disabled.
+	Duplicate(ctx context.Context, id, name string) (Job, error)
+	// SetEnabled enables or disables a job; enabling recomputes NextRun.
+	SetEnabled(ctx context.Context, id string, enabled bool) error
+
+	// CreateRun records a run. A queued run (the default status) waits for a
+	// scheduler; queued runs of a job start one after another.
+	CreateRun(ctx context.Context, run Run) (Run, error)
+	// UpdateRun stores a run's fields.
+	UpdateRun(ctx context.Context, run Run) error
+	// GetRun returns a run, with live counts while it runs.
+	GetRun(ctx context.Context, id string) (Run, error)
+	// ListRuns returns runs matching the filter, newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+
+	// Claim is the scheduler's step: in one transaction it turns the jobs
+	// due at req.Now into queued runs (or skip records, per policy), moves
+	// their NextRun on, and starts up to req.Limit queued runs whose job has
+	// no running run, leasing them to req.Instance until Now+Lease.
+	Claim(ctx context.Context, req ClaimRequest) ([]Claimed, error)
+	// Heartbeat renews a running run's lease and stores its live counts. It
+	// returns ErrLeaseLost when the run is no longer leased to run.Instance.
+	Heartbeat(ctx context.Context, run Run, until time.Time) error
+	// Finish stores a run's final state and frees its job for the next run.
+	Finish(ctx context.Context, run Run) error
+	// Reap marks runs whose lease expired before now as failed, and frees
+	// their jobs. It returns the runs it marked.
+	Reap(ctx context.Context, now time.Time) ([]Run, error)
+
+	// FieldUsers returns the saved recurring jobs that reference field of
+	// object (in their mapping or sync fields). A host calls it before it
+	// drops a field; see [ErrFieldInUse].
+	FieldUsers(ctx context.Context, object, field string) ([]Job, error)
+	// Close releases what the store opened itself.
+	Close() error
+}
+
+// ErrLeaseLost is returned by Heartbeat when another instance reaped the run.
+var ErrLeaseLost = errors.New("schedule: run lease lost: another instance marked it failed after its lease expired; raise Config.LeaseDuration")
+
+// JobFilter selects jobs; zero fields match all.
+type JobFilter struct {
+	Enabled *bool
+	// Recurring, when set, selects jobs with (true) or without a cadence.
+	Recurring *bool
+	Object    string
+	// Limit caps the result (0 = no limit).
+	Limit int
+}
+
+// RunFilter selects runs; zero fields match all.
+type RunFilter struct {
+	JobID   string
+	Status  []RunStatus
+	Trigger Trigger
+	// Since and Until bound the time the run was recorded (Queued).
+	Since, Until time.Time
+	// Limit caps the result (0 = 100).
+	Limit int
+}
+
+// ClaimRequest is the input of JobStore.Claim.
+type ClaimRequest struct {
+	Now      time.Time
+	Instance string
+	Lease    time.Duration
+	// Limit is the most runs to start (free slots); 0 starts none.
+	Limit int
+	// MissedAfter: a due run older than this at Now was missed (MissedPolicy).
+	MissedAfter time.Duration
+	// Scan caps the due jobs handled per claim (0 = 1000).
+	Scan int
+}
+
+// Claimed is a run the scheduler must execute now, with its job.
+type Claimed struct {
+	Job Job
+	Run Run
+}
+
+// FieldInUseError is returned by [CheckFieldDrop] when saved recurring jobs
+// reference a field.
+type FieldInUseError struct {
+	Object, Field string
+	Jobs          []Job
+}
+
+// ErrFieldInUse matches a *FieldInUseError with errors.Is.
+var ErrFieldInUse = errors.New("schedule: field is used by saved recurring jobs")
+
+func (e *FieldInUseError) Error() string {
+	names := make([]string, len(e.Jobs))
+	for i, j := range e.Jobs {
+		names[i] = fmt.Sprintf("%q (%s)", j.Name, j.ID)
+	}
+	return fmt.Sprintf("schedule: field %s.%s cannot be dropped: saved recurring jobs use it: %s; change their mappings first",
+		e.Object, e.Field, strings.Join(names, ", "))
+}
+
+// Is makes errors.Is(err, ErrFieldInUse) true.
+func (e *FieldInUseError) Is(target error) bool { return target == ErrFieldInUse }
+
+// CheckFieldDrop returns a *FieldInUseError naming the jobs when saved
+// recurring jobs of the store use the field, and nil when it can be dropped.
+func CheckFieldDrop(ctx context.Context, s JobStore, object, field string) error {
+	jobs, err := s.FieldUsers(ctx, object, field)
+	if err != nil {
+		return err
+	}
+	if len(jobs) > 0 {
+		return &FieldInUseError{Object: object, Field: field, Jobs: jobs}
+	}
+	return nil
+}
+
+// usesField reports whether the job's mapping or sync fields name field.
+func usesField(j *Job, object, field string) bool {
+	obj := j.Object
+	if obj == "" {
+		obj = "contact"
+	}
+	if object == "" {
+		object = "contact"
+	}
+	if obj != object {
+		return false
+	}
+	for _, s := range j.Sync {
+		if s == field {
+			return true
+		}
+	}
+	var spec struct {
+		Fields []struct {
+			Name string `json:"name"`
+		} `json:"fields"`
+		Columns []struct {
+			Field string `json:"field"`
+			Skip  bool   `json:"skip"`
+		} `json:"columns"`
+	}
+	if len(j.Mapping) == 0 || json.Unmarshal(j.Mapping, &spec) != nil {
+		return false
+	}
+	for _, c := range spec.Columns {
+		if c.Field == field && !c.Skip {
+			return true
+		}
+	}
+	return false
+}
+
+// --- the SQL implementation shared by SQLite and PostgreSQL ---
+
+type dialect struct {
+	name       string
+	skipLocked string // appended to SELECT … for claims
+	dollar     bool   // $1 placeholders
+}
+
+type rowsI interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+type dbtx interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	query(ctx context.Context, q string, args ...any) (rowsI, error)
+}
+
+type txI interface {
+	dbtx
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+type backend interface {
+	dbtx
+	begin(ctx context.Context) (txI, error)
+	close() error
+}
+
+// Clock tells the time and makes timers; inject a fake one in tests (see
+// package scheduletest). The zero Config uses the system clock.
+type Clock interface {
+	Now() time.Time
+	// After waits for d to elapse and then sends the time on the channel.
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// StoreConfig configures a store. The zero value works.
+type StoreConfig struct {
+	// Clock gives the time of Create, Update and SetEnabled (NextRun).
+	// Default: the system clock.
+	Clock Clock
+}
+
+type sqlStore struct {
+	d     dialect
+	db    backend
+	clock Clock
+}
+
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS intake_jobs (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	enabled BIGINT NOT NULL,
+	next_run BIGINT NOT NULL,
+	running_run TEXT NOT NULL DEFAULT '',
+	last_fingerprint TEXT NOT NULL DEFAULT '',
+	spec TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intake_jobs_due ON intake_jobs (next_run) WHERE enabled = 1 AND next_run > 0;
+CREATE TABLE IF NOT EXISTS intake_runs (
+	id TEXT PRIMARY KEY,
+	job_id TEXT NOT NULL,
+	seq BIGINT NOT NULL,
+	trigger_ TEXT NOT NULL,
+	status TEXT NOT NULL,
+	queued BIGINT NOT NULL,
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	instance TEXT NOT NULL DEFAULT '',
+	data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS intake_runs_job ON intake_runs (job_id, queued);
+CREATE INDEX IF NOT EXISTS intake_runs_status ON intake_runs (status, seq);
+`
+
+func (s *sqlStore) init(ctx context.Context) error {
+	for _, stmt := range strings.Split(schemaSQL, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
+		}
+		if _, err := s.db.exec(ctx, stmt); err != nil {
+			return fmt.Errorf("schedule: create tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// q rewrites ? placeholders for the dialect.
+func (s *sqlStore) q(query string) string {
+	if !s.d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(n).UTC()
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func nextRun(j *Job, now time.Time) (time.Time, error) {
+	if !j.Enabled {
+		return time.Time{}, nil
+	}
+	sc, err := j.Schedule()
+	if err != nil || sc == nil {
+		return time.Time{}, err
+	}
+	return sc.Next(now), nil
+}
+
+func (s *sqlStore) inTx(ctx context.Context, fn func(tx txI) error) error {
+	tx, err := s.db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("schedule: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.rollback(ctx)
+		return err
+	}
+	if err := tx.commit(ctx); err != nil {
+		return fmt.Errorf("schedule: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Create(ctx context.Context, job Job) (Job, error) {
+	if err := job.validate(); err != nil {
+		return Job{}, err
+	}
+	now := s.clock.Now().UTC()
+	job.ID, job.Created, job.Updated = newID(), now, now
+	var err error
+	if job.NextRun, err = nextRun(&job, now); err != nil {
+		return Job{}, err
+	}
+	err = s.inTx(ctx, func(tx txI) error {
+		if err := s.putJob(ctx, tx, &job, true); err != nil {
+			return err
+		}
+		if job.RunOnSave {
+			_, err := s.insertRun(ctx, tx, Run{JobID: job.ID, Trigger: TriggerSave, Queued: now, Status: StatusQueued})
+			return err
+		}
+		return nil
+	})
+	return job, err
+}
+
+func (s *sqlStore) putJob(ctx context.Context, tx dbtx, job *Job, insert bool) error {
+	spec, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	if insert {
+		_, err = tx.exec(ctx, s.q(`INSERT INTO intake_jobs (id, name, enabled, next_run, spec) VALUES (?, ?, ?, ?, ?)`),
+			job.ID, job.Name, b2i(job.Enabled), micros(job.NextRun), string(spec))
+	} else {
+		var n int64
+		n, err = tx.exec(ctx, s.q(`UPDATE intake_jobs SET name = ?, enabled = ?, next_run = ?, spec = ? WHERE id = ?`),
+			job.Name, b2i(job.Enabled), micros(job.NextRun), string(spec), job.ID)
+		if err == nil && n == 0 {
+			return fmt.Errorf("job %s: %w", job.ID, ErrNotFound)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("schedule: save job %q: %w", job.Name, err)
+	}
+	return nil
+}
+
+const jobCols = `id, enabled, next_run, spec`
+
+func scanJob(r rowsI) (Job, error) {
+	var j Job
+	var id, spec string
+	var enabled, next int64
+	if err := r.Scan(&id, &enabled, &next, &spec); err != nil {
+		return j, err
+	}
+	if err := json.Unmarshal([]byte(spec), &j); err != nil {
+		return j, fmt.Errorf("schedule: job %s: stored spec: %w", id, err)
+	}
+	j.ID, j.Enabled, j.NextRun = id, enabled == 1, fromMicros(next)
+	return j, nil
+}
+
+func (s *sqlStore) jobs(ctx context.Context, tx dbtx, query string, args ...any) ([]Job, error) {
+	rows, err := tx.query(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: query jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) Get(ctx context.Context, id string) (Job, error) {
+	js, err := s.jobs(ctx, s.db, `SELECT `+jobCols+` FROM intake_jobs WHERE id = ?`, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if len(js) == 0 {
+		return Job{}, fmt.Errorf("job %s: %w", id, ErrNotFound)
+	}
+	return js[0], nil
+}
+
+func (s *sqlStore) List(ctx context.Context, f JobFilter) ([]Job, error) {
+	q := `SELECT ` + jobCols + ` FROM intake_jobs WHERE 1 = 1`
+	var args []any
+	if f.Enabled != nil {
+		q += ` AND enabled = ?`
+		args = append(args, b2i(*f.Enabled))
+	}
+	q += ` ORDER BY name, id`
+	js, err := s.jobs(ctx, s.db, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := js[:0]
+	for _, j := range js {
+		if f.Recurring != nil && j.Recurring() != *f.Recurring || f.Object != "" && j.Object != f.Object {
+			continue
+		}
+		out = append(out, j)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Update(ctx context.Context, job Job) (Job, error) {
+	if err := job.validate(); err != nil {
+		return Job{}, err
+	}
+	old, err := s.Get(ctx, job.ID)
+	if err != nil {
+		return Job{}, err
+	}
+	now := s.clock.Now().UTC()
+	job.Created, job.Updated = old.Created, now
+	if job.NextRun, err = nextRun(&job, now); err != nil {
+		return Job{}, err
+	}
+	return job, s.putJob(ctx, s.db, &job, false)
+}
+
+func (s *sqlStore) Delete(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(tx txI) error {
+		n, err := tx.exec(ctx, s.q(`DELETE FROM intake_jobs WHERE id = ?`), id)
+		if err != nil {
+			return fmt.Errorf("schedule: delete job: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("job %s: %w", id, ErrNotFound)
+		}
+		_, err = tx.exec(ctx, s.q(`DELETE FROM intake_runs WHERE job_id = ?`), id)
+		return err
+	})
+}
+
+func (s *sqlStore) Duplicate(ctx context.Context, id, name string) (Job, error) {
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if name == "" {
+		name = j.Name + " (copy)"
+	}
+	j.Name, j.Enabled, j.RunOnSave = name, false, false
+	return s.Create(ctx, j)
+}
+
+func (s *sqlStore) SetEnabled(ctx context.Context, id string, enabled bool) error {
+	j, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	j.Enabled = enabled
+	_, err = s.Update(ctx, j)
+	return err
+}
+
+func (s *sqlStore) insertRun(ctx context.Context, tx dbtx, r Run) (Run, error) {
+	if r.ID == "" {
+		r.ID = newID()
+	}
+	if r.Status == "" {
+		r.Status = StatusQueued
+	}
+	if r.Queued.IsZero() {
+		r.Queued = s.clock.Now().UTC()
+	}
+	if r.Trigger == "" {
+		r.Trigger = TriggerManual
+	}
+	data, _ := json.Marshal(r)
+	_, err := tx.exec(ctx, s.q(`INSERT INTO intake_runs (id, job_id, seq, trigger_, status, queued, lease_until, instance, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.ID, r.JobID, r.Queued.UnixNano(), string(r.Trigger), string(r.Status), micros(r.Queued), micros(r.LeaseUntil), r.Instance, string(data))
+	if err != nil {
+		return r, fmt.Errorf("schedule: record run: %w", err)
+	}
+	return r, nil
+}
+
+func (s *sqlStore) CreateRun(ctx context.Context, r Run) (Run, error) {
+	if _, err := s.Get(ctx, r.JobID); err != nil {
+		return Run{}, err
+	}
+	return s.insertRun(ctx, s.db, r)
+}
+
+func (s *sqlStore) updateRun(ctx context.Context, tx dbtx, r Run, extra string, args ...any) (int64, error) {
+	data, _ := json.Marshal(r)
+	n, err := tx.exec(ctx, s.q(`UPDATE intake_runs SET status = ?, lease_until = ?, instance = ?, data = ? WHERE id = ?`+extra),
+		append([]any{string(r.Status), micros(r.LeaseUntil), r.Instance, string(data), r.ID}, args...)...)
+	if err != nil {
+		return 0, fmt.Errorf("schedule: update run: %w", err)
+	}
+	return n, nil
+}
+
+func (s *sqlStore) UpdateRun(ctx context.Context, r Run) error {
+	n, err := s.updateRun(ctx, s.db, r, "")
+	if err == nil && n == 0 {
+		err = fmt.Errorf("run %s: %w", r.ID, ErrNotFound)
+	}
+	return err
+}
+
+func (s *sqlStore) runs(ctx context.Context, tx dbtx, query string, args ...any) ([]Run, error) {
+	rows, err := tx.query(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: query runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var r Run
+		if err := json.Unmarshal([]byte(data), &r); err != nil {
+			return nil, fmt.Errorf("schedule: stored run: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) GetRun(ctx context.Context, id string) (Run, error) {
+	rs, err := s.runs(ctx, s.db, `SELECT data FROM intake_runs WHERE id = ?`, id)
+	if err != nil {
+		return Run{}, err
+	}
+	if len(rs) == 0 {
+		return Run{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	return rs[0], nil
+}
+
+func (s *sqlStore) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	q := `SELECT data FROM intake_runs WHERE 1 = 1`
+	var args []any
+	if f.JobID != "" {
+		q += ` AND job_id = ?`
+		args = append(args, f.JobID)
+	}
+	if f.Trigger != "" {
+		q += ` AND trigger_ = ?`
+		args = append(args, string(f.Trigger))
+	}
+	if len(f.Status) > 0 {
+		q += ` AND status IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(f.Status)), ", ") + `)`
+		for _, st := range f.Status {
+			args = append(args, string(st))
+		}
+	}
+	if !f.Since.IsZero() {
+		q += ` AND queued >= ?`
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND queued < ?`
+		args = append(args, micros(f.Until))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += fmt.Sprintf(` ORDER BY seq DESC, id DESC LIMIT %d`, limit)
+	return s.runs(ctx, s.db, q, args...)
+}
+
+func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, error) {
+	now := req.Now.UTC()
+	scan := req.Scan
+	if scan <= 0 {
+		scan = 1000
+	}
+	var out []Claimed
+	err := s.inTx(ctx, func(tx txI) error {
+		out = out[:0]
+		// 1. Due jobs become queued runs (or skip records).
+		due, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE enabled = 1 AND next_run > 0 AND next_run <= ? ORDER BY next_run LIMIT ?`+s.d.skipLocked,
+			micros(now), scan)
+		if err != nil {
+			return err
+		}
+		for i := range due {
+			j := &due[i]
+			if err := s.claimDue(ctx, tx, j, now, req.MissedAfter); err != nil {
+				return err
+			}
+		}
+		if req.Limit <= 0 {
+			return nil
+		}
+		// 2. Start queued runs of jobs that have no running run, oldest first.
+		rows, err := tx.query(ctx, s.q(`SELECT r.id, r.job_id FROM intake_runs r JOIN intake_jobs j ON j.id = r.job_id
+			WHERE r.status = 'queued' AND j.running_run = '' ORDER BY r.seq, r.id LIMIT ?`), req.Limit*4+16)
+		if err != nil {
+			return fmt.Errorf("schedule: query queued runs: %w", err)
+		}
+		type cand struct{ run, job string }
+		var cands []cand
+		for rows.Next() {
+			var c cand
+			if err := rows.Scan(&c.run, &c.job); err != nil {
+				rows.Close()
+				return err
+			}
+			cands = append(cands, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, c := range cands {
+			if len(out) == req.Limit {
+				break
+			}
+			if seen[c.job] {
+				continue
+			}
+			seen[c.job] = true
+			// Lock the job; another instance may hold it or have started a run.
+			js, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE id = ? AND running_run = ''`+s.d.skipLocked, c.job)
+			if err != nil {
+				return err
+			}
+			if len(js) == 0 {
+				continue
+			}
+			rs, err := s.runs(ctx, tx, `SELECT data FROM intake_runs WHERE id = ? AND status = 'queued'`, c.run)
+			if err != nil {
+				return err
+			}
+			if len(rs) == 0 {
+				continue
+			}
+			var fp string
+			fr, err := tx.query(ctx, s.q(`SELECT last_fingerprint FROM intake_jobs WHERE id = ?`), c.job)
+			if err != nil {
+				return err
+			}
+			if fr.Next() {
+				_ = fr.Scan(&fp)
+			}
+			fr.Close()
+			r := rs[0]
+			r.Status, r.Started, r.Instance, r.LeaseUntil, r.PreviousFingerprint = StatusRunning, now, req.Instance, now.Add(req.Lease), fp
+			if _, err := s.updateRun(ctx, tx, r, ""); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = ? WHERE id = ?`), r.ID, c.job); err != nil {
+				return fmt.Errorf("schedule: mark job running: %w", err)
+			}
+			out = append(out, Claimed{Job: js[0], Run: r})
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqlStore) claimDue(ctx context.Context, tx txI, j *Job, now time.Time, missedAfter time.Duration) error {
+	dueAt := j.NextRun
+	sc, err := j.Schedule()
+	var next time.Time
+	if err == nil && sc != nil {
+		next = sc.Next(now)
+	}
+	if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET next_run = ? WHERE id = ?`), micros(next), j.ID); err != nil {
+		return fmt.Errorf("schedule: move next run: %w", err)
+	}
+	skip := func(st RunStatus, msg string) error {
+		_, err := s.insertRun(ctx, tx, Run{JobID: j.ID, Trigger: TriggerSchedule, Due: dueAt, Queued: now, Started: now, Finished: now, Status: st, Error: msg})
+		return err
+	}
+	if missedAfter > 0 && now.Sub(dueAt) > missedAfter && j.Missed == MissedSkip {
+		return skip(StatusSkippedMissed, fmt.Sprintf("due at %s while no scheduler ran (missed-run policy skip)", dueAt.Format(time.RFC3339)))
+	}
+	var running string
+	var queued int64
+	rows, err := tx.query(ctx, s.q(`SELECT running_run, (SELECT COUNT(*) FROM intake_runs WHERE job_id = ? AND status = 'queued') FROM intake_jobs WHERE id = ?`), j.ID, j.ID)
+	if err != nil {
+		return err
+	}
+	if rows.Next() {
+		err = rows.Scan(&running, &queued)
+	}
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	if running != "" || queued > 0 {
+		if j.Overlap == OverlapQueue {
+			if queued > 0 {
+				return nil // one run waits already
+			}
+		} else {
+			return skip(StatusSkippedOverlap, "due while the previous run still ran (overlap policy skip)")
+		}
+	}
+	_, err = s.insertRun(ctx, tx, Run{JobID: j.ID, Trigger: TriggerSchedule, Due: dueAt, Queued: now, Status: StatusQueued})
+	return err
+}
+
+func (s *sqlStore) Heartbeat(ctx context.Context, r Run, until time.Time) error {
+	r.LeaseUntil = until
+	n, err := s.updateRun(ctx, s.db, r, ` AND status = 'running' AND instance = ?`, r.Instance)
+	if err == nil && n == 0 {
+		return ErrLeaseLost
+	}
+	return err
+}
+
+func (s *sqlStore) Finish(ctx context.Context, r Run) error {
+	return s.inTx(ctx, func(tx txI) error {
+		n, err := s.updateRun(ctx, tx, r, ` AND status = 'running' AND instance = ?`, r.Instance)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrLeaseLost
+		}
+		if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = '' WHERE id = ? AND running_run = ?`), r.JobID, r.ID); err != nil {
+			return fmt.Errorf("schedule: free job: %w", err)
+		}
+		if (r.Status == StatusSucceeded || r.Status == StatusPartiallySucceeded) && r.Fingerprint != "" {
+			_, err = tx.exec(ctx, s.q(`UPDATE intake_jobs SET last_fingerprint = ? WHERE id = ?`), r.Fingerprint, r.JobID)
+		}
+		return err
+	})
+}
+
+func (s *sqlStore) Reap(ctx context.Context, now time.Time) ([]Run, error) {
+	var out []Run
+	err := s.inTx(ctx, func(tx txI) error {
+		out = out[:0]
+		rs, err := s.runs(ctx, tx, `SELECT data FROM intake_runs WHERE status = 'running' AND lease_until < ? ORDER BY seq LIMIT 100`+s.d.skipLocked, micros(now))
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			r.Status, r.Finished = StatusFailed, now.UTC()
+			r.Error = fmt.Sprintf("instance %q stopped renewing the run's lease (expired %s); the run was abandoned", r.Instance, r.LeaseUntil.Format(time.RFC3339))
+			if _, err := s.updateRun(ctx, tx, r, ` AND status = 'running'`); err != nil {
+				return err
+			}
+			if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = '' WHERE id = ? AND running_run = ?`), r.JobID, r.ID); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *sqlStore) FieldUsers(ctx context.Context, object, field string) ([]Job, error) {
+	js, err := s.jobs(ctx, s.db, `SELECT `+jobCols+` FROM intake_jobs`)
+	if err != nil {
+		return nil, err
+	}
+	var out []Job
+	for i := range js {
+		if js[i].Recurring() && usesField(&js[i], object, field) {
+			out = append(out, js[i])
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out, nil
+}
+
+func (s *sqlStore) Close() error { return s.db.close() }
