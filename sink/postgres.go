@@ -1,0 +1,816 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PostgresConfig configures a [Postgres] sink. The zero value works: it
+// uses the schema "public" and creates Intake's tables there.
+type PostgresConfig struct {
+	// Schema is the PostgreSQL schema (namespace) of Intake's tables.
+	// Default "public". NewPostgres creates it when missing, unless
+	// SkipMigrations is set.
+	Schema string
+	// SkipMigrations leaves the statements of [PostgresMigrations] to the
+	// host, which runs them with its own migration tool. NewPostgres then
+	// only checks that the tables exist. Default false: NewPostgres runs
+	// them (they are idempotent).
+	SkipMigrations bool
+	// Tables maps object types to tables the host owns, which Intake
+	// writes into instead of its own intake_<object> tables; see
+	// [TableMapping]. Default none.
+	Tables map[string]TableMapping
+	// Now returns the time stored in created_at and updated_at. Default
+	// time.Now.
+	Now func() time.Time
+	// Logger receives schema changes and key column backfills at Info
+	// level. nil means quiet.
+	Logger *slog.Logger
+}
+
+var pgIdentRE = regexp.MustCompile(`^[a-z_][a-z0-9_$]{0,62}$`)
+
+func (c *PostgresConfig) validate() error {
+	var errs []error
+	if c.Schema == "" {
+		c.Schema = "public"
+	}
+	if !pgIdentRE.MatchString(c.Schema) {
+		errs = append(errs, fmt.Errorf("sink: PostgresConfig.Schema %q: use a lower-case identifier of letters, digits and underscores (at most 63)", c.Schema))
+	}
+	for object, m := range c.Tables {
+		if err := m.validate(object); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return errors.Join(errs...)
+}
+
+// Postgres is a sink over a PostgreSQL database, reached through a
+// *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
+// [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
+// [SchemaReader], [Checkpointer] and [Concurrent], and is safe for
+// concurrent use; several processes may share one database.
+//
+// # Tables
+//
+// Each object type has a table intake_<object> in the configured schema,
+// laid out as the [SQLite] sink's, with PostgreSQL types:
+//
+//	seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY   creation order
+//	id         text NOT NULL UNIQUE        the record's id
+//	opted_out  boolean NOT NULL
+//	created_at timestamptz NOT NULL
+//	updated_at timestamptz NOT NULL        changes only when a value or the flag does
+//	<field>    one column per field: text (text, email, phone, country,
+//	           select, id), boolean, numeric, date, time, timestamptz,
+//	           text[] (multi-select)
+//	k_<spec>   text, one key column per key spec used in a Lookup, indexed
+//
+// Field names that clash with these columns get the column f_<name>, as
+// in SQLite. Columns are plain SQL values, so the host can query, index
+// and join them. A key column holds the record's [intake.Key] under its
+// spec (NULL when blank); the first Lookup with a spec adds it, indexes it
+// and fills it for the stored records, and every write keeps it current.
+//
+// intake_schema (object, version, schema jsonb) remembers each object's
+// fields and key columns; intake_checkpoint (run_id, source, last_line,
+// batches, updated_at) holds the checkpoints of [Postgres.WriteCheckpoint].
+// [PostgresMigrations] returns the statements that create them.
+//
+// Text values cannot hold NUL bytes in PostgreSQL: a record with one fails
+// with a *[RecordError] wrapping [ErrInvalidOp] (Intake's mapper rejects
+// such cells before). Dates and timestamps outside PostgreSQL's range
+// (4713 BC to 5874897 AD, and to 294276 AD) fail the same way.
+//
+// # Writes
+//
+// Each batch is one transaction: the rows the batch updates or opts out are
+// read with SELECT … FOR UPDATE (one query per table), the batch is applied
+// to them in order in Go (null keeps a value, Clear nulls it, outcomes per
+// op), then the rows to create and the rows that changed are streamed with
+// COPY into a temporary table (ON COMMIT DROP) and applied with one INSERT …
+// ON CONFLICT (id) DO NOTHING RETURNING id and one UPDATE … FROM RETURNING
+// id per table. Results are matched to records by id, never by position.
+// A create whose id is taken fails the batch with [ErrDuplicateID] naming
+// the record.
+type Postgres struct {
+	pool *pgxpool.Pool
+	cfg  PostgresConfig
+
+	schemaTable string // quoted intake_schema
+	cpTable     string // quoted intake_checkpoint
+
+	wmu sync.Mutex // serializes writes and schema changes in this process
+
+	host map[string]map[string]pgHostCol // columns of the host tables, by object
+
+	mu     sync.RWMutex
+	tables map[string]*pgTable
+	views  map[*intake.Schema]*pgView
+}
+
+// PostgresMigrations returns the SQL statements that create the schema
+// and the tables Intake needs in it (intake_schema, intake_checkpoint),
+// for a host that runs its own migrations (set
+// [PostgresConfig.SkipMigrations]). They are idempotent (CREATE … IF NOT
+// EXISTS). The tables of object types are created by [Postgres.EnsureSchema]
+// as schemas are seen; [PostgresObjectMigration] returns their statements
+// for a host that wants them in its migrations too. schema "" is "public".
+func PostgresMigrations(schema string) []string {
+	if schema == "" {
+		schema = "public"
+	}
+	q := quoteIdent(schema)
+	return []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + q,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_schema (
+	object  text PRIMARY KEY,
+	version bigint NOT NULL DEFAULT 1,
+	schema  jsonb NOT NULL
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_checkpoint (
+	run_id     text PRIMARY KEY,
+	source     text NOT NULL DEFAULT '',
+	last_line  bigint NOT NULL,
+	batches    bigint NOT NULL DEFAULT 0,
+	updated_at timestamptz NOT NULL
+)`,
+	}
+}
+
+// PostgresObjectMigration returns the SQL statements that create the table
+// of s's object type in schema ("" is "public") as [Postgres.EnsureSchema]
+// would, and register it in intake_schema, with the key columns of keys
+// (indexed). They are idempotent for a table that does not exist yet or
+// has exactly these columns. Run [PostgresMigrations] first.
+func PostgresObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([]string, error) {
+	if schema == "" {
+		schema = "public"
+	}
+	if s == nil {
+		return nil, errors.New("sink: PostgresObjectMigration: nil schema")
+	}
+	t, err := newPgTable(schema, s.Object(), pgColsOf(s.Fields()), nil, 1)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range keys {
+		plan, err := s.CompileKey(spec)
+		if err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, &sqlKey{Fields: spec.Fields, Column: t.newKeyColumn(spec), plan: plan})
+	}
+	stmts := []string{t.createSQL()}
+	for _, k := range t.keys {
+		stmts = append(stmts, t.indexSQL(k.Column))
+	}
+	js, err := json.Marshal(t.stored())
+	if err != nil {
+		return nil, err
+	}
+	stmts = append(stmts, `INSERT INTO `+quoteIdent(schema)+`.intake_schema (object, version, schema) VALUES (`+
+		quoteLiteral(s.Object())+`, 1, `+quoteLiteral(string(js))+`) ON CONFLICT (object) DO NOTHING`)
+	return stmts, nil
+}
+
+func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// NewPostgres returns a sink over pool, which the host keeps owning:
+// [Postgres.Close] leaves it open. Unless cfg.SkipMigrations is set it runs
+// [PostgresMigrations]; it then reads the stored schemas.
+func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*Postgres, error) {
+	if pool == nil {
+		return nil, errors.New("sink: NewPostgres: nil *pgxpool.Pool: open one with pgxpool.New(ctx, \"postgres://…\")")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	q := quoteIdent(cfg.Schema)
+	p := &Postgres{pool: pool, cfg: cfg, schemaTable: q + ".intake_schema", cpTable: q + ".intake_checkpoint",
+		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{}}
+	if !cfg.SkipMigrations {
+		if err := p.migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for object, m := range cfg.Tables {
+		cols, err := p.inspect(ctx, pool, m)
+		if err != nil {
+			return nil, err
+		}
+		p.host[object] = cols
+	}
+	if err := p.load(ctx, nil); err != nil {
+		if cfg.SkipMigrations {
+			return nil, fmt.Errorf("%w (PostgresConfig.SkipMigrations is set: run sink.PostgresMigrations first)", err)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// migrate runs PostgresMigrations in one transaction, under an advisory
+// lock, so that processes starting together do not race.
+func (p *Postgres) migrate(ctx context.Context) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:migrate:"+p.cfg.Schema); err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	for _, q := range PostgresMigrations(p.cfg.Schema) {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("sink: PostgreSQL migrations: %s: %w", firstLine(q), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// load reads the stored schemas of objects (all when nil) into p.tables.
+func (p *Postgres) load(ctx context.Context, objects []string) error {
+	var rows pgx.Rows
+	var err error
+	if objects == nil {
+		rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable)
+	} else {
+		rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable+` WHERE object = ANY($1)`, objects)
+	}
+	if err != nil {
+		return fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	loaded := map[string]*pgTable{}
+	for rows.Next() {
+		var object string
+		var version int64
+		var js []byte
+		if err := rows.Scan(&object, &version, &js); err != nil {
+			rows.Close()
+			return fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		t, err := p.tableFromJSON(object, version, js)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		loaded[object] = t
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	for object, t := range loaded {
+		p.replaceTable(object, t)
+	}
+	return nil
+}
+
+func (p *Postgres) tableFromJSON(object string, version int64, js []byte) (*pgTable, error) {
+	var st storedSchema
+	if err := json.Unmarshal(js, &st); err != nil {
+		return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
+	}
+	t, err := newPgTable(p.cfg.Schema, object, st.Fields, st.Keys, version)
+	if err != nil {
+		return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
+	}
+	if m, ok := p.cfg.Tables[object]; ok {
+		t.applyMapping(m, p.host[object])
+	}
+	return t, nil
+}
+
+// Pool returns the pool the sink uses.
+func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
+
+// Close releases nothing but the sink's caches; the pool stays open (the
+// host owns it).
+func (p *Postgres) Close() error {
+	p.mu.Lock()
+	clear(p.views)
+	p.mu.Unlock()
+	return nil
+}
+
+// Concurrent reports true: Lookup, Get, Scan and Count run on their own
+// connections of the pool beside a Write.
+func (p *Postgres) Concurrent() bool { return true }
+
+// replaceTable installs a new snapshot and drops the views of the old one.
+func (p *Postgres) replaceTable(object string, t *pgTable) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tables[object] = t
+	for sch, v := range p.views {
+		if v.t.object == object {
+			delete(p.views, sch)
+		}
+	}
+}
+
+// pgTable is an immutable snapshot of one object type's table.
+type pgTable struct {
+	object  string
+	name    string // schema-qualified, quoted
+	version int64  // intake_schema.version it was read or written with
+	cols    []sqlCol
+	store   *intake.Schema
+	keys    []*sqlKey
+
+	// Column names; a TableMapping changes them.
+	idCol, seqCol, optedCol, createdCol, updatedCol string // quoted; seqCol, optedCol may be ""
+	idType                                          string // SQL type of idCol ("text")
+	orderBy                                         string // creation order: "seq", or a host's order column and id
+	jsonCol                                         string // quoted JSONB column of fields without a column, or ""
+	inJSON                                          []bool // per col: kept in jsonCol
+	genKey                                          []bool // per key: a host's generated column, read only
+	host                                            bool   // a host table: Intake never alters it
+	hostCols                                        map[string]pgHostCol
+}
+
+// pgView is a schema's view of a table: plan[i] is the column of field i.
+type pgView struct {
+	t    *pgTable
+	plan []int
+}
+
+func pgColsOf(fields []intake.Field) []sqlCol {
+	cols := make([]sqlCol, len(fields))
+	for i, f := range fields {
+		cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
+	}
+	return cols
+}
+
+func newPgTable(schema, object string, cols []sqlCol, keys []*sqlKey, version int64) (*pgTable, error) {
+	fields := make([]intake.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = c.Field
+	}
+	store, err := intake.NewSchema(object, fields...)
+	if err != nil {
+		return nil, err
+	}
+	t := &pgTable{object: object, name: quoteIdent(schema) + "." + quoteIdent("intake_"+object), version: version, cols: cols, store: store,
+		idCol: "id", seqCol: "seq", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
+		idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+	for _, k := range keys {
+		plan, err := store.CompileKey(intake.Keys(k.Fields...))
+		if err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, &sqlKey{Fields: k.Fields, Column: k.Column, plan: plan})
+	}
+	return t, nil
+}
+
+func (t *pgTable) key(spec intake.KeySpec) *sqlKey {
+	for _, k := range t.keys {
+		if equalFields(k.Fields, spec.Fields) {
+			return k
+		}
+	}
+	return nil
+}
+
+func equalFields(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// newKeyColumn is as sqlTable.newKeyColumn.
+func (t *pgTable) newKeyColumn(spec intake.KeySpec) string {
+	base := keyColumn(spec)
+	col := base
+	for n := 2; ; n++ {
+		taken := false
+		for _, k := range t.keys {
+			taken = taken || k.Column == col
+		}
+		if !taken {
+			return col
+		}
+		col = fmt.Sprintf("%s_%d", base, n)
+	}
+}
+
+func (t *pgTable) stored() storedSchema {
+	return storedSchema{Object: t.object, Fields: t.cols, Keys: t.keys}
+}
+
+func pgType(ft intake.FieldType) string {
+	switch ft.Kind() {
+	case intake.KindBool:
+		return "boolean"
+	case intake.KindDecimal:
+		return "numeric"
+	case intake.KindDate:
+		return "date"
+	case intake.KindTime:
+		return "time"
+	case intake.KindTimestamp:
+		return "timestamptz"
+	case intake.KindList:
+		return "text[]"
+	}
+	return "text"
+}
+
+func (t *pgTable) createSQL() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
+	for _, c := range t.cols {
+		b.WriteString(",\n\t" + quoteIdent(c.Column) + " " + pgType(c.Type))
+	}
+	for _, k := range t.keys {
+		b.WriteString(",\n\t" + quoteIdent(k.Column) + " text")
+	}
+	b.WriteString("\n)")
+	return b.String()
+}
+
+func (t *pgTable) indexSQL(col string) string {
+	_, bare, _ := strings.Cut(t.name, ".")
+	bare = strings.Trim(bare, `"`)
+	return "CREATE INDEX IF NOT EXISTS " + quoteIdent(bare+"_"+col) + " ON " + t.name + " (" + quoteIdent(col) + ")"
+}
+
+// view returns the view of sch, ensuring its table when it is new; with
+// spec it also makes sure the spec's key column exists.
+func (p *Postgres) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgView, *sqlKey, error) {
+	if sch == nil {
+		return nil, nil, errors.New("sink: nil schema")
+	}
+	p.mu.RLock()
+	v := p.views[sch]
+	p.mu.RUnlock()
+	if v != nil && spec == nil {
+		return v, nil, nil
+	}
+	if v != nil {
+		if k := v.t.key(*spec); k != nil {
+			return v, k, nil
+		}
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	v, err := p.ensureLocked(ctx, sch)
+	if err != nil || spec == nil {
+		return v, nil, err
+	}
+	if k := v.t.key(*spec); k != nil {
+		return v, k, nil
+	}
+	if err := p.addKeyLocked(ctx, v.t, *spec); err != nil {
+		return nil, nil, err
+	}
+	v, err = p.ensureLocked(ctx, sch)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := v.t.key(*spec)
+	if k == nil {
+		return nil, nil, fmt.Errorf("sink: PostgreSQL: key column of %s on %q vanished", spec.Name(), sch.Object())
+	}
+	return v, k, nil
+}
+
+// EnsureSchema creates the table of s's object type, or adds the columns of
+// fields it does not have yet, and records the schema in intake_schema,
+// in one transaction under an advisory lock (other processes may do the
+// same at once). A field the table holds with values of another kind is an
+// error wrapping [ErrSchemaConflict]; see [SQLite.EnsureSchema] for type
+// changes within a kind. Write, Lookup, Get and Scan call it implicitly for
+// a schema they have not seen.
+func (p *Postgres) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
+	if sch == nil {
+		return errors.New("sink: EnsureSchema: nil schema")
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_, err := p.ensureLocked(ctx, sch)
+	return err
+}
+
+// ensureLocked returns the view of sch, creating or altering its table.
+// The caller holds wmu.
+func (p *Postgres) ensureLocked(ctx context.Context, sch *intake.Schema) (*pgView, error) {
+	p.mu.RLock()
+	v, t := p.views[sch], p.tables[sch.Object()]
+	p.mu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	if t == nil || !t.covers(sch) {
+		var err error
+		if t, err = p.alter(ctx, sch, nil); err != nil {
+			return nil, err
+		}
+	}
+	v = &pgView{t: t, plan: make([]int, sch.Len())}
+	for i := range v.plan {
+		v.plan[i] = t.store.Index(sch.Field(i).Name)
+	}
+	p.mu.Lock()
+	p.views[sch] = v
+	p.mu.Unlock()
+	return v, nil
+}
+
+// covers reports whether t holds every field of sch with the same type.
+func (t *pgTable) covers(sch *intake.Schema) bool {
+	for i := range sch.Len() {
+		f := sch.Field(i)
+		j := t.store.Index(f.Name)
+		if j < 0 || t.store.Field(j).Type != f.Type {
+			return false
+		}
+	}
+	return true
+}
+
+// alter brings the table of sch's object up to sch (when sch is not nil)
+// and adds the key column of spec (when not nil), in one transaction that
+// locks the object's intake_schema entry, so that it starts from what the
+// database holds, not from this process's snapshot. It installs and
+// returns the new snapshot.
+func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgTable, error) {
+	object := sch.Object()
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:schema:"+p.cfg.Schema+"."+object); err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	var old *pgTable
+	var version int64
+	var js []byte
+	err = tx.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1 FOR UPDATE`, object).Scan(&version, &js)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	default:
+		if old, err = p.tableFromJSON(object, version, js); err != nil {
+			return nil, err
+		}
+	}
+	m, mapped := p.cfg.Tables[object]
+	var oldFields []intake.Field
+	var keys []*sqlKey
+	var oldCols []sqlCol
+	if old != nil {
+		oldCols = old.cols
+		for _, c := range old.cols {
+			oldFields = append(oldFields, c.Field)
+		}
+		keys = old.keys
+	}
+	fields, changed, retyped, err := mergeFields(oldFields, sch)
+	if err != nil {
+		return nil, err
+	}
+	nt := old
+	var ddl []string
+	if changed || old == nil {
+		cols := make([]sqlCol, len(fields))
+		for i, f := range fields {
+			if i < len(oldCols) {
+				cols[i] = sqlCol{Field: f, Column: oldCols[i].Column}
+			} else {
+				cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
+			}
+		}
+		var kept []*sqlKey
+		for _, k := range keys {
+			if !specUses(intake.Keys(k.Fields...), retyped) {
+				kept = append(kept, k)
+			}
+		}
+		if nt, err = newPgTable(p.cfg.Schema, object, cols, kept, version+1); err != nil {
+			return nil, err
+		}
+		if mapped {
+			nt.applyMapping(m, p.host[object])
+			if err := nt.checkHost(m); err != nil {
+				return nil, err
+			}
+		} else if old == nil {
+			ddl = append(ddl, nt.createSQL())
+		} else {
+			for _, c := range cols[len(oldCols):] {
+				ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN IF NOT EXISTS "+quoteIdent(c.Column)+" "+pgType(c.Type))
+			}
+		}
+	}
+	if spec != nil && nt.key(*spec) == nil {
+		plan, err := nt.store.CompileKey(*spec)
+		if err != nil {
+			return nil, err
+		}
+		col := nt.newKeyColumn(*spec)
+		if mapped {
+			if col = m.KeyColumns[spec.Name()]; col == "" {
+				return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), m.Table, spec.Name())
+			}
+			if _, ok := p.host[object][col]; !ok {
+				return nil, fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", object, col, m.Table)
+			}
+		}
+		keys := append(append([]*sqlKey(nil), nt.keys...), &sqlKey{Fields: append([]string(nil), spec.Fields...), Column: col, plan: plan})
+		n2, err := newPgTable(p.cfg.Schema, object, nt.cols, keys, version+1)
+		if err != nil {
+			return nil, err
+		}
+		if mapped {
+			n2.applyMapping(m, p.host[object])
+		}
+		for _, q := range ddl {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+			}
+		}
+		ddl = nil
+		if err := p.fillKey(ctx, tx, n2, n2.keys[len(n2.keys)-1]); err != nil {
+			return nil, err
+		}
+		nt, changed = n2, true
+	}
+	for _, q := range ddl {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+		}
+	}
+	if nt != old || changed {
+		js, err := json.Marshal(nt.stored())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+p.schemaTable+` (object, version, schema) VALUES ($1, $2, $3)
+ON CONFLICT (object) DO UPDATE SET version = EXCLUDED.version, schema = EXCLUDED.schema`, object, nt.version, js); err != nil {
+			return nil, fmt.Errorf("sink: store schema of %q: %w", object, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	if nt != old {
+		p.cfg.Logger.Info("intake: PostgreSQL schema stored", "object", object, "table", nt.name, "fields", len(nt.cols), "keys", len(nt.keys))
+	}
+	p.replaceTable(object, nt)
+	return nt, nil
+}
+
+// addKeyLocked adds the key column of spec to t's object. The caller holds
+// wmu.
+func (p *Postgres) addKeyLocked(ctx context.Context, t *pgTable, spec intake.KeySpec) error {
+	if _, err := t.store.CompileKey(spec); err != nil {
+		return err
+	}
+	_, err := p.alter(ctx, t.store, &spec)
+	return err
+}
+
+// fillKey adds key column k to t (unless it exists, from an earlier use
+// that a type change invalidated), indexes it and sets it for every stored
+// row: the rows are read, their keys computed in Go and streamed back with
+// COPY into a temporary table, applied with one UPDATE.
+func (p *Postgres) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *sqlKey) error {
+	start := time.Now()
+	if t.host && t.hostCols[k.Column].generated {
+		return nil // the table computes it
+	}
+	if !t.host {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+quoteIdent(k.Column)+" text"); err != nil {
+			return fmt.Errorf("sink: add key column %s: %w", k.Column, err)
+		}
+		if _, err := tx.Exec(ctx, t.indexSQL(k.Column)); err != nil {
+			return fmt.Errorf("sink: index key column %s: %w", k.Column, err)
+		}
+	}
+	rows, err := tx.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name)
+	if err != nil {
+		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+	}
+	sc := newPgScanner(t)
+	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	var fill [][]any
+	for rows.Next() {
+		if err := sc.scan(rows, &rec); err != nil {
+			rows.Close()
+			return err
+		}
+		key, _ := k.plan.Key(&rec)
+		fill = append(fill, []any{rec.ID, keyArg(key)})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+	}
+	if len(fill) > 0 {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE intake_fill (id text, k text) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"intake_fill"}, []string{"id", "k"}, pgx.CopyFromRows(fill)); err != nil {
+			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		}
+		col := quoteIdent(k.Column)
+		if _, err := tx.Exec(ctx, "UPDATE "+t.name+" AS t SET "+col+" = f.k FROM intake_fill f WHERE t."+t.idCol+" = f.id::"+t.idType+" AND t."+col+" IS DISTINCT FROM f.k"); err != nil {
+			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE intake_fill`); err != nil {
+			return err
+		}
+	}
+	p.cfg.Logger.Info("intake: PostgreSQL key column filled", "object", t.object, "column", k.Column, "records", len(fill), "took", time.Since(start))
+	return nil
+}
+
+// selectList is "id, opted_out, <cols>" of t (opted_out as false when the
+// table has none; fields kept in the JSONB column as its members).
+func (t *pgTable) selectList() string {
+	var b strings.Builder
+	b.WriteString(t.idCol)
+	if t.host {
+		b.WriteString("::text")
+	}
+	if t.optedCol != "" {
+		b.WriteString(", " + t.optedCol)
+	} else {
+		b.WriteString(", false")
+	}
+	for j, c := range t.cols {
+		b.WriteString(", ")
+		switch {
+		case t.inJSON[j]:
+			b.WriteString(t.jsonExpr(j))
+		case t.host:
+			b.WriteString(quoteIdent(c.Column) + "::" + pgType(c.Type))
+		default:
+			b.WriteString(quoteIdent(c.Column))
+		}
+	}
+	return b.String()
+}
+
+// Schema returns the schema the store holds for object, as intake_schema
+// has it now (another process may have added fields), or nil when it
+// never saw that object type. It implements [SchemaReader].
+func (p *Postgres) Schema(ctx context.Context, object string) (*intake.Schema, error) {
+	var version int64
+	var js []byte
+	err := p.pool.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1`, object).Scan(&version, &js)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	p.mu.RLock()
+	t := p.tables[object]
+	p.mu.RUnlock()
+	if t != nil && t.version == version {
+		return t.store, nil
+	}
+	t, err = p.tableFromJSON(object, version, js)
+	if err != nil {
+		return nil, err
+	}
+	return t.store, nil
+}

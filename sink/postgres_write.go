@@ -1,0 +1,648 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/intakehq/intake"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+// pgBatchTable is the part of a batch that goes to one table.
+type pgBatchTable struct {
+	t     *pgTable
+	fetch []string // ids of stored records the batch updates or opts out
+	rows  map[string]*pgRowState
+	order []string // ids of rows to write: creates in batch order, then changed stored rows
+}
+
+// pgRowState is the state of a record during a batch.
+type pgRowState struct {
+	vals    []intake.Value // by column of t
+	opted   bool
+	create  *Op  // the create op, for a record the batch creates
+	stored  bool // read from the table
+	changed bool // a stored row the batch changed
+}
+
+// errSchemaMoved is returned inside Write when another process changed the
+// schema of a table the batch writes: the snapshot is reloaded and the
+// batch tried again.
+var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another process")
+
+// Write applies the batch in order in one transaction: all of it, or on
+// an error nothing (n is 0, and when a record is the cause the error is a
+// *[RecordError] naming it: [ErrNotFound] for an update or opt-out of an id
+// the table does not hold, [ErrDuplicateID] for a create of a taken id,
+// [ErrInvalidOp] for an op no store can apply). Semantics as for
+// [Memory.Write]: nulls keep stored values, Clear fields become null, an
+// update that changes nothing is [intake.OutcomeUnchanged] and does not
+// touch updated_at, updates never change the opted-out flag. See
+// [Postgres] for how a batch is applied.
+func (p *Postgres) Write(ctx context.Context, batch []*Op) (int, error) {
+	return p.write(ctx, batch, nil)
+}
+
+// WriteCheckpoint is [Postgres.Write] that also stores cp in
+// intake_checkpoint in the batch's transaction (see [Checkpointer]). An
+// empty batch stores only the checkpoint.
+func (p *Postgres) WriteCheckpoint(ctx context.Context, batch []*Op, cp Checkpoint) (int, error) {
+	if cp.RunID == "" {
+		return 0, errors.New("sink: WriteCheckpoint: empty Checkpoint.RunID: name the run")
+	}
+	if cp.Line < 0 {
+		return 0, fmt.Errorf("sink: WriteCheckpoint: negative Checkpoint.Line %d", cp.Line)
+	}
+	return p.write(ctx, batch, &cp)
+}
+
+// LastCheckpoint returns the last checkpoint committed for runID, and
+// false when there is none (see [Checkpointer]).
+func (p *Postgres) LastCheckpoint(ctx context.Context, runID string) (Checkpoint, bool, error) {
+	cp := Checkpoint{RunID: runID}
+	var line int64
+	err := p.pool.QueryRow(ctx, `SELECT source, last_line, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
+		Scan(&cp.Source, &line, &cp.Batches, &cp.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Checkpoint{}, false, nil
+	}
+	if err != nil {
+		return Checkpoint{}, false, fmt.Errorf("sink: PostgreSQL checkpoint: %w", err)
+	}
+	cp.Line = int(line)
+	return cp, true, nil
+}
+
+func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 && cp == nil {
+		return 0, nil
+	}
+	for _, op := range batch {
+		if err := checkOp(op); err != nil {
+			return 0, recordError(op, err)
+		}
+		if err := pgCheckValues(op); err != nil {
+			return 0, recordError(op, err)
+		}
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	for _, op := range batch {
+		op.Outcome = intake.OutcomeNone
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := p.tryWrite(ctx, batch, cp)
+		if errors.Is(err, errSchemaMoved) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			var re *RecordError
+			if !errors.As(err, &re) && ctx.Err() == nil {
+				err = fmt.Errorf("sink: PostgreSQL write: %w", err)
+			}
+			return 0, err
+		}
+		for i, op := range batch {
+			op.Outcome = out[i]
+		}
+		return len(batch), nil
+	}
+}
+
+// tryWrite runs the batch in one transaction and returns the outcomes.
+// The caller holds wmu.
+func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([]intake.Outcome, error) {
+	views := make([]*pgView, len(batch))
+	var last *intake.Schema
+	var lv *pgView
+	for i, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			var err error
+			if lv, err = p.ensureLocked(ctx, last); err != nil {
+				return nil, recordError(op, err)
+			}
+		}
+		views[i] = lv
+	}
+	// Views again: ensuring one schema can replace the table of another.
+	last = nil
+	for i, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			lv, _ = p.ensureLocked(ctx, last)
+		}
+		views[i] = lv
+	}
+
+	// The tables of the batch, and the stored rows it needs.
+	var tabs []*pgBatchTable
+	byObject := map[string]*pgBatchTable{}
+	seen := map[stateKey]bool{}
+	for i, op := range batch {
+		t := views[i].t
+		bt := byObject[t.object]
+		if bt == nil {
+			bt = &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+			byObject[t.object] = bt
+			tabs = append(tabs, bt)
+		}
+		k := stateKey{t.object, op.Record.ID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if op.Kind != OpCreate { // a record the batch does not create first
+			bt.fetch = append(bt.fetch, op.Record.ID)
+		} else if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
+			return nil, recordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", ErrInvalidOp, op.Record.ID, t.name))
+		}
+	}
+
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+
+	// One round trip: the versions of the tables' schemas (locked against
+	// schema changes until commit) and the stored rows (locked against
+	// other writers).
+	b := &pgx.Batch{}
+	objects := make([]string, len(tabs))
+	for i, bt := range tabs {
+		objects[i] = bt.t.object
+	}
+	b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+	for _, bt := range tabs {
+		if len(bt.fetch) > 0 {
+			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) FOR UPDATE`, validIDs(bt.t.idType, bt.fetch))
+		}
+	}
+	br := tx.SendBatch(ctx, b)
+	if err := p.readPrefetch(br, tabs); err != nil {
+		br.Close()
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+
+	// Apply the ops in order.
+	out := make([]intake.Outcome, len(batch))
+	for i, op := range batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		v := views[i]
+		bt := byObject[v.t.object]
+		rec := op.Record
+		st := bt.rows[rec.ID]
+		switch op.Kind {
+		case OpCreate:
+			if st != nil {
+				return nil, recordError(op, ErrDuplicateID)
+			}
+			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, create: op}
+			for i, j := range v.plan {
+				st.vals[j] = value(rec, i)
+			}
+			bt.rows[rec.ID] = st
+			bt.order = append(bt.order, rec.ID)
+			out[i] = intake.OutcomeCreated
+		case OpUpdate:
+			if st == nil {
+				return nil, recordError(op, ErrNotFound)
+			}
+			changed := false
+			for i, j := range v.plan {
+				if x := value(rec, i); !x.IsNull() && st.vals[j] != x {
+					st.vals[j], changed = x, true
+				}
+			}
+			for _, c := range op.Clear {
+				if j := v.plan[c]; !st.vals[j].IsNull() {
+					st.vals[j], changed = intake.Null, true
+				}
+			}
+			if !changed {
+				out[i] = intake.OutcomeUnchanged
+				continue
+			}
+			out[i] = intake.OutcomeUpdated
+			st.changed = true
+		case OpOptOut:
+			if st == nil {
+				return nil, recordError(op, ErrNotFound)
+			}
+			if bt.t.optedCol == "" {
+				return nil, recordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", ErrInvalidOp, bt.t.object))
+			}
+			if !st.opted {
+				st.opted, st.changed = true, true
+			}
+			out[i] = intake.OutcomeOptedOut
+		}
+	}
+	for _, bt := range tabs {
+		for _, id := range bt.fetch {
+			if st := bt.rows[id]; st != nil && st.stored && st.changed {
+				bt.order = append(bt.order, id)
+			}
+		}
+	}
+
+	// Stream the rows and apply them: one INSERT and one UPDATE per table.
+	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
+	b = &pgx.Batch{}
+	type sent struct {
+		bt              *pgBatchTable
+		creates, writes int
+		insert, update  bool
+	}
+	var sents []sent
+	for ti, bt := range tabs {
+		if len(bt.order) == 0 {
+			continue
+		}
+		tmp := "intake_in_" + strconv.Itoa(ti)
+		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
+			return nil, err
+		}
+		ncreate := 0
+		for _, id := range bt.order {
+			if bt.rows[id].create != nil {
+				ncreate++
+			}
+		}
+		src := &pgRowSource{bt: bt, now: now}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, bt.t.tempCols(), src); err != nil {
+			if src.err != nil {
+				return nil, src.err
+			}
+			return nil, err
+		}
+		s := sent{bt: bt, creates: ncreate, writes: len(bt.order)}
+		if ncreate > 0 {
+			b.Queue(bt.t.insertSQL(tmp))
+			s.insert = true
+		}
+		if ncreate < len(bt.order) {
+			b.Queue(bt.t.updateSQL(tmp))
+			s.update = true
+		}
+		sents = append(sents, s)
+	}
+	if cp != nil {
+		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, batches, updated_at) VALUES ($1, $2, $3, 1, $4)
+ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
+			cp.RunID, cp.Source, int64(cp.Line), now)
+	}
+	if b.Len() > 0 {
+		br := tx.SendBatch(ctx, b)
+		for _, s := range sents {
+			if s.insert {
+				got, err := readIDs(br)
+				if err != nil {
+					br.Close()
+					return nil, err
+				}
+				if len(got) != s.creates {
+					br.Close()
+					for i, op := range batch { // the first create whose id was taken
+						if op.Kind == OpCreate && views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
+							return nil, recordError(op, ErrDuplicateID)
+						}
+					}
+					return nil, fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
+				}
+			}
+			if s.update {
+				got, err := readIDs(br)
+				if err != nil {
+					br.Close()
+					return nil, err
+				}
+				if len(got) != s.writes-s.creates {
+					br.Close()
+					return nil, fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
+				}
+			}
+		}
+		if cp != nil {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return nil, fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+		if err := br.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readPrefetch reads the schema versions and the stored rows of a batch.
+func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	versions := map[string]int64{}
+	for rows.Next() {
+		var object string
+		var v int64
+		if err := rows.Scan(&object, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		versions[object] = v
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var moved []string
+	for _, bt := range tabs {
+		if versions[bt.t.object] != bt.t.version {
+			moved = append(moved, bt.t.object)
+		}
+	}
+	if len(moved) > 0 {
+		if err := p.load(context.Background(), moved); err != nil {
+			return err
+		}
+		return errSchemaMoved
+	}
+	for _, bt := range tabs {
+		if len(bt.fetch) == 0 {
+			continue
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		sc := newPgScanner(bt.t)
+		for rows.Next() {
+			rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
+			if err := sc.scan(rows, &rec); err != nil {
+				rows.Close()
+				return err
+			}
+			bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, stored: true}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readIDs(br pgx.BatchResults) (map[string]bool, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[id] = true
+	}
+	return got, rows.Err()
+}
+
+// pgRowSource streams the rows of a batch table to COPY.
+type pgRowSource struct {
+	bt   *pgBatchTable
+	now  time.Time
+	i    int
+	vals []any
+	rec  intake.Record
+	err  error
+}
+
+func (s *pgRowSource) Next() bool {
+	s.i++
+	return s.i <= len(s.bt.order)
+}
+
+func (s *pgRowSource) Values() ([]any, error) {
+	t := s.bt.t
+	id := s.bt.order[s.i-1]
+	st := s.bt.rows[id]
+	if s.vals == nil {
+		s.vals = make([]any, len(t.tempCols()))
+	}
+	v := s.vals[:0]
+	v = append(v, int32(s.i), st.create == nil, id, st.opted, s.now, s.now)
+	v, err := t.appendArgs(v, st.vals)
+	if err != nil {
+		s.err = err
+		if st.create != nil {
+			s.err = recordError(st.create, err)
+		}
+		return nil, s.err
+	}
+	if len(t.keys) > 0 {
+		s.rec = intake.Record{Schema: t.store, Values: st.vals}
+		for _, k := range t.keys {
+			key, _ := k.plan.Key(&s.rec)
+			v = append(v, keyArg(key)) // generated columns get theirs from the table
+		}
+	}
+	s.vals = v
+	return v, nil
+}
+
+func (s *pgRowSource) Err() error { return s.err }
+
+// tempCols are the columns of a batch's temporary table.
+func (t *pgTable) tempCols() []string {
+	cols := []string{"ord", "upd", "id", "opted", "created", "updated"}
+	for j := range t.cols {
+		if !t.inJSON[j] {
+			cols = append(cols, "c"+strconv.Itoa(j))
+		}
+	}
+	if t.jsonCol != "" {
+		cols = append(cols, "j", "jnull")
+	}
+	for j := range t.keys {
+		cols = append(cols, "k"+strconv.Itoa(j))
+	}
+	return cols
+}
+
+// tempSQL creates the temporary table of a batch, its columns of
+// Intake's types; INSERT and UPDATE cast them to a host table's types.
+func (t *pgTable) tempSQL(tmp string) string {
+	var b strings.Builder
+	b.WriteString("CREATE TEMP TABLE " + tmp + " (ord int4, upd boolean, id text, opted boolean, created timestamptz, updated timestamptz")
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			b.WriteString(", c" + strconv.Itoa(j) + " " + pgType(c.Type))
+		}
+	}
+	if t.jsonCol != "" {
+		b.WriteString(", j jsonb, jnull text[]")
+	}
+	for j := range t.keys {
+		b.WriteString(", k" + strconv.Itoa(j) + " text")
+	}
+	b.WriteString(") ON COMMIT DROP")
+	return b.String()
+}
+
+// writableKey reports whether a write sets key column j (a host's
+// generated column it does not).
+func (t *pgTable) writableKey(j int) bool { return j >= len(t.genKey) || !t.genKey[j] }
+
+func (t *pgTable) insertSQL(tmp string) string {
+	var cols, sel []string
+	cols = append(cols, t.idCol)
+	sel = append(sel, "s.id::"+t.idType)
+	if t.optedCol != "" {
+		cols, sel = append(cols, t.optedCol), append(sel, "s.opted")
+	}
+	if t.createdCol != "" {
+		cols, sel = append(cols, t.createdCol), append(sel, "s.created")
+	}
+	if t.updatedCol != "" {
+		cols, sel = append(cols, t.updatedCol), append(sel, "s.updated")
+	}
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			cols, sel = append(cols, quoteIdent(c.Column)), append(sel, "s.c"+strconv.Itoa(j)+t.castTo(c.Column))
+		}
+	}
+	if t.jsonCol != "" {
+		cols, sel = append(cols, t.jsonCol), append(sel, "s.j")
+	}
+	for j, k := range t.keys {
+		if t.writableKey(j) {
+			cols, sel = append(cols, quoteIdent(k.Column)), append(sel, "s.k"+strconv.Itoa(j))
+		}
+	}
+	return "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM " + tmp + " s WHERE NOT s.upd ORDER BY s.ord ON CONFLICT (" + t.idCol + ") DO NOTHING RETURNING " + t.idCol + "::text"
+}
+
+func (t *pgTable) updateSQL(tmp string) string {
+	var set []string
+	if t.optedCol != "" {
+		set = append(set, t.optedCol+" = s.opted")
+	}
+	if t.updatedCol != "" {
+		set = append(set, t.updatedCol+" = s.updated")
+	}
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			set = append(set, quoteIdent(c.Column)+" = s.c"+strconv.Itoa(j)+t.castTo(c.Column))
+		}
+	}
+	if t.jsonCol != "" {
+		set = append(set, t.jsonCol+" = (COALESCE(t."+t.jsonCol+", '{}'::jsonb) - COALESCE(s.jnull, '{}'::text[])) || COALESCE(s.j, '{}'::jsonb)")
+	}
+	for j, k := range t.keys {
+		if t.writableKey(j) {
+			set = append(set, quoteIdent(k.Column)+" = s.k"+strconv.Itoa(j))
+		}
+	}
+	return "UPDATE " + t.name + " AS t SET " + strings.Join(set, ", ") + " FROM " + tmp + " s WHERE s.upd AND t." + t.idCol + " = s.id::" + t.idType + " RETURNING t." + t.idCol + "::text"
+}
+
+// appendArgs appends the COPY values of the field columns of vals (and the
+// JSONB object and its null members when t has a JSONB column).
+func (t *pgTable) appendArgs(v []any, vals []intake.Value) ([]any, error) {
+	for j, x := range vals {
+		if !t.inJSON[j] {
+			v = append(v, pgArg(x))
+		}
+	}
+	if t.jsonCol != "" {
+		obj, nulls := t.jsonOf(vals)
+		v = append(v, obj, nulls)
+	}
+	return v, nil
+}
+
+// pgArg returns the pgx value of v for a column of its kind.
+func pgArg(v intake.Value) any {
+	switch v.Kind() {
+	case intake.KindText:
+		return v.Str()
+	case intake.KindBool:
+		return v.BoolValue()
+	case intake.KindDecimal:
+		d := v.DecimalValue()
+		return pgtype.Numeric{Int: d.Coefficient(), Exp: d.Exponent(), Valid: true}
+	case intake.KindDate:
+		return pgtype.Date{Time: v.Time(), Valid: true}
+	case intake.KindTime:
+		_, us := v.Raw()
+		return pgtype.Time{Microseconds: us, Valid: true}
+	case intake.KindTimestamp:
+		return v.Time()
+	case intake.KindList:
+		return v.Items()
+	}
+	return nil
+}
+
+// The ranges of PostgreSQL's date and timestamp types.
+var (
+	pgMinDate = intake.Date(-4713, 11, 24) // 4714 BC
+	pgMaxDate = intake.Date(5874897, 12, 31)
+	pgMinTS   = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC).UnixMicro()
+	pgMaxTS   = int64(math.MaxInt64) // PostgreSQL reaches beyond Unix µs in an int64
+)
+
+// pgCheckValues reports values of op that PostgreSQL cannot store.
+func pgCheckValues(op *Op) error {
+	rec := op.Record
+	if strings.IndexByte(rec.ID, 0) >= 0 || !utf8.ValidString(rec.ID) {
+		return fmt.Errorf("%w: PostgreSQL text cannot hold NUL bytes or invalid UTF-8 (record id)", ErrInvalidOp)
+	}
+	if op.Kind == OpOptOut {
+		return nil
+	}
+	for i, v := range rec.Values {
+		s, n := v.Raw()
+		switch v.Kind() {
+		case intake.KindText, intake.KindList:
+			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+				return fmt.Errorf("%w: field %q: PostgreSQL text cannot hold NUL bytes or invalid UTF-8", ErrInvalidOp, rec.Schema.Field(i).Name)
+			}
+		case intake.KindDate:
+			_, lo := pgMinDate.Raw()
+			_, hi := pgMaxDate.Raw()
+			if n < lo || n > hi {
+				return fmt.Errorf("%w: field %q: date %s is outside PostgreSQL's range", ErrInvalidOp, rec.Schema.Field(i).Name, v)
+			}
+		case intake.KindTimestamp:
+			if n < pgMinTS || n > pgMaxTS {
+				return fmt.Errorf("%w: field %q: timestamp %s is outside PostgreSQL's range", ErrInvalidOp, rec.Schema.Field(i).Name, v)
+			}
+		}
+	}
+	return nil
+}
