@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/sinktest"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -90,4 +91,88 @@ func TestPostgresConformance(t *testing.T) {
 	f.TextNUL = false
 	f.Checkpoint = true
 	sinktest.Run(t, func(t *testing.T) sink.Sink { return openPostgres(t, sink.PostgresConfig{}) }, f)
+}
+
+func TestPostgresTextNUL(t *testing.T) {
+	t.Parallel()
+	pg := openPostgres(t, sink.PostgresConfig{})
+	r := person("1", "a@example.com", "A\x00B", "")
+	r.Line = 5
+	n, err := pg.Write(context.Background(), []*sink.Op{create(person("0", "", "", "")), create(r)})
+	require.Equal(t, 0, n)
+	var re *sink.RecordError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, "1", re.ID)
+	require.Equal(t, 5, re.Line)
+	require.ErrorIs(t, err, sink.ErrInvalidOp)
+}
+
+// TestPostgresTwoProcesses runs two sinks on one schema, as two processes
+// of a host would: the schema one of them extends is picked up by the
+// other's next write, whose key columns stay current.
+func TestPostgresTwoProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := testSchema(t, pool)
+	a := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	b := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	write(t, a, create(person("1", "a@example.com", "Anna", "")))
+	require.Equal(t, []string{"1"}, lookup(t, b, byEmail, "a@example.com")["a@example.com"])
+	// b added the email key column; a does not know it yet, and writes.
+	write(t, a, create(person("2", "b@example.com", "Ben", "")), update(person("1", "new@example.com", "", "")))
+	require.Equal(t, map[intake.Key][]string{"b@example.com": {"2"}, "new@example.com": {"1"}},
+		lookup(t, b, byEmail, "a@example.com", "b@example.com", "new@example.com"))
+	// a adds a field; b reads and writes with the old schema.
+	ext := intake.MustSchema("contact", append(contact.Fields(), intake.Field{Name: "tier", Type: intake.TypeText})...)
+	require.NoError(t, a.EnsureSchema(ctx, ext))
+	write(t, b, create(person("3", "c@example.com", "", "")))
+	got, err := a.Get(ctx, ext, []string{"3"})
+	require.NoError(t, err)
+	require.True(t, got["3"].Get("tier").IsNull())
+	sch, err := b.Schema(ctx, "contact")
+	require.NoError(t, err)
+	require.Equal(t, ext.Names(), sch.Names())
+	// A sink opened later knows everything.
+	c := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	n, err := c.Count(ctx, "contact")
+	require.NoError(t, err)
+	require.EqualValues(t, 3, n)
+	require.Equal(t, []string{"3"}, lookup(t, c, byEmail, "c@example.com")["c@example.com"])
+}
+
+func TestPostgresMigrations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := testSchema(t, pool)
+	_, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema, SkipMigrations: true})
+	require.ErrorContains(t, err, "PostgresMigrations")
+	// The host runs the migrations itself, twice: they are idempotent.
+	for range 2 {
+		for _, q := range sink.PostgresMigrations(schema) {
+			_, err := pool.Exec(ctx, q)
+			require.NoError(t, err, q)
+		}
+		stmts, err := sink.PostgresObjectMigration(schema, contact, byEmail)
+		require.NoError(t, err)
+		for _, q := range stmts {
+			_, err := pool.Exec(ctx, q)
+			require.NoError(t, err, q)
+		}
+	}
+	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema, SkipMigrations: true})
+	require.NoError(t, err)
+	write(t, pg, create(person("1", "A@example.com", "", "")))
+	require.Equal(t, []string{"1"}, lookup(t, pg, byEmail, "a@example.com")["a@example.com"])
+	var idx int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%(k_email)%'`, schema).Scan(&idx))
+	require.Equal(t, 1, idx)
+
+	for _, bad := range []sink.PostgresConfig{{Schema: "Bad-Name"}, {Tables: map[string]sink.TableMapping{"contact": {}}}} {
+		_, err := sink.NewPostgres(ctx, pool, bad)
+		require.Error(t, err)
+	}
+	_, err = sink.NewPostgres(ctx, nil, sink.PostgresConfig{})
+	require.Error(t, err)
 }

@@ -1,0 +1,146 @@
+package sink_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+)
+
+// contactsCSV returns a CSV file of n contacts; with changed, every second
+// row has another first name than the one written without.
+func contactsCSV(n int, changed bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("email,first_name,last_name,birthday,lifetime_value\n")
+	for i := range n {
+		first := fmt.Sprintf("First%d", i)
+		if changed && i%2 == 0 {
+			first += "x"
+		}
+		fmt.Fprintf(&b, "user%d@example.com,%s,Last%d,19%02d-%02d-%02d,%d.%d\n", i, first, i%97, i%100, i%12+1, i%28+1, i, i%10)
+	}
+	return b.Bytes()
+}
+
+func runImport(ctx context.Context, t *testing.T, s sink.Sink, file []byte, batch int) (*importer.Report, error) {
+	t.Helper()
+	im, err := importer.New(importer.Config{Sink: s, BatchSize: batch})
+	require.NoError(t, err)
+	src, err := connector.NewCSV(bytes.NewReader(file), connector.CSVConfig{Name: "contacts.csv"})
+	require.NoError(t, err)
+	return im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+}
+
+func TestPostgresImport(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := testSchema(t, testPool(t))
+	pg := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	const n = 3000
+	rep, err := runImport(ctx, t, pg, contactsCSV(n, false), 500)
+	require.NoError(t, err)
+	require.EqualValues(t, n, rep.Created)
+	require.EqualValues(t, n, rep.Rows)
+
+	rep, err = runImport(ctx, t, pg, contactsCSV(n, true), 500)
+	require.NoError(t, err)
+	require.EqualValues(t, n/2, rep.Updated)
+	require.EqualValues(t, n/2, rep.Unchanged)
+	require.EqualValues(t, 0, rep.Created)
+
+	c, err := pg.Count(ctx, intake.ObjectContact)
+	require.NoError(t, err)
+	require.EqualValues(t, n, c)
+	res, err := pg.Lookup(ctx, intake.ContactSchema(), intake.Keys("email"), []intake.Key{"user0@example.com", "user1@example.com"})
+	require.NoError(t, err)
+	got, err := pg.Get(ctx, intake.ContactSchema(), []string{res["user0@example.com"][0], res["user1@example.com"][0]})
+	require.NoError(t, err)
+	r0, r1 := got[res["user0@example.com"][0]], got[res["user1@example.com"][0]]
+	require.Equal(t, "First0x", r0.Get("first_name").Str())
+	require.Equal(t, "First1", r1.Get("first_name").Str())
+	require.Equal(t, "1900-01-01", r0.Get("birthday").String())
+	require.Equal(t, "1.1", r1.Get("lifetime_value").String())
+
+	// The table is plain SQL: the host can read it.
+	var first string
+	require.NoError(t, pg.Pool().QueryRow(ctx, `SELECT first_name FROM `+schema+`.intake_contact WHERE k_email = 'user2@example.com'`).Scan(&first))
+	require.Equal(t, "First2x", first)
+}
+
+// TestPostgresKilledConnection kills the sink's connections in the middle
+// of an import, runs the import again, and checks that the table holds
+// every row exactly once.
+func TestPostgresKilledConnection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := testPool(t)
+	schema := testSchema(t, admin)
+	b := make([]byte, 4)
+	rand.Read(b)
+	app := "intake-fault-" + hex.EncodeToString(b)
+	cfg, err := pgxpool.ParseConfig(pgURL(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	require.NoError(t, err)
+
+	const n = 40000
+	file := contactsCSV(n, false)
+	killed := make(chan int, 1)
+	go func() {
+		defer close(killed)
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			var rows int64
+			// Kill once some batches are committed, while a batch is being written.
+			if admin.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.intake_contact`).Scan(&rows) != nil || rows < 5000 {
+				time.Sleep(2 * time.Millisecond)
+				continue
+			}
+			var k int
+			err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE application_name = $1 AND state <> 'idle'`, app).Scan(&k)
+			if err == nil && k > 0 {
+				killed <- int(rows)
+				return
+			}
+		}
+	}()
+	rep, err := runImport(ctx, t, pg, file, 1000)
+	at, ok := <-killed
+	require.True(t, ok, "no connection was killed while the import ran")
+	t.Logf("killed at %d stored rows; first run: %v, %d rows committed", at, err, rep.Rows)
+	require.Error(t, err, "the run whose connection was killed fails")
+	require.Less(t, rep.Created, int64(n))
+
+	// Run again: committed rows match and come out unchanged, the others
+	// are created. The pool replaces the killed connections.
+	rep2, err := runImport(ctx, t, pg, file, 1000)
+	require.NoError(t, err)
+	require.EqualValues(t, n, rep2.Created+rep2.Unchanged)
+	require.Equal(t, rep.Created, rep2.Unchanged)
+
+	var total, emails int64
+	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*), count(DISTINCT k_email) FROM `+schema+`.intake_contact`).Scan(&total, &emails))
+	require.EqualValues(t, n, total, "every row exactly once")
+	require.EqualValues(t, n, emails)
+	var missing int64
+	require.NoError(t, admin.QueryRow(ctx, `SELECT count(*) FROM generate_series(0, $1 - 1) i
+WHERE NOT EXISTS (SELECT 1 FROM `+schema+`.intake_contact c WHERE c.k_email = 'user' || i || '@example.com')`, n).Scan(&missing))
+	require.Zero(t, missing)
+	require.False(t, strings.Contains(schema, `"`))
+}
