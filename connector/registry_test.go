@@ -1,0 +1,104 @@
+package connector_test
+
+import (
+	"context"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake/connector"
+)
+
+func TestRegistryRegister(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	f := func(context.Context, *url.URL) (connector.Connector, string, error) { return nil, "", nil }
+	require.NoError(t, r.Register("restapi", f))
+	tests := []struct {
+		scheme   string
+		f        connector.Factory
+		contains string
+	}{
+		{"RESTAPI://", f, "already registered"},
+		{"", f, "not a URL scheme"},
+		{"1http", f, "not a URL scheme"},
+		{"re st", f, "not a URL scheme"},
+		{"other", nil, "non-nil Factory"},
+	}
+	for _, tc := range tests {
+		assert.ErrorContains(t, r.Register(tc.scheme, tc.f), tc.contains, tc.scheme)
+	}
+	assert.Equal(t, []string{"restapi"}, r.Schemes())
+	_, _, err := r.Open(context.Background(), "ftp://host/file.csv")
+	assert.ErrorIs(t, err, connector.ErrUnknownScheme)
+	assert.ErrorContains(t, err, "registered: restapi")
+	_, _, err = r.Open(context.Background(), "contacts.csv")
+	assert.ErrorContains(t, err, "has no scheme")
+}
+
+func TestDefaultRegistry(t *testing.T) {
+	dir, _ := setupLocal(t)
+	fx := setupSFTP(t)
+	hx := setupHTTP(t)
+	ctx := context.Background()
+	r, err := connector.DefaultRegistry(connector.RegistryConfig{
+		LocalRoot: dir,
+		SFTP:      connector.SFTPConfig{KnownHostsFile: fx.knownHosts},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"file", "http", "https", "sftp"}, r.Schemes())
+	csv, _ := kitCSV()
+
+	tests := []struct {
+		url, path, contains string
+	}{
+		{"file:///exports/contacts.csv", "exports/contacts.csv", ""},
+		{"file:exports/contacts.csv", "exports/contacts.csv", ""},
+		{"file://localhost/exports/contacts.csv", "exports/contacts.csv", ""},
+		{hx.srv.URL + "/contacts.csv", hx.srv.URL + "/contacts.csv", ""},
+		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/" + filepath.ToSlash(fx.dir) + "/exports/contacts.csv", filepath.ToSlash(fx.dir) + "/exports/contacts.csv", ""},
+		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/~/exports/contacts.csv", "exports/contacts.csv", ""},
+		{"file:///../secret.csv", "", "leaves the connector's directory"},
+		{"file://otherhost/x.csv", "", "use sftp://"},
+		{"sftp://" + sftpUser + "@" + fx.addr + "/", "", "names no file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			conn, p, err := r.Open(ctx, tc.url)
+			if tc.contains != "" {
+				if err == nil { // the escape is refused on Open, by the connector
+					_, err = conn.Open(ctx, p)
+					conn.(io.Closer).Close()
+				}
+				assert.ErrorContains(t, err, tc.contains)
+				return
+			}
+			require.NoError(t, err)
+			if c, ok := conn.(io.Closer); ok {
+				defer c.Close()
+			}
+			assert.Equal(t, tc.path, p)
+			src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{})
+			require.NoError(t, err)
+			defer src.Close()
+			h, err := src.Header(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "email,first_name,city", strings.Join(h, ","))
+			assert.NotEmpty(t, csv)
+		})
+	}
+
+	none, err := connector.DefaultRegistry(connector.RegistryConfig{})
+	require.NoError(t, err)
+	_, _, err = none.Open(ctx, "file:///etc/passwd")
+	assert.ErrorContains(t, err, "set RegistryConfig.LocalRoot")
+	_, _, err = none.Open(ctx, "sftp://u:p@"+fx.addr+"/x.csv")
+	assert.ErrorIs(t, err, connector.ErrNoHostKeyCheck)
+	_, err = connector.DefaultRegistry(connector.RegistryConfig{HTTP: connector.HTTPConfig{Retries: 1, MinBackoff: 2, MaxBackoff: 1}})
+	assert.ErrorContains(t, err, "MinBackoff")
+}
