@@ -144,3 +144,14 @@ WHERE NOT EXISTS (SELECT 1 FROM `+schema+`.intake_contact c WHERE c.k_email = 'u
 	require.Zero(t, missing)
 	require.False(t, strings.Contains(schema, `"`))
 }
+
+func runImportSchema(ctx context.Context, t *testing.T, s sink.Sink, r *bytes.Reader, sch *intake.Schema) (*importer.Report, error) {
+	t.Helper()
+	im, err := importer.New(importer.Config{Sink: s})
+	require.NoError(t, err)
+	src, err := connector.NewCSV(r, connector.CSVConfig{Name: "contacts.csv"})
+	require.NoError(t, err)
+	return im.Run(ctx, importer.Job{Source: src, Schema: sch, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+}
+
+var sprintf = fmt.Sprintf
