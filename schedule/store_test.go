@@ -35,9 +35,9 @@ func sqliteBackend() backend {
 	}}
 }
 
-// pgSchema creates a schema of its own for the test (dropped after) and
-// returns a pool whose search_path is that schema.
-func pgPool(t *testing.T, maxConns int32) *pgxpool.Pool {
+// pgPools creates a schema of its own for the test (dropped after) and
+// returns n pools whose search_path is that schema.
+func pgPools(t *testing.T, n int) []*pgxpool.Pool {
 	t.Helper()
 	url := os.Getenv("INTAKE_TEST_POSTGRES")
 	if url == "" {
@@ -53,29 +53,32 @@ func pgPool(t *testing.T, maxConns int32) *pgxpool.Pool {
 		admin.Close()
 		t.Fatal(err)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	if maxConns > 0 {
-		cfg.MaxConns = maxConns
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var pools []*pgxpool.Pool
 	t.Cleanup(func() {
-		pool.Close()
+		for _, p := range pools {
+			p.Close()
+		}
 		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
 		admin.Close()
 	})
-	return pool
+	for range n {
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pools = append(pools, pool)
+	}
+	return pools
 }
 
 func pgBackend() backend {
 	return backend{"postgres", func(t *testing.T, clock schedule.Clock) schedule.JobStore {
-		s, err := schedule.NewPostgres(context.Background(), pgPool(t, 0), schedule.StoreConfig{Clock: clock})
+		s, err := schedule.NewPostgres(context.Background(), pgPools(t, 1)[0], schedule.StoreConfig{Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
