@@ -102,11 +102,23 @@ type FileSource struct {
 	file    File
 	cleanup func() error
 	ref     string
+	direct  string // the path of a SourceOpener's source; file is nil
 	closed  bool
 }
 
+// SourceOpener is an optional capability of a [Connector] that reads rows
+// itself rather than bytes — a REST API, a database, a CRM: [OpenSource]
+// hands it the path and cfg and wraps the Source it returns (Format,
+// Archive and Last are then the connector's business; Info reports the
+// source's FileInfo when it has an Info method, else only the path). Its
+// Open method may return an error saying that it has no files.
+type SourceOpener interface {
+	OpenSource(ctx context.Context, path string, cfg SourceConfig) (Source, error)
+}
+
 // OpenSource opens path through conn and returns a source of its rows in
-// cfg.Format: a job names a connector, a path and a format. A workbook
+// cfg.Format: a job names a connector, a path and a format. A connector
+// that reads rows itself ([SourceOpener]) returns its own source instead. A workbook
 // needs random access: a File that does not implement io.ReaderAt is first
 // spooled to a temporary file (at most MaxSpoolBytes). Errors of the
 // connector (not found, not modified, size limit) and of the source's start
@@ -120,6 +132,13 @@ func OpenSource(ctx context.Context, conn Connector, p string, cfg SourceConfig)
 	}
 	if cfg.Archive != nil && cfg.RunID == "" {
 		return nil, errors.New("intake: SourceConfig.RunID is empty; name the run whose file the archive keeps")
+	}
+	if so, ok := conn.(SourceOpener); ok {
+		src, err := so.OpenSource(ctx, p, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &FileSource{Source: src, direct: p}, nil
 	}
 	f, err := OpenIfChanged(ctx, conn, p, cfg.Last)
 	if err != nil {
@@ -222,7 +241,15 @@ func (fs *FileSource) spool(cfg SourceConfig) (io.ReaderAt, int64, error) {
 
 // Info returns the connector's metadata of the file; ContentHash is set
 // once the whole file has been read (always, for a spooled workbook).
-func (fs *FileSource) Info() FileInfo { return fs.file.Info() }
+func (fs *FileSource) Info() FileInfo {
+	if fs.file == nil {
+		if i, ok := fs.Source.(interface{ Info() FileInfo }); ok {
+			return i.Info()
+		}
+		return FileInfo{Name: fs.direct, Size: -1}
+	}
+	return fs.file.Info()
+}
 
 // Fingerprint returns Info().Fingerprint(): record it after a successful
 // run, and pass the FileInfo as SourceConfig.Last next time.
@@ -257,7 +284,9 @@ func (fs *FileSource) Close() error {
 	}
 	fs.closed = true
 	err := fs.Source.Close()
-	err = errors.Join(err, fs.file.Close())
+	if fs.file != nil {
+		err = errors.Join(err, fs.file.Close())
+	}
 	if fs.cleanup != nil {
 		err = errors.Join(err, fs.cleanup())
 	}

@@ -164,8 +164,12 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 	stop()
 	if err != nil {
 		nc.Close()
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, fmt.Errorf("intake: SFTP handshake with %s: %w", addr, cerr)
+		if dctx.Err() != nil || !time.Now().Before(deadline) {
+			cause := ctx.Err()
+			if cause == nil {
+				cause = context.DeadlineExceeded // ConnectTimeout, or ctx's deadline whose timer has not fired yet
+			}
+			return nil, fmt.Errorf("intake: SSH handshake with %s did not finish in time (SFTPConfig.ConnectTimeout is %v): %w", addr, cfg.ConnectTimeout, cause)
 		}
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
