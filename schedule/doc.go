@@ -31,6 +31,20 @@
 // [Runner] with a bounded concurrency, records each run, and keeps a lease
 // on it while it runs. See [Config] for the policies.
 //
+// # Queues and triggers
+//
+// [Scheduler.RunNow] and [Scheduler.Enqueue] queue runs (manual, API,
+// uploaded files) in the store: queued runs of a job run one after
+// another, in order, and survive a restart. The schedule is not moved.
+//
+// # Permissions, trigger API and notifications
+//
+// [Guard] puts job operations behind an [Authorizer] the host supplies
+// (create_job, run_job, delete_records, …); a nil Authorizer denies all.
+// [NewHandler] is an http.Handler to trigger runs and poll their status,
+// deny-by-default. Config.OnFinish is the completion hook; [Webhook]
+// delivers HMAC-SHA256-signed notices with bounded retries.
+//
 // # Several replicas
 //
 // With the PostgreSQL store, claiming a due job is one transaction that

@@ -1,0 +1,127 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Permission names an operation an [Authorizer] allows or denies.
+type Permission string
+
+// The permissions checked by [Guard], the scheduler and the [Handler].
+const (
+	PermCreateJob     Permission = "create_job"
+	PermUpdateJob     Permission = "update_job" // update, enable, disable
+	PermDeleteJob     Permission = "delete_job"
+	PermRunJob        Permission = "run_job"        // run now, API trigger, upload
+	PermViewRuns      Permission = "view_runs"      // run status and history
+	PermDeleteRecords Permission = "delete_records" // save or run a job whose action deletes or opts out records
+)
+
+// Authorizer decides whether actor may do perm on the job (jobID is "" for
+// a job not yet created). It returns nil to allow, an error to deny; the
+// host supplies it. Wrap ErrDenied to have the handler answer 403.
+type Authorizer func(ctx context.Context, actor string, perm Permission, jobID string) error
+
+// ErrDenied is the error of a denied operation.
+var ErrDenied = errors.New("schedule: permission denied")
+
+// denyAll is the default: nothing is allowed until the host says so.
+func denyAll(_ context.Context, actor string, perm Permission, _ string) error {
+	return fmt.Errorf("%w: no Authorizer configured (deny by default); %s may not %s", ErrDenied, actor, perm)
+}
+
+func destructive(j *Job) bool {
+	return j.Action == "opt_out" || j.Action == "delete"
+}
+
+// Guarded is a JobStore's job operations behind an Authorizer; every call
+// names its actor. Get it with [Guard].
+type Guarded struct {
+	Store     JobStore
+	Authorize Authorizer
+}
+
+// Guard returns the job operations of store checked by auth; a nil auth
+// denies everything.
+func Guard(store JobStore, auth Authorizer) *Guarded {
+	if auth == nil {
+		auth = denyAll
+	}
+	return &Guarded{Store: store, Authorize: auth}
+}
+
+func (g *Guarded) check(ctx context.Context, actor string, perm Permission, j *Job, id string) error {
+	if err := g.authorize(ctx, actor, perm, id); err != nil {
+		return err
+	}
+	if j != nil && destructive(j) {
+		return g.authorize(ctx, actor, PermDeleteRecords, id)
+	}
+	return nil
+}
+
+// authorize calls Authorize; its errors always match ErrDenied.
+func (g *Guarded) authorize(ctx context.Context, actor string, perm Permission, id string) error {
+	err := g.Authorize(ctx, actor, perm, id)
+	if err != nil && !errors.Is(err, ErrDenied) {
+		err = fmt.Errorf("%w: %w", ErrDenied, err)
+	}
+	return err
+}
+
+// Create checks create_job (and delete_records for an opt_out or delete
+// action) and creates the job.
+func (g *Guarded) Create(ctx context.Context, actor string, job Job) (Job, error) {
+	if err := g.check(ctx, actor, PermCreateJob, &job, ""); err != nil {
+		return Job{}, err
+	}
+	return g.Store.Create(ctx, job)
+}
+
+// Update checks update_job (and delete_records) and updates the job.
+func (g *Guarded) Update(ctx context.Context, actor string, job Job) (Job, error) {
+	if err := g.check(ctx, actor, PermUpdateJob, &job, job.ID); err != nil {
+		return Job{}, err
+	}
+	return g.Store.Update(ctx, job)
+}
+
+// SetEnabled checks update_job and enables or disables the job.
+func (g *Guarded) SetEnabled(ctx context.Context, actor, id string, enabled bool) error {
+	if err := g.check(ctx, actor, PermUpdateJob, nil, id); err != nil {
+		return err
+	}
+	return g.Store.SetEnabled(ctx, id, enabled)
+}
+
+// Delete checks delete_job and deletes the job with its history.
+func (g *Guarded) Delete(ctx context.Context, actor, id string) error {
+	if err := g.check(ctx, actor, PermDeleteJob, nil, id); err != nil {
+		return err
+	}
+	return g.Store.Delete(ctx, id)
+}
+
+// Duplicate checks create_job and duplicates the job.
+func (g *Guarded) Duplicate(ctx context.Context, actor, id, name string) (Job, error) {
+	if err := g.check(ctx, actor, PermCreateJob, nil, id); err != nil {
+		return Job{}, err
+	}
+	return g.Store.Duplicate(ctx, id, name)
+}
+
+// Enqueue checks run_job (and delete_records for a job whose action deletes
+// or opts out records) and queues the run on the scheduler.
+func (g *Guarded) Enqueue(ctx context.Context, s *Scheduler, actor string, run Run) (Run, error) {
+	job, err := g.Store.Get(ctx, run.JobID)
+	if err != nil {
+		return Run{}, err
+	}
+	if err := g.check(ctx, actor, PermRunJob, &job, job.ID); err != nil {
+		return Run{}, err
+	}
+	run.Actor = actor
+	return s.Enqueue(ctx, run)
+}
