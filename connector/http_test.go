@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -162,6 +163,7 @@ func TestHTTPErrors(t *testing.T) {
 		{"4xx not retried", fast, "/denied", 1, connector.ErrHTTPStatus, "401"},
 		{"not found", fast, "/nope.csv", 0, fs.ErrNotExist, "404"},
 		{"header timeout", connector.HTTPConfig{HeaderTimeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, nil, "timeout"},
+		{"header timeout retried", connector.HTTPConfig{HeaderTimeout: 30 * time.Millisecond, Retries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/hang", 2, nil, "after 2 attempts"},
 		{"total timeout", connector.HTTPConfig{Timeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, context.DeadlineExceeded, ""},
 		{"size limit by Content-Length", connector.HTTPConfig{MaxBytes: 100}, "/contacts.csv", 0, connector.ErrSizeLimit, "HTTPConfig.MaxBytes"},
 		{"not a URL", fast, "ftp://x/y", 0, nil, "not an http or https URL"},
@@ -213,6 +215,27 @@ func TestHTTPStreamErrors(t *testing.T) {
 		defer f.Close()
 		_, err = io.Copy(io.Discard, f)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
+	})
+	t.Run("workbook larger than the spool limit", func(t *testing.T) {
+		h := newHTTP(t, connector.HTTPConfig{})
+		tmp := t.TempDir()
+		_, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{MaxSpoolBytes: 100, TempDir: tmp})
+		assert.ErrorIs(t, err, connector.ErrSizeLimit)
+		assert.ErrorContains(t, err, "SourceConfig.MaxSpoolBytes")
+		src, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{TempDir: tmp})
+		require.NoError(t, err)
+		left, _ := os.ReadDir(tmp)
+		assert.Len(t, left, 1, "the spooled copy while open")
+		require.NoError(t, src.Close())
+		left, _ = os.ReadDir(tmp)
+		assert.Empty(t, left, "temporary copies are removed")
+	})
+	t.Run("error names the URL without its query", func(t *testing.T) {
+		h := newHTTP(t, connector.HTTPConfig{})
+		src, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.csv?api_key=SECRET", connector.SourceConfig{})
+		require.NoError(t, err)
+		defer src.Close()
+		assert.Equal(t, fx.srv.URL+"/contacts.csv", src.Name())
 	})
 	t.Run("canceled while waiting for a retry", func(t *testing.T) {
 		h := newHTTP(t, connector.HTTPConfig{MinBackoff: time.Minute, MaxBackoff: time.Minute, MaxRetryTime: time.Hour})

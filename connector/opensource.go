@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -66,8 +67,8 @@ const DefaultMaxSpoolBytes = DefaultXLSXMaxFileBytes
 type SourceConfig struct {
 	// Format of the rows. Default: FormatAuto, by the file name.
 	Format Format
-	// CSV configures a CSV source. Name defaults to the path and Size to
-	// the file's size.
+	// CSV configures a CSV source. Name defaults to the path (an http(s)
+	// URL without its query and password) and Size to the file's size.
 	CSV CSVConfig
 	// XLSX configures an XLSX source. Name defaults to the path.
 	XLSX XLSXConfig
@@ -179,7 +180,7 @@ func (fs *FileSource) start(p string, format Format, cfg SourceConfig) error {
 	case FormatXLSX:
 		xc := cfg.XLSX
 		if xc.Name == "" {
-			xc.Name = p
+			xc.Name = displayName(p)
 		}
 		ra, ok := fs.file.(io.ReaderAt)
 		size := info.Size
@@ -197,7 +198,7 @@ func (fs *FileSource) start(p string, format Format, cfg SourceConfig) error {
 	default:
 		cc := cfg.CSV
 		if cc.Name == "" {
-			cc.Name = p
+			cc.Name = displayName(p)
 		}
 		if cc.Size == 0 && info.Size > 0 {
 			cc.Size = info.Size
@@ -209,6 +210,17 @@ func (fs *FileSource) start(p string, format Format, cfg SourceConfig) error {
 		fs.Source = c
 	}
 	return nil
+}
+
+// displayName is the path as errors name it: an http(s) URL without its
+// query and password (which may hold credentials).
+func displayName(p string) string {
+	if isHTTPURL(p) {
+		if u, err := url.Parse(p); err == nil {
+			return redact(u)
+		}
+	}
+	return p
 }
 
 // spool copies the file to a temporary file for random access.
