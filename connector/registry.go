@@ -104,6 +104,10 @@ type RegistryConfig struct {
 	// command-line tool sets "/" so that file URLs name any file; a server
 	// sets the directory its users may import from. Default: "", file://
 	// is registered but refuses every URL, with a message saying so.
+	// Symbolic links are followed only when they stay inside the root, and
+	// os.Root refuses links with an absolute target even under "/": a
+	// command-line tool resolves the path (filepath.EvalSymlinks) before
+	// making it a URL.
 	LocalRoot string
 	// Local configures the file:// connectors (Dir is LocalRoot).
 	Local LocalConfig
