@@ -103,15 +103,20 @@ func (c *PostgresConfig) validate() error {
 //
 // # Writes
 //
-// Each batch is one transaction: the rows the batch updates or opts out are
-// read with SELECT … FOR UPDATE (one query per table), the batch is applied
-// to them in order in Go (null keeps a value, Clear nulls it, outcomes per
-// op), then the rows to create and the rows that changed are streamed with
-// COPY into a temporary table (ON COMMIT DROP) and applied with one INSERT …
-// ON CONFLICT (id) DO NOTHING RETURNING id and one UPDATE … FROM RETURNING
-// id per table. Results are matched to records by id, never by position.
-// A create whose id is taken fails the batch with [ErrDuplicateID] naming
-// the record.
+// Each batch is one transaction. The rows the batch updates or opts out are
+// read with SELECT … FOR UPDATE (one query per table, pipelined with a
+// check of the schema's version), and the batch is applied to them in
+// order in Go: null keeps a value, Clear nulls it, each op gets its
+// outcome, a row that ends as it was is not written. Then, per table, the
+// records the batch creates are streamed with COPY straight into the table
+// (they are new rows: there is nothing to merge), and the rows that
+// changed are streamed with COPY into a temporary table (ON COMMIT DROP)
+// and applied with one UPDATE … FROM … RETURNING id. For a host table
+// ([TableMapping]) creates take the temporary table too, with one INSERT …
+// ON CONFLICT (id) DO NOTHING RETURNING id. Results are matched to records
+// by id, never by position: a create whose id is taken fails the batch
+// with [ErrDuplicateID] naming the record. A Lookup is one query per batch
+// of keys (k_<spec> = ANY($1)).
 type Postgres struct {
 	pool *pgxpool.Pool
 	cfg  PostgresConfig

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -104,6 +105,10 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		out, err := p.tryWrite(ctx, batch, cp)
 		if errors.Is(err, errSchemaMoved) && attempt < 3 {
 			continue
+		}
+		var dup *pgDuplicate
+		if errors.As(err, &dup) {
+			err = p.findDuplicate(ctx, batch, dup)
 		}
 		if err != nil {
 			var re *RecordError
@@ -262,7 +267,10 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 	}
 
-	// Stream the rows and apply them: one INSERT and one UPDATE per table.
+	// Stream the rows and apply them. Creates go into Intake's own tables
+	// with COPY straight into the table; other rows are streamed with COPY
+	// into a temporary table and applied with one INSERT and one UPDATE
+	// per table.
 	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
 	b = &pgx.Batch{}
 	type sent struct {
@@ -275,29 +283,47 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		if len(bt.order) == 0 {
 			continue
 		}
-		tmp := "intake_in_" + strconv.Itoa(ti)
-		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
-			return nil, err
-		}
 		ncreate := 0
 		for _, id := range bt.order {
 			if bt.rows[id].create != nil {
 				ncreate++
 			}
 		}
-		src := &pgRowSource{bt: bt, now: now}
+		rest := bt.order
+		if ncreate > 0 && !bt.t.host {
+			src := &pgRowSource{bt: bt, ids: bt.order[:ncreate], now: now, direct: true}
+			if _, err := tx.CopyFrom(ctx, bt.t.copyIdent(), bt.t.copyCols(), src); err != nil {
+				if src.err != nil {
+					return nil, src.err
+				}
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+					return nil, &pgDuplicate{bt: bt, err: err}
+				}
+				return nil, err
+			}
+			rest, ncreate = bt.order[ncreate:], 0
+			if len(rest) == 0 {
+				continue
+			}
+		}
+		tmp := "intake_in_" + strconv.Itoa(ti)
+		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
+			return nil, err
+		}
+		src := &pgRowSource{bt: bt, ids: rest, now: now}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, bt.t.tempCols(), src); err != nil {
 			if src.err != nil {
 				return nil, src.err
 			}
 			return nil, err
 		}
-		s := sent{bt: bt, creates: ncreate, writes: len(bt.order)}
+		s := sent{bt: bt, creates: ncreate, writes: len(rest)}
 		if ncreate > 0 {
 			b.Queue(bt.t.insertSQL(tmp))
 			s.insert = true
 		}
-		if ncreate < len(bt.order) {
+		if ncreate < len(rest) {
 			b.Queue(bt.t.updateSQL(tmp))
 			s.update = true
 		}
@@ -356,6 +382,36 @@ ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDE
 		return nil, err
 	}
 	return out, nil
+}
+
+// findDuplicate returns the RecordError of the first create of the batch
+// whose id the table of dup holds.
+func (p *Postgres) findDuplicate(ctx context.Context, batch []*Op, dup *pgDuplicate) error {
+	t := dup.bt.t
+	var ids []string
+	for _, op := range batch {
+		if op.Kind == OpCreate && dup.bt.rows[op.Record.ID] != nil {
+			ids = append(ids, op.Record.ID)
+		}
+	}
+	rows, err := p.pool.Query(ctx, "SELECT "+t.idCol+"::text FROM "+t.name+" WHERE "+t.idCol+" = ANY($1)", ids)
+	if err != nil {
+		return dup.err
+	}
+	taken := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			taken[id] = true
+		}
+	}
+	rows.Close()
+	for _, op := range batch {
+		if op.Kind == OpCreate && taken[op.Record.ID] && dup.bt.rows[op.Record.ID] != nil && dup.bt.rows[op.Record.ID].create == op {
+			return recordError(op, ErrDuplicateID)
+		}
+	}
+	return dup.err
 }
 
 // readPrefetch reads the schema versions and the stored rows of a batch.
@@ -430,30 +486,36 @@ func readIDs(br pgx.BatchResults) (map[string]bool, error) {
 	return got, rows.Err()
 }
 
-// pgRowSource streams the rows of a batch table to COPY.
+// pgRowSource streams rows of a batch table to COPY: into the temporary
+// table (ord, upd, id, …), or, direct, into the table itself.
 type pgRowSource struct {
-	bt   *pgBatchTable
-	now  time.Time
-	i    int
-	vals []any
-	rec  intake.Record
-	err  error
+	bt     *pgBatchTable
+	ids    []string
+	now    time.Time
+	direct bool
+	i      int
+	vals   []any
+	rec    intake.Record
+	err    error
 }
 
 func (s *pgRowSource) Next() bool {
 	s.i++
-	return s.i <= len(s.bt.order)
+	return s.i <= len(s.ids)
 }
 
 func (s *pgRowSource) Values() ([]any, error) {
 	t := s.bt.t
-	id := s.bt.order[s.i-1]
+	id := s.ids[s.i-1]
 	st := s.bt.rows[id]
 	if s.vals == nil {
-		s.vals = make([]any, len(t.tempCols()))
+		s.vals = make([]any, 0, len(t.tempCols()))
 	}
 	v := s.vals[:0]
-	v = append(v, int32(s.i), st.create == nil, id, st.opted, s.now, s.now)
+	if !s.direct {
+		v = append(v, int32(s.i), st.create == nil)
+	}
+	v = append(v, id, st.opted, s.now, s.now)
 	v, err := t.appendArgs(v, st.vals)
 	if err != nil {
 		s.err = err
@@ -472,6 +534,33 @@ func (s *pgRowSource) Values() ([]any, error) {
 	s.vals = v
 	return v, nil
 }
+
+// copyIdent is the table's identifier for CopyFrom.
+func (t *pgTable) copyIdent() pgx.Identifier {
+	s, n, _ := strings.Cut(t.name, ".")
+	return pgx.Identifier{strings.Trim(s, `"`), strings.Trim(n, `"`)}
+}
+
+// copyCols are the columns a direct COPY into Intake's own table sets.
+func (t *pgTable) copyCols() []string {
+	cols := []string{"id", "opted_out", "created_at", "updated_at"}
+	for _, c := range t.cols {
+		cols = append(cols, c.Column)
+	}
+	for _, k := range t.keys {
+		cols = append(cols, k.Column)
+	}
+	return cols
+}
+
+// pgDuplicate is the error of a direct COPY that a taken id stopped; write
+// finds the record after the rollback.
+type pgDuplicate struct {
+	bt  *pgBatchTable
+	err error
+}
+
+func (e *pgDuplicate) Error() string { return e.err.Error() }
 
 func (s *pgRowSource) Err() error { return s.err }
 
