@@ -52,6 +52,10 @@ type Job struct {
 	Description string `json:"description,omitempty"`
 	// Source is where the job reads from.
 	Source SourceSpec `json:"source"`
+	// Target names the store the job writes into ("" = none). Runs of jobs
+	// with the same Target run one after another, across jobs and
+	// instances: several files uploaded for one store are imported in turn.
+	Target string `json:"target,omitempty"`
 	// Object is the object type imported into ("" = contact).
 	Object string `json:"object,omitempty"`
 	// Mapping is the mapping spec (DESIGN.md 3.3) as JSON; nil = auto.

@@ -15,7 +15,8 @@ import (
 // TestReplicasRunEachDueRunOnce: three schedulers, each with its own pool
 // and store, share one PostgreSQL schema and one fake clock. Over a window
 // of 90 minutes (across the Berlin fall-back) with 60 jobs on several cadences, every due run executes
-// exactly once, and no two runs of a job overlap.
+// exactly once, no two runs of a job overlap, and no two runs of the jobs
+// sharing a Target overlap.
 func TestReplicasRunEachDueRunOnce(t *testing.T) {
 	t.Parallel()
 	pools := pgPools(t, 3)
@@ -32,7 +33,11 @@ func TestReplicasRunEachDueRunOnce(t *testing.T) {
 	cadences := []string{"every 1m", "every 2m", "every 5m", "every 15m", "cron */3 * * * *", "hourly at :17"}
 	var jobs []schedule.Job
 	for i := range 60 {
-		j, err := stores[i%3].Create(ctx, schedule.Job{Name: fmt.Sprintf("job %02d", i), Cadence: cadences[i%len(cadences)], TimeZone: "Europe/Berlin", Enabled: true})
+		job := schedule.Job{Name: fmt.Sprintf("job %02d", i), Cadence: cadences[i%len(cadences)], TimeZone: "Europe/Berlin", Enabled: true}
+		if i%5 == 0 {
+			job.Target = "crm" // 12 jobs whose runs must not overlap each other
+		}
+		j, err := stores[i%3].Create(ctx, job)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,12 +67,16 @@ func TestReplicasRunEachDueRunOnce(t *testing.T) {
 				mu.Lock()
 				got[job.ID+"|"+run.Due.UTC().Format(time.RFC3339)]++
 				byInstance[name]++
-				if running[job.ID] {
+				key := job.ID
+				if job.Target != "" {
+					key = "target:" + job.Target
+				}
+				if running[key] {
 					overlaps++
 				}
-				running[job.ID] = true
+				running[key] = true
 				mu.Unlock()
-				defer func() { mu.Lock(); running[job.ID] = false; mu.Unlock() }()
+				defer func() { mu.Lock(); running[key] = false; mu.Unlock() }()
 				return &importer.Report{Status: importer.StatusSucceeded, Rows: 1, Created: 1}, nil
 			}})
 		if err != nil {
@@ -114,7 +123,7 @@ func TestReplicasRunEachDueRunOnce(t *testing.T) {
 		}
 	}
 	if overlaps > 0 {
-		t.Errorf("%d runs overlapped the previous run of their job", overlaps)
+		t.Errorf("%d runs overlapped another run of their job or target", overlaps)
 	}
 	runs, _ := stores[0].ListRuns(ctx, schedule.RunFilter{Status: []schedule.RunStatus{schedule.StatusSucceeded}, Limit: 100000})
 	t.Logf("%d due runs, %d executions, %d succeeded records; per instance %v", len(want), total, len(runs), byInstance)

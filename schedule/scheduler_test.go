@@ -3,6 +3,7 @@ package schedule_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -480,5 +481,56 @@ func TestStartPolls(t *testing.T) {
 	}
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTargetQueue: files uploaded for one target store through two jobs run
+// one after another, in the order they were queued, on every backend.
+func TestTargetQueue(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store, clock := setup(t, b)
+			var ids []string
+			for _, name := range []string{"crm upload a", "crm upload b", "other store"} {
+				job := sampleJob(name)
+				job.Cadence, job.Target = "", "crm"
+				if name == "other store" {
+					job.Target = "warehouse"
+				}
+				j, _ := store.Create(ctx, job)
+				ids = append(ids, j.ID)
+			}
+			var mu sync.Mutex
+			var order []string
+			rec := &recorder{reply: func(_ context.Context, _ schedule.Job, run schedule.Run) (*importer.Report, error) {
+				mu.Lock()
+				order = append(order, run.Input)
+				mu.Unlock()
+				return &importer.Report{Status: importer.StatusSucceeded}, nil
+			}}
+			s := newScheduler(t, store, clock, rec, nil)
+			for i, f := range []string{"1.csv", "2.csv", "3.csv", "4.csv"} {
+				clock.Advance(time.Second)
+				_, _ = s.Enqueue(ctx, schedule.Run{JobID: ids[i%2], Trigger: schedule.TriggerUpload, Input: f})
+			}
+			_, _ = s.Enqueue(ctx, schedule.Run{JobID: ids[2], Trigger: schedule.TriggerUpload, Input: "w.csv"})
+			var perTick []int
+			for {
+				n := tick(t, s)
+				if n == 0 {
+					break
+				}
+				perTick = append(perTick, n)
+			}
+			if got := strings.Replace(strings.Join(order, ","), "w.csv,", "", 1); got != "1.csv,2.csv,3.csv,4.csv" || len(order) != 5 {
+				t.Fatalf("order %q", got)
+			}
+			if fmt.Sprint(perTick) != "[2 1 1 1]" {
+				t.Fatalf("runs per tick %v, want the crm files one at a time", perTick)
+			}
+		})
 	}
 }

@@ -188,6 +188,7 @@ type dialect struct {
 	name       string
 	skipLocked string // appended to SELECT … for claims
 	dollar     bool   // $1 placeholders
+	lockTarget string // query taking a transaction lock on a target without waiting; returns bool
 }
 
 type rowsI interface {
@@ -248,8 +249,10 @@ CREATE TABLE IF NOT EXISTS intake_jobs (
 	next_run BIGINT NOT NULL,
 	running_run TEXT NOT NULL DEFAULT '',
 	last_fingerprint TEXT NOT NULL DEFAULT '',
+	target TEXT NOT NULL DEFAULT '',
 	spec TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS intake_jobs_target ON intake_jobs (target) WHERE target <> '';
 CREATE INDEX IF NOT EXISTS intake_jobs_due ON intake_jobs (next_run) WHERE enabled = 1 AND next_run > 0;
 CREATE TABLE IF NOT EXISTS intake_runs (
 	id TEXT PRIMARY KEY,
@@ -374,12 +377,12 @@ func (s *sqlStore) putJob(ctx context.Context, tx dbtx, job *Job, insert bool) e
 		return err
 	}
 	if insert {
-		_, err = tx.exec(ctx, s.q(`INSERT INTO intake_jobs (id, name, enabled, next_run, spec) VALUES (?, ?, ?, ?, ?)`),
-			job.ID, job.Name, b2i(job.Enabled), micros(job.NextRun), string(spec))
+		_, err = tx.exec(ctx, s.q(`INSERT INTO intake_jobs (id, name, enabled, next_run, target, spec) VALUES (?, ?, ?, ?, ?, ?)`),
+			job.ID, job.Name, b2i(job.Enabled), micros(job.NextRun), job.Target, string(spec))
 	} else {
 		var n int64
-		n, err = tx.exec(ctx, s.q(`UPDATE intake_jobs SET name = ?, enabled = ?, next_run = ?, spec = ? WHERE id = ?`),
-			job.Name, b2i(job.Enabled), micros(job.NextRun), string(spec), job.ID)
+		n, err = tx.exec(ctx, s.q(`UPDATE intake_jobs SET name = ?, enabled = ?, next_run = ?, target = ?, spec = ? WHERE id = ?`),
+			job.Name, b2i(job.Enabled), micros(job.NextRun), job.Target, string(spec), job.ID)
 		if err == nil && n == 0 {
 			return fmt.Errorf("job %s: %w", job.ID, ErrNotFound)
 		}
@@ -667,7 +670,7 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		seen := map[string]bool{}
+		seen, busyTarget := map[string]bool{}, map[string]bool{}
 		for _, c := range cands {
 			if len(out) == req.Limit {
 				break
@@ -683,6 +686,19 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 			}
 			if len(js) == 0 {
 				continue
+			}
+			if tg := js[0].Target; tg != "" {
+				if busyTarget[tg] {
+					continue
+				}
+				busyTarget[tg] = true
+				free, err := s.targetFree(ctx, tx, tg)
+				if err != nil {
+					return err
+				}
+				if !free {
+					continue
+				}
 			}
 			rs, err := s.runs(ctx, tx, `SELECT data FROM intake_runs WHERE id = ? AND status = 'queued'`, c.run)
 			if err != nil {
@@ -713,6 +729,39 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 		return nil
 	})
 	return out, err
+}
+
+// targetFree reports whether no run of a job with this target runs. On
+// PostgreSQL a transaction-scoped advisory lock on the target (taken without
+// waiting, like SKIP LOCKED) keeps two instances from starting runs of one
+// target at once.
+func (s *sqlStore) targetFree(ctx context.Context, tx txI, target string) (bool, error) {
+	if s.d.lockTarget != "" {
+		r, err := tx.query(ctx, s.d.lockTarget, target)
+		if err != nil {
+			return false, fmt.Errorf("schedule: lock target: %w", err)
+		}
+		var ok bool
+		if r.Next() {
+			err = r.Scan(&ok)
+		}
+		r.Close()
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	r, err := tx.query(ctx, s.q(`SELECT COUNT(*) FROM intake_jobs WHERE target = ? AND running_run <> ''`), target)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	var n int64
+	if r.Next() {
+		if err := r.Scan(&n); err != nil {
+			return false, err
+		}
+	}
+	return n == 0, r.Err()
 }
 
 func (s *sqlStore) claimDue(ctx context.Context, tx txI, j *Job, now time.Time, missedAfter time.Duration) error {
