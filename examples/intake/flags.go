@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,16 +100,19 @@ func schemaFor(ctx context.Context, s sink.Sink, object string) (*intake.Schema,
 
 // openSource opens FILE as a row source, or explains why it cannot: an
 // .xlsx workbook (the sheet named by sheet, or the first visible one) or a
-// delimited text file.
-func openSource(path string, cfg connector.CSVConfig, sheet string) (connector.Source, error) {
-	ext := strings.ToLower(filepath.Ext(path))
+// delimited text file, from a local path or a file://, http(s):// or
+// sftp:// URL.
+func openSource(ctx context.Context, path string, cfg connector.CSVConfig, sheet string) (connector.Source, error) {
+	ext := strings.ToLower(filepath.Ext(urlPath(path)))
 	switch {
-	case strings.Contains(path, "://"):
-		return nil, notYet("reading from a URL (" + path + ")")
 	case ext == ".xls":
 		return nil, usagef("%s is a legacy .xls workbook: save it as .xlsx or CSV", path)
 	case sheet != "" && ext != ".xlsx":
 		return nil, usagef("-sheet applies to .xlsx workbooks, and %s is not one", path)
+	}
+	xcfg := connector.XLSXConfig{Sheet: sheet, NoHeader: cfg.NoHeader}
+	if strings.Contains(path, "://") {
+		return openURL(ctx, path, cfg, xcfg)
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -117,7 +121,95 @@ func openSource(path string, cfg connector.CSVConfig, sheet string) (connector.S
 		return nil, err
 	}
 	if ext == ".xlsx" {
-		return connector.OpenXLSX(path, connector.XLSXConfig{Sheet: sheet, NoHeader: cfg.NoHeader})
+		return connector.OpenXLSX(path, xcfg)
 	}
 	return connector.OpenCSVFile(path, cfg)
+}
+
+// urlPath returns the path part of a URL, or s itself.
+func urlPath(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+		return u.Path
+	}
+	return s
+}
+
+// openURL opens a file:// (any local file), http(s):// or sftp:// URL.
+// SFTP checks the host key against ~/.ssh/known_hosts (or
+// INTAKE_SFTP_KNOWN_HOSTS), and authenticates with INTAKE_SFTP_PASSWORD,
+// the URL's password, or the private key file INTAKE_SFTP_KEY (default
+// ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
+func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg connector.XLSXConfig) (connector.Source, error) {
+	if strings.HasPrefix(raw, "file://") {
+		if p, err := filepath.EvalSymlinks(strings.TrimPrefix(raw, "file://")); err == nil {
+			raw = "file://" + p // the registry's root refuses links with an absolute target
+		}
+	}
+	home, _ := os.UserHomeDir()
+	sftpCfg := connector.SFTPConfig{
+		KnownHostsFile: envOr("INTAKE_SFTP_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts")),
+		Password:       os.Getenv("INTAKE_SFTP_PASSWORD"),
+	}
+	keyFile := os.Getenv("INTAKE_SFTP_KEY")
+	for _, k := range []string{"id_ed25519", "id_rsa"} {
+		if keyFile == "" {
+			if p := filepath.Join(home, ".ssh", k); fileExists(p) {
+				keyFile = p
+			}
+		}
+	}
+	if keyFile != "" {
+		pem, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read the SFTP key: %w", err)
+		}
+		sftpCfg.PrivateKey = pem
+	}
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/", SFTP: sftpCfg})
+	if err != nil {
+		return nil, err
+	}
+	conn, p, err := reg.Open(ctx, raw)
+	if err != nil {
+		if errors.Is(err, connector.ErrUnknownScheme) {
+			return nil, usagef("%s: %s", raw, strings.TrimPrefix(err.Error(), "intake: "))
+		}
+		return nil, err
+	}
+	src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{CSV: cfg, XLSX: xcfg})
+	if err != nil {
+		closeConn(conn)
+		return nil, err
+	}
+	return &urlSource{FileSource: src, conn: conn}, nil
+}
+
+// urlSource closes the connector (an SFTP connection) with the source.
+type urlSource struct {
+	*connector.FileSource
+	conn connector.Connector
+}
+
+func (s *urlSource) Close() error {
+	err := s.FileSource.Close()
+	closeConn(s.conn)
+	return err
+}
+
+func closeConn(c connector.Connector) {
+	if cl, ok := c.(io.Closer); ok {
+		cl.Close()
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -114,7 +114,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usagef("-acoustic-map %s: %s", f.acousticMap, strings.TrimPrefix(err.Error(), "intake: "))
 		}
 	}
-	src, err := openSource(file, csvCfg, f.sheet)
+	src, err := openSource(ctx, file, csvCfg, f.sheet)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if object != intake.ObjectContact {
 		return notYet("suggesting a mapping for " + object)
 	}
-	src, err := openSource(pos[0], csvCfg, sheet)
+	src, err := openSource(ctx, pos[0], csvCfg, sheet)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -283,6 +285,30 @@ func TestImportWithAcousticMap(t *testing.T) {
 	code, _, stderr = cli(t, "import", "-store", store, "-acoustic-map", bad, data)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, `"birthday"`, "a mapping NAME that matches no column (names are case-sensitive) is named")
+}
+
+// TestImportFromURLs imports over http:// from a real server on loopback
+// and from a file:// URL; a missing remote file is a plain failure.
+func TestImportFromURLs(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	code, out, stderr := cli(t, "import", "-store", store, "-json", srv.URL+"/contacts.csv")
+	require.Equal(t, 0, code, stderr)
+	assert.EqualValues(t, 8, decodeReport(t, out).Created)
+
+	code, out, stderr = cli(t, "import", "-store", store, "-json", "file://"+filepath.Join(dir, "contacts-update.csv"))
+	require.Equal(t, 0, code, stderr)
+	assert.EqualValues(t, 2, decodeReport(t, out).Created)
+
+	code, _, stderr = cli(t, "import", "-store", store, srv.URL+"/nope.csv")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "404")
+
+	code, _, stderr = cli(t, "import", "-store", store, "gopher://example.com/x.csv")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "gopher")
 }
 
 func readFile(t *testing.T, path string) string {
