@@ -1,0 +1,221 @@
+package schedule
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AcousticConfig configures [NewAcousticHandler].
+type AcousticConfig struct {
+	// Scheduler queues the runs and Store keeps them; required.
+	Scheduler *Scheduler
+	Store     JobStore
+	// UploadDir is the directory MAP_FILE and SOURCE_FILE are read from
+	// (the connector's upload directory); required. Names are plain file
+	// names inside it: a path is refused.
+	UploadDir string
+	// Job is the template of the job saved per ImportList request: the
+	// handler sets Name and Source (connector "file", the source file's
+	// path, Options map_file, encoding and notify_email); the host's Runner
+	// reads the map file (mapping.LoadAcoustic) for the action, sync fields
+	// and mapping, and e-mails notify_email from Config.OnFinish. Its
+	// schedule fields are ignored.
+	Job Job
+	// Actor and Authorize work as in [HandlerConfig]: both nil deny all.
+	Actor     func(r *http.Request) (string, error)
+	Authorize Authorizer
+}
+
+// NewAcousticHandler returns an http.Handler answering Acoustic Campaign's
+// XML API for ImportList and GetJobStatus, so that systems written against
+// that API can point at a host running Intake. POST an Envelope:
+//
+//	<Envelope><Body><ImportList><MAP_FILE>map.xml</MAP_FILE><SOURCE_FILE>contacts.csv</SOURCE_FILE>
+//	  <EMAIL>ops@example.com</EMAIL><FILE_ENCODING>UTF-8</FILE_ENCODING></ImportList></Body></Envelope>
+//	→ <Envelope><Body><RESULT><SUCCESS>TRUE</SUCCESS><JOB_ID>…</JOB_ID></RESULT></Body></Envelope>
+//
+//	<Envelope><Body><GetJobStatus><JOB_ID>…</JOB_ID></GetJobStatus></Body></Envelope>
+//	→ JOB_STATUS WAITING | RUNNING | COMPLETE | ERROR | CANCELED, JOB_DESCRIPTION and PARAMETERS
+//	  (SOURCE_FILE, TOTAL_ROWS, CREATED, UPDATED, UNCHANGED, SKIPPED, OPTED_OUT, REJECTED, ERROR).
+//
+// JOB_ID is the run's id (a UUID, not a number as in Acoustic). Errors
+// answer SUCCESS false with a Fault. Each ImportList request saves a
+// disabled job (no schedule) and queues a run of it (trigger api).
+func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
+	if cfg.Scheduler == nil || cfg.Store == nil || cfg.UploadDir == "" {
+		return nil, errors.New("schedule: NewAcousticHandler: Scheduler, Store and UploadDir are required")
+	}
+	g := Guard(cfg.Store, cfg.Authorize)
+	actor := cfg.Actor
+	if actor == nil {
+		actor = func(*http.Request) (string, error) {
+			return "", errors.New("no AcousticConfig.Actor configured: every request is refused")
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			acousticFault(w, http.StatusMethodNotAllowed, "POST an XML Envelope")
+			return
+		}
+		who, err := actor(r)
+		if err != nil {
+			acousticFault(w, http.StatusUnauthorized, err.Error())
+			return
+		}
+		var env struct {
+			Body struct {
+				ImportList *struct {
+					MapFile      string `xml:"MAP_FILE"`
+					SourceFile   string `xml:"SOURCE_FILE"`
+					Email        string `xml:"EMAIL"`
+					FileEncoding string `xml:"FILE_ENCODING"`
+				} `xml:"ImportList"`
+				GetJobStatus *struct {
+					JobID string `xml:"JOB_ID"`
+				} `xml:"GetJobStatus"`
+			} `xml:"Body"`
+		}
+		if err := xml.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&env); err != nil {
+			acousticFault(w, http.StatusBadRequest, "the request is not an XML Envelope: "+err.Error())
+			return
+		}
+		ctx := r.Context()
+		switch {
+		case env.Body.ImportList != nil:
+			il := env.Body.ImportList
+			var paths [2]string
+			for i, name := range []string{il.MapFile, il.SourceFile} {
+				field := [2]string{"MAP_FILE", "SOURCE_FILE"}[i]
+				name = strings.TrimSpace(name)
+				if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+					acousticFault(w, http.StatusBadRequest, field+" must name a file in the upload directory")
+					return
+				}
+				p := path.Join(cfg.UploadDir, name)
+				if _, err := os.Stat(p); err != nil {
+					acousticFault(w, http.StatusBadRequest, fmt.Sprintf("%s %s is not in the upload directory", field, name))
+					return
+				}
+				paths[i] = p
+			}
+			enc := strings.ToUpper(strings.TrimSpace(il.FileEncoding))
+			switch enc {
+			case "", "UTF-8", "ISO-8859-1":
+			default:
+				acousticFault(w, http.StatusBadRequest, "FILE_ENCODING must be UTF-8 or ISO-8859-1")
+				return
+			}
+			job := cfg.Job
+			job.ID, job.Cadence, job.Enabled, job.RunOnSave = "", "", false, false
+			job.RunOnceAt = time.Time{}
+			job.Name = "ImportList " + il.SourceFile
+			job.Source.Connector, job.Source.Path = "file", paths[1]
+			job.Source.Options = map[string]string{"map_file": paths[0], "encoding": enc, "notify_email": il.Email}
+			saved, err := g.Create(ctx, who, job)
+			if err != nil {
+				acousticFault(w, httpStatus(err), err.Error())
+				return
+			}
+			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: paths[1]})
+			if err != nil {
+				acousticFault(w, httpStatus(err), err.Error())
+				return
+			}
+			writeAcoustic(w, http.StatusOK, acousticResult{Success: "TRUE", JobID: run.ID})
+		case env.Body.GetJobStatus != nil:
+			run, err := cfg.Store.GetRun(ctx, strings.TrimSpace(env.Body.GetJobStatus.JobID))
+			if err != nil {
+				acousticFault(w, httpStatus(err), "JOB_ID: "+err.Error())
+				return
+			}
+			if err := g.authorize(ctx, who, PermViewRuns, run.JobID); err != nil {
+				acousticFault(w, httpStatus(err), err.Error())
+				return
+			}
+			res := acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),
+				Description: "Importing " + path.Base(run.Input)}
+			for _, p := range []struct {
+				n string
+				v int64
+			}{{"TOTAL_ROWS", run.Rows}, {"CREATED", run.Created}, {"UPDATED", run.Updated}, {"UNCHANGED", run.Unchanged},
+				{"SKIPPED", run.Skipped}, {"OPTED_OUT", run.OptedOut}, {"REJECTED", run.Rejected}} {
+				res.Parameters = append(res.Parameters, acousticParam{p.n, strconv.FormatInt(p.v, 10)})
+			}
+			res.Parameters = append([]acousticParam{{"SOURCE_FILE", path.Base(run.Input)}}, res.Parameters...)
+			if run.Error != "" {
+				res.Parameters = append(res.Parameters, acousticParam{"ERROR", run.Error})
+			}
+			writeAcoustic(w, http.StatusOK, res)
+		default:
+			acousticFault(w, http.StatusBadRequest, "unsupported operation: this facade answers ImportList and GetJobStatus")
+		}
+	}), nil
+}
+
+func httpStatus(err error) int { return statusOf(err) }
+
+func acousticStatus(s RunStatus) string {
+	switch s {
+	case StatusQueued:
+		return "WAITING"
+	case StatusRunning:
+		return "RUNNING"
+	case StatusFailed:
+		return "ERROR"
+	case StatusCanceled:
+		return "CANCELED"
+	}
+	return "COMPLETE"
+}
+
+type acousticParam struct {
+	Name  string `xml:"NAME"`
+	Value string `xml:"VALUE"`
+}
+
+type acousticResult struct {
+	Success     string          `xml:"SUCCESS"`
+	JobID       string          `xml:"JOB_ID,omitempty"`
+	Status      string          `xml:"JOB_STATUS,omitempty"`
+	Description string          `xml:"JOB_DESCRIPTION,omitempty"`
+	Parameters  []acousticParam `xml:"PARAMETERS>PARAMETER,omitempty"`
+}
+
+type acousticEnvelope struct {
+	XMLName xml.Name `xml:"Envelope"`
+	Body    struct {
+		Result acousticResult `xml:"RESULT"`
+		Fault  *struct {
+			FaultString string `xml:"FaultString"`
+		} `xml:"Fault,omitempty"`
+	} `xml:"Body"`
+}
+
+func writeAcoustic(w http.ResponseWriter, code int, res acousticResult) {
+	var env acousticEnvelope
+	env.Body.Result = res
+	writeEnvelope(w, code, &env)
+}
+
+func acousticFault(w http.ResponseWriter, code int, msg string) {
+	var env acousticEnvelope
+	env.Body.Result.Success = "false"
+	env.Body.Fault = &struct {
+		FaultString string `xml:"FaultString"`
+	}{msg}
+	writeEnvelope(w, code, &env)
+}
+
+func writeEnvelope(w http.ResponseWriter, code int, env *acousticEnvelope) {
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(code)
+	_ = xml.NewEncoder(w).Encode(env)
+}
