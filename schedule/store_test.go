@@ -37,7 +37,7 @@ func sqliteBackend() backend {
 
 // pgPools creates a schema of its own for the test (dropped after) and
 // returns n pools whose search_path is that schema.
-func pgPools(t *testing.T, n int) []*pgxpool.Pool {
+func pgPools(t testing.TB, n int) []*pgxpool.Pool {
 	t.Helper()
 	url := os.Getenv("INTAKE_TEST_POSTGRES")
 	if url == "" {
