@@ -33,7 +33,7 @@ func TestAcousticFacade(t *testing.T) {
 	s := newScheduler(t, store, clock, rec, nil)
 	h, err := schedule.NewAcousticHandler(schedule.AcousticConfig{
 		Scheduler: s, Store: store, UploadDir: dir,
-		Actor:     func(r *http.Request) (string, error) { return r.Header.Get("X-Actor"), nil },
+		Actor: func(r *http.Request) (string, error) { return r.Header.Get("X-Actor"), nil },
 		Authorize: func(_ context.Context, actor string, _ schedule.Permission, _ string) error {
 			if actor != "api-user" {
 				return errors.New("unknown session")

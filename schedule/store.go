@@ -732,7 +732,7 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 }
 
 // targetFree reports whether no run of a job with this target runs. On
-// PostgreSQL a transaction-scoped advisory lock on the target (taken without
+// PostgreSQL a transaction-scoped advisory lock on the schema and target (taken without
 // waiting, like SKIP LOCKED) keeps two instances from starting runs of one
 // target at once.
 func (s *sqlStore) targetFree(ctx context.Context, tx txI, target string) (bool, error) {
