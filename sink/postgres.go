@@ -32,6 +32,15 @@ type PostgresConfig struct {
 	// writes into instead of its own intake_<object> tables; see
 	// [TableMapping]. Default none.
 	Tables map[string]TableMapping
+	// AsyncCommit runs each batch's transaction with SET LOCAL
+	// synchronous_commit = off: the commit returns before its WAL reaches
+	// the disk, which saves a disk flush per batch (about a tenth of an
+	// import of small rows on a disk that flushes in 2 ms). A crash of the
+	// database server (not of the host) can then lose the last batches
+	// committed — each whole, with its checkpoint, so a resumed or repeated
+	// run writes them again — and never corrupts anything. Default false:
+	// the server's setting applies.
+	AsyncCommit bool
 	// Now returns the time stored in created_at and updated_at. Default
 	// time.Now.
 	Now func() time.Time

@@ -176,3 +176,14 @@ func TestPostgresMigrations(t *testing.T) {
 	_, err = sink.NewPostgres(ctx, nil, sink.PostgresConfig{})
 	require.Error(t, err)
 }
+
+func TestPostgresAsyncCommit(t *testing.T) {
+	t.Parallel()
+	pg := openPostgres(t, sink.PostgresConfig{AsyncCommit: true})
+	require.Equal(t, []intake.Outcome{intake.OutcomeCreated, intake.OutcomeUpdated}, write(t, pg, create(person("1", "a@example.com", "", "")), update(person("1", "", "Anna", ""))))
+	require.Equal(t, "Anna", get(t, pg, "1").Get("first_name").Str())
+	// The setting is local to the batch's transaction.
+	var sc string
+	require.NoError(t, pg.Pool().QueryRow(context.Background(), "SHOW synchronous_commit").Scan(&sc))
+	require.Equal(t, "on", sc)
+}

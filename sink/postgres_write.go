@@ -188,6 +188,9 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	for i, bt := range tabs {
 		objects[i] = bt.t.object
 	}
+	if p.cfg.AsyncCommit {
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+	}
 	b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
 	for _, bt := range tabs {
 		if len(bt.fetch) > 0 {
@@ -195,6 +198,12 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 	}
 	br := tx.SendBatch(ctx, b)
+	if p.cfg.AsyncCommit {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
 	if err := p.readPrefetch(br, tabs); err != nil {
 		br.Close()
 		return nil, err

@@ -1,0 +1,130 @@
+package sink_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+	"github.com/stretchr/testify/require"
+)
+
+// writeBenchCSV writes n contacts to path; with changed, every second row
+// has another city and lifetime value than without.
+func writeBenchCSV(tb testing.TB, path string, n int, changed bool) {
+	f, err := os.Create(path)
+	require.NoError(tb, err)
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("contact_id,email,phone,first_name,last_name,birthday,country,city,lifetime_value\n")
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		fn, ln := genFirst[r.IntN(len(genFirst))], genLast[r.IntN(len(genLast))]
+		city := genCities[r.IntN(len(genCities))]
+		ltv := fmt.Sprintf("%d.%d", r.IntN(10000), 1+r.IntN(9))
+		if changed && i%2 == 0 {
+			city, ltv = city+" Mitte", "1"+ltv
+		}
+		fmt.Fprintf(w, "CRM-%08d,%s.%s.%d@%s,+4915%09d,%s,%s,%d-%02d-%02d,DE,%s,%s\n", i, fn, ln, i, genDomain[r.IntN(len(genDomain))],
+			r.IntN(1e9), fn, ln, 1950+r.IntN(55), 1+r.IntN(12), 1+r.IntN(28), city, ltv)
+	}
+	require.NoError(tb, w.Flush())
+	require.NoError(tb, f.Close())
+}
+
+// BenchmarkPostgresMillion measures, in one run on the same generated file
+// of INTAKE_BENCH_ROWS rows (default 1,000,000):
+//
+//   - copy_s:         COPY of the raw CSV file into an empty table with a
+//     primary key on email (the floor an import cannot beat);
+//   - import_s:       Intake's import of the file into an empty store;
+//   - upsert_s:       COPY of the changed file (50% of the rows differ) into
+//     a temporary table and INSERT … ON CONFLICT DO UPDATE into the table
+//     holding the first file (the floor of a re-import);
+//   - reimport_s:     Intake's re-import of the changed file.
+//
+// Run it with -bench PostgresMillion -benchtime 1x -run '^$';
+// INTAKE_BENCH_ASYNC=1 sets PostgresConfig.AsyncCommit and
+// INTAKE_BENCH_BATCH the importer's batch size.
+func BenchmarkPostgresMillion(b *testing.B) {
+	url := pgURL(b)
+	_ = url
+	n := 1_000_000
+	if s := os.Getenv("INTAKE_BENCH_ROWS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	first, second := filepath.Join(dir, "contacts.csv"), filepath.Join(dir, "contacts-changed.csv")
+	writeBenchCSV(b, first, n, false)
+	writeBenchCSV(b, second, n, true)
+	pool := testPool(b)
+	for b.Loop() {
+		schema := testSchema(b, pool)
+		conn, err := pool.Acquire(ctx)
+		require.NoError(b, err)
+		cols := "contact_id text, email text PRIMARY KEY, phone text, first_name text, last_name text, birthday date, country text, city text, lifetime_value numeric"
+		_, err = conn.Exec(ctx, "CREATE TABLE "+schema+".raw ("+cols+")")
+		require.NoError(b, err)
+		copyFile := func(path, table string) time.Duration {
+			f, err := os.Open(path)
+			require.NoError(b, err)
+			defer f.Close()
+			start := time.Now()
+			_, err = conn.Conn().PgConn().CopyFrom(ctx, f, "COPY "+table+" FROM STDIN (FORMAT csv, HEADER true)")
+			require.NoError(b, err)
+			return time.Since(start)
+		}
+		tCopy := copyFile(first, schema+".raw")
+
+		pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema, AsyncCommit: os.Getenv("INTAKE_BENCH_ASYNC") != ""})
+		require.NoError(b, err)
+		imp := func(path string) (*importer.Report, time.Duration) {
+			batch, _ := strconv.Atoi(os.Getenv("INTAKE_BENCH_BATCH"))
+			im, err := importer.New(importer.Config{Sink: pg, BatchSize: batch})
+			require.NoError(b, err)
+			src, err := connector.OpenCSVFile(path, connector.CSVConfig{})
+			require.NoError(b, err)
+			start := time.Now()
+			rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+			require.NoError(b, err)
+			return rep, time.Since(start)
+		}
+		rep, tImport := imp(first)
+		require.EqualValues(b, n, rep.Created)
+
+		start := time.Now()
+		_, err = conn.Exec(ctx, "BEGIN")
+		require.NoError(b, err)
+		_, err = conn.Exec(ctx, "CREATE TEMP TABLE raw_in ("+cols+") ON COMMIT DROP")
+		require.NoError(b, err)
+		copyFile(second, "raw_in")
+		_, err = conn.Exec(ctx, "INSERT INTO "+schema+".raw SELECT * FROM raw_in ON CONFLICT (email) DO UPDATE SET "+
+			"contact_id = EXCLUDED.contact_id, phone = EXCLUDED.phone, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, "+
+			"birthday = EXCLUDED.birthday, country = EXCLUDED.country, city = EXCLUDED.city, lifetime_value = EXCLUDED.lifetime_value")
+		require.NoError(b, err)
+		_, err = conn.Exec(ctx, "COMMIT")
+		require.NoError(b, err)
+		tUpsert := time.Since(start)
+		conn.Release()
+
+		rep, tReimport := imp(second)
+		require.EqualValues(b, n/2, rep.Updated)
+		require.EqualValues(b, n-n/2, rep.Unchanged)
+
+		b.ReportMetric(tCopy.Seconds(), "copy_s")
+		b.ReportMetric(tImport.Seconds(), "import_s")
+		b.ReportMetric(tUpsert.Seconds(), "upsert_s")
+		b.ReportMetric(tReimport.Seconds(), "reimport_s")
+		b.ReportMetric(tImport.Seconds()/tCopy.Seconds(), "import/copy")
+		b.ReportMetric(tReimport.Seconds()/tUpsert.Seconds(), "reimport/upsert")
+	}
+}

@@ -1,0 +1,125 @@
+package sink_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// A host that runs its own migrations takes Intake's statements into them
+// and sets PostgresConfig.SkipMigrations.
+func ExamplePostgresMigrations() {
+	for _, q := range sink.PostgresMigrations("crm") {
+		fmt.Println(q + ";")
+	}
+	// Output:
+	// CREATE SCHEMA IF NOT EXISTS "crm";
+	// CREATE TABLE IF NOT EXISTS "crm".intake_schema (
+	// 	object  text PRIMARY KEY,
+	// 	version bigint NOT NULL DEFAULT 1,
+	// 	schema  jsonb NOT NULL
+	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_checkpoint (
+	// 	run_id     text PRIMARY KEY,
+	// 	source     text NOT NULL DEFAULT '',
+	// 	last_line  bigint NOT NULL,
+	// 	batches    bigint NOT NULL DEFAULT 0,
+	// 	updated_at timestamptz NOT NULL
+	// );
+}
+
+// The table of an object type, with its email key column, as EnsureSchema
+// and the first Lookup by email would create it.
+func ExamplePostgresObjectMigration() {
+	s := intake.MustSchema("account",
+		intake.Field{Name: "account_id", Type: intake.TypeID},
+		intake.Field{Name: "name", Type: intake.TypeText},
+		intake.Field{Name: "founded", Type: intake.TypeDate})
+	stmts, err := sink.PostgresObjectMigration("crm", s, intake.Keys("account_id"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, q := range stmts[:2] {
+		fmt.Println(q + ";")
+	}
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "crm"."intake_account" (
+	// 	seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	// 	id text NOT NULL UNIQUE,
+	// 	opted_out boolean NOT NULL DEFAULT false,
+	// 	created_at timestamptz NOT NULL,
+	// 	updated_at timestamptz NOT NULL,
+	// 	"account_id" text,
+	// 	"name" text,
+	// 	"founded" date,
+	// 	"k_account_id" text
+	// );
+	// CREATE INDEX IF NOT EXISTS "intake_account_k_account_id" ON "crm"."intake_account" ("k_account_id");
+}
+
+// The host opens the pool (and closes it); the sink uses it.
+func ExampleNewPostgres() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/crm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: "intake"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = im // im.Run(ctx, importer.Job{…})
+}
+
+// Intake writes contacts into the host's own table. Fields without a column
+// (custom fields) go into the jsonb column attrs; the email key is a
+// generated column of the host's, which Lookup compares.
+//
+//	CREATE TABLE contacts (
+//		pk           bigint GENERATED ALWAYS AS IDENTITY,
+//		id           uuid PRIMARY KEY,
+//		email        varchar(320),
+//		email_key    text GENERATED ALWAYS AS (lower(btrim(email))) STORED,
+//		given_name   text,
+//		family_name  text,
+//		unsubscribed boolean NOT NULL DEFAULT false,
+//		attrs        jsonb NOT NULL DEFAULT '{}',
+//		inserted_at  timestamptz NOT NULL DEFAULT now(),
+//		modified_at  timestamptz
+//	);
+//	CREATE INDEX ON contacts (email_key);
+func ExampleTableMapping() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/crm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{
+		Tables: map[string]sink.TableMapping{intake.ObjectContact: {
+			Table:       "public.contacts",
+			IDColumn:    "id",
+			Columns:     map[string]string{"email": "email", "first_name": "given_name", "last_name": "family_name"},
+			JSONBColumn: "attrs",
+			KeyColumns:  map[string]string{"email": "email_key"},
+			OptedOut:    "unsubscribed",
+			CreatedAt:   "inserted_at",
+			UpdatedAt:   "modified_at",
+			OrderColumn: "pk",
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = store
+}
