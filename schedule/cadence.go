@@ -21,6 +21,7 @@ type CadenceError struct {
 	Msg     string
 }
 
+// Error returns "schedule: " + the cadence + ": " + what is wrong.
 func (e *CadenceError) Error() string {
 	return "schedule: " + e.Cadence + ": " + e.Msg
 }

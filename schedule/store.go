@@ -120,6 +120,7 @@ type FieldInUseError struct {
 // ErrFieldInUse matches a *FieldInUseError with errors.Is.
 var ErrFieldInUse = errors.New("schedule: field is used by saved recurring jobs")
 
+// Error names the field and the jobs that use it.
 func (e *FieldInUseError) Error() string {
 	names := make([]string, len(e.Jobs))
 	for i, j := range e.Jobs {
