@@ -429,3 +429,18 @@ func resolve(y int, m time.Month, d, h, mi int, loc *time.Location) time.Time {
 func wallOf(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
+
+// Upcoming returns the next n runs of s after the given instant (fewer
+// when s ends), as the CLI's `intake schedule next` prints them.
+func Upcoming(s Schedule, after time.Time, n int) []time.Time {
+	var out []time.Time
+	for len(out) < n {
+		next := s.Next(after)
+		if next.IsZero() || !next.After(after) {
+			break
+		}
+		out = append(out, next)
+		after = next
+	}
+	return out
+}

@@ -164,13 +164,10 @@ func TestYear(t *testing.T) {
 func TestNextProperty(t *testing.T) {
 	t.Parallel()
 	zones := []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC", "Australia/Lord_Howe", "America/Santiago"}
-	cadences := []string{"every 1m", "every 7h", "every 5m", "every 3h", "hourly at :59", "daily at 02:30", "daily at 00:00", "workdays at 23:59",
+	cadences := []string{"every 1m", "every 5m", "every 3h", "hourly at :59", "daily at 02:30", "daily at 00:00", "workdays at 23:59",
 		"weekly on sun,wed at 01:30", "monthly on 29 at 02:00", "cron 15,45 */3 * * *", "cron 0 0 13 * fri", "cron * 2 * * *", "cron 59 23 31 12 *"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, c := range cadences {
-		if strings.Contains(c, "7h") {
-			continue
-		}
 		for _, z := range zones {
 			loc := zone(t, z)
 			sc := mustParse(t, c, loc)
@@ -182,10 +179,70 @@ func TestNextProperty(t *testing.T) {
 					if next.IsZero() || !next.After(prev) {
 						t.Fatalf("%s in %s: Next(%s) = %s", c, z, prev, next)
 					}
+					// On real-time cadences, no matching minute is passed over.
+					if match := minuteMatch[c]; match != nil {
+						for m := prev.Truncate(time.Minute).Add(time.Minute); m.Before(next); m = m.Add(time.Minute) {
+							if match(m.In(loc)) {
+								t.Fatalf("%s in %s: Next(%s) = %s passes over %s", c, z, prev, next, m.In(loc))
+							}
+						}
+						if !match(next.In(loc)) {
+							t.Fatalf("%s in %s: Next(%s) = %s does not match", c, z, prev, next)
+						}
+					}
 					prev = next
 				}
 			}
 		}
+	}
+}
+
+var minuteMatch = map[string]func(time.Time) bool{
+	"every 1m":      func(time.Time) bool { return true },
+	"every 5m":      func(t time.Time) bool { return t.Minute()%5 == 0 },
+	"hourly at :59": func(t time.Time) bool { return t.Minute() == 59 },
+}
+
+// TestEquivalentCadences: the named cadences and their cron spellings run
+// at the same instants over 2026 in every zone.
+func TestEquivalentCadences(t *testing.T) {
+	t.Parallel()
+	pairs := [][2]string{
+		{"daily at 02:30", "cron 30 2 * * *"},
+		{"workdays at 09:00", "cron 0 9 * * mon-fri"},
+		{"weekly on sun at 02:00", "cron 0 2 * * 0"},
+		{"every 2h", "cron 0 */2 * * *"},
+		{"every 15m", "cron */15 * * * *"},
+		{"hourly at :05", "cron 5 * * * *"},
+		{"monthly on 1 at 00:00", "cron 0 0 1 * *"},
+	}
+	for _, z := range []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"} {
+		loc := zone(t, z)
+		for _, p := range pairs {
+			a, b := mustParse(t, p[0], loc), mustParse(t, p[1], loc)
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
+			end := time.Date(2027, 1, 1, 0, 0, 0, 0, loc)
+			for at.Before(end) {
+				na, nb := a.Next(at), b.Next(at)
+				if !na.Equal(nb) {
+					t.Fatalf("%s: after %s, %q runs at %s and %q at %s", z, at, p[0], na, p[1], nb)
+				}
+				at = na
+			}
+		}
+	}
+}
+
+func TestUpcoming(t *testing.T) {
+	t.Parallel()
+	sc := mustParse(t, "once at 2026-12-01T09:00", time.UTC)
+	got := schedule.Upcoming(sc, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 3)
+	if len(got) != 1 || !got[0].Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("Upcoming = %v", got)
+	}
+	got = schedule.Upcoming(mustParse(t, "every 15m", time.UTC), time.Date(2026, 1, 1, 0, 7, 0, 0, time.UTC), 3)
+	if len(got) != 3 || got[2].Minute() != 45 {
+		t.Fatalf("Upcoming = %v", got)
 	}
 }
 
