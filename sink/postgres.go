@@ -585,6 +585,9 @@ func (t *pgTable) covers(sch *intake.Schema) bool {
 // returns the new snapshot.
 func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgTable, error) {
 	object := sch.Object()
+	if _, mapped := p.cfg.Tables[object]; !mapped && len("intake_"+object) > 63 {
+		return nil, fmt.Errorf("sink: PostgreSQL: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
+	}
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)

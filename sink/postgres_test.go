@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -186,4 +188,25 @@ func TestPostgresAsyncCommit(t *testing.T) {
 	var sc string
 	require.NoError(t, pg.Pool().QueryRow(context.Background(), "SHOW synchronous_commit").Scan(&sc))
 	require.Equal(t, "on", sc)
+}
+
+func TestPostgresCancelMidWrite(t *testing.T) {
+	t.Parallel()
+	pg := openPostgres(t, sink.PostgresConfig{})
+	write(t, pg, create(person("0", "", "", "")))
+	ops := make([]*sink.Op, 20000)
+	for i := range ops {
+		ops[i] = create(person(fmt.Sprint("c", i), fmt.Sprint(i, "@example.com"), "", ""))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	n, err := pg.Write(ctx, ops)
+	if err == nil {
+		t.Skip("the write finished before the deadline")
+	}
+	require.Equal(t, 0, n)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	c, err := pg.Count(context.Background(), "contact")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, c, "nothing of a canceled batch is written")
 }

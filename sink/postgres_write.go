@@ -112,7 +112,10 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		}
 		if err != nil {
 			var re *RecordError
-			if !errors.As(err, &re) && ctx.Err() == nil {
+			switch {
+			case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+				err = fmt.Errorf("sink: PostgreSQL write: %w (%v)", ctx.Err(), err)
+			case ctx.Err() == nil && !errors.As(err, &re):
 				err = fmt.Errorf("sink: PostgreSQL write: %w", err)
 			}
 			return 0, err
