@@ -83,6 +83,9 @@ type Job struct {
 	Overlap OverlapPolicy `json:"overlap,omitempty"`
 	// Missed is the missed-run policy ("" = run_once).
 	Missed MissedPolicy `json:"missed,omitempty"`
+	// RetryAbandoned is how many times a run abandoned by a dead instance
+	// (its lease expired) is queued again; 0 marks it failed only.
+	RetryAbandoned int `json:"retry_abandoned,omitempty"`
 	// Options holds further host-defined settings.
 	Options map[string]string `json:"options,omitempty"`
 
@@ -241,6 +244,9 @@ type Run struct {
 	// one job run one after another, in the order they were queued.
 	Input string `json:"input,omitempty"`
 
+	// Attempt is 1 for a first run, 2 and more for the retries of a run
+	// abandoned by a dead instance (Job.RetryAbandoned); 0 means 1.
+	Attempt int `json:"attempt,omitempty"`
 	// Instance holds the run's lease until LeaseUntil.
 	Instance   string    `json:"instance,omitempty"`
 	LeaseUntil time.Time `json:"lease_until,omitzero"`

@@ -342,8 +342,10 @@ func TestLeaseExpiredRunIsFailed(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			store, clock := setup(t, b)
-			j, _ := store.Create(ctx, sampleJob("orphan"))
-			r, _ := store.CreateRun(ctx, schedule.Run{JobID: j.ID})
+			job := sampleJob("orphan")
+			job.RetryAbandoned = 1
+			j, _ := store.Create(ctx, job)
+			r, _ := store.CreateRun(ctx, schedule.Run{JobID: j.ID, Input: "big.csv"})
 			// An instance claims the run and dies.
 			c, err := store.Claim(ctx, schedule.ClaimRequest{Now: clock.Now(), Instance: "dead", Lease: time.Minute, Limit: 1})
 			if err != nil || len(c) != 1 || c[0].Run.ID != r.ID {
@@ -358,6 +360,15 @@ func TestLeaseExpiredRunIsFailed(t *testing.T) {
 			clock.Advance(61 * time.Second)
 			if n := tick(t, s); n != 1 {
 				t.Fatalf("after the lease expired, %d runs started", n)
+			}
+			if n := tick(t, s); n != 1 { // the RunNow run (queued first), then the retry
+				t.Fatalf("%d runs started after the retry", n)
+			}
+			rec.mu.Lock()
+			retry := rec.runs[1]
+			rec.mu.Unlock()
+			if retry.Attempt != 2 || retry.Input != "big.csv" {
+				t.Fatalf("retry = %+v", retry)
 			}
 			got, _ := store.GetRun(ctx, r.ID)
 			if got.Status != schedule.StatusFailed || !strings.Contains(got.Error, `instance "dead" stopped renewing`) {

@@ -55,8 +55,9 @@ type JobStore interface {
 	Heartbeat(ctx context.Context, run Run, until time.Time) error
 	// Finish stores a run's final state and frees its job for the next run.
 	Finish(ctx context.Context, run Run) error
-	// Reap marks runs whose lease expired before now as failed, and frees
-	// their jobs. It returns the runs it marked.
+	// Reap marks runs whose lease expired before now as failed, frees their
+	// jobs and queues a retry when the job's RetryAbandoned allows. It
+	// returns the runs it marked failed.
 	Reap(ctx context.Context, now time.Time) ([]Run, error)
 
 	// FieldUsers returns the saved recurring jobs that reference field of
@@ -854,6 +855,17 @@ func (s *sqlStore) Reap(ctx context.Context, now time.Time) ([]Run, error) {
 				return err
 			}
 			out = append(out, r)
+			js, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE id = ?`, r.JobID)
+			if err != nil {
+				return err
+			}
+			attempt := max(r.Attempt, 1)
+			if len(js) == 1 && attempt <= js[0].RetryAbandoned {
+				retry := Run{JobID: r.JobID, Trigger: r.Trigger, Actor: r.Actor, Due: r.Due, Input: r.Input, Queued: now.UTC(), Attempt: attempt + 1}
+				if _, err := s.insertRun(ctx, tx, retry); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
