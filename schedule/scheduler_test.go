@@ -545,3 +545,47 @@ func TestTargetQueue(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxConcurrent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, clock := setup(t, sqliteBackend())
+	release := make(chan struct{})
+	var mu sync.Mutex
+	now, peak := 0, 0
+	rec := &recorder{reply: func(context.Context, schedule.Job, schedule.Run) (*importer.Report, error) {
+		mu.Lock()
+		now++
+		peak = max(peak, now)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		now--
+		mu.Unlock()
+		return &importer.Report{Status: importer.StatusSucceeded}, nil
+	}}
+	s := newScheduler(t, store, clock, rec, func(c *schedule.Config) { c.MaxConcurrent = 3; c.LeaseDuration = time.Hour })
+	for i := range 7 {
+		j, _ := store.Create(ctx, sampleJob(fmt.Sprint("job ", i)))
+		_, _ = s.RunNow(ctx, j.ID, "x")
+	}
+	if n, _ := s.Tick(ctx); n != 3 {
+		t.Fatalf("first tick started %d, want 3", n)
+	}
+	if n, _ := s.Tick(ctx); n != 0 {
+		t.Fatalf("second tick started %d while 3 ran", n)
+	}
+	close(release)
+	_ = s.Idle(ctx)
+	total := 3
+	for {
+		n := tick(t, s)
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != 7 || peak != 3 {
+		t.Fatalf("%d runs, peak %d concurrent", total, peak)
+	}
+}
