@@ -64,7 +64,8 @@
 // A [TableMapping] makes it write an object type into a table the host
 // already has (its own contacts table): a column per field, a jsonb column
 // for custom fields, key columns (generated columns work), opted-out and
-// timestamp columns.
+// timestamp columns. [NewSQLiteTable] does the same for a table in a
+// SQLite database.
 //
 // # Writing a sink
 //

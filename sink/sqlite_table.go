@@ -1,0 +1,897 @@
+package sink
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/shopspring/decimal"
+)
+
+// SQLiteTable is a sink that writes the records of one object type into a
+// table the host owns in a SQLite database (its own contacts table), laid
+// out by a [TableMapping], as [PostgresConfig.Tables] does for PostgreSQL.
+// It implements [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner],
+// [Counter] and [Concurrent]; other object types are refused with
+// [ErrInvalidOp] (use a [SQLite] sink for them).
+//
+// Field columns get values as a host expects them in SQLite: text,
+// canonical decimal strings (a NUMERIC column keeps them as numbers when
+// that loses nothing), 0/1 for bools, ISO 8601 text for dates
+// (YYYY-MM-DD), times (HH:MM:SS[.ffffff]) and timestamps (RFC 3339, UTC),
+// JSON arrays for multi-selects. Reading accepts what a host may have
+// written itself: numbers in text fields, integer or text dates and
+// timestamps, REAL decimals. Fields without a column are members of the
+// JSON text column JSONBColumn (SQLite's JSON functions can query it);
+// members Intake does not know are kept.
+//
+// Key columns (TableMapping.KeyColumns) hold normalized keys; Intake sets
+// them on every write, and fills them for the rows already in the table on
+// a spec's first Lookup, remembering that in its table intake_host_keys.
+// A generated column (GENERATED ALWAYS AS (lower(trim(email)))) is read
+// only and never filled. OrderColumn "rowid" orders by insertion.
+//
+// Each Write is one transaction: all of the batch or nothing.
+type SQLiteTable struct {
+	db     *sql.DB
+	object string
+	m      TableMapping
+	cfg    SQLiteConfig
+	name   string               // quoted table
+	cols   map[string]sqliteCol // the table's columns
+	order  []string             // quoted order columns: OrderColumn[, IDColumn]
+
+	wmu  sync.Mutex // serializes writes and key fills
+	mu   sync.RWMutex
+	keys []*hostKey // key specs in use
+}
+
+type sqliteCol struct {
+	generated bool
+}
+
+// hostKey is a key spec of a host table: its column, its fields' types.
+type hostKey struct {
+	Fields []intake.Field `json:"fields"`
+	Column string         `json:"column"`
+	plan   *intake.KeyPlan
+	sch    *intake.Schema
+}
+
+// NewSQLiteTable returns a sink writing the records of object into the
+// host table of m in db, which the host keeps owning. The table must
+// exist; NewSQLiteTable checks the columns m names and creates Intake's
+// small table intake_host_keys if needed. Of cfg, Now and Logger apply.
+func NewSQLiteTable(ctx context.Context, db *sql.DB, object string, m TableMapping, cfg SQLiteConfig) (*SQLiteTable, error) {
+	if db == nil {
+		return nil, errors.New("sink: NewSQLiteTable: nil *sql.DB")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := m.validate(object); err != nil {
+		return nil, err
+	}
+	if strings.Contains(m.Table, ".") {
+		return nil, fmt.Errorf("sink: NewSQLiteTable: table %q: name a table of the main database, without a schema", m.Table)
+	}
+	t := &SQLiteTable{db: db, object: object, m: m, cfg: cfg, name: quoteIdent(m.Table), cols: map[string]sqliteCol{}}
+	rows, err := db.QueryContext(ctx, "SELECT name, hidden FROM pragma_table_xinfo(?)", m.Table)
+	if err != nil {
+		return nil, fmt.Errorf("sink: inspect table %s: %w", m.Table, err)
+	}
+	for rows.Next() {
+		var name string
+		var hidden int
+		if err := rows.Scan(&name, &hidden); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t.cols[name] = sqliteCol{generated: hidden == 2 || hidden == 3}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(t.cols) == 0 {
+		return nil, fmt.Errorf("sink: NewSQLiteTable: table %s does not exist (Intake never creates a host table: create it first)", m.Table)
+	}
+	var errs []error
+	for what, col := range map[string]string{"IDColumn": m.IDColumn, "OptedOut": m.OptedOut, "CreatedAt": m.CreatedAt, "UpdatedAt": m.UpdatedAt, "JSONBColumn": m.JSONBColumn} {
+		if _, ok := t.cols[col]; col != "" && !ok {
+			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: %s column %q is not in table %s", object, what, col, m.Table))
+		}
+	}
+	if _, ok := t.cols[m.OrderColumn]; !ok && m.OrderColumn != "rowid" {
+		errs = append(errs, fmt.Errorf("sink: TableMapping of %q: OrderColumn %q is not in table %s (\"rowid\" orders by insertion)", object, m.OrderColumn, m.Table))
+	}
+	for field, col := range m.Columns {
+		if _, ok := t.cols[col]; !ok {
+			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: column %q of field %s is not in table %s", object, col, field, m.Table))
+		}
+	}
+	for spec, col := range m.KeyColumns {
+		if _, ok := t.cols[col]; !ok {
+			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: key column %q of %s is not in table %s", object, col, spec, m.Table))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	t.order = []string{quoteIdent(m.OrderColumn)}
+	if m.OrderColumn == "rowid" {
+		t.order[0] = "rowid"
+	}
+	if m.OrderColumn != m.IDColumn {
+		t.order = append(t.order, quoteIdent(m.IDColumn))
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_host_keys (tbl TEXT NOT NULL, spec TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tbl, spec))`); err != nil {
+		return nil, fmt.Errorf("sink: create intake_host_keys: %w", err)
+	}
+	rows, err = db.QueryContext(ctx, `SELECT key FROM intake_host_keys WHERE tbl = ?`, m.Table)
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var js string
+		if err := rows.Scan(&js); err != nil {
+			return nil, err
+		}
+		var k hostKey
+		if err := json.Unmarshal([]byte(js), &k); err != nil {
+			return nil, fmt.Errorf("sink: intake_host_keys row of %s is not valid: %w", m.Table, err)
+		}
+		if err := k.compile(object); err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, &k)
+	}
+	return t, rows.Err()
+}
+
+func (k *hostKey) compile(object string) error {
+	s, err := intake.NewSchema(object, k.Fields...)
+	if err != nil {
+		return err
+	}
+	names := make([]string, len(k.Fields))
+	for i, f := range k.Fields {
+		names[i] = f.Name
+	}
+	k.sch = s
+	k.plan, err = s.CompileKey(intake.Keys(names...))
+	return err
+}
+
+func (k *hostKey) names() []string {
+	names := make([]string, len(k.Fields))
+	for i, f := range k.Fields {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Concurrent reports true: reads run on their own connections beside a
+// write (in WAL mode, which the host should use, without waiting).
+func (t *SQLiteTable) Concurrent() bool { return true }
+
+// place checks that every field of s has a column or the JSON column.
+func (t *SQLiteTable) place(s *intake.Schema) error {
+	if s.Object() != t.object {
+		return fmt.Errorf("%w: this sink writes %q records into %s, not %q", ErrInvalidOp, t.object, t.m.Table, s.Object())
+	}
+	if t.m.JSONBColumn != "" {
+		return nil
+	}
+	for i := range s.Len() {
+		if _, ok := t.m.Columns[s.Field(i).Name]; !ok {
+			return fmt.Errorf("%w: field %q of %q has no column in the TableMapping of %s and there is no JSONBColumn: map it in Columns or set JSONBColumn", ErrSchemaConflict, s.Field(i).Name, t.object, t.m.Table)
+		}
+	}
+	return nil
+}
+
+// EnsureSchema checks that every field of s has a place in the table: a
+// column, or the JSON column. It never changes the table.
+func (t *SQLiteTable) EnsureSchema(ctx context.Context, s *intake.Schema) error {
+	if s == nil {
+		return errors.New("sink: EnsureSchema: nil schema")
+	}
+	return t.place(s)
+}
+
+// hostRow is the state of a row during a batch: its column values as the
+// driver returns them and the members of its JSON column.
+type hostRow struct {
+	id      string
+	opted   bool
+	raw     map[string]any             // by column
+	members map[string]json.RawMessage // JSON column
+	create  *Op
+	stored  bool
+	changed bool
+}
+
+// fieldValue returns the value of field f in r.
+func (t *SQLiteTable) fieldValue(r *hostRow, f intake.Field) (intake.Value, error) {
+	if col, ok := t.m.Columns[f.Name]; ok {
+		return sqliteHostValue(f.Type.Kind(), r.raw[col])
+	}
+	return jsonValue(f.Type.Kind(), r.members[f.Name])
+}
+
+// setField sets field f of r to v (null removes it) and reports a change.
+func (t *SQLiteTable) setField(r *hostRow, f intake.Field, v intake.Value) (bool, error) {
+	old, err := t.fieldValue(r, f)
+	if err == nil && old == v {
+		return false, nil
+	}
+	if col, ok := t.m.Columns[f.Name]; ok {
+		r.raw[col] = sqliteHostArg(v)
+		return true, nil
+	}
+	if v.IsNull() {
+		delete(r.members, f.Name)
+	} else {
+		r.members[f.Name] = jsonMember(v)
+	}
+	return true, nil
+}
+
+// jsonMember is the JSON form of a non-null value in a JSON column.
+func jsonMember(v intake.Value) json.RawMessage {
+	var x []byte
+	switch v.Kind() {
+	case intake.KindBool:
+		x, _ = json.Marshal(v.BoolValue())
+	case intake.KindDecimal:
+		x = []byte(v.Str())
+	case intake.KindList:
+		x, _ = json.Marshal(v.Items())
+	default:
+		x, _ = json.Marshal(v.String())
+	}
+	return x
+}
+
+// sqliteHostArg is the column value of v in a host table.
+func sqliteHostArg(v intake.Value) any {
+	switch v.Kind() {
+	case intake.KindNull:
+		return nil
+	case intake.KindBool:
+		if v.BoolValue() {
+			return int64(1)
+		}
+		return int64(0)
+	case intake.KindList:
+		b, _ := json.Marshal(v.Items())
+		return string(b)
+	}
+	return v.String()
+}
+
+// sqliteHostValue converts a column value a host table holds into a value
+// of kind k.
+func sqliteHostValue(k intake.Kind, x any) (intake.Value, error) {
+	if b, ok := x.([]byte); ok {
+		x = string(b)
+	}
+	bad := func() (intake.Value, error) { return intake.Null, fmt.Errorf("column value %v (%T) is not a %s value", x, x, k) }
+	switch x := x.(type) {
+	case nil:
+		return intake.Null, nil
+	case int64:
+		switch k {
+		case intake.KindText:
+			return intake.Text(strconv.FormatInt(x, 10)), nil
+		case intake.KindBool:
+			return intake.Bool(x != 0), nil
+		case intake.KindDecimal:
+			return intake.Decimal(decimal.NewFromInt(x)), nil
+		case intake.KindTimestamp:
+			return intake.Timestamp(time.Unix(x, 0)), nil
+		}
+		return bad()
+	case float64:
+		switch k {
+		case intake.KindText:
+			return intake.Text(strconv.FormatFloat(x, 'f', -1, 64)), nil
+		case intake.KindDecimal:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return bad()
+			}
+			return intake.Decimal(decimal.NewFromFloat(x)), nil
+		}
+		return bad()
+	case time.Time:
+		switch k {
+		case intake.KindDate:
+			return intake.DateOf(x.UTC()), nil
+		case intake.KindTimestamp:
+			return intake.Timestamp(x), nil
+		}
+		return bad()
+	case string:
+		switch k {
+		case intake.KindText:
+			return intake.Text(x), nil
+		case intake.KindBool:
+			switch strings.ToLower(x) {
+			case "1", "true":
+				return intake.Bool(true), nil
+			case "0", "false":
+				return intake.Bool(false), nil
+			}
+			return bad()
+		case intake.KindDecimal:
+			d, err := decimalFromString(x)
+			if err != nil {
+				return bad()
+			}
+			return d, nil
+		case intake.KindList:
+			var items []string
+			if json.Unmarshal([]byte(x), &items) != nil {
+				return bad()
+			}
+			return intake.List(items...), nil
+		case intake.KindTimestamp:
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+				if t, err := time.Parse(layout, x); err == nil {
+					return intake.Timestamp(t), nil
+				}
+			}
+			return bad()
+		}
+		raw, _ := json.Marshal(x)
+		return jsonValue(k, raw) // date, time
+	}
+	return bad()
+}
+
+// selectList is "id, opted, <every mapped column>, json" of the table.
+func (t *SQLiteTable) selectList() (string, []string) {
+	cols := make([]string, 0, len(t.m.Columns))
+	for _, c := range t.m.Columns {
+		if !slices.Contains(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	slices.Sort(cols)
+	var b strings.Builder
+	b.WriteString("CAST(" + quoteIdent(t.m.IDColumn) + " AS TEXT)")
+	if t.m.OptedOut != "" {
+		b.WriteString(", coalesce(" + quoteIdent(t.m.OptedOut) + ", 0)")
+	} else {
+		b.WriteString(", 0")
+	}
+	for _, c := range cols {
+		// An expression has no declared type: the driver returns the
+		// stored value as is (a DATE column's text is not parsed).
+		b.WriteString(", coalesce(" + quoteIdent(c) + ", NULL)")
+	}
+	if t.m.JSONBColumn != "" {
+		b.WriteString(", " + quoteIdent(t.m.JSONBColumn))
+	} else {
+		b.WriteString(", NULL")
+	}
+	return b.String(), cols
+}
+
+// scanHostRow scans a row of selectList, after the columns scanned into
+// pre.
+func scanHostRow(rows *sql.Rows, cols []string, pre ...any) (*hostRow, error) {
+	var id string
+	var opted, js any
+	vals := make([]any, len(cols))
+	dest := append(pre, &id, &opted)
+	for i := range cols {
+		dest = append(dest, &vals[i])
+	}
+	dest = append(dest, &js)
+	if err := rows.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r := &hostRow{id: id, raw: map[string]any{}, members: map[string]json.RawMessage{}, stored: true}
+	switch o := opted.(type) {
+	case int64:
+		r.opted = o != 0
+	case string:
+		r.opted = o == "1" || strings.EqualFold(o, "true")
+	}
+	for i, c := range cols {
+		r.raw[c] = vals[i]
+	}
+	var text string
+	switch j := js.(type) {
+	case string:
+		text = j
+	case []byte:
+		text = string(j)
+	}
+	if text != "" {
+		if err := json.Unmarshal([]byte(text), &r.members); err != nil {
+			return nil, fmt.Errorf("sink: JSON column of row %s is not a JSON object: %w", id, err)
+		}
+		if r.members == nil {
+			r.members = map[string]json.RawMessage{}
+		}
+	}
+	return r, nil
+}
+
+// record converts r into a record of s.
+func (t *SQLiteTable) record(s *intake.Schema, r *hostRow) (*intake.Record, error) {
+	rec := &intake.Record{Schema: s, ID: r.id, OptedOut: r.opted, Values: make([]intake.Value, s.Len())}
+	for i := range s.Len() {
+		v, err := t.fieldValue(r, s.Field(i))
+		if err != nil {
+			return nil, fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, r.id, s.Field(i).Name, err)
+		}
+		rec.Values[i] = v
+	}
+	return rec, nil
+}
+
+// keyOf computes the key of r under k.
+func (t *SQLiteTable) keyOf(k *hostKey, r *hostRow) (intake.Key, error) {
+	rec, err := t.record(k.sch, r)
+	if err != nil {
+		return "", err
+	}
+	key, _ := k.plan.Key(rec)
+	return key, nil
+}
+
+// fetch reads the rows of ids (in chunks) with q, a querier of the
+// database or a transaction.
+func (t *SQLiteTable) fetch(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, ids []string) (map[string]*hostRow, error) {
+	sel, cols := t.selectList()
+	out := map[string]*hostRow{}
+	for len(ids) > 0 {
+		n := min(len(ids), sqlInChunk)
+		args := make([]any, n)
+		for i := range n {
+			args[i] = ids[i]
+		}
+		ids = ids[n:]
+		rows, err := q.QueryContext(ctx, "SELECT "+sel+" FROM "+t.name+" WHERE "+quoteIdent(t.m.IDColumn)+" IN ("+placeholders(n)+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			r, err := scanHostRow(rows, cols)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r.id] = r
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Write applies the batch in order in one transaction: all of it or
+// nothing, with the semantics and errors of [SQLite.Write].
+func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	var fetch []string
+	seen := map[string]bool{}
+	for _, op := range batch {
+		if err := checkOp(op); err != nil {
+			return 0, recordError(op, err)
+		}
+		if err := t.place(op.Record.Schema); err != nil {
+			return 0, recordError(op, err)
+		}
+		if id := op.Record.ID; !seen[id] {
+			seen[id] = true
+			if op.Kind != OpCreate {
+				fetch = append(fetch, id)
+			}
+		}
+		op.Outcome = intake.OutcomeNone
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.mu.RLock()
+	keys := t.keys
+	t.mu.RUnlock()
+
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	rows, err := t.fetch(ctx, tx, fetch)
+	if err != nil {
+		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	out := make([]intake.Outcome, len(batch))
+	var order []string // rows to write: creates in order, then changed stored rows
+	for i, op := range batch {
+		rec := op.Record
+		sch := rec.Schema
+		r := rows[rec.ID]
+		switch op.Kind {
+		case OpCreate:
+			if r != nil {
+				return 0, recordError(op, ErrDuplicateID)
+			}
+			r = &hostRow{id: rec.ID, opted: rec.OptedOut, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
+			for j := range sch.Len() {
+				if _, err := t.setField(r, sch.Field(j), value(rec, j)); err != nil {
+					return 0, recordError(op, err)
+				}
+			}
+			rows[rec.ID] = r
+			order = append(order, rec.ID)
+			out[i] = intake.OutcomeCreated
+		case OpUpdate:
+			if r == nil {
+				return 0, recordError(op, ErrNotFound)
+			}
+			changed := false
+			for j := range sch.Len() {
+				v := value(rec, j)
+				if v.IsNull() || slices.Contains(op.Clear, j) {
+					continue
+				}
+				c, err := t.setField(r, sch.Field(j), v)
+				if err != nil {
+					return 0, recordError(op, err)
+				}
+				changed = changed || c
+			}
+			for _, j := range op.Clear {
+				c, err := t.setField(r, sch.Field(j), intake.Null)
+				if err != nil {
+					return 0, recordError(op, err)
+				}
+				changed = changed || c
+			}
+			out[i] = intake.OutcomeUnchanged
+			if changed {
+				out[i] = intake.OutcomeUpdated
+				r.changed = true
+			}
+		case OpOptOut:
+			if r == nil {
+				return 0, recordError(op, ErrNotFound)
+			}
+			if t.m.OptedOut == "" {
+				return 0, recordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOut column", ErrInvalidOp, t.object))
+			}
+			if !r.opted {
+				r.opted, r.changed = true, true
+			}
+			out[i] = intake.OutcomeOptedOut
+		}
+	}
+	for _, id := range fetch {
+		if r := rows[id]; r != nil && r.changed {
+			order = append(order, id)
+		}
+	}
+	now := t.cfg.Now().UTC().Format(time.RFC3339Nano)
+	for _, id := range order {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		r := rows[id]
+		var cols []string
+		var args []any
+		add := func(col string, v any) {
+			cols = append(cols, quoteIdent(col))
+			args = append(args, v)
+		}
+		if t.m.OptedOut != "" {
+			add(t.m.OptedOut, boolInt(r.opted))
+		}
+		if t.m.UpdatedAt != "" {
+			add(t.m.UpdatedAt, now)
+		}
+		for _, c := range sortedKeys(r.raw) {
+			if !t.cols[c].generated {
+				add(c, r.raw[c])
+			}
+		}
+		if t.m.JSONBColumn != "" {
+			js, _ := json.Marshal(r.members)
+			add(t.m.JSONBColumn, string(js))
+		}
+		for _, k := range keys {
+			if t.cols[k.Column].generated {
+				continue
+			}
+			key, err := t.keyOf(k, r)
+			if err != nil {
+				return 0, recordError(r.create, err)
+			}
+			add(k.Column, keyArg(key))
+		}
+		if r.create != nil {
+			add(t.m.IDColumn, id)
+			if t.m.CreatedAt != "" {
+				add(t.m.CreatedAt, now)
+			}
+			q := "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ")"
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				if strings.Contains(err.Error(), "UNIQUE constraint failed: "+t.m.Table+"."+t.m.IDColumn) ||
+					(strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), "PRIMARY KEY")) {
+					return 0, recordError(r.create, ErrDuplicateID)
+				}
+				if strings.Contains(err.Error(), "constraint failed") {
+					return 0, recordError(r.create, err)
+				}
+				return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+			}
+			continue
+		}
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = c + " = ?"
+		}
+		args = append(args, id)
+		if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+strings.Join(set, ", ")+" WHERE "+quoteIdent(t.m.IDColumn)+" = ?", args...); err != nil {
+			return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	for i, op := range batch {
+		op.Outcome = out[i]
+	}
+	return len(batch), nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// key returns the key spec of fields in use, filling its column first
+// when this is its first use.
+func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.KeySpec) (*hostKey, error) {
+	t.mu.RLock()
+	for _, k := range t.keys {
+		if slices.Equal(k.names(), spec.Fields) {
+			t.mu.RUnlock()
+			return k, nil
+		}
+	}
+	t.mu.RUnlock()
+	if _, err := s.CompileKey(spec); err != nil {
+		return nil, err
+	}
+	col := t.m.KeyColumns[spec.Name()]
+	if col == "" {
+		return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a TEXT column holding the normalized key (or a generated one) and map it", spec.Name(), t.m.Table, spec.Name())
+	}
+	k := &hostKey{Column: col}
+	for _, f := range spec.Fields {
+		k.Fields = append(k.Fields, s.Field(s.Index(f)))
+	}
+	if err := k.compile(t.object); err != nil {
+		return nil, err
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	tx, err := t.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	if !t.cols[col].generated {
+		start := time.Now()
+		sel, cols := t.selectList()
+		rows, err := tx.QueryContext(ctx, "SELECT "+sel+" FROM "+t.name)
+		if err != nil {
+			return nil, err
+		}
+		type fill struct {
+			id  string
+			key any
+		}
+		var fills []fill
+		for rows.Next() {
+			r, err := scanHostRow(rows, cols)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			key, err := t.keyOf(k, r)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			fills = append(fills, fill{r.id, keyArg(key)})
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		for _, f := range fills {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+quoteIdent(col)+" = ? WHERE "+quoteIdent(t.m.IDColumn)+" = ?", f.key, f.id); err != nil {
+				return nil, fmt.Errorf("sink: fill key column %s: %w", col, err)
+			}
+		}
+		t.cfg.Logger.Info("intake: SQLite host key column filled", "table", t.m.Table, "column", col, "records", len(fills), "took", time.Since(start))
+	}
+	js, _ := json.Marshal(k)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO intake_host_keys (tbl, spec, key) VALUES (?, ?, ?) ON CONFLICT (tbl, spec) DO UPDATE SET key = excluded.key`, t.m.Table, spec.Name(), string(js)); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.keys = append(slices.Clip(t.keys), k)
+	t.mu.Unlock()
+	return k, nil
+}
+
+// Lookup returns the ids of the rows whose key under spec is one of keys,
+// oldest first (by OrderColumn), comparing the spec's key column, with one
+// query per hundred keys. See [SQLiteTable] for key columns.
+func (t *SQLiteTable) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := t.place(s); err != nil {
+		return nil, err
+	}
+	k, err := t.key(ctx, s, spec)
+	if err != nil {
+		return nil, err
+	}
+	res := map[intake.Key][]string{}
+	var uniq []any
+	seen := map[intake.Key]bool{}
+	for _, key := range keys {
+		if key != "" && !seen[key] {
+			seen[key] = true
+			uniq = append(uniq, string(key))
+		}
+	}
+	col := quoteIdent(k.Column)
+	for len(uniq) > 0 {
+		n := min(len(uniq), sqlInChunk)
+		rows, err := t.db.QueryContext(ctx, "SELECT "+col+", CAST("+quoteIdent(t.m.IDColumn)+" AS TEXT) FROM "+t.name+" WHERE "+col+" IN ("+placeholders(n)+") ORDER BY "+strings.Join(t.order, ", "), uniq[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite table lookup: %w", err)
+		}
+		uniq = uniq[n:]
+		for rows.Next() {
+			var key, id string
+			if err := rows.Scan(&key, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			res[intake.Key(key)] = append(res[intake.Key(key)], id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sink: SQLite table lookup: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// Get returns the rows with the given ids as records of s.
+func (t *SQLiteTable) Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := t.place(s); err != nil {
+		return nil, err
+	}
+	rows, err := t.fetch(ctx, t.db, ids)
+	if err != nil {
+		return nil, fmt.Errorf("sink: SQLite table get: %w", err)
+	}
+	res := make(map[string]*intake.Record, len(rows))
+	for id, r := range rows {
+		rec, err := t.record(s, r)
+		if err != nil {
+			return nil, err
+		}
+		res[id] = rec
+	}
+	return res, nil
+}
+
+// Scan calls fn for every row of the table, oldest first (by OrderColumn),
+// reading pages of a thousand rows with keyset pagination.
+func (t *SQLiteTable) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error {
+	if err := t.place(s); err != nil {
+		return err
+	}
+	sel, cols := t.selectList()
+	ord := strings.Join(t.order, ", ")
+	var after []any
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		q := "SELECT " + ord + ", " + sel + " FROM " + t.name
+		if after != nil {
+			q += " WHERE (" + ord + ") > (" + placeholders(len(after)) + ")"
+		}
+		q += " ORDER BY " + ord + " LIMIT " + strconv.Itoa(scanPage)
+		rows, err := t.db.QueryContext(ctx, q, after...)
+		if err != nil {
+			return fmt.Errorf("sink: SQLite table scan: %w", err)
+		}
+		var page []*hostRow
+		last := make([]any, len(t.order))
+		for rows.Next() {
+			pre := make([]any, len(t.order))
+			for i := range pre {
+				pre[i] = &last[i]
+			}
+			r, err := scanHostRow(rows, cols, pre...)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			page = append(page, r)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sink: SQLite table scan: %w", err)
+		}
+		for _, r := range page {
+			rec, err := t.record(s, r)
+			if err != nil {
+				return err
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+		after = append([]any(nil), last...)
+	}
+}
+
+// Count returns the number of rows of the table for its object type, and
+// 0 for others.
+func (t *SQLiteTable) Count(ctx context.Context, object string) (int64, error) {
+	if object != t.object {
+		return 0, ctx.Err()
+	}
+	var n int64
+	if err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sink: SQLite table count: %w", err)
+	}
+	return n, nil
+}

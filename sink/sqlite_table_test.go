@@ -1,0 +1,104 @@
+package sink_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sinktest"
+	"github.com/stretchr/testify/require"
+)
+
+// sqliteHostContacts is a host's own contacts table in SQLite.
+const sqliteHostContacts = `CREATE TABLE contacts (
+	id           TEXT PRIMARY KEY,
+	email        TEXT,
+	email_key    TEXT GENERATED ALWAYS AS (lower(trim(email))) VIRTUAL,
+	given_name   TEXT,
+	family_name  TEXT,
+	mobile       TEXT,
+	born         DATE,
+	country      TEXT,
+	ltv          NUMERIC,
+	unsubscribed INTEGER NOT NULL DEFAULT 0,
+	attrs        TEXT NOT NULL DEFAULT '{}',
+	inserted_at  TEXT,
+	modified_at  TEXT,
+	name_key     TEXT,
+	last_key     TEXT,
+	cid_key      TEXT
+);
+CREATE INDEX contacts_email_key ON contacts (email_key);
+CREATE INDEX contacts_name_key ON contacts (name_key)`
+
+func sqliteHostMapping() sink.TableMapping {
+	m := hostMapping()
+	m.OrderColumn = "rowid"
+	return m
+}
+
+// openSQLiteHost returns the database and a sink of contacts in its host
+// table.
+func openSQLiteHost(t *testing.T) (*sql.DB, *sink.SQLiteTable) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "crm.db"))
+	db := s.DB()
+	_, err := db.Exec(sqliteHostContacts)
+	require.NoError(t, err)
+	ht, err := sink.NewSQLiteTable(context.Background(), db, intake.ObjectContact, sqliteHostMapping(), sink.SQLiteConfig{})
+	require.NoError(t, err)
+	return db, ht
+}
+
+func TestSQLiteTableConformance(t *testing.T) {
+	t.Parallel()
+	sinktest.Run(t, func(t *testing.T) sink.Sink { _, s := openSQLiteHost(t); return s }, sinktest.Features{
+		Lookup: true, Get: true, Scan: true, Count: true, Concurrent: true, AllOrNothing: true, TextNUL: true, Contacts: true,
+	})
+}
+
+func TestSQLiteTableImport(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ht := openSQLiteHost(t)
+	_, err := db.Exec(`INSERT INTO contacts (id, email, given_name, ltv, born, attrs) VALUES
+		('h1', 'User1@Example.com', 'Old', 12, '1980-05-06', '{"app_flag": true}'),
+		('h2', 'someone@else.org', 'Keep', NULL, NULL, '{}')`)
+	require.NoError(t, err)
+	file := "email,first_name,last_name,birthday,lifetime_value,loyalty_tier\n" +
+		"user1@example.com,Anna,Alt,1980-05-06,12.5,gold\n" +
+		"user2@example.com,Ben,,,,\n"
+	ext := intake.MustSchema("contact", append(contact.Fields(), intake.Field{Name: "loyalty_tier", Type: intake.TypeText})...)
+	for run, want := range []struct{ created, updated, unchanged int64 }{{1, 1, 0}, {0, 0, 2}} {
+		rep, err := runImportSchema(ctx, t, ht, bytes.NewReader([]byte(file)), ext)
+		require.NoError(t, err)
+		require.Equal(t, want.created, rep.Created, "run %d", run)
+		require.Equal(t, want.updated, rep.Updated, "run %d", run)
+		require.Equal(t, want.unchanged, rep.Unchanged, "run %d", run)
+	}
+	var given, family, born, attrs string
+	var ltv float64
+	var modified sql.NullString
+	require.NoError(t, db.QueryRow(`SELECT given_name, family_name, ltv, CAST(born AS TEXT), attrs, modified_at FROM contacts WHERE id = 'h1'`).
+		Scan(&given, &family, &ltv, &born, &attrs, &modified))
+	require.Equal(t, []any{"Anna", "Alt", 12.5, "1980-05-06", `{"app_flag":true,"loyalty_tier":"gold"}`, true},
+		[]any{given, family, ltv, born, attrs, modified.Valid})
+	n, err := ht.Count(ctx, "contact")
+	require.NoError(t, err)
+	require.EqualValues(t, 3, n)
+
+	// Another object type is not this sink's.
+	acct := intake.MustSchema("account", intake.Field{Name: "name", Type: intake.TypeText})
+	r := intake.NewRecord(acct)
+	r.ID = "a1"
+	_, err = ht.Write(ctx, []*sink.Op{{Kind: sink.OpCreate, Record: r}})
+	require.ErrorIs(t, err, sink.ErrInvalidOp)
+	// A mapping naming a column the table lacks is refused.
+	bad := sqliteHostMapping()
+	bad.Columns = map[string]string{"email": "e_mail"}
+	_, err = sink.NewSQLiteTable(ctx, db, "contact", bad, sink.SQLiteConfig{})
+	require.ErrorContains(t, err, "e_mail")
+}
