@@ -287,7 +287,9 @@ func sqliteHostValue(k intake.Kind, x any) (intake.Value, error) {
 	if b, ok := x.([]byte); ok {
 		x = string(b)
 	}
-	bad := func() (intake.Value, error) { return intake.Null, fmt.Errorf("column value %v (%T) is not a %s value", x, x, k) }
+	bad := func() (intake.Value, error) {
+		return intake.Null, fmt.Errorf("column value %v (%T) is not a %s value", x, x, k)
+	}
 	switch x := x.(type) {
 	case nil:
 		return intake.Null, nil
