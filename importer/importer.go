@@ -28,7 +28,8 @@ type Config struct {
 	// from unchanged ones.
 	Sink sink.Sink
 	// BatchSize is the most rows per batch: one lookup and one write (one
-	// transaction in the memory and SQLite sinks) per batch. Default 1000.
+	// transaction in the memory and SQLite sinks) per batch. Default: the
+	// sink's own (sink.BatchSizer; 10,000 for SQLite), else 1000.
 	BatchSize int
 	// Workers is the number of goroutines that map rows. Default
 	// runtime.GOMAXPROCS(0).
@@ -139,6 +140,9 @@ func New(cfg Config) (*Importer, error) {
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 1000
+		if bs, ok := cfg.Sink.(sink.BatchSizer); ok && bs.BatchSize() > 0 {
+			cfg.BatchSize = bs.BatchSize()
+		}
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)

@@ -560,3 +560,30 @@ func TestSampleDrivesAutoFormatsAndSuggestions(t *testing.T) {
 	_, err = im.Run(context.Background(), importer.Job{Source: src})
 	assert.ErrorContains(t, err, "without a header row needs a mapping")
 }
+
+// sizedSink asks for batches of 3 and counts the batches it gets.
+type sizedSink struct {
+	store
+	writes, largest int
+}
+
+func (s *sizedSink) BatchSize() int { return 3 }
+
+func (s *sizedSink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	s.writes++
+	s.largest = max(s.largest, len(batch))
+	return s.store.Write(ctx, batch)
+}
+
+func TestSinkChoosesTheBatchSize(t *testing.T) {
+	t.Parallel()
+	s := &sizedSink{store: sink.NewMemory(sink.MemoryConfig{})}
+	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", generated(10, 5))})
+	assert.EqualValues(t, 10, rep.Rows)
+	assert.Equal(t, 3, s.largest, "the sink's BatchSize is the default")
+	assert.GreaterOrEqual(t, s.writes, 4)
+
+	s = &sizedSink{store: sink.NewMemory(sink.MemoryConfig{})}
+	runJob(t, importer.Config{Sink: s, BatchSize: 1000}, importer.Job{Source: csvSource(t, "f.csv", generated(10, 5))})
+	assert.Equal(t, 1, s.writes, "Config.BatchSize wins over the sink's")
+}
