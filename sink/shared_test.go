@@ -68,4 +68,3 @@ func get(t *testing.T, s sink.Getter, id string) *intake.Record {
 }
 
 var byEmail = intake.Keys("email")
-
