@@ -172,10 +172,10 @@ type autoClock struct {
 func newAutoClock(t time.Time) *autoClock { return &autoClock{now: t} }
 
 func (c *autoClock) Now() time.Time { return c.now }
-func (c *autoClock) After(d time.Duration) <-chan time.Time {
+func (c *autoClock) NewTimer(d time.Duration) (<-chan time.Time, func()) {
 	c.total.Add(int64(d))
 	ch := make(chan time.Time, 1)
 	ch <- c.now
-	return ch
+	return ch, func() {}
 }
 func (c *autoClock) waited() time.Duration { return time.Duration(c.total.Load()) }

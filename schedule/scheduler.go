@@ -140,13 +140,17 @@ func (s *Scheduler) loop(ctx context.Context) {
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("schedule: claim failed", "instance", s.cfg.Instance, "err", err)
 		}
+		tc, stop := s.cfg.Clock.NewTimer(s.cfg.PollInterval)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
 		case <-s.stop:
+			stop()
 			return
 		case <-s.wake:
-		case <-s.cfg.Clock.After(s.cfg.PollInterval):
+			stop()
+		case <-tc:
 		}
 	}
 }
@@ -320,10 +324,12 @@ func (s *Scheduler) execute(job Job, run Run) {
 	go func() {
 		defer close(hbStopped)
 		for {
+			tc, stop := s.cfg.Clock.NewTimer(s.cfg.LeaseDuration / 3)
 			select {
 			case <-hbDone:
+				stop()
 				return
-			case <-s.cfg.Clock.After(s.cfg.LeaseDuration / 3):
+			case <-tc:
 			}
 			err := s.cfg.Store.Heartbeat(store, h.snapshot(), s.cfg.Clock.Now().Add(s.cfg.LeaseDuration))
 			if errors.Is(err, ErrLeaseLost) {

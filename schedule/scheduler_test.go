@@ -551,6 +551,7 @@ func TestMaxConcurrent(t *testing.T) {
 	ctx := context.Background()
 	store, clock := setup(t, sqliteBackend())
 	release := make(chan struct{})
+	entered := make(chan struct{}, 7)
 	var mu sync.Mutex
 	now, peak := 0, 0
 	rec := &recorder{reply: func(context.Context, schedule.Job, schedule.Run) (*importer.Report, error) {
@@ -558,6 +559,7 @@ func TestMaxConcurrent(t *testing.T) {
 		now++
 		peak = max(peak, now)
 		mu.Unlock()
+		entered <- struct{}{}
 		<-release
 		mu.Lock()
 		now--
@@ -571,6 +573,9 @@ func TestMaxConcurrent(t *testing.T) {
 	}
 	if n, _ := s.Tick(ctx); n != 3 {
 		t.Fatalf("first tick started %d, want 3", n)
+	}
+	for range 3 {
+		<-entered
 	}
 	if n, _ := s.Tick(ctx); n != 0 {
 		t.Fatalf("second tick started %d while 3 ran", n)

@@ -221,14 +221,19 @@ type backend interface {
 // package scheduletest). The zero Config uses the system clock.
 type Clock interface {
 	Now() time.Time
-	// After waits for d to elapse and then sends the time on the channel.
-	After(d time.Duration) <-chan time.Time
+	// NewTimer returns a channel that receives the time once d has
+	// elapsed, and a func that stops the timer (the channel then never
+	// receives). Stopping a timer that fired does nothing.
+	NewTimer(d time.Duration) (<-chan time.Time, func())
 }
 
 type systemClock struct{}
 
 func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (systemClock) NewTimer(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
 
 // StoreConfig configures a store. The zero value works.
 type StoreConfig struct {

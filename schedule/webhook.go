@@ -83,10 +83,12 @@ func (w *Webhook) Notify(ctx context.Context, job Job, run Run) error {
 	var last error
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
+			tc, stop := clock.NewTimer(backoff << (i - 1))
 			select {
 			case <-ctx.Done():
+				stop()
 				return ctx.Err()
-			case <-clock.After(backoff << (i - 1)):
+			case <-tc:
 			}
 		}
 		ts := strconv.FormatInt(clock.Now().Unix(), 10)

@@ -9,23 +9,29 @@ import (
 )
 
 // Clock is a fake schedule.Clock: Now stays put until Advance or Set, and
-// After channels fire when the clock passes their deadline. Safe for
-// concurrent use.
+// timers fire when the clock reaches their deadline. Safe for concurrent
+// use.
 type Clock struct {
 	mu      sync.Mutex
 	now     time.Time
-	waiters []waiter
-	added   chan struct{}
+	timers  []*timer
+	changed chan struct{} // closed and replaced when the pending timers change
 }
 
-type waiter struct {
+// notify wakes BlockUntil; c.mu is held.
+func (c *Clock) notify() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+type timer struct {
 	at time.Time
 	ch chan time.Time
 }
 
 // NewClock returns a fake clock set to now.
 func NewClock(now time.Time) *Clock {
-	return &Clock{now: now, added: make(chan struct{}, 1)}
+	return &Clock{now: now, changed: make(chan struct{})}
 }
 
 // Now returns the fake time.
@@ -35,58 +41,79 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
-// After returns a channel that receives the fake time once the clock has
-// been advanced by d or more.
-func (c *Clock) After(d time.Duration) <-chan time.Time {
+// NewTimer returns a channel that receives the fake time once the clock
+// has been moved on by d or more, and a func that stops the timer.
+func (c *Clock) NewTimer(d time.Duration) (<-chan time.Time, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
+	t := &timer{at: c.now.Add(d), ch: make(chan time.Time, 1)}
 	if d <= 0 {
-		ch <- c.now
-		return ch
+		t.ch <- c.now
+		return t.ch, func() {}
 	}
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
-	select {
-	case c.added <- struct{}{}:
-	default:
+	c.timers = append(c.timers, t)
+	c.notify()
+	return t.ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.timers {
+			if x == t {
+				c.timers = append(c.timers[:i], c.timers[i+1:]...)
+				c.notify()
+				return
+			}
+		}
 	}
-	return ch
 }
 
 // Advance moves the clock on by d and fires the timers that are due.
-func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	t := c.now.Add(d)
+	c.mu.Unlock()
+	c.Set(t)
+}
 
-// Set moves the clock to t and fires the timers that are due.
+// Set moves the clock to t and fires the timers that are due, earliest
+// first.
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = t
-	sort.Slice(c.waiters, func(i, j int) bool { return c.waiters[i].at.Before(c.waiters[j].at) })
-	keep := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(t) {
-			w.ch <- t
+	sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
+	keep := c.timers[:0]
+	for _, x := range c.timers {
+		if !x.at.After(t) {
+			x.ch <- t
 		} else {
-			keep = append(keep, w)
+			keep = append(keep, x)
 		}
 	}
-	c.waiters = keep
+	if len(keep) != len(c.timers) {
+		c.timers = keep
+		c.notify()
+	}
 }
 
-// Waiters returns the number of pending After timers.
-func (c *Clock) Waiters() int {
+// Timers returns the number of pending (neither fired nor stopped) timers.
+func (c *Clock) Timers() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.waiters)
+	return len(c.timers)
 }
 
-// BlockUntil waits until at least n After timers are pending: a test calls
-// it to know the code under test is idle before advancing the clock.
+// BlockUntil waits until exactly n timers are pending: a test calls it to
+// know that the code under test waits (for a poll, a heartbeat) before it
+// moves the clock.
 func (c *Clock) BlockUntil(n int) {
 	for {
-		if c.Waiters() >= n {
+		c.mu.Lock()
+		if len(c.timers) == n {
+			c.mu.Unlock()
 			return
 		}
-		<-c.added
+		ch := c.changed
+		c.mu.Unlock()
+		<-ch
 	}
 }
