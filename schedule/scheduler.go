@@ -310,6 +310,10 @@ func (s *Scheduler) execute(job Job, run Run) {
 		s.active--
 		s.idle.Broadcast()
 		s.mu.Unlock()
+		select { // a slot is free: queued runs need not wait for the next poll
+		case s.wake <- struct{}{}:
+		default:
+		}
 		s.wg.Done()
 	}()
 	ctx, cancel := context.WithCancel(s.runCtx)

@@ -46,9 +46,10 @@ type JobStore interface {
 	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
 
 	// Claim is the scheduler's step: in one transaction it turns the jobs
-	// due at req.Now into queued runs (or skip records, per policy), moves
-	// their NextRun on, and starts up to req.Limit queued runs whose job has
-	// no running run, leasing them to req.Instance until Now+Lease.
+	// due at req.Now into queued runs (or skip records, per policy) and
+	// moves their NextRun on; in a second one it starts up to req.Limit
+	// queued runs whose job has no running run, leasing them to
+	// req.Instance until Now+Lease.
 	Claim(ctx context.Context, req ClaimRequest) ([]Claimed, error)
 	// Heartbeat renews a running run's lease and stores its live counts. It
 	// returns ErrLeaseLost when the run is no longer leased to run.Instance.
@@ -654,10 +655,16 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 				return err
 			}
 		}
-		if req.Limit <= 0 {
-			return nil
-		}
-		// 2. Start queued runs of jobs that have no running run, oldest first.
+		return nil
+	})
+	if err != nil || req.Limit <= 0 {
+		return nil, err
+	}
+	// 2. In a second transaction (so that the due jobs' row locks are not
+	// held meanwhile), start queued runs of jobs with no running run,
+	// oldest first.
+	err = s.inTx(ctx, func(tx txI) error {
+		out = out[:0]
 		rows, err := tx.query(ctx, s.q(`SELECT r.id, r.job_id FROM intake_runs r JOIN intake_jobs j ON j.id = r.job_id
 			WHERE r.status = 'queued' AND j.running_run = '' ORDER BY r.seq, r.id LIMIT ?`), req.Limit*4+16)
 		if err != nil {
