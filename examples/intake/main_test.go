@@ -176,7 +176,9 @@ func TestExitStatuses(t *testing.T) {
 		{"acoustic missing", []string{"import", "-store", store, "-acoustic-map", filepath.Join(dir, "m.xml"), file}, 2, "no such file"},
 		{"acoustic and mapping", []string{"import", "-store", store, "-acoustic-map", "m.xml", "-mapping", "s.json", file}, 2, "give one of them"},
 		{"acoustic and action", []string{"import", "-store", store, "-acoustic-map", "m.xml", "-action", "add_only", file}, 2, "-action conflicts with -acoustic-map"},
-		{"schedule not yet", []string{"schedule", "next", "daily at 09:00"}, 2, "not supported yet"},
+		{"bad cadence", []string{"schedule", "next", "every 7m"}, 2, "7 does not divide 60"},
+		{"bad zone", []string{"schedule", "next", "-tz", "Mars/Olympus", "daily at 09:00"}, 2, "not a known time zone"},
+		{"schedule without next", []string{"schedule", "list"}, 2, "unknown schedule command"},
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
 		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
 		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 1, `"shoe_size" is not a field`},
@@ -309,6 +311,18 @@ func TestImportFromURLs(t *testing.T) {
 	code, _, stderr = cli(t, "import", "-store", store, "gopher://example.com/x.csv")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "gopher")
+}
+
+// TestScheduleNext prints run times across the spring-forward night in
+// Berlin: 02:30 does not exist on 2026-03-29, so that run is at 03:00.
+func TestScheduleNext(t *testing.T) {
+	t.Parallel()
+	code, out, stderr := cli(t, "schedule", "next", "-tz", "Europe/Berlin", "-from", "2026-03-27T12:00:00+01:00", "-count", "3", "daily at 02:30")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "2026-03-28T02:30:00+01:00\n2026-03-29T03:00:00+02:00\n2026-03-30T02:30:00+02:00\n", out)
+	code, out, stderr = cli(t, "schedule", "next", "-from", "2026-01-01T00:07:00Z", "-count", "2", "every", "15m")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, "2026-01-01T00:15:00Z\n2026-01-01T00:30:00Z\n", out)
 }
 
 func readFile(t *testing.T, path string) string {
