@@ -59,10 +59,15 @@ func (c *PostgresConfig) validate() error {
 	if !pgIdentRE.MatchString(c.Schema) {
 		errs = append(errs, fmt.Errorf("sink: PostgresConfig.Schema %q: use a lower-case identifier of letters, digits and underscores (at most 63)", c.Schema))
 	}
-	for object, m := range c.Tables {
-		if err := m.validate(object); err != nil {
-			errs = append(errs, err)
+	if c.Tables != nil { // a copy with the defaults set: the map is the caller's
+		tables := make(map[string]TableMapping, len(c.Tables))
+		for object, m := range c.Tables {
+			if err := m.validate(object); err != nil {
+				errs = append(errs, err)
+			}
+			tables[object] = m
 		}
+		c.Tables = tables
 	}
 	if c.Now == nil {
 		c.Now = time.Now

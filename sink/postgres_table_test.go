@@ -122,3 +122,31 @@ func TestPostgresHostTableImport(t *testing.T) {
 	t.Cleanup(func() { pool.Exec(context.Background(), "DROP SCHEMA "+schema+"_x CASCADE") })
 	require.ErrorIs(t, pg2.EnsureSchema(ctx, ext), sink.ErrSchemaConflict)
 }
+
+// TestPostgresHostTableDefaults maps a table with the defaults: an "id"
+// column, ordered by it.
+func TestPostgresHostTableDefaults(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := testSchema(t, pool)
+	_, err := pool.Exec(ctx, `CREATE TABLE `+schema+`.people (id text PRIMARY KEY, mail text, mail_key text)`)
+	require.NoError(t, err)
+	tables := map[string]sink.TableMapping{"contact": {Table: "people", Columns: map[string]string{"email": "mail"}, KeyColumns: map[string]string{"email": "mail_key"}}}
+	pg := openPostgres(t, sink.PostgresConfig{Schema: schema, Tables: tables})
+	require.Empty(t, tables["contact"].IDColumn, "the caller's map is left alone")
+	small := intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail})
+	r1, r2 := intake.NewRecord(small), intake.NewRecord(small)
+	r1.ID, r1.Values[0] = "b", intake.Text("x@example.com")
+	r2.ID, r2.Values[0] = "a", intake.Text("X@example.com")
+	n, err := pg.Write(ctx, []*sink.Op{{Kind: sink.OpCreate, Record: r1}, {Kind: sink.OpCreate, Record: r2}})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	res, err := pg.Lookup(ctx, small, intake.Keys("email"), []intake.Key{"x@example.com"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, res["x@example.com"], "ordered by id")
+	_, err = pg.Write(ctx, []*sink.Op{{Kind: sink.OpOptOut, Record: r1}})
+	require.ErrorIs(t, err, sink.ErrInvalidOp, "no opted-out column")
+	_, err = pg.Lookup(ctx, small, intake.Keys("email", "email"), []intake.Key{"x"})
+	require.Error(t, err)
+}
