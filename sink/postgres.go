@@ -390,6 +390,7 @@ func pgColsOf(fields []intake.Field) []sqlCol {
 }
 
 func newPgTable(schema, object string, cols []sqlCol, keys []*sqlKey, version int64) (*pgTable, error) {
+	cols = append([]sqlCol(nil), cols...) // a snapshot shares nothing it may change
 	fields := make([]intake.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = c.Field
