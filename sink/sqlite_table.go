@@ -684,14 +684,9 @@ func sortedKeys(m map[string]any) []string {
 // key returns the key spec of fields in use, filling its column first
 // when this is its first use.
 func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.KeySpec) (*hostKey, error) {
-	t.mu.RLock()
-	for _, k := range t.keys {
-		if slices.Equal(k.names(), spec.Fields) {
-			t.mu.RUnlock()
-			return k, nil
-		}
+	if k := t.knownKey(spec); k != nil {
+		return k, nil
 	}
-	t.mu.RUnlock()
 	if _, err := s.CompileKey(spec); err != nil {
 		return nil, err
 	}
@@ -708,6 +703,9 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	if k := t.knownKey(spec); k != nil { // another Lookup added it meanwhile
+		return k, nil
+	}
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -759,6 +757,18 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 	t.keys = append(slices.Clip(t.keys), k)
 	t.mu.Unlock()
 	return k, nil
+}
+
+// knownKey returns the key spec in use with spec's fields, or nil.
+func (t *SQLiteTable) knownKey(spec intake.KeySpec) *hostKey {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, k := range t.keys {
+		if slices.Equal(k.names(), spec.Fields) {
+			return k
+		}
+	}
+	return nil
 }
 
 // Lookup returns the ids of the rows whose key under spec is one of keys,

@@ -102,3 +102,23 @@ func TestSQLiteTableImport(t *testing.T) {
 	_, err = sink.NewSQLiteTable(ctx, db, "contact", bad, sink.SQLiteConfig{})
 	require.ErrorContains(t, err, "e_mail")
 }
+
+func TestSQLiteTableConcurrentFirstLookups(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, ht := openSQLiteHost(t)
+	write(t, ht, create(person("1", "a@example.com", "Anna", "Alt")))
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := ht.Lookup(ctx, contact, intake.Keys("first_name", "last_name"), []intake.Key{"anna\x1falt"})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+	// One key column, set once per write.
+	write(t, ht, create(person("2", "b@example.com", "Anna", "Alt")))
+	require.Equal(t, []string{"1", "2"}, lookup(t, ht, intake.Keys("first_name", "last_name"), "anna\x1falt")["anna\x1falt"])
+}
