@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
@@ -69,9 +71,46 @@ func openStore(ctx context.Context, url string) (*store, error) {
 		}
 		return &store{sink: db, close: db.Close}, nil
 	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
-		return nil, notYet("a PostgreSQL store")
+		return openPostgres(ctx, url)
 	}
-	return nil, usagef("unknown store %q: use sqlite:PATH (e.g. sqlite:intake.db) or memory:", url)
+	return nil, usagef("unknown store %q: use sqlite:PATH (e.g. sqlite:intake.db), memory: or postgres://…", url)
+}
+
+// openPostgres opens a postgres:// store. A "schema" query parameter names
+// the schema of Intake's tables (default public); the rest of the URL is
+// pgx's connection string.
+func openPostgres(ctx context.Context, raw string) (*store, error) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return nil, usagef("-store: %s is not a valid URL: %v", redact(raw), err)
+	}
+	q := u.Query()
+	schema := q.Get("schema")
+	q.Del("schema")
+	u.RawQuery = q.Encode()
+	cfg, err := pgxpool.ParseConfig(u.String())
+	if err != nil {
+		return nil, usagef("-store %s: %v", redact(raw), err)
+	}
+	cfg.ConnConfig.RuntimeParams["application_name"] = "intake"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redact(raw), err)
+	}
+	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store %s: %w", redact(raw), err)
+	}
+	return &store{sink: pg, close: func() error { pool.Close(); return nil }}, nil
+}
+
+// redact hides a password in a store URL.
+func redact(raw string) string {
+	if u, err := neturl.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	return "the store URL"
 }
 
 // schemaFor returns the schema of an object type: the store's own when it
@@ -128,7 +167,7 @@ func openSource(ctx context.Context, path string, cfg connector.CSVConfig, sheet
 
 // urlPath returns the path part of a URL, or s itself.
 func urlPath(s string) string {
-	if u, err := url.Parse(s); err == nil && u.Scheme != "" {
+	if u, err := neturl.Parse(s); err == nil && u.Scheme != "" {
 		return u.Path
 	}
 	return s

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
@@ -170,7 +173,7 @@ func TestExitStatuses(t *testing.T) {
 		{"bad delimiter", []string{"import", "-store", store, "-delimiter", "colon", file}, 2, "unknown delimiter"},
 		{"bad encoding", []string{"import", "-store", store, "-encoding", "ebcdic", file}, 2, "unknown encoding"},
 		{"bad store", []string{"import", "-store", "mysql://x", file}, 2, "unknown store"},
-		{"postgres not yet", []string{"import", "-store", "postgres://localhost/x", file}, 2, "not supported yet"},
+		{"bad postgres URL", []string{"import", "-store", "postgres://a:b@[::1/x", file}, 2, "not a valid URL"},
 		{"legacy xls", []string{"import", "-store", store, filepath.Join(dir, "book.xls")}, 2, "legacy .xls"},
 		{"sheet of a csv", []string{"import", "-store", store, "-sheet", "Contacts", file}, 2, "-sheet applies to .xlsx"},
 		{"acoustic missing", []string{"import", "-store", store, "-acoustic-map", filepath.Join(dir, "m.xml"), file}, 2, "no such file"},
@@ -323,6 +326,54 @@ func TestScheduleNext(t *testing.T) {
 	code, out, stderr = cli(t, "schedule", "next", "-from", "2026-01-01T00:07:00Z", "-count", "2", "every", "15m")
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, "2026-01-01T00:15:00Z\n2026-01-01T00:30:00Z\n", out)
+}
+
+// TestPostgresStore imports and exports through -store postgres://…, in a
+// schema of its own. It needs INTAKE_TEST_POSTGRES.
+func TestPostgresStore(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv("INTAKE_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL store test (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	ctx := context.Background()
+	schema := fmt.Sprintf("intake_cli_%d", time.Now().UnixNano())
+	pool, err := pgxpool.New(ctx, base)
+	require.NoError(t, err)
+	defer pool.Close()
+	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		p, err := pgxpool.New(context.Background(), base)
+		if err == nil {
+			p.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			p.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("schema", schema)
+	u.RawQuery = q.Encode()
+	store := u.String()
+
+	dir, _ := setup(t)
+	code, out, stderr := cli(t, "import", "-store", store, "-json", filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	assert.EqualValues(t, 8, decodeReport(t, out).Created)
+	code, out, stderr = cli(t, "import", "-store", store, "-json", filepath.Join(dir, "contacts-update.csv"))
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.Equal(t, []int64{2, 2, 1}, []int64{r.Created, r.Updated, r.Unchanged})
+
+	code, out, stderr = cli(t, "export", "-store", store, "-format", "jsonl", "-fields", "email,city", "-")
+	require.Equal(t, 0, code, stderr)
+	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 10)
+	assert.Contains(t, out, `{"email":"anna.schmidt@example.de","city":"Hamburg","opted_out":false}`)
+
+	code, _, stderr = cli(t, "import", "-store", "postgres://nobody:secret@127.0.0.1:1/none", filepath.Join(dir, "contacts.csv"))
+	assert.Equal(t, 1, code)
+	assert.NotContains(t, stderr, "secret", "the password never reaches the user's terminal")
 }
 
 func readFile(t *testing.T, path string) string {
