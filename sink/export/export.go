@@ -11,14 +11,43 @@
 // as JSON null, bools as JSON booleans, lists as arrays, everything else as
 // strings in canonical form.
 //
+// [FormatXLSX] writes one worksheet, named after the schema's object type
+// ("Records" when Excel would not accept that name), with a bold header row
+// of the field names and "opted_out", then one row per record, with typed
+// cells:
+//   - decimals as numbers when they have at most 15 significant digits (the
+//     digits a float64, and Excel, keep exactly), else as text in canonical
+//     form, so that "12345678901234567.5" is not rounded;
+//   - dates as Excel dates formatted yyyy-mm-dd, so that they sort and
+//     compute as dates; dates before 1900-03-01, which Excel cannot show
+//     correctly, are written as ISO text (YYYY-MM-DD);
+//   - bools (and opted_out) as booleans; nulls as empty cells;
+//   - everything else as text, in the canonical form of the CSV export: ids,
+//     emails and phones always (a 13-digit id must not become a float, an
+//     E.164 phone keeps its "+"), times and RFC 3339 timestamps (Excel has no
+//     zones and a float would lose microseconds), lists joined with "|".
+//
+// The writer streams rows through excelize's StreamWriter, which keeps them
+// in a temp file, and writes the zip straight to the io.Writer in Flush:
+// memory stays flat however many records. A sheet holds at most
+// [MaxXLSXRecords] records, and a cell 32767 characters; Write fails beyond
+// either rather than cut data.
+//
 // # Spreadsheet safety
 //
 // A CSV opened in a spreadsheet runs cells that begin with = + - @ TAB CR LF
-// or NUL as formulas (OWASP "CSV injection"). By default the CSV writer
-// prefixes such cells of text-like fields (text, email, select, id, lists)
-// with a single quote, as OWASP recommends. Numbers, dates and E.164 phones
-// are never altered: a negative decimal stays "-12.5". Options.Raw turns the
-// escaping off.
+// or NUL as formulas (OWASP "CSV injection"). By default the CSV and XLSX
+// writers prefix such cells of text-like fields (text, email, select, id,
+// lists) with a single quote, as OWASP recommends. Numbers, dates and E.164
+// phones are never altered: a negative decimal stays "-12.5". Options.Raw
+// turns the escaping off.
+//
+// An XLSX text cell is never run as a formula when opened, but the same
+// escaping applies: a sheet saved again as CSV, or its cells copied into
+// another sheet, turn "=..." back into a live formula (and DDE payloads), so
+// OWASP recommends escaping spreadsheet exports of any format. The quote is
+// part of the cell's text, not Excel's hidden quote prefix, so that it
+// survives such a re-export.
 package export
 
 import (
@@ -40,18 +69,21 @@ type Format string
 const (
 	FormatCSV   Format = "csv"
 	FormatJSONL Format = "jsonl"
+	FormatXLSX  Format = "xlsx"
 )
 
-// ParseFormat returns the format with the given name ("csv", "jsonl"; "json"
-// and "ndjson" mean jsonl).
+// ParseFormat returns the format with the given name ("csv", "jsonl", "xlsx";
+// "json" and "ndjson" mean jsonl).
 func ParseFormat(name string) (Format, error) {
 	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(name), ".")) {
 	case "csv":
 		return FormatCSV, nil
 	case "jsonl", "ndjson", "json":
 		return FormatJSONL, nil
+	case "xlsx":
+		return FormatXLSX, nil
 	}
-	return "", fmt.Errorf("intake: unknown export format %q (want csv or jsonl)", name)
+	return "", fmt.Errorf("intake: unknown export format %q (want csv, jsonl or xlsx)", name)
 }
 
 // Scanner streams stored records; sink.Scanner implements it.
@@ -66,7 +98,7 @@ type Options struct {
 	Fields []string
 	// Filter, when set, exports only the records for which it returns true.
 	Filter func(*intake.Record) bool
-	// Raw turns off the CSV-injection escaping of the CSV format.
+	// Raw turns off the CSV-injection escaping of the CSV and XLSX formats.
 	Raw bool
 }
 
@@ -78,7 +110,9 @@ type Writer interface {
 	Flush() error
 }
 
-// NewWriter returns a writer of records of schema s in format f to w.
+// NewWriter returns a writer of records of schema s in format f to w. Call
+// Flush at the end, also after an error: the XLSX writer writes the whole
+// workbook to w in Flush and removes its temp file there.
 func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, error) {
 	idx, err := fieldIndexes(s, opt.Fields)
 	if err != nil {
@@ -89,8 +123,10 @@ func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, er
 		return &csvWriter{w: csv.NewWriter(w), s: s, idx: idx, raw: opt.Raw}, nil
 	case FormatJSONL:
 		return newJSONL(w, s, idx), nil
+	case FormatXLSX:
+		return newXLSX(w, s, idx, opt.Raw)
 	}
-	return nil, fmt.Errorf("intake: unknown export format %q (want csv or jsonl)", f)
+	return nil, fmt.Errorf("intake: unknown export format %q (want csv, jsonl or xlsx)", f)
 }
 
 // Export streams every record of schema s from src through opt.Filter to w in
