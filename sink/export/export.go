@@ -1,4 +1,4 @@
-// Package export writes stored records to files: CSV and JSON Lines, with
+// Package export writes stored records to files: CSV, JSON Lines and XLSX, with
 // the canonical values of Intake's records (dates YYYY-MM-DD, decimals as
 // plain numbers, phones in E.164, countries as ISO alpha-2), a choice of
 // fields and an optional filter.
