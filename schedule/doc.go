@@ -29,7 +29,11 @@
 //
 // A [Scheduler] claims due jobs from the store, runs them through the host's
 // [Runner] with a bounded concurrency, records each run, and keeps a lease
-// on it while it runs. See [Config] for the policies.
+// on it while it runs. See [Config] for the policies. [ImportRunner] is the
+// standard Runner: it opens the job's file through a connector.Registry (or
+// runs its SQL query), applies its mapping, action, sync fields and "allow
+// new records", skips a file whose content is unchanged, keeps the fetched
+// file in a connector.Archive and the rejected rows in a file.
 //
 // # Queues and triggers
 //

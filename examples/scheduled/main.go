@@ -21,7 +21,6 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
-	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 	"github.com/intakehq/intake/sink"
@@ -75,7 +74,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer contacts.Close()
-	local, err := connector.NewLocal(connector.LocalConfig{Dir: inbox})
+	// File jobs name a path under the inbox: file:///contacts.csv.
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: inbox})
 	if err != nil {
 		return err
 	}
@@ -85,31 +85,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		Source:  schedule.SourceSpec{Connector: "file", Path: "contacts.csv", Format: "csv"},
 		Action:  intake.ActionAddAndUpdate,
 		Sync:    []string{"email"},
-		Cadence: "every 1m", TimeZone: "UTC", Enabled: true, SkipUnchanged: true,
+		Cadence: "every 1m", TimeZone: "UTC", Enabled: true, SkipUnchanged: true, AllowNewRecords: true,
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "job %q: %s, first run %s\n", job.Name, job.Cadence, job.NextRun.Format(time.TimeOnly))
 
-	// The runner: open the job's file, skip it when unchanged, import it.
-	runner := func(ctx context.Context, job schedule.Job, run schedule.Run) (*importer.Report, error) {
-		src, err := connector.OpenSource(ctx, local, job.Source.Path, connector.SourceConfig{})
-		if err != nil {
-			return nil, err
-		}
-		defer src.Close()
-		h := schedule.Handle(ctx)
-		fp := src.Info().Fingerprint() // size and modification time, before reading
-		h.SetFingerprint(fp)
-		if job.SkipUnchanged && fp == run.PreviousFingerprint {
-			return nil, nil
-		}
-		im, err := importer.New(importer.Config{Sink: contacts, Progress: h.Progress})
-		if err != nil {
-			return nil, err
-		}
-		return im.Run(ctx, importer.Job{Name: job.Name, Source: src, Action: job.Action, Sync: intake.Keys(job.Sync...)})
+	// The standard runner: opens the job's file through the registry,
+	// skips it when its content is unchanged, imports it into contacts.
+	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: contacts})
+	if err != nil {
+		return err
 	}
 	done := make(chan schedule.Run, *runs+4)
 	s, err := schedule.New(schedule.Config{
