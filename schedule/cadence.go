@@ -30,14 +30,9 @@ func cerr(s, format string, args ...any) error {
 	return &CadenceError{Cadence: s, Msg: fmt.Sprintf(format, args...)}
 }
 
-// cadence is a set of local wall times. When hourlyish is true, every hour
-// of the day is in the set, and the cadence is evaluated on real instants
-// (each instant whose local wall clock matches runs, so the hour repeated
-// by a fall-back runs twice and the hour skipped by a spring-forward not at
-// all — like Vixie cron's jobs that run every hour or more often). Otherwise
-// the cadence is a list of wall times per day: a skipped wall time runs at
-// the first instant after the jump, a repeated one once, at its first
-// occurrence.
+// cadence is a set of local wall times per day: a wall time skipped by a
+// DST jump runs at the first instant after the jump, a repeated one once,
+// at its first occurrence (DESIGN.md 3.6).
 type cadence struct {
 	text     string
 	loc      *time.Location
@@ -49,7 +44,6 @@ type cadence struct {
 	domStar  bool   // cron: day-of-month field was * (OR rule with dow)
 	dowStar  bool
 	clampDom bool // monthly: a day past the month's end means its last day
-	hourly   bool // every hour included: evaluate on instants
 	once     *time.Time
 }
 
@@ -80,14 +74,11 @@ const allDow = 1<<7 - 1
 //	                           when both day fields are restricted, either matching runs (as in Vixie cron)
 //	once at 2026-12-01T09:00   a single run
 //
-// DST: a daily, workdays, weekly, monthly, every-N-hours (N ≥ 2), once or
-// cron (with a restricted hour field) cadence names wall times. A wall time
-// skipped by a spring-forward jump runs at the first instant after the
-// jump; a wall time repeated by a fall-back runs once, at its first
-// occurrence. Cadences that include every hour (every Nm, every 1h, hourly,
-// cron with hour *) measure real time instead: each instant whose local
-// clock matches runs, so the repeated hour runs in both occurrences and
-// the skipped hour not at all; the interval between runs stays as written.
+// DST: every cadence names wall times in loc. A wall time skipped by a
+// spring-forward jump runs at the first instant after the jump (so "every
+// 15m" runs once at 03:00 for the skipped 02:00–02:45 and 03:00); a wall
+// time repeated by a fall-back runs once, at its first occurrence (so the
+// repeated hour of "every 15m" is not run twice).
 //
 // Keywords are case-insensitive. Errors are *[CadenceError] and say what is
 // wrong.
@@ -113,7 +104,7 @@ func ParseCadence(s string, loc *time.Location) (Schedule, error) {
 		if e != nil || len(f[2]) != 3 || m < 0 || m > 59 {
 			return nil, cerr(text, "%q is not a minute :00 to :59", f[2])
 		}
-		c.minutes, c.hours, c.hourly = 1<<m, allHours, true
+		c.minutes, c.hours = 1<<m, allHours
 	case "daily", "workdays":
 		if len(f) != 3 || f[1] != "at" {
 			return nil, cerr(text, "write %s at HH:MM, e.g. %s at 09:00", f[0], f[0])
@@ -195,13 +186,12 @@ func (c *cadence) parseEvery(text string, f []string) error {
 		for m := 0; m < 60; m += n {
 			c.minutes |= 1 << m
 		}
-		c.hours, c.hourly = allHours, true
+		c.hours = allHours
 	default:
 		c.minutes = 1
 		for h := 0; h < 24; h += n {
 			c.hours |= 1 << h
 		}
-		c.hourly = n == 1
 	}
 	return nil
 }
@@ -237,7 +227,6 @@ func (c *cadence) parseCron(text string, f []string) error {
 	}
 	c.minutes, c.hours, c.dom, c.months, c.dow = bits[0], uint32(bits[1]), uint32(bits[2]), uint16(bits[3]), uint8(bits[4])
 	c.domStar, c.dowStar = strings.HasPrefix(f[2], "*"), strings.HasPrefix(f[4], "*")
-	c.hourly = uint32(bits[1]) == allHours
 	return nil
 }
 
@@ -360,12 +349,6 @@ func (c *cadence) Next(after time.Time) time.Time {
 		if !c.dayMatches(y, m, d, day.Weekday()) {
 			continue
 		}
-		if c.hourly {
-			if t := c.nextInDay(y, m, d, after); !t.IsZero() {
-				return t
-			}
-			continue
-		}
 		for h := 0; h < 24; h++ {
 			if c.hours&(1<<h) == 0 {
 				continue
@@ -378,24 +361,6 @@ func (c *cadence) Next(after time.Time) time.Time {
 					return t
 				}
 			}
-		}
-	}
-	return time.Time{}
-}
-
-// nextInDay walks the real minutes of the local date (every hour is in the
-// cadence) and returns the first one after `after` whose wall minute matches.
-func (c *cadence) nextInDay(y int, m time.Month, d int, after time.Time) time.Time {
-	start := resolve(y, m, d, 0, 0, c.loc)
-	end := resolve(y, m, d+1, 0, 0, c.loc)
-	t := after.Truncate(time.Minute).Add(time.Minute)
-	if start.After(t) {
-		t = start
-	}
-	for ; t.Before(end); t = t.Add(time.Minute) {
-		lt := t.In(c.loc)
-		if c.minutes&(1<<lt.Minute()) != 0 && lt.Second() == 0 {
-			return t
 		}
 	}
 	return time.Time{}
