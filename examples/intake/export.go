@@ -33,11 +33,8 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if format == "" {
 		format = strings.TrimPrefix(filepath.Ext(out), ".")
 		if out == "-" || format == "" {
-			return usagef("cannot tell the format of %q: give -format csv or -format jsonl", out)
+			return usagef("cannot tell the format of %q: give -format csv, jsonl or xlsx", out)
 		}
-	}
-	if strings.EqualFold(format, "xlsx") {
-		return notYet("XLSX export")
 	}
 	f, err := export.ParseFormat(format)
 	if err != nil {

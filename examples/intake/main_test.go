@@ -115,6 +115,17 @@ func TestImportJSONReportAndExport(t *testing.T) {
 	assert.Equal(t, []string{"email", "city", "lifetime_value", "opted_out"}, recs[0])
 	assert.Len(t, recs, 11)
 
+	xlsxOut := filepath.Join(dir, "out.xlsx")
+	code, _, stderr = cli(t, "export", "-store", store, "-fields", "email,contact_id,lifetime_value", xlsxOut)
+	require.Equal(t, 0, code, stderr)
+	book, err := excelize.OpenFile(xlsxOut)
+	require.NoError(t, err)
+	rows, err := book.GetRows(book.GetSheetName(0))
+	require.NoError(t, err)
+	require.NoError(t, book.Close())
+	assert.Equal(t, []string{"email", "contact_id", "lifetime_value", "opted_out"}, rows[0])
+	assert.Len(t, rows, 11)
+
 	code, _, stderr = cli(t, "export", "-store", store, "-fields", "email,shoe_size", csvOut)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "shoe_size")
