@@ -103,6 +103,16 @@ type Job struct {
 	// would create (add_and_update) or update (with a sink.Getter), up to
 	// Config.DryRunRecords of them; see there.
 	DryRun bool
+	// RunID, with a sink that implements sink.Checkpointer (PostgreSQL),
+	// commits a checkpoint with every batch: the line up to which every row
+	// is in the store. A later Run with the same RunID resumes after that
+	// line instead of starting over: its report counts the rows after it
+	// and says where it resumed (Report.ResumedAfterLine). Only resume with
+	// the same file (compare its fingerprint): the lines must mean the same
+	// rows. Without a Checkpointer, RunID is ignored and a re-run starts
+	// from the first row, which is safe but slower. Default: "", no
+	// checkpoints.
+	RunID string
 	// Rejects, when set, receives the rejected rows as CSV (see
 	// [RejectWriter]), in input order, as their batches are committed: on
 	// a failed or canceled run, exactly the rejected rows that the report
@@ -305,6 +315,17 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		}
 	} else if g, ok := im.cfg.Sink.(sink.Getter); ok {
 		r.getter = g
+	}
+	if cp, ok := im.cfg.Sink.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
+		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
+		if err != nil {
+			return nil, fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
+		}
+		r.checkpointer = cp
+		if found {
+			r.resumeAfter = last.Line
+			rep.ResumedAfterLine = last.Line
+		}
 	}
 	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun {
 		r.overlap = c.Concurrent()

@@ -25,11 +25,16 @@ const (
 // canceled run, the rows of the batch that was not committed are not counted
 // (Rows is then how many rows were committed).
 type Report struct {
-	Status   Status    `json:"status"`
-	Error    string    `json:"error,omitempty"`
-	DryRun   bool      `json:"dry_run,omitempty"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	DryRun bool   `json:"dry_run,omitempty"`
+	// ResumedAfterLine is the source line after which this run resumed an
+	// earlier attempt with the same Job.RunID (0: it started at the top).
+	// The counts are this attempt's: rows up to that line were counted by
+	// the earlier attempt.
+	ResumedAfterLine int       `json:"resumed_after_line,omitempty"`
+	Started          time.Time `json:"started"`
+	Finished         time.Time `json:"finished"`
 
 	Rows      int64 `json:"rows"`
 	Created   int64 `json:"created"`

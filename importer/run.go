@@ -162,6 +162,12 @@ type run struct {
 	progress connector.Progresser
 	overlap  bool // the sink may be looked up while it writes
 
+	// checkpointer commits a checkpoint with each batch (Job.RunID set and
+	// the sink a sink.Checkpointer); resumeAfter is the line up to which an
+	// earlier attempt of the run committed every row.
+	checkpointer sink.Checkpointer
+	resumeAfter  int
+
 	chunkRows int
 	pool      *chunkPool
 	cur       *batch // the batch being filled and decided
@@ -291,6 +297,9 @@ func (r *run) read(ctx context.Context, work chan<- *chunk) error {
 		c.seq = seq
 		for c.n < r.chunkRows {
 			row, err := src.Read(ctx)
+			if row.Line > 0 && row.Line <= r.resumeAfter && (err == nil || errors.As(err, new(*intake.RowError))) {
+				continue // committed by an earlier attempt of this run
+			}
 			if err != nil {
 				var re *intake.RowError
 				if errors.As(err, &re) {
@@ -400,7 +409,7 @@ func (r *run) flush(ctx context.Context) error {
 	if err := r.wait(); err != nil {
 		return err
 	}
-	if r.job.DryRun || len(b.ops) == 0 {
+	if r.job.DryRun || (len(b.ops) == 0 && r.checkpointer == nil) {
 		if err := r.simulate(ctx, b); err != nil {
 			return err
 		}
@@ -423,7 +432,13 @@ func (r *run) flush(ctx context.Context) error {
 
 // write writes the ops of a batch; it may run in its own goroutine.
 func (r *run) write(ctx context.Context, b *batch) error {
-	n, err := r.im.cfg.Sink.Write(ctx, b.ops)
+	var n int
+	var err error
+	if r.checkpointer != nil {
+		n, err = r.checkpointer.WriteCheckpoint(ctx, b.ops, sink.Checkpoint{RunID: r.job.RunID, Source: r.rep.Source.Name, Line: b.lastLine()})
+	} else {
+		n, err = r.im.cfg.Sink.Write(ctx, b.ops)
+	}
 	if err == nil && n != len(b.ops) {
 		err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(b.ops))
 	}
