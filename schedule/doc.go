@@ -10,12 +10,12 @@
 //	every 15m · every 2h · hourly at :05 · daily at 09:00 · workdays at 09:00 ·
 //	weekly on mon at 09:00 · monthly on 31 at 08:00 · cron 0 9 * * 1-5 · once at 2026-12-01T09:00
 //
-// A cadence is evaluated in the job's IANA time zone. Wall times a
-// spring-forward jump skips run at the first instant after the jump; wall
-// times a fall-back repeats run once, at the first occurrence. Cadences that
-// include every hour of the day (every Nm, every 1h, hourly, cron with
-// hour *) follow real time instead, as in Vixie cron: the interval between
-// runs stays as written across the transitions.
+// A cadence is evaluated in the job's IANA time zone and names wall times,
+// whatever its kind (every Nm and hourly included): wall times a
+// spring-forward jump skips run at the first instant after the jump (once,
+// however many of them were skipped); wall times a fall-back repeats run
+// once, at the first occurrence. So across a transition the interval
+// between runs of "every 15m" is not always 15 minutes.
 //
 // # Jobs and runs
 //
