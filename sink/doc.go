@@ -1,5 +1,5 @@
-// Package sink defines where imported records go, and provides two stores:
-// an in-memory one and an embedded SQLite database.
+// Package sink defines where imported records go, and provides three
+// stores: an in-memory one, an embedded SQLite database and PostgreSQL.
 //
 // # Sinks
 //
@@ -34,7 +34,7 @@
 //
 // [NewMemory] returns a store held in the process: for tests, dry runs,
 // previews and small imports whose result the host reads back at once. It
-// implements every capability, is safe for concurrent use and keeps a
+// implements every capability but [Checkpointer], is safe for concurrent use and keeps a
 // record in about 220 bytes for a typical contact, its email index included,
 // outside the Go heap; [Memory.Close] gives that memory back.
 //

@@ -24,8 +24,8 @@ type MemoryConfig struct {
 
 // Memory is an in-memory sink: the store of tests, dry runs, demos and
 // imports whose result the host reads back right away. It implements [Sink],
-// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter] and
-// [SchemaReader], holds any number of object types, and is safe for
+// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
+// [SchemaReader] and [Concurrent] (not [Checkpointer]), holds any number of object types, and is safe for
 // concurrent use: writes are serialized, lookups, gets, scans and counts run
 // in parallel.
 //

@@ -62,8 +62,9 @@ func (c *SQLiteConfig) validate() error {
 
 // SQLite is the embedded default store: a SQLite database reached through
 // the pure-Go driver modernc.org/sqlite (no cgo). It implements [Sink],
-// [Lookuper], [Getter], [SchemaEnsurer], [Scanner] and [Counter] and is safe
-// for concurrent use: writes (and the schema changes they need) are
+// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
+// [SchemaReader], [Concurrent] and [BatchSizer] (not [Checkpointer]) and is
+// safe for concurrent use: writes (and the schema changes they need) are
 // serialized, reads run in parallel on the pool's other connections.
 //
 // # Tables
