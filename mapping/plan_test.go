@@ -275,3 +275,17 @@ func TestCompileReportsEachProblemOnce(t *testing.T) {
 	assert.Len(t, lines, 2, err.Error()) // the format, the unknown field
 	assert.Equal(t, 1, strings.Count(err.Error(), "dd.MM.yyy\": "))
 }
+
+// TestMapNoAllocCanonical checks the doc's claim that Plan.Map allocates
+// nothing for clean, canonical cells (email lower-case, phone in E.164, ISO
+// date, alpha-2 country, canonical decimal).
+func TestMapNoAllocCanonical(t *testing.T) {
+	p := setup(t, "", contactHeader, Options{})
+	rec := intake.NewRecord(p.Schema())
+	row := intake.Row{Line: 2, Cells: []string{"c-17", "anna@example.com", "+4930123456", "Anna", "Schmidt", "1985-03-12", "DE", "Berlin", "1234.5"}}
+	require.NoError(t, p.Map(row, rec))
+	require.Equal(t, "anna@example.com", rec.Get("email").String())
+	require.Equal(t, "+4930123456", rec.Get("phone").String())
+	require.Equal(t, "DE", rec.Get("country").String())
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = p.Map(row, rec) }))
+}
