@@ -163,23 +163,23 @@ func Run(t *testing.T, open func(t *testing.T) sink.Sink, f Features) {
 // checkFeatures fails t when f claims a capability s does not implement.
 func checkFeatures(t *testing.T, s sink.Sink, f Features) {
 	t.Helper()
-	check := func(on bool, ok bool, name string) {
+	check := func(on bool, ok bool, field, iface string) {
 		if on && !ok {
-			t.Fatalf("sinktest: Features.%s is set but %T does not implement sink.%s", name, s, name)
+			t.Fatalf("sinktest: Features.%s is set but %T does not implement sink.%s", field, s, iface)
 		}
 	}
 	_, ok := s.(sink.Lookuper)
-	check(f.Lookup, ok, "Lookuper")
+	check(f.Lookup, ok, "Lookup", "Lookuper")
 	_, ok = s.(sink.Getter)
-	check(f.Get, ok, "Getter")
+	check(f.Get, ok, "Get", "Getter")
 	_, ok = s.(sink.Scanner)
-	check(f.Scan, ok, "Scanner")
+	check(f.Scan, ok, "Scan", "Scanner")
 	_, ok = s.(sink.Counter)
-	check(f.Count, ok, "Counter")
+	check(f.Count, ok, "Count", "Counter")
 	_, ok = s.(sink.SchemaReader)
-	check(f.SchemaReader, ok, "SchemaReader")
+	check(f.SchemaReader, ok, "SchemaReader", "SchemaReader")
 	_, ok = s.(sink.Checkpointer)
-	check(f.Checkpoint, ok, "Checkpointer")
+	check(f.Checkpoint, ok, "Checkpoint", "Checkpointer")
 	if f.Concurrent {
 		c, ok := s.(sink.Concurrent)
 		if !ok || !c.Concurrent() {

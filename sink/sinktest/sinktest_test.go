@@ -1,0 +1,85 @@
+package sinktest_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sinktest"
+)
+
+// writeOnly hides every capability of the sink it wraps but Write.
+type writeOnly struct{ sink.Sink }
+
+// piecewise is a memory sink whose Write applies a batch op by op, so a
+// failing op leaves the ops before it applied: not all-or-nothing. With
+// hide, it even reports 0 ops written on failure, so only the outcomes and
+// the stored records give it away.
+type piecewise struct {
+	*sink.Memory
+	hide bool
+}
+
+func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	for i, op := range batch {
+		if _, err := p.Memory.Write(ctx, []*sink.Op{op}); err != nil {
+			if p.hide {
+				i = 0
+			}
+			return i, err
+		}
+	}
+	return len(batch), nil
+}
+
+func memory(t *testing.T) *sink.Memory {
+	m := sink.NewMemory(sink.MemoryConfig{})
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestKitCatchesBrokenSinks runs the kit in a child process on a sink whose
+// Features claim a capability it lacks and on one that claims AllOrNothing
+// but applies batches op by op, and checks that the kit fails them (and
+// skips, with a message, the tests of capabilities a sink does not claim).
+func TestKitCatchesBrokenSinks(t *testing.T) {
+	switch os.Getenv("SINKTEST_BROKEN") {
+	case "features":
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return writeOnly{memory(t)} }, sinktest.Features{Lookup: true})
+		return
+	case "allornothing", "allornothing-hidden":
+		f := sinktest.All()
+		f.Concurrent = false
+		hide := os.Getenv("SINKTEST_BROKEN") == "allornothing-hidden"
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{memory(t), hide} }, f)
+		return
+	}
+	t.Parallel()
+	for mode, wants := range map[string][]string{
+		"features":            {"Features.Lookup is set but sinktest_test.writeOnly does not implement sink.Lookuper", "--- SKIP: TestKitCatchesBrokenSinks/Count", "sinktest: needs Features.Count"},
+		"allornothing":        {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "an all-or-nothing Write that fails applies nothing"},
+		"allornothing-hidden": {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "a failed batch sets no outcome"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKitCatchesBrokenSinks$", "-test.v")
+		cmd.Env = append(os.Environ(), "SINKTEST_BROKEN="+mode)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Errorf("%s: the kit passed a broken sink:\n%s", mode, out)
+		}
+		for _, want := range wants {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: the kit's output lacks %q:\n%s", mode, want, out)
+			}
+		}
+	}
+}
+
+// TestKitPassesMemory: a correct sink passes, the counterpart of
+// TestKitCatchesBrokenSinks in the kit's own package.
+func TestKitPassesMemory(t *testing.T) {
+	t.Parallel()
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return memory(t) }, sinktest.All())
+}
