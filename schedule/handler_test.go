@@ -2,6 +2,9 @@ package schedule_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,10 +159,48 @@ func TestWebhook(t *testing.T) {
 	if w := clock.waited(); w != 3*time.Second { // 1s + 2s backoff
 		t.Fatalf("waited %s", w)
 	}
+	// The signature is the documented one, computed here independently of
+	// Sign: "sha256=" + hex(HMAC-SHA256(Secret, timestamp + "." + body)),
+	// with the timestamp of the clock in Unix seconds.
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(fmt.Sprint(t0.Unix(), ".")))
+	mac.Write(gotBody)
+	if want := "sha256=" + hex.EncodeToString(mac.Sum(nil)); gotTS != fmt.Sprint(t0.Unix()) || gotSig != want {
+		t.Fatalf("timestamp %q signature %q, want %d and %q", gotTS, gotSig, t0.Unix(), want)
+	}
 	bad := &schedule.Webhook{URL: srv.URL + "/x", Secret: secret, Client: srv.Client(), Clock: clock, MaxAttempts: 2}
 	calls.Store(-10)
 	if err := bad.Notify(context.Background(), schedule.Job{}, run); err == nil || !strings.Contains(err.Error(), "2 attempts failed, last: HTTP 503") {
 		t.Fatalf("Notify = %v", err)
+	}
+}
+
+// TestWebhookRetries checks the documented retry policy: 5 attempts by
+// default after a 5xx (or 429), a 4xx other than 429 not retried.
+func TestWebhookRetries(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	var status atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		status, calls int
+		err           string
+	}{
+		{http.StatusBadGateway, 5, "5 attempts failed, last: HTTP 502"},
+		{http.StatusTooManyRequests, 5, "5 attempts failed, last: HTTP 429"},
+		{http.StatusBadRequest, 1, "HTTP 400 (not retried)"},
+	} {
+		calls.Store(0)
+		status.Store(int32(tt.status))
+		wh := &schedule.Webhook{URL: srv.URL, Secret: []byte("k"), Client: srv.Client(), Clock: newAutoClock(t0)}
+		err := wh.Notify(context.Background(), schedule.Job{ID: "j"}, schedule.Run{ID: "r"})
+		if err == nil || !strings.Contains(err.Error(), tt.err) || int(calls.Load()) != tt.calls {
+			t.Errorf("HTTP %d: Notify = %v after %d calls, want %q after %d", tt.status, err, calls.Load(), tt.err, tt.calls)
+		}
 	}
 }
 
