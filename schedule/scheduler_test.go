@@ -594,3 +594,27 @@ func TestMaxConcurrent(t *testing.T) {
 		t.Fatalf("%d runs, peak %d concurrent", total, peak)
 	}
 }
+
+// TestMaxConcurrentDefault: Config.MaxConcurrent 0 means the documented
+// default, 4 runs at once.
+func TestMaxConcurrentDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, clock := setup(t, sqliteBackend())
+	release := make(chan struct{})
+	rec := &recorder{reply: func(context.Context, schedule.Job, schedule.Run) (*importer.Report, error) {
+		<-release
+		return &importer.Report{Status: importer.StatusSucceeded}, nil
+	}}
+	s := newScheduler(t, store, clock, rec, func(c *schedule.Config) { c.MaxConcurrent = 0; c.LeaseDuration = time.Hour })
+	for i := range 6 {
+		j, _ := store.Create(ctx, sampleJob(fmt.Sprint("job ", i)))
+		_, _ = s.RunNow(ctx, j.ID, "x")
+	}
+	n, err := s.Tick(ctx)
+	close(release)
+	if err != nil || n != 4 {
+		t.Fatalf("first tick started %d (%v), want the default 4", n, err)
+	}
+	_ = s.Idle(ctx)
+}
