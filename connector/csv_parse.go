@@ -21,6 +21,12 @@ type rowIssue struct {
 // slabStrings is the number of cells allocated at once for rows' cell slices.
 const slabStrings = 1024
 
+// slabMaxBytes bounds the text of the rows whose cells share one slab: the
+// parser keeps its slab, and with it those rows' strings, alive. A row with
+// more text gets a cell slice of its own, so that the source's memory does
+// not grow with the rows the caller has already dropped.
+const slabMaxBytes = 32 << 10
+
 // fieldEnd says how a cell ended.
 type fieldEnd uint8
 
@@ -63,6 +69,7 @@ type parser struct {
 	sep       int       // bytes between cells in rec: 0, or 1 when rec holds a line with its delimiters
 	issue     rowIssue
 	slab      []string // free cells for the next rows' slices
+	slabBytes int      // text of the rows whose cells are in slab
 	rows      int64
 }
 
@@ -201,12 +208,18 @@ func (p *parser) cells() []string {
 		return nil
 	}
 	s := string(p.rec)
-	if cap(p.slab)-len(p.slab) < n {
-		p.slab = make([]string, 0, max(slabStrings, n))
+	var out []string
+	if len(s) > slabMaxBytes {
+		out = make([]string, n)
+	} else {
+		if cap(p.slab)-len(p.slab) < n || p.slabBytes+len(s) > slabMaxBytes {
+			p.slab, p.slabBytes = make([]string, 0, max(slabStrings, n)), 0
+		}
+		l := len(p.slab)
+		p.slab = p.slab[:l+n]
+		p.slabBytes += len(s)
+		out = p.slab[l : l+n : l+n]
 	}
-	l := len(p.slab)
-	p.slab = p.slab[:l+n]
-	out := p.slab[l : l+n : l+n]
 	prev := 0
 	for i, e := range p.ends {
 		out[i] = s[prev:e]

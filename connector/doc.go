@@ -93,6 +93,6 @@
 // limit). Exceeding the last four is fatal ([ErrRowTooLong],
 // [ErrTooManyColumns], [ErrTooManyRows], [ErrFileTooLarge]) with a message
 // naming the CSVConfig field to raise. Memory is bounded by about twice
-// MaxRowBytes plus 128 KiB per source, whatever the input (plus the rows the
+// MaxRowBytes plus 160 KiB per source, whatever the input (plus the rows the
 // caller keeps).
 package connector
