@@ -2,10 +2,12 @@ package connector_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -101,4 +103,28 @@ func TestDefaultRegistry(t *testing.T) {
 	assert.ErrorIs(t, err, connector.ErrNoHostKeyCheck)
 	_, err = connector.DefaultRegistry(connector.RegistryConfig{HTTP: connector.HTTPConfig{Retries: 1, MinBackoff: 2, MaxBackoff: 1}})
 	assert.ErrorContains(t, err, "MinBackoff")
+}
+
+// TestRegistryConcurrent: the doc says a Registry is safe for concurrent
+// use; Register, Open and Schemes run at once (the runtime's map checks, and
+// go test -race, catch a registry without its lock).
+func TestRegistryConcurrent(t *testing.T) {
+	t.Parallel()
+	r := connector.NewRegistry()
+	f := func(_ context.Context, u *url.URL) (connector.Connector, string, error) { return nil, u.Path, nil }
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				s := fmt.Sprintf("s%d-%d", g, i)
+				assert.NoError(t, r.Register(s, f))
+				_, p, err := r.Open(context.Background(), s+"://h/x.csv")
+				assert.NoError(t, err)
+				assert.Equal(t, "/x.csv", p)
+				_ = r.Schemes()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, r.Schemes(), 8*200)
 }
