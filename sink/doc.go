@@ -34,9 +34,10 @@
 //
 // [NewMemory] returns a store held in the process: for tests, dry runs,
 // previews and small imports whose result the host reads back at once. It
-// implements every capability but [Checkpointer], is safe for concurrent use and keeps a
-// record in about 240 bytes for a typical contact, its email index included,
-// outside the Go heap; [Memory.Close] gives that memory back.
+// implements every capability but [Checkpointer], is safe for concurrent
+// use and keeps a record in about 240 bytes for a typical contact, its
+// email index included, outside the Go heap; [Memory.Close] gives that
+// memory back.
 //
 // # SQLite
 //
