@@ -12,31 +12,8 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/internal/testcorpora"
 )
-
-// corpora returns the shared test corpora directory, ../shared/corpora
-// relative to the module root (the directory holding go.mod), or skips the
-// test when it is absent. The files are read in place, never copied.
-func corpora(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared corpora not found: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpora")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("shared corpora not found at %s: %v", c, err)
-	}
-	return c
-}
 
 // readFile reads a corpus file with cfg.
 func readFile(t *testing.T, path string, cfg connector.CSVConfig) (result, *connector.CSV) {
@@ -51,7 +28,7 @@ func readFile(t *testing.T, path string, cfg connector.CSVConfig) (result, *conn
 // with its json/ expectation (an array of header-keyed objects).
 func TestConformanceCSVSpectrum(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corpora(t), "csv-spectrum")
+	dir := filepath.Join(testcorpora.Dir(t), "csv-spectrum")
 	files, err := filepath.Glob(filepath.Join(dir, "csvs", "*.csv"))
 	require.NoError(t, err)
 	require.Len(t, files, 12, "csv-spectrum has 12 cases")
@@ -166,7 +143,7 @@ var papaparseOurs = map[string]struct {
 // case is listed in papaparseOurs.
 func TestConformancePapaParse(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corpora(t), "papaparse")
+	dir := filepath.Join(testcorpora.Dir(t), "papaparse")
 	seen := map[string]bool{}
 	for _, file := range []string{"core_parser_tests.json", "parse_tests.json"} {
 		raw, err := os.ReadFile(filepath.Join(dir, file))
@@ -223,7 +200,7 @@ func TestConformancePapaParse(t *testing.T) {
 // TestConformancePapaParseFiles reads PapaParse's sample files.
 func TestConformancePapaParseFiles(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corpora(t), "papaparse")
+	dir := filepath.Join(testcorpora.Dir(t), "papaparse")
 	for file, want := range map[string]result{
 		"utf-8-bom-sample.csv": {Header: []string{"A", "B", "C"}, Rows: []got{row(2, "X", "Y", "Z")}},
 		"sample.csv":           {Header: []string{"A", "B", "C"}, Rows: []got{row(2, "X", "Y", "Z")}},
@@ -250,7 +227,7 @@ func TestConformancePapaParseFiles(t *testing.T) {
 // null inference) belong to the mapper, so cells stay raw here.
 func TestConformanceCSVKit(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corpora(t), "csvkit-examples")
+	dir := filepath.Join(testcorpora.Dir(t), "csvkit-examples")
 	converted := func(header []string, rows ...got) result { return result{Header: header, Rows: rows} }
 	abc := []string{"a", "b", "c"}
 	xlsxHeader := []string{"text", "date", "integer", "boolean", "float", "datetime", "empty_column", "h"}
@@ -359,7 +336,7 @@ func TestConformanceCSVKit(t *testing.T) {
 // TestConformanceRustCSV reads rust-csv's example data.
 func TestConformanceRustCSV(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corpora(t), "rust-csv")
+	dir := filepath.Join(testcorpora.Dir(t), "rust-csv")
 
 	t.Run("uspop and its latin-1 twin", func(t *testing.T) {
 		setup(t)
@@ -444,7 +421,7 @@ func TestConformanceRustCSV(t *testing.T) {
 // dataset) without any error.
 func TestConformanceRealExports(t *testing.T) {
 	t.Parallel()
-	dir := corpora(t)
+	dir := testcorpora.Dir(t)
 	for _, tt := range []struct {
 		file string
 		cols int

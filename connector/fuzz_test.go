@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/internal/testcorpora"
 )
 
 // fuzzSeeds are inline seeds: quoting corner cases, encodings, limits.
@@ -46,7 +47,7 @@ func FuzzCSV(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s), uint8(0))
 	}
-	if dir, ok := fuzzCorpora(); ok {
+	if dir, err := testcorpora.Find(); err == nil {
 		files, _ := filepath.Glob(filepath.Join(dir, "*", "*.csv"))
 		more, _ := filepath.Glob(filepath.Join(dir, "csv-spectrum", "csvs", "*.csv"))
 		for _, p := range append(files, more...) {
@@ -186,24 +187,4 @@ func equalCells(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-// fuzzCorpora finds ../shared/corpora above the module root, if present.
-func fuzzCorpora() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			c := filepath.Join(dir, "..", "shared", "corpora")
-			_, err := os.Stat(c)
-			return c, err == nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -39,7 +40,7 @@ func cell(g map[int][]string, row, col int) string {
 // Intake's documented behaviour differs, the case says so and why.
 func TestXLSXConformance(t *testing.T) {
 	ctx := setupXLSX(t)
-	c := corporaDir(t)
+	c := testcorpora.Dir(t)
 	cal := func(f string) string { return filepath.Join(c, "calamine-xlsx", f) }
 	exc := func(f string) string { return filepath.Join(c, "excelize-xlsx", f) }
 	poi := func(f string) string { return filepath.Join(c, "apache-poi-xlsx", f) }

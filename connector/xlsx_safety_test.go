@@ -12,32 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// corporaDir finds ../shared/corpora next to the module root (the directory
-// holding go.mod), or skips the test.
-func corporaDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; corpora not found")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpora")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("corpora not found at %s (they live next to the repository, in ../shared/corpora): %v", c, err)
-	}
-	return c
-}
 
 const maxPeakHeap = 200 << 20
 
@@ -54,7 +32,7 @@ func readWorkbook(t *testing.T, data []byte, cfg XLSXConfig) error {
 // TestXLSXMaliciousCorpus: Apache POI's XML bombs and shared-string
 // amplification file are refused fast, in bounded memory.
 func TestXLSXMaliciousCorpus(t *testing.T) {
-	dir := filepath.Join(corporaDir(t), "malicious", "xlsx-apache-poi")
+	dir := filepath.Join(testcorpora.Dir(t), "malicious", "xlsx-apache-poi")
 	tests := []struct {
 		file string
 		want error
@@ -84,7 +62,7 @@ func TestXLSXMaliciousCorpus(t *testing.T) {
 // strings or the sheet of a generated workbook.
 func TestXLSXDefusedXML(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(corporaDir(t), "malicious", "xml-defusedxml")
+	dir := filepath.Join(testcorpora.Dir(t), "malicious", "xml-defusedxml")
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
@@ -195,7 +173,7 @@ func TestXLSXZipBombs(t *testing.T) {
 // TestXLSXEncrypted: encrypted workbooks need XLSXConfig.Password.
 func TestXLSXEncrypted(t *testing.T) {
 	ctx := setupXLSX(t)
-	c := corporaDir(t)
+	c := testcorpora.Dir(t)
 	aes := filepath.Join(c, "excelize-xlsx", "encryptAES.xlsx")
 	for _, tt := range []struct {
 		path, password string

@@ -21,7 +21,7 @@ func FuzzDetectFormat(f *testing.F) {
 			f.Add(c[0], c[1], c[2], typ)
 		}
 	}
-	if corpusDir(f) != "" {
+	if hasCorpora() {
 		cells := corpusCells(f, "test_date_format.csv")
 		f.Add(cells[1], cells[len(cells)-1], "", uint8(intake.TypeDate))
 		cells = corpusCells(f, "test_locale.csv")

@@ -99,7 +99,7 @@ func FuzzDateFormat(f *testing.F) {
 	} {
 		f.Add(c[0], c[1])
 	}
-	if corpusDir(f) != "" {
+	if hasCorpora() {
 		for _, c := range corpusCells(f, "test_date_format.csv") {
 			f.Add("dd/MM/yyyy", c)
 		}
@@ -154,7 +154,7 @@ func FuzzParseDecimal(f *testing.F) {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
-	if corpusDir(f) != "" {
+	if hasCorpora() {
 		for _, name := range []string{"test_locale.csv", "test_no_leading_zeroes.csv", "date_like_number.csv", "blanks.csv"} {
 			for _, c := range corpusCells(f, name) {
 				f.Add(c, false)

@@ -2,44 +2,17 @@ package mapping
 
 import (
 	"encoding/csv"
+	"github.com/intakehq/intake/internal/testcorpora"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// corpusDir returns the shared test corpora directory
-// (../shared/corpora next to the module root), or "" when it is absent.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpora")
-	if fi, err := os.Stat(c); err != nil || !fi.IsDir() {
-		return ""
-	}
-	return c
-}
-
 // corpusCells returns every cell (header included) of a CSV file of the
 // csvkit examples, or skips the test when the corpora are absent.
 func corpusCells(tb testing.TB, name string) []string {
 	tb.Helper()
-	dir := corpusDir(tb)
-	if dir == "" {
-		tb.Skipf("test corpora not found (../shared/corpora next to the module root); skipping %s", name)
-	}
+	dir := testcorpora.Dir(tb)
 	f, err := os.Open(filepath.Join(dir, "csvkit-examples", name))
 	if err != nil {
 		tb.Skipf("corpus file %s: %v", name, err)
@@ -62,7 +35,7 @@ func corpusCells(tb testing.TB, name string) []string {
 // when the corpora are present.
 func seedCorpus(f *testing.F, names ...string) {
 	f.Helper()
-	if corpusDir(f) == "" {
+	if !hasCorpora() {
 		return
 	}
 	for _, n := range names {
@@ -70,4 +43,11 @@ func seedCorpus(f *testing.F, names ...string) {
 			f.Add(c)
 		}
 	}
+}
+
+// hasCorpora reports whether the shared corpora are next to the module, for
+// fuzz targets that seed from them when they can.
+func hasCorpora() bool {
+	_, err := testcorpora.Find()
+	return err == nil
 }

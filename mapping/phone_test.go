@@ -103,7 +103,7 @@ func FuzzPhoneFastPath(f *testing.F) {
 		f.Add(s, false)
 		f.Add(s, true)
 	}
-	if corpusDir(f) != "" {
+	if hasCorpora() {
 		for _, c := range corpusCells(f, "test_no_leading_zeroes.csv") {
 			f.Add("+"+c, false)
 		}

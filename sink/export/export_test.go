@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/export"
 )
@@ -83,13 +84,14 @@ func TestNeutralizeOWASPPayloads(t *testing.T) {
 	require.NoError(t, w.Write([]string{export.Neutralize(`=1+2";=1+2`), export.Neutralize(`=1+2'" ;,=1+2`)}))
 	w.Flush()
 	assert.Equal(t, `"'=1+2"";=1+2","'=1+2'"" ;,=1+2"`+"\n", b.String())
+}
 
-	// Every payload of the payloadbox corpus, when present.
-	data, err := os.ReadFile("../../../shared/corpora/malicious/csv-injection-payloadbox/csv-payload.txt")
-	if err != nil {
-		t.Logf("skipping the payloadbox corpus: %v", err)
-		return
-	}
+// TestNeutralizePayloadboxCorpus runs every payload of the payloadbox
+// corpus through Neutralize.
+func TestNeutralizePayloadboxCorpus(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(testcorpora.Path(t, "malicious", "csv-injection-payloadbox", "csv-payload.txt"))
+	require.NoError(t, err)
 	for _, p := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		got := export.Neutralize(p)
 		if strings.HasPrefix(p, "DDE") {
