@@ -35,7 +35,7 @@ type LocalConfig struct {
 // the operating system at open time, not by string inspection, so a link
 // swapped in between is refused too. Paths are slash-separated.
 //
-// Local implements [Lister], [Stater], [ConditionalOpener] and io.Closer;
+// Local implements [Lister], [Stater] (so [OpenIfChanged] compares size and modification time) and io.Closer;
 // its Files implement io.ReaderAt.
 type Local struct {
 	root *os.Root
@@ -127,19 +127,6 @@ func (l *Local) Stat(ctx context.Context, p string) (FileInfo, error) {
 		return FileInfo{}, l.wrap(p, err)
 	}
 	return FileInfo{Name: name, Size: st.Size(), ModTime: st.ModTime()}, nil
-}
-
-// OpenIfChanged opens p unless its size and modification time equal last's
-// ([ErrNotModified]).
-func (l *Local) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File, error) {
-	fi, err := l.Stat(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if unchanged(fi, last) {
-		return nil, fmt.Errorf("%s: %w", p, ErrNotModified)
-	}
-	return l.Open(ctx, p)
 }
 
 // List returns the regular files matching pattern (see [Lister]),

@@ -69,7 +69,7 @@ type SFTPConfig struct {
 // connection that it keeps until Close. Files are streamed (the transfer
 // uses a bounded window of concurrent requests; memory stays flat) and
 // hashed as they are read; they implement io.ReaderAt. SFTP implements
-// [Lister], [Stater], [ConditionalOpener] and io.Closer. Paths are
+// [Lister], [Stater] (so [OpenIfChanged] compares size and modification time) and io.Closer. Paths are
 // slash-separated, relative to SFTPConfig.Dir or absolute.
 type SFTP struct {
 	cfg    SFTPConfig
@@ -255,19 +255,6 @@ func (s *SFTP) Stat(ctx context.Context, p string) (FileInfo, error) {
 		return FileInfo{}, s.wrap("stat", p, err)
 	}
 	return FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
-}
-
-// OpenIfChanged opens p unless its size and modification time equal last's
-// ([ErrNotModified]).
-func (s *SFTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File, error) {
-	fi, err := s.Stat(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	if unchanged(fi, last) {
-		return nil, fmt.Errorf("%s: %w", p, ErrNotModified)
-	}
-	return s.Open(ctx, p)
 }
 
 // List returns the regular files matching pattern (see [Lister]). The

@@ -44,9 +44,11 @@ const Prompt = 5 * time.Second
 //     fs.ErrNotExist;
 //   - optional capabilities when present: io.ReaderAt on the File,
 //     [connector.Stater], [connector.Lister] (with path as the pattern,
-//     when it has no wildcard), [connector.ConditionalOpener] (the first
-//     read's FileInfo, when it has an ETag or a modification time, gives
-//     [connector.ErrNotModified]; another file's FileInfo opens).
+//     when it has no wildcard), and skip-unchanged through
+//     [connector.OpenIfChanged] for a [connector.ConditionalOpener] or a
+//     [connector.Stater] (the first read's FileInfo, when it has an ETag
+//     or a modification time, gives [connector.ErrNotModified]; another
+//     file's FileInfo opens).
 func TestConnector(t *testing.T, conn connector.Connector, path string, want []byte) {
 	t.Helper()
 	if len(want) == 0 {
@@ -211,22 +213,23 @@ func TestConnector(t *testing.T, conn connector.Connector, path string, want []b
 		}
 		f.Close()
 	})
-	t.Run("ConditionalOpener", func(t *testing.T) {
-		co, ok := conn.(connector.ConditionalOpener)
-		if !ok {
-			t.Skip("the connector does not implement ConditionalOpener")
+	t.Run("OpenIfChanged", func(t *testing.T) {
+		_, co := conn.(connector.ConditionalOpener)
+		_, st := conn.(connector.Stater)
+		if !co && !st {
+			t.Skip("the connector implements neither ConditionalOpener nor Stater: it cannot tell an unchanged file")
 		}
 		if first.ETag == "" && first.ModTime.IsZero() {
 			t.Skip("the file has neither an ETag nor a modification time to compare")
 		}
-		if f, err := co.OpenIfChanged(ctx, path, first); err == nil {
+		if f, err := connector.OpenIfChanged(ctx, conn, path, first); err == nil {
 			f.Close()
 			t.Errorf("OpenIfChanged with the FileInfo of the last read opened the unchanged file, want ErrNotModified")
 		} else if !errors.Is(err, connector.ErrNotModified) {
 			t.Errorf("OpenIfChanged of an unchanged file: %v, want an error wrapping ErrNotModified", err)
 		}
 		older := connector.FileInfo{Name: first.Name, Size: first.Size + 1, ModTime: time.Unix(1, 0), ETag: `"connectortest-other"`}
-		f, err := co.OpenIfChanged(ctx, path, older)
+		f, err := connector.OpenIfChanged(ctx, conn, path, older)
 		if err != nil {
 			t.Fatalf("OpenIfChanged with another file's FileInfo: %v, want the file opened", err)
 		}
