@@ -60,7 +60,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if _, err := export.NewWriter(io.Discard, f, schema, opt); err != nil { // check -fields before creating OUT
+	if err := export.CheckFields(schema, opt.Fields); err != nil { // before OUT is created
 		return usagef("-fields: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
 	var w io.Writer = stdout

@@ -150,6 +150,14 @@ func Export(ctx context.Context, w io.Writer, f Format, s *intake.Schema, src Sc
 	return n, err
 }
 
+// CheckFields reports whether every name of fields is a field of s (nil
+// fields, all of them, always is), with the error [NewWriter] would return:
+// a caller can check a user's field list before it creates the output file.
+func CheckFields(s *intake.Schema, fields []string) error {
+	_, err := fieldIndexes(s, fields)
+	return err
+}
+
 func fieldIndexes(s *intake.Schema, fields []string) ([]int, error) {
 	if fields == nil {
 		idx := make([]int, s.Len())

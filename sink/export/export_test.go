@@ -118,6 +118,9 @@ func TestJSONLFieldsAndFilter(t *testing.T) {
 
 	_, err = export.NewWriter(&out, export.FormatJSONL, intake.ContactSchema(), export.Options{Fields: []string{"email", "shoe_size"}})
 	assert.ErrorContains(t, err, "unknown field(s) shoe_size")
+	assert.EqualError(t, export.CheckFields(intake.ContactSchema(), []string{"email", "shoe_size"}), err.Error(), "CheckFields says what NewWriter says")
+	assert.NoError(t, export.CheckFields(intake.ContactSchema(), []string{"email", "city"}))
+	assert.NoError(t, export.CheckFields(intake.ContactSchema(), nil))
 	_, err = export.ParseFormat("xml")
 	assert.ErrorContains(t, err, `unknown export format "xml"`)
 }
