@@ -2,6 +2,7 @@ package intake
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -10,16 +11,69 @@ import (
 )
 
 // KeySpec names the sync fields that together identify a record: a composite
-// key, all of whose fields must match (Acoustic's SYNC_FIELDS).
+// key, all of whose fields must match (Acoustic's SYNC_FIELDS), and how their
+// values are normalized before they are compared.
+//
+// The zero options compare values as [NormalizeKey] does. The options change
+// the key of every record, stored or incoming, so that a sink computes the
+// keys of its stored records with the same [KeyPlan] and finds them.
 type KeySpec struct {
 	Fields []string `json:"fields"`
+	// EmailRules, when [EmailProvider], also applies the addressing rules
+	// of the large mail providers to the key's email fields, so that
+	// "J.Doe+news@gmail.com" and "jdoe@googlemail.com" are one key: see
+	// [NormalizeEmailProvider]. Default [EmailExact]: trimmed and
+	// lower-cased only.
+	EmailRules EmailRules `json:"email_rules,omitempty"`
+	// MD5 makes the key the lower-case hexadecimal MD5 digest of the
+	// normalized key, for files that carry hashed email addresses
+	// (Acoustic's ENCODED_AS_MD5). A record whose key field F is empty but
+	// whose schema has a field F_md5 ("email_md5") holding a digest takes
+	// that digest as its key: a file's hashed column maps to email_md5 and
+	// finds the stored records whose email hashes to it. MD5 keys need
+	// exactly one field.
+	MD5 bool `json:"md5,omitempty"`
+	// RecordID says that the key's one field holds the store's own record
+	// id (Acoustic's USE_RECIPIENT_ID): the matcher finds records by id
+	// (sink.Getter), and sinks are never asked to look such a key up.
+	RecordID bool `json:"record_id,omitempty"`
 }
+
+// EmailRules selects how email fields of a key are normalized.
+type EmailRules string
+
+// The email rules.
+const (
+	EmailExact    EmailRules = ""         // trimmed and lower-cased
+	EmailProvider EmailRules = "provider" // also the provider's rules: see NormalizeEmailProvider
+)
 
 // Keys returns a KeySpec of the given fields.
 func Keys(fields ...string) KeySpec { return KeySpec{Fields: fields} }
 
-// Name returns the spec's fields joined by "+" ("email", "first_name+last_name").
-func (k KeySpec) Name() string { return strings.Join(k.Fields, "+") }
+// Name returns the spec's fields joined by "+" ("email",
+// "first_name+last_name"), with its options: "email[provider]",
+// "md5(email)", "id(recipient_id)". Two specs with the same name compute
+// the same keys.
+func (k KeySpec) Name() string {
+	n := strings.Join(k.Fields, "+")
+	if k.EmailRules != EmailExact {
+		n += "[" + string(k.EmailRules) + "]"
+	}
+	if k.MD5 {
+		n = "md5(" + n + ")"
+	}
+	if k.RecordID {
+		n = "id(" + n + ")"
+	}
+	return n
+}
+
+// Equal reports whether k and o compute the same keys: the same fields in
+// the same order and the same options.
+func (k KeySpec) Equal(o KeySpec) bool {
+	return k.EmailRules == o.EmailRules && k.MD5 == o.MD5 && k.RecordID == o.RecordID && slices.Equal(k.Fields, o.Fields)
+}
 
 // Key is a normalized key: the normalized values of a [KeySpec]'s fields joined
 // by the ASCII unit separator (0x1F). The empty Key is blank and never matches

@@ -12,19 +12,27 @@ type Outcome uint8
 // The outcomes. Their names (see [Outcome.String]) are the count names of the
 // run report.
 const (
-	OutcomeNone      Outcome = iota // not decided yet
-	OutcomeCreated                  // a new record was created
-	OutcomeUpdated                  // an existing record was changed
-	OutcomeUnchanged                // an existing record matched and nothing changed
-	OutcomeSkipped                  // the action does not apply to the row (reason in the report)
-	OutcomeOptedOut                 // the matching record was opted out
-	OutcomeRejected                 // the row is invalid (a RowError in the report)
+	OutcomeNone        Outcome = iota // not decided yet
+	OutcomeCreated                    // a new record was created
+	OutcomeUpdated                    // an existing record was changed
+	OutcomeUnchanged                  // an existing record matched and nothing changed
+	OutcomeSkipped                    // the action does not apply to the row (reason in the report)
+	OutcomeOptedOut                   // the matching record was opted out
+	OutcomeRejected                   // the row is invalid (a RowError in the report)
+	OutcomeInactivated                // the matching record was made inactive (its data kept)
+	OutcomeDeleted                    // the matching record was deleted
+	OutcomeAnonymized                 // the matching record's personal fields were erased
+
+	// NumOutcomes is one more than the largest outcome: arrays indexed
+	// by outcome have this length.
+	NumOutcomes = OutcomeAnonymized + 1
 )
 
-var outcomeNames = [...]string{"none", "created", "updated", "unchanged", "skipped", "opted_out", "rejected"}
+var outcomeNames = [...]string{"none", "created", "updated", "unchanged", "skipped", "opted_out", "rejected", "inactivated", "deleted", "anonymized"}
 
 // String returns the outcome's name: "created", "updated", "unchanged",
-// "skipped", "opted_out" or "rejected".
+// "skipped", "opted_out", "rejected", "inactivated", "deleted" or
+// "anonymized".
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {
 		return outcomeNames[o]

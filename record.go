@@ -16,6 +16,9 @@ type Record struct {
 	Values []Value
 	// OptedOut is true when the contact opted out of communication.
 	OptedOut bool
+	// Inactive is true when the record was made inactive (SecuTix's
+	// "inactivate": the data is kept, the record no longer in use).
+	Inactive bool
 }
 
 // NewRecord returns an empty record of schema s (all values null).

@@ -114,7 +114,7 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 
 // tally accumulates the outcomes of one batch before it is committed.
 type tally struct {
-	counts  [intake.OutcomeRejected + 1]int64
+	counts  [intake.NumOutcomes]int64
 	records int64
 	reasons map[string]int64
 	errs    []*intake.RowError
@@ -122,7 +122,7 @@ type tally struct {
 }
 
 func (t *tally) reset() {
-	t.counts = [intake.OutcomeRejected + 1]int64{}
+	t.counts = [intake.NumOutcomes]int64{}
 	t.records = 0
 	clear(t.reasons)
 	clear(t.errs)

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"time"
 
 	"github.com/intakehq/intake"
 )
@@ -19,11 +20,29 @@ const (
 	OpUpdate
 	// OpOptOut marks the stored record Op.Record.ID as opted out.
 	OpOptOut
+	// OpInactivate marks the stored record Op.Record.ID inactive
+	// (intake.Record.Inactive), keeping its values. Outcome:
+	// OutcomeInactivated, or OutcomeUnchanged when it already was.
+	// Lifecycle ops (OpInactivate, OpDelete, OpAnonymize) carry an
+	// Op.Audit entry, which the sink stores in the same transaction; only
+	// sinks that implement [Auditor] accept them.
+	OpInactivate
+	// OpDelete removes the stored record Op.Record.ID: it is no longer
+	// found by Lookup, Get, Scan or Count. Its audit entry stays.
+	// Outcome: OutcomeDeleted.
+	OpDelete
+	// OpAnonymize sets every personal field (intake.Field.Personal) of the
+	// stored record Op.Record.ID to null, keeping its id, its other
+	// fields and its flags; its keys are recomputed, so a personal sync
+	// field no longer finds it. Outcome: OutcomeAnonymized, or
+	// OutcomeUnchanged when no personal field held a value.
+	OpAnonymize
 )
 
-var opKindNames = [...]string{"invalid", "create", "update", "opt_out"}
+var opKindNames = [...]string{"invalid", "create", "update", "opt_out", "inactivate", "delete", "anonymize"}
 
-// String returns "create", "update" or "opt_out".
+// String returns "create", "update", "opt_out", "inactivate", "delete" or
+// "anonymize".
 func (k OpKind) String() string {
 	if int(k) < len(opKindNames) {
 		return opKindNames[k]
@@ -37,6 +56,11 @@ type Op struct {
 	Record *intake.Record
 	// Clear lists fields (schema indexes) that an OpUpdate sets to null.
 	Clear []int
+	// Audit is the audit entry of a lifecycle op (OpInactivate, OpDelete,
+	// OpAnonymize), required for them and nil for the others. The sink
+	// stores it, with RecordID and Object filled in from Record, in the
+	// transaction that applies the op.
+	Audit *AuditEntry
 	// Outcome is set by the sink when the op is applied: OutcomeCreated for a
 	// create, OutcomeUpdated or OutcomeUnchanged for an update (unchanged when
 	// no stored value differs), OutcomeOptedOut for an opt-out.
@@ -111,4 +135,49 @@ type Counter interface {
 // Schema returns nil and no error for an object type the store never saw.
 type SchemaReader interface {
 	Schema(ctx context.Context, object string) (*intake.Schema, error)
+}
+
+// AuditEntry is one entry of a store's audit log: who did what to which
+// record, when, why, and in which import.
+type AuditEntry struct {
+	// Time is when the op was decided. Sinks store it to the microsecond.
+	Time time.Time `json:"time"`
+	// Object and RecordID name the record.
+	Object   string `json:"object"`
+	RecordID string `json:"record_id"`
+	// Action is the op: "inactivate", "delete" or "anonymize".
+	Action string `json:"action"`
+	// Reason says why; lifecycle actions require one.
+	Reason string `json:"reason"`
+	// Actor is who asked for it (a user or a system), as the host names it.
+	Actor string `json:"actor,omitempty"`
+	// Job and RunID name the import that did it; Line is the source line
+	// of the row.
+	Job   string `json:"job,omitempty"`
+	RunID string `json:"run_id,omitempty"`
+	Line  int    `json:"line,omitempty"`
+}
+
+// Auditor is the capability of a [Sink] to apply lifecycle ops
+// (OpInactivate, OpDelete, OpAnonymize) and keep their audit log. The
+// importer refuses a job with a lifecycle action on a sink without it.
+//
+// AuditLog returns the entries of an object type, oldest first; with a
+// non-empty recordID, only that record's. The entries of deleted records
+// stay.
+type Auditor interface {
+	AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error)
+}
+
+// Sequencer is the capability of a [Sink] to hand out numbers that are
+// never handed out twice, even across processes and restarts, for
+// [github.com/intakehq/intake/identity.NewNumeric] (contact numbers from a
+// reserved range).
+//
+// Reserve reserves n consecutive numbers of the named sequence and returns
+// the first: 0 on the first call for a name, then where the previous
+// reservation ended. The reservation is durable once Reserve returns,
+// whether or not the numbers are used.
+type Sequencer interface {
+	Reserve(ctx context.Context, name string, n int64) (first int64, err error)
 }
