@@ -2,17 +2,50 @@ package sink
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/intakehq/intake"
 )
 
 // checkOp reports why op cannot be applied by any store, or nil. The error
-// wraps ErrInvalidOp; callers wrap it in a RecordError.
-func checkOp(op *Op) error {
+// wraps ErrInvalidOp; callers wrap it in a RecordError. It refuses
+// lifecycle ops (OpInactivate, OpDelete, OpAnonymize): a sink that applies
+// them checks its ops with checkAuditedOp.
+func checkOp(op *Op) error { return checkOpKinds(op, OpOptOut) }
+
+// checkAuditedOp is checkOp for a sink that implements [Auditor]: it also
+// accepts lifecycle ops, which need an Audit entry with a Reason and,
+// when the entry names its Action, the op's.
+func checkAuditedOp(op *Op) error {
+	if err := checkOpKinds(op, OpAnonymize); err != nil {
+		return err
+	}
+	if !lifecycleOp(op.Kind) {
+		return nil
+	}
+	a := op.Audit
+	switch {
+	case a == nil:
+		return fmt.Errorf("%w: %s op without an Audit entry: lifecycle ops carry a sink.AuditEntry with a Reason", ErrInvalidOp, op.Kind)
+	case strings.TrimSpace(a.Reason) == "":
+		return fmt.Errorf("%w: %s op whose Audit entry has no Reason: say why the record is changed", ErrInvalidOp, op.Kind)
+	case a.Action != "" && a.Action != op.Kind.String():
+		return fmt.Errorf("%w: %s op whose Audit entry names the action %q: leave Action empty or set it to %q", ErrInvalidOp, op.Kind, a.Action, op.Kind.String())
+	}
+	return nil
+}
+
+// lifecycleOp reports whether k is OpInactivate, OpDelete or OpAnonymize.
+func lifecycleOp(k OpKind) bool { return k >= OpInactivate && k <= OpAnonymize }
+
+func checkOpKinds(op *Op, last OpKind) error {
 	if op == nil {
 		return fmt.Errorf("%w: nil op", ErrInvalidOp)
 	}
-	if op.Kind < OpCreate || op.Kind > OpOptOut {
+	if lifecycleOp(op.Kind) && op.Kind > last {
+		return fmt.Errorf("%w: %s op: this sink does not apply lifecycle ops (it is not a sink.Auditor)", ErrInvalidOp, op.Kind)
+	}
+	if op.Kind < OpCreate || op.Kind > last {
 		return fmt.Errorf("%w: unknown op kind %d", ErrInvalidOp, op.Kind)
 	}
 	rec := op.Record
