@@ -53,6 +53,10 @@ type TableMapping struct {
 	// OptedOut is a boolean column for the opted-out flag. Default none:
 	// records read as opted in and an opt-out fails with [ErrInvalidOp].
 	OptedOut string
+	// InactiveColumn is a boolean column for the inactive flag
+	// ([intake.Record.Inactive], set by [OpInactivate]). Default none:
+	// records read as active and an inactivate fails with [ErrInvalidOp].
+	InactiveColumn string
 	// CreatedAt and UpdatedAt are timestamptz columns Intake sets when it
 	// creates a record and when it changes one. Default none.
 	CreatedAt, UpdatedAt string
