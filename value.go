@@ -156,6 +156,17 @@ func List(items ...string) Value {
 	return Value{k: KindList, s: strings.Join(clean, listSep), i: int64(len(clean))}
 }
 
+// Clone returns v with its own copy of its string, so that it outlives the
+// buffer the string was read from (a mapped row's text shares memory with
+// the source's buffers).
+func (v Value) Clone() Value {
+	if v.s == "" {
+		return v
+	}
+	v.s = strings.Clone(v.s)
+	return v
+}
+
 // Kind returns the value's kind.
 func (v Value) Kind() Kind { return v.k }
 

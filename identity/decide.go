@@ -1,22 +1,30 @@
 package identity
 
-import "github.com/intakehq/intake"
+import (
+	"fmt"
+
+	"github.com/intakehq/intake"
+)
 
 // Verdict is what a record action does with one row.
 type Verdict uint8
 
 // The verdicts.
 const (
-	VerdictCreate Verdict = iota + 1 // create a new record
-	VerdictUpdate                    // update every matched record (or the record created earlier in this run)
-	VerdictOptOut                    // opt every matched record out
-	VerdictSkip                      // leave the store alone; Decision.Code says why
-	VerdictReject                    // the row is refused; Decision.Code says why
+	VerdictCreate     Verdict = iota + 1 // create a new record
+	VerdictUpdate                        // update every matched record (or the record created earlier in this run)
+	VerdictOptOut                        // opt every matched record out
+	VerdictSkip                          // leave the store alone; Decision.Code says why
+	VerdictReject                        // the row is refused; Decision.Code says why
+	VerdictInactivate                    // make every matched record inactive, keeping its data
+	VerdictDelete                        // delete every matched record
+	VerdictAnonymize                     // erase the personal fields of every matched record
 )
 
-var verdictNames = [...]string{"invalid", "create", "update", "opt_out", "skip", "reject"}
+var verdictNames = [...]string{"invalid", "create", "update", "opt_out", "skip", "reject", "inactivate", "delete", "anonymize"}
 
-// String returns "create", "update", "opt_out", "skip" or "reject".
+// String returns "create", "update", "opt_out", "skip", "reject",
+// "inactivate", "delete" or "anonymize".
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
 		return verdictNames[v]
@@ -26,10 +34,130 @@ func (v Verdict) String() string {
 
 // Decision is the verdict on one row and, for skips and rejections, the
 // stable reason code ([intake.CodeExists], [intake.CodeNoMatch],
-// [intake.CodeDuplicate], [intake.CodeMissingKey]).
+// [intake.CodeDuplicate], [intake.CodeMissingKey], [CodeConflict]).
 type Decision struct {
 	Verdict Verdict
 	Code    string
+}
+
+// CodeConflict rejects a row whose identity rules point at different
+// records: its contact_id finds one record and its email another, say.
+// Intake never merges such records silently.
+const CodeConflict = "conflict"
+
+// OnMatch is what a [Matrix] does with a row whose key matches stored
+// records.
+type OnMatch string
+
+// What to do on a match.
+const (
+	MatchUpdate     OnMatch = "update"     // update every matched record
+	MatchSkip       OnMatch = "skip"       // leave them alone (skipped, exists)
+	MatchOptOut     OnMatch = "opt_out"    // opt them out
+	MatchInactivate OnMatch = "inactivate" // make them inactive (needs a reason)
+	MatchDelete     OnMatch = "delete"     // delete them (needs a reason)
+	MatchAnonymize  OnMatch = "anonymize"  // erase their personal fields (needs a reason)
+)
+
+// OnNoMatch is what a [Matrix] does with a row whose key matches nothing.
+type OnNoMatch string
+
+// What to do without a match.
+const (
+	NoMatchCreate OnNoMatch = "create" // create a record
+	NoMatchSkip   OnNoMatch = "skip"   // skipped (no_match)
+	NoMatchReject OnNoMatch = "reject" // rejected (no_match): the row was expected to match
+)
+
+// Matrix is a record action as the CDP import screens state it: one choice
+// for rows that match a stored record and one for rows that do not. The
+// five actions of [intake.Action] are presets of it ([Preset]); a Matrix
+// with OnNoMatch other than create is Totango's "allow new records" off.
+//
+// In-file duplicates (a key met on an earlier row of the same run) follow
+// the action table of [intake.Action] unless a [Duplicates] policy says
+// otherwise: with OnMatch skip, later rows are rejected (duplicate); with
+// OnMatch update and OnNoMatch create, a later row updates the record an
+// earlier row created; otherwise rows apply in order, and a row whose key
+// an earlier row created is rejected as a duplicate when OnMatch is not
+// update (a record is not created and then opted out or deleted by the
+// same file).
+type Matrix struct {
+	OnMatch   OnMatch   `json:"on_match"`
+	OnNoMatch OnNoMatch `json:"on_no_match"`
+}
+
+// Preset returns the matrix of a record action: create and add_only are
+// {skip, create}, update_only {update, skip}, add_and_update
+// {update, create}, opt_out {opt_out, skip}. The empty action is
+// add_and_update.
+func Preset(a intake.Action) Matrix {
+	switch a {
+	case intake.ActionCreate, intake.ActionAddOnly:
+		return Matrix{MatchSkip, NoMatchCreate}
+	case intake.ActionUpdateOnly:
+		return Matrix{MatchUpdate, NoMatchSkip}
+	case intake.ActionOptOut:
+		return Matrix{MatchOptOut, NoMatchSkip}
+	}
+	return Matrix{MatchUpdate, NoMatchCreate}
+}
+
+// Validate reports an unknown choice.
+func (m Matrix) Validate() error {
+	switch m.OnMatch {
+	case MatchUpdate, MatchSkip, MatchOptOut, MatchInactivate, MatchDelete, MatchAnonymize:
+	default:
+		return fmt.Errorf("intake: unknown on-match choice %q (want update, skip, opt_out, inactivate, delete or anonymize)", m.OnMatch)
+	}
+	switch m.OnNoMatch {
+	case NoMatchCreate, NoMatchSkip, NoMatchReject:
+	default:
+		return fmt.Errorf("intake: unknown on-no-match choice %q (want create, skip or reject)", m.OnNoMatch)
+	}
+	return nil
+}
+
+// Lifecycle reports whether the matrix inactivates, deletes or anonymizes
+// records, which needs a reason and a sink that keeps an audit log.
+func (m Matrix) Lifecycle() bool {
+	return m.OnMatch == MatchInactivate || m.OnMatch == MatchDelete || m.OnMatch == MatchAnonymize
+}
+
+// String returns "on match: update, on no match: create".
+func (m Matrix) String() string {
+	return "on match: " + string(m.OnMatch) + ", on no match: " + string(m.OnNoMatch)
+}
+
+// Duplicates is the policy for rows whose key appeared on an earlier row of
+// the same run.
+type Duplicates string
+
+// The in-file duplicate policies.
+const (
+	// DuplicatesDefault follows the action table of [intake.Action] (and
+	// [Matrix] for other matrices).
+	DuplicatesDefault Duplicates = ""
+	// DuplicatesFirst keeps the first row of a key: later rows are skipped
+	// (duplicate), whatever the action.
+	DuplicatesFirst Duplicates = "first"
+	// DuplicatesLast lets the last row of a key win: a later row replaces
+	// what earlier rows of the run wrote to the record, every mapped field
+	// included (an empty cell empties it).
+	DuplicatesLast Duplicates = "last"
+	// DuplicatesMerge merges the rows of a key in file order: a later row
+	// updates the record an earlier row created or updated, following the
+	// job's merge policy (by default, non-empty values win).
+	DuplicatesMerge Duplicates = "merge"
+)
+
+// Validate reports an unknown policy.
+func (d Duplicates) Validate() error {
+	switch d {
+	case DuplicatesDefault, DuplicatesFirst, DuplicatesLast, DuplicatesMerge:
+		return nil
+	}
+	return fmt.Errorf("intake: unknown duplicates policy %q (want first, last or merge, or empty for the action's default)", d)
 }
 
 // Decide applies action a to a row with match m.
@@ -42,33 +170,60 @@ type Decision struct {
 //
 // The decisions are exactly those of the table on [intake.Action].
 func Decide(a intake.Action, m *Match, earlier bool) Decision {
+	return DecideMatrix(Preset(a), DuplicatesDefault, m, earlier, earlier && a == intake.ActionAddAndUpdate)
+}
+
+// DecideMatrix applies matrix mx and duplicate policy dup to a row with
+// match m. earlier reports whether the row's key appeared on an earlier row
+// of the run; created whether an earlier row of the run created a record
+// with that key that m does not show (same batch, or a dry run). A row
+// whose rules conflict is rejected ([CodeConflict]); one without any key
+// is rejected ([intake.CodeMissingKey]).
+func DecideMatrix(mx Matrix, dup Duplicates, m *Match, earlier, created bool) Decision {
 	if m.NoKey {
 		return Decision{Verdict: VerdictReject, Code: intake.CodeMissingKey}
 	}
-	matched := len(m.IDs) > 0
-	switch a {
-	case intake.ActionCreate, intake.ActionAddOnly:
-		switch {
-		case earlier:
-			return Decision{Verdict: VerdictReject, Code: intake.CodeDuplicate}
-		case matched:
-			return Decision{Verdict: VerdictSkip, Code: intake.CodeExists}
-		}
-		return Decision{Verdict: VerdictCreate}
-	case intake.ActionUpdateOnly:
-		if matched {
-			return Decision{Verdict: VerdictUpdate}
-		}
-		return Decision{Verdict: VerdictSkip, Code: intake.CodeNoMatch}
-	case intake.ActionOptOut:
-		if matched {
-			return Decision{Verdict: VerdictOptOut}
-		}
-		return Decision{Verdict: VerdictSkip, Code: intake.CodeNoMatch}
-	default: // add_and_update
-		if matched || earlier {
-			return Decision{Verdict: VerdictUpdate}
-		}
-		return Decision{Verdict: VerdictCreate}
+	if m.Conflict {
+		return Decision{Verdict: VerdictReject, Code: CodeConflict}
 	}
+	matched := len(m.IDs) > 0
+	if earlier {
+		switch dup {
+		case DuplicatesFirst:
+			return Decision{Verdict: VerdictSkip, Code: intake.CodeDuplicate}
+		case DuplicatesLast, DuplicatesMerge:
+			if created {
+				return Decision{Verdict: VerdictUpdate}
+			}
+		default:
+			if mx.OnMatch == MatchSkip || (created && mx.OnMatch != MatchUpdate) {
+				return Decision{Verdict: VerdictReject, Code: intake.CodeDuplicate}
+			}
+			if created {
+				return Decision{Verdict: VerdictUpdate}
+			}
+		}
+	}
+	if !matched {
+		switch mx.OnNoMatch {
+		case NoMatchCreate:
+			return Decision{Verdict: VerdictCreate}
+		case NoMatchReject:
+			return Decision{Verdict: VerdictReject, Code: intake.CodeNoMatch}
+		}
+		return Decision{Verdict: VerdictSkip, Code: intake.CodeNoMatch}
+	}
+	switch mx.OnMatch {
+	case MatchSkip:
+		return Decision{Verdict: VerdictSkip, Code: intake.CodeExists}
+	case MatchOptOut:
+		return Decision{Verdict: VerdictOptOut}
+	case MatchInactivate:
+		return Decision{Verdict: VerdictInactivate}
+	case MatchDelete:
+		return Decision{Verdict: VerdictDelete}
+	case MatchAnonymize:
+		return Decision{Verdict: VerdictAnonymize}
+	}
+	return Decision{Verdict: VerdictUpdate}
 }

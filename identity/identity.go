@@ -84,23 +84,62 @@ type Lookuper interface {
 	Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error)
 }
 
-// Match is what a [Matcher] found for one record.
-type Match struct {
-	// Key is the record's normalized key; "" when blank.
-	Key intake.Key
-	// NoKey is true when every sync field of the record is empty.
-	NoKey bool
-	// IDs are the stored records with the same key, oldest first.
-	IDs []string
+// Getter reads stored records by id. [github.com/intakehq/intake/sink]'s
+// sinks implement it (sink.Getter); a matcher needs it for identity rules
+// that match on the record id ([intake.KeySpec].RecordID).
+type Getter interface {
+	Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error)
 }
 
-// Matcher resolves records to stored records by their sync fields.
+// Match is what a [Matcher] found for one record.
+type Match struct {
+	// Key is the record's normalized key by the first rule that gives it
+	// one; "" when blank.
+	Key intake.Key
+	// Keys holds the key of every rule, Keys[i] for rule i, when the
+	// matcher has more than one rule; nil with one rule (Key is its key).
+	Keys []intake.Key
+	// NoKey is true when every sync field of every rule is empty.
+	NoKey bool
+	// IDs are the stored records found by the first rule that found any,
+	// oldest first.
+	IDs []string
+	// Rule is the index of the rule that found IDs; -1 when none did.
+	Rule int
+	// Conflict is true when a later rule found other records than Rule
+	// did: ConflictRule is that rule and ConflictIDs what it found. The
+	// row is rejected ([CodeConflict]) instead of merging records.
+	Conflict     bool
+	ConflictRule int
+	ConflictIDs  []string
+}
+
+// RuleKey returns the key of rule i.
+func (m *Match) RuleKey(i int) intake.Key {
+	if m.Keys == nil {
+		if i == 0 {
+			return m.Key
+		}
+		return ""
+	}
+	return m.Keys[i]
+}
+
+// Matcher resolves records to stored records by identity rules: ordered
+// key specs ("contact_id, else email, else phone"), each a composite key
+// whose fields must all match. The first rule whose key finds stored
+// records wins; when a later rule finds different records, the match is a
+// conflict. A rule with [intake.KeySpec].RecordID matches on the store's
+// record id (Acoustic's USE_RECIPIENT_ID).
 type Matcher struct {
 	schema *intake.Schema
-	plan   *intake.KeyPlan
+	rules  []*intake.KeyPlan
 	lookup Lookuper
+	getter Getter
 
 	keys []intake.Key
+	ids  []string
+	hits []map[intake.Key][]string
 }
 
 // ErrNoSyncFields is returned by [NewMatcher] for an empty key spec.
@@ -110,52 +149,163 @@ var ErrNoSyncFields = errors.New("intake: no sync fields: name the field or fiel
 // matches nothing (every key is new): use it for an empty store or a dry run
 // without a store.
 func NewMatcher(s *intake.Schema, spec intake.KeySpec, lookup Lookuper) (*Matcher, error) {
-	if len(spec.Fields) == 0 {
+	return NewRuleMatcher(s, []intake.KeySpec{spec}, lookup)
+}
+
+// NewRuleMatcher returns a matcher for records of s with ordered identity
+// rules. A rule with RecordID needs lookup to implement [Getter] too. A
+// nil lookup matches nothing.
+func NewRuleMatcher(s *intake.Schema, rules []intake.KeySpec, lookup Lookuper) (*Matcher, error) {
+	if len(rules) == 0 {
 		return nil, ErrNoSyncFields
 	}
-	p, err := s.CompileKey(spec)
-	if err != nil {
-		return nil, err
+	m := &Matcher{schema: s, lookup: lookup, hits: make([]map[intake.Key][]string, len(rules))}
+	if g, ok := lookup.(Getter); ok {
+		m.getter = g
 	}
-	return &Matcher{schema: s, plan: p, lookup: lookup}, nil
+	for i, spec := range rules {
+		if len(spec.Fields) == 0 {
+			if len(rules) == 1 {
+				return nil, ErrNoSyncFields
+			}
+			return nil, fmt.Errorf("intake: identity rule %d has no fields: %w", i+1, ErrNoSyncFields)
+		}
+		for _, prev := range rules[:i] {
+			if prev.Equal(spec) {
+				return nil, fmt.Errorf("intake: identity rule %s is named twice", spec.Name())
+			}
+		}
+		p, err := s.CompileKey(spec)
+		if err != nil {
+			return nil, err
+		}
+		if spec.RecordID && lookup != nil && m.getter == nil {
+			return nil, fmt.Errorf("intake: identity rule %s matches by record id, which needs a sink that reads records by id (sink.Getter)", spec.Name())
+		}
+		m.rules = append(m.rules, p)
+	}
+	return m, nil
 }
 
-// Plan returns the compiled key of the matcher.
-func (m *Matcher) Plan() *intake.KeyPlan { return m.plan }
+// Plan returns the compiled key of the first rule.
+func (m *Matcher) Plan() *intake.KeyPlan { return m.rules[0] }
 
-// Key computes the key of rec into out (Key and NoKey; IDs cleared). It is
-// safe for concurrent use, so callers can compute keys while mapping.
+// Rules returns the rules' key specs, in order.
+func (m *Matcher) Rules() []intake.KeySpec {
+	out := make([]intake.KeySpec, len(m.rules))
+	for i, p := range m.rules {
+		out[i] = p.Spec()
+	}
+	return out
+}
+
+// Key computes the keys of rec into out (Key, Keys and NoKey; IDs and the
+// rest cleared). It is safe for concurrent use, so callers can compute keys
+// while mapping.
 func (m *Matcher) Key(rec *intake.Record, out *Match) {
-	out.Key, out.NoKey = m.plan.Key(rec)
-	out.IDs = nil
+	keys := out.Keys[:0]
+	*out = Match{Rule: -1}
+	if len(m.rules) == 1 {
+		out.Key, out.NoKey = m.rules[0].Key(rec)
+		return
+	}
+	out.NoKey = true
+	for _, p := range m.rules {
+		k, empty := p.Key(rec)
+		keys = append(keys, k)
+		if out.Key == "" {
+			out.Key = k
+		}
+		out.NoKey = out.NoKey && empty
+	}
+	out.Keys = keys
 }
 
-// Resolve fills the IDs of each match whose Key is set, with one lookup for
-// the batch. Matches must already hold their keys (see [Matcher.Key]).
+// Resolve fills the IDs of each match whose keys are set, with one lookup
+// per rule for the batch. Matches must already hold their keys (see
+// [Matcher.Key]).
 func (m *Matcher) Resolve(ctx context.Context, matches []*Match) error {
+	for _, mt := range matches {
+		mt.IDs, mt.Rule, mt.Conflict, mt.ConflictRule, mt.ConflictIDs = nil, -1, false, 0, nil
+	}
 	if m.lookup == nil {
 		return nil
 	}
-	m.keys = m.keys[:0]
-	for _, mt := range matches {
-		mt.IDs = nil
-		if mt.Key != "" {
-			m.keys = append(m.keys, mt.Key)
+	for r, p := range m.rules {
+		m.keys = m.keys[:0]
+		for _, mt := range matches {
+			if k := mt.RuleKey(r); k != "" {
+				m.keys = append(m.keys, k)
+			}
 		}
-	}
-	if len(m.keys) == 0 {
-		return nil
-	}
-	found, err := m.lookup.Lookup(ctx, m.schema, m.plan.Spec(), m.keys)
-	if err != nil {
-		return fmt.Errorf("identity: lookup by %s: %w", m.plan.Spec().Name(), err)
+		m.hits[r] = nil
+		if len(m.keys) == 0 {
+			continue
+		}
+		spec := p.Spec()
+		if spec.RecordID {
+			m.ids = m.ids[:0]
+			for _, k := range m.keys {
+				m.ids = append(m.ids, string(k))
+			}
+			recs, err := m.getter.Get(ctx, m.schema, m.ids)
+			if err != nil {
+				return fmt.Errorf("identity: read records by id (%s): %w", spec.Name(), err)
+			}
+			found := make(map[intake.Key][]string, len(recs))
+			for id := range recs {
+				found[intake.Key(id)] = []string{id}
+			}
+			m.hits[r] = found
+			continue
+		}
+		found, err := m.lookup.Lookup(ctx, m.schema, spec, m.keys)
+		if err != nil {
+			return fmt.Errorf("identity: lookup by %s: %w", spec.Name(), err)
+		}
+		m.hits[r] = found
 	}
 	for _, mt := range matches {
-		if mt.Key != "" {
-			mt.IDs = found[mt.Key]
+		for r := range m.rules {
+			k := mt.RuleKey(r)
+			if k == "" {
+				continue
+			}
+			ids := m.hits[r][k]
+			if len(ids) == 0 {
+				continue
+			}
+			if mt.Rule < 0 {
+				mt.IDs, mt.Rule = ids, r
+				continue
+			}
+			if !sameIDs(mt.IDs, ids) {
+				mt.Conflict, mt.ConflictRule, mt.ConflictIDs = true, r, ids
+				break
+			}
 		}
 	}
 	return nil
+}
+
+// sameIDs reports whether a and b hold the same ids, in any order.
+func sameIDs(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // Seen is the set of keys met so far in a run, kept as 64-bit hashes. The

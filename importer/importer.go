@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake"
@@ -91,12 +93,59 @@ type Job struct {
 	MappingOptions mapping.Options
 	// Action is the record action. Default intake.ActionAddAndUpdate.
 	Action intake.Action
+	// Matrix, when set, is the record action as a match/no-match matrix
+	// (identity.Matrix) and overrides Action: on a match update, skip, opt
+	// out, inactivate, delete or anonymize; on no match create, skip or
+	// reject. The five actions are presets of it (identity.Preset).
+	Matrix *identity.Matrix
 	// Sync names the sync fields, which together form the key that
 	// identifies a record (all must match). Default email.
 	Sync intake.KeySpec
-	// NoSync, with create or add_only, turns matching off: every valid row
-	// creates a record.
+	// Rules, when set, replaces Sync with ordered identity rules
+	// ("contact_id, else email, else phone"): the first rule whose key
+	// finds stored records wins, and a row whose rules find different
+	// records is rejected as a conflict (identity.CodeConflict). A rule
+	// with RecordID matches on the store's record id.
+	Rules []intake.KeySpec
+	// NoSync, with an action that creates records on no match (create,
+	// add_only), turns matching off: every valid row creates a record.
 	NoSync bool
+	// Duplicates is the policy for rows whose key appeared earlier in the
+	// file: first wins, last wins, merge. Default: the action's own rule
+	// (the table on intake.Action).
+	Duplicates identity.Duplicates
+	// Merge is the survivorship policy of updates, with per-field
+	// overrides. Default: a row's non-empty values replace stored ones,
+	// and an empty cell never blanks a stored value. Rules that read
+	// stored values (fill_empty, newest, append) make the run read the
+	// matched records of each batch before deciding it (sink.Getter) and
+	// write batches one after the other.
+	Merge identity.MergePolicy
+	// Consent configures consent per channel (identity.Channel): the
+	// fields NAME_consent, NAME_consent_date and NAME_consent_source are
+	// added to the schema where missing, mapped columns and the channel's
+	// defaults set them, and an opted-out contact is never turned back to
+	// opted in unless the channel allows it. Reads stored records, as
+	// Merge's fill_empty does.
+	Consent []identity.Channel
+	// Memberships add every created or updated record to lists, tags or
+	// criteria: the values are appended to the field (a multi-value field,
+	// added to the schema when missing), whose merge rule is append unless
+	// Merge says otherwise. A column mapped to the same field adds its own
+	// items. Opt-outs and lifecycle actions ignore them.
+	Memberships []Membership
+	// Reason is why a lifecycle action (inactivate, delete, anonymize)
+	// is taken; required for them, and kept with Actor, the job's Name and
+	// RunID in the sink's audit log (sink.Auditor).
+	Reason string
+	// Actor is who runs the job (a user or a system), for the audit log.
+	Actor string
+	// Explain, when positive, explains the decision on each of the first
+	// Explain rows in Report.Explain: create, update with the fields that
+	// change (old → new), unchanged, skip, reject, and the rule and key that
+	// matched. It reads stored records (sink.Getter), as Merge's fill_empty
+	// does. Meant for dry runs; a real run explains what it does.
+	Explain int
 	// DryRun runs everything but the writes: rows are read, mapped, matched
 	// and decided, and the report counts what would happen. To count as a
 	// real run would, a dry run keeps in memory a copy of the records it
@@ -118,6 +167,21 @@ type Job struct {
 	// a failed or canceled run, exactly the rejected rows that the report
 	// counts. Run flushes it but does not close it.
 	Rejects io.Writer
+}
+
+// Membership adds records to lists, tags or criteria: Values are appended
+// to the multi-value Field ("lists", "tags", "criteria").
+type Membership struct {
+	Field  string   `json:"field"`
+	Values []string `json:"values"`
+}
+
+// rulesSpecs returns the identity rules of the job: Rules, else Sync.
+func (j *Job) rulesSpecs() []intake.KeySpec {
+	if len(j.Rules) > 0 {
+		return j.Rules
+	}
+	return []intake.KeySpec{j.Sync}
 }
 
 // Importer runs import jobs. It is safe for concurrent use: several Runs
@@ -253,11 +317,63 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if !job.Action.Valid() {
 		return nil, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
 	}
-	if job.NoSync && job.Action != intake.ActionCreate && job.Action != intake.ActionAddOnly {
-		return nil, fmt.Errorf("intake: action %s needs sync fields to find the records to change: unset Job.NoSync", job.Action)
+	matrix := identity.Preset(job.Action)
+	if job.Matrix != nil {
+		matrix = *job.Matrix
+		if err := matrix.Validate(); err != nil {
+			return nil, err
+		}
 	}
-	if len(job.Sync.Fields) == 0 {
+	if err := job.Duplicates.Validate(); err != nil {
+		return nil, err
+	}
+	if job.NoSync && matrix.OnNoMatch != identity.NoMatchCreate || job.NoSync && matrix.OnMatch != identity.MatchSkip {
+		return nil, fmt.Errorf("intake: %s needs sync fields to find the records to change: unset Job.NoSync", matrix)
+	}
+	if matrix.Lifecycle() {
+		if strings.TrimSpace(job.Reason) == "" {
+			return nil, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
+		}
+		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
+			return nil, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
+		}
+	}
+	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
 		job.Sync = intake.Keys("email")
+	}
+	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
+		return nil, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
+	}
+	if job.Explain < 0 {
+		return nil, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
+	}
+	if len(job.Consent) > 0 {
+		s, err := identity.ConsentFields(job.Schema, job.Consent...)
+		if err != nil {
+			return nil, err
+		}
+		job.Schema = s
+	}
+	if len(job.Memberships) > 0 {
+		fields := job.Schema.Fields()
+		for _, ms := range job.Memberships {
+			if i := job.Schema.Index(ms.Field); i >= 0 {
+				if job.Schema.Field(i).Type.Kind() != intake.KindList {
+					return nil, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
+				}
+				continue
+			}
+			if !slices.ContainsFunc(fields, func(f intake.Field) bool { return f.Name == ms.Field }) {
+				fields = append(fields, intake.Field{Name: ms.Field, Type: intake.TypeMultiSelect, Label: ms.Field})
+			}
+		}
+		if len(fields) > job.Schema.Len() {
+			s, err := intake.NewSchema(job.Schema.Object(), fields...)
+			if err != nil {
+				return nil, fmt.Errorf("intake: membership fields: %w", err)
+			}
+			job.Schema = s
+		}
 	}
 	if n, ok := job.Source.(connector.Namer); ok {
 		rep.Source.Name = n.Name()
@@ -303,9 +419,18 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		if l, ok := im.cfg.Sink.(sink.Lookuper); ok {
 			lk = l
 		}
-		if r.matcher, err = identity.NewMatcher(schema, job.Sync, lk); err != nil {
+		if r.matcher, err = identity.NewRuleMatcher(schema, job.rulesSpecs(), lk); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.compileRules(matrix, plan); err != nil {
+		return nil, err
+	}
+	if g, ok := im.cfg.Sink.(sink.Getter); ok && (job.DryRun || r.rules.useView) {
+		r.getter = g
+	}
+	if r.rules.useView && r.getter == nil && r.matcher != nil {
+		return nil, fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", im.cfg.Sink)
 	}
 	if !job.DryRun {
 		if e, ok := im.cfg.Sink.(sink.SchemaEnsurer); ok {
@@ -313,8 +438,6 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 				return nil, fmt.Errorf("intake: prepare the store for %q: %w", schema.Object(), err)
 			}
 		}
-	} else if g, ok := im.cfg.Sink.(sink.Getter); ok {
-		r.getter = g
 	}
 	if cp, ok := im.cfg.Sink.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
 		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
@@ -327,10 +450,10 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 			rep.ResumedAfterLine = last.Line
 		}
 	}
-	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun {
+	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView {
 		r.overlap = c.Concurrent()
 	}
-	if job.Action == intake.ActionCreate || job.Action == intake.ActionAddOnly {
+	if r.rules.needSeen {
 		r.seen = identity.NewSeen()
 	}
 	if job.Rejects != nil {
@@ -340,4 +463,49 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		r.progress = p
 	}
 	return r, nil
+}
+
+// compileRules compiles the record action of the run.
+func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
+	job, schema := &r.job, r.schema
+	rl := &r.rules
+	rl.matrix, rl.dup = matrix, job.Duplicates
+	rl.mapped = make([]bool, schema.Len())
+	for _, c := range plan.Columns() {
+		if i := schema.Index(c.Field); c.Field != "" && i >= 0 {
+			rl.mapped[i] = true
+		}
+	}
+	policy := job.Merge
+	for _, ms := range job.Memberships {
+		i := schema.Index(ms.Field)
+		rl.mapped[i] = true
+		if len(ms.Values) > 0 {
+			rl.members = append(rl.members, member{field: i, value: intake.List(ms.Values...)})
+		}
+		if !slices.ContainsFunc(policy.Fields, func(f identity.FieldMerge) bool { return f.Field == ms.Field }) {
+			policy.Fields = append(slices.Clip(policy.Fields), identity.FieldMerge{Field: ms.Field, Rule: identity.MergeAppend})
+		}
+	}
+	var err error
+	if rl.merger, err = policy.Compile(schema); err != nil {
+		return err
+	}
+	if rl.last, err = (identity.MergePolicy{Default: identity.MergeOverwrite}).Compile(schema); err != nil {
+		return err
+	}
+	if len(job.Consent) > 0 {
+		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, job.Consent...); err != nil {
+			return err
+		}
+		rl.consentSkip = make([]bool, schema.Len())
+		rl.consent.Fields(rl.consentSkip)
+	}
+	skipOnMatch := matrix.OnMatch == identity.MatchSkip
+	rl.needSeen = job.Duplicates != identity.DuplicatesDefault || skipOnMatch
+	rl.trackCreated = matrix.OnNoMatch == identity.NoMatchCreate && job.Duplicates != identity.DuplicatesFirst &&
+		!(skipOnMatch && job.Duplicates == identity.DuplicatesDefault)
+	rl.useView = rl.merger.NeedsStored() || rl.consent != nil || job.Explain > 0
+	rl.audit = sink.AuditEntry{Reason: job.Reason, Actor: job.Actor, Job: job.Name, RunID: job.RunID}
+	return nil
 }

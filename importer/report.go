@@ -21,7 +21,7 @@ const (
 // -json flag.
 //
 // Invariant: Rows = Created + Updated + Unchanged + Skipped + OptedOut +
-// Rejected. Rows counts the rows whose outcome is final: on a failed or
+// Rejected + Inactivated + Deleted + Anonymized. Rows counts the rows whose outcome is final: on a failed or
 // canceled run, the rows of the batch that was not committed are not counted
 // (Rows is then how many rows were committed).
 type Report struct {
@@ -44,10 +44,22 @@ type Report struct {
 	OptedOut  int64 `json:"opted_out"`
 	Rejected  int64 `json:"rejected"`
 
-	// Records is the number of stored records that updates and opt-outs
-	// touched: more than Updated + Unchanged + OptedOut when a key matched
+	// Inactivated, Deleted and Anonymized count the rows of a lifecycle
+	// action (identity.Matrix); they belong to the invariant.
+	Inactivated int64 `json:"inactivated,omitempty"`
+	Deleted     int64 `json:"deleted,omitempty"`
+	Anonymized  int64 `json:"anonymized,omitempty"`
+
+	// Records is the number of stored records that updates, opt-outs and
+	// lifecycle actions touched: more than the rows when a key matched
 	// several records (every match is updated).
 	Records int64 `json:"records_touched"`
+	// ConsentKept counts the channels of rows that would have turned an
+	// opted-out contact back to opted in, and did not (see
+	// identity.Channel.AllowResubscribe).
+	ConsentKept int64 `json:"consent_kept,omitempty"`
+	// Explain explains the decision on each of the first Job.Explain rows.
+	Explain []*Explanation `json:"explain,omitempty"`
 	// Reasons counts skipped and rejected rows by code (exists, no_match,
 	// duplicate, missing_key, invalid_email, …).
 	Reasons map[string]int64 `json:"reasons,omitempty"`
@@ -59,6 +71,39 @@ type Report struct {
 
 	// Source describes what was read: its name, header, the mapping used.
 	Source SourceInfo `json:"source"`
+}
+
+// Explanation is the decision on one row, for a person checking a job
+// before running it (Job.Explain, usually with Job.DryRun).
+type Explanation struct {
+	// Line is the row's source line.
+	Line int `json:"line"`
+	// Decision is create, update, unchanged, skip, reject, opt_out,
+	// inactivate, delete or anonymize.
+	Decision string `json:"decision"`
+	// Code and Message say why a row is skipped or rejected.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Rule is the identity rule that matched (or gave the key of a new
+	// record), Key the row's normalized key by it.
+	Rule string `json:"rule,omitempty"`
+	Key  string `json:"key,omitempty"`
+	// Records are the stored records the row matched; Record the id of a
+	// record it creates (empty in a dry run).
+	Records []string `json:"records,omitempty"`
+	Record  string   `json:"record,omitempty"`
+	// Changes are the fields that would change, old → new.
+	Changes []Change `json:"changes,omitempty"`
+	// Note adds what the other fields cannot say.
+	Note string `json:"note,omitempty"`
+}
+
+// Change is one field that a row changes on one record.
+type Change struct {
+	Record string `json:"record,omitempty"`
+	Field  string `json:"field"`
+	Old    string `json:"old"`
+	New    string `json:"new"`
 }
 
 // SourceInfo describes the input of a run.
@@ -75,7 +120,7 @@ func (r *Report) Duration() time.Duration { return r.Finished.Sub(r.Started) }
 
 // Total returns the sum of the outcome counts; it equals Rows.
 func (r *Report) Total() int64 {
-	return r.Created + r.Updated + r.Unchanged + r.Skipped + r.OptedOut + r.Rejected
+	return r.Created + r.Updated + r.Unchanged + r.Skipped + r.OptedOut + r.Rejected + r.Inactivated + r.Deleted + r.Anonymized
 }
 
 // Count returns the count of an outcome.
@@ -93,6 +138,12 @@ func (r *Report) Count(o intake.Outcome) int64 {
 		return r.OptedOut
 	case intake.OutcomeRejected:
 		return r.Rejected
+	case intake.OutcomeInactivated:
+		return r.Inactivated
+	case intake.OutcomeDeleted:
+		return r.Deleted
+	case intake.OutcomeAnonymized:
+		return r.Anonymized
 	}
 	return 0
 }
@@ -115,15 +166,16 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 // tally accumulates the outcomes of one batch before it is committed.
 type tally struct {
 	counts  [intake.NumOutcomes]int64
-	records int64
-	reasons map[string]int64
+	records     int64
+	consentKept int64
+	reasons     map[string]int64
 	errs    []*intake.RowError
 	rows    []intake.Row // the rejected rows, for the rejects file, parallel to errs
 }
 
 func (t *tally) reset() {
 	t.counts = [intake.NumOutcomes]int64{}
-	t.records = 0
+	t.records, t.consentKept = 0, 0
 	clear(t.reasons)
 	clear(t.errs)
 	t.errs = t.errs[:0]
@@ -145,6 +197,10 @@ func (r *Report) add(t *tally, maxErrors int) {
 	r.Skipped += t.counts[intake.OutcomeSkipped]
 	r.OptedOut += t.counts[intake.OutcomeOptedOut]
 	r.Rejected += t.counts[intake.OutcomeRejected]
+	r.Inactivated += t.counts[intake.OutcomeInactivated]
+	r.Deleted += t.counts[intake.OutcomeDeleted]
+	r.Anonymized += t.counts[intake.OutcomeAnonymized]
+	r.ConsentKept += t.consentKept
 	for _, n := range t.counts {
 		r.Rows += n
 	}

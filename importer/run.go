@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -187,6 +186,11 @@ type run struct {
 	dryStored  map[string]*intake.Record
 	drySeen    *identity.Seen
 	matchPtrs  []*identity.Match
+	// rules is the compiled record action; batchView holds the stored
+	// records of the batch being decided (Job.Merge rules that read them,
+	// consent, explanations).
+	rules     rules
+	batchView map[string]*intake.Record
 	ids        []string
 	lastProg   time.Time
 }
@@ -345,6 +349,9 @@ func (r *run) mapChunk(c *chunk) {
 			c.errs[i] = re
 			continue
 		}
+		for _, ms := range r.rules.members {
+			rec.Values[ms.field] = unionList(rec.Values[ms.field], ms.value)
+		}
 		if r.matcher != nil {
 			r.matcher.Key(rec, &c.matches[i])
 		}
@@ -395,6 +402,11 @@ func (r *run) flush(ctx context.Context) error {
 		}
 		if err := r.matcher.Resolve(ctx, r.matchPtrs); err != nil {
 			return err
+		}
+		if r.rules.useView {
+			if err := r.loadView(ctx, b); err != nil {
+				return err
+			}
 		}
 	}
 	clear(r.pending)
@@ -506,259 +518,6 @@ func (r *run) commit(b *batch) error {
 	return nil
 }
 
-// decide applies the record action to row i of chunk c.
-func (r *run) decide(b *batch, c *chunk, i int) error {
-	if e := c.errs[i]; e != nil {
-		r.reject(b, c.rows[i], e)
-		return nil
-	}
-	rec := &c.recs[i]
-	if r.matcher == nil { // no sync fields: every row is new
-		return r.create(b, rec, "")
-	}
-	m := &c.matches[i]
-	earlier := false
-	switch r.job.Action {
-	case intake.ActionCreate, intake.ActionAddOnly:
-		earlier = !m.NoKey && r.seen.Add(m.Key)
-	case intake.ActionAddAndUpdate:
-		if m.Key != "" && len(m.IDs) == 0 {
-			if r.inflight != nil { // created by the batch being written?
-				if id, ok := r.inflight.created[m.Key]; ok {
-					m.IDs = append(m.IDs[:0:0], id)
-					break
-				}
-			}
-			if r.job.DryRun {
-				_, earlier = r.dryCreated[m.Key]
-				if !earlier && r.drySeen != nil {
-					earlier = r.drySeen.Has(m.Key)
-				}
-			} else {
-				_, earlier = r.pending[m.Key]
-			}
-		}
-	}
-	d := identity.Decide(r.job.Action, m, earlier)
-	switch d.Verdict {
-	case identity.VerdictReject:
-		r.reject(b, c.rows[i], r.keyError(c.rows[i], d.Code))
-	case identity.VerdictSkip:
-		b.t.counts[intake.OutcomeSkipped]++
-		b.t.reason(d.Code)
-	case identity.VerdictCreate:
-		return r.create(b, rec, m.Key)
-	case identity.VerdictUpdate:
-		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
-			b.t.records++
-			if r.job.DryRun {
-				if created, ok := r.dryCreated[m.Key]; ok {
-					b.t.counts[mergeInto(created, rec, true)]++
-				} else { // beyond Config.DryRunRecords: counted as a change
-					b.t.counts[intake.OutcomeUpdated]++
-				}
-			} else {
-				b.t.counts[mergeInto(b.ops[r.pending[m.Key]].Record, rec, false)]++
-			}
-			return nil
-		}
-		r.addOps(b, rec, sink.OpUpdate, m.IDs)
-	case identity.VerdictOptOut:
-		r.addOps(b, rec, sink.OpOptOut, m.IDs)
-	}
-	return nil
-}
-
-func (r *run) create(b *batch, rec *intake.Record, key intake.Key) error {
-	if !r.job.DryRun {
-		id, err := r.im.cfg.IDs.NewID()
-		if err != nil {
-			return fmt.Errorf("intake: allocate a record id: %w", err)
-		}
-		rec.ID = id
-	}
-	if key != "" && r.job.Action == intake.ActionAddAndUpdate {
-		switch {
-		case r.job.DryRun:
-			if len(r.dryCreated) < r.im.cfg.DryRunRecords {
-				if r.dryCreated == nil {
-					r.dryCreated = make(map[intake.Key]*intake.Record)
-				}
-				r.dryCreated[key] = ownRecord(rec)
-			} else {
-				if r.drySeen == nil {
-					r.drySeen = identity.NewSeen()
-				}
-				r.drySeen.Add(key)
-			}
-		default:
-			if r.pending == nil {
-				r.pending = make(map[intake.Key]int)
-			}
-			r.pending[key] = len(b.ops)
-			if r.overlap {
-				if b.created == nil {
-					b.created = make(map[intake.Key]string)
-				}
-				b.created[key] = rec.ID
-			}
-		}
-	}
-	r.addOps(b, rec, sink.OpCreate, nil)
-	return nil
-}
-
-// addOps adds one op for a create, or one per matched id.
-func (r *run) addOps(b *batch, rec *intake.Record, kind sink.OpKind, ids []string) {
-	first := len(b.ops)
-	if kind == sink.OpCreate {
-		b.ops = append(b.ops, newOp(b, kind, rec))
-	} else {
-		for j, id := range ids {
-			target := rec
-			if j > 0 {
-				b.recSlab = append(b.recSlab, *rec)
-				target = &b.recSlab[len(b.recSlab)-1]
-			}
-			target.ID = id
-			b.ops = append(b.ops, newOp(b, kind, target))
-		}
-	}
-	b.withOps = append(b.withOps, rowOps{first: first, last: len(b.ops)})
-}
-
-func newOp(b *batch, kind sink.OpKind, rec *intake.Record) *sink.Op {
-	if len(b.opSlab) == cap(b.opSlab) {
-		// A new slab: earlier ops keep pointing into the old one.
-		b.opSlab = make([]sink.Op, 0, max(64, 2*cap(b.opSlab)))
-	}
-	b.opSlab = append(b.opSlab, sink.Op{Kind: kind, Record: rec})
-	return &b.opSlab[len(b.opSlab)-1]
-}
-
-// simulate works out what the ops of a dry run would do. The stored records
-// that updates match are read once, on their first update, and kept with the
-// updates applied, so that a later update of the same record (in this batch
-// or a later one) is told updated or unchanged as a real run would.
-func (r *run) simulate(ctx context.Context, b *batch) error {
-	var fresh map[string]*intake.Record
-	if r.getter != nil {
-		r.ids = r.ids[:0]
-		for _, op := range b.ops {
-			if _, ok := r.dryStored[op.Record.ID]; op.Kind == sink.OpUpdate && !ok {
-				r.ids = append(r.ids, op.Record.ID)
-			}
-		}
-		slices.Sort(r.ids)
-		r.ids = slices.Compact(r.ids)
-		if len(r.ids) > 0 {
-			stored, err := r.getter.Get(ctx, r.schema, r.ids)
-			if err != nil {
-				return fmt.Errorf("intake: dry run: read matched records: %w", err)
-			}
-			for id, rec := range stored {
-				if len(r.dryStored) >= r.im.cfg.DryRunRecords {
-					fresh = stored // beyond the limit: compared as stored, without earlier rows applied
-					break
-				}
-				if r.dryStored == nil {
-					r.dryStored = make(map[string]*intake.Record, len(stored))
-				}
-				r.dryStored[id] = ownRecord(rec)
-			}
-		}
-	}
-	for _, op := range b.ops {
-		switch op.Kind {
-		case sink.OpCreate:
-			op.Outcome = intake.OutcomeCreated
-		case sink.OpOptOut:
-			op.Outcome = intake.OutcomeOptedOut
-		case sink.OpUpdate:
-			op.Outcome = intake.OutcomeUpdated
-			if s, ok := r.dryStored[op.Record.ID]; ok {
-				op.Outcome = mergeInto(s, op.Record, true)
-			} else if s, ok := fresh[op.Record.ID]; ok {
-				op.Outcome = mergeInto(s.Clone(), op.Record, false)
-			}
-		}
-	}
-	return nil
-}
-
-// rowOutcome is the outcome of a row from its ops: updated when any matched
-// record changed, unchanged when none did.
-func rowOutcome(ops []*sink.Op) intake.Outcome {
-	o := ops[0].Outcome
-	for _, op := range ops[1:] {
-		if op.Outcome == intake.OutcomeUpdated {
-			o = intake.OutcomeUpdated
-		}
-	}
-	return o
-}
-
-// mergeInto applies the non-null values of src to dst and reports whether
-// that changed dst. With own, dst gets copies of src's strings (dst outlives
-// the row memory src's values may share).
-func mergeInto(dst, src *intake.Record, own bool) intake.Outcome {
-	changed := false
-	for j, v := range src.Values {
-		if !v.IsNull() && dst.Values[j] != v {
-			if own {
-				v = ownValue(v)
-			}
-			dst.Values[j] = v
-			changed = true
-		}
-	}
-	if changed {
-		return intake.OutcomeUpdated
-	}
-	return intake.OutcomeUnchanged
-}
-
-// ownRecord returns a copy of rec that shares no memory with it, its
-// strings included.
-func ownRecord(rec *intake.Record) *intake.Record {
-	c := rec.Clone()
-	c.ID = strings.Clone(c.ID)
-	for j, v := range c.Values {
-		c.Values[j] = ownValue(v)
-	}
-	return c
-}
-
-func ownValue(v intake.Value) intake.Value {
-	s, i := v.Raw()
-	if s == "" {
-		return v
-	}
-	if o, ok := intake.FromRaw(v.Kind(), strings.Clone(s), i); ok {
-		return o
-	}
-	return v
-}
-
-func (r *run) reject(b *batch, row intake.Row, e *intake.RowError) {
-	if e.File == "" {
-		e.File = r.job.MappingOptions.File
-	}
-	b.t.counts[intake.OutcomeRejected]++
-	b.t.reason(e.Code)
-	b.t.errs = append(b.t.errs, e)
-	b.t.rows = append(b.t.rows, row)
-}
-
-func (r *run) keyError(row intake.Row, code string) *intake.RowError {
-	fields := strings.Join(r.job.Sync.Fields, ", ")
-	msg := "the sync fields (" + fields + ") are all empty: the row cannot be matched to a record"
-	if code == intake.CodeDuplicate {
-		msg = "the same " + fields + " appeared on an earlier line of this file"
-	}
-	return &intake.RowError{File: r.job.MappingOptions.File, Line: row.Line, Field: r.job.Sync.Name(), Code: code, Message: msg}
-}
-
 // report calls the progress callback when it is due (or at the end).
 func (r *run) report(last bool) {
 	fn := r.im.cfg.Progress
@@ -775,4 +534,22 @@ func (r *run) report(last bool) {
 		p.BytesRead, p.BytesTotal = r.progress.Progress()
 	}
 	fn(p)
+}
+
+// unionList returns the items of a followed by those of b that a lacks.
+func unionList(a, b intake.Value) intake.Value {
+	if a.IsNull() {
+		return b
+	}
+	items := a.Items()
+	n := len(items)
+	for _, it := range b.Items() {
+		if !slices.Contains(items, it) {
+			items = append(items, it)
+		}
+	}
+	if len(items) == n {
+		return a
+	}
+	return intake.List(items...)
 }
