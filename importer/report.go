@@ -165,12 +165,12 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 
 // tally accumulates the outcomes of one batch before it is committed.
 type tally struct {
-	counts  [intake.NumOutcomes]int64
+	counts      [intake.NumOutcomes]int64
 	records     int64
 	consentKept int64
 	reasons     map[string]int64
-	errs    []*intake.RowError
-	rows    []intake.Row // the rejected rows, for the rejects file, parallel to errs
+	errs        []*intake.RowError
+	rows        []intake.Row // the rejected rows, for the rejects file, parallel to errs
 }
 
 func (t *tally) reset() {

@@ -191,8 +191,8 @@ type run struct {
 	// consent, explanations).
 	rules     rules
 	batchView map[string]*intake.Record
-	ids        []string
-	lastProg   time.Time
+	ids       []string
+	lastProg  time.Time
 }
 
 func (r *run) run(ctx context.Context) error {
