@@ -1,8 +1,10 @@
 package sink
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/intakehq/intake"
 )
@@ -147,4 +149,39 @@ func specUses(spec intake.KeySpec, fields []string) bool {
 		}
 	}
 	return false
+}
+
+// auditOf returns the audit entry a sink stores for the lifecycle op op
+// (checked by checkAuditedOp): op.Audit with Object, RecordID and Action
+// filled in from the op, and Time cut to the microsecond, in UTC.
+func auditOf(op *Op) AuditEntry {
+	a := *op.Audit
+	a.Object, a.RecordID, a.Action = op.Record.Schema.Object(), op.Record.ID, op.Kind.String()
+	a.Time = a.Time.Truncate(time.Microsecond).UTC()
+	return a
+}
+
+// checkLookupSpec refuses a key spec that no sink looks up.
+func checkLookupSpec(spec intake.KeySpec) error {
+	if spec.RecordID {
+		return fmt.Errorf("sink: Lookup by %s: a record-id key is never looked up: find the records by id with Get", spec.Name())
+	}
+	return nil
+}
+
+// checkReserve checks the arguments of a Sequencer's Reserve.
+func checkReserve(name string, n int64) error {
+	switch {
+	case name == "":
+		return errors.New("sink: Reserve: empty sequence name: name the sequence (\"contact_number\")")
+	case n < 1:
+		return fmt.Errorf("sink: Reserve of %d numbers of sequence %q: reserve at least one", n, name)
+	}
+	return nil
+}
+
+// errSequenceFull is the error of a reservation that would go beyond the
+// largest int64.
+func errSequenceFull(name string, next, n int64) error {
+	return fmt.Errorf("sink: Reserve of %d numbers of sequence %q: the sequence is at %d and would overflow int64", n, name, next)
 }

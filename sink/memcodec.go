@@ -11,7 +11,7 @@ import (
 //
 //	uvarint(len(id)) id  flags  value*
 //
-// flags is one byte (bit 0: opted out). Each value, in the store's column
+// flags is one byte (bit 0: opted out, bit 1: inactive, bit 2: deleted). Each value, in the store's column
 // order, is a kind byte followed by, for text, decimal and list values,
 // uvarint(len) and the bytes of [intake.Value.Raw]'s string part, and for
 // bool, date, time and timestamp values the varint of its integer part; a
@@ -21,20 +21,34 @@ import (
 // from, so the sink decodes either a copy that it hands out (Get, Scan) or,
 // for its own use under its lock, a view of the arena (see view).
 
-const flagOptedOut = 1
+// The bits of a record's flags byte. A deleted record stays in the arena,
+// as garbage, with flagDeleted set, so that Scan skips its position.
+const (
+	flagOptedOut = 1 << iota
+	flagInactive
+	flagDeleted
+)
+
+// recordFlags returns the flags byte of a record's own flags.
+func recordFlags(rec *intake.Record) byte {
+	var f byte
+	if rec.OptedOut {
+		f |= flagOptedOut
+	}
+	if rec.Inactive {
+		f |= flagInactive
+	}
+	return f
+}
 
 // listSep separates the items inside the Raw string of a list value (the
 // ASCII unit separator, see intake.List); FromRaw wants the item count.
 const listSep = 0x1f
 
 // appendRecord appends the encoding of a record to dst.
-func appendRecord(dst []byte, id string, optedOut bool, vals []intake.Value) []byte {
+func appendRecord(dst []byte, id string, flags byte, vals []intake.Value) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(id)))
 	dst = append(dst, id...)
-	var flags byte
-	if optedOut {
-		flags |= flagOptedOut
-	}
 	dst = append(dst, flags)
 	n := len(vals)
 	for n > 0 && vals[n-1].IsNull() {
@@ -64,10 +78,10 @@ func recordHeader(enc string) (id string, flagsAt int) {
 }
 
 // decodeRecord decodes an encoded record into vals (one per column; columns
-// the record does not hold are set to null) and returns its id and flag.
-func decodeRecord(enc string, vals []intake.Value) (id string, optedOut bool) {
+// the record does not hold are set to null) and returns its id and flags.
+func decodeRecord(enc string, vals []intake.Value) (id string, flags byte) {
 	id, at := recordHeader(enc)
-	optedOut = enc[at]&flagOptedOut != 0
+	flags = enc[at]
 	p := at + 1
 	j := 0
 	for ; p < len(enc) && j < len(vals); j++ {
@@ -99,7 +113,13 @@ func decodeRecord(enc string, vals []intake.Value) (id string, optedOut bool) {
 		vals[j] = v
 	}
 	clear(vals[j:])
-	return id, optedOut
+	return id, flags
+}
+
+// recordFlagsOf returns the flags byte of an encoded record.
+func recordFlagsOf(enc string) byte {
+	_, at := recordHeader(enc)
+	return enc[at]
 }
 
 func uvarintString(s string) (uint64, int) {

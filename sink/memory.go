@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,11 +26,13 @@ type MemoryConfig struct {
 // Memory is an in-memory sink: the store of tests, dry runs, demos and
 // imports whose result the host reads back right away. It implements [Sink],
 // [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader] and [Concurrent] (not [Checkpointer]), holds any number of object types, and is safe for
+// [SchemaReader], [Concurrent], [Auditor] and [Sequencer] (not
+// [Checkpointer]), holds any number of object types, and is safe for
 // concurrent use: writes are serialized, lookups, gets, scans and counts run
 // in parallel.
 //
-// Each Write applies its whole batch or nothing.
+// Each Write applies its whole batch or nothing. The audit log and the
+// sequences live, like the records, as long as the Memory.
 //
 // # Memory
 //
@@ -70,6 +73,8 @@ type Memory struct {
 	closed  bool
 	collide bool // tests: every key hashes alike
 
+	seqs map[string]int64 // Reserve's sequences: the next number of each
+
 	// Write scratch, reused from batch to batch (guarded by mu).
 	ops     []opState
 	touched []*memObject
@@ -95,7 +100,8 @@ type memObject struct {
 	cols   []intake.Field // stored fields, in the order they were added
 	store  *intake.Schema // schema of cols
 	plans  map[*intake.Schema][]int
-	n      uint32    // stored records; positions 0…n-1
+	n      uint32    // records ever stored; positions 0…n-1
+	dead   uint32    // positions of deleted records (flagDeleted)
 	refs   refTable  // position → arena ref
 	ids    slotTable // id index
 	keys   map[string]*memKeyIndex
@@ -103,12 +109,34 @@ type memObject struct {
 	// pending holds the ids of the creates of the batch being checked,
 	// which have positions n, n+1, … in ids.
 	pending []string
+	audit   []AuditEntry // in the order the ops were applied
 }
 
 type memKeyIndex struct {
+	spec intake.KeySpec
 	plan *intake.KeyPlan // compiled against the object's store schema
 	need int             // columns to decode to compute a key
 	slotTable
+}
+
+// compile compiles x's spec against store, the object's store schema,
+// which may have gained fields since x was built: a record stored before a
+// field existed holds null there, so its key is the same under the new plan.
+func (x *memKeyIndex) compile(store *intake.Schema) error {
+	plan, err := store.CompileKey(x.spec)
+	if err != nil {
+		return err
+	}
+	need := 0
+	for _, f := range x.spec.Fields {
+		need = max(need, store.Index(f)+1)
+	}
+	if x.spec.MD5 && len(x.spec.Fields) == 1 {
+		// An MD5 key falls back on the field F_md5 (see intake.KeySpec).
+		need = max(need, store.Index(x.spec.Fields[0]+"_md5")+1)
+	}
+	x.plan, x.need = plan, need
+	return nil
 }
 
 // maxPositions bounds the records of one object type (positions are 32-bit,
@@ -243,7 +271,7 @@ func (m *Memory) ensureLocked(s *intake.Schema) (*memObject, []int, error) {
 		}
 		o.cols, o.store = cols, store
 		for name, x := range o.keys {
-			if specUses(x.plan.Spec(), retyped) {
+			if specUses(x.spec, retyped) || x.compile(store) != nil {
 				delete(o.keys, name)
 				o.keyl = slices.DeleteFunc(o.keyl, func(y *memKeyIndex) bool { return y == x })
 				x.free()
@@ -322,17 +350,17 @@ func (m *Memory) keyOf(o *memObject, x *memKeyIndex, pos uint32, vals []intake.V
 
 // buildIndexLocked builds the key index of spec over o's stored records.
 func (m *Memory) buildIndexLocked(o *memObject, spec intake.KeySpec) error {
-	plan, err := o.store.CompileKey(spec)
-	if err != nil {
+	x := &memKeyIndex{spec: spec}
+	if err := x.compile(o.store); err != nil {
 		return err
 	}
-	need := 0
-	for _, f := range spec.Fields {
-		need = max(need, o.store.Index(f)+1)
-	}
-	x := &memKeyIndex{plan: plan, need: need, slotTable: newSlotTable(m.heap, int(o.n))}
-	vals := make([]intake.Value, need)
+	x.spec.Fields = slices.Clone(spec.Fields)
+	x.slotTable = newSlotTable(m.heap, int(o.n-o.dead))
+	vals := make([]intake.Value, x.need)
 	for p := range o.n {
+		if o.dead > 0 && recordFlagsOf(m.record(o, p))&flagDeleted != 0 {
+			continue
+		}
 		if k := m.keyOf(o, x, p, vals); k != "" {
 			x.add(m.hash(string(k)), p)
 		}
@@ -385,16 +413,26 @@ func (m *Memory) idAt(o *memObject, pos uint32) string {
 }
 
 // Write applies the batch in order, all or nothing: every op is checked
-// first (an update or opt-out of an id the store does not hold fails with
-// [ErrNotFound], a create of a taken id with [ErrDuplicateID], both wrapped
-// in a *[RecordError]), then all are applied. It returns len(batch), or 0
-// and the error. Values are copied: the records may be reused afterwards.
+// first (an update, opt-out or lifecycle op of an id the store does not
+// hold fails with [ErrNotFound], a create of a taken id with
+// [ErrDuplicateID], a lifecycle op without an Audit entry with a Reason
+// with [ErrInvalidOp], all wrapped in a *[RecordError]), then all are
+// applied. It returns len(batch), or 0 and the error. Values are copied:
+// the records may be reused afterwards.
 //
-// An update changes the stored values its record holds (nulls keep the
-// stored value; the fields of Op.Clear become null, after the values are
-// applied) and reports [intake.OutcomeUnchanged] when no stored value
-// changed. An update never changes the opted-out flag; an opt-out sets it
-// and reports [intake.OutcomeOptedOut] even when it was set already.
+// A create stores the record's OptedOut and Inactive flags. An update
+// changes the stored values its record holds (nulls keep the stored value;
+// the fields of Op.Clear become null, after the values are applied) and
+// reports [intake.OutcomeUnchanged] when no stored value changed. An update
+// never changes the flags; an opt-out sets the opted-out flag and reports
+// [intake.OutcomeOptedOut] even when it was set already.
+//
+// Lifecycle ops follow [OpInactivate], [OpDelete] and [OpAnonymize], and
+// each adds its audit entry to the log ([Memory.AuditLog]). An anonymize
+// nulls the fields that are personal in the op's schema. A delete frees
+// the record's id at once: a later create in the batch may take it, a later
+// op of another kind fails with [ErrNotFound]. The deleted record's bytes
+// stay in the arena as garbage until Close.
 func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -424,8 +462,21 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 		case OpUpdate:
 			op.Outcome = m.update(s.o, s.plan, s.pos, op)
 		case OpOptOut:
-			m.optOut(s.o, s.pos)
+			m.setFlag(s.o, s.pos, flagOptedOut)
 			op.Outcome = intake.OutcomeOptedOut
+		case OpInactivate:
+			op.Outcome = intake.OutcomeUnchanged
+			if m.setFlag(s.o, s.pos, flagInactive) {
+				op.Outcome = intake.OutcomeInactivated
+			}
+		case OpDelete:
+			m.remove(s.o, s.pos)
+			op.Outcome = intake.OutcomeDeleted
+		case OpAnonymize:
+			op.Outcome = m.anonymize(s.o, s.plan, s.pos, op.Record.Schema)
+		}
+		if lifecycleOp(op.Kind) {
+			s.o.audit = append(s.o.audit, auditOf(op))
 		}
 	}
 	m.endBatch()
@@ -440,9 +491,9 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 func (m *Memory) check(batch []*Op) ([]opState, error) {
 	st := slices.Grow(m.ops[:0], len(batch))[:0]
 	defer func() { m.ops = st[:0] }()
-	creates := 0
+	creates, deletes := 0, 0
 	for _, op := range batch {
-		if err := checkOp(op); err != nil {
+		if err := checkAuditedOp(op); err != nil {
 			return st, recordError(op, err)
 		}
 		o, plan, err := m.ensureLocked(op.Record.Schema)
@@ -453,7 +504,7 @@ func (m *Memory) check(batch []*Op) ([]opState, error) {
 		tag := m.hash(id)
 		if op.Kind == OpCreate {
 			pos := o.n + uint32(len(o.pending))
-			if uint64(o.n)+uint64(len(o.pending)) >= maxPositions || (m.max > 0 && m.total+creates >= m.max) {
+			if uint64(o.n)+uint64(len(o.pending)) >= maxPositions || (m.max > 0 && m.total-deletes+creates >= m.max) {
 				return st, recordError(op, fmt.Errorf("%w (MaxRecords %d)", ErrFull, m.max))
 			}
 			if !m.insertID(o, tag, id, pos) {
@@ -471,16 +522,25 @@ func (m *Memory) check(batch []*Op) ([]opState, error) {
 		if !ok {
 			return st, recordError(op, ErrNotFound)
 		}
+		if op.Kind == OpDelete {
+			// The id is free from here on; rollback puts it back.
+			o.ids.remove(tag, pos)
+			deletes++
+		}
 		st = append(st, opState{o: o, plan: plan, pos: pos})
 	}
 	return st, nil
 }
 
-// rollback takes the ids of the checked creates out of the id index.
+// rollback takes the ids of the checked creates out of the id index and
+// puts those of the checked deletes back, last op first.
 func (m *Memory) rollback(checked []*Op, st []opState) {
 	for i := len(st) - 1; i >= 0; i-- {
-		if checked[i].Kind == OpCreate {
+		switch checked[i].Kind {
+		case OpCreate:
 			st[i].o.ids.remove(m.hash(checked[i].Record.ID), st[i].pos)
+		case OpDelete:
+			st[i].o.ids.add(m.hash(checked[i].Record.ID), st[i].pos)
 		}
 	}
 	clear(st)
@@ -510,7 +570,7 @@ func (m *Memory) create(o *memObject, plan []int, rec *intake.Record) {
 	for i, j := range plan {
 		vals[j] = value(rec, i)
 	}
-	m.buf = appendRecord(m.buf[:0], rec.ID, rec.OptedOut, vals)
+	m.buf = appendRecord(m.buf[:0], rec.ID, recordFlags(rec), vals)
 	pos := o.n
 	o.refs.set(pos, m.arena.put(m.buf))
 	o.n++
@@ -530,7 +590,7 @@ func (m *Memory) update(o *memObject, plan []int, pos uint32, op *Op) intake.Out
 	ref := o.refs.get(pos)
 	enc := view(m.arena.get(ref))
 	fresh, old := m.scratch(len(o.cols))
-	id, opted := decodeRecord(enc, old)
+	id, flags := decodeRecord(enc, old)
 	copy(fresh, old)
 	for i, j := range plan {
 		if v := value(op.Record, i); !v.IsNull() {
@@ -540,11 +600,41 @@ func (m *Memory) update(o *memObject, plan []int, pos uint32, op *Op) intake.Out
 	for _, c := range op.Clear {
 		fresh[plan[c]] = intake.Null
 	}
-	m.buf = appendRecord(m.buf[:0], id, opted, fresh)
+	if m.replace(o, pos, ref, enc, id, flags, old, fresh) {
+		return intake.OutcomeUpdated
+	}
+	return intake.OutcomeUnchanged
+}
+
+// anonymize nulls the fields of the record at pos that are personal in s
+// (of which plan maps the fields to o's columns).
+func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, s *intake.Schema) intake.Outcome {
+	ref := o.refs.get(pos)
+	enc := view(m.arena.get(ref))
+	fresh, old := m.scratch(len(o.cols))
+	id, flags := decodeRecord(enc, old)
+	copy(fresh, old)
+	for i, j := range plan {
+		if s.Field(i).Personal {
+			fresh[j] = intake.Null
+		}
+	}
+	if m.replace(o, pos, ref, enc, id, flags, old, fresh) {
+		return intake.OutcomeAnonymized
+	}
+	return intake.OutcomeUnchanged
+}
+
+// replace stores fresh as the new version of the record at pos, whose
+// current version enc (at ref) decodes to old, unless nothing changed, and
+// moves its keys; it reports whether anything changed. It clears old and
+// fresh.
+func (m *Memory) replace(o *memObject, pos uint32, ref uint64, enc, id string, flags byte, old, fresh []intake.Value) bool {
+	m.buf = appendRecord(m.buf[:0], id, flags, fresh)
 	defer clear(old)
 	defer clear(fresh)
 	if string(m.buf) == enc {
-		return intake.OutcomeUnchanged
+		return false
 	}
 	ro := intake.Record{Schema: o.store, Values: old}
 	rn := intake.Record{Schema: o.store, Values: fresh}
@@ -565,13 +655,42 @@ func (m *Memory) update(o *memObject, plan []int, pos uint32, op *Op) intake.Out
 	// here); the ref moves to the new one.
 	m.arena.drop(ref)
 	o.refs.set(pos, m.arena.put(m.buf))
-	return intake.OutcomeUpdated
+	return true
 }
 
-func (m *Memory) optOut(o *memObject, pos uint32) {
+// setFlag sets a flag of the record at pos in place and reports whether
+// it was unset.
+func (m *Memory) setFlag(o *memObject, pos uint32, flag byte) bool {
 	b := m.arena.get(o.refs.get(pos))
 	_, at := recordHeader(view(b))
-	b[at] |= flagOptedOut
+	was := b[at]&flag != 0
+	b[at] |= flag
+	return !was
+}
+
+// remove deletes the record at pos, whose id check took out of the id
+// index already: it leaves the key indexes, and its version in the arena
+// becomes garbage marked deleted, which Scan and index builds skip.
+func (m *Memory) remove(o *memObject, pos uint32) {
+	ref := o.refs.get(pos)
+	b := m.arena.get(ref)
+	enc := view(b)
+	if len(o.keyl) > 0 {
+		vals, _ := m.scratch(len(o.cols))
+		decodeRecord(enc, vals)
+		r := intake.Record{Schema: o.store, Values: vals}
+		for _, x := range o.keyl {
+			if k, _ := x.plan.Key(&r); k != "" {
+				x.remove(m.hash(string(k)), pos)
+			}
+		}
+		clear(vals)
+	}
+	_, at := recordHeader(enc)
+	b[at] |= flagDeleted
+	m.arena.drop(ref)
+	o.dead++
+	m.total--
 }
 
 // Lookup returns the ids of the stored records of s's object type whose key
@@ -580,6 +699,9 @@ func (m *Memory) optOut(o *memObject, pos uint32) {
 // (an update that changes a record's key moves it).
 func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkLookupSpec(spec); err != nil {
 		return nil, err
 	}
 	o, _, x, err := m.rlock(s, &spec)
@@ -646,7 +768,9 @@ func (m *Memory) Get(ctx context.Context, s *intake.Schema, ids []string) (map[s
 		}
 		enc := string(m.arena.get(o.refs.get(p))) // a copy: values share it
 		rec := &intake.Record{Schema: s, Values: make([]intake.Value, s.Len())}
-		rec.ID, rec.OptedOut = decodeRecord(enc, vals)
+		var flags byte
+		rec.ID, flags = decodeRecord(enc, vals)
+		rec.OptedOut, rec.Inactive = flags&flagOptedOut != 0, flags&flagInactive != 0
 		for i, j := range plan {
 			rec.Values[i] = vals[j]
 		}
@@ -659,7 +783,7 @@ func (m *Memory) Get(ctx context.Context, s *intake.Schema, ids []string) (map[s
 const scanChunk = 512
 
 // Scan calls fn for every stored record of s's object type in creation
-// order (see [Scanner]). It reuses one record for all calls; its values are
+// order (see [Scanner]), deleted records left out. It reuses one record for all calls; its values are
 // copies that fn may keep. It holds the read lock only while it copies the
 // next few hundred records, so fn may call the sink, and writes that run
 // meanwhile may or may not be seen.
@@ -684,8 +808,12 @@ func (m *Memory) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Rec
 		}
 		m.mu.RUnlock()
 		for _, enc := range chunk[:n] {
-			id, opted := decodeRecord(enc, vals)
-			rec.ID, rec.Line, rec.OptedOut = id, 0, opted
+			id, flags := decodeRecord(enc, vals)
+			if flags&flagDeleted != 0 {
+				continue
+			}
+			rec.ID, rec.Line = id, 0
+			rec.OptedOut, rec.Inactive = flags&flagOptedOut != 0, flags&flagInactive != 0
 			rec.Values = rec.Values[:s.Len()]
 			for i, j := range plan {
 				rec.Values[i] = vals[j]
@@ -713,7 +841,7 @@ func (m *Memory) Count(ctx context.Context, object string) (int64, error) {
 		return 0, errMemoryClosed
 	}
 	if o := m.objects[object]; o != nil {
-		return int64(o.n), nil
+		return int64(o.n - o.dead), nil
 	}
 	return 0, nil
 }
@@ -733,4 +861,58 @@ func (m *Memory) Schema(ctx context.Context, object string) (*intake.Schema, err
 		return o.store, nil
 	}
 	return nil, nil
+}
+
+// AuditLog returns the audit entries of the object type's lifecycle ops,
+// oldest first (by AuditEntry.Time, then in the order they were applied),
+// only recordID's when it is not empty. It implements [Auditor]. The
+// entries are the caller's.
+func (m *Memory) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, errMemoryClosed
+	}
+	o := m.objects[object]
+	if o == nil {
+		return nil, nil
+	}
+	var out []AuditEntry
+	for _, a := range o.audit {
+		if recordID == "" || a.RecordID == recordID {
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b AuditEntry) int { return a.Time.Compare(b.Time) })
+	return out, nil
+}
+
+// Reserve reserves n consecutive numbers of the named sequence and returns
+// the first (see [Sequencer]): 0 on the first call for a name. The
+// sequences live as long as the Memory; concurrent calls never overlap. n
+// must be at least 1.
+func (m *Memory) Reserve(ctx context.Context, name string, n int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := checkReserve(name, n); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, errMemoryClosed
+	}
+	first := m.seqs[name]
+	if first > math.MaxInt64-n {
+		return 0, errSequenceFull(name, first, n)
+	}
+	if m.seqs == nil {
+		m.seqs = map[string]int64{}
+	}
+	m.seqs[name] = first + n
+	return first, nil
 }

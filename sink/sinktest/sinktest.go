@@ -20,8 +20,12 @@
 // canceled context, every value kind round-tripping, several object types
 // and schema evolution. Lookup: normalized and composite keys, blank keys
 // never match, key changes, a key spec first used after the records exist,
-// several matches oldest first. Scan order and projection, Count,
-// SchemaReader, concurrent readers during writes, checkpoints.
+// several matches oldest first, key specs with options (email provider
+// rules, MD5) finding records written before their first use. Scan order
+// and projection, Count, SchemaReader, concurrent readers during writes,
+// checkpoints. Lifecycle ops (inactivate, delete, anonymize: outcomes,
+// what each keeps, the audit log, failures), the inactive flag round trip,
+// and sequences whose reservations never overlap, even concurrently.
 //
 // Tests that need a capability the sink lacks are skipped with a message.
 // Every test opens its own sink and runs in parallel with the others.
@@ -72,13 +76,20 @@ type Features struct {
 	// changed to another of the same kind, a conflicting kind refused with
 	// [sink.ErrSchemaConflict]). Sinks with a fixed schema leave it false.
 	Schemas bool
+	// Lifecycle: the sink implements [sink.Auditor], applies lifecycle ops
+	// ([sink.OpInactivate], [sink.OpDelete], [sink.OpAnonymize]) and
+	// stores [intake.Record.Inactive]. Its tests read records back, so
+	// they also need Get or Scan.
+	Lifecycle bool
+	// Sequencer: the sink implements [sink.Sequencer].
+	Sequencer bool
 }
 
 // All returns the features of a sink that implements every capability
 // (the memory and SQLite sinks): every field true but Checkpoint.
 func All() Features {
 	return Features{Lookup: true, Get: true, Scan: true, Count: true, SchemaReader: true,
-		Concurrent: true, AllOrNothing: true, TextNUL: true, Schemas: true}
+		Concurrent: true, AllOrNothing: true, TextNUL: true, Schemas: true, Lifecycle: true, Sequencer: true}
 }
 
 // kit is the state of one test: its sink and features.
@@ -99,7 +110,7 @@ func needs(names ...string) func(Features) string {
 		have := map[string]bool{"Lookup": f.Lookup, "Get": f.Get, "Scan": f.Scan, "Count": f.Count,
 			"SchemaReader": f.SchemaReader, "Concurrent": f.Concurrent, "AllOrNothing": f.AllOrNothing,
 			"Checkpoint": f.Checkpoint, "Schemas": f.Schemas && !f.Contacts, "Read": f.Get || f.Scan,
-			"Objects": !f.Contacts}
+			"Objects": !f.Contacts, "Lifecycle": f.Lifecycle, "Sequencer": f.Sequencer}
 		for _, n := range names {
 			if !have[n] {
 				switch n {
@@ -139,6 +150,10 @@ var tests = []kitTest{
 	{"ConcurrentReaders", needs("Concurrent", "Lookup", "Get"), testConcurrentReaders},
 	{"SchemaReader", needs("SchemaReader"), testSchemaReader},
 	{"Checkpoints", needs("Checkpoint"), testCheckpoints},
+	{"Lifecycle", needs("Lifecycle", "Read"), testLifecycle},
+	{"LifecycleFailures", needs("Lifecycle", "Read"), testLifecycleFailures},
+	{"InactiveRoundTrips", needs("Lifecycle", "Read"), testInactive},
+	{"Sequencer", needs("Sequencer"), testSequencer},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a
@@ -180,6 +195,10 @@ func checkFeatures(t *testing.T, s sink.Sink, f Features) {
 	check(f.SchemaReader, ok, "SchemaReader", "SchemaReader")
 	_, ok = s.(sink.Checkpointer)
 	check(f.Checkpoint, ok, "Checkpoint", "Checkpointer")
+	_, ok = s.(sink.Auditor)
+	check(f.Lifecycle, ok, "Lifecycle", "Auditor")
+	_, ok = s.(sink.Sequencer)
+	check(f.Sequencer, ok, "Sequencer", "Sequencer")
 	if f.Concurrent {
 		c, ok := s.(sink.Concurrent)
 		if !ok || !c.Concurrent() {
@@ -216,6 +235,16 @@ func update(r *intake.Record, clear ...int) *sink.Op {
 
 func optOut(id string) *sink.Op {
 	return &sink.Op{Kind: sink.OpOptOut, Record: &intake.Record{Schema: contact, ID: id, Values: make([]intake.Value, contact.Len())}}
+}
+
+// lifecycle returns a lifecycle op of kind on the contact id, with the
+// audit entry a (nil for none).
+func lifecycle(kind sink.OpKind, id string, a *sink.AuditEntry) *sink.Op {
+	r := &intake.Record{Schema: contact, ID: id, Values: make([]intake.Value, contact.Len())}
+	if a != nil {
+		r.Line = a.Line
+	}
+	return &sink.Op{Kind: kind, Record: r, Audit: a}
 }
 
 func (k *kit) ctx() context.Context { return k.t.Context() }
