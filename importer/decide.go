@@ -136,6 +136,20 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 	}
 	m := &c.matches[i]
 	rl := &r.rules
+	if r.deleted != nil && len(m.IDs) > 0 {
+		// A lookup made before an earlier row's delete was written still
+		// finds the record: it is gone.
+		kept := m.IDs[:0:0]
+		for _, id := range m.IDs {
+			if !r.deleted.Has(intake.Key(id)) {
+				kept = append(kept, id)
+			}
+		}
+		m.IDs = kept
+		if len(kept) == 0 {
+			m.Rule = -1
+		}
+	}
 	earlier, created := false, false
 	createdOp := -1
 	var createdRec *intake.Record
@@ -147,28 +161,33 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 			return false
 		})
 	}
-	if rl.trackCreated && len(m.IDs) == 0 && !m.Conflict {
+	if rl.trackCreated && !m.Conflict {
+		// Did an earlier row of the run create this key's record? And
+		// where is it, when the store does not show it yet?
 		r.eachKey(m, func(tk intake.Key) bool {
-			if r.inflight != nil { // created by the batch being written?
-				if id, ok := r.inflight.created[tk]; ok {
-					m.IDs = append(m.IDs[:0:0], id)
-					return true
-				}
-			}
-			if r.job.DryRun {
+			switch {
+			case r.job.DryRun:
 				if rec, ok := r.dryCreated[tk]; ok {
 					created, createdRec = true, rec
-					return true
+				} else {
+					created = r.drySeen != nil && r.drySeen.Has(tk)
 				}
-				if r.drySeen != nil && r.drySeen.Has(tk) {
-					created = true
-					return true
+			case r.createdKeys.Has(tk):
+				created = true
+				if len(m.IDs) > 0 {
+					break // committed: the lookup found it
 				}
-			} else if j, ok := r.pending[tk]; ok {
-				created, createdOp = true, j
-				return true
+				if r.inflight != nil { // created by the batch being written?
+					if id, ok := r.inflight.created[tk]; ok {
+						m.IDs = append(m.IDs[:0:0], id)
+						break
+					}
+				}
+				if j, ok := r.pending[tk]; ok {
+					createdOp = j
+				}
 			}
-			return false
+			return created
 		})
 	}
 	d := identity.DecideMatrix(rl.matrix, rl.dup, m, earlier || created, created)
@@ -234,6 +253,12 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		first := len(b.ops)
 		r.addOps(b, rec, kind, m.IDs)
 		for _, op := range b.ops[first:] {
+			if kind == sink.OpDelete {
+				if r.deleted == nil {
+					r.deleted = identity.NewSeen()
+				}
+				r.deleted.Add(intake.Key(op.Record.ID))
+			}
 			a := rl.audit
 			a.Time, a.Action, a.Line, a.Object, a.RecordID = time.Now(), kind.String(), rec.Line, r.schema.Object(), op.Record.ID
 			op.Audit = &a
@@ -352,6 +377,7 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 					r.pending = make(map[intake.Key]int)
 				}
 				r.pending[tk] = len(b.ops)
+				r.createdKeys.Add(tk)
 				if r.overlap {
 					if b.created == nil {
 						b.created = make(map[intake.Key]string)

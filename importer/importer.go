@@ -456,6 +456,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if r.rules.needSeen {
 		r.seen = identity.NewSeen()
 	}
+	if r.rules.trackCreated && !job.DryRun {
+		r.createdKeys = identity.NewSeen()
+	}
 	if job.Rejects != nil {
 		r.rejects = NewRejectWriter(job.Rejects, header)
 	}

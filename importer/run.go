@@ -191,8 +191,15 @@ type run struct {
 	// consent, explanations).
 	rules     rules
 	batchView map[string]*intake.Record
-	ids       []string
-	lastProg  time.Time
+	// deleted holds the ids of the records the run deleted (by hash), so
+	// that a later row whose lookup predates the delete does not touch
+	// them again.
+	deleted *identity.Seen
+	// createdKeys holds the keys of the records the run created (by hash),
+	// when in-file duplicates need to know (rules.trackCreated).
+	createdKeys *identity.Seen
+	ids         []string
+	lastProg    time.Time
 }
 
 func (r *run) run(ctx context.Context) error {
