@@ -8,6 +8,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 )
@@ -49,4 +50,55 @@ func ExampleRejectWriter() {
 	// Output:
 	// error_line,error_code,error_column,error_field,error_message,E-Mail,City
 	// 7,invalid_email,E-Mail,email,not an email address,not-an-email,Accra
+}
+
+// A dry run that explains its decisions: identity rules (contact_id, else
+// email), a survivorship rule that only fills empty fields, consent with the
+// opt-out guard, and a list every record joins.
+func ExampleJob_explain() {
+	ctx := context.Background()
+	store := sink.NewMemory(sink.MemoryConfig{})
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		panic(err)
+	}
+	run := func(file string, job importer.Job) *importer.Report {
+		src, err := connector.NewCSV(strings.NewReader(file), connector.CSVConfig{Name: "contacts.csv"})
+		if err != nil {
+			panic(err)
+		}
+		job.Source = src
+		job.Rules = []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
+		job.Consent = []identity.Channel{{Name: "email"}}
+		rep, err := im.Run(ctx, job)
+		if err != nil {
+			panic(err)
+		}
+		return rep
+	}
+	run("contact_id,email,city,email consent\nC-1,anna@example.de,,opted_out\n", importer.Job{})
+
+	rep := run("contact_id,email,city,email consent\n,ANNA@example.de,Berlin,opted_in\nC-2,ben@example.de,Köln,\n", importer.Job{
+		DryRun:      true,
+		Explain:     10,
+		Merge:       identity.MergePolicy{Default: identity.MergeFillEmpty},
+		Memberships: []importer.Membership{{Field: "lists", Values: []string{"newsletter"}}},
+	})
+	for _, x := range rep.Explain {
+		fmt.Printf("line %d: %s by %s %q\n", x.Line, x.Decision, x.Rule, x.Key)
+		for _, c := range x.Changes {
+			fmt.Printf("  %s: %q → %q\n", c.Field, c.Old, c.New)
+		}
+	}
+	fmt.Println("opt-outs kept:", rep.ConsentKept)
+	// Output:
+	// line 2: update by email "anna@example.de"
+	//   city: "" → "Berlin"
+	//   lists: "" → "newsletter"
+	// line 3: create by contact_id "C-2"
+	//   contact_id: "" → "C-2"
+	//   email: "" → "ben@example.de"
+	//   city: "" → "Köln"
+	//   lists: "" → "newsletter"
+	// opt-outs kept: 1
 }

@@ -27,8 +27,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		{"skipped", group(r.Skipped)},
 		{"opted out", group(r.OptedOut)},
 		{"rejected", group(r.Rejected)},
-		{"took", r.Duration().Round(time.Millisecond).String()},
 	}
+	for _, c := range [...]struct {
+		name string
+		n    int64
+	}{{"inactivated", r.Inactivated}, {"deleted", r.Deleted}, {"anonymized", r.Anonymized}, {"consent kept", r.ConsentKept}} {
+		if c.n > 0 {
+			rows = append(rows, [2]string{c.name, group(c.n)})
+		}
+	}
+	rows = append(rows, [2]string{"took", r.Duration().Round(time.Millisecond).String()})
 	for _, kv := range rows {
 		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
 	}
@@ -49,6 +57,28 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if len(r.Explain) > 0 {
+		fmt.Fprintf(w, "  decisions (first %d rows):\n", len(r.Explain))
+		for _, x := range r.Explain {
+			line := fmt.Sprintf("    line %d: %s", x.Line, x.Decision)
+			if x.Code != "" {
+				line += " (" + x.Code + ")"
+			}
+			if x.Rule != "" {
+				line += fmt.Sprintf(" by %s %q", x.Rule, x.Key)
+			}
+			if len(x.Records) > 0 {
+				line += " → " + strings.Join(x.Records, ", ")
+			}
+			fmt.Fprintln(w, line)
+			for _, c := range x.Changes {
+				fmt.Fprintf(w, "      %s: %q → %q\n", c.Field, c.Old, c.New)
+			}
+			if x.Message != "" {
+				fmt.Fprintf(w, "      %s\n", x.Message)
+			}
+		}
 	}
 	if len(r.Errors) == 0 {
 		return nil
