@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
 )
@@ -645,7 +646,36 @@ func (a *AcousticImport) FieldName(name string) string {
 	if a.EncodedAsMD5 && name == "EMAIL" {
 		return "email_md5"
 	}
+	if ch := a.Channel(); ch != nil {
+		switch name {
+		case "CONSENT_STATUS_CODE":
+			return ch.Name + "_consent"
+		case "CONSENT_DATE":
+			return ch.Name + "_consent_date"
+		case "CONSENT_SOURCE":
+			return ch.Name + "_consent_source"
+		}
+	}
 	return acousticFieldName(name)
+}
+
+// Channel returns the consent channel of the CONSENT element, nil without
+// one: CHANNEL lower-cased ("sms"; "email" when blank), OVERRIDE_ON_NO_CHANGE,
+// and CONSENT_SOURCE's default "List Import". The columns
+// CONSENT_STATUS_CODE, CONSENT_DATE and CONSENT_SOURCE map to its fields
+// (NAME_consent, NAME_consent_date, NAME_consent_source; see
+// identity.Channel). HONOR_OPT_OUT_STATUS is not carried over: Intake never
+// turns an opted-out contact back to opted in unless the host sets
+// AllowResubscribe itself.
+func (a *AcousticImport) Channel() *identity.Channel {
+	if a.Consent == nil {
+		return nil
+	}
+	name := strings.ToLower(strings.TrimSpace(a.Consent.Channel))
+	if name == "" {
+		name = "email"
+	}
+	return &identity.Channel{Name: acousticFieldName(name), Source: "List Import", OverrideOnNoChange: a.Consent.OverrideOnNoChange}
 }
 
 func acousticFieldName(name string) string {
@@ -682,11 +712,24 @@ func acousticFieldName(name string) string {
 }
 
 // Key returns the sync key: the fields of SYNC_FIELDS; else, with
-// USE_RECIPIENT_ID, recipient_id; else the KEY_COLUMN columns; else email
-// (email_md5 with ENCODED_AS_MD5) when the EMAIL column is mapped; else an
-// empty KeySpec (Acoustic then adds every row as a new contact; the host
-// chooses).
+// USE_RECIPIENT_ID, recipient_id matched on the store's record id
+// (KeySpec.RecordID); else the KEY_COLUMN columns; else email when the
+// EMAIL column is mapped; else an empty KeySpec (Acoustic then adds every
+// row as a new contact; the host chooses). With ENCODED_AS_MD5 the EMAIL
+// column maps to email_md5, and a key on it becomes md5(email): it finds
+// the stored records whose email hashes to the file's digest.
 func (a *AcousticImport) Key() intake.KeySpec {
+	k := a.key()
+	switch {
+	case a.UseRecipientID && len(a.SyncFields) == 0:
+		k.RecordID = true
+	case a.EncodedAsMD5 && len(k.Fields) == 1 && k.Fields[0] == "email_md5":
+		k = intake.KeySpec{Fields: []string{"email"}, MD5: true}
+	}
+	return k
+}
+
+func (a *AcousticImport) key() intake.KeySpec {
 	var fields []string
 	switch {
 	case len(a.SyncFields) > 0:

@@ -45,7 +45,7 @@ func TestLoadAcousticCreate(t *testing.T) {
 		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Required: true, Label: "Loyalty Tier"},
 		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests"},
 		{Name: "newsletter", Type: intake.TypeBool, Label: "Newsletter?"},
-		{Name: "consent_status_code", Type: intake.TypeSelect, Options: []string{"OPTED-IN", "OPTED-OUT"}, Label: "CONSENT_STATUS_CODE"},
+		{Name: "sms_consent", Type: intake.TypeSelect, Options: []string{"OPTED-IN", "OPTED-OUT"}, Label: "CONSENT_STATUS_CODE"},
 		{Name: "last_visit", Type: intake.TypeTimestamp, Label: "Last Visit"},
 		{Name: "score", Type: intake.TypeDecimal, Label: "Score"},
 		{Name: "strasse", Type: intake.TypeText, Label: "Straße"},
@@ -61,7 +61,7 @@ func TestLoadAcousticCreate(t *testing.T) {
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"A@Example.com", "Anna", "", "+49 151 23456789", "gold", "wine;food", "", "x", "OPTED-IN"}}, rec))
 	assert.Equal(t, map[string]string{"email": "a@example.com", "first_name": "Anna", "birthday": "2000-01-31", "mobile": "+4915123456789",
-		"loyalty_tier": "Gold", "interests": "Wine|Food", "newsletter": "false", "consent_status_code": "OPTED-IN"}, values(rec))
+		"loyalty_tier": "Gold", "interests": "Wine|Food", "newsletter": "false", "sms_consent": "OPTED-IN"}, values(rec))
 	require.NoError(t, p.Map(intake.Row{Line: 3, Cells: []string{"b@example.com", "", "12.03.1985", "", "Silver"}}, rec))
 	assert.Equal(t, "1985-03-12", rec.Get("birthday").String())
 	_, err = p.Schema().CompileKey(a.Key())
@@ -190,10 +190,24 @@ func TestAcousticNames(t *testing.T) {
 	a = &AcousticImport{Mapping: []AcousticMapping{{Index: 1, Name: "First Name", Include: true}, {Index: 2, Name: "first_name", Include: true}}}
 	_, err := a.Spec(intake.ContactSchema())
 	assert.ErrorContains(t, err, `columns "First Name" and "first_name" both become field "first_name"`)
-	// MD5 emails become an id field and the key.
+	// MD5 emails become an id field, and the key md5(email): the stored
+	// emails' digests are compared with it.
 	a = &AcousticImport{EncodedAsMD5: true, Mapping: []AcousticMapping{{Index: 1, Name: "EMAIL", Include: true}}}
 	spec, err := a.Spec(intake.ContactSchema())
 	require.NoError(t, err)
 	assert.Equal(t, []FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
-	assert.Equal(t, intake.Keys("email_md5"), a.Key())
+	assert.Equal(t, intake.KeySpec{Fields: []string{"email"}, MD5: true}, a.Key())
+	// USE_RECIPIENT_ID matches on the store's record id.
+	a = &AcousticImport{UseRecipientID: true}
+	assert.Equal(t, intake.KeySpec{Fields: []string{"recipient_id"}, RecordID: true}, a.Key())
+	// CONSENT: the consent columns map to the channel's fields.
+	a = &AcousticImport{Consent: &AcousticConsent{Channel: "SMS", OverrideOnNoChange: true}}
+	assert.Equal(t, "sms_consent", a.FieldName("CONSENT_STATUS_CODE"))
+	assert.Equal(t, "sms_consent_date", a.FieldName("CONSENT_DATE"))
+	assert.Equal(t, "sms_consent_source", a.FieldName("CONSENT_SOURCE"))
+	ch := a.Channel()
+	require.NotNil(t, ch)
+	assert.Equal(t, "sms", ch.Name)
+	assert.True(t, ch.OverrideOnNoChange)
+	assert.False(t, ch.AllowResubscribe, "an import never re-subscribes unless the host says so")
 }

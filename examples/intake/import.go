@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 )
@@ -22,6 +23,12 @@ type importFlags struct {
 	delimiter, encoding, sheet, object        string
 	errors                                    string
 	noHeader, dryRun, json                    bool
+
+	rules, onMatch, onNoMatch, duplicates string
+	merge, mergeBy, reason, actor         string
+	lists, tags, consent                  string
+	explain                               int
+	allowResubscribe                      bool
 }
 
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,6 +47,19 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, match and count; write nothing")
 	fs.StringVar(&f.errors, "errors", "", "write rejected rows (original cells, line, code, message) to this CSV file")
 	fs.BoolVar(&f.json, "json", false, "print the run report as JSON on stdout")
+	fs.StringVar(&f.rules, "rules", "", "ordered identity rules separated by \";\", e.g. \"contact_id; email; phone\" (replaces -sync); a rule is\nfields joined by \",\" or \"+\", or md5(email), email[provider], id(FIELD)")
+	fs.StringVar(&f.onMatch, "on-match", "", "update | skip | opt_out | inactivate | delete | anonymize (overrides -action's)")
+	fs.StringVar(&f.onNoMatch, "on-no-match", "", "create | skip | reject (overrides -action's)")
+	fs.StringVar(&f.duplicates, "duplicates", "", "first | last | merge: rows whose key appeared earlier in the file (default: the action's rule)")
+	fs.StringVar(&f.merge, "merge", "", "non_empty (default) | overwrite | fill_empty | newest | append: how an update merges with stored values")
+	fs.StringVar(&f.mergeBy, "merge-by", "", "the timestamp field that -merge newest compares")
+	fs.StringVar(&f.reason, "reason", "", "why records are inactivated, deleted or anonymized (required for those; kept in the audit log)")
+	fs.StringVar(&f.actor, "actor", "", "who runs the import, for the audit log (default: $USER)")
+	fs.StringVar(&f.lists, "lists", "", "comma-separated lists every imported record joins")
+	fs.StringVar(&f.tags, "tags", "", "comma-separated tags every imported record gets")
+	fs.StringVar(&f.consent, "consent", "", "comma-separated consent channels (email, sms): columns NAME_consent, NAME_consent_date, NAME_consent_source")
+	fs.BoolVar(&f.allowResubscribe, "allow-resubscribe", false, "let the file turn opted-out contacts back to opted in (off: never)")
+	fs.IntVar(&f.explain, "explain", 0, "explain the decision on each of the first N rows (best with -dry-run)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -55,14 +75,22 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
-	var sync intake.KeySpec
-	for _, s := range strings.Split(f.sync, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			sync.Fields = append(sync.Fields, s)
-		}
+	sync, err := parseKeySpec(f.sync)
+	if err != nil {
+		return usagef("-sync: %s", err)
 	}
-	if len(sync.Fields) == 0 {
-		return usagef("-sync names no field: give one or more comma-separated fields, e.g. -sync email")
+	var rules []intake.KeySpec
+	if f.rules != "" {
+		if set["sync"] {
+			return usagef("-rules replaces -sync: give one of them")
+		}
+		for _, r := range strings.Split(f.rules, ";") {
+			spec, err := parseKeySpec(r)
+			if err != nil {
+				return usagef("-rules: %s", err)
+			}
+			rules = append(rules, spec)
+		}
 	}
 	var csvCfg connector.CSVConfig
 	if csvCfg.Delimiter, err = connector.ParseDelimiter(f.delimiter); err != nil {
@@ -94,6 +122,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		action, sync = acoustic.Action, acoustic.Key()
+		if len(sync.Fields) == 0 {
+			return usagef("-acoustic-map %s: no sync fields, KEY_COLUMN, EMAIL or USE_RECIPIENT_ID: Intake needs a key to match rows", f.acousticMap)
+		}
 		if csvCfg.Delimiter, err = connector.ParseDelimiter(acoustic.DelimiterName()); err != nil {
 			return err
 		}
@@ -109,6 +140,28 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	var channels []identity.Channel
+	for _, c := range strings.Split(f.consent, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			channels = append(channels, identity.Channel{Name: c, AllowResubscribe: f.allowResubscribe})
+		}
+	}
+	var members []importer.Membership
+	if acoustic != nil {
+		if ch := acoustic.Channel(); ch != nil {
+			ch.AllowResubscribe = f.allowResubscribe
+			channels = append(channels, *ch)
+		}
+		if len(acoustic.ContactLists) > 0 && action != intake.ActionOptOut {
+			members = append(members, importer.Membership{Field: "contact_lists", Values: acoustic.ContactLists})
+		}
+	}
+	if len(channels) > 0 {
+		// Before the mapping: its columns map to the channels' fields.
+		if schema, err = identity.ConsentFields(schema, channels...); err != nil {
+			return usagef("-consent: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		}
+	}
 	if acoustic != nil {
 		if spec, err = acoustic.Spec(schema); err != nil {
 			return usagef("-acoustic-map %s: %s", f.acousticMap, strings.TrimPrefix(err.Error(), "intake: "))
@@ -119,13 +172,52 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	job := importer.Job{
-		Name:    file,
-		Source:  src,
-		Schema:  schema,
-		Mapping: spec,
-		Action:  action,
-		Sync:    sync,
-		DryRun:  f.dryRun,
+		Name:        file,
+		Source:      src,
+		Schema:      schema,
+		Mapping:     spec,
+		Action:      action,
+		Sync:        sync,
+		Rules:       rules,
+		DryRun:      f.dryRun,
+		Duplicates:  identity.Duplicates(f.duplicates),
+		Merge:       identity.MergePolicy{Default: identity.Merge(f.merge), By: f.mergeBy},
+		Consent:     channels,
+		Memberships: members,
+		Reason:      f.reason,
+		Actor:       f.actor,
+		Explain:     f.explain,
+	}
+	if len(rules) > 0 {
+		job.Sync = intake.KeySpec{}
+	}
+	if job.Actor == "" {
+		job.Actor = os.Getenv("USER")
+	}
+	for _, m := range []struct{ field, list string }{{"lists", f.lists}, {"tags", f.tags}} {
+		var vals []string
+		for _, v := range strings.Split(m.list, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 0 {
+			job.Memberships = append(job.Memberships, importer.Membership{Field: m.field, Values: vals})
+		}
+	}
+	if f.onMatch != "" || f.onNoMatch != "" {
+		mx := identity.Preset(action)
+		if f.onMatch != "" {
+			mx.OnMatch = identity.OnMatch(f.onMatch)
+		}
+		if f.onNoMatch != "" {
+			mx.OnNoMatch = identity.OnNoMatch(f.onNoMatch)
+		}
+		if err := mx.Validate(); err != nil {
+			src.Close()
+			return usagef("%s", strings.TrimPrefix(err.Error(), "intake: "))
+		}
+		job.Matrix = &mx
 	}
 	var rejects *os.File
 	if f.errors != "" {
@@ -161,7 +253,19 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, action, sync.Name())
+		what := string(action)
+		if job.Matrix != nil {
+			what = job.Matrix.String()
+		}
+		on := sync.Name()
+		if len(rules) > 0 {
+			names := make([]string, len(rules))
+			for i, r := range rules {
+				names[i] = r.Name()
+			}
+			on = strings.Join(names, ", else ")
+		}
+		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, what, on)
 		if err := rep.WriteText(stdout); err != nil {
 			return err
 		}
@@ -315,4 +419,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// parseKeySpec reads a key spec as KeySpec.Name writes it: fields joined by
+// "+" or ",", optionally wrapped as md5(…) or id(…) or followed by
+// [provider].
+func parseKeySpec(s string) (intake.KeySpec, error) {
+	var spec intake.KeySpec
+	s = strings.TrimSpace(s)
+	for {
+		switch {
+		case strings.HasPrefix(s, "md5(") && strings.HasSuffix(s, ")"):
+			spec.MD5, s = true, s[4:len(s)-1]
+			continue
+		case strings.HasPrefix(s, "id(") && strings.HasSuffix(s, ")"):
+			spec.RecordID, s = true, s[3:len(s)-1]
+			continue
+		}
+		break
+	}
+	if i := strings.IndexByte(s, '['); i >= 0 && strings.HasSuffix(s, "]") {
+		spec.EmailRules, s = intake.EmailRules(s[i+1:len(s)-1]), s[:i]
+		if spec.EmailRules != intake.EmailProvider {
+			return spec, fmt.Errorf("unknown email rules [%s] (want [provider])", spec.EmailRules)
+		}
+	}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '+' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			spec.Fields = append(spec.Fields, f)
+		}
+	}
+	if len(spec.Fields) == 0 {
+		return spec, fmt.Errorf("%q names no field: give one or more fields, e.g. email or first_name,last_name", s)
+	}
+	return spec, nil
 }
