@@ -63,9 +63,10 @@ func (c *SQLiteConfig) validate() error {
 // SQLite is the embedded default store: a SQLite database reached through
 // the pure-Go driver modernc.org/sqlite (no cgo). It implements [Sink],
 // [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Concurrent] and [BatchSizer] (not [Checkpointer]) and is
-// safe for concurrent use: writes (and the schema changes they need) are
-// serialized, reads run in parallel on the pool's other connections.
+// [SchemaReader], [Concurrent], [BatchSizer], [Auditor] and [Sequencer]
+// (not [Checkpointer]) and is safe for concurrent use: writes (and the
+// schema changes they need) are serialized, reads run in parallel on the
+// pool's other connections.
 //
 // # Tables
 //
@@ -74,10 +75,16 @@ func (c *SQLiteConfig) validate() error {
 //	seq        INTEGER PRIMARY KEY  creation order
 //	id         TEXT NOT NULL UNIQUE the record's id
 //	opted_out  INTEGER NOT NULL     0 or 1
+//	inactive   INTEGER NOT NULL     0 or 1 (intake.Record.Inactive)
 //	created_at INTEGER NOT NULL     Unix microseconds (UTC)
-//	updated_at INTEGER NOT NULL     Unix microseconds; changes only when a value or the flag does
+//	updated_at INTEGER NOT NULL     Unix microseconds; changes only when a value or a flag does
 //	<field>    one column per field, named as the field
 //	k_<spec>   one key column per key spec used in a Lookup, indexed
+//
+// A table created before the inactive flag existed gets the column
+// (ALTER TABLE … ADD COLUMN inactive INTEGER NOT NULL DEFAULT 0) when the
+// store first uses it, as a new field gets its column; if a field already
+// has the column inactive, the flag's column is inactive_flag.
 //
 // A field column holds the exact parts of its [intake.Value.Raw]: TEXT for
 // text, email, phone, country, select, id and decimal fields (the canonical
@@ -85,17 +92,41 @@ func (c *SQLiteConfig) validate() error {
 // unit separator 0x1F), INTEGER for bool (0/1), date (days since
 // 1970-01-01), time (microseconds since midnight) and timestamp (Unix
 // microseconds) fields, NULL for null. A field whose name is one of the
-// columns above (id, seq, opted_out, created_at, updated_at) or starts
-// with "k_" or "f_" gets the column f_<name> instead.
+// columns above (id, seq, opted_out, inactive, created_at, updated_at) or
+// starts with "k_" or "f_" gets the column f_<name> instead.
 //
 // A key column k_<fields joined by "__"> (k_email, k_first_name__last_name)
-// holds the record's [intake.Key] under that spec, NULL when blank. The first
+// holds the record's [intake.Key] under that spec, NULL when blank; a spec
+// with options adds them: k_email__provider for [intake.EmailProvider]
+// rules, k_email__md5 for an MD5 key, k_email__provider__md5 for both (a
+// numeric suffix tells apart the rare names that collide). The first
 // Lookup with a spec adds the column and its (non-unique) index and fills it
-// for the stored records; every create and update keeps it current.
+// for the stored records; every write keeps it current. A record-id spec
+// ([intake.KeySpec.RecordID]) is never looked up: Lookup refuses it.
 //
-// The table intake_schema remembers each object's fields and key columns as
-// JSON (object TEXT PRIMARY KEY, schema TEXT), so a reopened store knows its
-// schema.
+// The table intake_schema remembers each object's fields and key columns
+// (with their specs' options) as JSON (object TEXT PRIMARY KEY, schema
+// TEXT), so a reopened store knows its schema. Two more tables of Intake's,
+// created when the store is opened, hold the audit log of lifecycle ops
+// and the sequences of [SQLite.Reserve]:
+//
+//	CREATE TABLE IF NOT EXISTS intake_audit (
+//		seq       INTEGER PRIMARY KEY,      -- the order entries were written
+//		time      INTEGER NOT NULL,         -- AuditEntry.Time, Unix microseconds (UTC)
+//		object    TEXT NOT NULL,
+//		record_id TEXT NOT NULL,
+//		action    TEXT NOT NULL,            -- inactivate, delete or anonymize
+//		reason    TEXT NOT NULL,
+//		actor     TEXT NOT NULL DEFAULT '',
+//		job       TEXT NOT NULL DEFAULT '',
+//		run_id    TEXT NOT NULL DEFAULT '',
+//		line      INTEGER NOT NULL DEFAULT 0
+//	);
+//	CREATE INDEX IF NOT EXISTS intake_audit_record ON intake_audit (object, record_id);
+//	CREATE TABLE IF NOT EXISTS intake_sequences (
+//		name TEXT PRIMARY KEY,
+//		next INTEGER NOT NULL                -- the first number not reserved yet
+//	);
 type SQLite struct {
 	db    *sql.DB
 	owned bool
@@ -120,13 +151,19 @@ type sqlTable struct {
 	cols   []sqlCol
 	store  *intake.Schema // schema of cols
 	keys   []*sqlKey
-	sel    string // "id, opted_out, <cols>"
+	// inactive is the column of the inactive flag: "inactive", or
+	// "inactive_flag" when a field has that column; "" in a table stored
+	// before the flag existed, until ensureLocked adds it.
+	inactive string
+	sel      string // "id, opted_out, inactive, <cols>"
 
 	// Statements of Write.
-	insertSQL string // one row: id, opted_out, created_at, updated_at, <cols>, <keys>
-	updateSQL string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
-	optOutSQL string // updated_at = ? WHERE id = ?
-	getSQL    string // SELECT sel WHERE id IN (sqlInChunk ids)
+	insertSQL     string // one row: id, opted_out, inactive, created_at, updated_at, <cols>, <keys>
+	updateSQL     string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
+	optOutSQL     string // updated_at = ? WHERE id = ?
+	inactivateSQL string // updated_at = ? WHERE id = ?
+	deleteSQL     string // WHERE id = ?
+	getSQL        string // SELECT sel WHERE id IN (sqlInChunk ids)
 }
 
 type sqlCol struct {
@@ -134,10 +171,26 @@ type sqlCol struct {
 	Column string `json:"column"`
 }
 
+// sqlKey is a key column. Its JSON keeps the spec's fields under "fields"
+// and its options only when set, so the schemas stored before key options
+// existed read as specs without options.
 type sqlKey struct {
-	Fields []string `json:"fields"`
-	Column string   `json:"column"`
-	plan   *intake.KeyPlan
+	Fields     []string          `json:"fields"`
+	EmailRules intake.EmailRules `json:"email_rules,omitempty"`
+	MD5        bool              `json:"md5,omitempty"`
+	RecordID   bool              `json:"record_id,omitempty"`
+	Column     string            `json:"column"`
+	plan       *intake.KeyPlan
+}
+
+// newSQLKey returns the key column col of spec.
+func newSQLKey(spec intake.KeySpec, col string, plan *intake.KeyPlan) *sqlKey {
+	return &sqlKey{Fields: slices.Clone(spec.Fields), EmailRules: spec.EmailRules, MD5: spec.MD5, RecordID: spec.RecordID, Column: col, plan: plan}
+}
+
+// spec returns the key spec of k.
+func (k *sqlKey) spec() intake.KeySpec {
+	return intake.KeySpec{Fields: k.Fields, EmailRules: k.EmailRules, MD5: k.MD5, RecordID: k.RecordID}
 }
 
 // sqlView is a schema's view of a table: plan[i] is the column of field i.
@@ -150,6 +203,9 @@ type storedSchema struct {
 	Object string    `json:"object"`
 	Fields []sqlCol  `json:"fields"`
 	Keys   []*sqlKey `json:"keys,omitempty"`
+	// Inactive is the column of the inactive flag, absent in the schemas
+	// of tables stored before the flag existed.
+	Inactive string `json:"inactive,omitempty"`
 }
 
 // OpenSQLite opens (or creates) the SQLite database dsn — a file path, or a
@@ -264,6 +320,9 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg SQLiteConfig) (*SQLite, erro
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_schema (object TEXT PRIMARY KEY, schema TEXT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("sink: create intake_schema: %w", err)
 	}
+	if err := createSQLiteLifecycleTables(ctx, db); err != nil {
+		return nil, err
+	}
 	rows, err := db.QueryContext(ctx, `SELECT object, schema FROM intake_schema`)
 	if err != nil {
 		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
@@ -278,7 +337,7 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg SQLiteConfig) (*SQLite, erro
 		if err := json.Unmarshal([]byte(js), &st); err != nil {
 			return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
 		}
-		t, err := newSQLTable(object, st.Fields, st.Keys)
+		t, err := newSQLTable(object, st.Fields, st.Keys, st.Inactive)
 		if err != nil {
 			return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
 		}
@@ -290,7 +349,7 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg SQLiteConfig) (*SQLite, erro
 	return s, nil
 }
 
-func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error) {
+func newSQLTable(object string, cols []sqlCol, keys []*sqlKey, inactive string) (*sqlTable, error) {
 	fields := make([]intake.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = c.Field
@@ -299,16 +358,21 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error
 	if err != nil {
 		return nil, err
 	}
-	t := &sqlTable{object: object, name: quoteIdent("intake_" + object), cols: cols, store: store}
+	t := &sqlTable{object: object, name: quoteIdent("intake_" + object), cols: cols, store: store, inactive: inactive}
 	for _, k := range keys {
-		plan, err := store.CompileKey(intake.Keys(k.Fields...))
+		plan, err := store.CompileKey(k.spec())
 		if err != nil {
 			return nil, err
 		}
-		t.keys = append(t.keys, &sqlKey{Fields: k.Fields, Column: k.Column, plan: plan})
+		t.keys = append(t.keys, newSQLKey(k.spec(), k.Column, plan))
 	}
 	var b strings.Builder
-	b.WriteString("id, opted_out")
+	b.WriteString("id, opted_out, ")
+	if inactive != "" {
+		b.WriteString(quoteIdent(inactive))
+	} else {
+		b.WriteString("0") // read before ensureLocked adds the column
+	}
 	for _, c := range cols {
 		b.WriteString(", ")
 		b.WriteString(quoteIdent(c.Column))
@@ -316,14 +380,14 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error
 	t.sel = b.String()
 
 	b.Reset()
-	b.WriteString("INSERT INTO " + t.name + " (id, opted_out, created_at, updated_at")
+	b.WriteString("INSERT INTO " + t.name + " (id, opted_out, " + quoteIdent(inactive) + ", created_at, updated_at")
 	for _, c := range t.cols {
 		b.WriteString(", " + quoteIdent(c.Column))
 	}
 	for _, k := range t.keys {
 		b.WriteString(", " + quoteIdent(k.Column))
 	}
-	b.WriteString(") VALUES (" + placeholders(4+len(t.cols)+len(t.keys)) + ")")
+	b.WriteString(") VALUES (" + placeholders(sqlInsertFixed+len(t.cols)+len(t.keys)) + ")")
 	t.insertSQL = b.String()
 
 	b.Reset()
@@ -338,22 +402,29 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey) (*sqlTable, error
 	t.updateSQL = b.String()
 
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
+	t.inactivateSQL = "UPDATE " + t.name + " SET " + quoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"
+	t.deleteSQL = "DELETE FROM " + t.name + " WHERE id = ?"
 	t.getSQL = "SELECT " + t.sel + " FROM " + t.name + " WHERE id IN (" + placeholders(sqlInChunk) + ")"
 	return t, nil
 }
 
+// sqlInsertFixed is the number of columns of insertSQL before the fields':
+// id, opted_out, inactive, created_at, updated_at.
+const sqlInsertFixed = 5
+
+// key returns the key column of spec (the whole spec: fields and options).
 func (t *sqlTable) key(spec intake.KeySpec) *sqlKey {
 	for _, k := range t.keys {
-		if slices.Equal(k.Fields, spec.Fields) {
+		if k.spec().Equal(spec) {
 			return k
 		}
 	}
 	return nil
 }
 
-// newKeyColumn returns the column name for a new key column of spec: k_
-// and the fields joined by "__", with a numeric suffix in the rare case
-// that another spec's column has that name (fields "a__b" vs "a", "b").
+// newKeyColumn returns the column name for a new key column of spec (see
+// keyColumn), with a numeric suffix in the rare case that another spec's
+// column has that name (fields "a__b" vs "a", "b").
 func (t *sqlTable) newKeyColumn(spec intake.KeySpec) string {
 	base := keyColumn(spec)
 	col := base
@@ -370,7 +441,7 @@ func (t *sqlTable) newKeyColumn(spec intake.KeySpec) string {
 }
 
 func (t *sqlTable) stored() storedSchema {
-	return storedSchema{Object: t.object, Fields: t.cols, Keys: t.keys}
+	return storedSchema{Object: t.object, Fields: t.cols, Keys: t.keys, Inactive: t.inactive}
 }
 
 // DB returns the database the sink writes to.
@@ -393,7 +464,7 @@ func (s *SQLite) Close() error {
 
 func quoteIdent(n string) string { return `"` + strings.ReplaceAll(n, `"`, `""`) + `"` }
 
-var reservedColumns = map[string]bool{"id": true, "seq": true, "opted_out": true, "created_at": true, "updated_at": true}
+var reservedColumns = map[string]bool{"id": true, "seq": true, "opted_out": true, "inactive": true, "created_at": true, "updated_at": true}
 
 // fieldColumn returns the column of a field (see SQLite's documentation).
 func fieldColumn(name string) string {
@@ -403,8 +474,21 @@ func fieldColumn(name string) string {
 	return name
 }
 
-// keyColumn returns the key column of a spec.
-func keyColumn(spec intake.KeySpec) string { return "k_" + strings.Join(spec.Fields, "__") }
+// keyColumn returns the key column of a spec: k_ and the fields joined by
+// "__", then the options: "__provider" (the email rules), "__md5", "__id".
+func keyColumn(spec intake.KeySpec) string {
+	c := "k_" + strings.Join(spec.Fields, "__")
+	if spec.EmailRules != intake.EmailExact {
+		c += "__" + string(spec.EmailRules)
+	}
+	if spec.MD5 {
+		c += "__md5"
+	}
+	if spec.RecordID {
+		c += "__id"
+	}
+	return c
+}
 
 func sqlType(t intake.FieldType) string {
 	switch t.Kind() {
@@ -503,18 +587,30 @@ func (s *SQLite) ensureLocked(ctx context.Context, sch *intake.Schema) (*sqlView
 	if err != nil {
 		return nil, err
 	}
-	if changed || t == nil {
+	if changed || t == nil || t.inactive == "" {
+		flag := "inactive"
+		if t != nil {
+			flag = t.flagColumn()
+		}
 		cols := make([]sqlCol, len(fields))
 		for i, f := range fields {
-			cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
+			if t != nil && i < len(t.cols) { // a stored field keeps its column
+				cols[i] = sqlCol{Field: f, Column: t.cols[i].Column}
+				continue
+			}
+			col := fieldColumn(f.Name)
+			if col == flag {
+				col = "f_" + f.Name
+			}
+			cols[i] = sqlCol{Field: f, Column: col}
 		}
 		var kept []*sqlKey
 		for _, k := range keys {
-			if !specUses(intake.Keys(k.Fields...), retyped) {
+			if !specUses(k.spec(), retyped) {
 				kept = append(kept, k)
 			}
 		}
-		nt, err := newSQLTable(sch.Object(), cols, kept)
+		nt, err := newSQLTable(sch.Object(), cols, kept, flag)
 		if err != nil {
 			return nil, err
 		}
@@ -533,6 +629,27 @@ func (s *SQLite) ensureLocked(ctx context.Context, sch *intake.Schema) (*sqlView
 	s.views[sch] = v
 	s.mu.Unlock()
 	return v, nil
+}
+
+// flagColumn returns the column of t's inactive flag: the one it has, or,
+// for a table stored before the flag existed, "inactive" unless a field
+// has that column, then "inactive_flag" (a field added later with the
+// flag's name gets the column f_<name>).
+func (t *sqlTable) flagColumn() string {
+	if t.inactive != "" {
+		return t.inactive
+	}
+	for _, c := range []string{"inactive", "inactive_flag"} {
+		if !slices.ContainsFunc(t.cols, func(col sqlCol) bool { return col.Column == c }) {
+			return c
+		}
+	}
+	for n := 2; ; n++ {
+		c := "inactive_flag_" + strconv.Itoa(n)
+		if !slices.ContainsFunc(t.cols, func(col sqlCol) bool { return col.Column == c }) {
+			return c
+		}
+	}
 }
 
 // replaceTable installs a new snapshot and drops the views of the old one.
@@ -558,13 +675,17 @@ func (s *SQLite) alterLocked(ctx context.Context, old, nt *sqlTable) error {
 	var ddl []string
 	if old == nil {
 		var b strings.Builder
-		b.WriteString("CREATE TABLE IF NOT EXISTS " + nt.name + " (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, opted_out INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL")
+		b.WriteString("CREATE TABLE IF NOT EXISTS " + nt.name + " (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, opted_out INTEGER NOT NULL DEFAULT 0, " +
+			quoteIdent(nt.inactive) + " INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL")
 		for _, c := range nt.cols {
 			b.WriteString(", " + quoteIdent(c.Column) + " " + sqlType(c.Type))
 		}
 		b.WriteString(")")
 		ddl = append(ddl, b.String())
 	} else {
+		if old.inactive == "" {
+			ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN "+quoteIdent(nt.inactive)+" INTEGER NOT NULL DEFAULT 0")
+		}
 		for _, c := range nt.cols[len(old.cols):] {
 			ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN "+quoteIdent(c.Column)+" "+sqlType(c.Type))
 		}
@@ -674,8 +795,8 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 		}
 		n += int64(len(page))
 	}
-	keys := append(append([]*sqlKey(nil), t.keys...), &sqlKey{Fields: append([]string(nil), spec.Fields...), Column: col, plan: plan})
-	nt, err := newSQLTable(t.object, t.cols, keys)
+	keys := append(append([]*sqlKey(nil), t.keys...), newSQLKey(spec, col, plan))
+	nt, err := newSQLTable(t.object, t.cols, keys, t.inactive)
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,10 @@ import (
 
 func TestSQLiteConformance(t *testing.T) {
 	t.Parallel()
-	f := sinktest.All()
-	f.Lifecycle, f.Sequencer = false, false // not yet implemented
 	sinktest.Run(t, func(t *testing.T) sink.Sink {
 		s, err := sink.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "kit.db"), sink.SQLiteConfig{})
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
-	}, f)
+	}, sinktest.All())
 }

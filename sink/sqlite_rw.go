@@ -15,22 +15,23 @@ import (
 // small queries beat one with SQLite's limit of 32766.
 const sqlInChunk = 100
 
-// rowScanner scans "[seq,] id, opted_out, <cols>" rows into records of a
-// table's store schema.
+// rowScanner scans "[seq,] id, opted_out, inactive, <cols>" rows into
+// records of a table's store schema.
 type rowScanner struct {
-	t       *sqlTable
-	id      string
-	opted   int64
-	seq     int64
-	strs    []sql.NullString
-	ints    []sql.NullInt64
-	dest    []any // without seq
-	destSeq []any // with seq
+	t        *sqlTable
+	id       string
+	opted    int64
+	inactive int64
+	seq      int64
+	strs     []sql.NullString
+	ints     []sql.NullInt64
+	dest     []any // without seq
+	destSeq  []any // with seq
 }
 
 func newRowScanner(t *sqlTable) *rowScanner {
 	r := &rowScanner{t: t, strs: make([]sql.NullString, len(t.cols)), ints: make([]sql.NullInt64, len(t.cols))}
-	r.dest = append(r.dest, &r.id, &r.opted)
+	r.dest = append(r.dest, &r.id, &r.opted, &r.inactive)
 	for j, c := range t.cols {
 		if sqlType(c.Type) == "TEXT" {
 			r.dest = append(r.dest, &r.strs[j])
@@ -55,7 +56,7 @@ func (r *rowScanner) scan(rows *sql.Rows, seq *int64, rec *intake.Record) error 
 	if seq != nil {
 		*seq = r.seq
 	}
-	rec.ID, rec.OptedOut = r.id, r.opted != 0
+	rec.ID, rec.OptedOut, rec.Inactive = r.id, r.opted != 0, r.inactive != 0
 	for j, c := range r.t.cols {
 		k := c.Type.Kind()
 		var v intake.Value
@@ -93,10 +94,12 @@ type stateKey struct {
 	object, id string
 }
 
-// rowState is the current state of a record a batch updates or opts out.
+// rowState is the current state of a record a batch updates, opts out or
+// applies a lifecycle op to.
 type rowState struct {
-	vals  []intake.Value // by column
-	opted bool
+	vals     []intake.Value // by column
+	opted    bool
+	inactive bool
 }
 
 func placeholders(n int) string { return strings.Repeat("?, ", n-1) + "?" }
@@ -158,9 +161,13 @@ func (s *SQLite) explain(ctx context.Context, batch []*Op, err error) error {
 
 // Lookup returns the ids of the stored records whose key under spec is one
 // of keys, oldest first, with one indexed query per hundred keys. The first
-// Lookup with a spec adds and fills its key column (see [SQLite]).
+// Lookup with a spec adds and fills its key column (see [SQLite]). A
+// record-id spec is refused: such keys are found with Get.
 func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkLookupSpec(spec); err != nil {
 		return nil, err
 	}
 	v, kc, err := s.view(ctx, sch, &spec)
@@ -248,7 +255,7 @@ func (s *SQLite) Get(ctx context.Context, sch *intake.Schema, ids []string) (map
 				rows.Close()
 				return nil, err
 			}
-			rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Values: make([]intake.Value, sch.Len())}
+			rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Inactive: tmp.Inactive, Values: make([]intake.Value, sch.Len())}
 			project(rec, v.plan, tmp.Values)
 			res[rec.ID] = rec
 		}
@@ -269,9 +276,9 @@ const scanPage = 1000
 func (s *SQLite) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {
 	out := &intake.Record{Schema: sch, Values: make([]intake.Value, sch.Len())}
 	type row struct {
-		id    string
-		opted bool
-		vals  []intake.Value
+		id              string
+		opted, inactive bool
+		vals            []intake.Value
 	}
 	var page []row
 	var last int64
@@ -300,13 +307,13 @@ func (s *SQLite) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.R
 				rows.Close()
 				return err
 			}
-			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Values})
+			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
 		}
 		if err := rows.Close(); err != nil {
 			return fmt.Errorf("sink: SQLite scan: %w", err)
 		}
 		for _, r := range page {
-			out.ID, out.OptedOut, out.Line = r.id, r.opted, 0
+			out.ID, out.OptedOut, out.Inactive, out.Line = r.id, r.opted, r.inactive, 0
 			out.Values = out.Values[:sch.Len()]
 			project(out, v.plan, r.vals)
 			if err := fn(out); err != nil {

@@ -21,8 +21,8 @@ import (
 // table the host owns in a SQLite database (its own contacts table), laid
 // out by a [TableMapping], as [PostgresConfig.Tables] does for PostgreSQL.
 // It implements [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner],
-// [Counter] and [Concurrent]; other object types are refused with
-// [ErrInvalidOp] (use a [SQLite] sink for them).
+// [Counter], [Concurrent], [Auditor] and [Sequencer]; other object types
+// are refused with [ErrInvalidOp] (use a [SQLite] sink for them).
 //
 // Field columns get values as a host expects them in SQLite: text,
 // canonical decimal strings (a NUMERIC column keeps them as numbers when
@@ -38,7 +38,16 @@ import (
 // them on every write, and fills them for the rows already in the table on
 // a spec's first Lookup, remembering that in its table intake_host_keys.
 // A generated column (GENERATED ALWAYS AS (lower(trim(email)))) is read
-// only and never filled. OrderColumn "rowid" orders by insertion.
+// only and never filled. A spec with options has its own column, mapped
+// under its name ("email[provider]", "md5(email)"). OrderColumn "rowid"
+// orders by insertion.
+//
+// Lifecycle ops: an inactivate sets TableMapping.InactiveColumn (0 or 1;
+// without that column it fails with [ErrInvalidOp]), a delete deletes the
+// row, an anonymize nulls the columns and JSON members of the personal
+// fields. Their audit log and the sequences of [SQLiteTable.Reserve] are
+// Intake's own tables intake_audit and intake_sequences beside the host's
+// table, as [SQLite] documents them; NewSQLiteTable creates them.
 //
 // Each Write is one transaction: all of the batch or nothing.
 type SQLiteTable struct {
@@ -59,9 +68,16 @@ type sqliteCol struct {
 	generated bool
 }
 
-// hostKey is a key spec of a host table: its column, its fields' types.
+// hostKey is a key spec of a host table: its column, its fields' types and
+// its options.
 type hostKey struct {
-	Fields []intake.Field `json:"fields"`
+	Fields     []intake.Field    `json:"fields"`
+	EmailRules intake.EmailRules `json:"email_rules,omitempty"`
+	MD5        bool              `json:"md5,omitempty"`
+	RecordID   bool              `json:"record_id,omitempty"`
+	// Also holds the other fields the key reads: the F_md5 field of an
+	// MD5 key, when the schema of its first use had one.
+	Also   []intake.Field `json:"also,omitempty"`
 	Column string         `json:"column"`
 	plan   *intake.KeyPlan
 	sch    *intake.Schema
@@ -106,7 +122,7 @@ func NewSQLiteTable(ctx context.Context, db *sql.DB, object string, m TableMappi
 		return nil, fmt.Errorf("sink: NewSQLiteTable: table %s does not exist (Intake never creates a host table: create it first)", m.Table)
 	}
 	var errs []error
-	for what, col := range map[string]string{"IDColumn": m.IDColumn, "OptedOut": m.OptedOut, "CreatedAt": m.CreatedAt, "UpdatedAt": m.UpdatedAt, "JSONBColumn": m.JSONBColumn} {
+	for what, col := range map[string]string{"IDColumn": m.IDColumn, "OptedOut": m.OptedOut, "InactiveColumn": m.InactiveColumn, "CreatedAt": m.CreatedAt, "UpdatedAt": m.UpdatedAt, "JSONBColumn": m.JSONBColumn} {
 		if _, ok := t.cols[col]; col != "" && !ok {
 			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: %s column %q is not in table %s", object, what, col, m.Table))
 		}
@@ -137,6 +153,9 @@ func NewSQLiteTable(ctx context.Context, db *sql.DB, object string, m TableMappi
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_host_keys (tbl TEXT NOT NULL, spec TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tbl, spec))`); err != nil {
 		return nil, fmt.Errorf("sink: create intake_host_keys: %w", err)
 	}
+	if err := createSQLiteLifecycleTables(ctx, db); err != nil {
+		return nil, err
+	}
 	rows, err = db.QueryContext(ctx, `SELECT key FROM intake_host_keys WHERE tbl = ?`, m.Table)
 	if err != nil {
 		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
@@ -160,17 +179,18 @@ func NewSQLiteTable(ctx context.Context, db *sql.DB, object string, m TableMappi
 }
 
 func (k *hostKey) compile(object string) error {
-	s, err := intake.NewSchema(object, k.Fields...)
+	s, err := intake.NewSchema(object, append(slices.Clip(k.Fields), k.Also...)...)
 	if err != nil {
 		return err
 	}
-	names := make([]string, len(k.Fields))
-	for i, f := range k.Fields {
-		names[i] = f.Name
-	}
 	k.sch = s
-	k.plan, err = s.CompileKey(intake.Keys(names...))
+	k.plan, err = s.CompileKey(k.spec())
 	return err
+}
+
+// spec returns the key spec of k.
+func (k *hostKey) spec() intake.KeySpec {
+	return intake.KeySpec{Fields: k.names(), EmailRules: k.EmailRules, MD5: k.MD5, RecordID: k.RecordID}
 }
 
 func (k *hostKey) names() []string {
@@ -213,13 +233,14 @@ func (t *SQLiteTable) EnsureSchema(ctx context.Context, s *intake.Schema) error 
 // hostRow is the state of a row during a batch: its column values as the
 // driver returns them and the members of its JSON column.
 type hostRow struct {
-	id      string
-	opted   bool
-	raw     map[string]any             // by column
-	members map[string]json.RawMessage // JSON column
-	create  *Op
-	stored  bool
-	changed bool
+	id       string
+	opted    bool
+	inactive bool
+	raw      map[string]any             // by column
+	members  map[string]json.RawMessage // JSON column
+	create   *Op
+	stored   bool
+	changed  bool
 }
 
 // fieldValue returns the value of field f in r.
@@ -362,7 +383,8 @@ func sqliteHostValue(k intake.Kind, x any) (intake.Value, error) {
 	return bad()
 }
 
-// selectList is "id, opted, <every mapped column>, json" of the table.
+// selectList is "id, opted, inactive, <every mapped column>, json" of the
+// table.
 func (t *SQLiteTable) selectList() (string, []string) {
 	cols := make([]string, 0, len(t.m.Columns))
 	for _, c := range t.m.Columns {
@@ -373,10 +395,12 @@ func (t *SQLiteTable) selectList() (string, []string) {
 	slices.Sort(cols)
 	var b strings.Builder
 	b.WriteString("CAST(" + quoteIdent(t.m.IDColumn) + " AS TEXT)")
-	if t.m.OptedOut != "" {
-		b.WriteString(", coalesce(" + quoteIdent(t.m.OptedOut) + ", 0)")
-	} else {
-		b.WriteString(", 0")
+	for _, flag := range []string{t.m.OptedOut, t.m.InactiveColumn} {
+		if flag != "" {
+			b.WriteString(", coalesce(" + quoteIdent(flag) + ", 0)")
+		} else {
+			b.WriteString(", 0")
+		}
 	}
 	for _, c := range cols {
 		// An expression has no declared type: the driver returns the
@@ -395,9 +419,9 @@ func (t *SQLiteTable) selectList() (string, []string) {
 // pre.
 func scanHostRow(rows *sql.Rows, cols []string, pre ...any) (*hostRow, error) {
 	var id string
-	var opted, js any
+	var opted, inactive, js any
 	vals := make([]any, len(cols))
-	dest := append(pre, &id, &opted)
+	dest := append(pre, &id, &opted, &inactive)
 	for i := range cols {
 		dest = append(dest, &vals[i])
 	}
@@ -405,13 +429,8 @@ func scanHostRow(rows *sql.Rows, cols []string, pre ...any) (*hostRow, error) {
 	if err := rows.Scan(dest...); err != nil {
 		return nil, err
 	}
-	r := &hostRow{id: id, raw: map[string]any{}, members: map[string]json.RawMessage{}, stored: true}
-	switch o := opted.(type) {
-	case int64:
-		r.opted = o != 0
-	case string:
-		r.opted = o == "1" || strings.EqualFold(o, "true")
-	}
+	r := &hostRow{id: id, raw: map[string]any{}, members: map[string]json.RawMessage{}, stored: true,
+		opted: hostFlag(opted), inactive: hostFlag(inactive)}
 	for i, c := range cols {
 		r.raw[c] = vals[i]
 	}
@@ -433,9 +452,24 @@ func scanHostRow(rows *sql.Rows, cols []string, pre ...any) (*hostRow, error) {
 	return r, nil
 }
 
+// hostFlag reads a flag column's value: 1 or a true text.
+func hostFlag(v any) bool {
+	switch o := v.(type) {
+	case int64:
+		return o != 0
+	case float64:
+		return o != 0
+	case string:
+		return o == "1" || strings.EqualFold(o, "true")
+	case []byte:
+		return string(o) == "1" || strings.EqualFold(string(o), "true")
+	}
+	return false
+}
+
 // record converts r into a record of s.
 func (t *SQLiteTable) record(s *intake.Schema, r *hostRow) (*intake.Record, error) {
-	rec := &intake.Record{Schema: s, ID: r.id, OptedOut: r.opted, Values: make([]intake.Value, s.Len())}
+	rec := &intake.Record{Schema: s, ID: r.id, OptedOut: r.opted, Inactive: r.inactive, Values: make([]intake.Value, s.Len())}
 	for i := range s.Len() {
 		v, err := t.fieldValue(r, s.Field(i))
 		if err != nil {
@@ -490,7 +524,11 @@ func (t *SQLiteTable) fetch(ctx context.Context, q interface {
 }
 
 // Write applies the batch in order in one transaction: all of it or
-// nothing, with the semantics and errors of [SQLite.Write].
+// nothing, with the semantics and errors of [SQLite.Write]. An inactivate
+// needs TableMapping.InactiveColumn (an opt-out, OptedOut): without it the
+// batch fails with a *[RecordError] wrapping [ErrInvalidOp]. A create
+// stores the record's flags in those columns, or drops them when there are
+// none.
 func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -501,11 +539,14 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	var fetch []string
 	seen := map[string]bool{}
 	for _, op := range batch {
-		if err := checkOp(op); err != nil {
+		if err := checkAuditedOp(op); err != nil {
 			return 0, recordError(op, err)
 		}
 		if err := t.place(op.Record.Schema); err != nil {
 			return 0, recordError(op, err)
+		}
+		if op.Kind == OpInactivate && t.m.InactiveColumn == "" {
+			return 0, recordError(op, fmt.Errorf("%w: the TableMapping of %q has no InactiveColumn: add an INTEGER column (0 or 1) for the inactive flag to %s and name it in TableMapping.InactiveColumn", ErrInvalidOp, t.object, t.m.Table))
 		}
 		if id := op.Record.ID; !seen[id] {
 			seen[id] = true
@@ -531,7 +572,9 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	out := make([]intake.Outcome, len(batch))
-	var order []string // rows to write: creates in order, then changed stored rows
+	var order []string   // rows to write: creates in order, then changed stored rows
+	var deletes []string // stored rows to delete, before the writes
+	var audits []AuditEntry
 	for i, op := range batch {
 		rec := op.Record
 		sch := rec.Schema
@@ -541,7 +584,7 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 			if r != nil {
 				return 0, recordError(op, ErrDuplicateID)
 			}
-			r = &hostRow{id: rec.ID, opted: rec.OptedOut, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
+			r = &hostRow{id: rec.ID, opted: rec.OptedOut, inactive: rec.Inactive, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
 			for j := range sch.Len() {
 				if _, err := t.setField(r, sch.Field(j), value(rec, j)); err != nil {
 					return 0, recordError(op, err)
@@ -589,11 +632,62 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 				r.opted, r.changed = true, true
 			}
 			out[i] = intake.OutcomeOptedOut
+		case OpInactivate:
+			if r == nil {
+				return 0, recordError(op, ErrNotFound)
+			}
+			out[i] = intake.OutcomeUnchanged
+			if !r.inactive {
+				r.inactive, r.changed = true, true
+				out[i] = intake.OutcomeInactivated
+			}
+		case OpDelete:
+			if r == nil {
+				return 0, recordError(op, ErrNotFound)
+			}
+			if r.create != nil { // created by this batch: never written
+				order = slices.DeleteFunc(order, func(id string) bool { return id == rec.ID })
+			} else {
+				deletes = append(deletes, rec.ID)
+			}
+			rows[rec.ID] = nil
+			out[i] = intake.OutcomeDeleted
+		case OpAnonymize:
+			if r == nil {
+				return 0, recordError(op, ErrNotFound)
+			}
+			changed := false
+			for j := range sch.Len() {
+				if !sch.Field(j).Personal {
+					continue
+				}
+				c, err := t.setField(r, sch.Field(j), intake.Null)
+				if err != nil {
+					return 0, recordError(op, err)
+				}
+				changed = changed || c
+			}
+			out[i] = intake.OutcomeUnchanged
+			if changed {
+				out[i] = intake.OutcomeAnonymized
+				r.changed = true
+			}
+		}
+		if lifecycleOp(op.Kind) {
+			audits = append(audits, auditOf(op))
 		}
 	}
 	for _, id := range fetch {
-		if r := rows[id]; r != nil && r.changed {
+		if r := rows[id]; r != nil && r.changed && r.create == nil {
 			order = append(order, id)
+		}
+	}
+	for _, id := range deletes {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+quoteIdent(t.m.IDColumn)+" = ?", id); err != nil {
+			if strings.Contains(err.Error(), "constraint failed") { // a host's foreign key
+				return 0, recordError(opOf(batch, id, OpDelete), err)
+			}
+			return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 		}
 	}
 	now := t.cfg.Now().UTC().Format(time.RFC3339Nano)
@@ -610,6 +704,9 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		}
 		if t.m.OptedOut != "" {
 			add(t.m.OptedOut, boolInt(r.opted))
+		}
+		if t.m.InactiveColumn != "" {
+			add(t.m.InactiveColumn, boolInt(r.inactive))
 		}
 		if t.m.UpdatedAt != "" {
 			add(t.m.UpdatedAt, now)
@@ -660,6 +757,11 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 			return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 		}
 	}
+	for _, a := range audits {
+		if _, err := tx.ExecContext(ctx, sqlAuditInsert, auditArgs(a)...); err != nil {
+			return 0, fmt.Errorf("sink: SQLite table write: audit entry of %s: %w", a.RecordID, err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -672,6 +774,16 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	return len(batch), nil
 }
 
+// opOf returns the last op of kind on the record id in batch.
+func opOf(batch []*Op, id string, kind OpKind) *Op {
+	for i := len(batch) - 1; i >= 0; i-- {
+		if op := batch[i]; op.Kind == kind && op.Record.ID == id {
+			return op
+		}
+	}
+	return nil
+}
+
 func sortedKeys(m map[string]any) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
@@ -681,8 +793,8 @@ func sortedKeys(m map[string]any) []string {
 	return ks
 }
 
-// key returns the key spec of fields in use, filling its column first
-// when this is its first use.
+// key returns the key spec in use, filling its column first when this is
+// its first use.
 func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.KeySpec) (*hostKey, error) {
 	if k := t.knownKey(spec); k != nil {
 		return k, nil
@@ -694,9 +806,14 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 	if col == "" {
 		return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a TEXT column holding the normalized key (or a generated one) and map it", spec.Name(), t.m.Table, spec.Name())
 	}
-	k := &hostKey{Column: col}
+	k := &hostKey{Column: col, EmailRules: spec.EmailRules, MD5: spec.MD5, RecordID: spec.RecordID}
 	for _, f := range spec.Fields {
 		k.Fields = append(k.Fields, s.Field(s.Index(f)))
+	}
+	if spec.MD5 && len(spec.Fields) == 1 {
+		if i := s.Index(spec.Fields[0] + "_md5"); i >= 0 {
+			k.Also = append(k.Also, s.Field(i))
+		}
 	}
 	if err := k.compile(t.object); err != nil {
 		return nil, err
@@ -759,12 +876,12 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 	return k, nil
 }
 
-// knownKey returns the key spec in use with spec's fields, or nil.
+// knownKey returns the key spec in use that equals spec, or nil.
 func (t *SQLiteTable) knownKey(spec intake.KeySpec) *hostKey {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, k := range t.keys {
-		if slices.Equal(k.names(), spec.Fields) {
+		if k.spec().Equal(spec) {
 			return k
 		}
 	}
@@ -773,9 +890,13 @@ func (t *SQLiteTable) knownKey(spec intake.KeySpec) *hostKey {
 
 // Lookup returns the ids of the rows whose key under spec is one of keys,
 // oldest first (by OrderColumn), comparing the spec's key column, with one
-// query per hundred keys. See [SQLiteTable] for key columns.
+// query per hundred keys. See [SQLiteTable] for key columns. A record-id
+// spec is refused: such keys are found with Get.
 func (t *SQLiteTable) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkLookupSpec(spec); err != nil {
 		return nil, err
 	}
 	if err := t.place(s); err != nil {
@@ -906,4 +1027,18 @@ func (t *SQLiteTable) Count(ctx context.Context, object string) (int64, error) {
 		return 0, fmt.Errorf("sink: SQLite table count: %w", err)
 	}
 	return n, nil
+}
+
+// AuditLog returns the audit entries of the table's lifecycle ops from
+// Intake's table intake_audit, oldest first (see [SQLite.AuditLog]). It
+// implements [Auditor].
+func (t *SQLiteTable) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
+	return sqliteAuditLog(ctx, t.db, object, recordID)
+}
+
+// Reserve reserves n consecutive numbers of the named sequence in Intake's
+// table intake_sequences and returns the first, as [SQLite.Reserve] does.
+// It implements [Sequencer].
+func (t *SQLiteTable) Reserve(ctx context.Context, name string, n int64) (int64, error) {
+	return sqliteReserve(ctx, t.db, &t.wmu, name, n)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -25,12 +26,16 @@ const sqliteHostContacts = `CREATE TABLE contacts (
 	country      TEXT,
 	ltv          NUMERIC,
 	unsubscribed INTEGER NOT NULL DEFAULT 0,
+	archived     INTEGER,
 	attrs        TEXT NOT NULL DEFAULT '{}',
 	inserted_at  TEXT,
 	modified_at  TEXT,
 	name_key     TEXT,
 	last_key     TEXT,
-	cid_key      TEXT
+	cid_key      TEXT,
+	prov_key     TEXT,
+	md5_key      TEXT,
+	city_key     TEXT
 );
 CREATE INDEX contacts_email_key ON contacts (email_key);
 CREATE INDEX contacts_name_key ON contacts (name_key)`
@@ -38,6 +43,11 @@ CREATE INDEX contacts_name_key ON contacts (name_key)`
 func sqliteHostMapping() sink.TableMapping {
 	m := hostMapping()
 	m.OrderColumn = "rowid"
+	m.InactiveColumn = "archived"
+	m.KeyColumns = maps.Clone(m.KeyColumns)
+	m.KeyColumns["email[provider]"] = "prov_key"
+	m.KeyColumns["md5(email)"] = "md5_key"
+	m.KeyColumns["city"] = "city_key"
 	return m
 }
 
@@ -57,6 +67,7 @@ func TestSQLiteTableConformance(t *testing.T) {
 	t.Parallel()
 	sinktest.Run(t, func(t *testing.T) sink.Sink { _, s := openSQLiteHost(t); return s }, sinktest.Features{
 		Lookup: true, Get: true, Scan: true, Count: true, Concurrent: true, AllOrNothing: true, TextNUL: true, Contacts: true,
+		Lifecycle: true, Sequencer: true,
 	})
 }
 

@@ -42,18 +42,22 @@ type sqlWriter struct {
 
 // Write applies the batch in order in one transaction: all of it, or on an
 // error nothing (n is 0 and the error names the record: a *[RecordError]
-// wrapping [ErrNotFound] for an update or opt-out of an id the table does not
-// hold, [ErrDuplicateID] for a create of a taken id, or the constraint
-// error of a row the database refused). Semantics as for [Memory.Write]:
-// nulls keep stored values, Clear fields become null, an update that changes
-// nothing is [intake.OutcomeUnchanged] and does not touch updated_at, updates
-// never change the opted-out flag.
+// wrapping [ErrNotFound] for an update, opt-out or lifecycle op of an id
+// the table does not hold, [ErrDuplicateID] for a create of a taken id,
+// [ErrInvalidOp] for a lifecycle op without an Audit entry with a Reason,
+// or the constraint error of a row the database refused). Semantics as for
+// [Memory.Write]: nulls keep stored values, Clear fields become null, an
+// update that changes nothing is [intake.OutcomeUnchanged] and does not
+// touch updated_at, updates never change the flags; lifecycle ops follow
+// [OpInactivate], [OpDelete] and [OpAnonymize] (a delete is a DELETE of
+// the row), and each inserts its audit entry into intake_audit in the
+// batch's transaction.
 //
 // Write takes one connection of the pool for the batch and begins an
 // IMMEDIATE transaction on it. Each create is one execution of a prepared
-// single-row INSERT; updates and opt-outs read the current rows with one
-// query per hundred ids, compare in Go and write only what changed. A
-// cancelled ctx stops the batch between two ops and rolls it back.
+// single-row INSERT; the other ops read the current rows with one query
+// per hundred ids, compare in Go and write only what changed. A cancelled
+// ctx stops the batch between two ops and rolls it back.
 func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -66,7 +70,7 @@ func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
 	w := &s.w
 	w.views = w.views[:0]
 	for _, op := range batch {
-		if err := checkOp(op); err != nil {
+		if err := checkAuditedOp(op); err != nil {
 			return 0, recordError(op, err)
 		}
 		if _, err := s.ensureLocked(ctx, op.Record.Schema); err != nil {
@@ -145,9 +149,9 @@ func (w *sqlWriter) run(ctx context.Context, s *SQLite, dc any, batch []*Op) (er
 			delete(w.stmts, q)
 		}
 	}()
-	n := sqlInChunk
+	n := max(sqlInChunk, sqlAuditArgs)
 	for _, v := range w.views {
-		n = max(n, 4+len(v.t.cols)+len(v.t.keys))
+		n = max(n, sqlInsertFixed+len(v.t.cols)+len(v.t.keys))
 	}
 	if len(w.args) < n {
 		w.args = make([]driver.NamedValue, n)
@@ -279,7 +283,7 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			var vals []intake.Value
 			if wanted { // a later op of the batch updates it
 				vals = make([]intake.Value, len(t.cols))
-				w.state[k] = &rowState{vals: vals, opted: rec.OptedOut}
+				w.state[k] = &rowState{vals: vals, opted: rec.OptedOut, inactive: rec.Inactive}
 			} else {
 				vals = w.scratch(len(t.cols))
 				clear(vals)
@@ -287,9 +291,9 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			for i, j := range v.plan {
 				vals[j] = value(rec, i)
 			}
-			a := w.args[:4+len(t.cols)+len(t.keys)]
-			a[0].Value, a[1].Value, a[2].Value, a[3].Value = rec.ID, boolInt(rec.OptedOut), nowArg, nowArg
-			w.bindRow(a[4:], t, vals)
+			a := w.args[:sqlInsertFixed+len(t.cols)+len(t.keys)]
+			a[0].Value, a[1].Value, a[2].Value, a[3].Value, a[4].Value = rec.ID, boolInt(rec.OptedOut), boolInt(rec.Inactive), nowArg, nowArg
+			w.bindRow(a[sqlInsertFixed:], t, vals)
 			if err := w.exec(bg, t.insertSQL, a); err != nil {
 				return insertError(op, t, err)
 			}
@@ -309,26 +313,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 				merged[v.plan[c]] = intake.Null
 			}
 			w.merged = merged
-			changed := false
-			for j := range merged {
-				if merged[j] != st.vals[j] {
-					changed = true
-					break
-				}
+			op.Outcome = intake.OutcomeUnchanged
+			if changed, err := w.change(op, t, st, merged, nowArg); err != nil {
+				return err
+			} else if changed {
+				op.Outcome = intake.OutcomeUpdated
 			}
-			if !changed {
-				op.Outcome = intake.OutcomeUnchanged
-				continue
-			}
-			n := len(t.cols) + len(t.keys)
-			a := w.args[:n+2]
-			w.bindRow(a, t, merged)
-			a[n].Value, a[n+1].Value = nowArg, rec.ID
-			if err := w.exec(bg, t.updateSQL, a); err != nil {
-				return recordError(op, err)
-			}
-			copy(st.vals, merged)
-			op.Outcome = intake.OutcomeUpdated
 		case OpOptOut:
 			st := w.state[k]
 			if st == nil {
@@ -343,7 +333,90 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 				st.opted = true
 			}
 			op.Outcome = intake.OutcomeOptedOut
+		case OpInactivate:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			op.Outcome = intake.OutcomeUnchanged
+			if !st.inactive {
+				a := w.args[:2]
+				a[0].Value, a[1].Value = nowArg, rec.ID
+				if err := w.exec(bg, t.inactivateSQL, a); err != nil {
+					return recordError(op, err)
+				}
+				st.inactive = true
+				op.Outcome = intake.OutcomeInactivated
+			}
+		case OpDelete:
+			if w.state[k] == nil {
+				return recordError(op, ErrNotFound)
+			}
+			a := w.args[:1]
+			a[0].Value = rec.ID
+			if err := w.exec(bg, t.deleteSQL, a); err != nil {
+				return recordError(op, err)
+			}
+			w.state[k] = nil // gone for the ops after this one
+			op.Outcome = intake.OutcomeDeleted
+		case OpAnonymize:
+			st := w.state[k]
+			if st == nil {
+				return recordError(op, ErrNotFound)
+			}
+			merged := append(w.merged[:0], st.vals...)
+			for i, j := range v.plan {
+				if rec.Schema.Field(i).Personal {
+					merged[j] = intake.Null
+				}
+			}
+			w.merged = merged
+			op.Outcome = intake.OutcomeUnchanged
+			if changed, err := w.change(op, t, st, merged, nowArg); err != nil {
+				return err
+			} else if changed {
+				op.Outcome = intake.OutcomeAnonymized
+			}
 		}
+		if lifecycleOp(op.Kind) {
+			if err := w.audit(op); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// change writes merged, the new column values of the row st, unless they
+// are its values already, and reports whether it did.
+func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Value, now driver.Value) (bool, error) {
+	changed := false
+	for j := range merged {
+		if merged[j] != st.vals[j] {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	n := len(t.cols) + len(t.keys)
+	a := w.args[:n+2]
+	w.bindRow(a, t, merged)
+	a[n].Value, a[n+1].Value = now, op.Record.ID
+	if err := w.exec(context.Background(), t.updateSQL, a); err != nil {
+		return false, recordError(op, err)
+	}
+	copy(st.vals, merged)
+	return true, nil
+}
+
+// audit inserts the audit entry of the lifecycle op op.
+func (w *sqlWriter) audit(op *Op) error {
+	a := w.args[:sqlAuditArgs]
+	bindAudit(a, auditOf(op))
+	if err := w.exec(context.Background(), sqlAuditInsert, a); err != nil {
+		return fmt.Errorf("sink: audit entry of %s: %w", op.Record.ID, err)
 	}
 	return nil
 }
@@ -392,10 +465,10 @@ func boolInt(b bool) int64 {
 // prefetch reads the current rows of ids into w.state.
 func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
 	a := w.args[:sqlInChunk]
-	if n := 2 + len(t.cols); len(w.dest) < n {
+	if n := sqlRowFixed + len(t.cols); len(w.dest) < n {
 		w.dest = make([]driver.Value, n)
 	}
-	dest := w.dest[:2+len(t.cols)]
+	dest := w.dest[:sqlRowFixed+len(t.cols)]
 	for len(ids) > 0 {
 		n := min(len(ids), sqlInChunk)
 		for i := range a {
@@ -417,7 +490,7 @@ func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
 			if err == nil {
 				rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
 				if err = scanDriverRow(t, dest, &rec); err == nil {
-					w.state[stateKey{t.object, rec.ID}] = &rowState{vals: rec.Values, opted: rec.OptedOut}
+					w.state[stateKey{t.object, rec.ID}] = &rowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive}
 					continue
 				}
 			}
@@ -431,17 +504,22 @@ func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
 	return nil
 }
 
-// scanDriverRow converts a row "id, opted_out, <cols>" of t that the
-// driver returned into rec.
+// sqlRowFixed is the number of columns of t.sel before the fields': id,
+// opted_out, inactive.
+const sqlRowFixed = 3
+
+// scanDriverRow converts a row "id, opted_out, inactive, <cols>" of t that
+// the driver returned into rec.
 func scanDriverRow(t *sqlTable, row []driver.Value, rec *intake.Record) error {
 	id, _ := row[0].(string)
 	if b, ok := row[0].([]byte); ok {
 		id = string(b)
 	}
 	opted, _ := row[1].(int64)
-	rec.ID, rec.OptedOut = id, opted != 0
+	inactive, _ := row[2].(int64)
+	rec.ID, rec.OptedOut, rec.Inactive = id, opted != 0, inactive != 0
 	for j, c := range t.cols {
-		v, ok := driverValue(c.Type.Kind(), row[2+j])
+		v, ok := driverValue(c.Type.Kind(), row[sqlRowFixed+j])
 		if !ok {
 			return fmt.Errorf("sink: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", t.name, id, c.Column, c.Type.Kind())
 		}
