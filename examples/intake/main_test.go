@@ -393,3 +393,40 @@ func readFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestImportRulesMatrixAndExplain: identity rules, a lifecycle action with
+// its reason, memberships and an explained dry run, through the CLI.
+func TestImportRulesMatrixAndExplain(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	first := filepath.Join(dir, "first.csv")
+	require.NoError(t, os.WriteFile(first, []byte("contact_id,email,city\nC-1,anna@example.de,Bonn\nC-2,ben@example.de,Köln\n"), 0o600))
+	code, _, stderr := cli(t, "import", "-store", store, "-lists", "newsletter", first)
+	require.Equal(t, 0, code, stderr)
+
+	second := filepath.Join(dir, "second.csv")
+	require.NoError(t, os.WriteFile(second, []byte("contact_id,email,city\n,ANNA@example.de,Berlin\nC-2,anna@example.de,\n"), 0o600))
+	code, out, stderr := cli(t, "import", "-store", store, "-rules", "contact_id; email", "-dry-run", "-explain", "5", second)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "sync on contact_id, else email")
+	assert.Contains(t, out, `line 2: update by email "anna@example.de"`)
+	assert.Contains(t, out, `city: "Bonn" → "Berlin"`)
+	assert.Contains(t, out, "line 3: reject (conflict)")
+
+	code, _, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", first)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "needs a reason")
+
+	code, out, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", "-reason", "erasure request", "-json", first)
+	require.Equal(t, 0, code, stderr)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &raw))
+	assert.EqualValues(t, 2, raw["deleted"])
+
+	code, _, stderr = cli(t, "import", "-store", store, "-on-match", "merge", first)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, `unknown on-match choice "merge"`)
+	code, _, stderr = cli(t, "import", "-store", store, "-rules", "md5(email)[x]", first)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "unknown email rules")
+}
