@@ -11,6 +11,24 @@
 // call [Importer.Run] with a [Job] per file (the source, the schema, the
 // mapping spec, the action, the sync fields, dry run, a rejects writer).
 //
+// Record actions: Job.Action is one of the five actions of
+// intake.Action, or Job.Matrix any identity.Matrix (on a match update,
+// skip, opt out, inactivate, delete or anonymize; on no match create, skip
+// or reject). Job.Rules gives ordered identity rules instead of the single
+// key of Job.Sync; a row whose rules find different records is rejected
+// (conflict). Job.Duplicates chooses what later rows of a key do (first
+// wins, last wins, merge), Job.Merge how an update merges with stored
+// values, Job.Consent how consent columns and defaults apply (an opted-out
+// contact stays opted out unless the channel allows otherwise), and
+// Job.Memberships which lists or tags every record joins. Lifecycle actions
+// need Job.Reason and a sink.Auditor, which stores an audit entry (who,
+// when, why, job and run) with each op. Job.Explain explains the decisions
+// on the first rows in Report.Explain: the rule and key that matched and,
+// for updates, each field that changes, old → new. Merge rules that read
+// stored values, consent and explanations make a run read the matched
+// records of each batch (one sink.Getter call) and write its batches one
+// after the other.
+//
 // Streaming: Run reads the source in one goroutine, maps chunks of rows on
 // Config.Workers goroutines, and puts them back in file order in the calling
 // goroutine, which looks up a whole batch in one call to the sink, decides
@@ -21,7 +39,7 @@
 // keeps the records it would write; see Job.DryRun).
 //
 // Report: Report.Rows = Created + Updated + Unchanged + Skipped + OptedOut +
-// Rejected. Skipped and rejected rows are counted by reason code in
+// Rejected + Inactivated + Deleted + Anonymized. Skipped and rejected rows are counted by reason code in
 // Report.Reasons; the first rejected rows are listed in Report.Errors with
 // file, line, column, field, code and message, and every one can be written
 // to a CSV file by a [RejectWriter] (Job.Rejects).
