@@ -172,19 +172,23 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 				} else {
 					created = r.drySeen != nil && r.drySeen.Has(tk)
 				}
-			case r.createdKeys.Has(tk):
-				created = true
+			default:
+				// createdKeys covers the whole run (only when a created
+				// record must not be matched like a stored one); pending
+				// and the batch being written cover what the store does
+				// not show yet.
+				created = r.createdKeys != nil && r.createdKeys.Has(tk)
 				if len(m.IDs) > 0 {
 					break // committed: the lookup found it
 				}
 				if r.inflight != nil { // created by the batch being written?
 					if id, ok := r.inflight.created[tk]; ok {
 						m.IDs = append(m.IDs[:0:0], id)
-						break
+						return true
 					}
 				}
 				if j, ok := r.pending[tk]; ok {
-					createdOp = j
+					created, createdOp = true, j
 				}
 			}
 			return created
@@ -377,7 +381,9 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 					r.pending = make(map[intake.Key]int)
 				}
 				r.pending[tk] = len(b.ops)
-				r.createdKeys.Add(tk)
+				if r.createdKeys != nil {
+					r.createdKeys.Add(tk)
+				}
 				if r.overlap {
 					if b.created == nil {
 						b.created = make(map[intake.Key]string)

@@ -456,7 +456,11 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if r.rules.needSeen {
 		r.seen = identity.NewSeen()
 	}
-	if r.rules.trackCreated && !job.DryRun {
+	if r.rules.trackCreated && !job.DryRun && matrix.OnMatch != identity.MatchUpdate {
+		// With update on a match, a record an earlier batch created is
+		// updated like any stored one; otherwise the run must tell it from
+		// stored records (a duplicate, not a match), so it remembers every
+		// key it creates (by hash, about 37 bytes each).
 		r.createdKeys = identity.NewSeen()
 	}
 	if job.Rejects != nil {
