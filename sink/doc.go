@@ -4,8 +4,8 @@
 // # Sinks
 //
 // A [Sink] takes batches of write operations ([Op]: create, update, opt
-// out) from the importer and reports, per op, what happened
-// ([intake.Outcome]). Failures are identified by record (*[RecordError]
+// out, and the lifecycle ops inactivate, delete and anonymize) from the
+// importer and reports, per op, what happened ([intake.Outcome]). Failures are identified by record (*[RecordError]
 // with the record's id and source line), never by batch index. A sink
 // that writes a batch in one transaction applies all of it or nothing; the
 // sinks of this package do.
@@ -26,9 +26,45 @@
 //   - [Concurrent]: Lookup and Get may run beside a Write.
 //   - [Checkpointer]: commit a run's checkpoint in the batch's transaction,
 //     so that a run that died resumes after its last committed batch.
+//   - [Auditor]: apply lifecycle ops and keep their audit log; the
+//     importer refuses a job with a lifecycle action without it.
+//   - [Sequencer]: hand out numbers never handed out twice, for contact
+//     numbers (identity.NewNumeric).
 //
 // A host that keeps customer data in its own database writes a small type
 // with Write (and ideally Lookup) over its tables.
+//
+// # Lifecycle ops and the audit log
+//
+// Three ops change a record's life rather than its values, each with an
+// [AuditEntry] (Op.Audit: when, why, who, which import) that the sink
+// stores in the transaction that applies the op:
+//
+//   - [OpInactivate] sets [intake.Record.Inactive] and keeps the values;
+//     the record is still found by its keys.
+//   - [OpDelete] removes the record: Lookup, Get, Scan and Count no longer
+//     see it, and later ops of the batch on its id fail with [ErrNotFound].
+//   - [OpAnonymize] nulls the fields that are personal in the op's schema
+//     ([intake.Field.Personal]) and keeps the id, the other fields and the
+//     flags; its keys are computed again, so a personal sync field no
+//     longer finds it.
+//
+// Only an [Auditor] accepts them. A lifecycle op without an Audit entry, or
+// whose entry has no Reason, fails with a *[RecordError] wrapping
+// [ErrInvalidOp]; one on an id the store does not hold, with [ErrNotFound],
+// as an update would. [Auditor.AuditLog] reads the entries of an object
+// type or a record, oldest first; those of deleted records stay. The
+// stores of this package keep the log in memory (Memory) or in the table
+// intake_audit (SQLite, PostgreSQL, beside a host's table too), with times
+// to the microsecond.
+//
+// # Sequences
+//
+// A [Sequencer] reserves ranges of numbers by name: Reserve(ctx,
+// "contact_number", 1000) returns the first of 1000 numbers that no other
+// call, process or restart gets again. Memory keeps its sequences as long
+// as it lives; the SQL stores keep them in the table intake_sequences and
+// have each reservation committed to disk before Reserve returns.
 //
 // # Memory
 //
@@ -37,16 +73,19 @@
 // implements every capability but [Checkpointer], is safe for concurrent
 // use and keeps a record in about 240 bytes for a typical contact, its
 // email index included, outside the Go heap; [Memory.Close] gives that
-// memory back.
+// memory back. A deleted record's bytes stay in that memory until Close.
 //
 // # SQLite
 //
 // [OpenSQLite] opens the embedded default store, a SQLite file reached
 // through the pure-Go driver modernc.org/sqlite (no cgo), with a table per
 // object type, a column per field, and an indexed key column per key spec
-// the matcher uses; [NewSQLite] uses a *sql.DB the host opened. It
-// remembers its schemas, so a reopened store finds everything it held. See
-// [SQLite] for the table layout and [OpenSQLite] for the pragmas.
+// the matcher uses (options included: k_email__provider, k_email__md5);
+// [NewSQLite] uses a *sql.DB the host opened. It remembers its schemas, so
+// a reopened store finds everything it held, and keeps the audit log and
+// the sequences in the tables intake_audit and intake_sequences. It
+// implements every capability but [Checkpointer]. See [SQLite] for the
+// table layout and its SQL, and [OpenSQLite] for the pragmas.
 //
 // # PostgreSQL
 //
@@ -64,9 +103,10 @@
 //
 // A [TableMapping] makes it write an object type into a table the host
 // already has (its own contacts table): a column per field, a jsonb column
-// for custom fields, key columns (generated columns work), opted-out and
-// timestamp columns. [NewSQLiteTable] does the same for a table in a
-// SQLite database.
+// for custom fields, key columns (generated columns work), opted-out,
+// inactive and timestamp columns. [NewSQLiteTable] does the same for a
+// table in a SQLite database, with its audit log and sequences in
+// Intake's own tables beside it.
 //
 // # Writing a sink
 //
