@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,8 +83,9 @@ func (c *PostgresConfig) validate() error {
 // Postgres is a sink over a PostgreSQL database, reached through a
 // *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
 // [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Checkpointer] and [Concurrent], and is safe for
-// concurrent use; several processes may share one database.
+// [SchemaReader], [Checkpointer], [Concurrent], [Auditor] and [Sequencer],
+// and is safe for concurrent use; several processes may share one
+// database.
 //
 // # Tables
 //
@@ -92,8 +95,9 @@ func (c *PostgresConfig) validate() error {
 //	seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY   creation order
 //	id         text NOT NULL UNIQUE        the record's id
 //	opted_out  boolean NOT NULL
+//	inactive   boolean NOT NULL            intake.Record.Inactive
 //	created_at timestamptz NOT NULL
-//	updated_at timestamptz NOT NULL        changes only when a value or the flag does
+//	updated_at timestamptz NOT NULL        changes only when a value or a flag does
 //	<field>    one column per field: text (text, email, phone, country,
 //	           select, id), boolean, numeric, date, time, timestamptz,
 //	           text[] (multi-select)
@@ -104,11 +108,24 @@ func (c *PostgresConfig) validate() error {
 // and join them. A key column holds the record's [intake.Key] under its
 // spec (NULL when blank); the first Lookup with a spec adds it, indexes it
 // and fills it for the stored records, and every write keeps it current.
+// Specs that differ only in their options have columns of their own, named
+// as in SQLite (k_email__provider, k_email__md5).
+//
+// A table an earlier version created, without the inactive column, gets
+// it (ALTER TABLE … ADD COLUMN … boolean NOT NULL DEFAULT false, which
+// rewrites nothing) when the sink first uses the table, as a new field
+// gets its column; if a field already has the column inactive, the flag's
+// column is inactive_flag.
 //
 // intake_schema (object, version, schema jsonb) remembers each object's
-// fields and key columns; intake_checkpoint (run_id, source, last_line,
-// batches, updated_at) holds the checkpoints of [Postgres.WriteCheckpoint].
-// [PostgresMigrations] returns the statements that create them.
+// fields, its key columns with their specs (options included) and its
+// inactive column; intake_checkpoint (run_id, source, last_line, batches,
+// updated_at) holds the checkpoints of [Postgres.WriteCheckpoint];
+// intake_audit holds the audit log of lifecycle ops ([Postgres.AuditLog])
+// and intake_sequences the sequences of [Postgres.Reserve]. These are
+// Intake's own tables in the configured schema, beside the host's tables
+// when a [TableMapping] is used. [PostgresMigrations] returns the
+// statements that create them.
 //
 // Text values cannot hold NUL bytes in PostgreSQL: a record with one fails
 // with a *[RecordError] wrapping [ErrInvalidOp] (Intake's mapper rejects
@@ -131,12 +148,22 @@ func (c *PostgresConfig) validate() error {
 // by id, never by position: a create whose id is taken fails the batch
 // with [ErrDuplicateID] naming the record. A Lookup is one query per batch
 // of keys (k_<spec> = ANY($1)).
+//
+// Lifecycle ops take the same path: an inactivate or an anonymize is a
+// change of a stored row (the inactive column, or null personal fields
+// and their recomputed keys) applied by the batch's UPDATE; the deletes
+// of a batch are one DELETE … WHERE id = ANY($1) per table, run before
+// the batch's inserts; the audit entries of a batch are one INSERT into
+// intake_audit. All in the batch's transaction: a batch that fails leaves
+// no audit entry. See [Postgres.Write].
 type Postgres struct {
 	pool *pgxpool.Pool
 	cfg  PostgresConfig
 
 	schemaTable string // quoted intake_schema
 	cpTable     string // quoted intake_checkpoint
+	auditTable  string // quoted intake_audit
+	seqTable    string // quoted intake_sequences
 
 	wmu sync.Mutex // serializes writes and schema changes in this process
 
@@ -148,12 +175,27 @@ type Postgres struct {
 }
 
 // PostgresMigrations returns the SQL statements that create the schema
-// and the tables Intake needs in it (intake_schema, intake_checkpoint),
-// for a host that runs its own migrations (set
-// [PostgresConfig.SkipMigrations]). They are idempotent (CREATE … IF NOT
-// EXISTS). The tables of object types are created by [Postgres.EnsureSchema]
-// as schemas are seen; [PostgresObjectMigration] returns their statements
-// for a host that wants them in its migrations too. schema "" is "public".
+// and the tables Intake needs in it, for a host that runs its own
+// migrations (set [PostgresConfig.SkipMigrations]). They are idempotent
+// (CREATE … IF NOT EXISTS): a host upgrading Intake runs them all again,
+// and NewPostgres does so itself unless SkipMigrations is set. The tables:
+//
+//   - intake_schema: each object type's fields and key columns;
+//   - intake_checkpoint: the checkpoints of [Postgres.WriteCheckpoint];
+//   - intake_audit: the audit log of lifecycle ops ([Postgres.AuditLog]),
+//     one row per op (seq orders them; time, object, record_id, action,
+//     reason, actor, job, run_id, line as in [AuditEntry]), indexed by
+//     object and record; rows of deleted records stay;
+//   - intake_sequences: the next number of each sequence of
+//     [Postgres.Reserve] (name, next).
+//
+// intake_audit and intake_sequences are new in this version: a host with
+// SkipMigrations that has not run them yet gets an error naming
+// PostgresMigrations from lifecycle ops, AuditLog and Reserve; everything
+// else works without them. The tables of object types are created by
+// [Postgres.EnsureSchema] as schemas are seen; [PostgresObjectMigration]
+// returns their statements for a host that wants them in its migrations
+// too. schema "" is "public".
 func PostgresMigrations(schema string) []string {
 	if schema == "" {
 		schema = "public"
@@ -173,6 +215,23 @@ func PostgresMigrations(schema string) []string {
 	batches    bigint NOT NULL DEFAULT 0,
 	updated_at timestamptz NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_audit (
+	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	time      timestamptz NOT NULL,
+	object    text NOT NULL,
+	record_id text NOT NULL,
+	action    text NOT NULL,
+	reason    text NOT NULL,
+	actor     text NOT NULL DEFAULT '',
+	job       text NOT NULL DEFAULT '',
+	run_id    text NOT NULL DEFAULT '',
+	line      bigint NOT NULL DEFAULT 0
+)`,
+		`CREATE INDEX IF NOT EXISTS intake_audit_record ON ` + q + `.intake_audit (object, record_id)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_sequences (
+	name text PRIMARY KEY,
+	next bigint NOT NULL
+)`,
 	}
 }
 
@@ -180,7 +239,10 @@ func PostgresMigrations(schema string) []string {
 // of s's object type in schema ("" is "public") as [Postgres.EnsureSchema]
 // would, and register it in intake_schema, with the key columns of keys
 // (indexed). They are idempotent for a table that does not exist yet or
-// has exactly these columns. Run [PostgresMigrations] first.
+// has exactly these columns; they also add the inactive column to a table
+// an earlier version created (as the sink does on first use). Run
+// [PostgresMigrations] first. A record-id key (KeySpec.RecordID) has no
+// key column and is refused.
 func PostgresObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([]string, error) {
 	if schema == "" {
 		schema = "public"
@@ -188,21 +250,25 @@ func PostgresObjectMigration(schema string, s *intake.Schema, keys ...intake.Key
 	if s == nil {
 		return nil, errors.New("sink: PostgresObjectMigration: nil schema")
 	}
-	t, err := newPgTable(schema, s.Object(), pgColsOf(s.Fields()), nil, 1)
+	t, err := newPgTable(schema, s.Object(), pgColsOf(s.Fields()), nil, "inactive", 1)
 	if err != nil {
 		return nil, err
 	}
 	for _, spec := range keys {
+		if err := checkLookupSpec(spec); err != nil {
+			return nil, err
+		}
 		plan, err := s.CompileKey(spec)
 		if err != nil {
 			return nil, err
 		}
-		t.keys = append(t.keys, &sqlKey{Fields: spec.Fields, Column: t.newKeyColumn(spec), plan: plan})
+		t.keys = append(t.keys, newPgKey(spec, t.newKeyColumn(spec), plan))
 	}
 	stmts := []string{t.createSQL()}
 	for _, k := range t.keys {
 		stmts = append(stmts, t.indexSQL(k.Column))
 	}
+	stmts = append(stmts, t.addInactiveSQL("inactive"))
 	js, err := json.Marshal(t.stored())
 	if err != nil {
 		return nil, err
@@ -226,6 +292,7 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*
 	}
 	q := quoteIdent(cfg.Schema)
 	p := &Postgres{pool: pool, cfg: cfg, schemaTable: q + ".intake_schema", cpTable: q + ".intake_checkpoint",
+		auditTable: q + ".intake_audit", seqTable: q + ".intake_sequences",
 		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{}}
 	if !cfg.SkipMigrations {
 		if err := p.migrate(ctx); err != nil {
@@ -236,6 +303,11 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*
 		cols, err := p.inspect(ctx, pool, m)
 		if err != nil {
 			return nil, err
+		}
+		// Checked now, not with the fields: a mapping gaining it later
+		// still has its schema stored.
+		if c, ok := cols[m.InactiveColumn]; m.InactiveColumn != "" && (!ok || c.typ != "boolean") {
+			return nil, fmt.Errorf("sink: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
 		}
 		p.host[object] = cols
 	}
@@ -313,11 +385,11 @@ func (p *Postgres) load(ctx context.Context, objects []string) error {
 }
 
 func (p *Postgres) tableFromJSON(object string, version int64, js []byte) (*pgTable, error) {
-	var st storedSchema
+	var st pgStored
 	if err := json.Unmarshal(js, &st); err != nil {
 		return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
 	}
-	t, err := newPgTable(p.cfg.Schema, object, st.Fields, st.Keys, version)
+	t, err := newPgTable(p.cfg.Schema, object, st.Fields, st.Keys, st.Inactive, version)
 	if err != nil {
 		return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
 	}
@@ -362,10 +434,11 @@ type pgTable struct {
 	version int64  // intake_schema.version it was read or written with
 	cols    []sqlCol
 	store   *intake.Schema
-	keys    []*sqlKey
+	keys    []*pgKey
 
 	// Column names; a TableMapping changes them.
 	idCol, seqCol, optedCol, createdCol, updatedCol string // quoted; seqCol, optedCol may be ""
+	inactiveCol                                     string // quoted; "" for a host table without one
 	idType                                          string // SQL type of idCol ("text")
 	orderBy                                         string // creation order: "seq", or a host's order column and id
 	jsonCol                                         string // quoted JSONB column of fields without a column, or ""
@@ -373,12 +446,43 @@ type pgTable struct {
 	genKey                                          []bool // per key: a host's generated column, read only
 	host                                            bool   // a host table: Intake never alters it
 	hostCols                                        map[string]pgHostCol
+
+	// inactive is the column of the inactive flag of Intake's own table:
+	// "inactive", or "inactive_flag" when a field of a table an earlier
+	// version created has the column inactive; "" in such a table until
+	// ensureLocked adds it, and in a host table.
+	inactive string
 }
 
 // pgView is a schema's view of a table: plan[i] is the column of field i.
 type pgView struct {
 	t    *pgTable
 	plan []int
+}
+
+// pgKey is a key column of a table: the spec whose keys it holds, options
+// included, and its name. Its JSON in intake_schema is {"fields": […],
+// "column": …} with the options when set, so that schemas stored before
+// key options existed read as specs without options.
+type pgKey struct {
+	intake.KeySpec
+	Column string `json:"column"`
+	plan   *intake.KeyPlan
+}
+
+func newPgKey(spec intake.KeySpec, col string, plan *intake.KeyPlan) *pgKey {
+	spec.Fields = append([]string(nil), spec.Fields...)
+	return &pgKey{KeySpec: spec, Column: col, plan: plan}
+}
+
+// pgStored is the JSON of an object in intake_schema.schema.
+type pgStored struct {
+	Object string   `json:"object"`
+	Fields []sqlCol `json:"fields"`
+	Keys   []*pgKey `json:"keys,omitempty"`
+	// Inactive is the column of the inactive flag, absent in the schemas
+	// of tables created before the flag existed (as in SQLite's).
+	Inactive string `json:"inactive,omitempty"`
 }
 
 func pgColsOf(fields []intake.Field) []sqlCol {
@@ -389,7 +493,7 @@ func pgColsOf(fields []intake.Field) []sqlCol {
 	return cols
 }
 
-func newPgTable(schema, object string, cols []sqlCol, keys []*sqlKey, version int64) (*pgTable, error) {
+func newPgTable(schema, object string, cols []sqlCol, keys []*pgKey, inactive string, version int64) (*pgTable, error) {
 	cols = append([]sqlCol(nil), cols...) // a snapshot shares nothing it may change
 	fields := make([]intake.Field, len(cols))
 	for i, c := range cols {
@@ -401,36 +505,67 @@ func newPgTable(schema, object string, cols []sqlCol, keys []*sqlKey, version in
 	}
 	t := &pgTable{object: object, name: quoteIdent(schema) + "." + quoteIdent("intake_"+object), version: version, cols: cols, store: store,
 		idCol: "id", seqCol: "seq", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
-		idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+		inactive: inactive, idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+	if inactive != "" {
+		t.inactiveCol = quoteIdent(inactive)
+	}
 	for _, k := range keys {
-		plan, err := store.CompileKey(intake.Keys(k.Fields...))
+		plan, err := store.CompileKey(k.KeySpec)
 		if err != nil {
 			return nil, err
 		}
-		t.keys = append(t.keys, &sqlKey{Fields: k.Fields, Column: k.Column, plan: plan})
+		t.keys = append(t.keys, newPgKey(k.KeySpec, k.Column, plan))
 	}
 	return t, nil
 }
 
-func (t *pgTable) key(spec intake.KeySpec) *sqlKey {
+// key returns the key column of spec (the same fields and options), or
+// nil.
+func (t *pgTable) key(spec intake.KeySpec) *pgKey {
 	for _, k := range t.keys {
-		if equalFields(k.Fields, spec.Fields) {
+		if k.Equal(spec) {
 			return k
 		}
 	}
 	return nil
 }
 
-func equalFields(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+// pgSpecUses reports whether the keys of spec depend on one of the
+// fields: its own, or, for an MD5 key, the F_md5 field it falls back on.
+func pgSpecUses(spec intake.KeySpec, fields []string) bool {
+	if spec.MD5 && len(spec.Fields) == 1 && slices.Contains(fields, spec.Fields[0]+"_md5") {
+		return true
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+	return specUses(spec, fields)
+}
+
+// needsUpgrade reports whether t is Intake's own table without the
+// inactive column, which ensureLocked adds before use.
+func (t *pgTable) needsUpgrade() bool { return !t.host && t.inactive == "" }
+
+// addInactiveSQL adds the inactive column col to t, Intake's own table,
+// when an earlier version created it.
+func (t *pgTable) addInactiveSQL(col string) string {
+	return "ALTER TABLE " + t.name + " ADD COLUMN IF NOT EXISTS " + quoteIdent(col) + " boolean NOT NULL DEFAULT false"
+}
+
+// newInactiveColumn returns the column for the inactive flag of t, a
+// table an earlier version created: "inactive", unless a field has that
+// column, then "inactive_flag" (with a numeric suffix if that is taken
+// too).
+func (t *pgTable) newInactiveColumn() string {
+	taken := func(col string) bool {
+		return slices.ContainsFunc(t.cols, func(c sqlCol) bool { return c.Column == col }) ||
+			slices.ContainsFunc(t.keys, func(k *pgKey) bool { return k.Column == col })
+	}
+	col := "inactive"
+	for n := 1; taken(col); n++ {
+		col = "inactive_flag"
+		if n > 1 {
+			col += "_" + strconv.Itoa(n)
 		}
 	}
-	return true
+	return col
 }
 
 // newKeyColumn is as sqlTable.newKeyColumn.
@@ -449,8 +584,8 @@ func (t *pgTable) newKeyColumn(spec intake.KeySpec) string {
 	}
 }
 
-func (t *pgTable) stored() storedSchema {
-	return storedSchema{Object: t.object, Fields: t.cols, Keys: t.keys}
+func (t *pgTable) stored() pgStored {
+	return pgStored{Object: t.object, Fields: t.cols, Keys: t.keys, Inactive: t.inactive}
 }
 
 func pgType(ft intake.FieldType) string {
@@ -473,7 +608,7 @@ func pgType(ft intake.FieldType) string {
 
 func (t *pgTable) createSQL() string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
 	for _, c := range t.cols {
 		b.WriteString(",\n\t" + quoteIdent(c.Column) + " " + pgType(c.Type))
 	}
@@ -492,7 +627,7 @@ func (t *pgTable) indexSQL(col string) string {
 
 // view returns the view of sch, ensuring its table when it is new; with
 // spec it also makes sure the spec's key column exists.
-func (p *Postgres) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgView, *sqlKey, error) {
+func (p *Postgres) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgView, *pgKey, error) {
 	if sch == nil {
 		return nil, nil, errors.New("sink: nil schema")
 	}
@@ -556,7 +691,7 @@ func (p *Postgres) ensureLocked(ctx context.Context, sch *intake.Schema) (*pgVie
 	if v != nil {
 		return v, nil
 	}
-	if t == nil || !t.covers(sch) {
+	if t == nil || !t.covers(sch) || t.needsUpgrade() {
 		var err error
 		if t, err = p.alter(ctx, sch, nil); err != nil {
 			return nil, err
@@ -617,7 +752,7 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 	}
 	m, mapped := p.cfg.Tables[object]
 	var oldFields []intake.Field
-	var keys []*sqlKey
+	var keys []*pgKey
 	var oldCols []sqlCol
 	if old != nil {
 		oldCols = old.cols
@@ -632,7 +767,19 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 	}
 	nt := old
 	var ddl []string
-	if changed || old == nil {
+	// A table an earlier version created gets the inactive column.
+	inactive := "inactive"
+	upgrade := old != nil && old.needsUpgrade() && !mapped
+	switch {
+	case upgrade:
+		inactive = old.newInactiveColumn()
+		ddl = append(ddl, old.addInactiveSQL(inactive))
+	case mapped:
+		inactive = ""
+	case old != nil:
+		inactive = old.inactive
+	}
+	if changed || old == nil || upgrade {
 		cols := make([]sqlCol, len(fields))
 		for i, f := range fields {
 			if i < len(oldCols) {
@@ -641,13 +788,13 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 				cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
 			}
 		}
-		var kept []*sqlKey
+		var kept []*pgKey
 		for _, k := range keys {
-			if !specUses(intake.Keys(k.Fields...), retyped) {
+			if !pgSpecUses(k.KeySpec, retyped) {
 				kept = append(kept, k)
 			}
 		}
-		if nt, err = newPgTable(p.cfg.Schema, object, cols, kept, version+1); err != nil {
+		if nt, err = newPgTable(p.cfg.Schema, object, cols, kept, inactive, version+1); err != nil {
 			return nil, err
 		}
 		if mapped {
@@ -677,8 +824,8 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 				return nil, fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", object, col, m.Table)
 			}
 		}
-		keys := append(append([]*sqlKey(nil), nt.keys...), &sqlKey{Fields: append([]string(nil), spec.Fields...), Column: col, plan: plan})
-		n2, err := newPgTable(p.cfg.Schema, object, nt.cols, keys, version+1)
+		keys := append(append([]*pgKey(nil), nt.keys...), newPgKey(*spec, col, plan))
+		n2, err := newPgTable(p.cfg.Schema, object, nt.cols, keys, nt.inactive, version+1)
 		if err != nil {
 			return nil, err
 		}
@@ -735,7 +882,7 @@ func (p *Postgres) addKeyLocked(ctx context.Context, t *pgTable, spec intake.Key
 // that a type change invalidated), indexes it and sets it for every stored
 // row: the rows are read, their keys computed in Go and streamed back with
 // COPY into a temporary table, applied with one UPDATE.
-func (p *Postgres) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *sqlKey) error {
+func (p *Postgres) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) error {
 	start := time.Now()
 	if t.host && t.hostCols[k.Column].generated {
 		return nil // the table computes it
@@ -785,18 +932,24 @@ func (p *Postgres) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *sqlKey
 	return nil
 }
 
-// selectList is "id, opted_out, <cols>" of t (opted_out as false when the
-// table has none; fields kept in the JSONB column as its members).
+// selectList is "id, opted_out, inactive, <cols>" of t (a flag as false
+// when the table has no column for it; fields kept in the JSONB column as
+// its members).
 func (t *pgTable) selectList() string {
 	var b strings.Builder
 	b.WriteString(t.idCol)
 	if t.host {
 		b.WriteString("::text")
 	}
-	if t.optedCol != "" {
-		b.WriteString(", " + t.optedCol)
-	} else {
-		b.WriteString(", false")
+	for _, col := range []string{t.optedCol, t.inactiveCol} {
+		switch {
+		case col == "":
+			b.WriteString(", false")
+		case t.host: // a host's column may be nullable
+			b.WriteString(", coalesce(" + col + ", false)")
+		default:
+			b.WriteString(", " + col)
+		}
 	}
 	for j, c := range t.cols {
 		b.WriteString(", ")

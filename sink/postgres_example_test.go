@@ -31,6 +31,23 @@ func ExamplePostgresMigrations() {
 	// 	batches    bigint NOT NULL DEFAULT 0,
 	// 	updated_at timestamptz NOT NULL
 	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_audit (
+	// 	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	// 	time      timestamptz NOT NULL,
+	// 	object    text NOT NULL,
+	// 	record_id text NOT NULL,
+	// 	action    text NOT NULL,
+	// 	reason    text NOT NULL,
+	// 	actor     text NOT NULL DEFAULT '',
+	// 	job       text NOT NULL DEFAULT '',
+	// 	run_id    text NOT NULL DEFAULT '',
+	// 	line      bigint NOT NULL DEFAULT 0
+	// );
+	// CREATE INDEX IF NOT EXISTS intake_audit_record ON "crm".intake_audit (object, record_id);
+	// CREATE TABLE IF NOT EXISTS "crm".intake_sequences (
+	// 	name text PRIMARY KEY,
+	// 	next bigint NOT NULL
+	// );
 }
 
 // The table of an object type, with its email key column, as EnsureSchema
@@ -52,6 +69,7 @@ func ExamplePostgresObjectMigration() {
 	// 	seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	// 	id text NOT NULL UNIQUE,
 	// 	opted_out boolean NOT NULL DEFAULT false,
+	// 	inactive boolean NOT NULL DEFAULT false,
 	// 	created_at timestamptz NOT NULL,
 	// 	updated_at timestamptz NOT NULL,
 	// 	"account_id" text,

@@ -15,15 +15,19 @@ import (
 // pgScanner scans rows of a table's selectList into records of its store
 // schema, reusing its scan targets.
 type pgScanner struct {
-	t     *pgTable
-	id    string
-	opted bool
-	dest  []any
+	t        *pgTable
+	id       string
+	opted    bool
+	inactive bool
+	dest     []any
 }
+
+// pgScanPre is the number of columns of a selectList before the fields.
+const pgScanPre = 3
 
 func newPgScanner(t *pgTable) *pgScanner {
 	sc := &pgScanner{t: t}
-	sc.dest = append(sc.dest, &sc.id, &sc.opted)
+	sc.dest = append(sc.dest, &sc.id, &sc.opted, &sc.inactive)
 	for j, c := range t.cols {
 		var h any
 		if t.inJSON[j] {
@@ -61,9 +65,9 @@ func (sc *pgScanner) scan(rows pgx.Rows, rec *intake.Record, pre ...any) error {
 	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
-	rec.ID, rec.OptedOut = sc.id, sc.opted
+	rec.ID, rec.OptedOut, rec.Inactive = sc.id, sc.opted, sc.inactive
 	for j, c := range sc.t.cols {
-		v, err := pgValue(c.Type.Kind(), sc.dest[2+j], sc.t.inJSON[j])
+		v, err := pgValue(c.Type.Kind(), sc.dest[pgScanPre+j], sc.t.inJSON[j])
 		if err != nil {
 			return fmt.Errorf("sink: %s row %s: column %s: %w", sc.t.name, sc.id, c.Column, err)
 		}
@@ -140,9 +144,15 @@ func pgValue(k intake.Kind, h any, inJSON bool) (intake.Value, error) {
 // Lookup returns the ids of the stored records whose key under spec is one
 // of keys, oldest first, with one indexed query (k_<spec> = ANY($1)) for
 // the whole batch of keys. The first Lookup with a spec adds and fills its
-// key column (see [Postgres]).
+// key column (see [Postgres]); specs that differ only in their options
+// (email rules, MD5) have key columns of their own. A record-id spec
+// (KeySpec.RecordID) is never looked up: it is an error (find such
+// records with Get).
 func (p *Postgres) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkLookupSpec(spec); err != nil {
 		return nil, err
 	}
 	v, kc, err := p.view(ctx, sch, &spec)
@@ -209,7 +219,7 @@ func (p *Postgres) Get(ctx context.Context, sch *intake.Schema, ids []string) (m
 		if err := sc.scan(rows, &tmp); err != nil {
 			return nil, err
 		}
-		rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Values: make([]intake.Value, sch.Len())}
+		rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Inactive: tmp.Inactive, Values: make([]intake.Value, sch.Len())}
 		project(rec, v.plan, tmp.Values)
 		res[rec.ID] = rec
 	}
@@ -231,9 +241,9 @@ const pgScanPage = 1000
 func (p *Postgres) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {
 	out := &intake.Record{Schema: sch, Values: make([]intake.Value, sch.Len())}
 	type row struct {
-		id    string
-		opted bool
-		vals  []intake.Value
+		id              string
+		opted, inactive bool
+		vals            []intake.Value
 	}
 	var page []row
 	var after []any // the order columns of the last row
@@ -273,7 +283,7 @@ func (p *Postgres) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake
 				rows.Close()
 				return err
 			}
-			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Values})
+			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -281,7 +291,7 @@ func (p *Postgres) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake
 		}
 		after = last
 		for _, r := range page {
-			out.ID, out.OptedOut, out.Line = r.id, r.opted, 0
+			out.ID, out.OptedOut, out.Inactive, out.Line = r.id, r.opted, r.inactive, 0
 			project(out, v.plan, r.vals)
 			if err := fn(out); err != nil {
 				return err

@@ -19,7 +19,8 @@ import (
 // contacts table, say), which the [Postgres] sink then writes into instead
 // of its own intake_<object> table. Intake never creates, alters or drops a
 // host table: the columns named here must exist. Intake still records the
-// object's fields and key specs in its intake_schema table.
+// object's fields and key specs in its intake_schema table, and the audit
+// log of lifecycle ops in its intake_audit table.
 //
 // Field values are stored in the column Columns names for the field, cast
 // to the column's type (a text field into varchar or citext, a decimal
@@ -139,6 +140,7 @@ func (t *pgTable) applyMapping(m TableMapping, cols map[string]pgHostCol) {
 	}
 	t.seqCol = ""
 	t.optedCol, t.createdCol, t.updatedCol, t.jsonCol = optIdent(m.OptedOut), optIdent(m.CreatedAt), optIdent(m.UpdatedAt), optIdent(m.JSONBColumn)
+	t.inactiveCol = optIdent(m.InactiveColumn)
 	t.orderBy = quoteIdent(m.OrderColumn)
 	if m.OrderColumn != m.IDColumn {
 		t.orderBy += ", " + t.idCol
@@ -175,6 +177,7 @@ func (t *pgTable) checkHost(m TableMapping) error {
 	}
 	need("IDColumn", m.IDColumn)
 	need("OptedOut", m.OptedOut)
+	need("InactiveColumn", m.InactiveColumn)
 	need("CreatedAt", m.CreatedAt)
 	need("UpdatedAt", m.UpdatedAt)
 	need("JSONBColumn", m.JSONBColumn)
@@ -192,7 +195,7 @@ func (t *pgTable) checkHost(m TableMapping) error {
 		need("field "+c.Name, c.Column)
 	}
 	for _, k := range t.keys {
-		need("key "+intake.Keys(k.Fields...).Name(), k.Column)
+		need("key "+k.Name(), k.Column)
 	}
 	return errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ import (
 
 // hostContacts is a host's own contacts table: its own column names and
 // types, an identity column, a generated email key, custom fields in a
-// jsonb column.
+// jsonb column, a nullable column for the inactive flag.
 const hostContacts = `CREATE TABLE %s.contacts (
 	pk          bigint GENERATED ALWAYS AS IDENTITY,
 	id          %s PRIMARY KEY,
@@ -26,12 +26,16 @@ const hostContacts = `CREATE TABLE %s.contacts (
 	country     char(2),
 	ltv         numeric(14, 2),
 	unsubscribed boolean NOT NULL DEFAULT false,
+	archived    boolean,
 	attrs       jsonb NOT NULL DEFAULT '{}',
 	inserted_at timestamptz NOT NULL DEFAULT now(),
 	modified_at timestamptz,
 	name_key    text,
 	last_key    text,
-	cid_key     text
+	cid_key     text,
+	prov_key    text,
+	md5_key     text,
+	city_key    text
 )`
 
 func hostMapping() sink.TableMapping {
@@ -42,11 +46,12 @@ func hostMapping() sink.TableMapping {
 			"phone": "mobile", "birthday": "born", "country": "country", "lifetime_value": "ltv"},
 		JSONBColumn: "attrs",
 		KeyColumns: map[string]string{"email": "email_key", "first_name+last_name": "name_key",
-			"last_name": "last_key", "contact_id": "cid_key"},
-		OptedOut:    "unsubscribed",
-		CreatedAt:   "inserted_at",
-		UpdatedAt:   "modified_at",
-		OrderColumn: "pk",
+			"last_name": "last_key", "contact_id": "cid_key", "email[provider]": "prov_key", "md5(email)": "md5_key", "city": "city_key"},
+		OptedOut:       "unsubscribed",
+		InactiveColumn: "archived",
+		CreatedAt:      "inserted_at",
+		UpdatedAt:      "modified_at",
+		OrderColumn:    "pk",
 	}
 }
 

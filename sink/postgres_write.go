@@ -18,19 +18,21 @@ import (
 
 // pgBatchTable is the part of a batch that goes to one table.
 type pgBatchTable struct {
-	t     *pgTable
-	fetch []string // ids of stored records the batch updates or opts out
-	rows  map[string]*pgRowState
-	order []string // ids of rows to write: creates in batch order, then changed stored rows
+	t       *pgTable
+	fetch   []string // ids of stored records the batch updates, opts out, … (any op but a create)
+	rows    map[string]*pgRowState
+	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
+	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
 }
 
 // pgRowState is the state of a record during a batch.
 type pgRowState struct {
-	vals    []intake.Value // by column of t
-	opted   bool
-	create  *Op  // the create op, for a record the batch creates
-	stored  bool // read from the table
-	changed bool // a stored row the batch changed
+	vals     []intake.Value // by column of t
+	opted    bool
+	inactive bool
+	create   *Op  // the create op, for a record the batch creates
+	stored   bool // read from the table
+	changed  bool // a stored row the batch changed
 }
 
 // errSchemaMoved is returned inside Write when another process changed the
@@ -40,13 +42,27 @@ var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another proc
 
 // Write applies the batch in order in one transaction: all of it, or on
 // an error nothing (n is 0, and when a record is the cause the error is a
-// *[RecordError] naming it: [ErrNotFound] for an update or opt-out of an id
-// the table does not hold, [ErrDuplicateID] for a create of a taken id,
-// [ErrInvalidOp] for an op no store can apply). Semantics as for
+// *[RecordError] naming it: [ErrNotFound] for an update, opt-out or
+// lifecycle op of an id the table does not hold, [ErrDuplicateID] for a
+// create of a taken id, [ErrInvalidOp] for an op no store can apply, a
+// lifecycle op without an Audit entry with a Reason, or an inactivate on
+// a host table without TableMapping.InactiveColumn). Semantics as for
 // [Memory.Write]: nulls keep stored values, Clear fields become null, an
 // update that changes nothing is [intake.OutcomeUnchanged] and does not
-// touch updated_at, updates never change the opted-out flag. See
-// [Postgres] for how a batch is applied.
+// touch updated_at, updates never change the opted-out and inactive
+// flags, which a create takes from its record. See [Postgres] for how a
+// batch is applied.
+//
+// Lifecycle ops ([OpInactivate], [OpDelete], [OpAnonymize]) are applied
+// in order with the others: an inactivate sets the inactive column, an
+// anonymize nulls the columns of the fields that are personal in the
+// op's schema (a host's JSONB members are removed) and recomputes the
+// key columns, both through the batch's UPDATE and touching updated_at
+// only when something changed; a delete is a DELETE of the row, run
+// before the batch's inserts, so that a later create in the batch may
+// take the id again. Every lifecycle op adds its audit entry to
+// intake_audit (one INSERT per batch), unchanged ones included: the log
+// records what was asked, and why.
 func (p *Postgres) Write(ctx context.Context, batch []*Op) (int, error) {
 	return p.write(ctx, batch, nil)
 }
@@ -89,7 +105,7 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		return 0, nil
 	}
 	for _, op := range batch {
-		if err := checkOp(op); err != nil {
+		if err := checkAuditedOp(op); err != nil {
 			return 0, recordError(op, err)
 		}
 		if err := pgCheckValues(op); err != nil {
@@ -111,6 +127,7 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 			err = p.findDuplicate(ctx, batch, dup)
 		}
 		if err != nil {
+			err = p.missingTable(err, "intake_audit")
 			var re *RecordError
 			switch {
 			case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
@@ -153,10 +170,13 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		views[i] = lv
 	}
 
-	// The tables of the batch, and the stored rows it needs.
+	// The tables of the batch, and the stored rows it needs: those of
+	// every id an op other than a create names (a create of a stored id
+	// then fails at once, even when a delete later in the batch would
+	// keep the row from being written).
 	var tabs []*pgBatchTable
 	byObject := map[string]*pgBatchTable{}
-	seen := map[stateKey]bool{}
+	fetched := map[stateKey]bool{}
 	for i, op := range batch {
 		t := views[i].t
 		bt := byObject[t.object]
@@ -165,15 +185,15 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			byObject[t.object] = bt
 			tabs = append(tabs, bt)
 		}
-		k := stateKey{t.object, op.Record.ID}
-		if seen[k] {
+		if op.Kind == OpCreate {
+			if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
+				return nil, recordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", ErrInvalidOp, op.Record.ID, t.name))
+			}
 			continue
 		}
-		seen[k] = true
-		if op.Kind != OpCreate { // a record the batch does not create first
+		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
+			fetched[k] = true
 			bt.fetch = append(bt.fetch, op.Record.ID)
-		} else if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
-			return nil, recordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", ErrInvalidOp, op.Record.ID, t.name))
 		}
 	}
 
@@ -217,6 +237,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 
 	// Apply the ops in order.
 	out := make([]intake.Outcome, len(batch))
+	var audits []AuditEntry
 	for i, op := range batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -230,7 +251,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			if st != nil {
 				return nil, recordError(op, ErrDuplicateID)
 			}
-			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, create: op}
+			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
 			for i, j := range v.plan {
 				st.vals[j] = value(rec, i)
 			}
@@ -269,13 +290,81 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 				st.opted, st.changed = true, true
 			}
 			out[i] = intake.OutcomeOptedOut
+		case OpInactivate:
+			if st == nil {
+				return nil, recordError(op, ErrNotFound)
+			}
+			if bt.t.inactiveCol == "" {
+				return nil, recordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", ErrInvalidOp, bt.t.object, bt.t.name))
+			}
+			out[i] = intake.OutcomeUnchanged
+			if !st.inactive {
+				st.inactive, st.changed = true, true
+				out[i] = intake.OutcomeInactivated
+			}
+		case OpAnonymize:
+			if st == nil {
+				return nil, recordError(op, ErrNotFound)
+			}
+			out[i] = intake.OutcomeUnchanged
+			for i2, j := range v.plan {
+				if rec.Schema.Field(i2).Personal && !st.vals[j].IsNull() {
+					st.vals[j], st.changed = intake.Null, true
+					out[i] = intake.OutcomeAnonymized
+				}
+			}
+		case OpDelete:
+			if st == nil {
+				return nil, recordError(op, ErrNotFound)
+			}
+			if bt.deleted == nil { // also says that creates may have gone
+				bt.deleted = map[string]bool{}
+			}
+			if st.stored {
+				bt.deleted[rec.ID] = true
+			}
+			delete(bt.rows, rec.ID) // a create later in the batch may take the id
+			out[i] = intake.OutcomeDeleted
+		}
+		if lifecycleOp(op.Kind) {
+			audits = append(audits, auditOf(op))
 		}
 	}
 	for _, bt := range tabs {
+		if bt.deleted != nil { // the creates still standing, each once
+			creates, kept := bt.order[:0], map[string]bool{}
+			for _, id := range bt.order {
+				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
+					kept[id] = true
+					creates = append(creates, id)
+				}
+			}
+			bt.order = creates
+		}
 		for _, id := range bt.fetch {
 			if st := bt.rows[id]; st != nil && st.stored && st.changed {
 				bt.order = append(bt.order, id)
 			}
+		}
+	}
+
+	// Deletes first: a create of the batch may take a deleted id again.
+	for _, bt := range tabs {
+		if len(bt.deleted) == 0 {
+			continue
+		}
+		ids := make([]string, 0, len(bt.deleted))
+		for _, id := range bt.fetch {
+			if bt.deleted[id] {
+				ids = append(ids, id)
+			}
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() != int64(len(ids)) {
+			return nil, fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
 		}
 	}
 
@@ -341,6 +430,9 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 		sents = append(sents, s)
 	}
+	if len(audits) > 0 {
+		p.queueAudit(b, audits)
+	}
 	if cp != nil {
 		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, batches, updated_at) VALUES ($1, $2, $3, 1, $4)
 ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
@@ -375,6 +467,12 @@ ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDE
 					br.Close()
 					return nil, fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
 				}
+			}
+		}
+		if len(audits) > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return nil, fmt.Errorf("audit log: %w", err)
 			}
 		}
 		if cp != nil {
@@ -419,7 +517,7 @@ func (p *Postgres) findDuplicate(ctx context.Context, batch []*Op, dup *pgDuplic
 	}
 	rows.Close()
 	for _, op := range batch {
-		if op.Kind == OpCreate && taken[op.Record.ID] && dup.bt.rows[op.Record.ID] != nil && dup.bt.rows[op.Record.ID].create == op {
+		if op.Kind == OpCreate && taken[op.Record.ID] && !dup.bt.deleted[op.Record.ID] && dup.bt.rows[op.Record.ID] != nil && dup.bt.rows[op.Record.ID].create == op {
 			return recordError(op, ErrDuplicateID)
 		}
 	}
@@ -472,7 +570,7 @@ func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable) error
 				rows.Close()
 				return err
 			}
-			bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, stored: true}
+			bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -528,6 +626,9 @@ func (s *pgRowSource) Values() ([]any, error) {
 		v = append(v, int32(s.i), st.create == nil)
 	}
 	v = append(v, id, st.opted, s.now, s.now)
+	if !s.direct || t.inactiveCol != "" {
+		v = append(v, st.inactive)
+	}
 	v, err := t.appendArgs(v, st.vals)
 	if err != nil {
 		s.err = err
@@ -556,6 +657,9 @@ func (t *pgTable) copyIdent() pgx.Identifier {
 // copyCols are the columns a direct COPY into Intake's own table sets.
 func (t *pgTable) copyCols() []string {
 	cols := []string{"id", "opted_out", "created_at", "updated_at"}
+	if t.inactive != "" {
+		cols = append(cols, t.inactive)
+	}
 	for _, c := range t.cols {
 		cols = append(cols, c.Column)
 	}
@@ -578,7 +682,7 @@ func (s *pgRowSource) Err() error { return s.err }
 
 // tempCols are the columns of a batch's temporary table.
 func (t *pgTable) tempCols() []string {
-	cols := []string{"ord", "upd", "id", "opted", "created", "updated"}
+	cols := []string{"ord", "upd", "id", "opted", "created", "updated", "inactive"}
 	for j := range t.cols {
 		if !t.inJSON[j] {
 			cols = append(cols, "c"+strconv.Itoa(j))
@@ -597,7 +701,7 @@ func (t *pgTable) tempCols() []string {
 // Intake's types; INSERT and UPDATE cast them to a host table's types.
 func (t *pgTable) tempSQL(tmp string) string {
 	var b strings.Builder
-	b.WriteString("CREATE TEMP TABLE " + tmp + " (ord int4, upd boolean, id text, opted boolean, created timestamptz, updated timestamptz")
+	b.WriteString("CREATE TEMP TABLE " + tmp + " (ord int4, upd boolean, id text, opted boolean, created timestamptz, updated timestamptz, inactive boolean")
 	for j, c := range t.cols {
 		if !t.inJSON[j] {
 			b.WriteString(", c" + strconv.Itoa(j) + " " + pgType(c.Type))
@@ -630,6 +734,9 @@ func (t *pgTable) insertSQL(tmp string) string {
 	if t.updatedCol != "" {
 		cols, sel = append(cols, t.updatedCol), append(sel, "s.updated")
 	}
+	if t.inactiveCol != "" {
+		cols, sel = append(cols, t.inactiveCol), append(sel, "s.inactive")
+	}
 	for j, c := range t.cols {
 		if !t.inJSON[j] {
 			cols, sel = append(cols, quoteIdent(c.Column)), append(sel, "s.c"+strconv.Itoa(j)+t.castTo(c.Column))
@@ -654,6 +761,9 @@ func (t *pgTable) updateSQL(tmp string) string {
 	}
 	if t.updatedCol != "" {
 		set = append(set, t.updatedCol+" = s.updated")
+	}
+	if t.inactiveCol != "" {
+		set = append(set, t.inactiveCol+" = s.inactive")
 	}
 	for j, c := range t.cols {
 		if !t.inJSON[j] {
@@ -723,8 +833,15 @@ func pgCheckValues(op *Op) error {
 	if strings.IndexByte(rec.ID, 0) >= 0 || !utf8.ValidString(rec.ID) {
 		return fmt.Errorf("%w: PostgreSQL text cannot hold NUL bytes or invalid UTF-8 (record id)", ErrInvalidOp)
 	}
-	if op.Kind == OpOptOut {
-		return nil
+	if a := op.Audit; a != nil && lifecycleOp(op.Kind) {
+		for _, x := range []string{a.Reason, a.Actor, a.Job, a.RunID} {
+			if strings.IndexByte(x, 0) >= 0 || !utf8.ValidString(x) {
+				return fmt.Errorf("%w: PostgreSQL text cannot hold NUL bytes or invalid UTF-8 (audit entry)", ErrInvalidOp)
+			}
+		}
+	}
+	if op.Kind != OpCreate && op.Kind != OpUpdate {
+		return nil // values unused
 	}
 	for i, v := range rec.Values {
 		s, n := v.Raw()

@@ -1,0 +1,128 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// queueAudit queues the INSERT of a batch's audit entries into
+// intake_audit, in the order of the ops: one statement for the batch.
+func (p *Postgres) queueAudit(b *pgx.Batch, audits []AuditEntry) {
+	n := len(audits)
+	times := make([]time.Time, n)
+	objects, ids, actions, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	actors, jobs, runs := make([]string, n), make([]string, n), make([]string, n)
+	lines := make([]int64, n)
+	for i, a := range audits {
+		times[i], objects[i], ids[i], actions[i], reasons[i] = a.Time, a.Object, a.RecordID, a.Action, a.Reason
+		actors[i], jobs[i], runs[i], lines[i] = a.Actor, a.Job, a.RunID, int64(a.Line)
+	}
+	b.Queue(`INSERT INTO `+p.auditTable+` (time, object, record_id, action, reason, actor, job, run_id, line)
+SELECT time, object, record_id, action, reason, actor, job, run_id, line
+FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+	WITH ORDINALITY AS a (time, object, record_id, action, reason, actor, job, run_id, line, ord)
+ORDER BY ord`, times, objects, ids, actions, reasons, actors, jobs, runs, lines)
+}
+
+// missingTable returns err, or, when err says that table (intake_audit,
+// intake_sequences) does not exist, an error saying how to create it.
+func (p *Postgres) missingTable(err error, table string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" && strings.Contains(pe.Message, table) {
+		return fmt.Errorf("sink: PostgreSQL: table %s.%s does not exist: run the statements of sink.PostgresMigrations(%q) (PostgresConfig.SkipMigrations is set, or they ran before this version): %w",
+			p.cfg.Schema, table, p.cfg.Schema, err)
+	}
+	return err
+}
+
+// AuditLog returns the audit entries of the object type, oldest first
+// (in the order their ops were applied), from intake_audit; with a
+// non-empty recordID only that record's (an indexed query). Entries of
+// deleted records stay. Times are in UTC, to the microsecond. It
+// implements [Auditor].
+func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
+	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line FROM ` + p.auditTable + ` WHERE object = $1`
+	args := []any{object}
+	if recordID != "" {
+		q += ` AND record_id = $2`
+		args = append(args, recordID)
+	}
+	rows, err := p.pool.Query(ctx, q+` ORDER BY seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var a AuditEntry
+		var line int64
+		if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line); err != nil {
+			return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", err)
+		}
+		a.Time, a.Line = a.Time.UTC(), int(line)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+	}
+	return out, nil
+}
+
+// Reserve reserves n consecutive numbers of the named sequence and returns
+// the first (see [Sequencer]): 0 on the first call for a name, then where
+// the previous reservation ended.
+//
+// The sequences are rows of intake_sequences (name, next), and a
+// reservation is one statement, INSERT … ON CONFLICT (name) DO UPDATE SET
+// next = next + n RETURNING next - n: the row lock serializes concurrent
+// reservations, across processes too, and each gets its own range. It
+// commits with synchronous_commit on whatever the server's or
+// PostgresConfig.AsyncCommit's setting, so the range is durable once
+// Reserve returns. A table row rather than a native sequence per name:
+// nextval hands out one number at a time (a range would need setval
+// under a lock), native sequences cache and may skip numbers after a
+// crash, and their names would have to be identifiers; a row takes any
+// name and exactly n numbers.
+func (p *Postgres) Reserve(ctx context.Context, name string, n int64) (int64, error) {
+	if err := checkReserve(name, n); err != nil {
+		return 0, err
+	}
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	b := &pgx.Batch{}
+	b.Queue(`SET LOCAL synchronous_commit = on`)
+	b.Queue(`INSERT INTO `+p.seqTable+` AS s (name, next) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET next = s.next + EXCLUDED.next RETURNING next - $2, next`, name, n)
+	br := tx.SendBatch(ctx, b)
+	var first, next int64
+	_, err = br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&first, &next)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "22003" { // numeric_value_out_of_range
+			var at int64
+			if p.pool.QueryRow(ctx, `SELECT next FROM `+p.seqTable+` WHERE name = $1`, name).Scan(&at) == nil {
+				return 0, errSequenceFull(name, at, n)
+			}
+		}
+		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", p.missingTable(err, "intake_sequences"))
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", err)
+	}
+	return first, nil
+}
