@@ -93,8 +93,10 @@
 // (github.com/jackc/pgx/v5), with the same layout as SQLite in a schema of
 // the host's choice: a table intake_<object> per object type with a column
 // per field in PostgreSQL types, indexed key columns k_<spec>, and the
-// tables intake_schema and intake_checkpoint, whose plain SQL
-// [PostgresMigrations] returns for hosts that run their own migrations.
+// tables intake_schema, intake_checkpoint, intake_audit and
+// intake_sequences, whose plain SQL [PostgresMigrations] returns for hosts
+// that run their own migrations (again after an upgrade: they are
+// idempotent).
 // Each batch is one transaction: creates are streamed with COPY, changed
 // rows with COPY into a temporary table applied by one UPDATE, outcomes
 // are matched by record id; lookups take one query per batch. It
