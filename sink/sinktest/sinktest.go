@@ -150,6 +150,7 @@ var tests = []kitTest{
 	{"ConcurrentReaders", needs("Concurrent", "Lookup", "Get"), testConcurrentReaders},
 	{"SchemaReader", needs("SchemaReader"), testSchemaReader},
 	{"Checkpoints", needs("Checkpoint"), testCheckpoints},
+	{"KeySpecOptions", needs("Lookup"), testKeyOptions},
 	{"Lifecycle", needs("Lifecycle", "Read"), testLifecycle},
 	{"LifecycleFailures", needs("Lifecycle", "Read"), testLifecycleFailures},
 	{"InactiveRoundTrips", needs("Lifecycle", "Read"), testInactive},
