@@ -63,7 +63,9 @@ type Op struct {
 	Audit *AuditEntry
 	// Outcome is set by the sink when the op is applied: OutcomeCreated for a
 	// create, OutcomeUpdated or OutcomeUnchanged for an update (unchanged when
-	// no stored value differs), OutcomeOptedOut for an opt-out.
+	// no stored value differs), OutcomeOptedOut for an opt-out, and for the
+	// lifecycle ops OutcomeInactivated, OutcomeDeleted or OutcomeAnonymized
+	// (or OutcomeUnchanged, as each kind says).
 	Outcome intake.Outcome
 }
 
