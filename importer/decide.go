@@ -45,7 +45,7 @@ type member struct {
 // tkey is the tracking key of rule i's key k: k itself with one rule, else
 // prefixed by the rule's index.
 func (r *run) tkey(i int, k intake.Key) intake.Key {
-	if r.matcher == nil || len(r.job.rulesSpecs()) == 1 {
+	if len(r.job.Rules) <= 1 {
 		return k
 	}
 	return intake.Key(string(rune('0'+i))) + k
