@@ -31,6 +31,8 @@ const (
 	CodeCellTooLong        = "cell_too_long"       // a cell exceeds the source's MaxCellBytes
 	CodeInvalidEncoding    = "invalid_encoding"    // bytes that are not valid in the file's encoding
 	CodeWriteFailed        = "write_failed"        // the sink refused this record
+	CodeUnknownProfile     = "unknown_profile"     // an activity's profile key finds no stored profile
+	CodeUnknownLink        = "unknown_link"        // a foreign key finds no stored target record
 )
 
 // RowError is the error for one input row that cannot be imported. It names

@@ -242,3 +242,56 @@ var contactSchema = MustSchema(ObjectContact,
 	Field{Name: "city", Type: TypeText, Label: "City"},
 	Field{Name: "lifetime_value", Type: TypeDecimal, Label: "Lifetime value"},
 )
+
+// AccountSchema returns the default account (organization, structure)
+// schema: account_id (id, the account's external id and its usual key),
+// name, domain (the web domain, "example.com") and type (the structure
+// type: customer, partner, school, …, free text). Each call returns the
+// same immutable schema. Contacts link to accounts through a foreign-key
+// field that the importer resolves by the account's key (see
+// importer.Link); the link fields are added to the contact's schema by the
+// job that links it, never to [ContactSchema] itself.
+func AccountSchema() *Schema { return accountSchema }
+
+var accountSchema = MustSchema(ObjectAccount,
+	Field{Name: "account_id", Type: TypeID, Label: "Account ID"},
+	Field{Name: "name", Type: TypeText, Label: "Name"},
+	Field{Name: "domain", Type: TypeText, Label: "Domain"},
+	Field{Name: "type", Type: TypeText, Label: "Type"},
+)
+
+// ActivitySchema returns the default activity (event) schema: the keys of
+// the profile the event belongs to — email, contact_id and phone (the
+// contact's fields of the same names and types) —, type (what happened:
+// "page_view", "purchase", …), occurred_at (timestamp) and event_id (id,
+// optional: an import that syncs on it is idempotent). Each call returns
+// the same immutable schema.
+//
+// Activities are append-only. An import of activities adds the field that
+// holds the profile's record id (importer.ProfileLink) and, when asked,
+// the file's other columns as text properties (importer.Job.KeepUnmapped).
+func ActivitySchema() *Schema { return activitySchema }
+
+var activitySchema = MustSchema(ObjectActivity,
+	Field{Name: "email", Type: TypeEmail, Personal: true, Label: "Email"},
+	Field{Name: "contact_id", Type: TypeID, Label: "Contact ID"},
+	Field{Name: "phone", Type: TypePhone, Personal: true, Label: "Phone"},
+	Field{Name: "type", Type: TypeText, Label: "Type"},
+	Field{Name: "occurred_at", Type: TypeTimestamp, Label: "Occurred at"},
+	Field{Name: "event_id", Type: TypeID, Label: "Event ID"},
+)
+
+// DefaultSchema returns the default schema of an object type —
+// [ContactSchema], [AccountSchema] or [ActivitySchema] — or nil for any
+// other type (a custom object, whose schema the host defines).
+func DefaultSchema(object string) *Schema {
+	switch object {
+	case ObjectContact:
+		return contactSchema
+	case ObjectAccount:
+		return accountSchema
+	case ObjectActivity:
+		return activitySchema
+	}
+	return nil
+}

@@ -128,11 +128,8 @@ func schemaFor(ctx context.Context, s sink.Sink, object string) (*intake.Schema,
 			return sc, nil
 		}
 	}
-	switch object {
-	case intake.ObjectContact:
-		return intake.ContactSchema(), nil
-	case intake.ObjectAccount, intake.ObjectActivity:
-		return nil, notYet("the " + object + " object type")
+	if sc := intake.DefaultSchema(object); sc != nil {
+		return sc, nil
 	}
 	return nil, usagef("the store holds no object type %q", object)
 }

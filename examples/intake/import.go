@@ -334,7 +334,8 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if csvCfg.Encoding, err = connector.ParseEncoding(enc); err != nil {
 		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
-	if object != intake.ObjectContact {
+	schema := intake.DefaultSchema(object)
+	if schema == nil {
 		return notYet("suggesting a mapping for " + object)
 	}
 	src, err := openSource(ctx, pos[0], csvCfg, sheet)
@@ -365,7 +366,7 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		sample = append(sample, row.Cells)
 	}
-	return mapping.SuggestDetailed(header, sample, intake.ContactSchema(), mapping.SuggestOptions{}).Spec().Save(stdout)
+	return mapping.SuggestDetailed(header, sample, schema, mapping.SuggestOptions{}).Spec().Save(stdout)
 }
 
 // progressBar draws "rows, percent, rate, ETA" on one terminal line.
