@@ -100,7 +100,7 @@ type KeyPlan struct {
 }
 
 // CompileKey compiles spec against s. Every field of spec must exist in s and
-// appear once. The options are checked too: an [KeySpec.MD5] or
+// appear once. The options are checked too: a [KeySpec.MD5] or
 // [KeySpec.RecordID] key has exactly one field, a record-id key takes no
 // other option, and [EmailProvider] needs at least one email field.
 func (s *Schema) CompileKey(spec KeySpec) (*KeyPlan, error) {

@@ -72,7 +72,8 @@ type NumericConfig struct {
 // The allocator is safe for concurrent use. NewID reserves with
 // context.Background(); the allocator also implements [ContextAllocator],
 // whose NewIDContext bounds the reservation, when one is needed, by ctx.
-// A failed reservation is returned as is and retried by the next call.
+// When a reservation fails, NewID returns its error, wrapped, and the next
+// call tries again.
 //
 // NewNumeric checks cfg and reports every problem at once.
 func NewNumeric(cfg NumericConfig) (Allocator, error) {
