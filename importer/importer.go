@@ -134,6 +134,24 @@ type Job struct {
 	// Merge says otherwise. A column mapped to the same field adds its own
 	// items. Opt-outs and lifecycle actions ignore them.
 	Memberships []Membership
+	// Profile, when set, attaches each row — an activity, an event — to
+	// the profile it belongs to, found by the profile's keys: see
+	// [ProfileLink]. Activities are append-only: the action must be
+	// create (with NoSync) or add_only (with Sync on an event id, so that
+	// re-importing a file skips the events it already holds).
+	Profile *ProfileLink
+	// Links resolve foreign-key fields of each row (a contact's
+	// account_id) to the record ids of their targets: see [Link]. The
+	// fields a link needs are added to the schema.
+	Links []Link
+	// KeepUnmapped keeps the header columns that the mapping does not
+	// mention as text fields named after their header (lower-cased, other
+	// characters as "_": "Page URL" → page_url; "_2", "_3" on a clash),
+	// added to the schema: an activity's properties. A column the mapping
+	// lists with "skip": true stays skipped; with a suggested mapping (no
+	// Job.Mapping), every column no field was suggested for is kept.
+	// Default false: unmentioned columns are ignored.
+	KeepUnmapped bool
 	// Reason is why a lifecycle action (inactivate, delete, anonymize)
 	// is taken; required for them, and kept with Actor, the job's Name and
 	// RunID in the sink's audit log (sink.Auditor).
@@ -375,6 +393,12 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 			job.Schema = s
 		}
 	}
+	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
+		return nil, ErrAppendOnly
+	}
+	if err := linkFields(&job); err != nil {
+		return nil, err
+	}
 	if n, ok := job.Source.(connector.Namer); ok {
 		rep.Source.Name = n.Name()
 		if job.MappingOptions.File == "" {
@@ -400,6 +424,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		}
 		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
 	}
+	if job.KeepUnmapped {
+		spec = keepUnmapped(spec, header, job.Schema, job.Mapping == nil)
+	}
 	plan, err := mapping.Compile(spec, job.Schema, header, job.MappingOptions)
 	if err != nil {
 		return nil, err
@@ -424,6 +451,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		}
 	}
 	if err := r.compileRules(matrix, plan); err != nil {
+		return nil, err
+	}
+	if err := r.compileLinks(ctx); err != nil {
 		return nil, err
 	}
 	if g, ok := im.cfg.Sink.(sink.Getter); ok && (job.DryRun || r.rules.useView) {

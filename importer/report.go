@@ -63,6 +63,9 @@ type Report struct {
 	// Reasons counts skipped and rejected rows by code (exists, no_match,
 	// duplicate, missing_key, invalid_email, …).
 	Reasons map[string]int64 `json:"reasons,omitempty"`
+	// Links counts, per link, how the rows' references resolved: "profile"
+	// for Job.Profile, the reference field's name for each of Job.Links.
+	Links map[string]*LinkCounts `json:"links,omitempty"`
 	// Errors lists the first rejected rows (Config.MaxReportErrors of them);
 	// Rejected is the exact count.
 	Errors []*intake.RowError `json:"errors"`
@@ -169,6 +172,7 @@ type tally struct {
 	records     int64
 	consentKept int64
 	reasons     map[string]int64
+	links       map[string]*LinkCounts
 	errs        []*intake.RowError
 	rows        []intake.Row // the rejected rows, for the rejects file, parallel to errs
 }
@@ -177,6 +181,9 @@ func (t *tally) reset() {
 	t.counts = [intake.NumOutcomes]int64{}
 	t.records, t.consentKept = 0, 0
 	clear(t.reasons)
+	for _, c := range t.links {
+		*c = LinkCounts{}
+	}
 	clear(t.errs)
 	t.errs = t.errs[:0]
 	clear(t.rows)
@@ -190,7 +197,35 @@ func (t *tally) reason(code string) {
 	t.reasons[code]++
 }
 
+// link returns the counts of the named link.
+func (t *tally) link(name string) *LinkCounts {
+	c := t.links[name]
+	if c == nil {
+		if t.links == nil {
+			t.links = make(map[string]*LinkCounts)
+		}
+		c = &LinkCounts{}
+		t.links[name] = c
+	}
+	return c
+}
+
 func (r *Report) add(t *tally, maxErrors int) {
+	for name, c := range t.links {
+		if r.Links == nil {
+			r.Links = make(map[string]*LinkCounts)
+		}
+		rc := r.Links[name]
+		if rc == nil {
+			rc = &LinkCounts{}
+			r.Links[name] = rc
+		}
+		rc.Found += c.Found
+		rc.Created += c.Created
+		rc.Empty += c.Empty
+		rc.Skipped += c.Skipped
+		rc.Rejected += c.Rejected
+	}
 	r.Created += t.counts[intake.OutcomeCreated]
 	r.Updated += t.counts[intake.OutcomeUpdated]
 	r.Unchanged += t.counts[intake.OutcomeUnchanged]

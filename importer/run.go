@@ -31,6 +31,7 @@ type chunk struct {
 	vals    []intake.Value
 	errs    []*intake.RowError // per row: the row's error, or nil
 	matches []identity.Match
+	skips   []string // per row, once a link skips a row: its code, or ""
 }
 
 func newChunk(rows, fields int) *chunk {
@@ -56,6 +57,7 @@ func (c *chunk) release() {
 	clear(c.srcErrs[:c.n])
 	clear(c.errs[:c.n])
 	clear(c.matches[:c.n])
+	clear(c.skips)
 	for i := range c.recs[:c.n] {
 		c.recs[i].ID, c.recs[i].OptedOut = "", false
 		clear(c.recs[i].Values)
@@ -195,6 +197,9 @@ type run struct {
 	// that a later row whose lookup predates the delete does not touch
 	// them again.
 	deleted *identity.Seen
+	// links resolve the rows' profile and foreign keys (Job.Profile,
+	// Job.Links) before they are matched.
+	links []*linker
 	// createdKeys holds the keys of the records the run created (by hash),
 	// when in-file duplicates need to know (rules.trackCreated).
 	createdKeys *identity.Seen
@@ -398,11 +403,14 @@ func (r *run) flush(ctx context.Context) error {
 		return err
 	}
 	b := r.cur
+	if err := r.resolveLinks(ctx, b); err != nil {
+		return err
+	}
 	if r.matcher != nil {
 		r.matchPtrs = r.matchPtrs[:0]
 		for _, c := range b.chunks {
 			for i := 0; i < c.n; i++ {
-				if c.errs[i] == nil {
+				if c.errs[i] == nil && c.skip(i) == "" {
 					r.matchPtrs = append(r.matchPtrs, &c.matches[i])
 				}
 			}
@@ -419,6 +427,10 @@ func (r *run) flush(ctx context.Context) error {
 	clear(r.pending)
 	for _, c := range b.chunks {
 		for i := 0; i < c.n; i++ {
+			if c.skip(i) != "" {
+				r.skipRow(b, c, i)
+				continue
+			}
 			if err := r.decide(b, c, i); err != nil {
 				return err
 			}
