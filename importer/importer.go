@@ -126,7 +126,9 @@ type Job struct {
 	// added to the schema where missing, mapped columns and the channel's
 	// defaults set them, and an opted-out contact is never turned back to
 	// opted in unless the channel allows it. Reads stored records, as
-	// Merge's fill_empty does.
+	// Merge's fill_empty does. A mapped text field named NAME_consent is a
+	// channel even when Consent does not list it: the guard applies to it,
+	// with the defaults of identity.Channel.
 	Consent []identity.Channel
 	// Memberships add every created or updated record to lists, tags or
 	// criteria: the values are appended to the field (a multi-value field,
@@ -138,7 +140,9 @@ type Job struct {
 	// the profile it belongs to, found by the profile's keys: see
 	// [ProfileLink]. Activities are append-only: the action must be
 	// create (with NoSync) or add_only (with Sync on an event id, so that
-	// re-importing a file skips the events it already holds).
+	// re-importing a file skips the events it already holds). With a
+	// Profile, Action defaults to add_only and Sync to event_id when the
+	// mapping maps it, else to none (NoSync: every row is a new event).
 	Profile *ProfileLink
 	// Links resolve foreign-key fields of each row (a contact's
 	// account_id) to the record ids of their targets: see [Link]. The
@@ -331,6 +335,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	}
 	if job.Action == "" {
 		job.Action = intake.ActionAddAndUpdate
+		if job.Profile != nil && job.Matrix == nil {
+			job.Action = intake.ActionAddOnly // activities are append-only
+		}
 	}
 	if !job.Action.Valid() {
 		return nil, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
@@ -356,8 +363,10 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 			return nil, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
 		}
 	}
+	eventSync := false // activities: sync on event_id when it is mapped
 	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
 		job.Sync = intake.Keys("email")
+		eventSync = job.Profile != nil && !job.NoSync
 	}
 	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
 		return nil, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
@@ -433,6 +442,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	}
 	rep.Source.Mapping = describe(spec)
 	schema := plan.Schema()
+	if eventSync {
+		job.Sync, job.NoSync = intake.Keys("event_id"), !mapsField(plan, "event_id")
+	}
 	r := &run{
 		im:     im,
 		job:    job,
@@ -528,11 +540,31 @@ func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
 	if rl.merger, err = policy.Compile(schema); err != nil {
 		return err
 	}
-	if rl.last, err = (identity.MergePolicy{Default: identity.MergeOverwrite}).Compile(schema); err != nil {
+	// DuplicatesLast: a later row's mapped fields all win, but lists still
+	// append where the policy appends (memberships are never dropped).
+	last := identity.MergePolicy{Default: identity.MergeOverwrite}
+	for i := range schema.Len() {
+		if rl.merger.Rule(i) == identity.MergeAppend && schema.Field(i).Type.Kind() == intake.KindList {
+			last.Fields = append(last.Fields, identity.FieldMerge{Field: schema.Field(i).Name, Rule: identity.MergeAppend})
+		}
+	}
+	if rl.last, err = last.Compile(schema); err != nil {
 		return err
 	}
-	if len(job.Consent) > 0 {
-		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, job.Consent...); err != nil {
+	// A mapped NAME_consent field is consent even when the job configures
+	// no channel for it: the opt-out guard applies to it all the same.
+	channels := slices.Clone(job.Consent)
+	for i := range schema.Len() {
+		f := schema.Field(i)
+		name, ok := strings.CutSuffix(f.Name, "_consent")
+		if !ok || !rl.mapped[i] || f.Type.Kind() != intake.KindText ||
+			slices.ContainsFunc(channels, func(c identity.Channel) bool { return c.Name == name }) {
+			continue
+		}
+		channels = append(channels, identity.Channel{Name: name})
+	}
+	if len(channels) > 0 {
+		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, channels...); err != nil {
 			return err
 		}
 		rl.consentSkip = make([]bool, schema.Len())

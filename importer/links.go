@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -49,7 +50,10 @@ func (m Missing) Validate() error {
 // contact_id, phone). There is no match processing on the event itself:
 // the job creates every row (intake.ActionCreate with Job.NoSync, or
 // intake.ActionAddOnly with Job.Sync on an event id, which makes a
-// re-import skip every event it already holds as exists).
+// re-import skip every event it already holds as exists). A job with a
+// ProfileLink defaults to the latter: Action add_only, and Sync event_id
+// when the mapping maps a column to event_id, else no sync fields at all
+// (every row is a new event).
 //
 // Each batch looks the profiles up with one sink.Lookuper call per rule,
 // on the profile's schema. The profile's record id goes to Field.
@@ -131,6 +135,17 @@ type LinkCounts struct {
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
 // would update, opt out or delete events.
 var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use intake.ActionCreate (with Job.NoSync) or intake.ActionAddOnly (with Job.Sync on an event id)")
+
+// mapsField reports whether the plan maps a column (or a constant) to the
+// named field.
+func mapsField(plan *mapping.Plan, field string) bool {
+	for _, c := range plan.Columns() {
+		if c.Field == field {
+			return true
+		}
+	}
+	return false
+}
 
 // linkRule is one key of a linker: computed on the row's schema, looked up
 // on the target's.

@@ -333,7 +333,7 @@ func TestLinkJobErrors(t *testing.T) {
 		job  importer.Job
 		want string
 	}{
-		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{}}, "append-only"},
+		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionAddAndUpdate, Profile: &importer.ProfileLink{}}, "append-only"},
 		{"empty profile", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionCreate, NoSync: true, Profile: &importer.ProfileLink{Missing: importer.MissingEmpty}}, "always has a profile"},
 		{"unknown policy", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account", Missing: "maybe"}}}, "unknown missing-target policy"},
 		{"no object", importer.Job{Links: []importer.Link{{Field: "account_id"}}}, "set Field"},
@@ -375,4 +375,35 @@ func TestKeepUnmappedNamesProperties(t *testing.T) {
 	assert.NotContains(t, names, "skipped", "a column the mapping skips stays skipped")
 	assert.Contains(t, names, "f_42")
 	assert.Contains(t, names, "column_6")
+}
+
+// TestActivityDefaults runs activity jobs with the defaults of a job with
+// a profile: add_only on event_id when the file has it (a re-import skips
+// every event), else every row a new event.
+func TestActivityDefaults(t *testing.T) {
+	t.Parallel()
+	for name, s := range objectStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			seed(t, s, intake.ContactSchema(), "email\nkim@x.example\n")
+			cfg := importer.Config{Sink: s}
+			job := func(data string) importer.Job {
+				return importer.Job{Source: csvSource(t, "ev.csv", data), Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{}}
+			}
+			const withIDs = "event_id,email,type\ne1,kim@x.example,visit\ne2,kim@x.example,buy\n"
+			for run, want := range []int64{2, 0} {
+				rep := runJob(t, cfg, job(withIDs))
+				assert.Equal(t, want, rep.Created, "run %d", run+1)
+				assert.Equal(t, 2-want, rep.Skipped, "run %d", run+1)
+			}
+			const withoutIDs = "email,type\nkim@x.example,visit\n"
+			for run := range 2 {
+				rep := runJob(t, cfg, job(withoutIDs))
+				assert.EqualValues(t, 1, rep.Created, "run %d: without event ids every row is a new event", run+1)
+			}
+			n, err := s.(sink.Counter).Count(context.Background(), intake.ObjectActivity)
+			require.NoError(t, err)
+			assert.EqualValues(t, 4, n)
+		})
+	}
 }
