@@ -110,7 +110,9 @@ type chanPlan struct {
 }
 
 // NewConsent compiles channels against s, which must have their fields
-// (see [ConsentFields]); now is the default consent date.
+// (see [ConsentFields]): NAME_consent (text or select) at least; a channel
+// without NAME_consent_date (timestamp) or NAME_consent_source (text)
+// keeps only the status. now is the default consent date.
 func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent, error) {
 	c := &Consent{now: now}
 	seen := map[string]bool{}
@@ -133,8 +135,17 @@ func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent,
 			ch.Source = "import"
 		}
 		p := chanPlan{Channel: ch, status: s.Index(ch.Name + "_consent"), date: s.Index(ch.Name + "_consent_date"), source: s.Index(ch.Name + "_consent_source"), email: ch.Name == "email"}
-		if p.status < 0 || p.date < 0 || p.source < 0 {
-			return nil, fmt.Errorf("intake: consent channel %q needs the fields %s_consent, %s_consent_date and %s_consent_source (identity.ConsentFields adds them)", ch.Name, ch.Name, ch.Name, ch.Name)
+		if p.status < 0 {
+			return nil, fmt.Errorf("intake: consent channel %q needs the field %s_consent (identity.ConsentFields adds it, with %s_consent_date and %s_consent_source)", ch.Name, ch.Name, ch.Name, ch.Name)
+		}
+		for _, f := range []struct {
+			i    int
+			kind intake.Kind
+			want string
+		}{{p.status, intake.KindText, "text"}, {p.date, intake.KindTimestamp, "a timestamp"}, {p.source, intake.KindText, "text"}} {
+			if f.i >= 0 && s.Field(f.i).Type.Kind() != f.kind {
+				return nil, fmt.Errorf("intake: consent channel %q: field %s is a %s, want %s", ch.Name, s.Field(f.i).Name, s.Field(f.i).Type, f.want)
+			}
 		}
 		c.chans = append(c.chans, p)
 	}
@@ -145,7 +156,11 @@ func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent,
 // and a merge policy must leave alone.
 func (c *Consent) Fields(skip []bool) {
 	for _, p := range c.chans {
-		skip[p.status], skip[p.date], skip[p.source] = true, true, true
+		for _, i := range []int{p.status, p.date, p.source} {
+			if i >= 0 {
+				skip[i] = true
+			}
+		}
 	}
 }
 
@@ -192,7 +207,10 @@ func (c *Consent) Apply(dst, in *intake.Record, stored bool) (changed bool, kept
 		if stored && cur == st && !p.OverrideOnNoChange {
 			continue
 		}
-		date := in.Values[p.date]
+		var date, source intake.Value
+		if p.date >= 0 {
+			date = in.Values[p.date]
+		}
 		if date.IsNull() {
 			d := p.Date
 			if d.IsZero() {
@@ -200,7 +218,9 @@ func (c *Consent) Apply(dst, in *intake.Record, stored bool) (changed bool, kept
 			}
 			date = intake.Timestamp(d)
 		}
-		source := in.Values[p.source]
+		if p.source >= 0 {
+			source = in.Values[p.source]
+		}
 		if source.IsNull() {
 			source = intake.Text(p.Source)
 		}
@@ -208,7 +228,7 @@ func (c *Consent) Apply(dst, in *intake.Record, stored bool) (changed bool, kept
 			i int
 			v intake.Value
 		}{{p.status, intake.Text(string(st))}, {p.date, date}, {p.source, source}} {
-			if dst.Values[f.i] != f.v {
+			if f.i >= 0 && dst.Values[f.i] != f.v {
 				dst.Values[f.i] = f.v.Clone()
 				changed = true
 			}

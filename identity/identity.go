@@ -112,6 +112,20 @@ type Match struct {
 	Conflict     bool
 	ConflictRule int
 	ConflictIDs  []string
+	// Hits holds what every rule found, Hits[i] for rule i, when the
+	// matcher has more than one rule; nil with one rule (IDs is its hit).
+	Hits [][]string
+}
+
+// RuleHits returns the stored records rule i found.
+func (m *Match) RuleHits(i int) []string {
+	if m.Hits == nil {
+		if i == 0 {
+			return m.IDs
+		}
+		return nil
+	}
+	return m.Hits[i]
 }
 
 // RuleKey returns the key of rule i.
@@ -227,6 +241,9 @@ func (m *Matcher) Key(rec *intake.Record, out *Match) {
 func (m *Matcher) Resolve(ctx context.Context, matches []*Match) error {
 	for _, mt := range matches {
 		mt.IDs, mt.Rule, mt.Conflict, mt.ConflictRule, mt.ConflictIDs = nil, -1, false, 0, nil
+		if len(m.rules) > 1 {
+			mt.Hits = make([][]string, len(m.rules))
+		}
 	}
 	if m.lookup == nil {
 		return nil
@@ -275,13 +292,18 @@ func (m *Matcher) Resolve(ctx context.Context, matches []*Match) error {
 			if len(ids) == 0 {
 				continue
 			}
+			if mt.Hits != nil {
+				mt.Hits[r] = ids
+			}
+			if mt.Conflict {
+				continue
+			}
 			if mt.Rule < 0 {
 				mt.IDs, mt.Rule = ids, r
 				continue
 			}
 			if !sameIDs(mt.IDs, ids) {
 				mt.Conflict, mt.ConflictRule, mt.ConflictIDs = true, r, ids
-				break
 			}
 		}
 	}

@@ -35,6 +35,45 @@ type rules struct {
 	useView bool
 	// audit is the template of lifecycle ops' audit entries.
 	audit sink.AuditEntry
+	// byID[i]: rule i matches on the record id; personal[i]: one of its
+	// fields is personal (anonymizing a record takes it out of the rule).
+	byID, personal []bool
+	// anonymized holds the ids of the records the run anonymized (by
+	// hash), so that a later row whose lookup predates the anonymization
+	// does not find them by a personal key.
+	anonymized *identity.Seen
+}
+
+// target is what one identity rule of a row points at: stored records, or
+// a record an earlier row of the run created that the store does not show
+// yet (an op of this batch, or a dry run's record).
+type target struct {
+	ids  []string
+	op   int            // index in b.ops of a create of this batch; -1
+	rec  *intake.Record // a dry run's created record
+	some bool           // created earlier in a dry run, beyond what it remembers
+}
+
+func (t *target) none() bool { return len(t.ids) == 0 && t.op < 0 && t.rec == nil && !t.some }
+
+func (t *target) same(u *target) bool {
+	switch {
+	case t.op >= 0 || u.op >= 0:
+		return t.op == u.op
+	case t.rec != nil || u.rec != nil:
+		return t.rec == u.rec
+	case t.some || u.some:
+		return true // cannot tell: not a conflict
+	}
+	if len(t.ids) != len(u.ids) {
+		return false
+	}
+	for _, x := range t.ids {
+		if !slices.Contains(u.ids, x) {
+			return false
+		}
+	}
+	return true
 }
 
 type member struct {
@@ -77,9 +116,16 @@ func (r *run) loadView(ctx context.Context, b *batch) error {
 			if c.errs[i] != nil {
 				continue
 			}
-			for _, id := range c.matches[i].IDs {
-				if _, ok := r.dryStored[id]; !ok {
-					r.ids = append(r.ids, id)
+			m := &c.matches[i]
+			n := 1
+			if m.Hits != nil {
+				n = len(m.Hits)
+			}
+			for k := 0; k < n; k++ {
+				for _, id := range m.RuleHits(k) {
+					if _, ok := r.dryStored[id]; !ok {
+						r.ids = append(r.ids, id)
+					}
 				}
 			}
 		}
@@ -136,23 +182,7 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 	}
 	m := &c.matches[i]
 	rl := &r.rules
-	if r.deleted != nil && len(m.IDs) > 0 {
-		// A lookup made before an earlier row's delete was written still
-		// finds the record: it is gone.
-		kept := m.IDs[:0:0]
-		for _, id := range m.IDs {
-			if !r.deleted.Has(intake.Key(id)) {
-				kept = append(kept, id)
-			}
-		}
-		m.IDs = kept
-		if len(kept) == 0 {
-			m.Rule = -1
-		}
-	}
-	earlier, created := false, false
-	createdOp := -1
-	var createdRec *intake.Record
+	earlier := false
 	if rl.needSeen && !m.NoKey {
 		r.eachKey(m, func(tk intake.Key) bool {
 			if r.seen.Add(tk) {
@@ -161,38 +191,22 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 			return false
 		})
 	}
-	if rl.trackCreated && !m.Conflict {
-		// Did an earlier row of the run create this key's record? And
-		// where is it, when the store does not show it yet?
-		r.eachKey(m, func(tk intake.Key) bool {
-			switch {
-			case r.job.DryRun:
-				if rec, ok := r.dryCreated[tk]; ok {
-					created, createdRec = true, rec
-				} else {
-					created = r.drySeen != nil && r.drySeen.Has(tk)
-				}
-			default:
-				// createdKeys covers the whole run (only when a created
-				// record must not be matched like a stored one); pending
-				// and the batch being written cover what the store does
-				// not show yet.
-				created = r.createdKeys != nil && r.createdKeys.Has(tk)
-				if len(m.IDs) > 0 {
-					break // committed: the lookup found it
-				}
-				if r.inflight != nil { // created by the batch being written?
-					if id, ok := r.inflight.created[tk]; ok {
-						m.IDs = append(m.IDs[:0:0], id)
-						return true
-					}
-				}
-				if j, ok := r.pending[tk]; ok {
-					created, createdOp = true, j
-				}
+	created, createdOp, createdRec := r.resolve(m)
+	if rl.useView && len(m.IDs) > 0 && !m.Conflict {
+		// A record the view lacks was deleted since the lookup: it is no
+		// match (writing to it would fail, or bypass the merge rules).
+		kept := m.IDs[:0:0]
+		for _, id := range m.IDs {
+			if r.viewed(id) != nil {
+				kept = append(kept, id)
 			}
-			return created
-		})
+		}
+		if len(kept) < len(m.IDs) {
+			m.IDs = kept
+			if len(kept) == 0 {
+				m.Rule = -1
+			}
+		}
 	}
 	d := identity.DecideMatrix(rl.matrix, rl.dup, m, earlier || created, created)
 	merger := rl.merger
@@ -227,7 +241,12 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 				if r.explaining() {
 					before = target.Clone()
 				}
+				var keys identity.Match
+				r.matcher.Key(target, &keys)
 				changed := merger.Apply(target, rec, rl.mapped, rl.consentSkip, r.job.DryRun)
+				if changed {
+					r.rekey(b, &keys, target, createdOp)
+				}
 				if rl.consent != nil {
 					cc, kept := rl.consent.Apply(target, rec, true)
 					changed = changed || cc
@@ -257,11 +276,17 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		first := len(b.ops)
 		r.addOps(b, rec, kind, m.IDs)
 		for _, op := range b.ops[first:] {
-			if kind == sink.OpDelete {
+			switch kind {
+			case sink.OpDelete:
 				if r.deleted == nil {
 					r.deleted = identity.NewSeen()
 				}
 				r.deleted.Add(intake.Key(op.Record.ID))
+			case sink.OpAnonymize:
+				if r.rules.anonymized == nil {
+					r.rules.anonymized = identity.NewSeen()
+				}
+				r.rules.anonymized.Add(intake.Key(op.Record.ID))
 			}
 			a := rl.audit
 			a.Time, a.Action, a.Line, a.Object, a.RecordID = time.Now(), kind.String(), rec.Line, r.schema.Object(), op.Record.ID
@@ -270,6 +295,161 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		r.explainOps(b, rec, m, kind.String())
 	}
 	return nil
+}
+
+// ruleInfo fills rules.byID and rules.personal.
+func (r *run) ruleInfo() {
+	rl := &r.rules
+	if rl.byID != nil {
+		return
+	}
+	specs := r.matcher.Rules()
+	rl.byID, rl.personal = make([]bool, len(specs)), make([]bool, len(specs))
+	for i, spec := range specs {
+		rl.byID[i] = spec.RecordID
+		for _, f := range spec.Fields {
+			if j := r.schema.Index(f); j >= 0 && r.schema.Field(j).Personal {
+				rl.personal[i] = true
+			}
+		}
+	}
+}
+
+// alive drops from ids, found by rule i, the records that this run deleted,
+// or anonymized when rule i has a personal field: the lookup predates
+// those ops, and the store no longer finds them by that key.
+func (r *run) alive(ids []string, i int) []string {
+	if len(ids) == 0 || (r.deleted == nil && r.rules.anonymized == nil) {
+		return ids
+	}
+	var kept []string
+	for j, id := range ids {
+		gone := r.deleted != nil && r.deleted.Has(intake.Key(id)) ||
+			r.rules.anonymized != nil && r.rules.personal[i] && r.rules.anonymized.Has(intake.Key(id))
+		if gone && kept == nil {
+			kept = append(make([]string, 0, len(ids)), ids[:j]...)
+		} else if !gone && kept != nil {
+			kept = append(kept, id)
+		}
+	}
+	if kept == nil {
+		return ids
+	}
+	return kept
+}
+
+// resolve decides, rule by rule in order, what the row's keys point at:
+// the stored records each rule found (less those the run deleted or
+// anonymized), or a record an earlier row of the run created. The first
+// rule that points somewhere wins; a later rule that points elsewhere
+// makes the row a conflict. It sets m.IDs, m.Rule and the conflict fields,
+// and returns whether an earlier row of the run created the record and,
+// when the store does not show it yet, where it is.
+func (r *run) resolve(m *identity.Match) (created bool, createdOp int, createdRec *intake.Record) {
+	rl := &r.rules
+	r.ruleInfo()
+	createdOp = -1
+	win := target{op: -1}
+	winRule := -1
+	m.Conflict, m.ConflictRule, m.ConflictIDs = false, 0, nil
+	for i := range rl.byID {
+		k := m.RuleKey(i)
+		if k == "" {
+			continue
+		}
+		t := target{ids: r.alive(m.RuleHits(i), i), op: -1}
+		isCreated := false
+		if rl.trackCreated {
+			tk := r.tkey(i, k)
+			switch {
+			case r.job.DryRun:
+				if rec, ok := r.dryCreated[tk]; ok {
+					isCreated = true
+					if len(t.ids) == 0 {
+						t.rec = rec
+					}
+				} else if r.drySeen != nil && r.drySeen.Has(tk) {
+					isCreated, t.some = true, len(t.ids) == 0
+				}
+			default:
+				// createdKeys covers the whole run (kept only when a
+				// created record must not be matched like a stored one);
+				// the batch being written and pending cover what the store
+				// does not show yet.
+				isCreated = r.createdKeys != nil && r.createdKeys.Has(tk)
+				if len(t.ids) == 0 && r.inflight != nil {
+					if id, ok := r.inflight.created[tk]; ok {
+						t.ids = []string{id}
+					}
+				}
+				if len(t.ids) == 0 {
+					if j, ok := r.pending[tk]; ok {
+						t.op, isCreated = j, true
+					}
+				}
+			}
+		}
+		if t.none() {
+			continue
+		}
+		if winRule < 0 {
+			win, winRule, created = t, i, isCreated
+			continue
+		}
+		if !t.same(&win) {
+			m.Conflict, m.ConflictRule, m.ConflictIDs = true, i, t.ids
+			break
+		}
+	}
+	m.Rule, m.IDs = winRule, win.ids
+	if m.Conflict {
+		return false, -1, nil
+	}
+	return created, win.op, win.rec
+}
+
+// rekey re-registers a record created earlier in the run under its new
+// keys after a later row changed one of its sync fields (before holds its
+// keys from before the change).
+func (r *run) rekey(b *batch, before *identity.Match, rec *intake.Record, op int) {
+	var after identity.Match
+	r.matcher.Key(rec, &after)
+	for i := range r.rules.byID {
+		ok, nk := before.RuleKey(i), after.RuleKey(i)
+		if ok == nk {
+			continue
+		}
+		otk, ntk := r.tkey(i, ok), r.tkey(i, nk)
+		switch {
+		case r.job.DryRun:
+			if ok != "" && r.dryCreated[otk] == rec {
+				delete(r.dryCreated, otk)
+			}
+			if nk != "" {
+				if r.dryCreated == nil {
+					r.dryCreated = make(map[intake.Key]*intake.Record)
+				}
+				r.dryCreated[ntk] = rec
+			}
+		default:
+			if j, found := r.pending[otk]; ok != "" && found && j == op {
+				delete(r.pending, otk)
+				delete(b.created, otk)
+			}
+			if nk != "" {
+				r.pending[ntk] = op
+				if r.overlap {
+					if b.created == nil {
+						b.created = make(map[intake.Key]string)
+					}
+					b.created[ntk] = rec.ID
+				}
+				if r.createdKeys != nil {
+					r.createdKeys.Add(ntk)
+				}
+			}
+		}
+	}
 }
 
 // update adds the ops of a row that updates the records of m.
@@ -294,16 +474,9 @@ func (r *run) update(b *batch, rec *intake.Record, m *identity.Match, merger *id
 	anyChange := false
 	for _, id := range m.IDs {
 		cur := r.viewed(id)
-		if cur == nil { // gone since the lookup (or no sink.Getter): the sink decides
-			op := newOp(b, sink.OpUpdate, rec)
-			if len(m.IDs) > 1 {
-				cp := *rec
-				op.Record = &cp
-			}
-			op.Record.ID = id
-			op.Clear = merger.Clears(nil, rec, rl.mapped)
-			b.ops = append(b.ops, op)
-			anyChange = true
+		if cur == nil {
+			// Unreachable: decide dropped the ids the view lacks. Writing the
+			// row's raw values would bypass the merge and consent rules.
 			continue
 		}
 		next := cur.Clone()
@@ -351,11 +524,21 @@ func (r *run) update(b *batch, rec *intake.Record, m *identity.Match, merger *id
 
 func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 	if !r.job.DryRun {
-		id, err := r.im.cfg.IDs.NewID()
-		if err != nil {
-			return fmt.Errorf("intake: allocate a record id: %w", err)
+		// A row that names its record id (a record-id rule) creates the
+		// record with that id, so that later rows and runs find it by it.
+		for i, byID := range r.rules.byID {
+			if k := m.RuleKey(i); byID && k != "" {
+				rec.ID = string(k)
+				break
+			}
 		}
-		rec.ID = id
+		if rec.ID == "" {
+			id, err := r.im.cfg.IDs.NewID()
+			if err != nil {
+				return fmt.Errorf("intake: allocate a record id: %w", err)
+			}
+			rec.ID = id
+		}
 	}
 	if r.rules.consent != nil {
 		_, kept := r.rules.consent.Apply(rec, rec, false)
@@ -445,7 +628,8 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 	if r.getter != nil && !r.rules.useView {
 		r.ids = r.ids[:0]
 		for _, op := range b.ops {
-			if _, ok := r.dryStored[op.Record.ID]; op.Kind == sink.OpUpdate && !ok {
+			reads := op.Kind == sink.OpUpdate || op.Kind == sink.OpInactivate || op.Kind == sink.OpAnonymize
+			if _, ok := r.dryStored[op.Record.ID]; reads && !ok {
 				r.ids = append(r.ids, op.Record.ID)
 			}
 		}
@@ -481,14 +665,37 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 		case sink.OpOptOut:
 			op.Outcome = intake.OutcomeOptedOut
 		case sink.OpInactivate:
+			// As the sink would: unchanged when already inactive.
 			op.Outcome = intake.OutcomeInactivated
-			if s := r.viewed(op.Record.ID); s != nil && s.Inactive {
-				op.Outcome = intake.OutcomeUnchanged
+			s := r.viewed(op.Record.ID)
+			if s == nil {
+				s = fresh[op.Record.ID]
+			}
+			if s != nil {
+				if s.Inactive {
+					op.Outcome = intake.OutcomeUnchanged
+				}
+				s.Inactive = true
 			}
 		case sink.OpDelete:
 			op.Outcome = intake.OutcomeDeleted
+			delete(r.dryStored, op.Record.ID)
 		case sink.OpAnonymize:
+			// Unchanged when no personal field holds a value.
 			op.Outcome = intake.OutcomeAnonymized
+			s := r.viewed(op.Record.ID)
+			if s == nil {
+				s = fresh[op.Record.ID]
+			}
+			if s != nil {
+				op.Outcome = intake.OutcomeUnchanged
+				for j, v := range s.Values {
+					if !v.IsNull() && j < r.schema.Len() && r.schema.Field(j).Personal {
+						s.Values[j] = intake.Null
+						op.Outcome = intake.OutcomeAnonymized
+					}
+				}
+			}
 		case sink.OpUpdate:
 			op.Outcome = intake.OutcomeUpdated
 			if s, ok := r.dryStored[op.Record.ID]; ok {
@@ -580,8 +787,21 @@ func (r *run) keyError(row intake.Row, code string, m *identity.Match) *intake.R
 	case intake.CodeDuplicate:
 		msg = "the same " + fields + " appeared on an earlier line of this file"
 	case identity.CodeConflict:
-		msg = fmt.Sprintf("identity rule %s finds record %s but rule %s finds %s: the row is not applied to either (fix the row or merge the records)",
-			specs[m.Rule].Name(), strings.Join(m.IDs, ", "), specs[m.ConflictRule].Name(), strings.Join(m.ConflictIDs, ", "))
+		first, second := "an earlier rule", "a later rule"
+		if m.Rule >= 0 && m.Rule < len(specs) {
+			first = "identity rule " + specs[m.Rule].Name()
+		}
+		if m.ConflictRule >= 0 && m.ConflictRule < len(specs) {
+			second = "rule " + specs[m.ConflictRule].Name()
+		}
+		what := func(ids []string) string {
+			if len(ids) == 0 {
+				return "the record an earlier row of this file creates"
+			}
+			return "record " + strings.Join(ids, ", ")
+		}
+		msg = fmt.Sprintf("%s finds %s but %s finds %s: the row is not applied to either (fix the row or merge the records)",
+			first, what(m.IDs), second, what(m.ConflictIDs))
 	case intake.CodeNoMatch:
 		msg = "no stored record matches the row's " + fields + ", and the job rejects rows without a match"
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -546,3 +547,123 @@ func TestRandomMatricesKeepTheInvariant(t *testing.T) {
 }
 
 func mappingDE() mapping.Options { return mapping.Options{DefaultRegion: "DE"} }
+
+// runBoth runs a job on a fresh store seeded with stored, at batch sizes 1
+// and 1000 and as a dry run at 1000, and returns the reports and the stores'
+// contacts (as "contact_id/email/city" strings, sorted).
+func runSizes(t *testing.T, stored string, job func() importer.Job) (reps []*importer.Report, snaps [][]string) {
+	t.Helper()
+	for _, batch := range []int{1, 1000} {
+		s := sink.NewMemory(sink.MemoryConfig{})
+		if stored != "" {
+			seed(t, s, intake.ContactSchema(), stored)
+		}
+		j := job()
+		reps = append(reps, runJob(t, importer.Config{Sink: s, BatchSize: batch}, j))
+		var snap []string
+		require.NoError(t, s.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+			snap = append(snap, r.Get("contact_id").String()+"/"+r.Get("email").String()+"/"+r.Get("city").String())
+			return nil
+		}))
+		slices.Sort(snap)
+		snaps = append(snaps, snap)
+	}
+	return reps, snaps
+}
+
+func outcomes(rep *importer.Report) [9]int64 {
+	return [9]int64{rep.Created, rep.Updated, rep.Unchanged, rep.Skipped, rep.OptedOut, rep.Rejected, rep.Inactivated, rep.Deleted, rep.Anonymized}
+}
+
+// TestRulesAgainstRecordsCreatedInTheRun: conflicts and key changes are
+// found whether the record was created in the same batch or an earlier one.
+func TestRulesAgainstRecordsCreatedInTheRun(t *testing.T) {
+	t.Parallel()
+	rules := []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
+	reps, snaps := runSizes(t, "", func() importer.Job {
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n2,b@x.io\n1,b@x.io\n"), Rules: rules}
+	})
+	for i, rep := range reps {
+		assert.Equal(t, map[string]int64{identity.CodeConflict: 1}, rep.Reasons, "batch %d", i)
+		assert.Equal(t, []string{"1/a@x.io/", "2/b@x.io/"}, snaps[i])
+	}
+	// A later row changes a key of a record created earlier in the batch.
+	reps, snaps = runSizes(t, "", func() importer.Job {
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n4,b@x.io\n"), Rules: rules}
+	})
+	assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]))
+	assert.Equal(t, snaps[0], snaps[1])
+	assert.Len(t, snaps[1], 1)
+	// A record-id rule: a created record takes the row's id, and later
+	// rows find it by it.
+	reps, snaps = runSizes(t, "", func() importer.Job {
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,city\nzzz,A\nyyy,B\nzzz,C\n"),
+			Rules: []intake.KeySpec{{Fields: []string{"contact_id"}, RecordID: true}}, Action: intake.ActionAddOnly, Duplicates: identity.DuplicatesMerge}
+	})
+	for i := range reps {
+		assert.Equal(t, [9]int64{2, 1}, outcomes(reps[i]), "batch %d", i)
+		assert.Equal(t, []string{"yyy//B", "zzz//C"}, snaps[i])
+	}
+}
+
+// TestLifecycleAcrossBatches: a delete or anonymize followed by rows of the
+// same key behaves the same in one batch or several, and the dry run
+// counts as the real run.
+func TestLifecycleAcrossBatches(t *testing.T) {
+	t.Parallel()
+	rules := []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
+	reps, snaps := runSizes(t, "contact_id,email\n1,a@x.io\n2,b@x.io\n", func() importer.Job {
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n"), Rules: rules,
+			Matrix: &identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Reason: "erasure"}
+	})
+	for i := range reps {
+		assert.EqualValues(t, 2, reps[i].Deleted, "batch %d", i)
+		assert.Empty(t, snaps[i])
+	}
+	for _, om := range []identity.OnMatch{identity.MatchAnonymize, identity.MatchInactivate} {
+		mx := identity.Matrix{OnMatch: om, OnNoMatch: identity.NoMatchCreate}
+		file := "email,city\na@x.io,Rome\na@x.io,Oslo\n"
+		reps, snaps := runSizes(t, "email,city\na@x.io,Bonn\n", func() importer.Job {
+			return importer.Job{Source: csvSource(t, "f.csv", file), Matrix: &mx, Reason: "request", Duplicates: identity.DuplicatesMerge}
+		})
+		assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]), "%s", om)
+		assert.Equal(t, snaps[0], snaps[1], "%s", om)
+		s := sink.NewMemory(sink.MemoryConfig{})
+		seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Bonn\n")
+		dry := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Matrix: &mx, Reason: "request", Duplicates: identity.DuplicatesMerge, DryRun: true})
+		assert.Equal(t, outcomes(reps[1]), outcomes(dry), "%s: the dry run counts as the real run", om)
+	}
+}
+
+// TestLastWinsKeepsMemberships: under "last wins", memberships still append.
+func TestLastWinsKeepsMemberships(t *testing.T) {
+	t.Parallel()
+	s := sink.NewMemory(sink.MemoryConfig{})
+	job := func(data, list string) importer.Job {
+		return importer.Job{Source: csvSource(t, "f.csv", data), Memberships: []importer.Membership{{Field: "lists", Values: []string{list}}}, Duplicates: identity.DuplicatesLast}
+	}
+	runJob(t, importer.Config{Sink: s}, job("email\na@x.io\n", "vip"))
+	runJob(t, importer.Config{Sink: s, BatchSize: 1}, job("email,city\na@x.io,Rome\na@x.io,\n", "news"))
+	schema := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "lists", Type: intake.TypeMultiSelect})...)
+	a := byEmail(t, s, schema)["a@x.io"]
+	assert.Equal(t, []string{"vip", "news"}, a.Get("lists").Items())
+	assert.True(t, a.Get("city").IsNull(), "the last row's empty city wins")
+}
+
+// TestMappedConsentFieldIsGuarded: a mapped NAME_consent field is guarded
+// even when the job configures no consent channel.
+func TestMappedConsentFieldIsGuarded(t *testing.T) {
+	t.Parallel()
+	s := sink.NewMemory(sink.MemoryConfig{})
+	schema := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "email_consent", Type: intake.TypeText})...)
+	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email,email_consent\na@x.io,opted_out\n"), Schema: schema})
+	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email,email_consent\na@x.io,opted_in\n"), Schema: schema})
+	assert.EqualValues(t, 1, rep.ConsentKept)
+	assert.Equal(t, "opted_out", byEmail(t, s, schema)["a@x.io"].Get("email_consent").String())
+
+	bad := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "email_consent_date", Type: intake.TypeText})...)
+	im, err := importer.New(importer.Config{Sink: s})
+	require.NoError(t, err)
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "c.csv", "email\na@x.io\n"), Schema: bad, Consent: []identity.Channel{{Name: "email"}}})
+	assert.ErrorContains(t, err, "want a timestamp")
+}

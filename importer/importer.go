@@ -126,7 +126,9 @@ type Job struct {
 	// added to the schema where missing, mapped columns and the channel's
 	// defaults set them, and an opted-out contact is never turned back to
 	// opted in unless the channel allows it. Reads stored records, as
-	// Merge's fill_empty does.
+	// Merge's fill_empty does. A mapped text field named NAME_consent is a
+	// channel even when Consent does not list it: the guard applies to it,
+	// with the defaults of identity.Channel.
 	Consent []identity.Channel
 	// Memberships add every created or updated record to lists, tags or
 	// criteria: the values are appended to the field (a multi-value field,
@@ -538,11 +540,31 @@ func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
 	if rl.merger, err = policy.Compile(schema); err != nil {
 		return err
 	}
-	if rl.last, err = (identity.MergePolicy{Default: identity.MergeOverwrite}).Compile(schema); err != nil {
+	// DuplicatesLast: a later row's mapped fields all win, but lists still
+	// append where the policy appends (memberships are never dropped).
+	last := identity.MergePolicy{Default: identity.MergeOverwrite}
+	for i := range schema.Len() {
+		if rl.merger.Rule(i) == identity.MergeAppend && schema.Field(i).Type.Kind() == intake.KindList {
+			last.Fields = append(last.Fields, identity.FieldMerge{Field: schema.Field(i).Name, Rule: identity.MergeAppend})
+		}
+	}
+	if rl.last, err = last.Compile(schema); err != nil {
 		return err
 	}
-	if len(job.Consent) > 0 {
-		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, job.Consent...); err != nil {
+	// A mapped NAME_consent field is consent even when the job configures
+	// no channel for it: the opt-out guard applies to it all the same.
+	channels := slices.Clone(job.Consent)
+	for i := range schema.Len() {
+		f := schema.Field(i)
+		name, ok := strings.CutSuffix(f.Name, "_consent")
+		if !ok || !rl.mapped[i] || f.Type.Kind() != intake.KindText ||
+			slices.ContainsFunc(channels, func(c identity.Channel) bool { return c.Name == name }) {
+			continue
+		}
+		channels = append(channels, identity.Channel{Name: name})
+	}
+	if len(channels) > 0 {
+		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, channels...); err != nil {
 			return err
 		}
 		rl.consentSkip = make([]bool, schema.Len())
