@@ -35,6 +35,10 @@ func capabilities(v any) string {
 	add(ok, "Concurrent")
 	_, ok = v.(sink.Checkpointer)
 	add(ok, "Checkpointer")
+	_, ok = v.(sink.Auditor)
+	add(ok, "Auditor")
+	_, ok = v.(sink.Sequencer)
+	add(ok, "Sequencer")
 	sort.Strings(got)
 	return strings.Join(got, " ")
 }
@@ -49,11 +53,11 @@ func TestCapabilities(t *testing.T) {
 		want string
 	}{
 		// doc.go: Memory implements every capability but Checkpointer.
-		{"Memory", (*sink.Memory)(nil), "Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sink"},
+		{"Memory", (*sink.Memory)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
 		// doc.go: Postgres implements every capability, Checkpointer included.
-		{"Postgres", (*sink.Postgres)(nil), "Checkpointer Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sink"},
-		{"SQLite", (*sink.SQLite)(nil), "Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sink"},
-		{"SQLiteTable", (*sink.SQLiteTable)(nil), "Concurrent Counter Getter Lookuper Scanner SchemaEnsurer Sink"},
+		{"Postgres", (*sink.Postgres)(nil), "Auditor Checkpointer Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
+		{"SQLite", (*sink.SQLite)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
+		{"SQLiteTable", (*sink.SQLiteTable)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer Sequencer Sink"},
 	} {
 		if got := capabilities(tt.v); got != tt.want {
 			t.Errorf("%s implements %s, want %s", tt.name, got, tt.want)
