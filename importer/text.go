@@ -52,6 +52,24 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "  reasons\t%s\n", strings.Join(parts, ", "))
 	}
+	links := make([]string, 0, len(r.Links))
+	for name := range r.Links {
+		links = append(links, name)
+	}
+	sort.Strings(links)
+	for _, name := range links {
+		c := r.Links[name]
+		parts := []string{"found " + group(c.Found)}
+		for _, p := range []struct {
+			what string
+			n    int64
+		}{{"created", c.Created}, {"left empty", c.Empty}, {"skipped", c.Skipped}, {"rejected", c.Rejected}} {
+			if p.n > 0 {
+				parts = append(parts, p.what+" "+group(p.n))
+			}
+		}
+		fmt.Fprintf(tw, "  link %s\t%s\n", name, strings.Join(parts, ", "))
+	}
 	if r.Error != "" {
 		fmt.Fprintf(tw, "  error\t%s\n", r.Error)
 	}

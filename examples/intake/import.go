@@ -29,6 +29,7 @@ type importFlags struct {
 	lists, tags, consent                  string
 	explain                               int
 	allowResubscribe                      bool
+	links, onUnknown                      string
 }
 
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +61,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.consent, "consent", "", "comma-separated consent channels (email, sms): columns NAME_consent, NAME_consent_date, NAME_consent_source")
 	fs.BoolVar(&f.allowResubscribe, "allow-resubscribe", false, "let the file turn opted-out contacts back to opted in (off: never)")
 	fs.IntVar(&f.explain, "explain", 0, "explain the decision on each of the first N rows (best with -dry-run)")
+	fs.StringVar(&f.links, "link", "", "comma-separated links FIELD[=OBJECT[.KEY]]: resolve the foreign-key column FIELD to the record id of\nthe OBJECT (default account) whose KEY (default FIELD) it names, stored in OBJECT_record_id; e.g. account_id or company=account.name")
+	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -67,6 +70,17 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		fs.Usage()
 		return usagef("import needs exactly one FILE, got %d", len(pos))
+	}
+	links, err := parseLinks(f.links)
+	if err != nil {
+		return usagef("-link: %s", err)
+	}
+	missing := importer.Missing(f.onUnknown)
+	if err := missing.Validate(); err != nil {
+		return usagef("-on-unknown: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	}
+	for i := range links {
+		links[i].Missing = missing
 	}
 	file := pos[0]
 	set := map[string]bool{}
@@ -131,6 +145,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		csvCfg.NoHeader = !acoustic.HasHeaders
 	}
 
+	activity := f.object == intake.ObjectActivity
+	switch {
+	case f.object == intake.ObjectAccount && !set["sync"] && acoustic == nil:
+		sync = intake.Keys("account_id")
+	case activity && missing == importer.MissingEmpty:
+		return usagef("-on-unknown empty: an activity always has a profile: use reject, skip or create")
+	}
 	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
@@ -190,6 +211,20 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if len(rules) > 0 {
 		job.Sync = intake.KeySpec{}
+	}
+	job.Links = links
+	if activity {
+		// Append-only events attached to their profile: add_only synced on
+		// event_id when the file has it (the importer's defaults), and
+		// the columns no field takes kept as properties.
+		job.Profile = &importer.ProfileLink{Missing: missing}
+		job.KeepUnmapped = true
+		if !set["action"] && acoustic == nil {
+			job.Action = ""
+		}
+		if !set["sync"] && acoustic == nil {
+			job.Sync = intake.KeySpec{}
+		}
 	}
 	if job.Actor == "" {
 		job.Actor = os.Getenv("USER")
@@ -258,6 +293,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			what = job.Matrix.String()
 		}
 		on := sync.Name()
+		if activity && job.Sync.Fields == nil && len(rules) == 0 {
+			what, on = "add_only", "event_id when the file has it"
+		}
 		if len(rules) > 0 {
 			names := make([]string, len(rules))
 			for i, r := range rules {
@@ -420,6 +458,33 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// parseLinks reads the -link flag: comma-separated FIELD[=OBJECT[.KEY]].
+func parseLinks(s string) ([]importer.Link, error) {
+	var out []importer.Link
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		field, target, _ := strings.Cut(item, "=")
+		l := importer.Link{Field: strings.TrimSpace(field), Object: intake.ObjectAccount}
+		if target = strings.TrimSpace(target); target != "" {
+			object, key, _ := strings.Cut(target, ".")
+			if object = strings.TrimSpace(object); object != "" {
+				l.Object = object
+			}
+			if key = strings.TrimSpace(key); key != "" {
+				l.Key = intake.Keys(key)
+			}
+		}
+		if l.Field == "" {
+			return nil, fmt.Errorf("%q names no field: use FIELD[=OBJECT[.KEY]], e.g. account_id or company=account.name", item)
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // parseKeySpec reads a key spec as KeySpec.Name writes it: fields joined by
