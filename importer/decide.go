@@ -501,14 +501,13 @@ func (r *run) update(b *batch, rec *intake.Record, m *identity.Match, merger *id
 		if x != nil {
 			x.Changes = append(x.Changes, changes(r.schema, id, cur, next)...)
 		}
+		o := intake.OutcomeUnchanged
 		if changed {
-			anyChange = true
+			anyChange, o = true, intake.OutcomeUpdated
 			copy(cur.Values, next.Values)
-		} else if r.job.DryRun {
-			op.Outcome = intake.OutcomeUnchanged
 		}
-		if r.job.DryRun && changed {
-			op.Outcome = intake.OutcomeUpdated
+		if r.job.DryRun { // a real run's sink sets it
+			op.Outcome = o
 		}
 		b.ops = append(b.ops, op)
 	}
