@@ -29,6 +29,23 @@
 // records of each batch (one sink.Getter call) and write its batches one
 // after the other.
 //
+// Objects and links: Job.Schema says which object type a job imports —
+// intake.ContactSchema (the default), intake.AccountSchema,
+// intake.ActivitySchema or a host-defined schema — and the sinks keep each
+// type apart. Job.Links resolve foreign-key fields (a contact's account_id,
+// by the account's account_id, domain or name) to the record id of the
+// target, stored in a field the job adds to the schema (account_record_id);
+// Job.Profile attaches activities, which are append-only, to the profile
+// whose email, contact_id or phone they carry (profile_id), and makes the
+// job add_only on event_id when the file has it, so that a re-import skips
+// the events it holds. Each batch looks its targets up with one call per
+// key, before its rows are matched. A target that is not found follows
+// [Missing]: the row is rejected (unknown_link, unknown_profile), skipped,
+// imported without the link, or a stub target (a minimal profile) is
+// created in the same batch, before the row, and found by later rows.
+// Report.Links counts how the references resolved. Job.KeepUnmapped keeps
+// the columns the mapping does not mention as text properties.
+//
 // Streaming: Run reads the source in one goroutine, maps chunks of rows on
 // Config.Workers goroutines, and puts them back in file order in the calling
 // goroutine, which looks up a whole batch in one call to the sink, decides
