@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,6 +166,26 @@ func (v Value) Clone() Value {
 	}
 	v.s = strings.Clone(v.s)
 	return v
+}
+
+// Union returns the list of v's items followed by those of o that v lacks,
+// each once: how a multi-value field gains items (lists, tags). A null v
+// gives o; when o adds nothing, v itself is returned. Both should be lists.
+func (v Value) Union(o Value) Value {
+	if v.k == KindNull {
+		return o
+	}
+	items := v.Items()
+	n := len(items)
+	for _, it := range o.Items() {
+		if !slices.Contains(items, it) {
+			items = append(items, it)
+		}
+	}
+	if len(items) == n {
+		return v
+	}
+	return List(items...)
 }
 
 // Kind returns the value's kind.

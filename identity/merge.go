@@ -2,7 +2,6 @@ package identity
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/intakehq/intake"
 )
@@ -207,7 +206,7 @@ func (m *Merger) Apply(dst, in *intake.Record, mapped, skip []bool, own bool) bo
 			switch {
 			case v.IsNull():
 			case old.Kind() == intake.KindList && v.Kind() == intake.KindList:
-				nv = union(old, v)
+				nv = old.Union(v)
 			default:
 				nv = v
 			}
@@ -221,19 +220,4 @@ func (m *Merger) Apply(dst, in *intake.Record, mapped, skip []bool, own bool) bo
 		}
 	}
 	return changed
-}
-
-// union returns the items of a followed by those of b not in a.
-func union(a, b intake.Value) intake.Value {
-	items := a.Items()
-	n := len(items)
-	for _, it := range b.Items() {
-		if !slices.Contains(items[:n], it) && !slices.Contains(items[n:], it) {
-			items = append(items, it)
-		}
-	}
-	if len(items) == n {
-		return a
-	}
-	return intake.List(items...)
 }

@@ -492,7 +492,11 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 			rep.ResumedAfterLine = last.Line
 		}
 	}
-	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView {
+	// Overlapping writes need the next batch's lookups to see no key the
+	// batch being written changes: true with one identity rule, whose key
+	// an update never changes; with several, an update may change another
+	// rule's key (and the view must see every earlier write).
+	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(job.Rules) <= 1 {
 		r.overlap = c.Concurrent()
 	}
 	if r.rules.needSeen {

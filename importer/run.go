@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 	"time"
 
@@ -362,7 +361,7 @@ func (r *run) mapChunk(c *chunk) {
 			continue
 		}
 		for _, ms := range r.rules.members {
-			rec.Values[ms.field] = unionList(rec.Values[ms.field], ms.value)
+			rec.Values[ms.field] = rec.Values[ms.field].Union(ms.value)
 		}
 		if r.matcher != nil {
 			r.matcher.Key(rec, &c.matches[i])
@@ -553,22 +552,4 @@ func (r *run) report(last bool) {
 		p.BytesRead, p.BytesTotal = r.progress.Progress()
 	}
 	fn(p)
-}
-
-// unionList returns the items of a followed by those of b that a lacks.
-func unionList(a, b intake.Value) intake.Value {
-	if a.IsNull() {
-		return b
-	}
-	items := a.Items()
-	n := len(items)
-	for _, it := range b.Items() {
-		if !slices.Contains(items, it) {
-			items = append(items, it)
-		}
-	}
-	if len(items) == n {
-		return a
-	}
-	return intake.List(items...)
 }
