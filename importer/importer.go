@@ -39,7 +39,10 @@ type Config struct {
 	// MaxReportErrors caps Report.Errors (the count stays exact). Default
 	// 100; negative keeps none.
 	MaxReportErrors int
-	// IDs allocates the ids of created records. Default identity.UUIDv7().
+	// IDs allocates the ids of created records. Default identity.UUIDv7();
+	// identity.NewNumeric hands out numbers from a reserved range (contact
+	// numbers) through the sink's sink.Sequencer. A row that names its
+	// record id through a record-id identity rule keeps that id.
 	// Runs that go on at once share it: it must then be safe for concurrent
 	// use (the default is).
 	IDs identity.Allocator
