@@ -182,6 +182,11 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 	}
 	m := &c.matches[i]
 	rl := &r.rules
+	if m.NoKey && r.job.Profile != nil && rl.matrix.OnNoMatch == identity.NoMatchCreate {
+		// An event without its optional event id is a new event: the id
+		// only makes re-imports of the events that have one idempotent.
+		return r.create(b, rec, nil)
+	}
 	earlier := false
 	if rl.needSeen && !m.NoKey {
 		r.eachKey(m, func(tk intake.Key) bool {
@@ -526,6 +531,9 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 		// A row that names its record id (a record-id rule) creates the
 		// record with that id, so that later rows and runs find it by it.
 		for i, byID := range r.rules.byID {
+			if m == nil {
+				break
+			}
 			if k := m.RuleKey(i); byID && k != "" {
 				rec.ID = string(k)
 				break

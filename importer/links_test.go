@@ -401,9 +401,17 @@ func TestActivityDefaults(t *testing.T) {
 				rep := runJob(t, cfg, job(withoutIDs))
 				assert.EqualValues(t, 1, rep.Created, "run %d: without event ids every row is a new event", run+1)
 			}
+			// A file that maps event_id but leaves it empty on a row: that
+			// row is a new event each time.
+			const someIDs = "event_id,email,type\ne1,kim@x.example,visit\n,kim@x.example,call\n"
+			for run := range 2 {
+				rep := runJob(t, cfg, job(someIDs))
+				assert.EqualValues(t, 1, rep.Created, "run %d", run+1)
+				assert.EqualValues(t, 1, rep.Skipped, "run %d: e1 exists", run+1)
+			}
 			n, err := s.(sink.Counter).Count(context.Background(), intake.ObjectActivity)
 			require.NoError(t, err)
-			assert.EqualValues(t, 4, n)
+			assert.EqualValues(t, 6, n)
 		})
 	}
 }
