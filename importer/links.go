@@ -313,12 +313,30 @@ func (r *run) compileLinks(ctx context.Context) error {
 		}
 		r.links = append(r.links, l)
 	}
+	// Links that create stubs run last, so that a row another link rejects
+	// or skips leaves no stub behind.
+	slices.SortStableFunc(r.links, func(a, b *linker) int {
+		ac, bc := a.missing == MissingCreate, b.missing == MissingCreate
+		switch {
+		case ac == bc:
+			return 0
+		case ac:
+			return 1
+		}
+		return -1
+	})
 	for _, l := range r.links {
 		if l.idField < 0 { // cannot happen: linkFields added it
 			return fmt.Errorf("intake: link %s: no field for the record id", l.name)
 		}
 		if l.missing == "" {
 			l.missing = MissingReject
+		}
+		if l.missing == MissingCreate && l.target.Object() == schema.Object() {
+			// The stub would be a record of the rows' own type, which the
+			// rows' matcher does not know about: a later row of the same
+			// key would create it a second time.
+			return fmt.Errorf("intake: link %s: its target is a %s, the type this job imports: a stub cannot be created (use reject, skip or empty, or import the targets first)", l.name, schema.Object())
 		}
 		if l.missing == MissingCreate && !job.DryRun {
 			if e, ok := r.im.cfg.Sink.(sink.SchemaEnsurer); ok {

@@ -415,3 +415,33 @@ func TestActivityDefaults(t *testing.T) {
 		})
 	}
 }
+
+// TestStubsOnlyForAcceptedRows: a link that creates stubs runs after the
+// links that reject, so a rejected row leaves no stub; a stub of the rows'
+// own type is refused.
+func TestStubsOnlyForAcceptedRows(t *testing.T) {
+	t.Parallel()
+	s := sink.NewMemory(sink.MemoryConfig{})
+	seed(t, s, intake.AccountSchema(), "account_id,name\nA-1,Acme\n")
+	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
+		Source:  csvSource(t, "ev.csv", "email,type,account_id\nnew@x.example,visit,A-9\nkim@x.example,visit,A-1\n"),
+		Schema:  intake.MustSchema("activity", append(intake.ActivitySchema().Fields(), intake.Field{Name: "account_id", Type: intake.TypeID})...),
+		Profile: &importer.ProfileLink{Missing: importer.MissingCreate},
+		Links:   []importer.Link{{Field: "account_id", Object: "account"}},
+	})
+	assert.EqualValues(t, 1, rep.Rejected, "A-9 is unknown")
+	assert.EqualValues(t, 1, rep.Created)
+	n, err := s.Count(context.Background(), intake.ObjectContact)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, n, "only the accepted row's profile was created")
+
+	im, err := importer.New(importer.Config{Sink: s})
+	require.NoError(t, err)
+	_, err = im.Run(context.Background(), importer.Job{
+		Source: csvSource(t, "acc.csv", "account_id,name,parent_id\nA-2,Child,P-1\n"),
+		Schema: intake.MustSchema("account", append(intake.AccountSchema().Fields(), intake.Field{Name: "parent_id", Type: intake.TypeID})...),
+		Sync:   intake.Keys("account_id"),
+		Links:  []importer.Link{{Field: "parent_id", Object: "account", Key: intake.Keys("account_id"), Missing: importer.MissingCreate}},
+	})
+	assert.ErrorContains(t, err, "a stub cannot be created")
+}
