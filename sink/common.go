@@ -185,3 +185,19 @@ func checkReserve(name string, n int64) error {
 func errSequenceFull(name string, next, n int64) error {
 	return fmt.Errorf("sink: Reserve of %d numbers of sequence %q: the sequence is at %d and would overflow int64", n, name, next)
 }
+
+// erased reports whether OpAnonymize erases field i of s: a personal field,
+// or the digest field F_md5 of a personal field F (an MD5 key falls back on
+// it, so it would still find the record).
+func erased(s *intake.Schema, i int) bool {
+	f := s.Field(i)
+	if f.Personal {
+		return true
+	}
+	base, ok := strings.CutSuffix(f.Name, "_md5")
+	if !ok {
+		return false
+	}
+	j := s.Index(base)
+	return j >= 0 && s.Field(j).Personal
+}

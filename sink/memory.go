@@ -615,7 +615,7 @@ func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, s *intake.Schem
 	id, flags := decodeRecord(enc, old)
 	copy(fresh, old)
 	for i, j := range plan {
-		if s.Field(i).Personal {
+		if erased(s, i) {
 			fresh[j] = intake.Null
 		}
 	}

@@ -308,7 +308,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			}
 			out[i] = intake.OutcomeUnchanged
 			for i2, j := range v.plan {
-				if rec.Schema.Field(i2).Personal && !st.vals[j].IsNull() {
+				if erased(rec.Schema, i2) && !st.vals[j].IsNull() {
 					st.vals[j], st.changed = intake.Null, true
 					out[i] = intake.OutcomeAnonymized
 				}

@@ -658,7 +658,7 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 			}
 			changed := false
 			for j := range sch.Len() {
-				if !sch.Field(j).Personal {
+				if !erased(sch, j) {
 					continue
 				}
 				c, err := t.setField(r, sch.Field(j), intake.Null)

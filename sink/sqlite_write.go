@@ -366,7 +366,7 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			}
 			merged := append(w.merged[:0], st.vals...)
 			for i, j := range v.plan {
-				if rec.Schema.Field(i).Personal {
+				if erased(rec.Schema, i) {
 					merged[j] = intake.Null
 				}
 			}
