@@ -195,6 +195,15 @@ func TestSQLiteTableLifecycle(t *testing.T) {
 	require.Len(t, log, 1)
 	require.Equal(t, sink.AuditEntry{Time: time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC), Object: "contact", RecordID: "2", Action: "delete", Reason: "duplicate"}, log[0])
 
+	// A create of a stored id followed by its delete in one batch fails
+	// the create, and audits nothing.
+	_, err = ht.Write(ctx, []*sink.Op{create(person("1", "x@example.com", "X", "")), sqliteLifecycleOp(sink.OpDelete, "1", "oops")})
+	require.ErrorIs(t, err, sink.ErrDuplicateID)
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM intake_audit WHERE object = 'contact'`).Scan(&n))
+	require.Equal(t, 2, n)
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM contacts WHERE id = '1'`).Scan(&n))
+	require.Equal(t, 1, n)
+
 	// A mapping naming an InactiveColumn the table lacks is refused.
 	m.InactiveColumn = "no_such_column"
 	_, err = sink.NewSQLiteTable(ctx, db, intake.ObjectContact, m, sink.SQLiteConfig{})

@@ -548,11 +548,12 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		if op.Kind == OpInactivate && t.m.InactiveColumn == "" {
 			return 0, recordError(op, fmt.Errorf("%w: the TableMapping of %q has no InactiveColumn: add an INTEGER column (0 or 1) for the inactive flag to %s and name it in TableMapping.InactiveColumn", ErrInvalidOp, t.object, t.m.Table))
 		}
-		if id := op.Record.ID; !seen[id] {
+		// Every id a non-create op names is read, even after a create of
+		// it in the batch: [create 1, delete 1] on a stored 1 must fail
+		// the create (ErrDuplicateID), not drop it and audit a delete.
+		if id := op.Record.ID; op.Kind != OpCreate && !seen[id] {
 			seen[id] = true
-			if op.Kind != OpCreate {
-				fetch = append(fetch, id)
-			}
+			fetch = append(fetch, id)
 		}
 		op.Outcome = intake.OutcomeNone
 	}
