@@ -785,7 +785,13 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 			if i < len(oldCols) {
 				cols[i] = sqlCol{Field: f, Column: oldCols[i].Column}
 			} else {
-				cols[i] = sqlCol{Field: f, Column: fieldColumn(f.Name)}
+				// As in SQLite: a new field never takes the flag's column
+				// (inactive_flag on a table upgraded from before it).
+				col := fieldColumn(f.Name)
+				if inactive != "" && col == inactive {
+					col = "f_" + f.Name
+				}
+				cols[i] = sqlCol{Field: f, Column: col}
 			}
 		}
 		var kept []*pgKey

@@ -94,6 +94,18 @@ func TestPostgresEarlierTables(t *testing.T) {
 	require.True(t, got["1"].Inactive)
 	require.Equal(t, "since 2019", got["1"].Get("inactive").Str(), "the field keeps its column")
 
+	// A field added later that is named like the flag's column gets f_.
+	v2 := intake.MustSchema("contact", append(old.Fields(), intake.Field{Name: "inactive_flag", Type: intake.TypeText})...)
+	r3 := intake.NewRecord(v2)
+	r3.ID, r3.Values[2] = "3", intake.Text("x")
+	write(t, pg, &sink.Op{Kind: sink.OpCreate, Record: r3})
+	require.Contains(t, columns(t, pg, schema, "intake_contact"), "f_inactive_flag")
+	got, err = pg.Get(ctx, v2, []string{"1", "3"})
+	require.NoError(t, err)
+	require.Equal(t, "x", got["3"].Get("inactive_flag").Str())
+	require.False(t, got["3"].Inactive)
+	require.True(t, got["1"].Inactive)
+
 	// The other table gets the column under its own name.
 	gotAcc, err := pg.Get(ctx, account, []string{"acc"})
 	require.NoError(t, err)
