@@ -236,6 +236,18 @@ func TestMergeRules(t *testing.T) {
 	assert.Equal(t, []int{1}, m.Clears(nil, mergeRec("", "", time.Time{}), []bool{false, true, false, false}))
 }
 
+// TestMergeNewestAllocatesNothing: Apply compares By fields without
+// allocating (not parallel: AllocsPerRun).
+func TestMergeNewestAllocatesNothing(t *testing.T) {
+	t1, t2 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	newest, err := identity.MergePolicy{Default: identity.MergeNewest, By: "seen_at"}.Compile(mergeSchema)
+	require.NoError(t, err)
+	stored, row := mergeRec("Ann", "Paris", t1), mergeRec("Bo", "Rome", t2)
+	all := []bool{true, true, true, true}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { newest.Apply(stored, row, all, nil, false) }))
+	assert.Equal(t, "Rome", stored.Get("city").Str())
+}
+
 func TestParseConsent(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]identity.ConsentStatus{

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/intakehq/intake"
 )
@@ -56,7 +57,8 @@ type MergePolicy struct {
 // concurrent use.
 type Merger struct {
 	rules  []Merge // per field
-	by     []int   // per field: the index of its By field, -1
+	by     []int   // per field under MergeNewest: its By field's position in bys
+	bys    []int   // the distinct By fields (schema indexes)
 	stored bool
 }
 
@@ -128,6 +130,17 @@ func (p MergePolicy) Compile(s *intake.Schema) (*Merger, error) {
 		}
 	}
 	for i, r := range m.rules {
+		if r != MergeNewest {
+			continue
+		}
+		pos := slices.Index(m.bys, m.by[i])
+		if pos < 0 {
+			pos = len(m.bys)
+			m.bys = append(m.bys, m.by[i])
+		}
+		m.by[i] = pos
+	}
+	for i, r := range m.rules {
 		if r == MergeFillEmpty || r == MergeNewest || (r == MergeAppend && s.Field(i).Type.Kind() == intake.KindList) {
 			m.stored = true
 		}
@@ -161,24 +174,13 @@ func (m *Merger) Clears(dst []int, rec *intake.Record, mapped []bool) []int {
 // touched, nor are fields with skip[i]; skip may be nil). It reports
 // whether dst changed. With own, dst gets its own copies of in's strings.
 func (m *Merger) Apply(dst, in *intake.Record, mapped, skip []bool, own bool) bool {
-	var byCache map[int]bool // per By field: is the row at least as recent?
-	isNewer := func(by int) bool {
-		if v, ok := byCache[by]; ok {
-			return v
-		}
-		if byCache == nil {
-			byCache = make(map[int]bool, 1)
-		}
+	// Whether the row is at least as recent as dst, per distinct By field,
+	// compared before any field changes.
+	var buf [4]bool
+	newer := buf[:0]
+	for _, by := range m.bys {
 		iv, sv := in.Values[by], dst.Values[by]
-		n := !iv.IsNull() && (sv.IsNull() || !iv.Time().Before(sv.Time()))
-		byCache[by] = n
-		return n
-	}
-	// The By fields are compared before any field changes.
-	for i := range m.rules {
-		if m.rules[i] == MergeNewest {
-			isNewer(m.by[i])
-		}
+		newer = append(newer, !iv.IsNull() && (sv.IsNull() || !iv.Time().Before(sv.Time())))
 	}
 	changed := false
 	for i, v := range in.Values {
@@ -199,7 +201,7 @@ func (m *Merger) Apply(dst, in *intake.Record, mapped, skip []bool, own bool) bo
 				nv = v
 			}
 		case MergeNewest:
-			if !v.IsNull() && isNewer(m.by[i]) {
+			if !v.IsNull() && newer[m.by[i]] {
 				nv = v
 			}
 		case MergeAppend:

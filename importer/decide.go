@@ -277,7 +277,13 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		r.addOps(b, rec, sink.OpOptOut, m.IDs)
 		r.explainOps(b, rec, m, "opt_out")
 	case identity.VerdictInactivate, identity.VerdictDelete, identity.VerdictAnonymize:
-		kind := map[identity.Verdict]sink.OpKind{identity.VerdictInactivate: sink.OpInactivate, identity.VerdictDelete: sink.OpDelete, identity.VerdictAnonymize: sink.OpAnonymize}[d.Verdict]
+		kind := sink.OpInactivate
+		switch d.Verdict {
+		case identity.VerdictDelete:
+			kind = sink.OpDelete
+		case identity.VerdictAnonymize:
+			kind = sink.OpAnonymize
+		}
 		first := len(b.ops)
 		r.addOps(b, rec, kind, m.IDs)
 		for _, op := range b.ops[first:] {
