@@ -124,6 +124,15 @@ type Field struct {
 	Personal bool `json:"personal,omitempty"`
 	// Label is a human-readable name for user interfaces; optional.
 	Label string `json:"label,omitempty"`
+	// Ref, on a field of type id (one link) or multi-select (several: a
+	// many-to-many membership), names the object type whose record ids
+	// the field holds: the field links to records of that type (a
+	// contact's account_record_id refers to "account", an activity's
+	// profile_id to "contact"). The importer sets it on the fields its
+	// links add; sinks keep it with the schema, so that a delete or an
+	// anonymization can find the links that point to a record. Empty for
+	// any other field.
+	Ref string `json:"ref,omitempty"`
 }
 
 // Schema is the ordered list of fields of one object type ("contact",
@@ -160,6 +169,9 @@ func NewSchema(object string, fields ...Field) (*Schema, error) {
 		}
 		if f.Type == TypeInvalid || int(f.Type) >= len(fieldTypeNames) {
 			errs = append(errs, fmt.Errorf("intake: schema %q: field %q has no valid type", object, f.Name))
+		}
+		if f.Ref != "" && (!validName(f.Ref) || (f.Type != TypeID && f.Type != TypeMultiSelect)) {
+			errs = append(errs, fmt.Errorf("intake: schema %q: field %q refers to %q: a link field is of type id (one record) or multi-select (several), and names an object type", object, f.Name, f.Ref))
 		}
 		if _, dup := s.index[f.Name]; dup {
 			errs = append(errs, fmt.Errorf("intake: schema %q: field %q is declared twice", object, f.Name))

@@ -193,7 +193,11 @@ func linkFields(job *Job) error {
 			p.Field = "profile_id"
 		}
 		if !has(p.Field) {
-			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile"})
+			ref := p.Object
+			if ref == "" {
+				ref = intake.ObjectContact
+			}
+			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
 		}
 	}
 	for i := range job.Links {
@@ -224,7 +228,7 @@ func linkFields(job *Job) error {
 			add = append(add, intake.Field{Name: l.Field, Type: f.Type, Options: f.Options, Label: f.Label})
 		}
 		if !has(l.IDField) {
-			add = append(add, intake.Field{Name: l.IDField, Type: intake.TypeID, Label: l.Object + " record"})
+			add = append(add, intake.Field{Name: l.IDField, Type: intake.TypeID, Label: l.Object + " record", Ref: l.Object})
 		}
 	}
 	if len(add) == 0 {
