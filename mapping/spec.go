@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,13 +31,44 @@ import (
 // mention are ignored, as if listed with "skip": true. Read a Spec with
 // [LoadSpec], write it with [Spec.Save], build one from a header with
 // [Suggest], check it against a schema and a header with [Compile].
+//
+// # Object types
+//
+// Without an "object" section a spec imports contacts. The section names
+// the object type of the rows, the key that identifies a record, and the
+// links from its fields to records of other types ([ObjectSpec]):
+//
+//	{"object":  {"name": "ticket", "key": ["ticket_no"],
+//	             "links": [{"field": "contact_email", "object": "contact", "key": "email", "missing": "reject"}]},
+//	 "fields":  [{"name": "ticket_no", "type": "id"},
+//	             {"name": "subject", "type": "text"},
+//	             {"name": "contact_email", "type": "email"}],
+//	 "columns": [{"source": "Ticket", "field": "ticket_no"},
+//	             {"source": "Subject", "field": "subject"},
+//	             {"source": "Customer e-mail", "field": "contact_email"}]}
+//
+// For contact, account and activity the "fields" extend the type's default
+// schema ([intake.DefaultSchema]); for any other name they define a custom
+// object type, and are all of its fields (Totango's custom data, a
+// CDP's "select match key from custom data fields"). [Spec.ObjectSchema]
+// builds the type's schema, [Spec.MergeSchema] merges it with the schema
+// a store already holds for the type, [Spec.Against] gives the copy of
+// the spec to compile against such a schema, and [ObjectSpec.KeySpec] the
+// sync key. The section is data: an importer turns its links into its own
+// link type (importer.Link in this module).
 type Spec struct {
 	// Version is the spec format's version: [SpecVersion] when saved by
 	// this library. [LoadSpec] reads a spec without one as version 1,
 	// migrates older versions and rejects newer ones.
 	Version int `json:"version"`
+	// Object, when set, names the object type the rows are records of,
+	// its key and its links. Nil imports contacts, as before the section
+	// existed.
+	Object *ObjectSpec `json:"object,omitempty"`
 	// Fields are custom fields that extend the base schema. Their names
-	// must differ from the base schema's.
+	// must differ from the base schema's. For a custom object type
+	// (Object names a type without a default schema) they are the
+	// type's fields.
 	Fields []FieldSpec `json:"fields,omitempty"`
 	// Columns map source columns (or constants) to fields, in the order
 	// in which a row's cells are checked.
@@ -57,6 +89,65 @@ type FieldSpec struct {
 	Required bool `json:"required,omitempty"`
 	// Label is a human-readable name; optional.
 	Label string `json:"label,omitempty"`
+	// Note is free text for people; ignored by the library.
+	Note string `json:"note,omitempty"`
+}
+
+// ObjectSpec is the "object" section of a [Spec]: the object type whose
+// records the rows are, the key that identifies a record, and the links
+// from the rows' fields to records of other types.
+type ObjectSpec struct {
+	// Name is the object type: "contact", "account" or "activity" (the
+	// types with a default schema), or a custom type named like a field
+	// ("ticket"), whose fields are the spec's "fields". Required.
+	Name string `json:"name"`
+	// Key lists the fields that together identify a record, the sync
+	// fields of an import: one field, or several for a composite key (all
+	// must match). Each is a field of the type's default schema or of the
+	// spec's "fields" (a field a store holds already may be declared
+	// again there, with the same type). A custom type whose spec declares
+	// no fields takes them all from the store ([Spec.MergeSchema]), which
+	// checks the key then. Empty leaves the key to the import (the CLI's
+	// -sync, importer.Job.Sync).
+	Key []string `json:"key,omitempty"`
+	// EmailRules "provider" compares the key's email fields under the
+	// rules of the large mail providers (see intake.EmailProvider).
+	// Empty compares them trimmed and lower-cased.
+	EmailRules intake.EmailRules `json:"email_rules,omitempty"`
+	// MD5 compares the MD5 digest of the key's one field (see
+	// intake.KeySpec.MD5).
+	MD5 bool `json:"md5,omitempty"`
+	// Links resolve the rows' reference fields to the record ids of the
+	// records they name, in order.
+	Links []LinkSpec `json:"links,omitempty"`
+	// Label is a human-readable name of the type; optional.
+	Label string `json:"label,omitempty"`
+	// Note is free text for people; ignored by the library.
+	Note string `json:"note,omitempty"`
+}
+
+// LinkSpec is one link of an [ObjectSpec]: a field of each row holds a
+// reference to a record of another object type (a ticket's contact_email,
+// a contact's account_id), found by that type's key. It mirrors
+// importer.Link, which documents the behaviour.
+type LinkSpec struct {
+	// Field is the row's field holding the reference. When the schema
+	// lacks it, the importer adds it with the type of the target's key
+	// field. Required.
+	Field string `json:"field"`
+	// Object is the target's object type ("account", "contact", a custom
+	// type). Required.
+	Object string `json:"object"`
+	// Key is the target's field that the reference is compared with.
+	// Empty means the target's field named like Field.
+	Key string `json:"key,omitempty"`
+	// IDField is the row's field that receives the target's record id.
+	// Empty means Object + "_record_id".
+	IDField string `json:"id_field,omitempty"`
+	// Missing is what happens to a row whose reference finds no target:
+	// "reject" (the default), "skip", "empty" (import the row without the
+	// link) or "create" (a stub target holding the reference).
+	Missing string `json:"missing,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
@@ -285,6 +376,14 @@ func position(data []byte, off int64) (line, col int) {
 }
 
 func (s *Spec) normalize() {
+	if o := s.Object; o != nil {
+		if len(o.Key) == 0 {
+			o.Key = nil
+		}
+		if len(o.Links) == 0 {
+			o.Links = nil
+		}
+	}
 	if len(s.Fields) == 0 {
 		s.Fields = nil
 	}
@@ -328,11 +427,15 @@ func (s *Spec) Save(w io.Writer) error {
 // Validate checks the spec's structure without a schema or a header: every
 // column names a field (unless skipped) and a source, an index or a
 // constant; indexes are positive; decimal separators and date patterns are
-// well formed; custom fields have names and types. [Compile] checks the
-// rest. All problems are returned at once, joined.
+// well formed; custom fields have names and types; the object section (see
+// [ObjectSpec]) names a valid object type, key fields among the type's
+// fields, and links with a field, a target type and a known missing-target
+// policy; errors about it name its JSON path ("object.links[0].missing").
+// [Compile] checks the rest. All problems are returned at once, joined.
 func (s *Spec) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("mapping: "+format, args...)) }
+	s.validateObject(add)
 	for i, f := range s.Fields {
 		what := "custom field " + strconv.Itoa(i+1)
 		if f.Name != "" {
@@ -461,4 +564,280 @@ func fixedOffset(z string) (int, error) {
 		return off, nil
 	}
 	return 0, errors.New("not a fixed offset")
+}
+
+// ObjectType returns the object type the spec imports: the object
+// section's name, or intake.ObjectContact when the spec has none.
+func (s *Spec) ObjectType() string {
+	if s.Object != nil && s.Object.Name != "" {
+		return s.Object.Name
+	}
+	return intake.ObjectContact
+}
+
+// KeySpec returns the sync key that the section's Key, EmailRules and MD5
+// describe, or the zero KeySpec when Key is empty (the import chooses the
+// key).
+func (o *ObjectSpec) KeySpec() intake.KeySpec {
+	if o == nil || len(o.Key) == 0 {
+		return intake.KeySpec{}
+	}
+	return intake.KeySpec{Fields: slices.Clone(o.Key), EmailRules: o.EmailRules, MD5: o.MD5}
+}
+
+// clone returns a deep copy of o.
+func (o *ObjectSpec) clone() *ObjectSpec {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	c.Key = slices.Clone(o.Key)
+	c.Links = slices.Clone(o.Links)
+	return &c
+}
+
+// Missing-target policies of [LinkSpec.Missing], as importer.Missing names
+// them.
+var linkPolicies = []string{"reject", "skip", "empty", "create"}
+
+// validateObject checks the object section; add reports a problem.
+func (s *Spec) validateObject(add func(format string, args ...any)) {
+	o := s.Object
+	if o == nil {
+		return
+	}
+	name := o.Name
+	switch {
+	case name == "":
+		add("object.name is empty: name the object type (contact, account, activity, or a custom type such as \"ticket\")")
+	case !isName(name):
+		add("object.name %q: an object type is lower-case letters, digits and underscores, starting with a letter", name)
+	}
+	def := intake.DefaultSchema(name)
+	// A custom type without "fields" takes its fields from a store
+	// (MergeSchema), which checks its key.
+	checkKey := def != nil || len(s.Fields) > 0
+	types := map[string]intake.FieldType{}
+	var names []string
+	if def != nil {
+		for _, f := range def.Fields() {
+			types[f.Name] = f.Type
+			names = append(names, f.Name)
+		}
+	}
+	for _, f := range s.Fields {
+		if _, dup := types[f.Name]; f.Name != "" && !dup {
+			types[f.Name] = f.Type
+			names = append(names, f.Name)
+		}
+	}
+	what := name
+	if what == "" {
+		what = "the object"
+	}
+	seen := map[string]bool{}
+	emailKey := false
+	for i, k := range o.Key {
+		path := fmt.Sprintf("object.key[%d]", i)
+		t, known := types[k]
+		switch {
+		case strings.TrimSpace(k) == "":
+			add("%s is empty: name a field of %s", path, what)
+		case seen[k]:
+			add("%s: %q is named twice: a key names each field once", path, k)
+		case !known && checkKey:
+			hint := ""
+			if near := closest(k, names, 0.75); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			add("%s: %q is not a field of %s%s (fields: %s): name one of them, or declare it in \"fields\"", path, k, what, hint, strings.Join(names, ", "))
+		}
+		seen[k] = true
+		emailKey = emailKey || t == intake.TypeEmail
+	}
+	if o.MD5 && len(o.Key) != 1 {
+		add("object.md5: an MD5 key hashes exactly one field, and object.key names %d", len(o.Key))
+	}
+	switch o.EmailRules {
+	case intake.EmailExact:
+	case intake.EmailProvider:
+		if len(o.Key) > 0 && !emailKey {
+			add("object.email_rules %q applies to email fields, and object.key has none: drop it or add an email field to the key", o.EmailRules)
+		}
+	default:
+		add("object.email_rules %q: use \"provider\", or leave it out to compare emails trimmed and lower-cased", o.EmailRules)
+	}
+	fields := map[string]int{}
+	for i, l := range o.Links {
+		path := fmt.Sprintf("object.links[%d]", i)
+		switch {
+		case l.Field == "":
+			add("%s.field is empty: name the row's field that holds the reference", path)
+		case !isName(l.Field):
+			add("%s.field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.Field)
+		default:
+			if j, dup := fields[l.Field]; dup {
+				add("%s.field %q is linked by object.links[%d] already: link each field once", path, l.Field, j)
+			}
+			fields[l.Field] = i
+		}
+		switch {
+		case l.Object == "":
+			add("%s.object is empty: name the target's object type (account, contact, or a custom type)", path)
+		case !isName(l.Object):
+			add("%s.object %q: an object type is lower-case letters, digits and underscores, starting with a letter", path, l.Object)
+		}
+		if l.Key != "" && !isName(l.Key) {
+			add("%s.key %q: name one field of %s", path, l.Key, l.Object)
+		}
+		if l.IDField != "" {
+			switch {
+			case !isName(l.IDField):
+				add("%s.id_field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.IDField)
+			case l.IDField == l.Field:
+				add("%s.id_field %q is the reference field itself: the record id goes to a field of its own", path, l.IDField)
+			}
+		}
+		if l.Missing != "" && !slices.Contains(linkPolicies, l.Missing) {
+			add("%s.missing %q: use reject, skip, empty or create", path, l.Missing)
+		}
+		if l.Missing == "create" && l.Object != "" && l.Object == name {
+			add("%s.missing \"create\": the target is of type %s, which this spec imports, whose stubs the import would not know: use reject, skip or empty, or import the targets first", path, name)
+		}
+	}
+}
+
+// isName reports whether n is a valid field or object type name.
+func isName(n string) bool {
+	if n == "" || len(n) > 63 || n[0] < 'a' || n[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// ObjectSchema returns the schema of the records the spec imports: for
+// contact (also without an object section), account and activity the
+// type's default schema extended by the spec's "fields"; for a custom type
+// the "fields" alone, in order. The key is checked against it. The schema
+// holds the spec's custom fields: compile it with the spec that
+// [Spec.Against] returns (or pass the spec's "columns" alone), since
+// [Compile] refuses a custom field its base already has. To import into a
+// store that already holds records of the type, use [Spec.MergeSchema].
+func (s *Spec) ObjectSchema() (*intake.Schema, error) {
+	return s.MergeSchema(nil)
+}
+
+// MergeSchema returns the schema of the records the spec imports into a
+// store that holds stored for the object type (as sink.SchemaReader tells
+// it; nil when the store never saw the type): stored's fields in order —
+// the ones the spec declares take the spec's options, label and required
+// flag —, then the type's default fields stored lacks, then the spec's
+// other fields. A field that stored holds with another type than the spec
+// declares is an error, and so is a stored schema of another type. The key
+// of the object section is checked against the result.
+func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
+	object := s.ObjectType()
+	if stored != nil && stored.Object() != object {
+		return nil, fmt.Errorf("mapping: the spec imports %s records, and the stored schema is of %s", object, stored.Object())
+	}
+	var fields []intake.Field
+	at := map[string]int{}
+	put := func(f intake.Field) {
+		if _, ok := at[f.Name]; !ok {
+			at[f.Name] = len(fields)
+			fields = append(fields, f)
+		}
+	}
+	if stored != nil {
+		for _, f := range stored.Fields() {
+			put(f)
+		}
+	}
+	def := intake.DefaultSchema(object)
+	if def != nil {
+		for _, f := range def.Fields() {
+			put(f)
+		}
+	}
+	var errs []error
+	declared := map[string]bool{}
+	for _, fs := range s.Fields {
+		if declared[fs.Name] {
+			errs = append(errs, fmt.Errorf("mapping: custom field %q is declared twice in \"fields\"", fs.Name))
+			continue
+		}
+		declared[fs.Name] = true
+		i, ok := at[fs.Name]
+		if !ok {
+			put(intake.Field{Name: fs.Name, Type: fs.Type, Options: fs.Options, Required: fs.Required, Label: fs.Label})
+			continue
+		}
+		f := &fields[i]
+		switch {
+		case def != nil && def.Index(fs.Name) >= 0:
+			errs = append(errs, fmt.Errorf("mapping: custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", fs.Name, object))
+		case f.Type != fs.Type:
+			errs = append(errs, fmt.Errorf("mapping: custom field %q is declared as %s, and the store holds it as %s: keep its type, or import it under another name", fs.Name, fs.Type, f.Type))
+		default:
+			if len(fs.Options) > 0 {
+				f.Options = fs.Options
+			}
+			if fs.Label != "" {
+				f.Label = fs.Label
+			}
+			f.Required = fs.Required
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("mapping: %s is a custom object type: declare its fields in \"fields\"", object)
+	}
+	schema, err := intake.NewSchema(object, fields...)
+	if err != nil {
+		return nil, fmt.Errorf("mapping: %w", err)
+	}
+	if key := s.Object.KeySpec(); len(key.Fields) > 0 {
+		if _, err := schema.CompileKey(key); err != nil {
+			return nil, fmt.Errorf("mapping: object.key: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		}
+	}
+	return schema, nil
+}
+
+// Against returns a copy of the spec to compile against schema — one that
+// [Spec.ObjectSchema] or [Spec.MergeSchema] built, or the schema a store
+// holds —: the custom fields that schema already has, with the same type,
+// are left out of the copy's "fields", which [Compile] would otherwise
+// refuse as declared twice. A custom field that schema has with another
+// type is an error.
+func (s *Spec) Against(schema *intake.Schema) (*Spec, error) {
+	out := s.clone()
+	out.Object = s.Object.clone()
+	kept := out.Fields[:0]
+	var errs []error
+	for _, f := range out.Fields {
+		i := schema.Index(f.Name)
+		switch {
+		case i < 0:
+			kept = append(kept, f)
+		case schema.Field(i).Type != f.Type:
+			errs = append(errs, fmt.Errorf("mapping: custom field %q is declared as %s, and the %s schema has it as %s", f.Name, f.Type, schema.Object(), schema.Field(i).Type))
+		}
+	}
+	out.Fields = kept
+	if len(out.Fields) == 0 {
+		out.Fields = nil
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
 }
