@@ -131,7 +131,7 @@ func schemaFor(ctx context.Context, s sink.Sink, object string) (*intake.Schema,
 	if sc := intake.DefaultSchema(object); sc != nil {
 		return sc, nil
 	}
-	return nil, usagef("the store holds no object type %q", object)
+	return nil, usagef("-object %s: the store holds no %s records and no schema for them: import them first (intake import -object %s -mapping SPEC FILE, with the type's fields in the spec)", object, object, object)
 }
 
 // openSource opens FILE as a row source, or explains why it cannot: an

@@ -44,7 +44,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.encoding, "encoding", "auto", "auto | utf-8 | utf-16 | iso-8859-1 | windows-1252")
 	fs.BoolVar(&f.noHeader, "no-header", false, "the first row is data; the mapping refers to columns by 1-based index")
 	fs.StringVar(&f.sheet, "sheet", "", "XLSX sheet (default: the first)")
-	fs.StringVar(&f.object, "object", "contact", "contact | account | activity | a custom object type")
+	fs.StringVar(&f.object, "object", "contact", "contact | account | activity | a custom object type (default: the -mapping spec's object section, else contact);\na custom type's fields come from the spec's \"fields\" and the store, its key from the spec's \"key\" or -sync")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "validate, match and count; write nothing")
 	fs.StringVar(&f.errors, "errors", "", "write rejected rows (original cells, line, code, message) to this CSV file")
 	fs.BoolVar(&f.json, "json", false, "print the run report as JSON on stdout")
@@ -132,6 +132,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return usagef("-%s conflicts with -acoustic-map, which sets it: leave -%s out", name, name)
 			}
 		}
+		if f.object != intake.ObjectContact {
+			return usagef("-acoustic-map imports contacts: leave -object %s out", f.object)
+		}
 		if acoustic, err = loadAcoustic(f.acousticMap); err != nil {
 			return err
 		}
@@ -145,11 +148,25 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		csvCfg.NoHeader = !acoustic.HasHeaders
 	}
 
-	activity := f.object == intake.ObjectActivity
+	object, spec, err := specObject(spec, f.mapping, f.object, set["object"])
+	if err != nil {
+		return err
+	}
+	// The sync key: -sync, else -rules, else the spec's key, else the
+	// object type's own.
+	syncGiven := set["sync"] || acoustic != nil || len(rules) > 0
+	var specKey intake.KeySpec
+	if spec != nil {
+		specKey = spec.Object.KeySpec()
+	}
+	activity := object == intake.ObjectActivity
 	switch {
-	case f.object == intake.ObjectAccount && !set["sync"] && acoustic == nil:
+	case !syncGiven && len(specKey.Fields) > 0:
+		sync, syncGiven = specKey, true
+	case object == intake.ObjectAccount && !syncGiven:
 		sync = intake.Keys("account_id")
-	case activity && missing == importer.MissingEmpty:
+	}
+	if activity && missing == importer.MissingEmpty {
 		return usagef("-on-unknown empty: an activity always has a profile: use reject, skip or create")
 	}
 	st, err := openStore(ctx, f.store)
@@ -157,8 +174,23 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.close()
-	schema, err := schemaFor(ctx, st.sink, f.object)
+	schema, bound, err := objectSchema(ctx, st.sink, object, spec, f.mapping)
 	if err != nil {
+		return err
+	}
+	if isCustom(object) && !syncGiven {
+		return usagef("-object %s: give -sync FIELDS, the fields that identify a %s record (%s), or a mapping spec whose object section names its \"key\"", object, object, strings.Join(schema.Names(), ", "))
+	}
+	spec = bound
+	links = append(specLinks(spec, missing), links...)
+	for i, l := range links {
+		for _, o := range links[:i] {
+			if o.Field == l.Field {
+				return usagef("-link %s: the mapping spec links %s already: give it once", l.Field, l.Field)
+			}
+		}
+	}
+	if err := linkTargets(ctx, st.sink, links, object, schema); err != nil {
 		return err
 	}
 	var channels []identity.Channel
@@ -222,7 +254,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if !set["action"] && acoustic == nil {
 			job.Action = ""
 		}
-		if !set["sync"] && acoustic == nil {
+		if !syncGiven {
 			job.Sync = intake.KeySpec{}
 		}
 	}
@@ -303,6 +335,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			on = strings.Join(names, ", else ")
 		}
+		if object != intake.ObjectContact {
+			what = object + ": " + what
+		}
 		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, what, on)
 		if err := rep.WriteText(stdout); err != nil {
 			return err
@@ -352,12 +387,14 @@ func loadAcoustic(path string) (*mapping.AcousticImport, error) {
 
 func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var csvCfg connector.CSVConfig
-	var delim, enc, object, sheet string
+	var delim, enc, object, sheet, storeURL, specPath string
 	fs := newFlagSet("map suggest", "intake map suggest [flags] FILE", stderr)
 	fs.StringVar(&delim, "delimiter", "auto", "auto | comma | semicolon | tab | pipe")
 	fs.StringVar(&enc, "encoding", "auto", "auto | utf-8 | utf-16 | iso-8859-1 | windows-1252")
-	fs.StringVar(&object, "object", "contact", "the object type whose fields the columns are matched to")
+	fs.StringVar(&object, "object", "contact", "the object type whose fields the columns are matched to: contact, account, activity,\nor a custom type that -store holds or -mapping defines")
 	fs.StringVar(&sheet, "sheet", "", "XLSX sheet (default: the first visible)")
+	fs.StringVar(&storeURL, "store", "", "a store whose fields of the object type the columns may map to as well (default: none)")
+	fs.StringVar(&specPath, "mapping", "", "a mapping spec whose object section and fields the suggestion keeps (its columns are suggested again)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -372,9 +409,37 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if csvCfg.Encoding, err = connector.ParseEncoding(enc); err != nil {
 		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
-	schema := intake.DefaultSchema(object)
-	if schema == nil {
-		return notYet("suggesting a mapping for " + object)
+	var given *mapping.Spec
+	if specPath != "" {
+		if given, err = loadSpec(specPath); err != nil {
+			return err
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	object, given, err = specObject(given, specPath, object, set["object"])
+	if err != nil {
+		return err
+	}
+	var schema *intake.Schema
+	switch {
+	case storeURL != "":
+		st, err := openStore(ctx, storeURL)
+		if err != nil {
+			return err
+		}
+		defer st.close()
+		if schema, _, err = objectSchema(ctx, st.sink, object, given, specPath); err != nil {
+			return err
+		}
+	case given != nil:
+		if schema, err = given.ObjectSchema(); err != nil {
+			return usagef("-mapping %s: %s", specPath, strings.TrimPrefix(err.Error(), "mapping: "))
+		}
+	default:
+		if schema = intake.DefaultSchema(object); schema == nil {
+			return usagef("-object %s is a custom object type: give -store with a store that holds %s records, or -mapping with a spec whose \"fields\" define it", object, object)
+		}
 	}
 	src, err := openSource(ctx, pos[0], csvCfg, sheet)
 	if err != nil {
@@ -404,7 +469,17 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		sample = append(sample, row.Cells)
 	}
-	return mapping.SuggestDetailed(header, sample, schema, mapping.SuggestOptions{}).Spec().Save(stdout)
+	out := mapping.SuggestDetailed(header, sample, schema, mapping.SuggestOptions{}).Spec()
+	// The suggestion keeps the given spec's object section and fields, and
+	// names the object type when it is not contact, so that -mapping
+	// imports it as such.
+	switch {
+	case given != nil:
+		out.Object, out.Fields = given.Object, given.Fields
+	case object != intake.ObjectContact:
+		out.Object = &mapping.ObjectSpec{Name: object}
+	}
+	return out.Save(stdout)
 }
 
 // progressBar draws "rows, percent, rate, ETA" on one terminal line.

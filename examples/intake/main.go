@@ -38,21 +38,24 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// notYet is the usage error of a feature that this version does not have.
-func notYet(what string) error {
-	return usagef("%s is not supported yet by this version of intake", what)
-}
-
 const usage = `intake imports customer data files into a store and exports them.
 
 Usage:
   intake import [flags] FILE        import a CSV/TSV/pipe file (see intake import -h)
-  intake export [flags] OUT         export stored records to CSV or JSONL (see intake export -h)
-  intake map suggest FILE           print the suggested mapping of FILE as a JSON spec
+  intake export [flags] OUT         export stored records to CSV, JSONL or XLSX (see intake export -h)
+  intake map suggest [flags] FILE   print the suggested mapping of FILE as a JSON spec
   intake schedule next [flags] CADENCE
                                     print the next run times of a cadence
 
-Stores: sqlite:PATH (default sqlite:intake.db), memory:
+Objects: -object contact (default) | account | activity | a custom type, on import, export and map suggest.
+  A custom type is defined by a mapping spec's object section and fields:
+    {"object": {"name": "ticket", "key": ["ticket_no"],
+                "links": [{"field": "contact_email", "object": "contact", "key": "email"}]},
+     "fields": [{"name": "ticket_no", "type": "id"}, {"name": "contact_email", "type": "email"}],
+     "columns": [...]}
+  and then read from the store: intake import -object ticket -sync ticket_no FILE.
+
+Stores: sqlite:PATH (default sqlite:intake.db), memory:, postgres://…
 Exit status: 0 done (rejected rows included), 1 failed, 2 usage error.
 `
 
