@@ -44,6 +44,23 @@ func TestObjectSectionLoadsAndSaves(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, s, again, "load, save and load give an equal spec")
 
+	// A multi-object link and a many-to-many one round-trip too.
+	multi, err := LoadSpec(strings.NewReader(`{"object": {"name": "contact", "key": ["email"], "links": [
+		{"field": "company_domain", "object": "account", "key": "domain", "missing": "create", "update": true,
+		 "fields": {"company_name": "name", "company_type": "type"}},
+		{"field": "lists", "object": "list", "key": "name", "many": true, "missing": "empty", "fields": {}}]},
+		"columns": [{"source": "E-Mail", "field": "email"}]}`))
+	require.NoError(t, err)
+	require.Len(t, multi.Object.Links, 2)
+	assert.Equal(t, LinkSpec{Field: "company_domain", Object: "account", Key: "domain", Missing: "create", Update: true,
+		Fields: map[string]string{"company_name": "name", "company_type": "type"}}, multi.Object.Links[0])
+	assert.Equal(t, LinkSpec{Field: "lists", Object: "list", Key: "name", Many: true, Missing: "empty"}, multi.Object.Links[1], "an empty map loads as nil")
+	buf.Reset()
+	require.NoError(t, multi.Save(&buf))
+	again, err = LoadSpec(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, multi, again)
+
 	// A spec without the section saves without it and imports contacts.
 	plain, err := LoadSpec(strings.NewReader(`{"columns": [{"source": "E-Mail", "field": "email"}]}`))
 	require.NoError(t, err)
@@ -89,6 +106,14 @@ func TestObjectSectionErrors(t *testing.T) {
 			[]string{`object.links[0].id_field "account_id" is the reference field itself`}},
 		{"stub of its own type", `{"object": {"name": "account", "links": [{"field": "parent_id", "object": "account", "key": "account_id", "missing": "create"}]}, "columns": []}`,
 			[]string{`object.links[0].missing "create": the target is of type account, which this spec imports`}},
+		{"bad carried fields", `{"object": {"name": "contact", "links": [{"field": "company_domain", "object": "account", "key": "domain",
+			"fields": {"Company": "name", "company_domain": "name", "company_size": "Size", "company_site": "domain"}}]}, "columns": []}`,
+			[]string{`object.links[0].fields: "Company": a field name`, `object.links[0].fields.company_domain: the reference field carries the target's key`,
+				`object.links[0].fields.company_size: "Size": name a field of account`, `object.links[0].fields.company_site: "domain" is the key of account, which the reference sets`}},
+		{"many with fields", `{"object": {"name": "contact", "links": [{"field": "lists", "object": "list", "key": "name", "many": true, "fields": {"list_owner": "owner"}}]}, "columns": []}`,
+			[]string{`object.links[0]: a "many" link holds several references and carries no target data`}},
+		{"update without fields", `{"object": {"name": "contact", "links": [{"field": "account_id", "object": "account", "update": true}]}, "columns": []}`,
+			[]string{`object.links[0].update: updates a found target with the row's carried values: name them in "fields"`}},
 		{"unknown key", `{"object": {"name": "ticket", "match": ["x"]}, "columns": []}`, []string{`unknown field "match"`}},
 		{"wrong type", `{"object": {"name": "ticket", "key": "ticket_no"}, "columns": []}`, []string{`object.key: want a []string`}},
 	} {
@@ -174,6 +199,11 @@ func TestMergeSchemaAndAgainst(t *testing.T) {
 	assert.Nil(t, bound.Fields)
 	assert.Equal(t, s.Object, bound.Object)
 	assert.NotSame(t, s.Object, bound.Object, "a copy")
+	s.Object.Links[0].Fields = map[string]string{"contact_name": "first_name"}
+	bound, err = s.Against(merged)
+	require.NoError(t, err)
+	bound.Object.Links[0].Fields["contact_name"] = "last_name"
+	assert.Equal(t, "first_name", s.Object.Links[0].Fields["contact_name"], "a deep copy")
 	assert.Len(t, s.Fields, 4, "the spec itself is unchanged")
 	plan, err := Compile(bound, merged, []string{"Ticket", "Subject", "Status", "Customer"}, Options{})
 	require.NoError(t, err)

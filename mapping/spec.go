@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,8 +147,24 @@ type LinkSpec struct {
 	IDField string `json:"id_field,omitempty"`
 	// Missing is what happens to a row whose reference finds no target:
 	// "reject" (the default), "skip", "empty" (import the row without the
-	// link) or "create" (a stub target holding the reference).
+	// link) or "create" (a target holding the reference, and the values
+	// of Fields).
 	Missing string `json:"missing,omitempty"`
+	// Fields maps the row's fields that carry the target's data to the
+	// target's fields they fill ({"company_name": "name"}): one file
+	// holding an account and a contact per row. They fill a target that
+	// Missing "create" creates, and one that Update updates. The target's
+	// key is set by the reference, never by Fields. Not with Many.
+	Fields map[string]string `json:"fields,omitempty"`
+	// Update makes a reference that finds its target update it with the
+	// row's non-empty carried values (Fields, which it needs).
+	Update bool `json:"update,omitempty"`
+	// Many makes Field a list of references (a multi-select field: the
+	// lists, tags or segments a contact belongs to, split by the column's
+	// separator), and IDField a multi-select field receiving the record
+	// ids of all their targets (default Object + "_record_ids").
+	// Missing applies per item.
+	Many bool `json:"many,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
@@ -383,6 +400,11 @@ func (s *Spec) normalize() {
 		if len(o.Links) == 0 {
 			o.Links = nil
 		}
+		for i := range o.Links {
+			if len(o.Links[i].Fields) == 0 {
+				o.Links[i].Fields = nil
+			}
+		}
 	}
 	if len(s.Fields) == 0 {
 		s.Fields = nil
@@ -593,6 +615,9 @@ func (o *ObjectSpec) clone() *ObjectSpec {
 	c := *o
 	c.Key = slices.Clone(o.Key)
 	c.Links = slices.Clone(o.Links)
+	for i := range c.Links {
+		c.Links[i].Fields = maps.Clone(c.Links[i].Fields)
+	}
 	return &c
 }
 
@@ -700,6 +725,29 @@ func (s *Spec) validateObject(add func(format string, args ...any)) {
 		}
 		if l.Missing != "" && !slices.Contains(linkPolicies, l.Missing) {
 			add("%s.missing %q: use reject, skip, empty or create", path, l.Missing)
+		}
+		key := l.Key
+		if key == "" {
+			key = l.Field
+		}
+		for _, from := range slices.Sorted(maps.Keys(l.Fields)) {
+			to := l.Fields[from]
+			switch {
+			case !isName(from):
+				add("%s.fields: %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, from)
+			case !isName(to):
+				add("%s.fields.%s: %q: name a field of %s", path, from, to, l.Object)
+			case from == l.Field:
+				add("%s.fields.%s: the reference field carries the target's key, not other data: drop it", path, from)
+			case to == key:
+				add("%s.fields.%s: %q is the key of %s, which the reference sets: drop it", path, from, to, l.Object)
+			}
+		}
+		if l.Many && len(l.Fields) > 0 {
+			add("%s: a \"many\" link holds several references and carries no target data: drop \"fields\", or \"many\"", path)
+		}
+		if l.Update && len(l.Fields) == 0 {
+			add("%s.update: updates a found target with the row's carried values: name them in \"fields\"", path)
 		}
 		if l.Missing == "create" && l.Object != "" && l.Object == name {
 			add("%s.missing \"create\": the target is of type %s, which this spec imports, whose stubs the import would not know: use reject, skip or empty, or import the targets first", path, name)
