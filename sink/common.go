@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,9 @@ func checkOpKinds(op *Op, last OpKind) error {
 	}
 	if op.Kind < OpCreate || op.Kind > last {
 		return fmt.Errorf("%w: unknown op kind %d", ErrInvalidOp, op.Kind)
+	}
+	if op.Unlink && op.Kind != OpDelete && op.Kind != OpAnonymize {
+		return fmt.Errorf("%w: %s op with Unlink: only a delete or an anonymize removes the links to its record", ErrInvalidOp, op.Kind)
 	}
 	rec := op.Record
 	if rec == nil {
@@ -102,7 +106,10 @@ func value(rec *intake.Record, i int) intake.Value {
 // fields in the order they were added) and returns the new list, whether it
 // changed, and the names of stored fields whose type changed to another type
 // of the same value kind (their keys must be computed again). A field stored
-// with another value kind is an ErrSchemaConflict.
+// with another value kind is an ErrSchemaConflict. A stored field takes the
+// Ref of s's field when that names an object type, and keeps its own when
+// s's field has none (a schema that does not know a field is a link does
+// not unmake it).
 func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed bool, retyped []string, err error) {
 	out = cols
 	pos := make(map[string]int, len(cols))
@@ -123,6 +130,13 @@ func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, cha
 		}
 		c := out[j]
 		if c.Type == f.Type {
+			if f.Ref != "" && f.Ref != c.Ref {
+				if !changed {
+					out = append([]intake.Field(nil), cols...)
+					changed = true
+				}
+				out[j].Ref = f.Ref
+			}
 			continue
 		}
 		if c.Type.Kind() != f.Type.Kind() {
@@ -132,6 +146,9 @@ func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, cha
 		if !changed {
 			out = append([]intake.Field(nil), cols...)
 			changed = true
+		}
+		if f.Ref == "" {
+			f.Ref = c.Ref
 		}
 		out[j] = f
 		retyped = append(retyped, f.Name)
@@ -153,10 +170,12 @@ func specUses(spec intake.KeySpec, fields []string) bool {
 
 // auditOf returns the audit entry a sink stores for the lifecycle op op
 // (checked by checkAuditedOp): op.Audit with Object, RecordID and Action
-// filled in from the op, and Time cut to the microsecond, in UTC.
+// filled in from the op, the fields of unlink entries empty, and Time cut
+// to the microsecond, in UTC.
 func auditOf(op *Op) AuditEntry {
 	a := *op.Audit
 	a.Object, a.RecordID, a.Action = op.Record.Schema.Object(), op.Record.ID, op.Kind.String()
+	a.Field, a.TargetObject, a.TargetID = "", "", ""
 	a.Time = a.Time.Truncate(time.Microsecond).UTC()
 	return a
 }
@@ -200,4 +219,134 @@ func erased(s *intake.Schema, i int) bool {
 	}
 	j := s.Index(base)
 	return j >= 0 && s.Field(j).Personal
+}
+
+// refChanged reports whether the stored field c would take the Ref of f
+// (see mergeFields).
+func refChanged(c, f intake.Field) bool { return f.Ref != "" && f.Ref != c.Ref }
+
+// unlinks holds the targets of a batch's ops with Unlink: by object type,
+// the ids whose links the batch removes, each with the first op of the
+// batch that asked (whose audit entry the unlink entries copy).
+type unlinks map[string]map[string]*Op
+
+// add records op's record as a target when op asks to unlink it.
+func (u *unlinks) add(op *Op) {
+	if !op.Unlink {
+		return
+	}
+	if *u == nil {
+		*u = unlinks{}
+	}
+	object := op.Record.Schema.Object()
+	ids := (*u)[object]
+	if ids == nil {
+		ids = map[string]*Op{}
+		(*u)[object] = ids
+	}
+	if _, ok := ids[op.Record.ID]; !ok {
+		ids[op.Record.ID] = op
+	}
+}
+
+// fields returns the indexes of the fields of s that link to a target
+// type of u.
+func (u unlinks) fields(s *intake.Schema) []int {
+	var out []int
+	for i := range s.Len() {
+		if f := s.Field(i); f.Ref != "" && u[f.Ref] != nil && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// targetIDs returns the target ids of the object type ref, sorted.
+func (u unlinks) targetIDs(ref string) []string {
+	ids := make([]string, 0, len(u[ref]))
+	for id := range u[ref] {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// holds reports whether v, the value of a link field to ref, holds a
+// target id of u.
+func (u unlinks) holds(v intake.Value, ref string) bool {
+	targets := u[ref]
+	if v.IsNull() || len(targets) == 0 {
+		return false
+	}
+	if v.Kind() != intake.KindList {
+		_, ok := targets[v.Str()]
+		return ok
+	}
+	raw, _ := v.Raw()
+	for it := range strings.SplitSeq(raw, "\x1f") {
+		if _, ok := targets[it]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// strip returns v, the value of the link field f (to f.Ref) of the record
+// object/id, without the target ids of u, and appends to audits an
+// "unlink" entry per id it removed; changed reports whether it removed any.
+func (u unlinks) strip(v intake.Value, f intake.Field, object, id string, audits []AuditEntry) (out intake.Value, _ []AuditEntry, changed bool) {
+	targets := u[f.Ref]
+	if v.IsNull() || len(targets) == 0 {
+		return v, audits, false
+	}
+	if v.Kind() != intake.KindList {
+		op, ok := targets[v.Str()]
+		if !ok {
+			return v, audits, false
+		}
+		return intake.Null, append(audits, unlinkAudit(op, object, id, f.Name, f.Ref, v.Str())), true
+	}
+	items := v.Items()
+	kept := items[:0:0]
+	for _, it := range items {
+		if op, ok := targets[it]; ok {
+			audits = append(audits, unlinkAudit(op, object, id, f.Name, f.Ref, it))
+			changed = true
+			continue
+		}
+		kept = append(kept, it)
+	}
+	if !changed {
+		return v, audits, false
+	}
+	return intake.List(kept...), audits, true
+}
+
+// clearLink returns null for v, the value of the record's own link field f
+// that an anonymize with Unlink clears, and appends to audits an "unlink"
+// entry per id v held (named by op, the anonymize).
+func clearLink(op *Op, v intake.Value, f intake.Field, audits []AuditEntry) (intake.Value, []AuditEntry) {
+	if v.IsNull() {
+		return v, audits
+	}
+	for _, it := range v.Items() {
+		audits = append(audits, unlinkAudit(op, op.Record.Schema.Object(), op.Record.ID, f.Name, f.Ref, it))
+	}
+	return intake.Null, audits
+}
+
+// isLink reports whether f is a link field (a Ref on an id or multi-select
+// field) that an anonymize with Unlink clears.
+func isLink(f intake.Field) bool {
+	return f.Ref != "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect)
+}
+
+// unlinkAudit returns the audit entry of a link that op removed: the field
+// of the record object/id that pointed to targetObject/targetID.
+func unlinkAudit(op *Op, object, id, field, targetObject, targetID string) AuditEntry {
+	a := auditOf(op)
+	// Copies: a store may hand in strings that share its own memory.
+	a.Object, a.RecordID, a.Action = object, strings.Clone(id), ActionUnlink
+	a.Field, a.TargetObject, a.TargetID = field, targetObject, strings.Clone(targetID)
+	return a
 }

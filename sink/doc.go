@@ -28,6 +28,9 @@
 //     so that a run that died resumes after its last committed batch.
 //   - [Auditor]: apply lifecycle ops and keep their audit log; the
 //     importer refuses a job with a lifecycle action without it.
+//   - [Unlinker]: remove, with a delete or an anonymization, the links
+//     that point to the record ([Op.Unlink]); the importer refuses a job
+//     that removes links without it.
 //   - [Sequencer]: hand out numbers never handed out twice, for contact
 //     numbers (identity.NewNumeric).
 //
@@ -57,6 +60,25 @@
 // stores of this package keep the log in memory (Memory) or in the table
 // intake_audit (SQLite, PostgreSQL, beside a host's table too), with times
 // to the microsecond.
+//
+// # Links
+//
+// A field whose [intake.Field.Ref] names an object type is a link: it holds
+// the record ids of records of that type (a contact's account_record_id
+// refers to an account, an activity's profile_id to a contact; a
+// multi-select field holds several). The stores keep Ref with the schema:
+// EnsureSchema gives a stored field the Ref of a schema that names one,
+// and a schema without it leaves it as it is. A delete or an anonymize
+// with [Op.Unlink] removes the links to its record from the records of
+// every object type the store holds — an id field becomes null, a
+// multi-select drops the id — and an anonymize with it clears the
+// record's own link fields too; each removed link is an audit entry
+// (Action [ActionUnlink], with the field and the target it pointed to).
+// Without Unlink, other records keep the ids they hold, as a foreign key
+// without ON DELETE would. Finding links costs one query (or, in Memory,
+// one pass over the records) per link field and batch, a scan of the
+// table unless the host indexes the link column: each sink's Unlinks
+// method says what it does.
 //
 // # Sequences
 //

@@ -26,7 +26,7 @@ type MemoryConfig struct {
 // Memory is an in-memory sink: the store of tests, dry runs, demos and
 // imports whose result the host reads back right away. It implements [Sink],
 // [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Concurrent], [Auditor] and [Sequencer] (not
+// [SchemaReader], [Concurrent], [Auditor], [Unlinker] and [Sequencer] (not
 // [Checkpointer]), holds any number of object types, and is safe for
 // concurrent use: writes are serialized, lookups, gets, scans and counts run
 // in parallel.
@@ -432,7 +432,10 @@ func (m *Memory) idAt(o *memObject, pos uint32) string {
 // nulls the fields that are personal in the op's schema. A delete frees
 // the record's id at once: a later create in the batch may take it, a later
 // op of another kind fails with [ErrNotFound]. The deleted record's bytes
-// stay in the arena as garbage until Close.
+// stay in the arena as garbage until Close. An op with [Op.Unlink] removes
+// the links to its record once the batch's ops are applied (see
+// [Memory.Unlinks] for the cost), their audit entries going to the log of
+// the records that held them.
 func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -453,8 +456,10 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 		m.rollback(batch[:len(st)], st)
 		return 0, err
 	}
+	var u unlinks
 	for i, op := range batch {
 		s := &st[i]
+		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
 			m.create(s.o, s.plan, op.Record)
@@ -473,11 +478,16 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 			m.remove(s.o, s.pos)
 			op.Outcome = intake.OutcomeDeleted
 		case OpAnonymize:
-			op.Outcome = m.anonymize(s.o, s.plan, s.pos, op.Record.Schema)
+			op.Outcome, links = m.anonymize(s.o, s.plan, s.pos, op)
 		}
 		if lifecycleOp(op.Kind) {
 			s.o.audit = append(s.o.audit, auditOf(op))
+			s.o.audit = append(s.o.audit, links...)
 		}
+		u.add(op)
+	}
+	if u != nil {
+		m.unlinkLocked(u)
 	}
 	m.endBatch()
 	clear(st)
@@ -606,9 +616,11 @@ func (m *Memory) update(o *memObject, plan []int, pos uint32, op *Op) intake.Out
 	return intake.OutcomeUnchanged
 }
 
-// anonymize nulls the fields of the record at pos that are personal in s
-// (of which plan maps the fields to o's columns).
-func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, s *intake.Schema) intake.Outcome {
+// anonymize nulls the fields of the record at pos that are personal in
+// op's schema (of which plan maps the fields to o's columns) and, with
+// op.Unlink, its link fields, whose "unlink" audit entries it returns.
+func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, op *Op) (intake.Outcome, []AuditEntry) {
+	s := op.Record.Schema
 	ref := o.refs.get(pos)
 	enc := view(m.arena.get(ref))
 	fresh, old := m.scratch(len(o.cols))
@@ -619,10 +631,66 @@ func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, s *intake.Schem
 			fresh[j] = intake.Null
 		}
 	}
-	if m.replace(o, pos, ref, enc, id, flags, old, fresh) {
-		return intake.OutcomeAnonymized
+	var links []AuditEntry
+	if op.Unlink {
+		for j, c := range o.cols {
+			if isLink(c) {
+				fresh[j], links = clearLink(op, old[j], c, links)
+			}
+		}
 	}
-	return intake.OutcomeUnchanged
+	if m.replace(o, pos, ref, enc, id, flags, old, fresh) {
+		return intake.OutcomeAnonymized, links
+	}
+	return intake.OutcomeUnchanged, links
+}
+
+// unlinkLocked removes the links to the targets of u from the stored
+// records (see [Op.Unlink]): one pass over the records of each object type
+// that has a link field to a target's type, decoding each record up to its
+// last link field, and a new version of each record that loses a link.
+// The audit entries go to the log of the record that held the link.
+func (m *Memory) unlinkLocked(u unlinks) {
+	names := make([]string, 0, len(m.objects))
+	for name := range m.objects {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		o := m.objects[name]
+		if o.store == nil {
+			continue
+		}
+		links := u.fields(o.store)
+		if len(links) == 0 {
+			continue
+		}
+		need := links[len(links)-1] + 1
+		for p := range o.n {
+			ref := o.refs.get(p)
+			enc := view(m.arena.get(ref))
+			if recordFlagsOf(enc)&flagDeleted != 0 {
+				continue
+			}
+			fresh, old := m.scratch(len(o.cols))
+			decodeRecord(enc, old[:need])
+			hit := false
+			for _, j := range links {
+				hit = hit || u.holds(old[j], o.cols[j].Ref)
+			}
+			if !hit {
+				continue
+			}
+			id, flags := decodeRecord(enc, old)
+			copy(fresh, old)
+			for _, j := range links {
+				fresh[j], o.audit, _ = u.strip(old[j], o.cols[j], o.object, id, o.audit)
+			}
+			m.replace(o, p, ref, enc, id, flags, old, fresh)
+		}
+		clear(m.vals)
+		clear(m.old)
+	}
 }
 
 // replace stores fresh as the new version of the record at pos, whose
@@ -889,6 +957,13 @@ func (m *Memory) AuditLog(ctx context.Context, object, recordID string) ([]Audit
 	slices.SortStableFunc(out, func(a, b AuditEntry) int { return a.Time.Compare(b.Time) })
 	return out, nil
 }
+
+// Unlinks reports true: Memory applies [Op.Unlink]. It implements
+// [Unlinker]. Finding the links to a batch's targets is one pass over the
+// records of each object type that has a link field to a target's type
+// (Memory keeps no index of link fields), decoding each record up to that
+// field: about as long as a Scan of those records, once per batch.
+func (m *Memory) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence and returns
 // the first (see [Sequencer]): 0 on the first call for a name. The

@@ -83,7 +83,7 @@ func (c *PostgresConfig) validate() error {
 // Postgres is a sink over a PostgreSQL database, reached through a
 // *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
 // [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Checkpointer], [Concurrent], [Auditor] and [Sequencer],
+// [SchemaReader], [Checkpointer], [Concurrent], [Auditor], [Unlinker] and [Sequencer],
 // and is safe for concurrent use; several processes may share one
 // database.
 //
@@ -154,8 +154,10 @@ func (c *PostgresConfig) validate() error {
 // and their recomputed keys) applied by the batch's UPDATE; the deletes
 // of a batch are one DELETE … WHERE id = ANY($1) per table, run before
 // the batch's inserts; the audit entries of a batch are one INSERT into
-// intake_audit. All in the batch's transaction: a batch that fails leaves
-// no audit entry. See [Postgres.Write].
+// intake_audit. The links that ops with [Op.Unlink] remove are found with
+// one query per link field and written with the batch's other rows (see
+// [Postgres.Unlinks]). All in the batch's transaction: a batch that fails
+// leaves no audit entry and every link in place. See [Postgres.Write].
 type Postgres struct {
 	pool *pgxpool.Pool
 	cfg  PostgresConfig
@@ -183,16 +185,19 @@ type Postgres struct {
 //   - intake_schema: each object type's fields and key columns;
 //   - intake_checkpoint: the checkpoints of [Postgres.WriteCheckpoint];
 //   - intake_audit: the audit log of lifecycle ops ([Postgres.AuditLog]),
-//     one row per op (seq orders them; time, object, record_id, action,
-//     reason, actor, job, run_id, line as in [AuditEntry]), indexed by
-//     object and record; rows of deleted records stay;
+//     one row per op and per link an op with Unlink removed (seq orders
+//     them; time, object, record_id, action, reason, actor, job, run_id,
+//     line, field, target_object, target_id as in [AuditEntry]), indexed
+//     by object and record; rows of deleted records stay;
 //   - intake_sequences: the next number of each sequence of
 //     [Postgres.Reserve] (name, next).
 //
-// intake_audit and intake_sequences are new in this version: a host with
-// SkipMigrations that has not run them yet gets an error naming
-// PostgresMigrations from lifecycle ops, AuditLog and Reserve; everything
-// else works without them. The tables of object types are created by
+// intake_audit and intake_sequences are recent, and intake_audit gained
+// the columns field, target_object and target_id (added by an ALTER TABLE
+// … ADD COLUMN IF NOT EXISTS, which rewrites nothing): a host with
+// SkipMigrations that has not run these statements yet gets an error
+// naming PostgresMigrations from lifecycle ops, AuditLog and Reserve;
+// everything else works without them. The tables of object types are created by
 // [Postgres.EnsureSchema] as schemas are seen; [PostgresObjectMigration]
 // returns their statements for a host that wants them in its migrations
 // too. schema "" is "public".
@@ -225,8 +230,14 @@ func PostgresMigrations(schema string) []string {
 	actor     text NOT NULL DEFAULT '',
 	job       text NOT NULL DEFAULT '',
 	run_id    text NOT NULL DEFAULT '',
-	line      bigint NOT NULL DEFAULT 0
+	line      bigint NOT NULL DEFAULT 0,
+	field         text NOT NULL DEFAULT '',
+	target_object text NOT NULL DEFAULT '',
+	target_id     text NOT NULL DEFAULT ''
 )`,
+		`ALTER TABLE ` + q + `.intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+	ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+	ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT ''`,
 		`CREATE INDEX IF NOT EXISTS intake_audit_record ON ` + q + `.intake_audit (object, record_id)`,
 		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_sequences (
 	name text PRIMARY KEY,
@@ -707,12 +718,13 @@ func (p *Postgres) ensureLocked(ctx context.Context, sch *intake.Schema) (*pgVie
 	return v, nil
 }
 
-// covers reports whether t holds every field of sch with the same type.
+// covers reports whether t holds every field of sch with the same type
+// (and the Ref sch gives it).
 func (t *pgTable) covers(sch *intake.Schema) bool {
 	for i := range sch.Len() {
 		f := sch.Field(i)
 		j := t.store.Index(f.Name)
-		if j < 0 || t.store.Field(j).Type != f.Type {
+		if j < 0 || t.store.Field(j).Type != f.Type || refChanged(t.store.Field(j), f) {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,41 +20,54 @@ func (p *Postgres) queueAudit(b *pgx.Batch, audits []AuditEntry) {
 	objects, ids, actions, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	actors, jobs, runs := make([]string, n), make([]string, n), make([]string, n)
 	lines := make([]int64, n)
+	fields, tobjects, tids := make([]string, n), make([]string, n), make([]string, n)
 	for i, a := range audits {
 		times[i], objects[i], ids[i], actions[i], reasons[i] = a.Time, a.Object, a.RecordID, a.Action, a.Reason
 		actors[i], jobs[i], runs[i], lines[i] = a.Actor, a.Job, a.RunID, int64(a.Line)
+		fields[i], tobjects[i], tids[i] = a.Field, a.TargetObject, a.TargetID
 	}
-	b.Queue(`INSERT INTO `+p.auditTable+` (time, object, record_id, action, reason, actor, job, run_id, line)
-SELECT time, object, record_id, action, reason, actor, job, run_id, line
-FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-	WITH ORDINALITY AS a (time, object, record_id, action, reason, actor, job, run_id, line, ord)
-ORDER BY ord`, times, objects, ids, actions, reasons, actors, jobs, runs, lines)
+	b.Queue(`INSERT INTO `+p.auditTable+` (time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id)
+SELECT time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id
+FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[])
+	WITH ORDINALITY AS a (time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id, ord)
+ORDER BY ord`, times, objects, ids, actions, reasons, actors, jobs, runs, lines, fields, tobjects, tids)
 }
 
+// pgAuditAdded are the columns of intake_audit that PostgresMigrations
+// adds to the table of an earlier version.
+var pgAuditAdded = []string{"field", "target_object", "target_id"}
+
 // missingTable returns err, or, when err says that table (intake_audit,
-// intake_sequences) does not exist, an error saying how to create it.
+// intake_sequences) or one of its columns does not exist, an error saying
+// how to create it.
 func (p *Postgres) missingTable(err error, table string) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42P01" && strings.Contains(pe.Message, table) {
 		return fmt.Errorf("sink: PostgreSQL: table %s.%s does not exist: run the statements of sink.PostgresMigrations(%q) (PostgresConfig.SkipMigrations is set, or they ran before this version): %w",
 			p.cfg.Schema, table, p.cfg.Schema, err)
 	}
+	if errors.As(err, &pe) && pe.Code == "42703" && (strings.Contains(pe.Message, table) ||
+		table == "intake_audit" && slices.ContainsFunc(pgAuditAdded, func(c string) bool { return strings.Contains(pe.Message, `"`+c+`"`) })) {
+		return fmt.Errorf("sink: PostgreSQL: table %s.%s lacks a column of this version: run the statements of sink.PostgresMigrations(%q) again (PostgresConfig.SkipMigrations is set): %w",
+			p.cfg.Schema, table, p.cfg.Schema, err)
+	}
 	return err
 }
 
 // AuditLog returns the audit entries of the object type, oldest first
-// (in the order their ops were applied), from intake_audit; with a
+// (by AuditEntry.Time, then in the order they were written), from
+// intake_audit; with a
 // non-empty recordID only that record's (an indexed query). Entries of
 // deleted records stay. Times are in UTC, to the microsecond. It
 // implements [Auditor].
 func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
-	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line FROM ` + p.auditTable + ` WHERE object = $1`
+	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id FROM ` + p.auditTable + ` WHERE object = $1`
 	args := []any{object}
 	if recordID != "" {
 		q += ` AND record_id = $2`
 		args = append(args, recordID)
 	}
-	rows, err := p.pool.Query(ctx, q+` ORDER BY seq`, args...)
+	rows, err := p.pool.Query(ctx, q+` ORDER BY time, seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
 	}
@@ -62,7 +76,7 @@ func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]Aud
 	for rows.Next() {
 		var a AuditEntry
 		var line int64
-		if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line); err != nil {
+		if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line, &a.Field, &a.TargetObject, &a.TargetID); err != nil {
 			return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", err)
 		}
 		a.Time, a.Line = a.Time.UTC(), int(line)
@@ -73,6 +87,21 @@ func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]Aud
 	}
 	return out, nil
 }
+
+// Unlinks reports true: Postgres applies [Op.Unlink], in its own tables
+// and in the host's ([TableMapping]) alike, the link fields being those of
+// the schemas in intake_schema, whose Ref they keep. It implements
+// [Unlinker]. A batch with Unlink reads every object type's schema
+// version (FOR SHARE), and one SELECT … FOR UPDATE per link field to a
+// target's type finds the rows that hold a target: by = ANY on an id
+// column (a scan of the table unless the host indexes the column: CREATE
+// INDEX … ON intake_activity (profile_id); Intake adds no index on link
+// fields, which would slow every import of the table), by && on a
+// multi-select column (a scan unless a GIN index serves it), and by ->>
+// or ?| on a host's JSONB member. The rows found are written with the
+// batch's other changed rows, by its one UPDATE per table, and the audit
+// entries by its one INSERT.
+func (p *Postgres) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence and returns
 // the first (see [Sequencer]): 0 on the first call for a name, then where

@@ -41,8 +41,14 @@ func ExamplePostgresMigrations() {
 	// 	actor     text NOT NULL DEFAULT '',
 	// 	job       text NOT NULL DEFAULT '',
 	// 	run_id    text NOT NULL DEFAULT '',
-	// 	line      bigint NOT NULL DEFAULT 0
+	// 	line      bigint NOT NULL DEFAULT 0,
+	// 	field         text NOT NULL DEFAULT '',
+	// 	target_object text NOT NULL DEFAULT '',
+	// 	target_id     text NOT NULL DEFAULT ''
 	// );
+	// ALTER TABLE "crm".intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+	// 	ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+	// 	ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
 	// CREATE INDEX IF NOT EXISTS intake_audit_record ON "crm".intake_audit (object, record_id);
 	// CREATE TABLE IF NOT EXISTS "crm".intake_sequences (
 	// 	name text PRIMARY KEY,

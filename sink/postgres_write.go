@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,6 +179,10 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	var tabs []*pgBatchTable
 	byObject := map[string]*pgBatchTable{}
 	fetched := map[stateKey]bool{}
+	var u unlinks
+	for _, op := range batch {
+		u.add(op)
+	}
 	for i, op := range batch {
 		t := views[i].t
 		bt := byObject[t.object]
@@ -197,6 +203,33 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 	}
 
+	// With unlinks, the tables that may hold links to the targets join
+	// the batch, and every schema is checked: another process may have
+	// added a table with links.
+	if u != nil {
+		p.mu.RLock()
+		var more []*pgTable
+		for object, t := range p.tables {
+			if byObject[object] == nil && len(u.fields(t.store)) > 0 {
+				more = append(more, t)
+			}
+		}
+		p.mu.RUnlock()
+		slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
+		for _, t := range more {
+			if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
+				v, err := p.ensureLocked(ctx, t.store)
+				if err != nil {
+					return nil, err
+				}
+				t = v.t
+			}
+			bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+			byObject[t.object] = bt
+			tabs = append(tabs, bt)
+		}
+	}
+
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -214,7 +247,11 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	if p.cfg.AsyncCommit {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
-	b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+	if u != nil {
+		b.Queue(`SELECT object, version FROM ` + p.schemaTable + ` FOR SHARE`)
+	} else {
+		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+	}
 	for _, bt := range tabs {
 		if len(bt.fetch) > 0 {
 			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) FOR UPDATE`, validIDs(bt.t.idType, bt.fetch))
@@ -227,7 +264,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			return nil, err
 		}
 	}
-	if err := p.readPrefetch(br, tabs); err != nil {
+	if err := p.readPrefetch(br, tabs, u != nil); err != nil {
 		br.Close()
 		return nil, err
 	}
@@ -246,6 +283,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		bt := byObject[v.t.object]
 		rec := op.Record
 		st := bt.rows[rec.ID]
+		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
 			if st != nil {
@@ -313,6 +351,15 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 					out[i] = intake.OutcomeAnonymized
 				}
 			}
+			if op.Unlink {
+				for j, c := range v.t.cols {
+					if isLink(c.Field) && !st.vals[j].IsNull() {
+						st.vals[j], links = clearLink(op, st.vals[j], c.Field, links)
+						st.changed = true
+						out[i] = intake.OutcomeAnonymized
+					}
+				}
+			}
 		case OpDelete:
 			if st == nil {
 				return nil, recordError(op, ErrNotFound)
@@ -328,6 +375,12 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 		if lifecycleOp(op.Kind) {
 			audits = append(audits, auditOf(op))
+			audits = append(audits, links...)
+		}
+	}
+	if u != nil {
+		if audits, err = p.unlink(ctx, tx, tabs, u, audits); err != nil {
+			return nil, err
 		}
 	}
 	for _, bt := range tabs {
@@ -408,7 +461,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 				continue
 			}
 		}
-		tmp := "intake_in_" + strconv.Itoa(ti)
+		tmp := bt.t.tempName(ti)
 		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
 			return nil, err
 		}
@@ -524,8 +577,89 @@ func (p *Postgres) findDuplicate(ctx context.Context, batch []*Op, dup *pgDuplic
 	return dup.err
 }
 
+// unlink removes the links to the targets of u (see [Op.Unlink]) once the
+// ops of the batch are applied in Go: for each table of the batch with
+// link fields to a target's type, one SELECT … FOR UPDATE per link field
+// reads the stored rows that hold a target (by = ANY($1) on an id column,
+// which an index on it serves and which is a scan of the table without
+// one; by && on a multi-select's text[], ->> and ?| on a host's JSONB
+// members); they join the batch's rows, which lose the links in Go and
+// are written by the batch's one UPDATE per table, key columns included.
+// It returns audits with an entry per removed link.
+func (p *Postgres) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u unlinks, audits []AuditEntry) ([]AuditEntry, error) {
+	for _, bt := range tabs {
+		t := bt.t
+		links := u.fields(t.store)
+		if len(links) == 0 {
+			continue
+		}
+		sc := newPgScanner(t)
+		for _, j := range links {
+			rows, err := tx.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.linkCond(j)+" ORDER BY "+t.orderBy+" FOR UPDATE", u.targetIDs(t.cols[j].Ref))
+			if err != nil {
+				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+			}
+			for rows.Next() {
+				rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+				if err := sc.scan(rows, &rec); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if _, ok := bt.rows[rec.ID]; ok || bt.deleted[rec.ID] {
+					continue // the batch's own rows are as its ops left them
+				}
+				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				bt.fetch = append(bt.fetch, rec.ID)
+			}
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+			}
+		}
+		for _, ids := range [][]string{bt.order, bt.fetch} {
+			for _, id := range ids {
+				st := bt.rows[id]
+				if st == nil {
+					continue
+				}
+				for _, j := range links {
+					nv, more, changed := u.strip(st.vals[j], t.cols[j].Field, t.object, id, audits)
+					audits = more
+					if changed {
+						st.vals[j], st.changed = nv, true
+					}
+				}
+			}
+		}
+	}
+	return audits, nil
+}
+
+// linkCond is the condition of a row whose link field j holds one of the
+// ids of $1 (text[]).
+func (t *pgTable) linkCond(j int) string {
+	c := t.cols[j]
+	list := c.Type.Kind() == intake.KindList
+	switch {
+	case t.inJSON[j]:
+		if list {
+			return "(" + t.jsonCol + " -> " + quoteLiteral(c.Name) + ") ?| $1::text[]"
+		}
+		return "(" + t.jsonCol + " ->> " + quoteLiteral(c.Name) + ") = ANY($1::text[])"
+	case t.host:
+		if list {
+			return quoteIdent(c.Column) + "::text[] && $1::text[]"
+		}
+		return quoteIdent(c.Column) + "::text = ANY($1::text[])"
+	case list:
+		return quoteIdent(c.Column) + " && $1::text[]"
+	}
+	return quoteIdent(c.Column) + " = ANY($1::text[])"
+}
+
 // readPrefetch reads the schema versions and the stored rows of a batch.
-func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable) error {
+// With all, the versions are those of every object type, and one this
+// process does not know yet counts as moved.
+func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
@@ -548,6 +682,15 @@ func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable) error
 		if versions[bt.t.object] != bt.t.version {
 			moved = append(moved, bt.t.object)
 		}
+	}
+	if all {
+		p.mu.RLock()
+		for object := range versions {
+			if p.tables[object] == nil {
+				moved = append(moved, object)
+			}
+		}
+		p.mu.RUnlock()
 	}
 	if len(moved) > 0 {
 		if err := p.load(context.Background(), moved); err != nil {
@@ -695,6 +838,18 @@ func (t *pgTable) tempCols() []string {
 		cols = append(cols, "k"+strconv.Itoa(j))
 	}
 	return cols
+}
+
+// tempName returns the name of the i-th temporary table of a batch for t.
+// The name tells the columns' types apart: pgx's CopyFrom caches, per
+// connection and by the text of its query (select <columns> from <table>),
+// the types of the columns it copies into, and the temporary tables of
+// two batches on one connection, with the same column names, may differ
+// in their types (another table, or one with a field added).
+func (t *pgTable) tempName(i int) string {
+	h := fnv.New64a()
+	h.Write([]byte(t.tempSQL("")))
+	return "intake_in_" + strconv.Itoa(i) + "_" + strconv.FormatUint(h.Sum64(), 36)
 }
 
 // tempSQL creates the temporary table of a batch, its columns of

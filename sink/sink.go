@@ -35,9 +35,14 @@ const (
 	// stored record Op.Record.ID to null, keeping its id, its other
 	// fields and its flags; its keys are recomputed, so a personal sync
 	// field no longer finds it. Outcome: OutcomeAnonymized, or
-	// OutcomeUnchanged when no personal field held a value.
+	// OutcomeUnchanged when no personal field held a value (nor, with
+	// Op.Unlink, a link field).
 	OpAnonymize
 )
+
+// ActionUnlink is the AuditEntry.Action of a link that an op with
+// Op.Unlink removed.
+const ActionUnlink = "unlink"
 
 var opKindNames = [...]string{"invalid", "create", "update", "opt_out", "inactivate", "delete", "anonymize"}
 
@@ -61,6 +66,30 @@ type Op struct {
 	// stores it, with RecordID and Object filled in from Record, in the
 	// transaction that applies the op.
 	Audit *AuditEntry
+	// Unlink, on an OpDelete or an OpAnonymize, removes the links that
+	// point to the record. A link is a field whose [intake.Field.Ref]
+	// names the record's object type (a contact's account_record_id, an
+	// activity's profile_id): in the stored records of every object type
+	// (the record's own included), each such field that holds the
+	// record's id loses it — a field of type id becomes null, a
+	// multi-select field drops the id (and becomes null when no id is
+	// left). An anonymize with Unlink also clears the record's own link
+	// fields (every field with a Ref, as the store's schema has them);
+	// a deleted record's own links go with it.
+	//
+	// The links are removed in the batch's transaction, after its ops: the
+	// links that ops of the same batch wrote go too. Each removed link adds
+	// an audit entry with Action [ActionUnlink] that names the record that
+	// held the link (Object, RecordID), the field and what it pointed to
+	// (Field, TargetObject, TargetID), with the Time, Reason, Actor, Job,
+	// RunID and Line of the op (of the batch's first op with Unlink on
+	// that target). Without Unlink (the default) other records keep the
+	// ids they hold.
+	//
+	// Only a sink that implements [Unlinker] applies it; any other sink
+	// must fail the op (the conformance kit checks that it does). Unlink
+	// on an op of another kind is an [ErrInvalidOp].
+	Unlink bool
 	// Outcome is set by the sink when the op is applied: OutcomeCreated for a
 	// create, OutcomeUpdated or OutcomeUnchanged for an update (unchanged when
 	// no stored value differs), OutcomeOptedOut for an opt-out, and for the
@@ -147,7 +176,8 @@ type AuditEntry struct {
 	// Object and RecordID name the record.
 	Object   string `json:"object"`
 	RecordID string `json:"record_id"`
-	// Action is the op: "inactivate", "delete" or "anonymize".
+	// Action is the op: "inactivate", "delete" or "anonymize", or
+	// [ActionUnlink] for a link that an op with Op.Unlink removed.
 	Action string `json:"action"`
 	// Reason says why; lifecycle actions require one.
 	Reason string `json:"reason"`
@@ -158,6 +188,13 @@ type AuditEntry struct {
 	Job   string `json:"job,omitempty"`
 	RunID string `json:"run_id,omitempty"`
 	Line  int    `json:"line,omitempty"`
+	// Field, TargetObject and TargetID describe the link an "unlink"
+	// entry removed: the link field of the record Object/RecordID, and the
+	// object type and id of the record it pointed to. Empty in other
+	// entries.
+	Field        string `json:"field,omitempty"`
+	TargetObject string `json:"target_object,omitempty"`
+	TargetID     string `json:"target_id,omitempty"`
 }
 
 // Auditor is the capability of a [Sink] to apply lifecycle ops
@@ -169,6 +206,16 @@ type AuditEntry struct {
 // stay.
 type Auditor interface {
 	AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error)
+}
+
+// Unlinker is the capability of an [Auditor] to apply [Op.Unlink]:
+// removing, with a delete or an anonymize, the links that point to the
+// record. Unlinks reports whether the sink does. The importer refuses a
+// job that removes links (importer.UnlinkRemove) on a sink without it: a
+// sink written before Op.Unlink existed would not know to refuse it.
+type Unlinker interface {
+	Auditor
+	Unlinks() bool
 }
 
 // Sequencer is the capability of a [Sink] to hand out numbers that are

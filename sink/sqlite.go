@@ -63,10 +63,10 @@ func (c *SQLiteConfig) validate() error {
 // SQLite is the embedded default store: a SQLite database reached through
 // the pure-Go driver modernc.org/sqlite (no cgo). It implements [Sink],
 // [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Concurrent], [BatchSizer], [Auditor] and [Sequencer]
-// (not [Checkpointer]) and is safe for concurrent use: writes (and the
-// schema changes they need) are serialized, reads run in parallel on the
-// pool's other connections.
+// [SchemaReader], [Concurrent], [BatchSizer], [Auditor], [Unlinker] and
+// [Sequencer] (not [Checkpointer]) and is safe for concurrent use: writes
+// (and the schema changes they need) are serialized, reads run in
+// parallel on the pool's other connections.
 //
 // # Tables
 //
@@ -115,18 +115,24 @@ func (c *SQLiteConfig) validate() error {
 //		time      INTEGER NOT NULL,         -- AuditEntry.Time, Unix microseconds (UTC)
 //		object    TEXT NOT NULL,
 //		record_id TEXT NOT NULL,
-//		action    TEXT NOT NULL,            -- inactivate, delete or anonymize
+//		action    TEXT NOT NULL,            -- inactivate, delete, anonymize or unlink
 //		reason    TEXT NOT NULL,
 //		actor     TEXT NOT NULL DEFAULT '',
 //		job       TEXT NOT NULL DEFAULT '',
 //		run_id    TEXT NOT NULL DEFAULT '',
-//		line      INTEGER NOT NULL DEFAULT 0
+//		line      INTEGER NOT NULL DEFAULT 0,
+//		field         TEXT NOT NULL DEFAULT '', -- an unlink entry's link: AuditEntry.Field,
+//		target_object TEXT NOT NULL DEFAULT '', -- TargetObject
+//		target_id     TEXT NOT NULL DEFAULT ''  -- and TargetID
 //	);
 //	CREATE INDEX IF NOT EXISTS intake_audit_record ON intake_audit (object, record_id);
 //	CREATE TABLE IF NOT EXISTS intake_sequences (
 //		name TEXT PRIMARY KEY,
 //		next INTEGER NOT NULL                -- the first number not reserved yet
 //	);
+//
+// An intake_audit of an earlier version, without the last three columns,
+// gets them (ALTER TABLE … ADD COLUMN) when a sink opens the database.
 type SQLite struct {
 	db    *sql.DB
 	owned bool

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,7 +31,10 @@ var sqliteLifecycleDDL = []string{
 	actor     TEXT NOT NULL DEFAULT '',
 	job       TEXT NOT NULL DEFAULT '',
 	run_id    TEXT NOT NULL DEFAULT '',
-	line      INTEGER NOT NULL DEFAULT 0
+	line      INTEGER NOT NULL DEFAULT 0,
+	field         TEXT NOT NULL DEFAULT '',
+	target_object TEXT NOT NULL DEFAULT '',
+	target_id     TEXT NOT NULL DEFAULT ''
 )`,
 	`CREATE INDEX IF NOT EXISTS intake_audit_record ON intake_audit (object, record_id)`,
 	`CREATE TABLE IF NOT EXISTS intake_sequences (
@@ -39,12 +43,44 @@ var sqliteLifecycleDDL = []string{
 )`,
 }
 
+// sqliteAuditAdded are the columns of intake_audit that a table created by
+// an earlier version lacks (the links of "unlink" entries), which
+// createSQLiteLifecycleTables adds.
+var sqliteAuditAdded = []string{"field", "target_object", "target_id"}
+
 // createSQLiteLifecycleTables creates intake_audit and intake_sequences
-// if needed.
+// if needed, and adds to an intake_audit of an earlier version the
+// columns it lacks (ALTER TABLE … ADD COLUMN, with an empty default,
+// which rewrites nothing).
 func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 	for _, q := range sqliteLifecycleDDL {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sink: create Intake's audit and sequence tables: %w", err)
+		}
+	}
+	have := map[string]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('intake_audit')`)
+	if err != nil {
+		return fmt.Errorf("sink: inspect intake_audit: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("sink: inspect intake_audit: %w", err)
+		}
+		have[n] = true
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("sink: inspect intake_audit: %w", err)
+	}
+	for _, c := range sqliteAuditAdded {
+		if have[c] {
+			continue
+		}
+		// Another process may add it at the same time: its duplicate is fine.
+		if _, err := db.ExecContext(ctx, `ALTER TABLE intake_audit ADD COLUMN `+c+` TEXT NOT NULL DEFAULT ''`); err != nil && !strings.Contains(err.Error(), "duplicate column name") {
+			return fmt.Errorf("sink: add column %s to intake_audit: %w", c, err)
 		}
 	}
 	return nil
@@ -53,8 +89,8 @@ func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 // sqlAuditInsert inserts an audit entry; bindAudit binds its sqlAuditArgs
 // arguments.
 const (
-	sqlAuditInsert = `INSERT INTO intake_audit (time, object, record_id, action, reason, actor, job, run_id, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlAuditArgs   = 9
+	sqlAuditInsert = `INSERT INTO intake_audit (time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlAuditArgs   = 12
 )
 
 // bindAudit sets a (sqlAuditArgs long) to the arguments of sqlAuditInsert.
@@ -65,13 +101,13 @@ func bindAudit(a []driver.NamedValue, e AuditEntry) {
 }
 
 func auditArgs(e AuditEntry) []any {
-	return []any{e.Time.UnixMicro(), e.Object, e.RecordID, e.Action, e.Reason, e.Actor, e.Job, e.RunID, int64(e.Line)}
+	return []any{e.Time.UnixMicro(), e.Object, e.RecordID, e.Action, e.Reason, e.Actor, e.Job, e.RunID, int64(e.Line), e.Field, e.TargetObject, e.TargetID}
 }
 
 // sqliteAuditLog reads the audit log of object (of recordID when it is not
 // empty) from intake_audit, oldest first.
 func sqliteAuditLog(ctx context.Context, db *sql.DB, object, recordID string) ([]AuditEntry, error) {
-	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line FROM intake_audit WHERE object = ?`
+	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id FROM intake_audit WHERE object = ?`
 	args := []any{object}
 	if recordID != "" {
 		q += ` AND record_id = ?`
@@ -86,7 +122,7 @@ func sqliteAuditLog(ctx context.Context, db *sql.DB, object, recordID string) ([
 	for rows.Next() {
 		var e AuditEntry
 		var us, line int64
-		if err := rows.Scan(&us, &e.Object, &e.RecordID, &e.Action, &e.Reason, &e.Actor, &e.Job, &e.RunID, &line); err != nil {
+		if err := rows.Scan(&us, &e.Object, &e.RecordID, &e.Action, &e.Reason, &e.Actor, &e.Job, &e.RunID, &line, &e.Field, &e.TargetObject, &e.TargetID); err != nil {
 			return nil, fmt.Errorf("sink: read the audit log: %w", err)
 		}
 		e.Time, e.Line = time.UnixMicro(us).UTC(), int(line)
@@ -160,6 +196,17 @@ RETURNING next`, name, n, math.MaxInt64-n).Scan(&next)
 func (s *SQLite) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
 	return sqliteAuditLog(ctx, s.db, object, recordID)
 }
+
+// Unlinks reports true: SQLite applies [Op.Unlink]. It implements
+// [Unlinker]. Once a batch's ops are applied, one query per link field
+// to a target's type finds the rows that hold a target: an id field's by
+// IN over the targets' ids, which is a scan of the table unless the host
+// indexes the column (CREATE INDEX … ON intake_activity (profile_id);
+// Intake adds no index on link fields, which would slow every import of
+// the table), and a multi-select field's by reading every non-null value
+// of the column. A row that loses links is then updated once, with its
+// key columns, and each removed link is an INSERT into intake_audit.
+func (s *SQLite) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence in the
 // table intake_sequences and returns the first (see [Sequencer]): 0 on the

@@ -21,7 +21,7 @@ import (
 // table the host owns in a SQLite database (its own contacts table), laid
 // out by a [TableMapping], as [PostgresConfig.Tables] does for PostgreSQL.
 // It implements [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner],
-// [Counter], [Concurrent], [Auditor] and [Sequencer]; other object types
+// [Counter], [Concurrent], [Auditor], [Unlinker] and [Sequencer]; other object types
 // are refused with [ErrInvalidOp] (use a [SQLite] sink for them).
 //
 // Field columns get values as a host expects them in SQLite: text,
@@ -45,7 +45,8 @@ import (
 // Lifecycle ops: an inactivate sets TableMapping.InactiveColumn (0 or 1;
 // without that column it fails with [ErrInvalidOp]), a delete deletes the
 // row, an anonymize nulls the columns and JSON members of the personal
-// fields. Their audit log and the sequences of [SQLiteTable.Reserve] are
+// fields; with [Op.Unlink], the links within the table go too (see
+// [SQLiteTable.Unlinks]). Their audit log and the sequences of [SQLiteTable.Reserve] are
 // Intake's own tables intake_audit and intake_sequences beside the host's
 // table, as [SQLite] documents them; NewSQLiteTable creates them.
 //
@@ -576,10 +577,12 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	var order []string   // rows to write: creates in order, then changed stored rows
 	var deletes []string // stored rows to delete, before the writes
 	var audits []AuditEntry
+	var u unlinks
 	for i, op := range batch {
 		rec := op.Record
 		sch := rec.Schema
 		r := rows[rec.ID]
+		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
 			if r != nil {
@@ -668,6 +671,24 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 				}
 				changed = changed || c
 			}
+			if op.Unlink {
+				for j := range sch.Len() {
+					f := sch.Field(j)
+					if !isLink(f) {
+						continue
+					}
+					old, err := t.fieldValue(r, f)
+					if err != nil {
+						return 0, recordError(op, err)
+					}
+					_, links = clearLink(op, old, f, links)
+					c, err := t.setField(r, f, intake.Null)
+					if err != nil {
+						return 0, recordError(op, err)
+					}
+					changed = changed || c
+				}
+			}
 			out[i] = intake.OutcomeUnchanged
 			if changed {
 				out[i] = intake.OutcomeAnonymized
@@ -676,6 +697,14 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		}
 		if lifecycleOp(op.Kind) {
 			audits = append(audits, auditOf(op))
+			audits = append(audits, links...)
+		}
+		u.add(op)
+	}
+	if u != nil {
+		var err error
+		if fetch, audits, err = t.unlink(ctx, tx, batch, u, rows, order, fetch, audits); err != nil {
+			return 0, err
 		}
 	}
 	for _, id := range fetch {
@@ -773,6 +802,100 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		op.Outcome = out[i]
 	}
 	return len(batch), nil
+}
+
+// unlink removes the links to the targets of u (see [Op.Unlink]) from the
+// rows of the table: the links are the fields of the batch's schemas whose
+// Ref is the table's object type (the sink keeps no schema of its own). One
+// query per link field finds the stored rows that hold a target (a scan
+// of the table unless an index serves the column); they join the rows of
+// the batch, which are changed in Go and written with them. It returns
+// fetch with the stored rows found added, and audits with the entries of
+// the removed links.
+func (t *SQLiteTable) unlink(ctx context.Context, tx *sql.Tx, batch []*Op, u unlinks, rows map[string]*hostRow, order, fetch []string, audits []AuditEntry) ([]string, []AuditEntry, error) {
+	var links []intake.Field
+	for _, op := range batch {
+		sch := op.Record.Schema
+		for _, j := range u.fields(sch) {
+			if f := sch.Field(j); !slices.ContainsFunc(links, func(g intake.Field) bool { return g.Name == f.Name }) {
+				links = append(links, f)
+			}
+		}
+	}
+	if len(links) == 0 {
+		return fetch, audits, nil
+	}
+	sel, cols := t.selectList()
+	for _, f := range links {
+		js, err := json.Marshal(u.targetIDs(f.Ref))
+		if err != nil {
+			return nil, nil, err
+		}
+		q := "SELECT " + sel + " FROM " + t.name + " WHERE " + t.linkCond(f) + " ORDER BY " + strings.Join(t.order, ", ")
+		found, err := tx.QueryContext(ctx, q, string(js))
+		if err != nil {
+			return nil, nil, fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+		}
+		for found.Next() {
+			r, err := scanHostRow(found, cols)
+			if err != nil {
+				found.Close()
+				return nil, nil, err
+			}
+			if _, ok := rows[r.id]; !ok { // the batch's own rows are as the ops left them
+				rows[r.id] = r
+				fetch = append(fetch, r.id)
+			}
+		}
+		if err := found.Close(); err != nil {
+			return nil, nil, fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+		}
+	}
+	for _, ids := range [][]string{order, fetch} {
+		for _, id := range ids {
+			r := rows[id]
+			if r == nil {
+				continue
+			}
+			for _, f := range links {
+				v, err := t.fieldValue(r, f)
+				if err != nil {
+					return nil, nil, fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, id, f.Name, err)
+				}
+				nv, more, changed := u.strip(v, f, t.object, id, audits)
+				audits = more
+				if changed {
+					if _, err := t.setField(r, f, nv); err != nil {
+						return nil, nil, err
+					}
+					r.changed = true
+				}
+			}
+		}
+	}
+	return fetch, audits, nil
+}
+
+// linkCond is the condition of a row whose link field f holds one of the
+// ids of a JSON array, the query's one argument: f's column, or its member
+// of the JSON column; a multi-select is a JSON array either way.
+func (t *SQLiteTable) linkCond(f intake.Field) string {
+	in := " IN (SELECT value FROM json_each(?1))"
+	list := f.Type.Kind() == intake.KindList
+	if col, ok := t.m.Columns[f.Name]; ok {
+		c := quoteIdent(col)
+		if list {
+			return "EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(" + c + ") THEN " + c + " END) AS l WHERE l.value" + in + ")"
+		}
+		return "CAST(" + c + " AS TEXT)" + in
+	}
+	j := quoteIdent(t.m.JSONBColumn)
+	doc := "CASE WHEN json_valid(" + j + ") THEN " + j + " END"
+	path := quoteLiteral("$." + f.Name)
+	if list {
+		return "EXISTS (SELECT 1 FROM json_each(" + doc + ", " + path + ") AS l WHERE l.value" + in + ")"
+	}
+	return "json_extract(" + doc + ", " + path + ")" + in
 }
 
 // opOf returns the last op of kind on the record id in batch.
@@ -1036,6 +1159,17 @@ func (t *SQLiteTable) Count(ctx context.Context, object string) (int64, error) {
 func (t *SQLiteTable) AuditLog(ctx context.Context, object, recordID string) ([]AuditEntry, error) {
 	return sqliteAuditLog(ctx, t.db, object, recordID)
 }
+
+// Unlinks reports true: SQLiteTable applies [Op.Unlink] within its table,
+// the only one it holds. It keeps no schema of its own: the link fields
+// are those of the batch's schemas, the fields whose Ref is the table's
+// object type (a contact's referred_by) for the links to a record, and
+// every field with a Ref (its account_record_id) for an anonymized
+// record's own links. One query per link field and batch finds the rows
+// that hold a target (a scan of the table unless an index serves the
+// column, or the JSON member, it compares), which are written with the
+// batch's other rows. It implements [Unlinker].
+func (t *SQLiteTable) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence in Intake's
 // table intake_sequences and returns the first, as [SQLite.Reserve] does.

@@ -3,8 +3,10 @@ package sink
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/intakehq/intake"
@@ -51,7 +53,9 @@ type sqlWriter struct {
 // touch updated_at, updates never change the flags; lifecycle ops follow
 // [OpInactivate], [OpDelete] and [OpAnonymize] (a delete is a DELETE of
 // the row), and each inserts its audit entry into intake_audit in the
-// batch's transaction.
+// batch's transaction. Ops with [Op.Unlink] have the links to their
+// records removed in that transaction once the batch's ops are applied
+// (see [SQLite.Unlinks]).
 //
 // Write takes one connection of the pool for the batch and begins an
 // IMMEDIATE transaction on it. Each create is one execution of a prepared
@@ -266,10 +270,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			return err
 		}
 	}
+	var u unlinks
 	for i, op := range batch {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		var links []AuditEntry // an anonymize's own links, with Unlink
 		v := w.views[i]
 		t := v.t
 		rec := op.Record
@@ -370,6 +376,13 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 					merged[j] = intake.Null
 				}
 			}
+			if op.Unlink {
+				for j, c := range t.cols {
+					if isLink(c.Field) {
+						merged[j], links = clearLink(op, st.vals[j], c.Field, links)
+					}
+				}
+			}
 			w.merged = merged
 			op.Outcome = intake.OutcomeUnchanged
 			if changed, err := w.change(op, t, st, merged, nowArg); err != nil {
@@ -379,12 +392,146 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			}
 		}
 		if lifecycleOp(op.Kind) {
-			if err := w.audit(op); err != nil {
+			if err := w.audit(auditOf(op)); err != nil {
 				return err
 			}
+			for _, a := range links {
+				if err := w.audit(a); err != nil {
+					return err
+				}
+			}
+		}
+		u.add(op)
+	}
+	if u != nil {
+		return w.unlink(s, u, nowArg)
+	}
+	return nil
+}
+
+// unlink removes the links to the targets of u (see [Op.Unlink]) once the
+// batch's ops are applied. For each table with link fields to a target's
+// type, one query per link field finds the rows that hold a target: an id
+// field by IN (the targets' ids, one JSON array), which an index on the
+// column serves and which is a scan of the table without one; a
+// multi-select field by reading its non-null values, filtered here. Each
+// row found is then read once and written once, its key columns with it,
+// and each removed link gets its audit entry.
+func (w *sqlWriter) unlink(s *SQLite, u unlinks, now driver.Value) error {
+	s.mu.RLock()
+	tables := make([]*sqlTable, 0, len(s.tables))
+	for _, t := range s.tables {
+		tables = append(tables, t)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(tables, func(a, b *sqlTable) int { return strings.Compare(a.object, b.object) })
+	var audits []AuditEntry
+	for _, t := range tables {
+		links := u.fields(t.store)
+		if len(links) == 0 {
+			continue
+		}
+		var ids []string
+		hit := map[string]bool{}
+		for _, j := range links {
+			found, err := w.linked(t, j, u)
+			if err != nil {
+				return fmt.Errorf("sink: find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+			}
+			for _, id := range found {
+				if !hit[id] {
+					hit[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if err := w.prefetch(t, ids); err != nil {
+			return err
+		}
+		n := len(t.cols) + len(t.keys)
+		w.grow(n + 2)
+		for _, id := range ids {
+			st := w.state[stateKey{t.object, id}]
+			if st == nil {
+				continue // cannot happen: the row was found in this transaction
+			}
+			merged := append(w.merged[:0], st.vals...)
+			for _, j := range links {
+				merged[j], audits, _ = u.strip(st.vals[j], t.cols[j].Field, t.object, id, audits)
+			}
+			w.merged = merged
+			a := w.args[:n+2]
+			w.bindRow(a, t, merged)
+			a[n].Value, a[n+1].Value = now, id
+			if err := w.exec(context.Background(), t.updateSQL, a); err != nil {
+				return fmt.Errorf("sink: unlink %s %s: %w", t.object, id, err)
+			}
+			copy(st.vals, merged)
+		}
+	}
+	for _, a := range audits {
+		if err := w.audit(a); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// linked returns the ids of the rows of t whose link field j holds a
+// target of u, in creation order.
+func (w *sqlWriter) linked(t *sqlTable, j int, u unlinks) ([]string, error) {
+	c := t.cols[j]
+	col := quoteIdent(c.Column)
+	list := c.Type.Kind() == intake.KindList
+	var q string
+	var args []driver.NamedValue
+	if list {
+		q = "SELECT id, " + col + " FROM " + t.name + " WHERE " + col + " IS NOT NULL ORDER BY seq"
+	} else {
+		js, err := json.Marshal(u.targetIDs(c.Ref))
+		if err != nil {
+			return nil, err
+		}
+		q = "SELECT id, NULL FROM " + t.name + " WHERE " + col + " IN (SELECT value FROM json_each(?)) ORDER BY seq"
+		args = []driver.NamedValue{{Ordinal: 1, Value: string(js)}}
+	}
+	rows, err := w.query(q, args)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 2)
+	var ids []string
+	for {
+		err := rows.Next(dest)
+		if err == io.EOF {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		id, _ := dest[0].(string)
+		if b, ok := dest[0].([]byte); ok {
+			id = string(b)
+		}
+		if list {
+			v, ok := driverValue(intake.KindList, dest[1])
+			if !ok || !u.holds(v, c.Ref) {
+				continue
+			}
+		}
+		ids = append(ids, id)
+	}
+}
+
+// grow makes w.args at least n long.
+func (w *sqlWriter) grow(n int) {
+	for len(w.args) < n {
+		w.args = append(w.args, driver.NamedValue{Ordinal: len(w.args) + 1})
+	}
 }
 
 // change writes merged, the new column values of the row st, unless they
@@ -411,12 +558,12 @@ func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Va
 	return true, nil
 }
 
-// audit inserts the audit entry of the lifecycle op op.
-func (w *sqlWriter) audit(op *Op) error {
+// audit inserts an audit entry.
+func (w *sqlWriter) audit(e AuditEntry) error {
 	a := w.args[:sqlAuditArgs]
-	bindAudit(a, auditOf(op))
+	bindAudit(a, e)
 	if err := w.exec(context.Background(), sqlAuditInsert, a); err != nil {
-		return fmt.Errorf("sink: audit entry of %s: %w", op.Record.ID, err)
+		return fmt.Errorf("sink: audit entry of %s: %w", e.RecordID, err)
 	}
 	return nil
 }

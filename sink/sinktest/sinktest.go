@@ -26,6 +26,13 @@
 // checkpoints. Lifecycle ops (inactivate, delete, anonymize: outcomes,
 // what each keeps, the audit log, failures), the inactive flag round trip,
 // and sequences whose reservations never overlap, even concurrently.
+// Batches that mix creates, updates, opt-outs and lifecycle ops of three
+// object types, all or nothing. Links: a schema's Ref kept by the store,
+// deletes and anonymizations that keep links or remove them (Op.Unlink:
+// id and multi-select link fields, links from several object types and
+// from the same type, links written by the same batch, the anonymized
+// record's own links, the exact audit entries, a failed batch that leaves
+// every link in place), and a sink without Unlink refusing it.
 //
 // Tests that need a capability the sink lacks are skipped with a message.
 // Every test opens its own sink and runs in parallel with the others.
@@ -83,13 +90,19 @@ type Features struct {
 	Lifecycle bool
 	// Sequencer: the sink implements [sink.Sequencer].
 	Sequencer bool
+	// Unlink: the sink implements [sink.Unlinker], reports true, and
+	// applies [sink.Op.Unlink] on deletes and anonymizations. Its tests
+	// need Lifecycle and Get or Scan. A sink with Lifecycle but without
+	// Unlink must refuse an op with Unlink, which the kit checks.
+	Unlink bool
 }
 
 // All returns the features of a sink that implements every capability
-// (the memory and SQLite sinks): every field true but Checkpoint.
+// (the memory and SQLite sinks): every field true but Checkpoint and
+// Contacts.
 func All() Features {
 	return Features{Lookup: true, Get: true, Scan: true, Count: true, SchemaReader: true,
-		Concurrent: true, AllOrNothing: true, TextNUL: true, Schemas: true, Lifecycle: true, Sequencer: true}
+		Concurrent: true, AllOrNothing: true, TextNUL: true, Schemas: true, Lifecycle: true, Sequencer: true, Unlink: true}
 }
 
 // kit is the state of one test: its sink and features.
@@ -110,7 +123,7 @@ func needs(names ...string) func(Features) string {
 		have := map[string]bool{"Lookup": f.Lookup, "Get": f.Get, "Scan": f.Scan, "Count": f.Count,
 			"SchemaReader": f.SchemaReader, "Concurrent": f.Concurrent, "AllOrNothing": f.AllOrNothing,
 			"Checkpoint": f.Checkpoint, "Schemas": f.Schemas && !f.Contacts, "Read": f.Get || f.Scan,
-			"Objects": !f.Contacts, "Lifecycle": f.Lifecycle, "Sequencer": f.Sequencer}
+			"Objects": !f.Contacts, "Lifecycle": f.Lifecycle, "Sequencer": f.Sequencer, "Unlink": f.Unlink && f.Lifecycle}
 		for _, n := range names {
 			if !have[n] {
 				switch n {
@@ -121,6 +134,10 @@ func needs(names ...string) func(Features) string {
 				case "Schemas":
 					if f.Contacts {
 						return "needs Features.Schemas, and writes object types other than contacts"
+					}
+				case "Unlink":
+					if f.Unlink {
+						return "needs Features.Lifecycle for Features.Unlink"
 					}
 				}
 				return "needs Features." + n
@@ -155,6 +172,16 @@ var tests = []kitTest{
 	{"LifecycleFailures", needs("Lifecycle", "Read"), testLifecycleFailures},
 	{"InactiveRoundTrips", needs("Lifecycle", "Read"), testInactive},
 	{"Sequencer", needs("Sequencer"), testSequencer},
+	{"MixedObjectBatches", needs("Read", "Objects"), testMixedBatches},
+	{"SchemaKeepsRef", needs("SchemaReader"), testSchemaRef},
+	{"Unlink", needs("Unlink", "Read", "Objects"), testUnlink},
+	{"UnlinkContacts", needs("Unlink", "Read"), testUnlinkContacts},
+	{"UnlinkRefused", func(f Features) string {
+		if !f.Lifecycle || f.Unlink {
+			return "checks that a sink with Features.Lifecycle but without Features.Unlink refuses Op.Unlink"
+		}
+		return ""
+	}, testUnlinkRefused},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a
@@ -200,6 +227,12 @@ func checkFeatures(t *testing.T, s sink.Sink, f Features) {
 	check(f.Lifecycle, ok, "Lifecycle", "Auditor")
 	_, ok = s.(sink.Sequencer)
 	check(f.Sequencer, ok, "Sequencer", "Sequencer")
+	if f.Unlink {
+		u, ok := s.(sink.Unlinker)
+		if !ok || !u.Unlinks() {
+			t.Fatalf("sinktest: Features.Unlink is set but %T does not implement sink.Unlinker or reports false", s)
+		}
+	}
 	if f.Concurrent {
 		c, ok := s.(sink.Concurrent)
 		if !ok || !c.Concurrent() {

@@ -35,6 +35,17 @@ func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return len(batch), nil
 }
 
+// ignoresUnlink is a memory sink as written before Op.Unlink existed: it
+// applies deletes and anonymizations and drops their Unlink.
+type ignoresUnlink struct{ *sink.Memory }
+
+func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	for _, op := range batch {
+		op.Unlink = false
+	}
+	return s.Memory.Write(ctx, batch)
+}
+
 func memory(t *testing.T) *sink.Memory {
 	m := sink.NewMemory(sink.MemoryConfig{})
 	t.Cleanup(func() { m.Close() })
@@ -42,9 +53,10 @@ func memory(t *testing.T) *sink.Memory {
 }
 
 // TestKitCatchesBrokenSinks runs the kit in a child process on a sink whose
-// Features claim a capability it lacks and on one that claims AllOrNothing
-// but applies batches op by op, and checks that the kit fails them (and
-// skips, with a message, the tests of capabilities a sink does not claim).
+// Features claim a capability it lacks, on one that claims AllOrNothing
+// but applies batches op by op and on one that ignores Op.Unlink, and
+// checks that the kit fails them (and skips, with a message, the tests of
+// capabilities a sink does not claim).
 func TestKitCatchesBrokenSinks(t *testing.T) {
 	switch os.Getenv("SINKTEST_BROKEN") {
 	case "features":
@@ -56,12 +68,18 @@ func TestKitCatchesBrokenSinks(t *testing.T) {
 		hide := os.Getenv("SINKTEST_BROKEN") == "allornothing-hidden"
 		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{memory(t), hide} }, f)
 		return
+	case "unlink":
+		f := sinktest.All()
+		f.Unlink = false
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{memory(t)} }, f)
+		return
 	}
 	t.Parallel()
 	for mode, wants := range map[string][]string{
 		"features":            {"Features.Lookup is set but sinktest_test.writeOnly does not implement sink.Lookuper", "--- SKIP: TestKitCatchesBrokenSinks/Count", "sinktest: needs Features.Count"},
 		"allornothing":        {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "an all-or-nothing Write that fails applies nothing"},
 		"allornothing-hidden": {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "a failed batch sets no outcome"},
+		"unlink":              {"--- FAIL: TestKitCatchesBrokenSinks/UnlinkRefused", "Write must fail", "--- SKIP: TestKitCatchesBrokenSinks/Unlink ", "sinktest: needs Features.Unlink"},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKitCatchesBrokenSinks$", "-test.v")
 		cmd.Env = append(os.Environ(), "SINKTEST_BROKEN="+mode)
