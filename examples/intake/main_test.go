@@ -382,6 +382,21 @@ func TestPostgresStore(t *testing.T) {
 	assert.Len(t, strings.Split(strings.TrimSpace(out), "\n"), 10)
 	assert.Contains(t, out, `{"email":"anna.schmidt@example.de","city":"Hamburg","opted_out":false}`)
 
+	// A custom object type from a mapping spec, linked to the contacts.
+	spec := filepath.Join(dir, "tickets.json")
+	require.NoError(t, os.WriteFile(spec, []byte(ticketSpecJSON), 0o600))
+	tickets := filepath.Join(dir, "tickets.csv")
+	require.NoError(t, os.WriteFile(tickets, []byte("Ticket,Subject,Status,Customer\nT-1,Login,open,anna.schmidt@example.de\nT-2,Refund,open,ghost@x.example\n"), 0o600))
+	for run, want := range []int64{1, 0} {
+		code, out, stderr = cli(t, "import", "-store", store, "-mapping", spec, "-json", tickets)
+		require.Equal(t, 0, code, stderr)
+		r = decodeReport(t, out)
+		assert.Equal(t, []int64{want, 1 - want, 1}, []int64{r.Created, r.Unchanged, r.Rejected}, "run %d", run+1)
+	}
+	code, out, stderr = cli(t, "export", "-store", store, "-object", "ticket", "-format", "jsonl", "-fields", "ticket_no,contact_email", "-")
+	require.Equal(t, 0, code, stderr)
+	assert.JSONEq(t, `{"ticket_no":"T-1","contact_email":"anna.schmidt@example.de","opted_out":false}`, out)
+
 	code, _, stderr = cli(t, "import", "-store", "postgres://nobody:secret@127.0.0.1:1/none", filepath.Join(dir, "contacts.csv"))
 	assert.Equal(t, 1, code)
 	assert.NotContains(t, stderr, "secret", "the password never reaches the user's terminal")
