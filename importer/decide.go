@@ -35,6 +35,15 @@ type rules struct {
 	useView bool
 	// audit is the template of lifecycle ops' audit entries.
 	audit sink.AuditEntry
+	// unlink: deletes and anonymizations remove the links to their
+	// records (Job.Unlink remove). In a dry run that anonymizes, probed
+	// says linkProbe was worked out: the link fields the store has and the
+	// run's schema lacks (nil for none), and dryUnlinked holds the records
+	// the run anonymized, whose links are gone.
+	unlink      bool
+	probed      bool
+	linkProbe   *intake.Schema
+	dryUnlinked *identity.Seen
 	// byID[i]: rule i matches on the record id; personal[i]: one of its
 	// fields is personal (anonymizing a record takes it out of the rule).
 	byID, personal []bool
@@ -302,6 +311,7 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 			a := rl.audit
 			a.Time, a.Action, a.Line, a.Object, a.RecordID = time.Now(), kind.String(), rec.Line, r.schema.Object(), op.Record.ID
 			op.Audit = &a
+			op.Unlink = rl.unlink && kind != sink.OpInactivate
 		}
 		r.explainOps(b, rec, m, kind.String())
 	}
@@ -638,6 +648,10 @@ func newOp(b *batch, kind sink.OpKind, rec *intake.Record) *sink.Op {
 // batch or a later one) is told updated or unchanged as a real run would.
 func (r *run) simulate(ctx context.Context, b *batch) error {
 	var fresh map[string]*intake.Record
+	linked, err := r.storedLinks(ctx, b)
+	if err != nil {
+		return err
+	}
 	if r.getter != nil && !r.rules.useView {
 		r.ids = r.ids[:0]
 		for _, op := range b.ops {
@@ -694,7 +708,8 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			op.Outcome = intake.OutcomeDeleted
 			delete(r.dryStored, op.Record.ID)
 		case sink.OpAnonymize:
-			// Unchanged when no personal field holds a value.
+			// Unchanged when no personal field (nor, removing links, a
+			// link field) holds a value.
 			op.Outcome = intake.OutcomeAnonymized
 			s := r.viewed(op.Record.ID)
 			if s == nil {
@@ -703,10 +718,19 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			if s != nil {
 				op.Outcome = intake.OutcomeUnchanged
 				for j, v := range s.Values {
-					if !v.IsNull() && j < r.schema.Len() && r.schema.Field(j).Personal {
+					if !v.IsNull() && j < r.schema.Len() && (erased(r.schema, j) || op.Unlink && isLink(r.schema.Field(j))) {
 						s.Values[j] = intake.Null
 						op.Outcome = intake.OutcomeAnonymized
 					}
+				}
+				if op.Unlink && linked[op.Record.ID] {
+					op.Outcome = intake.OutcomeAnonymized
+				}
+			}
+			if op.Unlink { // its links are gone for the ops after this one
+				delete(linked, op.Record.ID)
+				if r.rules.dryUnlinked != nil {
+					r.rules.dryUnlinked.Add(intake.Key(op.Record.ID))
 				}
 			}
 		case sink.OpUpdate:
@@ -719,6 +743,84 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 		}
 	}
 	return nil
+}
+
+// storedLinks tells, for a dry run that anonymizes and removes links,
+// which records of the batch's anonymizations hold links in fields that
+// the store has and the run's schema lacks (a sink clears them too, which
+// makes an anonymization without personal values count as anonymized):
+// one Get per batch of those fields, through the schema the store reports
+// (sink.SchemaReader). A record anonymized earlier in the run holds none.
+func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error) {
+	rl := &r.rules
+	if !rl.unlink || r.getter == nil || rl.matrix.OnMatch != identity.MatchAnonymize {
+		return nil, nil
+	}
+	if !rl.probed {
+		rl.probed = true
+		rl.dryUnlinked = identity.NewSeen()
+		sr, ok := r.im.cfg.Sink.(sink.SchemaReader)
+		if !ok {
+			return nil, nil
+		}
+		stored, err := sr.Schema(ctx, r.schema.Object())
+		if err != nil {
+			return nil, fmt.Errorf("intake: dry run: read the stored schema: %w", err)
+		}
+		var links []intake.Field
+		for i := 0; stored != nil && i < stored.Len(); i++ {
+			if f := stored.Field(i); isLink(f) && r.schema.Index(f.Name) < 0 {
+				links = append(links, f)
+			}
+		}
+		if len(links) > 0 {
+			if rl.linkProbe, err = intake.NewSchema(r.schema.Object(), links...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if rl.linkProbe == nil {
+		return nil, nil
+	}
+	var ids []string
+	for _, op := range b.ops {
+		if op.Kind == sink.OpAnonymize && op.Unlink && !rl.dryUnlinked.Has(intake.Key(op.Record.ID)) {
+			ids = append(ids, op.Record.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	got, err := r.getter.Get(ctx, rl.linkProbe, ids)
+	if err != nil {
+		return nil, fmt.Errorf("intake: dry run: read the links of matched records: %w", err)
+	}
+	linked := map[string]bool{}
+	for id, rec := range got {
+		linked[id] = slices.ContainsFunc(rec.Values, func(v intake.Value) bool { return !v.IsNull() })
+	}
+	return linked, nil
+}
+
+// isLink reports whether f is a link field, which an anonymization that
+// removes links clears (as sinks do: a Ref on an id or multi-select field).
+func isLink(f intake.Field) bool {
+	return f.Ref != "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect)
+}
+
+// erased reports whether an anonymization erases field i of s, as sinks
+// do: a personal field, or the digest F_md5 of a personal field F.
+func erased(s *intake.Schema, i int) bool {
+	f := s.Field(i)
+	if f.Personal {
+		return true
+	}
+	base, ok := strings.CutSuffix(f.Name, "_md5")
+	if !ok {
+		return false
+	}
+	j := s.Index(base)
+	return j >= 0 && s.Field(j).Personal
 }
 
 // rowOutcome is the outcome of a row from its ops: that of its first op,

@@ -165,6 +165,31 @@ type Job struct {
 	Reason string
 	// Actor is who runs the job (a user or a system), for the audit log.
 	Actor string
+	// Unlink says what a delete or an anonymization does with the links
+	// that point to the record (fields whose intake.Field.Ref names its
+	// object type: an activity's profile_id, a contact's
+	// account_record_id, a ticket's requester).
+	//
+	// UnlinkKeep, the default ("" too), leaves them: other records keep
+	// the id they hold, and an anonymized record keeps its own links.
+	// UnlinkRemove removes them in the sink, in the transaction of each
+	// batch (sink.Op.Unlink): in the stored records of every object type,
+	// the record's own type included, each link field that holds the
+	// record's id loses it (an id field becomes empty, a multi-select
+	// drops the id), an anonymized record's own link fields are cleared
+	// too, and every removed link is in the audit log with the job's
+	// Reason and Actor, its Name and RunID and the row's line. It needs
+	// a delete or anonymize action and a sink.Unlinker; a dry run counts
+	// what a real run would and removes nothing.
+	//
+	// Keep is the default because removing links changes records that the
+	// job does not name, of other object types too, and cannot be undone
+	// from the data (the ids are gone; only the audit log remembers them),
+	// so a job asks for it; jobs written before this option behave as
+	// they did. A host whose rule is that a deleted profile leaves no link
+	// behind (Mobio's: deleting a profile removes its links to accounts,
+	// tickets and tasks) sets UnlinkRemove on its delete and erasure jobs.
+	Unlink Unlink
 	// Explain, when positive, explains the decision on each of the first
 	// Explain rows in Report.Explain: create, update with the fields that
 	// change (old → new), unchanged, skip, reject, and the rule and key that
@@ -193,6 +218,22 @@ type Job struct {
 	// counts. Run flushes it but does not close it.
 	Rejects io.Writer
 }
+
+// Unlink is what a delete or an anonymization does with the links to the
+// record: see Job.Unlink.
+type Unlink string
+
+// The values of Job.Unlink.
+const (
+	// UnlinkKeep leaves the links to a deleted or anonymized record (and
+	// an anonymized record's own) as they are: the default.
+	UnlinkKeep Unlink = "keep"
+	// UnlinkRemove removes them, audited, in the sink's transaction.
+	UnlinkRemove Unlink = "remove"
+)
+
+// Valid reports whether u is "", "keep" or "remove".
+func (u Unlink) Valid() bool { return u == "" || u == UnlinkKeep || u == UnlinkRemove }
 
 // Membership adds records to lists, tags or criteria: Values are appended
 // to the multi-value Field ("lists", "tags", "criteria").
@@ -364,6 +405,17 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		}
 		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
 			return nil, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
+		}
+	}
+	switch {
+	case !job.Unlink.Valid():
+		return nil, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
+	case job.Unlink != UnlinkRemove:
+	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
+		return nil, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
+	default:
+		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
+			return nil, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
 		}
 	}
 	eventSync := false // activities: sync on event_id when it is mapped
@@ -583,5 +635,6 @@ func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
 		!(skipOnMatch && job.Duplicates == identity.DuplicatesDefault)
 	rl.useView = rl.merger.NeedsStored() || rl.consent != nil || job.Explain > 0
 	rl.audit = sink.AuditEntry{Reason: job.Reason, Actor: job.Actor, Job: job.Name, RunID: job.RunID}
+	rl.unlink = job.Unlink == UnlinkRemove
 	return nil
 }
