@@ -34,17 +34,37 @@
 // intake.ActivitySchema or a host-defined schema — and the sinks keep each
 // type apart. Job.Links resolve foreign-key fields (a contact's account_id,
 // by the account's account_id, domain or name) to the record id of the
-// target, stored in a field the job adds to the schema (account_record_id);
-// Job.Profile attaches activities, which are append-only, to the profile
-// whose email, contact_id or phone they carry (profile_id), and makes the
-// job add_only on event_id when the file has it, so that a re-import skips
-// the events it holds. Each batch looks its targets up with one call per
-// key, before its rows are matched. A target that is not found follows
-// [Missing]: the row is rejected (unknown_link, unknown_profile), skipped,
-// imported without the link, or a stub target (a minimal profile) is
-// created in the same batch, before the row, and found by later rows.
-// Report.Links counts how the references resolved. Job.KeepUnmapped keeps
-// the columns the mapping does not mention as text properties.
+// target, stored in a field the job adds to the schema (account_record_id,
+// whose intake.Field.Ref names the target's type); Job.Profile attaches
+// activities, which are append-only, to the profile whose email,
+// contact_id or phone they carry (profile_id), and makes the job add_only
+// on event_id when the file has it, so that a re-import skips the events
+// it holds. Each batch looks its targets up with one call per key, before
+// its rows are matched. A target that is not found follows [Missing]: the
+// row is rejected (unknown_link, unknown_profile), skipped, imported
+// without the link, or the target (a minimal profile) is created in the
+// same batch, before the row, and found by later rows. Report.Links counts
+// how the references resolved. Job.KeepUnmapped keeps the columns the
+// mapping does not mention as text properties.
+//
+// One file, several objects: a row may carry its target's data too — a
+// contact and its company, HubSpot's multi-object import. Link.Fields
+// names the row's fields that hold the target's values (company_name →
+// name); they are the target's, not written to the row's record. With
+// Missing create, an unknown reference creates the target with those
+// values (once, however many rows name it); with Link.Update, a known one
+// is updated with the row's non-empty values, in file order, so that the
+// last non-empty value of each field wins. Report.Objects counts, per
+// object type, the targets created and the references that updated them
+// or left them unchanged; the rows' own records keep the top-level counts.
+//
+// Many-to-many memberships: with Link.Many, a multi-select column holds
+// several references ("gold; vip": lists, tags, criteria, segments), each
+// resolved by the target's key, and the link field (list_record_ids)
+// receives the targets' record ids in the order of the references, each
+// once. Missing applies per item (empty drops an unknown item, create
+// creates it once). A non-empty list replaces the stored one on an update
+// unless Job.Merge gives the field the append rule.
 //
 // Streaming: Run reads the source in one goroutine, maps chunks of rows on
 // Config.Workers goroutines, and puts them back in file order in the calling

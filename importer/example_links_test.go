@@ -50,7 +50,7 @@ func ExampleLink() {
 		return nil
 	})
 	// Output:
-	// 2 contacts created; account links: {Found:2 Created:1 Empty:0 Skipped:0 Rejected:0}
+	// 2 contacts created; account links: {Found:2 Created:1 Updated:0 Empty:0 Skipped:0 Rejected:0}
 	// kim@acme.example → account A-1
 	// lee@globex.example → account A-2
 }
@@ -79,4 +79,84 @@ func ExampleProfileLink() {
 	// Output:
 	// 1 created, 0 skipped, 1 rejected: unknown_profile
 	// 0 created, 1 skipped, 1 rejected: unknown_profile
+}
+
+// One file carries each contact and its company (HubSpot's multi-object
+// import): the account of each domain is created once, with the values of
+// the first row that names it, and the contacts link to it; a later file
+// updates it. The company's columns are the account's data: the contacts
+// do not get them.
+func ExampleLink_multiObject() {
+	store := sink.NewMemory(sink.MemoryConfig{})
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		panic(err)
+	}
+	job := importer.Job{Links: []importer.Link{{
+		Field:   "company_domain", // the reference, kept on the contact
+		Object:  intake.ObjectAccount,
+		Key:     intake.Keys("domain"),
+		Fields:  map[string]string{"company_name": "name", "company_type": "type"},
+		Missing: importer.MissingCreate, // an unknown domain creates its account
+		Update:  true,                   // a known one is updated (an empty cell changes nothing)
+	}}}
+	rep := importCSV(im, "contacts.csv", "email,company_domain,company_name,company_type\n"+
+		"kim@acme.example,acme.example,Acme,customer\n"+
+		"lee@acme.example,acme.example,,\n"+
+		"max@globex.example,globex.example,Globex,partner\n", job)
+	fmt.Printf("contacts %d created; accounts %+v\n", rep.Created, *rep.Objects[intake.ObjectAccount])
+	rep = importCSV(im, "changes.csv", "email,company_domain,company_name,company_type\n"+
+		"kim@acme.example,acme.example,,partner\n", job)
+	fmt.Printf("contacts %d unchanged; accounts %+v\n", rep.Unchanged, *rep.Objects[intake.ObjectAccount])
+
+	store.Scan(context.Background(), intake.AccountSchema(), func(r *intake.Record) error {
+		fmt.Println("account", r.Get("domain"), r.Get("name"), r.Get("type"))
+		return nil
+	})
+	contacts, _ := store.Schema(context.Background(), intake.ObjectContact)
+	fmt.Println("contact fields:", strings.Join(contacts.Names()[len(intake.ContactSchema().Names()):], ", "))
+	// Output:
+	// contacts 3 created; accounts {Created:2 Updated:0 Unchanged:1}
+	// contacts 1 unchanged; accounts {Created:0 Updated:1 Unchanged:0}
+	// account acme.example Acme partner
+	// account globex.example Globex partner
+	// contact fields: company_domain, account_record_id
+}
+
+// A column of list names makes each contact a member of those lists:
+// the lists' record ids go to list_record_ids, in the order of the names,
+// and an unknown list is created once.
+func ExampleLink_many() {
+	store := sink.NewMemory(sink.MemoryConfig{})
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		panic(err)
+	}
+	lists := intake.MustSchema("list", intake.Field{Name: "name", Type: intake.TypeText})
+	importCSV(im, "lists.csv", "name\ngold\nvip\n", importer.Job{Schema: lists, Sync: intake.Keys("name")})
+	rep := importCSV(im, "contacts.csv", "email,lists\n"+
+		"kim@acme.example,VIP; gold\n"+ // split on ";" (else "|", else ",")
+		"lee@acme.example,gold;platinum;Platinum\n", importer.Job{
+		Links: []importer.Link{{Field: "lists", Object: "list", Schema: lists, Key: intake.Keys("name"), Many: true, Missing: importer.MissingCreate}},
+	})
+	fmt.Printf("lists: %+v\n", *rep.Objects["list"])
+
+	names := map[string]string{} // record id → name
+	store.Scan(context.Background(), lists, func(r *intake.Record) error {
+		names[r.ID] = r.Get("name").String()
+		return nil
+	})
+	contacts, _ := store.Schema(context.Background(), intake.ObjectContact)
+	store.Scan(context.Background(), contacts, func(r *intake.Record) error {
+		var member []string
+		for _, id := range r.Get("list_record_ids").Items() {
+			member = append(member, names[id])
+		}
+		fmt.Println(r.Get("email"), "→", strings.Join(member, ", "))
+		return nil
+	})
+	// Output:
+	// lists: {Created:1 Updated:0 Unchanged:3}
+	// kim@acme.example → vip, gold
+	// lee@acme.example → gold, platinum
 }

@@ -496,7 +496,7 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		return nil, err
 	}
 	rep.Source.Mapping = describe(spec)
-	schema := plan.Schema()
+	schema := rowSchema(plan.Schema(), job.Links) // without what links carry for their targets only
 	if eventSync {
 		job.Sync, job.NoSync = intake.Keys("event_id"), !mapsField(plan, "event_id")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/intakehq/intake"
@@ -27,12 +28,15 @@ const (
 	MissingSkip Missing = "skip"
 	// MissingEmpty imports the row without the link: the field that would
 	// hold the target's record id stays empty (on an update, the stored
-	// link is left as it is). Links only: an activity always has a profile.
+	// link is left as it is); a [Link.Many] link drops the unknown item
+	// and keeps the others. Links only: an activity always has a profile.
 	MissingEmpty Missing = "empty"
-	// MissingCreate creates a minimal target record in the same batch,
-	// before the row: a profile with the row's profile keys, or a stub
-	// with the reference as its key. Later rows with the same key find
-	// it, in this batch and after.
+	// MissingCreate creates the target in the same batch, before the row:
+	// a minimal profile with the row's profile keys, or a target whose key
+	// field holds the reference and whose other fields hold the values
+	// that [Link.Fields] carries (a bare stub without Fields). Later rows
+	// with the same key find it, in this batch and after: each target is
+	// created once.
 	MissingCreate Missing = "create"
 )
 
@@ -84,20 +88,57 @@ type ProfileLink struct {
 // an order's customer — to the record id of the target it names, found by
 // the target's own key (Totango's account assignment and foreign keys,
 // Odoo's relation by external id or by name). The record id goes to
-// IDField; the reference itself stays in Field as the file gave it.
+// IDField; the reference itself stays in Field as the file gave it, and is
+// written to the row's record like any of its fields.
 //
 // Each batch looks the targets up with one sink.Lookuper call. A row
-// whose reference is empty is imported without a link.
+// whose reference is empty is imported without a link. When a key finds
+// several targets, the oldest one is the link's.
+//
+// # One file, several objects
+//
+// A row may carry its target's data as well as its own (HubSpot's
+// multi-object import: a contact and its company on one line). Fields
+// names the row's fields that hold the target's values; with Missing
+// create, a reference that finds no target creates it with its key and
+// those values, and with Update, a reference that finds one updates it.
+// The target is resolved, and created or updated, before the row itself
+// is matched and written, in the same batch:
+//
+//	importer.Link{
+//		Field:   "company_domain",                     // the reference
+//		Object:  intake.ObjectAccount,
+//		Key:     intake.Keys("domain"),                // the account's key
+//		Fields:  map[string]string{"company_name": "name", "company_type": "type"},
+//		Missing: importer.MissingCreate,               // unknown domain: create the account
+//		Update:  true,                                 // known domain: update its name and type
+//	}
+//
+// The row's own record does not get the carried fields that the importer
+// added to the job's schema for the link (company_name and company_type
+// above are the account's data, not the contact's); a carried field that
+// the job's schema declares itself is the row's field too, and is written
+// to both. The reference field is always the row's (company_domain stays
+// on the contact, next to account_record_id). Report.Objects counts what
+// the run did to the targets, per object type.
+//
+// # Many-to-many memberships
+//
+// With Many, Field holds several references — the lists, tags, criteria
+// or segments a contact belongs to — and IDField receives the record ids
+// of all their targets: see [Link.Many].
 type Link struct {
 	// Field is the row's field holding the reference ("account_id"),
 	// mapped from a column like any field. When the schema lacks it, it is
 	// added with the type of the target's key field, so that the
-	// reference is read and normalized as the target's key is. Required.
+	// reference is read and normalized as the target's key is (with Many,
+	// as a multi-select field). Required.
 	Field string
 	// Object is the target's object type ("account"). Required.
 	Object string
 	// Schema is the target's schema. Default intake.DefaultSchema(Object);
-	// required for an object type without a default schema.
+	// required for an object type without a default schema. Links of one
+	// job to the same object type share its schema.
 	Schema *intake.Schema
 	// Key is the target's key that the reference is compared with: one
 	// field of the target — intake.Keys("account_id"),
@@ -105,27 +146,93 @@ type Link struct {
 	// Field. Default: the target's field named Field.
 	Key intake.KeySpec
 	// IDField is the row's field that receives the target's record id,
-	// added to the schema (type id) when missing. Default Object +
-	// "_record_id" ("account_record_id").
+	// added to the schema when missing: type id, or with Many
+	// multi-select; either way with intake.Field.Ref set to Object.
+	// Default Object + "_record_id" ("account_record_id"), with Many
+	// Object + "_record_ids".
 	IDField string
 	// Missing is what to do when the reference finds no target: reject
 	// (the default; code intake.CodeUnknownLink), skip, empty (import the
-	// row without the link) or create a stub target whose key field holds
-	// the reference.
+	// row without the link) or create the target: its key field holds the
+	// reference, its other fields the values Fields carries.
 	Missing Missing
+	// Fields maps the row's fields that hold the target's data (keys) to
+	// the target's fields they fill (values):
+	// {"company_name": "name", "company_type": "type"}. A row field that
+	// the job's schema lacks is added with the type (and options) of its
+	// target field, so that a cell its type cannot parse rejects the row
+	// (invalid_<type>, naming the column) like any other cell; such an
+	// added field is the target's only and is not written to the row's
+	// record. The target's key field is set by the reference, never by
+	// Fields. Fields are read by a link that creates its targets (Missing
+	// create: they fill a new target) or updates them (Update); a link
+	// that does neither has none. Not with Many.
+	Fields map[string]string
+	// Update makes a reference that finds its target (a stored one, or one
+	// an earlier row of the run created) update it with the row's carried
+	// values: every non-empty carried value that differs from the
+	// target's is written to it, and an empty cell never blanks a stored
+	// value. When several rows of a file name one target, their values
+	// are applied in file order: the last non-empty value of each field
+	// wins. A row whose carried values the target already has leaves it
+	// unchanged. Without Update, carried values are only used to create a
+	// target, with the values of the first row that names it. Update needs
+	// Fields and a sink that reads records by id (sink.Getter): each batch
+	// reads the targets its rows find with one call. A dry run remembers
+	// the targets it would create or update, up to Config.DryRunRecords of
+	// them, to count as a real run would; beyond that, a later row's
+	// values are compared with the stored target.
+	Update bool
+	// Many makes Field a list of references: a multi-select field whose
+	// cell holds several of the target's keys ("gold; vip"), split by the
+	// column's separator in the mapping spec (mapping.Column.Separator)
+	// or, without one, by ";" — or "|" when the cell has no ";", or ","
+	// when it has neither (see package mapping). Each item is normalized
+	// as the target's key field normalizes its values (the key's field
+	// must be text, id, email or select), looked up by the target's key,
+	// and IDField, a multi-select field, receives the record ids of the
+	// targets in the order of the references, each once (two items that
+	// name the same target give one id).
+	//
+	// Missing applies per item: reject rejects the row, naming the items
+	// no target matches; skip skips the row; empty drops the unknown items
+	// and keeps the others; create creates a target per unknown item, once
+	// per distinct key.
+	//
+	// When a row updates its record, a non-empty list of ids replaces the
+	// stored one, as any non-empty value does, and an empty cell leaves the
+	// stored list as it is. To add the row's targets to the stored ones
+	// instead, give IDField (and Field, to keep the references alongside)
+	// the merge rule append in Job.Merge:
+	//
+	//	Merge: identity.MergePolicy{Fields: []identity.FieldMerge{
+	//		{Field: "list_record_ids", Rule: identity.MergeAppend},
+	//		{Field: "lists", Rule: identity.MergeAppend},
+	//	}}
+	Many bool
+
+	// dropped are the row fields that linkFields added for this link's
+	// target only (carried by Fields): they are not the row's.
+	dropped []string
 }
 
 // LinkCounts counts how the references of a run's rows resolved, per link
 // (Report.Links). They are not outcomes: a row counted here has its own
-// outcome too.
+// outcome too. Found, Created, Updated and Empty count references — one
+// per row for a link, one per distinct target of the row for a
+// [Link.Many] link —; Skipped and Rejected count rows. A row that another
+// link of the job rejects or skips is counted by that link only.
 type LinkCounts struct {
-	// Found counts rows whose reference found a stored target (or one
-	// this run created).
+	// Found counts references that found a stored target or one this run
+	// created (Created included).
 	Found int64 `json:"found"`
 	// Created counts the targets the run created (minimal profiles,
-	// stubs): one per distinct unknown key.
+	// targets of unknown references): one per distinct unknown key.
 	Created int64 `json:"created,omitempty"`
-	// Empty counts rows imported without the link (MissingEmpty).
+	// Updated counts references whose carried values changed a target
+	// they found ([Link.Update]).
+	Updated int64 `json:"updated,omitempty"`
+	// Empty counts references left without the link (MissingEmpty).
 	Empty int64 `json:"empty,omitempty"`
 	// Skipped and Rejected count the rows the policy skipped or rejected.
 	Skipped  int64 `json:"skipped,omitempty"`
@@ -147,33 +254,259 @@ func mapsField(plan *mapping.Plan, field string) bool {
 	return false
 }
 
-// linkRule is one key of a linker: computed on the row's schema, looked up
-// on the target's.
+// columnOf names the column the plan maps to field, as errors name
+// columns: its header, else "#N"; "" when no column maps it.
+func columnOf(plan *mapping.Plan, field string) string {
+	for _, c := range plan.Columns() {
+		if c.Field != field || c.Index == 0 {
+			continue
+		}
+		if c.Source != "" {
+			return c.Source
+		}
+		return "#" + strconv.Itoa(c.Index)
+	}
+	return ""
+}
+
+// linking is the state of a run's links: the linkers, the targets they
+// share per object type, and the fields the links carry for their
+// targets.
+type linking struct {
+	links   []*linker
+	targets []*targets
+	carry   *carryPlan
+	get     sink.Getter // the targets of links that update them are read with it
+}
+
+// carryPlan takes the fields that links carry for their targets out of
+// each mapped record: the mapping fills records of the plan's schema
+// (full), and the run works on records of the row's own schema, which
+// lacks them.
+type carryPlan struct {
+	own   *intake.Schema
+	keep  []int // keep[k]: the full-schema index of own field k (ascending)
+	slots []int // slots[s]: the full-schema index of carried field s
+	names []string
+}
+
+// newCarryPlan returns the plan that turns records of full into records
+// of own, a subsequence of its fields, or nil when they are the same.
+func newCarryPlan(full, own *intake.Schema) *carryPlan {
+	if full == own || full.Len() == own.Len() {
+		return nil
+	}
+	p := &carryPlan{own: own}
+	for i := range full.Len() {
+		if name := full.Field(i).Name; own.Index(name) >= 0 {
+			p.keep = append(p.keep, i)
+		} else {
+			p.slots = append(p.slots, i)
+			p.names = append(p.names, name)
+		}
+	}
+	return p
+}
+
+// slot returns the slot of the named carried field, or -1.
+func (p *carryPlan) slot(name string) int {
+	if p == nil {
+		return -1
+	}
+	return slices.Index(p.names, name)
+}
+
+// split moves the carried values of row i of chunk c, just mapped, into
+// c.carried and makes the record one of the row's own schema. It runs in
+// the mapping workers; a nil plan does nothing.
+func (p *carryPlan) split(c *chunk, i int) {
+	if p == nil {
+		return
+	}
+	n := len(p.slots)
+	if c.carried == nil {
+		c.carried = make([]intake.Value, len(c.rows)*n)
+	}
+	rec := &c.recs[i]
+	dst := c.carried[i*n : (i+1)*n]
+	for s, fi := range p.slots {
+		dst[s] = rec.Values[fi]
+	}
+	for k, fi := range p.keep { // fi >= k: in place, front to back
+		rec.Values[k] = rec.Values[fi]
+	}
+	clear(rec.Values[len(p.keep):])
+	rec.Values = rec.Values[:len(p.keep)]
+	rec.Schema = p.own
+}
+
+// rowSchema returns full without the fields that the links carry for
+// their targets only (Link.Fields the job's schema did not declare): the
+// schema of the records the run matches and writes.
+func rowSchema(full *intake.Schema, links []Link) *intake.Schema {
+	var drop []string
+	for _, l := range links {
+		drop = append(drop, l.dropped...)
+	}
+	if len(drop) == 0 {
+		return full
+	}
+	fields := slices.DeleteFunc(full.Fields(), func(f intake.Field) bool { return slices.Contains(drop, f.Name) })
+	s, err := intake.NewSchema(full.Object(), fields...)
+	if err != nil { // cannot happen: a subset of a valid schema
+		return full
+	}
+	return s
+}
+
+// targets is what the links of a run to one object type share: the
+// targets the run created (by key) and, when a link updates them, the
+// targets the run touched (by id), as the run leaves them.
+type targets struct {
+	object string
+	schema *intake.Schema
+	// update: a link updates these targets, so touched ones are kept.
+	update bool
+	// created maps the keys (by key spec name) of the targets this batch
+	// created to their ids, prev those of the batch before, which may
+	// still be being written. A dry run keeps them for the whole run in
+	// created, with made-up ids.
+	created, prev map[intake.Key]string
+	// recs holds the targets this batch created or updated, prevRecs
+	// those of the batch before (read only: the sink may be writing
+	// them). A dry run keeps up to Config.DryRunRecords of them for the
+	// whole run in recs.
+	recs, prevRecs map[string]*touched
+	// fetched are the stored targets this batch's rows found, read once.
+	fetched map[string]*intake.Record
+	dryN    int
+}
+
+// touched is a target as the run leaves it, and the op of the current
+// batch that writes it (its create, or an update), if any.
+type touched struct {
+	rec *intake.Record
+	op  *sink.Op
+}
+
+// rotate starts a batch.
+func (ts *targets) rotate(dry bool) {
+	clear(ts.fetched)
+	if dry {
+		return
+	}
+	ts.prev, ts.created = ts.created, ts.prev
+	clear(ts.created)
+	ts.prevRecs, ts.recs = ts.recs, ts.prevRecs
+	clear(ts.recs)
+}
+
+// createdKey is the key under which a target created with key k by the
+// key spec named spec is remembered.
+func createdKey(spec string, k intake.Key) intake.Key {
+	return intake.Key(spec + "\x00" + string(k))
+}
+
+// find returns the id of the target the run created with key k, if any.
+func (ts *targets) find(spec string, k intake.Key) (string, bool) {
+	if len(ts.created) == 0 && len(ts.prev) == 0 {
+		return "", false
+	}
+	ck := createdKey(spec, k)
+	if id, ok := ts.created[ck]; ok {
+		return id, true
+	}
+	id, ok := ts.prev[ck]
+	return id, ok
+}
+
+func (ts *targets) remember(spec string, k intake.Key, id string) {
+	if ts.created == nil {
+		ts.created = make(map[intake.Key]string)
+	}
+	ts.created[createdKey(spec, k)] = id
+}
+
+// touched returns the target id as the run leaves it, or nil when it is
+// not known (yet).
+func (ts *targets) touched(id string) *touched {
+	if t := ts.recs[id]; t != nil {
+		return t
+	}
+	if t := ts.prevRecs[id]; t != nil {
+		return &touched{rec: ownRecord(t.rec)}
+	}
+	if rec := ts.fetched[id]; rec != nil {
+		return &touched{rec: ownRecord(rec)}
+	}
+	return nil
+}
+
+// keep keeps t as the state of target id, within limit targets in a dry
+// run.
+func (ts *targets) keep(id string, t *touched, dry bool, limit int) {
+	if dry && len(ts.recs) >= limit {
+		return
+	}
+	if ts.recs == nil {
+		ts.recs = make(map[string]*touched)
+	}
+	ts.recs[id] = t
+}
+
+// linkRule is one key of a linker: computed on the row's schema (plan;
+// nil for a Many link, whose items are keyed by itemPlan), looked up on
+// the target's (spec).
 type linkRule struct {
 	plan *intake.KeyPlan
 	spec intake.KeySpec
+	name string
+}
+
+// carried is one value a link carries to its target: from the row's own
+// field own, or else from slot of the chunk's carried values, to the
+// target's field to.
+type carried struct {
+	own, slot, to int
 }
 
 // linker resolves one reference of each row of a batch ([ProfileLink] or
-// [Link]) to a target record id.
+// [Link]) to target record ids.
 type linker struct {
 	name    string // the key of Report.Links
 	profile bool
-	target  *intake.Schema
+	many    bool
+	update  bool
+	ts      *targets
 	rules   []linkRule
 	idField int
+	column  string // the column mapped to the reference, for errors
 	missing Missing
 	code    string
-	// from[j] → to[j]: the row's fields copied to a created target.
+	// from[j] → to[j]: the row's key fields copied to a created target.
 	from, to []int
+	carry    []carried
+	nslots   int // values per row in chunk.carried
+	// Many: the reference field, the target's key plan and key field,
+	// and a record of the target on which items are keyed.
+	ref       int
+	itemPlan  *intake.KeyPlan
+	itemField int
+	scratch   *intake.Record
 
-	// keys[row*len(rules)+rule] of the batch being resolved.
-	keys []intake.Key
-	hits []map[intake.Key][]string
-	// created maps the keys of the targets this batch created to their
-	// ids, prev those of the batch before, which may still be being
-	// written. A dry run remembers them for the whole run in created.
-	created, prev map[intake.Key]string
+	// keys of the batch being resolved: keys[row*len(rules)+rule], or
+	// for Many keys[start[row]:start[row+1]], parallel to items.
+	keys  []intake.Key
+	items []string
+	start []int
+	hits  []map[intake.Key][]string
+	// The resolution of the row being linked.
+	found   bool     // single: a target was found
+	id      string   // single: its id
+	unknown bool     // a reference finds no target
+	noKey   bool     // profile: the row names no profile
+	names   []string // Many: the items no target matches
+	ids     []string // Many: the ids of the row's targets
 }
 
 // linkFields adds to the job's schema the fields its profile link and
@@ -188,10 +521,18 @@ func linkFields(job *Job) error {
 	has := func(name string) bool {
 		return job.Schema.Index(name) >= 0 || slices.ContainsFunc(add, func(f intake.Field) bool { return f.Name == name })
 	}
+	typeOf := func(name string) intake.Field {
+		if i := job.Schema.Index(name); i >= 0 {
+			return job.Schema.Field(i)
+		}
+		return add[slices.IndexFunc(add, func(f intake.Field) bool { return f.Name == name })]
+	}
+	keepers := map[string]bool{} // reference and id fields: always the row's
 	if p := job.Profile; p != nil {
 		if p.Field == "" {
 			p.Field = "profile_id"
 		}
+		keepers[p.Field] = true
 		if !has(p.Field) {
 			ref := p.Object
 			if ref == "" {
@@ -200,8 +541,10 @@ func linkFields(job *Job) error {
 			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
 		}
 	}
+	carriedOnly := map[string]bool{}
 	for i := range job.Links {
 		l := &job.Links[i]
+		l.dropped = nil
 		if l.Field == "" || l.Object == "" {
 			return fmt.Errorf("intake: Job.Links[%d]: set Field (the row's reference) and Object (the target's object type)", i)
 		}
@@ -222,14 +565,55 @@ func linkFields(job *Job) error {
 		}
 		if l.IDField == "" {
 			l.IDField = l.Object + "_record_id"
+			if l.Many {
+				l.IDField += "s"
+			}
 		}
+		keepers[l.Field], keepers[l.IDField] = true, true
+		key := target.Field(kf)
 		if !has(l.Field) {
-			f := target.Field(kf)
-			add = append(add, intake.Field{Name: l.Field, Type: f.Type, Options: f.Options, Label: f.Label})
+			f := intake.Field{Name: l.Field, Type: key.Type, Options: key.Options, Label: key.Label}
+			if l.Many {
+				f.Type = intake.TypeMultiSelect
+			}
+			add = append(add, f)
 		}
 		if !has(l.IDField) {
-			add = append(add, intake.Field{Name: l.IDField, Type: intake.TypeID, Label: l.Object + " record", Ref: l.Object})
+			f := intake.Field{Name: l.IDField, Type: intake.TypeID, Label: l.Object + " record", Ref: l.Object}
+			if l.Many {
+				f.Type, f.Label = intake.TypeMultiSelect, l.Object+" records"
+			}
+			add = append(add, f)
 		}
+		if err := checkCarried(l, target, kf); err != nil {
+			return err
+		}
+		names := make([]string, 0, len(l.Fields))
+		for name := range l.Fields {
+			names = append(names, name)
+		}
+		slices.Sort(names) // the schema's order does not depend on the map's
+		for _, name := range names {
+			tf := target.Field(target.Index(l.Fields[name]))
+			if has(name) {
+				if f := typeOf(name); f.Type != tf.Type {
+					return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
+				}
+				continue
+			}
+			label := tf.Label
+			if label == "" {
+				label = tf.Name
+			}
+			add = append(add, intake.Field{Name: name, Type: tf.Type, Options: tf.Options, Label: l.Object + " " + label})
+			carriedOnly[name] = true
+			l.dropped = append(l.dropped, name)
+		}
+	}
+	// A field that one link carries and another one references is the
+	// row's.
+	for i := range job.Links {
+		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return keepers[n] })
 	}
 	if len(add) == 0 {
 		return nil
@@ -239,6 +623,40 @@ func linkFields(job *Job) error {
 		return fmt.Errorf("intake: link fields: %w", err)
 	}
 	job.Schema = s
+	return nil
+}
+
+// checkCarried checks a link's Fields, Update and Many against the target
+// whose key field is kf.
+func checkCarried(l *Link, target *intake.Schema, kf int) error {
+	if l.Many {
+		switch t := target.Field(kf).Type; t {
+		case intake.TypeText, intake.TypeID, intake.TypeEmail, intake.TypeSelect:
+		default:
+			return fmt.Errorf("intake: link %s: a Many link reads its items as text, and the %s's key %s is a %s: use a text, id, email or select key", l.Field, l.Object, target.Field(kf).Name, t)
+		}
+		if len(l.Fields) > 0 || l.Update {
+			return fmt.Errorf("intake: link %s: Fields and Update carry one target's data, and a Many link has several targets per row: drop them", l.Field)
+		}
+		return nil
+	}
+	for name, to := range l.Fields {
+		ti := target.Index(to)
+		switch {
+		case ti < 0:
+			return fmt.Errorf("intake: link %s: Fields maps %s to %q, which is not a field of %q (fields: %s)", l.Field, name, to, l.Object, strings.Join(target.Names(), ", "))
+		case ti == kf:
+			return fmt.Errorf("intake: link %s: Fields maps %s to %s, the %s's key: the reference (%s) sets the key; drop %s from Fields", l.Field, name, to, l.Object, l.Field, name)
+		case name == l.Field:
+			return fmt.Errorf("intake: link %s: Fields names the reference field itself, which sets the %s's key: drop it from Fields", l.Field, l.Object)
+		}
+	}
+	switch {
+	case l.Update && len(l.Fields) == 0:
+		return fmt.Errorf("intake: link %s: Update writes the values that Fields carries, and Fields is empty: map the row's fields to the %s's", l.Field, l.Object)
+	case len(l.Fields) > 0 && !l.Update && l.Missing != MissingCreate:
+		return fmt.Errorf("intake: link %s: Fields carries values to the %s, which the link neither creates (Missing create) nor updates (Update): set one, or drop Fields", l.Field, l.Object)
+	}
 	return nil
 }
 
@@ -255,12 +673,45 @@ func targetSchema(object string, s *intake.Schema) (*intake.Schema, error) {
 	return s, nil
 }
 
+// targetsOf returns the shared targets of an object type, checking that
+// every link to it uses the same schema.
+func (r *run) targetsOf(s *intake.Schema) (*targets, error) {
+	for _, ts := range r.links.targets {
+		if ts.object != s.Object() {
+			continue
+		}
+		if ts.schema != s && !sameFields(ts.schema, s) {
+			return nil, fmt.Errorf("two links to %q give it different schemas (%s and %s): give them the same Schema", s.Object(), strings.Join(ts.schema.Names(), ", "), strings.Join(s.Names(), ", "))
+		}
+		return ts, nil
+	}
+	ts := &targets{object: s.Object(), schema: s}
+	r.links.targets = append(r.links.targets, ts)
+	return ts, nil
+}
+
+func sameFields(a, b *intake.Schema) bool {
+	if a.Len() != b.Len() {
+		return false
+	}
+	for i := range a.Len() {
+		if a.Field(i).Name != b.Field(i).Name || a.Field(i).Type != b.Field(i).Type {
+			return false
+		}
+	}
+	return true
+}
+
 // compileLinks compiles the job's profile link and links against the run's
 // schema.
 func (r *run) compileLinks(ctx context.Context) error {
 	job, schema := &r.job, r.schema
+	r.links = linking{carry: newCarryPlan(r.plan.Schema(), schema)}
+	if job.Profile == nil && len(job.Links) == 0 {
+		return nil
+	}
 	lk, _ := r.im.cfg.Sink.(sink.Lookuper)
-	if (job.Profile != nil || len(job.Links) > 0) && lk == nil {
+	if lk == nil {
 		return fmt.Errorf("intake: the job's profile link or links look targets up by key, which needs a sink that implements sink.Lookuper; %T does not", r.im.cfg.Sink)
 	}
 	if p := job.Profile; p != nil {
@@ -288,7 +739,11 @@ func (r *run) compileLinks(ctx context.Context) error {
 				return fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
 			}
 		}
-		l := &linker{name: "profile", profile: true, target: target, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
+		ts, err := r.targetsOf(target)
+		if err != nil {
+			return fmt.Errorf("intake: profile link: %w", err)
+		}
+		l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
 		for _, spec := range rules {
 			if spec.RecordID {
 				return fmt.Errorf("intake: profile rule %s: a profile is found by its keys, not by record id", spec.Name())
@@ -297,7 +752,7 @@ func (r *run) compileLinks(ctx context.Context) error {
 				return fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
 			}
 		}
-		r.links = append(r.links, l)
+		r.links.links = append(r.links.links, l)
 	}
 	for i := range job.Links {
 		ln := &job.Links[i]
@@ -307,45 +762,94 @@ func (r *run) compileLinks(ctx context.Context) error {
 		if ln.Key.RecordID {
 			return fmt.Errorf("intake: link %s: a link resolves a reference by the target's key, not by record id", ln.Field)
 		}
-		l := &linker{name: ln.Field, target: ln.Schema, idField: schema.Index(ln.IDField), missing: ln.Missing, code: intake.CodeUnknownLink}
-		// The reference is the row's Field, keyed with the options of
-		// the target's key.
-		rowSpec := ln.Key
-		rowSpec.Fields = []string{ln.Field}
-		if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
+		ts, err := r.targetsOf(ln.Schema)
+		if err != nil {
 			return fmt.Errorf("intake: link %s: %w", ln.Field, err)
 		}
-		r.links = append(r.links, l)
-	}
-	// Links that create stubs run last, so that a row another link rejects
-	// or skips leaves no stub behind.
-	slices.SortStableFunc(r.links, func(a, b *linker) int {
-		ac, bc := a.missing == MissingCreate, b.missing == MissingCreate
-		switch {
-		case ac == bc:
-			return 0
-		case ac:
-			return 1
+		l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
+			column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
+		if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
+			return fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
 		}
-		return -1
-	})
-	for _, l := range r.links {
+		idType := schema.Field(l.idField).Type
+		if ln.Many {
+			if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
+				return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
+			}
+			if idType != intake.TypeMultiSelect {
+				return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
+			}
+			spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
+			plan, err := ts.schema.CompileKey(spec)
+			if err != nil {
+				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+			}
+			l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
+			l.rules = []linkRule{{spec: spec, name: spec.Name()}}
+		} else {
+			if idType.Kind() != intake.KindText {
+				return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
+			}
+			// The reference is the row's Field, keyed with the options of
+			// the target's key.
+			rowSpec := ln.Key
+			rowSpec.Fields = []string{ln.Field}
+			if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
+				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+			}
+		}
+		names := make([]string, 0, len(ln.Fields))
+		for name := range ln.Fields {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			c := carried{own: schema.Index(name), slot: r.links.carry.slot(name), to: ts.schema.Index(ln.Fields[name])}
+			if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
+				return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
+			}
+			l.carry = append(l.carry, c)
+		}
+		if r.links.carry != nil {
+			l.nslots = len(r.links.carry.slots)
+		}
+		if ln.Update {
+			ts.update = true
+		}
+		// The link moves with its reference: an update merges the id field
+		// as it merges the reference field.
+		if mapsField(r.plan, ln.Field) {
+			r.rules.mapped[l.idField] = true
+		}
+		r.links.links = append(r.links.links, l)
+	}
+	ensured := map[*targets]bool{}
+	for _, l := range r.links.links {
 		if l.idField < 0 { // cannot happen: linkFields added it
 			return fmt.Errorf("intake: link %s: no field for the record id", l.name)
 		}
 		if l.missing == "" {
 			l.missing = MissingReject
 		}
-		if l.missing == MissingCreate && l.target.Object() == schema.Object() {
-			// The stub would be a record of the rows' own type, which the
+		writes := l.missing == MissingCreate || l.update
+		if writes && l.ts.object == schema.Object() {
+			// The target would be a record of the rows' own type, which the
 			// rows' matcher does not know about: a later row of the same
-			// key would create it a second time.
-			return fmt.Errorf("intake: link %s: its target is a %s, the type this job imports: a stub cannot be created (use reject, skip or empty, or import the targets first)", l.name, schema.Object())
+			// key would create it a second time, or overwrite the update.
+			return fmt.Errorf("intake: link %s: its target is a %s, the type this job imports: it cannot be created or updated by the link (use reject, skip or empty without Update, or import the targets first)", l.name, schema.Object())
 		}
-		if l.missing == MissingCreate && !job.DryRun {
+		if l.update && r.links.get == nil {
+			g, ok := r.im.cfg.Sink.(sink.Getter)
+			if !ok {
+				return fmt.Errorf("intake: link %s: Update compares the carried values with the stored %s, which needs a sink that reads records by id (sink.Getter); %T does not", l.name, l.ts.object, r.im.cfg.Sink)
+			}
+			r.links.get = g
+		}
+		if writes && !job.DryRun && !ensured[l.ts] {
+			ensured[l.ts] = true
 			if e, ok := r.im.cfg.Sink.(sink.SchemaEnsurer); ok {
-				if err := e.EnsureSchema(ctx, l.target); err != nil {
-					return fmt.Errorf("intake: prepare the store for %q: %w", l.target.Object(), err)
+				if err := e.EnsureSchema(ctx, l.ts.schema); err != nil {
+					return fmt.Errorf("intake: prepare the store for %q: %w", l.ts.object, err)
 				}
 			}
 		}
@@ -356,61 +860,51 @@ func (r *run) compileLinks(ctx context.Context) error {
 // addRule adds the key spec (on the row's fields) whose fields are
 // targetFields on the target.
 func (l *linker) addRule(schema *intake.Schema, spec intake.KeySpec, targetFields []string) error {
+	target := l.ts.schema
 	plan, err := schema.CompileKey(spec)
 	if err != nil {
 		return err
 	}
 	for j, f := range spec.Fields {
-		ri, ti := schema.Index(f), l.target.Index(targetFields[j])
+		ri, ti := schema.Index(f), target.Index(targetFields[j])
 		if ti < 0 {
-			return fmt.Errorf("%q is not a field of %q", targetFields[j], l.target.Object())
+			return fmt.Errorf("%q is not a field of %q", targetFields[j], target.Object())
 		}
-		if rt, tt := schema.Field(ri).Type, l.target.Field(ti).Type; rt != tt {
-			return fmt.Errorf("field %s is a %s in %q and %s is a %s in %q: keys compare equal only between fields of one type", f, rt, schema.Object(), targetFields[j], tt, l.target.Object())
+		if rt, tt := schema.Field(ri).Type, target.Field(ti).Type; rt != tt {
+			return fmt.Errorf("field %s is a %s in %q and %s is a %s in %q: keys compare equal only between fields of one type", f, rt, schema.Object(), targetFields[j], tt, target.Object())
 		}
 		if !slices.Contains(l.to, ti) {
 			l.from, l.to = append(l.from, ri), append(l.to, ti)
 		}
 	}
-	if _, err := l.target.CompileKey(intake.KeySpec{Fields: targetFields, EmailRules: spec.EmailRules, MD5: spec.MD5}); err != nil {
+	tspec := intake.KeySpec{Fields: targetFields, EmailRules: spec.EmailRules, MD5: spec.MD5}
+	if _, err := target.CompileKey(tspec); err != nil {
 		return err
 	}
-	l.rules = append(l.rules, linkRule{plan: plan, spec: intake.KeySpec{Fields: targetFields, EmailRules: spec.EmailRules, MD5: spec.MD5}})
+	l.rules = append(l.rules, linkRule{plan: plan, spec: tspec, name: tspec.Name()})
 	return nil
 }
 
 // resolveLinks resolves the references of the batch's valid rows, before
 // they are matched and decided: it sets the record-id fields, rejects or
-// skips rows whose target is unknown, and adds the creates of missing
+// skips rows whose target is unknown, and adds the creates and updates of
 // targets at the head of the batch's ops.
 func (r *run) resolveLinks(ctx context.Context, b *batch) error {
-	if len(r.links) == 0 {
+	if len(r.links.links) == 0 {
 		return nil
 	}
+	for _, ts := range r.links.targets {
+		ts.rotate(r.job.DryRun)
+	}
 	lk := r.im.cfg.Sink.(sink.Lookuper)
-	for _, l := range r.links {
-		if !r.job.DryRun {
-			l.prev, l.created = l.created, l.prev
-			clear(l.created)
-		}
+	var ask []intake.Key
+	for _, l := range r.links.links {
+		l.keyBatch(b)
 		nr := len(l.rules)
-		l.keys = l.keys[:0]
-		for _, c := range b.chunks {
-			for i := 0; i < c.n; i++ {
-				for _, rule := range l.rules {
-					var k intake.Key
-					if c.errs[i] == nil && c.skip(i) == "" {
-						k, _ = rule.plan.Key(&c.recs[i])
-					}
-					l.keys = append(l.keys, k)
-				}
-			}
-		}
 		if cap(l.hits) < nr {
 			l.hits = make([]map[intake.Key][]string, nr)
 		}
 		l.hits = l.hits[:nr]
-		var ask []intake.Key
 		for ri, rule := range l.rules {
 			ask = ask[:0]
 			for j := ri; j < len(l.keys); j += nr {
@@ -418,116 +912,370 @@ func (r *run) resolveLinks(ctx context.Context, b *batch) error {
 					ask = append(ask, l.keys[j])
 				}
 			}
+			slices.Sort(ask)
+			ask = slices.Compact(ask)
 			l.hits[ri] = nil
 			if len(ask) == 0 {
 				continue
 			}
-			found, err := lk.Lookup(ctx, l.target, rule.spec, ask)
+			found, err := lk.Lookup(ctx, l.ts.schema, rule.spec, ask)
 			if err != nil {
-				return fmt.Errorf("intake: look up %q by %s for lines %d-%d: %w", l.target.Object(), rule.spec.Name(), b.firstLine(), b.lastLine(), err)
+				return fmt.Errorf("intake: look up %q by %s for lines %d-%d: %w", l.ts.object, rule.name, b.firstLine(), b.lastLine(), err)
 			}
 			l.hits[ri] = found
 		}
-		row := 0
-		for _, c := range b.chunks {
-			for i := 0; i < c.n; i, row = i+1, row+1 {
-				if c.errs[i] != nil || c.skip(i) != "" {
-					continue
-				}
-				if err := r.resolveRow(b, c, i, l, l.keys[row*nr:(row+1)*nr]); err != nil {
-					return err
-				}
+	}
+	if err := r.fetchTargets(ctx, b); err != nil {
+		return err
+	}
+	row := 0
+	for _, c := range b.chunks {
+		for i := 0; i < c.n; i, row = i+1, row+1 {
+			if c.errs[i] != nil || c.skip(i) != "" {
+				continue
+			}
+			if err := r.linkRow(b, c, i, row); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// resolveRow resolves the reference of row i of chunk c, whose keys (one
-// per rule) are keys.
-func (r *run) resolveRow(b *batch, c *chunk, i int, l *linker, keys []intake.Key) error {
+// keyBatch computes the keys of the references of every row of the batch.
+func (l *linker) keyBatch(b *batch) {
+	l.keys, l.items, l.start = l.keys[:0], l.items[:0], l.start[:0]
+	for _, c := range b.chunks {
+		for i := 0; i < c.n; i++ {
+			valid := c.errs[i] == nil && c.skip(i) == ""
+			if l.many {
+				l.start = append(l.start, len(l.keys))
+				if !valid {
+					continue
+				}
+				for _, item := range c.recs[i].Values[l.ref].Items() {
+					l.scratch.Values[l.itemField] = intake.Text(item)
+					k, _ := l.itemPlan.Key(l.scratch)
+					l.keys, l.items = append(l.keys, k), append(l.items, item)
+				}
+				continue
+			}
+			for _, rule := range l.rules {
+				var k intake.Key
+				if valid {
+					k, _ = rule.plan.Key(&c.recs[i])
+				}
+				l.keys = append(l.keys, k)
+			}
+		}
+	}
+	if l.many {
+		l.start = append(l.start, len(l.keys))
+		l.scratch.Values[l.itemField] = intake.Null
+	}
+}
+
+// fetchTargets reads the stored targets that the batch's rows found
+// through links that update them, unless the run knows them already.
+func (r *run) fetchTargets(ctx context.Context, b *batch) error {
+	for _, ts := range r.links.targets {
+		if !ts.update {
+			continue
+		}
+		var ids []string
+		for _, l := range r.links.links {
+			if l.ts != ts || !l.update {
+				continue
+			}
+			for _, hits := range l.hits {
+				for _, found := range hits {
+					if len(found) > 0 && ts.recs[found[0]] == nil && ts.prevRecs[found[0]] == nil {
+						ids = append(ids, found[0])
+					}
+				}
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		got, err := r.links.get.Get(ctx, ts.schema, ids)
+		if err != nil {
+			return fmt.Errorf("intake: read the %s records that lines %d-%d name: %w", ts.object, b.firstLine(), b.lastLine(), err)
+		}
+		ts.fetched = got
+	}
+	return nil
+}
+
+// linkRow resolves every link of row i of chunk c (the batch's row-th):
+// first whether a link rejects or skips the row, then, when none does,
+// what each link does (targets found, created, updated; ids set).
+func (r *run) linkRow(b *batch, c *chunk, i, row int) error {
 	rec := &c.recs[i]
-	counts := b.t.link(l.name)
+	for _, l := range r.links.links {
+		l.resolve(row)
+	}
+	for _, l := range r.links.links {
+		switch {
+		case l.noKey:
+			b.t.link(l.name).Rejected++
+			c.errs[i] = &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: r.schema.Field(l.idField).Name, Code: intake.CodeMissingKey,
+				Message: "the row names no profile: its profile keys (" + l.ruleNames() + ") are all empty"}
+			return nil
+		case !l.unknown:
+		case l.missing == MissingSkip:
+			b.t.link(l.name).Skipped++
+			c.setSkip(i, l.code)
+			return nil
+		case l.missing == MissingReject:
+			b.t.link(l.name).Rejected++
+			c.errs[i] = l.unknownError(r, rec, row)
+			return nil
+		}
+	}
+	for _, l := range r.links.links {
+		if err := r.applyLink(b, c, i, row, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolve works out what the references of the batch's row-th row find,
+// without changing anything.
+func (l *linker) resolve(row int) {
+	l.found, l.id, l.unknown, l.noKey, l.names = false, "", false, false, l.names[:0]
+	if l.many {
+		for j := l.start[row]; j < l.start[row+1]; j++ {
+			if k := l.keys[j]; k != "" {
+				if _, ok := l.find(0, k); !ok {
+					l.unknown = true
+					if !slices.Contains(l.names, l.items[j]) {
+						l.names = append(l.names, l.items[j])
+					}
+				}
+			}
+		}
+		return
+	}
+	nr := len(l.rules)
 	anyKey := false
-	for ri, k := range keys {
+	for ri, k := range l.keys[row*nr : (row+1)*nr] {
 		if k == "" {
 			continue
 		}
 		anyKey = true
-		if ids := l.hits[ri][k]; len(ids) > 0 {
-			rec.Values[l.idField] = intake.Text(ids[0])
-			counts.Found++
-			return nil
-		}
-		tk := intake.Key(string(rune('0'+ri))) + k
-		id, ok := l.created[tk]
-		if !ok {
-			id, ok = l.prev[tk]
-		}
-		if ok {
-			if id != "" {
-				rec.Values[l.idField] = intake.Text(id)
-			}
-			counts.Found++
-			return nil
+		if id, ok := l.find(ri, k); ok {
+			l.found, l.id = true, id
+			return
 		}
 	}
-	if !anyKey {
-		if l.profile {
-			counts.Rejected++
-			c.errs[i] = &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: r.schema.Field(l.idField).Name, Code: intake.CodeMissingKey,
-				Message: "the row names no profile: its profile keys (" + l.ruleNames() + ") are all empty"}
+	l.unknown = anyKey
+	l.noKey = !anyKey && l.profile
+}
+
+// find returns the id of the target that key k of rule ri names: a stored
+// one (the oldest), or one the run created.
+func (l *linker) find(ri int, k intake.Key) (string, bool) {
+	if ids := l.hits[ri][k]; len(ids) > 0 {
+		return ids[0], true
+	}
+	return l.ts.find(l.rules[ri].name, k)
+}
+
+// unknownError is the rejection of a row whose references find nothing.
+func (l *linker) unknownError(r *run, rec *intake.Record, row int) *intake.RowError {
+	e := &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: l.name, Column: l.column, Code: l.code}
+	switch {
+	case l.profile:
+		e.Field, e.Column = r.schema.Field(l.idField).Name, ""
+		e.Message = "no " + l.ts.object + " matches the row's " + l.ruleNames() + " (" + displayKeys(l.keys[row*len(l.rules):(row+1)*len(l.rules)]) + ")"
+	case l.many:
+		quoted := make([]string, len(l.names))
+		for j, n := range l.names {
+			quoted[j] = strconv.Quote(n)
 		}
+		what := "item"
+		if len(l.names) > 1 {
+			what = "items"
+		}
+		e.Message = "no " + l.ts.object + " matches the " + what + " " + strings.Join(quoted, ", ") + " of " + l.name + " by " + l.ruleNames()
+	default:
+		e.Message = "no " + l.ts.object + " matches the row's " + l.ruleNames() + " (" + displayKeys(l.keys[row*len(l.rules):(row+1)*len(l.rules)]) + ")"
+	}
+	return e
+}
+
+// applyLink does what link l does for row i of chunk c, which no link
+// rejects or skips.
+func (r *run) applyLink(b *batch, c *chunk, i, row int, l *linker) error {
+	rec := &c.recs[i]
+	counts := b.t.link(l.name)
+	if !l.many {
+		if l.unknown {
+			l.resolve(row) // an earlier link of the row may have created the target
+		}
+		id := l.id
+		switch {
+		case l.found:
+			r.touchTarget(b, l, counts, c, i, id)
+		case !l.unknown:
+			return nil // no reference
+		case l.missing == MissingEmpty:
+			counts.Empty++
+			return nil
+		default: // MissingCreate
+			nr := len(l.rules)
+			var err error
+			if id, err = r.createTarget(b, l, counts, c, i, l.keys[row*nr:(row+1)*nr], ""); err != nil {
+				return err
+			}
+		}
+		rec.Values[l.idField] = intake.Text(id)
 		return nil
 	}
-	what := "no " + l.target.Object() + " matches the row's " + l.ruleNames()
-	switch l.missing {
-	case MissingSkip:
-		counts.Skipped++
-		c.setSkip(i, l.code)
-	case MissingEmpty:
-		counts.Empty++
-	case MissingCreate:
-		stub := intake.NewRecord(l.target)
-		stub.Line = rec.Line
-		for j, f := range l.from {
-			stub.Values[l.to[j]] = rec.Values[f]
+	l.ids = l.ids[:0]
+	for j := l.start[row]; j < l.start[row+1]; j++ {
+		k := l.keys[j]
+		if k == "" || slices.Contains(l.keys[l.start[row]:j], k) {
+			continue // no key, or the key of an earlier item of the row
 		}
-		if !r.job.DryRun {
-			id, err := r.im.cfg.IDs.NewID()
-			if err != nil {
-				return fmt.Errorf("intake: allocate a record id: %w", err)
+		id, ok := l.find(0, k)
+		switch {
+		case ok:
+			if slices.Contains(l.ids, id) {
+				continue // another item named it
 			}
-			stub.ID = id
-			rec.Values[l.idField] = intake.Text(id)
-		}
-		if l.created == nil {
-			l.created = make(map[intake.Key]string)
-		}
-		for ri, k := range keys {
-			if k != "" {
-				l.created[intake.Key(string(rune('0'+ri)))+intake.Key(strings.Clone(string(k)))] = stub.ID
+			r.touchTarget(b, l, counts, c, i, id)
+		case l.missing == MissingEmpty:
+			counts.Empty++
+			continue
+		default: // MissingCreate
+			var err error
+			if id, err = r.createTarget(b, l, counts, c, i, l.keys[j:j+1], l.items[j]); err != nil {
+				return err
 			}
 		}
-		counts.Created++
-		counts.Found++
-		b.ops = append(b.ops, newOp(b, sink.OpCreate, stub))
-	default:
-		counts.Rejected++
-		field := r.schema.Field(l.idField).Name
-		if !l.profile {
-			field = l.name
-		}
-		c.errs[i] = &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: field, Code: l.code,
-			Message: what + " (" + displayKeys(keys) + ")"}
+		l.ids = append(l.ids, id)
+	}
+	if len(l.ids) > 0 {
+		rec.Values[l.idField] = intake.List(l.ids...)
 	}
 	return nil
+}
+
+// value returns the carried value f of row i of chunk c.
+func (l *linker) value(c *chunk, i int, f carried) intake.Value {
+	if f.own >= 0 {
+		return c.recs[i].Values[f.own]
+	}
+	return c.carried[i*l.nslots+f.slot]
+}
+
+// touchTarget counts a reference that found target id and, with Update,
+// applies the row's carried values to it.
+func (r *run) touchTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i int, id string) {
+	counts.Found++
+	oc := b.t.object(l.ts.object)
+	if !l.update {
+		oc.Unchanged++
+		return
+	}
+	ts := l.ts
+	t := ts.touched(id)
+	if t == nil { // deleted since the lookup: nothing to update
+		oc.Unchanged++
+		return
+	}
+	changed := false
+	for _, f := range l.carry {
+		v := l.value(c, i, f)
+		if v.IsNull() || t.rec.Values[f.to] == v {
+			continue
+		}
+		v = v.Clone()
+		t.rec.Values[f.to] = v
+		changed = true
+		if r.job.DryRun {
+			continue
+		}
+		if t.op == nil {
+			t.op = newOp(b, sink.OpUpdate, &intake.Record{Schema: ts.schema, ID: id, Line: c.recs[i].Line, Values: make([]intake.Value, ts.schema.Len())})
+			b.ops = append(b.ops, t.op)
+		}
+		if t.op.Kind == sink.OpUpdate { // a create's record is t.rec itself
+			t.op.Record.Values[f.to] = v
+		}
+	}
+	if ts.recs[id] != t {
+		ts.keep(id, t, r.job.DryRun, r.im.cfg.DryRunRecords)
+	}
+	if changed {
+		counts.Updated++
+		oc.Updated++
+	} else {
+		oc.Unchanged++
+	}
+}
+
+// createTarget creates the target of an unknown reference of row i of
+// chunk c — keys by the link's rules, or for a Many link the item and its
+// key — and returns its id (made up in a dry run, which creates nothing).
+func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i int, keys []intake.Key, item string) (string, error) {
+	ts, rec := l.ts, &c.recs[i]
+	tr := intake.NewRecord(ts.schema)
+	tr.Line = rec.Line
+	if l.many {
+		v := intake.Text(strings.Clone(item))
+		if ts.schema.Field(l.itemField).Type == intake.TypeEmail {
+			v = intake.Text(intake.NormalizeKey(intake.TypeEmail, v))
+		}
+		tr.Values[l.itemField] = v
+	} else {
+		for j, f := range l.from {
+			tr.Values[l.to[j]] = rec.Values[f].Clone()
+		}
+	}
+	for _, f := range l.carry {
+		if v := l.value(c, i, f); !v.IsNull() {
+			tr.Values[f.to] = v.Clone()
+		}
+	}
+	if r.job.DryRun {
+		ts.dryN++
+		tr.ID = "dry-run:" + ts.object + ":" + strconv.Itoa(ts.dryN)
+	} else {
+		id, err := r.im.cfg.IDs.NewID()
+		if err != nil {
+			return "", fmt.Errorf("intake: allocate a record id: %w", err)
+		}
+		tr.ID = id
+	}
+	for ri, k := range keys {
+		if k != "" {
+			ts.remember(l.rules[ri].name, intake.Key(strings.Clone(string(k))), tr.ID)
+		}
+	}
+	counts.Created++
+	counts.Found++
+	b.t.object(ts.object).Created++
+	t := &touched{rec: tr}
+	if !r.job.DryRun {
+		t.op = newOp(b, sink.OpCreate, tr)
+		b.ops = append(b.ops, t.op)
+	}
+	if ts.update {
+		ts.keep(tr.ID, t, r.job.DryRun, r.im.cfg.DryRunRecords)
+	}
+	return tr.ID, nil
 }
 
 func (l *linker) ruleNames() string {
 	names := make([]string, len(l.rules))
 	for i, rule := range l.rules {
-		names[i] = rule.plan.Spec().Name()
+		names[i] = rule.name
 	}
 	return strings.Join(names, ", ")
 }

@@ -3,6 +3,7 @@ package importer_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -94,15 +95,16 @@ const (
 		"e1,kim@acme.example,page_view,2026-03-01T10:00:00Z,/pricing\n" // the same event twice: duplicate
 )
 
-// importObjects imports the accounts, the contacts linked to them and the
-// activities of those contacts into s, with the given batch size.
-func importObjects(t *testing.T, s objectStore, batch int) (accounts, contacts, activities *importer.Report) {
+// importObjects imports the accounts, the contacts linked to them (an
+// unknown account following missing) and the activities of those contacts
+// into s, with the given batch size.
+func importObjects(t *testing.T, s objectStore, batch int, missing importer.Missing) (accounts, contacts, activities *importer.Report) {
 	t.Helper()
 	cfg := importer.Config{Sink: s, BatchSize: batch}
 	accounts = runJob(t, cfg, importer.Job{Source: csvSource(t, "accounts.csv", accountsFile), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
 	contacts = runJob(t, cfg, importer.Job{
 		Source: csvSource(t, "contacts.csv", contactsFile),
-		Links:  []importer.Link{{Field: "account_id", Object: intake.ObjectAccount}},
+		Links:  []importer.Link{{Field: "account_id", Object: intake.ObjectAccount, Missing: missing}},
 	})
 	activities = runJob(t, cfg, activityJob(t, activitiesFile))
 	return accounts, contacts, activities
@@ -127,7 +129,7 @@ func TestAccountsContactsActivities(t *testing.T) {
 	for name, s := range objectStores(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			accRep, conRep, actRep := importObjects(t, s, 2)
+			accRep, conRep, actRep := importObjects(t, s, 2, importer.MissingReject)
 			assert.EqualValues(t, 3, accRep.Created)
 
 			assert.EqualValues(t, 4, conRep.Created)
@@ -137,11 +139,14 @@ func TestAccountsContactsActivities(t *testing.T) {
 			assert.Equal(t, 5, conRep.Errors[0].Line)
 			assert.Equal(t, "account_id", conRep.Errors[0].Field)
 			assert.Equal(t, &importer.LinkCounts{Found: 3, Rejected: 1}, conRep.Links["account_id"])
+			assert.Equal(t, map[string]*importer.ObjectCounts{intake.ObjectAccount: {Unchanged: 3}}, conRep.Objects)
 
 			assert.EqualValues(t, 4, actRep.Created)
 			assert.EqualValues(t, 2, actRep.Rejected)
 			assert.EqualValues(t, map[string]int64{intake.CodeUnknownProfile: 1, intake.CodeDuplicate: 1}, actRep.Reasons)
 			assert.Equal(t, &importer.LinkCounts{Found: 5, Rejected: 1}, actRep.Links["profile"])
+			assert.Equal(t, map[string]*importer.ObjectCounts{intake.ObjectContact: {Unchanged: 5}}, actRep.Objects)
+			checkObjectLinks(t, s, importer.MissingReject)
 
 			accounts := scanObject(t, s, intake.AccountSchema(), "account_id")
 			require.Len(t, accounts, 3)
@@ -443,5 +448,103 @@ func TestStubsOnlyForAcceptedRows(t *testing.T) {
 		Sync:   intake.Keys("account_id"),
 		Links:  []importer.Link{{Field: "parent_id", Object: "account", Key: intake.Keys("account_id"), Missing: importer.MissingCreate}},
 	})
-	assert.ErrorContains(t, err, "a stub cannot be created")
+	assert.ErrorContains(t, err, "cannot be created or updated by the link")
+}
+
+// csvRows returns the data rows of a CSV text as maps by header.
+func csvRows(t *testing.T, data string) []map[string]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	require.NoError(t, err)
+	var out []map[string]string
+	for _, rec := range recs[1:] {
+		row := map[string]string{}
+		for j, h := range recs[0] {
+			row[h] = rec[j]
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// checkObjectLinks checks every link that importObjects made in s: each
+// contact's account_record_id is the id of the account its row named (none
+// when the row names none, or names an unknown one that the policy leaves
+// empty), and each activity's profile_id is the id of the contact whose
+// email its row gives. Rows whose account is unknown are absent when the
+// policy rejects or skips them, and so are the events of unknown contacts.
+func checkObjectLinks(t *testing.T, s objectStore, missing importer.Missing) {
+	t.Helper()
+	ctx := context.Background()
+	known := map[string]bool{}
+	for _, row := range csvRows(t, accountsFile) {
+		known[row["account_id"]] = true
+	}
+	accounts := scanObject(t, s, intake.AccountSchema(), "account_id")
+	contactSchema, err := s.(sink.SchemaReader).Schema(ctx, intake.ObjectContact)
+	require.NoError(t, err)
+	contacts := scanObject(t, s, contactSchema, "email")
+	imported := 0
+	for _, row := range csvRows(t, contactsFile) {
+		email, accountID := row["email"], row["account_id"]
+		c := contacts[email]
+		unknown := accountID != "" && !known[accountID]
+		if unknown && (missing == importer.MissingReject || missing == importer.MissingSkip) {
+			assert.Nil(t, c, "%s names an unknown account: not imported", email)
+			continue
+		}
+		require.NotNil(t, c, email)
+		imported++
+		assert.Equal(t, accountID, c.Get("account_id").String(), email)
+		if accountID == "" || unknown && missing == importer.MissingEmpty {
+			assert.True(t, c.Get("account_record_id").IsNull(), "%s has no link", email)
+			continue
+		}
+		acc := accounts[accountID]
+		require.NotNil(t, acc, "account %s of %s", accountID, email)
+		assert.Equal(t, acc.ID, c.Get("account_record_id").String(), "%s links to account %s", email, accountID)
+	}
+	assert.Len(t, contacts, imported)
+	activitySchema, err := s.(sink.SchemaReader).Schema(ctx, intake.ObjectActivity)
+	require.NoError(t, err)
+	events := scanObject(t, s, activitySchema, "event_id")
+	for _, row := range csvRows(t, activitiesFile) {
+		c, ev := contacts[strings.ToLower(row["email"])], events[row["event_id"]]
+		if c == nil {
+			assert.Nil(t, ev, "event %s of an unknown contact", row["event_id"])
+			continue
+		}
+		require.NotNil(t, ev, row["event_id"])
+		assert.Equal(t, c.ID, ev.Get("profile_id").String(), "event %s belongs to %s", row["event_id"], row["email"])
+	}
+}
+
+// TestAccountsContactsActivitiesPerPolicy runs the accounts → contacts →
+// activities chain with each policy for the contact whose account is
+// unknown, on every store, and checks every link.
+func TestAccountsContactsActivitiesPerPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		missing importer.Missing
+		links   importer.LinkCounts
+		objects importer.ObjectCounts
+	}{
+		{importer.MissingReject, importer.LinkCounts{Found: 3, Rejected: 1}, importer.ObjectCounts{Unchanged: 3}},
+		{importer.MissingSkip, importer.LinkCounts{Found: 3, Skipped: 1}, importer.ObjectCounts{Unchanged: 3}},
+		{importer.MissingEmpty, importer.LinkCounts{Found: 3, Empty: 1}, importer.ObjectCounts{Unchanged: 3}},
+		{importer.MissingCreate, importer.LinkCounts{Found: 4, Created: 1}, importer.ObjectCounts{Created: 1, Unchanged: 3}},
+	} {
+		for name, s := range objectStores(t) {
+			t.Run(fmt.Sprintf("%s/%s", tc.missing, name), func(t *testing.T) {
+				t.Parallel()
+				_, contacts, activities := importObjects(t, s, 2, tc.missing)
+				assert.Equal(t, &tc.links, contacts.Links["account_id"])
+				assert.Equal(t, &tc.objects, contacts.Objects[intake.ObjectAccount])
+				profiles := activities.Links["profile"]
+				require.NotNil(t, profiles)
+				assert.Equal(t, importer.ObjectCounts{Unchanged: profiles.Found}, *activities.Objects[intake.ObjectContact])
+				checkObjectLinks(t, s, tc.missing)
+			})
+		}
+	}
 }

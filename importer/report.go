@@ -66,6 +66,21 @@ type Report struct {
 	// Links counts, per link, how the rows' references resolved: "profile"
 	// for Job.Profile, the reference field's name for each of Job.Links.
 	Links map[string]*LinkCounts `json:"links,omitempty"`
+	// Objects counts, per object type, what the run did to the targets of
+	// its links (Job.Links, Job.Profile): the accounts of a multi-object
+	// import, the lists of a Many link, the minimal profiles of an
+	// activity import. It counts target records, not rows: an account
+	// that the first of 50 rows creates is created once, and the 49 later
+	// references to it are each counted unchanged (or updated, when their
+	// carried values change it: Link.Update). The rows' own records are
+	// counted by the top-level counts only, even when a link targets the
+	// same object type.
+	//
+	// For each object type, Created + Updated + Unchanged is the sum of
+	// Found, Created the sum of Created and Updated the sum of Updated
+	// over the links to it in Links. Like the other counts, Objects counts
+	// what was committed, and a dry run counts what a real run would.
+	Objects map[string]*ObjectCounts `json:"objects,omitempty"`
 	// Errors lists the first rejected rows (Config.MaxReportErrors of them);
 	// Rejected is the exact count.
 	Errors []*intake.RowError `json:"errors"`
@@ -74,6 +89,22 @@ type Report struct {
 
 	// Source describes what was read: its name, header, the mapping used.
 	Source SourceInfo `json:"source"`
+}
+
+// ObjectCounts counts what a run did to the records of one object type
+// that its rows link to (Report.Objects): each reference that resolved to
+// a target counts once, as the target it created, updated or left
+// unchanged.
+type ObjectCounts struct {
+	// Created counts the targets the run created (one per new target,
+	// however many rows name it).
+	Created int64 `json:"created"`
+	// Updated counts references whose carried values changed their
+	// target (Link.Update).
+	Updated int64 `json:"updated"`
+	// Unchanged counts references that found their target and changed
+	// nothing in it.
+	Unchanged int64 `json:"unchanged"`
 }
 
 // Explanation is the decision on one row, for a person checking a job
@@ -173,6 +204,7 @@ type tally struct {
 	consentKept int64
 	reasons     map[string]int64
 	links       map[string]*LinkCounts
+	objects     map[string]*ObjectCounts
 	errs        []*intake.RowError
 	rows        []intake.Row // the rejected rows, for the rejects file, parallel to errs
 }
@@ -183,6 +215,9 @@ func (t *tally) reset() {
 	clear(t.reasons)
 	for _, c := range t.links {
 		*c = LinkCounts{}
+	}
+	for _, c := range t.objects {
+		*c = ObjectCounts{}
 	}
 	clear(t.errs)
 	t.errs = t.errs[:0]
@@ -210,6 +245,19 @@ func (t *tally) link(name string) *LinkCounts {
 	return c
 }
 
+// object returns the counts of the targets of the named object type.
+func (t *tally) object(name string) *ObjectCounts {
+	c := t.objects[name]
+	if c == nil {
+		if t.objects == nil {
+			t.objects = make(map[string]*ObjectCounts)
+		}
+		c = &ObjectCounts{}
+		t.objects[name] = c
+	}
+	return c
+}
+
 func (r *Report) add(t *tally, maxErrors int) {
 	for name, c := range t.links {
 		if r.Links == nil {
@@ -222,9 +270,26 @@ func (r *Report) add(t *tally, maxErrors int) {
 		}
 		rc.Found += c.Found
 		rc.Created += c.Created
+		rc.Updated += c.Updated
 		rc.Empty += c.Empty
 		rc.Skipped += c.Skipped
 		rc.Rejected += c.Rejected
+	}
+	for name, c := range t.objects {
+		if *c == (ObjectCounts{}) {
+			continue // a type counted by an earlier batch only
+		}
+		if r.Objects == nil {
+			r.Objects = make(map[string]*ObjectCounts)
+		}
+		rc := r.Objects[name]
+		if rc == nil {
+			rc = &ObjectCounts{}
+			r.Objects[name] = rc
+		}
+		rc.Created += c.Created
+		rc.Updated += c.Updated
+		rc.Unchanged += c.Unchanged
 	}
 	r.Created += t.counts[intake.OutcomeCreated]
 	r.Updated += t.counts[intake.OutcomeUpdated]

@@ -30,7 +30,8 @@ type chunk struct {
 	vals    []intake.Value
 	errs    []*intake.RowError // per row: the row's error, or nil
 	matches []identity.Match
-	skips   []string // per row, once a link skips a row: its code, or ""
+	skips   []string       // per row, once a link skips a row: its code, or ""
+	carried []intake.Value // per row, the values links carry for their targets (carryPlan)
 }
 
 func newChunk(rows, fields int) *chunk {
@@ -57,6 +58,7 @@ func (c *chunk) release() {
 	clear(c.errs[:c.n])
 	clear(c.matches[:c.n])
 	clear(c.skips)
+	clear(c.carried)
 	for i := range c.recs[:c.n] {
 		c.recs[i].ID, c.recs[i].OptedOut = "", false
 		clear(c.recs[i].Values)
@@ -198,7 +200,7 @@ type run struct {
 	deleted *identity.Seen
 	// links resolve the rows' profile and foreign keys (Job.Profile,
 	// Job.Links) before they are matched.
-	links []*linker
+	links linking
 	// createdKeys holds the keys of the records the run created (by hash),
 	// when in-file duplicates need to know (rules.trackCreated).
 	createdKeys *identity.Seen
@@ -219,7 +221,7 @@ func (r *run) run(ctx context.Context) error {
 	// chunk per worker, the reorder buffer (bounded by the same), and two
 	// batches (the one being filled and the one being written).
 	limit := 1 + 4*workers + 2*k + 2
-	r.pool = &chunkPool{free: make(chan *chunk, limit), limit: limit, rows: r.chunkRows, fields: r.schema.Len(), stopped: ctx.Done()}
+	r.pool = &chunkPool{free: make(chan *chunk, limit), limit: limit, rows: r.chunkRows, fields: r.plan.Schema().Len(), stopped: ctx.Done()}
 	r.cur, r.spare = &batch{}, &batch{}
 	r.written = make(chan error, 1)
 
@@ -360,6 +362,7 @@ func (r *run) mapChunk(c *chunk) {
 			c.errs[i] = re
 			continue
 		}
+		r.links.carry.split(c, i) // the record is now of r.schema
 		for _, ms := range r.rules.members {
 			rec.Values[ms.field] = rec.Values[ms.field].Union(ms.value)
 		}
