@@ -149,7 +149,10 @@ type Link struct {
 	// added to the schema when missing: type id, or with Many
 	// multi-select; either way with intake.Field.Ref set to Object.
 	// Default Object + "_record_id" ("account_record_id"), with Many
-	// Object + "_record_ids".
+	// Object + "_record_ids". In a dry run, which creates nothing, a row
+	// whose target would be created holds a placeholder id there
+	// ("dry-run:account:1"), so that explanations and counts show the new
+	// link.
 	IDField string
 	// Missing is what to do when the reference finds no target: reject
 	// (the default; code intake.CodeUnknownLink), skip, empty (import the
@@ -181,7 +184,8 @@ type Link struct {
 	// reads the targets its rows find with one call. A dry run remembers
 	// the targets it would create or update, up to Config.DryRunRecords of
 	// them, to count as a real run would; beyond that, a later row's
-	// values are compared with the stored target.
+	// values are compared with the stored target (and a target the dry run
+	// would create counts as unchanged).
 	Update bool
 	// Many makes Field a list of references: a multi-select field whose
 	// cell holds several of the target's keys ("gold; vip"), split by the
