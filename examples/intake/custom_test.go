@@ -173,6 +173,17 @@ func TestMapSuggestObjects(t *testing.T) {
 	assert.EqualValues(t, 1, decodeReport(t, out).Created)
 	assert.Len(t, exportCSV(t, store, "-object", "account"), 2)
 
+	// Activities: the columns no field takes stay out of the suggestion,
+	// so that the import keeps them as properties, as it does without one.
+	events := write("events.csv", "event_id,email,type,Page URL\ne1,kim@x.example,view,/pricing\n")
+	code, out, stderr = cli(t, "map", "suggest", "-object", "activity", events)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `"name": "activity"`)
+	assert.NotContains(t, out, "Page URL")
+	code, _, stderr = cli(t, "import", "-store", store, "-mapping", write("events.json", out), events)
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, [][]string{{"event_id", "page_url", "opted_out"}, {"e1", "/pricing", "false"}}, exportCSV(t, store, "-object", "activity", "-fields", "event_id,page_url"))
+
 	spec := write("tickets.json", ticketSpecJSON)
 	tickets := write("tickets.csv", "Ticket,Subject,Status,Customer\nT-1,Login,open,kim@x.example\n")
 	code, out, stderr = cli(t, "map", "suggest", "-mapping", spec, tickets)
@@ -245,4 +256,145 @@ func TestCustomObjectUsageErrors(t *testing.T) {
 	code, out, stderr := cli(t, "import", "-store", store, "-mapping", bareSpec, "-json", tickets)
 	require.Equal(t, 0, code, stderr)
 	assert.EqualValues(t, 1, decodeReport(t, out).Unchanged)
+}
+
+const multiFile = "email,first_name,company_domain,company_name,lists\n" +
+	"kim@x.example,Kim,acme.example,Acme,vip;news\n" +
+	"lee@x.example,Lee,acme.example,Acme Inc,news\n" +
+	"nia@x.example,Nia,globex.example,Globex,\n"
+
+// importLists imports two lists, a custom type keyed by name.
+func importLists(t *testing.T, store string, write func(name, data string) string) {
+	t.Helper()
+	spec := write("lists.json", `{"object": {"name": "list", "key": ["name"]}, "fields": [{"name": "name", "type": "text"}],
+		"columns": [{"source": "name", "field": "name"}]}`)
+	code, _, stderr := cli(t, "import", "-store", store, "-mapping", spec, write("lists.csv", "name\nvip\nnews\n"))
+	require.Equal(t, 0, code, stderr)
+}
+
+// checkMultiObject checks the accounts and contacts that multiFile leaves
+// in the store: one account per domain, named by the last row that names
+// it, and each contact linked to its account and lists.
+func checkMultiObject(t *testing.T, store string) {
+	t.Helper()
+	accounts := exportCSV(t, store, "-object", "account", "-fields", "domain,name")
+	assert.Equal(t, [][]string{{"domain", "name", "opted_out"}, {"acme.example", "Acme Inc", "false"}, {"globex.example", "Globex", "false"}}, accounts)
+	contacts := exportCSV(t, store, "-fields", "email,company_domain,account_record_id,lists,list_record_ids")
+	require.Len(t, contacts, 4)
+	assert.Equal(t, contacts[1][2], contacts[2][2], "Kim and Lee share Acme")
+	assert.NotEqual(t, contacts[1][2], contacts[3][2])
+	assert.NotContains(t, contacts[0], "company_name", "the account's name is the account's, not the contact's")
+	assert.Equal(t, "vip|news", contacts[1][3])
+	kimLists := strings.Split(contacts[1][4], "|")
+	require.Len(t, kimLists, 2)
+	assert.Equal(t, kimLists[1], contacts[2][4], "Lee is on the news list, as Kim is")
+	assert.Empty(t, contacts[3][4])
+}
+
+// TestImportMultiObjectAndManyFlags imports contacts that carry their
+// account and list their lists, with -link options: the accounts are
+// created and updated from the rows, the lists found by name.
+func TestImportMultiObjectAndManyFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store := "sqlite:" + filepath.Join(dir, "intake.db")
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o600))
+		return p
+	}
+	importLists(t, store, write)
+	file := write("multi.csv", multiFile)
+	links := "company_domain=account.domain[company_name:name update],lists=list.name[many]"
+	code, out, stderr := cli(t, "import", "-store", store, "-link", links, "-on-unknown", "create", file)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `created\s+3`, out)
+	assert.Regexp(t, `linked records:\n\s+account\s+created 2, updated 1, unchanged 0\n\s+list\s+created 0, updated 0, unchanged 3\n`, out)
+	checkMultiObject(t, store)
+
+	code, out, stderr = cli(t, "import", "-store", store, "-link", links, "-on-unknown", "create", "-json", file)
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.EqualValues(t, 3, r.Unchanged, "the same file again changes nothing")
+	var objects struct {
+		Objects map[string]map[string]int64
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &objects))
+	acc := objects.Objects["account"]
+	require.NotNil(t, acc, "the -json report counts per object type: %s", out)
+	assert.EqualValues(t, 0, acc["created"])
+	assert.EqualValues(t, 3, acc["updated"]+acc["unchanged"], "three references to accounts, whose names the rows set in turn")
+	checkMultiObject(t, store)
+
+	for _, tc := range []struct{ link, want string }{
+		{"lists=list.name[many", "close the options in one pair of brackets"},
+		{"lists=list.name[often]", `unknown option "often"`},
+	} {
+		code, _, stderr = cli(t, "import", "-store", store, "-link", tc.link, file)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, tc.want)
+	}
+}
+
+// TestImportMultiObjectFromSpec does what TestImportMultiObjectAndManyFlags
+// does with the links of a mapping spec.
+func TestImportMultiObjectFromSpec(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	store := "sqlite:" + filepath.Join(dir, "intake.db")
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o600))
+		return p
+	}
+	importLists(t, store, write)
+	spec := write("contacts.json", `{"object": {"name": "contact", "key": ["email"], "links": [
+		{"field": "company_domain", "object": "account", "key": "domain", "missing": "create", "update": true, "fields": {"company_name": "name"}},
+		{"field": "lists", "object": "list", "key": "name", "many": true}]},
+	  "columns": [{"source": "email", "field": "email"}, {"source": "first_name", "field": "first_name"},
+	              {"source": "company_domain", "field": "company_domain"}, {"source": "company_name", "field": "company_name"},
+	              {"source": "lists", "field": "lists", "separator": ";"}]}`)
+	code, out, stderr := cli(t, "import", "-store", store, "-mapping", spec, "-json", write("multi.csv", multiFile))
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.EqualValues(t, 3, r.Created)
+	checkMultiObject(t, store)
+}
+
+// TestImportDeleteUnlinks deletes a contact that a ticket links to: with
+// -unlink remove the ticket loses the link; with keep (the default) it
+// keeps it.
+func TestImportDeleteUnlinks(t *testing.T) {
+	t.Parallel()
+	for _, unlink := range []string{"keep", "remove"} {
+		t.Run(unlink, func(t *testing.T) {
+			t.Parallel()
+			store, write := setupObjects(t)
+			tickets := write("tickets.csv", "Ticket,Subject,Status,Customer\nT-1,Login,open,kim@x.example\nT-2,Invoice,open,lee@x.example\n")
+			code, _, stderr := cli(t, "import", "-store", store, "-mapping", write("tickets.json", ticketSpecJSON), tickets)
+			require.Equal(t, 0, code, stderr)
+			gone := write("gone.csv", "email\nkim@x.example\n")
+			code, out, stderr := cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", "-reason", "erasure request",
+				"-unlink", unlink, "-json", gone)
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, out, `"deleted": 1`)
+			rows := exportCSV(t, store, "-object", "ticket", "-fields", "ticket_no,contact_record_id")
+			require.Len(t, rows, 3)
+			assert.Equal(t, unlink == "remove", rows[1][1] == "", "T-1's link to the deleted contact: %v", rows[1])
+			assert.NotEmpty(t, rows[2][1], "T-2 links to Lee, who stays")
+		})
+	}
+	store, write := setupObjects(t)
+	file := write("gone.csv", "email\nkim@x.example\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-unlink", "drop"}, `-unlink "drop": use keep or remove`},
+		{[]string{"-unlink", "remove"}, "add -on-match delete or -on-match anonymize"},
+	} {
+		code, _, stderr := cli(t, append(append([]string{"import", "-store", store}, tc.args...), file)...)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, stderr, tc.want)
+	}
 }

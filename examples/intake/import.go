@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ type importFlags struct {
 	lists, tags, consent                  string
 	explain                               int
 	allowResubscribe                      bool
-	links, onUnknown                      string
+	links, onUnknown, unlink              string
 }
 
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,8 +62,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&f.consent, "consent", "", "comma-separated consent channels (email, sms): columns NAME_consent, NAME_consent_date, NAME_consent_source")
 	fs.BoolVar(&f.allowResubscribe, "allow-resubscribe", false, "let the file turn opted-out contacts back to opted in (off: never)")
 	fs.IntVar(&f.explain, "explain", 0, "explain the decision on each of the first N rows (best with -dry-run)")
-	fs.StringVar(&f.links, "link", "", "comma-separated links FIELD[=OBJECT[.KEY]]: resolve the foreign-key column FIELD to the record id of\nthe OBJECT (default account) whose KEY (default FIELD) it names, stored in OBJECT_record_id; e.g. account_id or company=account.name")
+	fs.StringVar(&f.links, "link", "", "comma-separated links FIELD[=OBJECT[.KEY]][[OPTIONS]]: resolve the foreign-key column FIELD to the record id\n"+
+		"of the OBJECT (default account) whose KEY (default FIELD) it names, stored in OBJECT_record_id; e.g. account_id or\n"+
+		"company=account.name. OPTIONS: many (FIELD lists several references, ids in OBJECT_record_ids), ROWFIELD:TARGETFIELD\n"+
+		"(the row carries the target's data: one file, two objects), update (carried values update a found target);\n"+
+		"e.g. 'lists=list.name[many]' or 'company_domain=account.domain[company_name:name update]' with -on-unknown create")
 	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile)")
+	fs.StringVar(&f.unlink, "unlink", "", "keep (default) | remove: with -on-match delete or anonymize, remove the links that point to each\ndeleted or anonymized record in every object type (and an anonymized record's own), audited with -reason")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -70,6 +76,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		fs.Usage()
 		return usagef("import needs exactly one FILE, got %d", len(pos))
+	}
+	unlink := importer.Unlink(f.unlink)
+	if !unlink.Valid() {
+		return usagef("-unlink %q: use keep or remove", f.unlink)
+	}
+	if unlink == importer.UnlinkRemove && f.onMatch != string(identity.MatchDelete) && f.onMatch != string(identity.MatchAnonymize) {
+		return usagef("-unlink remove removes the links to the records an import deletes or anonymizes: add -on-match delete or -on-match anonymize (with -reason)")
 	}
 	links, err := parseLinks(f.links)
 	if err != nil {
@@ -240,6 +253,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Reason:      f.reason,
 		Actor:       f.actor,
 		Explain:     f.explain,
+		Unlink:      unlink,
 	}
 	if len(rules) > 0 {
 		job.Sync = intake.KeySpec{}
@@ -340,6 +354,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, what, on)
 		if err := rep.WriteText(stdout); err != nil {
+			return err
+		}
+		if err := writeObjects(stdout, rep); err != nil {
 			return err
 		}
 	}
@@ -479,6 +496,12 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case object != intake.ObjectContact:
 		out.Object = &mapping.ObjectSpec{Name: object}
 	}
+	if object == intake.ObjectActivity {
+		// An activity import keeps the columns the spec does not mention
+		// as properties, as it does without a spec: the suggestion leaves
+		// them out rather than skip them.
+		out.Columns = slices.DeleteFunc(out.Columns, func(c mapping.Column) bool { return c.Skip })
+	}
 	return out.Save(stdout)
 }
 
@@ -535,15 +558,27 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// parseLinks reads the -link flag: comma-separated FIELD[=OBJECT[.KEY]].
+// parseLinks reads the -link flag: comma-separated
+// FIELD[=OBJECT[.KEY]][[OPTIONS]], where OPTIONS, in square brackets and
+// separated by spaces or commas, are "many" (FIELD lists several
+// references), "update" (carried values update a found target) and
+// ROWFIELD:TARGETFIELD (the row carries the target's TARGETFIELD in
+// ROWFIELD).
 func parseLinks(s string) ([]importer.Link, error) {
 	var out []importer.Link
-	for _, item := range strings.Split(s, ",") {
+	for _, item := range splitTop(s, ',') {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			continue
 		}
-		field, target, _ := strings.Cut(item, "=")
+		spec, opts, hasOpts := strings.Cut(item, "[")
+		if hasOpts {
+			var ok bool
+			if opts, ok = strings.CutSuffix(strings.TrimSpace(opts), "]"); !ok || strings.ContainsAny(opts, "[]") {
+				return nil, fmt.Errorf("%q: close the options in one pair of brackets, e.g. lists=list.name[many]", item)
+			}
+		}
+		field, target, _ := strings.Cut(spec, "=")
 		l := importer.Link{Field: strings.TrimSpace(field), Object: intake.ObjectAccount}
 		if target = strings.TrimSpace(target); target != "" {
 			object, key, _ := strings.Cut(target, ".")
@@ -557,9 +592,45 @@ func parseLinks(s string) ([]importer.Link, error) {
 		if l.Field == "" {
 			return nil, fmt.Errorf("%q names no field: use FIELD[=OBJECT[.KEY]], e.g. account_id or company=account.name", item)
 		}
+		for _, o := range strings.FieldsFunc(opts, func(r rune) bool { return r == ',' || r == ' ' }) {
+			from, to, carried := strings.Cut(o, ":")
+			switch {
+			case o == "many":
+				l.Many = true
+			case o == "update":
+				l.Update = true
+			case carried && from != "" && to != "":
+				if l.Fields == nil {
+					l.Fields = map[string]string{}
+				}
+				l.Fields[from] = to
+			default:
+				return nil, fmt.Errorf("%q: unknown option %q: use many, update or ROWFIELD:TARGETFIELD (a value the row carries for the target)", item, o)
+			}
+		}
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// splitTop splits s at sep outside square brackets.
+func splitTop(s string, sep byte) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '[':
+			depth++
+		case ']':
+			depth--
+		case sep:
+			if depth == 0 {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, s[start:])
 }
 
 // parseKeySpec reads a key spec as KeySpec.Name writes it: fields joined by
