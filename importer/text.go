@@ -63,12 +63,21 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, p := range []struct {
 			what string
 			n    int64
-		}{{"created", c.Created}, {"left empty", c.Empty}, {"skipped", c.Skipped}, {"rejected", c.Rejected}} {
+		}{{"created", c.Created}, {"updated", c.Updated}, {"left empty", c.Empty}, {"skipped", c.Skipped}, {"rejected", c.Rejected}} {
 			if p.n > 0 {
 				parts = append(parts, p.what+" "+group(p.n))
 			}
 		}
 		fmt.Fprintf(tw, "  link %s\t%s\n", name, strings.Join(parts, ", "))
+	}
+	objects := make([]string, 0, len(r.Objects))
+	for name := range r.Objects {
+		objects = append(objects, name)
+	}
+	sort.Strings(objects)
+	for _, name := range objects {
+		c := r.Objects[name]
+		fmt.Fprintf(tw, "  %s records\tcreated %s, updated %s, unchanged %s\n", name, group(c.Created), group(c.Updated), group(c.Unchanged))
 	}
 	if r.Error != "" {
 		fmt.Fprintf(tw, "  error\t%s\n", r.Error)
