@@ -33,8 +33,6 @@ import (
 // [LoadSpec], write it with [Spec.Save], build one from a header with
 // [Suggest], check it against a schema and a header with [Compile].
 //
-// # Object types
-//
 // Without an "object" section a spec imports contacts. The section names
 // the object type of the rows, the key that identifies a record, and the
 // links from its fields to records of other types ([ObjectSpec]):
