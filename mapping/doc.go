@@ -22,6 +22,25 @@
 // ("index") — to a field. [LoadSpec] reads one strictly, [Spec.Save] writes
 // one, [Suggest] and [SuggestDetailed] propose one.
 //
+// An optional "object" section ([ObjectSpec]) says which object type the
+// spec imports — contact, account, activity or a custom type the host
+// defines, like a ticket — with its match key ("key", chosen among its
+// fields) and its links to other object types ("links", [LinkSpec]: a
+// foreign key resolved by the target's key, a many-to-many membership, or
+// the columns of a second object carried by the same row):
+//
+//	{"object": {"name": "ticket", "key": ["ticket_no"],
+//	            "links": [{"field": "contact_email", "object": "contact", "key": "email"}]},
+//	 "fields": [{"name": "ticket_no", "type": "id"}, {"name": "subject", "type": "text"},
+//	            {"name": "contact_email", "type": "email"}],
+//	 "columns": [{"source": "Ticket", "field": "ticket_no"}, …]}
+//
+// For a custom type the schema is built from "fields" alone
+// ([Spec.ObjectSchema]), merged with what a store already holds for the
+// type ([Spec.MergeSchema]). The spec stays data: the importer's
+// importer.Job and importer.Link are built from it by the host (the
+// example CLI shows how).
+//
 // # Plans
 //
 // [Compile] checks a spec against the schema and the header and reports every

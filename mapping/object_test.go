@@ -208,8 +208,11 @@ func TestMergeSchemaAndAgainst(t *testing.T) {
 	plan, err := Compile(bound, merged, []string{"Ticket", "Subject", "Status", "Customer"}, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, merged.Names(), plan.Schema().Names())
-	_, err = Compile(s, merged, []string{"Ticket", "Subject", "Status", "Customer"}, Options{})
-	assert.ErrorContains(t, err, "already a field of ticket", "why Against exists")
+	// Compile also takes the spec itself: the fields merged already has,
+	// with the same types, are used as they are.
+	plan, err = Compile(s, merged, []string{"Ticket", "Subject", "Status", "Customer"}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, merged.Names(), plan.Schema().Names())
 
 	// Against keeps the fields the schema lacks.
 	partial, err := s.Against(intake.MustSchema("ticket", intake.Field{Name: "ticket_no", Type: intake.TypeID}))
@@ -247,4 +250,34 @@ func TestMergeSchemaAndAgainst(t *testing.T) {
 	assert.Equal(t, []string{"account_id", "erp_no", "name", "domain", "type"}, merged.Names())
 	_, err = acc.ObjectSchema()
 	assert.ErrorContains(t, err, `object.key: sync field "erp_no" is not a field of "account"`, "without the store, erp_no is unknown")
+}
+
+// TestObjectSectionSurvivesCopies checks that the copies a Plan and a
+// HeaderDiff make of a spec keep its object section, deeply.
+func TestObjectSectionSurvivesCopies(t *testing.T) {
+	spec := &Spec{
+		Object: &ObjectSpec{Name: "ticket", Key: []string{"ticket_no"},
+			Links: []LinkSpec{{Field: "contact_email", Object: "contact", Key: "email"}}},
+		Fields:  []FieldSpec{{Name: "ticket_no", Type: intake.TypeID}, {Name: "contact_email", Type: intake.TypeEmail}},
+		Columns: []Column{{Source: "No", Field: "ticket_no"}, {Source: "Mail", Field: "contact_email"}},
+	}
+	schema, err := spec.ObjectSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Compile(spec, schema, []string{"No", "Mail"}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := Diff(spec, []string{"Number", "Mail"}).Apply(spec)
+	for name, got := range map[string]*Spec{"Plan.Spec": plan.Spec(), "HeaderDiff.Apply": applied} {
+		if got.Object == nil || got.Object.Name != "ticket" || len(got.Object.Links) != 1 || got.Object.Key[0] != "ticket_no" {
+			t.Fatalf("%s lost the object section: %+v", name, got.Object)
+		}
+		got.Object.Key[0] = "changed"
+		got.Object.Links[0].Field = "changed"
+		if spec.Object.Key[0] != "ticket_no" || spec.Object.Links[0].Field != "contact_email" {
+			t.Fatalf("%s shares the object section with the original", name)
+		}
+	}
 }

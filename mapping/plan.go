@@ -117,7 +117,7 @@ func (p *Plan) Spec() *Spec { return p.spec.clone() }
 
 // clone returns a deep copy of s.
 func (s *Spec) clone() *Spec {
-	c := &Spec{Version: s.Version, Fields: slices.Clone(s.Fields), Columns: slices.Clone(s.Columns)}
+	c := &Spec{Version: s.Version, Object: s.Object.clone(), Fields: slices.Clone(s.Fields), Columns: slices.Clone(s.Columns)}
 	for i := range c.Fields {
 		c.Fields[i].Options = slices.Clone(c.Fields[i].Options)
 	}
@@ -149,7 +149,10 @@ func (p *Plan) Columns() []ColumnPlan { return slices.Clone(p.columns) }
 // no header row: columns are then referred to by 1-based "index" (or "#N"
 // in "sources" and "region_from") only, and errors name them "#N". The
 // spec's custom fields extend base into a new schema of the same object
-// type. Columns whose "format" or "decimal" is "auto" are detected from
+// type; a custom field that base already has with the same type (base was
+// built by [Spec.ObjectSchema], or is the schema a store holds) is used as
+// it is, while one that redeclares a built-in field of the object type's
+// default schema, or changes a field's type, is an error. Columns whose "format" or "decimal" is "auto" are detected from
 // [Options.Sample].
 //
 // All problems are reported at once, joined with [errors.Join], each
@@ -190,9 +193,17 @@ func compile(spec *Spec, base *intake.Schema, header []string, opt Options, chec
 	schema := base
 	if len(spec.Fields) > 0 {
 		fields := base.Fields()
+		builtin := intake.DefaultSchema(base.Object())
 		for _, f := range spec.Fields {
-			if base.Index(f.Name) >= 0 {
-				add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
+			if i := base.Index(f.Name); i >= 0 {
+				switch {
+				case builtin != nil && builtin.Index(f.Name) >= 0:
+					add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
+				case base.Field(i).Type != f.Type:
+					add("custom field %q is declared as %s, and the %s schema has it as %s: keep its type, or import it under another name", f.Name, f.Type, base.Object(), base.Field(i).Type)
+				}
+				// The schema already has it, with the same type (one that
+				// Spec.ObjectSchema built, or a store's): use it as it is.
 				continue
 			}
 			fields = append(fields, intake.Field{Name: f.Name, Type: f.Type, Options: f.Options, Required: f.Required, Label: f.Label})

@@ -861,9 +861,10 @@ func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 // Against returns a copy of the spec to compile against schema — one that
 // [Spec.ObjectSchema] or [Spec.MergeSchema] built, or the schema a store
 // holds —: the custom fields that schema already has, with the same type,
-// are left out of the copy's "fields", which [Compile] would otherwise
-// refuse as declared twice. A custom field that schema has with another
-// type is an error.
+// are left out of the copy's "fields", so that the copy declares only the
+// fields schema lacks ([Compile] accepts the spec itself too: it uses a
+// custom field schema already has, with the same type, as it is). A custom
+// field that schema has with another type is an error.
 func (s *Spec) Against(schema *intake.Schema) (*Spec, error) {
 	out := s.clone()
 	out.Object = s.Object.clone()
