@@ -198,7 +198,11 @@ func (s *SQLite) AuditLog(ctx context.Context, object, recordID string) ([]Audit
 }
 
 // Unlinks reports true: SQLite applies [Op.Unlink]. It implements
-// [Unlinker]. Once a batch's ops are applied, one query per link field
+// [Unlinker]. The link fields are those of the schemas in intake_schema,
+// whose Ref they keep: a batch with Unlink reads intake_schema again in
+// its transaction, so that the tables and fields another sink or process
+// on the same database added since this sink read them count too. Once a
+// batch's ops are applied, one query per link field
 // to a target's type finds the rows that hold a target: an id field's by
 // IN over the targets' ids, which is a scan of the table unless the host
 // indexes the column (CREATE INDEX … ON intake_activity (profile_id);

@@ -253,6 +253,13 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 	if w.state == nil {
 		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
 	}
+	var tables []*sqlTable // the tables to search for links
+	if slices.ContainsFunc(batch, func(op *Op) bool { return op.Unlink }) {
+		var err error
+		if tables, err = w.reload(s); err != nil {
+			return err
+		}
+	}
 	// The current rows of the records the batch updates or opts out.
 	for i, op := range batch {
 		if op.Kind == OpCreate {
@@ -404,27 +411,129 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 		u.add(op)
 	}
 	if u != nil {
-		return w.unlink(s, u, nowArg)
+		return w.unlink(tables, u, nowArg)
 	}
 	return nil
 }
 
+// reload re-reads intake_schema in the batch's transaction, for a batch
+// with Unlink ops: another sink on the same database may have created a
+// table, or added fields (links among them) to a table this sink knows,
+// since this sink read it. A stored schema this sink does not know, or
+// one that extends the table it knows (the same columns and key columns,
+// and more, or a field's Ref set), replaces the sink's snapshot, and the
+// batch's ops use it (an anonymize with Unlink clears its record's own
+// links in the fields the other sink added). A stored schema that differs
+// otherwise (two sinks changed the table at once and intake_schema kept
+// one's change) is searched for links besides the sink's own snapshot. It
+// returns the tables to search for links, sorted by object type.
+func (w *sqlWriter) reload(s *SQLite) ([]*sqlTable, error) {
+	rows, err := w.query("SELECT object, schema FROM intake_schema ORDER BY object", nil)
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	type stored struct{ object, js string }
+	var all []stored
+	dest := make([]driver.Value, 2)
+	for {
+		err := rows.Next(dest)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		all = append(all, stored{driverString(dest[0]), driverString(dest[1])})
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	var extra []*sqlTable
+	replaced := map[*sqlTable]*sqlTable{}
+	for _, r := range all {
+		s.mu.RLock()
+		t := s.tables[r.object]
+		s.mu.RUnlock()
+		if t != nil {
+			if js, err := json.Marshal(t.stored()); err == nil && string(js) == r.js {
+				continue
+			}
+		}
+		var st storedSchema
+		if err := json.Unmarshal([]byte(r.js), &st); err != nil {
+			return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", r.object, err)
+		}
+		nt, err := newSQLTable(r.object, st.Fields, st.Keys, st.Inactive)
+		if err != nil {
+			return nil, fmt.Errorf("sink: intake_schema row %q: %w", r.object, err)
+		}
+		if t != nil && !nt.extends(t) {
+			extra = append(extra, nt)
+			continue
+		}
+		s.cfg.Logger.Info("intake: SQLite schema read again", "object", r.object, "table", "intake_"+r.object, "fields", len(nt.cols), "new", t == nil)
+		s.replaceTable(nt)
+		if t != nil {
+			replaced[t] = nt
+		}
+	}
+	// The batch's views of a replaced table: its columns extend the old
+	// table's, so the plans stay.
+	for i, v := range w.views {
+		if nt := replaced[v.t]; nt != nil {
+			w.views[i] = &sqlView{t: nt, plan: v.plan}
+			w.grow(sqlInsertFixed + len(nt.cols) + len(nt.keys))
+		}
+	}
+	s.mu.RLock()
+	tables := make([]*sqlTable, 0, len(s.tables)+len(extra))
+	for _, t := range s.tables {
+		tables = append(tables, t)
+	}
+	s.mu.RUnlock()
+	tables = append(tables, extra...)
+	slices.SortStableFunc(tables, func(a, b *sqlTable) int { return strings.Compare(a.object, b.object) })
+	return tables, nil
+}
+
+// extends reports whether t holds every column and key column of old, in
+// the same places with values of the same kinds, and its inactive flag.
+func (t *sqlTable) extends(old *sqlTable) bool {
+	if len(t.cols) < len(old.cols) || (old.inactive != "" && t.inactive != old.inactive) {
+		return false
+	}
+	for j, c := range old.cols {
+		if t.cols[j].Column != c.Column || t.cols[j].Type.Kind() != c.Type.Kind() {
+			return false
+		}
+	}
+	for _, k := range old.keys {
+		if !slices.ContainsFunc(t.keys, func(n *sqlKey) bool { return n.Column == k.Column && n.spec().Equal(k.spec()) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// driverString returns the text a driver returned as a string or bytes.
+func driverString(v driver.Value) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	s, _ := v.(string)
+	return s
+}
+
 // unlink removes the links to the targets of u (see [Op.Unlink]) once the
-// batch's ops are applied. For each table with link fields to a target's
-// type, one query per link field finds the rows that hold a target: an id
+// batch's ops are applied. For each table of tables (see reload) with
+// link fields to a target's type, one query per link field finds the rows that hold a target: an id
 // field by IN (the targets' ids, one JSON array), which an index on the
 // column serves and which is a scan of the table without one; a
 // multi-select field by reading its non-null values, filtered here. Each
 // row found is then read once and written once, its key columns with it,
 // and each removed link gets its audit entry.
-func (w *sqlWriter) unlink(s *SQLite, u unlinks, now driver.Value) error {
-	s.mu.RLock()
-	tables := make([]*sqlTable, 0, len(s.tables))
-	for _, t := range s.tables {
-		tables = append(tables, t)
-	}
-	s.mu.RUnlock()
-	slices.SortFunc(tables, func(a, b *sqlTable) int { return strings.Compare(a.object, b.object) })
+func (w *sqlWriter) unlink(tables []*sqlTable, u unlinks, now driver.Value) error {
 	var audits []AuditEntry
 	for _, t := range tables {
 		links := u.fields(t.store)

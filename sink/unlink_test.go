@@ -271,3 +271,121 @@ func TestPostgresTempTablesOfOneConnection(t *testing.T) {
 		require.Equal(t, u.Values, got["1"].Values, s.Object())
 	}
 }
+
+// TestSQLiteUnlinkOtherSinkTables: a sink removes the links held by
+// tables that another sink on the same database file created, or gave a
+// link field, after it read them: both are found in the batch's
+// transaction, and so is an anonymized contact's own link in a field that
+// the other sink added. The first sink then writes to the table with the
+// fields the other sink added.
+func TestSQLiteUnlinkOtherSinkTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a := openSQLite(t, path)
+	notes := intake.MustSchema("note", intake.Field{Name: "body", Type: intake.TypeText})
+	n0 := intake.NewRecord(notes)
+	n0.ID, n0.Values[0] = "n0", intake.Text("first")
+	write(t, a, create(referral("1", "a@example.com", "", "")), create(referral("2", "b@example.com", "", "")),
+		create(person("3", "c@example.com", "", "")), create(n0))
+
+	b := openSQLite(t, path)
+	// A table a has never seen.
+	tickets := intake.MustSchema("ticket", intake.Field{Name: "subject", Type: intake.TypeText},
+		intake.Field{Name: "requester", Type: intake.TypeID, Ref: intake.ObjectContact})
+	tk := intake.NewRecord(tickets)
+	tk.ID, tk.Values[0], tk.Values[1] = "t1", intake.Text("help"), intake.Text("1")
+	// A link field added to a table a knows without links.
+	linked := intake.MustSchema("note", intake.Field{Name: "body", Type: intake.TypeText},
+		intake.Field{Name: "about", Type: intake.TypeMultiSelect, Ref: intake.ObjectContact})
+	n1 := intake.NewRecord(linked)
+	n1.ID, n1.Values[0], n1.Values[1] = "n1", intake.Text("second"), intake.List("1", "2")
+	write(t, b, create(tk), create(n1))
+
+	require.Equal(t, []intake.Outcome{intake.OutcomeDeleted}, write(t, a, unlinking(sink.OpDelete, "1")))
+	got, err := b.Get(ctx, tickets, []string{"t1"})
+	require.NoError(t, err)
+	require.True(t, got["t1"].Get("requester").IsNull(), "the ticket lost its link to the deleted contact")
+	require.Equal(t, "help", got["t1"].Get("subject").Str())
+	got, err = b.Get(ctx, linked, []string{"n0", "n1"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"2"}, got["n1"].Get("about").Items(), "the note lost its link to the deleted contact")
+	require.Equal(t, "first", got["n0"].Get("body").Str())
+
+	// A link field added to the contact table a knows: contact 3 gets a
+	// mentor. The anonymized contact 3 loses its own link in it, and
+	// contact 2 its links.
+	mentored := intake.MustSchema(intake.ObjectContact, append(referring.Fields(),
+		intake.Field{Name: "mentor", Type: intake.TypeID, Ref: intake.ObjectContact})...)
+	c3 := intake.NewRecord(mentored)
+	c3.ID = "3"
+	c3.Set("mentor", intake.Text("2"))
+	write(t, b, update(c3))
+	require.Equal(t, []intake.Outcome{intake.OutcomeAnonymized},
+		write(t, a, &sink.Op{Kind: sink.OpAnonymize, Unlink: true, Record: person("3", "", "", ""),
+			Audit: &sink.AuditEntry{Reason: "erasure request"}}))
+	got, err = b.Get(ctx, mentored, []string{"3"})
+	require.NoError(t, err)
+	require.True(t, got["3"].Get("mentor").IsNull(), "the anonymized contact lost its own link")
+	require.True(t, got["3"].Get("email").IsNull())
+	require.Equal(t, []intake.Outcome{intake.OutcomeDeleted}, write(t, a, unlinking(sink.OpDelete, "2")))
+	got, err = b.Get(ctx, linked, []string{"n1"})
+	require.NoError(t, err)
+	require.Nil(t, got["n1"].Get("about").Items())
+
+	// a knows the field b added to the notes: it writes it (rather than
+	// adding its column again).
+	n2 := intake.NewRecord(linked)
+	n2.ID, n2.Values[0], n2.Values[1] = "n2", intake.Text("third"), intake.List("3")
+	write(t, a, create(n2))
+	got, err = b.Get(ctx, linked, []string{"n2"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"3"}, got["n2"].Get("about").Items())
+	log, err := a.AuditLog(ctx, "note", "n1")
+	require.NoError(t, err)
+	require.Len(t, log, 2)
+	require.Equal(t, []string{"unlink", "about", "contact", "1"}, []string{log[0].Action, log[0].Field, log[0].TargetObject, log[0].TargetID})
+}
+
+// TestSQLiteUnlinkDivergedSchemas: two sinks add fields to the same table
+// at once, so that intake_schema keeps only the second's change; a
+// sink's unlink searches the link fields of both its own view of the
+// table and the stored one.
+func TestSQLiteUnlinkDivergedSchemas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "diverged.db")
+	a := openSQLite(t, path)
+	write(t, a, create(referral("1", "a@example.com", "", "")))
+	b := openSQLite(t, path)
+	// a adds sponsor, then b, which has not seen it, adds mentor.
+	sponsored := intake.MustSchema(intake.ObjectContact, append(referring.Fields(),
+		intake.Field{Name: "sponsor", Type: intake.TypeID, Ref: intake.ObjectContact})...)
+	mentored := intake.MustSchema(intake.ObjectContact, append(referring.Fields(),
+		intake.Field{Name: "mentor", Type: intake.TypeID, Ref: intake.ObjectContact})...)
+	s2 := intake.NewRecord(sponsored)
+	s2.ID = "2"
+	s2.Set("sponsor", intake.Text("1"))
+	write(t, a, create(s2))
+	m3 := intake.NewRecord(mentored)
+	m3.ID = "3"
+	m3.Set("mentor", intake.Text("1"))
+	write(t, b, create(m3))
+
+	write(t, a, unlinking(sink.OpDelete, "1"))
+	got, err := a.Get(ctx, sponsored, []string{"2"})
+	require.NoError(t, err)
+	require.True(t, got["2"].Get("sponsor").IsNull(), "the link in a's own field is gone")
+	got, err = b.Get(ctx, mentored, []string{"3"})
+	require.NoError(t, err)
+	require.True(t, got["3"].Get("mentor").IsNull(), "the link in the field b stored is gone")
+	log, err := a.AuditLog(ctx, intake.ObjectContact, "")
+	require.NoError(t, err)
+	var links []string
+	for _, e := range log {
+		if e.Action == sink.ActionUnlink {
+			links = append(links, e.RecordID+"."+e.Field)
+		}
+	}
+	require.ElementsMatch(t, []string{"2.sponsor", "3.mentor"}, links)
+}
