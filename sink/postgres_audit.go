@@ -92,15 +92,17 @@ func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]Aud
 // and in the host's ([TableMapping]) alike, the link fields being those of
 // the schemas in intake_schema, whose Ref they keep. It implements
 // [Unlinker]. A batch with Unlink reads every object type's schema
-// version (FOR SHARE), and one SELECT … FOR UPDATE per link field to a
-// target's type finds the rows that hold a target: by = ANY on an id
-// column (a scan of the table unless the host indexes the column: CREATE
-// INDEX … ON intake_activity (profile_id); Intake adds no index on link
-// fields, which would slow every import of the table), by && on a
-// multi-select column (a scan unless a GIN index serves it), and by ->>
-// or ?| on a host's JSONB member. The rows found are written with the
-// batch's other changed rows, by its one UPDATE per table, and the audit
-// entries by its one INSERT.
+// version (FOR SHARE): when another process has created a table or
+// changed a schema (added a link field, say) since this sink read it, the
+// sink reads those schemas again and starts the batch over. Then one
+// SELECT … FOR UPDATE per link field to a target's type finds the rows
+// that hold a target: by = ANY on an id column (a scan of the table
+// unless the host indexes the column: CREATE INDEX … ON intake_activity
+// (profile_id); Intake adds no index on link fields, which would slow
+// every import of the table), by && on a multi-select column (a scan
+// unless a GIN index serves it), and by ->> or ?| on a host's JSONB
+// member. The rows found are written with the batch's other changed rows,
+// by its one UPDATE per table, and the audit entries by its one INSERT.
 func (p *Postgres) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence and returns

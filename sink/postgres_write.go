@@ -658,7 +658,7 @@ func (t *pgTable) linkCond(j int) string {
 
 // readPrefetch reads the schema versions and the stored rows of a batch.
 // With all, the versions are those of every object type, and one this
-// process does not know yet counts as moved.
+// process does not know yet, or knows at another version, counts as moved.
 func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool) error {
 	rows, err := br.Query()
 	if err != nil {
@@ -684,9 +684,11 @@ func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all b
 		}
 	}
 	if all {
+		// A table the batch does not touch may have gained link fields
+		// since this process read it, as well as a table it does not know.
 		p.mu.RLock()
-		for object := range versions {
-			if p.tables[object] == nil {
+		for object, v := range versions {
+			if t := p.tables[object]; (t == nil || t.version != v) && !slices.Contains(moved, object) {
 				moved = append(moved, object)
 			}
 		}

@@ -389,3 +389,35 @@ func TestSQLiteUnlinkDivergedSchemas(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"2.sponsor", "3.mentor"}, links)
 }
+
+// TestPostgresUnlinkOtherProcessField: a sink removes the links held by a
+// link field that another process added to a table this sink knows
+// without links.
+func TestPostgresUnlinkOtherProcessField(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := testSchema(t, pool)
+	a := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	plain := intake.MustSchema("ticket", intake.Field{Name: "subject", Type: intake.TypeText})
+	t0 := intake.NewRecord(plain)
+	t0.ID, t0.Values[0] = "t0", intake.Text("hello")
+	write(t, a, create(referral("1", "a@example.com", "", "")), create(t0))
+	b := openPostgres(t, sink.PostgresConfig{Schema: schema})
+	tickets := intake.MustSchema("ticket", intake.Field{Name: "subject", Type: intake.TypeText},
+		intake.Field{Name: "requester", Type: intake.TypeID, Ref: intake.ObjectContact})
+	tk := intake.NewRecord(tickets)
+	tk.ID, tk.Values[0], tk.Values[1] = "t1", intake.Text("help"), intake.Text("1")
+	write(t, b, create(tk))
+
+	write(t, a, unlinking(sink.OpDelete, "1"))
+	got, err := b.Get(ctx, tickets, []string{"t0", "t1"})
+	require.NoError(t, err)
+	require.True(t, got["t1"].Get("requester").IsNull(), "the ticket lost its link to the deleted contact")
+	require.Equal(t, "help", got["t1"].Get("subject").Str())
+	require.Equal(t, "hello", got["t0"].Get("subject").Str())
+	log, err := a.AuditLog(ctx, "ticket", "t1")
+	require.NoError(t, err)
+	require.Len(t, log, 1)
+	require.Equal(t, []string{"unlink", "requester", "contact", "1"}, []string{log[0].Action, log[0].Field, log[0].TargetObject, log[0].TargetID})
+}
