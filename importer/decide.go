@@ -179,6 +179,22 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		return nil
 	}
 	rec := &c.recs[i]
+	// The links: a Missing policy may reject or skip the row first; their
+	// targets are created or updated only once the action creates or
+	// updates the row's record (use).
+	row := -1
+	if len(r.links.links) > 0 {
+		var done bool
+		if row, done = r.checkLinks(b, c, i); done {
+			return nil
+		}
+	}
+	use := func() error {
+		if row < 0 {
+			return nil
+		}
+		return r.useLinks(b, c, i, row)
+	}
 	if r.rules.consent != nil {
 		if e := r.rules.consent.Check(rec); e != nil {
 			e.File, e.Line = r.job.MappingOptions.File, c.rows[i].Line
@@ -187,6 +203,9 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 		}
 	}
 	if r.matcher == nil { // no sync fields: every row is new
+		if err := use(); err != nil {
+			return err
+		}
 		return r.create(b, rec, nil)
 	}
 	m := &c.matches[i]
@@ -194,6 +213,9 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 	if m.NoKey && r.job.Profile != nil && rl.matrix.OnNoMatch == identity.NoMatchCreate {
 		// An event without its optional event id is a new event: the id
 		// only makes re-imports of the events that have one idempotent.
+		if err := use(); err != nil {
+			return err
+		}
 		return r.create(b, rec, nil)
 	}
 	earlier := false
@@ -238,8 +260,14 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 			return &Explanation{Line: rec.Line, Decision: "skip", Code: d.Code, Rule: r.ruleName(m), Key: displayKey(m), Records: m.IDs}
 		})
 	case identity.VerdictCreate:
+		if err := use(); err != nil {
+			return err
+		}
 		return r.create(b, rec, m)
 	case identity.VerdictUpdate:
+		if err := use(); err != nil {
+			return err
+		}
 		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
 			b.t.records++
 			var target *intake.Record

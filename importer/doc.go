@@ -43,8 +43,13 @@
 // its rows are matched. A target that is not found follows [Missing]: the
 // row is rejected (unknown_link, unknown_profile), skipped, imported
 // without the link, or the target (a minimal profile) is created in the
-// same batch, before the row, and found by later rows. Report.Links counts
-// how the references resolved. Job.KeepUnmapped keeps the columns the
+// same batch, before the row, and found by later rows. Links create and
+// update targets only for the rows whose own records the run creates or
+// updates: a row rejected for any reason (its sync key empty or a
+// duplicate, another link), skipped by its action (update_only without a
+// match, add_only finding its record), opted out or deleted leaves no
+// target and changes none (see [Link]). Report.Links counts how the
+// references resolved. Job.KeepUnmapped keeps the columns the
 // mapping does not mention as text properties.
 //
 // One file, several objects: a row may carry its target's data too — a
@@ -54,9 +59,11 @@
 // Missing create, an unknown reference creates the target with those
 // values (once, however many rows name it); with Link.Update, a known one
 // is updated with the row's non-empty values, in file order, so that the
-// last non-empty value of each field wins. Report.Objects counts, per
-// object type, the targets created and the references that updated them
-// or left them unchanged; the rows' own records keep the top-level counts.
+// last non-empty value of each field wins. A target that a row creates or
+// updates is found by later rows through the keys of every link to its
+// object type. Report.Objects counts, per object type, the targets
+// created and the references that updated them or left them unchanged;
+// the rows' own records keep the top-level counts.
 //
 // Many-to-many memberships: with Link.Many, a multi-select column holds
 // several references ("gold; vip": lists, tags, criteria, segments), each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,12 +32,19 @@ const (
 	// link is left as it is); a [Link.Many] link drops the unknown item
 	// and keeps the others. Links only: an activity always has a profile.
 	MissingEmpty Missing = "empty"
-	// MissingCreate creates the target in the same batch, before the row:
-	// a minimal profile with the row's profile keys, or a target whose key
-	// field holds the reference and whose other fields hold the values
-	// that [Link.Fields] carries (a bare stub without Fields). Later rows
-	// with the same key find it, in this batch and after: each target is
-	// created once.
+	// MissingCreate creates the target in the same batch, just before the
+	// row: a minimal profile with the row's profile keys, or a target
+	// whose key field holds the reference and whose other fields hold the
+	// values that [Link.Fields] carries (a bare stub without Fields). Later
+	// rows with the same key find it, in this batch and after: each target
+	// is created once. Only a row whose own record the run creates or
+	// updates creates a target (see [Link]): a row rejected or skipped for
+	// another reason leaves none, and a later row of the same reference
+	// creates it with its own values. A reference that cannot make a
+	// target rejects the row: a value that is none of the options of the
+	// target's select key (invalid_select, or invalid_multiselect for a
+	// [Link.Many] item), a Many item whose key is empty once normalized
+	// (unknown_link).
 	MissingCreate Missing = "create"
 )
 
@@ -95,6 +103,24 @@ type ProfileLink struct {
 // whose reference is empty is imported without a link. When a key finds
 // several targets, the oldest one is the link's.
 //
+// # Which rows change targets
+//
+// The Missing policy applies to every row the mapping accepts: a row it
+// rejects or skips is rejected or skipped whatever the job's action. A
+// link creates or updates its target only for a row whose own record the
+// run creates or updates (in a dry run: would), just before that row's
+// own write, in file order. A row that is rejected for any other reason
+// (an invalid cell, an empty or duplicate sync key, another link of the
+// job), skipped by its action (update_only without a match, add_only or
+// create finding its record), opted out, inactivated, deleted or
+// anonymized leaves no new target and changes none, and its references
+// are counted neither in Report.Links (but for the link that rejects or
+// skips it) nor in Report.Objects. When a rejected row names a new target
+// that a later row names too, the later row creates it, with its own
+// values. A target created or updated by a row is found by later rows
+// through the keys of every link of the job to its object type (a
+// company created by its domain is found by its name too).
+//
 // # One file, several objects
 //
 // A row may carry its target's data as well as its own (HubSpot's
@@ -102,8 +128,9 @@ type ProfileLink struct {
 // names the row's fields that hold the target's values; with Missing
 // create, a reference that finds no target creates it with its key and
 // those values, and with Update, a reference that finds one updates it.
-// The target is resolved, and created or updated, before the row itself
-// is matched and written, in the same batch:
+// The target is looked up with the batch, before the rows are matched,
+// and created or updated in the same batch, before the row that names it
+// is written:
 //
 //	importer.Link{
 //		Field:   "company_domain",                     // the reference
@@ -200,8 +227,15 @@ type Link struct {
 	//
 	// Missing applies per item: reject rejects the row, naming the items
 	// no target matches; skip skips the row; empty drops the unknown items
-	// and keeps the others; create creates a target per unknown item, once
-	// per distinct key.
+	// and keeps the others (each counted in LinkCounts.Empty); create
+	// creates a target per unknown item, once per distinct key, whose key
+	// field holds the item as the file spelt it — an email normalized, a
+	// select key's option as the target's field spells it ("GOLD" creates
+	// "gold"). An item whose key is empty once normalized (a no-break
+	// space, which the key drops) names no target: it is an unknown item,
+	// dropped by empty, and with create it rejects the row (unknown_link),
+	// as an item that is none of a select key's options does
+	// (invalid_multiselect).
 	//
 	// When a row updates its record, a non-empty list of ids replaces the
 	// stored one, as any non-empty value does, and an empty cell leaves the
@@ -222,13 +256,17 @@ type Link struct {
 
 // LinkCounts counts how the references of a run's rows resolved, per link
 // (Report.Links). They are not outcomes: a row counted here has its own
-// outcome too. Found, Created, Updated and Empty count references — one
-// per row for a link, one per distinct target of the row for a
-// [Link.Many] link —; Skipped and Rejected count rows. A row that another
-// link of the job rejects or skips is counted by that link only.
+// outcome too. Found, Created, Updated and Empty count the references of
+// the rows whose records the run creates or updates — one per row for a
+// link, one per distinct target of the row for a [Link.Many] link —;
+// Skipped and Rejected count the rows that the link's Missing policy
+// skipped or rejected. A row rejected or skipped otherwise (by another
+// link of the job, for its sync key, by its action) or opted out,
+// deleted or anonymized is not counted (see [Link]).
 type LinkCounts struct {
 	// Found counts references that found a stored target or one this run
-	// created (Created included).
+	// created (Created included): Created plus the references that
+	// updated a target or left it unchanged (Report.Objects).
 	Found int64 `json:"found"`
 	// Created counts the targets the run created (minimal profiles,
 	// targets of unknown references): one per distinct unknown key.
@@ -236,7 +274,9 @@ type LinkCounts struct {
 	// Updated counts references whose carried values changed a target
 	// they found ([Link.Update]).
 	Updated int64 `json:"updated,omitempty"`
-	// Empty counts references left without the link (MissingEmpty).
+	// Empty counts references left without the link (MissingEmpty): an
+	// unknown reference, or a [Link.Many] item whose key is empty once
+	// normalized.
 	Empty int64 `json:"empty,omitempty"`
 	// Skipped and Rejected count the rows the policy skipped or rejected.
 	Skipped  int64 `json:"skipped,omitempty"`
@@ -281,6 +321,10 @@ type linking struct {
 	targets []*targets
 	carry   *carryPlan
 	get     sink.Getter // the targets of links that update them are read with it
+	// chunk is the chunk of the row being decided, base its first row's
+	// index in the batch (rowOf).
+	chunk *chunk
+	base  int
 }
 
 // carryPlan takes the fields that links carry for their targets out of
@@ -364,26 +408,57 @@ func rowSchema(full *intake.Schema, links []Link) *intake.Schema {
 }
 
 // targets is what the links of a run to one object type share: the
-// targets the run created (by key) and, when a link updates them, the
-// targets the run touched (by id), as the run leaves them.
+// target-side key plans of those links, the targets the run created (by
+// key) and, when a link updates them, the targets the run touched (by
+// id), as the run leaves them.
 type targets struct {
 	object string
 	schema *intake.Schema
 	// update: a link updates these targets, so touched ones are kept.
 	update bool
+	// plans are the keys on which the links to this type find their
+	// targets, each once (by name); keyed[i]: field i is in one of them.
+	plans []targetPlan
+	keyed []bool
 	// created maps the keys (by key spec name) of the targets this batch
 	// created to their ids, prev those of the batch before, which may
 	// still be being written. A dry run keeps them for the whole run in
-	// created, with made-up ids.
+	// created, up to limit keys, and the keys of the targets it would
+	// create beyond that by hash only, in hashed (with the number of
+	// their made-up id).
 	created, prev map[intake.Key]string
+	hashed        map[uint64]int
+	seed          maphash.Seed
 	// recs holds the targets this batch created or updated, prevRecs
 	// those of the batch before (read only: the sink may be writing
-	// them). A dry run keeps up to Config.DryRunRecords of them for the
-	// whole run in recs.
+	// them). A dry run keeps up to limit of them for the whole run in
+	// recs.
 	recs, prevRecs map[string]*touched
 	// fetched are the stored targets this batch's rows found, read once.
 	fetched map[string]*intake.Record
 	dryN    int
+	dry     bool
+	limit   int // Config.DryRunRecords
+}
+
+// targetPlan is one key of a target type, compiled on its schema.
+type targetPlan struct {
+	name string
+	plan *intake.KeyPlan
+}
+
+// addPlan adds the key plan named name, unless the type has it already.
+func (ts *targets) addPlan(name string, plan *intake.KeyPlan) {
+	if slices.ContainsFunc(ts.plans, func(p targetPlan) bool { return p.name == name }) {
+		return
+	}
+	ts.plans = append(ts.plans, targetPlan{name: name, plan: plan})
+	if ts.keyed == nil {
+		ts.keyed = make([]bool, ts.schema.Len())
+	}
+	for _, f := range plan.Spec().Fields {
+		ts.keyed[ts.schema.Index(f)] = true
+	}
 }
 
 // touched is a target as the run leaves it, and the op of the current
@@ -394,9 +469,9 @@ type touched struct {
 }
 
 // rotate starts a batch.
-func (ts *targets) rotate(dry bool) {
+func (ts *targets) rotate() {
 	clear(ts.fetched)
-	if dry {
+	if ts.dry {
 		return
 	}
 	ts.prev, ts.created = ts.created, ts.prev
@@ -413,22 +488,73 @@ func createdKey(spec string, k intake.Key) intake.Key {
 
 // find returns the id of the target the run created with key k, if any.
 func (ts *targets) find(spec string, k intake.Key) (string, bool) {
-	if len(ts.created) == 0 && len(ts.prev) == 0 {
+	if len(ts.created) == 0 && len(ts.prev) == 0 && len(ts.hashed) == 0 {
 		return "", false
 	}
 	ck := createdKey(spec, k)
 	if id, ok := ts.created[ck]; ok {
 		return id, true
 	}
-	id, ok := ts.prev[ck]
-	return id, ok
+	if id, ok := ts.prev[ck]; ok {
+		return id, true
+	}
+	if len(ts.hashed) > 0 {
+		if n, ok := ts.hashed[maphash.String(ts.seed, string(ck))]; ok {
+			return ts.dryID(n), true
+		}
+	}
+	return "", false
 }
 
+// remember remembers that key k by the key spec named spec finds target
+// id. Beyond its limit, a dry run remembers the targets it made up by
+// hash, and forgets the new keys an update gives a stored target (a later
+// row of the same new key then counts as the store leaves it).
 func (ts *targets) remember(spec string, k intake.Key, id string) {
+	ck := createdKey(spec, k)
+	if ts.dry && len(ts.created) >= ts.limit {
+		if _, ok := ts.created[ck]; !ok {
+			if n := ts.dryNumber(id); n > 0 {
+				if ts.hashed == nil {
+					ts.hashed, ts.seed = make(map[uint64]int), maphash.MakeSeed()
+				}
+				ts.hashed[maphash.String(ts.seed, string(ck))] = n
+			}
+			return
+		}
+	}
 	if ts.created == nil {
 		ts.created = make(map[intake.Key]string)
 	}
-	ts.created[createdKey(spec, k)] = id
+	ts.created[ck] = id
+}
+
+// register remembers target rec, of id, under its key by every key plan
+// of its type.
+func (ts *targets) register(rec *intake.Record, id string) {
+	for _, p := range ts.plans {
+		if k, _ := p.plan.Key(rec); k != "" {
+			ts.remember(p.name, k, id)
+		}
+	}
+}
+
+// dryID is the made-up id of the n-th target a dry run would create.
+func (ts *targets) dryID(n int) string {
+	return "dry-run:" + ts.object + ":" + strconv.Itoa(n)
+}
+
+// dryNumber returns n when id is dryID(n), else 0.
+func (ts *targets) dryNumber(id string) int {
+	rest, ok := strings.CutPrefix(id, "dry-run:"+ts.object+":")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // touched returns the target id as the run leaves it, or nil when it is
@@ -448,8 +574,8 @@ func (ts *targets) touched(id string) *touched {
 
 // keep keeps t as the state of target id, within limit targets in a dry
 // run.
-func (ts *targets) keep(id string, t *touched, dry bool, limit int) {
-	if dry && len(ts.recs) >= limit {
+func (ts *targets) keep(id string, t *touched) {
+	if ts.dry && len(ts.recs) >= ts.limit {
 		return
 	}
 	if ts.recs == nil {
@@ -689,7 +815,7 @@ func (r *run) targetsOf(s *intake.Schema) (*targets, error) {
 		}
 		return ts, nil
 	}
-	ts := &targets{object: s.Object(), schema: s}
+	ts := &targets{object: s.Object(), schema: s, dry: r.job.DryRun, limit: r.im.cfg.DryRunRecords}
 	r.links.targets = append(r.links.targets, ts)
 	return ts, nil
 }
@@ -789,6 +915,7 @@ func (r *run) compileLinks(ctx context.Context) error {
 				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
 			}
 			l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
+			ts.addPlan(spec.Name(), plan)
 			l.rules = []linkRule{{spec: spec, name: spec.Name()}}
 		} else {
 			if idType.Kind() != intake.KindText {
@@ -882,23 +1009,29 @@ func (l *linker) addRule(schema *intake.Schema, spec intake.KeySpec, targetField
 		}
 	}
 	tspec := intake.KeySpec{Fields: targetFields, EmailRules: spec.EmailRules, MD5: spec.MD5}
-	if _, err := target.CompileKey(tspec); err != nil {
+	tplan, err := target.CompileKey(tspec)
+	if err != nil {
 		return err
 	}
+	l.ts.addPlan(tspec.Name(), tplan)
 	l.rules = append(l.rules, linkRule{plan: plan, spec: tspec, name: tspec.Name()})
 	return nil
 }
 
-// resolveLinks resolves the references of the batch's valid rows, before
-// they are matched and decided: it sets the record-id fields, rejects or
-// skips rows whose target is unknown, and adds the creates and updates of
-// targets at the head of the batch's ops.
+// resolveLinks looks up the targets that the references of the batch's
+// valid rows name, before the rows are matched: one sink.Lookuper call per
+// link and key, and one sink.Getter call per object type whose targets a
+// link updates. What each row's links do is worked out as the row is
+// decided, in file order: checkLinks applies the Missing policies before
+// the row's action, and useLinks creates and updates targets and sets the
+// record-id fields once the action creates or updates the row's record.
 func (r *run) resolveLinks(ctx context.Context, b *batch) error {
 	if len(r.links.links) == 0 {
 		return nil
 	}
+	r.links.chunk = nil
 	for _, ts := range r.links.targets {
-		ts.rotate(r.job.DryRun)
+		ts.rotate()
 	}
 	lk := r.im.cfg.Sink.(sink.Lookuper)
 	var ask []intake.Key
@@ -929,21 +1062,22 @@ func (r *run) resolveLinks(ctx context.Context, b *batch) error {
 			l.hits[ri] = found
 		}
 	}
-	if err := r.fetchTargets(ctx, b); err != nil {
-		return err
-	}
-	row := 0
-	for _, c := range b.chunks {
-		for i := 0; i < c.n; i, row = i+1, row+1 {
-			if c.errs[i] != nil || c.skip(i) != "" {
-				continue
+	return r.fetchTargets(ctx, b)
+}
+
+// rowOf returns the index in batch b of row i of chunk c (the rows of a
+// batch are decided in order: the chunk's offset is worked out once).
+func (lk *linking) rowOf(b *batch, c *chunk, i int) int {
+	if lk.chunk != c {
+		lk.chunk, lk.base = c, 0
+		for _, x := range b.chunks {
+			if x == c {
+				break
 			}
-			if err := r.linkRow(b, c, i, row); err != nil {
-				return err
-			}
+			lk.base += x.n
 		}
 	}
-	return nil
+	return lk.base + i
 }
 
 // keyBatch computes the keys of the references of every row of the batch.
@@ -1013,32 +1147,49 @@ func (r *run) fetchTargets(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// linkRow resolves every link of row i of chunk c (the batch's row-th):
-// first whether a link rejects or skips the row, then, when none does,
-// what each link does (targets found, created, updated; ids set).
-func (r *run) linkRow(b *batch, c *chunk, i, row int) error {
+// checkLinks resolves every link of row i of chunk c, which is being
+// decided, and applies their Missing policies: when a link rejects or
+// skips the row, checkLinks counts it so and reports true. It returns the
+// row's index in the batch, for useLinks.
+func (r *run) checkLinks(b *batch, c *chunk, i int) (row int, done bool) {
+	row = r.links.rowOf(b, c, i)
 	rec := &c.recs[i]
 	for _, l := range r.links.links {
 		l.resolve(row)
 	}
 	for _, l := range r.links.links {
+		var e *intake.RowError
 		switch {
 		case l.noKey:
-			b.t.link(l.name).Rejected++
-			c.errs[i] = &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: r.schema.Field(l.idField).Name, Code: intake.CodeMissingKey,
+			e = &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: r.schema.Field(l.idField).Name, Code: intake.CodeMissingKey,
 				Message: "the row names no profile: its profile keys (" + l.ruleNames() + ") are all empty"}
-			return nil
 		case !l.unknown:
 		case l.missing == MissingSkip:
 			b.t.link(l.name).Skipped++
 			c.setSkip(i, l.code)
-			return nil
+			r.skipRow(b, c, i)
+			return row, true
 		case l.missing == MissingReject:
+			e = l.unknownError(r, rec, row)
+		case l.missing == MissingCreate:
+			e = l.createError(r, c, i, row)
+		}
+		if e != nil {
 			b.t.link(l.name).Rejected++
-			c.errs[i] = l.unknownError(r, rec, row)
-			return nil
+			r.reject(b, c.rows[i], e, nil)
+			return row, true
 		}
 	}
+	return row, false
+}
+
+// useLinks does what the links of row i of chunk c (the batch's row-th)
+// do, now that the row's action creates or updates its record: it creates
+// or updates their targets, before the row's own ops, and sets the
+// record-id fields. A row that is rejected, skipped, opted out, deleted
+// (or anything but created or updated) never gets here: its references
+// change no target.
+func (r *run) useLinks(b *batch, c *chunk, i, row int) error {
 	for _, l := range r.links.links {
 		if err := r.applyLink(b, c, i, row, l); err != nil {
 			return err
@@ -1054,12 +1205,15 @@ func (l *linker) resolve(row int) {
 	if l.many {
 		for j := l.start[row]; j < l.start[row+1]; j++ {
 			if k := l.keys[j]; k != "" {
-				if _, ok := l.find(0, k); !ok {
-					l.unknown = true
-					if !slices.Contains(l.names, l.items[j]) {
-						l.names = append(l.names, l.items[j])
-					}
+				if _, ok := l.find(0, k); ok {
+					continue
 				}
+			}
+			// An item whose key is empty (white space that the key's
+			// normalization drops) names no target either.
+			l.unknown = true
+			if !slices.Contains(l.names, l.items[j]) {
+				l.names = append(l.names, l.items[j])
 			}
 		}
 		return
@@ -1112,8 +1266,65 @@ func (l *linker) unknownError(r *run, rec *intake.Record, row int) *intake.RowEr
 	return e
 }
 
+// createError is the rejection of a row whose unknown references a link
+// that creates its targets cannot create a target with — a Many item
+// whose key is empty, a value that is none of the options of the
+// target's select key field —, or nil when it can create them all.
+func (l *linker) createError(r *run, c *chunk, i, row int) *intake.RowError {
+	rec := &c.recs[i]
+	e := &intake.RowError{File: r.job.MappingOptions.File, Line: rec.Line, Field: l.name, Column: l.column}
+	if !l.many {
+		for j, f := range l.from {
+			tf := l.ts.schema.Field(l.to[j])
+			if _, ok := optionOf(tf, rec.Values[f]); !ok {
+				e.Code = intake.CodeInvalidSelect
+				e.Message = fmt.Sprintf("no %s matches %q, and it is not one of the options of the %s's %s (%s): the link cannot create the %s", l.ts.object, rec.Values[f].String(), l.ts.object, tf.Name, strings.Join(tf.Options, ", "), l.ts.object)
+				if l.profile {
+					e.Field, e.Column = r.schema.Field(l.idField).Name, ""
+				}
+				return e
+			}
+		}
+		return nil
+	}
+	tf := l.ts.schema.Field(l.itemField)
+	for j := l.start[row]; j < l.start[row+1]; j++ {
+		k, item := l.keys[j], l.items[j]
+		if k == "" {
+			e.Code = intake.CodeUnknownLink
+			e.Message = fmt.Sprintf("the item %q of %s has no %s once normalized: it names no %s, and the link cannot create one without a key", item, l.name, l.ruleNames(), l.ts.object)
+			return e
+		}
+		if _, ok := l.find(0, k); ok {
+			continue
+		}
+		if _, ok := optionOf(tf, intake.Text(item)); !ok {
+			e.Code = intake.CodeInvalidMultiSelect
+			e.Message = fmt.Sprintf("no %s matches the item %q of %s, and it is not one of the options of the %s's %s (%s): the link cannot create the %s", l.ts.object, item, l.name, l.ts.object, tf.Name, strings.Join(tf.Options, ", "), l.ts.object)
+			return e
+		}
+	}
+	return nil
+}
+
+// optionOf returns v as a value of the target's field f: for a select
+// field with options, the option that v names (compared as keys compare
+// them: "GOLD" names "gold"), and false when it names none; otherwise v.
+func optionOf(f intake.Field, v intake.Value) (intake.Value, bool) {
+	if f.Type != intake.TypeSelect || len(f.Options) == 0 || v.IsNull() {
+		return v, true
+	}
+	k := intake.NormalizeKey(intake.TypeSelect, v)
+	for _, o := range f.Options {
+		if intake.NormalizeKey(intake.TypeSelect, intake.Text(o)) == k {
+			return intake.Text(o), true
+		}
+	}
+	return v, false
+}
+
 // applyLink does what link l does for row i of chunk c, which no link
-// rejects or skips.
+// rejects or skips and whose record the run creates or updates.
 func (r *run) applyLink(b *batch, c *chunk, i, row int, l *linker) error {
 	rec := &c.recs[i]
 	counts := b.t.link(l.name)
@@ -1143,8 +1354,12 @@ func (r *run) applyLink(b *batch, c *chunk, i, row int, l *linker) error {
 	l.ids = l.ids[:0]
 	for j := l.start[row]; j < l.start[row+1]; j++ {
 		k := l.keys[j]
-		if k == "" || slices.Contains(l.keys[l.start[row]:j], k) {
-			continue // no key, or the key of an earlier item of the row
+		if slices.Contains(l.keys[l.start[row]:j], k) {
+			continue // the key of an earlier item of the row
+		}
+		if k == "" { // names no target (MissingEmpty: the others reject the row)
+			counts.Empty++
+			continue
 		}
 		id, ok := l.find(0, k)
 		switch {
@@ -1193,7 +1408,7 @@ func (r *run) touchTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i i
 		oc.Unchanged++
 		return
 	}
-	changed := false
+	changed, rekey := false, false
 	for _, f := range l.carry {
 		v := l.value(c, i, f)
 		if v.IsNull() || t.rec.Values[f.to] == v {
@@ -1202,6 +1417,7 @@ func (r *run) touchTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i i
 		v = v.Clone()
 		t.rec.Values[f.to] = v
 		changed = true
+		rekey = rekey || ts.keyed[f.to]
 		if r.job.DryRun {
 			continue
 		}
@@ -1214,7 +1430,12 @@ func (r *run) touchTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i i
 		}
 	}
 	if ts.recs[id] != t {
-		ts.keep(id, t, r.job.DryRun, r.im.cfg.DryRunRecords)
+		ts.keep(id, t)
+	}
+	if rekey {
+		// The update gives the target a new key of another link to its
+		// type: later rows find it by it.
+		ts.register(t.rec, id)
 	}
 	if changed {
 		counts.Updated++
@@ -1236,10 +1457,11 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 		if ts.schema.Field(l.itemField).Type == intake.TypeEmail {
 			v = intake.Text(intake.NormalizeKey(intake.TypeEmail, v))
 		}
-		tr.Values[l.itemField] = v
+		tr.Values[l.itemField], _ = optionOf(ts.schema.Field(l.itemField), v)
 	} else {
 		for j, f := range l.from {
-			tr.Values[l.to[j]] = rec.Values[f].Clone()
+			v, _ := optionOf(ts.schema.Field(l.to[j]), rec.Values[f])
+			tr.Values[l.to[j]] = v.Clone()
 		}
 	}
 	for _, f := range l.carry {
@@ -1249,7 +1471,7 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 	}
 	if r.job.DryRun {
 		ts.dryN++
-		tr.ID = "dry-run:" + ts.object + ":" + strconv.Itoa(ts.dryN)
+		tr.ID = ts.dryID(ts.dryN)
 	} else {
 		id, err := r.im.cfg.IDs.NewID()
 		if err != nil {
@@ -1257,11 +1479,14 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 		}
 		tr.ID = id
 	}
+	// Later rows find the target by the keys that found nothing, and by
+	// the keys of every other link to its type.
 	for ri, k := range keys {
 		if k != "" {
 			ts.remember(l.rules[ri].name, intake.Key(strings.Clone(string(k))), tr.ID)
 		}
 	}
+	ts.register(tr, tr.ID)
 	counts.Created++
 	counts.Found++
 	b.t.object(ts.object).Created++
@@ -1271,7 +1496,7 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 		b.ops = append(b.ops, t.op)
 	}
 	if ts.update {
-		ts.keep(tr.ID, t, r.job.DryRun, r.im.cfg.DryRunRecords)
+		ts.keep(tr.ID, t)
 	}
 	return tr.ID, nil
 }
