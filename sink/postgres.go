@@ -194,7 +194,13 @@ type Postgres struct {
 //
 // intake_audit and intake_sequences are recent, and intake_audit gained
 // the columns field, target_object and target_id (added by an ALTER TABLE
-// … ADD COLUMN IF NOT EXISTS, which rewrites nothing): a host with
+// … ADD COLUMN IF NOT EXISTS, which rewrites nothing). The ALTER TABLE and
+// the CREATE INDEX run in DO blocks, only when the columns or the index
+// are missing: both statements lock the table even when there is nothing
+// to do, so the ALTER TABLE would wait for every open transaction that
+// reads or writes the audit log, the CREATE INDEX for every one that
+// writes it, and either would hold up the transactions that come after
+// (the other statements take no lock on an existing table). A host with
 // SkipMigrations that has not run these statements yet gets an error
 // naming PostgresMigrations from lifecycle ops, AuditLog and Reserve;
 // everything else works without them. The tables of object types are created by
@@ -235,15 +241,33 @@ func PostgresMigrations(schema string) []string {
 	target_object text NOT NULL DEFAULT '',
 	target_id     text NOT NULL DEFAULT ''
 )`,
-		`ALTER TABLE ` + q + `.intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
-	ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
-	ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT ''`,
-		`CREATE INDEX IF NOT EXISTS intake_audit_record ON ` + q + `.intake_audit (object, record_id)`,
+		pgDo(`IF (SELECT count(*) FROM information_schema.columns WHERE table_schema = ` + quoteLiteral(schema) + ` AND table_name = 'intake_audit'
+	AND column_name IN ('field', 'target_object', 'target_id')) < 3 THEN
+	ALTER TABLE ` + q + `.intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+		ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+		ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
+END IF;`),
+		pgDo(`IF NOT EXISTS (SELECT FROM pg_indexes WHERE schemaname = ` + quoteLiteral(schema) + ` AND indexname = 'intake_audit_record') THEN
+	CREATE INDEX IF NOT EXISTS intake_audit_record ON ` + q + `.intake_audit (object, record_id);
+END IF;`),
 		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_sequences (
 	name text PRIMARY KEY,
 	next bigint NOT NULL
 )`,
 	}
+}
+
+// pgDo returns a DO block that runs the PL/pgSQL statements body. The
+// migrations guard their ALTER TABLE and CREATE INDEX with one: both take
+// a lock on the table (ACCESS EXCLUSIVE, SHARE) before they find that
+// their IF NOT EXISTS holds, so they would wait for every transaction
+// that reads or writes the table, and queue the later ones behind them.
+func pgDo(body string) string {
+	tag := "$do$"
+	for n := 2; strings.Contains(body, tag); n++ {
+		tag = "$do" + strconv.Itoa(n) + "$"
+	}
+	return "DO " + tag + "\nBEGIN\n\t" + strings.ReplaceAll(body, "\n", "\n\t") + "\nEND\n" + tag
 }
 
 // PostgresObjectMigration returns the SQL statements that create the table
@@ -353,7 +377,16 @@ func (p *Postgres) migrate(ctx context.Context) error {
 	return nil
 }
 
+// firstLine returns the first line of the statement s, or of a DO block's
+// ALTER or CREATE statement.
 func firstLine(s string) string {
+	if strings.HasPrefix(s, "DO ") {
+		for l := range strings.Lines(s) {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "ALTER ") || strings.HasPrefix(l, "CREATE ") {
+				return strings.TrimSuffix(l, ";")
+			}
+		}
+	}
 	l, _, _ := strings.Cut(s, "\n")
 	return l
 }

@@ -46,10 +46,23 @@ func ExamplePostgresMigrations() {
 	// 	target_object text NOT NULL DEFAULT '',
 	// 	target_id     text NOT NULL DEFAULT ''
 	// );
-	// ALTER TABLE "crm".intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
-	// 	ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
-	// 	ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
-	// CREATE INDEX IF NOT EXISTS intake_audit_record ON "crm".intake_audit (object, record_id);
+	// DO $do$
+	// BEGIN
+	// 	IF (SELECT count(*) FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'intake_audit'
+	// 		AND column_name IN ('field', 'target_object', 'target_id')) < 3 THEN
+	// 		ALTER TABLE "crm".intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+	// 			ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+	// 			ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
+	// 	END IF;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
+	// 	IF NOT EXISTS (SELECT FROM pg_indexes WHERE schemaname = 'crm' AND indexname = 'intake_audit_record') THEN
+	// 		CREATE INDEX IF NOT EXISTS intake_audit_record ON "crm".intake_audit (object, record_id);
+	// 	END IF;
+	// END
+	// $do$;
 	// CREATE TABLE IF NOT EXISTS "crm".intake_sequences (
 	// 	name text PRIMARY KEY,
 	// 	next bigint NOT NULL

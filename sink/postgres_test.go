@@ -179,6 +179,43 @@ func TestPostgresMigrations(t *testing.T) {
 	require.Error(t, err)
 }
 
+// TestPostgresOpenBesideAuditUsers: NewPostgres on a database whose
+// tables are up to date takes no lock on them, so that it neither waits
+// for a reader of the audit log nor for a write batch in progress (which
+// would also queue every later reader and writer behind it).
+func TestPostgresOpenBesideAuditUsers(t *testing.T) {
+	t.Parallel()
+	pool := testPool(t)
+	schema := testSchema(t, pool)
+	openPostgres(t, sink.PostgresConfig{Schema: schema})
+	for _, c := range []struct{ name, q string }{
+		{"reader", `SELECT count(*) FROM ` + schema + `.intake_audit`},
+		{"writer", `INSERT INTO ` + schema + `.intake_audit (time, object, record_id, action, reason) VALUES (now(), 'contact', '1', 'delete', 'gone')`},
+	} {
+		name, q := c.name, c.q
+		tx, err := pool.Begin(context.Background())
+		require.NoError(t, err)
+		_, err = tx.Exec(context.Background(), q)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+		cancel()
+		require.NoError(t, tx.Rollback(context.Background()))
+		require.NoError(t, err, "NewPostgres beside a %s of intake_audit", name)
+	}
+	// The guarded statements still run where they are needed.
+	ctx := context.Background()
+	_, err := pool.Exec(ctx, `DROP INDEX `+schema+`.intake_audit_record; ALTER TABLE `+schema+`.intake_audit DROP COLUMN target_id`)
+	require.NoError(t, err)
+	openPostgres(t, sink.PostgresConfig{Schema: schema})
+	var cols, idx int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'intake_audit'
+		AND column_name IN ('field', 'target_object', 'target_id')`, schema).Scan(&cols))
+	require.Equal(t, 3, cols)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'intake_audit_record'`, schema).Scan(&idx))
+	require.Equal(t, 1, idx)
+}
+
 func TestPostgresAsyncCommit(t *testing.T) {
 	t.Parallel()
 	pg := openPostgres(t, sink.PostgresConfig{AsyncCommit: true})
