@@ -84,6 +84,10 @@ type ProfileLink struct {
 	Rules []intake.KeySpec
 	// Field is the row's field that receives the profile's record id,
 	// added to the schema (type id) when missing. Default "profile_id".
+	// Its intake.Field.Ref names the profile's object type, which is how
+	// stores know it for a link (Job.Unlink): a field of the job's schema
+	// of type id without a Ref is given it, and one with another Ref or of
+	// another type is refused.
 	Field string
 	// Missing is what to do when no rule finds a profile: reject (the
 	// default; code intake.CodeUnknownProfile), skip, or create a minimal
@@ -174,7 +178,10 @@ type Link struct {
 	Key intake.KeySpec
 	// IDField is the row's field that receives the target's record id,
 	// added to the schema when missing: type id, or with Many
-	// multi-select; either way with intake.Field.Ref set to Object.
+	// multi-select; either way with intake.Field.Ref set to Object, which
+	// is how stores know it for a link (Job.Unlink). A field of that type
+	// that the job's schema declares without a Ref is given it; one with
+	// another Ref (another link's field), or of another type, is refused.
 	// Default Object + "_record_id" ("account_record_id"), with Many
 	// Object + "_record_ids". In a dry run, which creates nothing, a row
 	// whose target would be created holds a placeholder id there
@@ -658,17 +665,50 @@ func linkFields(job *Job) error {
 		return add[slices.IndexFunc(add, func(f intake.Field) bool { return f.Name == name })]
 	}
 	keepers := map[string]bool{} // reference and id fields: always the row's
+	// refs are the id fields the job's schema declares without a Ref: the
+	// link gives them one (the sinks find links by it, Job.Unlink).
+	refs := map[string]string{}
+	idField := func(what, name, object string, many bool) error {
+		if !has(name) {
+			f := intake.Field{Name: name, Type: intake.TypeID, Label: object + " record", Ref: object}
+			if many {
+				f.Type, f.Label = intake.TypeMultiSelect, object+" records"
+			}
+			add = append(add, f)
+			return nil
+		}
+		f := typeOf(name)
+		want := intake.TypeID
+		if many {
+			want = intake.TypeMultiSelect
+		}
+		ref := f.Ref
+		if ref == "" {
+			ref = refs[name]
+		}
+		switch {
+		case f.Type != want:
+			return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
+		case ref != "" && ref != object:
+			return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
+		case f.Ref == "":
+			refs[name] = object
+		}
+		return nil
+	}
 	if p := job.Profile; p != nil {
 		if p.Field == "" {
 			p.Field = "profile_id"
 		}
 		keepers[p.Field] = true
+		ref := p.Object
+		if ref == "" {
+			ref = intake.ObjectContact
+		}
 		if !has(p.Field) {
-			ref := p.Object
-			if ref == "" {
-				ref = intake.ObjectContact
-			}
 			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
+		} else if err := idField("profile link", p.Field, ref, false); err != nil {
+			return err
 		}
 	}
 	carriedOnly := map[string]bool{}
@@ -708,12 +748,8 @@ func linkFields(job *Job) error {
 			}
 			add = append(add, f)
 		}
-		if !has(l.IDField) {
-			f := intake.Field{Name: l.IDField, Type: intake.TypeID, Label: l.Object + " record", Ref: l.Object}
-			if l.Many {
-				f.Type, f.Label = intake.TypeMultiSelect, l.Object+" records"
-			}
-			add = append(add, f)
+		if err := idField("link "+l.Field, l.IDField, l.Object, l.Many); err != nil {
+			return err
 		}
 		if err := checkCarried(l, target, kf); err != nil {
 			return err
@@ -745,10 +781,16 @@ func linkFields(job *Job) error {
 	for i := range job.Links {
 		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return keepers[n] })
 	}
-	if len(add) == 0 {
+	if len(add) == 0 && len(refs) == 0 {
 		return nil
 	}
-	s, err := intake.NewSchema(job.Schema.Object(), append(job.Schema.Fields(), add...)...)
+	fields := job.Schema.Fields()
+	for i := range fields {
+		if ref, ok := refs[fields[i].Name]; ok {
+			fields[i].Ref = ref
+		}
+	}
+	s, err := intake.NewSchema(job.Schema.Object(), append(fields, add...)...)
 	if err != nil {
 		return fmt.Errorf("intake: link fields: %w", err)
 	}
