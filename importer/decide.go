@@ -37,12 +37,15 @@ type rules struct {
 	audit sink.AuditEntry
 	// unlink: deletes and anonymizations remove the links to their
 	// records (Job.Unlink remove). In a dry run that anonymizes, probed
-	// says linkProbe was worked out: the link fields the store has and the
-	// run's schema lacks (nil for none), and dryUnlinked holds the records
-	// the run anonymized, whose links are gone.
+	// says linkProbe was worked out: the link fields the store has that
+	// the run's schema lacks or holds without a Ref (nil for none);
+	// linkField[j] says that field j of the run's schema is a link by its
+	// Ref or the store's (nil: by its own), and dryUnlinked holds the
+	// records the run anonymized, whose links are gone.
 	unlink      bool
 	probed      bool
 	linkProbe   *intake.Schema
+	linkField   []bool
 	dryUnlinked *identity.Seen
 	// byID[i]: rule i matches on the record id; personal[i]: one of its
 	// fields is personal (anonymizing a record takes it out of the rule).
@@ -746,7 +749,7 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			if s != nil {
 				op.Outcome = intake.OutcomeUnchanged
 				for j, v := range s.Values {
-					if !v.IsNull() && j < r.schema.Len() && (erased(r.schema, j) || op.Unlink && isLink(r.schema.Field(j))) {
+					if !v.IsNull() && j < r.schema.Len() && (erased(r.schema, j) || op.Unlink && r.unlinks(j)) {
 						s.Values[j] = intake.Null
 						op.Outcome = intake.OutcomeAnonymized
 					}
@@ -775,10 +778,13 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 
 // storedLinks tells, for a dry run that anonymizes and removes links,
 // which records of the batch's anonymizations hold links in fields that
-// the store has and the run's schema lacks (a sink clears them too, which
-// makes an anonymization without personal values count as anonymized):
-// one Get per batch of those fields, through the schema the store reports
-// (sink.SchemaReader). A record anonymized earlier in the run holds none.
+// the store has with a Ref and the run's schema lacks, or holds without
+// one (a sink clears every field with a Ref in the schema it stores,
+// which makes an anonymization without personal values count as
+// anonymized): one Get per batch of those fields, through the schema the
+// store reports (sink.SchemaReader). A record anonymized earlier in the
+// run holds none. It also marks the run's fields that the store holds as
+// links (rules.linkField), which simulate clears.
 func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error) {
 	rl := &r.rules
 	if !rl.unlink || r.getter == nil || rl.matrix.OnMatch != identity.MatchAnonymize {
@@ -797,8 +803,23 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 		}
 		var links []intake.Field
 		for i := 0; stored != nil && i < stored.Len(); i++ {
-			if f := stored.Field(i); isLink(f) && r.schema.Index(f.Name) < 0 {
-				links = append(links, f)
+			f := stored.Field(i)
+			if !isLink(f) {
+				continue
+			}
+			j := r.schema.Index(f.Name)
+			if j >= 0 && isLink(r.schema.Field(j)) {
+				continue
+			}
+			links = append(links, f)
+			if j >= 0 {
+				if rl.linkField == nil {
+					rl.linkField = make([]bool, r.schema.Len())
+					for k := range rl.linkField {
+						rl.linkField[k] = isLink(r.schema.Field(k))
+					}
+				}
+				rl.linkField[j] = true
 			}
 		}
 		if len(links) > 0 {
@@ -828,6 +849,16 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 		linked[id] = slices.ContainsFunc(rec.Values, func(v intake.Value) bool { return !v.IsNull() })
 	}
 	return linked, nil
+}
+
+// unlinks reports whether an anonymization that removes links clears
+// field j of the run's schema: a link by its own Ref or, in a dry run, by
+// the store's.
+func (r *run) unlinks(j int) bool {
+	if r.rules.linkField != nil {
+		return r.rules.linkField[j]
+	}
+	return isLink(r.schema.Field(j))
 }
 
 // isLink reports whether f is a link field, which an anonymization that

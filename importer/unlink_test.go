@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -240,4 +241,38 @@ func TestUnlinkJobChecks(t *testing.T) {
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@example.com\n"), Matrix: &del, Reason: "r", Unlink: importer.UnlinkKeep})
 	require.NoError(t, err)
+}
+
+// TestUnlinkDryRunStoredRefs: a dry run of an anonymization that removes
+// links counts a field as a link when the store holds it with a Ref, even
+// though the job's schema declares it without one, as the sinks clear it:
+// a record whose only change is that link is anonymized in both runs,
+// then unchanged in both.
+func TestUnlinkDryRunStoredRefs(t *testing.T) {
+	t.Parallel()
+	// The job's schema has the link field, without its Ref.
+	plain := intake.MustSchema(intake.ObjectContact, append(intake.ContactSchema().Fields(),
+		intake.Field{Name: "account_record_id", Type: intake.TypeID})...)
+	for name, s := range objectStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := importer.Config{Sink: s}
+			seed(t, s, intake.AccountSchema(), "account_id,name\nA1,Acme\n")
+			runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "contact_id,account_id\nX9,A1\n"), Sync: intake.Keys("contact_id"),
+				Links: []importer.Link{{Field: "account_id", Object: intake.ObjectAccount}}})
+			stored := storedSchema(t, s, intake.ObjectContact)
+			require.Equal(t, intake.ObjectAccount, stored.Field(stored.Index("account_record_id")).Ref)
+
+			anon := identity.Matrix{OnMatch: identity.MatchAnonymize, OnNoMatch: identity.NoMatchSkip}
+			for i, want := range []intake.Outcome{intake.OutcomeAnonymized, intake.OutcomeAnonymized, intake.OutcomeUnchanged, intake.OutcomeUnchanged} {
+				dry := i%2 == 0
+				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "x9.csv", "contact_id\nX9\n"), Schema: plain, Sync: intake.Keys("contact_id"),
+					Matrix: &anon, Reason: "erasure", Unlink: importer.UnlinkRemove, DryRun: dry, RunID: fmt.Sprintf("run-%d", i)})
+				assert.EqualValues(t, 1, rep.Count(want), "run %d (dry run %v): %+v", i, dry, rep)
+			}
+			x9 := scanObject(t, s, stored, "contact_id")["X9"]
+			require.NotNil(t, x9)
+			assert.True(t, x9.Get("account_record_id").IsNull())
+		})
+	}
 }
