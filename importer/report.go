@@ -69,10 +69,14 @@ type Report struct {
 	// Objects counts, per object type, what the run did to the targets of
 	// its links (Job.Links, Job.Profile): the accounts of a multi-object
 	// import, the lists of a Many link, the minimal profiles of an
-	// activity import. It counts target records, not rows: an account
-	// that the first of 50 rows creates is created once, and the 49 later
-	// references to it are each counted unchanged (or updated, when their
-	// carried values change it: Link.Update). The rows' own records are
+	// activity import. Created counts target records, one per target the
+	// run created however many rows name it; Updated and Unchanged count
+	// references, one per later reference of a row to a target, by
+	// whether the row's carried values changed it (Link.Update). An
+	// account that the first of 50 rows creates counts 1 created, and the
+	// 49 later references to it 49 unchanged (or updated, those whose
+	// values change it). Only the references of rows whose own records the
+	// run creates or updates count (see Link). The rows' own records are
 	// counted by the top-level counts only, even when a link targets the
 	// same object type.
 	//
@@ -93,17 +97,19 @@ type Report struct {
 
 // ObjectCounts counts what a run did to the records of one object type
 // that its rows link to (Report.Objects): each reference that resolved to
-// a target counts once, as the target it created, updated or left
-// unchanged.
+// a target counts once, as the one that created it (a record), or as one
+// that updated it or left it unchanged.
 type ObjectCounts struct {
-	// Created counts the targets the run created (one per new target,
-	// however many rows name it).
+	// Created counts the targets the run created: records, one per new
+	// target however many rows name it. The reference that created a
+	// target counts here only.
 	Created int64 `json:"created"`
-	// Updated counts references whose carried values changed their
-	// target (Link.Update).
+	// Updated counts the references whose carried values changed the
+	// target they found (Link.Update): a target that three rows change
+	// counts three.
 	Updated int64 `json:"updated"`
-	// Unchanged counts references that found their target and changed
-	// nothing in it.
+	// Unchanged counts the references that found their target and
+	// changed nothing in it.
 	Unchanged int64 `json:"unchanged"`
 }
 

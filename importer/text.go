@@ -11,7 +11,9 @@ import (
 )
 
 // WriteText writes the report as a short table for people: the counts, the
-// skip and rejection reasons, and the first rejected rows.
+// skip and rejection reasons, the links (Report.Links: "link FIELD") and
+// their targets per object type (Report.Objects: "OBJECT (linked)"), and
+// the first rejected rows.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	status := string(r.Status)
@@ -77,7 +79,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	sort.Strings(objects)
 	for _, name := range objects {
 		c := r.Objects[name]
-		fmt.Fprintf(tw, "  %s records\tcreated %s, updated %s, unchanged %s\n", name, group(c.Created), group(c.Updated), group(c.Unchanged))
+		// Created counts records, updated and unchanged references
+		// (ObjectCounts): "records" would say otherwise.
+		fmt.Fprintf(tw, "  %s (linked)\tcreated %s, updated %s, unchanged %s\n", name, group(c.Created), group(c.Updated), group(c.Unchanged))
 	}
 	if r.Error != "" {
 		fmt.Fprintf(tw, "  error\t%s\n", r.Error)

@@ -6,7 +6,8 @@ import (
 )
 
 // TestWriteTextObjects checks that the text report shows the counts per
-// target object type and a link's updates.
+// target object type, labelled "OBJECT (linked)" (updated and unchanged
+// count references, not records), and a link's updates.
 func TestWriteTextObjects(t *testing.T) {
 	r := &Report{
 		Status:  StatusSucceeded,
@@ -22,14 +23,17 @@ func TestWriteTextObjects(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"link company_domain  found 3, created 2, updated 1",
-		"account records      created 2, updated 1, unchanged 0",
-		"list records         created 0, updated 0, unchanged 4",
+		"account (linked)     created 2, updated 1, unchanged 0",
+		"list (linked)        created 0, updated 0, unchanged 4",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Index(out, "account records") > strings.Index(out, "list records") {
+	if strings.Contains(out, "records") {
+		t.Errorf("the counts of linked objects are not all records:\n%s", out)
+	}
+	if strings.Index(out, "account (linked)") > strings.Index(out, "list (linked)") {
 		t.Errorf("object types are not sorted:\n%s", out)
 	}
 }
