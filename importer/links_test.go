@@ -29,22 +29,48 @@ type objectStore interface {
 
 // objectStores returns the stores the object-type tests run on: a fresh
 // memory store, a fresh SQLite file and, when INTAKE_TEST_POSTGRES is set,
-// PostgreSQL in a schema of the test's own, dropped at its end.
+// PostgreSQL in a schema of the test's own, dropped at its end. Tests
+// with many subtests take one store per subtest instead (storeNames,
+// newObjectStore), so that a PostgreSQL pool lives only as long as the
+// subtest that uses it.
 func objectStores(t *testing.T) map[string]objectStore {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sink.OpenSQLite(ctx, filepath.Join(t.TempDir(), "intake.db"), sink.SQLiteConfig{})
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	mem := sink.NewMemory(sink.MemoryConfig{})
-	t.Cleanup(func() { mem.Close() })
-	out := map[string]objectStore{"memory": mem, "sqlite": db}
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
-		return out
+	out := map[string]objectStore{}
+	for _, name := range storeNames(t) {
+		out[name] = newObjectStore(t, name)
 	}
-	pool, err := pgxpool.New(ctx, url)
+	return out
+}
+
+// storeNames names the stores the object-type tests run on: memory,
+// sqlite and, when INTAKE_TEST_POSTGRES is set, postgres.
+func storeNames(t *testing.T) []string {
+	t.Helper()
+	if os.Getenv("INTAKE_TEST_POSTGRES") == "" {
+		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
+		return []string{"memory", "sqlite"}
+	}
+	return []string{"memory", "sqlite", "postgres"}
+}
+
+// newObjectStore returns a fresh store of the named kind (storeNames),
+// closed (and its PostgreSQL schema dropped) at the end of t.
+func newObjectStore(t *testing.T, name string) objectStore {
+	t.Helper()
+	ctx := context.Background()
+	switch name {
+	case "memory":
+		mem := sink.NewMemory(sink.MemoryConfig{})
+		t.Cleanup(func() { mem.Close() })
+		return mem
+	case "sqlite":
+		db, err := sink.OpenSQLite(ctx, filepath.Join(t.TempDir(), "intake.db"), sink.SQLiteConfig{})
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	require.Equal(t, "postgres", name)
+	pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
 	require.NoError(t, err)
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -59,8 +85,7 @@ func objectStores(t *testing.T) map[string]objectStore {
 		assert.NoError(t, err, "drop schema %s", schema)
 		pool.Close()
 	})
-	out["postgres"] = pg
-	return out
+	return pg
 }
 
 // scanObject returns the stored records of schema's object type by the
@@ -126,9 +151,10 @@ func activityJob(t *testing.T, data string) importer.Job {
 // and checks every link; a second import of the activities skips them all.
 func TestAccountsContactsActivities(t *testing.T) {
 	t.Parallel()
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			accRep, conRep, actRep := importObjects(t, s, 2, importer.MissingReject)
 			assert.EqualValues(t, 3, accRep.Created)
 
@@ -208,9 +234,10 @@ func TestLinkMissing(t *testing.T) {
 		{importer.MissingCreate, 4, 0, 0, importer.LinkCounts{Found: 3, Created: 1}, 2},
 	} {
 		for _, batch := range []int{1, 2, 100} {
-			for name, s := range objectStores(t) {
+			for _, name := range storeNames(t) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tc.missing, name, batch), func(t *testing.T) {
 					t.Parallel()
+					s := newObjectStore(t, name)
 					cfg := importer.Config{Sink: s, BatchSize: batch}
 					runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", "account_id,name,domain\nA-1,Acme,acme.example\n"), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
 					job := importer.Job{
@@ -269,9 +296,10 @@ func TestProfileMissing(t *testing.T) {
 		{importer.MissingCreate, 4, 0, 1, 3},
 	} {
 		for _, batch := range []int{1, 2, 100} {
-			for name, s := range objectStores(t) {
+			for _, name := range storeNames(t) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tc.missing, name, batch), func(t *testing.T) {
 					t.Parallel()
+					s := newObjectStore(t, name)
 					cfg := importer.Config{Sink: s, BatchSize: batch}
 					seed(t, s, intake.ContactSchema(), "email,first_name\nknown@x.example,Kim\n")
 					rep := runJob(t, cfg, importer.Job{
@@ -316,9 +344,10 @@ func TestProfileMissing(t *testing.T) {
 // remembers the targets it would create for the whole run.
 func TestLinksDryRun(t *testing.T) {
 	t.Parallel()
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			rep := runJob(t, importer.Config{Sink: s, BatchSize: 1}, importer.Job{
 				Source: csvSource(t, "c.csv", "email,account_id\na@x.example,A-1\nb@x.example,A-1\n"),
 				Links:  []importer.Link{{Field: "account_id", Object: intake.ObjectAccount, Missing: importer.MissingCreate}},
@@ -388,9 +417,10 @@ func TestKeepUnmappedNamesProperties(t *testing.T) {
 // every event), else every row a new event.
 func TestActivityDefaults(t *testing.T) {
 	t.Parallel()
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			seed(t, s, intake.ContactSchema(), "email\nkim@x.example\n")
 			cfg := importer.Config{Sink: s}
 			job := func(data string) importer.Job {
@@ -535,9 +565,10 @@ func TestAccountsContactsActivitiesPerPolicy(t *testing.T) {
 		{importer.MissingEmpty, importer.LinkCounts{Found: 3, Empty: 1}, importer.ObjectCounts{Unchanged: 3}},
 		{importer.MissingCreate, importer.LinkCounts{Found: 4, Created: 1}, importer.ObjectCounts{Created: 1, Unchanged: 3}},
 	} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(fmt.Sprintf("%s/%s", tc.missing, name), func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				_, contacts, activities := importObjects(t, s, 2, tc.missing)
 				assert.Equal(t, &tc.links, contacts.Links["account_id"])
 				assert.Equal(t, &tc.objects, contacts.Objects[intake.ObjectAccount])

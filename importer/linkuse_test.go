@@ -124,9 +124,10 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 		},
 	} {
 		for _, batch := range []int{1, 1000} {
-			for name, s := range objectStores(t) {
+			for _, name := range storeNames(t) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tc.name, name, batch), func(t *testing.T) {
 					t.Parallel()
+					s := newObjectStore(t, name)
 					seed(t, s, intake.AccountSchema(), acme)
 					if tc.contacts != "" {
 						seed(t, s, intake.ContactSchema(), tc.contacts)
@@ -148,9 +149,10 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 func TestProfileOnlyForWrittenEvents(t *testing.T) {
 	t.Parallel()
 	for _, batch := range []int{1, 1000} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(fmt.Sprintf("%s/batch%d", name, batch), func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s, BatchSize: batch}
 				runJob(t, cfg, importer.Job{Source: csvSource(t, "old.csv", "event_id,email,type\ne1,ghost@x.example,visit\n"),
 					Schema: intake.ActivitySchema(), Action: intake.ActionAddOnly, Sync: intake.Keys("event_id")})
@@ -175,9 +177,10 @@ func TestProfileOnlyForWrittenEvents(t *testing.T) {
 func TestManyLinksOnlyForWrittenRows(t *testing.T) {
 	t.Parallel()
 	for _, batch := range []int{1, 1000} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(fmt.Sprintf("%s/batch%d", name, batch), func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				job := importer.Job{Action: intake.ActionCreate, Links: []importer.Link{listsLink(importer.MissingCreate)}}
 				rep := runDryThenReal(t, importer.Config{Sink: s, BatchSize: batch}, "c.csv",
 					"email,lists\na@x.example,gold\nA@x.example,dup-only;gold\nb@x.example,\n", job)
@@ -212,9 +215,10 @@ func TestLinksFindTargetsByEveryKey(t *testing.T) {
 		"max@x.example,globex.example,Globex Corp,\n" + // renames the stored globex
 		"nia@x.example,,,globex corp\n" // finds it by its new name
 	for _, batch := range []int{1, 1000} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(fmt.Sprintf("%s/batch%d", name, batch), func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				seed(t, s, intake.AccountSchema(), "account_id,name,domain\nG-1,Globex,globex.example\n")
 				rep := runDryThenReal(t, importer.Config{Sink: s, BatchSize: batch}, "c.csv", file, importer.Job{Links: links})
 				assert.Equal(t, linkRun{Rows: 4, Created: 4,
@@ -275,9 +279,10 @@ func TestLinksToSelectKeys(t *testing.T) {
 			Objects: map[string]*importer.ObjectCounts{"tier": {Unchanged: 2}}},
 			map[string]string{"a@x.example": "[gold] -", "b@x.example": "[] -", "c@x.example": "[] -", "d@x.example": "[vip] -", "e@x.example": "[] -"}},
 	} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(fmt.Sprintf("%s/%s", tc.missing, name), func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s}
 				runJob(t, cfg, importer.Job{Source: csvSource(t, "tiers.csv", "name\ngold\nvip\n"), Schema: tierSchema, Sync: intake.Keys("name")})
 				job := importer.Job{Schema: contacts, Links: []importer.Link{
@@ -349,9 +354,10 @@ func TestLinksDryRunBeyondItsMemory(t *testing.T) {
 			fmt.Fprintf(&b, "c%d-%d@x.example,C,d%d.example,Name %d,type%d\n", round, i, i, i, round%2)
 		}
 	}
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			rep := runDryThenReal(t, importer.Config{Sink: s, BatchSize: 4, DryRunRecords: 2}, "c.csv", b.String(),
 				importer.Job{Links: []importer.Link{companyLink(false)}})
 			assert.Equal(t, &importer.ObjectCounts{Created: 6, Unchanged: 12}, rep.Objects[intake.ObjectAccount])

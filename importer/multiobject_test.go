@@ -205,12 +205,13 @@ func TestMultiObjectImport(t *testing.T) {
 // and update it in file order.
 func TestMultiObjectAcrossBatches(t *testing.T) {
 	t.Parallel()
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		for _, batch := range []int{1, 3, 7} {
 			t.Run(fmt.Sprintf("%s/batch%d", name, batch), func(t *testing.T) {
 				t.Parallel()
-				// Each subtest has its own contacts and account: they share
-				// the store.
+				// A store per subtest: the checks read every contact and
+				// account, which another subtest would be writing.
+				s := newObjectStore(t, name)
 				domain := fmt.Sprintf("batch%d.example", batch)
 				var b strings.Builder
 				b.WriteString("email,company_domain,company_type\n")
@@ -242,9 +243,10 @@ func TestMultiObjectRejects(t *testing.T) {
 		intake.Field{Name: "employees", Type: intake.TypeDecimal})...)
 	contacts := intake.MustSchema(intake.ObjectContact, append(intake.ContactSchema().Fields(),
 		intake.Field{Name: "company_name", Type: intake.TypeText})...)
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
 			const file = "email,company_domain,company_name,company_size\n" +
 				"kim@acme.example,acme.example,Acme,many\n" +
@@ -344,9 +346,10 @@ func TestManyLinks(t *testing.T) {
 			map[string]string{"a@x.example": "[gold vip]", "b@x.example": "[vip gold]", "c@x.example": "[gold platinum]", "d@x.example": "-", "e@x.example": "[platinum]"}},
 	} {
 		for _, batch := range []int{1, 2, 1000} {
-			for name, s := range objectStores(t) {
+			for _, name := range storeNames(t) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tc.missing, name, batch), func(t *testing.T) {
 					t.Parallel()
+					s := newObjectStore(t, name)
 					cfg := importer.Config{Sink: s, BatchSize: batch}
 					runJob(t, cfg, importer.Job{Source: csvSource(t, "lists.csv", "name\ngold\nvip\n"), Schema: listSchema, Sync: intake.Keys("name")})
 					job := importer.Job{Links: []importer.Link{listsLink(tc.missing)}}
@@ -400,9 +403,10 @@ func TestManyLinksMerge(t *testing.T) {
 		{"replace", identity.MergePolicy{}, map[string]string{"a@x.example": "[platinum]", "b@x.example": "[vip]"}, "platinum"},
 		{"append", appendLists, map[string]string{"a@x.example": "[gold vip platinum]", "b@x.example": "[vip]"}, "[gold vip platinum]"},
 	} {
-		for name, s := range objectStores(t) {
+		for _, name := range storeNames(t) {
 			t.Run(tc.name+"/"+name, func(t *testing.T) {
 				t.Parallel()
+				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s}
 				job := importer.Job{Links: []importer.Link{listsLink(importer.MissingCreate)}, Merge: tc.merge}
 				runDryThenReal(t, cfg, "c.csv", "email,lists\na@x.example,gold;vip\nb@x.example,vip\n", job)
@@ -437,9 +441,10 @@ func TestLinksShareTargets(t *testing.T) {
 	t.Parallel()
 	schema := intake.MustSchema(intake.ObjectContact, append(intake.ContactSchema().Fields(),
 		intake.Field{Name: "employer", Type: intake.TypeText}, intake.Field{Name: "billing", Type: intake.TypeText})...)
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			rep := runDryThenReal(t, importer.Config{Sink: s}, "c.csv", "email,employer,billing\na@x.example,new.example,NEW.example\n", importer.Job{
 				Schema: schema,
 				Links: []importer.Link{

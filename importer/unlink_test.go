@@ -46,9 +46,10 @@ func unlinkEntries(t *testing.T, s sink.Sink, object string, names map[string]st
 // Job.Unlink remove and keep, on every store.
 func TestUnlinkEndToEnd(t *testing.T) {
 	t.Parallel()
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
 			runJob(t, cfg, importer.Job{Source: csvSource(t, "accounts.csv", "account_id,name\nA1,Acme\nA2,Bolt\n"),
 				Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
@@ -253,9 +254,10 @@ func TestUnlinkDryRunStoredRefs(t *testing.T) {
 	// The job's schema has the link field, without its Ref.
 	plain := intake.MustSchema(intake.ObjectContact, append(intake.ContactSchema().Fields(),
 		intake.Field{Name: "account_record_id", Type: intake.TypeID})...)
-	for name, s := range objectStores(t) {
+	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
 			seed(t, s, intake.AccountSchema(), "account_id,name\nA1,Acme\n")
 			runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "contact_id,account_id\nX9,A1\n"), Sync: intake.Keys("contact_id"),
