@@ -198,8 +198,10 @@ type run struct {
 	// that a later row whose lookup predates the delete does not touch
 	// them again.
 	deleted *identity.Seen
-	// links resolve the rows' profile and foreign keys (Job.Profile,
-	// Job.Links) before they are matched.
+	// links look the rows' profile and foreign keys up (Job.Profile,
+	// Job.Links) before the rows are matched, and apply them — the row's
+	// policy for a missing target, the targets it creates or updates — as
+	// each row is decided.
 	links linking
 	// createdKeys holds the keys of the records the run created (by hash),
 	// when in-file duplicates need to know (rules.trackCreated).
