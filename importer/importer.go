@@ -173,14 +173,27 @@ type Job struct {
 	// UnlinkKeep, the default ("" too), leaves them: other records keep
 	// the id they hold, and an anonymized record keeps its own links.
 	// UnlinkRemove removes them in the sink, in the transaction of each
-	// batch (sink.Op.Unlink): in the stored records of every object type,
-	// the record's own type included, each link field that holds the
-	// record's id loses it (an id field becomes empty, a multi-select
-	// drops the id), an anonymized record's own link fields are cleared
-	// too, and every removed link is in the audit log with the job's
-	// Reason and Actor, its Name and RunID and the row's line. It needs
-	// a delete or anonymize action and a sink.Unlinker; a dry run counts
-	// what a real run would and removes nothing.
+	// batch (sink.Op.Unlink): in the stored records the sink reaches,
+	// each link field that holds the record's id loses it (an id field
+	// becomes empty, a multi-select drops the id), an anonymized record's
+	// own link fields are cleared too, and every removed link is in the
+	// audit log with the job's Reason and Actor, its Name and RunID and
+	// the row's line. It needs a delete or anonymize action and a
+	// sink.Unlinker; a dry run counts what a real run would and removes
+	// nothing.
+	//
+	// The sink reaches the records sink.Op.Unlink says: the memory,
+	// SQLite and PostgreSQL stores those of every object type they hold,
+	// a sink.SQLiteTable only its own table's (and only through the link
+	// fields of the job's schema). A link field is one whose Ref the
+	// store knows. The fields that ProfileLink and Link fill get it, but
+	// a store written by a version from before intake.Field.Ref holds
+	// profile_id, account_record_id and the like without one, and their
+	// links stay, silently. Such a store learns them from a run of each
+	// import that fills them, with its ProfileLink or Link (a file with
+	// no rows will do), or from sink.SchemaEnsurer.EnsureSchema with a
+	// schema whose link fields set Ref: do that before the first job that
+	// removes links.
 	//
 	// Keep is the default because removing links changes records that the
 	// job does not name, of other object types too, and cannot be undone

@@ -67,15 +67,27 @@ type Op struct {
 	// transaction that applies the op.
 	Audit *AuditEntry
 	// Unlink, on an OpDelete or an OpAnonymize, removes the links that
-	// point to the record. A link is a field whose [intake.Field.Ref]
-	// names the record's object type (a contact's account_record_id, an
-	// activity's profile_id): in the stored records of every object type
-	// (the record's own included), each such field that holds the
-	// record's id loses it — a field of type id becomes null, a
+	// point to the record. A link is a field of type id or multi-select
+	// whose [intake.Field.Ref] names the record's object type (a
+	// contact's account_record_id, an activity's profile_id): in the
+	// stored records that the sink reaches, each such field that holds
+	// the record's id loses it — a field of type id becomes null, a
 	// multi-select field drops the id (and becomes null when no id is
 	// left). An anonymize with Unlink also clears the record's own link
-	// fields (every field with a Ref, as the store's schema has them);
-	// a deleted record's own links go with it.
+	// fields (every id or multi-select field with a Ref); a deleted
+	// record's own links go with it.
+	//
+	// Which records a sink reaches is its own (a sink documents it on
+	// its Unlinks method): Memory, SQLite and Postgres those of every
+	// object type they hold, their link fields
+	// being those of the schemas they store (with the Ref each field was
+	// last given); SQLiteTable only its own table, its link fields those
+	// of the batch's schemas. A field stored without a Ref is no link:
+	// one that a version before Ref existed wrote (an activity's
+	// profile_id) keeps its ids until the store learns its Ref — which a
+	// run of the import that fills it (importer.ProfileLink,
+	// importer.Link) teaches it, as does [SchemaEnsurer.EnsureSchema]
+	// with a schema whose field sets the Ref.
 	//
 	// The links are removed in the batch's transaction, after its ops: the
 	// links that ops of the same batch wrote go too. Each removed link adds
