@@ -98,9 +98,13 @@ type Op struct {
 	// that target). Without Unlink (the default) other records keep the
 	// ids they hold.
 	//
-	// Only a sink that implements [Unlinker] applies it; any other sink
-	// must fail the op (the conformance kit checks that it does). Unlink
-	// on an op of another kind is an [ErrInvalidOp].
+	// Only a sink that implements [Unlinker] and reports true applies
+	// it, and the importer sends it to no other sink. A sink that
+	// implements Unlinker and reports false must fail such an op (the
+	// conformance kit checks that it does); one that does not implement
+	// Unlinker, such as one written before Op.Unlink existed, may not know
+	// the field at all. Unlink on an op of another kind is an
+	// [ErrInvalidOp].
 	Unlink bool
 	// Outcome is set by the sink when the op is applied: OutcomeCreated for a
 	// create, OutcomeUpdated or OutcomeUnchanged for an update (unchanged when

@@ -32,7 +32,10 @@
 // id and multi-select link fields, links from several object types and
 // from the same type, links written by the same batch, the anonymized
 // record's own links, the exact audit entries, a failed batch that leaves
-// every link in place), and a sink without Unlink refusing it.
+// every link in place), and a sink that implements [sink.Unlinker] but
+// reports false refusing it. A sink that does not implement
+// sink.Unlinker (one written before Op.Unlink existed) is never sent an
+// op with Unlink, and the kit sends it none.
 //
 // Tests that need a capability the sink lacks are skipped with a message.
 // Every test opens its own sink and runs in parallel with the others.
@@ -92,8 +95,11 @@ type Features struct {
 	Sequencer bool
 	// Unlink: the sink implements [sink.Unlinker], reports true, and
 	// applies [sink.Op.Unlink] on deletes and anonymizations. Its tests
-	// need Lifecycle and Get or Scan. A sink with Lifecycle but without
-	// Unlink must refuse an op with Unlink, which the kit checks.
+	// need Lifecycle and Get or Scan. Without it, a sink with Lifecycle
+	// that implements sink.Unlinker and reports false must refuse an op
+	// with Unlink, which the kit checks; one that does not implement
+	// sink.Unlinker is never sent such an op (the importer refuses a job
+	// that removes links first), and the kit skips that check.
 	Unlink bool
 }
 
@@ -178,7 +184,7 @@ var tests = []kitTest{
 	{"UnlinkContacts", needs("Unlink", "Read"), testUnlinkContacts},
 	{"UnlinkRefused", func(f Features) string {
 		if !f.Lifecycle || f.Unlink {
-			return "checks that a sink with Features.Lifecycle but without Features.Unlink refuses Op.Unlink"
+			return "checks that a sink with Features.Lifecycle, without Features.Unlink, that implements sink.Unlinker and reports false refuses Op.Unlink"
 		}
 		return ""
 	}, testUnlinkRefused},

@@ -35,8 +35,9 @@ func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return len(batch), nil
 }
 
-// ignoresUnlink is a memory sink as written before Op.Unlink existed: it
-// applies deletes and anonymizations and drops their Unlink.
+// ignoresUnlink is a memory sink that says it does not apply Op.Unlink
+// (sink.Unlinker reporting false) and yet, rather than refuse an op with
+// Unlink, applies the delete or anonymization and drops the Unlink.
 type ignoresUnlink struct{ *sink.Memory }
 
 func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
@@ -45,6 +46,8 @@ func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error)
 	}
 	return s.Memory.Write(ctx, batch)
 }
+
+func (ignoresUnlink) Unlinks() bool { return false }
 
 func memory(t *testing.T) *sink.Memory {
 	m := sink.NewMemory(sink.MemoryConfig{})
@@ -100,4 +103,37 @@ func TestKitCatchesBrokenSinks(t *testing.T) {
 func TestKitPassesMemory(t *testing.T) {
 	t.Parallel()
 	sinktest.Run(t, func(t *testing.T) sink.Sink { return memory(t) }, sinktest.All())
+}
+
+// legacy is a lifecycle sink written before Op.Unlink existed: it does not
+// implement sink.Unlinker and, not knowing the field, ignores it. The
+// importer never sends it an op with Unlink.
+type legacy struct {
+	sink.Sink
+	sink.Lookuper
+	sink.Getter
+	sink.Scanner
+	sink.Auditor
+	sink.SchemaReader
+}
+
+func (l legacy) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	for _, op := range batch {
+		op.Unlink = false
+	}
+	return l.Sink.Write(ctx, batch)
+}
+
+// TestKitPassesLegacyLifecycleSink: the kit passes a sink with lifecycle
+// ops that predates Op.Unlink, and skips the check that Unlink is refused.
+func TestKitPassesLegacyLifecycleSink(t *testing.T) {
+	t.Parallel()
+	_, isUnlinker := any(legacy{}).(sink.Unlinker)
+	if isUnlinker {
+		t.Fatal("legacy implements sink.Unlinker")
+	}
+	sinktest.Run(t, func(t *testing.T) sink.Sink {
+		m := memory(t)
+		return legacy{m, m, m, m, m, m}
+	}, sinktest.Features{Lookup: true, Get: true, Scan: true, Lifecycle: true, SchemaReader: true, AllOrNothing: true})
 }
