@@ -83,9 +83,9 @@ func (c *PostgresConfig) validate() error {
 // Postgres is a sink over a PostgreSQL database, reached through a
 // *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
 // [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Checkpointer], [Concurrent], [Auditor], [Unlinker] and [Sequencer],
-// and is safe for concurrent use; several processes may share one
-// database.
+// [SchemaReader], [Checkpointer], [Concurrent], [BatchSizer], [Auditor],
+// [Unlinker] and [Sequencer], and is safe for concurrent use; several
+// processes may share one database.
 //
 // # Tables
 //
@@ -458,6 +458,12 @@ func (p *Postgres) Close() error {
 // Concurrent reports true: Lookup, Get, Scan and Count run on their own
 // connections of the pool beside a Write.
 func (p *Postgres) Concurrent() bool { return true }
+
+// BatchSize reports 10,000 (see [BatchSizer]): a batch costs a lookup,
+// a transaction with a few round trips and a commit that waits for the
+// WAL flush whatever its size, which with batches of 1,000 took about a
+// third of an import of small rows into an empty table.
+func (p *Postgres) BatchSize() int { return 10_000 }
 
 // replaceTable installs a new snapshot and drops the views of the old one.
 func (p *Postgres) replaceTable(object string, t *pgTable) {

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -171,21 +172,33 @@ func (p *Postgres) Lookup(ctx context.Context, sch *intake.Schema, spec intake.K
 	if len(uniq) == 0 {
 		return res, nil
 	}
+	// Chunks of pgChunk keys, pipelined in one round trip: with many more
+	// in one ANY($1) the planner may take a (parallel) sequential scan of a
+	// large table, several times slower than the index.
 	col := quoteIdent(kc.Column)
-	rows, err := p.pool.Query(ctx, "SELECT "+col+", "+v.t.idCol+"::text FROM "+v.t.name+" WHERE "+col+" = ANY($1) ORDER BY "+v.t.orderBy, uniq)
-	if err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
+	b := &pgx.Batch{}
+	for c := range slices.Chunk(uniq, pgChunk) {
+		b.Queue(q, c)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var k, id string
-		if err := rows.Scan(&k, &id); err != nil {
+	br := p.pool.SendBatch(ctx, b)
+	defer br.Close()
+	for range b.Len() {
+		rows, err := br.Query()
+		if err != nil {
 			return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
 		}
-		res[intake.Key(k)] = append(res[intake.Key(k)], id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+		for rows.Next() {
+			var k, id string
+			if err := rows.Scan(&k, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+			}
+			res[intake.Key(k)] = append(res[intake.Key(k)], id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+		}
 	}
 	return res, nil
 }
@@ -228,6 +241,10 @@ func (p *Postgres) Get(ctx context.Context, sch *intake.Schema, ids []string) (m
 	}
 	return res, nil
 }
+
+// pgChunk is the most keys or ids one query of Lookup or of a Write's
+// read names; more go in further queries of the same round trip.
+const pgChunk = 1000
 
 // pgScanPage is how many rows Scan reads per query.
 const pgScanPage = 1000

@@ -25,6 +25,7 @@ type pgBatchTable struct {
 	rows    map[string]*pgRowState
 	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
 	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
+	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
 }
 
 // pgRowState is the state of a record during a batch.
@@ -253,8 +254,9 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
 	}
 	for _, bt := range tabs {
-		if len(bt.fetch) > 0 {
-			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) FOR UPDATE`, validIDs(bt.t.idType, bt.fetch))
+		for c := range slices.Chunk(validIDs(bt.t.idType, bt.fetch), pgChunk) {
+			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) FOR UPDATE`, c)
+			bt.reads++
 		}
 	}
 	br := tx.SendBatch(ctx, b)
@@ -701,24 +703,23 @@ func (p *Postgres) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all b
 		return errSchemaMoved
 	}
 	for _, bt := range tabs {
-		if len(bt.fetch) == 0 {
-			continue
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
 		sc := newPgScanner(bt.t)
-		for rows.Next() {
-			rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
-			if err := sc.scan(rows, &rec); err != nil {
-				rows.Close()
+		for range bt.reads {
+			rows, err := br.Query()
+			if err != nil {
 				return err
 			}
-			bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
-		}
-		if err := rows.Err(); err != nil {
-			return err
+			for rows.Next() {
+				rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
+				if err := sc.scan(rows, &rec); err != nil {
+					rows.Close()
+					return err
+				}
+				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
