@@ -430,7 +430,7 @@ func (w *sqlWriter) bindRow(a []driver.NamedValue, t *sqlTable, vals []intake.Va
 		r := intake.Record{Schema: t.store, Values: vals}
 		for j, kc := range t.keys {
 			key, _ := kc.plan.Key(&r)
-			a[len(vals)+j].Value = keyArg(key)
+			a[len(vals)+j].Value = kc.arg(key)
 		}
 	}
 }
