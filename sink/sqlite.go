@@ -166,6 +166,7 @@ type sqlTable struct {
 	// Statements of Write.
 	insertSQL     string // one row: id, opted_out, inactive, created_at, updated_at, <cols>, <keys>
 	updateSQL     string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
+	updateColsSQL string // <cols> = ?, updated_at = ? WHERE id = ?: the keys did not change
 	optOutSQL     string // updated_at = ? WHERE id = ?
 	inactivateSQL string // updated_at = ? WHERE id = ?
 	deleteSQL     string // WHERE id = ?
@@ -437,11 +438,13 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey, inactive string) 
 	for _, c := range t.cols {
 		b.WriteString(quoteIdent(c.Column) + " = ?, ")
 	}
+	colsEnd := b.Len()
 	for _, k := range t.keys {
 		b.WriteString(quoteIdent(k.Column) + " = ?, ")
 	}
 	b.WriteString("updated_at = ? WHERE id = ?")
 	t.updateSQL = b.String()
+	t.updateColsSQL = t.updateSQL[:colsEnd] + "updated_at = ? WHERE id = ?"
 
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
 	t.inactivateSQL = "UPDATE " + t.name + " SET " + quoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"

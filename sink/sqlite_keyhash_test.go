@@ -63,3 +63,20 @@ func TestSQLiteOldTextKeyColumnRefilled(t *testing.T) {
 	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT typeof(k_email) FROM intake_contact WHERE id = '1'`).Scan(&typ))
 	require.Equal(t, "text", typ)
 }
+
+// An update writes the key columns only when a key changes, and then
+// Lookup finds the record under its new key only.
+func TestSQLiteUpdateKeyColumns(t *testing.T) {
+	t.Parallel()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "upd.db"))
+	write(t, s, create(person("1", "a@example.com", "Anna", "")))
+	require.Equal(t, []string{"1"}, lookup(t, s, byEmail, "a@example.com")["a@example.com"])
+	require.Equal(t, []intake.Outcome{intake.OutcomeUpdated}, write(t, s, update(person("1", "", "Anne", ""))))
+	require.Equal(t, map[intake.Key][]string{"a@example.com": {"1"}}, lookup(t, s, byEmail, "a@example.com", "b@example.com"))
+	require.Equal(t, []intake.Outcome{intake.OutcomeUpdated}, write(t, s, update(person("1", "B@example.com", "", ""))))
+	// One key at a time: a row found by the old key's hash is kept under
+	// the key it has now.
+	require.Equal(t, map[intake.Key][]string{"b@example.com": {"1"}}, lookup(t, s, byEmail, "b@example.com"))
+	require.Empty(t, lookup(t, s, byEmail, "a@example.com"))
+	require.Equal(t, "Anne", get(t, s, "1").Get("first_name").Str())
+}
