@@ -79,7 +79,7 @@ func (c *SQLiteConfig) validate() error {
 //	created_at INTEGER NOT NULL     Unix microseconds (UTC)
 //	updated_at INTEGER NOT NULL     Unix microseconds; changes only when a value or a flag does
 //	<field>    one column per field, named as the field
-//	k_<spec>   one key column per key spec used in a Lookup, indexed
+//	k_<spec>   one key column per key spec used in a Lookup, indexed: the key's hash
 //
 // A table created before the inactive flag existed gets the column
 // (ALTER TABLE … ADD COLUMN inactive INTEGER NOT NULL DEFAULT 0) when the
@@ -96,13 +96,19 @@ func (c *SQLiteConfig) validate() error {
 // starts with "k_" or "f_" gets the column f_<name> instead.
 //
 // A key column k_<fields joined by "__"> (k_email, k_first_name__last_name)
-// holds the record's [intake.Key] under that spec, NULL when blank; a spec
-// with options adds them: k_email__provider for [intake.EmailProvider]
-// rules, k_email__md5 for an MD5 key, k_email__provider__md5 for both (a
-// numeric suffix tells apart the rare names that collide). The first
-// Lookup with a spec adds the column and its (non-unique) index and fills it
-// for the stored records; every write keeps it current. A record-id spec
-// ([intake.KeySpec.RecordID]) is never looked up: Lookup refuses it.
+// holds the 64-bit FNV-1a hash of the record's [intake.Key] under that spec
+// as an INTEGER, NULL when the key is blank; a spec with options adds them:
+// k_email__provider for [intake.EmailProvider] rules, k_email__md5 for an
+// MD5 key, k_email__provider__md5 for both (a numeric suffix tells apart
+// the rare names that collide). The first Lookup with a spec adds the column
+// and its (non-unique) index and fills it for the stored records; every
+// write keeps it current. Lookup checks the key of every row its hash finds,
+// so a collision never matches a wrong record. Hashes keep the column and
+// its index small (an email key took about 50 bytes per record in each),
+// which is most of what an import's writes cost. A key column that a
+// version before hashing created (TEXT) keeps holding the keys themselves,
+// as before. A record-id spec ([intake.KeySpec.RecordID]) is never looked
+// up: Lookup refuses it.
 //
 // The table intake_schema remembers each object's fields and key columns
 // (with their specs' options) as JSON (object TEXT PRIMARY KEY, schema
@@ -166,6 +172,7 @@ type sqlTable struct {
 	// Statements of Write.
 	insertSQL     string // one row: id, opted_out, inactive, created_at, updated_at, <cols>, <keys>
 	updateSQL     string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
+	updateColsSQL string // <cols> = ?, updated_at = ? WHERE id = ?: the keys did not change
 	optOutSQL     string // updated_at = ? WHERE id = ?
 	inactivateSQL string // updated_at = ? WHERE id = ?
 	deleteSQL     string // WHERE id = ?
@@ -179,19 +186,52 @@ type sqlCol struct {
 
 // sqlKey is a key column. Its JSON keeps the spec's fields under "fields"
 // and its options only when set, so the schemas stored before key options
-// existed read as specs without options.
+// existed read as specs without options; likewise "hash" is absent for the
+// text key columns of earlier versions.
 type sqlKey struct {
 	Fields     []string          `json:"fields"`
 	EmailRules intake.EmailRules `json:"email_rules,omitempty"`
 	MD5        bool              `json:"md5,omitempty"`
 	RecordID   bool              `json:"record_id,omitempty"`
 	Column     string            `json:"column"`
-	plan       *intake.KeyPlan
+	// Hash is sqlKeyHash when the column holds the keys' 64-bit hashes,
+	// "" when it holds the keys themselves (the key columns of versions
+	// before hashing).
+	Hash string `json:"hash,omitempty"`
+	plan *intake.KeyPlan
 }
 
-// newSQLKey returns the key column col of spec.
-func newSQLKey(spec intake.KeySpec, col string, plan *intake.KeyPlan) *sqlKey {
-	return &sqlKey{Fields: slices.Clone(spec.Fields), EmailRules: spec.EmailRules, MD5: spec.MD5, RecordID: spec.RecordID, Column: col, plan: plan}
+// sqlKeyHash is the hash of the hashed key columns: 64-bit FNV-1a of the
+// key's bytes, stored as a signed INTEGER.
+const sqlKeyHash = "fnv1a64"
+
+// newSQLKey returns the key column col of spec; hash is its Hash.
+func newSQLKey(spec intake.KeySpec, col, hash string, plan *intake.KeyPlan) *sqlKey {
+	return &sqlKey{Fields: slices.Clone(spec.Fields), EmailRules: spec.EmailRules, MD5: spec.MD5, RecordID: spec.RecordID, Column: col, Hash: hash, plan: plan}
+}
+
+// arg returns the column value of key k: NULL for a blank key, else its
+// hash or, in a text key column, the key.
+func (k *sqlKey) arg(key intake.Key) any {
+	if key == "" {
+		return nil
+	}
+	if k.Hash == "" {
+		return string(key)
+	}
+	return keyHash(key)
+}
+
+// keyHash returns the 64-bit FNV-1a hash of k as a signed integer: the value
+// of k in a hashed key column.
+func keyHash(k intake.Key) int64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for i := 0; i < len(k); i++ {
+		h ^= uint64(k[i])
+		h *= prime
+	}
+	return int64(h)
 }
 
 // spec returns the key spec of k.
@@ -366,11 +406,14 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey, inactive string) 
 	}
 	t := &sqlTable{object: object, name: quoteIdent("intake_" + object), cols: cols, store: store, inactive: inactive}
 	for _, k := range keys {
+		if k.Hash != "" && k.Hash != sqlKeyHash {
+			return nil, fmt.Errorf("key column %s has the unknown hash %q (written by a newer version of Intake?)", k.Column, k.Hash)
+		}
 		plan, err := store.CompileKey(k.spec())
 		if err != nil {
 			return nil, err
 		}
-		t.keys = append(t.keys, newSQLKey(k.spec(), k.Column, plan))
+		t.keys = append(t.keys, newSQLKey(k.spec(), k.Column, k.Hash, plan))
 	}
 	var b strings.Builder
 	b.WriteString("id, opted_out, ")
@@ -401,11 +444,13 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey, inactive string) 
 	for _, c := range t.cols {
 		b.WriteString(quoteIdent(c.Column) + " = ?, ")
 	}
+	colsEnd := b.Len()
 	for _, k := range t.keys {
 		b.WriteString(quoteIdent(k.Column) + " = ?, ")
 	}
 	b.WriteString("updated_at = ? WHERE id = ?")
 	t.updateSQL = b.String()
+	t.updateColsSQL = t.updateSQL[:colsEnd] + "updated_at = ? WHERE id = ?"
 
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
 	t.inactivateSQL = "UPDATE " + t.name + " SET " + quoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"
@@ -733,25 +778,35 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 		return err
 	}
 	defer tx.Rollback()
-	exists := false
-	rows, err := tx.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", "intake_"+t.object)
+	// A new column holds hashes. One left by an earlier use keeps its
+	// type: hashes if it is an INTEGER column, else the keys themselves
+	// (a TEXT column of a version before hashing would turn hashes into
+	// text).
+	exists, hash := false, sqlKeyHash
+	rows, err := tx.QueryContext(ctx, "SELECT name, type FROM pragma_table_info(?)", "intake_"+t.object)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var n, typ string
+		if err := rows.Scan(&n, &typ); err != nil {
 			rows.Close()
 			return err
 		}
-		exists = exists || n == col
+		if n == col {
+			exists = true
+			if !strings.EqualFold(typ, "INTEGER") {
+				hash = ""
+			}
+		}
 	}
 	rows.Close()
 	if !exists {
-		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.name+" ADD COLUMN "+quoteIdent(col)+" TEXT"); err != nil {
+		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.name+" ADD COLUMN "+quoteIdent(col)+" INTEGER"); err != nil {
 			return fmt.Errorf("sink: add key column %s: %w", col, err)
 		}
 	}
+	kc := newSQLKey(spec, col, hash, plan)
 	if _, err := tx.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+quoteIdent("intake_"+t.object+"_"+col)+" ON "+t.name+" ("+quoteIdent(col)+")"); err != nil {
 		return fmt.Errorf("sink: index key column %s: %w", col, err)
 	}
@@ -782,7 +837,7 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 				return err
 			}
 			k, _ := plan.Key(&rec)
-			page = append(page, fill{seq, keyArg(k)})
+			page = append(page, fill{seq, kc.arg(k)})
 			last = seq
 		}
 		if err := rows.Close(); err != nil {
@@ -801,7 +856,7 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 		}
 		n += int64(len(page))
 	}
-	keys := append(append([]*sqlKey(nil), t.keys...), newSQLKey(spec, col, plan))
+	keys := append(append([]*sqlKey(nil), t.keys...), kc)
 	nt, err := newSQLTable(t.object, t.cols, keys, t.inactive)
 	if err != nil {
 		return err

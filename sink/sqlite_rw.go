@@ -163,6 +163,11 @@ func (s *SQLite) explain(ctx context.Context, batch []*Op, err error) error {
 // of keys, oldest first, with one indexed query per hundred keys. The first
 // Lookup with a spec adds and fills its key column (see [SQLite]). A
 // record-id spec is refused: such keys are found with Get.
+//
+// In a key column of hashes, the rows a query finds are those whose key
+// hashes like a wanted one: Lookup reads them whole and keeps those whose
+// key, computed again from their fields, is wanted, so that a hash
+// collision never matches a record.
 func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -173,6 +178,9 @@ func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.Key
 	v, kc, err := s.view(ctx, sch, &spec)
 	if err != nil {
 		return nil, err
+	}
+	if kc.Hash != "" {
+		return s.lookupHashed(ctx, v.t, kc, keys)
 	}
 	res := make(map[intake.Key][]string)
 	uniq := make([]any, 0, len(keys))
@@ -207,6 +215,57 @@ func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.Key
 				return nil, err
 			}
 			res[intake.Key(k)] = append(res[intake.Key(k)], id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// lookupHashed is Lookup in the hashed key column kc of t.
+func (s *SQLite) lookupHashed(ctx context.Context, t *sqlTable, kc *sqlKey, keys []intake.Key) (map[intake.Key][]string, error) {
+	res := make(map[intake.Key][]string)
+	wanted := make(map[intake.Key]bool, len(keys))
+	hashes := make(map[int64]bool, len(keys))
+	uniq := make([]any, 0, len(keys))
+	for _, k := range keys {
+		if k == "" || wanted[k] {
+			continue
+		}
+		wanted[k] = true
+		if h := keyHash(k); !hashes[h] {
+			hashes[h] = true
+			uniq = append(uniq, h)
+		}
+	}
+	if len(uniq) == 0 {
+		return res, nil
+	}
+	col := quoteIdent(kc.Column)
+	q, err := s.stmt(ctx, "SELECT "+t.sel+" FROM "+t.name+" WHERE "+col+" IN ("+placeholders(sqlInChunk)+") ORDER BY seq")
+	if err != nil {
+		return nil, err
+	}
+	sc := newRowScanner(t)
+	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	args := make([]any, sqlInChunk)
+	for len(uniq) > 0 {
+		n := copy(args, uniq)
+		clear(args[n:]) // NULL matches nothing
+		uniq = uniq[n:]
+		rows, err := q.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+		for rows.Next() {
+			if err := sc.scan(rows, nil, &rec); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if k, _ := kc.plan.Key(&rec); wanted[k] {
+				res[k] = append(res[k], rec.ID)
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)

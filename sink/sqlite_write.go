@@ -644,7 +644,9 @@ func (w *sqlWriter) grow(n int) {
 }
 
 // change writes merged, the new column values of the row st, unless they
-// are its values already, and reports whether it did.
+// are its values already, and reports whether it did. The key columns are
+// written only when a key changed: assigning an indexed column makes
+// SQLite delete and insert its index entry even when the value is the same.
 func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Value, now driver.Value) (bool, error) {
 	changed := false
 	for j := range merged {
@@ -656,11 +658,33 @@ func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Va
 	if !changed {
 		return false, nil
 	}
-	n := len(t.cols) + len(t.keys)
-	a := w.args[:n+2]
-	w.bindRow(a, t, merged)
+	n := len(t.cols)
+	a := w.args[:n+len(t.keys)+2]
+	for j, x := range merged {
+		a[j].Value = bindValue(x)
+	}
+	q := t.updateSQL
+	if len(t.keys) > 0 {
+		before := intake.Record{Schema: t.store, Values: st.vals}
+		after := intake.Record{Schema: t.store, Values: merged}
+		same := true
+		for j, kc := range t.keys {
+			k, _ := kc.plan.Key(&after)
+			if same {
+				old, _ := kc.plan.Key(&before)
+				same = old == k
+			}
+			a[n+j].Value = kc.arg(k)
+		}
+		if same {
+			q = t.updateColsSQL
+		} else {
+			n += len(t.keys)
+		}
+	}
+	a = a[:n+2]
 	a[n].Value, a[n+1].Value = now, op.Record.ID
-	if err := w.exec(context.Background(), t.updateSQL, a); err != nil {
+	if err := w.exec(context.Background(), q, a); err != nil {
 		return false, recordError(op, err)
 	}
 	copy(st.vals, merged)
@@ -686,7 +710,7 @@ func (w *sqlWriter) bindRow(a []driver.NamedValue, t *sqlTable, vals []intake.Va
 		r := intake.Record{Schema: t.store, Values: vals}
 		for j, kc := range t.keys {
 			key, _ := kc.plan.Key(&r)
-			a[len(vals)+j].Value = keyArg(key)
+			a[len(vals)+j].Value = kc.arg(key)
 		}
 	}
 }
