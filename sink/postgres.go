@@ -146,8 +146,17 @@ func (c *PostgresConfig) validate() error {
 // ([TableMapping]) creates take the temporary table too, with one INSERT …
 // ON CONFLICT (id) DO NOTHING RETURNING id. Results are matched to records
 // by id, never by position: a create whose id is taken fails the batch
-// with [ErrDuplicateID] naming the record. A Lookup is one query per batch
-// of keys (k_<spec> = ANY($1)).
+// with [ErrDuplicateID] naming the record. A Lookup is one query per
+// 1,000 keys (k_<spec> = ANY($1)), pipelined in one round trip.
+//
+// After a committed write, the sink runs ANALYZE on a table once this
+// process has created as many rows in it as it held at the sink's last
+// ANALYZE of it (at least 1,000): a table an import fills from empty has
+// no statistics until autovacuum gets to it, and without them PostgreSQL
+// plans the lookups as sequential scans — at a second a query by a million
+// rows. A table filled to n rows is analyzed about log2(n/1000) times; a
+// role that does not own the table (a host table) logs one warning and
+// goes without.
 //
 // Lifecycle ops take the same path: an inactivate or an anonymize is a
 // change of a stored row (the inactive column, or null personal fields
@@ -167,7 +176,8 @@ type Postgres struct {
 	auditTable  string // quoted intake_audit
 	seqTable    string // quoted intake_sequences
 
-	wmu sync.Mutex // serializes writes and schema changes in this process
+	wmu    sync.Mutex           // serializes writes and schema changes in this process
+	growth map[string]*pgGrowth // by object, under wmu: when to ANALYZE (analyzeGrown)
 
 	host map[string]map[string]pgHostCol // columns of the host tables, by object
 
@@ -328,7 +338,8 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*
 	q := quoteIdent(cfg.Schema)
 	p := &Postgres{pool: pool, cfg: cfg, schemaTable: q + ".intake_schema", cpTable: q + ".intake_checkpoint",
 		auditTable: q + ".intake_audit", seqTable: q + ".intake_sequences",
-		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{}}
+		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{},
+		growth: map[string]*pgGrowth{}}
 	if !cfg.SkipMigrations {
 		if err := p.migrate(ctx); err != nil {
 			return nil, err

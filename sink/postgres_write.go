@@ -143,7 +143,72 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		for i, op := range batch {
 			op.Outcome = out[i]
 		}
+		p.analyzeGrown(ctx, batch)
 		return len(batch), nil
+	}
+}
+
+// pgAnalyzeMin is the number of rows a process creates in a table before
+// its first ANALYZE of it.
+const pgAnalyzeMin = 1000
+
+// pgGrowth is what a process knows of a table's growth since its last
+// ANALYZE of it.
+type pgGrowth struct {
+	base  int64 // rows at the last ANALYZE (or when first seen)
+	since int64 // rows created since
+	off   bool  // ANALYZE failed (not the table's owner): not tried again
+}
+
+// analyzeGrown runs ANALYZE on each table of the batch that the process
+// has grown by as many rows as it had at its last ANALYZE (at least
+// pgAnalyzeMin). Without statistics PostgreSQL plans the lookups of a
+// table that an import fills from empty — k = ANY($1) over a thousand
+// keys — as sequential scans, at a second a query once the table holds a
+// million rows, and autovacuum analyzes too late for a bulk import; with
+// a doubling threshold a table filled to n rows is analyzed about
+// log2(n/1000) times. The batch is committed already: a failure (a host
+// role that does not own the table) is logged and not tried again.
+// The caller holds wmu.
+func (p *Postgres) analyzeGrown(ctx context.Context, batch []*Op) {
+	var created map[string]int64
+	for _, op := range batch {
+		if op.Outcome == intake.OutcomeCreated {
+			if created == nil {
+				created = map[string]int64{}
+			}
+			created[op.Record.Schema.Object()]++
+		}
+	}
+	for object, n := range created {
+		p.mu.RLock()
+		t := p.tables[object]
+		p.mu.RUnlock()
+		if t == nil {
+			continue
+		}
+		g := p.growth[object]
+		if g == nil {
+			g = &pgGrowth{}
+			var rows float64
+			if err := p.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, t.name).Scan(&rows); err == nil && rows > 0 {
+				g.base = int64(rows)
+			}
+			p.growth[object] = g
+		}
+		g.since += n
+		if g.off || g.since < max(pgAnalyzeMin, g.base) {
+			continue
+		}
+		if _, err := p.pool.Exec(ctx, `ANALYZE `+t.name); err != nil {
+			if ctx.Err() == nil {
+				g.off = true
+				p.cfg.Logger.Warn("intake: PostgreSQL ANALYZE failed; lookups may be slow until autovacuum analyzes the table", "table", t.name, "error", err)
+			}
+			continue
+		}
+		g.base += g.since
+		g.since = 0
 	}
 }
 
