@@ -31,7 +31,8 @@ type Config struct {
 	Sink sink.Sink
 	// BatchSize is the most rows per batch: one lookup and one write (one
 	// transaction in the memory and SQLite sinks) per batch. Default: the
-	// sink's own (sink.BatchSizer; 10,000 for SQLite), else 1000.
+	// sink's own (sink.BatchSizer; 10,000 for SQLite and PostgreSQL),
+	// else 1000.
 	BatchSize int
 	// Workers is the number of goroutines that map rows. Default
 	// runtime.GOMAXPROCS(0).
@@ -283,7 +284,7 @@ func New(cfg Config) (*Importer, error) {
 		errs = append(errs, ErrNoSink)
 	}
 	if cfg.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("intake: Config.BatchSize %d is negative: use 0 for the default (1000)", cfg.BatchSize))
+		errs = append(errs, fmt.Errorf("intake: Config.BatchSize %d is negative: use 0 for the default (the sink's, else 1000)", cfg.BatchSize))
 	}
 	if cfg.Workers < 0 {
 		errs = append(errs, fmt.Errorf("intake: Config.Workers %d is negative: use 0 for the default (GOMAXPROCS)", cfg.Workers))

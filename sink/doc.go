@@ -112,16 +112,18 @@
 // # PostgreSQL
 //
 // [NewPostgres] returns a sink over a *pgxpool.Pool the host owns
-// (github.com/jackc/pgx/v5), with the same layout as SQLite in a schema of
-// the host's choice: a table intake_<object> per object type with a column
-// per field in PostgreSQL types, indexed key columns k_<spec>, and the
+// (github.com/jackc/pgx/v5), with a layout like SQLite's in a schema of the
+// host's choice: a table intake_<object> per object type with a column per
+// field in PostgreSQL types, indexed key columns k_<spec> (holding the
+// keys' text, where SQLite's hold 64-bit hashes of them), and the
 // tables intake_schema, intake_checkpoint, intake_audit and
 // intake_sequences, whose plain SQL [PostgresMigrations] returns for hosts
 // that run their own migrations (again after an upgrade: they are
 // idempotent).
 // Each batch is one transaction: creates are streamed with COPY, changed
 // rows with COPY into a temporary table applied by one UPDATE, outcomes
-// are matched by record id; lookups take one query per batch. It
+// are matched by record id; lookups take one query per 1,000 keys, and a
+// table the sink fills from empty is analyzed as it grows. It
 // implements every capability above, [Checkpointer] included, and several
 // processes can share one database.
 //

@@ -1,10 +1,17 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/sink"
@@ -39,9 +46,10 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 		require.NoError(t, pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, schema+".intake_contact").Scan(&n))
 		return int64(n)
 	}
-	write(999)
+	require.NoError(t, pg.EnsureSchema(ctx, person("x", "", "", "").Schema))
 	_, err = pool.Exec(ctx, `ALTER TABLE `+schema+`.intake_contact SET (autovacuum_enabled = false)`) // only the sink analyzes
 	require.NoError(t, err)
+	write(999)
 	require.Equal(t, int64(-1), reltuples(), "analyzed before 1000 rows")
 	write(1)
 	require.Equal(t, int64(1000), reltuples(), "not analyzed at 1000 rows")
@@ -49,4 +57,76 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 	require.Equal(t, int64(1000), reltuples(), "analyzed again before the table doubled")
 	write(1)
 	require.Equal(t, int64(2000), reltuples(), "not analyzed at 2000 rows")
+}
+
+// TestPostgresAnalyzeNotOwner checks that a role that may not analyze a
+// table — PostgreSQL only warns, and analyzes nothing — is told so once
+// in the log, and that its writes succeed.
+func TestPostgresAnalyzeNotOwner(t *testing.T) {
+	t.Parallel()
+	admin := testPool(t)
+	schema := testSchema(t, admin)
+	ctx := context.Background()
+	owner, err := sink.NewPostgres(ctx, admin, sink.PostgresConfig{Schema: schema})
+	require.NoError(t, err)
+	t.Cleanup(func() { owner.Close() })
+	require.NoError(t, owner.EnsureSchema(ctx, person("x", "", "", "").Schema))
+	_, err = admin.Exec(ctx, `ALTER TABLE `+schema+`.intake_contact SET (autovacuum_enabled = false)`)
+	require.NoError(t, err)
+
+	b := make([]byte, 4)
+	rand.Read(b)
+	role := "intake_writer_" + hex.EncodeToString(b)
+	for _, q := range []string{
+		`CREATE ROLE ` + role + ` LOGIN`,
+		`GRANT USAGE ON SCHEMA ` + schema + ` TO ` + role,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role,
+		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + role,
+	} {
+		_, err := admin.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
+	u, err := url.Parse(pgURL(t))
+	require.NoError(t, err)
+	u.User = url.User(role)
+	pool, err := pgxpool.New(ctx, u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		pool.Close()
+		admin.Exec(context.Background(), `DROP OWNED BY `+role) //nolint:errcheck // the schema goes too
+		admin.Exec(context.Background(), `DROP ROLE `+role)     //nolint:errcheck
+	})
+	var log syncBuffer
+	writer, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema, SkipMigrations: true,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { writer.Close() })
+	for round := range 3 {
+		batch := make([]*sink.Op, 1000)
+		for i := range batch {
+			id := fmt.Sprint(round*1000 + i)
+			batch[i] = create(person(id, id+"@example.com", "P", ""))
+		}
+		_, err := writer.Write(ctx, batch)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, bytes.Count(log.Bytes(), []byte("may not ANALYZE")), "log: %s", log.Bytes())
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
 }

@@ -143,8 +143,8 @@ func pgValue(k intake.Kind, h any, inJSON bool) (intake.Value, error) {
 }
 
 // Lookup returns the ids of the stored records whose key under spec is one
-// of keys, oldest first, with one indexed query (k_<spec> = ANY($1)) for
-// the whole batch of keys. The first Lookup with a spec adds and fills its
+// of keys, oldest first, with indexed queries (k_<spec> = ANY($1)) of at
+// most 1,000 keys each, pipelined in one round trip. The first Lookup with a spec adds and fills its
 // key column (see [Postgres]); specs that differ only in their options
 // (email rules, MD5) have key columns of their own. A record-id spec
 // (KeySpec.RecordID) is never looked up: it is an error (find such

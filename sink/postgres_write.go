@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/intakehq/intake"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -125,6 +127,13 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		if errors.Is(err, errSchemaMoved) && attempt < 3 {
 			continue
 		}
+		// A deadlock with another writer (rows its batch locks in another
+		// order: a host's own statements, an older version) rolled the
+		// transaction back; the batch is applied again from the start.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "40P01" && attempt < 3 && ctx.Err() == nil {
+			continue
+		}
 		var dup *pgDuplicate
 		if errors.As(err, &dup) {
 			err = p.findDuplicate(ctx, batch, dup)
@@ -157,7 +166,7 @@ const pgAnalyzeMin = 1000
 type pgGrowth struct {
 	base  int64 // rows at the last ANALYZE (or when first seen)
 	since int64 // rows created since
-	off   bool  // ANALYZE failed (not the table's owner): not tried again
+	off   bool  // the role may not ANALYZE the table: not tried
 }
 
 // analyzeGrown runs ANALYZE on each table of the batch that the process
@@ -167,9 +176,10 @@ type pgGrowth struct {
 // keys — as sequential scans, at a second a query once the table holds a
 // million rows, and autovacuum analyzes too late for a bulk import; with
 // a doubling threshold a table filled to n rows is analyzed about
-// log2(n/1000) times. The batch is committed already: a failure (a host
-// role that does not own the table) is logged and not tried again.
-// The caller holds wmu.
+// log2(n/1000) times. The batch is committed already: nothing here fails
+// it. A role that may not analyze the table (a host table it does not
+// own) logs one warning and never tries; a failed ANALYZE is logged and
+// tried again at the next doubling. The caller holds wmu.
 func (p *Postgres) analyzeGrown(ctx context.Context, batch []*Op) {
 	var created map[string]int64
 	for _, op := range batch {
@@ -189,27 +199,55 @@ func (p *Postgres) analyzeGrown(ctx context.Context, batch []*Op) {
 		}
 		g := p.growth[object]
 		if g == nil {
+			// PostgreSQL answers the ANALYZE of a role that may not
+			// analyze the table with a warning, not an error: ask first.
 			g = &pgGrowth{}
 			var rows float64
-			if err := p.pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, t.name).Scan(&rows); err == nil && rows > 0 {
-				g.base = int64(rows)
+			var may bool
+			err := p.pool.QueryRow(ctx, `SELECT c.reltuples,
+	pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+FROM pg_class c, pg_database d WHERE c.oid = $1::regclass AND d.datname = current_database()`, t.name).Scan(&rows, &may)
+			switch {
+			case err != nil:
+				continue // asked again after the next batch
+			case !may:
+				g.off = true
+				p.cfg.Logger.Warn("intake: PostgreSQL: this role may not ANALYZE the table (only its owner, the database owner or a superuser may); lookups of a table an import fills from empty may be slow until autovacuum analyzes it", "table", t.name)
 			}
+			g.base = max(int64(rows), 0)
 			p.growth[object] = g
 		}
 		g.since += n
 		if g.off || g.since < max(pgAnalyzeMin, g.base) {
 			continue
 		}
-		if _, err := p.pool.Exec(ctx, `ANALYZE `+t.name); err != nil {
+		if err := p.analyze(ctx, t.name); err != nil {
 			if ctx.Err() == nil {
-				g.off = true
-				p.cfg.Logger.Warn("intake: PostgreSQL ANALYZE failed; lookups may be slow until autovacuum analyzes the table", "table", t.name, "error", err)
+				p.cfg.Logger.Warn("intake: PostgreSQL ANALYZE failed; tried again once the table has doubled", "table", t.name, "error", err)
 			}
-			continue
+		} else {
+			g.base += g.since
 		}
-		g.base += g.since
 		g.since = 0
 	}
+}
+
+// analyze runs ANALYZE on a table, giving up rather than waiting more than
+// a moment for a lock that conflicts with it (another ANALYZE, a VACUUM, a
+// CREATE INDEX): the process's writes wait for it.
+func (p *Postgres) analyze(ctx context.Context, table string) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE `+table); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
@@ -318,9 +356,21 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	} else {
 		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
 	}
-	for _, bt := range tabs {
-		for c := range slices.Chunk(validIDs(bt.t.idType, bt.fetch), pgChunk) {
-			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) FOR UPDATE`, c)
+	// Rows are locked in one order that every process and batch follows —
+	// tables by name, then ids in byte order (chunk after chunk, and
+	// within a chunk by ORDER BY, under which FOR UPDATE locks) — so that
+	// two writers whose batches share rows wait for each other instead of
+	// deadlocking.
+	lockOrder := slices.Clone(tabs)
+	slices.SortFunc(lockOrder, func(a, b *pgBatchTable) int { return strings.Compare(a.t.name, b.t.name) })
+	for _, bt := range lockOrder {
+		ids := sortedIDs(bt.t.idType, bt.fetch)
+		order := bt.t.idCol + ` COLLATE "C"`
+		if bt.t.idType == "uuid" {
+			order = bt.t.idCol
+		}
+		for c := range slices.Chunk(ids, pgChunk) {
+			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) ORDER BY `+order+` FOR UPDATE`, c)
 			bt.reads++
 		}
 	}
@@ -331,7 +381,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			return nil, err
 		}
 	}
-	if err := p.readPrefetch(br, tabs, u != nil); err != nil {
+	if err := p.readPrefetch(br, lockOrder, u != nil); err != nil {
 		br.Close()
 		return nil, err
 	}
@@ -1086,4 +1136,20 @@ func pgCheckValues(op *Op) error {
 		}
 	}
 	return nil
+}
+
+// sortedIDs returns the valid ids of a table's id type in the order the
+// database sorts them: byte order for text (the "C" collation), the
+// 16 bytes' order for uuid.
+func sortedIDs(typ string, ids []string) []string {
+	ids = slices.Clone(validIDs(typ, ids))
+	if typ != "uuid" {
+		slices.Sort(ids)
+		return ids
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		x, y := uuid.MustParse(a), uuid.MustParse(b)
+		return bytes.Compare(x[:], y[:])
+	})
+	return ids
 }
