@@ -139,6 +139,28 @@ func (c *SQLiteConfig) validate() error {
 //
 // An intake_audit of an earlier version, without the last three columns,
 // gets them (ALTER TABLE … ADD COLUMN) when a sink opens the database.
+//
+// # Sharing a database
+//
+// Several sinks may write one database, in one process or in several
+// (two imports at once). Each keeps a snapshot of the tables' layout, and
+// every write transaction (a Write, a schema change, a key column's
+// first fill) first compares PRAGMA schema_version with the version of
+// its snapshot: when another sink changed a table meanwhile (added a
+// field, or a key column on its first Lookup), it reads intake_schema
+// again and writes the new columns too, so that the other sink's Lookup
+// finds its records. Every change of intake_schema bumps the schema
+// version (a change without DDL, such as a retyped field, by creating and
+// dropping a table intake_schema_changed).
+//
+// A database written by this version must not be written by an older
+// version of Intake. Its key columns hold hashes ("hash":"fnv1a64" in
+// intake_schema): a version before hashing would look the keys up as text,
+// find no record and create duplicates, and would write text keys that
+// this version never finds. An older version that does not check the
+// schema version would write rows laid out by a stale snapshot, without
+// the key columns another sink added (whose Lookup then misses those
+// rows). Upgrade every process that writes a database at once.
 type SQLite struct {
 	db    *sql.DB
 	owned bool
@@ -146,6 +168,10 @@ type SQLite struct {
 
 	wmu sync.Mutex // serializes writes, schema changes and key backfills
 	w   sqlWriter  // scratch of Write, guarded by wmu
+	// ver is the database's PRAGMA schema_version when the sink last made
+	// its snapshot of the tables agree with intake_schema, guarded by wmu.
+	// Another connection's schema change bumps it (see syncTx).
+	ver int64
 
 	mu     sync.RWMutex // guards tables and views
 	tables map[string]*sqlTable
@@ -176,7 +202,7 @@ type sqlTable struct {
 	optOutSQL     string // updated_at = ? WHERE id = ?
 	inactivateSQL string // updated_at = ? WHERE id = ?
 	deleteSQL     string // WHERE id = ?
-	getSQL        string // SELECT sel WHERE id IN (sqlInChunk ids)
+	getSQL        string // SELECT sel, <keys> WHERE id IN (sqlInChunk ids)
 }
 
 type sqlCol struct {
@@ -369,6 +395,11 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg SQLiteConfig) (*SQLite, erro
 	if err := createSQLiteLifecycleTables(ctx, db); err != nil {
 		return nil, err
 	}
+	// The version first: a change between the two reads makes the next
+	// write read intake_schema again, which is harmless.
+	if err := db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&s.ver); err != nil {
+		return nil, fmt.Errorf("sink: read the schema version: %w", err)
+	}
 	rows, err := db.QueryContext(ctx, `SELECT object, schema FROM intake_schema`)
 	if err != nil {
 		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
@@ -455,7 +486,13 @@ func newSQLTable(object string, cols []sqlCol, keys []*sqlKey, inactive string) 
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
 	t.inactivateSQL = "UPDATE " + t.name + " SET " + quoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"
 	t.deleteSQL = "DELETE FROM " + t.name + " WHERE id = ?"
-	t.getSQL = "SELECT " + t.sel + " FROM " + t.name + " WHERE id IN (" + placeholders(sqlInChunk) + ")"
+	b.Reset()
+	b.WriteString("SELECT " + t.sel)
+	for _, k := range t.keys {
+		b.WriteString(", " + quoteIdent(k.Column))
+	}
+	b.WriteString(" FROM " + t.name + " WHERE id IN (" + placeholders(sqlInChunk) + ")")
+	t.getSQL = b.String()
 	return t, nil
 }
 
@@ -626,6 +663,29 @@ func (s *SQLite) ensureLocked(ctx context.Context, sch *intake.Schema) (*sqlView
 	if v != nil {
 		return v, nil
 	}
+	nt, err := grownTable(t, sch)
+	if err != nil {
+		return nil, err
+	}
+	if nt != nil {
+		if t, err = s.alterLocked(ctx, sch); err != nil {
+			return nil, err
+		}
+	}
+	v = &sqlView{t: t, plan: make([]int, sch.Len())}
+	for i := range v.plan {
+		v.plan[i] = t.store.Index(sch.Field(i).Name)
+	}
+	s.mu.Lock()
+	s.views[sch] = v
+	s.mu.Unlock()
+	return v, nil
+}
+
+// grownTable returns the table that t, the table of sch's object type (nil
+// when there is none), must become to hold the fields of sch, or nil when
+// t holds them already.
+func grownTable(t *sqlTable, sch *intake.Schema) (*sqlTable, error) {
 	var old []intake.Field
 	var keys []*sqlKey
 	if t != nil {
@@ -638,48 +698,32 @@ func (s *SQLite) ensureLocked(ctx context.Context, sch *intake.Schema) (*sqlView
 	if err != nil {
 		return nil, err
 	}
-	if changed || t == nil || t.inactive == "" {
-		flag := "inactive"
-		if t != nil {
-			flag = t.flagColumn()
-		}
-		cols := make([]sqlCol, len(fields))
-		for i, f := range fields {
-			if t != nil && i < len(t.cols) { // a stored field keeps its column
-				cols[i] = sqlCol{Field: f, Column: t.cols[i].Column}
-				continue
-			}
-			col := fieldColumn(f.Name)
-			if col == flag {
-				col = "f_" + f.Name
-			}
-			cols[i] = sqlCol{Field: f, Column: col}
-		}
-		var kept []*sqlKey
-		for _, k := range keys {
-			if !specUses(k.spec(), retyped) {
-				kept = append(kept, k)
-			}
-		}
-		nt, err := newSQLTable(sch.Object(), cols, kept, flag)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.alterLocked(ctx, t, nt); err != nil {
-			return nil, err
-		}
-		s.cfg.Logger.Info("intake: SQLite schema stored", "object", sch.Object(), "table", "intake_"+sch.Object(), "fields", len(cols), "new", t == nil)
-		s.replaceTable(nt)
-		t = nt
+	if !changed && t != nil && t.inactive != "" {
+		return nil, nil
 	}
-	v = &sqlView{t: t, plan: make([]int, sch.Len())}
-	for i := range v.plan {
-		v.plan[i] = t.store.Index(sch.Field(i).Name)
+	flag := "inactive"
+	if t != nil {
+		flag = t.flagColumn()
 	}
-	s.mu.Lock()
-	s.views[sch] = v
-	s.mu.Unlock()
-	return v, nil
+	cols := make([]sqlCol, len(fields))
+	for i, f := range fields {
+		if t != nil && i < len(t.cols) { // a stored field keeps its column
+			cols[i] = sqlCol{Field: f, Column: t.cols[i].Column}
+			continue
+		}
+		col := fieldColumn(f.Name)
+		if col == flag {
+			col = "f_" + f.Name
+		}
+		cols[i] = sqlCol{Field: f, Column: col}
+	}
+	var kept []*sqlKey
+	for _, k := range keys {
+		if !specUses(k.spec(), retyped) {
+			kept = append(kept, k)
+		}
+	}
+	return newSQLTable(sch.Object(), cols, kept, flag)
 }
 
 // flagColumn returns the column of t's inactive flag: the one it has, or,
@@ -715,14 +759,29 @@ func (s *SQLite) replaceTable(t *sqlTable) {
 	}
 }
 
-// alterLocked creates table nt, or adds to old the columns nt has more, and
-// stores nt's schema, in one transaction.
-func (s *SQLite) alterLocked(ctx context.Context, old, nt *sqlTable) error {
+// alterLocked creates the table of sch's object type, or adds the columns
+// of sch's fields it lacks (see grownTable), and stores its schema, in one
+// transaction, and returns the table. In that transaction it first brings
+// the sink's snapshot up to date (see syncTx): another sink on the
+// database may have made the change already, or another one whose columns
+// and key columns the new table keeps.
+func (s *SQLite) alterLocked(ctx context.Context, sch *intake.Schema) (*sqlTable, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
+	start, err := s.syncTx(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	old := s.tables[sch.Object()]
+	s.mu.RUnlock()
+	nt, err := grownTable(old, sch)
+	if err != nil || nt == nil {
+		return old, err
+	}
 	var ddl []string
 	if old == nil {
 		var b strings.Builder
@@ -743,41 +802,78 @@ func (s *SQLite) alterLocked(ctx context.Context, old, nt *sqlTable) error {
 	}
 	for _, q := range ddl {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("sink: schema of %q: %w", nt.object, err)
+			return nil, fmt.Errorf("sink: schema of %q: %w", nt.object, err)
 		}
 	}
-	if err := storeSchema(ctx, tx, nt); err != nil {
-		return err
+	ver, err := storeSchema(ctx, tx, nt, start)
+	if err != nil {
+		return nil, err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	s.ver = ver
+	s.cfg.Logger.Info("intake: SQLite schema stored", "object", nt.object, "table", "intake_"+nt.object, "fields", len(nt.cols), "new", old == nil)
+	s.replaceTable(nt)
+	return nt, nil
 }
 
-func storeSchema(ctx context.Context, tx *sql.Tx, t *sqlTable) error {
+// storeSchema stores t's schema in intake_schema in tx, which began when
+// the schema version was start, and returns the schema version tx
+// commits. A transaction that changed no table (a field retyped, a key
+// column that an earlier use left added again) bumps the version by
+// creating and dropping a table, so that the other sinks on the database
+// see the change (see syncTx).
+func storeSchema(ctx context.Context, tx *sql.Tx, t *sqlTable, start int64) (int64, error) {
 	js, err := json.Marshal(t.stored())
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO intake_schema (object, schema) VALUES (?, ?) ON CONFLICT (object) DO UPDATE SET schema = excluded.schema`, t.object, string(js)); err != nil {
-		return fmt.Errorf("sink: store schema of %q: %w", t.object, err)
+		return 0, fmt.Errorf("sink: store schema of %q: %w", t.object, err)
 	}
-	return nil
+	ver, err := txSchemaVersion(ctx, tx)
+	if err != nil || ver != start {
+		return ver, err
+	}
+	for _, q := range []string{"CREATE TABLE intake_schema_changed (x)", "DROP TABLE intake_schema_changed"} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("sink: store schema of %q: %w", t.object, err)
+		}
+	}
+	return txSchemaVersion(ctx, tx)
 }
 
 // addKeyLocked adds the key column of spec to t (unless it exists from an
 // earlier, invalidated use), indexes it, fills it for the stored records and
 // registers it, in one transaction.
+//
+// In that transaction it first brings the sink's snapshot up to date (see
+// syncTx): when another sink added the column meanwhile, it adds nothing.
 func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeySpec) error {
-	plan, err := t.store.CompileKey(spec)
-	if err != nil {
-		return err
-	}
-	col := t.newKeyColumn(spec)
 	start := time.Now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	ver0, err := s.syncTx(ctx, tx)
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if cur := s.tables[t.object]; cur != nil {
+		t = cur
+	}
+	s.mu.RUnlock()
+	if t.key(spec) != nil {
+		return nil
+	}
+	plan, err := t.store.CompileKey(spec)
+	if err != nil {
+		return err
+	}
+	col := t.newKeyColumn(spec)
 	// A new column holds hashes. One left by an earlier use keeps its
 	// type: hashes if it is an INTEGER column, else the keys themselves
 	// (a TEXT column of a version before hashing would turn hashes into
@@ -861,12 +957,14 @@ func (s *SQLite) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeyS
 	if err != nil {
 		return err
 	}
-	if err := storeSchema(ctx, tx, nt); err != nil {
+	ver, err := storeSchema(ctx, tx, nt, ver0)
+	if err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	s.ver = ver
 	s.cfg.Logger.Info("intake: SQLite key column filled", "object", t.object, "column", col, "records", n, "took", time.Since(start))
 	s.replaceTable(nt)
 	return nil

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -98,6 +99,7 @@ type stateKey struct {
 // applies a lifecycle op to.
 type rowState struct {
 	vals     []intake.Value // by column
+	keys     []driver.Value // the key columns' values, as the driver returns them
 	opted    bool
 	inactive bool
 }

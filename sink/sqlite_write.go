@@ -170,7 +170,10 @@ func (w *sqlWriter) run(ctx context.Context, s *SQLite, dc any, batch []*Op) (er
 		w.rollback()
 		return err
 	}
-	err = w.apply(ctx, s, batch)
+	ver, err := w.schemaVersion()
+	if err == nil {
+		err = w.apply(ctx, s, batch, ver)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -246,7 +249,27 @@ func driverValues(args []driver.NamedValue) []driver.Value {
 	return v
 }
 
-func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
+// schemaVersion returns PRAGMA schema_version on the batch's connection.
+func (w *sqlWriter) schemaVersion() (int64, error) {
+	rows, err := w.query("PRAGMA schema_version", nil)
+	if err != nil {
+		return 0, fmt.Errorf("sink: read the schema version: %w", err)
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, 1)
+	if err := rows.Next(dest); err != nil {
+		return 0, fmt.Errorf("sink: read the schema version: %w", err)
+	}
+	v, ok := dest[0].(int64)
+	if !ok {
+		return 0, fmt.Errorf("sink: read the schema version: got %T", dest[0])
+	}
+	return v, nil
+}
+
+// apply applies the batch in the transaction, which began at the schema
+// version ver.
+func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op, ver int64) error {
 	bg := context.Background()
 	now := s.cfg.Now().UnixMicro()
 	nowArg := driver.Value(now) // boxed once
@@ -254,11 +277,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
 	}
 	var tables []*sqlTable // the tables to search for links
-	if slices.ContainsFunc(batch, func(op *Op) bool { return op.Unlink }) {
+	if ver != s.ver || slices.ContainsFunc(batch, func(op *Op) bool { return op.Unlink }) {
 		var err error
 		if tables, err = w.reload(s); err != nil {
 			return err
 		}
+		s.ver = ver
 	}
 	// The current rows of the records the batch updates or opts out.
 	for i, op := range batch {
@@ -293,10 +317,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			if st != nil {
 				return recordError(op, ErrDuplicateID)
 			}
+			// st is nil here.
 			var vals []intake.Value
 			if wanted { // a later op of the batch updates it
 				vals = make([]intake.Value, len(t.cols))
-				w.state[k] = &rowState{vals: vals, opted: rec.OptedOut, inactive: rec.Inactive}
+				st = &rowState{vals: vals, opted: rec.OptedOut, inactive: rec.Inactive}
+				w.state[k] = st
 			} else {
 				vals = w.scratch(len(t.cols))
 				clear(vals)
@@ -309,6 +335,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 			w.bindRow(a[sqlInsertFixed:], t, vals)
 			if err := w.exec(bg, t.insertSQL, a); err != nil {
 				return insertError(op, t, err)
+			}
+			if st != nil && len(t.keys) > 0 {
+				st.keys = make([]driver.Value, len(t.keys))
+				for j := range st.keys {
+					st.keys[j] = a[sqlInsertFixed+len(t.cols)+j].Value
+				}
 			}
 			op.Outcome = intake.OutcomeCreated
 		case OpUpdate:
@@ -417,23 +449,24 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op) error {
 }
 
 // reload re-reads intake_schema in the batch's transaction, for a batch
-// with Unlink ops: another sink on the same database may have created a
-// table, or added fields (links among them) to a table this sink knows,
-// since this sink read it. A stored schema this sink does not know, or
-// one that extends the table it knows (the same columns and key columns,
-// and more, or a field's Ref set), replaces the sink's snapshot, and the
-// batch's ops use it (an anonymize with Unlink clears its record's own
-// links in the fields the other sink added). A stored schema that differs
-// otherwise (two sinks changed the table at once and intake_schema kept
-// one's change) is searched for links besides the sink's own snapshot. It
-// returns the tables to search for links, sorted by object type.
+// that began at another schema version than the sink's snapshot (see
+// syncTx) or that has Unlink ops: another sink on the same database may
+// have created a table, or added fields (links among them) or key columns
+// to a table this sink knows, since this sink read it. A stored schema
+// this sink does not know, or one that extends the table it knows (the
+// same columns, and more, or other key columns, or a field's Ref set; see
+// extends), replaces the sink's snapshot, and the batch's ops use it: a
+// create fills the key columns the other sink added, an anonymize with
+// Unlink clears its record's own links in the fields the other sink
+// added. A stored schema that differs otherwise (see refresh) is searched
+// for links besides the sink's own snapshot. It returns the tables to
+// search for links, sorted by object type.
 func (w *sqlWriter) reload(s *SQLite) ([]*sqlTable, error) {
 	rows, err := w.query("SELECT object, schema FROM intake_schema ORDER BY object", nil)
 	if err != nil {
 		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
 	}
-	type stored struct{ object, js string }
-	var all []stored
+	var all []storedRow
 	dest := make([]driver.Value, 2)
 	for {
 		err := rows.Next(dest)
@@ -444,39 +477,14 @@ func (w *sqlWriter) reload(s *SQLite) ([]*sqlTable, error) {
 			rows.Close()
 			return nil, fmt.Errorf("sink: read intake_schema: %w", err)
 		}
-		all = append(all, stored{driverString(dest[0]), driverString(dest[1])})
+		all = append(all, storedRow{driverString(dest[0]), driverString(dest[1])})
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
 	}
-	var extra []*sqlTable
-	replaced := map[*sqlTable]*sqlTable{}
-	for _, r := range all {
-		s.mu.RLock()
-		t := s.tables[r.object]
-		s.mu.RUnlock()
-		if t != nil {
-			if js, err := json.Marshal(t.stored()); err == nil && string(js) == r.js {
-				continue
-			}
-		}
-		var st storedSchema
-		if err := json.Unmarshal([]byte(r.js), &st); err != nil {
-			return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", r.object, err)
-		}
-		nt, err := newSQLTable(r.object, st.Fields, st.Keys, st.Inactive)
-		if err != nil {
-			return nil, fmt.Errorf("sink: intake_schema row %q: %w", r.object, err)
-		}
-		if t != nil && !nt.extends(t) {
-			extra = append(extra, nt)
-			continue
-		}
-		s.cfg.Logger.Info("intake: SQLite schema read again", "object", r.object, "table", "intake_"+r.object, "fields", len(nt.cols), "new", t == nil)
-		s.replaceTable(nt)
-		if t != nil {
-			replaced[t] = nt
-		}
+	extra, replaced, err := s.refresh(all)
+	if err != nil {
+		return nil, err
 	}
 	// The batch's views of a replaced table: its columns extend the old
 	// table's, so the plans stay.
@@ -486,34 +494,7 @@ func (w *sqlWriter) reload(s *SQLite) ([]*sqlTable, error) {
 			w.grow(sqlInsertFixed + len(nt.cols) + len(nt.keys))
 		}
 	}
-	s.mu.RLock()
-	tables := make([]*sqlTable, 0, len(s.tables)+len(extra))
-	for _, t := range s.tables {
-		tables = append(tables, t)
-	}
-	s.mu.RUnlock()
-	tables = append(tables, extra...)
-	slices.SortStableFunc(tables, func(a, b *sqlTable) int { return strings.Compare(a.object, b.object) })
-	return tables, nil
-}
-
-// extends reports whether t holds every column and key column of old, in
-// the same places with values of the same kinds, and its inactive flag.
-func (t *sqlTable) extends(old *sqlTable) bool {
-	if len(t.cols) < len(old.cols) || (old.inactive != "" && t.inactive != old.inactive) {
-		return false
-	}
-	for j, c := range old.cols {
-		if t.cols[j].Column != c.Column || t.cols[j].Type.Kind() != c.Type.Kind() {
-			return false
-		}
-	}
-	for _, k := range old.keys {
-		if !slices.ContainsFunc(t.keys, func(n *sqlKey) bool { return n.Column == k.Column && n.spec().Equal(k.spec()) }) {
-			return false
-		}
-	}
-	return true
+	return s.sortedTables(extra), nil
 }
 
 // driverString returns the text a driver returned as a string or bytes.
@@ -645,8 +626,12 @@ func (w *sqlWriter) grow(n int) {
 
 // change writes merged, the new column values of the row st, unless they
 // are its values already, and reports whether it did. The key columns are
-// written only when a key changed: assigning an indexed column makes
-// SQLite delete and insert its index entry even when the value is the same.
+// written only when one does not hold the key of merged (assigning an
+// indexed column makes SQLite delete and insert its index entry even when
+// the value is the same): a key changed, or the column does not hold the
+// key of the row's stored values, as a sink that did not know the column
+// may have left it (see "Sharing a database" at [SQLite]). Such a row is
+// repaired by its next update that changes a value.
 func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Value, now driver.Value) (bool, error) {
 	changed := false
 	for j := range merged {
@@ -664,22 +649,21 @@ func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Va
 		a[j].Value = bindValue(x)
 	}
 	q := t.updateSQL
+	keysSet := false
 	if len(t.keys) > 0 {
-		before := intake.Record{Schema: t.store, Values: st.vals}
 		after := intake.Record{Schema: t.store, Values: merged}
-		same := true
+		same := len(st.keys) == len(t.keys)
 		for j, kc := range t.keys {
 			k, _ := kc.plan.Key(&after)
-			if same {
-				old, _ := kc.plan.Key(&before)
-				same = old == k
-			}
-			a[n+j].Value = kc.arg(k)
+			arg := kc.arg(k)
+			a[n+j].Value = arg
+			same = same && sameKeyValue(arg, st.keys[j])
 		}
 		if same {
 			q = t.updateColsSQL
 		} else {
 			n += len(t.keys)
+			keysSet = true
 		}
 	}
 	a = a[:n+2]
@@ -688,7 +672,36 @@ func (w *sqlWriter) change(op *Op, t *sqlTable, st *rowState, merged []intake.Va
 		return false, recordError(op, err)
 	}
 	copy(st.vals, merged)
+	if keysSet {
+		if len(st.keys) != len(t.keys) {
+			st.keys = make([]driver.Value, len(t.keys))
+		}
+		for j := range st.keys {
+			st.keys[j] = a[len(t.cols)+j].Value
+		}
+	}
 	return true, nil
+}
+
+// sameKeyValue reports whether stored, the value a key column holds as
+// the driver returned it, is arg, the column value of a key (see
+// sqlKey.arg).
+func sameKeyValue(arg any, stored driver.Value) bool {
+	switch a := arg.(type) {
+	case nil:
+		return stored == nil
+	case int64:
+		v, ok := stored.(int64)
+		return ok && v == a
+	case string:
+		switch v := stored.(type) {
+		case string:
+			return v == a
+		case []byte:
+			return string(v) == a
+		}
+	}
+	return false
 }
 
 // audit inserts an audit entry.
@@ -742,13 +755,15 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// prefetch reads the current rows of ids into w.state.
+// prefetch reads the current rows of ids, and the values of their key
+// columns, into w.state.
 func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
 	a := w.args[:sqlInChunk]
-	if n := sqlRowFixed + len(t.cols); len(w.dest) < n {
+	nc := sqlRowFixed + len(t.cols)
+	if n := nc + len(t.keys); len(w.dest) < n {
 		w.dest = make([]driver.Value, n)
 	}
-	dest := w.dest[:sqlRowFixed+len(t.cols)]
+	dest := w.dest[:nc+len(t.keys)]
 	for len(ids) > 0 {
 		n := min(len(ids), sqlInChunk)
 		for i := range a {
@@ -770,7 +785,17 @@ func (w *sqlWriter) prefetch(t *sqlTable, ids []string) error {
 			if err == nil {
 				rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
 				if err = scanDriverRow(t, dest, &rec); err == nil {
-					w.state[stateKey{t.object, rec.ID}] = &rowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive}
+					st := &rowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive}
+					if len(t.keys) > 0 {
+						st.keys = make([]driver.Value, len(t.keys))
+						for j, x := range dest[nc:] {
+							if b, ok := x.([]byte); ok { // the driver may reuse it
+								x = string(b)
+							}
+							st.keys[j] = x
+						}
+					}
+					w.state[stateKey{t.object, rec.ID}] = st
 					continue
 				}
 			}
