@@ -166,6 +166,25 @@ func keyHashCount(t *testing.T, db *sql.DB, ids ...string) []int64 {
 	return out
 }
 
+// TestSQLiteTableSharedKeyColumn: a host table sink writes the key column
+// that another sink's Lookup filled and registered after this sink was
+// made, so that the other sink's Lookup finds this sink's creates.
+func TestSQLiteTableSharedKeyColumn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, a := openSQLiteHost(t)
+	b, err := sink.NewSQLiteTable(ctx, db, intake.ObjectContact, sqliteHostMapping(), sink.SQLiteConfig{})
+	require.NoError(t, err)
+	byLast := intake.Keys("last_name")
+	write(t, a, create(person("1", "a@example.com", "Anna", "Meyer")))
+	require.Equal(t, map[intake.Key][]string{"meyer": {"1"}}, lookup(t, b, byLast, "meyer"))
+
+	write(t, a, create(person("2", "b@example.com", "Ben", "Meyer")), create(person("3", "c@example.com", "Cleo", "Stone")))
+	require.Equal(t, map[intake.Key][]string{"meyer": {"1", "2"}, "stone": {"3"}}, lookup(t, b, byLast, "meyer", "stone"))
+	write(t, a, update(person("1", "", "", "Stone")))
+	require.Equal(t, map[intake.Key][]string{"meyer": {"2"}, "stone": {"1", "3"}}, lookup(t, b, byLast, "meyer", "stone"))
+}
+
 // TestSQLiteUnlinkLostSchemaChange: in a database whose intake_schema lost
 // a sink's change (two sinks of a version before the schema version check
 // each added a field at once: forged here by replacing the stored field

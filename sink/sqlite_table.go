@@ -38,7 +38,9 @@ import (
 // them on every write, and fills them for the rows already in the table on
 // a spec's first Lookup, remembering that in its table intake_host_keys.
 // A generated column (GENERATED ALWAYS AS (lower(trim(email)))) is read
-// only and never filled. A spec with options has its own column, mapped
+// only and never filled. Each Write reads intake_host_keys, so that a
+// sink also sets the key columns that another sink on the database (in
+// another process) filled since it was made. A spec with options has its own column, mapped
 // under its name ("email[provider]", "md5(email)"). OrderColumn "rowid"
 // orders by insertion.
 //
@@ -560,15 +562,16 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
-	t.mu.RLock()
-	keys := t.keys
-	t.mu.RUnlock()
 
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	keys, err := t.syncKeys(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
 	rows, err := t.fetch(ctx, tx, fetch)
 	if err != nil {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
@@ -998,6 +1001,62 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 	t.keys = append(slices.Clip(t.keys), k)
 	t.mu.Unlock()
 	return k, nil
+}
+
+// syncKeys returns the key specs in use, read in tx, the batch's
+// transaction: those this sink knows, and those another sink on the
+// database (another process) registered in intake_host_keys since, whose
+// columns its Lookup filled and this sink's writes must keep current (its
+// Lookup would not find the rows this sink creates otherwise). A spec
+// registered with a column this sink's TableMapping does not map is not
+// this sink's to write. The caller holds wmu.
+func (t *SQLiteTable) syncKeys(ctx context.Context, tx *sql.Tx) ([]*hostKey, error) {
+	t.mu.RLock()
+	keys := t.keys
+	t.mu.RUnlock()
+	rows, err := tx.QueryContext(ctx, `SELECT spec, key FROM intake_host_keys WHERE tbl = ?`, t.m.Table)
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+	}
+	defer rows.Close()
+	var added []*hostKey
+	for rows.Next() {
+		var name, js string
+		if err := rows.Scan(&name, &js); err != nil {
+			return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+		}
+		if slices.ContainsFunc(keys, func(k *hostKey) bool { return k.spec().Name() == name }) {
+			continue
+		}
+		k := &hostKey{}
+		if err := json.Unmarshal([]byte(js), k); err != nil {
+			return nil, fmt.Errorf("sink: intake_host_keys row of %s is not valid: %w", t.m.Table, err)
+		}
+		if _, ok := t.cols[k.Column]; !ok {
+			continue
+		}
+		if err := k.compile(t.object); err != nil {
+			return nil, err
+		}
+		added = append(added, k)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+	}
+	if len(added) == 0 {
+		return keys, nil
+	}
+	t.mu.Lock()
+	t.keys = append(slices.Clip(t.keys), added...)
+	keys = t.keys
+	t.mu.Unlock()
+	for _, k := range added {
+		t.cfg.Logger.Info("intake: SQLite host key column registered by another sink", "table", t.m.Table, "column", k.Column, "spec", k.spec().Name())
+	}
+	return keys, nil
 }
 
 // knownKey returns the key spec in use that equals spec, or nil.
