@@ -1008,8 +1008,9 @@ func (t *SQLiteTable) key(ctx context.Context, s *intake.Schema, spec intake.Key
 // database (another process) registered in intake_host_keys since, whose
 // columns its Lookup filled and this sink's writes must keep current (its
 // Lookup would not find the rows this sink creates otherwise). A spec
-// registered with a column this sink's TableMapping does not map is not
-// this sink's to write. The caller holds wmu.
+// whose column was not in the table when this sink was made is left out
+// (this sink does not know whether the column is generated). The caller
+// holds wmu.
 func (t *SQLiteTable) syncKeys(ctx context.Context, tx *sql.Tx) ([]*hostKey, error) {
 	t.mu.RLock()
 	keys := t.keys
