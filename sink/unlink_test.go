@@ -347,10 +347,11 @@ func TestSQLiteUnlinkOtherSinkTables(t *testing.T) {
 	require.Equal(t, []string{"unlink", "about", "contact", "1"}, []string{log[0].Action, log[0].Field, log[0].TargetObject, log[0].TargetID})
 }
 
-// TestSQLiteUnlinkDivergedSchemas: two sinks add fields to the same table
-// at once, so that intake_schema keeps only the second's change; a
-// sink's unlink searches the link fields of both its own view of the
-// table and the stored one.
+// TestSQLiteUnlinkDivergedSchemas: two sinks on one file each add a link
+// field to the same table, b without having seen a's; a's unlink removes
+// the links held in both fields (b's reaches a through the schema check
+// at the start of each write). TestSQLiteUnlinkLostSchemaChange covers a
+// stored schema that lost one sink's change.
 func TestSQLiteUnlinkDivergedSchemas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
