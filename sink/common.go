@@ -130,7 +130,7 @@ func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, cha
 		}
 		c := out[j]
 		if c.Type == f.Type {
-			if f.Ref != "" && f.Ref != c.Ref {
+			if refChanged(c, f) {
 				if !changed {
 					out = append([]intake.Field(nil), cols...)
 					changed = true
@@ -147,8 +147,8 @@ func mergeFields(cols []intake.Field, s *intake.Schema) (out []intake.Field, cha
 			out = append([]intake.Field(nil), cols...)
 			changed = true
 		}
-		if f.Ref == "" {
-			f.Ref = c.Ref
+		if f.Ref == "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect) {
+			f.Ref = c.Ref // a field retyped to text stops being a link
 		}
 		out[j] = f
 		retyped = append(retyped, f.Name)
@@ -205,10 +205,12 @@ func errSequenceFull(name string, next, n int64) error {
 	return fmt.Errorf("sink: Reserve of %d numbers of sequence %q: the sequence is at %d and would overflow int64", n, name, next)
 }
 
-// erased reports whether OpAnonymize erases field i of s: a personal field,
-// or the digest field F_md5 of a personal field F (an MD5 key falls back on
-// it, so it would still find the record).
-func erased(s *intake.Schema, i int) bool {
+// AnonymizeErases reports whether [OpAnonymize] erases field i of s: a
+// personal field ([intake.Field.Personal]), or the digest field F_md5 of a
+// personal field F (an MD5 key falls back on it, so it would still find
+// the record). A sink that implements OpAnonymize erases exactly these
+// fields; the importer's dry run counts with the same rule.
+func AnonymizeErases(s *intake.Schema, i int) bool {
 	f := s.Field(i)
 	if f.Personal {
 		return true
@@ -254,7 +256,7 @@ func (u *unlinks) add(op *Op) {
 func (u unlinks) fields(s *intake.Schema) []int {
 	var out []int
 	for i := range s.Len() {
-		if f := s.Field(i); f.Ref != "" && u[f.Ref] != nil && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect) {
+		if f := s.Field(i); u[f.Ref] != nil {
 			out = append(out, i)
 		}
 	}
@@ -335,11 +337,9 @@ func clearLink(op *Op, v intake.Value, f intake.Field, audits []AuditEntry) (int
 	return intake.Null, audits
 }
 
-// isLink reports whether f is a link field (a Ref on an id or multi-select
-// field) that an anonymize with Unlink clears.
-func isLink(f intake.Field) bool {
-	return f.Ref != "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect)
-}
+// isLink reports whether f is a link field that an anonymize with Unlink
+// clears (intake.NewSchema allows a Ref on id and multi-select fields only).
+func isLink(f intake.Field) bool { return f.Ref != "" }
 
 // unlinkAudit returns the audit entry of a link that op removed: the field
 // of the record object/id that pointed to targetObject/targetID.

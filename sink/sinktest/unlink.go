@@ -333,6 +333,8 @@ func testSchemaRef(k *kit) {
 	plain := intake.MustSchema(intake.ObjectContact, append(contact.Fields(), intake.Field{Name: "account_record_id", Type: intake.TypeID})...)
 	ref := intake.MustSchema(intake.ObjectContact, append(contact.Fields(), intake.Field{Name: "account_record_id", Type: intake.TypeID, Ref: intake.ObjectAccount})...)
 	other := intake.MustSchema(intake.ObjectContact, append(contact.Fields(), intake.Field{Name: "account_record_id", Type: intake.TypeID, Ref: "organization"})...)
+	// Retyped to text, the field is no longer a link: it keeps no Ref.
+	text := intake.MustSchema(intake.ObjectContact, append(contact.Fields(), intake.Field{Name: "account_record_id", Type: intake.TypeText})...)
 	refOf := func() string {
 		t.Helper()
 		s, err := sr.Schema(k.ctx(), intake.ObjectContact)
@@ -345,7 +347,7 @@ func testSchemaRef(k *kit) {
 	for i, step := range []struct {
 		s    *intake.Schema
 		want string
-	}{{plain, ""}, {ref, intake.ObjectAccount}, {plain, intake.ObjectAccount}, {other, "organization"}} {
+	}{{plain, ""}, {ref, intake.ObjectAccount}, {plain, intake.ObjectAccount}, {other, "organization"}, {text, ""}} {
 		if e, ok := k.s.(sink.SchemaEnsurer); ok {
 			require.NoError(t, e.EnsureSchema(k.ctx(), step.s))
 		}
