@@ -36,14 +36,13 @@ type rules struct {
 	// audit is the template of lifecycle ops' audit entries.
 	audit sink.AuditEntry
 	// unlink: deletes and anonymizations remove the links to their
-	// records (Job.Unlink remove). In a dry run that anonymizes, probed
-	// says linkProbe was worked out: the link fields the store has that
-	// the run's schema lacks or holds without a Ref (nil for none);
+	// records (Job.Unlink remove). A dry run that anonymizes works out,
+	// when it sets dryUnlinked, linkProbe: the link fields the store has
+	// that the run's schema lacks or holds without a Ref (nil for none);
 	// linkField[j] says that field j of the run's schema is a link by its
 	// Ref or the store's (nil: by its own), and dryUnlinked holds the
 	// records the run anonymized, whose links are gone.
 	unlink      bool
-	probed      bool
 	linkProbe   *intake.Schema
 	linkField   []bool
 	dryUnlinked *identity.Seen
@@ -749,7 +748,7 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 			if s != nil {
 				op.Outcome = intake.OutcomeUnchanged
 				for j, v := range s.Values {
-					if !v.IsNull() && j < r.schema.Len() && (erased(r.schema, j) || op.Unlink && r.unlinks(j)) {
+					if !v.IsNull() && j < r.schema.Len() && (sink.AnonymizeErases(r.schema, j) || op.Unlink && r.unlinks(j)) {
 						s.Values[j] = intake.Null
 						op.Outcome = intake.OutcomeAnonymized
 					}
@@ -790,8 +789,7 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 	if !rl.unlink || r.getter == nil || rl.matrix.OnMatch != identity.MatchAnonymize {
 		return nil, nil
 	}
-	if !rl.probed {
-		rl.probed = true
+	if rl.dryUnlinked == nil {
 		rl.dryUnlinked = identity.NewSeen()
 		sr, ok := r.im.cfg.Sink.(sink.SchemaReader)
 		if !ok {
@@ -804,11 +802,11 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 		var links []intake.Field
 		for i := 0; stored != nil && i < stored.Len(); i++ {
 			f := stored.Field(i)
-			if !isLink(f) {
+			if f.Ref == "" {
 				continue
 			}
 			j := r.schema.Index(f.Name)
-			if j >= 0 && isLink(r.schema.Field(j)) {
+			if j >= 0 && r.schema.Field(j).Ref != "" {
 				continue
 			}
 			links = append(links, f)
@@ -816,7 +814,7 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 				if rl.linkField == nil {
 					rl.linkField = make([]bool, r.schema.Len())
 					for k := range rl.linkField {
-						rl.linkField[k] = isLink(r.schema.Field(k))
+						rl.linkField[k] = r.schema.Field(k).Ref != ""
 					}
 				}
 				rl.linkField[j] = true
@@ -858,28 +856,7 @@ func (r *run) unlinks(j int) bool {
 	if r.rules.linkField != nil {
 		return r.rules.linkField[j]
 	}
-	return isLink(r.schema.Field(j))
-}
-
-// isLink reports whether f is a link field, which an anonymization that
-// removes links clears (as sinks do: a Ref on an id or multi-select field).
-func isLink(f intake.Field) bool {
-	return f.Ref != "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect)
-}
-
-// erased reports whether an anonymization erases field i of s, as sinks
-// do: a personal field, or the digest F_md5 of a personal field F.
-func erased(s *intake.Schema, i int) bool {
-	f := s.Field(i)
-	if f.Personal {
-		return true
-	}
-	base, ok := strings.CutSuffix(f.Name, "_md5")
-	if !ok {
-		return false
-	}
-	j := s.Index(base)
-	return j >= 0 && s.Field(j).Personal
+	return r.schema.Field(j).Ref != ""
 }
 
 // rowOutcome is the outcome of a row from its ops: that of its first op,

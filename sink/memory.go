@@ -627,7 +627,7 @@ func (m *Memory) anonymize(o *memObject, plan []int, pos uint32, op *Op) (intake
 	id, flags := decodeRecord(enc, old)
 	copy(fresh, old)
 	for i, j := range plan {
-		if erased(s, i) {
+		if AnonymizeErases(s, i) {
 			fresh[j] = intake.Null
 		}
 	}

@@ -132,6 +132,7 @@ func (p *Postgres) write(ctx context.Context, batch []*Op, cp *Checkpoint) (int,
 		// transaction back; the batch is applied again from the start.
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "40P01" && attempt < 3 && ctx.Err() == nil {
+			p.cfg.Logger.Warn("intake: PostgreSQL write deadlocked with another writer; applying the batch again", "attempt", attempt+1, "error", pe.Message)
 			continue
 		}
 		var dup *pgDuplicate
@@ -463,7 +464,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			}
 			out[i] = intake.OutcomeUnchanged
 			for i2, j := range v.plan {
-				if erased(rec.Schema, i2) && !st.vals[j].IsNull() {
+				if AnonymizeErases(rec.Schema, i2) && !st.vals[j].IsNull() {
 					st.vals[j], st.changed = intake.Null, true
 					out[i] = intake.OutcomeAnonymized
 				}
@@ -1142,14 +1143,25 @@ func pgCheckValues(op *Op) error {
 // database sorts them: byte order for text (the "C" collation), the
 // 16 bytes' order for uuid.
 func sortedIDs(typ string, ids []string) []string {
-	ids = slices.Clone(validIDs(typ, ids))
 	if typ != "uuid" {
+		ids = slices.Clone(ids)
 		slices.Sort(ids)
 		return ids
 	}
-	slices.SortFunc(ids, func(a, b string) int {
-		x, y := uuid.MustParse(a), uuid.MustParse(b)
-		return bytes.Compare(x[:], y[:])
-	})
-	return ids
+	type parsed struct {
+		u  uuid.UUID
+		id string
+	}
+	ps := make([]parsed, 0, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			ps = append(ps, parsed{u, id})
+		}
+	}
+	slices.SortFunc(ps, func(a, b parsed) int { return bytes.Compare(a.u[:], b.u[:]) })
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.id
+	}
+	return out
 }

@@ -665,7 +665,7 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 			}
 			changed := false
 			for j := range sch.Len() {
-				if !erased(sch, j) {
+				if !AnonymizeErases(sch, j) {
 					continue
 				}
 				c, err := t.setField(r, sch.Field(j), intake.Null)

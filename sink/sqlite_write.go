@@ -411,7 +411,7 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op, ver int64
 			}
 			merged := append(w.merged[:0], st.vals...)
 			for i, j := range v.plan {
-				if erased(rec.Schema, i) {
+				if AnonymizeErases(rec.Schema, i) {
 					merged[j] = intake.Null
 				}
 			}
@@ -603,10 +603,7 @@ func (w *sqlWriter) linked(t *sqlTable, j int, u unlinks) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		id, _ := dest[0].(string)
-		if b, ok := dest[0].([]byte); ok {
-			id = string(b)
-		}
+		id := driverString(dest[0])
 		if list {
 			v, ok := driverValue(intake.KindList, dest[1])
 			if !ok || !u.holds(v, c.Ref) {
