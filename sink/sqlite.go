@@ -239,11 +239,8 @@ func newSQLKey(spec intake.KeySpec, col, hash string, plan *intake.KeyPlan) *sql
 // arg returns the column value of key k: NULL for a blank key, else its
 // hash or, in a text key column, the key.
 func (k *sqlKey) arg(key intake.Key) any {
-	if key == "" {
-		return nil
-	}
-	if k.Hash == "" {
-		return string(key)
+	if k.Hash == "" || key == "" {
+		return keyArg(key)
 	}
 	return keyHash(key)
 }
