@@ -356,9 +356,6 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := rep.WriteText(stdout); err != nil {
 			return err
 		}
-		if err := writeObjects(stdout, rep); err != nil {
-			return err
-		}
 	}
 	if runErr != nil {
 		if f.json { // the report on stdout says it; stderr gets the plain words too

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
-	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
@@ -137,19 +134,4 @@ func linkTargets(ctx context.Context, s sink.Sink, links []importer.Link, object
 		}
 	}
 	return nil
-}
-
-// writeObjects prints what the run did to the targets of its links, per
-// object type (Report.Objects), under the report's text.
-func writeObjects(w io.Writer, rep *importer.Report) error {
-	if len(rep.Objects) == 0 {
-		return nil
-	}
-	fmt.Fprintln(w, "  linked records:")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, name := range slices.Sorted(maps.Keys(rep.Objects)) {
-		c := rep.Objects[name]
-		fmt.Fprintf(tw, "    %s\tcreated %s, updated %s, unchanged %s\n", name, grouped(c.Created), grouped(c.Updated), grouped(c.Unchanged))
-	}
-	return tw.Flush()
 }
