@@ -17,7 +17,6 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // pgBatchTable is the part of a batch that goes to one table.
@@ -564,10 +563,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		rest := bt.order
 		if ncreate > 0 && !bt.t.host {
 			src := &pgRowSource{bt: bt, ids: bt.order[:ncreate], now: now, direct: true}
-			if _, err := tx.CopyFrom(ctx, bt.t.copyIdent(), bt.t.copyCols(), src); err != nil {
-				if src.err != nil {
-					return nil, src.err
-				}
+			if err := copyRows(ctx, tx, bt.t.name, bt.t.copyCols(), src); err != nil {
 				var pe *pgconn.PgError
 				if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
 					return nil, &pgDuplicate{bt: bt, err: err}
@@ -584,10 +580,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 			return nil, err
 		}
 		src := &pgRowSource{bt: bt, ids: rest, now: now}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{tmp}, bt.t.tempCols(), src); err != nil {
-			if src.err != nil {
-				return nil, src.err
-			}
+		if err := copyRows(ctx, tx, quoteIdent(tmp), bt.t.tempCols(), src); err != nil {
 			return nil, err
 		}
 		s := sent{bt: bt, creates: ncreate, writes: len(rest)}
@@ -866,54 +859,12 @@ type pgRowSource struct {
 	now    time.Time
 	direct bool
 	i      int
-	vals   []any
 	rec    intake.Record
-	err    error
 }
 
 func (s *pgRowSource) Next() bool {
 	s.i++
 	return s.i <= len(s.ids)
-}
-
-func (s *pgRowSource) Values() ([]any, error) {
-	t := s.bt.t
-	id := s.ids[s.i-1]
-	st := s.bt.rows[id]
-	if s.vals == nil {
-		s.vals = make([]any, 0, len(t.tempCols()))
-	}
-	v := s.vals[:0]
-	if !s.direct {
-		v = append(v, int32(s.i), st.create == nil)
-	}
-	v = append(v, id, st.opted, s.now, s.now)
-	if !s.direct || t.inactiveCol != "" {
-		v = append(v, st.inactive)
-	}
-	v, err := t.appendArgs(v, st.vals)
-	if err != nil {
-		s.err = err
-		if st.create != nil {
-			s.err = recordError(st.create, err)
-		}
-		return nil, s.err
-	}
-	if len(t.keys) > 0 {
-		s.rec = intake.Record{Schema: t.store, Values: st.vals}
-		for _, k := range t.keys {
-			key, _ := k.plan.Key(&s.rec)
-			v = append(v, keyArg(key)) // generated columns get theirs from the table
-		}
-	}
-	s.vals = v
-	return v, nil
-}
-
-// copyIdent is the table's identifier for CopyFrom.
-func (t *pgTable) copyIdent() pgx.Identifier {
-	s, n, _ := strings.Cut(t.name, ".")
-	return pgx.Identifier{strings.Trim(s, `"`), strings.Trim(n, `"`)}
 }
 
 // copyCols are the columns a direct COPY into Intake's own table sets.
@@ -940,8 +891,6 @@ type pgDuplicate struct {
 
 func (e *pgDuplicate) Error() string { return e.err.Error() }
 
-func (s *pgRowSource) Err() error { return s.err }
-
 // tempCols are the columns of a batch's temporary table.
 func (t *pgTable) tempCols() []string {
 	cols := []string{"ord", "upd", "id", "opted", "created", "updated", "inactive"}
@@ -960,11 +909,11 @@ func (t *pgTable) tempCols() []string {
 }
 
 // tempName returns the name of the i-th temporary table of a batch for t.
-// The name tells the columns' types apart: pgx's CopyFrom caches, per
-// connection and by the text of its query (select <columns> from <table>),
-// the types of the columns it copies into, and the temporary tables of
-// two batches on one connection, with the same column names, may differ
-// in their types (another table, or one with a field added).
+// The name tells the columns' types apart: pgx prepares and caches, per
+// connection and by their text, the INSERT and UPDATE that read the
+// temporary table, and the temporary tables of two batches on one
+// connection, with the same column names, may differ in their types
+// (another table, or one with a field added).
 func (t *pgTable) tempName(i int) string {
 	h := fnv.New64a()
 	h.Write([]byte(t.tempSQL("")))
@@ -1053,44 +1002,6 @@ func (t *pgTable) updateSQL(tmp string) string {
 		}
 	}
 	return "UPDATE " + t.name + " AS t SET " + strings.Join(set, ", ") + " FROM " + tmp + " s WHERE s.upd AND t." + t.idCol + " = s.id::" + t.idType + " RETURNING t." + t.idCol + "::text"
-}
-
-// appendArgs appends the COPY values of the field columns of vals (and the
-// JSONB object and its null members when t has a JSONB column).
-func (t *pgTable) appendArgs(v []any, vals []intake.Value) ([]any, error) {
-	for j, x := range vals {
-		if !t.inJSON[j] {
-			v = append(v, pgArg(x))
-		}
-	}
-	if t.jsonCol != "" {
-		obj, nulls := t.jsonOf(vals)
-		v = append(v, obj, nulls)
-	}
-	return v, nil
-}
-
-// pgArg returns the pgx value of v for a column of its kind.
-func pgArg(v intake.Value) any {
-	switch v.Kind() {
-	case intake.KindText:
-		return v.Str()
-	case intake.KindBool:
-		return v.BoolValue()
-	case intake.KindDecimal:
-		d := v.DecimalValue()
-		return pgtype.Numeric{Int: d.Coefficient(), Exp: d.Exponent(), Valid: true}
-	case intake.KindDate:
-		return pgtype.Date{Time: v.Time(), Valid: true}
-	case intake.KindTime:
-		_, us := v.Raw()
-		return pgtype.Time{Microseconds: us, Valid: true}
-	case intake.KindTimestamp:
-		return v.Time()
-	case intake.KindList:
-		return v.Items()
-	}
-	return nil
 }
 
 // The ranges of PostgreSQL's date and timestamp types.
