@@ -11,9 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -47,6 +49,8 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 		return int64(n)
 	}
 	require.NoError(t, pg.EnsureSchema(ctx, person("x", "", "", "").Schema))
+	_, err = pg.Lookup(ctx, person("x", "", "", "").Schema, intake.Keys("email"), []intake.Key{"x@example.com"}) // adds the key column k_email
+	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `ALTER TABLE `+schema+`.intake_contact SET (autovacuum_enabled = false)`) // only the sink analyzes
 	require.NoError(t, err)
 	write(999)
@@ -57,6 +61,12 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 	require.Equal(t, int64(1000), reltuples(), "analyzed again before the table doubled")
 	write(1)
 	require.Equal(t, int64(2000), reltuples(), "not analyzed at 2000 rows")
+	// Only the columns the sink looks up by get statistics.
+	rows, err := pool.Query(ctx, `SELECT attname FROM pg_stats WHERE schemaname = $1 AND tablename = 'intake_contact' ORDER BY attname`, schema)
+	require.NoError(t, err)
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"id", "k_email"}, cols)
 }
 
 // TestPostgresAnalyzeNotOwner checks that a role that may not analyze a
