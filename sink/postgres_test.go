@@ -168,7 +168,8 @@ func TestPostgresMigrations(t *testing.T) {
 	write(t, pg, create(person("1", "A@example.com", "", "")))
 	require.Equal(t, []string{"1"}, lookup(t, pg, byEmail, "a@example.com")["a@example.com"])
 	var idx int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%(k_email)%'`, schema).Scan(&idx))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE n.nspname = $1 AND a.attname = 'k_email' AND i.indnatts = 1`, schema).Scan(&idx))
 	require.Equal(t, 1, idx)
 
 	for _, bad := range []sink.PostgresConfig{{Schema: "Bad-Name"}, {Tables: map[string]sink.TableMapping{"contact": {}}}} {
