@@ -142,7 +142,9 @@ func (c *PostgresConfig) validate() error {
 // records the batch creates are streamed with COPY straight into the table
 // (they are new rows: there is nothing to merge), and the rows that
 // changed are streamed with COPY into a temporary table (ON COMMIT DROP)
-// and applied with one UPDATE … FROM … RETURNING id. For a host table
+// and applied with one UPDATE … FROM … RETURNING id. COPY runs in
+// PostgreSQL's binary format, each row encoded straight from the batch's
+// values. For a host table
 // ([TableMapping]) creates take the temporary table too, with one INSERT …
 // ON CONFLICT (id) DO NOTHING RETURNING id. Results are matched to records
 // by id, never by position: a create whose id is taken fails the batch
@@ -154,9 +156,11 @@ func (c *PostgresConfig) validate() error {
 // ANALYZE of it (at least 1,000): a table an import fills from empty has
 // no statistics until autovacuum gets to it, and without them PostgreSQL
 // plans the lookups as sequential scans — at a second a query by a million
-// rows. A table filled to n rows is analyzed about log2(n/1000) times; a
-// role that does not own the table (a host table) logs one warning and
-// goes without.
+// rows. A table filled to n rows is analyzed about log2(n/1000) times,
+// each time only its id and key columns, the columns the sink looks up
+// by, from a sample of 3,000 rows (default_statistics_target 10; the
+// other columns keep what autovacuum gives them); a role that does not
+// own the table (a host table) logs one warning and goes without.
 //
 // Lifecycle ops take the same path: an inactivate or an anonymize is a
 // change of a stored row (the inactive column, or null personal fields
