@@ -107,11 +107,7 @@ func (s *pgRowSource) encode(b []byte) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(obj)+1))
 		b = append(b, 1) // jsonb's binary format: a version, then the text
 		b = append(b, obj...)
-		if nulls == nil {
-			b = pgNull(b)
-		} else {
-			b = pgTextArray(b, nulls)
-		}
+		b = pgTextArray(b, nulls)
 		n += 2
 	}
 	if len(t.keys) > 0 {
