@@ -67,6 +67,12 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	require.Equal(t, []string{"id", "k_email"}, cols)
+	// From a small sample: statistics target 10 keeps at most 11 histogram
+	// bounds (the default, 100, would keep 101 of 2000 distinct keys).
+	var bounds int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT array_length(histogram_bounds::text::text[], 1) FROM pg_stats WHERE schemaname = $1 AND tablename = 'intake_contact' AND attname = 'k_email'`, schema).Scan(&bounds))
+	require.LessOrEqual(t, bounds, 11)
+	require.Greater(t, bounds, 1)
 }
 
 // TestPostgresAnalyzeNotOwner checks that a role that may not analyze a

@@ -193,7 +193,7 @@ func pgValueBytes(b []byte, v intake.Value) []byte {
 	case intake.KindTimestamp:
 		return pgTimestamp(b, i)
 	case intake.KindList:
-		return pgTextArray(b, strings.Split(s, "\x1f"))
+		return pgTextArray(b, v.Items())
 	}
 	return pgNull(b)
 }
