@@ -31,7 +31,7 @@ type Config struct {
 	Sink sink.Sink
 	// BatchSize is the most rows per batch: one lookup and one write (one
 	// transaction in the memory and SQLite sinks) per batch. Default: the
-	// sink's own (sink.BatchSizer; 10,000 for SQLite and PostgreSQL),
+	// sink's own (sink.BatchSizer; 20,000 for SQLite, 10,000 for PostgreSQL),
 	// else 1000.
 	BatchSize int
 	// Workers is the number of goroutines that map rows. Default
