@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -107,7 +108,6 @@ func BenchmarkPostgresMillion(b *testing.B) {
 		}
 		rep, tImport := imp(first)
 		require.EqualValues(b, n, rep.Created)
-		tShapedCopy, tShapedUpdate := shapedFloors(b, conn, schema, dir, second, cols, n)
 
 		_, err = conn.Exec(ctx, "CREATE TABLE "+schema+".half ("+cols+")")
 		require.NoError(b, err)
@@ -132,8 +132,14 @@ func BenchmarkPostgresMillion(b *testing.B) {
 		conn.Release()
 
 		rep, tReimport := imp(second)
-		require.EqualValues(b, n/2, rep.Updated)
-		require.EqualValues(b, n-n/2, rep.Unchanged)
+		require.EqualValues(b, n-n/2, rep.Updated) // rows 0, 2, 4, … differ
+		require.EqualValues(b, n/2, rep.Unchanged)
+
+		// Last, so that they leave the timings above alone.
+		conn, err = pool.Acquire(ctx)
+		require.NoError(b, err)
+		tShapedCopy, tShapedUpdate := shapedFloors(b, conn, schema, dir, first, cols, n)
+		conn.Release()
 
 		b.ReportMetric(tCopy.Seconds(), "copy_s")
 		b.ReportMetric(tImport.Seconds(), "import_s")
@@ -148,65 +154,76 @@ func BenchmarkPostgresMillion(b *testing.B) {
 	}
 }
 
-// shapedFloors measures the floors of an import and a re-import in the
-// shape of Intake's own table — its columns and its three indexes (seq,
-// the unique id, the email key), which Scan's creation order, the record
-// ids and Lookup need — rather than the one-index table of copy_s and
+// shapedFloors measures, once the re-import is done, the two floors in the
+// shape of Intake's own table — its columns and its three indexes (seq, the
+// unique id, the email key), which Scan's creation order, the record ids
+// and Lookup need — rather than the one-index tables of copy_s and
 // upsert_s:
 //
-//   - shaped_copy_s: a binary COPY of the rows Intake stored (read back
+//   - shaped_copy_s: a binary COPY of the rows Intake stores (read back
 //     beforehand, untimed) into an empty table created LIKE Intake's,
 //     INCLUDING ALL;
-//   - shaped_update_s: COPY of the changed file into a temporary table and
+//   - shaped_update_s: COPY of the original file, whose every second row
+//     differs from what the re-import stored, into a temporary table, and
 //     one UPDATE … FROM it that finds each row by its key column and writes
-//     the rows whose city or lifetime value differ (half of them), with
-//     updated_at, in one transaction.
+//     the rows whose city or lifetime value differ, with updated_at, in one
+//     transaction, on the shaped table once vacuumed (hint bits set, free
+//     space known).
 //
 // Neither does what Intake must do besides (lookups by key, per-record
-// outcomes, in-file duplicates, batches of bounded size).
-func shapedFloors(b *testing.B, conn *pgxpool.Conn, schema, dir, changed, rawCols string, n int) (copyT, updateT time.Duration) {
+// outcomes, in-file duplicates, batches of bounded size); one UPDATE of
+// half a million rows is not always faster than batches of them.
+func shapedFloors(b *testing.B, conn *pgxpool.Conn, schema, dir, original, rawCols string, n int) (copyT, updateT time.Duration) {
 	ctx := context.Background()
 	tab := schema + ".intake_contact"
+	shaped := schema + ".shaped"
 	rows, err := conn.Query(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'intake_contact' AND column_name <> 'seq' ORDER BY ordinal_position`, schema)
 	require.NoError(b, err)
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(b, err)
+	for i, name := range names {
+		names[i] = pgx.Identifier{name}.Sanitize()
+	}
 	list := strings.Join(names, ", ")
 	dump := filepath.Join(dir, "shaped.bin")
+	defer os.Remove(dump)
 	f, err := os.Create(dump)
 	require.NoError(b, err)
+	defer f.Close()
 	_, err = conn.Conn().PgConn().CopyTo(ctx, f, "COPY (SELECT "+list+" FROM "+tab+" ORDER BY seq) TO STDOUT (FORMAT binary)")
 	require.NoError(b, err)
-	require.NoError(b, f.Close())
-	_, err = conn.Exec(ctx, "CREATE TABLE "+schema+".shaped (LIKE "+tab+" INCLUDING ALL)")
+	_, err = f.Seek(0, io.SeekStart)
 	require.NoError(b, err)
-	f, err = os.Open(dump)
+	_, err = conn.Exec(ctx, "CREATE TABLE "+shaped+" (LIKE "+tab+" INCLUDING ALL)")
 	require.NoError(b, err)
+	defer conn.Exec(ctx, "DROP TABLE IF EXISTS "+shaped) //nolint:errcheck // the schema is dropped after the benchmark anyway
 	start := time.Now()
-	tag, err := conn.Conn().PgConn().CopyFrom(ctx, f, "COPY "+schema+".shaped ("+list+") FROM STDIN (FORMAT binary)")
+	tag, err := conn.Conn().PgConn().CopyFrom(ctx, f, "COPY "+shaped+" ("+list+") FROM STDIN (FORMAT binary)")
 	copyT = time.Since(start)
-	f.Close()
 	require.NoError(b, err)
 	require.EqualValues(b, n, tag.RowsAffected())
-	_, err = conn.Exec(ctx, "ANALYZE "+schema+".shaped")
+	_, err = conn.Exec(ctx, "VACUUM ANALYZE "+shaped)
 	require.NoError(b, err)
 
+	in, err := os.Open(original)
+	require.NoError(b, err)
+	defer in.Close()
 	start = time.Now()
 	_, err = conn.Exec(ctx, "BEGIN")
 	require.NoError(b, err)
 	_, err = conn.Exec(ctx, "CREATE TEMP TABLE shaped_in ("+rawCols+") ON COMMIT DROP")
 	require.NoError(b, err)
-	in, err := os.Open(changed)
-	require.NoError(b, err)
 	_, err = conn.Conn().PgConn().CopyFrom(ctx, in, "COPY shaped_in FROM STDIN (FORMAT csv, HEADER true)")
-	in.Close()
 	require.NoError(b, err)
-	tag2, err := conn.Exec(ctx, "UPDATE "+schema+".shaped s SET city = r.city, lifetime_value = r.lifetime_value, updated_at = now() FROM shaped_in r "+
+	// lower(email) is the email key of these rows (lowercase ASCII and
+	// "ü", nothing to trim); it is not Intake's normalization in general,
+	// and the count below would catch a row it missed.
+	tag, err = conn.Exec(ctx, "UPDATE "+shaped+" s SET city = r.city, lifetime_value = r.lifetime_value, updated_at = now() FROM shaped_in r "+
 		"WHERE s.k_email = lower(r.email) AND (s.city IS DISTINCT FROM r.city OR s.lifetime_value IS DISTINCT FROM r.lifetime_value)")
 	require.NoError(b, err)
 	_, err = conn.Exec(ctx, "COMMIT")
 	require.NoError(b, err)
 	updateT = time.Since(start)
-	require.EqualValues(b, n/2, tag2.RowsAffected())
+	require.EqualValues(b, n-n/2, tag.RowsAffected())
 	return copyT, updateT
 }
