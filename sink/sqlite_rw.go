@@ -201,28 +201,44 @@ func (s *SQLite) Lookup(ctx context.Context, sch *intake.Schema, spec intake.Key
 	if err != nil {
 		return nil, err
 	}
-	args := make([]any, sqlInChunk)
-	for len(uniq) > 0 {
-		n := copy(args, uniq)
-		clear(args[n:]) // NULL matches nothing
-		uniq = uniq[n:]
-		rows, err := q.QueryContext(ctx, args...)
-		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+	err = lookupChunks(ctx, q, uniq, func(rows *sql.Rows) error {
+		var k, id string
+		if err := rows.Scan(&k, &id); err != nil {
+			return err
 		}
-		for rows.Next() {
-			var k, id string
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			res[intake.Key(k)] = append(res[intake.Key(k)], id)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
-		}
+		res[intake.Key(k)] = append(res[intake.Key(k)], id)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
+}
+
+// lookupChunks runs the lookup query q, whose IN list has sqlInChunk
+// parameters, for args sqlInChunk at a time (the last chunk padded with
+// NULLs, which match nothing) and calls fn for each row found.
+func lookupChunks(ctx context.Context, q *sql.Stmt, args []any, fn func(*sql.Rows) error) error {
+	chunk := make([]any, sqlInChunk)
+	for len(args) > 0 {
+		n := copy(chunk, args)
+		clear(chunk[n:])
+		args = args[n:]
+		rows, err := q.QueryContext(ctx, chunk...)
+		if err != nil {
+			return fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("sink: SQLite lookup: %w", err)
+		}
+	}
+	return nil
 }
 
 // lookupHashed is Lookup in the hashed key column kc of t.
@@ -251,27 +267,17 @@ func (s *SQLite) lookupHashed(ctx context.Context, t *sqlTable, kc *sqlKey, keys
 	}
 	sc := newRowScanner(t)
 	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
-	args := make([]any, sqlInChunk)
-	for len(uniq) > 0 {
-		n := copy(args, uniq)
-		clear(args[n:]) // NULL matches nothing
-		uniq = uniq[n:]
-		rows, err := q.QueryContext(ctx, args...)
-		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
+	err = lookupChunks(ctx, q, uniq, func(rows *sql.Rows) error {
+		if err := sc.scan(rows, nil, &rec); err != nil {
+			return err
 		}
-		for rows.Next() {
-			if err := sc.scan(rows, nil, &rec); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			if k, _ := kc.plan.Key(&rec); wanted[k] {
-				res[k] = append(res[k], rec.ID)
-			}
+		if k, _ := kc.plan.Key(&rec); wanted[k] {
+			res[k] = append(res[k], rec.ID)
 		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("sink: SQLite lookup: %w", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
