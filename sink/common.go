@@ -51,6 +51,9 @@ func checkOpKinds(op *Op, last OpKind) error {
 	if op.Kind < OpCreate || op.Kind > last {
 		return fmt.Errorf("%w: unknown op kind %d", ErrInvalidOp, op.Kind)
 	}
+	if len(op.Unique) > 0 && op.Kind != OpCreate {
+		return fmt.Errorf("%w: %s op with Unique: only a create is checked against the keys it must not share", ErrInvalidOp, op.Kind)
+	}
 	if op.Unlink && op.Kind != OpDelete && op.Kind != OpAnonymize {
 		return fmt.Errorf("%w: %s op with Unlink: only a delete or an anonymize removes the links to its record", ErrInvalidOp, op.Kind)
 	}

@@ -37,3 +37,22 @@ type BatchSizer interface {
 // The importer's peak heap grew from about 60 MiB to about 105 MiB, as two
 // batches are in flight at once.
 func (s *SQLite) BatchSize() int { return 20_000 }
+
+// GuardsKeys reports true: the memory sink applies [Op.Unique] under its
+// write lock.
+func (m *Memory) GuardsKeys() bool { return true }
+
+// GuardsKeys reports true: the SQLite sink applies [Op.Unique] in the
+// batch's IMMEDIATE transaction, which holds the database's write lock.
+func (s *SQLite) GuardsKeys() bool { return true }
+
+// GuardsKeys reports true: the PostgreSQL sink applies [Op.Unique] under
+// advisory transaction locks on the keys it checks (see [Postgres]).
+func (p *Postgres) GuardsKeys() bool { return true }
+
+// GuardsKeys reports true: the host-table sink applies [Op.Unique] in its
+// write transaction, which takes the database's write lock before it
+// checks the keys. The host's database should set a busy timeout
+// (_pragma=busy_timeout(5000)) so that writers wait for each other
+// instead of failing with SQLITE_BUSY.
+func (t *SQLiteTable) GuardsKeys() bool { return true }

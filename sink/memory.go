@@ -448,12 +448,17 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 	if m.closed {
 		return 0, errMemoryClosed
 	}
+	if _, err := guardCreates(batch, m.findLocked); err != nil {
+		clearGuard(batch)
+		return 0, err
+	}
 	st, err := m.check(batch)
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		m.rollback(batch[:len(st)], st)
+		clearGuard(batch)
 		return 0, err
 	}
 	var u unlinks
@@ -462,6 +467,9 @@ func (m *Memory) Write(ctx context.Context, batch []*Op) (int, error) {
 		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
+			if op.Existing != nil {
+				continue // held by Unique: its outcome is set
+			}
 			m.create(s.o, s.plan, op.Record)
 			op.Outcome = intake.OutcomeCreated
 		case OpUpdate:
@@ -512,6 +520,10 @@ func (m *Memory) check(batch []*Op) ([]opState, error) {
 		}
 		id := op.Record.ID
 		tag := m.hash(id)
+		if op.Kind == OpCreate && op.Existing != nil {
+			st = append(st, opState{o: o, plan: plan}) // held by Unique: nothing to enter
+			continue
+		}
 		if op.Kind == OpCreate {
 			pos := o.n + uint32(len(o.pending))
 			if uint64(o.n)+uint64(len(o.pending)) >= maxPositions || (m.max > 0 && m.total-deletes+creates >= m.max) {
@@ -542,12 +554,45 @@ func (m *Memory) check(batch []*Op) ([]opState, error) {
 	return st, nil
 }
 
+// findLocked is the keyFinder of the memory sink's guard: it looks keys up
+// in the committed records (the caller holds mu for writing), building the
+// spec's key index when no Lookup built it yet.
+func (m *Memory) findLocked(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	o, _, err := m.ensureLocked(s)
+	if err != nil {
+		return nil, err
+	}
+	if spec.RecordID {
+		res := map[intake.Key][]string{}
+		for _, k := range keys {
+			if _, ok := m.find(o, m.hash(string(k)), string(k)); ok {
+				res[k] = []string{string(k)}
+			}
+		}
+		return res, nil
+	}
+	if err := checkLookupSpec(spec); err != nil {
+		return nil, err
+	}
+	x := o.keys[spec.Name()]
+	if x == nil {
+		if err := m.buildIndexLocked(o, spec); err != nil {
+			return nil, err
+		}
+		x = o.keys[spec.Name()]
+	}
+	return m.lookupLocked(o, x, keys), nil
+}
+
 // rollback takes the ids of the checked creates out of the id index and
 // puts those of the checked deletes back, last op first.
 func (m *Memory) rollback(checked []*Op, st []opState) {
 	for i := len(st) - 1; i >= 0; i-- {
 		switch checked[i].Kind {
 		case OpCreate:
+			if checked[i].Existing != nil {
+				continue
+			}
 			st[i].o.ids.remove(m.hash(checked[i].Record.ID), st[i].pos)
 		case OpDelete:
 			st[i].o.ids.add(m.hash(checked[i].Record.ID), st[i].pos)
@@ -777,6 +822,11 @@ func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySp
 		return nil, err
 	}
 	defer m.mu.RUnlock()
+	return m.lookupLocked(o, x, keys), nil
+}
+
+// lookupLocked is Lookup in the key index x of o; the caller holds mu.
+func (m *Memory) lookupLocked(o *memObject, x *memKeyIndex, keys []intake.Key) map[intake.Key][]string {
 	res := make(map[intake.Key][]string)
 	var vals []intake.Value
 	var poss []uint32
@@ -810,7 +860,7 @@ func (m *Memory) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySp
 		}
 		res[k] = ids
 	}
-	return res, nil
+	return res
 }
 
 // Get returns the stored records of s's object type with the given ids,

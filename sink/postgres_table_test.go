@@ -71,6 +71,7 @@ func TestPostgresHostTableConformance(t *testing.T) {
 	f := sinktest.All()
 	f.TextNUL = false
 	f.Checkpoint = true
+	f.Reopen = reopenPostgres
 	sinktest.Run(t, func(t *testing.T) sink.Sink { s, _ := openHost(t, "text"); return s }, f)
 }
 

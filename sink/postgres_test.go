@@ -83,6 +83,7 @@ func openPostgres(tb testing.TB, cfg sink.PostgresConfig) *sink.Postgres {
 	p, err := sink.NewPostgres(context.Background(), pool, cfg)
 	require.NoError(tb, err)
 	tb.Cleanup(func() { p.Close() })
+	pgConfigs.Store(p, cfg)
 	return p
 }
 
@@ -92,7 +93,26 @@ func TestPostgresConformance(t *testing.T) {
 	f := sinktest.All()
 	f.TextNUL = false
 	f.Checkpoint = true
+	f.Reopen = reopenPostgres
 	sinktest.Run(t, func(t *testing.T) sink.Sink { return openPostgres(t, sink.PostgresConfig{}) }, f)
+}
+
+// pgConfigs holds the config each test sink was opened with, for
+// reopenPostgres.
+var pgConfigs sync.Map // *sink.Postgres → sink.PostgresConfig
+
+// reopenPostgres is the kit's Features.Reopen: another sink on the same
+// schema, with a pool of its own, as another process would have.
+func reopenPostgres(t *testing.T, s sink.Sink) sink.Sink {
+	cfg, ok := pgConfigs.Load(s)
+	require.True(t, ok, "reopenPostgres: the sink was not opened by openPostgres")
+	pool, err := pgxpool.New(context.Background(), pgURL(t))
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	p, err := sink.NewPostgres(context.Background(), pool, cfg.(sink.PostgresConfig))
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
 }
 
 func TestPostgresTextNUL(t *testing.T) {

@@ -265,7 +265,23 @@ func (p *Postgres) analyze(ctx context.Context, t *pgTable) error {
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
 // The caller holds wmu.
-func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([]intake.Outcome, error) {
+func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) (out []intake.Outcome, err error) {
+	defer func() {
+		if err != nil {
+			clearGuard(batch)
+		}
+	}()
+	// The key columns that Op.Unique looks keys up in.
+	schemas, specs := guardedSpecs(batch)
+	for i, spec := range specs {
+		v, err := p.ensureLocked(ctx, schemas[i])
+		if err == nil && v.t.key(spec) == nil {
+			err = p.addKeyLocked(ctx, v.t, spec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
+		}
+	}
 	views := make([]*pgView, len(batch))
 	var last *intake.Schema
 	var lv *pgView
@@ -364,6 +380,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	if p.cfg.AsyncCommit {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
+	guards := queueGuardLocks(b, batch, views)
 	if u != nil {
 		b.Queue(`SELECT object, version FROM ` + p.schemaTable + ` FOR SHARE`)
 	} else {
@@ -388,7 +405,11 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		}
 	}
 	br := tx.SendBatch(ctx, b)
+	n := guards
 	if p.cfg.AsyncCommit {
+		n++
+	}
+	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return nil, err
@@ -401,9 +422,17 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 	if err := br.Close(); err != nil {
 		return nil, err
 	}
+	// Creates whose keys another writer committed meanwhile are held.
+	if guards > 0 {
+		if _, err := guardCreates(batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+			return pgFindKeys(ctx, tx, byObject[s.Object()].t, spec, keys)
+		}); err != nil {
+			return nil, err
+		}
+	}
 
 	// Apply the ops in order.
-	out := make([]intake.Outcome, len(batch))
+	out = make([]intake.Outcome, len(batch))
 	var audits []AuditEntry
 	for i, op := range batch {
 		if err := ctx.Err(); err != nil {
@@ -416,6 +445,10 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) ([
 		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
+			if op.Existing != nil {
+				out[i] = intake.OutcomeSkipped // held by Unique
+				continue
+			}
 			if st != nil {
 				return nil, recordError(op, ErrDuplicateID)
 			}

@@ -106,6 +106,27 @@ type Op struct {
 	// the field at all. Unlink on an op of another kind is an
 	// [ErrInvalidOp].
 	Unlink bool
+	// Unique, on an OpCreate, lists the key specs under which the record
+	// must be the only one of its object type: the importer sets the job's
+	// sync key, or its identity rules in order. A sink that implements
+	// [KeyGuard] checks, in the transaction that would insert the record
+	// and atomically with the insert (no other writer can create the key in
+	// between), whether a stored record or an earlier create of the batch
+	// already holds the record's key under one of the specs, in order. When
+	// one does — typically a record that another process committed after
+	// the importer looked the key up — the sink creates nothing, sets
+	// Outcome to [intake.OutcomeSkipped] and Existing to the ids that the
+	// first spec with a match finds (oldest first), and applies the rest of
+	// the batch. Keys are compared whole, never by a hash alone: two keys
+	// that share a hash are two keys. A blank key is not checked; a
+	// [intake.KeySpec.RecordID] spec checks the record's id. A sink without
+	// KeyGuard ignores Unique. Unique on an op of another kind is an
+	// [ErrInvalidOp].
+	Unique []intake.KeySpec
+	// Existing is set by a [KeyGuard] sink on an OpCreate that Unique kept
+	// from being applied: the ids of the stored records (or of the earlier
+	// create of the batch) that hold its key. nil otherwise.
+	Existing []string
 	// Outcome is set by the sink when the op is applied: OutcomeCreated for a
 	// create, OutcomeUpdated or OutcomeUnchanged for an update (unchanged when
 	// no stored value differs), OutcomeOptedOut for an opt-out, and for the
@@ -232,6 +253,21 @@ type Auditor interface {
 type Unlinker interface {
 	Auditor
 	Unlinks() bool
+}
+
+// KeyGuard is the capability of a [Sink] to keep identity under several
+// writers: it applies [Op.Unique], so that two imports that both decided to
+// create a record for the same key — each looked the key up before the
+// other wrote it — never both create it. GuardsKeys reports whether the sink
+// does. The importer then applies its record action to the record the
+// other writer created (an update, a skip as "exists", or a rejection as
+// "duplicate"). Without it, identity holds only for one writer at a time.
+//
+// A sink makes the check and the insert atomic its own way: one writer at a
+// time (the memory store's lock, SQLite's write transaction), locks on the
+// keys (PostgreSQL's advisory locks), or a unique index.
+type KeyGuard interface {
+	GuardsKeys() bool
 }
 
 // Sequencer is the capability of a [Sink] to hand out numbers that are

@@ -17,5 +17,17 @@ func TestSQLiteConformance(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return s
-	}, sinktest.All())
+	}, sqliteKitFeatures())
+}
+
+// sqliteKitFeatures are the kit's features of the SQLite sink, whose
+// Reopen opens the database file again, as another process would.
+func sqliteKitFeatures() sinktest.Features {
+	f := sinktest.All()
+	f.Reopen = func(t *testing.T, s sink.Sink) sink.Sink {
+		var path string
+		require.NoError(t, s.(*sink.SQLite).DB().QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path))
+		return openSQLite(t, path)
+	}
+	return f
 }

@@ -533,11 +533,31 @@ func (t *SQLiteTable) fetch(ctx context.Context, q interface {
 // stores the record's flags in those columns, or drops them when there are
 // none.
 func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
+	n, err := t.write(ctx, batch)
+	if err != nil {
+		clearGuard(batch)
+	}
+	return n, err
+}
+
+func (t *SQLiteTable) write(ctx context.Context, batch []*Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if len(batch) == 0 {
 		return 0, nil
+	}
+	guardKeys := map[string]*hostKey{}
+	schemas, specs := guardedSpecs(batch)
+	for i, spec := range specs {
+		if err := t.place(schemas[i]); err != nil {
+			return 0, err
+		}
+		k, err := t.key(ctx, schemas[i], spec)
+		if err != nil {
+			return 0, fmt.Errorf("sink: SQLite table key for Op.Unique: %w", err)
+		}
+		guardKeys[spec.Name()] = k
 	}
 	var fetch []string
 	seen := map[string]bool{}
@@ -568,6 +588,14 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
+	if len(specs) > 0 || slices.ContainsFunc(batch, guarded) {
+		// A statement that writes takes the database's write lock, which
+		// the transaction then holds until it ends: no other connection
+		// can commit a record between the guard's check and the inserts.
+		if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+quoteIdent(t.m.IDColumn)+" = "+quoteIdent(t.m.IDColumn)+" WHERE 0"); err != nil {
+			return 0, fmt.Errorf("sink: SQLite table write: take the write lock: %w", err)
+		}
+	}
 	keys, err := t.syncKeys(ctx, tx)
 	if err != nil {
 		return 0, err
@@ -575,6 +603,11 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 	rows, err := t.fetch(ctx, tx, fetch)
 	if err != nil {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	if _, err := guardCreates(batch, func(_ *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+		return t.findKeys(ctx, tx, guardKeys[spec.Name()], spec, keys)
+	}); err != nil {
+		return 0, err
 	}
 	out := make([]intake.Outcome, len(batch))
 	var order []string   // rows to write: creates in order, then changed stored rows
@@ -588,6 +621,10 @@ func (t *SQLiteTable) Write(ctx context.Context, batch []*Op) (int, error) {
 		var links []AuditEntry // an anonymize's own links, with Unlink
 		switch op.Kind {
 		case OpCreate:
+			if op.Existing != nil {
+				out[i] = intake.OutcomeSkipped // held by Unique
+				continue
+			}
 			if r != nil {
 				return 0, recordError(op, ErrDuplicateID)
 			}
@@ -1117,6 +1154,42 @@ func (t *SQLiteTable) Lookup(ctx context.Context, s *intake.Schema, spec intake.
 		}
 		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("sink: SQLite table lookup: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// findKeys is the keyFinder of the guard, in the write's transaction: the
+// ids of the rows whose key column k holds one of keys (or, for a
+// record-id spec, whose id is one of keys), oldest first.
+func (t *SQLiteTable) findKeys(ctx context.Context, tx *sql.Tx, k *hostKey, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	id := "CAST(" + quoteIdent(t.m.IDColumn) + " AS TEXT)"
+	col := id
+	if !spec.RecordID {
+		col = quoteIdent(k.Column)
+	}
+	args := make([]any, len(keys))
+	for i, key := range keys {
+		args[i] = string(key)
+	}
+	res := map[intake.Key][]string{}
+	for len(args) > 0 {
+		n := min(len(args), sqlInChunk)
+		rows, err := tx.QueryContext(ctx, "SELECT "+col+", "+id+" FROM "+t.name+" WHERE "+col+" IN ("+placeholders(n)+") ORDER BY "+strings.Join(t.order, ", "), args[:n]...)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
+		}
+		args = args[n:]
+		for rows.Next() {
+			var key, id string
+			if err := rows.Scan(&key, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
+			}
+			res[intake.Key(key)] = append(res[intake.Key(key)], id)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
 		}
 	}
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"maps"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/intakehq/intake"
@@ -60,14 +61,34 @@ func openSQLiteHost(t *testing.T) (*sql.DB, *sink.SQLiteTable) {
 	require.NoError(t, err)
 	ht, err := sink.NewSQLiteTable(context.Background(), db, intake.ObjectContact, sqliteHostMapping(), sink.SQLiteConfig{})
 	require.NoError(t, err)
+	sqliteHostsMu.Lock()
+	sqliteHosts[ht] = db
+	sqliteHostsMu.Unlock()
 	return db, ht
 }
+
+// sqliteHosts maps the host-table sinks of openSQLiteHost to their
+// databases, for the kit's Reopen.
+var (
+	sqliteHostsMu sync.Mutex
+	sqliteHosts   = map[*sink.SQLiteTable]*sql.DB{}
+)
 
 func TestSQLiteTableConformance(t *testing.T) {
 	t.Parallel()
 	sinktest.Run(t, func(t *testing.T) sink.Sink { _, s := openSQLiteHost(t); return s }, sinktest.Features{
 		Lookup: true, Get: true, Scan: true, Count: true, Concurrent: true, AllOrNothing: true, TextNUL: true, Contacts: true,
 		Lifecycle: true, Sequencer: true, Unlink: true,
+		Reopen: func(t *testing.T, s sink.Sink) sink.Sink {
+			var path string
+			sqliteHostsMu.Lock()
+			db := sqliteHosts[s.(*sink.SQLiteTable)]
+			sqliteHostsMu.Unlock()
+			require.NoError(t, db.QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path))
+			ht, err := sink.NewSQLiteTable(context.Background(), openSQLite(t, path).DB(), intake.ObjectContact, sqliteHostMapping(), sink.SQLiteConfig{})
+			require.NoError(t, err)
+			return ht
+		},
 	})
 }
 

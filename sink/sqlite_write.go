@@ -81,6 +81,17 @@ func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
 			return 0, recordError(op, err)
 		}
 	}
+	// The key columns that Op.Unique looks keys up in.
+	schemas, specs := guardedSpecs(batch)
+	for i, spec := range specs {
+		v, err := s.ensureLocked(ctx, schemas[i])
+		if err == nil && v.t.key(spec) == nil {
+			err = s.addKeyLocked(ctx, v.t, spec)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("sink: SQLite key column of %s for Op.Unique: %w", spec.Name(), err)
+		}
+	}
 	// Views again: ensuring one schema can replace the table of another.
 	var last *intake.Schema
 	var lv *sqlView
@@ -95,7 +106,7 @@ func (s *SQLite) Write(ctx context.Context, batch []*Op) (int, error) {
 	err := w.write(ctx, s, batch)
 	if err != nil {
 		for _, op := range batch {
-			op.Outcome = intake.OutcomeNone
+			op.Outcome, op.Existing = intake.OutcomeNone, nil
 		}
 		err = s.explain(ctx, batch, err)
 		w.reset()
@@ -284,6 +295,10 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op, ver int64
 		}
 		s.ver = ver
 	}
+	// Creates whose keys another writer committed meanwhile are held.
+	if err := w.guard(batch); err != nil {
+		return err
+	}
 	// The current rows of the records the batch updates or opts out.
 	for i, op := range batch {
 		if op.Kind == OpCreate {
@@ -313,6 +328,9 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op, ver int64
 		k := stateKey{t.object, rec.ID}
 		switch op.Kind {
 		case OpCreate:
+			if op.Existing != nil {
+				continue // held by Unique: its outcome is set
+			}
 			st, wanted := w.state[k]
 			if st != nil {
 				return recordError(op, ErrDuplicateID)
@@ -446,6 +464,124 @@ func (w *sqlWriter) apply(ctx context.Context, s *SQLite, batch []*Op, ver int64
 		return w.unlink(tables, u, nowArg)
 	}
 	return nil
+}
+
+// guard applies Op.Unique to the batch's creates (see guardCreates),
+// looking keys up in the batch's IMMEDIATE transaction: no other
+// connection can commit a record between the check and the insert.
+func (w *sqlWriter) guard(batch []*Op) error {
+	tables := map[string]*sqlTable{}
+	for i, op := range batch {
+		if guarded(op) {
+			tables[op.Record.Schema.Object()] = w.views[i].t
+		}
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	_, err := guardCreates(batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+		return w.findKeys(tables[s.Object()], spec, keys)
+	})
+	return err
+}
+
+// findKeys is the keyFinder of the guard in table t: the ids of the rows
+// whose key under spec is one of keys, oldest first. In a hashed key
+// column it reads the rows whose hash matches and keeps those whose key,
+// computed from their fields, is wanted.
+func (w *sqlWriter) findKeys(t *sqlTable, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	res := map[intake.Key][]string{}
+	var q string
+	var args []any
+	var kc *sqlKey
+	switch {
+	case spec.RecordID:
+		q = "SELECT id, id FROM " + t.name + " WHERE id IN (" + placeholders(sqlInChunk) + ")"
+		for _, k := range keys {
+			args = append(args, string(k))
+		}
+	default:
+		if kc = t.key(spec); kc == nil {
+			return nil, fmt.Errorf("sink: %s has no key column for %s", t.name, spec.Name())
+		}
+		col := quoteIdent(kc.Column)
+		if kc.Hash == "" {
+			q = "SELECT id, " + col + " FROM " + t.name + " WHERE " + col + " IN (" + placeholders(sqlInChunk) + ") ORDER BY seq"
+			for _, k := range keys {
+				args = append(args, string(k))
+			}
+			break
+		}
+		q = "SELECT " + t.sel + " FROM " + t.name + " WHERE " + col + " IN (" + placeholders(sqlInChunk) + ") ORDER BY seq"
+		hashes := map[int64]bool{}
+		for _, k := range keys {
+			if h := keyHash(k); !hashes[h] {
+				hashes[h] = true
+				args = append(args, h)
+			}
+		}
+	}
+	want := make(map[intake.Key]bool, len(keys))
+	for _, k := range keys {
+		want[k] = true
+	}
+	hashed := kc != nil && kc.Hash != ""
+	width := 2
+	if hashed {
+		width = sqlRowFixed + len(t.cols)
+	}
+	dest := make([]driver.Value, width)
+	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	// rowKey returns the key and id of the row in dest.
+	rowKey := func() (intake.Key, string, error) {
+		switch {
+		case hashed:
+			if err := scanDriverRow(t, dest, &rec); err != nil {
+				return "", "", err
+			}
+			k, _ := kc.plan.Key(&rec)
+			return k, rec.ID, nil
+		case spec.RecordID:
+			id := driverString(dest[0])
+			return intake.Key(id), id, nil
+		}
+		return intake.Key(driverString(dest[1])), driverString(dest[0]), nil
+	}
+	a := w.args[:sqlInChunk]
+	for len(args) > 0 {
+		n := min(len(args), sqlInChunk)
+		for i := range a {
+			a[i].Value = nil // NULL matches nothing
+			if i < n {
+				a[i].Value = args[i]
+			}
+		}
+		args = args[n:]
+		rows, err := w.query(q, a)
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite key check: %w", err)
+		}
+		for err == nil {
+			if err = rows.Next(dest); err != nil {
+				break
+			}
+			var k intake.Key
+			var id string
+			if k, id, err = rowKey(); err == nil && want[k] {
+				res[k] = append(res[k], id)
+			}
+		}
+		if err == io.EOF {
+			err = nil
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sink: SQLite key check: %w", err)
+		}
+	}
+	return res, nil
 }
 
 // reload re-reads intake_schema in the batch's transaction, for a batch

@@ -26,6 +26,12 @@
 // checkpoints. Lifecycle ops (inactivate, delete, anonymize: outcomes,
 // what each keeps, the audit log, failures), the inactive flag round trip,
 // and sequences whose reservations never overlap, even concurrently.
+// Identity under several writers, for a sink that implements
+// [sink.KeyGuard]: creates with [sink.Op.Unique] held when a stored
+// record or an earlier create of the batch holds their key (rules in
+// order, blank keys, record-id keys), and four writers over overlapping
+// keys, each having looked its keys up before any wrote, that never
+// create a key twice and account for every create.
 // Batches that mix creates, updates, opt-outs and lifecycle ops of three
 // object types, all or nothing. Links: a schema's Ref kept by the store,
 // deletes and anonymizations that keep links or remove them (Op.Unlink:
@@ -101,6 +107,13 @@ type Features struct {
 	// sink.Unlinker is never sent such an op (the importer refuses a job
 	// that removes links first), and the kit skips that check.
 	Unlink bool
+	// Reopen, when set, opens another handle on the store that s (a sink
+	// open returned) writes to — another connection pool, another sink
+	// value — as a second process would. The test of several writers
+	// gives each its own handle; without Reopen they share s, which then
+	// needs Concurrent. The tests of [sink.KeyGuard] run on every sink
+	// that implements it and reports true.
+	Reopen func(t *testing.T, s sink.Sink) sink.Sink
 }
 
 // All returns the features of a sink that implements every capability
@@ -182,6 +195,8 @@ var tests = []kitTest{
 	{"SchemaKeepsRef", needs("SchemaReader"), testSchemaRef},
 	{"Unlink", needs("Unlink", "Read", "Objects"), testUnlink},
 	{"UnlinkContacts", needs("Unlink", "Read"), testUnlinkContacts},
+	{"Unique", needs(), testUnique},
+	{"Writers", needs(), testWriters},
 	{"UnlinkRefused", func(f Features) string {
 		if !f.Lifecycle || f.Unlink {
 			return "checks that a sink with Features.Lifecycle, without Features.Unlink, that implements sink.Unlinker and reports false refuses Op.Unlink"
