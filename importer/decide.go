@@ -639,6 +639,10 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 		return x
 	})
 	r.addOps(b, rec, sink.OpCreate, nil)
+	if m != nil {
+		// The sink keeps another writer from creating the key meanwhile.
+		b.ops[len(b.ops)-1].Unique = r.unique
+	}
 	return nil
 }
 

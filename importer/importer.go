@@ -568,6 +568,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(job.Rules) <= 1 {
 		r.overlap = c.Concurrent()
 	}
+	if g, ok := im.cfg.Sink.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
+		r.unique = r.matcher.Rules()
+	}
 	if r.rules.needSeen {
 		r.seen = identity.NewSeen()
 	}

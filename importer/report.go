@@ -58,6 +58,13 @@ type Report struct {
 	// opted-out contact back to opted in, and did not (see
 	// identity.Channel.AllowResubscribe).
 	ConsentKept int64 `json:"consent_kept,omitempty"`
+	// Concurrent counts the rows that would have created a record whose key
+	// another writer (another import, another process) created after this
+	// run looked the key up: the sink held the create (sink.KeyGuard) and
+	// the row got the job's action on that record instead — updated with
+	// add_and_update, skipped as exists with add_only, rejected as
+	// duplicate with create. Each is also counted by its outcome.
+	Concurrent int64 `json:"concurrent_creates,omitempty"`
 	// Explain explains the decision on each of the first Job.Explain rows.
 	Explain []*Explanation `json:"explain,omitempty"`
 	// Reasons counts skipped and rejected rows by code (exists, no_match,
@@ -208,6 +215,7 @@ type tally struct {
 	counts      [intake.NumOutcomes]int64
 	records     int64
 	consentKept int64
+	raced       int64
 	reasons     map[string]int64
 	links       map[string]*LinkCounts
 	objects     map[string]*ObjectCounts
@@ -217,7 +225,7 @@ type tally struct {
 
 func (t *tally) reset() {
 	t.counts = [intake.NumOutcomes]int64{}
-	t.records, t.consentKept = 0, 0
+	t.records, t.consentKept, t.raced = 0, 0, 0
 	clear(t.reasons)
 	for _, c := range t.links {
 		*c = LinkCounts{}
@@ -307,6 +315,7 @@ func (r *Report) add(t *tally, maxErrors int) {
 	r.Deleted += t.counts[intake.OutcomeDeleted]
 	r.Anonymized += t.counts[intake.OutcomeAnonymized]
 	r.ConsentKept += t.consentKept
+	r.Concurrent += t.raced
 	for _, n := range t.counts {
 		r.Rows += n
 	}

@@ -208,6 +208,13 @@ type run struct {
 	createdKeys *identity.Seen
 	ids         []string
 	lastProg    time.Time
+	// unique is the Op.Unique of the run's creates: its identity rules,
+	// when the sink guards keys (sink.KeyGuard). aliases maps the id of a
+	// create that the sink held, because another writer had created its
+	// key, to the id of that record, for the ops of the next batch that
+	// were decided against the held create (see resolveHeld).
+	unique  []intake.KeySpec
+	aliases map[string]string
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -287,7 +294,7 @@ func (r *run) run(ctx context.Context) error {
 	if err == nil && r.cur.rows > 0 {
 		err = r.flush(ctx)
 	}
-	if werr := r.wait(); err == nil {
+	if werr := r.wait(ctx); err == nil {
 		err = werr
 	}
 	stop()
@@ -441,9 +448,10 @@ func (r *run) flush(ctx context.Context) error {
 		}
 	}
 	// The previous batch must be committed before this one is written.
-	if err := r.wait(); err != nil {
+	if err := r.wait(ctx); err != nil {
 		return err
 	}
+	r.alias(b)
 	if r.job.DryRun || (len(b.ops) == 0 && r.checkpointer == nil) {
 		if err := r.simulate(ctx, b); err != nil {
 			return err
@@ -458,7 +466,7 @@ func (r *run) flush(ctx context.Context) error {
 		err := r.write(ctx, b)
 		r.inflight = b
 		r.written <- err
-		return r.wait()
+		return r.wait(ctx)
 	}
 	r.inflight = b
 	go func() { r.written <- r.write(ctx, b) }()
@@ -496,14 +504,18 @@ func (r *run) write(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// wait waits for the batch being written, if any, and commits it.
-func (r *run) wait() error {
+// wait waits for the batch being written, if any, settles the creates
+// the sink held (resolveHeld) and commits it.
+func (r *run) wait(ctx context.Context) error {
 	b := r.inflight
 	if b == nil {
 		return nil
 	}
 	r.inflight = nil
 	err := <-r.written
+	if err == nil {
+		err = r.resolveHeld(ctx, b)
+	}
 	if err == nil {
 		err = r.commit(b)
 	}

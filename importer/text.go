@@ -33,7 +33,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, c := range [...]struct {
 		name string
 		n    int64
-	}{{"inactivated", r.Inactivated}, {"deleted", r.Deleted}, {"anonymized", r.Anonymized}, {"consent kept", r.ConsentKept}} {
+	}{{"inactivated", r.Inactivated}, {"deleted", r.Deleted}, {"anonymized", r.Anonymized}, {"consent kept", r.ConsentKept}, {"concurrent", r.Concurrent}} {
 		if c.n > 0 {
 			rows = append(rows, [2]string{c.name, group(c.n)})
 		}

@@ -588,7 +588,7 @@ func (t *SQLiteTable) write(ctx context.Context, batch []*Op) (int, error) {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
-	if len(specs) > 0 || slices.ContainsFunc(batch, guarded) {
+	if slices.ContainsFunc(batch, guarded) {
 		// A statement that writes takes the database's write lock, which
 		// the transaction then holds until it ends: no other connection
 		// can commit a record between the guard's check and the inserts.

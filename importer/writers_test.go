@@ -1,0 +1,373 @@
+package importer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+)
+
+// A writer plan: writers files of contacts over keys distinct emails,
+// file w holding keys [w·keys/writers, w·keys/writers + 2·keys/writers)
+// (mod keys): every key is in two files.
+type writersPlan struct {
+	writers, keys, batch int
+}
+
+func (p writersPlan) file(w int) []byte {
+	var b bytes.Buffer
+	b.WriteString("email,first_name,city\n")
+	step := p.keys / p.writers
+	for i := w * step; i < w*step+2*step; i++ {
+		fmt.Fprintf(&b, "c%05d@example.com,W%d,City %d\n", i%p.keys, w, i)
+	}
+	return b.Bytes()
+}
+
+// writerJob is what one writer runs: the child process of
+// TestConcurrentImportsProcesses reads it from INTAKE_TEST_WRITER.
+type writerJob struct {
+	Store  string `json:"store"` // sqlite:PATH or postgres:SCHEMA
+	File   string `json:"file"`
+	Action string `json:"action"`
+	Merge  string `json:"merge,omitempty"`
+	Batch  int    `json:"batch"`
+}
+
+// openWriterStore opens the store a writer job names, closed at ctx's end
+// of use by the returned func.
+func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), error) {
+	kind, arg, _ := strings.Cut(store, ":")
+	switch kind {
+	case "sqlite-host":
+		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{})
+		if err != nil {
+			return nil, nil, err
+		}
+		m := sink.TableMapping{Table: "contacts", Columns: map[string]string{"email": "email", "first_name": "first_name"},
+			JSONBColumn: "attrs", KeyColumns: map[string]string{"email": "email_key"}, OrderColumn: "rowid"}
+		ht, err := sink.NewSQLiteTable(ctx, s.DB(), intake.ObjectContact, m, sink.SQLiteConfig{})
+		if err != nil {
+			s.Close()
+			return nil, nil, err
+		}
+		return ht, func() { s.Close() }, nil
+	case "postgres-host":
+		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		if err != nil {
+			return nil, nil, err
+		}
+		m := sink.TableMapping{Table: "contacts", Columns: map[string]string{"email": "email", "first_name": "first_name"},
+			JSONBColumn: "attrs", KeyColumns: map[string]string{"email": "email_key"}, OrderColumn: "pk"}
+		pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: arg, Tables: map[string]sink.TableMapping{intake.ObjectContact: m}})
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return pg, func() { pg.Close(); pool.Close() }, nil
+	case "sqlite":
+		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { s.Close() }, nil
+	case "postgres":
+		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		if err != nil {
+			return nil, nil, err
+		}
+		pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: arg})
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return pg, func() { pg.Close(); pool.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("unknown store %q", store)
+}
+
+// runWriter runs job, as a writer process or goroutine does.
+func runWriter(ctx context.Context, s sink.Sink, job writerJob) (*importer.Report, error) {
+	f, err := os.Open(job.File)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := connector.NewCSV(f, connector.CSVConfig{})
+	if err != nil {
+		return nil, err
+	}
+	im, err := importer.New(importer.Config{Sink: s, BatchSize: job.Batch})
+	if err != nil {
+		return nil, err
+	}
+	action, err := intake.ParseAction(job.Action)
+	if err != nil {
+		return nil, err
+	}
+	return im.Run(ctx, importer.Job{Source: src, Action: action, Sync: intake.Keys("email"), Merge: identity.MergePolicy{Default: identity.Merge(job.Merge)}})
+}
+
+// TestWriterProcess is the child process of TestConcurrentImportsProcesses:
+// it runs the writer job of INTAKE_TEST_WRITER and prints its report.
+func TestWriterProcess(t *testing.T) {
+	spec := os.Getenv("INTAKE_TEST_WRITER")
+	if spec == "" {
+		t.Skip("runs only as a writer process of TestConcurrentImportsProcesses")
+	}
+	var job writerJob
+	require.NoError(t, json.Unmarshal([]byte(spec), &job))
+	s, done, err := openWriterStore(context.Background(), job.Store)
+	require.NoError(t, err)
+	defer done()
+	rep, err := runWriter(context.Background(), s, job)
+	require.NoError(t, err)
+	js, err := json.Marshal(rep)
+	require.NoError(t, err)
+	fmt.Printf("\nREPORT %s\n", js)
+}
+
+// newPostgresSchema creates a schema of its own for the test, dropped at
+// its end, or skips the test without INTAKE_TEST_POSTGRES.
+func newPostgresSchema(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("INTAKE_TEST_POSTGRES")
+	if url == "" {
+		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL writers (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	require.NoError(t, err)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "intake_writers_" + hex.EncodeToString(b)
+	_, err = pool.Exec(context.Background(), "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		require.NoError(t, err)
+		pool.Close()
+	})
+	return schema
+}
+
+// TestConcurrentImportsProcesses runs four processes that import
+// overlapping files into one store at the same time, five times: no key is
+// ever stored twice, the created counts of the runs add up to the distinct
+// keys, and every report accounts for its rows.
+func TestConcurrentImportsProcesses(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts 40 processes")
+	}
+	plan := writersPlan{writers: 4, keys: 2000, batch: 200}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			for round := range 5 {
+				dir := t.TempDir()
+				store := "sqlite:" + filepath.Join(dir, "crm.db")
+				if kind == "postgres" {
+					store = "postgres:" + newPostgresSchema(t)
+				}
+				// The store exists before the writers start, as a host's does.
+				s, done, err := openWriterStore(context.Background(), store)
+				require.NoError(t, err)
+				reps := make([]*importer.Report, plan.writers)
+				var wg sync.WaitGroup
+				errs := make([]error, plan.writers)
+				for w := range plan.writers {
+					file := filepath.Join(dir, fmt.Sprintf("w%d.csv", w))
+					require.NoError(t, os.WriteFile(file, plan.file(w), 0o600))
+					js, err := json.Marshal(writerJob{Store: store, File: file, Action: "add_and_update", Batch: plan.batch})
+					require.NoError(t, err)
+					cmd := exec.Command(os.Args[0], "-test.run=^TestWriterProcess$", "-test.count=1")
+					cmd.Env = append(os.Environ(), "INTAKE_TEST_WRITER="+string(js))
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						out, err := cmd.CombinedOutput()
+						if err != nil {
+							errs[w] = fmt.Errorf("writer %d: %v\n%s", w, err, out)
+							return
+						}
+						_, js, ok := strings.Cut(string(out), "\nREPORT ")
+						if !ok {
+							errs[w] = fmt.Errorf("writer %d printed no report:\n%s", w, out)
+							return
+						}
+						js, _, _ = strings.Cut(js, "\n")
+						reps[w] = &importer.Report{}
+						errs[w] = json.Unmarshal([]byte(js), reps[w])
+					}()
+				}
+				wg.Wait()
+				for _, err := range errs {
+					require.NoError(t, err)
+				}
+				checkWriters(t, s, plan, reps, fmt.Sprintf("%s round %d", kind, round+1))
+				done()
+			}
+		})
+	}
+}
+
+// checkWriters checks the store and the reports of writers that imported
+// plan's files with add_and_update.
+func checkWriters(t *testing.T, s sink.Sink, plan writersPlan, reps []*importer.Report, what string) (created, raced int64) {
+	t.Helper()
+	byEmail := map[string]int{}
+	require.NoError(t, s.(sink.Scanner).Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+		byEmail[r.Get("email").String()]++
+		return nil
+	}))
+	dups := 0
+	for _, n := range byEmail {
+		if n > 1 {
+			dups++
+		}
+	}
+	require.Zero(t, dups, "%s: keys stored more than once", what)
+	require.Len(t, byEmail, plan.keys, "%s: every key is stored", what)
+	for w, rep := range reps {
+		require.Equal(t, importer.StatusSucceeded, rep.Status, "%s: writer %d", what, w)
+		require.Equal(t, int64(2*plan.keys/plan.writers), rep.Rows, "%s: writer %d", what, w)
+		require.Equal(t, rep.Rows, rep.Created+rep.Updated+rep.Unchanged+rep.Skipped+rep.OptedOut+rep.Rejected, "%s: writer %d's report adds up", what, w)
+		created += rep.Created
+		raced += rep.Concurrent
+	}
+	require.Equal(t, int64(plan.keys), created, "%s: the created counts add up to the distinct keys", what)
+	t.Logf("%s: %d records for %d keys, 0 duplicates; created %d, concurrent creates settled %d", what, len(byEmail), plan.keys, created, raced)
+	return created, raced
+}
+
+// newWriterStore creates the store of a kind of TestConcurrentImportsActions
+// (a host's contacts table, for the host kinds) and returns its writerJob
+// name.
+func newWriterStore(t *testing.T, kind, dir string) string {
+	t.Helper()
+	ctx := context.Background()
+	switch kind {
+	case "sqlite", "sqlite-host":
+		path := filepath.Join(dir, "crm.db")
+		if kind == "sqlite-host" {
+			s, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+			require.NoError(t, err)
+			_, err = s.DB().Exec(`CREATE TABLE contacts (id TEXT PRIMARY KEY, email TEXT,
+				email_key TEXT GENERATED ALWAYS AS (lower(trim(email))) VIRTUAL, first_name TEXT, attrs TEXT NOT NULL DEFAULT '{}')`)
+			require.NoError(t, err)
+			_, err = s.DB().Exec(`CREATE INDEX contacts_email_key ON contacts (email_key)`)
+			require.NoError(t, err)
+			require.NoError(t, s.Close())
+		}
+		return kind + ":" + path
+	}
+	schema := newPostgresSchema(t)
+	if kind == "postgres-host" {
+		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		require.NoError(t, err)
+		defer pool.Close()
+		_, err = pool.Exec(ctx, `CREATE TABLE `+schema+`.contacts (pk bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, email text,
+			email_key text GENERATED ALWAYS AS (lower(btrim(email))) STORED, first_name text, attrs jsonb NOT NULL DEFAULT '{}')`)
+		require.NoError(t, err)
+	}
+	return kind + ":" + schema
+}
+
+// TestConcurrentImportsActions runs four writers at once in one process,
+// each with its own handle on the store (Intake's tables, or a host's
+// contacts table through TableMapping), under each action that creates:
+// add_and_update updates what another writer created (with a merge rule
+// that reads the stored record too), add_only skips it as exists, create
+// rejects it as a duplicate; no key is stored twice.
+func TestConcurrentImportsActions(t *testing.T) {
+	t.Parallel()
+	plan := writersPlan{writers: 4, keys: 1200, batch: 100}
+	cases := []struct{ action, merge string }{{"add_and_update", ""}, {"add_and_update", "fill_empty"}, {"add_only", ""}, {"create", ""}}
+	for _, kind := range []string{"memory", "sqlite", "postgres", "sqlite-host", "postgres-host"} {
+		for _, c := range cases {
+			t.Run(kind+"/"+c.action+"/"+c.merge, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				dir := t.TempDir()
+				handles := make([]sink.Sink, plan.writers)
+				switch kind {
+				case "memory":
+					mem := sink.NewMemory(sink.MemoryConfig{})
+					t.Cleanup(func() { mem.Close() })
+					for w := range handles {
+						handles[w] = mem
+					}
+				default:
+					store := newWriterStore(t, kind, dir)
+					for w := range handles {
+						s, done, err := openWriterStore(ctx, store)
+						require.NoError(t, err)
+						t.Cleanup(done)
+						handles[w] = s
+					}
+				}
+				reps := make([]*importer.Report, plan.writers)
+				errs := make([]error, plan.writers)
+				var wg sync.WaitGroup
+				for w := range plan.writers {
+					file := filepath.Join(dir, fmt.Sprintf("w%d.csv", w))
+					require.NoError(t, os.WriteFile(file, plan.file(w), 0o600))
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						reps[w], errs[w] = runWriter(ctx, handles[w], writerJob{File: file, Action: c.action, Merge: c.merge, Batch: plan.batch})
+					}()
+				}
+				wg.Wait()
+				for _, err := range errs {
+					require.NoError(t, err)
+				}
+				if c.action == "add_and_update" {
+					checkWriters(t, handles[0], plan, reps, kind)
+					return
+				}
+				// Every row of a key is created once; the other rows of the
+				// key are skipped (add_only) or rejected (create), whichever
+				// writer came second, whether its lookup saw the record or
+				// the sink held its create.
+				var created, other, raced int64
+				for w, rep := range reps {
+					require.Equal(t, rep.Rows, rep.Created+rep.Skipped+rep.Rejected, "writer %d", w)
+					created += rep.Created
+					other += rep.Skipped + rep.Rejected
+					raced += rep.Concurrent
+					if c.action == "add_only" {
+						require.Zero(t, rep.Rejected, "writer %d", w)
+						require.Equal(t, rep.Skipped, rep.Reasons[intake.CodeExists], "writer %d", w)
+					} else {
+						// A key stored before the run looked it up: exists; one
+						// another run created while this one ran: duplicate.
+						require.Equal(t, rep.Skipped, rep.Reasons[intake.CodeExists], "writer %d", w)
+						require.Equal(t, rep.Rejected, rep.Reasons[intake.CodeDuplicate], "writer %d", w)
+						require.Equal(t, rep.Rejected, rep.Concurrent, "writer %d", w)
+					}
+				}
+				require.Equal(t, int64(plan.keys), created)
+				require.Equal(t, int64(plan.keys), other)
+				t.Logf("%s %s: created %d, skipped or rejected %d, concurrent creates settled %d", kind, c.action, created, other, raced)
+			})
+		}
+	}
+}
