@@ -33,6 +33,30 @@
 //     that removes links without it.
 //   - [Sequencer]: hand out numbers never handed out twice, for contact
 //     numbers (identity.NewNumeric).
+//   - [KeyGuard]: check a create's keys ([Op.Unique]) again in the
+//     transaction that inserts it, so that several writers never create
+//     the same key twice; without it identity holds for one writer at a
+//     time.
+//
+// # Several writers
+//
+// The importer decides that a row creates a record when a Lookup finds
+// none of its keys; another writer may create that key before the row's
+// batch is written. Each create therefore carries the keys under which its
+// record must be the only one (Op.Unique), and a [KeyGuard] sink looks them
+// up again inside its write transaction, atomically with the insert, and
+// holds the creates whose key a stored record (or an earlier create of the
+// batch) holds: Outcome [intake.OutcomeSkipped] and [Op.Existing] set. The
+// importer then applies the job's action to that record. How each store
+// makes the check atomic: the memory store under its write lock; SQLite in
+// the batch's BEGIN IMMEDIATE transaction (the database's one writer); a
+// SQLite host table after a no-op UPDATE that takes the write lock;
+// PostgreSQL under advisory transaction locks taken before any row lock:
+// the table's lock shared plus one lock per key for a batch of at most 64
+// guarded creates of the table, the table's lock exclusive beyond (each
+// lock takes a slot of the server's shared lock table). Keys are compared
+// whole: a SQLite key column of hashes is checked against each row's
+// fields, so two keys that share a hash are never taken for one.
 //
 // A host that keeps customer data in its own database writes a small type
 // with Write (and ideally Lookup) over its tables.
