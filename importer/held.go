@@ -61,7 +61,14 @@ func (r *run) resolveHeld(ctx context.Context, b *batch) error {
 		}
 	}
 	for _, h := range rows {
+		if h.counted {
+			continue
+		}
 		if h.first == h.last {
+			// An update found none of the records: another writer deleted
+			// them since.
+			b.t.counts[intake.OutcomeSkipped]++
+			b.t.reason(intake.CodeNoMatch)
 			continue
 		}
 		ops := f.ops[h.first:h.last]
@@ -87,12 +94,14 @@ type heldRow struct {
 	rec         *intake.Record
 	ids         []string
 	first, last int
+	counted     bool // skipped or rejected: counted in b already
 }
 
 // decideHeld decides row h of b again, against the records that hold its
-// key: a skip or a rejection is counted in b, ops go to f.
+// key: a skip or a rejection is counted in b (h.counted), ops go to f.
 func (r *run) decideHeld(ctx context.Context, b, f *batch, h *heldRow) error {
 	row := b.row(h.rec.Line)
+	h.counted = true
 	if r.job.Action == intake.ActionCreate {
 		r.reject(b, row, &intake.RowError{Line: h.rec.Line, Field: r.job.rulesSpecs()[0].Name(), Code: intake.CodeDuplicate,
 			Message: "another import created record " + strings.Join(h.ids, ", ") + " with the same key after this run looked it up"}, nil)
@@ -123,9 +132,10 @@ func (r *run) decideHeld(ctx context.Context, b, f *batch, h *heldRow) error {
 			}
 			m.IDs = ids
 		}
-		rec := h.rec.Clone()
-		r.update(f, rec, m, r.rules.merger)
+		h.counted = false
+		r.update(f, h.rec.Clone(), m, r.rules.merger)
 	case identity.VerdictOptOut:
+		h.counted = false
 		r.addOps(f, h.rec.Clone(), sink.OpOptOut, h.ids)
 	default:
 		// A lifecycle action on a match, with creation when nothing

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -369,5 +370,87 @@ func TestConcurrentImportsActions(t *testing.T) {
 				t.Logf("%s %s: created %d, skipped or rejected %d, concurrent creates settled %d", kind, c.action, created, other, raced)
 			})
 		}
+	}
+}
+
+// latecomer is a memory store whose Lookup does not see the records of
+// hidden keys, as if another writer committed them after the run looked
+// its keys up; its Write waits a little, so that the run decides its next
+// batch meanwhile.
+type latecomer struct {
+	*sink.Memory
+	hidden map[intake.Key]bool
+}
+
+func (l latecomer) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	res, err := l.Memory.Lookup(ctx, s, spec, keys)
+	for k := range res {
+		if l.hidden[k] {
+			delete(res, k)
+		}
+	}
+	return res, err
+}
+
+func (l latecomer) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	return l.Memory.Write(ctx, batch)
+}
+
+// TestHeldCreates checks, row by row, what a run does with the creates the
+// sink held because another writer had created their key: the action is
+// applied to that record, later rows of the file with the key too (in the
+// same batch, merged into the create; in the next batch, decided while the
+// create was being written), and the report counts each row once.
+func TestHeldCreates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	file := "email,first_name,city\n" +
+		"ann@example.com,Anna,\n" + // stored by the other writer: city kept
+		"new@example.com,New,Nowhere\n" +
+		"ann@example.com,,Bonn\n" + // the same batch: merged into the held create
+		"x1@example.com,X,\n" +
+		"ann@example.com,Anne,\n" // the next batch: decided against the held create's id
+	for _, c := range []struct {
+		action                                          intake.Action
+		created, updated, skipped, rejected, concurrent int64
+		first, city                                     string
+	}{
+		{intake.ActionAddAndUpdate, 2, 3, 0, 0, 1, "Anne", "Bonn"},
+		{intake.ActionAddOnly, 2, 0, 1, 2, 1, "Ann", "Köln"},
+		{intake.ActionCreate, 2, 0, 0, 3, 1, "Ann", "Köln"},
+	} {
+		t.Run(string(c.action), func(t *testing.T) {
+			t.Parallel()
+			mem := sink.NewMemory(sink.MemoryConfig{})
+			t.Cleanup(func() { mem.Close() })
+			s := intake.ContactSchema()
+			stored := intake.NewRecord(s)
+			stored.ID = "other-writer"
+			stored.Set("email", intake.Text("ann@example.com"))
+			stored.Set("first_name", intake.Text("Ann"))
+			stored.Set("city", intake.Text("Köln"))
+			_, err := mem.Write(ctx, []*sink.Op{{Kind: sink.OpCreate, Record: stored}})
+			require.NoError(t, err)
+			l := latecomer{Memory: mem, hidden: map[intake.Key]bool{"ann@example.com": true}}
+			im, err := importer.New(importer.Config{Sink: l, BatchSize: 3, Workers: 1})
+			require.NoError(t, err)
+			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: c.action, Sync: intake.Keys("email")})
+			require.NoError(t, err)
+			require.Equal(t, int64(5), rep.Rows)
+			require.Equal(t, []int64{c.created, c.updated, c.skipped, c.rejected, c.concurrent},
+				[]int64{rep.Created, rep.Updated, rep.Skipped, rep.Rejected, rep.Concurrent}, "created, updated, skipped, rejected, concurrent")
+			require.Equal(t, rep.Rows, rep.Created+rep.Updated+rep.Unchanged+rep.Skipped+rep.Rejected)
+			got, err := mem.Lookup(ctx, s, intake.Keys("email"), []intake.Key{"ann@example.com"})
+			require.NoError(t, err)
+			require.Equal(t, []string{"other-writer"}, got["ann@example.com"], "one record holds the key")
+			recs, err := mem.Get(ctx, s, []string{"other-writer"})
+			require.NoError(t, err)
+			require.Equal(t, c.first, recs["other-writer"].Get("first_name").String())
+			require.Equal(t, c.city, recs["other-writer"].Get("city").String())
+			n, err := mem.Count(ctx, intake.ObjectContact)
+			require.NoError(t, err)
+			require.Equal(t, int64(3), n)
+		})
 	}
 }
