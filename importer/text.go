@@ -84,12 +84,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		// (ObjectCounts): "records" would say otherwise.
 		fmt.Fprintf(tw, "  %s (linked)\tcreated %s, updated %s, unchanged %s\n", name, group(c.Created), group(c.Updated), group(c.Unchanged))
 	}
-	if ignored := r.Source.unskipped(); len(ignored) > 0 {
-		fmt.Fprintf(tw, "  ignored columns\t%s: not imported, no field takes them (map them with a mapping spec, -mapping; \"intake map suggest FILE\" writes one to edit)\n", names(ignored))
-	}
-	if len(r.Source.Skipped) > 0 {
-		fmt.Fprintf(tw, "  skipped columns\t%s: not imported, the mapping spec skips them\n", names(r.Source.Skipped))
-	}
+	r.Source.writeColumns(tw)
 	if r.Error != "" {
 		fmt.Fprintf(tw, "  error\t%s\n", r.Error)
 	}
@@ -148,6 +143,17 @@ func names(list []string) string {
 		s += fmt.Sprintf(" and %d more", len(list)-maxNames)
 	}
 	return s
+}
+
+// writeColumns writes the lines of the columns not imported: those no
+// field takes, with a hint, and those the mapping spec skips.
+func (s *SourceInfo) writeColumns(w io.Writer) {
+	if ignored := s.unskipped(); len(ignored) > 0 {
+		fmt.Fprintf(w, "  ignored columns\t%s: not imported, no field takes them (map them with a mapping spec, -mapping; \"intake map suggest FILE\" writes one to edit)\n", names(ignored))
+	}
+	if len(s.Skipped) > 0 {
+		fmt.Fprintf(w, "  skipped columns\t%s: not imported, the mapping spec skips them\n", names(s.Skipped))
+	}
 }
 
 // unskipped returns the ignored columns that the mapping spec does not
