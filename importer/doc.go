@@ -16,7 +16,10 @@
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip
 // or reject). Job.Rules gives ordered identity rules instead of the single
 // key of Job.Sync; a row whose rules find different records is rejected
-// (conflict). Job.Duplicates chooses what later rows of a key do (first
+// (conflict). The mapping must fill the sync fields (of at least one rule,
+// and of each rule all or none): a job whose key no column fills fails
+// before its first row with [ErrKeyNotMapped] instead of rejecting every
+// row. Job.Duplicates chooses what later rows of a key do (first
 // wins, last wins, merge), Job.Merge how an update merges with stored
 // values, Job.Consent how consent columns and defaults apply (an opted-out
 // contact stays opted out unless the channel allows otherwise), and
@@ -35,7 +38,9 @@
 // type apart. Job.Links resolve foreign-key fields (a contact's account_id,
 // by the account's account_id, domain or name) to the record id of the
 // target, stored in a field the job adds to the schema (account_record_id,
-// whose intake.Field.Ref names the target's type); Job.Profile attaches
+// whose intake.Field.Ref names the target's type). A contact job that maps
+// account_id links it to the store's accounts by itself, keeping the rows
+// of accounts it does not find (Job.AccountLink); Job.Profile attaches
 // activities, which are append-only, to the profile whose email,
 // contact_id or phone they carry (profile_id), and makes the job add_only
 // on event_id when the file has it, so that a re-import skips the events
@@ -86,7 +91,9 @@
 // Rejected + Inactivated + Deleted + Anonymized. Skipped and rejected rows are counted by reason code in
 // Report.Reasons; the first rejected rows are listed in Report.Errors with
 // file, line, column, field, code and message, and every one can be written
-// to a CSV file by a [RejectWriter] (Job.Rejects).
+// to a CSV file by a [RejectWriter] (Job.Rejects). Report.Source lists the
+// columns that no field takes (SourceInfo.Ignored; those the mapping spec
+// skips on purpose in SourceInfo.Skipped): no column is left out unsaid.
 //
 // Failures: a row that cannot be imported is rejected and the run goes on.
 // A sink or source failure stops the run: the batches written before stay

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -159,4 +160,36 @@ func ExampleLink_many() {
 	// lists: {Created:1 Updated:0 Unchanged:3}
 	// kim@acme.example → vip, gold
 	// lee@acme.example → gold, platinum
+}
+
+// A contact file's account_id links to the store's accounts without a
+// Link (Job.AccountLink): a contact of an unknown account keeps its
+// reference, with an empty link. The report names the columns no field
+// takes, and a job whose sync fields no column fills fails before its
+// first row.
+func ExampleJob_accountLink() {
+	store := sink.NewMemory(sink.MemoryConfig{})
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		panic(err)
+	}
+	importCSV(im, "accounts.csv", "account_id,name\nA-1,Acme\n", importer.Job{Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+	const contacts = "email,account_id,Notes\nkim@acme.example,A-1,vip\nlee@globex.example,A-2,\n"
+	rep := importCSV(im, "contacts.csv", contacts, importer.Job{})
+	fmt.Printf("%d contacts created; account links: %+v; ignored columns: %v\n", rep.Created, *rep.Links["account_id"], rep.Source.Ignored)
+
+	linked, _ := store.Schema(context.Background(), intake.ObjectContact)
+	store.Scan(context.Background(), linked, func(r *intake.Record) error {
+		fmt.Printf("%s: account_id %s, linked %t\n", r.Get("email"), r.Get("account_id"), !r.Get("account_record_id").IsNull())
+		return nil
+	})
+
+	src, _ := connector.NewCSV(strings.NewReader(contacts), connector.CSVConfig{Name: "contacts.csv"})
+	_, err = im.Run(context.Background(), importer.Job{Source: src, Sync: intake.Keys("phone")})
+	fmt.Println(errors.Is(err, importer.ErrKeyNotMapped))
+	// Output:
+	// 2 contacts created; account links: {Found:1 Created:0 Updated:0 Empty:1 Skipped:0 Rejected:0}; ignored columns: [Notes]
+	// kim@acme.example: account_id A-1, linked true
+	// lee@globex.example: account_id A-2, linked false
+	// true
 }

@@ -104,12 +104,26 @@ type Job struct {
 	Matrix *identity.Matrix
 	// Sync names the sync fields, which together form the key that
 	// identifies a record (all must match). Default email.
+	//
+	// The mapping must fill every sync field (a column or a constant maps
+	// to it): otherwise Run returns an error wrapping [ErrKeyNotMapped],
+	// naming the field, before it reads the first row, rather than reject
+	// every row as missing_key.
 	Sync intake.KeySpec
 	// Rules, when set, replaces Sync with ordered identity rules
 	// ("contact_id, else email, else phone"): the first rule whose key
 	// finds stored records wins, and a row whose rules find different
 	// records is rejected as a conflict (identity.CodeConflict). A rule
 	// with RecordID matches on the store's record id.
+	//
+	// A rule none of whose fields the mapping fills never matches, so that
+	// one set of rules serves files with different columns (a file
+	// without phones under "contact_id; email; phone"); but at least one
+	// rule must have all its fields mapped, and a rule with some of its
+	// fields mapped and others not (first_name+last_name without
+	// last_name) is an error too: Run returns an error wrapping
+	// [ErrKeyNotMapped] before it reads the first row. An MD5 rule's field
+	// counts as mapped when the field or its FIELD_md5 twin is.
 	Rules []intake.KeySpec
 	// NoSync, with an action that creates records on no match (create,
 	// add_only), turns matching off: every valid row creates a record.
@@ -152,6 +166,35 @@ type Job struct {
 	// account_id) to the record ids of their targets: see [Link]. The
 	// fields a link needs are added to the schema.
 	Links []Link
+	// AccountLink is the Missing policy of the link that a contact job
+	// makes by itself, without an entry in Links, from its account_id to
+	// the accounts: Link{Field: "account_id", Object: "account"}, with
+	// the store's account schema, which puts the record id of the account
+	// whose account_id the row names in account_record_id and keeps the
+	// reference in account_id. Default MissingEmpty: a row whose account
+	// the store does not hold (or a store without accounts) is imported
+	// with its account_id and an empty account_record_id, and counted in
+	// Report.Links["account_id"].Empty; reject, skip or create decide
+	// otherwise, as for any link.
+	//
+	// The link is made when the job imports contacts (its schema's
+	// object type is contact, without a Profile) and maps account_id: a
+	// column or a constant of Mapping maps to it, or, without a Mapping,
+	// the header has a column named account_id (as the suggestion compares
+	// names: case, spaces and punctuation aside, so "Account ID" too),
+	// which the suggestion then maps. It is not made when NoAccountLink is
+	// set, when a Link names account_id or writes account_record_id,
+	// when the job's schema or Mapping's fields give account_id another
+	// type than the accounts' key (or account_record_id another type than
+	// id, or a Ref to another type), or when the sink cannot find
+	// accounts: it must implement sink.Lookuper and sink.SchemaReader, as
+	// the memory, SQLite and PostgreSQL stores do (a host's table sink does
+	// not). Without the link, an account_id column that the schema lacks is
+	// not imported and Report.Source.Ignored lists it.
+	AccountLink Missing
+	// NoAccountLink turns off the link of AccountLink: account_id is then
+	// a field like any other, imported when the schema has it.
+	NoAccountLink bool
 	// KeepUnmapped keeps the header columns that the mapping does not
 	// mention as text fields named after their header (lower-cased, other
 	// characters as "_": "Page URL" → page_url; "_2", "_3" on a clash),
@@ -388,128 +431,14 @@ func describe(spec *mapping.Spec) []string {
 
 // prepare checks the job, reads the header and compiles the mapping and the key.
 func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, error) {
-	if job.Schema == nil {
-		job.Schema = intake.ContactSchema()
-	}
-	if job.Action == "" {
-		job.Action = intake.ActionAddAndUpdate
-		if job.Profile != nil && job.Matrix == nil {
-			job.Action = intake.ActionAddOnly // activities are append-only
-		}
-	}
-	if !job.Action.Valid() {
-		return nil, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
-	}
-	matrix := identity.Preset(job.Action)
-	if job.Matrix != nil {
-		matrix = *job.Matrix
-		if err := matrix.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if err := job.Duplicates.Validate(); err != nil {
-		return nil, err
-	}
-	if job.NoSync && matrix.OnNoMatch != identity.NoMatchCreate || job.NoSync && matrix.OnMatch != identity.MatchSkip {
-		return nil, fmt.Errorf("intake: %s needs sync fields to find the records to change: unset Job.NoSync", matrix)
-	}
-	if matrix.Lifecycle() {
-		if strings.TrimSpace(job.Reason) == "" {
-			return nil, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
-		}
-		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
-			return nil, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
-		}
-	}
-	switch {
-	case !job.Unlink.Valid():
-		return nil, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
-	case job.Unlink != UnlinkRemove:
-	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
-		return nil, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
-	default:
-		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
-			return nil, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
-		}
-	}
-	eventSync := false // activities: sync on event_id when it is mapped
-	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
-		job.Sync = intake.Keys("email")
-		eventSync = job.Profile != nil && !job.NoSync
-	}
-	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
-		return nil, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
-	}
-	if job.Explain < 0 {
-		return nil, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
-	}
-	if len(job.Consent) > 0 {
-		s, err := identity.ConsentFields(job.Schema, job.Consent...)
-		if err != nil {
-			return nil, err
-		}
-		job.Schema = s
-	}
-	if len(job.Memberships) > 0 {
-		fields := job.Schema.Fields()
-		for _, ms := range job.Memberships {
-			if i := job.Schema.Index(ms.Field); i >= 0 {
-				if job.Schema.Field(i).Type.Kind() != intake.KindList {
-					return nil, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
-				}
-				continue
-			}
-			if !slices.ContainsFunc(fields, func(f intake.Field) bool { return f.Name == ms.Field }) {
-				fields = append(fields, intake.Field{Name: ms.Field, Type: intake.TypeMultiSelect, Label: ms.Field})
-			}
-		}
-		if len(fields) > job.Schema.Len() {
-			s, err := intake.NewSchema(job.Schema.Object(), fields...)
-			if err != nil {
-				return nil, fmt.Errorf("intake: membership fields: %w", err)
-			}
-			job.Schema = s
-		}
-	}
-	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
-		return nil, ErrAppendOnly
-	}
-	if err := linkFields(&job); err != nil {
-		return nil, err
-	}
-	if n, ok := job.Source.(connector.Namer); ok {
-		rep.Source.Name = n.Name()
-		if job.MappingOptions.File == "" {
-			job.MappingOptions.File = n.Name()
-		}
-	}
-	header, err := job.Source.Header(ctx)
+	matrix, eventSync, err := im.checkJob(&job)
 	if err != nil {
 		return nil, err
 	}
-	rep.Source.Header = header
-	// The first rows: to suggest the mapping from their content, and to
-	// detect the formats of "auto" columns.
-	peeked, sample := peek(ctx, job.Source, mapping.SampleRows)
-	job.Source = peeked
-	if job.MappingOptions.Sample == nil {
-		job.MappingOptions.Sample = sample
-	}
-	spec := job.Mapping
-	if spec == nil {
-		if header == nil {
-			return nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
-		}
-		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
-	}
-	if job.KeepUnmapped {
-		spec = keepUnmapped(spec, header, job.Schema, job.Mapping == nil)
-	}
-	plan, err := mapping.Compile(spec, job.Schema, header, job.MappingOptions)
+	plan, header, peeked, err := im.compileMapping(ctx, &job, rep)
 	if err != nil {
 		return nil, err
 	}
-	rep.Source.Mapping = describe(spec)
 	schema := rowSchema(plan.Schema(), job.Links) // without what links carry for their targets only
 	if eventSync {
 		job.Sync, job.NoSync = intake.Keys("event_id"), !mapsField(plan, "event_id")
@@ -528,6 +457,9 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 			lk = l
 		}
 		if r.matcher, err = identity.NewRuleMatcher(schema, job.rulesSpecs(), lk); err != nil {
+			return nil, err
+		}
+		if err := checkKeysMapped(job.rulesSpecs(), plan, len(job.Rules) > 0); err != nil {
 			return nil, err
 		}
 	}
@@ -588,6 +520,152 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		r.progress = p
 	}
 	return r, nil
+}
+
+// checkJob checks the job's options and sets their defaults: the schema
+// with the fields of consent and memberships, the action and its matrix,
+// the sync key. eventSync says that an activity job syncs on event_id when
+// the mapping maps it.
+func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
+	if job.Schema == nil {
+		job.Schema = intake.ContactSchema()
+	}
+	if job.Action == "" {
+		job.Action = intake.ActionAddAndUpdate
+		if job.Profile != nil && job.Matrix == nil {
+			job.Action = intake.ActionAddOnly // activities are append-only
+		}
+	}
+	if !job.Action.Valid() {
+		return identity.Matrix{}, false, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
+	}
+	matrix := identity.Preset(job.Action)
+	if job.Matrix != nil {
+		matrix = *job.Matrix
+		if err := matrix.Validate(); err != nil {
+			return identity.Matrix{}, false, err
+		}
+	}
+	if err := job.Duplicates.Validate(); err != nil {
+		return identity.Matrix{}, false, err
+	}
+	if job.NoSync && matrix.OnNoMatch != identity.NoMatchCreate || job.NoSync && matrix.OnMatch != identity.MatchSkip {
+		return identity.Matrix{}, false, fmt.Errorf("intake: %s needs sync fields to find the records to change: unset Job.NoSync", matrix)
+	}
+	if matrix.Lifecycle() {
+		if strings.TrimSpace(job.Reason) == "" {
+			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
+		}
+		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
+			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
+		}
+	}
+	switch {
+	case !job.Unlink.Valid():
+		return identity.Matrix{}, false, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
+	case job.Unlink != UnlinkRemove:
+	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
+		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
+	default:
+		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
+			return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
+		}
+	}
+	eventSync := false // activities: sync on event_id when it is mapped
+	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
+		job.Sync = intake.Keys("email")
+		eventSync = job.Profile != nil && !job.NoSync
+	}
+	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
+		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
+	}
+	if job.Explain < 0 {
+		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
+	}
+	if len(job.Consent) > 0 {
+		s, err := identity.ConsentFields(job.Schema, job.Consent...)
+		if err != nil {
+			return identity.Matrix{}, false, err
+		}
+		job.Schema = s
+	}
+	if len(job.Memberships) > 0 {
+		fields := job.Schema.Fields()
+		for _, ms := range job.Memberships {
+			if i := job.Schema.Index(ms.Field); i >= 0 {
+				if job.Schema.Field(i).Type.Kind() != intake.KindList {
+					return identity.Matrix{}, false, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
+				}
+				continue
+			}
+			if !slices.ContainsFunc(fields, func(f intake.Field) bool { return f.Name == ms.Field }) {
+				fields = append(fields, intake.Field{Name: ms.Field, Type: intake.TypeMultiSelect, Label: ms.Field})
+			}
+		}
+		if len(fields) > job.Schema.Len() {
+			s, err := intake.NewSchema(job.Schema.Object(), fields...)
+			if err != nil {
+				return identity.Matrix{}, false, fmt.Errorf("intake: membership fields: %w", err)
+			}
+			job.Schema = s
+		}
+	}
+	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
+		return identity.Matrix{}, false, ErrAppendOnly
+	}
+	if err := job.AccountLink.Validate(); err != nil {
+		return identity.Matrix{}, false, fmt.Errorf("intake: Job.AccountLink: %w", err)
+	}
+	return matrix, eventSync, nil
+}
+
+// compileMapping reads the header and the first rows of the job's source,
+// makes the job's account link (Job.AccountLink), adds the fields of its
+// links to its schema and compiles the mapping: the job's, else the one
+// suggested from the header and the first rows. It describes the source in
+// the report: name, header, mapping and the columns no field takes.
+func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (*mapping.Plan, []string, *peekSource, error) {
+	if n, ok := job.Source.(connector.Namer); ok {
+		rep.Source.Name = n.Name()
+		if job.MappingOptions.File == "" {
+			job.MappingOptions.File = n.Name()
+		}
+	}
+	header, err := job.Source.Header(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.Source.Header = header
+	// The first rows: to suggest the mapping from their content, and to
+	// detect the formats of "auto" columns.
+	peeked, sample := peek(ctx, job.Source, mapping.SampleRows)
+	job.Source = peeked
+	if job.MappingOptions.Sample == nil {
+		job.MappingOptions.Sample = sample
+	}
+	if err := im.accountLink(ctx, job, header); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := linkFields(job); err != nil {
+		return nil, nil, nil, err
+	}
+	spec := job.Mapping
+	if spec == nil {
+		if header == nil {
+			return nil, nil, nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
+		}
+		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
+	}
+	if job.KeepUnmapped {
+		spec = keepUnmapped(spec, header, job.Schema, job.Mapping == nil)
+	}
+	plan, err := mapping.Compile(spec, job.Schema, header, job.MappingOptions)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.Source.Mapping = describe(spec)
+	rep.Source.Ignored, rep.Source.Skipped = ignoredColumns(plan, spec, header, sample, job.Mapping != nil)
+	return plan, header, peeked, nil
 }
 
 // compileRules compiles the record action of the run.

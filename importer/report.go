@@ -159,6 +159,16 @@ type SourceInfo struct {
 	Header []string `json:"header,omitempty"`
 	// Mapping lists "column → field" for every mapped column.
 	Mapping []string `json:"mapping,omitempty"`
+	// Ignored lists the columns that no field takes, whose cells the run
+	// does not import, in the file's order: by header name, or "#N" (the
+	// 1-based position) for a blank name or a file without a header
+	// (whose columns are counted in the first rows).
+	Ignored []string `json:"ignored,omitempty"`
+	// Skipped lists the columns of Ignored that the job's mapping spec
+	// names without a field ("skip": true): skipped on purpose. The others
+	// were left out by the spec, or found no field in a suggested mapping
+	// (which skips every column it finds no field for).
+	Skipped []string `json:"skipped,omitempty"`
 	Bytes   int64    `json:"bytes,omitempty"`
 }
 

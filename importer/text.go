@@ -12,8 +12,9 @@ import (
 
 // WriteText writes the report as a short table for people: the counts, the
 // skip and rejection reasons, the links (Report.Links: "link FIELD") and
-// their targets per object type (Report.Objects: "OBJECT (linked)"), and
-// the first rejected rows.
+// their targets per object type (Report.Objects: "OBJECT (linked)"), the
+// columns not imported (SourceInfo.Ignored: "ignored columns", with a hint,
+// and SourceInfo.Skipped: "skipped columns"), and the first rejected rows.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	status := string(r.Status)
@@ -83,6 +84,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		// (ObjectCounts): "records" would say otherwise.
 		fmt.Fprintf(tw, "  %s (linked)\tcreated %s, updated %s, unchanged %s\n", name, group(c.Created), group(c.Updated), group(c.Unchanged))
 	}
+	r.Source.writeColumns(tw)
 	if r.Error != "" {
 		fmt.Fprintf(tw, "  error\t%s\n", r.Error)
 	}
@@ -124,6 +126,55 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "    line %d\t%s\t%s\t%s\n", e.Line, col, e.Code, e.Message)
 	}
 	return tw.Flush()
+}
+
+// maxNames is the most column names a line of the text report lists.
+const maxNames = 10
+
+// names lists column names for the text report, quoted, the first
+// maxNames of them.
+func names(list []string) string {
+	quoted := make([]string, 0, min(len(list), maxNames))
+	for _, n := range list[:min(len(list), maxNames)] {
+		quoted = append(quoted, strconv.Quote(n))
+	}
+	s := strings.Join(quoted, ", ")
+	if len(list) > maxNames {
+		s += fmt.Sprintf(" and %d more", len(list)-maxNames)
+	}
+	return s
+}
+
+// writeColumns writes the lines of the columns not imported: those no
+// field takes, with a hint, and those the mapping spec skips.
+func (s *SourceInfo) writeColumns(w io.Writer) {
+	if ignored := s.unskipped(); len(ignored) > 0 {
+		fmt.Fprintf(w, "  ignored columns\t%s: not imported, no field takes them (map them with a mapping spec, -mapping; \"intake map suggest FILE\" writes one to edit)\n", names(ignored))
+	}
+	if len(s.Skipped) > 0 {
+		fmt.Fprintf(w, "  skipped columns\t%s: not imported, the mapping spec skips them\n", names(s.Skipped))
+	}
+}
+
+// unskipped returns the ignored columns that the mapping spec does not
+// skip on purpose.
+func (s *SourceInfo) unskipped() []string {
+	if len(s.Skipped) == 0 {
+		return s.Ignored
+	}
+	left := map[string]int{}
+	for _, n := range s.Skipped {
+		left[n]++
+	}
+	var out []string
+	for _, n := range s.Ignored {
+		if left[n] > 0 {
+			left[n]--
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // group formats n with thousands separators: 1234567 → "1,234,567".

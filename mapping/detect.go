@@ -15,12 +15,15 @@ var (
 	// ErrAmbiguousFormat: several formats read every value of the sample,
 	// with different results ("01/02/2020": 1 February or 2 January).
 	ErrAmbiguousFormat = errors.New("ambiguous format")
-	// ErrNoFormat: no known format reads enough of the values.
+	// ErrNoFormat: no known format reads a majority of the values.
 	ErrNoFormat = errors.New("no known format fits")
 )
 
-// DetectMinShare is the share of a sample's non-empty values that a
-// format must read for [DetectFormat] to choose it.
+// DetectMinShare is the share of a column's sample values that must parse
+// as a field's type for [SuggestDetailed] to take the content as evidence
+// for that field. [DetectFormat] chooses a format on a majority of the
+// values (more than half), a lower bar: the column is known to be of the
+// type, and the question is only how its values are written.
 const DetectMinShare = 0.8
 
 // Detection is what [DetectFormat] found in a sample of a column's values.
@@ -39,6 +42,10 @@ type Detection struct {
 	// many the type reads).
 	Values  int `json:"values"`
 	Matched int `json:"matched"`
+	// Misfit is a sample value that the chosen format does not read,
+	// when Matched < Values: rows with such values are rejected
+	// (invalid_<type>), while the rows the format reads are imported.
+	Misfit string `json:"misfit,omitempty"`
 	// Ambiguous is set when other formats read as many values with
 	// different results; Candidates then lists them all (the chosen one
 	// first) and Example is a value they read differently.
@@ -100,10 +107,20 @@ var compiledFormats = sync.OnceValue(func() map[intake.FieldType][]converter {
 //     (ISO 8601, yyyy/MM/dd, yyyyMMdd, dd.MM.yyyy, d.M.yy, dd/MM/yyyy,
 //     MM/dd/yyyy, d MMM yyyy, MMM d, yyyy, M/d/yyyy h:mm a, Excel 1900
 //     serial numbers of at least 4 digits — whole numbers for dates —, …)
-//     that reads the most values, at least
-//     [DetectMinShare] of them;
+//     that reads the most values;
 //   - decimal: the decimal separator, "." or ",", that reads the most
 //     values ("1.234,56" and "1,5" decide for ","; "1,234.56" for ".").
+//
+// The chosen format must read a majority of the non-empty values (more
+// than half): a few bad values do not hide the format that the others
+// show. Matched counts the values it reads and Misfit names one it does
+// not; a mapping with that format rejects the rows of such values
+// (invalid_date, invalid_decimal, …) and imports the others. When no format
+// reads a majority (half of the values or fewer), DetectFormat returns an
+// error wrapping [ErrNoFormat]: [Compile] refuses the "auto" column, and
+// [SuggestDetailed] leaves the field's default format (ISO 8601, ".") with
+// a note. Ties are settled by the list's order when the formats read the
+// tied values alike (ISO 8601 first), and are ambiguous otherwise (below).
 //
 // dd/MM and MM/dd are told apart by the values: one with a first part
 // above 12 decides. When the best formats read the sample with different
@@ -185,17 +202,18 @@ func DetectFormat(values []string, t intake.FieldType) (Detection, error) {
 			d.Format = names[i]
 		}
 	}
-	if float64(counts[best]) < DetectMinShare*float64(len(vals)) {
-		example := ""
-		for j, v := range vals {
-			if results[best][j].IsNull() {
-				example = v
-				break
-			}
+	misfit := ""
+	for j, v := range vals {
+		if results[best][j].IsNull() {
+			misfit = v
+			break
 		}
-		return d, fmt.Errorf("%w: the best format reads %d of %d values (e.g. not %s)", ErrNoFormat, counts[best], len(vals), quoteCell(example))
+	}
+	if 2*counts[best] <= len(vals) {
+		return d, fmt.Errorf("%w: the best format reads %d of %d values, not a majority (e.g. not %s)", ErrNoFormat, counts[best], len(vals), quoteCell(misfit))
 	}
 	set(best)
+	d.Misfit = misfit
 	// Other formats that read as many values, with different results.
 	d.Candidates = []string{names[best]}
 	for i := range convs {

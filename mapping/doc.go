@@ -126,7 +126,10 @@
 // from [Options.Sample] with [DetectFormat], which chooses among common
 // patterns, tells dd/MM from MM/dd by the values (a first part above 12
 // decides), and reports an ambiguous sample — every value fits both — as an
-// error wrapping [ErrAmbiguousFormat] instead of guessing.
+// error wrapping [ErrAmbiguousFormat] instead of guessing. The format that
+// reads most of the sample wins when it reads a majority of its values:
+// the rows it cannot read are rejected (invalid_date, …) and the others are
+// imported. Without a majority, Compile refuses the column.
 //
 // # Rules
 //

@@ -46,11 +46,16 @@ func ExampleDetectFormat() {
 
 	d, err = mapping.DetectFormat([]string{"1.234,56", "EUR 12,50", "(3,00)"}, intake.TypeDecimal)
 	fmt.Println(d.Decimal, d.Matched, err)
+
+	// Most values show the format; the row of the bad one is rejected.
+	d, err = mapping.DetectFormat([]string{"14.03.1985", "02.11.1990", "31/31/2000", "25.12.1970"}, intake.TypeDate)
+	fmt.Println(d.Format, d.Matched, d.Values, d.Misfit, err)
 	// Output:
 	// dd/MM/yyyy <nil>
 	// [dd/MM/yyyy MM/dd/yyyy] true
 	// ambiguous format: the values fit the formats "dd/MM/yyyy" and "MM/dd/yyyy" equally well, and they read "01/02/2024" differently
 	// , 3 <nil>
+	// dd.MM.yyyy 3 4 31/31/2000 <nil>
 }
 
 func ExampleValidate() {

@@ -44,7 +44,7 @@ func FuzzDetectFormat(f *testing.F) {
 		default:
 			return
 		}
-		if float64(d.Matched) < DetectMinShare*float64(d.Values) {
+		if 2*d.Matched <= d.Values {
 			t.Fatalf("chose a format that reads %d of %d", d.Matched, d.Values)
 		}
 		cv, cerr := newConverter(intake.Field{Name: "x", Type: ft}, &Column{Format: d.Format, Decimal: d.Decimal}, "", false)

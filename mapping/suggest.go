@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -205,7 +206,9 @@ var contentEvidence = map[intake.FieldType]struct {
 // [SuggestOptions.AllowDuplicates], and only at [SuggestOptions.MinConfidence]
 // or above. For the chosen field of a date, time, timestamp or decimal
 // type the sample's format is detected with [DetectFormat]; an ambiguous
-// one is left unset and explained in Note rather than guessed.
+// one is left unset and explained in Note rather than guessed, and a format
+// that reads most but not all of the sample says in Note which rows it
+// rejects.
 func SuggestDetailed(header []string, sample [][]string, schema *intake.Schema, opt SuggestOptions) Suggestions {
 	out := make(Suggestions, len(header))
 	minConf := opt.MinConfidence
@@ -312,10 +315,22 @@ func SuggestDetailed(header []string, sample [][]string, schema *intake.Schema, 
 				s.Note = fmt.Sprintf("%v: check the file and set the format", err)
 			case err != nil:
 				s.Note = err.Error()
+			case d.Misfit != "":
+				s.Note = misfitNote(d)
 			}
 		}
 	}
 	return out
+}
+
+// misfitNote says that the detected format reads most of the sample, and
+// which rows it rejects.
+func misfitNote(d Detection) string {
+	what := "format " + strconv.Quote(formatLabel(d.Format))
+	if d.Type == intake.TypeDecimal {
+		what = "decimal separator " + strconv.Quote(d.Decimal)
+	}
+	return fmt.Sprintf("the %s reads %d of %d sample values: rows with values like %s are rejected (invalid_%s)", what, d.Matched, d.Values, quoteCell(d.Misfit), d.Type)
 }
 
 // nameEvidence scores a header against a field by name.

@@ -67,7 +67,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"company=account.name. OPTIONS: many (FIELD lists several references, ids in OBJECT_record_ids), ROWFIELD:TARGETFIELD\n"+
 		"(the row carries the target's data: one file, two objects), update (carried values update a found target);\n"+
 		"e.g. 'lists=list.name[many]' or 'company_domain=account.domain[company_name:name update]' with -on-unknown create")
-	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile)")
+	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile); a contact file's account_id\ncolumn links to the store's accounts without -link, and keeps unknown accounts' rows (empty) unless this says otherwise")
 	fs.StringVar(&f.unlink, "unlink", "", "keep (default) | remove: with -on-match delete or anonymize, remove the links that point to each\ndeleted or anonymized record in every object type (and an anonymized record's own), audited with -reason")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -258,7 +258,10 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(rules) > 0 {
 		job.Sync = intake.KeySpec{}
 	}
-	job.Links = links
+	// A contact file's account_id links to the store's accounts without
+	// -link (the importer's default, Job.AccountLink); -on-unknown sets
+	// its policy too, whose default keeps the rows of unknown accounts.
+	job.Links, job.AccountLink = links, missing
 	if activity {
 		// Append-only events attached to their profile: add_only synced on
 		// event_id when the file has it (the importer's defaults), and
@@ -453,6 +456,13 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	default:
 		if schema = intake.DefaultSchema(object); schema == nil {
 			return usagef("-object %s is a custom object type: give -store with a store that holds %s records, or -mapping with a spec whose \"fields\" define it", object, object)
+		}
+	}
+	if object == intake.ObjectContact && schema.Index("account_id") < 0 {
+		// An import links a contact's account_id to its account
+		// (importer.Job.AccountLink): the suggestion maps the column too.
+		if s, err := intake.NewSchema(object, append(schema.Fields(), intake.Field{Name: "account_id", Type: intake.TypeID, Label: "Account ID"})...); err == nil {
+			schema = s
 		}
 	}
 	src, err := openSource(ctx, pos[0], csvCfg, sheet)

@@ -54,6 +54,7 @@ Objects: -object contact (default) | account | activity | a custom type, on impo
      "fields": [{"name": "ticket_no", "type": "id"}, {"name": "contact_email", "type": "email"}],
      "columns": [...]}
   and then read from the store: intake import -object ticket -sync ticket_no FILE.
+  A contact file's account_id column links to the store's accounts by itself (no -link needed).
 
 Stores: sqlite:PATH (default sqlite:intake.db), memory:, postgres://…
 Exit status: 0 done (rejected rows included), 1 failed, 2 usage error.
