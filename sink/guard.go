@@ -80,7 +80,12 @@ func guardCreates(batch []*Op, find keyFinder) (int, error) {
 		g.found = found
 	}
 	held, n := 0, 0
+	var gone batchGone
 	for _, op := range batch {
+		if op == nil || op.Record == nil || op.Record.Schema == nil {
+			continue
+		}
+		gone.note(op)
 		if !guarded(op) {
 			continue
 		}
@@ -92,7 +97,7 @@ func guardCreates(batch []*Op, find keyFinder) (int, error) {
 				continue
 			}
 			g := groups[guardName{object, spec.Name()}]
-			if ids := g.found[ks[j]]; len(ids) > 0 {
+			if ids := gone.filter(object, spec, g.found[ks[j]]); len(ids) > 0 {
 				op.Existing = ids
 				break
 			}
@@ -116,6 +121,64 @@ func guardCreates(batch []*Op, find keyFinder) (int, error) {
 		}
 	}
 	return held, nil
+}
+
+// batchGone tracks, while guardCreates walks a batch, the stored records
+// that the batch's earlier ops deleted or anonymized: a deleted record
+// holds no key any more, an anonymized one no key with a field the
+// anonymize erased.
+type batchGone struct {
+	deleted    map[stateKey]bool
+	anonymized map[stateKey]*intake.Schema // the schema of the anonymize
+}
+
+func (g *batchGone) note(op *Op) {
+	k := stateKey{op.Record.Schema.Object(), op.Record.ID}
+	switch op.Kind {
+	case OpDelete:
+		if g.deleted == nil {
+			g.deleted = map[stateKey]bool{}
+		}
+		g.deleted[k] = true
+	case OpAnonymize:
+		if g.anonymized == nil {
+			g.anonymized = map[stateKey]*intake.Schema{}
+		}
+		g.anonymized[k] = op.Record.Schema
+	}
+}
+
+// filter returns the ids of found that still hold their key under spec.
+func (g *batchGone) filter(object string, spec intake.KeySpec, found []string) []string {
+	if len(found) == 0 || (g.deleted == nil && g.anonymized == nil) {
+		return found
+	}
+	var kept []string
+	for _, id := range found {
+		k := stateKey{object, id}
+		if g.deleted[k] {
+			continue
+		}
+		if s := g.anonymized[k]; s != nil && !spec.RecordID && erasesKey(s, spec) {
+			continue
+		}
+		kept = append(kept, id)
+	}
+	return kept
+}
+
+// erasesKey reports whether an anonymize with schema s erases a field of
+// spec's key.
+func erasesKey(s *intake.Schema, spec intake.KeySpec) bool {
+	for _, f := range spec.Fields {
+		if i := s.Index(f); i >= 0 && AnonymizeErases(s, i) {
+			return true
+		}
+		if i := s.Index(f + "_md5"); spec.MD5 && i >= 0 && AnonymizeErases(s, i) {
+			return true
+		}
+	}
+	return false
 }
 
 // guarded reports whether op is a create with Unique keys (and a record

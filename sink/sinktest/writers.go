@@ -30,7 +30,8 @@ func unique(r *intake.Record, specs ...intake.KeySpec) *sink.Op {
 // testUnique: creates with Op.Unique whose key a stored record, or an
 // earlier create of the batch, holds are held with Existing; the others
 // are created; a key spec is checked in order, a blank key not at all,
-// and a record-id spec checks the id.
+// a record-id spec checks the id, and a stored record that an earlier op
+// of the batch deletes or anonymizes holds no key.
 func testUnique(k *kit) {
 	if why := guards(k.s); why != "" {
 		k.t.Skip("sinktest: " + why)
@@ -67,6 +68,19 @@ func testUnique(k *kit) {
 	k.write(ops...)
 	require.Equal(t, intake.OutcomeSkipped, ops[0].Outcome)
 	require.Equal(t, []string{"u3"}, ops[0].Existing, "no stored record has the last name: the email finds u3")
+
+	// A stored record that an earlier op of the batch deletes or
+	// anonymizes no longer holds its key.
+	if k.f.Lifecycle {
+		audit := func() *sink.AuditEntry { return &sink.AuditEntry{Reason: "request", Line: 1} }
+		h := person("u8", "ann@example.com", "Ann", "Again")
+		ops = []*sink.Op{lifecycle(sink.OpAnonymize, "u1", audit()), unique(h, byEmail)}
+		require.Equal(t, []intake.Outcome{intake.OutcomeAnonymized, intake.OutcomeCreated}, k.write(ops...))
+		i := person("u9", "ben@example.com", "Ben", "Again")
+		ops = []*sink.Op{lifecycle(sink.OpDelete, "u3", audit()), unique(i, byEmail)}
+		require.Equal(t, []intake.Outcome{intake.OutcomeDeleted, intake.OutcomeCreated}, k.write(ops...))
+		require.Equal(t, map[intake.Key][]string{"ann@example.com": {"u8"}, "ben@example.com": {"u9"}}, k.lookup(byEmail, "ann@example.com", "ben@example.com"))
+	}
 
 	// Unique on another kind of op is invalid.
 	_, err := k.failWrite(&sink.Op{Kind: sink.OpUpdate, Record: person("u1", "x@example.com", "", ""), Unique: []intake.KeySpec{byEmail}})
