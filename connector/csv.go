@@ -122,13 +122,15 @@ type Encoding uint8
 const (
 	// EncodingAuto detects the encoding: a byte order mark first (UTF-8,
 	// UTF-16 LE or BE), then UTF-16 without BOM from its NUL bytes, then
-	// UTF-8 if the first 64 KiB are valid UTF-8, else Windows-1252.
+	// UTF-8 if the first 64 KiB hold no byte that is not UTF-8, or at
+	// least as many multi-byte UTF-8 characters as such bytes, else
+	// Windows-1252.
 	EncodingAuto        Encoding = iota
 	EncodingUTF8                 // UTF-8; a BOM is stripped; invalid bytes reject their row (invalid_encoding)
-	EncodingUTF16LE              // UTF-16 little-endian; a big-endian BOM switches to EncodingUTF16BE
-	EncodingUTF16BE              // UTF-16 big-endian; a little-endian BOM switches to EncodingUTF16LE
-	EncodingISO88591             // ISO-8859-1 (Latin-1): bytes 0x80-0x9F are C1 controls
-	EncodingWindows1252          // Windows-1252: ISO-8859-1 plus € ‘ ’ “ ” … in 0x80-0x9F
+	EncodingUTF16LE              // UTF-16 little-endian; a big-endian BOM switches to EncodingUTF16BE; an unpaired surrogate rejects its row
+	EncodingUTF16BE              // UTF-16 big-endian; a little-endian BOM switches to EncodingUTF16LE; an unpaired surrogate rejects its row
+	EncodingISO88591             // ISO-8859-1 (Latin-1): every byte is a character; 0x80-0x9F are C1 controls
+	EncodingWindows1252          // Windows-1252: ISO-8859-1 plus € ‘ ’ “ ” … in 0x80-0x9F; its 5 undefined bytes reject their row
 )
 
 var encodingNames = [...]string{"auto", "utf-8", "utf-16le", "utf-16be", "iso-8859-1", "windows-1252"}
@@ -268,6 +270,8 @@ type CSV struct {
 	err     error // sticky: a fatal error or io.EOF
 	delim   Delimiter
 	enc     Encoding
+	encWhy  string // Dialect.EncodingReason
+	delWhy  string // Dialect.DelimiterReason
 	header  []string
 	cols    []string // names used in RowError.Column, by cell index
 	width   int      // cells a row must have; -1 until known
@@ -348,6 +352,21 @@ func (c *CSV) Delimiter() Delimiter { return c.delim }
 // the configured UTF-16 byte order).
 func (c *CSV) Encoding() Encoding { return c.enc }
 
+// Describe returns the format "csv", the encoding and the delimiter in use,
+// each with the reason it was chosen (see [Dialect]). Before the first call
+// to Header or Read only what the configuration sets is known. It
+// implements [Describer].
+func (c *CSV) Describe() Dialect {
+	d := Dialect{Format: "csv", EncodingReason: c.encWhy, DelimiterReason: c.delWhy}
+	if c.enc != EncodingAuto {
+		d.Encoding = c.enc.String()
+	}
+	if c.delim != DelimiterAuto {
+		d.Delimiter = c.delim.String()
+	}
+	return d
+}
+
 // Header returns the header row's cells, trimmed of surrounding white space,
 // or nil with CSVConfig.NoHeader. The first call reads the start of the input
 // and returns its fatal errors (ErrEmptyFile, ErrMissingHeader,
@@ -398,8 +417,8 @@ func (c *CSV) Read(ctx context.Context) (intake.Row, error) {
 			issue = &rowIssue{col: -1, code: intake.CodeFieldCount, msg: c.fieldCountMessage(len(row.Cells))}
 		}
 	}
-	if issue == nil && c.p.checkUTF8 && !utf8.Valid(c.p.rec) {
-		issue = invalidUTF8Issue(row.Cells, c.enc)
+	if issue == nil && !c.p.validUTF8() {
+		issue = c.invalidUTF8Issue(row.Cells)
 	}
 	if issue != nil {
 		return row, c.rowError(line, issue)
@@ -488,20 +507,50 @@ func (c *CSV) fatal(err error, line int) error {
 	return fmt.Errorf("%s: %w", b.String(), err)
 }
 
-// invalidUTF8Issue names the first cell that is not valid UTF-8.
-func invalidUTF8Issue(cells []string, enc Encoding) *rowIssue {
-	col := -1
+// invalidUTF8Issue names the first cell that the decoder could not turn
+// into UTF-8 and says why, by encoding.
+func (c *CSV) invalidUTF8Issue(cells []string) *rowIssue {
+	col, at := -1, -1
 	for i, s := range cells {
-		if !utf8.ValidString(s) {
+		if at = invalidAt(s); at >= 0 {
 			col = i
 			break
 		}
 	}
-	msg := "the row is not valid UTF-8"
-	if enc == EncodingUTF8 {
-		msg += "; the file may be in another encoding (set CSVConfig.Encoding, e.g. to windows-1252) or be damaged"
+	var msg string
+	switch c.enc {
+	case EncodingUTF16LE, EncodingUTF16BE:
+		msg = "the cell holds an unpaired UTF-16 surrogate or an odd last byte: not valid " + c.enc.String()
+	case EncodingWindows1252:
+		msg = "the cell holds a byte that is not a character in Windows-1252; the file may be in another encoding (set the encoding) or be damaged"
+		if col >= 0 {
+			msg = fmt.Sprintf("the cell holds the byte 0x%02X, which is not a character in Windows-1252; the file may be in another encoding (set the encoding) or be damaged", cells[col][at])
+		}
+	default:
+		msg = "the row is not valid UTF-8"
+		if col >= 0 {
+			msg = fmt.Sprintf("the cell holds the byte 0x%02X (its byte %d), which is not valid UTF-8", cells[col][at], at+1)
+		}
+		msg += "; the file may be in another encoding (set the encoding, e.g. to windows-1252) or be damaged"
 	}
 	return &rowIssue{col: col, code: intake.CodeInvalidEncoding, msg: msg}
+}
+
+// invalidAt returns the offset of the first byte of s that is not valid
+// UTF-8, or -1.
+func invalidAt(s string) int {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // start sniffs the input, sets up decoding and reads the header.
@@ -517,8 +566,9 @@ func (c *CSV) start() error {
 	if c.cfg.MaxFileBytes != noLimit && int64(len(sample)) > c.cfg.MaxFileBytes {
 		return c.fatal(fmt.Errorf("%w (limit %d bytes)", ErrFileTooLarge, c.cfg.MaxFileBytes), 0)
 	}
-	enc, bom := detectEncoding(sample, c.cfg.Encoding, complete)
-	c.enc = enc
+	ec := detectEncoding(sample, c.cfg.Encoding, complete)
+	enc, bom := ec.enc, ec.bom
+	c.enc, c.encWhy = enc, ec.reason
 	text := decodeSample(sample[bom:], enc)
 	if len(bytes.TrimSpace(text)) == 0 && complete {
 		return c.fatal(ErrEmptyFile, 0)
@@ -527,15 +577,18 @@ func (c *CSV) start() error {
 		return c.fatal(ErrBinaryFile, 0)
 	}
 	if c.delim == DelimiterAuto {
-		c.delim = detectDelimiter(text, complete)
+		c.delim, c.delWhy = detectDelimiter(text, complete)
+	} else {
+		c.delWhy = "set explicitly"
 	}
 	if c.cfg.Logger != nil {
-		c.cfg.Logger.Debug("intake: CSV dialect", "name", c.cfg.Name, "delimiter", c.delim.String(), "encoding", c.enc.String())
+		c.cfg.Logger.Debug("intake: CSV dialect", "name", c.cfg.Name, "delimiter", c.delim.String(), "delimiter_reason", c.delWhy,
+			"encoding", c.enc.String(), "encoding_reason", c.encWhy)
 	}
 	c.read.Store(int64(bom))
 	var in io.Reader = &countingReader{r: io.MultiReader(bytes.NewReader(sample[bom:]), c.src), n: &c.read, max: c.cfg.MaxFileBytes}
 	in = decoder(in, enc)
-	c.p.init(in, c.delim.Byte(), &c.cfg, enc == EncodingUTF8)
+	c.p.init(in, c.delim.Byte(), &c.cfg)
 	if c.cfg.NoHeader {
 		return nil
 	}
@@ -558,8 +611,8 @@ func (c *CSV) readHeader() error {
 		// which the Source contract reserves for errors of one row.
 		return c.fatal(fmt.Errorf("%w: %v", ErrBadHeader, c.rowError(line, issue)), 0)
 	}
-	if c.p.checkUTF8 && !utf8.Valid(c.p.rec) {
-		return c.fatal(fmt.Errorf("%w: %v", ErrBadHeader, c.rowError(line, invalidUTF8Issue(c.p.cells(), c.enc))), 0)
+	if !c.p.validUTF8() {
+		return c.fatal(fmt.Errorf("%w: %v", ErrBadHeader, c.rowError(line, c.invalidUTF8Issue(c.p.cells()))), 0)
 	}
 	cells := c.p.cells()
 	blank := true

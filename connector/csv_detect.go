@@ -3,13 +3,10 @@ package connector
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
-
-	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/unicode"
-	"golang.org/x/text/transform"
 )
 
 // readSample reads up to n bytes from r; io.EOF before n bytes is not an error.
@@ -39,54 +36,139 @@ func readSample(r io.Reader, n int) ([]byte, error) {
 	return buf[:got], nil
 }
 
-// detectEncoding returns the encoding of sample and the length of the byte
-// order mark to skip. complete says that sample is the whole input.
-func detectEncoding(sample []byte, want Encoding, complete bool) (Encoding, int) {
-	switch want {
-	case EncodingUTF8:
-		if bytes.HasPrefix(sample, []byte(utf8BOM)) {
-			return want, len(utf8BOM)
-		}
-		return want, 0
-	case EncodingUTF16LE, EncodingUTF16BE:
-		switch {
-		case bytes.HasPrefix(sample, []byte(utf16LEBOM)):
-			return EncodingUTF16LE, 2
-		case bytes.HasPrefix(sample, []byte(utf16BEBOM)):
-			return EncodingUTF16BE, 2
-		}
-		return want, 0
-	case EncodingISO88591, EncodingWindows1252:
-		return want, 0
+// encodingChoice is the encoding of the input, the length of its byte
+// order mark, and why it was chosen (see [Dialect.EncodingReason]).
+type encodingChoice struct {
+	enc    Encoding
+	bom    int
+	reason string
+}
+
+// detectEncoding chooses the encoding of the input from sample, its start.
+// complete says that sample is the whole input.
+//
+// Without a byte order mark or the NUL bytes of UTF-16, it weighs the
+// sample's UTF-8 evidence: a sample without bytes that are not UTF-8 is
+// UTF-8; so is one whose valid multi-byte UTF-8 characters are at least as
+// many as its invalid bytes (a UTF-8 file with a few damaged bytes: the
+// rows holding them are rejected, the others read intact). A sample whose
+// invalid bytes outnumber its multi-byte characters is Windows-1252 text
+// (legacy exports; its printable characters are a superset of
+// ISO-8859-1's): in such text the high bytes stand alone, and a pair that
+// happens to form a UTF-8 character is rare.
+func detectEncoding(sample []byte, want Encoding, complete bool) encodingChoice {
+	if want != EncodingAuto {
+		return explicitEncoding(sample, want)
 	}
 	switch {
 	case bytes.HasPrefix(sample, []byte(utf8BOM)):
-		return EncodingUTF8, len(utf8BOM)
+		return encodingChoice{enc: EncodingUTF8, bom: len(utf8BOM)}
 	case bytes.HasPrefix(sample, []byte(utf16LEBOM)):
-		return EncodingUTF16LE, 2
+		return encodingChoice{EncodingUTF16LE, 2, "a UTF-16 little-endian byte order mark"}
 	case bytes.HasPrefix(sample, []byte(utf16BEBOM)):
-		return EncodingUTF16BE, 2
+		return encodingChoice{EncodingUTF16BE, 2, "a UTF-16 big-endian byte order mark"}
 	}
+	where := sampleWhere(complete)
 	if e, ok := sniffUTF16(sample); ok {
-		return e, 0
+		return encodingChoice{enc: e, reason: "NUL bytes in every other position in " + where + ": UTF-16 without a byte order mark"}
 	}
-	s := sample
-	if !complete {
-		// The sample may end inside a multi-byte sequence: ignore an
-		// incomplete last rune.
-		for i := 1; i <= utf8.UTFMax && i <= len(s); i++ {
-			if utf8.RuneStart(s[len(s)-i]) {
-				if !utf8.FullRune(s[len(s)-i:]) {
-					s = s[:len(s)-i]
-				}
-				break
-			}
+	multi, invalid := utf8Evidence(trimPartialRune(sample, complete))
+	switch {
+	case invalid == 0:
+		return encodingChoice{enc: EncodingUTF8}
+	case multi >= invalid:
+		return encodingChoice{enc: EncodingUTF8, reason: fmt.Sprintf(
+			"%s and %s in %s: read as UTF-8; rows holding such bytes are rejected (invalid_encoding)",
+			counted(multi, "UTF-8 character", "UTF-8 characters"), counted(invalid, "byte that is not UTF-8", "bytes that are not UTF-8"), where)}
+	case multi == 0:
+		return encodingChoice{enc: EncodingWindows1252, reason: fmt.Sprintf(
+			"%s in %s and no UTF-8 character: read as Windows-1252",
+			counted(invalid, "byte that is not UTF-8", "bytes that are not UTF-8"), where)}
+	}
+	return encodingChoice{enc: EncodingWindows1252, reason: fmt.Sprintf(
+		"%s in %s, more than the %s there: read as Windows-1252, those characters too (set the encoding to utf-8 if the file is UTF-8)",
+		counted(invalid, "byte that is not UTF-8", "bytes that are not UTF-8"), where, counted(multi, "UTF-8 character", "UTF-8 characters"))}
+}
+
+// explicitEncoding is the choice of an encoding set in the configuration:
+// a byte order mark is skipped, and sets the byte order of UTF-16.
+func explicitEncoding(sample []byte, want Encoding) encodingChoice {
+	const set = "set explicitly"
+	switch want {
+	case EncodingUTF8:
+		if bytes.HasPrefix(sample, []byte(utf8BOM)) {
+			return encodingChoice{want, len(utf8BOM), set}
+		}
+	case EncodingUTF16LE, EncodingUTF16BE:
+		switch {
+		case bytes.HasPrefix(sample, []byte(utf16LEBOM)):
+			return encodingChoice{EncodingUTF16LE, 2, bomOrder(want, EncodingUTF16LE)}
+		case bytes.HasPrefix(sample, []byte(utf16BEBOM)):
+			return encodingChoice{EncodingUTF16BE, 2, bomOrder(want, EncodingUTF16BE)}
 		}
 	}
-	if utf8.Valid(s) {
-		return EncodingUTF8, 0
+	return encodingChoice{enc: want, reason: set}
+}
+
+// bomOrder is the reason of an explicit UTF-16 whose byte order mark says
+// got.
+func bomOrder(want, got Encoding) string {
+	if want == got {
+		return "set explicitly"
 	}
-	return EncodingWindows1252, 0
+	return "set explicitly as " + want.String() + "; the byte order mark says " + got.String()
+}
+
+// sampleWhere names the sniffed part of the input in reasons.
+func sampleWhere(complete bool) string {
+	if complete {
+		return "the file"
+	}
+	return "the first " + strconv.Itoa(sampleSize>>10) + " KiB"
+}
+
+// trimPartialRune drops an incomplete multi-byte character at the end of
+// an incomplete sample: the rest of it is beyond the sample.
+func trimPartialRune(s []byte, complete bool) []byte {
+	if complete {
+		return s
+	}
+	for i := 1; i <= utf8.UTFMax && i <= len(s); i++ {
+		if utf8.RuneStart(s[len(s)-i]) {
+			if !utf8.FullRune(s[len(s)-i:]) {
+				return s[:len(s)-i]
+			}
+			break
+		}
+	}
+	return s
+}
+
+// utf8Evidence counts the valid multi-byte UTF-8 characters of s and its
+// bytes that are not UTF-8.
+func utf8Evidence(s []byte) (multi, invalid int) {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			invalid++
+		} else {
+			multi++
+		}
+		i += n
+	}
+	return multi, invalid
+}
+
+// counted writes n and the noun's singular or plural form.
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // sniffUTF16 recognizes UTF-16 text without a byte order mark: mostly ASCII
@@ -115,44 +197,6 @@ func sniffUTF16(s []byte) (Encoding, bool) {
 	return 0, false
 }
 
-// textEncoding returns the x/text encoding that decodes enc to UTF-8, or nil
-// for UTF-8 itself. Byte order marks are skipped before decoding.
-func textEncoding(enc Encoding) encoding.Encoding {
-	switch enc {
-	case EncodingUTF16LE:
-		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM)
-	case EncodingUTF16BE:
-		return unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM)
-	case EncodingISO88591:
-		return charmap.ISO8859_1
-	case EncodingWindows1252:
-		return charmap.Windows1252
-	}
-	return nil
-}
-
-// decoder wraps r with the decoder of enc.
-func decoder(r io.Reader, enc Encoding) io.Reader {
-	if e := textEncoding(enc); e != nil {
-		return transform.NewReader(r, e.NewDecoder())
-	}
-	return r
-}
-
-// decodeSample decodes the sample for detection; a truncated last character
-// does not matter.
-func decodeSample(s []byte, enc Encoding) []byte {
-	e := textEncoding(enc)
-	if e == nil {
-		return s
-	}
-	out, _, err := transform.Bytes(e.NewDecoder(), s)
-	if err != nil && len(out) == 0 {
-		return s
-	}
-	return out
-}
-
 // looksBinary reports whether text holds a NUL byte or more than one control
 // character (other than TAB, LF, VT, FF, CR) in binaryControlRatio bytes.
 func looksBinary(text []byte) bool {
@@ -178,8 +222,9 @@ var candidates = [...]Delimiter{DelimiterComma, DelimiterSemicolon, DelimiterTab
 // it occurs in the first record; the winner is the one whose count in the
 // first record is repeated by the most records, then the one with the
 // higher count, then the first of comma, semicolon, tab, pipe. Without a
-// qualifying candidate (a single column) it is comma.
-func detectDelimiter(text []byte, complete bool) Delimiter {
+// qualifying candidate (a single column) it is comma. The reason (see
+// [Dialect.DelimiterReason]) is empty for a comma found in the first record.
+func detectDelimiter(text []byte, complete bool) (Delimiter, string) {
 	const maxRecords = 1000
 	var recs [][len(candidates)]int
 	var cur [len(candidates)]int
@@ -221,7 +266,7 @@ done:
 		recs = append(recs, cur)
 	}
 	if len(recs) == 0 {
-		return DelimiterComma
+		return DelimiterComma, ""
 	}
 	best, bestMatch, bestCount := DelimiterComma, 0, 0
 	for k, d := range candidates {
@@ -239,5 +284,14 @@ done:
 			best, bestMatch, bestCount = d, match, h
 		}
 	}
-	return best
+	switch {
+	case bestCount == 0:
+		return best, "no comma, semicolon, tab or pipe in the first row: one column"
+	case best == DelimiterComma:
+		return best, ""
+	}
+	if len(recs) == 1 {
+		return best, fmt.Sprintf("%d in the first row, the only row read", bestCount)
+	}
+	return best, fmt.Sprintf("%d in the first row, and as many in %d of the %d rows read", bestCount, bestMatch, len(recs))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/intakehq/intake"
 )
@@ -62,7 +63,6 @@ type parser struct {
 	maxCols   int
 	comma     byte
 	lazy      bool
-	checkUTF8 bool
 	special   [256]bool // bytes that stop a scan in an unquoted cell
 	rec       []byte    // the current record's cell contents, concatenated
 	ends      []int     // end offset in rec of each cell
@@ -73,7 +73,7 @@ type parser struct {
 	rows      int64
 }
 
-func (p *parser) init(rd io.Reader, comma byte, cfg *CSVConfig, checkUTF8 bool) {
+func (p *parser) init(rd io.Reader, comma byte, cfg *CSVConfig) {
 	p.rd = rd
 	p.buf = make([]byte, minBufSize)
 	p.mark = -1
@@ -83,7 +83,6 @@ func (p *parser) init(rd io.Reader, comma byte, cfg *CSVConfig, checkUTF8 bool) 
 	p.maxCols = cfg.MaxColumns
 	p.comma = comma
 	p.lazy = cfg.LazyQuotes
-	p.checkUTF8 = checkUTF8
 	p.special[comma], p.special['\n'], p.special['\r'] = true, true, true
 	if !p.lazy {
 		p.special[quoteChar] = true
@@ -226,6 +225,25 @@ func (p *parser) cells() []string {
 		prev = e + p.sep
 	}
 	return out
+}
+
+// validUTF8 reports whether every cell of the current record is valid
+// UTF-8. A record kept as its line (sep 1) is checked at once: its
+// delimiters are ASCII and end any character. Cells concatenated without
+// separators are checked one by one, lest the end of one and the start of
+// the next form a character that neither holds.
+func (p *parser) validUTF8() bool {
+	if p.sep == 1 || len(p.ends) <= 1 {
+		return utf8.Valid(p.rec)
+	}
+	prev := 0
+	for _, e := range p.ends {
+		if !utf8.Valid(p.rec[prev:e]) {
+			return false
+		}
+		prev = e
+	}
+	return true
 }
 
 // readRecord reads the next non-blank record into rec and ends. It returns

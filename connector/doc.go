@@ -33,12 +33,20 @@
 //   - Encoding: UTF-8, UTF-16 LE/BE, ISO-8859-1 or Windows-1252, set in
 //     CSVConfig or detected: a byte order mark first (and stripped: Excel's
 //     "Unicode text" is UTF-16LE with a BOM, tab-separated), then UTF-16
-//     without BOM from its NUL bytes, then UTF-8 if the first 64 KiB are
-//     valid UTF-8, else Windows-1252 (a superset of ISO-8859-1's printable
-//     characters). A UTF-8 file with invalid bytes further on gets a row
-//     error with code invalid_encoding for each row concerned; nothing is
-//     silently replaced. [CSV.Delimiter] and [CSV.Encoding] tell what was
-//     detected, for a user interface to show.
+//     without BOM from its NUL bytes, then from the first 64 KiB: UTF-8
+//     when they hold no byte that is not UTF-8, or at least as many
+//     multi-byte UTF-8 characters as such bytes (a UTF-8 file with a few
+//     damaged bytes), else Windows-1252 (a legacy export, whose high bytes
+//     stand alone; a superset of ISO-8859-1's printable characters).
+//   - Decoding never writes U+FFFD in place of what it cannot decode: a
+//     row holding a byte that is not UTF-8 (anywhere in the file, not only
+//     in the first 64 KiB), an unpaired UTF-16 surrogate or odd last byte,
+//     or one of the five bytes that Windows-1252 leaves undefined (0x81,
+//     0x8D, 0x8F, 0x90, 0x9D) is returned with a row error invalid_encoding
+//     naming its column; the other rows are read intact. In ISO-8859-1
+//     every byte is a character, so nothing is rejected. [CSV.Describe]
+//     tells the encoding and delimiter in use and why they were chosen, for
+//     a report or a user interface to show.
 //   - Quotes: a cell that starts with a double quote is quoted; it may hold
 //     delimiters, line breaks and doubled quotes (""). Blanks between the
 //     closing quote and the next delimiter are ignored. Quoted cells are kept
@@ -82,7 +90,10 @@
 // unknown: show a spinner instead of a bar); [Namer] names the input for
 // error messages (without it, errors carry no file name). [CSV] implements
 // both; its Progress counts raw bytes before decoding and may be called from
-// another goroutine than Read.
+// another goroutine than Read. [Describer] tells the format, encoding and
+// delimiter that a source reads, each with the reason it was chosen, for
+// the run report (without it, the report leaves them empty); every source
+// of this package implements it.
 //
 // # Limits
 //

@@ -95,8 +95,8 @@ type SourceConfig struct {
 }
 
 // FileSource is the [Source] that [OpenSource] returns: a CSV or XLSX
-// source over a connector's [File]. It implements [Namer], [Progresser] and
-// Fingerprint, and closes the file (and removes any temporary copy) on
+// source over a connector's [File]. It implements [Namer], [Progresser],
+// [Describer] and Fingerprint, and closes the file (and removes any temporary copy) on
 // Close.
 type FileSource struct {
 	Source
@@ -278,6 +278,16 @@ func (fs *FileSource) Name() string {
 		return n.Name()
 	}
 	return ""
+}
+
+// Describe returns the Dialect of the CSV or XLSX source, or of a
+// [SourceOpener]'s source when it implements [Describer] (else the zero
+// Dialect). It implements [Describer].
+func (fs *FileSource) Describe() Dialect {
+	if d, ok := fs.Source.(Describer); ok {
+		return d.Describe()
+	}
+	return Dialect{}
 }
 
 // Progress implements [Progresser].

@@ -52,8 +52,9 @@ type PasteConfig struct {
 // first row's width (code wrong_field_count). It is the [CSV] parser with
 // these settings, in UTF-8; it also implements [Namer] and [Progresser].
 type Paste struct {
-	csv *CSV
-	max int64
+	csv      *CSV
+	max      int64
+	delimSet bool // PasteConfig.Delimiter was set
 }
 
 // NewPaste returns a source reading pasted text from r. It validates cfg and
@@ -71,7 +72,8 @@ func NewPaste(r io.Reader, cfg PasteConfig) (*Paste, error) {
 	if cfg.MaxRows == 0 {
 		cfg.MaxRows = DefaultPasteMaxRows
 	}
-	if cfg.Delimiter == DelimiterAuto {
+	delimSet := cfg.Delimiter != DelimiterAuto
+	if !delimSet {
 		cfg.Delimiter = DelimiterTab
 	}
 	max := int64(cfg.MaxRows)
@@ -92,7 +94,7 @@ func NewPaste(r io.Reader, cfg PasteConfig) (*Paste, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Paste{csv: c, max: max}, nil
+	return &Paste{csv: c, max: max, delimSet: delimSet}, nil
 }
 
 // NewPasteText returns a source reading the pasted text s.
@@ -125,6 +127,17 @@ func (p *Paste) Close() error { return p.csv.Close() }
 
 // Name returns PasteConfig.Name. It implements [Namer].
 func (p *Paste) Name() string { return p.csv.Name() }
+
+// Describe returns the format "paste", the encoding utf-8 and the
+// delimiter: the tab without a reason, or a delimiter set in PasteConfig
+// with the reason "set explicitly". It implements [Describer].
+func (p *Paste) Describe() Dialect {
+	d := Dialect{Format: "paste", Encoding: EncodingUTF8.String(), Delimiter: p.csv.delim.String()}
+	if p.delimSet {
+		d.DelimiterReason = "set explicitly"
+	}
+	return d
+}
 
 // Progress returns the bytes read so far and -1 (the size is unknown). It
 // implements [Progresser].

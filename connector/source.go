@@ -39,3 +39,37 @@ type Progresser interface {
 type Namer interface {
 	Name() string
 }
+
+// Describer is an optional capability of a [Source]: how it reads its
+// input, for the run report to say what was detected. Describe is called
+// after Header has returned; the caller must not expect more from a source
+// that has not started. Without it (the fallback), a report leaves the
+// format, encoding and delimiter empty.
+type Describer interface {
+	Describe() Dialect
+}
+
+// Dialect describes how a [Source] reads its input. Empty fields do not
+// apply or are unknown.
+type Dialect struct {
+	// Format is the kind of input: "csv" (delimiter-separated text),
+	// "paste", "xlsx", "sql", or a connector's own name.
+	Format string
+	// Encoding is the character encoding of a text input, as
+	// [Encoding.String] names it ("utf-8", "windows-1252", …); empty for
+	// a format that is not text.
+	Encoding string
+	// EncodingReason says why that encoding was chosen; it is empty when
+	// the encoding was detected as the default, UTF-8, from a sample that
+	// raised no doubt. "set explicitly" means that the configuration chose
+	// it.
+	EncodingReason string
+	// Delimiter is the delimiter of delimiter-separated text, as
+	// [Delimiter.String] names it ("comma", "semicolon", "tab", "pipe");
+	// empty for other formats.
+	Delimiter string
+	// DelimiterReason says why that delimiter was chosen; it is empty when
+	// the delimiter is the format's default found in the first row (a
+	// comma for CSV, a tab for pasted text).
+	DelimiterReason string
+}

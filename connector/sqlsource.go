@@ -134,6 +134,9 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 // Name returns SQLConfig.Name ("sql" by default). It implements [Namer].
 func (s *SQL) Name() string { return s.cfg.Name }
 
+// Describe returns the format "sql". It implements [Describer].
+func (s *SQL) Describe() Dialect { return Dialect{Format: "sql"} }
+
 // Header returns the query's column names. The caller must not modify the
 // slice.
 func (s *SQL) Header(ctx context.Context) ([]string, error) {

@@ -439,6 +439,10 @@ func ListSheetsReader(r io.ReaderAt, size int64, cfg XLSXConfig) ([]SheetInfo, e
 // OpenXLSX. It implements [Namer].
 func (x *XLSX) Name() string { return x.cfg.Name }
 
+// Describe returns the format "xlsx"; a workbook has no encoding or
+// delimiter to report. It implements [Describer].
+func (x *XLSX) Describe() Dialect { return Dialect{Format: "xlsx"} }
+
 // Sheet returns the worksheet being read.
 func (x *XLSX) Sheet() SheetInfo { return x.sheet }
 

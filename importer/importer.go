@@ -636,6 +636,9 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 		return nil, nil, nil, err
 	}
 	rep.Source.Header = header
+	if d, ok := job.Source.(connector.Describer); ok {
+		rep.Source.describe(d.Describe())
+	}
 	// The first rows: to suggest the mapping from their content, and to
 	// detect the formats of "auto" columns.
 	peeked, sample := peek(ctx, job.Source, mapping.SampleRows)

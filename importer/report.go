@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 )
 
 // Status is how a run ended.
@@ -98,7 +99,9 @@ type Report struct {
 	// ErrorsTruncated is true when Errors does not list every rejected row.
 	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
 
-	// Source describes what was read: its name, header, the mapping used.
+	// Source describes what was read: its name, format, encoding and
+	// delimiter (with the reason of each choice that was not the
+	// default), header, the mapping used.
 	Source SourceInfo `json:"source"`
 }
 
@@ -154,9 +157,33 @@ type Change struct {
 }
 
 // SourceInfo describes the input of a run.
+//
+// Format, Encoding and Delimiter and their reasons come from a source that
+// implements connector.Describer (every source of package connector does);
+// for another source they stay empty. A reason is empty when the choice is
+// the default reached without doubt (UTF-8 for a file with no byte that is
+// not UTF-8 in its sample, a comma found in the first row): the report
+// says why whenever an input was read otherwise, e.g.
+//
+//	"encoding": "windows-1252",
+//	"encoding_reason": "212 bytes that are not UTF-8 in the first 64 KiB and no UTF-8 character: read as Windows-1252",
+//	"delimiter": "semicolon",
+//	"delimiter_reason": "4 in the first row, and as many in 980 of the 1000 rows read"
 type SourceInfo struct {
-	Name   string   `json:"name,omitempty"`
-	Header []string `json:"header,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Format is "csv", "paste", "xlsx", "sql" or a custom source's own.
+	Format string `json:"format,omitempty"`
+	// Encoding is the character encoding of a text input ("utf-8",
+	// "utf-16le", "utf-16be", "iso-8859-1", "windows-1252");
+	// EncodingReason says why it was chosen ("set explicitly" when the
+	// job's configuration chose it).
+	Encoding       string `json:"encoding,omitempty"`
+	EncodingReason string `json:"encoding_reason,omitempty"`
+	// Delimiter is the delimiter of delimiter-separated text ("comma",
+	// "semicolon", "tab", "pipe"); DelimiterReason says why it was chosen.
+	Delimiter       string   `json:"delimiter,omitempty"`
+	DelimiterReason string   `json:"delimiter_reason,omitempty"`
+	Header          []string `json:"header,omitempty"`
 	// Mapping lists "column → field" for every mapped column.
 	Mapping []string `json:"mapping,omitempty"`
 	// Ignored lists the columns that no field takes, whose cells the run
@@ -343,4 +370,11 @@ func (r *Report) add(t *tally, maxErrors int) {
 			r.ErrorsTruncated = true
 		}
 	}
+}
+
+// describe copies what the source says of its dialect.
+func (s *SourceInfo) describe(d connector.Dialect) {
+	s.Format = d.Format
+	s.Encoding, s.EncodingReason = d.Encoding, d.EncodingReason
+	s.Delimiter, s.DelimiterReason = d.Delimiter, d.DelimiterReason
 }

@@ -11,10 +11,12 @@ import (
 )
 
 // WriteText writes the report as a short table for people: the counts, the
-// skip and rejection reasons, the links (Report.Links: "link FIELD") and
-// their targets per object type (Report.Objects: "OBJECT (linked)"), the
-// columns not imported (SourceInfo.Ignored: "ignored columns", with a hint,
-// and SourceInfo.Skipped: "skipped columns"), and the first rejected rows.
+// encoding and delimiter the source read (with the reason of a choice that
+// was not the default, Report.Source), the skip and rejection reasons, the
+// links (Report.Links: "link FIELD") and their targets per object type
+// (Report.Objects: "OBJECT (linked)"), the columns not imported
+// (SourceInfo.Ignored: "ignored columns", with a hint, and
+// SourceInfo.Skipped: "skipped columns"), and the first rejected rows.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	status := string(r.Status)
@@ -40,6 +42,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	rows = append(rows, [2]string{"took", r.Duration().Round(time.Millisecond).String()})
+	rows = append(rows, r.Source.textRows()...)
 	for _, kv := range rows {
 		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
 	}
@@ -195,4 +198,24 @@ func group(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// textRows are the encoding and delimiter lines of the text report, each
+// with its reason in parentheses; none for a source that reports neither.
+func (s *SourceInfo) textRows() [][2]string {
+	var rows [][2]string
+	for _, c := range [...]struct{ name, value, reason string }{
+		{"encoding", s.Encoding, s.EncodingReason},
+		{"delimiter", s.Delimiter, s.DelimiterReason},
+	} {
+		if c.value == "" {
+			continue
+		}
+		v := c.value
+		if c.reason != "" {
+			v += " (" + c.reason + ")"
+		}
+		rows = append(rows, [2]string{c.name, v})
+	}
+	return rows
 }

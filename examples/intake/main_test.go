@@ -238,6 +238,10 @@ func TestImportXLSXSheet(t *testing.T) {
 	code, out, stderr := cli(t, "import", "-store", store, "-sheet", "Contacts", "-json", book)
 	require.Equal(t, 0, code, stderr)
 	r := decodeReport(t, out)
+	src := reportSource(t, out)
+	assert.Equal(t, "xlsx", src["format"])
+	assert.NotContains(t, src, "delimiter", "a workbook has no delimiter")
+	assert.NotContains(t, src, "encoding", "nor an encoding")
 	assert.EqualValues(t, 1, r.Created)
 	assert.EqualValues(t, 1, r.Rejected)
 	require.Len(t, r.Errors, 1)
@@ -250,6 +254,56 @@ func TestImportXLSXSheet(t *testing.T) {
 	code, _, stderr = cli(t, "import", "-store", store, "-sheet", "Nope", book)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no such sheet")
+}
+
+// reportSource returns the "source" object of a JSON report.
+func reportSource(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var r struct {
+		Source map[string]any `json:"source"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(s), &r), s)
+	return r.Source
+}
+
+// TestImportReportsEncodingAndDelimiter: a UTF-8 file with one invalid byte
+// keeps its names, rejects that byte's row, and both reports say which
+// encoding and delimiter were used and why.
+func TestImportReportsEncodingAndDelimiter(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.csv")
+	require.NoError(t, os.WriteFile(file, []byte("email,first_name,city\na@x.com,J\xc3\xb6rg,K\xc3\xb6ln\nb@x.com,Ann,Bad\xffByte\n"), 0o600))
+	const reason = "2 UTF-8 characters and 1 byte that is not UTF-8 in the file: read as UTF-8; rows holding such bytes are rejected (invalid_encoding)"
+
+	code, out, stderr := cli(t, "import", "-store", "memory:", "-json", file)
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	assert.EqualValues(t, 2, r.Rows)
+	assert.EqualValues(t, 1, r.Created)
+	assert.EqualValues(t, 1, r.Rejected)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, 3, r.Errors[0].Line)
+	assert.Equal(t, "city", r.Errors[0].Column)
+	assert.Equal(t, "invalid_encoding", r.Errors[0].Code)
+	src := reportSource(t, out)
+	assert.Equal(t, "csv", src["format"])
+	assert.Equal(t, "utf-8", src["encoding"])
+	assert.Equal(t, reason, src["encoding_reason"])
+	assert.Equal(t, "comma", src["delimiter"])
+	assert.NotContains(t, src, "delimiter_reason")
+
+	code, out, stderr = cli(t, "import", "-store", "memory:", file)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "  encoding   utf-8 ("+reason+")\n")
+	assert.Contains(t, out, "  delimiter  comma\n")
+	assert.Contains(t, out, "line 3  \"city\"  invalid_encoding")
+
+	code, out, stderr = cli(t, "import", "-store", "memory:", "-encoding", "windows-1252", "-delimiter", "comma", file)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "  encoding   windows-1252 (set explicitly)\n")
+	assert.Contains(t, out, "  delimiter  comma (set explicitly)\n")
+	assert.Contains(t, out, "  rejected   0\n", "every byte is a character in Windows-1252")
 }
 
 const acousticXML = `<LIST_IMPORT>
