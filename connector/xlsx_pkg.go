@@ -38,9 +38,8 @@ type xlsxPackage struct {
 	stylesPart string
 	sstPart    string
 
-	fmtKinds []uint8  // number-format kind by cellXfs index
-	sst      string   // all shared strings, concatenated
-	sstEnds  []uint32 // end offset of each shared string in sst
+	fmtKinds []uint8   // number-format kind by cellXfs index
+	sst      *sstTable // the shared strings; nil without a shared-string part
 }
 
 // openXLSXPackage opens the zip (decrypting it first if need be), checks
@@ -733,9 +732,7 @@ func formatKind(code string) uint8 {
 	return fmtNumber
 }
 
-// loadSharedStrings reads the shared-string table into one string, refusing
-// an entry longer than MaxCellBytes and a table over MaxSharedStrings or
-// MaxSharedStringBytes.
+// loadSharedStrings reads the shared-string part, if any, into the table.
 func (p *xlsxPackage) loadSharedStrings() error {
 	if p.sstPart == "" {
 		return nil
@@ -745,86 +742,15 @@ func (p *xlsxPackage) loadSharedStrings() error {
 		return err
 	}
 	defer pr.Close()
-	var b strings.Builder
-	if f := p.files[normPart(p.sstPart)]; f != nil {
-		b.Grow(int(min(f.UncompressedSize64, uint64(p.cfg.MaxSharedStringBytes), 64<<20)))
-	}
-	xs := newXMLStream(pr, p.sstPart)
-	var (
-		inSI, inT bool
-		skip      int // depth inside <rPh> or <phoneticPr>
-		start     int
-		scratch   []byte
-	)
-	for {
-		t, err := xs.token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		switch e := t.(type) {
-		case xml.StartElement:
-			switch {
-			case skip > 0:
-				skip++
-			case e.Name.Local == "si":
-				inSI, start = true, b.Len()
-				scratch = scratch[:0]
-			case e.Name.Local == "rPh":
-				skip = 1
-			case e.Name.Local == "t" && inSI:
-				inT = true
-			}
-		case xml.EndElement:
-			switch {
-			case skip > 0:
-				skip--
-			case e.Name.Local == "t":
-				inT = false
-			case e.Name.Local == "si" && inSI:
-				inSI = false
-				s := unescapeOOXML(scratch)
-				if len(s) > p.cfg.MaxCellBytes {
-					return fmt.Errorf("%w: shared string %d has %d bytes, more than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, len(p.sstEnds), len(s), p.cfg.MaxCellBytes)
-				}
-				if len(p.sstEnds) >= p.cfg.MaxSharedStrings {
-					return fmt.Errorf("%w: more than XLSXConfig.MaxSharedStrings (%d) shared strings", ErrXLSXTooLarge, p.cfg.MaxSharedStrings)
-				}
-				if int64(start+len(s)) > p.cfg.MaxSharedStringBytes || start+len(s) > 1<<32-1 {
-					return fmt.Errorf("%w: the shared strings hold more than XLSXConfig.MaxSharedStringBytes (%d) bytes", ErrXLSXTooLarge, p.cfg.MaxSharedStringBytes)
-				}
-				b.Write(s)
-				p.sstEnds = append(p.sstEnds, uint32(b.Len()))
-			}
-		case xml.CharData:
-			if inT && skip == 0 {
-				if len(scratch)+len(e) > 2*p.cfg.MaxCellBytes+64 {
-					return fmt.Errorf("%w: shared string %d is longer than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, len(p.sstEnds), p.cfg.MaxCellBytes)
-				}
-				scratch = append(scratch, e...)
-			}
-		}
-	}
-	p.sst = b.String()
-	return nil
+	p.sst, err = parseSharedStrings(pr, p.sstPart, p.cfg)
+	return err
 }
 
 // sharedString returns shared string i.
-func (p *xlsxPackage) sharedString(i int) (string, bool) {
-	if i < 0 || i >= len(p.sstEnds) {
-		return "", false
-	}
-	start := uint32(0)
-	if i > 0 {
-		start = p.sstEnds[i-1]
-	}
-	return p.sst[start:p.sstEnds[i]], true
-}
+func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.get(i) }
 
 func (p *xlsxPackage) release() {
-	p.sst, p.sstEnds, p.fmtKinds = "", nil, nil
+	p.sst, p.fmtKinds = nil, nil
 }
 
 // unescapeOOXML decodes the _xHHHH_ escapes OOXML uses for characters XML
