@@ -312,7 +312,13 @@ func (p *xlsxPackage) readRels(part string) ([]rel, error) {
 		return nil, err
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, rp)
+	return parseRels(pr, rp)
+}
+
+// parseRels reads a relationships part (_rels/*.rels): the Id, Type and
+// Target of each <Relationship>.
+func parseRels(r io.Reader, part string) ([]rel, error) {
+	xs := newXMLStream(r, part)
 	var out []rel
 	for {
 		t, err := xs.token()
@@ -335,7 +341,7 @@ func (p *xlsxPackage) readRels(part string) ([]rel, error) {
 				}
 			}
 			if len(out) >= maxZipEntries {
-				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrXLSXBomb, rp)
+				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrXLSXBomb, part)
 			}
 			out = append(out, r)
 		}
@@ -377,19 +383,32 @@ func (p *xlsxPackage) readWorkbook() error {
 		return fmt.Errorf("%w: the zip has no workbook part", ErrXLSXFormat)
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, p.workbook)
-	type sheetEntry struct {
-		SheetInfo
-		rid string
+	entries, date1904, err := parseWorkbook(pr, p.workbook)
+	if err != nil {
+		return err
 	}
-	var entries []sheetEntry
+	p.date1904 = date1904
+	return p.readWorkbookRels(entries)
+}
+
+// sheetEntry is a <sheet> of the workbook part: its SheetInfo and the id
+// of the relationship to its part.
+type sheetEntry struct {
+	SheetInfo
+	rid string
+}
+
+// parseWorkbook reads the workbook part: its sheets in order, and whether
+// it uses the 1904 date system.
+func parseWorkbook(r io.Reader, part string) (entries []sheetEntry, date1904 bool, err error) {
+	xs := newXMLStream(r, part)
 	for {
 		t, err := xs.token()
 		if err == io.EOF {
-			break
+			return entries, date1904, nil
 		}
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		se, ok := t.(xml.StartElement)
 		if !ok {
@@ -399,7 +418,7 @@ func (p *xlsxPackage) readWorkbook() error {
 		case "workbookPr":
 			for _, a := range se.Attr {
 				if a.Name.Local == "date1904" {
-					p.date1904 = a.Value == "1" || strings.EqualFold(a.Value, "true")
+					date1904 = a.Value == "1" || strings.EqualFold(a.Value, "true")
 				}
 			}
 		case "sheet":
@@ -420,11 +439,16 @@ func (p *xlsxPackage) readWorkbook() error {
 				}
 			}
 			if len(entries) >= maxZipEntries {
-				return fmt.Errorf("%w: the workbook lists too many sheets", ErrXLSXBomb)
+				return nil, false, fmt.Errorf("%w: the workbook lists too many sheets", ErrXLSXBomb)
 			}
 			entries = append(entries, e)
 		}
 	}
+}
+
+// readWorkbookRels reads the workbook's relationships: the parts of the
+// shared strings, the styles and each sheet of entries.
+func (p *xlsxPackage) readWorkbookRels(entries []sheetEntry) error {
 	wrels, err := p.readRels(p.workbook)
 	if err != nil {
 		return err
@@ -583,7 +607,14 @@ func (p *xlsxPackage) loadStyles() error {
 		return err
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, p.stylesPart)
+	p.fmtKinds, err = parseStyles(pr, p.stylesPart)
+	return err
+}
+
+// parseStyles reads a styles part: the number-format kind of each cell
+// style (cellXfs), from its built-in or custom (numFmt) format.
+func parseStyles(r io.Reader, part string) ([]uint8, error) {
+	xs := newXMLStream(r, part)
 	custom := map[int]string{}
 	var xfs []int
 	inXfs := false
@@ -593,7 +624,7 @@ func (p *xlsxPackage) loadStyles() error {
 			break
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch e := t.(type) {
 		case xml.StartElement:
@@ -616,7 +647,7 @@ func (p *xlsxPackage) loadStyles() error {
 			case "xf":
 				if inXfs {
 					if len(xfs) >= maxStyles {
-						return fmt.Errorf("%w: part %s has more than %d cell styles", ErrXLSXBomb, p.stylesPart, maxStyles)
+						return nil, fmt.Errorf("%w: part %s has more than %d cell styles", ErrXLSXBomb, part, maxStyles)
 					}
 					id := 0
 					for _, a := range e.Attr {
@@ -633,15 +664,15 @@ func (p *xlsxPackage) loadStyles() error {
 			}
 		}
 	}
-	p.fmtKinds = make([]uint8, len(xfs))
+	kinds := make([]uint8, len(xfs))
 	for i, id := range xfs {
 		if code, ok := custom[id]; ok {
-			p.fmtKinds[i] = formatKind(code)
+			kinds[i] = formatKind(code)
 		} else {
-			p.fmtKinds[i] = builtinFormatKind(id)
+			kinds[i] = builtinFormatKind(id)
 		}
 	}
-	return nil
+	return kinds, nil
 }
 
 // builtinFormatKind classifies Excel's built-in number formats (ECMA-376
