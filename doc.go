@@ -33,6 +33,10 @@
 // composite key). [KeyPlan.Key] turns a record into its normalized [Key]:
 // emails trimmed and lower-cased, text in Unicode NFKC with case folding and
 // collapsed spaces, other types in their canonical form. Blank keys never match.
+// [ParseKeySpec] reads a key spec as [KeySpec.Name] writes it
+// ("first_name+last_name", "md5(email)", "email[provider]"), and
+// [ParseRules] reads ordered identity rules ("contact_id; email"); their
+// errors are [SyntaxError]s naming the position and the text at fault.
 //
 // # Errors and outcomes
 //

@@ -599,7 +599,11 @@ func (c *CSV) start() error {
 }
 
 func (c *CSV) readHeader() error {
+	// A problem in the header is fatal: the parser stops at it instead of
+	// reading on to the end of the line, which may never come.
+	c.p.stop = true
 	line, issue, err := c.p.readRecord()
+	c.p.stop = false
 	if err == io.EOF {
 		return c.fatal(ErrEmptyFile, 0)
 	}

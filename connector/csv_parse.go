@@ -59,10 +59,12 @@ type parser struct {
 	err       error // fatal error of the current readRecord
 	line      int   // 1-based line of buf[pos]
 	maxBuf    int
+	maxRow    int // MaxRowBytes
 	maxCell   int
 	maxCols   int
 	comma     byte
 	lazy      bool
+	stop      bool      // a row issue ends reading: the parser does not move past the row (the header)
 	special   [256]bool // bytes that stop a scan in an unquoted cell
 	rec       []byte    // the current record's cell contents, concatenated
 	ends      []int     // end offset in rec of each cell
@@ -79,6 +81,7 @@ func (p *parser) init(rd io.Reader, comma byte, cfg *CSVConfig) {
 	p.mark = -1
 	p.line = 1
 	p.maxBuf = cfg.MaxRowBytes + minBufSize
+	p.maxRow = cfg.MaxRowBytes
 	p.maxCell = cfg.MaxCellBytes
 	p.maxCols = cfg.MaxColumns
 	p.comma = comma
@@ -170,12 +173,16 @@ func (p *parser) skipLF() {
 	}
 }
 
-// skipLine discards input up to and including the next line break.
-func (p *parser) skipLine() {
+// skipLine discards input up to and including the next line break. The
+// row's bytes (those in rec and those skipped) stay bounded by MaxRowBytes:
+// past it skipLine stops, sets err to ErrRowTooLong and returns false,
+// rather than read an endless line to its end.
+func (p *parser) skipLine() bool {
+	row := len(p.rec)
 	for {
 		p.keep = p.pos
 		if p.pos >= p.end && !p.fill() {
-			return
+			return true
 		}
 		b := p.buf[p.pos:p.end]
 		k := bytes.IndexByte(b, '\n')
@@ -186,14 +193,18 @@ func (p *parser) skipLine() {
 			p.pos += r + 1
 			p.line++
 			p.skipLF()
-			return
+			return true
 		}
 		if k < len(b) {
 			p.pos += k + 1
 			p.line++
-			return
+			return true
 		}
 		p.pos = p.end
+		if row += len(b); row > p.maxRow {
+			p.err = fmt.Errorf("%w (limit %d bytes)", ErrRowTooLong, p.maxRow)
+			return false
+		}
 	}
 }
 
@@ -355,7 +366,22 @@ func (p *parser) simpleLine() bool {
 	return true
 }
 
-func (p *parser) bad(code, msg string) fieldEnd {
+// badLine reports a row issue and moves to the next line, where reading
+// resumes; in stop mode it stays put, since nothing is read after the issue.
+func (p *parser) badLine(code, msg string) fieldEnd {
+	if !p.stop && !p.skipLine() {
+		return endFatal
+	}
+	p.issue = rowIssue{code: code, msg: msg}
+	return endBad
+}
+
+// badQuoted reports the issue of a malformed quoted cell and moves to where
+// reading resumes (see resync); in stop mode it stays put.
+func (p *parser) badQuoted(code, msg string) fieldEnd {
+	if !p.stop && !p.resync() {
+		return endFatal
+	}
 	p.issue = rowIssue{code: code, msg: msg}
 	return endBad
 }
@@ -371,8 +397,7 @@ func (p *parser) readUnquoted(fieldStart int) fieldEnd {
 		p.rec = append(p.rec, b[:j]...)
 		p.pos += j
 		if len(p.rec)-fieldStart > p.maxCell {
-			p.skipLine()
-			return p.bad(intake.CodeCellTooLong, fmt.Sprintf("the cell is longer than %d bytes (CSVConfig.MaxCellBytes)", p.maxCell))
+			return p.badLine(intake.CodeCellTooLong, fmt.Sprintf("the cell is longer than %d bytes (CSVConfig.MaxCellBytes)", p.maxCell))
 		}
 		if p.pos >= p.end {
 			if !p.fill() {
@@ -395,8 +420,7 @@ func (p *parser) readUnquoted(fieldStart int) fieldEnd {
 			p.skipLF()
 			return endRow
 		case quoteChar:
-			p.skipLine()
-			return p.bad(intake.CodeBadQuote, "a quote inside an unquoted cell; enclose the whole cell in quotes and double the quotes inside it (\"\"), or set CSVConfig.LazyQuotes")
+			return p.badLine(intake.CodeBadQuote, "a quote inside an unquoted cell; enclose the whole cell in quotes and double the quotes inside it (\"\"), or set CSVConfig.LazyQuotes")
 		default: // the delimiter
 			p.pos++
 			return endDelim
@@ -421,8 +445,7 @@ func (p *parser) readQuoted(fieldStart int) fieldEnd {
 				p.err = p.readErr()
 				return endFatal
 			}
-			p.resync()
-			return p.bad(intake.CodeBadQuote, "the quote opened on line "+strconv.Itoa(open)+" is never closed; close it, or double the quotes inside the cell (\"\")")
+			return p.badQuoted(intake.CodeBadQuote, "the quote opened on line "+strconv.Itoa(open)+" is never closed; close it, or double the quotes inside the cell (\"\")")
 		}
 		b := p.buf[p.pos:p.end]
 		j := 0
@@ -432,8 +455,7 @@ func (p *parser) readQuoted(fieldStart int) fieldEnd {
 		p.rec = append(p.rec, b[:j]...)
 		p.pos += j
 		if len(p.rec)-fieldStart > p.maxCell {
-			p.resync()
-			return p.bad(intake.CodeCellTooLong, fmt.Sprintf("the quoted cell opened on line %d is longer than %d bytes (CSVConfig.MaxCellBytes); a closing quote may be missing", open, p.maxCell))
+			return p.badQuoted(intake.CodeCellTooLong, fmt.Sprintf("the quoted cell opened on line %d is longer than %d bytes (CSVConfig.MaxCellBytes); a closing quote may be missing", open, p.maxCell))
 		}
 		if p.pos >= p.end {
 			continue
@@ -491,8 +513,7 @@ func (p *parser) readQuoted(fieldStart int) fieldEnd {
 				p.rec = append(p.rec, quoteChar)
 				continue
 			}
-			p.resync()
-			return p.bad(intake.CodeBadQuote, "text after the closing quote of the cell opened on line "+strconv.Itoa(open)+"; double the quotes inside a quoted cell (\"\")")
+			return p.badQuoted(intake.CodeBadQuote, "text after the closing quote of the cell opened on line "+strconv.Itoa(open)+"; double the quotes inside a quoted cell (\"\")")
 		}
 	}
 }
@@ -506,14 +527,15 @@ func (p *parser) setMark() {
 }
 
 // resync moves to where reading resumes after a malformed quoted cell: the
-// line after the opening quote's line.
-func (p *parser) resync() {
+// line after the opening quote's line. It returns false with err set when
+// the line is longer than MaxRowBytes (see skipLine).
+func (p *parser) resync() bool {
 	if p.mark >= 0 {
 		p.pos, p.line = p.mark, p.markLine
 		p.keep = p.pos
-		return
+		return true
 	}
-	p.skipLine()
+	return p.skipLine()
 }
 
 // afterBlanks skips blanks after a closing quote. ok is false when something

@@ -105,5 +105,8 @@
 // [ErrTooManyColumns], [ErrTooManyRows], [ErrFileTooLarge]) with a message
 // naming the CSVConfig field to raise. Memory is bounded by about twice
 // MaxRowBytes plus 160 KiB per source, whatever the input (plus the rows the
-// caller keeps).
+// caller keeps). Reading stops at the limit it hits: a fatal header error
+// comes after at most the header's bad cell and a read buffer, and a line
+// that never ends (a decompression bomb) is read no further than
+// MaxRowBytes and a buffer, even where a row error would skip to its end.
 package connector

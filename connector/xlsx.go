@@ -45,8 +45,8 @@ const (
 	DefaultXLSXMaxTotalCellBytes = int64(1) << 30 // 1 GiB
 	// DefaultXLSXMaxSharedStrings bounds the entries of the shared-string table.
 	DefaultXLSXMaxSharedStrings = 16 << 20 // 16 Mi entries
-	// DefaultXLSXMaxSharedStringBytes bounds the text of the shared-string
-	// table, which is held in memory while the sheet is read.
+	// DefaultXLSXMaxSharedStringBytes bounds the memory the shared-string
+	// table takes (text and offsets), held while the sheet is read.
 	DefaultXLSXMaxSharedStringBytes = 128 << 20 // 128 MiB
 )
 
@@ -138,9 +138,11 @@ type XLSXConfig struct {
 	// MaxSharedStrings bounds the entries of the shared-string table.
 	// Default: DefaultXLSXMaxSharedStrings (16 Mi).
 	MaxSharedStrings int
-	// MaxSharedStringBytes bounds the text of the shared-string table, held
-	// in memory while reading. Default: DefaultXLSXMaxSharedStringBytes
-	// (128 MiB).
+	// MaxSharedStringBytes bounds the memory the shared-string table takes
+	// while the sheet is read: its text, 4 bytes of offset per string and
+	// its buffers (the text is held once, in chunks of 1 MiB or more). A
+	// larger table is a fatal ErrXLSXTooLarge. Default:
+	// DefaultXLSXMaxSharedStringBytes (128 MiB).
 	MaxSharedStringBytes int64
 }
 

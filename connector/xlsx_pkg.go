@@ -38,9 +38,8 @@ type xlsxPackage struct {
 	stylesPart string
 	sstPart    string
 
-	fmtKinds []uint8  // number-format kind by cellXfs index
-	sst      string   // all shared strings, concatenated
-	sstEnds  []uint32 // end offset of each shared string in sst
+	fmtKinds []uint8   // number-format kind by cellXfs index
+	sst      *sstTable // the shared strings; nil without a shared-string part
 }
 
 // openXLSXPackage opens the zip (decrypting it first if need be), checks
@@ -313,7 +312,13 @@ func (p *xlsxPackage) readRels(part string) ([]rel, error) {
 		return nil, err
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, rp)
+	return parseRels(pr, rp)
+}
+
+// parseRels reads a relationships part (_rels/*.rels): the Id, Type and
+// Target of each <Relationship>.
+func parseRels(r io.Reader, part string) ([]rel, error) {
+	xs := newXMLStream(r, part)
 	var out []rel
 	for {
 		t, err := xs.token()
@@ -336,7 +341,7 @@ func (p *xlsxPackage) readRels(part string) ([]rel, error) {
 				}
 			}
 			if len(out) >= maxZipEntries {
-				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrXLSXBomb, rp)
+				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrXLSXBomb, part)
 			}
 			out = append(out, r)
 		}
@@ -378,19 +383,32 @@ func (p *xlsxPackage) readWorkbook() error {
 		return fmt.Errorf("%w: the zip has no workbook part", ErrXLSXFormat)
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, p.workbook)
-	type sheetEntry struct {
-		SheetInfo
-		rid string
+	entries, date1904, err := parseWorkbook(pr, p.workbook)
+	if err != nil {
+		return err
 	}
-	var entries []sheetEntry
+	p.date1904 = date1904
+	return p.readWorkbookRels(entries)
+}
+
+// sheetEntry is a <sheet> of the workbook part: its SheetInfo and the id
+// of the relationship to its part.
+type sheetEntry struct {
+	SheetInfo
+	rid string
+}
+
+// parseWorkbook reads the workbook part: its sheets in order, and whether
+// it uses the 1904 date system.
+func parseWorkbook(r io.Reader, part string) (entries []sheetEntry, date1904 bool, err error) {
+	xs := newXMLStream(r, part)
 	for {
 		t, err := xs.token()
 		if err == io.EOF {
-			break
+			return entries, date1904, nil
 		}
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		se, ok := t.(xml.StartElement)
 		if !ok {
@@ -400,7 +418,7 @@ func (p *xlsxPackage) readWorkbook() error {
 		case "workbookPr":
 			for _, a := range se.Attr {
 				if a.Name.Local == "date1904" {
-					p.date1904 = a.Value == "1" || strings.EqualFold(a.Value, "true")
+					date1904 = a.Value == "1" || strings.EqualFold(a.Value, "true")
 				}
 			}
 		case "sheet":
@@ -421,11 +439,16 @@ func (p *xlsxPackage) readWorkbook() error {
 				}
 			}
 			if len(entries) >= maxZipEntries {
-				return fmt.Errorf("%w: the workbook lists too many sheets", ErrXLSXBomb)
+				return nil, false, fmt.Errorf("%w: the workbook lists too many sheets", ErrXLSXBomb)
 			}
 			entries = append(entries, e)
 		}
 	}
+}
+
+// readWorkbookRels reads the workbook's relationships: the parts of the
+// shared strings, the styles and each sheet of entries.
+func (p *xlsxPackage) readWorkbookRels(entries []sheetEntry) error {
 	wrels, err := p.readRels(p.workbook)
 	if err != nil {
 		return err
@@ -584,7 +607,14 @@ func (p *xlsxPackage) loadStyles() error {
 		return err
 	}
 	defer pr.Close()
-	xs := newXMLStream(pr, p.stylesPart)
+	p.fmtKinds, err = parseStyles(pr, p.stylesPart)
+	return err
+}
+
+// parseStyles reads a styles part: the number-format kind of each cell
+// style (cellXfs), from its built-in or custom (numFmt) format.
+func parseStyles(r io.Reader, part string) ([]uint8, error) {
+	xs := newXMLStream(r, part)
 	custom := map[int]string{}
 	var xfs []int
 	inXfs := false
@@ -594,7 +624,7 @@ func (p *xlsxPackage) loadStyles() error {
 			break
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch e := t.(type) {
 		case xml.StartElement:
@@ -617,7 +647,7 @@ func (p *xlsxPackage) loadStyles() error {
 			case "xf":
 				if inXfs {
 					if len(xfs) >= maxStyles {
-						return fmt.Errorf("%w: part %s has more than %d cell styles", ErrXLSXBomb, p.stylesPart, maxStyles)
+						return nil, fmt.Errorf("%w: part %s has more than %d cell styles", ErrXLSXBomb, part, maxStyles)
 					}
 					id := 0
 					for _, a := range e.Attr {
@@ -634,15 +664,15 @@ func (p *xlsxPackage) loadStyles() error {
 			}
 		}
 	}
-	p.fmtKinds = make([]uint8, len(xfs))
+	kinds := make([]uint8, len(xfs))
 	for i, id := range xfs {
 		if code, ok := custom[id]; ok {
-			p.fmtKinds[i] = formatKind(code)
+			kinds[i] = formatKind(code)
 		} else {
-			p.fmtKinds[i] = builtinFormatKind(id)
+			kinds[i] = builtinFormatKind(id)
 		}
 	}
-	return nil
+	return kinds, nil
 }
 
 // builtinFormatKind classifies Excel's built-in number formats (ECMA-376
@@ -733,9 +763,7 @@ func formatKind(code string) uint8 {
 	return fmtNumber
 }
 
-// loadSharedStrings reads the shared-string table into one string, refusing
-// an entry longer than MaxCellBytes and a table over MaxSharedStrings or
-// MaxSharedStringBytes.
+// loadSharedStrings reads the shared-string part, if any, into the table.
 func (p *xlsxPackage) loadSharedStrings() error {
 	if p.sstPart == "" {
 		return nil
@@ -745,86 +773,15 @@ func (p *xlsxPackage) loadSharedStrings() error {
 		return err
 	}
 	defer pr.Close()
-	var b strings.Builder
-	if f := p.files[normPart(p.sstPart)]; f != nil {
-		b.Grow(int(min(f.UncompressedSize64, uint64(p.cfg.MaxSharedStringBytes), 64<<20)))
-	}
-	xs := newXMLStream(pr, p.sstPart)
-	var (
-		inSI, inT bool
-		skip      int // depth inside <rPh> or <phoneticPr>
-		start     int
-		scratch   []byte
-	)
-	for {
-		t, err := xs.token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		switch e := t.(type) {
-		case xml.StartElement:
-			switch {
-			case skip > 0:
-				skip++
-			case e.Name.Local == "si":
-				inSI, start = true, b.Len()
-				scratch = scratch[:0]
-			case e.Name.Local == "rPh":
-				skip = 1
-			case e.Name.Local == "t" && inSI:
-				inT = true
-			}
-		case xml.EndElement:
-			switch {
-			case skip > 0:
-				skip--
-			case e.Name.Local == "t":
-				inT = false
-			case e.Name.Local == "si" && inSI:
-				inSI = false
-				s := unescapeOOXML(scratch)
-				if len(s) > p.cfg.MaxCellBytes {
-					return fmt.Errorf("%w: shared string %d has %d bytes, more than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, len(p.sstEnds), len(s), p.cfg.MaxCellBytes)
-				}
-				if len(p.sstEnds) >= p.cfg.MaxSharedStrings {
-					return fmt.Errorf("%w: more than XLSXConfig.MaxSharedStrings (%d) shared strings", ErrXLSXTooLarge, p.cfg.MaxSharedStrings)
-				}
-				if int64(start+len(s)) > p.cfg.MaxSharedStringBytes || start+len(s) > 1<<32-1 {
-					return fmt.Errorf("%w: the shared strings hold more than XLSXConfig.MaxSharedStringBytes (%d) bytes", ErrXLSXTooLarge, p.cfg.MaxSharedStringBytes)
-				}
-				b.Write(s)
-				p.sstEnds = append(p.sstEnds, uint32(b.Len()))
-			}
-		case xml.CharData:
-			if inT && skip == 0 {
-				if len(scratch)+len(e) > 2*p.cfg.MaxCellBytes+64 {
-					return fmt.Errorf("%w: shared string %d is longer than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, len(p.sstEnds), p.cfg.MaxCellBytes)
-				}
-				scratch = append(scratch, e...)
-			}
-		}
-	}
-	p.sst = b.String()
-	return nil
+	p.sst, err = parseSharedStrings(pr, p.sstPart, p.cfg)
+	return err
 }
 
 // sharedString returns shared string i.
-func (p *xlsxPackage) sharedString(i int) (string, bool) {
-	if i < 0 || i >= len(p.sstEnds) {
-		return "", false
-	}
-	start := uint32(0)
-	if i > 0 {
-		start = p.sstEnds[i-1]
-	}
-	return p.sst[start:p.sstEnds[i]], true
-}
+func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.get(i) }
 
 func (p *xlsxPackage) release() {
-	p.sst, p.sstEnds, p.fmtKinds = "", nil, nil
+	p.sst, p.fmtKinds = nil, nil
 }
 
 // unescapeOOXML decodes the _xHHHH_ escapes OOXML uses for characters XML

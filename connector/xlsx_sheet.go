@@ -269,7 +269,7 @@ func (sr *sheetReader) value() (val, code, msg string, err error) {
 		i, err := strconv.Atoi(v)
 		s, ok := sr.p.sharedString(i)
 		if err != nil || !ok {
-			return "", "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, len(sr.p.sstEnds))
+			return "", "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, sr.p.sst.len())
 		}
 		return s, "", "", nil
 	case "inlineStr":

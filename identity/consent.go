@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/intakehq/intake"
 )
@@ -25,16 +26,16 @@ const CodeInvalidConsent = "invalid_consent"
 // ParseConsent reads a consent status as files write it: opted_in,
 // "OPTED-IN" (Acoustic's CONSENT_STATUS_CODE), in, yes, true, 1, y;
 // opted_out, "OPTED-OUT", out, no, false, 0, n, unsubscribed; unknown.
-// Case and the separators "-", "_" and " " do not matter. The empty string
-// is "" and ok.
+// Case, white space (a no-break space included) and the separators "-" and
+// "_" do not matter. A value of nothing else (the empty string, " - ") is
+// "" and ok.
 func ParseConsent(s string) (ConsentStatus, bool) {
 	n := strings.Map(func(r rune) rune {
-		switch r {
-		case '-', '_', ' ':
+		if r == '-' || r == '_' || unicode.IsSpace(r) {
 			return -1
 		}
 		return r
-	}, strings.ToLower(strings.TrimSpace(s)))
+	}, strings.ToLower(s))
 	switch n {
 	case "":
 		return "", true

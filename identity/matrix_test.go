@@ -254,6 +254,9 @@ func TestParseConsent(t *testing.T) {
 		"OPTED-IN": identity.ConsentOptedIn, "opted_in": identity.ConsentOptedIn, "Yes": identity.ConsentOptedIn, "1": identity.ConsentOptedIn,
 		"OPTED-OUT": identity.ConsentOptedOut, "unsubscribed": identity.ConsentOptedOut, "no": identity.ConsentOptedOut,
 		"Unknown": identity.ConsentUnknown, " ": "",
+		// White space inside counts as a separator: a no-break space (as
+		// spreadsheets write), a tab, a space left after a dash.
+		"Opted\u00a0In": identity.ConsentOptedIn, "opted\tout": identity.ConsentOptedOut, "- in": identity.ConsentOptedIn,
 	} {
 		got, ok := identity.ParseConsent(in)
 		assert.True(t, ok, in)

@@ -78,6 +78,9 @@
 // creates it once). A non-empty list replaces the stored one on an update
 // unless Job.Merge gives the field the append rule.
 //
+// [ParseLinks] reads links written as text, the CLI's -link notation
+// ("account_id, lists=list.name[many]"), and [Link.String] writes one.
+//
 // Streaming: Run reads the source in one goroutine, maps chunks of rows on
 // Config.Workers goroutines, and puts them back in file order in the calling
 // goroutine, which looks up a whole batch in one call to the sink, decides

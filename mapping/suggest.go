@@ -186,6 +186,67 @@ var contentEvidence = map[intake.FieldType]struct {
 	intake.TypeDecimal:   {0.3, "numbers"},
 }
 
+// ev is a piece of evidence that column col maps to field.
+type ev struct {
+	col, field int
+	conf       float64
+	reason     string
+}
+
+// columnEvidence weighs, for column col with header h and sample values
+// vals, each field of schema by its name and by the column's content. A
+// field the header names exactly outranks the fields that content alone
+// suggests, even when the content contradicts the name: the header says
+// what the column is meant to hold.
+func columnEvidence(col int, h string, vals []string, schema *intake.Schema, typeCount map[intake.FieldType]int, region string) []ev {
+	shares := map[intake.FieldType][2]int{} // matched, values
+	share := func(t intake.FieldType) (int, int) {
+		if r, ok := shares[t]; ok {
+			return r[0], r[1]
+		}
+		m, n := contentShare(vals, t, region)
+		shares[t] = [2]int{m, n}
+		return m, n
+	}
+	out := make([]ev, 0, schema.Len())
+	exact, contentOnly := -1.0, make([]bool, 0, schema.Len())
+	for f := 0; f < schema.Len(); f++ {
+		fd := schema.Field(f)
+		named, reason := nameEvidence(h, fd)
+		conf := named
+		if ce, ok := contentEvidence[fd.Type]; ok && len(vals) > 0 {
+			if m, n := share(fd.Type); n > 0 {
+				sh := float64(m) / float64(n)
+				what := fmt.Sprintf("content: %d/%d values look like %s", m, n, ce.noun)
+				switch {
+				case sh >= DetectMinShare && conf > 0:
+					conf = min(1, conf+0.1)
+					reason += "; " + what
+				case sh >= DetectMinShare:
+					conf = ce.weight * sh / float64(typeCount[fd.Type])
+					reason = what
+				case conf > 0 && sh < 0.5:
+					conf *= 0.6
+					reason += "; but " + what
+				}
+			}
+		}
+		if named == ConfidenceExact {
+			exact = max(exact, round2(conf))
+		}
+		if conf > 0 {
+			out = append(out, ev{col, f, round2(conf), reason})
+			contentOnly = append(contentOnly, named == 0)
+		}
+	}
+	for i := range out {
+		if exact > 0 && contentOnly[i] && out[i].conf >= exact {
+			out[i].conf = exact - 0.01
+		}
+	}
+	return out
+}
+
 // SuggestDetailed suggests, for each header column, a ranked list of
 // schema fields with a confidence (0..1) and a reason, from:
 //
@@ -199,7 +260,9 @@ var contentEvidence = map[intake.FieldType]struct {
 //     nil): the share of values that parse as emails, phone numbers,
 //     dates, timestamps, countries, yes/no values or numbers. Content
 //     alone can map a column with a meaningless header ("Column 3" full of
-//     emails); content that contradicts a name lowers its confidence.
+//     emails); content that contradicts a name lowers its confidence, but a
+//     header that is a field's exact name still outranks what content alone
+//     suggests.
 //
 // Columns are then assigned greedily, best confidence first (ties: the
 // earlier column), each field at most once unless
@@ -215,11 +278,6 @@ func SuggestDetailed(header []string, sample [][]string, schema *intake.Schema, 
 	if minConf <= 0 {
 		minConf = DefaultMinConfidence
 	}
-	type ev struct {
-		col, field int
-		conf       float64
-		reason     string
-	}
 	var evidence []ev
 	var nFields int
 	if schema != nil {
@@ -234,41 +292,7 @@ func SuggestDetailed(header []string, sample [][]string, schema *intake.Schema, 
 		if schema == nil {
 			continue
 		}
-		vals := columnValues(sample, i)
-		shares := map[intake.FieldType][2]int{} // matched, values
-		share := func(t intake.FieldType) (int, int) {
-			if r, ok := shares[t]; ok {
-				return r[0], r[1]
-			}
-			m, n := contentShare(vals, t, opt.DefaultRegion)
-			shares[t] = [2]int{m, n}
-			return m, n
-		}
-		for f := 0; f < nFields; f++ {
-			fd := schema.Field(f)
-			conf, reason := nameEvidence(h, fd)
-			if ce, ok := contentEvidence[fd.Type]; ok && len(vals) > 0 {
-				m, n := share(fd.Type)
-				if n > 0 {
-					sh := float64(m) / float64(n)
-					what := fmt.Sprintf("content: %d/%d values look like %s", m, n, ce.noun)
-					switch {
-					case sh >= DetectMinShare && conf > 0:
-						conf = min(1, conf+0.1)
-						reason += "; " + what
-					case sh >= DetectMinShare:
-						conf = ce.weight * sh / float64(typeCount[fd.Type])
-						reason = what
-					case conf > 0 && sh < 0.5:
-						conf *= 0.6
-						reason += "; but " + what
-					}
-				}
-			}
-			if conf > 0 {
-				evidence = append(evidence, ev{i, f, round2(conf), reason})
-			}
-		}
+		evidence = append(evidence, columnEvidence(i, h, columnValues(sample, i), schema, typeCount, opt.DefaultRegion)...)
 	}
 	slices.SortStableFunc(evidence, func(a, b ev) int {
 		switch {

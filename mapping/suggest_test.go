@@ -68,3 +68,16 @@ func TestNormalizeName(t *testing.T) {
 		assert.Equal(t, want, normalizeName(in), in)
 	}
 }
+
+// TestSuggestExactNameOutranksContent: a column whose header is a field's
+// exact name keeps that field when its values look like another type (a
+// year looks like a timestamp): content alone does not take it away.
+func TestSuggestExactNameOutranksContent(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"2024", "0001"} {
+		ss := SuggestDetailed([]string{"email", "Notes"}, [][]string{{v, "x"}}, intake.ActivitySchema(), SuggestOptions{})
+		assert.Equal(t, "email", ss[0].Field, "value %q: %+v", v, ss[0])
+		assert.Less(t, ss[0].Confidence, 1.0, "the content still lowers the confidence")
+		assert.Equal(t, "occurred_at", ss[0].Candidates[1].Field, "content's candidate stays listed, below: %+v", ss[0].Candidates)
+	}
+}

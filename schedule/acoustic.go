@@ -121,23 +121,23 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 			job.Source.Options = map[string]string{"map_file": paths[0], "encoding": enc, "notify_email": il.Email}
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
-				acousticFault(w, httpStatus(err), err.Error())
+				acousticFault(w, httpStatus(err), publicMessage(err))
 				return
 			}
 			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: paths[1]})
 			if err != nil {
-				acousticFault(w, httpStatus(err), err.Error())
+				acousticFault(w, httpStatus(err), publicMessage(err))
 				return
 			}
 			writeAcoustic(w, http.StatusOK, acousticResult{Success: "TRUE", JobID: run.ID})
 		case env.Body.GetJobStatus != nil:
-			run, err := cfg.Store.GetRun(ctx, strings.TrimSpace(env.Body.GetJobStatus.JobID))
-			if err != nil {
+			run, err := viewRun(ctx, g, who, strings.TrimSpace(env.Body.GetJobStatus.JobID))
+			if errors.Is(err, ErrNotFound) {
 				acousticFault(w, httpStatus(err), "JOB_ID: "+err.Error())
 				return
 			}
-			if err := g.authorize(ctx, who, PermViewRuns, run.JobID); err != nil {
-				acousticFault(w, httpStatus(err), err.Error())
+			if err != nil {
+				acousticFault(w, httpStatus(err), publicMessage(err))
 				return
 			}
 			res := acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),

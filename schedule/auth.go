@@ -20,8 +20,15 @@ const (
 )
 
 // Authorizer decides whether actor may do perm on the job (jobID is "" for
-// a job not yet created). It returns nil to allow, an error to deny; the
-// host supplies it. Wrap ErrDenied to have the handler answer 403.
+// a job not yet created, and for a run that does not exist). It returns nil
+// to allow, an error to deny; the host supplies it. Wrap ErrDenied to have
+// the handler answer 403.
+//
+// A request is authorized before the job it names is looked up, so jobID
+// may name no job: an Authorizer must not tell such ids apart, or a caller
+// could learn which ids exist. Its error is the Go caller's and the host's
+// to read; the HTTP handlers answer a denial with the actor and the
+// permission only.
 type Authorizer func(ctx context.Context, actor string, perm Permission, jobID string) error
 
 // ErrDenied is the error of a denied operation.
@@ -62,13 +69,43 @@ func (g *Guarded) check(ctx context.Context, actor string, perm Permission, j *J
 	return nil
 }
 
-// authorize calls Authorize; its errors always match ErrDenied.
+// authorize calls Authorize; its errors are a *deniedError, which matches
+// ErrDenied.
 func (g *Guarded) authorize(ctx context.Context, actor string, perm Permission, id string) error {
 	err := g.Authorize(ctx, actor, perm, id)
-	if err != nil && !errors.Is(err, ErrDenied) {
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, ErrDenied) {
 		err = fmt.Errorf("%w: %w", ErrDenied, err)
 	}
-	return err
+	return &deniedError{actor: actor, perm: perm, err: err}
+}
+
+// deniedError is a denied operation: its Error is the Authorizer's reason
+// (for Go callers and logs), its public message names only the actor and
+// the permission, so that an HTTP answer is the same whichever job or run
+// the request named.
+type deniedError struct {
+	actor string
+	perm  Permission
+	err   error // wraps ErrDenied
+}
+
+func (e *deniedError) Error() string { return e.err.Error() }
+func (e *deniedError) Unwrap() error { return e.err }
+
+func (e *deniedError) public() string {
+	return fmt.Sprintf("%v: %s may not %s", ErrDenied, e.actor, e.perm)
+}
+
+// publicMessage is the message of err that an HTTP caller may read.
+func publicMessage(err error) string {
+	var d *deniedError
+	if errors.As(err, &d) {
+		return d.public()
+	}
+	return err.Error()
 }
 
 // Create checks create_job (and delete_records for an opt_out or delete
@@ -112,15 +149,22 @@ func (g *Guarded) Duplicate(ctx context.Context, actor, id, name string) (Job, e
 	return g.Store.Duplicate(ctx, id, name)
 }
 
-// Enqueue checks run_job (and delete_records for a job whose action deletes
-// or opts out records) and queues the run on the scheduler.
+// Enqueue checks run_job, then looks the job up (a caller without run_job
+// gets the same denial for an id that names no job), checks delete_records
+// for a job whose action deletes or opts out records, and queues the run on
+// the scheduler.
 func (g *Guarded) Enqueue(ctx context.Context, s *Scheduler, actor string, run Run) (Run, error) {
+	if err := g.authorize(ctx, actor, PermRunJob, run.JobID); err != nil {
+		return Run{}, err
+	}
 	job, err := g.Store.Get(ctx, run.JobID)
 	if err != nil {
 		return Run{}, err
 	}
-	if err := g.check(ctx, actor, PermRunJob, &job, job.ID); err != nil {
-		return Run{}, err
+	if destructive(&job) {
+		if err := g.authorize(ctx, actor, PermDeleteRecords, job.ID); err != nil {
+			return Run{}, err
+		}
 	}
 	run.Actor = actor
 	return s.Enqueue(ctx, run)

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -25,8 +26,10 @@ type HandlerConfig struct {
 //	POST /jobs/{id}/runs   queue a run (trigger api) → 202 {"run_id": "…", "status": "queued"}
 //	GET  /runs/{id}        a run with its live counts → 200 Run as JSON
 //
-// Errors answer {"error": "…"} with 400, 401, 403 or 404. Mount it under a
-// prefix with http.StripPrefix.
+// Errors answer {"error": "…"} with 400, 401, 403 or 404. Every request is
+// authorized before the job or run it names is looked up: a caller without
+// the permission gets the same 403 and body for an id that exists and one
+// that does not. Mount it under a prefix with http.StripPrefix.
 func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil {
 		return nil, errors.New("schedule: NewHandler: Scheduler and Store are required")
@@ -58,18 +61,31 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 			writeErr(w, http.StatusUnauthorized, err)
 			return
 		}
-		run, err := cfg.Store.GetRun(r.Context(), r.PathValue("id"))
+		run, err := viewRun(r.Context(), g, who, r.PathValue("id"))
 		if err != nil {
-			writeErr(w, statusOf(err), err)
-			return
-		}
-		if err := g.authorize(r.Context(), who, PermViewRuns, run.JobID); err != nil {
 			writeErr(w, statusOf(err), err)
 			return
 		}
 		writeJSON(w, http.StatusOK, run)
 	})
 	return mux, nil
+}
+
+// viewRun returns run id if who may view it. A run that does not exist is
+// authorized as one of no job (jobID ""), so that a caller who may not view
+// runs gets the same denial for a missing id as for an existing one.
+func viewRun(ctx context.Context, g *Guarded, who, id string) (Run, error) {
+	run, err := g.Store.GetRun(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Run{}, err
+	}
+	if aerr := g.authorize(ctx, who, PermViewRuns, run.JobID); aerr != nil {
+		return Run{}, aerr
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	return run, nil
 }
 
 func statusOf(err error) int {
@@ -89,5 +105,5 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	writeJSON(w, code, map[string]string{"error": publicMessage(err)})
 }

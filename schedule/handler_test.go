@@ -132,6 +132,52 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestHandlerHidesWhichIDsExist checks that a caller without permission
+// cannot probe ids: it gets the same status and body for an existing job or
+// run and for a missing one, whatever the Authorizer's own message says.
+func TestHandlerHidesWhichIDsExist(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, clock := setup(t, sqliteBackend())
+	j, _ := store.Create(ctx, sampleJob("api job"))
+	run, err := store.CreateRun(ctx, schedule.Run{JobID: j.ID, Trigger: schedule.TriggerAPI, Status: schedule.StatusQueued})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newScheduler(t, store, clock, &recorder{}, nil)
+	auth := func(_ context.Context, actor string, perm schedule.Permission, jobID string) error {
+		if actor == "ops" {
+			return nil
+		}
+		return fmt.Errorf("%s may not %s on job %q", actor, perm, jobID)
+	}
+	h, err := schedule.NewHandler(schedule.HandlerConfig{Scheduler: s, Store: store, Authorize: auth,
+		Actor: func(r *http.Request) (string, error) { return r.Header.Get("X-Actor"), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, who string) (int, string) {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("X-Actor", who)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code, w.Body.String()
+	}
+	for _, tc := range []struct{ method, existing, missing string }{
+		{"POST", "/jobs/" + j.ID + "/runs", "/jobs/00000000-0000-7000-8000-000000000000/runs"},
+		{"GET", "/runs/" + run.ID, "/runs/00000000-0000-7000-8000-000000000000"},
+	} {
+		code1, body1 := do(tc.method, tc.existing, "guest")
+		code2, body2 := do(tc.method, tc.missing, "guest")
+		if code1 != http.StatusForbidden || code1 != code2 || body1 != body2 {
+			t.Errorf("%s by guest: existing %d %s, missing %d %s; want the same 403", tc.method, code1, body1, code2, body2)
+		}
+		if code, _ := do(tc.method, tc.missing, "ops"); code != http.StatusNotFound {
+			t.Errorf("%s %s by ops: %d, want 404", tc.method, tc.missing, code)
+		}
+	}
+}
+
 func TestWebhook(t *testing.T) {
 	t.Parallel()
 	secret := []byte("s3cret")

@@ -84,9 +84,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if unlink == importer.UnlinkRemove && f.onMatch != string(identity.MatchDelete) && f.onMatch != string(identity.MatchAnonymize) {
 		return usagef("-unlink remove removes the links to the records an import deletes or anonymizes: add -on-match delete or -on-match anonymize (with -reason)")
 	}
-	links, err := parseLinks(f.links)
+	links, err := importer.ParseLinks(f.links)
 	if err != nil {
-		return usagef("-link: %s", err)
+		return usagef("-link: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
 	missing := importer.Missing(f.onUnknown)
 	if err := missing.Validate(); err != nil {
@@ -102,21 +102,17 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
-	sync, err := parseKeySpec(f.sync)
+	sync, err := intake.ParseKeySpec(f.sync)
 	if err != nil {
-		return usagef("-sync: %s", err)
+		return usagef("-sync: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
 	var rules []intake.KeySpec
 	if f.rules != "" {
 		if set["sync"] {
 			return usagef("-rules replaces -sync: give one of them")
 		}
-		for _, r := range strings.Split(f.rules, ";") {
-			spec, err := parseKeySpec(r)
-			if err != nil {
-				return usagef("-rules: %s", err)
-			}
-			rules = append(rules, spec)
+		if rules, err = intake.ParseRules(f.rules); err != nil {
+			return usagef("-rules: %s", strings.TrimPrefix(err.Error(), "intake: "))
 		}
 	}
 	var csvCfg connector.CSVConfig
@@ -563,113 +559,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// parseLinks reads the -link flag: comma-separated
-// FIELD[=OBJECT[.KEY]][[OPTIONS]], where OPTIONS, in square brackets and
-// separated by spaces or commas, are "many" (FIELD lists several
-// references), "update" (carried values update a found target) and
-// ROWFIELD:TARGETFIELD (the row carries the target's TARGETFIELD in
-// ROWFIELD).
-func parseLinks(s string) ([]importer.Link, error) {
-	var out []importer.Link
-	for _, item := range splitTop(s, ',') {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		spec, opts, hasOpts := strings.Cut(item, "[")
-		if hasOpts {
-			var ok bool
-			if opts, ok = strings.CutSuffix(strings.TrimSpace(opts), "]"); !ok || strings.ContainsAny(opts, "[]") {
-				return nil, fmt.Errorf("%q: close the options in one pair of brackets, e.g. lists=list.name[many]", item)
-			}
-		}
-		field, target, _ := strings.Cut(spec, "=")
-		l := importer.Link{Field: strings.TrimSpace(field), Object: intake.ObjectAccount}
-		if target = strings.TrimSpace(target); target != "" {
-			object, key, _ := strings.Cut(target, ".")
-			if object = strings.TrimSpace(object); object != "" {
-				l.Object = object
-			}
-			if key = strings.TrimSpace(key); key != "" {
-				l.Key = intake.Keys(key)
-			}
-		}
-		if l.Field == "" {
-			return nil, fmt.Errorf("%q names no field: use FIELD[=OBJECT[.KEY]], e.g. account_id or company=account.name", item)
-		}
-		for _, o := range strings.FieldsFunc(opts, func(r rune) bool { return r == ',' || r == ' ' }) {
-			from, to, carried := strings.Cut(o, ":")
-			switch {
-			case o == "many":
-				l.Many = true
-			case o == "update":
-				l.Update = true
-			case carried && from != "" && to != "":
-				if l.Fields == nil {
-					l.Fields = map[string]string{}
-				}
-				l.Fields[from] = to
-			default:
-				return nil, fmt.Errorf("%q: unknown option %q: use many, update or ROWFIELD:TARGETFIELD (a value the row carries for the target)", item, o)
-			}
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
-// splitTop splits s at sep outside square brackets.
-func splitTop(s string, sep byte) []string {
-	var parts []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '[':
-			depth++
-		case ']':
-			depth--
-		case sep:
-			if depth == 0 {
-				parts = append(parts, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, s[start:])
-}
-
-// parseKeySpec reads a key spec as KeySpec.Name writes it: fields joined by
-// "+" or ",", optionally wrapped as md5(…) or id(…) or followed by
-// [provider].
-func parseKeySpec(s string) (intake.KeySpec, error) {
-	var spec intake.KeySpec
-	s = strings.TrimSpace(s)
-	for {
-		switch {
-		case strings.HasPrefix(s, "md5(") && strings.HasSuffix(s, ")"):
-			spec.MD5, s = true, s[4:len(s)-1]
-			continue
-		case strings.HasPrefix(s, "id(") && strings.HasSuffix(s, ")"):
-			spec.RecordID, s = true, s[3:len(s)-1]
-			continue
-		}
-		break
-	}
-	if i := strings.IndexByte(s, '['); i >= 0 && strings.HasSuffix(s, "]") {
-		spec.EmailRules, s = intake.EmailRules(s[i+1:len(s)-1]), s[:i]
-		if spec.EmailRules != intake.EmailProvider {
-			return spec, fmt.Errorf("unknown email rules [%s] (want [provider])", spec.EmailRules)
-		}
-	}
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '+' }) {
-		if f = strings.TrimSpace(f); f != "" {
-			spec.Fields = append(spec.Fields, f)
-		}
-	}
-	if len(spec.Fields) == 0 {
-		return spec, fmt.Errorf("%q names no field: give one or more fields, e.g. email or first_name,last_name", s)
-	}
-	return spec, nil
 }
