@@ -25,11 +25,22 @@ const (
 	DefaultHTTPMinBackoff     = 500 * time.Millisecond
 	DefaultHTTPMaxBackoff     = 30 * time.Second
 	DefaultHTTPMaxRetryTime   = 2 * time.Minute
+	DefaultHTTPMaxRedirects   = 10
 )
 
-// ErrHTTPStatus: the server answered with an error status; the wrapping
-// error names it.
-var ErrHTTPStatus = errors.New("intake: the web server refused the download; check the URL and the credentials (HTTPConfig.Header)")
+// Errors of the [HTTP] connector; the wrapping error names the URL.
+var (
+	// ErrHTTPStatus: the server answered with an error status; the
+	// wrapping error names it.
+	ErrHTTPStatus = errors.New("intake: the web server refused the download; check the URL and the credentials (HTTPConfig.Header)")
+	// ErrHTTPHostNotAllowed: the URL, or a redirect, names a host outside
+	// HTTPConfig.AllowedHosts. Nothing is sent to that host.
+	ErrHTTPHostNotAllowed = errors.New("intake: the host is not in HTTPConfig.AllowedHosts")
+	// ErrHTTPRedirect: a redirect was not followed: one more than
+	// HTTPConfig.MaxRedirects (a redirect loop), or to a URL that is not
+	// http or https.
+	ErrHTTPRedirect = errors.New("intake: the web server's redirect was not followed")
+)
 
 // HTTPConfig configures an [HTTP] connector. The zero value downloads
 // absolute http and https URLs with the defaults below.
@@ -37,8 +48,34 @@ type HTTPConfig struct {
 	// BaseURL, when set, is the URL that relative paths given to Open are
 	// resolved against (RFC 3986). Default: "", Open takes absolute URLs.
 	BaseURL string
-	// Header is sent with every request (Authorization, API keys).
+	// Header is sent with every request to the origin (scheme, host and
+	// port) of the URL given to Open: Authorization, API keys. A redirect
+	// to another origin gets none of it, nor does any later hop of that
+	// redirect chain, even one back to the first origin. The one exception
+	// is an upgrade: a redirect from http on the default port 80 to https
+	// on the default port 443 of the same host name keeps the header (it
+	// went over plain HTTP already; the upgrade only protects it). The
+	// Referer header is never sent (it would carry the query of the last
+	// URL, which may hold a key).
 	Header http.Header
+	// AllowedHosts, when not empty, lists the hosts that the connector
+	// may reach: the URL given to Open and every redirect target must
+	// match an entry, or the download fails with an error wrapping
+	// ErrHTTPHostNotAllowed before anything is sent to that host. An entry
+	// is a host name or IP address ("files.example.com", "10.0.0.5",
+	// "::1") that matches exactly, case-insensitively, on any port; or
+	// host:port ("files.example.com:8443", "[::1]:8080") that matches that
+	// port only (a URL without a port has its scheme's default); or a
+	// domain with a leading dot (".example.com") that matches every host
+	// under it (a.example.com, b.a.example.com) but not example.com
+	// itself: list both to allow both. Default: nil, any host.
+	AllowedHosts []string
+	// MaxRedirects is how many redirects one request follows, so that a
+	// download costs at most MaxRedirects+1 requests per attempt; one more
+	// redirect (a loop) fails with ErrHTTPRedirect, and is not retried.
+	// Default (0): DefaultHTTPMaxRedirects (10); negative: none, a
+	// redirect fails at once.
+	MaxRedirects int
 	// ConnectTimeout bounds connecting (TCP and TLS handshake). Default:
 	// DefaultHTTPConnectTimeout (10s).
 	ConnectTimeout time.Duration
@@ -52,16 +89,22 @@ type HTTPConfig struct {
 	// streams) is an error wrapping ErrSizeLimit. Default (0):
 	// DefaultMaxConnectorBytes (10 GiB); negative: unlimited.
 	MaxBytes int64
-	// Retries is how many times a request is retried after a 5xx status, a
-	// 429, a timeout or a connection error before the response's header
-	// arrived (a body cut halfway is not retried: the source has read part
-	// of it). Default (0): DefaultHTTPRetries (3); negative: none.
+	// Retries is how many times a request is retried after a failure that
+	// may pass: a 408, a 429 or a 5xx status other than 501 and 505; a
+	// timeout (connecting, TLS handshake, waiting for the header); a
+	// connection reset, refused or closed (EOF) before the response's
+	// header arrived; a temporary DNS failure. Nothing else is retried: not
+	// another 4xx, not a certificate or other TLS error, not a refused
+	// redirect (ErrHTTPRedirect) or host (ErrHTTPHostNotAllowed), not an
+	// unknown error. A body cut halfway is not retried either: the source
+	// has read part of it. Default (0): DefaultHTTPRetries (3); negative:
+	// none.
 	Retries int
 	// MinBackoff and MaxBackoff bound the wait before a retry: exponential
 	// from MinBackoff, doubled each time up to MaxBackoff, with full jitter
-	// (a random wait between half and all of it); a Retry-After header is
-	// honoured up to MaxBackoff. Defaults: DefaultHTTPMinBackoff (500ms),
-	// DefaultHTTPMaxBackoff (30s).
+	// (a random wait between half and all of it); a Retry-After header (in
+	// seconds or an HTTP date) is honoured up to MaxBackoff. Defaults:
+	// DefaultHTTPMinBackoff (500ms), DefaultHTTPMaxBackoff (30s).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRetryTime bounds the time spent on one Open, retries included: no
 	// retry starts after it. Default: DefaultHTTPMaxRetryTime (2m).
@@ -79,10 +122,17 @@ func (cfg *HTTPConfig) validate() error {
 	if cfg.ConnectTimeout < 0 || cfg.HeaderTimeout < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MaxRetryTime < 0 {
 		errs = append(errs, errors.New("intake: HTTPConfig.ConnectTimeout, HeaderTimeout, MinBackoff, MaxBackoff and MaxRetryTime must not be negative; use 0 for the default"))
 	}
+	rules, err := parseHostRules(cfg.AllowedHosts)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
 			errs = append(errs, fmt.Errorf("intake: HTTPConfig.BaseURL %q is not an http or https URL", cfg.BaseURL))
+		case !hostAllowed(rules, u):
+			errs = append(errs, fmt.Errorf("intake: HTTPConfig.BaseURL %q: %w", redact(u), ErrHTTPHostNotAllowed))
 		}
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -99,14 +149,104 @@ func (cfg *HTTPConfig) validate() error {
 	if cfg.MinBackoff > cfg.MaxBackoff {
 		errs = append(errs, fmt.Errorf("intake: HTTPConfig.MinBackoff (%v) is longer than MaxBackoff (%v)", cfg.MinBackoff, cfg.MaxBackoff))
 	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = DefaultHTTPRetries
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
+	cfg.Retries = normCount(cfg.Retries, DefaultHTTPRetries)
+	cfg.MaxRedirects = normCount(cfg.MaxRedirects, DefaultHTTPMaxRedirects)
 	cfg.MaxBytes = normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)
 	return errors.Join(errs...)
+}
+
+// normCount returns def for 0, 0 for a negative n, and n otherwise.
+func normCount(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
+// hostRule is an entry of HTTPConfig.AllowedHosts.
+type hostRule struct {
+	host   string // lower case, no trailing dot; with the leading dot of a domain rule
+	port   string // "" for any
+	domain bool   // host is ".example.com": hosts under it match
+}
+
+// parseHostRules checks and parses HTTPConfig.AllowedHosts.
+func parseHostRules(entries []string) ([]hostRule, error) {
+	var rules []hostRule
+	var errs []error
+	for _, e := range entries {
+		host, port := e, ""
+		switch {
+		case strings.HasPrefix(e, "[") && strings.HasSuffix(e, "]"):
+			host = e[1 : len(e)-1]
+		case strings.Count(e, ":") == 1 || strings.HasPrefix(e, "["):
+			var err error
+			if host, port, err = net.SplitHostPort(e); err != nil {
+				host = "" // reported below
+			}
+		}
+		n, perr := strconv.Atoi(port)
+		host = strings.TrimSuffix(strings.ToLower(host), ".")
+		if host == "" || host == "." || strings.ContainsAny(host, "/?#@* ") || (port != "" && (perr != nil || n < 1 || n > 65535)) {
+			errs = append(errs, fmt.Errorf("intake: HTTPConfig.AllowedHosts entry %q: give a host name or IP address, optionally with :port, or a domain with a leading dot (.example.com)", e))
+			continue
+		}
+		rules = append(rules, hostRule{host: host, port: port, domain: strings.HasPrefix(host, ".")})
+	}
+	return rules, errors.Join(errs...)
+}
+
+// originOf returns u's scheme, host (lower case, no trailing dot) and
+// port (the scheme's default when u names none).
+func originOf(u *url.URL) (scheme, host, port string) {
+	scheme = strings.ToLower(u.Scheme)
+	host = strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port = u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme, host, port
+}
+
+// hostAllowed reports whether u's host matches one of rules (true when
+// there are none).
+func hostAllowed(rules []hostRule, u *url.URL) bool {
+	if len(rules) == 0 {
+		return true
+	}
+	_, host, port := originOf(u)
+	for _, r := range rules {
+		if r.port != "" && r.port != port {
+			continue
+		}
+		if r.domain && len(host) > len(r.host) && strings.HasSuffix(host, r.host) || !r.domain && host == r.host {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether a redirect from "from" to "to" keeps the
+// caller's headers: the same scheme, host and port, or an upgrade from
+// http on port 80 to https on port 443 of the same host name.
+func sameOrigin(from, to *url.URL) bool {
+	fs, fh, fp := originOf(from)
+	ts, th, tp := originOf(to)
+	if fh != th {
+		return false
+	}
+	if fs == ts {
+		return fp == tp
+	}
+	return fs == "http" && fp == "80" && ts == "https" && tp == "443"
 }
 
 // HTTP is a [Connector] of files served over HTTP(S) with GET. The body is
@@ -114,10 +254,15 @@ func (cfg *HTTPConfig) validate() error {
 // is read. It implements [ConditionalOpener]: If-None-Match with the last
 // ETag, If-Modified-Since with the last modification time, and a 304 is
 // [ErrNotModified]. A 404 or 410 wraps [io/fs.ErrNotExist]; other error
-// statuses wrap [ErrHTTPStatus]. Files of HTTP do not implement
+// statuses wrap [ErrHTTPStatus]. It follows at most
+// HTTPConfig.MaxRedirects redirects, to http and https URLs on
+// HTTPConfig.AllowedHosts, and sends HTTPConfig.Header only to the
+// origin of the URL given to Open; it retries only the failures that may
+// pass (see HTTPConfig.Retries). Files of HTTP do not implement
 // io.ReaderAt: [OpenSource] spools workbooks.
 type HTTP struct {
 	cfg    HTTPConfig
+	hosts  []hostRule // AllowedHosts
 	base   *url.URL
 	client *http.Client
 	tr     *http.Transport // ours, to close idle connections; nil when given
@@ -129,6 +274,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		return nil, err
 	}
 	h := &HTTP{cfg: cfg}
+	h.hosts, _ = parseHostRules(cfg.AllowedHosts)
 	if cfg.BaseURL != "" {
 		h.base, _ = url.Parse(cfg.BaseURL)
 	}
@@ -140,7 +286,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 		tr.ResponseHeaderTimeout = cfg.HeaderTimeout
 		h.tr, rt = tr, tr
 	}
-	h.client = &http.Client{Transport: rt}
+	h.client = &http.Client{Transport: rt, CheckRedirect: h.checkRedirect}
 	return h, nil
 }
 
@@ -207,7 +353,39 @@ func (h *HTTP) resolve(p string) (*url.URL, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("intake: %q is not an http or https URL; give an absolute URL or set HTTPConfig.BaseURL", p)
 	}
+	if !hostAllowed(h.hosts, u) {
+		return nil, fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
+	}
 	return u, nil
+}
+
+// checkRedirect is the client's redirect policy: at most MaxRedirects, to
+// http and https URLs on allowed hosts; the caller's headers only while
+// the chain stays on the first request's origin (see sameOrigin); never
+// a Referer. The client has copied the first request's headers into req.
+func (h *HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
+	first, prev := redact(via[0].URL), redact(via[len(via)-1].URL)
+	switch {
+	case len(via) > h.cfg.MaxRedirects:
+		return fmt.Errorf("%w: %s redirected %d times, more than HTTPConfig.MaxRedirects (%d); the server may be redirecting in a loop", ErrHTTPRedirect, first, len(via), h.cfg.MaxRedirects)
+	case req.URL.Scheme != "http" && req.URL.Scheme != "https":
+		return fmt.Errorf("%w: %s redirects to %s, which is not an http or https URL", ErrHTTPRedirect, prev, redact(req.URL))
+	case !hostAllowed(h.hosts, req.URL):
+		return fmt.Errorf("%s redirects to %s: %w (%s)", prev, redact(req.URL), ErrHTTPHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
+	}
+	req.Header.Del("Referer")
+	chain := append(via[:len(via):len(via)], req)
+	keep := true
+	for i := 1; i < len(chain) && keep; i++ {
+		keep = sameOrigin(chain[i-1].URL, chain[i].URL)
+	}
+	if !keep {
+		for k := range h.cfg.Header {
+			delete(req.Header, k)
+			req.Header.Del(k)
+		}
+	}
+	return nil
 }
 
 // do sends the GET, with retries, and returns a 200 response.
@@ -215,47 +393,12 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last FileInfo) (*http.Respons
 	start := time.Now()
 	backoff := h.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, fmt.Errorf("intake: %w", err)
-		}
-		for k, v := range h.cfg.Header {
-			req.Header[k] = v
-		}
-		if last.ETag != "" {
-			req.Header.Set("If-None-Match", last.ETag)
-		}
-		if !last.ModTime.IsZero() {
-			req.Header.Set("If-Modified-Since", last.ModTime.UTC().Format(http.TimeFormat))
-		}
-		resp, err := h.client.Do(req)
-		var retryAfter time.Duration
+		resp, retryAfter, retry, err := h.try(ctx, u, last)
 		if err == nil {
-			switch {
-			case resp.StatusCode == http.StatusOK:
-				return resp, nil
-			case resp.StatusCode == http.StatusNotModified:
-				resp.Body.Close()
-				return nil, fmt.Errorf("%s: %w", redact(u), ErrNotModified)
-			case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-				resp.Body.Close()
-				return nil, fmt.Errorf("%s: intake: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
-			}
-			err = fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPStatus, resp.Status)
-			retryable := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs >= 0 {
-				retryAfter = time.Duration(secs) * time.Second
-			}
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
-			resp.Body.Close()
-			if !retryable {
-				return nil, err
-			}
-		} else {
-			if cerr := ctx.Err(); cerr != nil {
-				return nil, fmt.Errorf("%s: %w", redact(u), cerr)
-			}
-			err = fmt.Errorf("intake: download %s: %w", redact(u), stripURL(err))
+			return resp, nil
+		}
+		if !retry {
+			return nil, err
 		}
 		if attempt >= h.cfg.Retries {
 			if attempt > 0 {
@@ -283,6 +426,105 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last FileInfo) (*http.Respons
 		}
 		backoff = min(backoff*2, h.cfg.MaxBackoff)
 	}
+}
+
+// try sends the GET once. It returns a 200 response, or an error, whether
+// a retry may succeed, and the wait the server asked for (Retry-After).
+func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("intake: %w", err)
+	}
+	for k, v := range h.cfg.Header {
+		req.Header[k] = v
+	}
+	if last.ETag != "" {
+		req.Header.Set("If-None-Match", last.ETag)
+	}
+	if !last.ModTime.IsZero() {
+		req.Header.Set("If-Modified-Since", last.ModTime.UTC().Format(http.TimeFormat))
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, 0, false, fmt.Errorf("%s: %w", redact(u), cerr)
+		}
+		return nil, 0, retryableError(err), fmt.Errorf("intake: download %s: %w", redact(u), stripURL(err))
+	}
+	switch s := resp.StatusCode; {
+	case s == http.StatusOK:
+		return resp, 0, false, nil
+	case s == http.StatusNotModified:
+		resp.Body.Close()
+		return nil, 0, false, fmt.Errorf("%s: %w", redact(u), ErrNotModified)
+	case s == http.StatusNotFound || s == http.StatusGone:
+		resp.Body.Close()
+		return nil, 0, false, fmt.Errorf("%s: intake: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
+	}
+	err = fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPStatus, resp.Status)
+	if resp.Request != nil && resp.Request.URL.String() != u.String() {
+		err = fmt.Errorf("%s, redirected to %s: %w (%s)", redact(u), redact(resp.Request.URL), ErrHTTPStatus, resp.Status)
+	}
+	retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+	resp.Body.Close()
+	return nil, retryAfter, retryableStatus(resp.StatusCode), err
+}
+
+// retryableStatus reports whether a retry may succeed after status: 408
+// Request Timeout, 429 Too Many Requests, a 5xx other than 501 Not
+// Implemented and 505 HTTP Version Not Supported.
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return status >= 500 && status < 600
+}
+
+// retryableError reports whether a retry may succeed after the client's
+// error err: a timeout, a connection reset, refused, aborted or
+// unreachable, a connection closed before the response (EOF), a
+// temporary DNS failure.
+// Anything else (a certificate or TLS error, a refused redirect, an
+// unknown error) fails the same way again.
+func retryableError(err error) bool {
+	if errors.Is(err, ErrHTTPRedirect) || errors.Is(err, ErrHTTPHostNotAllowed) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return de.IsTemporary || de.IsTimeout
+	}
+	// A socket's dial, read or write failing (reset, refused, aborted,
+	// unreachable), not a TLS alert ("remote error") or a bad address.
+	var oe *net.OpError
+	var ae *net.AddrError
+	if errors.As(err, &oe) && (oe.Op == "dial" || oe.Op == "read" || oe.Op == "write") && !errors.As(err, &ae) {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// parseRetryAfter returns the wait a Retry-After header v asks for, in
+// seconds or as an HTTP date (relative to now); 0 when there is none.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return time.Duration(min(max(secs, 0), 1e9)) * time.Second // 1e9 s: no overflow
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // redact returns u without its password and query (which may hold keys).

@@ -171,6 +171,20 @@ func (c *PostgresConfig) validate() error {
 // one query per link field and written with the batch's other rows (see
 // [Postgres.Unlinks]). All in the batch's transaction: a batch that fails
 // leaves no audit entry and every link in place. See [Postgres.Write].
+//
+// # Lost connections
+//
+// A pooled connection that the server closed while it sat idle
+// (pg_terminate_backend, SQLSTATE 57P01; idle_session_timeout, 57P05; a
+// reset or EOF) fails no call: the BEGIN of each transaction and each read
+// (Lookup, Get, Scan, Count, Schema, LastCheckpoint, AuditLog) that finds
+// its connection lost is tried once more, after the sink pings the pool's
+// idle connections and closes the dead ones (an administrator or a server
+// restart kills them all at once). Nothing of a batch is sent before its BEGIN
+// succeeds; a connection lost after that fails the Write and is not
+// retried, since the batch may have committed or not (running the import
+// again is safe). A host that wants each connection checked before use
+// sets pgxpool.Config.ShouldPing; the sink does without.
 type Postgres struct {
 	pool *pgxpool.Pool
 	cfg  PostgresConfig
@@ -350,7 +364,11 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*
 		}
 	}
 	for object, m := range cfg.Tables {
-		cols, err := p.inspect(ctx, pool, m)
+		var cols map[string]pgHostCol
+		err := p.read(ctx, func() (err error) {
+			cols, err = p.inspect(ctx, pool, m)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -373,7 +391,7 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg PostgresConfig) (*
 // migrate runs PostgresMigrations in one transaction, under an advisory
 // lock, so that processes starting together do not race.
 func (p *Postgres) migrate(ctx context.Context) error {
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
 	}
@@ -408,34 +426,40 @@ func firstLine(s string) string {
 
 // load reads the stored schemas of objects (all when nil) into p.tables.
 func (p *Postgres) load(ctx context.Context, objects []string) error {
-	var rows pgx.Rows
-	var err error
-	if objects == nil {
-		rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable)
-	} else {
-		rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable+` WHERE object = ANY($1)`, objects)
-	}
-	if err != nil {
-		return fmt.Errorf("sink: read intake_schema: %w", err)
-	}
-	loaded := map[string]*pgTable{}
-	for rows.Next() {
-		var object string
-		var version int64
-		var js []byte
-		if err := rows.Scan(&object, &version, &js); err != nil {
-			rows.Close()
+	var loaded map[string]*pgTable
+	err := p.read(ctx, func() error {
+		var rows pgx.Rows
+		var err error
+		if objects == nil {
+			rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable)
+		} else {
+			rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable+` WHERE object = ANY($1)`, objects)
+		}
+		if err != nil {
 			return fmt.Errorf("sink: read intake_schema: %w", err)
 		}
-		t, err := p.tableFromJSON(object, version, js)
-		if err != nil {
-			rows.Close()
-			return err
+		defer rows.Close()
+		loaded = map[string]*pgTable{}
+		for rows.Next() {
+			var object string
+			var version int64
+			var js []byte
+			if err := rows.Scan(&object, &version, &js); err != nil {
+				return fmt.Errorf("sink: read intake_schema: %w", err)
+			}
+			t, err := p.tableFromJSON(object, version, js)
+			if err != nil {
+				return err
+			}
+			loaded[object] = t
 		}
-		loaded[object] = t
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sink: read intake_schema: %w", err)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for object, t := range loaded {
 		p.replaceTable(object, t)
@@ -795,7 +819,7 @@ func (p *Postgres) alter(ctx context.Context, sch *intake.Schema, spec *intake.K
 	if _, mapped := p.cfg.Tables[object]; !mapped && len("intake_"+object) > 63 {
 		return nil, fmt.Errorf("sink: PostgreSQL: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
 	}
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
 	}
@@ -1043,7 +1067,9 @@ func (t *pgTable) selectList() string {
 func (p *Postgres) Schema(ctx context.Context, object string) (*intake.Schema, error) {
 	var version int64
 	var js []byte
-	err := p.pool.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1`, object).Scan(&version, &js)
+	err := p.read(ctx, func() error {
+		return p.pool.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1`, object).Scan(&version, &js)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

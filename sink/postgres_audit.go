@@ -67,23 +67,30 @@ func (p *Postgres) AuditLog(ctx context.Context, object, recordID string) ([]Aud
 		q += ` AND record_id = $2`
 		args = append(args, recordID)
 	}
-	rows, err := p.pool.Query(ctx, q+` ORDER BY time, seq`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
-	}
-	defer rows.Close()
 	var out []AuditEntry
-	for rows.Next() {
-		var a AuditEntry
-		var line int64
-		if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line, &a.Field, &a.TargetObject, &a.TargetID); err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", err)
+	err := p.read(ctx, func() error {
+		out = out[:0]
+		rows, err := p.pool.Query(ctx, q+` ORDER BY time, seq`, args...)
+		if err != nil {
+			return fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
 		}
-		a.Time, a.Line = a.Time.UTC(), int(line)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+		defer rows.Close()
+		for rows.Next() {
+			var a AuditEntry
+			var line int64
+			if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line, &a.Field, &a.TargetObject, &a.TargetID); err != nil {
+				return fmt.Errorf("sink: PostgreSQL audit log: %w", err)
+			}
+			a.Time, a.Line = a.Time.UTC(), int(line)
+			out = append(out, a)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -124,7 +131,7 @@ func (p *Postgres) Reserve(ctx context.Context, name string, n int64) (int64, er
 	if err := checkReserve(name, n); err != nil {
 		return 0, err
 	}
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", err)
 	}

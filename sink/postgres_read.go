@@ -177,28 +177,35 @@ func (p *Postgres) Lookup(ctx context.Context, sch *intake.Schema, spec intake.K
 	// large table, several times slower than the index.
 	col := quoteIdent(kc.Column)
 	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
-	b := &pgx.Batch{}
-	for c := range slices.Chunk(uniq, pgChunk) {
-		b.Queue(q, c)
-	}
-	br := p.pool.SendBatch(ctx, b)
-	defer br.Close()
-	for range b.Len() {
-		rows, err := br.Query()
-		if err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+	err = p.read(ctx, func() error {
+		clear(res)
+		b := &pgx.Batch{} // a new one each time: sending a batch prepares its queries
+		for c := range slices.Chunk(uniq, pgChunk) {
+			b.Queue(q, c)
 		}
-		for rows.Next() {
-			var k, id string
-			if err := rows.Scan(&k, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+		br := p.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for range b.Len() {
+			rows, err := br.Query()
+			if err != nil {
+				return err
 			}
-			res[intake.Key(k)] = append(res[intake.Key(k)], id)
+			for rows.Next() {
+				var k, id string
+				if err := rows.Scan(&k, &id); err != nil {
+					rows.Close()
+					return err
+				}
+				res[intake.Key(k)] = append(res[intake.Key(k)], id)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
 	}
 	return res, nil
 }
@@ -221,23 +228,30 @@ func (p *Postgres) Get(ctx context.Context, sch *intake.Schema, ids []string) (m
 	if t.idType != "text" {
 		ids = validIDs(t.idType, ids)
 	}
-	rows, err := p.pool.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.idCol+" = ANY($1::"+t.idType+"[])", ids)
-	if err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL get: %w", err)
-	}
-	defer rows.Close()
-	sc := newPgScanner(t)
-	tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
-	for rows.Next() {
-		if err := sc.scan(rows, &tmp); err != nil {
-			return nil, err
+	err = p.read(ctx, func() error {
+		clear(res)
+		rows, err := p.pool.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.idCol+" = ANY($1::"+t.idType+"[])", ids)
+		if err != nil {
+			return fmt.Errorf("sink: PostgreSQL get: %w", err)
 		}
-		rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Inactive: tmp.Inactive, Values: make([]intake.Value, sch.Len())}
-		project(rec, v.plan, tmp.Values)
-		res[rec.ID] = rec
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL get: %w", err)
+		defer rows.Close()
+		sc := newPgScanner(t)
+		tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+		for rows.Next() {
+			if err := sc.scan(rows, &tmp); err != nil {
+				return err
+			}
+			rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Inactive: tmp.Inactive, Values: make([]intake.Value, sch.Len())}
+			project(rec, v.plan, tmp.Values)
+			res[rec.ID] = rec
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sink: PostgreSQL get: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -283,28 +297,33 @@ func (p *Postgres) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake
 			q += " WHERE (" + t.orderBy + ") > (" + strings.Join(ph, ", ") + ")"
 		}
 		q += " ORDER BY " + t.orderBy + " LIMIT " + strconv.Itoa(pgScanPage)
-		rows, err := p.pool.Query(ctx, q, after...)
-		if err != nil {
-			return fmt.Errorf("sink: PostgreSQL scan: %w", err)
-		}
-		sc := newPgScanner(t)
-		page = page[:0]
-		pre := make([]any, len(ocols))
 		last := make([]any, len(ocols))
-		for i := range pre {
-			pre[i] = &last[i]
-		}
-		for rows.Next() {
-			tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
-			if err := sc.scan(rows, &tmp, pre...); err != nil {
-				rows.Close()
-				return err
+		err = p.read(ctx, func() error {
+			rows, err := p.pool.Query(ctx, q, after...)
+			if err != nil {
+				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
 			}
-			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+			defer rows.Close()
+			sc := newPgScanner(t)
+			page = page[:0]
+			pre := make([]any, len(ocols))
+			for i := range pre {
+				pre[i] = &last[i]
+			}
+			for rows.Next() {
+				tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+				if err := sc.scan(rows, &tmp, pre...); err != nil {
+					return err
+				}
+				page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		after = last
 		for _, r := range page {
@@ -337,7 +356,7 @@ func (p *Postgres) Count(ctx context.Context, object string) (int64, error) {
 		}
 	}
 	var n int64
-	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
+	if err := p.read(ctx, func() error { return p.pool.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n) }); err != nil {
 		return 0, fmt.Errorf("sink: PostgreSQL count: %w", err)
 	}
 	return n, nil

@@ -80,7 +80,8 @@ func TestPostgresImport(t *testing.T) {
 
 // TestPostgresKilledConnection kills the sink's connections in the middle
 // of an import, runs the import again, and checks that the table holds
-// every row exactly once.
+// every row exactly once. Each kill waits until the backend has exited,
+// so that none dies after the first run, under the second.
 func TestPostgresKilledConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -118,7 +119,7 @@ func TestPostgresKilledConnection(t *testing.T) {
 				continue
 			}
 			var k int
-			if admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			if admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
 WHERE application_name = $1 AND state <> 'idle'`, app).Scan(&k) == nil {
 				kills += k
 			}
@@ -129,11 +130,15 @@ WHERE application_name = $1 AND state <> 'idle'`, app).Scan(&k) == nil {
 	kills := <-killed
 	t.Logf("%d connections killed; first run: %v, %d rows committed", kills, err, rep.Rows)
 	require.Positive(t, kills, "no connection was killed while the import ran")
-	require.Error(t, err, "the run whose connections were killed fails")
-	require.Less(t, rep.Created, int64(n))
+	if err == nil { // every kill hit a read or a BEGIN, which the sink tried again
+		require.EqualValues(t, n, rep.Created)
+	} else {
+		require.Less(t, rep.Created, int64(n))
+	}
 
 	// Run again: committed rows match and come out unchanged, the others
-	// are created. The pool replaces the killed connections.
+	// are created. The connections killed at the first run's end, idle in
+	// the pool now, are replaced.
 	rep2, err := runImport(ctx, t, pg, file, 1000)
 	require.NoError(t, err)
 	require.EqualValues(t, n, rep2.Created+rep2.Unchanged)

@@ -89,8 +89,10 @@ func (p *Postgres) WriteCheckpoint(ctx context.Context, batch []*Op, cp Checkpoi
 func (p *Postgres) LastCheckpoint(ctx context.Context, runID string) (Checkpoint, bool, error) {
 	cp := Checkpoint{RunID: runID}
 	var line int64
-	err := p.pool.QueryRow(ctx, `SELECT source, last_line, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
-		Scan(&cp.Source, &line, &cp.Batches, &cp.UpdatedAt)
+	err := p.read(ctx, func() error {
+		return p.pool.QueryRow(ctx, `SELECT source, last_line, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
+			Scan(&cp.Source, &line, &cp.Batches, &cp.UpdatedAt)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Checkpoint{}, false, nil
 	}
@@ -246,7 +248,7 @@ func (p *Postgres) analyze(ctx context.Context, t *pgTable) error {
 	for _, k := range t.keys {
 		cols = append(cols, quoteIdent(k.Column))
 	}
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -363,7 +365,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) (o
 		}
 	}
 
-	tx, err := p.pool.Begin(ctx)
+	tx, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
