@@ -50,8 +50,16 @@ func (r *run) resolveHeld(ctx context.Context, b *batch) error {
 		h.last = len(f.ops)
 		rows = append(rows, h)
 	}
-	if len(f.ops) > 0 {
-		n, err := r.im.cfg.Sink.Write(ctx, f.ops)
+	if len(f.ops) > 0 || r.checkpointer != nil {
+		// With checkpoints, this write also moves the checkpoint past the
+		// batch: the sink stopped it before the first held create.
+		var n int
+		var err error
+		if r.checkpointer != nil {
+			n, err = r.checkpointer.WriteCheckpoint(ctx, f.ops, sink.Checkpoint{RunID: r.job.RunID, Source: r.rep.Source.Name, Line: b.lastLine()})
+		} else {
+			n, err = r.im.cfg.Sink.Write(ctx, f.ops)
+		}
 		if err == nil && n != len(f.ops) {
 			err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(f.ops))
 		}

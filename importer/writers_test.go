@@ -454,3 +454,74 @@ func TestHeldCreates(t *testing.T) {
 		})
 	}
 }
+
+// lateCheckpointer is a PostgreSQL store whose Lookup misses the hidden
+// keys (another writer's records) and whose WriteCheckpoint fails from call
+// failFrom on, as a process that dies would.
+type lateCheckpointer struct {
+	*sink.Postgres
+	hidden   map[intake.Key]bool
+	calls    int
+	failFrom int
+}
+
+func (l *lateCheckpointer) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	res, err := l.Postgres.Lookup(ctx, s, spec, keys)
+	for k := range res {
+		if l.hidden[k] {
+			delete(res, k)
+		}
+	}
+	return res, err
+}
+
+func (l *lateCheckpointer) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
+	l.calls++
+	if l.failFrom > 0 && l.calls >= l.failFrom {
+		return 0, fmt.Errorf("the process died")
+	}
+	return l.Postgres.WriteCheckpoint(ctx, batch, cp)
+}
+
+// TestHeldCreatesCheckpoint: a checkpointed run that dies after a batch
+// whose create the sink held, before it applied the action to the other
+// writer's record, resumes at that row, not after the batch.
+func TestHeldCreatesCheckpoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newWriterStore(t, "postgres", t.TempDir())
+	s, done, err := openWriterStore(ctx, store)
+	require.NoError(t, err)
+	t.Cleanup(done)
+	pg := s.(*sink.Postgres)
+	schema := intake.ContactSchema()
+	other := intake.NewRecord(schema)
+	other.ID = "01960000-0000-7000-8000-000000000001"
+	other.Set("email", intake.Text("ann@example.com"))
+	other.Set("city", intake.Text("Köln"))
+	_, err = pg.Write(ctx, []*sink.Op{{Kind: sink.OpCreate, Record: other}})
+	require.NoError(t, err)
+	file := "email,city\nbob@example.com,Rome\nann@example.com,Bonn\ncid@example.com,Oslo\n"
+	run := func(l *lateCheckpointer) (*importer.Report, error) {
+		im, err := importer.New(importer.Config{Sink: l})
+		require.NoError(t, err)
+		return im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Sync: intake.Keys("email"), RunID: "late-run"})
+	}
+	_, err = run(&lateCheckpointer{Postgres: pg, hidden: map[intake.Key]bool{"ann@example.com": true}, failFrom: 2})
+	require.ErrorContains(t, err, "the process died")
+	cp, ok, err := pg.LastCheckpoint(ctx, "late-run")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2, cp.Line, "the checkpoint stops before the held create's line 3")
+
+	rep, err := run(&lateCheckpointer{Postgres: pg})
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.ResumedAfterLine)
+	require.Equal(t, [3]int64{2, 1, 1}, [3]int64{rep.Rows, rep.Updated, rep.Unchanged}, "%+v", rep)
+	got, err := pg.Get(ctx, schema, []string{other.ID})
+	require.NoError(t, err)
+	require.Equal(t, "Bonn", got[other.ID].Get("city").String())
+	n, err := pg.Count(ctx, intake.ObjectContact)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), n)
+}

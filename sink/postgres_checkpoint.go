@@ -35,7 +35,25 @@ type Checkpoint struct {
 // batch stores only the checkpoint (a batch whose rows were all rejected or
 // skipped). LastCheckpoint returns the last committed checkpoint of the run,
 // and false when there is none.
+//
+// A create that [Op.Unique] held (see [KeyGuard]) is not done yet: the
+// caller still applies its action to the record another writer created.
+// The checkpoint stored with such a batch therefore stops before the line
+// of its first held create, and the caller advances it with the write that
+// settles them (an empty batch will do), so that a run that dies in
+// between does not resume past rows it never finished.
 type Checkpointer interface {
 	WriteCheckpoint(ctx context.Context, batch []*Op, cp Checkpoint) (n int, err error)
 	LastCheckpoint(ctx context.Context, runID string) (cp Checkpoint, ok bool, err error)
+}
+
+// heldLine returns line, the checkpoint of a batch, or the line before the
+// batch's first create that Op.Unique held, when that is earlier.
+func heldLine(batch []*Op, line int) int {
+	for _, op := range batch {
+		if op.Kind == OpCreate && op.Existing != nil && op.Record.Line > 0 && op.Record.Line-1 < line {
+			line = op.Record.Line - 1
+		}
+	}
+	return line
 }

@@ -648,7 +648,7 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) (o
 	if cp != nil {
 		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, batches, updated_at) VALUES ($1, $2, $3, 1, $4)
 ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
-			cp.RunID, cp.Source, int64(cp.Line), now)
+			cp.RunID, cp.Source, int64(heldLine(batch, cp.Line)), now)
 	}
 	if b.Len() > 0 {
 		br := tx.SendBatch(ctx, b)
