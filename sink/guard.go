@@ -19,9 +19,12 @@ type guardGroup struct {
 	schema *intake.Schema
 	spec   intake.KeySpec
 	keys   []intake.Key
-	want   map[intake.Key]bool
 	found  map[intake.Key][]string
-	batch  map[intake.Key]string // key → id of the batch's first create that holds it
+	// first maps a key to the first guarded create of the batch (its
+	// index among them) that has it; late, made only when that create is
+	// held, to the id of the first later one that is not.
+	first map[intake.Key]int
+	late  map[intake.Key]string
 }
 
 type guardName struct{ object, spec string }
@@ -32,95 +35,151 @@ type guardName struct{ object, spec string }
 // returns the number of creates it held. Ops must have passed checkOpKinds.
 // A sink calls it in its write transaction once its write lock is held, and
 // skips the ops whose Existing is set.
+//
+// It runs for every create of the batch, so it does per batch what it can:
+// the groups of ops that share a Unique slice and schema (the importer's
+// do) are resolved once, and the keys live in one slice.
 func guardCreates(batch []*Op, find keyFinder) (int, error) {
-	var groups map[guardName]*guardGroup
-	var order []*guardGroup
-	plans := map[guardPlanKey]*intake.KeyPlan{}
-	var keys [][]intake.Key // per guarded create, in batch order: its key under each spec
+	var gs guardSet
+	var ops []*Op              // the guarded creates, in batch order
+	var groups [][]*guardGroup // per guarded create: the group of each of its specs
+	var keys []intake.Key      // per guarded create, len(Unique) keys
 	for _, op := range batch {
 		if !guarded(op) {
 			continue
 		}
 		op.Existing = nil
-		ks := make([]intake.Key, len(op.Unique))
+		n := len(ops)
+		ops = append(ops, op)
+		og := gs.groups(op)
+		groups = append(groups, og)
 		for j, spec := range op.Unique {
-			k, err := guardKey(plans, op.Record, spec)
+			k, err := guardKey(gs.plans(), op.Record, spec)
 			if err != nil {
 				return 0, recordError(op, err)
 			}
-			ks[j] = k
+			keys = append(keys, k)
 			if k == "" {
 				continue
 			}
-			name := guardName{op.Record.Schema.Object(), spec.Name()}
-			g := groups[name]
-			if g == nil {
-				if groups == nil {
-					groups = map[guardName]*guardGroup{}
-				}
-				g = &guardGroup{schema: op.Record.Schema, spec: spec, want: map[intake.Key]bool{}, batch: map[intake.Key]string{}}
-				groups[name] = g
-				order = append(order, g)
-			}
-			if !g.want[k] {
-				g.want[k] = true
+			g := og[j]
+			if _, ok := g.first[k]; !ok {
+				g.first[k] = n
 				g.keys = append(g.keys, k)
 			}
 		}
-		keys = append(keys, ks)
 	}
-	if len(order) == 0 {
+	if len(ops) == 0 {
 		return 0, nil
 	}
-	for _, g := range order {
+	for _, g := range gs.order {
 		found, err := find(g.schema, g.spec, g.keys)
 		if err != nil {
 			return 0, err
 		}
 		g.found = found
 	}
-	held, n := 0, 0
+	held := 0
 	var gone batchGone
+	at, n := 0, 0 // at: the next key in keys; n: the next guarded create
 	for _, op := range batch {
 		if op == nil || op.Record == nil || op.Record.Schema == nil {
 			continue
 		}
 		gone.note(op)
-		if !guarded(op) {
+		if n == len(ops) || op != ops[n] {
 			continue
 		}
-		ks := keys[n]
-		n++
-		object := op.Record.Schema.Object()
-		for j, spec := range op.Unique {
-			if ks[j] == "" {
+		ks := keys[at : at+len(op.Unique)]
+		at += len(op.Unique)
+		og := groups[n]
+		for j, k := range ks {
+			if k == "" {
 				continue
 			}
-			g := groups[guardName{object, spec.Name()}]
-			if ids := gone.filter(object, spec, g.found[ks[j]]); len(ids) > 0 {
+			g := og[j]
+			if ids := gone.filter(g.schema.Object(), g.spec, g.found[k]); len(ids) > 0 {
 				op.Existing = ids
 				break
 			}
-			if id, ok := g.batch[ks[j]]; ok {
-				op.Existing = []string{id}
-				break
+			if f := g.first[k]; f != n {
+				if ops[f].Existing == nil {
+					op.Existing = []string{ops[f].Record.ID}
+					break
+				}
+				if id, ok := g.late[k]; ok {
+					op.Existing = []string{id}
+					break
+				}
 			}
 		}
 		if op.Existing != nil {
 			op.Outcome = intake.OutcomeSkipped
 			held++
-			continue
-		}
-		for j, spec := range op.Unique {
-			if ks[j] != "" {
-				g := groups[guardName{object, spec.Name()}]
-				if _, ok := g.batch[ks[j]]; !ok {
-					g.batch[ks[j]] = op.Record.ID
+		} else {
+			// The first create of a key whose first holder was held.
+			for j, k := range ks {
+				g := og[j]
+				if f, ok := g.first[k]; k != "" && ok && f != n && ops[f].Existing != nil {
+					if _, ok := g.late[k]; !ok {
+						if g.late == nil {
+							g.late = map[intake.Key]string{}
+						}
+						g.late[k] = op.Record.ID
+					}
 				}
 			}
 		}
+		n++
 	}
 	return held, nil
+}
+
+// guardSet holds the groups of a batch's guard and the key plans, and
+// remembers the last op's Unique slice and schema, so that consecutive
+// ops that share them resolve their groups once.
+type guardSet struct {
+	byName map[guardName]*guardGroup
+	order  []*guardGroup
+	kp     map[guardPlanKey]*intake.KeyPlan
+	last   struct {
+		schema *intake.Schema
+		unique *intake.KeySpec
+		n      int
+		groups []*guardGroup
+	}
+}
+
+func (gs *guardSet) plans() map[guardPlanKey]*intake.KeyPlan {
+	if gs.kp == nil {
+		gs.kp = map[guardPlanKey]*intake.KeyPlan{}
+	}
+	return gs.kp
+}
+
+// groups returns the group of each spec of op.Unique.
+func (gs *guardSet) groups(op *Op) []*guardGroup {
+	l := &gs.last
+	if l.schema == op.Record.Schema && l.unique == &op.Unique[0] && l.n == len(op.Unique) {
+		return l.groups
+	}
+	out := make([]*guardGroup, len(op.Unique))
+	object := op.Record.Schema.Object()
+	for j, spec := range op.Unique {
+		name := guardName{object, spec.Name()}
+		g := gs.byName[name]
+		if g == nil {
+			if gs.byName == nil {
+				gs.byName = map[guardName]*guardGroup{}
+			}
+			g = &guardGroup{schema: op.Record.Schema, spec: spec, first: map[intake.Key]int{}}
+			gs.byName[name] = g
+			gs.order = append(gs.order, g)
+		}
+		out[j] = g
+	}
+	l.schema, l.unique, l.n, l.groups = op.Record.Schema, &op.Unique[0], len(op.Unique), out
+	return out
 }
 
 // batchGone tracks, while guardCreates walks a batch, the stored records

@@ -69,6 +69,19 @@ func testUnique(k *kit) {
 	require.Equal(t, intake.OutcomeSkipped, ops[0].Outcome)
 	require.Equal(t, []string{"u3"}, ops[0].Existing, "no stored record has the last name: the email finds u3")
 
+	// The first create of a key is held by another of its keys: the next
+	// create of the key is created, and the one after is held by it.
+	k.write(create(person("v0", "v0@example.com", "", "Known")))
+	ops = []*sink.Op{
+		unique(person("v1", "dup@example.com", "", "Known"), byLast, byEmail),
+		unique(person("v2", "dup@example.com", "", "Other"), byLast, byEmail),
+		unique(person("v3", "dup@example.com", "", "Third"), byLast, byEmail),
+	}
+	require.Equal(t, []intake.Outcome{intake.OutcomeSkipped, intake.OutcomeCreated, intake.OutcomeSkipped}, k.write(ops...))
+	require.Equal(t, []string{"v0"}, ops[0].Existing)
+	require.Equal(t, []string{"v2"}, ops[2].Existing)
+	require.Equal(t, map[intake.Key][]string{"dup@example.com": {"v2"}}, k.lookup(byEmail, "dup@example.com"))
+
 	// A stored record that an earlier op of the batch deletes or
 	// anonymizes no longer holds its key.
 	if k.f.Lifecycle {
