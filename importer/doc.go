@@ -11,6 +11,20 @@
 // call [Importer.Run] with a [Job] per file (the source, the schema, the
 // mapping spec, the action, the sync fields, dry run, a rejects writer).
 //
+// Several writers: each create carries the job's identity rules as
+// sink.Op.Unique. A sink that implements sink.KeyGuard checks them again in
+// the transaction that inserts the record and holds a create whose key
+// another writer (another run, another process) committed after this run
+// looked the key up. The run then applies its action to that record, in
+// one more write before the next batch's: add_and_update updates it (merge
+// rules and consent included, with the values of the file's later rows of
+// the key that the create had taken in), add_only skips the row as exists,
+// create rejects it as duplicate, a matrix applies its on-match action
+// (a lifecycle action on a match leaves the record alone: the row is
+// skipped as exists). Report.Concurrent counts such rows. So concurrent
+// imports into one store never create a key twice; the targets that links
+// create (Missing create) are not guarded.
+//
 // Record actions: Job.Action is one of the five actions of
 // intake.Action, or Job.Matrix any identity.Matrix (on a match update,
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip
