@@ -363,5 +363,13 @@ func (s *Seen) Has(k intake.Key) bool {
 	return ok
 }
 
+// Remove takes k out of the set. The set keeps hashes: a key whose 64-bit
+// hash equals k's goes too, which two distinct keys practically never do.
+func (s *Seen) Remove(k intake.Key) {
+	if k != "" {
+		delete(s.m, maphash.String(s.seed, string(k)))
+	}
+}
+
 // Len returns the number of distinct keys added.
 func (s *Seen) Len() int { return len(s.m) }

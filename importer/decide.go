@@ -302,6 +302,9 @@ func (r *run) decide(b *batch, c *chunk, i int) error {
 				}
 			}
 			b.t.counts[o]++
+			if createdOp >= 0 {
+				b.merged = append(b.merged, mergedRow{op: createdOp, line: rec.Line, outcome: o})
+			}
 			r.explain(func() *Explanation {
 				x := &Explanation{Line: rec.Line, Decision: decisionName(o), Rule: r.ruleName(m), Key: displayKey(m), Note: "the record an earlier row of this file creates"}
 				if before != nil {

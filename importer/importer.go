@@ -490,6 +490,12 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		r.checkpointer = cp
 		if found {
 			r.resumeAfter = last.Line
+			for _, l := range last.Pending {
+				if r.resumePending == nil {
+					r.resumePending = map[int]bool{}
+				}
+				r.resumePending[l] = true
+			}
 			rep.ResumedAfterLine = last.Line
 		}
 	}

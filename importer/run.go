@@ -125,6 +125,16 @@ type batch struct {
 	// rows of the next batch, which may be decided before this one is
 	// written (add_and_update only).
 	created map[intake.Key]string
+	// merged lists the rows that updated a record a create of this batch
+	// makes (a later row of the same key), for resolveHeld.
+	merged []mergedRow
+}
+
+// mergedRow is a row counted as an update of the record that create
+// b.ops[op] makes.
+type mergedRow struct {
+	op, line int
+	outcome  intake.Outcome
 }
 
 func (b *batch) reset() {
@@ -140,6 +150,7 @@ func (b *batch) reset() {
 	b.withOps = b.withOps[:0]
 	b.t.reset()
 	clear(b.created)
+	b.merged = b.merged[:0]
 }
 
 func (b *batch) firstLine() int { return b.chunks[0].rows[0].Line }
@@ -166,9 +177,11 @@ type run struct {
 
 	// checkpointer commits a checkpoint with each batch (Job.RunID set and
 	// the sink a sink.Checkpointer); resumeAfter is the line up to which an
-	// earlier attempt of the run committed every row.
-	checkpointer sink.Checkpointer
-	resumeAfter  int
+	// earlier attempt of the run committed every row but those of
+	// resumePending (rows whose create the sink held, not finished).
+	checkpointer  sink.Checkpointer
+	resumeAfter   int
+	resumePending map[int]bool
 
 	chunkRows int
 	pool      *chunkPool
@@ -214,7 +227,7 @@ type run struct {
 	// key, to the id of that record, for the ops of the next batch that
 	// were decided against the held create (see resolveHeld).
 	unique  []intake.KeySpec
-	aliases map[string]string
+	aliases map[string]alias
 }
 
 func (r *run) run(ctx context.Context) error {
@@ -323,7 +336,7 @@ func (r *run) read(ctx context.Context, work chan<- *chunk) error {
 		c.seq = seq
 		for c.n < r.chunkRows {
 			row, err := src.Read(ctx)
-			if row.Line > 0 && row.Line <= r.resumeAfter && (err == nil || errors.As(err, new(*intake.RowError))) {
+			if row.Line > 0 && row.Line <= r.resumeAfter && !r.resumePending[row.Line] && (err == nil || errors.As(err, new(*intake.RowError))) {
 				continue // committed by an earlier attempt of this run
 			}
 			if err != nil {
@@ -514,10 +527,13 @@ func (r *run) wait(ctx context.Context) error {
 	r.inflight = nil
 	err := <-r.written
 	if err == nil {
-		err = r.resolveHeld(ctx, b)
-	}
-	if err == nil {
+		// The batch is in the store: it is counted even when settling its
+		// held creates fails (those rows are then not counted).
+		herr := r.resolveHeld(ctx, b)
 		err = r.commit(b)
+		if herr != nil {
+			err = herr
+		}
 	}
 	b.reset()
 	r.spare = b

@@ -119,7 +119,7 @@ func (c *PostgresConfig) validate() error {
 //
 // intake_schema (object, version, schema jsonb) remembers each object's
 // fields, its key columns with their specs (options included) and its
-// inactive column; intake_checkpoint (run_id, source, last_line, batches,
+// inactive column; intake_checkpoint (run_id, source, last_line, pending, batches,
 // updated_at) holds the checkpoints of [Postgres.WriteCheckpoint];
 // intake_audit holds the audit log of lifecycle ops ([Postgres.AuditLog])
 // and intake_sequences the sequences of [Postgres.Reserve]. These are
@@ -252,8 +252,13 @@ func PostgresMigrations(schema string) []string {
 	source     text NOT NULL DEFAULT '',
 	last_line  bigint NOT NULL,
 	batches    bigint NOT NULL DEFAULT 0,
-	updated_at timestamptz NOT NULL
+	updated_at timestamptz NOT NULL,
+	pending    bigint[]
 )`,
+		pgDo(`IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = ` + quoteLiteral(schema) + ` AND table_name = 'intake_checkpoint'
+	AND column_name = 'pending') THEN
+	ALTER TABLE ` + q + `.intake_checkpoint ADD COLUMN IF NOT EXISTS pending bigint[];
+END IF;`),
 		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_audit (
 	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	time      timestamptz NOT NULL,

@@ -14,8 +14,14 @@ type Checkpoint struct {
 	// Source names the input (a file name, a URL); informative.
 	Source string
 	// Line is the source line of the last row of the batch; every row up to
-	// it is committed.
+	// it is committed, but those of Pending.
 	Line int
+	// Pending lists the lines up to Line whose rows are not finished: those
+	// the caller passes, and those of the creates that [Op.Unique] held in
+	// the batch (the caller has still to apply its action to the record
+	// another writer created). A run that resumes reads them again.
+	// WriteCheckpoint stores the list anew with each batch.
+	Pending []int
 	// Batches is how many batches the run committed with a checkpoint. The
 	// sink counts it; the value passed in is ignored.
 	Batches int64
@@ -38,22 +44,26 @@ type Checkpoint struct {
 //
 // A create that [Op.Unique] held (see [KeyGuard]) is not done yet: the
 // caller still applies its action to the record another writer created.
-// The checkpoint stored with such a batch therefore stops before the line
-// of its first held create, and the caller advances it with the write that
-// settles them (an empty batch will do), so that a run that dies in
-// between does not resume past rows it never finished.
+// The checkpoint stored with such a batch lists its line in Pending, and
+// the caller's write that settles the held creates (an empty batch will
+// do) stores the checkpoint again without them, so that a run that dies
+// in between reads those rows again when it resumes, and no other row.
 type Checkpointer interface {
 	WriteCheckpoint(ctx context.Context, batch []*Op, cp Checkpoint) (n int, err error)
 	LastCheckpoint(ctx context.Context, runID string) (cp Checkpoint, ok bool, err error)
 }
 
-// heldLine returns line, the checkpoint of a batch, or the line before the
-// batch's first create that Op.Unique held, when that is earlier.
-func heldLine(batch []*Op, line int) int {
+// heldLines returns pending with the lines of the batch's creates that
+// Op.Unique held.
+func heldLines(batch []*Op, pending []int) []int64 {
+	var out []int64
+	for _, l := range pending {
+		out = append(out, int64(l))
+	}
 	for _, op := range batch {
-		if op.Kind == OpCreate && op.Existing != nil && op.Record.Line > 0 && op.Record.Line-1 < line {
-			line = op.Record.Line - 1
+		if op.Kind == OpCreate && op.Existing != nil && op.Record.Line > 0 {
+			out = append(out, int64(op.Record.Line))
 		}
 	}
-	return line
+	return out
 }

@@ -29,8 +29,17 @@ func ExamplePostgresMigrations() {
 	// 	source     text NOT NULL DEFAULT '',
 	// 	last_line  bigint NOT NULL,
 	// 	batches    bigint NOT NULL DEFAULT 0,
-	// 	updated_at timestamptz NOT NULL
+	// 	updated_at timestamptz NOT NULL,
+	// 	pending    bigint[]
 	// );
+	// DO $do$
+	// BEGIN
+	// 	IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'intake_checkpoint'
+	// 		AND column_name = 'pending') THEN
+	// 		ALTER TABLE "crm".intake_checkpoint ADD COLUMN IF NOT EXISTS pending bigint[];
+	// 	END IF;
+	// END
+	// $do$;
 	// CREATE TABLE IF NOT EXISTS "crm".intake_audit (
 	// 	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	// 	time      timestamptz NOT NULL,

@@ -90,8 +90,14 @@ func (p *Postgres) LastCheckpoint(ctx context.Context, runID string) (Checkpoint
 	cp := Checkpoint{RunID: runID}
 	var line int64
 	err := p.read(ctx, func() error {
-		return p.pool.QueryRow(ctx, `SELECT source, last_line, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
-			Scan(&cp.Source, &line, &cp.Batches, &cp.UpdatedAt)
+		var pending []int64
+		err := p.pool.QueryRow(ctx, `SELECT source, last_line, pending, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
+			Scan(&cp.Source, &line, &pending, &cp.Batches, &cp.UpdatedAt)
+		cp.Pending = cp.Pending[:0]
+		for _, l := range pending {
+			cp.Pending = append(cp.Pending, int(l))
+		}
+		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Checkpoint{}, false, nil
@@ -646,9 +652,9 @@ func (p *Postgres) tryWrite(ctx context.Context, batch []*Op, cp *Checkpoint) (o
 		p.queueAudit(b, audits)
 	}
 	if cp != nil {
-		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, batches, updated_at) VALUES ($1, $2, $3, 1, $4)
-ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
-			cp.RunID, cp.Source, int64(heldLine(batch, cp.Line)), now)
+		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
+			cp.RunID, cp.Source, int64(cp.Line), heldLines(batch, cp.Pending), now)
 	}
 	if b.Len() > 0 {
 		br := tx.SendBatch(ctx, b)
