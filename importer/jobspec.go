@@ -146,7 +146,7 @@ var jobSpecKeys = map[string][]string{
 	"$":         {"version", "name", "object", "source", "mapping", "action", "on_match", "on_no_match", "sync", "rules", "duplicates", "merge", "consent", "lists", "tags", "links", "on_unknown", "keep_unmapped", "allow_new_records", "reason", "actor", "unlink"},
 	"source":    {"delimiter", "encoding", "header", "sheet"},
 	"merge":     {"default", "fields", "by"},
-	"consent[]": {"name", "default", "date", "source", "allow_resubscribe"},
+	"consent[]": {"name", "default", "date", "source", "allow_resubscribe", "override_on_no_change"},
 }
 
 // ParseJobSpec reads a job spec from JSON and validates it ([JobSpec.Validate]).
@@ -346,6 +346,11 @@ func (s *JobSpec) Validate() error {
 	}
 	if err := s.OnUnknown.Validate(); err != nil {
 		es.add("$.on_unknown", "%s", trimIntake(err))
+	} else if s.OnUnknown == MissingEmpty && s.object() == intake.ObjectActivity {
+		es.add("$.on_unknown", "empty: an activity always has a profile: use reject, skip or create")
+	}
+	if s.Source.Header != nil && !*s.Source.Header && (s.Mapping == nil || len(s.Mapping.Columns) == 0) {
+		es.add("$.source.header", "a file without a header row needs a mapping whose columns name 1-based indexes")
 	}
 	if !s.Unlink.Valid() {
 		es.add("$.unlink", "%q: use keep or remove", s.Unlink)
@@ -356,6 +361,15 @@ func (s *JobSpec) Validate() error {
 		}
 	}
 	return es.err()
+}
+
+// object returns the object type the spec imports: the mapping's object
+// section's, else "object", else contact.
+func (s *JobSpec) object() string {
+	if s.Mapping != nil && s.Mapping.Object != nil {
+		return s.Mapping.Object.Name
+	}
+	return orDefault(s.Object, intake.ObjectContact)
 }
 
 // validateAction checks the action, the matrix, and what lifecycle actions need.
@@ -376,6 +390,9 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 			es.add(path, "%s", trimIntake(err))
 		}
 	}
+	if s.object() == intake.ObjectActivity && (s.Action == "" || s.Action.Valid()) {
+		s.validateAppendOnly(es)
+	}
 	lifecycle := mx.OnMatch == identity.MatchInactivate || mx.OnMatch == identity.MatchDelete || mx.OnMatch == identity.MatchAnonymize
 	if lifecycle && strings.TrimSpace(s.Reason) == "" {
 		es.add("$.reason", "on_match %s needs a reason: why the records are %s (kept in the audit log)", mx.OnMatch, lifecycleDone(mx.OnMatch))
@@ -383,6 +400,27 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 	if s.Unlink == UnlinkRemove && mx.OnMatch != identity.MatchDelete && mx.OnMatch != identity.MatchAnonymize {
 		es.add("$.unlink", "remove takes away the links to the records an import deletes or anonymizes: set on_match to delete or anonymize")
 	}
+}
+
+// validateAppendOnly checks that an activity import only adds events: its
+// action (add_only when the spec gives none) is add_only or create.
+func (s *JobSpec) validateAppendOnly(es *SpecErrors) {
+	c := *s
+	if c.Action == "" && c.OnMatch == "" && c.OnNoMatch == "" {
+		c.Action = intake.ActionAddOnly
+	}
+	mx := c.matrix()
+	if mx == identity.Preset(intake.ActionAddOnly) {
+		return
+	}
+	path := "$.action"
+	switch {
+	case s.OnMatch != "" || s.OnNoMatch != "":
+		path = "$.on_match"
+	case identity.Preset(c.Action) == identity.Preset(intake.ActionAddOnly):
+		path = "$.allow_new_records"
+	}
+	es.add(path, "activities are append-only: %s would not only add events; use add_only (events sync on event_id when the file has it) or create", describeMatrix(mx))
 }
 
 func lifecycleDone(m identity.OnMatch) string {
@@ -600,7 +638,7 @@ func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *Sp
 	case object == intake.ObjectContact, object == intake.ObjectActivity:
 		// The importer's defaults: email, or event_id for activities.
 	default:
-		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules), or a mapping whose object section names its key", object)
+		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules) with the fields that identify one (%s), or a mapping whose object section names its key", object, strings.Join(job.Schema.Names(), ", "))
 	}
 }
 
