@@ -89,9 +89,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, errReported):
 		return exitFailed
 	default:
-		fmt.Fprintf(stderr, "intake: %s\n", strings.TrimPrefix(err.Error(), "intake: "))
+		fmt.Fprintf(stderr, "intake: %s\n", plainError(err))
 		return exitFailed
 	}
+}
+
+// plainError is an error's message without the "intake: " prefixes that
+// wrapped errors repeat ("FILE: intake: the file is empty").
+func plainError(err error) string {
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "intake: "), ": intake: ", ": ")
 }
 
 // errHelp ends a command that printed its help on request.

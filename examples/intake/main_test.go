@@ -195,7 +195,7 @@ func TestExitStatuses(t *testing.T) {
 		{"schedule without next", []string{"schedule", "list"}, 2, "unknown schedule command"},
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
 		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
-		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 1, `"shoe_size" is not a field`},
+		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 2, `-sync: "shoe_size" is not a field of contact`},
 		{"export format", []string{"export", "-store", store, filepath.Join(dir, "out.txt")}, 2, "unknown export format"},
 		{"help", []string{"help"}, 0, ""},
 	}
@@ -483,8 +483,8 @@ func TestImportRulesMatrixAndExplain(t *testing.T) {
 	assert.Contains(t, out, "line 3: reject (conflict)")
 
 	code, _, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", first)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "needs a reason")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "intake: -on-match delete needs -reason: why the records are deleted (kept in the audit log)\n", stderr)
 
 	code, out, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", "-reason", "erasure request", "-json", first)
 	require.Equal(t, 0, code, stderr)
