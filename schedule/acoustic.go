@@ -118,7 +118,8 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 			job.RunOnceAt = time.Time{}
 			job.Name = "ImportList " + il.SourceFile
 			job.Source.Connector, job.Source.Path = "file", paths[1]
-			job.Source.Options = map[string]string{"map_file": paths[0], "encoding": enc, "notify_email": il.Email}
+			job.Source.Options = map[string]string{"map_file": paths[0], "notify_email": il.Email}
+			job.Spec.Source.Encoding = enc
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
 				acousticFault(w, httpStatus(err), publicMessage(err))

@@ -78,7 +78,7 @@ func TestAcousticFacade(t *testing.T) {
 		}
 	}
 	if gotJob.Source.Path != filepath.Join(dir, "contacts.csv") || gotJob.Source.Options["map_file"] != filepath.Join(dir, "map.xml") ||
-		gotJob.Source.Options["encoding"] != "ISO-8859-1" || gotJob.Source.Options["notify_email"] != "ops@example.com" || gotJob.Enabled {
+		gotJob.Spec.Source.Encoding != "ISO-8859-1" || gotJob.Source.Options["notify_email"] != "ops@example.com" || gotJob.Enabled {
 		t.Fatalf("job %+v", gotJob)
 	}
 	for _, bad := range []struct{ body, want string }{

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 )
 
 // Permission names an operation an [Authorizer] allows or denies.
@@ -39,8 +42,18 @@ func denyAll(_ context.Context, actor string, perm Permission, _ string) error {
 	return fmt.Errorf("%w: no Authorizer configured (deny by default); %s may not %s", ErrDenied, actor, perm)
 }
 
+// destructive reports whether the job's record action opts out,
+// inactivates, deletes or anonymizes records: its action opt_out, or its
+// on_match one of those.
 func destructive(j *Job) bool {
-	return j.Action == "opt_out" || j.Action == "delete"
+	if j.Spec.Action == intake.ActionOptOut {
+		return true
+	}
+	switch j.Spec.OnMatch {
+	case identity.MatchOptOut, identity.MatchInactivate, identity.MatchDelete, identity.MatchAnonymize:
+		return true
+	}
+	return false
 }
 
 // Guarded is a JobStore's job operations behind an Authorizer; every call
@@ -108,8 +121,8 @@ func publicMessage(err error) string {
 	return err.Error()
 }
 
-// Create checks create_job (and delete_records for an opt_out or delete
-// action) and creates the job.
+// Create checks create_job (and delete_records for a job that opts out,
+// inactivates, deletes or anonymizes records) and creates the job.
 func (g *Guarded) Create(ctx context.Context, actor string, job Job) (Job, error) {
 	if err := g.check(ctx, actor, PermCreateJob, &job, ""); err != nil {
 		return Job{}, err

@@ -19,8 +19,13 @@
 //
 // # Jobs and runs
 //
-// A [Job] is a saved import: source, mapping, action, sync fields, schedule
-// and policies. Every execution is a [Run] record with its trigger, status,
+// A [Job] is a saved import: where it reads from, the import it runs (its
+// Spec, an importer.JobSpec: the same definition a Go call, the CLI and
+// the Acoustic facade run), its schedule and policies. [JobStore.Create]
+// and [JobStore.Update] refuse an invalid job with every problem and its
+// JSON path ([InvalidJobError]); jobs saved with their import settings at
+// the top level (object, mapping, action, sync, allow_new_records) are
+// read with them in their Spec. Every execution is a [Run] record with its trigger, status,
 // report counts, error summary, source fingerprint and the places where the
 // archived source and the rejected rows are kept. A [JobStore] keeps both;
 // [OpenSQLite] is the default, [NewPostgres] the one for several replicas.
@@ -31,9 +36,9 @@
 // [Runner] with a bounded concurrency, records each run, and keeps a lease
 // on it while it runs. See [Config] for the policies. [ImportRunner] is the
 // standard Runner: it opens the job's file through a connector.Registry (or
-// runs its SQL query), applies its mapping, action, sync fields and "allow
-// new records", skips a file whose content is unchanged, keeps the fetched
-// file in a connector.Archive and the rejected rows in a file.
+// runs its SQL query), runs all of its Spec, skips a file whose content is
+// unchanged when the job says so, keeps the fetched file in a
+// connector.Archive and the rejected rows in a file.
 //
 // # Queues and triggers
 //

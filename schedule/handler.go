@@ -89,7 +89,10 @@ func viewRun(ctx context.Context, g *Guarded, who, id string) (Run, error) {
 }
 
 func statusOf(err error) int {
+	var inv *InvalidJobError
 	switch {
+	case errors.As(err, &inv):
+		return http.StatusBadRequest
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, ErrDenied):

@@ -41,7 +41,7 @@ func TestGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	optOut := sampleJob("unsubscribe")
-	optOut.Action = "opt_out"
+	optOut.Spec.Action = "opt_out"
 	if _, err := g.Create(ctx, "bob", optOut); !errors.Is(err, schedule.ErrDenied) || !strings.Contains(err.Error(), "bob lacks delete_records") {
 		t.Fatalf("bob creating an opt_out job = %v", err)
 	}

@@ -1,12 +1,13 @@
 package schedule
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
-	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/importer"
 )
 
 // SourceSpec says where a job reads from, as data: a connector scheme with a
@@ -21,7 +22,8 @@ type SourceSpec struct {
 	Format string `json:"format,omitempty"`
 	// Query is the SQL query of a SQL source.
 	Query string `json:"query,omitempty"`
-	// Options holds further connector settings (sheet, encoding, delimiter).
+	// Options holds further host-defined connector settings. How a file
+	// is read (delimiter, encoding, header, sheet) is the Spec's Source.
 	Options map[string]string `json:"options,omitempty"`
 }
 
@@ -56,14 +58,12 @@ type Job struct {
 	// with the same Target run one after another, across jobs and
 	// instances: several files uploaded for one store are imported in turn.
 	Target string `json:"target,omitempty"`
-	// Object is the object type imported into ("" = contact).
-	Object string `json:"object,omitempty"`
-	// Mapping is the mapping spec (DESIGN.md 3.3) as JSON; nil = auto.
-	Mapping json.RawMessage `json:"mapping,omitempty"`
-	// Action is the record action ("" = add_and_update).
-	Action intake.Action `json:"action,omitempty"`
-	// Sync lists the sync fields ("" = email).
-	Sync []string `json:"sync,omitempty"`
+	// Spec is the import the job runs: its object type, how its file is
+	// read, mapping, record action, identity rules, merge policy, consent,
+	// lists, tags and links, as the importer runs them (importer.JobSpec).
+	// Create and Update validate it; a Spec without Version is saved as
+	// importer.JobSpecVersion.
+	Spec importer.JobSpec `json:"spec"`
 	// Cadence is a recurring schedule for [ParseCadence]; "" = not recurring.
 	Cadence string `json:"cadence,omitempty"`
 	// TimeZone is the IANA zone the cadence is evaluated in ("" = UTC).
@@ -74,10 +74,9 @@ type Job struct {
 	Enabled bool `json:"enabled"`
 	// RunOnSave queues a run when the job is created.
 	RunOnSave bool `json:"run_on_save,omitempty"`
-	// AllowNewRecords lets the job create records (false: update only).
-	AllowNewRecords bool `json:"allow_new_records,omitempty"`
-	// SkipUnchanged records a run as skipped_unchanged when the source's
-	// fingerprint equals the last successful run's.
+	// SkipUnchanged records a run as skipped_unchanged, and imports
+	// nothing, when the source's fingerprint equals the last successful
+	// run's. Without it every run imports its file.
 	SkipUnchanged bool `json:"skip_unchanged,omitempty"`
 	// Overlap is the overlap policy ("" = skip).
 	Overlap OverlapPolicy `json:"overlap,omitempty"`
@@ -147,28 +146,112 @@ func (e earliest) Next(after time.Time) time.Time {
 	return best
 }
 
-func (j *Job) validate() error {
-	var errs []error
-	if j.Name == "" {
-		errs = append(errs, errors.New("schedule: job has no Name"))
+// InvalidJobError is the error of [JobStore.Create] and [JobStore.Update]
+// for a job they refuse: every problem at once, each with its JSON path in
+// the job ("$.name", "$.cadence", "$.spec.action", "$.spec.rules[1]").
+// errors.As also finds its Problems as an importer.SpecErrors.
+type InvalidJobError struct {
+	// Name is the job's name ("" when it has none).
+	Name string
+	// Problems are the problems, the job's own first, then its Spec's.
+	Problems importer.SpecErrors
+}
+
+// Error lists the problems, one a line.
+func (e *InvalidJobError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
 	}
-	if _, err := j.Schedule(); err != nil {
-		errs = append(errs, err)
+	return fmt.Sprintf("schedule: job %q is invalid:\n  %s", e.Name, strings.Join(lines, "\n  "))
+}
+
+// Unwrap returns the problems as an importer.SpecErrors.
+func (e *InvalidJobError) Unwrap() error { return e.Problems }
+
+// sourceOptionKeys are the Source.Options that say how a file is read: the
+// Spec's Source says it.
+var sourceOptionKeys = map[string]string{"delimiter": "delimiter", "encoding": "encoding", "no_header": "header", "sheet": "sheet"}
+
+// withDefaults returns the job with the defaults Create and Update save:
+// the Spec's version.
+func (j Job) withDefaults() Job {
+	if j.Spec.Version == 0 {
+		j.Spec.Version = importer.JobSpecVersion
+	}
+	return j
+}
+
+// validate checks the job's settings and its Spec without a store, and
+// returns every problem as an *InvalidJobError, or nil.
+func (j *Job) validate() error {
+	var ps importer.SpecErrors
+	add := func(path, format string, args ...any) {
+		ps = append(ps, &importer.SpecError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(j.Name) == "" {
+		add("$.name", "missing: give the job a name")
+	}
+	loc, err := time.LoadLocation(j.TimeZone)
+	if err != nil {
+		add("$.time_zone", "%q is not a time zone: use an IANA name such as Europe/Berlin", j.TimeZone)
+		loc = time.UTC
+	}
+	if j.Cadence != "" {
+		if _, err := ParseCadence(j.Cadence, loc); err != nil {
+			add("$.cadence", "%s", strings.TrimPrefix(err.Error(), "schedule: "))
+		}
 	}
 	switch j.Overlap {
 	case "", OverlapSkip, OverlapQueue:
 	default:
-		errs = append(errs, fmt.Errorf("schedule: job %q: overlap policy %q: use skip or queue", j.Name, j.Overlap))
+		add("$.overlap", "overlap policy %q: use skip or queue", j.Overlap)
 	}
 	switch j.Missed {
 	case "", MissedRunOnce, MissedSkip:
 	default:
-		errs = append(errs, fmt.Errorf("schedule: job %q: missed-run policy %q: use run_once or skip", j.Name, j.Missed))
+		add("$.missed", "missed-run policy %q: use run_once or skip", j.Missed)
 	}
-	if len(j.Mapping) > 0 && !json.Valid(j.Mapping) {
-		errs = append(errs, fmt.Errorf("schedule: job %q: mapping is not valid JSON", j.Name))
+	if j.RetryAbandoned < 0 {
+		add("$.retry_abandoned", "%d: give 0 or more", j.RetryAbandoned)
 	}
-	return errors.Join(errs...)
+	for _, k := range sortedKeys(j.Source.Options) {
+		if key, ok := sourceOptionKeys[k]; ok {
+			add("$.source.options."+k, "how the file is read is the spec's: set $.spec.source.%s", key)
+		}
+	}
+	ps = append(ps, specProblems(j.Spec.Validate())...)
+	if len(ps) > 0 {
+		return &InvalidJobError{Name: j.Name, Problems: ps}
+	}
+	return nil
+}
+
+// specProblems returns the problems of a spec's validation error with
+// their paths inside the job ("$.spec…"); an error that is not a
+// SpecErrors becomes one problem at "$.spec".
+func specProblems(err error) importer.SpecErrors {
+	if err == nil {
+		return nil
+	}
+	var es importer.SpecErrors
+	if !errors.As(err, &es) {
+		return importer.SpecErrors{{Path: "$.spec", Message: err.Error()}}
+	}
+	out := make(importer.SpecErrors, len(es))
+	for i, e := range es {
+		out[i] = &importer.SpecError{Path: "$.spec" + strings.TrimPrefix(e.Path, "$"), Message: e.Message}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Trigger says what started a run.

@@ -21,7 +21,7 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg StoreConfig) (JobS
 		cfg.Clock = systemClock{}
 	}
 	s := &sqlStore{d: dialect{name: "postgres", skipLocked: " FOR UPDATE SKIP LOCKED", dollar: true,
-		lockTarget: `SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || '.' || $1::text, 7311450022))`}, db: pgDB{pool}, clock: cfg.Clock}
+		lockTarget: `SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || '.' || $1::text, 7311450022))`}, db: pgDB{pool}, clock: cfg.Clock, sinkFor: cfg.SinkFor}
 	// Concurrent CREATE TABLE IF NOT EXISTS can race on the catalog; an
 	// advisory lock held for the transaction serializes it.
 	err := s.inTx(ctx, func(tx txI) error {

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
@@ -31,9 +29,6 @@ type ImportConfig struct {
 	Sink sink.Sink
 	// SinkFor, when set, picks the sink by the job (its Target, say).
 	SinkFor func(Job) (sink.Sink, error)
-	// Schema returns the base schema of an object type. Default: the
-	// contact schema for "" and "contact", an error otherwise.
-	Schema func(object string) (*intake.Schema, error)
 	// Archive keeps each run's fetched file (Run.SourceRef names it), so
 	// that its history can show it; it is also how an unchanged file is
 	// recognized before anything is imported (its content hash). Default:
@@ -51,28 +46,22 @@ type ImportConfig struct {
 }
 
 // ImportRunner returns the standard [Runner]: it opens the job's source,
-// maps it with the job's mapping spec (or a suggested one), and imports it
-// with the job's action and sync fields into the sink, reporting live
+// builds the import its Spec describes (importer.JobSpec.Job, against the
+// schemas the sink holds) and runs it into the sink, reporting live
 // counts, the source's fingerprint and where the source and the rejected
-// rows were kept through the run's [RunHandle].
+// rows were kept through the run's [RunHandle]. All of the spec applies:
+// mapping, record action or matrix, sync or rules, in-file duplicates,
+// merge policy, consent, lists, tags, links, lifecycle reason and unlink;
+// its source section says how a file is read (delimiter, encoding, header,
+// sheet). A spec that does not fit the sink's schemas fails the run before
+// the file is opened.
 //
-// A job whose AllowNewRecords is false never creates records: its
-// add_and_update runs as update_only (and create, add_only are refused).
 // A job with SkipUnchanged whose file has the same content hash as the last
 // successful run's is not imported: the run is recorded as
-// skipped_unchanged. Source.Options understood for files: delimiter,
-// encoding, no_header ("true"), sheet.
+// skipped_unchanged.
 func ImportRunner(cfg ImportConfig) (Runner, error) {
 	if cfg.Sink == nil && cfg.SinkFor == nil {
 		return nil, errors.New("schedule: ImportRunner needs ImportConfig.Sink (or SinkFor)")
-	}
-	if cfg.Schema == nil {
-		cfg.Schema = func(object string) (*intake.Schema, error) {
-			if object == "" || object == intake.ObjectContact {
-				return intake.ContactSchema(), nil
-			}
-			return nil, fmt.Errorf("schedule: no schema for object type %q: set ImportConfig.Schema", object)
-		}
 	}
 	return func(ctx context.Context, job Job, run Run) (*importer.Report, error) {
 		return runImport(ctx, &cfg, job, run)
@@ -81,32 +70,25 @@ func ImportRunner(cfg ImportConfig) (Runner, error) {
 
 func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*importer.Report, error) {
 	h := Handle(ctx)
-	action, err := jobAction(job)
-	if err != nil {
-		return nil, err
-	}
-	schema, err := cfg.Schema(job.Object)
-	if err != nil {
-		return nil, err
-	}
-	var spec *mapping.Spec
-	if len(job.Mapping) > 0 && string(job.Mapping) != "null" {
-		if spec, err = mapping.LoadSpec(bytes.NewReader(job.Mapping)); err != nil {
-			return nil, fmt.Errorf("schedule: job %q: its mapping: %w", job.Name, err)
-		}
-	}
 	snk := cfg.Sink
 	if cfg.SinkFor != nil {
+		var err error
 		if snk, err = cfg.SinkFor(job); err != nil {
 			return nil, err
 		}
 	}
+	ijob, err := job.Spec.Job(ctx, snk, nil)
+	if err != nil {
+		return nil, specError(job, err)
+	}
+	ijob.MappingOptions = cfg.Mapping
 
 	src, cleanup, err := openJobSource(ctx, cfg, job, run)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
+	ijob.Source = src
 	if fs, ok := src.(*connector.FileSource); ok {
 		fp := fs.Fingerprint()
 		h.SetFingerprint(fp)
@@ -119,15 +101,6 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 		}
 	}
 
-	ijob := importer.Job{
-		Name:           job.Name,
-		Source:         src,
-		Schema:         schema,
-		Mapping:        spec,
-		MappingOptions: cfg.Mapping,
-		Action:         action,
-		Sync:           intake.Keys(job.Sync...),
-	}
 	var rejects *os.File
 	if cfg.RejectsDir != "" {
 		name := filepath.Join(cfg.RejectsDir, run.ID+"-rejects.csv")
@@ -160,25 +133,14 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 	return rep, err
 }
 
-// jobAction applies AllowNewRecords to the job's action.
-func jobAction(job Job) (intake.Action, error) {
-	a := job.Action
-	if a == "" {
-		a = intake.ActionAddAndUpdate
+// specError returns the error of a spec that does not build against the
+// sink: an *InvalidJobError with the problems' paths in the job.
+func specError(job Job, err error) error {
+	var es importer.SpecErrors
+	if errors.As(err, &es) {
+		return &InvalidJobError{Name: job.Name, Problems: specProblems(es)}
 	}
-	if !a.Valid() {
-		return "", fmt.Errorf("schedule: job %q: unknown action %q", job.Name, a)
-	}
-	if job.AllowNewRecords {
-		return a, nil
-	}
-	switch a {
-	case intake.ActionAddAndUpdate:
-		return intake.ActionUpdateOnly, nil
-	case intake.ActionCreate, intake.ActionAddOnly:
-		return "", fmt.Errorf("schedule: job %q: action %s creates records, and the job does not allow new records (set AllowNewRecords)", job.Name, a)
-	}
-	return a, nil
+	return fmt.Errorf("schedule: job %q: %w", job.Name, err)
 }
 
 // openJobSource opens the job's source; cleanup releases what it opened
@@ -218,18 +180,12 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		closeConn()
 		return nil, noop, err
 	}
-	o := spec.Options
-	if scfg.CSV.Delimiter, err = connector.ParseDelimiter(o["delimiter"]); err != nil {
+	if scfg.CSV, err = job.Spec.CSVConfig(); err != nil {
 		closeConn()
 		return nil, noop, err
 	}
-	if scfg.CSV.Encoding, err = connector.ParseEncoding(o["encoding"]); err != nil {
-		closeConn()
-		return nil, noop, err
-	}
-	scfg.CSV.NoHeader = o["no_header"] == "true"
 	scfg.XLSX.NoHeader = scfg.CSV.NoHeader
-	scfg.XLSX.Sheet = o["sheet"]
+	scfg.XLSX.Sheet = job.Spec.Source.Sheet
 	cleanup := closeConn
 	scfg.Archive, scfg.RunID = cfg.Archive, run.ID
 	if scfg.Archive == nil && job.SkipUnchanged {

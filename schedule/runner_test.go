@@ -2,7 +2,6 @@ package schedule_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 	"github.com/intakehq/intake/sink"
@@ -22,8 +23,8 @@ import (
 // minutes with the standard runner: the first run imports, the second
 // finds the file unchanged and is recorded skipped_unchanged, the third
 // imports the changed file; each run keeps its source in the archive and
-// its rejected rows in a file. A job that does not allow new records only
-// updates.
+// its rejected rows in a file. A job whose spec does not allow new records
+// only updates.
 func TestImportRunnerEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -50,11 +51,10 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	jobs, err := schedule.OpenSQLite(ctx, filepath.Join(dir, "jobs.db"), schedule.StoreConfig{Clock: clock})
 	require.NoError(t, err)
 	defer jobs.Close()
-	mappingJSON, err := json.Marshal(map[string]any{"columns": []map[string]any{{"source": "E-Mail", "field": "email"}, {"source": "City", "field": "city"}}})
-	require.NoError(t, err)
+	spec := importer.JobSpec{Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "E-Mail", Field: "email"}, {Source: "City", Field: "city"}}}}
 	job, err := jobs.Create(ctx, schedule.Job{
 		Name: "shop contacts", Source: schedule.SourceSpec{Connector: "file", Path: "exports/contacts.csv"},
-		Mapping: mappingJSON, Cadence: "every 15m", Enabled: true, AllowNewRecords: true, SkipUnchanged: true,
+		Spec: spec, Cadence: "every 15m", Enabled: true, SkipUnchanged: true,
 	})
 	require.NoError(t, err)
 	s, err := schedule.New(schedule.Config{Store: jobs, Clock: clock, Runner: runner})
@@ -88,9 +88,11 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	assert.Equal(t, schedule.StatusSucceeded, third.Status, third.Error)
 	assert.Equal(t, []int64{1, 1, 1}, []int64{third.Created, third.Updated, third.Unchanged})
 
-	// AllowNewRecords off: add_and_update runs as update_only.
+	// allow_new_records false: add_and_update runs as update_only.
 	write("E-Mail,City\nann@x.io,Turin\nnew@x.io,Kyiv\n")
-	upd, err := jobs.Create(ctx, schedule.Job{Name: "updates only", Source: schedule.SourceSpec{Connector: "file", Path: "exports/contacts.csv"}})
+	no := false
+	upd, err := jobs.Create(ctx, schedule.Job{Name: "updates only", Source: schedule.SourceSpec{Connector: "file", Path: "exports/contacts.csv"},
+		Spec: importer.JobSpec{AllowNewRecords: &no}})
 	require.NoError(t, err)
 	run, err := s.RunNow(ctx, upd.ID, "alice")
 	require.NoError(t, err)

@@ -44,7 +44,7 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg StoreConfig, own bool) (*sql
 	if cfg.Clock == nil {
 		cfg.Clock = systemClock{}
 	}
-	s := &sqlStore{d: dialect{name: "sqlite"}, db: &sqlDB{db: db, own: own}, clock: cfg.Clock}
+	s := &sqlStore{d: dialect{name: "sqlite"}, db: &sqlDB{db: db, own: own}, clock: cfg.Clock, sinkFor: cfg.SinkFor}
 	if err := s.init(ctx); err != nil {
 		return nil, err
 	}

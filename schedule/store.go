@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
 )
 
 // ErrNotFound is returned (wrapped) when a job or run does not exist.
@@ -20,13 +25,15 @@ var ErrNotFound = errors.New("schedule: not found: check the job or run id")
 // [NewPostgres] (several replicas). All methods are safe for concurrent use.
 type JobStore interface {
 	// Create saves a new job: it assigns ID, Created, Updated and NextRun,
-	// and queues a run when RunOnSave is set.
+	// and queues a run when RunOnSave is set. An invalid job is refused
+	// with an *InvalidJobError listing every problem with its JSON path.
 	Create(ctx context.Context, job Job) (Job, error)
 	// Get returns a job; ErrNotFound when there is none.
 	Get(ctx context.Context, id string) (Job, error)
 	// List returns the jobs matching the filter, by name.
 	List(ctx context.Context, f JobFilter) ([]Job, error)
-	// Update replaces a job's settings; a schedule change takes effect at once.
+	// Update replaces a job's settings; a schedule change takes effect at
+	// once. It validates the job as Create does.
 	Update(ctx context.Context, job Job) (Job, error)
 	// Delete removes a job and its runs.
 	Delete(ctx context.Context, id string) error
@@ -62,7 +69,7 @@ type JobStore interface {
 	Reap(ctx context.Context, now time.Time) ([]Run, error)
 
 	// FieldUsers returns the saved recurring jobs that reference field of
-	// object (in their mapping or sync fields). A host calls it before it
+	// object (in their spec's mapping, sync fields or identity rules). A host calls it before it
 	// drops a field; see [ErrFieldInUse].
 	FieldUsers(ctx context.Context, object, field string) ([]Job, error)
 	// Close releases what the store opened itself.
@@ -148,41 +155,43 @@ func CheckFieldDrop(ctx context.Context, s JobStore, object, field string) error
 	return nil
 }
 
-// usesField reports whether the job's mapping or sync fields name field.
+// usesField reports whether the job's spec names field of object: in its
+// sync fields, its identity rules or its mapping's columns.
 func usesField(j *Job, object, field string) bool {
-	obj := j.Object
-	if obj == "" {
-		obj = "contact"
-	}
 	if object == "" {
-		object = "contact"
+		object = intake.ObjectContact
 	}
-	if obj != object {
+	if jobObject(j) != object {
 		return false
 	}
-	for _, s := range j.Sync {
-		if s == field {
+	if slices.Contains(j.Spec.Sync, field) {
+		return true
+	}
+	for _, r := range j.Spec.Rules {
+		if k, err := intake.ParseKeySpec(r); err == nil && slices.Contains(k.Fields, field) {
 			return true
 		}
 	}
-	var spec struct {
-		Fields []struct {
-			Name string `json:"name"`
-		} `json:"fields"`
-		Columns []struct {
-			Field string `json:"field"`
-			Skip  bool   `json:"skip"`
-		} `json:"columns"`
-	}
-	if len(j.Mapping) == 0 || json.Unmarshal(j.Mapping, &spec) != nil {
-		return false
-	}
-	for _, c := range spec.Columns {
-		if c.Field == field && !c.Skip {
-			return true
+	if m := j.Spec.Mapping; m != nil {
+		for _, c := range m.Columns {
+			if c.Field == field && !c.Skip {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// jobObject returns the object type a job imports: its mapping's object
+// section's, else its spec's object, else contact.
+func jobObject(j *Job) string {
+	if m := j.Spec.Mapping; m != nil && m.Object != nil && m.Object.Name != "" {
+		return m.Object.Name
+	}
+	if j.Spec.Object != "" {
+		return j.Spec.Object
+	}
+	return intake.ObjectContact
 }
 
 // --- the SQL implementation shared by SQLite and PostgreSQL ---
@@ -241,12 +250,19 @@ type StoreConfig struct {
 	// Clock gives the time of Create, Update and SetEnabled (NextRun).
 	// Default: the system clock.
 	Clock Clock
+	// SinkFor, when set, returns the store a job writes into, and Create
+	// and Update check the job's spec against it as well
+	// (importer.JobSpec.ValidateFor): the object type must be known, and
+	// the fields its sync, rules, merge and links name must exist. Without
+	// it they check the spec on its own (importer.JobSpec.Validate).
+	SinkFor func(Job) (sink.Sink, error)
 }
 
 type sqlStore struct {
-	d     dialect
-	db    backend
-	clock Clock
+	d       dialect
+	db      backend
+	clock   Clock
+	sinkFor func(Job) (sink.Sink, error)
 }
 
 const schemaSQL = `
@@ -356,13 +372,36 @@ func (s *sqlStore) inTx(ctx context.Context, fn func(tx txI) error) error {
 	return nil
 }
 
-func (s *sqlStore) Create(ctx context.Context, job Job) (Job, error) {
+// check applies the defaults to a job and validates it: on its own, then
+// against the store it writes into when StoreConfig.SinkFor is set.
+func (s *sqlStore) check(ctx context.Context, job Job) (Job, error) {
+	job = job.withDefaults()
 	if err := job.validate(); err != nil {
+		return Job{}, err
+	}
+	if s.sinkFor == nil {
+		return job, nil
+	}
+	sk, err := s.sinkFor(job)
+	if err != nil {
+		return Job{}, fmt.Errorf("schedule: job %q: its store: %w", job.Name, err)
+	}
+	var es importer.SpecErrors
+	if err := job.Spec.ValidateFor(ctx, sk); errors.As(err, &es) {
+		return Job{}, &InvalidJobError{Name: job.Name, Problems: specProblems(es)}
+	} else if err != nil {
+		return Job{}, fmt.Errorf("schedule: job %q: %w", job.Name, err)
+	}
+	return job, nil
+}
+
+func (s *sqlStore) Create(ctx context.Context, job Job) (Job, error) {
+	job, err := s.check(ctx, job)
+	if err != nil {
 		return Job{}, err
 	}
 	now := s.clock.Now().UTC()
 	job.ID, job.Created, job.Updated = newID(), now, now
-	var err error
 	if job.NextRun, err = nextRun(&job, now); err != nil {
 		return Job{}, err
 	}
@@ -459,7 +498,7 @@ func (s *sqlStore) List(ctx context.Context, f JobFilter) ([]Job, error) {
 	}
 	out := js[:0]
 	for _, j := range js {
-		if f.Recurring != nil && j.Recurring() != *f.Recurring || f.Object != "" && j.Object != f.Object {
+		if f.Recurring != nil && j.Recurring() != *f.Recurring || f.Object != "" && jobObject(&j) != f.Object {
 			continue
 		}
 		out = append(out, j)
@@ -471,7 +510,8 @@ func (s *sqlStore) List(ctx context.Context, f JobFilter) ([]Job, error) {
 }
 
 func (s *sqlStore) Update(ctx context.Context, job Job) (Job, error) {
-	if err := job.validate(); err != nil {
+	job, err := s.check(ctx, job)
+	if err != nil {
 		return Job{}, err
 	}
 	old, err := s.Get(ctx, job.ID)

@@ -2,17 +2,19 @@ package schedule_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 )
@@ -97,11 +99,13 @@ func setup(t *testing.T, b backend) (schedule.JobStore, *scheduletest.Clock) {
 
 func sampleJob(name string) schedule.Job {
 	return schedule.Job{
-		Name:     name,
-		Source:   schedule.SourceSpec{Connector: "file", Path: "in/contacts.csv", Format: "csv"},
-		Mapping:  json.RawMessage(`{"columns":[{"source":"E-Mail","field":"email"},{"source":"Tier","field":"loyalty_tier"},{"source":"Notes","field":"notes","skip":true}]}`),
-		Action:   "add_and_update",
-		Sync:     []string{"email"},
+		Name:   name,
+		Source: schedule.SourceSpec{Connector: "file", Path: "in/contacts.csv", Format: "csv"},
+		Spec: importer.JobSpec{
+			Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "E-Mail", Field: "email"}, {Source: "Tier", Field: "loyalty_tier"}, {Source: "Notes", Field: "notes", Skip: true}}},
+			Action:  "add_and_update",
+			Sync:    []string{"email"},
+		},
 		Cadence:  "daily at 09:00",
 		TimeZone: "Europe/Berlin",
 		Enabled:  true,
@@ -126,7 +130,7 @@ func TestJobStoreCRUD(t *testing.T) {
 				t.Errorf("NextRun = %s, want %s", j.NextRun, want)
 			}
 			got, err := s.Get(ctx, j.ID)
-			if err != nil || got.Name != j.Name || got.Source.Path != j.Source.Path || string(got.Mapping) != string(j.Mapping) || !got.NextRun.Equal(j.NextRun) {
+			if err != nil || got.Name != j.Name || got.Source.Path != j.Source.Path || !reflect.DeepEqual(got.Spec, j.Spec) || !got.NextRun.Equal(j.NextRun) {
 				t.Fatalf("Get = %+v, %v", got, err)
 			}
 			// A schedule change takes effect at once.
@@ -170,7 +174,7 @@ func TestJobStoreCRUD(t *testing.T) {
 			bad := sampleJob("")
 			bad.Cadence, bad.TimeZone, bad.Overlap = "every 7m", "Mars/Olympus", "wait"
 			_, err = s.Create(ctx, bad)
-			for _, w := range []string{"no Name", "Mars/Olympus", "overlap policy \"wait\""} {
+			for _, w := range []string{"$.name: missing", "$.time_zone: \"Mars/Olympus\"", "$.cadence: every 7m", "$.overlap: overlap policy \"wait\""} {
 				if err == nil || !strings.Contains(err.Error(), w) {
 					t.Errorf("Create(bad) = %v, want it to mention %q", err, w)
 				}
@@ -236,7 +240,7 @@ func TestFieldUsers(t *testing.T) {
 			oneOff.Cadence = ""
 			_, _ = s.Create(ctx, oneOff)
 			acct := sampleJob("accounts")
-			acct.Object = "account"
+			acct.Spec.Object = "account"
 			_, _ = s.Create(ctx, acct)
 			users, err := s.FieldUsers(ctx, "contact", "loyalty_tier")
 			if err != nil || len(users) != 1 || users[0].ID != a.ID {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 	"github.com/intakehq/intake/sink"
@@ -83,9 +84,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	job, err := jobs.Create(ctx, schedule.Job{
 		Name:    "contacts from the inbox",
 		Source:  schedule.SourceSpec{Connector: "file", Path: "contacts.csv", Format: "csv"},
-		Action:  intake.ActionAddAndUpdate,
-		Sync:    []string{"email"},
-		Cadence: "every 1m", TimeZone: "UTC", Enabled: true, SkipUnchanged: true, AllowNewRecords: true,
+		Spec:    importer.JobSpec{Action: intake.ActionAddAndUpdate, Sync: []string{"email"}},
+		Cadence: "every 1m", TimeZone: "UTC", Enabled: true, SkipUnchanged: true,
 	})
 	if err != nil {
 		return err
