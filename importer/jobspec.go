@@ -152,7 +152,9 @@ var jobSpecKeys = map[string][]string{
 // ParseJobSpec reads a job spec from JSON and validates it ([JobSpec.Validate]).
 // Every problem is reported at once as [SpecErrors]: unknown keys, values
 // of the wrong JSON type, and what Validate finds. A spec of a newer
-// version than [JobSpecVersion] is refused.
+// version than [JobSpecVersion] is refused. When the JSON decodes and only
+// Validate finds problems, the spec is returned with them, so that a
+// caller can add what [JobSpec.ValidateFor] finds against a store.
 func ParseJobSpec(data []byte) (*JobSpec, error) {
 	if len(data) > MaxJobSpecBytes {
 		return nil, SpecErrors{{Path: "$", Message: fmt.Sprintf("the spec is larger than %d bytes", MaxJobSpecBytes)}}
@@ -212,7 +214,7 @@ func ParseJobSpec(data []byte) (*JobSpec, error) {
 		return nil, es
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, err
+		return spec, err
 	}
 	return spec, nil
 }
@@ -525,11 +527,50 @@ func (s *JobSpec) CSVConfig() (connector.CSVConfig, error) {
 // named by sync, rules, merge and links must exist) and returns every
 // problem as [SpecErrors]. src may be nil to check the spec against the
 // store without a file (see [JobSpec.ValidateFor]); the Job then has no
-// Source.
+// Source. What [JobSpec.Validate] finds is reported with the rest.
 func (s *JobSpec) Job(ctx context.Context, sk sink.Sink, src connector.Source) (Job, error) {
-	if err := s.Validate(); err != nil {
+	var invalid SpecErrors
+	if err := s.Validate(); err != nil && !errors.As(err, &invalid) {
 		return Job{}, err
 	}
+	if invalid.cover("$.version") || invalid.cover("$.object") || invalid.cover("$.mapping") {
+		return Job{}, invalid // no schema to check the rest against
+	}
+	job, es := s.build(ctx, sk, src)
+	var more SpecErrors
+	if errors.As(es, &more) {
+		// A value Validate refused is not reported again by the checks
+		// against the store's schema.
+		for _, e := range more {
+			if !invalid.cover(e.Path) {
+				invalid = append(invalid, e)
+			}
+		}
+	} else if es != nil {
+		return Job{}, es
+	}
+	if len(invalid) > 0 {
+		return Job{}, invalid
+	}
+	return job, nil
+}
+
+// cover reports whether es has a problem at path, inside it or around it.
+func (es SpecErrors) cover(path string) bool {
+	within := func(inner, outer string) bool {
+		return strings.HasPrefix(inner, outer) && (len(inner) == len(outer) || inner[len(outer)] == '.' || inner[len(outer)] == '[')
+	}
+	for _, e := range es {
+		if within(e.Path, path) || within(path, e.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// build builds the job against the store's schemas and checks the fields
+// the spec names; the spec's values may be invalid (Job reports those).
+func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source) (Job, error) {
 	var es SpecErrors
 	object := orDefault(s.Object, intake.ObjectContact)
 	spec := s.Mapping

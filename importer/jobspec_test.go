@@ -234,3 +234,34 @@ func TestJobSpecActivitiesAreAppendOnly(t *testing.T) {
 		require.Contains(t, es[0].Message, "append-only", tc.spec)
 	}
 }
+
+// TestJobSpecEveryProblemAtOnce: a spec with a wrong action and a field
+// the store lacks gets both reported, by ParseJobSpec and ValidateFor
+// together, each once.
+func TestJobSpecEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	spec, err := importer.ParseJobSpec([]byte(`{"version": 1, "action": "upsert", "sync": ["emial", "e mail"], "merge": {"default": "loudest", "fields": {"town": "overwrite"}}}`))
+	var es importer.SpecErrors
+	require.ErrorAs(t, err, &es)
+	require.NotNil(t, spec, "the spec decoded: it is returned with its problems")
+	mem := sink.NewMemory(sink.MemoryConfig{})
+	t.Cleanup(func() { mem.Close() })
+	err = spec.ValidateFor(context.Background(), mem)
+	require.ErrorAs(t, err, &es)
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Path)
+	}
+	require.Equal(t, []string{"$.action", "$.sync[1]", "$.merge.default", "$.sync[0]", "$.merge.fields.town"}, got, "%v", err)
+
+	// Without a schema to check against, the spec's own problems only.
+	spec, err = importer.ParseJobSpec([]byte(`{"version": 1, "object": "Not A Name", "sync": ["emial"]}`))
+	require.Error(t, err)
+	err = spec.ValidateFor(context.Background(), mem)
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, 1, "%v", err)
+	require.Equal(t, "$.object", es[0].Path)
+
+	_, err = importer.ParseJobSpec([]byte(`{"version": 1, "emial": 1}`))
+	require.Error(t, err)
+}
