@@ -154,8 +154,10 @@ func cliError(err error) error {
 	return errors.New(msg)
 }
 
-// loadJobSpec reads a job spec file; its problems are a usage error that
-// lists each with its JSON path.
+// loadJobSpec reads a job spec file. A file that is not a spec is a usage
+// error that lists each problem with its JSON path; a spec whose values
+// are invalid is returned, for JobSpec.Job to report its problems with
+// those only the store can tell (and for flags to override).
 func loadJobSpec(flag, path string) (*importer.JobSpec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -165,15 +167,24 @@ func loadJobSpec(flag, path string) (*importer.JobSpec, error) {
 		return nil, fmt.Errorf("%s%w", flag, err)
 	}
 	spec, err := importer.ParseJobSpec(data)
-	if err != nil {
+	if err != nil && spec == nil {
 		return nil, specFileError(flag+path, err)
 	}
 	return spec, nil
 }
 
+// checkJobSpec checks a job file's spec against the store: every problem,
+// each with its JSON path, is a usage error.
+func checkJobSpec(ctx context.Context, s sink.Sink, file string, spec *importer.JobSpec) error {
+	return specFileError(file, spec.ValidateFor(ctx, s))
+}
+
 // specFileError reports the problems of a job spec file, each with its
 // JSON path: a usage error (exit status 2).
 func specFileError(file string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var es importer.SpecErrors
 	if !errors.As(err, &es) {
 		return err

@@ -123,6 +123,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdMapSuggest(ctx, args[2:], stdout, stderr)
 	case "schedule":
 		return cmdSchedule(ctx, args[1:], stdout, stderr)
+	case "job":
+		return cmdJob(ctx, args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return errHelp
