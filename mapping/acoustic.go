@@ -26,7 +26,8 @@ const MaxAcousticBytes = 1 << 20
 // element LIST_IMPORT), as read by [LoadAcoustic]. Its methods turn it into
 // an Intake job: [AcousticImport.Spec] (the mapping), Action,
 // [AcousticImport.Key] (sync fields), [AcousticImport.DelimiterName] (file
-// type) and HasHeaders.
+// type) and HasHeaders; importer.AcousticSpec turns it into a whole job
+// spec.
 type AcousticImport struct {
 	// Action is LIST_INFO/ACTION as an intake action (CREATE → create, …).
 	Action intake.Action

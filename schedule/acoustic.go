@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/mapping"
 )
 
 // AcousticConfig configures [NewAcousticHandler].
@@ -22,12 +25,21 @@ type AcousticConfig struct {
 	// (the connector's upload directory); required. Names are plain file
 	// names inside it: a path is refused.
 	UploadDir string
-	// Job is the template of the job saved per ImportList request: the
-	// handler sets Name and Source (connector "file", the source file's
-	// path, Options map_file, encoding and notify_email); the host's Runner
-	// reads the map file (mapping.LoadAcoustic) for the action, sync fields
-	// and mapping, and e-mails notify_email from Config.OnFinish. Its
-	// schedule fields are ignored.
+	// Job is the template of the job saved per ImportList request. The
+	// handler sets its Name, its Source and its Spec; its schedule fields
+	// are ignored. The Spec is the one the MAP_FILE describes
+	// (importer.AcousticSpec: action, key, mapping, delimiter, header,
+	// consent, contact lists) with FILE_ENCODING as the source's
+	// encoding, over the template's Spec, which gives what a map cannot
+	// say (merge policy, in-file duplicates, tags, links, actor,
+	// allow_new_records …). The Source reads SOURCE_FILE: the template's
+	// Source.Connector and Source.Path, when set, say how the Runner
+	// reaches UploadDir (e.g. connector "file" and the directory under
+	// the file connector's root), and the file name is joined to that
+	// path; without them the Source is connector "file" and the file's
+	// path in UploadDir (the standard runner's connector.Registry then
+	// needs a LocalRoot of "/"). Source.Options map_file and notify_email
+	// name the map file and EMAIL (for Config.OnFinish).
 	Job Job
 	// Actor and Authorize work as in [HandlerConfig]: both nil deny all.
 	Actor     func(r *http.Request) (string, error)
@@ -48,7 +60,11 @@ type AcousticConfig struct {
 //
 // JOB_ID is the run's id (a UUID, not a number as in Acoustic). Errors
 // answer SUCCESS false with a Fault. Each ImportList request saves a
-// disabled job (no schedule) and queues a run of it (trigger api).
+// disabled job (no schedule) whose spec is the MAP_FILE's (see
+// AcousticConfig.Job) and queues a run of it (trigger api): with
+// [ImportRunner], an OPT_OUT map opts the listed contacts out and creates
+// none. A map that does not load, or makes an invalid job, answers a Fault
+// naming every problem.
 func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil || cfg.UploadDir == "" {
 		return nil, errors.New("schedule: NewAcousticHandler: Scheduler, Store and UploadDir are required")
@@ -113,19 +129,18 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 				acousticFault(w, http.StatusBadRequest, "FILE_ENCODING must be UTF-8 or ISO-8859-1")
 				return
 			}
-			job := cfg.Job
-			job.ID, job.Cadence, job.Enabled, job.RunOnSave = "", "", false, false
-			job.RunOnceAt = time.Time{}
-			job.Name = "ImportList " + il.SourceFile
-			job.Source.Connector, job.Source.Path = "file", paths[1]
-			job.Source.Options = map[string]string{"map_file": paths[0], "notify_email": il.Email}
-			job.Spec.Source.Encoding = enc
+			spec, err := acousticMap(paths[0])
+			if err != nil {
+				acousticFault(w, http.StatusBadRequest, "MAP_FILE "+il.MapFile+": "+err.Error())
+				return
+			}
+			job := acousticJob(cfg.Job, spec, paths, il.SourceFile, enc, il.Email)
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
 				acousticFault(w, httpStatus(err), publicMessage(err))
 				return
 			}
-			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: paths[1]})
+			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: job.Source.Path})
 			if err != nil {
 				acousticFault(w, httpStatus(err), publicMessage(err))
 				return
@@ -159,6 +174,51 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 			acousticFault(w, http.StatusBadRequest, "unsupported operation: this facade answers ImportList and GetJobStatus")
 		}
 	}), nil
+}
+
+// acousticMap reads an ImportList map file into a job spec.
+func acousticMap(name string) (*importer.JobSpec, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	a, err := mapping.LoadAcoustic(f)
+	if err != nil {
+		return nil, errors.New(strings.ReplaceAll(err.Error(), "mapping: acoustic: ", ""))
+	}
+	spec, err := importer.AcousticSpec(a)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "intake: acoustic: "))
+	}
+	return spec, nil
+}
+
+// acousticJob returns the job of an ImportList request: the template with
+// the map's spec over the template's, the source file and the request's
+// encoding and e-mail. paths are the map's and the source file's paths in
+// the upload directory.
+func acousticJob(tmpl Job, m *importer.JobSpec, paths [2]string, sourceFile, encoding, email string) Job {
+	job := tmpl
+	job.ID, job.Cadence, job.Enabled, job.RunOnSave = "", "", false, false
+	job.RunOnceAt = time.Time{}
+	job.Name = "ImportList " + sourceFile
+	if tmpl.Source.Connector != "" && tmpl.Source.Path != "" {
+		job.Source.Path = path.Join(tmpl.Source.Path, path.Base(paths[1]))
+	} else {
+		job.Source.Connector, job.Source.Path = "file", paths[1]
+	}
+	job.Source.Options = map[string]string{"map_file": paths[0], "notify_email": email}
+
+	s := tmpl.Spec
+	s.Version = m.Version
+	s.Object, s.Source, s.Mapping = m.Object, m.Source, m.Mapping
+	s.Action, s.OnMatch, s.OnNoMatch = m.Action, "", ""
+	s.Sync, s.Rules = m.Sync, m.Rules
+	s.Consent, s.Lists = m.Consent, m.Lists
+	s.Source.Encoding = encoding
+	job.Spec = s
+	return job
 }
 
 func httpStatus(err error) int { return statusOf(err) }

@@ -9,9 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 )
@@ -20,8 +26,8 @@ func TestAcousticFacade(t *testing.T) {
 	t.Parallel()
 	store, clock := setup(t, sqliteBackend())
 	dir := t.TempDir()
-	for _, f := range []string{"map.xml", "contacts.csv"} {
-		if err := os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o600); err != nil {
+	for f, data := range map[string]string{"map.xml": updateMap, "contacts.csv": "x", "bad.xml": "<LIST_IMPORT><LIST_INFO><ACTION>UPSERT</ACTION></LIST_INFO></LIST_IMPORT>"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,12 +84,14 @@ func TestAcousticFacade(t *testing.T) {
 		}
 	}
 	if gotJob.Source.Path != filepath.Join(dir, "contacts.csv") || gotJob.Source.Options["map_file"] != filepath.Join(dir, "map.xml") ||
-		gotJob.Spec.Source.Encoding != "ISO-8859-1" || gotJob.Source.Options["notify_email"] != "ops@example.com" || gotJob.Enabled {
+		gotJob.Spec.Source.Encoding != "ISO-8859-1" || gotJob.Source.Options["notify_email"] != "ops@example.com" || gotJob.Enabled ||
+		gotJob.Spec.Action != "update_only" || !slices.Equal(gotJob.Spec.Sync, []string{"email"}) || gotJob.Spec.Mapping == nil {
 		t.Fatalf("job %+v", gotJob)
 	}
 	for _, bad := range []struct{ body, want string }{
 		{strings.Replace(importList, "contacts.csv", "../etc/passwd", 1), "SOURCE_FILE must name a file in the upload directory"},
 		{strings.Replace(importList, "map.xml", "missing.xml", 1), "MAP_FILE missing.xml is not in the upload directory"},
+		{strings.Replace(importList, "map.xml", "bad.xml", 1), `MAP_FILE bad.xml: line 1: LIST_INFO/ACTION: &#34;UPSERT&#34; is not an action: use CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT&#xA;line 1: LIST_IMPORT/MAPPING: missing`},
 		{strings.Replace(importList, "ISO-8859-1", "UTF-16", 1), "FILE_ENCODING must be UTF-8 or ISO-8859-1"},
 		{`<Envelope><Body><GetJobStatus><JOB_ID>nope</JOB_ID></GetJobStatus></Body></Envelope>`, "JOB_ID: run nope"},
 		{`<Envelope><Body><RemoveRecipient/></Body></Envelope>`, "unsupported operation"},
@@ -93,4 +101,64 @@ func TestAcousticFacade(t *testing.T) {
 			t.Errorf("%s: %s, want %q", bad.body, body, bad.want)
 		}
 	}
+}
+
+// updateMap is an ImportList map: UPDATE_ONLY on EMAIL.
+const updateMap = `<LIST_IMPORT><LIST_INFO><ACTION>UPDATE_ONLY</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
+<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
+<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>City</NAME></COLUMN></MAPPING></LIST_IMPORT>`
+
+// TestAcousticOptOutWithTheStandardRunner: an OPT_OUT ImportList through
+// the facade and the standard runner opts the listed contacts out and
+// creates none, not even for the addresses the store does not hold.
+func TestAcousticOptOutWithTheStandardRunner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root := t.TempDir()
+	uploads := filepath.Join(root, "uploads")
+	require.NoError(t, os.MkdirAll(uploads, 0o755))
+	for f, data := range map[string]string{
+		"optout.xml": `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>7</LIST_ID><FILE_TYPE>2</FILE_TYPE></LIST_INFO>
+			<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
+			<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`,
+		"unsubscribes.txt": "EMAIL\nann@x.io\nnobody@x.io\nzed@x.io\n",
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(uploads, f), []byte(data), 0o600))
+	}
+	contacts := seedStore(t) // ann@x.io and ben@x.io
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: root})
+	require.NoError(t, err)
+	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: contacts})
+	require.NoError(t, err)
+	store, clock := setup(t, sqliteBackend())
+	s, err := schedule.New(schedule.Config{Store: store, Runner: runner, Clock: clock, Instance: "test"})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	h, err := schedule.NewAcousticHandler(schedule.AcousticConfig{
+		Scheduler: s, Store: store, UploadDir: uploads,
+		Job:       schedule.Job{Source: schedule.SourceSpec{Connector: "file", Path: "uploads"}},
+		Actor:     func(*http.Request) (string, error) { return "api-user", nil },
+		Authorize: func(context.Context, string, schedule.Permission, string) error { return nil },
+	})
+	require.NoError(t, err)
+	post := func(body string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/", strings.NewReader(body)))
+		return rec.Body.String()
+	}
+	body := post(`<Envelope><Body><ImportList><MAP_FILE>optout.xml</MAP_FILE><SOURCE_FILE>unsubscribes.txt</SOURCE_FILE></ImportList></Body></Envelope>`)
+	m := regexp.MustCompile(`<JOB_ID>([^<]+)</JOB_ID>`).FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	tick(t, s)
+	status := post(`<Envelope><Body><GetJobStatus><JOB_ID>` + m[1] + `</JOB_ID></GetJobStatus></Body></Envelope>`)
+	for _, w := range []string{"<JOB_STATUS>COMPLETE</JOB_STATUS>", "<NAME>TOTAL_ROWS</NAME><VALUE>3</VALUE>",
+		"<NAME>CREATED</NAME><VALUE>0</VALUE>", "<NAME>OPTED_OUT</NAME><VALUE>1</VALUE>", "<NAME>SKIPPED</NAME><VALUE>2</VALUE>"} {
+		assert.Contains(t, status, w)
+	}
+	n, err := contacts.Count(ctx, intake.ObjectContact)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n, "an OPT_OUT request creates no contact")
+	recs := contactsByEmail(t, contacts)
+	assert.True(t, recs["ann@x.io"].OptedOut, "ann opted out")
+	assert.False(t, recs["ben@x.io"].OptedOut, "ben not listed")
 }

@@ -320,11 +320,15 @@ type Run struct {
 	// the Runner so it can skip an unchanged source.
 	PreviousFingerprint string `json:"previous_fingerprint,omitempty"`
 	// SourceRef and RejectsRef say where the archived source file and the
-	// rejected-rows file are kept (host-defined references).
+	// rejected-rows file are kept (references in the runner's archive, or
+	// host-defined); ImportConfig.OpenSource and OpenRejects open those of
+	// the standard runner.
 	SourceRef  string `json:"source_ref,omitempty"`
 	RejectsRef string `json:"rejects_ref,omitempty"`
-	// Input is the file of an upload run (TriggerUpload). Queued runs of
-	// one job run one after another, in the order they were queued.
+	// Input is the file of an upload run (TriggerUpload): the run imports
+	// it instead of the job's own source. Queued runs of one job, and of
+	// the jobs of one Target, run one after another, in the order they
+	// were queued, each with its own report.
 	Input string `json:"input,omitempty"`
 
 	// Attempt is 1 for a first run, 2 and more for the retries of a run

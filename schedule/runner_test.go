@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,7 +45,8 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	require.NoError(t, os.MkdirAll(rejects, 0o755))
 	store := sink.NewMemory(sink.MemoryConfig{})
 	defer store.Close()
-	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: store, Archive: archive, RejectsDir: rejects})
+	cfg := schedule.ImportConfig{Registry: reg, Sink: store, Archive: archive, RejectsDir: rejects}
+	runner, err := schedule.ImportRunner(cfg)
 	require.NoError(t, err)
 
 	clock := scheduletest.NewClock(time.Date(2026, 3, 2, 7, 50, 0, 0, time.UTC))
@@ -81,9 +83,15 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	rc, err := archive.Open(ctx, first.SourceRef)
 	require.NoError(t, err)
 	rc.Close()
-	b, err := os.ReadFile(first.RejectsRef)
+	rc, err = cfg.OpenRejects(ctx, first)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), "broken")
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "broken", "the rejected rows are kept in the archive")
+	b, err = os.ReadFile(filepath.Join(rejects, first.ID+"-rejects.csv"))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "broken", "and in RejectsDir")
 	assert.Equal(t, schedule.StatusSkippedUnchanged, second.Status, "an identical file is not imported again")
 	assert.Equal(t, schedule.StatusSucceeded, third.Status, third.Error)
 	assert.Equal(t, []int64{1, 1, 1}, []int64{third.Created, third.Updated, third.Unchanged})

@@ -20,8 +20,9 @@ import (
 // run's lease is lost. Through [Handle](ctx) the runner reports live counts,
 // the source fingerprint and where it archived the source and the rejects.
 // To skip an unchanged source, it compares the fingerprint with
-// run.PreviousFingerprint, sets it and returns (nil, nil): the run is
-// recorded as skipped_unchanged.
+// run.PreviousFingerprint, sets it and returns (nil, nil): the run of a job
+// with SkipUnchanged is then recorded as skipped_unchanged. A run with an
+// Input imports that file (an upload), not the job's source.
 type Runner func(ctx context.Context, job Job, run Run) (*importer.Report, error)
 
 // Config configures a [Scheduler]. Store and Runner are required; the other
@@ -352,7 +353,7 @@ func (s *Scheduler) execute(job Job, run Run) {
 
 	final := h.snapshot()
 	final.Finished = s.cfg.Clock.Now().UTC()
-	settle(ctx, &final, rep, err)
+	settle(ctx, &job, &final, rep, err)
 	if ferr := s.cfg.Store.Finish(store, final); ferr != nil {
 		s.log.Error("schedule: recording the run failed", "run", run.ID, "job", job.Name, "err", ferr)
 	}
@@ -371,8 +372,11 @@ func (s *Scheduler) call(ctx context.Context, job Job, run Run) (rep *importer.R
 	return s.cfg.Runner(ctx, job, run)
 }
 
-// settle sets a run's final status and counts from the runner's result.
-func settle(ctx context.Context, r *Run, rep *importer.Report, err error) {
+// settle sets a run's final status and counts from the runner's result. A
+// run is skipped_unchanged only when its job skips unchanged sources and
+// the runner skipped: it read no rows (no report) and the source's
+// fingerprint equals the last successful run's.
+func settle(ctx context.Context, job *Job, r *Run, rep *importer.Report, err error) {
 	if rep != nil {
 		r.Rows, r.Created, r.Updated, r.Unchanged = rep.Rows, rep.Created, rep.Updated, rep.Unchanged
 		r.Skipped, r.OptedOut, r.Rejected = rep.Skipped, rep.OptedOut, rep.Rejected
@@ -381,7 +385,7 @@ func settle(ctx context.Context, r *Run, rep *importer.Report, err error) {
 		}
 	}
 	switch {
-	case err == nil && r.Fingerprint != "" && r.Fingerprint == r.PreviousFingerprint:
+	case err == nil && rep == nil && job.SkipUnchanged && r.Fingerprint != "" && r.Fingerprint == r.PreviousFingerprint:
 		r.Status = StatusSkippedUnchanged
 	case err != nil && ctx.Err() != nil, rep != nil && rep.Status == importer.StatusCanceled:
 		r.Status = StatusCanceled

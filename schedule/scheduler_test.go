@@ -310,7 +310,9 @@ func TestSkipUnchanged(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store, clock := setup(t, sqliteBackend())
-	j, _ := store.Create(ctx, sampleJob("files"))
+	files := sampleJob("files")
+	files.SkipUnchanged = true
+	j, _ := store.Create(ctx, files)
 	fp := "size=10,mtime=1"
 	rec := &recorder{reply: func(ctx context.Context, _ schedule.Job, run schedule.Run) (*importer.Report, error) {
 		schedule.Handle(ctx).SetFingerprint(fp)

@@ -882,7 +882,9 @@ func (s *sqlStore) Finish(ctx context.Context, r Run) error {
 		if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = '' WHERE id = ? AND running_run = ?`), r.JobID, r.ID); err != nil {
 			return fmt.Errorf("schedule: free job: %w", err)
 		}
-		if (r.Status == StatusSucceeded || r.Status == StatusPartiallySucceeded) && r.Fingerprint != "" {
+		// The last fingerprint is the job's own source's: an uploaded
+		// file (Input) does not tell whether that source changed.
+		if (r.Status == StatusSucceeded || r.Status == StatusPartiallySucceeded) && r.Fingerprint != "" && r.Input == "" {
 			_, err = tx.exec(ctx, s.q(`UPDATE intake_jobs SET last_fingerprint = ? WHERE id = ?`), r.Fingerprint, r.JobID)
 		}
 		return err
