@@ -98,16 +98,16 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if f.acousticMap != "" {
+		if err := applyAcoustic(spec, f.acousticMap, f.allowResubscribe); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	if f.acousticMap != "" {
-		if err := applyAcoustic(ctx, st.sink, spec, f.acousticMap, f.allowResubscribe); err != nil {
-			return err
-		}
-	}
 	job, err := buildJob(ctx, st.sink, spec, settings)
 	if err != nil {
 		return err

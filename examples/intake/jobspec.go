@@ -12,7 +12,6 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -415,43 +414,27 @@ func splitLinks(s string) []string {
 }
 
 // applyAcoustic sets what an Acoustic Campaign LIST_IMPORT mapping file
-// says: the action, the sync key, the file type and header row, its
-// consent channel, its contact lists and the mapping (whose fields depend
-// on the contact schema the store holds).
-func applyAcoustic(ctx context.Context, s sink.Sink, spec *importer.JobSpec, path string, allowResubscribe bool) error {
+// says (importer.AcousticSpec): the action, the key, the file type and
+// header row and the mapping; its consent channel and contact lists join
+// those of the flags.
+func applyAcoustic(spec *importer.JobSpec, path string, allowResubscribe bool) error {
 	a, err := loadAcoustic(path)
 	if err != nil {
 		return err
 	}
-	key := a.Key()
-	if len(key.Fields) == 0 {
-		return usagef("-acoustic-map %s: no sync fields, KEY_COLUMN, EMAIL or USE_RECIPIENT_ID: Intake needs a key to match rows", path)
-	}
-	spec.Action, spec.OnMatch, spec.OnNoMatch = a.Action, "", ""
-	setKey(spec, key)
-	header := a.HasHeaders
-	spec.Source.Delimiter, spec.Source.Header = a.DelimiterName(), &header
-	if ch := a.Channel(); ch != nil {
-		ch.AllowResubscribe = allowResubscribe
-		spec.Consent = append(spec.Consent, *ch)
-	}
-	if len(a.ContactLists) > 0 && a.Action != intake.ActionOptOut {
-		spec.Lists = append(spec.Lists, a.ContactLists...)
-	}
-	schema, err := schemaFor(ctx, s, intake.ObjectContact)
+	as, err := importer.AcousticSpec(a)
 	if err != nil {
-		return err
+		return usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(trimIntake(err), "acoustic: "))
 	}
-	if len(spec.Consent) > 0 {
-		if schema, err = identity.ConsentFields(schema, spec.Consent...); err != nil {
-			return usagef("-consent: %s", trimIntake(err))
-		}
+	spec.Action, spec.OnMatch, spec.OnNoMatch = as.Action, "", ""
+	spec.Sync, spec.Rules = as.Sync, as.Rules
+	spec.Source.Delimiter, spec.Source.Header = as.Source.Delimiter, as.Source.Header
+	spec.Mapping = as.Mapping
+	for _, ch := range as.Consent {
+		ch.AllowResubscribe = allowResubscribe
+		spec.Consent = append(spec.Consent, ch)
 	}
-	var m *mapping.Spec
-	if m, err = a.Spec(schema); err != nil {
-		return usagef("-acoustic-map %s: %s", path, trimIntake(err))
-	}
-	spec.Mapping = m
+	spec.Lists = append(spec.Lists, as.Lists...)
 	return nil
 }
 

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -31,9 +34,11 @@ func jobRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	run := schedule.Run{Trigger: schedule.TriggerManual, Actor: os.Getenv("USER")}
 	if *file != "" {
-		if run.Input, err = localFile(*file); err != nil {
+		abs, err := localFile(*file)
+		if err != nil {
 			return err
 		}
+		run.Input = "file://" + abs // a URL: the job's connector may be another
 		run.Trigger = schedule.TriggerUpload
 	}
 	dir, err := runFilesDir(*runs, c.storeURL)
@@ -77,7 +82,7 @@ func printRun(w io.Writer, job schedule.Job, r schedule.Run, rep *importer.Repor
 	var err error
 	switch {
 	case asJSON && rep != nil:
-		err = printJSON(w, runReport{RunID: r.ID, Report: rep})
+		err = printRunReport(w, r.ID, rep)
 	case asJSON:
 		err = printJSON(w, r)
 	case rep != nil:
@@ -98,10 +103,28 @@ func printRun(w io.Writer, job schedule.Job, r schedule.Run, rep *importer.Repor
 	return nil
 }
 
-// runReport is a run's report (3.2) with the id the run history knows it by.
-type runReport struct {
-	RunID string `json:"run_id"`
-	*importer.Report
+// printRunReport prints a run's report (3.2) as JSON, with first the id
+// the run history knows the run by ("run_id").
+func printRunReport(w io.Writer, runID string, rep *importer.Report) error {
+	data, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	id, _ := json.Marshal(runID)
+	if rest, ok := bytes.CutPrefix(data, []byte("{")); ok && !bytes.Contains(data, []byte(`"run_id":`)) {
+		sep := []byte(",")
+		if bytes.HasPrefix(rest, []byte("}")) {
+			sep = nil
+		}
+		data = slices.Concat([]byte(`{"run_id":`), id, sep, rest)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, data, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
 }
 
 func printJSON(w io.Writer, v any) error { return (&jobCmd{}).printJSON(w, v) }
@@ -122,8 +145,8 @@ func runFilesDir(flagDir, storeURL string) (string, error) {
 // runHere queues run and executes it in this process: the CLI is a
 // scheduler of the store (schedule.Scheduler with the standard
 // ImportRunner) until its run has started, and waits for the runs it
-// started. The imported file is kept in DIR/files and the rejected rows in
-// DIR/rejects. It returns the run's final record and, when the run imported
+// started. The imported file and the rejected rows are kept in dir. It
+// returns the run's final record and, when the run imported
 // here, its report.
 func runHere(ctx context.Context, st *store, jobs schedule.JobStore, run schedule.Run, dir string) (schedule.Run, *importer.Report, error) {
 	runner, closeFiles, err := cliRunner(st, dir)
@@ -183,22 +206,17 @@ func awaitRun(ctx context.Context, jobs schedule.JobStore, run schedule.Run, fin
 }
 
 // cliRunner returns the standard runner over the CLI's store and
-// connectors, keeping each run's file and rejected rows under dir.
+// connectors, keeping each run's file and rejected rows in the archive dir.
 func cliRunner(st *store, dir string) (schedule.Runner, func(), error) {
 	reg, err := registry()
 	if err != nil {
 		return nil, nil, err
 	}
-	archive, err := connector.NewDirArchive(filepath.Join(dir, "files"))
+	archive, err := connector.NewDirArchive(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	rejects := filepath.Join(dir, "rejects")
-	if err := os.MkdirAll(rejects, 0o750); err != nil {
-		archive.Close()
-		return nil, nil, err
-	}
-	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: st.sink, Archive: archive, RejectsDir: rejects})
+	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: st.sink, Archive: archive})
 	if err != nil {
 		archive.Close()
 		return nil, nil, err
@@ -378,29 +396,27 @@ func runDownload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // openRunFile opens a run's kept source file or rejected rows.
 func openRunFile(ctx context.Context, r schedule.Run, which, dir string) (io.ReadCloser, error) {
-	if which == "rejects" {
-		if r.RejectsRef == "" {
-			return nil, fmt.Errorf("run %s kept no rejected rows (%s): it was not run by intake job run -wait, or read no file", r.ID, r.Status)
-		}
-		f, err := os.Open(r.RejectsRef)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("run %s: its rejected rows %s are gone (they are kept on the machine that ran it)", r.ID, r.RejectsRef)
-		}
-		return f, err
-	}
-	if r.SourceRef == "" {
-		return nil, fmt.Errorf("run %s kept no copy of its file (%s): it was not run by intake job run -wait, or read no file", r.ID, r.Status)
-	}
-	archive, err := connector.NewDirArchive(filepath.Join(dir, "files"))
+	archive, err := connector.NewDirArchive(dir)
 	if err != nil {
 		return nil, err
 	}
-	f, err := archive.Open(ctx, r.SourceRef)
+	cfg := schedule.ImportConfig{Archive: archive}
+	var f io.ReadCloser
+	if which == "rejects" {
+		f, err = cfg.OpenRejects(ctx, r)
+	} else {
+		f, err = cfg.OpenSource(ctx, r)
+	}
+	switch {
+	case errors.Is(err, schedule.ErrNotFound) && which == "rejects":
+		err = fmt.Errorf("run %s kept no rejected rows (%s, %d rejected)", r.ID, r.Status, r.Rejected)
+	case errors.Is(err, schedule.ErrNotFound):
+		err = fmt.Errorf("run %s kept no copy of its file (%s): it read no file", r.ID, r.Status)
+	case errors.Is(err, os.ErrNotExist):
+		err = fmt.Errorf("run %s: its %s file is not in %s (runs keep their files on the machine that ran them; -runs names another directory)", r.ID, which, dir)
+	}
 	if err != nil {
 		archive.Close()
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("run %s: its file %s is not in %s (files are kept on the machine that ran the run; -runs names another directory)", r.ID, r.SourceRef, dir)
-		}
 		return nil, err
 	}
 	return &closeBoth{ReadCloser: f, also: archive.Close}, nil
