@@ -451,10 +451,10 @@ func jobRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return c.printJSON(stdout, runs)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "RUN ID\tTRIGGER\tSTATUS\tSTARTED\tROWS\tCREATED\tUPDATED\tUNCHANGED\tSKIPPED\tOPTED OUT\tREJECTED\t")
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN ID\tTRIGGER\tSTATUS\tSTARTED\tROWS\tCREATED\tUPDATED\tUNCHANGED\tSKIPPED\tOPTED OUT\tREJECTED")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.ID, r.Trigger, r.Status, timeText(r.Started),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Trigger, r.Status, timeText(r.Started),
 			r.Rows, r.Created, r.Updated, r.Unchanged, r.Skipped, r.OptedOut, r.Rejected)
 	}
 	return tw.Flush()

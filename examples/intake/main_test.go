@@ -451,6 +451,23 @@ func TestPostgresStore(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.JSONEq(t, `{"ticket_no":"T-1","contact_email":"anna.schmidt@example.de","opted_out":false}`, out)
 
+	// Jobs live in the same schema: saved, run here, listed with the run.
+	jobFile := filepath.Join(dir, "job.json")
+	require.NoError(t, os.WriteFile(jobFile, []byte(`{"version": 1, "rules": ["contact_id", "email"], "tags": ["pg"]}`), 0o600))
+	code, out, stderr = cli(t, "job", "create", "-store", store, "-source", filepath.Join(dir, "contacts-update.csv"), jobFile)
+	require.Equal(t, 0, code, stderr)
+	id := strings.TrimSpace(out)
+	code, out, stderr = cli(t, "job", "run", "-store", store, "-runs", filepath.Join(dir, "runs"), "-wait", "-json", id)
+	require.Equal(t, 0, code, stderr)
+	r = decodeReport(t, out)
+	assert.Equal(t, []int64{5, 0, 5, 0}, []int64{r.Rows, r.Created, r.Updated, r.Unchanged}, "the tag is new to every record the file holds")
+	code, out, stderr = cli(t, "job", "runs", "-store", store, id)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `manual\s+succeeded\s+\S+\s+5\s+0\s+5\s+0`, out)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".intake_jobs").Scan(&n))
+	assert.Equal(t, 1, n, "the job store's tables are in the store's schema")
+
 	code, _, stderr = cli(t, "import", "-store", "postgres://nobody:secret@127.0.0.1:1/none", filepath.Join(dir, "contacts.csv"))
 	assert.Equal(t, 1, code)
 	assert.NotContains(t, stderr, "secret", "the password never reaches the user's terminal")
