@@ -145,3 +145,21 @@ func TestCLIErrorNamesFlags(t *testing.T) {
 	}
 	assert.NoError(t, cliError(nil))
 }
+
+// TestFlagErrorsPrintedOnce: a flag the command does not know, or one
+// without its value, is said once (after the usage).
+func TestFlagErrorsPrintedOnce(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"import", "-colour", "red", "x.csv"},
+		{"job", "list", "-store"},
+		{"run", "show", "-frob", "x"},
+	} {
+		code, _, stderr := cli(t, args...)
+		assert.Equal(t, 2, code, stderr)
+		for _, msg := range []string{"flag provided but not defined", "flag needs an argument"} {
+			assert.Contains(t, []int{0, 1}, strings.Count(stderr, msg), "%v: %s", args, stderr)
+		}
+		assert.Regexp(t, `(?s)^Usage: .*\nintake: flag .*\n$`, stderr, args)
+	}
+}
