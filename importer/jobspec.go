@@ -146,13 +146,15 @@ var jobSpecKeys = map[string][]string{
 	"$":         {"version", "name", "object", "source", "mapping", "action", "on_match", "on_no_match", "sync", "rules", "duplicates", "merge", "consent", "lists", "tags", "links", "on_unknown", "keep_unmapped", "allow_new_records", "reason", "actor", "unlink"},
 	"source":    {"delimiter", "encoding", "header", "sheet"},
 	"merge":     {"default", "fields", "by"},
-	"consent[]": {"name", "default", "date", "source", "allow_resubscribe"},
+	"consent[]": {"name", "default", "date", "source", "allow_resubscribe", "override_on_no_change"},
 }
 
 // ParseJobSpec reads a job spec from JSON and validates it ([JobSpec.Validate]).
 // Every problem is reported at once as [SpecErrors]: unknown keys, values
 // of the wrong JSON type, and what Validate finds. A spec of a newer
-// version than [JobSpecVersion] is refused.
+// version than [JobSpecVersion] is refused. When the JSON decodes and only
+// Validate finds problems, the spec is returned with them, so that a
+// caller can add what [JobSpec.ValidateFor] finds against a store.
 func ParseJobSpec(data []byte) (*JobSpec, error) {
 	if len(data) > MaxJobSpecBytes {
 		return nil, SpecErrors{{Path: "$", Message: fmt.Sprintf("the spec is larger than %d bytes", MaxJobSpecBytes)}}
@@ -212,7 +214,7 @@ func ParseJobSpec(data []byte) (*JobSpec, error) {
 		return nil, es
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, err
+		return spec, err
 	}
 	return spec, nil
 }
@@ -346,6 +348,11 @@ func (s *JobSpec) Validate() error {
 	}
 	if err := s.OnUnknown.Validate(); err != nil {
 		es.add("$.on_unknown", "%s", trimIntake(err))
+	} else if s.OnUnknown == MissingEmpty && s.object() == intake.ObjectActivity {
+		es.add("$.on_unknown", "empty: an activity always has a profile: use reject, skip or create")
+	}
+	if s.Source.Header != nil && !*s.Source.Header && (s.Mapping == nil || len(s.Mapping.Columns) == 0) {
+		es.add("$.source.header", "a file without a header row needs a mapping whose columns name 1-based indexes")
 	}
 	if !s.Unlink.Valid() {
 		es.add("$.unlink", "%q: use keep or remove", s.Unlink)
@@ -356,6 +363,15 @@ func (s *JobSpec) Validate() error {
 		}
 	}
 	return es.err()
+}
+
+// object returns the object type the spec imports: the mapping's object
+// section's, else "object", else contact.
+func (s *JobSpec) object() string {
+	if s.Mapping != nil && s.Mapping.Object != nil {
+		return s.Mapping.Object.Name
+	}
+	return orDefault(s.Object, intake.ObjectContact)
 }
 
 // validateAction checks the action, the matrix, and what lifecycle actions need.
@@ -376,6 +392,9 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 			es.add(path, "%s", trimIntake(err))
 		}
 	}
+	if s.object() == intake.ObjectActivity && (s.Action == "" || s.Action.Valid()) {
+		s.validateAppendOnly(es)
+	}
 	lifecycle := mx.OnMatch == identity.MatchInactivate || mx.OnMatch == identity.MatchDelete || mx.OnMatch == identity.MatchAnonymize
 	if lifecycle && strings.TrimSpace(s.Reason) == "" {
 		es.add("$.reason", "on_match %s needs a reason: why the records are %s (kept in the audit log)", mx.OnMatch, lifecycleDone(mx.OnMatch))
@@ -383,6 +402,27 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 	if s.Unlink == UnlinkRemove && mx.OnMatch != identity.MatchDelete && mx.OnMatch != identity.MatchAnonymize {
 		es.add("$.unlink", "remove takes away the links to the records an import deletes or anonymizes: set on_match to delete or anonymize")
 	}
+}
+
+// validateAppendOnly checks that an activity import only adds events: its
+// action (add_only when the spec gives none) is add_only or create.
+func (s *JobSpec) validateAppendOnly(es *SpecErrors) {
+	c := *s
+	if c.Action == "" && c.OnMatch == "" && c.OnNoMatch == "" {
+		c.Action = intake.ActionAddOnly
+	}
+	mx := c.matrix()
+	if mx == identity.Preset(intake.ActionAddOnly) {
+		return
+	}
+	path := "$.action"
+	switch {
+	case s.OnMatch != "" || s.OnNoMatch != "":
+		path = "$.on_match"
+	case identity.Preset(c.Action) == identity.Preset(intake.ActionAddOnly):
+		path = "$.allow_new_records"
+	}
+	es.add(path, "activities are append-only: %s would not only add events; use add_only (events sync on event_id when the file has it) or create", describeMatrix(mx))
 }
 
 func lifecycleDone(m identity.OnMatch) string {
@@ -487,11 +527,50 @@ func (s *JobSpec) CSVConfig() (connector.CSVConfig, error) {
 // named by sync, rules, merge and links must exist) and returns every
 // problem as [SpecErrors]. src may be nil to check the spec against the
 // store without a file (see [JobSpec.ValidateFor]); the Job then has no
-// Source.
+// Source. What [JobSpec.Validate] finds is reported with the rest.
 func (s *JobSpec) Job(ctx context.Context, sk sink.Sink, src connector.Source) (Job, error) {
-	if err := s.Validate(); err != nil {
+	var invalid SpecErrors
+	if err := s.Validate(); err != nil && !errors.As(err, &invalid) {
 		return Job{}, err
 	}
+	if invalid.cover("$.version") || invalid.cover("$.object") || invalid.cover("$.mapping") {
+		return Job{}, invalid // no schema to check the rest against
+	}
+	job, es := s.build(ctx, sk, src)
+	var more SpecErrors
+	if errors.As(es, &more) {
+		// A value Validate refused is not reported again by the checks
+		// against the store's schema.
+		for _, e := range more {
+			if !invalid.cover(e.Path) {
+				invalid = append(invalid, e)
+			}
+		}
+	} else if es != nil {
+		return Job{}, es
+	}
+	if len(invalid) > 0 {
+		return Job{}, invalid
+	}
+	return job, nil
+}
+
+// cover reports whether es has a problem at path, inside it or around it.
+func (es SpecErrors) cover(path string) bool {
+	within := func(inner, outer string) bool {
+		return strings.HasPrefix(inner, outer) && (len(inner) == len(outer) || inner[len(outer)] == '.' || inner[len(outer)] == '[')
+	}
+	for _, e := range es {
+		if within(e.Path, path) || within(path, e.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// build builds the job against the store's schemas and checks the fields
+// the spec names; the spec's values may be invalid (Job reports those).
+func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source) (Job, error) {
 	var es SpecErrors
 	object := orDefault(s.Object, intake.ObjectContact)
 	spec := s.Mapping
@@ -600,7 +679,7 @@ func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *Sp
 	case object == intake.ObjectContact, object == intake.ObjectActivity:
 		// The importer's defaults: email, or event_id for activities.
 	default:
-		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules), or a mapping whose object section names its key", object)
+		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules) with the fields that identify one (%s), or a mapping whose object section names its key", object, strings.Join(job.Schema.Names(), ", "))
 	}
 }
 

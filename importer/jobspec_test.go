@@ -174,3 +174,94 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 	require.NotEmpty(t, specRecs["ann@x.io"].Get("account_record_id").String())
 	require.Equal(t, "newsletter", specRecs["new@x.io"].Get("lists").String())
 }
+
+// TestJobSpecRefusesWhatCannotRun: an activity's profile cannot be left
+// empty, a file without a header row needs a mapping by index, and a
+// custom type's missing key names the fields to choose from; a consent
+// channel's override_on_no_change reads back.
+func TestJobSpecRefusesWhatCannotRun(t *testing.T) {
+	t.Parallel()
+	var es importer.SpecErrors
+	_, err := importer.ParseJobSpec([]byte(`{"version": 1, "object": "activity", "on_unknown": "empty", "source": {"header": false}}`))
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, 2, "%v", err)
+	require.Equal(t, "$.on_unknown", es[0].Path)
+	require.Contains(t, es[0].Message, "always has a profile")
+	require.Equal(t, "$.source.header", es[1].Path)
+	require.Contains(t, es[1].Message, "1-based indexes")
+
+	_, err = importer.ParseJobSpec([]byte(`{"version": 1, "source": {"header": false}, "mapping": {"columns": [{"index": 1, "field": "email"}]}}`))
+	require.NoError(t, err)
+
+	spec, err := importer.ParseJobSpec([]byte(`{"version": 1, "consent": [{"name": "sms", "source": "List Import", "override_on_no_change": true}]}`))
+	require.NoError(t, err)
+	require.True(t, spec.Consent[0].OverrideOnNoChange)
+
+	ctx := context.Background()
+	mem := sink.NewMemory(sink.MemoryConfig{})
+	t.Cleanup(func() { mem.Close() })
+	spec, err = importer.ParseJobSpec([]byte(`{"version": 1, "mapping": {"object": {"name": "ticket"}, "fields": [{"name": "ticket_no", "type": "id"}, {"name": "subject", "type": "text"}],
+		"columns": [{"source": "Ticket", "field": "ticket_no"}]}}`))
+	require.NoError(t, err)
+	require.ErrorAs(t, spec.ValidateFor(ctx, mem), &es)
+	require.Equal(t, "$.sync", es[0].Path)
+	require.Contains(t, es[0].Message, "(ticket_no, subject)")
+}
+
+// TestJobSpecActivitiesAreAppendOnly: an activity spec whose action would
+// update, opt out or create nothing is refused where it says so.
+func TestJobSpecActivitiesAreAppendOnly(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ spec, path string }{
+		{`{"object": "activity", "action": "update_only"}`, "$.action"},
+		{`{"object": "activity", "on_match": "update"}`, "$.on_match"},
+		{`{"object": "activity", "allow_new_records": false}`, "$.allow_new_records"},
+		{`{"mapping": {"object": {"name": "activity"}, "columns": [{"source": "id", "field": "event_id"}]}, "action": "opt_out"}`, "$.action"},
+		{`{"object": "activity"}`, ""},
+		{`{"object": "activity", "action": "create"}`, ""},
+		{`{"object": "activity", "on_match": "skip"}`, ""},
+		{`{"object": "contact", "action": "update_only"}`, ""},
+	} {
+		_, err := importer.ParseJobSpec([]byte(tc.spec))
+		if tc.path == "" {
+			require.NoError(t, err, tc.spec)
+			continue
+		}
+		var es importer.SpecErrors
+		require.ErrorAs(t, err, &es, tc.spec)
+		require.Len(t, es, 1, "%s: %v", tc.spec, err)
+		require.Equal(t, tc.path, es[0].Path, tc.spec)
+		require.Contains(t, es[0].Message, "append-only", tc.spec)
+	}
+}
+
+// TestJobSpecEveryProblemAtOnce: a spec with a wrong action and a field
+// the store lacks gets both reported, by ParseJobSpec and ValidateFor
+// together, each once.
+func TestJobSpecEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	spec, err := importer.ParseJobSpec([]byte(`{"version": 1, "action": "upsert", "sync": ["emial", "e mail"], "merge": {"default": "loudest", "fields": {"town": "overwrite"}}}`))
+	var es importer.SpecErrors
+	require.ErrorAs(t, err, &es)
+	require.NotNil(t, spec, "the spec decoded: it is returned with its problems")
+	mem := sink.NewMemory(sink.MemoryConfig{})
+	t.Cleanup(func() { mem.Close() })
+	err = spec.ValidateFor(context.Background(), mem)
+	require.ErrorAs(t, err, &es)
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Path)
+	}
+	require.Equal(t, []string{"$.action", "$.sync[1]", "$.merge.default", "$.sync[0]", "$.merge.fields.town"}, got, "%v", err)
+
+	// Without a schema to check against, the spec's own problems only.
+	spec, err = importer.ParseJobSpec([]byte(`{"version": 1, "object": "Not A Name", "sync": ["emial"]}`))
+	require.Error(t, err)
+	err = spec.ValidateFor(context.Background(), mem)
+	require.ErrorAs(t, err, &es)
+	require.Len(t, es, 1, "%v", err)
+	require.Equal(t, "$.object", es[0].Path)
+
+	_, err = importer.ParseJobSpec([]byte(`{"version": 1, "emial": 1}`))
+	require.Error(t, err)
+}

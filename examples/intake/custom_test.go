@@ -230,11 +230,11 @@ func TestCustomObjectUsageErrors(t *testing.T) {
 		stderr string
 	}{
 		{"unknown type without a spec", []string{"import", "-store", store, "-object", "ticket", "-sync", "ticket_no", tickets}, `the store holds no ticket records and no schema for them: give -mapping`},
-		{"spec contradicts -object", []string{"import", "-store", store, "-object", "account", "-mapping", spec, tickets}, "-object account contradicts -mapping"},
+		{"spec contradicts -object", []string{"import", "-store", store, "-object", "account", "-mapping", spec, tickets}, `-object: "account" contradicts the mapping's object section, which imports ticket records: leave -object out`},
 		{"bad key in the spec", []string{"import", "-store", store, "-mapping", badKey, tickets}, `object.key[0]: "ticket_nr" is not a field of ticket`},
 		{"custom type without fields", []string{"import", "-store", store, "-mapping", bareSpec, tickets}, `ticket is a custom object type: declare its fields in "fields"`},
 		{"link to an unknown custom type", []string{"import", "-store", store, "-mapping", teamLink, tickets}, "link contact_email: the store holds no team records"},
-		{"link given twice", []string{"import", "-store", store, "-mapping", spec, "-link", "contact_email=contact.email", tickets}, "the mapping spec links contact_email already"},
+		{"link given twice", []string{"import", "-store", store, "-mapping", spec, "-link", "contact_email=contact.email", tickets}, "-link: contact_email is linked by the mapping's object section already: give it once"},
 		{"acoustic with an object", []string{"import", "-store", store, "-acoustic-map", spec, "-object", "ticket", tickets}, "-acoustic-map imports contacts"},
 		{"export of an unknown type", []string{"export", "-store", store, "-object", "widget", "-format", "csv", "-"}, "the store holds no widget records"},
 		{"suggest for an unknown type", []string{"map", "suggest", "-object", "ticket", tickets}, "-object ticket is a custom object type: give -store"},
@@ -251,7 +251,7 @@ func TestCustomObjectUsageErrors(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	code, _, stderr = cli(t, "import", "-store", store, "-object", "ticket", tickets)
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "-object ticket: give -sync FIELDS, the fields that identify a ticket record (ticket_no, subject, status, contact_email, contact_record_id)")
+	assert.Contains(t, stderr, "give -sync (or -rules) with the fields that identify one (ticket_no, subject, status, contact_email, contact_record_id)")
 	// A spec without fields now takes them from the store.
 	code, out, stderr := cli(t, "import", "-store", store, "-mapping", bareSpec, "-json", tickets)
 	require.Equal(t, 0, code, stderr)
@@ -391,8 +391,8 @@ func TestImportDeleteUnlinks(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-unlink", "drop"}, `-unlink "drop": use keep or remove`},
-		{[]string{"-unlink", "remove"}, "add -on-match delete or -on-match anonymize"},
+		{[]string{"-unlink", "drop"}, `-unlink: "drop": use keep or remove`},
+		{[]string{"-unlink", "remove"}, "-unlink: remove takes away the links to the records an import deletes or anonymizes: set -on-match to delete or anonymize"},
 	} {
 		code, _, stderr := cli(t, append(append([]string{"import", "-store", store}, tc.args...), file)...)
 		assert.Equal(t, 2, code)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -38,20 +39,71 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// newFlagSet returns a flag set that prints its usage on stderr. A parse
+// error is not printed by the flag package: parse returns it, and run
+// prints it once.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
-// store is an open store of the CLI.
+// store is an open store of the CLI: the records, and in the same
+// database the saved jobs and their runs.
 type store struct {
+	url   string
 	sink  sink.Sink
 	close func() error
+	// pool is the PostgreSQL store's connection pool (nil otherwise).
+	pool *pgxpool.Pool
+}
+
+// jobs opens the job store in the store's database: SQLite and PostgreSQL
+// stores keep jobs and runs beside the records (tables intake_jobs and
+// intake_runs); Create and Update check a job's spec against the records'
+// schemas. Close it before the store.
+func (st *store) jobs(ctx context.Context) (schedule.JobStore, error) {
+	cfg := schedule.StoreConfig{SinkFor: func(schedule.Job) (sink.Sink, error) { return st.sink, nil }}
+	switch s := st.sink.(type) {
+	case *sink.SQLite:
+		return schedule.NewSQLite(ctx, s.DB(), cfg)
+	case *sink.Postgres:
+		return schedule.NewPostgres(ctx, st.pool, cfg)
+	}
+	return nil, usagef("-store %s keeps nothing between commands, so it cannot keep jobs: use sqlite:PATH or postgres://…", st.url)
+}
+
+// runsDir returns the directory where the runs of the store's jobs keep
+// their files (the imported file, the rejected rows): PATH-runs beside a
+// SQLite database; for PostgreSQL, a directory in the user's cache named
+// after the server, database and schema.
+func runsDir(storeURL string) (string, error) {
+	if strings.HasPrefix(storeURL, "sqlite:") {
+		path := strings.TrimPrefix(strings.TrimPrefix(storeURL, "sqlite:"), "//")
+		path, _, _ = strings.Cut(path, "?")
+		return path + "-runs", nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no directory for the runs' files: %w (give -runs DIR)", err)
+	}
+	name := "store"
+	if u, err := neturl.Parse(storeURL); err == nil {
+		name = u.Host + u.Path + "-" + u.Query().Get("schema")
+	}
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, name)
+	return filepath.Join(cache, "intake", "runs", name), nil
 }
 
 // openStore opens a store URL: sqlite:PATH or memory:.
@@ -59,7 +111,7 @@ func openStore(ctx context.Context, url string) (*store, error) {
 	switch {
 	case url == "memory:" || url == "memory":
 		m := sink.NewMemory(sink.MemoryConfig{})
-		return &store{sink: m, close: m.Close}, nil
+		return &store{url: url, sink: m, close: m.Close}, nil
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
@@ -69,7 +121,7 @@ func openStore(ctx context.Context, url string) (*store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", url, err)
 		}
-		return &store{sink: db, close: db.Close}, nil
+		return &store{url: url, sink: db, close: db.Close}, nil
 	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
 		return openPostgres(ctx, url)
 	}
@@ -93,6 +145,11 @@ func openPostgres(ctx context.Context, raw string) (*store, error) {
 		return nil, usagef("-store %s: %v", redact(raw), err)
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "intake"
+	if schema != "" {
+		// The job store's tables go beside the records' (schedule.NewPostgres
+		// creates them in the search path).
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", redact(raw), err)
@@ -102,7 +159,7 @@ func openPostgres(ctx context.Context, raw string) (*store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", redact(raw), err)
 	}
-	return &store{sink: pg, close: func() error { pool.Close(); return nil }}, nil
+	return &store{url: redact(raw), sink: pg, pool: pool, close: func() error { pool.Close(); return nil }}, nil
 }
 
 // redact hides a password in a store URL.
@@ -171,16 +228,37 @@ func urlPath(s string) string {
 }
 
 // openURL opens a file:// (any local file), http(s):// or sftp:// URL.
-// SFTP checks the host key against ~/.ssh/known_hosts (or
-// INTAKE_SFTP_KNOWN_HOSTS), and authenticates with INTAKE_SFTP_PASSWORD,
-// the URL's password, or the private key file INTAKE_SFTP_KEY (default
-// ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
 func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg connector.XLSXConfig) (connector.Source, error) {
 	if strings.HasPrefix(raw, "file://") {
 		if p, err := filepath.EvalSymlinks(strings.TrimPrefix(raw, "file://")); err == nil {
 			raw = "file://" + p // the registry's root refuses links with an absolute target
 		}
 	}
+	reg, err := registry()
+	if err != nil {
+		return nil, err
+	}
+	conn, p, err := reg.Open(ctx, raw)
+	if err != nil {
+		if errors.Is(err, connector.ErrUnknownScheme) {
+			return nil, usagef("%s: %s", raw, strings.TrimPrefix(err.Error(), "intake: "))
+		}
+		return nil, err
+	}
+	src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{CSV: cfg, XLSX: xcfg})
+	if err != nil {
+		closeConn(conn)
+		return nil, err
+	}
+	return &urlSource{FileSource: src, conn: conn}, nil
+}
+
+// registry returns the connectors of the CLI: local files (the whole file
+// system), http(s):// and sftp://. SFTP checks the host key against
+// ~/.ssh/known_hosts (or INTAKE_SFTP_KNOWN_HOSTS), and authenticates with
+// INTAKE_SFTP_PASSWORD, the URL's password, or the private key file
+// INTAKE_SFTP_KEY (default ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
+func registry() (*connector.Registry, error) {
 	home, _ := os.UserHomeDir()
 	sftpCfg := connector.SFTPConfig{
 		KnownHostsFile: envOr("INTAKE_SFTP_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts")),
@@ -201,23 +279,7 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg conn
 		}
 		sftpCfg.PrivateKey = pem
 	}
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/", SFTP: sftpCfg})
-	if err != nil {
-		return nil, err
-	}
-	conn, p, err := reg.Open(ctx, raw)
-	if err != nil {
-		if errors.Is(err, connector.ErrUnknownScheme) {
-			return nil, usagef("%s: %s", raw, strings.TrimPrefix(err.Error(), "intake: "))
-		}
-		return nil, err
-	}
-	src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{CSV: cfg, XLSX: xcfg})
-	if err != nil {
-		closeConn(conn)
-		return nil, err
-	}
-	return &urlSource{FileSource: src, conn: conn}, nil
+	return connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/", SFTP: sftpCfg})
 }
 
 // urlSource closes the connector (an SFTP connection) with the source.

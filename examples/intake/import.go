@@ -14,15 +14,15 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
-	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/sink"
 )
 
 type importFlags struct {
 	store, mapping, acousticMap, action, sync string
 	delimiter, encoding, sheet, object        string
-	errors                                    string
+	errors, job, saveJob                      string
 	noHeader, dryRun, json                    bool
 
 	rules, onMatch, onNoMatch, duplicates string
@@ -33,10 +33,13 @@ type importFlags struct {
 	links, onUnknown, unlink              string
 }
 
-func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var f importFlags
-	fs := newFlagSet("import", "intake import [flags] FILE", stderr)
-	fs.StringVar(&f.store, "store", "sqlite:intake.db", "the store: sqlite:PATH or memory:")
+// define declares the import flags. Each flag but -store, -job, -save-job,
+// -acoustic-map, -dry-run, -errors, -json and -explain sets one key of the
+// job spec.
+func (f *importFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&f.store, "store", "sqlite:intake.db", "the store: sqlite:PATH, memory: or postgres://…")
+	fs.StringVar(&f.job, "job", "", "a job spec (JSON) whose settings the import uses; flags given on the line override them")
+	fs.StringVar(&f.saveJob, "save-job", "", "write the job spec that the flags (and -job) describe to this file, for -job and intake job create")
 	fs.StringVar(&f.mapping, "mapping", "", "a mapping spec (JSON); without it columns are matched to fields by header")
 	fs.StringVar(&f.acousticMap, "acoustic-map", "", "an Acoustic Campaign LIST_IMPORT XML mapping file")
 	fs.StringVar(&f.action, "action", "add_and_update", "create | add_only | update_only | add_and_update | opt_out")
@@ -69,6 +72,14 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"e.g. 'lists=list.name[many]' or 'company_domain=account.domain[company_name:name update]' with -on-unknown create")
 	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile); a contact file's account_id\ncolumn links to the store's accounts without -link, and keeps unknown accounts' rows (empty) unless this says otherwise")
 	fs.StringVar(&f.unlink, "unlink", "", "keep (default) | remove: with -on-match delete or anonymize, remove the links that point to each\ndeleted or anonymized record in every object type (and an anonymized record's own), audited with -reason")
+}
+
+// cmdImport runs "intake import [flags] FILE": the flags (over a -job
+// spec) make a job spec, which is checked against the store and run on FILE.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f importFlags
+	fs := newFlagSet("import", "intake import [-job JOBFILE] [-save-job JOBFILE] [flags] FILE", stderr)
+	f.define(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -77,227 +88,92 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return usagef("import needs exactly one FILE, got %d", len(pos))
 	}
-	unlink := importer.Unlink(f.unlink)
-	if !unlink.Valid() {
-		return usagef("-unlink %q: use keep or remove", f.unlink)
-	}
-	if unlink == importer.UnlinkRemove && f.onMatch != string(identity.MatchDelete) && f.onMatch != string(identity.MatchAnonymize) {
-		return usagef("-unlink remove removes the links to the records an import deletes or anonymizes: add -on-match delete or -on-match anonymize (with -reason)")
-	}
-	links, err := importer.ParseLinks(f.links)
-	if err != nil {
-		return usagef("-link: %s", strings.TrimPrefix(err.Error(), "intake: "))
-	}
-	missing := importer.Missing(f.onUnknown)
-	if err := missing.Validate(); err != nil {
-		return usagef("-on-unknown: %s", strings.TrimPrefix(err.Error(), "intake: "))
-	}
-	for i := range links {
-		links[i].Missing = missing
-	}
 	file := pos[0]
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	action, err := intake.ParseAction(f.action)
-	if err != nil {
-		return usagef("-action: %s", strings.TrimPrefix(err.Error(), "intake: "))
+	settings := specSettings{set: map[string]bool{}, job: f.job, acoustic: f.acousticMap}
+	fs.Visit(func(fl *flag.Flag) { settings.set[fl.Name] = true })
+	if err := f.checkCombinations(settings.set); err != nil {
+		return err
 	}
-	sync, err := intake.ParseKeySpec(f.sync)
-	if err != nil {
-		return usagef("-sync: %s", strings.TrimPrefix(err.Error(), "intake: "))
-	}
-	var rules []intake.KeySpec
-	if f.rules != "" {
-		if set["sync"] {
-			return usagef("-rules replaces -sync: give one of them")
-		}
-		if rules, err = intake.ParseRules(f.rules); err != nil {
-			return usagef("-rules: %s", strings.TrimPrefix(err.Error(), "intake: "))
-		}
-	}
-	var csvCfg connector.CSVConfig
-	if csvCfg.Delimiter, err = connector.ParseDelimiter(f.delimiter); err != nil {
-		return usagef("-delimiter: %s", strings.TrimPrefix(err.Error(), "intake: "))
-	}
-	if csvCfg.Encoding, err = connector.ParseEncoding(f.encoding); err != nil {
-		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
-	}
-	csvCfg.NoHeader = f.noHeader
-	var spec *mapping.Spec
-	var acoustic *mapping.AcousticImport
-	switch {
-	case f.mapping != "" && f.acousticMap != "":
-		return usagef("-mapping and -acoustic-map both set the mapping: give one of them")
-	case f.mapping != "":
-		if spec, err = loadSpec(f.mapping); err != nil {
-			return err
-		}
-	case f.acousticMap != "":
-		// The Acoustic mapping file sets the action, the sync fields, the
-		// file type and the header flag; flags that would contradict it
-		// are refused rather than silently overridden.
-		for _, name := range []string{"action", "sync", "delimiter", "no-header"} {
-			if set[name] {
-				return usagef("-%s conflicts with -acoustic-map, which sets it: leave -%s out", name, name)
-			}
-		}
-		if f.object != intake.ObjectContact {
-			return usagef("-acoustic-map imports contacts: leave -object %s out", f.object)
-		}
-		if acoustic, err = loadAcoustic(f.acousticMap); err != nil {
-			return err
-		}
-		action, sync = acoustic.Action, acoustic.Key()
-		if len(sync.Fields) == 0 {
-			return usagef("-acoustic-map %s: no sync fields, KEY_COLUMN, EMAIL or USE_RECIPIENT_ID: Intake needs a key to match rows", f.acousticMap)
-		}
-		if csvCfg.Delimiter, err = connector.ParseDelimiter(acoustic.DelimiterName()); err != nil {
-			return err
-		}
-		csvCfg.NoHeader = !acoustic.HasHeaders
-	}
-
-	object, spec, err := specObject(spec, f.mapping, f.object, set["object"])
+	spec, err := importSpec(&f, settings.set)
 	if err != nil {
 		return err
 	}
-	// The sync key: -sync, else -rules, else the spec's key, else the
-	// object type's own.
-	syncGiven := set["sync"] || acoustic != nil || len(rules) > 0
-	var specKey intake.KeySpec
-	if spec != nil {
-		specKey = spec.Object.KeySpec()
-	}
-	activity := object == intake.ObjectActivity
-	switch {
-	case !syncGiven && len(specKey.Fields) > 0:
-		sync, syncGiven = specKey, true
-	case object == intake.ObjectAccount && !syncGiven:
-		sync = intake.Keys("account_id")
-	}
-	if activity && missing == importer.MissingEmpty {
-		return usagef("-on-unknown empty: an activity always has a profile: use reject, skip or create")
+	if f.acousticMap != "" {
+		if err := applyAcoustic(spec, f.acousticMap, f.allowResubscribe); err != nil {
+			return err
+		}
 	}
 	st, err := openStore(ctx, f.store)
 	if err != nil {
 		return err
 	}
 	defer st.close()
-	schema, bound, err := objectSchema(ctx, st.sink, object, spec, f.mapping)
+	job, err := buildJob(ctx, st.sink, spec, settings)
 	if err != nil {
 		return err
 	}
-	if isCustom(object) && !syncGiven {
-		return usagef("-object %s: give -sync FIELDS, the fields that identify a %s record (%s), or a mapping spec whose object section names its \"key\"", object, object, strings.Join(schema.Names(), ", "))
-	}
-	spec = bound
-	links = append(specLinks(spec, missing), links...)
-	for i, l := range links {
-		for _, o := range links[:i] {
-			if o.Field == l.Field {
-				return usagef("-link %s: the mapping spec links %s already: give it once", l.Field, l.Field)
-			}
+	if f.saveJob != "" {
+		if err := saveJobSpec(spec, f.saveJob); err != nil {
+			return err
 		}
 	}
-	if err := linkTargets(ctx, st.sink, links, object, schema); err != nil {
-		return err
+	return f.run(ctx, st, spec, job, file, stdout, stderr)
+}
+
+// checkCombinations refuses flags that contradict each other.
+func (f *importFlags) checkCombinations(set map[string]bool) error {
+	if f.explain < 0 {
+		return usagef("-explain %d: give 0 (explain nothing) or more", f.explain)
 	}
-	var channels []identity.Channel
-	for _, c := range strings.Split(f.consent, ",") {
-		if c = strings.TrimSpace(c); c != "" {
-			channels = append(channels, identity.Channel{Name: c, AllowResubscribe: f.allowResubscribe})
+	if f.acousticMap == "" {
+		return nil
+	}
+	if f.mapping != "" {
+		return usagef("-mapping and -acoustic-map both set the mapping: give one of them")
+	}
+	// The Acoustic mapping file sets the action, the sync fields, the file
+	// type and the header flag; flags that would contradict it are refused
+	// rather than silently overridden.
+	for _, name := range []string{"action", "sync", "rules", "on-match", "on-no-match", "delimiter", "no-header"} {
+		if set[name] {
+			return usagef("-%s conflicts with -acoustic-map, which sets it: leave -%s out", name, name)
 		}
 	}
-	var members []importer.Membership
-	if acoustic != nil {
-		if ch := acoustic.Channel(); ch != nil {
-			ch.AllowResubscribe = f.allowResubscribe
-			channels = append(channels, *ch)
-		}
-		if len(acoustic.ContactLists) > 0 && action != intake.ActionOptOut {
-			members = append(members, importer.Membership{Field: "contact_lists", Values: acoustic.ContactLists})
-		}
+	if set["object"] && f.object != intake.ObjectContact {
+		return usagef("-acoustic-map imports contacts: leave -object %s out", f.object)
 	}
-	if len(channels) > 0 {
-		// Before the mapping: its columns map to the channels' fields.
-		if schema, err = identity.ConsentFields(schema, channels...); err != nil {
-			return usagef("-consent: %s", strings.TrimPrefix(err.Error(), "intake: "))
-		}
+	return nil
+}
+
+// buildJob builds the importer's job from the spec against the store; the
+// spec's problems are a usage error naming the flags (or the -job file)
+// they come from.
+func buildJob(ctx context.Context, s sink.Sink, spec *importer.JobSpec, settings specSettings) (importer.Job, error) {
+	job, err := spec.Job(ctx, s, nil)
+	var es importer.SpecErrors
+	if errors.As(err, &es) {
+		return job, settings.problems(es)
 	}
-	if acoustic != nil {
-		if spec, err = acoustic.Spec(schema); err != nil {
-			return usagef("-acoustic-map %s: %s", f.acousticMap, strings.TrimPrefix(err.Error(), "intake: "))
-		}
+	return job, err
+}
+
+// run opens FILE, runs the job on it and prints the report. The import's
+// error is printed once: on stderr, not in the text report as well.
+func (f *importFlags) run(ctx context.Context, st *store, spec *importer.JobSpec, job importer.Job, file string, stdout, stderr io.Writer) error {
+	csvCfg, err := spec.CSVConfig()
+	if err != nil {
+		return usagef("%s", trimIntake(err))
 	}
-	src, err := openSource(ctx, file, csvCfg, f.sheet)
+	src, err := openSource(ctx, file, csvCfg, spec.Source.Sheet)
 	if err != nil {
 		return err
 	}
-	job := importer.Job{
-		Name:        file,
-		Source:      src,
-		Schema:      schema,
-		Mapping:     spec,
-		Action:      action,
-		Sync:        sync,
-		Rules:       rules,
-		DryRun:      f.dryRun,
-		Duplicates:  identity.Duplicates(f.duplicates),
-		Merge:       identity.MergePolicy{Default: identity.Merge(f.merge), By: f.mergeBy},
-		Consent:     channels,
-		Memberships: members,
-		Reason:      f.reason,
-		Actor:       f.actor,
-		Explain:     f.explain,
-		Unlink:      unlink,
-	}
-	if len(rules) > 0 {
-		job.Sync = intake.KeySpec{}
-	}
-	// A contact file's account_id links to the store's accounts without
-	// -link (the importer's default, Job.AccountLink); -on-unknown sets
-	// its policy too, whose default keeps the rows of unknown accounts.
-	job.Links, job.AccountLink = links, missing
-	if activity {
-		// Append-only events attached to their profile: add_only synced on
-		// event_id when the file has it (the importer's defaults), and
-		// the columns no field takes kept as properties.
-		job.Profile = &importer.ProfileLink{Missing: missing}
-		job.KeepUnmapped = true
-		if !set["action"] && acoustic == nil {
-			job.Action = ""
-		}
-		if !syncGiven {
-			job.Sync = intake.KeySpec{}
-		}
+	job.Source, job.DryRun, job.Explain = src, f.dryRun, f.explain
+	if job.Name == "" {
+		job.Name = file
 	}
 	if job.Actor == "" {
 		job.Actor = os.Getenv("USER")
-	}
-	for _, m := range []struct{ field, list string }{{"lists", f.lists}, {"tags", f.tags}} {
-		var vals []string
-		for _, v := range strings.Split(m.list, ",") {
-			if v = strings.TrimSpace(v); v != "" {
-				vals = append(vals, v)
-			}
-		}
-		if len(vals) > 0 {
-			job.Memberships = append(job.Memberships, importer.Membership{Field: m.field, Values: vals})
-		}
-	}
-	if f.onMatch != "" || f.onNoMatch != "" {
-		mx := identity.Preset(action)
-		if f.onMatch != "" {
-			mx.OnMatch = identity.OnMatch(f.onMatch)
-		}
-		if f.onNoMatch != "" {
-			mx.OnNoMatch = identity.OnNoMatch(f.onNoMatch)
-		}
-		if err := mx.Validate(); err != nil {
-			src.Close()
-			return usagef("%s", strings.TrimPrefix(err.Error(), "intake: "))
-		}
-		job.Matrix = &mx
 	}
 	var rejects *os.File
 	if f.errors != "" {
@@ -326,44 +202,62 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			runErr = fmt.Errorf("-errors: %w", err)
 		}
 	}
-	if f.json {
-		enc := json.NewEncoder(stdout)
+	if !f.json {
+		fmt.Fprintf(stdout, "%s → %s (%s)\n", file, redact(f.store), describeJob(job))
+	}
+	if err := printReport(stdout, rep, f.json); err != nil {
+		return err
+	}
+	return cliError(runErr)
+}
+
+// printReport prints a run's report: as JSON (3.2), or as text without its
+// error, which the caller prints on stderr.
+func printReport(w io.Writer, rep *importer.Report, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		what := string(action)
-		if job.Matrix != nil {
-			what = job.Matrix.String()
-		}
-		on := sync.Name()
-		if activity && job.Sync.Fields == nil && len(rules) == 0 {
-			what, on = "add_only", "event_id when the file has it"
-		}
-		if len(rules) > 0 {
-			names := make([]string, len(rules))
-			for i, r := range rules {
-				names[i] = r.Name()
-			}
-			on = strings.Join(names, ", else ")
-		}
-		if object != intake.ObjectContact {
-			what = object + ": " + what
-		}
-		fmt.Fprintf(stdout, "%s → %s (%s, sync on %s)\n", file, f.store, what, on)
-		if err := rep.WriteText(stdout); err != nil {
-			return err
-		}
+		return enc.Encode(rep)
 	}
-	if runErr != nil {
-		if f.json { // the report on stdout says it; stderr gets the plain words too
-			fmt.Fprintf(stderr, "intake: %s\n", strings.TrimPrefix(runErr.Error(), "intake: "))
-			return errReported
-		}
-		return runErr
+	text := *rep
+	text.Error = ""
+	return text.WriteText(w)
+}
+
+// describeJob says what a job does to each row: "add_and_update, sync on
+// email", "account: update_only, sync on account_id".
+func describeJob(job importer.Job) string {
+	object := intake.ObjectContact
+	if job.Schema != nil {
+		object = job.Schema.Object()
 	}
-	return nil
+	activity := object == intake.ObjectActivity
+	what := string(job.Action)
+	switch {
+	case job.Matrix != nil:
+		what = job.Matrix.String()
+	case what == "" && activity:
+		what = string(intake.ActionAddOnly)
+	case what == "":
+		what = string(intake.ActionAddAndUpdate)
+	}
+	on := job.Sync.Name()
+	switch {
+	case len(job.Rules) > 0:
+		names := make([]string, len(job.Rules))
+		for i, r := range job.Rules {
+			names[i] = r.Name()
+		}
+		on = strings.Join(names, ", else ")
+	case on == "" && activity:
+		on = "event_id when the file has it"
+	case on == "":
+		on = "email"
+	}
+	if object != intake.ObjectContact {
+		what = object + ": " + what
+	}
+	return what + ", sync on " + on
 }
 
 func loadSpec(path string) (*mapping.Spec, error) {

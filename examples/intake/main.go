@@ -2,12 +2,19 @@
 // again. It is the example command-line front end of the Intake library, and
 // a contract other programs rely on:
 //
-//	intake import [flags] FILE
+//	intake import [-job JOBFILE] [-save-job JOBFILE] [flags] FILE
 //	intake export [flags] OUT
 //	intake map suggest FILE
 //	intake schedule next [flags] CADENCE
+//	intake job create|list|show|runs|run|update|enable|disable|duplicate|delete …
+//	intake run show|download …
 //
-// Run "intake help" or "intake import -h" for the flags. Exit status: 0 when
+// The import flags map one to one to the keys of a job spec
+// (importer.JobSpec): -save-job writes the spec they describe, -job runs a
+// spec with the flags given on the line over it, and "intake job create"
+// saves it as a job in the store's database, with its run history.
+//
+// Run "intake help", "intake job help" or "intake import -h" for the flags. Exit status: 0 when
 // the command completed (an import with rejected rows included), 1 when it
 // failed, 2 on a usage error. Errors go to stderr in plain words.
 package main
@@ -42,10 +49,24 @@ const usage = `intake imports customer data files into a store and exports them.
 
 Usage:
   intake import [flags] FILE        import a CSV/TSV/pipe file (see intake import -h)
+  intake import -job JOBFILE [flags] FILE
+                                    run a job spec on FILE; flags given on the line override it
+  intake import … -save-job JOBFILE FILE
+                                    also write the job spec that the flags describe
   intake export [flags] OUT         export stored records to CSV, JSONL or XLSX (see intake export -h)
   intake map suggest [flags] FILE   print the suggested mapping of FILE as a JSON spec
   intake schedule next [flags] CADENCE
                                     print the next run times of a cadence
+  intake job create [-source URL] [-cadence C] [-tz ZONE] [-disabled] [-run] JOBFILE
+                                    save a job (every problem of JOBFILE listed) and print its id
+  intake job list|show ID|runs ID [-json]
+                                    saved jobs; one job; its run history (newest first)
+  intake job run [-file FILE] [-wait] [-json] ID
+                                    run a job now (-file: that file instead of its source);
+                                    -wait runs it here and prints the run's report
+  intake job update ID [JOBFILE] | enable ID | disable ID | duplicate ID | delete ID
+  intake run show RUN_ID [-json] | intake run download RUN_ID source|rejects OUT
+                                    one run; the file it imported, or its rejected rows
 
 Objects: -object contact (default) | account | activity | a custom type, on import, export and map suggest.
   A custom type is defined by a mapping spec's object section and fields:
@@ -56,7 +77,8 @@ Objects: -object contact (default) | account | activity | a custom type, on impo
   and then read from the store: intake import -object ticket -sync ticket_no FILE.
   A contact file's account_id column links to the store's accounts by itself (no -link needed).
 
-Stores: sqlite:PATH (default sqlite:intake.db), memory:, postgres://…
+Stores: sqlite:PATH (default sqlite:intake.db), memory:, postgres://…; jobs and runs live in the same
+  database as the records (not in memory:); runs keep their files in PATH-runs beside a SQLite store.
 Exit status: 0 done (rejected rows included), 1 failed, 2 usage error.
 `
 
@@ -89,9 +111,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.Is(err, errReported):
 		return exitFailed
 	default:
-		fmt.Fprintf(stderr, "intake: %s\n", strings.TrimPrefix(err.Error(), "intake: "))
+		fmt.Fprintf(stderr, "intake: %s\n", plainError(err))
 		return exitFailed
 	}
+}
+
+// plainError is an error's message without the "intake: " prefixes that
+// wrapped errors repeat ("FILE: intake: the file is empty").
+func plainError(err error) string {
+	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "intake: "), ": intake: ", ": ")
 }
 
 // errHelp ends a command that printed its help on request.
@@ -117,6 +145,10 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdMapSuggest(ctx, args[2:], stdout, stderr)
 	case "schedule":
 		return cmdSchedule(ctx, args[1:], stdout, stderr)
+	case "job":
+		return cmdJob(ctx, args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return errHelp

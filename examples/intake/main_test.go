@@ -195,7 +195,7 @@ func TestExitStatuses(t *testing.T) {
 		{"schedule without next", []string{"schedule", "list"}, 2, "unknown schedule command"},
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
 		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
-		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 1, `"shoe_size" is not a field`},
+		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 2, `-sync: "shoe_size" is not a field of contact`},
 		{"export format", []string{"export", "-store", store, filepath.Join(dir, "out.txt")}, 2, "unknown export format"},
 		{"help", []string{"help"}, 0, ""},
 	}
@@ -451,6 +451,23 @@ func TestPostgresStore(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.JSONEq(t, `{"ticket_no":"T-1","contact_email":"anna.schmidt@example.de","opted_out":false}`, out)
 
+	// Jobs live in the same schema: saved, run here, listed with the run.
+	jobFile := filepath.Join(dir, "job.json")
+	require.NoError(t, os.WriteFile(jobFile, []byte(`{"version": 1, "rules": ["contact_id", "email"], "tags": ["pg"]}`), 0o600))
+	code, out, stderr = cli(t, "job", "create", "-store", store, "-source", filepath.Join(dir, "contacts-update.csv"), jobFile)
+	require.Equal(t, 0, code, stderr)
+	id := strings.TrimSpace(out)
+	code, out, stderr = cli(t, "job", "run", "-store", store, "-runs", filepath.Join(dir, "runs"), "-wait", "-json", id)
+	require.Equal(t, 0, code, stderr)
+	r = decodeReport(t, out)
+	assert.Equal(t, []int64{5, 0, 5, 0}, []int64{r.Rows, r.Created, r.Updated, r.Unchanged}, "the tag is new to every record the file holds")
+	code, out, stderr = cli(t, "job", "runs", "-store", store, id)
+	require.Equal(t, 0, code, stderr)
+	assert.Regexp(t, `manual\s+succeeded\s+\S+\s+5\s+0\s+5\s+0`, out)
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".intake_jobs").Scan(&n))
+	assert.Equal(t, 1, n, "the job store's tables are in the store's schema")
+
 	code, _, stderr = cli(t, "import", "-store", "postgres://nobody:secret@127.0.0.1:1/none", filepath.Join(dir, "contacts.csv"))
 	assert.Equal(t, 1, code)
 	assert.NotContains(t, stderr, "secret", "the password never reaches the user's terminal")
@@ -483,8 +500,8 @@ func TestImportRulesMatrixAndExplain(t *testing.T) {
 	assert.Contains(t, out, "line 3: reject (conflict)")
 
 	code, _, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", first)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "needs a reason")
+	assert.Equal(t, 2, code)
+	assert.Equal(t, "intake: -on-match delete needs -reason: why the records are deleted (kept in the audit log)\n", stderr)
 
 	code, out, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", "-reason", "erasure request", "-json", first)
 	require.Equal(t, 0, code, stderr)

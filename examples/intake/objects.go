@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/intakehq/intake"
-	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 )
@@ -84,54 +82,4 @@ func objectSchema(ctx context.Context, s sink.Sink, object string, spec *mapping
 // store nor a mapping spec defines.
 func unknownObject(object string) error {
 	return usagef("-object %s: the store holds no %s records and no schema for them: give -mapping with a spec whose object section names %q and whose \"fields\" define its fields", object, object, object)
-}
-
-// isCustom reports whether object is a custom object type (one without a
-// default schema).
-func isCustom(object string) bool { return intake.DefaultSchema(object) == nil }
-
-// specLinks turns the links of a spec's object section into the
-// importer's. A link that leaves "missing" out takes onUnknown (the
-// -on-unknown flag), which may be empty.
-func specLinks(spec *mapping.Spec, onUnknown importer.Missing) []importer.Link {
-	if spec == nil || spec.Object == nil {
-		return nil
-	}
-	var out []importer.Link
-	for _, l := range spec.Object.Links {
-		il := importer.Link{Field: l.Field, Object: l.Object, IDField: l.IDField, Missing: importer.Missing(l.Missing),
-			Fields: maps.Clone(l.Fields), Update: l.Update, Many: l.Many}
-		if l.Key != "" {
-			il.Key = intake.Keys(l.Key)
-		}
-		if il.Missing == "" {
-			il.Missing = onUnknown
-		}
-		out = append(out, il)
-	}
-	return out
-}
-
-// linkTargets sets the schema of each link's target: the one the store
-// holds, else the type's default schema. A custom target the store does not
-// know is a usage error: its records must be imported first.
-func linkTargets(ctx context.Context, s sink.Sink, links []importer.Link, object string, schema *intake.Schema) error {
-	for i := range links {
-		l := &links[i]
-		if l.Object == object {
-			l.Schema = schema
-			continue
-		}
-		stored, err := storedSchema(ctx, s, l.Object)
-		if err != nil {
-			return err
-		}
-		switch {
-		case stored != nil:
-			l.Schema = stored
-		case isCustom(l.Object):
-			return usagef("link %s: the store holds no %s records, so it cannot find them: import them first (intake import -object %s -mapping SPEC FILE)", l.Field, l.Object, l.Object)
-		}
-	}
-	return nil
 }
