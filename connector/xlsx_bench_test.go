@@ -155,7 +155,7 @@ func intakeImport(b *testing.B, path string) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep, err := im.Run(context.Background(), importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	rep, err := im.Run(context.Background(), importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Identity: importer.SyncOn("email")})
 	if err != nil {
 		b.Fatal(err)
 	}

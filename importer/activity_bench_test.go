@@ -59,7 +59,7 @@ func BenchmarkActivities(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionCreate, NoSync: true})
+				rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionCreate, Identity: importer.NoSync()})
 				if err != nil || rep.Created != int64(contacts) {
 					b.Fatalf("seeding contacts: %v, %+v", err, rep)
 				}

@@ -14,12 +14,13 @@
 // Record actions: Job.Action is one of the five actions of
 // intake.Action, or Job.Matrix any identity.Matrix (on a match update,
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip
-// or reject). Job.Rules gives ordered identity rules instead of the single
-// key of Job.Sync; a row whose rules find different records is rejected
-// (conflict). The mapping must fill the sync fields (of at least one rule,
-// and of each rule all or none): a job whose key no column fills fails
-// before its first row with [ErrKeyNotMapped] instead of rejecting every
-// row. Job.Duplicates chooses what later rows of a key do (first
+// or reject). Job.Identity says how rows find their records: one sync key
+// ([SyncOn]), ordered identity rules ([Rules]; a row whose rules find
+// different records is rejected as a conflict) or none ([NoSync]). The
+// mapping must fill the sync fields (of at least one rule, and of each
+// rule all or none): a job whose key no column fills fails before its
+// first row with [ErrKeyNotMapped] instead of rejecting every row.
+// Job.Duplicates chooses what later rows of a key do (first
 // wins, last wins, merge), Job.Merge how an update merges with stored
 // values, Job.Consent how consent columns and defaults apply (an opted-out
 // contact stays opted out unless the channel allows otherwise), and

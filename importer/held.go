@@ -103,7 +103,7 @@ func (r *run) decideHeld(ctx context.Context, b, f *batch, h *heldRow) error {
 	row := b.row(h.rec.Line)
 	h.counted = true
 	if r.job.Action == intake.ActionCreate {
-		r.reject(b, row, &intake.RowError{Line: h.rec.Line, Field: r.job.rulesSpecs()[0].Name(), Code: intake.CodeDuplicate,
+		r.reject(b, row, &intake.RowError{Line: h.rec.Line, Field: r.keyName(), Code: intake.CodeDuplicate,
 			Message: "another import created record " + strings.Join(h.ids, ", ") + " with the same key after this run looked it up"}, nil)
 		return nil
 	}

@@ -102,32 +102,13 @@ type Job struct {
 	// out, inactivate, delete or anonymize; on no match create, skip or
 	// reject. The five actions are presets of it (identity.Preset).
 	Matrix *identity.Matrix
-	// Sync names the sync fields, which together form the key that
-	// identifies a record (all must match). Default email.
-	//
-	// The mapping must fill every sync field (a column or a constant maps
-	// to it): otherwise Run returns an error wrapping [ErrKeyNotMapped],
-	// naming the field, before it reads the first row, rather than reject
-	// every row as missing_key.
-	Sync intake.KeySpec
-	// Rules, when set, replaces Sync with ordered identity rules
-	// ("contact_id, else email, else phone"): the first rule whose key
-	// finds stored records wins, and a row whose rules find different
-	// records is rejected as a conflict (identity.CodeConflict). A rule
-	// with RecordID matches on the store's record id.
-	//
-	// A rule none of whose fields the mapping fills never matches, so that
-	// one set of rules serves files with different columns (a file
-	// without phones under "contact_id; email; phone"); but at least one
-	// rule must have all its fields mapped, and a rule with some of its
-	// fields mapped and others not (first_name+last_name without
-	// last_name) is an error too: Run returns an error wrapping
-	// [ErrKeyNotMapped] before it reads the first row. An MD5 rule's field
-	// counts as mapped when the field or its FIELD_md5 twin is.
-	Rules []intake.KeySpec
-	// NoSync, with an action that creates records on no match (create,
-	// add_only), turns matching off: every valid row creates a record.
-	NoSync bool
+	// Identity is how rows find their stored records: one sync key
+	// ([SyncOn]), ordered identity rules ([Rules]) or no matching at all
+	// ([NoSync]). Default: email; with a Profile, event_id when the mapping
+	// maps it, else none ([SyncIfMapped]). The mapping must fill the sync
+	// fields: otherwise Run returns an error wrapping [ErrKeyNotMapped],
+	// naming the field, before it reads the first row (see [Rules]).
+	Identity Identity
 	// Duplicates is the policy for rows whose key appeared earlier in the
 	// file: first wins, last wins, merge. Default: the action's own rule
 	// (the table on intake.Action).
@@ -157,10 +138,11 @@ type Job struct {
 	// Profile, when set, attaches each row — an activity, an event — to
 	// the profile it belongs to, found by the profile's keys: see
 	// [ProfileLink]. Activities are append-only: the action must be
-	// create (with NoSync) or add_only (with Sync on an event id, so that
-	// re-importing a file skips the events it already holds). With a
-	// Profile, Action defaults to add_only and Sync to event_id when the
-	// mapping maps it, else to none (NoSync: every row is a new event).
+	// create (with NoSync) or add_only (with a sync key on an event id, so
+	// that re-importing a file skips the events it already holds). With a
+	// Profile, Action defaults to add_only and Identity to
+	// SyncIfMapped("event_id"): event_id when the mapping maps it, else no
+	// matching (every row is a new event).
 	Profile *ProfileLink
 	// Links resolve foreign-key fields of each row (a contact's
 	// account_id) to the record ids of their targets: see [Link]. The
@@ -299,14 +281,6 @@ type Membership struct {
 	Values []string `json:"values"`
 }
 
-// rulesSpecs returns the identity rules of the job: Rules, else Sync.
-func (j *Job) rulesSpecs() []intake.KeySpec {
-	if len(j.Rules) > 0 {
-		return j.Rules
-	}
-	return []intake.KeySpec{j.Sync}
-}
-
 // Importer runs import jobs. It is safe for concurrent use: several Runs
 // may go on at once (into sinks that allow it).
 type Importer struct {
@@ -431,7 +405,7 @@ func describe(spec *mapping.Spec) []string {
 
 // prepare checks the job, reads the header and compiles the mapping and the key.
 func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, error) {
-	matrix, eventSync, err := im.checkJob(&job)
+	matrix, err := im.checkJob(&job)
 	if err != nil {
 		return nil, err
 	}
@@ -440,9 +414,6 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		return nil, err
 	}
 	schema := rowSchema(plan.Schema(), job.Links) // without what links carry for their targets only
-	if eventSync {
-		job.Sync, job.NoSync = intake.Keys("event_id"), !mapsField(plan, "event_id")
-	}
 	r := &run{
 		im:     im,
 		job:    job,
@@ -451,17 +422,8 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 		schema: schema,
 		header: header,
 	}
-	if !job.NoSync {
-		var lk identity.Lookuper
-		if l, ok := im.cfg.Sink.(sink.Lookuper); ok {
-			lk = l
-		}
-		if r.matcher, err = identity.NewRuleMatcher(schema, job.rulesSpecs(), lk); err != nil {
-			return nil, err
-		}
-		if err := checkKeysMapped(job.rulesSpecs(), plan, len(job.Rules) > 0); err != nil {
-			return nil, err
-		}
+	if err := r.compileMatcher(); err != nil {
+		return nil, err
 	}
 	if err := r.compileRules(matrix, plan); err != nil {
 		return nil, err
@@ -497,7 +459,7 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	// batch being written changes: true with one identity rule, whose key
 	// an update never changes; with several, an update may change another
 	// rule's key (and the view must see every earlier write).
-	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(job.Rules) <= 1 {
+	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(r.keys) <= 1 {
 		r.overlap = c.Concurrent()
 	}
 	if g, ok := im.cfg.Sink.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
@@ -524,9 +486,8 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 
 // checkJob checks the job's options and sets their defaults: the schema
 // with the fields of consent and memberships, the action and its matrix,
-// the sync key. eventSync says that an activity job syncs on event_id when
-// the mapping maps it.
-func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
+// the identity.
+func (im *Importer) checkJob(job *Job) (identity.Matrix, error) {
 	if job.Schema == nil {
 		job.Schema = intake.ContactSchema()
 	}
@@ -537,55 +498,53 @@ func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
 		}
 	}
 	if !job.Action.Valid() {
-		return identity.Matrix{}, false, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
+		return identity.Matrix{}, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
 	}
 	matrix := identity.Preset(job.Action)
 	if job.Matrix != nil {
 		matrix = *job.Matrix
 		if err := matrix.Validate(); err != nil {
-			return identity.Matrix{}, false, err
+			return identity.Matrix{}, err
 		}
 	}
 	if err := job.Duplicates.Validate(); err != nil {
-		return identity.Matrix{}, false, err
+		return identity.Matrix{}, err
 	}
-	if job.NoSync && matrix.OnNoMatch != identity.NoMatchCreate || job.NoSync && matrix.OnMatch != identity.MatchSkip {
-		return identity.Matrix{}, false, fmt.Errorf("intake: %s needs sync fields to find the records to change: unset Job.NoSync", matrix)
+	if job.Identity.None() && !createsOnly(matrix) {
+		return identity.Matrix{}, fmt.Errorf("intake: %s needs sync fields to find the records to change: give Job.Identity keys (SyncOn, Rules) instead of NoSync", matrix)
 	}
 	if matrix.Lifecycle() {
 		if strings.TrimSpace(job.Reason) == "" {
-			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
+			return identity.Matrix{}, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
 		}
 		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
-			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
+			return identity.Matrix{}, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
 		}
 	}
 	switch {
 	case !job.Unlink.Valid():
-		return identity.Matrix{}, false, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
+		return identity.Matrix{}, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
 	case job.Unlink != UnlinkRemove:
 	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
+		return identity.Matrix{}, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
 	default:
 		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
-			return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
+			return identity.Matrix{}, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
 		}
 	}
-	eventSync := false // activities: sync on event_id when it is mapped
-	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
-		job.Sync = intake.Keys("email")
-		eventSync = job.Profile != nil && !job.NoSync
-	}
-	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
+	if job.Identity.IsZero() {
+		job.Identity = SyncOn("email")
+		if job.Profile != nil {
+			job.Identity = SyncIfMapped("event_id") // activities: sync on event_id when it is mapped
+		}
 	}
 	if job.Explain < 0 {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
+		return identity.Matrix{}, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
 	}
 	if len(job.Consent) > 0 {
 		s, err := identity.ConsentFields(job.Schema, job.Consent...)
 		if err != nil {
-			return identity.Matrix{}, false, err
+			return identity.Matrix{}, err
 		}
 		job.Schema = s
 	}
@@ -594,7 +553,7 @@ func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
 		for _, ms := range job.Memberships {
 			if i := job.Schema.Index(ms.Field); i >= 0 {
 				if job.Schema.Field(i).Type.Kind() != intake.KindList {
-					return identity.Matrix{}, false, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
+					return identity.Matrix{}, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
 				}
 				continue
 			}
@@ -605,18 +564,48 @@ func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
 		if len(fields) > job.Schema.Len() {
 			s, err := intake.NewSchema(job.Schema.Object(), fields...)
 			if err != nil {
-				return identity.Matrix{}, false, fmt.Errorf("intake: membership fields: %w", err)
+				return identity.Matrix{}, fmt.Errorf("intake: membership fields: %w", err)
 			}
 			job.Schema = s
 		}
 	}
 	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
-		return identity.Matrix{}, false, ErrAppendOnly
+		return identity.Matrix{}, ErrAppendOnly
+	}
+	if job.Identity.IfMapped() && !createsOnly(matrix) {
+		return identity.Matrix{}, fmt.Errorf("intake: %s needs sync fields to find the records to change, and SyncIfMapped turns matching off when the mapping does not fill its key: use SyncOn", matrix)
 	}
 	if err := job.AccountLink.Validate(); err != nil {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.AccountLink: %w", err)
+		return identity.Matrix{}, fmt.Errorf("intake: Job.AccountLink: %w", err)
 	}
-	return matrix, eventSync, nil
+	return matrix, nil
+}
+
+// createsOnly reports whether mx creates on no match and skips on a match:
+// the actions that may run without matching (NoSync, SyncIfMapped).
+func createsOnly(mx identity.Matrix) bool {
+	return mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
+}
+
+// compileMatcher resolves the job's identity against the mapping into the
+// run's keys and builds their matcher: none without matching (NoSync, or
+// SyncIfMapped with the key unmapped). It checks that the mapping fills
+// the keys.
+func (r *run) compileMatcher() error {
+	id := r.job.Identity
+	if id.None() || id.IfMapped() && !mapsAnyKeyField(r.plan, id.keys) {
+		return nil
+	}
+	r.keys = id.Keys()
+	var lk identity.Lookuper
+	if l, ok := r.im.cfg.Sink.(sink.Lookuper); ok {
+		lk = l
+	}
+	var err error
+	if r.matcher, err = identity.NewRuleMatcher(r.schema, r.keys, lk); err != nil {
+		return err
+	}
+	return checkKeysMapped(r.keys, r.plan, len(r.keys) > 1)
 }
 
 // compileMapping reads the header and the first rows of the job's source,

@@ -181,8 +181,8 @@ func TestActions(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tt.action, name, batch), func(t *testing.T) {
 					t.Parallel()
 					// Seed: known@ once, twin@ twice (NoSync creates every row).
-					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", actionStore), Action: intake.ActionCreate, NoSync: true})
-					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\ntwin@example.com\n"), Action: intake.ActionAddOnly, NoSync: true})
+					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", actionStore), Action: intake.ActionCreate, Identity: importer.NoSync()})
+					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\ntwin@example.com\n"), Action: intake.ActionAddOnly, Identity: importer.NoSync()})
 
 					rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "file.csv", actionFile), Action: tt.action})
 					got := counts{rep.Rows, rep.Created, rep.Updated, rep.Unchanged, rep.Skipped, rep.OptedOut, rep.Rejected, rep.Records}
@@ -249,7 +249,7 @@ func TestCompositeSyncFields(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			data := "First Name,Last Name,City\nAnna,Schmidt,Berlin\nanna,SCHMIDT,Hamburg\nAnna,Weber,Köln\n,Schmidt,Bonn\n,,Nowhere\n"
-			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", data), Sync: intake.Keys("first_name", "last_name")})
+			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", data), Identity: importer.SyncOn("first_name", "last_name")})
 			assert.EqualValues(t, 3, rep.Created, "Schmidt/Weber, and the row with an empty first name (a blank key matches nothing)")
 			assert.EqualValues(t, 1, rep.Updated)
 			assert.EqualValues(t, 1, rep.Rejected)
@@ -480,9 +480,9 @@ func TestConfigAndJobErrors(t *testing.T) {
 	assert.ErrorIs(t, err, importer.ErrNoSource)
 	assert.Equal(t, importer.StatusFailed, rep.Status)
 
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Sync: intake.Keys("shoe_size")})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Identity: importer.SyncOn("shoe_size")})
 	assert.ErrorContains(t, err, `"shoe_size" is not a field`)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Action: intake.ActionUpdateOnly, NoSync: true})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Action: intake.ActionUpdateOnly, Identity: importer.NoSync()})
 	assert.ErrorContains(t, err, "needs sync fields")
 	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", ""), Action: "upsert"})
 	assert.ErrorContains(t, err, `unknown action "upsert"`)

@@ -583,20 +583,21 @@ func (s *JobSpec) ValidateFor(ctx context.Context, sk sink.Sink) error {
 func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *SpecErrors) {
 	switch {
 	case len(s.Rules) > 0:
-		for _, r := range s.Rules {
-			k, _ := intake.ParseKeySpec(r) // Validate checked them
-			job.Rules = append(job.Rules, k)
+		keys := make([]intake.KeySpec, len(s.Rules))
+		for i, r := range s.Rules {
+			keys[i], _ = intake.ParseKeySpec(r) // Validate checked them
 		}
+		job.Identity = Rules(keys...)
 	case len(s.Sync) > 0:
 		fields := make([]string, len(s.Sync))
 		for i, f := range s.Sync {
 			fields[i] = strings.TrimSpace(f)
 		}
-		job.Sync = intake.Keys(fields...)
+		job.Identity = SyncOn(fields...)
 	case spec != nil && spec.Object != nil && len(spec.Object.KeySpec().Fields) > 0:
-		job.Sync = spec.Object.KeySpec()
+		job.Identity = Rules(spec.Object.KeySpec())
 	case object == intake.ObjectAccount:
-		job.Sync = intake.Keys("account_id")
+		job.Identity = SyncOn("account_id")
 	case object == intake.ObjectContact, object == intake.ObjectActivity:
 		// The importer's defaults: email, or event_id for activities.
 	default:

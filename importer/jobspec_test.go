@@ -121,7 +121,7 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 	run := func(job func(s sink.Sink) importer.Job) (*importer.Report, map[string]*intake.Record) {
 		mem := sink.NewMemory(sink.MemoryConfig{})
 		t.Cleanup(func() { mem.Close() })
-		runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "a.csv", seedAccounts), Schema: intake.AccountSchema(), Action: intake.ActionCreate, Sync: intake.Keys("account_id")})
+		runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "a.csv", seedAccounts), Schema: intake.AccountSchema(), Action: intake.ActionCreate, Identity: importer.SyncOn("account_id")})
 		seed(t, mem, intake.ContactSchema(), seedContacts)
 		rep := runJob(t, importer.Config{Sink: mem}, job(mem))
 		stored, err := mem.Schema(ctx, intake.ObjectContact)
@@ -147,7 +147,7 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 		require.NoError(t, err)
 		return importer.Job{
 			Name: "weekly CRM sync", Source: csvSource(t, "f.csv", file), Schema: schema, Mapping: m,
-			Action: intake.ActionAddAndUpdate, Rules: []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")},
+			Action: intake.ActionAddAndUpdate, Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("email")),
 			Duplicates:  identity.DuplicatesMerge,
 			Merge:       identity.MergePolicy{Default: identity.MergeFillEmpty, Fields: []identity.FieldMerge{{Field: "city", Rule: identity.MergeOverwrite}}},
 			Consent:     []identity.Channel{{Name: "email"}},

@@ -60,12 +60,12 @@ func (m Missing) Validate() error {
 // ProfileLink attaches each row of an import — an activity, an event — to
 // the profile it belongs to, found by the profile's own keys (email,
 // contact_id, phone). There is no match processing on the event itself:
-// the job creates every row (intake.ActionCreate with Job.NoSync, or
-// intake.ActionAddOnly with Job.Sync on an event id, which makes a
-// re-import skip every event it already holds as exists). A job with a
-// ProfileLink defaults to the latter: Action add_only, and Sync event_id
-// when the mapping maps a column to event_id, else no sync fields at all
-// (every row is a new event).
+// the job creates every row (intake.ActionCreate with [NoSync], or
+// intake.ActionAddOnly synced on an event id, which makes a re-import skip
+// every event it already holds as exists). A job with a ProfileLink
+// defaults to the latter: Action add_only, and Identity
+// SyncIfMapped("event_id"): event_id when the mapping maps a column to it,
+// else no matching at all (every row is a new event).
 //
 // Each batch looks the profiles up with one sink.Lookuper call per rule,
 // on the profile's schema. The profile's record id goes to Field.
@@ -292,7 +292,7 @@ type LinkCounts struct {
 
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
 // would update, opt out or delete events.
-var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use intake.ActionCreate (with Job.NoSync) or intake.ActionAddOnly (with Job.Sync on an event id)")
+var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use the action create with Identity NoSync(), or add_only synced on an event id")
 
 // mapsField reports whether the plan maps a column (or a constant) to the
 // named field.

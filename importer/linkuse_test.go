@@ -155,7 +155,7 @@ func TestProfileOnlyForWrittenEvents(t *testing.T) {
 				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s, BatchSize: batch}
 				runJob(t, cfg, importer.Job{Source: csvSource(t, "old.csv", "event_id,email,type\ne1,ghost@x.example,visit\n"),
-					Schema: intake.ActivitySchema(), Action: intake.ActionAddOnly, Sync: intake.Keys("event_id")})
+					Schema: intake.ActivitySchema(), Action: intake.ActionAddOnly, Identity: importer.SyncOn("event_id")})
 				rep := runDryThenReal(t, cfg, "ev.csv", "event_id,email,type\ne1,ghost@x.example,visit\ne2,new@x.example,visit\ne2,dup@x.example,visit\n", importer.Job{
 					Schema:  intake.ActivitySchema(),
 					Profile: &importer.ProfileLink{Missing: importer.MissingCreate},
@@ -284,7 +284,7 @@ func TestLinksToSelectKeys(t *testing.T) {
 				t.Parallel()
 				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s}
-				runJob(t, cfg, importer.Job{Source: csvSource(t, "tiers.csv", "name\ngold\nvip\n"), Schema: tierSchema, Sync: intake.Keys("name")})
+				runJob(t, cfg, importer.Job{Source: csvSource(t, "tiers.csv", "name\ngold\nvip\n"), Schema: tierSchema, Identity: importer.SyncOn("name")})
 				job := importer.Job{Schema: contacts, Links: []importer.Link{
 					{Field: "tiers", Object: "tier", Schema: tierSchema, Key: intake.Keys("name"), Many: true, Missing: tc.missing},
 					{Field: "main_tier", Object: "tier", Schema: tierSchema, Key: intake.Keys("name"), Missing: tc.missing},

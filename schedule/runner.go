@@ -126,7 +126,7 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 		Mapping:        spec,
 		MappingOptions: cfg.Mapping,
 		Action:         action,
-		Sync:           intake.Keys(job.Sync...),
+		Identity:       importer.SyncOn(job.Sync...),
 	}
 	var rejects *os.File
 	if cfg.RejectsDir != "" {

@@ -41,7 +41,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Identity: importer.SyncOn("email")})
 	if err != nil {
 		return err
 	}

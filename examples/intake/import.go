@@ -239,8 +239,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Schema:      schema,
 		Mapping:     spec,
 		Action:      action,
-		Sync:        sync,
-		Rules:       rules,
+		Identity:    importer.Rules(sync),
 		DryRun:      f.dryRun,
 		Duplicates:  identity.Duplicates(f.duplicates),
 		Merge:       identity.MergePolicy{Default: identity.Merge(f.merge), By: f.mergeBy},
@@ -252,7 +251,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Unlink:      unlink,
 	}
 	if len(rules) > 0 {
-		job.Sync = intake.KeySpec{}
+		job.Identity = importer.Rules(rules...)
 	}
 	// A contact file's account_id links to the store's accounts without
 	// -link (the importer's default, Job.AccountLink); -on-unknown sets
@@ -268,7 +267,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			job.Action = ""
 		}
 		if !syncGiven {
-			job.Sync = intake.KeySpec{}
+			job.Identity = importer.Identity{}
 		}
 	}
 	if job.Actor == "" {
@@ -338,7 +337,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			what = job.Matrix.String()
 		}
 		on := sync.Name()
-		if activity && job.Sync.Fields == nil && len(rules) == 0 {
+		if activity && job.Identity.IsZero() {
 			what, on = "add_only", "event_id when the file has it"
 		}
 		if len(rules) > 0 {
