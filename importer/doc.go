@@ -11,10 +11,10 @@
 // call [Importer.Run] with a [Job] per file (the source, the schema, the
 // mapping spec, the action, the sync fields, dry run, a rejects writer).
 //
-// Record actions: Job.Action is one of the five actions of
-// intake.Action, or Job.Matrix any identity.Matrix (on a match update,
+// Record actions: Job.Action is an identity.Matrix (on a match update,
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip
-// or reject). Job.Identity says how rows find their records: one sync key
+// or reject), whose presets are the five actions of intake.Action
+// (identity.AddAndUpdate, the default, identity.AddOnly, …). Job.Identity says how rows find their records: one sync key
 // ([SyncOn]), ordered identity rules ([Rules]; a row whose rules find
 // different records is rejected as a conflict) or none ([NoSync]). The
 // mapping must fill the sync fields (of at least one rule, and of each

@@ -29,7 +29,7 @@ bad-address;Bob;1990-01-01
 	if err != nil {
 		panic(err)
 	}
-	rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Identity: importer.SyncOn("email")})
+	rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 	if err != nil {
 		panic(err)
 	}

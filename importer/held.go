@@ -102,7 +102,7 @@ type heldRow struct {
 func (r *run) decideHeld(ctx context.Context, b, f *batch, h *heldRow) error {
 	row := b.row(h.rec.Line)
 	h.counted = true
-	if r.job.Action == intake.ActionCreate {
+	if r.rules.matrix.ExpectNew {
 		r.reject(b, row, &intake.RowError{Line: h.rec.Line, Field: r.keyName(), Code: intake.CodeDuplicate,
 			Message: "another import created record " + strings.Join(h.ids, ", ") + " with the same key after this run looked it up"}, nil)
 		return nil

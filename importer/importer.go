@@ -95,13 +95,14 @@ type Job struct {
 	// MappingOptions are passed to mapping.Compile (default phone region,
 	// strict phones, …).
 	MappingOptions mapping.Options
-	// Action is the record action. Default intake.ActionAddAndUpdate.
-	Action intake.Action
-	// Matrix, when set, is the record action as a match/no-match matrix
-	// (identity.Matrix) and overrides Action: on a match update, skip, opt
-	// out, inactivate, delete or anonymize; on no match create, skip or
-	// reject. The five actions are presets of it (identity.Preset).
-	Matrix *identity.Matrix
+	// Action is the record action as a match/no-match matrix: on a match
+	// update, skip, opt out, inactivate, delete or anonymize; on no match
+	// create, skip or reject. The five actions of intake.Action are its
+	// presets: identity.Create, identity.AddOnly, identity.UpdateOnly,
+	// identity.AddAndUpdate, identity.OptOut (identity.Preset by name).
+	// The zero Matrix is the default: identity.AddAndUpdate, or
+	// identity.AddOnly with a Profile.
+	Action identity.Matrix
 	// Identity is how rows find their stored records: one sync key
 	// ([SyncOn]), ordered identity rules ([Rules]) or no matching at all
 	// ([NoSync]). Default: email; with a Profile, event_id when the mapping
@@ -111,7 +112,7 @@ type Job struct {
 	Identity Identity
 	// Duplicates is the policy for rows whose key appeared earlier in the
 	// file: first wins, last wins, merge. Default: the action's own rule
-	// (the table on intake.Action).
+	// (the table on intake.Action, and identity.Matrix).
 	Duplicates identity.Duplicates
 	// Merge is the survivorship policy of updates, with per-field
 	// overrides. Default: a row's non-empty values replace stored ones,
@@ -491,21 +492,15 @@ func (im *Importer) checkJob(job *Job) (identity.Matrix, error) {
 	if job.Schema == nil {
 		job.Schema = intake.ContactSchema()
 	}
-	if job.Action == "" {
-		job.Action = intake.ActionAddAndUpdate
-		if job.Profile != nil && job.Matrix == nil {
-			job.Action = intake.ActionAddOnly // activities are append-only
+	if job.Action == (identity.Matrix{}) {
+		job.Action = identity.AddAndUpdate
+		if job.Profile != nil {
+			job.Action = identity.AddOnly // activities are append-only
 		}
 	}
-	if !job.Action.Valid() {
-		return identity.Matrix{}, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
-	}
-	matrix := identity.Preset(job.Action)
-	if job.Matrix != nil {
-		matrix = *job.Matrix
-		if err := matrix.Validate(); err != nil {
-			return identity.Matrix{}, err
-		}
+	matrix := job.Action
+	if err := matrix.Validate(); err != nil {
+		return identity.Matrix{}, err
 	}
 	if err := job.Duplicates.Validate(); err != nil {
 		return identity.Matrix{}, err
@@ -569,7 +564,7 @@ func (im *Importer) checkJob(job *Job) (identity.Matrix, error) {
 			job.Schema = s
 		}
 	}
-	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
+	if job.Profile != nil && !createsOnly(matrix) {
 		return identity.Matrix{}, ErrAppendOnly
 	}
 	if job.Identity.IfMapped() && !createsOnly(matrix) {

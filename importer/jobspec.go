@@ -414,6 +414,7 @@ func (s *JobSpec) validateIdentity(es *SpecErrors) {
 
 // matrix returns the spec's record action as a matrix: the action's
 // preset, with on_match and on_no_match applied, and allow_new_records.
+// The empty action is add_and_update.
 func (s *JobSpec) matrix() identity.Matrix {
 	mx := identity.Preset(s.Action)
 	if s.OnMatch != "" {
@@ -425,6 +426,8 @@ func (s *JobSpec) matrix() identity.Matrix {
 	if s.AllowNewRecords != nil && !*s.AllowNewRecords && mx.OnNoMatch == identity.NoMatchCreate {
 		mx.OnNoMatch = identity.NoMatchSkip
 	}
+	// create's new list only means something while it creates and skips.
+	mx.ExpectNew = mx.ExpectNew && mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
 	return mx
 }
 
@@ -533,10 +536,8 @@ func (s *JobSpec) Job(ctx context.Context, sk sink.Sink, src connector.Source) (
 		Duplicates: s.Duplicates, KeepUnmapped: s.KeepUnmapped,
 		Reason: s.Reason, Actor: s.Actor, Unlink: s.Unlink, AccountLink: s.OnUnknown,
 	}
-	if s.Action != "" && s.OnMatch == "" && s.OnNoMatch == "" && (s.AllowNewRecords == nil || *s.AllowNewRecords) {
-		job.Action = s.Action
-	} else if s.Action != "" || s.OnMatch != "" || s.OnNoMatch != "" || s.AllowNewRecords != nil {
-		job.Matrix = &mx
+	if s.Action != "" || s.OnMatch != "" || s.OnNoMatch != "" || s.AllowNewRecords != nil {
+		job.Action = mx // else the job's default, add_only for activities
 	}
 	if s.Merge != nil {
 		job.Merge = s.Merge.policy()
@@ -562,9 +563,6 @@ func (s *JobSpec) Job(ctx context.Context, sk sink.Sink, src connector.Source) (
 		// event_id when the file has it, other columns kept as properties.
 		job.Profile = &ProfileLink{Missing: s.OnUnknown}
 		job.KeepUnmapped = true
-		if s.Action == "" && job.Matrix == nil {
-			job.Action = ""
-		}
 	}
 	s.checkFields(job.Schema, &es)
 	return job, es.err()

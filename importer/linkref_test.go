@@ -57,7 +57,7 @@ func TestDeclaredLinkFieldsGetRef(t *testing.T) {
 				{intake.ContactSchema(), "email", "email\nann@x.example\n"},
 			} {
 				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "d.csv", d.data), Schema: d.schema, Identity: importer.SyncOn(d.key),
-					Matrix: &del, Reason: "cleanup", Unlink: importer.UnlinkRemove})
+					Action: del, Reason: "cleanup", Unlink: importer.UnlinkRemove})
 				require.EqualValues(t, 1, rep.Deleted, d.data)
 			}
 			people := scanObject(t, s, stored, "email")

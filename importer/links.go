@@ -60,8 +60,8 @@ func (m Missing) Validate() error {
 // ProfileLink attaches each row of an import — an activity, an event — to
 // the profile it belongs to, found by the profile's own keys (email,
 // contact_id, phone). There is no match processing on the event itself:
-// the job creates every row (intake.ActionCreate with [NoSync], or
-// intake.ActionAddOnly synced on an event id, which makes a re-import skip
+// the job creates every row (identity.Create with [NoSync], or
+// identity.AddOnly synced on an event id, which makes a re-import skip
 // every event it already holds as exists). A job with a ProfileLink
 // defaults to the latter: Action add_only, and Identity
 // SyncIfMapped("event_id"): event_id when the mapping maps a column to it,
@@ -292,7 +292,7 @@ type LinkCounts struct {
 
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
 // would update, opt out or delete events.
-var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use the action create with Identity NoSync(), or add_only synced on an event id")
+var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id")
 
 // mapsField reports whether the plan maps a column (or a constant) to the
 // named field.

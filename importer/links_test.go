@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -139,7 +140,7 @@ func activityJob(t *testing.T, data string) importer.Job {
 	return importer.Job{
 		Source:       csvSource(t, "activities.csv", data),
 		Schema:       intake.ActivitySchema(),
-		Action:       intake.ActionAddOnly,
+		Action:       identity.AddOnly,
 		Identity:     importer.SyncOn("event_id"),
 		Profile:      &importer.ProfileLink{},
 		KeepUnmapped: true,
@@ -305,7 +306,7 @@ func TestProfileMissing(t *testing.T) {
 					rep := runJob(t, cfg, importer.Job{
 						Source:   csvSource(t, "ev.csv", file),
 						Schema:   intake.ActivitySchema(),
-						Action:   intake.ActionCreate,
+						Action:   identity.Create,
 						Identity: importer.NoSync(),
 						Profile:  &importer.ProfileLink{Missing: tc.missing},
 					})
@@ -368,8 +369,8 @@ func TestLinkJobErrors(t *testing.T) {
 		job  importer.Job
 		want string
 	}{
-		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionAddAndUpdate, Profile: &importer.ProfileLink{}}, "append-only"},
-		{"empty profile", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionCreate, Identity: importer.NoSync(), Profile: &importer.ProfileLink{Missing: importer.MissingEmpty}}, "always has a profile"},
+		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Action: identity.AddAndUpdate, Profile: &importer.ProfileLink{}}, "append-only"},
+		{"empty profile", importer.Job{Schema: intake.ActivitySchema(), Action: identity.Create, Identity: importer.NoSync(), Profile: &importer.ProfileLink{Missing: importer.MissingEmpty}}, "always has a profile"},
 		{"unknown policy", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account", Missing: "maybe"}}}, "unknown missing-target policy"},
 		{"no object", importer.Job{Links: []importer.Link{{Field: "account_id"}}}, "set Field"},
 		{"custom without schema", importer.Job{Links: []importer.Link{{Field: "ticket_no", Object: "ticket"}}}, "no default schema"},
@@ -397,7 +398,7 @@ func TestKeepUnmappedNamesProperties(t *testing.T) {
 		Source:       csvSource(t, "ev.csv", "email,Page URL,Type,Skipped,42,\na@x.example,/a,visit,no,x,blank\n"),
 		Schema:       intake.ActivitySchema(),
 		Mapping:      &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Source: "Skipped", Skip: true}}},
-		Action:       intake.ActionCreate,
+		Action:       identity.Create,
 		Identity:     importer.NoSync(),
 		KeepUnmapped: true,
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -197,7 +198,7 @@ func TestSyncFieldsMustBeMapped(t *testing.T) {
 		{"one rule mapped", data, importer.Job{Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("email"), intake.Keys("phone"))}, nil},
 		{"a constant", data, importer.Job{Identity: importer.SyncOn("city"), Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Field: "city", Const: "Berlin"}}}}, nil},
 		{"md5 twin", "email_md5\n0c83f57c786a0b4a39efab23731c7ebc\n", importer.Job{Schema: md5Schema, Identity: importer.Rules(intake.KeySpec{Fields: []string{"email"}, MD5: true})}, nil},
-		{"no sync", data, importer.Job{Action: intake.ActionCreate, Identity: importer.NoSync()}, nil},
+		{"no sync", data, importer.Job{Action: identity.Create, Identity: importer.NoSync()}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

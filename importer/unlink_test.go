@@ -108,7 +108,7 @@ func TestUnlinkEndToEnd(t *testing.T) {
 				t.Helper()
 				runs++
 				mx := identity.Matrix{OnMatch: om, OnNoMatch: identity.NoMatchSkip}
-				job := importer.Job{Source: csvSource(t, file, data), Matrix: &mx, Reason: "erasure request", Actor: "dpo@example.com",
+				job := importer.Job{Source: csvSource(t, file, data), Action: mx, Reason: "erasure request", Actor: "dpo@example.com",
 					Name: "gdpr", RunID: "run-" + string(rune('a'+runs)), Unlink: unlink, DryRun: dry}
 				if len(sync) > 0 {
 					job.Identity = importer.Rules(sync[0])
@@ -226,10 +226,10 @@ func TestUnlinkJobChecks(t *testing.T) {
 		job  importer.Job
 		want string
 	}{
-		{"unknown value", m, importer.Job{Matrix: &del, Reason: "r", Unlink: "cascade"}, `unknown Job.Unlink "cascade" (want keep or remove)`},
-		{"not a delete", m, importer.Job{Matrix: &inactivate, Reason: "r", Unlink: importer.UnlinkRemove}, "does neither"},
+		{"unknown value", m, importer.Job{Action: del, Reason: "r", Unlink: "cascade"}, `unknown Job.Unlink "cascade" (want keep or remove)`},
+		{"not a delete", m, importer.Job{Action: inactivate, Reason: "r", Unlink: importer.UnlinkRemove}, "does neither"},
 		{"an update", m, importer.Job{Unlink: importer.UnlinkRemove}, "does neither"},
-		{"a sink that does not unlink", auditOnly{m}, importer.Job{Matrix: &del, Reason: "r", Unlink: importer.UnlinkRemove}, "sink.Unlinker"},
+		{"a sink that does not unlink", auditOnly{m}, importer.Job{Action: del, Reason: "r", Unlink: importer.UnlinkRemove}, "sink.Unlinker"},
 	} {
 		im, err := importer.New(importer.Config{Sink: tc.s})
 		require.NoError(t, err)
@@ -240,7 +240,7 @@ func TestUnlinkJobChecks(t *testing.T) {
 	// Keep works on any audited sink.
 	im, err := importer.New(importer.Config{Sink: auditOnly{m}})
 	require.NoError(t, err)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@example.com\n"), Matrix: &del, Reason: "r", Unlink: importer.UnlinkKeep})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@example.com\n"), Action: del, Reason: "r", Unlink: importer.UnlinkKeep})
 	require.NoError(t, err)
 }
 
@@ -269,7 +269,7 @@ func TestUnlinkDryRunStoredRefs(t *testing.T) {
 			for i, want := range []intake.Outcome{intake.OutcomeAnonymized, intake.OutcomeAnonymized, intake.OutcomeUnchanged, intake.OutcomeUnchanged} {
 				dry := i%2 == 0
 				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "x9.csv", "contact_id\nX9\n"), Schema: plain, Identity: importer.SyncOn("contact_id"),
-					Matrix: &anon, Reason: "erasure", Unlink: importer.UnlinkRemove, DryRun: dry, RunID: fmt.Sprintf("run-%d", i)})
+					Action: anon, Reason: "erasure", Unlink: importer.UnlinkRemove, DryRun: dry, RunID: fmt.Sprintf("run-%d", i)})
 				assert.EqualValues(t, 1, rep.Count(want), "run %d (dry run %v): %+v", i, dry, rep)
 			}
 			x9 := scanObject(t, s, stored, "contact_id")["X9"]

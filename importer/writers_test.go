@@ -123,7 +123,7 @@ func runWriter(ctx context.Context, s sink.Sink, job writerJob) (*importer.Repor
 	if err != nil {
 		return nil, err
 	}
-	return im.Run(ctx, importer.Job{Source: src, Action: action, Identity: importer.SyncOn("email"), Merge: identity.MergePolicy{Default: identity.Merge(job.Merge)}})
+	return im.Run(ctx, importer.Job{Source: src, Action: identity.Preset(action), Identity: importer.SyncOn("email"), Merge: identity.MergePolicy{Default: identity.Merge(job.Merge)}})
 }
 
 // TestWriterProcess is the child process of TestConcurrentImportsProcesses:
@@ -435,7 +435,7 @@ func TestHeldCreates(t *testing.T) {
 			l := latecomer{Memory: mem, hidden: map[intake.Key]bool{"ann@example.com": true}}
 			im, err := importer.New(importer.Config{Sink: l, BatchSize: 3, Workers: 1})
 			require.NoError(t, err)
-			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: c.action, Identity: importer.SyncOn("email")})
+			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: identity.Preset(c.action), Identity: importer.SyncOn("email")})
 			require.NoError(t, err)
 			require.Equal(t, int64(5), rep.Rows)
 			require.Equal(t, []int64{c.created, c.updated, c.skipped, c.rejected, c.concurrent},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -125,7 +126,7 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 		Schema:         schema,
 		Mapping:        spec,
 		MappingOptions: cfg.Mapping,
-		Action:         action,
+		Action:         identity.Preset(action),
 		Identity:       importer.SyncOn(job.Sync...),
 	}
 	var rejects *os.File

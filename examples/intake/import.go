@@ -238,7 +238,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Source:      src,
 		Schema:      schema,
 		Mapping:     spec,
-		Action:      action,
+		Action:      identity.Preset(action),
 		Identity:    importer.Rules(sync),
 		DryRun:      f.dryRun,
 		Duplicates:  identity.Duplicates(f.duplicates),
@@ -264,7 +264,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		job.Profile = &importer.ProfileLink{Missing: missing}
 		job.KeepUnmapped = true
 		if !set["action"] && acoustic == nil {
-			job.Action = ""
+			job.Action = identity.Matrix{}
 		}
 		if !syncGiven {
 			job.Identity = importer.Identity{}
@@ -292,11 +292,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if f.onNoMatch != "" {
 			mx.OnNoMatch = identity.OnNoMatch(f.onNoMatch)
 		}
+		// create's new list only means something while it creates and skips.
+		mx.ExpectNew = mx.ExpectNew && mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
 		if err := mx.Validate(); err != nil {
 			src.Close()
 			return usagef("%s", strings.TrimPrefix(err.Error(), "intake: "))
 		}
-		job.Matrix = &mx
+		job.Action = mx
 	}
 	var rejects *os.File
 	if f.errors != "" {
@@ -333,8 +335,8 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	} else {
 		what := string(action)
-		if job.Matrix != nil {
-			what = job.Matrix.String()
+		if f.onMatch != "" || f.onNoMatch != "" {
+			what = job.Action.String()
 		}
 		on := sync.Name()
 		if activity && job.Identity.IsZero() {

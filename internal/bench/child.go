@@ -254,7 +254,7 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 	rep, runErr := im.Run(ctx, importer.Job{
 		Name:     "bench",
 		Source:   src,
-		Action:   intake.ActionAddAndUpdate,
+		Action:   identity.AddAndUpdate,
 		Identity: importer.SyncOn("email"),
 	})
 	var stored int64 = -1
@@ -319,7 +319,7 @@ func childKeyIndex(o childOptions, res *Figures) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := im.Run(ctx, importer.Job{Name: "bench-keyindex", Source: src, Action: intake.ActionCreate, Identity: importer.NoSync()})
+	rep, err := im.Run(ctx, importer.Job{Name: "bench-keyindex", Source: src, Action: identity.Create, Identity: importer.NoSync()})
 	if err != nil {
 		return nil, err
 	}
