@@ -10,6 +10,9 @@
 // batch size, the number of mapping goroutines, a progress callback), then
 // call [Importer.Run] with a [Job] per file (the source, the schema, the
 // mapping spec, the action, the sync fields, dry run, a rejects writer).
+// The zero value of each option of a Job is its default
+// ([Job.WithDefaults]); Run checks the whole job before it reads the
+// source and reports every problem at once.
 //
 // Record actions: Job.Action is an identity.Matrix (on a match update,
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip

@@ -9,9 +9,10 @@ import (
 
 // Identity is how a job finds the stored record that a row is: by one key
 // (the sync fields, [SyncOn]), by ordered identity rules ([Rules]), or not
-// at all ([NoSync]). The zero value is the job's default: email, or for a
-// job with a Profile (activities) event_id when the file has it
-// ([SyncIfMapped]).
+// at all ([NoSync]). The zero value is the job's default, which
+// [Job.WithDefaults] fills in: event_id when the file has it for a job
+// with a Profile (activities; [SyncIfMapped]), account_id for accounts,
+// email for contacts and other object types.
 //
 // Identity is a value: its constructors copy what they are given.
 type Identity struct {

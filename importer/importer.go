@@ -81,7 +81,10 @@ type Progress struct {
 }
 
 // Job is one import: where rows come from, how they are mapped and matched,
-// and what the record action is.
+// and what the record action is. Each option says one thing; the zero
+// value of an option is its default ([Job.WithDefaults]). Run checks the
+// whole job before it reads the source and reports every problem at once
+// (errors.Join), each naming the option to change.
 type Job struct {
 	// Name identifies the job in logs; optional.
 	Name string
@@ -105,10 +108,11 @@ type Job struct {
 	Action identity.Matrix
 	// Identity is how rows find their stored records: one sync key
 	// ([SyncOn]), ordered identity rules ([Rules]) or no matching at all
-	// ([NoSync]). Default: email; with a Profile, event_id when the mapping
-	// maps it, else none ([SyncIfMapped]). The mapping must fill the sync
-	// fields: otherwise Run returns an error wrapping [ErrKeyNotMapped],
-	// naming the field, before it reads the first row (see [Rules]).
+	// ([NoSync]). Default: with a Profile, event_id when the mapping maps
+	// it, else none ([SyncIfMapped]); account_id for accounts; else email.
+	// The mapping must fill the sync fields: otherwise Run returns an
+	// error wrapping [ErrKeyNotMapped], naming the field, before it reads
+	// the first row (see [Rules]).
 	Identity Identity
 	// Duplicates is the policy for rows whose key appeared earlier in the
 	// file: first wins, last wins, merge. Default: the action's own rule
@@ -344,7 +348,9 @@ func New(cfg Config) (*Importer, error) {
 	return &Importer{cfg: cfg, log: log}, nil
 }
 
-// Run imports job and returns its report, which is never nil. The error is
+// Run imports job and returns its report, which is never nil. It fills in
+// the job's defaults ([Job.WithDefaults]) and checks the job before it
+// reads the source (see [Job]). The error is
 // nil when the run succeeded (rejected rows included: they are in the
 // report); otherwise it says why the run failed or was canceled, and the
 // report's counts say what was committed before. Every batch is written in
@@ -372,10 +378,13 @@ func (im *Importer) Run(ctx context.Context, job Job) (rep *Report, err error) {
 			slog.Int64("opted_out", rep.OptedOut), slog.Int64("rejected", rep.Rejected),
 			slog.Duration("took", rep.Duration()), slog.String("error", rep.Error))
 	}()
-	if job.Source == nil {
-		return rep, ErrNoSource
+	if job.Source != nil {
+		defer job.Source.Close()
 	}
-	defer job.Source.Close()
+	job = job.WithDefaults()
+	if err := job.validate(im.cfg.Sink); err != nil {
+		return rep, err
+	}
 	r, err := im.prepare(ctx, job, rep)
 	if err != nil {
 		return rep, err
@@ -404,78 +413,39 @@ func describe(spec *mapping.Spec) []string {
 	return out
 }
 
-// prepare checks the job, reads the header and compiles the mapping and the key.
+// prepare builds the run of job, which WithDefaults filled in and validate
+// checked: it reads the header and compiles the mapping, the identity, the
+// record action and the links, then prepares the sink.
 func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, error) {
-	matrix, err := im.checkJob(&job)
-	if err != nil {
+	var err error
+	if job.Schema, err = job.schemaWithFields(); err != nil {
 		return nil, err
 	}
 	plan, header, peeked, err := im.compileMapping(ctx, &job, rep)
 	if err != nil {
 		return nil, err
 	}
-	schema := rowSchema(plan.Schema(), job.Links) // without what links carry for their targets only
 	r := &run{
 		im:     im,
 		job:    job,
 		rep:    rep,
 		plan:   plan,
-		schema: schema,
+		schema: rowSchema(plan.Schema(), job.Links), // without what links carry for their targets only
 		header: header,
 	}
 	if err := r.compileMatcher(); err != nil {
 		return nil, err
 	}
-	if err := r.compileRules(matrix, plan); err != nil {
+	if err := r.compileRules(); err != nil {
 		return nil, err
 	}
 	if err := r.compileLinks(ctx); err != nil {
 		return nil, err
 	}
-	if g, ok := im.cfg.Sink.(sink.Getter); ok && (job.DryRun || r.rules.useView) {
-		r.getter = g
+	if err := r.prepareSink(ctx); err != nil {
+		return nil, err
 	}
-	if r.rules.useView && r.getter == nil && r.matcher != nil {
-		return nil, fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", im.cfg.Sink)
-	}
-	if !job.DryRun {
-		if e, ok := im.cfg.Sink.(sink.SchemaEnsurer); ok {
-			if err := e.EnsureSchema(ctx, schema); err != nil {
-				return nil, fmt.Errorf("intake: prepare the store for %q: %w", schema.Object(), err)
-			}
-		}
-	}
-	if cp, ok := im.cfg.Sink.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
-		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
-		if err != nil {
-			return nil, fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
-		}
-		r.checkpointer = cp
-		if found {
-			r.resumeAfter = last.Line
-			rep.ResumedAfterLine = last.Line
-		}
-	}
-	// Overlapping writes need the next batch's lookups to see no key the
-	// batch being written changes: true with one identity rule, whose key
-	// an update never changes; with several, an update may change another
-	// rule's key (and the view must see every earlier write).
-	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(r.keys) <= 1 {
-		r.overlap = c.Concurrent()
-	}
-	if g, ok := im.cfg.Sink.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
-		r.unique = r.matcher.Rules()
-	}
-	if r.rules.needSeen {
-		r.seen = identity.NewSeen()
-	}
-	if r.rules.trackCreated && !job.DryRun && matrix.OnMatch != identity.MatchUpdate {
-		// With update on a match, a record an earlier batch created is
-		// updated like any stored one; otherwise the run must tell it from
-		// stored records (a duplicate, not a match), so it remembers every
-		// key it creates (by hash, about 37 bytes each).
-		r.createdKeys = identity.NewSeen()
-	}
+	r.prepareTracking()
 	if job.Rejects != nil {
 		r.rejects = NewRejectWriter(job.Rejects, header)
 	}
@@ -485,101 +455,63 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	return r, nil
 }
 
-// checkJob checks the job's options and sets their defaults: the schema
-// with the fields of consent and memberships, the action and its matrix,
-// the identity.
-func (im *Importer) checkJob(job *Job) (identity.Matrix, error) {
-	if job.Schema == nil {
-		job.Schema = intake.ContactSchema()
+// prepareSink finds what the run uses of the sink's capabilities: reading
+// records back, checkpoints, overlapping writes, guarded keys. It prepares
+// the store for the run's schema and reads the checkpoint of an earlier
+// attempt of the run.
+func (r *run) prepareSink(ctx context.Context) error {
+	s, job := r.im.cfg.Sink, &r.job
+	if g, ok := s.(sink.Getter); ok && (job.DryRun || r.rules.useView) {
+		r.getter = g
 	}
-	if job.Action == (identity.Matrix{}) {
-		job.Action = identity.AddAndUpdate
-		if job.Profile != nil {
-			job.Action = identity.AddOnly // activities are append-only
+	if r.rules.useView && r.getter == nil && r.matcher != nil {
+		return fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", s)
+	}
+	if !job.DryRun {
+		if e, ok := s.(sink.SchemaEnsurer); ok {
+			if err := e.EnsureSchema(ctx, r.schema); err != nil {
+				return fmt.Errorf("intake: prepare the store for %q: %w", r.schema.Object(), err)
+			}
 		}
 	}
-	matrix := job.Action
-	if err := matrix.Validate(); err != nil {
-		return identity.Matrix{}, err
-	}
-	if err := job.Duplicates.Validate(); err != nil {
-		return identity.Matrix{}, err
-	}
-	if job.Identity.None() && !createsOnly(matrix) {
-		return identity.Matrix{}, fmt.Errorf("intake: %s needs sync fields to find the records to change: give Job.Identity keys (SyncOn, Rules) instead of NoSync", matrix)
-	}
-	if matrix.Lifecycle() {
-		if strings.TrimSpace(job.Reason) == "" {
-			return identity.Matrix{}, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
-		}
-		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
-			return identity.Matrix{}, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
-		}
-	}
-	switch {
-	case !job.Unlink.Valid():
-		return identity.Matrix{}, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
-	case job.Unlink != UnlinkRemove:
-	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
-		return identity.Matrix{}, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
-	default:
-		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
-			return identity.Matrix{}, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
-		}
-	}
-	if job.Identity.IsZero() {
-		job.Identity = SyncOn("email")
-		if job.Profile != nil {
-			job.Identity = SyncIfMapped("event_id") // activities: sync on event_id when it is mapped
-		}
-	}
-	if job.Explain < 0 {
-		return identity.Matrix{}, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
-	}
-	if len(job.Consent) > 0 {
-		s, err := identity.ConsentFields(job.Schema, job.Consent...)
+	if cp, ok := s.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
+		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
 		if err != nil {
-			return identity.Matrix{}, err
+			return fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
 		}
-		job.Schema = s
-	}
-	if len(job.Memberships) > 0 {
-		fields := job.Schema.Fields()
-		for _, ms := range job.Memberships {
-			if i := job.Schema.Index(ms.Field); i >= 0 {
-				if job.Schema.Field(i).Type.Kind() != intake.KindList {
-					return identity.Matrix{}, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
-				}
-				continue
-			}
-			if !slices.ContainsFunc(fields, func(f intake.Field) bool { return f.Name == ms.Field }) {
-				fields = append(fields, intake.Field{Name: ms.Field, Type: intake.TypeMultiSelect, Label: ms.Field})
-			}
-		}
-		if len(fields) > job.Schema.Len() {
-			s, err := intake.NewSchema(job.Schema.Object(), fields...)
-			if err != nil {
-				return identity.Matrix{}, fmt.Errorf("intake: membership fields: %w", err)
-			}
-			job.Schema = s
+		r.checkpointer = cp
+		if found {
+			r.resumeAfter = last.Line
+			r.rep.ResumedAfterLine = last.Line
 		}
 	}
-	if job.Profile != nil && !createsOnly(matrix) {
-		return identity.Matrix{}, ErrAppendOnly
+	// Overlapping writes need the next batch's lookups to see no key the
+	// batch being written changes: true with one identity rule, whose key
+	// an update never changes; with several, an update may change another
+	// rule's key (and the view must see every earlier write).
+	if c, ok := s.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(r.keys) <= 1 {
+		r.overlap = c.Concurrent()
 	}
-	if job.Identity.IfMapped() && !createsOnly(matrix) {
-		return identity.Matrix{}, fmt.Errorf("intake: %s needs sync fields to find the records to change, and SyncIfMapped turns matching off when the mapping does not fill its key: use SyncOn", matrix)
+	if g, ok := s.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
+		r.unique = r.matcher.Rules()
 	}
-	if err := job.AccountLink.Validate(); err != nil {
-		return identity.Matrix{}, fmt.Errorf("intake: Job.AccountLink: %w", err)
-	}
-	return matrix, nil
+	return nil
 }
 
-// createsOnly reports whether mx creates on no match and skips on a match:
-// the actions that may run without matching (NoSync, SyncIfMapped).
-func createsOnly(mx identity.Matrix) bool {
-	return mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
+// prepareTracking makes the sets of keys that the run remembers: those met
+// earlier in the file, and those it created, where the record action needs
+// to know.
+func (r *run) prepareTracking() {
+	if r.rules.needSeen {
+		r.seen = identity.NewSeen()
+	}
+	if r.rules.trackCreated && !r.job.DryRun && r.rules.matrix.OnMatch != identity.MatchUpdate {
+		// With update on a match, a record an earlier batch created is
+		// updated like any stored one; otherwise the run must tell it from
+		// stored records (a duplicate, not a match), so it remembers every
+		// key it creates (by hash, about 37 bytes each).
+		r.createdKeys = identity.NewSeen()
+	}
 }
 
 // compileMatcher resolves the job's identity against the mapping into the
@@ -656,8 +588,8 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 }
 
 // compileRules compiles the record action of the run.
-func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
-	job, schema := &r.job, r.schema
+func (r *run) compileRules() error {
+	job, schema, plan, matrix := &r.job, r.schema, r.plan, r.job.Action
 	rl := &r.rules
 	rl.matrix, rl.dup = matrix, job.Duplicates
 	rl.mapped = make([]bool, schema.Len())

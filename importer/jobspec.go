@@ -594,10 +594,9 @@ func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *Sp
 		job.Identity = SyncOn(fields...)
 	case spec != nil && spec.Object != nil && len(spec.Object.KeySpec().Fields) > 0:
 		job.Identity = Rules(spec.Object.KeySpec())
-	case object == intake.ObjectAccount:
-		job.Identity = SyncOn("account_id")
-	case object == intake.ObjectContact, object == intake.ObjectActivity:
-		// The importer's defaults: email, or event_id for activities.
+	case object == intake.ObjectContact, object == intake.ObjectAccount, object == intake.ObjectActivity:
+		// The job's default (Job.WithDefaults): email, account_id, or
+		// event_id when the file has it.
 	default:
 		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules), or a mapping whose object section names its key", object)
 	}

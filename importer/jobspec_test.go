@@ -194,7 +194,7 @@ func TestJobSpecActionAndIdentity(t *testing.T) {
 		{`{"action": "add_and_update", "allow_new_records": false}`, identity.UpdateOnly, "default"},
 		{`{"on_match": "inactivate", "reason": "r", "rules": ["contact_id", "email"]}`,
 			identity.Matrix{OnMatch: identity.MatchInactivate, OnNoMatch: identity.NoMatchCreate}, "contact_id, else email"},
-		{`{"object": "account"}`, identity.Matrix{}, "account_id"},
+		{`{"object": "account"}`, identity.Matrix{}, "default"},
 	} {
 		spec, err := importer.ParseJobSpec([]byte(tc.spec))
 		require.NoError(t, err, tc.spec)
@@ -202,6 +202,9 @@ func TestJobSpecActionAndIdentity(t *testing.T) {
 		require.NoError(t, err, tc.spec)
 		require.Equal(t, tc.action, job.Action, tc.spec)
 		require.Equal(t, tc.identity, job.Identity.String(), tc.spec)
+		if job.Identity.IsZero() && job.Schema.Object() == intake.ObjectAccount {
+			require.Equal(t, "account_id", job.WithDefaults().Identity.String(), "an account job's default")
+		}
 		if job.Action != (identity.Matrix{}) {
 			require.NoError(t, job.Action.Validate(), tc.spec)
 		}
