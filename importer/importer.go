@@ -350,13 +350,13 @@ func New(cfg Config) (*Importer, error) {
 
 // Run imports job and returns its report, which is never nil. It fills in
 // the job's defaults ([Job.WithDefaults]) and checks the job before it
-// reads the source (see [Job]). The error is
-// nil when the run succeeded (rejected rows included: they are in the
-// report); otherwise it says why the run failed or was canceled, and the
-// report's counts say what was committed before. Every batch is written in
-// one call to the sink; a run that fails between batches leaves the
-// committed batches in place, and running the same job again is safe: rows
-// committed before match their records and come out unchanged.
+// reads the source (see [Job]). The error is nil when the run succeeded
+// (rejected rows included: they are in the report); otherwise it says why
+// the run failed or was canceled, and the report's counts say what was
+// committed before. Every batch is written in one call to the sink; a run
+// that fails between batches leaves the committed batches in place, and
+// running the same job again is safe: rows committed before match their
+// records and come out unchanged.
 func (im *Importer) Run(ctx context.Context, job Job) (rep *Report, err error) {
 	rep = &Report{Started: time.Now(), DryRun: job.DryRun}
 	defer func() {
