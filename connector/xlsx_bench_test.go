@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 	"github.com/xuri/excelize/v2"
@@ -155,7 +155,7 @@ func intakeImport(b *testing.B, path string) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep, err := im.Run(context.Background(), importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	rep, err := im.Run(context.Background(), importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -71,8 +71,11 @@ const (
 
 // Matrix is a record action as the CDP import screens state it: one choice
 // for rows that match a stored record and one for rows that do not. The
-// five actions of [intake.Action] are presets of it ([Preset]); a Matrix
+// five actions of [intake.Action] are presets of it ([Create], [AddOnly],
+// [UpdateOnly], [AddAndUpdate], [OptOut]; [Preset] by name); a Matrix
 // with OnNoMatch other than create is Totango's "allow new records" off.
+// The zero Matrix chooses nothing: an importer.Job reads it as the job's
+// default action.
 //
 // In-file duplicates (a key met on an earlier row of the same run) follow
 // the action table of [intake.Action] unless a [Duplicates] policy says
@@ -85,25 +88,64 @@ const (
 type Matrix struct {
 	OnMatch   OnMatch   `json:"on_match"`
 	OnNoMatch OnNoMatch `json:"on_no_match"`
+	// ExpectNew tells the create action from add_only, which share
+	// {skip, create}: the job fills a new list, so a record that another
+	// import creates with a row's key while this one runs makes the row a
+	// duplicate (rejected, duplicate) rather than a record that exists
+	// (skipped, exists). A key that the store held before the run is
+	// skipped as exists either way, so that a re-run never duplicates
+	// records. Only with OnMatch skip and OnNoMatch create.
+	ExpectNew bool `json:"expect_new,omitempty"`
 }
 
-// Preset returns the matrix of a record action: create and add_only are
-// {skip, create}, update_only {update, skip}, add_and_update
-// {update, create}, opt_out {opt_out, skip}. The empty action is
-// add_and_update.
+// The five record actions of [intake.Action] as matrices, as [Preset]
+// returns them. Matrices are values: a job holds a copy.
+var (
+	// Create is {skip, create} for a new list: see Matrix.ExpectNew.
+	Create = Preset(intake.ActionCreate)
+	// AddOnly is {skip, create}: new keys create records, known ones are
+	// left alone.
+	AddOnly = Preset(intake.ActionAddOnly)
+	// UpdateOnly is {update, skip}: known keys update their records, new
+	// ones are skipped (no_match).
+	UpdateOnly = Preset(intake.ActionUpdateOnly)
+	// AddAndUpdate is {update, create}, the default action.
+	AddAndUpdate = Preset(intake.ActionAddAndUpdate)
+	// OptOut is {opt_out, skip}: known keys are opted out.
+	OptOut = Preset(intake.ActionOptOut)
+)
+
+// Preset returns the matrix of a record action: create is [Create],
+// add_only [AddOnly], update_only [UpdateOnly], add_and_update
+// [AddAndUpdate], opt_out [OptOut]. The empty action, and any name that is
+// not an action (check [intake.Action.Valid] first), is add_and_update.
 func Preset(a intake.Action) Matrix {
 	switch a {
-	case intake.ActionCreate, intake.ActionAddOnly:
-		return Matrix{MatchSkip, NoMatchCreate}
+	case intake.ActionCreate:
+		return Matrix{MatchSkip, NoMatchCreate, true}
+	case intake.ActionAddOnly:
+		return Matrix{MatchSkip, NoMatchCreate, false}
 	case intake.ActionUpdateOnly:
-		return Matrix{MatchUpdate, NoMatchSkip}
+		return Matrix{MatchUpdate, NoMatchSkip, false}
 	case intake.ActionOptOut:
-		return Matrix{MatchOptOut, NoMatchSkip}
+		return Matrix{MatchOptOut, NoMatchSkip, false}
 	}
-	return Matrix{MatchUpdate, NoMatchCreate}
+	return Matrix{MatchUpdate, NoMatchCreate, false}
 }
 
-// Validate reports an unknown choice.
+// Action returns the record action whose preset m is, or "" when m is no
+// preset (a lifecycle action, rejection without a match, …).
+func (m Matrix) Action() intake.Action {
+	for _, a := range intake.Actions {
+		if Preset(a) == m {
+			return a
+		}
+	}
+	return ""
+}
+
+// Validate reports an unknown choice, and ExpectNew with other choices
+// than {skip, create}.
 func (m Matrix) Validate() error {
 	switch m.OnMatch {
 	case MatchUpdate, MatchSkip, MatchOptOut, MatchInactivate, MatchDelete, MatchAnonymize:
@@ -115,6 +157,9 @@ func (m Matrix) Validate() error {
 	default:
 		return fmt.Errorf("intake: unknown on-no-match choice %q (want create, skip or reject)", m.OnNoMatch)
 	}
+	if m.ExpectNew && (m.OnMatch != MatchSkip || m.OnNoMatch != NoMatchCreate) {
+		return fmt.Errorf("intake: ExpectNew marks the create action, {on match: skip, on no match: create}, and the matrix is {on match: %s, on no match: %s}: leave ExpectNew unset", m.OnMatch, m.OnNoMatch)
+	}
 	return nil
 }
 
@@ -124,8 +169,12 @@ func (m Matrix) Lifecycle() bool {
 	return m.OnMatch == MatchInactivate || m.OnMatch == MatchDelete || m.OnMatch == MatchAnonymize
 }
 
-// String returns "on match: update, on no match: create".
+// String returns the name of the action whose preset m is ("add_only"),
+// else the two choices: "on match: inactivate, on no match: skip".
 func (m Matrix) String() string {
+	if a := m.Action(); a != "" {
+		return string(a)
+	}
 	return "on match: " + string(m.OnMatch) + ", on no match: " + string(m.OnNoMatch)
 }
 

@@ -95,6 +95,34 @@ func TestPresetsAreTheActions(t *testing.T) {
 	}
 }
 
+// TestPresetNames: each action's preset is its named matrix and names it
+// back; create and add_only differ by ExpectNew only, which any other
+// matrix refuses.
+func TestPresetNames(t *testing.T) {
+	t.Parallel()
+	named := map[intake.Action]identity.Matrix{
+		intake.ActionCreate: identity.Create, intake.ActionAddOnly: identity.AddOnly, intake.ActionUpdateOnly: identity.UpdateOnly,
+		intake.ActionAddAndUpdate: identity.AddAndUpdate, intake.ActionOptOut: identity.OptOut,
+	}
+	for _, a := range intake.Actions {
+		mx := identity.Preset(a)
+		assert.Equal(t, named[a], mx, a)
+		assert.Equal(t, a, mx.Action())
+		assert.Equal(t, string(a), mx.String())
+		assert.NoError(t, mx.Validate(), a)
+	}
+	assert.Equal(t, identity.AddAndUpdate, identity.Preset(""), "the empty action")
+	assert.NotEqual(t, identity.Create, identity.AddOnly)
+	assert.Equal(t, identity.AddOnly, identity.Matrix{OnMatch: identity.MatchSkip, OnNoMatch: identity.NoMatchCreate})
+
+	inactivate := identity.Matrix{OnMatch: identity.MatchInactivate, OnNoMatch: identity.NoMatchSkip}
+	assert.Equal(t, intake.Action(""), inactivate.Action())
+	assert.Equal(t, "on match: inactivate, on no match: skip", inactivate.String())
+	assert.Error(t, identity.Matrix{}.Validate(), "the zero matrix chooses nothing")
+	err := identity.Matrix{OnMatch: identity.MatchUpdate, OnNoMatch: identity.NoMatchCreate, ExpectNew: true}.Validate()
+	assert.ErrorContains(t, err, "ExpectNew marks the create action")
+}
+
 // TestRuleMatcher: the first rule with a hit wins; a later rule that finds
 // other records makes a conflict; a record-id rule reads records by id.
 func TestRuleMatcher(t *testing.T) {
@@ -278,7 +306,7 @@ func ExampleDecideMatrix() {
 			identity.DecideMatrix(mx, identity.DuplicatesDefault, none, false, false))
 	}
 	// Output:
-	// on match: update, on no match: skip: update / {Verdict:skip Code:no_match}
+	// update_only: update / {Verdict:skip Code:no_match}
 	// on match: inactivate, on no match: reject: inactivate / {Verdict:reject Code:no_match}
 }
 

@@ -58,11 +58,7 @@ func (im *Importer) accountLink(ctx context.Context, job *Job, header []string) 
 	if !accountFieldsFit(job, target) {
 		return nil
 	}
-	missing := job.AccountLink
-	if missing == "" {
-		missing = MissingEmpty
-	}
-	job.Links = append(slices.Clone(job.Links), Link{Field: accountRef, Object: intake.ObjectAccount, Schema: target, Missing: missing})
+	job.Links = append(slices.Clone(job.Links), Link{Field: accountRef, Object: intake.ObjectAccount, Schema: target, Missing: job.AccountLink})
 	return nil
 }
 

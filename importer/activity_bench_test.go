@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 )
@@ -59,7 +60,7 @@ func BenchmarkActivities(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionCreate, NoSync: true})
+				rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.Create, Identity: importer.NoSync()})
 				if err != nil || rep.Created != int64(contacts) {
 					b.Fatalf("seeding contacts: %v, %+v", err, rep)
 				}

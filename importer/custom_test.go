@@ -62,16 +62,16 @@ const (
 
 func ticketJob(t *testing.T, data string) importer.Job {
 	return importer.Job{
-		Source: csvSource(t, "tickets.csv", data),
-		Schema: ticketSchema,
-		Sync:   intake.Keys("ticket_no"),
+		Source:   csvSource(t, "tickets.csv", data),
+		Schema:   ticketSchema,
+		Identity: importer.SyncOn("ticket_no"),
 		Links: []importer.Link{{Field: "contact_email", Object: intake.ObjectContact, Key: intake.Keys("email"),
 			IDField: "contact_record_id"}},
 	}
 }
 
 func orderLineJob(t *testing.T, data string) importer.Job {
-	return importer.Job{Source: csvSource(t, "lines.csv", data), Schema: orderLineSchema, Sync: intake.Keys("order_no", "line_no")}
+	return importer.Job{Source: csvSource(t, "lines.csv", data), Schema: orderLineSchema, Identity: importer.SyncOn("order_no", "line_no")}
 }
 
 // TestCustomObjects imports two host-defined object types next to the
@@ -203,7 +203,7 @@ func TestCustomObjectTargets(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cfg := importer.Config{Sink: s}
-			rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "teams.csv", "team_code,name\nRED,Red team\n"), Schema: team, Sync: intake.Keys("team_code")})
+			rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "teams.csv", "team_code,name\nRED,Red team\n"), Schema: team, Identity: importer.SyncOn("team_code")})
 			require.EqualValues(t, 1, rep.Created)
 			rep = runJob(t, cfg, importer.Job{
 				Source: csvSource(t, "c.csv", "email,team_code\na@x.example,RED\nb@x.example,BLUE\nc@x.example,BLUE\n"),

@@ -95,7 +95,7 @@ type member struct {
 // tkey is the tracking key of rule i's key k: k itself with one rule, else
 // prefixed by the rule's index.
 func (r *run) tkey(i int, k intake.Key) intake.Key {
-	if len(r.job.Rules) <= 1 {
+	if len(r.keys) <= 1 {
 		return k
 	}
 	return intake.Key(string(rune('0'+i))) + k
@@ -934,7 +934,7 @@ func (r *run) reject(b *batch, row intake.Row, e *intake.RowError, m *identity.M
 }
 
 func (r *run) keyError(row intake.Row, code string, m *identity.Match) *intake.RowError {
-	specs := r.job.rulesSpecs()
+	specs := r.keys
 	names := make([]string, len(specs))
 	for i, s := range specs {
 		names[i] = s.Name()
@@ -965,12 +965,21 @@ func (r *run) keyError(row intake.Row, code string, m *identity.Match) *intake.R
 	default:
 		msg = "the sync fields (" + fields + ") are all empty: the row cannot be matched to a record"
 	}
-	return &intake.RowError{File: r.job.MappingOptions.File, Line: row.Line, Field: specs[0].Name(), Code: code, Message: msg}
+	return &intake.RowError{File: r.job.MappingOptions.File, Line: row.Line, Field: r.keyName(), Code: code, Message: msg}
+}
+
+// keyName names the run's first identity rule, the field of a row error
+// about its key.
+func (r *run) keyName() string {
+	if len(r.keys) == 0 {
+		return ""
+	}
+	return r.keys[0].Name()
 }
 
 // ruleName names the rule that matched m (or that gave it its key).
 func (r *run) ruleName(m *identity.Match) string {
-	specs := r.job.rulesSpecs()
+	specs := r.keys
 	if m.Rule >= 0 && m.Rule < len(specs) {
 		return specs[m.Rule].Name()
 	}

@@ -10,6 +10,9 @@
 // batch size, the number of mapping goroutines, a progress callback), then
 // call [Importer.Run] with a [Job] per file (the source, the schema, the
 // mapping spec, the action, the sync fields, dry run, a rejects writer).
+// The zero value of each option of a Job is its default
+// ([Job.WithDefaults]); Run checks the whole job before it reads the
+// source and reports every problem at once.
 //
 // Several writers: each create carries the job's identity rules as
 // sink.Op.Unique. A sink that implements sink.KeyGuard checks them again in
@@ -19,21 +22,22 @@
 // one more write before the next batch's: add_and_update updates it (merge
 // rules and consent included, with the values of the file's later rows of
 // the key that the create had taken in), add_only skips the row as exists,
-// create rejects it as duplicate, a matrix applies its on-match action
+// create (a matrix with ExpectNew) rejects it as duplicate, a matrix applies its on-match action
 // (a lifecycle action on a match leaves the record alone: the row is
 // skipped as exists). Report.Concurrent counts such rows. So concurrent
 // imports into one store never create a key twice; the targets that links
 // create (Missing create) are not guarded.
 //
-// Record actions: Job.Action is one of the five actions of
-// intake.Action, or Job.Matrix any identity.Matrix (on a match update,
+// Record actions: Job.Action is an identity.Matrix (on a match update,
 // skip, opt out, inactivate, delete or anonymize; on no match create, skip
-// or reject). Job.Rules gives ordered identity rules instead of the single
-// key of Job.Sync; a row whose rules find different records is rejected
-// (conflict). The mapping must fill the sync fields (of at least one rule,
-// and of each rule all or none): a job whose key no column fills fails
-// before its first row with [ErrKeyNotMapped] instead of rejecting every
-// row. Job.Duplicates chooses what later rows of a key do (first
+// or reject), whose presets are the five actions of intake.Action
+// (identity.AddAndUpdate, the default, identity.AddOnly, …). Job.Identity says how rows find their records: one sync key
+// ([SyncOn]), ordered identity rules ([Rules]; a row whose rules find
+// different records is rejected as a conflict) or none ([NoSync]). The
+// mapping must fill the sync fields (of at least one rule, and of each
+// rule all or none): a job whose key no column fills fails before its
+// first row with [ErrKeyNotMapped] instead of rejecting every row.
+// Job.Duplicates chooses what later rows of a key do (first
 // wins, last wins, merge), Job.Merge how an update merges with stored
 // values, Job.Consent how consent columns and defaults apply (an opted-out
 // contact stays opted out unless the channel allows otherwise), and

@@ -34,7 +34,7 @@ func ExampleLink() {
 	if err != nil {
 		panic(err)
 	}
-	importCSV(im, "accounts.csv", "account_id,name\nA-1,Acme\n", importer.Job{Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+	importCSV(im, "accounts.csv", "account_id,name\nA-1,Acme\n", importer.Job{Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 	rep := importCSV(im, "contacts.csv", "email,account_id\nkim@acme.example,A-1\nlee@globex.example,A-2\n", importer.Job{
 		Links: []importer.Link{{Field: "account_id", Object: intake.ObjectAccount, Missing: importer.MissingCreate}},
 	})
@@ -134,7 +134,7 @@ func ExampleLink_many() {
 		panic(err)
 	}
 	lists := intake.MustSchema("list", intake.Field{Name: "name", Type: intake.TypeText})
-	importCSV(im, "lists.csv", "name\ngold\nvip\n", importer.Job{Schema: lists, Sync: intake.Keys("name")})
+	importCSV(im, "lists.csv", "name\ngold\nvip\n", importer.Job{Schema: lists, Identity: importer.SyncOn("name")})
 	rep := importCSV(im, "contacts.csv", "email,lists\n"+
 		"kim@acme.example,VIP; gold\n"+ // split on ";" (else "|", else ",")
 		"lee@acme.example,gold;platinum;Platinum\n", importer.Job{
@@ -173,7 +173,7 @@ func ExampleJob_accountLink() {
 	if err != nil {
 		panic(err)
 	}
-	importCSV(im, "accounts.csv", "account_id,name\nA-1,Acme\n", importer.Job{Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+	importCSV(im, "accounts.csv", "account_id,name\nA-1,Acme\n", importer.Job{Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 	const contacts = "email,account_id,Notes\nkim@acme.example,A-1,vip\nlee@globex.example,A-2,\n"
 	rep := importCSV(im, "contacts.csv", contacts, importer.Job{})
 	fmt.Printf("%d contacts created; account links: %+v; ignored columns: %v\n", rep.Created, *rep.Links["account_id"], rep.Source.Ignored)
@@ -185,7 +185,7 @@ func ExampleJob_accountLink() {
 	})
 
 	src, _ := connector.NewCSV(strings.NewReader(contacts), connector.CSVConfig{Name: "contacts.csv"})
-	_, err = im.Run(context.Background(), importer.Job{Source: src, Sync: intake.Keys("phone")})
+	_, err = im.Run(context.Background(), importer.Job{Source: src, Identity: importer.SyncOn("phone")})
 	fmt.Println(errors.Is(err, importer.ErrKeyNotMapped))
 	// Output:
 	// 2 contacts created; account links: {Found:1 Created:0 Updated:0 Empty:1 Skipped:0 Rejected:0}; ignored columns: [Notes]

@@ -29,7 +29,7 @@ bad-address;Bob;1990-01-01
 	if err != nil {
 		panic(err)
 	}
-	rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 	if err != nil {
 		panic(err)
 	}
@@ -68,7 +68,7 @@ func ExampleJob_explain() {
 			panic(err)
 		}
 		job.Source = src
-		job.Rules = []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
+		job.Identity = importer.Rules(intake.Keys("contact_id"), intake.Keys("email"))
 		job.Consent = []identity.Channel{{Name: "email"}}
 		rep, err := im.Run(ctx, job)
 		if err != nil {

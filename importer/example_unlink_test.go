@@ -28,7 +28,7 @@ func ExampleJob_unlink() {
 
 	del := identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}
 	rep := importCSV(im, "erase.csv", "email\nkim@example.com\n", importer.Job{
-		Matrix: &del, Reason: "erasure request", Actor: "dpo@example.com", Unlink: importer.UnlinkRemove,
+		Action: del, Reason: "erasure request", Actor: "dpo@example.com", Unlink: importer.UnlinkRemove,
 	})
 	fmt.Println(rep.Deleted, "deleted")
 

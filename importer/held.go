@@ -106,7 +106,7 @@ func (r *run) resolveHeld(ctx context.Context, b *batch) error {
 // heldDecision is what the job's action does to the records that hold the
 // key of row h's create.
 func (r *run) heldDecision(h *heldRow) identity.Decision {
-	if r.job.Action == intake.ActionCreate {
+	if r.rules.matrix.ExpectNew {
 		return identity.Decision{Verdict: identity.VerdictReject, Code: intake.CodeDuplicate}
 	}
 	m := &identity.Match{IDs: h.ids, Rule: 0}
@@ -228,7 +228,7 @@ func (r *run) countNot(b *batch, line int, d identity.Decision, ids []string) {
 		return
 	}
 	msg := "another import created record " + strings.Join(ids, ", ") + " with the same key after this run looked it up"
-	r.reject(b, b.row(line), &intake.RowError{Line: line, Field: r.job.rulesSpecs()[0].Name(), Code: d.Code, Message: msg}, nil)
+	r.reject(b, b.row(line), &intake.RowError{Line: line, Field: r.keyName(), Code: d.Code, Message: msg}, nil)
 }
 
 // row returns the source row of b at line (for the rejects file and

@@ -22,7 +22,7 @@ import (
 // seed imports data (every row a new record) into s.
 func seed(t *testing.T, s store, schema *intake.Schema, data string) {
 	t.Helper()
-	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", data), Schema: schema, Action: intake.ActionCreate, NoSync: true})
+	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", data), Schema: schema, Action: identity.Create, Identity: importer.NoSync()})
 }
 
 // byEmail returns the stored records of schema by email, deleted ones absent.
@@ -62,7 +62,7 @@ func TestMatrixCells(t *testing.T) {
 					schema := intake.ContactSchema()
 					seed(t, s, schema, stored)
 					mx := identity.Matrix{OnMatch: om, OnNoMatch: nm}
-					rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Matrix: &mx, Reason: "customer asked", Actor: "ops@example.com", Name: "matrix"})
+					rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Action: mx, Reason: "customer asked", Actor: "ops@example.com", Name: "matrix"})
 					want := map[intake.Outcome]int64{}
 					want[omOut]++
 					want[nmOut]++
@@ -119,15 +119,15 @@ func TestLifecycleNeedsAReasonAndAnAuditLog(t *testing.T) {
 	mx := identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}
 	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
 	require.NoError(t, err)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Matrix: &mx})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Action: mx})
 	assert.ErrorContains(t, err, "delete needs a reason")
 
 	im, err = importer.New(importer.Config{Sink: &failingSink{}})
 	require.NoError(t, err)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Matrix: &mx, Reason: "gdpr"})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Action: mx, Reason: "gdpr"})
 	assert.ErrorContains(t, err, "audit log")
 
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Matrix: &identity.Matrix{OnMatch: "merge", OnNoMatch: "create"}})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Action: identity.Matrix{OnMatch: "merge", OnNoMatch: "create"}})
 	assert.ErrorContains(t, err, `unknown on-match choice "merge"`)
 }
 
@@ -168,7 +168,7 @@ func TestDuplicatePolicies(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/%s/batch%d", tt.action, tt.dup, name, batch), func(t *testing.T) {
 					t.Parallel()
 					seed(t, s, intake.ContactSchema(), stored)
-					rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "f.csv", file), Action: tt.action, Duplicates: tt.dup})
+					rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "f.csv", file), Action: identity.Preset(tt.action), Duplicates: tt.dup})
 					got := want{rep.Created, rep.Updated, rep.Unchanged, rep.Skipped, rep.OptedOut, rep.Rejected, "", "", ""}
 					recs := byEmail(t, s, intake.ContactSchema())
 					if a := recs["a@x.io"]; a != nil {
@@ -325,7 +325,7 @@ func TestConsentGuard(t *testing.T) {
 			assert.Equal(t, "fair", got["b@x.io"].Get("email_consent_source").String())
 
 			// A contact opted out as a whole counts as opted out on email.
-			runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "c.csv", "email\nb@x.io\n"), Action: intake.ActionOptOut})
+			runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "c.csv", "email\nb@x.io\n"), Action: identity.OptOut})
 			rep = runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email,email consent\nb@x.io,opted_in\n"), Consent: chans(false, false)})
 			assert.EqualValues(t, 1, rep.ConsentKept)
 
@@ -375,7 +375,7 @@ func TestIdentityRules(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			seed(t, s, intake.ContactSchema(), stored)
-			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Rules: rules, MappingOptions: mappingDE(), Explain: 10})
+			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Identity: importer.Rules(rules...), MappingOptions: mappingDE(), Explain: 10})
 			assert.EqualValues(t, 3, rep.Updated)
 			assert.EqualValues(t, 1, rep.Created)
 			assert.EqualValues(t, 2, rep.Rejected)
@@ -406,7 +406,7 @@ func TestIdentityRules(t *testing.T) {
 			schema := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "recipient_id", Type: intake.TypeID})...)
 			rep = runJob(t, importer.Config{Sink: s}, importer.Job{
 				Source: csvSource(t, "g.csv", "recipient_id,city\n"+id+",Genoa\nno-such-id,Turin\n"), Schema: schema,
-				Rules: []intake.KeySpec{{Fields: []string{"recipient_id"}, RecordID: true}}, Action: intake.ActionUpdateOnly,
+				Identity: importer.Rules(intake.KeySpec{Fields: []string{"recipient_id"}, RecordID: true}), Action: identity.UpdateOnly,
 			})
 			assert.EqualValues(t, 1, rep.Updated)
 			assert.EqualValues(t, 1, rep.Skipped)
@@ -423,7 +423,7 @@ func TestEveryMatchIsUpdated(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			seed(t, s, intake.ContactSchema(), "email,city\ntwin@x.io,A\ntwin@x.io,B\nsolo@x.io,C\n")
-			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", "email,city\ntwin@x.io,Z\nsolo@x.io,C\n"), Action: intake.ActionUpdateOnly, Explain: 2})
+			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", "email,city\ntwin@x.io,Z\nsolo@x.io,C\n"), Action: identity.UpdateOnly, Explain: 2})
 			assert.EqualValues(t, 1, rep.Updated)
 			assert.EqualValues(t, 1, rep.Unchanged)
 			assert.EqualValues(t, 3, rep.Records)
@@ -529,7 +529,7 @@ func TestRandomMatricesKeepTheInvariant(t *testing.T) {
 			t.Run(fmt.Sprintf("%d/%s/%s/%s", i, mx, dup, name), func(t *testing.T) {
 				t.Parallel()
 				seed(t, s, intake.ContactSchema(), "email,city\np1@x.io,c0\np2@x.io,c1\np3@x.io,c2\n")
-				rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "f.csv", b.String()), Matrix: &mx, Duplicates: dup, Reason: "test"})
+				rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "f.csv", b.String()), Action: mx, Duplicates: dup, Reason: "test"})
 				assert.EqualValues(t, n, rep.Rows)
 				count := map[string]int{}
 				require.NoError(t, s.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
@@ -581,7 +581,7 @@ func TestRulesAgainstRecordsCreatedInTheRun(t *testing.T) {
 	t.Parallel()
 	rules := []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
 	reps, snaps := runSizes(t, "", func() importer.Job {
-		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n2,b@x.io\n1,b@x.io\n"), Rules: rules}
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n2,b@x.io\n1,b@x.io\n"), Identity: importer.Rules(rules...)}
 	})
 	for i, rep := range reps {
 		assert.Equal(t, map[string]int64{identity.CodeConflict: 1}, rep.Reasons, "batch %d", i)
@@ -589,7 +589,7 @@ func TestRulesAgainstRecordsCreatedInTheRun(t *testing.T) {
 	}
 	// A later row changes a key of a record created earlier in the batch.
 	reps, snaps = runSizes(t, "", func() importer.Job {
-		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n4,b@x.io\n"), Rules: rules}
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n4,b@x.io\n"), Identity: importer.Rules(rules...)}
 	})
 	assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]))
 	assert.Equal(t, snaps[0], snaps[1])
@@ -598,7 +598,7 @@ func TestRulesAgainstRecordsCreatedInTheRun(t *testing.T) {
 	// rows find it by it.
 	reps, snaps = runSizes(t, "", func() importer.Job {
 		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,city\nzzz,A\nyyy,B\nzzz,C\n"),
-			Rules: []intake.KeySpec{{Fields: []string{"contact_id"}, RecordID: true}}, Action: intake.ActionAddOnly, Duplicates: identity.DuplicatesMerge}
+			Identity: importer.Rules(intake.KeySpec{Fields: []string{"contact_id"}, RecordID: true}), Action: identity.AddOnly, Duplicates: identity.DuplicatesMerge}
 	})
 	for i := range reps {
 		assert.Equal(t, [9]int64{2, 1}, outcomes(reps[i]), "batch %d", i)
@@ -613,8 +613,8 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 	t.Parallel()
 	rules := []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")}
 	reps, snaps := runSizes(t, "contact_id,email\n1,a@x.io\n2,b@x.io\n", func() importer.Job {
-		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n"), Rules: rules,
-			Matrix: &identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Reason: "erasure"}
+		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n1,b@x.io\n"), Identity: importer.Rules(rules...),
+			Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Reason: "erasure"}
 	})
 	for i := range reps {
 		assert.EqualValues(t, 2, reps[i].Deleted, "batch %d", i)
@@ -624,13 +624,13 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 		mx := identity.Matrix{OnMatch: om, OnNoMatch: identity.NoMatchCreate}
 		file := "email,city\na@x.io,Rome\na@x.io,Oslo\n"
 		reps, snaps := runSizes(t, "email,city\na@x.io,Bonn\n", func() importer.Job {
-			return importer.Job{Source: csvSource(t, "f.csv", file), Matrix: &mx, Reason: "request", Duplicates: identity.DuplicatesMerge}
+			return importer.Job{Source: csvSource(t, "f.csv", file), Action: mx, Reason: "request", Duplicates: identity.DuplicatesMerge}
 		})
 		assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]), "%s", om)
 		assert.Equal(t, snaps[0], snaps[1], "%s", om)
 		s := sink.NewMemory(sink.MemoryConfig{})
 		seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Bonn\n")
-		dry := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Matrix: &mx, Reason: "request", Duplicates: identity.DuplicatesMerge, DryRun: true})
+		dry := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Action: mx, Reason: "request", Duplicates: identity.DuplicatesMerge, DryRun: true})
 		assert.Equal(t, outcomes(reps[1]), outcomes(dry), "%s: the dry run counts as the real run", om)
 	}
 }
@@ -666,4 +666,77 @@ func TestMappedConsentFieldIsGuarded(t *testing.T) {
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "c.csv", "email\na@x.io\n"), Schema: bad, Consent: []identity.Channel{{Name: "email"}}})
 	assert.ErrorContains(t, err, "want a timestamp")
+}
+
+// TestIdentityValue: the constructors of Job.Identity, what they say and
+// that they copy what they are given.
+func TestIdentityValue(t *testing.T) {
+	t.Parallel()
+	keys := []intake.KeySpec{intake.Keys("contact_id"), {Fields: []string{"email"}, MD5: true}}
+	rules := importer.Rules(keys...)
+	keys[0].Fields[0] = "phone" // the caller's slice is not the Identity's
+	for _, tc := range []struct {
+		id         importer.Identity
+		str        string
+		zero, none bool
+		ifMapped   bool
+		keys       int
+	}{
+		{importer.Identity{}, "default", true, false, false, 0},
+		{importer.SyncOn(), "default", true, false, false, 0},
+		{importer.Rules(), "default", true, false, false, 0},
+		{importer.SyncIfMapped(), "default", true, false, false, 0},
+		{importer.SyncOn("email"), "email", false, false, false, 1},
+		{importer.SyncOn("first_name", "last_name"), "first_name+last_name", false, false, false, 1},
+		{rules, "contact_id, else md5(email)", false, false, false, 2},
+		{importer.SyncIfMapped("event_id"), "event_id (when mapped)", false, false, true, 1},
+		{importer.NoSync(), "none", false, true, false, 0},
+	} {
+		assert.Equal(t, tc.str, tc.id.String())
+		assert.Equal(t, tc.zero, tc.id.IsZero(), tc.str)
+		assert.Equal(t, tc.none, tc.id.None(), tc.str)
+		assert.Equal(t, tc.ifMapped, tc.id.IfMapped(), tc.str)
+		assert.Len(t, tc.id.Keys(), tc.keys, tc.str)
+	}
+	got := rules.Keys()
+	got[1].Fields[0] = "phone" // nor is the slice Keys returns
+	assert.Equal(t, []intake.KeySpec{intake.Keys("contact_id"), {Fields: []string{"email"}, MD5: true}}, rules.Keys())
+}
+
+// TestSyncIfMapped: a contact job synced on contact_id when the file has
+// it appends every row of a file without it, skips the rows it holds on a
+// re-import of a file with it, and needs an action that never changes
+// stored records.
+func TestSyncIfMapped(t *testing.T) {
+	t.Parallel()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := importer.Config{Sink: s}
+			job := func(file, data string) importer.Job {
+				return importer.Job{Source: csvSource(t, file, data), Action: identity.AddOnly, Identity: importer.SyncIfMapped("contact_id")}
+			}
+			const without = "email\na@example.com\nb@example.com\n"
+			for range 2 {
+				rep := runJob(t, cfg, job("without.csv", without))
+				assert.Equal(t, int64(2), rep.Created, "no contact_id: every row is new")
+			}
+			const with = "contact_id,email\nC-1,c@example.com\nC-2,d@example.com\n"
+			assert.Equal(t, int64(2), runJob(t, cfg, job("with.csv", with)).Created)
+			rep := runJob(t, cfg, job("with.csv", with))
+			assert.Equal(t, int64(0), rep.Created)
+			assert.Equal(t, int64(2), rep.Skipped)
+			assert.Equal(t, int64(2), rep.Reasons[intake.CodeExists])
+			n := 0
+			require.NoError(t, s.Scan(context.Background(), intake.ContactSchema(), func(*intake.Record) error { n++; return nil }))
+			assert.Equal(t, 6, n, "a and b twice, c and d once")
+
+			im, err := importer.New(cfg)
+			require.NoError(t, err)
+			j := job("without.csv", without)
+			j.Action = identity.AddAndUpdate
+			_, err = im.Run(context.Background(), j)
+			require.ErrorContains(t, err, "SyncIfMapped turns matching off")
+		})
+	}
 }

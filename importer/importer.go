@@ -81,7 +81,10 @@ type Progress struct {
 }
 
 // Job is one import: where rows come from, how they are mapped and matched,
-// and what the record action is.
+// and what the record action is. Each option says one thing; the zero
+// value of an option is its default ([Job.WithDefaults]). Run checks the
+// whole job before it reads the source and reports every problem at once
+// (errors.Join), each naming the option to change.
 type Job struct {
 	// Name identifies the job in logs; optional.
 	Name string
@@ -95,42 +98,25 @@ type Job struct {
 	// MappingOptions are passed to mapping.Compile (default phone region,
 	// strict phones, …).
 	MappingOptions mapping.Options
-	// Action is the record action. Default intake.ActionAddAndUpdate.
-	Action intake.Action
-	// Matrix, when set, is the record action as a match/no-match matrix
-	// (identity.Matrix) and overrides Action: on a match update, skip, opt
-	// out, inactivate, delete or anonymize; on no match create, skip or
-	// reject. The five actions are presets of it (identity.Preset).
-	Matrix *identity.Matrix
-	// Sync names the sync fields, which together form the key that
-	// identifies a record (all must match). Default email.
-	//
-	// The mapping must fill every sync field (a column or a constant maps
-	// to it): otherwise Run returns an error wrapping [ErrKeyNotMapped],
-	// naming the field, before it reads the first row, rather than reject
-	// every row as missing_key.
-	Sync intake.KeySpec
-	// Rules, when set, replaces Sync with ordered identity rules
-	// ("contact_id, else email, else phone"): the first rule whose key
-	// finds stored records wins, and a row whose rules find different
-	// records is rejected as a conflict (identity.CodeConflict). A rule
-	// with RecordID matches on the store's record id.
-	//
-	// A rule none of whose fields the mapping fills never matches, so that
-	// one set of rules serves files with different columns (a file
-	// without phones under "contact_id; email; phone"); but at least one
-	// rule must have all its fields mapped, and a rule with some of its
-	// fields mapped and others not (first_name+last_name without
-	// last_name) is an error too: Run returns an error wrapping
-	// [ErrKeyNotMapped] before it reads the first row. An MD5 rule's field
-	// counts as mapped when the field or its FIELD_md5 twin is.
-	Rules []intake.KeySpec
-	// NoSync, with an action that creates records on no match (create,
-	// add_only), turns matching off: every valid row creates a record.
-	NoSync bool
+	// Action is the record action as a match/no-match matrix: on a match
+	// update, skip, opt out, inactivate, delete or anonymize; on no match
+	// create, skip or reject. The five actions of intake.Action are its
+	// presets: identity.Create, identity.AddOnly, identity.UpdateOnly,
+	// identity.AddAndUpdate, identity.OptOut (identity.Preset by name).
+	// The zero Matrix is the default: identity.AddAndUpdate, or
+	// identity.AddOnly with a Profile.
+	Action identity.Matrix
+	// Identity is how rows find their stored records: one sync key
+	// ([SyncOn]), ordered identity rules ([Rules]) or no matching at all
+	// ([NoSync]). Default: with a Profile, event_id when the mapping maps
+	// it, else none ([SyncIfMapped]); account_id for accounts; else email.
+	// The mapping must fill the sync fields: otherwise Run returns an
+	// error wrapping [ErrKeyNotMapped], naming the field, before it reads
+	// the first row (see [Rules]).
+	Identity Identity
 	// Duplicates is the policy for rows whose key appeared earlier in the
 	// file: first wins, last wins, merge. Default: the action's own rule
-	// (the table on intake.Action).
+	// (the table on intake.Action, and identity.Matrix).
 	Duplicates identity.Duplicates
 	// Merge is the survivorship policy of updates, with per-field
 	// overrides. Default: a row's non-empty values replace stored ones,
@@ -157,10 +143,11 @@ type Job struct {
 	// Profile, when set, attaches each row — an activity, an event — to
 	// the profile it belongs to, found by the profile's keys: see
 	// [ProfileLink]. Activities are append-only: the action must be
-	// create (with NoSync) or add_only (with Sync on an event id, so that
-	// re-importing a file skips the events it already holds). With a
-	// Profile, Action defaults to add_only and Sync to event_id when the
-	// mapping maps it, else to none (NoSync: every row is a new event).
+	// create (with NoSync) or add_only (with a sync key on an event id, so
+	// that re-importing a file skips the events it already holds). With a
+	// Profile, Action defaults to add_only and Identity to
+	// SyncIfMapped("event_id"): event_id when the mapping maps it, else no
+	// matching (every row is a new event).
 	Profile *ProfileLink
 	// Links resolve foreign-key fields of each row (a contact's
 	// account_id) to the record ids of their targets: see [Link]. The
@@ -299,14 +286,6 @@ type Membership struct {
 	Values []string `json:"values"`
 }
 
-// rulesSpecs returns the identity rules of the job: Rules, else Sync.
-func (j *Job) rulesSpecs() []intake.KeySpec {
-	if len(j.Rules) > 0 {
-		return j.Rules
-	}
-	return []intake.KeySpec{j.Sync}
-}
-
 // Importer runs import jobs. It is safe for concurrent use: several Runs
 // may go on at once (into sinks that allow it).
 type Importer struct {
@@ -369,13 +348,15 @@ func New(cfg Config) (*Importer, error) {
 	return &Importer{cfg: cfg, log: log}, nil
 }
 
-// Run imports job and returns its report, which is never nil. The error is
-// nil when the run succeeded (rejected rows included: they are in the
-// report); otherwise it says why the run failed or was canceled, and the
-// report's counts say what was committed before. Every batch is written in
-// one call to the sink; a run that fails between batches leaves the
-// committed batches in place, and running the same job again is safe: rows
-// committed before match their records and come out unchanged.
+// Run imports job and returns its report, which is never nil. It fills in
+// the job's defaults ([Job.WithDefaults]) and checks the job before it
+// reads the source (see [Job]). The error is nil when the run succeeded
+// (rejected rows included: they are in the report); otherwise it says why
+// the run failed or was canceled, and the report's counts say what was
+// committed before. Every batch is written in one call to the sink; a run
+// that fails between batches leaves the committed batches in place, and
+// running the same job again is safe: rows committed before match their
+// records and come out unchanged.
 func (im *Importer) Run(ctx context.Context, job Job) (rep *Report, err error) {
 	rep = &Report{Started: time.Now(), DryRun: job.DryRun}
 	defer func() {
@@ -397,10 +378,13 @@ func (im *Importer) Run(ctx context.Context, job Job) (rep *Report, err error) {
 			slog.Int64("opted_out", rep.OptedOut), slog.Int64("rejected", rep.Rejected),
 			slog.Duration("took", rep.Duration()), slog.String("error", rep.Error))
 	}()
-	if job.Source == nil {
-		return rep, ErrNoSource
+	if job.Source != nil {
+		defer job.Source.Close()
 	}
-	defer job.Source.Close()
+	job = job.WithDefaults()
+	if err := job.validate(im.cfg.Sink); err != nil {
+		return rep, err
+	}
 	r, err := im.prepare(ctx, job, rep)
 	if err != nil {
 		return rep, err
@@ -429,63 +413,71 @@ func describe(spec *mapping.Spec) []string {
 	return out
 }
 
-// prepare checks the job, reads the header and compiles the mapping and the key.
+// prepare builds the run of job, which WithDefaults filled in and validate
+// checked: it reads the header and compiles the mapping, the identity, the
+// record action and the links, then prepares the sink.
 func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, error) {
-	matrix, eventSync, err := im.checkJob(&job)
-	if err != nil {
+	var err error
+	if job.Schema, err = job.schemaWithFields(); err != nil {
 		return nil, err
 	}
 	plan, header, peeked, err := im.compileMapping(ctx, &job, rep)
 	if err != nil {
 		return nil, err
 	}
-	schema := rowSchema(plan.Schema(), job.Links) // without what links carry for their targets only
-	if eventSync {
-		job.Sync, job.NoSync = intake.Keys("event_id"), !mapsField(plan, "event_id")
-	}
 	r := &run{
 		im:     im,
 		job:    job,
 		rep:    rep,
 		plan:   plan,
-		schema: schema,
+		schema: rowSchema(plan.Schema(), job.Links), // without what links carry for their targets only
 		header: header,
 	}
-	if !job.NoSync {
-		var lk identity.Lookuper
-		if l, ok := im.cfg.Sink.(sink.Lookuper); ok {
-			lk = l
-		}
-		if r.matcher, err = identity.NewRuleMatcher(schema, job.rulesSpecs(), lk); err != nil {
-			return nil, err
-		}
-		if err := checkKeysMapped(job.rulesSpecs(), plan, len(job.Rules) > 0); err != nil {
-			return nil, err
-		}
+	if err := r.compileMatcher(); err != nil {
+		return nil, err
 	}
-	if err := r.compileRules(matrix, plan); err != nil {
+	if err := r.compileRules(); err != nil {
 		return nil, err
 	}
 	if err := r.compileLinks(ctx); err != nil {
 		return nil, err
 	}
-	if g, ok := im.cfg.Sink.(sink.Getter); ok && (job.DryRun || r.rules.useView) {
+	if err := r.prepareSink(ctx); err != nil {
+		return nil, err
+	}
+	r.prepareTracking()
+	if job.Rejects != nil {
+		r.rejects = NewRejectWriter(job.Rejects, header)
+	}
+	if p, ok := peeked.Source.(connector.Progresser); ok {
+		r.progress = p
+	}
+	return r, nil
+}
+
+// prepareSink finds what the run uses of the sink's capabilities: reading
+// records back, checkpoints, overlapping writes, guarded keys. It prepares
+// the store for the run's schema and reads the checkpoint of an earlier
+// attempt of the run.
+func (r *run) prepareSink(ctx context.Context) error {
+	s, job := r.im.cfg.Sink, &r.job
+	if g, ok := s.(sink.Getter); ok && (job.DryRun || r.rules.useView) {
 		r.getter = g
 	}
 	if r.rules.useView && r.getter == nil && r.matcher != nil {
-		return nil, fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", im.cfg.Sink)
+		return fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", s)
 	}
 	if !job.DryRun {
-		if e, ok := im.cfg.Sink.(sink.SchemaEnsurer); ok {
-			if err := e.EnsureSchema(ctx, schema); err != nil {
-				return nil, fmt.Errorf("intake: prepare the store for %q: %w", schema.Object(), err)
+		if e, ok := s.(sink.SchemaEnsurer); ok {
+			if err := e.EnsureSchema(ctx, r.schema); err != nil {
+				return fmt.Errorf("intake: prepare the store for %q: %w", r.schema.Object(), err)
 			}
 		}
 	}
-	if cp, ok := im.cfg.Sink.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
+	if cp, ok := s.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
 		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
 		if err != nil {
-			return nil, fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
+			return fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
 		}
 		r.checkpointer = cp
 		if found {
@@ -496,133 +488,57 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 				}
 				r.resumePending[l] = true
 			}
-			rep.ResumedAfterLine = last.Line
+			r.rep.ResumedAfterLine = last.Line
 		}
 	}
 	// Overlapping writes need the next batch's lookups to see no key the
 	// batch being written changes: true with one identity rule, whose key
 	// an update never changes; with several, an update may change another
 	// rule's key (and the view must see every earlier write).
-	if c, ok := im.cfg.Sink.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(job.Rules) <= 1 {
+	if c, ok := s.(sink.Concurrent); ok && !job.DryRun && !r.rules.useView && len(r.keys) <= 1 {
 		r.overlap = c.Concurrent()
 	}
-	if g, ok := im.cfg.Sink.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
+	if g, ok := s.(sink.KeyGuard); ok && g.GuardsKeys() && r.matcher != nil && !job.DryRun {
 		r.unique = r.matcher.Rules()
 	}
+	return nil
+}
+
+// prepareTracking makes the sets of keys that the run remembers: those met
+// earlier in the file, and those it created, where the record action needs
+// to know.
+func (r *run) prepareTracking() {
 	if r.rules.needSeen {
 		r.seen = identity.NewSeen()
 	}
-	if r.rules.trackCreated && !job.DryRun && matrix.OnMatch != identity.MatchUpdate {
+	if r.rules.trackCreated && !r.job.DryRun && r.rules.matrix.OnMatch != identity.MatchUpdate {
 		// With update on a match, a record an earlier batch created is
 		// updated like any stored one; otherwise the run must tell it from
 		// stored records (a duplicate, not a match), so it remembers every
 		// key it creates (by hash, about 37 bytes each).
 		r.createdKeys = identity.NewSeen()
 	}
-	if job.Rejects != nil {
-		r.rejects = NewRejectWriter(job.Rejects, header)
-	}
-	if p, ok := peeked.Source.(connector.Progresser); ok {
-		r.progress = p
-	}
-	return r, nil
 }
 
-// checkJob checks the job's options and sets their defaults: the schema
-// with the fields of consent and memberships, the action and its matrix,
-// the sync key. eventSync says that an activity job syncs on event_id when
-// the mapping maps it.
-func (im *Importer) checkJob(job *Job) (identity.Matrix, bool, error) {
-	if job.Schema == nil {
-		job.Schema = intake.ContactSchema()
+// compileMatcher resolves the job's identity against the mapping into the
+// run's keys and builds their matcher: none without matching (NoSync, or
+// SyncIfMapped with the key unmapped). It checks that the mapping fills
+// the keys.
+func (r *run) compileMatcher() error {
+	id := r.job.Identity
+	if id.None() || id.IfMapped() && !mapsAnyKeyField(r.plan, id.keys) {
+		return nil
 	}
-	if job.Action == "" {
-		job.Action = intake.ActionAddAndUpdate
-		if job.Profile != nil && job.Matrix == nil {
-			job.Action = intake.ActionAddOnly // activities are append-only
-		}
+	r.keys = id.Keys()
+	var lk identity.Lookuper
+	if l, ok := r.im.cfg.Sink.(sink.Lookuper); ok {
+		lk = l
 	}
-	if !job.Action.Valid() {
-		return identity.Matrix{}, false, fmt.Errorf("intake: unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", job.Action)
+	var err error
+	if r.matcher, err = identity.NewRuleMatcher(r.schema, r.keys, lk); err != nil {
+		return err
 	}
-	matrix := identity.Preset(job.Action)
-	if job.Matrix != nil {
-		matrix = *job.Matrix
-		if err := matrix.Validate(); err != nil {
-			return identity.Matrix{}, false, err
-		}
-	}
-	if err := job.Duplicates.Validate(); err != nil {
-		return identity.Matrix{}, false, err
-	}
-	if job.NoSync && matrix.OnNoMatch != identity.NoMatchCreate || job.NoSync && matrix.OnMatch != identity.MatchSkip {
-		return identity.Matrix{}, false, fmt.Errorf("intake: %s needs sync fields to find the records to change: unset Job.NoSync", matrix)
-	}
-	if matrix.Lifecycle() {
-		if strings.TrimSpace(job.Reason) == "" {
-			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", matrix.OnMatch)
-		}
-		if _, ok := im.cfg.Sink.(sink.Auditor); !ok {
-			return identity.Matrix{}, false, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", matrix.OnMatch, im.cfg.Sink)
-		}
-	}
-	switch {
-	case !job.Unlink.Valid():
-		return identity.Matrix{}, false, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", job.Unlink)
-	case job.Unlink != UnlinkRemove:
-	case matrix.OnMatch != identity.MatchDelete && matrix.OnMatch != identity.MatchAnonymize:
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", job.Unlink, matrix)
-	default:
-		if u, ok := im.cfg.Sink.(sink.Unlinker); !ok || !u.Unlinks() {
-			return identity.Matrix{}, false, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", job.Unlink, im.cfg.Sink)
-		}
-	}
-	eventSync := false // activities: sync on event_id when it is mapped
-	if len(job.Sync.Fields) == 0 && len(job.Rules) == 0 {
-		job.Sync = intake.Keys("email")
-		eventSync = job.Profile != nil && !job.NoSync
-	}
-	if len(job.Rules) > 0 && len(job.Sync.Fields) > 0 && !job.Sync.Equal(job.Rules[0]) {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Sync (%s) and Job.Rules are both set: Rules replaces Sync, so set one", job.Sync.Name())
-	}
-	if job.Explain < 0 {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", job.Explain)
-	}
-	if len(job.Consent) > 0 {
-		s, err := identity.ConsentFields(job.Schema, job.Consent...)
-		if err != nil {
-			return identity.Matrix{}, false, err
-		}
-		job.Schema = s
-	}
-	if len(job.Memberships) > 0 {
-		fields := job.Schema.Fields()
-		for _, ms := range job.Memberships {
-			if i := job.Schema.Index(ms.Field); i >= 0 {
-				if job.Schema.Field(i).Type.Kind() != intake.KindList {
-					return identity.Matrix{}, false, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, job.Schema.Field(i).Type)
-				}
-				continue
-			}
-			if !slices.ContainsFunc(fields, func(f intake.Field) bool { return f.Name == ms.Field }) {
-				fields = append(fields, intake.Field{Name: ms.Field, Type: intake.TypeMultiSelect, Label: ms.Field})
-			}
-		}
-		if len(fields) > job.Schema.Len() {
-			s, err := intake.NewSchema(job.Schema.Object(), fields...)
-			if err != nil {
-				return identity.Matrix{}, false, fmt.Errorf("intake: membership fields: %w", err)
-			}
-			job.Schema = s
-		}
-	}
-	if job.Profile != nil && matrix != identity.Preset(intake.ActionAddOnly) {
-		return identity.Matrix{}, false, ErrAppendOnly
-	}
-	if err := job.AccountLink.Validate(); err != nil {
-		return identity.Matrix{}, false, fmt.Errorf("intake: Job.AccountLink: %w", err)
-	}
-	return matrix, eventSync, nil
+	return checkKeysMapped(r.keys, r.plan, len(r.keys) > 1)
 }
 
 // compileMapping reads the header and the first rows of the job's source,
@@ -678,8 +594,8 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 }
 
 // compileRules compiles the record action of the run.
-func (r *run) compileRules(matrix identity.Matrix, plan *mapping.Plan) error {
-	job, schema := &r.job, r.schema
+func (r *run) compileRules() error {
+	job, schema, plan, matrix := &r.job, r.schema, r.plan, r.job.Action
 	rl := &r.rules
 	rl.matrix, rl.dup = matrix, job.Duplicates
 	rl.mapped = make([]bool, schema.Len())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -181,10 +182,10 @@ func TestActions(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/batch%d", tt.action, name, batch), func(t *testing.T) {
 					t.Parallel()
 					// Seed: known@ once, twin@ twice (NoSync creates every row).
-					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", actionStore), Action: intake.ActionCreate, NoSync: true})
-					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\ntwin@example.com\n"), Action: intake.ActionAddOnly, NoSync: true})
+					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", actionStore), Action: identity.Create, Identity: importer.NoSync()})
+					runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\ntwin@example.com\n"), Action: identity.AddOnly, Identity: importer.NoSync()})
 
-					rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "file.csv", actionFile), Action: tt.action})
+					rep := runJob(t, importer.Config{Sink: s, BatchSize: batch}, importer.Job{Source: csvSource(t, "file.csv", actionFile), Action: identity.Preset(tt.action)})
 					got := counts{rep.Rows, rep.Created, rep.Updated, rep.Unchanged, rep.Skipped, rep.OptedOut, rep.Rejected, rep.Records}
 					assert.Equal(t, tt.want, got)
 					assert.Equal(t, tt.reasons, rep.Reasons)
@@ -232,7 +233,7 @@ func TestOptedOutContactIsNotResubscribed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email,city\na@x.io,Rome\n")})
-			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email\na@x.io\n"), Action: intake.ActionOptOut})
+			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email\na@x.io\n"), Action: identity.OptOut})
 			assert.EqualValues(t, 1, rep.OptedOut)
 			rep = runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "c.csv", "email,city\na@x.io,Milan\n")})
 			assert.EqualValues(t, 1, rep.Updated)
@@ -249,7 +250,7 @@ func TestCompositeSyncFields(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			data := "First Name,Last Name,City\nAnna,Schmidt,Berlin\nanna,SCHMIDT,Hamburg\nAnna,Weber,Köln\n,Schmidt,Bonn\n,,Nowhere\n"
-			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", data), Sync: intake.Keys("first_name", "last_name")})
+			rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", data), Identity: importer.SyncOn("first_name", "last_name")})
 			assert.EqualValues(t, 3, rep.Created, "Schmidt/Weber, and the row with an empty first name (a blank key matches nothing)")
 			assert.EqualValues(t, 1, rep.Updated)
 			assert.EqualValues(t, 1, rep.Rejected)
@@ -286,7 +287,7 @@ func TestRejectsFile(t *testing.T) {
 	var out bytes.Buffer
 	data := "E-Mail,First Name\nok@x.io,Ok\nbroken,Bad\n\"a@b.co\",\"x\",extra\nok@x.io,Dup\n"
 	rep := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})},
-		importer.Job{Source: csvSource(t, "f.csv", data), Rejects: &out, Action: intake.ActionAddOnly})
+		importer.Job{Source: csvSource(t, "f.csv", data), Rejects: &out, Action: identity.AddOnly})
 	assert.EqualValues(t, 3, rep.Rejected)
 	recs := readRagged(t, out.String())
 	require.Len(t, recs, 4)
@@ -444,7 +445,7 @@ func TestInvariantOnRandomInput(t *testing.T) {
 		s := sink.NewMemory(sink.MemoryConfig{})
 		runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\nb@x.io\nc@x.io\n")})
 		rep := runJob(t, importer.Config{Sink: s, BatchSize: 1 + rng.IntN(8), Workers: 1 + rng.IntN(3)},
-			importer.Job{Source: csvSource(t, "f.csv", b.String()), Action: action, DryRun: rng.IntN(4) == 0})
+			importer.Job{Source: csvSource(t, "f.csv", b.String()), Action: identity.Preset(action), DryRun: rng.IntN(4) == 0})
 		require.EqualValues(t, n, rep.Rows, "iteration %d: every data row is counted (%s)", iter, action)
 	}
 }
@@ -480,12 +481,12 @@ func TestConfigAndJobErrors(t *testing.T) {
 	assert.ErrorIs(t, err, importer.ErrNoSource)
 	assert.Equal(t, importer.StatusFailed, rep.Status)
 
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Sync: intake.Keys("shoe_size")})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Identity: importer.SyncOn("shoe_size")})
 	assert.ErrorContains(t, err, `"shoe_size" is not a field`)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Action: intake.ActionUpdateOnly, NoSync: true})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@b.co\n"), Action: identity.UpdateOnly, Identity: importer.NoSync()})
 	assert.ErrorContains(t, err, "needs sync fields")
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", ""), Action: "upsert"})
-	assert.ErrorContains(t, err, `unknown action "upsert"`)
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", ""), Action: identity.Matrix{OnMatch: "upsert", OnNoMatch: identity.NoMatchCreate}})
+	assert.ErrorContains(t, err, `unknown on-match choice "upsert"`)
 }
 
 func TestFatalSourceErrorFailsTheRun(t *testing.T) {

@@ -454,6 +454,7 @@ func (s *JobSpec) validateIdentity(es *SpecErrors) {
 
 // matrix returns the spec's record action as a matrix: the action's
 // preset, with on_match and on_no_match applied, and allow_new_records.
+// The empty action is add_and_update.
 func (s *JobSpec) matrix() identity.Matrix {
 	mx := identity.Preset(s.Action)
 	if s.OnMatch != "" {
@@ -465,6 +466,8 @@ func (s *JobSpec) matrix() identity.Matrix {
 	if s.AllowNewRecords != nil && !*s.AllowNewRecords && mx.OnNoMatch == identity.NoMatchCreate {
 		mx.OnNoMatch = identity.NoMatchSkip
 	}
+	// create's new list only means something while it creates and skips.
+	mx.ExpectNew = mx.ExpectNew && mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
 	return mx
 }
 
@@ -612,10 +615,8 @@ func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source)
 		Duplicates: s.Duplicates, KeepUnmapped: s.KeepUnmapped,
 		Reason: s.Reason, Actor: s.Actor, Unlink: s.Unlink, AccountLink: s.OnUnknown,
 	}
-	if s.Action != "" && s.OnMatch == "" && s.OnNoMatch == "" && (s.AllowNewRecords == nil || *s.AllowNewRecords) {
-		job.Action = s.Action
-	} else if s.Action != "" || s.OnMatch != "" || s.OnNoMatch != "" || s.AllowNewRecords != nil {
-		job.Matrix = &mx
+	if s.Action != "" || s.OnMatch != "" || s.OnNoMatch != "" || s.AllowNewRecords != nil {
+		job.Action = mx // else the job's default, add_only for activities
 	}
 	if s.Merge != nil {
 		job.Merge = s.Merge.policy()
@@ -641,9 +642,6 @@ func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source)
 		// event_id when the file has it, other columns kept as properties.
 		job.Profile = &ProfileLink{Missing: s.OnUnknown}
 		job.KeepUnmapped = true
-		if s.Action == "" && job.Matrix == nil {
-			job.Action = ""
-		}
 	}
 	s.checkFields(job.Schema, &es)
 	return job, es.err()
@@ -662,22 +660,22 @@ func (s *JobSpec) ValidateFor(ctx context.Context, sk sink.Sink) error {
 func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *SpecErrors) {
 	switch {
 	case len(s.Rules) > 0:
-		for _, r := range s.Rules {
-			k, _ := intake.ParseKeySpec(r) // Validate checked them
-			job.Rules = append(job.Rules, k)
+		keys := make([]intake.KeySpec, len(s.Rules))
+		for i, r := range s.Rules {
+			keys[i], _ = intake.ParseKeySpec(r) // Validate checked them
 		}
+		job.Identity = Rules(keys...)
 	case len(s.Sync) > 0:
 		fields := make([]string, len(s.Sync))
 		for i, f := range s.Sync {
 			fields[i] = strings.TrimSpace(f)
 		}
-		job.Sync = intake.Keys(fields...)
+		job.Identity = SyncOn(fields...)
 	case spec != nil && spec.Object != nil && len(spec.Object.KeySpec().Fields) > 0:
-		job.Sync = spec.Object.KeySpec()
-	case object == intake.ObjectAccount:
-		job.Sync = intake.Keys("account_id")
-	case object == intake.ObjectContact, object == intake.ObjectActivity:
-		// The importer's defaults: email, or event_id for activities.
+		job.Identity = Rules(spec.Object.KeySpec())
+	case object == intake.ObjectContact, object == intake.ObjectAccount, object == intake.ObjectActivity:
+		// The job's default (Job.WithDefaults): email, account_id, or
+		// event_id when the file has it.
 	default:
 		es.add("$.sync", "a %s record is identified by fields the spec must name: give sync (or rules) with the fields that identify one (%s), or a mapping whose object section names its key", object, strings.Join(job.Schema.Names(), ", "))
 	}

@@ -121,7 +121,7 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 	run := func(job func(s sink.Sink) importer.Job) (*importer.Report, map[string]*intake.Record) {
 		mem := sink.NewMemory(sink.MemoryConfig{})
 		t.Cleanup(func() { mem.Close() })
-		runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "a.csv", seedAccounts), Schema: intake.AccountSchema(), Action: intake.ActionCreate, Sync: intake.Keys("account_id")})
+		runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "a.csv", seedAccounts), Schema: intake.AccountSchema(), Action: identity.Create, Identity: importer.SyncOn("account_id")})
 		seed(t, mem, intake.ContactSchema(), seedContacts)
 		rep := runJob(t, importer.Config{Sink: mem}, job(mem))
 		stored, err := mem.Schema(ctx, intake.ObjectContact)
@@ -147,7 +147,7 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 		require.NoError(t, err)
 		return importer.Job{
 			Name: "weekly CRM sync", Source: csvSource(t, "f.csv", file), Schema: schema, Mapping: m,
-			Action: intake.ActionAddAndUpdate, Rules: []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")},
+			Action: identity.AddAndUpdate, Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("email")),
 			Duplicates:  identity.DuplicatesMerge,
 			Merge:       identity.MergePolicy{Default: identity.MergeFillEmpty, Fields: []identity.FieldMerge{{Field: "city", Rule: identity.MergeOverwrite}}},
 			Consent:     []identity.Channel{{Name: "email"}},
@@ -264,4 +264,40 @@ func TestJobSpecEveryProblemAtOnce(t *testing.T) {
 
 	_, err = importer.ParseJobSpec([]byte(`{"version": 1, "emial": 1}`))
 	require.Error(t, err)
+}
+
+// TestJobSpecActionAndIdentity: what a spec says of the record action and
+// the identity becomes Job.Action and Job.Identity, one field each.
+func TestJobSpecActionAndIdentity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem := sink.NewMemory(sink.MemoryConfig{})
+	t.Cleanup(func() { mem.Close() })
+	for _, tc := range []struct {
+		spec     string
+		action   identity.Matrix
+		identity string
+	}{
+		{`{}`, identity.Matrix{}, "default"},
+		{`{"action": "create"}`, identity.Create, "default"},
+		{`{"action": "add_only", "sync": ["phone"]}`, identity.AddOnly, "phone"},
+		{`{"action": "create", "allow_new_records": false}`, identity.Matrix{OnMatch: identity.MatchSkip, OnNoMatch: identity.NoMatchSkip}, "default"},
+		{`{"action": "add_and_update", "allow_new_records": false}`, identity.UpdateOnly, "default"},
+		{`{"on_match": "inactivate", "reason": "r", "rules": ["contact_id", "email"]}`,
+			identity.Matrix{OnMatch: identity.MatchInactivate, OnNoMatch: identity.NoMatchCreate}, "contact_id, else email"},
+		{`{"object": "account"}`, identity.Matrix{}, "default"},
+	} {
+		spec, err := importer.ParseJobSpec([]byte(tc.spec))
+		require.NoError(t, err, tc.spec)
+		job, err := spec.Job(ctx, mem, nil)
+		require.NoError(t, err, tc.spec)
+		require.Equal(t, tc.action, job.Action, tc.spec)
+		require.Equal(t, tc.identity, job.Identity.String(), tc.spec)
+		if job.Identity.IsZero() && job.Schema.Object() == intake.ObjectAccount {
+			require.Equal(t, "account_id", job.WithDefaults().Identity.String(), "an account job's default")
+		}
+		if job.Action != (identity.Matrix{}) {
+			require.NoError(t, job.Action.Validate(), tc.spec)
+		}
+	}
 }

@@ -56,8 +56,8 @@ func TestDeclaredLinkFieldsGetRef(t *testing.T) {
 				{listSchema, "name", "name\nvip\n"},
 				{intake.ContactSchema(), "email", "email\nann@x.example\n"},
 			} {
-				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "d.csv", d.data), Schema: d.schema, Sync: intake.Keys(d.key),
-					Matrix: &del, Reason: "cleanup", Unlink: importer.UnlinkRemove})
+				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "d.csv", d.data), Schema: d.schema, Identity: importer.SyncOn(d.key),
+					Action: del, Reason: "cleanup", Unlink: importer.UnlinkRemove})
 				require.EqualValues(t, 1, rep.Deleted, d.data)
 			}
 			people := scanObject(t, s, stored, "email")

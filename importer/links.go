@@ -60,12 +60,12 @@ func (m Missing) Validate() error {
 // ProfileLink attaches each row of an import — an activity, an event — to
 // the profile it belongs to, found by the profile's own keys (email,
 // contact_id, phone). There is no match processing on the event itself:
-// the job creates every row (intake.ActionCreate with Job.NoSync, or
-// intake.ActionAddOnly with Job.Sync on an event id, which makes a
-// re-import skip every event it already holds as exists). A job with a
-// ProfileLink defaults to the latter: Action add_only, and Sync event_id
-// when the mapping maps a column to event_id, else no sync fields at all
-// (every row is a new event).
+// the job creates every row (identity.Create with [NoSync], or
+// identity.AddOnly synced on an event id, which makes a re-import skip
+// every event it already holds as exists). A job with a ProfileLink
+// defaults to the latter: Action add_only, and Identity
+// SyncIfMapped("event_id"): event_id when the mapping maps a column to it,
+// else no matching at all (every row is a new event).
 //
 // Each batch looks the profiles up with one sink.Lookuper call per rule,
 // on the profile's schema. The profile's record id goes to Field.
@@ -292,7 +292,7 @@ type LinkCounts struct {
 
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
 // would update, opt out or delete events.
-var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use intake.ActionCreate (with Job.NoSync) or intake.ActionAddOnly (with Job.Sync on an event id)")
+var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id")
 
 // mapsField reports whether the plan maps a column (or a constant) to the
 // named field.
@@ -649,10 +649,6 @@ type linker struct {
 // linkFields adds to the job's schema the fields its profile link and
 // links need.
 func linkFields(job *Job) error {
-	if job.Profile != nil {
-		p := *job.Profile // the caller's stays as it is
-		job.Profile = &p
-	}
 	job.Links = slices.Clone(job.Links)
 	var add []intake.Field
 	has := func(name string) bool {
@@ -697,14 +693,8 @@ func linkFields(job *Job) error {
 		return nil
 	}
 	if p := job.Profile; p != nil {
-		if p.Field == "" {
-			p.Field = "profile_id"
-		}
 		keepers[p.Field] = true
 		ref := p.Object
-		if ref == "" {
-			ref = intake.ObjectContact
-		}
 		if !has(p.Field) {
 			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
 		} else if err := idField("profile link", p.Field, ref, false); err != nil {
@@ -715,9 +705,6 @@ func linkFields(job *Job) error {
 	for i := range job.Links {
 		l := &job.Links[i]
 		l.dropped = nil
-		if l.Field == "" || l.Object == "" {
-			return fmt.Errorf("intake: Job.Links[%d]: set Field (the row's reference) and Object (the target's object type)", i)
-		}
 		target, err := targetSchema(l.Object, l.Schema)
 		if err != nil {
 			return fmt.Errorf("intake: link %s: %w", l.Field, err)
@@ -882,20 +869,7 @@ func (r *run) compileLinks(ctx context.Context) error {
 	if job.Profile == nil && len(job.Links) == 0 {
 		return nil
 	}
-	lk, _ := r.im.cfg.Sink.(sink.Lookuper)
-	if lk == nil {
-		return fmt.Errorf("intake: the job's profile link or links look targets up by key, which needs a sink that implements sink.Lookuper; %T does not", r.im.cfg.Sink)
-	}
 	if p := job.Profile; p != nil {
-		if err := p.Missing.Validate(); err != nil {
-			return err
-		}
-		if p.Missing == MissingEmpty {
-			return errors.New("intake: ProfileLink.Missing: an activity always has a profile: use reject, skip or create")
-		}
-		if p.Object == "" {
-			p.Object = intake.ObjectContact
-		}
 		target, err := targetSchema(p.Object, p.Schema)
 		if err != nil {
 			return fmt.Errorf("intake: profile link: %w", err)
@@ -917,9 +891,6 @@ func (r *run) compileLinks(ctx context.Context) error {
 		}
 		l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
 		for _, spec := range rules {
-			if spec.RecordID {
-				return fmt.Errorf("intake: profile rule %s: a profile is found by its keys, not by record id", spec.Name())
-			}
 			if err := l.addRule(schema, spec, spec.Fields); err != nil {
 				return fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
 			}
@@ -928,12 +899,6 @@ func (r *run) compileLinks(ctx context.Context) error {
 	}
 	for i := range job.Links {
 		ln := &job.Links[i]
-		if err := ln.Missing.Validate(); err != nil {
-			return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-		}
-		if ln.Key.RecordID {
-			return fmt.Errorf("intake: link %s: a link resolves a reference by the target's key, not by record id", ln.Field)
-		}
 		ts, err := r.targetsOf(ln.Schema)
 		if err != nil {
 			return fmt.Errorf("intake: link %s: %w", ln.Field, err)

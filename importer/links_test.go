@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -126,7 +127,7 @@ const (
 func importObjects(t *testing.T, s objectStore, batch int, missing importer.Missing) (accounts, contacts, activities *importer.Report) {
 	t.Helper()
 	cfg := importer.Config{Sink: s, BatchSize: batch}
-	accounts = runJob(t, cfg, importer.Job{Source: csvSource(t, "accounts.csv", accountsFile), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+	accounts = runJob(t, cfg, importer.Job{Source: csvSource(t, "accounts.csv", accountsFile), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 	contacts = runJob(t, cfg, importer.Job{
 		Source: csvSource(t, "contacts.csv", contactsFile),
 		Links:  []importer.Link{{Field: "account_id", Object: intake.ObjectAccount, Missing: missing}},
@@ -139,8 +140,8 @@ func activityJob(t *testing.T, data string) importer.Job {
 	return importer.Job{
 		Source:       csvSource(t, "activities.csv", data),
 		Schema:       intake.ActivitySchema(),
-		Action:       intake.ActionAddOnly,
-		Sync:         intake.Keys("event_id"),
+		Action:       identity.AddOnly,
+		Identity:     importer.SyncOn("event_id"),
 		Profile:      &importer.ProfileLink{},
 		KeepUnmapped: true,
 	}
@@ -239,7 +240,7 @@ func TestLinkMissing(t *testing.T) {
 					t.Parallel()
 					s := newObjectStore(t, name)
 					cfg := importer.Config{Sink: s, BatchSize: batch}
-					runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", "account_id,name,domain\nA-1,Acme,acme.example\n"), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+					runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", "account_id,name,domain\nA-1,Acme,acme.example\n"), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 					job := importer.Job{
 						Source: csvSource(t, "c.csv", file),
 						Links:  []importer.Link{{Field: "company_domain", Object: intake.ObjectAccount, Key: intake.Keys("domain"), Missing: tc.missing}},
@@ -303,11 +304,11 @@ func TestProfileMissing(t *testing.T) {
 					cfg := importer.Config{Sink: s, BatchSize: batch}
 					seed(t, s, intake.ContactSchema(), "email,first_name\nknown@x.example,Kim\n")
 					rep := runJob(t, cfg, importer.Job{
-						Source:  csvSource(t, "ev.csv", file),
-						Schema:  intake.ActivitySchema(),
-						Action:  intake.ActionCreate,
-						NoSync:  true,
-						Profile: &importer.ProfileLink{Missing: tc.missing},
+						Source:   csvSource(t, "ev.csv", file),
+						Schema:   intake.ActivitySchema(),
+						Action:   identity.Create,
+						Identity: importer.NoSync(),
+						Profile:  &importer.ProfileLink{Missing: tc.missing},
 					})
 					assert.Equal(t, tc.created, rep.Created)
 					assert.Equal(t, tc.skipped, rep.Skipped)
@@ -368,8 +369,8 @@ func TestLinkJobErrors(t *testing.T) {
 		job  importer.Job
 		want string
 	}{
-		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionAddAndUpdate, Profile: &importer.ProfileLink{}}, "append-only"},
-		{"empty profile", importer.Job{Schema: intake.ActivitySchema(), Action: intake.ActionCreate, NoSync: true, Profile: &importer.ProfileLink{Missing: importer.MissingEmpty}}, "always has a profile"},
+		{"update activities", importer.Job{Schema: intake.ActivitySchema(), Action: identity.AddAndUpdate, Profile: &importer.ProfileLink{}}, "append-only"},
+		{"empty profile", importer.Job{Schema: intake.ActivitySchema(), Action: identity.Create, Identity: importer.NoSync(), Profile: &importer.ProfileLink{Missing: importer.MissingEmpty}}, "always has a profile"},
 		{"unknown policy", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account", Missing: "maybe"}}}, "unknown missing-target policy"},
 		{"no object", importer.Job{Links: []importer.Link{{Field: "account_id"}}}, "set Field"},
 		{"custom without schema", importer.Job{Links: []importer.Link{{Field: "ticket_no", Object: "ticket"}}}, "no default schema"},
@@ -397,8 +398,8 @@ func TestKeepUnmappedNamesProperties(t *testing.T) {
 		Source:       csvSource(t, "ev.csv", "email,Page URL,Type,Skipped,42,\na@x.example,/a,visit,no,x,blank\n"),
 		Schema:       intake.ActivitySchema(),
 		Mapping:      &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Source: "Skipped", Skip: true}}},
-		Action:       intake.ActionCreate,
-		NoSync:       true,
+		Action:       identity.Create,
+		Identity:     importer.NoSync(),
 		KeepUnmapped: true,
 	})
 	assert.EqualValues(t, 1, rep.Created)
@@ -474,10 +475,10 @@ func TestStubsOnlyForAcceptedRows(t *testing.T) {
 	im, err := importer.New(importer.Config{Sink: s})
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{
-		Source: csvSource(t, "acc.csv", "account_id,name,parent_id\nA-2,Child,P-1\n"),
-		Schema: intake.MustSchema("account", append(intake.AccountSchema().Fields(), intake.Field{Name: "parent_id", Type: intake.TypeID})...),
-		Sync:   intake.Keys("account_id"),
-		Links:  []importer.Link{{Field: "parent_id", Object: "account", Key: intake.Keys("account_id"), Missing: importer.MissingCreate}},
+		Source:   csvSource(t, "acc.csv", "account_id,name,parent_id\nA-2,Child,P-1\n"),
+		Schema:   intake.MustSchema("account", append(intake.AccountSchema().Fields(), intake.Field{Name: "parent_id", Type: intake.TypeID})...),
+		Identity: importer.SyncOn("account_id"),
+		Links:    []importer.Link{{Field: "parent_id", Object: "account", Key: intake.Keys("account_id"), Missing: importer.MissingCreate}},
 	})
 	assert.ErrorContains(t, err, "cannot be created or updated by the link")
 }

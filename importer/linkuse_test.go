@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 )
 
@@ -52,7 +53,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 		},
 		{
 			name: "duplicate with create",
-			job:  importer.Job{Action: intake.ActionCreate, Links: []importer.Link{companyLink(true)}},
+			job:  importer.Job{Action: identity.Create, Links: []importer.Link{companyLink(true)}},
 			data: multiHeader + "kim@x.example,Kim,acme.example,,\n" +
 				"kim@x.example,Kim,other.example,Other,\n" + // duplicate: no other.example
 				"lee@x.example,Lee,third.example,Third,partner\n" +
@@ -66,7 +67,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 		},
 		{
 			name: "a later row creates what a rejected one named",
-			job:  importer.Job{Action: intake.ActionCreate, Links: []importer.Link{companyLink(false)}},
+			job:  importer.Job{Action: identity.Create, Links: []importer.Link{companyLink(false)}},
 			data: multiHeader + "kim@x.example,Kim,acme.example,,\n" +
 				"kim@x.example,Kim,newco.example,Dup Co,partner\n" + // duplicate
 				"lee@x.example,Lee,newco.example,NewCo,\n" + // creates newco, with its own values
@@ -81,7 +82,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 		{
 			name:     "update_only without a match",
 			contacts: "email,first_name\nkim@x.example,Kim\n",
-			job:      importer.Job{Action: intake.ActionUpdateOnly, Links: []importer.Link{companyLink(true)}},
+			job:      importer.Job{Action: identity.UpdateOnly, Links: []importer.Link{companyLink(true)}},
 			data: multiHeader + "kim@x.example,Kim,acme.example,Acme,partner\n" +
 				"zed@x.example,Zed,zed.example,Zed,\n" + // no_match: no zed.example
 				"ann@x.example,Ann,acme.example,Acme,reseller\n", // no_match: acme stays a partner
@@ -95,7 +96,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 		{
 			name:     "add_only finding the record",
 			contacts: "email,first_name\nkim@x.example,Kim\nann@x.example,Ann\n",
-			job:      importer.Job{Action: intake.ActionAddOnly, Links: []importer.Link{companyLink(true)}},
+			job:      importer.Job{Action: identity.AddOnly, Links: []importer.Link{companyLink(true)}},
 			data: multiHeader + "kim@x.example,Kim,acme.example,Acme Renamed,partner\n" + // exists: acme untouched
 				"ann@x.example,Ann,skipped.example,Skipped,\n" + // exists: no skipped.example
 				"new@x.example,New,newco.example,NewCo,\n",
@@ -155,7 +156,7 @@ func TestProfileOnlyForWrittenEvents(t *testing.T) {
 				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s, BatchSize: batch}
 				runJob(t, cfg, importer.Job{Source: csvSource(t, "old.csv", "event_id,email,type\ne1,ghost@x.example,visit\n"),
-					Schema: intake.ActivitySchema(), Action: intake.ActionAddOnly, Sync: intake.Keys("event_id")})
+					Schema: intake.ActivitySchema(), Action: identity.AddOnly, Identity: importer.SyncOn("event_id")})
 				rep := runDryThenReal(t, cfg, "ev.csv", "event_id,email,type\ne1,ghost@x.example,visit\ne2,new@x.example,visit\ne2,dup@x.example,visit\n", importer.Job{
 					Schema:  intake.ActivitySchema(),
 					Profile: &importer.ProfileLink{Missing: importer.MissingCreate},
@@ -181,7 +182,7 @@ func TestManyLinksOnlyForWrittenRows(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/batch%d", name, batch), func(t *testing.T) {
 				t.Parallel()
 				s := newObjectStore(t, name)
-				job := importer.Job{Action: intake.ActionCreate, Links: []importer.Link{listsLink(importer.MissingCreate)}}
+				job := importer.Job{Action: identity.Create, Links: []importer.Link{listsLink(importer.MissingCreate)}}
 				rep := runDryThenReal(t, importer.Config{Sink: s, BatchSize: batch}, "c.csv",
 					"email,lists\na@x.example,gold\nA@x.example,dup-only;gold\nb@x.example,\n", job)
 				assert.Equal(t, linkRun{Rows: 3, Created: 2, Rejected: 1, Reasons: map[string]int64{intake.CodeDuplicate: 1},
@@ -284,7 +285,7 @@ func TestLinksToSelectKeys(t *testing.T) {
 				t.Parallel()
 				s := newObjectStore(t, name)
 				cfg := importer.Config{Sink: s}
-				runJob(t, cfg, importer.Job{Source: csvSource(t, "tiers.csv", "name\ngold\nvip\n"), Schema: tierSchema, Sync: intake.Keys("name")})
+				runJob(t, cfg, importer.Job{Source: csvSource(t, "tiers.csv", "name\ngold\nvip\n"), Schema: tierSchema, Identity: importer.SyncOn("name")})
 				job := importer.Job{Schema: contacts, Links: []importer.Link{
 					{Field: "tiers", Object: "tier", Schema: tierSchema, Key: intake.Keys("name"), Many: true, Missing: tc.missing},
 					{Field: "main_tier", Object: "tier", Schema: tierSchema, Key: intake.Keys("name"), Missing: tc.missing},

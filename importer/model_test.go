@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 )
@@ -243,7 +244,7 @@ func TestRunsAgreeWithTheModel(t *testing.T) {
 				} else {
 					s = newSQLite(t)
 				}
-				runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", modelSeed), Action: intake.ActionCreate, NoSync: true})
+				runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", modelSeed), Action: identity.Create, Identity: importer.NoSync()})
 				sync, syncIdx := intake.Keys("email"), []int{fEmail}
 				if rng.IntN(2) == 0 {
 					sync, syncIdx = intake.Keys("first_name", "last_name"), []int{fFirst, fLast}
@@ -265,7 +266,7 @@ func TestRunsAgreeWithTheModel(t *testing.T) {
 				desc := fmt.Sprintf("%s by %s, batch %d, workers %d, overlap %T", action, sync.Name(), batch, workers, snk)
 				for _, dry := range []bool{true, false} {
 					rep := runJob(t, importer.Config{Sink: snk, BatchSize: batch, Workers: workers},
-						importer.Job{Source: csvSource(t, "f.csv", data), Action: action, Sync: sync, DryRun: dry})
+						importer.Job{Source: csvSource(t, "f.csv", data), Action: identity.Preset(action), Identity: importer.Rules(sync), DryRun: dry})
 					want := m.counts
 					want.Rows = int64(len(lines))
 					require.Equal(t, want, countsOf(rep), "dry %v: %s\n%s", dry, desc, data)

@@ -351,7 +351,7 @@ func TestManyLinks(t *testing.T) {
 					t.Parallel()
 					s := newObjectStore(t, name)
 					cfg := importer.Config{Sink: s, BatchSize: batch}
-					runJob(t, cfg, importer.Job{Source: csvSource(t, "lists.csv", "name\ngold\nvip\n"), Schema: listSchema, Sync: intake.Keys("name")})
+					runJob(t, cfg, importer.Job{Source: csvSource(t, "lists.csv", "name\ngold\nvip\n"), Schema: listSchema, Identity: importer.SyncOn("name")})
 					job := importer.Job{Links: []importer.Link{listsLink(tc.missing)}}
 					rep := runDryThenReal(t, cfg, "c.csv", file, job)
 					assert.Equal(t, tc.created, rep.Created)

@@ -169,6 +169,7 @@ type run struct {
 	schema   *intake.Schema
 	header   []string
 	matcher  *identity.Matcher
+	keys     []intake.KeySpec // the identity rules the matcher applies; nil without matching
 	getter   sink.Getter
 	seen     *identity.Seen
 	rejects  *RejectWriter

@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -94,7 +95,7 @@ func TestAccountLinkByDefault(t *testing.T) {
 			t.Parallel()
 			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
-			runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", accountsFile), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+			runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", accountsFile), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 			rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", contacts)})
 			assert.Equal(t, int64(3), rep.Created)
 			assert.Equal(t, &importer.LinkCounts{Found: 1, Empty: 1}, rep.Links["account_id"])
@@ -134,7 +135,7 @@ func TestAccountLinkByDefault(t *testing.T) {
 		t.Parallel()
 		s := sink.NewMemory(sink.MemoryConfig{})
 		cfg := importer.Config{Sink: s}
-		runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", accountsFile), Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+		runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", accountsFile), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 		rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "E-Mail,Account ID\nkim@acme.example,A-1\n")})
 		assert.Equal(t, &importer.LinkCounts{Found: 1}, rep.Links["account_id"], "a header named Account ID")
 		rep = runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "mail,Firma\nlee@globex.example,A-2\n"),
@@ -189,15 +190,15 @@ func TestSyncFieldsMustBeMapped(t *testing.T) {
 		job  importer.Job
 		err  []string // nil: the job runs
 	}{
-		{"sync field", data, importer.Job{Sync: intake.Keys("phone")}, []string{"phone", "missing_key", "email, first_name"}},
+		{"sync field", data, importer.Job{Identity: importer.SyncOn("phone")}, []string{"phone", "missing_key", "email, first_name"}},
 		{"default sync field", "first_name,city\nAnn,Berlin\n", importer.Job{}, []string{"fills email"}},
-		{"composite key, one field", data, importer.Job{Sync: intake.Keys("first_name", "last_name")}, []string{"last_name", "sync key first_name+last_name", "incomplete"}},
-		{"no rule mapped", data, importer.Job{Rules: []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("phone")}}, []string{"any identity rule (contact_id, phone)"}},
-		{"a rule partly mapped", data, importer.Job{Rules: []intake.KeySpec{intake.Keys("email"), intake.Keys("first_name", "last_name")}}, []string{"identity rule first_name+last_name", "last_name"}},
-		{"one rule mapped", data, importer.Job{Rules: []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email"), intake.Keys("phone")}}, nil},
-		{"a constant", data, importer.Job{Sync: intake.Keys("city"), Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Field: "city", Const: "Berlin"}}}}, nil},
-		{"md5 twin", "email_md5\n0c83f57c786a0b4a39efab23731c7ebc\n", importer.Job{Schema: md5Schema, Sync: intake.KeySpec{Fields: []string{"email"}, MD5: true}}, nil},
-		{"no sync", data, importer.Job{Action: intake.ActionCreate, NoSync: true, Sync: intake.Keys("phone")}, nil},
+		{"composite key, one field", data, importer.Job{Identity: importer.SyncOn("first_name", "last_name")}, []string{"last_name", "sync key first_name+last_name", "incomplete"}},
+		{"no rule mapped", data, importer.Job{Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("phone"))}, []string{"any identity rule (contact_id, phone)"}},
+		{"a rule partly mapped", data, importer.Job{Identity: importer.Rules(intake.Keys("email"), intake.Keys("first_name", "last_name"))}, []string{"identity rule first_name+last_name", "last_name"}},
+		{"one rule mapped", data, importer.Job{Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("email"), intake.Keys("phone"))}, nil},
+		{"a constant", data, importer.Job{Identity: importer.SyncOn("city"), Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Field: "city", Const: "Berlin"}}}}, nil},
+		{"md5 twin", "email_md5\n0c83f57c786a0b4a39efab23731c7ebc\n", importer.Job{Schema: md5Schema, Identity: importer.Rules(intake.KeySpec{Fields: []string{"email"}, MD5: true})}, nil},
+		{"no sync", data, importer.Job{Action: identity.Create, Identity: importer.NoSync()}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,7 +51,7 @@ func TestUnlinkOldLinkFields(t *testing.T) {
 			remove := func(email string) {
 				t.Helper()
 				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "d.csv", "email\n"+email+"\n"),
-					Matrix: &del, Reason: "erasure", Unlink: importer.UnlinkRemove})
+					Action: del, Reason: "erasure", Unlink: importer.UnlinkRemove})
 				require.EqualValues(t, 1, rep.Deleted, email)
 			}
 			remove("ann@x.example")

@@ -52,12 +52,12 @@ func TestUnlinkEndToEnd(t *testing.T) {
 			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
 			runJob(t, cfg, importer.Job{Source: csvSource(t, "accounts.csv", "account_id,name\nA1,Acme\nA2,Bolt\n"),
-				Schema: intake.AccountSchema(), Sync: intake.Keys("account_id")})
+				Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 			rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "contacts.csv", "email,first_name,contact_id,account_id\n"+
 				"ann@example.com,Ann,,A1\nben@example.com,Ben,,A1\ncid@example.com,Cid,,A2\ndee@example.com,Dee,,A2\n"+
 				"fay@example.com,Fay,,A1\n,,X9,A2\n"),
-				Rules: []intake.KeySpec{intake.Keys("email"), intake.Keys("contact_id")},
-				Links: []importer.Link{{Field: "account_id", Object: intake.ObjectAccount}}})
+				Identity: importer.Rules(intake.Keys("email"), intake.Keys("contact_id")),
+				Links:    []importer.Link{{Field: "account_id", Object: intake.ObjectAccount}}})
 			require.EqualValues(t, 6, rep.Created)
 			rep = runJob(t, cfg, importer.Job{Source: csvSource(t, "events.csv", "event_id,email,type\n"+
 				"e1,ann@example.com,visit\ne2,ann@example.com,click\ne3,ben@example.com,visit\ne4,cid@example.com,visit\n"+
@@ -108,10 +108,10 @@ func TestUnlinkEndToEnd(t *testing.T) {
 				t.Helper()
 				runs++
 				mx := identity.Matrix{OnMatch: om, OnNoMatch: identity.NoMatchSkip}
-				job := importer.Job{Source: csvSource(t, file, data), Matrix: &mx, Reason: "erasure request", Actor: "dpo@example.com",
+				job := importer.Job{Source: csvSource(t, file, data), Action: mx, Reason: "erasure request", Actor: "dpo@example.com",
 					Name: "gdpr", RunID: "run-" + string(rune('a'+runs)), Unlink: unlink, DryRun: dry}
 				if len(sync) > 0 {
-					job.Sync = sync[0]
+					job.Identity = importer.Rules(sync[0])
 				}
 				return runJob(t, cfg, job)
 			}
@@ -226,10 +226,10 @@ func TestUnlinkJobChecks(t *testing.T) {
 		job  importer.Job
 		want string
 	}{
-		{"unknown value", m, importer.Job{Matrix: &del, Reason: "r", Unlink: "cascade"}, `unknown Job.Unlink "cascade" (want keep or remove)`},
-		{"not a delete", m, importer.Job{Matrix: &inactivate, Reason: "r", Unlink: importer.UnlinkRemove}, "does neither"},
+		{"unknown value", m, importer.Job{Action: del, Reason: "r", Unlink: "cascade"}, `unknown Job.Unlink "cascade" (want keep or remove)`},
+		{"not a delete", m, importer.Job{Action: inactivate, Reason: "r", Unlink: importer.UnlinkRemove}, "does neither"},
 		{"an update", m, importer.Job{Unlink: importer.UnlinkRemove}, "does neither"},
-		{"a sink that does not unlink", auditOnly{m}, importer.Job{Matrix: &del, Reason: "r", Unlink: importer.UnlinkRemove}, "sink.Unlinker"},
+		{"a sink that does not unlink", auditOnly{m}, importer.Job{Action: del, Reason: "r", Unlink: importer.UnlinkRemove}, "sink.Unlinker"},
 	} {
 		im, err := importer.New(importer.Config{Sink: tc.s})
 		require.NoError(t, err)
@@ -240,7 +240,7 @@ func TestUnlinkJobChecks(t *testing.T) {
 	// Keep works on any audited sink.
 	im, err := importer.New(importer.Config{Sink: auditOnly{m}})
 	require.NoError(t, err)
-	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@example.com\n"), Matrix: &del, Reason: "r", Unlink: importer.UnlinkKeep})
+	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@example.com\n"), Action: del, Reason: "r", Unlink: importer.UnlinkKeep})
 	require.NoError(t, err)
 }
 
@@ -260,7 +260,7 @@ func TestUnlinkDryRunStoredRefs(t *testing.T) {
 			s := newObjectStore(t, name)
 			cfg := importer.Config{Sink: s}
 			seed(t, s, intake.AccountSchema(), "account_id,name\nA1,Acme\n")
-			runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "contact_id,account_id\nX9,A1\n"), Sync: intake.Keys("contact_id"),
+			runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "contact_id,account_id\nX9,A1\n"), Identity: importer.SyncOn("contact_id"),
 				Links: []importer.Link{{Field: "account_id", Object: intake.ObjectAccount}}})
 			stored := storedSchema(t, s, intake.ObjectContact)
 			require.Equal(t, intake.ObjectAccount, stored.Field(stored.Index("account_record_id")).Ref)
@@ -268,8 +268,8 @@ func TestUnlinkDryRunStoredRefs(t *testing.T) {
 			anon := identity.Matrix{OnMatch: identity.MatchAnonymize, OnNoMatch: identity.NoMatchSkip}
 			for i, want := range []intake.Outcome{intake.OutcomeAnonymized, intake.OutcomeAnonymized, intake.OutcomeUnchanged, intake.OutcomeUnchanged} {
 				dry := i%2 == 0
-				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "x9.csv", "contact_id\nX9\n"), Schema: plain, Sync: intake.Keys("contact_id"),
-					Matrix: &anon, Reason: "erasure", Unlink: importer.UnlinkRemove, DryRun: dry, RunID: fmt.Sprintf("run-%d", i)})
+				rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "x9.csv", "contact_id\nX9\n"), Schema: plain, Identity: importer.SyncOn("contact_id"),
+					Action: anon, Reason: "erasure", Unlink: importer.UnlinkRemove, DryRun: dry, RunID: fmt.Sprintf("run-%d", i)})
 				assert.EqualValues(t, 1, rep.Count(want), "run %d (dry run %v): %+v", i, dry, rep)
 			}
 			x9 := scanObject(t, s, stored, "contact_id")["X9"]

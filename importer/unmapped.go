@@ -19,8 +19,8 @@ var ErrKeyNotMapped = errors.New("intake: a sync field is not mapped")
 // checkKeysMapped checks that the plan fills the fields of the identity
 // rules: every field of at least one rule, and of each rule either all
 // fields or none (a rule none of whose fields is mapped never matches;
-// see Job.Rules). rules says whether they are Job.Rules rather than
-// Job.Sync, for the message.
+// see [Rules]). rules says whether there are several rules rather than
+// one sync key, for the message.
 func checkKeysMapped(specs []intake.KeySpec, plan *mapping.Plan, rules bool) error {
 	mapped := map[string]bool{}
 	var names []string
@@ -67,6 +67,21 @@ func checkKeysMapped(specs []intake.KeySpec, plan *mapping.Plan, rules bool) err
 	}
 	return fmt.Errorf("%w: no column or constant fills %s, so every row would be rejected missing_key: map a column to it, or sync on fields the file has (%s)",
 		ErrKeyNotMapped, strings.Join(dead, " and "), what)
+}
+
+// mapsAnyKeyField reports whether the plan fills a field of the keys (or
+// the FIELD_md5 twin of an MD5 key's field).
+func mapsAnyKeyField(plan *mapping.Plan, specs []intake.KeySpec) bool {
+	for _, c := range plan.Columns() {
+		for _, spec := range specs {
+			for _, f := range spec.Fields {
+				if c.Field == f || spec.MD5 && c.Field == f+"_md5" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // ignoredColumns returns the columns that no field of plan takes, named as

@@ -123,7 +123,7 @@ func runWriter(ctx context.Context, s sink.Sink, job writerJob) (*importer.Repor
 	if err != nil {
 		return nil, err
 	}
-	return im.Run(ctx, importer.Job{Source: src, Action: action, Sync: intake.Keys("email"), Merge: identity.MergePolicy{Default: identity.Merge(job.Merge)}})
+	return im.Run(ctx, importer.Job{Source: src, Action: identity.Preset(action), Identity: importer.SyncOn("email"), Merge: identity.MergePolicy{Default: identity.Merge(job.Merge)}})
 }
 
 // TestWriterProcess is the child process of TestConcurrentImportsProcesses:
@@ -432,7 +432,7 @@ func TestHeldCreatesLeaveTheOtherRecord(t *testing.T) {
 	file := "email,first_name\nann@example.com,Anna\nann@example.com,Anne\nx@example.com,X\nann@example.com,Annie\n"
 	im, err := importer.New(importer.Config{Sink: l, BatchSize: 3, Workers: 1})
 	require.NoError(t, err)
-	rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Action: intake.ActionAddOnly, Sync: intake.Keys("email"), Duplicates: identity.DuplicatesLast})
+	rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Action: identity.AddOnly, Identity: importer.SyncOn("email"), Duplicates: identity.DuplicatesLast})
 	require.NoError(t, err)
 	require.Equal(t, [4]int64{4, 1, 0, 3}, [4]int64{rep.Rows, rep.Created, rep.Updated, rep.Skipped}, "%+v", rep)
 	require.Equal(t, int64(3), rep.Reasons[intake.CodeExists])
@@ -453,7 +453,7 @@ func TestHeldCreatesFollowUpFails(t *testing.T) {
 	var rejects bytes.Buffer
 	im, err := importer.New(importer.Config{Sink: l})
 	require.NoError(t, err)
-	rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Sync: intake.Keys("email"), Rejects: &rejects})
+	rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Identity: importer.SyncOn("email"), Rejects: &rejects})
 	require.ErrorContains(t, err, "the store went away")
 	require.Equal(t, [3]int64{2, 1, 1}, [3]int64{rep.Rows, rep.Created, rep.Rejected}, "%+v", rep)
 	require.Contains(t, rejects.String(), "not-an-email")
@@ -488,7 +488,7 @@ func TestHeldCreates(t *testing.T) {
 			mem, s := l.Memory, intake.ContactSchema()
 			im, err := importer.New(importer.Config{Sink: l, BatchSize: 3, Workers: 1})
 			require.NoError(t, err)
-			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: c.action, Sync: intake.Keys("email")})
+			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: identity.Preset(c.action), Identity: importer.SyncOn("email")})
 			require.NoError(t, err)
 			require.Equal(t, int64(5), rep.Rows)
 			require.Equal(t, []int64{c.created, c.updated, c.skipped, c.rejected, c.concurrent},
@@ -559,7 +559,7 @@ func TestHeldCreatesCheckpoint(t *testing.T) {
 	run := func(l *lateCheckpointer) (*importer.Report, error) {
 		im, err := importer.New(importer.Config{Sink: l})
 		require.NoError(t, err)
-		return im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Sync: intake.Keys("email"), RunID: "late-run"})
+		return im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Identity: importer.SyncOn("email"), RunID: "late-run"})
 	}
 	_, err = run(&lateCheckpointer{Postgres: pg, hidden: map[intake.Key]bool{"ann@example.com": true}, failFrom: 2})
 	require.ErrorContains(t, err, "the process died")

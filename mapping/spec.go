@@ -107,7 +107,7 @@ type ObjectSpec struct {
 	// again there, with the same type). A custom type whose spec declares
 	// no fields takes them all from the store ([Spec.MergeSchema]), which
 	// checks the key then. Empty leaves the key to the import (the CLI's
-	// -sync, importer.Job.Sync).
+	// -sync, importer.Job.Identity).
 	Key []string `json:"key,omitempty"`
 	// EmailRules "provider" compares the key's email fields under the
 	// rules of the large mail providers (see intake.EmailProvider).

@@ -138,7 +138,7 @@ func TestImportRunnerRunsTheWholeSpec(t *testing.T) {
 	require.NoError(t, err)
 	rep, err := im.Run(ctx, importer.Job{
 		Name: "weekly CRM sync", Source: src, Schema: schema, Mapping: m,
-		Action: intake.ActionAddAndUpdate, Rules: []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")},
+		Action: identity.AddAndUpdate, Identity: importer.Rules(intake.Keys("contact_id"), intake.Keys("email")),
 		Duplicates:  identity.DuplicatesMerge,
 		Merge:       identity.MergePolicy{Default: identity.MergeFillEmpty, Fields: []identity.FieldMerge{{Field: "city", Rule: identity.MergeOverwrite}}},
 		Consent:     []identity.Channel{{Name: "email"}},

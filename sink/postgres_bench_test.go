@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 	"github.com/jackc/pgx/v5"
@@ -102,7 +102,7 @@ func BenchmarkPostgresMillion(b *testing.B) {
 			src, err := connector.OpenCSVFile(path, connector.CSVConfig{})
 			require.NoError(b, err)
 			start := time.Now()
-			rep, err := im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+			rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 			require.NoError(b, err)
 			return rep, time.Since(start)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -39,7 +40,7 @@ func runImport(ctx context.Context, t *testing.T, s sink.Sink, file []byte, batc
 	require.NoError(t, err)
 	src, err := connector.NewCSV(bytes.NewReader(file), connector.CSVConfig{Name: "contacts.csv"})
 	require.NoError(t, err)
-	return im.Run(ctx, importer.Job{Source: src, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	return im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 }
 
 func TestPostgresImport(t *testing.T) {
@@ -161,7 +162,7 @@ func runImportSchema(ctx context.Context, t *testing.T, s sink.Sink, r *bytes.Re
 	require.NoError(t, err)
 	src, err := connector.NewCSV(r, connector.CSVConfig{Name: "contacts.csv"})
 	require.NoError(t, err)
-	return im.Run(ctx, importer.Job{Source: src, Schema: sch, Action: intake.ActionAddAndUpdate, Sync: intake.Keys("email")})
+	return im.Run(ctx, importer.Job{Source: src, Schema: sch, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
 }
 
 var sprintf = fmt.Sprintf

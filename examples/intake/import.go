@@ -227,37 +227,12 @@ func printReport(w io.Writer, rep *importer.Report, asJSON bool) error {
 // describeJob says what a job does to each row: "add_and_update, sync on
 // email", "account: update_only, sync on account_id".
 func describeJob(job importer.Job) string {
-	object := intake.ObjectContact
-	if job.Schema != nil {
-		object = job.Schema.Object()
-	}
-	activity := object == intake.ObjectActivity
-	what := string(job.Action)
-	switch {
-	case job.Matrix != nil:
-		what = job.Matrix.String()
-	case what == "" && activity:
-		what = string(intake.ActionAddOnly)
-	case what == "":
-		what = string(intake.ActionAddAndUpdate)
-	}
-	on := job.Sync.Name()
-	switch {
-	case len(job.Rules) > 0:
-		names := make([]string, len(job.Rules))
-		for i, r := range job.Rules {
-			names[i] = r.Name()
-		}
-		on = strings.Join(names, ", else ")
-	case on == "" && activity:
-		on = "event_id when the file has it"
-	case on == "":
-		on = "email"
-	}
-	if object != intake.ObjectContact {
+	job = job.WithDefaults()
+	what := job.Action.String()
+	if object := job.Schema.Object(); object != intake.ObjectContact {
 		what = object + ": " + what
 	}
-	return what + ", sync on " + on
+	return what + ", sync on " + job.Identity.String()
 }
 
 func loadSpec(path string) (*mapping.Spec, error) {

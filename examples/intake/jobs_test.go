@@ -80,7 +80,7 @@ func goRun(t *testing.T, path, file string) *importer.Report {
 	require.NoError(t, err)
 	rep, err := im.Run(ctx, importer.Job{
 		Name: "crm sync", Source: src, Schema: schema, Mapping: m,
-		Rules:       []intake.KeySpec{intake.Keys("contact_id"), intake.Keys("email")},
+		Identity:    importer.Rules(intake.Keys("contact_id"), intake.Keys("email")),
 		Duplicates:  identity.DuplicatesMerge,
 		Merge:       identity.MergePolicy{Default: identity.MergeFillEmpty, Fields: []identity.FieldMerge{{Field: "city", Rule: identity.MergeOverwrite}}},
 		Memberships: []importer.Membership{{Field: "lists", Values: []string{"newsletter"}}, {Field: "tags", Values: []string{"fair-2026"}}},

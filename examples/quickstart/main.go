@@ -20,8 +20,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 )
@@ -70,10 +70,10 @@ func run(ctx context.Context, path string) error {
 			return err
 		}
 		rep, err := im.Run(ctx, importer.Job{
-			Name:   f.name,
-			Source: src,
-			Action: intake.ActionAddAndUpdate, // create new contacts, update known ones
-			Sync:   intake.Keys("email"),      // a contact is known by its email
+			Name:     f.name,
+			Source:   src,
+			Action:   identity.AddAndUpdate,    // create new contacts, update known ones
+			Identity: importer.SyncOn("email"), // a contact is known by its email
 		})
 		fmt.Printf("%d. %s → %s\n", i+1, f.name, path)
 		if werr := rep.WriteText(os.Stdout); werr != nil {

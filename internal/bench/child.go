@@ -252,10 +252,10 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 		return nil, err
 	}
 	rep, runErr := im.Run(ctx, importer.Job{
-		Name:   "bench",
-		Source: src,
-		Action: intake.ActionAddAndUpdate,
-		Sync:   intake.Keys("email"),
+		Name:     "bench",
+		Source:   src,
+		Action:   identity.AddAndUpdate,
+		Identity: importer.SyncOn("email"),
 	})
 	var stored int64 = -1
 	if c, ok := snk.(sink.Counter); ok && runErr == nil {
@@ -319,7 +319,7 @@ func childKeyIndex(o childOptions, res *Figures) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := im.Run(ctx, importer.Job{Name: "bench-keyindex", Source: src, Action: intake.ActionCreate, NoSync: true})
+	rep, err := im.Run(ctx, importer.Job{Name: "bench-keyindex", Source: src, Action: identity.Create, Identity: importer.NoSync()})
 	if err != nil {
 		return nil, err
 	}
