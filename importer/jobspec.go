@@ -412,14 +412,14 @@ func (s *JobSpec) validateAppendOnly(es *SpecErrors) {
 		c.Action = intake.ActionAddOnly
 	}
 	mx := c.matrix()
-	if mx == identity.Preset(intake.ActionAddOnly) {
-		return
+	if mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate {
+		return // add_only or create
 	}
 	path := "$.action"
 	switch {
 	case s.OnMatch != "" || s.OnNoMatch != "":
 		path = "$.on_match"
-	case identity.Preset(c.Action) == identity.Preset(intake.ActionAddOnly):
+	case c.Action == intake.ActionAddOnly || c.Action == intake.ActionCreate:
 		path = "$.allow_new_records"
 	}
 	es.add(path, "activities are append-only: %s would not only add events; use add_only (events sync on event_id when the file has it) or create", describeMatrix(mx))

@@ -58,7 +58,7 @@ func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), erro
 	kind, arg, _ := strings.Cut(store, ":")
 	switch kind {
 	case "sqlite-host":
-		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{})
+		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{BusyTimeout: 2 * time.Minute})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -84,7 +84,9 @@ func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), erro
 		}
 		return pg, func() { pg.Close(); pool.Close() }, nil
 	case "sqlite":
-		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{})
+		// Four writers, under the race detector on a loaded machine, may
+		// wait longer than the default 5 s for the write lock.
+		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{BusyTimeout: 2 * time.Minute})
 		if err != nil {
 			return nil, nil, err
 		}
