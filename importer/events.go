@@ -46,7 +46,7 @@ type Event struct {
 	// BytesRead and BytesTotal are the source bytes consumed so far and
 	// the source's size (connector.Progresser); BytesTotal is -1 when the
 	// size is unknown or the source does not say. Reading runs ahead of
-	// committing: BytesRead counts rows not yet committed too.
+	// committing: BytesRead includes the bytes of rows not yet committed.
 	BytesRead, BytesTotal int64
 	// Elapsed is the time since the run started; on RunFinished, the
 	// report's Duration.
