@@ -7,9 +7,19 @@
 // # Sections
 //
 // Running: build an [Importer] once with [New] and a [Config] (the sink, the
-// batch size, the number of mapping goroutines, a progress callback), then
-// call [Importer.Run] with a [Job] per file (the source, the schema, the
-// mapping spec, the action, the sync fields, dry run, a rejects writer).
+// batch size, the number of mapping goroutines, a hook for the run's
+// events, a logger), then call [Importer.Run] with a [Job] per file (the
+// source, the schema, the mapping spec, the action, the sync fields, dry
+// run, a rejects writer).
+//
+// Run events: Config.Events is one hook that follows every run: an [Event]
+// when the run starts, one after each committed batch (the counts so far,
+// rows per second, the source bytes read of its size) and one when it
+// finishes (the report and the error), sent synchronously on the goroutine
+// that called Run, never two at once for one run. A progress bar, a live
+// run record (package schedule stores one) and the log lines of
+// Config.Logger all read these events; a consumer that draws or stores
+// throttles itself, since the run waits for the hook.
 // The zero value of each option of a Job is its default
 // ([Job.WithDefaults]); Run checks the whole job before it reads the
 // source and reports every problem at once.

@@ -47,13 +47,18 @@ type Config struct {
 	// Runs that go on at once share it: it must then be safe for concurrent
 	// use (the default is).
 	IDs identity.Allocator
-	// Progress, when set, is called from the goroutine running Run about
-	// every ProgressEvery and once at the end. It should return quickly. If
-	// it panics, Run stops reading and waits for the batch being written,
-	// and the panic goes on to Run's caller.
-	Progress func(Progress)
-	// ProgressEvery is the interval between Progress calls. Default 250ms.
-	ProgressEvery time.Duration
+	// Events, when set, receives the events of each run (see [Event]):
+	// RunStarted, then BatchCommitted after each batch is committed, with
+	// the counts, the rate and the bytes read so far, then RunFinished with
+	// the report and the error. It is called synchronously on the goroutine
+	// that called Run, never concurrently for one run: a slow hook slows
+	// the run (its next commit waits for the hook to return), so a hook
+	// that draws, stores or sends does that at its own pace (at most every
+	// so often, or on another goroutine). Runs that go on at once call it
+	// concurrently: Event.Job and Event.RunID tell them apart. If it
+	// panics, Run stops reading, waits for the batch being written, and
+	// the panic goes on to Run's caller. Default: nil.
+	Events func(Event)
 	// DryRunRecords bounds the memory of a dry run: it remembers up to this
 	// many records that it would create or update, with every row of the run
 	// applied, so that a later row of the same record is counted updated or
@@ -62,22 +67,11 @@ type Config struct {
 	// only (identity.Seen). Default 100,000 (a few tens of MiB); negative
 	// means no limit.
 	DryRunRecords int
-	// Logger receives a line per run and per failure; nil logs nothing.
+	// Logger receives the events of each run as log lines, each before
+	// Events receives it: "import started" and "import batch committed" at
+	// Debug, "import finished" at Info with the status, the counts, the
+	// duration, the rate and the error. Default: nil, quiet.
 	Logger *slog.Logger
-}
-
-// Progress is a snapshot of a running import.
-type Progress struct {
-	// Rows is the number of rows whose outcome is final so far.
-	Rows int64
-	// BytesRead and BytesTotal are the source bytes consumed so far and the
-	// source's size; BytesTotal is -1 when unknown (or the source does not
-	// implement connector.Progresser).
-	BytesRead, BytesTotal int64
-	// Elapsed is the time since the run started.
-	Elapsed time.Duration
-	// Done is true on the last call.
-	Done bool
 }
 
 // Job is one import: where rows come from, how they are mapped and matched,
@@ -338,9 +332,6 @@ func New(cfg Config) (*Importer, error) {
 	case cfg.DryRunRecords < 0:
 		cfg.DryRunRecords = math.MaxInt
 	}
-	if cfg.ProgressEvery <= 0 {
-		cfg.ProgressEvery = 250 * time.Millisecond
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -350,46 +341,43 @@ func New(cfg Config) (*Importer, error) {
 
 // Run imports job and returns its report, which is never nil. It fills in
 // the job's defaults ([Job.WithDefaults]) and checks the job before it
-// reads the source (see [Job]). The error is nil when the run succeeded
-// (rejected rows included: they are in the report); otherwise it says why
-// the run failed or was canceled, and the report's counts say what was
-// committed before. Every batch is written in one call to the sink; a run
-// that fails between batches leaves the committed batches in place, and
-// running the same job again is safe: rows committed before match their
-// records and come out unchanged.
-func (im *Importer) Run(ctx context.Context, job Job) (rep *Report, err error) {
-	rep = &Report{Started: time.Now(), DryRun: job.DryRun}
-	defer func() {
-		rep.Finished = time.Now()
-		switch {
-		case err == nil:
-			rep.Status = StatusSucceeded
-		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			rep.Status = StatusCanceled
-			rep.Error = err.Error()
-		default:
-			rep.Status = StatusFailed
-			rep.Error = err.Error()
-		}
-		im.log.LogAttrs(ctx, slog.LevelInfo, "import finished",
-			slog.String("job", job.Name), slog.String("status", string(rep.Status)),
-			slog.Int64("rows", rep.Rows), slog.Int64("created", rep.Created), slog.Int64("updated", rep.Updated),
-			slog.Int64("unchanged", rep.Unchanged), slog.Int64("skipped", rep.Skipped),
-			slog.Int64("opted_out", rep.OptedOut), slog.Int64("rejected", rep.Rejected),
-			slog.Duration("took", rep.Duration()), slog.String("error", rep.Error))
-	}()
+// reads the source (see [Job]). The error is
+// nil when the run succeeded (rejected rows included: they are in the
+// report); otherwise it says why the run failed or was canceled, and the
+// report's counts say what was committed before. Every batch is written in
+// one call to the sink; a run that fails between batches leaves the
+// committed batches in place, and running the same job again is safe: rows
+// committed before match their records and come out unchanged.
+//
+// Run sends the run's events (see [Event]) to Config.Logger and
+// Config.Events on the calling goroutine: RunStarted first, BatchCommitted
+// after each batch, RunFinished last.
+func (im *Importer) Run(ctx context.Context, job Job) (*Report, error) {
 	if job.Source != nil {
 		defer job.Source.Close()
 	}
+	rep := &Report{Started: time.Now(), DryRun: job.DryRun}
+	ev := im.eventsFor(ctx, &job, rep)
+	ev.send(RunStarted, nil, nil)
+	err := im.run(ctx, job, rep, ev)
+	rep.finish(err)
+	ev.send(RunFinished, nil, err)
+	return rep, err
+}
+
+// run prepares and runs the job. A panic (of the Events hook, of the sink)
+// goes on to Run's caller without a RunFinished event.
+func (im *Importer) run(ctx context.Context, job Job, rep *Report, ev *events) error {
 	job = job.WithDefaults()
 	if err := job.validate(im.cfg.Sink); err != nil {
-		return rep, err
+		return err
 	}
 	r, err := im.prepare(ctx, job, rep)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	return rep, r.run(ctx)
+	r.events = ev
+	return r.run(ctx)
 }
 
 // describe lists the mapped columns of spec as "column → field".
@@ -421,7 +409,7 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	if job.Schema, err = job.schemaWithFields(); err != nil {
 		return nil, err
 	}
-	plan, header, peeked, err := im.compileMapping(ctx, &job, rep)
+	plan, header, err := im.compileMapping(ctx, &job, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -448,9 +436,6 @@ func (im *Importer) prepare(ctx context.Context, job Job, rep *Report) (*run, er
 	r.prepareTracking()
 	if job.Rejects != nil {
 		r.rejects = NewRejectWriter(job.Rejects, header)
-	}
-	if p, ok := peeked.Source.(connector.Progresser); ok {
-		r.progress = p
 	}
 	return r, nil
 }
@@ -546,7 +531,7 @@ func (r *run) compileMatcher() error {
 // links to its schema and compiles the mapping: the job's, else the one
 // suggested from the header and the first rows. It describes the source in
 // the report: name, header, mapping and the columns no field takes.
-func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (*mapping.Plan, []string, *peekSource, error) {
+func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (*mapping.Plan, []string, error) {
 	if n, ok := job.Source.(connector.Namer); ok {
 		rep.Source.Name = n.Name()
 		if job.MappingOptions.File == "" {
@@ -555,7 +540,7 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 	}
 	header, err := job.Source.Header(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rep.Source.Header = header
 	if d, ok := job.Source.(connector.Describer); ok {
@@ -569,15 +554,15 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 		job.MappingOptions.Sample = sample
 	}
 	if err := im.accountLink(ctx, job, header); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := linkFields(job); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	spec := job.Mapping
 	if spec == nil {
 		if header == nil {
-			return nil, nil, nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
+			return nil, nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
 		}
 		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
 	}
@@ -586,11 +571,11 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 	}
 	plan, err := mapping.Compile(spec, job.Schema, header, job.MappingOptions)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rep.Source.Mapping = describe(spec)
 	rep.Source.Ignored, rep.Source.Skipped = ignoredColumns(plan, spec, header, sample, job.Mapping != nil)
-	return plan, header, peeked, nil
+	return plan, header, nil
 }
 
 // compileRules compiles the record action of the run.

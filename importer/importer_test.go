@@ -450,25 +450,6 @@ func TestInvariantOnRandomInput(t *testing.T) {
 	}
 }
 
-func TestProgressIsReported(t *testing.T) {
-	t.Parallel()
-	var calls []importer.Progress
-	path := filepath.Join(t.TempDir(), "f.csv")
-	require.NoError(t, os.WriteFile(path, []byte(generated(2000, 1)), 0o600))
-	src, err := connector.OpenCSVFile(path, connector.CSVConfig{})
-	require.NoError(t, err)
-	runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), Progress: func(p importer.Progress) { calls = append(calls, p) }, ProgressEvery: 1},
-		importer.Job{Source: src})
-	require.NotEmpty(t, calls)
-	last := calls[len(calls)-1]
-	assert.True(t, last.Done)
-	assert.EqualValues(t, 2000, last.Rows)
-	fi, err := os.Stat(path)
-	require.NoError(t, err)
-	assert.Equal(t, fi.Size(), last.BytesTotal)
-	assert.Equal(t, fi.Size(), last.BytesRead)
-}
-
 func TestConfigAndJobErrors(t *testing.T) {
 	t.Parallel()
 	_, err := importer.New(importer.Config{BatchSize: -1})

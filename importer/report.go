@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/intakehq/intake"
@@ -197,6 +199,20 @@ type SourceInfo struct {
 	// (which skips every column it finds no field for).
 	Skipped []string `json:"skipped,omitempty"`
 	Bytes   int64    `json:"bytes,omitempty"`
+}
+
+// finish sets the end of the run: its time, and its status and error by
+// err, the error Run returns.
+func (r *Report) finish(err error) {
+	r.Finished = time.Now()
+	switch {
+	case err == nil:
+		r.Status = StatusSucceeded
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		r.Status, r.Error = StatusCanceled, err.Error()
+	default:
+		r.Status, r.Error = StatusFailed, err.Error()
+	}
 }
 
 // Duration returns Finished - Started.

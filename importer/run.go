@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/intakehq/intake"
-	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -173,7 +171,7 @@ type run struct {
 	getter   sink.Getter
 	seen     *identity.Seen
 	rejects  *RejectWriter
-	progress connector.Progresser
+	events   *events
 	overlap  bool // the sink may be looked up while it writes
 
 	// checkpointer commits a checkpoint with each batch (Job.RunID set and
@@ -221,7 +219,6 @@ type run struct {
 	// when in-file duplicates need to know (rules.trackCreated).
 	createdKeys *identity.Seen
 	ids         []string
-	lastProg    time.Time
 	// unique is the Op.Unique of the run's creates: its identity rules,
 	// when the sink guards keys (sink.KeyGuard). aliases maps the id of a
 	// create that the sink held, because another writer had created its
@@ -275,8 +272,8 @@ func (r *run) run(ctx context.Context) error {
 	go func() { wg.Wait(); close(done) }()
 
 	// stop stops the reader and the workers and waits for the batch being
-	// written. It runs on every way out of run, a panic of the Progress
-	// callback or of the sink included, so that nothing reads the source
+	// written. It runs on every way out of run, a panic of the Events
+	// hook or of the sink included, so that nothing reads the source
 	// (which Run closes) or writes to the sink once Run has returned.
 	stopped := false
 	stop := func() {
@@ -319,7 +316,6 @@ func (r *run) run(ctx context.Context) error {
 			err = ferr
 		}
 	}
-	r.report(true)
 	if err != nil && r.rep.Rows > 0 && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (%d rows were committed before the failure; running the same import again is safe)", err, r.rep.Rows)
 	}
@@ -542,8 +538,9 @@ func (r *run) wait(ctx context.Context) error {
 }
 
 // commit counts the outcomes of a written (or simulated) batch, writes its
-// rejected rows and recycles its chunks. The batch is counted first: it is in
-// the store even when its rejected rows cannot be written.
+// rejected rows, sends BatchCommitted and recycles its chunks. The batch is
+// counted first: it is in the store even when its rejected rows cannot be
+// written.
 func (r *run) commit(b *batch) error {
 	for _, w := range b.withOps {
 		ops := b.ops[w.first:w.last]
@@ -560,30 +557,12 @@ func (r *run) commit(b *batch) error {
 			}
 		}
 	}
+	r.events.send(BatchCommitted, b, nil)
 	for _, c := range b.chunks {
 		r.pool.put(c)
 	}
 	if b == r.cur { // dry run or nothing to write: the batch is reused at once
 		b.reset()
 	}
-	r.report(false)
 	return nil
-}
-
-// report calls the progress callback when it is due (or at the end).
-func (r *run) report(last bool) {
-	fn := r.im.cfg.Progress
-	if fn == nil {
-		return
-	}
-	now := time.Now()
-	if !last && now.Sub(r.lastProg) < r.im.cfg.ProgressEvery {
-		return
-	}
-	r.lastProg = now
-	p := Progress{Rows: r.rep.Rows, BytesTotal: -1, Elapsed: now.Sub(r.rep.Started), Done: last}
-	if r.progress != nil {
-		p.BytesRead, p.BytesTotal = r.progress.Progress()
-	}
-	fn(p)
 }

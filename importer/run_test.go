@@ -392,44 +392,6 @@ func TestBatchSizesWorkersAndOrder(t *testing.T) {
 	}
 }
 
-// TestProgressPanic: a panicking Progress callback reaches the caller of
-// Run, but only after the run's goroutines stopped: nothing reads the
-// source after Run closed it and nothing writes to the sink after Run
-// returned.
-func TestProgressPanic(t *testing.T) {
-	t.Parallel()
-	data := uniqueRows(5000)
-	for _, overlap := range []bool{false, true} {
-		t.Run(fmt.Sprint(overlap), func(t *testing.T) {
-			t.Parallel()
-			s := newMemory()
-			fs := &faultSink{fullStore: s, faults: faults{writeDelay: 2 * time.Millisecond}}
-			var snk sink.Sink = fs
-			if overlap {
-				snk = concurrentFaultSink{fs}
-			}
-			calls := 0
-			im, err := importer.New(importer.Config{Sink: snk, BatchSize: 100, Workers: 2, ProgressEvery: time.Nanosecond,
-				Progress: func(importer.Progress) {
-					if calls++; calls == 3 {
-						panic("progress bar broke")
-					}
-				}})
-			require.NoError(t, err)
-			src := &closeCheckingSource{Source: csvSource(t, "f.csv", data)}
-			func() {
-				defer func() { assert.Equal(t, "progress bar broke", recover()) }()
-				im.Run(context.Background(), importer.Job{Source: src})
-			}()
-			assert.Zero(t, fs.inWrite.Load(), "no write goes on after Run returned")
-			writes := fs.writes.Load()
-			time.Sleep(20 * time.Millisecond)
-			assert.Equal(t, writes, fs.writes.Load(), "no write starts after Run returned")
-			assert.False(t, src.readAfterClose.Load(), "the source is not read after Run closed it")
-		})
-	}
-}
-
 type closeCheckingSource struct {
 	connector.Source
 	closed, readAfterClose atomic.Bool

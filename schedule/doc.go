@@ -40,6 +40,13 @@
 // unchanged when the job says so, keeps the fetched file in a
 // connector.Archive and the rejected rows in a file.
 //
+// While a run goes on, its record in the store shows its progress: the
+// counts so far, rows per second and the source bytes read of its size,
+// which ImportRunner takes from the importer's events (importer.Config.Events,
+// through [RunHandle.Event]) and the scheduler stores at most every
+// Config.ProgressEvery (default 1s) and with each renewal of the run's
+// lease, so that another process polling the store sees it.
+//
 // # Queues and triggers
 //
 // [Scheduler.RunNow] and [Scheduler.Enqueue] queue runs (manual, API,

@@ -308,6 +308,8 @@ type Run struct {
 	Skipped   int64 `json:"skipped"`
 	OptedOut  int64 `json:"opted_out"`
 	Rejected  int64 `json:"rejected"`
+	// RowsPerSecond is the import's average rate: while running, so far.
+	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 	// BytesRead and BytesTotal are the live source progress (-1: unknown).
 	BytesRead  int64 `json:"bytes_read,omitempty"`
 	BytesTotal int64 `json:"bytes_total,omitempty"`

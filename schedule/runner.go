@@ -41,7 +41,8 @@ type ImportConfig struct {
 	// keeps them). Default: none.
 	RejectsDir string
 	// Importer is the base configuration of each run's importer; its Sink
-	// and Progress are set by the runner.
+	// is set by the runner, and its Events hook, when set, is called after
+	// the runner's own, which records the run's live progress.
 	Importer importer.Config
 	// Mapping are the base mapping options (default phone region, …).
 	Mapping mapping.Options
@@ -125,7 +126,10 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 	}
 	icfg := cfg.Importer
 	icfg.Sink = snk
-	icfg.Progress = h.Progress
+	icfg.Events = h.Event
+	if host := cfg.Importer.Events; host != nil {
+		icfg.Events = func(e importer.Event) { h.Event(e); host(e) }
+	}
 	im, err := importer.New(icfg)
 	if err != nil {
 		src.Close()

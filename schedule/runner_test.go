@@ -3,8 +3,12 @@ package schedule_test
 import (
 	"context"
 	"io"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,4 +122,96 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 
 	_, err = schedule.ImportRunner(schedule.ImportConfig{})
 	assert.ErrorContains(t, err, "needs ImportConfig.Sink")
+}
+
+// gatedSink is a memory store whose writes wait until the test lets them
+// go: a slow sink.
+type gatedSink struct {
+	*sink.Memory
+	entered chan struct{} // receives a value as each write starts
+	release chan struct{} // a write goes on when it receives (or it is closed)
+}
+
+func (g *gatedSink) Write(ctx context.Context, ops []*sink.Op) (int, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Memory.Write(ctx, ops)
+}
+
+// TestImportRunnerLiveProgress: while a slow sink writes, the run's record
+// in the store, read through a second store on the same database as another
+// process would read it, shows the rows committed so far, rows per second
+// and the bytes read of the file's size; the host's own Events hook sees
+// the run too.
+func TestImportRunnerLiveProgress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	var file strings.Builder
+	file.WriteString("email,city\n")
+	for i := range 500 {
+		fmt.Fprintf(&file, "p%d@example.com,Rome\n", i)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "in"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in", "contacts.csv"), []byte(file.String()), 0o600))
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
+	require.NoError(t, err)
+	gate := &gatedSink{Memory: sink.NewMemory(sink.MemoryConfig{}), entered: make(chan struct{}, 10), release: make(chan struct{})}
+	var kinds []importer.EventKind
+	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: gate,
+		Importer: importer.Config{BatchSize: 100, Events: func(e importer.Event) { kinds = append(kinds, e.Kind) }}})
+	require.NoError(t, err)
+
+	clock := scheduletest.NewClock(time.Date(2026, 3, 2, 7, 50, 0, 0, time.UTC))
+	path := filepath.Join(dir, "jobs.db")
+	jobs, err := schedule.OpenSQLite(ctx, path, schedule.StoreConfig{Clock: clock})
+	require.NoError(t, err)
+	defer jobs.Close()
+	other, err := schedule.OpenSQLite(ctx, path, schedule.StoreConfig{Clock: clock})
+	require.NoError(t, err)
+	defer other.Close()
+	job, err := jobs.Create(ctx, schedule.Job{Name: "slow", Source: schedule.SourceSpec{Connector: "file", Path: "in/contacts.csv"}})
+	require.NoError(t, err)
+	s, err := schedule.New(schedule.Config{Store: jobs, Clock: clock, Runner: runner})
+	require.NoError(t, err)
+	var opened sync.Once
+	open := func() { opened.Do(func() { close(gate.release) }) }
+	defer func() { open(); require.NoError(t, s.Stop(ctx)) }()
+
+	run, err := s.RunNow(ctx, job.ID, "alice")
+	require.NoError(t, err)
+	_, err = s.Tick(ctx)
+	require.NoError(t, err)
+	<-gate.entered
+	gate.release <- struct{}{} // the first batch is committed
+	<-gate.entered             // the second one is being written, and waits
+
+	var live schedule.Run
+	soon := clock.Now().Add(2 * time.Second) // long before the lease's renewal (20s)
+	for deadline := time.Now().Add(10 * time.Second); live.Rows != 100; time.Sleep(time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the stored run never showed the first batch: %+v", live)
+		if clock.Now().Before(soon) {
+			clock.Advance(100 * time.Millisecond) // ProgressEvery passes
+		}
+		live, err = other.GetRun(ctx, run.ID)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, schedule.StatusRunning, live.Status)
+	assert.EqualValues(t, 100, live.Created)
+	assert.Positive(t, live.RowsPerSecond)
+	assert.EqualValues(t, file.Len(), live.BytesTotal)
+	assert.Positive(t, live.BytesRead)
+	assert.LessOrEqual(t, live.BytesRead, live.BytesTotal)
+
+	open()
+	require.NoError(t, s.Idle(ctx))
+	final, err := other.GetRun(ctx, run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, schedule.StatusSucceeded, final.Status, final.Error)
+	assert.EqualValues(t, 500, final.Rows)
+	assert.EqualValues(t, file.Len(), final.BytesRead)
+	assert.Positive(t, final.RowsPerSecond)
+	require.Len(t, kinds, 7, "the host's hook: started, five batches, finished")
+	assert.Equal(t, importer.RunStarted, kinds[0])
+	assert.Equal(t, importer.RunFinished, kinds[6])
 }

@@ -47,6 +47,13 @@ type Config struct {
 	// MissedAfter: a run due longer ago than this when claimed counts as
 	// missed (downtime) and follows the job's MissedPolicy. Default 1m.
 	MissedAfter time.Duration
+	// ProgressEvery is the least time between two writes of a running
+	// run's live progress to the Store (counts, rows per second, bytes
+	// read), which the Runner reports through [RunHandle.Event]
+	// (ImportRunner after each committed batch): a poller of the store
+	// sees progress at most this late, and a run writes its record at most
+	// once per ProgressEvery besides its lease renewals. Default 1s.
+	ProgressEvery time.Duration
 	// Instance names this scheduler in leases and logs. Default
 	// hostname-pid-random.
 	Instance string
@@ -82,8 +89,8 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Runner == nil {
 		errs = append(errs, errors.New("schedule: Config.Runner is nil: give a func that runs a job and returns its report"))
 	}
-	if cfg.MaxConcurrent < 0 || cfg.PollInterval < 0 || cfg.LeaseDuration < 0 || cfg.MissedAfter < 0 {
-		errs = append(errs, errors.New("schedule: Config: MaxConcurrent, PollInterval, LeaseDuration and MissedAfter must not be negative (0 = default)"))
+	if cfg.MaxConcurrent < 0 || cfg.PollInterval < 0 || cfg.LeaseDuration < 0 || cfg.MissedAfter < 0 || cfg.ProgressEvery < 0 {
+		errs = append(errs, errors.New("schedule: Config: MaxConcurrent, PollInterval, LeaseDuration, MissedAfter and ProgressEvery must not be negative (0 = default)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -102,6 +109,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.MissedAfter == 0 {
 		cfg.MissedAfter = time.Minute
+	}
+	if cfg.ProgressEvery == 0 {
+		cfg.ProgressEvery = time.Second
 	}
 	if cfg.Instance == "" {
 		host, _ := os.Hostname()
@@ -260,8 +270,10 @@ func (s *Scheduler) RunStatus(ctx context.Context, runID string) (Run, error) {
 // RunHandle lets a Runner report on its run; get it with [Handle]. Its
 // methods are safe for concurrent use and do nothing on a nil handle.
 type RunHandle struct {
-	mu  sync.Mutex
-	run Run
+	mu      sync.Mutex
+	run     Run
+	seq     uint64        // counts the progress recorded, to tell what is new
+	changed chan struct{} // signals new progress to the heartbeat (cap 1)
 }
 
 type handleKey struct{}
@@ -290,19 +302,38 @@ func (h *RunHandle) SetRefs(sourceRef, rejectsRef string) {
 	}
 }
 
-// Progress records live progress; pass it as importer.Config.Progress.
-func (h *RunHandle) Progress(p importer.Progress) {
-	if h != nil {
-		h.mu.Lock()
-		h.run.Rows, h.run.BytesRead, h.run.BytesTotal = p.Rows, p.BytesRead, p.BytesTotal
-		h.mu.Unlock()
+// Event records an import's progress on the run: its counts so far, rows
+// per second and bytes read of the source's size, which the scheduler
+// stores at most every Config.ProgressEvery while the run goes on (the
+// final record is stored when the run ends). Set it as
+// importer.Config.Events, as ImportRunner does. It returns at once: the
+// store is written on another goroutine.
+func (h *RunHandle) Event(e importer.Event) {
+	if h == nil {
+		return
+	}
+	c := e.Counts
+	h.mu.Lock()
+	h.run.Rows, h.run.Created, h.run.Updated, h.run.Unchanged = c.Rows, c.Created, c.Updated, c.Unchanged
+	h.run.Skipped, h.run.OptedOut, h.run.Rejected = c.Skipped, c.OptedOut, c.Rejected
+	h.run.RowsPerSecond, h.run.BytesRead, h.run.BytesTotal = e.RowsPerSecond, e.BytesRead, e.BytesTotal
+	h.seq++
+	h.mu.Unlock()
+	if e.Kind == importer.RunFinished {
+		return // the scheduler stores the final record itself
+	}
+	select {
+	case h.changed <- struct{}{}:
+	default: // a signal is pending already
 	}
 }
 
-func (h *RunHandle) snapshot() Run {
+// snapshot returns the run as recorded so far, and the count of progress
+// recorded.
+func (h *RunHandle) snapshot() (Run, uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.run
+	return h.run, h.seq
 }
 
 func (s *Scheduler) execute(job Job, run Run) {
@@ -319,7 +350,7 @@ func (s *Scheduler) execute(job Job, run Run) {
 	}()
 	ctx, cancel := context.WithCancel(s.runCtx)
 	defer cancel()
-	h := &RunHandle{run: run}
+	h := &RunHandle{run: run, changed: make(chan struct{}, 1)}
 	ctx = context.WithValue(ctx, handleKey{}, h)
 	store := context.WithoutCancel(ctx)
 	s.log.Info("schedule: run started", "run", run.ID, "job", job.Name, "trigger", run.Trigger, "instance", s.cfg.Instance)
@@ -328,30 +359,14 @@ func (s *Scheduler) execute(job Job, run Run) {
 	hbStopped := make(chan struct{})
 	go func() {
 		defer close(hbStopped)
-		for {
-			tc, stop := s.cfg.Clock.NewTimer(s.cfg.LeaseDuration / 3)
-			select {
-			case <-hbDone:
-				stop()
-				return
-			case <-tc:
-			}
-			err := s.cfg.Store.Heartbeat(store, h.snapshot(), s.cfg.Clock.Now().Add(s.cfg.LeaseDuration))
-			if errors.Is(err, ErrLeaseLost) {
-				s.log.Error("schedule: run lease lost; canceling", "run", run.ID, "job", job.Name)
-				cancel()
-				return
-			} else if err != nil {
-				s.log.Warn("schedule: heartbeat failed", "run", run.ID, "err", err)
-			}
-		}
+		s.heartbeat(store, job, h, cancel, hbDone)
 	}()
 
 	rep, err := s.call(ctx, job, run)
 	close(hbDone)
 	<-hbStopped
 
-	final := h.snapshot()
+	final, _ := h.snapshot()
 	final.Finished = s.cfg.Clock.Now().UTC()
 	settle(ctx, &job, &final, rep, err)
 	if ferr := s.cfg.Store.Finish(store, final); ferr != nil {
@@ -360,6 +375,58 @@ func (s *Scheduler) execute(job Job, run Run) {
 	s.log.Info("schedule: run finished", "run", run.ID, "job", job.Name, "status", final.Status, "rows", final.Rows)
 	if s.cfg.OnFinish != nil {
 		s.cfg.OnFinish(store, job, final)
+	}
+}
+
+// heartbeat renews the lease of a running run every third of
+// LeaseDuration, storing the run as recorded so far with it, and stores the
+// progress the runner reports (RunHandle.Event) as it comes, at most every
+// ProgressEvery: progress reported sooner after a write waits for the
+// remainder, so the stored record is never older than that. It cancels the
+// run when its lease is lost, and returns when done is closed.
+func (s *Scheduler) heartbeat(ctx context.Context, job Job, h *RunHandle, cancel context.CancelFunc, done <-chan struct{}) {
+	lease, stopLease := s.cfg.Clock.NewTimer(s.cfg.LeaseDuration / 3)
+	var trail <-chan time.Time // armed while progress waits for ProgressEvery
+	stopTrail := func() {}
+	defer func() { stopLease(); stopTrail() }()
+	var wrote time.Time // the last write; zero: none yet
+	var stored uint64   // the handle's seq at the last write
+	for {
+		renew := false
+		select {
+		case <-done:
+			return
+		case <-lease:
+			renew = true
+		case <-trail:
+			trail, stopTrail = nil, func() {}
+		case <-h.changed:
+			if trail != nil {
+				continue // a write is due already
+			}
+			if wait := s.cfg.ProgressEvery - s.cfg.Clock.Now().Sub(wrote); wait > 0 {
+				trail, stopTrail = s.cfg.Clock.NewTimer(wait)
+				continue
+			}
+		}
+		run, seq := h.snapshot()
+		if !renew && seq == stored {
+			continue
+		}
+		stopTrail()
+		trail, stopTrail = nil, func() {}
+		wrote, stored = s.cfg.Clock.Now(), seq
+		err := s.cfg.Store.Heartbeat(ctx, run, wrote.Add(s.cfg.LeaseDuration))
+		if errors.Is(err, ErrLeaseLost) {
+			s.log.Error("schedule: run lease lost; canceling", "run", run.ID, "job", job.Name)
+			cancel()
+			return
+		} else if err != nil {
+			s.log.Warn("schedule: heartbeat failed", "run", run.ID, "err", err)
+		}
+		if renew {
+			lease, stopLease = s.cfg.Clock.NewTimer(s.cfg.LeaseDuration / 3)
+		}
 	}
 }
 

@@ -383,33 +383,76 @@ func TestLeaseExpiredRunIsFailed(t *testing.T) {
 	}
 }
 
+// TestHeartbeatLiveCounts: the progress a runner reports through its
+// RunHandle is stored at once, then at most every ProgressEvery (what comes
+// sooner waits for the remainder), and with every lease renewal.
 func TestHeartbeatLiveCounts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store, clock := setup(t, sqliteBackend())
 	j, _ := store.Create(ctx, sampleJob("big"))
+	report := make(chan importer.Event)
+	reported := make(chan struct{})
 	release := make(chan struct{})
-	progressed := make(chan struct{})
 	rec := &recorder{reply: func(ctx context.Context, _ schedule.Job, _ schedule.Run) (*importer.Report, error) {
-		schedule.Handle(ctx).Progress(importer.Progress{Rows: 500, BytesRead: 4096, BytesTotal: 8192})
-		close(progressed)
+		for e := range report {
+			schedule.Handle(ctx).Event(e)
+			reported <- struct{}{}
+		}
 		<-release
 		return &importer.Report{Status: importer.StatusSucceeded, Rows: 1000}, nil
 	}}
 	s := newScheduler(t, store, clock, rec, nil)
+	var end sync.Once
+	finish := func() { end.Do(func() { close(report); close(release) }) }
+	t.Cleanup(finish) // before the scheduler's Stop, which waits for the run
 	r, _ := s.RunNow(ctx, j.ID, "x")
 	_, _ = s.Tick(ctx)
-	<-progressed
-	clock.BlockUntil(1) // the heartbeat timer
-	clock.Advance(20 * time.Second)
-	clock.BlockUntil(1) // the heartbeat was sent and the next one waits
-	got, _ := s.RunStatus(ctx, r.ID)
-	if got.Status != schedule.StatusRunning || got.Rows != 500 || got.BytesRead != 4096 || !got.LeaseUntil.Equal(t0.Add(80*time.Second)) {
+	batch := func(rows int64) {
+		report <- importer.Event{Kind: importer.BatchCommitted, Counts: importer.Counts{Rows: rows, Created: rows}, RowsPerSecond: 250, BytesRead: 8 * rows, BytesTotal: 8192}
+		<-reported
+	}
+	stored := func() schedule.Run {
+		got, err := s.RunStatus(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	waitRows := func(rows int64) schedule.Run {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if got := stored(); got.Rows == rows {
+				return got
+			}
+		}
+		t.Fatalf("the stored run never showed %d rows: %+v", rows, stored())
+		return schedule.Run{}
+	}
+
+	batch(500) // the first progress is stored at once
+	got := waitRows(500)
+	if got.Status != schedule.StatusRunning || got.Created != 500 || got.RowsPerSecond != 250 || got.BytesRead != 4000 || got.BytesTotal != 8192 {
 		t.Fatalf("live run = %+v", got)
 	}
-	close(release)
+	batch(700)          // within ProgressEvery: waits
+	clock.BlockUntil(2) // the lease timer and the wait for ProgressEvery
+	batch(900)
+	if got := stored(); got.Rows != 500 {
+		t.Fatalf("progress stored before ProgressEvery passed: %+v", got)
+	}
+	clock.Advance(time.Second)
+	waitRows(900) // the latest progress, once
+	clock.BlockUntil(1)
+
+	clock.Advance(19 * time.Second) // the lease renewal
+	clock.BlockUntil(1)             // the heartbeat was sent and the next one waits
+	if got := stored(); got.Rows != 900 || !got.LeaseUntil.Equal(t0.Add(80*time.Second)) {
+		t.Fatalf("live run after the heartbeat = %+v", got)
+	}
+	finish()
 	_ = s.Idle(ctx)
-	got, _ = s.RunStatus(ctx, r.ID)
+	got = stored()
 	if got.Status != schedule.StatusSucceeded || got.Rows != 1000 {
 		t.Fatalf("final run = %+v", got)
 	}

@@ -188,7 +188,7 @@ func (f *importFlags) run(ctx context.Context, st *store, spec *importer.JobSpec
 	var bar *progressBar
 	if !f.json && isTerminal(stderr) {
 		bar = &progressBar{w: stderr}
-		cfg.Progress = bar.update
+		cfg.Events = bar.event
 	}
 	im, err := importer.New(cfg)
 	if err != nil {
@@ -377,29 +377,30 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return out.Save(stdout)
 }
 
-// progressBar draws "rows, percent, rate, ETA" on one terminal line.
+// progressBar draws "percent, rows, rate, ETA" on one terminal line from
+// the run's events (importer.Config.Events), redrawn after a committed batch
+// at most every barEvery of the run.
 type progressBar struct {
 	w     io.Writer
 	drawn bool
+	at    time.Duration // the run's Elapsed at the last drawing
 }
 
-func (b *progressBar) update(p importer.Progress) {
-	if p.Done {
+// barEvery bounds the redraws: the run waits for the hook, and a terminal
+// needs no more.
+const barEvery = 250 * time.Millisecond
+
+func (b *progressBar) event(e importer.Event) {
+	if e.Kind != importer.BatchCommitted || b.drawn && e.Elapsed-b.at < barEvery {
 		return
 	}
-	secs := p.Elapsed.Seconds()
-	rate := 0.0
-	if secs > 0 {
-		rate = float64(p.Rows) / secs
-	}
-	line := fmt.Sprintf("%s rows  %s rows/s", grouped(p.Rows), grouped(int64(rate)))
-	if p.BytesTotal > 0 && p.BytesRead > 0 {
-		frac := float64(p.BytesRead) / float64(p.BytesTotal)
-		eta := time.Duration(secs/frac*(1-frac)) * time.Second
+	line := fmt.Sprintf("%s rows  %s rows/s", grouped(e.Counts.Rows), grouped(int64(e.RowsPerSecond)))
+	if frac, ok := e.Fraction(); ok && frac > 0 {
+		eta := time.Duration(float64(e.Elapsed) / frac * (1 - frac))
 		line = fmt.Sprintf("%3.0f%%  %s  ETA %s", 100*frac, line, eta.Round(time.Second))
 	}
 	fmt.Fprintf(b.w, "\r%-70s", line)
-	b.drawn = true
+	b.drawn, b.at = true, e.Elapsed
 }
 
 func (b *progressBar) clear() {
