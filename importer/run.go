@@ -160,19 +160,19 @@ func (b *batch) lastLine() int {
 
 // run is the state of one Run.
 type run struct {
-	im       *Importer
-	job      Job
-	rep      *Report
-	plan     *mapping.Plan
-	schema   *intake.Schema
-	header   []string
-	matcher  *identity.Matcher
-	keys     []intake.KeySpec // the identity rules the matcher applies; nil without matching
-	getter   sink.Getter
-	seen     *identity.Seen
-	rejects  *RejectWriter
-	events   *events
-	overlap  bool // the sink may be looked up while it writes
+	im      *Importer
+	job     Job
+	rep     *Report
+	plan    *mapping.Plan
+	schema  *intake.Schema
+	header  []string
+	matcher *identity.Matcher
+	keys    []intake.KeySpec // the identity rules the matcher applies; nil without matching
+	getter  sink.Getter
+	seen    *identity.Seen
+	rejects *RejectWriter
+	events  *events
+	overlap bool // the sink may be looked up while it writes
 
 	// checkpointer commits a checkpoint with each batch (Job.RunID set and
 	// the sink a sink.Checkpointer); resumeAfter is the line up to which an

@@ -2,9 +2,8 @@ package schedule_test
 
 import (
 	"context"
-	"io"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
