@@ -72,27 +72,21 @@ func (e Event) Fraction() (frac float64, ok bool) {
 }
 
 // Counts are the outcome counts of a run: Rows and the outcomes that add up
-// to it (see [Report]).
+// to it, rows = created + updated + unchanged + skipped + opted_out +
+// rejected + inactivated + deleted + anonymized (see [Report]).
 type Counts struct {
-	Rows        int64 `json:"rows"`
-	Created     int64 `json:"created"`
-	Updated     int64 `json:"updated"`
-	Unchanged   int64 `json:"unchanged"`
-	Skipped     int64 `json:"skipped"`
-	OptedOut    int64 `json:"opted_out"`
-	Rejected    int64 `json:"rejected"`
+	Rows      int64 `json:"rows"`
+	Created   int64 `json:"created"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
+	Skipped   int64 `json:"skipped"`
+	OptedOut  int64 `json:"opted_out"`
+	Rejected  int64 `json:"rejected"`
+	// Inactivated, Deleted and Anonymized count the rows of a lifecycle
+	// action (identity.Matrix); they belong to the invariant.
 	Inactivated int64 `json:"inactivated,omitempty"`
 	Deleted     int64 `json:"deleted,omitempty"`
 	Anonymized  int64 `json:"anonymized,omitempty"`
-}
-
-// Counts returns the report's outcome counts.
-func (r *Report) Counts() Counts {
-	return Counts{
-		Rows: r.Rows, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
-		Skipped: r.Skipped, OptedOut: r.OptedOut, Rejected: r.Rejected,
-		Inactivated: r.Inactivated, Deleted: r.Deleted, Anonymized: r.Anonymized,
-	}
 }
 
 // events sends the events of one run to the importer's Logger and to
@@ -117,7 +111,7 @@ func (im *Importer) eventsFor(ctx context.Context, job *Job, rep *Report) *event
 // send sends an event of kind; b is the committed batch (BatchCommitted)
 // and err the run's error (RunFinished).
 func (e *events) send(kind EventKind, b *batch, err error) {
-	ev := Event{Kind: kind, Job: e.job.Name, RunID: e.job.RunID, Counts: e.rep.Counts(), BytesTotal: -1}
+	ev := Event{Kind: kind, Job: e.job.Name, RunID: e.job.RunID, Counts: e.rep.Counts, BytesTotal: -1}
 	if e.progress != nil {
 		ev.BytesRead, ev.BytesTotal = e.progress.Progress()
 	}

@@ -55,7 +55,7 @@ func checkSequence(t *testing.T, events []importer.Event, rep *importer.Report, 
 	assert.Equal(t, importer.RunFinished, last.Kind)
 	assert.Same(t, rep, last.Report, "the finished event carries the report Run returns")
 	assert.Equal(t, err, last.Err, "the finished event carries the error Run returns")
-	assert.Equal(t, rep.Counts(), last.Counts)
+	assert.Equal(t, rep.Counts, last.Counts)
 	assert.Equal(t, rep.Duration(), last.Elapsed)
 
 	batches := events[1 : len(events)-1]

@@ -39,19 +39,9 @@ type Report struct {
 	Started          time.Time `json:"started"`
 	Finished         time.Time `json:"finished"`
 
-	Rows      int64 `json:"rows"`
-	Created   int64 `json:"created"`
-	Updated   int64 `json:"updated"`
-	Unchanged int64 `json:"unchanged"`
-	Skipped   int64 `json:"skipped"`
-	OptedOut  int64 `json:"opted_out"`
-	Rejected  int64 `json:"rejected"`
-
-	// Inactivated, Deleted and Anonymized count the rows of a lifecycle
-	// action (identity.Matrix); they belong to the invariant.
-	Inactivated int64 `json:"inactivated,omitempty"`
-	Deleted     int64 `json:"deleted,omitempty"`
-	Anonymized  int64 `json:"anonymized,omitempty"`
+	// Counts are the rows and their outcomes, which add up to them; in
+	// JSON they are members of the report itself.
+	Counts
 
 	// Records is the number of stored records that updates, opt-outs and
 	// lifecycle actions touched: more than the rows when a key matched

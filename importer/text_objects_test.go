@@ -11,8 +11,7 @@ import (
 func TestWriteTextObjects(t *testing.T) {
 	r := &Report{
 		Status:  StatusSucceeded,
-		Rows:    3,
-		Created: 3,
+		Counts:  Counts{Rows: 3, Created: 3},
 		Links:   map[string]*LinkCounts{"company_domain": {Found: 3, Created: 2, Updated: 1}},
 		Objects: map[string]*ObjectCounts{"account": {Created: 2, Updated: 1}, "list": {Unchanged: 4}},
 	}

@@ -34,7 +34,7 @@ func TestAcousticFacade(t *testing.T) {
 	var gotJob schedule.Job
 	rec := &recorder{reply: func(_ context.Context, job schedule.Job, _ schedule.Run) (*importer.Report, error) {
 		gotJob = job
-		return &importer.Report{Status: importer.StatusSucceeded, Rows: 4, Created: 3, Rejected: 1}, nil
+		return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 4, Created: 3, Rejected: 1}}, nil
 	}}
 	s := newScheduler(t, store, clock, rec, nil)
 	h, err := schedule.NewAcousticHandler(schedule.AcousticConfig{

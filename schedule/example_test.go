@@ -57,7 +57,7 @@ func ExampleScheduler() {
 		Store: store, Clock: clock,
 		Runner: func(ctx context.Context, job schedule.Job, run schedule.Run) (*importer.Report, error) {
 			// A real runner opens job.Source and calls importer.Run.
-			return &importer.Report{Status: importer.StatusSucceeded, Rows: 10, Created: 7, Updated: 3}, nil
+			return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 10, Created: 7, Updated: 3}}, nil
 		},
 	})
 	for range 3 { // what Start does every PollInterval

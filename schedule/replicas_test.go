@@ -78,7 +78,7 @@ func TestReplicasRunEachDueRunOnce(t *testing.T) {
 				running[key] = true
 				mu.Unlock()
 				defer func() { mu.Lock(); running[key] = false; mu.Unlock() }()
-				return &importer.Report{Status: importer.StatusSucceeded, Rows: 1, Created: 1}, nil
+				return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 1, Created: 1}}, nil
 			}})
 		if err != nil {
 			t.Fatal(err)

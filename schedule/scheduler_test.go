@@ -31,7 +31,7 @@ func (r *recorder) run(ctx context.Context, job schedule.Job, run schedule.Run) 
 	if r.reply != nil {
 		return r.reply(ctx, job, run)
 	}
-	return &importer.Report{Status: importer.StatusSucceeded, Rows: 3, Created: 2, Updated: 1}, nil
+	return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 3, Created: 2, Updated: 1}}, nil
 }
 
 func (r *recorder) count() int {
@@ -135,7 +135,7 @@ func TestSchedulerStatuses(t *testing.T) {
 		err   string
 	}{
 		{"rejects", func(context.Context, schedule.Job, schedule.Run) (*importer.Report, error) {
-			return &importer.Report{Status: importer.StatusSucceeded, Rows: 2, Created: 1, Rejected: 1}, nil
+			return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 2, Created: 1, Rejected: 1}}, nil
 		}, schedule.StatusPartiallySucceeded, ""},
 		{"error", func(context.Context, schedule.Job, schedule.Run) (*importer.Report, error) {
 			return nil, errors.New("sftp: connection refused")
@@ -320,7 +320,7 @@ func TestSkipUnchanged(t *testing.T) {
 			return nil, nil // unchanged: nothing imported
 		}
 		schedule.Handle(ctx).SetRefs("archive/"+fp, "")
-		return &importer.Report{Status: importer.StatusSucceeded, Rows: 1, Created: 1}, nil
+		return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 1, Created: 1}}, nil
 	}}
 	s := newScheduler(t, store, clock, rec, nil)
 	for _, f := range []string{"size=10,mtime=1", "size=10,mtime=1", "size=12,mtime=2"} {
@@ -400,7 +400,7 @@ func TestHeartbeatLiveCounts(t *testing.T) {
 			reported <- struct{}{}
 		}
 		<-release
-		return &importer.Report{Status: importer.StatusSucceeded, Rows: 1000}, nil
+		return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 1000}}, nil
 	}}
 	s := newScheduler(t, store, clock, rec, nil)
 	var end sync.Once
