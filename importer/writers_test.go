@@ -233,7 +233,7 @@ func TestConcurrentImportsProcesses(t *testing.T) {
 
 // checkWriters checks the store and the reports of writers that imported
 // plan's files with add_and_update.
-func checkWriters(t *testing.T, s sink.Sink, plan writersPlan, reps []*importer.Report, what string) (created, raced int64) {
+func checkWriters(t *testing.T, s sink.Sink, plan writersPlan, reps []*importer.Report, what string) {
 	t.Helper()
 	byEmail := map[string]int{}
 	require.NoError(t, s.(sink.Scanner).Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
@@ -247,6 +247,7 @@ func checkWriters(t *testing.T, s sink.Sink, plan writersPlan, reps []*importer.
 		}
 	}
 	require.Zero(t, dups, "%s: keys stored more than once", what)
+	var created, raced int64
 	require.Len(t, byEmail, plan.keys, "%s: every key is stored", what)
 	for w, rep := range reps {
 		require.Equal(t, importer.StatusSucceeded, rep.Status, "%s: writer %d", what, w)
@@ -257,7 +258,6 @@ func checkWriters(t *testing.T, s sink.Sink, plan writersPlan, reps []*importer.
 	}
 	require.Equal(t, int64(plan.keys), created, "%s: the created counts add up to the distinct keys", what)
 	t.Logf("%s: %d records for %d keys, 0 duplicates; created %d, concurrent creates settled %d", what, len(byEmail), plan.keys, created, raced)
-	return created, raced
 }
 
 // newWriterStore creates the store of a kind of TestConcurrentImportsActions

@@ -29,13 +29,9 @@ type BatchSizer interface {
 
 // BatchSize reports 20,000. Each commit writes every page the batch dirtied
 // to the WAL, and a key index takes its inserts at random places, so a
-// larger batch dirties each index page for more rows: importing a million
-// contacts into a new database (go run ./internal/bench -only sqlite) took
-// 12.1–12.5 s with batches of 20,000 against 13.7–14.2 s with 10,000
-// (which an earlier measurement found to spend about 30% less CPU per row
-// than batches of 1,000); batches of 30,000 gained nothing more.
-// The importer's peak heap grew from about 60 MiB to about 105 MiB, as two
-// batches are in flight at once.
+// larger batch dirties each index page for more rows and writes it once;
+// beyond 20,000 the gain is small and the importer's memory grows with the
+// batch (two batches are in flight at once).
 func (s *SQLite) BatchSize() int { return 20_000 }
 
 // GuardsKeys reports true: the memory sink applies [Op.Unique] under its

@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgGuardKeyLocks is the most keys of one table for which a batch locks
-// each key: a batch that creates more guarded records locks the table's
-// creates as a whole. Every lock is held until the transaction ends and
+// pgGuardKeyLocks is the most keys (a guarded create's Unique specs, each)
+// of one table for which a batch locks each key: a batch that checks more
+// locks the table's creates as a whole. Every lock is held until the transaction ends and
 // takes a slot of PostgreSQL's shared lock table (max_locks_per_transaction
 // × max_connections slots), which ten thousand key locks would exhaust.
 const pgGuardKeyLocks = 64
@@ -32,6 +32,14 @@ const pgGuardKeyLocks = 64
 // and key locks in number order, before any row lock, so that two writers
 // never wait for each other in a circle.
 func queueGuardLocks(b *pgx.Batch, batch []*Op, views []*pgView) int {
+	// How many keys each table's creates check: a table past
+	// pgGuardKeyLocks is locked whole, and its keys need no lock ids.
+	slots := map[*pgTable]int{}
+	for i, op := range batch {
+		if guarded(op) {
+			slots[views[i].t] += len(op.Unique)
+		}
+	}
 	keys := map[*pgTable]map[int64]bool{}
 	plans := map[guardPlanKey]*intake.KeyPlan{}
 	for i, op := range batch {
@@ -43,6 +51,9 @@ func queueGuardLocks(b *pgx.Batch, batch []*Op, views []*pgView) int {
 		if set == nil {
 			set = map[int64]bool{}
 			keys[t] = set
+		}
+		if slots[t] > pgGuardKeyLocks {
+			continue
 		}
 		for _, spec := range op.Unique {
 			k, err := guardKey(plans, op.Record, spec)
@@ -64,7 +75,7 @@ func queueGuardLocks(b *pgx.Batch, batch []*Op, views []*pgView) int {
 	n := 0
 	for _, t := range tables {
 		id := pgLockID(t.name)
-		if len(keys[t]) > pgGuardKeyLocks {
+		if slots[t] > pgGuardKeyLocks {
 			b.Queue(`SELECT pg_advisory_xact_lock($1)`, id)
 		} else {
 			b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, id)
