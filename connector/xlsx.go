@@ -321,7 +321,6 @@ type XLSX struct {
 
 	sr       *sheetReader
 	progress atomic.Int64
-	total    int64
 	pending  *pendingRow // a data row read ahead while looking for the header
 }
 

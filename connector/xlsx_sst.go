@@ -19,9 +19,11 @@ const (
 // sstTable is the shared-string table, held while a sheet is read. Its
 // text lives in chunks (a string never spans two), and each string's end is
 // a virtual offset, chunk<<bits | offset in the chunk: a lookup is two
-// loads, and loading never copies the text or the ends already read, so the
-// table never holds two copies of itself. The ends are kept in blocks of
-// sstBlock for the same reason.
+// loads, and loading never copies the ends already read nor the chunks
+// already sealed; only the chunk being filled is copied, once, when it is
+// sealed (to its exact size) or grows, so that at most one chunk exists
+// twice for a moment. The ends are kept in blocks of sstBlock so that they
+// are never copied either.
 //
 // cost is the memory the table takes, headers and spare capacity included;
 // it is what XLSXConfig.MaxSharedStringBytes bounds.

@@ -90,11 +90,12 @@ type Matrix struct {
 	OnNoMatch OnNoMatch `json:"on_no_match"`
 	// ExpectNew tells the create action from add_only, which share
 	// {skip, create}: the job fills a new list, so a record that another
-	// import creates with a row's key while this one runs makes the row a
-	// duplicate (rejected, duplicate) rather than a record that exists
-	// (skipped, exists). A key that the store held before the run is
-	// skipped as exists either way, so that a re-run never duplicates
-	// records. Only with OnMatch skip and OnNoMatch create.
+	// import creates with a row's key between this run's lookup of the key
+	// and its insert (the sink holds the create, sink.KeyGuard) makes the
+	// row a duplicate (rejected, duplicate) rather than a record that
+	// exists (skipped, exists). A key that the store held when the run
+	// looked it up is skipped as exists either way, so that a re-run never
+	// duplicates records. Only with OnMatch skip and OnNoMatch create.
 	ExpectNew bool `json:"expect_new,omitempty"`
 }
 

@@ -87,8 +87,9 @@ func (id Identity) None() bool { return id.none }
 // the mapping fills it.
 func (id Identity) IfMapped() bool { return id.ifMapped }
 
-// String returns the rules as the -rules notation writes them, joined by
-// ", else " ("contact_id, else email"), followed by " (when mapped)" for
+// String returns the rules for people: each key as intake.KeySpec.Name
+// writes it, joined by ", else " ("contact_id, else email"; the -rules
+// notation joins them with ";"), followed by " (when mapped)" for
 // [SyncIfMapped]; "none" for [NoSync], "default" for the zero Identity.
 func (id Identity) String() string {
 	switch {

@@ -383,13 +383,15 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 		es.add("$.action", "unknown action %q (want create, add_only, update_only, add_and_update or opt_out)", s.Action)
 	}
 	mx := s.matrix()
-	if s.OnMatch != "" || s.OnNoMatch != "" {
-		if err := mx.Validate(); err != nil {
-			path := "$.on_match"
-			if strings.Contains(err.Error(), "no-match") {
-				path = "$.on_no_match"
-			}
-			es.add(path, "%s", trimIntake(err))
+	// Each cell on its own, so that two wrong cells are two problems.
+	if s.OnMatch != "" {
+		if err := (identity.Matrix{OnMatch: s.OnMatch, OnNoMatch: identity.NoMatchSkip}).Validate(); err != nil {
+			es.add("$.on_match", "%s", trimIntake(err))
+		}
+	}
+	if s.OnNoMatch != "" {
+		if err := (identity.Matrix{OnMatch: identity.MatchSkip, OnNoMatch: s.OnNoMatch}).Validate(); err != nil {
+			es.add("$.on_no_match", "%s", trimIntake(err))
 		}
 	}
 	if s.object() == intake.ObjectActivity && (s.Action == "" || s.Action.Valid()) {
@@ -766,7 +768,7 @@ func (s *JobSpec) checkFields(schema *intake.Schema, es *SpecErrors) {
 // nil when it never saw the type or cannot tell (no sink.SchemaReader).
 func objectStoreSchema(ctx context.Context, s sink.Sink, object string) (*intake.Schema, error) {
 	sr, ok := s.(sink.SchemaReader)
-	if !ok || s == nil {
+	if !ok {
 		return nil, nil
 	}
 	sc, err := sr.Schema(ctx, object)

@@ -75,6 +75,10 @@ func TestParseJobSpecReportsEveryProblem(t *testing.T) {
 		"$.links", "$.on_unknown", "$.unlink"}, paths(es), "%v", err)
 	require.Contains(t, err.Error(), "$.action: unknown action \"upsert\"")
 
+	_, err = importer.ParseJobSpec([]byte(`{"version": 1, "on_match": "merge", "on_no_match": "ignore"}`))
+	require.ErrorAs(t, err, &es)
+	require.Equal(t, []string{"$.on_match", "$.on_no_match"}, paths(es), "%v", err)
+
 	for _, bad := range []string{`[]`, `{"version": 9}`, `{"version": 1, "sync": "email"}`, `{"version": 1, "mapping": {"columns": 3}}`} {
 		_, err := importer.ParseJobSpec([]byte(bad))
 		require.Error(t, err, bad)

@@ -53,7 +53,6 @@ func (c *cadence) String() string { return c.text }
 // Location returns the time zone the cadence is evaluated in.
 func (c *cadence) Location() *time.Location { return c.loc }
 
-const allMinutes = 1<<60 - 1
 const allHours = 1<<24 - 1
 const allDom = (1<<32 - 1) &^ 1
 const allMonths = (1<<13 - 1) &^ 1

@@ -34,12 +34,6 @@ func (r *recorder) run(ctx context.Context, job schedule.Job, run schedule.Run) 
 	return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 3, Created: 2, Updated: 1}}, nil
 }
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.runs)
-}
-
 func newScheduler(t *testing.T, store schedule.JobStore, clock schedule.Clock, rec *recorder, mod func(*schedule.Config)) *schedule.Scheduler {
 	t.Helper()
 	cfg := schedule.Config{Store: store, Runner: rec.run, Clock: clock, MaxConcurrent: 4, LeaseDuration: time.Minute, Instance: "test"}

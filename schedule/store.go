@@ -144,6 +144,10 @@ func (e *FieldInUseError) Is(target error) bool { return target == ErrFieldInUse
 
 // CheckFieldDrop returns a *FieldInUseError naming the jobs when saved
 // recurring jobs of the store use the field, and nil when it can be dropped.
+// It reads the jobs as they are when it runs: a job that another process
+// saves between this check and the drop is not seen, so a host whose
+// instances save jobs while one drops a field runs the check and the drop
+// under a lock of its own.
 func CheckFieldDrop(ctx context.Context, s JobStore, object, field string) error {
 	jobs, err := s.FieldUsers(ctx, object, field)
 	if err != nil {
@@ -161,7 +165,7 @@ func usesField(j *Job, object, field string) bool {
 	if object == "" {
 		object = intake.ObjectContact
 	}
-	if jobObject(j) != object {
+	if j.Object() != object {
 		return false
 	}
 	if slices.Contains(j.Spec.Sync, field) {
@@ -182,9 +186,9 @@ func usesField(j *Job, object, field string) bool {
 	return false
 }
 
-// jobObject returns the object type a job imports: its mapping's object
+// Object returns the object type the job imports: its mapping's object
 // section's, else its spec's object, else contact.
-func jobObject(j *Job) string {
+func (j *Job) Object() string {
 	if m := j.Spec.Mapping; m != nil && m.Object != nil && m.Object.Name != "" {
 		return m.Object.Name
 	}
@@ -498,7 +502,7 @@ func (s *sqlStore) List(ctx context.Context, f JobFilter) ([]Job, error) {
 	}
 	out := js[:0]
 	for _, j := range js {
-		if f.Recurring != nil && j.Recurring() != *f.Recurring || f.Object != "" && jobObject(&j) != f.Object {
+		if f.Recurring != nil && j.Recurring() != *f.Recurring || f.Object != "" && j.Object() != f.Object {
 			continue
 		}
 		out = append(out, j)

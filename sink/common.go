@@ -10,12 +10,6 @@ import (
 	"github.com/intakehq/intake"
 )
 
-// checkOp reports why op cannot be applied by any store, or nil. The error
-// wraps ErrInvalidOp; callers wrap it in a RecordError. It refuses
-// lifecycle ops (OpInactivate, OpDelete, OpAnonymize): a sink that applies
-// them checks its ops with checkAuditedOp.
-func checkOp(op *Op) error { return checkOpKinds(op, OpOptOut) }
-
 // checkAuditedOp is checkOp for a sink that implements [Auditor]: it also
 // accepts lifecycle ops, which need an Audit entry with a Reason and,
 // when the entry names its Action, the op's.

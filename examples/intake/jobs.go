@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 )
@@ -379,7 +378,7 @@ func jobList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tOBJECT\tSCHEDULE\tNEXT RUN\tSTATE")
 	for _, j := range jobs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, jobObject(j), orDash(cadenceText(j)), timeText(j.NextRun), enabledText(j.Enabled))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, j.Object(), orDash(cadenceText(j)), timeText(j.NextRun), enabledText(j.Enabled))
 	}
 	return tw.Flush()
 }
@@ -408,7 +407,7 @@ func jobShow(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
-		{"id", j.ID}, {"name", j.Name}, {"object", jobObject(j)}, {"source", orDash(sourceText(j.Source))},
+		{"id", j.ID}, {"name", j.Name}, {"object", j.Object()}, {"source", orDash(sourceText(j.Source))},
 		{"schedule", orDash(cadenceText(j))}, {"next run", timeText(j.NextRun)}, {"state", enabledText(j.Enabled)},
 		{"skip unchanged", fmt.Sprint(j.SkipUnchanged)}, {"created", timeText(j.Created)}, {"updated", timeText(j.Updated)},
 	} {
@@ -458,13 +457,6 @@ func jobRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			r.Rows, r.Created, r.Updated, r.Unchanged, r.Skipped, r.OptedOut, r.Rejected)
 	}
 	return tw.Flush()
-}
-
-func jobObject(j schedule.Job) string {
-	if j.Spec.Mapping != nil && j.Spec.Mapping.Object != nil {
-		return j.Spec.Mapping.Object.Name
-	}
-	return orDefault(j.Spec.Object, intake.ObjectContact)
 }
 
 func cadenceText(j schedule.Job) string {

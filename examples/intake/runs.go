@@ -158,7 +158,9 @@ func runHere(ctx context.Context, st *store, jobs schedule.JobStore, run schedul
 	claims := &claimUntil{JobStore: jobs}
 	finished := make(chan schedule.Run, 1)
 	s, err := schedule.New(schedule.Config{
-		Store: claims, Runner: reports.keep(runner), PollInterval: 100 * time.Millisecond,
+		// One run a claim, so that the claim that takes the awaited run
+		// takes no later one.
+		Store: claims, Runner: reports.keep(runner), PollInterval: 100 * time.Millisecond, MaxConcurrent: 1,
 		OnFinish: func(_ context.Context, _ schedule.Job, r schedule.Run) {
 			if r.ID == claims.runID() {
 				finished <- r
