@@ -34,7 +34,7 @@ var ErrRangeExhausted = errors.New("identity: the range of record numbers is use
 // NumericConfig configures [NewNumeric].
 type NumericConfig struct {
 	// Sequencer reserves the numbers; required. Pass the sink
-	// (sink.Memory, sink.SQLite, sink.Postgres implement it): the numbers
+	// (memory.Store, sqlite.Store, postgres.Store implement it): the numbers
 	// are then unique among every process that uses the same store.
 	Sequencer Sequencer
 	// Name is the sequence's name in the store. Default "record_id".
@@ -79,7 +79,7 @@ type NumericConfig struct {
 func NewNumeric(cfg NumericConfig) (Allocator, error) {
 	var errs []error
 	if cfg.Sequencer == nil {
-		errs = append(errs, errors.New("identity: NumericConfig.Sequencer is nil: pass the sink, which reserves the numbers (sink.Memory, sink.SQLite and sink.Postgres implement Reserve)"))
+		errs = append(errs, errors.New("identity: NumericConfig.Sequencer is nil: pass the sink, which reserves the numbers (memory.Store, sqlite.Store and postgres.Store implement Reserve)"))
 	}
 	if cfg.Name == "" {
 		cfg.Name = "record_id"

@@ -11,12 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/intakehq/intake/identity"
-	"github.com/intakehq/intake/sink"
 )
 
 // store is a sink under test as a sequencer. open returns another handle on
@@ -34,13 +35,13 @@ type store struct {
 func setup(t *testing.T) []store {
 	t.Helper()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	stores := []store{{name: "memory", seq: mem}}
 
 	path := filepath.Join(t.TempDir(), "seq.db")
 	openSQLite := func(t *testing.T) identity.Sequencer {
-		s, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+		s, err := sqlite.Open(ctx, path, sqlite.Config{})
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return sequencer(t, s)
@@ -58,7 +59,7 @@ func setup(t *testing.T) []store {
 			pool.Close()
 		})
 		openPostgres := func(t *testing.T) identity.Sequencer {
-			pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+			pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 			require.NoError(t, err)
 			return sequencer(t, pg)
 		}
@@ -241,7 +242,7 @@ func TestNumericExhausted(t *testing.T) {
 
 func TestNumericFormatAndContext(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	a := newNumeric(t, identity.NumericConfig{
 		Sequencer: mem, First: 42, Last: 1000, Block: 2,
@@ -270,7 +271,7 @@ func TestNumericFormatAndContext(t *testing.T) {
 
 func TestNewNumericConfigErrors(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	tests := []struct {
 		name string
@@ -305,7 +306,7 @@ func TestNewNumericConfigErrors(t *testing.T) {
 // to its last number without overflow.
 func TestNumericNearMaxInt64(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	const last = 1<<63 - 1
 	a := newNumeric(t, identity.NumericConfig{Sequencer: mem, First: last - 4, Last: last, Block: 3})
@@ -321,7 +322,7 @@ func TestNumericNearMaxInt64(t *testing.T) {
 // numbers come from the sink's sequence, so that other processes on the
 // same store, and later runs, never hand out the same ones.
 func ExampleNewNumeric() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	ids, err := identity.NewNumeric(identity.NumericConfig{
 		Sequencer: store,

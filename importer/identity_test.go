@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // seed imports data (every row a new record) into s.
@@ -117,7 +117,7 @@ func TestMatrixCells(t *testing.T) {
 func TestLifecycleNeedsAReasonAndAnAuditLog(t *testing.T) {
 	t.Parallel()
 	mx := identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Action: mx})
 	assert.ErrorContains(t, err, "delete needs a reason")
@@ -274,7 +274,7 @@ func TestMergePolicyErrors(t *testing.T) {
 		{identity.MergePolicy{Default: "keep"}, `unknown merge rule "keep"`},
 		{identity.MergePolicy{Fields: []identity.FieldMerge{{Field: "shoe", Rule: identity.MergeOverwrite}}}, `"shoe": not a field`},
 	} {
-		im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+		im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 		require.NoError(t, err)
 		_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Merge: tt.policy})
 		assert.ErrorContains(t, err, tt.msg)
@@ -348,7 +348,7 @@ func TestConsentDefaults(t *testing.T) {
 	t.Parallel()
 	when := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	ch := []identity.Channel{{Name: "email", Default: identity.ConsentOptedIn, Date: when, Source: "List Import"}}
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email\na@x.io\n"), Consent: ch})
 	schema, err := identity.ConsentFields(intake.ContactSchema(), ch...)
 	require.NoError(t, err)
@@ -479,7 +479,7 @@ func TestMemberships(t *testing.T) {
 // rule and key, and the fields that change, old → new.
 func TestExplainDryRun(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Paris\n")
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source: csvSource(t, "f.csv", "email,city\na@x.io,Rome\nnew@x.io,Oslo\n,Nowhere\na@x.io,Rome\nz@x.io,Zug\n"),
@@ -554,7 +554,7 @@ func mappingDE() mapping.Options { return mapping.Options{DefaultRegion: "DE"} }
 func runSizes(t *testing.T, stored string, job func() importer.Job) (reps []*importer.Report, snaps [][]string) {
 	t.Helper()
 	for _, batch := range []int{1, 1000} {
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		if stored != "" {
 			seed(t, s, intake.ContactSchema(), stored)
 		}
@@ -628,7 +628,7 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 		})
 		assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]), "%s", om)
 		assert.Equal(t, snaps[0], snaps[1], "%s", om)
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Bonn\n")
 		dry := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Action: mx, Reason: "request", Duplicates: identity.DuplicatesMerge, DryRun: true})
 		assert.Equal(t, outcomes(reps[1]), outcomes(dry), "%s: the dry run counts as the real run", om)
@@ -638,7 +638,7 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 // TestLastWinsKeepsMemberships: under "last wins", memberships still append.
 func TestLastWinsKeepsMemberships(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	job := func(data, list string) importer.Job {
 		return importer.Job{Source: csvSource(t, "f.csv", data), Memberships: []importer.Membership{{Field: "lists", Values: []string{list}}}, Duplicates: identity.DuplicatesLast}
 	}
@@ -654,7 +654,7 @@ func TestLastWinsKeepsMemberships(t *testing.T) {
 // even when the job configures no consent channel.
 func TestMappedConsentFieldIsGuarded(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	schema := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "email_consent", Type: intake.TypeText})...)
 	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email,email_consent\na@x.io,opted_out\n"), Schema: schema})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email,email_consent\na@x.io,opted_in\n"), Schema: schema})

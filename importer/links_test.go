@@ -11,15 +11,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // objectStore is a store of several object types under test.
@@ -61,11 +63,11 @@ func newObjectStore(t *testing.T, name string) objectStore {
 	ctx := context.Background()
 	switch name {
 	case "memory":
-		mem := sink.NewMemory(sink.MemoryConfig{})
+		mem := memory.New(memory.Config{})
 		t.Cleanup(func() { mem.Close() })
 		return mem
 	case "sqlite":
-		db, err := sink.OpenSQLite(ctx, filepath.Join(t.TempDir(), "intake.db"), sink.SQLiteConfig{})
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "intake.db"), sqlite.Config{})
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })
 		return db
@@ -78,7 +80,7 @@ func newObjectStore(t *testing.T, name string) objectStore {
 	schema := "intake_importer_" + hex.EncodeToString(b)
 	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
 	require.NoError(t, err)
-	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		pg.Close()
@@ -381,7 +383,7 @@ func TestLinkJobErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+			im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 			require.NoError(t, err)
 			tc.job.Source = csvSource(t, "f.csv", "email,account_id\na@x.example,A-1\n")
 			_, err = im.Run(context.Background(), tc.job)
@@ -393,7 +395,7 @@ func TestLinkJobErrors(t *testing.T) {
 
 func TestKeepUnmappedNamesProperties(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source:       csvSource(t, "ev.csv", "email,Page URL,Type,Skipped,42,\na@x.example,/a,visit,no,x,blank\n"),
 		Schema:       intake.ActivitySchema(),
@@ -458,7 +460,7 @@ func TestActivityDefaults(t *testing.T) {
 // own type is refused.
 func TestStubsOnlyForAcceptedRows(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	seed(t, s, intake.AccountSchema(), "account_id,name\nA-1,Acme\n")
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source:  csvSource(t, "ev.csv", "email,type,account_id\nnew@x.example,visit,A-9\nkim@x.example,visit,A-1\n"),

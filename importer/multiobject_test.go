@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // companyLink links a contact file's company_domain to the account of
@@ -480,13 +480,13 @@ func TestMultiObjectJobErrors(t *testing.T) {
 		{"many with fields", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true, Missing: importer.MissingCreate, Fields: map[string]string{"x": "description"}}, "several targets per row"},
 		{"many by a number", nil, importer.Link{Field: "tiers", Object: "tier", Schema: decimalKey, Key: intake.Keys("level"), Many: true}, "reads its items as text"},
 		{"many on a single field", nil, importer.Link{Field: "email", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true}, "multiselect field"},
-		{"update without getter", lookupOnly{sink.NewMemory(sink.MemoryConfig{})}, companyLink(true), "sink.Getter"},
+		{"update without getter", lookupOnly{memory.New(memory.Config{})}, companyLink(true), "sink.Getter"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := tc.sink
 			if s == nil {
-				s = sink.NewMemory(sink.MemoryConfig{})
+				s = memory.New(memory.Config{})
 			}
 			im, err := importer.New(importer.Config{Sink: s})
 			require.NoError(t, err)
@@ -501,7 +501,7 @@ func TestMultiObjectJobErrors(t *testing.T) {
 }
 
 // lookupOnly is a sink that looks records up but cannot read them by id.
-type lookupOnly struct{ m *sink.Memory }
+type lookupOnly struct{ m *memory.Store }
 
 func (l lookupOnly) Write(ctx context.Context, ops []*sink.Op) (int, error) {
 	return l.m.Write(ctx, ops)

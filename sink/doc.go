@@ -8,7 +8,7 @@
 // importer and reports, per op, what happened ([intake.Outcome]). Failures are identified by record (*[RecordError]
 // with the record's id and source line), never by batch index. A sink
 // that writes a batch in one transaction applies all of it or nothing; the
-// sinks of this package do.
+// sinks under this package do.
 //
 // # Capabilities
 //
@@ -81,7 +81,7 @@
 // [ErrInvalidOp]; one on an id the store does not hold, with [ErrNotFound],
 // as an update would. [Auditor.AuditLog] reads the entries of an object
 // type or a record, oldest first; those of deleted records stay. The
-// stores of this package keep the log in memory (Memory) or in the table
+// stores under this package keep the log in memory (the memory store) or in the table
 // intake_audit (SQLite, PostgreSQL, beside a host's table too), with times
 // to the microsecond.
 //
@@ -114,34 +114,34 @@
 //
 // # Memory
 //
-// [NewMemory] returns a store held in the process: for tests, dry runs,
+// [github.com/intakehq/intake/sink/memory.New] returns a store held in the process: for tests, dry runs,
 // previews and small imports whose result the host reads back at once. It
 // implements every capability but [Checkpointer], is safe for concurrent
 // use and keeps a record in about 240 bytes for a typical contact, its
-// email index included, outside the Go heap; [Memory.Close] gives that
+// email index included, outside the Go heap; [github.com/intakehq/intake/sink/memory.Store.Close] gives that
 // memory back. A deleted record's bytes stay in that memory until Close.
 //
 // # SQLite
 //
-// [OpenSQLite] opens the embedded default store, a SQLite file reached
+// [github.com/intakehq/intake/sink/sqlite.Open] opens the embedded default store, a SQLite file reached
 // through the pure-Go driver modernc.org/sqlite (no cgo), with a table per
 // object type, a column per field, and an indexed key column per key spec
 // the matcher uses (options included: k_email__provider, k_email__md5);
-// [NewSQLite] uses a *sql.DB the host opened. It remembers its schemas, so
+// [github.com/intakehq/intake/sink/sqlite.New] uses a *sql.DB the host opened. It remembers its schemas, so
 // a reopened store finds everything it held, and keeps the audit log and
 // the sequences in the tables intake_audit and intake_sequences. It
-// implements every capability but [Checkpointer]. See [SQLite] for the
-// table layout and its SQL, and [OpenSQLite] for the pragmas.
+// implements every capability but [Checkpointer]. See [github.com/intakehq/intake/sink/sqlite.Store] for the
+// table layout and its SQL, and [github.com/intakehq/intake/sink/sqlite.Open] for the pragmas.
 //
 // # PostgreSQL
 //
-// [NewPostgres] returns a sink over a *pgxpool.Pool the host owns
+// [github.com/intakehq/intake/sink/postgres.New] returns a sink over a *pgxpool.Pool the host owns
 // (github.com/jackc/pgx/v5), with a layout like SQLite's in a schema of the
 // host's choice: a table intake_<object> per object type with a column per
 // field in PostgreSQL types, indexed key columns k_<spec> (holding the
 // keys' text, where SQLite's hold 64-bit hashes of them), and the
 // tables intake_schema, intake_checkpoint, intake_audit and
-// intake_sequences, whose plain SQL [PostgresMigrations] returns for hosts
+// intake_sequences, whose plain SQL [github.com/intakehq/intake/sink/postgres.Migrations] returns for hosts
 // that run their own migrations (again after an upgrade: they are
 // idempotent).
 // Each batch is one transaction: creates are streamed with COPY, changed
@@ -154,7 +154,7 @@
 // A [TableMapping] makes it write an object type into a table the host
 // already has (its own contacts table): a column per field, a jsonb column
 // for custom fields, key columns (generated columns work), opted-out,
-// inactive and timestamp columns. [NewSQLiteTable] does the same for a
+// inactive and timestamp columns. [github.com/intakehq/intake/sink/sqlite.NewTable] does the same for a
 // table in a SQLite database, with its audit log and sequences in
 // Intake's own tables beside it.
 //
@@ -163,6 +163,6 @@
 // A host that keeps customer data in a store of its own implements [Sink]
 // (and ideally [Lookuper] and [Getter]) over it, and checks it with the
 // conformance kit github.com/intakehq/intake/sink/sinktest, which every sink
-// of this package passes; examples/customsink shows one over a document
+// under this package passes; examples/customsink shows one over a document
 // store.
 package sink

@@ -24,7 +24,7 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 func main() {
@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer jobs.Close()
-	contacts, err := sink.OpenSQLite(ctx, filepath.Join(*dir, "contacts.db"), sink.SQLiteConfig{})
+	contacts, err := sqlite.Open(ctx, filepath.Join(*dir, "contacts.db"), sqlite.Config{})
 	if err != nil {
 		return err
 	}

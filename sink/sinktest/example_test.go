@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/sinktest"
 )
 
@@ -12,7 +13,7 @@ import (
 // test of the kit, and the features say what the sink implements.
 func testMemorySink(t *testing.T) {
 	sinktest.Run(t, func(t *testing.T) sink.Sink {
-		m := sink.NewMemory(sink.MemoryConfig{})
+		m := memory.New(memory.Config{})
 		t.Cleanup(func() { m.Close() })
 		return m
 	}, sinktest.All())

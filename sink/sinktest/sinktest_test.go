@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/sinktest"
 )
 
@@ -19,13 +20,13 @@ type writeOnly struct{ sink.Sink }
 // hide, it even reports 0 ops written on failure, so only the outcomes and
 // the stored records give it away.
 type piecewise struct {
-	*sink.Memory
+	*memory.Store
 	hide bool
 }
 
 func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	for i, op := range batch {
-		if _, err := p.Memory.Write(ctx, []*sink.Op{op}); err != nil {
+		if _, err := p.Store.Write(ctx, []*sink.Op{op}); err != nil {
 			if p.hide {
 				i = 0
 			}
@@ -38,19 +39,19 @@ func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 // ignoresUnlink is a memory sink that says it does not apply Op.Unlink
 // (sink.Unlinker reporting false) and yet, rather than refuse an op with
 // Unlink, applies the delete or anonymization and drops the Unlink.
-type ignoresUnlink struct{ *sink.Memory }
+type ignoresUnlink struct{ *memory.Store }
 
 func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	for _, op := range batch {
 		op.Unlink = false
 	}
-	return s.Memory.Write(ctx, batch)
+	return s.Store.Write(ctx, batch)
 }
 
 func (ignoresUnlink) Unlinks() bool { return false }
 
-func memory(t *testing.T) *sink.Memory {
-	m := sink.NewMemory(sink.MemoryConfig{})
+func newMemory(t *testing.T) *memory.Store {
+	m := memory.New(memory.Config{})
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -63,18 +64,18 @@ func memory(t *testing.T) *sink.Memory {
 func TestKitCatchesBrokenSinks(t *testing.T) {
 	switch os.Getenv("SINKTEST_BROKEN") {
 	case "features":
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return writeOnly{memory(t)} }, sinktest.Features{Lookup: true})
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return writeOnly{newMemory(t)} }, sinktest.Features{Lookup: true})
 		return
 	case "allornothing", "allornothing-hidden":
 		f := sinktest.All()
 		f.Concurrent = false
 		hide := os.Getenv("SINKTEST_BROKEN") == "allornothing-hidden"
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{memory(t), hide} }, f)
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{newMemory(t), hide} }, f)
 		return
 	case "unlink":
 		f := sinktest.All()
 		f.Unlink = false
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{memory(t)} }, f)
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{newMemory(t)} }, f)
 		return
 	}
 	t.Parallel()
@@ -102,7 +103,7 @@ func TestKitCatchesBrokenSinks(t *testing.T) {
 // TestKitCatchesBrokenSinks in the kit's own package.
 func TestKitPassesMemory(t *testing.T) {
 	t.Parallel()
-	sinktest.Run(t, func(t *testing.T) sink.Sink { return memory(t) }, sinktest.All())
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newMemory(t) }, sinktest.All())
 }
 
 // legacy is a lifecycle sink written before Op.Unlink existed: it does not
@@ -133,7 +134,7 @@ func TestKitPassesLegacyLifecycleSink(t *testing.T) {
 		t.Fatal("legacy implements sink.Unlinker")
 	}
 	sinktest.Run(t, func(t *testing.T) sink.Sink {
-		m := memory(t)
+		m := newMemory(t)
 		return legacy{m, m, m, m, m, m}
 	}, sinktest.Features{Lookup: true, Get: true, Scan: true, Lifecycle: true, SchemaReader: true, AllOrNothing: true})
 }
