@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/intakehq/intake/sink/sqlite"
@@ -25,8 +26,8 @@ import (
 // would open it; it is nil for the memory sink, which lives in one process.
 type store struct {
 	name string
-	seq  identity.Sequencer
-	open func(t *testing.T) identity.Sequencer
+	seq  sink.Sequencer
+	open func(t *testing.T) sink.Sequencer
 }
 
 // setup returns the stores the numeric allocator is tested on: the memory
@@ -40,7 +41,7 @@ func setup(t *testing.T) []store {
 	stores := []store{{name: "memory", seq: mem}}
 
 	path := filepath.Join(t.TempDir(), "seq.db")
-	openSQLite := func(t *testing.T) identity.Sequencer {
+	openSQLite := func(t *testing.T) sink.Sequencer {
 		s, err := sqlite.Open(ctx, path, sqlite.Config{})
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
@@ -58,7 +59,7 @@ func setup(t *testing.T) []store {
 			pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
 			pool.Close()
 		})
-		openPostgres := func(t *testing.T) identity.Sequencer {
+		openPostgres := func(t *testing.T) sink.Sequencer {
 			pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 			require.NoError(t, err)
 			return sequencer(t, pg)
@@ -72,9 +73,9 @@ func setup(t *testing.T) []store {
 
 // sequencer returns s as a Sequencer, failing the test when the sink does
 // not implement it.
-func sequencer(t *testing.T, s any) identity.Sequencer {
+func sequencer(t *testing.T, s any) sink.Sequencer {
 	t.Helper()
-	seq, ok := s.(identity.Sequencer)
+	seq, ok := s.(sink.Sequencer)
 	require.Truef(t, ok, "%T does not implement Reserve", s)
 	return seq
 }

@@ -515,7 +515,7 @@ func (r *run) compileMatcher() error {
 		return nil
 	}
 	r.keys = id.Keys()
-	var lk identity.Lookuper
+	var lk sink.Lookuper
 	if l, ok := r.im.cfg.Sink.(sink.Lookuper); ok {
 		lk = l
 	}
