@@ -55,9 +55,9 @@ func TestCapabilities(t *testing.T) {
 		v    any
 		want string
 	}{
-		// doc.go: Memory implements every capability but Checkpointer.
+		// memory/doc.go: the store implements every capability but Checkpointer.
 		{"Memory", (*memory.Store)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
-		// doc.go: Postgres implements every capability, Checkpointer included.
+		// postgres/doc.go: the store implements every capability, Checkpointer included.
 		{"Postgres", (*postgres.Store)(nil), "Auditor Checkpointer Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
 		{"SQLite", (*sqlite.Store)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
 		{"sqlite.Table", (*sqlite.Table)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer Sequencer Sink"},

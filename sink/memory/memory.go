@@ -22,21 +22,21 @@ import (
 type Config struct {
 	// MaxRecords caps the number of stored records, all object types
 	// together; a batch whose creates would go beyond it fails with a
-	// *RecordError wrapping [ErrFull] and writes nothing. 0, the default,
+	// *RecordError wrapping [sink.ErrFull] and writes nothing. 0, the default,
 	// means no limit; so does a negative value.
 	MaxRecords int
 }
 
-// Memory is an in-memory sink: the store of tests, dry runs, demos and
-// imports whose result the host reads back right away. It implements [Sink],
-// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Concurrent], [Auditor], [Unlinker] and [Sequencer] (not
-// [Checkpointer]), holds any number of object types, and is safe for
+// Store is an in-memory sink: the store of tests, dry runs, demos and
+// imports whose result the host reads back right away. It implements [sink.Sink],
+// [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
+// [sink.SchemaReader], [sink.Concurrent], [sink.Auditor], [sink.Unlinker] and [sink.Sequencer] (not
+// [sink.Checkpointer]), holds any number of object types, and is safe for
 // concurrent use: writes are serialized, lookups, gets, scans and counts run
 // in parallel.
 //
 // Each Write applies its whole batch or nothing. The audit log and the
-// sequences live, like the records, as long as the Memory.
+// sequences live, like the records, as long as the Store.
 //
 // # Memory
 //
@@ -57,8 +57,8 @@ type Config struct {
 // leaves the old one as garbage until Close ([Stats.GarbageBytes]).
 // [Store.Stats] tells how much memory the store holds.
 //
-// Call [Store.Close] when done with a Memory to give its memory back at
-// once; a Memory that becomes unreachable without Close gives it back when
+// Call [Store.Close] when done with a Store to give its memory back at
+// once; a Store that becomes unreachable without Close gives it back when
 // the garbage collector finds it unreachable, which may be late (the
 // collector does not see the size of the mapped memory) or, if the process
 // ends first, never before exit.
@@ -228,7 +228,7 @@ func (m *Store) hash(s string) uint32 {
 
 // EnsureSchema prepares the store for records of s: it adds the fields the
 // store does not have yet. A field that the store holds with values of
-// another kind is an error wrapping [ErrSchemaConflict]; a field whose type
+// another kind is an error wrapping [sink.ErrSchemaConflict]; a field whose type
 // changes to another type of the same kind (text to email) is accepted, and
 // the key indexes that use it are rebuilt. Write, Lookup, Get and Scan call
 // it implicitly for a schema they have not seen.
@@ -418,9 +418,9 @@ func (m *Store) idAt(o *memObject, pos uint32) string {
 
 // Write applies the batch in order, all or nothing: every op is checked
 // first (an update, opt-out or lifecycle op of an id the store does not
-// hold fails with [ErrNotFound], a create of a taken id with
-// [ErrDuplicateID], a lifecycle op without an Audit entry with a Reason
-// with [ErrInvalidOp], all wrapped in a *[RecordError]), then all are
+// hold fails with [sink.ErrNotFound], a create of a taken id with
+// [sink.ErrDuplicateID], a lifecycle op without an Audit entry with a Reason
+// with [sink.ErrInvalidOp], all wrapped in a *[sink.RecordError]), then all are
 // applied. It returns len(batch), or 0 and the error. Values are copied:
 // the records may be reused afterwards.
 //
@@ -431,12 +431,12 @@ func (m *Store) idAt(o *memObject, pos uint32) string {
 // never changes the flags; an opt-out sets the opted-out flag and reports
 // [intake.OutcomeOptedOut] even when it was set already.
 //
-// Lifecycle ops follow [OpInactivate], [OpDelete] and [OpAnonymize], and
+// Lifecycle ops follow [sink.OpInactivate], [sink.OpDelete] and [sink.OpAnonymize], and
 // each adds its audit entry to the log ([Store.AuditLog]). An anonymize
 // nulls the fields that are personal in the op's schema. A delete frees
 // the record's id at once: a later create in the batch may take it, a later
-// op of another kind fails with [ErrNotFound]. The deleted record's bytes
-// stay in the arena as garbage until Close. An op with [Op.Unlink] removes
+// op of another kind fails with [sink.ErrNotFound]. The deleted record's bytes
+// stay in the arena as garbage until Close. An op with [sink.Op.Unlink] removes
 // the links to its record once the batch's ops are applied (see
 // [Store.Unlinks] for the cost), their audit entries going to the log of
 // the records that held them.
@@ -695,7 +695,7 @@ func (m *Store) anonymize(o *memObject, plan []int, pos uint32, op *sink.Op) (in
 }
 
 // unlinkLocked removes the links to the targets of u from the stored
-// records (see [Op.Unlink]): one pass over the records of each object type
+// records (see [sink.Op.Unlink]): one pass over the records of each object type
 // that has a link field to a target's type, decoding each record up to its
 // last link field, and a new version of each record that loses a link.
 // The audit entries go to the log of the record that held the link.
@@ -905,7 +905,7 @@ func (m *Store) Get(ctx context.Context, s *intake.Schema, ids []string) (map[st
 const scanChunk = 512
 
 // Scan calls fn for every stored record of s's object type in creation
-// order (see [Scanner]), deleted records left out. It reuses one record for all calls; its values are
+// order (see [sink.Scanner]), deleted records left out. It reuses one record for all calls; its values are
 // copies that fn may keep. It holds the read lock only while it copies the
 // next few hundred records, so fn may call the sink, and writes that run
 // meanwhile may or may not be seen.
@@ -969,7 +969,7 @@ func (m *Store) Count(ctx context.Context, object string) (int64, error) {
 }
 
 // Schema returns the schema the sink stores for object, or nil when it never
-// saw that object type. It implements [SchemaReader].
+// saw that object type. It implements [sink.SchemaReader].
 func (m *Store) Schema(ctx context.Context, object string) (*intake.Schema, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -987,7 +987,7 @@ func (m *Store) Schema(ctx context.Context, object string) (*intake.Schema, erro
 
 // AuditLog returns the audit entries of the object type's lifecycle ops,
 // oldest first (by AuditEntry.Time, then in the order they were applied),
-// only recordID's when it is not empty. It implements [Auditor]. The
+// only recordID's when it is not empty. It implements [sink.Auditor]. The
 // entries are the caller's.
 func (m *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.AuditEntry, error) {
 	if err := ctx.Err(); err != nil {
@@ -1012,16 +1012,16 @@ func (m *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 	return out, nil
 }
 
-// Unlinks reports true: Memory applies [Op.Unlink]. It implements
-// [Unlinker]. Finding the links to a batch's targets is one pass over the
+// Unlinks reports true: the store applies [sink.Op.Unlink]. It implements
+// [sink.Unlinker]. Finding the links to a batch's targets is one pass over the
 // records of each object type that has a link field to a target's type
-// (Memory keeps no index of link fields), decoding each record up to that
+// (the store keeps no index of link fields), decoding each record up to that
 // field: about as long as a Scan of those records, once per batch.
 func (m *Store) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence and returns
-// the first (see [Sequencer]): 0 on the first call for a name. The
-// sequences live as long as the Memory; concurrent calls never overlap. n
+// the first (see [sink.Sequencer]): 0 on the first call for a name. The
+// sequences live as long as the Store; concurrent calls never overlap. n
 // must be at least 1.
 func (m *Store) Reserve(ctx context.Context, name string, n int64) (int64, error) {
 	if err := ctx.Err(); err != nil {
@@ -1049,6 +1049,6 @@ func (m *Store) Reserve(ctx context.Context, name string, n int64) (int64, error
 // Concurrent reports true: the memory sink is safe for concurrent use.
 func (m *Store) Concurrent() bool { return true }
 
-// GuardsKeys reports true: the memory sink applies [Op.Unique] under its
+// GuardsKeys reports true: the memory sink applies [sink.Op.Unique] under its
 // write lock.
 func (m *Store) GuardsKeys() bool { return true }

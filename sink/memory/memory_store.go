@@ -16,8 +16,8 @@ import (
 // pageSize rounds the sizes of mapped blocks.
 var pageSize = os.Getpagesize()
 
-// offHeap hands out and frees the blocks of one Memory and keeps the list of
-// the live ones, so that Close (or the cleanup of a Memory that was never
+// offHeap hands out and frees the blocks of one Store and keeps the list of
+// the live ones, so that Close (or the cleanup of a Store that was never
 // closed) can free them all.
 type offHeap struct {
 	live   map[*byte]int // mapped blocks by base address → size
@@ -57,7 +57,7 @@ func (h *offHeap) free(b []byte) {
 }
 
 // freeAll frees every live block. It runs from Close, or as the cleanup of
-// a Memory that became unreachable without Close.
+// a Store that became unreachable without Close.
 func (h *offHeap) freeAll() {
 	for p, size := range h.live {
 		sysFree(unsafeBlock(p, size))

@@ -36,7 +36,7 @@ type Config struct {
 	SkipMigrations bool
 	// Tables maps object types to tables the host owns, which Intake
 	// writes into instead of its own intake_<object> tables; see
-	// [TableMapping]. Default none.
+	// [sink.TableMapping]. Default none.
 	Tables map[string]sink.TableMapping
 	// AsyncCommit runs each batch's transaction with SET LOCAL
 	// synchronous_commit = off: the commit returns before its WAL reaches
@@ -84,11 +84,11 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// Postgres is a sink over a PostgreSQL database, reached through a
+// Store is a sink over a PostgreSQL database, reached through a
 // *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
-// [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Checkpointer], [Concurrent], [BatchSizer], [Auditor],
-// [Unlinker] and [Sequencer], and is safe for concurrent use; several
+// [sink.Sink], [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
+// [sink.SchemaReader], [sink.Checkpointer], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor],
+// [sink.Unlinker] and [sink.Sequencer], and is safe for concurrent use; several
 // processes may share one database.
 //
 // # Tables
@@ -128,11 +128,11 @@ func (c *Config) validate() error {
 // intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
 // and intake_sequences the sequences of [Store.Reserve]. These are
 // Intake's own tables in the configured schema, beside the host's tables
-// when a [TableMapping] is used. [Migrations] returns the
+// when a [sink.TableMapping] is used. [Migrations] returns the
 // statements that create them.
 //
 // Text values cannot hold NUL bytes in PostgreSQL: a record with one fails
-// with a *[RecordError] wrapping [ErrInvalidOp] (Intake's mapper rejects
+// with a *[sink.RecordError] wrapping [sink.ErrInvalidOp] (Intake's mapper rejects
 // such cells before). Dates and timestamps outside PostgreSQL's range
 // (4713 BC to 5874897 AD, and to 294276 AD) fail the same way.
 //
@@ -149,10 +149,10 @@ func (c *Config) validate() error {
 // and applied with one UPDATE … FROM … RETURNING id. COPY runs in
 // PostgreSQL's binary format, each row encoded straight from the batch's
 // values. For a host table
-// ([TableMapping]) creates take the temporary table too, with one INSERT …
+// ([sink.TableMapping]) creates take the temporary table too, with one INSERT …
 // ON CONFLICT (id) DO NOTHING RETURNING id. Results are matched to records
 // by id, never by position: a create whose id is taken fails the batch
-// with [ErrDuplicateID] naming the record. A Lookup is one query per
+// with [sink.ErrDuplicateID] naming the record. A Lookup is one query per
 // 1,000 keys (k_<spec> = ANY($1)), pipelined in one round trip.
 //
 // After a committed write, the sink runs ANALYZE on a table once this
@@ -171,7 +171,7 @@ func (c *Config) validate() error {
 // and their recomputed keys) applied by the batch's UPDATE; the deletes
 // of a batch are one DELETE … WHERE id = ANY($1) per table, run before
 // the batch's inserts; the audit entries of a batch are one INSERT into
-// intake_audit. The links that ops with [Op.Unlink] remove are found with
+// intake_audit. The links that ops with [sink.Op.Unlink] remove are found with
 // one query per link field and written with the batch's other rows (see
 // [Store.Unlinks]). All in the batch's transaction: a batch that fails
 // leaves no audit entry and every link in place. See [Store.Write].
@@ -219,7 +219,7 @@ type Store struct {
 //   - intake_audit: the audit log of lifecycle ops ([Store.AuditLog]),
 //     one row per op and per link an op with Unlink removed (seq orders
 //     them; time, object, record_id, action, reason, actor, job, run_id,
-//     line, field, target_object, target_id as in [AuditEntry]), indexed
+//     line, field, target_object, target_id as in [sink.AuditEntry]), indexed
 //     by object and record; rows of deleted records stay;
 //   - intake_sequences: the next number of each sequence of
 //     [Store.Reserve] (name, next).
@@ -505,7 +505,7 @@ func (p *Store) Close() error {
 // connections of the pool beside a Write.
 func (p *Store) Concurrent() bool { return true }
 
-// BatchSize reports 10,000 (see [BatchSizer]): a batch costs a lookup,
+// BatchSize reports 10,000 (see [sink.BatchSizer]): a batch costs a lookup,
 // a transaction with a few round trips and a commit that waits for the
 // WAL flush whatever its size, which with batches of 1,000 took about a
 // third of an import of small rows into an empty table.
@@ -765,7 +765,7 @@ func (p *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySp
 // fields it does not have yet, and records the schema in intake_schema,
 // in one transaction under an advisory lock (other processes may do the
 // same at once). A field the table holds with values of another kind is an
-// error wrapping [ErrSchemaConflict]; see [SQLite.EnsureSchema] for type
+// error wrapping [sink.ErrSchemaConflict]; see [SQLite.EnsureSchema] for type
 // changes within a kind. Write, Lookup, Get and Scan call it implicitly for
 // a schema they have not seen.
 func (p *Store) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
@@ -1070,7 +1070,7 @@ func (t *pgTable) selectList() string {
 
 // Schema returns the schema the store holds for object, as intake_schema
 // has it now (another process may have added fields), or nil when it
-// never saw that object type. It implements [SchemaReader].
+// never saw that object type. It implements [sink.SchemaReader].
 func (p *Store) Schema(ctx context.Context, object string) (*intake.Schema, error) {
 	var version int64
 	var js []byte
@@ -1096,6 +1096,6 @@ func (p *Store) Schema(ctx context.Context, object string) (*intake.Schema, erro
 	return t.store, nil
 }
 
-// GuardsKeys reports true: the PostgreSQL sink applies [Op.Unique] under
+// GuardsKeys reports true: the PostgreSQL sink applies [sink.Op.Unique] under
 // advisory transaction locks on the keys it checks (see [Store]).
 func (p *Store) GuardsKeys() bool { return true }

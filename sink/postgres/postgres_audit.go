@@ -61,7 +61,7 @@ func (p *Store) missingTable(err error, table string) error {
 // intake_audit; with a
 // non-empty recordID only that record's (an indexed query). Entries of
 // deleted records stay. Times are in UTC, to the microsecond. It
-// implements [Auditor].
+// implements [sink.Auditor].
 func (p *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.AuditEntry, error) {
 	q := `SELECT time, object, record_id, action, reason, actor, job, run_id, line, field, target_object, target_id FROM ` + p.auditTable + ` WHERE object = $1`
 	args := []any{object}
@@ -97,10 +97,10 @@ func (p *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 	return out, nil
 }
 
-// Unlinks reports true: Postgres applies [Op.Unlink], in its own tables
-// and in the host's ([TableMapping]) alike, the link fields being those of
+// Unlinks reports true: Postgres applies [sink.Op.Unlink], in its own tables
+// and in the host's ([sink.TableMapping]) alike, the link fields being those of
 // the schemas in intake_schema, whose Ref they keep. It implements
-// [Unlinker]. A batch with Unlink reads every object type's schema
+// [sink.Unlinker]. A batch with Unlink reads every object type's schema
 // version (FOR SHARE): when another process has created a table or
 // changed a schema (added a link field, say) since this sink read it, the
 // sink reads those schemas again and starts the batch over. Then one
@@ -115,7 +115,7 @@ func (p *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 func (p *Store) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence and returns
-// the first (see [Sequencer]): 0 on the first call for a name, then where
+// the first (see [sink.Sequencer]): 0 on the first call for a name, then where
 // the previous reservation ended.
 //
 // The sequences are rows of intake_sequences (name, next), and a

@@ -266,7 +266,7 @@ const pgChunk = 1000
 const pgScanPage = 1000
 
 // Scan calls fn for every stored record of sch's object type in creation
-// order (see [Scanner]). It reads pages of a thousand rows with keyset
+// order (see [sink.Scanner]). It reads pages of a thousand rows with keyset
 // pagination (WHERE seq > last ORDER BY seq LIMIT 1000, an index range
 // scan), so no transaction or connection stays open while fn runs and a
 // page costs the same at the end of a million rows as at the start. It

@@ -55,9 +55,9 @@ var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another proc
 
 // Write applies the batch in order in one transaction: all of it, or on
 // an error nothing (n is 0, and when a record is the cause the error is a
-// *[RecordError] naming it: [ErrNotFound] for an update, opt-out or
-// lifecycle op of an id the table does not hold, [ErrDuplicateID] for a
-// create of a taken id, [ErrInvalidOp] for an op no store can apply, a
+// *[sink.RecordError] naming it: [sink.ErrNotFound] for an update, opt-out or
+// lifecycle op of an id the table does not hold, [sink.ErrDuplicateID] for a
+// create of a taken id, [sink.ErrInvalidOp] for an op no store can apply, a
 // lifecycle op without an Audit entry with a Reason, or an inactivate on
 // a host table without TableMapping.InactiveColumn). Semantics as for
 // [Memory.Write]: nulls keep stored values, Clear fields become null, an
@@ -66,7 +66,7 @@ var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another proc
 // flags, which a create takes from its record. See [Store] for how a
 // batch is applied.
 //
-// Lifecycle ops ([OpInactivate], [OpDelete], [OpAnonymize]) are applied
+// Lifecycle ops ([sink.OpInactivate], [sink.OpDelete], [sink.OpAnonymize]) are applied
 // in order with the others: an inactivate sets the inactive column, an
 // anonymize nulls the columns of the fields that are personal in the
 // op's schema (a host's JSONB members are removed) and recomputes the
@@ -81,7 +81,7 @@ func (p *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 }
 
 // WriteCheckpoint is [Store.Write] that also stores cp in
-// intake_checkpoint in the batch's transaction (see [Checkpointer]). An
+// intake_checkpoint in the batch's transaction (see [sink.Checkpointer]). An
 // empty batch stores only the checkpoint.
 func (p *Store) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
 	if cp.RunID == "" {
@@ -94,7 +94,7 @@ func (p *Store) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.C
 }
 
 // LastCheckpoint returns the last checkpoint committed for runID, and
-// false when there is none (see [Checkpointer]).
+// false when there is none (see [sink.Checkpointer]).
 func (p *Store) LastCheckpoint(ctx context.Context, runID string) (sink.Checkpoint, bool, error) {
 	cp := sink.Checkpoint{RunID: runID}
 	var line int64
@@ -751,7 +751,7 @@ func (p *Store) findDuplicate(ctx context.Context, batch []*sink.Op, dup *pgDupl
 	return dup.err
 }
 
-// unlink removes the links to the targets of u (see [Op.Unlink]) once the
+// unlink removes the links to the targets of u (see [sink.Op.Unlink]) once the
 // ops of the batch are applied in Go: for each table of the batch with
 // link fields to a target's type, one SELECT … FOR UPDATE per link field
 // reads the stored rows that hold a target (by = ANY($1) on an id column,

@@ -62,11 +62,11 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// SQLite is the embedded default store: a SQLite database reached through
-// the pure-Go driver modernc.org/sqlite (no cgo). It implements [Sink],
-// [Lookuper], [Getter], [SchemaEnsurer], [Scanner], [Counter],
-// [SchemaReader], [Concurrent], [BatchSizer], [Auditor], [Unlinker] and
-// [Sequencer] (not [Checkpointer]) and is safe for concurrent use: writes
+// Store is the embedded default store: a SQLite database reached through
+// the pure-Go driver modernc.org/sqlite (no cgo). It implements [sink.Sink],
+// [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
+// [sink.SchemaReader], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor], [sink.Unlinker] and
+// [sink.Sequencer] (not [sink.Checkpointer]) and is safe for concurrent use: writes
 // (and the schema changes they need) are serialized, reads run in
 // parallel on the pool's other connections.
 //
@@ -606,7 +606,7 @@ func (s *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySp
 // EnsureSchema creates the table of s's object type, or adds the columns of
 // fields it does not have yet, and records the schema in intake_schema. A
 // field the table holds with values of another kind is an error wrapping
-// [ErrSchemaConflict]; a change to another type of the same kind (text to
+// [sink.ErrSchemaConflict]; a change to another type of the same kind (text to
 // email) is accepted, and key columns that use the field are filled again
 // on their next Lookup. Write, Lookup, Get and Scan call it implicitly for
 // a schema they have not seen.
@@ -951,7 +951,7 @@ func bindValue(v intake.Value) any {
 
 // Schema returns the schema the store holds for object (remembered in
 // intake_schema across restarts), or nil when it never saw that object
-// type. It implements [SchemaReader].
+// type. It implements [sink.SchemaReader].
 func (s *Store) Schema(ctx context.Context, object string) (*intake.Schema, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -975,6 +975,6 @@ func (s *Store) Concurrent() bool { return true }
 // batch (two batches are in flight at once).
 func (s *Store) BatchSize() int { return 20_000 }
 
-// GuardsKeys reports true: the SQLite sink applies [Op.Unique] in the
+// GuardsKeys reports true: the SQLite sink applies [sink.Op.Unique] in the
 // batch's IMMEDIATE transaction, which holds the database's write lock.
 func (s *Store) GuardsKeys() bool { return true }

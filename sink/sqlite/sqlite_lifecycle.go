@@ -195,13 +195,13 @@ RETURNING next`, name, n, math.MaxInt64-n).Scan(&next)
 // AuditLog returns the audit entries of the object type's lifecycle ops
 // from intake_audit, oldest first (by AuditEntry.Time, then in the order
 // they were written), only recordID's when it is not empty. It implements
-// [Auditor].
+// [sink.Auditor].
 func (s *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.AuditEntry, error) {
 	return sqliteAuditLog(ctx, s.db, object, recordID)
 }
 
-// Unlinks reports true: SQLite applies [Op.Unlink]. It implements
-// [Unlinker]. The link fields are those of the schemas in intake_schema,
+// Unlinks reports true: SQLite applies [sink.Op.Unlink]. It implements
+// [sink.Unlinker]. The link fields are those of the schemas in intake_schema,
 // whose Ref they keep: a batch with Unlink reads intake_schema again in
 // its transaction, so that the tables and fields another sink or process
 // on the same database added since this sink read them count too. Once a
@@ -216,7 +216,7 @@ func (s *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 func (s *Store) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence in the
-// table intake_sequences and returns the first (see [Sequencer]): 0 on the
+// table intake_sequences and returns the first (see [sink.Sequencer]): 0 on the
 // first call for a name. Reservations of several sinks or processes
 // sharing the database never overlap, and each is on disk (synchronous=FULL
 // for its commit) when Reserve returns. n must be at least 1.

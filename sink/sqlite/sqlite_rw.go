@@ -333,7 +333,7 @@ func (s *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[
 const scanPage = 1000
 
 // Scan calls fn for every stored record of sch's object type in creation
-// order (see [Scanner]), reading pages of a thousand rows by seq, so no
+// order (see [sink.Scanner]), reading pages of a thousand rows by seq, so no
 // read transaction stays open while fn runs. It reuses one record for all
 // calls.
 func (s *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {

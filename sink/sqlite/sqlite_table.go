@@ -23,10 +23,10 @@ import (
 
 // Table is a sink that writes the records of one object type into a
 // table the host owns in a SQLite database (its own contacts table), laid
-// out by a [TableMapping], as [github.com/intakehq/intake/sink/postgres.Config.Tables] does for PostgreSQL.
-// It implements [Sink], [Lookuper], [Getter], [SchemaEnsurer], [Scanner],
-// [Counter], [Concurrent], [Auditor], [Unlinker] and [Sequencer]; other object types
-// are refused with [ErrInvalidOp] (use a [Store] sink for them).
+// out by a [sink.TableMapping], as [github.com/intakehq/intake/sink/postgres.Config.Tables] does for PostgreSQL.
+// It implements [sink.Sink], [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner],
+// [sink.Counter], [sink.Concurrent], [sink.Auditor], [sink.Unlinker] and [sink.Sequencer]; other object types
+// are refused with [sink.ErrInvalidOp] (use a [Store] sink for them).
 //
 // Field columns get values as a host expects them in SQLite: text,
 // canonical decimal strings (a NUMERIC column keeps them as numbers when
@@ -49,9 +49,9 @@ import (
 // orders by insertion.
 //
 // Lifecycle ops: an inactivate sets TableMapping.InactiveColumn (0 or 1;
-// without that column it fails with [ErrInvalidOp]), a delete deletes the
+// without that column it fails with [sink.ErrInvalidOp]), a delete deletes the
 // row, an anonymize nulls the columns and JSON members of the personal
-// fields; with [Op.Unlink], the links within the table go too (see
+// fields; with [sink.Op.Unlink], the links within the table go too (see
 // [Table.Unlinks]). Their audit log and the sequences of [Table.Reserve] are
 // Intake's own tables intake_audit and intake_sequences beside the host's
 // table, as [Store] documents them; NewTable creates them.
@@ -533,7 +533,7 @@ func (t *Table) fetch(ctx context.Context, q interface {
 // Write applies the batch in order in one transaction: all of it or
 // nothing, with the semantics and errors of [Store.Write]. An inactivate
 // needs TableMapping.InactiveColumn (an opt-out, OptedOut): without it the
-// batch fails with a *[RecordError] wrapping [ErrInvalidOp]. A create
+// batch fails with a *[sink.RecordError] wrapping [sink.ErrInvalidOp]. A create
 // stores the record's flags in those columns, or drops them when there are
 // none.
 func (t *Table) Write(ctx context.Context, batch []*sink.Op) (int, error) {
@@ -848,7 +848,7 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return len(batch), nil
 }
 
-// unlink removes the links to the targets of u (see [Op.Unlink]) from the
+// unlink removes the links to the targets of u (see [sink.Op.Unlink]) from the
 // rows of the table: the links are the fields of the batch's schemas whose
 // Ref is the table's object type (the sink keeps no schema of its own). One
 // query per link field finds the stored rows that hold a target (a scan
@@ -1292,12 +1292,12 @@ func (t *Table) Count(ctx context.Context, object string) (int64, error) {
 
 // AuditLog returns the audit entries of the table's lifecycle ops from
 // Intake's table intake_audit, oldest first (see [Store.AuditLog]). It
-// implements [Auditor].
+// implements [sink.Auditor].
 func (t *Table) AuditLog(ctx context.Context, object, recordID string) ([]sink.AuditEntry, error) {
 	return sqliteAuditLog(ctx, t.db, object, recordID)
 }
 
-// Unlinks reports true: Table applies [Op.Unlink] within its table,
+// Unlinks reports true: Table applies [sink.Op.Unlink] within its table,
 // the only one it holds. It keeps no schema of its own: the link fields
 // are those of the batch's schemas, the fields whose Ref is the table's
 // object type (a contact's referred_by) for the links to a record, and
@@ -1305,17 +1305,17 @@ func (t *Table) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 // record's own links. One query per link field and batch finds the rows
 // that hold a target (a scan of the table unless an index serves the
 // column, or the JSON member, it compares), which are written with the
-// batch's other rows. It implements [Unlinker].
+// batch's other rows. It implements [sink.Unlinker].
 func (t *Table) Unlinks() bool { return true }
 
 // Reserve reserves n consecutive numbers of the named sequence in Intake's
 // table intake_sequences and returns the first, as [Store.Reserve] does.
-// It implements [Sequencer].
+// It implements [sink.Sequencer].
 func (t *Table) Reserve(ctx context.Context, name string, n int64) (int64, error) {
 	return sqliteReserve(ctx, t.db, &t.wmu, name, n)
 }
 
-// GuardsKeys reports true: the host-table sink applies [Op.Unique] in its
+// GuardsKeys reports true: the host-table sink applies [sink.Op.Unique] in its
 // write transaction, which takes the database's write lock before it
 // checks the keys. The host's database should set a busy timeout
 // (_pragma=busy_timeout(5000)) so that writers wait for each other

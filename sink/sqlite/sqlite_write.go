@@ -47,17 +47,17 @@ type sqlWriter struct {
 }
 
 // Write applies the batch in order in one transaction: all of it, or on an
-// error nothing (n is 0 and the error names the record: a *[RecordError]
-// wrapping [ErrNotFound] for an update, opt-out or lifecycle op of an id
-// the table does not hold, [ErrDuplicateID] for a create of a taken id,
-// [ErrInvalidOp] for a lifecycle op without an Audit entry with a Reason,
+// error nothing (n is 0 and the error names the record: a *[sink.RecordError]
+// wrapping [sink.ErrNotFound] for an update, opt-out or lifecycle op of an id
+// the table does not hold, [sink.ErrDuplicateID] for a create of a taken id,
+// [sink.ErrInvalidOp] for a lifecycle op without an Audit entry with a Reason,
 // or the constraint error of a row the database refused). Semantics as for
 // [Memory.Write]: nulls keep stored values, Clear fields become null, an
 // update that changes nothing is [intake.OutcomeUnchanged] and does not
 // touch updated_at, updates never change the flags; lifecycle ops follow
-// [OpInactivate], [OpDelete] and [OpAnonymize] (a delete is a DELETE of
+// [sink.OpInactivate], [sink.OpDelete] and [sink.OpAnonymize] (a delete is a DELETE of
 // the row), and each inserts its audit entry into intake_audit in the
-// batch's transaction. Ops with [Op.Unlink] have the links to their
+// batch's transaction. Ops with [sink.Op.Unlink] have the links to their
 // records removed in that transaction once the batch's ops are applied
 // (see [Store.Unlinks]).
 //
@@ -646,7 +646,7 @@ func driverString(v driver.Value) string {
 	return s
 }
 
-// unlink removes the links to the targets of u (see [Op.Unlink]) once the
+// unlink removes the links to the targets of u (see [sink.Op.Unlink]) once the
 // batch's ops are applied. For each table of tables (see reload) with
 // link fields to a target's type, one query per link field finds the rows that hold a target: an id
 // field by IN (the targets' ids, one JSON array), which an index on the

@@ -8,7 +8,7 @@ import (
 	"github.com/intakehq/intake/sink/internal/ops"
 )
 
-// keyFinder finds, inside a sink's write transaction, the stored records of
+// Finder finds, inside a sink's write transaction, the stored records of
 // object type s.Object() whose key under spec is one of keys (never blank,
 // each once), oldest first. For a record-id spec the keys are record ids and
 // it returns those stored. It sees what the transaction sees: the records
@@ -16,13 +16,13 @@ import (
 type Finder func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error)
 
 // guardGroup is one key spec of one object type: the keys the batch's
-// guarded creates have under it, and the records that hold them.
+// Guarded creates have under it, and the records that hold them.
 type guardGroup struct {
 	schema *intake.Schema
 	spec   intake.KeySpec
 	keys   []intake.Key
 	found  map[intake.Key][]string
-	// first maps a key to the first guarded create of the batch (its
+	// first maps a key to the first Guarded create of the batch (its
 	// index among them) that has it; late, made only when that create is
 	// held, to the id of the first later one that is not.
 	first map[intake.Key]int
@@ -31,10 +31,10 @@ type guardGroup struct {
 
 type guardName struct{ object, spec string }
 
-// guardCreates applies [Op.Unique] to the creates of batch: a create whose
+// Creates applies [sink.Op.Unique] to the creates of batch: a create whose
 // key a stored record (found with find) or an earlier create of the batch
 // holds gets Existing and OutcomeSkipped, and is not to be applied. It
-// returns the number of creates it held. Ops must have passed checkOpKinds.
+// returns the number of creates it held. Ops must have passed ops.CheckKinds.
 // A sink calls it in its write transaction once its write lock is held, and
 // skips the ops whose Existing is set.
 //
@@ -43,9 +43,9 @@ type guardName struct{ object, spec string }
 // do) are resolved once, and the keys live in one slice.
 func Creates(batch []*sink.Op, find Finder) (int, error) {
 	var gs guardSet
-	var creates []*sink.Op     // the guarded creates, in batch order
-	var groups [][]*guardGroup // per guarded create: the group of each of its specs
-	var keys []intake.Key      // per guarded create, len(Unique) keys
+	var creates []*sink.Op     // the Guarded creates, in batch order
+	var groups [][]*guardGroup // per Guarded create: the group of each of its specs
+	var keys []intake.Key      // per Guarded create, len(Unique) keys
 	for _, op := range batch {
 		if !Guarded(op) {
 			continue
@@ -83,7 +83,7 @@ func Creates(batch []*sink.Op, find Finder) (int, error) {
 	}
 	held := 0
 	var gone batchGone
-	at, n := 0, 0 // at: the next key in keys; n: the next guarded create
+	at, n := 0, 0 // at: the next key in keys; n: the next Guarded create
 	for _, op := range batch {
 		if op == nil || op.Record == nil || op.Record.Schema == nil {
 			continue
@@ -184,7 +184,7 @@ func (gs *guardSet) groups(op *sink.Op) []*guardGroup {
 	return out
 }
 
-// batchGone tracks, while guardCreates walks a batch, the stored records
+// batchGone tracks, while Creates walks a batch, the stored records
 // that the batch's earlier ops deleted or anonymized: a deleted record
 // holds no key any more, an anonymized one no key with a field the
 // anonymize erased.
@@ -242,18 +242,19 @@ func erasesKey(s *intake.Schema, spec intake.KeySpec) bool {
 	return false
 }
 
-// guarded reports whether op is a create with Unique keys (and a record
+// Guarded reports whether op is a create with Unique keys (and a record
 // to compute them from: a malformed op is left to the sink's checks).
 func Guarded(op *sink.Op) bool {
 	return op != nil && op.Kind == sink.OpCreate && len(op.Unique) > 0 && op.Record != nil && op.Record.Schema != nil && op.Record.ID != ""
 }
 
+// PlanKey names the compiled key plan of a spec for a schema.
 type PlanKey struct {
 	schema *intake.Schema
 	spec   string
 }
 
-// guardKey returns rec's key under spec: for a record-id spec, its id.
+// Key returns rec's key under spec: for a record-id spec, its id.
 func Key(plans map[PlanKey]*intake.KeyPlan, rec *intake.Record, spec intake.KeySpec) (intake.Key, error) {
 	if spec.RecordID {
 		return intake.Key(rec.ID), nil
@@ -271,8 +272,8 @@ func Key(plans map[PlanKey]*intake.KeyPlan, rec *intake.Record, spec intake.KeyS
 	return k, nil
 }
 
-// guardedSpecs returns the distinct key specs (not record-id ones) of the
-// guarded creates of batch, with the schema of the first op that names
+// Specs returns the distinct key specs (not record-id ones) of the
+// Guarded creates of batch, with the schema of the first op that names
 // each: the key columns or indexes a sink must have before its guard
 // looks keys up.
 func Specs(batch []*sink.Op) (schemas []*intake.Schema, specs []intake.KeySpec) {
@@ -293,7 +294,7 @@ func Specs(batch []*sink.Op) (schemas []*intake.Schema, specs []intake.KeySpec) 
 	return schemas, specs
 }
 
-// clearGuard undoes what guardCreates set on the ops of a batch that failed.
+// Clear undoes what Creates set on the ops of a batch that failed.
 func Clear(batch []*sink.Op) {
 	for _, op := range batch {
 		if op != nil && op.Existing != nil {

@@ -11,9 +11,9 @@ import (
 	"github.com/intakehq/intake/sink"
 )
 
-// checkAuditedOp is checkOp for a sink that implements [Auditor]: it also
-// accepts lifecycle ops, which need an Audit entry with a Reason and,
-// when the entry names its Action, the op's.
+// Check checks op for a sink that implements [sink.Auditor] ([CheckKinds]
+// up to OpAnonymize): a lifecycle op needs an Audit entry with a Reason
+// and, when the entry names its Action, the op's.
 func Check(op *sink.Op) error {
 	if err := CheckKinds(op, sink.OpAnonymize); err != nil {
 		return err
@@ -33,9 +33,12 @@ func Check(op *sink.Op) error {
 	return nil
 }
 
-// lifecycleOp reports whether k is OpInactivate, OpDelete or OpAnonymize.
+// IsLifecycle reports whether k is OpInactivate, OpDelete or OpAnonymize.
 func IsLifecycle(k sink.OpKind) bool { return k >= sink.OpInactivate && k <= sink.OpAnonymize }
 
+// CheckKinds checks op for a sink that applies the op kinds up to last:
+// the kind, Unique and Unlink against the kind, the record, its schema and
+// id, and the kinds of its values.
 func CheckKinds(op *sink.Op, last sink.OpKind) error {
 	if op == nil {
 		return fmt.Errorf("%w: nil op", sink.ErrInvalidOp)
@@ -100,8 +103,8 @@ func Value(rec *intake.Record, i int) intake.Value {
 	return intake.Null
 }
 
-// auditOf returns the audit entry a sink stores for the lifecycle op op
-// (checked by checkAuditedOp): op.Audit with Object, RecordID and Action
+// Audit returns the audit entry a sink stores for the lifecycle op op
+// (checked by Check): op.Audit with Object, RecordID and Action
 // filled in from the op, the fields of unlink entries empty, and Time cut
 // to the microsecond, in UTC.
 func Audit(op *sink.Op) sink.AuditEntry {
@@ -112,7 +115,7 @@ func Audit(op *sink.Op) sink.AuditEntry {
 	return a
 }
 
-// checkLookupSpec refuses a key spec that no sink looks up.
+// CheckLookupSpec refuses a key spec that no sink looks up.
 func CheckLookupSpec(spec intake.KeySpec) error {
 	if spec.RecordID {
 		return fmt.Errorf("sink: Lookup by %s: a record-id key is never looked up: find the records by id with Get", spec.Name())
@@ -120,7 +123,7 @@ func CheckLookupSpec(spec intake.KeySpec) error {
 	return nil
 }
 
-// checkReserve checks the arguments of a Sequencer's Reserve.
+// CheckReserve checks the arguments of a Sequencer's Reserve.
 func CheckReserve(name string, n int64) error {
 	switch {
 	case name == "":
@@ -131,13 +134,13 @@ func CheckReserve(name string, n int64) error {
 	return nil
 }
 
-// errSequenceFull is the error of a reservation that would go beyond the
+// ErrSequenceFull is the error of a reservation that would go beyond the
 // largest int64.
 func ErrSequenceFull(name string, next, n int64) error {
 	return fmt.Errorf("sink: Reserve of %d numbers of sequence %q: the sequence is at %d and would overflow int64", n, name, next)
 }
 
-// unlinks holds the targets of a batch's ops with Unlink: by object type,
+// Unlinks holds the targets of a batch's ops with Unlink: by object type,
 // the ids whose links the batch removes, each with the first op of the
 // batch that asked (whose audit entry the unlink entries copy).
 type Unlinks map[string]map[string]*sink.Op
@@ -234,7 +237,7 @@ func (u Unlinks) Strip(v intake.Value, f intake.Field, object, id string, audits
 	return intake.List(kept...), audits, true
 }
 
-// clearLink returns null for v, the value of the record's own link field f
+// ClearLink returns null for v, the value of the record's own link field f
 // that an anonymize with Unlink clears, and appends to audits an "unlink"
 // entry per id v held (named by op, the anonymize).
 func ClearLink(op *sink.Op, v intake.Value, f intake.Field, audits []sink.AuditEntry) (intake.Value, []sink.AuditEntry) {
@@ -247,7 +250,7 @@ func ClearLink(op *sink.Op, v intake.Value, f intake.Field, audits []sink.AuditE
 	return intake.Null, audits
 }
 
-// isLink reports whether f is a link field that an anonymize with Unlink
+// IsLink reports whether f is a link field that an anonymize with Unlink
 // clears (intake.NewSchema allows a Ref on id and multi-select fields only).
 func IsLink(f intake.Field) bool { return f.Ref != "" }
 

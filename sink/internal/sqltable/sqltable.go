@@ -28,7 +28,7 @@ func CheckMapping(m *sink.TableMapping, object string) error {
 	return errors.Join(errs...)
 }
 
-// jsonValue converts a JSONB member into a value of kind k.
+// JSONValue converts a JSONB member into a value of kind k.
 func JSONValue(k intake.Kind, raw []byte) (intake.Value, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return intake.Null, nil
@@ -87,6 +87,7 @@ func JSONValue(k intake.Kind, raw []byte) (intake.Value, error) {
 	return bad()
 }
 
+// DecimalFromString returns the decimal value of s.
 func DecimalFromString(s string) (intake.Value, error) {
 	d, err := decimal.NewFromString(s)
 	if err != nil {
@@ -95,18 +96,26 @@ func DecimalFromString(s string) (intake.Value, error) {
 	return intake.Decimal(d), nil
 }
 
+// QuoteLiteral quotes s as an SQL string literal.
 func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
 
+// Col is a stored field and its column, as a store keeps it in
+// intake_schema's JSON.
 type Col struct {
 	intake.Field
 	Column string `json:"column"`
 }
 
+// QuoteIdent quotes n as an SQL identifier.
 func QuoteIdent(n string) string { return `"` + strings.ReplaceAll(n, `"`, `""`) + `"` }
 
+// reservedColumns are the columns of a store's own table that a field
+// column must not take.
 var reservedColumns = map[string]bool{"id": true, "seq": true, "opted_out": true, "inactive": true, "created_at": true, "updated_at": true}
 
-// fieldColumn returns the column of a field (see SQLite's documentation).
+// FieldColumn returns the column of the field name: the name, or f_<name>
+// for a name that a store's own column takes or that starts with "k_" or
+// "f_".
 func FieldColumn(name string) string {
 	if reservedColumns[name] || strings.HasPrefix(name, "k_") || strings.HasPrefix(name, "f_") {
 		return "f_" + name
@@ -114,7 +123,7 @@ func FieldColumn(name string) string {
 	return name
 }
 
-// keyColumn returns the key column of a spec: k_ and the fields joined by
+// KeyColumn returns the key column of a spec: k_ and the fields joined by
 // "__", then the options: "__provider" (the email rules), "__md5", "__id".
 func KeyColumn(spec intake.KeySpec) string {
 	c := "k_" + strings.Join(spec.Fields, "__")
@@ -130,6 +139,7 @@ func KeyColumn(spec intake.KeySpec) string {
 	return c
 }
 
+// KeyArg returns the column value of the key k: NULL when k is blank.
 func KeyArg(k intake.Key) any {
 	if k == "" {
 		return nil
@@ -137,7 +147,7 @@ func KeyArg(k intake.Key) any {
 	return string(k)
 }
 
-// project copies the store-ordered values of src onto dst's schema.
+// Project copies the store-ordered values of src onto dst's schema.
 func Project(dst *intake.Record, plan []int, src []intake.Value) {
 	for i, j := range plan {
 		dst.Values[i] = src[j]

@@ -7,7 +7,7 @@ import (
 	"github.com/intakehq/intake/sink"
 )
 
-// mergeFields merges the fields of s into the stored fields cols (a store's
+// Merge merges the fields of s into the stored fields cols (a store's
 // fields in the order they were added) and returns the new list, whether it
 // changed, and the names of stored fields whose type changed to another type
 // of the same value kind (their keys must be computed again). A field stored
@@ -61,7 +61,7 @@ func Merge(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed b
 	return out, changed, retyped, nil
 }
 
-// specUses reports whether spec names one of the fields.
+// SpecUses reports whether spec names one of the fields.
 func SpecUses(spec intake.KeySpec, fields []string) bool {
 	for _, f := range spec.Fields {
 		for _, g := range fields {
@@ -73,6 +73,6 @@ func SpecUses(spec intake.KeySpec, fields []string) bool {
 	return false
 }
 
-// refChanged reports whether the stored field c would take the Ref of f
-// (see mergeFields).
+// RefChanged reports whether the stored field c would take the Ref of f
+// (see Merge).
 func RefChanged(c, f intake.Field) bool { return f.Ref != "" && f.Ref != c.Ref }
