@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,4 +64,75 @@ func ExampleOpen() {
 	// ada: [c-1]
 	// c-1 ada@example.com GB false
 	// c-2 grace@example.com GB false
+}
+
+// ExampleNewTable writes contacts into a table the host already has: a
+// column per field it maps, custom fields in a JSON column, and a key
+// column the host generates itself.
+func ExampleNewTable() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "intake-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite", filepath.Join(dir, "crm.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	_, err = db.Exec(`CREATE TABLE people (
+	id        TEXT PRIMARY KEY,
+	mail      TEXT,
+	mail_key  TEXT GENERATED ALWAYS AS (lower(trim(mail))) VIRTUAL,
+	extra     TEXT NOT NULL DEFAULT '{}'
+)`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	people, err := sqlite.NewTable(ctx, db, intake.ObjectContact, sink.TableMapping{
+		Table:       "people",
+		Columns:     map[string]string{"email": "mail"},
+		JSONBColumn: "extra",
+		KeyColumns:  map[string]string{"email": "mail_key"},
+		OrderColumn: "rowid",
+	}, sqlite.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := people.Write(ctx, contacts()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ids, err := people.Lookup(ctx, intake.ContactSchema(), intake.Keys("email"), []intake.Key{"grace@example.com"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("grace:", ids["grace@example.com"])
+
+	// The host reads its own table.
+	rows, err := db.Query(`SELECT id, mail, extra FROM people ORDER BY rowid`)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, mail, extra string
+		if err := rows.Scan(&id, &mail, &extra); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(id, mail, extra)
+	}
+	// Output:
+	// grace: [c-2]
+	// c-1 ada@example.com {"country":"GB"}
+	// c-2 grace@example.com {"country":"GB"}
 }
