@@ -4,19 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/intakehq/intake/sink/sqlite"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,24 +47,14 @@ func setup(t *testing.T) []store {
 	}
 	stores = append(stores, store{name: "sqlite", seq: openSQLite(t), open: openSQLite})
 
-	if url := os.Getenv("INTAKE_TEST_POSTGRES"); url != "" {
-		pool, err := pgxpool.New(ctx, url)
-		require.NoError(t, err)
-		schema := fmt.Sprintf("intake_identity_%d", time.Now().UnixNano())
-		_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
-			pool.Close()
-		})
+	if pgtest.Enabled(t) {
+		pool, schema := pgtest.Pool(t)
 		openPostgres := func(t *testing.T) sink.Sequencer {
 			pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 			require.NoError(t, err)
 			return sequencer(t, pg)
 		}
 		stores = append(stores, store{name: "postgres", seq: openPostgres(t), open: openPostgres})
-	} else {
-		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
 	}
 	return stores
 }

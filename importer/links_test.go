@@ -2,11 +2,8 @@ package importer_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/csv"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,12 +11,12 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/intakehq/intake/sink/sqlite"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,8 +46,7 @@ func objectStores(t *testing.T) map[string]objectStore {
 // sqlite and, when INTAKE_TEST_POSTGRES is set, postgres.
 func storeNames(t *testing.T) []string {
 	t.Helper()
-	if os.Getenv("INTAKE_TEST_POSTGRES") == "" {
-		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
+	if !pgtest.Enabled(t) {
 		return []string{"memory", "sqlite"}
 	}
 	return []string{"memory", "sqlite", "postgres"}
@@ -73,21 +69,10 @@ func newObjectStore(t *testing.T, name string) objectStore {
 		return db
 	}
 	require.Equal(t, "postgres", name)
-	pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "intake_importer_" + hex.EncodeToString(b)
-	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
+	pool, schema := pgtest.Pool(t)
 	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		pg.Close()
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		assert.NoError(t, err, "drop schema %s", schema)
-		pool.Close()
-	})
+	t.Cleanup(func() { pg.Close() })
 	return pg
 }
 

@@ -2,18 +2,15 @@ package importer_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/postgres"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,21 +19,8 @@ import (
 // test when INTAKE_TEST_POSTGRES is not set.
 func postgresSink(t *testing.T) *postgres.Store {
 	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL resume test (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	require.NoError(t, err)
-	schema := fmt.Sprintf("intake_importer_%d", time.Now().UnixNano())
-	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		pool.Close()
-	})
-	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
+	pool, schema := pgtest.Pool(t)
+	pg, err := postgres.New(context.Background(), pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	return pg
 }

@@ -3,8 +3,6 @@ package importer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/postgres"
@@ -55,7 +54,9 @@ type writerJob struct {
 }
 
 // openWriterStore opens the store a writer job names, closed at ctx's end
-// of use by the returned func.
+// of use by the returned func. A PostgreSQL store reads the database's URL
+// from pgtest.Env itself: a writer runs in a goroutine or a child process,
+// neither of which can skip the test.
 func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), error) {
 	kind, arg, _ := strings.Cut(store, ":")
 	switch kind {
@@ -73,7 +74,7 @@ func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), erro
 		}
 		return ht, func() { s.Close() }, nil
 	case "postgres-host":
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		pool, err := pgxpool.New(ctx, os.Getenv(pgtest.Env))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -94,7 +95,7 @@ func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), erro
 		}
 		return s, func() { s.Close() }, nil
 	case "postgres":
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		pool, err := pgxpool.New(ctx, os.Getenv(pgtest.Env))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -149,29 +150,6 @@ func TestWriterProcess(t *testing.T) {
 	fmt.Printf("\nREPORT %s\n", js)
 }
 
-// newPostgresSchema creates a schema of its own for the test, dropped at
-// its end, or skips the test without INTAKE_TEST_POSTGRES.
-func newPostgresSchema(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL writers (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	pool, err := pgxpool.New(context.Background(), url)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "intake_writers_" + hex.EncodeToString(b)
-	_, err = pool.Exec(context.Background(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-		pool.Close()
-	})
-	return schema
-}
-
 // TestConcurrentImportsProcesses runs four processes that import
 // overlapping files into one store at the same time, five times: no key is
 // ever stored twice, the created counts of the runs add up to the distinct
@@ -189,7 +167,7 @@ func TestConcurrentImportsProcesses(t *testing.T) {
 				dir := t.TempDir()
 				store := "sqlite:" + filepath.Join(dir, "crm.db")
 				if kind == "postgres" {
-					store = "postgres:" + newPostgresSchema(t)
+					store = "postgres:" + pgtest.Schema(t)
 				}
 				// The store exists before the writers start, as a host's does.
 				s, done, err := openWriterStore(context.Background(), store)
@@ -283,12 +261,9 @@ func newWriterStore(t *testing.T, kind, dir string) string {
 		}
 		return kind + ":" + path
 	}
-	schema := newPostgresSchema(t)
+	schema := pgtest.Schema(t)
 	if kind == "postgres-host" {
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
-		require.NoError(t, err)
-		defer pool.Close()
-		_, err = pool.Exec(ctx, `CREATE TABLE `+schema+`.contacts (pk bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, email text,
+		_, err := pgtest.NewPool(t, "").Exec(ctx, `CREATE TABLE `+schema+`.contacts (pk bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, email text,
 			email_key text GENERATED ALWAYS AS (lower(btrim(email))) STORED, first_name text, attrs jsonb NOT NULL DEFAULT '{}')`)
 		require.NoError(t, err)
 	}

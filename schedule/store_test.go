@@ -4,19 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 var t0 = time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC) // a Monday, 07:00 in Berlin
@@ -41,39 +40,10 @@ func sqliteBackend() backend {
 // returns n pools whose search_path is that schema.
 func pgPools(t testing.TB, n int) []*pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is unset; set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("sched_%d", time.Now().UnixNano())
-	admin, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
+	schema := pgtest.Schema(t)
 	var pools []*pgxpool.Pool
-	t.Cleanup(func() {
-		for _, p := range pools {
-			p.Close()
-		}
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	})
 	for range n {
-		cfg, err := pgxpool.ParseConfig(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = schema
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pools = append(pools, pool)
+		pools = append(pools, pgtest.NewPool(t, schema))
 	}
 	return pools
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -27,7 +28,7 @@ import (
 func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	pg, err := postgres.New(context.Background(), pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	t.Cleanup(func() { pg.Close() })
@@ -82,7 +83,7 @@ func TestPostgresAnalyzesGrowingTables(t *testing.T) {
 func TestPostgresAnalyzeNotOwner(t *testing.T) {
 	t.Parallel()
 	admin := testPool(t)
-	schema := testSchema(t, admin)
+	schema := pgtest.Schema(t)
 	ctx := context.Background()
 	owner, err := postgres.New(ctx, admin, postgres.Config{Schema: schema})
 	require.NoError(t, err)
@@ -103,7 +104,7 @@ func TestPostgresAnalyzeNotOwner(t *testing.T) {
 		_, err := admin.Exec(ctx, q)
 		require.NoError(t, err, q)
 	}
-	u, err := url.Parse(pgURL(t))
+	u, err := url.Parse(pgtest.URL(t))
 	require.NoError(t, err)
 	u.User = url.User(role)
 	pool, err := pgxpool.New(ctx, u.String())

@@ -16,6 +16,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/jackc/pgx/v5"
@@ -64,7 +65,7 @@ func writeBenchCSV(tb testing.TB, path string, n int, changed bool) {
 // INTAKE_BENCH_ASYNC=1 sets Config.AsyncCommit and
 // INTAKE_BENCH_BATCH the importer's batch size.
 func BenchmarkPostgresMillion(b *testing.B) {
-	url := pgURL(b)
+	url := pgtest.URL(b)
 	_ = url
 	n := 1_000_000
 	if s := os.Getenv("INTAKE_BENCH_ROWS"); s != "" {
@@ -77,7 +78,7 @@ func BenchmarkPostgresMillion(b *testing.B) {
 	writeBenchCSV(b, second, n, true)
 	pool := testPool(b)
 	for b.Loop() {
-		schema := testSchema(b, pool)
+		schema := pgtest.Schema(b)
 		conn, err := pool.Acquire(ctx)
 		require.NoError(b, err)
 		cols := "contact_id text, email text PRIMARY KEY, phone text, first_name text, last_name text, birthday date, country text, city text, lifetime_value numeric"

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/stretchr/testify/require"
@@ -17,7 +18,7 @@ func TestPostgresCheckpointPendingMigrates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	_, err := pool.Exec(ctx, `CREATE TABLE `+schema+`.intake_checkpoint (run_id text PRIMARY KEY, source text NOT NULL DEFAULT '',
 		last_line bigint NOT NULL, batches bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL)`)
 	require.NoError(t, err)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -21,7 +22,7 @@ import (
 func TestPostgresWritersDoNotDeadlock(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	ctx := context.Background()
 	var log syncBuffer // a deadlock would be retried: the log tells
 	open := func() *postgres.Store {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -34,7 +35,7 @@ func newKillablePool(t *testing.T) *killablePool {
 	b := make([]byte, 4)
 	rand.Read(b)
 	kp := &killablePool{app: "intake-kill-" + hex.EncodeToString(b), admin: testPool(t)}
-	cfg, err := pgxpool.ParseConfig(pgURL(t))
+	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
 	require.NoError(t, err)
 	cfg.MaxConns = 4
 	cfg.ConnConfig.RuntimeParams["application_name"] = kp.app
@@ -90,7 +91,7 @@ func TestPostgresKilledIdleConnections(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	kp := newKillablePool(t)
-	schema := testSchema(t, kp.admin)
+	schema := pgtest.Schema(t)
 	var log syncBuffer
 	pg, err := postgres.New(ctx, kp.Pool, postgres.Config{Schema: schema, Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	require.NoError(t, err)
@@ -164,7 +165,7 @@ func TestPostgresKilledWriteNotRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	kp := newKillablePool(t)
-	schema := testSchema(t, kp.admin)
+	schema := pgtest.Schema(t)
 	pg, err := postgres.New(ctx, kp.Pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, pg.EnsureSchema(ctx, fixture.Contact))

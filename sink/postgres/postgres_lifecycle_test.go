@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -61,7 +62,7 @@ func TestPostgresEarlierTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	for _, q := range append(postgres.Migrations(schema),
 		`CREATE TABLE `+schema+`.intake_contact (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id text NOT NULL UNIQUE,
 			opted_out boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
@@ -137,8 +138,7 @@ func TestPostgresEarlierTables(t *testing.T) {
 func TestPostgresKeyOptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	pg := openPostgres(t, postgres.Config{Schema: schema})
 	fixture.Write(t, pg, fixture.Create(fixture.Person("1", "J.Doe+news@gmail.com", "", "")))
 	provider := intake.KeySpec{Fields: []string{"email"}, EmailRules: intake.EmailProvider}
@@ -296,7 +296,7 @@ func TestPostgresMissingMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	for _, q := range postgres.Migrations(schema) {
 		_, err := pool.Exec(ctx, q)
 		require.NoError(t, err)
@@ -324,7 +324,7 @@ func TestPostgresReserveProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	a := openPostgres(t, postgres.Config{Schema: schema})
 	b := openPostgres(t, postgres.Config{Schema: schema, AsyncCommit: true})
 	type span struct{ first, n int64 }

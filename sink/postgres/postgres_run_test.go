@@ -14,6 +14,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,7 +48,7 @@ func runImport(ctx context.Context, t *testing.T, s sink.Sink, file []byte, batc
 func TestPostgresImport(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	schema := testSchema(t, testPool(t))
+	schema := pgtest.Schema(t)
 	pg := openPostgres(t, postgres.Config{Schema: schema})
 	const n = 3000
 	rep, err := runImport(ctx, t, pg, contactsCSV(n, false), 500)
@@ -88,11 +89,11 @@ func TestPostgresKilledConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	admin := testPool(t)
-	schema := testSchema(t, admin)
+	schema := pgtest.Schema(t)
 	b := make([]byte, 4)
 	rand.Read(b)
 	app := "intake-fault-" + hex.EncodeToString(b)
-	cfg, err := pgxpool.ParseConfig(pgURL(t))
+	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
 	require.NoError(t, err)
 	cfg.ConnConfig.RuntimeParams["application_name"] = app
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -44,7 +45,7 @@ const hostContacts = `CREATE TABLE %s.contacts (
 // schema, whose id column has type idType.
 func openHost(t *testing.T, idType string) (*postgres.Store, string) {
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	_, err := pool.Exec(context.Background(), sprintf(hostContacts, schema, idType))
 	require.NoError(t, err)
 	return openPostgres(t, postgres.Config{Schema: schema, Tables: map[string]sink.TableMapping{"contact": fixture.HostMapping()}}), schema
@@ -52,7 +53,7 @@ func openHost(t *testing.T, idType string) (*postgres.Store, string) {
 
 func TestPostgresHostTableConformance(t *testing.T) {
 	t.Parallel()
-	pgURL(t)
+	pgtest.URL(t)
 	f := sinktest.All()
 	f.TextNUL = false
 	f.Checkpoint = true
@@ -120,7 +121,7 @@ func TestPostgresHostTableDefaults(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	_, err := pool.Exec(ctx, `CREATE TABLE `+schema+`.people (id text PRIMARY KEY, mail text, mail_key text)`)
 	require.NoError(t, err)
 	tables := map[string]sink.TableMapping{"contact": {Table: "people", Columns: map[string]string{"email": "mail"}, KeyColumns: map[string]string{"email": "mail_key"}}}

@@ -2,15 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -20,8 +18,8 @@ import (
 )
 
 // The PostgreSQL tests run when INTAKE_TEST_POSTGRES holds a connection
-// URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Each
-// test works in a schema of its own, dropped at its end.
+// URL (see internal/pgtest). Each test works in a schema of its own,
+// dropped at its end; the tests share one pool.
 
 var pgPool struct {
 	once sync.Once
@@ -29,20 +27,10 @@ var pgPool struct {
 	err  error
 }
 
-// pgURL returns the test database's URL or skips the test.
-func pgURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		tb.Skip("PostgreSQL tests skipped: set INTAKE_TEST_POSTGRES=postgres://user@host:5432/db?sslmode=disable to run them")
-	}
-	return url
-}
-
 // testPool returns the pool all tests of the package share.
 func testPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	url := pgURL(tb)
+	url := pgtest.URL(tb)
 	pgPool.once.Do(func() {
 		cfg, err := pgxpool.ParseConfig(url)
 		if err != nil {
@@ -57,30 +45,12 @@ func testPool(tb testing.TB) *pgxpool.Pool {
 	return pgPool.pool
 }
 
-// testSchema creates a schema of its own for the test and drops it at the
-// test's end.
-func testSchema(tb testing.TB, pool *pgxpool.Pool) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "intake_test_" + hex.EncodeToString(b)
-	_, err := pool.Exec(context.Background(), "CREATE SCHEMA "+name)
-	require.NoError(tb, err)
-	tb.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+name+" CASCADE")
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
-
 // openPostgres returns a Postgres sink in a fresh schema.
 func openPostgres(tb testing.TB, cfg postgres.Config) *postgres.Store {
 	tb.Helper()
 	pool := testPool(tb)
 	if cfg.Schema == "" {
-		cfg.Schema = testSchema(tb, pool)
+		cfg.Schema = pgtest.Schema(tb)
 	}
 	p, err := postgres.New(context.Background(), pool, cfg)
 	require.NoError(tb, err)
@@ -91,7 +61,7 @@ func openPostgres(tb testing.TB, cfg postgres.Config) *postgres.Store {
 
 func TestPostgresConformance(t *testing.T) {
 	t.Parallel()
-	pgURL(t)
+	pgtest.URL(t)
 	f := sinktest.All()
 	f.TextNUL = false
 	f.Checkpoint = true
@@ -108,9 +78,7 @@ var pgConfigs sync.Map // *postgres.Store → postgres.Config
 func reopenPostgres(t *testing.T, s sink.Sink) sink.Sink {
 	cfg, ok := pgConfigs.Load(s)
 	require.True(t, ok, "reopenPostgres: the sink was not opened by openPostgres")
-	pool, err := pgxpool.New(context.Background(), pgURL(t))
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := pgtest.NewPool(t, "")
 	p, err := postgres.New(context.Background(), pool, cfg.(postgres.Config))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
@@ -137,8 +105,7 @@ func TestPostgresTextNUL(t *testing.T) {
 func TestPostgresTwoProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	a := openPostgres(t, postgres.Config{Schema: schema})
 	b := openPostgres(t, postgres.Config{Schema: schema})
 	fixture.Write(t, a, fixture.Create(fixture.Person("1", "a@example.com", "Anna", "")))
@@ -169,7 +136,7 @@ func TestPostgresMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	_, err := postgres.New(ctx, pool, postgres.Config{Schema: schema, SkipMigrations: true})
 	require.ErrorContains(t, err, "postgres.Migrations")
 	// The host runs the migrations itself, twice: they are idempotent.
@@ -209,7 +176,7 @@ JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHER
 func TestPostgresOpenBesideAuditUsers(t *testing.T) {
 	t.Parallel()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	openPostgres(t, postgres.Config{Schema: schema})
 	for _, c := range []struct{ name, q string }{
 		{"reader", `SELECT count(*) FROM ` + schema + `.intake_audit`},

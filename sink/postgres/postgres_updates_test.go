@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -23,7 +24,7 @@ func TestPostgresLargeUpdateBatches(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema, Now: func() time.Time { return clock }})
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/postgres"
@@ -16,7 +17,7 @@ func TestPostgresHostUnlinkColumns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	_, err := pool.Exec(ctx, sprintf(hostContacts, schema, "uuid"))
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `ALTER TABLE `+schema+`.contacts ADD COLUMN referrer uuid, ADD COLUMN pals text[]`)
@@ -35,7 +36,7 @@ func TestPostgresUnlinkOldAuditTable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	openPostgres(t, postgres.Config{Schema: schema})
 	_, err := pool.Exec(ctx, `ALTER TABLE `+schema+`.intake_audit DROP COLUMN field, DROP COLUMN target_object, DROP COLUMN target_id`)
 	require.NoError(t, err)
@@ -61,8 +62,7 @@ func TestPostgresUnlinkOldAuditTable(t *testing.T) {
 func TestPostgresUnlinkOtherProcessTable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	a := openPostgres(t, postgres.Config{Schema: schema})
 	fixture.Write(t, a, fixture.Create(fixture.Referral("1", "a@example.com", "", "")))
 	b := openPostgres(t, postgres.Config{Schema: schema})
@@ -86,13 +86,13 @@ func TestPostgresUnlinkOtherProcessTable(t *testing.T) {
 func TestPostgresTempTablesOfOneConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgURL(t))
+	cfg, err := pgxpool.ParseConfig(pgtest.URL(t))
 	require.NoError(t, err)
 	cfg.MaxConns = 1
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	schema := testSchema(t, testPool(t))
+	schema := pgtest.Schema(t)
 	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	for _, s := range []*intake.Schema{
@@ -126,8 +126,7 @@ func TestPostgresTempTablesOfOneConnection(t *testing.T) {
 func TestPostgresUnlinkOtherProcessField(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := testPool(t)
-	schema := testSchema(t, pool)
+	schema := pgtest.Schema(t)
 	a := openPostgres(t, postgres.Config{Schema: schema})
 	plain := intake.MustSchema("ticket", intake.Field{Name: "subject", Type: intake.TypeText})
 	t0 := intake.NewRecord(plain)
