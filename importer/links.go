@@ -647,142 +647,187 @@ type linker struct {
 }
 
 // linkFields adds to the job's schema the fields its profile link and
-// links need.
+// links need: each link's id field and reference field, and the fields it
+// carries to its target that the schema lacks. An id field the schema
+// declares without a Ref gets the link's target as its Ref.
 func linkFields(job *Job) error {
 	job.Links = slices.Clone(job.Links)
-	var add []intake.Field
-	has := func(name string) bool {
-		return job.Schema.Index(name) >= 0 || slices.ContainsFunc(add, func(f intake.Field) bool { return f.Name == name })
-	}
-	typeOf := func(name string) intake.Field {
-		if i := job.Schema.Index(name); i >= 0 {
-			return job.Schema.Field(i)
-		}
-		return add[slices.IndexFunc(add, func(f intake.Field) bool { return f.Name == name })]
-	}
-	keepers := map[string]bool{} // reference and id fields: always the row's
-	// refs are the id fields the job's schema declares without a Ref: the
-	// link gives them one (the sinks find links by it, Job.Unlink).
-	refs := map[string]string{}
-	idField := func(what, name, object string, many bool) error {
-		if !has(name) {
-			f := intake.Field{Name: name, Type: intake.TypeID, Label: object + " record", Ref: object}
-			if many {
-				f.Type, f.Label = intake.TypeMultiSelect, object+" records"
-			}
-			add = append(add, f)
-			return nil
-		}
-		f := typeOf(name)
-		want := intake.TypeID
-		if many {
-			want = intake.TypeMultiSelect
-		}
-		ref := f.Ref
-		if ref == "" {
-			ref = refs[name]
-		}
-		switch {
-		case f.Type != want:
-			return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
-		case ref != "" && ref != object:
-			return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
-		case f.Ref == "":
-			refs[name] = object
-		}
-		return nil
-	}
+	ls := linkSchema{schema: job.Schema, keepers: map[string]bool{}, refs: map[string]string{}}
 	if p := job.Profile; p != nil {
-		keepers[p.Field] = true
-		ref := p.Object
-		if !has(p.Field) {
-			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
-		} else if err := idField("profile link", p.Field, ref, false); err != nil {
+		if err := ls.profile(p); err != nil {
 			return err
 		}
 	}
-	carriedOnly := map[string]bool{}
 	for i := range job.Links {
-		l := &job.Links[i]
-		l.dropped = nil
-		target, err := targetSchema(l.Object, l.Schema)
-		if err != nil {
-			return fmt.Errorf("intake: link %s: %w", l.Field, err)
-		}
-		l.Schema = target
-		if len(l.Key.Fields) == 0 {
-			l.Key = intake.Keys(l.Field)
-		}
-		if len(l.Key.Fields) != 1 {
-			return fmt.Errorf("intake: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
-		}
-		kf := target.Index(l.Key.Fields[0])
-		if kf < 0 {
-			return fmt.Errorf("intake: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
-		}
-		if l.IDField == "" {
-			l.IDField = l.Object + "_record_id"
-			if l.Many {
-				l.IDField += "s"
-			}
-		}
-		keepers[l.Field], keepers[l.IDField] = true, true
-		key := target.Field(kf)
-		if !has(l.Field) {
-			f := intake.Field{Name: l.Field, Type: key.Type, Options: key.Options, Label: key.Label}
-			if l.Many {
-				f.Type = intake.TypeMultiSelect
-			}
-			add = append(add, f)
-		}
-		if err := idField("link "+l.Field, l.IDField, l.Object, l.Many); err != nil {
+		if err := ls.link(&job.Links[i]); err != nil {
 			return err
-		}
-		if err := checkCarried(l, target, kf); err != nil {
-			return err
-		}
-		names := make([]string, 0, len(l.Fields))
-		for name := range l.Fields {
-			names = append(names, name)
-		}
-		slices.Sort(names) // the schema's order does not depend on the map's
-		for _, name := range names {
-			tf := target.Field(target.Index(l.Fields[name]))
-			if has(name) {
-				if f := typeOf(name); f.Type != tf.Type {
-					return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
-				}
-				continue
-			}
-			label := tf.Label
-			if label == "" {
-				label = tf.Name
-			}
-			add = append(add, intake.Field{Name: name, Type: tf.Type, Options: tf.Options, Label: l.Object + " " + label})
-			carriedOnly[name] = true
-			l.dropped = append(l.dropped, name)
 		}
 	}
 	// A field that one link carries and another one references is the
 	// row's.
 	for i := range job.Links {
-		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return keepers[n] })
+		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return ls.keepers[n] })
 	}
-	if len(add) == 0 && len(refs) == 0 {
+	if len(ls.add) == 0 && len(ls.refs) == 0 {
 		return nil
 	}
-	fields := job.Schema.Fields()
-	for i := range fields {
-		if ref, ok := refs[fields[i].Name]; ok {
-			fields[i].Ref = ref
-		}
-	}
-	s, err := intake.NewSchema(job.Schema.Object(), append(fields, add...)...)
+	s, err := ls.build()
 	if err != nil {
 		return fmt.Errorf("intake: link fields: %w", err)
 	}
 	job.Schema = s
 	return nil
+}
+
+// linkSchema is the job's schema as linkFields extends it.
+type linkSchema struct {
+	schema *intake.Schema
+	add    []intake.Field // the fields the schema lacks, in the order added
+	// keepers are the reference and id fields: always the row's.
+	keepers map[string]bool
+	// refs are the id fields the job's schema declares without a Ref: the
+	// link gives them one (the sinks find links by it, Job.Unlink).
+	refs map[string]string
+}
+
+// has reports whether the schema has field name or it is added.
+func (ls *linkSchema) has(name string) bool {
+	return ls.schema.Index(name) >= 0 || slices.ContainsFunc(ls.add, func(f intake.Field) bool { return f.Name == name })
+}
+
+// field returns field name, of the schema or added (has).
+func (ls *linkSchema) field(name string) intake.Field {
+	if i := ls.schema.Index(name); i >= 0 {
+		return ls.schema.Field(i)
+	}
+	return ls.add[slices.IndexFunc(ls.add, func(f intake.Field) bool { return f.Name == name })]
+}
+
+// profile adds the profile link's id field, or checks the one declared.
+func (ls *linkSchema) profile(p *ProfileLink) error {
+	ls.keepers[p.Field] = true
+	if !ls.has(p.Field) {
+		ls.add = append(ls.add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: p.Object})
+		return nil
+	}
+	return ls.idField("profile link", p.Field, p.Object, false)
+}
+
+// link checks link l against its target and adds the fields it needs: its
+// reference field, its id field and the fields it carries. It sets the
+// link's defaults (Schema, Key, IDField) and the carried fields it adds
+// (dropped).
+func (ls *linkSchema) link(l *Link) error {
+	l.dropped = nil
+	target, err := targetSchema(l.Object, l.Schema)
+	if err != nil {
+		return fmt.Errorf("intake: link %s: %w", l.Field, err)
+	}
+	l.Schema = target
+	if len(l.Key.Fields) == 0 {
+		l.Key = intake.Keys(l.Field)
+	}
+	if len(l.Key.Fields) != 1 {
+		return fmt.Errorf("intake: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
+	}
+	kf := target.Index(l.Key.Fields[0])
+	if kf < 0 {
+		return fmt.Errorf("intake: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
+	}
+	if l.IDField == "" {
+		l.IDField = l.Object + "_record_id"
+		if l.Many {
+			l.IDField += "s"
+		}
+	}
+	ls.keepers[l.Field], ls.keepers[l.IDField] = true, true
+	if !ls.has(l.Field) {
+		// The reference field is of the type of the target's key.
+		key := target.Field(kf)
+		f := intake.Field{Name: l.Field, Type: key.Type, Options: key.Options, Label: key.Label}
+		if l.Many {
+			f.Type = intake.TypeMultiSelect
+		}
+		ls.add = append(ls.add, f)
+	}
+	if err := ls.idField("link "+l.Field, l.IDField, l.Object, l.Many); err != nil {
+		return err
+	}
+	if err := checkCarried(l, target, kf); err != nil {
+		return err
+	}
+	return ls.carried(l, target)
+}
+
+// idField adds the id field name of a link (what) to targets of type
+// object, or checks the one declared: its type, and its Ref, which names
+// the object type of the records it links to (refs holds the Ref it gets).
+func (ls *linkSchema) idField(what, name, object string, many bool) error {
+	if !ls.has(name) {
+		f := intake.Field{Name: name, Type: intake.TypeID, Label: object + " record", Ref: object}
+		if many {
+			f.Type, f.Label = intake.TypeMultiSelect, object+" records"
+		}
+		ls.add = append(ls.add, f)
+		return nil
+	}
+	f := ls.field(name)
+	want := intake.TypeID
+	if many {
+		want = intake.TypeMultiSelect
+	}
+	ref := f.Ref
+	if ref == "" {
+		ref = ls.refs[name]
+	}
+	switch {
+	case f.Type != want:
+		return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
+	case ref != "" && ref != object:
+		return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
+	case f.Ref == "":
+		ls.refs[name] = object
+	}
+	return nil
+}
+
+// carried adds the fields that link l carries to its target and the
+// schema lacks, of their target field's type, and checks the type of those
+// it has (a carried value is read with its target field's type).
+func (ls *linkSchema) carried(l *Link, target *intake.Schema) error {
+	names := make([]string, 0, len(l.Fields))
+	for name := range l.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the schema's order does not depend on the map's
+	for _, name := range names {
+		tf := target.Field(target.Index(l.Fields[name]))
+		if ls.has(name) {
+			if f := ls.field(name); f.Type != tf.Type {
+				return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
+			}
+			continue
+		}
+		label := tf.Label
+		if label == "" {
+			label = tf.Name
+		}
+		ls.add = append(ls.add, intake.Field{Name: name, Type: tf.Type, Options: tf.Options, Label: l.Object + " " + label})
+		l.dropped = append(l.dropped, name)
+	}
+	return nil
+}
+
+// build returns the job's schema with the Refs of refs and the fields
+// added.
+func (ls *linkSchema) build() (*intake.Schema, error) {
+	fields := ls.schema.Fields()
+	for i := range fields {
+		if ref, ok := ls.refs[fields[i].Name]; ok {
+			fields[i].Ref = ref
+		}
+	}
+	return intake.NewSchema(ls.schema.Object(), append(fields, ls.add...)...)
 }
 
 // checkCarried checks a link's Fields, Update and Many against the target

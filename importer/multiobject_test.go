@@ -477,6 +477,7 @@ func TestMultiObjectJobErrors(t *testing.T) {
 		{"update without fields", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Update: true}, "Fields is empty"},
 		{"fields to the key", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"site": "domain"}}, "the reference (company_domain) sets the key"},
 		{"fields to nothing", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"x": "revenue"}}, `"revenue", which is not a field of "account"`},
+		{"fields of another type", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"email": "name"}}, "carries the account's name, a text"},
 		{"many with fields", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true, Missing: importer.MissingCreate, Fields: map[string]string{"x": "description"}}, "several targets per row"},
 		{"many by a number", nil, importer.Link{Field: "tiers", Object: "tier", Schema: decimalKey, Key: intake.Keys("level"), Many: true}, "reads its items as text"},
 		{"many on a single field", nil, importer.Link{Field: "email", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true}, "multiselect field"},
