@@ -907,105 +907,164 @@ func sameFields(a, b *intake.Schema) bool {
 }
 
 // compileLinks compiles the job's profile link and links against the run's
-// schema.
+// schema, then checks what they write to their targets and prepares the
+// store for it.
 func (r *run) compileLinks(ctx context.Context) error {
-	job, schema := &r.job, r.schema
-	r.links = linking{carry: newCarryPlan(r.plan.Schema(), schema)}
+	job := &r.job
+	r.links = linking{carry: newCarryPlan(r.plan.Schema(), r.schema)}
 	if job.Profile == nil && len(job.Links) == 0 {
 		return nil
 	}
 	if p := job.Profile; p != nil {
-		target, err := targetSchema(p.Object, p.Schema)
+		l, err := r.compileProfile(p)
 		if err != nil {
-			return fmt.Errorf("intake: profile link: %w", err)
-		}
-		rules := p.Rules
-		if len(rules) == 0 {
-			for _, f := range []string{"email", "contact_id", "phone"} {
-				if schema.Index(f) >= 0 && target.Index(f) >= 0 {
-					rules = append(rules, intake.Keys(f))
-				}
-			}
-			if len(rules) == 0 {
-				return fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
-			}
-		}
-		ts, err := r.targetsOf(target)
-		if err != nil {
-			return fmt.Errorf("intake: profile link: %w", err)
-		}
-		l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
-		for _, spec := range rules {
-			if err := l.addRule(schema, spec, spec.Fields); err != nil {
-				return fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
-			}
+			return err
 		}
 		r.links.links = append(r.links.links, l)
 	}
 	for i := range job.Links {
-		ln := &job.Links[i]
-		ts, err := r.targetsOf(ln.Schema)
+		l, err := r.compileLink(&job.Links[i])
 		if err != nil {
-			return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-		}
-		l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
-			column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
-		if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
-			return fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
-		}
-		idType := schema.Field(l.idField).Type
-		if ln.Many {
-			if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
-				return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
-			}
-			if idType != intake.TypeMultiSelect {
-				return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
-			}
-			spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
-			plan, err := ts.schema.CompileKey(spec)
-			if err != nil {
-				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-			}
-			l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
-			ts.addPlan(spec.Name(), plan)
-			l.rules = []linkRule{{spec: spec, name: spec.Name()}}
-		} else {
-			if idType.Kind() != intake.KindText {
-				return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
-			}
-			// The reference is the row's Field, keyed with the options of
-			// the target's key.
-			rowSpec := ln.Key
-			rowSpec.Fields = []string{ln.Field}
-			if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
-				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-			}
-		}
-		names := make([]string, 0, len(ln.Fields))
-		for name := range ln.Fields {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			c := carried{own: schema.Index(name), slot: r.links.carry.slot(name), to: ts.schema.Index(ln.Fields[name])}
-			if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
-				return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
-			}
-			l.carry = append(l.carry, c)
-		}
-		if r.links.carry != nil {
-			l.nslots = len(r.links.carry.slots)
-		}
-		if ln.Update {
-			ts.update = true
-		}
-		// The link moves with its reference: an update merges the id field
-		// as it merges the reference field.
-		if mapsField(r.plan, ln.Field) {
-			r.rules.mapped[l.idField] = true
+			return err
 		}
 		r.links.links = append(r.links.links, l)
 	}
+	return r.prepareTargets(ctx)
+}
+
+// compileProfile compiles the profile link: its rules, by default the
+// email, contact_id and phone that the rows and the profiles share.
+func (r *run) compileProfile(p *ProfileLink) (*linker, error) {
+	schema := r.schema
+	target, err := targetSchema(p.Object, p.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("intake: profile link: %w", err)
+	}
+	rules := p.Rules
+	if len(rules) == 0 {
+		for _, f := range []string{"email", "contact_id", "phone"} {
+			if schema.Index(f) >= 0 && target.Index(f) >= 0 {
+				rules = append(rules, intake.Keys(f))
+			}
+		}
+		if len(rules) == 0 {
+			return nil, fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
+		}
+	}
+	ts, err := r.targetsOf(target)
+	if err != nil {
+		return nil, fmt.Errorf("intake: profile link: %w", err)
+	}
+	l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
+	for _, spec := range rules {
+		if err := l.addRule(schema, spec, spec.Fields); err != nil {
+			return nil, fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
+		}
+	}
+	return l, nil
+}
+
+// compileLink compiles link ln: its key (on its reference, or on each item
+// of a Many link's), the values it carries, and its id field, which an
+// update merges as it merges the reference field.
+func (r *run) compileLink(ln *Link) (*linker, error) {
+	schema := r.schema
+	ts, err := r.targetsOf(ln.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
+		column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
+	if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
+		return nil, fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
+	}
+	if ln.Many {
+		err = l.keyItems(schema, ln)
+	} else {
+		err = l.keyReference(schema, ln)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.compileCarried(l, ln); err != nil {
+		return nil, err
+	}
+	if ln.Update {
+		ts.update = true
+	}
+	// The link moves with its reference: an update merges the id field
+	// as it merges the reference field.
+	if mapsField(r.plan, ln.Field) {
+		r.rules.mapped[l.idField] = true
+	}
+	return l, nil
+}
+
+// keyItems keys the items of Many link ln: its reference and id fields
+// are multiselect fields, and each item is keyed on the target's key field
+// (itemPlan).
+func (l *linker) keyItems(schema *intake.Schema, ln *Link) error {
+	if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
+		return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
+	}
+	if idType := schema.Field(l.idField).Type; idType != intake.TypeMultiSelect {
+		return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
+	}
+	ts := l.ts
+	spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
+	plan, err := ts.schema.CompileKey(spec)
+	if err != nil {
+		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
+	ts.addPlan(spec.Name(), plan)
+	l.rules = []linkRule{{spec: spec, name: spec.Name()}}
+	return nil
+}
+
+// keyReference keys the reference of single link ln: the row's Field,
+// keyed with the options of the target's key, whose record id goes to a
+// text or id field.
+func (l *linker) keyReference(schema *intake.Schema, ln *Link) error {
+	if idType := schema.Field(l.idField).Type; idType.Kind() != intake.KindText {
+		return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
+	}
+	rowSpec := ln.Key
+	rowSpec.Fields = []string{ln.Field}
+	if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
+		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	return nil
+}
+
+// compileCarried compiles the values link ln carries to its target, each
+// from the row's own field or else from the chunk's carried values.
+func (r *run) compileCarried(l *linker, ln *Link) error {
+	names := make([]string, 0, len(ln.Fields))
+	for name := range ln.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := carried{own: r.schema.Index(name), slot: r.links.carry.slot(name), to: l.ts.schema.Index(ln.Fields[name])}
+		if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
+			return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
+		}
+		l.carry = append(l.carry, c)
+	}
+	if r.links.carry != nil {
+		l.nslots = len(r.links.carry.slots)
+	}
+	return nil
+}
+
+// prepareTargets checks what each link writes to its targets (Missing
+// reject by default) and prepares for it: a link that creates or updates
+// its targets cannot target the type the job imports, an update needs a
+// sink.Getter, and a real run ensures the store's schema of each object
+// type it writes (sink.SchemaEnsurer).
+func (r *run) prepareTargets(ctx context.Context) error {
+	schema := r.schema
 	ensured := map[*targets]bool{}
 	for _, l := range r.links.links {
 		if l.idField < 0 { // cannot happen: linkFields added it
@@ -1028,7 +1087,7 @@ func (r *run) compileLinks(ctx context.Context) error {
 			}
 			r.links.get = g
 		}
-		if writes && !job.DryRun && !ensured[l.ts] {
+		if writes && !r.job.DryRun && !ensured[l.ts] {
 			ensured[l.ts] = true
 			if e, ok := r.im.cfg.Sink.(sink.SchemaEnsurer); ok {
 				if err := e.EnsureSchema(ctx, l.ts.schema); err != nil {
