@@ -502,6 +502,89 @@ func TestExplainDryRun(t *testing.T) {
 	assert.EqualValues(t, 2, rep.Created)
 }
 
+// TestExplainUpdateOfCreated: a row that updates the record an earlier
+// row of the file creates (not stored yet in a real run's batch, kept by a
+// dry run) is explained with the fields it changes.
+func TestExplainUpdateOfCreated(t *testing.T) {
+	t.Parallel()
+	for _, dry := range []bool{false, true} {
+		for name, s := range stores(t) {
+			t.Run(fmt.Sprintf("%s/dry=%v", name, dry), func(t *testing.T) {
+				rep := runJob(t, importer.Config{Sink: s}, importer.Job{
+					Source: csvSource(t, "f.csv", "email,city\nz@x.io,Zug\nz@x.io,Bern\n"), DryRun: dry, Explain: 2,
+				})
+				require.Len(t, rep.Explain, 2)
+				x := rep.Explain[1]
+				assert.Equal(t, "update", x.Decision)
+				assert.Equal(t, "the record an earlier row of this file creates", x.Note)
+				assert.Equal(t, []importer.Change{{Field: "city", Old: "Zug", New: "Bern"}}, x.Changes)
+				assert.EqualValues(t, 1, rep.Created)
+				assert.EqualValues(t, 1, rep.Updated)
+			})
+		}
+	}
+}
+
+// vanishing is a store whose Get leaves out the records of gone, as if
+// another writer deleted them between a run's lookup and its read.
+type vanishing struct {
+	objectStore
+	gone map[string]bool
+}
+
+func (v vanishing) Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error) {
+	got, err := v.objectStore.Get(ctx, s, ids)
+	for id := range v.gone {
+		delete(got, id)
+	}
+	return got, err
+}
+
+// TestVanishedMatchIsNoMatch: a matched record that the run's read of the
+// matched records no longer finds is no match: the row updates the
+// matched records still there, or else is a row without a match.
+func TestVanishedMatchIsNoMatch(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"memory", "sqlite"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newObjectStore(t, name)
+			seed(t, s, intake.ContactSchema(), "email,city\ntwin@x.io,A\ntwin@x.io,B\nsolo@x.io,C\n")
+			gone, twinGone := map[string]bool{}, false
+			for id, email := range byID(t, s) {
+				switch {
+				case email == "solo@x.io":
+					gone[id] = true
+				case email == "twin@x.io" && !twinGone:
+					gone[id], twinGone = true, true
+				}
+			}
+			rep := runJob(t, importer.Config{Sink: vanishing{s, gone}}, importer.Job{
+				Source: csvSource(t, "f.csv", "email,city\ntwin@x.io,Z\nsolo@x.io,Y\n"), Explain: 2,
+			})
+			require.Len(t, rep.Explain, 2)
+			require.Len(t, rep.Explain[0].Records, 1, "one twin is gone")
+			assert.False(t, gone[rep.Explain[0].Records[0]])
+			assert.Equal(t, "update", rep.Explain[0].Decision)
+			assert.Equal(t, "create", rep.Explain[1].Decision, "solo is gone: no match")
+			assert.Equal(t, "email", rep.Explain[1].Rule)
+			assert.EqualValues(t, 1, rep.Updated)
+			assert.EqualValues(t, 1, rep.Created)
+		})
+	}
+}
+
+// byID returns the emails of the stored contacts by record id.
+func byID(t *testing.T, s store) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, s.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+		out[r.ID] = r.Get("email").Str()
+		return nil
+	}))
+	return out
+}
+
 // TestRandomMatricesKeepTheInvariant runs random files through random
 // matrices and duplicate policies, and checks that every row is accounted
 // for and that no key is stored twice when rows create records.

@@ -365,6 +365,16 @@ func TestLinkJobErrors(t *testing.T) {
 		{"composite key", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account", Key: intake.Keys("name", "domain")}}}, "has 2 fields"},
 		{"type clash", importer.Job{Schema: intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail}, intake.Field{Name: "account_id", Type: intake.TypeText}),
 			Links: []importer.Link{{Field: "account_id", Object: "account"}}}, "one type"},
+		{"profile without schema", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Object: "team"}},
+			`profile link: object type "team" has no default schema`},
+		{"profile sharing no key", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Object: "ticket", Schema: ticketSchema}},
+			"share none of email, contact_id and phone"},
+		{"profile rule not in target", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Rules: []intake.KeySpec{intake.Keys("event_id")}}},
+			`profile rule event_id: "event_id" is not a field of "contact"`},
+		{"two schemas of one type", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account"},
+			{Field: "billing_id", Object: "account", Key: intake.Keys("account_id"), IDField: "billing_record_id",
+				Schema: intake.MustSchema("account", intake.Field{Name: "account_id", Type: intake.TypeID})}}},
+			"two links to \"account\" give it different schemas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -477,10 +477,14 @@ func TestMultiObjectJobErrors(t *testing.T) {
 		{"update without fields", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Update: true}, "Fields is empty"},
 		{"fields to the key", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"site": "domain"}}, "the reference (company_domain) sets the key"},
 		{"fields to nothing", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"x": "revenue"}}, `"revenue", which is not a field of "account"`},
+		{"fields of another type", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"email": "name"}}, "carries the account's name, a text"},
 		{"many with fields", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true, Missing: importer.MissingCreate, Fields: map[string]string{"x": "description"}}, "several targets per row"},
 		{"many by a number", nil, importer.Link{Field: "tiers", Object: "tier", Schema: decimalKey, Key: intake.Keys("level"), Many: true}, "reads its items as text"},
+		{"many keyed with email rules on text", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.KeySpec{Fields: []string{"name"}, EmailRules: intake.EmailProvider}, Many: true},
+			"link lists: intake: key name[provider] of \"list\": email rules"},
 		{"many on a single field", nil, importer.Link{Field: "email", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true}, "multiselect field"},
 		{"update without getter", lookupOnly{memory.New(memory.Config{})}, companyLink(true), "sink.Getter"},
+		{"store refuses the target", refusesAccounts{newObjectStore(t, "memory")}, companyLink(false), `prepare the store for "account": no accounts here`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -498,6 +502,16 @@ func TestMultiObjectJobErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// refusesAccounts is a store that cannot be prepared for accounts.
+type refusesAccounts struct{ objectStore }
+
+func (refusesAccounts) EnsureSchema(_ context.Context, s *intake.Schema) error {
+	if s.Object() == intake.ObjectAccount {
+		return fmt.Errorf("no %ss here", s.Object())
+	}
+	return nil
 }
 
 // lookupOnly is a sink that looks records up but cannot read them by id.
