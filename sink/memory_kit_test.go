@@ -13,5 +13,5 @@ func TestMemoryConformance(t *testing.T) {
 		m := sink.NewMemory(sink.MemoryConfig{})
 		t.Cleanup(func() { m.Close() })
 		return m
-	}, sinktest.All())
+	}, sinktest.Features{AllOrNothing: true, TextNUL: true, Schemas: true})
 }

@@ -90,10 +90,7 @@ func openPostgres(tb testing.TB, cfg sink.PostgresConfig) *sink.Postgres {
 func TestPostgresConformance(t *testing.T) {
 	t.Parallel()
 	pgURL(t)
-	f := sinktest.All()
-	f.TextNUL = false
-	f.Checkpoint = true
-	f.Reopen = reopenPostgres
+	f := sinktest.Features{AllOrNothing: true, Schemas: true, Reopen: reopenPostgres}
 	sinktest.Run(t, func(t *testing.T) sink.Sink { return openPostgres(t, sink.PostgresConfig{}) }, f)
 }
 

@@ -117,19 +117,19 @@ func testMixedBatches(k *kit) {
 	require.Equal(t, "c1", evs["e1"].Get("profile_id").Str())
 	require.Equal(t, []string{"c1"}, evs["e2"].Get("watchers").Items())
 	require.Equal(t, "mail", evs["e3"].Get("type").Str())
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"A1": {"a1"}, "A3": {"a3"}}, k.lookupIn(accounts, intake.Keys("account_id"), "A1", "A3", "E1"))
 		require.Equal(t, map[intake.Key][]string{"E3": {"e3"}}, k.lookupIn(events, intake.Keys("event_id"), "E3", "A1"))
 		require.Equal(t, map[intake.Key][]string{"c2@example.com": {"c2"}}, k.lookup(byEmail, "c2@example.com"))
 	}
-	if k.f.Scan {
+	if k.c.scan {
 		require.Equal(t, []string{"a1", "a2", "a3"}, k.scanIDs(accounts))
 		require.Equal(t, []string{"c1", "c2", "c3"}, k.scanIDs(contact))
 		require.Equal(t, []string{"e1", "e2", "e3"}, k.scanIDs(events))
 	}
 	counts := func(want map[string]int64) {
 		t.Helper()
-		if k.f.Count {
+		if k.c.count {
 			for obj, n := range want {
 				require.Equal(t, n, k.count(obj), obj)
 			}
@@ -175,7 +175,7 @@ func testMixedBatches(k *kit) {
 		counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
 	}
 
-	if k.f.Lifecycle {
+	if k.c.lifecycle {
 		ops := []*sink.Op{
 			create(account("a5", "A5", "Echo")),
 			lifecycle(sink.OpInactivate, "c2", auditAt(0, "left")),
@@ -199,7 +199,7 @@ func testMixedBatches(k *kit) {
 		requireAudit(k, []sink.AuditEntry{wantAudit(ops[1]), wantAudit(ops[4])}, k.auditLog(intake.ObjectContact, ""), "contacts' log")
 		requireAudit(k, []sink.AuditEntry{wantAudit(ops[6])}, k.auditLog(intake.ObjectActivity, ""), "activities' log")
 		counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
-		if k.f.Lookup {
+		if k.c.lookup {
 			require.Empty(t, k.lookupIn(accounts, intake.Keys("account_id"), "A3"))
 			require.Equal(t, map[intake.Key][]string{"A5": {"a5"}}, k.lookupIn(accounts, intake.Keys("account_id"), "A5"))
 			require.Empty(t, k.lookup(byEmail, "c1@example.com"))

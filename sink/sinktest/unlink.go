@@ -128,7 +128,7 @@ func testUnlink(k *kit) {
 	require.Equal(t, contactLinks, k.links(linkedContacts, cf, "c1", "c2", "c3", "c6"))
 	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4"))
 	byProfile := intake.Keys("profile_id")
-	if k.f.Lookup { // a key on a link field, kept current by the unlinks
+	if k.c.lookup { // a key on a link field, kept current by the unlinks
 		require.Equal(t, map[intake.Key][]string{"c1": {"e1", "e2"}, "c2": {"e3"}}, k.lookupIn(events, byProfile, "c1", "c2"))
 	}
 
@@ -169,7 +169,7 @@ func testUnlink(k *kit) {
 	}
 	require.Equal(t, contactLinks, k.links(linkedContacts, cf, "c2", "c3", "c6"))
 	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4", "e5"))
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"c2": {"e3"}}, k.lookupIn(events, byProfile, "c1", "c2"))
 	}
 	require.Equal(t, "Acme", k.getIn(accounts, "a1")["a1"].Get("name").Str(), "accounts hold no link to contacts")
@@ -221,12 +221,12 @@ func testUnlink(k *kit) {
 	requireAuditSet(k, wantEvents, k.auditLog(intake.ObjectActivity, ""), "activities' log")
 
 	// The records are found as before.
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"c4": {"e4"}}, k.lookupIn(events, byProfile, "c1", "c2", "c4"))
 		require.Equal(t, map[intake.Key][]string{"c3@example.com": {"c3"}}, k.lookupIn(linkedContacts, byEmail, "c1@example.com", "c3@example.com"))
 		require.Equal(t, map[intake.Key][]string{"E2": {"e2"}, "E5": {"e5"}}, k.lookupIn(events, intake.Keys("event_id"), "E2", "E5"))
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 3, k.count(intake.ObjectContact))
 		require.EqualValues(t, 5, k.count(intake.ObjectActivity))
 		require.EqualValues(t, 1, k.count(intake.ObjectAccount))
@@ -306,13 +306,6 @@ func testUnlinkContacts(k *kit) {
 // Op.Unlink existed ignores the field).
 func testUnlinkRefused(k *kit) {
 	t := k.t
-	u, ok := k.s.(sink.Unlinker)
-	switch {
-	case !ok:
-		t.Skipf("sinktest: %T does not implement sink.Unlinker, so the importer never sends it Op.Unlink", k.s)
-	case u.Unlinks():
-		t.Skipf("sinktest: %T reports that it applies Op.Unlink (sink.Unlinker): set Features.Unlink to test it", k.s)
-	}
 	k.ensure(linkedContacts)
 	k.write(create(linked("c1", "c1@example.com", "", "")), create(linked("c2", "c2@example.com", "", "c1")))
 	for _, kind := range []sink.OpKind{sink.OpDelete, sink.OpAnonymize} {
