@@ -14,5 +14,5 @@ func TestMemoryConformance(t *testing.T) {
 		m := memory.New(memory.Config{})
 		t.Cleanup(func() { m.Close() })
 		return m
-	}, sinktest.All())
+	}, sinktest.Features{AllOrNothing: true, TextNUL: true, Schemas: true})
 }

@@ -54,10 +54,7 @@ func openHost(t *testing.T, idType string) (*postgres.Store, string) {
 func TestPostgresHostTableConformance(t *testing.T) {
 	t.Parallel()
 	pgtest.URL(t)
-	f := sinktest.All()
-	f.TextNUL = false
-	f.Checkpoint = true
-	f.Reopen = reopenPostgres
+	f := sinktest.Features{AllOrNothing: true, Schemas: true, Reopen: reopenPostgres}
 	sinktest.Run(t, func(t *testing.T) sink.Sink { s, _ := openHost(t, "text"); return s }, f)
 }
 

@@ -24,7 +24,7 @@ func TestSQLiteConformance(t *testing.T) {
 // sqliteKitFeatures are the kit's features of the SQLite sink, whose
 // Reopen opens the database file again, as another process would.
 func sqliteKitFeatures() sinktest.Features {
-	f := sinktest.All()
+	f := sinktest.Features{AllOrNothing: true, TextNUL: true, Schemas: true}
 	f.Reopen = func(t *testing.T, s sink.Sink) sink.Sink {
 		var path string
 		require.NoError(t, s.(*sqlite.Store).DB().QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path))
