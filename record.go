@@ -16,8 +16,8 @@ type Record struct {
 	Values []Value
 	// OptedOut is true when the contact opted out of communication.
 	OptedOut bool
-	// Inactive is true when the record was made inactive (SecuTix's
-	// "inactivate": the data is kept, the record no longer in use).
+	// Inactive is true when the record was made inactive: its data is
+	// kept, but the record is out of use.
 	Inactive bool
 }
 
