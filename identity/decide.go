@@ -73,7 +73,8 @@ const (
 // for rows that match a stored record and one for rows that do not. The
 // five actions of [intake.Action] are presets of it ([Create], [AddOnly],
 // [UpdateOnly], [AddAndUpdate], [OptOut]; [Preset] by name); a Matrix
-// with OnNoMatch other than create is Totango's "allow new records" off.
+// with OnNoMatch other than create is an import that may not create
+// records.
 // The zero Matrix chooses nothing: an importer.Job reads it as the job's
 // default action.
 //

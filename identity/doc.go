@@ -15,8 +15,8 @@
 // provider's rules or compare MD5 digests (Acoustic's ENCODED_AS_MD5).
 //
 // In-file duplicates: a [Seen] set remembers the keys met earlier in the run
-// as 64-bit hashes, not strings — about 37 bytes of heap per distinct key,
-// measured at a million keys — so that a file with millions of rows is
+// as 64-bit hashes, not strings — at most 64 bytes of heap per distinct
+// key, whatever the key's length — so that a file with millions of rows is
 // deduplicated in bounded memory. Two different keys share a hash with
 // probability about n²/2⁶⁵ (3·10⁻⁸ for a million keys). A [Duplicates]
 // policy chooses what later rows of a key do: the action's own rule, first
@@ -44,8 +44,7 @@
 // default.
 //
 // Numeric ids from a reserved range: when the host system numbers its
-// records and sets a range of numbers aside for imports (SecuTix reserves
-// a range of contact numbers for imported contacts), [NewNumeric] hands
+// records and sets a range of numbers aside for imported ones, [NewNumeric] hands
 // out the numbers of that range, NumericConfig.First to Last. It reserves
 // them Block at a time (default 100) from a [sink.Sequencer], a capability the
 // memory, SQLite and PostgreSQL sinks implement, which keeps the

@@ -15,7 +15,9 @@ import (
 	"github.com/intakehq/intake/identity"
 )
 
-// TestDecideTable checks every cell of the record-action table of DESIGN.md 3.5.
+// TestDecideTable checks every cell of the record-action table on
+// intake.Action: each action against a match, several matches, no match, no
+// key, a blank key and a key met earlier in the file.
 func TestDecideTable(t *testing.T) {
 	t.Parallel()
 	matched := &identity.Match{Key: "k", IDs: []string{"r1"}}

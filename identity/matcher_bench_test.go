@@ -25,8 +25,7 @@ import (
 // the key index is kept up to date by the writes), is not timed; its
 // duration is logged. ns/row is the time of Key and Resolve per row; ns/op,
 // B/op and allocs/op are per batch of 1000 and include building the
-// batch's rows (a stand-in for the mapper: a few percent of the time, one
-// allocation of 33 KB).
+// batch's rows (a stand-in for the mapper, one allocation per batch).
 //
 //	go test -run '^$' -bench BenchmarkMatcher ./identity/
 func BenchmarkMatcher(b *testing.B) {

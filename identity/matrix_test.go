@@ -295,7 +295,8 @@ func TestParseConsent(t *testing.T) {
 }
 
 func ExampleDecideMatrix() {
-	// Totango's "allow new records" off, and SecuTix's inactivate.
+	// An import that may not create records, and one that makes matched
+	// records inactive and rejects rows that match nothing.
 	m := &identity.Match{Key: "anna@example.de", IDs: []string{"r1"}, Rule: 0}
 	none := &identity.Match{Key: "ben@example.de", Rule: -1}
 	for _, mx := range []identity.Matrix{

@@ -52,8 +52,8 @@ type NumericConfig struct {
 }
 
 // NewNumeric returns an allocator of numeric record ids from a reserved
-// range (SecuTix reserves a range of contact numbers for imported
-// contacts). The ids are First, First+1, … in the order the store's
+// range (a host system that numbers its contacts sets such a range aside
+// for imported ones). The ids are First, First+1, … in the order the store's
 // sequence hands them out, reserved Block at a time: within one allocator
 // they strictly increase; allocators of several processes on one store
 // never hand out the same number, and no number is reused after a restart,
