@@ -16,10 +16,9 @@
 //
 // # Specs
 //
-// A [Spec] is the JSON mapping spec of DESIGN.md 3.3: custom "fields" that
-// extend the base schema (Totango's "add new attribute"), and "columns"
-// that map a source column — by header name ("source") or 1-based position
-// ("index") — to a field. [LoadSpec] reads one strictly, [Spec.Save] writes
+// A [Spec] is a JSON mapping spec: custom "fields" that extend the base
+// schema, and "columns" that map a source column — by header name
+// ("source") or 1-based position ("index") — to a field. [LoadSpec] reads one strictly, [Spec.Save] writes
 // one, [Suggest] and [SuggestDetailed] propose one.
 //
 // An optional "object" section ([ObjectSpec]) says which object type the

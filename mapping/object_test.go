@@ -71,8 +71,8 @@ func TestObjectSectionLoadsAndSaves(t *testing.T) {
 	require.NoError(t, plain.Save(&buf))
 	assert.NotContains(t, buf.String(), "object")
 
-	// The section is an addition of version 1: a spec saved as version 1
-	// with it loads, and empty lists load as nil.
+	// A spec of version 1 with the section loads, and its empty lists load
+	// as nil.
 	v1, err := LoadSpec(strings.NewReader(`{"version": 1, "object": {"name": "account", "key": [], "links": []}, "columns": []}`))
 	require.NoError(t, err)
 	assert.Equal(t, &ObjectSpec{Name: "account"}, v1.Object)
@@ -176,7 +176,7 @@ func TestMergeSchemaAndAgainst(t *testing.T) {
 	t.Parallel()
 	s := setupObject(t)
 	// What a store holds after an earlier import: the spec's fields, a
-	// link's record-id field, and a field of an older spec.
+	// link's record-id field, and a field that the spec does not declare.
 	stored := intake.MustSchema("ticket",
 		intake.Field{Name: "ticket_no", Type: intake.TypeID},
 		intake.Field{Name: "legacy_ref", Type: intake.TypeText},

@@ -24,7 +24,8 @@ type Options struct {
 	DefaultRegion string
 	// StrictPhone accepts only numbers that libphonenumber deems valid
 	// (known number ranges), not merely possible (plausible length).
-	// Default false: possible numbers are accepted (DESIGN.md 3.4).
+	// Default false: possible numbers are accepted, so that a number
+	// from a range libphonenumber does not know yet is not rejected.
 	StrictPhone bool
 	// File is the source's name, copied into every [intake.RowError].
 	File string

@@ -17,9 +17,9 @@ import (
 	"golang.org/x/text/currency"
 )
 
-// Spec is a mapping spec: the JSON document of DESIGN.md 3.3 that says which
-// source column goes to which field, how its cells are read, and which custom
-// fields extend the base schema.
+// Spec is a mapping spec: the JSON document that says which source column
+// goes to which field, how its cells are read, and which custom fields
+// extend the base schema.
 //
 //	{"fields":  [{"name": "loyalty_tier", "type": "select", "options": ["gold", "silver"]}],
 //	 "columns": [{"source": "E-Mail", "field": "email"},
@@ -48,12 +48,11 @@ import (
 //
 // For contact, account and activity the "fields" extend the type's default
 // schema ([intake.DefaultSchema]); for any other name they define a custom
-// object type, and are all of its fields (Totango's custom data, a
-// CDP's "select match key from custom data fields"). [Spec.ObjectSchema]
-// builds the type's schema, [Spec.MergeSchema] merges it with the schema
-// a store already holds for the type, [Spec.Against] gives the copy of
-// the spec to compile against such a schema, and [ObjectSpec.KeySpec] the
-// sync key. The section is data: an importer turns its links into its own
+// object type, and are all of its fields, its key chosen among them.
+// [Spec.ObjectSchema] builds the type's schema, [Spec.MergeSchema] merges
+// it with the schema a store already holds for the type, [Spec.Against]
+// gives the copy of the spec to compile against such a schema, and
+// [ObjectSpec.KeySpec] the sync key. The section is data: an importer turns its links into its own
 // link type (importer.Link in this module).
 type Spec struct {
 	// Version is the spec format's version: [SpecVersion] when saved by
@@ -61,8 +60,7 @@ type Spec struct {
 	// migrates older versions and rejects newer ones.
 	Version int `json:"version"`
 	// Object, when set, names the object type the rows are records of,
-	// its key and its links. Nil imports contacts, as before the section
-	// existed.
+	// its key and its links. Nil imports contacts.
 	Object *ObjectSpec `json:"object,omitempty"`
 	// Fields are custom fields that extend the base schema. Their names
 	// must differ from the base schema's. For a custom object type

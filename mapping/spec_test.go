@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const designSpec = `{"fields":  [{"name": "loyalty_tier", "type": "select", "options": ["gold", "silver"]}],
+const docSpec = `{"fields":  [{"name": "loyalty_tier", "type": "select", "options": ["gold", "silver"]}],
  "columns": [{"source": "E-Mail", "field": "email"},
              {"index": 4, "field": "birthday", "format": "dd.MM.yyyy"},
              {"source": "Umsatz", "field": "lifetime_value", "decimal": ","},
@@ -19,7 +19,7 @@ const designSpec = `{"fields":  [{"name": "loyalty_tier", "type": "select", "opt
 
 func TestLoadSpec(t *testing.T) {
 	t.Parallel()
-	s, err := LoadSpec(strings.NewReader(designSpec))
+	s, err := LoadSpec(strings.NewReader(docSpec))
 	require.NoError(t, err)
 	assert.Equal(t, []FieldSpec{{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"gold", "silver"}}}, s.Fields)
 	require.Len(t, s.Columns, 5)
@@ -58,7 +58,7 @@ func TestLoadSpecErrors(t *testing.T) {
 
 func TestSpecRoundTrip(t *testing.T) {
 	t.Parallel()
-	s, err := LoadSpec(strings.NewReader(designSpec))
+	s, err := LoadSpec(strings.NewReader(docSpec))
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, s.Save(&buf))
@@ -68,7 +68,7 @@ func TestSpecRoundTrip(t *testing.T) {
 }
 
 func FuzzLoadSpec(f *testing.F) {
-	f.Add(designSpec)
+	f.Add(docSpec)
 	f.Add(`{"columns": []}`)
 	f.Add(`{"columns": [{"index": 1, "field": "email", "default": "x@y.zz", "note": "n"}]}`)
 	f.Add(`{"fields": [{"name": "tags", "type": "multi-select", "options": []}], "columns": null}`)
