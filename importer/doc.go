@@ -86,17 +86,17 @@
 // mapping does not mention as text properties.
 //
 // One file, several objects: a row may carry its target's data too — a
-// contact and its company, HubSpot's multi-object import. Link.Fields
-// names the row's fields that hold the target's values (company_name →
-// name); they are the target's, not written to the row's record. With
-// Missing create, an unknown reference creates the target with those
-// values (once, however many rows name it); with Link.Update, a known one
-// is updated with the row's non-empty values, in file order, so that the
-// last non-empty value of each field wins. A target that a row creates or
-// updates is found by later rows through the keys of every link to its
-// object type. Report.Objects counts, per object type, the targets
-// created and the references that updated them or left them unchanged;
-// the rows' own records keep the top-level counts.
+// contact and its company on one line. Link.Fields names the row's fields
+// that hold the target's values (company_name → name); they are the
+// target's, not written to the row's record. With Missing create, an
+// unknown reference creates the target with those values (once, however
+// many rows name it); with Link.Update, a known one is updated with the
+// row's non-empty values, in file order, so that the last non-empty value
+// of each field wins. A target that a row creates or updates is found by
+// later rows through the keys of every link to its object type.
+// Report.Objects counts, per object type, the targets created and the
+// references that updated them or left them unchanged; the rows' own
+// records keep the top-level counts.
 //
 // Many-to-many memberships: with Link.Many, a multi-select column holds
 // several references ("gold; vip": lists, tags, criteria, segments), each

@@ -82,11 +82,10 @@ func ExampleProfileLink() {
 	// 0 created, 1 skipped, 1 rejected: unknown_profile
 }
 
-// One file carries each contact and its company (HubSpot's multi-object
-// import): the account of each domain is created once, with the values of
-// the first row that names it, and the contacts link to it; a later file
-// updates it. The company's columns are the account's data: the contacts
-// do not get them.
+// One file carries each contact and its company: the account of each domain
+// is created once, with the values of the first row that names it, and the
+// contacts link to it; a later file updates it. The company's columns are
+// the account's data: the contacts do not get them.
 func ExampleLink_multiObject() {
 	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})

@@ -191,42 +191,24 @@ type Job struct {
 	// Actor is who runs the job (a user or a system), for the audit log.
 	Actor string
 	// Unlink says what a delete or an anonymization does with the links
-	// that point to the record (fields whose intake.Field.Ref names its
-	// object type: an activity's profile_id, a contact's
-	// account_record_id, a ticket's requester).
-	//
-	// UnlinkKeep, the default ("" too), leaves them: other records keep
-	// the id they hold, and an anonymized record keeps its own links.
-	// UnlinkRemove removes them in the sink, in the transaction of each
-	// batch (sink.Op.Unlink): in the stored records the sink reaches,
-	// each link field that holds the record's id loses it (an id field
-	// becomes empty, a multi-select drops the id), an anonymized record's
-	// own link fields are cleared too, and every removed link is in the
-	// audit log with the job's Reason and Actor, its Name and RunID and
-	// the row's line. It needs a delete or anonymize action and a
-	// sink.Unlinker; a dry run counts what a real run would and removes
-	// nothing.
-	//
-	// The sink reaches the records sink.Op.Unlink says: the memory,
-	// SQLite and PostgreSQL stores those of every object type they hold,
-	// a sqlite.Table only its own table's (and only through the link
-	// fields of the job's schema). A link field is one whose Ref the
-	// store knows. The fields that ProfileLink and Link fill get it, but
-	// a store written by a version from before intake.Field.Ref holds
-	// profile_id, account_record_id and the like without one, and their
-	// links stay, silently. Such a store learns them from a run of each
-	// import that fills them, with its ProfileLink or Link (a file with
-	// no rows will do), or from sink.SchemaEnsurer.EnsureSchema with a
-	// schema whose link fields set Ref: do that before the first job that
-	// removes links.
-	//
-	// Keep is the default because removing links changes records that the
-	// job does not name, of other object types too, and cannot be undone
-	// from the data (the ids are gone; only the audit log remembers them),
-	// so a job asks for it; jobs written before this option behave as
-	// they did. A host whose rule is that a deleted profile leaves no link
-	// behind (Mobio's: deleting a profile removes its links to accounts,
-	// tickets and tasks) sets UnlinkRemove on its delete and erasure jobs.
+	// that point to the record: fields whose intake.Field.Ref names its
+	// object type (an activity's profile_id, a contact's
+	// account_record_id). UnlinkKeep, the default ("" too), leaves them.
+	// UnlinkRemove removes them in the transaction of each batch
+	// (sink.Op.Unlink): a link field that holds the record's id loses it
+	// (an id field becomes empty, a multi-select drops the id), an
+	// anonymized record's own link fields are cleared, and each removed
+	// link goes to the audit log with the job's Reason, Actor, Name and
+	// RunID and the row's line. It needs a delete or anonymize action and
+	// a sink.Unlinker; a dry run counts what a real run would and removes
+	// nothing. The memory, SQLite and PostgreSQL stores reach every object
+	// type they hold, a sqlite.Table only its own table (through the link
+	// fields of the job's schema). A store removes only the links of
+	// fields whose Ref it holds: a field it holds without a Ref gets one
+	// from a run whose ProfileLink or Link fills it (an empty file will
+	// do) or from sink.SchemaEnsurer.EnsureSchema. Keep is the default
+	// because removing links changes records the job does not name, of
+	// other object types too, and cannot be undone from the data.
 	Unlink Unlink
 	// Explain, when positive, explains the decision on each of the first
 	// Explain rows in Report.Explain: create, update with the fields that
@@ -500,7 +482,7 @@ func (r *run) prepareTracking() {
 		// With update on a match, a record an earlier batch created is
 		// updated like any stored one; otherwise the run must tell it from
 		// stored records (a duplicate, not a match), so it remembers every
-		// key it creates (by hash, about 37 bytes each).
+		// key it creates (by hash, in bounded memory: identity.Seen).
 		r.createdKeys = identity.NewSeen()
 	}
 }

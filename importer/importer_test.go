@@ -159,8 +159,8 @@ new2@example.com,New Two
 known@example.com,Known
 `
 
-// TestActions checks the action table of DESIGN.md 3.5 end to end on both
-// stores. The store holds known@ and twin@ — twin@ twice, as two records
+// TestActions checks the record-action table on intake.Action end to end
+// on both stores. The store holds known@ and twin@ — twin@ twice, as two records
 // (a store may hold duplicates: every match is updated or opted out).
 func TestActions(t *testing.T) {
 	t.Parallel()
@@ -326,7 +326,7 @@ func TestReportErrorsAreCappedButCounted(t *testing.T) {
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(raw, &m))
 	for _, k := range []string{"status", "rows", "created", "updated", "unchanged", "skipped", "opted_out", "rejected", "errors"} {
-		assert.Contains(t, m, k, "the run report has %q (DESIGN.md 3.2)", k)
+		assert.Contains(t, m, k, "the run report has %q", k)
 	}
 	first := m["errors"].([]any)[0].(map[string]any)
 	for _, k := range []string{"line", "column", "field", "code", "message"} {

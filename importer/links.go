@@ -98,10 +98,9 @@ type ProfileLink struct {
 
 // Link resolves a foreign-key field of each row — a contact's account_id,
 // an order's customer — to the record id of the target it names, found by
-// the target's own key (Totango's account assignment and foreign keys,
-// Odoo's relation by external id or by name). The record id goes to
-// IDField; the reference itself stays in Field as the file gave it, and is
-// written to the row's record like any of its fields.
+// the target's own key (an external id, a domain, a name). The record id
+// goes to IDField; the reference itself stays in Field as the file gave it,
+// and is written to the row's record like any of its fields.
 //
 // Each batch looks the targets up with one sink.Lookuper call. A row
 // whose reference is empty is imported without a link. When a key finds
@@ -127,14 +126,13 @@ type ProfileLink struct {
 //
 // # One file, several objects
 //
-// A row may carry its target's data as well as its own (HubSpot's
-// multi-object import: a contact and its company on one line). Fields
-// names the row's fields that hold the target's values; with Missing
-// create, a reference that finds no target creates it with its key and
-// those values, and with Update, a reference that finds one updates it.
-// The target is looked up with the batch, before the rows are matched,
-// and created or updated in the same batch, before the row that names it
-// is written:
+// A row may carry its target's data as well as its own (a contact and its
+// company on one line). Fields names the row's fields that hold the
+// target's values; with Missing create, a reference that finds no target
+// creates it with its key and those values, and with Update, a reference
+// that finds one updates it. The target is looked up with the batch, before
+// the rows are matched, and created or updated in the same batch, before
+// the row that names it is written:
 //
 //	importer.Link{
 //		Field:   "company_domain",                     // the reference

@@ -16,9 +16,10 @@ import (
 	"github.com/intakehq/intake/sink"
 )
 
-// The model: a plain, sequential reading of the action table of DESIGN.md
-// 3.5, one row at a time, against which streaming runs (any batch size, any
-// number of workers, overlapped writes or not, dry or not) must agree.
+// The model: a plain, sequential reading of the record-action table on
+// intake.Action, one row at a time, against which streaming runs (any batch
+// size, any number of workers, overlapped writes or not, dry or not) must
+// agree.
 
 const (
 	fEmail = iota

@@ -198,8 +198,7 @@ func sorted(s []string) []string {
 	return out
 }
 
-// auditOnly is an audited sink written before Op.Unlink: it does not
-// implement sink.Unlinker.
+// auditOnly is an audited sink that does not implement sink.Unlinker.
 type auditOnly struct{ m *memory.Store }
 
 func (a auditOnly) Write(ctx context.Context, batch []*sink.Op) (int, error) {

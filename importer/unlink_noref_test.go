@@ -14,13 +14,12 @@ import (
 	"github.com/intakehq/intake/sink"
 )
 
-// TestUnlinkOldLinkFields: a link field that an earlier version wrote
-// before intake.Field.Ref existed (an activity's profile_id) is no link
-// to the stores, so Job.Unlink remove leaves it, as its doc says; a
-// re-run of the import with its profile link gives the stored field its
-// Ref, and from then on Unlink removes the links it holds, the old
-// records' included.
-func TestUnlinkOldLinkFields(t *testing.T) {
+// TestUnlinkFieldsWithoutRef: a link field that the store holds without a
+// Ref (an activity's profile_id) is no link to the stores, so Job.Unlink
+// remove leaves it, as its doc says; a run of the import with its profile
+// link gives the stored field its Ref, and from then on Unlink removes the
+// links it holds, those of the records stored before included.
+func TestUnlinkFieldsWithoutRef(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	old := intake.MustSchema(intake.ObjectActivity, append(intake.ActivitySchema().Fields(),
@@ -32,7 +31,7 @@ func TestUnlinkOldLinkFields(t *testing.T) {
 			seed(t, s, intake.ContactSchema(), "email\nann@x.example\nben@x.example\n")
 			people := scanObject(t, s, intake.ContactSchema(), "email")
 			ann, ben := people["ann@x.example"].ID, people["ben@x.example"].ID
-			// The activities an earlier version wrote.
+			// Activities stored with a profile_id that has no Ref.
 			require.NoError(t, s.(sink.SchemaEnsurer).EnsureSchema(ctx, old))
 			var ops []*sink.Op
 			for i, p := range []string{ann, ben} {
