@@ -32,7 +32,7 @@ func cerr(s, format string, args ...any) error {
 
 // cadence is a set of local wall times per day: a wall time skipped by a
 // DST jump runs at the first instant after the jump, a repeated one once,
-// at its first occurrence (DESIGN.md 3.6).
+// at its first occurrence.
 type cadence struct {
 	text     string
 	loc      *time.Location
@@ -58,8 +58,7 @@ const allDom = (1<<32 - 1) &^ 1
 const allMonths = (1<<13 - 1) &^ 1
 const allDow = 1<<7 - 1
 
-// ParseCadence parses a cadence of DESIGN.md 3.6, evaluated in loc (nil
-// means UTC):
+// ParseCadence parses a cadence, evaluated in loc (nil means UTC):
 //
 //	every 15m                  on the clock: :00 :15 :30 :45; N must divide 60 (1 2 3 4 5 6 10 12 15 20 30)
 //	every 2h                   at :00 of the hours divisible by N from midnight; N must divide 24

@@ -41,7 +41,7 @@ func TestNextDST(t *testing.T) {
 		{"Europe/Berlin", "cron 30 2 * * *", "2026-03-28T12:00:00+01:00", []string{"2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"}},
 		{"Europe/Berlin", "cron 0,30 2,3 * * *", "2026-03-29T01:00:00+01:00", []string{"2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00", "2026-03-30T02:00:00+02:00"}},
 		{"Europe/Berlin", "every 2h", "2026-03-29T00:30:00+01:00", []string{"2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00", "2026-03-29T06:00:00+02:00"}},
-		// 02:30 does not exist on 2026-03-29: it runs at the first instant after the jump (DESIGN.md 3.6).
+		// 02:30 does not exist on 2026-03-29: it runs at the first instant after the jump.
 		{"Europe/Berlin", "hourly at :30", "2026-03-29T00:45:00+01:00", []string{"2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00"}},
 		{"Europe/Berlin", "every 30m", "2026-03-29T01:15:00+01:00", []string{"2026-03-29T01:30:00+01:00", "2026-03-29T03:00:00+02:00", "2026-03-29T03:30:00+02:00"}},
 		{"Europe/Berlin", "weekly on mon at 09:00", "2026-03-25T10:00:00+01:00", []string{"2026-03-30T09:00:00+02:00", "2026-04-06T09:00:00+02:00"}},
@@ -49,7 +49,7 @@ func TestNextDST(t *testing.T) {
 		{"Europe/Berlin", "daily at 02:30", "2026-10-24T12:00:00+02:00", []string{"2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00"}},
 		{"Europe/Berlin", "daily at 02:30", "2026-10-25T02:10:00+01:00", []string{"2026-10-26T02:30:00+01:00"}}, // second occurrence does not run
 		{"Europe/Berlin", "every 2h", "2026-10-25T01:30:00+02:00", []string{"2026-10-25T02:00:00+02:00", "2026-10-25T04:00:00+01:00"}},
-		// 02:00–02:59 happen twice on 2026-10-25: each wall time runs once, at its first occurrence (DESIGN.md 3.6).
+		// 02:00–02:59 happen twice on 2026-10-25: each wall time runs once, at its first occurrence.
 		{"Europe/Berlin", "every 30m", "2026-10-25T01:45:00+02:00", []string{"2026-10-25T02:00:00+02:00", "2026-10-25T02:30:00+02:00", "2026-10-25T03:00:00+01:00", "2026-10-25T03:30:00+01:00"}},
 		{"Europe/Berlin", "hourly at :05", "2026-10-25T01:30:00+02:00", []string{"2026-10-25T02:05:00+02:00", "2026-10-25T03:05:00+01:00", "2026-10-25T04:05:00+01:00"}},
 		{"Europe/Berlin", "once at 2026-12-01T09:00", "2026-01-01T00:00:00Z", []string{"2026-12-01T09:00:00+01:00", ""}},

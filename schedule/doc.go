@@ -4,8 +4,8 @@
 //
 // # Cadences
 //
-// [ParseCadence] turns the cadences of DESIGN.md 3.6 into a [Schedule], a
-// one-method interface (Next) any cron library can implement:
+// [ParseCadence] turns a cadence into a [Schedule], a one-method interface
+// (Next) any cron library can implement:
 //
 //	every 15m · every 2h · hourly at :05 · daily at 09:00 · workdays at 09:00 ·
 //	weekly on mon at 09:00 · monthly on 31 at 08:00 · cron 0 9 * * 1-5 · once at 2026-12-01T09:00

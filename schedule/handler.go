@@ -21,7 +21,8 @@ type HandlerConfig struct {
 	Authorize Authorizer
 }
 
-// NewHandler returns the trigger API (Totango's trigger API):
+// NewHandler returns the trigger API, which lets another system start a
+// saved job's run and follow it:
 //
 //	POST /jobs/{id}/runs   queue a run (trigger api) → 202 {"run_id": "…", "status": "queued"}
 //	GET  /runs/{id}        a run with its live counts → 200 Run as JSON

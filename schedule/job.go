@@ -300,7 +300,7 @@ type Run struct {
 	Finished time.Time `json:"finished,omitzero"`
 	Status   RunStatus `json:"status"`
 
-	// Report counts (DESIGN.md 3.2); while running, the live counts so far.
+	// Report counts (importer.Report); while running, the live counts so far.
 	Rows      int64 `json:"rows"`
 	Created   int64 `json:"created"`
 	Updated   int64 `json:"updated"`

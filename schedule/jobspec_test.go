@@ -21,7 +21,7 @@ import (
 )
 
 // rawBackend opens a job store together with a way to write its tables
-// directly, as a store of an older version of the library left them.
+// directly, in a shape that the store reads but does not write.
 type rawBackend struct {
 	name string
 	open func(t *testing.T, cfg schedule.StoreConfig) (schedule.JobStore, func(q string, args ...any))
@@ -54,11 +54,12 @@ func rawBackends() []rawBackend {
 	}
 }
 
-// TestJobStoreMigratesOldShape: a job stored with its import settings at
-// the top level (object, mapping, action, sync, allow_new_records, and the
-// file's delimiter and sheet in the source's options) reads back with
-// them in its Spec, runs through Update, and is stored in the new shape.
-func TestJobStoreMigratesOldShape(t *testing.T) {
+// TestJobStoreReadsJobsWithoutSpec: a job stored without "spec", its
+// import settings at the top level (object, mapping, action, sync,
+// allow_new_records, and the file's delimiter and sheet in the source's
+// options), reads back with them in its Spec, runs through Update, and is
+// stored with a spec.
+func TestJobStoreReadsJobsWithoutSpec(t *testing.T) {
 	t.Parallel()
 	for _, b := range rawBackends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -100,7 +101,7 @@ func TestJobStoreMigratesOldShape(t *testing.T) {
 			require.Len(t, users, 1)
 			assert.Equal(t, "j1", users[0].ID)
 
-			// Saved again, the job is in the new shape and reads back the same.
+			// Saved again, the job has a spec and reads back the same.
 			j.Description = "migrated"
 			_, err = s.Update(ctx, j)
 			require.NoError(t, err)

@@ -10,9 +10,9 @@ import (
 	"github.com/intakehq/intake/mapping"
 )
 
-// legacyJob holds the keys of a job saved in the shape without "spec",
-// whose import settings sat at the top level.
-type legacyJob struct {
+// flatJob holds the keys of a job saved without "spec", whose import
+// settings are at the top level of the job.
+type flatJob struct {
 	Object          string          `json:"object"`
 	Mapping         json.RawMessage `json:"mapping"`
 	Action          intake.Action   `json:"action"`
@@ -21,11 +21,11 @@ type legacyJob struct {
 }
 
 // UnmarshalJSON reads a job. A job saved without "spec" (its object,
-// mapping, action, sync and allow_new_records at the top level) is
-// migrated: they become its Spec, with allow_new_records false (the old
-// default) kept as the spec's allow_new_records false, and the
-// Source.Options delimiter, encoding, no_header and sheet become the
-// spec's source.
+// mapping, action, sync and allow_new_records at the top level) is read
+// into its Spec: they become the Spec's, an absent allow_new_records (which
+// in that shape means false) becomes the Spec's allow_new_records false,
+// and the Source.Options delimiter, encoding, no_header and sheet become
+// the Spec's source.
 func (j *Job) UnmarshalJSON(data []byte) error {
 	type plain Job // without the method, to decode the fields
 	var p plain
@@ -37,11 +37,11 @@ func (j *Job) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	if _, ok := keys["spec"]; !ok {
-		var old legacyJob
-		if err := json.Unmarshal(data, &old); err != nil {
+		var flat flatJob
+		if err := json.Unmarshal(data, &flat); err != nil {
 			return fmt.Errorf("schedule: job %q of the shape without spec: %w", p.Name, err)
 		}
-		spec, err := old.spec()
+		spec, err := flat.spec()
 		if err != nil {
 			return fmt.Errorf("schedule: job %q of the shape without spec: %w", p.Name, err)
 		}
@@ -52,20 +52,21 @@ func (j *Job) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// spec returns the JobSpec the old job's fields say. A mapping that does
-// not load strictly (mapping.LoadSpec) is kept as decoded, so that the job
-// can be read, and is reported when the job is validated or run.
-func (old *legacyJob) spec() (importer.JobSpec, error) {
-	spec := importer.JobSpec{Version: importer.JobSpecVersion, Object: old.Object, Action: old.Action, Sync: old.Sync}
-	if !old.AllowNewRecords {
+// spec returns the JobSpec that the top-level fields of a job without
+// "spec" say. A mapping that does not load strictly (mapping.LoadSpec) is
+// kept as decoded, so that the job can be read, and is reported when the
+// job is validated or run.
+func (f *flatJob) spec() (importer.JobSpec, error) {
+	spec := importer.JobSpec{Version: importer.JobSpecVersion, Object: f.Object, Action: f.Action, Sync: f.Sync}
+	if !f.AllowNewRecords {
 		no := false
 		spec.AllowNewRecords = &no
 	}
-	if len(old.Mapping) > 0 && string(old.Mapping) != "null" {
-		m, err := mapping.LoadSpec(bytes.NewReader(old.Mapping))
+	if len(f.Mapping) > 0 && string(f.Mapping) != "null" {
+		m, err := mapping.LoadSpec(bytes.NewReader(f.Mapping))
 		if err != nil {
 			m = &mapping.Spec{}
-			if jerr := json.Unmarshal(old.Mapping, m); jerr != nil {
+			if jerr := json.Unmarshal(f.Mapping, m); jerr != nil {
 				return spec, fmt.Errorf("its mapping: %w", err)
 			}
 			if m.Version == 0 {
