@@ -3,8 +3,8 @@ package sink
 // Concurrent is the capability of a [Sink] to be called from several
 // goroutines at once: Lookup and Get while a Write is under way. When a sink
 // implements it and Concurrent returns true, the importer looks up and
-// decides the next batch while the previous one is being written, which
-// roughly halves the time spent waiting on the sink. A Lookup that runs
+// decides the next batch while the previous one is being written, so that
+// the sink's writes overlap the importer's own work. A Lookup that runs
 // during a Write may see the store before or after that Write, never half of
 // it. Without it the importer calls the sink from one goroutine at a time.
 type Concurrent interface {

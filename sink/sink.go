@@ -80,15 +80,14 @@ type Op struct {
 	//
 	// Which records a sink reaches is its own (a sink documents it on
 	// its Unlinks method): the memory, SQLite and PostgreSQL stores those
-	// of every object type they hold, their link fields
-	// being those of the schemas they store (with the Ref each field was
-	// last given); a SQLite host table only its own table, its link fields those
-	// of the batch's schemas. A field stored without a Ref is no link:
-	// one that a version before Ref existed wrote (an activity's
-	// profile_id) keeps its ids until the store learns its Ref — which a
-	// run of the import that fills it (importer.ProfileLink,
-	// importer.Link) teaches it, as does [SchemaEnsurer.EnsureSchema]
-	// with a schema whose field sets the Ref.
+	// of every object type they hold, their link fields being those of
+	// the schemas they store (with the Ref each field was last given); a
+	// SQLite host table only its own table, its link fields those of the
+	// batch's schemas. A field stored without a Ref (an activity's
+	// profile_id stored without one) is no link: it keeps its ids until
+	// the store learns its Ref, which a run of the import that fills it
+	// (importer.ProfileLink, importer.Link) teaches it, as does
+	// [SchemaEnsurer.EnsureSchema] with a schema whose field sets the Ref.
 	//
 	// The links are removed in the batch's transaction, after its ops: the
 	// links that ops of the same batch wrote go too. Each removed link adds
@@ -103,9 +102,8 @@ type Op struct {
 	// it, and the importer sends it to no other sink. A sink that
 	// implements Unlinker and reports false must fail such an op (the
 	// conformance kit checks that it does); one that does not implement
-	// Unlinker, such as one written before Op.Unlink existed, may not know
-	// the field at all. Unlink on an op of another kind is an
-	// [ErrInvalidOp].
+	// Unlinker may not know the field at all. Unlink on an op of another
+	// kind is an [ErrInvalidOp].
 	Unlink bool
 	// Unique, on an OpCreate, lists the key specs under which the record
 	// must be the only one of its object type: the importer sets the job's
@@ -250,7 +248,7 @@ type Auditor interface {
 // removing, with a delete or an anonymize, the links that point to the
 // record. Unlinks reports whether the sink does. The importer refuses a
 // job that removes links (importer.UnlinkRemove) on a sink without it: a
-// sink written before Op.Unlink existed would not know to refuse it.
+// sink that does not know Op.Unlink would neither apply nor refuse it.
 type Unlinker interface {
 	Auditor
 	Unlinks() bool

@@ -324,11 +324,11 @@ var memTestRecords = 200_000
 // zip straight to the writer, so the heap stays far below the output size.
 //
 // The live heap is what the export holds; it is bounded by excelize's
-// in-memory chunk of the sheet (16 MiB before it spills to the temp file, in
-// a bytes.Buffer that grows to 32 MiB, 48 MiB live for a moment while it
-// grows): about 31 MiB, and 32 MiB for 1M records. The heap including
-// garbage not yet collected runs up to twice the live heap with GOGC=100 (about
-// 62 MiB, at most 95 MiB seen) and is checked with that headroom.
+// in-memory chunk of the sheet (16 MiB before it spills to the temp file,
+// in a bytes.Buffer that doubles as it grows), whatever the number of
+// records, and must stay below liveLimit. The heap including garbage not
+// yet collected runs up to twice the live heap with GOGC=100, hence
+// heapLimit.
 func TestXLSXMemoryFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("exports 200k records")
