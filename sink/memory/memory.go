@@ -42,19 +42,18 @@ type Config struct {
 //
 // The stored data lives outside the Go heap, in memory mapped from the
 // operating system (anonymous mmap; on systems without mmap, the Go heap):
-// the garbage collector neither scans it nor lets the heap grow by its size,
-// so a store of a million contacts costs its own size and no GC headroom.
-// Records are kept in an append-only arena as one varint-framed encoding each
-// (about 17 bytes more than the text of the id and values), reached through
-// an 8-byte reference per record, and indexed by open-addressing hash tables
-// of 8-byte slots, at most 3/4 full: the id index and a key index per key
-// spec (built on the first Lookup with that spec, kept up to date by every
-// write) cost 11 to 22 bytes per record each. A contact with 135 bytes of
-// text takes about 200 bytes in the arena and its email index, and about
-// 240 bytes of mapped memory with the unused room of the arena's chunks. A hash collision costs a
+// the garbage collector neither scans it nor lets the heap grow by its
+// size, so a store of a million contacts costs its own size and no GC
+// headroom. Records are kept in an append-only arena as one varint-framed
+// encoding each (about 17 bytes more than the text of the id and values),
+// reached through an 8-byte reference per record, and indexed by
+// open-addressing hash tables of 8-byte slots, at most 3/4 full: the id
+// index and a key index per key spec (built on the first Lookup with that
+// spec, kept up to date by every write) cost 11 to 22 bytes per record
+// each; the arena's chunks add their unused room. A hash collision costs a
 // little time, never a false match: candidates are checked against the
-// stored record. An update that changes a record appends its new version and
-// leaves the old one as garbage until Close ([Stats.GarbageBytes]).
+// stored record. An update that changes a record appends its new version
+// and leaves the old one as garbage until Close ([Stats.GarbageBytes]).
 // [Store.Stats] tells how much memory the store holds.
 //
 // Call [Store.Close] when done with a Store to give its memory back at
