@@ -23,9 +23,8 @@ import (
 // Config configures a [Store] sink. The zero value works.
 type Config struct {
 	// CacheSizeKiB is the page cache of each connection in KiB (PRAGMA
-	// cache_size=-N). Default 65536 (64 MiB): a million contacts and their
-	// indexes take about 250 MB on disk, and the indexes that imports touch
-	// stay in cache. Only [Open] applies it.
+	// cache_size=-N). Default 65536 (64 MiB), so that the index pages an
+	// import touches stay in cache. Only [Open] applies it.
 	CacheSizeKiB int
 	// BusyTimeout is how long a connection waits for a lock that another
 	// connection or process holds before it fails with "database is locked"
@@ -83,9 +82,8 @@ func (c *Config) validate() error {
 //	<field>    one column per field, named as the field
 //	k_<spec>   one key column per key spec used in a Lookup, indexed: the key's hash
 //
-// A table created before the inactive flag existed gets the column
-// (ALTER TABLE … ADD COLUMN inactive INTEGER NOT NULL DEFAULT 0) when the
-// store first uses it, as a new field gets its column; if a field already
+// A table without the inactive column gets it (ALTER TABLE … ADD COLUMN
+// inactive INTEGER NOT NULL DEFAULT 0) when the store first uses it, as a new field gets its column; if a field already
 // has the column inactive, the flag's column is inactive_flag.
 //
 // A field column holds the exact parts of its [intake.Value.Raw]: TEXT for
@@ -106,10 +104,10 @@ func (c *Config) validate() error {
 // and its (non-unique) index and fills it for the stored records; every
 // write keeps it current. Lookup checks the key of every row its hash finds,
 // so a collision never matches a wrong record. Hashes keep the column and
-// its index small (an email key took about 50 bytes per record in each),
-// which is most of what an import's writes cost. A key column that a
-// version before hashing created (TEXT) keeps holding the keys themselves,
-// as before. A record-id spec ([intake.KeySpec.RecordID]) is never looked
+// its index small whatever the key's length, and the key index is most of
+// what an import's writes cost. A TEXT key column (one that intake_schema
+// lists without "hash") holds the keys themselves, and keeps doing so. A
+// record-id spec ([intake.KeySpec.RecordID]) is never looked
 // up: Lookup refuses it.
 //
 // The table intake_schema remembers each object's fields and key columns
@@ -139,8 +137,8 @@ func (c *Config) validate() error {
 //		next INTEGER NOT NULL                -- the first number not reserved yet
 //	);
 //
-// An intake_audit of an earlier version, without the last three columns,
-// gets them (ALTER TABLE … ADD COLUMN) when a sink opens the database.
+// An intake_audit without the last three columns gets them (ALTER TABLE …
+// ADD COLUMN) when a sink opens the database.
 //
 // # Sharing a database
 //
@@ -155,14 +153,14 @@ func (c *Config) validate() error {
 // version (a change without DDL, such as a retyped field, by creating and
 // dropping a table intake_schema_changed).
 //
-// A database written by this version must not be written by an older
-// version of Intake. Its key columns hold hashes ("hash":"fnv1a64" in
-// intake_schema): a version before hashing would look the keys up as text,
-// find no record and create duplicates, and would write text keys that
-// this version never finds. An older version that does not check the
-// schema version would write rows laid out by a stale snapshot, without
-// the key columns another sink added (whose Lookup then misses those
-// rows). Upgrade every process that writes a database at once.
+// Every process that writes a database must read its layout as this
+// package does. Its key columns hold hashes ("hash":"fnv1a64" in
+// intake_schema): a writer that looks the keys up as text finds no record
+// and creates duplicates, and writes text keys that this package never
+// finds. A writer that does not check the schema version writes rows laid
+// out by a stale snapshot, without the key columns another sink added
+// (whose Lookup then misses those rows). Upgrade every process that writes
+// a database at once.
 type Store struct {
 	db    *sql.DB
 	owned bool
@@ -192,8 +190,8 @@ type sqlTable struct {
 	store  *intake.Schema // schema of cols
 	keys   []*sqlKey
 	// inactive is the column of the inactive flag: "inactive", or
-	// "inactive_flag" when a field has that column; "" in a table stored
-	// before the flag existed, until ensureLocked adds it.
+	// "inactive_flag" when a field has that column; "" in a table without
+	// the flag's column, until ensureLocked adds it.
 	inactive string
 	sel      string // "id, opted_out, inactive, <cols>"
 
@@ -208,9 +206,9 @@ type sqlTable struct {
 }
 
 // sqlKey is a key column. Its JSON keeps the spec's fields under "fields"
-// and its options only when set, so the schemas stored before key options
-// existed read as specs without options; likewise "hash" is absent for the
-// text key columns of earlier versions.
+// and its options only when set, so a stored key without options reads as
+// a spec without options; likewise "hash" is absent for a key column that
+// holds the keys as text.
 type sqlKey struct {
 	Fields     []string          `json:"fields"`
 	EmailRules intake.EmailRules `json:"email_rules,omitempty"`
@@ -218,8 +216,7 @@ type sqlKey struct {
 	RecordID   bool              `json:"record_id,omitempty"`
 	Column     string            `json:"column"`
 	// Hash is sqlKeyHash when the column holds the keys' 64-bit hashes,
-	// "" when it holds the keys themselves (the key columns of versions
-	// before hashing).
+	// "" when it holds the keys themselves (a TEXT key column).
 	Hash string `json:"hash,omitempty"`
 	plan *intake.KeyPlan
 }
@@ -269,8 +266,8 @@ type storedSchema struct {
 	Object string         `json:"object"`
 	Fields []sqltable.Col `json:"fields"`
 	Keys   []*sqlKey      `json:"keys,omitempty"`
-	// Inactive is the column of the inactive flag, absent in the schemas
-	// of tables stored before the flag existed.
+	// Inactive is the column of the inactive flag, absent in the schema
+	// of a table without the flag's column.
 	Inactive string `json:"inactive,omitempty"`
 }
 
@@ -693,7 +690,7 @@ func grownTable(t *sqlTable, sch *intake.Schema) (*sqlTable, error) {
 }
 
 // flagColumn returns the column of t's inactive flag: the one it has, or,
-// for a table stored before the flag existed, "inactive" unless a field
+// for a table without one, "inactive" unless a field
 // has that column, then "inactive_flag" (a field added later with the
 // flag's name gets the column f_<name>).
 func (t *sqlTable) flagColumn() string {
@@ -842,8 +839,7 @@ func (s *Store) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeySp
 	col := t.newKeyColumn(spec)
 	// A new column holds hashes. One left by an earlier use keeps its
 	// type: hashes if it is an INTEGER column, else the keys themselves
-	// (a TEXT column of a version before hashing would turn hashes into
-	// text).
+	// (a TEXT column would turn hashes into text).
 	exists, hash := false, sqlKeyHash
 	rows, err := tx.QueryContext(ctx, "SELECT name, type FROM pragma_table_info(?)", "intake_"+t.object)
 	if err != nil {

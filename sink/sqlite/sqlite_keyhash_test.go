@@ -41,13 +41,13 @@ func TestSQLiteHashedKeyColumn(t *testing.T) {
 	require.Equal(t, map[intake.Key][]string{"a@example.com": {"1", "3"}, "b@example.com": {"2"}}, fixture.Lookup(t, s, fixture.ByEmail, "a@example.com", "b@example.com"))
 }
 
-// A TEXT key column of a store written before key hashing keeps holding
-// keys, also when it is filled again after its field changed type.
-func TestSQLiteOldTextKeyColumnRefilled(t *testing.T) {
+// A TEXT key column keeps holding keys, also when it is filled again after
+// its field changed type.
+func TestSQLiteTextKeyColumnRefilled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	oldStore(t, path)
+	flaglessStore(t, path)
 	s := openSQLite(t, path)
 	retyped := intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeText}, intake.Field{Name: "inactive", Type: intake.TypeBool})
 	require.NoError(t, s.EnsureSchema(ctx, retyped))

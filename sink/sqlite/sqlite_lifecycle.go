@@ -46,15 +46,15 @@ var sqliteLifecycleDDL = []string{
 )`,
 }
 
-// sqliteAuditAdded are the columns of intake_audit that a table created by
-// an earlier version lacks (the links of "unlink" entries), which
-// createSQLiteLifecycleTables adds.
+// sqliteAuditAdded are the columns of intake_audit that hold the links of
+// "unlink" entries, which createSQLiteLifecycleTables adds to a table that
+// lacks them.
 var sqliteAuditAdded = []string{"field", "target_object", "target_id"}
 
 // createSQLiteLifecycleTables creates intake_audit and intake_sequences
-// if needed, and adds to an intake_audit of an earlier version the
-// columns it lacks (ALTER TABLE … ADD COLUMN, with an empty default,
-// which rewrites nothing).
+// if needed, and adds to an intake_audit the columns of sqliteAuditAdded
+// it lacks (ALTER TABLE … ADD COLUMN, with an empty default, which
+// rewrites nothing).
 func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 	for _, q := range sqliteLifecycleDDL {
 		if _, err := db.ExecContext(ctx, q); err != nil {

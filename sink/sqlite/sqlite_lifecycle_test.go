@@ -21,10 +21,11 @@ func sqliteLifecycleOp(kind sink.OpKind, id, reason string) *sink.Op {
 		Audit: &sink.AuditEntry{Time: time.Date(2026, 1, 2, 3, 4, 5, 6789, time.UTC), Reason: reason}}
 }
 
-// oldStore writes the tables of a store made before the inactive flag and
-// key options existed: its contact table has a field named inactive, in
-// the column inactive, and a key column k_email.
-func oldStore(t *testing.T, path string) {
+// flaglessStore writes the tables of a store without the inactive flag's
+// column and with a key column of text keys, stored without options: its
+// contact table has a field named inactive, in the column inactive, and a
+// key column k_email.
+func flaglessStore(t *testing.T, path string) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	defer db.Close()
@@ -43,14 +44,14 @@ func oldStore(t *testing.T, path string) {
 	}
 }
 
-// TestSQLiteOldStore opens a store written before the inactive flag: each
-// table gets the flag's column on first use, beside a field of that name
-// when there is one, and a reopened store remembers it.
-func TestSQLiteOldStore(t *testing.T) {
+// TestSQLiteTablesWithoutFlag opens a store whose tables lack the inactive
+// flag's column: each table gets the column on first use, beside a field of
+// that name when there is one, and a reopened store remembers it.
+func TestSQLiteTablesWithoutFlag(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	oldStore(t, path)
+	flaglessStore(t, path)
 	s := openSQLite(t, path)
 	old := intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail}, intake.Field{Name: "inactive", Type: intake.TypeBool})
 	lead := intake.MustSchema("lead", intake.Field{Name: "email", Type: intake.TypeEmail})

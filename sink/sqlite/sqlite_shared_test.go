@@ -37,9 +37,9 @@ func TestSQLiteSharedFileKeyColumn(t *testing.T) {
 	require.Equal(t, []int64{1, 1}, keyHashCount(t, b.DB(), "1", "2"))
 }
 
-// TestSQLiteSharedFileUpdateKeepsKey is the reviewer's reproduction: b
-// updates a record that a created after b added k_email; b's update keeps
-// the record's email, and b's Lookup still finds it.
+// TestSQLiteSharedFileUpdateKeepsKey: b updates a record that a created
+// after b added k_email; b's update keeps the record's email, and b's
+// Lookup still finds it.
 func TestSQLiteSharedFileUpdateKeepsKey(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -54,8 +54,8 @@ func TestSQLiteSharedFileUpdateKeepsKey(t *testing.T) {
 
 // TestSQLiteUpdateRepairsKeyColumn: an update that keeps a record's keys
 // still writes a key column that does not hold the record's key (left
-// NULL, here by hand, as a sink of an earlier version that did not see
-// the column would leave it), and Lookup then finds the record.
+// NULL, here by hand, as a writer that did not see the column leaves it),
+// and Lookup then finds the record.
 func TestSQLiteUpdateRepairsKeyColumn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -188,8 +188,8 @@ func TestSQLiteTableSharedKeyColumn(t *testing.T) {
 }
 
 // TestSQLiteUnlinkLostSchemaChange: in a database whose intake_schema lost
-// a sink's change (two sinks of a version before the schema version check
-// each added a field at once: forged here by replacing the stored field
+// a sink's change (two sinks that did not check the schema version each
+// added a field at once: forged here by replacing the stored field
 // sponsor with mentor), a sink keeps its own snapshot, and its unlink
 // searches the link fields of both its snapshot and the stored schema.
 func TestSQLiteUnlinkLostSchemaChange(t *testing.T) {

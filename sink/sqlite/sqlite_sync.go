@@ -74,7 +74,7 @@ func (s *Store) syncTx(ctx context.Context, tx *sql.Tx) (int64, error) {
 // table this sink does not know, or one that extends the table it knows
 // (see extends). It returns the stored tables that differ otherwise (in a
 // database whose intake_schema lost a change of one of two sinks that
-// changed a table at once, which versions before syncTx allowed) and the
+// changed a table at once without checking the schema version) and the
 // replaced tables, old to new. The caller holds wmu.
 func (s *Store) refresh(all []storedRow) (extra []*sqlTable, replaced map[*sqlTable]*sqlTable, err error) {
 	replaced = map[*sqlTable]*sqlTable{}

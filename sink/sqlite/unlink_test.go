@@ -52,11 +52,11 @@ func TestUnlinkOnlyOnDeleteAndAnonymize(t *testing.T) {
 	}
 }
 
-// TestSQLiteUnlinkOldAuditTable opens a database whose intake_audit an
-// earlier version created: the sink adds the link columns, the old
-// entries read with them empty, and unlink entries keep their links,
+// TestSQLiteUnlinkAuditTableWithoutLinks opens a database whose
+// intake_audit lacks the link columns: the sink adds them, the entries
+// already there read with them empty, and unlink entries keep their links,
 // across a reopen, as the schema keeps its Ref.
-func TestSQLiteUnlinkOldAuditTable(t *testing.T) {
+func TestSQLiteUnlinkAuditTableWithoutLinks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
