@@ -35,8 +35,8 @@ FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $
 ORDER BY ord`, times, objects, ids, actions, reasons, actors, jobs, runs, lines, fields, tobjects, tids)
 }
 
-// pgAuditAdded are the columns of intake_audit that Migrations
-// adds to the table of an earlier version.
+// pgAuditAdded are the columns of intake_audit that hold the links of
+// "unlink" entries, which Migrations adds to a table that lacks them.
 var pgAuditAdded = []string{"field", "target_object", "target_id"}
 
 // missingTable returns err, or, when err says that table (intake_audit,

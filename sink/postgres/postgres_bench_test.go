@@ -55,8 +55,8 @@ func writeBenchCSV(tb testing.TB, path string, n int, changed bool) {
 //   - upsert_s:       COPY of the changed file (50% of the rows differ) into
 //     a temporary table and INSERT … ON CONFLICT DO UPDATE into a table
 //     with a primary key on email already holding half of the first file's
-//     rows, as issue 7 defines the floor of a re-import (half the rows
-//     update, half insert);
+//     rows: the floor of a re-import (half the rows update, half
+//     insert);
 //   - reimport_s:     Intake's re-import of the changed file;
 //   - shaped_copy_s and shaped_update_s: the same two floors in the shape
 //     of Intake's own table (see shapedFloors).

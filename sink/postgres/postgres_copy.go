@@ -21,7 +21,7 @@ const (
 // copyRows streams src into the columns cols of table with COPY in
 // PostgreSQL's binary format, encoding each row straight from the batch's
 // values: pgx's CopyFrom takes a []any per row and finds the encoder of
-// each value by its Go type, which cost more CPU than the database's own
+// each value by its Go type, which costs more CPU than the database's own
 // work on the row. The columns' types are those Intake creates (see
 // pgType and tempSQL), which the encoding must match.
 func copyRows(ctx context.Context, tx pgx.Tx, table string, cols []string, src *pgRowSource) error {

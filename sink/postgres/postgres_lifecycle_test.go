@@ -20,8 +20,9 @@ import (
 // The lifecycle ops, the audit log, the inactive flag and Reserve are
 // tested on both layouts by the conformance kit (postgres_test.go,
 // postgres_table_test.go); these tests cover what is PostgreSQL's own:
-// tables of earlier versions, stored key options, batches that delete and
-// create one id, missing migrations, and reservations of two processes.
+// tables without the inactive column, stored key options, batches that
+// delete and create one id, missing migrations, and reservations of two
+// processes.
 
 // lifecycleOp returns a lifecycle op of kind on the contact id.
 func lifecycleOp(kind sink.OpKind, id, reason string) *sink.Op {
@@ -54,11 +55,11 @@ func columns(t *testing.T, pg *postgres.Store, schema, table string) []string {
 	return cols
 }
 
-// TestPostgresEarlierTables opens a schema whose tables an earlier version
-// created, without the inactive column and with key specs stored without
-// options: the sink adds the column on first use (inactive_flag where a
-// field has the column inactive) and keeps finding the records.
-func TestPostgresEarlierTables(t *testing.T) {
+// TestPostgresTablesWithoutFlag opens a schema whose tables lack the
+// inactive column and whose key specs are stored without options: the sink
+// adds the column on first use (inactive_flag where a field has the column
+// inactive) and keeps finding the records.
+func TestPostgresTablesWithoutFlag(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
@@ -289,9 +290,9 @@ func TestPostgresHostLifecycle(t *testing.T) {
 	}
 }
 
-// TestPostgresMissingMigrations runs a store whose host ran only the
-// migrations of an earlier version: lifecycle ops, AuditLog and Reserve
-// say what to run; the rest works.
+// TestPostgresMissingMigrations runs a store whose host ran the migrations
+// without intake_audit and intake_sequences: lifecycle ops, AuditLog and
+// Reserve say what to run; the rest works.
 func TestPostgresMissingMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

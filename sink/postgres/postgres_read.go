@@ -176,7 +176,7 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 	}
 	// Chunks of pgChunk keys, pipelined in one round trip: with many more
 	// in one ANY($1) the planner may take a (parallel) sequential scan of a
-	// large table, several times slower than the index.
+	// large table, slower than the index.
 	col := sqltable.QuoteIdent(kc.Column)
 	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
 	err = p.read(ctx, func() error {

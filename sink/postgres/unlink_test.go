@@ -29,10 +29,10 @@ func TestPostgresHostUnlinkColumns(t *testing.T) {
 	fixture.CheckHostUnlink(t, pg)
 }
 
-// TestPostgresUnlinkOldAuditTable: an intake_audit without the link
-// columns makes an unlink fail with a pointer to Migrations when
-// the host runs the migrations, and gets them from New otherwise.
-func TestPostgresUnlinkOldAuditTable(t *testing.T) {
+// TestPostgresUnlinkAuditTableWithoutLinks: an intake_audit without the
+// link columns makes an unlink fail with a pointer to Migrations when the
+// host runs the migrations, and gets them from New otherwise.
+func TestPostgresUnlinkAuditTableWithoutLinks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := testPool(t)
