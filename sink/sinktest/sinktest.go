@@ -43,8 +43,8 @@
 // record's own links, the exact audit entries, a failed batch that leaves
 // every link in place), and a sink that implements [sink.Unlinker] but
 // reports false refusing it. A sink that does not implement
-// sink.Unlinker (one written before Op.Unlink existed) is never sent an
-// op with Unlink, and the kit sends it none.
+// sink.Unlinker is never sent an op with Unlink, and the kit sends it
+// none.
 //
 // # Capabilities
 //

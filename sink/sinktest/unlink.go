@@ -350,8 +350,8 @@ func testUnlinkContacts(k *kit) {
 // testUnlinkRefused checks that a sink that applies lifecycle ops and
 // implements sink.Unlinker but reports false refuses an op with Unlink
 // rather than ignore it. A sink that does not implement sink.Unlinker is
-// skipped: the importer never sends it one (a sink written before
-// Op.Unlink existed ignores the field).
+// skipped: the importer never sends it one (a sink that does not know the
+// field ignores it).
 func testUnlinkRefused(k *kit) {
 	t := k.t
 	k.ensure(linkedContacts)
