@@ -12,9 +12,9 @@ import (
 )
 
 // DocStore stands for the host's own store: a small document database that
-// keeps each object type in a collection of documents with JSON-like
-// fields (strings, bools, string lists), as a CRM backend might keep them
-// in MongoDB or in a key-value store. It knows nothing about Intake.
+// keeps each object type in a collection of documents with JSON-like fields
+// (strings, bools, string lists), as a CRM backend might keep them in a
+// document database or a key-value store. It knows nothing about Intake.
 type DocStore struct {
 	mu          sync.RWMutex
 	collections map[string]*collection

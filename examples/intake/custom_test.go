@@ -252,7 +252,7 @@ func TestCustomObjectUsageErrors(t *testing.T) {
 	code, _, stderr = cli(t, "import", "-store", store, "-object", "ticket", tickets)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "give -sync (or -rules) with the fields that identify one (ticket_no, subject, status, contact_email, contact_record_id)")
-	// A spec without fields now takes them from the store.
+	// A spec without fields then takes them from the store.
 	code, out, stderr := cli(t, "import", "-store", store, "-mapping", bareSpec, "-json", tickets)
 	require.Equal(t, 0, code, stderr)
 	assert.EqualValues(t, 1, decodeReport(t, out).Unchanged)

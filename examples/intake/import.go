@@ -211,8 +211,9 @@ func (f *importFlags) run(ctx context.Context, st *store, spec *importer.JobSpec
 	return cliError(runErr)
 }
 
-// printReport prints a run's report: as JSON (3.2), or as text without its
-// error, which the caller prints on stderr.
+// printReport prints a run's report: as JSON (importer.Report's form, which
+// other programs read), or as text without its error, which the caller
+// prints on stderr.
 func printReport(w io.Writer, rep *importer.Report, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)

@@ -75,8 +75,8 @@ func jobRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return printRun(stdout, job, final, rep, c.asJSON)
 }
 
-// printRun prints the outcome of a run: its report when it ran here (3.2
-// JSON with -json), else its record. A run that failed returns its error,
+// printRun prints the outcome of a run: its report when it ran here (as
+// importer.Report's JSON with -json), else its record. A run that failed returns its error,
 // which is printed once (on stderr).
 func printRun(w io.Writer, job schedule.Job, r schedule.Run, rep *importer.Report, asJSON bool) error {
 	var err error
@@ -103,8 +103,8 @@ func printRun(w io.Writer, job schedule.Job, r schedule.Run, rep *importer.Repor
 	return nil
 }
 
-// printRunReport prints a run's report (3.2) as JSON, with first the id
-// the run history knows the run by ("run_id").
+// printRunReport prints a run's report as JSON (importer.Report's form),
+// with first the id the run history knows the run by ("run_id").
 func printRunReport(w io.Writer, runID string, rep *importer.Report) error {
 	data, err := json.Marshal(rep)
 	if err != nil {
