@@ -323,7 +323,7 @@ func TestSpecVersion(t *testing.T) {
 	require.NoError(t, (&Spec{Columns: []Column{{Source: "a", Field: "email"}}}).Save(&buf))
 	assert.Contains(t, buf.String(), `"version": 1,`)
 
-	// A migration table upgrades old specs before they are decoded.
+	// A migration table upgrades a spec of a lower version before it is decoded.
 	migrations := map[int]specMigration{1: func(obj map[string]json.RawMessage) error {
 		obj["columns"] = json.RawMessage(`[{"source": "Mail", "field": "email"}]`)
 		return nil
