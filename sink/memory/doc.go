@@ -27,9 +27,9 @@
 //
 // # Memory
 //
-// The records live outside the Go heap, in memory mapped from the
-// operating system: a record costs its encoding and a slot in each of its
-// indexes (see [Store]); [Store.Stats] tells how much the store holds and
-// [Store.Close] gives it back at once. A deleted or updated record's old bytes stay in
-// that memory until Close.
+// The records live outside the Go heap, in memory mapped from the operating
+// system: a record costs its encoding and a slot in each of its indexes
+// (see [Store]); [Store.Stats] tells how much the store holds and
+// [Store.Close] gives it back at once. A deleted or updated record's old
+// bytes stay in that memory until Close.
 package memory
