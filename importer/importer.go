@@ -205,8 +205,8 @@ type Job struct {
 	// type they hold, a sqlite.Table only its own table (through the link
 	// fields of the job's schema). A store removes only the links of
 	// fields whose Ref it holds: a field it holds without a Ref gets one
-	// from a run whose ProfileLink or Link fills it (an empty file will
-	// do) or from sink.SchemaEnsurer.EnsureSchema. Keep is the default
+	// from a run whose ProfileLink or Link fills it (a file with no rows
+	// will do) or from sink.SchemaEnsurer.EnsureSchema. Keep is the default
 	// because removing links changes records the job does not name, of
 	// other object types too, and cannot be undone from the data.
 	Unlink Unlink
