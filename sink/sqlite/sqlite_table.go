@@ -544,6 +544,33 @@ func (t *Table) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return n, err
 }
 
+// tableBatch is one batch of Table.Write, as the phases of write go
+// through it: the ops, their transaction, and what an earlier phase hands
+// on to a later one. The ops change the rows in Go; the rows are written
+// once each at the end, the deletes before them and the audit entries
+// after them.
+type tableBatch struct {
+	t     *Table
+	batch []*sink.Op
+	tx    *sql.Tx
+
+	guardKeys map[string]*hostKey // the key columns of the Op.Unique specs, by spec name
+	fetch     []string            // the stored rows read: the ids the ops name, then the rows unlink finds
+	keys      []*hostKey          // the key columns a written row sets (see syncKeys)
+	rows      map[string]*hostRow // by id, as the ops leave them; nil once deleted
+	out       []intake.Outcome    // the ops' outcomes, set on the ops once committed
+	order     []string            // rows to write: creates in order, then changed stored rows
+	deletes   []string            // stored rows to delete, before the writes
+	audits    []sink.AuditEntry
+	unlinks   ops.Unlinks // the targets of the ops with Unlink
+}
+
+// write applies the batch in phases: find the key columns of Op.Unique,
+// check the ops, take the write lock for guarded creates, read the key
+// columns and the rows the ops name, hold the creates whose keys are
+// taken, apply the ops to the rows in Go, remove the links to the records
+// of ops with Unlink, then delete, write the rows and insert the audit
+// entries, and commit.
 func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -551,38 +578,12 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
-	guardKeys := map[string]*hostKey{}
-	schemas, specs := guard.Specs(batch)
-	for i, spec := range specs {
-		if err := t.place(schemas[i]); err != nil {
-			return 0, err
-		}
-		k, err := t.key(ctx, schemas[i], spec)
-		if err != nil {
-			return 0, fmt.Errorf("sink: SQLite table key for Op.Unique: %w", err)
-		}
-		guardKeys[spec.Name()] = k
+	b := &tableBatch{t: t, batch: batch, out: make([]intake.Outcome, len(batch))}
+	if err := b.guardKeyColumns(ctx); err != nil {
+		return 0, err
 	}
-	var fetch []string
-	seen := map[string]bool{}
-	for _, op := range batch {
-		if err := ops.Check(op); err != nil {
-			return 0, ops.RecordError(op, err)
-		}
-		if err := t.place(op.Record.Schema); err != nil {
-			return 0, ops.RecordError(op, err)
-		}
-		if op.Kind == sink.OpInactivate && t.m.InactiveColumn == "" {
-			return 0, ops.RecordError(op, fmt.Errorf("%w: the TableMapping of %q has no InactiveColumn: add an INTEGER column (0 or 1) for the inactive flag to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, t.object, t.m.Table))
-		}
-		// Every id a non-create op names is read, even after a create of
-		// it in the batch: [create 1, delete 1] on a stored 1 must fail
-		// the create (ErrDuplicateID), not drop it and audit a delete.
-		if id := op.Record.ID; op.Kind != sink.OpCreate && !seen[id] {
-			seen[id] = true
-			fetch = append(fetch, id)
-		}
-		op.Outcome = intake.OutcomeNone
+	if err := b.checkOps(); err != nil {
+		return 0, err
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
@@ -592,249 +593,32 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
-	if slices.ContainsFunc(batch, guard.Guarded) {
-		// A statement that writes takes the database's write lock, which
-		// the transaction then holds until it ends: no other connection
-		// can commit a record between the guard's check and the inserts.
-		if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+sqltable.QuoteIdent(t.m.IDColumn)+" = "+sqltable.QuoteIdent(t.m.IDColumn)+" WHERE 0"); err != nil {
-			return 0, fmt.Errorf("sink: SQLite table write: take the write lock: %w", err)
-		}
-	}
-	keys, err := t.syncKeys(ctx, tx)
-	if err != nil {
+	b.tx = tx
+	if err := b.takeWriteLock(ctx); err != nil {
 		return 0, err
 	}
-	rows, err := t.fetch(ctx, tx, fetch)
-	if err != nil {
-		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
-	}
-	if _, err := guard.Creates(batch, func(_ *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-		return t.findKeys(ctx, tx, guardKeys[spec.Name()], spec, keys)
-	}); err != nil {
+	if err := b.readRows(ctx); err != nil {
 		return 0, err
 	}
-	out := make([]intake.Outcome, len(batch))
-	var order []string   // rows to write: creates in order, then changed stored rows
-	var deletes []string // stored rows to delete, before the writes
-	var audits []sink.AuditEntry
-	var u ops.Unlinks
+	if err := b.guard(ctx); err != nil {
+		return 0, err
+	}
 	for i, op := range batch {
-		rec := op.Record
-		sch := rec.Schema
-		r := rows[rec.ID]
-		var links []sink.AuditEntry // an anonymize's own links, with Unlink
-		switch op.Kind {
-		case sink.OpCreate:
-			if op.Existing != nil {
-				out[i] = intake.OutcomeSkipped // held by Unique
-				continue
-			}
-			if r != nil {
-				return 0, ops.RecordError(op, sink.ErrDuplicateID)
-			}
-			r = &hostRow{id: rec.ID, opted: rec.OptedOut, inactive: rec.Inactive, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
-			for j := range sch.Len() {
-				if _, err := t.setField(r, sch.Field(j), ops.Value(rec, j)); err != nil {
-					return 0, ops.RecordError(op, err)
-				}
-			}
-			rows[rec.ID] = r
-			order = append(order, rec.ID)
-			out[i] = intake.OutcomeCreated
-		case sink.OpUpdate:
-			if r == nil {
-				return 0, ops.RecordError(op, sink.ErrNotFound)
-			}
-			changed := false
-			for j := range sch.Len() {
-				v := ops.Value(rec, j)
-				if v.IsNull() || slices.Contains(op.Clear, j) {
-					continue
-				}
-				c, err := t.setField(r, sch.Field(j), v)
-				if err != nil {
-					return 0, ops.RecordError(op, err)
-				}
-				changed = changed || c
-			}
-			for _, j := range op.Clear {
-				c, err := t.setField(r, sch.Field(j), intake.Null)
-				if err != nil {
-					return 0, ops.RecordError(op, err)
-				}
-				changed = changed || c
-			}
-			out[i] = intake.OutcomeUnchanged
-			if changed {
-				out[i] = intake.OutcomeUpdated
-				r.changed = true
-			}
-		case sink.OpOptOut:
-			if r == nil {
-				return 0, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if t.m.OptedOut == "" {
-				return 0, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOut column", sink.ErrInvalidOp, t.object))
-			}
-			if !r.opted {
-				r.opted, r.changed = true, true
-			}
-			out[i] = intake.OutcomeOptedOut
-		case sink.OpInactivate:
-			if r == nil {
-				return 0, ops.RecordError(op, sink.ErrNotFound)
-			}
-			out[i] = intake.OutcomeUnchanged
-			if !r.inactive {
-				r.inactive, r.changed = true, true
-				out[i] = intake.OutcomeInactivated
-			}
-		case sink.OpDelete:
-			if r == nil {
-				return 0, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if r.create != nil { // created by this batch: never written
-				order = slices.DeleteFunc(order, func(id string) bool { return id == rec.ID })
-			} else {
-				deletes = append(deletes, rec.ID)
-			}
-			rows[rec.ID] = nil
-			out[i] = intake.OutcomeDeleted
-		case sink.OpAnonymize:
-			if r == nil {
-				return 0, ops.RecordError(op, sink.ErrNotFound)
-			}
-			changed := false
-			for j := range sch.Len() {
-				if !sink.AnonymizeErases(sch, j) {
-					continue
-				}
-				c, err := t.setField(r, sch.Field(j), intake.Null)
-				if err != nil {
-					return 0, ops.RecordError(op, err)
-				}
-				changed = changed || c
-			}
-			if op.Unlink {
-				for j := range sch.Len() {
-					f := sch.Field(j)
-					if !ops.IsLink(f) {
-						continue
-					}
-					old, err := t.fieldValue(r, f)
-					if err != nil {
-						return 0, ops.RecordError(op, err)
-					}
-					_, links = ops.ClearLink(op, old, f, links)
-					c, err := t.setField(r, f, intake.Null)
-					if err != nil {
-						return 0, ops.RecordError(op, err)
-					}
-					changed = changed || c
-				}
-			}
-			out[i] = intake.OutcomeUnchanged
-			if changed {
-				out[i] = intake.OutcomeAnonymized
-				r.changed = true
-			}
-		}
-		if ops.IsLifecycle(op.Kind) {
-			audits = append(audits, ops.Audit(op))
-			audits = append(audits, links...)
-		}
-		u.Add(op)
-	}
-	if u != nil {
-		var err error
-		if fetch, audits, err = t.unlink(ctx, tx, batch, u, rows, order, fetch, audits); err != nil {
+		if err := b.applyOp(i, op); err != nil {
 			return 0, err
 		}
 	}
-	for _, id := range fetch {
-		if r := rows[id]; r != nil && r.changed && r.create == nil {
-			order = append(order, id)
-		}
+	if err := b.unlink(ctx); err != nil {
+		return 0, err
 	}
-	for _, id := range deletes {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t.name+" WHERE "+sqltable.QuoteIdent(t.m.IDColumn)+" = ?", id); err != nil {
-			if strings.Contains(err.Error(), "constraint failed") { // a host's foreign key
-				return 0, ops.RecordError(opOf(batch, id, sink.OpDelete), err)
-			}
-			return 0, fmt.Errorf("sink: SQLite table write: %w", err)
-		}
+	if err := b.deleteRows(ctx); err != nil {
+		return 0, err
 	}
-	now := t.cfg.Now().UTC().Format(time.RFC3339Nano)
-	for _, id := range order {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		r := rows[id]
-		var cols []string
-		var args []any
-		add := func(col string, v any) {
-			cols = append(cols, sqltable.QuoteIdent(col))
-			args = append(args, v)
-		}
-		if t.m.OptedOut != "" {
-			add(t.m.OptedOut, boolInt(r.opted))
-		}
-		if t.m.InactiveColumn != "" {
-			add(t.m.InactiveColumn, boolInt(r.inactive))
-		}
-		if t.m.UpdatedAt != "" {
-			add(t.m.UpdatedAt, now)
-		}
-		for _, c := range sortedKeys(r.raw) {
-			if !t.cols[c].generated {
-				add(c, r.raw[c])
-			}
-		}
-		if t.m.JSONBColumn != "" {
-			js, _ := json.Marshal(r.members)
-			add(t.m.JSONBColumn, string(js))
-		}
-		for _, k := range keys {
-			if t.cols[k.Column].generated {
-				continue
-			}
-			key, err := t.keyOf(k, r)
-			if err != nil {
-				return 0, ops.RecordError(r.create, err)
-			}
-			add(k.Column, sqltable.KeyArg(key))
-		}
-		if r.create != nil {
-			add(t.m.IDColumn, id)
-			if t.m.CreatedAt != "" {
-				add(t.m.CreatedAt, now)
-			}
-			q := "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ")"
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				if strings.Contains(err.Error(), "UNIQUE constraint failed: "+t.m.Table+"."+t.m.IDColumn) ||
-					(strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), "PRIMARY KEY")) {
-					return 0, ops.RecordError(r.create, sink.ErrDuplicateID)
-				}
-				if strings.Contains(err.Error(), "constraint failed") {
-					return 0, ops.RecordError(r.create, err)
-				}
-				return 0, fmt.Errorf("sink: SQLite table write: %w", err)
-			}
-			continue
-		}
-		set := make([]string, len(cols))
-		for i, c := range cols {
-			set[i] = c + " = ?"
-		}
-		args = append(args, id)
-		if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+strings.Join(set, ", ")+" WHERE "+sqltable.QuoteIdent(t.m.IDColumn)+" = ?", args...); err != nil {
-			return 0, fmt.Errorf("sink: SQLite table write: %w", err)
-		}
+	if err := b.writeRows(ctx); err != nil {
+		return 0, err
 	}
-	for _, a := range audits {
-		if _, err := tx.ExecContext(ctx, sqlAuditInsert, auditArgs(a)...); err != nil {
-			return 0, fmt.Errorf("sink: SQLite table write: audit entry of %s: %w", a.RecordID, err)
-		}
+	if err := b.insertAudits(ctx); err != nil {
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -843,22 +627,266 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
 	}
 	for i, op := range batch {
-		op.Outcome = out[i]
+		op.Outcome = b.out[i]
 	}
 	return len(batch), nil
 }
 
-// unlink removes the links to the targets of u (see [sink.Op.Unlink]) from the
-// rows of the table: the links are the fields of the batch's schemas whose
-// Ref is the table's object type (the sink keeps no schema of its own). One
-// query per link field finds the stored rows that hold a target (a scan
-// of the table unless an index serves the column); they join the rows of
-// the batch, which are changed in Go and written with them. It returns
-// fetch with the stored rows found added, and audits with the entries of
-// the removed links.
-func (t *Table) unlink(ctx context.Context, tx *sql.Tx, batch []*sink.Op, u ops.Unlinks, rows map[string]*hostRow, order, fetch []string, audits []sink.AuditEntry) ([]string, []sink.AuditEntry, error) {
+// guardKeyColumns places the schemas of the batch's Op.Unique specs and
+// finds the key column of each spec, which guard looks keys up in.
+func (b *tableBatch) guardKeyColumns(ctx context.Context) error {
+	b.guardKeys = map[string]*hostKey{}
+	schemas, specs := guard.Specs(b.batch)
+	for i, spec := range specs {
+		if err := b.t.place(schemas[i]); err != nil {
+			return err
+		}
+		k, err := b.t.key(ctx, schemas[i], spec)
+		if err != nil {
+			return fmt.Errorf("sink: SQLite table key for Op.Unique: %w", err)
+		}
+		b.guardKeys[spec.Name()] = k
+	}
+	return nil
+}
+
+// checkOps checks each op against the table, collects the ids of the
+// stored rows the batch reads and clears the ops' outcomes.
+func (b *tableBatch) checkOps() error {
+	t := b.t
+	seen := map[string]bool{}
+	for _, op := range b.batch {
+		if err := ops.Check(op); err != nil {
+			return ops.RecordError(op, err)
+		}
+		if err := t.place(op.Record.Schema); err != nil {
+			return ops.RecordError(op, err)
+		}
+		if op.Kind == sink.OpInactivate && t.m.InactiveColumn == "" {
+			return ops.RecordError(op, fmt.Errorf("%w: the TableMapping of %q has no InactiveColumn: add an INTEGER column (0 or 1) for the inactive flag to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, t.object, t.m.Table))
+		}
+		// Every id a non-create op names is read, even after a create of
+		// it in the batch: [create 1, delete 1] on a stored 1 must fail
+		// the create (ErrDuplicateID), not drop it and audit a delete.
+		if id := op.Record.ID; op.Kind != sink.OpCreate && !seen[id] {
+			seen[id] = true
+			b.fetch = append(b.fetch, id)
+		}
+		op.Outcome = intake.OutcomeNone
+	}
+	return nil
+}
+
+// takeWriteLock takes the database's write lock when the batch has
+// creates that Op.Unique guards. A statement that writes takes it, and
+// the transaction then holds it until it ends: no other connection can
+// commit a record between the guard's check and the inserts.
+func (b *tableBatch) takeWriteLock(ctx context.Context) error {
+	if !slices.ContainsFunc(b.batch, guard.Guarded) {
+		return nil
+	}
+	id := sqltable.QuoteIdent(b.t.m.IDColumn)
+	if _, err := b.tx.ExecContext(ctx, "UPDATE "+b.t.name+" SET "+id+" = "+id+" WHERE 0"); err != nil {
+		return fmt.Errorf("sink: SQLite table write: take the write lock: %w", err)
+	}
+	return nil
+}
+
+// readRows reads, in the transaction, the key columns a written row sets
+// (see syncKeys) and the stored rows of b.fetch.
+func (b *tableBatch) readRows(ctx context.Context) error {
+	keys, err := b.t.syncKeys(ctx, b.tx)
+	if err != nil {
+		return err
+	}
+	rows, err := b.t.fetch(ctx, b.tx, b.fetch)
+	if err != nil {
+		return fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	b.keys, b.rows = keys, rows
+	return nil
+}
+
+// guard applies Op.Unique to the batch's creates, looking keys up in the
+// transaction.
+func (b *tableBatch) guard(ctx context.Context) error {
+	_, err := guard.Creates(b.batch, func(_ *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+		return b.t.findKeys(ctx, b.tx, b.guardKeys[spec.Name()], spec, keys)
+	})
+	return err
+}
+
+// applyOp applies op, the batch's i-th, to the rows in Go and sets its
+// outcome in b.out. Every op but a create needs its record's row.
+func (b *tableBatch) applyOp(i int, op *sink.Op) error {
+	if op.Kind == sink.OpCreate {
+		return b.create(i, op)
+	}
+	r := b.rows[op.Record.ID]
+	if r == nil {
+		return ops.RecordError(op, sink.ErrNotFound)
+	}
+	var links []sink.AuditEntry // an anonymize's own links, with Unlink
+	var err error
+	switch op.Kind {
+	case sink.OpUpdate:
+		b.out[i], err = b.update(op, r)
+	case sink.OpOptOut:
+		if b.t.m.OptedOut == "" {
+			return ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOut column", sink.ErrInvalidOp, b.t.object))
+		}
+		if !r.opted {
+			r.opted, r.changed = true, true
+		}
+		b.out[i] = intake.OutcomeOptedOut
+	case sink.OpInactivate:
+		b.out[i] = intake.OutcomeUnchanged
+		if !r.inactive {
+			r.inactive, r.changed = true, true
+			b.out[i] = intake.OutcomeInactivated
+		}
+	case sink.OpDelete:
+		b.delete(op, r)
+		b.out[i] = intake.OutcomeDeleted
+	case sink.OpAnonymize:
+		b.out[i], links, err = b.anonymize(op, r)
+	}
+	if err != nil {
+		return err
+	}
+	if ops.IsLifecycle(op.Kind) {
+		// Only lifecycle ops have Unlink (see ops.Check).
+		b.audits = append(b.audits, ops.Audit(op))
+		b.audits = append(b.audits, links...)
+		b.unlinks.Add(op)
+	}
+	return nil
+}
+
+// create makes the row of the record of op, the batch's i-th, which
+// writeRows inserts; a create that Op.Unique holds is skipped.
+func (b *tableBatch) create(i int, op *sink.Op) error {
+	if op.Existing != nil {
+		b.out[i] = intake.OutcomeSkipped // held by Unique
+		return nil
+	}
+	rec := op.Record
+	if b.rows[rec.ID] != nil {
+		return ops.RecordError(op, sink.ErrDuplicateID)
+	}
+	r := &hostRow{id: rec.ID, opted: rec.OptedOut, inactive: rec.Inactive, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
+	for j := range rec.Schema.Len() {
+		if _, err := b.t.setField(r, rec.Schema.Field(j), ops.Value(rec, j)); err != nil {
+			return ops.RecordError(op, err)
+		}
+	}
+	b.rows[rec.ID] = r
+	b.order = append(b.order, rec.ID)
+	b.out[i] = intake.OutcomeCreated
+	return nil
+}
+
+// update sets the fields of op's record in its row r: the values that are
+// not null, and null for the fields of op.Clear.
+func (b *tableBatch) update(op *sink.Op, r *hostRow) (intake.Outcome, error) {
+	sch := op.Record.Schema
+	changed := false
+	for j := range sch.Len() {
+		v := ops.Value(op.Record, j)
+		if v.IsNull() || slices.Contains(op.Clear, j) {
+			continue
+		}
+		c, err := b.t.setField(r, sch.Field(j), v)
+		if err != nil {
+			return intake.OutcomeNone, ops.RecordError(op, err)
+		}
+		changed = changed || c
+	}
+	for _, j := range op.Clear {
+		c, err := b.t.setField(r, sch.Field(j), intake.Null)
+		if err != nil {
+			return intake.OutcomeNone, ops.RecordError(op, err)
+		}
+		changed = changed || c
+	}
+	return outcomeOf(r, changed, intake.OutcomeUpdated), nil
+}
+
+// anonymize nulls the personal fields of op's record in its row r and,
+// with Unlink, its own links. It returns the audit entries of the links it
+// cleared.
+func (b *tableBatch) anonymize(op *sink.Op, r *hostRow) (intake.Outcome, []sink.AuditEntry, error) {
+	t, sch := b.t, op.Record.Schema
+	changed := false
+	for j := range sch.Len() {
+		if !sink.AnonymizeErases(sch, j) {
+			continue
+		}
+		c, err := t.setField(r, sch.Field(j), intake.Null)
+		if err != nil {
+			return intake.OutcomeNone, nil, ops.RecordError(op, err)
+		}
+		changed = changed || c
+	}
+	var links []sink.AuditEntry
+	if op.Unlink {
+		for j := range sch.Len() {
+			f := sch.Field(j)
+			if !ops.IsLink(f) {
+				continue
+			}
+			old, err := t.fieldValue(r, f)
+			if err != nil {
+				return intake.OutcomeNone, nil, ops.RecordError(op, err)
+			}
+			_, links = ops.ClearLink(op, old, f, links)
+			c, err := t.setField(r, f, intake.Null)
+			if err != nil {
+				return intake.OutcomeNone, nil, ops.RecordError(op, err)
+			}
+			changed = changed || c
+		}
+	}
+	return outcomeOf(r, changed, intake.OutcomeAnonymized), links, nil
+}
+
+// outcomeOf is the outcome of an op that changed the row r or not: when it
+// did, r is to be written and the outcome is ifChanged.
+func outcomeOf(r *hostRow, changed bool, ifChanged intake.Outcome) intake.Outcome {
+	if !changed {
+		return intake.OutcomeUnchanged
+	}
+	r.changed = true
+	return ifChanged
+}
+
+// delete drops the row r of op's record: a row the batch created is never
+// written, a stored one is deleted before the writes.
+func (b *tableBatch) delete(op *sink.Op, r *hostRow) {
+	id := op.Record.ID
+	if r.create != nil { // created by this batch: never written
+		b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == id })
+	} else {
+		b.deletes = append(b.deletes, id)
+	}
+	b.rows[id] = nil
+}
+
+// unlink removes the links to the targets of b.unlinks (see
+// [sink.Op.Unlink]) from the rows of the table: the links are the fields
+// of the batch's schemas whose Ref is the table's object type (the sink
+// keeps no schema of its own). One query per link field finds the stored
+// rows that hold a target (a scan of the table unless an index serves the
+// column); they join the rows of the batch (and b.fetch), which are
+// changed in Go and written with them. The entries of the removed links
+// join b.audits.
+func (b *tableBatch) unlink(ctx context.Context) error {
+	if b.unlinks == nil {
+		return nil
+	}
+	t, u, rows := b.t, b.unlinks, b.rows
 	var links []intake.Field
-	for _, op := range batch {
+	for _, op := range b.batch {
 		sch := op.Record.Schema
 		for _, j := range u.Fields(sch) {
 			if f := sch.Field(j); !slices.ContainsFunc(links, func(g intake.Field) bool { return g.Name == f.Name }) {
@@ -867,35 +895,35 @@ func (t *Table) unlink(ctx context.Context, tx *sql.Tx, batch []*sink.Op, u ops.
 		}
 	}
 	if len(links) == 0 {
-		return fetch, audits, nil
+		return nil
 	}
 	sel, cols := t.selectList()
 	for _, f := range links {
 		js, err := json.Marshal(u.TargetIDs(f.Ref))
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		q := "SELECT " + sel + " FROM " + t.name + " WHERE " + t.linkCond(f) + " ORDER BY " + strings.Join(t.order, ", ")
-		found, err := tx.QueryContext(ctx, q, string(js))
+		found, err := b.tx.QueryContext(ctx, q, string(js))
 		if err != nil {
-			return nil, nil, fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+			return fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
 		}
 		for found.Next() {
 			r, err := scanHostRow(found, cols)
 			if err != nil {
 				found.Close()
-				return nil, nil, err
+				return err
 			}
 			if _, ok := rows[r.id]; !ok { // the batch's own rows are as the ops left them
 				rows[r.id] = r
-				fetch = append(fetch, r.id)
+				b.fetch = append(b.fetch, r.id)
 			}
 		}
 		if err := found.Close(); err != nil {
-			return nil, nil, fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+			return fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
 		}
 	}
-	for _, ids := range [][]string{order, fetch} {
+	for _, ids := range [][]string{b.order, b.fetch} {
 		for _, id := range ids {
 			r := rows[id]
 			if r == nil {
@@ -904,20 +932,147 @@ func (t *Table) unlink(ctx context.Context, tx *sql.Tx, batch []*sink.Op, u ops.
 			for _, f := range links {
 				v, err := t.fieldValue(r, f)
 				if err != nil {
-					return nil, nil, fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, id, f.Name, err)
+					return fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, id, f.Name, err)
 				}
-				nv, more, changed := u.Strip(v, f, t.object, id, audits)
-				audits = more
+				nv, more, changed := u.Strip(v, f, t.object, id, b.audits)
+				b.audits = more
 				if changed {
 					if _, err := t.setField(r, f, nv); err != nil {
-						return nil, nil, err
+						return err
 					}
 					r.changed = true
 				}
 			}
 		}
 	}
-	return fetch, audits, nil
+	return nil
+}
+
+// deleteRows deletes the stored rows of the batch's deletes. A constraint
+// that refuses it (a host's foreign key) is the delete op's fault.
+func (b *tableBatch) deleteRows(ctx context.Context) error {
+	for _, id := range b.deletes {
+		if _, err := b.tx.ExecContext(ctx, "DELETE FROM "+b.t.name+" WHERE "+sqltable.QuoteIdent(b.t.m.IDColumn)+" = ?", id); err != nil {
+			if strings.Contains(err.Error(), "constraint failed") { // a host's foreign key
+				return ops.RecordError(opOf(b.batch, id, sink.OpDelete), err)
+			}
+			return fmt.Errorf("sink: SQLite table write: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeRows writes the rows of order, then the stored rows that the ops
+// or unlink changed, one statement each: an INSERT for a create, an
+// UPDATE of all the row's columns otherwise.
+func (b *tableBatch) writeRows(ctx context.Context) error {
+	for _, id := range b.fetch {
+		if r := b.rows[id]; r != nil && r.changed && r.create == nil {
+			b.order = append(b.order, id)
+		}
+	}
+	now := b.t.cfg.Now().UTC().Format(time.RFC3339Nano)
+	for _, id := range b.order {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.writeRow(ctx, id, b.rows[id], now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRow inserts or updates the row r of id, at the time now.
+func (b *tableBatch) writeRow(ctx context.Context, id string, r *hostRow, now string) error {
+	t := b.t
+	cols, args, err := b.rowColumns(id, r, now)
+	if err != nil {
+		return err
+	}
+	if r.create != nil {
+		q := "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) + ")"
+		if _, err := b.tx.ExecContext(ctx, q, args...); err != nil {
+			if strings.Contains(err.Error(), "UNIQUE constraint failed: "+t.m.Table+"."+t.m.IDColumn) ||
+				(strings.Contains(err.Error(), "UNIQUE constraint failed") && strings.Contains(err.Error(), "PRIMARY KEY")) {
+				return ops.RecordError(r.create, sink.ErrDuplicateID)
+			}
+			if strings.Contains(err.Error(), "constraint failed") {
+				return ops.RecordError(r.create, err)
+			}
+			return fmt.Errorf("sink: SQLite table write: %w", err)
+		}
+		return nil
+	}
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = ?"
+	}
+	args = append(args, id)
+	if _, err := b.tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+strings.Join(set, ", ")+" WHERE "+sqltable.QuoteIdent(t.m.IDColumn)+" = ?", args...); err != nil {
+		return fmt.Errorf("sink: SQLite table write: %w", err)
+	}
+	return nil
+}
+
+// rowColumns returns the quoted columns that writeRow writes of the row r
+// of id, and their values: the flag columns and updated_at that the
+// mapping has, the field columns that are not generated, the JSON
+// column, the key columns that are not generated and, for a create, the
+// id and created_at.
+func (b *tableBatch) rowColumns(id string, r *hostRow, now string) ([]string, []any, error) {
+	t := b.t
+	var cols []string
+	var args []any
+	add := func(col string, v any) {
+		cols = append(cols, sqltable.QuoteIdent(col))
+		args = append(args, v)
+	}
+	if t.m.OptedOut != "" {
+		add(t.m.OptedOut, boolInt(r.opted))
+	}
+	if t.m.InactiveColumn != "" {
+		add(t.m.InactiveColumn, boolInt(r.inactive))
+	}
+	if t.m.UpdatedAt != "" {
+		add(t.m.UpdatedAt, now)
+	}
+	for _, c := range sortedKeys(r.raw) {
+		if !t.cols[c].generated {
+			add(c, r.raw[c])
+		}
+	}
+	if t.m.JSONBColumn != "" {
+		js, _ := json.Marshal(r.members)
+		add(t.m.JSONBColumn, string(js))
+	}
+	for _, k := range b.keys {
+		if t.cols[k.Column].generated {
+			continue
+		}
+		key, err := t.keyOf(k, r)
+		if err != nil {
+			return nil, nil, ops.RecordError(r.create, err)
+		}
+		add(k.Column, sqltable.KeyArg(key))
+	}
+	if r.create != nil {
+		add(t.m.IDColumn, id)
+		if t.m.CreatedAt != "" {
+			add(t.m.CreatedAt, now)
+		}
+	}
+	return cols, args, nil
+}
+
+// insertAudits inserts the batch's audit entries, in the order of its ops.
+func (b *tableBatch) insertAudits(ctx context.Context) error {
+	for _, a := range b.audits {
+		if _, err := b.tx.ExecContext(ctx, sqlAuditInsert, auditArgs(a)...); err != nil {
+			return fmt.Errorf("sink: SQLite table write: audit entry of %s: %w", a.RecordID, err)
+		}
+	}
+	return nil
 }
 
 // linkCond is the condition of a row whose link field f holds one of the

@@ -282,29 +282,76 @@ func (w *sqlWriter) schemaVersion() (int64, error) {
 	return v, nil
 }
 
+// sqlBatch is one batch of Write in its transaction, as the phases of
+// apply go through it: the ops, the time their rows are stamped with, and
+// what an earlier phase hands on to a later one.
+type sqlBatch struct {
+	w     *sqlWriter
+	batch []*sink.Op
+	now   driver.Value // the batch's time in Unix microseconds, boxed once
+
+	tables  []*sqlTable // the tables to search for links (see sqlWriter.reload)
+	unlinks ops.Unlinks // the targets of the ops with Unlink
+}
+
 // apply applies the batch in the transaction, which began at the schema
-// version ver.
+// version ver. It goes through the batch in phases: reload the stored
+// schemas when another sink may have changed them, hold the creates that
+// Op.Unique guards, read the rows that the other ops change, apply the
+// ops in order (each lifecycle op with its audit entries), and remove the
+// links to the records of the ops with Unlink.
 func (w *sqlWriter) apply(ctx context.Context, s *Store, batch []*sink.Op, ver int64) error {
-	bg := context.Background()
-	now := s.cfg.Now().UnixMicro()
-	nowArg := driver.Value(now) // boxed once
-	if w.state == nil {
-		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
-	}
-	var tables []*sqlTable // the tables to search for links
-	if ver != s.ver || slices.ContainsFunc(batch, func(op *sink.Op) bool { return op.Unlink }) {
-		var err error
-		if tables, err = w.reload(s); err != nil {
-			return err
-		}
-		s.ver = ver
+	b := sqlBatch{w: w, batch: batch, now: s.cfg.Now().UnixMicro()}
+	if err := b.reloadSchemas(s, ver); err != nil {
+		return err
 	}
 	// Creates whose keys another writer committed meanwhile are held.
 	if err := w.guard(batch); err != nil {
 		return err
 	}
-	// The current rows of the records the batch updates or opts out.
+	if err := b.readRows(); err != nil {
+		return err
+	}
 	for i, op := range batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.applyOp(w.views[i], op); err != nil {
+			return err
+		}
+	}
+	if b.unlinks != nil {
+		return w.unlink(b.tables, b.unlinks, b.now)
+	}
+	return nil
+}
+
+// reloadSchemas re-reads the stored schemas (see sqlWriter.reload) when
+// the transaction began at another schema version than the sink's
+// snapshot, or when an op has Unlink, which needs the tables to search for
+// links.
+func (b *sqlBatch) reloadSchemas(s *Store, ver int64) error {
+	if ver == s.ver && !slices.ContainsFunc(b.batch, func(op *sink.Op) bool { return op.Unlink }) {
+		return nil
+	}
+	tables, err := b.w.reload(s)
+	if err != nil {
+		return err
+	}
+	b.tables, s.ver = tables, ver
+	return nil
+}
+
+// readRows reads the current rows of the records that the batch's ops
+// other than creates name into w.state, one query per hundred ids of a
+// table. A record created earlier in the batch is read too: a create of a
+// stored id fails with ErrDuplicateID.
+func (b *sqlBatch) readRows() error {
+	w := b.w
+	if w.state == nil {
+		w.state, w.want = map[stateKey]*rowState{}, map[*sqlTable][]string{}
+	}
+	for i, op := range b.batch {
 		if op.Kind == sink.OpCreate {
 			continue
 		}
@@ -320,153 +367,184 @@ func (w *sqlWriter) apply(ctx context.Context, s *Store, batch []*sink.Op, ver i
 			return err
 		}
 	}
-	var u ops.Unlinks
-	for i, op := range batch {
-		if err := ctx.Err(); err != nil {
+	return nil
+}
+
+// applyOp applies op, whose table and plan are v, and sets its outcome.
+// Every op but a create needs its record's row, which readRows read.
+func (b *sqlBatch) applyOp(v *sqlView, op *sink.Op) error {
+	if op.Kind == sink.OpCreate {
+		if op.Existing != nil {
+			return nil // held by Unique: its outcome is set
+		}
+		return b.create(v, op)
+	}
+	st := b.w.state[stateKey{v.t.object, op.Record.ID}]
+	if st == nil {
+		return ops.RecordError(op, sink.ErrNotFound)
+	}
+	var links []sink.AuditEntry // an anonymize's own links, with Unlink
+	var err error
+	switch op.Kind {
+	case sink.OpUpdate:
+		err = b.update(v, op, st)
+	case sink.OpOptOut:
+		if !st.opted {
+			if err := b.execRecord(op, v.t.optOutSQL); err != nil {
+				return err
+			}
+			st.opted = true
+		}
+		op.Outcome = intake.OutcomeOptedOut
+	case sink.OpInactivate:
+		op.Outcome = intake.OutcomeUnchanged
+		if !st.inactive {
+			if err := b.execRecord(op, v.t.inactivateSQL); err != nil {
+				return err
+			}
+			st.inactive = true
+			op.Outcome = intake.OutcomeInactivated
+		}
+	case sink.OpDelete:
+		err = b.delete(v.t, op)
+	case sink.OpAnonymize:
+		links, err = b.anonymize(v, op, st)
+	}
+	if err != nil || !ops.IsLifecycle(op.Kind) {
+		return err
+	}
+	return b.audit(op, links)
+}
+
+// create inserts the record of op with one execution of its table's
+// prepared INSERT. The row of a record that a later op of the batch
+// changes goes into w.state, as if it had been read.
+func (b *sqlBatch) create(v *sqlView, op *sink.Op) error {
+	w, t, rec := b.w, v.t, op.Record
+	k := stateKey{t.object, rec.ID}
+	st, wanted := w.state[k]
+	if st != nil {
+		return ops.RecordError(op, sink.ErrDuplicateID)
+	}
+	// st is nil here.
+	var vals []intake.Value
+	if wanted { // a later op of the batch updates it
+		vals = make([]intake.Value, len(t.cols))
+		st = &rowState{vals: vals, opted: rec.OptedOut, inactive: rec.Inactive}
+		w.state[k] = st
+	} else {
+		vals = w.scratch(len(t.cols))
+		clear(vals)
+	}
+	for i, j := range v.plan {
+		vals[j] = ops.Value(rec, i)
+	}
+	a := w.args[:sqlInsertFixed+len(t.cols)+len(t.keys)]
+	a[0].Value, a[1].Value, a[2].Value, a[3].Value, a[4].Value = rec.ID, boolInt(rec.OptedOut), boolInt(rec.Inactive), b.now, b.now
+	w.bindRow(a[sqlInsertFixed:], t, vals)
+	if err := w.exec(context.Background(), t.insertSQL, a); err != nil {
+		return insertError(op, t, err)
+	}
+	if st != nil && len(t.keys) > 0 {
+		st.keys = make([]driver.Value, len(t.keys))
+		for j := range st.keys {
+			st.keys[j] = a[sqlInsertFixed+len(t.cols)+j].Value
+		}
+	}
+	op.Outcome = intake.OutcomeCreated
+	return nil
+}
+
+// update merges the record of op into its row st: nulls keep the stored
+// values, the fields of op.Clear become null.
+func (b *sqlBatch) update(v *sqlView, op *sink.Op, st *rowState) error {
+	merged := append(b.w.merged[:0], st.vals...)
+	for i, j := range v.plan {
+		if x := ops.Value(op.Record, i); !x.IsNull() {
+			merged[j] = x
+		}
+	}
+	for _, c := range op.Clear {
+		merged[v.plan[c]] = intake.Null
+	}
+	return b.save(v.t, op, st, merged, intake.OutcomeUpdated)
+}
+
+// anonymize nulls the personal fields of the row st of op's record and,
+// with Unlink, its own links. It returns the audit entries of the links it
+// cleared.
+func (b *sqlBatch) anonymize(v *sqlView, op *sink.Op, st *rowState) ([]sink.AuditEntry, error) {
+	var links []sink.AuditEntry
+	merged := append(b.w.merged[:0], st.vals...)
+	for i, j := range v.plan {
+		if sink.AnonymizeErases(op.Record.Schema, i) {
+			merged[j] = intake.Null
+		}
+	}
+	if op.Unlink {
+		for j, c := range v.t.cols {
+			if ops.IsLink(c.Field) {
+				merged[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
+			}
+		}
+	}
+	return links, b.save(v.t, op, st, merged, intake.OutcomeAnonymized)
+}
+
+// save writes merged, the new column values of the row st of op's record
+// (see sqlWriter.change), and sets op's outcome: changed when a value
+// differs, else OutcomeUnchanged.
+func (b *sqlBatch) save(t *sqlTable, op *sink.Op, st *rowState, merged []intake.Value, changed intake.Outcome) error {
+	b.w.merged = merged
+	op.Outcome = intake.OutcomeUnchanged
+	ok, err := b.w.change(op, t, st, merged, b.now)
+	if err != nil {
+		return err
+	}
+	if ok {
+		op.Outcome = changed
+	}
+	return nil
+}
+
+// delete deletes the row of op's record; the ops after it in the batch
+// find no row.
+func (b *sqlBatch) delete(t *sqlTable, op *sink.Op) error {
+	a := b.w.args[:1]
+	a[0].Value = op.Record.ID
+	if err := b.w.exec(context.Background(), t.deleteSQL, a); err != nil {
+		return ops.RecordError(op, err)
+	}
+	b.w.state[stateKey{t.object, op.Record.ID}] = nil
+	op.Outcome = intake.OutcomeDeleted
+	return nil
+}
+
+// execRecord runs q, a statement on the row of op's record that takes the
+// batch's time and the record's id.
+func (b *sqlBatch) execRecord(op *sink.Op, q string) error {
+	a := b.w.args[:2]
+	a[0].Value, a[1].Value = b.now, op.Record.ID
+	if err := b.w.exec(context.Background(), q, a); err != nil {
+		return ops.RecordError(op, err)
+	}
+	return nil
+}
+
+// audit inserts the audit entries of the lifecycle op: its own, then those
+// of the links it cleared. With Unlink, the op's record becomes a target
+// whose links unlink removes (only lifecycle ops have Unlink; see
+// ops.Check).
+func (b *sqlBatch) audit(op *sink.Op, links []sink.AuditEntry) error {
+	if err := b.w.audit(ops.Audit(op)); err != nil {
+		return err
+	}
+	for _, a := range links {
+		if err := b.w.audit(a); err != nil {
 			return err
 		}
-		var links []sink.AuditEntry // an anonymize's own links, with Unlink
-		v := w.views[i]
-		t := v.t
-		rec := op.Record
-		k := stateKey{t.object, rec.ID}
-		switch op.Kind {
-		case sink.OpCreate:
-			if op.Existing != nil {
-				continue // held by Unique: its outcome is set
-			}
-			st, wanted := w.state[k]
-			if st != nil {
-				return ops.RecordError(op, sink.ErrDuplicateID)
-			}
-			// st is nil here.
-			var vals []intake.Value
-			if wanted { // a later op of the batch updates it
-				vals = make([]intake.Value, len(t.cols))
-				st = &rowState{vals: vals, opted: rec.OptedOut, inactive: rec.Inactive}
-				w.state[k] = st
-			} else {
-				vals = w.scratch(len(t.cols))
-				clear(vals)
-			}
-			for i, j := range v.plan {
-				vals[j] = ops.Value(rec, i)
-			}
-			a := w.args[:sqlInsertFixed+len(t.cols)+len(t.keys)]
-			a[0].Value, a[1].Value, a[2].Value, a[3].Value, a[4].Value = rec.ID, boolInt(rec.OptedOut), boolInt(rec.Inactive), nowArg, nowArg
-			w.bindRow(a[sqlInsertFixed:], t, vals)
-			if err := w.exec(bg, t.insertSQL, a); err != nil {
-				return insertError(op, t, err)
-			}
-			if st != nil && len(t.keys) > 0 {
-				st.keys = make([]driver.Value, len(t.keys))
-				for j := range st.keys {
-					st.keys[j] = a[sqlInsertFixed+len(t.cols)+j].Value
-				}
-			}
-			op.Outcome = intake.OutcomeCreated
-		case sink.OpUpdate:
-			st := w.state[k]
-			if st == nil {
-				return ops.RecordError(op, sink.ErrNotFound)
-			}
-			merged := append(w.merged[:0], st.vals...)
-			for i, j := range v.plan {
-				if x := ops.Value(rec, i); !x.IsNull() {
-					merged[j] = x
-				}
-			}
-			for _, c := range op.Clear {
-				merged[v.plan[c]] = intake.Null
-			}
-			w.merged = merged
-			op.Outcome = intake.OutcomeUnchanged
-			if changed, err := w.change(op, t, st, merged, nowArg); err != nil {
-				return err
-			} else if changed {
-				op.Outcome = intake.OutcomeUpdated
-			}
-		case sink.OpOptOut:
-			st := w.state[k]
-			if st == nil {
-				return ops.RecordError(op, sink.ErrNotFound)
-			}
-			if !st.opted {
-				a := w.args[:2]
-				a[0].Value, a[1].Value = nowArg, rec.ID
-				if err := w.exec(bg, t.optOutSQL, a); err != nil {
-					return ops.RecordError(op, err)
-				}
-				st.opted = true
-			}
-			op.Outcome = intake.OutcomeOptedOut
-		case sink.OpInactivate:
-			st := w.state[k]
-			if st == nil {
-				return ops.RecordError(op, sink.ErrNotFound)
-			}
-			op.Outcome = intake.OutcomeUnchanged
-			if !st.inactive {
-				a := w.args[:2]
-				a[0].Value, a[1].Value = nowArg, rec.ID
-				if err := w.exec(bg, t.inactivateSQL, a); err != nil {
-					return ops.RecordError(op, err)
-				}
-				st.inactive = true
-				op.Outcome = intake.OutcomeInactivated
-			}
-		case sink.OpDelete:
-			if w.state[k] == nil {
-				return ops.RecordError(op, sink.ErrNotFound)
-			}
-			a := w.args[:1]
-			a[0].Value = rec.ID
-			if err := w.exec(bg, t.deleteSQL, a); err != nil {
-				return ops.RecordError(op, err)
-			}
-			w.state[k] = nil // gone for the ops after this one
-			op.Outcome = intake.OutcomeDeleted
-		case sink.OpAnonymize:
-			st := w.state[k]
-			if st == nil {
-				return ops.RecordError(op, sink.ErrNotFound)
-			}
-			merged := append(w.merged[:0], st.vals...)
-			for i, j := range v.plan {
-				if sink.AnonymizeErases(rec.Schema, i) {
-					merged[j] = intake.Null
-				}
-			}
-			if op.Unlink {
-				for j, c := range t.cols {
-					if ops.IsLink(c.Field) {
-						merged[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
-					}
-				}
-			}
-			w.merged = merged
-			op.Outcome = intake.OutcomeUnchanged
-			if changed, err := w.change(op, t, st, merged, nowArg); err != nil {
-				return err
-			} else if changed {
-				op.Outcome = intake.OutcomeAnonymized
-			}
-		}
-		if ops.IsLifecycle(op.Kind) {
-			if err := w.audit(ops.Audit(op)); err != nil {
-				return err
-			}
-			for _, a := range links {
-				if err := w.audit(a); err != nil {
-					return err
-				}
-			}
-		}
-		u.Add(op)
 	}
-	if u != nil {
-		return w.unlink(tables, u, nowArg)
-	}
+	b.unlinks.Add(op)
 	return nil
 }
 
