@@ -13,8 +13,9 @@
 //
 // Besides CSV: [XLSX] reads a worksheet of an Excel workbook ([OpenXLSX],
 // [NewXLSX], [ListSheets]), [Paste] reads cells pasted from a spreadsheet
-// ([NewPaste]) and [SQL] reads the rows of a database query ([NewSQL]); each
-// type's documentation states its conversions, errors and limits.
+// ([NewPaste]); package connector/sqlsource reads the rows of a database
+// query. Each type's documentation states its conversions, errors and
+// limits.
 // Connectors fetch the bytes that sources read: [Local], [HTTP] and [SFTP] implement [Connector], a [Registry] maps URL schemes to them, and [OpenSource] turns a connector, a path and a [Format] into a Source (skip-unchanged: [OpenIfChanged], [FileInfo.Fingerprint]; history: [Archive]; kit: package connectortest).
 //
 // # CSV

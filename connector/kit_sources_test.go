@@ -3,7 +3,6 @@ package connector_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
-	_ "modernc.org/sqlite"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
@@ -101,29 +99,5 @@ func TestKitXLSX(t *testing.T) {
 	}
 	connectortest.TestSource(t, func(context.Context) (connector.Source, error) {
 		return connector.NewXLSX(bytes.NewReader(book), int64(len(book)), connector.XLSXConfig{Name: "kit.xlsx"})
-	}, want)
-}
-
-func TestKitSQL(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:kit?mode=memory&cache=shared")
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	_, err = db.ExecContext(ctx, `CREATE TABLE c (email TEXT, n INTEGER)`)
-	require.NoError(t, err)
-	want := connectortest.Want{Header: []string{"email", "n"}}
-	for i := range 300 {
-		_, err := db.ExecContext(ctx, `INSERT INTO c VALUES (?, ?)`, fmt.Sprintf("c%03d@example.com", i), i)
-		require.NoError(t, err)
-		want.Rows = append(want.Rows, []string{fmt.Sprintf("c%03d@example.com", i), fmt.Sprint(i)})
-		want.Lines = append(want.Lines, i+2)
-	}
-	const q = `SELECT email, n FROM c ORDER BY n`
-	want.OpenLimited = func(ctx context.Context, max int) (connector.Source, error) {
-		return connector.NewSQL(ctx, db, connector.SQLConfig{Query: q, MaxRows: int64(max)})
-	}
-	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.NewSQL(ctx, db, connector.SQLConfig{Query: q})
 	}, want)
 }

@@ -605,7 +605,7 @@ func (x *XLSX) setHeader(num int, cells []string) error {
 		last--
 	}
 	cells = cells[:last]
-	if err := duplicateHeaders(cells); err != nil {
+	if err := CheckHeader(cells); err != nil {
 		return x.fatal(err, num)
 	}
 	x.header, x.cols, x.width = cells, cells, len(cells)

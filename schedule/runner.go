@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/sqlsource"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -24,7 +25,7 @@ type ImportConfig struct {
 	Registry *connector.Registry
 	// DB runs the queries of SQL jobs (Source.Connector "sql"). Required for
 	// SQL jobs.
-	DB connector.Queryer
+	DB sqlsource.Queryer
 	// Sink receives the writes; required unless SinkFor is set.
 	Sink sink.Sink
 	// SinkFor, when set, picks the sink by the job (its Target, say).
@@ -269,7 +270,7 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		if cfg.DB == nil {
 			return nil, noop, fmt.Errorf("schedule: job %q reads a SQL query: set ImportConfig.DB", job.Name)
 		}
-		src, err := connector.NewSQL(ctx, cfg.DB, connector.SQLConfig{Query: spec.Query, Name: job.Name})
+		src, err := sqlsource.NewSQL(ctx, cfg.DB, sqlsource.SQLConfig{Query: spec.Query, Name: job.Name})
 		return src, noop, err
 	}
 	if cfg.Registry == nil {

@@ -1,4 +1,4 @@
-package connector
+package sqlsource
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 )
 
 // Queryer runs a query: *sql.DB, *sql.Conn and *sql.Tx all are one.
@@ -32,12 +33,12 @@ type SQLConfig struct {
 	// Name names the source in errors ([intake.RowError.File]) and
 	// [SQL.Name]. Default: "sql".
 	Name string
-	// MaxRows bounds the rows read; more is a fatal ErrTooManyRows.
+	// MaxRows bounds the rows read; more is a fatal [connector.ErrTooManyRows].
 	// Default: 0, unlimited.
 	MaxRows int64
 }
 
-// SQL is a [Source] of the rows of a database query, through any
+// SQL is a [connector.Source] of the rows of a database query, through any
 // database/sql driver. The header is the result's column names; cells are
 // the values converted to text as the mapping expects them:
 //
@@ -56,7 +57,7 @@ type SQLConfig struct {
 //     the driver's text, or fmt's %v of the value.
 //
 // Row.Line is the row's 1-based position plus one, as if the header were
-// line 1, so that errors read like those of a file. SQL implements [Namer].
+// line 1, so that errors read like those of a file. SQL implements [connector.Namer].
 type SQL struct {
 	cfg    SQLConfig
 	rows   *sql.Rows
@@ -105,7 +106,7 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 		rows.Close()
 		return nil, fmt.Errorf("%s: intake: read the query's columns: %w", cfg.Name, err)
 	}
-	if err := duplicateHeaders(cols); err != nil {
+	if err := connector.CheckHeader(cols); err != nil {
 		rows.Close()
 		return nil, fmt.Errorf("%s: %w (give the columns distinct names with AS)", cfg.Name, err)
 	}
@@ -131,17 +132,17 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 	return s, nil
 }
 
-// Name returns SQLConfig.Name ("sql" by default). It implements [Namer].
+// Name returns SQLConfig.Name ("sql" by default). It implements [connector.Namer].
 func (s *SQL) Name() string { return s.cfg.Name }
 
-// Describe returns the format "sql". It implements [Describer].
-func (s *SQL) Describe() Dialect { return Dialect{Format: "sql"} }
+// Describe returns the format "sql". It implements [connector.Describer].
+func (s *SQL) Describe() connector.Dialect { return connector.Dialect{Format: "sql"} }
 
 // Header returns the query's column names. The caller must not modify the
 // slice.
 func (s *SQL) Header(ctx context.Context) ([]string, error) {
 	if s.closed {
-		return nil, ErrClosed
+		return nil, connector.ErrClosed
 	}
 	return s.header, nil
 }
@@ -170,7 +171,7 @@ func (s *SQL) Read(ctx context.Context) (intake.Row, error) {
 	}
 	s.n++
 	if s.cfg.MaxRows > 0 && s.n > s.cfg.MaxRows {
-		s.err = fmt.Errorf("%s: %w (SQLConfig.MaxRows is %d)", s.cfg.Name, ErrTooManyRows, s.cfg.MaxRows)
+		s.err = fmt.Errorf("%s: %w (SQLConfig.MaxRows is %d)", s.cfg.Name, connector.ErrTooManyRows, s.cfg.MaxRows)
 		return intake.Row{}, s.err
 	}
 	cells := make([]string, len(s.vals))
@@ -182,13 +183,13 @@ func (s *SQL) Read(ctx context.Context) (intake.Row, error) {
 }
 
 // Close releases the query's rows. Later calls to Header or Read return
-// ErrClosed. Close is safe to call twice.
+// [connector.ErrClosed]. Close is safe to call twice.
 func (s *SQL) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	s.err = ErrClosed
+	s.err = connector.ErrClosed
 	return s.rows.Close()
 }
 

@@ -1,14 +1,18 @@
-package connector
+package sqlsource
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
@@ -52,7 +56,7 @@ func TestSQLSQLite(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, connector.ErrClosed)
 }
 
 func TestSQLErrors(t *testing.T) {
@@ -66,14 +70,14 @@ func TestSQLErrors(t *testing.T) {
 	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT 1", MaxRows: -1})
 	assert.Error(t, err)
 	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT email, email AS Email FROM contacts"})
-	assert.ErrorIs(t, err, ErrDuplicateHeader)
+	assert.ErrorIs(t, err, connector.ErrDuplicateHeader)
 
 	src, err := NewSQL(ctx, db, SQLConfig{Query: "SELECT id FROM contacts", MaxRows: 1})
 	require.NoError(t, err)
 	_, err = src.Read(ctx)
 	require.NoError(t, err)
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrTooManyRows)
+	assert.ErrorIs(t, err, connector.ErrTooManyRows)
 	src.Close()
 
 	cctx, cancel := context.WithCancel(ctx)
@@ -140,4 +144,36 @@ func TestSQLPostgres(t *testing.T) {
 	assert.Equal(t, []string{"2", "", "", "", "", "", "", "", "", ""}, res.rows[1].Cells)
 	_, err = src.Read(ctx)
 	assert.Equal(t, io.EOF, err)
+}
+
+type readResult struct {
+	header []string
+	rows   []intake.Row
+	errs   []*intake.RowError
+	fatal  error
+}
+
+// readAll reads a whole source, collecting row errors and the fatal error.
+func readAll(ctx context.Context, src connector.Source) readResult {
+	var res readResult
+	h, err := src.Header(ctx)
+	if err != nil {
+		res.fatal = err
+		return res
+	}
+	res.header = h
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			return res
+		}
+		var re *intake.RowError
+		if errors.As(err, &re) {
+			res.errs = append(res.errs, re)
+		} else if err != nil {
+			res.fatal = err
+			return res
+		}
+		res.rows = append(res.rows, row)
+	}
 }
