@@ -16,7 +16,7 @@
 // ([NewPaste]); package connector/sqlsource reads the rows of a database
 // query. Each type's documentation states its conversions, errors and
 // limits.
-// Connectors fetch the bytes that sources read: [Local], [HTTP] and [SFTP] implement [Connector], a [Registry] maps URL schemes to them, and [OpenSource] turns a connector, a path and a [Format] into a Source (skip-unchanged: [OpenIfChanged], [FileInfo.Fingerprint]; history: [Archive]; kit: package connectortest).
+// Connectors fetch the bytes that sources read: [Local] and [HTTP] implement [Connector] (and package connector/sftp an SFTP one), a [Registry] maps URL schemes to them, and [OpenSource] turns a connector, a path and a [Format] into a Source (skip-unchanged: [OpenIfChanged], [FileInfo.Fingerprint]; history: [Archive]; kit: package connectortest).
 //
 // # CSV
 //

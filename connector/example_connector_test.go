@@ -132,7 +132,7 @@ func ExampleRegistry() {
 	}
 	fmt.Println(reg.Register("mem", nil) != nil)
 	// Output:
-	// [file http https mem sftp]
+	// [file http https mem]
 	// exports/contacts_2026-03-01.csv [ann@example.com Ann]
 	// inbox/leads.csv [cid@example.com]
 	// true

@@ -126,7 +126,7 @@ type SourceOpener interface {
 // (an encrypted workbook, bad limits) come from here.
 func OpenSource(ctx context.Context, conn Connector, p string, cfg SourceConfig) (*FileSource, error) {
 	if conn == nil {
-		return nil, errors.New("intake: OpenSource needs a Connector (NewLocal, NewHTTP, DialSFTP, or one from a Registry)")
+		return nil, errors.New("intake: OpenSource needs a Connector (NewLocal, NewHTTP, one from a Registry, or your own)")
 	}
 	if cfg.Format > FormatXLSX {
 		return nil, fmt.Errorf("intake: SourceConfig.Format %d is not a known Format; use FormatAuto, FormatCSV or FormatXLSX", cfg.Format)

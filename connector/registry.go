@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -113,17 +112,12 @@ type RegistryConfig struct {
 	Local LocalConfig
 	// HTTP configures the connector of http:// and https:// URLs.
 	HTTP HTTPConfig
-	// SFTP configures sftp://user[:password]@host[:port]/path URLs: the
-	// URL gives Addr, User and (if present) Password, SFTP gives the rest
-	// (host key checking is required: HostKeyCallback or KnownHostsFile).
-	// The path is absolute; /~/ starts it in the user's home directory.
-	SFTP SFTPConfig
 }
 
 // DefaultRegistry returns a new registry with this package's connectors:
-// file:// ([Local]), http:// and https:// ([HTTP]) and sftp:// ([SFTP]).
-// Register more schemes on it as on any registry. It checks cfg.HTTP now;
-// an SFTP URL is checked (and dialed) by Open.
+// file:// ([Local]), http:// and https:// ([HTTP]). Register more schemes
+// on it as on any registry (package connector/sftp registers sftp://). It
+// checks cfg.HTTP now.
 func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 	h, err := NewHTTP(cfg.HTTP)
 	if err != nil {
@@ -156,27 +150,5 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 	hf := func(_ context.Context, u *url.URL) (Connector, string, error) { return h, u.String(), nil }
 	_ = r.Register("http", hf)
 	_ = r.Register("https", hf)
-	_ = r.Register("sftp", func(ctx context.Context, u *url.URL) (Connector, string, error) {
-		sc := cfg.SFTP
-		sc.Addr = u.Host
-		if u.User != nil {
-			sc.User = u.User.Username()
-			if pw, ok := u.User.Password(); ok {
-				sc.Password = pw
-			}
-		}
-		p := u.Path
-		if strings.HasPrefix(p, "/~/") {
-			p = strings.TrimPrefix(p, "/~/")
-		}
-		if p == "" || strings.HasSuffix(p, "/") {
-			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
-		}
-		s, err := DialSFTP(ctx, sc)
-		if err != nil {
-			return nil, "", err
-		}
-		return s, path.Clean(p), nil
-	})
 	return r, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/internal/kit"
 )
 
 func TestRegistryRegister(t *testing.T) {
@@ -45,16 +45,12 @@ func TestRegistryRegister(t *testing.T) {
 
 func TestDefaultRegistry(t *testing.T) {
 	dir, _ := setupLocal(t)
-	fx := setupSFTP(t)
 	hx := setupHTTP(t)
 	ctx := context.Background()
-	r, err := connector.DefaultRegistry(connector.RegistryConfig{
-		LocalRoot: dir,
-		SFTP:      connector.SFTPConfig{KnownHostsFile: fx.knownHosts},
-	})
+	r, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"file", "http", "https", "sftp"}, r.Schemes())
-	csv, _ := kitCSV()
+	assert.Equal(t, []string{"file", "http", "https"}, r.Schemes())
+	csv, _ := kit.CSV()
 
 	tests := []struct {
 		url, path, contains string
@@ -63,11 +59,8 @@ func TestDefaultRegistry(t *testing.T) {
 		{"file:exports/contacts.csv", "exports/contacts.csv", ""},
 		{"file://localhost/exports/contacts.csv", "exports/contacts.csv", ""},
 		{hx.srv.URL + "/contacts.csv", hx.srv.URL + "/contacts.csv", ""},
-		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/" + filepath.ToSlash(fx.dir) + "/exports/contacts.csv", filepath.ToSlash(fx.dir) + "/exports/contacts.csv", ""},
-		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/~/exports/contacts.csv", "exports/contacts.csv", ""},
 		{"file:///../secret.csv", "", "leaves the connector's directory"},
 		{"file://otherhost/x.csv", "", "use sftp://"},
-		{"sftp://" + sftpUser + "@" + fx.addr + "/", "", "names no file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
@@ -99,8 +92,8 @@ func TestDefaultRegistry(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = none.Open(ctx, "file:///etc/passwd")
 	assert.ErrorContains(t, err, "set RegistryConfig.LocalRoot")
-	_, _, err = none.Open(ctx, "sftp://u:p@"+fx.addr+"/x.csv")
-	assert.ErrorIs(t, err, connector.ErrNoHostKeyCheck)
+	_, _, err = none.Open(ctx, "sftp://u:p@example.com/x.csv")
+	assert.ErrorIs(t, err, connector.ErrUnknownScheme)
 	_, err = connector.DefaultRegistry(connector.RegistryConfig{HTTP: connector.HTTPConfig{Retries: 1, MinBackoff: 2, MaxBackoff: 1}})
 	assert.ErrorContains(t, err, "MinBackoff")
 }

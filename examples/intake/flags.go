@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/sftp"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/sink"
 )
@@ -260,7 +261,7 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg conn
 // INTAKE_SFTP_KEY (default ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
 func registry() (*connector.Registry, error) {
 	home, _ := os.UserHomeDir()
-	sftpCfg := connector.SFTPConfig{
+	sftpCfg := sftp.SFTPConfig{
 		KnownHostsFile: envOr("INTAKE_SFTP_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts")),
 		Password:       os.Getenv("INTAKE_SFTP_PASSWORD"),
 	}
@@ -279,7 +280,14 @@ func registry() (*connector.Registry, error) {
 		}
 		sftpCfg.PrivateKey = pem
 	}
-	return connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/", SFTP: sftpCfg})
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/"})
+	if err != nil {
+		return nil, err
+	}
+	if err := sftp.Register(reg, sftpCfg); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }
 
 // urlSource closes the connector (an SFTP connection) with the source.

@@ -1,4 +1,4 @@
-package connector
+package sftp
 
 import (
 	"context"
@@ -7,13 +7,17 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path"
+	"strings"
 	"time"
 
-	"github.com/pkg/sftp"
+	pkgsftp "github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/intakehq/intake/connector"
 )
 
 // DefaultSFTPConnectTimeout is the default of SFTPConfig.ConnectTimeout.
@@ -58,23 +62,23 @@ type SFTPConfig struct {
 	// DefaultSFTPConnectTimeout (15s).
 	ConnectTimeout time.Duration
 	// MaxBytes bounds the bytes read from one file; more is an error
-	// wrapping ErrSizeLimit. Default (0): DefaultMaxConnectorBytes (10 GiB);
+	// wrapping connector.ErrSizeLimit. Default (0): connector.DefaultMaxConnectorBytes (10 GiB);
 	// negative: unlimited.
 	MaxBytes int64
 	// Logger receives a record when the connection is made. Default: nil.
 	Logger *slog.Logger
 }
 
-// SFTP is a [Connector] of the files of an SFTP server, over one SSH
+// SFTP is a [connector.Connector] of the files of an SFTP server, over one SSH
 // connection that it keeps until Close. Files are streamed (the transfer
 // uses a bounded window of concurrent requests; memory stays flat) and
 // hashed as they are read; they implement io.ReaderAt. SFTP implements
-// [Lister], [Stater] (so [OpenIfChanged] compares size and modification time) and io.Closer. Paths are
+// [connector.Lister], [connector.Stater] (so [connector.OpenIfChanged] compares size and modification time) and io.Closer. Paths are
 // slash-separated, relative to SFTPConfig.Dir or absolute.
 type SFTP struct {
 	cfg    SFTPConfig
 	conn   *ssh.Client
-	client *sftp.Client
+	client *pkgsftp.Client
 	max    int64
 }
 
@@ -182,7 +186,7 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 	}
 	_ = nc.SetDeadline(time.Time{})
 	conn := ssh.NewClient(sc, chans, reqs)
-	client, err := sftp.NewClient(conn)
+	client, err := pkgsftp.NewClient(conn)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("intake: start SFTP on %s (is the sftp subsystem enabled?): %w", addr, err)
@@ -190,7 +194,7 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 	if cfg.Logger != nil {
 		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "intake: SFTP connected", slog.String("addr", addr), slog.String("user", cfg.User))
 	}
-	return &SFTP{cfg: cfg, conn: conn, client: client, max: normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)}, nil
+	return &SFTP{cfg: cfg, conn: conn, client: client, max: maxBytes(cfg.MaxBytes)}, nil
 }
 
 func (s *SFTP) abs(p string) (string, error) {
@@ -210,9 +214,9 @@ func (s *SFTP) wrap(op, p string, err error) error {
 	return fmt.Errorf("intake: SFTP %s %s: %w", op, p, err)
 }
 
-// Open opens the file at p. The File reads with ctx: once ctx is done, Read
+// Open opens the file at p. The connector.File reads with ctx: once ctx is done, Read
 // returns its error (a Read waiting for the server is interrupted).
-func (s *SFTP) Open(ctx context.Context, p string) (File, error) {
+func (s *SFTP) Open(ctx context.Context, p string) (connector.File, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -234,33 +238,36 @@ func (s *SFTP) Open(ctx context.Context, p string) (File, error) {
 	}
 	if s.max != noLimit && st.Size() > s.max {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (SFTPConfig.MaxBytes is %d, the file has %d)", p, ErrSizeLimit, s.max, st.Size())
+		return nil, fmt.Errorf("%s: %w (SFTPConfig.MaxBytes is %d, the file has %d)", p, connector.ErrSizeLimit, s.max, st.Size())
 	}
-	st2 := newStream(ctx, f, f.Close, FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, s.max, "SFTPConfig.MaxBytes")
-	st2.closeOnCancel()
-	return seekStream{stream: st2, ra: f}, nil
+	return connector.NewFile(ctx, f, f.Close, connector.FileConfig{
+		Info:          connector.FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()},
+		MaxBytes:      s.cfg.MaxBytes,
+		LimitName:     "SFTPConfig.MaxBytes",
+		CloseOnCancel: true,
+	}), nil
 }
 
 // Stat returns the metadata of the file at p.
-func (s *SFTP) Stat(ctx context.Context, p string) (FileInfo, error) {
+func (s *SFTP) Stat(ctx context.Context, p string) (connector.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return FileInfo{}, err
+		return connector.FileInfo{}, err
 	}
 	name, err := s.abs(p)
 	if err != nil {
-		return FileInfo{}, err
+		return connector.FileInfo{}, err
 	}
 	st, err := s.client.Stat(name)
 	if err != nil {
-		return FileInfo{}, s.wrap("stat", p, err)
+		return connector.FileInfo{}, s.wrap("stat", p, err)
 	}
-	return FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
+	return connector.FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
-// List returns the regular files matching pattern (see [Lister]). The
+// List returns the regular files matching pattern (see [connector.Lister]). The
 // names are as Open takes them: joined to the pattern's directory.
-func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
-	dir, base, err := splitPattern(pattern)
+func (s *SFTP) List(ctx context.Context, pattern string) ([]connector.FileInfo, error) {
+	dir, base, err := connector.SplitPattern(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +287,7 @@ func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 		}
 		return nil, s.wrap("list", dir, err)
 	}
-	var out []FileInfo
+	var out []connector.FileInfo
 	for _, e := range entries {
 		if ok, _ := path.Match(base, e.Name()); !ok || !e.Mode().IsRegular() {
 			continue
@@ -289,7 +296,7 @@ func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 		if dir != "." {
 			name = path.Join(dir, name)
 		}
-		out = append(out, FileInfo{Name: name, Size: e.Size(), ModTime: e.ModTime()})
+		out = append(out, connector.FileInfo{Name: name, Size: e.Size(), ModTime: e.ModTime()})
 	}
 	return out, nil
 }
@@ -301,4 +308,50 @@ func (s *SFTP) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// noLimit is the normalized "no limit" of a size limit.
+const noLimit = -1
+
+// maxBytes turns SFTPConfig.MaxBytes into a limit: 0 is the default,
+// negative none.
+func maxBytes(v int64) int64 {
+	switch {
+	case v == 0:
+		return connector.DefaultMaxConnectorBytes
+	case v < 0:
+		return noLimit
+	}
+	return v
+}
+
+// Register adds the scheme sftp to reg: an sftp://user[:password]@host[:port]/path
+// URL gives Addr, User and (if present) Password, cfg gives the rest (host
+// key checking is required: HostKeyCallback or KnownHostsFile). The path is
+// absolute; /~/ starts it in the user's home directory. The URL is checked
+// and the server dialed by [connector.Registry.Open], whose caller closes
+// the connector. Register fails when reg already has the scheme.
+func Register(reg *connector.Registry, cfg SFTPConfig) error {
+	return reg.Register("sftp", func(ctx context.Context, u *url.URL) (connector.Connector, string, error) {
+		sc := cfg
+		sc.Addr = u.Host
+		if u.User != nil {
+			sc.User = u.User.Username()
+			if pw, ok := u.User.Password(); ok {
+				sc.Password = pw
+			}
+		}
+		p := u.Path
+		if strings.HasPrefix(p, "/~/") {
+			p = strings.TrimPrefix(p, "/~/")
+		}
+		if p == "" || strings.HasSuffix(p, "/") {
+			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
+		}
+		s, err := DialSFTP(ctx, sc)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, path.Clean(p), nil
+	})
 }
