@@ -15,7 +15,7 @@ import (
 
 // Connector fetches files: bytes and their metadata, from a directory, a web
 // server, an SFTP server or anything else. It does not read rows: a [Source]
-// does that, and [OpenSource] puts the two together.
+// does that, and [Registry.OpenSource] puts the two together.
 //
 // Open opens the file at path, whose syntax is the connector's (a slash-
 // separated path relative to the connector's root for [Local] and SFTP, a
@@ -40,8 +40,8 @@ type Connector interface {
 // io.EOF, and its metadata through Info. Close is safe to call twice.
 //
 // Optional capability: a File that implements [io.ReaderAt] (with
-// Info().Size set) can be read at random, which XLSX needs; [OpenSource]
-// spools other files to a temporary file first.
+// Info().Size set) can be read at random, which a workbook needs;
+// [RandomAccess] copies other files to a temporary file first.
 type File interface {
 	io.ReadCloser
 	// Info returns the file's metadata. ContentHash is filled in once Read
@@ -283,7 +283,7 @@ type FileConfig struct {
 // is set once Read has returned io.EOF after the whole file, in order);
 // Close calls close once, however often it is called. When r implements
 // io.ReaderAt, so does the File (reading at random leaves ContentHash
-// empty), and [OpenSource] reads a workbook without a temporary copy.
+// empty), and [RandomAccess] makes no temporary copy of it.
 func NewFile(ctx context.Context, r io.Reader, close func() error, cfg FileConfig) File {
 	by := cfg.LimitName
 	if by == "" {

@@ -135,11 +135,11 @@ func TestHTTPConformance(t *testing.T) {
 	connectortest.TestConnector(t, h, fx.srv.URL+"/contacts.csv", csv)
 	connectortest.TestConnector(t, h, "chunked.csv", csv) // relative to BaseURL, no Content-Length
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, h, "contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, h, "contacts.csv", connector.SourceConfig{})
 	}, want)
 	_, wantX := kit.XLSX(t)
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, h, "contacts.xlsx", connector.SourceConfig{TempDir: t.TempDir()}) // spooled
+		return withXLSX(t).OpenSource(ctx, h, "contacts.xlsx", connector.SourceConfig{TempDir: t.TempDir()}) // spooled
 	}, wantX)
 }
 
@@ -219,10 +219,10 @@ func TestHTTPStreamErrors(t *testing.T) {
 	t.Run("workbook larger than the spool limit", func(t *testing.T) {
 		h := newHTTP(t, connector.HTTPConfig{})
 		tmp := t.TempDir()
-		_, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{MaxSpoolBytes: 100, TempDir: tmp})
+		_, err := withXLSX(t).OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{MaxSpoolBytes: 100, TempDir: tmp})
 		assert.ErrorIs(t, err, connector.ErrSizeLimit)
 		assert.ErrorContains(t, err, "SourceConfig.MaxSpoolBytes")
-		src, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{TempDir: tmp})
+		src, err := withXLSX(t).OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{TempDir: tmp})
 		require.NoError(t, err)
 		left, _ := os.ReadDir(tmp)
 		assert.Len(t, left, 1, "the spooled copy while open")
@@ -232,7 +232,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 	})
 	t.Run("error names the URL without its query", func(t *testing.T) {
 		h := newHTTP(t, connector.HTTPConfig{})
-		src, err := connector.OpenSource(ctx, h, fx.srv.URL+"/contacts.csv?api_key=SECRET", connector.SourceConfig{})
+		src, err := connector.NewRegistry().OpenSource(ctx, h, fx.srv.URL+"/contacts.csv?api_key=SECRET", connector.SourceConfig{})
 		require.NoError(t, err)
 		defer src.Close()
 		assert.Equal(t, fx.srv.URL+"/contacts.csv", src.Name())

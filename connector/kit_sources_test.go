@@ -6,10 +6,13 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/connector/connectortest"
 	"github.com/intakehq/intake/connector/internal/kit"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 func TestKitCSV(t *testing.T) {
@@ -47,13 +50,11 @@ func TestKitPaste(t *testing.T) {
 	}, want)
 }
 
-func TestKitXLSX(t *testing.T) {
-	t.Parallel()
-	book, want := kit.XLSX(t)
-	want.OpenLimited = func(_ context.Context, max int) (connector.Source, error) {
-		return connector.NewXLSX(bytes.NewReader(book), int64(len(book)), connector.XLSXConfig{MaxRows: int64(max)})
-	}
-	connectortest.TestSource(t, func(context.Context) (connector.Source, error) {
-		return connector.NewXLSX(bytes.NewReader(book), int64(len(book)), connector.XLSXConfig{Name: "kit.xlsx"})
-	}, want)
+// withXLSX returns a registry that reads CSV and XLSX, for the tests that
+// open a workbook through a connector.
+func withXLSX(t *testing.T) *connector.Registry {
+	t.Helper()
+	reg := connector.NewRegistry()
+	require.NoError(t, xlsx.Register(reg, xlsx.XLSXConfig{}))
+	return reg
 }

@@ -51,11 +51,11 @@ func TestLocalConformance(t *testing.T) {
 	connectortest.TestConnector(t, l, "exports/contacts.csv", csv)
 	connectortest.TestConnector(t, l, "inside.csv", csv) // a link inside the root is fine
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{})
 	}, want)
 	_, wantX := kit.XLSX(t)
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, l, "exports/contacts.xlsx", connector.SourceConfig{})
+		return withXLSX(t).OpenSource(ctx, l, "exports/contacts.xlsx", connector.SourceConfig{})
 	}, wantX)
 }
 
@@ -156,7 +156,7 @@ func TestOpenIfChangedLocal(t *testing.T) {
 
 	_, err = connector.OpenIfChanged(ctx, l, "exports/contacts.csv", last)
 	assert.ErrorIs(t, err, connector.ErrNotModified)
-	_, err = connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Last: last})
+	_, err = connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Last: last})
 	assert.ErrorIs(t, err, connector.ErrNotModified)
 
 	later := time.Now().Add(time.Minute)
@@ -193,7 +193,7 @@ func TestDirArchive(t *testing.T) {
 	a, err := connector.NewDirArchive(filepath.Join(t.TempDir(), "archive"))
 	require.NoError(t, err)
 	defer a.Close()
-	src, err := connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a, RunID: "run-1"})
+	src, err := connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a, RunID: "run-1"})
 	require.NoError(t, err)
 	_, err = src.Header(ctx)
 	require.NoError(t, err)
@@ -217,7 +217,7 @@ func TestDirArchive(t *testing.T) {
 		_, err := a.Put(ctx, run, "x.csv", bytes.NewReader(nil))
 		assert.Error(t, err, run)
 	}
-	_, err = connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a})
+	_, err = connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a})
 	assert.ErrorContains(t, err, "RunID is empty")
 
 	cctx, cancel := context.WithCancel(ctx)

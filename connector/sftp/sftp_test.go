@@ -25,6 +25,7 @@ import (
 	"github.com/intakehq/intake/connector/connectortest"
 	"github.com/intakehq/intake/connector/internal/kit"
 	"github.com/intakehq/intake/connector/sftp"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 const (
@@ -179,11 +180,13 @@ func TestSFTPConformance(t *testing.T) {
 	csv, want := kit.CSV()
 	connectortest.TestConnector(t, s, "exports/contacts.csv", csv)
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, s, "exports/contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, s, "exports/contacts.csv", connector.SourceConfig{})
 	}, want)
 	_, wantX := kit.XLSX(t)
+	reg := connector.NewRegistry()
+	require.NoError(t, xlsx.Register(reg, xlsx.XLSXConfig{}))
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, s, "exports/contacts.xlsx", connector.SourceConfig{}) // io.ReaderAt, no spool
+		return reg.OpenSource(ctx, s, "exports/contacts.xlsx", connector.SourceConfig{}) // io.ReaderAt, no spool
 	}, wantX)
 	// Dir resolves relative paths; absolute ones are the server's.
 	cfg := fx.config()
@@ -347,7 +350,7 @@ func TestRegister(t *testing.T) {
 			require.NoError(t, err)
 			defer conn.(io.Closer).Close()
 			assert.Equal(t, tc.path, p)
-			src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{})
+			src, err := r.OpenSource(ctx, conn, p, connector.SourceConfig{})
 			require.NoError(t, err)
 			defer src.Close()
 			h, err := src.Header(ctx)

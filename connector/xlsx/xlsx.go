@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"bytes"
@@ -12,7 +12,21 @@ import (
 	"sync/atomic"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 )
+
+const (
+	ctxCheckEvery = 256 // rows between ctx.Err checks
+	noLimit       = -1  // normalized "no limit" of the int64 limits
+)
+
+// rowIssue is a row-level problem found while reading a row; col is the
+// 0-based cell index or -1 for the whole row.
+type rowIssue struct {
+	col  int
+	code string
+	msg  string
+}
 
 // CodeCellError is the row error code of a cell that holds an Excel error
 // value (#DIV/0!, #N/A, #NAME?, #NULL!, #NUM!, #REF!, #VALUE!, ...): a formula
@@ -233,9 +247,9 @@ type SheetInfo struct {
 	Dimension string
 }
 
-// XLSX is a [Source] of the rows of one worksheet of an Excel workbook
+// XLSX is a [connector.Source] of the rows of one worksheet of an Excel workbook
 // (.xlsx, .xlsm, Strict or Transitional OOXML). It also implements
-// [Progresser] (bytes of the sheet's XML) and [Namer].
+// [connector.Progresser] (bytes of the sheet's XML) and [connector.Namer].
 //
 // Reading: the worksheet is streamed, one row in memory at a time, with
 // encoding/xml's tokenizer; the workbook's sheet list, date system, cell
@@ -277,7 +291,7 @@ type SheetInfo struct {
 // shows). Rows without a value are skipped. The header is the first row with
 // a value (or XLSXConfig.HeaderRow; rows above it are skipped), trimmed,
 // with trailing empty cells dropped; names equal ignoring case are
-// [ErrDuplicateHeader]. Columns count from A, so a table that starts in
+// [connector.ErrDuplicateHeader]. Columns count from A, so a table that starts in
 // column B has an unnamed empty first column. Every data row has exactly
 // the header's width: shorter rows are padded with empty cells, and a value
 // right of the header's last column rejects the row with wrong_field_count
@@ -392,6 +406,42 @@ func NewXLSX(r io.ReaderAt, size int64, cfg XLSXConfig) (*XLSX, error) {
 	return x, nil
 }
 
+// Register makes reg read workbooks: [connector.Registry.OpenSource] opens
+// a file of format XLSX (by SourceConfig.Format, or by its .xlsx or .xlsm
+// name) as an [XLSX] source. cfg applies to every workbook, except its
+// Name, Sheet, SheetNumber, HeaderRow, NoHeader and Password, which each
+// OpenSource call gives (the file's name and SourceConfig.Workbook). A File
+// that cannot be read at random is copied first ([connector.RandomAccess]:
+// SourceConfig.MaxSpoolBytes and TempDir). Register checks cfg now, and
+// fails when reg already reads XLSX.
+func Register(reg *connector.Registry, cfg XLSXConfig) error {
+	probe := cfg
+	if err := probe.validate(); err != nil {
+		return err
+	}
+	return reg.RegisterFormat(connector.FormatXLSX, func(_ context.Context, f connector.File, name string, sc connector.SourceConfig) (connector.Source, error) {
+		c := cfg
+		w := sc.Workbook
+		c.Name, c.Sheet, c.SheetNumber, c.HeaderRow, c.NoHeader, c.Password = name, w.Sheet, w.SheetNumber, w.HeaderRow, w.NoHeader, w.Password
+		ra, size, release, err := connector.RandomAccess(f, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		x, err := NewXLSX(ra, size, c)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		x.closer = closerFunc(release)
+		return x, nil
+	})
+}
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
 // ListSheets lists the sheets of the workbook at path, in workbook order,
 // hidden and chart sheets included. Only cfg.Password and the limits of
 // cfg are used.
@@ -437,12 +487,12 @@ func ListSheetsReader(r io.ReaderAt, size int64, cfg XLSXConfig) ([]SheetInfo, e
 }
 
 // Name returns the source's name: XLSXConfig.Name, or the path given to
-// OpenXLSX. It implements [Namer].
+// OpenXLSX. It implements [connector.Namer].
 func (x *XLSX) Name() string { return x.cfg.Name }
 
 // Describe returns the format "xlsx"; a workbook has no encoding or
-// delimiter to report. It implements [Describer].
-func (x *XLSX) Describe() Dialect { return Dialect{Format: "xlsx"} }
+// delimiter to report. It implements [connector.Describer].
+func (x *XLSX) Describe() connector.Dialect { return connector.Dialect{Format: "xlsx"} }
 
 // Sheet returns the worksheet being read.
 func (x *XLSX) Sheet() SheetInfo { return x.sheet }
@@ -453,7 +503,7 @@ func (x *XLSX) Sheets() []SheetInfo { return x.sheets }
 
 // Progress returns the bytes of the sheet's XML read so far (uncompressed,
 // including read-ahead of a buffer) and its total uncompressed size as the
-// zip declares it. It implements [Progresser] and is safe to call from any
+// zip declares it. It implements [connector.Progresser] and is safe to call from any
 // goroutine.
 func (x *XLSX) Progress() (read, total int64) {
 	return x.progress.Load(), x.pkg.sheetSize(x.sheet.Index)
@@ -461,8 +511,8 @@ func (x *XLSX) Progress() (read, total int64) {
 
 // Header returns the header row's cells, trimmed of surrounding white space,
 // or nil with XLSXConfig.NoHeader. The first call reads the sheet up to its
-// header row and returns its fatal errors (ErrSheetEmpty, ErrMissingHeader,
-// ErrDuplicateHeader, limits). The caller must not modify the slice.
+// header row and returns its fatal errors (ErrSheetEmpty, connector.ErrMissingHeader,
+// connector.ErrDuplicateHeader, limits). The caller must not modify the slice.
 func (x *XLSX) Header(ctx context.Context) ([]string, error) {
 	if err := x.begin(ctx); err != nil {
 		if err == io.EOF {
@@ -514,13 +564,13 @@ func (x *XLSX) Read(ctx context.Context) (intake.Row, error) {
 
 // Close releases the source: the shared strings, and the file opened by
 // OpenXLSX (the reader given to NewXLSX is not closed). Later calls to Header
-// or Read return ErrClosed. Close is safe to call twice.
+// or Read return connector.ErrClosed. Close is safe to call twice.
 func (x *XLSX) Close() error {
 	if x.closed {
 		return nil
 	}
 	x.closed = true
-	x.err = ErrClosed
+	x.err = connector.ErrClosed
 	var err error
 	if x.sr != nil {
 		err = x.sr.close()
@@ -572,7 +622,7 @@ func (x *XLSX) start() error {
 		num, cells, issue, err := sr.next()
 		if err == io.EOF {
 			if x.cfg.HeaderRow > 0 && !x.cfg.NoHeader {
-				return x.fatal(fmt.Errorf("%w: the sheet has no cells in row %d or below; set XLSXConfig.HeaderRow to the row that names the columns", ErrMissingHeader, x.cfg.HeaderRow), 0)
+				return x.fatal(fmt.Errorf("%w: the sheet has no cells in row %d or below; set XLSXConfig.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), 0)
 			}
 			return x.fatal(ErrSheetEmpty, 0)
 		}
@@ -587,7 +637,7 @@ func (x *XLSX) start() error {
 			return nil
 		}
 		if x.cfg.HeaderRow > 0 && num != x.cfg.HeaderRow {
-			return x.fatal(fmt.Errorf("%w: row %d is empty; set XLSXConfig.HeaderRow to the row that names the columns", ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
+			return x.fatal(fmt.Errorf("%w: row %d is empty; set XLSXConfig.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
 		}
 		if issue != nil && issue.code != CodeCellError {
 			return x.fatal(fmt.Errorf("intake: the header row cannot be read (set XLSXConfig.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
@@ -605,7 +655,7 @@ func (x *XLSX) setHeader(num int, cells []string) error {
 		last--
 	}
 	cells = cells[:last]
-	if err := CheckHeader(cells); err != nil {
+	if err := connector.CheckHeader(cells); err != nil {
 		return x.fatal(err, num)
 	}
 	x.header, x.cols, x.width = cells, cells, len(cells)

@@ -1,10 +1,11 @@
-package connector
+package xlsx
 
 import (
 	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
+	"github.com/intakehq/intake/connector"
 	"io"
 	"os"
 	"path/filepath"
@@ -99,8 +100,8 @@ type readResult struct {
 	fatal  error
 }
 
-// readAllXLSX reads a whole source, collecting row errors and the fatal error.
-func readAll(ctx context.Context, src Source) readResult {
+// readAll reads a whole source, collecting row errors and the fatal error.
+func readAll(ctx context.Context, src connector.Source) readResult {
 	var res readResult
 	h, err := src.Header(ctx)
 	if err != nil {
@@ -221,8 +222,8 @@ func TestXLSXSheetChoiceAndHeader(t *testing.T) {
 		{name: "by number", cfg: XLSXConfig{SheetNumber: 1}, wantHeader: []string{"secret"}},
 		{name: "missing sheet", cfg: XLSXConfig{Sheet: "Nope"}, wantErr: ErrSheetNotFound},
 		{name: "number out of range", cfg: XLSXConfig{SheetNumber: 3}, wantErr: ErrSheetNotFound},
-		{name: "empty header row", cfg: XLSXConfig{HeaderRow: 2}, wantErr: ErrMissingHeader},
-		{name: "header row past the end", cfg: XLSXConfig{HeaderRow: 9}, wantErr: ErrMissingHeader},
+		{name: "empty header row", cfg: XLSXConfig{HeaderRow: 2}, wantErr: connector.ErrMissingHeader},
+		{name: "header row past the end", cfg: XLSXConfig{HeaderRow: 9}, wantErr: connector.ErrMissingHeader},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +264,7 @@ func TestXLSXFatal(t *testing.T) {
 		{name: "not a zip", data: []byte("email,name\nann@example.com,Ann\n"), want: ErrXLSXFormat},
 		{name: "empty", data: nil, want: ErrXLSXFormat},
 		{name: "no workbook", data: buildXLSX(t, xlsxParts{"xl/workbook.xml": "", "_rels/.rels": ""}), want: ErrXLSXFormat},
-		{name: "duplicate header", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(head)}), want: ErrDuplicateHeader},
+		{name: "duplicate header", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(head)}), want: connector.ErrDuplicateHeader},
 		{name: "empty sheet", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML("")}), want: ErrSheetEmpty},
 		{name: "bad XML", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></row>`)}), want: ErrXLSXFormat},
 		{name: "truncated sheet", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></c></row>`)[:200]}), want: ErrXLSXFormat},
@@ -369,7 +370,7 @@ func TestXLSXReaderErrors(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, connector.ErrClosed)
 }
 
 func TestXLSXContext(t *testing.T) {

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"encoding/xml"

@@ -1,4 +1,4 @@
-package connector_test
+package xlsx_test
 
 import (
 	"bytes"
@@ -8,10 +8,9 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -60,7 +59,7 @@ func ExampleOpenXLSX() {
 	}
 
 	// The header is on row 3, below a title.
-	src, err := connector.OpenXLSX(path, connector.XLSXConfig{HeaderRow: 3})
+	src, err := xlsx.OpenXLSX(path, xlsx.XLSXConfig{HeaderRow: 3})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,7 +99,7 @@ func ExampleNewXLSX() {
 	}
 	f.Close()
 
-	src, err := connector.NewXLSX(bytes.NewReader(upload.Bytes()), int64(upload.Len()), connector.XLSXConfig{Name: "upload.xlsx"})
+	src, err := xlsx.NewXLSX(bytes.NewReader(upload.Bytes()), int64(upload.Len()), xlsx.XLSXConfig{Name: "upload.xlsx"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func ExampleListSheets() {
 	if err := writeWorkbook(path); err != nil {
 		log.Fatal(err)
 	}
-	sheets, err := connector.ListSheets(path, connector.XLSXConfig{})
+	sheets, err := xlsx.ListSheets(path, xlsx.XLSXConfig{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -138,33 +137,4 @@ func ExampleListSheets() {
 	// Output:
 	// 0 Sheet1 visible
 	// 1 Lookup hidden
-}
-
-// Rows pasted from a spreadsheet: tab-separated, no header, a cell with a
-// line break quoted as Excel quotes it.
-func ExampleNewPaste() {
-	const clipboard = "ann@example.com\tAnn\t\"12 Main St\nApt 3\"\r\n" +
-		"bob@example.com\tBob\t\r\n"
-	src, err := connector.NewPaste(strings.NewReader(clipboard), connector.PasteConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer src.Close()
-	ctx := context.Background()
-	header, _ := src.Header(ctx)
-	fmt.Println("header:", header)
-	for {
-		row, err := src.Read(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("line %d: %q\n", row.Line, row.Cells)
-	}
-	// Output:
-	// header: []
-	// line 1: ["ann@example.com" "Ann" "12 Main St\nApt 3"]
-	// line 3: ["bob@example.com" "Bob" ""]
 }
