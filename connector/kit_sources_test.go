@@ -55,6 +55,6 @@ func TestKitPaste(t *testing.T) {
 func withXLSX(t *testing.T) *connector.Registry {
 	t.Helper()
 	reg := connector.NewRegistry()
-	require.NoError(t, xlsx.Register(reg, xlsx.XLSXConfig{}))
+	require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 	return reg
 }

@@ -272,7 +272,7 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		if cfg.DB == nil {
 			return nil, noop, fmt.Errorf("schedule: job %q reads a SQL query: set ImportConfig.DB", job.Name)
 		}
-		src, err := sqlsource.NewSQL(ctx, cfg.DB, sqlsource.SQLConfig{Query: spec.Query, Name: job.Name})
+		src, err := sqlsource.New(ctx, cfg.DB, sqlsource.Config{Query: spec.Query, Name: job.Name})
 		return src, noop, err
 	}
 	if cfg.Registry == nil {

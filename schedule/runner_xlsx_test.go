@@ -52,7 +52,7 @@ func TestImportRunnerWorkbook(t *testing.T) {
 			reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 			require.NoError(t, err)
 			if tc.withXLSX {
-				require.NoError(t, xlsx.Register(reg, xlsx.XLSXConfig{}))
+				require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 			}
 			store := sink.NewMemory(sink.MemoryConfig{})
 			defer store.Close()

@@ -43,8 +43,8 @@ type sftpFixture struct {
 	knownHosts string // a known_hosts file with the server's key
 }
 
-func (fx *sftpFixture) config() sftp.SFTPConfig {
-	return sftp.SFTPConfig{Addr: fx.addr, User: sftpUser, Password: sftpPassword, HostKeyCallback: ssh.FixedHostKey(fx.hostKey)}
+func (fx *sftpFixture) config() sftp.Config {
+	return sftp.Config{Addr: fx.addr, User: sftpUser, Password: sftpPassword, HostKeyCallback: ssh.FixedHostKey(fx.hostKey)}
 }
 
 // setupSFTP starts the server with dir holding the kit's files under
@@ -165,9 +165,9 @@ func serveSSH(wg *sync.WaitGroup, nc net.Conn, cfg *ssh.ServerConfig, dir string
 	}
 }
 
-func dialSFTP(t *testing.T, cfg sftp.SFTPConfig) *sftp.SFTP {
+func dialSFTP(t *testing.T, cfg sftp.Config) *sftp.Connector {
 	t.Helper()
-	s, err := sftp.DialSFTP(context.Background(), cfg)
+	s, err := sftp.Dial(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -184,7 +184,7 @@ func TestSFTPConformance(t *testing.T) {
 	}, want)
 	_, wantX := kit.XLSX(t)
 	reg := connector.NewRegistry()
-	require.NoError(t, xlsx.Register(reg, xlsx.XLSXConfig{}))
+	require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
 		return reg.OpenSource(ctx, s, "exports/contacts.xlsx", connector.SourceConfig{}) // io.ReaderAt, no spool
 	}, wantX)
@@ -210,29 +210,29 @@ func TestSFTPAuthAndHostKeys(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		edit     func(*sftp.SFTPConfig)
+		edit     func(*sftp.Config)
 		is       error
 		contains string
 	}{
-		{"password", func(*sftp.SFTPConfig) {}, nil, ""},
-		{"private key", func(c *sftp.SFTPConfig) { c.Password, c.PrivateKey = "", fx.clientKey }, nil, ""},
-		{"known_hosts", func(c *sftp.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, fx.knownHosts }, nil, ""},
-		{"no host key check", func(c *sftp.SFTPConfig) { c.HostKeyCallback = nil }, sftp.ErrNoHostKeyCheck, "KnownHostsFile"},
-		{"wrong host key", func(c *sftp.SFTPConfig) { c.HostKeyCallback = ssh.FixedHostKey(other.PublicKey()) }, nil, "host key"},
-		{"host not in known_hosts", func(c *sftp.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, otherHosts }, nil, "is not in SFTPConfig.KnownHostsFile"},
-		{"host key changed", func(c *sftp.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, wrongHosts }, nil, "does not match the known_hosts entry"},
-		{"missing known_hosts file", func(c *sftp.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, "/nonexistent/known_hosts" }, os.ErrNotExist, "KnownHostsFile"},
-		{"wrong password", func(c *sftp.SFTPConfig) { c.Password = "nope" }, nil, "credentials"},
-		{"no credentials", func(c *sftp.SFTPConfig) { c.Password = "" }, sftp.ErrNoSFTPAuth, ""},
-		{"bad key", func(c *sftp.SFTPConfig) { c.Password, c.PrivateKey = "", []byte("not a key") }, nil, "SFTPConfig.PrivateKey"},
-		{"no address", func(c *sftp.SFTPConfig) { c.Addr = "" }, nil, "SFTPConfig.Addr is empty"},
+		{"password", func(*sftp.Config) {}, nil, ""},
+		{"private key", func(c *sftp.Config) { c.Password, c.PrivateKey = "", fx.clientKey }, nil, ""},
+		{"known_hosts", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, fx.knownHosts }, nil, ""},
+		{"no host key check", func(c *sftp.Config) { c.HostKeyCallback = nil }, sftp.ErrNoHostKeyCheck, "KnownHostsFile"},
+		{"wrong host key", func(c *sftp.Config) { c.HostKeyCallback = ssh.FixedHostKey(other.PublicKey()) }, nil, "host key"},
+		{"host not in known_hosts", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, otherHosts }, nil, "is not in sftp.Config.KnownHostsFile"},
+		{"host key changed", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, wrongHosts }, nil, "does not match the known_hosts entry"},
+		{"missing known_hosts file", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, "/nonexistent/known_hosts" }, os.ErrNotExist, "KnownHostsFile"},
+		{"wrong password", func(c *sftp.Config) { c.Password = "nope" }, nil, "credentials"},
+		{"no credentials", func(c *sftp.Config) { c.Password = "" }, sftp.ErrNoAuth, ""},
+		{"bad key", func(c *sftp.Config) { c.Password, c.PrivateKey = "", []byte("not a key") }, nil, "sftp.Config.PrivateKey"},
+		{"no address", func(c *sftp.Config) { c.Addr = "" }, nil, "sftp.Config.Addr is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := fx.config()
 			tc.edit(&cfg)
-			s, err := sftp.DialSFTP(context.Background(), cfg)
+			s, err := sftp.Dial(context.Background(), cfg)
 			if tc.is == nil && tc.contains == "" {
 				require.NoError(t, err)
 				require.NoError(t, s.Close())
@@ -264,7 +264,7 @@ func TestSFTPDialCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = sftp.DialSFTP(ctx, sftp.SFTPConfig{Addr: ln.Addr().String(), User: "u", Password: "p", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	_, err = sftp.Dial(ctx, sftp.Config{Addr: ln.Addr().String(), User: "u", Password: "p", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -329,9 +329,9 @@ func TestRegister(t *testing.T) {
 	fx := setupSFTP(t)
 	ctx := context.Background()
 	r := connector.NewRegistry()
-	require.NoError(t, sftp.Register(r, sftp.SFTPConfig{KnownHostsFile: fx.knownHosts}))
+	require.NoError(t, sftp.Register(r, sftp.Config{KnownHostsFile: fx.knownHosts}))
 	assert.Equal(t, []string{"sftp"}, r.Schemes())
-	assert.ErrorContains(t, sftp.Register(r, sftp.SFTPConfig{}), "already registered")
+	assert.ErrorContains(t, sftp.Register(r, sftp.Config{}), "already registered")
 
 	tests := []struct {
 		url, path, contains string
@@ -360,7 +360,7 @@ func TestRegister(t *testing.T) {
 	}
 
 	bare := connector.NewRegistry()
-	require.NoError(t, sftp.Register(bare, sftp.SFTPConfig{}))
+	require.NoError(t, sftp.Register(bare, sftp.Config{}))
 	_, _, err := bare.Open(ctx, "sftp://u:p@"+fx.addr+"/x.csv")
 	assert.ErrorIs(t, err, sftp.ErrNoHostKeyCheck)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/intakehq/intake/connector/sqlsource"
 )
 
-func ExampleNewSQL() {
+func ExampleNew() {
 	db, err := sql.Open("sqlite", "file::memory:")
 	if err != nil {
 		log.Fatal(err)
@@ -24,7 +24,7 @@ func ExampleNewSQL() {
 		INSERT INTO customers VALUES ('ann@example.com', 120, 0.1, '2020-02-29'), ('bob@example.com', NULL, 12.5, NULL)`); err != nil {
 		log.Fatal(err)
 	}
-	src, err := sqlsource.NewSQL(ctx, db, sqlsource.SQLConfig{
+	src, err := sqlsource.New(ctx, db, sqlsource.Config{
 		Query: "SELECT email, points, balance, since FROM customers WHERE balance > ? ORDER BY email",
 		Args:  []any{0},
 		Name:  "crm.customers",

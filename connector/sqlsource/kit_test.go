@@ -31,9 +31,9 @@ func TestKitSQL(t *testing.T) {
 	}
 	const q = `SELECT email, n FROM c ORDER BY n`
 	want.OpenLimited = func(ctx context.Context, max int) (connector.Source, error) {
-		return sqlsource.NewSQL(ctx, db, sqlsource.SQLConfig{Query: q, MaxRows: int64(max)})
+		return sqlsource.New(ctx, db, sqlsource.Config{Query: q, MaxRows: int64(max)})
 	}
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return sqlsource.NewSQL(ctx, db, sqlsource.SQLConfig{Query: q})
+		return sqlsource.New(ctx, db, sqlsource.Config{Query: q})
 	}, want)
 }

@@ -41,7 +41,7 @@ func setupSQLite(t *testing.T) (context.Context, *sql.DB) {
 
 func TestSQLSQLite(t *testing.T) {
 	ctx, db := setupSQLite(t)
-	src, err := NewSQL(ctx, db, SQLConfig{Query: `SELECT id, email, phone, ltv, vip, birthday, seen, photo, note FROM contacts WHERE id >= ? ORDER BY id`, Args: []any{1}, Name: "crm"})
+	src, err := New(ctx, db, Config{Query: `SELECT id, email, phone, ltv, vip, birthday, seen, photo, note FROM contacts WHERE id >= ? ORDER BY id`, Args: []any{1}, Name: "crm"})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)
@@ -61,18 +61,18 @@ func TestSQLSQLite(t *testing.T) {
 
 func TestSQLErrors(t *testing.T) {
 	ctx, db := setupSQLite(t)
-	_, err := NewSQL(ctx, db, SQLConfig{Query: "SELECT nope FROM"})
+	_, err := New(ctx, db, Config{Query: "SELECT nope FROM"})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{})
+	_, err = New(ctx, db, Config{})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, nil, SQLConfig{Query: "SELECT 1"})
+	_, err = New(ctx, nil, Config{Query: "SELECT 1"})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT 1", MaxRows: -1})
+	_, err = New(ctx, db, Config{Query: "SELECT 1", MaxRows: -1})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT email, email AS Email FROM contacts"})
+	_, err = New(ctx, db, Config{Query: "SELECT email, email AS Email FROM contacts"})
 	assert.ErrorIs(t, err, connector.ErrDuplicateHeader)
 
-	src, err := NewSQL(ctx, db, SQLConfig{Query: "SELECT id FROM contacts", MaxRows: 1})
+	src, err := New(ctx, db, Config{Query: "SELECT id FROM contacts", MaxRows: 1})
 	require.NoError(t, err)
 	_, err = src.Read(ctx)
 	require.NoError(t, err)
@@ -81,7 +81,7 @@ func TestSQLErrors(t *testing.T) {
 	src.Close()
 
 	cctx, cancel := context.WithCancel(ctx)
-	src, err = NewSQL(cctx, db, SQLConfig{Query: "SELECT id FROM contacts"})
+	src, err = New(cctx, db, Config{Query: "SELECT id FROM contacts"})
 	require.NoError(t, err)
 	cancel()
 	_, err = src.Read(cctx)
@@ -134,7 +134,7 @@ func TestSQLPostgres(t *testing.T) {
 	require.NoError(t, err)
 	_, err = conn.ExecContext(ctx, `INSERT INTO contacts VALUES (4930123456789, 'ann@example.com', 1234.50, true, '1990-05-17', '2026-03-01 09:30:00+00', '09:30:00', '\x89504e47', '8f2d5ac0-9a4e-4bb2-a5c6-1d2f3e4a5b6c', '{"a": 1}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
 	require.NoError(t, err)
-	src, err := NewSQL(ctx, conn, SQLConfig{Query: `SELECT * FROM contacts WHERE id > $1 ORDER BY id DESC`, Args: []any{0}})
+	src, err := New(ctx, conn, Config{Query: `SELECT * FROM contacts WHERE id > $1 ORDER BY id DESC`, Args: []any{0}})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)

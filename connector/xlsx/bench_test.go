@@ -100,7 +100,7 @@ func benchWorkbook(b *testing.B) string {
 // bareExcelize iterates the sheet with excelize's Rows and Columns, as
 // documented by excelize, with the same unzip limits as Intake's defaults.
 func bareExcelize(b *testing.B, path string) int {
-	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: xlsx.DefaultXLSXMaxUnzipBytes, UnzipXMLSizeLimit: 16 << 20})
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: xlsx.DefaultMaxUnzipBytes, UnzipXMLSizeLimit: 16 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func bareExcelize(b *testing.B, path string) int {
 
 // intakeRead reads the sheet with the XLSX source.
 func intakeRead(b *testing.B, path string) int {
-	src, err := xlsx.OpenXLSX(path, xlsx.XLSXConfig{})
+	src, err := xlsx.Open(path, xlsx.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func intakeRead(b *testing.B, path string) int {
 
 // intakeImport imports the sheet into a memory sink.
 func intakeImport(b *testing.B, path string) int {
-	src, err := xlsx.OpenXLSX(path, xlsx.XLSXConfig{})
+	src, err := xlsx.Open(path, xlsx.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

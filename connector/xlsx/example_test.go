@@ -3,6 +3,7 @@ package xlsx_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 // writeWorkbook writes a small workbook like an Excel export: a title row,
@@ -47,7 +50,7 @@ func writeWorkbook(path string) error {
 	return f.SaveAs(path)
 }
 
-func ExampleOpenXLSX() {
+func ExampleOpen() {
 	dir, err := os.MkdirTemp("", "intake-example")
 	if err != nil {
 		log.Fatal(err)
@@ -59,7 +62,7 @@ func ExampleOpenXLSX() {
 	}
 
 	// The header is on row 3, below a title.
-	src, err := xlsx.OpenXLSX(path, xlsx.XLSXConfig{HeaderRow: 3})
+	src, err := xlsx.Open(path, xlsx.Config{HeaderRow: 3})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,8 +89,8 @@ func ExampleOpenXLSX() {
 	// row 5: ["bob@example.com" "4930987654321" "1985-12-01" "false"]
 }
 
-// NewXLSX reads a workbook held in memory, such as an upload.
-func ExampleNewXLSX() {
+// New reads a workbook held in memory, such as an upload.
+func ExampleNew() {
 	tenth := 0.1
 	f := excelize.NewFile()
 	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"email", "score"})
@@ -99,7 +102,7 @@ func ExampleNewXLSX() {
 	}
 	f.Close()
 
-	src, err := xlsx.NewXLSX(bytes.NewReader(upload.Bytes()), int64(upload.Len()), xlsx.XLSXConfig{Name: "upload.xlsx"})
+	src, err := xlsx.New(bytes.NewReader(upload.Bytes()), int64(upload.Len()), xlsx.Config{Name: "upload.xlsx"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -127,7 +130,7 @@ func ExampleListSheets() {
 	if err := writeWorkbook(path); err != nil {
 		log.Fatal(err)
 	}
-	sheets, err := xlsx.ListSheets(path, xlsx.XLSXConfig{})
+	sheets, err := xlsx.ListSheets(path, xlsx.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -137,4 +140,54 @@ func ExampleListSheets() {
 	// Output:
 	// 0 Sheet1 visible
 	// 1 Lookup hidden
+}
+
+// Register makes a registry open workbooks: a job names a URL and a sheet,
+// and Registry.OpenSource reads it like a CSV file.
+func ExampleRegister() {
+	dir, err := os.MkdirTemp("", "intake-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := writeWorkbook(filepath.Join(dir, "contacts.xlsx")); err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := xlsx.Register(reg, xlsx.Config{}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(reg.Formats())
+
+	conn, p, err := reg.Open(ctx, "file:///contacts.xlsx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.(io.Closer).Close()
+	src, err := reg.OpenSource(ctx, conn, p, connector.SourceConfig{
+		Workbook: connector.WorkbookOptions{HeaderRow: 3},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	header, _ := src.Header(ctx)
+	fmt.Printf("%s %s: %q\n", src.Name(), src.Describe().Format, header)
+	row, _ := src.Read(ctx)
+	fmt.Printf("line %d: %q\n", row.Line, row.Cells)
+
+	// Without Register, the same file is refused, and the error says why.
+	plain, _ := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
+	_, err = plain.OpenSource(ctx, conn, p, connector.SourceConfig{})
+	fmt.Println(errors.Is(err, connector.ErrFormatNotRegistered))
+	// Output:
+	// [csv xlsx]
+	// contacts.xlsx xlsx: ["E-Mail" "Customer no" "Birthday" "VIP"]
+	// line 4: ["ann@example.com" "4930123456789" "1990-05-17" "true"]
+	// true
 }

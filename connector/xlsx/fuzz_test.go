@@ -9,8 +9,8 @@ import (
 	"github.com/intakehq/intake"
 )
 
-// fuzzXLSXConfig keeps a fuzz iteration small in memory and time.
-var fuzzXLSXConfig = XLSXConfig{
+// fuzzConfig keeps a fuzz iteration small in memory and time.
+var fuzzConfig = Config{
 	MaxUnzipBytes:        8 << 20,
 	MaxRows:              20_000,
 	MaxColumns:           1024,
@@ -21,7 +21,7 @@ var fuzzXLSXConfig = XLSXConfig{
 }
 
 // checkXLSX reads a workbook and checks the source's invariants.
-func checkXLSX(t *testing.T, data []byte, cfg XLSXConfig) {
+func checkXLSX(t *testing.T, data []byte, cfg Config) {
 	src, err := openBytes(data, cfg)
 	if err != nil {
 		return
@@ -86,8 +86,8 @@ func FuzzXLSX(f *testing.F) {
 			}
 			data = buildXLSX(t, over)
 		}
-		checkXLSX(t, data, fuzzXLSXConfig)
-		cfg := fuzzXLSXConfig
+		checkXLSX(t, data, fuzzConfig)
+		cfg := fuzzConfig
 		cfg.NoHeader = true
 		checkXLSX(t, data, cfg)
 	})

@@ -15,9 +15,9 @@ func TestKitXLSX(t *testing.T) {
 	t.Parallel()
 	book, want := kit.XLSX(t)
 	want.OpenLimited = func(_ context.Context, max int) (connector.Source, error) {
-		return xlsx.NewXLSX(bytes.NewReader(book), int64(len(book)), xlsx.XLSXConfig{MaxRows: int64(max)})
+		return xlsx.New(bytes.NewReader(book), int64(len(book)), xlsx.Config{MaxRows: int64(max)})
 	}
 	connectortest.TestSource(t, func(context.Context) (connector.Source, error) {
-		return xlsx.NewXLSX(bytes.NewReader(book), int64(len(book)), xlsx.XLSXConfig{Name: "kit.xlsx"})
+		return xlsx.New(bytes.NewReader(book), int64(len(book)), xlsx.Config{Name: "kit.xlsx"})
 	}, want)
 }

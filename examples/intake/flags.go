@@ -216,7 +216,7 @@ func openSource(ctx context.Context, path string, cfg connector.CSVConfig, sheet
 		return nil, err
 	}
 	if ext == ".xlsx" {
-		return xlsx.OpenXLSX(path, xlsx.XLSXConfig{Sheet: wb.Sheet, NoHeader: wb.NoHeader})
+		return xlsx.Open(path, xlsx.Config{Sheet: wb.Sheet, NoHeader: wb.NoHeader})
 	}
 	return connector.OpenCSVFile(path, cfg)
 }
@@ -262,7 +262,7 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, wb connec
 // INTAKE_SFTP_KEY (default ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
 func registry() (*connector.Registry, error) {
 	home, _ := os.UserHomeDir()
-	sftpCfg := sftp.SFTPConfig{
+	sftpCfg := sftp.Config{
 		KnownHostsFile: envOr("INTAKE_SFTP_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts")),
 		Password:       os.Getenv("INTAKE_SFTP_PASSWORD"),
 	}
@@ -288,7 +288,7 @@ func registry() (*connector.Registry, error) {
 	if err := sftp.Register(reg, sftpCfg); err != nil {
 		return nil, err
 	}
-	if err := xlsx.Register(reg, xlsx.XLSXConfig{}); err != nil {
+	if err := xlsx.Register(reg, xlsx.Config{}); err != nil {
 		return nil, err
 	}
 	return reg, nil
