@@ -137,23 +137,23 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 			job := acousticJob(cfg.Job, spec, paths, il.SourceFile, enc, il.Email)
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), PublicMessage(err))
 				return
 			}
 			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: job.Source.Path})
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), PublicMessage(err))
 				return
 			}
 			writeAcoustic(w, http.StatusOK, acousticResult{Success: "TRUE", JobID: run.ID})
 		case env.Body.GetJobStatus != nil:
-			run, err := viewRun(ctx, g, who, strings.TrimSpace(env.Body.GetJobStatus.JobID))
+			run, err := g.GetRun(ctx, who, strings.TrimSpace(env.Body.GetJobStatus.JobID))
 			if errors.Is(err, ErrNotFound) {
 				acousticFault(w, httpStatus(err), "JOB_ID: "+err.Error())
 				return
 			}
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), PublicMessage(err))
 				return
 			}
 			res := acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),
@@ -221,7 +221,7 @@ func acousticJob(tmpl Job, m *importer.JobSpec, paths [2]string, sourceFile, enc
 	return job
 }
 
-func httpStatus(err error) int { return statusOf(err) }
+func httpStatus(err error) int { return HTTPStatus(err) }
 
 func acousticStatus(s RunStatus) string {
 	switch s {
