@@ -1,4 +1,4 @@
-package mapping
+package acoustic
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/mapping"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
 )
@@ -118,6 +119,17 @@ var acousticSystem = map[string]intake.FieldType{
 	"EMAIL": intake.TypeEmail, "EMAIL_TYPE": intake.TypeText, "CREATED_FROM": intake.TypeText, "OPTED_IN": intake.TypeText,
 	"OPT_IN_DETAILS": intake.TypeText, "OPTED_OUT": intake.TypeText, "CONSENT_DATE": intake.TypeText,
 	"CONSENT_SOURCE": intake.TypeText, "CONSENT_STATUS_CODE": intake.TypeSelect, "RECIPIENT_ID": intake.TypeID,
+}
+
+// defaultDate is the pattern of DEFAULT_VALUE dates: Acoustic's mm/dd/yyyy.
+var defaultDate = mustDatePattern("MM/dd/yyyy")
+
+func mustDatePattern(src string) *mapping.DatePattern {
+	p, err := mapping.CompileDatePattern(src)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
 
 // xnode is an element of the parsed file.
@@ -262,7 +274,7 @@ func (l *acousticLoader) children(n *xnode, path string, once []string, many ...
 		default:
 			all := append(append([]string(nil), once...), many...)
 			hint := ""
-			if c := closest(k.name, all, 0.8); c != "" {
+			if c := mapping.Closest(k.name, all, 0.8); c != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", c)
 			}
 			l.fail(k, path+"/"+k.name, "unknown element%s; %s takes %s", hint, path, strings.Join(all, ", "))
@@ -440,7 +452,7 @@ func (l *acousticLoader) load(root *xnode) {
 				}
 			}
 			if col.Default != "" && col.FieldType == intake.TypeDate {
-				if _, ok := parseDate(mustPattern("MM/dd/yyyy"), col.Default); !ok {
+				if _, ok := defaultDate.Parse(col.Default); !ok {
 					l.fail(cn, where+"/DEFAULT_VALUE", "%q is not a date in Acoustic's mm/dd/yyyy", col.Default)
 				}
 			}
@@ -474,7 +486,7 @@ func (l *acousticLoader) load(root *xnode) {
 				return fmt.Sprintf(" (system names are upper case: %s)", n)
 			}
 		}
-		if c := closest(name, names, 0.8); c != "" {
+		if c := mapping.Closest(name, names, 0.8); c != "" {
 			return fmt.Sprintf(" (did you mean %q?)", c)
 		}
 		return ""
@@ -588,7 +600,7 @@ func (a *AcousticImport) DelimiterName() string {
 	return "comma"
 }
 
-// DatePattern returns LIST_DATE_FORMAT as an LDML pattern for a [Column]
+// DatePattern returns LIST_DATE_FORMAT as an LDML pattern for a [mapping.Column]
 // format: Acoustic's month letters (M or m: MM, M, MMM, MMMM), day (d or
 // D: dd, d) and year (y or Y: yyyy, yy), with its separators. The default,
 // when the element is absent, is Acoustic's mm/dd/yyyy: "MM/dd/yyyy"
@@ -627,11 +639,7 @@ func acousticDatePattern(f string) (string, error) {
 	if strings.Contains(p, "?") {
 		p = strings.ReplaceAll(p, "?", "'?'")
 	}
-	cp, err := compilePattern(p)
-	if err == nil {
-		err = cp.checkFor(intake.TypeDate)
-	}
-	if err != nil {
+	if _, err := mapping.CompileDatePattern(p); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -766,11 +774,11 @@ func (a *AcousticImport) key() intake.KeySpec {
 // default (dates converted from mm/dd/yyyy); IS_REQUIRED of a base field
 // makes the column required. COLUMNS that are not mapped are still
 // declared as custom fields, as Acoustic creates them.
-func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
+func (a *AcousticImport) Spec(base *intake.Schema) (*mapping.Spec, error) {
 	if base == nil {
 		return nil, errors.New("mapping: acoustic: no base schema: pass intake.ContactSchema() or your own")
 	}
-	spec := &Spec{Version: SpecVersion}
+	spec := &mapping.Spec{Version: mapping.SpecVersion}
 	cols := map[string]*AcousticColumn{}
 	for i := range a.Columns {
 		cols[a.Columns[i].Name] = &a.Columns[i]
@@ -798,7 +806,7 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 		if i := base.Index(field); i >= 0 {
 			return base.Field(i).Type, true
 		}
-		fs := FieldSpec{Name: field, Type: intake.TypeText, Label: name}
+		fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name}
 		if c := cols[name]; c != nil {
 			fs.Type, fs.Options, fs.Required = c.FieldType, slices.Clone(c.Options), c.Required
 			if c.Type == 8 && len(c.Options) == 0 {
@@ -827,11 +835,11 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 			note += " (consent)"
 		}
 		if !m.Include {
-			spec.Columns = append(spec.Columns, Column{Index: m.Index, Skip: true, Note: note})
+			spec.Columns = append(spec.Columns, mapping.Column{Index: m.Index, Skip: true, Note: note})
 			continue
 		}
 		t, inBase := declare(m.Name)
-		c := Column{Index: m.Index, Field: a.FieldName(m.Name), Note: note}
+		c := mapping.Column{Index: m.Index, Field: a.FieldName(m.Name), Note: note}
 		if t == intake.TypeDate {
 			c.Format = datePattern
 		}
@@ -842,8 +850,10 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 			if ac.Default != "" {
 				c.Default = ac.Default
 				if t == intake.TypeDate {
-					if v, ok := parseDate(mustPattern("MM/dd/yyyy"), ac.Default); ok {
-						c.Default = formatDatePattern(mustPattern(datePattern), v.Time())
+					if v, ok := defaultDate.Parse(ac.Default); ok {
+						if dp, err := mapping.CompileDatePattern(datePattern); err == nil {
+							c.Default = dp.Format(v.Time())
+						}
 					}
 				}
 			}

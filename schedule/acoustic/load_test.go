@@ -1,4 +1,4 @@
-package mapping
+package acoustic
 
 import (
 	"os"
@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/mapping"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func loadAcousticFile(t *testing.T, name string) (*AcousticImport, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "acoustic", name))
+	f, err := os.Open(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	defer f.Close()
 	return LoadAcoustic(f)
@@ -40,7 +41,7 @@ func TestLoadAcousticCreate(t *testing.T) {
 
 	spec, err := a.Spec(intake.ContactSchema())
 	require.NoError(t, err)
-	assert.Equal(t, []FieldSpec{
+	assert.Equal(t, []mapping.FieldSpec{
 		{Name: "mobile", Type: intake.TypePhone, Label: "Mobile"},
 		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Required: true, Label: "Loyalty Tier"},
 		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests"},
@@ -50,13 +51,13 @@ func TestLoadAcousticCreate(t *testing.T) {
 		{Name: "score", Type: intake.TypeDecimal, Label: "Score"},
 		{Name: "strasse", Type: intake.TypeText, Label: "Straße"},
 	}, spec.Fields)
-	assert.Equal(t, Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
-	assert.Equal(t, Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
-	assert.Equal(t, Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
-	assert.Equal(t, Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
+	assert.Equal(t, mapping.Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
+	assert.Equal(t, mapping.Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
+	assert.Equal(t, mapping.Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
+	assert.Equal(t, mapping.Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
 
 	header := []string{"Mail", "Vorname", "Geburtstag", "Handy", "Stufe", "Interessen", "Newsletter", "Besuch", "Consent"}
-	p, err := Compile(spec, intake.ContactSchema(), header, Options{})
+	p, err := mapping.Compile(spec, intake.ContactSchema(), header, mapping.Options{})
 	require.NoError(t, err)
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"A@Example.com", "Anna", "", "+49 151 23456789", "gold", "wine;food", "", "x", "OPTED-IN"}}, rec))
@@ -84,7 +85,7 @@ func TestLoadAcousticUpdate(t *testing.T) {
 		idx = append(idx, c.Index)
 	}
 	assert.Equal(t, []int{1, 2, 3, 4}, idx, "columns by INDEX")
-	p, err := Compile(spec, intake.ContactSchema(), nil, Options{})
+	p, err := mapping.Compile(spec, intake.ContactSchema(), nil, mapping.Options{})
 	require.NoError(t, err, "a file without headers maps by index")
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 1, Cells: []string{"00042", "Deutschland", "Mar 12, 1985", "Köln"}}, rec))
@@ -173,7 +174,7 @@ func TestAcousticNames(t *testing.T) {
 	} {
 		got := a.FieldName(in)
 		assert.Equal(t, want, got, in)
-		assert.True(t, validFieldName(got), got)
+		assert.True(t, intake.ValidName(got), got)
 	}
 	assert.Equal(t, "email_md5", (&AcousticImport{EncodedAsMD5: true}).FieldName("EMAIL"))
 	for in, want := range map[string]string{"": "MM/dd/yyyy", "mm/dd/yyyy": "MM/dd/yyyy", "dd.mm.yy": "dd.MM.yy", "MMMM d, yyyy": "MMMM d, yyyy",
@@ -195,7 +196,7 @@ func TestAcousticNames(t *testing.T) {
 	a = &AcousticImport{EncodedAsMD5: true, Mapping: []AcousticMapping{{Index: 1, Name: "EMAIL", Include: true}}}
 	spec, err := a.Spec(intake.ContactSchema())
 	require.NoError(t, err)
-	assert.Equal(t, []FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
+	assert.Equal(t, []mapping.FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
 	assert.Equal(t, intake.KeySpec{Fields: []string{"email"}, MD5: true}, a.Key())
 	// USE_RECIPIENT_ID matches on the store's record id.
 	a = &AcousticImport{UseRecipientID: true}
@@ -210,4 +211,15 @@ func TestAcousticNames(t *testing.T) {
 	assert.Equal(t, "sms", ch.Name)
 	assert.True(t, ch.OverrideOnNoChange)
 	assert.False(t, ch.AllowResubscribe, "an import never re-subscribes unless the host says so")
+}
+
+// values returns a record's non-null values as text, by field name.
+func values(rec *intake.Record) map[string]string {
+	m := map[string]string{}
+	for i, v := range rec.Values {
+		if !v.IsNull() {
+			m[rec.Schema.Field(i).Name] = v.String()
+		}
+	}
+	return m
 }

@@ -1,4 +1,4 @@
-package importer_test
+package acoustic_test
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/schedule/acoustic"
 	"github.com/intakehq/intake/sink"
 )
 
-func loadAcoustic(t *testing.T, xml string) *mapping.AcousticImport {
+func loadAcoustic(t *testing.T, xml string) *acoustic.AcousticImport {
 	t.Helper()
-	a, err := mapping.LoadAcoustic(strings.NewReader(xml))
+	a, err := acoustic.LoadAcoustic(strings.NewReader(xml))
 	require.NoError(t, err)
 	return a
 }
@@ -26,7 +26,7 @@ func loadAcoustic(t *testing.T, xml string) *mapping.AcousticImport {
 func TestAcousticSpecOptOut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spec, err := importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>7</LIST_ID><FILE_TYPE>1</FILE_TYPE></LIST_INFO>
+	spec, err := acoustic.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>7</LIST_ID><FILE_TYPE>1</FILE_TYPE></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
 	require.NoError(t, err)
@@ -57,14 +57,14 @@ func TestAcousticSpecOptOut(t *testing.T) {
 func TestAcousticSpecKeysConsentAndLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spec, err := importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID><ENCODED_AS_MD5>true</ENCODED_AS_MD5></LIST_INFO>
+	spec, err := acoustic.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID><ENCODED_AS_MD5>true</ENCODED_AS_MD5></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"md5(email)"}, spec.Rules)
 	assert.Empty(t, spec.Sync)
 
-	spec, err = importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
+	spec, err = acoustic.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 		<CONSENT><CHANNEL>SMS</CHANNEL></CONSENT>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>CONSENT_STATUS_CODE</NAME></COLUMN></MAPPING>
@@ -79,14 +79,12 @@ func TestAcousticSpecKeysConsentAndLists(t *testing.T) {
 	require.NoError(t, err)
 	rep := runJob(t, importer.Config{Sink: mem}, job)
 	assert.Equal(t, int64(1), rep.Created, "%+v", rep)
-	stored, err := mem.Schema(ctx, intake.ObjectContact)
-	require.NoError(t, err)
-	recs := byEmail(t, mem, stored)
+	recs := contactsByEmail(t, mem)
 	require.Contains(t, recs, "ann@x.io")
 	assert.Equal(t, "opted_in", recs["ann@x.io"].Get("sms_consent").String(), "the consent column fills the channel")
 	assert.Equal(t, "289032", recs["ann@x.io"].Get("lists").String())
 
-	_, err = importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
+	_, err = acoustic.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
 		<COLUMNS><COLUMN><NAME>Tier</NAME><TYPE>0</TYPE></COLUMN></COLUMNS>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>Tier</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
 	assert.ErrorContains(t, err, "needs a key")

@@ -1,4 +1,4 @@
-package importer
+package acoustic
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
-	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/importer"
 )
 
 // AcousticSpec returns the job spec that an Acoustic Campaign ImportList
@@ -32,7 +32,7 @@ import (
 //   - CONTACT_LISTS are the lists the imported contacts join ("lists").
 //
 // A map without a key is refused: Intake matches rows on one.
-func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
+func AcousticSpec(a *AcousticImport) (*importer.JobSpec, error) {
 	if a == nil {
 		return nil, fmt.Errorf("intake: acoustic: no mapping file: read one with mapping.LoadAcoustic")
 	}
@@ -41,10 +41,10 @@ func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
 		return nil, fmt.Errorf("intake: acoustic: the mapping file has no SYNC_FIELDS, KEY_COLUMN, mapped EMAIL column or USE_RECIPIENT_ID: Intake needs a key to match rows")
 	}
 	header := a.HasHeaders
-	spec := &JobSpec{
-		Version: JobSpecVersion,
+	spec := &importer.JobSpec{
+		Version: importer.JobSpecVersion,
 		Object:  intake.ObjectContact,
-		Source:  SourceSpec{Delimiter: a.DelimiterName(), Header: &header},
+		Source:  importer.SourceSpec{Delimiter: a.DelimiterName(), Header: &header},
 		Action:  a.Action,
 	}
 	if key.MD5 || key.RecordID || key.EmailRules != "" {
@@ -57,7 +57,7 @@ func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
 		spec.Consent = []identity.Channel{*ch}
 		var err error
 		if base, err = identity.ConsentFields(base, *ch); err != nil {
-			return nil, fmt.Errorf("intake: acoustic: CONSENT: %s", trimIntake(err))
+			return nil, fmt.Errorf("intake: acoustic: CONSENT: %s", strings.TrimPrefix(err.Error(), "intake: "))
 		}
 	}
 	m, err := a.Spec(base)
