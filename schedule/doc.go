@@ -21,7 +21,8 @@
 //
 // A [Job] is a saved import: where it reads from, the import it runs (its
 // Spec, an importer.JobSpec: the same definition a Go call, the CLI and
-// the Acoustic facade run), its schedule and policies. [JobStore.Create]
+// the Acoustic facade of package schedule/acoustic run), its schedule and
+// policies. [JobStore.Create]
 // and [JobStore.Update] refuse an invalid job with every problem and its
 // JSON path ([InvalidJobError]); jobs saved with their import settings at
 // the top level (object, mapping, action, sync, allow_new_records) are

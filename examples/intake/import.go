@@ -252,7 +252,7 @@ func loadSpec(path string) (*mapping.Spec, error) {
 	return spec, nil
 }
 
-func loadAcoustic(path string) (*acoustic.AcousticImport, error) {
+func loadAcoustic(path string) (*acoustic.Map, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -261,7 +261,7 @@ func loadAcoustic(path string) (*acoustic.AcousticImport, error) {
 		return nil, fmt.Errorf("-acoustic-map: %w", err)
 	}
 	defer fh.Close()
-	a, err := acoustic.LoadAcoustic(fh)
+	a, err := acoustic.Load(fh)
 	if err != nil {
 		return nil, usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
 	}

@@ -1,15 +1,15 @@
 // Package acoustic is Intake's support for Acoustic Campaign's list
-// imports, in one place: it reads an ImportList mapping file
-// ([LoadAcoustic]), turns it into a job spec ([AcousticSpec]) that runs
-// like any other (from Go, as a saved job, in the CLI's -acoustic-map), and
-// answers Acoustic's XML API for ImportList and GetJobStatus
-// ([NewAcousticHandler]) by saving and queuing jobs of a schedule.Scheduler.
-// It composes packages mapping, importer and schedule, none of which
-// imports it.
+// imports, in one place: [Load] reads an ImportList mapping file into a
+// [Map], [Map.JobSpec] turns it into an importer.JobSpec that runs like any
+// other (from Go, as a saved job, in the CLI's -acoustic-map), and
+// [NewHandler] answers Acoustic's XML API for ImportList and GetJobStatus
+// by saving and queuing jobs of a schedule.Scheduler, so that systems
+// written against that API can point at a host running Intake. It composes
+// packages mapping, importer and schedule, none of which imports it.
 //
 // # Mapping files
 //
-// [LoadAcoustic] reads Acoustic Campaign's ImportList mapping files, root
+// [Load] reads Acoustic Campaign's ImportList mapping files, root
 // LIST_IMPORT:
 //
 //   - LIST_INFO: ACTION (CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE,
@@ -29,12 +29,35 @@
 //     system name such as EMAIL), INCLUDE, IS_CONSENT;
 //   - CONTACT_LISTS/CONTACT_LIST_ID.
 //
-// The resulting [AcousticImport] gives the job: its Action, the sync key
-// ([AcousticImport.Key]), the delimiter ([AcousticImport.DelimiterName]),
-// HasHeaders, and a [mapping.Spec] ([AcousticImport.Spec]) that maps columns by
-// INDEX, reads date columns with LIST_DATE_FORMAT and declares the columns
-// that the base schema lacks as custom fields (named by
-// [AcousticImport.FieldName], labelled with their Acoustic names).
-// Inconsistent files are rejected with every problem, naming element, line
-// and value.
+// The XML is read strictly (no DTD entities expanded; UTF-8, ISO-8859-1
+// and windows-1252; at most [MaxMapBytes]); element and column names are
+// case-sensitive, as in Acoustic. Inconsistent files are rejected with
+// every problem at once, each naming its element, line and value.
+//
+// # Job specs
+//
+// A [Map] gives the job: its Action, the sync key ([Map.Key]), the
+// delimiter ([Map.DelimiterName]), HasHeaders, and a mapping.Spec
+// ([Map.MappingSpec]) that maps columns by INDEX, reads date columns with
+// LIST_DATE_FORMAT and declares the columns that the base schema lacks as
+// custom fields (named by [Map.FieldName], labelled with their Acoustic
+// names). [Map.JobSpec] puts them together into a contact import that
+// validates; a map without a key is refused, since Intake matches rows on
+// one.
+//
+// # The facade
+//
+// [NewHandler] answers POSTed Envelopes: ImportList saves a disabled job
+// (the map's spec over [HandlerConfig].Job's) and queues a run of it;
+// GetJobStatus reports the run's status and counts. Every request is
+// authenticated (HandlerConfig.Actor) and authorized
+// (HandlerConfig.Authorize, through schedule.Guard), both denying all when
+// unset; MAP_FILE and SOURCE_FILE are plain names inside
+// HandlerConfig.UploadDir. Errors answer SUCCESS false with a Fault whose
+// text names every problem, and an HTTP status from schedule.HTTPStatus.
+//
+// # Errors
+//
+// Errors of this package start with "acoustic: "; those of a mapping file
+// are joined with errors.Join, one line per problem.
 package acoustic

@@ -10,7 +10,7 @@ import (
 	"github.com/intakehq/intake/mapping"
 )
 
-func FuzzLoadAcoustic(f *testing.F) {
+func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
 	for _, name := range files {
 		b, err := os.ReadFile(name)
@@ -21,11 +21,11 @@ func FuzzLoadAcoustic(f *testing.F) {
 	f.Add(`<LIST_IMPORT><LIST_INFO><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID><ENCODED_AS_MD5/></LIST_INFO><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`)
 	f.Add(`<?xml version="1.0"?><!DOCTYPE LIST_IMPORT [<!ENTITY a "b">]><LIST_IMPORT>&a;</LIST_IMPORT>`)
 	f.Fuzz(func(t *testing.T, in string) {
-		a, err := LoadAcoustic(strings.NewReader(in))
+		a, err := Load(strings.NewReader(in))
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				for _, line := range strings.Split(err.Error(), "\n") {
-					if !strings.HasPrefix(line, "mapping: acoustic: ") {
+					if !strings.HasPrefix(line, "acoustic: ") {
 						t.Fatalf("error line without prefix: %q", line)
 					}
 				}
@@ -45,7 +45,7 @@ func FuzzLoadAcoustic(f *testing.F) {
 				t.Fatalf("key field %q", k)
 			}
 		}
-		spec, err := a.Spec(intake.ContactSchema())
+		spec, err := a.MappingSpec(intake.ContactSchema())
 		if err != nil {
 			return
 		}

@@ -23,7 +23,7 @@ import (
 	"github.com/intakehq/intake/schedule/acoustic"
 )
 
-func TestAcousticFacade(t *testing.T) {
+func TestHandler(t *testing.T) {
 	t.Parallel()
 	store, clock := setup(t)
 	dir := t.TempDir()
@@ -38,7 +38,7 @@ func TestAcousticFacade(t *testing.T) {
 		return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 4, Created: 3, Rejected: 1}}, nil
 	}}
 	s := newScheduler(t, store, clock, rec)
-	h, err := acoustic.NewAcousticHandler(acoustic.AcousticConfig{
+	h, err := acoustic.NewHandler(acoustic.HandlerConfig{
 		Scheduler: s, Store: store, UploadDir: dir,
 		Actor: func(r *http.Request) (string, error) { return r.Header.Get("X-Actor"), nil },
 		Authorize: func(_ context.Context, actor string, _ schedule.Permission, _ string) error {
@@ -109,10 +109,10 @@ const updateMap = `<LIST_IMPORT><LIST_INFO><ACTION>UPDATE_ONLY</ACTION><LIST_ID>
 <SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 <MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>City</NAME></COLUMN></MAPPING></LIST_IMPORT>`
 
-// TestAcousticOptOutWithTheStandardRunner: an OPT_OUT ImportList through
+// TestHandlerOptOutWithTheStandardRunner: an OPT_OUT ImportList through
 // the facade and the standard runner opts the listed contacts out and
 // creates none, not even for the addresses the store does not hold.
-func TestAcousticOptOutWithTheStandardRunner(t *testing.T) {
+func TestHandlerOptOutWithTheStandardRunner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	root := t.TempDir()
@@ -135,7 +135,7 @@ func TestAcousticOptOutWithTheStandardRunner(t *testing.T) {
 	s, err := schedule.New(schedule.Config{Store: store, Runner: runner, Clock: clock, Instance: "test"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	h, err := acoustic.NewAcousticHandler(acoustic.AcousticConfig{
+	h, err := acoustic.NewHandler(acoustic.HandlerConfig{
 		Scheduler: s, Store: store, UploadDir: uploads,
 		Job:       schedule.Job{Source: schedule.SourceSpec{Connector: "file", Path: "uploads"}},
 		Actor:     func(*http.Request) (string, error) { return "api-user", nil },

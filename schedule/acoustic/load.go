@@ -19,17 +19,15 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxAcousticBytes is the largest Acoustic mapping file [LoadAcoustic]
-// reads.
-const MaxAcousticBytes = 1 << 20
+// MaxMapBytes is the largest mapping file [Load] reads.
+const MaxMapBytes = 1 << 20
 
-// AcousticImport is an Acoustic Campaign ImportList mapping file (root
-// element LIST_IMPORT), as read by [LoadAcoustic]. Its methods turn it into
-// an Intake job: [AcousticImport.Spec] (the mapping), Action,
-// [AcousticImport.Key] (sync fields), [AcousticImport.DelimiterName] (file
-// type) and HasHeaders; importer.AcousticSpec turns it into a whole job
-// spec.
-type AcousticImport struct {
+// Map is an Acoustic Campaign ImportList mapping file (root element
+// LIST_IMPORT), as read by [Load]. [Map.JobSpec] turns it into a whole
+// job spec; its other methods give the parts: [Map.MappingSpec] (the
+// mapping), [Map.Key] (sync fields), [Map.DelimiterName] (file type),
+// with Action and HasHeaders.
+type Map struct {
 	// Action is LIST_INFO/ACTION as an intake action (CREATE → create, …).
 	Action intake.Action
 	// ListType is LIST_TYPE (0 database, 6 seed list, 13 suppression
@@ -42,12 +40,12 @@ type AcousticImport struct {
 	ListVisibility   int
 	ParentFolderPath string
 	// FileType is FILE_TYPE: 0 comma-separated (the default), 1 tab, 2
-	// pipe. See [AcousticImport.DelimiterName].
+	// pipe. See [Map.DelimiterName].
 	FileType int
 	// HasHeaders is HASHEADERS; true when the element is absent.
 	HasHeaders bool
 	// DateFormat is LIST_DATE_FORMAT as written ("" when absent: Acoustic's
-	// default mm/dd/yyyy). See [AcousticImport.DatePattern].
+	// default mm/dd/yyyy). See [Map.DatePattern].
 	DateFormat string
 	// DoubleOptIn, EncodedAsMD5 and UseRecipientID are DOUBLE_OPT_IN,
 	// ENCODED_AS_MD5 (the EMAIL column holds MD5 hashes) and
@@ -56,21 +54,21 @@ type AcousticImport struct {
 	EncodedAsMD5   bool
 	UseRecipientID bool
 	// Consent is the CONSENT element, nil when absent.
-	Consent *AcousticConsent
+	Consent *Consent
 	// SyncFields are the SYNC_FIELDS/SYNC_FIELD/NAME values (Acoustic
 	// column names).
 	SyncFields []string
 	// Columns are COLUMNS/COLUMN: the database columns to create.
-	Columns []AcousticColumn
+	Columns []Column
 	// Mapping is MAPPING/COLUMN: which file column goes to which database
 	// column, in file order.
-	Mapping []AcousticMapping
+	Mapping []MappedColumn
 	// ContactLists are the CONTACT_LISTS/CONTACT_LIST_ID values.
 	ContactLists []string
 }
 
-// AcousticConsent is the CONSENT element of a flexible database's import.
-type AcousticConsent struct {
+// Consent is the CONSENT element of a flexible database's import.
+type Consent struct {
 	Channel             string // CHANNEL ("SMS")
 	TextToJoinProgramID string // TEXT_TO_JOIN_PROGRAM_ID
 	// HonorOptOutStatus: true (or blank) leaves an opted-out contact
@@ -81,8 +79,8 @@ type AcousticConsent struct {
 	OverrideOnNoChange bool
 }
 
-// AcousticColumn is one COLUMNS/COLUMN element.
-type AcousticColumn struct {
+// Column is one COLUMNS/COLUMN element.
+type Column struct {
 	Name string // NAME, case-sensitive
 	// Type is the TYPE code and FieldType the intake type it stands for:
 	// 0 text, 1 bool, 2 decimal, 3 date, 4 time, 5 country, 6 select,
@@ -97,8 +95,8 @@ type AcousticColumn struct {
 	Line      int      // where the element starts, for messages
 }
 
-// AcousticMapping is one MAPPING/COLUMN element.
-type AcousticMapping struct {
+// MappedColumn is one MAPPING/COLUMN element.
+type MappedColumn struct {
 	Index     int    // INDEX: the 1-based column of the source file
 	Name      string // NAME: a COLUMNS name or a system name (EMAIL, OPTED_OUT, …)
 	Include   bool   // INCLUDE; true when absent
@@ -142,11 +140,11 @@ type xnode struct {
 
 func (n *xnode) value() string { return strings.TrimSpace(n.text.String()) }
 
-// LoadAcoustic reads an Acoustic Campaign ImportList mapping file (XML,
+// Load reads an Acoustic Campaign ImportList mapping file (XML,
 // root LIST_IMPORT; see the element reference in the package
 // documentation) and checks it. The XML is read strictly with
 // encoding/xml: no DTD entities are expanded, UTF-8, ISO-8859-1 and
-// windows-1252 are accepted, and files larger than [MaxAcousticBytes] are
+// windows-1252 are accepted, and files larger than [MaxMapBytes] are
 // rejected. Element names and column names are case-sensitive, as in
 // Acoustic.
 //
@@ -163,19 +161,19 @@ func (n *xnode) value() string { return strings.TrimSpace(n.text.String()) }
 // Booleans are true/false, yes/no or 1/0 in any case; an empty flag
 // element (<HASHEADERS/>) is true, except OVERRIDE_ON_NO_CHANGE (false),
 // as Acoustic documents.
-func LoadAcoustic(r io.Reader) (*AcousticImport, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxAcousticBytes+1))
+func Load(r io.Reader) (*Map, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxMapBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("mapping: acoustic: reading the mapping file: %w", err)
+		return nil, fmt.Errorf("acoustic: reading the mapping file: %w", err)
 	}
-	if len(data) > MaxAcousticBytes {
-		return nil, fmt.Errorf("mapping: acoustic: the mapping file is larger than %d bytes", MaxAcousticBytes)
+	if len(data) > MaxMapBytes {
+		return nil, fmt.Errorf("acoustic: the mapping file is larger than %d bytes", MaxMapBytes)
 	}
 	root, err := parseXMLTree(data)
 	if err != nil {
 		return nil, err
 	}
-	l := &acousticLoader{a: &AcousticImport{HasHeaders: true}}
+	l := &acousticLoader{a: &Map{HasHeaders: true}}
 	l.load(root)
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -205,16 +203,16 @@ func parseXMLTree(data []byte) (*xnode, error) {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, fmt.Errorf("mapping: acoustic: line %d: XML syntax error: %s", se.Line, se.Msg)
+				return nil, fmt.Errorf("acoustic: line %d: XML syntax error: %s", se.Line, se.Msg)
 			}
 			line, _ := d.InputPos()
-			return nil, fmt.Errorf("mapping: acoustic: line %d: %v", line, err)
+			return nil, fmt.Errorf("acoustic: line %d: %v", line, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			line, _ := d.InputPos()
 			if len(stack) >= 8 {
-				return nil, fmt.Errorf("mapping: acoustic: line %d: <%s> is nested too deeply", line, t.Name.Local)
+				return nil, fmt.Errorf("acoustic: line %d: <%s> is nested too deeply", line, t.Name.Local)
 			}
 			n := &xnode{name: t.Name.Local, line: line}
 			if t.Name.Space != "" {
@@ -222,7 +220,7 @@ func parseXMLTree(data []byte) (*xnode, error) {
 			}
 			if len(stack) == 0 {
 				if root != nil {
-					return nil, fmt.Errorf("mapping: acoustic: line %d: a second root element <%s>", line, n.name)
+					return nil, fmt.Errorf("acoustic: line %d: a second root element <%s>", line, n.name)
 				}
 				root = n
 			} else {
@@ -237,26 +235,26 @@ func parseXMLTree(data []byte) (*xnode, error) {
 				stack[len(stack)-1].text.Write(t)
 			} else if len(bytes.TrimSpace(t)) > 0 {
 				line, _ := d.InputPos()
-				return nil, fmt.Errorf("mapping: acoustic: line %d: text outside the root element", line)
+				return nil, fmt.Errorf("acoustic: line %d: text outside the root element", line)
 			}
 		}
 	}
 	if root == nil {
-		return nil, errors.New("mapping: acoustic: the mapping file is empty: want a <LIST_IMPORT> document")
+		return nil, errors.New("acoustic: the mapping file is empty: want a <LIST_IMPORT> document")
 	}
 	if root.name != "LIST_IMPORT" {
-		return nil, fmt.Errorf("mapping: acoustic: line %d: the root element is <%s>, want <LIST_IMPORT>", root.line, root.name)
+		return nil, fmt.Errorf("acoustic: line %d: the root element is <%s>, want <LIST_IMPORT>", root.line, root.name)
 	}
 	return root, nil
 }
 
 type acousticLoader struct {
-	a    *AcousticImport
+	a    *Map
 	errs []error
 }
 
 func (l *acousticLoader) fail(n *xnode, path, format string, args ...any) {
-	l.errs = append(l.errs, fmt.Errorf("mapping: acoustic: line %d: %s: %s", n.line, path, fmt.Sprintf(format, args...)))
+	l.errs = append(l.errs, fmt.Errorf("acoustic: line %d: %s: %s", n.line, path, fmt.Sprintf(format, args...)))
 }
 
 // children indexes n's child elements, reporting unknown ones and ones
@@ -406,7 +404,7 @@ func (l *acousticLoader) load(root *xnode) {
 	// CONSENT
 	if ns := top["CONSENT"]; len(ns) > 0 {
 		c := l.children(ns[0], "CONSENT", []string{"CHANNEL", "TEXT_TO_JOIN_PROGRAM_ID", "HONOR_OPT_OUT_STATUS", "OVERRIDE_ON_NO_CHANGE"})
-		a.Consent = &AcousticConsent{}
+		a.Consent = &Consent{}
 		a.Consent.Channel, _ = l.text(c, "CHANNEL")
 		a.Consent.TextToJoinProgramID, _ = l.text(c, "TEXT_TO_JOIN_PROGRAM_ID")
 		a.Consent.HonorOptOutStatus = l.flag(c, "CONSENT", "HONOR_OPT_OUT_STATUS", false, true)
@@ -414,12 +412,12 @@ func (l *acousticLoader) load(root *xnode) {
 	}
 
 	// COLUMNS
-	colByName := map[string]*AcousticColumn{}
+	colByName := map[string]*Column{}
 	if ns := top["COLUMNS"]; len(ns) > 0 {
 		for _, cn := range l.children(ns[0], "COLUMNS", nil, "COLUMN")["COLUMN"] {
 			const cp = "COLUMNS/COLUMN"
 			m := l.children(cn, cp, []string{"NAME", "TYPE", "IS_REQUIRED", "KEY_COLUMN", "DEFAULT_VALUE", "SELECTION_VALUES"})
-			col := AcousticColumn{Line: cn.line}
+			col := Column{Line: cn.line}
 			col.Name, _ = l.text(m, "NAME")
 			where := cp
 			if col.Name == "" {
@@ -494,12 +492,12 @@ func (l *acousticLoader) load(root *xnode) {
 
 	// MAPPING
 	if ns := top["MAPPING"]; len(ns) > 0 {
-		byIndex := map[int]*AcousticMapping{}
-		byName := map[string]*AcousticMapping{}
+		byIndex := map[int]*MappedColumn{}
+		byName := map[string]*MappedColumn{}
 		for _, mn := range l.children(ns[0], "MAPPING", nil, "COLUMN")["COLUMN"] {
 			const mp = "MAPPING/COLUMN"
 			m := l.children(mn, mp, []string{"INDEX", "NAME", "INCLUDE", "IS_CONSENT"})
-			mc := AcousticMapping{Line: mn.line}
+			mc := MappedColumn{Line: mn.line}
 			mc.Name, _ = l.text(m, "NAME")
 			where := mp
 			if mc.Name != "" {
@@ -590,7 +588,7 @@ func (l *acousticLoader) load(root *xnode) {
 
 // DelimiterName returns the connector's name of the file's delimiter:
 // "comma" (FILE_TYPE 0), "tab" (1) or "pipe" (2).
-func (a *AcousticImport) DelimiterName() string {
+func (a *Map) DelimiterName() string {
 	switch a.FileType {
 	case 1:
 		return "tab"
@@ -605,7 +603,7 @@ func (a *AcousticImport) DelimiterName() string {
 // D: dd, d) and year (y or Y: yyyy, yy), with its separators. The default,
 // when the element is absent, is Acoustic's mm/dd/yyyy: "MM/dd/yyyy"
 // (lower-case mm is the month: Acoustic's dates have no minutes).
-func (a *AcousticImport) DatePattern() string {
+func (a *Map) DatePattern() string {
 	p, err := acousticDatePattern(a.DateFormat)
 	if err != nil {
 		return "MM/dd/yyyy"
@@ -651,7 +649,7 @@ func acousticDatePattern(f string) (string, error) {
 // "zip_postal"), prefixed with "f_" when it would not start with a letter,
 // at most 63 bytes. With ENCODED_AS_MD5 the EMAIL column becomes
 // "email_md5", an id field, since it holds hashes, not addresses.
-func (a *AcousticImport) FieldName(name string) string {
+func (a *Map) FieldName(name string) string {
 	if a.EncodedAsMD5 && name == "EMAIL" {
 		return "email_md5"
 	}
@@ -676,7 +674,7 @@ func (a *AcousticImport) FieldName(name string) string {
 // identity.Channel). HONOR_OPT_OUT_STATUS is not carried over: Intake never
 // turns an opted-out contact back to opted in unless the host sets
 // AllowResubscribe itself.
-func (a *AcousticImport) Channel() *identity.Channel {
+func (a *Map) Channel() *identity.Channel {
 	if a.Consent == nil {
 		return nil
 	}
@@ -727,7 +725,7 @@ func acousticFieldName(name string) string {
 // row as a new contact; the host chooses). With ENCODED_AS_MD5 the EMAIL
 // column maps to email_md5, and a key on it becomes md5(email): it finds
 // the stored records whose email hashes to the file's digest.
-func (a *AcousticImport) Key() intake.KeySpec {
+func (a *Map) Key() intake.KeySpec {
 	k := a.key()
 	switch {
 	case a.UseRecipientID && len(a.SyncFields) == 0:
@@ -738,7 +736,7 @@ func (a *AcousticImport) Key() intake.KeySpec {
 	return k
 }
 
-func (a *AcousticImport) key() intake.KeySpec {
+func (a *Map) key() intake.KeySpec {
 	var fields []string
 	switch {
 	case len(a.SyncFields) > 0:
@@ -767,19 +765,19 @@ func (a *AcousticImport) key() intake.KeySpec {
 // Spec returns the mapping spec of the file for a base schema: one column
 // per MAPPING/COLUMN, by INDEX (so it works with or without a header),
 // in file order; INCLUDE false becomes "skip". An Acoustic column whose
-// field name (see [AcousticImport.FieldName]) is a field of base maps to
+// field name (see [Map.FieldName]) is a field of base maps to
 // it; any other becomes a custom field with the column's type, options
 // and IS_REQUIRED, labelled with the Acoustic name. Date columns read
-// [AcousticImport.DatePattern]; DEFAULT_VALUE becomes the column's
+// [Map.DatePattern]; DEFAULT_VALUE becomes the column's
 // default (dates converted from mm/dd/yyyy); IS_REQUIRED of a base field
 // makes the column required. COLUMNS that are not mapped are still
 // declared as custom fields, as Acoustic creates them.
-func (a *AcousticImport) Spec(base *intake.Schema) (*mapping.Spec, error) {
+func (a *Map) MappingSpec(base *intake.Schema) (*mapping.Spec, error) {
 	if base == nil {
-		return nil, errors.New("mapping: acoustic: no base schema: pass intake.ContactSchema() or your own")
+		return nil, errors.New("acoustic: no base schema: pass intake.ContactSchema() or your own")
 	}
 	spec := &mapping.Spec{Version: mapping.SpecVersion}
-	cols := map[string]*AcousticColumn{}
+	cols := map[string]*Column{}
 	for i := range a.Columns {
 		cols[a.Columns[i].Name] = &a.Columns[i]
 	}
@@ -790,7 +788,7 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*mapping.Spec, error) {
 		field := a.FieldName(name)
 		if prev, ok := declared[field]; ok {
 			if prev != name {
-				errs = append(errs, fmt.Errorf("mapping: acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
+				errs = append(errs, fmt.Errorf("acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
 			}
 			if i := base.Index(field); i >= 0 {
 				return base.Field(i).Type, true
@@ -828,7 +826,7 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*mapping.Spec, error) {
 		return fs.Type, false
 	}
 	mappings := slices.Clone(a.Mapping)
-	slices.SortStableFunc(mappings, func(x, y AcousticMapping) int { return x.Index - y.Index })
+	slices.SortStableFunc(mappings, func(x, y MappedColumn) int { return x.Index - y.Index })
 	for _, m := range mappings {
 		note := fmt.Sprintf("Acoustic column %q", m.Name)
 		if m.IsConsent {
