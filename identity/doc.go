@@ -5,7 +5,7 @@
 //
 // Matching: a [Matcher] resolves a batch of records to the ids of stored
 // records with the same normalized key ([intake.KeyPlan]) through the sink's
-// lookup capability, in one call per rule per batch. Blank keys never
+// lookup capability ([sink.Lookuper]), in one call per rule per batch. Blank keys never
 // match. Several ordered identity rules ([NewRuleMatcher]: "contact_id,
 // else email, else phone") are tried in order: the first rule whose key
 // finds records wins, and a row whose rules find different records is a
@@ -47,7 +47,7 @@
 // records and sets a range of numbers aside for imports (SecuTix reserves
 // a range of contact numbers for imported contacts), [NewNumeric] hands
 // out the numbers of that range, NumericConfig.First to Last. It reserves
-// them Block at a time (default 100) from a [Sequencer], a capability the
+// them Block at a time (default 100) from a [sink.Sequencer], a capability the
 // memory, SQLite and PostgreSQL sinks implement, which keeps the
 // sequence's position in the store: allocators of any number of processes
 // on one store never hand out the same number, and a number is never

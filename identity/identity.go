@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
 )
 
 // Allocator hands out ids for new records. NewID is called from one goroutine
@@ -78,19 +79,6 @@ func (g *uuidV7) NewID() (string, error) {
 	return string(b[:]), nil
 }
 
-// Lookuper finds stored records by key. [github.com/intakehq/intake/sink]'s
-// sinks implement it; see sink.Lookuper for the contract.
-type Lookuper interface {
-	Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error)
-}
-
-// Getter reads stored records by id. [github.com/intakehq/intake/sink]'s
-// sinks implement it (sink.Getter); a matcher needs it for identity rules
-// that match on the record id ([intake.KeySpec].RecordID).
-type Getter interface {
-	Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error)
-}
-
 // Match is what a [Matcher] found for one record.
 type Match struct {
 	// Key is the record's normalized key by the first rule that gives it
@@ -148,8 +136,8 @@ func (m *Match) RuleKey(i int) intake.Key {
 type Matcher struct {
 	schema *intake.Schema
 	rules  []*intake.KeyPlan
-	lookup Lookuper
-	getter Getter
+	lookup sink.Lookuper
+	getter sink.Getter
 
 	keys []intake.Key
 	ids  []string
@@ -162,19 +150,19 @@ var ErrNoSyncFields = errors.New("intake: no sync fields: name the field or fiel
 // NewMatcher returns a matcher for records of s keyed by spec. A nil lookup
 // matches nothing (every key is new): use it for an empty store or a dry run
 // without a store.
-func NewMatcher(s *intake.Schema, spec intake.KeySpec, lookup Lookuper) (*Matcher, error) {
+func NewMatcher(s *intake.Schema, spec intake.KeySpec, lookup sink.Lookuper) (*Matcher, error) {
 	return NewRuleMatcher(s, []intake.KeySpec{spec}, lookup)
 }
 
 // NewRuleMatcher returns a matcher for records of s with ordered identity
-// rules. A rule with RecordID needs lookup to implement [Getter] too. A
+// rules. A rule with RecordID needs lookup to implement [sink.Getter] too. A
 // nil lookup matches nothing.
-func NewRuleMatcher(s *intake.Schema, rules []intake.KeySpec, lookup Lookuper) (*Matcher, error) {
+func NewRuleMatcher(s *intake.Schema, rules []intake.KeySpec, lookup sink.Lookuper) (*Matcher, error) {
 	if len(rules) == 0 {
 		return nil, ErrNoSyncFields
 	}
 	m := &Matcher{schema: s, lookup: lookup, hits: make([]map[intake.Key][]string, len(rules))}
-	if g, ok := lookup.(Getter); ok {
+	if g, ok := lookup.(sink.Getter); ok {
 		m.getter = g
 	}
 	for i, spec := range rules {

@@ -12,6 +12,8 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 // BenchmarkMatcher measures the matcher's cost per row at 1,000,000 stored
@@ -33,12 +35,12 @@ func BenchmarkMatcher(b *testing.B) {
 		n = 100_000
 	}
 	b.Run(fmt.Sprintf("memory/%d", n), func(b *testing.B) {
-		m := sink.NewMemory(sink.MemoryConfig{})
+		m := memory.New(memory.Config{})
 		b.Cleanup(func() { m.Close() })
 		benchMatcher(b, m, n)
 	})
 	b.Run(fmt.Sprintf("sqlite/%d", n), func(b *testing.B) {
-		s, err := sink.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sink.SQLiteConfig{})
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDecideMatrixCells checks every cell of the match/no-match matrix, with
@@ -129,7 +129,7 @@ func TestRuleMatcher(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := intake.ContactSchema()
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	require.NoError(t, store.EnsureSchema(ctx, s))
 	ids := map[string]string{}
 	var ops []*sink.Op

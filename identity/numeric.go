@@ -6,17 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
-)
 
-// Sequencer hands out numbers that are never handed out twice, even across
-// processes and restarts. It has the method of sink.Sequencer, which the
-// memory, SQLite and PostgreSQL sinks implement, so a sink is passed as is:
-// Reserve reserves n consecutive numbers of the named sequence and returns
-// the first, 0 on the first call for a name and then where the previous
-// reservation ended; the reservation is durable once Reserve returns.
-type Sequencer interface {
-	Reserve(ctx context.Context, name string, n int64) (first int64, err error)
-}
+	"github.com/intakehq/intake/sink"
+)
 
 // ContextAllocator is an [Allocator] whose ids may take I/O to allocate
 // and that can therefore be bounded by a context. The allocator of
@@ -34,9 +26,9 @@ var ErrRangeExhausted = errors.New("identity: the range of record numbers is use
 // NumericConfig configures [NewNumeric].
 type NumericConfig struct {
 	// Sequencer reserves the numbers; required. Pass the sink
-	// (sink.Memory, sink.SQLite, sink.Postgres implement it): the numbers
+	// (memory.Store, sqlite.Store, postgres.Store implement it): the numbers
 	// are then unique among every process that uses the same store.
-	Sequencer Sequencer
+	Sequencer sink.Sequencer
 	// Name is the sequence's name in the store. Default "record_id".
 	Name string
 	// First and Last are the reserved range, inclusive; required, with
@@ -79,7 +71,7 @@ type NumericConfig struct {
 func NewNumeric(cfg NumericConfig) (Allocator, error) {
 	var errs []error
 	if cfg.Sequencer == nil {
-		errs = append(errs, errors.New("identity: NumericConfig.Sequencer is nil: pass the sink, which reserves the numbers (sink.Memory, sink.SQLite and sink.Postgres implement Reserve)"))
+		errs = append(errs, errors.New("identity: NumericConfig.Sequencer is nil: pass the sink, which reserves the numbers (memory.Store, sqlite.Store and postgres.Store implement Reserve)"))
 	}
 	if cfg.Name == "" {
 		cfg.Name = "record_id"

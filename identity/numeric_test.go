@@ -4,19 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // store is a sink under test as a sequencer. open returns another handle on
@@ -24,8 +24,8 @@ import (
 // would open it; it is nil for the memory sink, which lives in one process.
 type store struct {
 	name string
-	seq  identity.Sequencer
-	open func(t *testing.T) identity.Sequencer
+	seq  sink.Sequencer
+	open func(t *testing.T) sink.Sequencer
 }
 
 // setup returns the stores the numeric allocator is tested on: the memory
@@ -34,46 +34,36 @@ type store struct {
 func setup(t *testing.T) []store {
 	t.Helper()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	stores := []store{{name: "memory", seq: mem}}
 
 	path := filepath.Join(t.TempDir(), "seq.db")
-	openSQLite := func(t *testing.T) identity.Sequencer {
-		s, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+	openSQLite := func(t *testing.T) sink.Sequencer {
+		s, err := sqlite.Open(ctx, path, sqlite.Config{})
 		require.NoError(t, err)
 		t.Cleanup(func() { s.Close() })
 		return sequencer(t, s)
 	}
 	stores = append(stores, store{name: "sqlite", seq: openSQLite(t), open: openSQLite})
 
-	if url := os.Getenv("INTAKE_TEST_POSTGRES"); url != "" {
-		pool, err := pgxpool.New(ctx, url)
-		require.NoError(t, err)
-		schema := fmt.Sprintf("intake_identity_%d", time.Now().UnixNano())
-		_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-		require.NoError(t, err)
-		t.Cleanup(func() {
-			pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
-			pool.Close()
-		})
-		openPostgres := func(t *testing.T) identity.Sequencer {
-			pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	if pgtest.Enabled(t) {
+		pool, schema := pgtest.Pool(t)
+		openPostgres := func(t *testing.T) sink.Sequencer {
+			pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 			require.NoError(t, err)
 			return sequencer(t, pg)
 		}
 		stores = append(stores, store{name: "postgres", seq: openPostgres(t), open: openPostgres})
-	} else {
-		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
 	}
 	return stores
 }
 
 // sequencer returns s as a Sequencer, failing the test when the sink does
 // not implement it.
-func sequencer(t *testing.T, s any) identity.Sequencer {
+func sequencer(t *testing.T, s any) sink.Sequencer {
 	t.Helper()
-	seq, ok := s.(identity.Sequencer)
+	seq, ok := s.(sink.Sequencer)
 	require.Truef(t, ok, "%T does not implement Reserve", s)
 	return seq
 }
@@ -241,7 +231,7 @@ func TestNumericExhausted(t *testing.T) {
 
 func TestNumericFormatAndContext(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	a := newNumeric(t, identity.NumericConfig{
 		Sequencer: mem, First: 42, Last: 1000, Block: 2,
@@ -270,7 +260,7 @@ func TestNumericFormatAndContext(t *testing.T) {
 
 func TestNewNumericConfigErrors(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	tests := []struct {
 		name string
@@ -305,7 +295,7 @@ func TestNewNumericConfigErrors(t *testing.T) {
 // to its last number without overflow.
 func TestNumericNearMaxInt64(t *testing.T) {
 	t.Parallel()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	defer mem.Close()
 	const last = 1<<63 - 1
 	a := newNumeric(t, identity.NumericConfig{Sequencer: mem, First: last - 4, Last: last, Block: 3})
@@ -321,7 +311,7 @@ func TestNumericNearMaxInt64(t *testing.T) {
 // numbers come from the sink's sequence, so that other processes on the
 // same store, and later runs, never hand out the same ones.
 func ExampleNewNumeric() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	ids, err := identity.NewNumeric(identity.NumericConfig{
 		Sequencer: store,

@@ -20,6 +20,8 @@ import (
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 // BenchmarkActivities imports INTAKE_BENCH_EVENTS events (default
@@ -41,11 +43,11 @@ func BenchmarkActivities(b *testing.B) {
 				var s sink.Sink
 				switch kind {
 				case "memory":
-					m := sink.NewMemory(sink.MemoryConfig{})
+					m := memory.New(memory.Config{})
 					defer m.Close()
 					s = m
 				default:
-					db, err := sink.OpenSQLite(ctx, filepath.Join(b.TempDir(), "bench.db"), sink.SQLiteConfig{})
+					db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), sqlite.Config{})
 					if err != nil {
 						b.Fatal(err)
 					}

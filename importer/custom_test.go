@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/export"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // ticketSchema is a host-defined object type related to contacts: a
@@ -222,7 +222,7 @@ func TestCustomObjectTargets(t *testing.T) {
 			assert.Equal(t, teams["BLUE"].ID, contacts["c@x.example"].Get("team_record_id").String(), "one stub per unknown key")
 		})
 	}
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{
 		Source: csvSource(t, "c.csv", "email,team_code\na@x.example,RED\n"),

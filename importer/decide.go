@@ -174,181 +174,243 @@ func (r *run) viewed(id string) *intake.Record {
 	return r.batchView[id]
 }
 
-// decide applies the record action to row i of chunk c.
+// decide applies the record action to row i of chunk c, in three phases:
+// admit rejects or skips the row before any match (its mapping error, a
+// link's Missing policy, consent), match works out what its keys point at
+// and what the action does with it, and the verdict writes the row's ops.
+// The row's links create or update their targets only once the action
+// creates or updates the row's record (useLinks, which does nothing
+// without links).
 func (r *run) decide(b *batch, c *chunk, i int) error {
-	if e := c.errs[i]; e != nil {
-		r.reject(b, c.rows[i], e, nil)
+	row, ok := r.admit(b, c, i)
+	if !ok {
 		return nil
 	}
 	rec := &c.recs[i]
-	// The links: a Missing policy may reject or skip the row first; their
-	// targets are created or updated only once the action creates or
-	// updates the row's record (use).
-	row := -1
-	if len(r.links.links) > 0 {
-		var done bool
-		if row, done = r.checkLinks(b, c, i); done {
-			return nil
-		}
-	}
-	use := func() error {
-		if row < 0 {
-			return nil
-		}
-		return r.useLinks(b, c, i, row)
-	}
-	if r.rules.consent != nil {
-		if e := r.rules.consent.Check(rec); e != nil {
-			e.File, e.Line = r.job.MappingOptions.File, c.rows[i].Line
-			r.reject(b, c.rows[i], e, nil)
-			return nil
-		}
-	}
-	if r.matcher == nil { // no sync fields: every row is new
-		if err := use(); err != nil {
+	if r.unmatched(c, i) {
+		if err := r.useLinks(b, c, i, row); err != nil {
 			return err
 		}
 		return r.create(b, rec, nil)
 	}
 	m := &c.matches[i]
-	rl := &r.rules
-	if m.NoKey && r.job.Profile != nil && rl.matrix.OnNoMatch == identity.NoMatchCreate {
-		// An event without its optional event id is a new event: the id
-		// only makes re-imports of the events that have one idempotent.
-		if err := use(); err != nil {
-			return err
-		}
-		return r.create(b, rec, nil)
-	}
-	earlier := false
-	if rl.needSeen && !m.NoKey {
-		r.eachKey(m, func(tk intake.Key) bool {
-			if r.seen.Add(tk) {
-				earlier = true
-			}
-			return false
-		})
-	}
-	created, createdOp, createdRec := r.resolve(m)
-	if rl.useView && len(m.IDs) > 0 && !m.Conflict {
-		// A record the view lacks was deleted since the lookup: it is no
-		// match (writing to it would fail, or bypass the merge rules).
-		kept := m.IDs[:0:0]
-		for _, id := range m.IDs {
-			if r.viewed(id) != nil {
-				kept = append(kept, id)
-			}
-		}
-		if len(kept) < len(m.IDs) {
-			m.IDs = kept
-			if len(kept) == 0 {
-				m.Rule = -1
-			}
-		}
-	}
-	d := identity.DecideMatrix(rl.matrix, rl.dup, m, earlier || created, created)
-	merger := rl.merger
-	if earlier && rl.dup == identity.DuplicatesLast {
-		merger = rl.last
-	}
-	switch d.Verdict {
+	v := r.match(m)
+	switch v.Verdict {
 	case identity.VerdictReject:
-		e := r.keyError(c.rows[i], d.Code, m)
-		r.reject(b, c.rows[i], e, m)
+		r.reject(b, c.rows[i], r.keyError(c.rows[i], v.Code, m), m)
 	case identity.VerdictSkip:
 		b.t.counts[intake.OutcomeSkipped]++
-		b.t.reason(d.Code)
+		b.t.reason(v.Code)
 		r.explain(func() *Explanation {
-			return &Explanation{Line: rec.Line, Decision: "skip", Code: d.Code, Rule: r.ruleName(m), Key: displayKey(m), Records: m.IDs}
+			return &Explanation{Line: rec.Line, Decision: "skip", Code: v.Code, Rule: r.ruleName(m), Key: displayKey(m), Records: m.IDs}
 		})
 	case identity.VerdictCreate:
-		if err := use(); err != nil {
+		if err := r.useLinks(b, c, i, row); err != nil {
 			return err
 		}
 		return r.create(b, rec, m)
 	case identity.VerdictUpdate:
-		if err := use(); err != nil {
+		if err := r.useLinks(b, c, i, row); err != nil {
 			return err
 		}
-		if len(m.IDs) == 0 { // a record created earlier in this batch (or run, in a dry run)
-			b.t.records++
-			var target *intake.Record
-			switch {
-			case createdOp >= 0:
-				target = b.ops[createdOp].Record
-			case createdRec != nil:
-				target = createdRec
-			}
-			o := intake.OutcomeUpdated // beyond Config.DryRunRecords: counted as a change
-			var before *intake.Record
-			if target != nil {
-				if r.explaining() {
-					before = target.Clone()
-				}
-				var keys identity.Match
-				r.matcher.Key(target, &keys)
-				changed := merger.Apply(target, rec, rl.mapped, rl.consentSkip, r.job.DryRun)
-				if changed {
-					r.rekey(b, &keys, target, createdOp)
-				}
-				if rl.consent != nil {
-					cc, kept := rl.consent.Apply(target, rec, true)
-					changed = changed || cc
-					b.t.consentKept += int64(kept)
-				}
-				o = intake.OutcomeUnchanged
-				if changed {
-					o = intake.OutcomeUpdated
-				}
-			}
-			b.t.counts[o]++
-			if createdOp >= 0 {
-				b.merged = append(b.merged, mergedRow{op: createdOp, line: rec.Line, outcome: o})
-			}
-			r.explain(func() *Explanation {
-				x := &Explanation{Line: rec.Line, Decision: decisionName(o), Rule: r.ruleName(m), Key: displayKey(m), Note: "the record an earlier row of this file creates"}
-				if before != nil {
-					x.Changes = changes(r.schema, "", before, target)
-				}
-				return x
-			})
+		if len(m.IDs) == 0 {
+			r.updateCreated(b, rec, m, &v)
 			return nil
 		}
-		r.update(b, rec, m, merger)
+		r.update(b, rec, m, v.merger)
 	case identity.VerdictOptOut:
 		r.addOps(b, rec, sink.OpOptOut, m.IDs)
 		r.explainOps(b, rec, m, "opt_out")
 	case identity.VerdictInactivate, identity.VerdictDelete, identity.VerdictAnonymize:
-		kind := sink.OpInactivate
-		switch d.Verdict {
-		case identity.VerdictDelete:
-			kind = sink.OpDelete
-		case identity.VerdictAnonymize:
-			kind = sink.OpAnonymize
-		}
-		first := len(b.ops)
-		r.addOps(b, rec, kind, m.IDs)
-		for _, op := range b.ops[first:] {
-			switch kind {
-			case sink.OpDelete:
-				if r.deleted == nil {
-					r.deleted = identity.NewSeen()
-				}
-				r.deleted.Add(intake.Key(op.Record.ID))
-			case sink.OpAnonymize:
-				if r.rules.anonymized == nil {
-					r.rules.anonymized = identity.NewSeen()
-				}
-				r.rules.anonymized.Add(intake.Key(op.Record.ID))
-			}
-			a := rl.audit
-			a.Time, a.Action, a.Line, a.Object, a.RecordID = time.Now(), kind.String(), rec.Line, r.schema.Object(), op.Record.ID
-			op.Audit = &a
-			op.Unlink = rl.unlink && kind != sink.OpInactivate
-		}
-		r.explainOps(b, rec, m, kind.String())
+		r.retire(b, rec, m, v.Verdict)
 	}
 	return nil
+}
+
+// admit checks row i of chunk c before it is matched: its mapping error,
+// or a link's Missing policy, or the consent rules reject it, or the
+// policy skips it. It returns the row's index in the batch for its links
+// (-1 without links) and whether the row goes on to be matched.
+func (r *run) admit(b *batch, c *chunk, i int) (row int, ok bool) {
+	if e := c.errs[i]; e != nil {
+		r.reject(b, c.rows[i], e, nil)
+		return -1, false
+	}
+	row = -1
+	if len(r.links.links) > 0 {
+		var done bool
+		if row, done = r.checkLinks(b, c, i); done {
+			return row, false
+		}
+	}
+	if r.rules.consent != nil {
+		if e := r.rules.consent.Check(&c.recs[i]); e != nil {
+			e.File, e.Line = r.job.MappingOptions.File, c.rows[i].Line
+			r.reject(b, c.rows[i], e, nil)
+			return row, false
+		}
+	}
+	return row, true
+}
+
+// unmatched reports whether row i of chunk c is new without a match: the
+// job has no sync fields, or the row is an event without its optional
+// event id, which only makes re-imports of the events that have one
+// idempotent.
+func (r *run) unmatched(c *chunk, i int) bool {
+	if r.matcher == nil {
+		return true
+	}
+	return c.matches[i].NoKey && r.job.Profile != nil && r.rules.matrix.OnNoMatch == identity.NoMatchCreate
+}
+
+// verdict is what the record action does with a matched row: the matrix's
+// decision, the merge rules of an update and, when an earlier row of the
+// run created the record and the store does not show it yet, where that
+// record is (resolve).
+type verdict struct {
+	identity.Decision
+	merger *identity.Merger
+	op     int            // index in b.ops of a create of this batch; -1
+	rec    *intake.Record // a dry run's created record
+}
+
+// match decides what the record action does with the row whose match is
+// m: whether an earlier row of the run had one of its keys, what its keys
+// point at (resolve, less the records the view lacks), and the matrix's
+// verdict with the merge rules of an update (DuplicatesLast: every mapped
+// field of a later row wins).
+func (r *run) match(m *identity.Match) verdict {
+	rl := &r.rules
+	earlier := false
+	if rl.needSeen && !m.NoKey {
+		earlier = r.seenBefore(m)
+	}
+	created, op, rec := r.resolve(m)
+	if rl.useView && len(m.IDs) > 0 && !m.Conflict {
+		r.dropVanished(m)
+	}
+	v := verdict{Decision: identity.DecideMatrix(rl.matrix, rl.dup, m, earlier || created, created), merger: rl.merger, op: op, rec: rec}
+	if earlier && rl.dup == identity.DuplicatesLast {
+		v.merger = rl.last
+	}
+	return v
+}
+
+// seenBefore adds every key of m to the run's keys and reports whether an
+// earlier row of the run had one of them.
+func (r *run) seenBefore(m *identity.Match) bool {
+	earlier := false
+	r.eachKey(m, func(tk intake.Key) bool {
+		if r.seen.Add(tk) {
+			earlier = true
+		}
+		return false
+	})
+	return earlier
+}
+
+// dropVanished drops from m.IDs the records that the view lacks: deleted
+// since the lookup, they are no match (writing to one would fail, or
+// bypass the merge rules).
+func (r *run) dropVanished(m *identity.Match) {
+	kept := m.IDs[:0:0]
+	for _, id := range m.IDs {
+		if r.viewed(id) != nil {
+			kept = append(kept, id)
+		}
+	}
+	if len(kept) < len(m.IDs) {
+		m.IDs = kept
+		if len(kept) == 0 {
+			m.Rule = -1
+		}
+	}
+}
+
+// updateCreated updates the record that an earlier row of this batch (or
+// run, in a dry run) created, which the store does not show yet: v.op's
+// record, or v.rec. A dry run's record beyond Config.DryRunRecords is not
+// kept, and its update counts as a change.
+func (r *run) updateCreated(b *batch, rec *intake.Record, m *identity.Match, v *verdict) {
+	rl := &r.rules
+	b.t.records++
+	var target *intake.Record
+	switch {
+	case v.op >= 0:
+		target = b.ops[v.op].Record
+	case v.rec != nil:
+		target = v.rec
+	}
+	o := intake.OutcomeUpdated
+	var before *intake.Record
+	if target != nil {
+		if r.explaining() {
+			before = target.Clone()
+		}
+		var keys identity.Match
+		r.matcher.Key(target, &keys)
+		changed := v.merger.Apply(target, rec, rl.mapped, rl.consentSkip, r.job.DryRun)
+		if changed {
+			r.rekey(b, &keys, target, v.op)
+		}
+		if rl.consent != nil {
+			cc, kept := rl.consent.Apply(target, rec, true)
+			changed = changed || cc
+			b.t.consentKept += int64(kept)
+		}
+		o = intake.OutcomeUnchanged
+		if changed {
+			o = intake.OutcomeUpdated
+		}
+	}
+	b.t.counts[o]++
+	if v.op >= 0 {
+		b.merged = append(b.merged, mergedRow{op: v.op, line: rec.Line, outcome: o})
+	}
+	r.explain(func() *Explanation {
+		x := &Explanation{Line: rec.Line, Decision: decisionName(o), Rule: r.ruleName(m), Key: displayKey(m), Note: "the record an earlier row of this file creates"}
+		if before != nil {
+			x.Changes = changes(r.schema, "", before, target)
+		}
+		return x
+	})
+}
+
+// retire adds the ops of a row that inactivates, deletes or anonymizes
+// the records of m, each with its audit entry. It remembers the records
+// deleted and anonymized, which the run's later lookups, made before
+// those ops, may still find (alive).
+func (r *run) retire(b *batch, rec *intake.Record, m *identity.Match, v identity.Verdict) {
+	rl := &r.rules
+	kind := sink.OpInactivate
+	switch v {
+	case identity.VerdictDelete:
+		kind = sink.OpDelete
+	case identity.VerdictAnonymize:
+		kind = sink.OpAnonymize
+	}
+	first := len(b.ops)
+	r.addOps(b, rec, kind, m.IDs)
+	for _, op := range b.ops[first:] {
+		switch kind {
+		case sink.OpDelete:
+			if r.deleted == nil {
+				r.deleted = identity.NewSeen()
+			}
+			r.deleted.Add(intake.Key(op.Record.ID))
+		case sink.OpAnonymize:
+			if rl.anonymized == nil {
+				rl.anonymized = identity.NewSeen()
+			}
+			rl.anonymized.Add(intake.Key(op.Record.ID))
+		}
+		a := rl.audit
+		a.Time, a.Action, a.Line, a.Object, a.RecordID = time.Now(), kind.String(), rec.Line, r.schema.Object(), op.Record.ID
+		op.Audit = &a
+		op.Unlink = rl.unlink && kind != sink.OpInactivate
+	}
+	r.explainOps(b, rec, m, kind.String())
 }
 
 // ruleInfo fills rules.byID and rules.personal.

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // eventLog records the events of one run. Its hook appends without a lock
@@ -273,7 +273,7 @@ func TestEventsHookPanic(t *testing.T) {
 func TestEventsOfAResumedRun(t *testing.T) {
 	t.Parallel()
 	l := &eventLog{t: t}
-	snk := &checkpointMemory{Memory: sink.NewMemory(sink.MemoryConfig{}), line: 501}
+	snk := &checkpointMemory{Store: memory.New(memory.Config{}), line: 501}
 	im, err := importer.New(importer.Config{Sink: snk, BatchSize: 100, Events: l.hook})
 	require.NoError(t, err)
 	rep, err := im.Run(context.Background(), importer.Job{RunID: "r", Source: csvSource(t, "f.csv", uniqueRows(1000))})
@@ -287,7 +287,7 @@ func TestEventsOfAResumedRun(t *testing.T) {
 // checkpointMemory is a memory store that says an earlier attempt
 // committed every row up to line.
 type checkpointMemory struct {
-	*sink.Memory
+	*memory.Store
 	line int
 }
 

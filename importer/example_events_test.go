@@ -7,7 +7,7 @@ import (
 
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // A hook that follows a run: a progress display, a live run record or a
@@ -25,7 +25,7 @@ func ExampleEvent() {
 			fmt.Printf("%s: %s, %d rows, %.0f%% of the file read, error: %v\n", e.Job, e.Report.Status, e.Counts.Rows, 100*frac, e.Err)
 		}
 	}
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), BatchSize: 2, Events: hook})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{}), BatchSize: 2, Events: hook})
 	if err != nil {
 		panic(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // importCSV runs job on the CSV text data and panics on failure.
@@ -29,7 +29,7 @@ func importCSV(im *importer.Importer, name, data string, job importer.Job) *impo
 // A contact's account_id names its account by the account's own key; the
 // link stores the account's record id in account_record_id.
 func ExampleLink() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)
@@ -60,7 +60,7 @@ func ExampleLink() {
 // phone) they carry; event_id makes a re-import skip what is there, and
 // the file's other columns are kept as properties.
 func ExampleProfileLink() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)
@@ -88,7 +88,7 @@ func ExampleProfileLink() {
 // updates it. The company's columns are the account's data: the contacts
 // do not get them.
 func ExampleLink_multiObject() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)
@@ -128,7 +128,7 @@ func ExampleLink_multiObject() {
 // the lists' record ids go to list_record_ids, in the order of the names,
 // and an unknown list is created once.
 func ExampleLink_many() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)
@@ -168,7 +168,7 @@ func ExampleLink_many() {
 // takes, and a job whose sync fields no column fills fails before its
 // first row.
 func ExampleJob_accountLink() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)

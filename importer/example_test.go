@@ -10,12 +10,12 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 func ExampleImporter_Run() {
 	ctx := context.Background()
-	store := sink.NewMemory(sink.MemoryConfig{}) // or sink.OpenSQLite(ctx, "intake.db", sink.SQLiteConfig{})
+	store := memory.New(memory.Config{}) // or sqlite.Open(ctx, "intake.db", sqlite.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)
@@ -57,7 +57,7 @@ func ExampleRejectWriter() {
 // opt-out guard, and a list every record joins.
 func ExampleJob_explain() {
 	ctx := context.Background()
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {
 		panic(err)

@@ -7,7 +7,7 @@ import (
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // A delete job with Unlink remove: the deleted contacts' activities lose
@@ -16,7 +16,7 @@ import (
 // reason. With the default, UnlinkKeep, they would keep the deleted id.
 func ExampleJob_unlink() {
 	ctx := context.Background()
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {

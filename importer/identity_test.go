@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // seed imports data (every row a new record) into s.
@@ -117,7 +117,7 @@ func TestMatrixCells(t *testing.T) {
 func TestLifecycleNeedsAReasonAndAnAuditLog(t *testing.T) {
 	t.Parallel()
 	mx := identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Action: mx})
 	assert.ErrorContains(t, err, "delete needs a reason")
@@ -274,7 +274,7 @@ func TestMergePolicyErrors(t *testing.T) {
 		{identity.MergePolicy{Default: "keep"}, `unknown merge rule "keep"`},
 		{identity.MergePolicy{Fields: []identity.FieldMerge{{Field: "shoe", Rule: identity.MergeOverwrite}}}, `"shoe": not a field`},
 	} {
-		im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+		im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 		require.NoError(t, err)
 		_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", "email\na@x.io\n"), Merge: tt.policy})
 		assert.ErrorContains(t, err, tt.msg)
@@ -348,7 +348,7 @@ func TestConsentDefaults(t *testing.T) {
 	t.Parallel()
 	when := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	ch := []identity.Channel{{Name: "email", Default: identity.ConsentOptedIn, Date: when, Source: "List Import"}}
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email\na@x.io\n"), Consent: ch})
 	schema, err := identity.ConsentFields(intake.ContactSchema(), ch...)
 	require.NoError(t, err)
@@ -479,7 +479,7 @@ func TestMemberships(t *testing.T) {
 // rule and key, and the fields that change, old → new.
 func TestExplainDryRun(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Paris\n")
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source: csvSource(t, "f.csv", "email,city\na@x.io,Rome\nnew@x.io,Oslo\n,Nowhere\na@x.io,Rome\nz@x.io,Zug\n"),
@@ -500,6 +500,89 @@ func TestExplainDryRun(t *testing.T) {
 	assert.EqualValues(t, 1, rep.Updated)
 	assert.EqualValues(t, 1, rep.Unchanged)
 	assert.EqualValues(t, 2, rep.Created)
+}
+
+// TestExplainUpdateOfCreated: a row that updates the record an earlier
+// row of the file creates (not stored yet in a real run's batch, kept by a
+// dry run) is explained with the fields it changes.
+func TestExplainUpdateOfCreated(t *testing.T) {
+	t.Parallel()
+	for _, dry := range []bool{false, true} {
+		for name, s := range stores(t) {
+			t.Run(fmt.Sprintf("%s/dry=%v", name, dry), func(t *testing.T) {
+				rep := runJob(t, importer.Config{Sink: s}, importer.Job{
+					Source: csvSource(t, "f.csv", "email,city\nz@x.io,Zug\nz@x.io,Bern\n"), DryRun: dry, Explain: 2,
+				})
+				require.Len(t, rep.Explain, 2)
+				x := rep.Explain[1]
+				assert.Equal(t, "update", x.Decision)
+				assert.Equal(t, "the record an earlier row of this file creates", x.Note)
+				assert.Equal(t, []importer.Change{{Field: "city", Old: "Zug", New: "Bern"}}, x.Changes)
+				assert.EqualValues(t, 1, rep.Created)
+				assert.EqualValues(t, 1, rep.Updated)
+			})
+		}
+	}
+}
+
+// vanishing is a store whose Get leaves out the records of gone, as if
+// another writer deleted them between a run's lookup and its read.
+type vanishing struct {
+	objectStore
+	gone map[string]bool
+}
+
+func (v vanishing) Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error) {
+	got, err := v.objectStore.Get(ctx, s, ids)
+	for id := range v.gone {
+		delete(got, id)
+	}
+	return got, err
+}
+
+// TestVanishedMatchIsNoMatch: a matched record that the run's read of the
+// matched records no longer finds is no match: the row updates the
+// matched records still there, or else is a row without a match.
+func TestVanishedMatchIsNoMatch(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"memory", "sqlite"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newObjectStore(t, name)
+			seed(t, s, intake.ContactSchema(), "email,city\ntwin@x.io,A\ntwin@x.io,B\nsolo@x.io,C\n")
+			gone, twinGone := map[string]bool{}, false
+			for id, email := range byID(t, s) {
+				switch {
+				case email == "solo@x.io":
+					gone[id] = true
+				case email == "twin@x.io" && !twinGone:
+					gone[id], twinGone = true, true
+				}
+			}
+			rep := runJob(t, importer.Config{Sink: vanishing{s, gone}}, importer.Job{
+				Source: csvSource(t, "f.csv", "email,city\ntwin@x.io,Z\nsolo@x.io,Y\n"), Explain: 2,
+			})
+			require.Len(t, rep.Explain, 2)
+			require.Len(t, rep.Explain[0].Records, 1, "one twin is gone")
+			assert.False(t, gone[rep.Explain[0].Records[0]])
+			assert.Equal(t, "update", rep.Explain[0].Decision)
+			assert.Equal(t, "create", rep.Explain[1].Decision, "solo is gone: no match")
+			assert.Equal(t, "email", rep.Explain[1].Rule)
+			assert.EqualValues(t, 1, rep.Updated)
+			assert.EqualValues(t, 1, rep.Created)
+		})
+	}
+}
+
+// byID returns the emails of the stored contacts by record id.
+func byID(t *testing.T, s store) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, s.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+		out[r.ID] = r.Get("email").Str()
+		return nil
+	}))
+	return out
 }
 
 // TestRandomMatricesKeepTheInvariant runs random files through random
@@ -554,7 +637,7 @@ func mappingDE() mapping.Options { return mapping.Options{DefaultRegion: "DE"} }
 func runSizes(t *testing.T, stored string, job func() importer.Job) (reps []*importer.Report, snaps [][]string) {
 	t.Helper()
 	for _, batch := range []int{1, 1000} {
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		if stored != "" {
 			seed(t, s, intake.ContactSchema(), stored)
 		}
@@ -628,7 +711,7 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 		})
 		assert.Equal(t, outcomes(reps[0]), outcomes(reps[1]), "%s", om)
 		assert.Equal(t, snaps[0], snaps[1], "%s", om)
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		seed(t, s, intake.ContactSchema(), "email,city\na@x.io,Bonn\n")
 		dry := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file), Action: mx, Reason: "request", Duplicates: identity.DuplicatesMerge, DryRun: true})
 		assert.Equal(t, outcomes(reps[1]), outcomes(dry), "%s: the dry run counts as the real run", om)
@@ -638,7 +721,7 @@ func TestLifecycleAcrossBatches(t *testing.T) {
 // TestLastWinsKeepsMemberships: under "last wins", memberships still append.
 func TestLastWinsKeepsMemberships(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	job := func(data, list string) importer.Job {
 		return importer.Job{Source: csvSource(t, "f.csv", data), Memberships: []importer.Membership{{Field: "lists", Values: []string{list}}}, Duplicates: identity.DuplicatesLast}
 	}
@@ -654,7 +737,7 @@ func TestLastWinsKeepsMemberships(t *testing.T) {
 // even when the job configures no consent channel.
 func TestMappedConsentFieldIsGuarded(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	schema := intake.MustSchema("contact", append(intake.ContactSchema().Fields(), intake.Field{Name: "email_consent", Type: intake.TypeText})...)
 	runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "a.csv", "email,email_consent\na@x.io,opted_out\n"), Schema: schema})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "b.csv", "email,email_consent\na@x.io,opted_in\n"), Schema: schema})

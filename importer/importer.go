@@ -209,7 +209,7 @@ type Job struct {
 	//
 	// The sink reaches the records sink.Op.Unlink says: the memory,
 	// SQLite and PostgreSQL stores those of every object type they hold,
-	// a sink.SQLiteTable only its own table's (and only through the link
+	// a sqlite.Table only its own table's (and only through the link
 	// fields of the job's schema). A link field is one whose Ref the
 	// store knows. The fields that ProfileLink and Link fill get it, but
 	// a store written by a version from before intake.Field.Ref holds
@@ -288,7 +288,7 @@ type Importer struct {
 }
 
 // ErrNoSink is returned by [New] when Config.Sink is nil.
-var ErrNoSink = errors.New("intake: importer needs a sink: set Config.Sink (sink.NewMemory, sink.OpenSQLite or your own)")
+var ErrNoSink = errors.New("intake: importer needs a sink: set Config.Sink (memory.New, sqlite.Open or your own)")
 
 // ErrNoSource is returned by Run for a job without a Source.
 var ErrNoSource = errors.New("intake: job has no source: set Job.Source (connector.OpenCSVFile or your own connector.Source)")
@@ -515,7 +515,7 @@ func (r *run) compileMatcher() error {
 		return nil
 	}
 	r.keys = id.Keys()
-	var lk identity.Lookuper
+	var lk sink.Lookuper
 	if l, ok := r.im.cfg.Sink.(sink.Lookuper); ok {
 		lk = l
 	}

@@ -15,16 +15,17 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -41,10 +42,10 @@ type store interface {
 // stores returns a fresh memory store and a fresh SQLite store.
 func stores(t *testing.T) map[string]store {
 	t.Helper()
-	db, err := sink.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "intake.db"), sink.SQLiteConfig{})
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "intake.db"), sqlite.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	return map[string]store{"memory": sink.NewMemory(sink.MemoryConfig{}), "sqlite": db}
+	return map[string]store{"memory": memory.New(memory.Config{}), "sqlite": db}
 }
 
 func csvSource(t *testing.T, name, data string) connector.Source {
@@ -286,7 +287,7 @@ func TestRejectsFile(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	data := "E-Mail,First Name\nok@x.io,Ok\nbroken,Bad\n\"a@b.co\",\"x\",extra\nok@x.io,Dup\n"
-	rep := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})},
+	rep := runJob(t, importer.Config{Sink: memory.New(memory.Config{})},
 		importer.Job{Source: csvSource(t, "f.csv", data), Rejects: &out, Action: identity.AddOnly})
 	assert.EqualValues(t, 3, rep.Rejected)
 	recs := readRagged(t, out.String())
@@ -314,7 +315,7 @@ func TestReportErrorsAreCappedButCounted(t *testing.T) {
 	for i := range 250 {
 		fmt.Fprintf(&b, "bad%d\n", i)
 	}
-	rep := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), MaxReportErrors: 10},
+	rep := runJob(t, importer.Config{Sink: memory.New(memory.Config{}), MaxReportErrors: 10},
 		importer.Job{Source: csvSource(t, "f.csv", b.String())})
 	assert.EqualValues(t, 250, rep.Rejected)
 	assert.Len(t, rep.Errors, 10)
@@ -442,7 +443,7 @@ func TestInvariantOnRandomInput(t *testing.T) {
 			fmt.Fprintf(&b, "%s,%s,%s\n", cells[rng.IntN(len(cells))], []string{"Rome", "", "Oslo"}[rng.IntN(3)], []string{"1", "x", "", "2.50"}[rng.IntN(4)])
 		}
 		action := intake.Actions[rng.IntN(len(intake.Actions))]
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "seed.csv", "email\nb@x.io\nc@x.io\n")})
 		rep := runJob(t, importer.Config{Sink: s, BatchSize: 1 + rng.IntN(8), Workers: 1 + rng.IntN(3)},
 			importer.Job{Source: csvSource(t, "f.csv", b.String()), Action: identity.Preset(action), DryRun: rng.IntN(4) == 0})
@@ -456,7 +457,7 @@ func TestConfigAndJobErrors(t *testing.T) {
 	assert.ErrorIs(t, err, importer.ErrNoSink)
 	assert.ErrorContains(t, err, "BatchSize -1 is negative")
 
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	rep, err := im.Run(context.Background(), importer.Job{})
 	assert.ErrorIs(t, err, importer.ErrNoSource)
@@ -472,7 +473,7 @@ func TestConfigAndJobErrors(t *testing.T) {
 
 func TestFatalSourceErrorFailsTheRun(t *testing.T) {
 	t.Parallel()
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	rep, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "empty.csv", "")})
 	require.Error(t, err)
@@ -499,9 +500,9 @@ func (iotestErr) Read([]byte) (int, error) { return 0, errBrokenPipe }
 func TestDryRunMemoryIsBounded(t *testing.T) {
 	t.Parallel()
 	data := "email,city\na@x.io,Rome\nb@x.io,Oslo\nc@x.io,Lima\na@x.io,Rome\nb@x.io,Oslo\nc@x.io,Lima\n"
-	exact := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
+	exact := runJob(t, importer.Config{Sink: memory.New(memory.Config{})}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
 	assert.Equal(t, []int64{3, 0, 3}, []int64{exact.Created, exact.Updated, exact.Unchanged})
-	capped := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{}), DryRunRecords: 2}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
+	capped := runJob(t, importer.Config{Sink: memory.New(memory.Config{}), DryRunRecords: 2}, importer.Job{Source: csvSource(t, "f.csv", data), DryRun: true})
 	assert.Equal(t, []int64{3, 1, 2}, []int64{capped.Created, capped.Updated, capped.Unchanged}, "c@x.io is beyond the limit")
 }
 
@@ -515,7 +516,7 @@ func TestSampleDrivesAutoFormatsAndSuggestions(t *testing.T) {
 		{Source: "Mail", Field: "email"},
 		{Source: "Geburtstag", Field: "birthday", Format: "auto"},
 	}}
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source:  csvSource(t, "f.csv", "Mail;Geburtstag\na@x.io;03.04.1985\nb@x.io;24.12.1990\n"),
 		Mapping: spec,
@@ -559,13 +560,13 @@ func (s *sizedSink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 
 func TestSinkChoosesTheBatchSize(t *testing.T) {
 	t.Parallel()
-	s := &sizedSink{store: sink.NewMemory(sink.MemoryConfig{})}
+	s := &sizedSink{store: memory.New(memory.Config{})}
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", generated(10, 5))})
 	assert.EqualValues(t, 10, rep.Rows)
 	assert.Equal(t, 3, s.largest, "the sink's BatchSize is the default")
 	assert.GreaterOrEqual(t, s.writes, 4)
 
-	s = &sizedSink{store: sink.NewMemory(sink.MemoryConfig{})}
+	s = &sizedSink{store: memory.New(memory.Config{})}
 	runJob(t, importer.Config{Sink: s, BatchSize: 1000}, importer.Job{Source: csvSource(t, "f.csv", generated(10, 5))})
 	assert.Equal(t, 1, s.writes, "Config.BatchSize wins over the sink's")
 }

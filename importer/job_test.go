@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // headerCountingSource counts the calls of Header: a job that Run refuses
@@ -38,7 +37,7 @@ func (h *headerCountingSource) Close() error {
 // closes the source all the same.
 func TestJobProblemsAtOnce(t *testing.T) {
 	t.Parallel()
-	im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	require.NoError(t, err)
 	src := &headerCountingSource{Source: csvSource(t, "f.csv", "email,type\na@example.com,visit\n")}
 	job := importer.Job{

@@ -5,13 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/require"
 )
 
 // fullSpec is a job spec that uses what the Go Job can: rules, a merge
@@ -91,7 +91,7 @@ func TestParseJobSpecReportsEveryProblem(t *testing.T) {
 func TestJobSpecAgainstTheStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	spec, err := importer.ParseJobSpec([]byte(`{"version": 1, "sync": ["emial"], "merge": {"fields": {"town": "overwrite"}, "by": "when"}}`))
 	require.NoError(t, err, "nothing a spec alone can tell is wrong")
@@ -123,7 +123,7 @@ func TestJobSpecRunsAsTheGoJob(t *testing.T) {
 		",new@x.io,New,Rome,\n" +
 		"c3,new@x.io,,Paris,\n" // the same record by email: merged
 	run := func(job func(s sink.Sink) importer.Job) (*importer.Report, map[string]*intake.Record) {
-		mem := sink.NewMemory(sink.MemoryConfig{})
+		mem := memory.New(memory.Config{})
 		t.Cleanup(func() { mem.Close() })
 		runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "a.csv", seedAccounts), Schema: intake.AccountSchema(), Action: identity.Create, Identity: importer.SyncOn("account_id")})
 		seed(t, mem, intake.ContactSchema(), seedContacts)
@@ -202,7 +202,7 @@ func TestJobSpecRefusesWhatCannotRun(t *testing.T) {
 	require.True(t, spec.Consent[0].OverrideOnNoChange)
 
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	spec, err = importer.ParseJobSpec([]byte(`{"version": 1, "mapping": {"object": {"name": "ticket"}, "fields": [{"name": "ticket_no", "type": "id"}, {"name": "subject", "type": "text"}],
 		"columns": [{"source": "Ticket", "field": "ticket_no"}]}}`))
@@ -248,7 +248,7 @@ func TestJobSpecEveryProblemAtOnce(t *testing.T) {
 	var es importer.SpecErrors
 	require.ErrorAs(t, err, &es)
 	require.NotNil(t, spec, "the spec decoded: it is returned with its problems")
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	err = spec.ValidateFor(context.Background(), mem)
 	require.ErrorAs(t, err, &es)
@@ -275,7 +275,7 @@ func TestJobSpecEveryProblemAtOnce(t *testing.T) {
 func TestJobSpecActionAndIdentity(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	for _, tc := range []struct {
 		spec     string

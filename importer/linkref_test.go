@@ -4,13 +4,12 @@ import (
 	"context"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDeclaredLinkFieldsGetRef: an id field that the job's schema
@@ -103,7 +102,7 @@ func TestDeclaredLinkFieldsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+			im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 			require.NoError(t, err)
 			_, err = im.Run(context.Background(), importer.Job{Source: csvSource(t, "c.csv", "email,account_id,lists\na@x.example,A1,gold\n"),
 				Schema: tc.schema, Links: tc.links, Profile: tc.profile})

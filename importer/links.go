@@ -647,142 +647,187 @@ type linker struct {
 }
 
 // linkFields adds to the job's schema the fields its profile link and
-// links need.
+// links need: each link's id field and reference field, and the fields it
+// carries to its target that the schema lacks. An id field the schema
+// declares without a Ref gets the link's target as its Ref.
 func linkFields(job *Job) error {
 	job.Links = slices.Clone(job.Links)
-	var add []intake.Field
-	has := func(name string) bool {
-		return job.Schema.Index(name) >= 0 || slices.ContainsFunc(add, func(f intake.Field) bool { return f.Name == name })
-	}
-	typeOf := func(name string) intake.Field {
-		if i := job.Schema.Index(name); i >= 0 {
-			return job.Schema.Field(i)
-		}
-		return add[slices.IndexFunc(add, func(f intake.Field) bool { return f.Name == name })]
-	}
-	keepers := map[string]bool{} // reference and id fields: always the row's
-	// refs are the id fields the job's schema declares without a Ref: the
-	// link gives them one (the sinks find links by it, Job.Unlink).
-	refs := map[string]string{}
-	idField := func(what, name, object string, many bool) error {
-		if !has(name) {
-			f := intake.Field{Name: name, Type: intake.TypeID, Label: object + " record", Ref: object}
-			if many {
-				f.Type, f.Label = intake.TypeMultiSelect, object+" records"
-			}
-			add = append(add, f)
-			return nil
-		}
-		f := typeOf(name)
-		want := intake.TypeID
-		if many {
-			want = intake.TypeMultiSelect
-		}
-		ref := f.Ref
-		if ref == "" {
-			ref = refs[name]
-		}
-		switch {
-		case f.Type != want:
-			return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
-		case ref != "" && ref != object:
-			return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
-		case f.Ref == "":
-			refs[name] = object
-		}
-		return nil
-	}
+	ls := linkSchema{schema: job.Schema, keepers: map[string]bool{}, refs: map[string]string{}}
 	if p := job.Profile; p != nil {
-		keepers[p.Field] = true
-		ref := p.Object
-		if !has(p.Field) {
-			add = append(add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: ref})
-		} else if err := idField("profile link", p.Field, ref, false); err != nil {
+		if err := ls.profile(p); err != nil {
 			return err
 		}
 	}
-	carriedOnly := map[string]bool{}
 	for i := range job.Links {
-		l := &job.Links[i]
-		l.dropped = nil
-		target, err := targetSchema(l.Object, l.Schema)
-		if err != nil {
-			return fmt.Errorf("intake: link %s: %w", l.Field, err)
-		}
-		l.Schema = target
-		if len(l.Key.Fields) == 0 {
-			l.Key = intake.Keys(l.Field)
-		}
-		if len(l.Key.Fields) != 1 {
-			return fmt.Errorf("intake: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
-		}
-		kf := target.Index(l.Key.Fields[0])
-		if kf < 0 {
-			return fmt.Errorf("intake: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
-		}
-		if l.IDField == "" {
-			l.IDField = l.Object + "_record_id"
-			if l.Many {
-				l.IDField += "s"
-			}
-		}
-		keepers[l.Field], keepers[l.IDField] = true, true
-		key := target.Field(kf)
-		if !has(l.Field) {
-			f := intake.Field{Name: l.Field, Type: key.Type, Options: key.Options, Label: key.Label}
-			if l.Many {
-				f.Type = intake.TypeMultiSelect
-			}
-			add = append(add, f)
-		}
-		if err := idField("link "+l.Field, l.IDField, l.Object, l.Many); err != nil {
+		if err := ls.link(&job.Links[i]); err != nil {
 			return err
-		}
-		if err := checkCarried(l, target, kf); err != nil {
-			return err
-		}
-		names := make([]string, 0, len(l.Fields))
-		for name := range l.Fields {
-			names = append(names, name)
-		}
-		slices.Sort(names) // the schema's order does not depend on the map's
-		for _, name := range names {
-			tf := target.Field(target.Index(l.Fields[name]))
-			if has(name) {
-				if f := typeOf(name); f.Type != tf.Type {
-					return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
-				}
-				continue
-			}
-			label := tf.Label
-			if label == "" {
-				label = tf.Name
-			}
-			add = append(add, intake.Field{Name: name, Type: tf.Type, Options: tf.Options, Label: l.Object + " " + label})
-			carriedOnly[name] = true
-			l.dropped = append(l.dropped, name)
 		}
 	}
 	// A field that one link carries and another one references is the
 	// row's.
 	for i := range job.Links {
-		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return keepers[n] })
+		job.Links[i].dropped = slices.DeleteFunc(job.Links[i].dropped, func(n string) bool { return ls.keepers[n] })
 	}
-	if len(add) == 0 && len(refs) == 0 {
+	if len(ls.add) == 0 && len(ls.refs) == 0 {
 		return nil
 	}
-	fields := job.Schema.Fields()
-	for i := range fields {
-		if ref, ok := refs[fields[i].Name]; ok {
-			fields[i].Ref = ref
-		}
-	}
-	s, err := intake.NewSchema(job.Schema.Object(), append(fields, add...)...)
+	s, err := ls.build()
 	if err != nil {
 		return fmt.Errorf("intake: link fields: %w", err)
 	}
 	job.Schema = s
 	return nil
+}
+
+// linkSchema is the job's schema as linkFields extends it.
+type linkSchema struct {
+	schema *intake.Schema
+	add    []intake.Field // the fields the schema lacks, in the order added
+	// keepers are the reference and id fields: always the row's.
+	keepers map[string]bool
+	// refs are the id fields the job's schema declares without a Ref: the
+	// link gives them one (the sinks find links by it, Job.Unlink).
+	refs map[string]string
+}
+
+// has reports whether the schema has field name or it is added.
+func (ls *linkSchema) has(name string) bool {
+	return ls.schema.Index(name) >= 0 || slices.ContainsFunc(ls.add, func(f intake.Field) bool { return f.Name == name })
+}
+
+// field returns field name, of the schema or added (has).
+func (ls *linkSchema) field(name string) intake.Field {
+	if i := ls.schema.Index(name); i >= 0 {
+		return ls.schema.Field(i)
+	}
+	return ls.add[slices.IndexFunc(ls.add, func(f intake.Field) bool { return f.Name == name })]
+}
+
+// profile adds the profile link's id field, or checks the one declared.
+func (ls *linkSchema) profile(p *ProfileLink) error {
+	ls.keepers[p.Field] = true
+	if !ls.has(p.Field) {
+		ls.add = append(ls.add, intake.Field{Name: p.Field, Type: intake.TypeID, Label: "Profile", Ref: p.Object})
+		return nil
+	}
+	return ls.idField("profile link", p.Field, p.Object, false)
+}
+
+// link checks link l against its target and adds the fields it needs: its
+// reference field, its id field and the fields it carries. It sets the
+// link's defaults (Schema, Key, IDField) and the carried fields it adds
+// (dropped).
+func (ls *linkSchema) link(l *Link) error {
+	l.dropped = nil
+	target, err := targetSchema(l.Object, l.Schema)
+	if err != nil {
+		return fmt.Errorf("intake: link %s: %w", l.Field, err)
+	}
+	l.Schema = target
+	if len(l.Key.Fields) == 0 {
+		l.Key = intake.Keys(l.Field)
+	}
+	if len(l.Key.Fields) != 1 {
+		return fmt.Errorf("intake: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
+	}
+	kf := target.Index(l.Key.Fields[0])
+	if kf < 0 {
+		return fmt.Errorf("intake: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
+	}
+	if l.IDField == "" {
+		l.IDField = l.Object + "_record_id"
+		if l.Many {
+			l.IDField += "s"
+		}
+	}
+	ls.keepers[l.Field], ls.keepers[l.IDField] = true, true
+	if !ls.has(l.Field) {
+		// The reference field is of the type of the target's key.
+		key := target.Field(kf)
+		f := intake.Field{Name: l.Field, Type: key.Type, Options: key.Options, Label: key.Label}
+		if l.Many {
+			f.Type = intake.TypeMultiSelect
+		}
+		ls.add = append(ls.add, f)
+	}
+	if err := ls.idField("link "+l.Field, l.IDField, l.Object, l.Many); err != nil {
+		return err
+	}
+	if err := checkCarried(l, target, kf); err != nil {
+		return err
+	}
+	return ls.carried(l, target)
+}
+
+// idField adds the id field name of a link (what) to targets of type
+// object, or checks the one declared: its type, and its Ref, which names
+// the object type of the records it links to (refs holds the Ref it gets).
+func (ls *linkSchema) idField(what, name, object string, many bool) error {
+	if !ls.has(name) {
+		f := intake.Field{Name: name, Type: intake.TypeID, Label: object + " record", Ref: object}
+		if many {
+			f.Type, f.Label = intake.TypeMultiSelect, object+" records"
+		}
+		ls.add = append(ls.add, f)
+		return nil
+	}
+	f := ls.field(name)
+	want := intake.TypeID
+	if many {
+		want = intake.TypeMultiSelect
+	}
+	ref := f.Ref
+	if ref == "" {
+		ref = ls.refs[name]
+	}
+	switch {
+	case f.Type != want:
+		return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
+	case ref != "" && ref != object:
+		return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
+	case f.Ref == "":
+		ls.refs[name] = object
+	}
+	return nil
+}
+
+// carried adds the fields that link l carries to its target and the
+// schema lacks, of their target field's type, and checks the type of those
+// it has (a carried value is read with its target field's type).
+func (ls *linkSchema) carried(l *Link, target *intake.Schema) error {
+	names := make([]string, 0, len(l.Fields))
+	for name := range l.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names) // the schema's order does not depend on the map's
+	for _, name := range names {
+		tf := target.Field(target.Index(l.Fields[name]))
+		if ls.has(name) {
+			if f := ls.field(name); f.Type != tf.Type {
+				return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
+			}
+			continue
+		}
+		label := tf.Label
+		if label == "" {
+			label = tf.Name
+		}
+		ls.add = append(ls.add, intake.Field{Name: name, Type: tf.Type, Options: tf.Options, Label: l.Object + " " + label})
+		l.dropped = append(l.dropped, name)
+	}
+	return nil
+}
+
+// build returns the job's schema with the Refs of refs and the fields
+// added.
+func (ls *linkSchema) build() (*intake.Schema, error) {
+	fields := ls.schema.Fields()
+	for i := range fields {
+		if ref, ok := ls.refs[fields[i].Name]; ok {
+			fields[i].Ref = ref
+		}
+	}
+	return intake.NewSchema(ls.schema.Object(), append(fields, ls.add...)...)
 }
 
 // checkCarried checks a link's Fields, Update and Many against the target
@@ -862,105 +907,164 @@ func sameFields(a, b *intake.Schema) bool {
 }
 
 // compileLinks compiles the job's profile link and links against the run's
-// schema.
+// schema, then checks what they write to their targets and prepares the
+// store for it.
 func (r *run) compileLinks(ctx context.Context) error {
-	job, schema := &r.job, r.schema
-	r.links = linking{carry: newCarryPlan(r.plan.Schema(), schema)}
+	job := &r.job
+	r.links = linking{carry: newCarryPlan(r.plan.Schema(), r.schema)}
 	if job.Profile == nil && len(job.Links) == 0 {
 		return nil
 	}
 	if p := job.Profile; p != nil {
-		target, err := targetSchema(p.Object, p.Schema)
+		l, err := r.compileProfile(p)
 		if err != nil {
-			return fmt.Errorf("intake: profile link: %w", err)
-		}
-		rules := p.Rules
-		if len(rules) == 0 {
-			for _, f := range []string{"email", "contact_id", "phone"} {
-				if schema.Index(f) >= 0 && target.Index(f) >= 0 {
-					rules = append(rules, intake.Keys(f))
-				}
-			}
-			if len(rules) == 0 {
-				return fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
-			}
-		}
-		ts, err := r.targetsOf(target)
-		if err != nil {
-			return fmt.Errorf("intake: profile link: %w", err)
-		}
-		l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
-		for _, spec := range rules {
-			if err := l.addRule(schema, spec, spec.Fields); err != nil {
-				return fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
-			}
+			return err
 		}
 		r.links.links = append(r.links.links, l)
 	}
 	for i := range job.Links {
-		ln := &job.Links[i]
-		ts, err := r.targetsOf(ln.Schema)
+		l, err := r.compileLink(&job.Links[i])
 		if err != nil {
-			return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-		}
-		l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
-			column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
-		if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
-			return fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
-		}
-		idType := schema.Field(l.idField).Type
-		if ln.Many {
-			if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
-				return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
-			}
-			if idType != intake.TypeMultiSelect {
-				return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
-			}
-			spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
-			plan, err := ts.schema.CompileKey(spec)
-			if err != nil {
-				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-			}
-			l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
-			ts.addPlan(spec.Name(), plan)
-			l.rules = []linkRule{{spec: spec, name: spec.Name()}}
-		} else {
-			if idType.Kind() != intake.KindText {
-				return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
-			}
-			// The reference is the row's Field, keyed with the options of
-			// the target's key.
-			rowSpec := ln.Key
-			rowSpec.Fields = []string{ln.Field}
-			if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
-				return fmt.Errorf("intake: link %s: %w", ln.Field, err)
-			}
-		}
-		names := make([]string, 0, len(ln.Fields))
-		for name := range ln.Fields {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			c := carried{own: schema.Index(name), slot: r.links.carry.slot(name), to: ts.schema.Index(ln.Fields[name])}
-			if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
-				return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
-			}
-			l.carry = append(l.carry, c)
-		}
-		if r.links.carry != nil {
-			l.nslots = len(r.links.carry.slots)
-		}
-		if ln.Update {
-			ts.update = true
-		}
-		// The link moves with its reference: an update merges the id field
-		// as it merges the reference field.
-		if mapsField(r.plan, ln.Field) {
-			r.rules.mapped[l.idField] = true
+			return err
 		}
 		r.links.links = append(r.links.links, l)
 	}
+	return r.prepareTargets(ctx)
+}
+
+// compileProfile compiles the profile link: its rules, by default the
+// email, contact_id and phone that the rows and the profiles share.
+func (r *run) compileProfile(p *ProfileLink) (*linker, error) {
+	schema := r.schema
+	target, err := targetSchema(p.Object, p.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("intake: profile link: %w", err)
+	}
+	rules := p.Rules
+	if len(rules) == 0 {
+		for _, f := range []string{"email", "contact_id", "phone"} {
+			if schema.Index(f) >= 0 && target.Index(f) >= 0 {
+				rules = append(rules, intake.Keys(f))
+			}
+		}
+		if len(rules) == 0 {
+			return nil, fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
+		}
+	}
+	ts, err := r.targetsOf(target)
+	if err != nil {
+		return nil, fmt.Errorf("intake: profile link: %w", err)
+	}
+	l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
+	for _, spec := range rules {
+		if err := l.addRule(schema, spec, spec.Fields); err != nil {
+			return nil, fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
+		}
+	}
+	return l, nil
+}
+
+// compileLink compiles link ln: its key (on its reference, or on each item
+// of a Many link's), the values it carries, and its id field, which an
+// update merges as it merges the reference field.
+func (r *run) compileLink(ln *Link) (*linker, error) {
+	schema := r.schema
+	ts, err := r.targetsOf(ln.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
+		column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
+	if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
+		return nil, fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
+	}
+	if ln.Many {
+		err = l.keyItems(schema, ln)
+	} else {
+		err = l.keyReference(schema, ln)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.compileCarried(l, ln); err != nil {
+		return nil, err
+	}
+	if ln.Update {
+		ts.update = true
+	}
+	// The link moves with its reference: an update merges the id field
+	// as it merges the reference field.
+	if mapsField(r.plan, ln.Field) {
+		r.rules.mapped[l.idField] = true
+	}
+	return l, nil
+}
+
+// keyItems keys the items of Many link ln: its reference and id fields
+// are multiselect fields, and each item is keyed on the target's key field
+// (itemPlan).
+func (l *linker) keyItems(schema *intake.Schema, ln *Link) error {
+	if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
+		return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
+	}
+	if idType := schema.Field(l.idField).Type; idType != intake.TypeMultiSelect {
+		return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
+	}
+	ts := l.ts
+	spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
+	plan, err := ts.schema.CompileKey(spec)
+	if err != nil {
+		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
+	ts.addPlan(spec.Name(), plan)
+	l.rules = []linkRule{{spec: spec, name: spec.Name()}}
+	return nil
+}
+
+// keyReference keys the reference of single link ln: the row's Field,
+// keyed with the options of the target's key, whose record id goes to a
+// text or id field.
+func (l *linker) keyReference(schema *intake.Schema, ln *Link) error {
+	if idType := schema.Field(l.idField).Type; idType.Kind() != intake.KindText {
+		return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
+	}
+	rowSpec := ln.Key
+	rowSpec.Fields = []string{ln.Field}
+	if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
+		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+	}
+	return nil
+}
+
+// compileCarried compiles the values link ln carries to its target, each
+// from the row's own field or else from the chunk's carried values.
+func (r *run) compileCarried(l *linker, ln *Link) error {
+	names := make([]string, 0, len(ln.Fields))
+	for name := range ln.Fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := carried{own: r.schema.Index(name), slot: r.links.carry.slot(name), to: l.ts.schema.Index(ln.Fields[name])}
+		if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
+			return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
+		}
+		l.carry = append(l.carry, c)
+	}
+	if r.links.carry != nil {
+		l.nslots = len(r.links.carry.slots)
+	}
+	return nil
+}
+
+// prepareTargets checks what each link writes to its targets (Missing
+// reject by default) and prepares for it: a link that creates or updates
+// its targets cannot target the type the job imports, an update needs a
+// sink.Getter, and a real run ensures the store's schema of each object
+// type it writes (sink.SchemaEnsurer).
+func (r *run) prepareTargets(ctx context.Context) error {
+	schema := r.schema
 	ensured := map[*targets]bool{}
 	for _, l := range r.links.links {
 		if l.idField < 0 { // cannot happen: linkFields added it
@@ -983,7 +1087,7 @@ func (r *run) compileLinks(ctx context.Context) error {
 			}
 			r.links.get = g
 		}
-		if writes && !job.DryRun && !ensured[l.ts] {
+		if writes && !r.job.DryRun && !ensured[l.ts] {
 			ensured[l.ts] = true
 			if e, ok := r.im.cfg.Sink.(sink.SchemaEnsurer); ok {
 				if err := e.EnsureSchema(ctx, l.ts.schema); err != nil {

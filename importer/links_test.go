@@ -2,24 +2,23 @@ package importer_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/csv"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // objectStore is a store of several object types under test.
@@ -47,8 +46,7 @@ func objectStores(t *testing.T) map[string]objectStore {
 // sqlite and, when INTAKE_TEST_POSTGRES is set, postgres.
 func storeNames(t *testing.T) []string {
 	t.Helper()
-	if os.Getenv("INTAKE_TEST_POSTGRES") == "" {
-		t.Log("PostgreSQL skipped: set INTAKE_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run it")
+	if !pgtest.Enabled(t) {
 		return []string{"memory", "sqlite"}
 	}
 	return []string{"memory", "sqlite", "postgres"}
@@ -61,31 +59,20 @@ func newObjectStore(t *testing.T, name string) objectStore {
 	ctx := context.Background()
 	switch name {
 	case "memory":
-		mem := sink.NewMemory(sink.MemoryConfig{})
+		mem := memory.New(memory.Config{})
 		t.Cleanup(func() { mem.Close() })
 		return mem
 	case "sqlite":
-		db, err := sink.OpenSQLite(ctx, filepath.Join(t.TempDir(), "intake.db"), sink.SQLiteConfig{})
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "intake.db"), sqlite.Config{})
 		require.NoError(t, err)
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
 	require.Equal(t, "postgres", name)
-	pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+	pool, schema := pgtest.Pool(t)
+	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "intake_importer_" + hex.EncodeToString(b)
-	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		pg.Close()
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		assert.NoError(t, err, "drop schema %s", schema)
-		pool.Close()
-	})
+	t.Cleanup(func() { pg.Close() })
 	return pg
 }
 
@@ -378,10 +365,20 @@ func TestLinkJobErrors(t *testing.T) {
 		{"composite key", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account", Key: intake.Keys("name", "domain")}}}, "has 2 fields"},
 		{"type clash", importer.Job{Schema: intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail}, intake.Field{Name: "account_id", Type: intake.TypeText}),
 			Links: []importer.Link{{Field: "account_id", Object: "account"}}}, "one type"},
+		{"profile without schema", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Object: "team"}},
+			`profile link: object type "team" has no default schema`},
+		{"profile sharing no key", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Object: "ticket", Schema: ticketSchema}},
+			"share none of email, contact_id and phone"},
+		{"profile rule not in target", importer.Job{Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{Rules: []intake.KeySpec{intake.Keys("event_id")}}},
+			`profile rule event_id: "event_id" is not a field of "contact"`},
+		{"two schemas of one type", importer.Job{Links: []importer.Link{{Field: "account_id", Object: "account"},
+			{Field: "billing_id", Object: "account", Key: intake.Keys("account_id"), IDField: "billing_record_id",
+				Schema: intake.MustSchema("account", intake.Field{Name: "account_id", Type: intake.TypeID})}}},
+			"two links to \"account\" give it different schemas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			im, err := importer.New(importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})})
+			im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 			require.NoError(t, err)
 			tc.job.Source = csvSource(t, "f.csv", "email,account_id\na@x.example,A-1\n")
 			_, err = im.Run(context.Background(), tc.job)
@@ -393,7 +390,7 @@ func TestLinkJobErrors(t *testing.T) {
 
 func TestKeepUnmappedNamesProperties(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source:       csvSource(t, "ev.csv", "email,Page URL,Type,Skipped,42,\na@x.example,/a,visit,no,x,blank\n"),
 		Schema:       intake.ActivitySchema(),
@@ -458,7 +455,7 @@ func TestActivityDefaults(t *testing.T) {
 // own type is refused.
 func TestStubsOnlyForAcceptedRows(t *testing.T) {
 	t.Parallel()
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	seed(t, s, intake.AccountSchema(), "account_id,name\nA-1,Acme\n")
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{
 		Source:  csvSource(t, "ev.csv", "email,type,account_id\nnew@x.example,visit,A-9\nkim@x.example,visit,A-1\n"),

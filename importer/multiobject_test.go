@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // companyLink links a contact file's company_domain to the account of
@@ -477,16 +477,20 @@ func TestMultiObjectJobErrors(t *testing.T) {
 		{"update without fields", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Update: true}, "Fields is empty"},
 		{"fields to the key", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"site": "domain"}}, "the reference (company_domain) sets the key"},
 		{"fields to nothing", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"x": "revenue"}}, `"revenue", which is not a field of "account"`},
+		{"fields of another type", nil, importer.Link{Field: "company_domain", Object: "account", Key: intake.Keys("domain"), Missing: importer.MissingCreate, Fields: map[string]string{"email": "name"}}, "carries the account's name, a text"},
 		{"many with fields", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true, Missing: importer.MissingCreate, Fields: map[string]string{"x": "description"}}, "several targets per row"},
 		{"many by a number", nil, importer.Link{Field: "tiers", Object: "tier", Schema: decimalKey, Key: intake.Keys("level"), Many: true}, "reads its items as text"},
+		{"many keyed with email rules on text", nil, importer.Link{Field: "lists", Object: "list", Schema: listSchema, Key: intake.KeySpec{Fields: []string{"name"}, EmailRules: intake.EmailProvider}, Many: true},
+			"link lists: intake: key name[provider] of \"list\": email rules"},
 		{"many on a single field", nil, importer.Link{Field: "email", Object: "list", Schema: listSchema, Key: intake.Keys("name"), Many: true}, "multiselect field"},
-		{"update without getter", lookupOnly{sink.NewMemory(sink.MemoryConfig{})}, companyLink(true), "sink.Getter"},
+		{"update without getter", lookupOnly{memory.New(memory.Config{})}, companyLink(true), "sink.Getter"},
+		{"store refuses the target", refusesAccounts{newObjectStore(t, "memory")}, companyLink(false), `prepare the store for "account": no accounts here`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := tc.sink
 			if s == nil {
-				s = sink.NewMemory(sink.MemoryConfig{})
+				s = memory.New(memory.Config{})
 			}
 			im, err := importer.New(importer.Config{Sink: s})
 			require.NoError(t, err)
@@ -500,8 +504,18 @@ func TestMultiObjectJobErrors(t *testing.T) {
 	}
 }
 
+// refusesAccounts is a store that cannot be prepared for accounts.
+type refusesAccounts struct{ objectStore }
+
+func (refusesAccounts) EnsureSchema(_ context.Context, s *intake.Schema) error {
+	if s.Object() == intake.ObjectAccount {
+		return fmt.Errorf("no %ss here", s.Object())
+	}
+	return nil
+}
+
 // lookupOnly is a sink that looks records up but cannot read them by id.
-type lookupOnly struct{ m *sink.Memory }
+type lookupOnly struct{ m *memory.Store }
 
 func (l lookupOnly) Write(ctx context.Context, ops []*sink.Op) (int, error) {
 	return l.m.Write(ctx, ops)

@@ -2,48 +2,32 @@ package importer_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // postgresSink opens a PostgreSQL sink in a schema of its own, or skips the
 // test when INTAKE_TEST_POSTGRES is not set.
-func postgresSink(t *testing.T) *sink.Postgres {
+func postgresSink(t *testing.T) *postgres.Store {
 	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL resume test (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	require.NoError(t, err)
-	schema := fmt.Sprintf("intake_importer_%d", time.Now().UnixNano())
-	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		pool.Close()
-	})
-	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	pool, schema := pgtest.Pool(t)
+	pg, err := postgres.New(context.Background(), pool, postgres.Config{Schema: schema})
 	require.NoError(t, err)
 	return pg
 }
 
 // checkpointFailer fails the k-th checkpointed write of a real PostgreSQL sink.
 type checkpointFailer struct {
-	*sink.Postgres
+	*postgres.Store
 	failAt int32
 	n      atomic.Int32
 }
@@ -52,7 +36,7 @@ func (f *checkpointFailer) WriteCheckpoint(ctx context.Context, batch []*sink.Op
 	if f.n.Add(1) == f.failAt {
 		return 0, errDiskFull
 	}
-	return f.Postgres.WriteCheckpoint(ctx, batch, cp)
+	return f.Store.WriteCheckpoint(ctx, batch, cp)
 }
 
 // TestResumeAfterTheLastCommittedBatch: the third batch fails; the run is
@@ -70,7 +54,7 @@ func TestResumeAfterTheLastCommittedBatch(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	fail := &checkpointFailer{Postgres: pg, failAt: 3}
+	fail := &checkpointFailer{Store: pg, failAt: 3}
 	im, err := importer.New(importer.Config{Sink: fail, BatchSize: 1000})
 	require.NoError(t, err)
 	first, err := im.Run(ctx, importer.Job{Source: csvSource(t, "big.csv", data), RunID: "run-1"})

@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fullStore is a real sink with every capability the importer uses.
@@ -110,11 +111,11 @@ func (f *faultSink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return n, err
 }
 
-func newMemory() fullStore { return sink.NewMemory(sink.MemoryConfig{}) }
+func newMemory() fullStore { return memory.New(memory.Config{}) }
 
 func newSQLite(t *testing.T) fullStore {
 	t.Helper()
-	db, err := sink.OpenSQLite(context.Background(), t.TempDir()+"/intake.db", sink.SQLiteConfig{})
+	db, err := sqlite.Open(context.Background(), t.TempDir()+"/intake.db", sqlite.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db

@@ -8,15 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The report names every column that no field takes, and tells those a
@@ -53,7 +53,7 @@ func TestReportIgnoredColumns(t *testing.T) {
 			src, err := connector.NewCSV(strings.NewReader(tt.data), connector.CSVConfig{Name: "f.csv", NoHeader: tt.noHeader})
 			require.NoError(t, err)
 			job.Source = src
-			rep := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})}, job)
+			rep := runJob(t, importer.Config{Sink: memory.New(memory.Config{})}, job)
 			assert.Equal(t, tt.ignored, rep.Source.Ignored)
 			assert.Equal(t, tt.skipped, rep.Source.Skipped)
 			var text bytes.Buffer
@@ -133,7 +133,7 @@ func TestAccountLinkByDefault(t *testing.T) {
 	})
 	t.Run("spec and header names", func(t *testing.T) {
 		t.Parallel()
-		s := sink.NewMemory(sink.MemoryConfig{})
+		s := memory.New(memory.Config{})
 		cfg := importer.Config{Sink: s}
 		runJob(t, cfg, importer.Job{Source: csvSource(t, "a.csv", accountsFile), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
 		rep := runJob(t, cfg, importer.Job{Source: csvSource(t, "c.csv", "E-Mail,Account ID\nkim@acme.example,A-1\n")})
@@ -147,20 +147,20 @@ func TestAccountLinkByDefault(t *testing.T) {
 		textAccount := intake.MustSchema(intake.ObjectContact, append(intake.ContactSchema().Fields(), intake.Field{Name: "account_id", Type: intake.TypeText})...)
 		for _, tc := range []struct {
 			name    string
-			sink    func(s *sink.Memory) sink.Sink
+			sink    func(s *memory.Store) sink.Sink
 			job     importer.Job
 			ignored []string
 			link    string
 		}{
 			{name: "turned off", job: importer.Job{NoAccountLink: true}, ignored: []string{"account_id"}},
-			{name: "a sink that cannot tell its schemas", sink: func(s *sink.Memory) sink.Sink { return hideSchemas{s, s} }, ignored: []string{"account_id"}},
+			{name: "a sink that cannot tell its schemas", sink: func(s *memory.Store) sink.Sink { return hideSchemas{s, s} }, ignored: []string{"account_id"}},
 			{name: "account_id of another type", job: importer.Job{Schema: textAccount}},
 			{name: "another link writes account_record_id", job: importer.Job{
 				Links:   []importer.Link{{Field: "first_name", Object: intake.ObjectAccount, Key: intake.Keys("name"), Missing: importer.MissingEmpty}},
 				Mapping: &mapping.Spec{Columns: []mapping.Column{{Source: "email", Field: "email"}, {Source: "first_name", Field: "first_name"}}}},
 				ignored: []string{"account_id"}, link: "first_name"},
 		} {
-			mem := sink.NewMemory(sink.MemoryConfig{})
+			mem := memory.New(memory.Config{})
 			var s sink.Sink = mem
 			if tc.sink != nil {
 				s = tc.sink(mem)
@@ -232,7 +232,7 @@ func TestSyncFieldsMustBeMapped(t *testing.T) {
 func TestDateFormatOfMostValues(t *testing.T) {
 	t.Parallel()
 	const data = "email,birthday\na@x.example,14.03.1985\nb@x.example,02.11.1990\nc@x.example,31/31/2000\nd@x.example,25.12.1970\n"
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", data)})
 	assert.Equal(t, int64(3), rep.Created)
 	assert.Equal(t, int64(1), rep.Rejected)

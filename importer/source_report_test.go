@@ -7,13 +7,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestMostlyUTF8FileImport: a UTF-8 file with one invalid byte keeps its
@@ -22,7 +21,7 @@ import (
 func TestMostlyUTF8FileImport(t *testing.T) {
 	t.Parallel()
 	const file = "email,first_name,city\na@x.com,J\xc3\xb6rg,K\xc3\xb6ln\nb@x.com,Ann,Bad\xffByte\n"
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "f.csv", file)})
 	assert.Equal(t, importer.StatusSucceeded, rep.Status)
 	assert.EqualValues(t, 2, rep.Rows)
@@ -65,7 +64,7 @@ func TestMostlyUTF8FileImport(t *testing.T) {
 func TestLegacyFileReport(t *testing.T) {
 	t.Parallel()
 	file := "email;first_name;city\n" + strings.Repeat("j\xfcrgen@x.de;J\xfcrgen;K\xf6ln\n", 3)
-	s := sink.NewMemory(sink.MemoryConfig{})
+	s := memory.New(memory.Config{})
 	rep := runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "legacy.csv", file)})
 	assert.EqualValues(t, 1, rep.Created)
 	assert.EqualValues(t, 2, rep.Unchanged)
@@ -105,7 +104,7 @@ func (b *bareSource) Read(context.Context) (intake.Row, error) {
 func TestSourceWithoutDescriber(t *testing.T) {
 	t.Parallel()
 	var _ connector.Source = (*bareSource)(nil)
-	rep := runJob(t, importer.Config{Sink: sink.NewMemory(sink.MemoryConfig{})}, importer.Job{Source: &bareSource{}})
+	rep := runJob(t, importer.Config{Sink: memory.New(memory.Config{})}, importer.Job{Source: &bareSource{}})
 	assert.EqualValues(t, 1, rep.Created)
 	assert.Empty(t, rep.Source.Format)
 	assert.Empty(t, rep.Source.Encoding)

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // storedSchema returns the schema s holds for object.
@@ -200,7 +200,7 @@ func sorted(s []string) []string {
 
 // auditOnly is an audited sink written before Op.Unlink: it does not
 // implement sink.Unlinker.
-type auditOnly struct{ m *sink.Memory }
+type auditOnly struct{ m *memory.Store }
 
 func (a auditOnly) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return a.m.Write(ctx, batch)
@@ -216,7 +216,7 @@ func (a auditOnly) AuditLog(ctx context.Context, object, id string) ([]sink.Audi
 
 func TestUnlinkJobChecks(t *testing.T) {
 	t.Parallel()
-	m := sink.NewMemory(sink.MemoryConfig{})
+	m := memory.New(memory.Config{})
 	t.Cleanup(func() { m.Close() })
 	del := identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}
 	inactivate := identity.Matrix{OnMatch: identity.MatchInactivate, OnNoMatch: identity.NoMatchSkip}

@@ -3,8 +3,6 @@ package importer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,14 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
 )
 
 // A writer plan: writers files of contacts over keys distinct emails,
@@ -53,31 +54,33 @@ type writerJob struct {
 }
 
 // openWriterStore opens the store a writer job names, closed at ctx's end
-// of use by the returned func.
+// of use by the returned func. A PostgreSQL store reads the database's URL
+// from pgtest.Env itself: a writer runs in a goroutine or a child process,
+// neither of which can skip the test.
 func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), error) {
 	kind, arg, _ := strings.Cut(store, ":")
 	switch kind {
 	case "sqlite-host":
-		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{BusyTimeout: 2 * time.Minute})
+		s, err := sqlite.Open(ctx, arg, sqlite.Config{BusyTimeout: 2 * time.Minute})
 		if err != nil {
 			return nil, nil, err
 		}
 		m := sink.TableMapping{Table: "contacts", Columns: map[string]string{"email": "email", "first_name": "first_name"},
 			JSONBColumn: "attrs", KeyColumns: map[string]string{"email": "email_key"}, OrderColumn: "rowid"}
-		ht, err := sink.NewSQLiteTable(ctx, s.DB(), intake.ObjectContact, m, sink.SQLiteConfig{})
+		ht, err := sqlite.NewTable(ctx, s.DB(), intake.ObjectContact, m, sqlite.Config{})
 		if err != nil {
 			s.Close()
 			return nil, nil, err
 		}
 		return ht, func() { s.Close() }, nil
 	case "postgres-host":
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		pool, err := pgxpool.New(ctx, os.Getenv(pgtest.Env))
 		if err != nil {
 			return nil, nil, err
 		}
 		m := sink.TableMapping{Table: "contacts", Columns: map[string]string{"email": "email", "first_name": "first_name"},
 			JSONBColumn: "attrs", KeyColumns: map[string]string{"email": "email_key"}, OrderColumn: "pk"}
-		pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: arg, Tables: map[string]sink.TableMapping{intake.ObjectContact: m}})
+		pg, err := postgres.New(ctx, pool, postgres.Config{Schema: arg, Tables: map[string]sink.TableMapping{intake.ObjectContact: m}})
 		if err != nil {
 			pool.Close()
 			return nil, nil, err
@@ -86,17 +89,17 @@ func openWriterStore(ctx context.Context, store string) (sink.Sink, func(), erro
 	case "sqlite":
 		// Four writers, under the race detector on a loaded machine, may
 		// wait longer than the default 5 s for the write lock.
-		s, err := sink.OpenSQLite(ctx, arg, sink.SQLiteConfig{BusyTimeout: 2 * time.Minute})
+		s, err := sqlite.Open(ctx, arg, sqlite.Config{BusyTimeout: 2 * time.Minute})
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { s.Close() }, nil
 	case "postgres":
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
+		pool, err := pgxpool.New(ctx, os.Getenv(pgtest.Env))
 		if err != nil {
 			return nil, nil, err
 		}
-		pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: arg})
+		pg, err := postgres.New(ctx, pool, postgres.Config{Schema: arg})
 		if err != nil {
 			pool.Close()
 			return nil, nil, err
@@ -147,29 +150,6 @@ func TestWriterProcess(t *testing.T) {
 	fmt.Printf("\nREPORT %s\n", js)
 }
 
-// newPostgresSchema creates a schema of its own for the test, dropped at
-// its end, or skips the test without INTAKE_TEST_POSTGRES.
-func newPostgresSchema(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL writers (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	pool, err := pgxpool.New(context.Background(), url)
-	require.NoError(t, err)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "intake_writers_" + hex.EncodeToString(b)
-	_, err = pool.Exec(context.Background(), "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		require.NoError(t, err)
-		pool.Close()
-	})
-	return schema
-}
-
 // TestConcurrentImportsProcesses runs four processes that import
 // overlapping files into one store at the same time, five times: no key is
 // ever stored twice, the created counts of the runs add up to the distinct
@@ -187,7 +167,7 @@ func TestConcurrentImportsProcesses(t *testing.T) {
 				dir := t.TempDir()
 				store := "sqlite:" + filepath.Join(dir, "crm.db")
 				if kind == "postgres" {
-					store = "postgres:" + newPostgresSchema(t)
+					store = "postgres:" + pgtest.Schema(t)
 				}
 				// The store exists before the writers start, as a host's does.
 				s, done, err := openWriterStore(context.Background(), store)
@@ -270,7 +250,7 @@ func newWriterStore(t *testing.T, kind, dir string) string {
 	case "sqlite", "sqlite-host":
 		path := filepath.Join(dir, "crm.db")
 		if kind == "sqlite-host" {
-			s, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+			s, err := sqlite.Open(ctx, path, sqlite.Config{})
 			require.NoError(t, err)
 			_, err = s.DB().Exec(`CREATE TABLE contacts (id TEXT PRIMARY KEY, email TEXT,
 				email_key TEXT GENERATED ALWAYS AS (lower(trim(email))) VIRTUAL, first_name TEXT, attrs TEXT NOT NULL DEFAULT '{}')`)
@@ -281,12 +261,9 @@ func newWriterStore(t *testing.T, kind, dir string) string {
 		}
 		return kind + ":" + path
 	}
-	schema := newPostgresSchema(t)
+	schema := pgtest.Schema(t)
 	if kind == "postgres-host" {
-		pool, err := pgxpool.New(ctx, os.Getenv("INTAKE_TEST_POSTGRES"))
-		require.NoError(t, err)
-		defer pool.Close()
-		_, err = pool.Exec(ctx, `CREATE TABLE `+schema+`.contacts (pk bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, email text,
+		_, err := pgtest.NewPool(t, "").Exec(ctx, `CREATE TABLE `+schema+`.contacts (pk bigint GENERATED ALWAYS AS IDENTITY, id text PRIMARY KEY, email text,
 			email_key text GENERATED ALWAYS AS (lower(btrim(email))) STORED, first_name text, attrs jsonb NOT NULL DEFAULT '{}')`)
 		require.NoError(t, err)
 	}
@@ -312,7 +289,7 @@ func TestConcurrentImportsActions(t *testing.T) {
 				handles := make([]sink.Sink, plan.writers)
 				switch kind {
 				case "memory":
-					mem := sink.NewMemory(sink.MemoryConfig{})
+					mem := memory.New(memory.Config{})
 					t.Cleanup(func() { mem.Close() })
 					for w := range handles {
 						handles[w] = mem
@@ -380,14 +357,14 @@ func TestConcurrentImportsActions(t *testing.T) {
 // its keys up; its Write waits a little, so that the run decides its next
 // batch meanwhile.
 type latecomer struct {
-	*sink.Memory
+	*memory.Store
 	hidden   map[intake.Key]bool
 	writes   *int
 	failFrom int // the Write calls from this one on fail (0: none)
 }
 
 func (l latecomer) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-	res, err := l.Memory.Lookup(ctx, s, spec, keys)
+	res, err := l.Store.Lookup(ctx, s, spec, keys)
 	for k := range res {
 		if l.hidden[k] {
 			delete(res, k)
@@ -404,13 +381,13 @@ func (l latecomer) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			return 0, fmt.Errorf("the store went away")
 		}
 	}
-	return l.Memory.Write(ctx, batch)
+	return l.Store.Write(ctx, batch)
 }
 
 // newLatecomer returns a memory store that holds ann@example.com (first
 // name Ann, city Köln), created by another writer, whose Lookup misses it.
 func newLatecomer(t *testing.T) (latecomer, *intake.Record) {
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	stored := intake.NewRecord(intake.ContactSchema())
 	stored.ID = "other-writer"
@@ -419,7 +396,7 @@ func newLatecomer(t *testing.T) (latecomer, *intake.Record) {
 	stored.Set("city", intake.Text("Köln"))
 	_, err := mem.Write(context.Background(), []*sink.Op{{Kind: sink.OpCreate, Record: stored}})
 	require.NoError(t, err)
-	return latecomer{Memory: mem, hidden: map[intake.Key]bool{"ann@example.com": true}, writes: new(int)}, stored
+	return latecomer{Store: mem, hidden: map[intake.Key]bool{"ann@example.com": true}, writes: new(int)}, stored
 }
 
 // TestHeldCreatesLeaveTheOtherRecord: when the action does not update
@@ -487,7 +464,7 @@ func TestHeldCreates(t *testing.T) {
 		t.Run(string(c.action), func(t *testing.T) {
 			t.Parallel()
 			l, _ := newLatecomer(t)
-			mem, s := l.Memory, intake.ContactSchema()
+			mem, s := l.Store, intake.ContactSchema()
 			im, err := importer.New(importer.Config{Sink: l, BatchSize: 3, Workers: 1})
 			require.NoError(t, err)
 			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Action: identity.Preset(c.action), Identity: importer.SyncOn("email")})
@@ -514,14 +491,14 @@ func TestHeldCreates(t *testing.T) {
 // keys (another writer's records) and whose WriteCheckpoint fails from call
 // failFrom on, as a process that dies would.
 type lateCheckpointer struct {
-	*sink.Postgres
+	*postgres.Store
 	hidden   map[intake.Key]bool
 	calls    int
 	failFrom int
 }
 
 func (l *lateCheckpointer) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-	res, err := l.Postgres.Lookup(ctx, s, spec, keys)
+	res, err := l.Store.Lookup(ctx, s, spec, keys)
 	for k := range res {
 		if l.hidden[k] {
 			delete(res, k)
@@ -535,7 +512,7 @@ func (l *lateCheckpointer) WriteCheckpoint(ctx context.Context, batch []*sink.Op
 	if l.failFrom > 0 && l.calls >= l.failFrom {
 		return 0, fmt.Errorf("the process died")
 	}
-	return l.Postgres.WriteCheckpoint(ctx, batch, cp)
+	return l.Store.WriteCheckpoint(ctx, batch, cp)
 }
 
 // TestHeldCreatesCheckpoint: a checkpointed run that dies after a batch
@@ -549,7 +526,7 @@ func TestHeldCreatesCheckpoint(t *testing.T) {
 	s, done, err := openWriterStore(ctx, store)
 	require.NoError(t, err)
 	t.Cleanup(done)
-	pg := s.(*sink.Postgres)
+	pg := s.(*postgres.Store)
 	schema := intake.ContactSchema()
 	other := intake.NewRecord(schema)
 	other.ID = "01960000-0000-7000-8000-000000000001"
@@ -563,7 +540,7 @@ func TestHeldCreatesCheckpoint(t *testing.T) {
 		require.NoError(t, err)
 		return im.Run(ctx, importer.Job{Source: csvSource(t, "late.csv", file), Identity: importer.SyncOn("email"), RunID: "late-run"})
 	}
-	_, err = run(&lateCheckpointer{Postgres: pg, hidden: map[intake.Key]bool{"ann@example.com": true}, failFrom: 2})
+	_, err = run(&lateCheckpointer{Store: pg, hidden: map[intake.Key]bool{"ann@example.com": true}, failFrom: 2})
 	require.ErrorContains(t, err, "the process died")
 	cp, ok, err := pg.LastCheckpoint(ctx, "late-run")
 	require.NoError(t, err)
@@ -571,7 +548,7 @@ func TestHeldCreatesCheckpoint(t *testing.T) {
 	require.Equal(t, 4, cp.Line)
 	require.Equal(t, []int{3}, cp.Pending, "the held create's line is not finished")
 
-	rep, err := run(&lateCheckpointer{Postgres: pg})
+	rep, err := run(&lateCheckpointer{Store: pg})
 	require.NoError(t, err)
 	require.Equal(t, 4, rep.ResumedAfterLine)
 	require.Equal(t, [2]int64{1, 1}, [2]int64{rep.Rows, rep.Updated}, "only the held row is read again: %+v", rep)

@@ -318,8 +318,10 @@ type Run struct {
 	Error string `json:"error,omitempty"`
 	// Fingerprint identifies the source content read (connector fingerprint).
 	Fingerprint string `json:"fingerprint,omitempty"`
-	// PreviousFingerprint is the last successful run's fingerprint, given to
-	// the Runner so it can skip an unchanged source.
+	// PreviousFingerprint is the Fingerprint of the job's last successful
+	// run (succeeded or partially succeeded) that read the job's own source
+	// (an upload run's Input does not count). Claim sets it, for the Runner
+	// to skip an unchanged source.
 	PreviousFingerprint string `json:"previous_fingerprint,omitempty"`
 	// SourceRef and RejectsRef say where the archived source file and the
 	// rejected-rows file are kept (references in the runner's archive, or

@@ -10,14 +10,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // rawBackend opens a job store together with a way to write its tables
@@ -121,7 +121,7 @@ func TestJobStoreRefusesInvalidJob(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			contacts := sink.NewMemory(sink.MemoryConfig{})
+			contacts := memory.New(memory.Config{})
 			t.Cleanup(func() { _ = contacts.Close() })
 			s, _ := b.open(t, schedule.StoreConfig{Clock: scheduletest.NewClock(t0),
 				SinkFor: func(schedule.Job) (sink.Sink, error) { return contacts, nil }})

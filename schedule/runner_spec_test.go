@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
@@ -18,7 +15,9 @@ import (
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // richSpec uses what a Go importer.Job can: identity rules, in-file
@@ -47,10 +46,10 @@ const richFile = "contact_id,email,first_name,city,account_id\n" +
 
 // seedStore imports accounts and contacts into a new memory store, through
 // job specs.
-func seedStore(t *testing.T) *sink.Memory {
+func seedStore(t *testing.T) *memory.Store {
 	t.Helper()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { _ = mem.Close() })
 	for _, s := range []struct{ spec, data string }{
 		{`{"object": "account", "action": "create"}`, "account_id,name\nA1,Acme\n"},
@@ -72,7 +71,7 @@ func seedStore(t *testing.T) *sink.Memory {
 }
 
 // contactsByEmail returns the stored contacts by email.
-func contactsByEmail(t *testing.T, mem *sink.Memory) map[string]*intake.Record {
+func contactsByEmail(t *testing.T, mem *memory.Store) map[string]*intake.Record {
 	t.Helper()
 	ctx := context.Background()
 	schema, err := mem.Schema(ctx, intake.ObjectContact)

@@ -11,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
@@ -21,6 +18,9 @@ import (
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestImportRunnerEndToEnd: a saved job imports a local file every 15
@@ -46,7 +46,7 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	rejects := filepath.Join(dir, "rejects")
 	require.NoError(t, os.MkdirAll(rejects, 0o755))
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	cfg := schedule.ImportConfig{Registry: reg, Sink: store, Archive: archive, RejectsDir: rejects}
 	runner, err := schedule.ImportRunner(cfg)
@@ -126,7 +126,7 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 // gatedSink is a memory store whose writes wait until the test lets them
 // go: a slow sink.
 type gatedSink struct {
-	*sink.Memory
+	*memory.Store
 	entered chan struct{} // receives a value as each write starts
 	release chan struct{} // a write goes on when it receives (or it is closed)
 }
@@ -134,7 +134,7 @@ type gatedSink struct {
 func (g *gatedSink) Write(ctx context.Context, ops []*sink.Op) (int, error) {
 	g.entered <- struct{}{}
 	<-g.release
-	return g.Memory.Write(ctx, ops)
+	return g.Store.Write(ctx, ops)
 }
 
 // TestImportRunnerLiveProgress: while a slow sink writes, the run's record
@@ -155,7 +155,7 @@ func TestImportRunnerLiveProgress(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "in", "contacts.csv"), []byte(file.String()), 0o600))
 	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	require.NoError(t, err)
-	gate := &gatedSink{Memory: sink.NewMemory(sink.MemoryConfig{}), entered: make(chan struct{}, 10), release: make(chan struct{})}
+	gate := &gatedSink{Store: memory.New(memory.Config{}), entered: make(chan struct{}, 10), release: make(chan struct{})}
 	var kinds []importer.EventKind
 	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: gate,
 		Importer: importer.Config{BatchSize: 100, Events: func(e importer.Event) { kinds = append(kinds, e.Kind) }}})

@@ -9,14 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // runnerEnv is a job store, a contact store, the standard runner and a
@@ -24,7 +23,7 @@ import (
 type runnerEnv struct {
 	dir      string
 	jobs     schedule.JobStore
-	contacts *sink.Memory
+	contacts *memory.Store
 	cfg      schedule.ImportConfig
 	clock    *scheduletest.Clock
 	s        *schedule.Scheduler
@@ -33,7 +32,7 @@ type runnerEnv struct {
 func newRunnerEnv(t *testing.T, mod func(*schedule.ImportConfig)) *runnerEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &runnerEnv{dir: t.TempDir(), contacts: sink.NewMemory(sink.MemoryConfig{})}
+	e := &runnerEnv{dir: t.TempDir(), contacts: memory.New(memory.Config{})}
 	t.Cleanup(func() { _ = e.contacts.Close() })
 	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: e.dir})
 	require.NoError(t, err)

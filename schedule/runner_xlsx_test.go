@@ -16,7 +16,7 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // TestImportRunnerWorkbook: a job reads a workbook (the sheet its spec
@@ -54,7 +54,7 @@ func TestImportRunnerWorkbook(t *testing.T) {
 			if tc.withXLSX {
 				require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 			}
-			store := sink.NewMemory(sink.MemoryConfig{})
+			store := memory.New(memory.Config{})
 			defer store.Close()
 			runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: store})
 			require.NoError(t, err)

@@ -23,6 +23,8 @@ var ErrNotFound = errors.New("schedule: not found: check the job or run id")
 // JobStore keeps jobs and their run history, and hands due runs to
 // schedulers. Implementations: [OpenSQLite]/[NewSQLite] (default) and
 // [NewPostgres] (several replicas). All methods are safe for concurrent use.
+// The conformance kit scheduletest.TestJobStore checks an implementation
+// against the contract of each method.
 type JobStore interface {
 	// Create saves a new job: it assigns ID, Created, Updated and NextRun,
 	// and queues a run when RunOnSave is set. An invalid job is refused
@@ -37,15 +39,20 @@ type JobStore interface {
 	Update(ctx context.Context, job Job) (Job, error)
 	// Delete removes a job and its runs.
 	Delete(ctx context.Context, id string) error
-	// Duplicate copies a job under a new name; the copy is disabled.
+	// Duplicate copies a job under a new name (the job's name with
+	// " (copy)" when name is empty). The copy is disabled, its RunOnSave
+	// is false, and no run is queued.
 	Duplicate(ctx context.Context, id, name string) (Job, error)
 	// SetEnabled enables or disables a job; enabling recomputes NextRun.
 	SetEnabled(ctx context.Context, id string, enabled bool) error
 
-	// CreateRun records a run. A queued run (the default status) waits for a
+	// CreateRun records a run of an existing job and returns it as stored:
+	// with an ID, and when they are unset, the status queued, Queued the
+	// store clock's time and the trigger manual. A queued run waits for a
 	// scheduler; queued runs of a job start one after another.
 	CreateRun(ctx context.Context, run Run) (Run, error)
-	// UpdateRun stores a run's fields.
+	// UpdateRun stores a run's fields: GetRun returns them, and ListRuns
+	// filters on them.
 	UpdateRun(ctx context.Context, run Run) error
 	// GetRun returns a run, with live counts while it runs.
 	GetRun(ctx context.Context, id string) (Run, error)
@@ -55,13 +62,17 @@ type JobStore interface {
 	// Claim is the scheduler's step: in one transaction it turns the jobs
 	// due at req.Now into queued runs (or skip records, per policy) and
 	// moves their NextRun on; in a second one it starts up to req.Limit
-	// queued runs whose job has no running run, leasing them to
-	// req.Instance until Now+Lease.
+	// queued runs, oldest first, leasing them to req.Instance until
+	// Now+Lease. A run may start when it is the first queued run of its
+	// job, its job has no running run and its job's Target none; runs
+	// queued before it that may not start do not hold it back.
 	Claim(ctx context.Context, req ClaimRequest) ([]Claimed, error)
 	// Heartbeat renews a running run's lease and stores its live counts. It
 	// returns ErrLeaseLost when the run is no longer leased to run.Instance.
 	Heartbeat(ctx context.Context, run Run, until time.Time) error
 	// Finish stores a run's final state and frees its job for the next run.
+	// It returns ErrLeaseLost, and stores nothing, when the run is no longer
+	// leased to run.Instance (another instance reaped it, or it finished).
 	Finish(ctx context.Context, run Run) error
 	// Reap marks runs whose lease expired before now as failed, frees their
 	// jobs and queues a retry when the job's RetryAbandoned allows. It
@@ -76,7 +87,8 @@ type JobStore interface {
 	Close() error
 }
 
-// ErrLeaseLost is returned by Heartbeat when another instance reaped the run.
+// ErrLeaseLost is returned by Heartbeat and Finish when the run is no
+// longer leased to the instance: typically another instance reaped it.
 var ErrLeaseLost = errors.New("schedule: run lease lost: another instance marked it failed after its lease expired; raise Config.LeaseDuration")
 
 // JobFilter selects jobs; zero fields match all.
@@ -94,7 +106,8 @@ type RunFilter struct {
 	JobID   string
 	Status  []RunStatus
 	Trigger Trigger
-	// Since and Until bound the time the run was recorded (Queued).
+	// Since and Until bound the time the run was recorded (Queued):
+	// Since ≤ Queued < Until; a zero time does not bound.
 	Since, Until time.Time
 	// Limit caps the result (0 = 100).
 	Limit int
@@ -597,8 +610,8 @@ func (s *sqlStore) CreateRun(ctx context.Context, r Run) (Run, error) {
 
 func (s *sqlStore) updateRun(ctx context.Context, tx dbtx, r Run, extra string, args ...any) (int64, error) {
 	data, _ := json.Marshal(r)
-	n, err := tx.exec(ctx, s.q(`UPDATE intake_runs SET status = ?, lease_until = ?, instance = ?, data = ? WHERE id = ?`+extra),
-		append([]any{string(r.Status), micros(r.LeaseUntil), r.Instance, string(data), r.ID}, args...)...)
+	n, err := tx.exec(ctx, s.q(`UPDATE intake_runs SET trigger_ = ?, status = ?, queued = ?, seq = ?, lease_until = ?, instance = ?, data = ? WHERE id = ?`+extra),
+		append([]any{string(r.Trigger), string(r.Status), micros(r.Queued), r.Queued.UnixNano(), micros(r.LeaseUntil), r.Instance, string(data), r.ID}, args...)...)
 	if err != nil {
 		return 0, fmt.Errorf("schedule: update run: %w", err)
 	}
@@ -684,18 +697,15 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 	if scan <= 0 {
 		scan = 1000
 	}
-	var out []Claimed
+	// 1. Due jobs become queued runs (or skip records).
 	err := s.inTx(ctx, func(tx txI) error {
-		out = out[:0]
-		// 1. Due jobs become queued runs (or skip records).
 		due, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE enabled = 1 AND next_run > 0 AND next_run <= ? ORDER BY next_run LIMIT ?`+s.d.skipLocked,
 			micros(now), scan)
 		if err != nil {
 			return err
 		}
 		for i := range due {
-			j := &due[i]
-			if err := s.claimDue(ctx, tx, j, now, req.MissedAfter); err != nil {
+			if err := s.claimDue(ctx, tx, &due[i], now, req.MissedAfter); err != nil {
 				return err
 			}
 		}
@@ -705,30 +715,38 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 		return nil, err
 	}
 	// 2. In a second transaction (so that the due jobs' row locks are not
-	// held meanwhile), start queued runs of jobs with no running run,
-	// oldest first.
+	// held meanwhile), start queued runs.
+	var out []Claimed
 	err = s.inTx(ctx, func(tx txI) error {
-		out = out[:0]
-		rows, err := tx.query(ctx, s.q(`SELECT r.id, r.job_id FROM intake_runs r JOIN intake_jobs j ON j.id = r.job_id
-			WHERE r.status = 'queued' AND j.running_run = '' ORDER BY r.seq, r.id LIMIT ?`), req.Limit*4+16)
+		var err error
+		out, err = s.startQueued(ctx, tx, req, now)
+		return err
+	})
+	return out, err
+}
+
+// queuedRun is a queued run that Claim may start: its id, its job and its
+// place in the queue.
+type queuedRun struct {
+	run, job string
+	seq      int64
+}
+
+// startQueued starts up to req.Limit queued runs, oldest first: of each
+// job with no running run whose target has none, its first queued run. It
+// reads the queue a page at a time after the last run it read, so that
+// runs that wait behind one another never keep a run that may start from
+// starting.
+func (s *sqlStore) startQueued(ctx context.Context, tx txI, req ClaimRequest, now time.Time) ([]Claimed, error) {
+	var out []Claimed
+	seen, busyTarget := map[string]bool{}, map[string]bool{}
+	page := req.Limit*4 + 16
+	var after *queuedRun
+	for len(out) < req.Limit {
+		cands, err := s.queuedRuns(ctx, tx, after, page)
 		if err != nil {
-			return fmt.Errorf("schedule: query queued runs: %w", err)
+			return nil, err
 		}
-		type cand struct{ run, job string }
-		var cands []cand
-		for rows.Next() {
-			var c cand
-			if err := rows.Scan(&c.run, &c.job); err != nil {
-				rows.Close()
-				return err
-			}
-			cands = append(cands, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		seen, busyTarget := map[string]bool{}, map[string]bool{}
 		for _, c := range cands {
 			if len(out) == req.Limit {
 				break
@@ -737,56 +755,90 @@ func (s *sqlStore) Claim(ctx context.Context, req ClaimRequest) ([]Claimed, erro
 				continue
 			}
 			seen[c.job] = true
-			// Lock the job; another instance may hold it or have started a run.
-			js, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE id = ? AND running_run = ''`+s.d.skipLocked, c.job)
+			cl, ok, err := s.startRun(ctx, tx, c, req, now, busyTarget)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			if len(js) == 0 {
-				continue
+			if ok {
+				out = append(out, cl)
 			}
-			if tg := js[0].Target; tg != "" {
-				if busyTarget[tg] {
-					continue
-				}
-				busyTarget[tg] = true
-				free, err := s.targetFree(ctx, tx, tg)
-				if err != nil {
-					return err
-				}
-				if !free {
-					continue
-				}
-			}
-			rs, err := s.runs(ctx, tx, `SELECT data FROM intake_runs WHERE id = ? AND status = 'queued'`, c.run)
-			if err != nil {
-				return err
-			}
-			if len(rs) == 0 {
-				continue
-			}
-			var fp string
-			fr, err := tx.query(ctx, s.q(`SELECT last_fingerprint FROM intake_jobs WHERE id = ?`), c.job)
-			if err != nil {
-				return err
-			}
-			if fr.Next() {
-				_ = fr.Scan(&fp)
-			}
-			fr.Close()
-			r := rs[0]
-			r.Status, r.Started, r.Instance, r.LeaseUntil, r.PreviousFingerprint = StatusRunning, now, req.Instance, now.Add(req.Lease), fp
-			if _, err := s.updateRun(ctx, tx, r, ""); err != nil {
-				return err
-			}
-			if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = ? WHERE id = ?`), r.ID, c.job); err != nil {
-				return fmt.Errorf("schedule: mark job running: %w", err)
-			}
-			out = append(out, Claimed{Job: js[0], Run: r})
 		}
-		return nil
-	})
-	return out, err
+		if len(cands) < page {
+			break
+		}
+		after = &cands[len(cands)-1]
+	}
+	return out, nil
+}
+
+// queuedRuns returns up to n queued runs after the run after (nil: from
+// the start of the queue), oldest first, leaving out the runs of jobs
+// that have a running run or whose target has one.
+func (s *sqlStore) queuedRuns(ctx context.Context, tx txI, after *queuedRun, n int) ([]queuedRun, error) {
+	q := `SELECT r.id, r.job_id, r.seq FROM intake_runs r JOIN intake_jobs j ON j.id = r.job_id
+		WHERE r.status = 'queued' AND j.running_run = ''
+		AND (j.target = '' OR NOT EXISTS (SELECT 1 FROM intake_jobs b WHERE b.target = j.target AND b.running_run <> ''))`
+	var args []any
+	if after != nil {
+		q += ` AND (r.seq > ? OR (r.seq = ? AND r.id > ?))`
+		args = append(args, after.seq, after.seq, after.run)
+	}
+	rows, err := tx.query(ctx, s.q(q+` ORDER BY r.seq, r.id LIMIT ?`), append(args, n)...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: query queued runs: %w", err)
+	}
+	defer rows.Close()
+	var out []queuedRun
+	for rows.Next() {
+		var c queuedRun
+		if err := rows.Scan(&c.run, &c.job, &c.seq); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// startRun starts the queued run c, leased to req.Instance, when its job
+// (locked here: another instance may hold it or have started a run) has
+// no running run and its target none; ok is false when it cannot start.
+// busyTarget holds the targets this claim already tried.
+func (s *sqlStore) startRun(ctx context.Context, tx txI, c queuedRun, req ClaimRequest, now time.Time, busyTarget map[string]bool) (Claimed, bool, error) {
+	js, err := s.jobs(ctx, tx, `SELECT `+jobCols+` FROM intake_jobs WHERE id = ? AND running_run = ''`+s.d.skipLocked, c.job)
+	if err != nil || len(js) == 0 {
+		return Claimed{}, false, err
+	}
+	if tg := js[0].Target; tg != "" {
+		if busyTarget[tg] {
+			return Claimed{}, false, nil
+		}
+		busyTarget[tg] = true
+		if free, err := s.targetFree(ctx, tx, tg); err != nil || !free {
+			return Claimed{}, false, err
+		}
+	}
+	rs, err := s.runs(ctx, tx, `SELECT data FROM intake_runs WHERE id = ? AND status = 'queued'`, c.run)
+	if err != nil || len(rs) == 0 {
+		return Claimed{}, false, err
+	}
+	var fp string
+	fr, err := tx.query(ctx, s.q(`SELECT last_fingerprint FROM intake_jobs WHERE id = ?`), c.job)
+	if err != nil {
+		return Claimed{}, false, err
+	}
+	if fr.Next() {
+		_ = fr.Scan(&fp)
+	}
+	fr.Close()
+	r := rs[0]
+	r.Status, r.Started, r.Instance, r.LeaseUntil, r.PreviousFingerprint = StatusRunning, now, req.Instance, now.Add(req.Lease), fp
+	if _, err := s.updateRun(ctx, tx, r, ""); err != nil {
+		return Claimed{}, false, err
+	}
+	if _, err := tx.exec(ctx, s.q(`UPDATE intake_jobs SET running_run = ? WHERE id = ?`), r.ID, c.job); err != nil {
+		return Claimed{}, false, fmt.Errorf("schedule: mark job running: %w", err)
+	}
+	return Claimed{Job: js[0], Run: r}, true, nil
 }
 
 // targetFree reports whether no run of a job with this target runs. On

@@ -3,20 +3,17 @@ package schedule_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 var t0 = time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC) // a Monday, 07:00 in Berlin
@@ -41,39 +38,10 @@ func sqliteBackend() backend {
 // returns n pools whose search_path is that schema.
 func pgPools(t testing.TB, n int) []*pgxpool.Pool {
 	t.Helper()
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is unset; set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL tests")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("sched_%d", time.Now().UnixNano())
-	admin, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatal(err)
-	}
+	schema := pgtest.Schema(t)
 	var pools []*pgxpool.Pool
-	t.Cleanup(func() {
-		for _, p := range pools {
-			p.Close()
-		}
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		admin.Close()
-	})
 	for range n {
-		cfg, err := pgxpool.ParseConfig(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ConnConfig.RuntimeParams["search_path"] = schema
-		pool, err := pgxpool.NewWithConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pools = append(pools, pool)
+		pools = append(pools, pgtest.NewPool(t, schema))
 	}
 	return pools
 }
@@ -112,122 +80,23 @@ func sampleJob(name string) schedule.Job {
 	}
 }
 
-func TestJobStoreCRUD(t *testing.T) {
+// TestJobStoreConformance runs the job store kit on the SQLite and
+// PostgreSQL stores.
+func TestJobStoreConformance(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			s, clock := setup(t, b)
-			j, err := s.Create(ctx, sampleJob("nightly contacts"))
-			if err != nil {
-				t.Fatal(err)
+			if b.name == "postgres" {
+				pgtest.URL(t)
 			}
-			if j.ID == "" || !j.Created.Equal(t0) {
-				t.Fatalf("created job: %+v", j)
-			}
-			if want := time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("", 3600)); !j.NextRun.Equal(want) {
-				t.Errorf("NextRun = %s, want %s", j.NextRun, want)
-			}
-			got, err := s.Get(ctx, j.ID)
-			if err != nil || got.Name != j.Name || got.Source.Path != j.Source.Path || !reflect.DeepEqual(got.Spec, j.Spec) || !got.NextRun.Equal(j.NextRun) {
-				t.Fatalf("Get = %+v, %v", got, err)
-			}
-			// A schedule change takes effect at once.
-			clock.Advance(time.Hour)
-			got.Cadence = "every 15m"
-			upd, err := s.Update(ctx, got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := t0.Add(time.Hour + 15*time.Minute); !upd.NextRun.Equal(want) {
-				t.Errorf("after update NextRun = %s, want %s", upd.NextRun, want)
-			}
-			dup, err := s.Duplicate(ctx, j.ID, "")
-			if err != nil || dup.Name != "nightly contacts (copy)" || dup.Enabled || dup.ID == j.ID || !dup.NextRun.IsZero() {
-				t.Fatalf("Duplicate = %+v, %v", dup, err)
-			}
-			if err := s.SetEnabled(ctx, dup.ID, true); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.SetEnabled(ctx, j.ID, false); err != nil {
-				t.Fatal(err)
-			}
-			off := false
-			list, err := s.List(ctx, schedule.JobFilter{Enabled: &off})
-			if err != nil || len(list) != 1 || list[0].ID != j.ID || !list[0].NextRun.IsZero() {
-				t.Fatalf("List(disabled) = %+v, %v", list, err)
-			}
-			all, _ := s.List(ctx, schedule.JobFilter{})
-			if len(all) != 2 {
-				t.Fatalf("List = %d jobs", len(all))
-			}
-			if err := s.Delete(ctx, j.ID); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Get(ctx, j.ID); !errors.Is(err, schedule.ErrNotFound) {
-				t.Fatalf("Get deleted = %v", err)
-			}
-			if err := s.Delete(ctx, j.ID); !errors.Is(err, schedule.ErrNotFound) {
-				t.Fatalf("Delete twice = %v", err)
-			}
-			bad := sampleJob("")
-			bad.Cadence, bad.TimeZone, bad.Overlap = "every 7m", "Mars/Olympus", "wait"
-			_, err = s.Create(ctx, bad)
-			for _, w := range []string{"$.name: missing", "$.time_zone: \"Mars/Olympus\"", "$.cadence: every 7m", "$.overlap: overlap policy \"wait\""} {
-				if err == nil || !strings.Contains(err.Error(), w) {
-					t.Errorf("Create(bad) = %v, want it to mention %q", err, w)
-				}
-			}
+			scheduletest.TestJobStore(t, b.open)
 		})
 	}
 }
 
-func TestRunsHistory(t *testing.T) {
-	t.Parallel()
-	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			s, clock := setup(t, b)
-			j, _ := s.Create(ctx, sampleJob("a"))
-			var ids []string
-			for i, tr := range []schedule.Trigger{schedule.TriggerManual, schedule.TriggerAPI, schedule.TriggerManual} {
-				clock.Advance(time.Minute)
-				r, err := s.CreateRun(ctx, schedule.Run{JobID: j.ID, Trigger: tr, Actor: fmt.Sprint("user", i)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, r.ID)
-			}
-			r, _ := s.GetRun(ctx, ids[0])
-			r.Status, r.Rows, r.Created, r.Error, r.Fingerprint, r.RejectsRef = schedule.StatusFailed, 10, 4, "boom", "fp1", "rejects/1.csv"
-			if err := s.UpdateRun(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.GetRun(ctx, ids[0])
-			if err != nil || got.Rows != 10 || got.Created != 4 || got.Error != "boom" || got.RejectsRef != "rejects/1.csv" || got.Actor != "user0" {
-				t.Fatalf("GetRun = %+v, %v", got, err)
-			}
-			runs, _ := s.ListRuns(ctx, schedule.RunFilter{JobID: j.ID})
-			if len(runs) != 3 || runs[0].ID != ids[2] {
-				t.Fatalf("ListRuns: %d runs, first %v", len(runs), runs)
-			}
-			runs, _ = s.ListRuns(ctx, schedule.RunFilter{JobID: j.ID, Trigger: schedule.TriggerManual, Status: []schedule.RunStatus{schedule.StatusQueued}})
-			if len(runs) != 1 || runs[0].ID != ids[2] {
-				t.Fatalf("ListRuns(manual, queued) = %v", runs)
-			}
-			runs, _ = s.ListRuns(ctx, schedule.RunFilter{Since: t0.Add(90 * time.Second), Limit: 1})
-			if len(runs) != 1 || runs[0].ID != ids[2] {
-				t.Fatalf("ListRuns(since, limit 1) = %v", runs)
-			}
-			if _, err := s.CreateRun(ctx, schedule.Run{JobID: "nope"}); !errors.Is(err, schedule.ErrNotFound) {
-				t.Fatalf("CreateRun(unknown job) = %v", err)
-			}
-		})
-	}
-}
-
+// TestFieldUsers checks CheckFieldDrop, which reads FieldUsers, on both
+// stores.
 func TestFieldUsers(t *testing.T) {
 	t.Parallel()
 	for _, b := range backends() {

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 // capabilities returns the optional capabilities v implements, by type
@@ -52,12 +55,12 @@ func TestCapabilities(t *testing.T) {
 		v    any
 		want string
 	}{
-		// doc.go: Memory implements every capability but Checkpointer.
-		{"Memory", (*sink.Memory)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
-		// doc.go: Postgres implements every capability, Checkpointer included.
-		{"Postgres", (*sink.Postgres)(nil), "Auditor Checkpointer Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
-		{"SQLite", (*sink.SQLite)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
-		{"SQLiteTable", (*sink.SQLiteTable)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer Sequencer Sink"},
+		// memory/doc.go: the store implements every capability but Checkpointer.
+		{"Memory", (*memory.Store)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
+		// postgres/doc.go: the store implements every capability, Checkpointer included.
+		{"Postgres", (*postgres.Store)(nil), "Auditor Checkpointer Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
+		{"SQLite", (*sqlite.Store)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer SchemaReader Sequencer Sink"},
+		{"sqlite.Table", (*sqlite.Table)(nil), "Auditor Concurrent Counter Getter Lookuper Scanner SchemaEnsurer Sequencer Sink"},
 	} {
 		if got := capabilities(tt.v); got != tt.want {
 			t.Errorf("%s implements %s, want %s", tt.name, got, tt.want)

@@ -1,5 +1,19 @@
-// Package sink defines where imported records go, and provides three
-// stores: an in-memory one, an embedded SQLite database and PostgreSQL.
+// Package sink defines where imported records go: the [Sink] interface,
+// the write operations it takes ([Op]), the optional capabilities a store
+// implements beside it, and the errors every store reports. It holds no
+// store and no database driver, so a host that writes into a store of its
+// own compiles none.
+//
+// The stores are packages of their own, each documenting how it keeps the
+// contracts below:
+//
+//   - [github.com/intakehq/intake/sink/memory]: a store held in the
+//     process, for tests, dry runs, previews and small imports.
+//   - [github.com/intakehq/intake/sink/sqlite]: the embedded default
+//     store, a SQLite file through a pure-Go driver, and a sink into a
+//     table the host owns in a SQLite database.
+//   - [github.com/intakehq/intake/sink/postgres]: PostgreSQL through pgx,
+//     in Intake's own tables or the host's, for several processes.
 //
 // # Sinks
 //
@@ -8,7 +22,7 @@
 // importer and reports, per op, what happened ([intake.Outcome]). Failures are identified by record (*[RecordError]
 // with the record's id and source line), never by batch index. A sink
 // that writes a batch in one transaction applies all of it or nothing; the
-// sinks of this package do.
+// sinks under this package do.
 //
 // # Capabilities
 //
@@ -47,16 +61,11 @@
 // up again inside its write transaction, atomically with the insert, and
 // holds the creates whose key a stored record (or an earlier create of the
 // batch) holds: Outcome [intake.OutcomeSkipped] and [Op.Existing] set. The
-// importer then applies the job's action to that record. How each store
-// makes the check atomic: the memory store under its write lock; SQLite in
-// the batch's BEGIN IMMEDIATE transaction (the database's one writer); a
-// SQLite host table after a no-op UPDATE that takes the write lock;
-// PostgreSQL under advisory transaction locks taken before any row lock:
-// the table's lock shared plus one lock per key for a batch of at most 64
-// guarded creates of the table, the table's lock exclusive beyond (each
-// lock takes a slot of the server's shared lock table). Keys are compared
-// whole: a SQLite key column of hashes is checked against each row's
-// fields, so two keys that share a hash are never taken for one.
+// importer then applies the job's action to that record. A store makes
+// the check atomic its own way — one writer at a time, locks on the keys,
+// or a unique index — and compares keys whole: a store that indexes keys
+// by a hash checks each candidate's fields, so two keys that share a hash
+// are never taken for one. Each store says how on its GuardsKeys method.
 //
 // A host that keeps customer data in its own database writes a small type
 // with Write (and ideally Lookup) over its tables.
@@ -80,10 +89,8 @@
 // whose entry has no Reason, fails with a *[RecordError] wrapping
 // [ErrInvalidOp]; one on an id the store does not hold, with [ErrNotFound],
 // as an update would. [Auditor.AuditLog] reads the entries of an object
-// type or a record, oldest first; those of deleted records stay. The
-// stores of this package keep the log in memory (Memory) or in the table
-// intake_audit (SQLite, PostgreSQL, beside a host's table too), with times
-// to the microsecond.
+// type or a record, oldest first; those of deleted records stay. Entry
+// times are kept to the microsecond.
 //
 // # Links
 //
@@ -99,70 +106,22 @@
 // record's own link fields too; each removed link is an audit entry
 // (Action [ActionUnlink], with the field and the target it pointed to).
 // Without Unlink, other records keep the ids they hold, as a foreign key
-// without ON DELETE would. Finding links costs one query (or, in Memory,
-// one pass over the records) per link field and batch, a scan of the
-// table unless the host indexes the link column: each sink's Unlinks
-// method says what it does.
+// without ON DELETE would. Finding links costs a store a query (or a pass
+// over its records) per link field and batch: each sink's Unlinks method
+// says what it reaches and what it costs.
 //
 // # Sequences
 //
 // A [Sequencer] reserves ranges of numbers by name: Reserve(ctx,
 // "contact_number", 1000) returns the first of 1000 numbers that no other
-// call, process or restart gets again. Memory keeps its sequences as long
-// as it lives; the SQL stores keep them in the table intake_sequences and
-// have each reservation committed to disk before Reserve returns.
-//
-// # Memory
-//
-// [NewMemory] returns a store held in the process: for tests, dry runs,
-// previews and small imports whose result the host reads back at once. It
-// implements every capability but [Checkpointer], is safe for concurrent
-// use and keeps a record in about 240 bytes for a typical contact, its
-// email index included, outside the Go heap; [Memory.Close] gives that
-// memory back. A deleted record's bytes stay in that memory until Close.
-//
-// # SQLite
-//
-// [OpenSQLite] opens the embedded default store, a SQLite file reached
-// through the pure-Go driver modernc.org/sqlite (no cgo), with a table per
-// object type, a column per field, and an indexed key column per key spec
-// the matcher uses (options included: k_email__provider, k_email__md5);
-// [NewSQLite] uses a *sql.DB the host opened. It remembers its schemas, so
-// a reopened store finds everything it held, and keeps the audit log and
-// the sequences in the tables intake_audit and intake_sequences. It
-// implements every capability but [Checkpointer]. See [SQLite] for the
-// table layout and its SQL, and [OpenSQLite] for the pragmas.
-//
-// # PostgreSQL
-//
-// [NewPostgres] returns a sink over a *pgxpool.Pool the host owns
-// (github.com/jackc/pgx/v5), with a layout like SQLite's in a schema of the
-// host's choice: a table intake_<object> per object type with a column per
-// field in PostgreSQL types, indexed key columns k_<spec> (holding the
-// keys' text, where SQLite's hold 64-bit hashes of them), and the
-// tables intake_schema, intake_checkpoint, intake_audit and
-// intake_sequences, whose plain SQL [PostgresMigrations] returns for hosts
-// that run their own migrations (again after an upgrade: they are
-// idempotent).
-// Each batch is one transaction: creates are streamed with COPY, changed
-// rows with COPY into a temporary table applied by one UPDATE, outcomes
-// are matched by record id; lookups take one query per 1,000 keys, and a
-// table the sink fills from empty is analyzed as it grows. It
-// implements every capability above, [Checkpointer] included, and several
-// processes can share one database.
-//
-// A [TableMapping] makes it write an object type into a table the host
-// already has (its own contacts table): a column per field, a jsonb column
-// for custom fields, key columns (generated columns work), opted-out,
-// inactive and timestamp columns. [NewSQLiteTable] does the same for a
-// table in a SQLite database, with its audit log and sequences in
-// Intake's own tables beside it.
+// call, process or restart gets again: a reservation is durable once
+// Reserve returns (for a store held in the process, as long as it lives).
 //
 // # Writing a sink
 //
 // A host that keeps customer data in a store of its own implements [Sink]
 // (and ideally [Lookuper] and [Getter]) over it, and checks it with the
-// conformance kit github.com/intakehq/intake/sink/sinktest, which every sink
-// of this package passes; examples/customsink shows one over a document
-// store.
+// conformance kit [github.com/intakehq/intake/sink/sinktest], which every
+// store under this package passes; examples/customsink shows one over a
+// document store.
 package sink

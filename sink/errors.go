@@ -45,5 +45,5 @@ var ErrInvalidOp = errors.New("intake: invalid write op: build ops with a record
 var ErrSchemaConflict = errors.New("intake: schema conflicts with the stored one")
 
 // ErrFull is the cause of a RecordError for a create that would take a
-// store beyond its configured capacity (see MemoryConfig.MaxRecords).
+// store beyond its configured capacity (see [github.com/intakehq/intake/sink/memory.Config.MaxRecords]).
 var ErrFull = errors.New("intake: store is full: raise its record limit or use a persistent sink")

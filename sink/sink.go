@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/intakehq/intake"
@@ -78,10 +79,10 @@ type Op struct {
 	// record's own links go with it.
 	//
 	// Which records a sink reaches is its own (a sink documents it on
-	// its Unlinks method): Memory, SQLite and Postgres those of every
-	// object type they hold, their link fields
+	// its Unlinks method): the memory, SQLite and PostgreSQL stores those
+	// of every object type they hold, their link fields
 	// being those of the schemas they store (with the Ref each field was
-	// last given); SQLiteTable only its own table, its link fields those
+	// last given); a SQLite host table only its own table, its link fields those
 	// of the batch's schemas. A field stored without a Ref is no link:
 	// one that a version before Ref existed wrote (an activity's
 	// profile_id) keeps its ids until the store learns its Ref — which a
@@ -281,4 +282,22 @@ type KeyGuard interface {
 // whether or not the numbers are used.
 type Sequencer interface {
 	Reserve(ctx context.Context, name string, n int64) (first int64, err error)
+}
+
+// AnonymizeErases reports whether [OpAnonymize] erases field i of s: a
+// personal field ([intake.Field.Personal]), or the digest field F_md5 of a
+// personal field F (an MD5 key falls back on it, so it would still find
+// the record). A sink that implements OpAnonymize erases exactly these
+// fields; the importer's dry run counts with the same rule.
+func AnonymizeErases(s *intake.Schema, i int) bool {
+	f := s.Field(i)
+	if f.Personal {
+		return true
+	}
+	base, ok := strings.CutSuffix(f.Name, "_md5")
+	if !ok {
+		return false
+	}
+	j := s.Index(base)
+	return j >= 0 && s.Field(j).Personal
 }

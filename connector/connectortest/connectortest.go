@@ -54,187 +54,233 @@ func TestConnector(t *testing.T, conn connector.Connector, path string, want []b
 	if len(want) == 0 {
 		t.Fatal("connectortest: TestConnector needs a file with content (want is empty)")
 	}
-	ctx := context.Background()
-	var first connector.FileInfo
-	t.Run("Read", func(t *testing.T) {
-		f, err := conn.Open(ctx, path)
-		if err != nil {
-			t.Fatalf("Open(%q): %v", path, err)
+	c := connCheck{ctx: context.Background(), conn: conn, path: path, want: want}
+	t.Run("Read", func(t *testing.T) { c.first = c.read(t) })
+	t.Run("Fingerprint", c.fingerprint)
+	t.Run("Cancel", c.cancel)
+	t.Run("NotExist", c.notExist)
+	t.Run("ReaderAt", c.readerAt)
+	t.Run("Stater", c.stater)
+	t.Run("Lister", c.lister)
+	t.Run("OpenIfChanged", c.openIfChanged)
+}
+
+// connCheck holds what the subtests of TestConnector share: the connector,
+// the file and its content, and the FileInfo of the first complete read.
+type connCheck struct {
+	ctx   context.Context
+	conn  connector.Connector
+	path  string
+	want  []byte
+	first connector.FileInfo
+}
+
+// read: the file's bytes, read with small buffers, are want; io.EOF at the
+// end and again; Info before and after; Close twice; Read after Close. It
+// returns the FileInfo after the end.
+func (c *connCheck) read(t *testing.T) connector.FileInfo {
+	want := c.want
+	f, err := c.conn.Open(c.ctx, c.path)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", c.path, err)
+	}
+	info := f.Info()
+	if info.Name == "" {
+		t.Errorf("Info().Name is empty before reading")
+	}
+	if info.Size != -1 && info.Size != int64(len(want)) {
+		t.Errorf("Info().Size = %d before reading, want %d or -1", info.Size, len(want))
+	}
+	got, err := readSmall(f)
+	if err != nil {
+		t.Fatalf("reading with small buffers: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("content: got %d bytes %q..., want %d bytes %q...", len(got), head(got), len(want), head(want))
+	}
+	for i := range 2 {
+		if n, err := f.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+			t.Errorf("Read after the end (%d): (%d, %v), want (0, io.EOF)", i+1, n, err)
 		}
-		info := f.Info()
-		if info.Name == "" {
-			t.Errorf("Info().Name is empty before reading")
-		}
-		if info.Size != -1 && info.Size != int64(len(want)) {
-			t.Errorf("Info().Size = %d before reading, want %d or -1", info.Size, len(want))
-		}
-		got, err := readSmall(f)
-		if err != nil {
-			t.Fatalf("reading with small buffers: %v", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("content: got %d bytes %q..., want %d bytes %q...", len(got), head(got), len(want), head(want))
-		}
-		for i := range 2 {
-			if n, err := f.Read(make([]byte, 8)); n != 0 || err != io.EOF {
-				t.Errorf("Read after the end (%d): (%d, %v), want (0, io.EOF)", i+1, n, err)
-			}
-		}
-		first = f.Info()
-		if first.Size != -1 && first.Size != int64(len(want)) {
-			t.Errorf("Info().Size = %d after reading, want %d or -1", first.Size, len(want))
-		}
-		if first.Fingerprint() == "" {
-			t.Errorf("Info().Fingerprint() is empty after reading the whole file: give a content hash, an ETag or a size and modification time")
-		}
-		if err := f.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := f.Close(); err != nil {
-			t.Errorf("second Close: %v, want nil", err)
-		}
-		if n, err := f.Read(make([]byte, 8)); err == nil || n != 0 {
-			t.Errorf("Read after Close: (%d, %v), want an error", n, err)
-		}
-	})
-	t.Run("Fingerprint", func(t *testing.T) {
-		f, err := conn.Open(ctx, path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer f.Close()
-		if _, err := io.Copy(io.Discard, f); err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		if a, b := first.Fingerprint(), f.Info().Fingerprint(); a != b {
-			t.Errorf("Fingerprint differs between two opens of an unchanged file: %q, then %q", a, b)
-		}
-	})
-	t.Run("Cancel", func(t *testing.T) {
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		if f, err := conn.Open(cctx, path); err == nil {
-			f.Close()
-			t.Errorf("Open with a canceled context succeeded, want the context's error")
-		} else if !errors.Is(err, context.Canceled) {
-			t.Errorf("Open with a canceled context: %v, want an error wrapping context.Canceled", err)
-		}
-		cctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		f, err := conn.Open(cctx, path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer f.Close()
-		cancel()
-		done := make(chan error, 1)
-		go func() { _, err := io.Copy(io.Discard, f); done <- err }()
-		select {
-		case err := <-done:
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("Read after the context was canceled: %v, want an error wrapping context.Canceled", err)
-			}
-		case <-time.After(Prompt):
-			t.Errorf("Read did not return within %v of the context's cancellation", Prompt)
-			f.Close()
-			<-done
-		}
-	})
-	t.Run("NotExist", func(t *testing.T) {
-		f, err := conn.Open(ctx, path+".missing")
-		if err == nil {
-			f.Close()
-			t.Fatalf("Open(%q) of a missing file succeeded", path+".missing")
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Open of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
-		}
-	})
-	t.Run("ReaderAt", func(t *testing.T) {
-		f, err := conn.Open(ctx, path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer f.Close()
-		ra, ok := f.(io.ReaderAt)
-		if !ok {
-			t.Skip("the File does not implement io.ReaderAt")
-		}
-		off := len(want) / 3
-		buf := make([]byte, len(want)-off)
-		n, err := ra.ReadAt(buf, int64(off))
-		if err != nil && !(err == io.EOF && n == len(buf)) {
-			t.Fatalf("ReadAt(%d bytes at %d): %d, %v", len(buf), off, n, err)
-		}
-		if !bytes.Equal(buf[:n], want[off:]) {
-			t.Errorf("ReadAt at %d returned other bytes than the file's", off)
-		}
-		if _, err := ra.ReadAt(make([]byte, 1), int64(len(want))); err != io.EOF {
-			t.Errorf("ReadAt at the end: %v, want io.EOF", err)
-		}
-	})
-	t.Run("Stater", func(t *testing.T) {
-		st, ok := conn.(connector.Stater)
-		if !ok {
-			t.Skip("the connector does not implement Stater")
-		}
-		fi, err := st.Stat(ctx, path)
-		if err != nil {
-			t.Fatalf("Stat: %v", err)
-		}
-		if fi.Size != int64(len(want)) && fi.Size != -1 {
-			t.Errorf("Stat: Size %d, want %d", fi.Size, len(want))
-		}
-		if fi.ContentHash != "" {
-			t.Errorf("Stat: ContentHash %q, want it empty (nothing was read)", fi.ContentHash)
-		}
-		if _, err := st.Stat(ctx, path+".missing"); !errors.Is(err, fs.ErrNotExist) {
-			t.Errorf("Stat of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
-		}
-	})
-	t.Run("Lister", func(t *testing.T) {
-		l, ok := conn.(connector.Lister)
-		if !ok {
-			t.Skip("the connector does not implement Lister")
-		}
-		if strings.ContainsAny(path, `*?[\`) {
-			t.Skip("the path holds wildcard characters")
-		}
-		files, err := l.List(ctx, path)
-		if err != nil {
-			t.Fatalf("List(%q): %v", path, err)
-		}
-		if len(files) != 1 || files[0].Size != int64(len(want)) {
-			t.Fatalf("List(%q) = %+v, want the file alone, with size %d", path, files, len(want))
-		}
-		f, err := conn.Open(ctx, files[0].Name)
-		if err != nil {
-			t.Fatalf("Open of the listed name %q: %v", files[0].Name, err)
-		}
+	}
+	first := f.Info()
+	if first.Size != -1 && first.Size != int64(len(want)) {
+		t.Errorf("Info().Size = %d after reading, want %d or -1", first.Size, len(want))
+	}
+	if first.Fingerprint() == "" {
+		t.Errorf("Info().Fingerprint() is empty after reading the whole file: give a content hash, an ETag or a size and modification time")
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+	if n, err := f.Read(make([]byte, 8)); err == nil || n != 0 {
+		t.Errorf("Read after Close: (%d, %v), want an error", n, err)
+	}
+	return first
+}
+
+// fingerprint: a second open of the unchanged file gives the first read's
+// Fingerprint.
+func (c *connCheck) fingerprint(t *testing.T) {
+	f, err := c.conn.Open(c.ctx, c.path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(io.Discard, f); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if a, b := c.first.Fingerprint(), f.Info().Fingerprint(); a != b {
+		t.Errorf("Fingerprint differs between two opens of an unchanged file: %q, then %q", a, b)
+	}
+}
+
+// cancel: Open refuses a canceled context, and a File whose context is
+// canceled returns the context's error from Read within Prompt.
+func (c *connCheck) cancel(t *testing.T) {
+	cctx, cancel := context.WithCancel(c.ctx)
+	cancel()
+	if f, err := c.conn.Open(cctx, c.path); err == nil {
 		f.Close()
-	})
-	t.Run("OpenIfChanged", func(t *testing.T) {
-		_, co := conn.(connector.ConditionalOpener)
-		_, st := conn.(connector.Stater)
-		if !co && !st {
-			t.Skip("the connector implements neither ConditionalOpener nor Stater: it cannot tell an unchanged file")
+		t.Errorf("Open with a canceled context succeeded, want the context's error")
+	} else if !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a canceled context: %v, want an error wrapping context.Canceled", err)
+	}
+	cctx, cancel = context.WithCancel(c.ctx)
+	defer cancel()
+	f, err := c.conn.Open(cctx, c.path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	cancel()
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, f); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Read after the context was canceled: %v, want an error wrapping context.Canceled", err)
 		}
-		if first.ETag == "" && first.ModTime.IsZero() {
-			t.Skip("the file has neither an ETag nor a modification time to compare")
-		}
-		if f, err := connector.OpenIfChanged(ctx, conn, path, first); err == nil {
-			f.Close()
-			t.Errorf("OpenIfChanged with the FileInfo of the last read opened the unchanged file, want ErrNotModified")
-		} else if !errors.Is(err, connector.ErrNotModified) {
-			t.Errorf("OpenIfChanged of an unchanged file: %v, want an error wrapping ErrNotModified", err)
-		}
-		older := connector.FileInfo{Name: first.Name, Size: first.Size + 1, ModTime: time.Unix(1, 0), ETag: `"connectortest-other"`}
-		f, err := connector.OpenIfChanged(ctx, conn, path, older)
-		if err != nil {
-			t.Fatalf("OpenIfChanged with another file's FileInfo: %v, want the file opened", err)
-		}
+	case <-time.After(Prompt):
+		t.Errorf("Read did not return within %v of the context's cancellation", Prompt)
 		f.Close()
-	})
+		<-done
+	}
+}
+
+// notExist: opening a missing file is an error wrapping fs.ErrNotExist.
+func (c *connCheck) notExist(t *testing.T) {
+	missing := c.path + ".missing"
+	f, err := c.conn.Open(c.ctx, missing)
+	if err == nil {
+		f.Close()
+		t.Fatalf("Open(%q) of a missing file succeeded", missing)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Open of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+}
+
+// readerAt: a File that implements io.ReaderAt reads the file's bytes at
+// an offset, and io.EOF at the end.
+func (c *connCheck) readerAt(t *testing.T) {
+	want := c.want
+	f, err := c.conn.Open(c.ctx, c.path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		t.Skip("the File does not implement io.ReaderAt")
+	}
+	off := len(want) / 3
+	buf := make([]byte, len(want)-off)
+	n, err := ra.ReadAt(buf, int64(off))
+	if err != nil && !(err == io.EOF && n == len(buf)) {
+		t.Fatalf("ReadAt(%d bytes at %d): %d, %v", len(buf), off, n, err)
+	}
+	if !bytes.Equal(buf[:n], want[off:]) {
+		t.Errorf("ReadAt at %d returned other bytes than the file's", off)
+	}
+	if _, err := ra.ReadAt(make([]byte, 1), int64(len(want))); err != io.EOF {
+		t.Errorf("ReadAt at the end: %v, want io.EOF", err)
+	}
+}
+
+// stater: a connector.Stater gives the file's size and no content hash,
+// and fs.ErrNotExist for a missing file.
+func (c *connCheck) stater(t *testing.T) {
+	st, ok := c.conn.(connector.Stater)
+	if !ok {
+		t.Skip("the connector does not implement Stater")
+	}
+	fi, err := st.Stat(c.ctx, c.path)
+	if err != nil {
+		t.Fatalf("Stat: %v", err)
+	}
+	if fi.Size != int64(len(c.want)) && fi.Size != -1 {
+		t.Errorf("Stat: Size %d, want %d", fi.Size, len(c.want))
+	}
+	if fi.ContentHash != "" {
+		t.Errorf("Stat: ContentHash %q, want it empty (nothing was read)", fi.ContentHash)
+	}
+	if _, err := st.Stat(c.ctx, c.path+".missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat of a missing file: %v, want an error wrapping fs.ErrNotExist", err)
+	}
+}
+
+// lister: a connector.Lister lists the file alone for its path as the
+// pattern, under a name that opens.
+func (c *connCheck) lister(t *testing.T) {
+	l, ok := c.conn.(connector.Lister)
+	if !ok {
+		t.Skip("the connector does not implement Lister")
+	}
+	if strings.ContainsAny(c.path, `*?[\`) {
+		t.Skip("the path holds wildcard characters")
+	}
+	files, err := l.List(c.ctx, c.path)
+	if err != nil {
+		t.Fatalf("List(%q): %v", c.path, err)
+	}
+	if len(files) != 1 || files[0].Size != int64(len(c.want)) {
+		t.Fatalf("List(%q) = %+v, want the file alone, with size %d", c.path, files, len(c.want))
+	}
+	f, err := c.conn.Open(c.ctx, files[0].Name)
+	if err != nil {
+		t.Fatalf("Open of the listed name %q: %v", files[0].Name, err)
+	}
+	f.Close()
+}
+
+// openIfChanged: the first read's FileInfo gives connector.ErrNotModified,
+// another file's opens.
+func (c *connCheck) openIfChanged(t *testing.T) {
+	_, co := c.conn.(connector.ConditionalOpener)
+	_, st := c.conn.(connector.Stater)
+	if !co && !st {
+		t.Skip("the connector implements neither ConditionalOpener nor Stater: it cannot tell an unchanged file")
+	}
+	first := c.first
+	if first.ETag == "" && first.ModTime.IsZero() {
+		t.Skip("the file has neither an ETag nor a modification time to compare")
+	}
+	if f, err := connector.OpenIfChanged(c.ctx, c.conn, c.path, first); err == nil {
+		f.Close()
+		t.Errorf("OpenIfChanged with the FileInfo of the last read opened the unchanged file, want ErrNotModified")
+	} else if !errors.Is(err, connector.ErrNotModified) {
+		t.Errorf("OpenIfChanged of an unchanged file: %v, want an error wrapping ErrNotModified", err)
+	}
+	older := connector.FileInfo{Name: first.Name, Size: first.Size + 1, ModTime: time.Unix(1, 0), ETag: `"connectortest-other"`}
+	f, err := connector.OpenIfChanged(c.ctx, c.conn, c.path, older)
+	if err != nil {
+		t.Fatalf("OpenIfChanged with another file's FileInfo: %v, want the file opened", err)
+	}
+	f.Close()
 }
 
 // readSmall reads r to its end with buffers of 1 to 4096 bytes, varying,
@@ -332,170 +378,217 @@ type Fingerprinter interface {
 // query's).
 func TestSource(t *testing.T, open func(ctx context.Context) (connector.Source, error), want Want) {
 	t.Helper()
-	ctx := context.Background()
+	c := sourceCheck{ctx: context.Background(), open: open, want: want}
+	t.Run("Read", func(t *testing.T) { c.fp = c.read(t) })
+	t.Run("Fingerprint", c.fingerprint)
+	t.Run("Cancel", c.cancel)
+	t.Run("Limit", c.limit)
+	t.Run("IOTest", c.iotest)
+}
+
+// sourceCheck holds what the subtests of TestSource share: how to open the
+// source, what it must return, and the Fingerprint of the first complete
+// read ("" when unknown or not implemented).
+type sourceCheck struct {
+	ctx  context.Context
+	open func(ctx context.Context) (connector.Source, error)
+	want Want
+	fp   string
+}
+
+// read: the rows are want's, then Close twice and Read after Close. It
+// returns the source's Fingerprint once read.
+func (c *sourceCheck) read(t *testing.T) string {
+	src, err := c.open(c.ctx)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	checkRows(t, c.ctx, src, c.want)
 	var fp string
-	t.Run("Read", func(t *testing.T) {
-		src, err := open(ctx)
-		if err != nil {
-			t.Fatalf("open: %v", err)
+	if f, ok := src.(Fingerprinter); ok {
+		fp = f.Fingerprint() // "" means unknown: allowed, but it must stay ""
+	}
+	if err := src.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := src.Close(); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+	if row, err := src.Read(c.ctx); err == nil || err == io.EOF {
+		t.Errorf("Read after Close: (%v, %v), want an error other than io.EOF", row, err)
+	}
+	return fp
+}
+
+// fingerprint: a second open, once read, gives the first one's
+// Fingerprint.
+func (c *sourceCheck) fingerprint(t *testing.T) {
+	src, err := c.open(c.ctx)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer src.Close()
+	f, ok := src.(Fingerprinter)
+	if !ok {
+		t.Skip("the source does not implement Fingerprint")
+	}
+	for {
+		if _, err := src.Read(c.ctx); err != nil && !isRowError(err) {
+			break
 		}
-		checkRows(t, ctx, src, want)
-		if f, ok := src.(Fingerprinter); ok {
-			fp = f.Fingerprint() // "" means unknown: allowed, but it must stay ""
+	}
+	if got := f.Fingerprint(); got != c.fp {
+		t.Errorf("Fingerprint differs between two opens: %q, then %q", c.fp, got)
+	}
+}
+
+// cancel: a source whose context is canceled before the first row, or
+// after it, returns the context's error within want.CancelWithin rows and
+// Prompt.
+func (c *sourceCheck) cancel(t *testing.T) {
+	within := c.want.CancelWithin
+	if within <= 0 {
+		within = 256
+	}
+	for _, after := range []int{0, 1} {
+		if after <= len(c.want.Rows) {
+			c.cancelAfter(t, after, within)
 		}
-		if err := src.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+	}
+}
+
+// cancelAfter reads after rows, cancels the source's context and reads on
+// until the source stops.
+func (c *sourceCheck) cancelAfter(t *testing.T, after, within int) {
+	cctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	src, err := c.open(cctx)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer src.Close()
+	for range after {
+		if _, err := src.Read(cctx); err != nil && !isRowError(err) {
+			t.Fatalf("Read before canceling: %v", err)
 		}
-		if err := src.Close(); err != nil {
-			t.Errorf("second Close: %v, want nil", err)
-		}
-		if row, err := src.Read(ctx); err == nil || err == io.EOF {
-			t.Errorf("Read after Close: (%v, %v), want an error other than io.EOF", row, err)
-		}
-	})
-	t.Run("Fingerprint", func(t *testing.T) {
-		src, err := open(ctx)
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		defer src.Close()
-		f, ok := src.(Fingerprinter)
-		if !ok {
-			t.Skip("the source does not implement Fingerprint")
-		}
-		for {
-			if _, err := src.Read(ctx); err != nil && !isRowError(err) {
+	}
+	cancel()
+	start := time.Now()
+	n := 0
+	for {
+		_, err := src.Read(cctx)
+		if err == nil || isRowError(err) {
+			if n++; n > within {
+				t.Errorf("canceled after %d rows: Read still returned rows %d rows later, want the context's error within %d rows", after, n, within)
 				break
 			}
+			continue
 		}
-		if got := f.Fingerprint(); got != fp {
-			t.Errorf("Fingerprint differs between two opens: %q, then %q", fp, got)
+		if err == io.EOF && after+n >= len(c.want.Rows) {
+			break // the input ended first
 		}
-	})
-	t.Run("Cancel", func(t *testing.T) {
-		within := want.CancelWithin
-		if within <= 0 {
-			within = 256
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("canceled after %d rows: Read returned %v, want an error wrapping context.Canceled", after, err)
 		}
-		for _, after := range []int{0, 1} {
-			if after > len(want.Rows) {
-				continue
-			}
-			cctx, cancel := context.WithCancel(ctx)
-			src, err := open(cctx)
+		break
+	}
+	if d := time.Since(start); d > Prompt {
+		t.Errorf("canceled after %d rows: Read took %v to stop", after, d)
+	}
+}
+
+// limit: a source limited to 1 row (want.OpenLimited) fails with a fatal
+// error by its second row, and returns it again.
+func (c *sourceCheck) limit(t *testing.T) {
+	if c.want.OpenLimited == nil {
+		t.Skip("Want.OpenLimited is not set")
+	}
+	if len(c.want.Rows) < 2 {
+		t.Skip("the input has fewer than 2 rows")
+	}
+	src, err := c.want.OpenLimited(c.ctx, 1)
+	if err != nil {
+		t.Fatalf("OpenLimited(1): %v", err)
+	}
+	defer src.Close()
+	var fatal error
+	for i := 0; i < 2; i++ {
+		if _, err := src.Read(c.ctx); err != nil && !isRowError(err) {
+			fatal = err
+			break
+		}
+	}
+	if fatal == nil || fatal == io.EOF {
+		t.Fatalf("a source limited to 1 row read 2 rows (or ended with %v), want a fatal error naming the limit", fatal)
+	}
+	if _, err := src.Read(c.ctx); err == nil || isRowError(err) {
+		t.Errorf("Read after the limit's fatal error: %v, want the error again", err)
+	}
+}
+
+// iotest reads want.Input through testing/iotest readers (want.FromReader):
+// the same rows one byte at a time, by halves and with io.EOF on the data;
+// the reader's error when it fails mid-stream or times out.
+func (c *sourceCheck) iotest(t *testing.T) {
+	want := c.want
+	if want.FromReader == nil || want.Input == nil {
+		t.Skip("Want.FromReader or Want.Input is not set")
+	}
+	same := []struct {
+		name string
+		r    func() io.Reader
+	}{
+		{"OneByteReader", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(want.Input)) }},
+		{"HalfReader", func() io.Reader { return iotest.HalfReader(bytes.NewReader(want.Input)) }},
+		{"DataErrReader", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(want.Input)) }},
+	}
+	for _, tc := range same {
+		t.Run(tc.name, func(t *testing.T) {
+			src, err := want.FromReader(tc.r())
 			if err != nil {
-				cancel()
-				t.Fatalf("open: %v", err)
-			}
-			for range after {
-				if _, err := src.Read(cctx); err != nil && !isRowError(err) {
-					t.Fatalf("Read before canceling: %v", err)
-				}
-			}
-			cancel()
-			start := time.Now()
-			n := 0
-			for {
-				_, err := src.Read(cctx)
-				if err == nil || isRowError(err) {
-					if n++; n > within {
-						t.Errorf("canceled after %d rows: Read still returned rows %d rows later, want the context's error within %d rows", after, n, within)
-						break
-					}
-					continue
-				}
-				if err == io.EOF && after+n >= len(want.Rows) {
-					break // the input ended first
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Errorf("canceled after %d rows: Read returned %v, want an error wrapping context.Canceled", after, err)
-				}
-				break
-			}
-			if d := time.Since(start); d > Prompt {
-				t.Errorf("canceled after %d rows: Read took %v to stop", after, d)
-			}
-			src.Close()
-		}
-	})
-	t.Run("Limit", func(t *testing.T) {
-		if want.OpenLimited == nil {
-			t.Skip("Want.OpenLimited is not set")
-		}
-		if len(want.Rows) < 2 {
-			t.Skip("the input has fewer than 2 rows")
-		}
-		src, err := want.OpenLimited(ctx, 1)
-		if err != nil {
-			t.Fatalf("OpenLimited(1): %v", err)
-		}
-		defer src.Close()
-		var fatal error
-		for i := 0; i < 2; i++ {
-			if _, err := src.Read(ctx); err != nil && !isRowError(err) {
-				fatal = err
-				break
-			}
-		}
-		if fatal == nil || fatal == io.EOF {
-			t.Fatalf("a source limited to 1 row read 2 rows (or ended with %v), want a fatal error naming the limit", fatal)
-		}
-		if _, err := src.Read(ctx); err == nil || isRowError(err) {
-			t.Errorf("Read after the limit's fatal error: %v, want the error again", err)
-		}
-	})
-	t.Run("IOTest", func(t *testing.T) {
-		if want.FromReader == nil || want.Input == nil {
-			t.Skip("Want.FromReader or Want.Input is not set")
-		}
-		same := []struct {
-			name string
-			r    func() io.Reader
-		}{
-			{"OneByteReader", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(want.Input)) }},
-			{"HalfReader", func() io.Reader { return iotest.HalfReader(bytes.NewReader(want.Input)) }},
-			{"DataErrReader", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(want.Input)) }},
-		}
-		for _, tc := range same {
-			t.Run(tc.name, func(t *testing.T) {
-				src, err := want.FromReader(tc.r())
-				if err != nil {
-					t.Fatalf("FromReader: %v", err)
-				}
-				defer src.Close()
-				checkRows(t, ctx, src, want)
-			})
-		}
-		t.Run("ErrMidStream", func(t *testing.T) {
-			boom := errors.New("connectortest: connection reset")
-			half := want.Input[:len(want.Input)/2]
-			src, err := want.FromReader(io.MultiReader(bytes.NewReader(half), iotest.ErrReader(boom)))
-			if err != nil {
-				if !errors.Is(err, boom) {
-					t.Errorf("FromReader with a failing reader: %v, want an error wrapping the reader's", err)
-				}
-				return
+				t.Fatalf("FromReader: %v", err)
 			}
 			defer src.Close()
-			if err := drain(ctx, src); !errors.Is(err, boom) {
-				t.Errorf("reading a reader that fails mid-stream ended with %v, want an error wrapping the reader's error", err)
-			}
+			checkRows(t, c.ctx, src, want)
 		})
-		t.Run("TimeoutReader", func(t *testing.T) {
-			src, err := want.FromReader(iotest.TimeoutReader(bytes.NewReader(want.Input)))
-			if err != nil {
-				if !errors.Is(err, iotest.ErrTimeout) {
-					t.Errorf("FromReader with a TimeoutReader: %v, want an error wrapping iotest.ErrTimeout", err)
-				}
-				return
-			}
-			defer src.Close()
-			err = drain(ctx, src)
-			if err != nil && !errors.Is(err, iotest.ErrTimeout) {
-				t.Errorf("reading a TimeoutReader ended with %v, want an error wrapping iotest.ErrTimeout (or all rows)", err)
-			}
-		})
-	})
+	}
+	t.Run("ErrMidStream", c.errMidStream)
+	t.Run("TimeoutReader", c.timeoutReader)
+}
+
+// errMidStream: a reader that fails halfway gives a fatal error wrapping
+// the reader's.
+func (c *sourceCheck) errMidStream(t *testing.T) {
+	boom := errors.New("connectortest: connection reset")
+	half := c.want.Input[:len(c.want.Input)/2]
+	src, err := c.want.FromReader(io.MultiReader(bytes.NewReader(half), iotest.ErrReader(boom)))
+	if err != nil {
+		if !errors.Is(err, boom) {
+			t.Errorf("FromReader with a failing reader: %v, want an error wrapping the reader's", err)
+		}
+		return
+	}
+	defer src.Close()
+	if err := drain(c.ctx, src); !errors.Is(err, boom) {
+		t.Errorf("reading a reader that fails mid-stream ended with %v, want an error wrapping the reader's error", err)
+	}
+}
+
+// timeoutReader: a reader that times out once gives a fatal error wrapping
+// iotest.ErrTimeout, or every row after a retry.
+func (c *sourceCheck) timeoutReader(t *testing.T) {
+	src, err := c.want.FromReader(iotest.TimeoutReader(bytes.NewReader(c.want.Input)))
+	if err != nil {
+		if !errors.Is(err, iotest.ErrTimeout) {
+			t.Errorf("FromReader with a TimeoutReader: %v, want an error wrapping iotest.ErrTimeout", err)
+		}
+		return
+	}
+	defer src.Close()
+	err = drain(c.ctx, src)
+	if err != nil && !errors.Is(err, iotest.ErrTimeout) {
+		t.Errorf("reading a TimeoutReader ended with %v, want an error wrapping iotest.ErrTimeout (or all rows)", err)
+	}
 }
 
 // drain reads src to its end; it returns nil at io.EOF, else the fatal

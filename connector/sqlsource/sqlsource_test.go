@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
-
+	"github.com/intakehq/intake/internal/pgtest"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -111,10 +110,7 @@ func TestSQLText(t *testing.T) {
 // TestSQLPostgres runs against the PostgreSQL at INTAKE_TEST_POSTGRES, in a
 // schema of its own that it drops.
 func TestSQLPostgres(t *testing.T) {
-	url := os.Getenv("INTAKE_TEST_POSTGRES")
-	if url == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set; set it to a postgres:// URL to run the PostgreSQL tests")
-	}
+	url := pgtest.URL(t)
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -15,7 +15,7 @@ import (
 	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -149,7 +149,7 @@ func intakeImport(b *testing.B, path string) int {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {

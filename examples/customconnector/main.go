@@ -22,7 +22,7 @@ import (
 
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 func main() {
@@ -106,7 +106,7 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	defer store.Close()
 	im, err := importer.New(importer.Config{Sink: store})
 	if err != nil {

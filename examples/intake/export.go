@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/export"
 )
 
@@ -52,7 +53,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.close()
-	scanner, ok := st.sink.(export.Scanner)
+	scanner, ok := st.sink.(sink.Scanner)
 	if !ok {
 		return fmt.Errorf("the store %s cannot list its records", storeURL)
 	}

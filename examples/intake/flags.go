@@ -11,14 +11,16 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/connector/sftp"
 	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // parse parses flags that may come before or after the positional arguments
@@ -73,9 +75,9 @@ type store struct {
 func (st *store) jobs(ctx context.Context) (schedule.JobStore, error) {
 	cfg := schedule.StoreConfig{SinkFor: func(schedule.Job) (sink.Sink, error) { return st.sink, nil }}
 	switch s := st.sink.(type) {
-	case *sink.SQLite:
+	case *sqlite.Store:
 		return schedule.NewSQLite(ctx, s.DB(), cfg)
-	case *sink.Postgres:
+	case *postgres.Store:
 		return schedule.NewPostgres(ctx, st.pool, cfg)
 	}
 	return nil, usagef("-store %s keeps nothing between commands, so it cannot keep jobs: use sqlite:PATH or postgres://…", st.url)
@@ -112,14 +114,14 @@ func runsDir(storeURL string) (string, error) {
 func openStore(ctx context.Context, url string) (*store, error) {
 	switch {
 	case url == "memory:" || url == "memory":
-		m := sink.NewMemory(sink.MemoryConfig{})
+		m := memory.New(memory.Config{})
 		return &store{url: url, sink: m, close: m.Close}, nil
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
 		if path == "" {
 			return nil, usagef("-store %q names no file: use sqlite:PATH, e.g. sqlite:intake.db", url)
 		}
-		db, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+		db, err := sqlite.Open(ctx, path, sqlite.Config{})
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", url, err)
 		}
@@ -156,7 +158,7 @@ func openPostgres(ctx context.Context, raw string) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", redact(raw), err)
 	}
-	pg, err := sink.NewPostgres(ctx, pool, sink.PostgresConfig{Schema: schema})
+	pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema})
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", redact(raw), err)

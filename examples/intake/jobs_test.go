@@ -8,15 +8,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sqlite"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // crmMapping maps the columns of crmFile to the contact fields.
@@ -63,7 +62,7 @@ func setupCRM(t *testing.T, dir, name string) (store, path string) {
 func goRun(t *testing.T, path, file string) *importer.Report {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+	db, err := sqlite.Open(ctx, path, sqlite.Config{})
 	require.NoError(t, err)
 	defer db.Close()
 	m, err := mapping.LoadSpec(strings.NewReader(crmMapping))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/intakehq/intake/internal/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
@@ -397,24 +396,8 @@ func TestScheduleNext(t *testing.T) {
 // schema of its own. It needs INTAKE_TEST_POSTGRES.
 func TestPostgresStore(t *testing.T) {
 	t.Parallel()
-	base := os.Getenv("INTAKE_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("INTAKE_TEST_POSTGRES is not set: skipping the PostgreSQL store test (set it to a connection URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	ctx := context.Background()
-	schema := fmt.Sprintf("intake_cli_%d", time.Now().UnixNano())
-	pool, err := pgxpool.New(ctx, base)
-	require.NoError(t, err)
-	defer pool.Close()
-	_, err = pool.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		p, err := pgxpool.New(context.Background(), base)
-		if err == nil {
-			p.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			p.Close()
-		}
-	})
+	base := pgtest.URL(t)
+	schema := pgtest.Schema(t)
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	q := u.Query()
@@ -465,7 +448,7 @@ func TestPostgresStore(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Regexp(t, `manual\s+succeeded\s+\S+\s+5\s+0\s+5\s+0`, out)
 	var n int
-	require.NoError(t, pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".intake_jobs").Scan(&n))
+	require.NoError(t, pgtest.NewPool(t, "").QueryRow(context.Background(), "SELECT count(*) FROM "+schema+".intake_jobs").Scan(&n))
 	assert.Equal(t, 1, n, "the job store's tables are in the store's schema")
 
 	code, _, stderr = cli(t, "import", "-store", "postgres://nobody:secret@127.0.0.1:1/none", filepath.Join(dir, "contacts.csv"))

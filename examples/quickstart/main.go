@@ -23,7 +23,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 //go:embed contacts.csv
@@ -47,7 +47,7 @@ func run(ctx context.Context, path string) error {
 			return err
 		}
 	}
-	store, err := sink.OpenSQLite(ctx, path, sink.SQLiteConfig{})
+	store, err := sqlite.Open(ctx, path, sqlite.Config{})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 func main() {
@@ -50,12 +50,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		defer os.RemoveAll(d)
 		*dir = d
 	}
-	inbox := filepath.Join(*dir, "inbox")
-	if err := os.MkdirAll(inbox, 0o755); err != nil {
-		return err
-	}
-	file := filepath.Join(inbox, "contacts.csv")
-	if err := os.WriteFile(file, []byte("email,first_name\nanna@example.com,Anna\nbob@example.com,Bob\n"), 0o644); err != nil {
+	inbox, file, err := writeInbox(*dir)
+	if err != nil {
 		return err
 	}
 
@@ -70,7 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer jobs.Close()
-	contacts, err := sink.OpenSQLite(ctx, filepath.Join(*dir, "contacts.db"), sink.SQLiteConfig{})
+	contacts, err := sqlite.Open(ctx, filepath.Join(*dir, "contacts.db"), sqlite.Config{})
 	if err != nil {
 		return err
 	}
@@ -110,20 +106,43 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Minute 2 and 4 bring a new contact; minute 3 the file is unchanged.
-	change := func(i int) error {
-		if i%2 == 1 {
-			return nil
-		}
-		f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
+	if err := waitForRuns(ctx, s, fake, done, *runs, file); err != nil {
+		return err
+	}
+	stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.Stop(stop); err != nil {
+		return err
+	}
+	return printHistory(ctx, jobs, job.ID, out)
+}
+
+// writeInbox creates the inbox under dir, the local root of the file
+// connector, and in it the file the job imports: two contacts.
+func writeInbox(dir string) (inbox, file string, err error) {
+	inbox = filepath.Join(dir, "inbox")
+	if err := os.MkdirAll(inbox, 0o755); err != nil {
+		return "", "", err
+	}
+	file = filepath.Join(inbox, "contacts.csv")
+	if err := os.WriteFile(file, []byte("email,first_name\nanna@example.com,Anna\nbob@example.com,Bob\n"), 0o644); err != nil {
+		return "", "", err
+	}
+	return inbox, file, nil
+}
+
+// waitForRuns waits for runs scheduled runs, changing the file after each
+// (addContact). With the fake clock it moves the clock a minute and has
+// the scheduler run what is due; else the scheduler runs in the
+// background on the system clock.
+func waitForRuns(ctx context.Context, s *schedule.Scheduler, fake *scheduletest.Clock, done <-chan schedule.Run, runs int, file string) error {
+	if fake == nil {
+		if err := s.Start(ctx); err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(f, "new%d@example.com,New %d\n", i, i)
-		return errors.Join(err, f.Close())
 	}
-	if *fast {
-		for i := 1; i <= *runs; i++ {
+	for i := 1; i <= runs; i++ {
+		if fake != nil {
 			fake.Advance(time.Minute)
 			if _, err := s.Tick(ctx); err != nil {
 				return err
@@ -131,28 +150,32 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if err := s.Idle(ctx); err != nil {
 				return err
 			}
-			<-done
-			if err := change(i + 1); err != nil {
-				return err
-			}
 		}
-	} else {
-		if err := s.Start(ctx); err != nil {
+		<-done
+		if err := addContact(file, i+1); err != nil {
 			return err
 		}
-		for i := 1; i <= *runs; i++ {
-			<-done
-			if err := change(i + 1); err != nil {
-				return err
-			}
-		}
 	}
-	stop, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := s.Stop(stop); err != nil {
+	return nil
+}
+
+// addContact appends a contact to the file before run i when i is even:
+// runs 2 and 4 bring a new contact, run 3 finds the file unchanged.
+func addContact(file string, i int) error {
+	if i%2 == 1 {
+		return nil
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
 		return err
 	}
-	history, err := jobs.ListRuns(ctx, schedule.RunFilter{JobID: job.ID})
+	_, err = fmt.Fprintf(f, "new%d@example.com,New %d\n", i, i)
+	return errors.Join(err, f.Close())
+}
+
+// printHistory prints the runs of job id, oldest first.
+func printHistory(ctx context.Context, jobs schedule.JobStore, id string, out io.Writer) error {
+	history, err := jobs.ListRuns(ctx, schedule.RunFilter{JobID: id})
 	if err != nil {
 		return err
 	}

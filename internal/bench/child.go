@@ -22,6 +22,7 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // Figures is what a child process prints on stdout, as JSON.
@@ -57,7 +58,7 @@ type Figures struct {
 	IndexAfter  int64   `json:"index_heap_after,omitempty"`
 
 	// Memory and keyindex modes: what the memory sink keeps off the Go heap
-	// (mmap'd arena and index tables, sink.Memory.Stats), after the run; and
+	// (mmap'd arena and index tables, memory.Store.Stats), after the run; and
 	// its index bytes around the Lookup that builds the key index.
 	OffHeap         int64 `json:"off_heap_bytes,omitempty"`
 	OffHeapIdxStart int64 `json:"off_heap_index_before,omitempty"`
@@ -123,7 +124,7 @@ func runChild(o childOptions) (*Figures, error) {
 		f.Close()
 	}
 	res.HeapAfter = heapAfterGC()
-	if m, ok := keep.(*sink.Memory); ok {
+	if m, ok := keep.(*memory.Store); ok {
 		res.OffHeap = m.Stats().OffHeapBytes
 	}
 	runtime.KeepAlive(keep)
@@ -232,7 +233,7 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 	var closeSink func() error
 	switch o.mode {
 	case "memory":
-		snk = sink.NewMemory(sink.MemoryConfig{})
+		snk = memory.New(memory.Config{})
 	case "sqlite":
 		path := filepath.Join(o.dir, "bench.db")
 		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
@@ -310,7 +311,7 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 func childKeyIndex(o childOptions, res *Figures) (any, error) {
 	ctx := context.Background()
 	start := time.Now()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	src, err := connector.OpenCSVFile(o.file, connector.CSVConfig{})
 	if err != nil {
 		return nil, err

@@ -29,8 +29,8 @@
 // resident set size (the child's rusage Maxrss) belongs to that mode alone:
 //
 //	csv      encoding/csv with ReuseRecord, counting rows: the floor
-//	memory   importer.Run (add_and_update, sync on email) into sink.NewMemory
-//	sqlite   the same into a fresh sink.OpenSQLite file, DIR/bench.db
+//	memory   importer.Run (add_and_update, sync on email) into memory.New
+//	sqlite   the same into a fresh sqlite.Open file, DIR/bench.db
 //	sqlite3  the sqlite3 shell: .import of the file into a table with a
 //	         unique index on email (skipped when sqlite3 is not on PATH)
 //
@@ -39,7 +39,7 @@
 // figures: the peak of HeapInuse (sampled every 2ms through runtime/metrics)
 // and HeapAlloc after a GC before and after the run; in the memory mode the
 // difference, with the sink still alive, plus what the sink keeps off the Go
-// heap (sink.Memory.Stats: its mmap'd arena and index tables), divided by
+// heap (memory.Store.Stats: its mmap'd arena and index tables), divided by
 // the stored records is the memory sink's cost per contact, key index
 // included.
 //

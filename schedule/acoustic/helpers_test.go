@@ -16,7 +16,7 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 )
 
 // setup returns a SQLite job store on a test clock.
@@ -67,10 +67,10 @@ func tick(t *testing.T, s *schedule.Scheduler) {
 
 // seedStore returns a memory store holding the contacts ann@x.io and
 // ben@x.io.
-func seedStore(t *testing.T) *sink.Memory {
+func seedStore(t *testing.T) *memory.Store {
 	t.Helper()
 	ctx := context.Background()
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { _ = mem.Close() })
 	spec, err := importer.ParseJobSpec([]byte(`{"action": "create"}`))
 	require.NoError(t, err)
@@ -87,7 +87,7 @@ func seedStore(t *testing.T) *sink.Memory {
 }
 
 // contactsByEmail returns the stored contacts by email.
-func contactsByEmail(t *testing.T, mem *sink.Memory) map[string]*intake.Record {
+func contactsByEmail(t *testing.T, mem *memory.Store) map[string]*intake.Record {
 	t.Helper()
 	ctx := context.Background()
 	schema, err := mem.Schema(ctx, intake.ObjectContact)
@@ -120,7 +120,7 @@ func runJob(t *testing.T, cfg importer.Config, job importer.Job) *importer.Repor
 }
 
 // seed creates a record of schema for each row of data.
-func seed(t *testing.T, mem *sink.Memory, schema *intake.Schema, data string) {
+func seed(t *testing.T, mem *memory.Store, schema *intake.Schema, data string) {
 	t.Helper()
 	runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "seed.csv", data), Schema: schema, Action: identity.Create, Identity: importer.NoSync()})
 }

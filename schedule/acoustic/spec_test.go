@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule/acoustic"
-	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func loadAcoustic(t *testing.T, xml string) *acoustic.Map {
@@ -39,7 +38,7 @@ func TestJobSpecOptOut(t *testing.T) {
 	require.NoError(t, err, "the spec saves and reads back: %s", out)
 	assert.Equal(t, spec, back)
 
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	seed(t, mem, intake.ContactSchema(), "email,first_name\nann@x.io,Ann\nbob@x.io,Bob\n")
 	job, err := spec.Job(ctx, mem, csvSource(t, "out.tsv", "EMAIL\nann@x.io\nnobody@x.io\n"))
@@ -73,7 +72,7 @@ func TestJobSpecKeysConsentAndLists(t *testing.T) {
 	require.Len(t, spec.Consent, 1)
 	assert.Equal(t, "sms", spec.Consent[0].Name)
 	assert.Equal(t, []string{"289032"}, spec.Lists)
-	mem := sink.NewMemory(sink.MemoryConfig{})
+	mem := memory.New(memory.Config{})
 	t.Cleanup(func() { mem.Close() })
 	job, err := spec.Job(ctx, mem, csvSource(t, "in.csv", "EMAIL,STATUS\nann@x.io,OPTED-IN\n"))
 	require.NoError(t, err)

@@ -1,5 +1,3 @@
-// Package scheduletest holds test helpers for package schedule: a fake
-// clock that moves only when told.
 package scheduletest
 
 import (

@@ -60,6 +60,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
 )
 
 // Format is an export file format.
@@ -84,11 +85,6 @@ func ParseFormat(name string) (Format, error) {
 		return FormatXLSX, nil
 	}
 	return "", fmt.Errorf("intake: unknown export format %q (want csv, jsonl or xlsx)", name)
-}
-
-// Scanner streams stored records; sink.Scanner implements it.
-type Scanner interface {
-	Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error
 }
 
 // Options select what is exported.
@@ -131,7 +127,7 @@ func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, er
 
 // Export streams every record of schema s from src through opt.Filter to w in
 // format f, and returns the number of records written.
-func Export(ctx context.Context, w io.Writer, f Format, s *intake.Schema, src Scanner, opt Options) (int64, error) {
+func Export(ctx context.Context, w io.Writer, f Format, s *intake.Schema, src sink.Scanner, opt Options) (int64, error) {
 	ew, err := NewWriter(w, f, s, opt)
 	if err != nil {
 		return 0, err

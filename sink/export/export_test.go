@@ -11,18 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/export"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // setup returns a memory store holding two contacts, one opted out.
-func setup(t testing.TB) *sink.Memory {
-	s := sink.NewMemory(sink.MemoryConfig{})
+func setup(t testing.TB) *memory.Store {
+	s := memory.New(memory.Config{})
 	schema := intake.ContactSchema()
 	a := intake.NewRecord(schema)
 	a.ID = "1"
@@ -126,7 +126,7 @@ func TestJSONLFieldsAndFilter(t *testing.T) {
 }
 
 func ExampleExport() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	rec := intake.NewRecord(intake.ContactSchema())
 	rec.ID = "c1"
 	rec.Set("email", intake.Text("anna@example.de"))

@@ -14,18 +14,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"github.com/xuri/excelize/v2"
-
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/export"
+	"github.com/intakehq/intake/sink/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 )
 
 // xlsxSetup returns the store of setup with a 13-digit contact_id on the
 // first contact.
-func xlsxSetup(t testing.TB) *sink.Memory {
+func xlsxSetup(t testing.TB) *memory.Store {
 	s := setup(t)
 	schema := intake.ContactSchema()
 	got, err := s.Get(context.Background(), schema, []string{"1"})
@@ -386,7 +386,7 @@ func TestXLSXMemoryFlat(t *testing.T) {
 
 // An XLSX export read back with excelize.
 func ExampleExport_xlsx() {
-	store := sink.NewMemory(sink.MemoryConfig{})
+	store := memory.New(memory.Config{})
 	schema := intake.ContactSchema()
 	var ops []*sink.Op
 	for i, c := range []struct{ id, email, name, birthday, value string }{

@@ -67,7 +67,7 @@ func testLifecycle(k *kit) {
 	b.Values[contact.Index("birthday")] = intake.Date(1980, 5, 6)
 	c := person("c", "c@example.com", "Cem", "Can")
 	k.write(create(a), create(b), create(c), optOut("b"))
-	if k.f.Lookup { // the email index exists before the ops
+	if k.c.lookup { // the email index exists before the ops
 		require.Len(t, k.lookup(byEmail, "a@example.com", "b@example.com", "c@example.com"), 3)
 	}
 
@@ -101,7 +101,7 @@ func testLifecycle(k *kit) {
 	}
 	require.True(t, rb.OptedOut, "anonymize keeps the flags")
 	require.False(t, rb.Inactive)
-	if k.f.Scan {
+	if k.c.scan {
 		var ids []string
 		require.NoError(t, k.s.(sink.Scanner).Scan(k.ctx(), contact, func(r *intake.Record) error {
 			ids = append(ids, r.ID)
@@ -112,10 +112,10 @@ func testLifecycle(k *kit) {
 		}))
 		require.Equal(t, []string{"a", "b"}, ids, "Scan leaves deleted records out")
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 2, k.count(intake.ObjectContact))
 	}
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"a@example.com": {"a"}}, k.lookup(byEmail, "a@example.com", "b@example.com", "c@example.com"),
 			"an inactive record is still found; anonymized and deleted ones are not")
 		// A spec first used now: its keys come from what is left.
@@ -192,7 +192,7 @@ func testLifecycleFailures(k *kit) {
 	require.True(t, r.Inactive)
 	require.True(t, r.Get("first_name").IsNull())
 	require.Equal(t, "Young", r.Get("last_name").Str())
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Empty(t, k.lookup(byEmail, "x@example.com"))
 	}
 	_, err := k.failWrite(lifecycle(sink.OpDelete, "x", auditAt(6, "r")), update(person("x", "", "Zed", "")))
@@ -230,7 +230,7 @@ func testInactive(k *kit) {
 	require.True(t, got["on"].OptedOut)
 	require.False(t, got["off"].Inactive, "an update never changes the inactive flag")
 	require.Equal(t, "Offer", got["off"].Get("first_name").Str())
-	if k.f.Scan {
+	if k.c.scan {
 		flags := map[string]bool{}
 		require.NoError(t, k.s.(sink.Scanner).Scan(k.ctx(), contact, func(r *intake.Record) error {
 			flags[r.ID] = r.Inactive
@@ -352,7 +352,7 @@ func testKeyOptions(k *kit) {
 	require.Equal(t, map[intake.Key][]string{third: {"3"}}, k.lookupIn(hashed, hash, other, third))
 	require.Equal(t, []string{"5"}, k.lookupIn(hashed, byEmail, "jdoe+other@gmail.com")["jdoe+other@gmail.com"])
 
-	if k.f.Lifecycle {
+	if k.c.lifecycle {
 		// Anonymizing erases the digest of a personal field too: an MD5
 		// key no longer finds the record by its email_md5.
 		anon := &sink.Op{Kind: sink.OpAnonymize, Record: mk("4", "", ""), Audit: auditAt(9, "erasure request")}

@@ -72,12 +72,37 @@ func (k *kit) scanIDs(s *intake.Schema) []string {
 // activities are interleaved, as a run whose links create stubs writes
 // them: outcomes, what each object type holds afterwards, ids shared by
 // two object types, a failing batch that applies none of its types, and
-// lifecycle ops among the others.
+// lifecycle ops among the others. Each phase builds on the store the one
+// before left.
 func testMixedBatches(k *kit) {
-	t := k.t
 	for _, s := range []*intake.Schema{accounts, contact, events} {
 		k.ensure(s)
 	}
+	mixedWrites(k)
+	mixedSharedID(k)
+	if k.f.AllOrNothing {
+		mixedFailedBatch(k)
+	}
+	if k.c.lifecycle {
+		mixedLifecycle(k)
+	}
+}
+
+// counts requires, when the sink counts, the stored records of each object
+// type of want.
+func (k *kit) counts(want map[string]int64) {
+	k.t.Helper()
+	if k.c.count {
+		for obj, n := range want {
+			require.Equal(k.t, n, k.count(obj), obj)
+		}
+	}
+}
+
+// mixedWrites: creates, updates and opt-outs of three object types,
+// interleaved, and what each type holds afterwards.
+func mixedWrites(k *kit) {
+	t := k.t
 	out := k.write(
 		create(account("a1", "A1", "Acme")),
 		create(person("c1", "c1@example.com", "Cleo", "")),
@@ -117,27 +142,23 @@ func testMixedBatches(k *kit) {
 	require.Equal(t, "c1", evs["e1"].Get("profile_id").Str())
 	require.Equal(t, []string{"c1"}, evs["e2"].Get("watchers").Items())
 	require.Equal(t, "mail", evs["e3"].Get("type").Str())
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"A1": {"a1"}, "A3": {"a3"}}, k.lookupIn(accounts, intake.Keys("account_id"), "A1", "A3", "E1"))
 		require.Equal(t, map[intake.Key][]string{"E3": {"e3"}}, k.lookupIn(events, intake.Keys("event_id"), "E3", "A1"))
 		require.Equal(t, map[intake.Key][]string{"c2@example.com": {"c2"}}, k.lookup(byEmail, "c2@example.com"))
 	}
-	if k.f.Scan {
+	if k.c.scan {
 		require.Equal(t, []string{"a1", "a2", "a3"}, k.scanIDs(accounts))
 		require.Equal(t, []string{"c1", "c2", "c3"}, k.scanIDs(contact))
 		require.Equal(t, []string{"e1", "e2", "e3"}, k.scanIDs(events))
 	}
-	counts := func(want map[string]int64) {
-		t.Helper()
-		if k.f.Count {
-			for obj, n := range want {
-				require.Equal(t, n, k.count(obj), obj)
-			}
-		}
-	}
-	counts(map[string]int64{intake.ObjectAccount: 3, intake.ObjectContact: 3, intake.ObjectActivity: 3})
+	k.counts(map[string]int64{intake.ObjectAccount: 3, intake.ObjectContact: 3, intake.ObjectActivity: 3})
+}
 
-	// One id, two object types, in one batch: each op finds its own.
+// mixedSharedID: one id, two object types, in one batch: each op finds its
+// own record.
+func mixedSharedID(k *kit) {
+	t := k.t
 	k.write(create(account("x", "AX", "X Corp")), create(person("x", "x@example.com", "Xe", "")))
 	require.Equal(t, []intake.Outcome{intake.OutcomeUpdated, intake.OutcomeOptedOut, intake.OutcomeUnchanged},
 		k.write(update(account("x", "", "X Ltd")), optOut("x"), update(person("x", "", "Xe", ""))))
@@ -145,64 +166,71 @@ func testMixedBatches(k *kit) {
 	require.False(t, k.getIn(accounts, "x")["x"].OptedOut, "the contact's opt-out leaves the account alone")
 	require.Equal(t, "Xe", k.get("x").Get("first_name").Str())
 	require.True(t, k.get("x").OptedOut)
-	counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
+	k.counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
+}
 
-	if k.f.AllOrNothing {
-		ghost := event("ghost", "", "x", "")
-		ghost.Line = 77
-		batch := []*sink.Op{
-			create(account("a4", "A4", "Dyn")),
-			update(person("c2", "", "Changed", "")),
-			create(event("e4", "E4", "visit", "c2")),
-			update(account("a1", "", "Changed")),
-			update(ghost),
-			create(person("c4", "", "", "")),
-		}
-		_, err := k.failWrite(batch...)
-		var re *sink.RecordError
-		require.ErrorAs(t, err, &re)
-		require.Equal(t, "ghost", re.ID)
-		require.Equal(t, 77, re.Line)
-		require.ErrorIs(t, err, sink.ErrNotFound)
-		for _, op := range batch {
-			require.Equal(t, intake.OutcomeNone, op.Outcome, "a failed batch sets no outcome")
-		}
-		require.Empty(t, k.getIn(accounts, "a4"), "a failed batch creates no account")
-		require.Empty(t, k.getIn(events, "e4"), "a failed batch creates no activity")
-		require.Nil(t, k.get("c4"), "a failed batch creates no contact")
-		require.Equal(t, "Cemal", k.get("c2").Get("first_name").Str())
-		require.Equal(t, "Acme Inc", k.getIn(accounts, "a1")["a1"].Get("name").Str())
-		counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
+// mixedFailedBatch: a batch of three object types whose one op fails
+// applies none of its ops, of any type.
+func mixedFailedBatch(k *kit) {
+	t := k.t
+	ghost := event("ghost", "", "x", "")
+	ghost.Line = 77
+	batch := []*sink.Op{
+		create(account("a4", "A4", "Dyn")),
+		update(person("c2", "", "Changed", "")),
+		create(event("e4", "E4", "visit", "c2")),
+		update(account("a1", "", "Changed")),
+		update(ghost),
+		create(person("c4", "", "", "")),
 	}
+	_, err := k.failWrite(batch...)
+	var re *sink.RecordError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, "ghost", re.ID)
+	require.Equal(t, 77, re.Line)
+	require.ErrorIs(t, err, sink.ErrNotFound)
+	for _, op := range batch {
+		require.Equal(t, intake.OutcomeNone, op.Outcome, "a failed batch sets no outcome")
+	}
+	require.Empty(t, k.getIn(accounts, "a4"), "a failed batch creates no account")
+	require.Empty(t, k.getIn(events, "e4"), "a failed batch creates no activity")
+	require.Nil(t, k.get("c4"), "a failed batch creates no contact")
+	require.Equal(t, "Cemal", k.get("c2").Get("first_name").Str())
+	require.Equal(t, "Acme Inc", k.getIn(accounts, "a1")["a1"].Get("name").Str())
+	k.counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
+}
 
-	if k.f.Lifecycle {
-		ops := []*sink.Op{
-			create(account("a5", "A5", "Echo")),
-			lifecycle(sink.OpInactivate, "c2", auditAt(0, "left")),
-			lifecycleOf(sink.OpDelete, accounts, "a3", auditAt(1, "closed")),
-			create(event("e5", "E5", "call", "c2")),
-			lifecycle(sink.OpAnonymize, "c1", auditAt(2, "erasure request")),
-			update(event("e3", "", "letter", "")),
-			lifecycleOf(sink.OpDelete, events, "e2", auditAt(3, "spam")),
-		}
-		require.Equal(t, []intake.Outcome{intake.OutcomeCreated, intake.OutcomeInactivated, intake.OutcomeDeleted, intake.OutcomeCreated,
-			intake.OutcomeAnonymized, intake.OutcomeUpdated, intake.OutcomeDeleted}, k.write(ops...))
-		require.Len(t, k.getIn(accounts, "a3", "a5"), 1)
-		require.NotNil(t, k.getIn(accounts, "a5")["a5"])
-		require.True(t, k.get("c2").Inactive)
-		require.True(t, k.get("c1").Get("email").IsNull())
-		evs := k.getIn(events, "e2", "e3", "e5")
-		require.Len(t, evs, 2)
-		require.Equal(t, "letter", evs["e3"].Get("type").Str())
-		require.Equal(t, "c2", evs["e5"].Get("profile_id").Str())
-		requireAudit(k, []sink.AuditEntry{wantAudit(ops[2])}, k.auditLog(intake.ObjectAccount, ""), "accounts' log")
-		requireAudit(k, []sink.AuditEntry{wantAudit(ops[1]), wantAudit(ops[4])}, k.auditLog(intake.ObjectContact, ""), "contacts' log")
-		requireAudit(k, []sink.AuditEntry{wantAudit(ops[6])}, k.auditLog(intake.ObjectActivity, ""), "activities' log")
-		counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
-		if k.f.Lookup {
-			require.Empty(t, k.lookupIn(accounts, intake.Keys("account_id"), "A3"))
-			require.Equal(t, map[intake.Key][]string{"A5": {"a5"}}, k.lookupIn(accounts, intake.Keys("account_id"), "A5"))
-			require.Empty(t, k.lookup(byEmail, "c1@example.com"))
-		}
+// mixedLifecycle: lifecycle ops of three object types among creates and
+// updates, each type's audit log, and the keys of deleted and anonymized
+// records.
+func mixedLifecycle(k *kit) {
+	t := k.t
+	ops := []*sink.Op{
+		create(account("a5", "A5", "Echo")),
+		lifecycle(sink.OpInactivate, "c2", auditAt(0, "left")),
+		lifecycleOf(sink.OpDelete, accounts, "a3", auditAt(1, "closed")),
+		create(event("e5", "E5", "call", "c2")),
+		lifecycle(sink.OpAnonymize, "c1", auditAt(2, "erasure request")),
+		update(event("e3", "", "letter", "")),
+		lifecycleOf(sink.OpDelete, events, "e2", auditAt(3, "spam")),
+	}
+	require.Equal(t, []intake.Outcome{intake.OutcomeCreated, intake.OutcomeInactivated, intake.OutcomeDeleted, intake.OutcomeCreated,
+		intake.OutcomeAnonymized, intake.OutcomeUpdated, intake.OutcomeDeleted}, k.write(ops...))
+	require.Len(t, k.getIn(accounts, "a3", "a5"), 1)
+	require.NotNil(t, k.getIn(accounts, "a5")["a5"])
+	require.True(t, k.get("c2").Inactive)
+	require.True(t, k.get("c1").Get("email").IsNull())
+	evs := k.getIn(events, "e2", "e3", "e5")
+	require.Len(t, evs, 2)
+	require.Equal(t, "letter", evs["e3"].Get("type").Str())
+	require.Equal(t, "c2", evs["e5"].Get("profile_id").Str())
+	requireAudit(k, []sink.AuditEntry{wantAudit(ops[2])}, k.auditLog(intake.ObjectAccount, ""), "accounts' log")
+	requireAudit(k, []sink.AuditEntry{wantAudit(ops[1]), wantAudit(ops[4])}, k.auditLog(intake.ObjectContact, ""), "contacts' log")
+	requireAudit(k, []sink.AuditEntry{wantAudit(ops[6])}, k.auditLog(intake.ObjectActivity, ""), "activities' log")
+	k.counts(map[string]int64{intake.ObjectAccount: 4, intake.ObjectContact: 4, intake.ObjectActivity: 3})
+	if k.c.lookup {
+		require.Empty(t, k.lookupIn(accounts, intake.Keys("account_id"), "A3"))
+		require.Equal(t, map[intake.Key][]string{"A5": {"a5"}}, k.lookupIn(accounts, intake.Keys("account_id"), "A5"))
+		require.Empty(t, k.lookup(byEmail, "c1@example.com"))
 	}
 }

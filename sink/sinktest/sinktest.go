@@ -1,13 +1,15 @@
 // Package sinktest is a conformance kit for implementations of
 // [sink.Sink], in the manner of testing/fstest's TestFS and river's driver
 // test suite: a sink author calls [Run] from a test with a function that
-// opens a fresh, empty sink, and says with [Features] which optional
-// capabilities the sink has. Intake's own memory, SQLite and PostgreSQL
-// sinks all pass it.
+// opens a fresh, empty sink. The kit finds the sink's optional
+// capabilities by type assertion, as the importer does, and tests every
+// one the sink implements; [Features] holds only what no method tells (a
+// batch applied in one transaction, say). Intake's own memory, SQLite and
+// PostgreSQL sinks all pass it.
 //
 //	func TestConformance(t *testing.T) {
 //		sinktest.Run(t, func(t *testing.T) sink.Sink { return mystore.New(t.TempDir()) },
-//			sinktest.Features{Lookup: true, Get: true, AllOrNothing: true})
+//			sinktest.Features{AllOrNothing: true})
 //	}
 //
 // # What it checks
@@ -23,7 +25,8 @@
 // several matches oldest first, key specs with options (email provider
 // rules, MD5) finding records written before their first use. Scan order
 // and projection, Count, SchemaReader, concurrent readers during writes,
-// checkpoints. Lifecycle ops (inactivate, delete, anonymize: outcomes,
+// checkpoints, and a batch of the size a [sink.BatchSizer] asks for.
+// Lifecycle ops (inactivate, delete, anonymize: outcomes,
 // what each keeps, the audit log, failures), the inactive flag round trip,
 // and sequences whose reservations never overlap, even concurrently.
 // Identity under several writers, for a sink that implements
@@ -43,8 +46,18 @@
 // sink.Unlinker (one written before Op.Unlink existed) is never sent an
 // op with Unlink, and the kit sends it none.
 //
-// Tests that need a capability the sink lacks are skipped with a message.
-// Every test opens its own sink and runs in parallel with the others.
+// # Capabilities
+//
+// Each test runs on the sink open returns, with the capabilities its type
+// has: [sink.Lookuper], [sink.Getter], [sink.Scanner], [sink.Counter],
+// [sink.SchemaReader], [sink.Checkpointer], [sink.Auditor] (lifecycle
+// ops), [sink.Sequencer] and [sink.BatchSizer] when it implements them;
+// [sink.Concurrent], [sink.Unlinker] and [sink.KeyGuard] when it
+// implements them and reports true. A sink that wraps another should
+// implement only the capabilities it passes on. A test that needs a
+// capability the sink lacks, or a [Features] field left unset, is skipped
+// with a message that names it. Every test opens its own sink and runs
+// in parallel with the others.
 package sinktest
 
 import (
@@ -57,208 +70,230 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Features says which optional capabilities of a sink [Run] tests. A
-// feature that is set but not implemented by the sink fails the test; a
-// capability the sink implements but the features leave out is not tested.
+// Features says what a sink does that [Run] cannot tell from its type:
+// each field is a promise about the sink's store or its configuration,
+// which no method of the sink states. The kit finds the optional
+// capabilities themselves by type assertion (see the package doc). The
+// zero value promises nothing: the tests that need a promise are skipped.
 type Features struct {
-	// Lookup: the sink implements [sink.Lookuper].
-	Lookup bool
-	// Get: the sink implements [sink.Getter].
-	Get bool
-	// Scan: the sink implements [sink.Scanner].
-	Scan bool
-	// Count: the sink implements [sink.Counter].
-	Count bool
-	// SchemaReader: the sink implements [sink.SchemaReader].
-	SchemaReader bool
-	// Concurrent: the sink implements [sink.Concurrent] and reports true;
-	// Lookup, Get and Scan run beside Write.
-	Concurrent bool
 	// AllOrNothing: Write applies a batch in one transaction, all of its ops
-	// or none (n is 0 on any error, no outcome is set).
+	// or none (n is 0 on any error, no outcome is set). A declaration: a
+	// sink that applies part of a failed batch keeps the [sink.Sink]
+	// contract too (n < len(batch) with an error), so only its author can
+	// say which it is.
 	AllOrNothing bool
-	// Checkpoint: the sink implements [sink.Checkpointer].
-	Checkpoint bool
-	// TextNUL: text values may hold NUL bytes. PostgreSQL cannot store
-	// them; Intake's mapper never produces them.
+	// TextNUL: text values may hold NUL bytes. A declaration: a store that
+	// cannot hold them (PostgreSQL) fails such a write, which Intake's
+	// mapper never asks for.
 	TextNUL bool
 	// Contacts: the sink stores contacts only (a host's contacts table, say):
 	// the tests of other object types and of schema evolution are
 	// skipped, and the round trip of every value kind writes contacts
 	// with a custom field of every type (x_name, x_active, …), which the
-	// sink must store (in a JSON column, say). All leaves it false.
+	// sink must store (in a JSON column, say). A declaration: which object
+	// types a sink stores is its configuration, and a write of another
+	// type fails in the same way as a broken write would.
 	Contacts bool
 	// Schemas: schema evolution is tested (a field added, a field's type
 	// changed to another of the same kind, a conflicting kind refused with
-	// [sink.ErrSchemaConflict]). Sinks with a fixed schema leave it false.
+	// [sink.ErrSchemaConflict]). A declaration: a sink with a fixed schema
+	// (a host's table) refuses new fields, as it should. It needs a
+	// [sink.Lookuper] and a [sink.Getter], and Contacts unset.
 	Schemas bool
-	// Lifecycle: the sink implements [sink.Auditor], applies lifecycle ops
-	// ([sink.OpInactivate], [sink.OpDelete], [sink.OpAnonymize]) and
-	// stores [intake.Record.Inactive]. Its tests read records back, so
-	// they also need Get or Scan.
-	Lifecycle bool
-	// Sequencer: the sink implements [sink.Sequencer].
-	Sequencer bool
-	// Unlink: the sink implements [sink.Unlinker], reports true, and
-	// applies [sink.Op.Unlink] on deletes and anonymizations. Its tests
-	// need Lifecycle and Get or Scan. Without it, a sink with Lifecycle
-	// that implements sink.Unlinker and reports false must refuse an op
-	// with Unlink, which the kit checks; one that does not implement
-	// sink.Unlinker is never sent such an op (the importer refuses a job
-	// that removes links first), and the kit skips that check.
-	Unlink bool
 	// Reopen, when set, opens another handle on the store that s (a sink
 	// open returned) writes to — another connection pool, another sink
 	// value — as a second process would. The test of several writers
 	// gives each its own handle; without Reopen they share s, which then
-	// needs Concurrent. The tests of [sink.KeyGuard] run on every sink
-	// that implements it and reports true.
+	// needs [sink.Concurrent]. Only the sink's author knows how to reach
+	// its store a second time.
 	Reopen func(t *testing.T, s sink.Sink) sink.Sink
 }
 
-// All returns the features of a sink that implements every capability
-// (the memory and SQLite sinks): every field true but Checkpoint and
-// Contacts.
-func All() Features {
-	return Features{Lookup: true, Get: true, Scan: true, Count: true, SchemaReader: true,
-		Concurrent: true, AllOrNothing: true, TextNUL: true, Schemas: true, Lifecycle: true, Sequencer: true, Unlink: true}
+// caps are the optional capabilities of a sink, found by type assertion.
+type caps struct {
+	lookup, get, scan, count, schemaReader, checkpoint, lifecycle, sequencer, batchSizer bool
+	// concurrent, unlink and keyGuard: implemented and reporting true.
+	concurrent, unlink, keyGuard bool
+	// unlinkRefused: a sink.Unlinker that reports false.
+	unlinkRefused bool
 }
 
-// kit is the state of one test: its sink and features.
+// capsOf returns the capabilities of s.
+func capsOf(s sink.Sink) caps {
+	var c caps
+	_, c.lookup = s.(sink.Lookuper)
+	_, c.get = s.(sink.Getter)
+	_, c.scan = s.(sink.Scanner)
+	_, c.count = s.(sink.Counter)
+	_, c.schemaReader = s.(sink.SchemaReader)
+	_, c.checkpoint = s.(sink.Checkpointer)
+	_, c.lifecycle = s.(sink.Auditor)
+	_, c.sequencer = s.(sink.Sequencer)
+	_, c.batchSizer = s.(sink.BatchSizer)
+	if x, ok := s.(sink.Concurrent); ok {
+		c.concurrent = x.Concurrent()
+	}
+	if x, ok := s.(sink.Unlinker); ok {
+		c.unlink, c.unlinkRefused = x.Unlinks(), !x.Unlinks()
+	}
+	if x, ok := s.(sink.KeyGuard); ok {
+		c.keyGuard = x.GuardsKeys()
+	}
+	return c
+}
+
+// kit is the state of one test: its sink, the sink's capabilities and
+// the features its author declared.
 type kit struct {
 	t *testing.T
 	s sink.Sink
+	c caps
 	f Features
 }
 
-type kitTest struct {
-	name string
-	need func(Features) string // "" when the test can run, else why not
-	run  func(k *kit)
+// A requirement is what a test needs of a sink: a capability or a
+// feature.
+type requirement int
+
+const (
+	reqLookup requirement = iota
+	reqGet
+	reqScan
+	reqRead // Getter or Scanner
+	reqCount
+	reqSchemaReader
+	reqCheckpoint
+	reqLifecycle
+	reqSequencer
+	reqBatchSizer
+	reqConcurrent
+	reqUnlink
+	reqUnlinkRefused
+	reqKeyGuard
+	reqAllOrNothing
+	reqSchemas
+	reqObjects // Features.Contacts unset
+)
+
+// missing returns why the sink of k lacks r, or "" when it has it.
+func (k *kit) missing(r requirement) string {
+	c, f := k.c, k.f
+	lacks := func(has bool, why string) string {
+		if has {
+			return ""
+		}
+		return fmt.Sprintf("%T %s", k.s, why)
+	}
+	unset := func(set bool, field string) string {
+		if set {
+			return ""
+		}
+		return "needs Features." + field
+	}
+	switch r {
+	case reqLookup:
+		return lacks(c.lookup, "does not implement sink.Lookuper")
+	case reqGet:
+		return lacks(c.get, "does not implement sink.Getter")
+	case reqScan:
+		return lacks(c.scan, "does not implement sink.Scanner")
+	case reqRead:
+		return lacks(c.get || c.scan, "implements neither sink.Getter nor sink.Scanner: the test reads records back")
+	case reqCount:
+		return lacks(c.count, "does not implement sink.Counter")
+	case reqSchemaReader:
+		return lacks(c.schemaReader, "does not implement sink.SchemaReader")
+	case reqCheckpoint:
+		return lacks(c.checkpoint, "does not implement sink.Checkpointer")
+	case reqLifecycle:
+		return lacks(c.lifecycle, "does not implement sink.Auditor (lifecycle ops)")
+	case reqSequencer:
+		return lacks(c.sequencer, "does not implement sink.Sequencer")
+	case reqBatchSizer:
+		return lacks(c.batchSizer, "does not implement sink.BatchSizer")
+	case reqConcurrent:
+		return lacks(c.concurrent, "does not implement sink.Concurrent or reports false")
+	case reqUnlink:
+		return lacks(c.unlink, "does not implement sink.Unlinker or reports false")
+	case reqUnlinkRefused:
+		return lacks(c.unlinkRefused, "is no sink.Unlinker that reports false: the test checks that such a sink refuses Op.Unlink "+
+			"(one that does not implement sink.Unlinker is never sent it)")
+	case reqKeyGuard:
+		return lacks(c.keyGuard, "does not implement sink.KeyGuard or reports false")
+	case reqAllOrNothing:
+		return unset(f.AllOrNothing, "AllOrNothing")
+	case reqSchemas:
+		return unset(f.Schemas, "Schemas")
+	case reqObjects:
+		if f.Contacts {
+			return "writes object types other than contacts (Features.Contacts is set)"
+		}
+	}
+	return ""
 }
 
-func needs(names ...string) func(Features) string {
-	return func(f Features) string {
-		have := map[string]bool{"Lookup": f.Lookup, "Get": f.Get, "Scan": f.Scan, "Count": f.Count,
-			"SchemaReader": f.SchemaReader, "Concurrent": f.Concurrent, "AllOrNothing": f.AllOrNothing,
-			"Checkpoint": f.Checkpoint, "Schemas": f.Schemas && !f.Contacts, "Read": f.Get || f.Scan,
-			"Objects": !f.Contacts, "Lifecycle": f.Lifecycle, "Sequencer": f.Sequencer, "Unlink": f.Unlink && f.Lifecycle}
-		for _, n := range names {
-			if !have[n] {
-				switch n {
-				case "Read":
-					return "needs Features.Get or Features.Scan to read records back"
-				case "Objects":
-					return "writes object types other than contacts (Features.Contacts is set)"
-				case "Schemas":
-					if f.Contacts {
-						return "needs Features.Schemas, and writes object types other than contacts"
-					}
-				case "Unlink":
-					if f.Unlink {
-						return "needs Features.Lifecycle for Features.Unlink"
-					}
-				}
-				return "needs Features." + n
-			}
-		}
-		return ""
-	}
+type kitTest struct {
+	name  string
+	needs []requirement
+	run   func(k *kit)
 }
+
+func needs(rs ...requirement) []requirement { return rs }
 
 var tests = []kitTest{
 	{"Outcomes", needs(), testOutcomes},
-	{"CompositeKey", needs("Lookup"), testCompositeKey},
-	{"BlankKeysNeverMatch", needs("Lookup"), testBlankKeys},
-	{"LookupAfterKeyChange", needs("Lookup"), testKeyChange},
-	{"KeySpecAfterRecords", needs("Lookup"), testBackfill},
-	{"MultipleMatchesOldestFirst", needs("Lookup"), testMultipleMatches},
-	{"BatchWrites", needs("Read"), testBatchWrites},
-	{"AllOrNothing", needs("AllOrNothing"), testAllOrNothing},
+	{"CompositeKey", needs(reqLookup), testCompositeKey},
+	{"BlankKeysNeverMatch", needs(reqLookup), testBlankKeys},
+	{"LookupAfterKeyChange", needs(reqLookup), testKeyChange},
+	{"KeySpecAfterRecords", needs(reqLookup), testBackfill},
+	{"MultipleMatchesOldestFirst", needs(reqLookup), testMultipleMatches},
+	{"BatchWrites", needs(reqRead), testBatchWrites},
+	{"AllOrNothing", needs(reqAllOrNothing), testAllOrNothing},
 	{"FailuresByRecord", needs(), testFailuresByRecord},
 	{"DuplicateID", needs(), testDuplicateID},
-	{"SameIDTwiceInBatch", needs("Read"), testSameIDTwice},
-	{"ScanOrder", needs("Scan"), testScanOrder},
-	{"EveryKindRoundTrips", needs("Read"), testRoundTrip},
-	{"SchemaEvolution", needs("Schemas", "Lookup", "Get"), testSchemaEvolution},
-	{"ObjectTypes", needs("Read", "Objects"), testObjectTypes},
-	{"Count", needs("Count"), testCount},
-	{"ConcurrentReaders", needs("Concurrent", "Lookup", "Get"), testConcurrentReaders},
-	{"SchemaReader", needs("SchemaReader"), testSchemaReader},
-	{"Checkpoints", needs("Checkpoint"), testCheckpoints},
-	{"KeySpecOptions", needs("Lookup"), testKeyOptions},
-	{"Lifecycle", needs("Lifecycle", "Read"), testLifecycle},
-	{"LifecycleFailures", needs("Lifecycle", "Read"), testLifecycleFailures},
-	{"InactiveRoundTrips", needs("Lifecycle", "Read"), testInactive},
-	{"Sequencer", needs("Sequencer"), testSequencer},
-	{"MixedObjectBatches", needs("Read", "Objects"), testMixedBatches},
-	{"SchemaKeepsRef", needs("SchemaReader"), testSchemaRef},
-	{"Unlink", needs("Unlink", "Read", "Objects"), testUnlink},
-	{"UnlinkContacts", needs("Unlink", "Read"), testUnlinkContacts},
-	{"Unique", needs(), testUnique},
-	{"Writers", needs(), testWriters},
-	{"UnlinkRefused", func(f Features) string {
-		if !f.Lifecycle || f.Unlink {
-			return "checks that a sink with Features.Lifecycle, without Features.Unlink, that implements sink.Unlinker and reports false refuses Op.Unlink"
-		}
-		return ""
-	}, testUnlinkRefused},
+	{"SameIDTwiceInBatch", needs(reqRead), testSameIDTwice},
+	{"ScanOrder", needs(reqScan), testScanOrder},
+	{"EveryKindRoundTrips", needs(reqRead), testRoundTrip},
+	{"SchemaEvolution", needs(reqSchemas, reqObjects, reqLookup, reqGet), testSchemaEvolution},
+	{"ObjectTypes", needs(reqRead, reqObjects), testObjectTypes},
+	{"Count", needs(reqCount), testCount},
+	{"ConcurrentReaders", needs(reqConcurrent, reqLookup, reqGet), testConcurrentReaders},
+	{"SchemaReader", needs(reqSchemaReader), testSchemaReader},
+	{"Checkpoints", needs(reqCheckpoint), testCheckpoints},
+	{"BatchSize", needs(reqBatchSizer), testBatchSize},
+	{"KeySpecOptions", needs(reqLookup), testKeyOptions},
+	{"Lifecycle", needs(reqLifecycle, reqRead), testLifecycle},
+	{"LifecycleFailures", needs(reqLifecycle, reqRead), testLifecycleFailures},
+	{"InactiveRoundTrips", needs(reqLifecycle, reqRead), testInactive},
+	{"Sequencer", needs(reqSequencer), testSequencer},
+	{"MixedObjectBatches", needs(reqRead, reqObjects), testMixedBatches},
+	{"SchemaKeepsRef", needs(reqSchemaReader), testSchemaRef},
+	{"Unlink", needs(reqUnlink, reqRead, reqObjects), testUnlink},
+	{"UnlinkContacts", needs(reqUnlink, reqRead), testUnlinkContacts},
+	{"Unique", needs(reqKeyGuard, reqLookup), testUnique},
+	{"Writers", needs(reqKeyGuard, reqLookup), testWriters},
+	{"UnlinkRefused", needs(reqUnlinkRefused, reqRead), testUnlinkRefused},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a
 // parallel subtest of t with a fresh sink. open must return an empty sink
-// and should register its cleanup with t.Cleanup.
+// and should register its cleanup with t.Cleanup. f declares what the
+// sink's type cannot tell; the capabilities are found on the sink.
 func Run(t *testing.T, open func(t *testing.T) sink.Sink, f Features) {
 	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if why := tc.need(f); why != "" {
-				t.Skip("sinktest: " + why)
-			}
 			s := open(t)
 			require.NotNil(t, s, "open returned a nil sink")
-			checkFeatures(t, s, f)
-			tc.run(&kit{t: t, s: s, f: f})
+			k := &kit{t: t, s: s, c: capsOf(s), f: f}
+			for _, r := range tc.needs {
+				if why := k.missing(r); why != "" {
+					t.Skip("sinktest: " + why)
+				}
+			}
+			tc.run(k)
 		})
-	}
-}
-
-// checkFeatures fails t when f claims a capability s does not implement.
-func checkFeatures(t *testing.T, s sink.Sink, f Features) {
-	t.Helper()
-	check := func(on bool, ok bool, field, iface string) {
-		if on && !ok {
-			t.Fatalf("sinktest: Features.%s is set but %T does not implement sink.%s", field, s, iface)
-		}
-	}
-	_, ok := s.(sink.Lookuper)
-	check(f.Lookup, ok, "Lookup", "Lookuper")
-	_, ok = s.(sink.Getter)
-	check(f.Get, ok, "Get", "Getter")
-	_, ok = s.(sink.Scanner)
-	check(f.Scan, ok, "Scan", "Scanner")
-	_, ok = s.(sink.Counter)
-	check(f.Count, ok, "Count", "Counter")
-	_, ok = s.(sink.SchemaReader)
-	check(f.SchemaReader, ok, "SchemaReader", "SchemaReader")
-	_, ok = s.(sink.Checkpointer)
-	check(f.Checkpoint, ok, "Checkpoint", "Checkpointer")
-	_, ok = s.(sink.Auditor)
-	check(f.Lifecycle, ok, "Lifecycle", "Auditor")
-	_, ok = s.(sink.Sequencer)
-	check(f.Sequencer, ok, "Sequencer", "Sequencer")
-	if f.Unlink {
-		u, ok := s.(sink.Unlinker)
-		if !ok || !u.Unlinks() {
-			t.Fatalf("sinktest: Features.Unlink is set but %T does not implement sink.Unlinker or reports false", s)
-		}
-	}
-	if f.Concurrent {
-		c, ok := s.(sink.Concurrent)
-		if !ok || !c.Concurrent() {
-			t.Fatalf("sinktest: Features.Concurrent is set but %T does not implement sink.Concurrent or reports false", s)
-		}
 	}
 }
 
@@ -353,12 +388,12 @@ func (k *kit) lookup(spec intake.KeySpec, keys ...intake.Key) map[intake.Key][]s
 }
 
 // readable reports whether the sink can read records back.
-func (k *kit) readable() bool { return k.f.Get || k.f.Scan }
+func (k *kit) readable() bool { return k.c.get || k.c.scan }
 
 // getIn reads records by id, through Get or, without it, Scan.
 func (k *kit) getIn(s *intake.Schema, ids ...string) map[string]*intake.Record {
 	k.t.Helper()
-	if k.f.Get {
+	if k.c.get {
 		res, err := k.s.(sink.Getter).Get(k.ctx(), s, ids)
 		require.NoError(k.t, err)
 		for id, r := range res {

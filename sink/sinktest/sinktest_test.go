@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/sinktest"
 )
 
@@ -19,13 +20,13 @@ type writeOnly struct{ sink.Sink }
 // hide, it even reports 0 ops written on failure, so only the outcomes and
 // the stored records give it away.
 type piecewise struct {
-	*sink.Memory
+	*memory.Store
 	hide bool
 }
 
 func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	for i, op := range batch {
-		if _, err := p.Memory.Write(ctx, []*sink.Op{op}); err != nil {
+		if _, err := p.Store.Write(ctx, []*sink.Op{op}); err != nil {
 			if p.hide {
 				i = 0
 			}
@@ -35,65 +36,123 @@ func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	return len(batch), nil
 }
 
+// Concurrent reports false: a reader may see half of a batch that
+// piecewise writes.
+func (piecewise) Concurrent() bool { return false }
+
+// miscount is a memory sink whose Count is one too many: a capability it
+// implements, which no Features field declares.
+type miscount struct{ *memory.Store }
+
+func (m miscount) Count(ctx context.Context, object string) (int64, error) {
+	n, err := m.Store.Count(ctx, object)
+	return n + 1, err
+}
+
 // ignoresUnlink is a memory sink that says it does not apply Op.Unlink
 // (sink.Unlinker reporting false) and yet, rather than refuse an op with
 // Unlink, applies the delete or anonymization and drops the Unlink.
-type ignoresUnlink struct{ *sink.Memory }
+type ignoresUnlink struct{ *memory.Store }
 
 func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	for _, op := range batch {
 		op.Unlink = false
 	}
-	return s.Memory.Write(ctx, batch)
+	return s.Store.Write(ctx, batch)
 }
 
 func (ignoresUnlink) Unlinks() bool { return false }
 
-func memory(t *testing.T) *sink.Memory {
-	m := sink.NewMemory(sink.MemoryConfig{})
+func newMemory(t *testing.T) *memory.Store {
+	m := memory.New(memory.Config{})
 	t.Cleanup(func() { m.Close() })
 	return m
 }
 
-// TestKitCatchesBrokenSinks runs the kit in a child process on a sink whose
-// Features claim a capability it lacks, on one that claims AllOrNothing
-// but applies batches op by op and on one that ignores Op.Unlink, and
-// checks that the kit fails them (and skips, with a message, the tests of
-// capabilities a sink does not claim).
+// memoryFeatures are the declarations of the memory sink.
+var memoryFeatures = sinktest.Features{AllOrNothing: true, TextNUL: true, Schemas: true}
+
+// kitModes are the sinks that the kit runs on in a child process of
+// TestKitCatchesBrokenSinks and TestKitSkipsWhatASinkLacks.
+var kitModes = map[string]func(t *testing.T){
+	"writeonly": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return writeOnly{newMemory(t)} }, sinktest.Features{AllOrNothing: true})
+	},
+	"miscount": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return miscount{newMemory(t)} }, sinktest.Features{})
+	},
+	"allornothing": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{newMemory(t), false} }, memoryFeatures)
+	},
+	"allornothing-hidden": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{newMemory(t), true} }, memoryFeatures)
+	},
+	"unlink": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{newMemory(t)} }, memoryFeatures)
+	},
+}
+
+// runKit runs the test named test in a child process with the kit on the
+// sink of mode, verbose, and returns its output and whether it passed.
+func runKit(t *testing.T, test, mode string) (string, bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "SINKTEST_MODE="+mode)
+	out, err := cmd.CombinedOutput()
+	return string(out), err == nil
+}
+
+// TestKitCatchesBrokenSinks runs the kit in a child process on a sink
+// that miscounts without declaring anything (the kit finds its Count by
+// type assertion), on one that is declared AllOrNothing but applies
+// batches op by op and on one that ignores Op.Unlink, and checks that the
+// kit fails them.
 func TestKitCatchesBrokenSinks(t *testing.T) {
-	switch os.Getenv("SINKTEST_BROKEN") {
-	case "features":
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return writeOnly{memory(t)} }, sinktest.Features{Lookup: true})
-		return
-	case "allornothing", "allornothing-hidden":
-		f := sinktest.All()
-		f.Concurrent = false
-		hide := os.Getenv("SINKTEST_BROKEN") == "allornothing-hidden"
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return piecewise{memory(t), hide} }, f)
-		return
-	case "unlink":
-		f := sinktest.All()
-		f.Unlink = false
-		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{memory(t)} }, f)
+	if run := kitModes[os.Getenv("SINKTEST_MODE")]; run != nil {
+		run(t)
 		return
 	}
 	t.Parallel()
 	for mode, wants := range map[string][]string{
-		"features":            {"Features.Lookup is set but sinktest_test.writeOnly does not implement sink.Lookuper", "--- SKIP: TestKitCatchesBrokenSinks/Count", "sinktest: needs Features.Count"},
+		"miscount":            {"--- FAIL: TestKitCatchesBrokenSinks/Count", "--- SKIP: TestKitCatchesBrokenSinks/AllOrNothing", "sinktest: needs Features.AllOrNothing"},
 		"allornothing":        {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "an all-or-nothing Write that fails applies nothing"},
 		"allornothing-hidden": {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "a failed batch sets no outcome"},
-		"unlink":              {"--- FAIL: TestKitCatchesBrokenSinks/UnlinkRefused", "Write must fail", "--- SKIP: TestKitCatchesBrokenSinks/Unlink ", "sinktest: needs Features.Unlink"},
+		"unlink": {"--- FAIL: TestKitCatchesBrokenSinks/UnlinkRefused", "Write must fail", "--- SKIP: TestKitCatchesBrokenSinks/Unlink ",
+			"sinktest: sinktest_test.ignoresUnlink does not implement sink.Unlinker or reports false"},
 	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKitCatchesBrokenSinks$", "-test.v")
-		cmd.Env = append(os.Environ(), "SINKTEST_BROKEN="+mode)
-		out, err := cmd.CombinedOutput()
-		if err == nil {
+		out, passed := runKit(t, "TestKitCatchesBrokenSinks", mode)
+		if passed {
 			t.Errorf("%s: the kit passed a broken sink:\n%s", mode, out)
 		}
 		for _, want := range wants {
-			if !strings.Contains(string(out), want) {
+			if !strings.Contains(out, want) {
 				t.Errorf("%s: the kit's output lacks %q:\n%s", mode, want, out)
 			}
+		}
+	}
+}
+
+// TestKitSkipsWhatASinkLacks runs the kit in a child process on a sink
+// with Write alone: it passes, and the tests of the capabilities it lacks
+// are skipped with a message that names them.
+func TestKitSkipsWhatASinkLacks(t *testing.T) {
+	if run := kitModes[os.Getenv("SINKTEST_MODE")]; run != nil {
+		run(t)
+		return
+	}
+	t.Parallel()
+	out, passed := runKit(t, "TestKitSkipsWhatASinkLacks", "writeonly")
+	if !passed {
+		t.Errorf("the kit failed a correct write-only sink:\n%s", out)
+	}
+	for _, want := range []string{
+		"--- PASS: TestKitSkipsWhatASinkLacks/Outcomes",
+		"--- SKIP: TestKitSkipsWhatASinkLacks/Count", "sinktest: sinktest_test.writeOnly does not implement sink.Counter",
+		"--- SKIP: TestKitSkipsWhatASinkLacks/CompositeKey", "sinktest: sinktest_test.writeOnly does not implement sink.Lookuper",
+		"--- SKIP: TestKitSkipsWhatASinkLacks/Unique", "sinktest: sinktest_test.writeOnly does not implement sink.KeyGuard or reports false",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the kit's output lacks %q:\n%s", want, out)
 		}
 	}
 }
@@ -102,7 +161,7 @@ func TestKitCatchesBrokenSinks(t *testing.T) {
 // TestKitCatchesBrokenSinks in the kit's own package.
 func TestKitPassesMemory(t *testing.T) {
 	t.Parallel()
-	sinktest.Run(t, func(t *testing.T) sink.Sink { return memory(t) }, sinktest.All())
+	sinktest.Run(t, func(t *testing.T) sink.Sink { return newMemory(t) }, memoryFeatures)
 }
 
 // legacy is a lifecycle sink written before Op.Unlink existed: it does not
@@ -133,7 +192,7 @@ func TestKitPassesLegacyLifecycleSink(t *testing.T) {
 		t.Fatal("legacy implements sink.Unlinker")
 	}
 	sinktest.Run(t, func(t *testing.T) sink.Sink {
-		m := memory(t)
+		m := newMemory(t)
 		return legacy{m, m, m, m, m, m}
-	}, sinktest.Features{Lookup: true, Get: true, Scan: true, Lifecycle: true, SchemaReader: true, AllOrNothing: true})
+	}, sinktest.Features{AllOrNothing: true})
 }

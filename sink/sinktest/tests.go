@@ -75,7 +75,7 @@ func testOutcomes(k *kit) {
 	if k.readable() {
 		require.Nil(t, k.get("missing"))
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 1, k.count(intake.ObjectContact))
 	}
 }
@@ -181,11 +181,11 @@ func testBatchWrites(k *kit) {
 		require.Equal(t, wantFirst, r.Get("first_name").Str(), r.ID)
 		require.Equal(t, i%10 == 3, r.OptedOut, r.ID)
 	}
-	if k.f.Lookup {
+	if k.c.lookup {
 		res := k.lookup(byEmail, "b0@example.com", "b1199@example.com", "B7@EXAMPLE.COM")
 		require.Equal(t, map[intake.Key][]string{"b0@example.com": {"b0000"}, "b1199@example.com": {"b1199"}}, res)
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, n, k.count(intake.ObjectContact))
 	}
 }
@@ -208,14 +208,14 @@ func testAllOrNothing(k *kit) {
 	for _, op := range batch {
 		require.Equal(t, intake.OutcomeNone, op.Outcome, "a failed batch sets no outcome")
 	}
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Empty(t, k.lookup(byEmail, "n1@example.com", "n2@example.com"))
 	}
 	if k.readable() {
 		require.Equal(t, "Keep", k.get("keep").Get("first_name").Str())
 		require.Nil(t, k.get("n1"))
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 1, k.count(intake.ObjectContact))
 	}
 	// A canceled context writes nothing.
@@ -287,10 +287,10 @@ func testDuplicateID(k *kit) {
 			return
 		}
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 1, k.count(intake.ObjectContact))
 	}
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"a@example.com": {"1"}}, k.lookup(byEmail, "a@example.com", "b@example.com"))
 	}
 }
@@ -314,7 +314,7 @@ func testSameIDTwice(k *kit) {
 	out = k.write(update(person("1", "", "Bo", "")), update(person("1", "", "Bo", "")), update(person("1", "", "Cy", "")))
 	require.Equal(t, []intake.Outcome{intake.OutcomeUpdated, intake.OutcomeUnchanged, intake.OutcomeUpdated}, out)
 	require.Equal(t, "Cy", k.get("1").Get("first_name").Str())
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, []string{"1"}, k.lookup(byEmail, "a@example.com")["a@example.com"])
 	}
 }
@@ -435,7 +435,7 @@ func testRoundTrip(k *kit) {
 	for _, r := range recs {
 		require.Equal(t, r.Values, got[r.ID].Values, r.ID)
 	}
-	if k.f.Scan {
+	if k.c.scan {
 		i := 0
 		require.NoError(t, k.s.(sink.Scanner).Scan(k.ctx(), kinds, func(r *intake.Record) error {
 			require.Equal(t, recs[i].ID, r.ID)
@@ -445,7 +445,7 @@ func testRoundTrip(k *kit) {
 		}))
 		require.Equal(t, len(recs), i)
 	}
-	if k.f.Lookup && !k.f.Contacts {
+	if k.c.lookup && !k.f.Contacts {
 		// Keys as the matcher computes them.
 		for _, spec := range []intake.KeySpec{intake.Keys("tags"), intake.Keys("launch", "price"), intake.Keys("seen"), intake.Keys("name", "active")} {
 			plan, err := kinds.CompileKey(spec)
@@ -514,11 +514,11 @@ func testObjectTypes(k *kit) {
 	k.ensure(acct)
 	k.ensure(contact)
 	k.write(create(person("same-id", "a@example.com", "", "")), create(a))
-	if k.f.Lookup {
+	if k.c.lookup {
 		require.Equal(t, []string{"same-id"}, k.lookupIn(acct, intake.Keys("account_id"), "A1")["A1"])
 		require.Empty(t, k.lookup(intake.Keys("contact_id"), "A1"))
 	}
-	if k.f.Count {
+	if k.c.count {
 		for obj, want := range map[string]int64{intake.ObjectAccount: 1, intake.ObjectContact: 1, "nothing": 0} {
 			require.Equal(t, want, k.count(obj), obj)
 		}
@@ -562,7 +562,7 @@ func testConcurrentReaders(k *kit) {
 						err = fmt.Errorf("reader %d: Get lost record 0", g)
 					}
 				}
-				if sc, ok := s.(sink.Scanner); ok && err == nil && k.f.Scan && i%10 == 0 {
+				if sc, ok := s.(sink.Scanner); ok && err == nil && k.c.scan && i%10 == 0 {
 					err = sc.Scan(ctx, contact, func(*intake.Record) error { return nil })
 				}
 				if err != nil {
@@ -582,7 +582,7 @@ func testConcurrentReaders(k *kit) {
 	}
 	res := k.lookup(byEmail, "29@example.com")
 	require.Equal(t, []string{"29"}, res["29@example.com"])
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 30, k.count(intake.ObjectContact))
 	}
 }
@@ -655,4 +655,29 @@ func testCheckpoints(k *kit) {
 
 	_, err = cp.WriteCheckpoint(ctx, nil, sink.Checkpoint{})
 	require.Error(t, err, "a checkpoint without RunID is refused")
+}
+
+// testBatchSize: BatchSize is positive, and a batch of that many creates
+// (the batch the importer sends) is written whole: every op created, and
+// every record found by its key and counted.
+func testBatchSize(k *kit) {
+	t := k.t
+	size := k.s.(sink.BatchSizer).BatchSize()
+	require.Positive(t, size, "BatchSize must be positive: the importer uses it as its batch size")
+	k.ensure(contact)
+	ops := make([]*sink.Op, size)
+	for i := range ops {
+		ops[i] = create(person(fmt.Sprintf("b%d", i), fmt.Sprintf("b%d@example.com", i), "", ""))
+	}
+	for i, out := range k.write(ops...) {
+		require.Equal(t, intake.OutcomeCreated, out, "op %d of a batch of BatchSize ops", i)
+	}
+	if k.c.lookup {
+		last := intake.Key(fmt.Sprintf("b%d@example.com", size-1))
+		require.Equal(t, map[intake.Key][]string{"b0@example.com": {"b0"}, last: {fmt.Sprintf("b%d", size-1)}},
+			k.lookup(byEmail, "b0@example.com", last))
+	}
+	if k.c.count {
+		require.EqualValues(t, size, k.count(intake.ObjectContact))
+	}
 }

@@ -92,9 +92,47 @@ func l(items ...string) []string { return items }
 // testUnlink deletes and anonymizes records with and without Op.Unlink:
 // the links to them from contacts (the same type: an id field and a
 // multi-select) and from activities (another type), written before or by
-// the same batch, and an anonymized contact's own links.
+// the same batch, and an anonymized contact's own links. Each phase builds
+// on the store the one before left.
 func testUnlink(k *kit) {
-	t := k.t
+	u := unlinkRun{k: k}
+	u.setup()
+	u.keep()
+	if k.f.AllOrNothing {
+		u.failedBatch()
+	}
+	u.remove()
+	u.anonymize()
+	u.ownLinkOnly()
+	u.foundAsBefore()
+}
+
+// unlinkRun is the state of testUnlink between its phases: the links the
+// store holds and the audit entries it has logged.
+type unlinkRun struct {
+	k                        *kit
+	contactLinks, eventLinks map[string][][]string
+	wantContacts, wantEvents []sink.AuditEntry
+}
+
+// The link fields of linkedContacts and events, and a key on a link field,
+// kept current by the unlinks.
+var (
+	contactFields = []string{"account_record_id", "referred_by", "friends"}
+	eventFields   = []string{"profile_id", "watchers"}
+	byProfile     = intake.Keys("profile_id")
+)
+
+// requireLinks requires the links of the contacts and activities named.
+func (u *unlinkRun) requireLinks(contactIDs, eventIDs []string, msg string) {
+	u.k.t.Helper()
+	require.Equal(u.k.t, u.contactLinks, u.k.links(linkedContacts, contactFields, contactIDs...), msg)
+	require.Equal(u.k.t, u.eventLinks, u.k.links(events, eventFields, eventIDs...), msg)
+}
+
+// setup writes accounts, contacts and activities that link to each other.
+func (u *unlinkRun) setup() {
+	k := u.k
 	for _, s := range []*intake.Schema{accounts, linkedContacts, events} {
 		k.ensure(s)
 	}
@@ -111,75 +149,76 @@ func testUnlink(k *kit) {
 		create(event("e3", "E3", "mail", "c2", "c1")),
 		create(event("e4", "E4", "call", "c4")),
 	)
-	cf := []string{"account_record_id", "referred_by", "friends"}
-	ef := []string{"profile_id", "watchers"}
-	contactLinks := map[string][][]string{
+	u.contactLinks = map[string][][]string{
 		"c1": {l("a1"), nil, nil},
 		"c2": {l("a1"), l("c1"), l("c1", "c3")},
 		"c3": {l("a2"), l("c1"), l("c1")},
 		"c6": {l("a1"), nil, nil},
 	}
-	eventLinks := map[string][][]string{
+	u.eventLinks = map[string][][]string{
 		"e1": {l("c1"), nil},
 		"e2": {l("c1"), l("c2", "c1")},
 		"e3": {l("c2"), l("c1")},
 		"e4": {l("c4"), nil},
 	}
-	require.Equal(t, contactLinks, k.links(linkedContacts, cf, "c1", "c2", "c3", "c6"))
-	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4"))
-	byProfile := intake.Keys("profile_id")
-	if k.f.Lookup { // a key on a link field, kept current by the unlinks
-		require.Equal(t, map[intake.Key][]string{"c1": {"e1", "e2"}, "c2": {"e3"}}, k.lookupIn(events, byProfile, "c1", "c2"))
+	u.requireLinks(l("c1", "c2", "c3", "c6"), l("e1", "e2", "e3", "e4"), "as written")
+	if k.c.lookup {
+		require.Equal(k.t, map[intake.Key][]string{"c1": {"e1", "e2"}, "c2": {"e3"}}, k.lookupIn(events, byProfile, "c1", "c2"))
 	}
+}
 
-	// Keep (no Unlink): the other records keep the id they hold.
+// keep: a delete without Unlink leaves the other records the id they hold.
+func (u *unlinkRun) keep() {
+	k := u.k
 	keep := lifecycleOf(sink.OpDelete, linkedContacts, "c4", auditAt(0, "duplicate"))
-	require.Equal(t, []intake.Outcome{intake.OutcomeDeleted}, k.write(keep))
-	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4"), "a delete without Unlink keeps the links to the record")
-	require.Empty(t, k.auditLog(intake.ObjectActivity, ""))
-	wantContacts := []sink.AuditEntry{wantAudit(keep)}
+	require.Equal(k.t, []intake.Outcome{intake.OutcomeDeleted}, k.write(keep))
+	require.Equal(k.t, u.eventLinks, k.links(events, eventFields, "e1", "e2", "e3", "e4"), "a delete without Unlink keeps the links to the record")
+	require.Empty(k.t, k.auditLog(intake.ObjectActivity, ""))
+	u.wantContacts = []sink.AuditEntry{wantAudit(keep)}
+}
 
-	// A batch that fails removes no link.
-	if k.f.AllOrNothing {
-		_, err := k.failWrite(unlinkOp(sink.OpDelete, linkedContacts, "c1", auditAt(1, "erasure request")), update(linked("ghost", "", "", "")))
-		require.ErrorIs(t, err, sink.ErrNotFound)
-		require.Equal(t, contactLinks, k.links(linkedContacts, cf, "c1", "c2", "c3", "c6"), "a failed batch leaves the links")
-		require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4"), "a failed batch leaves the links")
-		require.Empty(t, k.auditLog(intake.ObjectActivity, ""), "a failed batch writes no unlink entry")
-		requireAuditSet(k, wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log after a failed batch")
-	}
+// failedBatch: a batch that fails removes no link.
+func (u *unlinkRun) failedBatch() {
+	k := u.k
+	_, err := k.failWrite(unlinkOp(sink.OpDelete, linkedContacts, "c1", auditAt(1, "erasure request")), update(linked("ghost", "", "", "")))
+	require.ErrorIs(k.t, err, sink.ErrNotFound)
+	u.requireLinks(l("c1", "c2", "c3", "c6"), l("e1", "e2", "e3", "e4"), "a failed batch leaves the links")
+	require.Empty(k.t, k.auditLog(intake.ObjectActivity, ""), "a failed batch writes no unlink entry")
+	requireAuditSet(k, u.wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log after a failed batch")
+}
 
-	// Remove: a contact and an account deleted with Unlink, and an
-	// activity that the same batch writes with links to the contact.
+// remove: a contact and an account deleted with Unlink, and an activity
+// that the same batch writes with links to the contact.
+func (u *unlinkRun) remove() {
+	k, t := u.k, u.k.t
 	delC1 := unlinkOp(sink.OpDelete, linkedContacts, "c1", auditAt(2, "erasure request"))
 	delA2 := unlinkOp(sink.OpDelete, accounts, "a2", auditAt(3, "account closed"))
 	require.Equal(t, []intake.Outcome{intake.OutcomeDeleted, intake.OutcomeDeleted, intake.OutcomeCreated},
 		k.write(delC1, delA2, create(event("e5", "E5", "visit", "c1", "c1", "c2"))))
-	contactLinks = map[string][][]string{
+	u.contactLinks = map[string][][]string{
 		"c2": {l("a1"), nil, l("c3")},
 		"c3": {nil, nil, nil},
 		"c6": {l("a1"), nil, nil},
 	}
-	eventLinks = map[string][][]string{
+	u.eventLinks = map[string][][]string{
 		"e1": {nil, nil},
 		"e2": {nil, l("c2")},
 		"e3": {l("c2"), nil},
 		"e4": {l("c4"), nil},
 		"e5": {nil, l("c2")},
 	}
-	require.Equal(t, contactLinks, k.links(linkedContacts, cf, "c2", "c3", "c6"))
-	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4", "e5"))
-	if k.f.Lookup {
+	u.requireLinks(l("c2", "c3", "c6"), l("e1", "e2", "e3", "e4", "e5"), "after the deletes with Unlink")
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"c2": {"e3"}}, k.lookupIn(events, byProfile, "c1", "c2"))
 	}
 	require.Equal(t, "Acme", k.getIn(accounts, "a1")["a1"].Get("name").Str(), "accounts hold no link to contacts")
-	wantContacts = append(wantContacts, wantAudit(delC1),
+	u.wantContacts = append(u.wantContacts, wantAudit(delC1),
 		wantLink(delC1, intake.ObjectContact, "c2", "referred_by", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectContact, "c2", "friends", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectContact, "c3", "referred_by", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectContact, "c3", "friends", intake.ObjectContact, "c1"),
 		wantLink(delA2, intake.ObjectContact, "c3", "account_record_id", intake.ObjectAccount, "a2"))
-	wantEvents := []sink.AuditEntry{
+	u.wantEvents = []sink.AuditEntry{
 		wantLink(delC1, intake.ObjectActivity, "e1", "profile_id", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectActivity, "e2", "profile_id", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectActivity, "e2", "watchers", intake.ObjectContact, "c1"),
@@ -187,46 +226,55 @@ func testUnlink(k *kit) {
 		wantLink(delC1, intake.ObjectActivity, "e5", "profile_id", intake.ObjectContact, "c1"),
 		wantLink(delC1, intake.ObjectActivity, "e5", "watchers", intake.ObjectContact, "c1"),
 	}
-	requireAuditSet(k, wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log")
-	requireAuditSet(k, wantEvents, k.auditLog(intake.ObjectActivity, ""), "activities' log")
+	requireAuditSet(k, u.wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log")
+	requireAuditSet(k, u.wantEvents, k.auditLog(intake.ObjectActivity, ""), "activities' log")
 	requireAuditSet(k, []sink.AuditEntry{wantAudit(delA2)}, k.auditLog(intake.ObjectAccount, ""), "accounts' log")
-	requireAuditSet(k, wantEvents[1:3], k.auditLog(intake.ObjectActivity, "e2"), "log of e2")
+	requireAuditSet(k, u.wantEvents[1:3], k.auditLog(intake.ObjectActivity, "e2"), "log of e2")
+}
 
-	// Anonymize with Unlink: the links to c2 go, and so do c2's own.
+// anonymize with Unlink: the links to c2 go, and so do c2's own.
+func (u *unlinkRun) anonymize() {
+	k, t := u.k, u.k.t
 	anon := unlinkOp(sink.OpAnonymize, linkedContacts, "c2", auditAt(4, "erasure request"))
 	require.Equal(t, []intake.Outcome{intake.OutcomeAnonymized}, k.write(anon))
 	c2 := k.getIn(linkedContacts, "c2")["c2"]
 	require.True(t, c2.Get("email").IsNull())
-	require.Equal(t, map[string][][]string{"c2": {nil, nil, nil}, "c3": {nil, nil, nil}, "c6": {l("a1"), nil, nil}},
-		k.links(linkedContacts, cf, "c2", "c3", "c6"))
-	eventLinks["e2"], eventLinks["e3"], eventLinks["e5"] = [][]string{nil, nil}, [][]string{nil, nil}, [][]string{nil, nil}
-	require.Equal(t, eventLinks, k.links(events, ef, "e1", "e2", "e3", "e4", "e5"))
-	wantContacts = append(wantContacts, wantAudit(anon),
+	u.contactLinks = map[string][][]string{"c2": {nil, nil, nil}, "c3": {nil, nil, nil}, "c6": {l("a1"), nil, nil}}
+	u.eventLinks["e2"], u.eventLinks["e3"], u.eventLinks["e5"] = [][]string{nil, nil}, [][]string{nil, nil}, [][]string{nil, nil}
+	u.requireLinks(l("c2", "c3", "c6"), l("e1", "e2", "e3", "e4", "e5"), "after the anonymization with Unlink")
+	u.wantContacts = append(u.wantContacts, wantAudit(anon),
 		wantLink(anon, intake.ObjectContact, "c2", "account_record_id", intake.ObjectAccount, "a1"),
 		wantLink(anon, intake.ObjectContact, "c2", "friends", intake.ObjectContact, "c3"))
-	wantEvents = append(wantEvents,
+	u.wantEvents = append(u.wantEvents,
 		wantLink(anon, intake.ObjectActivity, "e2", "watchers", intake.ObjectContact, "c2"),
 		wantLink(anon, intake.ObjectActivity, "e3", "profile_id", intake.ObjectContact, "c2"),
 		wantLink(anon, intake.ObjectActivity, "e5", "watchers", intake.ObjectContact, "c2"))
+}
 
-	// A record whose only change is its own link is anonymized, once.
+// ownLinkOnly: a record whose only change is its own link is anonymized,
+// once.
+func (u *unlinkRun) ownLinkOnly() {
+	k, t := u.k, u.k.t
 	anon6 := unlinkOp(sink.OpAnonymize, linkedContacts, "c6", auditAt(5, "erasure request"))
 	require.Equal(t, []intake.Outcome{intake.OutcomeAnonymized}, k.write(anon6))
 	again := unlinkOp(sink.OpAnonymize, linkedContacts, "c6", auditAt(6, "erasure request"))
 	require.Equal(t, []intake.Outcome{intake.OutcomeUnchanged}, k.write(again))
-	require.Equal(t, map[string][][]string{"c6": {nil, nil, nil}}, k.links(linkedContacts, cf, "c6"))
-	wantContacts = append(wantContacts, wantAudit(anon6),
+	require.Equal(t, map[string][][]string{"c6": {nil, nil, nil}}, k.links(linkedContacts, contactFields, "c6"))
+	u.wantContacts = append(u.wantContacts, wantAudit(anon6),
 		wantLink(anon6, intake.ObjectContact, "c6", "account_record_id", intake.ObjectAccount, "a1"), wantAudit(again))
-	requireAuditSet(k, wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log")
-	requireAuditSet(k, wantEvents, k.auditLog(intake.ObjectActivity, ""), "activities' log")
+	requireAuditSet(k, u.wantContacts, k.auditLog(intake.ObjectContact, ""), "contacts' log")
+	requireAuditSet(k, u.wantEvents, k.auditLog(intake.ObjectActivity, ""), "activities' log")
+}
 
-	// The records are found as before.
-	if k.f.Lookup {
+// foundAsBefore: the records are found by key and counted as before.
+func (u *unlinkRun) foundAsBefore() {
+	k, t := u.k, u.k.t
+	if k.c.lookup {
 		require.Equal(t, map[intake.Key][]string{"c4": {"e4"}}, k.lookupIn(events, byProfile, "c1", "c2", "c4"))
 		require.Equal(t, map[intake.Key][]string{"c3@example.com": {"c3"}}, k.lookupIn(linkedContacts, byEmail, "c1@example.com", "c3@example.com"))
 		require.Equal(t, map[intake.Key][]string{"E2": {"e2"}, "E5": {"e5"}}, k.lookupIn(events, intake.Keys("event_id"), "E2", "E5"))
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.EqualValues(t, 3, k.count(intake.ObjectContact))
 		require.EqualValues(t, 5, k.count(intake.ObjectActivity))
 		require.EqualValues(t, 1, k.count(intake.ObjectAccount))
@@ -306,13 +354,6 @@ func testUnlinkContacts(k *kit) {
 // Op.Unlink existed ignores the field).
 func testUnlinkRefused(k *kit) {
 	t := k.t
-	u, ok := k.s.(sink.Unlinker)
-	switch {
-	case !ok:
-		t.Skipf("sinktest: %T does not implement sink.Unlinker, so the importer never sends it Op.Unlink", k.s)
-	case u.Unlinks():
-		t.Skipf("sinktest: %T reports that it applies Op.Unlink (sink.Unlinker): set Features.Unlink to test it", k.s)
-	}
 	k.ensure(linkedContacts)
 	k.write(create(linked("c1", "c1@example.com", "", "")), create(linked("c2", "c2@example.com", "", "c1")))
 	for _, kind := range []sink.OpKind{sink.OpDelete, sink.OpAnonymize} {

@@ -9,18 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// guards reports why the kit cannot run a test of sink.KeyGuard on the
-// sink, or "" when it can.
-func guards(s sink.Sink) string {
-	if g, ok := s.(sink.KeyGuard); !ok || !g.GuardsKeys() {
-		return fmt.Sprintf("%T does not implement sink.KeyGuard or reports false", s)
-	}
-	if _, ok := s.(sink.Lookuper); !ok {
-		return fmt.Sprintf("%T guards keys but is no sink.Lookuper: the kit finds the stored records by key", s)
-	}
-	return ""
-}
-
 // unique returns a create of r that must be the only record with its keys
 // under specs.
 func unique(r *intake.Record, specs ...intake.KeySpec) *sink.Op {
@@ -33,9 +21,6 @@ func unique(r *intake.Record, specs ...intake.KeySpec) *sink.Op {
 // a record-id spec checks the id, and a stored record that an earlier op
 // of the batch deletes or anonymizes holds no key.
 func testUnique(k *kit) {
-	if why := guards(k.s); why != "" {
-		k.t.Skip("sinktest: " + why)
-	}
 	t := k.t
 	byID := intake.KeySpec{Fields: []string{"contact_id"}, RecordID: true}
 	k.write(create(person("u1", "ann@example.com", "Ann", "")))
@@ -84,7 +69,7 @@ func testUnique(k *kit) {
 
 	// A stored record that an earlier op of the batch deletes or
 	// anonymizes no longer holds its key.
-	if k.f.Lifecycle {
+	if k.c.lifecycle {
 		audit := func() *sink.AuditEntry { return &sink.AuditEntry{Reason: "request", Line: 1} }
 		h := person("u8", "ann@example.com", "Ann", "Again")
 		ops = []*sink.Op{lifecycle(sink.OpAnonymize, "u1", audit()), unique(h, byEmail)}
@@ -113,11 +98,8 @@ type writerPlan struct {
 // each writer has its own handle on the store, as separate processes
 // would; otherwise they share the sink.
 func testWriters(k *kit) {
-	if why := guards(k.s); why != "" {
-		k.t.Skip("sinktest: " + why)
-	}
-	if k.f.Reopen == nil && !k.f.Concurrent {
-		k.t.Skip("sinktest: several writers need Features.Reopen (a handle each) or Features.Concurrent (one shared sink)")
+	if k.f.Reopen == nil && !k.c.concurrent {
+		k.t.Skipf("sinktest: several writers need Features.Reopen (a handle each) or a sink.Concurrent that reports true (one shared sink), and %T is neither", k.s)
 	}
 	t := k.t
 	p := writerPlan{writers: 4, keys: 600, batch: 50}
@@ -215,7 +197,7 @@ func testWriters(k *kit) {
 			require.Equal(t, stored[key], ids, "writer %d: a held create names the record that holds its key", w)
 		}
 	}
-	if k.f.Count {
+	if k.c.count {
 		require.Equal(t, int64(p.keys), k.count(intake.ObjectContact))
 	}
 }

@@ -1,0 +1,49 @@
+// Package postgres provides a store in a PostgreSQL database reached
+// through pgx (github.com/jackc/pgx/v5), for hosts that run several
+// processes on one database.
+//
+// # Store
+//
+// [New] returns a [Store] over a *pgxpool.Pool the host owns, with a
+// layout like the SQLite store's in a schema of the host's choice
+// ([Config.Schema]): a table intake_<object> per object type with a
+// column per field in PostgreSQL types, indexed key columns k_<spec>
+// holding the keys' text, and the tables intake_schema,
+// intake_checkpoint, intake_audit and intake_sequences. New creates them
+// unless [Config.SkipMigrations] is set; [Migrations] and
+// [ObjectMigration] return their plain SQL for hosts that run their own
+// migrations (again after an upgrade: they are idempotent).
+//
+// It implements every capability of [github.com/intakehq/intake/sink],
+// [sink.Checkpointer] included. Each batch is one transaction: creates are
+// streamed with COPY, changed rows with COPY into a temporary table applied
+// by one UPDATE, outcomes are matched by record id; lookups take one query
+// per 1,000 keys, and a table the store fills from empty is analyzed as it
+// grows. [Store] documents the tables, the write path and what it does
+// about lost connections.
+//
+// # Host tables
+//
+// [Config.Tables] maps object types to tables the host already has (its own
+// contacts table) with a [sink.TableMapping]: a column per field, a jsonb
+// column for custom fields, key columns (generated columns work),
+// opted-out, inactive and timestamp columns. Intake never creates, alters
+// or drops a host table.
+//
+// # Contracts
+//
+//   - Each Write is one transaction: all of the batch or nothing. A
+//     checkpoint written with [Store.WriteCheckpoint] commits with its
+//     batch.
+//   - A Store is safe for concurrent use, and several processes may share
+//     one database and schema.
+//   - Several writers: the keys of [sink.Op.Unique] are checked under
+//     advisory transaction locks taken before any row lock: the table's
+//     lock shared plus one lock per key for a batch of at most 64 guarded
+//     creates of the table, the table's lock exclusive beyond (each lock
+//     takes a slot of the server's shared lock table).
+//   - Lifecycle ops keep their audit log in intake_audit and
+//     [Store.Reserve] its sequences in intake_sequences, beside a host's
+//     table too; a reservation is committed before Reserve returns.
+//   - [sink.Op.Unlink] reaches every object type the store holds.
+package postgres

@@ -1,0 +1,1101 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/internal/ops"
+	"github.com/intakehq/intake/sink/internal/sqltable"
+	"github.com/intakehq/intake/sink/internal/storeschema"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config configures a [Store] sink. The zero value works: it
+// uses the schema "public" and creates Intake's tables there.
+type Config struct {
+	// Schema is the PostgreSQL schema (namespace) of Intake's tables.
+	// Default "public". New creates it when missing, unless
+	// SkipMigrations is set.
+	Schema string
+	// SkipMigrations leaves the statements of [Migrations] to the
+	// host, which runs them with its own migration tool. New then
+	// only checks that the tables exist. Default false: New runs
+	// them (they are idempotent).
+	SkipMigrations bool
+	// Tables maps object types to tables the host owns, which Intake
+	// writes into instead of its own intake_<object> tables; see
+	// [sink.TableMapping]. Default none.
+	Tables map[string]sink.TableMapping
+	// AsyncCommit runs each batch's transaction with SET LOCAL
+	// synchronous_commit = off: the commit returns before its WAL reaches
+	// the disk, which saves a disk flush per batch (about a tenth of an
+	// import of small rows on a disk that flushes in 2 ms). A crash of the
+	// database server (not of the host) can then lose the last batches
+	// committed — each whole, with its checkpoint, so a resumed or repeated
+	// run writes them again — and never corrupts anything. Default false:
+	// the server's setting applies.
+	AsyncCommit bool
+	// Now returns the time stored in created_at and updated_at. Default
+	// time.Now.
+	Now func() time.Time
+	// Logger receives schema changes and key column backfills at Info
+	// level. nil means quiet.
+	Logger *slog.Logger
+}
+
+var pgIdentRE = regexp.MustCompile(`^[a-z_][a-z0-9_$]{0,62}$`)
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Schema == "" {
+		c.Schema = "public"
+	}
+	if !pgIdentRE.MatchString(c.Schema) {
+		errs = append(errs, fmt.Errorf("sink: postgres.Config.Schema %q: use a lower-case identifier of letters, digits and underscores (at most 63)", c.Schema))
+	}
+	if c.Tables != nil { // a copy with the defaults set: the map is the caller's
+		tables := make(map[string]sink.TableMapping, len(c.Tables))
+		for object, m := range c.Tables {
+			if err := sqltable.CheckMapping(&m, object); err != nil {
+				errs = append(errs, err)
+			}
+			tables[object] = m
+		}
+		c.Tables = tables
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return errors.Join(errs...)
+}
+
+// Store is a sink over a PostgreSQL database, reached through a
+// *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
+// [sink.Sink], [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
+// [sink.SchemaReader], [sink.Checkpointer], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor],
+// [sink.Unlinker] and [sink.Sequencer], and is safe for concurrent use; several
+// processes may share one database.
+//
+// # Tables
+//
+// Each object type has a table intake_<object> in the configured schema,
+// laid out as the [github.com/intakehq/intake/sink/sqlite.Store] sink's, with PostgreSQL types:
+//
+//	seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY   creation order
+//	id         text NOT NULL UNIQUE        the record's id
+//	opted_out  boolean NOT NULL
+//	inactive   boolean NOT NULL            intake.Record.Inactive
+//	created_at timestamptz NOT NULL
+//	updated_at timestamptz NOT NULL        changes only when a value or a flag does
+//	<field>    one column per field: text (text, email, phone, country,
+//	           select, id), boolean, numeric, date, time, timestamptz,
+//	           text[] (multi-select)
+//	k_<spec>   text, one key column per key spec used in a Lookup, indexed
+//
+// Field names that clash with these columns get the column f_<name>, as
+// in SQLite. Columns are plain SQL values, so the host can query, index
+// and join them. A key column holds the record's [intake.Key] under its
+// spec (NULL when blank); the first Lookup with a spec adds it, indexes it
+// and fills it for the stored records, and every write keeps it current.
+// Specs that differ only in their options have columns of their own, named
+// as in SQLite (k_email__provider, k_email__md5).
+//
+// A table an earlier version created, without the inactive column, gets
+// it (ALTER TABLE … ADD COLUMN … boolean NOT NULL DEFAULT false, which
+// rewrites nothing) when the sink first uses the table, as a new field
+// gets its column; if a field already has the column inactive, the flag's
+// column is inactive_flag.
+//
+// intake_schema (object, version, schema jsonb) remembers each object's
+// fields, its key columns with their specs (options included) and its
+// inactive column; intake_checkpoint (run_id, source, last_line, pending, batches,
+// updated_at) holds the checkpoints of [Store.WriteCheckpoint];
+// intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
+// and intake_sequences the sequences of [Store.Reserve]. These are
+// Intake's own tables in the configured schema, beside the host's tables
+// when a [sink.TableMapping] is used. [Migrations] returns the
+// statements that create them.
+//
+// Text values cannot hold NUL bytes in PostgreSQL: a record with one fails
+// with a *[sink.RecordError] wrapping [sink.ErrInvalidOp] (Intake's mapper rejects
+// such cells before). Dates and timestamps outside PostgreSQL's range
+// (4713 BC to 5874897 AD, and to 294276 AD) fail the same way.
+//
+// # Writes
+//
+// Each batch is one transaction. The rows the batch updates or opts out are
+// read with SELECT … FOR UPDATE (one query per table, pipelined with a
+// check of the schema's version), and the batch is applied to them in
+// order in Go: null keeps a value, Clear nulls it, each op gets its
+// outcome, a row that ends as it was is not written. Then, per table, the
+// records the batch creates are streamed with COPY straight into the table
+// (they are new rows: there is nothing to merge), and the rows that
+// changed are streamed with COPY into a temporary table (ON COMMIT DROP)
+// and applied with one UPDATE … FROM … RETURNING id. COPY runs in
+// PostgreSQL's binary format, each row encoded straight from the batch's
+// values. For a host table
+// ([sink.TableMapping]) creates take the temporary table too, with one INSERT …
+// ON CONFLICT (id) DO NOTHING RETURNING id. Results are matched to records
+// by id, never by position: a create whose id is taken fails the batch
+// with [sink.ErrDuplicateID] naming the record. A Lookup is one query per
+// 1,000 keys (k_<spec> = ANY($1)), pipelined in one round trip.
+//
+// After a committed write, the sink runs ANALYZE on a table once this
+// process has created as many rows in it as it held at the sink's last
+// ANALYZE of it (at least 1,000): a table an import fills from empty has
+// no statistics until autovacuum gets to it, and without them PostgreSQL
+// plans the lookups as sequential scans — at a second a query by a million
+// rows. A table filled to n rows is analyzed about log2(n/1000) times,
+// each time only its id and key columns, the columns the sink looks up
+// by, from a sample of 3,000 rows (default_statistics_target 10; the
+// other columns keep what autovacuum gives them); a role that does not
+// own the table (a host table) logs one warning and goes without.
+//
+// Lifecycle ops take the same path: an inactivate or an anonymize is a
+// change of a stored row (the inactive column, or null personal fields
+// and their recomputed keys) applied by the batch's UPDATE; the deletes
+// of a batch are one DELETE … WHERE id = ANY($1) per table, run before
+// the batch's inserts; the audit entries of a batch are one INSERT into
+// intake_audit. The links that ops with [sink.Op.Unlink] remove are found with
+// one query per link field and written with the batch's other rows (see
+// [Store.Unlinks]). All in the batch's transaction: a batch that fails
+// leaves no audit entry and every link in place. See [Store.Write].
+//
+// # Lost connections
+//
+// A pooled connection that the server closed while it sat idle
+// (pg_terminate_backend, SQLSTATE 57P01; idle_session_timeout, 57P05; a
+// reset or EOF) fails no call: the BEGIN of each transaction and each read
+// (Lookup, Get, Scan, Count, Schema, LastCheckpoint, AuditLog) that finds
+// its connection lost is tried once more, after the sink pings the pool's
+// idle connections and closes the dead ones (an administrator or a server
+// restart kills them all at once). Nothing of a batch is sent before its BEGIN
+// succeeds; a connection lost after that fails the Write and is not
+// retried, since the batch may have committed or not (running the import
+// again is safe). A host that wants each connection checked before use
+// sets pgxpool.Config.ShouldPing; the sink does without.
+type Store struct {
+	pool *pgxpool.Pool
+	cfg  Config
+
+	schemaTable string // quoted intake_schema
+	cpTable     string // quoted intake_checkpoint
+	auditTable  string // quoted intake_audit
+	seqTable    string // quoted intake_sequences
+
+	wmu    sync.Mutex           // serializes writes and schema changes in this process
+	growth map[string]*pgGrowth // by object, under wmu: when to ANALYZE (analyzeGrown)
+
+	host map[string]map[string]pgHostCol // columns of the host tables, by object
+
+	mu     sync.RWMutex
+	tables map[string]*pgTable
+	views  map[*intake.Schema]*pgView
+}
+
+// Migrations returns the SQL statements that create the schema
+// and the tables Intake needs in it, for a host that runs its own
+// migrations (set [Config.SkipMigrations]). They are idempotent
+// (CREATE … IF NOT EXISTS): a host upgrading Intake runs them all again,
+// and New does so itself unless SkipMigrations is set. The tables:
+//
+//   - intake_schema: each object type's fields and key columns;
+//   - intake_checkpoint: the checkpoints of [Store.WriteCheckpoint];
+//   - intake_audit: the audit log of lifecycle ops ([Store.AuditLog]),
+//     one row per op and per link an op with Unlink removed (seq orders
+//     them; time, object, record_id, action, reason, actor, job, run_id,
+//     line, field, target_object, target_id as in [sink.AuditEntry]), indexed
+//     by object and record; rows of deleted records stay;
+//   - intake_sequences: the next number of each sequence of
+//     [Store.Reserve] (name, next).
+//
+// intake_audit and intake_sequences are recent, and intake_audit gained
+// the columns field, target_object and target_id (added by an ALTER TABLE
+// … ADD COLUMN IF NOT EXISTS, which rewrites nothing). The ALTER TABLE and
+// the CREATE INDEX run in DO blocks, only when the columns or the index
+// are missing: both statements lock the table even when there is nothing
+// to do, so the ALTER TABLE would wait for every open transaction that
+// reads or writes the audit log, the CREATE INDEX for every one that
+// writes it, and either would hold up the transactions that come after
+// (the other statements take no lock on an existing table). A host with
+// SkipMigrations that has not run these statements yet gets an error
+// naming Migrations from lifecycle ops, AuditLog and Reserve;
+// everything else works without them. The tables of object types are created by
+// [Store.EnsureSchema] as schemas are seen; [ObjectMigration]
+// returns their statements for a host that wants them in its migrations
+// too. schema "" is "public".
+func Migrations(schema string) []string {
+	if schema == "" {
+		schema = "public"
+	}
+	q := sqltable.QuoteIdent(schema)
+	return []string{
+		`CREATE SCHEMA IF NOT EXISTS ` + q,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_schema (
+	object  text PRIMARY KEY,
+	version bigint NOT NULL DEFAULT 1,
+	schema  jsonb NOT NULL
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_checkpoint (
+	run_id     text PRIMARY KEY,
+	source     text NOT NULL DEFAULT '',
+	last_line  bigint NOT NULL,
+	batches    bigint NOT NULL DEFAULT 0,
+	updated_at timestamptz NOT NULL,
+	pending    bigint[]
+)`,
+		pgDo(`IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = ` + sqltable.QuoteLiteral(schema) + ` AND table_name = 'intake_checkpoint'
+	AND column_name = 'pending') THEN
+	ALTER TABLE ` + q + `.intake_checkpoint ADD COLUMN IF NOT EXISTS pending bigint[];
+END IF;`),
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_audit (
+	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	time      timestamptz NOT NULL,
+	object    text NOT NULL,
+	record_id text NOT NULL,
+	action    text NOT NULL,
+	reason    text NOT NULL,
+	actor     text NOT NULL DEFAULT '',
+	job       text NOT NULL DEFAULT '',
+	run_id    text NOT NULL DEFAULT '',
+	line      bigint NOT NULL DEFAULT 0,
+	field         text NOT NULL DEFAULT '',
+	target_object text NOT NULL DEFAULT '',
+	target_id     text NOT NULL DEFAULT ''
+)`,
+		pgDo(`IF (SELECT count(*) FROM information_schema.columns WHERE table_schema = ` + sqltable.QuoteLiteral(schema) + ` AND table_name = 'intake_audit'
+	AND column_name IN ('field', 'target_object', 'target_id')) < 3 THEN
+	ALTER TABLE ` + q + `.intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+		ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+		ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
+END IF;`),
+		pgDo(`IF NOT EXISTS (SELECT FROM pg_indexes WHERE schemaname = ` + sqltable.QuoteLiteral(schema) + ` AND indexname = 'intake_audit_record') THEN
+	CREATE INDEX IF NOT EXISTS intake_audit_record ON ` + q + `.intake_audit (object, record_id);
+END IF;`),
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_sequences (
+	name text PRIMARY KEY,
+	next bigint NOT NULL
+)`,
+	}
+}
+
+// pgDo returns a DO block that runs the PL/pgSQL statements body. The
+// migrations guard their ALTER TABLE and CREATE INDEX with one: both take
+// a lock on the table (ACCESS EXCLUSIVE, SHARE) before they find that
+// their IF NOT EXISTS holds, so they would wait for every transaction
+// that reads or writes the table, and queue the later ones behind them.
+func pgDo(body string) string {
+	tag := "$do$"
+	for n := 2; strings.Contains(body, tag); n++ {
+		tag = "$do" + strconv.Itoa(n) + "$"
+	}
+	return "DO " + tag + "\nBEGIN\n\t" + strings.ReplaceAll(body, "\n", "\n\t") + "\nEND\n" + tag
+}
+
+// ObjectMigration returns the SQL statements that create the table
+// of s's object type in schema ("" is "public") as [Store.EnsureSchema]
+// would, and register it in intake_schema, with the key columns of keys
+// (indexed). They are idempotent for a table that does not exist yet or
+// has exactly these columns; they also add the inactive column to a table
+// an earlier version created (as the sink does on first use). Run
+// [Migrations] first. A record-id key (KeySpec.RecordID) has no
+// key column and is refused.
+func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([]string, error) {
+	if schema == "" {
+		schema = "public"
+	}
+	if s == nil {
+		return nil, errors.New("sink: postgres.ObjectMigration: nil schema")
+	}
+	t, err := newPgTable(schema, s.Object(), pgColsOf(s.Fields()), nil, "inactive", 1)
+	if err != nil {
+		return nil, err
+	}
+	for _, spec := range keys {
+		if err := ops.CheckLookupSpec(spec); err != nil {
+			return nil, err
+		}
+		plan, err := s.CompileKey(spec)
+		if err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, newPgKey(spec, t.newKeyColumn(spec), plan))
+	}
+	stmts := []string{t.createSQL()}
+	for _, k := range t.keys {
+		stmts = append(stmts, t.indexSQL(k.Column))
+	}
+	stmts = append(stmts, t.addInactiveSQL("inactive"))
+	js, err := json.Marshal(t.stored())
+	if err != nil {
+		return nil, err
+	}
+	stmts = append(stmts, `INSERT INTO `+sqltable.QuoteIdent(schema)+`.intake_schema (object, version, schema) VALUES (`+
+		sqltable.QuoteLiteral(s.Object())+`, 1, `+sqltable.QuoteLiteral(string(js))+`) ON CONFLICT (object) DO NOTHING`)
+	return stmts, nil
+}
+
+// New returns a sink over pool, which the host keeps owning:
+// [Store.Close] leaves it open. Unless cfg.SkipMigrations is set it runs
+// [Migrations]; it then reads the stored schemas.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("sink: postgres.New: nil *pgxpool.Pool: open one with pgxpool.New(ctx, \"postgres://…\")")
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	q := sqltable.QuoteIdent(cfg.Schema)
+	p := &Store{pool: pool, cfg: cfg, schemaTable: q + ".intake_schema", cpTable: q + ".intake_checkpoint",
+		auditTable: q + ".intake_audit", seqTable: q + ".intake_sequences",
+		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{},
+		growth: map[string]*pgGrowth{}}
+	if !cfg.SkipMigrations {
+		if err := p.migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for object, m := range cfg.Tables {
+		var cols map[string]pgHostCol
+		err := p.read(ctx, func() (err error) {
+			cols, err = p.inspect(ctx, pool, m)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Checked now, not with the fields: a mapping gaining it later
+		// still has its schema stored.
+		if c, ok := cols[m.InactiveColumn]; m.InactiveColumn != "" && (!ok || c.typ != "boolean") {
+			return nil, fmt.Errorf("sink: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
+		}
+		p.host[object] = cols
+	}
+	if err := p.load(ctx, nil); err != nil {
+		if cfg.SkipMigrations {
+			return nil, fmt.Errorf("%w (postgres.Config.SkipMigrations is set: run postgres.Migrations first)", err)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// migrate runs Migrations in one transaction, under an advisory
+// lock, so that processes starting together do not race.
+func (p *Store) migrate(ctx context.Context) error {
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:migrate:"+p.cfg.Schema); err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	for _, q := range Migrations(p.cfg.Schema) {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("sink: PostgreSQL migrations: %s: %w", firstLine(q), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+	}
+	return nil
+}
+
+// firstLine returns the first line of the statement s, or of a DO block's
+// ALTER or CREATE statement.
+func firstLine(s string) string {
+	if strings.HasPrefix(s, "DO ") {
+		for l := range strings.Lines(s) {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "ALTER ") || strings.HasPrefix(l, "CREATE ") {
+				return strings.TrimSuffix(l, ";")
+			}
+		}
+	}
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// load reads the stored schemas of objects (all when nil) into p.tables.
+func (p *Store) load(ctx context.Context, objects []string) error {
+	var loaded map[string]*pgTable
+	err := p.read(ctx, func() error {
+		var rows pgx.Rows
+		var err error
+		if objects == nil {
+			rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable)
+		} else {
+			rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable+` WHERE object = ANY($1)`, objects)
+		}
+		if err != nil {
+			return fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		defer rows.Close()
+		loaded = map[string]*pgTable{}
+		for rows.Next() {
+			var object string
+			var version int64
+			var js []byte
+			if err := rows.Scan(&object, &version, &js); err != nil {
+				return fmt.Errorf("sink: read intake_schema: %w", err)
+			}
+			t, err := p.tableFromJSON(object, version, js)
+			if err != nil {
+				return err
+			}
+			loaded[object] = t
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sink: read intake_schema: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for object, t := range loaded {
+		p.replaceTable(object, t)
+	}
+	return nil
+}
+
+func (p *Store) tableFromJSON(object string, version int64, js []byte) (*pgTable, error) {
+	var st pgStored
+	if err := json.Unmarshal(js, &st); err != nil {
+		return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
+	}
+	t, err := newPgTable(p.cfg.Schema, object, st.Fields, st.Keys, st.Inactive, version)
+	if err != nil {
+		return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
+	}
+	if m, ok := p.cfg.Tables[object]; ok {
+		t.applyMapping(m, p.host[object])
+	}
+	return t, nil
+}
+
+// Pool returns the pool the sink uses.
+func (p *Store) Pool() *pgxpool.Pool { return p.pool }
+
+// Close releases nothing but the sink's caches; the pool stays open (the
+// host owns it).
+func (p *Store) Close() error {
+	p.mu.Lock()
+	clear(p.views)
+	p.mu.Unlock()
+	return nil
+}
+
+// Concurrent reports true: Lookup, Get, Scan and Count run on their own
+// connections of the pool beside a Write.
+func (p *Store) Concurrent() bool { return true }
+
+// BatchSize reports 10,000 (see [sink.BatchSizer]): a batch costs a lookup,
+// a transaction with a few round trips and a commit that waits for the
+// WAL flush whatever its size, which with batches of 1,000 took about a
+// third of an import of small rows into an empty table.
+func (p *Store) BatchSize() int { return 10_000 }
+
+// replaceTable installs a new snapshot and drops the views of the old one.
+func (p *Store) replaceTable(object string, t *pgTable) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tables[object] = t
+	for sch, v := range p.views {
+		if v.t.object == object {
+			delete(p.views, sch)
+		}
+	}
+}
+
+// pgTable is an immutable snapshot of one object type's table.
+type pgTable struct {
+	object  string
+	name    string // schema-qualified, quoted
+	version int64  // intake_schema.version it was read or written with
+	cols    []sqltable.Col
+	store   *intake.Schema
+	keys    []*pgKey
+
+	// Column names; a TableMapping changes them.
+	idCol, seqCol, optedCol, createdCol, updatedCol string // quoted; seqCol, optedCol may be ""
+	inactiveCol                                     string // quoted; "" for a host table without one
+	idType                                          string // SQL type of idCol ("text")
+	orderBy                                         string // creation order: "seq", or a host's order column and id
+	jsonCol                                         string // quoted JSONB column of fields without a column, or ""
+	inJSON                                          []bool // per col: kept in jsonCol
+	genKey                                          []bool // per key: a host's generated column, read only
+	host                                            bool   // a host table: Intake never alters it
+	hostCols                                        map[string]pgHostCol
+
+	// inactive is the column of the inactive flag of Intake's own table:
+	// "inactive", or "inactive_flag" when a field of a table an earlier
+	// version created has the column inactive; "" in such a table until
+	// ensureLocked adds it, and in a host table.
+	inactive string
+}
+
+// pgView is a schema's view of a table: plan[i] is the column of field i.
+type pgView struct {
+	t    *pgTable
+	plan []int
+}
+
+// pgKey is a key column of a table: the spec whose keys it holds, options
+// included, and its name. Its JSON in intake_schema is {"fields": […],
+// "column": …} with the options when set, so that schemas stored before
+// key options existed read as specs without options.
+type pgKey struct {
+	intake.KeySpec
+	Column string `json:"column"`
+	plan   *intake.KeyPlan
+}
+
+func newPgKey(spec intake.KeySpec, col string, plan *intake.KeyPlan) *pgKey {
+	spec.Fields = append([]string(nil), spec.Fields...)
+	return &pgKey{KeySpec: spec, Column: col, plan: plan}
+}
+
+// pgStored is the JSON of an object in intake_schema.schema.
+type pgStored struct {
+	Object string         `json:"object"`
+	Fields []sqltable.Col `json:"fields"`
+	Keys   []*pgKey       `json:"keys,omitempty"`
+	// Inactive is the column of the inactive flag, absent in the schemas
+	// of tables created before the flag existed (as in SQLite's).
+	Inactive string `json:"inactive,omitempty"`
+}
+
+func pgColsOf(fields []intake.Field) []sqltable.Col {
+	cols := make([]sqltable.Col, len(fields))
+	for i, f := range fields {
+		cols[i] = sqltable.Col{Field: f, Column: sqltable.FieldColumn(f.Name)}
+	}
+	return cols
+}
+
+func newPgTable(schema, object string, cols []sqltable.Col, keys []*pgKey, inactive string, version int64) (*pgTable, error) {
+	cols = append([]sqltable.Col(nil), cols...) // a snapshot shares nothing it may change
+	fields := make([]intake.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = c.Field
+	}
+	store, err := intake.NewSchema(object, fields...)
+	if err != nil {
+		return nil, err
+	}
+	t := &pgTable{object: object, name: sqltable.QuoteIdent(schema) + "." + sqltable.QuoteIdent("intake_"+object), version: version, cols: cols, store: store,
+		idCol: "id", seqCol: "seq", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
+		inactive: inactive, idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+	if inactive != "" {
+		t.inactiveCol = sqltable.QuoteIdent(inactive)
+	}
+	for _, k := range keys {
+		plan, err := store.CompileKey(k.KeySpec)
+		if err != nil {
+			return nil, err
+		}
+		t.keys = append(t.keys, newPgKey(k.KeySpec, k.Column, plan))
+	}
+	return t, nil
+}
+
+// key returns the key column of spec (the same fields and options), or
+// nil.
+func (t *pgTable) key(spec intake.KeySpec) *pgKey {
+	for _, k := range t.keys {
+		if k.Equal(spec) {
+			return k
+		}
+	}
+	return nil
+}
+
+// pgSpecUses reports whether the keys of spec depend on one of the
+// fields: its own, or, for an MD5 key, the F_md5 field it falls back on.
+func pgSpecUses(spec intake.KeySpec, fields []string) bool {
+	if spec.MD5 && len(spec.Fields) == 1 && slices.Contains(fields, spec.Fields[0]+"_md5") {
+		return true
+	}
+	return storeschema.SpecUses(spec, fields)
+}
+
+// needsUpgrade reports whether t is Intake's own table without the
+// inactive column, which ensureLocked adds before use.
+func (t *pgTable) needsUpgrade() bool { return !t.host && t.inactive == "" }
+
+// addInactiveSQL adds the inactive column col to t, Intake's own table,
+// when an earlier version created it.
+func (t *pgTable) addInactiveSQL(col string) string {
+	return "ALTER TABLE " + t.name + " ADD COLUMN IF NOT EXISTS " + sqltable.QuoteIdent(col) + " boolean NOT NULL DEFAULT false"
+}
+
+// newInactiveColumn returns the column for the inactive flag of t, a
+// table an earlier version created: "inactive", unless a field has that
+// column, then "inactive_flag" (with a numeric suffix if that is taken
+// too).
+func (t *pgTable) newInactiveColumn() string {
+	taken := func(col string) bool {
+		return slices.ContainsFunc(t.cols, func(c sqltable.Col) bool { return c.Column == col }) ||
+			slices.ContainsFunc(t.keys, func(k *pgKey) bool { return k.Column == col })
+	}
+	col := "inactive"
+	for n := 1; taken(col); n++ {
+		col = "inactive_flag"
+		if n > 1 {
+			col += "_" + strconv.Itoa(n)
+		}
+	}
+	return col
+}
+
+// newKeyColumn is as sqlTable.newKeyColumn.
+func (t *pgTable) newKeyColumn(spec intake.KeySpec) string {
+	base := sqltable.KeyColumn(spec)
+	col := base
+	for n := 2; ; n++ {
+		taken := false
+		for _, k := range t.keys {
+			taken = taken || k.Column == col
+		}
+		if !taken {
+			return col
+		}
+		col = fmt.Sprintf("%s_%d", base, n)
+	}
+}
+
+func (t *pgTable) stored() pgStored {
+	return pgStored{Object: t.object, Fields: t.cols, Keys: t.keys, Inactive: t.inactive}
+}
+
+func pgType(ft intake.FieldType) string {
+	switch ft.Kind() {
+	case intake.KindBool:
+		return "boolean"
+	case intake.KindDecimal:
+		return "numeric"
+	case intake.KindDate:
+		return "date"
+	case intake.KindTime:
+		return "time"
+	case intake.KindTimestamp:
+		return "timestamptz"
+	case intake.KindList:
+		return "text[]"
+	}
+	return "text"
+}
+
+func (t *pgTable) createSQL() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
+	for _, c := range t.cols {
+		b.WriteString(",\n\t" + sqltable.QuoteIdent(c.Column) + " " + pgType(c.Type))
+	}
+	for _, k := range t.keys {
+		b.WriteString(",\n\t" + sqltable.QuoteIdent(k.Column) + " text")
+	}
+	b.WriteString("\n)")
+	return b.String()
+}
+
+func (t *pgTable) indexSQL(col string) string {
+	_, bare, _ := strings.Cut(t.name, ".")
+	bare = strings.Trim(bare, `"`)
+	return "CREATE INDEX IF NOT EXISTS " + sqltable.QuoteIdent(bare+"_"+col) + " ON " + t.name + " (" + sqltable.QuoteIdent(col) + ")"
+}
+
+// view returns the view of sch, ensuring its table when it is new; with
+// spec it also makes sure the spec's key column exists.
+func (p *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgView, *pgKey, error) {
+	if sch == nil {
+		return nil, nil, errors.New("sink: nil schema")
+	}
+	p.mu.RLock()
+	v := p.views[sch]
+	p.mu.RUnlock()
+	if v != nil && spec == nil {
+		return v, nil, nil
+	}
+	if v != nil {
+		if k := v.t.key(*spec); k != nil {
+			return v, k, nil
+		}
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	v, err := p.ensureLocked(ctx, sch)
+	if err != nil || spec == nil {
+		return v, nil, err
+	}
+	if k := v.t.key(*spec); k != nil {
+		return v, k, nil
+	}
+	if err := p.addKeyLocked(ctx, v.t, *spec); err != nil {
+		return nil, nil, err
+	}
+	v, err = p.ensureLocked(ctx, sch)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := v.t.key(*spec)
+	if k == nil {
+		return nil, nil, fmt.Errorf("sink: PostgreSQL: key column of %s on %q vanished", spec.Name(), sch.Object())
+	}
+	return v, k, nil
+}
+
+// EnsureSchema creates the table of s's object type, or adds the columns of
+// fields it does not have yet, and records the schema in intake_schema,
+// in one transaction under an advisory lock (other processes may do the
+// same at once). A field the table holds with values of another kind is an
+// error wrapping [sink.ErrSchemaConflict]; see [SQLite.EnsureSchema] for type
+// changes within a kind. Write, Lookup, Get and Scan call it implicitly for
+// a schema they have not seen.
+func (p *Store) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
+	if sch == nil {
+		return errors.New("sink: EnsureSchema: nil schema")
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_, err := p.ensureLocked(ctx, sch)
+	return err
+}
+
+// ensureLocked returns the view of sch, creating or altering its table.
+// The caller holds wmu.
+func (p *Store) ensureLocked(ctx context.Context, sch *intake.Schema) (*pgView, error) {
+	p.mu.RLock()
+	v, t := p.views[sch], p.tables[sch.Object()]
+	p.mu.RUnlock()
+	if v != nil {
+		return v, nil
+	}
+	if t == nil || !t.covers(sch) || t.needsUpgrade() {
+		var err error
+		if t, err = p.alter(ctx, sch, nil); err != nil {
+			return nil, err
+		}
+	}
+	v = &pgView{t: t, plan: make([]int, sch.Len())}
+	for i := range v.plan {
+		v.plan[i] = t.store.Index(sch.Field(i).Name)
+	}
+	p.mu.Lock()
+	p.views[sch] = v
+	p.mu.Unlock()
+	return v, nil
+}
+
+// covers reports whether t holds every field of sch with the same type
+// (and the Ref sch gives it).
+func (t *pgTable) covers(sch *intake.Schema) bool {
+	for i := range sch.Len() {
+		f := sch.Field(i)
+		j := t.store.Index(f.Name)
+		if j < 0 || t.store.Field(j).Type != f.Type || storeschema.RefChanged(t.store.Field(j), f) {
+			return false
+		}
+	}
+	return true
+}
+
+// alter brings the table of sch's object up to sch (when sch is not nil)
+// and adds the key column of spec (when not nil), in one transaction that
+// locks the object's intake_schema entry, so that it starts from what the
+// database holds, not from this process's snapshot. It installs and
+// returns the new snapshot.
+func (p *Store) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgTable, error) {
+	object := sch.Object()
+	if _, mapped := p.cfg.Tables[object]; !mapped && len("intake_"+object) > 63 {
+		return nil, fmt.Errorf("sink: PostgreSQL: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
+	}
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:schema:"+p.cfg.Schema+"."+object); err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	var old *pgTable
+	var version int64
+	var js []byte
+	err = tx.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1 FOR UPDATE`, object).Scan(&version, &js)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	default:
+		if old, err = p.tableFromJSON(object, version, js); err != nil {
+			return nil, err
+		}
+	}
+	m, mapped := p.cfg.Tables[object]
+	var oldFields []intake.Field
+	var keys []*pgKey
+	var oldCols []sqltable.Col
+	if old != nil {
+		oldCols = old.cols
+		for _, c := range old.cols {
+			oldFields = append(oldFields, c.Field)
+		}
+		keys = old.keys
+	}
+	fields, changed, retyped, err := storeschema.Merge(oldFields, sch)
+	if err != nil {
+		return nil, err
+	}
+	nt := old
+	var ddl []string
+	// A table an earlier version created gets the inactive column.
+	inactive := "inactive"
+	upgrade := old != nil && old.needsUpgrade() && !mapped
+	switch {
+	case upgrade:
+		inactive = old.newInactiveColumn()
+		ddl = append(ddl, old.addInactiveSQL(inactive))
+	case mapped:
+		inactive = ""
+	case old != nil:
+		inactive = old.inactive
+	}
+	if changed || old == nil || upgrade {
+		cols := make([]sqltable.Col, len(fields))
+		for i, f := range fields {
+			if i < len(oldCols) {
+				cols[i] = sqltable.Col{Field: f, Column: oldCols[i].Column}
+			} else {
+				// As in SQLite: a new field never takes the flag's column
+				// (inactive_flag on a table upgraded from before it).
+				col := sqltable.FieldColumn(f.Name)
+				if inactive != "" && col == inactive {
+					col = "f_" + f.Name
+				}
+				cols[i] = sqltable.Col{Field: f, Column: col}
+			}
+		}
+		var kept []*pgKey
+		for _, k := range keys {
+			if !pgSpecUses(k.KeySpec, retyped) {
+				kept = append(kept, k)
+			}
+		}
+		if nt, err = newPgTable(p.cfg.Schema, object, cols, kept, inactive, version+1); err != nil {
+			return nil, err
+		}
+		if mapped {
+			nt.applyMapping(m, p.host[object])
+			if err := nt.checkHost(m); err != nil {
+				return nil, err
+			}
+		} else if old == nil {
+			ddl = append(ddl, nt.createSQL())
+		} else {
+			for _, c := range cols[len(oldCols):] {
+				ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(c.Column)+" "+pgType(c.Type))
+			}
+		}
+	}
+	if spec != nil && nt.key(*spec) == nil {
+		plan, err := nt.store.CompileKey(*spec)
+		if err != nil {
+			return nil, err
+		}
+		col := nt.newKeyColumn(*spec)
+		if mapped {
+			if col = m.KeyColumns[spec.Name()]; col == "" {
+				return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), m.Table, spec.Name())
+			}
+			if _, ok := p.host[object][col]; !ok {
+				return nil, fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", object, col, m.Table)
+			}
+		}
+		keys := append(append([]*pgKey(nil), nt.keys...), newPgKey(*spec, col, plan))
+		n2, err := newPgTable(p.cfg.Schema, object, nt.cols, keys, nt.inactive, version+1)
+		if err != nil {
+			return nil, err
+		}
+		if mapped {
+			n2.applyMapping(m, p.host[object])
+		}
+		for _, q := range ddl {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+			}
+		}
+		ddl = nil
+		if err := p.fillKey(ctx, tx, n2, n2.keys[len(n2.keys)-1]); err != nil {
+			return nil, err
+		}
+		nt, changed = n2, true
+	}
+	for _, q := range ddl {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+		}
+	}
+	if nt != old || changed {
+		js, err := json.Marshal(nt.stored())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO `+p.schemaTable+` (object, version, schema) VALUES ($1, $2, $3)
+ON CONFLICT (object) DO UPDATE SET version = EXCLUDED.version, schema = EXCLUDED.schema`, object, nt.version, js); err != nil {
+			return nil, fmt.Errorf("sink: store schema of %q: %w", object, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+	}
+	if nt != old {
+		p.cfg.Logger.Info("intake: PostgreSQL schema stored", "object", object, "table", nt.name, "fields", len(nt.cols), "keys", len(nt.keys))
+	}
+	p.replaceTable(object, nt)
+	return nt, nil
+}
+
+// addKeyLocked adds the key column of spec to t's object. The caller holds
+// wmu.
+func (p *Store) addKeyLocked(ctx context.Context, t *pgTable, spec intake.KeySpec) error {
+	if _, err := t.store.CompileKey(spec); err != nil {
+		return err
+	}
+	_, err := p.alter(ctx, t.store, &spec)
+	return err
+}
+
+// fillKey adds key column k to t (unless it exists, from an earlier use
+// that a type change invalidated), indexes it and sets it for every stored
+// row: the rows are read, their keys computed in Go and streamed back with
+// COPY into a temporary table, applied with one UPDATE.
+func (p *Store) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) error {
+	start := time.Now()
+	if t.host && t.hostCols[k.Column].generated {
+		return nil // the table computes it
+	}
+	if !t.host {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" text"); err != nil {
+			return fmt.Errorf("sink: add key column %s: %w", k.Column, err)
+		}
+		if _, err := tx.Exec(ctx, t.indexSQL(k.Column)); err != nil {
+			return fmt.Errorf("sink: index key column %s: %w", k.Column, err)
+		}
+	}
+	rows, err := tx.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name)
+	if err != nil {
+		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+	}
+	sc := newPgScanner(t)
+	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+	var fill [][]any
+	for rows.Next() {
+		if err := sc.scan(rows, &rec); err != nil {
+			rows.Close()
+			return err
+		}
+		key, _ := k.plan.Key(&rec)
+		fill = append(fill, []any{rec.ID, sqltable.KeyArg(key)})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+	}
+	if len(fill) > 0 {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE intake_fill (id text, k text) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"intake_fill"}, []string{"id", "k"}, pgx.CopyFromRows(fill)); err != nil {
+			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		}
+		col := sqltable.QuoteIdent(k.Column)
+		if _, err := tx.Exec(ctx, "UPDATE "+t.name+" AS t SET "+col+" = f.k FROM intake_fill f WHERE t."+t.idCol+" = f.id::"+t.idType+" AND t."+col+" IS DISTINCT FROM f.k"); err != nil {
+			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE intake_fill`); err != nil {
+			return err
+		}
+	}
+	p.cfg.Logger.Info("intake: PostgreSQL key column filled", "object", t.object, "column", k.Column, "records", len(fill), "took", time.Since(start))
+	return nil
+}
+
+// selectList is "id, opted_out, inactive, <cols>" of t (a flag as false
+// when the table has no column for it; fields kept in the JSONB column as
+// its members).
+func (t *pgTable) selectList() string {
+	var b strings.Builder
+	b.WriteString(t.idCol)
+	if t.host {
+		b.WriteString("::text")
+	}
+	for _, col := range []string{t.optedCol, t.inactiveCol} {
+		switch {
+		case col == "":
+			b.WriteString(", false")
+		case t.host: // a host's column may be nullable
+			b.WriteString(", coalesce(" + col + ", false)")
+		default:
+			b.WriteString(", " + col)
+		}
+	}
+	for j, c := range t.cols {
+		b.WriteString(", ")
+		switch {
+		case t.inJSON[j]:
+			b.WriteString(t.jsonExpr(j))
+		case t.host:
+			b.WriteString(sqltable.QuoteIdent(c.Column) + "::" + pgType(c.Type))
+		default:
+			b.WriteString(sqltable.QuoteIdent(c.Column))
+		}
+	}
+	return b.String()
+}
+
+// Schema returns the schema the store holds for object, as intake_schema
+// has it now (another process may have added fields), or nil when it
+// never saw that object type. It implements [sink.SchemaReader].
+func (p *Store) Schema(ctx context.Context, object string) (*intake.Schema, error) {
+	var version int64
+	var js []byte
+	err := p.read(ctx, func() error {
+		return p.pool.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1`, object).Scan(&version, &js)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+	}
+	p.mu.RLock()
+	t := p.tables[object]
+	p.mu.RUnlock()
+	if t != nil && t.version == version {
+		return t.store, nil
+	}
+	t, err = p.tableFromJSON(object, version, js)
+	if err != nil {
+		return nil, err
+	}
+	return t.store, nil
+}
+
+// GuardsKeys reports true: the PostgreSQL sink applies [sink.Op.Unique] under
+// advisory transaction locks on the keys it checks (see [Store]).
+func (p *Store) GuardsKeys() bool { return true }

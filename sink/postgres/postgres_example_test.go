@@ -1,0 +1,172 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// A host that runs its own migrations takes Intake's statements into them
+// and sets Config.SkipMigrations.
+func ExampleMigrations() {
+	for _, q := range postgres.Migrations("crm") {
+		fmt.Println(q + ";")
+	}
+	// Output:
+	// CREATE SCHEMA IF NOT EXISTS "crm";
+	// CREATE TABLE IF NOT EXISTS "crm".intake_schema (
+	// 	object  text PRIMARY KEY,
+	// 	version bigint NOT NULL DEFAULT 1,
+	// 	schema  jsonb NOT NULL
+	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_checkpoint (
+	// 	run_id     text PRIMARY KEY,
+	// 	source     text NOT NULL DEFAULT '',
+	// 	last_line  bigint NOT NULL,
+	// 	batches    bigint NOT NULL DEFAULT 0,
+	// 	updated_at timestamptz NOT NULL,
+	// 	pending    bigint[]
+	// );
+	// DO $do$
+	// BEGIN
+	// 	IF NOT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'intake_checkpoint'
+	// 		AND column_name = 'pending') THEN
+	// 		ALTER TABLE "crm".intake_checkpoint ADD COLUMN IF NOT EXISTS pending bigint[];
+	// 	END IF;
+	// END
+	// $do$;
+	// CREATE TABLE IF NOT EXISTS "crm".intake_audit (
+	// 	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	// 	time      timestamptz NOT NULL,
+	// 	object    text NOT NULL,
+	// 	record_id text NOT NULL,
+	// 	action    text NOT NULL,
+	// 	reason    text NOT NULL,
+	// 	actor     text NOT NULL DEFAULT '',
+	// 	job       text NOT NULL DEFAULT '',
+	// 	run_id    text NOT NULL DEFAULT '',
+	// 	line      bigint NOT NULL DEFAULT 0,
+	// 	field         text NOT NULL DEFAULT '',
+	// 	target_object text NOT NULL DEFAULT '',
+	// 	target_id     text NOT NULL DEFAULT ''
+	// );
+	// DO $do$
+	// BEGIN
+	// 	IF (SELECT count(*) FROM information_schema.columns WHERE table_schema = 'crm' AND table_name = 'intake_audit'
+	// 		AND column_name IN ('field', 'target_object', 'target_id')) < 3 THEN
+	// 		ALTER TABLE "crm".intake_audit ADD COLUMN IF NOT EXISTS field text NOT NULL DEFAULT '',
+	// 			ADD COLUMN IF NOT EXISTS target_object text NOT NULL DEFAULT '',
+	// 			ADD COLUMN IF NOT EXISTS target_id text NOT NULL DEFAULT '';
+	// 	END IF;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
+	// 	IF NOT EXISTS (SELECT FROM pg_indexes WHERE schemaname = 'crm' AND indexname = 'intake_audit_record') THEN
+	// 		CREATE INDEX IF NOT EXISTS intake_audit_record ON "crm".intake_audit (object, record_id);
+	// 	END IF;
+	// END
+	// $do$;
+	// CREATE TABLE IF NOT EXISTS "crm".intake_sequences (
+	// 	name text PRIMARY KEY,
+	// 	next bigint NOT NULL
+	// );
+}
+
+// The table of an object type, with its email key column, as EnsureSchema
+// and the first Lookup by email would create it.
+func ExampleObjectMigration() {
+	s := intake.MustSchema("account",
+		intake.Field{Name: "account_id", Type: intake.TypeID},
+		intake.Field{Name: "name", Type: intake.TypeText},
+		intake.Field{Name: "founded", Type: intake.TypeDate})
+	stmts, err := postgres.ObjectMigration("crm", s, intake.Keys("account_id"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, q := range stmts[:2] {
+		fmt.Println(q + ";")
+	}
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "crm"."intake_account" (
+	// 	seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	// 	id text NOT NULL UNIQUE,
+	// 	opted_out boolean NOT NULL DEFAULT false,
+	// 	inactive boolean NOT NULL DEFAULT false,
+	// 	created_at timestamptz NOT NULL,
+	// 	updated_at timestamptz NOT NULL,
+	// 	"account_id" text,
+	// 	"name" text,
+	// 	"founded" date,
+	// 	"k_account_id" text
+	// );
+	// CREATE INDEX IF NOT EXISTS "intake_account_k_account_id" ON "crm"."intake_account" ("k_account_id");
+}
+
+// The host opens the pool (and closes it); the sink uses it.
+func ExampleNew() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/crm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := postgres.New(ctx, pool, postgres.Config{Schema: "intake"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	im, err := importer.New(importer.Config{Sink: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = im // im.Run(ctx, importer.Job{…})
+}
+
+// Intake writes contacts into the host's own table. Fields without a column
+// (custom fields) go into the jsonb column attrs; the email key is a
+// generated column of the host's, which Lookup compares.
+//
+//	CREATE TABLE contacts (
+//		pk           bigint GENERATED ALWAYS AS IDENTITY,
+//		id           uuid PRIMARY KEY,
+//		email        varchar(320),
+//		email_key    text GENERATED ALWAYS AS (lower(btrim(email))) STORED,
+//		given_name   text,
+//		family_name  text,
+//		unsubscribed boolean NOT NULL DEFAULT false,
+//		attrs        jsonb NOT NULL DEFAULT '{}',
+//		inserted_at  timestamptz NOT NULL DEFAULT now(),
+//		modified_at  timestamptz
+//	);
+//	CREATE INDEX ON contacts (email_key);
+func Example_hostTable() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db.internal:5432/crm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := postgres.New(ctx, pool, postgres.Config{
+		Tables: map[string]sink.TableMapping{intake.ObjectContact: {
+			Table:       "public.contacts",
+			IDColumn:    "id",
+			Columns:     map[string]string{"email": "email", "first_name": "given_name", "last_name": "family_name"},
+			JSONBColumn: "attrs",
+			KeyColumns:  map[string]string{"email": "email_key"},
+			OptedOut:    "unsubscribed",
+			CreatedAt:   "inserted_at",
+			UpdatedAt:   "modified_at",
+			OrderColumn: "pk",
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = store
+}

@@ -1,0 +1,365 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink/internal/ops"
+	"github.com/intakehq/intake/sink/internal/sqltable"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
+)
+
+// pgScanner scans rows of a table's selectList into records of its store
+// schema, reusing its scan targets.
+type pgScanner struct {
+	t        *pgTable
+	id       string
+	opted    bool
+	inactive bool
+	dest     []any
+}
+
+// pgScanPre is the number of columns of a selectList before the fields.
+const pgScanPre = 3
+
+func newPgScanner(t *pgTable) *pgScanner {
+	sc := &pgScanner{t: t}
+	sc.dest = append(sc.dest, &sc.id, &sc.opted, &sc.inactive)
+	for j, c := range t.cols {
+		var h any
+		if t.inJSON[j] {
+			h = new([]byte)
+		} else {
+			switch c.Type.Kind() {
+			case intake.KindBool:
+				h = new(pgtype.Bool)
+			case intake.KindDecimal:
+				h = new(pgtype.Numeric)
+			case intake.KindDate:
+				h = new(pgtype.Date)
+			case intake.KindTime:
+				h = new(pgtype.Time)
+			case intake.KindTimestamp:
+				h = new(pgtype.Timestamptz)
+			case intake.KindList:
+				h = new([]pgtype.Text)
+			default:
+				h = new(pgtype.Text)
+			}
+		}
+		sc.dest = append(sc.dest, h)
+	}
+	return sc
+}
+
+// scan scans the current row (after extra leading columns, scanned into
+// pre) into rec, whose Values has one slot per column.
+func (sc *pgScanner) scan(rows pgx.Rows, rec *intake.Record, pre ...any) error {
+	dest := sc.dest
+	if len(pre) > 0 {
+		dest = append(pre, sc.dest...)
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	rec.ID, rec.OptedOut, rec.Inactive = sc.id, sc.opted, sc.inactive
+	for j, c := range sc.t.cols {
+		v, err := pgValue(c.Type.Kind(), sc.dest[pgScanPre+j], sc.t.inJSON[j])
+		if err != nil {
+			return fmt.Errorf("sink: %s row %s: column %s: %w", sc.t.name, sc.id, c.Column, err)
+		}
+		rec.Values[j] = v
+	}
+	return nil
+}
+
+// pgValue converts a scan target into a value of kind k.
+func pgValue(k intake.Kind, h any, inJSON bool) (intake.Value, error) {
+	if inJSON {
+		return sqltable.JSONValue(k, *h.(*[]byte))
+	}
+	switch x := h.(type) {
+	case *pgtype.Text:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		return intake.Text(x.String), nil
+	case *pgtype.Bool:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		return intake.Bool(x.Bool), nil
+	case *pgtype.Numeric:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		if x.NaN || x.InfinityModifier != pgtype.Finite {
+			return intake.Null, fmt.Errorf("numeric NaN or infinity is not a decimal value")
+		}
+		return intake.Decimal(decimal.NewFromBigInt(x.Int, x.Exp)), nil
+	case *pgtype.Date:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		if x.InfinityModifier != pgtype.Finite {
+			return intake.Null, fmt.Errorf("an infinite date is not a date value")
+		}
+		return intake.DateOf(x.Time), nil
+	case *pgtype.Time:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		v, ok := intake.FromRaw(intake.KindTime, "", x.Microseconds)
+		if !ok {
+			return intake.Null, fmt.Errorf("time 24:00:00 is not a time of day")
+		}
+		return v, nil
+	case *pgtype.Timestamptz:
+		if !x.Valid {
+			return intake.Null, nil
+		}
+		if x.InfinityModifier != pgtype.Finite {
+			return intake.Null, fmt.Errorf("an infinite timestamp is not a timestamp value")
+		}
+		return intake.Timestamp(x.Time), nil
+	case *[]pgtype.Text:
+		if len(*x) == 0 {
+			return intake.Null, nil
+		}
+		items := make([]string, len(*x))
+		for i, it := range *x {
+			if !it.Valid {
+				return intake.Null, fmt.Errorf("a multi-select array holds NULL")
+			}
+			items[i] = it.String
+		}
+		return intake.List(items...), nil
+	}
+	return intake.Null, fmt.Errorf("no conversion from %T", h)
+}
+
+// Lookup returns the ids of the stored records whose key under spec is one
+// of keys, oldest first, with indexed queries (k_<spec> = ANY($1)) of at
+// most 1,000 keys each, pipelined in one round trip. The first Lookup with a spec adds and fills its
+// key column (see [Store]); specs that differ only in their options
+// (email rules, MD5) have key columns of their own. A record-id spec
+// (KeySpec.RecordID) is never looked up: it is an error (find such
+// records with Get).
+func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := ops.CheckLookupSpec(spec); err != nil {
+		return nil, err
+	}
+	v, kc, err := p.view(ctx, sch, &spec)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[intake.Key][]string)
+	uniq := make([]string, 0, len(keys))
+	seen := make(map[intake.Key]bool, len(keys))
+	for _, k := range keys {
+		if k != "" && !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, string(k))
+		}
+	}
+	if len(uniq) == 0 {
+		return res, nil
+	}
+	// Chunks of pgChunk keys, pipelined in one round trip: with many more
+	// in one ANY($1) the planner may take a (parallel) sequential scan of a
+	// large table, several times slower than the index.
+	col := sqltable.QuoteIdent(kc.Column)
+	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
+	err = p.read(ctx, func() error {
+		clear(res)
+		b := &pgx.Batch{} // a new one each time: sending a batch prepares its queries
+		for c := range slices.Chunk(uniq, pgChunk) {
+			b.Queue(q, c)
+		}
+		br := p.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for range b.Len() {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var k, id string
+				if err := rows.Scan(&k, &id); err != nil {
+					rows.Close()
+					return err
+				}
+				res[intake.Key(k)] = append(res[intake.Key(k)], id)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+	}
+	return res, nil
+}
+
+// Get returns the stored records with the given ids, projected onto sch,
+// with one query. The records are the caller's.
+func (p *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[string]*intake.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, _, err := p.view(ctx, sch, nil)
+	if err != nil {
+		return nil, err
+	}
+	t := v.t
+	res := make(map[string]*intake.Record, len(ids))
+	if len(ids) == 0 {
+		return res, nil
+	}
+	if t.idType != "text" {
+		ids = validIDs(t.idType, ids)
+	}
+	err = p.read(ctx, func() error {
+		clear(res)
+		rows, err := p.pool.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.idCol+" = ANY($1::"+t.idType+"[])", ids)
+		if err != nil {
+			return fmt.Errorf("sink: PostgreSQL get: %w", err)
+		}
+		defer rows.Close()
+		sc := newPgScanner(t)
+		tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+		for rows.Next() {
+			if err := sc.scan(rows, &tmp); err != nil {
+				return err
+			}
+			rec := &intake.Record{Schema: sch, ID: tmp.ID, OptedOut: tmp.OptedOut, Inactive: tmp.Inactive, Values: make([]intake.Value, sch.Len())}
+			sqltable.Project(rec, v.plan, tmp.Values)
+			res[rec.ID] = rec
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sink: PostgreSQL get: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// pgChunk is the most keys or ids one query of Lookup or of a Write's
+// read names; more go in further queries of the same round trip.
+const pgChunk = 1000
+
+// pgScanPage is how many rows Scan reads per query.
+const pgScanPage = 1000
+
+// Scan calls fn for every stored record of sch's object type in creation
+// order (see [sink.Scanner]). It reads pages of a thousand rows with keyset
+// pagination (WHERE seq > last ORDER BY seq LIMIT 1000, an index range
+// scan), so no transaction or connection stays open while fn runs and a
+// page costs the same at the end of a million rows as at the start. It
+// reuses one record for all calls.
+func (p *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {
+	out := &intake.Record{Schema: sch, Values: make([]intake.Value, sch.Len())}
+	type row struct {
+		id              string
+		opted, inactive bool
+		vals            []intake.Value
+	}
+	var page []row
+	var after []any // the order columns of the last row
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, _, err := p.view(ctx, sch, nil)
+		if err != nil {
+			return err
+		}
+		t := v.t
+		ocols := strings.Split(t.orderBy, ", ")
+		q := "SELECT " + t.orderBy + ", " + t.selectList() + " FROM " + t.name
+		if after != nil {
+			ph := make([]string, len(ocols))
+			for i := range ph {
+				ph[i] = "$" + strconv.Itoa(i+1)
+			}
+			q += " WHERE (" + t.orderBy + ") > (" + strings.Join(ph, ", ") + ")"
+		}
+		q += " ORDER BY " + t.orderBy + " LIMIT " + strconv.Itoa(pgScanPage)
+		last := make([]any, len(ocols))
+		err = p.read(ctx, func() error {
+			rows, err := p.pool.Query(ctx, q, after...)
+			if err != nil {
+				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+			}
+			defer rows.Close()
+			sc := newPgScanner(t)
+			page = page[:0]
+			pre := make([]any, len(ocols))
+			for i := range pre {
+				pre[i] = &last[i]
+			}
+			for rows.Next() {
+				tmp := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+				if err := sc.scan(rows, &tmp, pre...); err != nil {
+					return err
+				}
+				page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		after = last
+		for _, r := range page {
+			out.ID, out.OptedOut, out.Inactive, out.Line = r.id, r.opted, r.inactive, 0
+			sqltable.Project(out, v.plan, r.vals)
+			if err := fn(out); err != nil {
+				return err
+			}
+		}
+		if len(page) < pgScanPage {
+			return nil
+		}
+	}
+}
+
+// Count returns the number of stored records of the object type.
+func (p *Store) Count(ctx context.Context, object string) (int64, error) {
+	p.mu.RLock()
+	t := p.tables[object]
+	p.mu.RUnlock()
+	if t == nil {
+		if err := p.load(ctx, []string{object}); err != nil {
+			return 0, err
+		}
+		p.mu.RLock()
+		t = p.tables[object]
+		p.mu.RUnlock()
+		if t == nil {
+			return 0, ctx.Err()
+		}
+	}
+	var n int64
+	if err := p.read(ctx, func() error { return p.pool.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n) }); err != nil {
+		return 0, fmt.Errorf("sink: PostgreSQL count: %w", err)
+	}
+	return n, nil
+}

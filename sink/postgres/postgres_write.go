@@ -1,0 +1,1141 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
+	"github.com/intakehq/intake/sink/internal/guard"
+	"github.com/intakehq/intake/sink/internal/ops"
+	"github.com/intakehq/intake/sink/internal/sqltable"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// pgBatchTable is the part of a batch that goes to one table.
+type pgBatchTable struct {
+	t       *pgTable
+	fetch   []string // ids of stored records the batch updates, opts out, … (any op but a create)
+	rows    map[string]*pgRowState
+	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
+	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
+	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
+}
+
+// stateKey names a stored record: its object type and id.
+type stateKey struct {
+	object, id string
+}
+
+// pgRowState is the state of a record during a batch.
+type pgRowState struct {
+	vals     []intake.Value // by column of t
+	opted    bool
+	inactive bool
+	create   *sink.Op // the create op, for a record the batch creates
+	stored   bool     // read from the table
+	changed  bool     // a stored row the batch changed
+}
+
+// errSchemaMoved is returned inside Write when another process changed the
+// schema of a table the batch writes: the snapshot is reloaded and the
+// batch tried again.
+var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another process")
+
+// Write applies the batch in order in one transaction: all of it, or on
+// an error nothing (n is 0, and when a record is the cause the error is a
+// *[sink.RecordError] naming it: [sink.ErrNotFound] for an update, opt-out or
+// lifecycle op of an id the table does not hold, [sink.ErrDuplicateID] for a
+// create of a taken id, [sink.ErrInvalidOp] for an op no store can apply, a
+// lifecycle op without an Audit entry with a Reason, or an inactivate on
+// a host table without TableMapping.InactiveColumn). Semantics as for
+// [Memory.Write]: nulls keep stored values, Clear fields become null, an
+// update that changes nothing is [intake.OutcomeUnchanged] and does not
+// touch updated_at, updates never change the opted-out and inactive
+// flags, which a create takes from its record. See [Store] for how a
+// batch is applied.
+//
+// Lifecycle ops ([sink.OpInactivate], [sink.OpDelete], [sink.OpAnonymize]) are applied
+// in order with the others: an inactivate sets the inactive column, an
+// anonymize nulls the columns of the fields that are personal in the
+// op's schema (a host's JSONB members are removed) and recomputes the
+// key columns, both through the batch's UPDATE and touching updated_at
+// only when something changed; a delete is a DELETE of the row, run
+// before the batch's inserts, so that a later create in the batch may
+// take the id again. Every lifecycle op adds its audit entry to
+// intake_audit (one INSERT per batch), unchanged ones included: the log
+// records what was asked, and why.
+func (p *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	return p.write(ctx, batch, nil)
+}
+
+// WriteCheckpoint is [Store.Write] that also stores cp in
+// intake_checkpoint in the batch's transaction (see [sink.Checkpointer]). An
+// empty batch stores only the checkpoint.
+func (p *Store) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
+	if cp.RunID == "" {
+		return 0, errors.New("sink: WriteCheckpoint: empty Checkpoint.RunID: name the run")
+	}
+	if cp.Line < 0 {
+		return 0, fmt.Errorf("sink: WriteCheckpoint: negative Checkpoint.Line %d", cp.Line)
+	}
+	return p.write(ctx, batch, &cp)
+}
+
+// LastCheckpoint returns the last checkpoint committed for runID, and
+// false when there is none (see [sink.Checkpointer]).
+func (p *Store) LastCheckpoint(ctx context.Context, runID string) (sink.Checkpoint, bool, error) {
+	cp := sink.Checkpoint{RunID: runID}
+	var line int64
+	err := p.read(ctx, func() error {
+		var pending []int64
+		err := p.pool.QueryRow(ctx, `SELECT source, last_line, pending, batches, updated_at FROM `+p.cpTable+` WHERE run_id = $1`, runID).
+			Scan(&cp.Source, &line, &pending, &cp.Batches, &cp.UpdatedAt)
+		cp.Pending = cp.Pending[:0]
+		for _, l := range pending {
+			cp.Pending = append(cp.Pending, int(l))
+		}
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sink.Checkpoint{}, false, nil
+	}
+	if err != nil {
+		return sink.Checkpoint{}, false, fmt.Errorf("sink: PostgreSQL checkpoint: %w", err)
+	}
+	cp.Line = int(line)
+	return cp, true, nil
+}
+
+func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if len(batch) == 0 && cp == nil {
+		return 0, nil
+	}
+	for _, op := range batch {
+		if err := ops.Check(op); err != nil {
+			return 0, ops.RecordError(op, err)
+		}
+		if err := pgCheckValues(op); err != nil {
+			return 0, ops.RecordError(op, err)
+		}
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	for _, op := range batch {
+		op.Outcome = intake.OutcomeNone
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := p.tryWrite(ctx, batch, cp)
+		if errors.Is(err, errSchemaMoved) && attempt < 3 {
+			continue
+		}
+		// A deadlock with another writer (rows its batch locks in another
+		// order: a host's own statements, an older version) rolled the
+		// transaction back; the batch is applied again from the start.
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "40P01" && attempt < 3 && ctx.Err() == nil {
+			p.cfg.Logger.Warn("intake: PostgreSQL write deadlocked with another writer; applying the batch again", "attempt", attempt+1, "error", pe.Message)
+			continue
+		}
+		var dup *pgDuplicate
+		if errors.As(err, &dup) {
+			err = p.findDuplicate(ctx, batch, dup)
+		}
+		if err != nil {
+			err = p.missingTable(err, "intake_audit")
+			var re *sink.RecordError
+			switch {
+			case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+				err = fmt.Errorf("sink: PostgreSQL write: %w (%v)", ctx.Err(), err)
+			case ctx.Err() == nil && !errors.As(err, &re):
+				err = fmt.Errorf("sink: PostgreSQL write: %w", err)
+			}
+			return 0, err
+		}
+		for i, op := range batch {
+			op.Outcome = out[i]
+		}
+		p.analyzeGrown(ctx, batch)
+		return len(batch), nil
+	}
+}
+
+// pgAnalyzeMin is the number of rows a process creates in a table before
+// its first ANALYZE of it.
+const pgAnalyzeMin = 1000
+
+// pgGrowth is what a process knows of a table's growth since its last
+// ANALYZE of it.
+type pgGrowth struct {
+	base  int64 // rows at the last ANALYZE (or when first seen)
+	since int64 // rows created since
+	off   bool  // the role may not ANALYZE the table: not tried
+}
+
+// analyzeGrown runs ANALYZE on each table of the batch that the process
+// has grown by as many rows as it had at its last ANALYZE (at least
+// pgAnalyzeMin). Without statistics PostgreSQL plans the lookups of a
+// table that an import fills from empty — k = ANY($1) over a thousand
+// keys — as sequential scans, at a second a query once the table holds a
+// million rows, and autovacuum analyzes too late for a bulk import; with
+// a doubling threshold a table filled to n rows is analyzed about
+// log2(n/1000) times. The batch is committed already: nothing here fails
+// it. A role that may not analyze the table (a host table it does not
+// own) logs one warning and never tries; a failed ANALYZE is logged and
+// tried again at the next doubling. The caller holds wmu.
+func (p *Store) analyzeGrown(ctx context.Context, batch []*sink.Op) {
+	var created map[string]int64
+	for _, op := range batch {
+		if op.Outcome == intake.OutcomeCreated {
+			if created == nil {
+				created = map[string]int64{}
+			}
+			created[op.Record.Schema.Object()]++
+		}
+	}
+	for object, n := range created {
+		p.mu.RLock()
+		t := p.tables[object]
+		p.mu.RUnlock()
+		if t == nil {
+			continue
+		}
+		g := p.growth[object]
+		if g == nil {
+			// PostgreSQL answers the ANALYZE of a role that may not
+			// analyze the table with a warning, not an error: ask first.
+			g = &pgGrowth{}
+			var rows float64
+			var may bool
+			err := p.pool.QueryRow(ctx, `SELECT c.reltuples,
+	pg_has_role(c.relowner, 'USAGE') OR pg_has_role(d.datdba, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+FROM pg_class c, pg_database d WHERE c.oid = $1::regclass AND d.datname = current_database()`, t.name).Scan(&rows, &may)
+			switch {
+			case err != nil:
+				continue // asked again after the next batch
+			case !may:
+				g.off = true
+				p.cfg.Logger.Warn("intake: PostgreSQL: this role may not ANALYZE the table (only its owner, the database owner or a superuser may); lookups of a table an import fills from empty may be slow until autovacuum analyzes it", "table", t.name)
+			}
+			g.base = max(int64(rows), 0)
+			p.growth[object] = g
+		}
+		g.since += n
+		if g.off || g.since < max(pgAnalyzeMin, g.base) {
+			continue
+		}
+		if err := p.analyze(ctx, t); err != nil {
+			if ctx.Err() == nil {
+				p.cfg.Logger.Warn("intake: PostgreSQL ANALYZE failed; tried again once the table has doubled", "table", t.name, "error", err)
+			}
+		} else {
+			g.base += g.since
+		}
+		g.since = 0
+	}
+}
+
+// analyze runs ANALYZE on the columns of a table that the sink looks up
+// by — the id and the key columns — with a sample of 3,000 rows
+// (default_statistics_target 10) instead of 30,000: the lookups need the
+// table's size and how distinct the keys are, which a small sample tells
+// as well, and an import that doubles a table to a million rows analyzes
+// it ten times. The other columns keep the statistics autovacuum gives
+// them. It gives up rather than waiting more than a moment for a lock
+// that conflicts with it (another ANALYZE, a VACUUM, a CREATE INDEX): the
+// process's writes wait for it.
+func (p *Store) analyze(ctx context.Context, t *pgTable) error {
+	cols := []string{t.idCol}
+	for _, k := range t.keys {
+		cols = append(cols, sqltable.QuoteIdent(k.Column))
+	}
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '200ms'`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SET LOCAL default_statistics_target = 10`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE `+t.name+` (`+strings.Join(cols, ", ")+`)`); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// tryWrite runs the batch in one transaction and returns the outcomes.
+// The caller holds wmu.
+func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (out []intake.Outcome, err error) {
+	defer func() {
+		if err != nil {
+			guard.Clear(batch)
+		}
+	}()
+	// The key columns that Op.Unique looks keys up in.
+	schemas, specs := guard.Specs(batch)
+	for i, spec := range specs {
+		v, err := p.ensureLocked(ctx, schemas[i])
+		if err == nil && v.t.key(spec) == nil {
+			err = p.addKeyLocked(ctx, v.t, spec)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
+		}
+	}
+	views := make([]*pgView, len(batch))
+	var last *intake.Schema
+	var lv *pgView
+	for i, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			var err error
+			if lv, err = p.ensureLocked(ctx, last); err != nil {
+				return nil, ops.RecordError(op, err)
+			}
+		}
+		views[i] = lv
+	}
+	// Views again: ensuring one schema can replace the table of another.
+	last = nil
+	for i, op := range batch {
+		if op.Record.Schema != last {
+			last = op.Record.Schema
+			lv, _ = p.ensureLocked(ctx, last)
+		}
+		views[i] = lv
+	}
+
+	// The tables of the batch, and the stored rows it needs: those of
+	// every id an op other than a create names (a create of a stored id
+	// then fails at once, even when a delete later in the batch would
+	// keep the row from being written).
+	var tabs []*pgBatchTable
+	byObject := map[string]*pgBatchTable{}
+	fetched := map[stateKey]bool{}
+	var u ops.Unlinks
+	for _, op := range batch {
+		u.Add(op)
+	}
+	for i, op := range batch {
+		t := views[i].t
+		bt := byObject[t.object]
+		if bt == nil {
+			bt = &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+			byObject[t.object] = bt
+			tabs = append(tabs, bt)
+		}
+		if op.Kind == sink.OpCreate {
+			if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
+				return nil, ops.RecordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", sink.ErrInvalidOp, op.Record.ID, t.name))
+			}
+			continue
+		}
+		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
+			fetched[k] = true
+			bt.fetch = append(bt.fetch, op.Record.ID)
+		}
+	}
+
+	// With unlinks, the tables that may hold links to the targets join
+	// the batch, and every schema is checked: another process may have
+	// added a table with links.
+	if u != nil {
+		p.mu.RLock()
+		var more []*pgTable
+		for object, t := range p.tables {
+			if byObject[object] == nil && len(u.Fields(t.store)) > 0 {
+				more = append(more, t)
+			}
+		}
+		p.mu.RUnlock()
+		slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
+		for _, t := range more {
+			if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
+				v, err := p.ensureLocked(ctx, t.store)
+				if err != nil {
+					return nil, err
+				}
+				t = v.t
+			}
+			bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+			byObject[t.object] = bt
+			tabs = append(tabs, bt)
+		}
+	}
+
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+
+	// One round trip: the versions of the tables' schemas (locked against
+	// schema changes until commit) and the stored rows (locked against
+	// other writers).
+	b := &pgx.Batch{}
+	objects := make([]string, len(tabs))
+	for i, bt := range tabs {
+		objects[i] = bt.t.object
+	}
+	if p.cfg.AsyncCommit {
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+	}
+	guards := queueGuardLocks(b, batch, views)
+	if u != nil {
+		b.Queue(`SELECT object, version FROM ` + p.schemaTable + ` FOR SHARE`)
+	} else {
+		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+	}
+	// Rows are locked in one order that every process and batch follows —
+	// tables by name, then ids in byte order (chunk after chunk, and
+	// within a chunk by ORDER BY, under which FOR UPDATE locks) — so that
+	// two writers whose batches share rows wait for each other instead of
+	// deadlocking.
+	lockOrder := slices.Clone(tabs)
+	slices.SortFunc(lockOrder, func(a, b *pgBatchTable) int { return strings.Compare(a.t.name, b.t.name) })
+	for _, bt := range lockOrder {
+		ids := sortedIDs(bt.t.idType, bt.fetch)
+		order := bt.t.idCol + ` COLLATE "C"`
+		if bt.t.idType == "uuid" {
+			order = bt.t.idCol
+		}
+		for c := range slices.Chunk(ids, pgChunk) {
+			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) ORDER BY `+order+` FOR UPDATE`, c)
+			bt.reads++
+		}
+	}
+	br := tx.SendBatch(ctx, b)
+	n := guards
+	if p.cfg.AsyncCommit {
+		n++
+	}
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	if err := p.readPrefetch(br, lockOrder, u != nil); err != nil {
+		br.Close()
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	// Creates whose keys another writer committed meanwhile are held.
+	if guards > 0 {
+		if _, err := guard.Creates(batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+			return pgFindKeys(ctx, tx, byObject[s.Object()].t, spec, keys)
+		}); err != nil {
+			return nil, err
+		}
+	}
+
+	// Apply the ops in order.
+	out = make([]intake.Outcome, len(batch))
+	var audits []sink.AuditEntry
+	for i, op := range batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		v := views[i]
+		bt := byObject[v.t.object]
+		rec := op.Record
+		st := bt.rows[rec.ID]
+		var links []sink.AuditEntry // an anonymize's own links, with Unlink
+		switch op.Kind {
+		case sink.OpCreate:
+			if op.Existing != nil {
+				out[i] = intake.OutcomeSkipped // held by Unique
+				continue
+			}
+			if st != nil {
+				return nil, ops.RecordError(op, sink.ErrDuplicateID)
+			}
+			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
+			for i, j := range v.plan {
+				st.vals[j] = ops.Value(rec, i)
+			}
+			bt.rows[rec.ID] = st
+			bt.order = append(bt.order, rec.ID)
+			out[i] = intake.OutcomeCreated
+		case sink.OpUpdate:
+			if st == nil {
+				return nil, ops.RecordError(op, sink.ErrNotFound)
+			}
+			changed := false
+			for i, j := range v.plan {
+				if x := ops.Value(rec, i); !x.IsNull() && st.vals[j] != x {
+					st.vals[j], changed = x, true
+				}
+			}
+			for _, c := range op.Clear {
+				if j := v.plan[c]; !st.vals[j].IsNull() {
+					st.vals[j], changed = intake.Null, true
+				}
+			}
+			if !changed {
+				out[i] = intake.OutcomeUnchanged
+				continue
+			}
+			out[i] = intake.OutcomeUpdated
+			st.changed = true
+		case sink.OpOptOut:
+			if st == nil {
+				return nil, ops.RecordError(op, sink.ErrNotFound)
+			}
+			if bt.t.optedCol == "" {
+				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", sink.ErrInvalidOp, bt.t.object))
+			}
+			if !st.opted {
+				st.opted, st.changed = true, true
+			}
+			out[i] = intake.OutcomeOptedOut
+		case sink.OpInactivate:
+			if st == nil {
+				return nil, ops.RecordError(op, sink.ErrNotFound)
+			}
+			if bt.t.inactiveCol == "" {
+				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, bt.t.object, bt.t.name))
+			}
+			out[i] = intake.OutcomeUnchanged
+			if !st.inactive {
+				st.inactive, st.changed = true, true
+				out[i] = intake.OutcomeInactivated
+			}
+		case sink.OpAnonymize:
+			if st == nil {
+				return nil, ops.RecordError(op, sink.ErrNotFound)
+			}
+			out[i] = intake.OutcomeUnchanged
+			for i2, j := range v.plan {
+				if sink.AnonymizeErases(rec.Schema, i2) && !st.vals[j].IsNull() {
+					st.vals[j], st.changed = intake.Null, true
+					out[i] = intake.OutcomeAnonymized
+				}
+			}
+			if op.Unlink {
+				for j, c := range v.t.cols {
+					if ops.IsLink(c.Field) && !st.vals[j].IsNull() {
+						st.vals[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
+						st.changed = true
+						out[i] = intake.OutcomeAnonymized
+					}
+				}
+			}
+		case sink.OpDelete:
+			if st == nil {
+				return nil, ops.RecordError(op, sink.ErrNotFound)
+			}
+			if bt.deleted == nil { // also says that creates may have gone
+				bt.deleted = map[string]bool{}
+			}
+			if st.stored {
+				bt.deleted[rec.ID] = true
+			}
+			delete(bt.rows, rec.ID) // a create later in the batch may take the id
+			out[i] = intake.OutcomeDeleted
+		}
+		if ops.IsLifecycle(op.Kind) {
+			audits = append(audits, ops.Audit(op))
+			audits = append(audits, links...)
+		}
+	}
+	if u != nil {
+		if audits, err = p.unlink(ctx, tx, tabs, u, audits); err != nil {
+			return nil, err
+		}
+	}
+	for _, bt := range tabs {
+		if bt.deleted != nil { // the creates still standing, each once
+			creates, kept := bt.order[:0], map[string]bool{}
+			for _, id := range bt.order {
+				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
+					kept[id] = true
+					creates = append(creates, id)
+				}
+			}
+			bt.order = creates
+		}
+		for _, id := range bt.fetch {
+			if st := bt.rows[id]; st != nil && st.stored && st.changed {
+				bt.order = append(bt.order, id)
+			}
+		}
+	}
+
+	// Deletes first: a create of the batch may take a deleted id again.
+	for _, bt := range tabs {
+		if len(bt.deleted) == 0 {
+			continue
+		}
+		ids := make([]string, 0, len(bt.deleted))
+		for _, id := range bt.fetch {
+			if bt.deleted[id] {
+				ids = append(ids, id)
+			}
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
+		if err != nil {
+			return nil, err
+		}
+		if tag.RowsAffected() != int64(len(ids)) {
+			return nil, fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
+		}
+	}
+
+	// Stream the rows and apply them. Creates go into Intake's own tables
+	// with COPY straight into the table; other rows are streamed with COPY
+	// into a temporary table and applied with one INSERT and one UPDATE
+	// per table.
+	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
+	b = &pgx.Batch{}
+	type sent struct {
+		bt              *pgBatchTable
+		creates, writes int
+		insert, update  bool
+	}
+	var sents []sent
+	for ti, bt := range tabs {
+		if len(bt.order) == 0 {
+			continue
+		}
+		ncreate := 0
+		for _, id := range bt.order {
+			if bt.rows[id].create != nil {
+				ncreate++
+			}
+		}
+		rest := bt.order
+		if ncreate > 0 && !bt.t.host {
+			src := &pgRowSource{bt: bt, ids: bt.order[:ncreate], now: now, direct: true}
+			if err := copyRows(ctx, tx, bt.t.name, bt.t.copyCols(), src); err != nil {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+					return nil, &pgDuplicate{bt: bt, err: err}
+				}
+				return nil, err
+			}
+			rest, ncreate = bt.order[ncreate:], 0
+			if len(rest) == 0 {
+				continue
+			}
+		}
+		tmp := bt.t.tempName(ti)
+		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
+			return nil, err
+		}
+		src := &pgRowSource{bt: bt, ids: rest, now: now}
+		if err := copyRows(ctx, tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
+			return nil, err
+		}
+		s := sent{bt: bt, creates: ncreate, writes: len(rest)}
+		if ncreate > 0 {
+			b.Queue(bt.t.insertSQL(tmp))
+			s.insert = true
+		}
+		if ncreate < len(rest) {
+			b.Queue(bt.t.updateSQL(tmp))
+			s.update = true
+		}
+		sents = append(sents, s)
+	}
+	if len(audits) > 0 {
+		p.queueAudit(b, audits)
+	}
+	if cp != nil {
+		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
+			cp.RunID, cp.Source, int64(cp.Line), heldLines(batch, cp.Pending), now)
+	}
+	if b.Len() > 0 {
+		br := tx.SendBatch(ctx, b)
+		for _, s := range sents {
+			if s.insert {
+				got, err := readIDs(br)
+				if err != nil {
+					br.Close()
+					return nil, err
+				}
+				if len(got) != s.creates {
+					br.Close()
+					for i, op := range batch { // the first create whose id was taken
+						if op.Kind == sink.OpCreate && views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
+							return nil, ops.RecordError(op, sink.ErrDuplicateID)
+						}
+					}
+					return nil, fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
+				}
+			}
+			if s.update {
+				got, err := readIDs(br)
+				if err != nil {
+					br.Close()
+					return nil, err
+				}
+				if len(got) != s.writes-s.creates {
+					br.Close()
+					return nil, fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
+				}
+			}
+		}
+		if len(audits) > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return nil, fmt.Errorf("audit log: %w", err)
+			}
+		}
+		if cp != nil {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return nil, fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+		if err := br.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// findDuplicate returns the RecordError of the first create of the batch
+// whose id the table of dup holds.
+func (p *Store) findDuplicate(ctx context.Context, batch []*sink.Op, dup *pgDuplicate) error {
+	t := dup.bt.t
+	var ids []string
+	for _, op := range batch {
+		if op.Kind == sink.OpCreate && dup.bt.rows[op.Record.ID] != nil {
+			ids = append(ids, op.Record.ID)
+		}
+	}
+	rows, err := p.pool.Query(ctx, "SELECT "+t.idCol+"::text FROM "+t.name+" WHERE "+t.idCol+" = ANY($1)", ids)
+	if err != nil {
+		return dup.err
+	}
+	taken := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			taken[id] = true
+		}
+	}
+	rows.Close()
+	for _, op := range batch {
+		if op.Kind == sink.OpCreate && taken[op.Record.ID] && !dup.bt.deleted[op.Record.ID] && dup.bt.rows[op.Record.ID] != nil && dup.bt.rows[op.Record.ID].create == op {
+			return ops.RecordError(op, sink.ErrDuplicateID)
+		}
+	}
+	return dup.err
+}
+
+// unlink removes the links to the targets of u (see [sink.Op.Unlink]) once the
+// ops of the batch are applied in Go: for each table of the batch with
+// link fields to a target's type, one SELECT … FOR UPDATE per link field
+// reads the stored rows that hold a target (by = ANY($1) on an id column,
+// which an index on it serves and which is a scan of the table without
+// one; by && on a multi-select's text[], ->> and ?| on a host's JSONB
+// members); they join the batch's rows, which lose the links in Go and
+// are written by the batch's one UPDATE per table, key columns included.
+// It returns audits with an entry per removed link.
+func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u ops.Unlinks, audits []sink.AuditEntry) ([]sink.AuditEntry, error) {
+	for _, bt := range tabs {
+		t := bt.t
+		links := u.Fields(t.store)
+		if len(links) == 0 {
+			continue
+		}
+		sc := newPgScanner(t)
+		for _, j := range links {
+			rows, err := tx.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.linkCond(j)+" ORDER BY "+t.orderBy+" FOR UPDATE", u.TargetIDs(t.cols[j].Ref))
+			if err != nil {
+				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+			}
+			for rows.Next() {
+				rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
+				if err := sc.scan(rows, &rec); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if _, ok := bt.rows[rec.ID]; ok || bt.deleted[rec.ID] {
+					continue // the batch's own rows are as its ops left them
+				}
+				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				bt.fetch = append(bt.fetch, rec.ID)
+			}
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+			}
+		}
+		for _, ids := range [][]string{bt.order, bt.fetch} {
+			for _, id := range ids {
+				st := bt.rows[id]
+				if st == nil {
+					continue
+				}
+				for _, j := range links {
+					nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, id, audits)
+					audits = more
+					if changed {
+						st.vals[j], st.changed = nv, true
+					}
+				}
+			}
+		}
+	}
+	return audits, nil
+}
+
+// linkCond is the condition of a row whose link field j holds one of the
+// ids of $1 (text[]).
+func (t *pgTable) linkCond(j int) string {
+	c := t.cols[j]
+	list := c.Type.Kind() == intake.KindList
+	switch {
+	case t.inJSON[j]:
+		if list {
+			return "(" + t.jsonCol + " -> " + sqltable.QuoteLiteral(c.Name) + ") ?| $1::text[]"
+		}
+		return "(" + t.jsonCol + " ->> " + sqltable.QuoteLiteral(c.Name) + ") = ANY($1::text[])"
+	case t.host:
+		if list {
+			return sqltable.QuoteIdent(c.Column) + "::text[] && $1::text[]"
+		}
+		return sqltable.QuoteIdent(c.Column) + "::text = ANY($1::text[])"
+	case list:
+		return sqltable.QuoteIdent(c.Column) + " && $1::text[]"
+	}
+	return sqltable.QuoteIdent(c.Column) + " = ANY($1::text[])"
+}
+
+// readPrefetch reads the schema versions and the stored rows of a batch.
+// With all, the versions are those of every object type, and one this
+// process does not know yet, or knows at another version, counts as moved.
+func (p *Store) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	versions := map[string]int64{}
+	for rows.Next() {
+		var object string
+		var v int64
+		if err := rows.Scan(&object, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		versions[object] = v
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var moved []string
+	for _, bt := range tabs {
+		if versions[bt.t.object] != bt.t.version {
+			moved = append(moved, bt.t.object)
+		}
+	}
+	if all {
+		// A table the batch does not touch may have gained link fields
+		// since this process read it, as well as a table it does not know.
+		p.mu.RLock()
+		for object, v := range versions {
+			if t := p.tables[object]; (t == nil || t.version != v) && !slices.Contains(moved, object) {
+				moved = append(moved, object)
+			}
+		}
+		p.mu.RUnlock()
+	}
+	if len(moved) > 0 {
+		if err := p.load(context.Background(), moved); err != nil {
+			return err
+		}
+		return errSchemaMoved
+	}
+	for _, bt := range tabs {
+		sc := newPgScanner(bt.t)
+		for range bt.reads {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
+				if err := sc.scan(rows, &rec); err != nil {
+					rows.Close()
+					return err
+				}
+				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func readIDs(br pgx.BatchResults) (map[string]bool, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		got[id] = true
+	}
+	return got, rows.Err()
+}
+
+// pgRowSource streams rows of a batch table to COPY: into the temporary
+// table (ord, upd, id, …), or, direct, into the table itself.
+type pgRowSource struct {
+	bt     *pgBatchTable
+	ids    []string
+	now    time.Time
+	direct bool
+	i      int
+	rec    intake.Record
+}
+
+func (s *pgRowSource) Next() bool {
+	s.i++
+	return s.i <= len(s.ids)
+}
+
+// copyCols are the columns a direct COPY into Intake's own table sets.
+func (t *pgTable) copyCols() []string {
+	cols := []string{"id", "opted_out", "created_at", "updated_at"}
+	if t.inactive != "" {
+		cols = append(cols, t.inactive)
+	}
+	for _, c := range t.cols {
+		cols = append(cols, c.Column)
+	}
+	for _, k := range t.keys {
+		cols = append(cols, k.Column)
+	}
+	return cols
+}
+
+// pgDuplicate is the error of a direct COPY that a taken id stopped; write
+// finds the record after the rollback.
+type pgDuplicate struct {
+	bt  *pgBatchTable
+	err error
+}
+
+func (e *pgDuplicate) Error() string { return e.err.Error() }
+
+// tempCols are the columns of a batch's temporary table.
+func (t *pgTable) tempCols() []string {
+	cols := []string{"ord", "upd", "id", "opted", "created", "updated", "inactive"}
+	for j := range t.cols {
+		if !t.inJSON[j] {
+			cols = append(cols, "c"+strconv.Itoa(j))
+		}
+	}
+	if t.jsonCol != "" {
+		cols = append(cols, "j", "jnull")
+	}
+	for j := range t.keys {
+		cols = append(cols, "k"+strconv.Itoa(j))
+	}
+	return cols
+}
+
+// tempName returns the name of the i-th temporary table of a batch for t.
+// The name tells the columns' types apart: pgx prepares and caches, per
+// connection and by their text, the INSERT and UPDATE that read the
+// temporary table, and the temporary tables of two batches on one
+// connection, with the same column names, may differ in their types
+// (another table, or one with a field added).
+func (t *pgTable) tempName(i int) string {
+	h := fnv.New64a()
+	h.Write([]byte(t.tempSQL("")))
+	return "intake_in_" + strconv.Itoa(i) + "_" + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// tempSQL creates the temporary table of a batch, its columns of
+// Intake's types; INSERT and UPDATE cast them to a host table's types.
+func (t *pgTable) tempSQL(tmp string) string {
+	var b strings.Builder
+	b.WriteString("CREATE TEMP TABLE " + tmp + " (ord int4, upd boolean, id text, opted boolean, created timestamptz, updated timestamptz, inactive boolean")
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			b.WriteString(", c" + strconv.Itoa(j) + " " + pgType(c.Type))
+		}
+	}
+	if t.jsonCol != "" {
+		b.WriteString(", j jsonb, jnull text[]")
+	}
+	for j := range t.keys {
+		b.WriteString(", k" + strconv.Itoa(j) + " text")
+	}
+	b.WriteString(") ON COMMIT DROP")
+	return b.String()
+}
+
+// writableKey reports whether a write sets key column j (a host's
+// generated column it does not).
+func (t *pgTable) writableKey(j int) bool { return j >= len(t.genKey) || !t.genKey[j] }
+
+func (t *pgTable) insertSQL(tmp string) string {
+	var cols, sel []string
+	cols = append(cols, t.idCol)
+	sel = append(sel, "s.id::"+t.idType)
+	if t.optedCol != "" {
+		cols, sel = append(cols, t.optedCol), append(sel, "s.opted")
+	}
+	if t.createdCol != "" {
+		cols, sel = append(cols, t.createdCol), append(sel, "s.created")
+	}
+	if t.updatedCol != "" {
+		cols, sel = append(cols, t.updatedCol), append(sel, "s.updated")
+	}
+	if t.inactiveCol != "" {
+		cols, sel = append(cols, t.inactiveCol), append(sel, "s.inactive")
+	}
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			cols, sel = append(cols, sqltable.QuoteIdent(c.Column)), append(sel, "s.c"+strconv.Itoa(j)+t.castTo(c.Column))
+		}
+	}
+	if t.jsonCol != "" {
+		cols, sel = append(cols, t.jsonCol), append(sel, "s.j")
+	}
+	for j, k := range t.keys {
+		if t.writableKey(j) {
+			cols, sel = append(cols, sqltable.QuoteIdent(k.Column)), append(sel, "s.k"+strconv.Itoa(j))
+		}
+	}
+	return "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(sel, ", ") +
+		" FROM " + tmp + " s WHERE NOT s.upd ORDER BY s.ord ON CONFLICT (" + t.idCol + ") DO NOTHING RETURNING " + t.idCol + "::text"
+}
+
+func (t *pgTable) updateSQL(tmp string) string {
+	var set []string
+	if t.optedCol != "" {
+		set = append(set, t.optedCol+" = s.opted")
+	}
+	if t.updatedCol != "" {
+		set = append(set, t.updatedCol+" = s.updated")
+	}
+	if t.inactiveCol != "" {
+		set = append(set, t.inactiveCol+" = s.inactive")
+	}
+	for j, c := range t.cols {
+		if !t.inJSON[j] {
+			set = append(set, sqltable.QuoteIdent(c.Column)+" = s.c"+strconv.Itoa(j)+t.castTo(c.Column))
+		}
+	}
+	if t.jsonCol != "" {
+		set = append(set, t.jsonCol+" = (COALESCE(t."+t.jsonCol+", '{}'::jsonb) - COALESCE(s.jnull, '{}'::text[])) || COALESCE(s.j, '{}'::jsonb)")
+	}
+	for j, k := range t.keys {
+		if t.writableKey(j) {
+			set = append(set, sqltable.QuoteIdent(k.Column)+" = s.k"+strconv.Itoa(j))
+		}
+	}
+	return "UPDATE " + t.name + " AS t SET " + strings.Join(set, ", ") + " FROM " + tmp + " s WHERE s.upd AND t." + t.idCol + " = s.id::" + t.idType + " RETURNING t." + t.idCol + "::text"
+}
+
+// The ranges of PostgreSQL's date and timestamp types.
+var (
+	pgMinDate = intake.Date(-4713, 11, 24) // 4714 BC
+	pgMaxDate = intake.Date(5874897, 12, 31)
+	pgMinTS   = time.Date(-4713, 11, 24, 0, 0, 0, 0, time.UTC).UnixMicro()
+	pgMaxTS   = int64(math.MaxInt64) // PostgreSQL reaches beyond Unix µs in an int64
+)
+
+// pgCheckValues reports values of op that PostgreSQL cannot store.
+func pgCheckValues(op *sink.Op) error {
+	rec := op.Record
+	if strings.IndexByte(rec.ID, 0) >= 0 || !utf8.ValidString(rec.ID) {
+		return fmt.Errorf("%w: PostgreSQL text cannot hold NUL bytes or invalid UTF-8 (record id)", sink.ErrInvalidOp)
+	}
+	if a := op.Audit; a != nil && ops.IsLifecycle(op.Kind) {
+		for _, x := range []string{a.Reason, a.Actor, a.Job, a.RunID} {
+			if strings.IndexByte(x, 0) >= 0 || !utf8.ValidString(x) {
+				return fmt.Errorf("%w: PostgreSQL text cannot hold NUL bytes or invalid UTF-8 (audit entry)", sink.ErrInvalidOp)
+			}
+		}
+	}
+	if op.Kind != sink.OpCreate && op.Kind != sink.OpUpdate {
+		return nil // values unused
+	}
+	for i, v := range rec.Values {
+		s, n := v.Raw()
+		switch v.Kind() {
+		case intake.KindText, intake.KindList:
+			if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+				return fmt.Errorf("%w: field %q: PostgreSQL text cannot hold NUL bytes or invalid UTF-8", sink.ErrInvalidOp, rec.Schema.Field(i).Name)
+			}
+		case intake.KindDate:
+			_, lo := pgMinDate.Raw()
+			_, hi := pgMaxDate.Raw()
+			if n < lo || n > hi {
+				return fmt.Errorf("%w: field %q: date %s is outside PostgreSQL's range", sink.ErrInvalidOp, rec.Schema.Field(i).Name, v)
+			}
+		case intake.KindTimestamp:
+			if n < pgMinTS || n > pgMaxTS {
+				return fmt.Errorf("%w: field %q: timestamp %s is outside PostgreSQL's range", sink.ErrInvalidOp, rec.Schema.Field(i).Name, v)
+			}
+		}
+	}
+	return nil
+}
+
+// sortedIDs returns the valid ids of a table's id type in the order the
+// database sorts them: byte order for text (the "C" collation), the
+// 16 bytes' order for uuid.
+func sortedIDs(typ string, ids []string) []string {
+	if typ != "uuid" {
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
+		return ids
+	}
+	type parsed struct {
+		u  uuid.UUID
+		id string
+	}
+	ps := make([]parsed, 0, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			ps = append(ps, parsed{u, id})
+		}
+	}
+	slices.SortFunc(ps, func(a, b parsed) int { return bytes.Compare(a.u[:], b.u[:]) })
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.id
+	}
+	return out
+}
