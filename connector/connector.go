@@ -15,10 +15,10 @@ import (
 
 // Connector fetches files: bytes and their metadata, from a directory, a web
 // server, an SFTP server or anything else. It does not read rows: a [Source]
-// does that, and [OpenSource] puts the two together.
+// does that, and [Registry.OpenSource] puts the two together.
 //
 // Open opens the file at path, whose syntax is the connector's (a slash-
-// separated path relative to the connector's root for [Local] and [SFTP], a
+// separated path relative to the connector's root for [Local] and SFTP, a
 // URL or a path relative to HTTPConfig.BaseURL for [HTTP]). A file that does
 // not exist is an error wrapping [io/fs.ErrNotExist]. The returned File stays
 // bound to ctx: once ctx is done, its Read returns ctx's error.
@@ -40,8 +40,8 @@ type Connector interface {
 // io.EOF, and its metadata through Info. Close is safe to call twice.
 //
 // Optional capability: a File that implements [io.ReaderAt] (with
-// Info().Size set) can be read at random, which XLSX needs; [OpenSource]
-// spools other files to a temporary file first.
+// Info().Size set) can be read at random, which a workbook needs;
+// [RandomAccess] copies other files to a temporary file first.
 type File interface {
 	io.ReadCloser
 	// Info returns the file's metadata. ContentHash is filled in once Read
@@ -100,7 +100,7 @@ type Stater interface {
 // ConditionalOpener is an optional capability of a [Connector]: open path
 // unless it is unchanged since last (the FileInfo of a previous read), in
 // which case it returns [ErrNotModified] without transferring the content.
-// [HTTP] sends If-None-Match and If-Modified-Since; [Local] and [SFTP]
+// [HTTP] sends If-None-Match and If-Modified-Since; [Local] and SFTP
 // compare size and modification time.
 type ConditionalOpener interface {
 	OpenIfChanged(ctx context.Context, path string, last FileInfo) (File, error)
@@ -256,6 +256,47 @@ func (s seekStream) ReadAt(p []byte, off int64) (int, error) {
 	s.hashOK = false
 	s.mu.Unlock()
 	return s.ra.ReadAt(p, off)
+}
+
+// FileConfig configures [NewFile].
+type FileConfig struct {
+	// Info is the file's metadata as the connector knows it before reading:
+	// Name (what Open took), Size (-1 when unknown), ModTime, ETag.
+	// ContentHash is computed by the File.
+	Info FileInfo
+	// MaxBytes bounds the bytes read; more is an error wrapping
+	// [ErrSizeLimit] that names LimitName. Default (0):
+	// DefaultMaxConnectorBytes (10 GiB); negative: unlimited.
+	MaxBytes int64
+	// LimitName is the configuration field that sets MaxBytes, for the
+	// error message ("sftp.Config.MaxBytes"). Default: "the size limit".
+	LimitName string
+	// CloseOnCancel closes the underlying file (calls close) as soon as ctx
+	// is done, so that a Read blocked on the network returns ctx's error.
+	// Default: false, ctx is checked before each Read.
+	CloseOnCancel bool
+}
+
+// NewFile returns the [File] of a connector that reads r, as this
+// package's connectors return theirs: Read checks ctx, enforces
+// cfg.MaxBytes and hashes the content while it is read (Info's ContentHash
+// is set once Read has returned io.EOF after the whole file, in order);
+// Close calls close once, however often it is called. When r implements
+// io.ReaderAt, so does the File (reading at random leaves ContentHash
+// empty), and [RandomAccess] makes no temporary copy of it.
+func NewFile(ctx context.Context, r io.Reader, close func() error, cfg FileConfig) File {
+	by := cfg.LimitName
+	if by == "" {
+		by = "the size limit"
+	}
+	s := newStream(ctx, r, close, cfg.Info, normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes), by)
+	if cfg.CloseOnCancel {
+		s.closeOnCancel()
+	}
+	if ra, ok := r.(io.ReaderAt); ok {
+		return seekStream{stream: s, ra: ra}
+	}
+	return s
 }
 
 // normLimit turns a Config size limit into a limit: 0 is def, negative none.

@@ -629,17 +629,19 @@ func (c *CSV) readHeader() error {
 	if blank {
 		return c.fatal(ErrMissingHeader, line)
 	}
-	if err := duplicateHeaders(cells); err != nil {
+	if err := CheckHeader(cells); err != nil {
 		return c.fatal(err, line)
 	}
 	c.header, c.cols, c.width = cells, cells, len(cells)
 	return nil
 }
 
-// duplicateHeaders reports names used more than once, ignoring case and
-// surrounding spaces; empty names are not compared (they are addressed by
-// index).
-func duplicateHeaders(names []string) error {
+// CheckHeader returns an error wrapping [ErrDuplicateHeader] that names
+// every column whose name is used more than once, ignoring case; empty
+// names are not compared (they are addressed by index). The sources of this
+// package and of the packages under it check their header with it, after
+// trimming the names; a third-party source can do the same.
+func CheckHeader(names []string) error {
 	first := make(map[string]int, len(names))
 	var dups map[string][]int
 	var order []string

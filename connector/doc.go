@@ -1,6 +1,9 @@
-// Package connector turns bytes into rows: sources that read CSV-like files
-// (and, in other files of this package, other formats) one row at a time for
-// the importer.
+// Package connector turns bytes into rows: the [Source] contract, the
+// sources of delimiter-separated text ([CSV]) and pasted cells ([Paste]),
+// the connectors that fetch files ([Local], [HTTP]), the [Registry] of URL
+// schemes and file formats, and [Registry.OpenSource], which puts a
+// connector, a path and a [Format] together. It depends on the standard
+// library, golang.org/x/text and the root package only.
 //
 // # Sources
 //
@@ -9,13 +12,36 @@
 // its raw cells and the 1-based line of the input on which it starts (the
 // header is line 1). A Read error of type *[intake.RowError] concerns that
 // row only: the row comes with it, the caller rejects it and reads on. Any
-// other error is fatal; sources make fatal errors sticky.
+// other error is fatal; sources make fatal errors sticky. A source checks
+// its header with [CheckHeader]. Each source type's documentation states
+// its conversions, errors and limits.
 //
-// Besides CSV: [XLSX] reads a worksheet of an Excel workbook ([OpenXLSX],
-// [NewXLSX], [ListSheets]), [Paste] reads cells pasted from a spreadsheet
-// ([NewPaste]) and [SQL] reads the rows of a database query ([NewSQL]); each
-// type's documentation states its conversions, errors and limits.
-// Connectors fetch the bytes that sources read: [Local], [HTTP] and [SFTP] implement [Connector], a [Registry] maps URL schemes to them, and [OpenSource] turns a connector, a path and a [Format] into a Source (skip-unchanged: [OpenIfChanged], [FileInfo.Fingerprint]; history: [Archive]; kit: package connectortest).
+// # Connectors and the registry
+//
+// A [Connector] fetches a file's bytes and metadata ([File], [FileInfo]);
+// [NewFile] gives a connector outside this package the File this package's
+// connectors return. Skipping an unchanged file: [OpenIfChanged],
+// [FileInfo.Fingerprint]; keeping what a run read: [Archive]; the
+// conformance kit for third-party connectors: package connectortest.
+//
+// A [Registry] is a value the host builds, with no global state: Register
+// maps a URL scheme to a connector's [Factory], RegisterFormat a [Format]
+// to the [FormatOpener] that reads it. [DefaultRegistry] holds file://,
+// http:// and https://; CSV needs no registration. Opening a file of a
+// format nobody registered is an error wrapping [ErrFormatNotRegistered],
+// before any byte is fetched.
+//
+// # Packages under connector
+//
+// What needs a heavy dependency is a package of its own, which a host
+// imports and registers only when it wants it, so that a host that reads
+// CSV compiles none of it:
+//
+//   - connector/xlsx reads Excel workbooks (through excelize); xlsx.Register
+//     adds FormatXLSX to a Registry.
+//   - connector/sftp fetches files over SFTP (through x/crypto/ssh and
+//     pkg/sftp); sftp.Register adds the sftp:// scheme.
+//   - connector/sqlsource reads the rows of a database query (database/sql).
 //
 // # CSV
 //

@@ -47,7 +47,8 @@ func ExampleNewLocal() {
 	if err != nil {
 		panic(err)
 	}
-	src, err := connector.OpenSource(ctx, local, newest.Name, connector.SourceConfig{})
+	reg := connector.NewRegistry() // reads CSV; formats such as XLSX are registered on it
+	src, err := reg.OpenSource(ctx, local, newest.Name, connector.SourceConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -119,7 +120,7 @@ func ExampleRegistry() {
 		if err != nil {
 			panic(err)
 		}
-		src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{})
+		src, err := reg.OpenSource(ctx, conn, p, connector.SourceConfig{})
 		if err != nil {
 			panic(err)
 		}
@@ -132,7 +133,7 @@ func ExampleRegistry() {
 	}
 	fmt.Println(reg.Register("mem", nil) != nil)
 	// Output:
-	// [file http https mem sftp]
+	// [file http https mem]
 	// exports/contacts_2026-03-01.csv [ann@example.com Ann]
 	// inbox/leads.csv [cid@example.com]
 	// true
@@ -146,8 +147,10 @@ func ExampleOpenIfChanged() {
 	defer local.Close()
 	const p = "exports/contacts_2026-03-01.csv"
 
+	reg := connector.NewRegistry()
+
 	// First run: read the file; keep its FileInfo with the run.
-	src, err := connector.OpenSource(ctx, local, p, connector.SourceConfig{})
+	src, err := reg.OpenSource(ctx, local, p, connector.SourceConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -161,7 +164,7 @@ func ExampleOpenIfChanged() {
 	fmt.Println(last.Fingerprint()[:7])
 
 	// Next run: skip the file if it did not change.
-	_, err = connector.OpenSource(ctx, local, p, connector.SourceConfig{Last: last})
+	_, err = reg.OpenSource(ctx, local, p, connector.SourceConfig{Last: last})
 	fmt.Println(errors.Is(err, connector.ErrNotModified))
 	// Output:
 	// sha256:

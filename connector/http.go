@@ -259,7 +259,7 @@ func sameOrigin(from, to *url.URL) bool {
 // HTTPConfig.AllowedHosts, and sends HTTPConfig.Header only to the
 // origin of the URL given to Open; it retries only the failures that may
 // pass (see HTTPConfig.Retries). Files of HTTP do not implement
-// io.ReaderAt: [OpenSource] spools workbooks.
+// io.ReaderAt: [RandomAccess] copies a workbook to a temporary file.
 type HTTP struct {
 	cfg    HTTPConfig
 	hosts  []hostRule // AllowedHosts

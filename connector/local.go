@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// DefaultMaxConnectorBytes is the default size limit of the files that the
-// connectors of this package open (LocalConfig, HTTPConfig and SFTPConfig
-// MaxBytes).
+// DefaultMaxConnectorBytes is the default size limit of the files that
+// connectors open (the MaxBytes of LocalConfig, HTTPConfig, [FileConfig]
+// and the SFTP connector's Config).
 const DefaultMaxConnectorBytes = int64(10) << 30 // 10 GiB
 
 // ErrPathEscapes: a path leaves the connector's root directory.
@@ -132,7 +132,7 @@ func (l *Local) Stat(ctx context.Context, p string) (FileInfo, error) {
 // List returns the regular files matching pattern (see [Lister]),
 // symbolic links to regular files inside the directory included.
 func (l *Local) List(ctx context.Context, pattern string) ([]FileInfo, error) {
-	dir, base, err := splitPattern(pattern)
+	dir, base, err := SplitPattern(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -174,9 +174,10 @@ func (l *Local) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 // Close closes the directory.
 func (l *Local) Close() error { return l.root.Close() }
 
-// splitPattern splits a listing pattern into its directory (no wildcards)
-// and its base pattern, checking the pattern's syntax.
-func splitPattern(pattern string) (dir, base string, err error) {
+// SplitPattern splits a [Lister] pattern into its directory (no wildcards)
+// and its base pattern ("." and "contacts_*.csv" for "contacts_*.csv"),
+// checking the pattern's syntax: a connector's List starts with it.
+func SplitPattern(pattern string) (dir, base string, err error) {
 	if pattern == "" {
 		return "", "", errors.New("intake: empty pattern; give a file name pattern such as contacts_*.csv")
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/connector/connectortest"
+	"github.com/intakehq/intake/connector/internal/kit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -31,9 +32,9 @@ func setupLocal(t *testing.T) (string, *connector.Local) {
 	dir := filepath.Join(base, "root")
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "exports"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(base, "secret.csv"), []byte("password\nhunter2\n"), 0o644))
-	csv, _ := kitCSV()
+	csv, _ := kit.CSV()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "exports", "contacts.csv"), csv, 0o644))
-	book, _ := kitXLSX(t)
+	book, _ := kit.XLSX(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "exports", "contacts.xlsx"), book, 0o644))
 	require.NoError(t, os.Symlink(filepath.Join(base, "secret.csv"), filepath.Join(dir, "evil.csv")))
 	require.NoError(t, os.Symlink(base, filepath.Join(dir, "up")))
@@ -46,15 +47,15 @@ func setupLocal(t *testing.T) (string, *connector.Local) {
 
 func TestLocalConformance(t *testing.T) {
 	_, l := setupLocal(t)
-	csv, want := kitCSV()
+	csv, want := kit.CSV()
 	connectortest.TestConnector(t, l, "exports/contacts.csv", csv)
 	connectortest.TestConnector(t, l, "inside.csv", csv) // a link inside the root is fine
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{})
 	}, want)
-	_, wantX := kitXLSX(t)
+	_, wantX := kit.XLSX(t)
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, l, "exports/contacts.xlsx", connector.SourceConfig{})
+		return withXLSX(t).OpenSource(ctx, l, "exports/contacts.xlsx", connector.SourceConfig{})
 	}, wantX)
 }
 
@@ -155,7 +156,7 @@ func TestOpenIfChangedLocal(t *testing.T) {
 
 	_, err = connector.OpenIfChanged(ctx, l, "exports/contacts.csv", last)
 	assert.ErrorIs(t, err, connector.ErrNotModified)
-	_, err = connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Last: last})
+	_, err = connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Last: last})
 	assert.ErrorIs(t, err, connector.ErrNotModified)
 
 	later := time.Now().Add(time.Minute)
@@ -192,7 +193,7 @@ func TestDirArchive(t *testing.T) {
 	a, err := connector.NewDirArchive(filepath.Join(t.TempDir(), "archive"))
 	require.NoError(t, err)
 	defer a.Close()
-	src, err := connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a, RunID: "run-1"})
+	src, err := connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a, RunID: "run-1"})
 	require.NoError(t, err)
 	_, err = src.Header(ctx)
 	require.NoError(t, err)
@@ -205,7 +206,7 @@ func TestDirArchive(t *testing.T) {
 	got, err := io.ReadAll(rc)
 	require.NoError(t, err)
 	require.NoError(t, rc.Close())
-	csv, _ := kitCSV()
+	csv, _ := kit.CSV()
 	assert.True(t, bytes.Equal(csv, got))
 
 	for _, ref := range []string{"../x", "run-1/../../x", "run-1", "/etc/passwd"} {
@@ -216,7 +217,7 @@ func TestDirArchive(t *testing.T) {
 		_, err := a.Put(ctx, run, "x.csv", bytes.NewReader(nil))
 		assert.Error(t, err, run)
 	}
-	_, err = connector.OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a})
+	_, err = connector.NewRegistry().OpenSource(ctx, l, "exports/contacts.csv", connector.SourceConfig{Archive: a})
 	assert.ErrorContains(t, err, "RunID is empty")
 
 	cctx, cancel := context.WithCancel(ctx)

@@ -120,3 +120,35 @@ func TestPasteReaderErrorAndConfig(t *testing.T) {
 	assert.Equal(t, int64(4), read)
 	assert.Equal(t, int64(-1), total)
 }
+
+type readResult struct {
+	header []string
+	rows   []intake.Row
+	errs   []*intake.RowError
+	fatal  error
+}
+
+// readAll reads a whole source, collecting row errors and the fatal error.
+func readAll(ctx context.Context, src Source) readResult {
+	var res readResult
+	h, err := src.Header(ctx)
+	if err != nil {
+		res.fatal = err
+		return res
+	}
+	res.header = h
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			return res
+		}
+		var re *intake.RowError
+		if errors.As(err, &re) {
+			res.errs = append(res.errs, re)
+		} else if err != nil {
+			res.fatal = err
+			return res
+		}
+		res.rows = append(res.rows, row)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -17,18 +16,23 @@ import (
 // io.Closer, and the caller closes it.
 type Factory func(ctx context.Context, u *url.URL) (conn Connector, path string, err error)
 
-// Registry maps URL schemes to connector factories. It is a value that the
-// host program builds and passes around — there is no global registry and
-// no registration in init. [DefaultRegistry] builds one with this package's
-// connectors; third-party connectors are added with Register. A Registry is
+// Registry maps URL schemes to connector factories, and file formats to
+// the readers that [Registry.OpenSource] uses. It is a value that the host
+// program builds and passes around — there is no global registry and no
+// registration in init. [DefaultRegistry] builds one with this package's
+// connectors; other connectors are added with Register (package
+// connector/sftp: sftp.Register), formats other than CSV with
+// RegisterFormat (package connector/xlsx: xlsx.Register). A Registry is
 // safe for concurrent use.
 type Registry struct {
-	mu sync.RWMutex
-	m  map[string]Factory
+	mu      sync.RWMutex
+	m       map[string]Factory
+	formats map[Format]FormatOpener
 }
 
-// NewRegistry returns an empty registry.
-func NewRegistry() *Registry { return &Registry{m: make(map[string]Factory)} }
+// NewRegistry returns a registry without schemes, that reads CSV. The zero
+// Registry is the same.
+func NewRegistry() *Registry { return &Registry{} }
 
 // ErrUnknownScheme: a URL's scheme has no factory in the registry.
 var ErrUnknownScheme = errors.New("intake: no connector for this URL scheme; use one of the registered schemes, or register a connector for it")
@@ -45,6 +49,9 @@ func (r *Registry) Register(scheme string, f Factory) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]Factory)
+	}
 	if _, dup := r.m[s]; dup {
 		return fmt.Errorf("intake: scheme %q is already registered; register each scheme once (use a new Registry to replace one)", s)
 	}
@@ -65,7 +72,7 @@ func (r *Registry) Schemes() []string {
 }
 
 // Open parses rawURL, finds its scheme's factory and returns the connector
-// and the path to give to its Open (or to [OpenSource]). Close the
+// and the path to give to its Open (or to [Registry.OpenSource]). Close the
 // connector when it implements io.Closer.
 func (r *Registry) Open(ctx context.Context, rawURL string) (Connector, string, error) {
 	u, err := url.Parse(rawURL)
@@ -113,17 +120,12 @@ type RegistryConfig struct {
 	Local LocalConfig
 	// HTTP configures the connector of http:// and https:// URLs.
 	HTTP HTTPConfig
-	// SFTP configures sftp://user[:password]@host[:port]/path URLs: the
-	// URL gives Addr, User and (if present) Password, SFTP gives the rest
-	// (host key checking is required: HostKeyCallback or KnownHostsFile).
-	// The path is absolute; /~/ starts it in the user's home directory.
-	SFTP SFTPConfig
 }
 
 // DefaultRegistry returns a new registry with this package's connectors:
-// file:// ([Local]), http:// and https:// ([HTTP]) and sftp:// ([SFTP]).
-// Register more schemes on it as on any registry. It checks cfg.HTTP now;
-// an SFTP URL is checked (and dialed) by Open.
+// file:// ([Local]), http:// and https:// ([HTTP]). Register more schemes
+// on it as on any registry (package connector/sftp registers sftp://). It
+// checks cfg.HTTP now.
 func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 	h, err := NewHTTP(cfg.HTTP)
 	if err != nil {
@@ -156,27 +158,5 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 	hf := func(_ context.Context, u *url.URL) (Connector, string, error) { return h, u.String(), nil }
 	_ = r.Register("http", hf)
 	_ = r.Register("https", hf)
-	_ = r.Register("sftp", func(ctx context.Context, u *url.URL) (Connector, string, error) {
-		sc := cfg.SFTP
-		sc.Addr = u.Host
-		if u.User != nil {
-			sc.User = u.User.Username()
-			if pw, ok := u.User.Password(); ok {
-				sc.Password = pw
-			}
-		}
-		p := u.Path
-		if strings.HasPrefix(p, "/~/") {
-			p = strings.TrimPrefix(p, "/~/")
-		}
-		if p == "" || strings.HasSuffix(p, "/") {
-			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
-		}
-		s, err := DialSFTP(ctx, sc)
-		if err != nil {
-			return nil, "", err
-		}
-		return s, path.Clean(p), nil
-	})
 	return r, nil
 }

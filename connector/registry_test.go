@@ -1,11 +1,13 @@
 package connector_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"path/filepath"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/internal/kit"
 )
 
 func TestRegistryRegister(t *testing.T) {
@@ -45,16 +48,12 @@ func TestRegistryRegister(t *testing.T) {
 
 func TestDefaultRegistry(t *testing.T) {
 	dir, _ := setupLocal(t)
-	fx := setupSFTP(t)
 	hx := setupHTTP(t)
 	ctx := context.Background()
-	r, err := connector.DefaultRegistry(connector.RegistryConfig{
-		LocalRoot: dir,
-		SFTP:      connector.SFTPConfig{KnownHostsFile: fx.knownHosts},
-	})
+	r, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"file", "http", "https", "sftp"}, r.Schemes())
-	csv, _ := kitCSV()
+	assert.Equal(t, []string{"file", "http", "https"}, r.Schemes())
+	csv, _ := kit.CSV()
 
 	tests := []struct {
 		url, path, contains string
@@ -63,11 +62,8 @@ func TestDefaultRegistry(t *testing.T) {
 		{"file:exports/contacts.csv", "exports/contacts.csv", ""},
 		{"file://localhost/exports/contacts.csv", "exports/contacts.csv", ""},
 		{hx.srv.URL + "/contacts.csv", hx.srv.URL + "/contacts.csv", ""},
-		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/" + filepath.ToSlash(fx.dir) + "/exports/contacts.csv", filepath.ToSlash(fx.dir) + "/exports/contacts.csv", ""},
-		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/~/exports/contacts.csv", "exports/contacts.csv", ""},
 		{"file:///../secret.csv", "", "leaves the connector's directory"},
 		{"file://otherhost/x.csv", "", "use sftp://"},
-		{"sftp://" + sftpUser + "@" + fx.addr + "/", "", "names no file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.url, func(t *testing.T) {
@@ -85,7 +81,7 @@ func TestDefaultRegistry(t *testing.T) {
 				defer c.Close()
 			}
 			assert.Equal(t, tc.path, p)
-			src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{})
+			src, err := r.OpenSource(ctx, conn, p, connector.SourceConfig{})
 			require.NoError(t, err)
 			defer src.Close()
 			h, err := src.Header(ctx)
@@ -99,8 +95,8 @@ func TestDefaultRegistry(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = none.Open(ctx, "file:///etc/passwd")
 	assert.ErrorContains(t, err, "set RegistryConfig.LocalRoot")
-	_, _, err = none.Open(ctx, "sftp://u:p@"+fx.addr+"/x.csv")
-	assert.ErrorIs(t, err, connector.ErrNoHostKeyCheck)
+	_, _, err = none.Open(ctx, "sftp://u:p@example.com/x.csv")
+	assert.ErrorIs(t, err, connector.ErrUnknownScheme)
 	_, err = connector.DefaultRegistry(connector.RegistryConfig{HTTP: connector.HTTPConfig{Retries: 1, MinBackoff: 2, MaxBackoff: 1}})
 	assert.ErrorContains(t, err, "MinBackoff")
 }
@@ -127,4 +123,110 @@ func TestRegistryConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, r.Schemes(), 8*200)
+}
+
+// refusingConnector fails the test when a file is opened.
+type refusingConnector struct{ t *testing.T }
+
+func (c refusingConnector) Open(context.Context, string) (connector.File, error) {
+	c.t.Error("the connector was asked for a file")
+	return nil, errors.New("refused")
+}
+
+func TestRegisterFormat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var r connector.Registry // the zero Registry reads CSV
+	assert.Equal(t, []connector.Format{connector.FormatCSV}, r.Formats())
+	_, err := r.OpenSource(ctx, refusingConnector{t}, "in/book.xlsx", connector.SourceConfig{})
+	assert.ErrorIs(t, err, connector.ErrFormatNotRegistered)
+	assert.ErrorContains(t, err, "in/book.xlsx: xlsx:")
+	_, err = r.OpenSource(ctx, refusingConnector{t}, "in/data.csv", connector.SourceConfig{Format: connector.FormatXLSX})
+	assert.ErrorIs(t, err, connector.ErrFormatNotRegistered, "the format given wins over the name")
+
+	var got struct {
+		name string
+		cfg  connector.SourceConfig
+	}
+	open := func(_ context.Context, f connector.File, name string, cfg connector.SourceConfig) (connector.Source, error) {
+		got.name, got.cfg = name, cfg
+		return connector.NewPaste(f, connector.PasteConfig{HasHeader: true})
+	}
+	for _, tc := range []struct {
+		f        connector.Format
+		open     connector.FormatOpener
+		contains string
+	}{
+		{connector.FormatAuto, open, "concrete format"},
+		{connector.Format(9), open, "concrete format"},
+		{connector.FormatCSV, open, "built in"},
+		{connector.FormatXLSX, nil, "non-nil FormatOpener"},
+	} {
+		assert.ErrorContains(t, r.RegisterFormat(tc.f, tc.open), tc.contains, tc.f)
+	}
+	require.NoError(t, r.RegisterFormat(connector.FormatXLSX, open))
+	assert.ErrorContains(t, r.RegisterFormat(connector.FormatXLSX, open), "already registered")
+	assert.Equal(t, []connector.Format{connector.FormatCSV, connector.FormatXLSX}, r.Formats())
+
+	files := memConnector{"in/book.xlsx": []byte("email\tcity\nann@example.com\tRome\n")}
+	wb := connector.WorkbookOptions{Sheet: "Contacts", HeaderRow: 2}
+	src, err := r.OpenSource(ctx, files, "in/book.xlsx", connector.SourceConfig{Workbook: wb})
+	require.NoError(t, err)
+	defer src.Close()
+	h, err := src.Header(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"email", "city"}, h)
+	assert.Equal(t, "in/book.xlsx", got.name)
+	assert.Equal(t, wb, got.cfg.Workbook)
+	assert.Equal(t, "paste", src.Describe().Format, "the FileSource describes the opener's source")
+}
+
+// streamFile is a File that cannot be read at random.
+type streamFile struct {
+	io.Reader
+	size int64
+}
+
+func (f streamFile) Close() error             { return nil }
+func (f streamFile) Info() connector.FileInfo { return connector.FileInfo{Name: "x", Size: f.size} }
+
+func TestRandomAccess(t *testing.T) {
+	t.Parallel()
+	data := []byte("0123456789")
+	tests := []struct {
+		name   string
+		file   connector.File
+		max    int64
+		copied bool
+		is     error
+	}{
+		{"reader at with a size", memFile{bytes.NewReader(data), "x", 10}, 0, false, nil},
+		{"reader at without a size", memFile{bytes.NewReader(data), "x", -1}, 0, true, nil},
+		{"stream", streamFile{bytes.NewReader(data), -1}, 0, true, nil},
+		{"stream at the limit", streamFile{bytes.NewReader(data), -1}, 10, true, nil},
+		{"stream past the limit", streamFile{bytes.NewReader(data), -1}, 9, true, connector.ErrSizeLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tmp := t.TempDir()
+			ra, size, release, err := connector.RandomAccess(tc.file, connector.SourceConfig{MaxSpoolBytes: tc.max, TempDir: tmp})
+			left, _ := os.ReadDir(tmp)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+				assert.Empty(t, left, "nothing is left behind on error")
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.copied, len(left) == 1, "copied")
+			assert.EqualValues(t, 10, size)
+			b := make([]byte, 3)
+			_, err = ra.ReadAt(b, 7)
+			require.NoError(t, err)
+			assert.Equal(t, "789", string(b))
+			require.NoError(t, release())
+			left, _ = os.ReadDir(tmp)
+			assert.Empty(t, left, "release removes the copy")
+		})
+	}
 }

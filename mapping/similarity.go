@@ -63,8 +63,15 @@ func jaroWinkler(a, b []rune) float64 {
 	return jaro + float64(prefix)*0.1*(1-jaro)
 }
 
-// closest returns the candidate most similar to name, if its similarity is
-// at least min; "" otherwise. Ties go to the earlier candidate.
+// Closest returns the candidate most similar to name (Jaro-Winkler, as
+// [Diff] and the "did you mean" hints of this package's errors compare
+// names), if its similarity is at least min (0 to 1; 0.8 suggests a likely
+// typo); "" otherwise. Ties go to the earlier candidate.
+func Closest(name string, candidates []string, min float64) string {
+	return closest(name, candidates, min)
+}
+
+// closest is [Closest].
 func closest(name string, candidates []string, min float64) string {
 	best, bestScore := "", min
 	for _, c := range candidates {

@@ -112,13 +112,34 @@ func (e *deniedError) public() string {
 	return fmt.Sprintf("%v: %s may not %s", ErrDenied, e.actor, e.perm)
 }
 
-// publicMessage is the message of err that an HTTP caller may read.
-func publicMessage(err error) string {
+// PublicMessage is the message of err that an HTTP caller may read: a
+// denial names only the actor and the permission (not the Authorizer's
+// reason, nor whether the job or run exists); other errors are their own
+// message.
+func PublicMessage(err error) string {
 	var d *deniedError
 	if errors.As(err, &d) {
 		return d.public()
 	}
 	return err.Error()
+}
+
+// GetRun checks view_runs for the run's job and returns run id. A run that
+// does not exist is authorized as one of no job (job id ""), so that an
+// actor who may not view runs gets the same denial for a missing id as for
+// an existing one; an actor who may gets an error wrapping [ErrNotFound].
+func (g *Guarded) GetRun(ctx context.Context, actor, id string) (Run, error) {
+	run, err := g.Store.GetRun(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Run{}, err
+	}
+	if aerr := g.authorize(ctx, actor, PermViewRuns, run.JobID); aerr != nil {
+		return Run{}, aerr
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	return run, nil
 }
 
 // Create checks create_job (and delete_records for a job that opts out,

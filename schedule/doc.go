@@ -21,7 +21,8 @@
 //
 // A [Job] is a saved import: where it reads from, the import it runs (its
 // Spec, an importer.JobSpec: the same definition a Go call, the CLI and
-// the Acoustic facade run), its schedule and policies. [JobStore.Create]
+// the Acoustic facade of package schedule/acoustic run), its schedule and
+// policies. [JobStore.Create]
 // and [JobStore.Update] refuse an invalid job with every problem and its
 // JSON path ([InvalidJobError]); jobs saved with their import settings at
 // the top level (object, mapping, action, sync, allow_new_records) are
@@ -35,8 +36,10 @@
 // A [Scheduler] claims due jobs from the store, runs them through the host's
 // [Runner] with a bounded concurrency, records each run, and keeps a lease
 // on it while it runs. See [Config] for the policies. [ImportRunner] is the
-// standard Runner: it opens the job's file through a connector.Registry (or
-// runs its SQL query), runs all of its Spec, skips a file whose content is
+// standard Runner: it opens the job's file through a connector.Registry,
+// which reads the formats the host registered on it (XLSX with package
+// connector/xlsx), or runs its SQL query (package connector/sqlsource),
+// runs all of its Spec, skips a file whose content is
 // unchanged when the job says so, keeps the fetched file in a
 // connector.Archive and the rejected rows in a file.
 //

@@ -1,7 +1,6 @@
 package schedule
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -51,7 +50,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		}
 		run, err := g.Enqueue(r.Context(), cfg.Scheduler, who, Run{JobID: r.PathValue("id"), Trigger: TriggerAPI})
 		if err != nil {
-			writeErr(w, statusOf(err), err)
+			writeErr(w, HTTPStatus(err), err)
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"run_id": run.ID, "status": string(run.Status)})
@@ -62,9 +61,9 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 			writeErr(w, http.StatusUnauthorized, err)
 			return
 		}
-		run, err := viewRun(r.Context(), g, who, r.PathValue("id"))
+		run, err := g.GetRun(r.Context(), who, r.PathValue("id"))
 		if err != nil {
-			writeErr(w, statusOf(err), err)
+			writeErr(w, HTTPStatus(err), err)
 			return
 		}
 		writeJSON(w, http.StatusOK, run)
@@ -72,24 +71,12 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	return mux, nil
 }
 
-// viewRun returns run id if who may view it. A run that does not exist is
-// authorized as one of no job (jobID ""), so that a caller who may not view
-// runs gets the same denial for a missing id as for an existing one.
-func viewRun(ctx context.Context, g *Guarded, who, id string) (Run, error) {
-	run, err := g.Store.GetRun(ctx, id)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Run{}, err
-	}
-	if aerr := g.authorize(ctx, who, PermViewRuns, run.JobID); aerr != nil {
-		return Run{}, aerr
-	}
-	if err != nil {
-		return Run{}, err
-	}
-	return run, nil
-}
-
-func statusOf(err error) int {
+// HTTPStatus is the HTTP status that answers err, an error of this
+// package's job operations: 400 for an *[InvalidJobError], 404 for
+// [ErrNotFound], 403 for [ErrDenied], 500 otherwise. The handlers of this
+// package and of package schedule/acoustic answer with it; a host's own
+// handler can too.
+func HTTPStatus(err error) int {
 	var inv *InvalidJobError
 	switch {
 	case errors.As(err, &inv):
@@ -109,5 +96,5 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": publicMessage(err)})
+	writeJSON(w, code, map[string]string{"error": PublicMessage(err)})
 }

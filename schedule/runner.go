@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/sqlsource"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
@@ -19,12 +20,14 @@ import (
 // a saved [Job] into an import.
 type ImportConfig struct {
 	// Registry opens file sources: a job's Source.Connector is a scheme
-	// of it ("file", "http", "https", "sftp", or one the host registered)
-	// and Source.Path the rest of the URL. Required for file jobs.
+	// of it ("file", "http", "https", or one the host registered, such as
+	// "sftp") and Source.Path the rest of the URL; it reads the file in the
+	// job's format, so a host whose jobs read workbooks registers XLSX on
+	// it (package connector/xlsx). Required for file jobs.
 	Registry *connector.Registry
 	// DB runs the queries of SQL jobs (Source.Connector "sql"). Required for
 	// SQL jobs.
-	DB connector.Queryer
+	DB sqlsource.Queryer
 	// Sink receives the writes; required unless SinkFor is set.
 	Sink sink.Sink
 	// SinkFor, when set, picks the sink by the job (its Target, say).
@@ -269,7 +272,7 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		if cfg.DB == nil {
 			return nil, noop, fmt.Errorf("schedule: job %q reads a SQL query: set ImportConfig.DB", job.Name)
 		}
-		src, err := connector.NewSQL(ctx, cfg.DB, connector.SQLConfig{Query: spec.Query, Name: job.Name})
+		src, err := sqlsource.New(ctx, cfg.DB, sqlsource.Config{Query: spec.Query, Name: job.Name})
 		return src, noop, err
 	}
 	if cfg.Registry == nil {
@@ -304,8 +307,8 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		closeConn()
 		return nil, noop, err
 	}
-	scfg.XLSX.NoHeader = scfg.CSV.NoHeader
-	scfg.XLSX.Sheet = job.Spec.Source.Sheet
+	scfg.Workbook.NoHeader = scfg.CSV.NoHeader
+	scfg.Workbook.Sheet = job.Spec.Source.Sheet
 	cleanup := closeConn
 	scfg.Archive, scfg.RunID = cfg.Archive, run.ID
 	if scfg.Archive == nil && job.SkipUnchanged {
@@ -321,7 +324,7 @@ func openJobSource(ctx context.Context, cfg *ImportConfig, job Job, run Run) (co
 		}
 		cleanup = func() { closeConn(); os.RemoveAll(dir) }
 	}
-	src, err := connector.OpenSource(ctx, conn, p, scfg)
+	src, err := cfg.Registry.OpenSource(ctx, conn, p, scfg)
 	if err != nil {
 		cleanup()
 		return nil, noop, err

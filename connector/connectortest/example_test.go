@@ -16,13 +16,13 @@ func Example() {
 		conn := memConnector{files: map[string][]byte{"contacts.csv": data}}
 		connectortest.TestConnector(t, conn, "contacts.csv", data)
 		connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-			return connector.OpenSource(ctx, conn, "contacts.csv", connector.SourceConfig{})
+			return connector.NewRegistry().OpenSource(ctx, conn, "contacts.csv", connector.SourceConfig{})
 		}, connectortest.Want{
 			Header: []string{"email"},
 			Rows:   [][]string{{"ann@example.com"}, {"bob@example.com"}},
 			Lines:  []int{2, 3},
 			OpenLimited: func(ctx context.Context, max int) (connector.Source, error) {
-				return connector.OpenSource(ctx, conn, "contacts.csv",
+				return connector.NewRegistry().OpenSource(ctx, conn, "contacts.csv",
 					connector.SourceConfig{CSV: connector.CSVConfig{MaxRows: int64(max)}})
 			},
 		})
@@ -33,13 +33,13 @@ func TestExampleUsage(t *testing.T) {
 	t.Parallel()
 	conn := memConnector{files: map[string][]byte{"contacts.csv": data}}
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, conn, "contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, conn, "contacts.csv", connector.SourceConfig{})
 	}, connectortest.Want{
 		Header: []string{"email"},
 		Rows:   [][]string{{"ann@example.com"}, {"bob@example.com"}},
 		Lines:  []int{2, 3},
 		OpenLimited: func(ctx context.Context, max int) (connector.Source, error) {
-			return connector.OpenSource(ctx, conn, "contacts.csv",
+			return connector.NewRegistry().OpenSource(ctx, conn, "contacts.csv",
 				connector.SourceConfig{CSV: connector.CSVConfig{MaxRows: int64(max)}})
 		},
 	})

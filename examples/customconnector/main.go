@@ -101,7 +101,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	src, err := connector.OpenSource(ctx, conn, path, connector.SourceConfig{})
+	src, err := reg.OpenSource(ctx, conn, path, connector.SourceConfig{})
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func open(reg *connector.Registry, u string) func(ctx context.Context) (connecto
 		if err != nil {
 			return nil, err
 		}
-		return connector.OpenSource(ctx, conn, p, connector.SourceConfig{})
+		return reg.OpenSource(ctx, conn, p, connector.SourceConfig{})
 	}
 }
 

@@ -86,7 +86,7 @@ func (c *RESTConfig) validate() error {
 }
 
 // Connector is the REST API as a connector.Connector. It has no files:
-// it implements connector.SourceOpener, which connector.OpenSource uses.
+// it implements connector.SourceOpener, which Registry.OpenSource uses.
 type Connector struct {
 	cfg  RESTConfig
 	host string
@@ -94,7 +94,7 @@ type Connector struct {
 
 // Open says that the API has rows, not files.
 func (c *Connector) Open(ctx context.Context, path string) (connector.File, error) {
-	return nil, errors.New("restapi: the API has no files; use connector.OpenSource, which reads its rows")
+	return nil, errors.New("restapi: the API has no files; use Registry.OpenSource, which reads its rows")
 }
 
 // OpenSource opens the contact list at path (say /v1/contacts).

@@ -13,6 +13,8 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/sftp"
+	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
@@ -205,9 +207,9 @@ func openSource(ctx context.Context, path string, cfg connector.CSVConfig, sheet
 	case sheet != "" && ext != ".xlsx":
 		return nil, usagef("-sheet applies to .xlsx workbooks, and %s is not one", path)
 	}
-	xcfg := connector.XLSXConfig{Sheet: sheet, NoHeader: cfg.NoHeader}
+	wb := connector.WorkbookOptions{Sheet: sheet, NoHeader: cfg.NoHeader}
 	if strings.Contains(path, "://") {
-		return openURL(ctx, path, cfg, xcfg)
+		return openURL(ctx, path, cfg, wb)
 	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -216,7 +218,7 @@ func openSource(ctx context.Context, path string, cfg connector.CSVConfig, sheet
 		return nil, err
 	}
 	if ext == ".xlsx" {
-		return connector.OpenXLSX(path, xcfg)
+		return xlsx.Open(path, xlsx.Config{Sheet: wb.Sheet, NoHeader: wb.NoHeader})
 	}
 	return connector.OpenCSVFile(path, cfg)
 }
@@ -230,7 +232,7 @@ func urlPath(s string) string {
 }
 
 // openURL opens a file:// (any local file), http(s):// or sftp:// URL.
-func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg connector.XLSXConfig) (connector.Source, error) {
+func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, wb connector.WorkbookOptions) (connector.Source, error) {
 	if strings.HasPrefix(raw, "file://") {
 		if p, err := filepath.EvalSymlinks(strings.TrimPrefix(raw, "file://")); err == nil {
 			raw = "file://" + p // the registry's root refuses links with an absolute target
@@ -247,7 +249,7 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg conn
 		}
 		return nil, err
 	}
-	src, err := connector.OpenSource(ctx, conn, p, connector.SourceConfig{CSV: cfg, XLSX: xcfg})
+	src, err := reg.OpenSource(ctx, conn, p, connector.SourceConfig{CSV: cfg, Workbook: wb})
 	if err != nil {
 		closeConn(conn)
 		return nil, err
@@ -255,14 +257,14 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, xcfg conn
 	return &urlSource{FileSource: src, conn: conn}, nil
 }
 
-// registry returns the connectors of the CLI: local files (the whole file
-// system), http(s):// and sftp://. SFTP checks the host key against
+// registry returns the connectors and formats of the CLI: local files (the
+// whole file system), http(s):// and sftp://; CSV and XLSX. SFTP checks the host key against
 // ~/.ssh/known_hosts (or INTAKE_SFTP_KNOWN_HOSTS), and authenticates with
 // INTAKE_SFTP_PASSWORD, the URL's password, or the private key file
 // INTAKE_SFTP_KEY (default ~/.ssh/id_ed25519 or ~/.ssh/id_rsa when present).
 func registry() (*connector.Registry, error) {
 	home, _ := os.UserHomeDir()
-	sftpCfg := connector.SFTPConfig{
+	sftpCfg := sftp.Config{
 		KnownHostsFile: envOr("INTAKE_SFTP_KNOWN_HOSTS", filepath.Join(home, ".ssh", "known_hosts")),
 		Password:       os.Getenv("INTAKE_SFTP_PASSWORD"),
 	}
@@ -281,7 +283,17 @@ func registry() (*connector.Registry, error) {
 		}
 		sftpCfg.PrivateKey = pem
 	}
-	return connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/", SFTP: sftpCfg})
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/"})
+	if err != nil {
+		return nil, err
+	}
+	if err := sftp.Register(reg, sftpCfg); err != nil {
+		return nil, err
+	}
+	if err := xlsx.Register(reg, xlsx.Config{}); err != nil {
+		return nil, err
+	}
+	return reg, nil
 }
 
 // urlSource closes the connector (an SFTP connection) with the source.

@@ -16,6 +16,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/schedule/acoustic"
 	"github.com/intakehq/intake/sink"
 )
 
@@ -252,7 +253,7 @@ func loadSpec(path string) (*mapping.Spec, error) {
 	return spec, nil
 }
 
-func loadAcoustic(path string) (*mapping.AcousticImport, error) {
+func loadAcoustic(path string) (*acoustic.Map, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -261,7 +262,7 @@ func loadAcoustic(path string) (*mapping.AcousticImport, error) {
 		return nil, fmt.Errorf("-acoustic-map: %w", err)
 	}
 	defer fh.Close()
-	a, err := mapping.LoadAcoustic(fh)
+	a, err := acoustic.Load(fh)
 	if err != nil {
 		return nil, usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
 	}

@@ -414,7 +414,7 @@ func splitLinks(s string) []string {
 }
 
 // applyAcoustic sets what an Acoustic Campaign LIST_IMPORT mapping file
-// says (importer.AcousticSpec): the action, the key, the file type and
+// says (acoustic.Map.JobSpec): the action, the key, the file type and
 // header row and the mapping; its consent channel and contact lists join
 // those of the flags.
 func applyAcoustic(spec *importer.JobSpec, path string, allowResubscribe bool) error {
@@ -422,7 +422,7 @@ func applyAcoustic(spec *importer.JobSpec, path string, allowResubscribe bool) e
 	if err != nil {
 		return err
 	}
-	as, err := importer.AcousticSpec(a)
+	as, err := a.JobSpec()
 	if err != nil {
 		return usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(trimIntake(err), "acoustic: "))
 	}

@@ -1,4 +1,4 @@
-package importer_test
+package acoustic_test
 
 import (
 	"context"
@@ -7,27 +7,27 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/schedule/acoustic"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func loadAcoustic(t *testing.T, xml string) *mapping.AcousticImport {
+func loadAcoustic(t *testing.T, xml string) *acoustic.Map {
 	t.Helper()
-	a, err := mapping.LoadAcoustic(strings.NewReader(xml))
+	a, err := acoustic.Load(strings.NewReader(xml))
 	require.NoError(t, err)
 	return a
 }
 
-// TestAcousticSpecOptOut: an OPT_OUT map becomes the opt_out action on its
+// TestJobSpecOptOut: an OPT_OUT map becomes the opt_out action on its
 // sync field; run, it opts the listed contacts out and creates none.
-func TestAcousticSpecOptOut(t *testing.T) {
+func TestJobSpecOptOut(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spec, err := importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>7</LIST_ID><FILE_TYPE>1</FILE_TYPE></LIST_INFO>
+	spec, err := loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>7</LIST_ID><FILE_TYPE>1</FILE_TYPE></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
-		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
+		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`).JobSpec()
 	require.NoError(t, err)
 	assert.Equal(t, intake.ActionOptOut, spec.Action)
 	assert.Equal(t, []string{"email"}, spec.Sync)
@@ -50,24 +50,24 @@ func TestAcousticSpecOptOut(t *testing.T) {
 	assert.EqualValues(t, 2, n, "nothing created")
 }
 
-// TestAcousticSpecKeysConsentAndLists: a key on MD5 digests or the record
+// TestJobSpecKeysConsentAndLists: a key on MD5 digests or the record
 // id is a rule; CONSENT is a channel whose columns the mapping fills;
 // CONTACT_LISTS are lists.
-func TestAcousticSpecKeysConsentAndLists(t *testing.T) {
+func TestJobSpecKeysConsentAndLists(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	spec, err := importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID><ENCODED_AS_MD5>true</ENCODED_AS_MD5></LIST_INFO>
+	spec, err := loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID><ENCODED_AS_MD5>true</ENCODED_AS_MD5></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
-		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
+		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`).JobSpec()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"md5(email)"}, spec.Rules)
 	assert.Empty(t, spec.Sync)
 
-	spec, err = importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
+	spec, err = loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
 		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 		<CONSENT><CHANNEL>SMS</CHANNEL></CONSENT>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>CONSENT_STATUS_CODE</NAME></COLUMN></MAPPING>
-		<CONTACT_LISTS><CONTACT_LIST_ID>289032</CONTACT_LIST_ID></CONTACT_LISTS></LIST_IMPORT>`))
+		<CONTACT_LISTS><CONTACT_LIST_ID>289032</CONTACT_LIST_ID></CONTACT_LISTS></LIST_IMPORT>`).JobSpec()
 	require.NoError(t, err)
 	require.Len(t, spec.Consent, 1)
 	assert.Equal(t, "sms", spec.Consent[0].Name)
@@ -78,15 +78,13 @@ func TestAcousticSpecKeysConsentAndLists(t *testing.T) {
 	require.NoError(t, err)
 	rep := runJob(t, importer.Config{Sink: mem}, job)
 	assert.Equal(t, int64(1), rep.Created, "%+v", rep)
-	stored, err := mem.Schema(ctx, intake.ObjectContact)
-	require.NoError(t, err)
-	recs := byEmail(t, mem, stored)
+	recs := contactsByEmail(t, mem)
 	require.Contains(t, recs, "ann@x.io")
 	assert.Equal(t, "opted_in", recs["ann@x.io"].Get("sms_consent").String(), "the consent column fills the channel")
 	assert.Equal(t, "289032", recs["ann@x.io"].Get("lists").String())
 
-	_, err = importer.AcousticSpec(loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
+	_, err = loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
 		<COLUMNS><COLUMN><NAME>Tier</NAME><TYPE>0</TYPE></COLUMN></COLUMNS>
-		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>Tier</NAME></COLUMN></MAPPING></LIST_IMPORT>`))
+		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>Tier</NAME></COLUMN></MAPPING></LIST_IMPORT>`).JobSpec()
 	assert.ErrorContains(t, err, "needs a key")
 }

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"archive/zip"
@@ -27,7 +27,7 @@ const (
 // parts: the sheets, the date system, the styles' number formats and the
 // shared strings.
 type xlsxPackage struct {
-	cfg    *XLSXConfig
+	cfg    *Config
 	files  map[string]*zip.File // by lower-cased, slash-separated name
 	budget atomic.Int64         // uncompressed bytes still allowed (MaxUnzipBytes)
 
@@ -44,18 +44,18 @@ type xlsxPackage struct {
 
 // openXLSXPackage opens the zip (decrypting it first if need be), checks
 // its declared sizes, and reads the workbook's sheet list.
-func openXLSXPackage(r io.ReaderAt, size int64, cfg *XLSXConfig) (*xlsxPackage, error) {
+func openXLSXPackage(r io.ReaderAt, size int64, cfg *Config) (*xlsxPackage, error) {
 	if size < 0 {
-		return nil, errors.New("intake: NewXLSX needs a non-negative size")
+		return nil, errors.New("intake: xlsx.New needs a non-negative size")
 	}
 	if cfg.MaxFileBytes != noLimit && size > cfg.MaxFileBytes {
-		return nil, fmt.Errorf("%w: the file has %d bytes, more than XLSXConfig.MaxFileBytes (%d)", ErrXLSXTooLarge, size, cfg.MaxFileBytes)
+		return nil, fmt.Errorf("%w: the file has %d bytes, more than xlsx.Config.MaxFileBytes (%d)", ErrTooLarge, size, cfg.MaxFileBytes)
 	}
 	head := make([]byte, 8)
 	n, err := r.ReadAt(head, 0)
 	if n < len(head) {
 		if err == nil || err == io.EOF {
-			return nil, fmt.Errorf("%w: the file is empty or too short to be a workbook", ErrXLSXFormat)
+			return nil, fmt.Errorf("%w: the file is empty or too short to be a workbook", ErrFormat)
 		}
 		return nil, fmt.Errorf("intake: read XLSX: %w", err)
 	}
@@ -72,11 +72,11 @@ func openXLSXPackage(r io.ReaderAt, size int64, cfg *XLSXConfig) (*xlsxPackage, 
 		if errors.As(err, &rerr) {
 			return nil, fmt.Errorf("intake: read XLSX: %w", rerr.err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrXLSXFormat, err)
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	p := &xlsxPackage{cfg: cfg, files: make(map[string]*zip.File, len(zr.File))}
 	if len(zr.File) > maxZipEntries {
-		return nil, fmt.Errorf("%w: the zip has %d entries; a workbook has a few dozen", ErrXLSXBomb, len(zr.File))
+		return nil, fmt.Errorf("%w: the zip has %d entries; a workbook has a few dozen", ErrBomb, len(zr.File))
 	}
 	p.budget.Store(cfg.MaxUnzipBytes)
 	for _, f := range zr.File {
@@ -109,23 +109,23 @@ func (t taggedReaderAt) ReadAt(b []byte, off int64) (int, error) {
 // decryptXLSX decrypts an encrypted workbook (an OLE2 container holding
 // EncryptionInfo and EncryptedPackage) with excelize; a legacy .xls is
 // refused.
-func decryptXLSX(r io.ReaderAt, size int64, cfg *XLSXConfig) ([]byte, error) {
+func decryptXLSX(r io.ReaderAt, size int64, cfg *Config) ([]byte, error) {
 	raw := make([]byte, size)
 	if _, err := r.ReadAt(raw, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("intake: read XLSX: %w", err)
 	}
 	if !bytes.Contains(raw, utf16le("EncryptionInfo")) {
-		return nil, fmt.Errorf("%w: it is a legacy Excel 97-2003 (.xls) file or another OLE document", ErrXLSXFormat)
+		return nil, fmt.Errorf("%w: it is a legacy Excel 97-2003 (.xls) file or another OLE document", ErrFormat)
 	}
 	if cfg.Password == "" {
 		return nil, ErrPasswordProtected
 	}
 	plain, err := excelize.Decrypt(raw, &excelize.Options{Password: cfg.Password})
 	if err != nil || len(plain) < 4 || string(plain[:2]) != "PK" {
-		return nil, fmt.Errorf("%w (XLSXConfig.Password did not open it)", ErrPasswordProtected)
+		return nil, fmt.Errorf("%w (xlsx.Config.Password did not open it)", ErrPasswordProtected)
 	}
 	if cfg.MaxFileBytes != noLimit && int64(len(plain))+size > cfg.MaxFileBytes {
-		return nil, fmt.Errorf("%w: the decrypted workbook (%d bytes) and the file take more than XLSXConfig.MaxFileBytes (%d)", ErrXLSXTooLarge, len(plain), cfg.MaxFileBytes)
+		return nil, fmt.Errorf("%w: the decrypted workbook (%d bytes) and the file take more than xlsx.Config.MaxFileBytes (%d)", ErrTooLarge, len(plain), cfg.MaxFileBytes)
 	}
 	return plain, nil
 }
@@ -176,7 +176,7 @@ func (p *xlsxPackage) open(part string, progress *atomic.Int64) (*partReader, er
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%w: part %s: %v", ErrXLSXFormat, f.Name, err)
+		return nil, fmt.Errorf("%w: part %s: %v", ErrFormat, f.Name, err)
 	}
 	return &partReader{rc: rc, name: f.Name, p: p, progress: progress, runLimit: p.runLimit()}, nil
 }
@@ -184,10 +184,10 @@ func (p *xlsxPackage) open(part string, progress *atomic.Int64) (*partReader, er
 func (p *xlsxPackage) checkDeclared(f *zip.File) error {
 	u, c := f.UncompressedSize64, f.CompressedSize64
 	if p.cfg.MaxUnzipBytes != noLimit && u > uint64(p.budget.Load()) {
-		return fmt.Errorf("%w: part %s declares %d bytes uncompressed, more than is left of XLSXConfig.MaxUnzipBytes (%d)", ErrXLSXTooLarge, f.Name, u, p.cfg.MaxUnzipBytes)
+		return fmt.Errorf("%w: part %s declares %d bytes uncompressed, more than is left of xlsx.Config.MaxUnzipBytes (%d)", ErrTooLarge, f.Name, u, p.cfg.MaxUnzipBytes)
 	}
 	if p.cfg.MaxCompressionRatio != noLimit && u > ratioCheckMin && u/max(c, 1) > uint64(p.cfg.MaxCompressionRatio) {
-		return fmt.Errorf("%w: part %s inflates %d times (%d to %d bytes), more than XLSXConfig.MaxCompressionRatio (%d)", ErrXLSXBomb, f.Name, u/max(c, 1), c, u, p.cfg.MaxCompressionRatio)
+		return fmt.Errorf("%w: part %s inflates %d times (%d to %d bytes), more than xlsx.Config.MaxCompressionRatio (%d)", ErrBomb, f.Name, u/max(c, 1), c, u, p.cfg.MaxCompressionRatio)
 	}
 	return nil
 }
@@ -218,7 +218,7 @@ func (pr *partReader) Read(b []byte) (int, error) {
 	n, err := pr.rc.Read(b)
 	if n > 0 {
 		if pr.p.cfg.MaxUnzipBytes != noLimit && pr.p.budget.Add(-int64(n)) < 0 {
-			pr.err = fmt.Errorf("%w: part %s inflates to more than XLSXConfig.MaxUnzipBytes (%d)", ErrXLSXTooLarge, pr.name, pr.p.cfg.MaxUnzipBytes)
+			pr.err = fmt.Errorf("%w: part %s inflates to more than xlsx.Config.MaxUnzipBytes (%d)", ErrTooLarge, pr.name, pr.p.cfg.MaxUnzipBytes)
 			return 0, pr.err
 		}
 		if i := bytes.LastIndexByte(b[:n], '<'); i >= 0 {
@@ -227,7 +227,7 @@ func (pr *partReader) Read(b []byte) (int, error) {
 			pr.run += n
 		}
 		if pr.run > pr.runLimit {
-			pr.err = fmt.Errorf("%w: part %s has a text of more than %d bytes; a cell holds at most XLSXConfig.MaxCellBytes (%d)", ErrXLSXTooLarge, pr.name, pr.runLimit, pr.p.cfg.MaxCellBytes)
+			pr.err = fmt.Errorf("%w: part %s has a text of more than %d bytes; a cell holds at most xlsx.Config.MaxCellBytes (%d)", ErrTooLarge, pr.name, pr.runLimit, pr.p.cfg.MaxCellBytes)
 			return 0, pr.err
 		}
 		if pr.progress != nil {
@@ -240,9 +240,9 @@ func (pr *partReader) Read(b []byte) (int, error) {
 		case errors.As(err, &rerr):
 			err = fmt.Errorf("intake: read XLSX part %s: %w", pr.name, rerr.err)
 		case errors.Is(err, zip.ErrFormat):
-			err = fmt.Errorf("%w: part %s inflates to more bytes than the zip declares", ErrXLSXBomb, pr.name)
+			err = fmt.Errorf("%w: part %s inflates to more bytes than the zip declares", ErrBomb, pr.name)
 		default:
-			err = fmt.Errorf("%w: part %s is damaged: %v", ErrXLSXFormat, pr.name, err)
+			err = fmt.Errorf("%w: part %s is damaged: %v", ErrFormat, pr.name, err)
 		}
 		pr.err = err
 	}
@@ -272,32 +272,32 @@ func (s *xmlStream) token() (xml.Token, error) {
 	if err != nil {
 		if err == io.EOF {
 			if len(s.stack) > 0 {
-				return nil, fmt.Errorf("%w: part %s ends inside <%s>", ErrXLSXFormat, s.part, s.stack[len(s.stack)-1])
+				return nil, fmt.Errorf("%w: part %s ends inside <%s>", ErrFormat, s.part, s.stack[len(s.stack)-1])
 			}
 			return nil, err
 		}
 		var serr *xml.SyntaxError
 		if errors.As(err, &serr) {
-			return nil, fmt.Errorf("%w: part %s: %v", ErrXLSXFormat, s.part, err)
+			return nil, fmt.Errorf("%w: part %s: %v", ErrFormat, s.part, err)
 		}
 		return nil, err
 	}
 	switch e := t.(type) {
 	case xml.StartElement:
 		if len(s.stack) >= maxXMLDepth {
-			return nil, fmt.Errorf("%w: part %s nests elements more than %d deep", ErrXLSXBomb, s.part, maxXMLDepth)
+			return nil, fmt.Errorf("%w: part %s nests elements more than %d deep", ErrBomb, s.part, maxXMLDepth)
 		}
 		s.stack = append(s.stack, e.Name.Local)
 	case xml.EndElement:
 		if len(s.stack) == 0 || s.stack[len(s.stack)-1] != e.Name.Local {
-			return nil, fmt.Errorf("%w: part %s: unexpected </%s>", ErrXLSXFormat, s.part, e.Name.Local)
+			return nil, fmt.Errorf("%w: part %s: unexpected </%s>", ErrFormat, s.part, e.Name.Local)
 		}
 		s.stack = s.stack[:len(s.stack)-1]
 	case xml.Directive:
 		if len(e) >= 7 && strings.EqualFold(string(e[:7]), "DOCTYPE") {
-			return nil, fmt.Errorf("%w: part %s declares a document type (<!DOCTYPE ...>), which Excel never writes: entity expansion is refused", ErrXLSXBomb, s.part)
+			return nil, fmt.Errorf("%w: part %s declares a document type (<!DOCTYPE ...>), which Excel never writes: entity expansion is refused", ErrBomb, s.part)
 		}
-		return nil, fmt.Errorf("%w: part %s holds an XML directive (<!%.20s...>), which Excel never writes", ErrXLSXBomb, s.part, e)
+		return nil, fmt.Errorf("%w: part %s holds an XML directive (<!%.20s...>), which Excel never writes", ErrBomb, s.part, e)
 	}
 	return t, nil
 }
@@ -341,7 +341,7 @@ func parseRels(r io.Reader, part string) ([]rel, error) {
 				}
 			}
 			if len(out) >= maxZipEntries {
-				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrXLSXBomb, part)
+				return nil, fmt.Errorf("%w: part %s has too many relationships", ErrBomb, part)
 			}
 			out = append(out, r)
 		}
@@ -352,7 +352,7 @@ func parseRels(r io.Reader, part string) ([]rel, error) {
 func (p *xlsxPackage) openMeta(part string) (*partReader, error) {
 	f := p.files[normPart(part)]
 	if f != nil && f.UncompressedSize64 > maxMetaPartBytes {
-		return nil, fmt.Errorf("%w: part %s declares %d bytes; structural parts are far smaller", ErrXLSXBomb, f.Name, f.UncompressedSize64)
+		return nil, fmt.Errorf("%w: part %s declares %d bytes; structural parts are far smaller", ErrBomb, f.Name, f.UncompressedSize64)
 	}
 	return p.open(part, nil)
 }
@@ -380,7 +380,7 @@ func (p *xlsxPackage) readWorkbook() error {
 		return err
 	}
 	if pr == nil {
-		return fmt.Errorf("%w: the zip has no workbook part", ErrXLSXFormat)
+		return fmt.Errorf("%w: the zip has no workbook part", ErrFormat)
 	}
 	defer pr.Close()
 	entries, date1904, err := parseWorkbook(pr, p.workbook)
@@ -439,7 +439,7 @@ func parseWorkbook(r io.Reader, part string) (entries []sheetEntry, date1904 boo
 				}
 			}
 			if len(entries) >= maxZipEntries {
-				return nil, false, fmt.Errorf("%w: the workbook lists too many sheets", ErrXLSXBomb)
+				return nil, false, fmt.Errorf("%w: the workbook lists too many sheets", ErrBomb)
 			}
 			entries = append(entries, e)
 		}
@@ -490,7 +490,7 @@ func (p *xlsxPackage) readWorkbookRels(entries []sheetEntry) error {
 }
 
 // choose picks the sheet that cfg asks for.
-func (p *xlsxPackage) choose(cfg *XLSXConfig) (SheetInfo, error) {
+func (p *xlsxPackage) choose(cfg *Config) (SheetInfo, error) {
 	names := func() string {
 		var b strings.Builder
 		for i, s := range p.sheets {
@@ -515,11 +515,11 @@ func (p *xlsxPackage) choose(cfg *XLSXConfig) (SheetInfo, error) {
 			}
 		}
 		if !found {
-			return sh, fmt.Errorf("%w: XLSXConfig.Sheet is %q; the workbook has %s", ErrSheetNotFound, cfg.Sheet, names())
+			return sh, fmt.Errorf("%w: xlsx.Config.Sheet is %q; the workbook has %s", ErrSheetNotFound, cfg.Sheet, names())
 		}
 	case cfg.SheetNumber > 0:
 		if cfg.SheetNumber > len(p.sheets) {
-			return sh, fmt.Errorf("%w: XLSXConfig.SheetNumber is %d; the workbook has %d sheets: %s", ErrSheetNotFound, cfg.SheetNumber, len(p.sheets), names())
+			return sh, fmt.Errorf("%w: xlsx.Config.SheetNumber is %d; the workbook has %d sheets: %s", ErrSheetNotFound, cfg.SheetNumber, len(p.sheets), names())
 		}
 		sh = p.sheets[cfg.SheetNumber-1]
 	default:
@@ -534,7 +534,7 @@ func (p *xlsxPackage) choose(cfg *XLSXConfig) (SheetInfo, error) {
 			if len(p.sheets) == 0 {
 				return sh, fmt.Errorf("%w: the workbook lists no sheets", ErrSheetEmpty)
 			}
-			return sh, fmt.Errorf("%w: the workbook has no visible worksheet (sheets: %s); set XLSXConfig.Sheet", ErrSheetEmpty, names())
+			return sh, fmt.Errorf("%w: the workbook has no visible worksheet (sheets: %s); set xlsx.Config.Sheet", ErrSheetEmpty, names())
 		}
 		return sh, nil
 	}
@@ -542,7 +542,7 @@ func (p *xlsxPackage) choose(cfg *XLSXConfig) (SheetInfo, error) {
 		return sh, fmt.Errorf("%w: %q is a chart sheet, which has no cells; the workbook has %s", ErrSheetNotFound, sh.Name, names())
 	}
 	if p.files[p.sheetParts[sh.Index]] == nil {
-		return sh, fmt.Errorf("%w: the worksheet part of sheet %q is missing", ErrXLSXFormat, sh.Name)
+		return sh, fmt.Errorf("%w: the worksheet part of sheet %q is missing", ErrFormat, sh.Name)
 	}
 	return sh, nil
 }
@@ -647,7 +647,7 @@ func parseStyles(r io.Reader, part string) ([]uint8, error) {
 			case "xf":
 				if inXfs {
 					if len(xfs) >= maxStyles {
-						return nil, fmt.Errorf("%w: part %s has more than %d cell styles", ErrXLSXBomb, part, maxStyles)
+						return nil, fmt.Errorf("%w: part %s has more than %d cell styles", ErrBomb, part, maxStyles)
 					}
 					id := 0
 					for _, a := range e.Attr {

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"bytes"
@@ -128,7 +128,7 @@ func FuzzXLSXNumberFormat(f *testing.F) {
 func FuzzXLSXSharedStrings(f *testing.F) {
 	addPartSeeds(f)
 	f.Add([]byte("a\x00\x00b c\x00  spaced  \x00<&>\"'\x00€\x00"))
-	cfg := fuzzXLSXConfig
+	cfg := fuzzConfig
 	if err := cfg.validate(); err != nil {
 		f.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func FuzzXLSXSharedStrings(f *testing.F) {
 }
 
 // checkTable checks that a parsed table stays within cfg's limits.
-func checkTable(t *testing.T, tab *sstTable, cfg *XLSXConfig) {
+func checkTable(t *testing.T, tab *sstTable, cfg *Config) {
 	t.Helper()
 	if tab.len() > cfg.MaxSharedStrings || tab.cost() > cfg.MaxSharedStringBytes {
 		t.Fatalf("%d strings, %d bytes: over the limits", tab.len(), tab.cost())
@@ -162,7 +162,7 @@ func checkTable(t *testing.T, tab *sstTable, cfg *XLSXConfig) {
 // part and checks that they are read back unchanged. Strings XML cannot
 // hold as they are (control characters, CR, invalid UTF-8, _xHHHH_
 // escapes) are skipped.
-func roundTripSST(t *testing.T, data []byte, cfg *XLSXConfig) {
+func roundTripSST(t *testing.T, data []byte, cfg *Config) {
 	t.Helper()
 	want := strings.Split(string(data), "\x00")
 	var b strings.Builder
@@ -179,7 +179,7 @@ func roundTripSST(t *testing.T, data []byte, cfg *XLSXConfig) {
 	}
 	b.WriteString("</sst>")
 	tab, err := parseSharedStrings(strings.NewReader(b.String()), "xl/sharedStrings.xml", cfg)
-	if errors.Is(err, ErrXLSXTooLarge) {
+	if errors.Is(err, ErrTooLarge) {
 		return
 	}
 	if err != nil {

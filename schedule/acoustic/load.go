@@ -1,4 +1,4 @@
-package mapping
+package acoustic
 
 import (
 	"bytes"
@@ -14,21 +14,20 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
+	"github.com/intakehq/intake/mapping"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
 )
 
-// MaxAcousticBytes is the largest Acoustic mapping file [LoadAcoustic]
-// reads.
-const MaxAcousticBytes = 1 << 20
+// MaxMapBytes is the largest mapping file [Load] reads.
+const MaxMapBytes = 1 << 20
 
-// AcousticImport is an Acoustic Campaign ImportList mapping file (root
-// element LIST_IMPORT), as read by [LoadAcoustic]. Its methods turn it into
-// an Intake job: [AcousticImport.Spec] (the mapping), Action,
-// [AcousticImport.Key] (sync fields), [AcousticImport.DelimiterName] (file
-// type) and HasHeaders; importer.AcousticSpec turns it into a whole job
-// spec.
-type AcousticImport struct {
+// Map is an Acoustic Campaign ImportList mapping file (root element
+// LIST_IMPORT), as read by [Load]. [Map.JobSpec] turns it into a whole
+// job spec; its other methods give the parts: [Map.MappingSpec] (the
+// mapping), [Map.Key] (sync fields), [Map.DelimiterName] (file type),
+// with Action and HasHeaders.
+type Map struct {
 	// Action is LIST_INFO/ACTION as an intake action (CREATE → create, …).
 	Action intake.Action
 	// ListType is LIST_TYPE (0 database, 6 seed list, 13 suppression
@@ -41,12 +40,12 @@ type AcousticImport struct {
 	ListVisibility   int
 	ParentFolderPath string
 	// FileType is FILE_TYPE: 0 comma-separated (the default), 1 tab, 2
-	// pipe. See [AcousticImport.DelimiterName].
+	// pipe. See [Map.DelimiterName].
 	FileType int
 	// HasHeaders is HASHEADERS; true when the element is absent.
 	HasHeaders bool
 	// DateFormat is LIST_DATE_FORMAT as written ("" when absent: Acoustic's
-	// default mm/dd/yyyy). See [AcousticImport.DatePattern].
+	// default mm/dd/yyyy). See [Map.DatePattern].
 	DateFormat string
 	// DoubleOptIn, EncodedAsMD5 and UseRecipientID are DOUBLE_OPT_IN,
 	// ENCODED_AS_MD5 (the EMAIL column holds MD5 hashes) and
@@ -55,21 +54,21 @@ type AcousticImport struct {
 	EncodedAsMD5   bool
 	UseRecipientID bool
 	// Consent is the CONSENT element, nil when absent.
-	Consent *AcousticConsent
+	Consent *Consent
 	// SyncFields are the SYNC_FIELDS/SYNC_FIELD/NAME values (Acoustic
 	// column names).
 	SyncFields []string
 	// Columns are COLUMNS/COLUMN: the database columns to create.
-	Columns []AcousticColumn
+	Columns []Column
 	// Mapping is MAPPING/COLUMN: which file column goes to which database
 	// column, in file order.
-	Mapping []AcousticMapping
+	Mapping []MappedColumn
 	// ContactLists are the CONTACT_LISTS/CONTACT_LIST_ID values.
 	ContactLists []string
 }
 
-// AcousticConsent is the CONSENT element of a flexible database's import.
-type AcousticConsent struct {
+// Consent is the CONSENT element of a flexible database's import.
+type Consent struct {
 	Channel             string // CHANNEL ("SMS")
 	TextToJoinProgramID string // TEXT_TO_JOIN_PROGRAM_ID
 	// HonorOptOutStatus: true (or blank) leaves an opted-out contact
@@ -80,8 +79,8 @@ type AcousticConsent struct {
 	OverrideOnNoChange bool
 }
 
-// AcousticColumn is one COLUMNS/COLUMN element.
-type AcousticColumn struct {
+// Column is one COLUMNS/COLUMN element.
+type Column struct {
 	Name string // NAME, case-sensitive
 	// Type is the TYPE code and FieldType the intake type it stands for:
 	// 0 text, 1 bool, 2 decimal, 3 date, 4 time, 5 country, 6 select,
@@ -96,8 +95,8 @@ type AcousticColumn struct {
 	Line      int      // where the element starts, for messages
 }
 
-// AcousticMapping is one MAPPING/COLUMN element.
-type AcousticMapping struct {
+// MappedColumn is one MAPPING/COLUMN element.
+type MappedColumn struct {
 	Index     int    // INDEX: the 1-based column of the source file
 	Name      string // NAME: a COLUMNS name or a system name (EMAIL, OPTED_OUT, …)
 	Include   bool   // INCLUDE; true when absent
@@ -120,6 +119,17 @@ var acousticSystem = map[string]intake.FieldType{
 	"CONSENT_SOURCE": intake.TypeText, "CONSENT_STATUS_CODE": intake.TypeSelect, "RECIPIENT_ID": intake.TypeID,
 }
 
+// defaultDate is the pattern of DEFAULT_VALUE dates: Acoustic's mm/dd/yyyy.
+var defaultDate = mustDatePattern("MM/dd/yyyy")
+
+func mustDatePattern(src string) *mapping.DatePattern {
+	p, err := mapping.CompileDatePattern(src)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // xnode is an element of the parsed file.
 type xnode struct {
 	name string
@@ -130,11 +140,11 @@ type xnode struct {
 
 func (n *xnode) value() string { return strings.TrimSpace(n.text.String()) }
 
-// LoadAcoustic reads an Acoustic Campaign ImportList mapping file (XML,
+// Load reads an Acoustic Campaign ImportList mapping file (XML,
 // root LIST_IMPORT; see the element reference in the package
 // documentation) and checks it. The XML is read strictly with
 // encoding/xml: no DTD entities are expanded, UTF-8, ISO-8859-1 and
-// windows-1252 are accepted, and files larger than [MaxAcousticBytes] are
+// windows-1252 are accepted, and files larger than [MaxMapBytes] are
 // rejected. Element names and column names are case-sensitive, as in
 // Acoustic.
 //
@@ -151,19 +161,19 @@ func (n *xnode) value() string { return strings.TrimSpace(n.text.String()) }
 // Booleans are true/false, yes/no or 1/0 in any case; an empty flag
 // element (<HASHEADERS/>) is true, except OVERRIDE_ON_NO_CHANGE (false),
 // as Acoustic documents.
-func LoadAcoustic(r io.Reader) (*AcousticImport, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxAcousticBytes+1))
+func Load(r io.Reader) (*Map, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxMapBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("mapping: acoustic: reading the mapping file: %w", err)
+		return nil, fmt.Errorf("acoustic: reading the mapping file: %w", err)
 	}
-	if len(data) > MaxAcousticBytes {
-		return nil, fmt.Errorf("mapping: acoustic: the mapping file is larger than %d bytes", MaxAcousticBytes)
+	if len(data) > MaxMapBytes {
+		return nil, fmt.Errorf("acoustic: the mapping file is larger than %d bytes", MaxMapBytes)
 	}
 	root, err := parseXMLTree(data)
 	if err != nil {
 		return nil, err
 	}
-	l := &acousticLoader{a: &AcousticImport{HasHeaders: true}}
+	l := &loader{a: &Map{HasHeaders: true}}
 	l.load(root)
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
@@ -193,16 +203,16 @@ func parseXMLTree(data []byte) (*xnode, error) {
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, fmt.Errorf("mapping: acoustic: line %d: XML syntax error: %s", se.Line, se.Msg)
+				return nil, fmt.Errorf("acoustic: line %d: XML syntax error: %s", se.Line, se.Msg)
 			}
 			line, _ := d.InputPos()
-			return nil, fmt.Errorf("mapping: acoustic: line %d: %v", line, err)
+			return nil, fmt.Errorf("acoustic: line %d: %v", line, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			line, _ := d.InputPos()
 			if len(stack) >= 8 {
-				return nil, fmt.Errorf("mapping: acoustic: line %d: <%s> is nested too deeply", line, t.Name.Local)
+				return nil, fmt.Errorf("acoustic: line %d: <%s> is nested too deeply", line, t.Name.Local)
 			}
 			n := &xnode{name: t.Name.Local, line: line}
 			if t.Name.Space != "" {
@@ -210,7 +220,7 @@ func parseXMLTree(data []byte) (*xnode, error) {
 			}
 			if len(stack) == 0 {
 				if root != nil {
-					return nil, fmt.Errorf("mapping: acoustic: line %d: a second root element <%s>", line, n.name)
+					return nil, fmt.Errorf("acoustic: line %d: a second root element <%s>", line, n.name)
 				}
 				root = n
 			} else {
@@ -225,31 +235,40 @@ func parseXMLTree(data []byte) (*xnode, error) {
 				stack[len(stack)-1].text.Write(t)
 			} else if len(bytes.TrimSpace(t)) > 0 {
 				line, _ := d.InputPos()
-				return nil, fmt.Errorf("mapping: acoustic: line %d: text outside the root element", line)
+				return nil, fmt.Errorf("acoustic: line %d: text outside the root element", line)
 			}
 		}
 	}
 	if root == nil {
-		return nil, errors.New("mapping: acoustic: the mapping file is empty: want a <LIST_IMPORT> document")
+		return nil, errors.New("acoustic: the mapping file is empty: want a <LIST_IMPORT> document")
 	}
 	if root.name != "LIST_IMPORT" {
-		return nil, fmt.Errorf("mapping: acoustic: line %d: the root element is <%s>, want <LIST_IMPORT>", root.line, root.name)
+		return nil, fmt.Errorf("acoustic: line %d: the root element is <%s>, want <LIST_IMPORT>", root.line, root.name)
 	}
 	return root, nil
 }
 
-type acousticLoader struct {
-	a    *AcousticImport
+// loader reads a mapping file's tree into a Map, collecting every problem.
+// Its phases (see load) share the root, its children and what an earlier
+// phase learnt: the declared columns and the mapped names.
+type loader struct {
+	a    *Map
 	errs []error
+
+	root       *xnode
+	top        map[string][]*xnode // LIST_IMPORT's children
+	hasColumns bool                // the file declares COLUMNS
+	colByName  map[string]*Column  // the declared columns, by NAME
+	mapped     map[string]bool     // the names MAPPING includes
 }
 
-func (l *acousticLoader) fail(n *xnode, path, format string, args ...any) {
-	l.errs = append(l.errs, fmt.Errorf("mapping: acoustic: line %d: %s: %s", n.line, path, fmt.Sprintf(format, args...)))
+func (l *loader) fail(n *xnode, path, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("acoustic: line %d: %s: %s", n.line, path, fmt.Sprintf(format, args...)))
 }
 
 // children indexes n's child elements, reporting unknown ones and ones
 // repeated that may appear once. many names the repeatable ones.
-func (l *acousticLoader) children(n *xnode, path string, once []string, many ...string) map[string][]*xnode {
+func (l *loader) children(n *xnode, path string, once []string, many ...string) map[string][]*xnode {
 	m := map[string][]*xnode{}
 	for _, k := range n.kids {
 		switch {
@@ -262,7 +281,7 @@ func (l *acousticLoader) children(n *xnode, path string, once []string, many ...
 		default:
 			all := append(append([]string(nil), once...), many...)
 			hint := ""
-			if c := closest(k.name, all, 0.8); c != "" {
+			if c := mapping.Closest(k.name, all, 0.8); c != "" {
 				hint = fmt.Sprintf(" (did you mean %s?)", c)
 			}
 			l.fail(k, path+"/"+k.name, "unknown element%s; %s takes %s", hint, path, strings.Join(all, ", "))
@@ -273,7 +292,7 @@ func (l *acousticLoader) children(n *xnode, path string, once []string, many ...
 	return m
 }
 
-func (l *acousticLoader) text(m map[string][]*xnode, name string) (string, *xnode) {
+func (l *loader) text(m map[string][]*xnode, name string) (string, *xnode) {
 	if ns := m[name]; len(ns) > 0 {
 		return ns[0].value(), ns[0]
 	}
@@ -282,7 +301,7 @@ func (l *acousticLoader) text(m map[string][]*xnode, name string) (string, *xnod
 
 // flag reads a boolean element; def is its value when absent, empty its
 // value when empty.
-func (l *acousticLoader) flag(m map[string][]*xnode, path, name string, def, empty bool) bool {
+func (l *loader) flag(m map[string][]*xnode, path, name string, def, empty bool) bool {
 	v, n := l.text(m, name)
 	if n == nil {
 		return def
@@ -300,7 +319,7 @@ func (l *acousticLoader) flag(m map[string][]*xnode, path, name string, def, emp
 }
 
 // number reads an integer element among allowed values (nil: any >= min).
-func (l *acousticLoader) number(m map[string][]*xnode, path, name string, def int, allowed []int, min int) int {
+func (l *loader) number(m map[string][]*xnode, path, name string, def int, allowed []int, min int) int {
 	v, n := l.text(m, name)
 	if n == nil || v == "" {
 		return def
@@ -327,38 +346,38 @@ func joinInts(list []int) string {
 	return strings.Join(s, ", ")
 }
 
-func (l *acousticLoader) load(root *xnode) {
-	a := l.a
-	top := l.children(root, "LIST_IMPORT", []string{"LIST_INFO", "CONSENT", "SYNC_FIELDS", "COLUMNS", "MAPPING", "CONTACT_LISTS"})
+// load reads the document under root into l.a, phase by phase in the
+// order the checks need: LIST_INFO and the action, CONSENT, COLUMNS (the
+// database columns that MAPPING and SYNC_FIELDS name), MAPPING,
+// SYNC_FIELDS (which must be mapped), CONTACT_LISTS. Every phase reports
+// its problems through fail and goes on.
+func (l *loader) load(root *xnode) {
+	l.root = root
+	l.top = l.children(root, "LIST_IMPORT", []string{"LIST_INFO", "CONSENT", "SYNC_FIELDS", "COLUMNS", "MAPPING", "CONTACT_LISTS"})
+	l.listInfo()
+	l.consent()
+	l.columns()
+	l.mapping()
+	l.syncFields()
+	l.contactLists()
+}
 
-	// LIST_INFO
-	infoNode := root
+// listInfo reads LIST_INFO: the action, the list, the file's format, and
+// what the action requires of them.
+func (l *loader) listInfo() {
+	a := l.a
+	infoNode := l.root
 	var info map[string][]*xnode
-	if ns := top["LIST_INFO"]; len(ns) > 0 {
+	if ns := l.top["LIST_INFO"]; len(ns) > 0 {
 		infoNode = ns[0]
 		info = l.children(infoNode, "LIST_INFO", []string{"ACTION", "LIST_TYPE", "LIST_NAME", "LIST_ID", "LIST_VISIBILITY",
 			"PARENT_FOLDER_PATH", "FILE_TYPE", "HASHEADERS", "LIST_DATE_FORMAT", "DOUBLE_OPT_IN", "ENCODED_AS_MD5", "USE_RECIPIENT_ID"})
 	} else {
-		l.fail(root, "LIST_IMPORT/LIST_INFO", "missing: the file needs a <LIST_INFO> with at least an <ACTION>")
+		l.fail(l.root, "LIST_IMPORT/LIST_INFO", "missing: the file needs a <LIST_INFO> with at least an <ACTION>")
 		info = map[string][]*xnode{}
 	}
 	const ip = "LIST_INFO"
-	actionName, an := l.text(info, "ACTION")
-	switch {
-	case an == nil || actionName == "":
-		if len(top["LIST_INFO"]) > 0 {
-			l.fail(infoNode, ip+"/ACTION", "missing: set CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT")
-		}
-	case strings.ToUpper(actionName) != actionName:
-		l.fail(an, ip+"/ACTION", "%q: write the action in upper case (%s)", actionName, strings.ToUpper(actionName))
-	default:
-		act, err := intake.ParseAction(actionName)
-		if err != nil {
-			l.fail(an, ip+"/ACTION", "%q is not an action: use CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT", actionName)
-		} else {
-			a.Action = act
-		}
-	}
+	l.action(info, infoNode)
 	a.ListType = l.number(info, ip, "LIST_TYPE", 0, []int{0, 6, 13}, 0)
 	a.ListName, _ = l.text(info, "LIST_NAME")
 	a.ListID, _ = l.text(info, "LIST_ID")
@@ -381,8 +400,8 @@ func (l *acousticLoader) load(root *xnode) {
 		if a.ListName == "" {
 			l.fail(infoNode, ip+"/LIST_NAME", "missing: CREATE needs the name of the new list")
 		}
-		if len(top["COLUMNS"]) == 0 {
-			l.fail(root, "LIST_IMPORT/COLUMNS", "missing: CREATE needs the COLUMNS of the new database")
+		if len(l.top["COLUMNS"]) == 0 {
+			l.fail(l.root, "LIST_IMPORT/COLUMNS", "missing: CREATE needs the COLUMNS of the new database")
 		}
 	case "":
 	default:
@@ -390,124 +409,148 @@ func (l *acousticLoader) load(root *xnode) {
 			l.fail(infoNode, ip+"/LIST_ID", "missing: %s needs the id of the list to import into", strings.ToUpper(string(a.Action)))
 		}
 	}
+}
 
-	// CONSENT
-	if ns := top["CONSENT"]; len(ns) > 0 {
-		c := l.children(ns[0], "CONSENT", []string{"CHANNEL", "TEXT_TO_JOIN_PROGRAM_ID", "HONOR_OPT_OUT_STATUS", "OVERRIDE_ON_NO_CHANGE"})
-		a.Consent = &AcousticConsent{}
-		a.Consent.Channel, _ = l.text(c, "CHANNEL")
-		a.Consent.TextToJoinProgramID, _ = l.text(c, "TEXT_TO_JOIN_PROGRAM_ID")
-		a.Consent.HonorOptOutStatus = l.flag(c, "CONSENT", "HONOR_OPT_OUT_STATUS", false, true)
-		a.Consent.OverrideOnNoChange = l.flag(c, "CONSENT", "OVERRIDE_ON_NO_CHANGE", false, false)
+// action reads LIST_INFO/ACTION, which Acoustic writes in upper case.
+func (l *loader) action(info map[string][]*xnode, infoNode *xnode) {
+	const path = "LIST_INFO/ACTION"
+	name, n := l.text(info, "ACTION")
+	switch {
+	case n == nil || name == "":
+		if len(l.top["LIST_INFO"]) > 0 {
+			l.fail(infoNode, path, "missing: set CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT")
+		}
+	case strings.ToUpper(name) != name:
+		l.fail(n, path, "%q: write the action in upper case (%s)", name, strings.ToUpper(name))
+	default:
+		act, err := intake.ParseAction(name)
+		if err != nil {
+			l.fail(n, path, "%q is not an action: use CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT", name)
+		} else {
+			l.a.Action = act
+		}
 	}
+}
 
-	// COLUMNS
-	colByName := map[string]*AcousticColumn{}
-	if ns := top["COLUMNS"]; len(ns) > 0 {
-		for _, cn := range l.children(ns[0], "COLUMNS", nil, "COLUMN")["COLUMN"] {
-			const cp = "COLUMNS/COLUMN"
-			m := l.children(cn, cp, []string{"NAME", "TYPE", "IS_REQUIRED", "KEY_COLUMN", "DEFAULT_VALUE", "SELECTION_VALUES"})
-			col := AcousticColumn{Line: cn.line}
-			col.Name, _ = l.text(m, "NAME")
-			where := cp
-			if col.Name == "" {
-				l.fail(cn, cp+"/NAME", "missing: every column needs a NAME")
-			} else {
-				where = fmt.Sprintf("%s %q", cp, col.Name)
-			}
-			tv, tn := l.text(m, "TYPE")
-			switch {
-			case tn == nil || tv == "":
-				l.fail(cn, where+"/TYPE", "missing: set the column's type code (0 text, 1 yes/no, 2 numeric, 3 date, …)")
-			default:
-				code, err := strconv.Atoi(tv)
-				ft, ok := acousticTypes[code]
-				if err != nil || !ok {
-					l.fail(tn, where+"/TYPE", "%q is not a known type code (use 0, 1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17 or 20)", tv)
-				} else {
-					col.Type, col.FieldType = code, ft
-				}
-			}
-			col.Required = l.flag(m, where, "IS_REQUIRED", false, true)
-			col.Key = l.flag(m, where, "KEY_COLUMN", false, true)
-			col.Default, _ = l.text(m, "DEFAULT_VALUE")
-			if sv := m["SELECTION_VALUES"]; len(sv) > 0 {
-				for _, vn := range l.children(sv[0], where+"/SELECTION_VALUES", nil, "VALUE")["VALUE"] {
-					col.Options = append(col.Options, vn.value())
-				}
-				if col.FieldType != intake.TypeSelect && col.FieldType != intake.TypeMultiSelect && col.FieldType != intake.TypeInvalid {
-					l.fail(sv[0], where+"/SELECTION_VALUES", "apply to TYPE 6, 8 and 20 (select), not to TYPE %d", col.Type)
-				}
-			}
-			if col.Default != "" && col.FieldType == intake.TypeDate {
-				if _, ok := parseDate(mustPattern("MM/dd/yyyy"), col.Default); !ok {
-					l.fail(cn, where+"/DEFAULT_VALUE", "%q is not a date in Acoustic's mm/dd/yyyy", col.Default)
-				}
-			}
+// consent reads CONSENT.
+func (l *loader) consent() {
+	ns := l.top["CONSENT"]
+	if len(ns) == 0 {
+		return
+	}
+	c := l.children(ns[0], "CONSENT", []string{"CHANNEL", "TEXT_TO_JOIN_PROGRAM_ID", "HONOR_OPT_OUT_STATUS", "OVERRIDE_ON_NO_CHANGE"})
+	a := l.a
+	a.Consent = &Consent{}
+	a.Consent.Channel, _ = l.text(c, "CHANNEL")
+	a.Consent.TextToJoinProgramID, _ = l.text(c, "TEXT_TO_JOIN_PROGRAM_ID")
+	a.Consent.HonorOptOutStatus = l.flag(c, "CONSENT", "HONOR_OPT_OUT_STATUS", false, true)
+	a.Consent.OverrideOnNoChange = l.flag(c, "CONSENT", "OVERRIDE_ON_NO_CHANGE", false, false)
+}
+
+// columns reads COLUMNS, each name declared once, and indexes them by name
+// for the phases that refer to them.
+func (l *loader) columns() {
+	l.colByName = map[string]*Column{}
+	l.hasColumns = len(l.top["COLUMNS"]) > 0
+	if l.hasColumns {
+		for _, cn := range l.children(l.top["COLUMNS"][0], "COLUMNS", nil, "COLUMN")["COLUMN"] {
+			col, where := l.column(cn)
 			if col.Name != "" {
-				if prev, dup := colByName[col.Name]; dup {
+				if prev, dup := l.colByName[col.Name]; dup {
 					l.fail(cn, where, "declared twice (first on line %d)", prev.Line)
 					continue
 				}
 			}
-			a.Columns = append(a.Columns, col)
+			l.a.Columns = append(l.a.Columns, col)
 			if col.Name != "" {
-				colByName[col.Name] = &a.Columns[len(a.Columns)-1]
+				l.colByName[col.Name] = &l.a.Columns[len(l.a.Columns)-1]
 			}
 		}
 	}
 	// Re-point colByName at the final slice (appends may have moved it).
-	for i := range a.Columns {
-		colByName[a.Columns[i].Name] = &a.Columns[i]
+	for i := range l.a.Columns {
+		l.colByName[l.a.Columns[i].Name] = &l.a.Columns[i]
 	}
-	hasColumns := len(top["COLUMNS"]) > 0
-	known := func(name string) bool { return !hasColumns || colByName[name] != nil || acousticSystem[name] != 0 }
-	hint := func(name string) string {
-		names := slices.Sorted(maps.Keys(colByName))
-		for _, n := range names {
-			if strings.EqualFold(n, name) {
-				return fmt.Sprintf(" (names are case-sensitive: the column is %q)", n)
-			}
-		}
-		for n := range acousticSystem {
-			if strings.EqualFold(n, name) {
-				return fmt.Sprintf(" (system names are upper case: %s)", n)
-			}
-		}
-		if c := closest(name, names, 0.8); c != "" {
-			return fmt.Sprintf(" (did you mean %q?)", c)
-		}
-		return ""
-	}
+}
 
-	// MAPPING
-	if ns := top["MAPPING"]; len(ns) > 0 {
-		byIndex := map[int]*AcousticMapping{}
-		byName := map[string]*AcousticMapping{}
+// column reads one COLUMNS/COLUMN; where names it in messages.
+func (l *loader) column(cn *xnode) (col Column, where string) {
+	const cp = "COLUMNS/COLUMN"
+	m := l.children(cn, cp, []string{"NAME", "TYPE", "IS_REQUIRED", "KEY_COLUMN", "DEFAULT_VALUE", "SELECTION_VALUES"})
+	col = Column{Line: cn.line}
+	col.Name, _ = l.text(m, "NAME")
+	where = cp
+	if col.Name == "" {
+		l.fail(cn, cp+"/NAME", "missing: every column needs a NAME")
+	} else {
+		where = fmt.Sprintf("%s %q", cp, col.Name)
+	}
+	tv, tn := l.text(m, "TYPE")
+	switch {
+	case tn == nil || tv == "":
+		l.fail(cn, where+"/TYPE", "missing: set the column's type code (0 text, 1 yes/no, 2 numeric, 3 date, …)")
+	default:
+		code, err := strconv.Atoi(tv)
+		ft, ok := acousticTypes[code]
+		if err != nil || !ok {
+			l.fail(tn, where+"/TYPE", "%q is not a known type code (use 0, 1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17 or 20)", tv)
+		} else {
+			col.Type, col.FieldType = code, ft
+		}
+	}
+	col.Required = l.flag(m, where, "IS_REQUIRED", false, true)
+	col.Key = l.flag(m, where, "KEY_COLUMN", false, true)
+	col.Default, _ = l.text(m, "DEFAULT_VALUE")
+	if sv := m["SELECTION_VALUES"]; len(sv) > 0 {
+		for _, vn := range l.children(sv[0], where+"/SELECTION_VALUES", nil, "VALUE")["VALUE"] {
+			col.Options = append(col.Options, vn.value())
+		}
+		if col.FieldType != intake.TypeSelect && col.FieldType != intake.TypeMultiSelect && col.FieldType != intake.TypeInvalid {
+			l.fail(sv[0], where+"/SELECTION_VALUES", "apply to TYPE 6, 8 and 20 (select), not to TYPE %d", col.Type)
+		}
+	}
+	if col.Default != "" && col.FieldType == intake.TypeDate {
+		if _, ok := defaultDate.Parse(col.Default); !ok {
+			l.fail(cn, where+"/DEFAULT_VALUE", "%q is not a date in Acoustic's mm/dd/yyyy", col.Default)
+		}
+	}
+	return col, where
+}
+
+// known reports whether a MAPPING or SYNC_FIELDS name is a declared column
+// or a system name; without COLUMNS (a list that exists) any name is.
+func (l *loader) known(name string) bool {
+	return !l.hasColumns || l.colByName[name] != nil || acousticSystem[name] != 0
+}
+
+// hint suggests the column an unknown name may mean: one that differs in
+// case only, a system name, or one that is close.
+func (l *loader) hint(name string) string {
+	names := slices.Sorted(maps.Keys(l.colByName))
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return fmt.Sprintf(" (names are case-sensitive: the column is %q)", n)
+		}
+	}
+	for n := range acousticSystem {
+		if strings.EqualFold(n, name) {
+			return fmt.Sprintf(" (system names are upper case: %s)", n)
+		}
+	}
+	if c := mapping.Closest(name, names, 0.8); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
+}
+
+// mapping reads MAPPING: each file column (INDEX) and each database column
+// mapped once. It records which names are mapped, for syncFields.
+func (l *loader) mapping() {
+	if ns := l.top["MAPPING"]; len(ns) > 0 {
+		byIndex := map[int]*MappedColumn{}
+		byName := map[string]*MappedColumn{}
 		for _, mn := range l.children(ns[0], "MAPPING", nil, "COLUMN")["COLUMN"] {
-			const mp = "MAPPING/COLUMN"
-			m := l.children(mn, mp, []string{"INDEX", "NAME", "INCLUDE", "IS_CONSENT"})
-			mc := AcousticMapping{Line: mn.line}
-			mc.Name, _ = l.text(m, "NAME")
-			where := mp
-			if mc.Name != "" {
-				where = fmt.Sprintf("%s %q", mp, mc.Name)
-			}
-			iv, in := l.text(m, "INDEX")
-			if in == nil || iv == "" {
-				l.fail(mn, where+"/INDEX", "missing: give the 1-based position of the column in the source file")
-			} else if i, err := strconv.Atoi(iv); err != nil || i < 1 {
-				l.fail(in, where+"/INDEX", "%q is not a 1-based column position", iv)
-			} else {
-				mc.Index = i
-			}
-			mc.Include = l.flag(m, where, "INCLUDE", true, true)
-			mc.IsConsent = l.flag(m, where, "IS_CONSENT", false, true)
-			if mc.Name == "" {
-				l.fail(mn, mp+"/NAME", "missing: name the database column this file column goes to")
-			} else if mc.Include && !known(mc.Name) {
-				l.fail(mn, where+"/NAME", "%q matches no COLUMNS/COLUMN NAME and no system name%s", mc.Name, hint(mc.Name))
-			}
+			mc, where := l.mappedColumn(mn)
 			if mc.Index > 0 {
 				if prev, dup := byIndex[mc.Index]; dup {
 					l.fail(mn, where+"/INDEX", "column %d is mapped twice (also to %q on line %d)", mc.Index, prev.Name, prev.Line)
@@ -522,32 +565,65 @@ func (l *acousticLoader) load(root *xnode) {
 					byName[mc.Name] = &mc
 				}
 			}
-			a.Mapping = append(a.Mapping, mc)
+			l.a.Mapping = append(l.a.Mapping, mc)
 		}
 	} else {
-		l.fail(root, "LIST_IMPORT/MAPPING", "missing: map at least one file column to a database column")
+		l.fail(l.root, "LIST_IMPORT/MAPPING", "missing: map at least one file column to a database column")
 	}
-	mapped := map[string]bool{}
-	for _, m := range a.Mapping {
+	l.mapped = map[string]bool{}
+	for _, m := range l.a.Mapping {
 		if m.Include {
-			mapped[m.Name] = true
+			l.mapped[m.Name] = true
 		}
 	}
+}
 
-	// SYNC_FIELDS
-	if ns := top["SYNC_FIELDS"]; len(ns) > 0 {
+// mappedColumn reads one MAPPING/COLUMN; where names it in messages.
+func (l *loader) mappedColumn(mn *xnode) (mc MappedColumn, where string) {
+	const mp = "MAPPING/COLUMN"
+	m := l.children(mn, mp, []string{"INDEX", "NAME", "INCLUDE", "IS_CONSENT"})
+	mc = MappedColumn{Line: mn.line}
+	mc.Name, _ = l.text(m, "NAME")
+	where = mp
+	if mc.Name != "" {
+		where = fmt.Sprintf("%s %q", mp, mc.Name)
+	}
+	iv, in := l.text(m, "INDEX")
+	if in == nil || iv == "" {
+		l.fail(mn, where+"/INDEX", "missing: give the 1-based position of the column in the source file")
+	} else if i, err := strconv.Atoi(iv); err != nil || i < 1 {
+		l.fail(in, where+"/INDEX", "%q is not a 1-based column position", iv)
+	} else {
+		mc.Index = i
+	}
+	mc.Include = l.flag(m, where, "INCLUDE", true, true)
+	mc.IsConsent = l.flag(m, where, "IS_CONSENT", false, true)
+	if mc.Name == "" {
+		l.fail(mn, mp+"/NAME", "missing: name the database column this file column goes to")
+	} else if mc.Include && !l.known(mc.Name) {
+		l.fail(mn, where+"/NAME", "%q matches no COLUMNS/COLUMN NAME and no system name%s", mc.Name, l.hint(mc.Name))
+	}
+	return mc, where
+}
+
+// syncFields reads SYNC_FIELDS, each a mapped column named once, and
+// checks that an action that matches contacts has them.
+func (l *loader) syncFields() {
+	a := l.a
+	if ns := l.top["SYNC_FIELDS"]; len(ns) > 0 {
+		const sp = "SYNC_FIELDS/SYNC_FIELD/NAME"
 		for _, sn := range l.children(ns[0], "SYNC_FIELDS", nil, "SYNC_FIELD")["SYNC_FIELD"] {
 			m := l.children(sn, "SYNC_FIELDS/SYNC_FIELD", []string{"NAME"})
 			name, _ := l.text(m, "NAME")
 			switch {
 			case name == "":
-				l.fail(sn, "SYNC_FIELDS/SYNC_FIELD/NAME", "missing: name a mapped column")
+				l.fail(sn, sp, "missing: name a mapped column")
 			case slices.Contains(a.SyncFields, name):
-				l.fail(sn, "SYNC_FIELDS/SYNC_FIELD/NAME", "%q is named twice", name)
-			case !known(name):
-				l.fail(sn, "SYNC_FIELDS/SYNC_FIELD/NAME", "%q matches no COLUMNS/COLUMN NAME and no system name%s", name, hint(name))
-			case len(a.Mapping) > 0 && !mapped[name]:
-				l.fail(sn, "SYNC_FIELDS/SYNC_FIELD/NAME", "%q is not mapped: add a MAPPING/COLUMN for it", name)
+				l.fail(sn, sp, "%q is named twice", name)
+			case !l.known(name):
+				l.fail(sn, sp, "%q matches no COLUMNS/COLUMN NAME and no system name%s", name, l.hint(name))
+			case len(a.Mapping) > 0 && !l.mapped[name]:
+				l.fail(sn, sp, "%q is not mapped: add a MAPPING/COLUMN for it", name)
 				a.SyncFields = append(a.SyncFields, name)
 			default:
 				a.SyncFields = append(a.SyncFields, name)
@@ -556,29 +632,33 @@ func (l *acousticLoader) load(root *xnode) {
 	}
 	switch a.Action {
 	case intake.ActionUpdateOnly, intake.ActionAddAndUpdate, intake.ActionOptOut:
-		if len(a.SyncFields) == 0 && len(top["SYNC_FIELDS"]) == 0 && !a.UseRecipientID {
-			l.fail(root, "LIST_IMPORT/SYNC_FIELDS", "missing: %s needs the SYNC_FIELDS that identify a contact (or USE_RECIPIENT_ID)", strings.ToUpper(string(a.Action)))
+		if len(a.SyncFields) == 0 && len(l.top["SYNC_FIELDS"]) == 0 && !a.UseRecipientID {
+			l.fail(l.root, "LIST_IMPORT/SYNC_FIELDS", "missing: %s needs the SYNC_FIELDS that identify a contact (or USE_RECIPIENT_ID)", strings.ToUpper(string(a.Action)))
 		}
 	}
+}
 
-	// CONTACT_LISTS
-	if ns := top["CONTACT_LISTS"]; len(ns) > 0 {
-		for _, cn := range l.children(ns[0], "CONTACT_LISTS", nil, "CONTACT_LIST_ID")["CONTACT_LIST_ID"] {
-			if v := cn.value(); v != "" {
-				a.ContactLists = append(a.ContactLists, v)
-			} else {
-				l.fail(cn, "CONTACT_LISTS/CONTACT_LIST_ID", "empty: give the contact list's id")
-			}
+// contactLists reads CONTACT_LISTS, which OPT_OUT cannot have.
+func (l *loader) contactLists() {
+	ns := l.top["CONTACT_LISTS"]
+	if len(ns) == 0 {
+		return
+	}
+	for _, cn := range l.children(ns[0], "CONTACT_LISTS", nil, "CONTACT_LIST_ID")["CONTACT_LIST_ID"] {
+		if v := cn.value(); v != "" {
+			l.a.ContactLists = append(l.a.ContactLists, v)
+		} else {
+			l.fail(cn, "CONTACT_LISTS/CONTACT_LIST_ID", "empty: give the contact list's id")
 		}
-		if a.Action == intake.ActionOptOut {
-			l.fail(ns[0], "LIST_IMPORT/CONTACT_LISTS", "OPT_OUT does not add contacts to contact lists: drop CONTACT_LISTS")
-		}
+	}
+	if l.a.Action == intake.ActionOptOut {
+		l.fail(ns[0], "LIST_IMPORT/CONTACT_LISTS", "OPT_OUT does not add contacts to contact lists: drop CONTACT_LISTS")
 	}
 }
 
 // DelimiterName returns the connector's name of the file's delimiter:
 // "comma" (FILE_TYPE 0), "tab" (1) or "pipe" (2).
-func (a *AcousticImport) DelimiterName() string {
+func (a *Map) DelimiterName() string {
 	switch a.FileType {
 	case 1:
 		return "tab"
@@ -588,12 +668,12 @@ func (a *AcousticImport) DelimiterName() string {
 	return "comma"
 }
 
-// DatePattern returns LIST_DATE_FORMAT as an LDML pattern for a [Column]
+// DatePattern returns LIST_DATE_FORMAT as an LDML pattern for a [mapping.Column]
 // format: Acoustic's month letters (M or m: MM, M, MMM, MMMM), day (d or
 // D: dd, d) and year (y or Y: yyyy, yy), with its separators. The default,
 // when the element is absent, is Acoustic's mm/dd/yyyy: "MM/dd/yyyy"
 // (lower-case mm is the month: Acoustic's dates have no minutes).
-func (a *AcousticImport) DatePattern() string {
+func (a *Map) DatePattern() string {
 	p, err := acousticDatePattern(a.DateFormat)
 	if err != nil {
 		return "MM/dd/yyyy"
@@ -627,11 +707,7 @@ func acousticDatePattern(f string) (string, error) {
 	if strings.Contains(p, "?") {
 		p = strings.ReplaceAll(p, "?", "'?'")
 	}
-	cp, err := compilePattern(p)
-	if err == nil {
-		err = cp.checkFor(intake.TypeDate)
-	}
-	if err != nil {
+	if _, err := mapping.CompileDatePattern(p); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -643,7 +719,7 @@ func acousticDatePattern(f string) (string, error) {
 // "zip_postal"), prefixed with "f_" when it would not start with a letter,
 // at most 63 bytes. With ENCODED_AS_MD5 the EMAIL column becomes
 // "email_md5", an id field, since it holds hashes, not addresses.
-func (a *AcousticImport) FieldName(name string) string {
+func (a *Map) FieldName(name string) string {
 	if a.EncodedAsMD5 && name == "EMAIL" {
 		return "email_md5"
 	}
@@ -668,7 +744,7 @@ func (a *AcousticImport) FieldName(name string) string {
 // identity.Channel). HONOR_OPT_OUT_STATUS is not carried over: Intake never
 // turns an opted-out contact back to opted in unless the host sets
 // AllowResubscribe itself.
-func (a *AcousticImport) Channel() *identity.Channel {
+func (a *Map) Channel() *identity.Channel {
 	if a.Consent == nil {
 		return nil
 	}
@@ -719,7 +795,7 @@ func acousticFieldName(name string) string {
 // row as a new contact; the host chooses). With ENCODED_AS_MD5 the EMAIL
 // column maps to email_md5, and a key on it becomes md5(email): it finds
 // the stored records whose email hashes to the file's digest.
-func (a *AcousticImport) Key() intake.KeySpec {
+func (a *Map) Key() intake.KeySpec {
 	k := a.key()
 	switch {
 	case a.UseRecipientID && len(a.SyncFields) == 0:
@@ -730,7 +806,7 @@ func (a *AcousticImport) Key() intake.KeySpec {
 	return k
 }
 
-func (a *AcousticImport) key() intake.KeySpec {
+func (a *Map) key() intake.KeySpec {
 	var fields []string
 	switch {
 	case len(a.SyncFields) > 0:
@@ -759,19 +835,19 @@ func (a *AcousticImport) key() intake.KeySpec {
 // Spec returns the mapping spec of the file for a base schema: one column
 // per MAPPING/COLUMN, by INDEX (so it works with or without a header),
 // in file order; INCLUDE false becomes "skip". An Acoustic column whose
-// field name (see [AcousticImport.FieldName]) is a field of base maps to
+// field name (see [Map.FieldName]) is a field of base maps to
 // it; any other becomes a custom field with the column's type, options
 // and IS_REQUIRED, labelled with the Acoustic name. Date columns read
-// [AcousticImport.DatePattern]; DEFAULT_VALUE becomes the column's
+// [Map.DatePattern]; DEFAULT_VALUE becomes the column's
 // default (dates converted from mm/dd/yyyy); IS_REQUIRED of a base field
 // makes the column required. COLUMNS that are not mapped are still
 // declared as custom fields, as Acoustic creates them.
-func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
+func (a *Map) MappingSpec(base *intake.Schema) (*mapping.Spec, error) {
 	if base == nil {
-		return nil, errors.New("mapping: acoustic: no base schema: pass intake.ContactSchema() or your own")
+		return nil, errors.New("acoustic: no base schema: pass intake.ContactSchema() or your own")
 	}
-	spec := &Spec{Version: SpecVersion}
-	cols := map[string]*AcousticColumn{}
+	spec := &mapping.Spec{Version: mapping.SpecVersion}
+	cols := map[string]*Column{}
 	for i := range a.Columns {
 		cols[a.Columns[i].Name] = &a.Columns[i]
 	}
@@ -782,7 +858,7 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 		field := a.FieldName(name)
 		if prev, ok := declared[field]; ok {
 			if prev != name {
-				errs = append(errs, fmt.Errorf("mapping: acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
+				errs = append(errs, fmt.Errorf("acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
 			}
 			if i := base.Index(field); i >= 0 {
 				return base.Field(i).Type, true
@@ -798,7 +874,7 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 		if i := base.Index(field); i >= 0 {
 			return base.Field(i).Type, true
 		}
-		fs := FieldSpec{Name: field, Type: intake.TypeText, Label: name}
+		fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name}
 		if c := cols[name]; c != nil {
 			fs.Type, fs.Options, fs.Required = c.FieldType, slices.Clone(c.Options), c.Required
 			if c.Type == 8 && len(c.Options) == 0 {
@@ -820,18 +896,18 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 		return fs.Type, false
 	}
 	mappings := slices.Clone(a.Mapping)
-	slices.SortStableFunc(mappings, func(x, y AcousticMapping) int { return x.Index - y.Index })
+	slices.SortStableFunc(mappings, func(x, y MappedColumn) int { return x.Index - y.Index })
 	for _, m := range mappings {
 		note := fmt.Sprintf("Acoustic column %q", m.Name)
 		if m.IsConsent {
 			note += " (consent)"
 		}
 		if !m.Include {
-			spec.Columns = append(spec.Columns, Column{Index: m.Index, Skip: true, Note: note})
+			spec.Columns = append(spec.Columns, mapping.Column{Index: m.Index, Skip: true, Note: note})
 			continue
 		}
 		t, inBase := declare(m.Name)
-		c := Column{Index: m.Index, Field: a.FieldName(m.Name), Note: note}
+		c := mapping.Column{Index: m.Index, Field: a.FieldName(m.Name), Note: note}
 		if t == intake.TypeDate {
 			c.Format = datePattern
 		}
@@ -842,8 +918,10 @@ func (a *AcousticImport) Spec(base *intake.Schema) (*Spec, error) {
 			if ac.Default != "" {
 				c.Default = ac.Default
 				if t == intake.TypeDate {
-					if v, ok := parseDate(mustPattern("MM/dd/yyyy"), ac.Default); ok {
-						c.Default = formatDatePattern(mustPattern(datePattern), v.Time())
+					if v, ok := defaultDate.Parse(ac.Default); ok {
+						if dp, err := mapping.CompileDatePattern(datePattern); err == nil {
+							c.Default = dp.Format(v.Time())
+						}
 					}
 				}
 			}

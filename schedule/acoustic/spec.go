@@ -1,4 +1,4 @@
-package importer
+package acoustic
 
 import (
 	"fmt"
@@ -7,44 +7,41 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
-	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/importer"
 )
 
-// AcousticSpec returns the job spec that an Acoustic Campaign ImportList
-// mapping file describes (a [mapping.AcousticImport], read by
-// mapping.LoadAcoustic), so that the map runs as any other job spec: from
-// Go, as a saved job, and through the Acoustic facade of package schedule.
-// It is a function of this package, not a method of AcousticImport,
-// because package mapping cannot import this one. The spec imports
+// JobSpec returns the job spec that the mapping file describes, so that
+// the map runs as any other job spec: from Go, as a saved job, in the CLI's
+// -acoustic-map and through the facade ([NewHandler]). The spec imports
 // contacts:
 //
 //   - ACTION is the record action: CREATE create, ADD_ONLY add_only,
 //     UPDATE_ONLY update_only, ADD_AND_UPDATE add_and_update, OPT_OUT
 //     opt_out (the listed contacts are opted out; none is created).
-//   - The key (AcousticImport.Key: SYNC_FIELDS, USE_RECIPIENT_ID,
+//   - The key ([Map.Key]: SYNC_FIELDS, USE_RECIPIENT_ID,
 //     KEY_COLUMN or the EMAIL column) is "sync", or one identity rule in
 //     "rules" when it matches on the record id or on MD5 digests.
 //   - MAPPING, COLUMNS and LIST_DATE_FORMAT are the mapping
-//     (AcousticImport.Spec against the contact schema and the consent
+//     ([Map.MappingSpec] against the contact schema and the consent
 //     channel's fields).
 //   - FILE_TYPE and HASHEADERS are the source's delimiter and header.
 //   - CONSENT is the consent channel ("consent"; never re-subscribing).
 //   - CONTACT_LISTS are the lists the imported contacts join ("lists").
 //
 // A map without a key is refused: Intake matches rows on one.
-func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
+func (a *Map) JobSpec() (*importer.JobSpec, error) {
 	if a == nil {
-		return nil, fmt.Errorf("intake: acoustic: no mapping file: read one with mapping.LoadAcoustic")
+		return nil, fmt.Errorf("acoustic: no mapping file: read one with acoustic.Load")
 	}
 	key := a.Key()
 	if len(key.Fields) == 0 {
-		return nil, fmt.Errorf("intake: acoustic: the mapping file has no SYNC_FIELDS, KEY_COLUMN, mapped EMAIL column or USE_RECIPIENT_ID: Intake needs a key to match rows")
+		return nil, fmt.Errorf("acoustic: the mapping file has no SYNC_FIELDS, KEY_COLUMN, mapped EMAIL column or USE_RECIPIENT_ID: Intake needs a key to match rows")
 	}
 	header := a.HasHeaders
-	spec := &JobSpec{
-		Version: JobSpecVersion,
+	spec := &importer.JobSpec{
+		Version: importer.JobSpecVersion,
 		Object:  intake.ObjectContact,
-		Source:  SourceSpec{Delimiter: a.DelimiterName(), Header: &header},
+		Source:  importer.SourceSpec{Delimiter: a.DelimiterName(), Header: &header},
 		Action:  a.Action,
 	}
 	if key.MD5 || key.RecordID || key.EmailRules != "" {
@@ -57,10 +54,10 @@ func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
 		spec.Consent = []identity.Channel{*ch}
 		var err error
 		if base, err = identity.ConsentFields(base, *ch); err != nil {
-			return nil, fmt.Errorf("intake: acoustic: CONSENT: %s", trimIntake(err))
+			return nil, fmt.Errorf("acoustic: CONSENT: %s", strings.TrimPrefix(err.Error(), "intake: "))
 		}
 	}
-	m, err := a.Spec(base)
+	m, err := a.MappingSpec(base)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +66,7 @@ func AcousticSpec(a *mapping.AcousticImport) (*JobSpec, error) {
 		spec.Lists = slices.Clone(a.ContactLists)
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("intake: acoustic: the mapping file makes an invalid job spec: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return nil, fmt.Errorf("acoustic: the mapping file makes an invalid job spec: %s", strings.TrimPrefix(err.Error(), "intake: "))
 	}
 	return spec, nil
 }

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"archive/zip"
@@ -20,7 +20,7 @@ import (
 const maxPeakHeap = 200 << 20
 
 // readWorkbook opens and reads a whole workbook, returning the fatal error.
-func readWorkbook(t *testing.T, data []byte, cfg XLSXConfig) error {
+func readWorkbook(t *testing.T, data []byte, cfg Config) error {
 	src, err := openBytes(data, cfg)
 	if err != nil {
 		return err
@@ -37,11 +37,11 @@ func TestXLSXMaliciousCorpus(t *testing.T) {
 		file string
 		want error
 	}{
-		{"poc-shared-strings.xlsx", ErrXLSXTooLarge},
-		{"poc-xmlbomb.xlsx", ErrXLSXBomb},
-		{"poc-xmlbomb-empty.xlsx", ErrXLSXBomb},
-		{"54764.xlsx", ErrXLSXBomb},
-		{"54764-2.xlsx", ErrXLSXBomb},
+		{"poc-shared-strings.xlsx", ErrTooLarge},
+		{"poc-xmlbomb.xlsx", ErrBomb},
+		{"poc-xmlbomb-empty.xlsx", ErrBomb},
+		{"54764.xlsx", ErrBomb},
+		{"54764-2.xlsx", ErrBomb},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestXLSXMaliciousCorpus(t *testing.T) {
 			require.NoError(t, err)
 			var ferr error
 			start := time.Now()
-			peak := peakHeap(func() { ferr = readWorkbook(t, data, XLSXConfig{Name: tt.file}) })
+			peak := peakHeap(func() { ferr = readWorkbook(t, data, Config{Name: tt.file}) })
 			assert.ErrorIs(t, ferr, tt.want)
 			assert.Less(t, peak, uint64(maxPeakHeap))
 			assert.Less(t, time.Since(start), 5*time.Second)
@@ -74,8 +74,8 @@ func TestXLSXDefusedXML(t *testing.T) {
 				t.Parallel()
 				data := buildXLSX(t, xlsxParts{part: string(payload)})
 				var ferr error
-				peak := peakHeap(func() { ferr = readWorkbook(t, data, XLSXConfig{}) })
-				assert.ErrorIs(t, ferr, ErrXLSXBomb)
+				peak := peakHeap(func() { ferr = readWorkbook(t, data, Config{}) })
+				assert.ErrorIs(t, ferr, ErrBomb)
 				assert.Less(t, peak, uint64(maxPeakHeap))
 			})
 		}
@@ -135,7 +135,7 @@ func TestXLSXZipBombs(t *testing.T) {
 	tests := []struct {
 		name string
 		data func(t testing.TB) []byte
-		cfg  XLSXConfig
+		cfg  Config
 		want error
 	}{
 		{"1 MB declaring 1 GiB", func(t testing.TB) []byte {
@@ -151,10 +151,10 @@ func TestXLSXZipBombs(t *testing.T) {
 			rawEntry(t, zw, "xl/worksheets/sheet1.xml", bytes.Repeat([]byte{0}, 1<<20), 1<<30+1, 0)
 			require.NoError(t, zw.Close())
 			return out.Bytes()
-		}, XLSXConfig{}, ErrXLSXTooLarge},
-		{"inflates 1000 times", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 0) }, XLSXConfig{}, ErrXLSXBomb},
-		{"inflates 1000 times, ratio check off, budget 32 MiB", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 0) }, XLSXConfig{MaxCompressionRatio: -1, MaxUnzipBytes: 32 << 20}, ErrXLSXTooLarge},
-		{"lies about its size", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 4096) }, XLSXConfig{}, ErrXLSXBomb},
+		}, Config{}, ErrTooLarge},
+		{"inflates 1000 times", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 0) }, Config{}, ErrBomb},
+		{"inflates 1000 times, ratio check off, budget 32 MiB", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 0) }, Config{MaxCompressionRatio: -1, MaxUnzipBytes: 32 << 20}, ErrTooLarge},
+		{"lies about its size", func(t testing.TB) []byte { return bombXLSX(t, 64<<20, 4096) }, Config{}, ErrBomb},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestXLSXZipBombs(t *testing.T) {
 	}
 }
 
-// TestXLSXEncrypted: encrypted workbooks need XLSXConfig.Password.
+// TestXLSXEncrypted: encrypted workbooks need Config.Password.
 func TestXLSXEncrypted(t *testing.T) {
 	ctx := setupXLSX(t)
 	c := testcorpora.Dir(t)
@@ -183,11 +183,11 @@ func TestXLSXEncrypted(t *testing.T) {
 		{aes, "wrong", ErrPasswordProtected},
 		{filepath.Join(c, "calamine-xlsx", "pass_protected.xlsx"), "", ErrPasswordProtected},
 	} {
-		_, err := OpenXLSX(tt.path, XLSXConfig{Password: tt.password})
+		_, err := Open(tt.path, Config{Password: tt.password})
 		assert.ErrorIs(t, err, tt.want, tt.path)
-		assert.Contains(t, err.Error(), "XLSXConfig.Password")
+		assert.Contains(t, err.Error(), "xlsx.Config.Password")
 	}
-	src, err := OpenXLSX(aes, XLSXConfig{Password: "password", NoHeader: true})
+	src, err := Open(aes, Config{Password: "password", NoHeader: true})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)
@@ -196,6 +196,6 @@ func TestXLSXEncrypted(t *testing.T) {
 	assert.Equal(t, "SECRET", res.rows[0].Cell(0))
 	// A legacy .xls-like OLE file without EncryptionInfo is not "encrypted".
 	ole := append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, strings.Repeat("\x00", 600)...)
-	_, err = openBytes(ole, XLSXConfig{})
-	assert.ErrorIs(t, err, ErrXLSXFormat)
+	_, err = openBytes(ole, Config{})
+	assert.ErrorIs(t, err, ErrFormat)
 }

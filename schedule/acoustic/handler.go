@@ -1,4 +1,4 @@
-package schedule
+package acoustic
 
 import (
 	"encoding/xml"
@@ -13,14 +13,14 @@ import (
 	"time"
 
 	"github.com/intakehq/intake/importer"
-	"github.com/intakehq/intake/mapping"
+	"github.com/intakehq/intake/schedule"
 )
 
-// AcousticConfig configures [NewAcousticHandler].
-type AcousticConfig struct {
+// HandlerConfig configures [NewHandler].
+type HandlerConfig struct {
 	// Scheduler queues the runs and Store keeps them; required.
-	Scheduler *Scheduler
-	Store     JobStore
+	Scheduler *schedule.Scheduler
+	Store     schedule.JobStore
 	// UploadDir is the directory MAP_FILE and SOURCE_FILE are read from
 	// (the connector's upload directory); required. Names are plain file
 	// names inside it: a path is refused.
@@ -28,7 +28,7 @@ type AcousticConfig struct {
 	// Job is the template of the job saved per ImportList request. The
 	// handler sets its Name, its Source and its Spec; its schedule fields
 	// are ignored. The Spec is the one the MAP_FILE describes
-	// (importer.AcousticSpec: action, key, mapping, delimiter, header,
+	// ([Map.JobSpec]: action, key, mapping, delimiter, header,
 	// consent, contact lists) with FILE_ENCODING as the source's
 	// encoding, over the template's Spec, which gives what a map cannot
 	// say (merge policy, in-file duplicates, tags, links, actor,
@@ -39,14 +39,14 @@ type AcousticConfig struct {
 	// path; without them the Source is connector "file" and the file's
 	// path in UploadDir (the standard runner's connector.Registry then
 	// needs a LocalRoot of "/"). Source.Options map_file and notify_email
-	// name the map file and EMAIL (for Config.OnFinish).
-	Job Job
-	// Actor and Authorize work as in [HandlerConfig]: both nil deny all.
+	// name the map file and EMAIL (for schedule.Config.OnFinish).
+	Job schedule.Job
+	// Actor and Authorize work as in [schedule.HandlerConfig]: both nil deny all.
 	Actor     func(r *http.Request) (string, error)
-	Authorize Authorizer
+	Authorize schedule.Authorizer
 }
 
-// NewAcousticHandler returns an http.Handler answering Acoustic Campaign's
+// NewHandler returns an http.Handler answering Acoustic Campaign's
 // XML API for ImportList and GetJobStatus, so that systems written against
 // that API can point at a host running Intake. POST an Envelope:
 //
@@ -61,19 +61,19 @@ type AcousticConfig struct {
 // JOB_ID is the run's id (a UUID, not a number as in Acoustic). Errors
 // answer SUCCESS false with a Fault. Each ImportList request saves a
 // disabled job (no schedule) whose spec is the MAP_FILE's (see
-// AcousticConfig.Job) and queues a run of it (trigger api): with
-// [ImportRunner], an OPT_OUT map opts the listed contacts out and creates
+// HandlerConfig.Job) and queues a run of it (trigger api): with
+// [schedule.ImportRunner], an OPT_OUT map opts the listed contacts out and creates
 // none. A map that does not load, or makes an invalid job, answers a Fault
 // naming every problem.
-func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
+func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil || cfg.UploadDir == "" {
-		return nil, errors.New("schedule: NewAcousticHandler: Scheduler, Store and UploadDir are required")
+		return nil, errors.New("acoustic: NewHandler: HandlerConfig.Scheduler, Store and UploadDir are required")
 	}
-	g := Guard(cfg.Store, cfg.Authorize)
+	g := schedule.Guard(cfg.Store, cfg.Authorize)
 	actor := cfg.Actor
 	if actor == nil {
 		actor = func(*http.Request) (string, error) {
-			return "", errors.New("no AcousticConfig.Actor configured: every request is refused")
+			return "", errors.New("no HandlerConfig.Actor configured: every request is refused")
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,23 +137,23 @@ func NewAcousticHandler(cfg AcousticConfig) (http.Handler, error) {
 			job := acousticJob(cfg.Job, spec, paths, il.SourceFile, enc, il.Email)
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
 			}
-			run, err := g.Enqueue(ctx, cfg.Scheduler, who, Run{JobID: saved.ID, Trigger: TriggerAPI, Input: job.Source.Path})
+			run, err := g.Enqueue(ctx, cfg.Scheduler, who, schedule.Run{JobID: saved.ID, Trigger: schedule.TriggerAPI, Input: job.Source.Path})
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
 			}
 			writeAcoustic(w, http.StatusOK, acousticResult{Success: "TRUE", JobID: run.ID})
 		case env.Body.GetJobStatus != nil:
-			run, err := viewRun(ctx, g, who, strings.TrimSpace(env.Body.GetJobStatus.JobID))
-			if errors.Is(err, ErrNotFound) {
+			run, err := g.GetRun(ctx, who, strings.TrimSpace(env.Body.GetJobStatus.JobID))
+			if errors.Is(err, schedule.ErrNotFound) {
 				acousticFault(w, httpStatus(err), "JOB_ID: "+err.Error())
 				return
 			}
 			if err != nil {
-				acousticFault(w, httpStatus(err), publicMessage(err))
+				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
 			}
 			res := acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),
@@ -183,13 +183,13 @@ func acousticMap(name string) (*importer.JobSpec, error) {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := mapping.LoadAcoustic(f)
+	a, err := Load(f)
 	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), "mapping: acoustic: ", ""))
+		return nil, errors.New(strings.ReplaceAll(err.Error(), "acoustic: ", ""))
 	}
-	spec, err := importer.AcousticSpec(a)
+	spec, err := a.JobSpec()
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "intake: acoustic: "))
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "acoustic: "))
 	}
 	return spec, nil
 }
@@ -198,7 +198,7 @@ func acousticMap(name string) (*importer.JobSpec, error) {
 // the map's spec over the template's, the source file and the request's
 // encoding and e-mail. paths are the map's and the source file's paths in
 // the upload directory.
-func acousticJob(tmpl Job, m *importer.JobSpec, paths [2]string, sourceFile, encoding, email string) Job {
+func acousticJob(tmpl schedule.Job, m *importer.JobSpec, paths [2]string, sourceFile, encoding, email string) schedule.Job {
 	job := tmpl
 	job.ID, job.Cadence, job.Enabled, job.RunOnSave = "", "", false, false
 	job.RunOnceAt = time.Time{}
@@ -221,17 +221,17 @@ func acousticJob(tmpl Job, m *importer.JobSpec, paths [2]string, sourceFile, enc
 	return job
 }
 
-func httpStatus(err error) int { return statusOf(err) }
+func httpStatus(err error) int { return schedule.HTTPStatus(err) }
 
-func acousticStatus(s RunStatus) string {
+func acousticStatus(s schedule.RunStatus) string {
 	switch s {
-	case StatusQueued:
+	case schedule.StatusQueued:
 		return "WAITING"
-	case StatusRunning:
+	case schedule.StatusRunning:
 		return "RUNNING"
-	case StatusFailed:
+	case schedule.StatusFailed:
 		return "ERROR"
-	case StatusCanceled:
+	case schedule.StatusCanceled:
 		return "CANCELED"
 	}
 	return "COMPLETE"

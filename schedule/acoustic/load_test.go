@@ -1,4 +1,4 @@
-package mapping
+package acoustic
 
 import (
 	"os"
@@ -7,21 +7,22 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/mapping"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func loadAcousticFile(t *testing.T, name string) (*AcousticImport, error) {
+func loadFile(t *testing.T, name string) (*Map, error) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "acoustic", name))
+	f, err := os.Open(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	defer f.Close()
-	return LoadAcoustic(f)
+	return Load(f)
 }
 
-func TestLoadAcousticCreate(t *testing.T) {
+func TestLoadCreate(t *testing.T) {
 	t.Parallel()
-	a, err := loadAcousticFile(t, "create.xml")
+	a, err := loadFile(t, "create.xml")
 	require.NoError(t, err)
 	assert.Equal(t, intake.ActionCreate, a.Action)
 	assert.Equal(t, "Fair 2026 leads", a.ListName)
@@ -30,17 +31,17 @@ func TestLoadAcousticCreate(t *testing.T) {
 	assert.Equal(t, "tab", a.DelimiterName())
 	assert.True(t, a.HasHeaders)
 	assert.Equal(t, "dd.MM.yyyy", a.DatePattern())
-	assert.Equal(t, &AcousticConsent{Channel: "SMS", TextToJoinProgramID: "1234", HonorOptOutStatus: true, OverrideOnNoChange: true}, a.Consent)
+	assert.Equal(t, &Consent{Channel: "SMS", TextToJoinProgramID: "1234", HonorOptOutStatus: true, OverrideOnNoChange: true}, a.Consent)
 	assert.Equal(t, []string{"289032", "12345"}, a.ContactLists)
 	assert.Equal(t, intake.Keys("email"), a.Key())
 	require.Len(t, a.Columns, 10)
-	assert.Equal(t, AcousticColumn{Name: "Loyalty Tier", Type: 6, FieldType: intake.TypeSelect, Required: true, Options: []string{"Gold", "Silver"}, Line: 29}, a.Columns[4])
+	assert.Equal(t, Column{Name: "Loyalty Tier", Type: 6, FieldType: intake.TypeSelect, Required: true, Options: []string{"Gold", "Silver"}, Line: 29}, a.Columns[4])
 	require.Len(t, a.Mapping, 9)
-	assert.Equal(t, AcousticMapping{Index: 4, Name: "Mobile", Include: true, IsConsent: true, Line: 41}, a.Mapping[3])
+	assert.Equal(t, MappedColumn{Index: 4, Name: "Mobile", Include: true, IsConsent: true, Line: 41}, a.Mapping[3])
 
-	spec, err := a.Spec(intake.ContactSchema())
+	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
-	assert.Equal(t, []FieldSpec{
+	assert.Equal(t, []mapping.FieldSpec{
 		{Name: "mobile", Type: intake.TypePhone, Label: "Mobile"},
 		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Required: true, Label: "Loyalty Tier"},
 		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests"},
@@ -50,13 +51,13 @@ func TestLoadAcousticCreate(t *testing.T) {
 		{Name: "score", Type: intake.TypeDecimal, Label: "Score"},
 		{Name: "strasse", Type: intake.TypeText, Label: "Straße"},
 	}, spec.Fields)
-	assert.Equal(t, Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
-	assert.Equal(t, Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
-	assert.Equal(t, Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
-	assert.Equal(t, Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
+	assert.Equal(t, mapping.Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
+	assert.Equal(t, mapping.Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
+	assert.Equal(t, mapping.Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
+	assert.Equal(t, mapping.Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
 
 	header := []string{"Mail", "Vorname", "Geburtstag", "Handy", "Stufe", "Interessen", "Newsletter", "Besuch", "Consent"}
-	p, err := Compile(spec, intake.ContactSchema(), header, Options{})
+	p, err := mapping.Compile(spec, intake.ContactSchema(), header, mapping.Options{})
 	require.NoError(t, err)
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"A@Example.com", "Anna", "", "+49 151 23456789", "gold", "wine;food", "", "x", "OPTED-IN"}}, rec))
@@ -68,23 +69,23 @@ func TestLoadAcousticCreate(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-func TestLoadAcousticUpdate(t *testing.T) {
+func TestLoadUpdate(t *testing.T) {
 	t.Parallel()
-	a, err := loadAcousticFile(t, "update.xml")
+	a, err := loadFile(t, "update.xml")
 	require.NoError(t, err)
 	assert.Equal(t, intake.ActionAddAndUpdate, a.Action)
 	assert.Equal(t, "85628", a.ListID)
 	assert.Equal(t, "pipe", a.DelimiterName())
 	assert.False(t, a.HasHeaders)
 	assert.Equal(t, intake.Keys("customer_no", "country"), a.Key())
-	spec, err := a.Spec(intake.ContactSchema())
+	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
 	var idx []int
 	for _, c := range spec.Columns {
 		idx = append(idx, c.Index)
 	}
 	assert.Equal(t, []int{1, 2, 3, 4}, idx, "columns by INDEX")
-	p, err := Compile(spec, intake.ContactSchema(), nil, Options{})
+	p, err := mapping.Compile(spec, intake.ContactSchema(), nil, mapping.Options{})
 	require.NoError(t, err, "a file without headers maps by index")
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 1, Cells: []string{"00042", "Deutschland", "Mar 12, 1985", "Köln"}}, rec))
@@ -92,7 +93,7 @@ func TestLoadAcousticUpdate(t *testing.T) {
 	_, err = p.Schema().CompileKey(a.Key())
 	assert.NoError(t, err)
 
-	a, err = loadAcousticFile(t, "optout_latin1.xml")
+	a, err = loadFile(t, "optout_latin1.xml")
 	require.NoError(t, err)
 	assert.Equal(t, intake.ActionOptOut, a.Action)
 	assert.Equal(t, []string{"Straße"}, a.SyncFields)
@@ -100,9 +101,9 @@ func TestLoadAcousticUpdate(t *testing.T) {
 	assert.Equal(t, "comma", a.DelimiterName())
 }
 
-func TestLoadAcousticInconsistent(t *testing.T) {
+func TestLoadInconsistent(t *testing.T) {
 	t.Parallel()
-	_, err := loadAcousticFile(t, "inconsistent.xml")
+	_, err := loadFile(t, "inconsistent.xml")
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -128,7 +129,7 @@ func TestLoadAcousticInconsistent(t *testing.T) {
 	assert.Len(t, strings.Split(msg, "\n"), 16, msg)
 }
 
-func TestLoadAcousticErrors(t *testing.T) {
+func TestLoadErrors(t *testing.T) {
 	t.Parallel()
 	info := func(s string) string {
 		return `<LIST_IMPORT><LIST_INFO>` + s + `</LIST_INFO><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`
@@ -152,30 +153,30 @@ func TestLoadAcousticErrors(t *testing.T) {
 		{"mapped twice by name", `<LIST_IMPORT><LIST_INFO><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`, `"EMAIL" is mapped twice (also from column 1`},
 		{"no mapping", `<LIST_IMPORT><LIST_INFO><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO></LIST_IMPORT>`, "LIST_IMPORT/MAPPING: missing"},
 		{"encoding", `<?xml version="1.0" encoding="EBCDIC"?><LIST_IMPORT/>`, `encoding "EBCDIC" is not supported`},
-		{"too big", "<LIST_IMPORT>" + strings.Repeat(" ", MaxAcousticBytes) + "</LIST_IMPORT>", "larger than"},
+		{"too big", "<LIST_IMPORT>" + strings.Repeat(" ", MaxMapBytes) + "</LIST_IMPORT>", "larger than"},
 		{"deep", strings.Repeat("<LIST_IMPORT>", 20), "nested too deeply"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := LoadAcoustic(strings.NewReader(tt.in))
+			_, err := Load(strings.NewReader(tt.in))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
 }
 
-func TestAcousticNames(t *testing.T) {
+func TestNames(t *testing.T) {
 	t.Parallel()
-	a := &AcousticImport{}
+	a := &Map{}
 	for in, want := range map[string]string{
 		"EMAIL": "email", "First Name": "first_name", "Zip/Postal  Code": "zip_postal_code", "Straße": "strasse", "Prénom": "prenom",
 		"1st Purchase": "f_1st_purchase", "%%": "f_", "Newsletter?": "newsletter", strings.Repeat("a", 70): strings.Repeat("a", 63),
 	} {
 		got := a.FieldName(in)
 		assert.Equal(t, want, got, in)
-		assert.True(t, validFieldName(got), got)
+		assert.True(t, intake.ValidName(got), got)
 	}
-	assert.Equal(t, "email_md5", (&AcousticImport{EncodedAsMD5: true}).FieldName("EMAIL"))
+	assert.Equal(t, "email_md5", (&Map{EncodedAsMD5: true}).FieldName("EMAIL"))
 	for in, want := range map[string]string{"": "MM/dd/yyyy", "mm/dd/yyyy": "MM/dd/yyyy", "dd.mm.yy": "dd.MM.yy", "MMMM d, yyyy": "MMMM d, yyyy",
 		"yyyy?MM?dd": "yyyy'?'MM'?'dd", "D/M/YYYY": "d/M/yyyy"} {
 		got, err := acousticDatePattern(in)
@@ -187,21 +188,21 @@ func TestAcousticNames(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 	// Two Acoustic names that become one field are rejected.
-	a = &AcousticImport{Mapping: []AcousticMapping{{Index: 1, Name: "First Name", Include: true}, {Index: 2, Name: "first_name", Include: true}}}
-	_, err := a.Spec(intake.ContactSchema())
+	a = &Map{Mapping: []MappedColumn{{Index: 1, Name: "First Name", Include: true}, {Index: 2, Name: "first_name", Include: true}}}
+	_, err := a.MappingSpec(intake.ContactSchema())
 	assert.ErrorContains(t, err, `columns "First Name" and "first_name" both become field "first_name"`)
 	// MD5 emails become an id field, and the key md5(email): the stored
 	// emails' digests are compared with it.
-	a = &AcousticImport{EncodedAsMD5: true, Mapping: []AcousticMapping{{Index: 1, Name: "EMAIL", Include: true}}}
-	spec, err := a.Spec(intake.ContactSchema())
+	a = &Map{EncodedAsMD5: true, Mapping: []MappedColumn{{Index: 1, Name: "EMAIL", Include: true}}}
+	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
-	assert.Equal(t, []FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
+	assert.Equal(t, []mapping.FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
 	assert.Equal(t, intake.KeySpec{Fields: []string{"email"}, MD5: true}, a.Key())
 	// USE_RECIPIENT_ID matches on the store's record id.
-	a = &AcousticImport{UseRecipientID: true}
+	a = &Map{UseRecipientID: true}
 	assert.Equal(t, intake.KeySpec{Fields: []string{"recipient_id"}, RecordID: true}, a.Key())
 	// CONSENT: the consent columns map to the channel's fields.
-	a = &AcousticImport{Consent: &AcousticConsent{Channel: "SMS", OverrideOnNoChange: true}}
+	a = &Map{Consent: &Consent{Channel: "SMS", OverrideOnNoChange: true}}
 	assert.Equal(t, "sms_consent", a.FieldName("CONSENT_STATUS_CODE"))
 	assert.Equal(t, "sms_consent_date", a.FieldName("CONSENT_DATE"))
 	assert.Equal(t, "sms_consent_source", a.FieldName("CONSENT_SOURCE"))
@@ -210,4 +211,15 @@ func TestAcousticNames(t *testing.T) {
 	assert.Equal(t, "sms", ch.Name)
 	assert.True(t, ch.OverrideOnNoChange)
 	assert.False(t, ch.AllowResubscribe, "an import never re-subscribes unless the host says so")
+}
+
+// values returns a record's non-null values as text, by field name.
+func values(rec *intake.Record) map[string]string {
+	m := map[string]string{}
+	for i, v := range rec.Values {
+		if !v.IsNull() {
+			m[rec.Schema.Field(i).Name] = v.String()
+		}
+	}
+	return m
 }

@@ -1,14 +1,17 @@
-package connector
+package sqlsource
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/internal/pgtest"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
@@ -37,7 +40,7 @@ func setupSQLite(t *testing.T) (context.Context, *sql.DB) {
 
 func TestSQLSQLite(t *testing.T) {
 	ctx, db := setupSQLite(t)
-	src, err := NewSQL(ctx, db, SQLConfig{Query: `SELECT id, email, phone, ltv, vip, birthday, seen, photo, note FROM contacts WHERE id >= ? ORDER BY id`, Args: []any{1}, Name: "crm"})
+	src, err := New(ctx, db, Config{Query: `SELECT id, email, phone, ltv, vip, birthday, seen, photo, note FROM contacts WHERE id >= ? ORDER BY id`, Args: []any{1}, Name: "crm"})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)
@@ -52,32 +55,32 @@ func TestSQLSQLite(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, connector.ErrClosed)
 }
 
 func TestSQLErrors(t *testing.T) {
 	ctx, db := setupSQLite(t)
-	_, err := NewSQL(ctx, db, SQLConfig{Query: "SELECT nope FROM"})
+	_, err := New(ctx, db, Config{Query: "SELECT nope FROM"})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{})
+	_, err = New(ctx, db, Config{})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, nil, SQLConfig{Query: "SELECT 1"})
+	_, err = New(ctx, nil, Config{Query: "SELECT 1"})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT 1", MaxRows: -1})
+	_, err = New(ctx, db, Config{Query: "SELECT 1", MaxRows: -1})
 	assert.Error(t, err)
-	_, err = NewSQL(ctx, db, SQLConfig{Query: "SELECT email, email AS Email FROM contacts"})
-	assert.ErrorIs(t, err, ErrDuplicateHeader)
+	_, err = New(ctx, db, Config{Query: "SELECT email, email AS Email FROM contacts"})
+	assert.ErrorIs(t, err, connector.ErrDuplicateHeader)
 
-	src, err := NewSQL(ctx, db, SQLConfig{Query: "SELECT id FROM contacts", MaxRows: 1})
+	src, err := New(ctx, db, Config{Query: "SELECT id FROM contacts", MaxRows: 1})
 	require.NoError(t, err)
 	_, err = src.Read(ctx)
 	require.NoError(t, err)
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrTooManyRows)
+	assert.ErrorIs(t, err, connector.ErrTooManyRows)
 	src.Close()
 
 	cctx, cancel := context.WithCancel(ctx)
-	src, err = NewSQL(cctx, db, SQLConfig{Query: "SELECT id FROM contacts"})
+	src, err = New(cctx, db, Config{Query: "SELECT id FROM contacts"})
 	require.NoError(t, err)
 	cancel()
 	_, err = src.Read(cctx)
@@ -127,7 +130,7 @@ func TestSQLPostgres(t *testing.T) {
 	require.NoError(t, err)
 	_, err = conn.ExecContext(ctx, `INSERT INTO contacts VALUES (4930123456789, 'ann@example.com', 1234.50, true, '1990-05-17', '2026-03-01 09:30:00+00', '09:30:00', '\x89504e47', '8f2d5ac0-9a4e-4bb2-a5c6-1d2f3e4a5b6c', '{"a": 1}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
 	require.NoError(t, err)
-	src, err := NewSQL(ctx, conn, SQLConfig{Query: `SELECT * FROM contacts WHERE id > $1 ORDER BY id DESC`, Args: []any{0}})
+	src, err := New(ctx, conn, Config{Query: `SELECT * FROM contacts WHERE id > $1 ORDER BY id DESC`, Args: []any{0}})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)
@@ -137,4 +140,36 @@ func TestSQLPostgres(t *testing.T) {
 	assert.Equal(t, []string{"2", "", "", "", "", "", "", "", "", ""}, res.rows[1].Cells)
 	_, err = src.Read(ctx)
 	assert.Equal(t, io.EOF, err)
+}
+
+type readResult struct {
+	header []string
+	rows   []intake.Row
+	errs   []*intake.RowError
+	fatal  error
+}
+
+// readAll reads a whole source, collecting row errors and the fatal error.
+func readAll(ctx context.Context, src connector.Source) readResult {
+	var res readResult
+	h, err := src.Header(ctx)
+	if err != nil {
+		res.fatal = err
+		return res
+	}
+	res.header = h
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			return res
+		}
+		var re *intake.RowError
+		if errors.As(err, &re) {
+			res.errs = append(res.errs, re)
+		} else if err != nil {
+			res.fatal = err
+			return res
+		}
+		res.rows = append(res.rows, row)
+	}
 }

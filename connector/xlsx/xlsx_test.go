@@ -1,10 +1,11 @@
-package connector
+package xlsx
 
 import (
 	"archive/zip"
 	"bytes"
 	"context"
 	"errors"
+	"github.com/intakehq/intake/connector"
 	"io"
 	"os"
 	"path/filepath"
@@ -99,8 +100,8 @@ type readResult struct {
 	fatal  error
 }
 
-// readAllXLSX reads a whole source, collecting row errors and the fatal error.
-func readAll(ctx context.Context, src Source) readResult {
+// readAll reads a whole source, collecting row errors and the fatal error.
+func readAll(ctx context.Context, src connector.Source) readResult {
 	var res readResult
 	h, err := src.Header(ctx)
 	if err != nil {
@@ -124,8 +125,8 @@ func readAll(ctx context.Context, src Source) readResult {
 	}
 }
 
-func openBytes(data []byte, cfg XLSXConfig) (*XLSX, error) {
-	return NewXLSX(bytes.NewReader(data), int64(len(data)), cfg)
+func openBytes(data []byte, cfg Config) (*Source, error) {
+	return New(bytes.NewReader(data), int64(len(data)), cfg)
 }
 
 func TestXLSXCells(t *testing.T) {
@@ -168,7 +169,7 @@ func TestXLSXCells(t *testing.T) {
 				wb = strings.Replace(partWorkbook, "%s", ` date1904="1"`, 1)
 			}
 			data := buildXLSX(t, xlsxParts{"xl/workbook.xml": wb, "xl/worksheets/sheet1.xml": sheetXML(header + tt.rows)})
-			src, err := openBytes(data, XLSXConfig{Name: "t.xlsx"})
+			src, err := openBytes(data, Config{Name: "t.xlsx"})
 			require.NoError(t, err)
 			defer src.Close()
 			res := readAll(ctx, src)
@@ -208,21 +209,21 @@ func TestXLSXSheetChoiceAndHeader(t *testing.T) {
 	data := buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(rows)})
 	tests := []struct {
 		name       string
-		cfg        XLSXConfig
+		cfg        Config
 		wantHeader []string
 		wantRows   [][]string
 		wantErr    error
 	}{
 		{name: "default: first visible, first non-empty row", wantHeader: []string{"Title"}, wantRows: [][]string{{" id "}, {"1"}}}, // both with wrong_field_count
-		{name: "header row", cfg: XLSXConfig{HeaderRow: 3}, wantHeader: []string{"id", "Name"}, wantRows: [][]string{{"1", "x"}}},
-		{name: "no header", cfg: XLSXConfig{NoHeader: true}, wantRows: [][]string{{"Title"}, {" id ", "Name"}, {"1", "x"}}},
-		{name: "no header from row 4", cfg: XLSXConfig{NoHeader: true, HeaderRow: 4}, wantRows: [][]string{{"1", "x"}}},
-		{name: "hidden by name", cfg: XLSXConfig{Sheet: "hidden"}, wantHeader: []string{"secret"}},
-		{name: "by number", cfg: XLSXConfig{SheetNumber: 1}, wantHeader: []string{"secret"}},
-		{name: "missing sheet", cfg: XLSXConfig{Sheet: "Nope"}, wantErr: ErrSheetNotFound},
-		{name: "number out of range", cfg: XLSXConfig{SheetNumber: 3}, wantErr: ErrSheetNotFound},
-		{name: "empty header row", cfg: XLSXConfig{HeaderRow: 2}, wantErr: ErrMissingHeader},
-		{name: "header row past the end", cfg: XLSXConfig{HeaderRow: 9}, wantErr: ErrMissingHeader},
+		{name: "header row", cfg: Config{HeaderRow: 3}, wantHeader: []string{"id", "Name"}, wantRows: [][]string{{"1", "x"}}},
+		{name: "no header", cfg: Config{NoHeader: true}, wantRows: [][]string{{"Title"}, {" id ", "Name"}, {"1", "x"}}},
+		{name: "no header from row 4", cfg: Config{NoHeader: true, HeaderRow: 4}, wantRows: [][]string{{"1", "x"}}},
+		{name: "hidden by name", cfg: Config{Sheet: "hidden"}, wantHeader: []string{"secret"}},
+		{name: "by number", cfg: Config{SheetNumber: 1}, wantHeader: []string{"secret"}},
+		{name: "missing sheet", cfg: Config{Sheet: "Nope"}, wantErr: ErrSheetNotFound},
+		{name: "number out of range", cfg: Config{SheetNumber: 3}, wantErr: ErrSheetNotFound},
+		{name: "empty header row", cfg: Config{HeaderRow: 2}, wantErr: connector.ErrMissingHeader},
+		{name: "header row past the end", cfg: Config{HeaderRow: 9}, wantErr: connector.ErrMissingHeader},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,26 +258,26 @@ func TestXLSXFatal(t *testing.T) {
 	tests := []struct {
 		name string
 		data []byte
-		cfg  XLSXConfig
+		cfg  Config
 		want error
 	}{
-		{name: "not a zip", data: []byte("email,name\nann@example.com,Ann\n"), want: ErrXLSXFormat},
-		{name: "empty", data: nil, want: ErrXLSXFormat},
-		{name: "no workbook", data: buildXLSX(t, xlsxParts{"xl/workbook.xml": "", "_rels/.rels": ""}), want: ErrXLSXFormat},
-		{name: "duplicate header", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(head)}), want: ErrDuplicateHeader},
+		{name: "not a zip", data: []byte("email,name\nann@example.com,Ann\n"), want: ErrFormat},
+		{name: "empty", data: nil, want: ErrFormat},
+		{name: "no workbook", data: buildXLSX(t, xlsxParts{"xl/workbook.xml": "", "_rels/.rels": ""}), want: ErrFormat},
+		{name: "duplicate header", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(head)}), want: connector.ErrDuplicateHeader},
 		{name: "empty sheet", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML("")}), want: ErrSheetEmpty},
-		{name: "bad XML", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></row>`)}), want: ErrXLSXFormat},
-		{name: "truncated sheet", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></c></row>`)[:200]}), want: ErrXLSXFormat},
-		{name: "bad shared string index", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1" t="s"><v>99</v></c></row>`)}), want: ErrXLSXFormat},
-		{name: "row beyond Excel", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1048577"><c><v>1</v></c></row>`)}), want: ErrXLSXFormat},
-		{name: "max rows", cfg: XLSXConfig{MaxRows: 1}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c><v>1</v></c></row><row r="2"><c><v>1</v></c></row><row r="3"><c><v>1</v></c></row>`)}), want: ErrXLSXTooLarge},
-		{name: "max columns", cfg: XLSXConfig{MaxColumns: 3}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="D1"><v>1</v></c></row>`)}), want: ErrXLSXTooLarge},
-		{name: "max total cell bytes", cfg: XLSXConfig{MaxTotalCellBytes: 10}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c t="s"><v>0</v></c></row><row r="2"><c t="s"><v>3</v></c></row>`)}), want: ErrXLSXTooLarge},
-		{name: "max shared strings", cfg: XLSXConfig{MaxSharedStrings: 2}, data: buildXLSX(t, nil), want: ErrXLSXTooLarge},
-		{name: "max shared string bytes", cfg: XLSXConfig{MaxSharedStringBytes: 8}, data: buildXLSX(t, nil), want: ErrXLSXTooLarge},
-		{name: "long shared string", cfg: XLSXConfig{MaxCellBytes: 4}, data: buildXLSX(t, nil), want: ErrXLSXTooLarge},
-		{name: "max file bytes", cfg: XLSXConfig{MaxFileBytes: 100}, data: buildXLSX(t, nil), want: ErrXLSXTooLarge},
-		{name: "max unzip bytes", cfg: XLSXConfig{MaxUnzipBytes: 1000}, data: buildXLSX(t, nil), want: ErrXLSXTooLarge},
+		{name: "bad XML", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></row>`)}), want: ErrFormat},
+		{name: "truncated sheet", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1"><v>1</v></c></row>`)[:200]}), want: ErrFormat},
+		{name: "bad shared string index", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="A1" t="s"><v>99</v></c></row>`)}), want: ErrFormat},
+		{name: "row beyond Excel", data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1048577"><c><v>1</v></c></row>`)}), want: ErrFormat},
+		{name: "max rows", cfg: Config{MaxRows: 1}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c><v>1</v></c></row><row r="2"><c><v>1</v></c></row><row r="3"><c><v>1</v></c></row>`)}), want: ErrTooLarge},
+		{name: "max columns", cfg: Config{MaxColumns: 3}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c r="D1"><v>1</v></c></row>`)}), want: ErrTooLarge},
+		{name: "max total cell bytes", cfg: Config{MaxTotalCellBytes: 10}, data: buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c t="s"><v>0</v></c></row><row r="2"><c t="s"><v>3</v></c></row>`)}), want: ErrTooLarge},
+		{name: "max shared strings", cfg: Config{MaxSharedStrings: 2}, data: buildXLSX(t, nil), want: ErrTooLarge},
+		{name: "max shared string bytes", cfg: Config{MaxSharedStringBytes: 8}, data: buildXLSX(t, nil), want: ErrTooLarge},
+		{name: "long shared string", cfg: Config{MaxCellBytes: 4}, data: buildXLSX(t, nil), want: ErrTooLarge},
+		{name: "max file bytes", cfg: Config{MaxFileBytes: 100}, data: buildXLSX(t, nil), want: ErrTooLarge},
+		{name: "max unzip bytes", cfg: Config{MaxUnzipBytes: 1000}, data: buildXLSX(t, nil), want: ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -299,7 +300,7 @@ func TestXLSXLongCellIsRowError(t *testing.T) {
 	ctx := setupXLSX(t)
 	long := strings.Repeat("x", 100)
 	data := buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(`<row r="1"><c t="inlineStr"><is><t>h</t></is></c></row><row r="2"><c t="inlineStr"><is><t>` + long + `</t></is></c></row><row r="3"><c><v>1</v></c></row>`)})
-	src, err := openBytes(data, XLSXConfig{MaxCellBytes: 50, MaxSharedStrings: 10})
+	src, err := openBytes(data, Config{MaxCellBytes: 50, MaxSharedStrings: 10})
 	require.NoError(t, err)
 	defer src.Close()
 	res := readAll(ctx, src)
@@ -310,14 +311,14 @@ func TestXLSXLongCellIsRowError(t *testing.T) {
 	assert.Len(t, res.rows, 2)
 }
 
-func TestXLSXConfigValidation(t *testing.T) {
+func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	data := buildXLSX(t, nil)
-	for _, cfg := range []XLSXConfig{{SheetNumber: -1}, {HeaderRow: -1}, {MaxColumns: -1}, {MaxCellBytes: -2}, {HeaderRow: 2_000_000}} {
+	for _, cfg := range []Config{{SheetNumber: -1}, {HeaderRow: -1}, {MaxColumns: -1}, {MaxCellBytes: -2}, {HeaderRow: 2_000_000}} {
 		_, err := openBytes(data, cfg)
 		assert.Error(t, err, "%+v", cfg)
 	}
-	_, err := NewXLSX(nil, 0, XLSXConfig{})
+	_, err := New(nil, 0, Config{})
 	assert.Error(t, err)
 }
 
@@ -347,18 +348,18 @@ func TestXLSXReaderErrors(t *testing.T) {
 	// The zip's directory is at the end: failing anywhere fails the open
 	// or a read, with the reader's error, never a panic or a silent EOF.
 	for _, off := range []int64{0, 10, 100, int64(len(data) / 3), int64(len(data) / 2), int64(len(data)) - 30} {
-		src, err := NewXLSX(failingReaderAt{bytes.NewReader(data), off}, int64(len(data)), XLSXConfig{})
+		src, err := New(failingReaderAt{bytes.NewReader(data), off}, int64(len(data)), Config{})
 		if err == nil {
 			err = readAll(ctx, src).fatal
 			src.Close()
 		}
 		require.Error(t, err, "offset %d", off)
-		assert.True(t, errors.Is(err, errDisk) || errors.Is(err, ErrXLSXFormat), "offset %d: %v", off, err)
+		assert.True(t, errors.Is(err, errDisk) || errors.Is(err, ErrFormat), "offset %d: %v", off, err)
 	}
 	// One byte at a time through iotest.OneByteReader, read into memory.
 	b, err := io.ReadAll(iotest.OneByteReader(bytes.NewReader(data)))
 	require.NoError(t, err)
-	src, err := openBytes(b, XLSXConfig{})
+	src, err := openBytes(b, Config{})
 	require.NoError(t, err)
 	res := readAll(ctx, src)
 	require.NoError(t, res.fatal)
@@ -369,13 +370,13 @@ func TestXLSXReaderErrors(t *testing.T) {
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
 	_, err = src.Read(ctx)
-	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, err, connector.ErrClosed)
 }
 
 func TestXLSXContext(t *testing.T) {
 	setupXLSX(t)
 	data := buildXLSX(t, nil)
-	src, err := openBytes(data, XLSXConfig{})
+	src, err := openBytes(data, Config{})
 	require.NoError(t, err)
 	defer src.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -396,7 +397,7 @@ func TestXLSXGeneratedByExcelize(t *testing.T) {
 	require.NoError(t, f.SetCellStyle("Sheet1", "C2", "C2", style))
 	path := filepath.Join(t.TempDir(), "gen.xlsx")
 	require.NoError(t, f.SaveAs(path))
-	src, err := OpenXLSX(path, XLSXConfig{})
+	src, err := Open(path, Config{})
 	require.NoError(t, err)
 	defer src.Close()
 	assert.Equal(t, path, src.Name())
@@ -404,25 +405,25 @@ func TestXLSXGeneratedByExcelize(t *testing.T) {
 	require.NoError(t, res.fatal)
 	require.Len(t, res.rows, 1)
 	assert.Equal(t, []string{"ann@example.com", "4930123456789", "1990-05-17", "true", "0.3"}, res.rows[0].Cells)
-	sheets, err := ListSheets(path, XLSXConfig{})
+	sheets, err := ListSheets(path, Config{})
 	require.NoError(t, err)
 	require.Len(t, sheets, 1)
 	assert.Equal(t, "Sheet1", sheets[0].Name)
 	assert.Equal(t, SheetVisible, sheets[0].State)
-	_, err = OpenXLSX(filepath.Join(t.TempDir(), "missing.xlsx"), XLSXConfig{})
+	_, err = Open(filepath.Join(t.TempDir(), "missing.xlsx"), Config{})
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestListSheetsReader(t *testing.T) {
 	setupXLSX(t)
 	data := buildXLSX(t, nil)
-	sheets, err := ListSheetsReader(bytes.NewReader(data), int64(len(data)), XLSXConfig{})
+	sheets, err := ListSheetsReader(bytes.NewReader(data), int64(len(data)), Config{})
 	require.NoError(t, err)
 	assert.Equal(t, []SheetInfo{
 		{Name: "Hidden", Index: 0, State: SheetHidden, Dimension: ""},
 		{Name: "Data", Index: 1, State: SheetVisible, Dimension: "A1:C3"},
 	}, sheets)
-	src, err := openBytes(data, XLSXConfig{})
+	src, err := openBytes(data, Config{})
 	require.NoError(t, err)
 	defer src.Close()
 	assert.Equal(t, "Data", src.Sheet().Name)

@@ -1,20 +1,20 @@
-package connector_test
+package xlsx_test
 
 import (
 	"bytes"
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/intakehq/intake/connector"
 	"github.com/xuri/excelize/v2"
-	_ "modernc.org/sqlite"
+
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 // writeWorkbook writes a small workbook like an Excel export: a title row,
@@ -50,7 +50,7 @@ func writeWorkbook(path string) error {
 	return f.SaveAs(path)
 }
 
-func ExampleOpenXLSX() {
+func ExampleOpen() {
 	dir, err := os.MkdirTemp("", "intake-example")
 	if err != nil {
 		log.Fatal(err)
@@ -62,7 +62,7 @@ func ExampleOpenXLSX() {
 	}
 
 	// The header is on row 3, below a title.
-	src, err := connector.OpenXLSX(path, connector.XLSXConfig{HeaderRow: 3})
+	src, err := xlsx.Open(path, xlsx.Config{HeaderRow: 3})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -89,8 +89,8 @@ func ExampleOpenXLSX() {
 	// row 5: ["bob@example.com" "4930987654321" "1985-12-01" "false"]
 }
 
-// NewXLSX reads a workbook held in memory, such as an upload.
-func ExampleNewXLSX() {
+// New reads a workbook held in memory, such as an upload.
+func ExampleNew() {
 	tenth := 0.1
 	f := excelize.NewFile()
 	_ = f.SetSheetRow("Sheet1", "A1", &[]any{"email", "score"})
@@ -102,7 +102,7 @@ func ExampleNewXLSX() {
 	}
 	f.Close()
 
-	src, err := connector.NewXLSX(bytes.NewReader(upload.Bytes()), int64(upload.Len()), connector.XLSXConfig{Name: "upload.xlsx"})
+	src, err := xlsx.New(bytes.NewReader(upload.Bytes()), int64(upload.Len()), xlsx.Config{Name: "upload.xlsx"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func ExampleListSheets() {
 	if err := writeWorkbook(path); err != nil {
 		log.Fatal(err)
 	}
-	sheets, err := connector.ListSheets(path, connector.XLSXConfig{})
+	sheets, err := xlsx.ListSheets(path, xlsx.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -142,70 +142,52 @@ func ExampleListSheets() {
 	// 1 Lookup hidden
 }
 
-// Rows pasted from a spreadsheet: tab-separated, no header, a cell with a
-// line break quoted as Excel quotes it.
-func ExampleNewPaste() {
-	const clipboard = "ann@example.com\tAnn\t\"12 Main St\nApt 3\"\r\n" +
-		"bob@example.com\tBob\t\r\n"
-	src, err := connector.NewPaste(strings.NewReader(clipboard), connector.PasteConfig{})
+// Register makes a registry open workbooks: a job names a URL and a sheet,
+// and Registry.OpenSource reads it like a CSV file.
+func ExampleRegister() {
+	dir, err := os.MkdirTemp("", "intake-example")
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer src.Close()
-	ctx := context.Background()
-	header, _ := src.Header(ctx)
-	fmt.Println("header:", header)
-	for {
-		row, err := src.Read(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("line %d: %q\n", row.Line, row.Cells)
+	defer os.RemoveAll(dir)
+	if err := writeWorkbook(filepath.Join(dir, "contacts.xlsx")); err != nil {
+		log.Fatal(err)
 	}
-	// Output:
-	// header: []
-	// line 1: ["ann@example.com" "Ann" "12 Main St\nApt 3"]
-	// line 3: ["bob@example.com" "Bob" ""]
-}
+	ctx := context.Background()
 
-func ExampleNewSQL() {
-	db, err := sql.Open("sqlite", "file::memory:")
+	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE customers (email TEXT, points INTEGER, balance REAL, since DATE);
-		INSERT INTO customers VALUES ('ann@example.com', 120, 0.1, '2020-02-29'), ('bob@example.com', NULL, 12.5, NULL)`); err != nil {
+	if err := xlsx.Register(reg, xlsx.Config{}); err != nil {
 		log.Fatal(err)
 	}
-	src, err := connector.NewSQL(ctx, db, connector.SQLConfig{
-		Query: "SELECT email, points, balance, since FROM customers WHERE balance > ? ORDER BY email",
-		Args:  []any{0},
-		Name:  "crm.customers",
+	fmt.Println(reg.Formats())
+
+	conn, p, err := reg.Open(ctx, "file:///contacts.xlsx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.(io.Closer).Close()
+	src, err := reg.OpenSource(ctx, conn, p, connector.SourceConfig{
+		Workbook: connector.WorkbookOptions{HeaderRow: 3},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer src.Close()
 	header, _ := src.Header(ctx)
-	fmt.Printf("header: %q\n", header)
-	for {
-		row, err := src.Read(ctx)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("line %d: %q\n", row.Line, row.Cells)
-	}
+	fmt.Printf("%s %s: %q\n", src.Name(), src.Describe().Format, header)
+	row, _ := src.Read(ctx)
+	fmt.Printf("line %d: %q\n", row.Line, row.Cells)
+
+	// Without Register, the same file is refused, and the error says why.
+	plain, _ := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
+	_, err = plain.OpenSource(ctx, conn, p, connector.SourceConfig{})
+	fmt.Println(errors.Is(err, connector.ErrFormatNotRegistered))
 	// Output:
-	// header: ["email" "points" "balance" "since"]
-	// line 2: ["ann@example.com" "120" "0.1" "2020-02-29"]
-	// line 3: ["bob@example.com" "" "12.5" ""]
+	// [csv xlsx]
+	// contacts.xlsx xlsx: ["E-Mail" "Customer no" "Birthday" "VIP"]
+	// line 4: ["ann@example.com" "4930123456789" "1990-05-17" "true"]
+	// true
 }

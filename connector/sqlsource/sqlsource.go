@@ -1,4 +1,4 @@
-package connector
+package sqlsource
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 )
 
 // Queryer runs a query: *sql.DB, *sql.Conn and *sql.Tx all are one.
@@ -21,8 +22,8 @@ type Queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// SQLConfig configures a [SQL] source.
-type SQLConfig struct {
+// Config configures a [Source] source.
+type Config struct {
 	// Query is the SELECT (or any statement returning rows) to read.
 	// Required.
 	Query string
@@ -30,14 +31,14 @@ type SQLConfig struct {
 	// ($1 for PostgreSQL, ? for SQLite and MySQL).
 	Args []any
 	// Name names the source in errors ([intake.RowError.File]) and
-	// [SQL.Name]. Default: "sql".
+	// [Source.Name]. Default: "sql".
 	Name string
-	// MaxRows bounds the rows read; more is a fatal ErrTooManyRows.
+	// MaxRows bounds the rows read; more is a fatal [connector.ErrTooManyRows].
 	// Default: 0, unlimited.
 	MaxRows int64
 }
 
-// SQL is a [Source] of the rows of a database query, through any
+// Source is a [connector.Source] of the rows of a database query, through any
 // database/sql driver. The header is the result's column names; cells are
 // the values converted to text as the mapping expects them:
 //
@@ -56,9 +57,10 @@ type SQLConfig struct {
 //     the driver's text, or fmt's %v of the value.
 //
 // Row.Line is the row's 1-based position plus one, as if the header were
-// line 1, so that errors read like those of a file. SQL implements [Namer].
-type SQL struct {
-	cfg    SQLConfig
+// line 1, so that errors read like those of a file. Source implements [connector.Namer]
+// and [connector.Describer].
+type Source struct {
+	cfg    Config
 	rows   *sql.Rows
 	header []string
 	kinds  []sqlKind
@@ -78,19 +80,19 @@ const (
 	sqlBool
 )
 
-// NewSQL runs cfg.Query on db with ctx and returns a source of its rows.
+// New runs cfg.Query on db with ctx and returns a source of its rows.
 // The query's errors (syntax, permissions, connection) come from here.
 // ctx bounds the whole read: canceling it stops the query, and Read returns
 // its error. Close releases the rows (and the connection they hold).
-func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
+func New(ctx context.Context, db Queryer, cfg Config) (*Source, error) {
 	if db == nil {
-		return nil, errors.New("intake: NewSQL needs a database (a *sql.DB, *sql.Conn or *sql.Tx)")
+		return nil, errors.New("intake: sqlsource.New needs a database (a *sql.DB, *sql.Conn or *sql.Tx)")
 	}
 	if strings.TrimSpace(cfg.Query) == "" {
-		return nil, errors.New("intake: SQLConfig.Query is empty; set it to the SELECT that returns the rows to import")
+		return nil, errors.New("intake: sqlsource.Config.Query is empty; set it to the SELECT that returns the rows to import")
 	}
 	if cfg.MaxRows < 0 {
-		return nil, errors.New("intake: SQLConfig.MaxRows must not be negative; use 0 for no limit")
+		return nil, errors.New("intake: sqlsource.Config.MaxRows must not be negative; use 0 for no limit")
 	}
 	if cfg.Name == "" {
 		cfg.Name = "sql"
@@ -99,13 +101,13 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: intake: run query: %w", cfg.Name, err)
 	}
-	s := &SQL{cfg: cfg, rows: rows}
+	s := &Source{cfg: cfg, rows: rows}
 	cols, err := rows.Columns()
 	if err != nil {
 		rows.Close()
 		return nil, fmt.Errorf("%s: intake: read the query's columns: %w", cfg.Name, err)
 	}
-	if err := duplicateHeaders(cols); err != nil {
+	if err := connector.CheckHeader(cols); err != nil {
 		rows.Close()
 		return nil, fmt.Errorf("%s: %w (give the columns distinct names with AS)", cfg.Name, err)
 	}
@@ -131,17 +133,17 @@ func NewSQL(ctx context.Context, db Queryer, cfg SQLConfig) (*SQL, error) {
 	return s, nil
 }
 
-// Name returns SQLConfig.Name ("sql" by default). It implements [Namer].
-func (s *SQL) Name() string { return s.cfg.Name }
+// Name returns Config.Name ("sql" by default). It implements [connector.Namer].
+func (s *Source) Name() string { return s.cfg.Name }
 
-// Describe returns the format "sql". It implements [Describer].
-func (s *SQL) Describe() Dialect { return Dialect{Format: "sql"} }
+// Describe returns the format "sql". It implements [connector.Describer].
+func (s *Source) Describe() connector.Dialect { return connector.Dialect{Format: "sql"} }
 
 // Header returns the query's column names. The caller must not modify the
 // slice.
-func (s *SQL) Header(ctx context.Context) ([]string, error) {
+func (s *Source) Header(ctx context.Context) ([]string, error) {
 	if s.closed {
-		return nil, ErrClosed
+		return nil, connector.ErrClosed
 	}
 	return s.header, nil
 }
@@ -149,7 +151,7 @@ func (s *SQL) Header(ctx context.Context) ([]string, error) {
 // Read returns the next row, or io.EOF after the last one. Errors of the
 // driver (a lost connection, a canceled ctx) are fatal and returned again by
 // later calls.
-func (s *SQL) Read(ctx context.Context) (intake.Row, error) {
+func (s *Source) Read(ctx context.Context) (intake.Row, error) {
 	if s.err != nil {
 		return intake.Row{}, s.err
 	}
@@ -170,7 +172,7 @@ func (s *SQL) Read(ctx context.Context) (intake.Row, error) {
 	}
 	s.n++
 	if s.cfg.MaxRows > 0 && s.n > s.cfg.MaxRows {
-		s.err = fmt.Errorf("%s: %w (SQLConfig.MaxRows is %d)", s.cfg.Name, ErrTooManyRows, s.cfg.MaxRows)
+		s.err = fmt.Errorf("%s: %w (sqlsource.Config.MaxRows is %d)", s.cfg.Name, connector.ErrTooManyRows, s.cfg.MaxRows)
 		return intake.Row{}, s.err
 	}
 	cells := make([]string, len(s.vals))
@@ -182,13 +184,13 @@ func (s *SQL) Read(ctx context.Context) (intake.Row, error) {
 }
 
 // Close releases the query's rows. Later calls to Header or Read return
-// ErrClosed. Close is safe to call twice.
-func (s *SQL) Close() error {
+// [connector.ErrClosed]. Close is safe to call twice.
+func (s *Source) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	s.err = ErrClosed
+	s.err = connector.ErrClosed
 	return s.rows.Close()
 }
 

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"encoding/xml"
@@ -20,7 +20,7 @@ const excelMaxRows = 1_048_576
 // RawToken: one row in memory at a time.
 type sheetReader struct {
 	p     *xlsxPackage
-	cfg   *XLSXConfig
+	cfg   *Config
 	pr    *partReader
 	xs    *xmlStream
 	part  string
@@ -53,7 +53,7 @@ func (p *xlsxPackage) openSheet(i int, progress *atomic.Int64) (*sheetReader, er
 		return nil, err
 	}
 	if pr == nil {
-		return nil, fmt.Errorf("%w: the worksheet part %s is missing", ErrXLSXFormat, part)
+		return nil, fmt.Errorf("%w: the worksheet part %s is missing", ErrFormat, part)
 	}
 	return &sheetReader{p: p, cfg: p.cfg, pr: pr, xs: newXMLStream(pr, part), part: part}, nil
 }
@@ -137,7 +137,7 @@ func (sr *sheetReader) start(e *xml.StartElement) error {
 			if a.Name.Local == "r" {
 				n, err := strconv.Atoi(a.Value)
 				if err != nil || n < 1 {
-					return fmt.Errorf("%w: part %s: row number %q", ErrXLSXFormat, sr.part, a.Value)
+					return fmt.Errorf("%w: part %s: row number %q", ErrFormat, sr.part, a.Value)
 				}
 				num = n
 			}
@@ -146,7 +146,7 @@ func (sr *sheetReader) start(e *xml.StartElement) error {
 			num = sr.row + 1
 		}
 		if num > excelMaxRows {
-			return fmt.Errorf("%w: row %d is beyond Excel's last row (%d)", ErrXLSXFormat, num, excelMaxRows)
+			return fmt.Errorf("%w: row %d is beyond Excel's last row (%d)", ErrFormat, num, excelMaxRows)
 		}
 		sr.row, sr.col = num, 0
 		sr.vals, sr.issue = sr.vals[:0], nil
@@ -235,17 +235,17 @@ func (sr *sheetReader) endCell() error {
 	val, code, msg, err := sr.value()
 	sr.inV, sr.inIS, sr.inT = false, false, false
 	if err != nil {
-		return fmt.Errorf("%w: cell %s%d: %v", ErrXLSXFormat, columnName(sr.col), sr.row, err)
+		return fmt.Errorf("%w: cell %s%d: %v", ErrFormat, columnName(sr.col), sr.row, err)
 	}
 	if val == "" && code == "" {
 		return nil
 	}
 	if sr.col > sr.cfg.MaxColumns {
-		return fmt.Errorf("%w: cell %s%d is right of XLSXConfig.MaxColumns (%d)", ErrXLSXTooLarge, columnName(sr.col), sr.row, sr.cfg.MaxColumns)
+		return fmt.Errorf("%w: cell %s%d is right of xlsx.Config.MaxColumns (%d)", ErrTooLarge, columnName(sr.col), sr.row, sr.cfg.MaxColumns)
 	}
 	sr.total += int64(len(val))
 	if sr.cfg.MaxTotalCellBytes != noLimit && sr.total > sr.cfg.MaxTotalCellBytes {
-		return fmt.Errorf("%w: the cells read hold more than XLSXConfig.MaxTotalCellBytes (%d) bytes of text (cell %s%d)", ErrXLSXTooLarge, sr.cfg.MaxTotalCellBytes, columnName(sr.col), sr.row)
+		return fmt.Errorf("%w: the cells read hold more than xlsx.Config.MaxTotalCellBytes (%d) bytes of text (cell %s%d)", ErrTooLarge, sr.cfg.MaxTotalCellBytes, columnName(sr.col), sr.row)
 	}
 	if code != "" && sr.issue == nil {
 		sr.issue = &rowIssue{col: sr.col - 1, code: code, msg: msg}
@@ -258,7 +258,7 @@ func (sr *sheetReader) endCell() error {
 func (sr *sheetReader) value() (val, code, msg string, err error) {
 	ref := func() string { return columnName(sr.col) + strconv.Itoa(sr.row) }
 	if sr.long {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than XLSXConfig.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
 	switch string(sr.typ) {
 	case "s":
@@ -290,7 +290,7 @@ func (sr *sheetReader) value() (val, code, msg string, err error) {
 		if sr.cfg.KeepErrorCells || v == "" {
 			return v, "", "", nil
 		}
-		return v, CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set XLSXConfig.KeepErrorCells", ref(), v), nil
+		return v, CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
 	case "d":
 		return isoCell(strings.TrimSpace(string(sr.vbuf)), sr.kind()), "", "", nil
 	default: // "n" or none: a number
@@ -312,7 +312,7 @@ func (sr *sheetReader) value() (val, code, msg string, err error) {
 func (sr *sheetReader) text(b []byte, ref func() string) (string, string, string, error) {
 	s := unescapeOOXML(b)
 	if len(s) > sr.cfg.MaxCellBytes {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than XLSXConfig.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
 	return string(s), "", "", nil
 }

@@ -1,4 +1,4 @@
-package connector_test
+package xlsx_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/sink/memory"
@@ -100,7 +100,7 @@ func benchWorkbook(b *testing.B) string {
 // bareExcelize iterates the sheet with excelize's Rows and Columns, as
 // documented by excelize, with the same unzip limits as Intake's defaults.
 func bareExcelize(b *testing.B, path string) int {
-	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: connector.DefaultXLSXMaxUnzipBytes, UnzipXMLSizeLimit: 16 << 20})
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: xlsx.DefaultMaxUnzipBytes, UnzipXMLSizeLimit: 16 << 20})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func bareExcelize(b *testing.B, path string) int {
 
 // intakeRead reads the sheet with the XLSX source.
 func intakeRead(b *testing.B, path string) int {
-	src, err := connector.OpenXLSX(path, connector.XLSXConfig{})
+	src, err := xlsx.Open(path, xlsx.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func intakeRead(b *testing.B, path string) int {
 
 // intakeImport imports the sheet into a memory sink.
 func intakeImport(b *testing.B, path string) int {
-	src, err := connector.OpenXLSX(path, connector.XLSXConfig{})
+	src, err := xlsx.Open(path, xlsx.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

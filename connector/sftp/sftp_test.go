@@ -1,4 +1,4 @@
-package connector_test
+package sftp_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pkg/sftp"
+	pkgsftp "github.com/pkg/sftp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/ssh"
@@ -23,6 +23,9 @@ import (
 
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/connector/connectortest"
+	"github.com/intakehq/intake/connector/internal/kit"
+	"github.com/intakehq/intake/connector/sftp"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 const (
@@ -40,8 +43,8 @@ type sftpFixture struct {
 	knownHosts string // a known_hosts file with the server's key
 }
 
-func (fx *sftpFixture) config() connector.SFTPConfig {
-	return connector.SFTPConfig{Addr: fx.addr, User: sftpUser, Password: sftpPassword, HostKeyCallback: ssh.FixedHostKey(fx.hostKey)}
+func (fx *sftpFixture) config() sftp.Config {
+	return sftp.Config{Addr: fx.addr, User: sftpUser, Password: sftpPassword, HostKeyCallback: ssh.FixedHostKey(fx.hostKey)}
 }
 
 // setupSFTP starts the server with dir holding the kit's files under
@@ -50,9 +53,9 @@ func setupSFTP(t *testing.T) *sftpFixture {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "exports"), 0o755))
-	csv, _ := kitCSV()
+	csv, _ := kit.CSV()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "exports", "contacts.csv"), csv, 0o644))
-	book, _ := kitXLSX(t)
+	book, _ := kit.XLSX(t)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "exports", "contacts.xlsx"), book, 0o644))
 
 	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
@@ -146,7 +149,7 @@ func serveSSH(wg *sync.WaitGroup, nc net.Conn, cfg *ssh.ServerConfig, dir string
 				if !ok {
 					continue
 				}
-				srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(dir))
+				srv, err := pkgsftp.NewServer(ch, pkgsftp.WithServerWorkingDirectory(dir))
 				if err != nil {
 					return
 				}
@@ -162,9 +165,9 @@ func serveSSH(wg *sync.WaitGroup, nc net.Conn, cfg *ssh.ServerConfig, dir string
 	}
 }
 
-func dialSFTP(t *testing.T, cfg connector.SFTPConfig) *connector.SFTP {
+func dialSFTP(t *testing.T, cfg sftp.Config) *sftp.Connector {
 	t.Helper()
-	s, err := connector.DialSFTP(context.Background(), cfg)
+	s, err := sftp.Dial(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -174,14 +177,16 @@ func TestSFTPConformance(t *testing.T) {
 	t.Parallel()
 	fx := setupSFTP(t)
 	s := dialSFTP(t, fx.config())
-	csv, want := kitCSV()
+	csv, want := kit.CSV()
 	connectortest.TestConnector(t, s, "exports/contacts.csv", csv)
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, s, "exports/contacts.csv", connector.SourceConfig{})
+		return connector.NewRegistry().OpenSource(ctx, s, "exports/contacts.csv", connector.SourceConfig{})
 	}, want)
-	_, wantX := kitXLSX(t)
+	_, wantX := kit.XLSX(t)
+	reg := connector.NewRegistry()
+	require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 	connectortest.TestSource(t, func(ctx context.Context) (connector.Source, error) {
-		return connector.OpenSource(ctx, s, "exports/contacts.xlsx", connector.SourceConfig{}) // io.ReaderAt, no spool
+		return reg.OpenSource(ctx, s, "exports/contacts.xlsx", connector.SourceConfig{}) // io.ReaderAt, no spool
 	}, wantX)
 	// Dir resolves relative paths; absolute ones are the server's.
 	cfg := fx.config()
@@ -205,29 +210,29 @@ func TestSFTPAuthAndHostKeys(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		edit     func(*connector.SFTPConfig)
+		edit     func(*sftp.Config)
 		is       error
 		contains string
 	}{
-		{"password", func(*connector.SFTPConfig) {}, nil, ""},
-		{"private key", func(c *connector.SFTPConfig) { c.Password, c.PrivateKey = "", fx.clientKey }, nil, ""},
-		{"known_hosts", func(c *connector.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, fx.knownHosts }, nil, ""},
-		{"no host key check", func(c *connector.SFTPConfig) { c.HostKeyCallback = nil }, connector.ErrNoHostKeyCheck, "KnownHostsFile"},
-		{"wrong host key", func(c *connector.SFTPConfig) { c.HostKeyCallback = ssh.FixedHostKey(other.PublicKey()) }, nil, "host key"},
-		{"host not in known_hosts", func(c *connector.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, otherHosts }, nil, "is not in SFTPConfig.KnownHostsFile"},
-		{"host key changed", func(c *connector.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, wrongHosts }, nil, "does not match the known_hosts entry"},
-		{"missing known_hosts file", func(c *connector.SFTPConfig) { c.HostKeyCallback, c.KnownHostsFile = nil, "/nonexistent/known_hosts" }, os.ErrNotExist, "KnownHostsFile"},
-		{"wrong password", func(c *connector.SFTPConfig) { c.Password = "nope" }, nil, "credentials"},
-		{"no credentials", func(c *connector.SFTPConfig) { c.Password = "" }, connector.ErrNoSFTPAuth, ""},
-		{"bad key", func(c *connector.SFTPConfig) { c.Password, c.PrivateKey = "", []byte("not a key") }, nil, "SFTPConfig.PrivateKey"},
-		{"no address", func(c *connector.SFTPConfig) { c.Addr = "" }, nil, "SFTPConfig.Addr is empty"},
+		{"password", func(*sftp.Config) {}, nil, ""},
+		{"private key", func(c *sftp.Config) { c.Password, c.PrivateKey = "", fx.clientKey }, nil, ""},
+		{"known_hosts", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, fx.knownHosts }, nil, ""},
+		{"no host key check", func(c *sftp.Config) { c.HostKeyCallback = nil }, sftp.ErrNoHostKeyCheck, "KnownHostsFile"},
+		{"wrong host key", func(c *sftp.Config) { c.HostKeyCallback = ssh.FixedHostKey(other.PublicKey()) }, nil, "host key"},
+		{"host not in known_hosts", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, otherHosts }, nil, "is not in sftp.Config.KnownHostsFile"},
+		{"host key changed", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, wrongHosts }, nil, "does not match the known_hosts entry"},
+		{"missing known_hosts file", func(c *sftp.Config) { c.HostKeyCallback, c.KnownHostsFile = nil, "/nonexistent/known_hosts" }, os.ErrNotExist, "KnownHostsFile"},
+		{"wrong password", func(c *sftp.Config) { c.Password = "nope" }, nil, "credentials"},
+		{"no credentials", func(c *sftp.Config) { c.Password = "" }, sftp.ErrNoAuth, ""},
+		{"bad key", func(c *sftp.Config) { c.Password, c.PrivateKey = "", []byte("not a key") }, nil, "sftp.Config.PrivateKey"},
+		{"no address", func(c *sftp.Config) { c.Addr = "" }, nil, "sftp.Config.Addr is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := fx.config()
 			tc.edit(&cfg)
-			s, err := connector.DialSFTP(context.Background(), cfg)
+			s, err := sftp.Dial(context.Background(), cfg)
 			if tc.is == nil && tc.contains == "" {
 				require.NoError(t, err)
 				require.NoError(t, s.Close())
@@ -259,7 +264,7 @@ func TestSFTPDialCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = connector.DialSFTP(ctx, connector.SFTPConfig{Addr: ln.Addr().String(), User: "u", Password: "p", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	_, err = sftp.Dial(ctx, sftp.Config{Addr: ln.Addr().String(), User: "u", Password: "p", HostKeyCallback: ssh.InsecureIgnoreHostKey()})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -305,7 +310,7 @@ func TestSFTPStreamsFlat(t *testing.T) {
 	s := dialSFTP(t, fx.config())
 	var n int64
 	var info connector.FileInfo
-	peak := heapPeak(t, func() {
+	peak := kit.HeapPeak(t, func() {
 		f, err := s.Open(context.Background(), "big.csv")
 		require.NoError(t, err)
 		n, err = io.Copy(io.Discard, struct{ io.Reader }{f})
@@ -317,4 +322,45 @@ func TestSFTPStreamsFlat(t *testing.T) {
 	assert.NotEmpty(t, info.ContentHash)
 	t.Logf("SFTP: 50 MB streamed, heap peak %.1f MiB above the start (client and in-process server)", float64(peak)/(1<<20))
 	assert.Less(t, peak, uint64(24<<20), "heap grew with the file")
+}
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	fx := setupSFTP(t)
+	ctx := context.Background()
+	r := connector.NewRegistry()
+	require.NoError(t, sftp.Register(r, sftp.Config{KnownHostsFile: fx.knownHosts}))
+	assert.Equal(t, []string{"sftp"}, r.Schemes())
+	assert.ErrorContains(t, sftp.Register(r, sftp.Config{}), "already registered")
+
+	tests := []struct {
+		url, path, contains string
+	}{
+		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/" + filepath.ToSlash(fx.dir) + "/exports/contacts.csv", filepath.ToSlash(fx.dir) + "/exports/contacts.csv", ""},
+		{"sftp://" + sftpUser + ":" + sftpPassword + "@" + fx.addr + "/~/exports/contacts.csv", "exports/contacts.csv", ""},
+		{"sftp://" + sftpUser + "@" + fx.addr + "/", "", "names no file"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			conn, p, err := r.Open(ctx, tc.url)
+			if tc.contains != "" {
+				assert.ErrorContains(t, err, tc.contains)
+				return
+			}
+			require.NoError(t, err)
+			defer conn.(io.Closer).Close()
+			assert.Equal(t, tc.path, p)
+			src, err := r.OpenSource(ctx, conn, p, connector.SourceConfig{})
+			require.NoError(t, err)
+			defer src.Close()
+			h, err := src.Header(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "email,first_name,city", strings.Join(h, ","))
+		})
+	}
+
+	bare := connector.NewRegistry()
+	require.NoError(t, sftp.Register(bare, sftp.Config{}))
+	_, _, err := bare.Open(ctx, "sftp://u:p@"+fx.addr+"/x.csv")
+	assert.ErrorIs(t, err, sftp.ErrNoHostKeyCheck)
 }

@@ -1,4 +1,4 @@
-package schedule_test
+package acoustic_test
 
 import (
 	"context"
@@ -20,11 +20,12 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
+	"github.com/intakehq/intake/schedule/acoustic"
 )
 
-func TestAcousticFacade(t *testing.T) {
+func TestHandler(t *testing.T) {
 	t.Parallel()
-	store, clock := setup(t, sqliteBackend())
+	store, clock := setup(t)
 	dir := t.TempDir()
 	for f, data := range map[string]string{"map.xml": updateMap, "contacts.csv": "x", "bad.xml": "<LIST_IMPORT><LIST_INFO><ACTION>UPSERT</ACTION></LIST_INFO></LIST_IMPORT>"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(data), 0o600); err != nil {
@@ -36,8 +37,8 @@ func TestAcousticFacade(t *testing.T) {
 		gotJob = job
 		return &importer.Report{Status: importer.StatusSucceeded, Counts: importer.Counts{Rows: 4, Created: 3, Rejected: 1}}, nil
 	}}
-	s := newScheduler(t, store, clock, rec, nil)
-	h, err := schedule.NewAcousticHandler(schedule.AcousticConfig{
+	s := newScheduler(t, store, clock, rec)
+	h, err := acoustic.NewHandler(acoustic.HandlerConfig{
 		Scheduler: s, Store: store, UploadDir: dir,
 		Actor: func(r *http.Request) (string, error) { return r.Header.Get("X-Actor"), nil },
 		Authorize: func(_ context.Context, actor string, _ schedule.Permission, _ string) error {
@@ -108,10 +109,10 @@ const updateMap = `<LIST_IMPORT><LIST_INFO><ACTION>UPDATE_ONLY</ACTION><LIST_ID>
 <SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
 <MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>City</NAME></COLUMN></MAPPING></LIST_IMPORT>`
 
-// TestAcousticOptOutWithTheStandardRunner: an OPT_OUT ImportList through
+// TestHandlerOptOutWithTheStandardRunner: an OPT_OUT ImportList through
 // the facade and the standard runner opts the listed contacts out and
 // creates none, not even for the addresses the store does not hold.
-func TestAcousticOptOutWithTheStandardRunner(t *testing.T) {
+func TestHandlerOptOutWithTheStandardRunner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	root := t.TempDir()
@@ -130,11 +131,11 @@ func TestAcousticOptOutWithTheStandardRunner(t *testing.T) {
 	require.NoError(t, err)
 	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: contacts})
 	require.NoError(t, err)
-	store, clock := setup(t, sqliteBackend())
+	store, clock := setup(t)
 	s, err := schedule.New(schedule.Config{Store: store, Runner: runner, Clock: clock, Instance: "test"})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	h, err := schedule.NewAcousticHandler(schedule.AcousticConfig{
+	h, err := acoustic.NewHandler(acoustic.HandlerConfig{
 		Scheduler: s, Store: store, UploadDir: uploads,
 		Job:       schedule.Job{Source: schedule.SourceSpec{Connector: "file", Path: "uploads"}},
 		Actor:     func(*http.Request) (string, error) { return "api-user", nil },

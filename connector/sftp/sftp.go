@@ -1,4 +1,4 @@
-package connector
+package sftp
 
 import (
 	"context"
@@ -7,28 +7,32 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path"
+	"strings"
 	"time"
 
-	"github.com/pkg/sftp"
+	pkgsftp "github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/intakehq/intake/connector"
 )
 
-// DefaultSFTPConnectTimeout is the default of SFTPConfig.ConnectTimeout.
-const DefaultSFTPConnectTimeout = 15 * time.Second
+// DefaultConnectTimeout is the default of Config.ConnectTimeout.
+const DefaultConnectTimeout = 15 * time.Second
 
 var (
 	// ErrNoHostKeyCheck: an SFTP connection was asked for without a way to
 	// check the server's host key.
-	ErrNoHostKeyCheck = errors.New("intake: SFTP needs host key checking: set SFTPConfig.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or SFTPConfig.HostKeyCallback (e.g. ssh.FixedHostKey)")
-	// ErrNoSFTPAuth: no password and no key were given.
-	ErrNoSFTPAuth = errors.New("intake: SFTP needs credentials: set SFTPConfig.Password, SFTPConfig.PrivateKey or SFTPConfig.Signers")
+	ErrNoHostKeyCheck = errors.New("intake: SFTP needs host key checking: set sftp.Config.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or sftp.Config.HostKeyCallback (e.g. ssh.FixedHostKey)")
+	// ErrNoAuth: no password and no key were given.
+	ErrNoAuth = errors.New("intake: SFTP needs credentials: set sftp.Config.Password, sftp.Config.PrivateKey or sftp.Config.Signers")
 )
 
-// SFTPConfig configures an [SFTP] connector.
-type SFTPConfig struct {
+// Config configures an [Connector] connector.
+type Config struct {
 	// Addr is the server's host:port; the port defaults to 22. Required.
 	Addr string
 	// User is the SSH user name. Required.
@@ -46,7 +50,7 @@ type SFTPConfig struct {
 	Signers []ssh.Signer
 	// HostKeyCallback checks the server's host key (ssh.FixedHostKey,
 	// knownhosts.New, ...). Either it or KnownHostsFile is required:
-	// without one, DialSFTP returns ErrNoHostKeyCheck.
+	// without one, Dial returns ErrNoHostKeyCheck.
 	HostKeyCallback ssh.HostKeyCallback
 	// KnownHostsFile is an OpenSSH known_hosts file checked when
 	// HostKeyCallback is nil.
@@ -55,48 +59,50 @@ type SFTPConfig struct {
 	// "", the server's start directory (usually the user's home).
 	Dir string
 	// ConnectTimeout bounds connecting and the SSH handshake. Default:
-	// DefaultSFTPConnectTimeout (15s).
+	// DefaultConnectTimeout (15s).
 	ConnectTimeout time.Duration
 	// MaxBytes bounds the bytes read from one file; more is an error
-	// wrapping ErrSizeLimit. Default (0): DefaultMaxConnectorBytes (10 GiB);
+	// wrapping connector.ErrSizeLimit. Default (0): connector.DefaultMaxConnectorBytes (10 GiB);
 	// negative: unlimited.
 	MaxBytes int64
 	// Logger receives a record when the connection is made. Default: nil.
 	Logger *slog.Logger
 }
 
-// SFTP is a [Connector] of the files of an SFTP server, over one SSH
-// connection that it keeps until Close. Files are streamed (the transfer
-// uses a bounded window of concurrent requests; memory stays flat) and
-// hashed as they are read; they implement io.ReaderAt. SFTP implements
-// [Lister], [Stater] (so [OpenIfChanged] compares size and modification time) and io.Closer. Paths are
-// slash-separated, relative to SFTPConfig.Dir or absolute.
-type SFTP struct {
-	cfg    SFTPConfig
+// Connector is a [connector.Connector] of the files of an SFTP server,
+// over one SSH connection that it keeps until Close. Files are streamed
+// (the transfer uses a bounded window of concurrent requests; memory stays
+// flat) and hashed as they are read; they implement io.ReaderAt, so a
+// workbook is read without a temporary copy. Connector implements
+// [connector.Lister], [connector.Stater] (so [connector.OpenIfChanged]
+// compares size and modification time) and io.Closer. Paths are
+// slash-separated, relative to Config.Dir or absolute.
+type Connector struct {
+	cfg    Config
 	conn   *ssh.Client
-	client *sftp.Client
+	client *pkgsftp.Client
 	max    int64
 }
 
-// DialSFTP connects to the server of cfg, checks its host key,
+// Dial connects to the server of cfg, checks its host key,
 // authenticates and starts the SFTP subsystem. ctx bounds the dial (with
 // ConnectTimeout); the connection lasts until Close.
-func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
+func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 	var errs []error
 	if cfg.Addr == "" {
-		errs = append(errs, errors.New("intake: SFTPConfig.Addr is empty; set it to the server's host or host:port"))
+		errs = append(errs, errors.New("intake: sftp.Config.Addr is empty; set it to the server's host or host:port"))
 	}
 	if cfg.User == "" {
-		errs = append(errs, errors.New("intake: SFTPConfig.User is empty; set the SSH user name"))
+		errs = append(errs, errors.New("intake: sftp.Config.User is empty; set the SSH user name"))
 	}
 	if cfg.ConnectTimeout < 0 {
-		errs = append(errs, errors.New("intake: SFTPConfig.ConnectTimeout must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("intake: sftp.Config.ConnectTimeout must not be negative; use 0 for the default"))
 	}
 	hostKey := cfg.HostKeyCallback
 	if hostKey == nil && cfg.KnownHostsFile != "" {
 		cb, err := knownhosts.New(cfg.KnownHostsFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("intake: read SFTPConfig.KnownHostsFile: %w", err))
+			errs = append(errs, fmt.Errorf("intake: read sftp.Config.KnownHostsFile: %w", err))
 		}
 		hostKey = cb
 	}
@@ -126,9 +132,9 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 		if err != nil {
 			var pm *ssh.PassphraseMissingError
 			if errors.As(err, &pm) {
-				err = errors.New("the key is encrypted; set SFTPConfig.Passphrase")
+				err = errors.New("the key is encrypted; set sftp.Config.Passphrase")
 			}
-			errs = append(errs, fmt.Errorf("intake: SFTPConfig.PrivateKey: %w", err))
+			errs = append(errs, fmt.Errorf("intake: sftp.Config.PrivateKey: %w", err))
 		} else {
 			signers = append([]ssh.Signer{s}, signers...)
 		}
@@ -137,13 +143,13 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 		auth = append(auth, ssh.PublicKeys(signers...))
 	}
 	if len(auth) == 0 && len(errs) == 0 {
-		errs = append(errs, ErrNoSFTPAuth)
+		errs = append(errs, ErrNoAuth)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = DefaultSFTPConnectTimeout
+		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	addr := cfg.Addr
 	if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -169,20 +175,20 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 			if cause == nil {
 				cause = context.DeadlineExceeded // ConnectTimeout, or ctx's deadline whose timer has not fired yet
 			}
-			return nil, fmt.Errorf("intake: SSH handshake with %s did not finish in time (SFTPConfig.ConnectTimeout is %v): %w", addr, cfg.ConnectTimeout, cause)
+			return nil, fmt.Errorf("intake: SSH handshake with %s did not finish in time (sftp.Config.ConnectTimeout is %v): %w", addr, cfg.ConnectTimeout, cause)
 		}
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
 			if len(ke.Want) > 0 {
 				return nil, fmt.Errorf("intake: the host key of SFTP server %s does not match the known_hosts entry (a changed server, or someone in between); check with the server's administrator: %w", addr, err)
 			}
-			return nil, fmt.Errorf("intake: SFTP server %s is not in SFTPConfig.KnownHostsFile; add it after checking its fingerprint: %w", addr, err)
+			return nil, fmt.Errorf("intake: SFTP server %s is not in sftp.Config.KnownHostsFile; add it after checking its fingerprint: %w", addr, err)
 		}
 		return nil, fmt.Errorf("intake: SSH handshake with %s (host key or credentials refused?): %w", addr, err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	conn := ssh.NewClient(sc, chans, reqs)
-	client, err := sftp.NewClient(conn)
+	client, err := pkgsftp.NewClient(conn)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("intake: start SFTP on %s (is the sftp subsystem enabled?): %w", addr, err)
@@ -190,10 +196,10 @@ func DialSFTP(ctx context.Context, cfg SFTPConfig) (*SFTP, error) {
 	if cfg.Logger != nil {
 		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "intake: SFTP connected", slog.String("addr", addr), slog.String("user", cfg.User))
 	}
-	return &SFTP{cfg: cfg, conn: conn, client: client, max: normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)}, nil
+	return &Connector{cfg: cfg, conn: conn, client: client, max: maxBytes(cfg.MaxBytes)}, nil
 }
 
-func (s *SFTP) abs(p string) (string, error) {
+func (s *Connector) abs(p string) (string, error) {
 	if p == "" {
 		return "", errors.New("intake: empty path; name a file on the SFTP server")
 	}
@@ -203,16 +209,16 @@ func (s *SFTP) abs(p string) (string, error) {
 	return path.Join(s.cfg.Dir, p), nil
 }
 
-func (s *SFTP) wrap(op, p string, err error) error {
+func (s *Connector) wrap(op, p string, err error) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("intake: SFTP %s %s: %w", op, p, fs.ErrNotExist)
 	}
 	return fmt.Errorf("intake: SFTP %s %s: %w", op, p, err)
 }
 
-// Open opens the file at p. The File reads with ctx: once ctx is done, Read
+// Open opens the file at p. The connector.File reads with ctx: once ctx is done, Read
 // returns its error (a Read waiting for the server is interrupted).
-func (s *SFTP) Open(ctx context.Context, p string) (File, error) {
+func (s *Connector) Open(ctx context.Context, p string) (connector.File, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -234,33 +240,36 @@ func (s *SFTP) Open(ctx context.Context, p string) (File, error) {
 	}
 	if s.max != noLimit && st.Size() > s.max {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (SFTPConfig.MaxBytes is %d, the file has %d)", p, ErrSizeLimit, s.max, st.Size())
+		return nil, fmt.Errorf("%s: %w (sftp.Config.MaxBytes is %d, the file has %d)", p, connector.ErrSizeLimit, s.max, st.Size())
 	}
-	st2 := newStream(ctx, f, f.Close, FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, s.max, "SFTPConfig.MaxBytes")
-	st2.closeOnCancel()
-	return seekStream{stream: st2, ra: f}, nil
+	return connector.NewFile(ctx, f, f.Close, connector.FileConfig{
+		Info:          connector.FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()},
+		MaxBytes:      s.cfg.MaxBytes,
+		LimitName:     "sftp.Config.MaxBytes",
+		CloseOnCancel: true,
+	}), nil
 }
 
 // Stat returns the metadata of the file at p.
-func (s *SFTP) Stat(ctx context.Context, p string) (FileInfo, error) {
+func (s *Connector) Stat(ctx context.Context, p string) (connector.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
-		return FileInfo{}, err
+		return connector.FileInfo{}, err
 	}
 	name, err := s.abs(p)
 	if err != nil {
-		return FileInfo{}, err
+		return connector.FileInfo{}, err
 	}
 	st, err := s.client.Stat(name)
 	if err != nil {
-		return FileInfo{}, s.wrap("stat", p, err)
+		return connector.FileInfo{}, s.wrap("stat", p, err)
 	}
-	return FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
+	return connector.FileInfo{Name: p, Size: st.Size(), ModTime: st.ModTime()}, nil
 }
 
-// List returns the regular files matching pattern (see [Lister]). The
+// List returns the regular files matching pattern (see [connector.Lister]). The
 // names are as Open takes them: joined to the pattern's directory.
-func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
-	dir, base, err := splitPattern(pattern)
+func (s *Connector) List(ctx context.Context, pattern string) ([]connector.FileInfo, error) {
+	dir, base, err := connector.SplitPattern(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +289,7 @@ func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 		}
 		return nil, s.wrap("list", dir, err)
 	}
-	var out []FileInfo
+	var out []connector.FileInfo
 	for _, e := range entries {
 		if ok, _ := path.Match(base, e.Name()); !ok || !e.Mode().IsRegular() {
 			continue
@@ -289,16 +298,62 @@ func (s *SFTP) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 		if dir != "." {
 			name = path.Join(dir, name)
 		}
-		out = append(out, FileInfo{Name: name, Size: e.Size(), ModTime: e.ModTime()})
+		out = append(out, connector.FileInfo{Name: name, Size: e.Size(), ModTime: e.ModTime()})
 	}
 	return out, nil
 }
 
 // Close ends the SFTP session and the SSH connection.
-func (s *SFTP) Close() error {
+func (s *Connector) Close() error {
 	err := s.client.Close()
 	if cerr := s.conn.Close(); err == nil && cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		err = cerr
 	}
 	return err
+}
+
+// noLimit is the normalized "no limit" of a size limit.
+const noLimit = -1
+
+// maxBytes turns Config.MaxBytes into a limit: 0 is the default,
+// negative none.
+func maxBytes(v int64) int64 {
+	switch {
+	case v == 0:
+		return connector.DefaultMaxConnectorBytes
+	case v < 0:
+		return noLimit
+	}
+	return v
+}
+
+// Register adds the scheme sftp to reg: an sftp://user[:password]@host[:port]/path
+// URL gives Addr, User and (if present) Password, cfg gives the rest (host
+// key checking is required: HostKeyCallback or KnownHostsFile). The path is
+// absolute; /~/ starts it in the user's home directory. The URL is checked
+// and the server dialed by [connector.Registry.Open], whose caller closes
+// the connector. Register fails when reg already has the scheme.
+func Register(reg *connector.Registry, cfg Config) error {
+	return reg.Register("sftp", func(ctx context.Context, u *url.URL) (connector.Connector, string, error) {
+		sc := cfg
+		sc.Addr = u.Host
+		if u.User != nil {
+			sc.User = u.User.Username()
+			if pw, ok := u.User.Password(); ok {
+				sc.Password = pw
+			}
+		}
+		p := u.Path
+		if strings.HasPrefix(p, "/~/") {
+			p = strings.TrimPrefix(p, "/~/")
+		}
+		if p == "" || strings.HasSuffix(p, "/") {
+			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
+		}
+		s, err := Dial(ctx, sc)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, path.Clean(p), nil
+	})
 }

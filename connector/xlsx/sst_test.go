@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"runtime"
@@ -42,11 +42,11 @@ func heapAfterGC() uint64 {
 // nearly fills MaxSharedStringBytes and measures the live heap while the
 // source (and so the table) is open: at most 1.5 times the limit plus
 // 1 MiB. A table past the limit, counted as the memory it takes (text and
-// offsets), is refused with ErrXLSXTooLarge naming the limit. Not parallel:
+// offsets), is refused with ErrTooLarge naming the limit. Not parallel:
 // other tests' allocations would count.
 func TestXLSXSharedStringsMemory(t *testing.T) {
 	const limit = 8 << 20
-	cfg := XLSXConfig{MaxSharedStringBytes: limit}
+	cfg := Config{MaxSharedStringBytes: limit}
 	// About 6 bytes a string (2 of text, 4 of offset): 1.25 M strings take
 	// about 0.9 of the limit.
 	const n = 1_250_000
@@ -70,7 +70,7 @@ func TestXLSXSharedStringsMemory(t *testing.T) {
 	over, text := sstOf(2_000_000)
 	require.Less(t, text, limit)
 	_, err = openBytes(buildXLSX(t, xlsxParts{"xl/sharedStrings.xml": over}), cfg)
-	require.ErrorIs(t, err, ErrXLSXTooLarge)
+	require.ErrorIs(t, err, ErrTooLarge)
 	require.ErrorContains(t, err, "MaxSharedStringBytes")
 }
 

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"bytes"
@@ -12,74 +12,88 @@ import (
 	"sync/atomic"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 )
+
+const (
+	ctxCheckEvery = 256 // rows between ctx.Err checks
+	noLimit       = -1  // normalized "no limit" of the int64 limits
+)
+
+// rowIssue is a row-level problem found while reading a row; col is the
+// 0-based cell index or -1 for the whole row.
+type rowIssue struct {
+	col  int
+	code string
+	msg  string
+}
 
 // CodeCellError is the row error code of a cell that holds an Excel error
 // value (#DIV/0!, #N/A, #NAME?, #NULL!, #NUM!, #REF!, #VALUE!, ...): a formula
-// failed when the workbook was last calculated. Set XLSXConfig.KeepErrorCells
+// failed when the workbook was last calculated. Set Config.KeepErrorCells
 // to read the error text as the cell's value instead.
 const CodeCellError = "cell_error"
 
-// Default limits of [XLSXConfig]. A real export stays far below them; a
+// Default limits of [Config]. A real export stays far below them; a
 // corrupt or hostile workbook hits them before it exhausts memory or time.
 const (
-	// DefaultXLSXMaxFileBytes bounds the workbook file (compressed).
-	DefaultXLSXMaxFileBytes = int64(256) << 20 // 256 MiB
-	// DefaultXLSXMaxUnzipBytes bounds the uncompressed parts read
+	// DefaultMaxFileBytes bounds the workbook file (compressed).
+	DefaultMaxFileBytes = int64(256) << 20 // 256 MiB
+	// DefaultMaxUnzipBytes bounds the uncompressed parts read
 	// (workbook, styles, shared strings and the sheet), by their declared
 	// size and by what actually comes out of the zip.
-	DefaultXLSXMaxUnzipBytes = int64(1) << 30 // 1 GiB
-	// DefaultXLSXMaxCompressionRatio bounds uncompressed/compressed size of a
+	DefaultMaxUnzipBytes = int64(1) << 30 // 1 GiB
+	// DefaultMaxCompressionRatio bounds uncompressed/compressed size of a
 	// part larger than 16 MiB: real sheets compress 5-50 times, a zip bomb
 	// about 1000 times.
-	DefaultXLSXMaxCompressionRatio = 200
-	// DefaultXLSXMaxRows is Excel's own row limit.
-	DefaultXLSXMaxRows = 1_048_576
-	// DefaultXLSXMaxColumns is Excel's own column limit (XFD).
-	DefaultXLSXMaxColumns = 16_384
-	// DefaultXLSXMaxCellBytes: Excel holds at most 32,767 characters in a
+	DefaultMaxCompressionRatio = 200
+	// DefaultMaxRows is Excel's own row limit.
+	DefaultMaxRows = 1_048_576
+	// DefaultMaxColumns is Excel's own column limit (XFD).
+	DefaultMaxColumns = 16_384
+	// DefaultMaxCellBytes: Excel holds at most 32,767 characters in a
 	// cell, which is at most 98,301 bytes of UTF-8.
-	DefaultXLSXMaxCellBytes = 128 << 10 // 128 KiB
-	// DefaultXLSXMaxTotalCellBytes bounds the text of all cells read, a
+	DefaultMaxCellBytes = 128 << 10 // 128 KiB
+	// DefaultMaxTotalCellBytes bounds the text of all cells read, a
 	// shared string counted at each use.
-	DefaultXLSXMaxTotalCellBytes = int64(1) << 30 // 1 GiB
-	// DefaultXLSXMaxSharedStrings bounds the entries of the shared-string table.
-	DefaultXLSXMaxSharedStrings = 16 << 20 // 16 Mi entries
-	// DefaultXLSXMaxSharedStringBytes bounds the memory the shared-string
+	DefaultMaxTotalCellBytes = int64(1) << 30 // 1 GiB
+	// DefaultMaxSharedStrings bounds the entries of the shared-string table.
+	DefaultMaxSharedStrings = 16 << 20 // 16 Mi entries
+	// DefaultMaxSharedStringBytes bounds the memory the shared-string
 	// table takes (text and offsets), held while the sheet is read.
-	DefaultXLSXMaxSharedStringBytes = 128 << 20 // 128 MiB
+	DefaultMaxSharedStringBytes = 128 << 20 // 128 MiB
 )
 
 // Fatal errors of the XLSX source. They are returned wrapped with the
 // workbook's name and what exceeded which limit; test for them with
 // [errors.Is].
 var (
-	// ErrPasswordProtected: the workbook is encrypted and XLSXConfig.Password
+	// ErrPasswordProtected: the workbook is encrypted and Config.Password
 	// is empty or wrong.
-	ErrPasswordProtected = errors.New("intake: the workbook is password-protected; set XLSXConfig.Password, or save it again in Excel without a password")
-	// ErrXLSXFormat: the input is not an XLSX workbook (a legacy .xls, not a
+	ErrPasswordProtected = errors.New("intake: the workbook is password-protected; set xlsx.Config.Password, or save it again in Excel without a password")
+	// ErrFormat: the input is not an XLSX workbook (a legacy .xls, not a
 	// zip, a zip without a workbook) or a part of it is damaged.
-	ErrXLSXFormat = errors.New("intake: not a readable XLSX workbook; open it in Excel and save it again as .xlsx (Excel Workbook)")
-	// ErrXLSXTooLarge: the workbook exceeds one of the limits of XLSXConfig;
+	ErrFormat = errors.New("intake: not a readable XLSX workbook; open it in Excel and save it again as .xlsx (Excel Workbook)")
+	// ErrTooLarge: the workbook exceeds one of the limits of Config;
 	// the message names the field to raise.
-	ErrXLSXTooLarge = errors.New("intake: the workbook exceeds a limit of XLSXConfig; split it or raise the limit named here")
-	// ErrXLSXBomb: the workbook looks built to exhaust memory: a part that
+	ErrTooLarge = errors.New("intake: the workbook exceeds a limit of xlsx.Config; split it or raise the limit named here")
+	// ErrBomb: the workbook looks built to exhaust memory: a part that
 	// inflates far more than real spreadsheets do, or an XML document type
 	// declaration (Excel never writes one; it is how entity-expansion bombs
 	// work).
-	ErrXLSXBomb = errors.New("intake: the workbook looks like a decompression or XML bomb and was refused; if it is genuine, open it in Excel and save it again")
-	// ErrSheetNotFound: XLSXConfig.Sheet or SheetNumber names no worksheet.
-	ErrSheetNotFound = errors.New("intake: no such sheet in the workbook; list the sheets with ListSheets and set XLSXConfig.Sheet to one of them")
+	ErrBomb = errors.New("intake: the workbook looks like a decompression or XML bomb and was refused; if it is genuine, open it in Excel and save it again")
+	// ErrSheetNotFound: Config.Sheet or SheetNumber names no worksheet.
+	ErrSheetNotFound = errors.New("intake: no such sheet in the workbook; list the sheets with ListSheets and set xlsx.Config.Sheet to one of them")
 	// ErrSheetEmpty: the chosen sheet has no cell with a value (or the
 	// workbook has no visible worksheet).
-	ErrSheetEmpty = errors.New("intake: the sheet is empty; choose another sheet with XLSXConfig.Sheet")
+	ErrSheetEmpty = errors.New("intake: the sheet is empty; choose another sheet with xlsx.Config.Sheet")
 )
 
-// XLSXConfig configures an [XLSX] source. The zero value reads the first
+// Config configures a [Source]. The zero value reads the first
 // visible worksheet, with its first non-empty row as the header.
-type XLSXConfig struct {
+type Config struct {
 	// Name names the workbook in errors ([intake.RowError.File]) and
-	// [XLSX.Name]. Default: "" for NewXLSX, the path for OpenXLSX.
+	// [Source.Name]. Default: "" for New, the path for Open.
 	Name string
 	// Sheet is the name of the worksheet to read (compared ignoring case).
 	// Default: "" (see SheetNumber).
@@ -104,59 +118,59 @@ type XLSXConfig struct {
 	// Default: false.
 	KeepErrorCells bool
 	// MaxFileBytes bounds the workbook file. Default (0):
-	// DefaultXLSXMaxFileBytes (256 MiB); negative: unlimited. An encrypted
+	// DefaultMaxFileBytes (256 MiB); negative: unlimited. An encrypted
 	// workbook is decrypted in memory, so its size counts twice.
 	MaxFileBytes int64
 	// MaxUnzipBytes bounds the uncompressed bytes of the parts read. It is
 	// checked against the sizes the zip declares before anything is
 	// inflated, and again while inflating. Default (0):
-	// DefaultXLSXMaxUnzipBytes (1 GiB); negative: unlimited.
+	// DefaultMaxUnzipBytes (1 GiB); negative: unlimited.
 	MaxUnzipBytes int64
 	// MaxCompressionRatio bounds the ratio of uncompressed to compressed
-	// size of a part over 16 MiB; more is ErrXLSXBomb. Default (0):
-	// DefaultXLSXMaxCompressionRatio (200); negative: unchecked.
+	// size of a part over 16 MiB; more is ErrBomb. Default (0):
+	// DefaultMaxCompressionRatio (200); negative: unchecked.
 	MaxCompressionRatio int
 	// MaxRows bounds the data rows read (rejected rows included); more is
-	// a fatal ErrXLSXTooLarge. Default (0): DefaultXLSXMaxRows (1,048,576);
+	// a fatal ErrTooLarge. Default (0): DefaultMaxRows (1,048,576);
 	// negative: unlimited.
 	MaxRows int64
 	// MaxColumns bounds the column of any cell with a value; a cell further
-	// right is a fatal ErrXLSXTooLarge. Default: DefaultXLSXMaxColumns
+	// right is a fatal ErrTooLarge. Default: DefaultMaxColumns
 	// (16,384).
 	MaxColumns int
 	// MaxCellBytes bounds one cell's text. A longer inline or numeric cell
 	// rejects its row (cell_too_long); a longer shared string is a fatal
-	// ErrXLSXTooLarge when the table is loaded, since it could be
-	// referenced by every cell. Default: DefaultXLSXMaxCellBytes (128 KiB).
+	// ErrTooLarge when the table is loaded, since it could be
+	// referenced by every cell. Default: DefaultMaxCellBytes (128 KiB).
 	MaxCellBytes int
 	// MaxTotalCellBytes bounds the text of all cells read, each use of a
-	// shared string counted in full; more is a fatal ErrXLSXTooLarge. It
+	// shared string counted in full; more is a fatal ErrTooLarge. It
 	// stops a small table of long strings referenced by many cells from
 	// becoming gigabytes of records downstream. Default (0):
-	// DefaultXLSXMaxTotalCellBytes (1 GiB); negative: unlimited.
+	// DefaultMaxTotalCellBytes (1 GiB); negative: unlimited.
 	MaxTotalCellBytes int64
 	// MaxSharedStrings bounds the entries of the shared-string table.
-	// Default: DefaultXLSXMaxSharedStrings (16 Mi).
+	// Default: DefaultMaxSharedStrings (16 Mi).
 	MaxSharedStrings int
 	// MaxSharedStringBytes bounds the memory the shared-string table takes
 	// while the sheet is read: its text, 4 bytes of offset per string and
 	// its buffers (the text is held once, in chunks of 1 MiB or more). A
-	// larger table is a fatal ErrXLSXTooLarge. Default:
-	// DefaultXLSXMaxSharedStringBytes (128 MiB).
+	// larger table is a fatal ErrTooLarge. Default:
+	// DefaultMaxSharedStringBytes (128 MiB).
 	MaxSharedStringBytes int64
 }
 
 // validate checks cfg and fills in defaults.
-func (cfg *XLSXConfig) validate() error {
+func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.SheetNumber < 0 || cfg.HeaderRow < 0 {
-		errs = append(errs, errors.New("intake: XLSXConfig.SheetNumber and HeaderRow are 1-based and must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("intake: xlsx.Config.SheetNumber and HeaderRow are 1-based and must not be negative; use 0 for the default"))
 	}
 	if cfg.MaxColumns < 0 || cfg.MaxCellBytes < 0 || cfg.MaxSharedStrings < 0 || cfg.MaxSharedStringBytes < 0 {
-		errs = append(errs, errors.New("intake: XLSXConfig.MaxColumns, MaxCellBytes, MaxSharedStrings and MaxSharedStringBytes must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("intake: xlsx.Config.MaxColumns, MaxCellBytes, MaxSharedStrings and MaxSharedStringBytes must not be negative; use 0 for the default"))
 	}
-	if cfg.HeaderRow > DefaultXLSXMaxRows {
-		errs = append(errs, fmt.Errorf("intake: XLSXConfig.HeaderRow %d is beyond Excel's last row (%d)", cfg.HeaderRow, DefaultXLSXMaxRows))
+	if cfg.HeaderRow > DefaultMaxRows {
+		errs = append(errs, fmt.Errorf("intake: xlsx.Config.HeaderRow %d is beyond Excel's last row (%d)", cfg.HeaderRow, DefaultMaxRows))
 	}
 	def64 := func(v *int64, d int64) {
 		switch {
@@ -166,27 +180,27 @@ func (cfg *XLSXConfig) validate() error {
 			*v = noLimit
 		}
 	}
-	def64(&cfg.MaxFileBytes, DefaultXLSXMaxFileBytes)
-	def64(&cfg.MaxUnzipBytes, DefaultXLSXMaxUnzipBytes)
-	def64(&cfg.MaxRows, DefaultXLSXMaxRows)
-	def64(&cfg.MaxTotalCellBytes, DefaultXLSXMaxTotalCellBytes)
+	def64(&cfg.MaxFileBytes, DefaultMaxFileBytes)
+	def64(&cfg.MaxUnzipBytes, DefaultMaxUnzipBytes)
+	def64(&cfg.MaxRows, DefaultMaxRows)
+	def64(&cfg.MaxTotalCellBytes, DefaultMaxTotalCellBytes)
 	switch {
 	case cfg.MaxCompressionRatio == 0:
-		cfg.MaxCompressionRatio = DefaultXLSXMaxCompressionRatio
+		cfg.MaxCompressionRatio = DefaultMaxCompressionRatio
 	case cfg.MaxCompressionRatio < 0:
 		cfg.MaxCompressionRatio = noLimit
 	}
 	if cfg.MaxColumns == 0 {
-		cfg.MaxColumns = DefaultXLSXMaxColumns
+		cfg.MaxColumns = DefaultMaxColumns
 	}
 	if cfg.MaxCellBytes == 0 {
-		cfg.MaxCellBytes = DefaultXLSXMaxCellBytes
+		cfg.MaxCellBytes = DefaultMaxCellBytes
 	}
 	if cfg.MaxSharedStrings == 0 {
-		cfg.MaxSharedStrings = DefaultXLSXMaxSharedStrings
+		cfg.MaxSharedStrings = DefaultMaxSharedStrings
 	}
 	if cfg.MaxSharedStringBytes == 0 {
-		cfg.MaxSharedStringBytes = DefaultXLSXMaxSharedStringBytes
+		cfg.MaxSharedStringBytes = DefaultMaxSharedStringBytes
 	}
 	return errors.Join(errs...)
 }
@@ -221,7 +235,7 @@ type SheetInfo struct {
 	Name string
 	// Index is the sheet's 0-based position among all sheets of the
 	// workbook (hidden ones and chart sheets included);
-	// XLSXConfig.SheetNumber is Index+1.
+	// Config.SheetNumber is Index+1.
 	Index int
 	// State tells whether the sheet is visible, hidden or very hidden.
 	State SheetState
@@ -233,78 +247,14 @@ type SheetInfo struct {
 	Dimension string
 }
 
-// XLSX is a [Source] of the rows of one worksheet of an Excel workbook
-// (.xlsx, .xlsm, Strict or Transitional OOXML). It also implements
-// [Progresser] (bytes of the sheet's XML) and [Namer].
-//
-// Reading: the worksheet is streamed, one row in memory at a time, with
-// encoding/xml's tokenizer; the workbook's sheet list, date system, cell
-// styles and shared strings are read when the source is opened.
-// excelize (github.com/xuri/excelize/v2) decrypts password-protected
-// workbooks. Its Rows iterator is not used for reading, because its Columns
-// give neither a cell's type nor its style (no way to tell a date from a
-// number or TRUE from 1 in raw mode), it ignores XML syntax errors (a broken
-// or hostile sheet ends early without error) and it inflates every part of
-// the zip when the workbook is opened.
-//
-// Cells become text the mapping's default parsing reads:
-//
-//   - shared strings, inline strings and rich text as their text (phonetic
-//     runs left out, _xHHHH_ escapes decoded, white space kept);
-//   - numbers as stored: an integer exactly as written (a 13-digit phone or
-//     id stays exact), any other number rounded to Excel's 15 significant
-//     digits and written without exponent (0.30000000000000004 is 0.3,
-//     1E-3 is 0.001); display formats (thousands separators, percent,
-//     currency) are not applied;
-//   - a number whose format is a date or time, in the 1900 or the 1904 date
-//     system as the workbook says: "yyyy-MM-dd" for a date format,
-//     "yyyy-MM-dd HH:mm:ss" for a date-and-time format, "HH:mm:ss" for a
-//     time format, "H:mm:ss" in whole hours for an elapsed format
-//     ([h]:mm:ss); seconds are rounded; Excel's phantom 1900-02-29 (serial
-//     60) reads as 1900-02-29; ISO dates stored as text cells (t="d") are
-//     rendered the same way;
-//   - booleans as "true" and "false";
-//   - a formula as its cached value (the result Excel saved); a formula
-//     never calculated reads as an empty cell;
-//   - an error value (#N/A, #DIV/0!, ...) rejects its row with
-//     [CodeCellError], the error text being the cell's value, unless
-//     XLSXConfig.KeepErrorCells keeps it as plain text;
-//   - a merged range's value is in its top-left cell only; its other cells
-//     are empty, as Excel stores them and as a formula referring to them
-//     sees them.
-//
-// Rows: Row.Line is the row's number in the sheet (1-based, as Excel
-// shows). Rows without a value are skipped. The header is the first row with
-// a value (or XLSXConfig.HeaderRow; rows above it are skipped), trimmed,
-// with trailing empty cells dropped; names equal ignoring case are
-// [ErrDuplicateHeader]. Columns count from A, so a table that starts in
-// column B has an unnamed empty first column. Every data row has exactly
-// the header's width: shorter rows are padded with empty cells, and a value
-// right of the header's last column rejects the row with wrong_field_count
-// (the row's cells within the header come with the error). Hidden rows and
-// columns are read like the others.
-//
-// Sheets: by name (XLSXConfig.Sheet), by position (SheetNumber), or by
-// default the first visible worksheet: hidden sheets, very hidden sheets and
-// chart sheets are listed by [ListSheets] but never chosen by default.
-//
-// Safety: see [XLSXConfig] for the limits. The zip's declared sizes are
-// checked before anything is inflated (MaxUnzipBytes, MaxCompressionRatio),
-// and the bytes actually inflated are counted again, so that a zip lying
-// about its sizes is refused ([ErrXLSXBomb]); an XML part with a document
-// type declaration is refused ([ErrXLSXBomb]: Excel never writes one, and it
-// is how entity-expansion bombs work); a shared string longer than
-// MaxCellBytes, or a text node longer than about 6 times MaxCellBytes in any
-// part, is refused before it is buffered; MaxTotalCellBytes bounds the text
-// handed out, each use of a shared string counted in full, so a small table
-// of long strings referenced by many cells cannot become gigabytes. An
-// encrypted workbook is [ErrPasswordProtected] unless XLSXConfig.Password
-// opens it; a legacy .xls is [ErrXLSXFormat].
-//
-// Like every Source, an XLSX is used by one goroutine at a time, except
-// Progress, which may be called from any goroutine.
-type XLSX struct {
-	cfg    XLSXConfig
+// Source is a [connector.Source] of the rows of one worksheet of a
+// workbook; the package documentation says how it reads cells, rows and
+// sheets, and what it refuses. It also implements [connector.Progresser]
+// (bytes of the sheet's XML), [connector.Namer] and [connector.Describer].
+// Like every connector.Source, a Source is used by one goroutine at a time,
+// except Progress, which may be called from any goroutine.
+type Source struct {
+	cfg    Config
 	closer io.Closer
 	pkg    *xlsxPackage
 	sheet  SheetInfo
@@ -330,12 +280,12 @@ type pendingRow struct {
 	issue *rowIssue
 }
 
-// OpenXLSX opens the workbook at path and prepares to read one worksheet
-// of it (XLSXConfig.Sheet, SheetNumber, or the first visible one). It reads
+// Open opens the workbook at path and prepares to read one worksheet
+// of it (Config.Sheet, SheetNumber, or the first visible one). It reads
 // the workbook's structure, styles and shared strings now, so most fatal
 // errors (password, limits, bombs, a missing sheet) come from here; the
 // rows are read by Read. The source closes the file on Close.
-func OpenXLSX(path string, cfg XLSXConfig) (*XLSX, error) {
+func Open(path string, cfg Config) (*Source, error) {
 	if cfg.Name == "" {
 		cfg.Name = path
 	}
@@ -351,7 +301,7 @@ func OpenXLSX(path string, cfg XLSXConfig) (*XLSX, error) {
 		f.Close()
 		return nil, err
 	}
-	x, err := NewXLSX(f, st.Size(), cfg)
+	x, err := New(f, st.Size(), cfg)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -360,18 +310,18 @@ func OpenXLSX(path string, cfg XLSXConfig) (*XLSX, error) {
 	return x, nil
 }
 
-// NewXLSX prepares to read one worksheet of the workbook in r, which holds
-// size bytes. Like OpenXLSX it reads the workbook's structure, styles and
+// New prepares to read one worksheet of the workbook in r, which holds
+// size bytes. Like Open it reads the workbook's structure, styles and
 // shared strings now; r must stay readable until Close, which does not
 // close it.
-func NewXLSX(r io.ReaderAt, size int64, cfg XLSXConfig) (*XLSX, error) {
+func New(r io.ReaderAt, size int64, cfg Config) (*Source, error) {
 	if r == nil {
-		return nil, errors.New("intake: NewXLSX needs a non-nil io.ReaderAt")
+		return nil, errors.New("intake: xlsx.New needs a non-nil io.ReaderAt")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	x := &XLSX{cfg: cfg}
+	x := &Source{cfg: cfg}
 	pkg, err := openXLSXPackage(r, size, &x.cfg)
 	if err != nil {
 		return nil, x.fatal(err, 0)
@@ -392,10 +342,46 @@ func NewXLSX(r io.ReaderAt, size int64, cfg XLSXConfig) (*XLSX, error) {
 	return x, nil
 }
 
+// Register makes reg read workbooks: [connector.Registry.OpenSource] opens
+// a file of format XLSX (by SourceConfig.Format, or by its .xlsx or .xlsm
+// name) as a [Source]. cfg applies to every workbook, except its
+// Name, Sheet, SheetNumber, HeaderRow, NoHeader and Password, which each
+// OpenSource call gives (the file's name and SourceConfig.Workbook). A File
+// that cannot be read at random is copied first ([connector.RandomAccess]:
+// SourceConfig.MaxSpoolBytes and TempDir). Register checks cfg now, and
+// fails when reg already reads XLSX.
+func Register(reg *connector.Registry, cfg Config) error {
+	probe := cfg
+	if err := probe.validate(); err != nil {
+		return err
+	}
+	return reg.RegisterFormat(connector.FormatXLSX, func(_ context.Context, f connector.File, name string, sc connector.SourceConfig) (connector.Source, error) {
+		c := cfg
+		w := sc.Workbook
+		c.Name, c.Sheet, c.SheetNumber, c.HeaderRow, c.NoHeader, c.Password = name, w.Sheet, w.SheetNumber, w.HeaderRow, w.NoHeader, w.Password
+		ra, size, release, err := connector.RandomAccess(f, sc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		x, err := New(ra, size, c)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		x.closer = closerFunc(release)
+		return x, nil
+	})
+}
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
 // ListSheets lists the sheets of the workbook at path, in workbook order,
 // hidden and chart sheets included. Only cfg.Password and the limits of
 // cfg are used.
-func ListSheets(path string, cfg XLSXConfig) ([]SheetInfo, error) {
+func ListSheets(path string, cfg Config) ([]SheetInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("intake: open XLSX file: %w", err)
@@ -412,9 +398,9 @@ func ListSheets(path string, cfg XLSXConfig) ([]SheetInfo, error) {
 }
 
 // ListSheetsReader is [ListSheets] for a workbook held in r (size bytes).
-func ListSheetsReader(r io.ReaderAt, size int64, cfg XLSXConfig) ([]SheetInfo, error) {
+func ListSheetsReader(r io.ReaderAt, size int64, cfg Config) ([]SheetInfo, error) {
 	if r == nil {
-		return nil, errors.New("intake: ListSheetsReader needs a non-nil io.ReaderAt")
+		return nil, errors.New("intake: xlsx.ListSheetsReader needs a non-nil io.ReaderAt")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -436,34 +422,35 @@ func ListSheetsReader(r io.ReaderAt, size int64, cfg XLSXConfig) ([]SheetInfo, e
 	return out, nil
 }
 
-// Name returns the source's name: XLSXConfig.Name, or the path given to
-// OpenXLSX. It implements [Namer].
-func (x *XLSX) Name() string { return x.cfg.Name }
+// Name returns the source's name: Config.Name, the path given to Open, or
+// the name of the file opened through a registry. It implements
+// [connector.Namer].
+func (x *Source) Name() string { return x.cfg.Name }
 
 // Describe returns the format "xlsx"; a workbook has no encoding or
-// delimiter to report. It implements [Describer].
-func (x *XLSX) Describe() Dialect { return Dialect{Format: "xlsx"} }
+// delimiter to report. It implements [connector.Describer].
+func (x *Source) Describe() connector.Dialect { return connector.Dialect{Format: "xlsx"} }
 
 // Sheet returns the worksheet being read.
-func (x *XLSX) Sheet() SheetInfo { return x.sheet }
+func (x *Source) Sheet() SheetInfo { return x.sheet }
 
 // Sheets returns every sheet of the workbook, as [ListSheets] does but
 // without Dimension. The caller must not modify the slice.
-func (x *XLSX) Sheets() []SheetInfo { return x.sheets }
+func (x *Source) Sheets() []SheetInfo { return x.sheets }
 
 // Progress returns the bytes of the sheet's XML read so far (uncompressed,
 // including read-ahead of a buffer) and its total uncompressed size as the
-// zip declares it. It implements [Progresser] and is safe to call from any
+// zip declares it. It implements [connector.Progresser] and is safe to call from any
 // goroutine.
-func (x *XLSX) Progress() (read, total int64) {
+func (x *Source) Progress() (read, total int64) {
 	return x.progress.Load(), x.pkg.sheetSize(x.sheet.Index)
 }
 
 // Header returns the header row's cells, trimmed of surrounding white space,
-// or nil with XLSXConfig.NoHeader. The first call reads the sheet up to its
-// header row and returns its fatal errors (ErrSheetEmpty, ErrMissingHeader,
-// ErrDuplicateHeader, limits). The caller must not modify the slice.
-func (x *XLSX) Header(ctx context.Context) ([]string, error) {
+// or nil with Config.NoHeader. The first call reads the sheet up to its
+// header row and returns its fatal errors (ErrSheetEmpty, connector.ErrMissingHeader,
+// connector.ErrDuplicateHeader, limits). The caller must not modify the slice.
+func (x *Source) Header(ctx context.Context) ([]string, error) {
 	if err := x.begin(ctx); err != nil {
 		if err == io.EOF {
 			return x.header, nil
@@ -480,7 +467,7 @@ func (x *XLSX) Header(ctx context.Context) ([]string, error) {
 // wrong_field_count, cell_error, cell_too_long) and the next Read goes on;
 // any other error is fatal and returned again by later calls. Read checks
 // ctx every 256 rows.
-func (x *XLSX) Read(ctx context.Context) (intake.Row, error) {
+func (x *Source) Read(ctx context.Context) (intake.Row, error) {
 	if err := x.begin(ctx); err != nil {
 		return intake.Row{}, err
 	}
@@ -502,7 +489,7 @@ func (x *XLSX) Read(ctx context.Context) (intake.Row, error) {
 	}
 	x.rows++
 	if x.cfg.MaxRows != noLimit && x.rows > x.cfg.MaxRows {
-		x.err = x.fatal(fmt.Errorf("%w: more than XLSXConfig.MaxRows (%d) data rows", ErrXLSXTooLarge, x.cfg.MaxRows), p.num)
+		x.err = x.fatal(fmt.Errorf("%w: more than xlsx.Config.MaxRows (%d) data rows", ErrTooLarge, x.cfg.MaxRows), p.num)
 		return intake.Row{}, x.err
 	}
 	row := intake.Row{Line: p.num, Cells: p.cells}
@@ -512,15 +499,16 @@ func (x *XLSX) Read(ctx context.Context) (intake.Row, error) {
 	return row, nil
 }
 
-// Close releases the source: the shared strings, and the file opened by
-// OpenXLSX (the reader given to NewXLSX is not closed). Later calls to Header
-// or Read return ErrClosed. Close is safe to call twice.
-func (x *XLSX) Close() error {
+// Close releases the source: the shared strings, the file opened by Open,
+// and the temporary copy of a workbook opened through a registry (the
+// reader given to New is not closed). Later calls to Header or Read return
+// [connector.ErrClosed]. Close is safe to call twice.
+func (x *Source) Close() error {
 	if x.closed {
 		return nil
 	}
 	x.closed = true
-	x.err = ErrClosed
+	x.err = connector.ErrClosed
 	var err error
 	if x.sr != nil {
 		err = x.sr.close()
@@ -539,7 +527,7 @@ func (x *XLSX) Close() error {
 
 // begin opens the sheet and reads up to the header once; it returns the
 // sticky error, io.EOF included.
-func (x *XLSX) begin(ctx context.Context) error {
+func (x *Source) begin(ctx context.Context) error {
 	if x.err != nil {
 		return x.err
 	}
@@ -557,7 +545,7 @@ func (x *XLSX) begin(ctx context.Context) error {
 	return nil
 }
 
-func (x *XLSX) start() error {
+func (x *Source) start() error {
 	sr, err := x.pkg.openSheet(x.sheet.Index, &x.progress)
 	if err != nil {
 		return x.fatal(err, 0)
@@ -572,7 +560,7 @@ func (x *XLSX) start() error {
 		num, cells, issue, err := sr.next()
 		if err == io.EOF {
 			if x.cfg.HeaderRow > 0 && !x.cfg.NoHeader {
-				return x.fatal(fmt.Errorf("%w: the sheet has no cells in row %d or below; set XLSXConfig.HeaderRow to the row that names the columns", ErrMissingHeader, x.cfg.HeaderRow), 0)
+				return x.fatal(fmt.Errorf("%w: the sheet has no cells in row %d or below; set xlsx.Config.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), 0)
 			}
 			return x.fatal(ErrSheetEmpty, 0)
 		}
@@ -587,16 +575,16 @@ func (x *XLSX) start() error {
 			return nil
 		}
 		if x.cfg.HeaderRow > 0 && num != x.cfg.HeaderRow {
-			return x.fatal(fmt.Errorf("%w: row %d is empty; set XLSXConfig.HeaderRow to the row that names the columns", ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
+			return x.fatal(fmt.Errorf("%w: row %d is empty; set xlsx.Config.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
 		}
 		if issue != nil && issue.code != CodeCellError {
-			return x.fatal(fmt.Errorf("intake: the header row cannot be read (set XLSXConfig.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
+			return x.fatal(fmt.Errorf("intake: the header row cannot be read (set xlsx.Config.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
 		}
 		return x.setHeader(num, cells)
 	}
 }
 
-func (x *XLSX) setHeader(num int, cells []string) error {
+func (x *Source) setHeader(num int, cells []string) error {
 	for i, s := range cells {
 		cells[i] = strings.TrimSpace(s)
 	}
@@ -605,7 +593,7 @@ func (x *XLSX) setHeader(num int, cells []string) error {
 		last--
 	}
 	cells = cells[:last]
-	if err := duplicateHeaders(cells); err != nil {
+	if err := connector.CheckHeader(cells); err != nil {
 		return x.fatal(err, num)
 	}
 	x.header, x.cols, x.width = cells, cells, len(cells)
@@ -614,7 +602,7 @@ func (x *XLSX) setHeader(num int, cells []string) error {
 }
 
 // column returns the RowError.Column name of the 0-based cell i.
-func (x *XLSX) column(i int) string {
+func (x *Source) column(i int) string {
 	if i < 0 {
 		return ""
 	}
@@ -624,12 +612,12 @@ func (x *XLSX) column(i int) string {
 	return "#" + strconv.Itoa(i+1)
 }
 
-func (x *XLSX) rowError(line int, is *rowIssue) *intake.RowError {
+func (x *Source) rowError(line int, is *rowIssue) *intake.RowError {
 	return &intake.RowError{File: x.cfg.Name, Line: line, Column: x.column(is.col), Code: is.code, Message: is.msg}
 }
 
 // fatal wraps err with the source's name and sheet row; io.EOF stays io.EOF.
-func (x *XLSX) fatal(err error, line int) error {
+func (x *Source) fatal(err error, line int) error {
 	if err == io.EOF {
 		return err
 	}

@@ -1,4 +1,4 @@
-package connector
+package xlsx
 
 import (
 	"encoding/xml"
@@ -26,7 +26,7 @@ const (
 // are never copied either.
 //
 // cost is the memory the table takes, headers and spare capacity included;
-// it is what XLSXConfig.MaxSharedStringBytes bounds.
+// it is what Config.MaxSharedStringBytes bounds.
 type sstTable struct {
 	bits   uint       // log2 of a chunk's virtual size; a chunk holds less
 	chunks []string   // the sealed chunks
@@ -71,13 +71,13 @@ func (t *sstTable) cost() int64 {
 func (t *sstTable) add(s []byte) error {
 	size := 1 << t.bits
 	if len(s) >= size {
-		return fmt.Errorf("%w: shared string %d has %d bytes, more than XLSXConfig.MaxCellBytes", ErrXLSXTooLarge, t.n, len(s))
+		return fmt.Errorf("%w: shared string %d has %d bytes, more than xlsx.Config.MaxCellBytes", ErrTooLarge, t.n, len(s))
 	}
 	if len(t.cur)+len(s) >= size {
 		t.seal()
 	}
 	if len(t.chunks) >= 1<<(32-t.bits) {
-		return fmt.Errorf("%w: the shared strings hold more than 4 GiB", ErrXLSXTooLarge)
+		return fmt.Errorf("%w: the shared strings hold more than 4 GiB", ErrTooLarge)
 	}
 	if need := len(t.cur) + len(s); need > cap(t.cur) {
 		// Double, within the chunk and, when possible, within the limit.
@@ -159,7 +159,7 @@ func (t *sstTable) get(i int) (string, bool) {
 // than cfg.MaxSharedStrings entries, and a table that takes more than
 // cfg.MaxSharedStringBytes of memory (text, offsets and headers: see
 // [sstTable.cost]).
-func parseSharedStrings(r io.Reader, part string, cfg *XLSXConfig) (*sstTable, error) {
+func parseSharedStrings(r io.Reader, part string, cfg *Config) (*sstTable, error) {
 	t := newSSTTable(cfg.MaxCellBytes, cfg.MaxSharedStringBytes)
 	xs := newXMLStream(r, part)
 	var (
@@ -203,7 +203,7 @@ func parseSharedStrings(r io.Reader, part string, cfg *XLSXConfig) (*sstTable, e
 		case xml.CharData:
 			if inT && skip == 0 {
 				if len(scratch)+len(e) > 2*cfg.MaxCellBytes+64 {
-					return nil, fmt.Errorf("%w: shared string %d is longer than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, t.n, cfg.MaxCellBytes)
+					return nil, fmt.Errorf("%w: shared string %d is longer than xlsx.Config.MaxCellBytes (%d): it could be copied into every cell", ErrTooLarge, t.n, cfg.MaxCellBytes)
 				}
 				scratch = append(scratch, e...)
 			}
@@ -214,18 +214,18 @@ func parseSharedStrings(r io.Reader, part string, cfg *XLSXConfig) (*sstTable, e
 }
 
 // addSharedString checks s and the table's limits and adds s.
-func addSharedString(t *sstTable, s []byte, cfg *XLSXConfig) error {
+func addSharedString(t *sstTable, s []byte, cfg *Config) error {
 	if len(s) > cfg.MaxCellBytes {
-		return fmt.Errorf("%w: shared string %d has %d bytes, more than XLSXConfig.MaxCellBytes (%d): it could be copied into every cell", ErrXLSXTooLarge, t.n, len(s), cfg.MaxCellBytes)
+		return fmt.Errorf("%w: shared string %d has %d bytes, more than xlsx.Config.MaxCellBytes (%d): it could be copied into every cell", ErrTooLarge, t.n, len(s), cfg.MaxCellBytes)
 	}
 	if t.n >= cfg.MaxSharedStrings {
-		return fmt.Errorf("%w: more than XLSXConfig.MaxSharedStrings (%d) shared strings", ErrXLSXTooLarge, cfg.MaxSharedStrings)
+		return fmt.Errorf("%w: more than xlsx.Config.MaxSharedStrings (%d) shared strings", ErrTooLarge, cfg.MaxSharedStrings)
 	}
 	if err := t.add(s); err != nil {
 		return err
 	}
 	if c := t.cost(); c > cfg.MaxSharedStringBytes {
-		return fmt.Errorf("%w: the shared strings take more than XLSXConfig.MaxSharedStringBytes (%d) bytes of memory at string %d (%d bytes: their text, 4 bytes of offset each and the buffers)", ErrXLSXTooLarge, cfg.MaxSharedStringBytes, t.n, c)
+		return fmt.Errorf("%w: the shared strings take more than xlsx.Config.MaxSharedStringBytes (%d) bytes of memory at string %d (%d bytes: their text, 4 bytes of offset each and the buffers)", ErrTooLarge, cfg.MaxSharedStringBytes, t.n, c)
 	}
 	return nil
 }
