@@ -312,12 +312,17 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 		}
 		views[i] = lv
 	}
-	// Views again: ensuring one schema can replace the table of another.
+	// Views again: ensuring one schema can replace the table of another,
+	// and the table may then need altering again for an earlier schema,
+	// which can fail as the first alter could.
 	last = nil
 	for i, op := range batch {
 		if op.Record.Schema != last {
 			last = op.Record.Schema
-			lv, _ = p.ensureLocked(ctx, last)
+			var err error
+			if lv, err = p.ensureLocked(ctx, last); err != nil {
+				return nil, ops.RecordError(op, err)
+			}
 		}
 		views[i] = lv
 	}
