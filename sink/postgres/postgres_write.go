@@ -280,6 +280,19 @@ func (p *Store) analyze(ctx context.Context, t *pgTable) error {
 	return tx.Commit(ctx)
 }
 
+// pgBatch is one attempt of tryWrite at a batch: the ops, the tables they
+// write, the transaction, and what its phases hand on to the next. Its
+// methods are the phases, in the order tryWrite runs them.
+type pgBatch struct {
+	p        *Store
+	batch    []*sink.Op
+	cp       *sink.Checkpoint         // stored with the batch, or nil
+	views    []*pgView                // the view of each op's schema
+	tabs     []*pgBatchTable          // the tables the batch touches, in order of first use
+	byObject map[string]*pgBatchTable // tabs by object type
+	unlinks  ops.Unlinks              // the targets of the ops with Unlink; nil when none unlinks
+}
+
 // tryWrite runs the batch in one transaction and returns the outcomes.
 // The caller holds wmu.
 func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (out []intake.Outcome, err error) {
@@ -288,103 +301,20 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 			guard.Clear(batch)
 		}
 	}()
-	// The key columns that Op.Unique looks keys up in.
-	schemas, specs := guard.Specs(batch)
-	for i, spec := range specs {
-		v, err := p.ensureLocked(ctx, schemas[i])
-		if err == nil && v.t.key(spec) == nil {
-			err = p.addKeyLocked(ctx, v.t, spec)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
-		}
+	w := &pgBatch{p: p, batch: batch, cp: cp}
+	if err := w.ensureKeys(ctx); err != nil {
+		return nil, err
 	}
-	views := make([]*pgView, len(batch))
-	var last *intake.Schema
-	var lv *pgView
-	for i, op := range batch {
-		if op.Record.Schema != last {
-			last = op.Record.Schema
-			var err error
-			if lv, err = p.ensureLocked(ctx, last); err != nil {
-				return nil, ops.RecordError(op, err)
-			}
-		}
-		views[i] = lv
+	if err := w.takeViews(ctx); err != nil {
+		return nil, err
 	}
-	// Views again: ensuring one schema can replace the table of another,
-	// and the table may then need altering again for an earlier schema,
-	// which can fail as the first alter could.
-	last = nil
-	for i, op := range batch {
-		if op.Record.Schema != last {
-			last = op.Record.Schema
-			var err error
-			if lv, err = p.ensureLocked(ctx, last); err != nil {
-				return nil, ops.RecordError(op, err)
-			}
-		}
-		views[i] = lv
+	if err := w.planTables(); err != nil {
+		return nil, err
 	}
-
-	// The tables of the batch, and the stored rows it needs: those of
-	// every id an op other than a create names (a create of a stored id
-	// then fails at once, even when a delete later in the batch would
-	// keep the row from being written).
-	var tabs []*pgBatchTable
-	byObject := map[string]*pgBatchTable{}
-	fetched := map[stateKey]bool{}
-	var u ops.Unlinks
-	for _, op := range batch {
-		u.Add(op)
+	if err := w.addLinkTables(ctx); err != nil {
+		return nil, err
 	}
-	for i, op := range batch {
-		t := views[i].t
-		bt := byObject[t.object]
-		if bt == nil {
-			bt = &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
-			byObject[t.object] = bt
-			tabs = append(tabs, bt)
-		}
-		if op.Kind == sink.OpCreate {
-			if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", sink.ErrInvalidOp, op.Record.ID, t.name))
-			}
-			continue
-		}
-		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
-			fetched[k] = true
-			bt.fetch = append(bt.fetch, op.Record.ID)
-		}
-	}
-
-	// With unlinks, the tables that may hold links to the targets join
-	// the batch, and every schema is checked: another process may have
-	// added a table with links.
-	if u != nil {
-		p.mu.RLock()
-		var more []*pgTable
-		for object, t := range p.tables {
-			if byObject[object] == nil && len(u.Fields(t.store)) > 0 {
-				more = append(more, t)
-			}
-		}
-		p.mu.RUnlock()
-		slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
-		for _, t := range more {
-			if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
-				v, err := p.ensureLocked(ctx, t.store)
-				if err != nil {
-					return nil, err
-				}
-				t = v.t
-			}
-			bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
-			byObject[t.object] = bt
-			tabs = append(tabs, bt)
-		}
-	}
-
+	views, tabs, byObject, u := w.views, w.tabs, w.byObject, w.unlinks
 	tx, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -724,6 +654,112 @@ ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDE
 		return nil, err
 	}
 	return out, nil
+}
+
+// ensureKeys adds the key columns that Op.Unique looks keys up in.
+func (w *pgBatch) ensureKeys(ctx context.Context) error {
+	schemas, specs := guard.Specs(w.batch)
+	for i, spec := range specs {
+		v, err := w.p.ensureLocked(ctx, schemas[i])
+		if err == nil && v.t.key(spec) == nil {
+			err = w.p.addKeyLocked(ctx, v.t, spec)
+		}
+		if err != nil {
+			return fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
+		}
+	}
+	return nil
+}
+
+// takeViews takes the view of each op's schema, creating or altering its
+// table. It takes them twice: ensuring one schema can replace the table
+// that the view of an earlier one was taken on, and that table may then
+// need altering again, which can fail as the first alter could.
+func (w *pgBatch) takeViews(ctx context.Context) error {
+	w.views = make([]*pgView, len(w.batch))
+	for range 2 {
+		var last *intake.Schema
+		var lv *pgView
+		for i, op := range w.batch {
+			if op.Record.Schema != last {
+				last = op.Record.Schema
+				var err error
+				if lv, err = w.p.ensureLocked(ctx, last); err != nil {
+					return ops.RecordError(op, err)
+				}
+			}
+			w.views[i] = lv
+		}
+	}
+	return nil
+}
+
+// planTables gathers the tables of the batch, and the stored rows it
+// needs: those of every id an op other than a create names (a create of
+// a stored id then fails at once, even when a delete later in the batch
+// would keep the row from being written). A create's id that the table's
+// uuid id column cannot hold fails the batch here.
+func (w *pgBatch) planTables() error {
+	w.byObject = map[string]*pgBatchTable{}
+	for _, op := range w.batch {
+		w.unlinks.Add(op)
+	}
+	fetched := map[stateKey]bool{}
+	for i, op := range w.batch {
+		t := w.views[i].t
+		bt := w.byObject[t.object]
+		if bt == nil {
+			bt = w.addTable(t)
+		}
+		if op.Kind == sink.OpCreate {
+			if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
+				return ops.RecordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", sink.ErrInvalidOp, op.Record.ID, t.name))
+			}
+			continue
+		}
+		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
+			fetched[k] = true
+			bt.fetch = append(bt.fetch, op.Record.ID)
+		}
+	}
+	return nil
+}
+
+// addTable adds t to the tables of the batch.
+func (w *pgBatch) addTable(t *pgTable) *pgBatchTable {
+	bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+	w.byObject[t.object] = bt
+	w.tabs = append(w.tabs, bt)
+	return bt
+}
+
+// addLinkTables adds, when ops unlink, the tables that may hold links to
+// their targets, by object type; lockAndFetch then checks every schema:
+// another process may have added a table with links.
+func (w *pgBatch) addLinkTables(ctx context.Context) error {
+	if w.unlinks == nil {
+		return nil
+	}
+	w.p.mu.RLock()
+	var more []*pgTable
+	for object, t := range w.p.tables {
+		if w.byObject[object] == nil && len(w.unlinks.Fields(t.store)) > 0 {
+			more = append(more, t)
+		}
+	}
+	w.p.mu.RUnlock()
+	slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
+	for _, t := range more {
+		if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
+			v, err := w.p.ensureLocked(ctx, t.store)
+			if err != nil {
+				return err
+			}
+			t = v.t
+		}
+		w.addTable(t)
+	}
+	return nil
 }
 
 // findDuplicate returns the RecordError of the first create of the batch
