@@ -291,6 +291,8 @@ type pgBatch struct {
 	tabs     []*pgBatchTable          // the tables the batch touches, in order of first use
 	byObject map[string]*pgBatchTable // tabs by object type
 	unlinks  ops.Unlinks              // the targets of the ops with Unlink; nil when none unlinks
+	tx       pgx.Tx
+	guards   int // the statements that lock the keys of Op.Unique
 }
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
@@ -314,74 +316,19 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	if err := w.addLinkTables(ctx); err != nil {
 		return nil, err
 	}
-	views, tabs, byObject, u := w.views, w.tabs, w.byObject, w.unlinks
 	tx, err := p.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
-
-	// One round trip: the versions of the tables' schemas (locked against
-	// schema changes until commit) and the stored rows (locked against
-	// other writers).
-	b := &pgx.Batch{}
-	objects := make([]string, len(tabs))
-	for i, bt := range tabs {
-		objects[i] = bt.t.object
-	}
-	if p.cfg.AsyncCommit {
-		b.Queue(`SET LOCAL synchronous_commit = off`)
-	}
-	guards := queueGuardLocks(b, batch, views)
-	if u != nil {
-		b.Queue(`SELECT object, version FROM ` + p.schemaTable + ` FOR SHARE`)
-	} else {
-		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
-	}
-	// Rows are locked in one order that every process and batch follows —
-	// tables by name, then ids in byte order (chunk after chunk, and
-	// within a chunk by ORDER BY, under which FOR UPDATE locks) — so that
-	// two writers whose batches share rows wait for each other instead of
-	// deadlocking.
-	lockOrder := slices.Clone(tabs)
-	slices.SortFunc(lockOrder, func(a, b *pgBatchTable) int { return strings.Compare(a.t.name, b.t.name) })
-	for _, bt := range lockOrder {
-		ids := sortedIDs(bt.t.idType, bt.fetch)
-		order := bt.t.idCol + ` COLLATE "C"`
-		if bt.t.idType == "uuid" {
-			order = bt.t.idCol
-		}
-		for c := range slices.Chunk(ids, pgChunk) {
-			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) ORDER BY `+order+` FOR UPDATE`, c)
-			bt.reads++
-		}
-	}
-	br := tx.SendBatch(ctx, b)
-	n := guards
-	if p.cfg.AsyncCommit {
-		n++
-	}
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
-	}
-	if err := p.readPrefetch(br, lockOrder, u != nil); err != nil {
-		br.Close()
+	w.tx = tx
+	if err := w.lockAndFetch(ctx); err != nil {
 		return nil, err
 	}
-	if err := br.Close(); err != nil {
+	if err := w.holdTakenKeys(ctx); err != nil {
 		return nil, err
 	}
-	// Creates whose keys another writer committed meanwhile are held.
-	if guards > 0 {
-		if _, err := guard.Creates(batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-			return pgFindKeys(ctx, tx, byObject[s.Object()].t, spec, keys)
-		}); err != nil {
-			return nil, err
-		}
-	}
+	views, tabs, byObject, u := w.views, w.tabs, w.byObject, w.unlinks
 
 	// Apply the ops in order.
 	out = make([]intake.Outcome, len(batch))
@@ -541,7 +488,7 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	// into a temporary table and applied with one INSERT and one UPDATE
 	// per table.
 	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	type sent struct {
 		bt              *pgBatchTable
 		creates, writes int
@@ -760,6 +707,81 @@ func (w *pgBatch) addLinkTables(ctx context.Context) error {
 		w.addTable(t)
 	}
 	return nil
+}
+
+// lockAndFetch sends one round trip: synchronous_commit off for the
+// transaction when Config.AsyncCommit says so, the advisory locks of the
+// keys that Op.Unique guards, the versions of the tables' schemas (locked
+// against schema changes until commit) and the stored rows (locked
+// against other writers). A schema another process changed ends the
+// attempt with errSchemaMoved.
+func (w *pgBatch) lockAndFetch(ctx context.Context) error {
+	b := &pgx.Batch{}
+	if w.p.cfg.AsyncCommit {
+		b.Queue(`SET LOCAL synchronous_commit = off`)
+	}
+	w.guards = queueGuardLocks(b, w.batch, w.views)
+	if w.unlinks != nil {
+		b.Queue(`SELECT object, version FROM ` + w.p.schemaTable + ` FOR SHARE`)
+	} else {
+		objects := make([]string, len(w.tabs))
+		for i, bt := range w.tabs {
+			objects[i] = bt.t.object
+		}
+		b.Queue(`SELECT object, version FROM `+w.p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+	}
+	lockOrder := w.queueFetches(b)
+	br := w.tx.SendBatch(ctx, b)
+	n := w.guards
+	if w.p.cfg.AsyncCommit {
+		n++
+	}
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := w.p.readPrefetch(br, lockOrder, w.unlinks != nil); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+// queueFetches queues the reads, FOR UPDATE, of the stored rows the batch
+// needs, and returns the tables in the order it queued them. Rows are
+// locked in one order that every process and batch follows — tables by
+// name, then ids in byte order (chunk after chunk, and within a chunk by
+// ORDER BY, under which FOR UPDATE locks) — so that two writers whose
+// batches share rows wait for each other instead of deadlocking.
+func (w *pgBatch) queueFetches(b *pgx.Batch) []*pgBatchTable {
+	lockOrder := slices.Clone(w.tabs)
+	slices.SortFunc(lockOrder, func(a, b *pgBatchTable) int { return strings.Compare(a.t.name, b.t.name) })
+	for _, bt := range lockOrder {
+		ids := sortedIDs(bt.t.idType, bt.fetch)
+		order := bt.t.idCol + ` COLLATE "C"`
+		if bt.t.idType == "uuid" {
+			order = bt.t.idCol
+		}
+		for c := range slices.Chunk(ids, pgChunk) {
+			b.Queue(`SELECT `+bt.t.selectList()+` FROM `+bt.t.name+` WHERE `+bt.t.idCol+` = ANY($1::`+bt.t.idType+`[]) ORDER BY `+order+` FOR UPDATE`, c)
+			bt.reads++
+		}
+	}
+	return lockOrder
+}
+
+// holdTakenKeys holds the creates whose keys another writer committed
+// while the batch waited for the keys' locks (see [sink.Op.Unique]).
+func (w *pgBatch) holdTakenKeys(ctx context.Context) error {
+	if w.guards == 0 {
+		return nil
+	}
+	_, err := guard.Creates(w.batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+		return pgFindKeys(ctx, w.tx, w.byObject[s.Object()].t, spec, keys)
+	})
+	return err
 }
 
 // findDuplicate returns the RecordError of the first create of the batch
