@@ -292,7 +292,9 @@ type pgBatch struct {
 	byObject map[string]*pgBatchTable // tabs by object type
 	unlinks  ops.Unlinks              // the targets of the ops with Unlink; nil when none unlinks
 	tx       pgx.Tx
-	guards   int // the statements that lock the keys of Op.Unique
+	guards   int               // the statements that lock the keys of Op.Unique
+	out      []intake.Outcome  // the outcome of each op
+	audits   []sink.AuditEntry // the entries of the lifecycle ops and of the links they remove
 }
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
@@ -328,160 +330,17 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	if err := w.holdTakenKeys(ctx); err != nil {
 		return nil, err
 	}
-	views, tabs, byObject, u := w.views, w.tabs, w.byObject, w.unlinks
-
-	// Apply the ops in order.
-	out = make([]intake.Outcome, len(batch))
-	var audits []sink.AuditEntry
-	for i, op := range batch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		v := views[i]
-		bt := byObject[v.t.object]
-		rec := op.Record
-		st := bt.rows[rec.ID]
-		var links []sink.AuditEntry // an anonymize's own links, with Unlink
-		switch op.Kind {
-		case sink.OpCreate:
-			if op.Existing != nil {
-				out[i] = intake.OutcomeSkipped // held by Unique
-				continue
-			}
-			if st != nil {
-				return nil, ops.RecordError(op, sink.ErrDuplicateID)
-			}
-			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
-			for i, j := range v.plan {
-				st.vals[j] = ops.Value(rec, i)
-			}
-			bt.rows[rec.ID] = st
-			bt.order = append(bt.order, rec.ID)
-			out[i] = intake.OutcomeCreated
-		case sink.OpUpdate:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			changed := false
-			for i, j := range v.plan {
-				if x := ops.Value(rec, i); !x.IsNull() && st.vals[j] != x {
-					st.vals[j], changed = x, true
-				}
-			}
-			for _, c := range op.Clear {
-				if j := v.plan[c]; !st.vals[j].IsNull() {
-					st.vals[j], changed = intake.Null, true
-				}
-			}
-			if !changed {
-				out[i] = intake.OutcomeUnchanged
-				continue
-			}
-			out[i] = intake.OutcomeUpdated
-			st.changed = true
-		case sink.OpOptOut:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.t.optedCol == "" {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", sink.ErrInvalidOp, bt.t.object))
-			}
-			if !st.opted {
-				st.opted, st.changed = true, true
-			}
-			out[i] = intake.OutcomeOptedOut
-		case sink.OpInactivate:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.t.inactiveCol == "" {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, bt.t.object, bt.t.name))
-			}
-			out[i] = intake.OutcomeUnchanged
-			if !st.inactive {
-				st.inactive, st.changed = true, true
-				out[i] = intake.OutcomeInactivated
-			}
-		case sink.OpAnonymize:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			out[i] = intake.OutcomeUnchanged
-			for i2, j := range v.plan {
-				if sink.AnonymizeErases(rec.Schema, i2) && !st.vals[j].IsNull() {
-					st.vals[j], st.changed = intake.Null, true
-					out[i] = intake.OutcomeAnonymized
-				}
-			}
-			if op.Unlink {
-				for j, c := range v.t.cols {
-					if ops.IsLink(c.Field) && !st.vals[j].IsNull() {
-						st.vals[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
-						st.changed = true
-						out[i] = intake.OutcomeAnonymized
-					}
-				}
-			}
-		case sink.OpDelete:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.deleted == nil { // also says that creates may have gone
-				bt.deleted = map[string]bool{}
-			}
-			if st.stored {
-				bt.deleted[rec.ID] = true
-			}
-			delete(bt.rows, rec.ID) // a create later in the batch may take the id
-			out[i] = intake.OutcomeDeleted
-		}
-		if ops.IsLifecycle(op.Kind) {
-			audits = append(audits, ops.Audit(op))
-			audits = append(audits, links...)
-		}
+	if err := w.apply(ctx); err != nil {
+		return nil, err
 	}
-	if u != nil {
-		if audits, err = p.unlink(ctx, tx, tabs, u, audits); err != nil {
-			return nil, err
-		}
+	if err := w.unlink(ctx); err != nil {
+		return nil, err
 	}
-	for _, bt := range tabs {
-		if bt.deleted != nil { // the creates still standing, each once
-			creates, kept := bt.order[:0], map[string]bool{}
-			for _, id := range bt.order {
-				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
-					kept[id] = true
-					creates = append(creates, id)
-				}
-			}
-			bt.order = creates
-		}
-		for _, id := range bt.fetch {
-			if st := bt.rows[id]; st != nil && st.stored && st.changed {
-				bt.order = append(bt.order, id)
-			}
-		}
+	w.settleOrder()
+	if err := w.deleteRows(ctx); err != nil {
+		return nil, err
 	}
-
-	// Deletes first: a create of the batch may take a deleted id again.
-	for _, bt := range tabs {
-		if len(bt.deleted) == 0 {
-			continue
-		}
-		ids := make([]string, 0, len(bt.deleted))
-		for _, id := range bt.fetch {
-			if bt.deleted[id] {
-				ids = append(ids, id)
-			}
-		}
-		tag, err := tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
-		if err != nil {
-			return nil, err
-		}
-		if tag.RowsAffected() != int64(len(ids)) {
-			return nil, fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
-		}
-	}
+	views, tabs, out, audits := w.views, w.tabs, w.out, w.audits
 
 	// Stream the rows and apply them. Creates go into Intake's own tables
 	// with COPY straight into the table; other rows are streamed with COPY
@@ -782,6 +641,231 @@ func (w *pgBatch) holdTakenKeys(ctx context.Context) error {
 		return pgFindKeys(ctx, w.tx, w.byObject[s.Object()].t, spec, keys)
 	})
 	return err
+}
+
+// apply applies the ops in order to the rows in Go: each op's outcome,
+// the rows' new states, and the audit entries of the lifecycle ops.
+func (w *pgBatch) apply(ctx context.Context) error {
+	w.out = make([]intake.Outcome, len(w.batch))
+	for i, op := range w.batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v := w.views[i]
+		bt := w.byObject[v.t.object]
+		var links []sink.AuditEntry // an anonymize's own links, with Unlink
+		var err error
+		switch op.Kind {
+		case sink.OpCreate:
+			w.out[i], err = bt.create(op, v)
+		case sink.OpUpdate:
+			w.out[i], err = bt.update(op, v)
+		case sink.OpOptOut:
+			w.out[i], err = bt.optOut(op)
+		case sink.OpInactivate:
+			w.out[i], err = bt.inactivate(op)
+		case sink.OpAnonymize:
+			w.out[i], links, err = bt.anonymize(op, v)
+		case sink.OpDelete:
+			w.out[i], err = bt.delete(op)
+		}
+		if err != nil {
+			return err
+		}
+		if ops.IsLifecycle(op.Kind) {
+			w.audits = append(w.audits, ops.Audit(op))
+			w.audits = append(w.audits, links...)
+		}
+	}
+	return nil
+}
+
+// row returns the state of the row that op names, or the RecordError of
+// ErrNotFound when the batch has none (the table does not hold it, or an
+// earlier op deleted it).
+func (bt *pgBatchTable) row(op *sink.Op) (*pgRowState, error) {
+	st := bt.rows[op.Record.ID]
+	if st == nil {
+		return nil, ops.RecordError(op, sink.ErrNotFound)
+	}
+	return st, nil
+}
+
+// create adds the row of a create, unless Unique held it.
+func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
+	if op.Existing != nil {
+		return intake.OutcomeSkipped, nil // held by Unique
+	}
+	rec := op.Record
+	if bt.rows[rec.ID] != nil {
+		return intake.OutcomeNone, ops.RecordError(op, sink.ErrDuplicateID)
+	}
+	st := &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
+	for i, j := range v.plan {
+		st.vals[j] = ops.Value(rec, i)
+	}
+	bt.rows[rec.ID] = st
+	bt.order = append(bt.order, rec.ID)
+	return intake.OutcomeCreated, nil
+}
+
+// update sets the values of an update that are not null, and nulls its
+// Clear fields.
+func (bt *pgBatchTable) update(op *sink.Op, v *pgView) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	changed := false
+	for i, j := range v.plan {
+		if x := ops.Value(op.Record, i); !x.IsNull() && st.vals[j] != x {
+			st.vals[j], changed = x, true
+		}
+	}
+	for _, c := range op.Clear {
+		if j := v.plan[c]; !st.vals[j].IsNull() {
+			st.vals[j], changed = intake.Null, true
+		}
+	}
+	if !changed {
+		return intake.OutcomeUnchanged, nil
+	}
+	st.changed = true
+	return intake.OutcomeUpdated, nil
+}
+
+// optOut sets the opted-out flag of a row.
+func (bt *pgBatchTable) optOut(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.t.optedCol == "" {
+		return intake.OutcomeNone, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", sink.ErrInvalidOp, bt.t.object))
+	}
+	if !st.opted {
+		st.opted, st.changed = true, true
+	}
+	return intake.OutcomeOptedOut, nil
+}
+
+// inactivate sets the inactive flag of a row.
+func (bt *pgBatchTable) inactivate(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.t.inactiveCol == "" {
+		return intake.OutcomeNone, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, bt.t.object, bt.t.name))
+	}
+	if st.inactive {
+		return intake.OutcomeUnchanged, nil
+	}
+	st.inactive, st.changed = true, true
+	return intake.OutcomeInactivated, nil
+}
+
+// anonymize nulls the personal fields of a row and, with Unlink, its
+// links, and returns the audit entries of the links it removes.
+func (bt *pgBatchTable) anonymize(op *sink.Op, v *pgView) (intake.Outcome, []sink.AuditEntry, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, nil, err
+	}
+	out := intake.OutcomeUnchanged
+	for i, j := range v.plan {
+		if sink.AnonymizeErases(op.Record.Schema, i) && !st.vals[j].IsNull() {
+			st.vals[j], st.changed = intake.Null, true
+			out = intake.OutcomeAnonymized
+		}
+	}
+	if !op.Unlink {
+		return out, nil, nil
+	}
+	var links []sink.AuditEntry
+	for j, c := range v.t.cols {
+		if ops.IsLink(c.Field) && !st.vals[j].IsNull() {
+			st.vals[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
+			st.changed = true
+			out = intake.OutcomeAnonymized
+		}
+	}
+	return out, links, nil
+}
+
+// delete drops a row from the batch, and marks it for deleteRows when the
+// table holds it.
+func (bt *pgBatchTable) delete(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.deleted == nil { // also says that creates may have gone
+		bt.deleted = map[string]bool{}
+	}
+	if st.stored {
+		bt.deleted[op.Record.ID] = true
+	}
+	delete(bt.rows, op.Record.ID) // a create later in the batch may take the id
+	return intake.OutcomeDeleted, nil
+}
+
+// unlink removes the links to the targets of the ops with Unlink (see
+// [Store.unlink]).
+func (w *pgBatch) unlink(ctx context.Context) error {
+	if w.unlinks == nil {
+		return nil
+	}
+	var err error
+	w.audits, err = w.p.unlink(ctx, w.tx, w.tabs, w.unlinks, w.audits)
+	return err
+}
+
+// settleOrder sets the rows each table writes: the creates still
+// standing, each once (a delete may have dropped one, and a later create
+// taken its id again), then the stored rows the batch changed.
+func (w *pgBatch) settleOrder() {
+	for _, bt := range w.tabs {
+		if bt.deleted != nil {
+			creates, kept := bt.order[:0], map[string]bool{}
+			for _, id := range bt.order {
+				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
+					kept[id] = true
+					creates = append(creates, id)
+				}
+			}
+			bt.order = creates
+		}
+		for _, id := range bt.fetch {
+			if st := bt.rows[id]; st != nil && st.stored && st.changed {
+				bt.order = append(bt.order, id)
+			}
+		}
+	}
+}
+
+// deleteRows deletes the stored rows the batch deletes, before any row is
+// written: a create of the batch may take a deleted id again.
+func (w *pgBatch) deleteRows(ctx context.Context) error {
+	for _, bt := range w.tabs {
+		if len(bt.deleted) == 0 {
+			continue
+		}
+		ids := make([]string, 0, len(bt.deleted))
+		for _, id := range bt.fetch {
+			if bt.deleted[id] {
+				ids = append(ids, id)
+			}
+		}
+		tag, err := w.tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != int64(len(ids)) {
+			return fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
+		}
+	}
+	return nil
 }
 
 // findDuplicate returns the RecordError of the first create of the batch
