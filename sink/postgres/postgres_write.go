@@ -295,6 +295,18 @@ type pgBatch struct {
 	guards   int               // the statements that lock the keys of Op.Unique
 	out      []intake.Outcome  // the outcome of each op
 	audits   []sink.AuditEntry // the entries of the lifecycle ops and of the links they remove
+	now      time.Time         // created_at and updated_at of the rows written
+	writes   *pgx.Batch        // the last round trip (see sendWrites)
+	sents    []pgSent          // what writes holds for each temporary table
+}
+
+// pgSent is what the last round trip of a batch holds for one table's
+// temporary table: the INSERT of its creates, the UPDATE of its stored
+// rows, or both.
+type pgSent struct {
+	bt              *pgBatchTable
+	creates, writes int // creates in the temporary table, and all its rows
+	insert, update  bool
 }
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
@@ -340,126 +352,20 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	if err := w.deleteRows(ctx); err != nil {
 		return nil, err
 	}
-	views, tabs, out, audits := w.views, w.tabs, w.out, w.audits
-
-	// Stream the rows and apply them. Creates go into Intake's own tables
-	// with COPY straight into the table; other rows are streamed with COPY
-	// into a temporary table and applied with one INSERT and one UPDATE
-	// per table.
-	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
-	b := &pgx.Batch{}
-	type sent struct {
-		bt              *pgBatchTable
-		creates, writes int
-		insert, update  bool
-	}
-	var sents []sent
-	for ti, bt := range tabs {
-		if len(bt.order) == 0 {
-			continue
-		}
-		ncreate := 0
-		for _, id := range bt.order {
-			if bt.rows[id].create != nil {
-				ncreate++
-			}
-		}
-		rest := bt.order
-		if ncreate > 0 && !bt.t.host {
-			src := &pgRowSource{bt: bt, ids: bt.order[:ncreate], now: now, direct: true}
-			if err := copyRows(ctx, tx, bt.t.name, bt.t.copyCols(), src); err != nil {
-				var pe *pgconn.PgError
-				if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
-					return nil, &pgDuplicate{bt: bt, err: err}
-				}
-				return nil, err
-			}
-			rest, ncreate = bt.order[ncreate:], 0
-			if len(rest) == 0 {
-				continue
-			}
-		}
-		tmp := bt.t.tempName(ti)
-		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
-			return nil, err
-		}
-		src := &pgRowSource{bt: bt, ids: rest, now: now}
-		if err := copyRows(ctx, tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
-			return nil, err
-		}
-		s := sent{bt: bt, creates: ncreate, writes: len(rest)}
-		if ncreate > 0 {
-			b.Queue(bt.t.insertSQL(tmp))
-			s.insert = true
-		}
-		if ncreate < len(rest) {
-			b.Queue(bt.t.updateSQL(tmp))
-			s.update = true
-		}
-		sents = append(sents, s)
-	}
-	if len(audits) > 0 {
-		p.queueAudit(b, audits)
-	}
-	if cp != nil {
-		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
-ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
-			cp.RunID, cp.Source, int64(cp.Line), heldLines(batch, cp.Pending), now)
-	}
-	if b.Len() > 0 {
-		br := tx.SendBatch(ctx, b)
-		for _, s := range sents {
-			if s.insert {
-				got, err := readIDs(br)
-				if err != nil {
-					br.Close()
-					return nil, err
-				}
-				if len(got) != s.creates {
-					br.Close()
-					for i, op := range batch { // the first create whose id was taken
-						if op.Kind == sink.OpCreate && views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
-							return nil, ops.RecordError(op, sink.ErrDuplicateID)
-						}
-					}
-					return nil, fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
-				}
-			}
-			if s.update {
-				got, err := readIDs(br)
-				if err != nil {
-					br.Close()
-					return nil, err
-				}
-				if len(got) != s.writes-s.creates {
-					br.Close()
-					return nil, fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
-				}
-			}
-		}
-		if len(audits) > 0 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, fmt.Errorf("audit log: %w", err)
-			}
-		}
-		if cp != nil {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, fmt.Errorf("checkpoint: %w", err)
-			}
-		}
-		if err := br.Close(); err != nil {
-			return nil, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	w.now = p.cfg.Now().UTC().Truncate(time.Microsecond)
+	w.writes = &pgx.Batch{}
+	if err := w.streamRows(ctx); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	w.queueAudit()
+	w.queueCheckpoint()
+	if err := w.sendWrites(ctx); err != nil {
 		return nil, err
 	}
-	return out, nil
+	if err := w.commit(ctx); err != nil {
+		return nil, err
+	}
+	return w.out, nil
 }
 
 // ensureKeys adds the key columns that Op.Unique looks keys up in.
@@ -866,6 +772,167 @@ func (w *pgBatch) deleteRows(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// streamRows streams the rows the batch writes, table by table (see
+// streamTable).
+func (w *pgBatch) streamRows(ctx context.Context) error {
+	for i, bt := range w.tabs {
+		if err := w.streamTable(ctx, i, bt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamTable streams the rows of bt, the i-th table of the batch. The
+// creates of Intake's own tables go with COPY straight into the table;
+// the other rows go with COPY into a temporary table, and w.writes gets
+// the INSERT of its creates and the UPDATE of its stored rows from it.
+func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) error {
+	if len(bt.order) == 0 {
+		return nil
+	}
+	ncreate := 0
+	for _, id := range bt.order {
+		if bt.rows[id].create != nil {
+			ncreate++
+		}
+	}
+	rest := bt.order
+	if ncreate > 0 && !bt.t.host {
+		if err := w.copyCreates(ctx, bt, bt.order[:ncreate]); err != nil {
+			return err
+		}
+		rest, ncreate = bt.order[ncreate:], 0
+		if len(rest) == 0 {
+			return nil
+		}
+	}
+	tmp := bt.t.tempName(i)
+	if _, err := w.tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
+		return err
+	}
+	src := &pgRowSource{bt: bt, ids: rest, now: w.now}
+	if err := copyRows(ctx, w.tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
+		return err
+	}
+	s := pgSent{bt: bt, creates: ncreate, writes: len(rest)}
+	if ncreate > 0 {
+		w.writes.Queue(bt.t.insertSQL(tmp))
+		s.insert = true
+	}
+	if ncreate < len(rest) {
+		w.writes.Queue(bt.t.updateSQL(tmp))
+		s.update = true
+	}
+	w.sents = append(w.sents, s)
+	return nil
+}
+
+// copyCreates streams the creates of ids with COPY straight into bt's
+// table, one of Intake's own. An id another writer holds stops the COPY
+// with a *pgDuplicate, whose create write finds after the rollback.
+func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, ids []string) error {
+	src := &pgRowSource{bt: bt, ids: ids, now: w.now, direct: true}
+	err := copyRows(ctx, w.tx, bt.t.name, bt.t.copyCols(), src)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+		return &pgDuplicate{bt: bt, err: err}
+	}
+	return err
+}
+
+// queueAudit queues the INSERT of the batch's audit entries, if any.
+func (w *pgBatch) queueAudit() {
+	if len(w.audits) > 0 {
+		w.p.queueAudit(w.writes, w.audits)
+	}
+}
+
+// queueCheckpoint queues the upsert of the batch's checkpoint, if any.
+func (w *pgBatch) queueCheckpoint() {
+	if w.cp == nil {
+		return
+	}
+	cp, table := w.cp, w.p.cpTable
+	w.writes.Queue(`INSERT INTO `+table+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+table+`.batches + 1, updated_at = EXCLUDED.updated_at`,
+		cp.RunID, cp.Source, int64(cp.Line), heldLines(w.batch, cp.Pending), w.now)
+}
+
+// sendWrites sends the last round trip of the batch — the INSERTs and
+// UPDATEs from the temporary tables, the audit entries, the checkpoint —
+// and checks that every row was written.
+func (w *pgBatch) sendWrites(ctx context.Context) error {
+	if w.writes.Len() == 0 {
+		return nil
+	}
+	br := w.tx.SendBatch(ctx, w.writes)
+	if err := w.readWrites(br); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+// readWrites reads the results of sendWrites in the order it queued them.
+func (w *pgBatch) readWrites(br pgx.BatchResults) error {
+	for _, s := range w.sents {
+		if s.insert {
+			if err := w.checkInserted(br, s); err != nil {
+				return err
+			}
+		}
+		if s.update {
+			got, err := readIDs(br)
+			if err != nil {
+				return err
+			}
+			if len(got) != s.writes-s.creates {
+				return fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
+			}
+		}
+	}
+	if len(w.audits) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	if w.cp != nil {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkInserted reads the ids that the INSERT of s's creates returned. A
+// missing one is an id another writer took meanwhile (the INSERT does
+// nothing on a conflict): the first create of the batch with such an id
+// is the error.
+func (w *pgBatch) checkInserted(br pgx.BatchResults, s pgSent) error {
+	got, err := readIDs(br)
+	if err != nil {
+		return err
+	}
+	if len(got) == s.creates {
+		return nil
+	}
+	for i, op := range w.batch {
+		if op.Kind == sink.OpCreate && w.views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
+			return ops.RecordError(op, sink.ErrDuplicateID)
+		}
+	}
+	return fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
+}
+
+// commit commits the batch's transaction, unless ctx ended meanwhile.
+func (w *pgBatch) commit(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return w.tx.Commit(ctx)
 }
 
 // findDuplicate returns the RecordError of the first create of the batch
