@@ -291,13 +291,13 @@ type pgBatch struct {
 	tabs     []*pgBatchTable          // the tables the batch touches, in order of first use
 	byObject map[string]*pgBatchTable // tabs by object type
 	unlinks  ops.Unlinks              // the targets of the ops with Unlink; nil when none unlinks
-	tx       pgx.Tx
-	guards   int               // the statements that lock the keys of Op.Unique
-	out      []intake.Outcome  // the outcome of each op
-	audits   []sink.AuditEntry // the entries of the lifecycle ops and of the links they remove
-	now      time.Time         // created_at and updated_at of the rows written
-	writes   *pgx.Batch        // the last round trip (see sendWrites)
-	sents    []pgSent          // what writes holds for each temporary table
+	tx       pgx.Tx                   // the batch's transaction, from lockAndFetch on
+	guards   int                      // the statements that lock the keys of Op.Unique
+	out      []intake.Outcome         // the outcome of each op
+	audits   []sink.AuditEntry        // the entries of the lifecycle ops and of the links they remove
+	now      time.Time                // created_at and updated_at of the rows written
+	writes   *pgx.Batch               // the last round trip (see sendWrites)
+	sents    []pgSent                 // what writes holds for each temporary table
 }
 
 // pgSent is what the last round trip of a batch holds for one table's
@@ -310,6 +310,11 @@ type pgSent struct {
 }
 
 // tryWrite runs the batch in one transaction and returns the outcomes.
+// Before the transaction it makes sure of the tables (key columns, views,
+// the tables an unlink reaches); in it, one round trip takes the locks
+// and reads the stored rows, the ops are applied to the rows in Go, the
+// deletes run, and the rows are streamed with COPY and written with a
+// last round trip that also stores the audit entries and the checkpoint.
 // The caller holds wmu.
 func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (out []intake.Outcome, err error) {
 	defer func() {
