@@ -816,14 +816,15 @@ func (t *pgTable) covers(sch *intake.Schema) bool {
 	return true
 }
 
-// alter brings the table of sch's object up to sch (when sch is not nil)
-// and adds the key column of spec (when not nil), in one transaction that
-// locks the object's intake_schema entry, so that it starts from what the
-// database holds, not from this process's snapshot. It installs and
-// returns the new snapshot.
+// alter brings the table of sch's object up to sch and, with spec, adds
+// the key column of spec, in one transaction that locks the object's
+// intake_schema entry, so that it starts from what the database holds,
+// not from this process's snapshot. It installs and returns the new
+// snapshot.
 func (p *Store) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgTable, error) {
 	object := sch.Object()
-	if _, mapped := p.cfg.Tables[object]; !mapped && len("intake_"+object) > 63 {
+	m, mapped := p.cfg.Tables[object]
+	if !mapped && len("intake_"+object) > 63 {
 		return nil, fmt.Errorf("sink: PostgreSQL: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
 	}
 	tx, err := p.begin(ctx)
@@ -831,144 +832,225 @@ func (p *Store) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeyS
 		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:schema:"+p.cfg.Schema+"."+object); err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
-	}
-	var old *pgTable
-	var version int64
-	var js []byte
-	err = tx.QueryRow(ctx, `SELECT version, schema FROM `+p.schemaTable+` WHERE object = $1 FOR UPDATE`, object).Scan(&version, &js)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
-	default:
-		if old, err = p.tableFromJSON(object, version, js); err != nil {
-			return nil, err
-		}
-	}
-	m, mapped := p.cfg.Tables[object]
-	var oldFields []intake.Field
-	var keys []*pgKey
-	var oldCols []sqltable.Col
-	if old != nil {
-		oldCols = old.cols
-		for _, c := range old.cols {
-			oldFields = append(oldFields, c.Field)
-		}
-		keys = old.keys
-	}
-	fields, changed, retyped, err := storeschema.Merge(oldFields, sch)
-	if err != nil {
+	a := &pgAlter{p: p, tx: tx, object: object, m: m, mapped: mapped}
+	if err := a.readStored(ctx); err != nil {
 		return nil, err
 	}
-	nt := old
-	var ddl []string
-	// A table an earlier version created gets the inactive column.
-	inactive := "inactive"
-	upgrade := old != nil && old.needsUpgrade() && !mapped
-	switch {
-	case upgrade:
-		inactive = old.newInactiveColumn()
-		ddl = append(ddl, old.addInactiveSQL(inactive))
-	case mapped:
-		inactive = ""
-	case old != nil:
-		inactive = old.inactive
+	if err := a.merge(sch); err != nil {
+		return nil, err
 	}
-	if changed || old == nil || upgrade {
-		cols := make([]sqltable.Col, len(fields))
-		for i, f := range fields {
-			if i < len(oldCols) {
-				cols[i] = sqltable.Col{Field: f, Column: oldCols[i].Column}
-			} else {
-				// As in SQLite: a new field never takes the flag's column
-				// (inactive_flag on a table upgraded from before it).
-				col := sqltable.FieldColumn(f.Name)
-				if inactive != "" && col == inactive {
-					col = "f_" + f.Name
-				}
-				cols[i] = sqltable.Col{Field: f, Column: col}
-			}
-		}
-		var kept []*pgKey
-		for _, k := range keys {
-			if !pgSpecUses(k.KeySpec, retyped) {
-				kept = append(kept, k)
-			}
-		}
-		if nt, err = newPgTable(p.cfg.Schema, object, cols, kept, inactive, version+1); err != nil {
+	if spec != nil && a.nt.key(*spec) == nil {
+		if err := a.addKey(ctx, *spec); err != nil {
 			return nil, err
-		}
-		if mapped {
-			nt.applyMapping(m, p.host[object])
-			if err := nt.checkHost(m); err != nil {
-				return nil, err
-			}
-		} else if old == nil {
-			ddl = append(ddl, nt.createSQL())
-		} else {
-			for _, c := range cols[len(oldCols):] {
-				ddl = append(ddl, "ALTER TABLE "+nt.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(c.Column)+" "+pgType(c.Type))
-			}
 		}
 	}
-	if spec != nil && nt.key(*spec) == nil {
-		plan, err := nt.store.CompileKey(*spec)
-		if err != nil {
-			return nil, err
-		}
-		col := nt.newKeyColumn(*spec)
-		if mapped {
-			if col = m.KeyColumns[spec.Name()]; col == "" {
-				return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), m.Table, spec.Name())
-			}
-			if _, ok := p.host[object][col]; !ok {
-				return nil, fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", object, col, m.Table)
-			}
-		}
-		keys := append(append([]*pgKey(nil), nt.keys...), newPgKey(*spec, col, plan))
-		n2, err := newPgTable(p.cfg.Schema, object, nt.cols, keys, nt.inactive, version+1)
-		if err != nil {
-			return nil, err
-		}
-		if mapped {
-			n2.applyMapping(m, p.host[object])
-		}
-		for _, q := range ddl {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
-			}
-		}
-		ddl = nil
-		if err := p.fillKey(ctx, tx, n2, n2.keys[len(n2.keys)-1]); err != nil {
-			return nil, err
-		}
-		nt, changed = n2, true
-	}
-	for _, q := range ddl {
-		if _, err := tx.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
-		}
-	}
-	if nt != old || changed {
-		js, err := json.Marshal(nt.stored())
-		if err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+p.schemaTable+` (object, version, schema) VALUES ($1, $2, $3)
-ON CONFLICT (object) DO UPDATE SET version = EXCLUDED.version, schema = EXCLUDED.schema`, object, nt.version, js); err != nil {
-			return nil, fmt.Errorf("sink: store schema of %q: %w", object, err)
-		}
+	if err := a.save(ctx); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
 	}
-	if nt != old {
-		p.cfg.Logger.Info("intake: PostgreSQL schema stored", "object", object, "table", nt.name, "fields", len(nt.cols), "keys", len(nt.keys))
+	if a.nt != a.old {
+		p.cfg.Logger.Info("intake: PostgreSQL schema stored", "object", object, "table", a.nt.name, "fields", len(a.nt.cols), "keys", len(a.nt.keys))
 	}
-	p.replaceTable(object, nt)
-	return nt, nil
+	p.replaceTable(object, a.nt)
+	return a.nt, nil
+}
+
+// pgAlter is one change of an object type's table by alter: the table
+// intake_schema holds, the new snapshot, and the DDL that brings the
+// table to it. Its methods are alter's phases.
+type pgAlter struct {
+	p       *Store
+	tx      pgx.Tx
+	object  string
+	m       sink.TableMapping // the object's host table, when mapped
+	mapped  bool
+	old     *pgTable // the table intake_schema holds; nil for a new object type
+	version int64    // old's version; 0 without one
+	nt      *pgTable // the new snapshot; old when nothing changes
+	ddl     []string // statements still to run
+	changed bool     // the stored schema changes
+}
+
+// readStored takes the object's schema lock and reads the table
+// intake_schema holds for it.
+func (a *pgAlter) readStored(ctx context.Context) error {
+	if _, err := a.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:schema:"+a.p.cfg.Schema+"."+a.object); err != nil {
+		return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+	}
+	var js []byte
+	err := a.tx.QueryRow(ctx, `SELECT version, schema FROM `+a.p.schemaTable+` WHERE object = $1 FOR UPDATE`, a.object).Scan(&a.version, &js)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+	}
+	a.old, err = a.p.tableFromJSON(a.object, a.version, js)
+	return err
+}
+
+// merge merges the fields of sch into the stored ones. When they change,
+// the table is new or it needs the inactive column, it makes the new
+// snapshot, which drops the key columns of retyped fields, and queues
+// the DDL: the CREATE TABLE of Intake's own new table, or the columns it
+// adds; a host table is checked against its mapping instead.
+func (a *pgAlter) merge(sch *intake.Schema) error {
+	var oldFields []intake.Field
+	var oldCols []sqltable.Col
+	var keys []*pgKey
+	if a.old != nil {
+		oldCols = a.old.cols
+		for _, c := range a.old.cols {
+			oldFields = append(oldFields, c.Field)
+		}
+		keys = a.old.keys
+	}
+	fields, changed, retyped, err := storeschema.Merge(oldFields, sch)
+	if err != nil {
+		return err
+	}
+	a.nt, a.changed = a.old, changed
+	inactive, upgrade := a.inactiveColumn()
+	if !changed && a.old != nil && !upgrade {
+		return nil
+	}
+	cols := pgNewCols(fields, oldCols, inactive)
+	var kept []*pgKey
+	for _, k := range keys {
+		if !pgSpecUses(k.KeySpec, retyped) {
+			kept = append(kept, k)
+		}
+	}
+	if a.nt, err = newPgTable(a.p.cfg.Schema, a.object, cols, kept, inactive, a.version+1); err != nil {
+		return err
+	}
+	switch {
+	case a.mapped:
+		a.nt.applyMapping(a.m, a.p.host[a.object])
+		return a.nt.checkHost(a.m)
+	case a.old == nil:
+		a.ddl = append(a.ddl, a.nt.createSQL())
+	default:
+		for _, c := range cols[len(oldCols):] {
+			a.ddl = append(a.ddl, "ALTER TABLE "+a.nt.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(c.Column)+" "+pgType(c.Type))
+		}
+	}
+	return nil
+}
+
+// inactiveColumn returns the column of the inactive flag of the new
+// snapshot ("" for a host table), and whether the table is one an earlier
+// version created, which gets the column now: it queues its DDL.
+func (a *pgAlter) inactiveColumn() (col string, upgrade bool) {
+	switch {
+	case a.old != nil && a.old.needsUpgrade() && !a.mapped:
+		col = a.old.newInactiveColumn()
+		a.ddl = append(a.ddl, a.old.addInactiveSQL(col))
+		return col, true
+	case a.mapped:
+		return "", false
+	case a.old != nil:
+		return a.old.inactive, false
+	}
+	return "inactive", false
+}
+
+// pgNewCols returns the columns of fields: a stored field keeps its
+// column, a new one takes the column of its name, but, as in SQLite,
+// never the inactive flag's (inactive_flag on a table upgraded from
+// before the flag).
+func pgNewCols(fields []intake.Field, oldCols []sqltable.Col, inactive string) []sqltable.Col {
+	cols := make([]sqltable.Col, len(fields))
+	for i, f := range fields {
+		if i < len(oldCols) {
+			cols[i] = sqltable.Col{Field: f, Column: oldCols[i].Column}
+			continue
+		}
+		col := sqltable.FieldColumn(f.Name)
+		if inactive != "" && col == inactive {
+			col = "f_" + f.Name
+		}
+		cols[i] = sqltable.Col{Field: f, Column: col}
+	}
+	return cols
+}
+
+// addKey adds the key column of spec to the new snapshot: it runs the DDL
+// queued so far, then adds, indexes and fills the column (see fillKey).
+func (a *pgAlter) addKey(ctx context.Context, spec intake.KeySpec) error {
+	plan, err := a.nt.store.CompileKey(spec)
+	if err != nil {
+		return err
+	}
+	col, err := a.keyColumn(spec)
+	if err != nil {
+		return err
+	}
+	keys := append(append([]*pgKey(nil), a.nt.keys...), newPgKey(spec, col, plan))
+	nt, err := newPgTable(a.p.cfg.Schema, a.object, a.nt.cols, keys, a.nt.inactive, a.version+1)
+	if err != nil {
+		return err
+	}
+	if a.mapped {
+		nt.applyMapping(a.m, a.p.host[a.object])
+	}
+	if err := a.runDDL(ctx); err != nil {
+		return err
+	}
+	if err := a.p.fillKey(ctx, a.tx, nt, nt.keys[len(nt.keys)-1]); err != nil {
+		return err
+	}
+	a.nt, a.changed = nt, true
+	return nil
+}
+
+// keyColumn returns the column of spec's keys: a new one in Intake's own
+// table, the one TableMapping.KeyColumns names in a host table.
+func (a *pgAlter) keyColumn(spec intake.KeySpec) (string, error) {
+	if !a.mapped {
+		return a.nt.newKeyColumn(spec), nil
+	}
+	col := a.m.KeyColumns[spec.Name()]
+	if col == "" {
+		return "", fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), a.m.Table, spec.Name())
+	}
+	if _, ok := a.p.host[a.object][col]; !ok {
+		return "", fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", a.object, col, a.m.Table)
+	}
+	return col, nil
+}
+
+// runDDL runs the DDL queued so far.
+func (a *pgAlter) runDDL(ctx context.Context) error {
+	for _, q := range a.ddl {
+		if _, err := a.tx.Exec(ctx, q); err != nil {
+			return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+		}
+	}
+	a.ddl = nil
+	return nil
+}
+
+// save runs the DDL still queued and, when the schema changed, stores the
+// new snapshot in intake_schema.
+func (a *pgAlter) save(ctx context.Context) error {
+	if err := a.runDDL(ctx); err != nil {
+		return err
+	}
+	if a.nt == a.old && !a.changed {
+		return nil
+	}
+	js, err := json.Marshal(a.nt.stored())
+	if err != nil {
+		return err
+	}
+	if _, err := a.tx.Exec(ctx, `INSERT INTO `+a.p.schemaTable+` (object, version, schema) VALUES ($1, $2, $3)
+ON CONFLICT (object) DO UPDATE SET version = EXCLUDED.version, schema = EXCLUDED.schema`, a.object, a.nt.version, js); err != nil {
+		return fmt.Errorf("sink: store schema of %q: %w", a.object, err)
+	}
+	return nil
 }
 
 // addKeyLocked adds the key column of spec to t's object. The caller holds

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -233,4 +234,54 @@ func TestPostgresCancelMidWrite(t *testing.T) {
 	c, err := pg.Count(context.Background(), "contact")
 	require.NoError(t, err)
 	require.EqualValues(t, 1, c, "nothing of a canceled batch is written")
+}
+
+// cancelOnLog is a slog handler that cancels a context once msg has been
+// logged n times.
+type cancelOnLog struct {
+	msg    string
+	n      int
+	cancel context.CancelFunc
+	mu     *sync.Mutex
+	seen   *int
+}
+
+func (h cancelOnLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h cancelOnLog) WithGroup(string) slog.Handler            { return h }
+func (h cancelOnLog) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r.Message == h.msg {
+		if *h.seen++; *h.seen == h.n {
+			h.cancel()
+		}
+	}
+	return nil
+}
+
+// TestPostgresWriteViewsFail: a batch whose two schemas of one object
+// type retype a field back and forth alters the table again when it
+// takes the schemas' views a second time (ensuring one schema replaces
+// the table of the other); when that alter fails, the write returns its
+// error.
+func TestPostgresWriteViewsFail(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The first pass stores the schema twice (the table, then the retyped
+	// field); the context ends there, so the second pass's alter fails.
+	h := cancelOnLog{msg: "intake: PostgreSQL schema stored", n: 2, cancel: cancel, mu: &sync.Mutex{}, seen: new(int)}
+	pg := openPostgres(t, postgres.Config{Logger: slog.New(h)})
+	asText := intake.MustSchema("note", intake.Field{Name: "body", Type: intake.TypeText})
+	asEmail := intake.MustSchema("note", intake.Field{Name: "body", Type: intake.TypeEmail})
+	batch := []*sink.Op{
+		fixture.Create(&intake.Record{Schema: asText, ID: "1", Values: []intake.Value{intake.Text("a")}}),
+		fixture.Create(&intake.Record{Schema: asEmail, ID: "2", Values: []intake.Value{intake.Text("b@example.com")}}),
+	}
+	var n int
+	var err error
+	require.NotPanics(t, func() { n, err = pg.Write(ctx, batch) })
+	require.Equal(t, 0, n)
+	require.ErrorIs(t, err, context.Canceled)
 }

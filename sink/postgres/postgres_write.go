@@ -280,7 +280,41 @@ func (p *Store) analyze(ctx context.Context, t *pgTable) error {
 	return tx.Commit(ctx)
 }
 
+// pgBatch is one attempt of tryWrite at a batch: the ops, the tables they
+// write, the transaction, and what its phases hand on to the next. Its
+// methods are the phases, in the order tryWrite runs them.
+type pgBatch struct {
+	p        *Store
+	batch    []*sink.Op
+	cp       *sink.Checkpoint         // stored with the batch, or nil
+	views    []*pgView                // the view of each op's schema
+	tabs     []*pgBatchTable          // the tables the batch touches, in order of first use
+	byObject map[string]*pgBatchTable // tabs by object type
+	unlinks  ops.Unlinks              // the targets of the ops with Unlink; nil when none unlinks
+	tx       pgx.Tx                   // the batch's transaction, from lockAndFetch on
+	guards   int                      // the statements that lock the keys of Op.Unique
+	out      []intake.Outcome         // the outcome of each op
+	audits   []sink.AuditEntry        // the entries of the lifecycle ops and of the links they remove
+	now      time.Time                // created_at and updated_at of the rows written
+	writes   *pgx.Batch               // the last round trip (see sendWrites)
+	sents    []pgSent                 // what writes holds for each temporary table
+}
+
+// pgSent is what the last round trip of a batch holds for one table's
+// temporary table: the INSERT of its creates, the UPDATE of its stored
+// rows, or both.
+type pgSent struct {
+	bt              *pgBatchTable
+	creates, writes int // creates in the temporary table, and all its rows
+	insert, update  bool
+}
+
 // tryWrite runs the batch in one transaction and returns the outcomes.
+// Before the transaction it makes sure of the tables (key columns, views,
+// the tables an unlink reaches); in it, one round trip takes the locks
+// and reads the stored rows, the ops are applied to the rows in Go, the
+// deletes run, and the rows are streamed with COPY and written with a
+// last round trip that also stores the audit entries and the checkpoint.
 // The caller holds wmu.
 func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (out []intake.Outcome, err error) {
 	defer func() {
@@ -288,62 +322,115 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 			guard.Clear(batch)
 		}
 	}()
-	// The key columns that Op.Unique looks keys up in.
-	schemas, specs := guard.Specs(batch)
+	w := &pgBatch{p: p, batch: batch, cp: cp}
+	if err := w.ensureKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.takeViews(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.planTables(); err != nil {
+		return nil, err
+	}
+	if err := w.addLinkTables(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	w.tx = tx
+	if err := w.lockAndFetch(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.holdTakenKeys(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.apply(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.unlink(ctx); err != nil {
+		return nil, err
+	}
+	w.settleOrder()
+	if err := w.deleteRows(ctx); err != nil {
+		return nil, err
+	}
+	w.now = p.cfg.Now().UTC().Truncate(time.Microsecond)
+	w.writes = &pgx.Batch{}
+	if err := w.streamRows(ctx); err != nil {
+		return nil, err
+	}
+	w.queueAudit()
+	w.queueCheckpoint()
+	if err := w.sendWrites(ctx); err != nil {
+		return nil, err
+	}
+	if err := w.commit(ctx); err != nil {
+		return nil, err
+	}
+	return w.out, nil
+}
+
+// ensureKeys adds the key columns that Op.Unique looks keys up in.
+func (w *pgBatch) ensureKeys(ctx context.Context) error {
+	schemas, specs := guard.Specs(w.batch)
 	for i, spec := range specs {
-		v, err := p.ensureLocked(ctx, schemas[i])
+		v, err := w.p.ensureLocked(ctx, schemas[i])
 		if err == nil && v.t.key(spec) == nil {
-			err = p.addKeyLocked(ctx, v.t, spec)
+			err = w.p.addKeyLocked(ctx, v.t, spec)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
+			return fmt.Errorf("key column of %s for Op.Unique: %w", spec.Name(), err)
 		}
 	}
-	views := make([]*pgView, len(batch))
-	var last *intake.Schema
-	var lv *pgView
-	for i, op := range batch {
-		if op.Record.Schema != last {
-			last = op.Record.Schema
-			var err error
-			if lv, err = p.ensureLocked(ctx, last); err != nil {
-				return nil, ops.RecordError(op, err)
-			}
-		}
-		views[i] = lv
-	}
-	// Views again: ensuring one schema can replace the table of another.
-	last = nil
-	for i, op := range batch {
-		if op.Record.Schema != last {
-			last = op.Record.Schema
-			lv, _ = p.ensureLocked(ctx, last)
-		}
-		views[i] = lv
-	}
+	return nil
+}
 
-	// The tables of the batch, and the stored rows it needs: those of
-	// every id an op other than a create names (a create of a stored id
-	// then fails at once, even when a delete later in the batch would
-	// keep the row from being written).
-	var tabs []*pgBatchTable
-	byObject := map[string]*pgBatchTable{}
-	fetched := map[stateKey]bool{}
-	var u ops.Unlinks
-	for _, op := range batch {
-		u.Add(op)
+// takeViews takes the view of each op's schema, creating or altering its
+// table. It takes them twice: ensuring one schema can replace the table
+// that the view of an earlier one was taken on, and that table may then
+// need altering again, which can fail as the first alter could.
+func (w *pgBatch) takeViews(ctx context.Context) error {
+	w.views = make([]*pgView, len(w.batch))
+	for range 2 {
+		var last *intake.Schema
+		var lv *pgView
+		for i, op := range w.batch {
+			if op.Record.Schema != last {
+				last = op.Record.Schema
+				var err error
+				if lv, err = w.p.ensureLocked(ctx, last); err != nil {
+					return ops.RecordError(op, err)
+				}
+			}
+			w.views[i] = lv
+		}
 	}
-	for i, op := range batch {
-		t := views[i].t
-		bt := byObject[t.object]
+	return nil
+}
+
+// planTables gathers the tables of the batch, and the stored rows it
+// needs: those of every id an op other than a create names (a create of
+// a stored id then fails at once, even when a delete later in the batch
+// would keep the row from being written). A create's id that the table's
+// uuid id column cannot hold fails the batch here.
+func (w *pgBatch) planTables() error {
+	w.byObject = map[string]*pgBatchTable{}
+	for _, op := range w.batch {
+		w.unlinks.Add(op)
+	}
+	fetched := map[stateKey]bool{}
+	for i, op := range w.batch {
+		t := w.views[i].t
+		bt := w.byObject[t.object]
 		if bt == nil {
-			bt = &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
-			byObject[t.object] = bt
-			tabs = append(tabs, bt)
+			bt = w.addTable(t)
 		}
 		if op.Kind == sink.OpCreate {
 			if t.idType == "uuid" && len(validIDs("uuid", []string{op.Record.ID})) == 0 {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", sink.ErrInvalidOp, op.Record.ID, t.name))
+				return ops.RecordError(op, fmt.Errorf("%w: id %q is not a UUID, which the id column of %s needs", sink.ErrInvalidOp, op.Record.ID, t.name))
 			}
 			continue
 		}
@@ -352,63 +439,94 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 			bt.fetch = append(bt.fetch, op.Record.ID)
 		}
 	}
+	return nil
+}
 
-	// With unlinks, the tables that may hold links to the targets join
-	// the batch, and every schema is checked: another process may have
-	// added a table with links.
-	if u != nil {
-		p.mu.RLock()
-		var more []*pgTable
-		for object, t := range p.tables {
-			if byObject[object] == nil && len(u.Fields(t.store)) > 0 {
-				more = append(more, t)
-			}
-		}
-		p.mu.RUnlock()
-		slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
-		for _, t := range more {
-			if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
-				v, err := p.ensureLocked(ctx, t.store)
-				if err != nil {
-					return nil, err
-				}
-				t = v.t
-			}
-			bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
-			byObject[t.object] = bt
-			tabs = append(tabs, bt)
+// addTable adds t to the tables of the batch.
+func (w *pgBatch) addTable(t *pgTable) *pgBatchTable {
+	bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+	w.byObject[t.object] = bt
+	w.tabs = append(w.tabs, bt)
+	return bt
+}
+
+// addLinkTables adds, when ops unlink, the tables that may hold links to
+// their targets, by object type; lockAndFetch then checks every schema:
+// another process may have added a table with links.
+func (w *pgBatch) addLinkTables(ctx context.Context) error {
+	if w.unlinks == nil {
+		return nil
+	}
+	w.p.mu.RLock()
+	var more []*pgTable
+	for object, t := range w.p.tables {
+		if w.byObject[object] == nil && len(w.unlinks.Fields(t.store)) > 0 {
+			more = append(more, t)
 		}
 	}
-
-	tx, err := p.begin(ctx)
-	if err != nil {
-		return nil, err
+	w.p.mu.RUnlock()
+	slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
+	for _, t := range more {
+		if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
+			v, err := w.p.ensureLocked(ctx, t.store)
+			if err != nil {
+				return err
+			}
+			t = v.t
+		}
+		w.addTable(t)
 	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
+	return nil
+}
 
-	// One round trip: the versions of the tables' schemas (locked against
-	// schema changes until commit) and the stored rows (locked against
-	// other writers).
+// lockAndFetch sends one round trip: synchronous_commit off for the
+// transaction when Config.AsyncCommit says so, the advisory locks of the
+// keys that Op.Unique guards, the versions of the tables' schemas (locked
+// against schema changes until commit) and the stored rows (locked
+// against other writers). A schema another process changed ends the
+// attempt with errSchemaMoved.
+func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 	b := &pgx.Batch{}
-	objects := make([]string, len(tabs))
-	for i, bt := range tabs {
-		objects[i] = bt.t.object
-	}
-	if p.cfg.AsyncCommit {
+	if w.p.cfg.AsyncCommit {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
-	guards := queueGuardLocks(b, batch, views)
-	if u != nil {
-		b.Queue(`SELECT object, version FROM ` + p.schemaTable + ` FOR SHARE`)
+	w.guards = queueGuardLocks(b, w.batch, w.views)
+	if w.unlinks != nil {
+		b.Queue(`SELECT object, version FROM ` + w.p.schemaTable + ` FOR SHARE`)
 	} else {
-		b.Queue(`SELECT object, version FROM `+p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
+		objects := make([]string, len(w.tabs))
+		for i, bt := range w.tabs {
+			objects[i] = bt.t.object
+		}
+		b.Queue(`SELECT object, version FROM `+w.p.schemaTable+` WHERE object = ANY($1) FOR SHARE`, objects)
 	}
-	// Rows are locked in one order that every process and batch follows —
-	// tables by name, then ids in byte order (chunk after chunk, and
-	// within a chunk by ORDER BY, under which FOR UPDATE locks) — so that
-	// two writers whose batches share rows wait for each other instead of
-	// deadlocking.
-	lockOrder := slices.Clone(tabs)
+	lockOrder := w.queueFetches(b)
+	br := w.tx.SendBatch(ctx, b)
+	n := w.guards
+	if w.p.cfg.AsyncCommit {
+		n++
+	}
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	if err := w.p.readPrefetch(br, lockOrder, w.unlinks != nil); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+// queueFetches queues the reads, FOR UPDATE, of the stored rows the batch
+// needs, and returns the tables in the order it queued them. Rows are
+// locked in one order that every process and batch follows — tables by
+// name, then ids in byte order (chunk after chunk, and within a chunk by
+// ORDER BY, under which FOR UPDATE locks) — so that two writers whose
+// batches share rows wait for each other instead of deadlocking.
+func (w *pgBatch) queueFetches(b *pgx.Batch) []*pgBatchTable {
+	lockOrder := slices.Clone(w.tabs)
 	slices.SortFunc(lockOrder, func(a, b *pgBatchTable) int { return strings.Compare(a.t.name, b.t.name) })
 	for _, bt := range lockOrder {
 		ids := sortedIDs(bt.t.idType, bt.fetch)
@@ -421,150 +539,205 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 			bt.reads++
 		}
 	}
-	br := tx.SendBatch(ctx, b)
-	n := guards
-	if p.cfg.AsyncCommit {
-		n++
-	}
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
-	}
-	if err := p.readPrefetch(br, lockOrder, u != nil); err != nil {
-		br.Close()
-		return nil, err
-	}
-	if err := br.Close(); err != nil {
-		return nil, err
-	}
-	// Creates whose keys another writer committed meanwhile are held.
-	if guards > 0 {
-		if _, err := guard.Creates(batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-			return pgFindKeys(ctx, tx, byObject[s.Object()].t, spec, keys)
-		}); err != nil {
-			return nil, err
-		}
-	}
+	return lockOrder
+}
 
-	// Apply the ops in order.
-	out = make([]intake.Outcome, len(batch))
-	var audits []sink.AuditEntry
-	for i, op := range batch {
+// holdTakenKeys holds the creates whose keys another writer committed
+// while the batch waited for the keys' locks (see [sink.Op.Unique]).
+func (w *pgBatch) holdTakenKeys(ctx context.Context) error {
+	if w.guards == 0 {
+		return nil
+	}
+	_, err := guard.Creates(w.batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+		return pgFindKeys(ctx, w.tx, w.byObject[s.Object()].t, spec, keys)
+	})
+	return err
+}
+
+// apply applies the ops in order to the rows in Go: each op's outcome,
+// the rows' new states, and the audit entries of the lifecycle ops.
+func (w *pgBatch) apply(ctx context.Context) error {
+	w.out = make([]intake.Outcome, len(w.batch))
+	for i, op := range w.batch {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		v := views[i]
-		bt := byObject[v.t.object]
-		rec := op.Record
-		st := bt.rows[rec.ID]
+		v := w.views[i]
+		bt := w.byObject[v.t.object]
 		var links []sink.AuditEntry // an anonymize's own links, with Unlink
+		var err error
 		switch op.Kind {
 		case sink.OpCreate:
-			if op.Existing != nil {
-				out[i] = intake.OutcomeSkipped // held by Unique
-				continue
-			}
-			if st != nil {
-				return nil, ops.RecordError(op, sink.ErrDuplicateID)
-			}
-			st = &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
-			for i, j := range v.plan {
-				st.vals[j] = ops.Value(rec, i)
-			}
-			bt.rows[rec.ID] = st
-			bt.order = append(bt.order, rec.ID)
-			out[i] = intake.OutcomeCreated
+			w.out[i], err = bt.create(op, v)
 		case sink.OpUpdate:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			changed := false
-			for i, j := range v.plan {
-				if x := ops.Value(rec, i); !x.IsNull() && st.vals[j] != x {
-					st.vals[j], changed = x, true
-				}
-			}
-			for _, c := range op.Clear {
-				if j := v.plan[c]; !st.vals[j].IsNull() {
-					st.vals[j], changed = intake.Null, true
-				}
-			}
-			if !changed {
-				out[i] = intake.OutcomeUnchanged
-				continue
-			}
-			out[i] = intake.OutcomeUpdated
-			st.changed = true
+			w.out[i], err = bt.update(op, v)
 		case sink.OpOptOut:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.t.optedCol == "" {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", sink.ErrInvalidOp, bt.t.object))
-			}
-			if !st.opted {
-				st.opted, st.changed = true, true
-			}
-			out[i] = intake.OutcomeOptedOut
+			w.out[i], err = bt.optOut(op)
 		case sink.OpInactivate:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.t.inactiveCol == "" {
-				return nil, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, bt.t.object, bt.t.name))
-			}
-			out[i] = intake.OutcomeUnchanged
-			if !st.inactive {
-				st.inactive, st.changed = true, true
-				out[i] = intake.OutcomeInactivated
-			}
+			w.out[i], err = bt.inactivate(op)
 		case sink.OpAnonymize:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			out[i] = intake.OutcomeUnchanged
-			for i2, j := range v.plan {
-				if sink.AnonymizeErases(rec.Schema, i2) && !st.vals[j].IsNull() {
-					st.vals[j], st.changed = intake.Null, true
-					out[i] = intake.OutcomeAnonymized
-				}
-			}
-			if op.Unlink {
-				for j, c := range v.t.cols {
-					if ops.IsLink(c.Field) && !st.vals[j].IsNull() {
-						st.vals[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
-						st.changed = true
-						out[i] = intake.OutcomeAnonymized
-					}
-				}
-			}
+			w.out[i], links, err = bt.anonymize(op, v)
 		case sink.OpDelete:
-			if st == nil {
-				return nil, ops.RecordError(op, sink.ErrNotFound)
-			}
-			if bt.deleted == nil { // also says that creates may have gone
-				bt.deleted = map[string]bool{}
-			}
-			if st.stored {
-				bt.deleted[rec.ID] = true
-			}
-			delete(bt.rows, rec.ID) // a create later in the batch may take the id
-			out[i] = intake.OutcomeDeleted
+			w.out[i], err = bt.delete(op)
+		}
+		if err != nil {
+			return err
 		}
 		if ops.IsLifecycle(op.Kind) {
-			audits = append(audits, ops.Audit(op))
-			audits = append(audits, links...)
+			w.audits = append(w.audits, ops.Audit(op))
+			w.audits = append(w.audits, links...)
 		}
 	}
-	if u != nil {
-		if audits, err = p.unlink(ctx, tx, tabs, u, audits); err != nil {
-			return nil, err
+	return nil
+}
+
+// row returns the state of the row that op names, or the RecordError of
+// ErrNotFound when the batch has none (the table does not hold it, or an
+// earlier op deleted it).
+func (bt *pgBatchTable) row(op *sink.Op) (*pgRowState, error) {
+	st := bt.rows[op.Record.ID]
+	if st == nil {
+		return nil, ops.RecordError(op, sink.ErrNotFound)
+	}
+	return st, nil
+}
+
+// create adds the row of a create, unless Unique held it.
+func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
+	if op.Existing != nil {
+		return intake.OutcomeSkipped, nil // held by Unique
+	}
+	rec := op.Record
+	if bt.rows[rec.ID] != nil {
+		return intake.OutcomeNone, ops.RecordError(op, sink.ErrDuplicateID)
+	}
+	st := &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
+	for i, j := range v.plan {
+		st.vals[j] = ops.Value(rec, i)
+	}
+	bt.rows[rec.ID] = st
+	bt.order = append(bt.order, rec.ID)
+	return intake.OutcomeCreated, nil
+}
+
+// update sets the values of an update that are not null, and nulls its
+// Clear fields.
+func (bt *pgBatchTable) update(op *sink.Op, v *pgView) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	changed := false
+	for i, j := range v.plan {
+		if x := ops.Value(op.Record, i); !x.IsNull() && st.vals[j] != x {
+			st.vals[j], changed = x, true
 		}
 	}
-	for _, bt := range tabs {
-		if bt.deleted != nil { // the creates still standing, each once
+	for _, c := range op.Clear {
+		if j := v.plan[c]; !st.vals[j].IsNull() {
+			st.vals[j], changed = intake.Null, true
+		}
+	}
+	if !changed {
+		return intake.OutcomeUnchanged, nil
+	}
+	st.changed = true
+	return intake.OutcomeUpdated, nil
+}
+
+// optOut sets the opted-out flag of a row.
+func (bt *pgBatchTable) optOut(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.t.optedCol == "" {
+		return intake.OutcomeNone, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOutColumn", sink.ErrInvalidOp, bt.t.object))
+	}
+	if !st.opted {
+		st.opted, st.changed = true, true
+	}
+	return intake.OutcomeOptedOut, nil
+}
+
+// inactivate sets the inactive flag of a row.
+func (bt *pgBatchTable) inactivate(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.t.inactiveCol == "" {
+		return intake.OutcomeNone, ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no InactiveColumn: add a boolean column to %s and name it in TableMapping.InactiveColumn", sink.ErrInvalidOp, bt.t.object, bt.t.name))
+	}
+	if st.inactive {
+		return intake.OutcomeUnchanged, nil
+	}
+	st.inactive, st.changed = true, true
+	return intake.OutcomeInactivated, nil
+}
+
+// anonymize nulls the personal fields of a row and, with Unlink, its
+// links, and returns the audit entries of the links it removes.
+func (bt *pgBatchTable) anonymize(op *sink.Op, v *pgView) (intake.Outcome, []sink.AuditEntry, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, nil, err
+	}
+	out := intake.OutcomeUnchanged
+	for i, j := range v.plan {
+		if sink.AnonymizeErases(op.Record.Schema, i) && !st.vals[j].IsNull() {
+			st.vals[j], st.changed = intake.Null, true
+			out = intake.OutcomeAnonymized
+		}
+	}
+	if !op.Unlink {
+		return out, nil, nil
+	}
+	var links []sink.AuditEntry
+	for j, c := range v.t.cols {
+		if ops.IsLink(c.Field) && !st.vals[j].IsNull() {
+			st.vals[j], links = ops.ClearLink(op, st.vals[j], c.Field, links)
+			st.changed = true
+			out = intake.OutcomeAnonymized
+		}
+	}
+	return out, links, nil
+}
+
+// delete drops a row from the batch, and marks it for deleteRows when the
+// table holds it.
+func (bt *pgBatchTable) delete(op *sink.Op) (intake.Outcome, error) {
+	st, err := bt.row(op)
+	if err != nil {
+		return intake.OutcomeNone, err
+	}
+	if bt.deleted == nil { // also says that creates may have gone
+		bt.deleted = map[string]bool{}
+	}
+	if st.stored {
+		bt.deleted[op.Record.ID] = true
+	}
+	delete(bt.rows, op.Record.ID) // a create later in the batch may take the id
+	return intake.OutcomeDeleted, nil
+}
+
+// unlink removes the links to the targets of the ops with Unlink (see
+// [Store.unlink]).
+func (w *pgBatch) unlink(ctx context.Context) error {
+	if w.unlinks == nil {
+		return nil
+	}
+	var err error
+	w.audits, err = w.p.unlink(ctx, w.tx, w.tabs, w.unlinks, w.audits)
+	return err
+}
+
+// settleOrder sets the rows each table writes: the creates still
+// standing, each once (a delete may have dropped one, and a later create
+// taken its id again), then the stored rows the batch changed.
+func (w *pgBatch) settleOrder() {
+	for _, bt := range w.tabs {
+		if bt.deleted != nil {
 			creates, kept := bt.order[:0], map[string]bool{}
 			for _, id := range bt.order {
 				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
@@ -580,9 +753,12 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 			}
 		}
 	}
+}
 
-	// Deletes first: a create of the batch may take a deleted id again.
-	for _, bt := range tabs {
+// deleteRows deletes the stored rows the batch deletes, before any row is
+// written: a create of the batch may take a deleted id again.
+func (w *pgBatch) deleteRows(ctx context.Context) error {
+	for _, bt := range w.tabs {
 		if len(bt.deleted) == 0 {
 			continue
 		}
@@ -592,133 +768,176 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 				ids = append(ids, id)
 			}
 		}
-		tag, err := tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
+		tag, err := w.tx.Exec(ctx, "DELETE FROM "+bt.t.name+" WHERE "+bt.t.idCol+" = ANY($1::"+bt.t.idType+"[])", ids)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if tag.RowsAffected() != int64(len(ids)) {
-			return nil, fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
+			return fmt.Errorf("deleted %d of %d rows of %s", tag.RowsAffected(), len(ids), bt.t.name)
 		}
 	}
+	return nil
+}
 
-	// Stream the rows and apply them. Creates go into Intake's own tables
-	// with COPY straight into the table; other rows are streamed with COPY
-	// into a temporary table and applied with one INSERT and one UPDATE
-	// per table.
-	now := p.cfg.Now().UTC().Truncate(time.Microsecond)
-	b = &pgx.Batch{}
-	type sent struct {
-		bt              *pgBatchTable
-		creates, writes int
-		insert, update  bool
-	}
-	var sents []sent
-	for ti, bt := range tabs {
-		if len(bt.order) == 0 {
-			continue
-		}
-		ncreate := 0
-		for _, id := range bt.order {
-			if bt.rows[id].create != nil {
-				ncreate++
-			}
-		}
-		rest := bt.order
-		if ncreate > 0 && !bt.t.host {
-			src := &pgRowSource{bt: bt, ids: bt.order[:ncreate], now: now, direct: true}
-			if err := copyRows(ctx, tx, bt.t.name, bt.t.copyCols(), src); err != nil {
-				var pe *pgconn.PgError
-				if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
-					return nil, &pgDuplicate{bt: bt, err: err}
-				}
-				return nil, err
-			}
-			rest, ncreate = bt.order[ncreate:], 0
-			if len(rest) == 0 {
-				continue
-			}
-		}
-		tmp := bt.t.tempName(ti)
-		if _, err := tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
-			return nil, err
-		}
-		src := &pgRowSource{bt: bt, ids: rest, now: now}
-		if err := copyRows(ctx, tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
-			return nil, err
-		}
-		s := sent{bt: bt, creates: ncreate, writes: len(rest)}
-		if ncreate > 0 {
-			b.Queue(bt.t.insertSQL(tmp))
-			s.insert = true
-		}
-		if ncreate < len(rest) {
-			b.Queue(bt.t.updateSQL(tmp))
-			s.update = true
-		}
-		sents = append(sents, s)
-	}
-	if len(audits) > 0 {
-		p.queueAudit(b, audits)
-	}
-	if cp != nil {
-		b.Queue(`INSERT INTO `+p.cpTable+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
-ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+p.cpTable+`.batches + 1, updated_at = EXCLUDED.updated_at`,
-			cp.RunID, cp.Source, int64(cp.Line), heldLines(batch, cp.Pending), now)
-	}
-	if b.Len() > 0 {
-		br := tx.SendBatch(ctx, b)
-		for _, s := range sents {
-			if s.insert {
-				got, err := readIDs(br)
-				if err != nil {
-					br.Close()
-					return nil, err
-				}
-				if len(got) != s.creates {
-					br.Close()
-					for i, op := range batch { // the first create whose id was taken
-						if op.Kind == sink.OpCreate && views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
-							return nil, ops.RecordError(op, sink.ErrDuplicateID)
-						}
-					}
-					return nil, fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
-				}
-			}
-			if s.update {
-				got, err := readIDs(br)
-				if err != nil {
-					br.Close()
-					return nil, err
-				}
-				if len(got) != s.writes-s.creates {
-					br.Close()
-					return nil, fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
-				}
-			}
-		}
-		if len(audits) > 0 {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, fmt.Errorf("audit log: %w", err)
-			}
-		}
-		if cp != nil {
-			if _, err := br.Exec(); err != nil {
-				br.Close()
-				return nil, fmt.Errorf("checkpoint: %w", err)
-			}
-		}
-		if err := br.Close(); err != nil {
-			return nil, err
+// streamRows streams the rows the batch writes, table by table (see
+// streamTable).
+func (w *pgBatch) streamRows(ctx context.Context) error {
+	for i, bt := range w.tabs {
+		if err := w.streamTable(ctx, i, bt); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// streamTable streams the rows of bt, the i-th table of the batch. The
+// creates of Intake's own tables go with COPY straight into the table;
+// the other rows go with COPY into a temporary table, and w.writes gets
+// the INSERT of its creates and the UPDATE of its stored rows from it.
+func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) error {
+	if len(bt.order) == 0 {
+		return nil
+	}
+	ncreate := 0
+	for _, id := range bt.order {
+		if bt.rows[id].create != nil {
+			ncreate++
+		}
+	}
+	rest := bt.order
+	if ncreate > 0 && !bt.t.host {
+		if err := w.copyCreates(ctx, bt, bt.order[:ncreate]); err != nil {
+			return err
+		}
+		rest, ncreate = bt.order[ncreate:], 0
+		if len(rest) == 0 {
+			return nil
+		}
+	}
+	tmp := bt.t.tempName(i)
+	if _, err := w.tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
+		return err
+	}
+	src := &pgRowSource{bt: bt, ids: rest, now: w.now}
+	if err := copyRows(ctx, w.tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
+		return err
+	}
+	s := pgSent{bt: bt, creates: ncreate, writes: len(rest)}
+	if ncreate > 0 {
+		w.writes.Queue(bt.t.insertSQL(tmp))
+		s.insert = true
+	}
+	if ncreate < len(rest) {
+		w.writes.Queue(bt.t.updateSQL(tmp))
+		s.update = true
+	}
+	w.sents = append(w.sents, s)
+	return nil
+}
+
+// copyCreates streams the creates of ids with COPY straight into bt's
+// table, one of Intake's own. An id another writer holds stops the COPY
+// with a *pgDuplicate, whose create write finds after the rollback.
+func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, ids []string) error {
+	src := &pgRowSource{bt: bt, ids: ids, now: w.now, direct: true}
+	err := copyRows(ctx, w.tx, bt.t.name, bt.t.copyCols(), src)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+		return &pgDuplicate{bt: bt, err: err}
+	}
+	return err
+}
+
+// queueAudit queues the INSERT of the batch's audit entries, if any.
+func (w *pgBatch) queueAudit() {
+	if len(w.audits) > 0 {
+		w.p.queueAudit(w.writes, w.audits)
+	}
+}
+
+// queueCheckpoint queues the upsert of the batch's checkpoint, if any.
+func (w *pgBatch) queueCheckpoint() {
+	if w.cp == nil {
+		return
+	}
+	cp, table := w.cp, w.p.cpTable
+	w.writes.Queue(`INSERT INTO `+table+` (run_id, source, last_line, pending, batches, updated_at) VALUES ($1, $2, $3, $4, 1, $5)
+ON CONFLICT (run_id) DO UPDATE SET source = EXCLUDED.source, last_line = EXCLUDED.last_line, pending = EXCLUDED.pending, batches = `+table+`.batches + 1, updated_at = EXCLUDED.updated_at`,
+		cp.RunID, cp.Source, int64(cp.Line), heldLines(w.batch, cp.Pending), w.now)
+}
+
+// sendWrites sends the last round trip of the batch — the INSERTs and
+// UPDATEs from the temporary tables, the audit entries, the checkpoint —
+// and checks that every row was written.
+func (w *pgBatch) sendWrites(ctx context.Context) error {
+	if w.writes.Len() == 0 {
+		return nil
+	}
+	br := w.tx.SendBatch(ctx, w.writes)
+	if err := w.readWrites(br); err != nil {
+		br.Close()
+		return err
+	}
+	return br.Close()
+}
+
+// readWrites reads the results of sendWrites in the order it queued them.
+func (w *pgBatch) readWrites(br pgx.BatchResults) error {
+	for _, s := range w.sents {
+		if s.insert {
+			if err := w.checkInserted(br, s); err != nil {
+				return err
+			}
+		}
+		if s.update {
+			got, err := readIDs(br)
+			if err != nil {
+				return err
+			}
+			if len(got) != s.writes-s.creates {
+				return fmt.Errorf("updated %d of %d rows of %s", len(got), s.writes-s.creates, s.bt.t.name)
+			}
+		}
+	}
+	if len(w.audits) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	if w.cp != nil {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkInserted reads the ids that the INSERT of s's creates returned. A
+// missing one is an id another writer took meanwhile (the INSERT does
+// nothing on a conflict): the first create of the batch with such an id
+// is the error.
+func (w *pgBatch) checkInserted(br pgx.BatchResults, s pgSent) error {
+	got, err := readIDs(br)
+	if err != nil {
+		return err
+	}
+	if len(got) == s.creates {
+		return nil
+	}
+	for i, op := range w.batch {
+		if op.Kind == sink.OpCreate && w.views[i].t.object == s.bt.t.object && !got[op.Record.ID] {
+			return ops.RecordError(op, sink.ErrDuplicateID)
+		}
+	}
+	return fmt.Errorf("inserted %d of %d rows", len(got), s.creates)
+}
+
+// commit commits the batch's transaction, unless ctx ended meanwhile.
+func (w *pgBatch) commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return w.tx.Commit(ctx)
 }
 
 // findDuplicate returns the RecordError of the first create of the batch
