@@ -41,7 +41,7 @@
 // # Errors and outcomes
 //
 // A row that cannot be imported is reported with a [RowError] naming the file,
-// line, column, field, a stable machine code ([CodeInvalidEmail], …) and a
+// line, column, field, a stable machine [Code] ([CodeInvalidEmail], …) and a
 // message. Every input row ends in exactly one [Outcome]; the importer's report
 // counts them so that rows = created + updated + unchanged + skipped + opted out
 // + rejected.

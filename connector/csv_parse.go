@@ -15,7 +15,7 @@ import (
 // cell index or -1 for the whole row.
 type rowIssue struct {
 	col  int
-	code string
+	code intake.Code
 	msg  string
 }
 
@@ -368,7 +368,7 @@ func (p *parser) simpleLine() bool {
 
 // badLine reports a row issue and moves to the next line, where reading
 // resumes; in stop mode it stays put, since nothing is read after the issue.
-func (p *parser) badLine(code, msg string) fieldEnd {
+func (p *parser) badLine(code intake.Code, msg string) fieldEnd {
 	if !p.stop && !p.skipLine() {
 		return endFatal
 	}
@@ -378,7 +378,7 @@ func (p *parser) badLine(code, msg string) fieldEnd {
 
 // badQuoted reports the issue of a malformed quoted cell and moves to where
 // reading resumes (see resync); in stop mode it stays put.
-func (p *parser) badQuoted(code, msg string) fieldEnd {
+func (p *parser) badQuoted(code intake.Code, msg string) fieldEnd {
 	if !p.stop && !p.resync() {
 		return endFatal
 	}

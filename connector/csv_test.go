@@ -32,7 +32,7 @@ func setup(t *testing.T) context.Context {
 type got struct {
 	Line   int
 	Cells  []string
-	Code   string
+	Code   intake.Code
 	Column string
 }
 
@@ -101,7 +101,7 @@ func readString(t testing.TB, ctx context.Context, input string, cfg connector.C
 
 func row(line int, cells ...string) got { return got{Line: line, Cells: cells} }
 
-func bad(line int, code, column string, cells ...string) got {
+func bad(line int, code intake.Code, column string, cells ...string) got {
 	return got{Line: line, Cells: cells, Code: code, Column: column}
 }
 

@@ -161,7 +161,7 @@ func compareWithEncodingCSV(t *testing.T, data []byte, ours result) {
 		if err == io.EOF {
 			break
 		}
-		code := ""
+		var code intake.Code
 		if errors.Is(err, csv.ErrFieldCount) {
 			code, err = intake.CodeFieldCount, nil
 		}

@@ -35,7 +35,7 @@ func TestKitPaste(t *testing.T) {
 	input := []byte("ann@example.com\tAnn\r\nbob@example.com\tBob\r\ncid@example.com\r\n")
 	want := connectortest.Want{
 		Rows:   [][]string{{"ann@example.com", "Ann"}, {"bob@example.com", "Bob"}, {"cid@example.com"}},
-		Errors: map[int]string{2: intake.CodeFieldCount},
+		Errors: map[int]intake.Code{2: intake.CodeFieldCount},
 		Lines:  []int{1, 2, 3},
 		Input:  input,
 		FromReader: func(r io.Reader) (connector.Source, error) {

@@ -31,7 +31,7 @@ func TestPaste(t *testing.T) {
 		wantHeader []string
 		want       [][]string
 		wantLines  []int
-		wantCodes  []string
+		wantCodes  []intake.Code
 		wantErr    error
 	}{
 		{name: "Excel clipboard, CRLF, trailing line break", text: "ann@example.com\tAnn\t+49 30 1234\r\nbob@example.com\tBob\t\r\n",
@@ -42,7 +42,7 @@ func TestPaste(t *testing.T) {
 		{name: "bare quotes are data", text: "5'11\"\tBob \"the\" builder\n", want: [][]string{{`5'11"`, `Bob "the" builder`}}},
 		{name: "blank lines skipped", text: "a\tb\n\n\nc\td\n\n", want: [][]string{{"a", "b"}, {"c", "d"}}, wantLines: []int{1, 4}},
 		{name: "header", text: "E-Mail\tName\nann@example.com\tAnn\n", cfg: PasteConfig{HasHeader: true}, wantHeader: []string{"E-Mail", "Name"}, want: [][]string{{"ann@example.com", "Ann"}}, wantLines: []int{2}},
-		{name: "ragged row", text: "a\tb\nc\n", want: [][]string{{"a", "b"}, {"c"}}, wantCodes: []string{intake.CodeFieldCount}},
+		{name: "ragged row", text: "a\tb\nc\n", want: [][]string{{"a", "b"}, {"c"}}, wantCodes: []intake.Code{intake.CodeFieldCount}},
 		{name: "comma delimiter", text: "a,b\n", cfg: PasteConfig{Delimiter: DelimiterComma}, want: [][]string{{"a", "b"}}},
 		{name: "empty", text: "", wantErr: ErrEmptyPaste},
 		{name: "only blank lines", text: "\r\n\n  \n", wantErr: ErrEmptyPaste},
@@ -82,7 +82,7 @@ func TestPaste(t *testing.T) {
 					}
 					assert.Equal(t, tt.wantLines, lines)
 				}
-				var codes []string
+				var codes []intake.Code
 				for _, e := range res.errs {
 					codes = append(codes, e.Code)
 				}

@@ -19,10 +19,6 @@ const (
 	ConsentUnknown  ConsentStatus = "unknown"
 )
 
-// CodeInvalidConsent rejects a row whose consent status column holds a value
-// that is not a consent status.
-const CodeInvalidConsent = "invalid_consent"
-
 // ParseConsent reads a consent status as files write it: opted_in,
 // "OPTED-IN" (Acoustic's CONSENT_STATUS_CODE), in, yes, true, 1, y;
 // opted_out, "OPTED-OUT", out, no, false, 0, n, unsubscribed; unknown.
@@ -174,7 +170,7 @@ func (c *Consent) Check(in *intake.Record) *intake.RowError {
 			continue
 		}
 		if _, ok := ParseConsent(v.String()); !ok {
-			return &intake.RowError{Line: in.Line, Field: p.Name + "_consent", Code: CodeInvalidConsent,
+			return &intake.RowError{Line: in.Line, Field: p.Name + "_consent", Code: intake.CodeInvalidConsent,
 				Message: fmt.Sprintf("%q is not a consent status (opted_in, opted_out or unknown)", v.String())}
 		}
 	}

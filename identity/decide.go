@@ -34,16 +34,11 @@ func (v Verdict) String() string {
 
 // Decision is the verdict on one row and, for skips and rejections, the
 // stable reason code ([intake.CodeExists], [intake.CodeNoMatch],
-// [intake.CodeDuplicate], [intake.CodeMissingKey], [CodeConflict]).
+// [intake.CodeDuplicate], [intake.CodeMissingKey], [intake.CodeConflict]).
 type Decision struct {
 	Verdict Verdict
-	Code    string
+	Code    intake.Code
 }
-
-// CodeConflict rejects a row whose identity rules point at different
-// records: its contact_id finds one record and its email another, say.
-// Intake never merges such records silently.
-const CodeConflict = "conflict"
 
 // OnMatch is what a [Matrix] does with a row whose key matches stored
 // records.
@@ -228,14 +223,14 @@ func Decide(a intake.Action, m *Match, earlier bool) Decision {
 // match m. earlier reports whether the row's key appeared on an earlier row
 // of the run; created whether an earlier row of the run created a record
 // with that key that m does not show (same batch, or a dry run). A row
-// whose rules conflict is rejected ([CodeConflict]); one without any key
+// whose rules conflict is rejected ([intake.CodeConflict]); one without any key
 // is rejected ([intake.CodeMissingKey]).
 func DecideMatrix(mx Matrix, dup Duplicates, m *Match, earlier, created bool) Decision {
 	if m.NoKey {
 		return Decision{Verdict: VerdictReject, Code: intake.CodeMissingKey}
 	}
 	if m.Conflict {
-		return Decision{Verdict: VerdictReject, Code: CodeConflict}
+		return Decision{Verdict: VerdictReject, Code: intake.CodeConflict}
 	}
 	matched := len(m.IDs) > 0
 	if earlier {

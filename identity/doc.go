@@ -9,7 +9,7 @@
 // match. Several ordered identity rules ([NewRuleMatcher]: "contact_id,
 // else email, else phone") are tried in order: the first rule whose key
 // finds records wins, and a row whose rules find different records is a
-// conflict ([CodeConflict]), rejected rather than merged. A rule with
+// conflict ([intake.CodeConflict]), rejected rather than merged. A rule with
 // [intake.KeySpec].RecordID matches on the store's record id (Acoustic's
 // USE_RECIPIENT_ID); other key options normalize emails by their
 // provider's rules or compare MD5 digests (Acoustic's ENCODED_AS_MD5).

@@ -96,7 +96,7 @@ type Match struct {
 	Rule int
 	// Conflict is true when a later rule found other records than Rule
 	// did: ConflictRule is that rule and ConflictIDs what it found. The
-	// row is rejected ([CodeConflict]) instead of merging records.
+	// row is rejected ([intake.CodeConflict]) instead of merging records.
 	Conflict     bool
 	ConflictRule int
 	ConflictIDs  []string

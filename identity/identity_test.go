@@ -28,7 +28,7 @@ func TestDecideTable(t *testing.T) {
 
 	type want struct {
 		v    identity.Verdict
-		code string
+		code intake.Code
 	}
 	tests := []struct {
 		action  intake.Action

@@ -77,7 +77,7 @@ func TestDecideMatrixCells(t *testing.T) {
 	assert.Error(t, identity.Matrix{OnMatch: identity.MatchUpdate, OnNoMatch: "update"}.Validate())
 	assert.Error(t, identity.Duplicates("second").Validate())
 	conflict := &identity.Match{Key: "k", IDs: []string{"r1"}, Conflict: true, ConflictRule: 1, ConflictIDs: []string{"r2"}}
-	assert.Equal(t, identity.Decision{Verdict: identity.VerdictReject, Code: identity.CodeConflict}, identity.DecideMatrix(identity.Preset(intake.ActionAddAndUpdate), "", conflict, false, false))
+	assert.Equal(t, identity.Decision{Verdict: identity.VerdictReject, Code: intake.CodeConflict}, identity.DecideMatrix(identity.Preset(intake.ActionAddAndUpdate), "", conflict, false, false))
 }
 
 // TestPresetsAreTheActions: Decide and DecideMatrix with an action's preset

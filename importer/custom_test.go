@@ -94,7 +94,7 @@ func TestCustomObjects(t *testing.T) {
 			rep = runJob(t, cfg, ticketJob(t, ticketsFile))
 			assert.EqualValues(t, 3, rep.Created)
 			assert.EqualValues(t, 2, rep.Rejected)
-			assert.EqualValues(t, map[string]int64{intake.CodeUnknownLink: 1, "invalid_select": 1}, rep.Reasons)
+			assert.EqualValues(t, map[intake.Code]int64{intake.CodeUnknownLink: 1, "invalid_select": 1}, rep.Reasons)
 			assert.Equal(t, &importer.LinkCounts{Found: 2, Rejected: 1}, rep.Links["contact_email"])
 			for _, e := range rep.Errors {
 				switch e.Code {
@@ -141,7 +141,7 @@ func TestCustomObjects(t *testing.T) {
 			// Order lines: a composite key, no links.
 			rep = runJob(t, cfg, orderLineJob(t, orderLinesFile))
 			assert.EqualValues(t, 3, rep.Created)
-			assert.EqualValues(t, map[string]int64{intake.CodeMissingKey: 1}, rep.Reasons, "a row without its key is rejected")
+			assert.EqualValues(t, map[intake.Code]int64{intake.CodeMissingKey: 1}, rep.Reasons, "a row without its key is rejected")
 			rep = runJob(t, cfg, orderLineJob(t, orderLinesFile))
 			assert.EqualValues(t, 3, rep.Unchanged)
 			rep = runJob(t, cfg, orderLineJob(t, orderLinesUpdate))

@@ -995,7 +995,7 @@ func (r *run) reject(b *batch, row intake.Row, e *intake.RowError, m *identity.M
 	})
 }
 
-func (r *run) keyError(row intake.Row, code string, m *identity.Match) *intake.RowError {
+func (r *run) keyError(row intake.Row, code intake.Code, m *identity.Match) *intake.RowError {
 	specs := r.keys
 	names := make([]string, len(specs))
 	for i, s := range specs {
@@ -1006,7 +1006,7 @@ func (r *run) keyError(row intake.Row, code string, m *identity.Match) *intake.R
 	switch code {
 	case intake.CodeDuplicate:
 		msg = "the same " + fields + " appeared on an earlier line of this file"
-	case identity.CodeConflict:
+	case intake.CodeConflict:
 		first, second := "an earlier rule", "a later rule"
 		if m.Rule >= 0 && m.Rule < len(specs) {
 			first = "identity rule " + specs[m.Rule].Name()

@@ -34,7 +34,7 @@ func SyncOn(fields ...string) Identity {
 // Rules identifies records by ordered identity rules ("contact_id, else
 // email, else phone"): the first rule whose key finds stored records wins,
 // and a row whose rules find different records is rejected as a conflict
-// (identity.CodeConflict). One rule is a sync key; a rule's
+// (intake.CodeConflict). One rule is a sync key; a rule's
 // [intake.KeySpec] options compare emails by their provider's rules or MD5
 // digests, or match on the store's record id (RecordID). Rules() without
 // keys is the zero Identity, the object type's default.

@@ -337,7 +337,7 @@ func TestConsentGuard(t *testing.T) {
 
 			// A value that is no consent status rejects the row.
 			rep = runJob(t, importer.Config{Sink: s}, importer.Job{Source: csvSource(t, "d.csv", "email,email consent\nb@x.io,maybe\n"), Consent: chans(false, false)})
-			assert.Equal(t, map[string]int64{identity.CodeInvalidConsent: 1}, rep.Reasons)
+			assert.Equal(t, map[intake.Code]int64{intake.CodeInvalidConsent: 1}, rep.Reasons)
 		})
 	}
 }
@@ -379,10 +379,10 @@ func TestIdentityRules(t *testing.T) {
 			assert.EqualValues(t, 3, rep.Updated)
 			assert.EqualValues(t, 1, rep.Created)
 			assert.EqualValues(t, 2, rep.Rejected)
-			assert.Equal(t, map[string]int64{identity.CodeConflict: 1, intake.CodeMissingKey: 1}, rep.Reasons)
+			assert.Equal(t, map[intake.Code]int64{intake.CodeConflict: 1, intake.CodeMissingKey: 1}, rep.Reasons)
 			var conflict *intake.RowError
 			for _, e := range rep.Errors {
-				if e.Code == identity.CodeConflict {
+				if e.Code == intake.CodeConflict {
 					conflict = e
 				}
 			}
@@ -667,7 +667,7 @@ func TestRulesAgainstRecordsCreatedInTheRun(t *testing.T) {
 		return importer.Job{Source: csvSource(t, "f.csv", "contact_id,email\n1,a@x.io\n2,b@x.io\n1,b@x.io\n"), Identity: importer.Rules(rules...)}
 	})
 	for i, rep := range reps {
-		assert.Equal(t, map[string]int64{identity.CodeConflict: 1}, rep.Reasons, "batch %d", i)
+		assert.Equal(t, map[intake.Code]int64{intake.CodeConflict: 1}, rep.Reasons, "batch %d", i)
 		assert.Equal(t, []string{"1/a@x.io/", "2/b@x.io/"}, snaps[i])
 	}
 	// A later row changes a key of a record created earlier in the batch.

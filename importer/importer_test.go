@@ -109,7 +109,7 @@ func TestQuickstartFiles(t *testing.T) {
 			assert.EqualValues(t, 8, rep.Created)
 			assert.EqualValues(t, 1, rep.Updated, "ANNA.SCHMIDT@EXAMPLE.DE updates the record its first row created")
 			assert.EqualValues(t, 3, rep.Rejected)
-			assert.Equal(t, map[string]int64{"invalid_email": 1, "invalid_date": 1, "missing_key": 1}, rep.Reasons)
+			assert.Equal(t, map[intake.Code]int64{"invalid_email": 1, "invalid_date": 1, "missing_key": 1}, rep.Reasons)
 			require.Len(t, rep.Errors, 3)
 			assert.Equal(t, 7, rep.Errors[0].Line)
 			assert.Equal(t, "E-Mail", rep.Errors[0].Column)
@@ -168,14 +168,14 @@ func TestActions(t *testing.T) {
 	tests := []struct {
 		action  intake.Action
 		want    counts
-		reasons map[string]int64
+		reasons map[intake.Code]int64
 		stored  int // records after the run
 	}{
-		{intake.ActionCreate, counts{7, 2, 0, 0, 2, 0, 3, 0}, map[string]int64{"exists": 2, "duplicate": 2, "missing_key": 1}, 5},
-		{intake.ActionAddOnly, counts{7, 2, 0, 0, 2, 0, 3, 0}, map[string]int64{"exists": 2, "duplicate": 2, "missing_key": 1}, 5},
-		{intake.ActionUpdateOnly, counts{7, 0, 3, 0, 3, 0, 1, 4}, map[string]int64{"no_match": 3, "missing_key": 1}, 3},
-		{intake.ActionAddAndUpdate, counts{7, 2, 4, 0, 0, 0, 1, 5}, map[string]int64{"missing_key": 1}, 5},
-		{intake.ActionOptOut, counts{7, 0, 0, 0, 3, 3, 1, 4}, map[string]int64{"no_match": 3, "missing_key": 1}, 3},
+		{intake.ActionCreate, counts{7, 2, 0, 0, 2, 0, 3, 0}, map[intake.Code]int64{"exists": 2, "duplicate": 2, "missing_key": 1}, 5},
+		{intake.ActionAddOnly, counts{7, 2, 0, 0, 2, 0, 3, 0}, map[intake.Code]int64{"exists": 2, "duplicate": 2, "missing_key": 1}, 5},
+		{intake.ActionUpdateOnly, counts{7, 0, 3, 0, 3, 0, 1, 4}, map[intake.Code]int64{"no_match": 3, "missing_key": 1}, 3},
+		{intake.ActionAddAndUpdate, counts{7, 2, 4, 0, 0, 0, 1, 5}, map[intake.Code]int64{"missing_key": 1}, 5},
+		{intake.ActionOptOut, counts{7, 0, 0, 0, 3, 3, 1, 4}, map[intake.Code]int64{"no_match": 3, "missing_key": 1}, 3},
 	}
 	for _, tt := range tests {
 		for _, batch := range []int{1, 3, 1000} {
@@ -255,7 +255,7 @@ func TestCompositeSyncFields(t *testing.T) {
 			assert.EqualValues(t, 3, rep.Created, "Schmidt/Weber, and the row with an empty first name (a blank key matches nothing)")
 			assert.EqualValues(t, 1, rep.Updated)
 			assert.EqualValues(t, 1, rep.Rejected)
-			assert.Equal(t, map[string]int64{"missing_key": 1}, rep.Reasons)
+			assert.Equal(t, map[intake.Code]int64{"missing_key": 1}, rep.Reasons)
 		})
 	}
 }
@@ -295,7 +295,7 @@ func TestRejectsFile(t *testing.T) {
 	assert.Equal(t, []string{"error_line", "error_code", "error_column", "error_field", "error_message", "E-Mail", "First Name"}, recs[0])
 	assert.Equal(t, []string{"3", "invalid_email"}, recs[1][:2])
 	assert.Equal(t, []string{"broken", "Bad"}, recs[1][5:])
-	assert.Equal(t, []string{"4", intake.CodeFieldCount}, recs[2][:2])
+	assert.Equal(t, []string{"4", string(intake.CodeFieldCount)}, recs[2][:2])
 	assert.Equal(t, []string{"a@b.co", "x", "extra"}, recs[2][5:], "a ragged row keeps all of its cells")
 	assert.Equal(t, []string{"5", "duplicate"}, recs[3][:2])
 }

@@ -617,7 +617,7 @@ type linker struct {
 	idField int
 	column  string // the column mapped to the reference, for errors
 	missing Missing
-	code    string
+	code    intake.Code
 	// from[j] → to[j]: the row's key fields copied to a created target.
 	from, to []int
 	carry    []carried
@@ -1629,16 +1629,16 @@ func displayKeys(keys []intake.Key) string {
 }
 
 // skip returns the code of row i when linking skipped it, or "".
-func (c *chunk) skip(i int) string {
+func (c *chunk) skip(i int) intake.Code {
 	if c.skips == nil {
 		return ""
 	}
 	return c.skips[i]
 }
 
-func (c *chunk) setSkip(i int, code string) {
+func (c *chunk) setSkip(i int, code intake.Code) {
 	if c.skips == nil {
-		c.skips = make([]string, len(c.rows))
+		c.skips = make([]intake.Code, len(c.rows))
 	}
 	c.skips[i] = code
 }
@@ -1648,6 +1648,6 @@ func (r *run) skipRow(b *batch, c *chunk, i int) {
 	b.t.counts[intake.OutcomeSkipped]++
 	b.t.reason(c.skips[i])
 	r.explain(func() *Explanation {
-		return &Explanation{Line: c.rows[i].Line, Decision: "skip", Code: c.skips[i], Note: "its " + c.skips[i] + " target is unknown and the job skips such rows"}
+		return &Explanation{Line: c.rows[i].Line, Decision: "skip", Code: c.skips[i], Note: "its " + string(c.skips[i]) + " target is unknown and the job skips such rows"}
 	})
 }

@@ -157,7 +157,7 @@ func TestAccountsContactsActivities(t *testing.T) {
 
 			assert.EqualValues(t, 4, actRep.Created)
 			assert.EqualValues(t, 2, actRep.Rejected)
-			assert.EqualValues(t, map[string]int64{intake.CodeUnknownProfile: 1, intake.CodeDuplicate: 1}, actRep.Reasons)
+			assert.EqualValues(t, map[intake.Code]int64{intake.CodeUnknownProfile: 1, intake.CodeDuplicate: 1}, actRep.Reasons)
 			// The second e1 is a duplicate: its reference counts nowhere.
 			assert.Equal(t, &importer.LinkCounts{Found: 4, Rejected: 1}, actRep.Links["profile"])
 			assert.Equal(t, map[string]*importer.ObjectCounts{intake.ObjectContact: {Unchanged: 4}}, actRep.Objects)
@@ -194,7 +194,7 @@ func TestAccountsContactsActivities(t *testing.T) {
 			// The same file again: every event is there already.
 			again := runJob(t, importer.Config{Sink: s, BatchSize: 2}, activityJob(t, activitiesFile))
 			assert.EqualValues(t, 4, again.Skipped)
-			assert.EqualValues(t, map[string]int64{intake.CodeExists: 4, intake.CodeUnknownProfile: 1, intake.CodeDuplicate: 1}, again.Reasons)
+			assert.EqualValues(t, map[intake.Code]int64{intake.CodeExists: 4, intake.CodeUnknownProfile: 1, intake.CodeDuplicate: 1}, again.Reasons)
 			assert.Len(t, scanObject(t, s, activitySchema, "event_id"), 4)
 		})
 	}

@@ -45,7 +45,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				",Kim,acme.example,Acme Renamed,partner\n" + // missing_key: acme stays as it is
 				"lee@x.example,Lee,acme.example,,\n",
 			want: want{
-				run: linkRun{Rows: 3, Created: 1, Rejected: 2, Reasons: map[string]int64{intake.CodeMissingKey: 2},
+				run: linkRun{Rows: 3, Created: 1, Rejected: 2, Reasons: map[intake.Code]int64{intake.CodeMissingKey: 2},
 					Links:   map[string]*importer.LinkCounts{"company_domain": {Found: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Unchanged: 1}}},
 				accounts: map[string]string{"acme.example": "Acme/customer"},
@@ -59,7 +59,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				"lee@x.example,Lee,third.example,Third,partner\n" +
 				"KIM@x.example,Kim,third.example,Dup Third,reseller\n", // duplicate: third stays as lee made it
 			want: want{
-				run: linkRun{Rows: 4, Created: 2, Rejected: 2, Reasons: map[string]int64{intake.CodeDuplicate: 2},
+				run: linkRun{Rows: 4, Created: 2, Rejected: 2, Reasons: map[intake.Code]int64{intake.CodeDuplicate: 2},
 					Links:   map[string]*importer.LinkCounts{"company_domain": {Found: 2, Created: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Created: 1, Unchanged: 1}}},
 				accounts: map[string]string{"acme.example": "Acme/customer", "third.example": "Third/partner"},
@@ -73,7 +73,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				"lee@x.example,Lee,newco.example,NewCo,\n" + // creates newco, with its own values
 				"max@x.example,Max,newco.example,Other,\n",
 			want: want{
-				run: linkRun{Rows: 4, Created: 3, Rejected: 1, Reasons: map[string]int64{intake.CodeDuplicate: 1},
+				run: linkRun{Rows: 4, Created: 3, Rejected: 1, Reasons: map[intake.Code]int64{intake.CodeDuplicate: 1},
 					Links:   map[string]*importer.LinkCounts{"company_domain": {Found: 3, Created: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Created: 1, Unchanged: 2}}},
 				accounts: map[string]string{"acme.example": "Acme/customer", "newco.example": "NewCo/"},
@@ -87,7 +87,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				"zed@x.example,Zed,zed.example,Zed,\n" + // no_match: no zed.example
 				"ann@x.example,Ann,acme.example,Acme,reseller\n", // no_match: acme stays a partner
 			want: want{
-				run: linkRun{Rows: 3, Updated: 1, Skipped: 2, Reasons: map[string]int64{intake.CodeNoMatch: 2},
+				run: linkRun{Rows: 3, Updated: 1, Skipped: 2, Reasons: map[intake.Code]int64{intake.CodeNoMatch: 2},
 					Links:   map[string]*importer.LinkCounts{"company_domain": {Found: 1, Updated: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Updated: 1}}},
 				accounts: map[string]string{"acme.example": "Acme/partner"},
@@ -101,7 +101,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				"ann@x.example,Ann,skipped.example,Skipped,\n" + // exists: no skipped.example
 				"new@x.example,New,newco.example,NewCo,\n",
 			want: want{
-				run: linkRun{Rows: 3, Created: 1, Skipped: 2, Reasons: map[string]int64{intake.CodeExists: 2},
+				run: linkRun{Rows: 3, Created: 1, Skipped: 2, Reasons: map[intake.Code]int64{intake.CodeExists: 2},
 					Links:   map[string]*importer.LinkCounts{"company_domain": {Found: 1, Created: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Created: 1}}},
 				accounts: map[string]string{"acme.example": "Acme/customer", "newco.example": "NewCo/"},
@@ -116,7 +116,7 @@ func TestLinksOnlyForWrittenRows(t *testing.T) {
 				"lee@x.example,acme.example,Acme Renamed,nowhere.example\n" + // rejected: acme untouched
 				"max@x.example,acme.example,,acme.example\n",
 			want: want{
-				run: linkRun{Rows: 3, Created: 1, Rejected: 2, Reasons: map[string]int64{intake.CodeUnknownLink: 2},
+				run: linkRun{Rows: 3, Created: 1, Rejected: 2, Reasons: map[intake.Code]int64{intake.CodeUnknownLink: 2},
 					Links: map[string]*importer.LinkCounts{"company_domain": {Found: 1}, "partner_domain": {Found: 1, Rejected: 2}},
 					// max's two references to acme.
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectAccount: {Unchanged: 2}}},
@@ -161,7 +161,7 @@ func TestProfileOnlyForWrittenEvents(t *testing.T) {
 					Schema:  intake.ActivitySchema(),
 					Profile: &importer.ProfileLink{Missing: importer.MissingCreate},
 				})
-				assert.Equal(t, linkRun{Rows: 3, Created: 1, Skipped: 1, Rejected: 1, Reasons: map[string]int64{intake.CodeExists: 1, intake.CodeDuplicate: 1},
+				assert.Equal(t, linkRun{Rows: 3, Created: 1, Skipped: 1, Rejected: 1, Reasons: map[intake.Code]int64{intake.CodeExists: 1, intake.CodeDuplicate: 1},
 					Links:   map[string]*importer.LinkCounts{"profile": {Found: 1, Created: 1}},
 					Objects: map[string]*importer.ObjectCounts{intake.ObjectContact: {Created: 1}},
 				}, linkCountsOf(rep))
@@ -185,7 +185,7 @@ func TestManyLinksOnlyForWrittenRows(t *testing.T) {
 				job := importer.Job{Action: identity.Create, Links: []importer.Link{listsLink(importer.MissingCreate)}}
 				rep := runDryThenReal(t, importer.Config{Sink: s, BatchSize: batch}, "c.csv",
 					"email,lists\na@x.example,gold\nA@x.example,dup-only;gold\nb@x.example,\n", job)
-				assert.Equal(t, linkRun{Rows: 3, Created: 2, Rejected: 1, Reasons: map[string]int64{intake.CodeDuplicate: 1},
+				assert.Equal(t, linkRun{Rows: 3, Created: 2, Rejected: 1, Reasons: map[intake.Code]int64{intake.CodeDuplicate: 1},
 					Links:   map[string]*importer.LinkCounts{"lists": {Found: 1, Created: 1}},
 					Objects: map[string]*importer.ObjectCounts{"list": {Created: 1}},
 				}, linkCountsOf(rep))
@@ -270,7 +270,7 @@ func TestLinksToSelectKeys(t *testing.T) {
 		tiers   map[string]string // email → the names of its tiers
 	}{
 		{importer.MissingCreate, linkRun{Rows: 5, Created: 2, Rejected: 3,
-			Reasons: map[string]int64{intake.CodeInvalidMultiSelect: 1, intake.CodeUnknownLink: 1, intake.CodeInvalidSelect: 1},
+			Reasons: map[intake.Code]int64{intake.CodeInvalidMultiSelect: 1, intake.CodeUnknownLink: 1, intake.CodeInvalidSelect: 1},
 			Links:   map[string]*importer.LinkCounts{"tiers": {Found: 3, Created: 1, Rejected: 2}, "main_tier": {Found: 1, Rejected: 1}},
 			// platinum: created by a's tiers, then found by a's main_tier and b's tiers.
 			Objects: map[string]*importer.ObjectCounts{"tier": {Created: 1, Unchanged: 3}}},

@@ -49,7 +49,7 @@ type model struct {
 
 type counts struct {
 	Rows, Created, Updated, Unchanged, Skipped, OptedOut, Rejected, Records int64
-	Reasons                                                                 map[string]int64
+	Reasons                                                                 map[intake.Code]int64
 }
 
 func countsOf(rep *importer.Report) counts {
@@ -101,9 +101,9 @@ func (m *model) matches(k string) []*mrec {
 	return out
 }
 
-func (m *model) reason(code string) {
+func (m *model) reason(code intake.Code) {
 	if m.Reasons == nil {
-		m.Reasons = map[string]int64{}
+		m.Reasons = map[intake.Code]int64{}
 	}
 	m.Reasons[code]++
 }

@@ -47,7 +47,7 @@ const (
 // linkRun is what a report says, less its times and errors' order.
 type linkRun struct {
 	Rows, Created, Updated, Unchanged, Skipped, Rejected int64
-	Reasons                                              map[string]int64
+	Reasons                                              map[intake.Code]int64
 	Links                                                map[string]*importer.LinkCounts
 	Objects                                              map[string]*importer.ObjectCounts
 }

@@ -48,7 +48,7 @@ func (rw *RejectWriter) Write(row intake.Row, e *intake.RowError) error {
 		}
 		rw.wrote = true
 	}
-	rw.rec = append(rw.rec[:0], strconv.Itoa(e.Line), e.Code, e.Column, e.Field, e.Message)
+	rw.rec = append(rw.rec[:0], strconv.Itoa(e.Line), string(e.Code), e.Column, e.Field, e.Message)
 	rw.rec = append(rw.rec, row.Cells...)
 	if err := rw.w.Write(rw.rec); err != nil {
 		return fmt.Errorf("importer: write rejected line %d: %w", e.Line, err)

@@ -62,7 +62,7 @@ type Report struct {
 	Explain []*Explanation `json:"explain,omitempty"`
 	// Reasons counts skipped and rejected rows by code (exists, no_match,
 	// duplicate, missing_key, invalid_email, …).
-	Reasons map[string]int64 `json:"reasons,omitempty"`
+	Reasons map[intake.Code]int64 `json:"reasons,omitempty"`
 	// Links counts, per link, how the rows' references resolved: "profile"
 	// for Job.Profile, the reference field's name for each of Job.Links.
 	Links map[string]*LinkCounts `json:"links,omitempty"`
@@ -124,8 +124,8 @@ type Explanation struct {
 	// inactivate, delete or anonymize.
 	Decision string `json:"decision"`
 	// Code and Message say why a row is skipped or rejected.
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Code    intake.Code `json:"code,omitempty"`
+	Message string      `json:"message,omitempty"`
 	// Rule is the identity rule that matched (or gave the key of a new
 	// record), Key the row's normalized key by it.
 	Rule string `json:"rule,omitempty"`
@@ -259,7 +259,7 @@ type tally struct {
 	records     int64
 	consentKept int64
 	raced       int64
-	reasons     map[string]int64
+	reasons     map[intake.Code]int64
 	links       map[string]*LinkCounts
 	objects     map[string]*ObjectCounts
 	errs        []*intake.RowError
@@ -282,9 +282,9 @@ func (t *tally) reset() {
 	t.rows = t.rows[:0]
 }
 
-func (t *tally) reason(code string) {
+func (t *tally) reason(code intake.Code) {
 	if t.reasons == nil {
-		t.reasons = make(map[string]int64)
+		t.reasons = make(map[intake.Code]int64)
 	}
 	t.reasons[code]++
 }
@@ -365,7 +365,7 @@ func (r *Report) add(t *tally, maxErrors int) {
 	r.Records += t.records
 	for code, n := range t.reasons {
 		if r.Reasons == nil {
-			r.Reasons = make(map[string]int64)
+			r.Reasons = make(map[intake.Code]int64)
 		}
 		r.Reasons[code] += n
 	}

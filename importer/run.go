@@ -28,7 +28,7 @@ type chunk struct {
 	vals    []intake.Value
 	errs    []*intake.RowError // per row: the row's error, or nil
 	matches []identity.Match
-	skips   []string       // per row, once a link skips a row: its code, or ""
+	skips   []intake.Code  // per row, once a link skips a row: its code, or ""
 	carried []intake.Value // per row, the values links carry for their targets (carryPlan)
 }
 
@@ -376,7 +376,7 @@ func (r *run) mapChunk(c *chunk) {
 		if err := r.plan.Map(c.rows[i], rec); err != nil {
 			var re *intake.RowError
 			if !errors.As(err, &re) {
-				re = &intake.RowError{File: r.job.MappingOptions.File, Line: c.rows[i].Line, Code: "invalid_row", Message: err.Error(), Err: err}
+				re = &intake.RowError{File: r.job.MappingOptions.File, Line: c.rows[i].Line, Code: intake.CodeInvalidRow, Message: err.Error(), Err: err}
 			}
 			c.errs[i] = re
 			continue

@@ -238,7 +238,7 @@ func TestDateFormatOfMostValues(t *testing.T) {
 	assert.Equal(t, int64(1), rep.Rejected)
 	require.Len(t, rep.Errors, 1)
 	assert.Equal(t, 4, rep.Errors[0].Line)
-	assert.Equal(t, "invalid_date", rep.Errors[0].Code)
+	assert.Equal(t, intake.CodeInvalidDate, rep.Errors[0].Code)
 	assert.Contains(t, rep.Errors[0].Message, "dd.MM.yyyy")
 	got := byEmail(t, s, intake.ContactSchema())
 	assert.Equal(t, "1985-03-14", got["a@x.example"].Get("birthday").String())

@@ -27,7 +27,7 @@ func TestMostlyUTF8FileImport(t *testing.T) {
 	assert.EqualValues(t, 2, rep.Rows)
 	assert.EqualValues(t, 1, rep.Created)
 	assert.EqualValues(t, 1, rep.Rejected)
-	assert.Equal(t, map[string]int64{intake.CodeInvalidEncoding: 1}, rep.Reasons)
+	assert.Equal(t, map[intake.Code]int64{intake.CodeInvalidEncoding: 1}, rep.Reasons)
 	require.Len(t, rep.Errors, 1)
 	e := rep.Errors[0]
 	assert.Equal(t, 3, e.Line)

@@ -3,11 +3,14 @@ package importer
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/intakehq/intake"
 )
 
 // WriteText writes the report as a short table for people: the counts, the
@@ -47,14 +50,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
 	}
 	if len(r.Reasons) > 0 {
-		codes := make([]string, 0, len(r.Reasons))
+		codes := make([]intake.Code, 0, len(r.Reasons))
 		for c := range r.Reasons {
 			codes = append(codes, c)
 		}
-		sort.Strings(codes)
+		slices.Sort(codes)
 		parts := make([]string, len(codes))
 		for i, c := range codes {
-			parts[i] = c + " " + group(r.Reasons[c])
+			parts[i] = string(c) + " " + group(r.Reasons[c])
 		}
 		fmt.Fprintf(tw, "  reasons\t%s\n", strings.Join(parts, ", "))
 	}
@@ -99,7 +102,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, x := range r.Explain {
 			line := fmt.Sprintf("    line %d: %s", x.Line, x.Decision)
 			if x.Code != "" {
-				line += " (" + x.Code + ")"
+				line += " (" + string(x.Code) + ")"
 			}
 			if x.Rule != "" {
 				line += fmt.Sprintf(" by %s %q", x.Rule, x.Key)

@@ -156,7 +156,7 @@
 // [Transforms.Register] — a [TransformFactory] builds the function from the
 // rule's [TransformArgs] once per column at [Compile] — and passes the
 // registry in [Options.Transforms]. There is no global registry. A
-// transform error rejects the row with [CodeTransformFailed]; an unknown
+// transform error rejects the row with [intake.CodeTransformFailed]; an unknown
 // transform or argument is a compile error.
 //
 // # Suggestions

@@ -99,7 +99,7 @@ func ExamplePlan_Preview() {
 	})
 	for _, r := range rows {
 		for _, c := range r.Cells {
-			fmt.Printf("%d %s %q -> %q%s\n", r.Line, c.Field, c.Raw, c.Value, strings.TrimRight(" "+c.Code, " "))
+			fmt.Printf("%d %s %q -> %q%s\n", r.Line, c.Field, c.Raw, c.Value, strings.TrimRight(" "+string(c.Code), " "))
 		}
 		for _, e := range r.Errors {
 			fmt.Println(e)

@@ -283,7 +283,7 @@ func FuzzPlanMap(f *testing.F) {
 		err = p.Map(intake.Row{Line: 2, Cells: []string{id, email, phone, birthday, country, ltv}}, rec)
 		if err != nil {
 			re, ok := err.(*intake.RowError)
-			if !ok || re.Line != 2 || re.Field == "" || !strings.HasPrefix(re.Code, "invalid_") || re.Column == "" {
+			if !ok || re.Line != 2 || re.Field == "" || !strings.HasPrefix(string(re.Code), "invalid_") || re.Column == "" {
 				t.Fatalf("bad error %#v", err)
 			}
 		}

@@ -89,7 +89,7 @@ func TestSuggestAndCompileMajorityFormat(t *testing.T) {
 			if err := p.Map(intake.Row{Line: i + 2, Cells: cells}, rec); err != nil {
 				var re *intake.RowError
 				require.ErrorAs(t, err, &re, name)
-				assert.Equal(t, "invalid_date", re.Code, name)
+				assert.Equal(t, intake.CodeInvalidDate, re.Code, name)
 				assert.Contains(t, re.Message, "dd.MM.yyyy", name)
 				bad = append(bad, re.Line)
 				continue

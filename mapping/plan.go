@@ -66,7 +66,7 @@ type colPlan struct {
 	field  int    // index into the schema
 	column string // header name or "#N", for errors
 	fname  string
-	code   string // invalid_<type>
+	code   intake.Code // invalid_<type>
 	conv   converter
 	def    intake.Value // used for empty cells
 
@@ -263,7 +263,7 @@ func compile(spec *Spec, base *intake.Schema, header []string, opt Options, chec
 			add("%s: %v", what, err)
 			continue
 		}
-		cp := colPlan{field: fi, fname: f.Name, code: "invalid_" + f.Type.String(), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
+		cp := colPlan{field: fi, fname: f.Name, code: intake.InvalidCode(f.Type), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
 		if c.Const != "" {
 			v, ok := conv.parse(trimCell(c.Const))
 			if !ok {
@@ -668,7 +668,7 @@ func (p *Plan) prepare(c *colPlan, row intake.Row) (raw, cell string, err *intak
 		out, ferr := f(cell)
 		if ferr != nil {
 			return raw, "", &intake.RowError{
-				File: p.file, Line: row.Line, Column: c.column, Field: c.fname, Code: CodeTransformFailed,
+				File: p.file, Line: row.Line, Column: c.column, Field: c.fname, Code: intake.CodeTransformFailed,
 				Message: ferr.Error(), Err: ferr,
 			}
 		}

@@ -63,7 +63,7 @@ func TestMapErrors(t *testing.T) {
 		cell      string
 		column    string
 		field     string
-		code      string
+		code      intake.Code
 		inMessage string
 	}{
 		{1, "not-an-email", "E-Mail", "email", intake.CodeInvalidEmail, `"not-an-email" is not an email address`},
@@ -75,7 +75,7 @@ func TestMapErrors(t *testing.T) {
 		{3, "a\x00b", "First Name", "first_name", intake.CodeInvalidText, "NUL"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
+		t.Run(string(tt.code), func(t *testing.T) {
 			t.Parallel()
 			cells := append([]string(nil), good...)
 			cells[tt.col] = tt.cell

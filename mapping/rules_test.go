@@ -35,7 +35,7 @@ func TestTransforms(t *testing.T) {
 	_, err = mapRow(t, p, "Bob", "no id here", "", "")
 	var re *intake.RowError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, CodeTransformFailed, re.Code)
+	assert.Equal(t, intake.CodeTransformFailed, re.Code)
 	assert.Equal(t, "Ref", re.Column)
 	assert.Equal(t, "contact_id", re.Field)
 	assert.Contains(t, re.Message, `does not match`)

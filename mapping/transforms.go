@@ -18,13 +18,9 @@ import (
 	"golang.org/x/text/language"
 )
 
-// CodeTransformFailed is the [intake.RowError] code of a cell that one of
-// its column's transforms could not process.
-const CodeTransformFailed = "transform_failed"
-
 // TransformFunc is a compiled transform: it rewrites one cell (already
 // trimmed of surrounding white space and never empty) before the field's
-// type parses it. An error rejects the row with [CodeTransformFailed] and
+// type parses it. An error rejects the row with [intake.CodeTransformFailed] and
 // the error's text as the message. A TransformFunc must be safe for
 // concurrent use: one compiled plan runs on many goroutines.
 type TransformFunc func(string) (string, error)

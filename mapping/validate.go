@@ -48,8 +48,8 @@ type PreviewCell struct {
 	// as it would be stored; "" when empty or invalid.
 	Value string `json:"value"`
 	// Code and Message describe the cell's problem; empty when it is fine.
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
+	Code    intake.Code `json:"code,omitempty"`
+	Message string      `json:"message,omitempty"`
 }
 
 // Preview maps rows without stopping at the first problem: for each row

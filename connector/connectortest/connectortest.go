@@ -321,7 +321,7 @@ type Want struct {
 	Rows [][]string
 	// Errors gives the expected row error code of rows by their 0-based
 	// index in Rows; a row not listed must come without error.
-	Errors map[int]string
+	Errors map[int]intake.Code
 	// Lines, when set, are the expected Row.Line of each row. Without it,
 	// lines are only checked to be at least 1 (2 with a header) and
 	// non-decreasing.

@@ -154,7 +154,7 @@ func TestXLSXConformance(t *testing.T) {
 		require.Len(t, errs, len(want))
 		for i, w := range want {
 			assert.Equal(t, w, cell(g, i+1, 0))
-			assert.Equal(t, CodeCellError, errs[i].Code)
+			assert.Equal(t, intake.CodeCellError, errs[i].Code)
 			assert.Contains(t, errs[i].Message, w)
 		}
 		_, errs = grid(t, ctx, cal("errors.xlsx"), Config{KeepErrorCells: true})

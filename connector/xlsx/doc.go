@@ -43,7 +43,7 @@
 //   - a formula as its cached value (the result Excel saved); a formula
 //     never calculated reads as an empty cell;
 //   - an error value (#N/A, #DIV/0!, ...) rejects its row with
-//     [CodeCellError], the error text being the cell's value, unless
+//     [intake.CodeCellError], the error text being the cell's value, unless
 //     Config.KeepErrorCells keeps it as plain text;
 //   - a merged range's value is in its top-left cell only; its other cells
 //     are empty, as Excel stores them and as a formula referring to them
@@ -92,5 +92,5 @@
 // [ErrSheetNotFound], [ErrSheetEmpty], and connector.ErrMissingHeader and
 // connector.ErrDuplicateHeader for the header. A row error
 // (*intake.RowError, the row comes with it and reading goes on) has the
-// code cell_error ([CodeCellError]), cell_too_long or wrong_field_count.
+// code cell_error ([intake.CodeCellError]), cell_too_long or wrong_field_count.
 package xlsx

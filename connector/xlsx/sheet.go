@@ -255,7 +255,7 @@ func (sr *sheetReader) endCell() error {
 }
 
 // value converts the cell just read; a non-empty code is a row problem.
-func (sr *sheetReader) value() (val, code, msg string, err error) {
+func (sr *sheetReader) value() (val string, code intake.Code, msg string, err error) {
 	ref := func() string { return columnName(sr.col) + strconv.Itoa(sr.row) }
 	if sr.long {
 		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
@@ -290,7 +290,7 @@ func (sr *sheetReader) value() (val, code, msg string, err error) {
 		if sr.cfg.KeepErrorCells || v == "" {
 			return v, "", "", nil
 		}
-		return v, CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
+		return v, intake.CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
 	case "d":
 		return isoCell(strings.TrimSpace(string(sr.vbuf)), sr.kind()), "", "", nil
 	default: // "n" or none: a number
@@ -309,7 +309,7 @@ func (sr *sheetReader) value() (val, code, msg string, err error) {
 	}
 }
 
-func (sr *sheetReader) text(b []byte, ref func() string) (string, string, string, error) {
+func (sr *sheetReader) text(b []byte, ref func() string) (string, intake.Code, string, error) {
 	s := unescapeOOXML(b)
 	if len(s) > sr.cfg.MaxCellBytes {
 		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil

@@ -24,15 +24,9 @@ const (
 // 0-based cell index or -1 for the whole row.
 type rowIssue struct {
 	col  int
-	code string
+	code intake.Code
 	msg  string
 }
-
-// CodeCellError is the row error code of a cell that holds an Excel error
-// value (#DIV/0!, #N/A, #NAME?, #NULL!, #NUM!, #REF!, #VALUE!, ...): a formula
-// failed when the workbook was last calculated. Set Config.KeepErrorCells
-// to read the error text as the cell's value instead.
-const CodeCellError = "cell_error"
 
 // Default limits of [Config]. A real export stays far below them; a
 // corrupt or hostile workbook hits them before it exhausts memory or time.
@@ -114,7 +108,7 @@ type Config struct {
 	// encryption). Default: "" (an encrypted workbook is ErrPasswordProtected).
 	Password string
 	// KeepErrorCells reads a cell holding an Excel error (#N/A, #DIV/0!, ...)
-	// as its text instead of rejecting its row with CodeCellError.
+	// as its text instead of rejecting its row with intake.CodeCellError.
 	// Default: false.
 	KeepErrorCells bool
 	// MaxFileBytes bounds the workbook file. Default (0):
@@ -577,7 +571,7 @@ func (x *Source) start() error {
 		if x.cfg.HeaderRow > 0 && num != x.cfg.HeaderRow {
 			return x.fatal(fmt.Errorf("%w: row %d is empty; set xlsx.Config.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
 		}
-		if issue != nil && issue.code != CodeCellError {
+		if issue != nil && issue.code != intake.CodeCellError {
 			return x.fatal(fmt.Errorf("intake: the header row cannot be read (set xlsx.Config.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
 		}
 		return x.setHeader(num, cells)

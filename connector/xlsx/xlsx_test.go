@@ -138,7 +138,7 @@ func TestXLSXCells(t *testing.T) {
 		date1904  bool
 		want      [][]string
 		wantLines []int
-		wantCodes []string
+		wantCodes []intake.Code
 	}{
 		{name: "shared, rich and inline strings", rows: `<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="inlineStr"><is><r><t>in</t></r><r><t>line</t></r></is></c><c r="C2" t="s"><v>4</v></c></row><row r="3"><c r="A3" t="s"><v>5</v></c></row>`,
 			want: [][]string{{"Ann Lee", "inline", "a\r\nb"}, {" spaced ", "", ""}}, wantLines: []int{2, 3}},
@@ -155,9 +155,9 @@ func TestXLSXCells(t *testing.T) {
 		{name: "empty rows skipped, lines kept", rows: `<row r="2"/><row r="3"><c r="A3" s="1"/></row><row r="7"><c r="B7" t="inlineStr"><is><t>x</t></is></c></row><row><c t="inlineStr"><is><t>no refs</t></is></c><c><v>5</v></c></row>`,
 			want: [][]string{{"", "x", ""}, {"no refs", "5", ""}}, wantLines: []int{7, 8}},
 		{name: "error cell", rows: `<row r="2"><c r="A2" t="e"><v>#DIV/0!</v></c><c r="B2"><v>1</v></c></row>`,
-			want: [][]string{{"#DIV/0!", "1", ""}}, wantCodes: []string{CodeCellError}},
+			want: [][]string{{"#DIV/0!", "1", ""}}, wantCodes: []intake.Code{intake.CodeCellError}},
 		{name: "cell right of the header", rows: `<row r="2"><c r="A2"><v>1</v></c><c r="E2"><v>2</v></c></row><row r="3"><c r="A3"><v>3</v></c><c r="F3" s="1"/></row>`,
-			want: [][]string{{"1", "", ""}, {"3", "", ""}}, wantCodes: []string{intake.CodeFieldCount, ""}},
+			want: [][]string{{"1", "", ""}, {"3", "", ""}}, wantCodes: []intake.Code{intake.CodeFieldCount, ""}},
 		{name: "merged cells: top-left only", rows: `<row r="2"><c r="A2" t="inlineStr"><is><t>merged</t></is></c><c r="B2" s="1"/><c r="C2"><v>1</v></c></row>`,
 			want: [][]string{{"merged", "", "1"}}},
 	}
@@ -187,12 +187,12 @@ func TestXLSXCells(t *testing.T) {
 				}
 				assert.Equal(t, tt.wantLines, lines)
 			}
-			var codes []string
+			var codes []intake.Code
 			for _, e := range res.errs {
 				codes = append(codes, e.Code)
 				assert.Equal(t, "t.xlsx", e.File)
 			}
-			var want []string
+			var want []intake.Code
 			for _, c := range tt.wantCodes {
 				if c != "" {
 					want = append(want, c)

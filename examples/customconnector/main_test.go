@@ -90,7 +90,7 @@ func TestErrors(t *testing.T) {
 		name    string
 		handler http.HandlerFunc
 		is      error
-		code    string // expected row error of the second row
+		code    intake.Code // expected row error of the second row
 		msg     string
 	}{
 		{"status", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) }, nil, "", "403"},

@@ -41,9 +41,10 @@ var (
 	ErrBadPage = errors.New("restapi: the API answered with a page that is not {\"items\": [...], \"next\": ...}; check the URL")
 )
 
-// CodeUnexpectedField is the row error of an item with a key that the
-// header (the first item's keys) does not have.
-const CodeUnexpectedField = "unexpected_field"
+// CodeUnexpectedField is the row error code of an item with a key that the
+// header (the first item's keys) does not have: a code this connector
+// defines beside the module's own ([intake.Code]).
+const CodeUnexpectedField = intake.Code("unexpected_field")
 
 // RESTConfig configures the REST API connector. The zero value works
 // against an https API with the defaults below.

@@ -32,14 +32,14 @@ type Figures struct {
 	Seconds float64 `json:"seconds"`
 
 	// Pipeline modes: the run report's counts.
-	Created   int64            `json:"created,omitempty"`
-	Updated   int64            `json:"updated,omitempty"`
-	Unchanged int64            `json:"unchanged,omitempty"`
-	Skipped   int64            `json:"skipped,omitempty"`
-	Rejected  int64            `json:"rejected,omitempty"`
-	Reasons   map[string]int64 `json:"reasons,omitempty"`
-	Errors    []string         `json:"errors,omitempty"` // the first row errors, for a generator or mapping fix
-	Stored    int64            `json:"stored,omitempty"` // records in the sink after the run
+	Created   int64                 `json:"created,omitempty"`
+	Updated   int64                 `json:"updated,omitempty"`
+	Unchanged int64                 `json:"unchanged,omitempty"`
+	Skipped   int64                 `json:"skipped,omitempty"`
+	Rejected  int64                 `json:"rejected,omitempty"`
+	Reasons   map[intake.Code]int64 `json:"reasons,omitempty"`
+	Errors    []string              `json:"errors,omitempty"` // the first row errors, for a generator or mapping fix
+	Stored    int64                 `json:"stored,omitempty"` // records in the sink after the run
 
 	// Go heap figures (bytes).
 	PeakHeapInuse int64 `json:"peak_heap_inuse"` // sampled every 2ms during the run
@@ -389,9 +389,9 @@ func childKeyset(o childOptions, res *Figures) (any, error) {
 }
 
 // topReasons formats the most frequent reasons, most frequent first.
-func topReasons(m map[string]int64, n int) string {
+func topReasons(m map[intake.Code]int64, n int) string {
 	type kv struct {
-		k string
+		k intake.Code
 		v int64
 	}
 	var all []kv

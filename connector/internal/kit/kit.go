@@ -23,7 +23,7 @@ import (
 // than a source's context-check interval) and a short row at index 5.
 func CSV() ([]byte, connectortest.Want) {
 	var b bytes.Buffer
-	w := connectortest.Want{Header: []string{"email", "first_name", "city"}, Errors: map[int]string{5: intake.CodeFieldCount}}
+	w := connectortest.Want{Header: []string{"email", "first_name", "city"}, Errors: map[int]intake.Code{5: intake.CodeFieldCount}}
 	b.WriteString("email,first_name,city\n")
 	for i := range 300 {
 		if i == 5 {
