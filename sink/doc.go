@@ -20,7 +20,7 @@
 // A [Sink] takes batches of write operations ([Op]: create, update, opt
 // out, and the lifecycle ops inactivate, delete and anonymize) from the
 // importer and reports, per op, what happened ([intake.Outcome]). Failures are identified by record (*[RecordError]
-// with the record's id and source line), never by batch index. A sink
+// with the record's object type, id and source line), never by batch index. A sink
 // that writes a batch in one transaction applies all of it or nothing; the
 // sinks under this package do.
 //

@@ -2,11 +2,17 @@ package sink
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
+	"strings"
 )
 
 // RecordError is the error of a write that failed because of one record.
+// A sink sets every field it knows from the op: Object and ID name the
+// record in the store, Line where it came from.
 type RecordError struct {
+	// Object is the record's object type ("contact", "account", …: the
+	// Object of its schema); empty when the op has no record or schema.
+	Object string
 	// ID is the record's id.
 	ID string
 	// Line is the source line of the record (0 when unknown).
@@ -15,12 +21,27 @@ type RecordError struct {
 	Err error
 }
 
-// Error formats the error as "sink: record ID (line N): cause".
+// Error formats the error as "sink: contact record ID (line N): cause",
+// leaving out the object type and the line when they are unknown.
 func (e *RecordError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("sink: record %s (line %d): %v", e.ID, e.Line, e.Err)
+	var b strings.Builder
+	b.WriteString("sink: ")
+	if e.Object != "" {
+		b.WriteString(e.Object)
+		b.WriteByte(' ')
 	}
-	return fmt.Sprintf("sink: record %s: %v", e.ID, e.Err)
+	b.WriteString("record ")
+	b.WriteString(e.ID)
+	if e.Line > 0 {
+		b.WriteString(" (line ")
+		b.WriteString(strconv.Itoa(e.Line))
+		b.WriteByte(')')
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
 }
 
 // Unwrap returns the cause.

@@ -139,6 +139,9 @@ func (s *Sink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		e := &sink.RecordError{Err: err}
 		if op != nil && op.Record != nil {
 			e.ID, e.Line = op.Record.ID, op.Record.Line
+			if op.Record.Schema != nil {
+				e.Object = op.Record.Schema.Object()
+			}
 		}
 		return 0, e
 	}

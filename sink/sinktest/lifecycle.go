@@ -172,6 +172,7 @@ func testLifecycleFailures(k *kit) {
 		require.ErrorAs(t, err, &re, tc.name)
 		require.Equal(t, tc.id, re.ID, tc.name)
 		require.Equal(t, tc.op.Record.Line, re.Line, tc.name)
+		require.Equal(t, tc.op.Record.Schema.Object(), re.Object, tc.name)
 		require.ErrorIs(t, err, tc.cause, tc.name)
 		if !k.f.AllOrNothing {
 			return // what a sink without transactions kept is its own affair

@@ -187,6 +187,7 @@ func mixedFailedBatch(k *kit) {
 	var re *sink.RecordError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, "ghost", re.ID)
+	require.Equal(t, intake.ObjectActivity, re.Object, "the record error names the failing op's object type")
 	require.Equal(t, 77, re.Line)
 	require.ErrorIs(t, err, sink.ErrNotFound)
 	for _, op := range batch {

@@ -17,7 +17,8 @@
 // Write: outcomes per op (created, updated, unchanged, opted out), null
 // values keep stored values, Clear sets fields to null, updates never change
 // the opted-out flag, several ops of one record in one batch, failures named
-// by record (*[sink.RecordError] wrapping [sink.ErrNotFound],
+// by record (a *[sink.RecordError] naming its object type, id and line,
+// wrapping [sink.ErrNotFound],
 // [sink.ErrDuplicateID] or [sink.ErrInvalidOp]), all-or-nothing batches, a
 // canceled context, every value kind round-tripping, several object types
 // and schema evolution. Lookup: normalized and composite keys, blank keys

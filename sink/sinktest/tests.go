@@ -203,6 +203,7 @@ func testAllOrNothing(k *kit) {
 	var re *sink.RecordError
 	require.ErrorAs(t, err, &re)
 	require.Equal(t, "ghost", re.ID)
+	require.Equal(t, intake.ObjectContact, re.Object)
 	require.Equal(t, 42, re.Line)
 	require.ErrorIs(t, err, sink.ErrNotFound)
 	for _, op := range batch {
@@ -258,6 +259,7 @@ func testFailuresByRecord(k *kit) {
 		require.Equal(t, tc.id, re.ID, tc.name)
 		if tc.op.Record != nil {
 			require.Equal(t, tc.op.Record.Line, re.Line, tc.name)
+			require.Equal(t, tc.op.Record.Schema.Object(), re.Object, "%s: the record error names the object type", tc.name)
 		}
 		require.ErrorIs(t, err, tc.cause, tc.name)
 		if k.f.AllOrNothing && k.readable() {
@@ -283,6 +285,7 @@ func testDuplicateID(k *kit) {
 		var re *sink.RecordError
 		require.ErrorAs(t, err, &re)
 		require.Equal(t, batch[len(batch)-1].Record.ID, re.ID)
+		require.Equal(t, intake.ObjectContact, re.Object)
 		if !k.f.AllOrNothing {
 			return
 		}

@@ -91,6 +91,9 @@ func RecordError(op *sink.Op, err error) *sink.RecordError {
 	e := &sink.RecordError{Err: err}
 	if op != nil && op.Record != nil {
 		e.ID, e.Line = op.Record.ID, op.Record.Line
+		if op.Record.Schema != nil {
+			e.Object = op.Record.Schema.Object()
+		}
 	}
 	return e
 }
