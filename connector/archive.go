@@ -30,14 +30,14 @@ type DirArchive struct {
 // NewDirArchive opens (creating it if needed) dir as an archive.
 func NewDirArchive(dir string) (*DirArchive, error) {
 	if dir == "" {
-		return nil, errors.New("intake: NewDirArchive needs a directory; name where fetched files are kept")
+		return nil, errors.New("connector: NewDirArchive needs a directory; name where fetched files are kept")
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("intake: create the archive directory: %w", err)
+		return nil, fmt.Errorf("connector: create the archive directory: %w", err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("intake: open the archive directory: %w", err)
+		return nil, fmt.Errorf("connector: open the archive directory: %w", err)
 	}
 	return &DirArchive{root: root}, nil
 }
@@ -45,7 +45,7 @@ func NewDirArchive(dir string) (*DirArchive, error) {
 // safeElem checks one path element of a reference.
 func safeElem(what, s string) error {
 	if s == "" || s == "." || s == ".." || strings.ContainsAny(s, `/\`+"\x00") {
-		return fmt.Errorf("intake: archive %s %q must be a plain file name (no slashes, not . or ..)", what, s)
+		return fmt.Errorf("connector: archive %s %q must be a plain file name (no slashes, not . or ..)", what, s)
 	}
 	return nil
 }
@@ -59,13 +59,13 @@ func (a *DirArchive) Put(ctx context.Context, runID, name string, r io.Reader) (
 		return "", err
 	}
 	if err := a.root.Mkdir(runID, 0o750); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", fmt.Errorf("intake: archive: %w", err)
+		return "", fmt.Errorf("connector: archive: %w", err)
 	}
 	ref := runID + "/" + name
 	tmp := ref + ".part"
 	f, err := a.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
-		return "", fmt.Errorf("intake: archive: %w", err)
+		return "", fmt.Errorf("connector: archive: %w", err)
 	}
 	_, err = io.Copy(f, ctxReader{ctx, r})
 	if cerr := f.Close(); err == nil {
@@ -76,7 +76,7 @@ func (a *DirArchive) Put(ctx context.Context, runID, name string, r io.Reader) (
 	}
 	if err != nil {
 		_ = a.root.Remove(tmp)
-		return "", fmt.Errorf("intake: archive %s: %w", ref, err)
+		return "", fmt.Errorf("connector: archive %s: %w", ref, err)
 	}
 	return ref, nil
 }
@@ -88,14 +88,14 @@ func (a *DirArchive) Open(ctx context.Context, ref string) (io.ReadCloser, error
 	}
 	run, name, ok := strings.Cut(ref, "/")
 	if !ok {
-		return nil, fmt.Errorf("intake: archive reference %q is not RUN/NAME", ref)
+		return nil, fmt.Errorf("connector: archive reference %q is not RUN/NAME", ref)
 	}
 	if err := errors.Join(safeElem("run ID", run), safeElem("file name", name)); err != nil {
 		return nil, err
 	}
 	f, err := a.root.Open(ref)
 	if err != nil {
-		return nil, fmt.Errorf("intake: archive: %w", err)
+		return nil, fmt.Errorf("connector: archive: %w", err)
 	}
 	return f, nil
 }

@@ -109,11 +109,11 @@ type ConditionalOpener interface {
 var (
 	// ErrNotModified: the file is unchanged since the last read; a scheduled
 	// job can skip this run.
-	ErrNotModified = errors.New("intake: the file is unchanged since the last run; nothing to import (open it without OpenIfChanged to import it anyway)")
+	ErrNotModified = errors.New("connector: the file is unchanged since the last run; nothing to import (open it without OpenIfChanged to import it anyway)")
 	// ErrSizeLimit: a file is larger than a connector's limit.
-	ErrSizeLimit = errors.New("intake: the file is larger than the size limit; split it or raise the limit named here")
+	ErrSizeLimit = errors.New("connector: the file is larger than the size limit; split it or raise the limit named here")
 	// ErrNoMatch: no file matches the pattern given to Newest.
-	ErrNoMatch = errors.New("intake: no file matches the pattern; check the directory and the pattern (path.Match syntax: * ? [a-z])")
+	ErrNoMatch = errors.New("connector: no file matches the pattern; check the directory and the pattern (path.Match syntax: * ? [a-z])")
 )
 
 // OpenIfChanged opens path through conn unless it is unchanged since last,

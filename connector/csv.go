@@ -44,25 +44,25 @@ const (
 // name (and line, where one applies); test for them with [errors.Is].
 var (
 	// ErrEmptyFile: the input has no bytes, or only a byte order mark and white space.
-	ErrEmptyFile = errors.New("intake: the file is empty; export it again with a header row and at least one data row")
+	ErrEmptyFile = errors.New("connector: the file is empty; export it again with a header row and at least one data row")
 	// ErrMissingHeader: the first line is empty (or has only empty cells) although a header row is expected.
-	ErrMissingHeader = errors.New("intake: the first line is empty, so there is no header row; remove the blank lines at the top, or set CSVConfig.NoHeader if the file has no header")
+	ErrMissingHeader = errors.New("connector: the first line is empty, so there is no header row; remove the blank lines at the top, or set CSVConfig.NoHeader if the file has no header")
 	// ErrDuplicateHeader: two header cells have the same name, ignoring case and surrounding spaces.
-	ErrDuplicateHeader = errors.New("intake: the header row names a column twice; rename the columns so that each name is used once (case and surrounding spaces are ignored)")
+	ErrDuplicateHeader = errors.New("connector: the header row names a column twice; rename the columns so that each name is used once (case and surrounding spaces are ignored)")
 	// ErrBadHeader: the header row is malformed (bad quotes, a cell too long, invalid UTF-8).
-	ErrBadHeader = errors.New("intake: the header row cannot be read; fix the first line of the file or set CSVConfig.NoHeader")
+	ErrBadHeader = errors.New("connector: the header row cannot be read; fix the first line of the file or set CSVConfig.NoHeader")
 	// ErrBinaryFile: the start of the input holds NUL bytes or many control characters.
-	ErrBinaryFile = errors.New("intake: binary file, not CSV; export the data as comma-, semicolon-, tab- or pipe-separated text")
+	ErrBinaryFile = errors.New("connector: binary file, not CSV; export the data as comma-, semicolon-, tab- or pipe-separated text")
 	// ErrFileTooLarge: the input is larger than CSVConfig.MaxFileBytes.
-	ErrFileTooLarge = errors.New("intake: the file is larger than CSVConfig.MaxFileBytes; split it or raise the limit")
+	ErrFileTooLarge = errors.New("connector: the file is larger than CSVConfig.MaxFileBytes; split it or raise the limit")
 	// ErrTooManyRows: the input has more data rows than CSVConfig.MaxRows.
-	ErrTooManyRows = errors.New("intake: the file has more rows than CSVConfig.MaxRows; split it or raise the limit")
+	ErrTooManyRows = errors.New("connector: the file has more rows than CSVConfig.MaxRows; split it or raise the limit")
 	// ErrTooManyColumns: a row has more cells than CSVConfig.MaxColumns.
-	ErrTooManyColumns = errors.New("intake: a row has more cells than CSVConfig.MaxColumns; check the delimiter or raise the limit")
+	ErrTooManyColumns = errors.New("connector: a row has more cells than CSVConfig.MaxColumns; check the delimiter or raise the limit")
 	// ErrRowTooLong: a row is longer than CSVConfig.MaxRowBytes.
-	ErrRowTooLong = errors.New("intake: a row is longer than CSVConfig.MaxRowBytes; check for a missing closing quote or raise the limit")
+	ErrRowTooLong = errors.New("connector: a row is longer than CSVConfig.MaxRowBytes; check for a missing closing quote or raise the limit")
 	// ErrClosed: Header or Read was called after Close.
-	ErrClosed = errors.New("intake: the source is closed; open it again to read it")
+	ErrClosed = errors.New("connector: the source is closed; open it again to read it")
 )
 
 // Delimiter is the character that separates the cells of a CSV row.
@@ -112,7 +112,7 @@ func ParseDelimiter(s string) (Delimiter, error) {
 			return Delimiter(i), nil
 		}
 	}
-	return DelimiterAuto, fmt.Errorf("intake: unknown delimiter %q; use auto, comma, semicolon, tab or pipe", s)
+	return DelimiterAuto, fmt.Errorf("connector: unknown delimiter %q; use auto, comma, semicolon, tab or pipe", s)
 }
 
 // Encoding is the character encoding of a CSV file.
@@ -164,7 +164,7 @@ func ParseEncoding(s string) (Encoding, error) {
 	case "windows1252", "cp1252", "win1252":
 		return EncodingWindows1252, nil
 	}
-	return EncodingAuto, fmt.Errorf("intake: unknown encoding %q; use auto, utf-8, utf-16, utf-16le, utf-16be, iso-8859-1 or windows-1252", s)
+	return EncodingAuto, fmt.Errorf("connector: unknown encoding %q; use auto, utf-8, utf-16, utf-16le, utf-16be, iso-8859-1 or windows-1252", s)
 }
 
 // CSVConfig configures a [CSV] source. The zero value reads a UTF-8 (or
@@ -216,13 +216,13 @@ type CSVConfig struct {
 func (cfg *CSVConfig) validate() error {
 	var errs []error
 	if cfg.Delimiter > DelimiterPipe {
-		errs = append(errs, fmt.Errorf("intake: CSVConfig.Delimiter %d is not a known Delimiter; use one of the Delimiter constants", cfg.Delimiter))
+		errs = append(errs, fmt.Errorf("connector: CSVConfig.Delimiter %d is not a known Delimiter; use one of the Delimiter constants", cfg.Delimiter))
 	}
 	if cfg.Encoding > EncodingWindows1252 {
-		errs = append(errs, fmt.Errorf("intake: CSVConfig.Encoding %d is not a known Encoding; use one of the Encoding constants", cfg.Encoding))
+		errs = append(errs, fmt.Errorf("connector: CSVConfig.Encoding %d is not a known Encoding; use one of the Encoding constants", cfg.Encoding))
 	}
 	if cfg.MaxCellBytes < 0 || cfg.MaxRowBytes < 0 || cfg.MaxColumns < 0 || cfg.Size < 0 {
-		errs = append(errs, errors.New("intake: CSVConfig.MaxCellBytes, MaxRowBytes, MaxColumns and Size must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("connector: CSVConfig.MaxCellBytes, MaxRowBytes, MaxColumns and Size must not be negative; use 0 for the default"))
 	}
 	if cfg.MaxCellBytes == 0 {
 		cfg.MaxCellBytes = DefaultMaxCellBytes
@@ -231,7 +231,7 @@ func (cfg *CSVConfig) validate() error {
 		cfg.MaxRowBytes = max(DefaultMaxRowBytes, cfg.MaxCellBytes)
 	}
 	if cfg.MaxCellBytes > cfg.MaxRowBytes {
-		errs = append(errs, fmt.Errorf("intake: CSVConfig.MaxCellBytes (%d) is larger than MaxRowBytes (%d); raise MaxRowBytes", cfg.MaxCellBytes, cfg.MaxRowBytes))
+		errs = append(errs, fmt.Errorf("connector: CSVConfig.MaxCellBytes (%d) is larger than MaxRowBytes (%d); raise MaxRowBytes", cfg.MaxCellBytes, cfg.MaxRowBytes))
 	}
 	if cfg.MaxColumns == 0 {
 		cfg.MaxColumns = DefaultMaxColumns
@@ -285,7 +285,7 @@ type CSV struct {
 // [OpenCSVFile] for a source that owns its file.
 func NewCSV(r io.Reader, cfg CSVConfig) (*CSV, error) {
 	if r == nil {
-		return nil, errors.New("intake: NewCSV needs a non-nil io.Reader")
+		return nil, errors.New("connector: NewCSV needs a non-nil io.Reader")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -307,11 +307,11 @@ func OpenCSVFile(path string, cfg CSVConfig) (*CSV, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("intake: open CSV file: %w", err)
+		return nil, fmt.Errorf("connector: open CSV file: %w", err)
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
-		err = fmt.Errorf("intake: %s is a directory; name a CSV file", path)
+		err = fmt.Errorf("connector: %s is a directory; name a CSV file", path)
 	}
 	if err != nil {
 		f.Close()
@@ -557,7 +557,7 @@ func invalidAt(s string) int {
 func (c *CSV) start() error {
 	sample, err := readSample(c.src, sampleSize)
 	if err != nil {
-		return c.fatal(fmt.Errorf("intake: read CSV: %w", err), 0)
+		return c.fatal(fmt.Errorf("connector: read CSV: %w", err), 0)
 	}
 	complete := len(sample) < sampleSize
 	if len(sample) == 0 {
@@ -700,7 +700,7 @@ type countingReader struct {
 func (cr *countingReader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	if n < 0 || n > len(p) {
-		return 0, errors.New("intake: the reader returned an invalid byte count")
+		return 0, errors.New("connector: the reader returned an invalid byte count")
 	}
 	t := cr.n.Add(int64(n))
 	if cr.max != noLimit && t > cr.max {

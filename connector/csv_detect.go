@@ -16,7 +16,7 @@ func readSample(r io.Reader, n int) ([]byte, error) {
 	for got < n {
 		m, err := r.Read(buf[got:])
 		if m < 0 || m > n-got {
-			return nil, errors.New("intake: the reader returned an invalid byte count")
+			return nil, errors.New("connector: the reader returned an invalid byte count")
 		}
 		got += m
 		if err == io.EOF {

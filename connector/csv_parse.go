@@ -118,7 +118,7 @@ func (p *parser) fill() bool {
 	for empties := 0; ; {
 		n, err := p.rd.Read(p.buf[p.end:])
 		if n < 0 || n > len(p.buf)-p.end {
-			p.rdErr = errors.New("intake: the reader returned an invalid byte count")
+			p.rdErr = errors.New("connector: the reader returned an invalid byte count")
 			return false
 		}
 		p.end += n
@@ -160,7 +160,7 @@ func (p *parser) readErr() error {
 	if err == nil || err == io.EOF || errors.Is(err, ErrRowTooLong) || errors.Is(err, ErrFileTooLarge) {
 		return err
 	}
-	return fmt.Errorf("intake: read CSV: %w", err)
+	return fmt.Errorf("connector: read CSV: %w", err)
 }
 
 // skipLF consumes a '\n' that follows a '\r' just consumed.

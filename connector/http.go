@@ -32,14 +32,14 @@ const (
 var (
 	// ErrHTTPStatus: the server answered with an error status; the
 	// wrapping error names it.
-	ErrHTTPStatus = errors.New("intake: the web server refused the download; check the URL and the credentials (HTTPConfig.Header)")
+	ErrHTTPStatus = errors.New("connector: the web server refused the download; check the URL and the credentials (HTTPConfig.Header)")
 	// ErrHTTPHostNotAllowed: the URL, or a redirect, names a host outside
 	// HTTPConfig.AllowedHosts. Nothing is sent to that host.
-	ErrHTTPHostNotAllowed = errors.New("intake: the host is not in HTTPConfig.AllowedHosts")
+	ErrHTTPHostNotAllowed = errors.New("connector: the host is not in HTTPConfig.AllowedHosts")
 	// ErrHTTPRedirect: a redirect was not followed: one more than
 	// HTTPConfig.MaxRedirects (a redirect loop), or to a URL that is not
 	// http or https.
-	ErrHTTPRedirect = errors.New("intake: the web server's redirect was not followed")
+	ErrHTTPRedirect = errors.New("connector: the web server's redirect was not followed")
 )
 
 // HTTPConfig configures an [HTTP] connector. The zero value downloads
@@ -120,7 +120,7 @@ type HTTPConfig struct {
 func (cfg *HTTPConfig) validate() error {
 	var errs []error
 	if cfg.ConnectTimeout < 0 || cfg.HeaderTimeout < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MaxRetryTime < 0 {
-		errs = append(errs, errors.New("intake: HTTPConfig.ConnectTimeout, HeaderTimeout, MinBackoff, MaxBackoff and MaxRetryTime must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("connector: HTTPConfig.ConnectTimeout, HeaderTimeout, MinBackoff, MaxBackoff and MaxRetryTime must not be negative; use 0 for the default"))
 	}
 	rules, err := parseHostRules(cfg.AllowedHosts)
 	if err != nil {
@@ -130,9 +130,9 @@ func (cfg *HTTPConfig) validate() error {
 		u, err := url.Parse(cfg.BaseURL)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
-			errs = append(errs, fmt.Errorf("intake: HTTPConfig.BaseURL %q is not an http or https URL", cfg.BaseURL))
+			errs = append(errs, fmt.Errorf("connector: HTTPConfig.BaseURL %q is not an http or https URL", cfg.BaseURL))
 		case !hostAllowed(rules, u):
-			errs = append(errs, fmt.Errorf("intake: HTTPConfig.BaseURL %q: %w", redact(u), ErrHTTPHostNotAllowed))
+			errs = append(errs, fmt.Errorf("connector: HTTPConfig.BaseURL %q: %w", redact(u), ErrHTTPHostNotAllowed))
 		}
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -147,7 +147,7 @@ func (cfg *HTTPConfig) validate() error {
 	def(&cfg.MaxBackoff, DefaultHTTPMaxBackoff)
 	def(&cfg.MaxRetryTime, DefaultHTTPMaxRetryTime)
 	if cfg.MinBackoff > cfg.MaxBackoff {
-		errs = append(errs, fmt.Errorf("intake: HTTPConfig.MinBackoff (%v) is longer than MaxBackoff (%v)", cfg.MinBackoff, cfg.MaxBackoff))
+		errs = append(errs, fmt.Errorf("connector: HTTPConfig.MinBackoff (%v) is longer than MaxBackoff (%v)", cfg.MinBackoff, cfg.MaxBackoff))
 	}
 	cfg.Retries = normCount(cfg.Retries, DefaultHTTPRetries)
 	cfg.MaxRedirects = normCount(cfg.MaxRedirects, DefaultHTTPMaxRedirects)
@@ -191,7 +191,7 @@ func parseHostRules(entries []string) ([]hostRule, error) {
 		n, perr := strconv.Atoi(port)
 		host = strings.TrimSuffix(strings.ToLower(host), ".")
 		if host == "" || host == "." || strings.ContainsAny(host, "/?#@* ") || (port != "" && (perr != nil || n < 1 || n > 65535)) {
-			errs = append(errs, fmt.Errorf("intake: HTTPConfig.AllowedHosts entry %q: give a host name or IP address, optionally with :port, or a domain with a leading dot (.example.com)", e))
+			errs = append(errs, fmt.Errorf("connector: HTTPConfig.AllowedHosts entry %q: give a host name or IP address, optionally with :port, or a domain with a leading dot (.example.com)", e))
 			continue
 		}
 		rules = append(rules, hostRule{host: host, port: port, domain: strings.HasPrefix(host, ".")})
@@ -345,13 +345,13 @@ func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File
 func (h *HTTP) resolve(p string) (*url.URL, error) {
 	u, err := url.Parse(p)
 	if err != nil {
-		return nil, fmt.Errorf("intake: %q is not a URL: %w", p, err)
+		return nil, fmt.Errorf("connector: %q is not a URL: %w", p, err)
 	}
 	if h.base != nil {
 		u = h.base.ResolveReference(u)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("intake: %q is not an http or https URL; give an absolute URL or set HTTPConfig.BaseURL", p)
+		return nil, fmt.Errorf("connector: %q is not an http or https URL; give an absolute URL or set HTTPConfig.BaseURL", p)
 	}
 	if !hostAllowed(h.hosts, u) {
 		return nil, fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
@@ -433,7 +433,7 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last FileInfo) (*http.Respons
 func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("intake: %w", err)
+		return nil, 0, false, fmt.Errorf("connector: %w", err)
 	}
 	for k, v := range h.cfg.Header {
 		req.Header[k] = v
@@ -449,7 +449,7 @@ func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Resp
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, 0, false, fmt.Errorf("%s: %w", redact(u), cerr)
 		}
-		return nil, 0, retryableError(err), fmt.Errorf("intake: download %s: %w", redact(u), stripURL(err))
+		return nil, 0, retryableError(err), fmt.Errorf("connector: download %s: %w", redact(u), stripURL(err))
 	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusOK:
@@ -459,7 +459,7 @@ func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Resp
 		return nil, 0, false, fmt.Errorf("%s: %w", redact(u), ErrNotModified)
 	case s == http.StatusNotFound || s == http.StatusGone:
 		resp.Body.Close()
-		return nil, 0, false, fmt.Errorf("%s: intake: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
+		return nil, 0, false, fmt.Errorf("connector: %s: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
 	}
 	err = fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPStatus, resp.Status)
 	if resp.Request != nil && resp.Request.URL.String() != u.String() {

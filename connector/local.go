@@ -16,7 +16,7 @@ import (
 const DefaultMaxConnectorBytes = int64(10) << 30 // 10 GiB
 
 // ErrPathEscapes: a path leaves the connector's root directory.
-var ErrPathEscapes = errors.New("intake: the path leaves the connector's directory (.., an absolute path or a symbolic link pointing outside); name a file inside the directory with a relative path")
+var ErrPathEscapes = errors.New("connector: the path leaves the connector's directory (.., an absolute path or a symbolic link pointing outside); name a file inside the directory with a relative path")
 
 // LocalConfig configures a [Local] connector.
 type LocalConfig struct {
@@ -46,11 +46,11 @@ type Local struct {
 // NewLocal opens cfg.Dir as the root of a local connector.
 func NewLocal(cfg LocalConfig) (*Local, error) {
 	if cfg.Dir == "" {
-		return nil, errors.New("intake: LocalConfig.Dir is empty; set it to the directory that holds the files to import")
+		return nil, errors.New("connector: LocalConfig.Dir is empty; set it to the directory that holds the files to import")
 	}
 	root, err := os.OpenRoot(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("intake: open the local connector's directory: %w", err)
+		return nil, fmt.Errorf("connector: open the local connector's directory: %w", err)
 	}
 	return &Local{root: root, dir: cfg.Dir, max: normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)}, nil
 }
@@ -62,7 +62,7 @@ func (l *Local) Dir() string { return l.dir }
 // (os.Root would refuse them too, with a less helpful message).
 func (l *Local) name(p string) (string, error) {
 	if p == "" {
-		return "", errors.New("intake: empty path; name a file inside the connector's directory")
+		return "", errors.New("connector: empty path; name a file inside the connector's directory")
 	}
 	if path.IsAbs(p) || strings.HasPrefix(p, `\`) || (len(p) > 1 && p[1] == ':') {
 		return "", fmt.Errorf("%s: %w", p, ErrPathEscapes)
@@ -80,7 +80,7 @@ func (l *Local) wrap(p string, err error) error {
 	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
 		return fmt.Errorf("%s: %w", p, ErrPathEscapes)
 	}
-	return fmt.Errorf("intake: local connector: %w", err)
+	return fmt.Errorf("connector: local connector: %w", err)
 }
 
 // Open opens the file at p (relative to the directory). The File reads with
@@ -99,7 +99,7 @@ func (l *Local) Open(ctx context.Context, p string) (File, error) {
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
-		err = fmt.Errorf("intake: %s is a directory; name a file", p)
+		err = fmt.Errorf("connector: %s is a directory; name a file", p)
 	}
 	if err != nil {
 		f.Close()
@@ -148,7 +148,7 @@ func (l *Local) List(ctx context.Context, pattern string) ([]FileInfo, error) {
 	defer d.Close()
 	entries, err := d.ReadDir(-1)
 	if err != nil {
-		return nil, fmt.Errorf("intake: local connector: list %s: %w", dir, err)
+		return nil, fmt.Errorf("connector: local connector: list %s: %w", dir, err)
 	}
 	var out []FileInfo
 	for _, e := range entries {
@@ -179,7 +179,7 @@ func (l *Local) Close() error { return l.root.Close() }
 // checking the pattern's syntax: a connector's List starts with it.
 func SplitPattern(pattern string) (dir, base string, err error) {
 	if pattern == "" {
-		return "", "", errors.New("intake: empty pattern; give a file name pattern such as contacts_*.csv")
+		return "", "", errors.New("connector: empty pattern; give a file name pattern such as contacts_*.csv")
 	}
 	dir, base = path.Split(pattern)
 	dir = path.Clean(strings.TrimSuffix(dir, "/"))
@@ -187,10 +187,10 @@ func SplitPattern(pattern string) (dir, base string, err error) {
 		dir = "."
 	}
 	if strings.ContainsAny(dir, "*?[\\") {
-		return "", "", fmt.Errorf("intake: pattern %q: only the file name may hold wildcards, not the directory", pattern)
+		return "", "", fmt.Errorf("connector: pattern %q: only the file name may hold wildcards, not the directory", pattern)
 	}
 	if _, err := path.Match(base, ""); err != nil {
-		return "", "", fmt.Errorf("intake: pattern %q: %w", pattern, err)
+		return "", "", fmt.Errorf("connector: pattern %q: %w", pattern, err)
 	}
 	return dir, base, nil
 }

@@ -49,7 +49,7 @@ func ParseFormat(s string) (Format, error) {
 	case "xlsx", "xlsm", "excel":
 		return FormatXLSX, nil
 	}
-	return FormatAuto, fmt.Errorf("intake: unknown format %q; use auto, csv or xlsx", s)
+	return FormatAuto, fmt.Errorf("connector: unknown format %q; use auto, csv or xlsx", s)
 }
 
 // FormatOf returns the format of a file by its name's extension: XLSX for
@@ -157,7 +157,7 @@ type FormatOpener func(ctx context.Context, f File, name string, cfg SourceConfi
 // registry. The error names the format; its reader is a package of its own
 // that the host registers (XLSX: xlsx.Register of package
 // github.com/intakehq/intake/connector/xlsx).
-var ErrFormatNotRegistered = errors.New("intake: no reader is registered for this format; register its package on the Registry (XLSX: xlsx.Register from github.com/intakehq/intake/connector/xlsx)")
+var ErrFormatNotRegistered = errors.New("connector: no reader is registered for this format; register its package on the Registry (XLSX: xlsx.Register from github.com/intakehq/intake/connector/xlsx)")
 
 // RegisterFormat makes open read the files of format f in
 // [Registry.OpenSource]. CSV is built in and cannot be registered;
@@ -166,11 +166,11 @@ var ErrFormatNotRegistered = errors.New("intake: no reader is registered for thi
 func (r *Registry) RegisterFormat(f Format, open FormatOpener) error {
 	switch {
 	case f == FormatAuto || f > FormatXLSX:
-		return fmt.Errorf("intake: RegisterFormat(%v): register a concrete format such as FormatXLSX", f)
+		return fmt.Errorf("connector: RegisterFormat(%v): register a concrete format such as FormatXLSX", f)
 	case f == FormatCSV:
-		return errors.New("intake: RegisterFormat(csv): CSV is built in")
+		return errors.New("connector: RegisterFormat(csv): CSV is built in")
 	case open == nil:
-		return fmt.Errorf("intake: RegisterFormat(%v) needs a non-nil FormatOpener", f)
+		return fmt.Errorf("connector: RegisterFormat(%v) needs a non-nil FormatOpener", f)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -178,7 +178,7 @@ func (r *Registry) RegisterFormat(f Format, open FormatOpener) error {
 		r.formats = make(map[Format]FormatOpener)
 	}
 	if _, dup := r.formats[f]; dup {
-		return fmt.Errorf("intake: format %v is already registered; register each format once (use a new Registry to replace one)", f)
+		return fmt.Errorf("connector: format %v is already registered; register each format once (use a new Registry to replace one)", f)
 	}
 	r.formats[f] = open
 	return nil
@@ -207,10 +207,10 @@ func (r *Registry) Formats() []Format {
 // from here.
 func (r *Registry) OpenSource(ctx context.Context, conn Connector, p string, cfg SourceConfig) (*FileSource, error) {
 	if conn == nil {
-		return nil, errors.New("intake: OpenSource needs a Connector (NewLocal, NewHTTP, one from a Registry, or your own)")
+		return nil, errors.New("connector: OpenSource needs a Connector (NewLocal, NewHTTP, one from a Registry, or your own)")
 	}
 	if cfg.Format > FormatXLSX {
-		return nil, fmt.Errorf("intake: SourceConfig.Format %d is not a known Format; use FormatAuto, FormatCSV or FormatXLSX", cfg.Format)
+		return nil, fmt.Errorf("connector: SourceConfig.Format %d is not a known Format; use FormatAuto, FormatCSV or FormatXLSX", cfg.Format)
 	}
 	format := cfg.Format
 	if format == FormatAuto {
@@ -223,7 +223,7 @@ func (r *Registry) OpenSource(ctx context.Context, conn Connector, p string, cfg
 		r.mu.RUnlock()
 	}
 	if cfg.Archive != nil && cfg.RunID == "" {
-		return nil, errors.New("intake: SourceConfig.RunID is empty; name the run whose file the archive keeps")
+		return nil, errors.New("connector: SourceConfig.RunID is empty; name the run whose file the archive keeps")
 	}
 	if so, ok := conn.(SourceOpener); ok {
 		src, err := so.OpenSource(ctx, p, cfg)
@@ -244,13 +244,13 @@ func (r *Registry) OpenSource(ctx context.Context, conn Connector, p string, cfg
 		ref, err := cfg.Archive.Put(ctx, cfg.RunID, path.Base(p), f)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("intake: archive %s: %w", p, err)
+			return nil, fmt.Errorf("connector: archive %s: %w", p, err)
 		}
 		fs.ref = ref
 		rc, err := cfg.Archive.Open(ctx, ref)
 		if err != nil {
 			f.Close()
-			return nil, fmt.Errorf("intake: open archived %s: %w", ref, err)
+			return nil, fmt.Errorf("connector: open archived %s: %w", ref, err)
 		}
 		fs.file = &archivedFile{ReadCloser: rc, orig: f}
 	}
@@ -313,7 +313,7 @@ func RandomAccess(f File, cfg SourceConfig) (r io.ReaderAt, size int64, release 
 	limit := normLimit(cfg.MaxSpoolBytes, DefaultMaxSpoolBytes)
 	tmp, err := os.CreateTemp(cfg.TempDir, "intake-spool-*")
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("intake: spool the file to a temporary file (set SourceConfig.TempDir): %w", err)
+		return nil, 0, nil, fmt.Errorf("connector: spool the file to a temporary file (set SourceConfig.TempDir): %w", err)
 	}
 	release = func() error {
 		err := tmp.Close()
@@ -330,7 +330,7 @@ func RandomAccess(f File, cfg SourceConfig) (r io.ReaderAt, size int64, release 
 	if err == nil && limit != noLimit && n > limit {
 		err = fmt.Errorf("%w (SourceConfig.MaxSpoolBytes is %d)", ErrSizeLimit, limit)
 	} else if err != nil {
-		err = fmt.Errorf("intake: spool the file: %w", err)
+		err = fmt.Errorf("connector: spool the file: %w", err)
 	}
 	if err != nil {
 		release()

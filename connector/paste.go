@@ -16,9 +16,9 @@ const DefaultPasteMaxRows = 1000
 
 var (
 	// ErrEmptyPaste: the pasted text has no cells.
-	ErrEmptyPaste = errors.New("intake: nothing was pasted; select the cells in the spreadsheet, copy them and paste them again")
+	ErrEmptyPaste = errors.New("connector: nothing was pasted; select the cells in the spreadsheet, copy them and paste them again")
 	// ErrTooManyPastedRows: more rows were pasted than PasteConfig.MaxRows.
-	ErrTooManyPastedRows = errors.New("intake: more rows were pasted than PasteConfig.MaxRows allows; paste fewer rows at a time, import a file instead, or raise the limit")
+	ErrTooManyPastedRows = errors.New("connector: more rows were pasted than PasteConfig.MaxRows allows; paste fewer rows at a time, import a file instead, or raise the limit")
 )
 
 // PasteConfig configures a [Paste] source. The zero value reads up to 1,000
@@ -61,13 +61,13 @@ type Paste struct {
 // reads nothing yet.
 func NewPaste(r io.Reader, cfg PasteConfig) (*Paste, error) {
 	if r == nil {
-		return nil, errors.New("intake: NewPaste needs a non-nil io.Reader")
+		return nil, errors.New("connector: NewPaste needs a non-nil io.Reader")
 	}
 	if cfg.MaxCellBytes < 0 || cfg.MaxColumns < 0 {
-		return nil, errors.New("intake: PasteConfig.MaxCellBytes and MaxColumns must not be negative; use 0 for the default")
+		return nil, errors.New("connector: PasteConfig.MaxCellBytes and MaxColumns must not be negative; use 0 for the default")
 	}
 	if cfg.Delimiter > DelimiterPipe {
-		return nil, fmt.Errorf("intake: PasteConfig.Delimiter %d is not a known Delimiter; use one of the Delimiter constants", cfg.Delimiter)
+		return nil, fmt.Errorf("connector: PasteConfig.Delimiter %d is not a known Delimiter; use one of the Delimiter constants", cfg.Delimiter)
 	}
 	if cfg.MaxRows == 0 {
 		cfg.MaxRows = DefaultPasteMaxRows

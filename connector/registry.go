@@ -35,17 +35,17 @@ type Registry struct {
 func NewRegistry() *Registry { return &Registry{} }
 
 // ErrUnknownScheme: a URL's scheme has no factory in the registry.
-var ErrUnknownScheme = errors.New("intake: no connector for this URL scheme; use one of the registered schemes, or register a connector for it")
+var ErrUnknownScheme = errors.New("connector: no connector for this URL scheme; use one of the registered schemes, or register a connector for it")
 
 // Register adds f for scheme (case-insensitive, without "://"). A scheme
 // registered twice, an invalid scheme or a nil factory is an error.
 func (r *Registry) Register(scheme string, f Factory) error {
 	s := strings.ToLower(strings.TrimSuffix(scheme, "://"))
 	if !validScheme(s) {
-		return fmt.Errorf("intake: %q is not a URL scheme (a letter, then letters, digits, +, - or .)", scheme)
+		return fmt.Errorf("connector: %q is not a URL scheme (a letter, then letters, digits, +, - or .)", scheme)
 	}
 	if f == nil {
-		return fmt.Errorf("intake: Register(%q) needs a non-nil Factory", s)
+		return fmt.Errorf("connector: Register(%q) needs a non-nil Factory", s)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -53,7 +53,7 @@ func (r *Registry) Register(scheme string, f Factory) error {
 		r.m = make(map[string]Factory)
 	}
 	if _, dup := r.m[s]; dup {
-		return fmt.Errorf("intake: scheme %q is already registered; register each scheme once (use a new Registry to replace one)", s)
+		return fmt.Errorf("connector: scheme %q is already registered; register each scheme once (use a new Registry to replace one)", s)
 	}
 	r.m[s] = f
 	return nil
@@ -77,10 +77,10 @@ func (r *Registry) Schemes() []string {
 func (r *Registry) Open(ctx context.Context, rawURL string) (Connector, string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, "", fmt.Errorf("intake: %w", err)
+		return nil, "", fmt.Errorf("connector: %w", err)
 	}
 	if u.Scheme == "" {
-		return nil, "", fmt.Errorf("intake: %q has no scheme; write it as a URL (%s)", rawURL, strings.Join(r.Schemes(), "://, ")+"://")
+		return nil, "", fmt.Errorf("connector: %q has no scheme; write it as a URL (%s)", rawURL, strings.Join(r.Schemes(), "://, ")+"://")
 	}
 	r.mu.RLock()
 	f := r.m[strings.ToLower(u.Scheme)]
@@ -136,10 +136,10 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 	local.Dir = cfg.LocalRoot
 	_ = r.Register("file", func(ctx context.Context, u *url.URL) (Connector, string, error) {
 		if local.Dir == "" {
-			return nil, "", errors.New("intake: file:// URLs are disabled: set RegistryConfig.LocalRoot to the directory they may read (\"/\" for any file)")
+			return nil, "", errors.New("connector: file:// URLs are disabled: set RegistryConfig.LocalRoot to the directory they may read (\"/\" for any file)")
 		}
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, "", fmt.Errorf("intake: file://%s/...: a file URL names a local file (file:///path); use sftp:// for another host", u.Host)
+			return nil, "", fmt.Errorf("connector: file://%s/...: a file URL names a local file (file:///path); use sftp:// for another host", u.Host)
 		}
 		p := u.Path
 		if u.Opaque != "" {
@@ -147,7 +147,7 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 		}
 		p = strings.TrimLeft(p, "/")
 		if p == "" {
-			return nil, "", errors.New("intake: the file URL names no file")
+			return nil, "", errors.New("connector: the file URL names no file")
 		}
 		l, err := NewLocal(local)
 		if err != nil {

@@ -30,6 +30,6 @@ func ExampleRegister() {
 	fmt.Println(errors.Is(err, sftp.ErrNoHostKeyCheck))
 	// Output:
 	// [file http https sftp]
-	// intake: the sftp URL names no file (sftp://user@host/path/file.csv)
+	// sftp: the sftp URL names no file (sftp://user@host/path/file.csv)
 	// true
 }

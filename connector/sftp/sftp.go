@@ -26,9 +26,9 @@ const DefaultConnectTimeout = 15 * time.Second
 var (
 	// ErrNoHostKeyCheck: an SFTP connection was asked for without a way to
 	// check the server's host key.
-	ErrNoHostKeyCheck = errors.New("intake: SFTP needs host key checking: set sftp.Config.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or sftp.Config.HostKeyCallback (e.g. ssh.FixedHostKey)")
+	ErrNoHostKeyCheck = errors.New("sftp: SFTP needs host key checking: set sftp.Config.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or sftp.Config.HostKeyCallback (e.g. ssh.FixedHostKey)")
 	// ErrNoAuth: no password and no key were given.
-	ErrNoAuth = errors.New("intake: SFTP needs credentials: set sftp.Config.Password, sftp.Config.PrivateKey or sftp.Config.Signers")
+	ErrNoAuth = errors.New("sftp: SFTP needs credentials: set sftp.Config.Password, sftp.Config.PrivateKey or sftp.Config.Signers")
 )
 
 // Config configures an [Connector] connector.
@@ -90,19 +90,19 @@ type Connector struct {
 func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 	var errs []error
 	if cfg.Addr == "" {
-		errs = append(errs, errors.New("intake: sftp.Config.Addr is empty; set it to the server's host or host:port"))
+		errs = append(errs, errors.New("sftp: sftp.Config.Addr is empty; set it to the server's host or host:port"))
 	}
 	if cfg.User == "" {
-		errs = append(errs, errors.New("intake: sftp.Config.User is empty; set the SSH user name"))
+		errs = append(errs, errors.New("sftp: sftp.Config.User is empty; set the SSH user name"))
 	}
 	if cfg.ConnectTimeout < 0 {
-		errs = append(errs, errors.New("intake: sftp.Config.ConnectTimeout must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("sftp: sftp.Config.ConnectTimeout must not be negative; use 0 for the default"))
 	}
 	hostKey := cfg.HostKeyCallback
 	if hostKey == nil && cfg.KnownHostsFile != "" {
 		cb, err := knownhosts.New(cfg.KnownHostsFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("intake: read sftp.Config.KnownHostsFile: %w", err))
+			errs = append(errs, fmt.Errorf("sftp: read sftp.Config.KnownHostsFile: %w", err))
 		}
 		hostKey = cb
 	}
@@ -134,7 +134,7 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 			if errors.As(err, &pm) {
 				err = errors.New("the key is encrypted; set sftp.Config.Passphrase")
 			}
-			errs = append(errs, fmt.Errorf("intake: sftp.Config.PrivateKey: %w", err))
+			errs = append(errs, fmt.Errorf("sftp: sftp.Config.PrivateKey: %w", err))
 		} else {
 			signers = append([]ssh.Signer{s}, signers...)
 		}
@@ -159,7 +159,7 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 	defer cancel()
 	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("intake: connect to SFTP server %s: %w", addr, err)
+		return nil, fmt.Errorf("sftp: connect to SFTP server %s: %w", addr, err)
 	}
 	// The handshake does not take a context: a deadline bounds it, and
 	// canceling ctx closes the connection.
@@ -175,23 +175,23 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 			if cause == nil {
 				cause = context.DeadlineExceeded // ConnectTimeout, or ctx's deadline whose timer has not fired yet
 			}
-			return nil, fmt.Errorf("intake: SSH handshake with %s did not finish in time (sftp.Config.ConnectTimeout is %v): %w", addr, cfg.ConnectTimeout, cause)
+			return nil, fmt.Errorf("sftp: SSH handshake with %s did not finish in time (sftp.Config.ConnectTimeout is %v): %w", addr, cfg.ConnectTimeout, cause)
 		}
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) {
 			if len(ke.Want) > 0 {
-				return nil, fmt.Errorf("intake: the host key of SFTP server %s does not match the known_hosts entry (a changed server, or someone in between); check with the server's administrator: %w", addr, err)
+				return nil, fmt.Errorf("sftp: the host key of SFTP server %s does not match the known_hosts entry (a changed server, or someone in between); check with the server's administrator: %w", addr, err)
 			}
-			return nil, fmt.Errorf("intake: SFTP server %s is not in sftp.Config.KnownHostsFile; add it after checking its fingerprint: %w", addr, err)
+			return nil, fmt.Errorf("sftp: SFTP server %s is not in sftp.Config.KnownHostsFile; add it after checking its fingerprint: %w", addr, err)
 		}
-		return nil, fmt.Errorf("intake: SSH handshake with %s (host key or credentials refused?): %w", addr, err)
+		return nil, fmt.Errorf("sftp: SSH handshake with %s (host key or credentials refused?): %w", addr, err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 	conn := ssh.NewClient(sc, chans, reqs)
 	client, err := pkgsftp.NewClient(conn)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("intake: start SFTP on %s (is the sftp subsystem enabled?): %w", addr, err)
+		return nil, fmt.Errorf("sftp: start SFTP on %s (is the sftp subsystem enabled?): %w", addr, err)
 	}
 	if cfg.Logger != nil {
 		cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "intake: SFTP connected", slog.String("addr", addr), slog.String("user", cfg.User))
@@ -201,7 +201,7 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 
 func (s *Connector) abs(p string) (string, error) {
 	if p == "" {
-		return "", errors.New("intake: empty path; name a file on the SFTP server")
+		return "", errors.New("sftp: empty path; name a file on the SFTP server")
 	}
 	if path.IsAbs(p) || s.cfg.Dir == "" {
 		return path.Clean(p), nil
@@ -211,9 +211,9 @@ func (s *Connector) abs(p string) (string, error) {
 
 func (s *Connector) wrap(op, p string, err error) error {
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("intake: SFTP %s %s: %w", op, p, fs.ErrNotExist)
+		return fmt.Errorf("sftp: %s %s: %w", op, p, fs.ErrNotExist)
 	}
-	return fmt.Errorf("intake: SFTP %s %s: %w", op, p, err)
+	return fmt.Errorf("sftp: %s %s: %w", op, p, err)
 }
 
 // Open opens the file at p. The connector.File reads with ctx: once ctx is done, Read
@@ -232,7 +232,7 @@ func (s *Connector) Open(ctx context.Context, p string) (connector.File, error) 
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
-		err = fmt.Errorf("intake: %s is a directory; name a file", p)
+		err = fmt.Errorf("sftp: %s is a directory; name a file", p)
 	}
 	if err != nil {
 		f.Close()
@@ -348,7 +348,7 @@ func Register(reg *connector.Registry, cfg Config) error {
 			p = strings.TrimPrefix(p, "/~/")
 		}
 		if p == "" || strings.HasSuffix(p, "/") {
-			return nil, "", fmt.Errorf("intake: the sftp URL names no file (sftp://user@host/path/file.csv)")
+			return nil, "", fmt.Errorf("sftp: the sftp URL names no file (sftp://user@host/path/file.csv)")
 		}
 		s, err := Dial(ctx, sc)
 		if err != nil {

@@ -86,26 +86,26 @@ const (
 // its error. Close releases the rows (and the connection they hold).
 func New(ctx context.Context, db Queryer, cfg Config) (*Source, error) {
 	if db == nil {
-		return nil, errors.New("intake: sqlsource.New needs a database (a *sql.DB, *sql.Conn or *sql.Tx)")
+		return nil, errors.New("sqlsource: sqlsource.New needs a database (a *sql.DB, *sql.Conn or *sql.Tx)")
 	}
 	if strings.TrimSpace(cfg.Query) == "" {
-		return nil, errors.New("intake: sqlsource.Config.Query is empty; set it to the SELECT that returns the rows to import")
+		return nil, errors.New("sqlsource: sqlsource.Config.Query is empty; set it to the SELECT that returns the rows to import")
 	}
 	if cfg.MaxRows < 0 {
-		return nil, errors.New("intake: sqlsource.Config.MaxRows must not be negative; use 0 for no limit")
+		return nil, errors.New("sqlsource: sqlsource.Config.MaxRows must not be negative; use 0 for no limit")
 	}
 	if cfg.Name == "" {
 		cfg.Name = "sql"
 	}
 	rows, err := db.QueryContext(ctx, cfg.Query, cfg.Args...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: intake: run query: %w", cfg.Name, err)
+		return nil, fmt.Errorf("sqlsource: %s: run query: %w", cfg.Name, err)
 	}
 	s := &Source{cfg: cfg, rows: rows}
 	cols, err := rows.Columns()
 	if err != nil {
 		rows.Close()
-		return nil, fmt.Errorf("%s: intake: read the query's columns: %w", cfg.Name, err)
+		return nil, fmt.Errorf("sqlsource: %s: read the query's columns: %w", cfg.Name, err)
 	}
 	if err := connector.CheckHeader(cols); err != nil {
 		rows.Close()
@@ -160,14 +160,14 @@ func (s *Source) Read(ctx context.Context) (intake.Row, error) {
 	}
 	if !s.rows.Next() {
 		if err := s.rows.Err(); err != nil {
-			s.err = fmt.Errorf("%s: row %d: intake: read query: %w", s.cfg.Name, s.n+2, err)
+			s.err = fmt.Errorf("sqlsource: %s: row %d: read query: %w", s.cfg.Name, s.n+2, err)
 		} else {
 			s.err = io.EOF
 		}
 		return intake.Row{}, s.err
 	}
 	if err := s.rows.Scan(s.ptrs...); err != nil {
-		s.err = fmt.Errorf("%s: row %d: intake: read query: %w", s.cfg.Name, s.n+2, err)
+		s.err = fmt.Errorf("sqlsource: %s: row %d: read query: %w", s.cfg.Name, s.n+2, err)
 		return intake.Row{}, s.err
 	}
 	s.n++

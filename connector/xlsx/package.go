@@ -46,7 +46,7 @@ type xlsxPackage struct {
 // its declared sizes, and reads the workbook's sheet list.
 func openXLSXPackage(r io.ReaderAt, size int64, cfg *Config) (*xlsxPackage, error) {
 	if size < 0 {
-		return nil, errors.New("intake: xlsx.New needs a non-negative size")
+		return nil, errors.New("xlsx: xlsx.New needs a non-negative size")
 	}
 	if cfg.MaxFileBytes != noLimit && size > cfg.MaxFileBytes {
 		return nil, fmt.Errorf("%w: the file has %d bytes, more than xlsx.Config.MaxFileBytes (%d)", ErrTooLarge, size, cfg.MaxFileBytes)
@@ -57,7 +57,7 @@ func openXLSXPackage(r io.ReaderAt, size int64, cfg *Config) (*xlsxPackage, erro
 		if err == nil || err == io.EOF {
 			return nil, fmt.Errorf("%w: the file is empty or too short to be a workbook", ErrFormat)
 		}
-		return nil, fmt.Errorf("intake: read XLSX: %w", err)
+		return nil, fmt.Errorf("xlsx: read XLSX: %w", err)
 	}
 	if isOLE(head) {
 		plain, err := decryptXLSX(r, size, cfg)
@@ -70,7 +70,7 @@ func openXLSXPackage(r io.ReaderAt, size int64, cfg *Config) (*xlsxPackage, erro
 	if err != nil {
 		var rerr readAtError
 		if errors.As(err, &rerr) {
-			return nil, fmt.Errorf("intake: read XLSX: %w", rerr.err)
+			return nil, fmt.Errorf("xlsx: read XLSX: %w", rerr.err)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
@@ -112,7 +112,7 @@ func (t taggedReaderAt) ReadAt(b []byte, off int64) (int, error) {
 func decryptXLSX(r io.ReaderAt, size int64, cfg *Config) ([]byte, error) {
 	raw := make([]byte, size)
 	if _, err := r.ReadAt(raw, 0); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("intake: read XLSX: %w", err)
+		return nil, fmt.Errorf("xlsx: read XLSX: %w", err)
 	}
 	if !bytes.Contains(raw, utf16le("EncryptionInfo")) {
 		return nil, fmt.Errorf("%w: it is a legacy Excel 97-2003 (.xls) file or another OLE document", ErrFormat)
@@ -238,7 +238,7 @@ func (pr *partReader) Read(b []byte) (int, error) {
 		var rerr readAtError
 		switch {
 		case errors.As(err, &rerr):
-			err = fmt.Errorf("intake: read XLSX part %s: %w", pr.name, rerr.err)
+			err = fmt.Errorf("xlsx: read XLSX part %s: %w", pr.name, rerr.err)
 		case errors.Is(err, zip.ErrFormat):
 			err = fmt.Errorf("%w: part %s inflates to more bytes than the zip declares", ErrBomb, pr.name)
 		default:

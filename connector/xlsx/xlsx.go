@@ -64,23 +64,23 @@ const (
 var (
 	// ErrPasswordProtected: the workbook is encrypted and Config.Password
 	// is empty or wrong.
-	ErrPasswordProtected = errors.New("intake: the workbook is password-protected; set xlsx.Config.Password, or save it again in Excel without a password")
+	ErrPasswordProtected = errors.New("xlsx: the workbook is password-protected; set xlsx.Config.Password, or save it again in Excel without a password")
 	// ErrFormat: the input is not an XLSX workbook (a legacy .xls, not a
 	// zip, a zip without a workbook) or a part of it is damaged.
-	ErrFormat = errors.New("intake: not a readable XLSX workbook; open it in Excel and save it again as .xlsx (Excel Workbook)")
+	ErrFormat = errors.New("xlsx: not a readable XLSX workbook; open it in Excel and save it again as .xlsx (Excel Workbook)")
 	// ErrTooLarge: the workbook exceeds one of the limits of Config;
 	// the message names the field to raise.
-	ErrTooLarge = errors.New("intake: the workbook exceeds a limit of xlsx.Config; split it or raise the limit named here")
+	ErrTooLarge = errors.New("xlsx: the workbook exceeds a limit of xlsx.Config; split it or raise the limit named here")
 	// ErrBomb: the workbook looks built to exhaust memory: a part that
 	// inflates far more than real spreadsheets do, or an XML document type
 	// declaration (Excel never writes one; it is how entity-expansion bombs
 	// work).
-	ErrBomb = errors.New("intake: the workbook looks like a decompression or XML bomb and was refused; if it is genuine, open it in Excel and save it again")
+	ErrBomb = errors.New("xlsx: the workbook looks like a decompression or XML bomb and was refused; if it is genuine, open it in Excel and save it again")
 	// ErrSheetNotFound: Config.Sheet or SheetNumber names no worksheet.
-	ErrSheetNotFound = errors.New("intake: no such sheet in the workbook; list the sheets with ListSheets and set xlsx.Config.Sheet to one of them")
+	ErrSheetNotFound = errors.New("xlsx: no such sheet in the workbook; list the sheets with ListSheets and set xlsx.Config.Sheet to one of them")
 	// ErrSheetEmpty: the chosen sheet has no cell with a value (or the
 	// workbook has no visible worksheet).
-	ErrSheetEmpty = errors.New("intake: the sheet is empty; choose another sheet with xlsx.Config.Sheet")
+	ErrSheetEmpty = errors.New("xlsx: the sheet is empty; choose another sheet with xlsx.Config.Sheet")
 )
 
 // Config configures a [Source]. The zero value reads the first
@@ -158,13 +158,13 @@ type Config struct {
 func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.SheetNumber < 0 || cfg.HeaderRow < 0 {
-		errs = append(errs, errors.New("intake: xlsx.Config.SheetNumber and HeaderRow are 1-based and must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("xlsx: xlsx.Config.SheetNumber and HeaderRow are 1-based and must not be negative; use 0 for the default"))
 	}
 	if cfg.MaxColumns < 0 || cfg.MaxCellBytes < 0 || cfg.MaxSharedStrings < 0 || cfg.MaxSharedStringBytes < 0 {
-		errs = append(errs, errors.New("intake: xlsx.Config.MaxColumns, MaxCellBytes, MaxSharedStrings and MaxSharedStringBytes must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("xlsx: xlsx.Config.MaxColumns, MaxCellBytes, MaxSharedStrings and MaxSharedStringBytes must not be negative; use 0 for the default"))
 	}
 	if cfg.HeaderRow > DefaultMaxRows {
-		errs = append(errs, fmt.Errorf("intake: xlsx.Config.HeaderRow %d is beyond Excel's last row (%d)", cfg.HeaderRow, DefaultMaxRows))
+		errs = append(errs, fmt.Errorf("xlsx: xlsx.Config.HeaderRow %d is beyond Excel's last row (%d)", cfg.HeaderRow, DefaultMaxRows))
 	}
 	def64 := func(v *int64, d int64) {
 		switch {
@@ -285,11 +285,11 @@ func Open(path string, cfg Config) (*Source, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("intake: open XLSX file: %w", err)
+		return nil, fmt.Errorf("xlsx: open XLSX file: %w", err)
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
-		err = fmt.Errorf("intake: %s is a directory; name an .xlsx file", path)
+		err = fmt.Errorf("xlsx: %s is a directory; name an .xlsx file", path)
 	}
 	if err != nil {
 		f.Close()
@@ -310,7 +310,7 @@ func Open(path string, cfg Config) (*Source, error) {
 // close it.
 func New(r io.ReaderAt, size int64, cfg Config) (*Source, error) {
 	if r == nil {
-		return nil, errors.New("intake: xlsx.New needs a non-nil io.ReaderAt")
+		return nil, errors.New("xlsx: xlsx.New needs a non-nil io.ReaderAt")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -378,7 +378,7 @@ func (f closerFunc) Close() error { return f() }
 func ListSheets(path string, cfg Config) ([]SheetInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("intake: open XLSX file: %w", err)
+		return nil, fmt.Errorf("xlsx: open XLSX file: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -394,7 +394,7 @@ func ListSheets(path string, cfg Config) ([]SheetInfo, error) {
 // ListSheetsReader is [ListSheets] for a workbook held in r (size bytes).
 func ListSheetsReader(r io.ReaderAt, size int64, cfg Config) ([]SheetInfo, error) {
 	if r == nil {
-		return nil, errors.New("intake: xlsx.ListSheetsReader needs a non-nil io.ReaderAt")
+		return nil, errors.New("xlsx: xlsx.ListSheetsReader needs a non-nil io.ReaderAt")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -572,7 +572,7 @@ func (x *Source) start() error {
 			return x.fatal(fmt.Errorf("%w: row %d is empty; set xlsx.Config.HeaderRow to the row that names the columns", connector.ErrMissingHeader, x.cfg.HeaderRow), x.cfg.HeaderRow)
 		}
 		if issue != nil && issue.code != intake.CodeCellError {
-			return x.fatal(fmt.Errorf("intake: the header row cannot be read (set xlsx.Config.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
+			return x.fatal(fmt.Errorf("xlsx: the header row cannot be read (set xlsx.Config.HeaderRow to the row that names the columns): %v", x.rowError(num, issue)), 0)
 		}
 		return x.setHeader(num, cells)
 	}

@@ -39,7 +39,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	f, err := export.ParseFormat(format)
 	if err != nil {
-		return usagef("-format: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return usagef("-format: %s", plainError(err))
 	}
 	var opt export.Options
 	opt.Raw = raw
@@ -62,7 +62,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if err := export.CheckFields(schema, opt.Fields); err != nil { // before OUT is created
-		return usagef("-fields: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return usagef("-fields: %s", plainError(err))
 	}
 	var w io.Writer = stdout
 	var fh *os.File

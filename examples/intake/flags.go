@@ -245,7 +245,7 @@ func openURL(ctx context.Context, raw string, cfg connector.CSVConfig, wb connec
 	conn, p, err := reg.Open(ctx, raw)
 	if err != nil {
 		if errors.Is(err, connector.ErrUnknownScheme) {
-			return nil, usagef("%s: %s", raw, strings.TrimPrefix(err.Error(), "intake: "))
+			return nil, usagef("%s: %s", raw, plainError(err))
 		}
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/intakehq/intake"
@@ -163,7 +162,7 @@ func buildJob(ctx context.Context, s sink.Sink, spec *importer.JobSpec, settings
 func (f *importFlags) run(ctx context.Context, st *store, spec *importer.JobSpec, job importer.Job, file string, stdout, stderr io.Writer) error {
 	csvCfg, err := spec.CSVConfig()
 	if err != nil {
-		return usagef("%s", trimIntake(err))
+		return usagef("%s", plainError(err))
 	}
 	src, err := openSource(ctx, file, csvCfg, spec.Source.Sheet)
 	if err != nil {
@@ -248,7 +247,7 @@ func loadSpec(path string) (*mapping.Spec, error) {
 	defer fh.Close()
 	spec, err := mapping.LoadSpec(fh)
 	if err != nil {
-		return nil, usagef("-mapping %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
+		return nil, usagef("-mapping %s: %s", path, plainError(err))
 	}
 	return spec, nil
 }
@@ -264,7 +263,7 @@ func loadAcoustic(path string) (*acoustic.Map, error) {
 	defer fh.Close()
 	a, err := acoustic.Load(fh)
 	if err != nil {
-		return nil, usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(err.Error(), "intake: "))
+		return nil, usagef("-acoustic-map %s: %s", path, plainError(err))
 	}
 	return a, nil
 }
@@ -288,10 +287,10 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return usagef("map suggest needs exactly one FILE, got %d", len(pos))
 	}
 	if csvCfg.Delimiter, err = connector.ParseDelimiter(delim); err != nil {
-		return usagef("-delimiter: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return usagef("-delimiter: %s", plainError(err))
 	}
 	if csvCfg.Encoding, err = connector.ParseEncoding(enc); err != nil {
-		return usagef("-encoding: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return usagef("-encoding: %s", plainError(err))
 	}
 	var given *mapping.Spec
 	if specPath != "" {
@@ -318,7 +317,7 @@ func cmdMapSuggest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 	case given != nil:
 		if schema, err = given.ObjectSchema(); err != nil {
-			return usagef("-mapping %s: %s", specPath, strings.TrimPrefix(err.Error(), "mapping: "))
+			return usagef("-mapping %s: %s", specPath, plainError(err))
 		}
 	default:
 		if schema = intake.DefaultSchema(object); schema == nil {

@@ -259,7 +259,7 @@ func (f *importFlags) applyAction(spec *importer.JobSpec, set map[string]bool) e
 	if set["action"] {
 		a, err := intake.ParseAction(f.action)
 		if err != nil {
-			return usagef("-action: %s", trimIntake(err))
+			return usagef("-action: %s", plainError(err))
 		}
 		spec.Action, spec.OnMatch, spec.OnNoMatch = a, "", ""
 	}
@@ -280,7 +280,7 @@ func (f *importFlags) applyAction(spec *importer.JobSpec, set map[string]bool) e
 		mx.OnNoMatch = identity.OnNoMatch(f.onNoMatch)
 	}
 	if err := mx.Validate(); err != nil {
-		return usagef("%s", trimIntake(err))
+		return usagef("%s", plainError(err))
 	}
 	spec.Action, spec.OnMatch, spec.OnNoMatch = "", mx.OnMatch, mx.OnNoMatch
 	return nil
@@ -295,12 +295,12 @@ func (f *importFlags) applyIdentity(spec *importer.JobSpec, set map[string]bool)
 	case set["sync"]:
 		k, err := intake.ParseKeySpec(f.sync)
 		if err != nil {
-			return usagef("-sync: %s", trimIntake(err))
+			return usagef("-sync: %s", plainError(err))
 		}
 		setKey(spec, k)
 	case set["rules"]:
 		if _, err := intake.ParseRules(f.rules); err != nil {
-			return usagef("-rules: %s", trimIntake(err))
+			return usagef("-rules: %s", plainError(err))
 		}
 		spec.Sync, spec.Rules = nil, nil
 		for _, r := range strings.Split(f.rules, ";") {
@@ -424,7 +424,7 @@ func applyAcoustic(spec *importer.JobSpec, path string, allowResubscribe bool) e
 	}
 	as, err := a.JobSpec()
 	if err != nil {
-		return usagef("-acoustic-map %s: %s", path, strings.TrimPrefix(trimIntake(err), "acoustic: "))
+		return usagef("-acoustic-map %s: %s", path, plainError(err))
 	}
 	spec.Action, spec.OnMatch, spec.OnNoMatch = as.Action, "", ""
 	spec.Sync, spec.Rules = as.Sync, as.Rules
@@ -448,8 +448,4 @@ func saveJobSpec(spec *importer.JobSpec, path string) error {
 		return fmt.Errorf("-save-job: %w", err)
 	}
 	return nil
-}
-
-func trimIntake(err error) string {
-	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "intake: "), "mapping: ")
 }

@@ -116,10 +116,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
-// plainError is an error's message without the "intake: " prefixes that
-// wrapped errors repeat ("FILE: intake: the file is empty").
-func plainError(err error) string {
-	return strings.ReplaceAll(strings.TrimPrefix(err.Error(), "intake: "), ": intake: ", ": ")
+// plainError is an error's message without the package prefixes that the
+// library's errors start with ("FILE: connector: the file is empty" reads
+// "FILE: the file is empty"): the command prints its own "intake: ".
+func plainError(err error) string { return trimPrefixes(err.Error()) }
+
+// packagePrefixes are the prefixes of the library's error messages, one
+// per package.
+var packagePrefixes = []string{"intake", "connector", "xlsx", "sftp", "sqlsource", "mapping", "identity",
+	"importer", "schedule", "acoustic", "sink", "memory", "sqlite", "postgres", "export"}
+
+// trimPrefixes removes the package prefixes from msg: at its start and
+// after each ": ".
+func trimPrefixes(msg string) string {
+	for _, p := range packagePrefixes {
+		msg = strings.TrimPrefix(msg, p+": ")
+		msg = strings.ReplaceAll(msg, ": "+p+": ", ": ")
+	}
+	return msg
 }
 
 // errHelp ends a command that printed its help on request.

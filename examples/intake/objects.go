@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/mapping"
@@ -61,11 +60,11 @@ func objectSchema(ctx context.Context, s sink.Sink, object string, spec *mapping
 	if spec != nil {
 		schema, err := spec.MergeSchema(stored)
 		if err != nil {
-			return nil, nil, usagef("-mapping %s: %s", specPath, strings.TrimPrefix(err.Error(), "mapping: "))
+			return nil, nil, usagef("-mapping %s: %s", specPath, plainError(err))
 		}
 		bound, err := spec.Against(schema)
 		if err != nil {
-			return nil, nil, usagef("-mapping %s: %s", specPath, strings.TrimPrefix(err.Error(), "mapping: "))
+			return nil, nil, usagef("-mapping %s: %s", specPath, plainError(err))
 		}
 		return schema, bound, nil
 	}

@@ -46,7 +46,7 @@ func cmdSchedule(_ context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	s, err := schedule.ParseCadence(cadence, loc)
 	if err != nil {
-		return usagef("%s", strings.TrimPrefix(err.Error(), "schedule: "))
+		return usagef("%s", plainError(err))
 	}
 	for _, t := range schedule.Upcoming(s, after, count) {
 		fmt.Fprintln(stdout, t.In(loc).Format(time.RFC3339))
