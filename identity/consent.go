@@ -115,15 +115,15 @@ func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent,
 	seen := map[string]bool{}
 	for _, ch := range channels {
 		if ch.Name == "" {
-			return nil, fmt.Errorf("intake: a consent channel has no name (email, sms, …)")
+			return nil, fmt.Errorf("identity: a consent channel has no name (email, sms, …)")
 		}
 		if seen[ch.Name] {
-			return nil, fmt.Errorf("intake: consent channel %q is given twice", ch.Name)
+			return nil, fmt.Errorf("identity: consent channel %q is given twice", ch.Name)
 		}
 		seen[ch.Name] = true
 		if ch.Default != "" {
 			if st, ok := ParseConsent(string(ch.Default)); !ok || st == "" {
-				return nil, fmt.Errorf("intake: consent channel %q: default %q is not opted_in, opted_out or unknown", ch.Name, ch.Default)
+				return nil, fmt.Errorf("identity: consent channel %q: default %q is not opted_in, opted_out or unknown", ch.Name, ch.Default)
 			} else {
 				ch.Default = st
 			}
@@ -133,7 +133,7 @@ func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent,
 		}
 		p := chanPlan{Channel: ch, status: s.Index(ch.Name + "_consent"), date: s.Index(ch.Name + "_consent_date"), source: s.Index(ch.Name + "_consent_source"), email: ch.Name == "email"}
 		if p.status < 0 {
-			return nil, fmt.Errorf("intake: consent channel %q needs the field %s_consent (identity.ConsentFields adds it, with %s_consent_date and %s_consent_source)", ch.Name, ch.Name, ch.Name, ch.Name)
+			return nil, fmt.Errorf("identity: consent channel %q needs the field %s_consent (identity.ConsentFields adds it, with %s_consent_date and %s_consent_source)", ch.Name, ch.Name, ch.Name, ch.Name)
 		}
 		for _, f := range []struct {
 			i    int
@@ -141,7 +141,7 @@ func NewConsent(s *intake.Schema, now time.Time, channels ...Channel) (*Consent,
 			want string
 		}{{p.status, intake.KindText, "text"}, {p.date, intake.KindTimestamp, "a timestamp"}, {p.source, intake.KindText, "text"}} {
 			if f.i >= 0 && s.Field(f.i).Type.Kind() != f.kind {
-				return nil, fmt.Errorf("intake: consent channel %q: field %s is a %s, want %s", ch.Name, s.Field(f.i).Name, s.Field(f.i).Type, f.want)
+				return nil, fmt.Errorf("identity: consent channel %q: field %s is a %s, want %s", ch.Name, s.Field(f.i).Name, s.Field(f.i).Type, f.want)
 			}
 		}
 		c.chans = append(c.chans, p)

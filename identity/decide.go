@@ -147,15 +147,15 @@ func (m Matrix) Validate() error {
 	switch m.OnMatch {
 	case MatchUpdate, MatchSkip, MatchOptOut, MatchInactivate, MatchDelete, MatchAnonymize:
 	default:
-		return fmt.Errorf("intake: unknown on-match choice %q (want update, skip, opt_out, inactivate, delete or anonymize)", m.OnMatch)
+		return fmt.Errorf("identity: unknown on-match choice %q (want update, skip, opt_out, inactivate, delete or anonymize)", m.OnMatch)
 	}
 	switch m.OnNoMatch {
 	case NoMatchCreate, NoMatchSkip, NoMatchReject:
 	default:
-		return fmt.Errorf("intake: unknown on-no-match choice %q (want create, skip or reject)", m.OnNoMatch)
+		return fmt.Errorf("identity: unknown on-no-match choice %q (want create, skip or reject)", m.OnNoMatch)
 	}
 	if m.ExpectNew && (m.OnMatch != MatchSkip || m.OnNoMatch != NoMatchCreate) {
-		return fmt.Errorf("intake: ExpectNew marks the create action, {on match: skip, on no match: create}, and the matrix is {on match: %s, on no match: %s}: leave ExpectNew unset", m.OnMatch, m.OnNoMatch)
+		return fmt.Errorf("identity: ExpectNew marks the create action, {on match: skip, on no match: create}, and the matrix is {on match: %s, on no match: %s}: leave ExpectNew unset", m.OnMatch, m.OnNoMatch)
 	}
 	return nil
 }
@@ -203,7 +203,7 @@ func (d Duplicates) Validate() error {
 	case DuplicatesDefault, DuplicatesFirst, DuplicatesLast, DuplicatesMerge:
 		return nil
 	}
-	return fmt.Errorf("intake: unknown duplicates policy %q (want first, last or merge, or empty for the action's default)", d)
+	return fmt.Errorf("identity: unknown duplicates policy %q (want first, last or merge, or empty for the action's default)", d)
 }
 
 // Decide applies action a to a row with match m.

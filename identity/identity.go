@@ -145,7 +145,7 @@ type Matcher struct {
 }
 
 // ErrNoSyncFields is returned by [NewMatcher] for an empty key spec.
-var ErrNoSyncFields = errors.New("intake: no sync fields: name the field or fields that identify a record (e.g. email)")
+var ErrNoSyncFields = errors.New("identity: no sync fields: name the field or fields that identify a record (e.g. email)")
 
 // NewMatcher returns a matcher for records of s keyed by spec. A nil lookup
 // matches nothing (every key is new): use it for an empty store or a dry run
@@ -170,11 +170,11 @@ func NewRuleMatcher(s *intake.Schema, rules []intake.KeySpec, lookup sink.Lookup
 			if len(rules) == 1 {
 				return nil, ErrNoSyncFields
 			}
-			return nil, fmt.Errorf("intake: identity rule %d has no fields: %w", i+1, ErrNoSyncFields)
+			return nil, fmt.Errorf("identity: identity rule %d has no fields: %w", i+1, ErrNoSyncFields)
 		}
 		for _, prev := range rules[:i] {
 			if prev.Equal(spec) {
-				return nil, fmt.Errorf("intake: identity rule %s is named twice", spec.Name())
+				return nil, fmt.Errorf("identity: identity rule %s is named twice", spec.Name())
 			}
 		}
 		p, err := s.CompileKey(spec)
@@ -182,7 +182,7 @@ func NewRuleMatcher(s *intake.Schema, rules []intake.KeySpec, lookup sink.Lookup
 			return nil, err
 		}
 		if spec.RecordID && lookup != nil && m.getter == nil {
-			return nil, fmt.Errorf("intake: identity rule %s matches by record id, which needs a sink that reads records by id (sink.Getter)", spec.Name())
+			return nil, fmt.Errorf("identity: identity rule %s matches by record id, which needs a sink that reads records by id (sink.Getter)", spec.Name())
 		}
 		m.rules = append(m.rules, p)
 	}

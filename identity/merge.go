@@ -71,14 +71,14 @@ func (p MergePolicy) Compile(s *intake.Schema) (*Merger, error) {
 	}
 	byIndex := func(name, what string) (int, error) {
 		if name == "" {
-			return -1, fmt.Errorf("intake: merge rule newest%s needs a timestamp field to compare: set By", what)
+			return -1, fmt.Errorf("identity: merge rule newest%s needs a timestamp field to compare: set By", what)
 		}
 		i := s.Index(name)
 		if i < 0 {
-			return -1, fmt.Errorf("intake: merge By field %q is not a field of %q", name, s.Object())
+			return -1, fmt.Errorf("identity: merge By field %q is not a field of %q", name, s.Object())
 		}
 		if k := s.Field(i).Type.Kind(); k != intake.KindTimestamp && k != intake.KindDate {
-			return -1, fmt.Errorf("intake: merge By field %q is a %s, not a timestamp or date", name, s.Field(i).Type)
+			return -1, fmt.Errorf("identity: merge By field %q is a %s, not a timestamp or date", name, s.Field(i).Type)
 		}
 		return i, nil
 	}
@@ -87,7 +87,7 @@ func (p MergePolicy) Compile(s *intake.Schema) (*Merger, error) {
 		case MergeNonEmpty, MergeOverwrite, MergeFillEmpty, MergeNewest, MergeAppend:
 			return nil
 		}
-		return fmt.Errorf("intake: unknown merge rule %q (want non_empty, overwrite, fill_empty, newest or append)", r)
+		return fmt.Errorf("identity: unknown merge rule %q (want non_empty, overwrite, fill_empty, newest or append)", r)
 	}
 	if err := check(def); err != nil {
 		return nil, err
@@ -107,10 +107,10 @@ func (p MergePolicy) Compile(s *intake.Schema) (*Merger, error) {
 	for _, f := range p.Fields {
 		i := s.Index(f.Field)
 		if i < 0 {
-			return nil, fmt.Errorf("intake: merge rule for %q: not a field of %q", f.Field, s.Object())
+			return nil, fmt.Errorf("identity: merge rule for %q: not a field of %q", f.Field, s.Object())
 		}
 		if seen[f.Field] {
-			return nil, fmt.Errorf("intake: merge rule for %q is given twice", f.Field)
+			return nil, fmt.Errorf("identity: merge rule for %q is given twice", f.Field)
 		}
 		seen[f.Field] = true
 		if err := check(f.Rule); err != nil {

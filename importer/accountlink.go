@@ -48,7 +48,7 @@ func (im *Importer) accountLink(ctx context.Context, job *Job, header []string) 
 	if target == nil {
 		stored, err := sr.Schema(ctx, intake.ObjectAccount)
 		if err != nil {
-			return fmt.Errorf("intake: read the store's account schema for the link of account_id: %w", err)
+			return fmt.Errorf("importer: read the store's account schema for the link of account_id: %w", err)
 		}
 		target = stored
 		if target == nil {

@@ -148,7 +148,7 @@ func (r *run) loadView(ctx context.Context, b *batch) error {
 	r.ids = slices.Compact(r.ids)
 	stored, err := r.getter.Get(ctx, r.schema, r.ids)
 	if err != nil {
-		return fmt.Errorf("intake: read the matched records of lines %d-%d: %w", b.firstLine(), b.lastLine(), err)
+		return fmt.Errorf("importer: read the matched records of lines %d-%d: %w", b.firstLine(), b.lastLine(), err)
 	}
 	for id, rec := range stored {
 		if r.job.DryRun && len(r.dryStored) < r.im.cfg.DryRunRecords {
@@ -653,7 +653,7 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 		if rec.ID == "" {
 			id, err := r.im.cfg.IDs.NewID()
 			if err != nil {
-				return fmt.Errorf("intake: allocate a record id: %w", err)
+				return fmt.Errorf("importer: allocate a record id: %w", err)
 			}
 			rec.ID = id
 		}
@@ -764,7 +764,7 @@ func (r *run) simulate(ctx context.Context, b *batch) error {
 		if len(r.ids) > 0 {
 			stored, err := r.getter.Get(ctx, r.schema, r.ids)
 			if err != nil {
-				return fmt.Errorf("intake: dry run: read matched records: %w", err)
+				return fmt.Errorf("importer: dry run: read matched records: %w", err)
 			}
 			for id, rec := range stored {
 				if len(r.dryStored) >= r.im.cfg.DryRunRecords {
@@ -866,7 +866,7 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 		}
 		stored, err := sr.Schema(ctx, r.schema.Object())
 		if err != nil {
-			return nil, fmt.Errorf("intake: dry run: read the stored schema: %w", err)
+			return nil, fmt.Errorf("importer: dry run: read the stored schema: %w", err)
 		}
 		var links []intake.Field
 		for i := 0; stored != nil && i < stored.Len(); i++ {
@@ -909,7 +909,7 @@ func (r *run) storedLinks(ctx context.Context, b *batch) (map[string]bool, error
 	}
 	got, err := r.getter.Get(ctx, rl.linkProbe, ids)
 	if err != nil {
-		return nil, fmt.Errorf("intake: dry run: read the links of matched records: %w", err)
+		return nil, fmt.Errorf("importer: dry run: read the links of matched records: %w", err)
 	}
 	linked := map[string]bool{}
 	for id, rec := range got {

@@ -153,7 +153,7 @@ func (r *run) heldView(ctx context.Context, held []heldRow) error {
 	}
 	stored, err := r.getter.Get(ctx, r.schema, ids)
 	if err != nil {
-		return fmt.Errorf("intake: read the records another import created meanwhile: %w", err)
+		return fmt.Errorf("importer: read the records another import created meanwhile: %w", err)
 	}
 	r.batchView = stored
 	return nil
@@ -188,7 +188,7 @@ func (r *run) writeHeld(ctx context.Context, b, f *batch) error {
 		err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(f.ops))
 	}
 	if err != nil {
-		return fmt.Errorf("intake: applying the action of rows of lines %d-%d to the records another import created meanwhile failed (the rest of the batch is committed; those rows are not counted): %w",
+		return fmt.Errorf("importer: applying the action of rows of lines %d-%d to the records another import created meanwhile failed (the rest of the batch is committed; those rows are not counted): %w",
 			b.firstLine(), b.lastLine(), err)
 	}
 	return nil

@@ -270,10 +270,10 @@ type Importer struct {
 }
 
 // ErrNoSink is returned by [New] when Config.Sink is nil.
-var ErrNoSink = errors.New("intake: importer needs a sink: set Config.Sink (memory.New, sqlite.Open or your own)")
+var ErrNoSink = errors.New("importer: importer needs a sink: set Config.Sink (memory.New, sqlite.Open or your own)")
 
 // ErrNoSource is returned by Run for a job without a Source.
-var ErrNoSource = errors.New("intake: job has no source: set Job.Source (connector.OpenCSVFile or your own connector.Source)")
+var ErrNoSource = errors.New("importer: job has no source: set Job.Source (connector.OpenCSVFile or your own connector.Source)")
 
 // New returns an importer with cfg, after checking it.
 func New(cfg Config) (*Importer, error) {
@@ -282,10 +282,10 @@ func New(cfg Config) (*Importer, error) {
 		errs = append(errs, ErrNoSink)
 	}
 	if cfg.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("intake: Config.BatchSize %d is negative: use 0 for the default (the sink's, else 1000)", cfg.BatchSize))
+		errs = append(errs, fmt.Errorf("importer: Config.BatchSize %d is negative: use 0 for the default (the sink's, else 1000)", cfg.BatchSize))
 	}
 	if cfg.Workers < 0 {
-		errs = append(errs, fmt.Errorf("intake: Config.Workers %d is negative: use 0 for the default (GOMAXPROCS)", cfg.Workers))
+		errs = append(errs, fmt.Errorf("importer: Config.Workers %d is negative: use 0 for the default (GOMAXPROCS)", cfg.Workers))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -432,19 +432,19 @@ func (r *run) prepareSink(ctx context.Context) error {
 		r.getter = g
 	}
 	if r.rules.useView && r.getter == nil && r.matcher != nil {
-		return fmt.Errorf("intake: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", s)
+		return fmt.Errorf("importer: the job's merge rules, consent or explanations compare rows with stored records, which needs a sink that reads records by id (sink.Getter); %T does not", s)
 	}
 	if !job.DryRun {
 		if e, ok := s.(sink.SchemaEnsurer); ok {
 			if err := e.EnsureSchema(ctx, r.schema); err != nil {
-				return fmt.Errorf("intake: prepare the store for %q: %w", r.schema.Object(), err)
+				return fmt.Errorf("importer: prepare the store for %q: %w", r.schema.Object(), err)
 			}
 		}
 	}
 	if cp, ok := s.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
 		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
 		if err != nil {
-			return fmt.Errorf("intake: read the checkpoint of run %q: %w", job.RunID, err)
+			return fmt.Errorf("importer: read the checkpoint of run %q: %w", job.RunID, err)
 		}
 		r.checkpointer = cp
 		if found {
@@ -544,7 +544,7 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 	spec := job.Mapping
 	if spec == nil {
 		if header == nil {
-			return nil, nil, errors.New("intake: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
+			return nil, nil, errors.New("importer: a file without a header row needs a mapping: set Job.Mapping with columns by 1-based index")
 		}
 		spec = mapping.SuggestDetailed(header, sample, job.Schema, mapping.SuggestOptions{DefaultRegion: job.MappingOptions.DefaultRegion}).Spec()
 	}

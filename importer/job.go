@@ -82,14 +82,14 @@ func (j *Job) validate(s sink.Sink) error {
 	add(j.checkIdentity())
 	add(j.checkLifecycle(s))
 	if j.Explain < 0 {
-		add(fmt.Errorf("intake: Job.Explain %d is negative: use 0 to explain nothing", j.Explain))
+		add(fmt.Errorf("importer: Job.Explain %d is negative: use 0 to explain nothing", j.Explain))
 	}
 	if _, err := j.schemaWithFields(); err != nil {
 		add(err)
 	}
 	add(j.checkLinks(s))
 	if err := j.AccountLink.Validate(); err != nil {
-		add(fmt.Errorf("intake: Job.AccountLink: %w", err))
+		add(fmt.Errorf("importer: Job.AccountLink: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -107,9 +107,9 @@ func (j *Job) checkIdentity() error {
 	switch {
 	case createsOnly(j.Action):
 	case j.Identity.None():
-		return fmt.Errorf("intake: %s needs sync fields to find the records to change: give Job.Identity keys (SyncOn, Rules) instead of NoSync", j.Action)
+		return fmt.Errorf("importer: %s needs sync fields to find the records to change: give Job.Identity keys (SyncOn, Rules) instead of NoSync", j.Action)
 	case j.Identity.IfMapped() && j.Profile == nil:
-		return fmt.Errorf("intake: %s needs sync fields to find the records to change, and SyncIfMapped turns matching off when the mapping does not fill its key: use SyncOn", j.Action)
+		return fmt.Errorf("importer: %s needs sync fields to find the records to change, and SyncIfMapped turns matching off when the mapping does not fill its key: use SyncOn", j.Action)
 	}
 	return nil
 }
@@ -121,21 +121,21 @@ func (j *Job) checkLifecycle(s sink.Sink) error {
 	var errs []error
 	if mx := j.Action; mx.Lifecycle() {
 		if strings.TrimSpace(j.Reason) == "" {
-			errs = append(errs, fmt.Errorf("intake: %s needs a reason, kept in the audit log: set Job.Reason", mx.OnMatch))
+			errs = append(errs, fmt.Errorf("importer: %s needs a reason, kept in the audit log: set Job.Reason", mx.OnMatch))
 		}
 		if _, ok := s.(sink.Auditor); !ok {
-			errs = append(errs, fmt.Errorf("intake: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", mx.OnMatch, s))
+			errs = append(errs, fmt.Errorf("importer: %s needs a sink that keeps an audit log (sink.Auditor); %T does not", mx.OnMatch, s))
 		}
 	}
 	switch {
 	case !j.Unlink.Valid():
-		errs = append(errs, fmt.Errorf("intake: unknown Job.Unlink %q (want keep or remove)", j.Unlink))
+		errs = append(errs, fmt.Errorf("importer: unknown Job.Unlink %q (want keep or remove)", j.Unlink))
 	case j.Unlink != UnlinkRemove:
 	case j.Action.OnMatch != identity.MatchDelete && j.Action.OnMatch != identity.MatchAnonymize:
-		errs = append(errs, fmt.Errorf("intake: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", j.Unlink, j.Action))
+		errs = append(errs, fmt.Errorf("importer: Job.Unlink %q removes the links to records that the job deletes or anonymizes, and %s does neither: use the action delete or anonymize, or leave Unlink unset", j.Unlink, j.Action))
 	default:
 		if u, ok := s.(sink.Unlinker); !ok || !u.Unlinks() {
-			errs = append(errs, fmt.Errorf("intake: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", j.Unlink, s))
+			errs = append(errs, fmt.Errorf("importer: Job.Unlink %q needs a sink that removes links (sink.Unlinker); %T does not", j.Unlink, s))
 		}
 	}
 	return errors.Join(errs...)
@@ -152,30 +152,30 @@ func (j *Job) checkLinks(s sink.Sink) error {
 			errs = append(errs, ErrAppendOnly)
 		}
 		if err := p.Missing.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("intake: ProfileLink.Missing: %w", err))
+			errs = append(errs, fmt.Errorf("importer: ProfileLink.Missing: %s", unprefixed(err)))
 		} else if p.Missing == MissingEmpty {
-			errs = append(errs, errors.New("intake: ProfileLink.Missing: an activity always has a profile: use reject, skip or create"))
+			errs = append(errs, errors.New("importer: ProfileLink.Missing: an activity always has a profile: use reject, skip or create"))
 		}
 		for _, spec := range p.Rules {
 			if spec.RecordID {
-				errs = append(errs, fmt.Errorf("intake: profile rule %s: a profile is found by its keys, not by record id", spec.Name()))
+				errs = append(errs, fmt.Errorf("importer: profile rule %s: a profile is found by its keys, not by record id", spec.Name()))
 			}
 		}
 	}
 	for i, l := range j.Links {
 		if l.Field == "" || l.Object == "" {
-			errs = append(errs, fmt.Errorf("intake: Job.Links[%d]: set Field (the row's reference) and Object (the target's object type)", i))
+			errs = append(errs, fmt.Errorf("importer: Job.Links[%d]: set Field (the row's reference) and Object (the target's object type)", i))
 			continue
 		}
 		if err := l.Missing.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("intake: link %s: %w", l.Field, err))
+			errs = append(errs, fmt.Errorf("importer: link %s: %s", l.Field, unprefixed(err)))
 		}
 		if l.Key.RecordID {
-			errs = append(errs, fmt.Errorf("intake: link %s: a link resolves a reference by the target's key, not by record id", l.Field))
+			errs = append(errs, fmt.Errorf("importer: link %s: a link resolves a reference by the target's key, not by record id", l.Field))
 		}
 	}
 	if _, ok := s.(sink.Lookuper); !ok && (j.Profile != nil || len(j.Links) > 0) {
-		errs = append(errs, fmt.Errorf("intake: the job's profile link or links look targets up by key, which needs a sink that implements sink.Lookuper; %T does not", s))
+		errs = append(errs, fmt.Errorf("importer: the job's profile link or links look targets up by key, which needs a sink that implements sink.Lookuper; %T does not", s))
 	}
 	return errors.Join(errs...)
 }
@@ -200,7 +200,7 @@ func (j *Job) schemaWithFields() (*intake.Schema, error) {
 	for _, ms := range j.Memberships {
 		if i := schema.Index(ms.Field); i >= 0 {
 			if schema.Field(i).Type.Kind() != intake.KindList {
-				return nil, fmt.Errorf("intake: membership field %q is a %s, not a multi-value field", ms.Field, schema.Field(i).Type)
+				return nil, fmt.Errorf("importer: membership field %q is a %s, not a multi-value field", ms.Field, schema.Field(i).Type)
 			}
 			continue
 		}
@@ -213,7 +213,7 @@ func (j *Job) schemaWithFields() (*intake.Schema, error) {
 	}
 	s, err := intake.NewSchema(schema.Object(), fields...)
 	if err != nil {
-		return nil, fmt.Errorf("intake: membership fields: %w", err)
+		return nil, fmt.Errorf("importer: membership fields: %w", err)
 	}
 	return s, nil
 }

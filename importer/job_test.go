@@ -59,7 +59,7 @@ func TestJobProblemsAtOnce(t *testing.T) {
 		`unknown Job.Unlink "cascade"`,
 		"activities are append-only",
 		"an activity always has a profile",
-		"link account_id: intake: unknown missing-target policy",
+		"importer: link account_id: unknown missing-target policy",
 		"Job.Links[1]: set Field",
 	} {
 		assert.ErrorContains(t, err, want)

@@ -123,7 +123,7 @@ func (es SpecErrors) Error() string {
 	for i, e := range es {
 		lines[i] = e.Error()
 	}
-	return "intake: invalid job spec:\n  " + strings.Join(lines, "\n  ")
+	return "importer: invalid job spec:\n  " + strings.Join(lines, "\n  ")
 }
 
 func (es *SpecErrors) add(path, format string, args ...any) {
@@ -306,15 +306,15 @@ func (s *JobSpec) Validate() error {
 		es.add("$.object", "%q contradicts the mapping's object section, which imports %s records: leave object out", s.Object, s.Mapping.Object.Name)
 	}
 	if _, err := connector.ParseDelimiter(orDefault(s.Source.Delimiter, "auto")); err != nil {
-		es.add("$.source.delimiter", "%s", trimIntake(err))
+		es.add("$.source.delimiter", "%s", unprefixed(err))
 	}
 	if _, err := connector.ParseEncoding(orDefault(s.Source.Encoding, "auto")); err != nil {
-		es.add("$.source.encoding", "%s", trimIntake(err))
+		es.add("$.source.encoding", "%s", unprefixed(err))
 	}
 	s.validateAction(&es)
 	s.validateIdentity(&es)
 	if err := s.Duplicates.Validate(); err != nil {
-		es.add("$.duplicates", "%s", trimIntake(err))
+		es.add("$.duplicates", "%s", unprefixed(err))
 	}
 	if s.Merge != nil {
 		s.Merge.validate(&es)
@@ -338,16 +338,16 @@ func (s *JobSpec) Validate() error {
 		each := false
 		for i, l := range s.Links {
 			if _, err := ParseLinks(l); err != nil {
-				es.add(fmt.Sprintf("$.links[%d]", i), "%s", trimIntake(err))
+				es.add(fmt.Sprintf("$.links[%d]", i), "%s", unprefixed(err))
 				each = true
 			}
 		}
 		if !each { // the links are fine one by one, not together
-			es.add("$.links", "%s", trimIntake(err))
+			es.add("$.links", "%s", unprefixed(err))
 		}
 	}
 	if err := s.OnUnknown.Validate(); err != nil {
-		es.add("$.on_unknown", "%s", trimIntake(err))
+		es.add("$.on_unknown", "%s", unprefixed(err))
 	} else if s.OnUnknown == MissingEmpty && s.object() == intake.ObjectActivity {
 		es.add("$.on_unknown", "empty: an activity always has a profile: use reject, skip or create")
 	}
@@ -386,12 +386,12 @@ func (s *JobSpec) validateAction(es *SpecErrors) {
 	// Each cell on its own, so that two wrong cells are two problems.
 	if s.OnMatch != "" {
 		if err := (identity.Matrix{OnMatch: s.OnMatch, OnNoMatch: identity.NoMatchSkip}).Validate(); err != nil {
-			es.add("$.on_match", "%s", trimIntake(err))
+			es.add("$.on_match", "%s", unprefixed(err))
 		}
 	}
 	if s.OnNoMatch != "" {
 		if err := (identity.Matrix{OnMatch: identity.MatchSkip, OnNoMatch: s.OnNoMatch}).Validate(); err != nil {
-			es.add("$.on_no_match", "%s", trimIntake(err))
+			es.add("$.on_no_match", "%s", unprefixed(err))
 		}
 	}
 	if s.object() == intake.ObjectActivity && (s.Action == "" || s.Action.Valid()) {
@@ -449,7 +449,7 @@ func (s *JobSpec) validateIdentity(es *SpecErrors) {
 	}
 	for i, r := range s.Rules {
 		if _, err := intake.ParseKeySpec(r); err != nil {
-			es.add(fmt.Sprintf("$.rules[%d]", i), "%s", trimIntake(err))
+			es.add(fmt.Sprintf("$.rules[%d]", i), "%s", unprefixed(err))
 		}
 	}
 }
@@ -507,7 +507,18 @@ func orDefault(s, def string) string {
 	return s
 }
 
-func trimIntake(err error) string { return strings.TrimPrefix(err.Error(), "intake: ") }
+// unprefixed is err's message without the package prefix it starts with
+// ("identity: unknown merge rule …"): a SpecError's path says where the
+// problem is.
+func unprefixed(err error) string {
+	msg := err.Error()
+	for _, p := range [...]string{"importer: ", "identity: ", "connector: ", "mapping: ", "importer: "} {
+		if s, ok := strings.CutPrefix(msg, p); ok {
+			return s
+		}
+	}
+	return msg
+}
 
 // CSVConfig returns how the spec's source reads a CSV file (the caller
 // sets the file's name and limits).
@@ -628,7 +639,7 @@ func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source)
 	if len(s.Consent) > 0 {
 		job.Consent = slices.Clone(s.Consent)
 		if job.Schema, err = identity.ConsentFields(job.Schema, job.Consent...); err != nil {
-			es.add("$.consent", "%s", trimIntake(err))
+			es.add("$.consent", "%s", unprefixed(err))
 		}
 	}
 	for _, m := range []struct {
@@ -746,7 +757,7 @@ func (s *JobSpec) checkFields(schema *intake.Schema, es *SpecErrors) {
 			continue
 		}
 		if _, err := schema.CompileKey(k); err != nil {
-			es.add(fmt.Sprintf("$.rules[%d]", i), "%s", trimIntake(err))
+			es.add(fmt.Sprintf("$.rules[%d]", i), "%s", unprefixed(err))
 		}
 	}
 	if s.Merge != nil {
@@ -759,7 +770,7 @@ func (s *JobSpec) checkFields(schema *intake.Schema, es *SpecErrors) {
 			es.add("$.merge.by", "%q is not a field of %s", s.Merge.By, schema.Object())
 		}
 		if _, err := s.Merge.policy().Compile(schema); err != nil && len(*es) == 0 {
-			es.add("$.merge", "%s", trimIntake(err))
+			es.add("$.merge", "%s", unprefixed(err))
 		}
 	}
 }
@@ -773,7 +784,7 @@ func objectStoreSchema(ctx context.Context, s sink.Sink, object string) (*intake
 	}
 	sc, err := sr.Schema(ctx, object)
 	if err != nil {
-		return nil, fmt.Errorf("intake: read the store's schema of %s: %w", object, err)
+		return nil, fmt.Errorf("importer: read the store's schema of %s: %w", object, err)
 	}
 	return sc, nil
 }

@@ -54,7 +54,7 @@ func (m Missing) Validate() error {
 	case "", MissingReject, MissingSkip, MissingEmpty, MissingCreate:
 		return nil
 	}
-	return fmt.Errorf("intake: unknown missing-target policy %q (want reject, skip, empty or create)", m)
+	return fmt.Errorf("importer: unknown missing-target policy %q (want reject, skip, empty or create)", m)
 }
 
 // ProfileLink attaches each row of an import — an activity, an event — to
@@ -290,7 +290,7 @@ type LinkCounts struct {
 
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
 // would update, opt out or delete events.
-var ErrAppendOnly = errors.New("intake: activities are append-only: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id")
+var ErrAppendOnly = errors.New("importer: activities are append-only: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id")
 
 // mapsField reports whether the plan maps a column (or a constant) to the
 // named field.
@@ -671,7 +671,7 @@ func linkFields(job *Job) error {
 	}
 	s, err := ls.build()
 	if err != nil {
-		return fmt.Errorf("intake: link fields: %w", err)
+		return fmt.Errorf("importer: link fields: %w", err)
 	}
 	job.Schema = s
 	return nil
@@ -719,18 +719,18 @@ func (ls *linkSchema) link(l *Link) error {
 	l.dropped = nil
 	target, err := targetSchema(l.Object, l.Schema)
 	if err != nil {
-		return fmt.Errorf("intake: link %s: %w", l.Field, err)
+		return fmt.Errorf("importer: link %s: %w", l.Field, err)
 	}
 	l.Schema = target
 	if len(l.Key.Fields) == 0 {
 		l.Key = intake.Keys(l.Field)
 	}
 	if len(l.Key.Fields) != 1 {
-		return fmt.Errorf("intake: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
+		return fmt.Errorf("importer: link %s: key %s has %d fields: a link compares its one reference with one field of the target", l.Field, l.Key.Name(), len(l.Key.Fields))
 	}
 	kf := target.Index(l.Key.Fields[0])
 	if kf < 0 {
-		return fmt.Errorf("intake: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
+		return fmt.Errorf("importer: link %s: %q is not a field of %q (fields: %s)", l.Field, l.Key.Fields[0], l.Object, strings.Join(target.Names(), ", "))
 	}
 	if l.IDField == "" {
 		l.IDField = l.Object + "_record_id"
@@ -780,9 +780,9 @@ func (ls *linkSchema) idField(what, name, object string, many bool) error {
 	}
 	switch {
 	case f.Type != want:
-		return fmt.Errorf("intake: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
+		return fmt.Errorf("importer: %s: its id field %s is of type %s, and the record ids of its targets go to a field of type %s, whose Ref names their type: declare %s so, or leave it out of the schema and the link adds it", what, name, f.Type, want, name)
 	case ref != "" && ref != object:
-		return fmt.Errorf("intake: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
+		return fmt.Errorf("importer: %s: its id field %s holds links to %q (intake.Field.Ref), and its targets are %q: give it an id field of its own", what, name, ref, object)
 	case f.Ref == "":
 		ls.refs[name] = object
 	}
@@ -802,7 +802,7 @@ func (ls *linkSchema) carried(l *Link, target *intake.Schema) error {
 		tf := target.Field(target.Index(l.Fields[name]))
 		if ls.has(name) {
 			if f := ls.field(name); f.Type != tf.Type {
-				return fmt.Errorf("intake: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
+				return fmt.Errorf("importer: link %s: field %s is a %s and carries the %s's %s, a %s: a carried value is read with its target field's type", l.Field, name, f.Type, l.Object, tf.Name, tf.Type)
 			}
 			continue
 		}
@@ -835,10 +835,10 @@ func checkCarried(l *Link, target *intake.Schema, kf int) error {
 		switch t := target.Field(kf).Type; t {
 		case intake.TypeText, intake.TypeID, intake.TypeEmail, intake.TypeSelect:
 		default:
-			return fmt.Errorf("intake: link %s: a Many link reads its items as text, and the %s's key %s is a %s: use a text, id, email or select key", l.Field, l.Object, target.Field(kf).Name, t)
+			return fmt.Errorf("importer: link %s: a Many link reads its items as text, and the %s's key %s is a %s: use a text, id, email or select key", l.Field, l.Object, target.Field(kf).Name, t)
 		}
 		if len(l.Fields) > 0 || l.Update {
-			return fmt.Errorf("intake: link %s: Fields and Update carry one target's data, and a Many link has several targets per row: drop them", l.Field)
+			return fmt.Errorf("importer: link %s: Fields and Update carry one target's data, and a Many link has several targets per row: drop them", l.Field)
 		}
 		return nil
 	}
@@ -846,18 +846,18 @@ func checkCarried(l *Link, target *intake.Schema, kf int) error {
 		ti := target.Index(to)
 		switch {
 		case ti < 0:
-			return fmt.Errorf("intake: link %s: Fields maps %s to %q, which is not a field of %q (fields: %s)", l.Field, name, to, l.Object, strings.Join(target.Names(), ", "))
+			return fmt.Errorf("importer: link %s: Fields maps %s to %q, which is not a field of %q (fields: %s)", l.Field, name, to, l.Object, strings.Join(target.Names(), ", "))
 		case ti == kf:
-			return fmt.Errorf("intake: link %s: Fields maps %s to %s, the %s's key: the reference (%s) sets the key; drop %s from Fields", l.Field, name, to, l.Object, l.Field, name)
+			return fmt.Errorf("importer: link %s: Fields maps %s to %s, the %s's key: the reference (%s) sets the key; drop %s from Fields", l.Field, name, to, l.Object, l.Field, name)
 		case name == l.Field:
-			return fmt.Errorf("intake: link %s: Fields names the reference field itself, which sets the %s's key: drop it from Fields", l.Field, l.Object)
+			return fmt.Errorf("importer: link %s: Fields names the reference field itself, which sets the %s's key: drop it from Fields", l.Field, l.Object)
 		}
 	}
 	switch {
 	case l.Update && len(l.Fields) == 0:
-		return fmt.Errorf("intake: link %s: Update writes the values that Fields carries, and Fields is empty: map the row's fields to the %s's", l.Field, l.Object)
+		return fmt.Errorf("importer: link %s: Update writes the values that Fields carries, and Fields is empty: map the row's fields to the %s's", l.Field, l.Object)
 	case len(l.Fields) > 0 && !l.Update && l.Missing != MissingCreate:
-		return fmt.Errorf("intake: link %s: Fields carries values to the %s, which the link neither creates (Missing create) nor updates (Update): set one, or drop Fields", l.Field, l.Object)
+		return fmt.Errorf("importer: link %s: Fields carries values to the %s, which the link neither creates (Missing create) nor updates (Update): set one, or drop Fields", l.Field, l.Object)
 	}
 	return nil
 }
@@ -936,7 +936,7 @@ func (r *run) compileProfile(p *ProfileLink) (*linker, error) {
 	schema := r.schema
 	target, err := targetSchema(p.Object, p.Schema)
 	if err != nil {
-		return nil, fmt.Errorf("intake: profile link: %w", err)
+		return nil, fmt.Errorf("importer: profile link: %w", err)
 	}
 	rules := p.Rules
 	if len(rules) == 0 {
@@ -946,17 +946,17 @@ func (r *run) compileProfile(p *ProfileLink) (*linker, error) {
 			}
 		}
 		if len(rules) == 0 {
-			return nil, fmt.Errorf("intake: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
+			return nil, fmt.Errorf("importer: profile link: %q and %q share none of email, contact_id and phone: set ProfileLink.Rules", schema.Object(), p.Object)
 		}
 	}
 	ts, err := r.targetsOf(target)
 	if err != nil {
-		return nil, fmt.Errorf("intake: profile link: %w", err)
+		return nil, fmt.Errorf("importer: profile link: %w", err)
 	}
 	l := &linker{name: "profile", profile: true, ts: ts, idField: schema.Index(p.Field), missing: p.Missing, code: intake.CodeUnknownProfile}
 	for _, spec := range rules {
 		if err := l.addRule(schema, spec, spec.Fields); err != nil {
-			return nil, fmt.Errorf("intake: profile rule %s: %w", spec.Name(), err)
+			return nil, fmt.Errorf("importer: profile rule %s: %w", spec.Name(), err)
 		}
 	}
 	return l, nil
@@ -969,12 +969,12 @@ func (r *run) compileLink(ln *Link) (*linker, error) {
 	schema := r.schema
 	ts, err := r.targetsOf(ln.Schema)
 	if err != nil {
-		return nil, fmt.Errorf("intake: link %s: %w", ln.Field, err)
+		return nil, fmt.Errorf("importer: link %s: %w", ln.Field, err)
 	}
 	l := &linker{name: ln.Field, many: ln.Many, update: ln.Update, ts: ts, idField: schema.Index(ln.IDField), ref: schema.Index(ln.Field),
 		column: columnOf(r.plan, ln.Field), missing: ln.Missing, code: intake.CodeUnknownLink}
 	if l.idField < 0 || l.ref < 0 { // cannot happen: linkFields added them
-		return nil, fmt.Errorf("intake: link %s: the schema lacks its fields", ln.Field)
+		return nil, fmt.Errorf("importer: link %s: the schema lacks its fields", ln.Field)
 	}
 	if ln.Many {
 		err = l.keyItems(schema, ln)
@@ -1003,16 +1003,16 @@ func (r *run) compileLink(ln *Link) (*linker, error) {
 // (itemPlan).
 func (l *linker) keyItems(schema *intake.Schema, ln *Link) error {
 	if t := schema.Field(l.ref).Type; t != intake.TypeMultiSelect {
-		return fmt.Errorf("intake: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
+		return fmt.Errorf("importer: link %s: a Many link reads several references from a multiselect field, and %s is a %s", ln.Field, ln.Field, t)
 	}
 	if idType := schema.Field(l.idField).Type; idType != intake.TypeMultiSelect {
-		return fmt.Errorf("intake: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
+		return fmt.Errorf("importer: link %s: the ids of a Many link's targets go to a multiselect field, and %s is a %s", ln.Field, ln.IDField, idType)
 	}
 	ts := l.ts
 	spec := intake.KeySpec{Fields: ln.Key.Fields, EmailRules: ln.Key.EmailRules, MD5: ln.Key.MD5}
 	plan, err := ts.schema.CompileKey(spec)
 	if err != nil {
-		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+		return fmt.Errorf("importer: link %s: %w", ln.Field, err)
 	}
 	l.itemPlan, l.itemField, l.scratch = plan, ts.schema.Index(spec.Fields[0]), intake.NewRecord(ts.schema)
 	ts.addPlan(spec.Name(), plan)
@@ -1025,12 +1025,12 @@ func (l *linker) keyItems(schema *intake.Schema, ln *Link) error {
 // text or id field.
 func (l *linker) keyReference(schema *intake.Schema, ln *Link) error {
 	if idType := schema.Field(l.idField).Type; idType.Kind() != intake.KindText {
-		return fmt.Errorf("intake: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
+		return fmt.Errorf("importer: link %s: the target's record id goes to a text or id field, and %s is a %s", ln.Field, ln.IDField, idType)
 	}
 	rowSpec := ln.Key
 	rowSpec.Fields = []string{ln.Field}
 	if err := l.addRule(schema, rowSpec, ln.Key.Fields); err != nil {
-		return fmt.Errorf("intake: link %s: %w", ln.Field, err)
+		return fmt.Errorf("importer: link %s: %w", ln.Field, err)
 	}
 	return nil
 }
@@ -1046,7 +1046,7 @@ func (r *run) compileCarried(l *linker, ln *Link) error {
 	for _, name := range names {
 		c := carried{own: r.schema.Index(name), slot: r.links.carry.slot(name), to: l.ts.schema.Index(ln.Fields[name])}
 		if c.own < 0 && c.slot < 0 { // cannot happen: linkFields added it
-			return fmt.Errorf("intake: link %s: no field %s", ln.Field, name)
+			return fmt.Errorf("importer: link %s: no field %s", ln.Field, name)
 		}
 		l.carry = append(l.carry, c)
 	}
@@ -1066,7 +1066,7 @@ func (r *run) prepareTargets(ctx context.Context) error {
 	ensured := map[*targets]bool{}
 	for _, l := range r.links.links {
 		if l.idField < 0 { // cannot happen: linkFields added it
-			return fmt.Errorf("intake: link %s: no field for the record id", l.name)
+			return fmt.Errorf("importer: link %s: no field for the record id", l.name)
 		}
 		if l.missing == "" {
 			l.missing = MissingReject
@@ -1076,12 +1076,12 @@ func (r *run) prepareTargets(ctx context.Context) error {
 			// The target would be a record of the rows' own type, which the
 			// rows' matcher does not know about: a later row of the same
 			// key would create it a second time, or overwrite the update.
-			return fmt.Errorf("intake: link %s: its target is a %s, the type this job imports: it cannot be created or updated by the link (use reject, skip or empty without Update, or import the targets first)", l.name, schema.Object())
+			return fmt.Errorf("importer: link %s: its target is a %s, the type this job imports: it cannot be created or updated by the link (use reject, skip or empty without Update, or import the targets first)", l.name, schema.Object())
 		}
 		if l.update && r.links.get == nil {
 			g, ok := r.im.cfg.Sink.(sink.Getter)
 			if !ok {
-				return fmt.Errorf("intake: link %s: Update compares the carried values with the stored %s, which needs a sink that reads records by id (sink.Getter); %T does not", l.name, l.ts.object, r.im.cfg.Sink)
+				return fmt.Errorf("importer: link %s: Update compares the carried values with the stored %s, which needs a sink that reads records by id (sink.Getter); %T does not", l.name, l.ts.object, r.im.cfg.Sink)
 			}
 			r.links.get = g
 		}
@@ -1089,7 +1089,7 @@ func (r *run) prepareTargets(ctx context.Context) error {
 			ensured[l.ts] = true
 			if e, ok := r.im.cfg.Sink.(sink.SchemaEnsurer); ok {
 				if err := e.EnsureSchema(ctx, l.ts.schema); err != nil {
-					return fmt.Errorf("intake: prepare the store for %q: %w", l.ts.object, err)
+					return fmt.Errorf("importer: prepare the store for %q: %w", l.ts.object, err)
 				}
 			}
 		}
@@ -1166,7 +1166,7 @@ func (r *run) resolveLinks(ctx context.Context, b *batch) error {
 			}
 			found, err := lk.Lookup(ctx, l.ts.schema, rule.spec, ask)
 			if err != nil {
-				return fmt.Errorf("intake: look up %q by %s for lines %d-%d: %w", l.ts.object, rule.name, b.firstLine(), b.lastLine(), err)
+				return fmt.Errorf("importer: look up %q by %s for lines %d-%d: %w", l.ts.object, rule.name, b.firstLine(), b.lastLine(), err)
 			}
 			l.hits[ri] = found
 		}
@@ -1249,7 +1249,7 @@ func (r *run) fetchTargets(ctx context.Context, b *batch) error {
 		ids = slices.Compact(ids)
 		got, err := r.links.get.Get(ctx, ts.schema, ids)
 		if err != nil {
-			return fmt.Errorf("intake: read the %s records that lines %d-%d name: %w", ts.object, b.firstLine(), b.lastLine(), err)
+			return fmt.Errorf("importer: read the %s records that lines %d-%d name: %w", ts.object, b.firstLine(), b.lastLine(), err)
 		}
 		ts.fetched = got
 	}
@@ -1584,7 +1584,7 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 	} else {
 		id, err := r.im.cfg.IDs.NewID()
 		if err != nil {
-			return "", fmt.Errorf("intake: allocate a record id: %w", err)
+			return "", fmt.Errorf("importer: allocate a record id: %w", err)
 		}
 		tr.ID = id
 	}

@@ -503,11 +503,11 @@ func (r *run) write(ctx context.Context, b *batch) error {
 		if n > 0 {
 			what = fmt.Sprintf("the sink applied %d of its %d operations, which the report does not count", n, len(b.ops))
 		}
-		return fmt.Errorf("intake: writing the batch of lines %d-%d failed, %s: %w", b.firstLine(), b.lastLine(), what, err)
+		return fmt.Errorf("importer: writing the batch of lines %d-%d failed, %s: %w", b.firstLine(), b.lastLine(), what, err)
 	}
 	for _, op := range b.ops {
 		if op.Outcome == intake.OutcomeNone {
-			return fmt.Errorf("intake: the sink wrote the batch of lines %d-%d but did not report the outcome of %s of record %s (line %d); the report does not count the batch",
+			return fmt.Errorf("importer: the sink wrote the batch of lines %d-%d but did not report the outcome of %s of record %s (line %d); the report does not count the batch",
 				b.firstLine(), b.lastLine(), op.Kind, op.Record.ID, op.Record.Line)
 		}
 	}

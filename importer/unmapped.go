@@ -14,7 +14,7 @@ import (
 // first row, for a job whose sync fields (or identity rules) the mapping
 // does not fill: every row would be rejected as missing_key. The error
 // names the fields; map columns to them, or sync on fields the file has.
-var ErrKeyNotMapped = errors.New("intake: a sync field is not mapped")
+var ErrKeyNotMapped = errors.New("importer: a sync field is not mapped")
 
 // checkKeysMapped checks that the plan fills the fields of the identity
 // rules: every field of at least one rule, and of each rule either all

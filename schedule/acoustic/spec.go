@@ -54,7 +54,7 @@ func (a *Map) JobSpec() (*importer.JobSpec, error) {
 		spec.Consent = []identity.Channel{*ch}
 		var err error
 		if base, err = identity.ConsentFields(base, *ch); err != nil {
-			return nil, fmt.Errorf("acoustic: CONSENT: %s", strings.TrimPrefix(err.Error(), "intake: "))
+			return nil, fmt.Errorf("acoustic: CONSENT: %s", strings.TrimPrefix(err.Error(), "identity: "))
 		}
 	}
 	m, err := a.MappingSpec(base)
@@ -66,7 +66,7 @@ func (a *Map) JobSpec() (*importer.JobSpec, error) {
 		spec.Lists = slices.Clone(a.ContactLists)
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("acoustic: the mapping file makes an invalid job spec: %s", strings.TrimPrefix(err.Error(), "intake: "))
+		return nil, fmt.Errorf("acoustic: the mapping file makes an invalid job spec: %s", strings.TrimPrefix(err.Error(), "importer: "))
 	}
 	return spec, nil
 }
