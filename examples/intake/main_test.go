@@ -195,7 +195,7 @@ func TestExitStatuses(t *testing.T) {
 		{"missing mapping", []string{"import", "-store", store, "-mapping", filepath.Join(dir, "nope.json"), file}, 2, "no such file"},
 		{"missing file", []string{"import", "-store", store, filepath.Join(dir, "nope.csv")}, 1, "no such file"},
 		{"bad sync field", []string{"import", "-store", store, "-sync", "shoe_size", file}, 2, `-sync: "shoe_size" is not a field of contact`},
-		{"export format", []string{"export", "-store", store, filepath.Join(dir, "out.txt")}, 2, "unknown export format"},
+		{"export format", []string{"export", "-store", store, filepath.Join(dir, "out.txt")}, 2, "-format: unknown format"},
 		{"help", []string{"help"}, 0, ""},
 	}
 	for _, tt := range tests {

@@ -84,7 +84,7 @@ func ParseFormat(name string) (Format, error) {
 	case "xlsx":
 		return FormatXLSX, nil
 	}
-	return "", fmt.Errorf("intake: unknown export format %q (want csv, jsonl or xlsx)", name)
+	return "", fmt.Errorf("export: unknown format %q (want csv, jsonl or xlsx)", name)
 }
 
 // Options select what is exported.
@@ -122,7 +122,7 @@ func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, er
 	case FormatXLSX:
 		return newXLSX(w, s, idx, opt.Raw)
 	}
-	return nil, fmt.Errorf("intake: unknown export format %q (want csv, jsonl or xlsx)", f)
+	return nil, fmt.Errorf("export: unknown format %q (want csv, jsonl or xlsx)", f)
 }
 
 // Export streams every record of schema s from src through opt.Filter to w in
@@ -173,7 +173,7 @@ func fieldIndexes(s *intake.Schema, fields []string) ([]int, error) {
 		idx = append(idx, i)
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("intake: export: unknown field(s) %s of %q (fields: %s)",
+		return nil, fmt.Errorf("export: unknown field(s) %s of %q (fields: %s)",
 			strings.Join(unknown, ", "), s.Object(), strings.Join(s.Names(), ", "))
 	}
 	return idx, nil

@@ -122,7 +122,7 @@ func TestJSONLFieldsAndFilter(t *testing.T) {
 	assert.NoError(t, export.CheckFields(intake.ContactSchema(), []string{"email", "city"}))
 	assert.NoError(t, export.CheckFields(intake.ContactSchema(), nil))
 	_, err = export.ParseFormat("xml")
-	assert.ErrorContains(t, err, `unknown export format "xml"`)
+	assert.ErrorContains(t, err, `export: unknown format "xml"`)
 }
 
 func ExampleExport() {

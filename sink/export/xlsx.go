@@ -103,7 +103,7 @@ func (x *xlsxWriter) header() error {
 
 func (x *xlsxWriter) Write(rec *intake.Record) error {
 	if x.done {
-		return errors.New("intake: export: xlsx write after Flush")
+		return errors.New("export: xlsx write after Flush")
 	}
 	if x.err != nil {
 		return x.err
@@ -114,7 +114,7 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 		}
 	}
 	if x.row > MaxXLSXRecords {
-		x.err = fmt.Errorf("intake: export: an XLSX sheet holds at most %d records (export csv or jsonl, or filter)", MaxXLSXRecords)
+		x.err = fmt.Errorf("export: an XLSX sheet holds at most %d records (export csv or jsonl, or filter)", MaxXLSXRecords)
 		return x.err
 	}
 	for n, i := range x.idx {
@@ -147,7 +147,7 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 				t = Neutralize(t)
 			}
 			if len(t) > excelize.TotalCellChars && len(utf16.Encode([]rune(t))) > excelize.TotalCellChars {
-				x.err = fmt.Errorf("intake: export: field %s of record %s is longer than the %d characters an XLSX cell holds (export csv or jsonl)",
+				x.err = fmt.Errorf("export: field %s of record %s is longer than the %d characters an XLSX cell holds (export csv or jsonl)",
 					fd.Name, rec.ID, excelize.TotalCellChars)
 				return x.err
 			}

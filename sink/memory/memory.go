@@ -146,7 +146,7 @@ func (x *memKeyIndex) compile(store *intake.Schema) error {
 // and position+1 must not be 0).
 const maxPositions = 1<<32 - 2
 
-var errMemoryClosed = errors.New("sink: the memory sink is closed")
+var errMemoryClosed = errors.New("memory: store is closed")
 
 // New returns an empty in-memory sink. Call Close to give its memory
 // back when done (see [Store]).
@@ -236,7 +236,7 @@ func (m *Store) EnsureSchema(ctx context.Context, s *intake.Schema) error {
 		return err
 	}
 	if s == nil {
-		return fmt.Errorf("sink: EnsureSchema: nil schema")
+		return fmt.Errorf("memory: EnsureSchema: nil schema")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -304,7 +304,7 @@ func (m *Store) readyRLocked(s *intake.Schema) (*memObject, []int) {
 // index of *spec built. The caller must RUnlock.
 func (m *Store) rlock(s *intake.Schema, spec *intake.KeySpec) (*memObject, []int, *memKeyIndex, error) {
 	if s == nil {
-		return nil, nil, nil, fmt.Errorf("sink: nil schema")
+		return nil, nil, nil, fmt.Errorf("memory: nil schema")
 	}
 	for {
 		m.mu.RLock()

@@ -63,7 +63,7 @@ func (c *Config) validate() error {
 		c.Schema = "public"
 	}
 	if !pgIdentRE.MatchString(c.Schema) {
-		errs = append(errs, fmt.Errorf("sink: postgres.Config.Schema %q: use a lower-case identifier of letters, digits and underscores (at most 63)", c.Schema))
+		errs = append(errs, fmt.Errorf("postgres: postgres.Config.Schema %q: use a lower-case identifier of letters, digits and underscores (at most 63)", c.Schema))
 	}
 	if c.Tables != nil { // a copy with the defaults set: the map is the caller's
 		tables := make(map[string]sink.TableMapping, len(c.Tables))
@@ -320,7 +320,7 @@ func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([
 		schema = "public"
 	}
 	if s == nil {
-		return nil, errors.New("sink: postgres.ObjectMigration: nil schema")
+		return nil, errors.New("postgres: postgres.ObjectMigration: nil schema")
 	}
 	t, err := newPgTable(schema, s.Object(), pgColsOf(s.Fields()), nil, "inactive", 1)
 	if err != nil {
@@ -355,7 +355,7 @@ func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([
 // [Migrations]; it then reads the stored schemas.
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if pool == nil {
-		return nil, errors.New("sink: postgres.New: nil *pgxpool.Pool: open one with pgxpool.New(ctx, \"postgres://…\")")
+		return nil, errors.New("postgres: postgres.New: nil *pgxpool.Pool: open one with pgxpool.New(ctx, \"postgres://…\")")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -382,7 +382,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		// Checked now, not with the fields: a mapping gaining it later
 		// still has its schema stored.
 		if c, ok := cols[m.InactiveColumn]; m.InactiveColumn != "" && (!ok || c.typ != "boolean") {
-			return nil, fmt.Errorf("sink: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
+			return nil, fmt.Errorf("postgres: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
 		}
 		p.host[object] = cols
 	}
@@ -400,19 +400,19 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 func (p *Store) migrate(ctx context.Context) error {
 	tx, err := p.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+		return fmt.Errorf("postgres: migrations: %w", err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:migrate:"+p.cfg.Schema); err != nil {
-		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+		return fmt.Errorf("postgres: migrations: %w", err)
 	}
 	for _, q := range Migrations(p.cfg.Schema) {
 		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("sink: PostgreSQL migrations: %s: %w", firstLine(q), err)
+			return fmt.Errorf("postgres: migrations: %s: %w", firstLine(q), err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("sink: PostgreSQL migrations: %w", err)
+		return fmt.Errorf("postgres: migrations: %w", err)
 	}
 	return nil
 }
@@ -443,7 +443,7 @@ func (p *Store) load(ctx context.Context, objects []string) error {
 			rows, err = p.pool.Query(ctx, `SELECT object, version, schema FROM `+p.schemaTable+` WHERE object = ANY($1)`, objects)
 		}
 		if err != nil {
-			return fmt.Errorf("sink: read intake_schema: %w", err)
+			return fmt.Errorf("postgres: read intake_schema: %w", err)
 		}
 		defer rows.Close()
 		loaded = map[string]*pgTable{}
@@ -452,7 +452,7 @@ func (p *Store) load(ctx context.Context, objects []string) error {
 			var version int64
 			var js []byte
 			if err := rows.Scan(&object, &version, &js); err != nil {
-				return fmt.Errorf("sink: read intake_schema: %w", err)
+				return fmt.Errorf("postgres: read intake_schema: %w", err)
 			}
 			t, err := p.tableFromJSON(object, version, js)
 			if err != nil {
@@ -461,7 +461,7 @@ func (p *Store) load(ctx context.Context, objects []string) error {
 			loaded[object] = t
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sink: read intake_schema: %w", err)
+			return fmt.Errorf("postgres: read intake_schema: %w", err)
 		}
 		return nil
 	})
@@ -477,11 +477,11 @@ func (p *Store) load(ctx context.Context, objects []string) error {
 func (p *Store) tableFromJSON(object string, version int64, js []byte) (*pgTable, error) {
 	var st pgStored
 	if err := json.Unmarshal(js, &st); err != nil {
-		return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
+		return nil, fmt.Errorf("postgres: intake_schema row %q is not valid: %w", object, err)
 	}
 	t, err := newPgTable(p.cfg.Schema, object, st.Fields, st.Keys, st.Inactive, version)
 	if err != nil {
-		return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
+		return nil, fmt.Errorf("postgres: intake_schema row %q: %w", object, err)
 	}
 	if m, ok := p.cfg.Tables[object]; ok {
 		t.applyMapping(m, p.host[object])
@@ -725,7 +725,7 @@ func (t *pgTable) indexSQL(col string) string {
 // spec it also makes sure the spec's key column exists.
 func (p *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*pgView, *pgKey, error) {
 	if sch == nil {
-		return nil, nil, errors.New("sink: nil schema")
+		return nil, nil, errors.New("postgres: nil schema")
 	}
 	p.mu.RLock()
 	v := p.views[sch]
@@ -756,7 +756,7 @@ func (p *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySp
 	}
 	k := v.t.key(*spec)
 	if k == nil {
-		return nil, nil, fmt.Errorf("sink: PostgreSQL: key column of %s on %q vanished", spec.Name(), sch.Object())
+		return nil, nil, fmt.Errorf("postgres: key column of %s on %q vanished", spec.Name(), sch.Object())
 	}
 	return v, k, nil
 }
@@ -770,7 +770,7 @@ func (p *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySp
 // a schema they have not seen.
 func (p *Store) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
 	if sch == nil {
-		return errors.New("sink: EnsureSchema: nil schema")
+		return errors.New("postgres: EnsureSchema: nil schema")
 	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
@@ -825,11 +825,11 @@ func (p *Store) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeyS
 	object := sch.Object()
 	m, mapped := p.cfg.Tables[object]
 	if !mapped && len("intake_"+object) > 63 {
-		return nil, fmt.Errorf("sink: PostgreSQL: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
+		return nil, fmt.Errorf("postgres: object type %q is too long for a table name (intake_<object> must fit in 63 bytes): use a shorter name", object)
 	}
 	tx, err := p.begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+		return nil, fmt.Errorf("postgres: schema of %q: %w", object, err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
 	a := &pgAlter{p: p, tx: tx, object: object, m: m, mapped: mapped}
@@ -848,7 +848,7 @@ func (p *Store) alter(ctx context.Context, sch *intake.Schema, spec *intake.KeyS
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL schema of %q: %w", object, err)
+		return nil, fmt.Errorf("postgres: schema of %q: %w", object, err)
 	}
 	if a.nt != a.old {
 		p.cfg.Logger.Info("intake: PostgreSQL schema stored", "object", object, "table", a.nt.name, "fields", len(a.nt.cols), "keys", len(a.nt.keys))
@@ -877,7 +877,7 @@ type pgAlter struct {
 // intake_schema holds for it.
 func (a *pgAlter) readStored(ctx context.Context) error {
 	if _, err := a.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "intake:schema:"+a.p.cfg.Schema+"."+a.object); err != nil {
-		return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+		return fmt.Errorf("postgres: schema of %q: %w", a.object, err)
 	}
 	var js []byte
 	err := a.tx.QueryRow(ctx, `SELECT version, schema FROM `+a.p.schemaTable+` WHERE object = $1 FOR UPDATE`, a.object).Scan(&a.version, &js)
@@ -885,7 +885,7 @@ func (a *pgAlter) readStored(ctx context.Context) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil
 	case err != nil:
-		return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+		return fmt.Errorf("postgres: schema of %q: %w", a.object, err)
 	}
 	a.old, err = a.p.tableFromJSON(a.object, a.version, js)
 	return err
@@ -1014,10 +1014,10 @@ func (a *pgAlter) keyColumn(spec intake.KeySpec) (string, error) {
 	}
 	col := a.m.KeyColumns[spec.Name()]
 	if col == "" {
-		return "", fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), a.m.Table, spec.Name())
+		return "", fmt.Errorf("postgres: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a text column holding the normalized key (or a generated one) and map it", spec.Name(), a.m.Table, spec.Name())
 	}
 	if _, ok := a.p.host[a.object][col]; !ok {
-		return "", fmt.Errorf("sink: TableMapping of %q: key column %q is not in table %s", a.object, col, a.m.Table)
+		return "", fmt.Errorf("postgres: TableMapping of %q: key column %q is not in table %s", a.object, col, a.m.Table)
 	}
 	return col, nil
 }
@@ -1026,7 +1026,7 @@ func (a *pgAlter) keyColumn(spec intake.KeySpec) (string, error) {
 func (a *pgAlter) runDDL(ctx context.Context) error {
 	for _, q := range a.ddl {
 		if _, err := a.tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("sink: PostgreSQL schema of %q: %w", a.object, err)
+			return fmt.Errorf("postgres: schema of %q: %w", a.object, err)
 		}
 	}
 	a.ddl = nil
@@ -1048,7 +1048,7 @@ func (a *pgAlter) save(ctx context.Context) error {
 	}
 	if _, err := a.tx.Exec(ctx, `INSERT INTO `+a.p.schemaTable+` (object, version, schema) VALUES ($1, $2, $3)
 ON CONFLICT (object) DO UPDATE SET version = EXCLUDED.version, schema = EXCLUDED.schema`, a.object, a.nt.version, js); err != nil {
-		return fmt.Errorf("sink: store schema of %q: %w", a.object, err)
+		return fmt.Errorf("postgres: store schema of %q: %w", a.object, err)
 	}
 	return nil
 }
@@ -1074,15 +1074,15 @@ func (p *Store) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) er
 	}
 	if !t.host {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" text"); err != nil {
-			return fmt.Errorf("sink: add key column %s: %w", k.Column, err)
+			return fmt.Errorf("postgres: add key column %s: %w", k.Column, err)
 		}
 		if _, err := tx.Exec(ctx, t.indexSQL(k.Column)); err != nil {
-			return fmt.Errorf("sink: index key column %s: %w", k.Column, err)
+			return fmt.Errorf("postgres: index key column %s: %w", k.Column, err)
 		}
 	}
 	rows, err := tx.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name)
 	if err != nil {
-		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		return fmt.Errorf("postgres: fill key column %s: %w", k.Column, err)
 	}
 	sc := newPgScanner(t)
 	rec := intake.Record{Schema: t.store, Values: make([]intake.Value, len(t.cols))}
@@ -1096,18 +1096,18 @@ func (p *Store) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) er
 		fill = append(fill, []any{rec.ID, sqltable.KeyArg(key)})
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+		return fmt.Errorf("postgres: fill key column %s: %w", k.Column, err)
 	}
 	if len(fill) > 0 {
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE intake_fill (id text, k text) ON COMMIT DROP`); err != nil {
 			return err
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"intake_fill"}, []string{"id", "k"}, pgx.CopyFromRows(fill)); err != nil {
-			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+			return fmt.Errorf("postgres: fill key column %s: %w", k.Column, err)
 		}
 		col := sqltable.QuoteIdent(k.Column)
 		if _, err := tx.Exec(ctx, "UPDATE "+t.name+" AS t SET "+col+" = f.k FROM intake_fill f WHERE t."+t.idCol+" = f.id::"+t.idType+" AND t."+col+" IS DISTINCT FROM f.k"); err != nil {
-			return fmt.Errorf("sink: fill key column %s: %w", k.Column, err)
+			return fmt.Errorf("postgres: fill key column %s: %w", k.Column, err)
 		}
 		if _, err := tx.Exec(ctx, `DROP TABLE intake_fill`); err != nil {
 			return err
@@ -1163,7 +1163,7 @@ func (p *Store) Schema(ctx context.Context, object string) (*intake.Schema, erro
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		return nil, fmt.Errorf("postgres: read intake_schema: %w", err)
 	}
 	p.mu.RLock()
 	t := p.tables[object]

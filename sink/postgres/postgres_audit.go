@@ -45,12 +45,12 @@ var pgAuditAdded = []string{"field", "target_object", "target_id"}
 func (p *Store) missingTable(err error, table string) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42P01" && strings.Contains(pe.Message, table) {
-		return fmt.Errorf("sink: PostgreSQL: table %s.%s does not exist: run the statements of postgres.Migrations(%q) (postgres.Config.SkipMigrations is set, or they ran before this version): %w",
+		return fmt.Errorf("postgres: table %s.%s does not exist: run the statements of postgres.Migrations(%q) (postgres.Config.SkipMigrations is set, or they ran before this version): %w",
 			p.cfg.Schema, table, p.cfg.Schema, err)
 	}
 	if errors.As(err, &pe) && pe.Code == "42703" && (strings.Contains(pe.Message, table) ||
 		table == "intake_audit" && slices.ContainsFunc(pgAuditAdded, func(c string) bool { return strings.Contains(pe.Message, `"`+c+`"`) })) {
-		return fmt.Errorf("sink: PostgreSQL: table %s.%s lacks a column of this version: run the statements of postgres.Migrations(%q) again (postgres.Config.SkipMigrations is set): %w",
+		return fmt.Errorf("postgres: table %s.%s lacks a column of this version: run the statements of postgres.Migrations(%q) again (postgres.Config.SkipMigrations is set): %w",
 			p.cfg.Schema, table, p.cfg.Schema, err)
 	}
 	return err
@@ -74,20 +74,20 @@ func (p *Store) AuditLog(ctx context.Context, object, recordID string) ([]sink.A
 		out = out[:0]
 		rows, err := p.pool.Query(ctx, q+` ORDER BY time, seq`, args...)
 		if err != nil {
-			return fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+			return fmt.Errorf("postgres: audit log: %w", p.missingTable(err, "intake_audit"))
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var a sink.AuditEntry
 			var line int64
 			if err := rows.Scan(&a.Time, &a.Object, &a.RecordID, &a.Action, &a.Reason, &a.Actor, &a.Job, &a.RunID, &line, &a.Field, &a.TargetObject, &a.TargetID); err != nil {
-				return fmt.Errorf("sink: PostgreSQL audit log: %w", err)
+				return fmt.Errorf("postgres: audit log: %w", err)
 			}
 			a.Time, a.Line = a.Time.UTC(), int(line)
 			out = append(out, a)
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sink: PostgreSQL audit log: %w", p.missingTable(err, "intake_audit"))
+			return fmt.Errorf("postgres: audit log: %w", p.missingTable(err, "intake_audit"))
 		}
 		return nil
 	})
@@ -135,7 +135,7 @@ func (p *Store) Reserve(ctx context.Context, name string, n int64) (int64, error
 	}
 	tx, err := p.begin(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", err)
+		return 0, fmt.Errorf("postgres: Reserve: %w", err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
 	b := &pgx.Batch{}
@@ -159,10 +159,10 @@ ON CONFLICT (name) DO UPDATE SET next = s.next + EXCLUDED.next RETURNING next - 
 				return 0, ops.ErrSequenceFull(name, at, n)
 			}
 		}
-		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", p.missingTable(err, "intake_sequences"))
+		return 0, fmt.Errorf("postgres: Reserve: %w", p.missingTable(err, "intake_sequences"))
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("sink: PostgreSQL Reserve: %w", err)
+		return 0, fmt.Errorf("postgres: Reserve: %w", err)
 	}
 	return first, nil
 }

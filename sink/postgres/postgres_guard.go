@@ -137,7 +137,7 @@ func pgFindKeys(ctx context.Context, tx pgx.Tx, t *pgTable, spec intake.KeySpec,
 	} else {
 		kc := t.key(spec)
 		if kc == nil {
-			return nil, fmt.Errorf("sink: %s has no key column for %s", t.name, spec.Name())
+			return nil, fmt.Errorf("postgres: %s has no key column for %s", t.name, spec.Name())
 		}
 		col := sqltable.QuoteIdent(kc.Column)
 		q = "SELECT " + col + ", " + t.idCol + "::text FROM " + t.name + " WHERE " + col + " = ANY($1) ORDER BY " + t.orderBy
@@ -152,18 +152,18 @@ func pgFindKeys(ctx context.Context, tx pgx.Tx, t *pgTable, spec intake.KeySpec,
 	for range b.Len() {
 		rows, err := br.Query()
 		if err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL key check: %w", err)
+			return nil, fmt.Errorf("postgres: key check: %w", err)
 		}
 		for rows.Next() {
 			var k, id string
 			if err := rows.Scan(&k, &id); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("sink: PostgreSQL key check: %w", err)
+				return nil, fmt.Errorf("postgres: key check: %w", err)
 			}
 			res[intake.Key(k)] = append(res[intake.Key(k)], id)
 		}
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("sink: PostgreSQL key check: %w", err)
+			return nil, fmt.Errorf("postgres: key check: %w", err)
 		}
 	}
 	return res, br.Close()

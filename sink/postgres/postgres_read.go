@@ -72,7 +72,7 @@ func (sc *pgScanner) scan(rows pgx.Rows, rec *intake.Record, pre ...any) error {
 	for j, c := range sc.t.cols {
 		v, err := pgValue(c.Type.Kind(), sc.dest[pgScanPre+j], sc.t.inJSON[j])
 		if err != nil {
-			return fmt.Errorf("sink: %s row %s: column %s: %w", sc.t.name, sc.id, c.Column, err)
+			return fmt.Errorf("postgres: %s row %s: column %s: %w", sc.t.name, sc.id, c.Column, err)
 		}
 		rec.Values[j] = v
 	}
@@ -207,7 +207,7 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sink: PostgreSQL lookup: %w", err)
+		return nil, fmt.Errorf("postgres: lookup: %w", err)
 	}
 	return res, nil
 }
@@ -234,7 +234,7 @@ func (p *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[
 		clear(res)
 		rows, err := p.pool.Query(ctx, "SELECT "+t.selectList()+" FROM "+t.name+" WHERE "+t.idCol+" = ANY($1::"+t.idType+"[])", ids)
 		if err != nil {
-			return fmt.Errorf("sink: PostgreSQL get: %w", err)
+			return fmt.Errorf("postgres: get: %w", err)
 		}
 		defer rows.Close()
 		sc := newPgScanner(t)
@@ -248,7 +248,7 @@ func (p *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[
 			res[rec.ID] = rec
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sink: PostgreSQL get: %w", err)
+			return fmt.Errorf("postgres: get: %w", err)
 		}
 		return nil
 	})
@@ -303,7 +303,7 @@ func (p *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Re
 		err = p.read(ctx, func() error {
 			rows, err := p.pool.Query(ctx, q, after...)
 			if err != nil {
-				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+				return fmt.Errorf("postgres: scan: %w", err)
 			}
 			defer rows.Close()
 			sc := newPgScanner(t)
@@ -320,7 +320,7 @@ func (p *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Re
 				page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
 			}
 			if err := rows.Err(); err != nil {
-				return fmt.Errorf("sink: PostgreSQL scan: %w", err)
+				return fmt.Errorf("postgres: scan: %w", err)
 			}
 			return nil
 		})
@@ -359,7 +359,7 @@ func (p *Store) Count(ctx context.Context, object string) (int64, error) {
 	}
 	var n int64
 	if err := p.read(ctx, func() error { return p.pool.QueryRow(ctx, "SELECT count(*) FROM "+t.name).Scan(&n) }); err != nil {
-		return 0, fmt.Errorf("sink: PostgreSQL count: %w", err)
+		return 0, fmt.Errorf("postgres: count: %w", err)
 	}
 	return n, nil
 }

@@ -40,7 +40,7 @@ func (p *Store) inspect(ctx context.Context, q interface {
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`, s, t)
 	if err != nil {
-		return nil, fmt.Errorf("sink: inspect %s: %w", plain, err)
+		return nil, fmt.Errorf("postgres: inspect %s: %w", plain, err)
 	}
 	defer rows.Close()
 	cols := map[string]pgHostCol{}
@@ -56,7 +56,7 @@ WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`
 		return nil, err
 	}
 	if len(cols) == 0 {
-		return nil, fmt.Errorf("sink: TableMapping: table %s does not exist (Intake never creates a host table: create it first)", plain)
+		return nil, fmt.Errorf("postgres: TableMapping: table %s does not exist (Intake never creates a host table: create it first)", plain)
 	}
 	return cols, nil
 }
@@ -106,7 +106,7 @@ func (t *pgTable) checkHost(m sink.TableMapping) error {
 			return
 		}
 		if _, ok := t.hostCols[col]; !ok {
-			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: %s column %q is not in table %s", t.object, what, col, m.Table))
+			errs = append(errs, fmt.Errorf("postgres: TableMapping of %q: %s column %q is not in table %s", t.object, what, col, m.Table))
 		}
 	}
 	need("IDColumn", m.IDColumn)
@@ -117,7 +117,7 @@ func (t *pgTable) checkHost(m sink.TableMapping) error {
 	need("JSONBColumn", m.JSONBColumn)
 	need("OrderColumn", m.OrderColumn)
 	if c, ok := t.hostCols[m.IDColumn]; ok && c.typ != "text" && c.typ != "uuid" && !strings.HasPrefix(c.typ, "character varying") {
-		errs = append(errs, fmt.Errorf("sink: TableMapping of %q: IDColumn %q is %s: use text, varchar or uuid (Intake allocates string ids)", t.object, m.IDColumn, c.typ))
+		errs = append(errs, fmt.Errorf("postgres: TableMapping of %q: IDColumn %q is %s: use text, varchar or uuid (Intake allocates string ids)", t.object, m.IDColumn, c.typ))
 	}
 	for j, c := range t.cols {
 		if t.inJSON[j] {

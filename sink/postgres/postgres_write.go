@@ -51,7 +51,7 @@ type pgRowState struct {
 // errSchemaMoved is returned inside Write when another process changed the
 // schema of a table the batch writes: the snapshot is reloaded and the
 // batch tried again.
-var errSchemaMoved = errors.New("sink: PostgreSQL schema changed by another process")
+var errSchemaMoved = errors.New("postgres: schema changed by another process")
 
 // Write applies the batch in order in one transaction: all of it, or on
 // an error nothing (n is 0, and when a record is the cause the error is a
@@ -85,10 +85,10 @@ func (p *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 // empty batch stores only the checkpoint.
 func (p *Store) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
 	if cp.RunID == "" {
-		return 0, errors.New("sink: WriteCheckpoint: empty Checkpoint.RunID: name the run")
+		return 0, errors.New("postgres: WriteCheckpoint: empty Checkpoint.RunID: name the run")
 	}
 	if cp.Line < 0 {
-		return 0, fmt.Errorf("sink: WriteCheckpoint: negative Checkpoint.Line %d", cp.Line)
+		return 0, fmt.Errorf("postgres: WriteCheckpoint: negative Checkpoint.Line %d", cp.Line)
 	}
 	return p.write(ctx, batch, &cp)
 }
@@ -112,7 +112,7 @@ func (p *Store) LastCheckpoint(ctx context.Context, runID string) (sink.Checkpoi
 		return sink.Checkpoint{}, false, nil
 	}
 	if err != nil {
-		return sink.Checkpoint{}, false, fmt.Errorf("sink: PostgreSQL checkpoint: %w", err)
+		return sink.Checkpoint{}, false, fmt.Errorf("postgres: checkpoint: %w", err)
 	}
 	cp.Line = int(line)
 	return cp, true, nil
@@ -160,9 +160,9 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 			var re *sink.RecordError
 			switch {
 			case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
-				err = fmt.Errorf("sink: PostgreSQL write: %w (%v)", ctx.Err(), err)
+				err = fmt.Errorf("postgres: write: %w (%v)", ctx.Err(), err)
 			case ctx.Err() == nil && !errors.As(err, &re):
-				err = fmt.Errorf("sink: PostgreSQL write: %w", err)
+				err = fmt.Errorf("postgres: write: %w", err)
 			}
 			return 0, err
 		}

@@ -41,10 +41,10 @@ type Config struct {
 func (c *Config) validate() error {
 	var errs []error
 	if c.CacheSizeKiB < 0 {
-		errs = append(errs, fmt.Errorf("sink: sqlite.Config.CacheSizeKiB is %d: use 0 for the default or a positive size", c.CacheSizeKiB))
+		errs = append(errs, fmt.Errorf("sqlite: sqlite.Config.CacheSizeKiB is %d: use 0 for the default or a positive size", c.CacheSizeKiB))
 	}
 	if c.BusyTimeout < 0 {
-		errs = append(errs, fmt.Errorf("sink: sqlite.Config.BusyTimeout is %v: use 0 for the default or a positive duration", c.BusyTimeout))
+		errs = append(errs, fmt.Errorf("sqlite: sqlite.Config.BusyTimeout is %v: use 0 for the default or a positive duration", c.BusyTimeout))
 	}
 	if c.CacheSizeKiB == 0 {
 		c.CacheSizeKiB = 64 << 10
@@ -302,7 +302,7 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	}
 	dsn = strings.TrimPrefix(dsn, "sqlite:")
 	if dsn == "" || strings.HasPrefix(dsn, "?") {
-		return nil, errors.New("sink: sqlite.Open: empty database path: pass a file name such as intake.db")
+		return nil, errors.New("sqlite: sqlite.Open: empty database path: pass a file name such as intake.db")
 	}
 	path, query, _ := strings.Cut(dsn, "?")
 	own := map[string]bool{}
@@ -334,11 +334,11 @@ func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
 	}
 	db, err := sql.Open("sqlite", full)
 	if err != nil {
-		return nil, fmt.Errorf("sink: open SQLite %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open SQLite %s: %w", path, err)
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sink: open SQLite %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: open SQLite %s: %w", path, err)
 	}
 	s, err := newSQLite(ctx, db, cfg)
 	if err != nil {
@@ -370,7 +370,7 @@ func pragmaName(p string) string {
 // synchronous=NORMAL, a busy timeout and IMMEDIATE write transactions).
 func New(db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
-		return nil, errors.New("sink: sqlite.New: nil *sql.DB: open one with sql.Open(\"sqlite\", path) or use sqlite.Open")
+		return nil, errors.New("sqlite: sqlite.New: nil *sql.DB: open one with sql.Open(\"sqlite\", path) or use sqlite.Open")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -381,7 +381,7 @@ func New(db *sql.DB, cfg Config) (*Store, error) {
 func newSQLite(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 	s := &Store{db: db, cfg: cfg, tables: map[string]*sqlTable{}, views: map[*intake.Schema]*sqlView{}, stmts: map[string]*sql.Stmt{}}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_schema (object TEXT PRIMARY KEY, schema TEXT NOT NULL)`); err != nil {
-		return nil, fmt.Errorf("sink: create intake_schema: %w", err)
+		return nil, fmt.Errorf("sqlite: create intake_schema: %w", err)
 	}
 	if err := createSQLiteLifecycleTables(ctx, db); err != nil {
 		return nil, err
@@ -389,30 +389,30 @@ func newSQLite(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 	// The version first: a change between the two reads makes the next
 	// write read intake_schema again, which is harmless.
 	if err := db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&s.ver); err != nil {
-		return nil, fmt.Errorf("sink: read the schema version: %w", err)
+		return nil, fmt.Errorf("sqlite: read the schema version: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT object, schema FROM intake_schema`)
 	if err != nil {
-		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var object, js string
 		if err := rows.Scan(&object, &js); err != nil {
-			return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+			return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 		}
 		var st storedSchema
 		if err := json.Unmarshal([]byte(js), &st); err != nil {
-			return nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", object, err)
+			return nil, fmt.Errorf("sqlite: intake_schema row %q is not valid: %w", object, err)
 		}
 		t, err := newSQLTable(object, st.Fields, st.Keys, st.Inactive)
 		if err != nil {
-			return nil, fmt.Errorf("sink: intake_schema row %q: %w", object, err)
+			return nil, fmt.Errorf("sqlite: intake_schema row %q: %w", object, err)
 		}
 		s.tables[object] = t
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	return s, nil
 }
@@ -568,7 +568,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // new. With spec, it also makes sure the spec's key column exists.
 func (s *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySpec) (*sqlView, *sqlKey, error) {
 	if sch == nil {
-		return nil, nil, errors.New("sink: nil schema")
+		return nil, nil, errors.New("sqlite: nil schema")
 	}
 	s.mu.RLock()
 	v := s.views[sch]
@@ -609,7 +609,7 @@ func (s *Store) view(ctx context.Context, sch *intake.Schema, spec *intake.KeySp
 // a schema they have not seen.
 func (s *Store) EnsureSchema(ctx context.Context, sch *intake.Schema) error {
 	if sch == nil {
-		return errors.New("sink: EnsureSchema: nil schema")
+		return errors.New("sqlite: EnsureSchema: nil schema")
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -765,7 +765,7 @@ func (s *Store) alterLocked(ctx context.Context, sch *intake.Schema) (*sqlTable,
 	}
 	for _, q := range ddl {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("sink: schema of %q: %w", nt.object, err)
+			return nil, fmt.Errorf("sqlite: schema of %q: %w", nt.object, err)
 		}
 	}
 	ver, err := storeSchema(ctx, tx, nt, start)
@@ -793,7 +793,7 @@ func storeSchema(ctx context.Context, tx *sql.Tx, t *sqlTable, start int64) (int
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO intake_schema (object, schema) VALUES (?, ?) ON CONFLICT (object) DO UPDATE SET schema = excluded.schema`, t.object, string(js)); err != nil {
-		return 0, fmt.Errorf("sink: store schema of %q: %w", t.object, err)
+		return 0, fmt.Errorf("sqlite: store schema of %q: %w", t.object, err)
 	}
 	ver, err := txSchemaVersion(ctx, tx)
 	if err != nil || ver != start {
@@ -801,7 +801,7 @@ func storeSchema(ctx context.Context, tx *sql.Tx, t *sqlTable, start int64) (int
 	}
 	for _, q := range []string{"CREATE TABLE intake_schema_changed (x)", "DROP TABLE intake_schema_changed"} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return 0, fmt.Errorf("sink: store schema of %q: %w", t.object, err)
+			return 0, fmt.Errorf("sqlite: store schema of %q: %w", t.object, err)
 		}
 	}
 	return txSchemaVersion(ctx, tx)
@@ -861,12 +861,12 @@ func (s *Store) addKeyLocked(ctx context.Context, t *sqlTable, spec intake.KeySp
 	rows.Close()
 	if !exists {
 		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.name+" ADD COLUMN "+sqltable.QuoteIdent(col)+" INTEGER"); err != nil {
-			return fmt.Errorf("sink: add key column %s: %w", col, err)
+			return fmt.Errorf("sqlite: add key column %s: %w", col, err)
 		}
 	}
 	kc := newSQLKey(spec, col, hash, plan)
 	if _, err := tx.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+sqltable.QuoteIdent("intake_"+t.object+"_"+col)+" ON "+t.name+" ("+sqltable.QuoteIdent(col)+")"); err != nil {
-		return fmt.Errorf("sink: index key column %s: %w", col, err)
+		return fmt.Errorf("sqlite: index key column %s: %w", col, err)
 	}
 	// Backfill in pages of rows, in seq order.
 	upd, err := tx.PrepareContext(ctx, "UPDATE "+t.name+" SET "+sqltable.QuoteIdent(col)+" = ? WHERE seq = ?")

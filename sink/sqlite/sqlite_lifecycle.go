@@ -58,24 +58,24 @@ var sqliteAuditAdded = []string{"field", "target_object", "target_id"}
 func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 	for _, q := range sqliteLifecycleDDL {
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("sink: create Intake's audit and sequence tables: %w", err)
+			return fmt.Errorf("sqlite: create Intake's audit and sequence tables: %w", err)
 		}
 	}
 	have := map[string]bool{}
 	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info('intake_audit')`)
 	if err != nil {
-		return fmt.Errorf("sink: inspect intake_audit: %w", err)
+		return fmt.Errorf("sqlite: inspect intake_audit: %w", err)
 	}
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()
-			return fmt.Errorf("sink: inspect intake_audit: %w", err)
+			return fmt.Errorf("sqlite: inspect intake_audit: %w", err)
 		}
 		have[n] = true
 	}
 	if err := rows.Close(); err != nil {
-		return fmt.Errorf("sink: inspect intake_audit: %w", err)
+		return fmt.Errorf("sqlite: inspect intake_audit: %w", err)
 	}
 	for _, c := range sqliteAuditAdded {
 		if have[c] {
@@ -83,7 +83,7 @@ func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 		}
 		// Another process may add it at the same time: its duplicate is fine.
 		if _, err := db.ExecContext(ctx, `ALTER TABLE intake_audit ADD COLUMN `+c+` TEXT NOT NULL DEFAULT ''`); err != nil && !strings.Contains(err.Error(), "duplicate column name") {
-			return fmt.Errorf("sink: add column %s to intake_audit: %w", c, err)
+			return fmt.Errorf("sqlite: add column %s to intake_audit: %w", c, err)
 		}
 	}
 	return nil
@@ -118,7 +118,7 @@ func sqliteAuditLog(ctx context.Context, db *sql.DB, object, recordID string) ([
 	}
 	rows, err := db.QueryContext(ctx, q+` ORDER BY time, seq`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sink: read the audit log: %w", err)
+		return nil, fmt.Errorf("sqlite: read the audit log: %w", err)
 	}
 	defer rows.Close()
 	var out []sink.AuditEntry
@@ -126,13 +126,13 @@ func sqliteAuditLog(ctx context.Context, db *sql.DB, object, recordID string) ([
 		var e sink.AuditEntry
 		var us, line int64
 		if err := rows.Scan(&us, &e.Object, &e.RecordID, &e.Action, &e.Reason, &e.Actor, &e.Job, &e.RunID, &line, &e.Field, &e.TargetObject, &e.TargetID); err != nil {
-			return nil, fmt.Errorf("sink: read the audit log: %w", err)
+			return nil, fmt.Errorf("sqlite: read the audit log: %w", err)
 		}
 		e.Time, e.Line = time.UnixMicro(us).UTC(), int(line)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: read the audit log: %w", err)
+		return nil, fmt.Errorf("sqlite: read the audit log: %w", err)
 	}
 	return out, nil
 }
@@ -156,17 +156,17 @@ func sqliteReserve(ctx context.Context, db *sql.DB, mu *sync.Mutex, name string,
 	defer mu.Unlock()
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("sink: Reserve: %w", err)
+		return 0, fmt.Errorf("sqlite: Reserve: %w", err)
 	}
 	defer conn.Close()
 	var level int64
 	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
-		return 0, fmt.Errorf("sink: Reserve: %w", err)
+		return 0, fmt.Errorf("sqlite: Reserve: %w", err)
 	}
 	const full = 2 // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA
 	if level < full {
 		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous=FULL"); err != nil {
-			return 0, fmt.Errorf("sink: Reserve: %w", err)
+			return 0, fmt.Errorf("sqlite: Reserve: %w", err)
 		}
 		defer func() {
 			if _, rerr := conn.ExecContext(context.Background(), "PRAGMA synchronous="+strconv.FormatInt(level, 10)); rerr != nil {
@@ -182,12 +182,12 @@ RETURNING next`, name, n, math.MaxInt64-n).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		var at int64
 		if qerr := conn.QueryRowContext(ctx, `SELECT next FROM intake_sequences WHERE name = ?`, name).Scan(&at); qerr != nil {
-			return 0, fmt.Errorf("sink: Reserve: %w", qerr)
+			return 0, fmt.Errorf("sqlite: Reserve: %w", qerr)
 		}
 		return 0, ops.ErrSequenceFull(name, at, n)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sink: Reserve of %d numbers of sequence %q: %w", n, name, err)
+		return 0, fmt.Errorf("sqlite: Reserve of %d numbers of sequence %q: %w", n, name, err)
 	}
 	return next - n, nil
 }

@@ -80,7 +80,7 @@ func (r *rowScanner) scan(rows *sql.Rows, seq *int64, rec *intake.Record) error 
 			}
 		}
 		if !ok && (r.strs[j].Valid || r.ints[j].Valid) {
-			return fmt.Errorf("sink: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", r.t.name, r.id, c.Column, k)
+			return fmt.Errorf("sqlite: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", r.t.name, r.id, c.Column, k)
 		}
 		rec.Values[j] = v
 	}
@@ -109,7 +109,7 @@ func (s *Store) explain(ctx context.Context, batch []*sink.Op, err error) error 
 	var re *sink.RecordError
 	if errors.As(err, &re) || ctx.Err() != nil || !strings.Contains(err.Error(), "UNIQUE") {
 		if re == nil && ctx.Err() == nil {
-			return fmt.Errorf("sink: SQLite write: %w", err)
+			return fmt.Errorf("sqlite: write: %w", err)
 		}
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Store) explain(ctx context.Context, batch []*sink.Op, err error) error 
 			ids = ids[n:]
 			rows, qerr := s.db.QueryContext(ctx, "SELECT id FROM "+t.name+" WHERE id IN ("+placeholders(n)+")", args...)
 			if qerr != nil {
-				return fmt.Errorf("sink: SQLite write: %w", err)
+				return fmt.Errorf("sqlite: write: %w", err)
 			}
 			for rows.Next() {
 				var id string
@@ -154,7 +154,7 @@ func (s *Store) explain(ctx context.Context, batch []*sink.Op, err error) error 
 			return ops.RecordError(op, sink.ErrDuplicateID)
 		}
 	}
-	return fmt.Errorf("sink: SQLite write: %w", err)
+	return fmt.Errorf("sqlite: write: %w", err)
 }
 
 // Lookup returns the ids of the stored records whose key under spec is one
@@ -222,7 +222,7 @@ func lookupChunks(ctx context.Context, q *sql.Stmt, args []any, fn func(*sql.Row
 		args = args[n:]
 		rows, err := q.QueryContext(ctx, chunk...)
 		if err != nil {
-			return fmt.Errorf("sink: SQLite lookup: %w", err)
+			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
 		for rows.Next() {
 			if err := fn(rows); err != nil {
@@ -231,7 +231,7 @@ func lookupChunks(ctx context.Context, q *sql.Stmt, args []any, fn func(*sql.Row
 			}
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("sink: SQLite lookup: %w", err)
+			return fmt.Errorf("sqlite: lookup: %w", err)
 		}
 	}
 	return nil
@@ -311,7 +311,7 @@ func (s *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[
 		ids = ids[n:]
 		rows, err := q.QueryContext(ctx, args...)
 		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite get: %w", err)
+			return nil, fmt.Errorf("sqlite: get: %w", err)
 		}
 		for rows.Next() {
 			if err := sc.scan(rows, nil, &tmp); err != nil {
@@ -323,7 +323,7 @@ func (s *Store) Get(ctx context.Context, sch *intake.Schema, ids []string) (map[
 			res[rec.ID] = rec
 		}
 		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("sink: SQLite get: %w", err)
+			return nil, fmt.Errorf("sqlite: get: %w", err)
 		}
 	}
 	return res, nil
@@ -360,7 +360,7 @@ func (s *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Re
 		}
 		rows, err := q.QueryContext(ctx, last)
 		if err != nil {
-			return fmt.Errorf("sink: SQLite scan: %w", err)
+			return fmt.Errorf("sqlite: scan: %w", err)
 		}
 		sc := newRowScanner(t)
 		page = page[:0]
@@ -373,7 +373,7 @@ func (s *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Re
 			page = append(page, row{tmp.ID, tmp.OptedOut, tmp.Inactive, tmp.Values})
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("sink: SQLite scan: %w", err)
+			return fmt.Errorf("sqlite: scan: %w", err)
 		}
 		for _, r := range page {
 			out.ID, out.OptedOut, out.Inactive, out.Line = r.id, r.opted, r.inactive, 0
@@ -399,7 +399,7 @@ func (s *Store) Count(ctx context.Context, object string) (int64, error) {
 	}
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sink: SQLite count: %w", err)
+		return 0, fmt.Errorf("sqlite: count: %w", err)
 	}
 	return n, nil
 }

@@ -30,7 +30,7 @@ type storedRow struct{ object, js string }
 func txSchemaVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var v int64
 	if err := tx.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&v); err != nil {
-		return 0, fmt.Errorf("sink: read the schema version: %w", err)
+		return 0, fmt.Errorf("sqlite: read the schema version: %w", err)
 	}
 	return v, nil
 }
@@ -45,22 +45,22 @@ func (s *Store) syncTx(ctx context.Context, tx *sql.Tx) (int64, error) {
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT object, schema FROM intake_schema ORDER BY object")
 	if err != nil {
-		return 0, fmt.Errorf("sink: read intake_schema: %w", err)
+		return 0, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	var all []storedRow
 	for rows.Next() {
 		var r storedRow
 		if err := rows.Scan(&r.object, &r.js); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("sink: read intake_schema: %w", err)
+			return 0, fmt.Errorf("sqlite: read intake_schema: %w", err)
 		}
 		all = append(all, r)
 	}
 	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("sink: read intake_schema: %w", err)
+		return 0, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("sink: read intake_schema: %w", err)
+		return 0, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	if _, _, err := s.refresh(all); err != nil {
 		return 0, err
@@ -89,11 +89,11 @@ func (s *Store) refresh(all []storedRow) (extra []*sqlTable, replaced map[*sqlTa
 		}
 		var st storedSchema
 		if err := json.Unmarshal([]byte(r.js), &st); err != nil {
-			return nil, nil, fmt.Errorf("sink: intake_schema row %q is not valid: %w", r.object, err)
+			return nil, nil, fmt.Errorf("sqlite: intake_schema row %q is not valid: %w", r.object, err)
 		}
 		nt, err := newSQLTable(r.object, st.Fields, st.Keys, st.Inactive)
 		if err != nil {
-			return nil, nil, fmt.Errorf("sink: intake_schema row %q: %w", r.object, err)
+			return nil, nil, fmt.Errorf("sqlite: intake_schema row %q: %w", r.object, err)
 		}
 		if t != nil && !nt.extends(t) {
 			extra = append(extra, nt)

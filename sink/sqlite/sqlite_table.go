@@ -96,7 +96,7 @@ type hostKey struct {
 // small table intake_host_keys if needed. Of cfg, Now and Logger apply.
 func NewTable(ctx context.Context, db *sql.DB, object string, m sink.TableMapping, cfg Config) (*Table, error) {
 	if db == nil {
-		return nil, errors.New("sink: sqlite.NewTable: nil *sql.DB")
+		return nil, errors.New("sqlite: sqlite.NewTable: nil *sql.DB")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -105,12 +105,12 @@ func NewTable(ctx context.Context, db *sql.DB, object string, m sink.TableMappin
 		return nil, err
 	}
 	if strings.Contains(m.Table, ".") {
-		return nil, fmt.Errorf("sink: sqlite.NewTable: table %q: name a table of the main database, without a schema", m.Table)
+		return nil, fmt.Errorf("sqlite: sqlite.NewTable: table %q: name a table of the main database, without a schema", m.Table)
 	}
 	t := &Table{db: db, object: object, m: m, cfg: cfg, name: sqltable.QuoteIdent(m.Table), cols: map[string]sqliteCol{}}
 	rows, err := db.QueryContext(ctx, "SELECT name, hidden FROM pragma_table_xinfo(?)", m.Table)
 	if err != nil {
-		return nil, fmt.Errorf("sink: inspect table %s: %w", m.Table, err)
+		return nil, fmt.Errorf("sqlite: inspect table %s: %w", m.Table, err)
 	}
 	for rows.Next() {
 		var name string
@@ -126,25 +126,25 @@ func NewTable(ctx context.Context, db *sql.DB, object string, m sink.TableMappin
 		return nil, err
 	}
 	if len(t.cols) == 0 {
-		return nil, fmt.Errorf("sink: sqlite.NewTable: table %s does not exist (Intake never creates a host table: create it first)", m.Table)
+		return nil, fmt.Errorf("sqlite: sqlite.NewTable: table %s does not exist (Intake never creates a host table: create it first)", m.Table)
 	}
 	var errs []error
 	for what, col := range map[string]string{"IDColumn": m.IDColumn, "OptedOut": m.OptedOut, "InactiveColumn": m.InactiveColumn, "CreatedAt": m.CreatedAt, "UpdatedAt": m.UpdatedAt, "JSONBColumn": m.JSONBColumn} {
 		if _, ok := t.cols[col]; col != "" && !ok {
-			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: %s column %q is not in table %s", object, what, col, m.Table))
+			errs = append(errs, fmt.Errorf("sqlite: TableMapping of %q: %s column %q is not in table %s", object, what, col, m.Table))
 		}
 	}
 	if _, ok := t.cols[m.OrderColumn]; !ok && m.OrderColumn != "rowid" {
-		errs = append(errs, fmt.Errorf("sink: TableMapping of %q: OrderColumn %q is not in table %s (\"rowid\" orders by insertion)", object, m.OrderColumn, m.Table))
+		errs = append(errs, fmt.Errorf("sqlite: TableMapping of %q: OrderColumn %q is not in table %s (\"rowid\" orders by insertion)", object, m.OrderColumn, m.Table))
 	}
 	for field, col := range m.Columns {
 		if _, ok := t.cols[col]; !ok {
-			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: column %q of field %s is not in table %s", object, col, field, m.Table))
+			errs = append(errs, fmt.Errorf("sqlite: TableMapping of %q: column %q of field %s is not in table %s", object, col, field, m.Table))
 		}
 	}
 	for spec, col := range m.KeyColumns {
 		if _, ok := t.cols[col]; !ok {
-			errs = append(errs, fmt.Errorf("sink: TableMapping of %q: key column %q of %s is not in table %s", object, col, spec, m.Table))
+			errs = append(errs, fmt.Errorf("sqlite: TableMapping of %q: key column %q of %s is not in table %s", object, col, spec, m.Table))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -158,14 +158,14 @@ func NewTable(ctx context.Context, db *sql.DB, object string, m sink.TableMappin
 		t.order = append(t.order, sqltable.QuoteIdent(m.IDColumn))
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS intake_host_keys (tbl TEXT NOT NULL, spec TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (tbl, spec))`); err != nil {
-		return nil, fmt.Errorf("sink: create intake_host_keys: %w", err)
+		return nil, fmt.Errorf("sqlite: create intake_host_keys: %w", err)
 	}
 	if err := createSQLiteLifecycleTables(ctx, db); err != nil {
 		return nil, err
 	}
 	rows, err = db.QueryContext(ctx, `SELECT key FROM intake_host_keys WHERE tbl = ?`, m.Table)
 	if err != nil {
-		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_host_keys: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -175,7 +175,7 @@ func NewTable(ctx context.Context, db *sql.DB, object string, m sink.TableMappin
 		}
 		var k hostKey
 		if err := json.Unmarshal([]byte(js), &k); err != nil {
-			return nil, fmt.Errorf("sink: intake_host_keys row of %s is not valid: %w", m.Table, err)
+			return nil, fmt.Errorf("sqlite: intake_host_keys row of %s is not valid: %w", m.Table, err)
 		}
 		if err := k.compile(object); err != nil {
 			return nil, err
@@ -232,7 +232,7 @@ func (t *Table) place(s *intake.Schema) error {
 // column, or the JSON column. It never changes the table.
 func (t *Table) EnsureSchema(ctx context.Context, s *intake.Schema) error {
 	if s == nil {
-		return errors.New("sink: EnsureSchema: nil schema")
+		return errors.New("sqlite: EnsureSchema: nil schema")
 	}
 	return t.place(s)
 }
@@ -450,7 +450,7 @@ func scanHostRow(rows *sql.Rows, cols []string, pre ...any) (*hostRow, error) {
 	}
 	if text != "" {
 		if err := json.Unmarshal([]byte(text), &r.members); err != nil {
-			return nil, fmt.Errorf("sink: JSON column of row %s is not a JSON object: %w", id, err)
+			return nil, fmt.Errorf("sqlite: JSON column of row %s is not a JSON object: %w", id, err)
 		}
 		if r.members == nil {
 			r.members = map[string]json.RawMessage{}
@@ -480,7 +480,7 @@ func (t *Table) record(s *intake.Schema, r *hostRow) (*intake.Record, error) {
 	for i := range s.Len() {
 		v, err := t.fieldValue(r, s.Field(i))
 		if err != nil {
-			return nil, fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, r.id, s.Field(i).Name, err)
+			return nil, fmt.Errorf("sqlite: %s row %s field %s: %w", t.m.Table, r.id, s.Field(i).Name, err)
 		}
 		rec.Values[i] = v
 	}
@@ -590,7 +590,7 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+		return 0, fmt.Errorf("sqlite: table write: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit a no-op
 	b.tx = tx
@@ -624,7 +624,7 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sink: SQLite table write: %w", err)
+		return 0, fmt.Errorf("sqlite: table write: %w", err)
 	}
 	for i, op := range batch {
 		op.Outcome = b.out[i]
@@ -643,7 +643,7 @@ func (b *tableBatch) guardKeyColumns(ctx context.Context) error {
 		}
 		k, err := b.t.key(ctx, schemas[i], spec)
 		if err != nil {
-			return fmt.Errorf("sink: SQLite table key for Op.Unique: %w", err)
+			return fmt.Errorf("sqlite: table key for Op.Unique: %w", err)
 		}
 		b.guardKeys[spec.Name()] = k
 	}
@@ -687,7 +687,7 @@ func (b *tableBatch) takeWriteLock(ctx context.Context) error {
 	}
 	id := sqltable.QuoteIdent(b.t.m.IDColumn)
 	if _, err := b.tx.ExecContext(ctx, "UPDATE "+b.t.name+" SET "+id+" = "+id+" WHERE 0"); err != nil {
-		return fmt.Errorf("sink: SQLite table write: take the write lock: %w", err)
+		return fmt.Errorf("sqlite: table write: take the write lock: %w", err)
 	}
 	return nil
 }
@@ -701,7 +701,7 @@ func (b *tableBatch) readRows(ctx context.Context) error {
 	}
 	rows, err := b.t.fetch(ctx, b.tx, b.fetch)
 	if err != nil {
-		return fmt.Errorf("sink: SQLite table write: %w", err)
+		return fmt.Errorf("sqlite: table write: %w", err)
 	}
 	b.keys, b.rows = keys, rows
 	return nil
@@ -906,7 +906,7 @@ func (b *tableBatch) unlink(ctx context.Context) error {
 		q := "SELECT " + sel + " FROM " + t.name + " WHERE " + t.linkCond(f) + " ORDER BY " + strings.Join(t.order, ", ")
 		found, err := b.tx.QueryContext(ctx, q, string(js))
 		if err != nil {
-			return fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+			return fmt.Errorf("sqlite: table write: find the links of %s: %w", f.Name, err)
 		}
 		for found.Next() {
 			r, err := scanHostRow(found, cols)
@@ -920,7 +920,7 @@ func (b *tableBatch) unlink(ctx context.Context) error {
 			}
 		}
 		if err := found.Close(); err != nil {
-			return fmt.Errorf("sink: SQLite table write: find the links of %s: %w", f.Name, err)
+			return fmt.Errorf("sqlite: table write: find the links of %s: %w", f.Name, err)
 		}
 	}
 	for _, ids := range [][]string{b.order, b.fetch} {
@@ -932,7 +932,7 @@ func (b *tableBatch) unlink(ctx context.Context) error {
 			for _, f := range links {
 				v, err := t.fieldValue(r, f)
 				if err != nil {
-					return fmt.Errorf("sink: %s row %s field %s: %w", t.m.Table, id, f.Name, err)
+					return fmt.Errorf("sqlite: %s row %s field %s: %w", t.m.Table, id, f.Name, err)
 				}
 				nv, more, changed := u.Strip(v, f, t.object, id, b.audits)
 				b.audits = more
@@ -956,7 +956,7 @@ func (b *tableBatch) deleteRows(ctx context.Context) error {
 			if strings.Contains(err.Error(), "constraint failed") { // a host's foreign key
 				return ops.RecordError(opOf(b.batch, id, sink.OpDelete), err)
 			}
-			return fmt.Errorf("sink: SQLite table write: %w", err)
+			return fmt.Errorf("sqlite: table write: %w", err)
 		}
 	}
 	return nil
@@ -1000,7 +1000,7 @@ func (b *tableBatch) writeRow(ctx context.Context, id string, r *hostRow, now st
 			if strings.Contains(err.Error(), "constraint failed") {
 				return ops.RecordError(r.create, err)
 			}
-			return fmt.Errorf("sink: SQLite table write: %w", err)
+			return fmt.Errorf("sqlite: table write: %w", err)
 		}
 		return nil
 	}
@@ -1010,7 +1010,7 @@ func (b *tableBatch) writeRow(ctx context.Context, id string, r *hostRow, now st
 	}
 	args = append(args, id)
 	if _, err := b.tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+strings.Join(set, ", ")+" WHERE "+sqltable.QuoteIdent(t.m.IDColumn)+" = ?", args...); err != nil {
-		return fmt.Errorf("sink: SQLite table write: %w", err)
+		return fmt.Errorf("sqlite: table write: %w", err)
 	}
 	return nil
 }
@@ -1069,7 +1069,7 @@ func (b *tableBatch) rowColumns(id string, r *hostRow, now string) ([]string, []
 func (b *tableBatch) insertAudits(ctx context.Context) error {
 	for _, a := range b.audits {
 		if _, err := b.tx.ExecContext(ctx, sqlAuditInsert, auditArgs(a)...); err != nil {
-			return fmt.Errorf("sink: SQLite table write: audit entry of %s: %w", a.RecordID, err)
+			return fmt.Errorf("sqlite: table write: audit entry of %s: %w", a.RecordID, err)
 		}
 	}
 	return nil
@@ -1127,7 +1127,7 @@ func (t *Table) key(ctx context.Context, s *intake.Schema, spec intake.KeySpec) 
 	}
 	col := t.m.KeyColumns[spec.Name()]
 	if col == "" {
-		return nil, fmt.Errorf("sink: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a TEXT column holding the normalized key (or a generated one) and map it", spec.Name(), t.m.Table, spec.Name())
+		return nil, fmt.Errorf("sqlite: Lookup by %s in %s: TableMapping.KeyColumns has no column for %q: add a TEXT column holding the normalized key (or a generated one) and map it", spec.Name(), t.m.Table, spec.Name())
 	}
 	k := &hostKey{Column: col, EmailRules: spec.EmailRules, MD5: spec.MD5, RecordID: spec.RecordID}
 	for _, f := range spec.Fields {
@@ -1181,7 +1181,7 @@ func (t *Table) key(ctx context.Context, s *intake.Schema, spec intake.KeySpec) 
 		}
 		for _, f := range fills {
 			if _, err := tx.ExecContext(ctx, "UPDATE "+t.name+" SET "+sqltable.QuoteIdent(col)+" = ? WHERE "+sqltable.QuoteIdent(t.m.IDColumn)+" = ?", f.key, f.id); err != nil {
-				return nil, fmt.Errorf("sink: fill key column %s: %w", col, err)
+				return nil, fmt.Errorf("sqlite: fill key column %s: %w", col, err)
 			}
 		}
 		t.cfg.Logger.Info("intake: SQLite host key column filled", "table", t.m.Table, "column", col, "records", len(fills), "took", time.Since(start))
@@ -1213,21 +1213,21 @@ func (t *Table) syncKeys(ctx context.Context, tx *sql.Tx) ([]*hostKey, error) {
 	t.mu.RUnlock()
 	rows, err := tx.QueryContext(ctx, `SELECT spec, key FROM intake_host_keys WHERE tbl = ?`, t.m.Table)
 	if err != nil {
-		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_host_keys: %w", err)
 	}
 	defer rows.Close()
 	var added []*hostKey
 	for rows.Next() {
 		var name, js string
 		if err := rows.Scan(&name, &js); err != nil {
-			return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+			return nil, fmt.Errorf("sqlite: read intake_host_keys: %w", err)
 		}
 		if slices.ContainsFunc(keys, func(k *hostKey) bool { return k.spec().Name() == name }) {
 			continue
 		}
 		k := &hostKey{}
 		if err := json.Unmarshal([]byte(js), k); err != nil {
-			return nil, fmt.Errorf("sink: intake_host_keys row of %s is not valid: %w", t.m.Table, err)
+			return nil, fmt.Errorf("sqlite: intake_host_keys row of %s is not valid: %w", t.m.Table, err)
 		}
 		if _, ok := t.cols[k.Column]; !ok {
 			continue
@@ -1238,10 +1238,10 @@ func (t *Table) syncKeys(ctx context.Context, tx *sql.Tx) ([]*hostKey, error) {
 		added = append(added, k)
 	}
 	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_host_keys: %w", err)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sink: read intake_host_keys: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_host_keys: %w", err)
 	}
 	if len(added) == 0 {
 		return keys, nil
@@ -1300,7 +1300,7 @@ func (t *Table) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpe
 		n := min(len(uniq), sqlInChunk)
 		rows, err := t.db.QueryContext(ctx, "SELECT "+col+", CAST("+sqltable.QuoteIdent(t.m.IDColumn)+" AS TEXT) FROM "+t.name+" WHERE "+col+" IN ("+placeholders(n)+") ORDER BY "+strings.Join(t.order, ", "), uniq[:n]...)
 		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite table lookup: %w", err)
+			return nil, fmt.Errorf("sqlite: table lookup: %w", err)
 		}
 		uniq = uniq[n:]
 		for rows.Next() {
@@ -1312,7 +1312,7 @@ func (t *Table) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpe
 			res[intake.Key(key)] = append(res[intake.Key(key)], id)
 		}
 		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("sink: SQLite table lookup: %w", err)
+			return nil, fmt.Errorf("sqlite: table lookup: %w", err)
 		}
 	}
 	return res, nil
@@ -1336,19 +1336,19 @@ func (t *Table) findKeys(ctx context.Context, tx *sql.Tx, k *hostKey, spec intak
 		n := min(len(args), sqlInChunk)
 		rows, err := tx.QueryContext(ctx, "SELECT "+col+", "+id+" FROM "+t.name+" WHERE "+col+" IN ("+placeholders(n)+") ORDER BY "+strings.Join(t.order, ", "), args[:n]...)
 		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
+			return nil, fmt.Errorf("sqlite: table key check: %w", err)
 		}
 		args = args[n:]
 		for rows.Next() {
 			var key, id string
 			if err := rows.Scan(&key, &id); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
+				return nil, fmt.Errorf("sqlite: table key check: %w", err)
 			}
 			res[intake.Key(key)] = append(res[intake.Key(key)], id)
 		}
 		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("sink: SQLite table key check: %w", err)
+			return nil, fmt.Errorf("sqlite: table key check: %w", err)
 		}
 	}
 	return res, nil
@@ -1364,7 +1364,7 @@ func (t *Table) Get(ctx context.Context, s *intake.Schema, ids []string) (map[st
 	}
 	rows, err := t.fetch(ctx, t.db, ids)
 	if err != nil {
-		return nil, fmt.Errorf("sink: SQLite table get: %w", err)
+		return nil, fmt.Errorf("sqlite: table get: %w", err)
 	}
 	res := make(map[string]*intake.Record, len(rows))
 	for id, r := range rows {
@@ -1397,7 +1397,7 @@ func (t *Table) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Reco
 		q += " ORDER BY " + ord + " LIMIT " + strconv.Itoa(scanPage)
 		rows, err := t.db.QueryContext(ctx, q, after...)
 		if err != nil {
-			return fmt.Errorf("sink: SQLite table scan: %w", err)
+			return fmt.Errorf("sqlite: table scan: %w", err)
 		}
 		var page []*hostRow
 		last := make([]any, len(t.order))
@@ -1414,7 +1414,7 @@ func (t *Table) Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Reco
 			page = append(page, r)
 		}
 		if err := rows.Close(); err != nil {
-			return fmt.Errorf("sink: SQLite table scan: %w", err)
+			return fmt.Errorf("sqlite: table scan: %w", err)
 		}
 		for _, r := range page {
 			rec, err := t.record(s, r)
@@ -1440,7 +1440,7 @@ func (t *Table) Count(ctx context.Context, object string) (int64, error) {
 	}
 	var n int64
 	if err := t.db.QueryRowContext(ctx, "SELECT count(*) FROM "+t.name).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sink: SQLite table count: %w", err)
+		return 0, fmt.Errorf("sqlite: table count: %w", err)
 	}
 	return n, nil
 }

@@ -93,7 +93,7 @@ func (s *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			err = s.addKeyLocked(ctx, v.t, spec)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("sink: SQLite key column of %s for Op.Unique: %w", spec.Name(), err)
+			return 0, fmt.Errorf("sqlite: key column of %s for Op.Unique: %w", spec.Name(), err)
 		}
 	}
 	// Views again: ensuring one schema can replace the table of another.
@@ -268,16 +268,16 @@ func driverValues(args []driver.NamedValue) []driver.Value {
 func (w *sqlWriter) schemaVersion() (int64, error) {
 	rows, err := w.query("PRAGMA schema_version", nil)
 	if err != nil {
-		return 0, fmt.Errorf("sink: read the schema version: %w", err)
+		return 0, fmt.Errorf("sqlite: read the schema version: %w", err)
 	}
 	defer rows.Close()
 	dest := make([]driver.Value, 1)
 	if err := rows.Next(dest); err != nil {
-		return 0, fmt.Errorf("sink: read the schema version: %w", err)
+		return 0, fmt.Errorf("sqlite: read the schema version: %w", err)
 	}
 	v, ok := dest[0].(int64)
 	if !ok {
-		return 0, fmt.Errorf("sink: read the schema version: got %T", dest[0])
+		return 0, fmt.Errorf("sqlite: read the schema version: got %T", dest[0])
 	}
 	return v, nil
 }
@@ -584,7 +584,7 @@ func (w *sqlWriter) findKeys(t *sqlTable, spec intake.KeySpec, keys []intake.Key
 		}
 	default:
 		if kc = t.key(spec); kc == nil {
-			return nil, fmt.Errorf("sink: %s has no key column for %s", t.name, spec.Name())
+			return nil, fmt.Errorf("sqlite: %s has no key column for %s", t.name, spec.Name())
 		}
 		col := sqltable.QuoteIdent(kc.Column)
 		if kc.Hash == "" {
@@ -641,7 +641,7 @@ func (w *sqlWriter) findKeys(t *sqlTable, spec intake.KeySpec, keys []intake.Key
 		args = args[n:]
 		rows, err := w.query(q, a)
 		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite key check: %w", err)
+			return nil, fmt.Errorf("sqlite: key check: %w", err)
 		}
 		for err == nil {
 			if err = rows.Next(dest); err != nil {
@@ -660,7 +660,7 @@ func (w *sqlWriter) findKeys(t *sqlTable, spec intake.KeySpec, keys []intake.Key
 			err = cerr
 		}
 		if err != nil {
-			return nil, fmt.Errorf("sink: SQLite key check: %w", err)
+			return nil, fmt.Errorf("sqlite: key check: %w", err)
 		}
 	}
 	return res, nil
@@ -682,7 +682,7 @@ func (w *sqlWriter) findKeys(t *sqlTable, spec intake.KeySpec, keys []intake.Key
 func (w *sqlWriter) reload(s *Store) ([]*sqlTable, error) {
 	rows, err := w.query("SELECT object, schema FROM intake_schema ORDER BY object", nil)
 	if err != nil {
-		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	var all []storedRow
 	dest := make([]driver.Value, 2)
@@ -693,12 +693,12 @@ func (w *sqlWriter) reload(s *Store) ([]*sqlTable, error) {
 		}
 		if err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+			return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 		}
 		all = append(all, storedRow{driverString(dest[0]), driverString(dest[1])})
 	}
 	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("sink: read intake_schema: %w", err)
+		return nil, fmt.Errorf("sqlite: read intake_schema: %w", err)
 	}
 	extra, replaced, err := s.refresh(all)
 	if err != nil {
@@ -744,7 +744,7 @@ func (w *sqlWriter) unlink(tables []*sqlTable, u ops.Unlinks, now driver.Value) 
 		for _, j := range links {
 			found, err := w.linked(t, j, u)
 			if err != nil {
-				return fmt.Errorf("sink: find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
+				return fmt.Errorf("sqlite: find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
 			}
 			for _, id := range found {
 				if !hit[id] {
@@ -775,7 +775,7 @@ func (w *sqlWriter) unlink(tables []*sqlTable, u ops.Unlinks, now driver.Value) 
 			w.bindRow(a, t, merged)
 			a[n].Value, a[n+1].Value = now, id
 			if err := w.exec(context.Background(), t.updateSQL, a); err != nil {
-				return fmt.Errorf("sink: unlink %s %s: %w", t.object, id, err)
+				return fmt.Errorf("sqlite: unlink %s %s: %w", t.object, id, err)
 			}
 			copy(st.vals, merged)
 		}
@@ -924,7 +924,7 @@ func (w *sqlWriter) audit(e sink.AuditEntry) error {
 	a := w.args[:sqlAuditArgs]
 	bindAudit(a, e)
 	if err := w.exec(context.Background(), sqlAuditInsert, a); err != nil {
-		return fmt.Errorf("sink: audit entry of %s: %w", e.RecordID, err)
+		return fmt.Errorf("sqlite: audit entry of %s: %w", e.RecordID, err)
 	}
 	return nil
 }
@@ -1041,7 +1041,7 @@ func scanDriverRow(t *sqlTable, row []driver.Value, rec *intake.Record) error {
 	for j, c := range t.cols {
 		v, ok := driverValue(c.Type.Kind(), row[sqlRowFixed+j])
 		if !ok {
-			return fmt.Errorf("sink: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", t.name, id, c.Column, c.Type.Kind())
+			return fmt.Errorf("sqlite: %s row %s: column %s does not hold a valid %s value (was the table changed outside Intake?)", t.name, id, c.Column, c.Type.Kind())
 		}
 		rec.Values[j] = v
 	}
