@@ -14,9 +14,9 @@ import (
 var (
 	// ErrAmbiguousFormat: several formats read every value of the sample,
 	// with different results ("01/02/2020": 1 February or 2 January).
-	ErrAmbiguousFormat = errors.New("ambiguous format")
+	ErrAmbiguousFormat = errors.New("mapping: ambiguous format")
 	// ErrNoFormat: no known format reads a majority of the values.
-	ErrNoFormat = errors.New("no known format fits")
+	ErrNoFormat = errors.New("mapping: no known format fits")
 )
 
 // DetectMinShare is the share of a column's sample values that must parse

@@ -53,7 +53,7 @@ func ExampleDetectFormat() {
 	// Output:
 	// dd/MM/yyyy <nil>
 	// [dd/MM/yyyy MM/dd/yyyy] true
-	// ambiguous format: the values fit the formats "dd/MM/yyyy" and "MM/dd/yyyy" equally well, and they read "01/02/2024" differently
+	// mapping: ambiguous format: the values fit the formats "dd/MM/yyyy" and "MM/dd/yyyy" equally well, and they read "01/02/2024" differently
 	// , 3 <nil>
 	// dd.MM.yyyy 3 4 31/31/2000 <nil>
 }

@@ -374,7 +374,7 @@ func compile(spec *Spec, base *intake.Schema, header []string, opt Options, chec
 				}
 				d, err := DetectFormat(values, f.Type)
 				if err != nil {
-					add("%s: %w: set \"format\" or \"decimal\" instead of \"auto\"", what, err)
+					errs = append(errs, fmt.Errorf("%w (%s): set \"format\" or \"decimal\" instead of \"auto\"", err, what))
 					continue
 				}
 				if c.Format == FormatAuto {

@@ -336,9 +336,9 @@ func SuggestDetailed(header []string, sample [][]string, schema *intake.Schema, 
 			s.Detection = &d
 			switch {
 			case errors.Is(err, ErrAmbiguousFormat):
-				s.Note = fmt.Sprintf("%v: check the file and set the format", err)
+				s.Note = strings.TrimPrefix(err.Error(), "mapping: ") + ": check the file and set the format"
 			case err != nil:
-				s.Note = err.Error()
+				s.Note = strings.TrimPrefix(err.Error(), "mapping: ")
 			case d.Misfit != "":
 				s.Note = misfitNote(d)
 			}

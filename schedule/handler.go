@@ -38,7 +38,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	actor := cfg.Actor
 	if actor == nil {
 		actor = func(*http.Request) (string, error) {
-			return "", errors.New("no HandlerConfig.Actor configured: every request is refused")
+			return "", errors.New("schedule: no HandlerConfig.Actor: every request is refused")
 		}
 	}
 	mux := http.NewServeMux()

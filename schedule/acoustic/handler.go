@@ -73,7 +73,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	actor := cfg.Actor
 	if actor == nil {
 		actor = func(*http.Request) (string, error) {
-			return "", errors.New("no HandlerConfig.Actor configured: every request is refused")
+			return "", errors.New("acoustic: no HandlerConfig.Actor: every request is refused")
 		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
