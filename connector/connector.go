@@ -107,13 +107,16 @@ type ConditionalOpener interface {
 }
 
 var (
-	// ErrNotModified: the file is unchanged since the last read; a scheduled
-	// job can skip this run.
-	ErrNotModified = errors.New("connector: the file is unchanged since the last run; nothing to import (open it without OpenIfChanged to import it anyway)")
-	// ErrSizeLimit: a file is larger than a connector's limit.
-	ErrSizeLimit = errors.New("connector: the file is larger than the size limit; split it or raise the limit named here")
-	// ErrNoMatch: no file matches the pattern given to Newest.
-	ErrNoMatch = errors.New("connector: no file matches the pattern; check the directory and the pattern (path.Match syntax: * ? [a-z])")
+	// ErrNotModified: the file is unchanged since the last read, so there
+	// is nothing to import; a scheduled job can skip this run. Open the
+	// file without OpenIfChanged to import it anyway.
+	ErrNotModified = errors.New("connector: file not modified")
+	// ErrSizeLimit: a file is larger than a connector's limit; the wrapping
+	// error names the limit. Split the file or raise that limit.
+	ErrSizeLimit = errors.New("connector: file over the size limit")
+	// ErrNoMatch: no file matches the pattern given to Newest. Check the
+	// directory and the pattern (path.Match syntax: * ? [a-z]).
+	ErrNoMatch = errors.New("connector: no file matches the pattern")
 )
 
 // OpenIfChanged opens path through conn unless it is unchanged since last,

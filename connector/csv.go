@@ -43,26 +43,40 @@ const (
 // Fatal errors of the CSV source. They are returned wrapped with the source's
 // name (and line, where one applies); test for them with [errors.Is].
 var (
-	// ErrEmptyFile: the input has no bytes, or only a byte order mark and white space.
-	ErrEmptyFile = errors.New("connector: the file is empty; export it again with a header row and at least one data row")
-	// ErrMissingHeader: the first line is empty (or has only empty cells) although a header row is expected.
-	ErrMissingHeader = errors.New("connector: the first line is empty, so there is no header row; remove the blank lines at the top, or set CSVConfig.NoHeader if the file has no header")
-	// ErrDuplicateHeader: two header cells have the same name, ignoring case and surrounding spaces.
-	ErrDuplicateHeader = errors.New("connector: the header row names a column twice; rename the columns so that each name is used once (case and surrounding spaces are ignored)")
-	// ErrBadHeader: the header row is malformed (bad quotes, a cell too long, invalid UTF-8).
-	ErrBadHeader = errors.New("connector: the header row cannot be read; fix the first line of the file or set CSVConfig.NoHeader")
-	// ErrBinaryFile: the start of the input holds NUL bytes or many control characters.
-	ErrBinaryFile = errors.New("connector: binary file, not CSV; export the data as comma-, semicolon-, tab- or pipe-separated text")
+	// ErrEmptyFile: the input has no bytes, or only a byte order mark and
+	// white space. Export the file again with a header row and at least
+	// one data row.
+	ErrEmptyFile = errors.New("connector: file is empty")
+	// ErrMissingHeader: the first line is empty (or has only empty cells)
+	// although a header row is expected. Remove the blank lines at the
+	// top, or set CSVConfig.NoHeader if the file has no header.
+	ErrMissingHeader = errors.New("connector: no header row")
+	// ErrDuplicateHeader: two header cells have the same name, ignoring
+	// case and surrounding spaces; the wrapping error names the columns.
+	// Rename them so that each name is used once.
+	ErrDuplicateHeader = errors.New("connector: duplicate column name")
+	// ErrBadHeader: the header row is malformed (bad quotes, a cell too
+	// long, invalid UTF-8); the wrapping error says where. Fix the first
+	// line of the file, or set CSVConfig.NoHeader.
+	ErrBadHeader = errors.New("connector: bad header row")
+	// ErrBinaryFile: the start of the input holds NUL bytes or many
+	// control characters. Export the data as comma-, semicolon-, tab- or
+	// pipe-separated text.
+	ErrBinaryFile = errors.New("connector: binary file, not CSV")
 	// ErrFileTooLarge: the input is larger than CSVConfig.MaxFileBytes.
-	ErrFileTooLarge = errors.New("connector: the file is larger than CSVConfig.MaxFileBytes; split it or raise the limit")
-	// ErrTooManyRows: the input has more data rows than CSVConfig.MaxRows.
-	ErrTooManyRows = errors.New("connector: the file has more rows than CSVConfig.MaxRows; split it or raise the limit")
-	// ErrTooManyColumns: a row has more cells than CSVConfig.MaxColumns.
-	ErrTooManyColumns = errors.New("connector: a row has more cells than CSVConfig.MaxColumns; check the delimiter or raise the limit")
-	// ErrRowTooLong: a row is longer than CSVConfig.MaxRowBytes.
-	ErrRowTooLong = errors.New("connector: a row is longer than CSVConfig.MaxRowBytes; check for a missing closing quote or raise the limit")
+	// Split the file or raise the limit.
+	ErrFileTooLarge = errors.New("connector: file too large")
+	// ErrTooManyRows: the input has more data rows than CSVConfig.MaxRows
+	// (or a source's own row limit). Split the file or raise the limit.
+	ErrTooManyRows = errors.New("connector: too many rows")
+	// ErrTooManyColumns: a row has more cells than CSVConfig.MaxColumns
+	// (PasteConfig.MaxColumns). Check the delimiter, or raise the limit.
+	ErrTooManyColumns = errors.New("connector: too many columns")
+	// ErrRowTooLong: a row is longer than CSVConfig.MaxRowBytes. A closing
+	// quote may be missing; otherwise raise the limit.
+	ErrRowTooLong = errors.New("connector: row too long")
 	// ErrClosed: Header or Read was called after Close.
-	ErrClosed = errors.New("connector: the source is closed; open it again to read it")
+	ErrClosed = errors.New("connector: source is closed")
 )
 
 // Delimiter is the character that separates the cells of a CSV row.
@@ -327,7 +341,7 @@ func OpenCSVFile(path string, cfg CSVConfig) (*CSV, error) {
 	}
 	if c.cfg.MaxFileBytes != noLimit && st.Size() > c.cfg.MaxFileBytes {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrFileTooLarge, st.Size(), c.cfg.MaxFileBytes)
+		return nil, fmt.Errorf("%s: %w (%d bytes, CSVConfig.MaxFileBytes is %d)", path, ErrFileTooLarge, st.Size(), c.cfg.MaxFileBytes)
 	}
 	c.closer = f
 	c.total = st.Size()
@@ -405,7 +419,7 @@ func (c *CSV) Read(ctx context.Context) (intake.Row, error) {
 	}
 	c.p.rows++
 	if c.cfg.MaxRows != noLimit && c.p.rows > c.cfg.MaxRows {
-		c.err = c.fatal(fmt.Errorf("%w (limit %d)", ErrTooManyRows, c.cfg.MaxRows), line)
+		c.err = c.fatal(fmt.Errorf("%w (CSVConfig.MaxRows is %d)", ErrTooManyRows, c.cfg.MaxRows), line)
 		return intake.Row{}, c.err
 	}
 	row := intake.Row{Line: line, Cells: c.p.cells()}
@@ -564,7 +578,7 @@ func (c *CSV) start() error {
 		return c.fatal(ErrEmptyFile, 0)
 	}
 	if c.cfg.MaxFileBytes != noLimit && int64(len(sample)) > c.cfg.MaxFileBytes {
-		return c.fatal(fmt.Errorf("%w (limit %d bytes)", ErrFileTooLarge, c.cfg.MaxFileBytes), 0)
+		return c.fatal(fmt.Errorf("%w (CSVConfig.MaxFileBytes is %d)", ErrFileTooLarge, c.cfg.MaxFileBytes), 0)
 	}
 	ec := detectEncoding(sample, c.cfg.Encoding, complete)
 	enc, bom := ec.enc, ec.bom
@@ -593,7 +607,7 @@ func (c *CSV) start() error {
 		return nil
 	}
 	if len(text) > 0 && (text[0] == '\n' || text[0] == '\r') {
-		return c.fatal(ErrMissingHeader, 1)
+		return c.fatal(fmt.Errorf("%w: the first line is empty; remove the blank lines at the top, or set CSVConfig.NoHeader if the file has no header", ErrMissingHeader), 1)
 	}
 	return c.readHeader()
 }
@@ -627,7 +641,7 @@ func (c *CSV) readHeader() error {
 		}
 	}
 	if blank {
-		return c.fatal(ErrMissingHeader, line)
+		return c.fatal(fmt.Errorf("%w: the first line has only empty cells; set CSVConfig.NoHeader if the file has no header", ErrMissingHeader), line)
 	}
 	if err := CheckHeader(cells); err != nil {
 		return c.fatal(err, line)
@@ -686,7 +700,7 @@ func CheckHeader(names []string) error {
 		}
 		parts[i] = "columns " + b.String()
 	}
-	return fmt.Errorf("%w: %s", ErrDuplicateHeader, strings.Join(parts, "; "))
+	return fmt.Errorf("%w: %s: rename them so that each name is used once", ErrDuplicateHeader, strings.Join(parts, "; "))
 }
 
 // countingReader counts the raw bytes read (for Progress) and enforces
@@ -708,7 +722,7 @@ func (cr *countingReader) Read(p []byte) (int, error) {
 		if over > int64(n) {
 			over = int64(n)
 		}
-		return n - int(over), fmt.Errorf("%w (limit %d bytes)", ErrFileTooLarge, cr.max)
+		return n - int(over), fmt.Errorf("%w (CSVConfig.MaxFileBytes is %d)", ErrFileTooLarge, cr.max)
 	}
 	return n, err
 }

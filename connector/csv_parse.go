@@ -111,7 +111,7 @@ func (p *parser) fill() bool {
 		case p.keep > 0:
 			p.shift()
 		default:
-			p.rdErr = fmt.Errorf("%w (limit %d bytes)", ErrRowTooLong, p.maxBuf-minBufSize)
+			p.rdErr = fmt.Errorf("%w (MaxRowBytes limit %d): a closing quote may be missing", ErrRowTooLong, p.maxBuf-minBufSize)
 			return false
 		}
 	}
@@ -202,7 +202,7 @@ func (p *parser) skipLine() bool {
 		}
 		p.pos = p.end
 		if row += len(b); row > p.maxRow {
-			p.err = fmt.Errorf("%w (limit %d bytes)", ErrRowTooLong, p.maxRow)
+			p.err = fmt.Errorf("%w (MaxRowBytes limit %d): a closing quote may be missing", ErrRowTooLong, p.maxRow)
 			return false
 		}
 	}
@@ -290,7 +290,7 @@ func (p *parser) readRecord() (int, *rowIssue, error) {
 	}
 	for {
 		if len(p.ends) == p.maxCols {
-			return start, nil, fmt.Errorf("%w (limit %d)", ErrTooManyColumns, p.maxCols)
+			return start, nil, fmt.Errorf("%w (MaxColumns limit %d): check the delimiter", ErrTooManyColumns, p.maxCols)
 		}
 		fieldStart := len(p.rec)
 		var st fieldEnd

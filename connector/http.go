@@ -31,15 +31,16 @@ const (
 // Errors of the [HTTP] connector; the wrapping error names the URL.
 var (
 	// ErrHTTPStatus: the server answered with an error status; the
-	// wrapping error names it.
-	ErrHTTPStatus = errors.New("connector: the web server refused the download; check the URL and the credentials (HTTPConfig.Header)")
+	// wrapping error names it. Check the URL and the credentials
+	// (HTTPConfig.Header).
+	ErrHTTPStatus = errors.New("connector: HTTP error status")
 	// ErrHTTPHostNotAllowed: the URL, or a redirect, names a host outside
 	// HTTPConfig.AllowedHosts. Nothing is sent to that host.
-	ErrHTTPHostNotAllowed = errors.New("connector: the host is not in HTTPConfig.AllowedHosts")
+	ErrHTTPHostNotAllowed = errors.New("connector: host not in HTTPConfig.AllowedHosts")
 	// ErrHTTPRedirect: a redirect was not followed: one more than
 	// HTTPConfig.MaxRedirects (a redirect loop), or to a URL that is not
 	// http or https.
-	ErrHTTPRedirect = errors.New("connector: the web server's redirect was not followed")
+	ErrHTTPRedirect = errors.New("connector: redirect not followed")
 )
 
 // HTTPConfig configures an [HTTP] connector. The zero value downloads

@@ -15,8 +15,10 @@ import (
 // and the SFTP connector's Config).
 const DefaultMaxConnectorBytes = int64(10) << 30 // 10 GiB
 
-// ErrPathEscapes: a path leaves the connector's root directory.
-var ErrPathEscapes = errors.New("connector: the path leaves the connector's directory (.., an absolute path or a symbolic link pointing outside); name a file inside the directory with a relative path")
+// ErrPathEscapes: a path leaves the connector's root directory (by "..",
+// as an absolute path, or through a symbolic link pointing outside). Name
+// a file inside the directory with a relative path.
+var ErrPathEscapes = errors.New("connector: path leaves the connector's directory")
 
 // LocalConfig configures a [Local] connector.
 type LocalConfig struct {

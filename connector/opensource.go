@@ -157,7 +157,7 @@ type FormatOpener func(ctx context.Context, f File, name string, cfg SourceConfi
 // registry. The error names the format; its reader is a package of its own
 // that the host registers (XLSX: xlsx.Register of package
 // github.com/intakehq/intake/connector/xlsx).
-var ErrFormatNotRegistered = errors.New("connector: no reader is registered for this format; register its package on the Registry (XLSX: xlsx.Register from github.com/intakehq/intake/connector/xlsx)")
+var ErrFormatNotRegistered = errors.New("connector: format not registered")
 
 // RegisterFormat makes open read the files of format f in
 // [Registry.OpenSource]. CSV is built in and cannot be registered;
@@ -233,7 +233,7 @@ func (r *Registry) OpenSource(ctx context.Context, conn Connector, p string, cfg
 		return &FileSource{Source: src, direct: p}, nil
 	}
 	if format != FormatCSV && open == nil {
-		return nil, fmt.Errorf("%s: %v: %w", displayName(p), format, ErrFormatNotRegistered)
+		return nil, fmt.Errorf("%s: %v: %w: register its reader on the Registry (XLSX: xlsx.Register)", displayName(p), format, ErrFormatNotRegistered)
 	}
 	f, err := OpenIfChanged(ctx, conn, p, cfg.Last)
 	if err != nil {

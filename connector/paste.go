@@ -15,10 +15,13 @@ import (
 const DefaultPasteMaxRows = 1000
 
 var (
-	// ErrEmptyPaste: the pasted text has no cells.
-	ErrEmptyPaste = errors.New("connector: nothing was pasted; select the cells in the spreadsheet, copy them and paste them again")
+	// ErrEmptyPaste: the pasted text has no cells. Select the cells in the
+	// spreadsheet, copy them and paste them again.
+	ErrEmptyPaste = errors.New("connector: nothing pasted")
 	// ErrTooManyPastedRows: more rows were pasted than PasteConfig.MaxRows.
-	ErrTooManyPastedRows = errors.New("connector: more rows were pasted than PasteConfig.MaxRows allows; paste fewer rows at a time, import a file instead, or raise the limit")
+	// Paste fewer rows at a time, import a file instead, or raise the
+	// limit.
+	ErrTooManyPastedRows = errors.New("connector: too many pasted rows")
 )
 
 // PasteConfig configures a [Paste] source. The zero value reads up to 1,000
@@ -115,7 +118,7 @@ func (p *Paste) Read(ctx context.Context) (intake.Row, error) {
 	row, err := p.csv.Read(ctx)
 	if err == nil || isRowError(err) {
 		if p.max != noLimit && p.csv.p.rows > p.max {
-			p.csv.err = fmt.Errorf("%w (limit %d)", ErrTooManyPastedRows, p.max)
+			p.csv.err = fmt.Errorf("%w (PasteConfig.MaxRows is %d)", ErrTooManyPastedRows, p.max)
 			return intake.Row{}, p.csv.err
 		}
 	}

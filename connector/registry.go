@@ -34,8 +34,10 @@ type Registry struct {
 // Registry is the same.
 func NewRegistry() *Registry { return &Registry{} }
 
-// ErrUnknownScheme: a URL's scheme has no factory in the registry.
-var ErrUnknownScheme = errors.New("connector: no connector for this URL scheme; use one of the registered schemes, or register a connector for it")
+// ErrUnknownScheme: a URL's scheme has no factory in the registry; the
+// wrapping error lists the registered schemes. Use one of them, or
+// register a connector for the scheme.
+var ErrUnknownScheme = errors.New("connector: unknown URL scheme")
 
 // Register adds f for scheme (case-insensitive, without "://"). A scheme
 // registered twice, an invalid scheme or a nil factory is an error.

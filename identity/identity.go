@@ -144,8 +144,9 @@ type Matcher struct {
 	hits []map[intake.Key][]string
 }
 
-// ErrNoSyncFields is returned by [NewMatcher] for an empty key spec.
-var ErrNoSyncFields = errors.New("identity: no sync fields: name the field or fields that identify a record (e.g. email)")
+// ErrNoSyncFields is returned by [NewMatcher] for an empty key spec. Name
+// the field or fields that identify a record (e.g. email).
+var ErrNoSyncFields = errors.New("identity: no sync fields")
 
 // NewMatcher returns a matcher for records of s keyed by spec. A nil lookup
 // matches nothing (every key is new): use it for an empty store or a dry run

@@ -20,8 +20,9 @@ type ContextAllocator interface {
 }
 
 // ErrRangeExhausted is returned by the allocator of [NewNumeric] when every
-// number of its range has been reserved.
-var ErrRangeExhausted = errors.New("identity: the range of record numbers is used up: reserve a further range and raise NumericConfig.Last, or give the new range its own NumericConfig.Name")
+// number of its range has been reserved. Reserve a further range and raise
+// NumericConfig.Last, or give the new range its own NumericConfig.Name.
+var ErrRangeExhausted = errors.New("identity: range of record numbers used up")
 
 // NumericConfig configures [NewNumeric].
 type NumericConfig struct {
@@ -127,12 +128,18 @@ func (a *numeric) NewIDContext(ctx context.Context) (string, error) {
 	return a.cfg.Format(n), nil
 }
 
+// exhaustedError is ErrRangeExhausted with the range and the way out.
+func (a *numeric) exhaustedError() error {
+	return fmt.Errorf("%w (sequence %q, %d-%d): reserve a further range and raise NumericConfig.Last, or give the new range its own NumericConfig.Name",
+		ErrRangeExhausted, a.cfg.Name, a.cfg.First, a.cfg.Last)
+}
+
 // reserve reserves the next block. Sequence position p is number First+p;
 // a block that starts beyond Last means the range is used up, and one that
 // straddles Last is cut there.
 func (a *numeric) reserve(ctx context.Context) error {
 	if a.exhausted {
-		return ErrRangeExhausted
+		return a.exhaustedError()
 	}
 	size := a.cfg.Last - a.cfg.First // numbers in the range, minus one
 	p, err := a.cfg.Sequencer.Reserve(ctx, a.cfg.Name, a.cfg.Block)
@@ -141,7 +148,7 @@ func (a *numeric) reserve(ctx context.Context) error {
 	}
 	if p < 0 || p > size {
 		a.exhausted = true
-		return ErrRangeExhausted
+		return a.exhaustedError()
 	}
 	a.next = a.cfg.First + p
 	a.left = min(a.cfg.Block, size-p+1) // size-p+1 ≤ Last-First+1: fits, First ≥ 1

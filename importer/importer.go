@@ -270,16 +270,16 @@ type Importer struct {
 }
 
 // ErrNoSink is returned by [New] when Config.Sink is nil.
-var ErrNoSink = errors.New("importer: importer needs a sink: set Config.Sink (memory.New, sqlite.Open or your own)")
+var ErrNoSink = errors.New("importer: no sink")
 
 // ErrNoSource is returned by Run for a job without a Source.
-var ErrNoSource = errors.New("importer: job has no source: set Job.Source (connector.OpenCSVFile or your own connector.Source)")
+var ErrNoSource = errors.New("importer: job has no source")
 
 // New returns an importer with cfg, after checking it.
 func New(cfg Config) (*Importer, error) {
 	var errs []error
 	if cfg.Sink == nil {
-		errs = append(errs, ErrNoSink)
+		errs = append(errs, fmt.Errorf("%w: set Config.Sink (memory.New, sqlite.Open or your own)", ErrNoSink))
 	}
 	if cfg.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("importer: Config.BatchSize %d is negative: use 0 for the default (the sink's, else 1000)", cfg.BatchSize))

@@ -75,7 +75,7 @@ func (j *Job) validate(s sink.Sink) error {
 		}
 	}
 	if j.Source == nil {
-		add(ErrNoSource)
+		add(fmt.Errorf("%w: set Job.Source (connector.OpenCSVFile or your own connector.Source)", ErrNoSource))
 	}
 	add(j.Action.Validate())
 	add(j.Duplicates.Validate())
@@ -149,7 +149,7 @@ func (j *Job) checkLinks(s sink.Sink) error {
 	var errs []error
 	if p := j.Profile; p != nil {
 		if !createsOnly(j.Action) {
-			errs = append(errs, ErrAppendOnly)
+			errs = append(errs, fmt.Errorf("%w: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id", ErrAppendOnly))
 		}
 		if err := p.Missing.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("importer: ProfileLink.Missing: %s", unprefixed(err)))

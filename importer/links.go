@@ -289,8 +289,10 @@ type LinkCounts struct {
 }
 
 // ErrAppendOnly is returned by Run for a job with a Profile whose action
-// would update, opt out or delete events.
-var ErrAppendOnly = errors.New("importer: activities are append-only: with Job.Profile use the action identity.Create with Identity NoSync(), or identity.AddOnly synced on an event id")
+// would update, opt out or delete events. With Job.Profile, use the action
+// identity.Create with Identity NoSync(), or identity.AddOnly synced on an
+// event id.
+var ErrAppendOnly = errors.New("importer: activities are append-only")
 
 // mapsField reports whether the plan maps a column (or a constant) to the
 // named field.

@@ -17,8 +17,9 @@ import (
 	"github.com/intakehq/intake/sink"
 )
 
-// ErrNotFound is returned (wrapped) when a job or run does not exist.
-var ErrNotFound = errors.New("schedule: not found: check the job or run id")
+// ErrNotFound is returned (wrapped, after the job's or run's id) when a job
+// or run does not exist.
+var ErrNotFound = errors.New("schedule: not found")
 
 // JobStore keeps jobs and their run history, and hands due runs to
 // schedulers. Implementations: [OpenSQLite]/[NewSQLite] (default) and
@@ -88,8 +89,10 @@ type JobStore interface {
 }
 
 // ErrLeaseLost is returned by Heartbeat and Finish when the run is no
-// longer leased to the instance: typically another instance reaped it.
-var ErrLeaseLost = errors.New("schedule: run lease lost: another instance marked it failed after its lease expired; raise Config.LeaseDuration")
+// longer leased to the instance: typically another instance marked it
+// failed after its lease expired. A run that outlives its lease while it
+// works needs a longer Config.LeaseDuration.
+var ErrLeaseLost = errors.New("schedule: run lease lost")
 
 // JobFilter selects jobs; zero fields match all.
 type JobFilter struct {

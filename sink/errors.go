@@ -47,18 +47,21 @@ func (e *RecordError) Error() string {
 // Unwrap returns the cause.
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// ErrNotFound is the cause of a RecordError for an update or opt-out of a
-// record id the store does not hold.
-var ErrNotFound = errors.New("sink: record not found: it was deleted after it was matched, or the id is wrong")
+// ErrNotFound is the cause of a RecordError for an update, opt-out or
+// lifecycle op of a record id the store does not hold: the record was
+// deleted after it was matched, or the id is wrong.
+var ErrNotFound = errors.New("sink: record not found")
 
-// ErrDuplicateID is the cause of a RecordError for a create whose id is taken.
-var ErrDuplicateID = errors.New("sink: record id already exists: use a fresh id allocator")
+// ErrDuplicateID is the cause of a RecordError for a create whose id is
+// taken. Use an id allocator whose ids are fresh in this store.
+var ErrDuplicateID = errors.New("sink: record id already exists")
 
 // ErrInvalidOp is the cause of a RecordError for an op that no store can
 // apply: an unknown op kind, a nil record or schema, an empty id, a Clear
 // index outside the schema, or a value whose kind does not fit its field
-// (a mapper bug, not bad input).
-var ErrInvalidOp = errors.New("sink: invalid write op: build ops with a record of the run's schema, a non-empty id and values of the fields' kinds")
+// (a mapper bug, not bad input). Build ops with a record of the run's
+// schema, a non-empty id and values of the fields' kinds.
+var ErrInvalidOp = errors.New("sink: invalid write op")
 
 // ErrSchemaConflict is the cause of an EnsureSchema error for a field that
 // the store already holds with values of another kind (text vs. date, …).
@@ -67,4 +70,5 @@ var ErrSchemaConflict = errors.New("sink: schema conflicts with the stored one")
 
 // ErrFull is the cause of a RecordError for a create that would take a
 // store beyond its configured capacity (see [github.com/intakehq/intake/sink/memory.Config.MaxRecords]).
-var ErrFull = errors.New("sink: store is full: raise its record limit or use a persistent sink")
+// Raise the store's record limit, or use a persistent sink.
+var ErrFull = errors.New("sink: store is full")

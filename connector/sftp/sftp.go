@@ -25,10 +25,14 @@ const DefaultConnectTimeout = 15 * time.Second
 
 var (
 	// ErrNoHostKeyCheck: an SFTP connection was asked for without a way to
-	// check the server's host key.
-	ErrNoHostKeyCheck = errors.New("sftp: SFTP needs host key checking: set sftp.Config.KnownHostsFile (e.g. ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE after checking its fingerprint) or sftp.Config.HostKeyCallback (e.g. ssh.FixedHostKey)")
-	// ErrNoAuth: no password and no key were given.
-	ErrNoAuth = errors.New("sftp: SFTP needs credentials: set sftp.Config.Password, sftp.Config.PrivateKey or sftp.Config.Signers")
+	// check the server's host key. Set Config.KnownHostsFile (e.g.
+	// ~/.ssh/known_hosts; add the server with ssh-keyscan HOST >> FILE
+	// after checking its fingerprint) or Config.HostKeyCallback (e.g.
+	// ssh.FixedHostKey).
+	ErrNoHostKeyCheck = errors.New("sftp: no host key check")
+	// ErrNoAuth: no password and no key were given. Set Config.Password,
+	// Config.PrivateKey or Config.Signers.
+	ErrNoAuth = errors.New("sftp: no credentials")
 )
 
 // Config configures an [Connector] connector.
@@ -107,7 +111,7 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 		hostKey = cb
 	}
 	if hostKey == nil && cfg.KnownHostsFile == "" {
-		errs = append(errs, ErrNoHostKeyCheck)
+		errs = append(errs, fmt.Errorf("%w: set sftp.Config.KnownHostsFile or sftp.Config.HostKeyCallback", ErrNoHostKeyCheck))
 	}
 	var auth []ssh.AuthMethod
 	if cfg.Password != "" {
@@ -143,7 +147,7 @@ func Dial(ctx context.Context, cfg Config) (*Connector, error) {
 		auth = append(auth, ssh.PublicKeys(signers...))
 	}
 	if len(auth) == 0 && len(errs) == 0 {
-		errs = append(errs, ErrNoAuth)
+		errs = append(errs, fmt.Errorf("%w: set sftp.Config.Password, sftp.Config.PrivateKey or sftp.Config.Signers", ErrNoAuth))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -118,7 +118,7 @@ func decryptXLSX(r io.ReaderAt, size int64, cfg *Config) ([]byte, error) {
 		return nil, fmt.Errorf("%w: it is a legacy Excel 97-2003 (.xls) file or another OLE document", ErrFormat)
 	}
 	if cfg.Password == "" {
-		return nil, ErrPasswordProtected
+		return nil, fmt.Errorf("%w: set xlsx.Config.Password", ErrPasswordProtected)
 	}
 	plain, err := excelize.Decrypt(raw, &excelize.Options{Password: cfg.Password})
 	if err != nil || len(plain) < 4 || string(plain[:2]) != "PK" {

@@ -63,24 +63,31 @@ const (
 // [errors.Is].
 var (
 	// ErrPasswordProtected: the workbook is encrypted and Config.Password
-	// is empty or wrong.
-	ErrPasswordProtected = errors.New("xlsx: the workbook is password-protected; set xlsx.Config.Password, or save it again in Excel without a password")
+	// is empty or wrong. Set Config.Password, or save the workbook again
+	// in Excel without a password.
+	ErrPasswordProtected = errors.New("xlsx: workbook is password-protected")
 	// ErrFormat: the input is not an XLSX workbook (a legacy .xls, not a
-	// zip, a zip without a workbook) or a part of it is damaged.
-	ErrFormat = errors.New("xlsx: not a readable XLSX workbook; open it in Excel and save it again as .xlsx (Excel Workbook)")
-	// ErrTooLarge: the workbook exceeds one of the limits of Config;
-	// the message names the field to raise.
-	ErrTooLarge = errors.New("xlsx: the workbook exceeds a limit of xlsx.Config; split it or raise the limit named here")
+	// zip, a zip without a workbook) or a part of it is damaged. Open it
+	// in Excel and save it again as .xlsx (Excel Workbook).
+	ErrFormat = errors.New("xlsx: not a readable XLSX workbook")
+	// ErrTooLarge: the workbook exceeds one of the limits of Config; the
+	// wrapping error names the field. Split the workbook or raise that
+	// limit.
+	ErrTooLarge = errors.New("xlsx: workbook exceeds a limit")
 	// ErrBomb: the workbook looks built to exhaust memory: a part that
 	// inflates far more than real spreadsheets do, or an XML document type
 	// declaration (Excel never writes one; it is how entity-expansion bombs
-	// work).
-	ErrBomb = errors.New("xlsx: the workbook looks like a decompression or XML bomb and was refused; if it is genuine, open it in Excel and save it again")
-	// ErrSheetNotFound: Config.Sheet or SheetNumber names no worksheet.
-	ErrSheetNotFound = errors.New("xlsx: no such sheet in the workbook; list the sheets with ListSheets and set xlsx.Config.Sheet to one of them")
+	// work). If the workbook is genuine, open it in Excel and save it
+	// again.
+	ErrBomb = errors.New("xlsx: workbook refused as a zip or XML bomb")
+	// ErrSheetNotFound: Config.Sheet or SheetNumber names no worksheet;
+	// the wrapping error lists the sheets. List them with ListSheets and
+	// set Config.Sheet to one of them.
+	ErrSheetNotFound = errors.New("xlsx: sheet not found")
 	// ErrSheetEmpty: the chosen sheet has no cell with a value (or the
-	// workbook has no visible worksheet).
-	ErrSheetEmpty = errors.New("xlsx: the sheet is empty; choose another sheet with xlsx.Config.Sheet")
+	// workbook has no visible worksheet). Choose another sheet with
+	// Config.Sheet.
+	ErrSheetEmpty = errors.New("xlsx: sheet is empty")
 )
 
 // Config configures a [Source]. The zero value reads the first

@@ -36,9 +36,12 @@ const (
 
 var (
 	// ErrTooManyRows: the API returned more items than RESTConfig.MaxRows.
-	ErrTooManyRows = errors.New("restapi: more contacts than RESTConfig.MaxRows; raise the limit or filter the query")
-	// ErrBadPage: a page is not the JSON the API documents.
-	ErrBadPage = errors.New("restapi: the API answered with a page that is not {\"items\": [...], \"next\": ...}; check the URL")
+	// Raise the limit or filter the query.
+	ErrTooManyRows = errors.New("restapi: too many contacts")
+	// ErrBadPage: a page is not the JSON the API documents
+	// ({"items": [...], "next": ...}); the wrapping error says why. Check
+	// the URL.
+	ErrBadPage = errors.New("restapi: bad page")
 )
 
 // CodeUnexpectedField is the row error code of an item with a key that the
@@ -194,7 +197,7 @@ func (s *Source) Read(ctx context.Context) (intake.Row, error) {
 	s.page = s.page[1:]
 	s.n++
 	if s.n > s.cfg.MaxRows {
-		s.err = fmt.Errorf("%s: %w (limit %d)", s.Name(), ErrTooManyRows, s.cfg.MaxRows)
+		s.err = fmt.Errorf("%s: %w (RESTConfig.MaxRows is %d)", s.Name(), ErrTooManyRows, s.cfg.MaxRows)
 		return intake.Row{}, s.err
 	}
 	row := intake.Row{Line: int(s.n) + 1, Cells: make([]string, len(s.header))}

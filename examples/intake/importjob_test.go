@@ -117,7 +117,7 @@ func TestImportErrorsPrintedOnce(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{empty}, 1, "the file is empty"},
+		{[]string{empty}, 1, ": file is empty"},
 		{[]string{"-sync", "shoe_size", file}, 2, `"shoe_size" is not a field of contact`},
 		{[]string{"-on-match", "delete", file}, 2, "needs -reason"},
 		{[]string{"-object", "activity", "-action", "update_only", file}, 2, "activities are append-only"},

@@ -351,5 +351,5 @@ func TestJobRunWithoutSource(t *testing.T) {
 	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 	code, out, stderr = cli(t, "job", "run", "-store", store, "-wait", "-file", empty, id)
 	assert.Equal(t, 1, code)
-	assert.Equal(t, 1, strings.Count(out+stderr, "the file is empty"), "stdout %q, stderr %q", out, stderr)
+	assert.Equal(t, 1, strings.Count(out+stderr, ": file is empty"), "stdout %q, stderr %q", out, stderr)
 }

@@ -252,7 +252,7 @@ func TestImportXLSXSheet(t *testing.T) {
 
 	code, _, stderr = cli(t, "import", "-store", store, "-sheet", "Nope", book)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "no such sheet")
+	assert.Contains(t, stderr, "sheet not found")
 }
 
 // reportSource returns the "source" object of a JSON report.
