@@ -68,8 +68,9 @@ const (
 	// CodeInvalidConsent: a consent status column holds a value that is
 	// not a consent status (opted in, opted out or unknown).
 	CodeInvalidConsent Code = "invalid_consent"
-	// CodeInvalidRow: the mapper refused the row with an error that is not
-	// a [RowError] (a host's mapper); the message is the error's text.
+	// CodeInvalidRow: mapping the row failed with an error that is not a
+	// [RowError]; the message is the error's text. The mapper reports bad
+	// cells as RowErrors, so this code marks a mapper bug, not bad input.
 	CodeInvalidRow Code = "invalid_row"
 )
 
