@@ -13,6 +13,10 @@ import (
 
 // compile is Compile; with check set, "auto" columns without a sample are
 // not an error (Validate checks a spec before any row was read).
+//
+// It runs in phases on a planBuilder: check the spec and options, extend
+// the schema by the custom fields, compile each column, check that the
+// required fields are mapped, then describe the columns.
 func compile(spec *Spec, base *intake.Schema, header []string, opt Options, check bool) (*Plan, error) {
 	if base == nil {
 		return nil, errors.New("mapping: no base schema: pass intake.ContactSchema() or your own")
@@ -23,298 +27,423 @@ func compile(spec *Spec, base *intake.Schema, header []string, opt Options, chec
 		}
 		spec = Suggest(header, base)
 	}
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("mapping: "+format, args...)) }
-	if err := spec.Validate(); err != nil {
-		errs = append(errs, err)
+	b := newPlanBuilder(spec, header, opt, check)
+	b.checkSpec()
+	if !b.extendSchema(base) {
+		return nil, errors.Join(b.errs...)
 	}
-	region := strings.ToUpper(strings.TrimSpace(opt.DefaultRegion))
-	if region != "" && !phonenumbers.GetSupportedRegions()[region] {
-		add("default phone region %q is not a supported region: use an ISO 3166-1 alpha-2 code such as DE or US, or leave it empty to require international numbers", opt.DefaultRegion)
+	b.plan = &Plan{schema: b.schema, spec: spec, file: opt.File, changes: Diff(spec, header)}
+	for i := range spec.Columns {
+		b.addColumn(i)
 	}
+	b.checkRequired()
+	if len(b.errs) > 0 {
+		return nil, joinUnique(b.errs)
+	}
+	b.plan.template = b.template
+	b.plan.columns = b.describeColumns()
+	return b.plan, nil
+}
+
+// planBuilder compiles one spec against one header. It collects every
+// problem it finds, so that [Compile] reports them all at once, and the
+// parts of the plan as the columns are compiled.
+type planBuilder struct {
+	spec     *Spec
+	header   []string // nil: the file has no header
+	hx       *headerIndex
+	opt      Options
+	check    bool   // see compile
+	region   string // Options.DefaultRegion, upper-cased
+	registry *Transforms
+	schema   *intake.Schema // base, extended by the spec's custom fields
+	plan     *Plan
+	errs     []error
+
+	mappedBy    map[int]string // field → the first column that maps it, for errors
+	colOf       map[int]string // field → the column name in row errors
+	requiredCol map[int]bool   // fields that a column marks "required"
+	template    []intake.Value // constants by field; nil when there are none
+	consts      []ColumnPlan   // the constants, for Plan.Columns
+}
+
+func newPlanBuilder(spec *Spec, header []string, opt Options, check bool) *planBuilder {
 	registry := opt.Transforms
 	if registry == nil {
 		registry = DefaultTransforms()
 	}
-	schema := base
-	if len(spec.Fields) > 0 {
-		fields := base.Fields()
-		builtin := intake.DefaultSchema(base.Object())
-		for _, f := range spec.Fields {
-			if i := base.Index(f.Name); i >= 0 {
-				switch {
-				case builtin != nil && builtin.Index(f.Name) >= 0:
-					add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
-				case base.Field(i).Type != f.Type:
-					add("custom field %q is declared as %s, and the %s schema has it as %s: keep its type, or import it under another name", f.Name, f.Type, base.Object(), base.Field(i).Type)
-				}
-				// The schema already has it, with the same type (one that
-				// Spec.ObjectSchema built, or a store's): use it as it is.
-				continue
-			}
+	return &planBuilder{
+		spec: spec, header: header, hx: newHeaderIndex(header), opt: opt, check: check,
+		region:   strings.ToUpper(strings.TrimSpace(opt.DefaultRegion)),
+		registry: registry,
+		mappedBy: map[int]string{}, colOf: map[int]string{}, requiredCol: map[int]bool{},
+	}
+}
+
+// add reports a problem.
+func (b *planBuilder) add(format string, args ...any) {
+	b.errs = append(b.errs, fmt.Errorf("mapping: "+format, args...))
+}
+
+// checkSpec checks what needs neither schema nor header: the spec's
+// structure ([Spec.Validate]) and the default phone region.
+func (b *planBuilder) checkSpec() {
+	if err := b.spec.Validate(); err != nil {
+		b.errs = append(b.errs, err)
+	}
+	if b.region != "" && !phonenumbers.GetSupportedRegions()[b.region] {
+		b.add("default phone region %q is not a supported region: use an ISO 3166-1 alpha-2 code such as DE or US, or leave it empty to require international numbers", b.opt.DefaultRegion)
+	}
+}
+
+// extendSchema sets b.schema to base extended by the spec's custom fields.
+// A custom field that base already has with the same type (one that
+// Spec.ObjectSchema built, or a store's) is used as it is. It reports
+// false when the schema cannot be built, since no column can be compiled
+// then.
+func (b *planBuilder) extendSchema(base *intake.Schema) bool {
+	b.schema = base
+	if len(b.spec.Fields) == 0 {
+		return true
+	}
+	fields := base.Fields()
+	builtin := intake.DefaultSchema(base.Object())
+	for _, f := range b.spec.Fields {
+		i := base.Index(f.Name)
+		if i < 0 {
 			fields = append(fields, intake.Field{Name: f.Name, Type: f.Type, Options: f.Options, Required: f.Required, Label: f.Label})
-		}
-		s, err := intake.NewSchema(base.Object(), fields...)
-		if err != nil {
-			errs = append(errs, err)
-			return nil, errors.Join(errs...)
-		}
-		schema = s
-	}
-
-	p := &Plan{schema: schema, spec: spec, file: opt.File, changes: Diff(spec, header)}
-	hx := newHeaderIndex(header)
-	mappedBy := map[int]string{} // field → column description
-	colOf := map[int]string{}    // field → error column name
-	requiredCol := map[int]bool{}
-	var consts []ColumnPlan
-	var template []intake.Value
-	for i := range spec.Columns {
-		c := &spec.Columns[i]
-		what := c.name(i)
-		if c.Skip {
 			continue
 		}
-		fi := schema.Index(c.Field)
-		if fi < 0 {
-			if c.Field != "" {
-				hint := ""
-				if near := closest(c.Field, schema.Names(), 0.75); near != "" {
-					hint = fmt.Sprintf(" (did you mean %q?)", near)
-				}
-				add("%s: %q is not a field of %s%s (fields: %s): fix the name or declare it in \"fields\"", what, c.Field, schema.Object(), hint, strings.Join(schema.Names(), ", "))
-			}
-			continue
-		}
-		prev, dup := mappedBy[fi]
-		if dup {
-			add("%s: field %q is already mapped by %s: map each field once (skip one of the columns)", what, c.Field, prev)
-		} else {
-			mappedBy[fi] = what
-		}
-		f := schema.Field(fi)
-		auto := c.Format == FormatAuto || c.Decimal == FormatAuto
-		cc := *c
-		if auto {
-			if c.Format == FormatAuto {
-				cc.Format = ""
-			}
-			if c.Decimal == FormatAuto {
-				cc.Decimal = ""
-			}
-		}
-		conv, err := newConverter(f, &cc, region, opt.StrictPhone)
-		if err != nil {
-			add("%s: %v", what, err)
-			continue
-		}
-		cp := colPlan{field: fi, fname: f.Name, code: "invalid_" + f.Type.String(), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
-		if c.Const != "" {
-			v, ok := conv.parse(trimCell(c.Const))
-			if !ok {
-				add("%s: const %q is not %s", what, c.Const, conv.want)
-				continue
-			}
-			if dup {
-				continue
-			}
-			if template == nil {
-				template = make([]intake.Value, schema.Len())
-			}
-			template[fi] = v
-			consts = append(consts, ColumnPlan{Field: f.Name, Type: f.Type, Const: c.Const})
-			continue
-		}
-		// Find the source column(s).
-		ok := true
 		switch {
-		case len(c.Sources) > 0:
-			var names []string
-			for _, src := range c.Sources {
-				cell, name, err := hx.find(src)
-				if err != nil {
-					add("%s: %v", what, err)
-					ok = false
-					continue
-				}
-				cp.cells = append(cp.cells, cell)
-				names = append(names, name)
-			}
-			if ok {
-				cp.cell = cp.cells[0]
-				cp.column = strings.Join(names, "+")
-				cp.join = c.Join
-				if cp.join == "" {
-					cp.join = " "
-				}
-				cp.slow = true
-			}
-		case header == nil:
-			if c.Index == 0 {
-				add("%s: the file has no header, so a column cannot be found by name: set its 1-based \"index\"", what)
-				continue
-			}
-			cp.cell = c.Index - 1
-			cp.column = "#" + strconv.Itoa(c.Index)
-		case c.Index > 0:
-			if c.Index > len(header) {
-				add("%s: index %d, but the header has %d columns", what, c.Index, len(header))
-				continue
-			}
-			cp.cell = c.Index - 1
-			if h := strings.TrimSpace(header[cp.cell]); c.Source != "" && h != strings.TrimSpace(c.Source) && normalizeName(h) != normalizeName(c.Source) {
-				add("%s: header column %d is %q, not %q: fix \"source\" or \"index\"", what, c.Index, header[cp.cell], c.Source)
-				continue
-			}
-		default:
-			cell, _, err := hx.find(c.Source)
-			if err != nil {
-				add("%s: %v", what, err)
-				continue
-			}
-			cp.cell = cell
-		}
-		if !ok {
-			continue
-		}
-		if cp.column == "" {
-			cp.column = strings.TrimSpace(header[cp.cell])
-			if cp.column == "" {
-				cp.column = "#" + strconv.Itoa(cp.cell+1)
-			}
-		}
-		if len(c.Transforms) > 0 {
-			xf, err := registry.compile(c.Transforms)
-			if err != nil {
-				add("%s: %v", what, err)
-				continue
-			}
-			cp.xf, cp.slow = xf, true
-		}
-		if c.RegionFrom != "" {
-			if f.Type != intake.TypePhone {
-				add("%s: \"region_from\" applies to phone fields, and %q is %s", what, f.Name, f.Type)
-				continue
-			}
-			cell, _, err := hx.find(c.RegionFrom)
-			if err != nil {
-				add("%s: region_from: %v", what, err)
-				continue
-			}
-			cp.regionCell, cp.slow = cell, true
-		}
-		if auto {
-			if len(opt.Sample) == 0 {
-				if !check {
-					add("%s: \"auto\" needs a sample of the file's rows to detect the format: pass Options.Sample, or set the format", what)
-				}
-			} else {
-				values := make([]string, 0, len(opt.Sample))
-				for _, row := range opt.Sample {
-					raw, cell, err := p.prepare(&cp, intake.Row{Cells: row})
-					if err == nil && cell != "" {
-						values = append(values, cell)
-					}
-					_ = raw
-				}
-				d, err := DetectFormat(values, f.Type)
-				if err != nil {
-					add("%s: %w: set \"format\" or \"decimal\" instead of \"auto\"", what, err)
-					continue
-				}
-				if c.Format == FormatAuto {
-					cc.Format = d.Format
-				}
-				if c.Decimal == FormatAuto {
-					cc.Decimal = d.Decimal
-				}
-				conv, err = newConverter(f, &cc, region, opt.StrictPhone)
-				if err != nil {
-					add("%s: %v", what, err)
-					continue
-				}
-				cp.conv, cp.format, cp.decimal = conv, cc.Format, cc.Decimal
-			}
-		}
-		if c.Default != "" {
-			v, ok := conv.parse(trimCell(c.Default))
-			if !ok {
-				add("%s: default %q is not %s", what, c.Default, conv.want)
-			}
-			cp.def = v
-		}
-		if dup {
-			continue
-		}
-		if c.Required {
-			requiredCol[fi] = true
-		}
-		colOf[fi] = cp.column
-		p.cols = append(p.cols, cp)
-	}
-	for i := 0; i < schema.Len(); i++ {
-		f := schema.Field(i)
-		if !f.Required && !requiredCol[i] {
-			continue
-		}
-		if _, ok := mappedBy[i]; !ok {
-			add("required field %q is not mapped: add a column (or a const) for it", f.Name)
-			continue
-		}
-		if template == nil || template[i].IsNull() {
-			p.required = append(p.required, requiredField{field: i, name: f.Name, column: colOf[i]})
+		case builtin != nil && builtin.Index(f.Name) >= 0:
+			b.add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
+		case base.Field(i).Type != f.Type:
+			b.add("custom field %q is declared as %s, and the %s schema has it as %s: keep its type, or import it under another name", f.Name, f.Type, base.Object(), base.Field(i).Type)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, joinUnique(errs)
+	s, err := intake.NewSchema(base.Object(), fields...)
+	if err != nil {
+		b.errs = append(b.errs, err)
+		return false
 	}
-	p.template = template
+	b.schema = s
+	return true
+}
 
-	// Describe the columns.
-	byCell := map[int]*colPlan{}
-	for i := range p.cols {
-		c := &p.cols[i]
+// addColumn compiles spec column i: a constant goes into the template,
+// a column read from the row into the plan's columns. Each phase reports
+// its problem and drops the column, except a bad default, which is
+// reported and the column kept so that the checks after it run too.
+func (b *planBuilder) addColumn(i int) {
+	c := &b.spec.Columns[i]
+	if c.Skip {
+		return
+	}
+	what := c.name(i)
+	fi, dup, ok := b.resolveField(c, what)
+	if !ok {
+		return
+	}
+	f := b.schema.Field(fi)
+	// The converter of an "auto" column is built again once the sample
+	// tells its format (detectAuto); until then it reads the default one.
+	cc := c.withoutAuto()
+	conv, err := newConverter(f, cc, b.region, b.opt.StrictPhone)
+	if err != nil {
+		b.add("%s: %v", what, err)
+		return
+	}
+	if c.Const != "" {
+		b.addConst(c, what, fi, conv, dup)
+		return
+	}
+	cp := &colPlan{field: fi, fname: f.Name, code: "invalid_" + f.Type.String(), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
+	if !b.findCells(cp, c, what) || !b.addTransforms(cp, c, what) || !b.addRegionFrom(cp, c, what) || !b.detectAuto(cp, c, what) {
+		return
+	}
+	if c.Default != "" {
+		v, ok := cp.conv.parse(trimCell(c.Default))
+		if !ok {
+			b.add("%s: default %q is not %s", what, c.Default, cp.conv.want)
+		}
+		cp.def = v
+	}
+	if dup {
+		return
+	}
+	if c.Required {
+		b.requiredCol[fi] = true
+	}
+	b.colOf[fi] = cp.column
+	b.plan.cols = append(b.plan.cols, *cp)
+}
+
+// withoutAuto returns a copy of c whose "auto" format and decimal
+// separator are left empty: the defaults, until a sample is read.
+func (c *Column) withoutAuto() *Column {
+	cc := *c
+	if cc.Format == FormatAuto {
+		cc.Format = ""
+	}
+	if cc.Decimal == FormatAuto {
+		cc.Decimal = ""
+	}
+	return &cc
+}
+
+// resolveField returns the index of the column's field in the schema and
+// whether an earlier column maps it already (dup: reported, and the
+// column is still compiled so that its own problems are found). ok is
+// false when the field is unknown.
+func (b *planBuilder) resolveField(c *Column, what string) (fi int, dup, ok bool) {
+	fi = b.schema.Index(c.Field)
+	if fi < 0 {
+		if c.Field != "" {
+			hint := ""
+			if near := closest(c.Field, b.schema.Names(), 0.75); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			b.add("%s: %q is not a field of %s%s (fields: %s): fix the name or declare it in \"fields\"", what, c.Field, b.schema.Object(), hint, strings.Join(b.schema.Names(), ", "))
+		}
+		return fi, false, false
+	}
+	if prev, dup := b.mappedBy[fi]; dup {
+		b.add("%s: field %q is already mapped by %s: map each field once (skip one of the columns)", what, c.Field, prev)
+		return fi, true, true
+	}
+	b.mappedBy[fi] = what
+	return fi, false, true
+}
+
+// addConst parses a const column's value into the template.
+func (b *planBuilder) addConst(c *Column, what string, fi int, conv converter, dup bool) {
+	v, ok := conv.parse(trimCell(c.Const))
+	if !ok {
+		b.add("%s: const %q is not %s", what, c.Const, conv.want)
+		return
+	}
+	if dup {
+		return
+	}
+	if b.template == nil {
+		b.template = make([]intake.Value, b.schema.Len())
+	}
+	b.template[fi] = v
+	f := b.schema.Field(fi)
+	b.consts = append(b.consts, ColumnPlan{Field: f.Name, Type: f.Type, Const: c.Const})
+}
+
+// findCells sets the cell (or joined cells) that the column reads and the
+// column's name in errors: the header name, the joined names, or "#N".
+func (b *planBuilder) findCells(cp *colPlan, c *Column, what string) bool {
+	switch {
+	case len(c.Sources) > 0:
+		return b.findSources(cp, c, what)
+	case b.header == nil:
+		if c.Index == 0 {
+			b.add("%s: the file has no header, so a column cannot be found by name: set its 1-based \"index\"", what)
+			return false
+		}
+		cp.cell = c.Index - 1
+		cp.column = "#" + strconv.Itoa(c.Index)
+		return true
+	case c.Index > 0:
+		if c.Index > len(b.header) {
+			b.add("%s: index %d, but the header has %d columns", what, c.Index, len(b.header))
+			return false
+		}
+		cp.cell = c.Index - 1
+		if h := strings.TrimSpace(b.header[cp.cell]); c.Source != "" && h != strings.TrimSpace(c.Source) && normalizeName(h) != normalizeName(c.Source) {
+			b.add("%s: header column %d is %q, not %q: fix \"source\" or \"index\"", what, c.Index, b.header[cp.cell], c.Source)
+			return false
+		}
+	default:
+		cell, _, err := b.hx.find(c.Source)
+		if err != nil {
+			b.add("%s: %v", what, err)
+			return false
+		}
+		cp.cell = cell
+	}
+	cp.column = strings.TrimSpace(b.header[cp.cell])
+	if cp.column == "" {
+		cp.column = "#" + strconv.Itoa(cp.cell+1)
+	}
+	return true
+}
+
+// findSources sets the cells that a "sources" column joins, reporting
+// every source that the header lacks.
+func (b *planBuilder) findSources(cp *colPlan, c *Column, what string) bool {
+	ok := true
+	var names []string
+	for _, src := range c.Sources {
+		cell, name, err := b.hx.find(src)
+		if err != nil {
+			b.add("%s: %v", what, err)
+			ok = false
+			continue
+		}
+		cp.cells = append(cp.cells, cell)
+		names = append(names, name)
+	}
+	if !ok {
+		return false
+	}
+	cp.cell = cp.cells[0]
+	cp.column = strings.Join(names, "+")
+	cp.join = c.Join
+	if cp.join == "" {
+		cp.join = " "
+	}
+	cp.slow = true
+	return true
+}
+
+// addTransforms looks the column's transforms up in the registry.
+func (b *planBuilder) addTransforms(cp *colPlan, c *Column, what string) bool {
+	if len(c.Transforms) == 0 {
+		return true
+	}
+	xf, err := b.registry.compile(c.Transforms)
+	if err != nil {
+		b.add("%s: %v", what, err)
+		return false
+	}
+	cp.xf, cp.slow = xf, true
+	return true
+}
+
+// addRegionFrom finds the country column that gives a phone column's
+// region per row.
+func (b *planBuilder) addRegionFrom(cp *colPlan, c *Column, what string) bool {
+	if c.RegionFrom == "" {
+		return true
+	}
+	if f := b.schema.Field(cp.field); f.Type != intake.TypePhone {
+		b.add("%s: \"region_from\" applies to phone fields, and %q is %s", what, f.Name, f.Type)
+		return false
+	}
+	cell, _, err := b.hx.find(c.RegionFrom)
+	if err != nil {
+		b.add("%s: region_from: %v", what, err)
+		return false
+	}
+	cp.regionCell, cp.slow = cell, true
+	return true
+}
+
+// detectAuto detects an "auto" format or decimal separator from the
+// sample's cells, as the column prepares them (joined and transformed),
+// and builds the column's converter for it. Without a sample it is an
+// error, except when only checking the spec.
+func (b *planBuilder) detectAuto(cp *colPlan, c *Column, what string) bool {
+	if c.Format != FormatAuto && c.Decimal != FormatAuto {
+		return true
+	}
+	if len(b.opt.Sample) == 0 {
+		if !b.check {
+			b.add("%s: \"auto\" needs a sample of the file's rows to detect the format: pass Options.Sample, or set the format", what)
+		}
+		return true
+	}
+	values := make([]string, 0, len(b.opt.Sample))
+	for _, row := range b.opt.Sample {
+		_, cell, err := b.plan.prepare(cp, intake.Row{Cells: row})
+		if err == nil && cell != "" {
+			values = append(values, cell)
+		}
+	}
+	f := b.schema.Field(cp.field)
+	d, err := DetectFormat(values, f.Type)
+	if err != nil {
+		b.add("%s: %w: set \"format\" or \"decimal\" instead of \"auto\"", what, err)
+		return false
+	}
+	cc := *c
+	if c.Format == FormatAuto {
+		cc.Format = d.Format
+	}
+	if c.Decimal == FormatAuto {
+		cc.Decimal = d.Decimal
+	}
+	conv, err := newConverter(f, &cc, b.region, b.opt.StrictPhone)
+	if err != nil {
+		b.add("%s: %v", what, err)
+		return false
+	}
+	cp.conv, cp.format, cp.decimal = conv, cc.Format, cc.Decimal
+	return true
+}
+
+// checkRequired reports required fields (by the schema or by a column's
+// "required") that no column maps, and lists those that a row must fill.
+func (b *planBuilder) checkRequired() {
+	for i := 0; i < b.schema.Len(); i++ {
+		f := b.schema.Field(i)
+		if !f.Required && !b.requiredCol[i] {
+			continue
+		}
+		if _, ok := b.mappedBy[i]; !ok {
+			b.add("required field %q is not mapped: add a column (or a const) for it", f.Name)
+			continue
+		}
+		if b.template == nil || b.template[i].IsNull() {
+			b.plan.required = append(b.plan.required, requiredField{field: i, name: f.Name, column: b.colOf[i]})
+		}
+	}
+}
+
+// describeColumns lists the columns for [Plan.Columns]: every header
+// column in order (without a header, every cell a column reads), then the
+// constants.
+func (b *planBuilder) describeColumns() []ColumnPlan {
+	byCell := map[int]*colPlan{} // the first column that reads a cell
+	for i := range b.plan.cols {
+		c := &b.plan.cols[i]
 		for _, cell := range append([]int{c.cell}, c.cells...) {
 			if _, ok := byCell[cell]; !ok {
 				byCell[cell] = c
 			}
 		}
 	}
-	describe := func(cell int, source string) ColumnPlan {
-		cp := ColumnPlan{Index: cell + 1, Source: source}
-		c, ok := byCell[cell]
-		if !ok {
-			cp.Skip = true
-			return cp
-		}
-		f := schema.Field(c.field)
-		cp.Field, cp.Type = f.Name, f.Type
-		cp.Format, cp.Decimal = c.format, c.decimal
-		for _, sc := range spec.Columns {
-			if sc.Field == f.Name && !sc.Skip {
-				cp.Default = sc.Default
-				break
-			}
-		}
-		return cp
-	}
-	if header != nil {
-		for i, h := range header {
-			p.columns = append(p.columns, describe(i, h))
+	var columns []ColumnPlan
+	if b.header != nil {
+		for i, h := range b.header {
+			columns = append(columns, b.describeCell(byCell[i], i, h))
 		}
 	} else {
 		var cells []int
-		for _, c := range p.cols {
+		for _, c := range b.plan.cols {
 			cells = append(cells, c.cell)
 			cells = append(cells, c.cells...)
 		}
 		slices.Sort(cells)
 		for _, cell := range slices.Compact(cells) {
-			p.columns = append(p.columns, describe(cell, ""))
+			columns = append(columns, b.describeCell(byCell[cell], cell, ""))
 		}
 	}
-	p.columns = append(p.columns, consts...)
-	return p, nil
+	return append(columns, b.consts...)
+}
+
+// describeCell describes the source column at cell, which c reads (nil:
+// none does, and the column is skipped).
+func (b *planBuilder) describeCell(c *colPlan, cell int, source string) ColumnPlan {
+	cp := ColumnPlan{Index: cell + 1, Source: source}
+	if c == nil {
+		cp.Skip = true
+		return cp
+	}
+	f := b.schema.Field(c.field)
+	cp.Field, cp.Type = f.Name, f.Type
+	cp.Format, cp.Decimal = c.format, c.decimal
+	for _, sc := range b.spec.Columns {
+		if sc.Field == f.Name && !sc.Skip {
+			cp.Default = sc.Default
+			break
+		}
+	}
+	return cp
 }
 
 // headerIndex finds source columns by name.

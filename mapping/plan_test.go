@@ -202,6 +202,43 @@ func TestCompileErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "no base schema")
 }
 
+// TestCompileCustomFieldProblems covers the custom fields that the schema
+// cannot take: one whose type differs from a stored field of the same
+// name, and a schema that cannot be built, which stops the compile before
+// any column is looked at.
+func TestCompileCustomFieldProblems(t *testing.T) {
+	t.Parallel()
+	ticket := intake.MustSchema("ticket", intake.Field{Name: "ticket_no", Type: intake.TypeDecimal})
+	_, err := Compile(&Spec{
+		Fields:  []FieldSpec{{Name: "ticket_no", Type: intake.TypeID}},
+		Columns: []Column{{Source: "No", Field: "ticket_no"}},
+	}, ticket, []string{"No"}, Options{})
+	assert.ErrorContains(t, err, `custom field "ticket_no" is declared as id, and the ticket schema has it as decimal`)
+
+	_, err = Compile(&Spec{
+		Fields:  []FieldSpec{{Name: "tier", Type: intake.TypeText}, {Name: "tier", Type: intake.TypeText}},
+		Columns: []Column{{Source: "Tier", Field: "tier"}, {Source: "Missing", Field: "nope"}},
+	}, intake.ContactSchema(), []string{"Tier"}, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `field "tier" is declared twice`)
+	assert.NotContains(t, err.Error(), "nope", "columns are not compiled without a schema")
+}
+
+// TestCompileEmptyHeaderName checks that a column whose header cell is
+// empty is named "#N" in errors and listed without a source.
+func TestCompileEmptyHeaderName(t *testing.T) {
+	t.Parallel()
+	p := setup(t, `{"columns": [{"index": 1, "field": "birthday"}]}`, []string{" ", "E-Mail"}, Options{})
+	err := p.Map(intake.Row{Line: 2, Cells: []string{"1985-02-30", "a@example.com"}}, intake.NewRecord(p.Schema()))
+	var re *intake.RowError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "#1", re.Column)
+	assert.Equal(t, []ColumnPlan{
+		{Index: 1, Source: " ", Field: "birthday", Type: intake.TypeDate},
+		{Index: 2, Source: "E-Mail", Skip: true},
+	}, p.Columns())
+}
+
 func TestCompileLooseSource(t *testing.T) {
 	t.Parallel()
 	p := setup(t, `{"columns": [{"source": "e-mail", "field": "email"}, {"source": "Birth Date", "index": 2, "field": "birthday"}]}`, []string{" E-Mail ", "birth_date"}, Options{})
