@@ -354,6 +354,12 @@ type converter struct {
 	want  string // "an email address": what a bad cell is not
 }
 
+// newConverter builds the converter of a column that fills field f. It
+// checks the column's settings against the field's type one by one —
+// region, zone, currency, separator, format, decimal separator — and
+// returns the first that does not apply, then describes a valid cell for
+// error messages. region is the default phone region, which the column's
+// own region overrides.
 func newConverter(f intake.Field, c *Column, region string, strict bool) (converter, error) {
 	cv := converter{typ: f.Type, sep: '.'}
 	if c.Region != "" {
@@ -362,30 +368,11 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 		}
 		region = strings.ToUpper(strings.TrimSpace(c.Region))
 	}
-	if c.Zone != "" {
-		if f.Type != intake.TypeTimestamp && f.Type != intake.TypeTime {
-			return cv, fmt.Errorf("a zone applies to timestamp and time fields, and %q is %s", f.Name, f.Type)
-		}
-		loc, err := loadZone(c.Zone)
-		if err != nil {
-			return cv, fmt.Errorf("zone %q: %v", c.Zone, err)
-		}
-		if f.Type == intake.TypeTime {
-			if _, err := fixedOffset(c.Zone); err != nil {
-				return cv, fmt.Errorf("zone %q: a time of day has no date, so only a fixed offset (+01:00) or UTC can convert it", c.Zone)
-			}
-		}
-		cv.loc = loc
+	if err := cv.setZone(f, c.Zone); err != nil {
+		return cv, err
 	}
-	if c.Currency != "" {
-		if f.Type != intake.TypeDecimal {
-			return cv, fmt.Errorf("a currency applies to decimal fields, and %q is %s", f.Name, f.Type)
-		}
-		cur, err := newCurrencyTokens(c.Currency)
-		if err != nil {
-			return cv, err
-		}
-		cv.cur = cur
+	if err := cv.setCurrency(f, c.Currency); err != nil {
+		return cv, err
 	}
 	if c.Separator != "" {
 		if f.Type != intake.TypeMultiSelect {
@@ -393,25 +380,8 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 		}
 		cv.msep = c.Separator
 	}
-	switch c.Format {
-	case FormatExcel1900, FormatExcel1904:
-		if f.Type != intake.TypeDate && f.Type != intake.TypeTimestamp {
-			return cv, fmt.Errorf("format %q: Excel serial numbers apply to date and timestamp fields, not to %s", c.Format, f.Type)
-		}
-		cv.excel = 1900
-		if c.Format == FormatExcel1904 {
-			cv.excel = 1904
-		}
-	case "", FormatAuto:
-	default:
-		p, err := compilePattern(c.Format)
-		if err != nil {
-			return cv, fmt.Errorf("format %q: %v", c.Format, err)
-		}
-		if err := p.checkFor(f.Type); err != nil {
-			return cv, fmt.Errorf("format %q: %v", c.Format, err)
-		}
-		cv.pat = p
+	if err := cv.setFormat(f.Type, c.Format); err != nil {
+		return cv, err
 	}
 	if c.Decimal != "" {
 		if f.Type != intake.TypeDecimal {
@@ -422,66 +392,145 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 	if len(f.Options) > 0 {
 		cv.opts = newOptions(f.Options)
 	}
+	if f.Type == intake.TypePhone {
+		cv.phone = phoneParser{region: region, strict: strict}
+	}
+	want, err := cv.describe(f, c.Zone)
+	if err != nil {
+		return cv, err
+	}
+	cv.want = want
+	return cv, nil
+}
+
+// setZone sets the zone of a timestamp or time column. A time of day has
+// no date to find a named zone's offset for, so it takes only UTC or a
+// fixed offset.
+func (cv *converter) setZone(f intake.Field, zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if f.Type != intake.TypeTimestamp && f.Type != intake.TypeTime {
+		return fmt.Errorf("a zone applies to timestamp and time fields, and %q is %s", f.Name, f.Type)
+	}
+	loc, err := loadZone(zone)
+	if err != nil {
+		return fmt.Errorf("zone %q: %v", zone, err)
+	}
+	if f.Type == intake.TypeTime {
+		if _, err := fixedOffset(zone); err != nil {
+			return fmt.Errorf("zone %q: a time of day has no date, so only a fixed offset (+01:00) or UTC can convert it", zone)
+		}
+	}
+	cv.loc = loc
+	return nil
+}
+
+// setCurrency sets the one currency that a decimal column's cells may name.
+func (cv *converter) setCurrency(f intake.Field, code string) error {
+	if code == "" {
+		return nil
+	}
+	if f.Type != intake.TypeDecimal {
+		return fmt.Errorf("a currency applies to decimal fields, and %q is %s", f.Name, f.Type)
+	}
+	cur, err := newCurrencyTokens(code)
+	if err != nil {
+		return err
+	}
+	cv.cur = cur
+	return nil
+}
+
+// setFormat sets a date, time or timestamp column's format: an Excel
+// date system or a pattern that suits the type. Empty and "auto" leave
+// the default formats.
+func (cv *converter) setFormat(t intake.FieldType, format string) error {
+	switch format {
+	case "", FormatAuto:
+		return nil
+	case FormatExcel1900, FormatExcel1904:
+		if t != intake.TypeDate && t != intake.TypeTimestamp {
+			return fmt.Errorf("format %q: Excel serial numbers apply to date and timestamp fields, not to %s", format, t)
+		}
+		cv.excel = 1900
+		if format == FormatExcel1904 {
+			cv.excel = 1904
+		}
+		return nil
+	}
+	p, err := compilePattern(format)
+	if err != nil {
+		return fmt.Errorf("format %q: %v", format, err)
+	}
+	if err := p.checkFor(t); err != nil {
+		return fmt.Errorf("format %q: %v", format, err)
+	}
+	cv.pat = p
+	return nil
+}
+
+// describe returns what a valid cell of the converter's column is, for
+// the message of a row error ("… is not an email address"). zone is the
+// column's zone as written. It is an error for a type that no column can
+// map.
+func (cv *converter) describe(f intake.Field, zone string) (string, error) {
 	switch f.Type {
 	case intake.TypeText:
-		cv.want = "valid text: it has a NUL byte or is not UTF-8"
+		return "valid text: it has a NUL byte or is not UTF-8", nil
 	case intake.TypeID:
-		cv.want = "a valid id: it has control characters or is not UTF-8"
+		return "a valid id: it has control characters or is not UTF-8", nil
 	case intake.TypeEmail:
-		cv.want = "an email address"
+		return "an email address", nil
 	case intake.TypePhone:
-		cv.phone = phoneParser{region: region, strict: strict}
 		kind := "possible"
-		if strict {
+		if cv.phone.strict {
 			kind = "valid"
 		}
-		if region == "" {
-			cv.want = "a " + kind + " phone number in international format (like +49 30 1234567)"
-		} else {
-			cv.want = "a " + kind + " phone number (numbers without a country code are read as " + region + ")"
+		if cv.phone.region == "" {
+			return "a " + kind + " phone number in international format (like +49 30 1234567)", nil
 		}
+		return "a " + kind + " phone number (numbers without a country code are read as " + cv.phone.region + ")", nil
 	case intake.TypeDate:
-		cv.want = "a date in the format " + patternName(cv.pat, "yyyy-MM-dd")
 		if cv.excel != 0 {
-			cv.want = "a date (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd)"
+			return "a date (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd)", nil
 		}
+		return "a date in the format " + patternName(cv.pat, "yyyy-MM-dd"), nil
 	case intake.TypeTime:
-		cv.want = "a time of day in the format " + patternName(cv.pat, "HH:mm:ss or HH:mm")
+		return "a time of day in the format " + patternName(cv.pat, "HH:mm:ss or HH:mm"), nil
 	case intake.TypeTimestamp:
-		zone := "UTC"
-		if cv.loc != nil {
-			zone = c.Zone
-		}
-		cv.want = "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339")
 		if cv.excel != 0 {
-			cv.want = "a date and time (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd HH:mm:ss)"
+			return "a date and time (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd HH:mm:ss)", nil
 		}
+		if cv.loc == nil {
+			zone = "UTC"
+		}
+		return "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339"), nil
 	case intake.TypeDecimal:
-		cv.want = "a number with the decimal separator " + strconv.Quote(string(cv.sep))
+		want := "a number with the decimal separator " + strconv.Quote(string(cv.sep))
 		if cv.cur != nil {
-			cv.want += " in " + cv.cur.code
+			want += " in " + cv.cur.code
 		}
+		return want, nil
 	case intake.TypeBool:
-		cv.want = "a yes/no value (yes, no, true, false, 1, 0, …)"
+		return "a yes/no value (yes, no, true, false, 1, 0, …)", nil
 	case intake.TypeCountry:
-		cv.want = "a country (an ISO code like DE or DEU, or a name like Germany)"
+		return "a country (an ISO code like DE or DEU, or a name like Germany)", nil
 	case intake.TypeSelect:
-		cv.want = "one of the options " + quoteList(f.Options, 10)
 		if cv.opts == nil {
-			cv.want = "valid text: it has a NUL byte or is not UTF-8"
+			return "valid text: it has a NUL byte or is not UTF-8", nil
 		}
+		return "one of the options " + quoteList(f.Options, 10), nil
 	case intake.TypeMultiSelect:
-		cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by \";\", \"|\" or \",\""
-		if cv.msep != "" {
-			cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by " + strconv.Quote(cv.msep)
+		switch {
+		case cv.opts == nil:
+			return "a valid list: it has a NUL byte or is not UTF-8", nil
+		case cv.msep != "":
+			return "a list of the options " + quoteList(f.Options, 10) + ", separated by " + strconv.Quote(cv.msep), nil
 		}
-		if cv.opts == nil {
-			cv.want = "a valid list: it has a NUL byte or is not UTF-8"
-		}
-	default:
-		return cv, fmt.Errorf("field %q has type %s, which cannot be mapped", f.Name, f.Type)
+		return "a list of the options " + quoteList(f.Options, 10) + ", separated by \";\", \"|\" or \",\"", nil
 	}
-	return cv, nil
+	return "", fmt.Errorf("field %q has type %s, which cannot be mapped", f.Name, f.Type)
 }
 
 func patternName(p *pattern, def string) string {

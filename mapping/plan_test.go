@@ -326,3 +326,40 @@ func TestMapNoAllocCanonical(t *testing.T) {
 	require.Equal(t, "DE", rec.Get("country").String())
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = p.Map(row, rec) }))
 }
+
+// TestNewConverter checks a column's settings against its field's type
+// and the description of a valid cell that row errors quote.
+func TestNewConverter(t *testing.T) {
+	t.Parallel()
+	tags := intake.Field{Name: "tags", Type: intake.TypeMultiSelect, Options: []string{"a", "b"}}
+	tests := []struct {
+		name string
+		f    intake.Field
+		c    Column
+		want string // the description, or the error
+	}{
+		{"zone unknown", intake.Field{Name: "seen", Type: intake.TypeTimestamp}, Column{Zone: "Mars/Olympus"}, `zone "Mars/Olympus": not a known time zone`},
+		{"zone named for a time", intake.Field{Name: "at", Type: intake.TypeTime}, Column{Zone: "Europe/Berlin"}, "only a fixed offset"},
+		{"zone in the description", intake.Field{Name: "seen", Type: intake.TypeTimestamp}, Column{Zone: "Europe/Berlin"}, "a date and time in the format yyyy-MM-dd HH:mm:ss (Europe/Berlin unless it has an offset) or RFC 3339"},
+		{"currency on text", intake.Field{Name: "note", Type: intake.TypeText}, Column{Currency: "EUR"}, `a currency applies to decimal fields, and "note" is text`},
+		{"currency unknown", intake.Field{Name: "amount", Type: intake.TypeDecimal}, Column{Currency: "XXXX"}, `currency "XXXX" is not an ISO 4217 code`},
+		{"currency in the description", intake.Field{Name: "amount", Type: intake.TypeDecimal}, Column{Currency: "EUR", Decimal: ","}, `a number with the decimal separator "," in EUR`},
+		{"excel on a time", intake.Field{Name: "at", Type: intake.TypeTime}, Column{Format: FormatExcel1900}, "Excel serial numbers apply to date and timestamp fields, not to time"},
+		{"excel date", intake.Field{Name: "born", Type: intake.TypeDate}, Column{Format: FormatExcel1904}, "a date (an Excel serial number in the 1904 date system, or yyyy-MM-dd)"},
+		{"multiselect any separator", tags, Column{}, `a list of the options "a", "b", separated by ";", "|" or ","`},
+		{"multiselect one separator", tags, Column{Separator: "/"}, `a list of the options "a", "b", separated by "/"`},
+		{"strict phone with a region", intake.Field{Name: "phone", Type: intake.TypePhone}, Column{Region: "de"}, "a valid phone number (numbers without a country code are read as DE)"},
+		{"invalid type", intake.Field{Name: "x", Type: intake.TypeInvalid}, Column{}, `field "x" has type invalid, which cannot be mapped`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cv, err := newConverter(tt.f, &tt.c, "", true)
+			if err != nil {
+				assert.Contains(t, err.Error(), tt.want)
+				return
+			}
+			assert.Equal(t, tt.want, cv.want)
+		})
+	}
+}
