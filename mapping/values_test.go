@@ -165,6 +165,7 @@ func TestDatePatterns(t *testing.T) {
 		{"d MMMM yyyy", []parseCase{{"3 March 2021", "2021-03-03"}, {"3 MARCH 2021", "2021-03-03"}, {"3 Mar 2021", "2021-03-03"}, {"3 Marc 2021", "!"}}},
 		{"MMM d, yyyy", []parseCase{{"Sep 5, 2020", "2020-09-05"}, {"sep 5, 2020", "2020-09-05"}}},
 		{"'Day' d 'of' MMMM yyyy", []parseCase{{"Day 5 of May 2020", "2020-05-05"}}},
+		{"dd''MM''yyyy", []parseCase{{"01'02'2020", "2020-02-01"}, {"01022020", "!"}}},
 	}
 	for _, tt := range tests {
 		var p *pattern
@@ -230,6 +231,12 @@ func TestPatternErrors(t *testing.T) {
 		{"d.Myyyy", intake.TypeDate, "ambiguous"},
 		{"dMMMM yyyy", intake.TypeDate, ""},
 		{"yyyy-MM-dd ss", intake.TypeTimestamp, "seconds need minutes"},
+		{"", intake.TypeDate, "empty pattern"},
+		{"dd''MM''yyyy", intake.TypeDate, ""},
+		{"dd.MMMMM.yyyy", intake.TypeDate, `"MMMMM" at position 4 is not supported`},
+		{"ddd.MM.yyyy", intake.TypeDate, `"ddd" at position 1 is not supported`},
+		{"aa", intake.TypeTime, `"aa" at position 1 is not supported`},
+		{"yyyy-MM-dd HH:mX", intake.TypeTimestamp, `"X" at position 16 follows a one-or-two-digit field directly`},
 	} {
 		p, err := compilePattern(tt.format)
 		if err == nil {
