@@ -62,17 +62,39 @@ func BenchmarkPlanMapParallel(b *testing.B) {
 }
 
 func BenchmarkParsers(b *testing.B) {
+	dmy, err := compilePattern("dd.MM.yyyy")
+	if err != nil {
+		b.Fatal(err)
+	}
+	stamp, err := compilePattern("d MMM yyyy h:mm:ss a XXX")
+	if err != nil {
+		b.Fatal(err)
+	}
+	eur, err := newCurrencyTokens("EUR")
+	if err != nil {
+		b.Fatal(err)
+	}
+	phone := phoneParser{}
 	cases := []struct {
 		name string
 		f    func()
 	}{
 		{"email/lower", func() { ParseEmail("anna.schmidt@example.com") }},
 		{"email/mixed", func() { ParseEmail("Anna.Schmidt@Example.com") }},
+		{"email/intl", func() { ParseEmail("jörg.müller@bücher.de") }},
+		{"phone/e164", func() { phone.parse("+49301234567") }},
+		{"phone/spaced", func() { phone.parse("+49 30 1234567") }},
+		{"phone/paren", func() { phone.parse("+1 (617) 555-0143") }},
 		{"country/code", func() { ParseCountry("de") }},
 		{"country/name", func() { ParseCountry("United States") }},
 		{"date/iso", func() { parseDate(nil, "1985-03-12") }},
+		{"date/pattern", func() { parseDate(dmy, "12.03.1985") }},
+		{"timestamp/pattern", func() { stamp.match("2 Mar 1985 4:05:06 PM +01:00") }},
 		{"decimal/plain", func() { parseDecimal("1234.50", '.') }},
 		{"decimal/grouped", func() { parseDecimal("1.234,50", ',') }},
+		{"decimal/exponent", func() { parseDecimal("1.5E3", '.') }},
+		{"decimal/currency", func() { parseAmount("EUR 1.234,50", ',', eur) }},
+		{"decimal/accounting", func() { parseAmount("(12.50)", '.', nil) }},
 		{"bool", func() { ParseBool("Yes") }},
 	}
 	for _, c := range cases {

@@ -64,114 +64,139 @@ const (
 
 // compilePattern compiles an LDML pattern made of the letters
 // yyyy yy MMMM MMM MM M dd d HH H hh h a mm m ss s S… X x Z and literal
-// text. ASCII letters
-// are reserved for fields; put literal letters in single quotes ('T'), and
-// write a quote as ”.
+// text. ASCII letters are reserved for fields; put literal letters in
+// single quotes ('T'), and write a quote itself as two single quotes.
 func compilePattern(src string) (*pattern, error) {
-	p := &pattern{src: src, layout: src}
 	if src == "" {
 		return nil, errors.New("empty pattern")
 	}
-	addLit := func(s string) {
-		if n := len(p.toks); n > 0 && p.toks[n-1].kind == tokLit {
-			p.toks[n-1].lit += s
-			return
-		}
-		p.toks = append(p.toks, token{kind: tokLit, lit: s})
-	}
+	p := &pattern{src: src, layout: src}
 	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
+		var err error
+		switch c := src[i]; {
 		case c == '\'':
-			if i+1 < len(src) && src[i+1] == '\'' {
-				addLit("'")
-				i += 2
-				continue
-			}
-			end := strings.IndexByte(src[i+1:], '\'')
-			if end < 0 {
-				return nil, fmt.Errorf("unterminated quote at position %d", i+1)
-			}
-			addLit(src[i+1 : i+1+end])
-			i += end + 2
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			j := i
-			for j < len(src) && src[j] == c {
-				j++
-			}
-			n := j - i
-			var k tokKind
-			ok := true
-			switch c {
-			case 'y':
-				switch n {
-				case 4:
-					k = tokYear4
-				case 2:
-					k = tokYear2
-				default:
-					ok = false
-				}
-			case 'M':
-				switch n {
-				case 1:
-					k = tokMonth1
-				case 2:
-					k = tokMonth2
-				case 3, 4:
-					k = tokMonthName
-				default:
-					ok = false
-				}
-			case 'd', 'H', 'h', 'm', 's':
-				if n > 2 {
-					ok = false
-					break
-				}
-				k = map[byte][2]tokKind{'d': {tokDay1, tokDay2}, 'H': {tokHour1, tokHour2}, 'h': {tokHour12_1, tokHour12_2}, 'm': {tokMin1, tokMin2}, 's': {tokSec1, tokSec2}}[c][n-1]
-			case 'a':
-				if n > 1 {
-					ok = false
-				}
-				k = tokAmPm
-			case 'X', 'x', 'Z':
-				if n > 5 {
-					ok = false
-				}
-				k = tokZone
-			case 'S':
-				if n > 9 {
-					ok = false
-				}
-				k = tokFrac
-			default:
-				return nil, fmt.Errorf("letter %q at position %d is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S, and quote literal letters: 'T')", c, i+1)
-			}
-			if !ok {
-				return nil, fmt.Errorf("%q at position %d is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S)", src[i:j], i+1)
-			}
-			if last := len(p.toks) - 1; last >= 0 && k == tokZone && p.toks[last].kind != tokLit && variableWidth(p.toks[last].kind) {
-				return nil, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: put a separator between", src[i:j], i+1)
-			}
-			if p.has&(1<<k) != 0 || (k != tokFrac && p.has&groupOf(k) != 0) {
-				return nil, fmt.Errorf("%q at position %d repeats a field", src[i:j], i+1)
-			}
-			if last := len(p.toks) - 1; last >= 0 && variableWidth(p.toks[last].kind) && k != tokMonthName && k != tokAmPm && k != tokZone {
-				return nil, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: use two letters (MM, dd, HH, mm, ss) or put a separator between", src[i:j], i+1)
-			}
-			p.has |= 1 << k
-			p.toks = append(p.toks, token{kind: k, n: n})
-			i = j
+			i, err = p.addQuoted(src, i)
+		case isASCIILetter(c):
+			i, err = p.addField(src, i)
 		default:
 			j := i
-			for j < len(src) && src[j] != '\'' && !(src[j] >= 'a' && src[j] <= 'z' || src[j] >= 'A' && src[j] <= 'Z') {
+			for j < len(src) && src[j] != '\'' && !isASCIILetter(src[j]) {
 				j++
 			}
-			addLit(src[i:j])
+			p.addLit(src[i:j])
 			i = j
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// addLit appends literal text, merged with a literal before it.
+func (p *pattern) addLit(s string) {
+	if n := len(p.toks); n > 0 && p.toks[n-1].kind == tokLit {
+		p.toks[n-1].lit += s
+		return
+	}
+	p.toks = append(p.toks, token{kind: tokLit, lit: s})
+}
+
+// addQuoted appends the quoted literal at src[i] ('T', or ” for a quote)
+// and returns the position after it.
+func (p *pattern) addQuoted(src string, i int) (int, error) {
+	if i+1 < len(src) && src[i+1] == '\'' {
+		p.addLit("'")
+		return i + 2, nil
+	}
+	end := strings.IndexByte(src[i+1:], '\'')
+	if end < 0 {
+		return 0, fmt.Errorf("unterminated quote at position %d", i+1)
+	}
+	p.addLit(src[i+1 : i+1+end])
+	return i + end + 2, nil
+}
+
+// addField appends the field that the run of one letter at src[i] writes
+// ("yyyy", "MM", "a") and returns the position after the run. A field may
+// appear once, and one read with one or two digits (M, d, H, h, m, s) must
+// not be followed by another number: the match reads digits greedily and
+// does not backtrack.
+func (p *pattern) addField(src string, i int) (int, error) {
+	j := i
+	for j < len(src) && src[j] == src[i] {
+		j++
+	}
+	run := src[i:j]
+	k, err := fieldKind(run, i+1)
+	if err != nil {
+		return 0, err
+	}
+	if last := len(p.toks) - 1; last >= 0 && k == tokZone && p.toks[last].kind != tokLit && variableWidth(p.toks[last].kind) {
+		return 0, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: put a separator between", run, i+1)
+	}
+	if p.has&(1<<k) != 0 || (k != tokFrac && p.has&groupOf(k) != 0) {
+		return 0, fmt.Errorf("%q at position %d repeats a field", run, i+1)
+	}
+	if last := len(p.toks) - 1; last >= 0 && variableWidth(p.toks[last].kind) && k != tokMonthName && k != tokAmPm && k != tokZone {
+		return 0, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: use two letters (MM, dd, HH, mm, ss) or put a separator between", run, i+1)
+	}
+	p.has |= 1 << k
+	p.toks = append(p.toks, token{kind: k, n: len(run)})
+	return j, nil
+}
+
+// shortFields are the tokens of the letters written once or twice: one
+// letter reads one or two digits, two letters exactly two.
+var shortFields = map[byte][2]tokKind{'d': {tokDay1, tokDay2}, 'H': {tokHour1, tokHour2}, 'h': {tokHour12_1, tokHour12_2}, 'm': {tokMin1, tokMin2}, 's': {tokSec1, tokSec2}}
+
+// fieldKind returns the token of a run of one letter ("yyyy", "MM") at
+// 1-based position pos, or why the pattern cannot have it.
+func fieldKind(run string, pos int) (tokKind, error) {
+	n := len(run)
+	k, ok := tokLit, true
+	switch c := run[0]; c {
+	case 'y':
+		switch n {
+		case 4:
+			k = tokYear4
+		case 2:
+			k = tokYear2
+		default:
+			ok = false
+		}
+	case 'M':
+		switch n {
+		case 1:
+			k = tokMonth1
+		case 2:
+			k = tokMonth2
+		case 3, 4:
+			k = tokMonthName
+		default:
+			ok = false
+		}
+	case 'd', 'H', 'h', 'm', 's':
+		if n > 2 {
+			ok = false
+			break
+		}
+		k = shortFields[c][n-1]
+	case 'a':
+		k, ok = tokAmPm, n == 1
+	case 'X', 'x', 'Z':
+		k, ok = tokZone, n <= 5
+	case 'S':
+		k, ok = tokFrac, n <= 9
+	default:
+		return k, fmt.Errorf("letter %q at position %d is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S, and quote literal letters: 'T')", c, pos)
+	}
+	if !ok {
+		return k, fmt.Errorf("%q at position %d is not supported (use yyyy yy MMMM MMM MM M dd d HH H mm m ss s S)", run, pos)
+	}
+	return k, nil
 }
 
 // variableWidth reports whether a token reads one or two digits.
@@ -306,6 +331,13 @@ func (p *pattern) match(s string) (dt, bool) {
 	if i != len(s) {
 		return v, false
 	}
+	ok := v.settle()
+	return v, ok
+}
+
+// settle turns a 12-hour clock's hour into the 24-hour one and reports
+// whether the date and time exist.
+func (v *dt) settle() bool {
 	switch v.ampm {
 	case 1:
 		if v.hour == 12 {
@@ -316,11 +348,8 @@ func (p *pattern) match(s string) (dt, bool) {
 			v.hour += 12
 		}
 	}
-	if v.year < 1 || v.month < 1 || v.month > 12 || v.day < 1 || v.day > daysIn(v.year, v.month) ||
-		v.hour > 23 || v.min > 59 || v.sec > 59 {
-		return v, false
-	}
-	return v, true
+	return v.year >= 1 && v.month >= 1 && v.month <= 12 && v.day >= 1 && v.day <= daysIn(v.year, v.month) &&
+		v.hour <= 23 && v.min <= 59 && v.sec <= 59
 }
 
 // digits reads between min and max ASCII digits at s[i:].

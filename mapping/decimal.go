@@ -40,37 +40,32 @@ func parseDecimal(s string, sep byte) (intake.Value, bool) {
 // Cells that do not start and end like a plain number go through
 // prepAmount first: currency codes and symbols, accounting parentheses
 // "(12.50)" and a trailing minus "12.50-" (both negative).
+//
+// It reads the number's parts — sign, integer part with thousands
+// separators, fraction, exponent — and writes them in canonical form.
+// The parts are read in one function, since it runs per cell, where calls
+// between the phases would add measurably to its cost; the rarer shapes
+// (amounts, exponents, grouped thousands) have functions of their own.
 func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 	if s == "" {
 		return intake.Null, false
 	}
-	if !plainStart(s) || !plainEdge(s[len(s)-1]) || s[len(s)-1] == '-' || s[len(s)-1] == '+' {
-		core, neg, ok := prepAmount(s, cur)
-		if !ok {
+	if !plainShape(s) {
+		var ok bool
+		if s, ok = unwrapAmount(s, cur); !ok {
 			return intake.Null, false
 		}
-		if neg {
-			if core != "" && (core[0] == '-' || core[0] == '+') {
-				return intake.Null, false
-			}
-			core = "-" + core
-		}
-		s = core
 	}
-	neg := false
-	start := 0
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		neg = s[0] == '-'
-		start = 1
-	}
+	neg, start := sign(s)
 	grp := byte(',')
 	if sep == ',' {
 		grp = '.'
 	}
+	// The integer part, its thousands in groups of three after a first
+	// group of one to three digits, all separated by the same separator.
 	var (
 		i         = start
 		intStart  = start
-		intEnd    int
 		fracStart = -1
 		fracEnd   = -1
 		groupSep  rune // the one thousands separator in use, 0 if none
@@ -80,7 +75,7 @@ func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 	)
 	for i < len(s) {
 		c := s[i]
-		if c >= '0' && c <= '9' {
+		if isDigit(c) {
 			groupLen++
 			nDigits++
 			i++
@@ -90,48 +85,38 @@ func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 		if c >= utf8.RuneSelf {
 			r, size = utf8.DecodeRuneInString(s[i:])
 		}
-		if c == grp || r == ' ' || r == '\'' || r == '\u00a0' || r == '\u202f' || r == '\u2009' || r == '’' {
-			if groupSep != 0 && groupSep != r {
-				return intake.Null, false
-			}
-			if groupLen == 0 || groupLen > 3 || groups > 0 && groupLen != 3 {
-				return intake.Null, false
-			}
-			groupSep = r
-			groups++
-			groupLen = 0
-			i += size
-			continue
+		if !isThousandsSep(c, r, grp) {
+			break
 		}
-		break
+		if groupSep != 0 && groupSep != r || !groupEnds(groupLen, groups) {
+			return intake.Null, false
+		}
+		groupSep = r
+		groups++
+		groupLen = 0
+		i += size
 	}
 	if groups > 0 && (groupLen != 3 || s[intStart] == '0') {
 		return intake.Null, false // "1,23" or "0,123": not grouped thousands
 	}
-	intEnd = i
-	intDigits := nDigits
+	intEnd := i
+	// The fraction and the exponent.
 	if i < len(s) && s[i] == sep {
 		i++
 		fracStart = i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = skipDigits(s, i)
 		fracEnd = i
 	}
-	if intDigits == 0 && fracEnd-fracStart <= 0 {
+	if nDigits == 0 && fracEnd-fracStart <= 0 {
 		return intake.Null, false
 	}
 	exp := 0
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		e, err := strconv.Atoi(s[i+1:])
-		if err != nil || e < -maxExponent || e > maxExponent {
+		var ok bool
+		if exp, ok = parseExponent(s[i+1:]); !ok {
 			return intake.Null, false
 		}
-		exp = e
 		i = len(s)
-		if exp == 0 {
-			return intake.Null, false
-		}
 	}
 	if i != len(s) {
 		return intake.Null, false
@@ -142,39 +127,13 @@ func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 		frac = s[fracStart:fracEnd]
 	}
 	if groups > 0 {
-		intPart = strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, intPart)
+		intPart = stripGroups(intPart)
 	}
 	if exp != 0 {
-		b := make([]byte, 0, len(intPart)+len(frac)+8)
-		if neg {
-			b = append(b, '-')
-		}
-		b = append(b, intPart...)
-		if intPart == "" {
-			b = append(b, '0')
-		}
-		if frac != "" {
-			b = append(b, '.')
-			b = append(b, frac...)
-		}
-		b = append(b, 'e')
-		b = strconv.AppendInt(b, int64(exp), 10)
-		d, err := decimal.NewFromString(string(b))
-		if err != nil {
-			return intake.Null, false
-		}
-		return intake.Decimal(d), true
+		return scaledDecimal(neg, intPart, frac, exp)
 	}
-	// Canonicalize: trim leading zeros and trailing fractional zeros.
-	lead := 0
-	for lead < len(intPart)-1 && intPart[lead] == '0' {
-		lead++
-	}
+	// The canonical form: no leading zeros, no trailing fractional zeros.
+	lead := leadingZeros(intPart)
 	intPart = intPart[lead:]
 	frac = strings.TrimRight(frac, "0")
 	if intPart == "" {
@@ -184,13 +143,11 @@ func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 	if intPart == "0" && frac == "" {
 		return zeroDecimal, true
 	}
-	// Without grouping and with '.', the canonical form may be a substring.
-	if groups == 0 && sep == '.' && lead >= 0 {
-		a := intStart + lead
+	// Without grouping and with '.', the canonical form may be a
+	// substring: the digits after the leading zeros, and the sign when it
+	// directly precedes them.
+	if a := intStart + lead; groups == 0 && sep == '.' && lead >= 0 && (!neg || lead == 0 && s[a-1] == '-') {
 		if neg {
-			if lead > 0 || s[a-1] != '-' {
-				goto build
-			}
 			a--
 		}
 		b := intEnd
@@ -201,7 +158,45 @@ func parseAmount(s string, sep byte, cur *currencyTokens) (intake.Value, bool) {
 			return v, true
 		}
 	}
-build:
+	return joinDecimal(neg, intPart, frac)
+}
+
+// plainShape reports whether s starts and ends like a plain number: with
+// a digit or a point, after a sign at the start.
+func plainShape(s string) bool {
+	last := s[len(s)-1]
+	return plainStart(s) && (isDigit(last) || last == '.' || last == ',')
+}
+
+// sign reports whether s starts with a minus, and where its digits start:
+// after a sign, if any.
+func sign(s string) (neg bool, start int) {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		return s[0] == '-', 1
+	}
+	return false, 0
+}
+
+// skipDigits returns the position of the first non-digit in s from i on.
+func skipDigits(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// leadingZeros counts the zeros that start the digits s, keeping the last
+// digit.
+func leadingZeros(s string) int {
+	n := 0
+	for n < len(s)-1 && s[n] == '0' {
+		n++
+	}
+	return n
+}
+
+// joinDecimal writes a canonical number from its parts.
+func joinDecimal(neg bool, intPart, frac string) (intake.Value, bool) {
 	var b strings.Builder
 	b.Grow(len(intPart) + len(frac) + 2)
 	if neg {
@@ -213,6 +208,80 @@ build:
 		b.WriteString(frac)
 	}
 	return intake.DecimalString(b.String())
+}
+
+// isThousandsSep reports whether the byte c, which starts the rune r, is a
+// thousands separator: grp (the other of '.' and ','), an apostrophe or a
+// space (ASCII, no-break, narrow no-break, thin).
+func isThousandsSep(c byte, r rune, grp byte) bool {
+	return c == grp || r == ' ' || r == '\'' || r == '\u00a0' || r == '\u202f' || r == '\u2009' || r == '’'
+}
+
+// groupEnds reports whether a group of n digits may end at a thousands
+// separator, after groups separators: the first group has one to three
+// digits, the others three.
+func groupEnds(n, groups int) bool {
+	return n > 0 && n <= 3 && (groups == 0 || n == 3)
+}
+
+// unwrapAmount returns the number inside an amount (see prepAmount), with
+// a leading minus when the amount is written as a negative.
+func unwrapAmount(s string, cur *currencyTokens) (string, bool) {
+	core, neg, ok := prepAmount(s, cur)
+	if !ok {
+		return "", false
+	}
+	if neg {
+		if core != "" && (core[0] == '-' || core[0] == '+') {
+			return "", false
+		}
+		core = "-" + core
+	}
+	return core, true
+}
+
+// parseExponent reads the exponent after the "e" of a number: not 0, and
+// at most maxExponent either way.
+func parseExponent(s string) (int, bool) {
+	e, err := strconv.Atoi(s)
+	if err != nil || e < -maxExponent || e > maxExponent || e == 0 {
+		return 0, false
+	}
+	return e, true
+}
+
+// stripGroups returns the digits of an integer part without its thousands
+// separators.
+func stripGroups(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// scaledDecimal returns the number intPart.frac × 10^exp.
+func scaledDecimal(neg bool, intPart, frac string, exp int) (intake.Value, bool) {
+	b := make([]byte, 0, len(intPart)+len(frac)+8)
+	if neg {
+		b = append(b, '-')
+	}
+	b = append(b, intPart...)
+	if intPart == "" {
+		b = append(b, '0')
+	}
+	if frac != "" {
+		b = append(b, '.')
+		b = append(b, frac...)
+	}
+	b = append(b, 'e')
+	b = strconv.AppendInt(b, int64(exp), 10)
+	d, err := decimal.NewFromString(string(b))
+	if err != nil {
+		return intake.Null, false
+	}
+	return intake.Decimal(d), true
 }
 
 var zeroDecimal, _ = intake.DecimalString("0")

@@ -90,6 +90,7 @@ func TestObjectSectionErrors(t *testing.T) {
 			[]string{`object.key[0]: "ticket_nr" is not a field of ticket (did you mean "ticket_no"?) (fields: ticket_no)`}},
 		{"key of a default type", `{"object": {"name": "account", "key": ["account_id", "vat_no"]}, "columns": []}`,
 			[]string{`object.key[1]: "vat_no" is not a field of account`}},
+		{"empty key", `{"object": {"name": "account", "key": [" "]}, "columns": []}`, []string{`object.key[0] is empty: name a field of account`}},
 		{"key twice", `{"object": {"name": "account", "key": ["name", "name"]}, "columns": []}`, []string{`object.key[1]: "name" is named twice`}},
 		{"md5 of two fields", `{"object": {"name": "contact", "key": ["email", "phone"], "md5": true}, "columns": []}`, []string{`object.md5: an MD5 key hashes exactly one field`}},
 		{"bad email rules", `{"object": {"name": "contact", "key": ["email"], "email_rules": "gmail"}, "columns": []}`, []string{`object.email_rules "gmail": use "provider"`}},

@@ -183,46 +183,42 @@ func isDigits(s string) bool {
 // hyphen, dot) between digits. It answers fastUnknown for anything else,
 // and for numbers where libphonenumber would strip a national prefix
 // ("+49 030 …"): the full parser decides those.
-func digitOrClose(c byte) bool { return c >= '0' && c <= '9' || c == ')' }
-func digitOrOpen(c byte) bool  { return c >= '0' && c <= '9' || c == '(' }
-
+//
+// It reads the digits, splits off the calling code, and checks the
+// national number against the calling code's metadata, in one function:
+// it runs per cell, where calls between the phases would add measurably
+// to its cost.
 func phoneFast(s string, strict bool) (string, fastState) {
 	if len(s) < 4 || len(s) > 40 || s[0] != '+' {
 		return "", fastUnknown
 	}
+	// The digits.
 	var d [21]byte
 	n := 0
 	paren := false
 	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if c >= '0' && c <= '9' {
+		switch {
+		case isDigit(c):
 			if n == len(d) {
 				return "", fastUnknown
 			}
 			d[n] = c
 			n++
-			continue
-		}
-		switch {
-		case (c == ' ' || c == '-' || c == '.') && i > 1 && digitOrClose(s[i-1]) && i+1 < len(s) && digitOrOpen(s[i+1]):
-			continue
-		case c == '(' && !paren && s[i-1] == ' ' && i+1 < len(s) && s[i+1] >= '1' && s[i+1] <= '9':
-			// "+1 (617) 555-0143": an area code in parentheses. "(0)", a
-			// trunk prefix, is left to the full parse.
+		case phoneSeparatorAt(s, i):
+		case c == '(' && !paren && areaCodeOpensAt(s, i):
 			paren = true
-			continue
-		case c == ')' && paren && s[i-1] >= '0' && s[i-1] <= '9' && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '-' || s[i+1] >= '0' && s[i+1] <= '9'):
+		case c == ')' && paren && areaCodeClosesAt(s, i):
 			paren = false
-			continue
+		default:
+			return "", fastUnknown
 		}
+	}
+	if paren || n <= phonenumbers.MIN_LENGTH_FOR_NSN || d[0] == '0' {
 		return "", fastUnknown
 	}
-	if paren {
-		return "", fastUnknown
-	}
-	if n <= phonenumbers.MIN_LENGTH_FOR_NSN || d[0] == '0' {
-		return "", fastUnknown
-	}
+	// The calling code: the first one to three digits that the metadata
+	// knows.
 	t := callingCodeTable()
 	var info *callingCode
 	ccLen := 0
@@ -237,6 +233,8 @@ func phoneFast(s string, strict bool) (string, fastState) {
 	if info == nil {
 		return "", fastUnknown
 	}
+	// The national number: a usual length, no national prefix (the full
+	// parser strips it), and a possible (strict: valid) number.
 	nsn := d[ccLen:n]
 	if len(nsn) < phonenumbers.MIN_LENGTH_FOR_NSN || len(nsn) > phonenumbers.MAX_LENGTH_FOR_NSN {
 		return "", fastUnknown
@@ -249,11 +247,7 @@ func phoneFast(s string, strict bool) (string, fastState) {
 	if info.prefixRE != nil && info.prefixRE.Match(append([]byte(nil), nsn...)) { // a copy, so that d stays on the stack
 		return "", fastUnknown
 	}
-	if strict {
-		if !validNumber(info.cc, nsn) {
-			return "", fastReject
-		}
-	} else if !info.possibleLength(len(nsn)) {
+	if strict && !validNumber(info.cc, nsn) || !strict && !info.possibleLength(len(nsn)) {
 		return "", fastReject
 	}
 	if n == len(s)-1 {
@@ -265,6 +259,29 @@ func phoneFast(s string, strict bool) (string, fastState) {
 	b.Write(d[:n])
 	return b.String(), fastAccept
 }
+
+// phoneSeparatorAt reports whether s[i] is a single space, hyphen or dot
+// between digits (or an area code's parentheses), after the first digit.
+func phoneSeparatorAt(s string, i int) bool {
+	c := s[i]
+	return (c == ' ' || c == '-' || c == '.') && i > 1 && digitOrClose(s[i-1]) && i+1 < len(s) && digitOrOpen(s[i+1])
+}
+
+// areaCodeOpensAt reports whether the "(" at s[i] opens an area code:
+// after a space, before a digit other than 0 ("+1 (617) 555-0143"). "(0)",
+// a trunk prefix, is left to the full parse.
+func areaCodeOpensAt(s string, i int) bool {
+	return s[i-1] == ' ' && i+1 < len(s) && s[i+1] >= '1' && s[i+1] <= '9'
+}
+
+// areaCodeClosesAt reports whether the ")" at s[i] closes an area code:
+// after a digit, before a space, a hyphen or a digit.
+func areaCodeClosesAt(s string, i int) bool {
+	return isDigit(s[i-1]) && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '-' || isDigit(s[i+1]))
+}
+
+func digitOrClose(c byte) bool { return isDigit(c) || c == ')' }
+func digitOrOpen(c byte) bool  { return isDigit(c) || c == '(' }
 
 // validNumber runs libphonenumber's validity check on a number that the
 // fast path has taken apart, as parsing would have built it.

@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -164,390 +163,6 @@ func (p *Plan) Columns() []ColumnPlan { return slices.Clone(p.columns) }
 // required field left unmapped. [Validate] runs the same checks.
 func Compile(spec *Spec, base *intake.Schema, header []string, opt Options) (*Plan, error) {
 	return compile(spec, base, header, opt, false)
-}
-
-// compile is Compile; with check set, "auto" columns without a sample are
-// not an error (Validate checks a spec before any row was read).
-func compile(spec *Spec, base *intake.Schema, header []string, opt Options, check bool) (*Plan, error) {
-	if base == nil {
-		return nil, errors.New("mapping: no base schema: pass intake.ContactSchema() or your own")
-	}
-	if spec == nil {
-		if header == nil {
-			return nil, errors.New("mapping: a file without a header needs a mapping spec that names columns by \"index\"")
-		}
-		spec = Suggest(header, base)
-	}
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("mapping: "+format, args...)) }
-	if err := spec.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	region := strings.ToUpper(strings.TrimSpace(opt.DefaultRegion))
-	if region != "" && !phonenumbers.GetSupportedRegions()[region] {
-		add("default phone region %q is not a supported region: use an ISO 3166-1 alpha-2 code such as DE or US, or leave it empty to require international numbers", opt.DefaultRegion)
-	}
-	registry := opt.Transforms
-	if registry == nil {
-		registry = DefaultTransforms()
-	}
-	schema := base
-	if len(spec.Fields) > 0 {
-		fields := base.Fields()
-		builtin := intake.DefaultSchema(base.Object())
-		for _, f := range spec.Fields {
-			if i := base.Index(f.Name); i >= 0 {
-				switch {
-				case builtin != nil && builtin.Index(f.Name) >= 0:
-					add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
-				case base.Field(i).Type != f.Type:
-					add("custom field %q is declared as %s, and the %s schema has it as %s: keep its type, or import it under another name", f.Name, f.Type, base.Object(), base.Field(i).Type)
-				}
-				// The schema already has it, with the same type (one that
-				// Spec.ObjectSchema built, or a store's): use it as it is.
-				continue
-			}
-			fields = append(fields, intake.Field{Name: f.Name, Type: f.Type, Options: f.Options, Required: f.Required, Label: f.Label})
-		}
-		s, err := intake.NewSchema(base.Object(), fields...)
-		if err != nil {
-			errs = append(errs, err)
-			return nil, errors.Join(errs...)
-		}
-		schema = s
-	}
-
-	p := &Plan{schema: schema, spec: spec, file: opt.File, changes: Diff(spec, header)}
-	hx := newHeaderIndex(header)
-	mappedBy := map[int]string{} // field → column description
-	colOf := map[int]string{}    // field → error column name
-	requiredCol := map[int]bool{}
-	var consts []ColumnPlan
-	var template []intake.Value
-	for i := range spec.Columns {
-		c := &spec.Columns[i]
-		what := c.name(i)
-		if c.Skip {
-			continue
-		}
-		fi := schema.Index(c.Field)
-		if fi < 0 {
-			if c.Field != "" {
-				hint := ""
-				if near := closest(c.Field, schema.Names(), 0.75); near != "" {
-					hint = fmt.Sprintf(" (did you mean %q?)", near)
-				}
-				add("%s: %q is not a field of %s%s (fields: %s): fix the name or declare it in \"fields\"", what, c.Field, schema.Object(), hint, strings.Join(schema.Names(), ", "))
-			}
-			continue
-		}
-		prev, dup := mappedBy[fi]
-		if dup {
-			add("%s: field %q is already mapped by %s: map each field once (skip one of the columns)", what, c.Field, prev)
-		} else {
-			mappedBy[fi] = what
-		}
-		f := schema.Field(fi)
-		auto := c.Format == FormatAuto || c.Decimal == FormatAuto
-		cc := *c
-		if auto {
-			if c.Format == FormatAuto {
-				cc.Format = ""
-			}
-			if c.Decimal == FormatAuto {
-				cc.Decimal = ""
-			}
-		}
-		conv, err := newConverter(f, &cc, region, opt.StrictPhone)
-		if err != nil {
-			add("%s: %v", what, err)
-			continue
-		}
-		cp := colPlan{field: fi, fname: f.Name, code: intake.InvalidCode(f.Type), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
-		if c.Const != "" {
-			v, ok := conv.parse(trimCell(c.Const))
-			if !ok {
-				add("%s: const %q is not %s", what, c.Const, conv.want)
-				continue
-			}
-			if dup {
-				continue
-			}
-			if template == nil {
-				template = make([]intake.Value, schema.Len())
-			}
-			template[fi] = v
-			consts = append(consts, ColumnPlan{Field: f.Name, Type: f.Type, Const: c.Const})
-			continue
-		}
-		// Find the source column(s).
-		ok := true
-		switch {
-		case len(c.Sources) > 0:
-			var names []string
-			for _, src := range c.Sources {
-				cell, name, err := hx.find(src)
-				if err != nil {
-					add("%s: %v", what, err)
-					ok = false
-					continue
-				}
-				cp.cells = append(cp.cells, cell)
-				names = append(names, name)
-			}
-			if ok {
-				cp.cell = cp.cells[0]
-				cp.column = strings.Join(names, "+")
-				cp.join = c.Join
-				if cp.join == "" {
-					cp.join = " "
-				}
-				cp.slow = true
-			}
-		case header == nil:
-			if c.Index == 0 {
-				add("%s: the file has no header, so a column cannot be found by name: set its 1-based \"index\"", what)
-				continue
-			}
-			cp.cell = c.Index - 1
-			cp.column = "#" + strconv.Itoa(c.Index)
-		case c.Index > 0:
-			if c.Index > len(header) {
-				add("%s: index %d, but the header has %d columns", what, c.Index, len(header))
-				continue
-			}
-			cp.cell = c.Index - 1
-			if h := strings.TrimSpace(header[cp.cell]); c.Source != "" && h != strings.TrimSpace(c.Source) && normalizeName(h) != normalizeName(c.Source) {
-				add("%s: header column %d is %q, not %q: fix \"source\" or \"index\"", what, c.Index, header[cp.cell], c.Source)
-				continue
-			}
-		default:
-			cell, _, err := hx.find(c.Source)
-			if err != nil {
-				add("%s: %v", what, err)
-				continue
-			}
-			cp.cell = cell
-		}
-		if !ok {
-			continue
-		}
-		if cp.column == "" {
-			cp.column = strings.TrimSpace(header[cp.cell])
-			if cp.column == "" {
-				cp.column = "#" + strconv.Itoa(cp.cell+1)
-			}
-		}
-		if len(c.Transforms) > 0 {
-			xf, err := registry.compile(c.Transforms)
-			if err != nil {
-				add("%s: %v", what, err)
-				continue
-			}
-			cp.xf, cp.slow = xf, true
-		}
-		if c.RegionFrom != "" {
-			if f.Type != intake.TypePhone {
-				add("%s: \"region_from\" applies to phone fields, and %q is %s", what, f.Name, f.Type)
-				continue
-			}
-			cell, _, err := hx.find(c.RegionFrom)
-			if err != nil {
-				add("%s: region_from: %v", what, err)
-				continue
-			}
-			cp.regionCell, cp.slow = cell, true
-		}
-		if auto {
-			if len(opt.Sample) == 0 {
-				if !check {
-					add("%s: \"auto\" needs a sample of the file's rows to detect the format: pass Options.Sample, or set the format", what)
-				}
-			} else {
-				values := make([]string, 0, len(opt.Sample))
-				for _, row := range opt.Sample {
-					raw, cell, err := p.prepare(&cp, intake.Row{Cells: row})
-					if err == nil && cell != "" {
-						values = append(values, cell)
-					}
-					_ = raw
-				}
-				d, err := DetectFormat(values, f.Type)
-				if err != nil {
-					errs = append(errs, fmt.Errorf("%w (%s): set \"format\" or \"decimal\" instead of \"auto\"", err, what))
-					continue
-				}
-				if c.Format == FormatAuto {
-					cc.Format = d.Format
-				}
-				if c.Decimal == FormatAuto {
-					cc.Decimal = d.Decimal
-				}
-				conv, err = newConverter(f, &cc, region, opt.StrictPhone)
-				if err != nil {
-					add("%s: %v", what, err)
-					continue
-				}
-				cp.conv, cp.format, cp.decimal = conv, cc.Format, cc.Decimal
-			}
-		}
-		if c.Default != "" {
-			v, ok := conv.parse(trimCell(c.Default))
-			if !ok {
-				add("%s: default %q is not %s", what, c.Default, conv.want)
-			}
-			cp.def = v
-		}
-		if dup {
-			continue
-		}
-		if c.Required {
-			requiredCol[fi] = true
-		}
-		colOf[fi] = cp.column
-		p.cols = append(p.cols, cp)
-	}
-	for i := 0; i < schema.Len(); i++ {
-		f := schema.Field(i)
-		if !f.Required && !requiredCol[i] {
-			continue
-		}
-		if _, ok := mappedBy[i]; !ok {
-			add("required field %q is not mapped: add a column (or a const) for it", f.Name)
-			continue
-		}
-		if template == nil || template[i].IsNull() {
-			p.required = append(p.required, requiredField{field: i, name: f.Name, column: colOf[i]})
-		}
-	}
-	if len(errs) > 0 {
-		return nil, joinUnique(errs)
-	}
-	p.template = template
-
-	// Describe the columns.
-	byCell := map[int]*colPlan{}
-	for i := range p.cols {
-		c := &p.cols[i]
-		for _, cell := range append([]int{c.cell}, c.cells...) {
-			if _, ok := byCell[cell]; !ok {
-				byCell[cell] = c
-			}
-		}
-	}
-	describe := func(cell int, source string) ColumnPlan {
-		cp := ColumnPlan{Index: cell + 1, Source: source}
-		c, ok := byCell[cell]
-		if !ok {
-			cp.Skip = true
-			return cp
-		}
-		f := schema.Field(c.field)
-		cp.Field, cp.Type = f.Name, f.Type
-		cp.Format, cp.Decimal = c.format, c.decimal
-		for _, sc := range spec.Columns {
-			if sc.Field == f.Name && !sc.Skip {
-				cp.Default = sc.Default
-				break
-			}
-		}
-		return cp
-	}
-	if header != nil {
-		for i, h := range header {
-			p.columns = append(p.columns, describe(i, h))
-		}
-	} else {
-		var cells []int
-		for _, c := range p.cols {
-			cells = append(cells, c.cell)
-			cells = append(cells, c.cells...)
-		}
-		slices.Sort(cells)
-		for _, cell := range slices.Compact(cells) {
-			p.columns = append(p.columns, describe(cell, ""))
-		}
-	}
-	p.columns = append(p.columns, consts...)
-	return p, nil
-}
-
-// headerIndex finds source columns by name.
-type headerIndex struct {
-	header []string
-	exact  map[string][]int
-	loose  map[string][]int
-}
-
-func newHeaderIndex(header []string) *headerIndex {
-	hx := &headerIndex{header: header, exact: map[string][]int{}, loose: map[string][]int{}}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		hx.exact[h] = append(hx.exact[h], i)
-		if k := normalizeName(h); k != "" {
-			hx.loose[k] = append(hx.loose[k], i)
-		}
-	}
-	return hx
-}
-
-// find returns the 0-based cell of a header name — exact, else the one
-// with the same normalized name — or of "#N"; and the name to use in
-// errors.
-func (hx *headerIndex) find(name string) (int, string, error) {
-	src := strings.TrimSpace(name)
-	pos := hx.exact[src]
-	if len(pos) == 0 {
-		pos = hx.loose[normalizeName(src)]
-	}
-	if len(pos) == 0 && strings.HasPrefix(src, "#") {
-		if n, err := strconv.Atoi(src[1:]); err == nil && n > 0 {
-			if hx.header != nil && n > len(hx.header) {
-				return 0, "", fmt.Errorf("%s, but the header has %d columns", src, len(hx.header))
-			}
-			return n - 1, src, nil
-		}
-	}
-	if hx.header == nil {
-		return 0, "", fmt.Errorf("the file has no header, so %q cannot be found by name: use \"#N\" for the N-th column", name)
-	}
-	switch len(pos) {
-	case 0:
-		hint := ""
-		if near := closest(src, hx.header, 0.75); near != "" {
-			hint = fmt.Sprintf(" (closest: %q)", near)
-		}
-		return 0, "", fmt.Errorf("no header column is named %q%s (header: %s): fix \"source\", or map the column by \"index\"", name, hint, quoteList(hx.header, 20))
-	case 1:
-		h := strings.TrimSpace(hx.header[pos[0]])
-		if h == "" {
-			h = "#" + strconv.Itoa(pos[0]+1)
-		}
-		return pos[0], h, nil
-	}
-	return 0, "", fmt.Errorf("%d header columns are named %q (columns %s): map it by \"index\"", len(pos), name, joinPositions(pos))
-}
-
-// joinUnique joins errs, dropping repeated messages (a bad format is found
-// both by Spec.Validate and while compiling the column).
-func joinUnique(errs []error) error {
-	var flat []error
-	for _, err := range errs {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			flat = append(flat, j.Unwrap()...)
-		} else {
-			flat = append(flat, err)
-		}
-	}
-	seen := map[string]bool{}
-	out := flat[:0]
-	for _, err := range flat {
-		if m := err.Error(); !seen[m] {
-			seen[m] = true
-			out = append(out, err)
-		}
-	}
-	return errors.Join(out...)
 }
 
 func quoteList(list []string, max int) string {
@@ -740,6 +355,12 @@ type converter struct {
 	want  string // "an email address": what a bad cell is not
 }
 
+// newConverter builds the converter of a column that fills field f. It
+// checks the column's settings against the field's type one by one —
+// region, zone, currency, separator, format, decimal separator — and
+// returns the first that does not apply, then describes a valid cell for
+// error messages. region is the default phone region, which the column's
+// own region overrides.
 func newConverter(f intake.Field, c *Column, region string, strict bool) (converter, error) {
 	cv := converter{typ: f.Type, sep: '.'}
 	if c.Region != "" {
@@ -748,30 +369,11 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 		}
 		region = strings.ToUpper(strings.TrimSpace(c.Region))
 	}
-	if c.Zone != "" {
-		if f.Type != intake.TypeTimestamp && f.Type != intake.TypeTime {
-			return cv, fmt.Errorf("a zone applies to timestamp and time fields, and %q is %s", f.Name, f.Type)
-		}
-		loc, err := loadZone(c.Zone)
-		if err != nil {
-			return cv, fmt.Errorf("zone %q: %v", c.Zone, err)
-		}
-		if f.Type == intake.TypeTime {
-			if _, err := fixedOffset(c.Zone); err != nil {
-				return cv, fmt.Errorf("zone %q: a time of day has no date, so only a fixed offset (+01:00) or UTC can convert it", c.Zone)
-			}
-		}
-		cv.loc = loc
+	if err := cv.setZone(f, c.Zone); err != nil {
+		return cv, err
 	}
-	if c.Currency != "" {
-		if f.Type != intake.TypeDecimal {
-			return cv, fmt.Errorf("a currency applies to decimal fields, and %q is %s", f.Name, f.Type)
-		}
-		cur, err := newCurrencyTokens(c.Currency)
-		if err != nil {
-			return cv, err
-		}
-		cv.cur = cur
+	if err := cv.setCurrency(f, c.Currency); err != nil {
+		return cv, err
 	}
 	if c.Separator != "" {
 		if f.Type != intake.TypeMultiSelect {
@@ -779,25 +381,8 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 		}
 		cv.msep = c.Separator
 	}
-	switch c.Format {
-	case FormatExcel1900, FormatExcel1904:
-		if f.Type != intake.TypeDate && f.Type != intake.TypeTimestamp {
-			return cv, fmt.Errorf("format %q: Excel serial numbers apply to date and timestamp fields, not to %s", c.Format, f.Type)
-		}
-		cv.excel = 1900
-		if c.Format == FormatExcel1904 {
-			cv.excel = 1904
-		}
-	case "", FormatAuto:
-	default:
-		p, err := compilePattern(c.Format)
-		if err != nil {
-			return cv, fmt.Errorf("format %q: %v", c.Format, err)
-		}
-		if err := p.checkFor(f.Type); err != nil {
-			return cv, fmt.Errorf("format %q: %v", c.Format, err)
-		}
-		cv.pat = p
+	if err := cv.setFormat(f.Type, c.Format); err != nil {
+		return cv, err
 	}
 	if c.Decimal != "" {
 		if f.Type != intake.TypeDecimal {
@@ -808,66 +393,145 @@ func newConverter(f intake.Field, c *Column, region string, strict bool) (conver
 	if len(f.Options) > 0 {
 		cv.opts = newOptions(f.Options)
 	}
+	if f.Type == intake.TypePhone {
+		cv.phone = phoneParser{region: region, strict: strict}
+	}
+	want, err := cv.describe(f, c.Zone)
+	if err != nil {
+		return cv, err
+	}
+	cv.want = want
+	return cv, nil
+}
+
+// setZone sets the zone of a timestamp or time column. A time of day has
+// no date to find a named zone's offset for, so it takes only UTC or a
+// fixed offset.
+func (cv *converter) setZone(f intake.Field, zone string) error {
+	if zone == "" {
+		return nil
+	}
+	if f.Type != intake.TypeTimestamp && f.Type != intake.TypeTime {
+		return fmt.Errorf("a zone applies to timestamp and time fields, and %q is %s", f.Name, f.Type)
+	}
+	loc, err := loadZone(zone)
+	if err != nil {
+		return fmt.Errorf("zone %q: %v", zone, err)
+	}
+	if f.Type == intake.TypeTime {
+		if _, err := fixedOffset(zone); err != nil {
+			return fmt.Errorf("zone %q: a time of day has no date, so only a fixed offset (+01:00) or UTC can convert it", zone)
+		}
+	}
+	cv.loc = loc
+	return nil
+}
+
+// setCurrency sets the one currency that a decimal column's cells may name.
+func (cv *converter) setCurrency(f intake.Field, code string) error {
+	if code == "" {
+		return nil
+	}
+	if f.Type != intake.TypeDecimal {
+		return fmt.Errorf("a currency applies to decimal fields, and %q is %s", f.Name, f.Type)
+	}
+	cur, err := newCurrencyTokens(code)
+	if err != nil {
+		return err
+	}
+	cv.cur = cur
+	return nil
+}
+
+// setFormat sets a date, time or timestamp column's format: an Excel
+// date system or a pattern that suits the type. Empty and "auto" leave
+// the default formats.
+func (cv *converter) setFormat(t intake.FieldType, format string) error {
+	switch format {
+	case "", FormatAuto:
+		return nil
+	case FormatExcel1900, FormatExcel1904:
+		if t != intake.TypeDate && t != intake.TypeTimestamp {
+			return fmt.Errorf("format %q: Excel serial numbers apply to date and timestamp fields, not to %s", format, t)
+		}
+		cv.excel = 1900
+		if format == FormatExcel1904 {
+			cv.excel = 1904
+		}
+		return nil
+	}
+	p, err := compilePattern(format)
+	if err != nil {
+		return fmt.Errorf("format %q: %v", format, err)
+	}
+	if err := p.checkFor(t); err != nil {
+		return fmt.Errorf("format %q: %v", format, err)
+	}
+	cv.pat = p
+	return nil
+}
+
+// describe returns what a valid cell of the converter's column is, for
+// the message of a row error ("… is not an email address"). zone is the
+// column's zone as written. It is an error for a type that no column can
+// map.
+func (cv *converter) describe(f intake.Field, zone string) (string, error) {
 	switch f.Type {
 	case intake.TypeText:
-		cv.want = "valid text: it has a NUL byte or is not UTF-8"
+		return "valid text: it has a NUL byte or is not UTF-8", nil
 	case intake.TypeID:
-		cv.want = "a valid id: it has control characters or is not UTF-8"
+		return "a valid id: it has control characters or is not UTF-8", nil
 	case intake.TypeEmail:
-		cv.want = "an email address"
+		return "an email address", nil
 	case intake.TypePhone:
-		cv.phone = phoneParser{region: region, strict: strict}
 		kind := "possible"
-		if strict {
+		if cv.phone.strict {
 			kind = "valid"
 		}
-		if region == "" {
-			cv.want = "a " + kind + " phone number in international format (like +49 30 1234567)"
-		} else {
-			cv.want = "a " + kind + " phone number (numbers without a country code are read as " + region + ")"
+		if cv.phone.region == "" {
+			return "a " + kind + " phone number in international format (like +49 30 1234567)", nil
 		}
+		return "a " + kind + " phone number (numbers without a country code are read as " + cv.phone.region + ")", nil
 	case intake.TypeDate:
-		cv.want = "a date in the format " + patternName(cv.pat, "yyyy-MM-dd")
 		if cv.excel != 0 {
-			cv.want = "a date (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd)"
+			return "a date (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd)", nil
 		}
+		return "a date in the format " + patternName(cv.pat, "yyyy-MM-dd"), nil
 	case intake.TypeTime:
-		cv.want = "a time of day in the format " + patternName(cv.pat, "HH:mm:ss or HH:mm")
+		return "a time of day in the format " + patternName(cv.pat, "HH:mm:ss or HH:mm"), nil
 	case intake.TypeTimestamp:
-		zone := "UTC"
-		if cv.loc != nil {
-			zone = c.Zone
-		}
-		cv.want = "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339")
 		if cv.excel != 0 {
-			cv.want = "a date and time (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd HH:mm:ss)"
+			return "a date and time (an Excel serial number in the " + strconv.Itoa(cv.excel) + " date system, or yyyy-MM-dd HH:mm:ss)", nil
 		}
+		if cv.loc == nil {
+			zone = "UTC"
+		}
+		return "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339"), nil
 	case intake.TypeDecimal:
-		cv.want = "a number with the decimal separator " + strconv.Quote(string(cv.sep))
+		want := "a number with the decimal separator " + strconv.Quote(string(cv.sep))
 		if cv.cur != nil {
-			cv.want += " in " + cv.cur.code
+			want += " in " + cv.cur.code
 		}
+		return want, nil
 	case intake.TypeBool:
-		cv.want = "a yes/no value (yes, no, true, false, 1, 0, …)"
+		return "a yes/no value (yes, no, true, false, 1, 0, …)", nil
 	case intake.TypeCountry:
-		cv.want = "a country (an ISO code like DE or DEU, or a name like Germany)"
+		return "a country (an ISO code like DE or DEU, or a name like Germany)", nil
 	case intake.TypeSelect:
-		cv.want = "one of the options " + quoteList(f.Options, 10)
 		if cv.opts == nil {
-			cv.want = "valid text: it has a NUL byte or is not UTF-8"
+			return "valid text: it has a NUL byte or is not UTF-8", nil
 		}
+		return "one of the options " + quoteList(f.Options, 10), nil
 	case intake.TypeMultiSelect:
-		cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by \";\", \"|\" or \",\""
-		if cv.msep != "" {
-			cv.want = "a list of the options " + quoteList(f.Options, 10) + ", separated by " + strconv.Quote(cv.msep)
+		switch {
+		case cv.opts == nil:
+			return "a valid list: it has a NUL byte or is not UTF-8", nil
+		case cv.msep != "":
+			return "a list of the options " + quoteList(f.Options, 10) + ", separated by " + strconv.Quote(cv.msep), nil
 		}
-		if cv.opts == nil {
-			cv.want = "a valid list: it has a NUL byte or is not UTF-8"
-		}
-	default:
-		return cv, fmt.Errorf("field %q has type %s, which cannot be mapped", f.Name, f.Type)
+		return "a list of the options " + quoteList(f.Options, 10) + ", separated by \";\", \"|\" or \",\"", nil
 	}
-	return cv, nil
+	return "", fmt.Errorf("field %q has type %s, which cannot be mapped", f.Name, f.Type)
 }
 
 func patternName(p *pattern, def string) string {

@@ -202,6 +202,43 @@ func TestCompileErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "no base schema")
 }
 
+// TestCompileCustomFieldProblems covers the custom fields that the schema
+// cannot take: one whose type differs from a stored field of the same
+// name, and a schema that cannot be built, which stops the compile before
+// any column is looked at.
+func TestCompileCustomFieldProblems(t *testing.T) {
+	t.Parallel()
+	ticket := intake.MustSchema("ticket", intake.Field{Name: "ticket_no", Type: intake.TypeDecimal})
+	_, err := Compile(&Spec{
+		Fields:  []FieldSpec{{Name: "ticket_no", Type: intake.TypeID}},
+		Columns: []Column{{Source: "No", Field: "ticket_no"}},
+	}, ticket, []string{"No"}, Options{})
+	assert.ErrorContains(t, err, `custom field "ticket_no" is declared as id, and the ticket schema has it as decimal`)
+
+	_, err = Compile(&Spec{
+		Fields:  []FieldSpec{{Name: "tier", Type: intake.TypeText}, {Name: "tier", Type: intake.TypeText}},
+		Columns: []Column{{Source: "Tier", Field: "tier"}, {Source: "Missing", Field: "nope"}},
+	}, intake.ContactSchema(), []string{"Tier"}, Options{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `field "tier" is declared twice`)
+	assert.NotContains(t, err.Error(), "nope", "columns are not compiled without a schema")
+}
+
+// TestCompileEmptyHeaderName checks that a column whose header cell is
+// empty is named "#N" in errors and listed without a source.
+func TestCompileEmptyHeaderName(t *testing.T) {
+	t.Parallel()
+	p := setup(t, `{"columns": [{"index": 1, "field": "birthday"}]}`, []string{" ", "E-Mail"}, Options{})
+	err := p.Map(intake.Row{Line: 2, Cells: []string{"1985-02-30", "a@example.com"}}, intake.NewRecord(p.Schema()))
+	var re *intake.RowError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, "#1", re.Column)
+	assert.Equal(t, []ColumnPlan{
+		{Index: 1, Source: " ", Field: "birthday", Type: intake.TypeDate},
+		{Index: 2, Source: "E-Mail", Skip: true},
+	}, p.Columns())
+}
+
 func TestCompileLooseSource(t *testing.T) {
 	t.Parallel()
 	p := setup(t, `{"columns": [{"source": "e-mail", "field": "email"}, {"source": "Birth Date", "index": 2, "field": "birthday"}]}`, []string{" E-Mail ", "birth_date"}, Options{})
@@ -288,4 +325,41 @@ func TestMapNoAllocCanonical(t *testing.T) {
 	require.Equal(t, "+4930123456", rec.Get("phone").String())
 	require.Equal(t, "DE", rec.Get("country").String())
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = p.Map(row, rec) }))
+}
+
+// TestNewConverter checks a column's settings against its field's type
+// and the description of a valid cell that row errors quote.
+func TestNewConverter(t *testing.T) {
+	t.Parallel()
+	tags := intake.Field{Name: "tags", Type: intake.TypeMultiSelect, Options: []string{"a", "b"}}
+	tests := []struct {
+		name string
+		f    intake.Field
+		c    Column
+		want string // the description, or the error
+	}{
+		{"zone unknown", intake.Field{Name: "seen", Type: intake.TypeTimestamp}, Column{Zone: "Mars/Olympus"}, `zone "Mars/Olympus": not a known time zone`},
+		{"zone named for a time", intake.Field{Name: "at", Type: intake.TypeTime}, Column{Zone: "Europe/Berlin"}, "only a fixed offset"},
+		{"zone in the description", intake.Field{Name: "seen", Type: intake.TypeTimestamp}, Column{Zone: "Europe/Berlin"}, "a date and time in the format yyyy-MM-dd HH:mm:ss (Europe/Berlin unless it has an offset) or RFC 3339"},
+		{"currency on text", intake.Field{Name: "note", Type: intake.TypeText}, Column{Currency: "EUR"}, `a currency applies to decimal fields, and "note" is text`},
+		{"currency unknown", intake.Field{Name: "amount", Type: intake.TypeDecimal}, Column{Currency: "XXXX"}, `currency "XXXX" is not an ISO 4217 code`},
+		{"currency in the description", intake.Field{Name: "amount", Type: intake.TypeDecimal}, Column{Currency: "EUR", Decimal: ","}, `a number with the decimal separator "," in EUR`},
+		{"excel on a time", intake.Field{Name: "at", Type: intake.TypeTime}, Column{Format: FormatExcel1900}, "Excel serial numbers apply to date and timestamp fields, not to time"},
+		{"excel date", intake.Field{Name: "born", Type: intake.TypeDate}, Column{Format: FormatExcel1904}, "a date (an Excel serial number in the 1904 date system, or yyyy-MM-dd)"},
+		{"multiselect any separator", tags, Column{}, `a list of the options "a", "b", separated by ";", "|" or ","`},
+		{"multiselect one separator", tags, Column{Separator: "/"}, `a list of the options "a", "b", separated by "/"`},
+		{"strict phone with a region", intake.Field{Name: "phone", Type: intake.TypePhone}, Column{Region: "de"}, "a valid phone number (numbers without a country code are read as DE)"},
+		{"invalid type", intake.Field{Name: "x", Type: intake.TypeInvalid}, Column{}, `field "x" has type invalid, which cannot be mapped`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cv, err := newConverter(tt.f, &tt.c, "", true)
+			if err != nil {
+				assert.Contains(t, err.Error(), tt.want)
+				return
+			}
+			assert.Equal(t, tt.want, cv.want)
+		})
+	}
 }

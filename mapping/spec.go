@@ -454,93 +454,132 @@ func (s *Spec) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("mapping: "+format, args...)) }
 	s.validateObject(add)
-	for i, f := range s.Fields {
-		what := "custom field " + strconv.Itoa(i+1)
-		if f.Name != "" {
-			what = fmt.Sprintf("custom field %q", f.Name)
-		}
-		if f.Name == "" {
-			add("%s has no name: set \"name\"", what)
-		}
-		if f.Type == intake.TypeInvalid {
-			add("%s has no type: set \"type\" (text, email, phone, date, decimal, select, …)", what)
-		}
-		if len(f.Options) > 0 && f.Type != intake.TypeSelect && f.Type != intake.TypeMultiSelect {
-			add("%s has options but type %s: options are for select and multiselect fields", what, f.Type)
-		}
+	for i := range s.Fields {
+		s.Fields[i].validate(i, add)
 	}
 	for i := range s.Columns {
-		c := &s.Columns[i]
-		what := c.name(i)
-		if c.Index < 0 {
-			add("%s: index %d: use the column's 1-based position", what, c.Index)
-		}
-		if c.Skip {
-			if c.Const != "" {
-				add("%s: a skipped column cannot have a const", what)
-			}
-			continue
-		}
-		if len(c.Sources) > 0 {
-			if c.Source != "" || c.Index != 0 {
-				add("%s: \"sources\" joins several columns: drop \"source\" and \"index\"", what)
-			}
-			for _, src := range c.Sources {
-				if strings.TrimSpace(src) == "" {
-					add("%s: an entry of \"sources\" is empty: name a header column or \"#N\"", what)
-				}
-			}
-		} else if c.Join != "" {
-			add("%s: \"join\" applies to \"sources\": drop it, or list the columns to join in \"sources\"", what)
-		}
-		for j, t := range c.Transforms {
-			if t.Name == "" {
-				add("%s: transform %d has no name", what, j+1)
-			}
-		}
-		if c.Currency != "" {
-			if _, err := currency.ParseISO(c.Currency); err != nil || len(c.Currency) != 3 {
-				add("%s: currency %q is not an ISO 4217 code: use one like EUR, USD or GBP", what, c.Currency)
-			}
-		}
-		if c.Zone != "" {
-			if _, err := loadZone(c.Zone); err != nil {
-				add("%s: zone %q: %v", what, c.Zone, err)
-			}
-		}
-		if c.Region != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.Region)] {
-			add("%s: region %q is not a supported phone region: use an ISO 3166-1 alpha-2 code such as DE or US", what, c.Region)
-		}
-		if c.Field == "" {
-			add("%s: no field: set \"field\" or \"skip\": true", what)
-		}
-		if c.Const != "" {
-			if c.Source != "" || c.Index != 0 {
-				add("%s: a const column takes no source or index: drop them, or drop \"const\"", what)
-			}
-			if c.Default != "" {
-				add("%s: a const column takes no default", what)
-			}
-			if len(c.Sources) > 0 || len(c.Transforms) > 0 || c.RegionFrom != "" {
-				add("%s: a const column takes no sources, transforms or region_from", what)
-			}
-		} else if c.Source == "" && c.Index == 0 && len(c.Sources) == 0 {
-			add("%s: set \"source\" (header name), \"index\" (1-based position), \"sources\" (columns to join) or \"const\"", what)
-		}
-		switch c.Decimal {
-		case "", ".", ",", FormatAuto:
-		default:
-			add("%s: decimal separator %q: use \".\", \",\" or \"auto\"", what, c.Decimal)
-		}
-		switch c.Format {
-		case "", FormatAuto, FormatExcel1900, FormatExcel1904:
-		default:
-			if _, err := compilePattern(c.Format); err != nil {
-				add("%s: format %q: %v", what, c.Format, err)
-			}
-		}
+		s.Columns[i].validate(i, add)
 	}
 	return errors.Join(errs...)
+}
+
+// validate checks custom field i (0-based); add reports a problem.
+func (f *FieldSpec) validate(i int, add func(format string, args ...any)) {
+	what := "custom field " + strconv.Itoa(i+1)
+	if f.Name != "" {
+		what = fmt.Sprintf("custom field %q", f.Name)
+	}
+	if f.Name == "" {
+		add("%s has no name: set \"name\"", what)
+	}
+	if f.Type == intake.TypeInvalid {
+		add("%s has no type: set \"type\" (text, email, phone, date, decimal, select, …)", what)
+	}
+	if len(f.Options) > 0 && f.Type != intake.TypeSelect && f.Type != intake.TypeMultiSelect {
+		add("%s has options but type %s: options are for select and multiselect fields", what, f.Type)
+	}
+}
+
+// validate checks column i (0-based) on its own, in the order its settings
+// are read: where the value comes from, how it is transformed and
+// converted, which field it fills, and its formats. add reports a problem.
+func (c *Column) validate(i int, add func(format string, args ...any)) {
+	what := c.name(i)
+	if c.Index < 0 {
+		add("%s: index %d: use the column's 1-based position", what, c.Index)
+	}
+	if c.Skip {
+		if c.Const != "" {
+			add("%s: a skipped column cannot have a const", what)
+		}
+		return
+	}
+	c.validateSources(what, add)
+	c.validateConversion(what, add)
+	c.validateTarget(what, add)
+	c.validateFormats(what, add)
+}
+
+// validateSources checks "sources" and "join": the joined columns stand
+// instead of "source" and "index", and "join" needs them.
+func (c *Column) validateSources(what string, add func(format string, args ...any)) {
+	if len(c.Sources) == 0 {
+		if c.Join != "" {
+			add("%s: \"join\" applies to \"sources\": drop it, or list the columns to join in \"sources\"", what)
+		}
+		return
+	}
+	if c.Source != "" || c.Index != 0 {
+		add("%s: \"sources\" joins several columns: drop \"source\" and \"index\"", what)
+	}
+	for _, src := range c.Sources {
+		if strings.TrimSpace(src) == "" {
+			add("%s: an entry of \"sources\" is empty: name a header column or \"#N\"", what)
+		}
+	}
+}
+
+// validateConversion checks what a cell goes through: transforms have
+// names, and the currency, zone and phone region are known.
+func (c *Column) validateConversion(what string, add func(format string, args ...any)) {
+	for j, t := range c.Transforms {
+		if t.Name == "" {
+			add("%s: transform %d has no name", what, j+1)
+		}
+	}
+	if c.Currency != "" {
+		if _, err := currency.ParseISO(c.Currency); err != nil || len(c.Currency) != 3 {
+			add("%s: currency %q is not an ISO 4217 code: use one like EUR, USD or GBP", what, c.Currency)
+		}
+	}
+	if c.Zone != "" {
+		if _, err := loadZone(c.Zone); err != nil {
+			add("%s: zone %q: %v", what, c.Zone, err)
+		}
+	}
+	if c.Region != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.Region)] {
+		add("%s: region %q is not a supported phone region: use an ISO 3166-1 alpha-2 code such as DE or US", what, c.Region)
+	}
+}
+
+// validateTarget checks that the column names a field and one place its
+// value comes from: a const, which takes nothing read from the row, or
+// the row's cells.
+func (c *Column) validateTarget(what string, add func(format string, args ...any)) {
+	if c.Field == "" {
+		add("%s: no field: set \"field\" or \"skip\": true", what)
+	}
+	if c.Const == "" {
+		if c.Source == "" && c.Index == 0 && len(c.Sources) == 0 {
+			add("%s: set \"source\" (header name), \"index\" (1-based position), \"sources\" (columns to join) or \"const\"", what)
+		}
+		return
+	}
+	if c.Source != "" || c.Index != 0 {
+		add("%s: a const column takes no source or index: drop them, or drop \"const\"", what)
+	}
+	if c.Default != "" {
+		add("%s: a const column takes no default", what)
+	}
+	if len(c.Sources) > 0 || len(c.Transforms) > 0 || c.RegionFrom != "" {
+		add("%s: a const column takes no sources, transforms or region_from", what)
+	}
+}
+
+// validateFormats checks the decimal separator and the date format.
+func (c *Column) validateFormats(what string, add func(format string, args ...any)) {
+	switch c.Decimal {
+	case "", ".", ",", FormatAuto:
+	default:
+		add("%s: decimal separator %q: use \".\", \",\" or \"auto\"", what, c.Decimal)
+	}
+	switch c.Format {
+	case "", FormatAuto, FormatExcel1900, FormatExcel1904:
+	default:
+		if _, err := compilePattern(c.Format); err != nil {
+			add("%s: format %q: %v", what, c.Format, err)
+		}
+	}
 }
 
 // loadZone reads a column's zone: "UTC", "Z", a fixed offset ("+01:00",
@@ -621,43 +660,51 @@ func (o *ObjectSpec) clone() *ObjectSpec {
 // them.
 var linkPolicies = []string{"reject", "skip", "empty", "create"}
 
-// validateObject checks the object section; add reports a problem.
+// validateObject checks the object section: its type name, its key and
+// key options, and its links; add reports a problem.
 func (s *Spec) validateObject(add func(format string, args ...any)) {
 	o := s.Object
 	if o == nil {
 		return
 	}
-	name := o.Name
 	switch {
-	case name == "":
+	case o.Name == "":
 		add("object.name is empty: name the object type (contact, account, activity, or a custom type such as \"ticket\")")
-	case !isName(name):
-		add("object.name %q: an object type is lower-case letters, digits and underscores, starting with a letter", name)
+	case !isName(o.Name):
+		add("object.name %q: an object type is lower-case letters, digits and underscores, starting with a letter", o.Name)
 	}
-	def := intake.DefaultSchema(name)
-	// A custom type without "fields" takes its fields from a store
-	// (MergeSchema), which checks its key.
-	checkKey := def != nil || len(s.Fields) > 0
-	types := map[string]intake.FieldType{}
-	var names []string
-	if def != nil {
-		for _, f := range def.Fields() {
-			types[f.Name] = f.Type
-			names = append(names, f.Name)
+	emailKey := s.validateKey(add)
+	if o.MD5 && len(o.Key) != 1 {
+		add("object.md5: an MD5 key hashes exactly one field, and object.key names %d", len(o.Key))
+	}
+	switch o.EmailRules {
+	case intake.EmailExact:
+	case intake.EmailProvider:
+		if len(o.Key) > 0 && !emailKey {
+			add("object.email_rules %q applies to email fields, and object.key has none: drop it or add an email field to the key", o.EmailRules)
 		}
+	default:
+		add("object.email_rules %q: use \"provider\", or leave it out to compare emails trimmed and lower-cased", o.EmailRules)
 	}
-	for _, f := range s.Fields {
-		if _, dup := types[f.Name]; f.Name != "" && !dup {
-			types[f.Name] = f.Type
-			names = append(names, f.Name)
-		}
+	linked := map[string]int{} // reference field → its link's index
+	for i := range o.Links {
+		o.validateLink(i, linked, add)
 	}
-	what := name
+}
+
+// validateKey checks that object.key names each field once, and fields
+// that the object type has; it reports whether the key has an email
+// field. A custom type without "fields" takes its fields from a store
+// (MergeSchema), which checks its key then.
+func (s *Spec) validateKey(add func(format string, args ...any)) (emailKey bool) {
+	o := s.Object
+	types, names := s.objectFields()
+	checkKey := intake.DefaultSchema(o.Name) != nil || len(s.Fields) > 0
+	what := o.Name
 	if what == "" {
 		what = "the object"
 	}
 	seen := map[string]bool{}
-	emailKey := false
 	for i, k := range o.Key {
 		path := fmt.Sprintf("object.key[%d]", i)
 		t, known := types[k]
@@ -676,78 +723,106 @@ func (s *Spec) validateObject(add func(format string, args ...any)) {
 		seen[k] = true
 		emailKey = emailKey || t == intake.TypeEmail
 	}
-	if o.MD5 && len(o.Key) != 1 {
-		add("object.md5: an MD5 key hashes exactly one field, and object.key names %d", len(o.Key))
-	}
-	switch o.EmailRules {
-	case intake.EmailExact:
-	case intake.EmailProvider:
-		if len(o.Key) > 0 && !emailKey {
-			add("object.email_rules %q applies to email fields, and object.key has none: drop it or add an email field to the key", o.EmailRules)
+	return emailKey
+}
+
+// objectFields returns the fields the spec's object type has, by name,
+// and their names in order: the type's default fields, then the custom
+// ones.
+func (s *Spec) objectFields() (map[string]intake.FieldType, []string) {
+	types := map[string]intake.FieldType{}
+	var names []string
+	if def := intake.DefaultSchema(s.Object.Name); def != nil {
+		for _, f := range def.Fields() {
+			types[f.Name] = f.Type
+			names = append(names, f.Name)
 		}
+	}
+	for _, f := range s.Fields {
+		if _, dup := types[f.Name]; f.Name != "" && !dup {
+			types[f.Name] = f.Type
+			names = append(names, f.Name)
+		}
+	}
+	return types, names
+}
+
+// validateLink checks object.links[i]: its reference and target, then the
+// target data it carries. linked maps the reference fields of the links
+// before it to their index, so that a field is linked once.
+func (o *ObjectSpec) validateLink(i int, linked map[string]int, add func(format string, args ...any)) {
+	l := &o.Links[i]
+	path := fmt.Sprintf("object.links[%d]", i)
+	switch {
+	case l.Field == "":
+		add("%s.field is empty: name the row's field that holds the reference", path)
+	case !isName(l.Field):
+		add("%s.field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.Field)
 	default:
-		add("object.email_rules %q: use \"provider\", or leave it out to compare emails trimmed and lower-cased", o.EmailRules)
+		if j, dup := linked[l.Field]; dup {
+			add("%s.field %q is linked by object.links[%d] already: link each field once", path, l.Field, j)
+		}
+		linked[l.Field] = i
 	}
-	fields := map[string]int{}
-	for i, l := range o.Links {
-		path := fmt.Sprintf("object.links[%d]", i)
+	l.validateTarget(path, add)
+	l.validateCarried(path, add)
+	if l.Missing == "create" && l.Object != "" && l.Object == o.Name {
+		add("%s.missing \"create\": the target is of type %s, which this spec imports, whose stubs the import would not know: use reject, skip or empty, or import the targets first", path, o.Name)
+	}
+}
+
+// validateTarget checks how a link finds its target: the target's object
+// type and key, the field that gets the target's record id, and the
+// missing-target policy.
+func (l *LinkSpec) validateTarget(path string, add func(format string, args ...any)) {
+	switch {
+	case l.Object == "":
+		add("%s.object is empty: name the target's object type (account, contact, or a custom type)", path)
+	case !isName(l.Object):
+		add("%s.object %q: an object type is lower-case letters, digits and underscores, starting with a letter", path, l.Object)
+	}
+	if l.Key != "" && !isName(l.Key) {
+		add("%s.key %q: name one field of %s", path, l.Key, l.Object)
+	}
+	if l.IDField != "" {
 		switch {
-		case l.Field == "":
-			add("%s.field is empty: name the row's field that holds the reference", path)
-		case !isName(l.Field):
-			add("%s.field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.Field)
-		default:
-			if j, dup := fields[l.Field]; dup {
-				add("%s.field %q is linked by object.links[%d] already: link each field once", path, l.Field, j)
-			}
-			fields[l.Field] = i
+		case !isName(l.IDField):
+			add("%s.id_field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.IDField)
+		case l.IDField == l.Field:
+			add("%s.id_field %q is the reference field itself: the record id goes to a field of its own", path, l.IDField)
 		}
+	}
+	if l.Missing != "" && !slices.Contains(linkPolicies, l.Missing) {
+		add("%s.missing %q: use reject, skip, empty or create", path, l.Missing)
+	}
+}
+
+// validateCarried checks the row's fields that a link carries to its
+// target ("fields"): valid names, neither the reference nor the target's
+// key, and only on a link to one target; "update" needs them.
+func (l *LinkSpec) validateCarried(path string, add func(format string, args ...any)) {
+	key := l.Key
+	if key == "" {
+		key = l.Field
+	}
+	for _, from := range slices.Sorted(maps.Keys(l.Fields)) {
+		to := l.Fields[from]
 		switch {
-		case l.Object == "":
-			add("%s.object is empty: name the target's object type (account, contact, or a custom type)", path)
-		case !isName(l.Object):
-			add("%s.object %q: an object type is lower-case letters, digits and underscores, starting with a letter", path, l.Object)
+		case !isName(from):
+			add("%s.fields: %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, from)
+		case !isName(to):
+			add("%s.fields.%s: %q: name a field of %s", path, from, to, l.Object)
+		case from == l.Field:
+			add("%s.fields.%s: the reference field carries the target's key, not other data: drop it", path, from)
+		case to == key:
+			add("%s.fields.%s: %q is the key of %s, which the reference sets: drop it", path, from, to, l.Object)
 		}
-		if l.Key != "" && !isName(l.Key) {
-			add("%s.key %q: name one field of %s", path, l.Key, l.Object)
-		}
-		if l.IDField != "" {
-			switch {
-			case !isName(l.IDField):
-				add("%s.id_field %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, l.IDField)
-			case l.IDField == l.Field:
-				add("%s.id_field %q is the reference field itself: the record id goes to a field of its own", path, l.IDField)
-			}
-		}
-		if l.Missing != "" && !slices.Contains(linkPolicies, l.Missing) {
-			add("%s.missing %q: use reject, skip, empty or create", path, l.Missing)
-		}
-		key := l.Key
-		if key == "" {
-			key = l.Field
-		}
-		for _, from := range slices.Sorted(maps.Keys(l.Fields)) {
-			to := l.Fields[from]
-			switch {
-			case !isName(from):
-				add("%s.fields: %q: a field name is lower-case letters, digits and underscores, starting with a letter", path, from)
-			case !isName(to):
-				add("%s.fields.%s: %q: name a field of %s", path, from, to, l.Object)
-			case from == l.Field:
-				add("%s.fields.%s: the reference field carries the target's key, not other data: drop it", path, from)
-			case to == key:
-				add("%s.fields.%s: %q is the key of %s, which the reference sets: drop it", path, from, to, l.Object)
-			}
-		}
-		if l.Many && len(l.Fields) > 0 {
-			add("%s: a \"many\" link holds several references and carries no target data: drop \"fields\", or \"many\"", path)
-		}
-		if l.Update && len(l.Fields) == 0 {
-			add("%s.update: updates a found target with the row's carried values: name them in \"fields\"", path)
-		}
-		if l.Missing == "create" && l.Object != "" && l.Object == name {
-			add("%s.missing \"create\": the target is of type %s, which this spec imports, whose stubs the import would not know: use reject, skip or empty, or import the targets first", path, name)
-		}
+	}
+	if l.Many && len(l.Fields) > 0 {
+		add("%s: a \"many\" link holds several references and carries no target data: drop \"fields\", or \"many\"", path)
+	}
+	if l.Update && len(l.Fields) == 0 {
+		add("%s.update: updates a found target with the row's carried values: name them in \"fields\"", path)
 	}
 }
 

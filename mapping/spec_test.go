@@ -45,6 +45,13 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"format", `{"columns": [{"source": "a", "field": "x", "format": "dd.MM.yyyyy"}]}`, "not supported"},
 		{"field without type", `{"fields": [{"name": "x"}], "columns": []}`, "has no type"},
 		{"options on text", `{"fields": [{"name": "x", "type": "text", "options": ["a"]}], "columns": []}`, "options are for select"},
+		{"field without name", `{"fields": [{"type": "text"}], "columns": []}`, `custom field 1 has no name`},
+		{"skipped const", `{"columns": [{"source": "a", "skip": true, "const": "1"}]}`, "a skipped column cannot have a const"},
+		{"join without sources", `{"columns": [{"source": "a", "field": "x", "join": "-"}]}`, `"join" applies to "sources"`},
+		{"sources and source", `{"columns": [{"source": "a", "sources": ["b", "c"], "field": "x"}]}`, `drop "source" and "index"`},
+		{"empty source entry", `{"columns": [{"sources": ["b", " "], "field": "x"}]}`, `an entry of "sources" is empty`},
+		{"const with default", `{"columns": [{"field": "x", "const": "1", "default": "2"}]}`, "a const column takes no default"},
+		{"const with transforms", `{"columns": [{"field": "x", "const": "1", "transforms": [{"name": "trim"}]}]}`, "a const column takes no sources, transforms or region_from"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +61,14 @@ func TestLoadSpecErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// TestValidateTransformWithoutName checks a spec built in code: loading
+// one from JSON already rejects a transform without a name.
+func TestValidateTransformWithoutName(t *testing.T) {
+	t.Parallel()
+	s := &Spec{Columns: []Column{{Source: "a", Field: "x", Transforms: []Transform{{Name: "trim"}, {}}}}}
+	assert.ErrorContains(t, s.Validate(), `column 1 ("a"): transform 2 has no name`)
 }
 
 func TestSpecRoundTrip(t *testing.T) {

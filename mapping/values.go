@@ -75,7 +75,7 @@ func ParseEmail(s string) (intake.Value, bool) {
 		return intake.Null, false
 	}
 	upper, ascii := false, true
-	// Local part.
+	// The local part: letters, digits and specials, dots between them.
 	local := s[:at]
 	if local[0] == '.' || local[len(local)-1] == '.' {
 		return intake.Null, false
@@ -83,8 +83,8 @@ func ParseEmail(s string) (intake.Value, bool) {
 	for i := 0; i < len(local); i++ {
 		c := local[i]
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case c >= 'A' && c <= 'Z':
+		case isLowerASCII(c), isDigit(c):
+		case isUpperASCII(c):
 			upper = true
 		case c == '.':
 			if local[i+1] == '.' {
@@ -103,11 +103,10 @@ func ParseEmail(s string) (intake.Value, bool) {
 			}
 		}
 	}
-	// Domain.
+	// The domain: labels of letters, digits and inner hyphens, the last
+	// one a top-level domain. It is at most 252 bytes, since the address
+	// is at most 254.
 	domain := s[at+1:]
-	if len(domain) > 253 {
-		return intake.Null, false
-	}
 	labels := 0
 	for len(domain) > 0 {
 		label := domain
@@ -127,10 +126,10 @@ func ParseEmail(s string) (intake.Value, bool) {
 		for i := 0; i < len(label); i++ {
 			c := label[i]
 			switch {
-			case c >= 'a' && c <= 'z':
-			case c >= 'A' && c <= 'Z':
+			case isLowerASCII(c):
+			case isUpperASCII(c):
 				upper = true
-			case c >= '0' && c <= '9', c == '-':
+			case isDigit(c), c == '-':
 				letters = false
 			case c >= utf8.RuneSelf:
 				r, size := utf8.DecodeRuneInString(label[i:])
@@ -146,26 +145,26 @@ func ParseEmail(s string) (intake.Value, bool) {
 				return intake.Null, false
 			}
 		}
-		if domain == "" { // top-level domain
-			if labels < 2 {
-				return intake.Null, false
-			}
-			if !(letters && utf8.RuneCountInString(label) >= 2 || len(label) > 4 && strings.EqualFold(label[:4], "xn--")) {
+		if domain == "" { // the top-level domain: two letters or more, or punycode (xn--…)
+			if labels < 2 || !(letters && utf8.RuneCountInString(label) >= 2 || len(label) > 4 && strings.EqualFold(label[:4], "xn--")) {
 				return intake.Null, false
 			}
 		}
 	}
-	if labels < 2 {
+	switch {
+	case labels < 2:
 		return intake.Null, false // "anna@" or "anna@localhost"
-	}
-	if !ascii {
+	case !ascii:
 		return intake.Text(strings.ToLower(s)), true // returns s itself when nothing changes
-	}
-	if upper {
+	case upper:
 		return intake.Text(lowerASCII(s)), true
 	}
 	return intake.Text(s), true
 }
+
+func isLowerASCII(c byte) bool { return c >= 'a' && c <= 'z' }
+func isUpperASCII(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
 
 func isIntlWordRune(r rune) bool {
 	return r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Mc, r))

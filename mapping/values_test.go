@@ -55,6 +55,9 @@ func TestParseEmail(t *testing.T) {
 		{"anna@-example.com", "!"},
 		{"anna@example-.com", "!"},
 		{"anna@exa_mple.com", "!"},
+		{"anna@ex☺mple.com", "!"},
+		{"anna@ex٣mple.com", "anna@ex٣mple.com"},
+		{"anna@example.co٣", "!"},
 		{"anna@example..com", "!"},
 		{"anna@example.com.", "!"},
 		{".anna@example.com", "!"},
@@ -109,7 +112,7 @@ func TestParseDecimal(t *testing.T) {
 			{"0", "0"}, {"-0", "0"}, {"-0.00", "0"}, {"000", "0"}, {"1234.50", "1234.5"}, {"-7", "-7"}, {"+7", "7"},
 			{"0042", "42"}, {"-0042.10", "-42.1"}, {".5", "0.5"}, {"-.5", "-0.5"}, {"5.", "5"}, {"0.1", "0.1"}, {"00.11", "0.11"},
 			{"1,234.56", "1234.56"}, {"1,234,567", "1234567"}, {"1 234.5", "1234.5"}, {"1'234.5", "1234.5"}, {"1\u00a0234", "1234"},
-			{"$1,234.56", "1234.56"}, {"12 €", "12"}, {"€ -3.5", "-3.5"}, {"-$3", "-3"}, {"1.5E3", "1500"}, {"1e-2", "0.01"}, {"-2.50e+1", "-25"},
+			{"$1,234.56", "1234.56"}, {"12 €", "12"}, {"€ -3.5", "-3.5"}, {"-$3", "-3"}, {"1.5E3", "1500"}, {".5E3", "500"}, {"1e-2", "0.01"}, {"-2.50e+1", "-25"},
 			{"1,5", "!"}, {"1,23", "!"}, {"1,2345", "!"}, {"0,123", "!"}, {"1,234,56", "!"}, {"1.2.3", "!"}, {"", "!"}, {"-", "!"}, {".", "!"},
 			{"1e", "!"}, {"1e1000", "!"}, {"abc", "!"}, {"1 234,5", "!"}, {"1,234 567", "!"}, {"--1", "!"}, {"1-", "-1"}, {"1--", "!"}, {"-1-", "!"}, {"NaN", "!"},
 			{"(12.50)", "-12.5"}, {"($1,234.50)", "-1234.5"}, {"(12.50) €", "-12.5"}, {"-(12)", "!"}, {"((12))", "!"}, {"12.50-", "-12.5"},
@@ -165,6 +168,7 @@ func TestDatePatterns(t *testing.T) {
 		{"d MMMM yyyy", []parseCase{{"3 March 2021", "2021-03-03"}, {"3 MARCH 2021", "2021-03-03"}, {"3 Mar 2021", "2021-03-03"}, {"3 Marc 2021", "!"}}},
 		{"MMM d, yyyy", []parseCase{{"Sep 5, 2020", "2020-09-05"}, {"sep 5, 2020", "2020-09-05"}}},
 		{"'Day' d 'of' MMMM yyyy", []parseCase{{"Day 5 of May 2020", "2020-05-05"}}},
+		{"dd''MM''yyyy", []parseCase{{"01'02'2020", "2020-02-01"}, {"01022020", "!"}}},
 	}
 	for _, tt := range tests {
 		var p *pattern
@@ -230,6 +234,12 @@ func TestPatternErrors(t *testing.T) {
 		{"d.Myyyy", intake.TypeDate, "ambiguous"},
 		{"dMMMM yyyy", intake.TypeDate, ""},
 		{"yyyy-MM-dd ss", intake.TypeTimestamp, "seconds need minutes"},
+		{"", intake.TypeDate, "empty pattern"},
+		{"dd''MM''yyyy", intake.TypeDate, ""},
+		{"dd.MMMMM.yyyy", intake.TypeDate, `"MMMMM" at position 4 is not supported`},
+		{"ddd.MM.yyyy", intake.TypeDate, `"ddd" at position 1 is not supported`},
+		{"aa", intake.TypeTime, `"aa" at position 1 is not supported`},
+		{"yyyy-MM-dd HH:mX", intake.TypeTimestamp, `"X" at position 16 follows a one-or-two-digit field directly`},
 	} {
 		p, err := compilePattern(tt.format)
 		if err == nil {
