@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/httpconn"
 )
 
 // endlessReader yields one byte forever (a line that never ends) and
@@ -120,7 +121,7 @@ func TestCSVGzipBombHeader(t *testing.T) {
 		_, _ = w.Write(gz.Bytes())
 	}))
 	defer srv.Close()
-	h, err := connector.NewHTTP(connector.HTTPConfig{})
+	h, err := httpconn.NewHTTP(httpconn.HTTPConfig{})
 	require.NoError(t, err)
 	defer h.Close()
 	f, err := h.Open(ctx, srv.URL+"/bomb.csv")

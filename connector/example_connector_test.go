@@ -133,7 +133,7 @@ func ExampleRegistry() {
 	}
 	fmt.Println(reg.Register("mem", nil) != nil)
 	// Output:
-	// [file http https mem]
+	// [file mem]
 	// exports/contacts_2026-03-01.csv [ann@example.com Ann]
 	// inbox/leads.csv [cid@example.com]
 	// true

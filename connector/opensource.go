@@ -285,15 +285,20 @@ func (fs *FileSource) start(ctx context.Context, p string, open FormatOpener, cf
 	return nil
 }
 
-// displayName is the path as errors name it: an http(s) URL without its
-// query and password (which may hold credentials).
+// displayName is the path as errors name it: a URL (a path with a
+// scheme) without its query and password, which may hold credentials;
+// any other path as it is.
 func displayName(p string) string {
-	if isHTTPURL(p) {
-		if u, err := url.Parse(p); err == nil {
-			return redact(u)
-		}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme == "" || (u.RawQuery == "" && u.User == nil) {
+		return p
 	}
-	return p
+	c := *u
+	c.RawQuery = ""
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	return c.String()
 }
 
 // RandomAccess returns the bytes of f for reading at random, as a

@@ -20,8 +20,9 @@ type Factory func(ctx context.Context, u *url.URL) (conn Connector, path string,
 // the readers that [Registry.OpenSource] uses. It is a value that the host
 // program builds and passes around — there is no global registry and no
 // registration in init. [DefaultRegistry] builds one with this package's
-// connectors; other connectors are added with Register (package
-// connector/sftp: sftp.Register), formats other than CSV with
+// connector; other connectors are added with Register (package
+// connector/httpconn: httpconn.Register, package connector/sftp:
+// sftp.Register), formats other than CSV with
 // RegisterFormat (package connector/xlsx: xlsx.Register). A Registry is
 // safe for concurrent use.
 type Registry struct {
@@ -120,19 +121,14 @@ type RegistryConfig struct {
 	LocalRoot string
 	// Local configures the file:// connectors (Dir is LocalRoot).
 	Local LocalConfig
-	// HTTP configures the connector of http:// and https:// URLs.
-	HTTP HTTPConfig
 }
 
-// DefaultRegistry returns a new registry with this package's connectors:
-// file:// ([Local]), http:// and https:// ([HTTP]). Register more schemes
-// on it as on any registry (package connector/sftp registers sftp://). It
-// checks cfg.HTTP now.
+// DefaultRegistry returns a new registry with this package's connector:
+// file:// ([Local]). Register more schemes on it as on any registry
+// (package connector/httpconn registers http:// and https://, package
+// connector/sftp registers sftp://). It returns an error for no cfg: the
+// file:// connector checks its configuration when it opens a URL.
 func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
-	h, err := NewHTTP(cfg.HTTP)
-	if err != nil {
-		return nil, err
-	}
 	r := NewRegistry()
 	local := cfg.Local
 	local.Dir = cfg.LocalRoot
@@ -157,8 +153,5 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 		}
 		return l, p, nil
 	})
-	hf := func(_ context.Context, u *url.URL) (Connector, string, error) { return h, u.String(), nil }
-	_ = r.Register("http", hf)
-	_ = r.Register("https", hf)
 	return r, nil
 }

@@ -29,7 +29,7 @@ func ExampleRegister() {
 	_, err = sftp.Dial(context.Background(), sftp.Config{Addr: "sftp.example.com", User: "exports", Password: "secret"})
 	fmt.Println(errors.Is(err, sftp.ErrNoHostKeyCheck))
 	// Output:
-	// [file http https sftp]
+	// [file sftp]
 	// sftp: the sftp URL names no file (sftp://user@host/path/file.csv)
 	// true
 }

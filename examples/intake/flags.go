@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/httpconn"
 	"github.com/intakehq/intake/connector/sftp"
 	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/schedule"
@@ -285,6 +286,9 @@ func registry() (*connector.Registry, error) {
 	}
 	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/"})
 	if err != nil {
+		return nil, err
+	}
+	if err := httpconn.Register(reg, httpconn.HTTPConfig{}); err != nil {
 		return nil, err
 	}
 	if err := sftp.Register(reg, sftpCfg); err != nil {

@@ -1,4 +1,4 @@
-package connector
+package httpconn
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/intakehq/intake/connector"
 )
 
 // Defaults of [HTTPConfig].
@@ -87,8 +89,8 @@ type HTTPConfig struct {
 	// of the body. Default: DefaultHTTPTimeout (1h); negative: none.
 	Timeout time.Duration
 	// MaxBytes bounds the body; a longer one (by Content-Length or as it
-	// streams) is an error wrapping ErrSizeLimit. Default (0):
-	// DefaultMaxConnectorBytes (10 GiB); negative: unlimited.
+	// streams) is an error wrapping connector.ErrSizeLimit. Default (0):
+	// connector.DefaultMaxConnectorBytes (10 GiB); negative: unlimited.
 	MaxBytes int64
 	// Retries is how many times a request is retried after a failure that
 	// may pass: a 408, a 429 or a 5xx status other than 501 and 505; a
@@ -152,8 +154,22 @@ func (cfg *HTTPConfig) validate() error {
 	}
 	cfg.Retries = normCount(cfg.Retries, DefaultHTTPRetries)
 	cfg.MaxRedirects = normCount(cfg.MaxRedirects, DefaultHTTPMaxRedirects)
-	cfg.MaxBytes = normLimit(cfg.MaxBytes, DefaultMaxConnectorBytes)
+	cfg.MaxBytes = normLimit(cfg.MaxBytes, connector.DefaultMaxConnectorBytes)
 	return errors.Join(errs...)
+}
+
+// noLimit is the normalized "no limit" of a size limit.
+const noLimit = -1
+
+// normLimit turns a Config size limit into a limit: 0 is def, negative none.
+func normLimit(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return noLimit
+	}
+	return v
 }
 
 // normCount returns def for 0, 0 for a negative n, and n otherwise.
@@ -250,17 +266,17 @@ func sameOrigin(from, to *url.URL) bool {
 	return fs == "http" && fp == "80" && ts == "https" && tp == "443"
 }
 
-// HTTP is a [Connector] of files served over HTTP(S) with GET. The body is
+// HTTP is a [connector.Connector] of files served over HTTP(S) with GET. The body is
 // streamed (memory stays flat whatever the file's size) and hashed as it
-// is read. It implements [ConditionalOpener]: If-None-Match with the last
+// is read. It implements [connector.ConditionalOpener]: If-None-Match with the last
 // ETag, If-Modified-Since with the last modification time, and a 304 is
-// [ErrNotModified]. A 404 or 410 wraps [io/fs.ErrNotExist]; other error
+// [connector.ErrNotModified]. A 404 or 410 wraps [io/fs.ErrNotExist]; other error
 // statuses wrap [ErrHTTPStatus]. It follows at most
 // HTTPConfig.MaxRedirects redirects, to http and https URLs on
 // HTTPConfig.AllowedHosts, and sends HTTPConfig.Header only to the
 // origin of the URL given to Open; it retries only the failures that may
 // pass (see HTTPConfig.Retries). Files of HTTP do not implement
-// io.ReaderAt: [RandomAccess] copies a workbook to a temporary file.
+// io.ReaderAt: [connector.RandomAccess] copies a workbook to a temporary file.
 type HTTP struct {
 	cfg    HTTPConfig
 	hosts  []hostRule // AllowedHosts
@@ -301,14 +317,14 @@ func (h *HTTP) Close() error {
 
 // Open downloads p: an absolute http(s) URL, or a reference resolved
 // against HTTPConfig.BaseURL.
-func (h *HTTP) Open(ctx context.Context, p string) (File, error) {
-	return h.OpenIfChanged(ctx, p, FileInfo{})
+func (h *HTTP) Open(ctx context.Context, p string) (connector.File, error) {
+	return h.OpenIfChanged(ctx, p, connector.FileInfo{})
 }
 
 // OpenIfChanged downloads p unless the server answers 304 Not Modified to
 // the conditions built from last (ETag, ModTime); that is an error
-// wrapping [ErrNotModified].
-func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File, error) {
+// wrapping [connector.ErrNotModified].
+func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last connector.FileInfo) (connector.File, error) {
 	u, err := h.resolve(p)
 	if err != nil {
 		return nil, err
@@ -323,7 +339,7 @@ func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File
 		cancel()
 		return nil, err
 	}
-	info := FileInfo{Name: p, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}
+	info := connector.FileInfo{Name: p, Size: resp.ContentLength, ETag: resp.Header.Get("ETag")}
 	if info.Size < 0 {
 		info.Size = -1
 	}
@@ -336,11 +352,12 @@ func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last FileInfo) (File
 	if h.cfg.MaxBytes != noLimit && info.Size > h.cfg.MaxBytes {
 		resp.Body.Close()
 		cancel()
-		return nil, fmt.Errorf("%s: %w (HTTPConfig.MaxBytes is %d, Content-Length %d)", p, ErrSizeLimit, h.cfg.MaxBytes, info.Size)
+		return nil, fmt.Errorf("%s: %w (HTTPConfig.MaxBytes is %d, Content-Length %d)", p, connector.ErrSizeLimit, h.cfg.MaxBytes, info.Size)
 	}
 	body := resp.Body
-	s := newStream(rctx, body, func() error { err := body.Close(); cancel(); return err }, info, h.cfg.MaxBytes, "HTTPConfig.MaxBytes")
-	return s, nil
+	return connector.NewFile(rctx, body, func() error { err := body.Close(); cancel(); return err }, connector.FileConfig{
+		Info: info, MaxBytes: h.cfg.MaxBytes, LimitName: "HTTPConfig.MaxBytes",
+	}), nil
 }
 
 func (h *HTTP) resolve(p string) (*url.URL, error) {
@@ -390,7 +407,7 @@ func (h *HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // do sends the GET, with retries, and returns a 200 response.
-func (h *HTTP) do(ctx context.Context, u *url.URL, last FileInfo) (*http.Response, error) {
+func (h *HTTP) do(ctx context.Context, u *url.URL, last connector.FileInfo) (*http.Response, error) {
 	start := time.Now()
 	backoff := h.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
@@ -431,7 +448,7 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last FileInfo) (*http.Respons
 
 // try sends the GET once. It returns a 200 response, or an error, whether
 // a retry may succeed, and the wait the server asked for (Retry-After).
-func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
+func (h *HTTP) try(ctx context.Context, u *url.URL, last connector.FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("connector: %w", err)
@@ -457,7 +474,7 @@ func (h *HTTP) try(ctx context.Context, u *url.URL, last FileInfo) (_ *http.Resp
 		return resp, 0, false, nil
 	case s == http.StatusNotModified:
 		resp.Body.Close()
-		return nil, 0, false, fmt.Errorf("%s: %w", redact(u), ErrNotModified)
+		return nil, 0, false, fmt.Errorf("%s: %w", redact(u), connector.ErrNotModified)
 	case s == http.StatusNotFound || s == http.StatusGone:
 		resp.Body.Close()
 		return nil, 0, false, fmt.Errorf("connector: %s: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
@@ -548,8 +565,17 @@ func stripURL(err error) error {
 	return err
 }
 
-// isHTTPURL reports whether s starts with http:// or https://.
-func isHTTPURL(s string) bool {
-	l := strings.ToLower(s)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+// Register adds the http and https schemes to reg, both served by one
+// connector made from cfg, which it checks now. A URL's path is the whole
+// URL (the connector takes absolute URLs).
+func Register(reg *connector.Registry, cfg HTTPConfig) error {
+	h, err := NewHTTP(cfg)
+	if err != nil {
+		return err
+	}
+	f := func(_ context.Context, u *url.URL) (connector.Connector, string, error) { return h, u.String(), nil }
+	if err := reg.Register("http", f); err != nil {
+		return err
+	}
+	return reg.Register("https", f)
 }

@@ -1,4 +1,4 @@
-package connector_test
+package httpconn_test
 
 import (
 	"bytes"
@@ -20,7 +20,9 @@ import (
 
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/connector/connectortest"
+	"github.com/intakehq/intake/connector/httpconn"
 	"github.com/intakehq/intake/connector/internal/kit"
+	"github.com/intakehq/intake/connector/xlsx"
 )
 
 // httpFixture is a loopback web server for the HTTP connector's tests.
@@ -119,18 +121,26 @@ func setupHTTP(t *testing.T) *httpFixture {
 	return fx
 }
 
-func newHTTP(t *testing.T, cfg connector.HTTPConfig) *connector.HTTP {
+func newHTTP(t *testing.T, cfg httpconn.HTTPConfig) *httpconn.HTTP {
 	t.Helper()
-	h, err := connector.NewHTTP(cfg)
+	h, err := httpconn.NewHTTP(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
 	return h
 }
 
+// withXLSX returns a registry that reads workbooks.
+func withXLSX(t *testing.T) *connector.Registry {
+	t.Helper()
+	reg := connector.NewRegistry()
+	require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
+	return reg
+}
+
 func TestHTTPConformance(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
-	h := newHTTP(t, connector.HTTPConfig{BaseURL: fx.srv.URL + "/"})
+	h := newHTTP(t, httpconn.HTTPConfig{BaseURL: fx.srv.URL + "/"})
 	csv, want := kit.CSV()
 	connectortest.TestConnector(t, h, fx.srv.URL+"/contacts.csv", csv)
 	connectortest.TestConnector(t, h, "chunked.csv", csv) // relative to BaseURL, no Content-Length
@@ -147,25 +157,25 @@ func TestHTTPErrors(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
 	u := fx.srv.URL
-	fast := connector.HTTPConfig{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	fast := httpconn.HTTPConfig{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 	tests := []struct {
 		name     string
-		cfg      connector.HTTPConfig
+		cfg      httpconn.HTTPConfig
 		path     string
 		attempts int32 // requests the server saw; 0: not checked
 		is       error
 		contains string
 	}{
 		{"retried 5xx then served", fast, "/flaky.csv", 3, nil, ""},
-		{"5xx until retries run out", connector.HTTPConfig{Retries: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/down", 3, connector.ErrHTTPStatus, "after 3 attempts"},
-		{"no retries", connector.HTTPConfig{Retries: -1}, "/down", 1, connector.ErrHTTPStatus, "502"},
-		{"retry time bound", connector.HTTPConfig{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRetryTime: 10 * time.Millisecond}, "/down", 1, connector.ErrHTTPStatus, "MaxRetryTime"},
-		{"4xx not retried", fast, "/denied", 1, connector.ErrHTTPStatus, "401"},
+		{"5xx until retries run out", httpconn.HTTPConfig{Retries: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/down", 3, httpconn.ErrHTTPStatus, "after 3 attempts"},
+		{"no retries", httpconn.HTTPConfig{Retries: -1}, "/down", 1, httpconn.ErrHTTPStatus, "502"},
+		{"retry time bound", httpconn.HTTPConfig{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRetryTime: 10 * time.Millisecond}, "/down", 1, httpconn.ErrHTTPStatus, "MaxRetryTime"},
+		{"4xx not retried", fast, "/denied", 1, httpconn.ErrHTTPStatus, "401"},
 		{"not found", fast, "/nope.csv", 0, fs.ErrNotExist, "404"},
-		{"header timeout", connector.HTTPConfig{HeaderTimeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, nil, "timeout"},
-		{"header timeout retried", connector.HTTPConfig{HeaderTimeout: 30 * time.Millisecond, Retries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/hang", 2, nil, "after 2 attempts"},
-		{"total timeout", connector.HTTPConfig{Timeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, context.DeadlineExceeded, ""},
-		{"size limit by Content-Length", connector.HTTPConfig{MaxBytes: 100}, "/contacts.csv", 0, connector.ErrSizeLimit, "HTTPConfig.MaxBytes"},
+		{"header timeout", httpconn.HTTPConfig{HeaderTimeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, nil, "timeout"},
+		{"header timeout retried", httpconn.HTTPConfig{HeaderTimeout: 30 * time.Millisecond, Retries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/hang", 2, nil, "after 2 attempts"},
+		{"total timeout", httpconn.HTTPConfig{Timeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, context.DeadlineExceeded, ""},
+		{"size limit by Content-Length", httpconn.HTTPConfig{MaxBytes: 100}, "/contacts.csv", 0, connector.ErrSizeLimit, "HTTPConfig.MaxBytes"},
 		{"not a URL", fast, "ftp://x/y", 0, nil, "not an http or https URL"},
 	}
 	for _, tc := range tests {
@@ -200,7 +210,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 	fx := setupHTTP(t)
 	ctx := context.Background()
 	t.Run("size limit while streaming", func(t *testing.T) {
-		h := newHTTP(t, connector.HTTPConfig{MaxBytes: 1000})
+		h := newHTTP(t, httpconn.HTTPConfig{MaxBytes: 1000})
 		f, err := h.Open(ctx, fx.srv.URL+"/chunked.csv")
 		require.NoError(t, err)
 		defer f.Close()
@@ -209,7 +219,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.LessOrEqual(t, n, int64(1000))
 	})
 	t.Run("body stalls past the total timeout", func(t *testing.T) {
-		h := newHTTP(t, connector.HTTPConfig{Timeout: 100 * time.Millisecond})
+		h := newHTTP(t, httpconn.HTTPConfig{Timeout: 100 * time.Millisecond})
 		f, err := h.Open(ctx, fx.srv.URL+"/stall")
 		require.NoError(t, err)
 		defer f.Close()
@@ -217,7 +227,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("workbook larger than the spool limit", func(t *testing.T) {
-		h := newHTTP(t, connector.HTTPConfig{})
+		h := newHTTP(t, httpconn.HTTPConfig{})
 		tmp := t.TempDir()
 		_, err := withXLSX(t).OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{MaxSpoolBytes: 100, TempDir: tmp})
 		assert.ErrorIs(t, err, connector.ErrSizeLimit)
@@ -231,14 +241,14 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.Empty(t, left, "temporary copies are removed")
 	})
 	t.Run("error names the URL without its query", func(t *testing.T) {
-		h := newHTTP(t, connector.HTTPConfig{})
+		h := newHTTP(t, httpconn.HTTPConfig{})
 		src, err := connector.NewRegistry().OpenSource(ctx, h, fx.srv.URL+"/contacts.csv?api_key=SECRET", connector.SourceConfig{})
 		require.NoError(t, err)
 		defer src.Close()
 		assert.Equal(t, fx.srv.URL+"/contacts.csv", src.Name())
 	})
 	t.Run("canceled while waiting for a retry", func(t *testing.T) {
-		h := newHTTP(t, connector.HTTPConfig{MinBackoff: time.Minute, MaxBackoff: time.Minute, MaxRetryTime: time.Hour})
+		h := newHTTP(t, httpconn.HTTPConfig{MinBackoff: time.Minute, MaxBackoff: time.Minute, MaxRetryTime: time.Hour})
 		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -251,7 +261,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 func TestHTTPConditional(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
-	h := newHTTP(t, connector.HTTPConfig{})
+	h := newHTTP(t, httpconn.HTTPConfig{})
 	ctx := context.Background()
 	url := fx.srv.URL + "/contacts.csv"
 	f, err := h.Open(ctx, url)
@@ -294,7 +304,7 @@ func TestHTTPStreamsFlat(t *testing.T) {
 		t.Skip("-short")
 	}
 	fx := setupHTTP(t)
-	h := newHTTP(t, connector.HTTPConfig{})
+	h := newHTTP(t, httpconn.HTTPConfig{})
 	const size = 50 << 20
 	var n int64
 	var info connector.FileInfo
@@ -314,10 +324,10 @@ func TestHTTPStreamsFlat(t *testing.T) {
 
 func TestHTTPConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := connector.NewHTTP(connector.HTTPConfig{BaseURL: "ftp://x", MinBackoff: time.Minute, MaxBackoff: time.Second, ConnectTimeout: -1})
+	_, err := httpconn.NewHTTP(httpconn.HTTPConfig{BaseURL: "ftp://x", MinBackoff: time.Minute, MaxBackoff: time.Second, ConnectTimeout: -1})
 	require.Error(t, err)
 	for _, s := range []string{"BaseURL", "MinBackoff", "must not be negative"} {
 		assert.ErrorContains(t, err, s)
 	}
-	assert.False(t, errors.Is(err, connector.ErrHTTPStatus))
+	assert.False(t, errors.Is(err, httpconn.ErrHTTPStatus))
 }

@@ -1,4 +1,4 @@
-package connector
+package httpconn
 
 import (
 	"net/url"
