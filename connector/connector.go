@@ -19,7 +19,7 @@ import (
 //
 // Open opens the file at path, whose syntax is the connector's (a slash-
 // separated path relative to the connector's root for [Local] and SFTP, a
-// URL or a path relative to HTTPConfig.BaseURL for [HTTP]). A file that does
+// URL or a path relative to the base URL for HTTP). A file that does
 // not exist is an error wrapping [io/fs.ErrNotExist]. The returned File stays
 // bound to ctx: once ctx is done, its Read returns ctx's error.
 //
@@ -100,7 +100,7 @@ type Stater interface {
 // ConditionalOpener is an optional capability of a [Connector]: open path
 // unless it is unchanged since last (the FileInfo of a previous read), in
 // which case it returns [ErrNotModified] without transferring the content.
-// [HTTP] sends If-None-Match and If-Modified-Since; [Local] and SFTP
+// HTTP sends If-None-Match and If-Modified-Since; [Local] and SFTP
 // compare size and modification time.
 type ConditionalOpener interface {
 	OpenIfChanged(ctx context.Context, path string, last FileInfo) (File, error)

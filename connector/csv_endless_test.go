@@ -121,7 +121,7 @@ func TestCSVGzipBombHeader(t *testing.T) {
 		_, _ = w.Write(gz.Bytes())
 	}))
 	defer srv.Close()
-	h, err := httpconn.NewHTTP(httpconn.HTTPConfig{})
+	h, err := httpconn.New(httpconn.Config{})
 	require.NoError(t, err)
 	defer h.Close()
 	f, err := h.Open(ctx, srv.URL+"/bomb.csv")

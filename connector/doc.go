@@ -1,6 +1,6 @@
 // Package connector turns bytes into rows: the [Source] contract, the
 // sources of delimiter-separated text ([CSV]) and pasted cells ([Paste]),
-// the connectors that fetch files ([Local], [HTTP]), the [Registry] of URL
+// the connector of local files ([Local]), the [Registry] of URL
 // schemes and file formats, and [Registry.OpenSource], which puts a
 // connector, a path and a [Format] together. It depends on the standard
 // library, golang.org/x/text and the root package only.
@@ -26,8 +26,8 @@
 //
 // A [Registry] is a value the host builds, with no global state: Register
 // maps a URL scheme to a connector's [Factory], RegisterFormat a [Format]
-// to the [FormatOpener] that reads it. [DefaultRegistry] holds file://,
-// http:// and https://; CSV needs no registration. Opening a file of a
+// to the [FormatOpener] that reads it. [DefaultRegistry] holds file://;
+// CSV needs no registration. Opening a file of a
 // format nobody registered is an error wrapping [ErrFormatNotRegistered],
 // before any byte is fetched.
 //
@@ -35,8 +35,10 @@
 //
 // What needs a heavy dependency is a package of its own, which a host
 // imports and registers only when it wants it, so that a host that reads
-// CSV compiles none of it:
+// CSV compiles none of it (this package does not import net/http):
 //
+//   - connector/httpconn downloads over HTTP and HTTPS (net/http);
+//     httpconn.Register adds the http:// and https:// schemes.
 //   - connector/xlsx reads Excel workbooks (through excelize); xlsx.Register
 //     adds FormatXLSX to a Registry.
 //   - connector/sftp fetches files over SFTP (through x/crypto/ssh and

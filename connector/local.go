@@ -11,8 +11,8 @@ import (
 )
 
 // DefaultMaxConnectorBytes is the default size limit of the files that
-// connectors open (the MaxBytes of LocalConfig, HTTPConfig, [FileConfig]
-// and the SFTP connector's Config).
+// connectors open (the MaxBytes of LocalConfig, [FileConfig] and the
+// Config of the HTTP and SFTP connectors).
 const DefaultMaxConnectorBytes = int64(10) << 30 // 10 GiB
 
 // ErrPathEscapes: a path leaves the connector's root directory (by "..",

@@ -207,7 +207,7 @@ func (r *Registry) Formats() []Format {
 // from here.
 func (r *Registry) OpenSource(ctx context.Context, conn Connector, p string, cfg SourceConfig) (*FileSource, error) {
 	if conn == nil {
-		return nil, errors.New("connector: OpenSource needs a Connector (NewLocal, NewHTTP, one from a Registry, or your own)")
+		return nil, errors.New("connector: OpenSource needs a Connector (NewLocal, httpconn.New, one from a Registry, or your own)")
 	}
 	if cfg.Format > FormatXLSX {
 		return nil, fmt.Errorf("connector: SourceConfig.Format %d is not a known Format; use FormatAuto, FormatCSV or FormatXLSX", cfg.Format)

@@ -89,9 +89,21 @@ func (r *Registry) Open(ctx context.Context, rawURL string) (Connector, string, 
 	f := r.m[strings.ToLower(u.Scheme)]
 	r.mu.RUnlock()
 	if f == nil {
-		return nil, "", fmt.Errorf("%s://: %w (registered: %s)", u.Scheme, ErrUnknownScheme, strings.Join(r.Schemes(), ", "))
+		return nil, "", fmt.Errorf("%s://: %w (registered: %s)%s", u.Scheme, ErrUnknownScheme, strings.Join(r.Schemes(), ", "), registerHint(u.Scheme))
 	}
 	return f(ctx, u)
+}
+
+// registerHint names the package that registers scheme, for the schemes
+// of the packages under connector.
+func registerHint(scheme string) string {
+	switch strings.ToLower(scheme) {
+	case "http", "https":
+		return "; register it with package connector/httpconn (httpconn.Register)"
+	case "sftp":
+		return "; register it with package connector/sftp (sftp.Register)"
+	}
+	return ""
 }
 
 func validScheme(s string) bool {

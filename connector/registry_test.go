@@ -97,6 +97,7 @@ func TestDefaultRegistry(t *testing.T) {
 	assert.ErrorIs(t, err, connector.ErrUnknownScheme)
 	_, _, err = none.Open(ctx, "https://example.com/x.csv")
 	assert.ErrorIs(t, err, connector.ErrUnknownScheme)
+	assert.ErrorContains(t, err, "connector/httpconn")
 }
 
 // TestRegistryConcurrent: the doc says a Registry is safe for concurrent

@@ -37,7 +37,8 @@
 // [Runner] with a bounded concurrency, records each run, and keeps a lease
 // on it while it runs. See [Config] for the policies. [ImportRunner] is the
 // standard Runner: it opens the job's file through a connector.Registry,
-// which reads the formats the host registered on it (XLSX with package
+// with the schemes and formats the host registered on it (http and https
+// with package connector/httpconn, sftp with connector/sftp, XLSX with
 // connector/xlsx), or runs its SQL query (package connector/sqlsource),
 // runs all of its Spec, skips a file whose content is
 // unchanged when the job says so, keeps the fetched file in a

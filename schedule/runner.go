@@ -20,10 +20,14 @@ import (
 // a saved [Job] into an import.
 type ImportConfig struct {
 	// Registry opens file sources: a job's Source.Connector is a scheme
-	// of it ("file", "http", "https", or one the host registered, such as
-	// "sftp") and Source.Path the rest of the URL; it reads the file in the
-	// job's format, so a host whose jobs read workbooks registers XLSX on
-	// it (package connector/xlsx). Required for file jobs.
+	// of it ("file" from connector.DefaultRegistry, or one the host
+	// registered: "http" and "https" with package connector/httpconn,
+	// "sftp" with package connector/sftp) and Source.Path the rest of the
+	// URL; it reads the file in the job's format, so a host whose jobs read
+	// workbooks registers XLSX on it (package connector/xlsx). Saved jobs
+	// of a scheme the registry lacks fail to run with an error wrapping
+	// connector.ErrUnknownScheme that names the package to register.
+	// Required for file jobs.
 	Registry *connector.Registry
 	// DB runs the queries of SQL jobs (Source.Connector "sql"). Required for
 	// SQL jobs.

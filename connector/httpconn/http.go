@@ -18,36 +18,36 @@ import (
 	"github.com/intakehq/intake/connector"
 )
 
-// Defaults of [HTTPConfig].
+// Defaults of [Config].
 const (
-	DefaultHTTPConnectTimeout = 10 * time.Second
-	DefaultHTTPHeaderTimeout  = 30 * time.Second
-	DefaultHTTPTimeout        = time.Hour
-	DefaultHTTPRetries        = 3
-	DefaultHTTPMinBackoff     = 500 * time.Millisecond
-	DefaultHTTPMaxBackoff     = 30 * time.Second
-	DefaultHTTPMaxRetryTime   = 2 * time.Minute
-	DefaultHTTPMaxRedirects   = 10
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultHeaderTimeout  = 30 * time.Second
+	DefaultTimeout        = time.Hour
+	DefaultRetries        = 3
+	DefaultMinBackoff     = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultMaxRetryTime   = 2 * time.Minute
+	DefaultMaxRedirects   = 10
 )
 
-// Errors of the [HTTP] connector; the wrapping error names the URL.
+// Errors of the [Connector] connector; the wrapping error names the URL.
 var (
-	// ErrHTTPStatus: the server answered with an error status; the
+	// ErrStatus: the server answered with an error status; the
 	// wrapping error names it. Check the URL and the credentials
-	// (HTTPConfig.Header).
-	ErrHTTPStatus = errors.New("connector: HTTP error status")
-	// ErrHTTPHostNotAllowed: the URL, or a redirect, names a host outside
-	// HTTPConfig.AllowedHosts. Nothing is sent to that host.
-	ErrHTTPHostNotAllowed = errors.New("connector: host not in HTTPConfig.AllowedHosts")
-	// ErrHTTPRedirect: a redirect was not followed: one more than
-	// HTTPConfig.MaxRedirects (a redirect loop), or to a URL that is not
+	// (Config.Header).
+	ErrStatus = errors.New("httpconn: HTTP error status")
+	// ErrHostNotAllowed: the URL, or a redirect, names a host outside
+	// Config.AllowedHosts. Nothing is sent to that host.
+	ErrHostNotAllowed = errors.New("httpconn: host not in httpconn.Config.AllowedHosts")
+	// ErrRedirect: a redirect was not followed: one more than
+	// Config.MaxRedirects (a redirect loop), or to a URL that is not
 	// http or https.
-	ErrHTTPRedirect = errors.New("connector: redirect not followed")
+	ErrRedirect = errors.New("httpconn: redirect not followed")
 )
 
-// HTTPConfig configures an [HTTP] connector. The zero value downloads
+// Config configures an [Connector] connector. The zero value downloads
 // absolute http and https URLs with the defaults below.
-type HTTPConfig struct {
+type Config struct {
 	// BaseURL, when set, is the URL that relative paths given to Open are
 	// resolved against (RFC 3986). Default: "", Open takes absolute URLs.
 	BaseURL string
@@ -64,7 +64,7 @@ type HTTPConfig struct {
 	// AllowedHosts, when not empty, lists the hosts that the connector
 	// may reach: the URL given to Open and every redirect target must
 	// match an entry, or the download fails with an error wrapping
-	// ErrHTTPHostNotAllowed before anything is sent to that host. An entry
+	// ErrHostNotAllowed before anything is sent to that host. An entry
 	// is a host name or IP address ("files.example.com", "10.0.0.5",
 	// "::1") that matches exactly, case-insensitively, on any port; or
 	// host:port ("files.example.com:8443", "[::1]:8080") that matches that
@@ -75,18 +75,18 @@ type HTTPConfig struct {
 	AllowedHosts []string
 	// MaxRedirects is how many redirects one request follows, so that a
 	// download costs at most MaxRedirects+1 requests per attempt; one more
-	// redirect (a loop) fails with ErrHTTPRedirect, and is not retried.
-	// Default (0): DefaultHTTPMaxRedirects (10); negative: none, a
+	// redirect (a loop) fails with ErrRedirect, and is not retried.
+	// Default (0): DefaultMaxRedirects (10); negative: none, a
 	// redirect fails at once.
 	MaxRedirects int
 	// ConnectTimeout bounds connecting (TCP and TLS handshake). Default:
-	// DefaultHTTPConnectTimeout (10s).
+	// DefaultConnectTimeout (10s).
 	ConnectTimeout time.Duration
 	// HeaderTimeout bounds the wait for the response's header once the
-	// request is sent. Default: DefaultHTTPHeaderTimeout (30s).
+	// request is sent. Default: DefaultHeaderTimeout (30s).
 	HeaderTimeout time.Duration
 	// Timeout bounds a whole download, body included, from Open to the end
-	// of the body. Default: DefaultHTTPTimeout (1h); negative: none.
+	// of the body. Default: DefaultTimeout (1h); negative: none.
 	Timeout time.Duration
 	// MaxBytes bounds the body; a longer one (by Content-Length or as it
 	// streams) is an error wrapping connector.ErrSizeLimit. Default (0):
@@ -98,19 +98,19 @@ type HTTPConfig struct {
 	// connection reset, refused or closed (EOF) before the response's
 	// header arrived; a temporary DNS failure. Nothing else is retried: not
 	// another 4xx, not a certificate or other TLS error, not a refused
-	// redirect (ErrHTTPRedirect) or host (ErrHTTPHostNotAllowed), not an
+	// redirect (ErrRedirect) or host (ErrHostNotAllowed), not an
 	// unknown error. A body cut halfway is not retried either: the source
-	// has read part of it. Default (0): DefaultHTTPRetries (3); negative:
+	// has read part of it. Default (0): DefaultRetries (3); negative:
 	// none.
 	Retries int
 	// MinBackoff and MaxBackoff bound the wait before a retry: exponential
 	// from MinBackoff, doubled each time up to MaxBackoff, with full jitter
 	// (a random wait between half and all of it); a Retry-After header (in
 	// seconds or an HTTP date) is honoured up to MaxBackoff. Defaults:
-	// DefaultHTTPMinBackoff (500ms), DefaultHTTPMaxBackoff (30s).
+	// DefaultMinBackoff (500ms), DefaultMaxBackoff (30s).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRetryTime bounds the time spent on one Open, retries included: no
-	// retry starts after it. Default: DefaultHTTPMaxRetryTime (2m).
+	// retry starts after it. Default: DefaultMaxRetryTime (2m).
 	MaxRetryTime time.Duration
 	// Transport sends the requests. Default: a clone of
 	// http.DefaultTransport with ConnectTimeout and HeaderTimeout. When set,
@@ -120,10 +120,10 @@ type HTTPConfig struct {
 	Logger *slog.Logger
 }
 
-func (cfg *HTTPConfig) validate() error {
+func (cfg *Config) validate() error {
 	var errs []error
 	if cfg.ConnectTimeout < 0 || cfg.HeaderTimeout < 0 || cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.MaxRetryTime < 0 {
-		errs = append(errs, errors.New("connector: HTTPConfig.ConnectTimeout, HeaderTimeout, MinBackoff, MaxBackoff and MaxRetryTime must not be negative; use 0 for the default"))
+		errs = append(errs, errors.New("httpconn: httpconn.Config.ConnectTimeout, HeaderTimeout, MinBackoff, MaxBackoff and MaxRetryTime must not be negative; use 0 for the default"))
 	}
 	rules, err := parseHostRules(cfg.AllowedHosts)
 	if err != nil {
@@ -133,9 +133,9 @@ func (cfg *HTTPConfig) validate() error {
 		u, err := url.Parse(cfg.BaseURL)
 		switch {
 		case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
-			errs = append(errs, fmt.Errorf("connector: HTTPConfig.BaseURL %q is not an http or https URL", cfg.BaseURL))
+			errs = append(errs, fmt.Errorf("httpconn: httpconn.Config.BaseURL %q is not an http or https URL", cfg.BaseURL))
 		case !hostAllowed(rules, u):
-			errs = append(errs, fmt.Errorf("connector: HTTPConfig.BaseURL %q: %w", redact(u), ErrHTTPHostNotAllowed))
+			errs = append(errs, fmt.Errorf("httpconn: httpconn.Config.BaseURL %q: %w", redact(u), ErrHostNotAllowed))
 		}
 	}
 	def := func(d *time.Duration, v time.Duration) {
@@ -143,17 +143,17 @@ func (cfg *HTTPConfig) validate() error {
 			*d = v
 		}
 	}
-	def(&cfg.ConnectTimeout, DefaultHTTPConnectTimeout)
-	def(&cfg.HeaderTimeout, DefaultHTTPHeaderTimeout)
-	def(&cfg.Timeout, DefaultHTTPTimeout)
-	def(&cfg.MinBackoff, DefaultHTTPMinBackoff)
-	def(&cfg.MaxBackoff, DefaultHTTPMaxBackoff)
-	def(&cfg.MaxRetryTime, DefaultHTTPMaxRetryTime)
+	def(&cfg.ConnectTimeout, DefaultConnectTimeout)
+	def(&cfg.HeaderTimeout, DefaultHeaderTimeout)
+	def(&cfg.Timeout, DefaultTimeout)
+	def(&cfg.MinBackoff, DefaultMinBackoff)
+	def(&cfg.MaxBackoff, DefaultMaxBackoff)
+	def(&cfg.MaxRetryTime, DefaultMaxRetryTime)
 	if cfg.MinBackoff > cfg.MaxBackoff {
-		errs = append(errs, fmt.Errorf("connector: HTTPConfig.MinBackoff (%v) is longer than MaxBackoff (%v)", cfg.MinBackoff, cfg.MaxBackoff))
+		errs = append(errs, fmt.Errorf("httpconn: httpconn.Config.MinBackoff (%v) is longer than MaxBackoff (%v)", cfg.MinBackoff, cfg.MaxBackoff))
 	}
-	cfg.Retries = normCount(cfg.Retries, DefaultHTTPRetries)
-	cfg.MaxRedirects = normCount(cfg.MaxRedirects, DefaultHTTPMaxRedirects)
+	cfg.Retries = normCount(cfg.Retries, DefaultRetries)
+	cfg.MaxRedirects = normCount(cfg.MaxRedirects, DefaultMaxRedirects)
 	cfg.MaxBytes = normLimit(cfg.MaxBytes, connector.DefaultMaxConnectorBytes)
 	return errors.Join(errs...)
 }
@@ -183,14 +183,14 @@ func normCount(n, def int) int {
 	return n
 }
 
-// hostRule is an entry of HTTPConfig.AllowedHosts.
+// hostRule is an entry of Config.AllowedHosts.
 type hostRule struct {
 	host   string // lower case, no trailing dot; with the leading dot of a domain rule
 	port   string // "" for any
 	domain bool   // host is ".example.com": hosts under it match
 }
 
-// parseHostRules checks and parses HTTPConfig.AllowedHosts.
+// parseHostRules checks and parses Config.AllowedHosts.
 func parseHostRules(entries []string) ([]hostRule, error) {
 	var rules []hostRule
 	var errs []error
@@ -208,7 +208,7 @@ func parseHostRules(entries []string) ([]hostRule, error) {
 		n, perr := strconv.Atoi(port)
 		host = strings.TrimSuffix(strings.ToLower(host), ".")
 		if host == "" || host == "." || strings.ContainsAny(host, "/?#@* ") || (port != "" && (perr != nil || n < 1 || n > 65535)) {
-			errs = append(errs, fmt.Errorf("connector: HTTPConfig.AllowedHosts entry %q: give a host name or IP address, optionally with :port, or a domain with a leading dot (.example.com)", e))
+			errs = append(errs, fmt.Errorf("httpconn: httpconn.Config.AllowedHosts entry %q: give a host name or IP address, optionally with :port, or a domain with a leading dot (.example.com)", e))
 			continue
 		}
 		rules = append(rules, hostRule{host: host, port: port, domain: strings.HasPrefix(host, ".")})
@@ -266,31 +266,31 @@ func sameOrigin(from, to *url.URL) bool {
 	return fs == "http" && fp == "80" && ts == "https" && tp == "443"
 }
 
-// HTTP is a [connector.Connector] of files served over HTTP(S) with GET. The body is
+// Connector is a [connector.Connector] of files served over HTTP(S) with GET. The body is
 // streamed (memory stays flat whatever the file's size) and hashed as it
 // is read. It implements [connector.ConditionalOpener]: If-None-Match with the last
 // ETag, If-Modified-Since with the last modification time, and a 304 is
 // [connector.ErrNotModified]. A 404 or 410 wraps [io/fs.ErrNotExist]; other error
-// statuses wrap [ErrHTTPStatus]. It follows at most
-// HTTPConfig.MaxRedirects redirects, to http and https URLs on
-// HTTPConfig.AllowedHosts, and sends HTTPConfig.Header only to the
+// statuses wrap [ErrStatus]. It follows at most
+// Config.MaxRedirects redirects, to http and https URLs on
+// Config.AllowedHosts, and sends Config.Header only to the
 // origin of the URL given to Open; it retries only the failures that may
-// pass (see HTTPConfig.Retries). Files of HTTP do not implement
+// pass (see Config.Retries). Its files do not implement
 // io.ReaderAt: [connector.RandomAccess] copies a workbook to a temporary file.
-type HTTP struct {
-	cfg    HTTPConfig
+type Connector struct {
+	cfg    Config
 	hosts  []hostRule // AllowedHosts
 	base   *url.URL
 	client *http.Client
 	tr     *http.Transport // ours, to close idle connections; nil when given
 }
 
-// NewHTTP returns an HTTP connector after checking cfg.
-func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
+// New returns a Connector after checking cfg.
+func New(cfg Config) (*Connector, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	h := &HTTP{cfg: cfg}
+	h := &Connector{cfg: cfg}
 	h.hosts, _ = parseHostRules(cfg.AllowedHosts)
 	if cfg.BaseURL != "" {
 		h.base, _ = url.Parse(cfg.BaseURL)
@@ -308,7 +308,7 @@ func NewHTTP(cfg HTTPConfig) (*HTTP, error) {
 }
 
 // Close closes the idle connections of the connector's own transport.
-func (h *HTTP) Close() error {
+func (h *Connector) Close() error {
 	if h.tr != nil {
 		h.tr.CloseIdleConnections()
 	}
@@ -316,15 +316,15 @@ func (h *HTTP) Close() error {
 }
 
 // Open downloads p: an absolute http(s) URL, or a reference resolved
-// against HTTPConfig.BaseURL.
-func (h *HTTP) Open(ctx context.Context, p string) (connector.File, error) {
+// against Config.BaseURL.
+func (h *Connector) Open(ctx context.Context, p string) (connector.File, error) {
 	return h.OpenIfChanged(ctx, p, connector.FileInfo{})
 }
 
 // OpenIfChanged downloads p unless the server answers 304 Not Modified to
 // the conditions built from last (ETag, ModTime); that is an error
 // wrapping [connector.ErrNotModified].
-func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last connector.FileInfo) (connector.File, error) {
+func (h *Connector) OpenIfChanged(ctx context.Context, p string, last connector.FileInfo) (connector.File, error) {
 	u, err := h.resolve(p)
 	if err != nil {
 		return nil, err
@@ -352,27 +352,27 @@ func (h *HTTP) OpenIfChanged(ctx context.Context, p string, last connector.FileI
 	if h.cfg.MaxBytes != noLimit && info.Size > h.cfg.MaxBytes {
 		resp.Body.Close()
 		cancel()
-		return nil, fmt.Errorf("%s: %w (HTTPConfig.MaxBytes is %d, Content-Length %d)", p, connector.ErrSizeLimit, h.cfg.MaxBytes, info.Size)
+		return nil, fmt.Errorf("%s: %w (httpconn.Config.MaxBytes is %d, Content-Length %d)", redact(u), connector.ErrSizeLimit, h.cfg.MaxBytes, info.Size)
 	}
 	body := resp.Body
 	return connector.NewFile(rctx, body, func() error { err := body.Close(); cancel(); return err }, connector.FileConfig{
-		Info: info, MaxBytes: h.cfg.MaxBytes, LimitName: "HTTPConfig.MaxBytes",
+		Info: info, MaxBytes: h.cfg.MaxBytes, LimitName: "httpconn.Config.MaxBytes",
 	}), nil
 }
 
-func (h *HTTP) resolve(p string) (*url.URL, error) {
+func (h *Connector) resolve(p string) (*url.URL, error) {
 	u, err := url.Parse(p)
 	if err != nil {
-		return nil, fmt.Errorf("connector: %q is not a URL: %w", p, err)
+		return nil, fmt.Errorf("httpconn: %q is not a URL: %w", p, err)
 	}
 	if h.base != nil {
 		u = h.base.ResolveReference(u)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("connector: %q is not an http or https URL; give an absolute URL or set HTTPConfig.BaseURL", p)
+		return nil, fmt.Errorf("httpconn: %q is not an http or https URL; give an absolute URL or set httpconn.Config.BaseURL", p)
 	}
 	if !hostAllowed(h.hosts, u) {
-		return nil, fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
+		return nil, fmt.Errorf("%s: %w (%s)", redact(u), ErrHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
 	}
 	return u, nil
 }
@@ -381,15 +381,15 @@ func (h *HTTP) resolve(p string) (*url.URL, error) {
 // http and https URLs on allowed hosts; the caller's headers only while
 // the chain stays on the first request's origin (see sameOrigin); never
 // a Referer. The client has copied the first request's headers into req.
-func (h *HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
+func (h *Connector) checkRedirect(req *http.Request, via []*http.Request) error {
 	first, prev := redact(via[0].URL), redact(via[len(via)-1].URL)
 	switch {
 	case len(via) > h.cfg.MaxRedirects:
-		return fmt.Errorf("%w: %s redirected %d times, more than HTTPConfig.MaxRedirects (%d); the server may be redirecting in a loop", ErrHTTPRedirect, first, len(via), h.cfg.MaxRedirects)
+		return fmt.Errorf("%w: %s redirected %d times, more than httpconn.Config.MaxRedirects (%d); the server may be redirecting in a loop", ErrRedirect, first, len(via), h.cfg.MaxRedirects)
 	case req.URL.Scheme != "http" && req.URL.Scheme != "https":
-		return fmt.Errorf("%w: %s redirects to %s, which is not an http or https URL", ErrHTTPRedirect, prev, redact(req.URL))
+		return fmt.Errorf("%w: %s redirects to %s, which is not an http or https URL", ErrRedirect, prev, redact(req.URL))
 	case !hostAllowed(h.hosts, req.URL):
-		return fmt.Errorf("%s redirects to %s: %w (%s)", prev, redact(req.URL), ErrHTTPHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
+		return fmt.Errorf("%s redirects to %s: %w (%s)", prev, redact(req.URL), ErrHostNotAllowed, strings.Join(h.cfg.AllowedHosts, ", "))
 	}
 	req.Header.Del("Referer")
 	chain := append(via[:len(via):len(via)], req)
@@ -407,7 +407,7 @@ func (h *HTTP) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 // do sends the GET, with retries, and returns a 200 response.
-func (h *HTTP) do(ctx context.Context, u *url.URL, last connector.FileInfo) (*http.Response, error) {
+func (h *Connector) do(ctx context.Context, u *url.URL, last connector.FileInfo) (*http.Response, error) {
 	start := time.Now()
 	backoff := h.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
@@ -429,7 +429,7 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last connector.FileInfo) (*ht
 			wait = min(retryAfter, h.cfg.MaxBackoff)
 		}
 		if time.Since(start)+wait > h.cfg.MaxRetryTime {
-			return nil, fmt.Errorf("%w (gave up: HTTPConfig.MaxRetryTime %v reached after %d attempts)", err, h.cfg.MaxRetryTime, attempt+1)
+			return nil, fmt.Errorf("%w (gave up: httpconn.Config.MaxRetryTime %v reached after %d attempts)", err, h.cfg.MaxRetryTime, attempt+1)
 		}
 		if h.cfg.Logger != nil {
 			h.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "intake: retrying download", slog.String("url", redact(u)),
@@ -448,10 +448,10 @@ func (h *HTTP) do(ctx context.Context, u *url.URL, last connector.FileInfo) (*ht
 
 // try sends the GET once. It returns a 200 response, or an error, whether
 // a retry may succeed, and the wait the server asked for (Retry-After).
-func (h *HTTP) try(ctx context.Context, u *url.URL, last connector.FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
+func (h *Connector) try(ctx context.Context, u *url.URL, last connector.FileInfo) (_ *http.Response, retryAfter time.Duration, retry bool, _ error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("connector: %w", err)
+		return nil, 0, false, fmt.Errorf("httpconn: %w", err)
 	}
 	for k, v := range h.cfg.Header {
 		req.Header[k] = v
@@ -467,7 +467,7 @@ func (h *HTTP) try(ctx context.Context, u *url.URL, last connector.FileInfo) (_ 
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, 0, false, fmt.Errorf("%s: %w", redact(u), cerr)
 		}
-		return nil, 0, retryableError(err), fmt.Errorf("connector: download %s: %w", redact(u), stripURL(err))
+		return nil, 0, retryableError(err), fmt.Errorf("httpconn: download %s: %w", redact(u), stripURL(err))
 	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusOK:
@@ -477,11 +477,11 @@ func (h *HTTP) try(ctx context.Context, u *url.URL, last connector.FileInfo) (_ 
 		return nil, 0, false, fmt.Errorf("%s: %w", redact(u), connector.ErrNotModified)
 	case s == http.StatusNotFound || s == http.StatusGone:
 		resp.Body.Close()
-		return nil, 0, false, fmt.Errorf("connector: %s: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
+		return nil, 0, false, fmt.Errorf("httpconn: %s: %s: %w", redact(u), resp.Status, fs.ErrNotExist)
 	}
-	err = fmt.Errorf("%s: %w (%s)", redact(u), ErrHTTPStatus, resp.Status)
+	err = fmt.Errorf("%s: %w (%s)", redact(u), ErrStatus, resp.Status)
 	if resp.Request != nil && resp.Request.URL.String() != u.String() {
-		err = fmt.Errorf("%s, redirected to %s: %w (%s)", redact(u), redact(resp.Request.URL), ErrHTTPStatus, resp.Status)
+		err = fmt.Errorf("%s, redirected to %s: %w (%s)", redact(u), redact(resp.Request.URL), ErrStatus, resp.Status)
 	}
 	retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
@@ -509,7 +509,7 @@ func retryableStatus(status int) bool {
 // Anything else (a certificate or TLS error, a refused redirect, an
 // unknown error) fails the same way again.
 func retryableError(err error) bool {
-	if errors.Is(err, ErrHTTPRedirect) || errors.Is(err, ErrHTTPHostNotAllowed) {
+	if errors.Is(err, ErrRedirect) || errors.Is(err, ErrHostNotAllowed) {
 		return false
 	}
 	var ne net.Error
@@ -568,8 +568,8 @@ func stripURL(err error) error {
 // Register adds the http and https schemes to reg, both served by one
 // connector made from cfg, which it checks now. A URL's path is the whole
 // URL (the connector takes absolute URLs).
-func Register(reg *connector.Registry, cfg HTTPConfig) error {
-	h, err := NewHTTP(cfg)
+func Register(reg *connector.Registry, cfg Config) error {
+	h, err := New(cfg)
 	if err != nil {
 		return err
 	}

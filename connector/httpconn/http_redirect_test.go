@@ -114,11 +114,11 @@ func newHopServer(t *testing.T) *hopServer {
 }
 
 // fastHTTP is a config whose retries wait a millisecond.
-func fastHTTP() httpconn.HTTPConfig {
-	return httpconn.HTTPConfig{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+func fastHTTP() httpconn.Config {
+	return httpconn.Config{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 }
 
-func download(t *testing.T, h *httpconn.HTTP, u string) error {
+func download(t *testing.T, h *httpconn.Connector, u string) error {
 	t.Helper()
 	f, err := h.Open(context.Background(), u)
 	if err != nil {
@@ -171,7 +171,7 @@ func TestHTTPAllowedHosts(t *testing.T) {
 		h := newHTTP(t, cfg)
 		require.NoError(t, download(t, h, a.srv.URL+"/file"))
 		_, err := h.Open(ctx, "http://localhost:"+portB+"/file")
-		require.ErrorIs(t, err, httpconn.ErrHTTPHostNotAllowed)
+		require.ErrorIs(t, err, httpconn.ErrHostNotAllowed)
 		assert.ErrorContains(t, err, "localhost:"+portB)
 		assert.Zero(t, b.count("/file"), "nothing is sent to a host outside the list")
 	})
@@ -180,7 +180,7 @@ func TestHTTPAllowedHosts(t *testing.T) {
 		cfg.AllowedHosts = []string{ua.Host} // 127.0.0.1:port of a
 		h := newHTTP(t, cfg)
 		_, err := h.Open(ctx, a.srv.URL+"/to?u="+url.QueryEscape(b.srv.URL+"/file"))
-		require.ErrorIs(t, err, httpconn.ErrHTTPHostNotAllowed)
+		require.ErrorIs(t, err, httpconn.ErrHostNotAllowed)
 		assert.ErrorContains(t, err, "redirects to "+b.srv.URL+"/file")
 		assert.EqualValues(t, 1, a.count("/to"), "a refused redirect is not retried")
 		assert.Zero(t, b.count("/file"))
@@ -191,17 +191,17 @@ func TestHTTPAllowedHosts(t *testing.T) {
 		h := newHTTP(t, cfg)
 		for _, u := range []string{a.srv.URL + "/file", "https://example.com/x", "https://badexample.com/x"} {
 			_, err := h.Open(ctx, u)
-			assert.ErrorIs(t, err, httpconn.ErrHTTPHostNotAllowed, u)
+			assert.ErrorIs(t, err, httpconn.ErrHostNotAllowed, u)
 		}
 	})
 	t.Run("bad entries", func(t *testing.T) {
-		_, err := httpconn.NewHTTP(httpconn.HTTPConfig{AllowedHosts: []string{"https://example.com/", "example.com:0", ""}})
+		_, err := httpconn.New(httpconn.Config{AllowedHosts: []string{"https://example.com/", "example.com:0", ""}})
 		require.Error(t, err)
-		assert.Equal(t, 3, strings.Count(err.Error(), "HTTPConfig.AllowedHosts entry"))
-		_, err = httpconn.NewHTTP(httpconn.HTTPConfig{AllowedHosts: []string{"example.com", "[::1]:8080", "::1", ".example.org"}})
+		assert.Equal(t, 3, strings.Count(err.Error(), "httpconn.Config.AllowedHosts entry"))
+		_, err = httpconn.New(httpconn.Config{AllowedHosts: []string{"example.com", "[::1]:8080", "::1", ".example.org"}})
 		require.NoError(t, err)
-		_, err = httpconn.NewHTTP(httpconn.HTTPConfig{AllowedHosts: []string{"example.com"}, BaseURL: "https://example.org/"})
-		require.ErrorIs(t, err, httpconn.ErrHTTPHostNotAllowed)
+		_, err = httpconn.New(httpconn.Config{AllowedHosts: []string{"example.com"}, BaseURL: "https://example.org/"})
+		require.ErrorIs(t, err, httpconn.ErrHostNotAllowed)
 	})
 }
 
@@ -211,16 +211,16 @@ func TestHTTPRedirectLimits(t *testing.T) {
 	t.Run("loop, default limit", func(t *testing.T) {
 		s := newHopServer(t)
 		_, err := newHTTP(t, fastHTTP()).Open(ctx, s.srv.URL+"/loop")
-		require.ErrorIs(t, err, httpconn.ErrHTTPRedirect)
-		assert.ErrorContains(t, err, "HTTPConfig.MaxRedirects (10)")
-		assert.EqualValues(t, httpconn.DefaultHTTPMaxRedirects+1, s.count("/loop"), "one attempt of at most MaxRedirects+1 requests")
+		require.ErrorIs(t, err, httpconn.ErrRedirect)
+		assert.ErrorContains(t, err, "httpconn.Config.MaxRedirects (10)")
+		assert.EqualValues(t, httpconn.DefaultMaxRedirects+1, s.count("/loop"), "one attempt of at most MaxRedirects+1 requests")
 	})
 	t.Run("loop, MaxRedirects 3", func(t *testing.T) {
 		s := newHopServer(t)
 		cfg := fastHTTP()
 		cfg.MaxRedirects = 3
 		_, err := newHTTP(t, cfg).Open(ctx, s.srv.URL+"/loop")
-		require.ErrorIs(t, err, httpconn.ErrHTTPRedirect)
+		require.ErrorIs(t, err, httpconn.ErrRedirect)
 		assert.EqualValues(t, 4, s.count("/loop"))
 	})
 	t.Run("no redirects", func(t *testing.T) {
@@ -228,13 +228,13 @@ func TestHTTPRedirectLimits(t *testing.T) {
 		cfg := fastHTTP()
 		cfg.MaxRedirects = -1
 		_, err := newHTTP(t, cfg).Open(ctx, s.srv.URL+"/to?u=/file")
-		require.ErrorIs(t, err, httpconn.ErrHTTPRedirect)
+		require.ErrorIs(t, err, httpconn.ErrRedirect)
 		assert.Zero(t, s.count("/file"))
 	})
 	t.Run("unsupported scheme, tried once", func(t *testing.T) {
 		s := newHopServer(t)
 		_, err := newHTTP(t, fastHTTP()).Open(ctx, s.srv.URL+"/to-ftp")
-		require.ErrorIs(t, err, httpconn.ErrHTTPRedirect)
+		require.ErrorIs(t, err, httpconn.ErrRedirect)
 		assert.ErrorContains(t, err, "not an http or https URL")
 		assert.EqualValues(t, 1, s.count("/to-ftp"))
 	})
@@ -300,7 +300,7 @@ func TestHTTPCertificateErrorNotRetried(t *testing.T) {
 func TestHTTPRetryAfterCapped(t *testing.T) {
 	t.Parallel()
 	s := newHopServer(t)
-	cfg := httpconn.HTTPConfig{MinBackoff: time.Millisecond, MaxBackoff: 300 * time.Millisecond}
+	cfg := httpconn.Config{MinBackoff: time.Millisecond, MaxBackoff: 300 * time.Millisecond}
 	start := time.Now()
 	require.NoError(t, download(t, newHTTP(t, cfg), s.srv.URL+"/once?s=429&after=3"))
 	took := time.Since(start)

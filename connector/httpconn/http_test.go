@@ -121,9 +121,9 @@ func setupHTTP(t *testing.T) *httpFixture {
 	return fx
 }
 
-func newHTTP(t *testing.T, cfg httpconn.HTTPConfig) *httpconn.HTTP {
+func newHTTP(t *testing.T, cfg httpconn.Config) *httpconn.Connector {
 	t.Helper()
-	h, err := httpconn.NewHTTP(cfg)
+	h, err := httpconn.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { h.Close() })
 	return h
@@ -140,7 +140,7 @@ func withXLSX(t *testing.T) *connector.Registry {
 func TestHTTPConformance(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
-	h := newHTTP(t, httpconn.HTTPConfig{BaseURL: fx.srv.URL + "/"})
+	h := newHTTP(t, httpconn.Config{BaseURL: fx.srv.URL + "/"})
 	csv, want := kit.CSV()
 	connectortest.TestConnector(t, h, fx.srv.URL+"/contacts.csv", csv)
 	connectortest.TestConnector(t, h, "chunked.csv", csv) // relative to BaseURL, no Content-Length
@@ -157,25 +157,25 @@ func TestHTTPErrors(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
 	u := fx.srv.URL
-	fast := httpconn.HTTPConfig{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+	fast := httpconn.Config{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 	tests := []struct {
 		name     string
-		cfg      httpconn.HTTPConfig
+		cfg      httpconn.Config
 		path     string
 		attempts int32 // requests the server saw; 0: not checked
 		is       error
 		contains string
 	}{
 		{"retried 5xx then served", fast, "/flaky.csv", 3, nil, ""},
-		{"5xx until retries run out", httpconn.HTTPConfig{Retries: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/down", 3, httpconn.ErrHTTPStatus, "after 3 attempts"},
-		{"no retries", httpconn.HTTPConfig{Retries: -1}, "/down", 1, httpconn.ErrHTTPStatus, "502"},
-		{"retry time bound", httpconn.HTTPConfig{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRetryTime: 10 * time.Millisecond}, "/down", 1, httpconn.ErrHTTPStatus, "MaxRetryTime"},
-		{"4xx not retried", fast, "/denied", 1, httpconn.ErrHTTPStatus, "401"},
+		{"5xx until retries run out", httpconn.Config{Retries: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/down", 3, httpconn.ErrStatus, "after 3 attempts"},
+		{"no retries", httpconn.Config{Retries: -1}, "/down", 1, httpconn.ErrStatus, "502"},
+		{"retry time bound", httpconn.Config{MinBackoff: time.Second, MaxBackoff: time.Second, MaxRetryTime: 10 * time.Millisecond}, "/down", 1, httpconn.ErrStatus, "MaxRetryTime"},
+		{"4xx not retried", fast, "/denied", 1, httpconn.ErrStatus, "401"},
 		{"not found", fast, "/nope.csv", 0, fs.ErrNotExist, "404"},
-		{"header timeout", httpconn.HTTPConfig{HeaderTimeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, nil, "timeout"},
-		{"header timeout retried", httpconn.HTTPConfig{HeaderTimeout: 30 * time.Millisecond, Retries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/hang", 2, nil, "after 2 attempts"},
-		{"total timeout", httpconn.HTTPConfig{Timeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, context.DeadlineExceeded, ""},
-		{"size limit by Content-Length", httpconn.HTTPConfig{MaxBytes: 100}, "/contacts.csv", 0, connector.ErrSizeLimit, "HTTPConfig.MaxBytes"},
+		{"header timeout", httpconn.Config{HeaderTimeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, nil, "timeout"},
+		{"header timeout retried", httpconn.Config{HeaderTimeout: 30 * time.Millisecond, Retries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, "/hang", 2, nil, "after 2 attempts"},
+		{"total timeout", httpconn.Config{Timeout: 50 * time.Millisecond, Retries: -1}, "/hang", 1, context.DeadlineExceeded, ""},
+		{"size limit by Content-Length", httpconn.Config{MaxBytes: 100}, "/contacts.csv", 0, connector.ErrSizeLimit, "httpconn.Config.MaxBytes"},
 		{"not a URL", fast, "ftp://x/y", 0, nil, "not an http or https URL"},
 	}
 	for _, tc := range tests {
@@ -210,7 +210,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 	fx := setupHTTP(t)
 	ctx := context.Background()
 	t.Run("size limit while streaming", func(t *testing.T) {
-		h := newHTTP(t, httpconn.HTTPConfig{MaxBytes: 1000})
+		h := newHTTP(t, httpconn.Config{MaxBytes: 1000})
 		f, err := h.Open(ctx, fx.srv.URL+"/chunked.csv")
 		require.NoError(t, err)
 		defer f.Close()
@@ -219,7 +219,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.LessOrEqual(t, n, int64(1000))
 	})
 	t.Run("body stalls past the total timeout", func(t *testing.T) {
-		h := newHTTP(t, httpconn.HTTPConfig{Timeout: 100 * time.Millisecond})
+		h := newHTTP(t, httpconn.Config{Timeout: 100 * time.Millisecond})
 		f, err := h.Open(ctx, fx.srv.URL+"/stall")
 		require.NoError(t, err)
 		defer f.Close()
@@ -227,7 +227,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 	})
 	t.Run("workbook larger than the spool limit", func(t *testing.T) {
-		h := newHTTP(t, httpconn.HTTPConfig{})
+		h := newHTTP(t, httpconn.Config{})
 		tmp := t.TempDir()
 		_, err := withXLSX(t).OpenSource(ctx, h, fx.srv.URL+"/contacts.xlsx", connector.SourceConfig{MaxSpoolBytes: 100, TempDir: tmp})
 		assert.ErrorIs(t, err, connector.ErrSizeLimit)
@@ -241,14 +241,14 @@ func TestHTTPStreamErrors(t *testing.T) {
 		assert.Empty(t, left, "temporary copies are removed")
 	})
 	t.Run("error names the URL without its query", func(t *testing.T) {
-		h := newHTTP(t, httpconn.HTTPConfig{})
+		h := newHTTP(t, httpconn.Config{})
 		src, err := connector.NewRegistry().OpenSource(ctx, h, fx.srv.URL+"/contacts.csv?api_key=SECRET", connector.SourceConfig{})
 		require.NoError(t, err)
 		defer src.Close()
 		assert.Equal(t, fx.srv.URL+"/contacts.csv", src.Name())
 	})
 	t.Run("canceled while waiting for a retry", func(t *testing.T) {
-		h := newHTTP(t, httpconn.HTTPConfig{MinBackoff: time.Minute, MaxBackoff: time.Minute, MaxRetryTime: time.Hour})
+		h := newHTTP(t, httpconn.Config{MinBackoff: time.Minute, MaxBackoff: time.Minute, MaxRetryTime: time.Hour})
 		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -261,7 +261,7 @@ func TestHTTPStreamErrors(t *testing.T) {
 func TestHTTPConditional(t *testing.T) {
 	t.Parallel()
 	fx := setupHTTP(t)
-	h := newHTTP(t, httpconn.HTTPConfig{})
+	h := newHTTP(t, httpconn.Config{})
 	ctx := context.Background()
 	url := fx.srv.URL + "/contacts.csv"
 	f, err := h.Open(ctx, url)
@@ -304,7 +304,7 @@ func TestHTTPStreamsFlat(t *testing.T) {
 		t.Skip("-short")
 	}
 	fx := setupHTTP(t)
-	h := newHTTP(t, httpconn.HTTPConfig{})
+	h := newHTTP(t, httpconn.Config{})
 	const size = 50 << 20
 	var n int64
 	var info connector.FileInfo
@@ -322,12 +322,23 @@ func TestHTTPStreamsFlat(t *testing.T) {
 	assert.Less(t, peak, uint64(16<<20), "heap grew with the file")
 }
 
-func TestHTTPConfigValidation(t *testing.T) {
+func TestConfigValidation(t *testing.T) {
 	t.Parallel()
-	_, err := httpconn.NewHTTP(httpconn.HTTPConfig{BaseURL: "ftp://x", MinBackoff: time.Minute, MaxBackoff: time.Second, ConnectTimeout: -1})
+	_, err := httpconn.New(httpconn.Config{BaseURL: "ftp://x", MinBackoff: time.Minute, MaxBackoff: time.Second, ConnectTimeout: -1})
 	require.Error(t, err)
 	for _, s := range []string{"BaseURL", "MinBackoff", "must not be negative"} {
 		assert.ErrorContains(t, err, s)
 	}
-	assert.False(t, errors.Is(err, httpconn.ErrHTTPStatus))
+	assert.False(t, errors.Is(err, httpconn.ErrStatus))
+}
+
+func TestRegister(t *testing.T) {
+	t.Parallel()
+	reg := connector.NewRegistry()
+	err := httpconn.Register(reg, httpconn.Config{MinBackoff: 2, MaxBackoff: 1})
+	assert.ErrorContains(t, err, "MinBackoff")
+	assert.Empty(t, reg.Schemes(), "a Config error registers nothing")
+	require.NoError(t, httpconn.Register(reg, httpconn.Config{}))
+	assert.Equal(t, []string{"http", "https"}, reg.Schemes())
+	assert.ErrorContains(t, httpconn.Register(reg, httpconn.Config{}), "already registered")
 }

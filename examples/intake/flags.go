@@ -288,7 +288,7 @@ func registry() (*connector.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := httpconn.Register(reg, httpconn.HTTPConfig{}); err != nil {
+	if err := httpconn.Register(reg, httpconn.Config{}); err != nil {
 		return nil, err
 	}
 	if err := sftp.Register(reg, sftpCfg); err != nil {
