@@ -115,7 +115,7 @@ func (c *Config) validate() error {
 // Specs that differ only in their options have columns of their own, named
 // as in SQLite (k_email__provider, k_email__md5).
 //
-// A table an earlier version created, without the inactive column, gets
+// A table without the inactive column gets
 // it (ALTER TABLE … ADD COLUMN … boolean NOT NULL DEFAULT false, which
 // rewrites nothing) when the sink first uses the table, as a new field
 // gets its column; if a field already has the column inactive, the flag's
@@ -312,7 +312,7 @@ func pgDo(body string) string {
 // would, and register it in intake_schema, with the key columns of keys
 // (indexed). They are idempotent for a table that does not exist yet or
 // has exactly these columns; they also add the inactive column to a table
-// an earlier version created (as the sink does on first use). Run
+// that lacks it (as the sink does on first use). Run
 // [Migrations] first. A record-id key (KeySpec.RecordID) has no
 // key column and is refused.
 func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([]string, error) {
@@ -640,13 +640,13 @@ func pgSpecUses(spec intake.KeySpec, fields []string) bool {
 func (t *pgTable) needsUpgrade() bool { return !t.host && t.inactive == "" }
 
 // addInactiveSQL adds the inactive column col to t, Intake's own table,
-// when an earlier version created it.
+// when the table lacks it.
 func (t *pgTable) addInactiveSQL(col string) string {
 	return "ALTER TABLE " + t.name + " ADD COLUMN IF NOT EXISTS " + sqltable.QuoteIdent(col) + " boolean NOT NULL DEFAULT false"
 }
 
 // newInactiveColumn returns the column for the inactive flag of t, a
-// table an earlier version created: "inactive", unless a field has that
+// table without one: "inactive", unless a field has that
 // column, then "inactive_flag" (with a numeric suffix if that is taken
 // too).
 func (t *pgTable) newInactiveColumn() string {

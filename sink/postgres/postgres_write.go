@@ -467,7 +467,7 @@ func (w *pgBatch) addLinkTables(ctx context.Context) error {
 	w.p.mu.RUnlock()
 	slices.SortFunc(more, func(a, b *pgTable) int { return strings.Compare(a.object, b.object) })
 	for _, t := range more {
-		if t.needsUpgrade() { // a table an earlier version created: bring it up to date first
+		if t.needsUpgrade() { // a table without the inactive column: add it first
 			v, err := w.p.ensureLocked(ctx, t.store)
 			if err != nil {
 				return err
