@@ -15,7 +15,7 @@ import (
 // Config of the HTTP and SFTP connectors).
 const DefaultMaxConnectorBytes = int64(10) << 30 // 10 GiB
 
-// ErrPathEscapes: a path leaves the connector's root directory (by "..",
+// ErrPathEscapes reports that a path leaves the connector's root directory (by "..",
 // as an absolute path, or through a symbolic link pointing outside). Name
 // a file inside the directory with a relative path.
 var ErrPathEscapes = errors.New("connector: path leaves the connector's directory")

@@ -153,7 +153,7 @@ type SourceOpener interface {
 // source's start (an encrypted workbook, bad limits) come from here.
 type FormatOpener func(ctx context.Context, f File, name string, cfg SourceConfig) (Source, error)
 
-// ErrFormatNotRegistered: a file's format has no [FormatOpener] in the
+// ErrFormatNotRegistered reports that a file's format has no [FormatOpener] in the
 // registry. The error names the format; its reader is a package of its own
 // that the host registers (XLSX: xlsx.Register of package
 // github.com/intakehq/intake/connector/xlsx).

@@ -35,7 +35,7 @@ type Registry struct {
 // Registry is the same.
 func NewRegistry() *Registry { return &Registry{} }
 
-// ErrUnknownScheme: a URL's scheme has no factory in the registry; the
+// ErrUnknownScheme reports that a URL's scheme has no factory in the registry; the
 // wrapping error lists the registered schemes. Use one of them, or
 // register a connector for the scheme.
 var ErrUnknownScheme = errors.New("connector: unknown URL scheme")

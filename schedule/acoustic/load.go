@@ -832,7 +832,7 @@ func (a *Map) key() intake.KeySpec {
 	return intake.KeySpec{Fields: fields}
 }
 
-// Spec returns the mapping spec of the file for a base schema: one column
+// MappingSpec returns the mapping spec of the file for a base schema: one column
 // per MAPPING/COLUMN, by INDEX (so it works with or without a header),
 // in file order; INCLUDE false becomes "skip". An Acoustic column whose
 // field name (see [Map.FieldName]) is a field of base maps to

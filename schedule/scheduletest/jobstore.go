@@ -236,17 +236,6 @@ func (k *storeKit) requireNotFound(err error, call string) {
 	}
 }
 
-// nextAfter returns when j's schedule runs next after at.
-func (k *storeKit) nextAfter(j schedule.Job, at time.Time) time.Time {
-	k.t.Helper()
-	sc, err := j.Schedule()
-	require.NoError(k.t, err)
-	if sc == nil {
-		return time.Time{}
-	}
-	return sc.Next(at)
-}
-
 // ids returns the ids of runs.
 func ids(runs []schedule.Run) []string {
 	out := make([]string, len(runs))

@@ -98,7 +98,7 @@ func RecordError(op *sink.Op, err error) *sink.RecordError {
 	return e
 }
 
-// value returns rec's i-th value, null when rec has fewer values.
+// Value returns rec's i-th value, null when rec has fewer values.
 func Value(rec *intake.Record, i int) intake.Value {
 	if i < len(rec.Values) {
 		return rec.Values[i]
@@ -148,7 +148,7 @@ func ErrSequenceFull(name string, next, n int64) error {
 // batch that asked (whose audit entry the unlink entries copy).
 type Unlinks map[string]map[string]*sink.Op
 
-// add records op's record as a target when op asks to unlink it.
+// Add records op's record as a target when op asks to unlink it.
 func (u *Unlinks) Add(op *sink.Op) {
 	if !op.Unlink {
 		return
@@ -167,7 +167,7 @@ func (u *Unlinks) Add(op *sink.Op) {
 	}
 }
 
-// fields returns the indexes of the fields of s that link to a target
+// Fields returns the indexes of the fields of s that link to a target
 // type of u.
 func (u Unlinks) Fields(s *intake.Schema) []int {
 	var out []int
@@ -179,7 +179,7 @@ func (u Unlinks) Fields(s *intake.Schema) []int {
 	return out
 }
 
-// targetIDs returns the target ids of the object type ref, sorted.
+// TargetIDs returns the target ids of the object type ref, sorted.
 func (u Unlinks) TargetIDs(ref string) []string {
 	ids := make([]string, 0, len(u[ref]))
 	for id := range u[ref] {
@@ -189,7 +189,7 @@ func (u Unlinks) TargetIDs(ref string) []string {
 	return ids
 }
 
-// holds reports whether v, the value of a link field to ref, holds a
+// Holds reports whether v, the value of a link field to ref, holds a
 // target id of u.
 func (u Unlinks) Holds(v intake.Value, ref string) bool {
 	targets := u[ref]
@@ -209,7 +209,7 @@ func (u Unlinks) Holds(v intake.Value, ref string) bool {
 	return false
 }
 
-// strip returns v, the value of the link field f (to f.Ref) of the record
+// Strip returns v, the value of the link field f (to f.Ref) of the record
 // object/id, without the target ids of u, and appends to audits an
 // "unlink" entry per id it removed; changed reports whether it removed any.
 func (u Unlinks) Strip(v intake.Value, f intake.Field, object, id string, audits []sink.AuditEntry) (out intake.Value, _ []sink.AuditEntry, changed bool) {
