@@ -101,13 +101,10 @@ func ExampleRegistry() {
 	defer os.RemoveAll(dir)
 
 	// Our connectors, with file:// URLs confined to dir.
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-	if err != nil {
-		panic(err)
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	// A third-party connector under its own scheme.
 	files := memConnector{"inbox/leads.csv": []byte("email\ncid@example.com\n")}
-	err = reg.Register("mem", func(ctx context.Context, u *url.URL) (connector.Connector, string, error) {
+	err := reg.Register("mem", func(ctx context.Context, u *url.URL) (connector.Connector, string, error) {
 		return files, strings.TrimPrefix(u.Path, "/"), nil
 	})
 	if err != nil {

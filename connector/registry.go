@@ -138,9 +138,10 @@ type RegistryConfig struct {
 // DefaultRegistry returns a new registry with this package's connector:
 // file:// ([Local]). Register more schemes on it as on any registry
 // (package connector/httpconn registers http:// and https://, package
-// connector/sftp registers sftp://). It returns an error for no cfg: the
-// file:// connector checks its configuration when it opens a URL.
-func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
+// connector/sftp registers sftp://). The file:// connector checks cfg
+// when it opens a URL, so a misconfigured root fails there, naming the
+// field to set.
+func DefaultRegistry(cfg RegistryConfig) *Registry {
 	r := NewRegistry()
 	local := cfg.Local
 	local.Dir = cfg.LocalRoot
@@ -165,5 +166,5 @@ func DefaultRegistry(cfg RegistryConfig) (*Registry, error) {
 		}
 		return l, p, nil
 	})
-	return r, nil
+	return r
 }

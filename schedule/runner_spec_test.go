@@ -96,8 +96,7 @@ func TestImportRunnerRunsTheWholeSpec(t *testing.T) {
 
 	// The saved job, run by the scheduler.
 	saved := seedStore(t)
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-	require.NoError(t, err)
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: saved})
 	require.NoError(t, err)
 	clock := scheduletest.NewClock(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC))

@@ -40,8 +40,7 @@ func TestImportRunnerEndToEnd(t *testing.T) {
 	}
 	write("E-Mail,City\nann@x.io,Rome\nbob@x.io,Oslo\nbroken,Lima\n")
 
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-	require.NoError(t, err)
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	archive, err := connector.NewDirArchive(filepath.Join(dir, "archive"))
 	require.NoError(t, err)
 	rejects := filepath.Join(dir, "rejects")
@@ -153,8 +152,7 @@ func TestImportRunnerLiveProgress(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "in"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "in", "contacts.csv"), []byte(file.String()), 0o600))
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-	require.NoError(t, err)
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	gate := &gatedSink{Store: memory.New(memory.Config{}), entered: make(chan struct{}, 10), release: make(chan struct{})}
 	var kinds []importer.EventKind
 	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: gate,

@@ -34,8 +34,7 @@ func newRunnerEnv(t *testing.T, mod func(*schedule.ImportConfig)) *runnerEnv {
 	ctx := context.Background()
 	e := &runnerEnv{dir: t.TempDir(), contacts: memory.New(memory.Config{})}
 	t.Cleanup(func() { _ = e.contacts.Close() })
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: e.dir})
-	require.NoError(t, err)
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: e.dir})
 	e.cfg = schedule.ImportConfig{Registry: reg, Sink: e.contacts}
 	if mod != nil {
 		mod(&e.cfg)

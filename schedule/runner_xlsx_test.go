@@ -49,8 +49,7 @@ func TestImportRunnerWorkbook(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-			require.NoError(t, err)
+			reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 			if tc.withXLSX {
 				require.NoError(t, xlsx.Register(reg, xlsx.Config{}))
 			}

@@ -25,10 +25,7 @@ func ExampleRegister() {
 	}))
 	defer srv.Close()
 
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{})
 	if err := httpconn.Register(reg, httpconn.Config{}); err != nil {
 		log.Fatal(err)
 	}

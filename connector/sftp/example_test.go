@@ -14,16 +14,13 @@ import (
 // names sftp://user@host/path. Dial checks the configuration before it
 // connects: host key checking is required.
 func ExampleRegister() {
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{})
 	if err := sftp.Register(reg, sftp.Config{KnownHostsFile: "/home/crm/.ssh/known_hosts"}); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(reg.Schemes())
 
-	_, _, err = reg.Open(context.Background(), "sftp://exports@sftp.example.com/outgoing/")
+	_, _, err := reg.Open(context.Background(), "sftp://exports@sftp.example.com/outgoing/")
 	fmt.Println(err)
 
 	_, err = sftp.Dial(context.Background(), sftp.Config{Addr: "sftp.example.com", User: "exports", Password: "secret"})

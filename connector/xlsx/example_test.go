@@ -155,10 +155,7 @@ func ExampleRegister() {
 	}
 	ctx := context.Background()
 
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
-	if err != nil {
-		log.Fatal(err)
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	if err := xlsx.Register(reg, xlsx.Config{}); err != nil {
 		log.Fatal(err)
 	}
@@ -182,7 +179,7 @@ func ExampleRegister() {
 	fmt.Printf("line %d: %q\n", row.Line, row.Cells)
 
 	// Without Register, the same file is refused, and the error says why.
-	plain, _ := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
+	plain := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: dir})
 	_, err = plain.OpenSource(ctx, conn, p, connector.SourceConfig{})
 	fmt.Println(errors.Is(err, connector.ErrFormatNotRegistered))
 	// Output:

@@ -84,10 +84,7 @@ func run(ctx context.Context, w io.Writer) error {
 	defer api.Close()
 
 	// The host program's registry: Intake's connectors plus ours.
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{})
-	if err != nil {
-		return err
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{})
 	factory, err := Factory(RESTConfig{Client: api.Client(), Scheme: "http", PageSize: 3})
 	if err != nil {
 		return err

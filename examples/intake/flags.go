@@ -284,10 +284,7 @@ func registry() (*connector.Registry, error) {
 		}
 		sftpCfg.PrivateKey = pem
 	}
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/"})
-	if err != nil {
-		return nil, err
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: "/"})
 	if err := httpconn.Register(reg, httpconn.Config{}); err != nil {
 		return nil, err
 	}

@@ -72,10 +72,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	defer contacts.Close()
 	// File jobs name a path under the inbox: file:///contacts.csv.
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: inbox})
-	if err != nil {
-		return err
-	}
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: inbox})
 
 	job, err := jobs.Create(ctx, schedule.Job{
 		Name:    "contacts from the inbox",

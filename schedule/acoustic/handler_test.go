@@ -127,8 +127,7 @@ func TestHandlerOptOutWithTheStandardRunner(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(uploads, f), []byte(data), 0o600))
 	}
 	contacts := seedStore(t) // ann@x.io and ben@x.io
-	reg, err := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: root})
-	require.NoError(t, err)
+	reg := connector.DefaultRegistry(connector.RegistryConfig{LocalRoot: root})
 	runner, err := schedule.ImportRunner(schedule.ImportConfig{Registry: reg, Sink: contacts})
 	require.NoError(t, err)
 	store, clock := setup(t)
