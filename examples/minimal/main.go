@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -22,13 +23,14 @@ import (
 const contacts = "email,first_name\nann@example.com,Ann\nbob@example.com,Bob\n"
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "minimal:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
+// run imports the contacts and writes the run report to w.
+func run(ctx context.Context, w io.Writer) error {
 	im, err := importer.New(importer.Config{Sink: memory.New(memory.Config{})})
 	if err != nil {
 		return err
@@ -38,7 +40,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
-	if werr := rep.WriteText(os.Stdout); werr != nil {
+	if werr := rep.WriteText(w); werr != nil {
 		return werr
 	}
 	return err
