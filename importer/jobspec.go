@@ -47,7 +47,10 @@ const JobSpecVersion = 1
 // composite key) and "rules" (ordered identity rules in the -rules
 // notation, intake.ParseRules). Without either, contacts sync on email,
 // accounts on account_id, activities on event_id when the file has it, and
-// a custom object type on the key of the mapping's object section.
+// a custom object type on the key of the mapping's object section. An
+// empty "sync" ("sync": [], in Go a non-nil empty slice) turns matching
+// off ([NoSync]): every valid row creates a record, which only an action
+// that creates and skips (create, add_only) can do.
 // "links" are in the -link notation ([ParseLinks]). "allow_new_records":
 // false turns the action's creations off (add_and_update becomes
 // update_only, add_only and create create nothing).
@@ -66,7 +69,7 @@ type JobSpec struct {
 	Action          intake.Action       `json:"action,omitempty"`
 	OnMatch         identity.OnMatch    `json:"on_match,omitempty"`
 	OnNoMatch       identity.OnNoMatch  `json:"on_no_match,omitempty"`
-	Sync            []string            `json:"sync,omitempty"`
+	Sync            []string            `json:"sync,omitzero"`
 	Rules           []string            `json:"rules,omitempty"`
 	Duplicates      identity.Duplicates `json:"duplicates,omitempty"`
 	Merge           *MergeSpec          `json:"merge,omitempty"`
@@ -439,8 +442,17 @@ func lifecycleDone(m identity.OnMatch) string {
 
 // validateIdentity checks "sync" and "rules".
 func (s *JobSpec) validateIdentity(es *SpecErrors) {
-	if len(s.Sync) > 0 && len(s.Rules) > 0 {
+	if s.Sync != nil && len(s.Rules) > 0 {
 		es.add("$.rules", "give either sync (the fields of one key) or rules (ordered keys): rules replace sync")
+	}
+	if s.Sync != nil && len(s.Sync) == 0 && len(s.Rules) == 0 {
+		c := *s
+		if c.object() == intake.ObjectActivity && c.Action == "" && c.OnMatch == "" && c.OnNoMatch == "" {
+			c.Action = intake.ActionAddOnly // an activity import's default
+		}
+		if mx := c.matrix(); !createsOnly(mx) {
+			es.add("$.sync", "empty: an empty sync turns matching off, and %s changes stored records it must find: give the sync fields, or use create or add_only", describeMatrix(mx))
+		}
 	}
 	for i, f := range s.Sync {
 		if !intake.ValidName(strings.TrimSpace(f)) {
@@ -668,8 +680,8 @@ func (s *JobSpec) ValidateFor(ctx context.Context, sk sink.Sink) error {
 	return err
 }
 
-// identityOf sets the job's identity rules: sync, else rules, else the
-// mapping's object key, else the object type's own.
+// identityOf sets the job's identity rules: rules, else sync (none for an
+// empty sync), else the mapping's object key, else the object type's own.
 func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *SpecErrors) {
 	switch {
 	case len(s.Rules) > 0:
@@ -678,6 +690,8 @@ func (s *JobSpec) identityOf(job *Job, object string, spec *mapping.Spec, es *Sp
 			keys[i], _ = intake.ParseKeySpec(r) // Validate checked them
 		}
 		job.Identity = Rules(keys...)
+	case s.Sync != nil && len(s.Sync) == 0:
+		job.Identity = NoSync()
 	case len(s.Sync) > 0:
 		fields := make([]string, len(s.Sync))
 		for i, f := range s.Sync {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
@@ -303,5 +304,46 @@ func TestJobSpecActionAndIdentity(t *testing.T) {
 		if job.Action != (identity.Matrix{}) {
 			require.NoError(t, job.Action.Validate(), tc.spec)
 		}
+	}
+}
+
+func TestJobSpecEmptySyncCreatesEveryRow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	spec, err := importer.ParseJobSpec([]byte(`{"action": "create", "sync": []}`))
+	require.NoError(t, err)
+	require.NotNil(t, spec.Sync)
+	out, err := spec.MarshalIndent()
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"sync": []`, "an empty sync survives a round trip")
+	again, err := importer.ParseJobSpec(out)
+	require.NoError(t, err)
+	require.NotNil(t, again.Sync)
+
+	mem := memory.New(memory.Config{})
+	src, err := connector.NewCSV(strings.NewReader("email,first_name\nann@x.io,Ann\nann@x.io,Ann\n,Nobody\n"), connector.CSVConfig{Name: "a.csv"})
+	require.NoError(t, err)
+	job, err := spec.Job(ctx, mem, src)
+	require.NoError(t, err)
+	require.True(t, job.Identity.None())
+	im, err := importer.New(importer.Config{Sink: mem})
+	require.NoError(t, err)
+	rep, err := im.Run(ctx, job)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, rep.Created, "every row is a new record: %+v", rep)
+
+	for _, tc := range []struct{ in, path string }{
+		{`{"action": "add_and_update", "sync": []}`, "$.sync"},
+		{`{"action": "opt_out", "sync": []}`, "$.sync"},
+		{`{"sync": [], "rules": ["email"]}`, "$.rules"},
+	} {
+		_, err := importer.ParseJobSpec([]byte(tc.in))
+		var es importer.SpecErrors
+		require.ErrorAs(t, err, &es, tc.in)
+		require.Equal(t, tc.path, es[0].Path, tc.in)
+	}
+	for _, ok := range []string{`{"action": "add_only", "sync": []}`, `{"object": "activity", "sync": []}`} {
+		_, err := importer.ParseJobSpec([]byte(ok))
+		require.NoError(t, err, ok)
 	}
 }
