@@ -48,6 +48,7 @@ type OnMatch string
 const (
 	MatchUpdate     OnMatch = "update"     // update every matched record
 	MatchSkip       OnMatch = "skip"       // leave them alone (skipped, exists)
+	MatchReject     OnMatch = "reject"     // leave them alone and reject the row (exists): the row was expected to be new
 	MatchOptOut     OnMatch = "opt_out"    // opt them out
 	MatchInactivate OnMatch = "inactivate" // make them inactive (needs a reason)
 	MatchDelete     OnMatch = "delete"     // delete them (needs a reason)
@@ -75,7 +76,7 @@ const (
 //
 // In-file duplicates (a key met on an earlier row of the same run) follow
 // the action table of [intake.Action] unless a [Duplicates] policy says
-// otherwise: with OnMatch skip, later rows are rejected (duplicate); with
+// otherwise: with OnMatch skip or reject, later rows are rejected (duplicate); with
 // OnMatch update and OnNoMatch create, a later row updates the record an
 // earlier row created; otherwise rows apply in order, and a row whose key
 // an earlier row created is rejected as a duplicate when OnMatch is not
@@ -145,9 +146,9 @@ func (m Matrix) Action() intake.Action {
 // than {skip, create}.
 func (m Matrix) Validate() error {
 	switch m.OnMatch {
-	case MatchUpdate, MatchSkip, MatchOptOut, MatchInactivate, MatchDelete, MatchAnonymize:
+	case MatchUpdate, MatchSkip, MatchReject, MatchOptOut, MatchInactivate, MatchDelete, MatchAnonymize:
 	default:
-		return fmt.Errorf("identity: unknown on-match choice %q (want update, skip, opt_out, inactivate, delete or anonymize)", m.OnMatch)
+		return fmt.Errorf("identity: unknown on-match choice %q (want update, skip, reject, opt_out, inactivate, delete or anonymize)", m.OnMatch)
 	}
 	switch m.OnNoMatch {
 	case NoMatchCreate, NoMatchSkip, NoMatchReject:
@@ -242,7 +243,7 @@ func DecideMatrix(mx Matrix, dup Duplicates, m *Match, earlier, created bool) De
 				return Decision{Verdict: VerdictUpdate}
 			}
 		default:
-			if mx.OnMatch == MatchSkip || (created && mx.OnMatch != MatchUpdate) {
+			if mx.OnMatch == MatchSkip || mx.OnMatch == MatchReject || (created && mx.OnMatch != MatchUpdate) {
 				return Decision{Verdict: VerdictReject, Code: intake.CodeDuplicate}
 			}
 			if created {
@@ -262,6 +263,8 @@ func DecideMatrix(mx Matrix, dup Duplicates, m *Match, earlier, created bool) De
 	switch mx.OnMatch {
 	case MatchSkip:
 		return Decision{Verdict: VerdictSkip, Code: intake.CodeExists}
+	case MatchReject:
+		return Decision{Verdict: VerdictReject, Code: intake.CodeExists}
 	case MatchOptOut:
 		return Decision{Verdict: VerdictOptOut}
 	case MatchInactivate:

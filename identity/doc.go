@@ -22,7 +22,7 @@
 // policy chooses what later rows of a key do: the action's own rule, first
 // wins, last wins, or merge.
 //
-// Decisions: a [Matrix] says what to do on a match (update, skip, opt out,
+// Decisions: a [Matrix] says what to do on a match (update, skip, reject, opt out,
 // inactivate, delete, anonymize) and on no match (create, skip, reject);
 // the five record actions of [intake.Action] are its presets ([Preset]),
 // and [Decide] applies them exactly as the action table says.

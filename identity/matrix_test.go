@@ -336,3 +336,15 @@ func ExampleMergePolicy() {
 	// Output:
 	// true Anna Bonn [vip fair-2026]
 }
+
+func TestMatchReject(t *testing.T) {
+	t.Parallel()
+	mx := identity.Matrix{OnMatch: identity.MatchReject, OnNoMatch: identity.NoMatchCreate}
+	require.NoError(t, mx.Validate())
+	matched := &identity.Match{IDs: []string{"r1"}}
+	none := &identity.Match{}
+	require.Equal(t, identity.Decision{Verdict: identity.VerdictReject, Code: intake.CodeExists}, identity.DecideMatrix(mx, identity.DuplicatesDefault, matched, false, false))
+	require.Equal(t, identity.Decision{Verdict: identity.VerdictCreate}, identity.DecideMatrix(mx, identity.DuplicatesDefault, none, false, false))
+	require.Equal(t, identity.Decision{Verdict: identity.VerdictReject, Code: intake.CodeDuplicate}, identity.DecideMatrix(mx, identity.DuplicatesDefault, none, true, true),
+		"a later row of a key the run created is a duplicate")
+}

@@ -616,7 +616,7 @@ func (r *run) compileRules() error {
 		rl.consentSkip = make([]bool, schema.Len())
 		rl.consent.Fields(rl.consentSkip)
 	}
-	skipOnMatch := matrix.OnMatch == identity.MatchSkip
+	skipOnMatch := matrix.OnMatch == identity.MatchSkip || matrix.OnMatch == identity.MatchReject
 	rl.needSeen = job.Duplicates != identity.DuplicatesDefault || skipOnMatch
 	rl.trackCreated = matrix.OnNoMatch == identity.NoMatchCreate && job.Duplicates != identity.DuplicatesFirst &&
 		!(skipOnMatch && job.Duplicates == identity.DuplicatesDefault)

@@ -94,11 +94,11 @@ func (j *Job) validate(s sink.Sink) error {
 	return errors.Join(errs...)
 }
 
-// createsOnly reports whether mx creates on no match and skips on a match:
-// the actions that may run without matching (NoSync, SyncIfMapped) and
-// that append activities.
+// createsOnly reports whether mx creates on no match and leaves a match
+// alone (skips or rejects the row): the actions that may run without
+// matching (NoSync, SyncIfMapped) and that append activities.
 func createsOnly(mx identity.Matrix) bool {
-	return mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate
+	return (mx.OnMatch == identity.MatchSkip || mx.OnMatch == identity.MatchReject) && mx.OnNoMatch == identity.NoMatchCreate
 }
 
 // checkIdentity checks that an action that changes stored records has keys

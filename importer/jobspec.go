@@ -417,8 +417,8 @@ func (s *JobSpec) validateAppendOnly(es *SpecErrors) {
 		c.Action = intake.ActionAddOnly
 	}
 	mx := c.matrix()
-	if mx.OnMatch == identity.MatchSkip && mx.OnNoMatch == identity.NoMatchCreate {
-		return // add_only or create
+	if createsOnly(mx) {
+		return // add_only, create, or {reject, create}
 	}
 	path := "$.action"
 	switch {

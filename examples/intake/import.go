@@ -53,7 +53,7 @@ func (f *importFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.errors, "errors", "", "write rejected rows (original cells, line, code, message) to this CSV file")
 	fs.BoolVar(&f.json, "json", false, "print the run report as JSON on stdout")
 	fs.StringVar(&f.rules, "rules", "", "ordered identity rules separated by \";\", e.g. \"contact_id; email; phone\" (replaces -sync); a rule is\nfields joined by \",\" or \"+\", or md5(email), email[provider], id(FIELD)")
-	fs.StringVar(&f.onMatch, "on-match", "", "update | skip | opt_out | inactivate | delete | anonymize (overrides -action's)")
+	fs.StringVar(&f.onMatch, "on-match", "", "update | skip | reject | opt_out | inactivate | delete | anonymize (overrides -action's)")
 	fs.StringVar(&f.onNoMatch, "on-no-match", "", "create | skip | reject (overrides -action's)")
 	fs.StringVar(&f.duplicates, "duplicates", "", "first | last | merge: rows whose key appeared earlier in the file (default: the action's rule)")
 	fs.StringVar(&f.merge, "merge", "", "non_empty (default) | overwrite | fill_empty | newest | append: how an update merges with stored values")
