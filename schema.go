@@ -3,8 +3,11 @@ package intake
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldType says how a field's cells are parsed, validated, stored and
@@ -133,6 +136,66 @@ type Field struct {
 	// anonymization can find the links that point to a record. Empty for
 	// any other field.
 	Ref string `json:"ref,omitempty"`
+	// Meta holds attributes that the host and other systems attach to the
+	// field ("acoustic_required": "true", "acoustic_default":
+	// "01/01/2001"): settings of another system that an import must not
+	// apply itself. The library keeps them with the schema — sinks store
+	// them, mapping specs declare them ([CheckMeta] gives the rule of
+	// keys and values) — and never acts on them: they change no parse,
+	// check, default or write. Empty when the field has none.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Bounds of the entries of [Field.Meta].
+const (
+	MaxMetaKeyBytes   = 64   // longest key
+	MaxMetaValueBytes = 1024 // longest value
+)
+
+// CheckMeta checks the entries of a [Field.Meta]: each key is 1 to
+// [MaxMetaKeyBytes] bytes of lower-case ASCII letters, digits, '_', '-'
+// and '.', starting with a letter ("acoustic_required", "crm.source");
+// each value is valid UTF-8 without NUL bytes, at most
+// [MaxMetaValueBytes] bytes (every store can keep it as JSON text). It
+// returns every problem at once, joined, in key order; nil when m is
+// empty or valid.
+func CheckMeta(m map[string]string) error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v := m[k]
+		if !validMetaKey(k) {
+			errs = append(errs, fmt.Errorf("intake: meta key %q: use 1 to %d lower-case letters, digits, '_', '-' and '.', starting with a letter", k, MaxMetaKeyBytes))
+		}
+		switch {
+		case len(v) > MaxMetaValueBytes:
+			errs = append(errs, fmt.Errorf("intake: meta %q: the value is %d bytes, more than %d", k, len(v), MaxMetaValueBytes))
+		case !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0:
+			errs = append(errs, fmt.Errorf("intake: meta %q: the value must be UTF-8 text without NUL bytes", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validMetaKey(k string) bool {
+	if k == "" || len(k) > MaxMetaKeyBytes || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// cloneMeta returns a copy of m; nil when m is empty, so that a field
+// without attributes holds none.
+func cloneMeta(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 // Schema is the ordered list of fields of one object type ("contact",
@@ -152,8 +215,10 @@ const (
 )
 
 // NewSchema builds a schema for the object type from its fields, checking
-// that names are valid and unique and that types are set. All problems are
-// returned at once, joined.
+// that names are valid and unique, that types are set and that each
+// field's Meta follows [CheckMeta]. All problems are returned at once,
+// joined. The schema keeps its own copies of the fields' Options and
+// Meta.
 func NewSchema(object string, fields ...Field) (*Schema, error) {
 	var errs []error
 	if !validName(object) {
@@ -176,7 +241,13 @@ func NewSchema(object string, fields ...Field) (*Schema, error) {
 		if _, dup := s.index[f.Name]; dup {
 			errs = append(errs, fmt.Errorf("intake: schema %q: field %q is declared twice", object, f.Name))
 		}
+		if err := CheckMeta(f.Meta); err != nil {
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("intake: schema %q: field %q: %s", object, f.Name, strings.TrimPrefix(e.Error(), "intake: ")))
+			}
+		}
 		f.Options = append([]string(nil), f.Options...)
+		f.Meta = cloneMeta(f.Meta)
 		s.fields[i] = f
 		s.index[f.Name] = i
 	}
@@ -194,6 +265,14 @@ func MustSchema(object string, fields ...Field) *Schema {
 		panic(err)
 	}
 	return s
+}
+
+// unjoin returns the errors that err joins, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func validName(n string) bool {
@@ -215,11 +294,35 @@ func (s *Schema) Object() string { return s.object }
 // Len returns the number of fields.
 func (s *Schema) Len() int { return len(s.fields) }
 
-// Field returns the i-th field (0-based).
-func (s *Schema) Field(i int) Field { return s.fields[i] }
+// Field returns the i-th field (0-based). Its Meta is a copy: changing
+// it leaves the schema as it is.
+func (s *Schema) Field(i int) Field {
+	f := s.fields[i]
+	if f.Meta != nil {
+		f.Meta = maps.Clone(f.Meta)
+	}
+	return f
+}
 
-// Fields returns a copy of the schema's fields.
-func (s *Schema) Fields() []Field { return append([]Field(nil), s.fields...) }
+// Name returns the name of the i-th field (0-based): Field(i).Name
+// without copying the field, for loops that run once per record.
+func (s *Schema) Name(i int) string { return s.fields[i].Name }
+
+// Type returns the type of the i-th field (0-based): Field(i).Type
+// without copying the field, for loops that run once per record.
+func (s *Schema) Type(i int) FieldType { return s.fields[i].Type }
+
+// Fields returns a copy of the schema's fields, with copies of their
+// Meta.
+func (s *Schema) Fields() []Field {
+	out := append([]Field(nil), s.fields...)
+	for i := range out {
+		if out[i].Meta != nil {
+			out[i].Meta = maps.Clone(out[i].Meta)
+		}
+	}
+	return out
+}
 
 // Index returns the position of the named field, or -1.
 func (s *Schema) Index(name string) int {

@@ -111,7 +111,7 @@ func (b *planBuilder) extendSchema(base *intake.Schema) bool {
 	for _, f := range b.spec.Fields {
 		i := base.Index(f.Name)
 		if i < 0 {
-			fields = append(fields, intake.Field{Name: f.Name, Type: f.Type, Options: f.Options, Required: f.Required, Label: f.Label})
+			fields = append(fields, intake.Field{Name: f.Name, Type: f.Type, Options: f.Options, Required: f.Required, Label: f.Label, Meta: f.Meta})
 			continue
 		}
 		switch {

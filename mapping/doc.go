@@ -142,6 +142,9 @@
 //     Transforms);
 //   - "required": true (on the column, or on a custom field) rejects a row
 //     whose cell is empty with missing_required;
+//   - "meta" on a custom field ({"acoustic_required": "true"}) holds
+//     attributes of other systems, kept with the field's schema and never
+//     acted on (see [intake.Field.Meta]);
 //   - "note" is free text for people.
 //
 // # Transforms

@@ -120,6 +120,7 @@ func (s *Spec) clone() *Spec {
 	c := &Spec{Version: s.Version, Object: s.Object.clone(), Fields: slices.Clone(s.Fields), Columns: slices.Clone(s.Columns)}
 	for i := range c.Fields {
 		c.Fields[i].Options = slices.Clone(c.Fields[i].Options)
+		c.Fields[i].Meta = maps.Clone(c.Fields[i].Meta)
 	}
 	for i := range c.Columns {
 		col := &c.Columns[i]

@@ -86,6 +86,12 @@ type FieldSpec struct {
 	Required bool `json:"required,omitempty"`
 	// Label is a human-readable name; optional.
 	Label string `json:"label,omitempty"`
+	// Meta holds attributes that the host and other systems attach to
+	// the field ({"acoustic_required": "true"}), kept with the schema
+	// and never acted on (see [intake.Field.Meta]; [intake.CheckMeta]
+	// gives the rule of keys and values). [Spec.MergeSchema] gives them
+	// to the field, replacing the stored ones when the spec has any.
+	Meta map[string]string `json:"meta,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
@@ -409,6 +415,9 @@ func (s *Spec) normalize() {
 		if len(s.Fields[i].Options) == 0 {
 			s.Fields[i].Options = nil
 		}
+		if len(s.Fields[i].Meta) == 0 {
+			s.Fields[i].Meta = nil
+		}
 	}
 	for i := range s.Columns {
 		c := &s.Columns[i]
@@ -445,7 +454,8 @@ func (s *Spec) Save(w io.Writer) error {
 // Validate checks the spec's structure without a schema or a header: every
 // column names a field (unless skipped) and a source, an index or a
 // constant; indexes are positive; decimal separators and date patterns are
-// well formed; custom fields have names and types; the object section (see
+// well formed; custom fields have names and types, and their meta follows
+// [intake.CheckMeta]; the object section (see
 // [ObjectSpec]) names a valid object type, key fields among the type's
 // fields, and links with a field, a target type and a known missing-target
 // policy; errors about it name its JSON path ("object.links[0].missing").
@@ -478,6 +488,19 @@ func (f *FieldSpec) validate(i int, add func(format string, args ...any)) {
 	if len(f.Options) > 0 && f.Type != intake.TypeSelect && f.Type != intake.TypeMultiSelect {
 		add("%s has options but type %s: options are for select and multiselect fields", what, f.Type)
 	}
+	if err := intake.CheckMeta(f.Meta); err != nil {
+		for _, e := range unjoin(err) {
+			add("%s: %s", what, strings.TrimPrefix(e.Error(), "intake: "))
+		}
+	}
+}
+
+// unjoin returns the errors that err joins, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // validate checks column i (0-based) on its own, in the order its settings
@@ -856,10 +879,13 @@ func (s *Spec) ObjectSchema() (*intake.Schema, error) {
 // store that holds stored for the object type (as sink.SchemaReader tells
 // it; nil when the store never saw the type): stored's fields in order —
 // the ones the spec declares take the spec's options, label and required
-// flag —, then the type's default fields stored lacks, then the spec's
-// other fields. A field that stored holds with another type than the spec
-// declares is an error, and so is a stored schema of another type. The key
-// of the object section is checked against the result.
+// flag, and its meta when it gives some (the whole map, replacing the
+// stored one; a field the spec declares without meta keeps the stored
+// one) —, then the type's default fields stored lacks, then the spec's
+// other fields, with their meta. A field that stored holds with another
+// type than the spec declares is an error, and so is a stored schema of
+// another type. The key of the object section is checked against the
+// result.
 func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 	object := s.ObjectType()
 	if stored != nil && stored.Object() != object {
@@ -894,7 +920,7 @@ func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 		declared[fs.Name] = true
 		i, ok := at[fs.Name]
 		if !ok {
-			put(intake.Field{Name: fs.Name, Type: fs.Type, Options: fs.Options, Required: fs.Required, Label: fs.Label})
+			put(intake.Field{Name: fs.Name, Type: fs.Type, Options: fs.Options, Required: fs.Required, Label: fs.Label, Meta: fs.Meta})
 			continue
 		}
 		f := &fields[i]
@@ -909,6 +935,9 @@ func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 			}
 			if fs.Label != "" {
 				f.Label = fs.Label
+			}
+			if len(fs.Meta) > 0 {
+				f.Meta = fs.Meta
 			}
 			f.Required = fs.Required
 		}

@@ -110,6 +110,16 @@
 // over its records) per link field and batch: each sink's Unlinks method
 // says what it reaches and what it costs.
 //
+// # Field attributes
+//
+// A stored schema keeps each field's [intake.Field.Meta], the attributes
+// that the host and other systems attach to it ("acoustic_required"),
+// as it keeps Ref: a schema whose field has Meta gives the stored field
+// that map (the whole of it, replacing the stored one), a schema whose
+// field has none leaves the stored one, and a [SchemaReader] gives it
+// back. No sink acts on Meta: it changes no value that is written or
+// read. A host table of sqlite.NewTable keeps no schema, hence no Meta.
+//
 // # Sequences
 //
 // A [Sequencer] reserves ranges of numbers by name: Reserve(ctx,

@@ -198,8 +198,9 @@ type Counter interface {
 
 // SchemaReader is the capability of a [Sink] to tell the schema it stores
 // for an object type: every field it has seen, in the order the fields were
-// added. A CLI or UI uses it to export or map against what the store holds.
-// Schema returns nil and no error for an object type the store never saw.
+// added, with their Ref and Meta (see the package doc). A CLI or UI uses
+// it to export or map against what the store holds. Schema returns nil
+// and no error for an object type the store never saw.
 type SchemaReader interface {
 	Schema(ctx context.Context, object string) (*intake.Schema, error)
 }

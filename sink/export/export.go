@@ -226,7 +226,7 @@ func (c *csvWriter) Write(rec *intake.Record) error {
 	c.rec = c.rec[:0]
 	for _, i := range c.idx {
 		v := rec.Values[i].String()
-		if !c.raw && escapes(c.s.Field(i).Type) {
+		if !c.raw && escapes(c.s.Type(i)) {
 			v = Neutralize(v)
 		}
 		c.rec = append(c.rec, v)

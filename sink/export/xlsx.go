@@ -118,7 +118,6 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 		return x.err
 	}
 	for n, i := range x.idx {
-		fd := x.s.Field(i)
 		v := rec.Values[i]
 		c := &x.cells[n]
 		*c = excelize.Cell{}
@@ -143,12 +142,12 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 			}
 		default: // text, email, phone, id, country, select, list, time, timestamp
 			t := v.String()
-			if !x.raw && escapes(fd.Type) {
+			if !x.raw && escapes(x.s.Type(i)) {
 				t = Neutralize(t)
 			}
 			if len(t) > excelize.TotalCellChars && len(utf16.Encode([]rune(t))) > excelize.TotalCellChars {
 				x.err = fmt.Errorf("export: field %s of record %s is longer than the %d characters an XLSX cell holds (export csv or jsonl)",
-					fd.Name, rec.ID, excelize.TotalCellChars)
+					x.s.Name(i), rec.ID, excelize.TotalCellChars)
 				return x.err
 			}
 			c.Value = t

@@ -8,7 +8,8 @@
 // layout like the SQLite store's in a schema of the host's choice
 // ([Config.Schema]): a table intake_<object> per object type with a
 // column per field in PostgreSQL types, indexed key columns k_<spec>
-// holding the keys' text, and the tables intake_schema,
+// holding the keys' text, and the tables intake_schema (each
+// object's fields as JSON, their Ref and Meta included),
 // intake_checkpoint, intake_audit and intake_sequences. New creates them
 // unless [Config.SkipMigrations] is set; [Migrations] and
 // [ObjectMigration] return their plain SQL for hosts that run their own

@@ -804,12 +804,15 @@ func (p *Store) ensureLocked(ctx context.Context, sch *intake.Schema) (*pgView, 
 }
 
 // covers reports whether t holds every field of sch with the same type
-// (and the Ref sch gives it).
+// (and the Ref and Meta sch gives it).
 func (t *pgTable) covers(sch *intake.Schema) bool {
 	for i := range sch.Len() {
 		f := sch.Field(i)
 		j := t.store.Index(f.Name)
-		if j < 0 || t.store.Field(j).Type != f.Type || storeschema.RefChanged(t.store.Field(j), f) {
+		if j < 0 {
+			return false
+		}
+		if c := t.store.Field(j); c.Type != f.Type || storeschema.RefChanged(c, f) || storeschema.MetaChanged(c, f) {
 			return false
 		}
 	}

@@ -37,7 +37,10 @@
 // keys, each having looked its keys up before any wrote, that never
 // create a key twice and account for every create.
 // Batches that mix creates, updates, opt-outs and lifecycle ops of three
-// object types, all or nothing. Links: a schema's Ref kept by the store,
+// object types, all or nothing. A field's Meta kept by the store: taken
+// from a run's schema, left as it is by a schema without it, given back
+// by Schema and, with [Features.Reopen], by another handle on the store.
+// Links: a schema's Ref kept by the store,
 // deletes and anonymizations that keep links or remove them (Op.Unlink:
 // id and multi-select link fields, links from several object types and
 // from the same type, links written by the same batch, the anonymized
@@ -269,6 +272,7 @@ var tests = []kitTest{
 	{"Sequencer", needs(reqSequencer), testSequencer},
 	{"MixedObjectBatches", needs(reqRead, reqObjects), testMixedBatches},
 	{"SchemaKeepsRef", needs(reqSchemaReader), testSchemaRef},
+	{"SchemaKeepsMeta", needs(reqSchemaReader), testSchemaMeta},
 	{"Unlink", needs(reqUnlink, reqRead, reqObjects), testUnlink},
 	{"UnlinkContacts", needs(reqUnlink, reqRead), testUnlinkContacts},
 	{"Unique", needs(reqKeyGuard, reqLookup), testUnique},

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/intakehq/intake/sink/sinktest"
@@ -63,6 +64,22 @@ func (s ignoresUnlink) Write(ctx context.Context, batch []*sink.Op) (int, error)
 
 func (ignoresUnlink) Unlinks() bool { return false }
 
+// dropsMeta is a memory sink whose Schema loses every field's Meta, as a
+// store that keeps only names and types would.
+type dropsMeta struct{ *memory.Store }
+
+func (d dropsMeta) Schema(ctx context.Context, object string) (*intake.Schema, error) {
+	s, err := d.Store.Schema(ctx, object)
+	if s == nil || err != nil {
+		return s, err
+	}
+	fields := s.Fields()
+	for i := range fields {
+		fields[i].Meta = nil
+	}
+	return intake.NewSchema(object, fields...)
+}
+
 func newMemory(t *testing.T) *memory.Store {
 	m := memory.New(memory.Config{})
 	t.Cleanup(func() { m.Close() })
@@ -90,6 +107,9 @@ var kitModes = map[string]func(t *testing.T){
 	"unlink": func(t *testing.T) {
 		sinktest.Run(t, func(t *testing.T) sink.Sink { return ignoresUnlink{newMemory(t)} }, memoryFeatures)
 	},
+	"dropsmeta": func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) sink.Sink { return dropsMeta{newMemory(t)} }, memoryFeatures)
+	},
 }
 
 // runKit runs the test named test in a child process with the kit on the
@@ -105,8 +125,8 @@ func runKit(t *testing.T, test, mode string) (string, bool) {
 // TestKitCatchesBrokenSinks runs the kit in a child process on a sink
 // that miscounts without declaring anything (the kit finds its Count by
 // type assertion), on one that is declared AllOrNothing but applies
-// batches op by op and on one that ignores Op.Unlink, and checks that the
-// kit fails them.
+// batches op by op, on one that ignores Op.Unlink and on one whose
+// Schema loses the fields' Meta, and checks that the kit fails them.
 func TestKitCatchesBrokenSinks(t *testing.T) {
 	if run := kitModes[os.Getenv("SINKTEST_MODE")]; run != nil {
 		run(t)
@@ -119,6 +139,7 @@ func TestKitCatchesBrokenSinks(t *testing.T) {
 		"allornothing-hidden": {"--- FAIL: TestKitCatchesBrokenSinks/AllOrNothing", "a failed batch sets no outcome"},
 		"unlink": {"--- FAIL: TestKitCatchesBrokenSinks/UnlinkRefused", "Write must fail", "--- SKIP: TestKitCatchesBrokenSinks/Unlink ",
 			"sinktest: sinktest_test.ignoresUnlink does not implement sink.Unlinker or reports false"},
+		"dropsmeta": {"--- FAIL: TestKitCatchesBrokenSinks/SchemaKeepsMeta", "step 0: a new field with meta", "--- PASS: TestKitCatchesBrokenSinks/SchemaKeepsRef"},
 	} {
 		out, passed := runKit(t, "TestKitCatchesBrokenSinks", mode)
 		if passed {

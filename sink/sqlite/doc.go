@@ -10,7 +10,8 @@
 // object type, a column per field, and an indexed key column per key spec
 // the matcher uses (options included: k_email__provider, k_email__md5),
 // holding the keys' 64-bit hashes. It remembers its schemas in
-// intake_schema, so a reopened store finds everything it held. [Store]
+// intake_schema (each field as JSON, its Ref and Meta included), so a
+// reopened store finds everything it held. [Store]
 // documents the table layout and its SQL, [Open] the pragmas.
 //
 // It implements every capability of [github.com/intakehq/intake/sink] but

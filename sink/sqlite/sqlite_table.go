@@ -250,6 +250,13 @@ type hostRow struct {
 	changed  bool
 }
 
+// slot returns the name and type of field i of s, all that fieldValue
+// and setField read: without the field's Options and Meta, which
+// Schema.Field would copy for every row.
+func slot(s *intake.Schema, i int) intake.Field {
+	return intake.Field{Name: s.Name(i), Type: s.Type(i)}
+}
+
 // fieldValue returns the value of field f in r.
 func (t *Table) fieldValue(r *hostRow, f intake.Field) (intake.Value, error) {
 	if col, ok := t.m.Columns[f.Name]; ok {
@@ -478,9 +485,9 @@ func hostFlag(v any) bool {
 func (t *Table) record(s *intake.Schema, r *hostRow) (*intake.Record, error) {
 	rec := &intake.Record{Schema: s, ID: r.id, OptedOut: r.opted, Inactive: r.inactive, Values: make([]intake.Value, s.Len())}
 	for i := range s.Len() {
-		v, err := t.fieldValue(r, s.Field(i))
+		v, err := t.fieldValue(r, slot(s, i))
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s row %s field %s: %w", t.m.Table, r.id, s.Field(i).Name, err)
+			return nil, fmt.Errorf("sqlite: %s row %s field %s: %w", t.m.Table, r.id, s.Name(i), err)
 		}
 		rec.Values[i] = v
 	}
@@ -776,7 +783,7 @@ func (b *tableBatch) create(i int, op *sink.Op) error {
 	}
 	r := &hostRow{id: rec.ID, opted: rec.OptedOut, inactive: rec.Inactive, raw: map[string]any{}, members: map[string]json.RawMessage{}, create: op}
 	for j := range rec.Schema.Len() {
-		if _, err := b.t.setField(r, rec.Schema.Field(j), ops.Value(rec, j)); err != nil {
+		if _, err := b.t.setField(r, slot(rec.Schema, j), ops.Value(rec, j)); err != nil {
 			return ops.RecordError(op, err)
 		}
 	}
@@ -796,14 +803,14 @@ func (b *tableBatch) update(op *sink.Op, r *hostRow) (intake.Outcome, error) {
 		if v.IsNull() || slices.Contains(op.Clear, j) {
 			continue
 		}
-		c, err := b.t.setField(r, sch.Field(j), v)
+		c, err := b.t.setField(r, slot(sch, j), v)
 		if err != nil {
 			return intake.OutcomeNone, ops.RecordError(op, err)
 		}
 		changed = changed || c
 	}
 	for _, j := range op.Clear {
-		c, err := b.t.setField(r, sch.Field(j), intake.Null)
+		c, err := b.t.setField(r, slot(sch, j), intake.Null)
 		if err != nil {
 			return intake.OutcomeNone, ops.RecordError(op, err)
 		}
@@ -822,7 +829,7 @@ func (b *tableBatch) anonymize(op *sink.Op, r *hostRow) (intake.Outcome, []sink.
 		if !sink.AnonymizeErases(sch, j) {
 			continue
 		}
-		c, err := t.setField(r, sch.Field(j), intake.Null)
+		c, err := t.setField(r, slot(sch, j), intake.Null)
 		if err != nil {
 			return intake.OutcomeNone, nil, ops.RecordError(op, err)
 		}

@@ -71,8 +71,8 @@ func CheckKinds(op *sink.Op, last sink.OpKind) error {
 	}
 	if op.Kind == sink.OpCreate || op.Kind == sink.OpUpdate {
 		for i, v := range rec.Values {
-			if k := s.Field(i).Type.Kind(); !v.IsNull() && v.Kind() != k {
-				return fmt.Errorf("%w: field %q holds a %s value, want %s", sink.ErrInvalidOp, s.Field(i).Name, v.Kind(), k)
+			if k := s.Type(i).Kind(); !v.IsNull() && v.Kind() != k {
+				return fmt.Errorf("%w: field %q holds a %s value, want %s", sink.ErrInvalidOp, s.Name(i), v.Kind(), k)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package storeschema
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -14,7 +15,10 @@ import (
 // with another value kind is an ErrSchemaConflict. A stored field takes the
 // Ref of s's field when that names an object type, and keeps its own when
 // s's field has none (a schema that does not know a field is a link does
-// not unmake it).
+// not unmake it). Likewise a stored field takes the Meta of s's field when
+// that has entries and differs (the whole map, replacing its own), and
+// keeps its own when s's field has none: either change of Ref or Meta
+// alone is a change of the schema.
 func Merge(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed bool, retyped []string, err error) {
 	out = cols
 	pos := make(map[string]int, len(cols))
@@ -35,12 +39,16 @@ func Merge(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed b
 		}
 		c := out[j]
 		if c.Type == f.Type {
-			if RefChanged(c, f) {
-				if !changed {
-					out = append([]intake.Field(nil), cols...)
-					changed = true
-				}
+			refChanged, metaChanged := RefChanged(c, f), MetaChanged(c, f)
+			if (refChanged || metaChanged) && !changed {
+				out = append([]intake.Field(nil), cols...)
+				changed = true
+			}
+			if refChanged {
 				out[j].Ref = f.Ref
+			}
+			if metaChanged {
+				out[j].Meta = f.Meta
 			}
 			continue
 		}
@@ -54,6 +62,9 @@ func Merge(cols []intake.Field, s *intake.Schema) (out []intake.Field, changed b
 		}
 		if f.Ref == "" && (f.Type == intake.TypeID || f.Type == intake.TypeMultiSelect) {
 			f.Ref = c.Ref // a field retyped to text stops being a link
+		}
+		if len(f.Meta) == 0 {
+			f.Meta = c.Meta
 		}
 		out[j] = f
 		retyped = append(retyped, f.Name)
@@ -76,3 +87,7 @@ func SpecUses(spec intake.KeySpec, fields []string) bool {
 // RefChanged reports whether the stored field c would take the Ref of f
 // (see Merge).
 func RefChanged(c, f intake.Field) bool { return f.Ref != "" && f.Ref != c.Ref }
+
+// MetaChanged reports whether the stored field c would take the Meta of f
+// (see Merge).
+func MetaChanged(c, f intake.Field) bool { return len(f.Meta) > 0 && !maps.Equal(f.Meta, c.Meta) }
