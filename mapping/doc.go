@@ -120,7 +120,21 @@
 // "yyyy-MM-dd'T'HH:mm:ssXXX"; quote literal letters: 'T'). Month names are
 // English, any case; yy reads 69–99 as 19xx and 00–68 as 20xx; a is AM/PM;
 // X, x and Z read an offset (Z, +01, +0100, +01:00). Impossible dates
-// (2023-02-30) are rejected. Without a format:
+// (2023-02-30) are rejected.
+//
+// A timestamp pattern with a time also reads two shorter forms of a cell,
+// tried when the whole pattern does not read it: without the seconds (and
+// fractions) when the pattern has seconds — what follows them, AM/PM or
+// an offset, stays — and the date part alone, read as midnight in the
+// column's zone: the pattern up to its first hour letter, without the
+// literal text that ends it (and so without an offset). "MM/dd/yyyy
+// HH:mm:ss" reads "01/15/2026 10:30:05", "01/15/2026 10:30" and
+// "01/15/2026"; "M/d/yyyy h:mm:ss a" reads "1/15/2026 2:30 PM" (not
+// "1/15/2026 2:30") and "1/15/2026"; "yyyy-MM-dd HH:mm XXX" reads
+// "2026-01-15" in the column's zone. A pattern that writes the time before
+// the date has no date form. The forms are compiled with the column.
+//
+// Without a format:
 //
 //   - date: ISO yyyy-MM-dd.
 //   - timestamp: ISO 8601 / RFC 3339: yyyy-MM-dd, T or a space, HH:mm,

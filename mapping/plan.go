@@ -472,8 +472,9 @@ func (cv *converter) setCurrency(f intake.Field, code string) error {
 }
 
 // setFormat sets a date, time or timestamp column's format: an Excel
-// date system or a pattern that suits the type. Empty and "auto" leave
-// the default formats.
+// date system or a pattern that suits the type, with its shorter forms
+// for a timestamp (see pattern.shortForms). Empty and "auto" leave the
+// default formats.
 func (cv *converter) setFormat(t intake.FieldType, format string) error {
 	switch format {
 	case "", FormatAuto:
@@ -494,6 +495,9 @@ func (cv *converter) setFormat(t intake.FieldType, format string) error {
 	}
 	if err := p.checkFor(t); err != nil {
 		return fmt.Errorf("format %q: %v", format, err)
+	}
+	if t == intake.TypeTimestamp {
+		p.alts = p.shortForms() // compiled once per column, not per cell
 	}
 	cv.pat = p
 	return nil
@@ -533,6 +537,13 @@ func (cv *converter) describe(f intake.Field, zone string) (string, error) {
 		}
 		if cv.loc == nil {
 			zone = "UTC"
+		}
+		if cv.pat != nil && len(cv.pat.alts) > 0 {
+			alts := make([]string, len(cv.pat.alts))
+			for i, a := range cv.pat.alts {
+				alts[i] = a.layout
+			}
+			return "a date and time in the format " + cv.pat.layout + " (or " + strings.Join(alts, " or ") + ")", nil
 		}
 		return "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339"), nil
 	case intake.TypeDecimal:
