@@ -158,6 +158,11 @@ func (b *planBuilder) addColumn(i int) {
 		return
 	}
 	cp := &colPlan{field: fi, fname: f.Name, code: intake.InvalidCode(f.Type), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
+	if c.Invalid == InvalidEmpty {
+		// Only the slow path leaves a bad cell empty, so that the fast
+		// path of the other columns keeps its one branch per cell.
+		cp.lenient, cp.slow = true, true
+	}
 	if !b.findCells(cp, c, what) || !b.addTransforms(cp, c, what) || !b.addRegionFrom(cp, c, what) || !b.detectAuto(cp, c, what) {
 		return
 	}
@@ -377,7 +382,8 @@ func (b *planBuilder) detectAuto(cp *colPlan, c *Column, what string) bool {
 }
 
 // checkRequired reports required fields (by the schema or by a column's
-// "required") that no column maps, and lists those that a row must fill.
+// "required") that no column maps, and lists those that a row must fill;
+// their columns reject a bad cell even with "invalid": "empty".
 func (b *planBuilder) checkRequired() {
 	for i := 0; i < b.schema.Len(); i++ {
 		f := b.schema.Field(i)
@@ -390,6 +396,11 @@ func (b *planBuilder) checkRequired() {
 		}
 		if b.template == nil || b.template[i].IsNull() {
 			b.plan.required = append(b.plan.required, requiredField{field: i, name: f.Name, column: b.colOf[i]})
+			for j := range b.plan.cols {
+				if c := &b.plan.cols[j]; c.field == i {
+					c.required = true
+				}
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,10 @@ type pattern struct {
 	toks   []token
 	has    uint32 // bit set of the tokKinds present
 	layout string // the pattern, for messages
+	// alts are the shorter patterns that a timestamp pattern also reads
+	// when it does not read a cell itself (see shortForms); nil for the
+	// other types.
+	alts []*pattern
 }
 
 type tokKind uint8
@@ -47,6 +52,7 @@ type token struct {
 	kind tokKind
 	n    int    // digits of tokFrac
 	lit  string // tokLit
+	src  string // the token as the pattern writes it ("yyyy", "'T'", ":")
 }
 
 const (
@@ -83,7 +89,7 @@ func compilePattern(src string) (*pattern, error) {
 			for j < len(src) && src[j] != '\'' && !isASCIILetter(src[j]) {
 				j++
 			}
-			p.addLit(src[i:j])
+			p.addLit(src[i:j], src[i:j])
 			i = j
 		}
 		if err != nil {
@@ -93,29 +99,83 @@ func compilePattern(src string) (*pattern, error) {
 	return p, nil
 }
 
+// shortForms returns the shorter forms of a timestamp pattern with a
+// time, which a column also reads: the pattern without its seconds and
+// fractions ("MM/dd/yyyy HH:mm:ss" → "MM/dd/yyyy HH:mm", "M/d/yyyy
+// h:mm:ss a" → "M/d/yyyy h:mm a"; what follows them, AM/PM or a zone,
+// stays), and its date part, the pattern up to its first hour letter
+// without the literal text that ends it ("MM/dd/yyyy", read as midnight).
+// A form is left out when the pattern does not have it: no seconds, no
+// hours, a date part that is not a whole date (a time before the date),
+// or seconds written before the minutes.
+func (p *pattern) shortForms() []*pattern {
+	var alts []*pattern
+	if p.has&hasSec != 0 {
+		mi, end := -1, -1
+		for i, t := range p.toks {
+			switch g := groupOf(t.kind); {
+			case g == hasMin:
+				mi = i
+			case g == hasSec || t.kind == tokFrac:
+				end = i
+			}
+		}
+		if mi >= 0 && mi < end {
+			toks := append(slices.Clone(p.toks[:mi+1]), p.toks[end+1:]...)
+			alts = appendForm(alts, toks, intake.TypeTimestamp)
+		}
+	}
+	if p.has&hasHour != 0 {
+		hi := slices.IndexFunc(p.toks, func(t token) bool { return groupOf(t.kind) == hasHour })
+		toks := p.toks[:hi]
+		if n := len(toks); n > 0 && toks[n-1].kind == tokLit {
+			toks = toks[:n-1]
+		}
+		alts = appendForm(alts, slices.Clone(toks), intake.TypeDate)
+	}
+	return alts
+}
+
+// appendForm appends the pattern of toks to alts when it suits type t.
+func appendForm(alts []*pattern, toks []token, t intake.FieldType) []*pattern {
+	f := &pattern{toks: toks}
+	var b strings.Builder
+	for _, tk := range toks {
+		f.has |= 1 << tk.kind
+		b.WriteString(tk.src)
+	}
+	f.src, f.layout = b.String(), b.String()
+	if len(toks) == 0 || f.checkFor(t) != nil {
+		return alts
+	}
+	return append(alts, f)
+}
+
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// addLit appends literal text, merged with a literal before it.
-func (p *pattern) addLit(s string) {
+// addLit appends literal text s, written src in the pattern, merged with
+// a literal before it.
+func (p *pattern) addLit(s, src string) {
 	if n := len(p.toks); n > 0 && p.toks[n-1].kind == tokLit {
 		p.toks[n-1].lit += s
+		p.toks[n-1].src += src
 		return
 	}
-	p.toks = append(p.toks, token{kind: tokLit, lit: s})
+	p.toks = append(p.toks, token{kind: tokLit, lit: s, src: src})
 }
 
 // addQuoted appends the quoted literal at src[i] ('T', or ” for a quote)
 // and returns the position after it.
 func (p *pattern) addQuoted(src string, i int) (int, error) {
 	if i+1 < len(src) && src[i+1] == '\'' {
-		p.addLit("'")
+		p.addLit("'", "''")
 		return i + 2, nil
 	}
 	end := strings.IndexByte(src[i+1:], '\'')
 	if end < 0 {
 		return 0, fmt.Errorf("unterminated quote at position %d", i+1)
 	}
-	p.addLit(src[i+1 : i+1+end])
+	p.addLit(src[i+1:i+1+end], src[i:i+end+2])
 	return i + end + 2, nil
 }
 
@@ -144,7 +204,7 @@ func (p *pattern) addField(src string, i int) (int, error) {
 		return 0, fmt.Errorf("%q at position %d follows a one-or-two-digit field directly, which is ambiguous: use two letters (MM, dd, HH, mm, ss) or put a separator between", run, i+1)
 	}
 	p.has |= 1 << k
-	p.toks = append(p.toks, token{kind: k, n: len(run)})
+	p.toks = append(p.toks, token{kind: k, n: len(run), src: run})
 	return j, nil
 }
 
@@ -416,7 +476,8 @@ func parseDate(p *pattern, s string) (intake.Value, bool) {
 	return intake.Date(v.year, time.Month(v.month), v.day), true
 }
 
-// parseTimestamp reads a timestamp with p. A cell that carries a zone
+// parseTimestamp reads a timestamp with p, else with its shorter forms
+// (p.alts: a date alone is midnight). A cell that carries a zone
 // offset (X/x/Z in p, or "Z"/"+01:00" in ISO form) is read in that offset;
 // one without is read in loc (UTC when nil). Without p it accepts ISO 8601
 // / RFC 3339: yyyy-MM-dd, then T or a space, HH:mm, optional :ss and
@@ -430,6 +491,9 @@ func parseTimestamp(p *pattern, s string, loc *time.Location) (intake.Value, boo
 		return parseISOTimestamp(s, loc)
 	}
 	v, ok := p.match(s)
+	for i := 0; !ok && i < len(p.alts); i++ {
+		v, ok = p.alts[i].match(s)
+	}
 	if !ok {
 		return intake.Null, false
 	}

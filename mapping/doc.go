@@ -13,6 +13,9 @@
 //		if err := plan.Map(row, rec); err != nil { /* *intake.RowError: reject the row */ }
 //	}
 //
+// [Plan.MapWarn] maps a row the same way and also reports the cells that
+// columns with "invalid": "empty" left empty (see Types).
+//
 // # Specs
 //
 // A [Spec] is a JSON mapping spec: custom "fields" that extend the base
@@ -45,9 +48,9 @@
 // problem at once. The resulting [Plan] knows, per column, the cell index, the
 // field index, the parser and any transforms; [Plan.Map] is a loop over them
 // with no map lookups and no allocations for clean, canonical cells. Rules
-// without transforms, joins or a per-row phone region take a fast path that
-// costs nothing for the features they do not use. A Plan is safe for
-// concurrent use. Files without a header map columns by index only, and
+// without transforms, joins, a per-row phone region or "invalid": "empty"
+// take a fast path that costs nothing for the features they do not use. A
+// Plan is safe for concurrent use. Files without a header map columns by index only, and
 // errors name them "#3".
 //
 // # Types
@@ -55,7 +58,24 @@
 // Every cell is first trimmed of surrounding ASCII white space; an empty cell
 // is null (or the column's default). Otherwise a cell that its field's type
 // cannot parse rejects the row with the code "invalid_" + type
-// ("invalid_email", "invalid_date", …):
+// ("invalid_email", "invalid_date", …) — unless its column says
+// "invalid": "empty" ([InvalidEmpty]): the field is then left empty for
+// that row (null, not the column's default), the row goes on, and the cell
+// is a warning, the *[intake.RowError] that the rejection would have been
+// (same file, line, column, field, code and message), which
+// [Plan.MapWarn] passes to its caller and [Plan.Preview] lists; the
+// importer lists and counts them in its report. A failed transform is
+// such a cell too. [Plan.Map] leaves such a field empty as well but does
+// not return the warning: a caller that must not drop data silently uses
+// MapWarn. A required field's bad cell still rejects the row, and so does
+// an empty one (missing_required). The option suits a source whose
+// declared types were never enforced where it was exported (an Acoustic
+// Campaign import map declares types that Acoustic does not check the
+// data against):
+//
+//	{"source": "Last order", "field": "last_order", "format": "MM/dd/yyyy", "invalid": "empty"}
+//
+// The types:
 //
 //   - text: any UTF-8 without NUL bytes, trimmed; id: the same without
 //     control characters, leading zeros kept (ids, zip codes and other
@@ -100,7 +120,21 @@
 // "yyyy-MM-dd'T'HH:mm:ssXXX"; quote literal letters: 'T'). Month names are
 // English, any case; yy reads 69–99 as 19xx and 00–68 as 20xx; a is AM/PM;
 // X, x and Z read an offset (Z, +01, +0100, +01:00). Impossible dates
-// (2023-02-30) are rejected. Without a format:
+// (2023-02-30) are rejected.
+//
+// A timestamp pattern with a time also reads two shorter forms of a cell,
+// tried when the whole pattern does not read it: without the seconds (and
+// fractions) when the pattern has seconds — what follows them, AM/PM or
+// an offset, stays — and the date part alone, read as midnight in the
+// column's zone: the pattern up to its first hour letter, without the
+// literal text that ends it (and so without an offset). "MM/dd/yyyy
+// HH:mm:ss" reads "01/15/2026 10:30:05", "01/15/2026 10:30" and
+// "01/15/2026"; "M/d/yyyy h:mm:ss a" reads "1/15/2026 2:30 PM" (not
+// "1/15/2026 2:30") and "1/15/2026"; "yyyy-MM-dd HH:mm XXX" reads
+// "2026-01-15" in the column's zone. A pattern that writes the time before
+// the date has no date form. The forms are compiled with the column.
+//
+// Without a format:
 //
 //   - date: ISO yyyy-MM-dd.
 //   - timestamp: ISO 8601 / RFC 3339: yyyy-MM-dd, T or a space, HH:mm,
@@ -145,6 +179,10 @@
 //   - "meta" on a custom field ({"acoustic_required": "true"}) holds
 //     attributes of other systems, kept with the field's schema and never
 //     acted on (see [intake.Field.Meta]);
+//   - "invalid": "empty" leaves the field of a cell its type cannot parse
+//     (or its transforms fail on) empty, imports the row and reports the
+//     cell as a warning; "reject", the default, rejects the row (see
+//     Types);
 //   - "note" is free text for people.
 //
 // # Transforms
@@ -159,8 +197,9 @@
 // [Transforms.Register] — a [TransformFactory] builds the function from the
 // rule's [TransformArgs] once per column at [Compile] — and passes the
 // registry in [Options.Transforms]. There is no global registry. A
-// transform error rejects the row with [intake.CodeTransformFailed]; an unknown
-// transform or argument is a compile error.
+// transform error rejects the row with [intake.CodeTransformFailed] (a
+// warning with "invalid": "empty"); an unknown transform or argument is a
+// compile error.
 //
 // # Suggestions
 //
@@ -182,10 +221,11 @@
 // fix: an unknown field (and the closest field name), a column missing from
 // the file (and the closest header), a field mapped twice, a constant or
 // default that the type cannot take, a required field left unmapped, a bad
-// format, zone, currency or transform. [Plan.Preview] shows rows as they
-// would be stored: per cell the raw text, the canonical value and the
-// error, and every error of each row — not only the first, which is what
-// [Plan.Map] returns.
+// format, zone, currency, transform or "invalid" policy. [Plan.Preview]
+// shows rows as they would be stored: per cell the raw text, the canonical
+// value and the error, every error of each row — not only the first,
+// which is what [Plan.Map] returns — and its warnings, the cells that
+// "invalid": "empty" leaves empty ([PreviewRow].Warnings).
 //
 // # Saved specs
 //
@@ -203,5 +243,7 @@
 //
 // [Compile], [Validate] and [LoadSpec] return plain errors
 // that say what to fix, joined with [errors.Join] when there are several.
-// [Plan.Map] returns an *[intake.RowError] for the first bad cell of a row.
+// [Plan.Map] returns an *[intake.RowError] for the first bad cell of a row;
+// [Plan.MapWarn] passes the cells it leaves empty to its caller as
+// *[intake.RowError] values too.
 package mapping

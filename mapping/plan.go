@@ -69,8 +69,11 @@ type colPlan struct {
 	conv   converter
 	def    intake.Value // used for empty cells
 
-	// The slow path: joins, transforms, a phone region from the row.
+	// The slow path: joins, transforms, a phone region from the row, a
+	// cell that the type cannot parse left empty ("invalid": "empty").
 	slow       bool
+	lenient    bool  // "invalid": "empty"
+	required   bool  // a row must fill the field: a bad cell rejects it even when lenient
 	cells      []int // joined cells (Sources), in order
 	join       string
 	xf         []TransformFunc
@@ -199,6 +202,10 @@ func joinPositions(pos []int) string {
 // ("invalid_email", "invalid_date", …, "missing_required") and a message.
 // rec then holds what was mapped so far and must not be imported.
 //
+// A cell of a column with "invalid": "empty" ([InvalidEmpty]) that the
+// field's type cannot parse leaves its field null without an error, and
+// Map does not say so: use [Plan.MapWarn] to receive those cells.
+//
 // Values may share memory with row's cells (a trimmed or already canonical
 // cell is stored as is, without a copy): a sink or cache that keeps
 // records beyond the row's processing must copy their strings
@@ -206,17 +213,35 @@ func joinPositions(pos []int) string {
 // cells that are already in canonical form; it is safe to call from many
 // goroutines at once with distinct records.
 func (p *Plan) Map(row intake.Row, rec *intake.Record) error {
+	return p.MapWarn(row, rec, nil)
+}
+
+// MapWarn is [Plan.Map] that also reports the cells it left empty: each
+// cell of a column with "invalid": "empty" ([InvalidEmpty]) that the
+// field's type cannot parse, or whose transform failed, is passed to warn
+// as the *[intake.RowError] that would have rejected the row — same file,
+// line, column, field, code and message —, in column order. warn is called
+// only when MapWarn returns nil, after the row is mapped, so that the
+// warnings of a row it rejects are never reported; a nil warn drops them
+// (that is Map). Clean rows cost what they cost with Map.
+func (p *Plan) MapWarn(row intake.Row, rec *intake.Record, warn func(*intake.RowError)) error {
 	rec.Reset(p.schema)
 	rec.Line = row.Line
 	if p.template != nil {
 		copy(rec.Values, p.template)
 	}
+	var warns []*intake.RowError // allocated by the first warning only
 	for i := range p.cols {
 		c := &p.cols[i]
 		if c.slow {
 			_, v, err := p.eval(c, row)
 			if err != nil {
-				return err
+				if !c.lenient || c.required {
+					return err
+				}
+				if warn != nil {
+					warns = append(warns, err)
+				}
 			}
 			rec.Values[c.field] = v
 			continue
@@ -239,6 +264,9 @@ func (p *Plan) Map(row intake.Row, rec *intake.Record) error {
 		if rec.Values[r.field].IsNull() {
 			return p.requiredError(r, row.Line)
 		}
+	}
+	for _, w := range warns {
+		warn(w)
 	}
 	return nil
 }
@@ -445,8 +473,9 @@ func (cv *converter) setCurrency(f intake.Field, code string) error {
 }
 
 // setFormat sets a date, time or timestamp column's format: an Excel
-// date system or a pattern that suits the type. Empty and "auto" leave
-// the default formats.
+// date system or a pattern that suits the type, with its shorter forms
+// for a timestamp (see pattern.shortForms). Empty and "auto" leave the
+// default formats.
 func (cv *converter) setFormat(t intake.FieldType, format string) error {
 	switch format {
 	case "", FormatAuto:
@@ -467,6 +496,9 @@ func (cv *converter) setFormat(t intake.FieldType, format string) error {
 	}
 	if err := p.checkFor(t); err != nil {
 		return fmt.Errorf("format %q: %v", format, err)
+	}
+	if t == intake.TypeTimestamp {
+		p.alts = p.shortForms() // compiled once per column, not per cell
 	}
 	cv.pat = p
 	return nil
@@ -506,6 +538,13 @@ func (cv *converter) describe(f intake.Field, zone string) (string, error) {
 		}
 		if cv.loc == nil {
 			zone = "UTC"
+		}
+		if cv.pat != nil && len(cv.pat.alts) > 0 {
+			alts := make([]string, len(cv.pat.alts))
+			for i, a := range cv.pat.alts {
+				alts[i] = a.layout
+			}
+			return "a date and time in the format " + cv.pat.layout + " (or " + strings.Join(alts, " or ") + ")", nil
 		}
 		return "a date and time in the format " + patternName(cv.pat, "yyyy-MM-dd HH:mm:ss ("+zone+" unless it has an offset) or RFC 3339"), nil
 	case intake.TypeDecimal:

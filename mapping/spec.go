@@ -246,9 +246,29 @@ type Column struct {
 	// Required rejects a row whose cell (after Default) is empty, with
 	// missing_required, even when the field itself is optional.
 	Required bool `json:"required,omitempty"`
+	// Invalid is what a cell that the field's type cannot parse does:
+	// [InvalidReject] ("reject", also when empty) rejects the row with
+	// invalid_<type>; [InvalidEmpty] ("empty") leaves the field empty for
+	// that row — null, not Default — and the row goes on, the cell
+	// reported as a warning: the *[intake.RowError] the rejection would
+	// have had ([Plan.MapWarn]). A transform that fails (transform_failed)
+	// is such a cell too. A cell of a required field (Required, or a
+	// required custom field) still rejects the row, and so does an empty
+	// one.
+	Invalid string `json:"invalid,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
+
+// The values of [Column.Invalid].
+const (
+	// InvalidReject rejects a row whose cell the field's type cannot
+	// parse (the default).
+	InvalidReject = "reject"
+	// InvalidEmpty leaves the field of such a cell empty, imports the row
+	// and reports the cell as a warning.
+	InvalidEmpty = "empty"
+)
 
 // name describes the column in error messages.
 func (c *Column) name(i int) string {
@@ -454,8 +474,9 @@ func (s *Spec) Save(w io.Writer) error {
 // Validate checks the spec's structure without a schema or a header: every
 // column names a field (unless skipped) and a source, an index or a
 // constant; indexes are positive; decimal separators and date patterns are
-// well formed; custom fields have names and types, and their meta follows
-// [intake.CheckMeta]; the object section (see
+// well formed; "invalid" is "reject", "empty" or left out; custom fields
+// have names and types, and their meta follows [intake.CheckMeta]; the
+// object section (see
 // [ObjectSpec]) names a valid object type, key fields among the type's
 // fields, and links with a field, a target type and a known missing-target
 // policy; errors about it name its JSON path ("object.links[0].missing").
@@ -543,7 +564,8 @@ func (c *Column) validateSources(what string, add func(format string, args ...an
 }
 
 // validateConversion checks what a cell goes through: transforms have
-// names, and the currency, zone and phone region are known.
+// names, the currency, zone and phone region are known, and "invalid"
+// names a known policy.
 func (c *Column) validateConversion(what string, add func(format string, args ...any)) {
 	for j, t := range c.Transforms {
 		if t.Name == "" {
@@ -562,6 +584,11 @@ func (c *Column) validateConversion(what string, add func(format string, args ..
 	}
 	if c.Region != "" && !phonenumbers.GetSupportedRegions()[strings.ToUpper(c.Region)] {
 		add("%s: region %q is not a supported phone region: use an ISO 3166-1 alpha-2 code such as DE or US", what, c.Region)
+	}
+	switch c.Invalid {
+	case "", InvalidReject, InvalidEmpty:
+	default:
+		add("%s: invalid %q: use \"reject\" (a cell the field's type cannot parse rejects the row, the default) or \"empty\" (the field is left empty and the cell reported as a warning)", what, c.Invalid)
 	}
 }
 
@@ -586,6 +613,9 @@ func (c *Column) validateTarget(what string, add func(format string, args ...any
 	}
 	if len(c.Sources) > 0 || len(c.Transforms) > 0 || c.RegionFrom != "" {
 		add("%s: a const column takes no sources, transforms or region_from", what)
+	}
+	if c.Invalid == InvalidEmpty {
+		add("%s: a const column takes no \"invalid\": \"empty\": its value is checked once, when the spec compiles", what)
 	}
 }
 

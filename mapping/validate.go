@@ -33,6 +33,10 @@ type PreviewRow struct {
 	// Errors are every problem of the row: each bad cell's, then each
 	// empty required field's. Empty when the row would be imported.
 	Errors []*intake.RowError `json:"errors,omitempty"`
+	// Warnings are the cells that columns with "invalid": "empty" leave
+	// empty, in column order: the errors that [Plan.MapWarn] reports as
+	// warnings. The row is imported with them (when Errors is empty).
+	Warnings []*intake.RowError `json:"warnings,omitempty"`
 }
 
 // PreviewCell is one field of a [PreviewRow].
@@ -50,12 +54,17 @@ type PreviewCell struct {
 	// Code and Message describe the cell's problem; empty when it is fine.
 	Code    intake.Code `json:"code,omitempty"`
 	Message string      `json:"message,omitempty"`
+	// Warning is set when the problem leaves the field empty instead of
+	// rejecting the row ("invalid": "empty"; see [PreviewRow].Warnings).
+	Warning bool `json:"warning,omitempty"`
 }
 
 // Preview maps rows without stopping at the first problem: for each row
 // it shows every mapped cell's raw text, its typed value as it would be
-// stored and its error, and every error of the row (bad cells and empty
-// required fields). Use it to show the first rows of a file before a run.
+// stored and its error, every error of the row (bad cells and empty
+// required fields) and every warning (bad cells that "invalid": "empty"
+// leaves empty, also on a row with errors). Use it to show the first rows
+// of a file before a run.
 func (p *Plan) Preview(rows []intake.Row) []PreviewRow {
 	out := make([]PreviewRow, 0, len(rows))
 	for _, row := range rows {
@@ -68,10 +77,14 @@ func (p *Plan) Preview(rows []intake.Row) []PreviewRow {
 			c := &p.cols[i]
 			raw, v, err := p.eval(c, row)
 			cell := PreviewCell{Column: c.column, Field: c.fname, Raw: raw, Value: v.String()}
-			if err != nil {
+			switch {
+			case err != nil && c.lenient && !c.required:
+				cell.Code, cell.Message, cell.Warning = err.Code, err.Message, true
+				pr.Warnings = append(pr.Warnings, err)
+			case err != nil:
 				cell.Code, cell.Message = err.Code, err.Message
 				pr.Errors = append(pr.Errors, err)
-			} else {
+			default:
 				values[c.field] = v
 			}
 			pr.Cells = append(pr.Cells, cell)
