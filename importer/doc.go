@@ -125,6 +125,16 @@
 // to a CSV file by a [RejectWriter] (Job.Rejects). Report.Source lists the
 // columns that no field takes (SourceInfo.Ignored; those the mapping spec
 // skips on purpose in SourceInfo.Skipped): no column is left out unsaid.
+// Nor is a cell: a column with "invalid": "empty" (mapping.InvalidEmpty)
+// leaves a cell its type cannot parse empty and imports the row, and the
+// run maps rows with mapping.Plan.MapWarn, so that Report.Warned counts
+// every such cell exactly and Report.Warnings lists the first ones
+// (capped like Errors, Report.WarningsTruncated), in file order, each
+// with the file, line, column, field, code and message its rejection
+// would have had. The warnings of a row the run rejects for another
+// reason are not counted (the row is not imported); a warned row counts
+// by its outcome, so the invariant holds as it is. The text report prints
+// both ("warned", "cells left empty").
 //
 // Failures: a row that cannot be imported is rejected and the run goes on.
 // A sink or source failure stops the run: the batches written before stay

@@ -48,9 +48,9 @@ type heldRow struct {
 // create's id are rewritten to the record's (see run.alias).
 //
 // The held rows are counted here and taken out of b.withOps; when the
-// follow-up write fails they are not counted at all (the batch's other
-// rows are, by commit) and the run fails.
-func (r *run) resolveHeld(ctx context.Context, b *batch) error {
+// follow-up write fails they are not counted at all, nor are their
+// warnings (the batch's other rows are, by commit) and the run fails.
+func (r *run) resolveHeld(ctx context.Context, b *batch) (err error) {
 	var held []heldRow
 	for _, w := range b.withOps {
 		if op := b.ops[w.first]; op.Kind == sink.OpCreate && op.Existing != nil {
@@ -60,6 +60,13 @@ func (r *run) resolveHeld(ctx context.Context, b *batch) error {
 	if len(held) == 0 {
 		return nil
 	}
+	defer func() {
+		if err != nil { // the held rows are not counted, nor their warnings
+			for _, h := range held {
+				b.uncounted = append(b.uncounted, h.rec.Line)
+			}
+		}
+	}()
 	b.withOps = slices.DeleteFunc(b.withOps, func(w rowOps) bool {
 		op := b.ops[w.first]
 		return op.Kind == sink.OpCreate && op.Existing != nil

@@ -90,6 +90,22 @@ type Report struct {
 	Errors []*intake.RowError `json:"errors"`
 	// ErrorsTruncated is true when Errors does not list every rejected row.
 	ErrorsTruncated bool `json:"errors_truncated,omitempty"`
+	// Warned is the exact number of cells that mapping left empty because
+	// their column says "invalid": "empty" (mapping.InvalidEmpty) and the
+	// field's type could not parse them, or their transforms failed, in
+	// the rows the run did not reject: a rejected row is not imported,
+	// and its error is in Errors. Such a row is counted by its outcome
+	// (created, updated, skipped, …) like any other. A dry run counts
+	// what a real run would.
+	Warned int64 `json:"warned,omitempty"`
+	// Warnings lists the first of those cells in file order
+	// (Config.MaxReportErrors of them), each the *intake.RowError that
+	// would have rejected its row: file, line, column, field, code and
+	// message.
+	Warnings []*intake.RowError `json:"warnings,omitempty"`
+	// WarningsTruncated is true when Warnings does not list every cell
+	// that Warned counts.
+	WarningsTruncated bool `json:"warnings_truncated,omitempty"`
 
 	// Source describes what was read: its name, format, encoding and
 	// delimiter (with the reason of each choice that was not the
@@ -263,7 +279,8 @@ type tally struct {
 	links       map[string]*LinkCounts
 	objects     map[string]*ObjectCounts
 	errs        []*intake.RowError
-	rows        []intake.Row // the rejected rows, for the rejects file, parallel to errs
+	rows        []intake.Row       // the rejected rows, for the rejects file, parallel to errs
+	warns       []*intake.RowError // the cells left empty of the rows counted and not rejected
 }
 
 func (t *tally) reset() {
@@ -280,6 +297,8 @@ func (t *tally) reset() {
 	t.errs = t.errs[:0]
 	clear(t.rows)
 	t.rows = t.rows[:0]
+	clear(t.warns)
+	t.warns = t.warns[:0]
 }
 
 func (t *tally) reason(code intake.Code) {
@@ -374,6 +393,14 @@ func (r *Report) add(t *tally, maxErrors int) {
 			r.Errors = append(r.Errors, e)
 		} else {
 			r.ErrorsTruncated = true
+		}
+	}
+	r.Warned += int64(len(t.warns))
+	for _, w := range t.warns {
+		if len(r.Warnings) < maxErrors {
+			r.Warnings = append(r.Warnings, w)
+		} else {
+			r.WarningsTruncated = true
 		}
 	}
 }

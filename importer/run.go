@@ -27,6 +27,10 @@ type chunk struct {
 	recs    []intake.Record
 	vals    []intake.Value
 	errs    []*intake.RowError // per row: the row's error, or nil
+	// warns are the cells that mapping left empty ("invalid": "empty"),
+	// of all the chunk's rows in row order; warn appends to them.
+	warns   []*intake.RowError
+	warn    func(*intake.RowError)
 	matches []identity.Match
 	skips   []intake.Code  // per row, once a link skips a row: its code, or ""
 	carried []intake.Value // per row, the values links carry for their targets (carryPlan)
@@ -44,6 +48,7 @@ func newChunk(rows, fields int) *chunk {
 	for i := range c.recs {
 		c.recs[i].Values = c.vals[i*fields : (i+1)*fields : (i+1)*fields]
 	}
+	c.warn = func(e *intake.RowError) { c.warns = append(c.warns, e) }
 	return c
 }
 
@@ -54,6 +59,8 @@ func (c *chunk) release() {
 	clear(c.rows[:c.n])
 	clear(c.srcErrs[:c.n])
 	clear(c.errs[:c.n])
+	clear(c.warns)
+	c.warns = c.warns[:0]
 	clear(c.matches[:c.n])
 	clear(c.skips)
 	clear(c.carried)
@@ -126,6 +133,10 @@ type batch struct {
 	// merged lists the rows that updated a record a create of this batch
 	// makes (a later row of the same key), for resolveHeld.
 	merged []mergedRow
+	// uncounted lists the lines of rows that the batch does not count
+	// (held creates whose follow-up failed, see resolveHeld): their
+	// warnings are not counted either.
+	uncounted []int
 }
 
 // mergedRow is a row counted as an update of the record that create
@@ -149,6 +160,7 @@ func (b *batch) reset() {
 	b.t.reset()
 	clear(b.created)
 	b.merged = b.merged[:0]
+	b.uncounted = b.uncounted[:0]
 }
 
 func (b *batch) firstLine() int { return b.chunks[0].rows[0].Line }
@@ -366,6 +378,9 @@ func (r *run) read(ctx context.Context, work chan<- *chunk) error {
 }
 
 // mapChunk runs in the mapping workers: map each row and compute its key.
+// The cells that mapping leaves empty ("invalid": "empty") of the rows it
+// maps go to c.warns, in row order; commit counts those of the rows the
+// batch does not reject.
 func (r *run) mapChunk(c *chunk) {
 	for i := 0; i < c.n; i++ {
 		if e := c.srcErrs[i]; e != nil {
@@ -373,7 +388,7 @@ func (r *run) mapChunk(c *chunk) {
 			continue
 		}
 		rec := &c.recs[i]
-		if err := r.plan.Map(c.rows[i], rec); err != nil {
+		if err := r.plan.MapWarn(c.rows[i], rec, c.warn); err != nil {
 			var re *intake.RowError
 			if !errors.As(err, &re) {
 				re = &intake.RowError{File: r.job.MappingOptions.File, Line: c.rows[i].Line, Code: intake.CodeInvalidRow, Message: err.Error(), Err: err}
@@ -537,10 +552,10 @@ func (r *run) wait(ctx context.Context) error {
 	return err
 }
 
-// commit counts the outcomes of a written (or simulated) batch, writes its
-// rejected rows, sends BatchCommitted and recycles its chunks. The batch is
-// counted first: it is in the store even when its rejected rows cannot be
-// written.
+// commit counts the outcomes of a written (or simulated) batch and its
+// warnings, writes its rejected rows, sends BatchCommitted and recycles
+// its chunks. The batch is counted first: it is in the store even when
+// its rejected rows cannot be written.
 func (r *run) commit(b *batch) error {
 	for _, w := range b.withOps {
 		ops := b.ops[w.first:w.last]
@@ -549,6 +564,7 @@ func (r *run) commit(b *batch) error {
 			b.t.records += int64(len(ops))
 		}
 	}
+	r.warnings(b)
 	r.rep.add(&b.t, r.im.cfg.MaxReportErrors)
 	if r.rejects != nil {
 		for j, e := range b.t.errs {
@@ -565,4 +581,38 @@ func (r *run) commit(b *batch) error {
 		b.reset()
 	}
 	return nil
+}
+
+// warnings puts the warnings of b's rows into its tally, in row order:
+// those of the rows the batch counts and does not reject. A rejected
+// row is not imported, so its emptied cells are not (its error is in
+// Report.Errors); the held rows that b does not count (b.uncounted) are
+// left out like their outcomes. Lines tell the rows apart: a row's
+// warnings and its rejection carry its line.
+func (r *run) warnings(b *batch) {
+	n := 0
+	for _, c := range b.chunks {
+		n += len(c.warns)
+	}
+	if n == 0 {
+		return
+	}
+	drop := make(map[int]bool, len(b.t.rows)+len(b.uncounted))
+	for _, row := range b.t.rows {
+		drop[row.Line] = true
+	}
+	for _, line := range b.uncounted {
+		drop[line] = true
+	}
+	for _, c := range b.chunks {
+		for _, w := range c.warns {
+			if drop[w.Line] {
+				continue
+			}
+			if w.File == "" {
+				w.File = r.job.MappingOptions.File
+			}
+			b.t.warns = append(b.t.warns, w)
+		}
+	}
 }

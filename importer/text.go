@@ -19,7 +19,9 @@ import (
 // links (Report.Links: "link FIELD") and their targets per object type
 // (Report.Objects: "OBJECT (linked)"), the columns not imported
 // (SourceInfo.Ignored: "ignored columns", with a hint, and
-// SourceInfo.Skipped: "skipped columns"), and the first rejected rows.
+// SourceInfo.Skipped: "skipped columns"), the first rejected rows, and the
+// first cells left empty (Report.Warnings; their number is the "warned"
+// line).
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	status := string(r.Status)
@@ -35,6 +37,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		{"skipped", group(r.Skipped)},
 		{"opted out", group(r.OptedOut)},
 		{"rejected", group(r.Rejected)},
+	}
+	if r.Warned > 0 {
+		rows = append(rows, [2]string{"warned", group(r.Warned) + ` cells left empty ("invalid": "empty")`})
 	}
 	for _, c := range [...]struct {
 		name string
@@ -119,12 +124,26 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 	}
-	if len(r.Errors) == 0 {
-		return nil
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "  rejected rows (%d of %s):\n", len(r.Errors), group(r.Rejected))
+		if err := writeRowErrors(w, r.Errors); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(w, "  rejected rows (%d of %s):\n", len(r.Errors), group(r.Rejected))
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, e := range r.Errors {
+	if len(r.Warnings) > 0 {
+		fmt.Fprintf(w, "  cells left empty (%d of %s):\n", len(r.Warnings), group(r.Warned))
+		if err := writeRowErrors(w, r.Warnings); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeRowErrors writes a table of row errors: line, column, code and
+// message.
+func writeRowErrors(w io.Writer, errs []*intake.RowError) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range errs {
 		col := e.Column
 		if col != "" {
 			col = strconv.Quote(col)

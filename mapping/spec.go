@@ -202,7 +202,10 @@ type Column struct {
 	// HH:mm", "MM/dd/yyyy h:mm a", "yyyy-MM-dd'T'HH:mm:ssXXX");
 	// "excel1900" or "excel1904" for Excel serial numbers (ISO dates are
 	// still accepted); or "auto" to detect it at [Compile] from
-	// [Options.Sample] (see [DetectFormat]). Empty means ISO 8601.
+	// [Options.Sample] (see [DetectFormat]). Empty means ISO 8601. A
+	// timestamp pattern with a time also reads its date part alone
+	// (midnight in Zone) and, when it has seconds, a cell without them
+	// (see the package documentation, Formats).
 	Format string `json:"format,omitempty"`
 	// Decimal is the decimal separator of a decimal column: "." (the
 	// default), "," or "auto" (detected at [Compile] from
