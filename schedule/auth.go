@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/identity"
@@ -202,4 +203,28 @@ func (g *Guarded) Enqueue(ctx context.Context, s *Scheduler, actor string, run R
 	}
 	run.Actor = actor
 	return s.Enqueue(ctx, run)
+}
+
+// RecordRun checks run_job and records a run of job run.JobID that ended
+// before it could start — a failed run whose Error says why, as for a
+// request whose job cannot run as asked (an Acoustic ImportList whose map
+// does not load) — so that the run history and the caller's status poll
+// show it. run.Status must be final (Final); the scheduler never starts
+// such a run. Queued and Finished default to the current time.
+func (g *Guarded) RecordRun(ctx context.Context, actor string, run Run) (Run, error) {
+	if err := g.authorize(ctx, actor, PermRunJob, run.JobID); err != nil {
+		return Run{}, err
+	}
+	if !run.Status.Final() {
+		return Run{}, fmt.Errorf("schedule: RecordRun records a run that ended, and the status is %q: use Enqueue to queue one", run.Status)
+	}
+	now := time.Now().UTC()
+	if run.Queued.IsZero() {
+		run.Queued = now
+	}
+	if run.Finished.IsZero() {
+		run.Finished = run.Queued
+	}
+	run.ID, run.Actor = "", actor
+	return g.Store.CreateRun(ctx, run)
 }

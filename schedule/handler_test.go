@@ -56,6 +56,42 @@ func TestGuard(t *testing.T) {
 	}
 }
 
+// TestGuardRecordRun: a run that ended before it could start is recorded
+// as it is given (status failed, its error) for an actor who may run the
+// job; a queued status is refused, and so is an actor without run_job.
+func TestGuardRecordRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, _ := setup(t, sqliteBackend())
+	g := schedule.Guard(store, func(_ context.Context, actor string, _ schedule.Permission, _ string) error {
+		if actor != "alice" {
+			return errors.New("unknown actor")
+		}
+		return nil
+	})
+	j, err := g.Create(ctx, "alice", sampleJob("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.RecordRun(ctx, "mallory", schedule.Run{JobID: j.ID, Status: schedule.StatusFailed}); !errors.Is(err, schedule.ErrDenied) {
+		t.Fatalf("mallory = %v", err)
+	}
+	if _, err := g.RecordRun(ctx, "alice", schedule.Run{JobID: j.ID, Status: schedule.StatusQueued}); err == nil || !strings.Contains(err.Error(), "use Enqueue") {
+		t.Fatalf("queued = %v", err)
+	}
+	run, err := g.RecordRun(ctx, "alice", schedule.Run{JobID: j.ID, Trigger: schedule.TriggerAPI, Status: schedule.StatusFailed, Error: "the map does not load"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetRun(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != schedule.StatusFailed || got.Error != "the map does not load" || got.Actor != "alice" || got.Finished.IsZero() || got.Trigger != schedule.TriggerAPI {
+		t.Fatalf("recorded %+v", got)
+	}
+}
+
 func TestHandler(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -29,7 +29,7 @@ type importFlags struct {
 	merge, mergeBy, reason, actor         string
 	lists, tags, consent                  string
 	explain                               int
-	allowResubscribe                      bool
+	allowResubscribe, acousticStrict      bool
 	links, onUnknown, unlink              string
 }
 
@@ -42,6 +42,7 @@ func (f *importFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.saveJob, "save-job", "", "write the job spec that the flags (and -job) describe to this file, for -job and intake job create")
 	fs.StringVar(&f.mapping, "mapping", "", "a mapping spec (JSON); without it columns are matched to fields by header")
 	fs.StringVar(&f.acousticMap, "acoustic-map", "", "an Acoustic Campaign LIST_IMPORT XML mapping file")
+	fs.BoolVar(&f.acousticStrict, "acoustic-strict", false, "with -acoustic-map: reject rows whose cells do not parse as their column's TYPE\n(default: as Acoustic, the cell is left empty and reported as a warning)")
 	fs.StringVar(&f.action, "action", "add_and_update", "create | add_only | update_only | add_and_update | opt_out")
 	fs.StringVar(&f.sync, "sync", "email", "comma-separated sync fields; several fields form one composite key")
 	fs.StringVar(&f.delimiter, "delimiter", "auto", "auto | comma | semicolon | tab | pipe")
@@ -99,7 +100,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if f.acousticMap != "" {
-		if err := applyAcoustic(spec, f.acousticMap, f.allowResubscribe); err != nil {
+		if err := applyAcoustic(spec, f.acousticMap, &f, settings.set, stderr); err != nil {
 			return err
 		}
 	}
@@ -126,6 +127,9 @@ func (f *importFlags) checkCombinations(set map[string]bool) error {
 		return usagef("-explain %d: give 0 (explain nothing) or more", f.explain)
 	}
 	if f.acousticMap == "" {
+		if set["acoustic-strict"] {
+			return usagef("-acoustic-strict applies to -acoustic-map: give the map, or leave -acoustic-strict out")
+		}
 		return nil
 	}
 	if f.mapping != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"slices"
@@ -414,24 +415,33 @@ func splitLinks(s string) []string {
 }
 
 // applyAcoustic sets what an Acoustic Campaign LIST_IMPORT mapping file
-// says (acoustic.Map.JobSpec): the action, the key, the file type and
-// header row and the mapping; its consent channel and contact lists join
-// those of the flags.
-func applyAcoustic(spec *importer.JobSpec, path string, allowResubscribe bool) error {
+// says (acoustic.Map.JobSpec): the action (or its matrix), the key, the
+// file type and header row and the mapping; its consent channel and
+// contact lists join those of the flags. -allow-resubscribe, when given,
+// overrides the map's HONOR_OPT_OUT_STATUS; -acoustic-strict rejects the
+// rows whose cells do not parse as their column's TYPE. The map's
+// warnings go to stderr.
+func applyAcoustic(spec *importer.JobSpec, path string, f *importFlags, set map[string]bool, stderr io.Writer) error {
 	a, err := loadAcoustic(path)
 	if err != nil {
 		return err
+	}
+	a.StrictTypes = f.acousticStrict
+	for _, w := range a.Warnings {
+		fmt.Fprintf(stderr, "intake: -acoustic-map %s: warning: %s\n", path, w)
 	}
 	as, err := a.JobSpec()
 	if err != nil {
 		return usagef("-acoustic-map %s: %s", path, plainError(err))
 	}
-	spec.Action, spec.OnMatch, spec.OnNoMatch = as.Action, "", ""
+	spec.Action, spec.OnMatch, spec.OnNoMatch = as.Action, as.OnMatch, as.OnNoMatch
 	spec.Sync, spec.Rules = as.Sync, as.Rules
 	spec.Source.Delimiter, spec.Source.Header = as.Source.Delimiter, as.Source.Header
 	spec.Mapping = as.Mapping
 	for _, ch := range as.Consent {
-		ch.AllowResubscribe = allowResubscribe
+		if set["allow-resubscribe"] {
+			ch.AllowResubscribe = f.allowResubscribe
+		}
 		spec.Consent = append(spec.Consent, ch)
 	}
 	spec.Lists = append(spec.Lists, as.Lists...)

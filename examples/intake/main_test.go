@@ -45,7 +45,8 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 type report struct {
 	Status                                                         string
 	Rows, Created, Updated, Unchanged, Skipped, OptedOut, Rejected int64
-	Errors                                                         []struct {
+	Warned                                                         int64
+	Errors, Warnings                                               []struct {
 		Line                         int
 		Column, Field, Code, Message string
 	}
@@ -328,7 +329,9 @@ const acousticXML = `<LIST_IMPORT>
 
 // TestImportWithAcousticMap: an Acoustic LIST_IMPORT mapping file sets the
 // action, the sync field, the pipe delimiter, the missing header, the date
-// format and a custom select field.
+// format and a custom select field; a value outside the select is left
+// empty and reported (as Acoustic, which does not check types), or with
+// -acoustic-strict rejects its row.
 func TestImportWithAcousticMap(t *testing.T) {
 	t.Parallel()
 	dir, store := setup(t)
@@ -336,9 +339,24 @@ func TestImportWithAcousticMap(t *testing.T) {
 	require.NoError(t, os.WriteFile(xmlPath, []byte(acousticXML), 0o600))
 	data := filepath.Join(dir, "list.txt")
 	require.NoError(t, os.WriteFile(data, []byte("ann@x.io|gold|24.12.1990|vip\nbob@x.io|Platinum|01.02.1980|\nANN@x.io|Silver||\n"), 0o600))
-	code, out, stderr := cli(t, "import", "-store", store, "-acoustic-map", xmlPath, "-json", data)
+	code, out, stderr := cli(t, "import", "-store", "memory:", "-acoustic-map", xmlPath, "-json", data)
 	require.Equal(t, 0, code, stderr)
+	assert.NotContains(t, stderr, "warning", "every element of this map has its effect")
 	r := decodeReport(t, out)
+	assert.Equal(t, []int64{2, 1, 0, 1}, []int64{r.Created, r.Updated, r.Rejected, r.Warned}, out)
+	require.Len(t, r.Warnings, 1)
+	assert.Equal(t, "invalid_select", r.Warnings[0].Code)
+	assert.Equal(t, 2, r.Warnings[0].Line)
+
+	warnPath := filepath.Join(dir, "warn.xml")
+	require.NoError(t, os.WriteFile(warnPath, []byte(strings.Replace(acousticXML, "<LIST_ID>3462</LIST_ID>", "<LIST_ID>3462</LIST_ID><LIST_VISIBILITY>1</LIST_VISIBILITY>", 1)), 0o600))
+	code, _, stderr = cli(t, "import", "-store", "memory:", "-acoustic-map", warnPath, "-dry-run", data)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, `warning: line 4: LIST_INFO/LIST_VISIBILITY "1": no effect`)
+
+	code, out, stderr = cli(t, "import", "-store", store, "-acoustic-map", xmlPath, "-acoustic-strict", "-json", data)
+	require.Equal(t, 0, code, stderr)
+	r = decodeReport(t, out)
 	assert.EqualValues(t, 1, r.Created)
 	assert.EqualValues(t, 1, r.Updated, "ADD_AND_UPDATE on EMAIL: the third row updates the first")
 	assert.EqualValues(t, 1, r.Rejected)

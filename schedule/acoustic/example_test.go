@@ -49,9 +49,12 @@ func ExampleLoad() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(job.Action, job.Key().Name(), job.DelimiterName(), job.HasHeaders)
+	fmt.Println(job.Action, job.Rules()[0].Name(), job.DelimiterName(), job.HasHeaders)
+	for _, w := range job.Warnings {
+		fmt.Println("warning:", w)
+	}
 	for _, c := range spec.Columns {
-		fmt.Printf("#%d field=%s format=%s skip=%v\n", c.Index, c.Field, c.Format, c.Skip)
+		fmt.Printf("#%d field=%s format=%s skip=%v invalid=%s\n", c.Index, c.Field, c.Format, c.Skip, c.Invalid)
 	}
 	for _, f := range spec.Fields {
 		fmt.Println(f.Name, f.Type, f.Options, f.Label)
@@ -61,10 +64,10 @@ func ExampleLoad() {
 	fmt.Println(err)
 	// Output:
 	// add_and_update email tab true
-	// #1 field=email format= skip=false
-	// #2 field=birthday format=dd.MM.yyyy skip=false
-	// #3 field=loyalty_tier format= skip=false
-	// #4 field= format= skip=true
+	// #1 field=email format= skip=false invalid=
+	// #2 field=birthday format=dd.MM.yyyy skip=false invalid=empty
+	// #3 field=loyalty_tier format= skip=false invalid=empty
+	// #4 field= format= skip=true invalid=
 	// loyalty_tier select [Gold Silver] Loyalty Tier
 	// acoustic: line 17: MAPPING/COLUMN "birthday"/NAME: "birthday" matches no COLUMNS/COLUMN NAME and no system name (names are case-sensitive: the column is "Birthday")
 	// acoustic: line 18: MAPPING/COLUMN "Loyalty Tier"/INDEX: column 2 is mapped twice (also to "birthday" on line 17)

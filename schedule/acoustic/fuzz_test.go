@@ -40,9 +40,11 @@ func FuzzLoad(f *testing.F) {
 		default:
 			t.Fatalf("delimiter %q", a.DelimiterName())
 		}
-		for _, k := range a.Key().Fields {
-			if !intake.ValidName(k) {
-				t.Fatalf("key field %q", k)
+		for _, r := range a.Rules() {
+			for _, k := range r.Fields {
+				if !intake.ValidName(k) {
+					t.Fatalf("key field %q", k)
+				}
 			}
 		}
 		spec, err := a.MappingSpec(intake.ContactSchema())

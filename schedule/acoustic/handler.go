@@ -44,6 +44,10 @@ type HandlerConfig struct {
 	// Actor and Authorize work as in [schedule.HandlerConfig]: both nil deny all.
 	Actor     func(r *http.Request) (string, error)
 	Authorize schedule.Authorizer
+	// StrictTypes rejects the rows whose cells do not parse as their
+	// column's TYPE (see [Map].StrictTypes); by default such a cell leaves
+	// its field empty and is reported as a warning of the run.
+	StrictTypes bool
 }
 
 // NewHandler returns an http.Handler answering Acoustic Campaign's
@@ -58,13 +62,18 @@ type HandlerConfig struct {
 //	→ JOB_STATUS WAITING | RUNNING | COMPLETE | ERROR | CANCELED, JOB_DESCRIPTION and PARAMETERS
 //	  (SOURCE_FILE, TOTAL_ROWS, CREATED, UPDATED, UNCHANGED, SKIPPED, OPTED_OUT, REJECTED, ERROR).
 //
-// JOB_ID is the run's id (a UUID, not a number as in Acoustic). Errors
-// answer SUCCESS false with a Fault. Each ImportList request saves a
-// disabled job (no schedule) whose spec is the MAP_FILE's (see
-// HandlerConfig.Job) and queues a run of it (trigger api): with
-// [schedule.ImportRunner], an OPT_OUT map opts the listed contacts out and creates
-// none. A map that does not load, or makes an invalid job, answers a Fault
-// naming every problem.
+// JOB_ID is the run's id (a UUID, not a number as in Acoustic). Each
+// ImportList request saves a disabled job (no schedule) whose spec is the
+// MAP_FILE's (see HandlerConfig.Job) and queues a run of it (trigger api):
+// with [schedule.ImportRunner], an OPT_OUT map opts the listed contacts out
+// and creates none. As in Acoustic, the map is checked as the job runs: a
+// map that does not load, or makes an invalid job, still answers SUCCESS
+// and a JOB_ID, and that run is recorded as failed — GetJobStatus answers
+// ERROR with a PARAMETER ERROR naming every problem. The map's warnings
+// ([Map].Warnings) are the saved job's Description, and GetJobStatus lists
+// each as a PARAMETER WARNING. A request that cannot name a job — not an
+// Envelope, a file outside the upload directory, an unknown FILE_ENCODING,
+// a denied actor — answers SUCCESS false with a Fault.
 func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Scheduler == nil || cfg.Store == nil || cfg.UploadDir == "" {
 		return nil, errors.New("acoustic: NewHandler: HandlerConfig.Scheduler, Store and UploadDir are required")
@@ -129,18 +138,21 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 				acousticFault(w, http.StatusBadRequest, "FILE_ENCODING must be UTF-8 or ISO-8859-1")
 				return
 			}
-			spec, err := acousticMap(paths[0])
-			if err != nil {
-				acousticFault(w, http.StatusBadRequest, "MAP_FILE "+il.MapFile+": "+err.Error())
-				return
-			}
+			spec, warnings, mapErr := acousticMap(paths[0], cfg.StrictTypes)
 			job := acousticJob(cfg.Job, spec, paths, il.SourceFile, enc, il.Email)
+			job.Description = describe(il.MapFile, warnings, mapErr)
 			saved, err := g.Create(ctx, who, job)
 			if err != nil {
 				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
 			}
-			run, err := g.Enqueue(ctx, cfg.Scheduler, who, schedule.Run{JobID: saved.ID, Trigger: schedule.TriggerAPI, Input: job.Source.Path})
+			run := schedule.Run{JobID: saved.ID, Trigger: schedule.TriggerAPI, Input: job.Source.Path}
+			if mapErr != nil {
+				run.Status, run.Error = schedule.StatusFailed, "MAP_FILE "+il.MapFile+": "+mapErr.Error()
+				run, err = g.RecordRun(ctx, who, run)
+			} else {
+				run, err = g.Enqueue(ctx, cfg.Scheduler, who, run)
+			}
 			if err != nil {
 				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
@@ -156,18 +168,11 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 				acousticFault(w, httpStatus(err), schedule.PublicMessage(err))
 				return
 			}
-			res := acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),
-				Description: "Importing " + path.Base(run.Input)}
-			for _, p := range []struct {
-				n string
-				v int64
-			}{{"TOTAL_ROWS", run.Rows}, {"CREATED", run.Created}, {"UPDATED", run.Updated}, {"UNCHANGED", run.Unchanged},
-				{"SKIPPED", run.Skipped}, {"OPTED_OUT", run.OptedOut}, {"REJECTED", run.Rejected}} {
-				res.Parameters = append(res.Parameters, acousticParam{p.n, strconv.FormatInt(p.v, 10)})
-			}
-			res.Parameters = append([]acousticParam{{"SOURCE_FILE", path.Base(run.Input)}}, res.Parameters...)
-			if run.Error != "" {
-				res.Parameters = append(res.Parameters, acousticParam{"ERROR", run.Error})
+			res := statusResult(run)
+			if job, err := g.Store.Get(ctx, run.JobID); err == nil {
+				for _, w := range warningLines(job.Description) {
+					res.Parameters.Parameter = append(res.Parameters.Parameter, acousticParam{"WARNING", w})
+				}
 			}
 			writeAcoustic(w, http.StatusOK, res)
 		default:
@@ -176,28 +181,66 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	}), nil
 }
 
-// acousticMap reads an ImportList map file into a job spec.
-func acousticMap(name string) (*importer.JobSpec, error) {
+// acousticMap reads an ImportList map file into a job spec, with the
+// map's warnings; err names every problem of a map that cannot run.
+func acousticMap(name string, strict bool) (spec *importer.JobSpec, warnings []Warning, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	a, err := Load(f)
 	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), "acoustic: ", ""))
+		return nil, nil, errors.New(strings.ReplaceAll(err.Error(), "acoustic: ", ""))
 	}
-	spec, err := a.JobSpec()
+	a.StrictTypes = strict
+	spec, err = a.JobSpec()
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "acoustic: "))
+		return nil, a.Warnings, errors.New(strings.TrimPrefix(err.Error(), "acoustic: "))
 	}
-	return spec, nil
+	return spec, a.Warnings, nil
+}
+
+// warningsHeader starts the warnings in a job's Description.
+const warningsHeader = "Warnings of the map:"
+
+// describe is the Description of an ImportList job: the map file, and its
+// warnings one a line (warningLines reads them back).
+func describe(mapFile string, warnings []Warning, mapErr error) string {
+	var b strings.Builder
+	b.WriteString("ImportList with MAP_FILE " + mapFile)
+	if mapErr != nil {
+		b.WriteString(", which cannot run (see the run's error)")
+	}
+	if len(warnings) > 0 {
+		b.WriteString("\n" + warningsHeader)
+		for _, w := range warnings {
+			b.WriteString("\n- " + w.String())
+		}
+	}
+	return b.String()
+}
+
+// warningLines returns the map warnings of a job's Description.
+func warningLines(desc string) []string {
+	_, rest, ok := strings.Cut(desc, warningsHeader+"\n")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(rest, "\n") {
+		if w, ok := strings.CutPrefix(line, "- "); ok {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // acousticJob returns the job of an ImportList request: the template with
-// the map's spec over the template's, the source file and the request's
-// encoding and e-mail. paths are the map's and the source file's paths in
-// the upload directory.
+// the map's spec over the template's (the template's alone when the map
+// cannot run: m is nil), the source file and the request's encoding and
+// e-mail. paths are the map's and the source file's paths in the upload
+// directory.
 func acousticJob(tmpl schedule.Job, m *importer.JobSpec, paths [2]string, sourceFile, encoding, email string) schedule.Job {
 	job := tmpl
 	job.ID, job.Cadence, job.Enabled, job.RunOnSave = "", "", false, false
@@ -209,16 +252,43 @@ func acousticJob(tmpl schedule.Job, m *importer.JobSpec, paths [2]string, source
 		job.Source.Connector, job.Source.Path = "file", paths[1]
 	}
 	job.Source.Options = map[string]string{"map_file": paths[0], "notify_email": email}
-
+	if m == nil {
+		if job.Spec.Version == 0 {
+			job.Spec.Version = importer.JobSpecVersion
+		}
+		return job
+	}
+	if m.Name != "" {
+		job.Name += " into " + strings.TrimPrefix(m.Name, "Acoustic ")
+	}
 	s := tmpl.Spec
 	s.Version = m.Version
+	s.Name = job.Name
 	s.Object, s.Source, s.Mapping = m.Object, m.Source, m.Mapping
-	s.Action, s.OnMatch, s.OnNoMatch = m.Action, "", ""
+	s.Action, s.OnMatch, s.OnNoMatch = m.Action, m.OnMatch, m.OnNoMatch
 	s.Sync, s.Rules = m.Sync, m.Rules
 	s.Consent, s.Lists = m.Consent, m.Lists
 	s.Source.Encoding = encoding
 	job.Spec = s
 	return job
+}
+
+// statusResult is GetJobStatus's answer for a run: its status, and its
+// source file, counts and error as PARAMETERS.
+func statusResult(run schedule.Run) acousticResult {
+	params := []acousticParam{{"SOURCE_FILE", path.Base(run.Input)}}
+	for _, p := range []struct {
+		n string
+		v int64
+	}{{"TOTAL_ROWS", run.Rows}, {"CREATED", run.Created}, {"UPDATED", run.Updated}, {"UNCHANGED", run.Unchanged},
+		{"SKIPPED", run.Skipped}, {"OPTED_OUT", run.OptedOut}, {"REJECTED", run.Rejected}} {
+		params = append(params, acousticParam{p.n, strconv.FormatInt(p.v, 10)})
+	}
+	if run.Error != "" {
+		params = append(params, acousticParam{"ERROR", run.Error})
+	}
+	return acousticResult{Success: "TRUE", JobID: run.ID, Status: acousticStatus(run.Status),
+		Description: "Importing " + path.Base(run.Input), Parameters: &acousticParams{Parameter: params}}
 }
 
 func httpStatus(err error) int { return schedule.HTTPStatus(err) }
@@ -237,6 +307,11 @@ func acousticStatus(s schedule.RunStatus) string {
 	return "COMPLETE"
 }
 
+// acousticParams is the PARAMETERS element, left out when nil.
+type acousticParams struct {
+	Parameter []acousticParam `xml:"PARAMETER"`
+}
+
 type acousticParam struct {
 	Name  string `xml:"NAME"`
 	Value string `xml:"VALUE"`
@@ -247,7 +322,7 @@ type acousticResult struct {
 	JobID       string          `xml:"JOB_ID,omitempty"`
 	Status      string          `xml:"JOB_STATUS,omitempty"`
 	Description string          `xml:"JOB_DESCRIPTION,omitempty"`
-	Parameters  []acousticParam `xml:"PARAMETERS>PARAMETER,omitempty"`
+	Parameters  *acousticParams `xml:"PARAMETERS,omitempty"`
 }
 
 type acousticEnvelope struct {

@@ -89,16 +89,41 @@ func TestHandler(t *testing.T) {
 		gotJob.Spec.Action != "update_only" || !slices.Equal(gotJob.Spec.Sync, []string{"email"}) || gotJob.Spec.Mapping == nil {
 		t.Fatalf("job %+v", gotJob)
 	}
+	// The map is checked as the job runs, as in Acoustic: a bad map still
+	// gets a JOB_ID, whose status is ERROR with every problem; the runner
+	// never sees it.
+	code, body = post("api-user", strings.Replace(importList, "map.xml", "bad.xml", 1))
+	bad := regexp.MustCompile(`<SUCCESS>TRUE</SUCCESS><JOB_ID>([^<]+)</JOB_ID></RESULT>`).FindStringSubmatch(body)
+	require.Equal(t, http.StatusOK, code, body)
+	require.NotNil(t, bad, body)
+	tick(t, s)
+	_, body = post("api-user", strings.Replace(status, m[1], bad[1], 1))
+	for _, w := range []string{"<JOB_STATUS>ERROR</JOB_STATUS>", "<NAME>TOTAL_ROWS</NAME><VALUE>0</VALUE>",
+		`<NAME>ERROR</NAME><VALUE>MAP_FILE bad.xml: line 1: LIST_INFO/ACTION: &#34;UPSERT&#34; is not an action: use CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT&#xA;line 1: LIST_IMPORT/MAPPING: missing`} {
+		assert.Contains(t, body, w)
+	}
+	rec.mu.Lock()
+	assert.Len(t, rec.runs, 1, "the runner never runs a job whose map cannot run")
+	rec.mu.Unlock()
+	// Warnings of the map are WARNING parameters.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "warn.xml"), []byte(strings.Replace(updateMap, "<LIST_ID>7</LIST_ID>", "<LIST_VISIBILITY>1</LIST_VISIBILITY>", 1)), 0o600))
+	_, body = post("api-user", strings.Replace(importList, "map.xml", "warn.xml", 1))
+	warnID := regexp.MustCompile(`<JOB_ID>([^<]+)</JOB_ID>`).FindStringSubmatch(body)
+	require.NotNil(t, warnID, body)
+	_, body = post("api-user", strings.Replace(status, m[1], warnID[1], 1))
+	assert.Contains(t, body, `<NAME>WARNING</NAME><VALUE>line 1: LIST_INFO/LIST_ID: missing: Intake imports into the store the job runs against`)
+	assert.Contains(t, body, `<NAME>WARNING</NAME><VALUE>line 1: LIST_INFO/LIST_VISIBILITY &#34;1&#34;: no effect`)
+	assert.NotContains(t, body, "<PARAMETERS></PARAMETERS>")
+
 	for _, bad := range []struct{ body, want string }{
 		{strings.Replace(importList, "contacts.csv", "../etc/passwd", 1), "SOURCE_FILE must name a file in the upload directory"},
 		{strings.Replace(importList, "map.xml", "missing.xml", 1), "MAP_FILE missing.xml is not in the upload directory"},
-		{strings.Replace(importList, "map.xml", "bad.xml", 1), `MAP_FILE bad.xml: line 1: LIST_INFO/ACTION: &#34;UPSERT&#34; is not an action: use CREATE, ADD_ONLY, UPDATE_ONLY, ADD_AND_UPDATE or OPT_OUT&#xA;line 1: LIST_IMPORT/MAPPING: missing`},
 		{strings.Replace(importList, "ISO-8859-1", "UTF-16", 1), "FILE_ENCODING must be UTF-8 or ISO-8859-1"},
 		{`<Envelope><Body><GetJobStatus><JOB_ID>nope</JOB_ID></GetJobStatus></Body></Envelope>`, "JOB_ID: run nope"},
 		{`<Envelope><Body><RemoveRecipient/></Body></Envelope>`, "unsupported operation"},
 		{`not xml`, "not an XML Envelope"},
 	} {
-		if _, body := post("api-user", bad.body); !strings.Contains(body, bad.want) || !strings.Contains(body, "<SUCCESS>false</SUCCESS>") {
+		if _, body := post("api-user", bad.body); !strings.Contains(body, bad.want) || !strings.Contains(body, "<SUCCESS>false</SUCCESS>") || strings.Contains(body, "<PARAMETERS>") {
 			t.Errorf("%s: %s, want %q", bad.body, body, bad.want)
 		}
 	}

@@ -16,7 +16,9 @@ import (
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
 	"github.com/intakehq/intake/schedule/scheduletest"
+	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
+	"github.com/intakehq/intake/sink/sqlite"
 )
 
 // setup returns a SQLite job store on a test clock.
@@ -86,8 +88,28 @@ func seedStore(t *testing.T) *memory.Store {
 	return mem
 }
 
+// store is what the tests read of a store: memory.Store and sqlite.Store.
+type store interface {
+	sink.Sink
+	Schema(ctx context.Context, object string) (*intake.Schema, error)
+	Scan(ctx context.Context, s *intake.Schema, fn func(*intake.Record) error) error
+	Count(ctx context.Context, object string) (int64, error)
+	Get(ctx context.Context, s *intake.Schema, ids []string) (map[string]*intake.Record, error)
+}
+
+// stores returns an empty memory store and an empty SQLite store, by name.
+func stores(t *testing.T) map[string]store {
+	t.Helper()
+	mem := memory.New(memory.Config{})
+	t.Cleanup(func() { _ = mem.Close() })
+	lite, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "contacts.db"), sqlite.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lite.Close() })
+	return map[string]store{"memory": mem, "sqlite": lite}
+}
+
 // contactsByEmail returns the stored contacts by email.
-func contactsByEmail(t *testing.T, mem *memory.Store) map[string]*intake.Record {
+func contactsByEmail(t *testing.T, mem store) map[string]*intake.Record {
 	t.Helper()
 	ctx := context.Background()
 	schema, err := mem.Schema(ctx, intake.ObjectContact)
@@ -120,7 +142,7 @@ func runJob(t *testing.T, cfg importer.Config, job importer.Job) *importer.Repor
 }
 
 // seed creates a record of schema for each row of data.
-func seed(t *testing.T, mem *memory.Store, schema *intake.Schema, data string) {
+func seed(t *testing.T, mem sink.Sink, schema *intake.Schema, data string) {
 	t.Helper()
 	runJob(t, importer.Config{Sink: mem}, importer.Job{Source: csvSource(t, "seed.csv", data), Schema: schema, Action: identity.Create, Identity: importer.NoSync()})
 }

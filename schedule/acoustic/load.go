@@ -65,6 +65,42 @@ type Map struct {
 	Mapping []MappedColumn
 	// ContactLists are the CONTACT_LISTS/CONTACT_LIST_ID values.
 	ContactLists []string
+
+	// Warnings name, once each, what the file says that Intake reads and
+	// does not act on (LIST_VISIBILITY, DOUBLE_OPT_IN, …), what it lacks
+	// that Acoustic needs and Intake does not (LIST_ID: the host chooses
+	// the store), and what Intake chose where the file is silent (the key
+	// of an update without SYNC_FIELDS). Load sets them; they never stop a
+	// job. See the package documentation's table.
+	Warnings []Warning
+
+	// StrictTypes is not an element of the file: set it before
+	// [Map.JobSpec] or [Map.MappingSpec] to reject the rows whose cells do
+	// not parse as their column's TYPE (invalid_decimal, invalid_select,
+	// …). Acoustic does not validate data against column types; by
+	// default neither does a map's job: such a cell leaves its field empty
+	// and is reported as a warning of the run (mapping.Column.Invalid
+	// "empty"). EMAIL, RECIPIENT_ID and the consent columns are always
+	// checked.
+	StrictTypes bool
+}
+
+// Warning is one thing of a mapping file that Intake reads and does not
+// act on as Acoustic would, with where it is.
+type Warning struct {
+	Line    int    `json:"line"`            // the element's line
+	Element string `json:"element"`         // its path, e.g. "LIST_INFO/LIST_VISIBILITY"
+	Value   string `json:"value,omitempty"` // its value, when it has one
+	Message string `json:"message"`         // what Intake does instead
+}
+
+// String returns `line N: ELEMENT "VALUE": MESSAGE`.
+func (w Warning) String() string {
+	v := ""
+	if w.Value != "" {
+		v = fmt.Sprintf(" %q", w.Value)
+	}
+	return fmt.Sprintf("line %d: %s%s: %s", w.Line, w.Element, v, w.Message)
 }
 
 // Consent is the CONSENT element of a flexible database's import.
@@ -72,7 +108,9 @@ type Consent struct {
 	Channel             string // CHANNEL ("SMS")
 	TextToJoinProgramID string // TEXT_TO_JOIN_PROGRAM_ID
 	// HonorOptOutStatus: true (or blank) leaves an opted-out contact
-	// opted out; false (or absent) takes the file's status.
+	// opted out; false (or absent) takes the file's status, also turning
+	// an opted-out contact back to opted in (identity.Channel's
+	// AllowResubscribe).
 	HonorOptOutStatus bool
 	// OverrideOnNoChange: true replaces consent date and source even when
 	// the status is unchanged; blank or absent is false.
@@ -88,9 +126,9 @@ type Column struct {
 	// 17 timestamp, 20 multiselect.
 	Type      int
 	FieldType intake.FieldType
-	Required  bool     // IS_REQUIRED
+	Required  bool     // IS_REQUIRED: a web-form setting, kept as field metadata
 	Key       bool     // KEY_COLUMN
-	Default   string   // DEFAULT_VALUE (dates in mm/dd/yyyy)
+	Default   string   // DEFAULT_VALUE (dates in mm/dd/yyyy): kept as field metadata
 	Options   []string // SELECTION_VALUES/VALUE
 	Line      int      // where the element starts, for messages
 }
@@ -115,9 +153,17 @@ var acousticTypes = map[int]intake.FieldType{
 // COLUMNS entry, with their field types.
 var acousticSystem = map[string]intake.FieldType{
 	"EMAIL": intake.TypeEmail, "EMAIL_TYPE": intake.TypeText, "CREATED_FROM": intake.TypeText, "OPTED_IN": intake.TypeText,
-	"OPT_IN_DETAILS": intake.TypeText, "OPTED_OUT": intake.TypeText, "CONSENT_DATE": intake.TypeText,
+	"OPT_IN_DETAILS": intake.TypeText, "OPTED_OUT": intake.TypeText, "CONSENT_DATE": intake.TypeTimestamp,
 	"CONSENT_SOURCE": intake.TypeText, "CONSENT_STATUS_CODE": intake.TypeSelect, "RECIPIENT_ID": intake.TypeID,
 }
+
+// systemFields are the field names of the system columns whose name alone
+// would clash with what Intake keeps of every record (an export's
+// "opted_out") or say less than the column holds.
+var systemFields = map[string]string{"OPTED_IN": "opted_in_date", "OPTED_OUT": "opted_out_date"}
+
+// consentColumns are the system columns that exist only with CONSENT.
+var consentColumns = []string{"CONSENT_STATUS_CODE", "CONSENT_DATE", "CONSENT_SOURCE"}
 
 // defaultDate is the pattern of DEFAULT_VALUE dates: Acoustic's mm/dd/yyyy.
 var defaultDate = mustDatePattern("MM/dd/yyyy")
@@ -148,15 +194,10 @@ func (n *xnode) value() string { return strings.TrimSpace(n.text.String()) }
 // rejected. Element names and column names are case-sensitive, as in
 // Acoustic.
 //
-// An inconsistent file is rejected with every problem at once
-// ([errors.Join]), each naming the element, its line and its value: XML
-// syntax errors, unknown or repeated elements, a missing ACTION (LIST_NAME
-// for CREATE, LIST_ID for the other actions, SYNC_FIELDS for UPDATE_ONLY,
-// ADD_AND_UPDATE and OPT_OUT without USE_RECIPIENT_ID, COLUMNS for
-// CREATE), unknown TYPE codes and actions, bad numbers and booleans, a
-// MAPPING NAME that matches no COLUMNS NAME or system name, a file column
-// (INDEX) or a database column mapped twice, a sync field that is not
-// mapped, CONTACT_LISTS with OPT_OUT, and a bad LIST_DATE_FORMAT.
+// A map that Intake cannot run as its author meant is rejected with every
+// problem at once ([errors.Join]), each naming the element, its line and
+// its value; what Intake reads and does not act on is returned in
+// [Map].Warnings. The package documentation lists which element is which.
 //
 // Booleans are true/false, yes/no or 1/0 in any case; an empty flag
 // element (<HASHEADERS/>) is true, except OVERRIDE_ON_NO_CHANGE (false),
@@ -266,6 +307,16 @@ func (l *loader) fail(n *xnode, path, format string, args ...any) {
 	l.errs = append(l.errs, fmt.Errorf("acoustic: line %d: %s: %s", n.line, path, fmt.Sprintf(format, args...)))
 }
 
+// warn records a warning on element path of node n, once per element.
+func (l *loader) warn(n *xnode, path, value, msg string) {
+	for _, w := range l.a.Warnings {
+		if w.Element == path && w.Line == n.line {
+			return
+		}
+	}
+	l.a.Warnings = append(l.a.Warnings, Warning{Line: n.line, Element: path, Value: value, Message: msg})
+}
+
 // children indexes n's child elements, reporting unknown ones and ones
 // repeated that may appear once. many names the repeatable ones.
 func (l *loader) children(n *xnode, path string, once []string, many ...string) map[string][]*xnode {
@@ -349,8 +400,9 @@ func joinInts(list []int) string {
 // load reads the document under root into l.a, phase by phase in the
 // order the checks need: LIST_INFO and the action, CONSENT, COLUMNS (the
 // database columns that MAPPING and SYNC_FIELDS name), MAPPING,
-// SYNC_FIELDS (which must be mapped), CONTACT_LISTS. Every phase reports
-// its problems through fail and goes on.
+// SYNC_FIELDS (which must be mapped), the key the action needs,
+// CONTACT_LISTS. Every phase reports its problems through fail (and what
+// Intake does not act on through warn) and goes on.
 func (l *loader) load(root *xnode) {
 	l.root = root
 	l.top = l.children(root, "LIST_IMPORT", []string{"LIST_INFO", "CONSENT", "SYNC_FIELDS", "COLUMNS", "MAPPING", "CONTACT_LISTS"})
@@ -359,6 +411,7 @@ func (l *loader) load(root *xnode) {
 	l.columns()
 	l.mapping()
 	l.syncFields()
+	l.keys()
 	l.contactLists()
 }
 
@@ -395,18 +448,41 @@ func (l *loader) listInfo() {
 			l.fail(dfNode, ip+"/LIST_DATE_FORMAT", "%q: %v", a.DateFormat, err)
 		}
 	}
+	l.listWarnings(info, infoNode)
+}
+
+// listWarnings names the LIST_INFO elements that have no effect in
+// Intake, and the list elements an action lacks that Intake does not need.
+func (l *loader) listWarnings(info map[string][]*xnode, infoNode *xnode) {
+	a := l.a
+	const ip = "LIST_INFO"
+	if v, n := l.text(info, "LIST_TYPE"); n != nil {
+		l.warn(n, ip+"/LIST_TYPE", v, "no effect: Intake imports into the store the job runs against; it has no seed or suppression lists")
+	}
+	if v, n := l.text(info, "LIST_VISIBILITY"); n != nil {
+		l.warn(n, ip+"/LIST_VISIBILITY", v, "no effect: who sees the imported records is the host's to decide")
+	}
+	if v, n := l.text(info, "PARENT_FOLDER_PATH"); n != nil {
+		l.warn(n, ip+"/PARENT_FOLDER_PATH", v, "no effect: Intake's stores have no folders")
+	}
+	if v, n := l.text(info, "DOUBLE_OPT_IN"); n != nil && a.DoubleOptIn {
+		l.warn(n, ip+"/DOUBLE_OPT_IN", v, "no effect: Intake sends no confirmation e-mail; the contacts are imported with the consent the file gives")
+	}
 	switch a.Action {
 	case intake.ActionCreate:
 		if a.ListName == "" {
-			l.fail(infoNode, ip+"/LIST_NAME", "missing: CREATE needs the name of the new list")
+			l.warn(infoNode, ip+"/LIST_NAME", "", "missing: Acoustic names the new database with it; Intake names the job after the source file")
+		}
+		if v, n := l.text(info, "LIST_ID"); n != nil {
+			l.warn(n, ip+"/LIST_ID", v, "no effect on CREATE: the records go to the store the job runs against")
 		}
 		if len(l.top["COLUMNS"]) == 0 {
-			l.fail(l.root, "LIST_IMPORT/COLUMNS", "missing: CREATE needs the COLUMNS of the new database")
+			l.warn(l.root, "LIST_IMPORT/COLUMNS", "", "missing: Acoustic needs the new database's COLUMNS; Intake imports every mapped column as text")
 		}
 	case "":
 	default:
 		if a.ListID == "" {
-			l.fail(infoNode, ip+"/LIST_ID", "missing: %s needs the id of the list to import into", strings.ToUpper(string(a.Action)))
+			l.warn(infoNode, ip+"/LIST_ID", "", "missing: Intake imports into the store the job runs against (the host chooses it), so no list id is needed")
 		}
 	}
 }
@@ -445,6 +521,15 @@ func (l *loader) consent() {
 	a.Consent.TextToJoinProgramID, _ = l.text(c, "TEXT_TO_JOIN_PROGRAM_ID")
 	a.Consent.HonorOptOutStatus = l.flag(c, "CONSENT", "HONOR_OPT_OUT_STATUS", false, true)
 	a.Consent.OverrideOnNoChange = l.flag(c, "CONSENT", "OVERRIDE_ON_NO_CHANGE", false, false)
+	if v, n := l.text(c, "TEXT_TO_JOIN_PROGRAM_ID"); n != nil {
+		l.warn(n, "CONSENT/TEXT_TO_JOIN_PROGRAM_ID", v, "no effect: Intake runs no text-to-join programs; the consent columns are imported as the file gives them")
+	}
+	if _, n := l.text(c, "HONOR_OPT_OUT_STATUS"); n == nil {
+		l.warn(ns[0], "CONSENT/HONOR_OPT_OUT_STATUS", "", "missing: read as false, as Acoustic documents: the file's consent status replaces an opted-out contact's")
+	}
+	if ch := strings.TrimSpace(a.Consent.Channel); ch != "" && !intake.ValidName(acousticFieldName(ch)) {
+		l.fail(ns[0], "CONSENT/CHANNEL", "%q is not a channel name (SMS, EMAIL, …)", ch)
+	}
 }
 
 // columns reads COLUMNS, each name declared once, and indexes them by name
@@ -485,19 +570,7 @@ func (l *loader) column(cn *xnode) (col Column, where string) {
 	} else {
 		where = fmt.Sprintf("%s %q", cp, col.Name)
 	}
-	tv, tn := l.text(m, "TYPE")
-	switch {
-	case tn == nil || tv == "":
-		l.fail(cn, where+"/TYPE", "missing: set the column's type code (0 text, 1 yes/no, 2 numeric, 3 date, …)")
-	default:
-		code, err := strconv.Atoi(tv)
-		ft, ok := acousticTypes[code]
-		if err != nil || !ok {
-			l.fail(tn, where+"/TYPE", "%q is not a known type code (use 0, 1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17 or 20)", tv)
-		} else {
-			col.Type, col.FieldType = code, ft
-		}
-	}
+	l.columnType(m, cn, &col, where)
 	col.Required = l.flag(m, where, "IS_REQUIRED", false, true)
 	col.Key = l.flag(m, where, "KEY_COLUMN", false, true)
 	col.Default, _ = l.text(m, "DEFAULT_VALUE")
@@ -506,15 +579,43 @@ func (l *loader) column(cn *xnode) (col Column, where string) {
 			col.Options = append(col.Options, vn.value())
 		}
 		if col.FieldType != intake.TypeSelect && col.FieldType != intake.TypeMultiSelect && col.FieldType != intake.TypeInvalid {
-			l.fail(sv[0], where+"/SELECTION_VALUES", "apply to TYPE 6, 8 and 20 (select), not to TYPE %d", col.Type)
+			l.warn(sv[0], where+"/SELECTION_VALUES", "", fmt.Sprintf("ignored: they apply to TYPE 6, 8 and 20 (select), and the column is TYPE %d", col.Type))
+			col.Options = nil
 		}
 	}
 	if col.Default != "" && col.FieldType == intake.TypeDate {
 		if _, ok := defaultDate.Parse(col.Default); !ok {
-			l.fail(cn, where+"/DEFAULT_VALUE", "%q is not a date in Acoustic's mm/dd/yyyy", col.Default)
+			l.warn(cn, where+"/DEFAULT_VALUE", col.Default, "not a date in Acoustic's mm/dd/yyyy: kept as written in the field's metadata")
 		}
 	}
 	return col, where
+}
+
+// columnType reads a column's TYPE. TYPE 9 ("system") is EMAIL's and
+// RECIPIENT_ID's: an email address and a record id.
+func (l *loader) columnType(m map[string][]*xnode, cn *xnode, col *Column, where string) {
+	tv, tn := l.text(m, "TYPE")
+	if tn == nil || tv == "" {
+		l.fail(cn, where+"/TYPE", "missing: set the column's type code (0 text, 1 yes/no, 2 numeric, 3 date, …)")
+		return
+	}
+	code, err := strconv.Atoi(tv)
+	ft, ok := acousticTypes[code]
+	if err != nil || !ok {
+		l.fail(tn, where+"/TYPE", "%q is not a known type code (use 0, 1, 2, 3, 4, 5, 6, 8, 9, 15, 16, 17 or 20)", tv)
+		return
+	}
+	if code == 9 {
+		switch col.Name {
+		case "EMAIL":
+		case "RECIPIENT_ID":
+			ft = intake.TypeID
+		default:
+			ft = intake.TypeText
+			l.warn(tn, where+"/TYPE", tv, "TYPE 9 (system) is EMAIL's and RECIPIENT_ID's: this column is read as text")
+		}
+	}
+	col.Type, col.FieldType = code, ft
 }
 
 // known reports whether a MAPPING or SYNC_FIELDS name is a declared column
@@ -598,45 +699,99 @@ func (l *loader) mappedColumn(mn *xnode) (mc MappedColumn, where string) {
 	}
 	mc.Include = l.flag(m, where, "INCLUDE", true, true)
 	mc.IsConsent = l.flag(m, where, "IS_CONSENT", false, true)
-	if mc.Name == "" {
+	switch {
+	case mc.Name == "":
 		l.fail(mn, mp+"/NAME", "missing: name the database column this file column goes to")
-	} else if mc.Include && !l.known(mc.Name) {
+	case !mc.Include:
+	case !l.known(mc.Name):
 		l.fail(mn, where+"/NAME", "%q matches no COLUMNS/COLUMN NAME and no system name%s", mc.Name, l.hint(mc.Name))
+	case slices.Contains(consentColumns, mc.Name) && l.a.Consent == nil && l.colByName[mc.Name] == nil:
+		l.fail(mn, where+"/NAME", "%s is a consent column: add a <CONSENT> element naming its channel (CHANNEL SMS, or blank for e-mail)", mc.Name)
+	case systemFields[mc.Name] != "" && l.colByName[mc.Name] == nil:
+		l.warn(mn, where+"/NAME", mc.Name, fmt.Sprintf("kept as field %s; it does not change the contact's opt-in or opt-out status (ACTION OPT_OUT and the CONSENT columns do)", systemFields[mc.Name]))
+	}
+	if mc.IsConsent && l.a.Consent == nil {
+		l.warn(mn, where+"/IS_CONSENT", "true", "no effect without a <CONSENT> element")
 	}
 	return mc, where
 }
 
-// syncFields reads SYNC_FIELDS, each a mapped column named once, and
-// checks that an action that matches contacts has them.
+// syncFields reads SYNC_FIELDS, each a mapped column named once.
 func (l *loader) syncFields() {
 	a := l.a
-	if ns := l.top["SYNC_FIELDS"]; len(ns) > 0 {
-		const sp = "SYNC_FIELDS/SYNC_FIELD/NAME"
-		for _, sn := range l.children(ns[0], "SYNC_FIELDS", nil, "SYNC_FIELD")["SYNC_FIELD"] {
-			m := l.children(sn, "SYNC_FIELDS/SYNC_FIELD", []string{"NAME"})
-			name, _ := l.text(m, "NAME")
-			switch {
-			case name == "":
-				l.fail(sn, sp, "missing: name a mapped column")
-			case slices.Contains(a.SyncFields, name):
-				l.fail(sn, sp, "%q is named twice", name)
-			case !l.known(name):
-				l.fail(sn, sp, "%q matches no COLUMNS/COLUMN NAME and no system name%s", name, l.hint(name))
-			case len(a.Mapping) > 0 && !l.mapped[name]:
-				l.fail(sn, sp, "%q is not mapped: add a MAPPING/COLUMN for it", name)
-				a.SyncFields = append(a.SyncFields, name)
-			default:
-				a.SyncFields = append(a.SyncFields, name)
-			}
+	ns := l.top["SYNC_FIELDS"]
+	if len(ns) == 0 {
+		return
+	}
+	const sp = "SYNC_FIELDS/SYNC_FIELD/NAME"
+	for _, sn := range l.children(ns[0], "SYNC_FIELDS", nil, "SYNC_FIELD")["SYNC_FIELD"] {
+		m := l.children(sn, "SYNC_FIELDS/SYNC_FIELD", []string{"NAME"})
+		name, _ := l.text(m, "NAME")
+		switch {
+		case name == "":
+			l.fail(sn, sp, "missing: name a mapped column")
+		case slices.Contains(a.SyncFields, name):
+			l.fail(sn, sp, "%q is named twice", name)
+		case !l.known(name):
+			l.fail(sn, sp, "%q matches no COLUMNS/COLUMN NAME and no system name%s", name, l.hint(name))
+		case len(a.Mapping) > 0 && !l.mapped[name]:
+			l.fail(sn, sp, "%q is not mapped: add a MAPPING/COLUMN for it", name)
+			a.SyncFields = append(a.SyncFields, name)
+		default:
+			a.SyncFields = append(a.SyncFields, name)
+		}
+	}
+	if len(a.SyncFields) == 0 && len(l.errs) == 0 {
+		l.fail(ns[0], "SYNC_FIELDS", "empty: name the columns that identify a contact, or leave SYNC_FIELDS out")
+	}
+}
+
+// keys checks that the file gives its action a key Intake can match on,
+// and names the key Intake chose where the file gives none (see
+// [Map.Rules]).
+func (l *loader) keys() {
+	a := l.a
+	if a.UseRecipientID && len(a.Mapping) > 0 && !l.mapped["RECIPIENT_ID"] {
+		l.fail(l.infoNode(), "LIST_INFO/USE_RECIPIENT_ID", "true, and no MAPPING/COLUMN is RECIPIENT_ID: map the column that holds the recipient ids to RECIPIENT_ID")
+	}
+	for _, c := range a.Columns {
+		if c.Key && c.Name != "RECIPIENT_ID" && len(a.Mapping) > 0 && !l.mapped[c.Name] && len(a.SyncFields) == 0 {
+			l.warn(l.colNode(c), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "the column is not mapped, so it is not part of the key Intake matches on")
+		}
+	}
+	if a.EncodedAsMD5 {
+		if len(a.Mapping) > 0 && !l.mapped["EMAIL"] {
+			l.warn(l.infoNode(), "LIST_INFO/ENCODED_AS_MD5", "true", "no effect: no MAPPING/COLUMN is EMAIL")
+		}
+		if f := a.keyFields(); len(f) > 1 && slices.Contains(f, "EMAIL") {
+			l.fail(l.infoNode(), "LIST_INFO/ENCODED_AS_MD5", "true: an MD5 digest matches on EMAIL alone, and the key is %s: make EMAIL the only sync field", strings.Join(f, " + "))
 		}
 	}
 	switch a.Action {
 	case intake.ActionUpdateOnly, intake.ActionAddAndUpdate, intake.ActionOptOut:
-		if len(a.SyncFields) == 0 && len(l.top["SYNC_FIELDS"]) == 0 && !a.UseRecipientID {
-			l.fail(l.root, "LIST_IMPORT/SYNC_FIELDS", "missing: %s needs the SYNC_FIELDS that identify a contact (or USE_RECIPIENT_ID)", strings.ToUpper(string(a.Action)))
-		}
+	default:
+		return
 	}
+	if len(a.keyFields()) > 0 || a.UseRecipientID {
+		return
+	}
+	if l.mapped["EMAIL"] {
+		l.warn(l.root, "LIST_IMPORT/SYNC_FIELDS", "", fmt.Sprintf("missing: %s matches contacts on EMAIL, the key of a database that is not flexible", strings.ToUpper(string(a.Action))))
+		return
+	}
+	l.fail(l.root, "LIST_IMPORT/SYNC_FIELDS", "missing: %s finds contacts by SYNC_FIELDS, a KEY_COLUMN, USE_RECIPIENT_ID or a mapped EMAIL column, and the file has none", strings.ToUpper(string(a.Action)))
 }
+
+// infoNode returns LIST_INFO, or the root without one, for messages.
+func (l *loader) infoNode() *xnode {
+	if ns := l.top["LIST_INFO"]; len(ns) > 0 {
+		return ns[0]
+	}
+	return l.root
+}
+
+// colNode returns a node on the line of column c, for messages.
+func (l *loader) colNode(c Column) *xnode { return &xnode{line: c.Line} }
 
 // contactLists reads CONTACT_LISTS, which OPT_OUT cannot have.
 func (l *loader) contactLists() {
@@ -718,10 +873,16 @@ func acousticDatePattern(f string) (string, error) {
 // "_" ("First Name" → "first_name", "EMAIL" → "email", "Zip/Postal" →
 // "zip_postal"), prefixed with "f_" when it would not start with a letter,
 // at most 63 bytes. With ENCODED_AS_MD5 the EMAIL column becomes
-// "email_md5", an id field, since it holds hashes, not addresses.
+// "email_md5", an id field, since it holds hashes, not addresses. The
+// system columns OPTED_IN and OPTED_OUT become "opted_in_date" and
+// "opted_out_date" (an export's "opted_out" is the record's status), and
+// with CONSENT the consent columns become the channel's fields.
 func (a *Map) FieldName(name string) string {
 	if a.EncodedAsMD5 && name == "EMAIL" {
 		return "email_md5"
+	}
+	if f := systemFields[name]; f != "" {
+		return f
 	}
 	if ch := a.Channel(); ch != nil {
 		switch name {
@@ -741,9 +902,9 @@ func (a *Map) FieldName(name string) string {
 // and CONSENT_SOURCE's default "List Import". The columns
 // CONSENT_STATUS_CODE, CONSENT_DATE and CONSENT_SOURCE map to its fields
 // (NAME_consent, NAME_consent_date, NAME_consent_source; see
-// identity.Channel). HONOR_OPT_OUT_STATUS is not carried over: Intake never
-// turns an opted-out contact back to opted in unless the host sets
-// AllowResubscribe itself.
+// identity.Channel). HONOR_OPT_OUT_STATUS true or blank leaves an
+// opted-out contact opted out; false or missing takes the file's status,
+// as Acoustic documents: AllowResubscribe.
 func (a *Map) Channel() *identity.Channel {
 	if a.Consent == nil {
 		return nil
@@ -752,7 +913,8 @@ func (a *Map) Channel() *identity.Channel {
 	if name == "" {
 		name = "email"
 	}
-	return &identity.Channel{Name: acousticFieldName(name), Source: "List Import", OverrideOnNoChange: a.Consent.OverrideOnNoChange}
+	return &identity.Channel{Name: acousticFieldName(name), Source: "List Import",
+		OverrideOnNoChange: a.Consent.OverrideOnNoChange, AllowResubscribe: !a.Consent.HonorOptOutStatus}
 }
 
 func acousticFieldName(name string) string {
@@ -788,153 +950,213 @@ func acousticFieldName(name string) string {
 	return out
 }
 
-// Key returns the sync key: the fields of SYNC_FIELDS; else, with
-// USE_RECIPIENT_ID, recipient_id matched on the store's record id
-// (KeySpec.RecordID); else the KEY_COLUMN columns; else email when the
-// EMAIL column is mapped; else an empty KeySpec (Acoustic then adds every
-// row as a new contact; the host chooses). With ENCODED_AS_MD5 the EMAIL
-// column maps to email_md5, and a key on it becomes md5(email): it finds
-// the stored records whose email hashes to the file's digest.
-func (a *Map) Key() intake.KeySpec {
-	k := a.key()
-	switch {
-	case a.UseRecipientID && len(a.SyncFields) == 0:
-		k.RecordID = true
-	case a.EncodedAsMD5 && len(k.Fields) == 1 && k.Fields[0] == "email_md5":
-		k = intake.KeySpec{Fields: []string{"email"}, MD5: true}
+// Rules returns the identity rules Intake matches rows on, in order:
+//
+//   - with USE_RECIPIENT_ID, first the RECIPIENT_ID column matched on the
+//     store's record id (intake.KeySpec.RecordID, rule "id(recipient_id)");
+//   - then SYNC_FIELDS, the columns that together identify a contact;
+//   - without them, the mapped KEY_COLUMN columns (RECIPIENT_ID among them
+//     is the record id);
+//   - without any, for UPDATE_ONLY, ADD_AND_UPDATE and OPT_OUT, the EMAIL
+//     column (a database that is not flexible is keyed on it; Load warns).
+//
+// With ENCODED_AS_MD5 a key of EMAIL matches the MD5 digest of the stored
+// emails (rule "md5(email)"). CREATE and ADD_ONLY without SYNC_FIELDS and
+// KEY_COLUMNs return nil: every row is a new contact, as in Acoustic.
+func (a *Map) Rules() []intake.KeySpec {
+	var rules []intake.KeySpec
+	if a.UseRecipientID {
+		rules = append(rules, intake.KeySpec{Fields: []string{a.FieldName("RECIPIENT_ID")}, RecordID: true})
 	}
-	return k
+	fields := a.keyFields()
+	if len(fields) == 0 && len(rules) == 0 {
+		switch a.Action {
+		case intake.ActionUpdateOnly, intake.ActionAddAndUpdate, intake.ActionOptOut:
+			if a.mapped("EMAIL") {
+				fields = []string{"EMAIL"}
+			}
+		}
+	}
+	switch {
+	case len(fields) == 0:
+	case len(fields) == 1 && fields[0] == "RECIPIENT_ID":
+		if !a.UseRecipientID {
+			rules = append(rules, intake.KeySpec{Fields: []string{a.FieldName("RECIPIENT_ID")}, RecordID: true})
+		}
+	case a.EncodedAsMD5 && len(fields) == 1 && fields[0] == "EMAIL":
+		rules = append(rules, intake.KeySpec{Fields: []string{"email"}, MD5: true})
+	default:
+		k := intake.KeySpec{}
+		for _, n := range fields {
+			k.Fields = append(k.Fields, a.FieldName(n))
+		}
+		rules = append(rules, k)
+	}
+	return rules
 }
 
-func (a *Map) key() intake.KeySpec {
+// keyFields returns the Acoustic names of the key's columns: SYNC_FIELDS,
+// else the mapped KEY_COLUMN columns.
+func (a *Map) keyFields() []string {
+	if len(a.SyncFields) > 0 {
+		return slices.Clone(a.SyncFields)
+	}
 	var fields []string
-	switch {
-	case len(a.SyncFields) > 0:
-		for _, n := range a.SyncFields {
-			fields = append(fields, a.FieldName(n))
-		}
-	case a.UseRecipientID:
-		fields = []string{"recipient_id"}
-	default:
-		for _, c := range a.Columns {
-			if c.Key {
-				fields = append(fields, a.FieldName(c.Name))
-			}
-		}
-		if len(fields) == 0 {
-			for _, m := range a.Mapping {
-				if m.Name == "EMAIL" && m.Include {
-					fields = []string{a.FieldName("EMAIL")}
-				}
-			}
+	for _, c := range a.Columns {
+		if c.Key && (len(a.Mapping) == 0 || a.mapped(c.Name)) {
+			fields = append(fields, c.Name)
 		}
 	}
-	return intake.KeySpec{Fields: fields}
+	return fields
+}
+
+// mapped reports whether a MAPPING column includes the Acoustic column name.
+func (a *Map) mapped(name string) bool {
+	return slices.ContainsFunc(a.Mapping, func(m MappedColumn) bool { return m.Include && m.Name == name })
 }
 
 // MappingSpec returns the mapping spec of the file for a base schema: one column
 // per MAPPING/COLUMN, by INDEX (so it works with or without a header),
 // in file order; INCLUDE false becomes "skip". An Acoustic column whose
-// field name (see [Map.FieldName]) is a field of base maps to
-// it; any other becomes a custom field with the column's type, options
-// and IS_REQUIRED, labelled with the Acoustic name. Date columns read
-// [Map.DatePattern]; DEFAULT_VALUE becomes the column's
-// default (dates converted from mm/dd/yyyy); IS_REQUIRED of a base field
-// makes the column required. COLUMNS that are not mapped are still
-// declared as custom fields, as Acoustic creates them.
+// field name (see [Map.FieldName]) is a field of base maps to it; any
+// other becomes a custom field with the column's type (and the options of
+// a select), labelled with the Acoustic name. COLUMNS that are not mapped
+// are declared too, as Acoustic creates them; RECIPIENT_ID is the record's
+// own id and becomes a field only when a MAPPING column fills it.
+//
+// IS_REQUIRED and DEFAULT_VALUE are a web form's and the send process's
+// settings: they are kept as the field's metadata ("acoustic_required":
+// "true", "acoustic_default": the value as written; "acoustic_type": the
+// TYPE code), never enforced on rows nor written into records. Date
+// columns read [Map.DatePattern]; timestamp columns (TYPE 17 and
+// CONSENT_DATE) read it followed by "HH:mm:ss", or cut after the minutes
+// or the date. Unless StrictTypes is set, a cell that its column's type
+// cannot parse leaves the field empty and is reported as a warning
+// (mapping.Column.Invalid "empty"), except in the EMAIL, RECIPIENT_ID and
+// CONSENT_STATUS_CODE columns, which are always checked.
 func (a *Map) MappingSpec(base *intake.Schema) (*mapping.Spec, error) {
 	if base == nil {
 		return nil, errors.New("acoustic: no base schema: pass intake.ContactSchema() or your own")
 	}
-	spec := &mapping.Spec{Version: mapping.SpecVersion}
-	cols := map[string]*Column{}
+	b := specBuilder{a: a, base: base, spec: &mapping.Spec{Version: mapping.SpecVersion},
+		cols: map[string]*Column{}, declared: map[string]string{}}
 	for i := range a.Columns {
-		cols[a.Columns[i].Name] = &a.Columns[i]
-	}
-	datePattern := a.DatePattern()
-	declared := map[string]string{} // field → Acoustic name
-	var errs []error
-	declare := func(name string) (intake.FieldType, bool) {
-		field := a.FieldName(name)
-		if prev, ok := declared[field]; ok {
-			if prev != name {
-				errs = append(errs, fmt.Errorf("acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
-			}
-			if i := base.Index(field); i >= 0 {
-				return base.Field(i).Type, true
-			}
-			for _, f := range spec.Fields {
-				if f.Name == field {
-					return f.Type, true
-				}
-			}
-			return intake.TypeText, true
-		}
-		declared[field] = name
-		if i := base.Index(field); i >= 0 {
-			return base.Field(i).Type, true
-		}
-		fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name}
-		if c := cols[name]; c != nil {
-			fs.Type, fs.Options, fs.Required = c.FieldType, slices.Clone(c.Options), c.Required
-			if c.Type == 8 && len(c.Options) == 0 {
-				fs.Type = intake.TypeText
-			}
-		} else if t, ok := acousticSystem[name]; ok {
-			fs.Type = t
-			if name == "CONSENT_STATUS_CODE" {
-				fs.Options = []string{"OPTED-IN", "OPTED-OUT"}
-			}
-			if name == "EMAIL" && a.EncodedAsMD5 {
-				fs.Type, fs.Label = intake.TypeID, "EMAIL (MD5)"
-			}
-		}
-		if fs.Type == intake.TypeInvalid {
-			fs.Type = intake.TypeText
-		}
-		spec.Fields = append(spec.Fields, fs)
-		return fs.Type, false
+		b.cols[a.Columns[i].Name] = &a.Columns[i]
 	}
 	mappings := slices.Clone(a.Mapping)
 	slices.SortStableFunc(mappings, func(x, y MappedColumn) int { return x.Index - y.Index })
 	for _, m := range mappings {
-		note := fmt.Sprintf("Acoustic column %q", m.Name)
-		if m.IsConsent {
-			note += " (consent)"
-		}
-		if !m.Include {
-			spec.Columns = append(spec.Columns, mapping.Column{Index: m.Index, Skip: true, Note: note})
-			continue
-		}
-		t, inBase := declare(m.Name)
-		c := mapping.Column{Index: m.Index, Field: a.FieldName(m.Name), Note: note}
-		if t == intake.TypeDate {
-			c.Format = datePattern
-		}
-		if ac := cols[m.Name]; ac != nil {
-			if inBase && ac.Required {
-				c.Required = true
-			}
-			if ac.Default != "" {
-				c.Default = ac.Default
-				if t == intake.TypeDate {
-					if v, ok := defaultDate.Parse(ac.Default); ok {
-						if dp, err := mapping.CompileDatePattern(datePattern); err == nil {
-							c.Default = dp.Format(v.Time())
-						}
-					}
-				}
-			}
-		}
-		spec.Columns = append(spec.Columns, c)
+		b.column(m)
 	}
 	for _, c := range a.Columns {
-		if _, ok := declared[a.FieldName(c.Name)]; !ok {
-			declare(c.Name)
+		if _, ok := b.declared[a.FieldName(c.Name)]; !ok && c.Name != "RECIPIENT_ID" {
+			b.declare(c.Name)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(b.errs) > 0 {
+		return nil, errors.Join(b.errs...)
 	}
-	return spec, nil
+	return b.spec, nil
+}
+
+// specBuilder builds [Map.MappingSpec]'s spec: the fields it declares and
+// the columns that fill them.
+type specBuilder struct {
+	a        *Map
+	base     *intake.Schema
+	spec     *mapping.Spec
+	cols     map[string]*Column // COLUMNS by NAME
+	declared map[string]string  // field → Acoustic name
+	errs     []error
+}
+
+// checked are the columns whose cells are always checked against their
+// type: they identify a contact or carry its consent.
+var checked = []string{"EMAIL", "RECIPIENT_ID", "CONSENT_STATUS_CODE"}
+
+// column adds the spec column of one MAPPING/COLUMN.
+func (b *specBuilder) column(m MappedColumn) {
+	note := fmt.Sprintf("Acoustic column %q", m.Name)
+	if m.IsConsent {
+		note += " (consent)"
+	}
+	if !m.Include {
+		b.spec.Columns = append(b.spec.Columns, mapping.Column{Index: m.Index, Skip: true, Note: note})
+		return
+	}
+	t := b.declare(m.Name)
+	c := mapping.Column{Index: m.Index, Field: b.a.FieldName(m.Name), Note: note}
+	switch t {
+	case intake.TypeDate:
+		c.Format = b.a.DatePattern()
+	case intake.TypeTimestamp:
+		c.Format = b.a.DatePattern() + " HH:mm:ss"
+	}
+	if !b.a.StrictTypes && !slices.Contains(checked, m.Name) {
+		c.Invalid = "empty"
+	}
+	b.spec.Columns = append(b.spec.Columns, c)
+}
+
+// declare makes the field of an Acoustic column known: a field of the
+// base schema, or a custom field it declares in the spec. It returns the
+// field's type.
+func (b *specBuilder) declare(name string) intake.FieldType {
+	a := b.a
+	field := a.FieldName(name)
+	if prev, ok := b.declared[field]; ok {
+		if prev != name {
+			b.errs = append(b.errs, fmt.Errorf("acoustic: columns %q and %q both become field %q: rename one", prev, name, field))
+		}
+		return b.typeOf(field)
+	}
+	b.declared[field] = name
+	if i := b.base.Index(field); i >= 0 {
+		return b.base.Field(i).Type
+	}
+	fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name}
+	if c := b.cols[name]; c != nil {
+		fs.Type, fs.Options, fs.Meta = c.FieldType, slices.Clone(c.Options), columnMeta(c)
+		if c.Type == 8 && len(c.Options) == 0 {
+			fs.Type = intake.TypeText
+		}
+	} else if t, ok := acousticSystem[name]; ok {
+		fs.Type = t
+		if name == "CONSENT_STATUS_CODE" {
+			fs.Options = []string{"OPTED-IN", "OPTED-OUT"}
+		}
+	}
+	if name == "EMAIL" && a.EncodedAsMD5 {
+		fs.Type, fs.Label = intake.TypeID, "EMAIL (MD5)"
+	}
+	if fs.Type == intake.TypeInvalid {
+		fs.Type = intake.TypeText
+	}
+	b.spec.Fields = append(b.spec.Fields, fs)
+	return fs.Type
+}
+
+// typeOf returns the type of a field declared already.
+func (b *specBuilder) typeOf(field string) intake.FieldType {
+	if i := b.base.Index(field); i >= 0 {
+		return b.base.Field(i).Type
+	}
+	for _, f := range b.spec.Fields {
+		if f.Name == field {
+			return f.Type
+		}
+	}
+	return intake.TypeText
+}
+
+// columnMeta returns the metadata a COLUMNS/COLUMN leaves on its field.
+func columnMeta(c *Column) map[string]string {
+	m := map[string]string{"acoustic_type": strconv.Itoa(c.Type)}
+	if c.Required {
+		m["acoustic_required"] = "true"
+	}
+	if c.Default != "" {
+		m["acoustic_default"] = c.Default
+	}
+	return m
 }

@@ -33,7 +33,7 @@ func TestLoadCreate(t *testing.T) {
 	assert.Equal(t, "dd.MM.yyyy", a.DatePattern())
 	assert.Equal(t, &Consent{Channel: "SMS", TextToJoinProgramID: "1234", HonorOptOutStatus: true, OverrideOnNoChange: true}, a.Consent)
 	assert.Equal(t, []string{"289032", "12345"}, a.ContactLists)
-	assert.Equal(t, intake.Keys("email"), a.Key())
+	assert.Equal(t, []intake.KeySpec{intake.Keys("email")}, a.Rules())
 	require.Len(t, a.Columns, 10)
 	assert.Equal(t, Column{Name: "Loyalty Tier", Type: 6, FieldType: intake.TypeSelect, Required: true, Options: []string{"Gold", "Silver"}, Line: 29}, a.Columns[4])
 	require.Len(t, a.Mapping, 9)
@@ -41,19 +41,26 @@ func TestLoadCreate(t *testing.T) {
 
 	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
+	meta := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
 	assert.Equal(t, []mapping.FieldSpec{
-		{Name: "mobile", Type: intake.TypePhone, Label: "Mobile"},
-		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Required: true, Label: "Loyalty Tier"},
-		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests"},
-		{Name: "newsletter", Type: intake.TypeBool, Label: "Newsletter?"},
+		{Name: "mobile", Type: intake.TypePhone, Label: "Mobile", Meta: meta("acoustic_type", "15")},
+		{Name: "loyalty_tier", Type: intake.TypeSelect, Options: []string{"Gold", "Silver"}, Label: "Loyalty Tier", Meta: meta("acoustic_type", "6", "acoustic_required", "true")},
+		{Name: "interests", Type: intake.TypeMultiSelect, Options: []string{"Wine", "Food"}, Label: "Interests", Meta: meta("acoustic_type", "20")},
+		{Name: "newsletter", Type: intake.TypeBool, Label: "Newsletter?", Meta: meta("acoustic_type", "1", "acoustic_default", "no")},
 		{Name: "sms_consent", Type: intake.TypeSelect, Options: []string{"OPTED-IN", "OPTED-OUT"}, Label: "CONSENT_STATUS_CODE"},
-		{Name: "last_visit", Type: intake.TypeTimestamp, Label: "Last Visit"},
-		{Name: "score", Type: intake.TypeDecimal, Label: "Score"},
-		{Name: "strasse", Type: intake.TypeText, Label: "Straße"},
-	}, spec.Fields)
-	assert.Equal(t, mapping.Column{Index: 1, Field: "email", Required: true, Note: `Acoustic column "EMAIL"`}, spec.Columns[0])
-	assert.Equal(t, mapping.Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Default: "31.01.2000", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
-	assert.Equal(t, mapping.Column{Index: 4, Field: "mobile", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
+		{Name: "last_visit", Type: intake.TypeTimestamp, Label: "Last Visit", Meta: meta("acoustic_type", "17")},
+		{Name: "score", Type: intake.TypeDecimal, Label: "Score", Meta: meta("acoustic_type", "2")},
+		{Name: "strasse", Type: intake.TypeText, Label: "Straße", Meta: meta("acoustic_type", "0")},
+	}, spec.Fields, "IS_REQUIRED and DEFAULT_VALUE are metadata")
+	assert.Equal(t, mapping.Column{Index: 1, Field: "email", Note: `Acoustic column "EMAIL"`}, spec.Columns[0], "EMAIL is always checked")
+	assert.Equal(t, mapping.Column{Index: 3, Field: "birthday", Format: "dd.MM.yyyy", Invalid: "empty", Note: `Acoustic column "Birthday"`}, spec.Columns[2])
+	assert.Equal(t, mapping.Column{Index: 4, Field: "mobile", Invalid: "empty", Note: `Acoustic column "Mobile" (consent)`}, spec.Columns[3])
 	assert.Equal(t, mapping.Column{Index: 8, Skip: true, Note: `Acoustic column "Last Visit"`}, spec.Columns[7])
 
 	header := []string{"Mail", "Vorname", "Geburtstag", "Handy", "Stufe", "Interessen", "Newsletter", "Besuch", "Consent"}
@@ -61,11 +68,11 @@ func TestLoadCreate(t *testing.T) {
 	require.NoError(t, err)
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"A@Example.com", "Anna", "", "+49 151 23456789", "gold", "wine;food", "", "x", "OPTED-IN"}}, rec))
-	assert.Equal(t, map[string]string{"email": "a@example.com", "first_name": "Anna", "birthday": "2000-01-31", "mobile": "+4915123456789",
-		"loyalty_tier": "Gold", "interests": "Wine|Food", "newsletter": "false", "sms_consent": "OPTED-IN"}, values(rec))
+	assert.Equal(t, map[string]string{"email": "a@example.com", "first_name": "Anna", "mobile": "+4915123456789",
+		"loyalty_tier": "Gold", "interests": "Wine|Food", "sms_consent": "OPTED-IN"}, values(rec), "DEFAULT_VALUE is not written into records")
 	require.NoError(t, p.Map(intake.Row{Line: 3, Cells: []string{"b@example.com", "", "12.03.1985", "", "Silver"}}, rec))
 	assert.Equal(t, "1985-03-12", rec.Get("birthday").String())
-	_, err = p.Schema().CompileKey(a.Key())
+	_, err = p.Schema().CompileKey(a.Rules()[0])
 	assert.NoError(t, err)
 }
 
@@ -77,7 +84,7 @@ func TestLoadUpdate(t *testing.T) {
 	assert.Equal(t, "85628", a.ListID)
 	assert.Equal(t, "pipe", a.DelimiterName())
 	assert.False(t, a.HasHeaders)
-	assert.Equal(t, intake.Keys("customer_no", "country"), a.Key())
+	assert.Equal(t, []intake.KeySpec{intake.Keys("customer_no", "country")}, a.Rules())
 	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
 	var idx []int
@@ -90,14 +97,14 @@ func TestLoadUpdate(t *testing.T) {
 	rec := intake.NewRecord(p.Schema())
 	require.NoError(t, p.Map(intake.Row{Line: 1, Cells: []string{"00042", "Deutschland", "Mar 12, 1985", "Köln"}}, rec))
 	assert.Equal(t, map[string]string{"customer_no": "00042", "country": "DE", "birthday": "1985-03-12", "ort": "Köln"}, values(rec))
-	_, err = p.Schema().CompileKey(a.Key())
+	_, err = p.Schema().CompileKey(a.Rules()[0])
 	assert.NoError(t, err)
 
 	a, err = loadFile(t, "optout_latin1.xml")
 	require.NoError(t, err)
 	assert.Equal(t, intake.ActionOptOut, a.Action)
 	assert.Equal(t, []string{"Straße"}, a.SyncFields)
-	assert.Equal(t, intake.Keys("strasse"), a.Key())
+	assert.Equal(t, []intake.KeySpec{intake.Keys("strasse")}, a.Rules())
 	assert.Equal(t, "comma", a.DelimiterName())
 }
 
@@ -111,22 +118,19 @@ func TestLoadInconsistent(t *testing.T) {
 		`line 5: LIST_INFO/FILE_TYPE: "3" is not one of 0, 1, 2`,
 		`line 6: LIST_INFO/HASHEADERS: "maybe" is not a boolean`,
 		`LIST_INFO/LIST_DATE_FORMAT: "dd.mm.yyyy HH": "H" is not allowed`,
-		`LIST_INFO/LIST_ID: missing: UPDATE_ONLY needs the id`,
 		`COLUMNS/COLUMN "First Name"/TYPE: "7" is not a known type code`,
-		`COLUMNS/COLUMN "Score"/SELECTION_VALUES: apply to TYPE 6, 8 and 20 (select), not to TYPE 2`,
-		`COLUMNS/COLUMN "Born"/DEFAULT_VALUE: "31.01.2000" is not a date in Acoustic's mm/dd/yyyy`,
 		`COLUMNS/COLUMN "Score": declared twice (first on line 12)`,
 		`MAPPING/COLUMN "first name"/NAME: "first name" matches no COLUMNS/COLUMN NAME and no system name (names are case-sensitive: the column is "First Name")`,
 		`MAPPING/COLUMN "Score"/INDEX: column 1 is mapped twice (also to "first name" on line 17)`,
 		`MAPPING/COLUMN "Born"/INDEX: "0" is not a 1-based column position`,
 		`MAPPING/COLUMN "Born"/INCLUDE: "sometimes" is not a boolean`,
 		`MAPPING/COLUMN "email"/NAME: "email" matches no COLUMNS/COLUMN NAME and no system name (system names are upper case: EMAIL)`,
-		`LIST_IMPORT/SYNC_FIELDS: missing: UPDATE_ONLY needs the SYNC_FIELDS`,
+		`LIST_IMPORT/SYNC_FIELDS: missing: UPDATE_ONLY finds contacts by SYNC_FIELDS, a KEY_COLUMN, USE_RECIPIENT_ID or a mapped EMAIL column`,
 		`CONTACT_LISTS/CONTACT_LIST_ID: empty`,
 	} {
 		assert.Contains(t, msg, want)
 	}
-	assert.Len(t, strings.Split(msg, "\n"), 16, msg)
+	assert.Len(t, strings.Split(msg, "\n"), 13, msg)
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -145,8 +149,6 @@ func TestLoadErrors(t *testing.T) {
 		{"no action", info(`<LIST_ID>1</LIST_ID>`), "LIST_INFO/ACTION: missing"},
 		{"bad action", info(`<ACTION>UPSERT</ACTION><LIST_ID>1</LIST_ID>`), `LIST_INFO/ACTION: "UPSERT" is not an action`},
 		{"lower action", info(`<ACTION>create</ACTION><LIST_NAME>x</LIST_NAME>`), `write the action in upper case (CREATE)`},
-		{"create needs name", info(`<ACTION>CREATE</ACTION>`), "LIST_INFO/LIST_NAME: missing"},
-		{"create needs columns", info(`<ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME>`), "LIST_IMPORT/COLUMNS: missing"},
 		{"repeated", info(`<ACTION>ADD_ONLY</ACTION><ACTION>ADD_ONLY</ACTION><LIST_ID>1</LIST_ID>`), "LIST_INFO/ACTION: repeated (first on line 1)"},
 		{"opt out lists", `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING><CONTACT_LISTS><CONTACT_LIST_ID>5</CONTACT_LIST_ID></CONTACT_LISTS></LIST_IMPORT>`, "OPT_OUT does not add contacts to contact lists"},
 		{"unmapped sync", `<LIST_IMPORT><LIST_INFO><ACTION>UPDATE_ONLY</ACTION><LIST_ID>1</LIST_ID></LIST_INFO><SYNC_FIELDS><SYNC_FIELD><NAME>CRM ID</NAME></SYNC_FIELD></SYNC_FIELDS><MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`, `"CRM ID" is not mapped`},
@@ -197,12 +199,13 @@ func TestNames(t *testing.T) {
 	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
 	assert.Equal(t, []mapping.FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
-	assert.Equal(t, intake.KeySpec{Fields: []string{"email"}, MD5: true}, a.Key())
+	a.Action = intake.ActionAddAndUpdate
+	assert.Equal(t, []intake.KeySpec{{Fields: []string{"email"}, MD5: true}}, a.Rules())
 	// USE_RECIPIENT_ID matches on the store's record id.
 	a = &Map{UseRecipientID: true}
-	assert.Equal(t, intake.KeySpec{Fields: []string{"recipient_id"}, RecordID: true}, a.Key())
+	assert.Equal(t, []intake.KeySpec{{Fields: []string{"recipient_id"}, RecordID: true}}, a.Rules())
 	// CONSENT: the consent columns map to the channel's fields.
-	a = &Map{Consent: &Consent{Channel: "SMS", OverrideOnNoChange: true}}
+	a = &Map{Consent: &Consent{Channel: "SMS", OverrideOnNoChange: true, HonorOptOutStatus: true}}
 	assert.Equal(t, "sms_consent", a.FieldName("CONSENT_STATUS_CODE"))
 	assert.Equal(t, "sms_consent_date", a.FieldName("CONSENT_DATE"))
 	assert.Equal(t, "sms_consent_source", a.FieldName("CONSENT_SOURCE"))
@@ -210,7 +213,10 @@ func TestNames(t *testing.T) {
 	require.NotNil(t, ch)
 	assert.Equal(t, "sms", ch.Name)
 	assert.True(t, ch.OverrideOnNoChange)
-	assert.False(t, ch.AllowResubscribe, "an import never re-subscribes unless the host says so")
+	assert.False(t, ch.AllowResubscribe, "HONOR_OPT_OUT_STATUS true leaves opted-out contacts opted out")
+	a.Consent.HonorOptOutStatus = false
+	assert.True(t, a.Channel().AllowResubscribe, "HONOR_OPT_OUT_STATUS false takes the file's status")
+	assert.Equal(t, "opted_out_date", a.FieldName("OPTED_OUT"), "an export's opted_out is the record's status")
 }
 
 // values returns a record's non-null values as text, by field name.

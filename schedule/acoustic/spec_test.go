@@ -83,8 +83,10 @@ func TestJobSpecKeysConsentAndLists(t *testing.T) {
 	assert.Equal(t, "opted_in", recs["ann@x.io"].Get("sms_consent").String(), "the consent column fills the channel")
 	assert.Equal(t, "289032", recs["ann@x.io"].Get("lists").String())
 
-	_, err = loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
+	spec, err = loadAcoustic(t, `<LIST_IMPORT><LIST_INFO><ACTION>CREATE</ACTION><LIST_NAME>x</LIST_NAME></LIST_INFO>
 		<COLUMNS><COLUMN><NAME>Tier</NAME><TYPE>0</TYPE></COLUMN></COLUMNS>
 		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>Tier</NAME></COLUMN></MAPPING></LIST_IMPORT>`).JobSpec()
-	assert.ErrorContains(t, err, "needs a key")
+	require.NoError(t, err)
+	assert.NotNil(t, spec.Sync, "CREATE without a key: every row is a new contact")
+	assert.Empty(t, spec.Sync)
 }
