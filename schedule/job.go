@@ -308,6 +308,9 @@ type Run struct {
 	Skipped   int64 `json:"skipped"`
 	OptedOut  int64 `json:"opted_out"`
 	Rejected  int64 `json:"rejected"`
+	// Warned counts the cells of imported rows that the mapping left
+	// empty and reported (importer.Report.Warned), once the run ended.
+	Warned int64 `json:"warned,omitempty"`
 	// RowsPerSecond is the import's average rate: while running, so far.
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 	// BytesRead and BytesTotal are the live source progress (-1: unknown).

@@ -447,6 +447,7 @@ func settle(ctx context.Context, job *Job, r *Run, rep *importer.Report, err err
 	if rep != nil {
 		r.Rows, r.Created, r.Updated, r.Unchanged = rep.Rows, rep.Created, rep.Updated, rep.Unchanged
 		r.Skipped, r.OptedOut, r.Rejected = rep.Skipped, rep.OptedOut, rep.Rejected
+		r.Warned = rep.Warned
 		if rep.Error != "" {
 			r.Error = rep.Error
 		}

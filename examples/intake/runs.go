@@ -352,6 +352,9 @@ func writeRun(w io.Writer, job schedule.Job, r schedule.Run, withError bool) err
 		{"skipped", r.Skipped}, {"opted out", r.OptedOut}, {"rejected", r.Rejected}} {
 		rows = append(rows, [2]string{c.name, fmt.Sprint(c.n)})
 	}
+	if r.Warned > 0 {
+		rows = append(rows, [2]string{"warned", fmt.Sprintf("%d cells left empty", r.Warned)})
+	}
 	rows = append(rows, [2]string{"source file", r.SourceRef}, [2]string{"rejected rows", r.RejectsRef})
 	if withError {
 		rows = append(rows, [2]string{"error", r.Error})

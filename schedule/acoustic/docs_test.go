@@ -162,6 +162,9 @@ func TestDocCreateDatabase(t *testing.T) {
 				"not-an-address,C4,,,,\n")
 			assert.ElementsMatch(t, []string{"LIST_INFO/LIST_TYPE", "LIST_INFO/LIST_VISIBILITY", "LIST_INFO/PARENT_FOLDER_PATH"}, warned(a))
 			assert.Equal(t, []intake.KeySpec{intake.Keys("email")}, a.Rules(), "KEY_COLUMN EMAIL is the key")
+			spec, err := a.JobSpec()
+			require.NoError(t, err)
+			assert.Equal(t, "Acoustic list Spring fair", spec.Name, "LIST_NAME names the job")
 			assert.EqualValues(t, 2, rep.Created, "%+v", rep)
 			assert.EqualValues(t, 2, rep.Rejected)
 			assert.EqualValues(t, 1, rep.Reasons[intake.CodeDuplicate], "a key met twice in a new database: later rows are duplicates")
@@ -329,4 +332,41 @@ func containsElement(a *acoustic.Map, el string) bool {
 		}
 	}
 	return false
+}
+
+// TestDocConsentOverride: OVERRIDE_ON_NO_CHANGE true replaces the consent
+// date and source of a row whose status does not change; false (or blank)
+// keeps them.
+func TestDocConsentOverride(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		override     string
+		date, source string
+	}{
+		{"true", "2026-02-20T00:00:00Z", "web"},
+		{"false", "2026-01-15T00:00:00Z", "shop"},
+		{"", "2026-01-15T00:00:00Z", "shop"},
+	} {
+		t.Run("override="+tc.override, func(t *testing.T) {
+			t.Parallel()
+			mem := newMem(t)
+			m := strings.Replace(honor("true"), "<OVERRIDE_ON_NO_CHANGE>true</OVERRIDE_ON_NO_CHANGE>", "<OVERRIDE_ON_NO_CHANGE>"+tc.override+"</OVERRIDE_ON_NO_CHANGE>", 1)
+			_, rep := runMap(t, mem, m, "Mobile,Status,Date,Source\n+4915112345678,OPTED-IN,01/15/2026,shop\n")
+			require.EqualValues(t, 1, rep.Created, "%+v", rep)
+			_, rep = runMap(t, mem, m, "Mobile,Status,Date,Source\n+4915112345678,OPTED-IN,02/20/2026,web\n")
+			require.Zero(t, rep.Rejected, "%+v", rep)
+			recs := map[string]*intake.Record{}
+			ctx := context.Background()
+			schema, err := mem.Schema(ctx, intake.ObjectContact)
+			require.NoError(t, err)
+			require.NoError(t, mem.Scan(ctx, schema, func(r *intake.Record) error {
+				recs[r.Get("mobile").String()] = r.Clone()
+				return nil
+			}))
+			r := recs["+4915112345678"]
+			require.NotNil(t, r)
+			assert.Equal(t, tc.date, r.Get("sms_consent_date").String())
+			assert.Equal(t, tc.source, r.Get("sms_consent_source").String())
+		})
+	}
 }

@@ -60,7 +60,8 @@ type HandlerConfig struct {
 //
 //	<Envelope><Body><GetJobStatus><JOB_ID>…</JOB_ID></GetJobStatus></Body></Envelope>
 //	→ JOB_STATUS WAITING | RUNNING | COMPLETE | ERROR | CANCELED, JOB_DESCRIPTION and PARAMETERS
-//	  (SOURCE_FILE, TOTAL_ROWS, CREATED, UPDATED, UNCHANGED, SKIPPED, OPTED_OUT, REJECTED, ERROR).
+//	  (SOURCE_FILE, TOTAL_ROWS, CREATED, UPDATED, UNCHANGED, SKIPPED, OPTED_OUT, REJECTED, WARNED — cells left
+//	  empty because their column's TYPE could not read them —, ERROR, and a WARNING for each of the map's warnings).
 //
 // JOB_ID is the run's id (a UUID, not a number as in Acoustic). Each
 // ImportList request saves a disabled job (no schedule) whose spec is the
@@ -281,7 +282,7 @@ func statusResult(run schedule.Run) acousticResult {
 		n string
 		v int64
 	}{{"TOTAL_ROWS", run.Rows}, {"CREATED", run.Created}, {"UPDATED", run.Updated}, {"UNCHANGED", run.Unchanged},
-		{"SKIPPED", run.Skipped}, {"OPTED_OUT", run.OptedOut}, {"REJECTED", run.Rejected}} {
+		{"SKIPPED", run.Skipped}, {"OPTED_OUT", run.OptedOut}, {"REJECTED", run.Rejected}, {"WARNED", run.Warned}} {
 		params = append(params, acousticParam{p.n, strconv.FormatInt(p.v, 10)})
 	}
 	if run.Error != "" {

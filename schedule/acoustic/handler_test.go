@@ -186,4 +186,20 @@ func TestHandlerOptOutWithTheStandardRunner(t *testing.T) {
 	recs := contactsByEmail(t, contacts)
 	assert.True(t, recs["ann@x.io"].OptedOut, "ann opted out")
 	assert.False(t, recs["ben@x.io"].OptedOut, "ben not listed")
+
+	// A cell its column's TYPE cannot read is left empty; the run counts it.
+	require.NoError(t, os.WriteFile(filepath.Join(uploads, "spend.xml"), []byte(`<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION><LIST_ID>7</LIST_ID></LIST_INFO>
+		<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
+		<COLUMNS><COLUMN><NAME>EMAIL</NAME><TYPE>9</TYPE></COLUMN><COLUMN><NAME>Spend</NAME><TYPE>2</TYPE></COLUMN></COLUMNS>
+		<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>Spend</NAME></COLUMN></MAPPING></LIST_IMPORT>`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(uploads, "spend.csv"), []byte("EMAIL,Spend\nben@x.io,lots\ncid@x.io,12.5\n"), 0o600))
+	body = post(`<Envelope><Body><ImportList><MAP_FILE>spend.xml</MAP_FILE><SOURCE_FILE>spend.csv</SOURCE_FILE></ImportList></Body></Envelope>`)
+	m = regexp.MustCompile(`<JOB_ID>([^<]+)</JOB_ID>`).FindStringSubmatch(body)
+	require.NotNil(t, m, body)
+	tick(t, s)
+	status = post(`<Envelope><Body><GetJobStatus><JOB_ID>` + m[1] + `</JOB_ID></GetJobStatus></Body></Envelope>`)
+	for _, w := range []string{"<JOB_STATUS>COMPLETE</JOB_STATUS>", "<NAME>CREATED</NAME><VALUE>1</VALUE>", "<NAME>UNCHANGED</NAME><VALUE>1</VALUE>",
+		"<NAME>REJECTED</NAME><VALUE>0</VALUE>", "<NAME>WARNED</NAME><VALUE>1</VALUE>"} {
+		assert.Contains(t, status, w)
+	}
 }
