@@ -26,8 +26,8 @@ type HandlerConfig struct {
 	// names inside it: a path is refused.
 	UploadDir string
 	// Job is the template of the job saved per ImportList request. The
-	// handler sets its Name, its Source and its Spec; its schedule fields
-	// are ignored. The Spec is the one the MAP_FILE describes
+	// handler sets its Name, its Description (the map file and its
+	// warnings), its Source and its Spec; its schedule fields are ignored. The Spec is the one the MAP_FILE describes
 	// ([Map.JobSpec]: action, key, mapping, delimiter, header,
 	// consent, contact lists) with FILE_ENCODING as the source's
 	// encoding, over the template's Spec, which gives what a map cannot

@@ -527,9 +527,6 @@ func (l *loader) consent() {
 	if _, n := l.text(c, "HONOR_OPT_OUT_STATUS"); n == nil {
 		l.warn(ns[0], "CONSENT/HONOR_OPT_OUT_STATUS", "", "missing: read as false, as Acoustic documents: the file's consent status replaces an opted-out contact's")
 	}
-	if ch := strings.TrimSpace(a.Consent.Channel); ch != "" && !intake.ValidName(acousticFieldName(ch)) {
-		l.fail(ns[0], "CONSENT/CHANNEL", "%q is not a channel name (SMS, EMAIL, …)", ch)
-	}
 }
 
 // columns reads COLUMNS, each name declared once, and indexes them by name
