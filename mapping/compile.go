@@ -115,6 +115,7 @@ func (b *planBuilder) extendSchema(base *intake.Schema) bool {
 			continue
 		}
 		switch {
+		case f.IfMissing:
 		case builtin != nil && builtin.Index(f.Name) >= 0:
 			b.add("custom field %q is already a field of %s: rename it, or drop it from \"fields\" to use the built-in one", f.Name, base.Object())
 		case base.Field(i).Type != f.Type:

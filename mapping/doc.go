@@ -176,6 +176,9 @@
 //     Transforms);
 //   - "required": true (on the column, or on a custom field) rejects a row
 //     whose cell is empty with missing_required;
+//   - "if_missing": true on a custom field declares it only where the
+//     schema lacks it: a stored or built-in field of that name is used as
+//     it is, whatever the declaration says (see [FieldSpec.IfMissing]);
 //   - "meta" on a custom field ({"acoustic_required": "true"}) holds
 //     attributes of other systems, kept with the field's schema and never
 //     acted on (see [intake.Field.Meta]);

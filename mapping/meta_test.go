@@ -121,3 +121,42 @@ func TestMergeSchemaMeta(t *testing.T) {
 	assert.Equal(t, map[string]string{"acoustic_required": "false"}, own.Field(own.Index("added")).Meta)
 	assert.Nil(t, own.Field(own.Index("kept")).Meta)
 }
+
+// TestIfMissing: a field declared if_missing is added where the schema
+// lacks it, and leaves a stored or built-in field of that name as it is,
+// whatever type the declaration gives; it survives a save and load.
+func TestIfMissing(t *testing.T) {
+	t.Parallel()
+	spec := &Spec{Fields: []FieldSpec{
+		{Name: "spend", Type: intake.TypeText, IfMissing: true},
+		{Name: "email", Type: intake.TypeText, IfMissing: true, Meta: map[string]string{"acoustic_required": "true"}},
+		{Name: "tier", Type: intake.TypeSelect, Options: []string{"Gold"}, IfMissing: true},
+	}, Columns: []Column{{Source: "E", Field: "email"}, {Source: "S", Field: "spend"}, {Source: "T", Field: "tier"}}}
+	stored := intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail}, intake.Field{Name: "spend", Type: intake.TypeDecimal, Meta: map[string]string{"a": "1"}})
+	merged, err := spec.MergeSchema(stored)
+	require.NoError(t, err)
+	assert.Equal(t, intake.TypeDecimal, merged.Field(merged.Index("spend")).Type, "the stored type is kept")
+	assert.Equal(t, map[string]string{"a": "1"}, merged.Field(merged.Index("spend")).Meta, "and its meta")
+	assert.Equal(t, intake.TypeEmail, merged.Field(merged.Index("email")).Type)
+	assert.Nil(t, merged.Field(merged.Index("email")).Meta, "a built-in field is not changed")
+	assert.Equal(t, intake.TypeSelect, merged.Field(merged.Index("tier")).Type, "a missing field is added")
+	bound, err := spec.Against(merged)
+	require.NoError(t, err)
+	p, err := Compile(bound, merged, []string{"E", "S", "T"}, Options{})
+	require.NoError(t, err)
+	rec := intake.NewRecord(p.Schema())
+	require.NoError(t, p.Map(intake.Row{Line: 2, Cells: []string{"a@x.io", "12.50", "gold"}}, rec))
+	assert.Equal(t, "12.5", rec.Get("spend").String(), "the stored decimal type parses the cell")
+	_, err = Compile(spec, merged, []string{"E", "S", "T"}, Options{})
+	require.NoError(t, err, "Compile takes the spec itself too")
+
+	var buf bytes.Buffer
+	require.NoError(t, spec.Save(&buf))
+	back, err := LoadSpec(&buf)
+	require.NoError(t, err)
+	assert.True(t, back.Fields[0].IfMissing)
+
+	strict := &Spec{Fields: []FieldSpec{{Name: "spend", Type: intake.TypeText}}}
+	_, err = strict.MergeSchema(stored)
+	assert.ErrorContains(t, err, `custom field "spend" is declared as text, and the store holds it as decimal`, "without if_missing a clash is an error")
+}

@@ -92,6 +92,13 @@ type FieldSpec struct {
 	// gives the rule of keys and values). [Spec.MergeSchema] gives them
 	// to the field, replacing the stored ones when the spec has any.
 	Meta map[string]string `json:"meta,omitempty"`
+	// IfMissing declares the field only where the schema lacks it: a
+	// field of that name that the store holds, or that the object type's
+	// default schema has, is used as it is — its type, options, label and
+	// meta — and this declaration is ignored. A spec written for a store
+	// it does not know (another system's import map) declares its fields
+	// so, and a later run does not clash with what an earlier one stored.
+	IfMissing bool `json:"if_missing,omitempty"`
 	// Note is free text for people; ignored by the library.
 	Note string `json:"note,omitempty"`
 }
@@ -273,8 +280,18 @@ const (
 	InvalidEmpty = "empty"
 )
 
-// name describes the column in error messages.
+// name describes the column in error messages, with its note when it has
+// one (a generated spec's note says where the column comes from, e.g.
+// `Acoustic column "City"`).
 func (c *Column) name(i int) string {
+	n := c.bareName(i)
+	if c.Note != "" {
+		n += " [" + c.Note + "]"
+	}
+	return n
+}
+
+func (c *Column) bareName(i int) string {
 	switch {
 	case c.Source != "" && c.Index > 0:
 		return fmt.Sprintf("column %d (%q, index %d)", i+1, c.Source, c.Index)
@@ -916,9 +933,10 @@ func (s *Spec) ObjectSchema() (*intake.Schema, error) {
 // stored one; a field the spec declares without meta keeps the stored
 // one) —, then the type's default fields stored lacks, then the spec's
 // other fields, with their meta. A field that stored holds with another
-// type than the spec declares is an error, and so is a stored schema of
-// another type. The key of the object section is checked against the
-// result.
+// type than the spec declares is an error (unless the spec declares it
+// IfMissing: then the stored field is used as it is), and so is a stored
+// schema of another type. The key of the object section is checked
+// against the result.
 func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 	object := s.ObjectType()
 	if stored != nil && stored.Object() != object {
@@ -952,6 +970,9 @@ func (s *Spec) MergeSchema(stored *intake.Schema) (*intake.Schema, error) {
 		}
 		declared[fs.Name] = true
 		i, ok := at[fs.Name]
+		if ok && fs.IfMissing {
+			continue
+		}
 		if !ok {
 			put(intake.Field{Name: fs.Name, Type: fs.Type, Options: fs.Options, Required: fs.Required, Label: fs.Label, Meta: fs.Meta})
 			continue
@@ -1010,6 +1031,7 @@ func (s *Spec) Against(schema *intake.Schema) (*Spec, error) {
 		switch {
 		case i < 0:
 			kept = append(kept, f)
+		case f.IfMissing:
 		case schema.Field(i).Type != f.Type:
 			errs = append(errs, fmt.Errorf("mapping: custom field %q is declared as %s, and the %s schema has it as %s", f.Name, f.Type, schema.Object(), schema.Field(i).Type))
 		}
