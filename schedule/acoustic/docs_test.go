@@ -160,7 +160,8 @@ func TestDocCreateDatabase(t *testing.T) {
 				"ben@x.io,,,not a number,Bronze,y\n"+
 				"ANN@x.io,C3,,1,,z\n"+
 				"not-an-address,C4,,,,\n")
-			assert.ElementsMatch(t, []string{"LIST_INFO/LIST_TYPE", "LIST_INFO/LIST_VISIBILITY", "LIST_INFO/PARENT_FOLDER_PATH"}, warned(a))
+			assert.ElementsMatch(t, []string{"LIST_INFO/LIST_TYPE", "LIST_INFO/LIST_VISIBILITY", "LIST_INFO/PARENT_FOLDER_PATH",
+				`COLUMNS/COLUMN "EMAIL"/IS_REQUIRED`}, warned(a))
 			assert.Equal(t, []intake.KeySpec{intake.Keys("email")}, a.Rules(), "KEY_COLUMN EMAIL is the key")
 			spec, err := a.JobSpec()
 			require.NoError(t, err)

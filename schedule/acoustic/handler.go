@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path"
@@ -252,7 +253,11 @@ func acousticJob(tmpl schedule.Job, m *importer.JobSpec, paths [2]string, source
 	} else {
 		job.Source.Connector, job.Source.Path = "file", paths[1]
 	}
-	job.Source.Options = map[string]string{"map_file": paths[0], "notify_email": email}
+	job.Source.Options = maps.Clone(tmpl.Source.Options)
+	if job.Source.Options == nil {
+		job.Source.Options = map[string]string{}
+	}
+	job.Source.Options["map_file"], job.Source.Options["notify_email"] = paths[0], email
 	if m == nil {
 		if job.Spec.Version == 0 {
 			job.Spec.Version = importer.JobSpecVersion

@@ -410,6 +410,7 @@ func (l *loader) load(root *xnode) {
 	l.consent()
 	l.columns()
 	l.mapping()
+	l.fieldNames()
 	l.syncFields()
 	l.keys()
 	l.contactLists()
@@ -616,9 +617,33 @@ func (l *loader) columnType(m map[string][]*xnode, cn *xnode, col *Column, where
 }
 
 // known reports whether a MAPPING or SYNC_FIELDS name is a declared column
-// or a system name; without COLUMNS (a list that exists) any name is.
+// or a system name. Only CREATE declares every column of its database:
+// the COLUMNS of another action add columns to a database whose others
+// the map does not list, so any name is known there.
 func (l *loader) known(name string) bool {
-	return !l.hasColumns || l.colByName[name] != nil || acousticSystem[name] != 0
+	switch {
+	case !l.hasColumns, l.colByName[name] != nil, acousticSystem[name] != 0:
+		return true
+	case l.a.Action != intake.ActionCreate:
+		return !l.caseVariant(name)
+	}
+	return false
+}
+
+// caseVariant reports whether name differs from a declared column or a
+// system name in case only: a mistake, since names are case-sensitive.
+func (l *loader) caseVariant(name string) bool {
+	for n := range l.colByName {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	for n := range acousticSystem {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // hint suggests the column an unknown name may mean: one that differs in
@@ -713,6 +738,53 @@ func (l *loader) mappedColumn(mn *xnode) (mc MappedColumn, where string) {
 	return mc, where
 }
 
+// fieldNames checks that no two columns become one field (Acoustic's
+// names are case-sensitive, field names are not: "City" and "CITY"), and
+// names the column settings that a field of the contact schema does not
+// take.
+func (l *loader) fieldNames() {
+	a := l.a
+	type use struct {
+		name string
+		line int
+	}
+	byField := map[string]use{}
+	check := func(name string, line int, path string) {
+		f := a.FieldName(name)
+		if prev, ok := byField[f]; ok && prev.name != name {
+			l.fail(&xnode{line: line}, path, "%q and %q (line %d) both become field %q: rename one", name, prev.name, prev.line, f)
+			return
+		}
+		if _, ok := byField[f]; !ok {
+			byField[f] = use{name, line}
+		}
+	}
+	for _, c := range a.Columns {
+		if c.Name != "" && c.Name != "RECIPIENT_ID" {
+			check(c.Name, c.Line, fmt.Sprintf("COLUMNS/COLUMN %q", c.Name))
+		}
+	}
+	for _, m := range a.Mapping {
+		if m.Include && m.Name != "" && l.known(m.Name) {
+			check(m.Name, m.Line, fmt.Sprintf("MAPPING/COLUMN %q", m.Name))
+		}
+	}
+	contact := intake.ContactSchema()
+	for _, c := range a.Columns {
+		if contact.Index(a.FieldName(c.Name)) < 0 {
+			continue
+		}
+		where := fmt.Sprintf("COLUMNS/COLUMN %q", c.Name)
+		msg := fmt.Sprintf("kept in the map only: %s is the contact schema's own field %s, which a map does not redefine", c.Name, a.FieldName(c.Name))
+		if c.Required {
+			l.warn(&xnode{line: c.Line}, where+"/IS_REQUIRED", "true", msg)
+		}
+		if c.Default != "" {
+			l.warn(&xnode{line: c.Line}, where+"/DEFAULT_VALUE", c.Default, msg)
+		}
+	}
+}
+
 // syncFields reads SYNC_FIELDS, each a mapped column named once.
 func (l *loader) syncFields() {
 	a := l.a
@@ -752,7 +824,11 @@ func (l *loader) keys() {
 		l.fail(l.infoNode(), "LIST_INFO/USE_RECIPIENT_ID", "true, and no MAPPING/COLUMN is RECIPIENT_ID: map the column that holds the recipient ids to RECIPIENT_ID")
 	}
 	for _, c := range a.Columns {
-		if c.Key && c.Name != "RECIPIENT_ID" && len(a.Mapping) > 0 && !l.mapped[c.Name] && len(a.SyncFields) == 0 {
+		switch {
+		case !c.Key:
+		case len(a.SyncFields) > 0:
+			l.warn(l.colNode(c), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "no effect: the SYNC_FIELDS identify a contact, and Intake keeps one key per import")
+		case c.Name != "RECIPIENT_ID" && len(a.Mapping) > 0 && !l.mapped[c.Name]:
 			l.warn(l.colNode(c), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "the column is not mapped, so it is not part of the key Intake matches on")
 		}
 	}
@@ -872,14 +948,19 @@ func acousticDatePattern(f string) (string, error) {
 // at most 63 bytes. With ENCODED_AS_MD5 the EMAIL column becomes
 // "email_md5", an id field, since it holds hashes, not addresses. The
 // system columns OPTED_IN and OPTED_OUT become "opted_in_date" and
-// "opted_out_date" (an export's "opted_out" is the record's status), and
-// with CONSENT the consent columns become the channel's fields.
+// "opted_out_date", and other columns that would become "opted_out" or
+// "inactive" take the prefix "f_" (an export writes the record's status
+// under those names); with CONSENT the consent columns become the
+// channel's fields.
 func (a *Map) FieldName(name string) string {
 	if a.EncodedAsMD5 && name == "EMAIL" {
 		return "email_md5"
 	}
 	if f := systemFields[name]; f != "" {
 		return f
+	}
+	if f := acousticFieldName(name); f == "opted_out" || f == "inactive" {
+		return "f_" + f // an export writes the record's status under these names
 	}
 	if ch := a.Channel(); ch != nil {
 		switch name {
@@ -1111,7 +1192,10 @@ func (b *specBuilder) declare(name string) intake.FieldType {
 	if i := b.base.Index(field); i >= 0 {
 		return b.base.Field(i).Type
 	}
-	fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name}
+	// Only CREATE defines its database: the other actions import into
+	// one whose columns exist, and a column they declare is added where
+	// the store lacks it, never redefined.
+	fs := mapping.FieldSpec{Name: field, Type: intake.TypeText, Label: name, IfMissing: a.Action != intake.ActionCreate}
 	if c := b.cols[name]; c != nil {
 		fs.Type, fs.Options, fs.Meta = c.FieldType, slices.Clone(c.Options), columnMeta(c)
 		if c.Type == 8 && len(c.Options) == 0 {

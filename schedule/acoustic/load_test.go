@@ -198,7 +198,8 @@ func TestNames(t *testing.T) {
 	a = &Map{EncodedAsMD5: true, Mapping: []MappedColumn{{Index: 1, Name: "EMAIL", Include: true}}}
 	spec, err := a.MappingSpec(intake.ContactSchema())
 	require.NoError(t, err)
-	assert.Equal(t, []mapping.FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)"}}, spec.Fields)
+	assert.Equal(t, []mapping.FieldSpec{{Name: "email_md5", Type: intake.TypeID, Label: "EMAIL (MD5)", IfMissing: true}}, spec.Fields,
+		"a map of another action than CREATE declares its fields where the store lacks them")
 	a.Action = intake.ActionAddAndUpdate
 	assert.Equal(t, []intake.KeySpec{{Fields: []string{"email"}, MD5: true}}, a.Rules())
 	// USE_RECIPIENT_ID matches on the store's record id.
