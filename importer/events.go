@@ -34,7 +34,8 @@ const (
 // goes on to Run's caller and no RunFinished is sent.
 type Event struct {
 	Kind EventKind
-	// Job and RunID are the job's Name and RunID (either may be empty):
+	// Job and RunID are the job's Name and the run's id (Report.RunID: the
+	// job's RunID, or the one the run drew; the name may be empty):
 	// they tell the runs apart when one hook serves several.
 	Job, RunID string
 	// Counts are the outcome counts of the rows committed so far, as the
@@ -111,7 +112,7 @@ func (im *Importer) eventsFor(ctx context.Context, job *Job, rep *Report) *event
 // send sends an event of kind; b is the committed batch (BatchCommitted)
 // and err the run's error (RunFinished).
 func (e *events) send(kind EventKind, b *batch, err error) {
-	ev := Event{Kind: kind, Job: e.job.Name, RunID: e.job.RunID, Counts: e.rep.Counts, BytesTotal: -1}
+	ev := Event{Kind: kind, Job: e.job.Name, RunID: e.rep.RunID, Counts: e.rep.Counts, BytesTotal: -1}
 	if e.progress != nil {
 		ev.BytesRead, ev.BytesTotal = e.progress.Progress()
 	}

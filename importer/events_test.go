@@ -3,6 +3,7 @@ package importer_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/mapping"
@@ -212,9 +214,11 @@ func TestEventsReachTheLogger(t *testing.T) {
 			fs := &faultSink{fullStore: newMemory(), faults: faults{failWriteAt: 2}}
 			im, err := importer.New(importer.Config{Sink: fs, BatchSize: 100, Logger: log})
 			require.NoError(t, err)
-			_, err = im.Run(context.Background(), importer.Job{Name: "nightly", Source: csvSource(t, "f.csv", uniqueRows(300))})
+			rep, err := im.Run(context.Background(), importer.Job{Name: "nightly", Source: csvSource(t, "f.csv", uniqueRows(300))})
 			require.Error(t, err)
-			out := buf.String()
+			require.NotEmpty(t, rep.RunID, "a run without Job.RunID draws one")
+			out := strings.ReplaceAll(buf.String(), " run_id="+rep.RunID, "")
+			assert.Equal(t, strings.Count(buf.String(), "\n"), strings.Count(buf.String(), "run_id="+rep.RunID), "every line names the run")
 			assert.Contains(t, out, `msg="import finished" job=nightly status=failed rows=100 created=86 updated=0 unchanged=0 skipped=0 opted_out=0 rejected=14 took=`)
 			assert.Contains(t, out, "disk full")
 			if level == slog.LevelDebug {
@@ -297,4 +301,26 @@ func (c *checkpointMemory) LastCheckpoint(context.Context, string) (sink.Checkpo
 
 func (c *checkpointMemory) WriteCheckpoint(ctx context.Context, ops []*sink.Op, _ sink.Checkpoint) (int, error) {
 	return c.Write(ctx, ops)
+}
+
+// TestReportRunID: the report carries the job's RunID, or one the run
+// draws (a UUIDv7), in JSON as run_id.
+func TestReportRunID(t *testing.T) {
+	t.Parallel()
+	im, err := importer.New(importer.Config{Sink: newMemory()})
+	require.NoError(t, err)
+	rep, err := im.Run(context.Background(), importer.Job{RunID: "run-42", Source: csvSource(t, "f.csv", uniqueRows(3))})
+	require.NoError(t, err)
+	assert.Equal(t, "run-42", rep.RunID)
+	js, err := json.Marshal(rep)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"run_id":"run-42"`)
+	a, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", uniqueRows(3))})
+	require.NoError(t, err)
+	b, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", uniqueRows(3))})
+	require.NoError(t, err)
+	assert.NotEqual(t, a.RunID, b.RunID)
+	id, err := uuid.Parse(a.RunID)
+	require.NoError(t, err)
+	assert.Equal(t, uuid.Version(7), id.Version())
 }

@@ -338,7 +338,10 @@ func (im *Importer) Run(ctx context.Context, job Job) (*Report, error) {
 	if job.Source != nil {
 		defer job.Source.Close()
 	}
-	rep := &Report{Started: time.Now(), DryRun: job.DryRun}
+	rep := &Report{Started: time.Now(), DryRun: job.DryRun, RunID: job.RunID}
+	if rep.RunID == "" {
+		rep.RunID = newRunID()
+	}
 	ev := im.eventsFor(ctx, &job, rep)
 	ev.send(RunStarted, nil, nil)
 	err := im.run(ctx, job, rep, ev)
@@ -621,7 +624,7 @@ func (r *run) compileRules() error {
 	rl.trackCreated = matrix.OnNoMatch == identity.NoMatchCreate && job.Duplicates != identity.DuplicatesFirst &&
 		!(skipOnMatch && job.Duplicates == identity.DuplicatesDefault)
 	rl.useView = rl.merger.NeedsStored() || rl.consent != nil || job.Explain > 0
-	rl.audit = sink.AuditEntry{Reason: job.Reason, Actor: job.Actor, Job: job.Name, RunID: job.RunID}
+	rl.audit = sink.AuditEntry{Reason: job.Reason, Actor: job.Actor, Job: job.Name, RunID: r.rep.RunID}
 	rl.unlink = job.Unlink == UnlinkRemove
 	return nil
 }

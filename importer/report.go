@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
 )
@@ -28,6 +29,9 @@ const (
 // canceled run, the rows of the batch that was not committed are not counted
 // (Rows is then how many rows were committed).
 type Report struct {
+	// RunID identifies the run: Job.RunID, or a new UUIDv7 when the job
+	// gives none. The audit entries the run writes carry it.
+	RunID  string `json:"run_id"`
 	Status Status `json:"status"`
 	Error  string `json:"error,omitempty"`
 	DryRun bool   `json:"dry_run,omitempty"`
@@ -410,4 +414,13 @@ func (s *SourceInfo) describe(d connector.Dialect) {
 	s.Format = d.Format
 	s.Encoding, s.EncodingReason = d.Encoding, d.EncodingReason
 	s.Delimiter, s.DelimiterReason = d.Delimiter, d.DelimiterReason
+}
+
+// newRunID returns a new UUIDv7 for a run whose job gives no RunID.
+func newRunID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString() // the clock failed: a random id still identifies the run
+	}
+	return id.String()
 }

@@ -64,7 +64,9 @@ type ImportConfig struct {
 // merge policy, consent, lists, tags, links, lifecycle reason and unlink;
 // its source section says how a file is read (delimiter, encoding, header,
 // sheet). A spec that does not fit the sink's schemas fails the run before
-// the file is opened.
+// the file is opened. The import's RunID is the run's ID: its report's
+// run_id, its audit entries and the store's checkpoints name the run as
+// the history does.
 //
 // A run with an Input (an uploaded file) imports that file instead of the
 // job's Source.Path: Input is opened like the path, through the job's
@@ -101,6 +103,9 @@ func runImport(ctx context.Context, cfg *ImportConfig, job Job, run Run) (*impor
 		return nil, specError(job, err)
 	}
 	ijob.MappingOptions = cfg.Mapping
+	// The report, the audit entries and the store's checkpoints name the
+	// run by its id in the history (a retry is a run of its own).
+	ijob.RunID = run.ID
 
 	src, cleanup, err := openJobSource(ctx, cfg, job, run)
 	if err != nil {
