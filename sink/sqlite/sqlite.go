@@ -82,6 +82,16 @@ func (c *Config) validate() error {
 //	<field>    one column per field, named as the field
 //	k_<spec>   one key column per key spec used in a Lookup, indexed: the key's hash
 //
+// seq is the table's rowid, the key of the table's own B-tree, so it
+// costs no index: a row costs the table, the unique index on id, which
+// Get and every update need, and one index per key column. Scan and
+// Lookup read in seq order, which is creation order whatever the ids. A
+// table clustered on the id (WITHOUT ROWID) would save the id index but
+// put the id (36 bytes for a UUID) into every entry of every key index
+// instead of the rowid: a key index of hashes takes about three times
+// the pages, and an import's random key inserts dirty most of them at
+// each commit, so writes cost more, not less.
+//
 // A table without the inactive column gets it (ALTER TABLE … ADD COLUMN
 // inactive INTEGER NOT NULL DEFAULT 0) when the store first uses it, as a new field gets its column; if a field already
 // has the column inactive, the flag's column is inactive_flag.
