@@ -65,7 +65,9 @@ type Channel struct {
 	// opted in. Off by default: an import never re-subscribes anyone
 	// unless the job says so here (the opposite of Acoustic's
 	// HONOR_OPT_OUT_STATUS). A record opted out as a whole
-	// (intake.Record.OptedOut) counts as opted out on the email channel.
+	// (intake.Record.OptedOut) counts as opted out on the email channel;
+	// re-subscribing it there lifts the whole opt-out when the Consent
+	// may (Consent.LiftOptOut), and is kept otherwise.
 	AllowResubscribe bool `json:"allow_resubscribe,omitempty"`
 	// OverrideOnNoChange replaces the consent date and source even when
 	// the status does not change (Acoustic's OVERRIDE_ON_NO_CHANGE).
@@ -96,6 +98,13 @@ func ConsentFields(s *intake.Schema, channels ...Channel) (*intake.Schema, error
 
 // Consent applies consent rules to records. Build it with [NewConsent].
 type Consent struct {
+	// LiftOptOut lets an email channel that may re-subscribe
+	// (Channel.AllowResubscribe) clear the opted-out flag of a record
+	// opted out as a whole when its row says opted in; set it when the
+	// store can clear that flag (sink.Resubscriber). Without it such a
+	// row keeps the record opted out and counts as kept.
+	LiftOptOut bool
+
 	chans []chanPlan
 	now   time.Time
 }
@@ -180,7 +189,9 @@ func (c *Consent) Check(in *intake.Record) *intake.RowError {
 // Apply sets the consent fields of dst (the stored record, or a new one
 // for a create: then stored is false) from the row in, and reports whether
 // dst changed and how many channels kept an opt-out that the row would
-// have turned to opted in (the guard: see [Channel].AllowResubscribe).
+// have turned to opted in (the guard: see [Channel].AllowResubscribe). An
+// email channel that re-subscribes a record opted out as a whole clears
+// dst.OptedOut, with LiftOptOut.
 func (c *Consent) Apply(dst, in *intake.Record, stored bool) (changed bool, kept int) {
 	for _, p := range c.chans {
 		st, _ := ParseConsent(in.Values[p.status].String())
@@ -194,12 +205,16 @@ func (c *Consent) Apply(dst, in *intake.Record, stored bool) (changed bool, kept
 		if !stored {
 			cur = ""
 		}
+		lift := p.email && dst.OptedOut && st == ConsentOptedIn
 		if p.email && dst.OptedOut {
 			cur = ConsentOptedOut
 		}
-		if cur == ConsentOptedOut && st == ConsentOptedIn && !p.AllowResubscribe {
+		if cur == ConsentOptedOut && st == ConsentOptedIn && (!p.AllowResubscribe || lift && !c.LiftOptOut) {
 			kept++
 			continue
+		}
+		if lift {
+			dst.OptedOut, changed = false, true
 		}
 		if stored && cur == st && !p.OverrideOnNoChange {
 			continue

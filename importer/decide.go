@@ -604,6 +604,7 @@ func (r *run) update(b *batch, rec *intake.Record, m *identity.Match, merger *id
 		}
 		opRec := &intake.Record{Schema: r.schema, ID: id, Line: rec.Line, Values: make([]intake.Value, len(next.Values))}
 		op := newOp(b, sink.OpUpdate, opRec)
+		op.OptIn = cur.OptedOut && !next.OptedOut // consent lifted the opt-out
 		for j, v := range next.Values {
 			if v == cur.Values[j] {
 				continue
@@ -621,6 +622,7 @@ func (r *run) update(b *batch, rec *intake.Record, m *identity.Match, merger *id
 		if changed {
 			anyChange, o = true, intake.OutcomeUpdated
 			copy(cur.Values, next.Values)
+			cur.OptedOut = next.OptedOut
 		}
 		if r.job.DryRun { // a real run's sink sets it
 			op.Outcome = o

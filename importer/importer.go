@@ -616,6 +616,9 @@ func (r *run) compileRules() error {
 		if rl.consent, err = identity.NewConsent(schema, r.rep.Started, channels...); err != nil {
 			return err
 		}
+		if rs, ok := r.im.cfg.Sink.(sink.Resubscriber); ok && rs.Resubscribes() {
+			rl.consent.LiftOptOut = true
+		}
 		rl.consentSkip = make([]bool, schema.Len())
 		rl.consent.Fields(rl.consentSkip)
 	}

@@ -105,6 +105,15 @@ type Op struct {
 	// Unlinker may not know the field at all. Unlink on an op of another
 	// kind is an [ErrInvalidOp].
 	Unlink bool
+	// OptIn, on an OpUpdate, also clears the record's opted-out flag
+	// (intake.Record.OptedOut): a consent channel that may re-subscribe
+	// (identity.Channel.AllowResubscribe) turned the email consent of a
+	// contact opted out as a whole back to opted in. The outcome is
+	// OutcomeUpdated when the flag was set. Only a sink that implements
+	// [Resubscriber] and reports true applies it, and the importer sends
+	// it to no other sink; OptIn on an op of another kind is an
+	// [ErrInvalidOp].
+	OptIn bool
 	// Unique, on an OpCreate, lists the key specs under which the record
 	// must be the only one of its object type: the importer sets the job's
 	// sync key, or its identity rules in order. A sink that implements
@@ -253,6 +262,15 @@ type Auditor interface {
 type Unlinker interface {
 	Auditor
 	Unlinks() bool
+}
+
+// Resubscriber is the capability of a [Sink] to clear a record's
+// opted-out flag with an update ([Op.OptIn]). Resubscribes reports whether
+// the sink does. Without it an import never lifts a whole-record opt-out:
+// a row that would re-subscribe such a contact keeps it opted out and is
+// counted as consent kept (importer.Report.ConsentKept).
+type Resubscriber interface {
+	Resubscribes() bool
 }
 
 // KeyGuard is the capability of a [Sink] to keep identity under several

@@ -262,3 +262,28 @@ func TestHandlerKeepsTemplateSourceOptions(t *testing.T) {
 	assert.Equal(t, "eu-1", got.Source.Options["account"], "the template's connector settings are kept: %v", got.Source.Options)
 	assert.Equal(t, filepath.Join(dir, "map.xml"), got.Source.Options["map_file"])
 }
+// TestHonorFalseResubscribesAContactOptedOutAsAWhole: HONOR_OPT_OUT_STATUS
+// false: "the file's status wins" — also for a contact an OPT_OUT import
+// opted out (a record opted out as a whole counts as opted out on the
+// email channel).
+func TestHonorFalseResubscribesAContactOptedOutAsAWhole(t *testing.T) {
+	t.Parallel()
+	for name, st := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			seed(t, st, intake.ContactSchema(), "email\nann@x.io\n")
+			runMap(t, st, `<LIST_IMPORT><LIST_INFO><ACTION>OPT_OUT</ACTION></LIST_INFO>
+<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN></MAPPING></LIST_IMPORT>`, "EMAIL\nann@x.io\n")
+			require.True(t, contactsByEmail(t, st)["ann@x.io"].OptedOut)
+			_, rep := runMap(t, st, `<LIST_IMPORT><LIST_INFO><ACTION>ADD_AND_UPDATE</ACTION></LIST_INFO>
+<CONSENT><CHANNEL/><HONOR_OPT_OUT_STATUS>false</HONOR_OPT_OUT_STATUS></CONSENT>
+<SYNC_FIELDS><SYNC_FIELD><NAME>EMAIL</NAME></SYNC_FIELD></SYNC_FIELDS>
+<MAPPING><COLUMN><INDEX>1</INDEX><NAME>EMAIL</NAME></COLUMN><COLUMN><INDEX>2</INDEX><NAME>CONSENT_STATUS_CODE</NAME></COLUMN></MAPPING></LIST_IMPORT>`,
+				"EMAIL,STATUS\nann@x.io,OPTED-IN\n")
+			assert.EqualValues(t, 1, rep.Updated, "%+v", rep)
+			ann := contactsByEmail(t, st)["ann@x.io"]
+			assert.Equal(t, "opted_in", ann.Get("email_consent").String())
+			assert.False(t, ann.OptedOut, "HONOR_OPT_OUT_STATUS false: the file's OPTED-IN wins; the contact is no longer opted out")
+		})
+	}
+}
+

@@ -427,8 +427,9 @@ func (m *Store) idAt(o *memObject, pos uint32) string {
 // changes the stored values its record holds (nulls keep the stored value;
 // the fields of Op.Clear become null, after the values are applied) and
 // reports [intake.OutcomeUnchanged] when no stored value changed. An update
-// never changes the flags; an opt-out sets the opted-out flag and reports
-// [intake.OutcomeOptedOut] even when it was set already.
+// changes no flag but the opted-out one with [sink.Op.OptIn], which clears
+// it (updated when it was set); an opt-out sets the opted-out flag and
+// reports [intake.OutcomeOptedOut] even when it was set already.
 //
 // Lifecycle ops follow [sink.OpInactivate], [sink.OpDelete] and [sink.OpAnonymize], and
 // each adds its audit entry to the log ([Store.AuditLog]). An anonymize
@@ -477,6 +478,9 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			op.Outcome = intake.OutcomeCreated
 		case sink.OpUpdate:
 			op.Outcome = m.update(s.o, s.plan, s.pos, op)
+			if op.OptIn && m.clearFlag(s.o, s.pos, flagOptedOut) {
+				op.Outcome = intake.OutcomeUpdated
+			}
 		case sink.OpOptOut:
 			m.setFlag(s.o, s.pos, flagOptedOut)
 			op.Outcome = intake.OutcomeOptedOut
@@ -784,6 +788,15 @@ func (m *Store) setFlag(o *memObject, pos uint32, flag byte) bool {
 	return !was
 }
 
+// clearFlag clears flag on the record at pos and reports whether it was set.
+func (m *Store) clearFlag(o *memObject, pos uint32, flag byte) bool {
+	b := m.arena.get(o.refs.get(pos))
+	_, at := recordHeader(view(b))
+	was := b[at]&flag != 0
+	b[at] &^= flag
+	return was
+}
+
 // remove deletes the record at pos, whose id check took out of the id
 // index already: it leaves the key indexes, and its version in the arena
 // becomes garbage marked deleted, which Scan and index builds skip.
@@ -1051,3 +1064,7 @@ func (m *Store) Concurrent() bool { return true }
 // GuardsKeys reports true: the memory sink applies [sink.Op.Unique] under its
 // write lock.
 func (m *Store) GuardsKeys() bool { return true }
+
+// Resubscribes reports true: an update with [sink.Op.OptIn] clears the
+// record's opted-out flag.
+func (m *Store) Resubscribes() bool { return true }

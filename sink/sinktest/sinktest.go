@@ -116,8 +116,9 @@ type Features struct {
 // caps are the optional capabilities of a sink, found by type assertion.
 type caps struct {
 	lookup, get, scan, count, schemaReader, checkpoint, lifecycle, sequencer, batchSizer bool
-	// concurrent, unlink and keyGuard: implemented and reporting true.
-	concurrent, unlink, keyGuard bool
+	// concurrent, unlink, keyGuard and resubscribe: implemented and
+	// reporting true.
+	concurrent, unlink, keyGuard, resubscribe bool
 	// unlinkRefused: a sink.Unlinker that reports false.
 	unlinkRefused bool
 }
@@ -142,6 +143,9 @@ func capsOf(s sink.Sink) caps {
 	}
 	if x, ok := s.(sink.KeyGuard); ok {
 		c.keyGuard = x.GuardsKeys()
+	}
+	if x, ok := s.(sink.Resubscriber); ok {
+		c.resubscribe = x.Resubscribes()
 	}
 	return c
 }
@@ -174,6 +178,7 @@ const (
 	reqUnlink
 	reqUnlinkRefused
 	reqKeyGuard
+	reqResubscribe
 	reqAllOrNothing
 	reqSchemas
 	reqObjects // Features.Contacts unset
@@ -224,6 +229,8 @@ func (k *kit) missing(r requirement) string {
 			"(one that does not implement sink.Unlinker is never sent it)")
 	case reqKeyGuard:
 		return lacks(c.keyGuard, "does not implement sink.KeyGuard or reports false")
+	case reqResubscribe:
+		return lacks(c.resubscribe, "does not implement sink.Resubscriber or reports false")
 	case reqAllOrNothing:
 		return unset(f.AllOrNothing, "AllOrNothing")
 	case reqSchemas:
@@ -278,6 +285,7 @@ var tests = []kitTest{
 	{"Unique", needs(reqKeyGuard, reqLookup), testUnique},
 	{"Writers", needs(reqKeyGuard, reqLookup), testWriters},
 	{"UnlinkRefused", needs(reqUnlinkRefused, reqRead), testUnlinkRefused},
+	{"OptIn", needs(reqResubscribe, reqLifecycle, reqRead), testOptIn},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a

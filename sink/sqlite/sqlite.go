@@ -210,6 +210,7 @@ type sqlTable struct {
 	updateSQL     string // <cols> = ?, <keys> = ?, updated_at = ? WHERE id = ?
 	updateColsSQL string // <cols> = ?, updated_at = ? WHERE id = ?: the keys did not change
 	optOutSQL     string // updated_at = ? WHERE id = ?
+	optInSQL      string // updated_at = ? WHERE id = ?
 	inactivateSQL string // updated_at = ? WHERE id = ?
 	deleteSQL     string // WHERE id = ?
 	getSQL        string // SELECT sel, <keys> WHERE id IN (sqlInChunk ids)
@@ -485,6 +486,7 @@ func newSQLTable(object string, cols []sqltable.Col, keys []*sqlKey, inactive st
 	t.updateColsSQL = t.updateSQL[:colsEnd] + "updated_at = ? WHERE id = ?"
 
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
+	t.optInSQL = "UPDATE " + t.name + " SET opted_out = 0, updated_at = ? WHERE id = ?"
 	t.inactivateSQL = "UPDATE " + t.name + " SET " + sqltable.QuoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"
 	t.deleteSQL = "DELETE FROM " + t.name + " WHERE id = ?"
 	b.Reset()
@@ -984,3 +986,7 @@ func (s *Store) BatchSize() int { return 20_000 }
 // GuardsKeys reports true: the SQLite sink applies [sink.Op.Unique] in the
 // batch's IMMEDIATE transaction, which holds the database's write lock.
 func (s *Store) GuardsKeys() bool { return true }
+
+// Resubscribes reports true: an update with [sink.Op.OptIn] clears the
+// record's opted-out flag in the batch's transaction.
+func (s *Store) Resubscribes() bool { return true }

@@ -738,6 +738,10 @@ func (b *tableBatch) applyOp(i int, op *sink.Op) error {
 	switch op.Kind {
 	case sink.OpUpdate:
 		b.out[i], err = b.update(op, r)
+		if err == nil && op.OptIn && r.opted {
+			r.opted, r.changed = false, true
+			b.out[i] = intake.OutcomeUpdated
+		}
 	case sink.OpOptOut:
 		if b.t.m.OptedOut == "" {
 			return ops.RecordError(op, fmt.Errorf("%w: the table mapping of %q has no OptedOut column", sink.ErrInvalidOp, b.t.object))
@@ -1483,3 +1487,8 @@ func (t *Table) Reserve(ctx context.Context, name string, n int64) (int64, error
 // (_pragma=busy_timeout(5000)) so that writers wait for each other
 // instead of failing with SQLITE_BUSY.
 func (t *Table) GuardsKeys() bool { return true }
+
+// Resubscribes reports true: an update with [sink.Op.OptIn] clears the
+// row's OptedOut column (a table mapping without one holds no opt-out to
+// clear).
+func (t *Table) Resubscribes() bool { return true }

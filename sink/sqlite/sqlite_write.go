@@ -387,7 +387,13 @@ func (b *sqlBatch) applyOp(v *sqlView, op *sink.Op) error {
 	var err error
 	switch op.Kind {
 	case sink.OpUpdate:
-		err = b.update(v, op, st)
+		if err = b.update(v, op, st); err == nil && op.OptIn && st.opted {
+			if err := b.execRecord(op, v.t.optInSQL); err != nil {
+				return err
+			}
+			st.opted = false
+			op.Outcome = intake.OutcomeUpdated
+		}
 	case sink.OpOptOut:
 		if !st.opted {
 			if err := b.execRecord(op, v.t.optOutSQL); err != nil {

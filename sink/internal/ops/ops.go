@@ -76,6 +76,9 @@ func CheckKinds(op *sink.Op, last sink.OpKind) error {
 			}
 		}
 	}
+	if op.OptIn && op.Kind != sink.OpUpdate {
+		return fmt.Errorf("%w: OptIn applies to an update, not to a %s op", sink.ErrInvalidOp, op.Kind)
+	}
 	if op.Kind == sink.OpUpdate {
 		for _, c := range op.Clear {
 			if c < 0 || c >= s.Len() {
