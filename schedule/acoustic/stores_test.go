@@ -262,6 +262,7 @@ func TestHandlerKeepsTemplateSourceOptions(t *testing.T) {
 	assert.Equal(t, "eu-1", got.Source.Options["account"], "the template's connector settings are kept: %v", got.Source.Options)
 	assert.Equal(t, filepath.Join(dir, "map.xml"), got.Source.Options["map_file"])
 }
+
 // TestHonorFalseResubscribesAContactOptedOutAsAWhole: HONOR_OPT_OUT_STATUS
 // false: "the file's status wins" — also for a contact an OPT_OUT import
 // opted out (a record opted out as a whole counts as opted out on the
@@ -286,4 +287,3 @@ func TestHonorFalseResubscribesAContactOptedOutAsAWhole(t *testing.T) {
 		})
 	}
 }
-
