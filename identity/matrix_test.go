@@ -348,3 +348,36 @@ func TestMatchReject(t *testing.T) {
 	require.Equal(t, identity.Decision{Verdict: identity.VerdictReject, Code: intake.CodeDuplicate}, identity.DecideMatrix(mx, identity.DuplicatesDefault, none, true, true),
 		"a later row of a key the run created is a duplicate")
 }
+
+// TestConsentLiftOptOut: an email channel that may re-subscribe turns a
+// record opted out as a whole back to opted in only when the Consent may
+// lift that opt-out; otherwise the row keeps it and counts as kept.
+func TestConsentLiftOptOut(t *testing.T) {
+	t.Parallel()
+	s, err := identity.ConsentFields(intake.ContactSchema(), identity.Channel{Name: "email"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		allow, lift bool
+		optedOut    bool
+		kept        int
+	}{
+		{allow: false, lift: true, optedOut: true, kept: 1},
+		{allow: true, lift: false, optedOut: true, kept: 1},
+		{allow: true, lift: true, optedOut: false, kept: 0},
+	} {
+		c, err := identity.NewConsent(s, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), identity.Channel{Name: "email", AllowResubscribe: tc.allow})
+		require.NoError(t, err)
+		c.LiftOptOut = tc.lift
+		stored := intake.NewRecord(s)
+		stored.OptedOut = true
+		row := intake.NewRecord(s)
+		row.Set("email_consent", intake.Text("OPTED-IN"))
+		changed, kept := c.Apply(stored, row, true)
+		assert.Equal(t, tc.optedOut, stored.OptedOut, "%+v", tc)
+		assert.Equal(t, tc.kept, kept, "%+v", tc)
+		assert.Equal(t, !tc.optedOut, changed, "%+v", tc)
+		if !tc.optedOut {
+			assert.Equal(t, "opted_in", stored.Get("email_consent").String())
+		}
+	}
+}
