@@ -195,9 +195,9 @@ func (p *xlsxPackage) checkDeclared(f *zip.File) error {
 // runLimit bounds the bytes between two '<' in a part: a cell's text can be
 // MaxCellBytes long once decoded and up to 6 times longer with character
 // references; longer is refused before encoding/xml buffers it.
-func (p *xlsxPackage) runLimit() int {
-	return max(6*p.cfg.MaxCellBytes, 1<<20) + 4096
-}
+func (p *xlsxPackage) runLimit() int { return runLimit(p.cfg) }
+
+func runLimit(cfg *Config) int { return max(6*cfg.MaxCellBytes, 1<<20) + 4096 }
 
 // partReader streams one part: it enforces MaxUnzipBytes on what actually
 // inflates (a zip may lie about sizes) and bounds text runs.
