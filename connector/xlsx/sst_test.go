@@ -102,3 +102,20 @@ func TestSSTTableChunks(t *testing.T) {
 	_, ok := empty.get(0)
 	require.False(t, ok)
 }
+
+// BenchmarkParseSharedStrings loads a table of a million strings of 20 to
+// 22 bytes.
+func BenchmarkParseSharedStrings(b *testing.B) {
+	part, _ := sstOf(1_000_000)
+	part = strings.ReplaceAll(part, "<t>", "<t>shared string text ")
+	cfg := Config{}
+	if err := cfg.validate(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(part)))
+	for b.Loop() {
+		if _, err := parseSharedStrings(strings.NewReader(part), "xl/sharedStrings.xml", &cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
