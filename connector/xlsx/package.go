@@ -40,6 +40,8 @@ type xlsxPackage struct {
 
 	fmtKinds []uint8   // number-format kind by cellXfs index
 	sst      *sstTable // the shared strings; nil without a shared-string part
+
+	tokenByToken bool // read every cell token by token (tests compare with the shortcut)
 }
 
 // openXLSXPackage opens the zip (decrypting it first if need be), checks

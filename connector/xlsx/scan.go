@@ -181,6 +181,53 @@ func (s *xmlScanner) next() (uint8, error) {
 	}
 }
 
+// leaf reads, right after a start tag, the common shape of a cell's
+// content and end: open, a text that needs no decoding (no reference, CR,
+// ']' or control character; multi-byte characters valid and in the XML
+// range), close, and the end tag of the
+// element just started, with no prefix (as in "<v>42</v></c>", open "<v>",
+// close "</v></c>"). It reports false, reading nothing, unless all of it is
+// in the buffer and in that shape; the caller then reads on token by token,
+// which checks everything. On success the started element is closed and
+// the text is valid until the next call.
+func (s *xmlScanner) leaf(open, close string) ([]byte, bool) {
+	if s.kind != tokStart || s.closeNext || len(s.nameEnds) >= maxXMLDepth {
+		return nil, false
+	}
+	w := s.buf[s.pos:s.end]
+	if len(w) < len(open) || string(w[:len(open)]) != open {
+		return nil, false
+	}
+	i := len(open)
+	for i < len(w) {
+		if c := w[i]; textClass[c] == clPlain {
+			i++
+			continue
+		} else if c < utf8.RuneSelf {
+			break
+		}
+		r, n := utf8.DecodeRune(w[i:])
+		if r == utf8.RuneError && n == 1 || !inCharRange(r) {
+			return nil, false
+		}
+		i += n
+	}
+	if len(w)-i < len(close) || string(w[i:i+len(close)]) != close {
+		return nil, false
+	}
+	// The end tag closes the element just started: its name is the top of
+	// the stack, without prefix.
+	k := len(s.nameEnds)
+	top := s.names[s.nameStart(k-1):]
+	if string(top) != close[strings.LastIndexByte(close, '/')+1:len(close)-1] {
+		return nil, false
+	}
+	s.pop()
+	s.pos += i + len(close)
+	s.kind = tokEnd
+	return w[len(open):i], true
+}
+
 // fill reads more: it moves the unread bytes to the front, grows the buffer
 // if they fill it, and reads until it is full or r ends.
 func (s *xmlScanner) fill() error {

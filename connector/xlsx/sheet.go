@@ -177,6 +177,18 @@ func (sr *sheetReader) start() error {
 		sr.col, sr.style = col, style
 		sr.vbuf, sr.ibuf, sr.long = sr.vbuf[:0], sr.ibuf[:0], false
 		sr.inV, sr.inIS, sr.inT = false, false, false
+		// The usual cells, read at once: <c ...><v>text</v></c> and
+		// <c ...><is><t>text</t></is></c>.
+		if string(sc.local()) == "c" && !sr.p.tokenByToken {
+			if t, ok := sc.leaf("<v>", "</v></c>"); ok {
+				sr.vbuf = sr.appendText(sr.vbuf, t)
+				return sr.endCell()
+			}
+			if t, ok := sc.leaf("<is><t>", "</t></is></c>"); ok {
+				sr.ibuf = sr.appendText(sr.ibuf, t)
+				return sr.endCell()
+			}
+		}
 	case "v":
 		sr.inV = true
 	case "is":

@@ -132,3 +132,63 @@ func TestAppendSerial(t *testing.T) {
 		}
 	}
 }
+
+// readBoth reads the sheet of data with the cell shortcut and token by
+// token, and fails when they differ in rows, row errors or fatal error.
+func readBoth(t *testing.T, data []byte, cfg Config) {
+	t.Helper()
+	var res [2]string
+	for i := range res {
+		src, err := openBytes(data, cfg)
+		if err != nil {
+			return
+		}
+		src.pkg.tokenByToken = i == 1
+		r := readAll(t.Context(), src)
+		src.Close()
+		var b strings.Builder
+		fmt.Fprintf(&b, "header %q fatal %v\n", r.header, r.fatal)
+		for _, row := range r.rows {
+			fmt.Fprintf(&b, "%d %q\n", row.Line, row.Cells)
+		}
+		for _, e := range r.errs {
+			fmt.Fprintf(&b, "%v\n", e)
+		}
+		res[i] = b.String()
+	}
+	if res[0] != res[1] {
+		t.Fatalf("cells read at once:\n%s\ntoken by token:\n%s", res[0], res[1])
+	}
+}
+
+var leafSeeds = []string{
+	`<row r="1"><c r="A1" t="inlineStr"><is><t>Zürich</t></is></c><c r="B1" t="inlineStr"><is><t>São Paulo</t></is></c><c r="C1"><v>é</v></c></row>`,
+	`<row r="2"><c r="A2" t="s"><v>1</v></c><c r="B2" s="1"><v>32602</v></c><c r="C2" s="2"><v>21657.0231056211</v></c></row>`,
+	`<row r="3"><c r="A3" t="inlineStr"><is><t>a&amp;b</t></is></c><c r="B3" t="b"><v>1</v></c><c r="C3" t="inlineStr"><is><t></t></is></c></row>`,
+	`<row><c><v></v></c><c t="e"><v>#N/A</v></c><x:c xmlns:x="m"><v>1</v></x:c><c><v>1</v></c ><c><v> 2 </v></c><c><v>a]b</v></c><c><v>` + "\xff" + `</v></c></row>`,
+	`<row><c t="inlineStr"><is><t xml:space="preserve"> x </t></is></c><c t="inlineStr"><is><t>x</t><rPh><t>y</t></rPh></is></c><c t="str"><f>1</f><v>2</v></c></row>`,
+}
+
+// TestCellShortcut: reading the usual cells at once gives what reading
+// them token by token gives.
+func TestCellShortcut(t *testing.T) {
+	t.Parallel()
+	for _, rows := range leafSeeds {
+		for _, cfg := range []Config{{}, {NoHeader: true}, {NoHeader: true, MaxCellBytes: 3}} {
+			readBoth(t, buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(rows)}), cfg)
+		}
+	}
+}
+
+// FuzzCellShortcut is TestCellShortcut on mutated sheets.
+func FuzzCellShortcut(f *testing.F) {
+	for _, rows := range leafSeeds {
+		f.Add(rows)
+	}
+	f.Fuzz(func(t *testing.T, rows string) {
+		if len(rows) > 1<<16 {
+			return
+		}
+		readBoth(t, buildXLSX(t, xlsxParts{"xl/worksheets/sheet1.xml": sheetXML(rows)}), Config{NoHeader: true, MaxCellBytes: 8})
+	})
+}
