@@ -780,7 +780,7 @@ func (p *xlsxPackage) loadSharedStrings() error {
 }
 
 // sharedString returns shared string i.
-func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.get(i) }
+func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.lookup(i) }
 
 func (p *xlsxPackage) release() {
 	p.sst, p.fmtKinds = nil, nil

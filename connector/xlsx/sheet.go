@@ -43,13 +43,13 @@ type sheetReader struct {
 	issue          *rowIssue
 }
 
-// cellVal is a cell with a value: its text is rowText[start:end], or str
-// when it is a shared string or a constant.
+// cellVal is a cell with a value: shared string sst, or (sst < 0) the
+// text rowText[start:end]. It holds no pointer, so that storing it costs no
+// write barrier.
 type cellVal struct {
 	col        int // 0-based
 	start, end int
-	str        string
-	inRow      bool
+	sst        int
 }
 
 func (p *xlsxPackage) openSheet(i int, progress *atomic.Int64) (*sheetReader, error) {
@@ -254,15 +254,14 @@ func columnName(n int) string {
 
 func (sr *sheetReader) endCell() error {
 	start := len(sr.rowText)
-	str, code, msg, err := sr.value()
+	sst, code, msg, err := sr.value()
 	sr.inV, sr.inIS, sr.inT = false, false, false
 	if err != nil {
 		return fmt.Errorf("%w: cell %s%d: %v", ErrFormat, columnName(sr.col), sr.row, err)
 	}
-	inRow := len(sr.rowText) > start
-	n := len(str)
-	if inRow {
-		n = len(sr.rowText) - start
+	n := len(sr.rowText) - start
+	if sst >= 0 {
+		n = len(sr.p.sst.get(sst))
 	}
 	if n == 0 && code == "" {
 		return nil
@@ -277,30 +276,29 @@ func (sr *sheetReader) endCell() error {
 	if code != "" && sr.issue == nil {
 		sr.issue = &rowIssue{col: sr.col - 1, code: code, msg: msg}
 	}
-	sr.vals = append(sr.vals, cellVal{col: sr.col - 1, start: start, end: len(sr.rowText), str: str, inRow: inRow})
+	sr.vals = append(sr.vals, cellVal{col: sr.col - 1, start: start, end: len(sr.rowText), sst: sst})
 	return nil
 }
 
-// value converts the cell just read: its text is appended to rowText or
-// returned (a shared string, a constant); a non-empty code is a row
+// value converts the cell just read: its text is appended to rowText, or
+// it is shared string sst (-1 otherwise); a non-empty code is a row
 // problem.
-func (sr *sheetReader) value() (val string, code intake.Code, msg string, err error) {
+func (sr *sheetReader) value() (sst int, code intake.Code, msg string, err error) {
 	ref := func() string { return columnName(sr.col) + strconv.Itoa(sr.row) }
 	if sr.long {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return -1, intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
 	switch string(sr.typ) {
 	case "s":
 		v := bytes.TrimSpace(sr.vbuf)
 		if len(v) == 0 {
-			return "", "", "", nil
+			return -1, "", "", nil
 		}
 		i, err := strconv.Atoi(string(v))
-		s, ok := sr.p.sharedString(i)
-		if err != nil || !ok {
-			return "", "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, sr.p.sst.len())
+		if err != nil || i < 0 || i >= sr.p.sst.len() {
+			return -1, "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, sr.p.sst.len())
 		}
-		return s, "", "", nil
+		return i, "", "", nil
 	case "inlineStr":
 		return sr.text(sr.ibuf, ref)
 	case "str":
@@ -308,49 +306,49 @@ func (sr *sheetReader) value() (val string, code intake.Code, msg string, err er
 	case "b":
 		switch v := bytes.TrimSpace(sr.vbuf); string(v) {
 		case "1", "true", "TRUE":
-			return "true", "", "", nil
+			sr.rowText = append(sr.rowText, "true"...)
 		case "0", "false", "FALSE":
-			return "false", "", "", nil
+			sr.rowText = append(sr.rowText, "false"...)
 		default:
 			sr.rowText = append(sr.rowText, v...)
-			return "", "", "", nil
 		}
+		return -1, "", "", nil
 	case "e":
 		v := sr.vbuf
 		if sr.cfg.KeepErrorCells || len(v) == 0 {
 			sr.rowText = append(sr.rowText, v...)
-			return "", "", "", nil
+			return -1, "", "", nil
 		}
 		sr.rowText = append(sr.rowText, v...)
-		return "", intake.CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
+		return -1, intake.CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
 	case "d":
 		sr.rowText = append(sr.rowText, isoCell(string(bytes.TrimSpace(sr.vbuf)), sr.kind())...)
-		return "", "", "", nil
+		return -1, "", "", nil
 	default: // "n" or none: a number
 		v := bytes.TrimSpace(sr.vbuf)
 		if len(v) == 0 {
-			return "", "", "", nil
+			return -1, "", "", nil
 		}
 		if k := sr.kind(); k != fmtNumber {
 			if f, err := strconv.ParseFloat(string(v), 64); err == nil {
 				if b, ok := appendSerial(sr.rowText, f, k, sr.p.date1904); ok {
 					sr.rowText = b
-					return "", "", "", nil
+					return -1, "", "", nil
 				}
 			}
 		}
 		sr.rowText = appendNumber(sr.rowText, v)
-		return "", "", "", nil
+		return -1, "", "", nil
 	}
 }
 
-func (sr *sheetReader) text(b []byte, ref func() string) (string, intake.Code, string, error) {
+func (sr *sheetReader) text(b []byte, ref func() string) (int, intake.Code, string, error) {
 	s := unescapeOOXML(b)
 	if len(s) > sr.cfg.MaxCellBytes {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return -1, intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
 	sr.rowText = append(sr.rowText, s...)
-	return "", "", "", nil
+	return -1, "", "", nil
 }
 
 func (sr *sheetReader) kind() uint8 {
@@ -389,10 +387,10 @@ func (sr *sheetReader) endRow() ([]string, *rowIssue) {
 	text := string(sr.rowText)
 	for _, v := range sr.vals {
 		if v.col < n {
-			if v.inRow {
-				cells[v.col] = text[v.start:v.end]
+			if v.sst >= 0 {
+				cells[v.col] = sr.p.sst.get(v.sst)
 			} else {
-				cells[v.col] = v.str
+				cells[v.col] = text[v.start:v.end]
 			}
 		}
 	}

@@ -134,12 +134,18 @@ func (t *sstTable) finish() {
 // end returns the end offset of string i.
 func (t *sstTable) end(i int) uint32 { return t.ends[i>>sstBlockBits][i&(sstBlock-1)] }
 
-// get returns string i. Its start is the previous string's end when both
-// are in the same chunk, else the start of its chunk.
-func (t *sstTable) get(i int) (string, bool) {
+// lookup returns string i, or false when there is none.
+func (t *sstTable) lookup(i int) (string, bool) {
 	if t == nil || i < 0 || i >= t.n {
 		return "", false
 	}
+	return t.get(i), true
+}
+
+// get returns string i, which must exist. Its start is the previous
+// string's end when both are in the same chunk, else the start of its
+// chunk.
+func (t *sstTable) get(i int) string {
 	e := t.end(i)
 	c := e >> t.bits
 	s := c << t.bits
@@ -149,7 +155,7 @@ func (t *sstTable) get(i int) (string, bool) {
 		}
 	}
 	mask := uint32(1)<<t.bits - 1
-	return t.chunks[c][s&mask : e&mask], true
+	return t.chunks[c][s&mask : e&mask]
 }
 
 // parseSharedStrings reads a shared-string part (sst): the text of each

@@ -90,16 +90,16 @@ func TestSSTTableChunks(t *testing.T) {
 	tab.finish()
 	require.Equal(t, len(want), tab.len())
 	for i, w := range want {
-		got, ok := tab.get(i)
+		got, ok := tab.lookup(i)
 		require.True(t, ok)
 		require.Equal(t, w, got, "string %d", i)
 	}
 	for _, i := range []int{-1, len(want)} {
-		_, ok := tab.get(i)
+		_, ok := tab.lookup(i)
 		require.False(t, ok)
 	}
 	var empty *sstTable
-	_, ok := empty.get(0)
+	_, ok := empty.lookup(0)
 	require.False(t, ok)
 }
 
