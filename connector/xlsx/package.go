@@ -196,9 +196,11 @@ func (p *xlsxPackage) checkDeclared(f *zip.File) error {
 
 // runLimit bounds the bytes between two '<' in a part: a cell's text can be
 // MaxCellBytes long once decoded and up to 6 times longer with character
-// references; longer is refused before encoding/xml buffers it.
+// references; longer is refused before a tokenizer (encoding/xml's or the
+// package's xmlScanner) buffers it.
 func (p *xlsxPackage) runLimit() int { return runLimit(p.cfg) }
 
+// runLimit is xlsxPackage.runLimit for cfg.
 func runLimit(cfg *Config) int { return max(6*cfg.MaxCellBytes, 1<<20) + 4096 }
 
 // partReader streams one part: it enforces MaxUnzipBytes on what actually
