@@ -11,9 +11,14 @@
 //
 // # Reading
 //
-// The worksheet is streamed, one row in memory at a time, with
-// encoding/xml's tokenizer; the workbook's sheet list, date system, cell
-// styles and shared strings are read when the source is opened.
+// The worksheet is streamed, one row in memory at a time; the workbook's
+// sheet list, date system, cell styles and shared strings are read when the
+// source is opened. The sheet and the shared strings, the big parts, are
+// read with a tokenizer of the package's own that reads the XML in place
+// and checks what encoding/xml's strict mode checks (names, quoting,
+// references, UTF-8, the XML character range, matching end tags); the
+// small parts with encoding/xml. A row's cells share one string (shared
+// strings apart), as encoding/csv's fields do.
 // excelize (github.com/xuri/excelize/v2) decrypts password-protected
 // workbooks. Its Rows iterator is not used for reading, because its Columns
 // give neither a cell's type nor its style (no way to tell a date from a

@@ -40,6 +40,8 @@ type xlsxPackage struct {
 
 	fmtKinds []uint8   // number-format kind by cellXfs index
 	sst      *sstTable // the shared strings; nil without a shared-string part
+
+	tokenByToken bool // read every cell token by token (tests compare with the shortcut)
 }
 
 // openXLSXPackage opens the zip (decrypting it first if need be), checks
@@ -194,10 +196,12 @@ func (p *xlsxPackage) checkDeclared(f *zip.File) error {
 
 // runLimit bounds the bytes between two '<' in a part: a cell's text can be
 // MaxCellBytes long once decoded and up to 6 times longer with character
-// references; longer is refused before encoding/xml buffers it.
-func (p *xlsxPackage) runLimit() int {
-	return max(6*p.cfg.MaxCellBytes, 1<<20) + 4096
-}
+// references; longer is refused before a tokenizer (encoding/xml's or the
+// package's xmlScanner) buffers it.
+func (p *xlsxPackage) runLimit() int { return runLimit(p.cfg) }
+
+// runLimit is xlsxPackage.runLimit for cfg.
+func runLimit(cfg *Config) int { return max(6*cfg.MaxCellBytes, 1<<20) + 4096 }
 
 // partReader streams one part: it enforces MaxUnzipBytes on what actually
 // inflates (a zip may lie about sizes) and bounds text runs.
@@ -778,7 +782,7 @@ func (p *xlsxPackage) loadSharedStrings() error {
 }
 
 // sharedString returns shared string i.
-func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.get(i) }
+func (p *xlsxPackage) sharedString(i int) (string, bool) { return p.sst.lookup(i) }
 
 func (p *xlsxPackage) release() {
 	p.sst, p.fmtKinds = nil, nil

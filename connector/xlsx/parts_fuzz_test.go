@@ -151,7 +151,7 @@ func checkTable(t *testing.T, tab *sstTable, cfg *Config) {
 		t.Fatalf("%d strings, %d bytes: over the limits", tab.len(), tab.cost())
 	}
 	for i := range tab.len() {
-		s, ok := tab.get(i)
+		s, ok := tab.lookup(i)
 		if !ok || len(s) > cfg.MaxCellBytes {
 			t.Fatalf("string %d: %d bytes, ok %v", i, len(s), ok)
 		}
@@ -189,7 +189,7 @@ func roundTripSST(t *testing.T, data []byte, cfg *Config) {
 		t.Fatalf("%d strings read back, %d written", tab.len(), len(want))
 	}
 	for i, w := range want {
-		if got, _ := tab.get(i); got != w {
+		if got, _ := tab.lookup(i); got != w {
 			t.Fatalf("string %d: read %q, wrote %q", i, got, w)
 		}
 	}

@@ -1,12 +1,11 @@
 package xlsx
 
 import (
-	"encoding/xml"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,13 +15,15 @@ import (
 // excelMaxRows is the last row number Excel allows.
 const excelMaxRows = 1_048_576
 
-// sheetReader streams the rows of one worksheet part with encoding/xml's
-// RawToken: one row in memory at a time.
+// sheetReader streams the rows of one worksheet part with an xmlScanner:
+// one row in memory at a time. A row's text is gathered in one buffer and
+// becomes one string, which its cells share (shared strings and constants
+// apart).
 type sheetReader struct {
 	p     *xlsxPackage
 	cfg   *Config
 	pr    *partReader
-	xs    *xmlStream
+	sc    *xmlScanner
 	part  string
 	width int   // header width; 0: no header, no width check
 	total int64 // cell bytes read so far (MaxTotalCellBytes)
@@ -38,12 +39,17 @@ type sheetReader struct {
 	vbuf, ibuf     []byte
 	long           bool
 	vals           []cellVal
+	rowText        []byte // the text of the row's cells that are not shared strings
 	issue          *rowIssue
 }
 
+// cellVal is a cell with a value: shared string sst, or (sst < 0) the
+// text rowText[start:end]. It holds no pointer, so that storing it costs no
+// write barrier.
 type cellVal struct {
-	col int // 0-based
-	val string
+	col        int // 0-based
+	start, end int
+	sst        int
 }
 
 func (p *xlsxPackage) openSheet(i int, progress *atomic.Int64) (*sheetReader, error) {
@@ -55,7 +61,7 @@ func (p *xlsxPackage) openSheet(i int, progress *atomic.Int64) (*sheetReader, er
 	if pr == nil {
 		return nil, fmt.Errorf("%w: the worksheet part %s is missing", ErrFormat, part)
 	}
-	return &sheetReader{p: p, cfg: p.cfg, pr: pr, xs: newXMLStream(pr, part), part: part}, nil
+	return &sheetReader{p: p, cfg: p.cfg, pr: pr, sc: newXMLScanner(pr, part, p.runLimit()+4096), part: part}, nil
 }
 
 func (sr *sheetReader) close() error {
@@ -74,8 +80,9 @@ func (sr *sheetReader) next() (int, []string, *rowIssue, error) {
 	if sr.done {
 		return sr.row, nil, nil, io.EOF
 	}
+	sc := sr.sc
 	for {
-		t, err := sr.xs.token()
+		k, err := sc.next()
 		if err == io.EOF {
 			sr.done = true
 			return sr.row, nil, nil, io.EOF
@@ -83,13 +90,13 @@ func (sr *sheetReader) next() (int, []string, *rowIssue, error) {
 		if err != nil {
 			return sr.row, nil, nil, err
 		}
-		switch e := t.(type) {
-		case xml.StartElement:
-			if err := sr.start(&e); err != nil {
+		switch k {
+		case tokStart:
+			if err := sr.start(); err != nil {
 				return sr.row, nil, nil, err
 			}
-		case xml.EndElement:
-			switch e.Name.Local {
+		case tokEnd:
+			switch string(sc.local()) {
 			case "c":
 				if err := sr.endCell(); err != nil {
 					return sr.row, nil, nil, err
@@ -102,14 +109,14 @@ func (sr *sheetReader) next() (int, []string, *rowIssue, error) {
 				sr.done = true
 				return sr.row, nil, nil, io.EOF
 			default:
-				sr.end(e.Name.Local)
+				sr.end(sc.local())
 			}
-		case xml.CharData:
+		case tokText:
 			switch {
 			case sr.inV:
-				sr.vbuf = sr.appendText(sr.vbuf, e)
+				sr.vbuf = sr.appendText(sr.vbuf, sc.text())
 			case sr.inIS && sr.inT && sr.skip == 0:
-				sr.ibuf = sr.appendText(sr.ibuf, e)
+				sr.ibuf = sr.appendText(sr.ibuf, sc.text())
 			}
 		}
 	}
@@ -125,19 +132,21 @@ func (sr *sheetReader) appendText(b []byte, t []byte) []byte {
 
 const utf8Max = 4
 
-func (sr *sheetReader) start(e *xml.StartElement) error {
+func (sr *sheetReader) start() error {
 	if sr.skip > 0 {
 		sr.skip++
 		return nil
 	}
-	switch e.Name.Local {
+	sc := sr.sc
+	switch string(sc.local()) {
 	case "row":
 		num := 0
-		for _, a := range e.Attr {
-			if a.Name.Local == "r" {
-				n, err := strconv.Atoi(a.Value)
+		for i := range sc.attrs {
+			if string(sc.attrLocal(i)) == "r" {
+				v := sc.attrValue(i)
+				n, err := strconv.Atoi(string(v))
 				if err != nil || n < 1 {
-					return fmt.Errorf("%w: part %s: row number %q", ErrFormat, sr.part, a.Value)
+					return fmt.Errorf("%w: part %s: row number %q", ErrFormat, sr.part, v)
 				}
 				num = n
 			}
@@ -149,25 +158,37 @@ func (sr *sheetReader) start(e *xml.StartElement) error {
 			return fmt.Errorf("%w: row %d is beyond Excel's last row (%d)", ErrFormat, num, excelMaxRows)
 		}
 		sr.row, sr.col = num, 0
-		sr.vals, sr.issue = sr.vals[:0], nil
+		sr.vals, sr.issue, sr.rowText = sr.vals[:0], nil, sr.rowText[:0]
 	case "c":
 		col, style := sr.col+1, 0
 		sr.typ = sr.typ[:0]
-		for _, a := range e.Attr {
-			switch a.Name.Local {
+		for i := range sc.attrs {
+			switch string(sc.attrLocal(i)) {
 			case "r":
-				if c := columnNumber(a.Value); c > 0 {
+				if c := columnNumber(sc.attrValue(i)); c > 0 {
 					col = c
 				}
 			case "t":
-				sr.typ = append(sr.typ, a.Value...)
+				sr.typ = append(sr.typ, sc.attrValue(i)...)
 			case "s":
-				style, _ = strconv.Atoi(a.Value)
+				style, _ = strconv.Atoi(string(sc.attrValue(i)))
 			}
 		}
 		sr.col, sr.style = col, style
 		sr.vbuf, sr.ibuf, sr.long = sr.vbuf[:0], sr.ibuf[:0], false
 		sr.inV, sr.inIS, sr.inT = false, false, false
+		// The usual cells, read at once: <c ...><v>text</v></c> and
+		// <c ...><is><t>text</t></is></c>.
+		if string(sc.local()) == "c" && !sr.p.tokenByToken {
+			if t, ok := sc.leaf("<v>", "</v></c>"); ok {
+				sr.vbuf = sr.appendText(sr.vbuf, t)
+				return sr.endCell()
+			}
+			if t, ok := sc.leaf("<is><t>", "</t></is></c>"); ok {
+				sr.ibuf = sr.appendText(sr.ibuf, t)
+				return sr.endCell()
+			}
+		}
 	case "v":
 		sr.inV = true
 	case "is":
@@ -182,12 +203,12 @@ func (sr *sheetReader) start(e *xml.StartElement) error {
 	return nil
 }
 
-func (sr *sheetReader) end(name string) {
+func (sr *sheetReader) end(name []byte) {
 	if sr.skip > 0 {
 		sr.skip--
 		return
 	}
-	switch name {
+	switch string(name) {
 	case "v":
 		sr.inV = false
 	case "is":
@@ -199,7 +220,7 @@ func (sr *sheetReader) end(name string) {
 
 // columnNumber returns the 1-based column of a cell reference ("AB12" is
 // 28), or 0 when it has no valid column letters.
-func columnNumber(ref string) int {
+func columnNumber(ref []byte) int {
 	n := 0
 	for i := 0; i < len(ref); i++ {
 		c := ref[i]
@@ -232,89 +253,102 @@ func columnName(n int) string {
 }
 
 func (sr *sheetReader) endCell() error {
-	val, code, msg, err := sr.value()
+	start := len(sr.rowText)
+	sst, code, msg, err := sr.value()
 	sr.inV, sr.inIS, sr.inT = false, false, false
 	if err != nil {
 		return fmt.Errorf("%w: cell %s%d: %v", ErrFormat, columnName(sr.col), sr.row, err)
 	}
-	if val == "" && code == "" {
+	n := len(sr.rowText) - start
+	if sst >= 0 {
+		n = len(sr.p.sst.get(sst))
+	}
+	if n == 0 && code == "" {
 		return nil
 	}
 	if sr.col > sr.cfg.MaxColumns {
 		return fmt.Errorf("%w: cell %s%d is right of xlsx.Config.MaxColumns (%d)", ErrTooLarge, columnName(sr.col), sr.row, sr.cfg.MaxColumns)
 	}
-	sr.total += int64(len(val))
+	sr.total += int64(n)
 	if sr.cfg.MaxTotalCellBytes != noLimit && sr.total > sr.cfg.MaxTotalCellBytes {
 		return fmt.Errorf("%w: the cells read hold more than xlsx.Config.MaxTotalCellBytes (%d) bytes of text (cell %s%d)", ErrTooLarge, sr.cfg.MaxTotalCellBytes, columnName(sr.col), sr.row)
 	}
 	if code != "" && sr.issue == nil {
 		sr.issue = &rowIssue{col: sr.col - 1, code: code, msg: msg}
 	}
-	sr.vals = append(sr.vals, cellVal{col: sr.col - 1, val: val})
+	sr.vals = append(sr.vals, cellVal{col: sr.col - 1, start: start, end: len(sr.rowText), sst: sst})
 	return nil
 }
 
-// value converts the cell just read; a non-empty code is a row problem.
-func (sr *sheetReader) value() (val string, code intake.Code, msg string, err error) {
+// value converts the cell just read: its text is appended to rowText, or
+// it is shared string sst (-1 otherwise); a non-empty code is a row
+// problem.
+func (sr *sheetReader) value() (sst int, code intake.Code, msg string, err error) {
 	ref := func() string { return columnName(sr.col) + strconv.Itoa(sr.row) }
 	if sr.long {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return -1, intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
 	switch string(sr.typ) {
 	case "s":
-		v := strings.TrimSpace(string(sr.vbuf))
-		if v == "" {
-			return "", "", "", nil
+		v := bytes.TrimSpace(sr.vbuf)
+		if len(v) == 0 {
+			return -1, "", "", nil
 		}
-		i, err := strconv.Atoi(v)
-		s, ok := sr.p.sharedString(i)
-		if err != nil || !ok {
-			return "", "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, sr.p.sst.len())
+		i, err := strconv.Atoi(string(v))
+		if err != nil || i < 0 || i >= sr.p.sst.len() {
+			return -1, "", "", fmt.Errorf("shared string index %q out of range (the table has %d)", v, sr.p.sst.len())
 		}
-		return s, "", "", nil
+		return i, "", "", nil
 	case "inlineStr":
 		return sr.text(sr.ibuf, ref)
 	case "str":
 		return sr.text(sr.vbuf, ref)
 	case "b":
-		switch v := strings.TrimSpace(string(sr.vbuf)); v {
+		switch v := bytes.TrimSpace(sr.vbuf); string(v) {
 		case "1", "true", "TRUE":
-			return "true", "", "", nil
+			sr.rowText = append(sr.rowText, "true"...)
 		case "0", "false", "FALSE":
-			return "false", "", "", nil
+			sr.rowText = append(sr.rowText, "false"...)
 		default:
-			return v, "", "", nil
+			sr.rowText = append(sr.rowText, v...)
 		}
+		return -1, "", "", nil
 	case "e":
-		v := string(sr.vbuf)
-		if sr.cfg.KeepErrorCells || v == "" {
-			return v, "", "", nil
+		v := sr.vbuf
+		if sr.cfg.KeepErrorCells || len(v) == 0 {
+			sr.rowText = append(sr.rowText, v...)
+			return -1, "", "", nil
 		}
-		return v, intake.CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
+		sr.rowText = append(sr.rowText, v...)
+		return -1, intake.CodeCellError, fmt.Sprintf("cell %s holds the Excel error %s (a formula failed); correct the formula or the cell, or set xlsx.Config.KeepErrorCells", ref(), v), nil
 	case "d":
-		return isoCell(strings.TrimSpace(string(sr.vbuf)), sr.kind()), "", "", nil
+		sr.rowText = append(sr.rowText, isoCell(string(bytes.TrimSpace(sr.vbuf)), sr.kind())...)
+		return -1, "", "", nil
 	default: // "n" or none: a number
-		v := strings.TrimSpace(string(sr.vbuf))
-		if v == "" {
-			return "", "", "", nil
+		v := bytes.TrimSpace(sr.vbuf)
+		if len(v) == 0 {
+			return -1, "", "", nil
 		}
 		if k := sr.kind(); k != fmtNumber {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				if s, ok := serialToISO(f, k, sr.p.date1904); ok {
-					return s, "", "", nil
+			if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+				if b, ok := appendSerial(sr.rowText, f, k, sr.p.date1904); ok {
+					sr.rowText = b
+					return -1, "", "", nil
 				}
 			}
 		}
-		return normNumber(v), "", "", nil
+		sr.rowText = appendNumber(sr.rowText, v)
+		return -1, "", "", nil
 	}
 }
 
-func (sr *sheetReader) text(b []byte, ref func() string) (string, intake.Code, string, error) {
+func (sr *sheetReader) text(b []byte, ref func() string) (int, intake.Code, string, error) {
 	s := unescapeOOXML(b)
 	if len(s) > sr.cfg.MaxCellBytes {
-		return "", intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
+		return -1, intake.CodeCellTooLong, fmt.Sprintf("cell %s is longer than xlsx.Config.MaxCellBytes (%d bytes)", ref(), sr.cfg.MaxCellBytes), nil
 	}
-	return string(s), "", "", nil
+	sr.rowText = append(sr.rowText, s...)
+	return -1, "", "", nil
 }
 
 func (sr *sheetReader) kind() uint8 {
@@ -350,99 +384,211 @@ func (sr *sheetReader) endRow() ([]string, *rowIssue) {
 		n = sr.width
 	}
 	cells := make([]string, n)
+	text := string(sr.rowText)
 	for _, v := range sr.vals {
 		if v.col < n {
-			cells[v.col] = v.val
+			if v.sst >= 0 {
+				cells[v.col] = sr.p.sst.get(v.sst)
+			} else {
+				cells[v.col] = text[v.start:v.end]
+			}
 		}
 	}
 	return cells, issue
 }
 
-// normNumber renders a numeric cell's stored value: an integer as written
-// (a 13-digit phone number stays exact), any other number rounded to the 15
-// significant digits Excel keeps and written without exponent or float
-// noise (0.30000000000000004 is 0.3, 1E-3 is 0.001).
-func normNumber(v string) string {
+// appendNumber appends a numeric cell's stored value: an integer as
+// written (a 13-digit phone number stays exact), any other number rounded
+// to the 15 significant digits Excel keeps and written without exponent or
+// float noise (0.30000000000000004 is 0.3, 1E-3 is 0.001).
+func appendNumber(dst, v []byte) []byte {
 	if isIntLiteral(v) {
-		v = strings.TrimPrefix(v, "+")
-		if strings.Trim(v, "-0") == "" {
-			return "0"
+		if v[0] == '+' {
+			v = v[1:]
 		}
-		return v
+		if len(bytes.Trim(v, "-0")) == 0 {
+			return append(dst, '0')
+		}
+		return append(dst, v...)
 	}
-	f, err := strconv.ParseFloat(v, 64)
+	if b, ok := appendShortDecimal(dst, v); ok {
+		return b
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return v
+		return append(dst, v...)
 	}
 	f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', 15, 64), 64)
 	if f == 0 {
-		return "0"
+		return append(dst, '0')
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
 
-func isIntLiteral(v string) bool {
-	if v != "" && (v[0] == '-' || v[0] == '+') {
+// appendShortDecimal appends a decimal without exponent of at most 15
+// significant digits and 25 bytes ([+-]digits.digits) as appendNumber's
+// rounding would write it, without converting it to a float and back: a
+// decimal of 15 digits or fewer is the shortest text of the float nearest
+// to it. Leading zeros of the integer part and trailing zeros of the
+// fraction go; zero is "0". It reports false for any other text.
+func appendShortDecimal(dst, v []byte) ([]byte, bool) {
+	if len(v) == 0 || len(v) > 25 {
+		return dst, false
+	}
+	neg := false
+	switch v[0] {
+	case '-':
+		neg, v = true, v[1:]
+	case '+':
 		v = v[1:]
 	}
-	if v == "" || len(v) > 400 {
+	dot := bytes.IndexByte(v, '.')
+	if dot < 0 || len(v) == 1 {
+		return dst, false
+	}
+	ip, fp := v[:dot], v[dot+1:]
+	for _, c := range ip {
+		if c < '0' || c > '9' {
+			return dst, false
+		}
+	}
+	for _, c := range fp {
+		if c < '0' || c > '9' {
+			return dst, false
+		}
+	}
+	for len(ip) > 0 && ip[0] == '0' {
+		ip = ip[1:]
+	}
+	for len(fp) > 0 && fp[len(fp)-1] == '0' {
+		fp = fp[:len(fp)-1]
+	}
+	// Significant digits: from the first non-zero digit to the last.
+	sig := len(ip) + len(fp)
+	if len(ip) == 0 {
+		z := 0
+		for z < len(fp) && fp[z] == '0' {
+			z++
+		}
+		sig = len(fp) - z
+	} else if len(fp) == 0 {
+		z := 0
+		for z < len(ip) && ip[len(ip)-1-z] == '0' {
+			z++
+		}
+		sig = len(ip) - z
+	}
+	if sig == 0 {
+		return append(dst, '0'), true
+	}
+	if sig > 15 {
+		return dst, false
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	if len(ip) == 0 {
+		dst = append(dst, '0')
+	}
+	dst = append(dst, ip...)
+	if len(fp) > 0 {
+		dst = append(dst, '.')
+		dst = append(dst, fp...)
+	}
+	return dst, true
+}
+
+func isIntLiteral(v []byte) bool {
+	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 400 {
 		return false
 	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < '0' || v[i] > '9' {
+	for _, c := range v {
+		if c < '0' || c > '9' {
 			return false
 		}
 	}
 	return true
 }
 
+// Unix times of the date systems' day 0.
 var (
-	epoch1900 = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
-	epoch1904 = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	epoch1900 = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC).Unix()
+	epoch1904 = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 )
 
 // maxSerial is 9999-12-31, the last date Excel shows.
 const maxSerial = 2958465
 
-// serialToISO converts an Excel date serial to ISO 8601 text: "yyyy-MM-dd",
-// "yyyy-MM-dd HH:mm:ss", "HH:mm:ss", or "H:mm:ss" hours for a duration.
-func serialToISO(f float64, kind uint8, date1904 bool) (string, bool) {
+// appendSerial appends an Excel date serial as ISO 8601 text: "yyyy-MM-dd",
+// "yyyy-MM-dd HH:mm:ss", "HH:mm:ss", or "H:mm:ss" hours for a duration;
+// false for a serial out of Excel's range.
+func appendSerial(dst []byte, f float64, kind uint8, date1904 bool) ([]byte, bool) {
 	if math.IsNaN(f) || f < 0 || f >= maxSerial+1 {
-		return "", false
+		return dst, false
 	}
 	days := math.Floor(f)
-	secs := math.Round((f - days) * 86400)
+	secs := int(math.Round((f - days) * 86400))
 	if secs >= 86400 {
 		days++
 		secs = 0
 	}
 	if kind == fmtElapsed {
 		total := int64(math.Round(f * 86400))
-		return fmt.Sprintf("%d:%02d:%02d", total/3600, total/60%60, total%60), true
+		dst = strconv.AppendInt(dst, total/3600, 10)
+		dst = append(dst, ':')
+		dst = append2(dst, int(total/60%60))
+		dst = append(dst, ':')
+		return append2(dst, int(total%60)), true
 	}
-	clock := fmt.Sprintf("%02d:%02d:%02d", int(secs)/3600, int(secs)/60%60, int(secs)%60)
 	if kind == fmtTime {
-		return clock, true
+		return appendClock(dst, secs), true
 	}
-	var d time.Time
-	switch {
+	var y, m, d int
+	switch n := int64(days); {
 	case date1904:
-		d = epoch1904.AddDate(0, 0, int(days))
-	case days == 60:
+		y, m, d = civil(epoch1904, n)
+	case n == 60:
 		// Excel's 1900-02-29, which never was (Lotus 1-2-3 compatibility).
-		if kind == fmtDateTime {
-			return "1900-02-29 " + clock, true
-		}
-		return "1900-02-29", true
-	case days < 60:
-		d = epoch1900.AddDate(0, 0, int(days)+1)
+		y, m, d = 1900, 2, 29
+	case n < 60:
+		y, m, d = civil(epoch1900, n+1)
 	default:
-		d = epoch1900.AddDate(0, 0, int(days))
+		y, m, d = civil(epoch1900, n)
 	}
+	dst = strconv.AppendInt(dst, int64(y), 10) // 1899 to 10003
+	dst = append(dst, '-')
+	dst = append2(dst, m)
+	dst = append(dst, '-')
+	dst = append2(dst, d)
 	if kind == fmtDate {
-		return d.Format("2006-01-02"), true
+		return dst, true
 	}
-	return d.Format("2006-01-02") + " " + clock, true
+	dst = append(dst, ' ')
+	return appendClock(dst, secs), true
+}
+
+// civil returns the date days after the day whose midnight is epoch.
+func civil(epoch, days int64) (y, m, d int) {
+	t := time.Unix(epoch+days*86400, 0).UTC()
+	yy, mm, dd := t.Date()
+	return yy, int(mm), dd
+}
+
+// appendClock appends "HH:mm:ss" of a second of the day.
+func appendClock(dst []byte, secs int) []byte {
+	dst = append2(dst, secs/3600)
+	dst = append(dst, ':')
+	dst = append2(dst, secs/60%60)
+	dst = append(dst, ':')
+	return append2(dst, secs%60)
+}
+
+// append2 appends n (0 to 99) in two digits.
+func append2(dst []byte, n int) []byte {
+	return append(dst, byte('0'+n/10), byte('0'+n%10))
 }
 
 // isoCell renders an ISO 8601 date cell (t="d") like a serial date: a date

@@ -1,7 +1,6 @@
 package xlsx
 
 import (
-	"encoding/xml"
 	"fmt"
 	"io"
 )
@@ -135,12 +134,18 @@ func (t *sstTable) finish() {
 // end returns the end offset of string i.
 func (t *sstTable) end(i int) uint32 { return t.ends[i>>sstBlockBits][i&(sstBlock-1)] }
 
-// get returns string i. Its start is the previous string's end when both
-// are in the same chunk, else the start of its chunk.
-func (t *sstTable) get(i int) (string, bool) {
+// lookup returns string i, or false when there is none.
+func (t *sstTable) lookup(i int) (string, bool) {
 	if t == nil || i < 0 || i >= t.n {
 		return "", false
 	}
+	return t.get(i), true
+}
+
+// get returns string i, which must exist. Its start is the previous
+// string's end when both are in the same chunk, else the start of its
+// chunk.
+func (t *sstTable) get(i int) string {
 	e := t.end(i)
 	c := e >> t.bits
 	s := c << t.bits
@@ -150,7 +155,7 @@ func (t *sstTable) get(i int) (string, bool) {
 		}
 	}
 	mask := uint32(1)<<t.bits - 1
-	return t.chunks[c][s&mask : e&mask], true
+	return t.chunks[c][s&mask : e&mask]
 }
 
 // parseSharedStrings reads a shared-string part (sst): the text of each
@@ -161,51 +166,52 @@ func (t *sstTable) get(i int) (string, bool) {
 // [sstTable.cost]).
 func parseSharedStrings(r io.Reader, part string, cfg *Config) (*sstTable, error) {
 	t := newSSTTable(cfg.MaxCellBytes, cfg.MaxSharedStringBytes)
-	xs := newXMLStream(r, part)
+	sc := newXMLScanner(r, part, runLimit(cfg)+4096)
 	var (
 		inSI, inT bool
 		skip      int // depth inside <rPh>
 		scratch   []byte
 	)
 	for {
-		tok, err := xs.token()
+		k, err := sc.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		switch e := tok.(type) {
-		case xml.StartElement:
-			switch {
+		switch k {
+		case tokStart:
+			switch name := sc.local(); {
 			case skip > 0:
 				skip++
-			case e.Name.Local == "si":
+			case string(name) == "si":
 				inSI = true
 				scratch = scratch[:0]
-			case e.Name.Local == "rPh":
+			case string(name) == "rPh":
 				skip = 1
-			case e.Name.Local == "t" && inSI:
+			case string(name) == "t" && inSI:
 				inT = true
 			}
-		case xml.EndElement:
-			switch {
+		case tokEnd:
+			switch name := sc.local(); {
 			case skip > 0:
 				skip--
-			case e.Name.Local == "t":
+			case string(name) == "t":
 				inT = false
-			case e.Name.Local == "si" && inSI:
+			case string(name) == "si" && inSI:
 				inSI = false
 				if err := addSharedString(t, unescapeOOXML(scratch), cfg); err != nil {
 					return nil, err
 				}
 			}
-		case xml.CharData:
+		case tokText:
 			if inT && skip == 0 {
-				if len(scratch)+len(e) > 2*cfg.MaxCellBytes+64 {
+				text := sc.text()
+				if len(scratch)+len(text) > 2*cfg.MaxCellBytes+64 {
 					return nil, fmt.Errorf("%w: shared string %d is longer than xlsx.Config.MaxCellBytes (%d): it could be copied into every cell", ErrTooLarge, t.n, cfg.MaxCellBytes)
 				}
-				scratch = append(scratch, e...)
+				scratch = append(scratch, text...)
 			}
 		}
 	}

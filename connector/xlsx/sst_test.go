@@ -90,15 +90,32 @@ func TestSSTTableChunks(t *testing.T) {
 	tab.finish()
 	require.Equal(t, len(want), tab.len())
 	for i, w := range want {
-		got, ok := tab.get(i)
+		got, ok := tab.lookup(i)
 		require.True(t, ok)
 		require.Equal(t, w, got, "string %d", i)
 	}
 	for _, i := range []int{-1, len(want)} {
-		_, ok := tab.get(i)
+		_, ok := tab.lookup(i)
 		require.False(t, ok)
 	}
 	var empty *sstTable
-	_, ok := empty.get(0)
+	_, ok := empty.lookup(0)
 	require.False(t, ok)
+}
+
+// BenchmarkParseSharedStrings loads a table of a million strings of 20 to
+// 22 bytes.
+func BenchmarkParseSharedStrings(b *testing.B) {
+	part, _ := sstOf(1_000_000)
+	part = strings.ReplaceAll(part, "<t>", "<t>shared string text ")
+	cfg := Config{}
+	if err := cfg.validate(); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(part)))
+	for b.Loop() {
+		if _, err := parseSharedStrings(strings.NewReader(part), "xl/sharedStrings.xml", &cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
