@@ -88,6 +88,56 @@ type Store struct {
 	lastS    *intake.Schema
 	lastO    *memObject
 	lastPlan []int
+	// guard applies Op.Unique; reuse tells, for the creates of the batch
+	// being applied, which key indexes take the keys it computed.
+	guard guard.Guard
+	reuse keyReuse
+}
+
+// keyReuse tells, for the ops of a batch that share a schema and a Unique
+// slice, which of the object's key indexes compute the keys the guard
+// computed for Unique: idx[i] is the spec of Unique that key index
+// o.keyl[i] shares, or -1. A key is the guard's when the index's spec
+// equals a spec of Unique (not an MD5 one) and its fields have the same
+// types in the op's schema and in the store's: the record stores the op's
+// values, so its key under the index is the guard's.
+type keyReuse struct {
+	o      *memObject
+	schema *intake.Schema
+	unique *intake.KeySpec
+	n      int
+	idx    []int
+}
+
+// indexes returns the spec of op.Unique that each key index of o shares,
+// or -1 (see keyReuse). The answer is kept for the batch's next ops.
+func (r *keyReuse) indexes(o *memObject, op *sink.Op) []int {
+	if len(op.Unique) == 0 {
+		return nil
+	}
+	if r.o == o && r.schema == op.Record.Schema && r.unique == &op.Unique[0] && r.n == len(op.Unique) {
+		return r.idx
+	}
+	r.o, r.schema, r.unique, r.n = o, op.Record.Schema, &op.Unique[0], len(op.Unique)
+	r.idx = r.idx[:0]
+	for _, x := range o.keyl {
+		j := slices.IndexFunc(op.Unique, func(u intake.KeySpec) bool {
+			return !u.RecordID && !u.MD5 && u.Equal(x.spec) && sameTypes(op.Record.Schema, o.store, u.Fields)
+		})
+		r.idx = append(r.idx, j)
+	}
+	return r.idx
+}
+
+// sameTypes reports whether the fields have the same types in a and b.
+func sameTypes(a, b *intake.Schema, fields []string) bool {
+	for _, f := range fields {
+		i, j := a.Index(f), b.Index(f)
+		if i < 0 || j < 0 || a.Field(i).Type != b.Field(j).Type {
+			return false
+		}
+	}
+	return true
 }
 
 // opState is what the check pass of Write found out about one op.
@@ -451,7 +501,9 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	if m.closed {
 		return 0, errMemoryClosed
 	}
-	if _, err := guard.Creates(batch, m.findLocked); err != nil {
+	m.reuse = keyReuse{idx: m.reuse.idx[:0]}
+	defer m.guard.Done()
+	if _, err := m.guard.Creates(batch, m.findLocked); err != nil {
 		guard.Clear(batch)
 		return 0, err
 	}
@@ -473,7 +525,12 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			if op.Existing != nil {
 				continue // held by Unique: its outcome is set
 			}
-			m.create(s.o, s.plan, op.Record)
+			var keys []intake.Key // the guard's, by key index
+			var idx []int
+			if len(s.o.keyl) > 0 {
+				keys, idx = m.guard.Keys(batch, i), m.reuse.indexes(s.o, op)
+			}
+			m.create(s.o, s.plan, op.Record, keys, idx)
 			op.Outcome = intake.OutcomeCreated
 		case sink.OpUpdate:
 			op.Outcome = m.update(s.o, s.plan, s.pos, op)
@@ -622,7 +679,10 @@ func (m *Store) scratch(n int) (vals, old []intake.Value) {
 	return m.vals[:n], m.old[:n]
 }
 
-func (m *Store) create(o *memObject, plan []int, rec *intake.Record) {
+// create stores rec as a new record and enters it in o's key indexes. keys
+// and idx are the keys the guard computed for the create and which key
+// index takes which (see keyReuse); nil when there are none.
+func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []intake.Key, idx []int) {
 	vals, _ := m.scratch(len(o.cols))
 	clear(vals)
 	for i, j := range plan {
@@ -635,8 +695,14 @@ func (m *Store) create(o *memObject, plan []int, rec *intake.Record) {
 	m.total++
 	if len(o.keyl) > 0 {
 		r := intake.Record{Schema: o.store, Values: vals}
-		for _, x := range o.keyl {
-			if k, _ := x.plan.Key(&r); k != "" {
+		for xi, x := range o.keyl {
+			var k intake.Key
+			if xi < len(idx) && idx[xi] >= 0 && keys != nil {
+				k = keys[idx[xi]]
+			} else {
+				k, _ = x.plan.Key(&r)
+			}
+			if k != "" {
 				x.add(m.hash(string(k)), pos)
 			}
 		}
