@@ -55,6 +55,14 @@ type faultSink struct {
 	mu       sync.Mutex
 	lines    []int // lines of every written op, in order
 	maxBatch int
+	calls    []byte // 'L' for each Lookup, 'W' for each Write, in order
+}
+
+// call records a call in f.calls.
+func (f *faultSink) call(c byte) {
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	f.mu.Unlock()
 }
 
 // concurrentFaultSink is a faultSink that lets the importer overlap writes
@@ -66,6 +74,7 @@ func (concurrentFaultSink) Concurrent() bool { return true }
 var errLookup = errors.New("lookup: connection refused")
 
 func (f *faultSink) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	f.call('L')
 	k := f.lookups.Add(1)
 	if k == f.failLookupAt {
 		return nil, errLookup
@@ -81,6 +90,7 @@ func (f *faultSink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		panic("two Writes at once")
 	}
 	defer f.inWrite.Add(-1)
+	f.call('W')
 	k := f.writes.Add(1)
 	if f.writeDelay > 0 {
 		time.Sleep(f.writeDelay)
@@ -234,6 +244,34 @@ func TestFailuresKeepTheReportExact(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestOverlapOrder: with a sink.Concurrent sink, the importer looks the
+// next batch up before it writes the batch it decided, and decides the
+// next batch while that one is written: the lookup of batch k+1 comes
+// before the write of batch k. With another sink, each batch is written
+// before the next is looked up.
+func TestOverlapOrder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		overlap bool
+		want    string
+	}{{false, "LWLWLWLW"}, {true, "LLWLWLWW"}} {
+		t.Run(fmt.Sprint("overlap=", tc.overlap), func(t *testing.T) {
+			t.Parallel()
+			fs := &faultSink{fullStore: newMemory()}
+			var snk sink.Sink = fs
+			if tc.overlap {
+				snk = concurrentFaultSink{fs}
+			}
+			im, err := importer.New(importer.Config{Sink: snk, BatchSize: 100, Workers: 2})
+			require.NoError(t, err)
+			rep, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", uniqueRows(400))})
+			require.NoError(t, err)
+			require.Equal(t, int64(400), rep.Rows)
+			assert.Equal(t, tc.want, string(fs.calls))
+		})
 	}
 }
 
