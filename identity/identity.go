@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -41,7 +42,18 @@ type uuidV7 struct {
 	seq    uint16
 	rnd    [1024]byte
 	off    int
+	// text is where the ids' text is written, idLen bytes each, every
+	// byte once: an id is a view of its part (one allocation for
+	// idsPerSlab ids), which nothing writes again.
+	text []byte
 }
+
+// idLen is the length of a UUID's text; idsPerSlab the ids whose text
+// shares one allocation.
+const (
+	idLen      = 36
+	idsPerSlab = 64
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -66,7 +78,11 @@ func (g *uuidV7) NewID() (string, error) {
 	copy(u[8:], g.rnd[g.off:g.off+8])
 	g.off += 8
 	u[8] = u[8]&0x3f | 0x80 // variant 10
-	var b [36]byte
+	if len(g.text) < idLen {
+		g.text = make([]byte, idLen*idsPerSlab)
+	}
+	b := g.text[:idLen:idLen]
+	g.text = g.text[idLen:]
 	j := 0
 	for i, c := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -76,7 +92,7 @@ func (g *uuidV7) NewID() (string, error) {
 		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
 		j += 2
 	}
-	return string(b[:]), nil
+	return unsafe.String(&b[0], idLen), nil
 }
 
 // Match is what a [Matcher] found for one record.

@@ -903,9 +903,6 @@ func (m *Store) lookupLocked(o *memObject, x *memKeyIndex, keys []intake.Key) ma
 		if k == "" {
 			continue
 		}
-		if _, done := res[k]; done {
-			continue
-		}
 		poss = poss[:0]
 		tag := m.hash(string(k))
 		t := &x.slotTable
@@ -920,6 +917,9 @@ func (m *Store) lookupLocked(o *memObject, x *memKeyIndex, keys []intake.Key) ma
 			}
 		}
 		if len(poss) == 0 {
+			continue
+		}
+		if _, done := res[k]; done { // a key asked twice
 			continue
 		}
 		slices.Sort(poss)
