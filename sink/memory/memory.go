@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -92,6 +93,10 @@ type Store struct {
 	// being applied, which key indexes take the keys it computed.
 	guard guard.Guard
 	reuse keyReuse
+	// tags holds the tag of each op's id in the batch being checked.
+	tags []uint32
+	// touchSum keeps the loads of the touch passes (see touch).
+	touchSum uint64
 }
 
 // keyReuse tells, for the ops of a batch that share a schema and a Unique
@@ -516,6 +521,7 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		guard.Clear(batch)
 		return 0, err
 	}
+	m.touchKeys(batch, st)
 	var u ops.Unlinks
 	for i, op := range batch {
 		s := &st[i]
@@ -569,8 +575,9 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 	st := slices.Grow(m.ops[:0], len(batch))[:0]
 	defer func() { m.ops = st[:0] }()
+	m.touchIDs(batch)
 	creates, deletes := 0, 0
-	for _, op := range batch {
+	for i, op := range batch {
 		if err := ops.Check(op); err != nil {
 			return st, ops.RecordError(op, err)
 		}
@@ -579,7 +586,7 @@ func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 			return st, ops.RecordError(op, err)
 		}
 		id := op.Record.ID
-		tag := m.hash(id)
+		tag := m.tags[i]
 		if op.Kind == sink.OpCreate && op.Existing != nil {
 			st = append(st, opState{o: o, plan: plan}) // held by Unique: nothing to enter
 			continue
@@ -612,6 +619,55 @@ func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 		st = append(st, opState{o: o, plan: plan, pos: pos})
 	}
 	return st, nil
+}
+
+// The touch passes load the home slots of a batch's keys in a hash table
+// before the batch's ops probe them one by one: in a large store each
+// probe misses the processor's caches, and these loads, independent of
+// each other, are waited for together instead of one after another, so
+// that the probes find their slots cached. Their sum goes to touchSum,
+// lest the compiler drop them.
+
+// touched keeps the loads of the touch passes of lookups, which run
+// under the read lock, several at once.
+var touched atomic.Uint64
+
+// touchIDs computes the tag of each op's id into m.tags and touches its
+// home slot in the id index, for check.
+func (m *Store) touchIDs(batch []*sink.Op) {
+	m.tags = slices.Grow(m.tags[:0], len(batch))[:len(batch)]
+	var sum uint64
+	o := m.lastO
+	for i, op := range batch {
+		var tag uint32
+		if op != nil && op.Record != nil {
+			tag = m.hash(op.Record.ID)
+			if o != nil && op.Record.Schema == m.lastS {
+				sum += o.ids.slots[tag&o.ids.mask]
+			}
+		}
+		m.tags[i] = tag
+	}
+	m.touchSum += sum
+}
+
+// touchKeys touches the home slots of the keys that the batch's creates
+// enter in their object's key indexes: the guard's keys, where the
+// indexes take them (see keyReuse).
+func (m *Store) touchKeys(batch []*sink.Op, st []opState) {
+	var sum uint64
+	for i, op := range batch {
+		if op.Kind != sink.OpCreate || op.Existing != nil || len(st[i].o.keyl) == 0 {
+			continue
+		}
+		keys, idx := m.guard.Keys(batch, i), m.reuse.indexes(st[i].o, op)
+		for xi, x := range st[i].o.keyl {
+			if keys != nil && xi < len(idx) && idx[xi] >= 0 && keys[idx[xi]] != "" {
+				sum += x.slots[m.hash(string(keys[idx[xi]]))&x.mask]
+			}
+		}
+	}
+	m.touchSum += sum
 }
 
 // findLocked is the keyFinder of the memory sink's guard: it looks keys up
@@ -894,40 +950,53 @@ func (m *Store) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpe
 	return m.lookupLocked(o, x, keys), nil
 }
 
-// lookupLocked is Lookup in the key index x of o; the caller holds mu.
+// lookupLocked is Lookup in the key index x of o; the caller holds mu. It
+// takes the keys in blocks: first the tags of a block's keys, touching
+// their home slots (see touchIDs), then the probes.
 func (m *Store) lookupLocked(o *memObject, x *memKeyIndex, keys []intake.Key) map[intake.Key][]string {
 	res := make(map[intake.Key][]string)
 	var vals []intake.Value
 	var poss []uint32
-	for _, k := range keys {
-		if k == "" {
-			continue
+	var tags [64]uint32
+	t := &x.slotTable
+	for len(keys) > 0 {
+		block := keys[:min(len(keys), len(tags))]
+		keys = keys[len(block):]
+		var sum uint64
+		for i, k := range block {
+			tags[i] = m.hash(string(k))
+			sum += t.slots[tags[i]&t.mask]
 		}
-		poss = poss[:0]
-		tag := m.hash(string(k))
-		t := &x.slotTable
-		for i := tag & t.mask; t.slots[i] != 0; i = (i + 1) & t.mask {
-			if sl := t.slots[i]; slotTag(sl) == tag {
-				if vals == nil {
-					vals = make([]intake.Value, x.need)
-				}
-				if m.keyOf(o, x, slotPos(sl), vals) == k {
-					poss = append(poss, slotPos(sl))
+		touched.Add(sum)
+		for bi, k := range block {
+			if k == "" {
+				continue
+			}
+			poss = poss[:0]
+			tag := tags[bi]
+			for i := tag & t.mask; t.slots[i] != 0; i = (i + 1) & t.mask {
+				if sl := t.slots[i]; slotTag(sl) == tag {
+					if vals == nil {
+						vals = make([]intake.Value, x.need)
+					}
+					if m.keyOf(o, x, slotPos(sl), vals) == k {
+						poss = append(poss, slotPos(sl))
+					}
 				}
 			}
+			if len(poss) == 0 {
+				continue
+			}
+			if _, done := res[k]; done { // a key asked twice
+				continue
+			}
+			slices.Sort(poss)
+			ids := make([]string, len(poss))
+			for i, p := range poss {
+				ids[i] = strings.Clone(m.idAt(o, p))
+			}
+			res[k] = ids
 		}
-		if len(poss) == 0 {
-			continue
-		}
-		if _, done := res[k]; done { // a key asked twice
-			continue
-		}
-		slices.Sort(poss)
-		ids := make([]string, len(poss))
-		for i, p := range poss {
-			ids[i] = strings.Clone(m.idAt(o, p))
-		}
-		res[k] = ids
 	}
 	return res
 }
