@@ -565,6 +565,7 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	}
 	m.endBatch()
 	clear(st)
+	clear(m.vals) // drop the caller's strings
 	return len(batch), nil
 }
 
@@ -740,7 +741,9 @@ func (m *Store) scratch(n int) (vals, old []intake.Value) {
 // index takes which (see keyReuse); nil when there are none.
 func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []intake.Key, idx []int) {
 	vals, _ := m.scratch(len(o.cols))
-	clear(vals)
+	if len(plan) < len(vals) { // else plan sets every column
+		clear(vals)
+	}
 	for i, j := range plan {
 		vals[j] = ops.Value(rec, i)
 	}
@@ -763,7 +766,6 @@ func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []inta
 			}
 		}
 	}
-	clear(vals) // drop the caller's strings
 }
 
 func (m *Store) update(o *memObject, plan []int, pos uint32, op *sink.Op) intake.Outcome {
