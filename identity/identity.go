@@ -21,6 +21,17 @@ type Allocator interface {
 	NewID() (string, error)
 }
 
+// BlockAllocator is an optional capability of an [Allocator]: AppendIDs
+// appends n new ids to dst at once, as n calls of NewID would return them,
+// for a caller that creates many records in a row. The importer draws the
+// ids of a batch's creates in blocks from an allocator that has it, and
+// drops those a batch leaves unused. [UUIDv7] has it: the ids of a block
+// carry the time of the call.
+type BlockAllocator interface {
+	Allocator
+	AppendIDs(dst []string, n int) ([]string, error)
+}
+
 // AllocatorFunc adapts a function to [Allocator].
 type AllocatorFunc func() (string, error)
 
@@ -34,6 +45,8 @@ func (f AllocatorFunc) NewID() (string, error) { return f() }
 // (RFC 9562 §6.2, method 1), and the last 62 bits are random, drawn from
 // crypto/rand in blocks. The allocator is safe for concurrent use.
 func UUIDv7() Allocator { return &uuidV7{now: time.Now} }
+
+var _ BlockAllocator = (*uuidV7)(nil)
 
 type uuidV7 struct {
 	mu     sync.Mutex
@@ -60,13 +73,32 @@ const hexDigits = "0123456789abcdef"
 func (g *uuidV7) NewID() (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.next(g.now().UnixMilli())
+}
+
+// AppendIDs appends n ids to dst, reading the clock once.
+func (g *uuidV7) AppendIDs(dst []string, n int) ([]string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ms := g.now().UnixMilli()
+	for range n {
+		id, err := g.next(ms)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, id)
+	}
+	return dst, nil
+}
+
+// next returns the next id at time ms; the caller holds mu.
+func (g *uuidV7) next(ms int64) (string, error) {
 	if g.off == 0 || g.off+8 > len(g.rnd) {
 		if _, err := rand.Read(g.rnd[:]); err != nil {
 			return "", fmt.Errorf("identity: new UUIDv7: %w", err)
 		}
 		g.off = 0
 	}
-	ms := g.now().UnixMilli()
 	if ms > g.lastMS {
 		g.lastMS, g.seq = ms, 0
 	} else if g.seq++; g.seq > 0xfff { // 4096 ids in one millisecond: borrow the next one

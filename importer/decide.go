@@ -651,7 +651,7 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 			}
 		}
 		if rec.ID == "" {
-			id, err := r.im.cfg.IDs.NewID()
+			id, err := r.newID()
 			if err != nil {
 				return fmt.Errorf("importer: allocate a record id: %w", err)
 			}
@@ -709,6 +709,30 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 		b.ops[len(b.ops)-1].Unique = r.unique
 	}
 	return nil
+}
+
+// idBlock is how many ids a run draws at once from an
+// identity.BlockAllocator.
+const idBlock = 64
+
+// newID allocates the id of a record the run creates: the next of the
+// block drawn from an identity.BlockAllocator (a batch drops what its
+// creates leave, so that no id is older than the batch that uses it),
+// else one from Config.IDs.
+func (r *run) newID() (string, error) {
+	ba, ok := r.im.cfg.IDs.(identity.BlockAllocator)
+	if !ok {
+		return r.im.cfg.IDs.NewID()
+	}
+	if r.nextID == len(r.newIDs) {
+		var err error
+		r.nextID = 0
+		if r.newIDs, err = ba.AppendIDs(r.newIDs[:0], idBlock); err != nil {
+			return "", err
+		}
+	}
+	r.nextID++
+	return r.newIDs[r.nextID-1], nil
 }
 
 // addOps adds one op for a create, or one per matched id.

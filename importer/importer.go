@@ -43,7 +43,9 @@ type Config struct {
 	// IDs allocates the ids of created records. Default identity.UUIDv7();
 	// identity.NewNumeric hands out numbers from a reserved range (contact
 	// numbers) through the sink's sink.Sequencer. A row that names its
-	// record id through a record-id identity rule keeps that id.
+	// record id through a record-id identity rule keeps that id. From an
+	// identity.BlockAllocator (the default is one) a run draws ids in
+	// blocks, and drops those a batch leaves unused.
 	// Runs that go on at once share it: it must then be safe for concurrent
 	// use (the default is).
 	IDs identity.Allocator

@@ -236,6 +236,10 @@ type run struct {
 	// when in-file duplicates need to know (rules.trackCreated).
 	createdKeys *identity.Seen
 	ids         []string
+	// newIDs holds the block of ids that the batch being decided drew,
+	// of which it used those before nextID (see newID).
+	newIDs []string
+	nextID int
 	// unique is the Op.Unique of the run's creates: its identity rules,
 	// when the sink guards keys (sink.KeyGuard). aliases maps the id of a
 	// create that the sink held, because another writer had created its
@@ -452,6 +456,7 @@ func (r *run) flush(ctx context.Context) error {
 	}
 	r.launch(ctx)
 	clear(r.pending)
+	r.newIDs, r.nextID = r.newIDs[:0], 0
 	for _, c := range b.chunks {
 		for i := 0; i < c.n; i++ {
 			if c.skip(i) != "" {

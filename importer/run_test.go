@@ -448,3 +448,53 @@ func (c *closeCheckingSource) Close() error {
 	c.closed.Store(true)
 	return nil // the underlying reader is not closed: a late Read would race
 }
+
+// blockIDs is an identity.BlockAllocator that hands out "id-N", N counting
+// every id it appended, and counts its calls.
+type blockIDs struct {
+	n, blocks, singles int
+}
+
+func (a *blockIDs) NewID() (string, error) {
+	a.singles++
+	a.n++
+	return fmt.Sprintf("id-%04d", a.n-1), nil
+}
+
+func (a *blockIDs) AppendIDs(dst []string, n int) ([]string, error) {
+	a.blocks++
+	for range n {
+		dst = append(dst, fmt.Sprintf("id-%04d", a.n))
+		a.n++
+	}
+	return dst, nil
+}
+
+// TestIDBlocks: the run draws the ids of its creates in blocks from an
+// identity.BlockAllocator, and each batch drops what its creates leave of
+// its last block.
+func TestIDBlocks(t *testing.T) {
+	t.Parallel()
+	mem := newMemory()
+	ids := &blockIDs{}
+	im, err := importer.New(importer.Config{Sink: mem, BatchSize: 100, Workers: 2, IDs: ids})
+	require.NoError(t, err)
+	var b strings.Builder
+	b.WriteString("email\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "p%d@example.com\n", i)
+	}
+	rep, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", b.String())})
+	require.NoError(t, err)
+	require.Equal(t, int64(150), rep.Created)
+	assert.Equal(t, 3, ids.blocks, "64 + 36 of 64 ids for the first batch, 50 for the second")
+	assert.Zero(t, ids.singles)
+	var got []string
+	require.NoError(t, mem.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+		got = append(got, r.ID)
+		return nil
+	}))
+	require.Len(t, got, 150)
+	assert.Equal(t, "id-0099", got[99])
+	assert.Equal(t, "id-0128", got[100], "the second batch starts a block")
+}
