@@ -126,10 +126,11 @@ type batch struct {
 	recSlab []intake.Record
 	withOps []rowOps
 	t       tally
-	// created maps the keys of this batch's creates to their ids, for the
-	// rows of the next batch, which may be decided before this one is
+	// pending maps the keys of this batch's creates to their index in
+	// ops: for the later rows of the batch and, when overlapping, for the
+	// rows of the next batch, which are decided before this one is
 	// written (add_and_update only).
-	created map[intake.Key]string
+	pending map[intake.Key]int
 	// merged lists the rows that updated a record a create of this batch
 	// makes (a later row of the same key), for resolveHeld.
 	merged []mergedRow
@@ -158,7 +159,7 @@ func (b *batch) reset() {
 	b.recSlab = b.recSlab[:0]
 	b.withOps = b.withOps[:0]
 	b.t.reset()
-	clear(b.created)
+	clear(b.pending)
 	b.merged = b.merged[:0]
 	b.uncounted = b.uncounted[:0]
 }
@@ -205,7 +206,6 @@ type run struct {
 	// written.
 	ready   *batch
 	written chan error
-	pending map[intake.Key]int // key → index in cur.ops of a create in cur
 	// A dry run's picture of the records it would have written, so that it
 	// tells updated from unchanged rows as a real run would: the records it
 	// would create (add_and_update, where later rows update them) by key,
@@ -455,7 +455,6 @@ func (r *run) flush(ctx context.Context) error {
 		return err
 	}
 	r.launch(ctx)
-	clear(r.pending)
 	r.newIDs, r.nextID = r.newIDs[:0], 0
 	for _, c := range b.chunks {
 		for i := 0; i < c.n; i++ {
