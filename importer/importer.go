@@ -530,6 +530,9 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 	if d, ok := job.Source.(connector.Describer); ok {
 		rep.Source.describe(d.Describe())
 	}
+	if u, ok := job.Source.(connector.UTF8Checker); ok && u.ValidUTF8() {
+		job.MappingOptions.ValidUTF8 = true // the source checked the cells
+	}
 	// The first rows: to suggest the mapping from their content, and to
 	// detect the formats of "auto" columns.
 	peeked, sample := peek(ctx, job.Source, mapping.SampleRows)
