@@ -115,8 +115,25 @@ var unixEpochDays = daysFromCivil(1970, 1, 1)
 // Date returns a date value. Out-of-range months and days normalize as in
 // [time.Date].
 func Date(year int, month time.Month, day int) Value {
-	t := time.Date(year, month, day, 0, 0, 0, 0, time.UTC)
-	return Value{k: KindDate, i: daysFromCivil(t.Year(), int(t.Month()), t.Day()) - unixEpochDays}
+	if month < time.January || month > time.December || day < 1 || day > daysInMonth(year, month) {
+		t := time.Date(year, month, day, 0, 0, 0, 0, time.UTC) // normalized
+		year, month, day = t.Date()
+	}
+	return Value{k: KindDate, i: daysFromCivil(year, int(month), day) - unixEpochDays}
+}
+
+// daysInMonth returns the number of days of month m (1–12) of year y.
+func daysInMonth(y int, m time.Month) int {
+	switch m {
+	case time.February:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }
 
 // DateOf returns the date of t in t's location.

@@ -69,6 +69,23 @@ func TestDateMatchesTimePackage(t *testing.T) {
 	}
 }
 
+// TestDateNormalizesAsTimeDate: Date takes every year, month and day as
+// time.Date does, out-of-range months and days (February 29 of a common
+// year, day 0, month 13) and century years included.
+func TestDateNormalizesAsTimeDate(t *testing.T) {
+	t.Parallel()
+	for _, y := range []int{-401, -1, 0, 1, 1600, 1700, 1900, 1999, 2000, 2023, 2024, 2100, 10000} {
+		for m := time.Month(-1); m <= 14; m++ {
+			for d := -1; d <= 32; d++ {
+				want := intake.DateOf(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+				if got := intake.Date(y, m, d); got != want {
+					t.Fatalf("Date(%d, %d, %d) = %s, want %s", y, m, d, got, want)
+				}
+			}
+		}
+	}
+}
+
 func TestDecimalStringIsStrict(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"", "-", "01", "1.", "1.50", ".5", "1e3", "-0", "1,5", " 1", "+1"} {

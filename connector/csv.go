@@ -366,6 +366,11 @@ func (c *CSV) Delimiter() Delimiter { return c.delim }
 // the configured UTF-16 byte order).
 func (c *CSV) Encoding() Encoding { return c.enc }
 
+// ValidUTF8 reports true: Read decodes its input to UTF-8 and reports a
+// row that is not valid UTF-8 as a *[intake.RowError] (invalid_encoding).
+// It implements [UTF8Checker].
+func (c *CSV) ValidUTF8() bool { return true }
+
 // Describe returns the format "csv", the encoding and the delimiter in use,
 // each with the reason it was chosen (see [Dialect]). Before the first call
 // to Header or Read only what the configuration sets is known. It

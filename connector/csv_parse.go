@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/intakehq/intake"
 )
@@ -67,11 +68,13 @@ type parser struct {
 	stop      bool      // a row issue ends reading: the parser does not move past the row (the header)
 	special   [256]bool // bytes that stop a scan in an unquoted cell
 	rec       []byte    // the current record's cell contents, concatenated
+	inBuf     []byte    // a simple line (see simpleLine): the record, in buf, instead of rec
 	ends      []int     // end offset in rec of each cell
 	sep       int       // bytes between cells in rec: 0, or 1 when rec holds a line with its delimiters
 	issue     rowIssue
 	slab      []string // free cells for the next rows' slices
 	slabBytes int      // text of the rows whose cells are in slab
+	text      []byte   // free room for the next rows' text (see cells)
 	rows      int64
 }
 
@@ -208,16 +211,40 @@ func (p *parser) skipLine() bool {
 	}
 }
 
-// cells returns the current record's cells: one string per row, and a
-// slice cut from a slab of strings shared by about a hundred rows (one
-// allocation for many rows). Nothing is ever reused: a row's cells stay
-// valid after later reads.
+// record returns the current record's bytes: the simple line in buf, or
+// rec.
+func (p *parser) record() []byte {
+	if p.inBuf != nil {
+		return p.inBuf
+	}
+	return p.rec
+}
+
+// textBytes is the size of the blocks that rows' text is copied into.
+const textBytes = 8 << 10
+
+// cells returns the current record's cells: one string per row, copied
+// into a block of text shared by the next rows (one allocation for about
+// sixty rows), and a slice cut from a slab of strings shared by about a
+// hundred rows (one allocation for many rows). Nothing is ever reused or
+// written again: a row's cells stay valid after later reads.
 func (p *parser) cells() []string {
 	n := len(p.ends)
 	if n == 0 {
 		return nil
 	}
-	s := string(p.rec)
+	rec := p.record()
+	var s string
+	if len(rec) > textBytes/4 {
+		s = string(rec)
+	} else if len(rec) > 0 {
+		if cap(p.text)-len(p.text) < len(rec) {
+			p.text = make([]byte, 0, textBytes)
+		}
+		l := len(p.text)
+		p.text = append(p.text, rec...)
+		s = unsafe.String(&p.text[l], len(rec)) // those bytes are never written again
+	}
 	var out []string
 	if len(s) > slabMaxBytes {
 		out = make([]string, n)
@@ -244,12 +271,13 @@ func (p *parser) cells() []string {
 // separators are checked one by one, lest the end of one and the start of
 // the next form a character that neither holds.
 func (p *parser) validUTF8() bool {
+	rec := p.record()
 	if p.sep == 1 || len(p.ends) <= 1 {
-		return utf8.Valid(p.rec)
+		return utf8.Valid(rec)
 	}
 	prev := 0
 	for _, e := range p.ends {
-		if !utf8.Valid(p.rec[prev:e]) {
+		if !utf8.Valid(rec[prev:e]) {
 			return false
 		}
 		prev = e
@@ -262,7 +290,7 @@ func (p *parser) validUTF8() bool {
 // the faulty one are in rec; the parser has resynchronized), or a fatal
 // error (io.EOF at the end of the input).
 func (p *parser) readRecord() (int, *rowIssue, error) {
-	p.rec = p.rec[:0]
+	p.rec, p.inBuf = p.rec[:0], nil
 	p.ends = p.ends[:0]
 	p.sep = 0
 	for {
@@ -341,26 +369,27 @@ func (p *parser) simpleLine() bool {
 		}
 		line = line[:cr]
 	}
-	// rec holds the line with its delimiters; ends the delimiters' offsets.
-	p.rec = append(p.rec[:0], line...)
+	// The record is the line with its delimiters, read in place (valid
+	// until the next read); ends holds the delimiters' offsets.
 	p.sep = 1
 	prev := 0
-	for i, c := range p.rec {
+	for i, c := range line {
 		if c != p.comma {
 			continue
 		}
 		if i-prev > p.maxCell || len(p.ends) == p.maxCols-1 {
-			p.rec, p.ends, p.sep = p.rec[:0], p.ends[:0], 0
+			p.ends, p.sep = p.ends[:0], 0
 			return false
 		}
 		p.ends = append(p.ends, i)
 		prev = i + 1
 	}
-	if len(p.rec)-prev > p.maxCell {
-		p.rec, p.ends, p.sep = p.rec[:0], p.ends[:0], 0
+	if len(line)-prev > p.maxCell {
+		p.ends, p.sep = p.ends[:0], 0
 		return false
 	}
-	p.ends = append(p.ends, len(p.rec))
+	p.ends = append(p.ends, len(line))
+	p.inBuf = line
 	p.pos += nl + 1
 	p.line++
 	return true

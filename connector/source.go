@@ -34,6 +34,17 @@ type Progresser interface {
 	Progress() (read, total int64)
 }
 
+// UTF8Checker is an optional capability of a [Source]: ValidUTF8 reports
+// whether every row that Read returns without an error holds valid UTF-8
+// cells only (the source checks its input and reports a row that is not
+// as a *[intake.RowError]), so that a mapper need not check the cells
+// again (the importer then sets mapping.Options.ValidUTF8). Without it
+// (the fallback), the mapper checks the cells of the types that need
+// valid UTF-8.
+type UTF8Checker interface {
+	ValidUTF8() bool
+}
+
 // Namer is an optional capability of a [Source]: the name of what it reads
 // (a file name), used in error messages.
 type Namer interface {

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -18,6 +19,17 @@ import (
 // at a time and must never return the same id twice.
 type Allocator interface {
 	NewID() (string, error)
+}
+
+// BlockAllocator is an optional capability of an [Allocator]: AppendIDs
+// appends n new ids to dst at once, as n calls of NewID would return them,
+// for a caller that creates many records in a row. The importer draws the
+// ids of a batch's creates in blocks from an allocator that has it, and
+// drops those a batch leaves unused. [UUIDv7] has it: the ids of a block
+// carry the time of the call.
+type BlockAllocator interface {
+	Allocator
+	AppendIDs(dst []string, n int) ([]string, error)
 }
 
 // AllocatorFunc adapts a function to [Allocator].
@@ -34,6 +46,8 @@ func (f AllocatorFunc) NewID() (string, error) { return f() }
 // crypto/rand in blocks. The allocator is safe for concurrent use.
 func UUIDv7() Allocator { return &uuidV7{now: time.Now} }
 
+var _ BlockAllocator = (*uuidV7)(nil)
+
 type uuidV7 struct {
 	mu     sync.Mutex
 	now    func() time.Time
@@ -41,20 +55,50 @@ type uuidV7 struct {
 	seq    uint16
 	rnd    [1024]byte
 	off    int
+	// text is where the ids' text is written, idLen bytes each, every
+	// byte once: an id is a view of its part (one allocation for
+	// idsPerSlab ids), which nothing writes again.
+	text []byte
 }
+
+// idLen is the length of a UUID's text; idsPerSlab the ids whose text
+// shares one allocation.
+const (
+	idLen      = 36
+	idsPerSlab = 64
+)
 
 const hexDigits = "0123456789abcdef"
 
 func (g *uuidV7) NewID() (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.next(g.now().UnixMilli())
+}
+
+// AppendIDs appends n ids to dst, reading the clock once.
+func (g *uuidV7) AppendIDs(dst []string, n int) ([]string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ms := g.now().UnixMilli()
+	for range n {
+		id, err := g.next(ms)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, id)
+	}
+	return dst, nil
+}
+
+// next returns the next id at time ms; the caller holds mu.
+func (g *uuidV7) next(ms int64) (string, error) {
 	if g.off == 0 || g.off+8 > len(g.rnd) {
 		if _, err := rand.Read(g.rnd[:]); err != nil {
 			return "", fmt.Errorf("identity: new UUIDv7: %w", err)
 		}
 		g.off = 0
 	}
-	ms := g.now().UnixMilli()
 	if ms > g.lastMS {
 		g.lastMS, g.seq = ms, 0
 	} else if g.seq++; g.seq > 0xfff { // 4096 ids in one millisecond: borrow the next one
@@ -66,7 +110,11 @@ func (g *uuidV7) NewID() (string, error) {
 	copy(u[8:], g.rnd[g.off:g.off+8])
 	g.off += 8
 	u[8] = u[8]&0x3f | 0x80 // variant 10
-	var b [36]byte
+	if len(g.text) < idLen {
+		g.text = make([]byte, idLen*idsPerSlab)
+	}
+	b := g.text[:idLen:idLen]
+	g.text = g.text[idLen:]
 	j := 0
 	for i, c := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -76,7 +124,7 @@ func (g *uuidV7) NewID() (string, error) {
 		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
 		j += 2
 	}
-	return string(b[:]), nil
+	return unsafe.String(&b[0], idLen), nil
 }
 
 // Match is what a [Matcher] found for one record.

@@ -140,14 +140,30 @@ func TestNewMatcherErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `"shoe_size" is not a field`)
 }
 
+// TestUUIDv7IsUniqueAndOrdered draws ids one by one and, through
+// identity.BlockAllocator, in blocks (more than 4096 in one millisecond
+// included), in turn: every id is a new UUIDv7, greater than the last.
 func TestUUIDv7IsUniqueAndOrdered(t *testing.T) {
 	t.Parallel()
 	a := identity.UUIDv7()
+	ba, ok := a.(identity.BlockAllocator)
+	require.True(t, ok, "UUIDv7 draws ids in blocks")
+	var ids []string
+	for i := range 40 {
+		if i%2 == 0 {
+			id, err := a.NewID()
+			require.NoError(t, err)
+			ids = append(ids, id)
+			continue
+		}
+		var err error
+		ids, err = ba.AppendIDs(ids, 1+i*150)
+		require.NoError(t, err)
+	}
+	require.Greater(t, len(ids), 4096*2)
 	prev := ""
 	seen := map[string]bool{}
-	for range 10000 {
-		id, err := a.NewID()
-		require.NoError(t, err)
+	for _, id := range ids {
 		require.False(t, seen[id], "duplicate id %s", id)
 		seen[id] = true
 		require.Len(t, id, 36)

@@ -490,16 +490,17 @@ func (r *run) resolve(m *identity.Match) (created bool, createdOp int, createdRe
 			default:
 				// createdKeys covers the whole run (kept only when a
 				// created record must not be matched like a stored one);
-				// the batch being written and pending cover what the store
+				// the creates of the batch being written and of this one
+				// (their batches' pending) cover what the store
 				// does not show yet.
 				isCreated = r.createdKeys != nil && r.createdKeys.Has(tk)
 				if len(t.ids) == 0 && r.inflight != nil {
-					if id, ok := r.inflight.created[tk]; ok {
-						t.ids = []string{id}
+					if j, ok := r.inflight.pending[tk]; ok {
+						t.ids = []string{r.inflight.ops[j].Record.ID}
 					}
 				}
 				if len(t.ids) == 0 {
-					if j, ok := r.pending[tk]; ok {
+					if j, ok := r.cur.pending[tk]; ok {
 						t.op, isCreated = j, true
 					}
 				}
@@ -548,18 +549,14 @@ func (r *run) rekey(b *batch, before *identity.Match, rec *intake.Record, op int
 				r.dryCreated[ntk] = rec
 			}
 		default:
-			if j, found := r.pending[otk]; ok != "" && found && j == op {
-				delete(r.pending, otk)
-				delete(b.created, otk)
+			if j, found := b.pending[otk]; ok != "" && found && j == op {
+				delete(b.pending, otk)
 			}
 			if nk != "" {
-				r.pending[ntk] = op
-				if r.overlap {
-					if b.created == nil {
-						b.created = make(map[intake.Key]string)
-					}
-					b.created[ntk] = rec.ID
+				if b.pending == nil {
+					b.pending = make(map[intake.Key]int)
 				}
+				b.pending[ntk] = op
 				if r.createdKeys != nil {
 					r.createdKeys.Add(ntk)
 				}
@@ -653,7 +650,7 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 			}
 		}
 		if rec.ID == "" {
-			id, err := r.im.cfg.IDs.NewID()
+			id, err := r.newID()
 			if err != nil {
 				return fmt.Errorf("importer: allocate a record id: %w", err)
 			}
@@ -680,18 +677,12 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 					r.drySeen.Add(tk)
 				}
 			default:
-				if r.pending == nil {
-					r.pending = make(map[intake.Key]int)
+				if b.pending == nil {
+					b.pending = make(map[intake.Key]int)
 				}
-				r.pending[tk] = len(b.ops)
+				b.pending[tk] = len(b.ops)
 				if r.createdKeys != nil {
 					r.createdKeys.Add(tk)
-				}
-				if r.overlap {
-					if b.created == nil {
-						b.created = make(map[intake.Key]string)
-					}
-					b.created[tk] = rec.ID
 				}
 			}
 			return false
@@ -711,6 +702,30 @@ func (r *run) create(b *batch, rec *intake.Record, m *identity.Match) error {
 		b.ops[len(b.ops)-1].Unique = r.unique
 	}
 	return nil
+}
+
+// idBlock is how many ids a run draws at once from an
+// identity.BlockAllocator.
+const idBlock = 64
+
+// newID allocates the id of a record the run creates: the next of the
+// block drawn from an identity.BlockAllocator (a batch drops what its
+// creates leave, so that no id is older than the batch that uses it),
+// else one from Config.IDs.
+func (r *run) newID() (string, error) {
+	ba, ok := r.im.cfg.IDs.(identity.BlockAllocator)
+	if !ok {
+		return r.im.cfg.IDs.NewID()
+	}
+	if r.nextID == len(r.newIDs) {
+		var err error
+		r.nextID = 0
+		if r.newIDs, err = ba.AppendIDs(r.newIDs[:0], idBlock); err != nil {
+			return "", err
+		}
+	}
+	r.nextID++
+	return r.newIDs[r.nextID-1], nil
 }
 
 // addOps adds one op for a create, or one per matched id.

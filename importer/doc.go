@@ -113,8 +113,9 @@
 // Config.Workers goroutines, and puts them back in file order in the calling
 // goroutine, which looks up a whole batch in one call to the sink, decides
 // each row and writes the batch in one call; when the sink implements
-// sink.Concurrent, the batch is written in the background while the next one
-// is looked up and decided. Rows reach the sink in file order. Memory stays
+// sink.Concurrent, the batch is written in the background once the next
+// one is looked up, while that one is decided. Rows reach the sink in file
+// order. Memory stays
 // bounded by a few batches, whatever the size of the file (a dry run also
 // keeps the records it would write; see Job.DryRun).
 //

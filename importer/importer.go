@@ -43,7 +43,9 @@ type Config struct {
 	// IDs allocates the ids of created records. Default identity.UUIDv7();
 	// identity.NewNumeric hands out numbers from a reserved range (contact
 	// numbers) through the sink's sink.Sequencer. A row that names its
-	// record id through a record-id identity rule keeps that id.
+	// record id through a record-id identity rule keeps that id. From an
+	// identity.BlockAllocator (the default is one) a run draws ids in
+	// blocks, and drops those a batch leaves unused.
 	// Runs that go on at once share it: it must then be safe for concurrent
 	// use (the default is).
 	IDs identity.Allocator
@@ -530,6 +532,9 @@ func (im *Importer) compileMapping(ctx context.Context, job *Job, rep *Report) (
 	rep.Source.Header = header
 	if d, ok := job.Source.(connector.Describer); ok {
 		rep.Source.describe(d.Describe())
+	}
+	if u, ok := job.Source.(connector.UTF8Checker); ok && u.ValidUTF8() {
+		job.MappingOptions.ValidUTF8 = true // the source checked the cells
 	}
 	// The first rows: to suggest the mapping from their content, and to
 	// detect the formats of "auto" columns.

@@ -1584,7 +1584,7 @@ func (r *run) createTarget(b *batch, l *linker, counts *LinkCounts, c *chunk, i 
 		ts.dryN++
 		tr.ID = ts.dryID(ts.dryN)
 	} else {
-		id, err := r.im.cfg.IDs.NewID()
+		id, err := r.newID()
 		if err != nil {
 			return "", fmt.Errorf("importer: allocate a record id: %w", err)
 		}

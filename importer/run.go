@@ -126,10 +126,11 @@ type batch struct {
 	recSlab []intake.Record
 	withOps []rowOps
 	t       tally
-	// created maps the keys of this batch's creates to their ids, for the
-	// rows of the next batch, which may be decided before this one is
+	// pending maps the keys of this batch's creates to their index in
+	// ops: for the later rows of the batch and, when overlapping, for the
+	// rows of the next batch, which are decided before this one is
 	// written (add_and_update only).
-	created map[intake.Key]string
+	pending map[intake.Key]int
 	// merged lists the rows that updated a record a create of this batch
 	// makes (a later row of the same key), for resolveHeld.
 	merged []mergedRow
@@ -158,7 +159,7 @@ func (b *batch) reset() {
 	b.recSlab = b.recSlab[:0]
 	b.withOps = b.withOps[:0]
 	b.t.reset()
-	clear(b.created)
+	clear(b.pending)
 	b.merged = b.merged[:0]
 	b.uncounted = b.uncounted[:0]
 }
@@ -199,8 +200,12 @@ type run struct {
 	cur       *batch // the batch being filled and decided
 	spare     *batch
 	inflight  *batch // the batch being written, when overlapping
-	written   chan error
-	pending   map[intake.Key]int // key → index in cur.ops of a create in cur
+	// ready is a decided batch whose write waits for the next batch's
+	// lookups, when overlapping: the store serves them before the write
+	// takes it, and the next batch is then decided while this one is
+	// written.
+	ready   *batch
+	written chan error
 	// A dry run's picture of the records it would have written, so that it
 	// tells updated from unchanged rows as a real run would: the records it
 	// would create (add_and_update, where later rows update them) by key,
@@ -231,6 +236,10 @@ type run struct {
 	// when in-file duplicates need to know (rules.trackCreated).
 	createdKeys *identity.Seen
 	ids         []string
+	// newIDs holds the block of ids that the batch being decided drew,
+	// of which it used those before nextID (see newID).
+	newIDs []string
+	nextID int
 	// unique is the Op.Unique of the run's creates: its identity rules,
 	// when the sink guards keys (sink.KeyGuard). aliases maps the id of a
 	// create that the sink held, because another writer had created its
@@ -317,6 +326,9 @@ func (r *run) run(ctx context.Context) error {
 	if err == nil && r.cur.rows > 0 {
 		err = r.flush(ctx)
 	}
+	// The last decided batch, or the one decided before a failure, as
+	// the batches before it.
+	r.launch(ctx)
 	if werr := r.wait(ctx); err == nil {
 		err = werr
 	}
@@ -431,36 +443,19 @@ func (r *run) consume(ctx context.Context, done <-chan *chunk) error {
 	return nil
 }
 
-// flush looks up and decides the current batch, then writes it: in the
-// background when the sink allows it, so that the next batch is looked up
-// and decided meanwhile.
+// flush looks up and decides the current batch, then writes it: when the
+// sink allows it, in the background once the next batch is looked up (see
+// run.ready), so that the next batch is decided meanwhile.
 func (r *run) flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	b := r.cur
-	if err := r.resolveLinks(ctx, b); err != nil {
+	if err := r.lookup(ctx, b); err != nil {
 		return err
 	}
-	if r.matcher != nil {
-		r.matchPtrs = r.matchPtrs[:0]
-		for _, c := range b.chunks {
-			for i := 0; i < c.n; i++ {
-				if c.errs[i] == nil && c.skip(i) == "" {
-					r.matchPtrs = append(r.matchPtrs, &c.matches[i])
-				}
-			}
-		}
-		if err := r.matcher.Resolve(ctx, r.matchPtrs); err != nil {
-			return err
-		}
-		if r.rules.useView {
-			if err := r.loadView(ctx, b); err != nil {
-				return err
-			}
-		}
-	}
-	clear(r.pending)
+	r.launch(ctx)
+	r.newIDs, r.nextID = r.newIDs[:0], 0
 	for _, c := range b.chunks {
 		for i := 0; i < c.n; i++ {
 			if c.skip(i) != "" {
@@ -493,9 +488,46 @@ func (r *run) flush(ctx context.Context) error {
 		r.written <- err
 		return r.wait(ctx)
 	}
+	r.ready = b
+	return nil
+}
+
+// lookup looks up what the rows of batch b refer to: their links' targets
+// and their own records (and reads these when the rules compare with
+// stored values).
+func (r *run) lookup(ctx context.Context, b *batch) error {
+	if err := r.resolveLinks(ctx, b); err != nil {
+		return err
+	}
+	if r.matcher == nil {
+		return nil
+	}
+	r.matchPtrs = r.matchPtrs[:0]
+	for _, c := range b.chunks {
+		for i := 0; i < c.n; i++ {
+			if c.errs[i] == nil && c.skip(i) == "" {
+				r.matchPtrs = append(r.matchPtrs, &c.matches[i])
+			}
+		}
+	}
+	if err := r.matcher.Resolve(ctx, r.matchPtrs); err != nil {
+		return err
+	}
+	if r.rules.useView {
+		return r.loadView(ctx, b)
+	}
+	return nil
+}
+
+// launch starts writing the ready batch, if any, in the background.
+func (r *run) launch(ctx context.Context) {
+	b := r.ready
+	if b == nil {
+		return
+	}
+	r.ready = nil
 	r.inflight = b
 	go func() { r.written <- r.write(ctx, b) }()
-	return nil
 }
 
 // write writes the ops of a batch; it may run in its own goroutine.

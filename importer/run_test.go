@@ -55,6 +55,14 @@ type faultSink struct {
 	mu       sync.Mutex
 	lines    []int // lines of every written op, in order
 	maxBatch int
+	calls    []byte // 'L' for each Lookup, 'W' for each Write, in order
+}
+
+// call records a call in f.calls.
+func (f *faultSink) call(c byte) {
+	f.mu.Lock()
+	f.calls = append(f.calls, c)
+	f.mu.Unlock()
 }
 
 // concurrentFaultSink is a faultSink that lets the importer overlap writes
@@ -66,6 +74,7 @@ func (concurrentFaultSink) Concurrent() bool { return true }
 var errLookup = errors.New("lookup: connection refused")
 
 func (f *faultSink) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
+	f.call('L')
 	k := f.lookups.Add(1)
 	if k == f.failLookupAt {
 		return nil, errLookup
@@ -81,6 +90,7 @@ func (f *faultSink) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		panic("two Writes at once")
 	}
 	defer f.inWrite.Add(-1)
+	f.call('W')
 	k := f.writes.Add(1)
 	if f.writeDelay > 0 {
 		time.Sleep(f.writeDelay)
@@ -234,6 +244,34 @@ func TestFailuresKeepTheReportExact(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestOverlapOrder: with a sink.Concurrent sink, the importer looks the
+// next batch up before it writes the batch it decided, and decides the
+// next batch while that one is written: the lookup of batch k+1 comes
+// before the write of batch k. With another sink, each batch is written
+// before the next is looked up.
+func TestOverlapOrder(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		overlap bool
+		want    string
+	}{{false, "LWLWLWLW"}, {true, "LLWLWLWW"}} {
+		t.Run(fmt.Sprint("overlap=", tc.overlap), func(t *testing.T) {
+			t.Parallel()
+			fs := &faultSink{fullStore: newMemory()}
+			var snk sink.Sink = fs
+			if tc.overlap {
+				snk = concurrentFaultSink{fs}
+			}
+			im, err := importer.New(importer.Config{Sink: snk, BatchSize: 100, Workers: 2})
+			require.NoError(t, err)
+			rep, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", uniqueRows(400))})
+			require.NoError(t, err)
+			require.Equal(t, int64(400), rep.Rows)
+			assert.Equal(t, tc.want, string(fs.calls))
+		})
 	}
 }
 
@@ -409,4 +447,54 @@ func (c *closeCheckingSource) Read(ctx context.Context) (intake.Row, error) {
 func (c *closeCheckingSource) Close() error {
 	c.closed.Store(true)
 	return nil // the underlying reader is not closed: a late Read would race
+}
+
+// blockIDs is an identity.BlockAllocator that hands out "id-N", N counting
+// every id it appended, and counts its calls.
+type blockIDs struct {
+	n, blocks, singles int
+}
+
+func (a *blockIDs) NewID() (string, error) {
+	a.singles++
+	a.n++
+	return fmt.Sprintf("id-%04d", a.n-1), nil
+}
+
+func (a *blockIDs) AppendIDs(dst []string, n int) ([]string, error) {
+	a.blocks++
+	for range n {
+		dst = append(dst, fmt.Sprintf("id-%04d", a.n))
+		a.n++
+	}
+	return dst, nil
+}
+
+// TestIDBlocks: the run draws the ids of its creates in blocks from an
+// identity.BlockAllocator, and each batch drops what its creates leave of
+// its last block.
+func TestIDBlocks(t *testing.T) {
+	t.Parallel()
+	mem := newMemory()
+	ids := &blockIDs{}
+	im, err := importer.New(importer.Config{Sink: mem, BatchSize: 100, Workers: 2, IDs: ids})
+	require.NoError(t, err)
+	var b strings.Builder
+	b.WriteString("email\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "p%d@example.com\n", i)
+	}
+	rep, err := im.Run(context.Background(), importer.Job{Source: csvSource(t, "f.csv", b.String())})
+	require.NoError(t, err)
+	require.Equal(t, int64(150), rep.Created)
+	assert.Equal(t, 3, ids.blocks, "64 + 36 of 64 ids for the first batch, 50 for the second")
+	assert.Zero(t, ids.singles)
+	var got []string
+	require.NoError(t, mem.Scan(context.Background(), intake.ContactSchema(), func(r *intake.Record) error {
+		got = append(got, r.ID)
+		return nil
+	}))
+	require.Len(t, got, 150)
+	assert.Equal(t, "id-0099", got[99])
+	assert.Equal(t, "id-0128", got[100], "the second batch starts a block")
 }

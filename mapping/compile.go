@@ -158,7 +158,7 @@ func (b *planBuilder) addColumn(i int) {
 		b.addConst(c, what, fi, conv, dup)
 		return
 	}
-	cp := &colPlan{field: fi, fname: f.Name, code: intake.InvalidCode(f.Type), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal}
+	cp := &colPlan{field: fi, fname: f.Name, code: intake.InvalidCode(f.Type), conv: conv, regionCell: -1, format: cc.Format, decimal: cc.Decimal, utf8: b.opt.ValidUTF8}
 	if c.Invalid == InvalidEmpty {
 		// Only the slow path leaves a bad cell empty, so that the fast
 		// path of the other columns keeps its one branch per cell.

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,9 @@ type callingCode struct {
 	local     []int32        // local-only lengths, also "possible"
 	prefixes  []string       // national prefix for parsing, when plain digit strings ("0", "0|180020")
 	prefixRE  *regexp.Regexp // national prefix for parsing, when a pattern
+	// prefixAt[d]: a match of prefixRE may start with digit d (see
+	// firstDigits), so that most numbers skip the pattern.
+	prefixAt [10]bool
 }
 
 func (c *callingCode) possibleLength(n int) bool {
@@ -149,7 +153,7 @@ func callingCodeTable() *[1000]*callingCode {
 				if alts := strings.Split(np, "|"); md.GetNationalPrefixTransformRule() == "" && all(alts, isDigits) {
 					c.prefixes = alts
 				} else if re, err := regexp.Compile("^(?:" + np + ")"); err == nil {
-					c.prefixRE = re
+					c.prefixRE, c.prefixAt = re, firstDigits(np)
 				} else {
 					continue
 				}
@@ -244,7 +248,7 @@ func phoneFast(s string, strict bool) (string, fastState) {
 			return "", fastUnknown
 		}
 	}
-	if info.prefixRE != nil && info.prefixRE.Match(append([]byte(nil), nsn...)) { // a copy, so that d stays on the stack
+	if info.prefixRE != nil && info.prefixAt[nsn[0]-'0'] && info.prefixRE.Match(append([]byte(nil), nsn...)) { // a copy, so that d stays on the stack
 		return "", fastUnknown
 	}
 	if strict && !validNumber(info.cc, nsn) || !strict && !info.possibleLength(len(nsn)) {
@@ -258,6 +262,81 @@ func phoneFast(s string, strict bool) (string, fastState) {
 	b.WriteByte('+')
 	b.Write(d[:n])
 	return b.String(), fastAccept
+}
+
+// firstDigits tells which digits a match of the pattern can start with:
+// every digit when it cannot tell, or when the pattern matches the empty
+// string.
+func firstDigits(pattern string) [10]bool {
+	all := [10]bool{true, true, true, true, true, true, true, true, true, true}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return all
+	}
+	set, nullable := startDigits(re.Simplify())
+	if nullable {
+		return all
+	}
+	return set
+}
+
+// startDigits returns the digits a match of re can start with and whether
+// re matches the empty string, erring on the side of more digits.
+func startDigits(re *syntax.Regexp) (set [10]bool, nullable bool) {
+	all := [10]bool{true, true, true, true, true, true, true, true, true, true}
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return set, true
+		}
+		if r := re.Rune[0]; r >= '0' && r <= '9' {
+			set[r-'0'] = true
+		}
+		return set, false
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for d := max(re.Rune[i], '0'); d <= min(re.Rune[i+1], '9'); d++ {
+				set[d-'0'] = true
+			}
+		}
+		return set, false
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return all, false
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpBeginText, syntax.OpEndLine, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return set, true
+	case syntax.OpCapture:
+		return startDigits(re.Sub[0])
+	case syntax.OpStar, syntax.OpQuest:
+		set, _ = startDigits(re.Sub[0])
+		return set, true
+	case syntax.OpPlus:
+		return startDigits(re.Sub[0])
+	case syntax.OpRepeat:
+		set, nullable = startDigits(re.Sub[0])
+		return set, nullable || re.Min == 0
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			s, n := startDigits(sub)
+			for d := range set {
+				set[d] = set[d] || s[d]
+			}
+			if !n {
+				return set, false
+			}
+		}
+		return set, true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			s, n := startDigits(sub)
+			for d := range set {
+				set[d] = set[d] || s[d]
+			}
+			nullable = nullable || n
+		}
+		return set, nullable
+	}
+	return all, true
 }
 
 // phoneSeparatorAt reports whether s[i] is a single space, hyphen or dot

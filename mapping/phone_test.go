@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -179,4 +180,45 @@ func TestPhoneFastPathAllCallingCodes(t *testing.T) {
 		}
 	}
 	t.Logf("fast path decided %d cases", decided)
+}
+
+// TestPrefixFirstDigits: the digits that a calling code's national-prefix
+// pattern can start a match with hold every digit that starts a match, for
+// random digit strings, and spare the fast path the pattern for the others
+// (Japan's and Brazil's prefixes start with 0 or 9).
+func TestPrefixFirstDigits(t *testing.T) {
+	t.Parallel()
+	tb := callingCodeTable()
+	r := rand.New(rand.NewPCG(1, 19))
+	patterns := 0
+	for cc, c := range tb {
+		if c == nil || c.prefixRE == nil {
+			continue
+		}
+		patterns++
+		for range 20000 {
+			b := make([]byte, 1+r.IntN(14))
+			for i := range b {
+				b[i] = byte('0' + r.IntN(10))
+			}
+			if c.prefixRE.Match(b) && !c.prefixAt[b[0]-'0'] {
+				t.Fatalf("calling code %d: %s matches %q, which starts with a digit it says no match starts with", cc, c.prefixRE, b)
+			}
+		}
+	}
+	require.NotZero(t, patterns)
+	assert.Equal(t, [10]bool{0: true}, tb[81].prefixAt, "Japan")
+	assert.Equal(t, [10]bool{0: true, 9: true}, tb[55].prefixAt, "Brazil")
+	for _, tc := range []struct {
+		pattern string
+		want    [10]bool
+	}{
+		{"0", [10]bool{0: true}},
+		{"(?:0|90)(1\\d)?", [10]bool{0: true, 9: true}},
+		{"[2-4]|7?8", [10]bool{2: true, 3: true, 4: true, 7: true, 8: true}},
+		{"0?", [10]bool{true, true, true, true, true, true, true, true, true, true}}, // matches the empty string
+		{"\\d{2}", [10]bool{true, true, true, true, true, true, true, true, true, true}},
+	} {
+		assert.Equal(t, tc.want, firstDigits(tc.pattern), tc.pattern)
+	}
 }

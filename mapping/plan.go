@@ -37,6 +37,12 @@ type Options struct {
 	// [Compile] detects them from the sample with [DetectFormat]. The
 	// importer passes up to [SampleRows] rows. Unused otherwise.
 	Sample [][]string
+	// ValidUTF8 says that every cell of the rows is valid UTF-8, because
+	// their source checked its input (connector.UTF8Checker): text and id
+	// cells then skip that check (the other types check what they read
+	// anyway). The importer sets it for a source that checks; a cell that
+	// is not valid UTF-8 would be taken as it is.
+	ValidUTF8 bool
 }
 
 // SampleRows is the number of rows that a caller should pass in
@@ -68,6 +74,10 @@ type colPlan struct {
 	code   intake.Code // invalid_<type>
 	conv   converter
 	def    intake.Value // used for empty cells
+
+	// utf8: the cells are valid UTF-8 (Options.ValidUTF8), so that the
+	// fast path parses them with parseUTF8.
+	utf8 bool
 
 	// The slow path: joins, transforms, a phone region from the row, a
 	// cell that the type cannot parse left empty ("invalid": "empty").
@@ -254,7 +264,13 @@ func (p *Plan) MapWarn(row intake.Row, rec *intake.Record, warn func(*intake.Row
 			rec.Values[c.field] = c.def
 			continue
 		}
-		v, ok := c.conv.parse(cell)
+		var v intake.Value
+		var ok bool
+		if c.utf8 {
+			v, ok = c.conv.parseUTF8(cell)
+		} else {
+			v, ok = c.conv.parse(cell)
+		}
 		if !ok {
 			return p.cellError(c, row.Line, cell)
 		}
@@ -582,6 +598,18 @@ func patternName(p *pattern, def string) string {
 }
 
 // parse parses a trimmed, non-empty cell.
+// parseUTF8 is parse for a cell known to be valid UTF-8: text and id
+// cells skip the check.
+func (c *converter) parseUTF8(s string) (intake.Value, bool) {
+	switch c.typ {
+	case intake.TypeText:
+		return parseValidText(s)
+	case intake.TypeID:
+		return parseValidID(s)
+	}
+	return c.parse(s)
+}
+
 func (c *converter) parse(s string) (intake.Value, bool) {
 	switch c.typ {
 	case intake.TypeText:

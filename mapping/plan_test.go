@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,35 @@ func TestMapSuggested(t *testing.T) {
 
 func TestMapErrors(t *testing.T) {
 	t.Parallel()
-	p := setup(t, "", contactHeader, Options{File: "contacts.csv"})
+	for _, valid := range []bool{false, true} {
+		t.Run(fmt.Sprint("ValidUTF8=", valid), func(t *testing.T) {
+			t.Parallel()
+			testMapErrors(t, setup(t, "", contactHeader, Options{File: "contacts.csv", ValidUTF8: valid}))
+		})
+	}
+}
+
+// TestMapValidUTF8: a text cell that is not valid UTF-8 is rejected,
+// unless Options.ValidUTF8 says that the source checked the cells.
+func TestMapValidUTF8(t *testing.T) {
+	t.Parallel()
+	cells := []string{"1", "a@example.com", "+49 30 1234567", "Bad\xffByte", "B", "1985-03-12", "DE", "Berlin", "1.5"}
+	for _, valid := range []bool{false, true} {
+		p := setup(t, "", contactHeader, Options{ValidUTF8: valid})
+		rec := intake.NewRecord(p.Schema())
+		err := p.Map(intake.Row{Line: 2, Cells: cells}, rec)
+		if !valid {
+			var re *intake.RowError
+			require.True(t, errors.As(err, &re), "got %v", err)
+			assert.Equal(t, intake.CodeInvalidText, re.Code)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, "Bad\xffByte", rec.Get("first_name").String(), "taken as it is")
+	}
+}
+
+func testMapErrors(t *testing.T, p *Plan) {
 	good := []string{"1", "a@example.com", "+49 30 1234567", "A", "B", "1985-03-12", "DE", "Berlin", "1.5"}
 	tests := []struct {
 		col       int

@@ -27,7 +27,15 @@ func isASCIISpace(c byte) bool {
 
 // parseText accepts any valid UTF-8 without NUL bytes, as is.
 func parseText(s string) (intake.Value, bool) {
-	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+	if !utf8.ValidString(s) {
+		return intake.Null, false
+	}
+	return parseValidText(s)
+}
+
+// parseValidText is parseText for valid UTF-8.
+func parseValidText(s string) (intake.Value, bool) {
+	if strings.IndexByte(s, 0) >= 0 {
 		return intake.Null, false
 	}
 	return intake.Text(s), true
@@ -36,13 +44,18 @@ func parseText(s string) (intake.Value, bool) {
 // parseID accepts valid UTF-8 without control characters, as is (leading
 // zeros kept).
 func parseID(s string) (intake.Value, bool) {
+	if !utf8.ValidString(s) {
+		return intake.Null, false
+	}
+	return parseValidID(s)
+}
+
+// parseValidID is parseID for valid UTF-8.
+func parseValidID(s string) (intake.Value, bool) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == 0x7f {
 			return intake.Null, false
 		}
-	}
-	if !utf8.ValidString(s) {
-		return intake.Null, false
 	}
 	return intake.Text(s), true
 }

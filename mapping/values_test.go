@@ -272,6 +272,9 @@ func TestTextAndID(t *testing.T) {
 	t.Parallel()
 	runParse(t, parseText, []parseCase{{"Jürgen", "Jürgen"}, {"line\nbreak", "line\nbreak"}, {"a\x00b", "!"}, {"\xff", "!"}})
 	runParse(t, parseID, []parseCase{{"007", "007"}, {"A-12/3", "A-12/3"}, {"a\tb", "!"}, {"\xff", "!"}})
+	// For cells known to be valid UTF-8: the same, without that check.
+	runParse(t, parseValidText, []parseCase{{"Jürgen", "Jürgen"}, {"line\nbreak", "line\nbreak"}, {"a\x00b", "!"}})
+	runParse(t, parseValidID, []parseCase{{"007", "007"}, {"A-12/3", "A-12/3"}, {"a\tb", "!"}, {"a\x7fb", "!"}})
 }
 
 func TestCurrencyRestriction(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -88,6 +89,60 @@ type Store struct {
 	lastS    *intake.Schema
 	lastO    *memObject
 	lastPlan []int
+	// guard applies Op.Unique; reuse tells, for the creates of the batch
+	// being applied, which key indexes take the keys it computed.
+	guard guard.Guard
+	reuse keyReuse
+	// tags holds the tag of each op's id in the batch being checked.
+	tags []uint32
+	// touchSum keeps the loads of the touch passes (see touch).
+	touchSum uint64
+}
+
+// keyReuse tells, for the ops of a batch that share a schema and a Unique
+// slice, which of the object's key indexes compute the keys the guard
+// computed for Unique: idx[i] is the spec of Unique that key index
+// o.keyl[i] shares, or -1. A key is the guard's when the index's spec
+// equals a spec of Unique (not an MD5 one) and its fields have the same
+// types in the op's schema and in the store's: the record stores the op's
+// values, so its key under the index is the guard's.
+type keyReuse struct {
+	o      *memObject
+	schema *intake.Schema
+	unique *intake.KeySpec
+	n      int
+	idx    []int
+}
+
+// indexes returns the spec of op.Unique that each key index of o shares,
+// or -1 (see keyReuse). The answer is kept for the batch's next ops.
+func (r *keyReuse) indexes(o *memObject, op *sink.Op) []int {
+	if len(op.Unique) == 0 {
+		return nil
+	}
+	if r.o == o && r.schema == op.Record.Schema && r.unique == &op.Unique[0] && r.n == len(op.Unique) {
+		return r.idx
+	}
+	r.o, r.schema, r.unique, r.n = o, op.Record.Schema, &op.Unique[0], len(op.Unique)
+	r.idx = r.idx[:0]
+	for _, x := range o.keyl {
+		j := slices.IndexFunc(op.Unique, func(u intake.KeySpec) bool {
+			return !u.RecordID && !u.MD5 && u.Equal(x.spec) && sameTypes(op.Record.Schema, o.store, u.Fields)
+		})
+		r.idx = append(r.idx, j)
+	}
+	return r.idx
+}
+
+// sameTypes reports whether the fields have the same types in a and b.
+func sameTypes(a, b *intake.Schema, fields []string) bool {
+	for _, f := range fields {
+		i, j := a.Index(f), b.Index(f)
+		if i < 0 || j < 0 || a.Field(i).Type != b.Field(j).Type {
+			return false
+		}
+	}
+	return true
 }
 
 // opState is what the check pass of Write found out about one op.
@@ -452,7 +507,9 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	if m.closed {
 		return 0, errMemoryClosed
 	}
-	if _, err := guard.Creates(batch, m.findLocked); err != nil {
+	m.reuse = keyReuse{idx: m.reuse.idx[:0]}
+	defer m.guard.Done()
+	if _, err := m.guard.Creates(batch, m.findLocked); err != nil {
 		guard.Clear(batch)
 		return 0, err
 	}
@@ -465,6 +522,7 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		guard.Clear(batch)
 		return 0, err
 	}
+	m.touchKeys(batch, st)
 	var u ops.Unlinks
 	for i, op := range batch {
 		s := &st[i]
@@ -474,7 +532,12 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			if op.Existing != nil {
 				continue // held by Unique: its outcome is set
 			}
-			m.create(s.o, s.plan, op.Record)
+			var keys []intake.Key // the guard's, by key index
+			var idx []int
+			if len(s.o.keyl) > 0 {
+				keys, idx = m.guard.Keys(batch, i), m.reuse.indexes(s.o, op)
+			}
+			m.create(s.o, s.plan, op.Record, keys, idx)
 			op.Outcome = intake.OutcomeCreated
 		case sink.OpUpdate:
 			op.Outcome = m.update(s.o, s.plan, s.pos, op)
@@ -506,6 +569,7 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	}
 	m.endBatch()
 	clear(st)
+	clear(m.vals) // drop the caller's strings
 	return len(batch), nil
 }
 
@@ -516,8 +580,9 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 	st := slices.Grow(m.ops[:0], len(batch))[:0]
 	defer func() { m.ops = st[:0] }()
+	m.touchIDs(batch)
 	creates, deletes := 0, 0
-	for _, op := range batch {
+	for i, op := range batch {
 		if err := ops.Check(op); err != nil {
 			return st, ops.RecordError(op, err)
 		}
@@ -526,7 +591,7 @@ func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 			return st, ops.RecordError(op, err)
 		}
 		id := op.Record.ID
-		tag := m.hash(id)
+		tag := m.tags[i]
 		if op.Kind == sink.OpCreate && op.Existing != nil {
 			st = append(st, opState{o: o, plan: plan}) // held by Unique: nothing to enter
 			continue
@@ -559,6 +624,55 @@ func (m *Store) check(batch []*sink.Op) ([]opState, error) {
 		st = append(st, opState{o: o, plan: plan, pos: pos})
 	}
 	return st, nil
+}
+
+// The touch passes load the home slots of a batch's keys in a hash table
+// before the batch's ops probe them one by one: in a large store each
+// probe misses the processor's caches, and these loads, independent of
+// each other, are waited for together instead of one after another, so
+// that the probes find their slots cached. Their sum goes to touchSum,
+// lest the compiler drop them.
+
+// touched keeps the loads of the touch passes of lookups, which run
+// under the read lock, several at once.
+var touched atomic.Uint64
+
+// touchIDs computes the tag of each op's id into m.tags and touches its
+// home slot in the id index, for check.
+func (m *Store) touchIDs(batch []*sink.Op) {
+	m.tags = slices.Grow(m.tags[:0], len(batch))[:len(batch)]
+	var sum uint64
+	o := m.lastO
+	for i, op := range batch {
+		var tag uint32
+		if op != nil && op.Record != nil {
+			tag = m.hash(op.Record.ID)
+			if o != nil && op.Record.Schema == m.lastS {
+				sum += o.ids.slots[tag&o.ids.mask]
+			}
+		}
+		m.tags[i] = tag
+	}
+	m.touchSum += sum
+}
+
+// touchKeys touches the home slots of the keys that the batch's creates
+// enter in their object's key indexes: the guard's keys, where the
+// indexes take them (see keyReuse).
+func (m *Store) touchKeys(batch []*sink.Op, st []opState) {
+	var sum uint64
+	for i, op := range batch {
+		if op.Kind != sink.OpCreate || op.Existing != nil || len(st[i].o.keyl) == 0 {
+			continue
+		}
+		keys, idx := m.guard.Keys(batch, i), m.reuse.indexes(st[i].o, op)
+		for xi, x := range st[i].o.keyl {
+			if keys != nil && xi < len(idx) && idx[xi] >= 0 && keys[idx[xi]] != "" {
+				sum += x.slots[m.hash(string(keys[idx[xi]]))&x.mask]
+			}
+		}
+	}
+	m.touchSum += sum
 }
 
 // findLocked is the keyFinder of the memory sink's guard: it looks keys up
@@ -626,9 +740,14 @@ func (m *Store) scratch(n int) (vals, old []intake.Value) {
 	return m.vals[:n], m.old[:n]
 }
 
-func (m *Store) create(o *memObject, plan []int, rec *intake.Record) {
+// create stores rec as a new record and enters it in o's key indexes. keys
+// and idx are the keys the guard computed for the create and which key
+// index takes which (see keyReuse); nil when there are none.
+func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []intake.Key, idx []int) {
 	vals, _ := m.scratch(len(o.cols))
-	clear(vals)
+	if len(plan) < len(vals) { // else plan sets every column
+		clear(vals)
+	}
 	for i, j := range plan {
 		vals[j] = ops.Value(rec, i)
 	}
@@ -639,13 +758,18 @@ func (m *Store) create(o *memObject, plan []int, rec *intake.Record) {
 	m.total++
 	if len(o.keyl) > 0 {
 		r := intake.Record{Schema: o.store, Values: vals}
-		for _, x := range o.keyl {
-			if k, _ := x.plan.Key(&r); k != "" {
+		for xi, x := range o.keyl {
+			var k intake.Key
+			if xi < len(idx) && idx[xi] >= 0 && keys != nil {
+				k = keys[idx[xi]]
+			} else {
+				k, _ = x.plan.Key(&r)
+			}
+			if k != "" {
 				x.add(m.hash(string(k)), pos)
 			}
 		}
 	}
-	clear(vals) // drop the caller's strings
 }
 
 func (m *Store) update(o *memObject, plan []int, pos uint32, op *sink.Op) intake.Outcome {
@@ -841,40 +965,53 @@ func (m *Store) Lookup(ctx context.Context, s *intake.Schema, spec intake.KeySpe
 	return m.lookupLocked(o, x, keys), nil
 }
 
-// lookupLocked is Lookup in the key index x of o; the caller holds mu.
+// lookupLocked is Lookup in the key index x of o; the caller holds mu. It
+// takes the keys in blocks: first the tags of a block's keys, touching
+// their home slots (see touchIDs), then the probes.
 func (m *Store) lookupLocked(o *memObject, x *memKeyIndex, keys []intake.Key) map[intake.Key][]string {
 	res := make(map[intake.Key][]string)
 	var vals []intake.Value
 	var poss []uint32
-	for _, k := range keys {
-		if k == "" {
-			continue
+	var tags [64]uint32
+	t := &x.slotTable
+	for len(keys) > 0 {
+		block := keys[:min(len(keys), len(tags))]
+		keys = keys[len(block):]
+		var sum uint64
+		for i, k := range block {
+			tags[i] = m.hash(string(k))
+			sum += t.slots[tags[i]&t.mask]
 		}
-		if _, done := res[k]; done {
-			continue
-		}
-		poss = poss[:0]
-		tag := m.hash(string(k))
-		t := &x.slotTable
-		for i := tag & t.mask; t.slots[i] != 0; i = (i + 1) & t.mask {
-			if sl := t.slots[i]; slotTag(sl) == tag {
-				if vals == nil {
-					vals = make([]intake.Value, x.need)
-				}
-				if m.keyOf(o, x, slotPos(sl), vals) == k {
-					poss = append(poss, slotPos(sl))
+		touched.Add(sum)
+		for bi, k := range block {
+			if k == "" {
+				continue
+			}
+			poss = poss[:0]
+			tag := tags[bi]
+			for i := tag & t.mask; t.slots[i] != 0; i = (i + 1) & t.mask {
+				if sl := t.slots[i]; slotTag(sl) == tag {
+					if vals == nil {
+						vals = make([]intake.Value, x.need)
+					}
+					if m.keyOf(o, x, slotPos(sl), vals) == k {
+						poss = append(poss, slotPos(sl))
+					}
 				}
 			}
+			if len(poss) == 0 {
+				continue
+			}
+			if _, done := res[k]; done { // a key asked twice
+				continue
+			}
+			slices.Sort(poss)
+			ids := make([]string, len(poss))
+			for i, p := range poss {
+				ids[i] = strings.Clone(m.idAt(o, p))
+			}
+			res[k] = ids
 		}
-		if len(poss) == 0 {
-			continue
-		}
-		slices.Sort(poss)
-		ids := make([]string, len(poss))
-		for i, p := range poss {
-			ids[i] = strings.Clone(m.idAt(o, p))
-		}
-		res[k] = ids
 	}
 	return res
 }

@@ -8,11 +8,13 @@ const (
 	madvPopulateWrite = 23 // MADV_POPULATE_WRITE, Linux 5.14 and later
 )
 
-// adviseHuge asks Linux to back a block of 2 MiB or more (arena chunks of 4
-// MiB, large index tables) with transparent huge pages where it is set to do
-// so on request ("madvise" mode, a common default): far fewer page faults
-// while a chunk fills and far fewer TLB misses in the random probes of large
-// index tables. An error is harmless.
+// adviseHuge asks Linux to back a block of 2 MiB or more (a large index
+// table) with transparent huge pages where it is set to do so on request
+// ("madvise" mode, a common default): far fewer TLB misses in the random
+// probes of the table. Arena chunks go without: they are filled in order
+// and faulted in ahead (prefault), and the kernel may compact memory to
+// find huge pages, which costs more than the faults it saves. An error is
+// harmless.
 func adviseHuge(b []byte) {
 	if len(b) >= 2<<20 {
 		_ = syscall.Madvise(b, madvHugepage)

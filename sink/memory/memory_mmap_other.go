@@ -11,3 +11,6 @@ func sysFree(b []byte) {}
 
 // prefault does nothing: the Go heap is the runtime's business.
 func prefault(b []byte) {}
+
+// adviseHuge does nothing: huge pages are a Linux hint.
+func adviseHuge(b []byte) {}

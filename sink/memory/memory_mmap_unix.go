@@ -13,7 +13,6 @@ func sysAlloc(size int) (b []byte, mapped bool) {
 	if err != nil {
 		return heapAlloc(size), false
 	}
-	adviseHuge(b)
 	return b, true
 }
 

@@ -218,6 +218,7 @@ func newSlotTable(h *offHeap, items int) slotTable {
 
 func (t *slotTable) alloc(size int) {
 	t.block = t.heap.alloc(size * 8)
+	adviseHuge(t.block)
 	t.slots = uint64s(t.block)[:size]
 	t.mask = uint32(size - 1)
 }
