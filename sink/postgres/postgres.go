@@ -96,8 +96,7 @@ func (c *Config) validate() error {
 // Each object type has a table intake_<object> in the configured schema,
 // laid out as the [github.com/intakehq/intake/sink/sqlite.Store] sink's, with PostgreSQL types:
 //
-//	seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY   creation order
-//	id         text NOT NULL UNIQUE        the record's id
+//	id         text COLLATE "C" PRIMARY KEY   the record's id
 //	opted_out  boolean NOT NULL
 //	inactive   boolean NOT NULL            intake.Record.Inactive
 //	created_at timestamptz NOT NULL
@@ -105,7 +104,19 @@ func (c *Config) validate() error {
 //	<field>    one column per field: text (text, email, phone, country,
 //	           select, id), boolean, numeric, date, time, timestamptz,
 //	           text[] (multi-select)
-//	k_<spec>   text, one key column per key spec used in a Lookup, indexed
+//	k_<spec>   text COLLATE "C", one key column per key spec used in a
+//	           Lookup, indexed
+//
+// Two indexes, then, for a table looked up by one key spec: the primary
+// key, which Get, the writes and Scan use, and the key column's, which
+// Lookup uses. Records have no creation sequence of their own: Scan and
+// Lookup return them in the order of their ids, bytewise ("C"), which is
+// creation order for the UUIDv7 ids of Intake's default allocator (time
+// first) and number order for ids from a reserved range of equally many
+// digits (identity.NewNumeric; a NumericConfig.Format that pads to a fixed
+// width keeps that order across digit counts: "10" sorts before "9").
+// Tables created by earlier versions, with a seq identity column as
+// primary key and a UNIQUE id, get this layout from [Migrations].
 //
 // Field names that clash with these columns get the column f_<name>, as
 // in SQLite. Columns are plain SQL values, so the host can query, index
@@ -239,6 +250,20 @@ type Store struct {
 // [Store.EnsureSchema] as schemas are seen; [ObjectMigration]
 // returns their statements for a host that wants them in its migrations
 // too. schema "" is "public".
+//
+// The last statement brings the object tables that earlier versions
+// created — a seq identity column as primary key, beside a UNIQUE
+// constraint on id — to the layout of [Store]: it drops seq with its
+// index and the UNIQUE constraint (a change of the catalog: no row
+// moves), and makes id the primary key in the "C" collation, which
+// builds the id's index again (about a second per million rows, with
+// the table locked). It runs only on a table that still has seq; a table
+// that something of the host's (a view, say) needs seq for keeps it, with
+// a warning from the server, and works as it is. New runs all of
+// Migrations in one transaction: a crash or a failure halfway leaves every
+// table as it was, and the next New tries again. Run the new version in
+// every process that shares the schema once it has migrated: earlier
+// versions order Scan and Lookup by seq.
 func Migrations(schema string) []string {
 	if schema == "" {
 		schema = "public"
@@ -291,7 +316,46 @@ END IF;`),
 	name text PRIMARY KEY,
 	next bigint NOT NULL
 )`,
+		pgDo(dropSeqBody(schema)),
 	}
+}
+
+// dropSeqBody is the PL/pgSQL block of the migration that brings the
+// object tables of schema created with a seq column (an identity column
+// that was their primary key, beside a UNIQUE constraint on id) to the
+// current layout: for each table intake_<object> of an object in
+// intake_schema that still has the identity column seq, one ALTER TABLE
+// drops seq (a change of the catalog: the rows stay where they are) with
+// its index and the UNIQUE constraint, and a second one makes id the
+// primary key with the "C" collation, which builds the id's index again.
+// A table without seq is left alone, and so is one another object (a
+// host's view, say) depends on: a failure there (DROP COLUMN refuses
+// while something depends on the column) leaves it as it was, with a
+// warning, and rolls back nothing else. Sink writes and reads work on both
+// layouts.
+func dropSeqBody(schema string) string {
+	lit := sqltable.QuoteLiteral(schema)
+	return `DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.oid, c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN ` + sqltable.QuoteIdent(schema) + `.intake_schema s ON c.relname = 'intake_' || s.object
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'seq' AND NOT a.attisdropped AND a.attidentity <> ''
+		WHERE n.nspname = ` + lit + ` AND c.relkind = 'r'
+		ORDER BY c.relname
+	LOOP
+		BEGIN
+			EXECUTE (SELECT format('ALTER TABLE %I.%I DROP COLUMN seq', ` + lit + `, r.relname) ||
+				coalesce(string_agg(format(', DROP CONSTRAINT %I', k.conname), ''), '')
+				FROM pg_constraint k JOIN pg_attribute i ON i.attrelid = r.oid AND i.attname = 'id'
+				WHERE k.conrelid = r.oid AND k.contype = 'u' AND k.conkey = ARRAY[i.attnum]);
+			EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN id TYPE text COLLATE "C", ADD PRIMARY KEY (id)', ` + lit + `, r.relname);
+		EXCEPTION WHEN dependent_objects_still_exist OR invalid_table_definition THEN
+			RAISE WARNING 'intake: table %.% keeps its seq column: %', ` + lit + `, r.relname, SQLERRM;
+		END;
+	END LOOP;
+END;`
 }
 
 // pgDo returns a DO block that runs the PL/pgSQL statements body. The
@@ -533,15 +597,15 @@ type pgTable struct {
 	keys    []*pgKey
 
 	// Column names; a TableMapping changes them.
-	idCol, seqCol, optedCol, createdCol, updatedCol string // quoted; seqCol, optedCol may be ""
-	inactiveCol                                     string // quoted; "" for a host table without one
-	idType                                          string // SQL type of idCol ("text")
-	orderBy                                         string // creation order: "seq", or a host's order column and id
-	jsonCol                                         string // quoted JSONB column of fields without a column, or ""
-	inJSON                                          []bool // per col: kept in jsonCol
-	genKey                                          []bool // per key: a host's generated column, read only
-	host                                            bool   // a host table: Intake never alters it
-	hostCols                                        map[string]pgHostCol
+	idCol, optedCol, createdCol, updatedCol string // quoted; optedCol may be ""
+	inactiveCol                             string // quoted; "" for a host table without one
+	idType                                  string // SQL type of idCol ("text")
+	orderBy                                 string // Scan's and Lookup's order: "id", or a host's order column and id
+	jsonCol                                 string // quoted JSONB column of fields without a column, or ""
+	inJSON                                  []bool // per col: kept in jsonCol
+	genKey                                  []bool // per key: a host's generated column, read only
+	host                                    bool   // a host table: Intake never alters it
+	hostCols                                map[string]pgHostCol
 
 	// inactive is the column of the inactive flag of Intake's own table:
 	// "inactive", or "inactive_flag" when a field of a table an earlier
@@ -600,8 +664,8 @@ func newPgTable(schema, object string, cols []sqltable.Col, keys []*pgKey, inact
 		return nil, err
 	}
 	t := &pgTable{object: object, name: sqltable.QuoteIdent(schema) + "." + sqltable.QuoteIdent("intake_"+object), version: version, cols: cols, store: store,
-		idCol: "id", seqCol: "seq", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
-		inactive: inactive, idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+		idCol: "id", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
+		inactive: inactive, idType: "text", orderBy: "id", inJSON: make([]bool, len(cols))}
 	if inactive != "" {
 		t.inactiveCol = sqltable.QuoteIdent(inactive)
 	}
@@ -704,16 +768,23 @@ func pgType(ft intake.FieldType) string {
 
 func (t *pgTable) createSQL() string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tid text COLLATE \"C\" PRIMARY KEY,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
 	for _, c := range t.cols {
 		b.WriteString(",\n\t" + sqltable.QuoteIdent(c.Column) + " " + pgType(c.Type))
 	}
 	for _, k := range t.keys {
-		b.WriteString(",\n\t" + sqltable.QuoteIdent(k.Column) + " text")
+		b.WriteString(",\n\t" + sqltable.QuoteIdent(k.Column) + " " + pgKeyType)
 	}
 	b.WriteString("\n)")
 	return b.String()
 }
+
+// pgKeyType is the type of a key column of Intake's own table: text in
+// the "C" collation, which compares bytes, as the keys are compared.
+// Lookups only test equality, which is byte equality under any
+// deterministic collation; "C" spares the index the locale's rules on
+// every insert.
+const pgKeyType = `text COLLATE "C"`
 
 func (t *pgTable) indexSQL(col string) string {
 	_, bare, _ := strings.Cut(t.name, ".")
@@ -1076,7 +1147,7 @@ func (p *Store) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) er
 		return nil // the table computes it
 	}
 	if !t.host {
-		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" text"); err != nil {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" "+pgKeyType); err != nil {
 			return fmt.Errorf("postgres: add key column %s: %w", k.Column, err)
 		}
 		if _, err := tx.Exec(ctx, t.indexSQL(k.Column)); err != nil {

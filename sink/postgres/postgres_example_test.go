@@ -77,6 +77,31 @@ func ExampleMigrations() {
 	// 	name text PRIMARY KEY,
 	// 	next bigint NOT NULL
 	// );
+	// DO $do$
+	// BEGIN
+	// 	DECLARE
+	// 		r record;
+	// 	BEGIN
+	// 		FOR r IN SELECT c.oid, c.relname FROM pg_class c
+	// 			JOIN pg_namespace n ON n.oid = c.relnamespace
+	// 			JOIN "crm".intake_schema s ON c.relname = 'intake_' || s.object
+	// 			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'seq' AND NOT a.attisdropped AND a.attidentity <> ''
+	// 			WHERE n.nspname = 'crm' AND c.relkind = 'r'
+	// 			ORDER BY c.relname
+	// 		LOOP
+	// 			BEGIN
+	// 				EXECUTE (SELECT format('ALTER TABLE %I.%I DROP COLUMN seq', 'crm', r.relname) ||
+	// 					coalesce(string_agg(format(', DROP CONSTRAINT %I', k.conname), ''), '')
+	// 					FROM pg_constraint k JOIN pg_attribute i ON i.attrelid = r.oid AND i.attname = 'id'
+	// 					WHERE k.conrelid = r.oid AND k.contype = 'u' AND k.conkey = ARRAY[i.attnum]);
+	// 				EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN id TYPE text COLLATE "C", ADD PRIMARY KEY (id)', 'crm', r.relname);
+	// 			EXCEPTION WHEN dependent_objects_still_exist OR invalid_table_definition THEN
+	// 				RAISE WARNING 'intake: table %.% keeps its seq column: %', 'crm', r.relname, SQLERRM;
+	// 			END;
+	// 		END LOOP;
+	// 	END;
+	// END
+	// $do$;
 }
 
 // The table of an object type, with its email key column, as EnsureSchema
@@ -95,8 +120,7 @@ func ExampleObjectMigration() {
 	}
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "crm"."intake_account" (
-	// 	seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	// 	id text NOT NULL UNIQUE,
+	// 	id text COLLATE "C" PRIMARY KEY,
 	// 	opted_out boolean NOT NULL DEFAULT false,
 	// 	inactive boolean NOT NULL DEFAULT false,
 	// 	created_at timestamptz NOT NULL,
@@ -104,7 +128,7 @@ func ExampleObjectMigration() {
 	// 	"account_id" text,
 	// 	"name" text,
 	// 	"founded" date,
-	// 	"k_account_id" text
+	// 	"k_account_id" text COLLATE "C"
 	// );
 	// CREATE INDEX IF NOT EXISTS "intake_account_k_account_id" ON "crm"."intake_account" ("k_account_id");
 }

@@ -145,7 +145,8 @@ func pgValue(k intake.Kind, h any, inJSON bool) (intake.Value, error) {
 }
 
 // Lookup returns the ids of the stored records whose key under spec is one
-// of keys, oldest first, with indexed queries (k_<spec> = ANY($1)) of at
+// of keys, in the order of their ids (oldest first for UUIDv7 ids; see
+// [Store]), with indexed queries (k_<spec> = ANY($1)) of at
 // most 1,000 keys each, pipelined in one round trip. The first Lookup with a spec adds and fills its
 // key column (see [Store]); specs that differ only in their options
 // (email rules, MD5) have key columns of their own. A record-id spec
@@ -265,10 +266,14 @@ const pgChunk = 1000
 // pgScanPage is how many rows Scan reads per query.
 const pgScanPage = 1000
 
-// Scan calls fn for every stored record of sch's object type in creation
-// order (see [sink.Scanner]). It reads pages of a thousand rows with keyset
-// pagination (WHERE seq > last ORDER BY seq LIMIT 1000, an index range
-// scan), so no transaction or connection stays open while fn runs and a
+// Scan calls fn for every stored record of sch's object type in the order
+// of their ids, bytewise (see [sink.Scanner]): creation order for the
+// UUIDv7 ids of Intake's default allocator, whose first bits are the
+// time; number order for ids from a reserved range (identity.NewNumeric)
+// of equally many digits; a host table (TableMapping) in the order of its
+// OrderColumn. It reads pages of a thousand rows with keyset pagination
+// (WHERE id > last ORDER BY id LIMIT 1000, a range scan of the primary
+// key), so no transaction or connection stays open while fn runs and a
 // page costs the same at the end of a million rows as at the start. It
 // reuses one record for all calls.
 func (p *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {

@@ -143,6 +143,11 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 		if errors.Is(err, errSchemaMoved) && attempt < 3 {
 			continue
 		}
+		// A statement prepared before another process migrated a table:
+		// the transaction rolled back, and pgx prepares it again.
+		if pgPlanStale(err) && attempt < 3 && ctx.Err() == nil {
+			continue
+		}
 		// A deadlock with another writer (rows its batch locks in another
 		// order: a host's own statements, an older version) rolled the
 		// transaction back; the batch is applied again from the start.
@@ -842,10 +847,18 @@ func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, ids []strin
 	src := &pgRowSource{bt: bt, ids: ids, now: w.now, direct: true}
 	err := copyRows(ctx, w.tx, bt.t.name, bt.t.copyCols(), src)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+	if errors.As(err, &pe) && pe.Code == "23505" && isIDConstraint(pe.ConstraintName) {
 		return &pgDuplicate{bt: bt, err: err}
 	}
 	return err
+}
+
+// isIDConstraint reports whether name is the constraint on the id of one
+// of Intake's own tables: its primary key (<table>_pkey), or the UNIQUE
+// constraint (<table>_id_key) of a table that kept the layout of earlier
+// versions (see [Migrations]).
+func isIDConstraint(name string) bool {
+	return strings.Contains(name, "_pkey") || strings.Contains(name, "_id_key")
 }
 
 // queueAudit queues the INSERT of the batch's audit entries, if any.
