@@ -45,7 +45,11 @@
 //     advisory transaction locks taken before any row lock: the table's
 //     lock shared plus one lock per key for a batch of at most 64 guarded
 //     creates of the table, the table's lock exclusive beyond (each lock
-//     takes a slot of the server's shared lock table).
+//     takes a slot of the server's shared lock table). Under them the
+//     keys are looked up again, unless the log of writes to the table
+//     (intake_writes, kept by a trigger) shows that nothing but this
+//     store's own writes of other keys wrote it since its Lookup found
+//     no record for them.
 //   - Lifecycle ops keep their audit log in intake_audit and
 //     [Store.Reserve] its sequences in intake_sequences, beside a host's
 //     table too; a reservation is committed before Reserve returns.

@@ -137,7 +137,11 @@ func (c *Config) validate() error {
 // inactive column; intake_checkpoint (run_id, source, last_line, pending, batches,
 // updated_at) holds the checkpoints of [Store.WriteCheckpoint];
 // intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
-// and intake_sequences the sequences of [Store.Reserve]. These are
+// and intake_sequences the sequences of [Store.Reserve]; intake_writes
+// logs the transactions that insert or update rows of each of Intake's
+// own tables (a statement trigger, intake_log_write, on each), and
+// intake_write_horizon the transaction since which a table's log is
+// whole, which the guard of [sink.Op.Unique] reads (see Writes). These are
 // Intake's own tables in the configured schema, beside the host's tables
 // when a [sink.TableMapping] is used. [Migrations] returns the
 // statements that create them.
@@ -165,6 +169,18 @@ func (c *Config) validate() error {
 // by id, never by position: a create whose id is taken fails the batch
 // with [sink.ErrDuplicateID] naming the record. A Lookup is one query per
 // 1,000 keys (k_<spec> = ANY($1)), pipelined in one round trip.
+//
+// The guard of [sink.Op.Unique] looks the keys of the guarded creates up
+// again once it holds its locks, but not those that this store's own
+// Lookup found no record for when intake_writes shows, under the locks,
+// that no transaction has written the table since that Lookup's snapshot
+// other than this store's own writes, none of which wrote the key: in a
+// bulk import into Intake's own table, where one writer creates every
+// key, that second look would cost as much as the first. The log holds
+// every transaction that inserts or updates the table's rows, whoever
+// runs it (another process, the host's own SQL); a Lookup older than the
+// log's horizon, or a key the store does not remember, is looked up
+// again.
 //
 // After a committed write, the sink runs ANALYZE on a table once this
 // process has created as many rows in it as it held at the sink's last
@@ -214,6 +230,9 @@ type Store struct {
 
 	host map[string]map[string]pgHostCol // columns of the host tables, by object
 
+	memo    pgMemo // the keys Lookups missed, for the guard of Op.Unique
+	logging bool   // the schema has intake_writes and intake_write_horizon (see pgMemo)
+
 	mu     sync.RWMutex
 	tables map[string]*pgTable
 	views  map[*intake.Schema]*pgView
@@ -233,7 +252,17 @@ type Store struct {
 //     line, field, target_object, target_id as in [sink.AuditEntry]), indexed
 //     by object and record; rows of deleted records stay;
 //   - intake_sequences: the next number of each sequence of
-//     [Store.Reserve] (name, next).
+//     [Store.Reserve] (name, next);
+//   - intake_writes (object, xact) and intake_write_horizon (object,
+//     xact), with the function intake_log_write: the log of the
+//     transactions that write each of Intake's own tables, which the
+//     trigger intake_log_write on each table keeps (a table created by
+//     [Store.EnsureSchema] gets it; a table of an earlier version gets it
+//     from the last statement, which waits for the writes under way to
+//     the table), and the transaction since which it is whole. A write
+//     prunes its table's log now and then. Without them (SkipMigrations,
+//     statements not run yet) the guard of [sink.Op.Unique] looks every
+//     key up again.
 //
 // intake_audit and intake_sequences are recent, and intake_audit gained
 // the columns field, target_object and target_id (added by an ALTER TABLE
@@ -316,8 +345,65 @@ END IF;`),
 	name text PRIMARY KEY,
 	next bigint NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_writes (
+	object text NOT NULL,
+	xact   xid8 NOT NULL,
+	PRIMARY KEY (object, xact)
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_write_horizon (
+	object text PRIMARY KEY,
+	xact   xid8 NOT NULL
+)`,
+		pgDo(`IF to_regprocedure(` + sqltable.QuoteLiteral(schema+".intake_log_write()") + `) IS NULL THEN
+	CREATE FUNCTION ` + q + `.intake_log_write() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+	BEGIN
+		INSERT INTO ` + q + `.intake_writes (object, xact) VALUES (TG_ARGV[0], pg_current_xact_id()) ON CONFLICT DO NOTHING;
+		RETURN NULL;
+	END
+	$f$;
+END IF;`),
 		pgDo(dropSeqBody(schema)),
+		pgDo(logWritesBody(schema)),
 	}
+}
+
+// logWritesBody is the PL/pgSQL block that gives each object table of
+// schema without it the trigger intake_log_write (see logTriggerSQL).
+func logWritesBody(schema string) string {
+	lit := sqltable.QuoteLiteral(schema)
+	return `DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.relname, s.object FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN ` + sqltable.QuoteIdent(schema) + `.intake_schema s ON c.relname = 'intake_' || s.object
+		WHERE n.nspname = ` + lit + ` AND c.relkind = 'r'
+			AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'intake_log_write')
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
+			` + lit + `, r.relname, ` + lit + `, r.object);
+		INSERT INTO ` + sqltable.QuoteIdent(schema) + `.intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
+			ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
+	END LOOP;
+END;`
+}
+
+// logTriggerSQL returns the statement that gives t, Intake's own table,
+// the trigger that logs each transaction writing it in intake_writes, and
+// sets the table's horizon in intake_write_horizon to the transaction
+// that adds it — when the schema has the function of [Migrations] and the
+// table lacks the trigger. The guard of Op.Unique reads the log (see
+// pgMemo).
+func (t *pgTable) logTriggerSQL(schema string) string {
+	q := sqltable.QuoteIdent(schema)
+	return pgDo(`IF to_regprocedure(` + sqltable.QuoteLiteral(schema+".intake_log_write()") + `) IS NOT NULL
+	AND to_regclass(` + sqltable.QuoteLiteral(schema+".intake_write_horizon") + `) IS NOT NULL
+	AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = ` + sqltable.QuoteLiteral(t.name) + `::regclass AND tgname = 'intake_log_write') THEN
+	CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON ` + t.name + ` FOR EACH STATEMENT EXECUTE FUNCTION ` + q + `.intake_log_write(` + sqltable.QuoteLiteral(t.object) + `);
+	INSERT INTO ` + q + `.intake_write_horizon (object, xact) VALUES (` + sqltable.QuoteLiteral(t.object) + `, pg_current_xact_id())
+		ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
+END IF;`)
 }
 
 // dropSeqBody is the PL/pgSQL block of the migration that brings the
@@ -404,7 +490,7 @@ func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([
 	for _, k := range t.keys {
 		stmts = append(stmts, t.indexSQL(k.Column))
 	}
-	stmts = append(stmts, t.addInactiveSQL("inactive"))
+	stmts = append(stmts, t.addInactiveSQL("inactive"), t.logTriggerSQL(schema))
 	js, err := json.Marshal(t.stored())
 	if err != nil {
 		return nil, err
@@ -449,6 +535,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("postgres: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
 		}
 		p.host[object] = cols
+	}
+	err := p.read(ctx, func() error {
+		return pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
+			cfg.Schema+".intake_writes", cfg.Schema+".intake_write_horizon").Scan(&p.logging)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := p.load(ctx, nil); err != nil {
 		if cfg.SkipMigrations {
@@ -1005,7 +1098,7 @@ func (a *pgAlter) merge(sch *intake.Schema) error {
 		a.nt.applyMapping(a.m, a.p.host[a.object])
 		return a.nt.checkHost(a.m)
 	case a.old == nil:
-		a.ddl = append(a.ddl, a.nt.createSQL())
+		a.ddl = append(a.ddl, a.nt.createSQL(), a.nt.logTriggerSQL(a.p.cfg.Schema))
 	default:
 		for _, c := range cols[len(oldCols):] {
 			a.ddl = append(a.ddl, "ALTER TABLE "+a.nt.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(c.Column)+" "+pgType(c.Type))

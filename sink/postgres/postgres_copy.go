@@ -113,12 +113,18 @@ func (s *pgRowSource) encode(b []byte) []byte {
 	}
 	if len(t.keys) > 0 {
 		s.rec = intake.Record{Schema: t.store, Values: st.vals}
-		for _, k := range t.keys {
+		if s.bt.written == nil && !t.host {
+			s.bt.written = make([][]string, len(t.keys))
+		}
+		for j, k := range t.keys {
 			key, _ := k.plan.Key(&s.rec)
 			if key == "" {
 				b = pgNull(b)
 			} else {
 				b = pgText(b, string(key))
+				if !t.host {
+					s.bt.written[j] = append(s.bt.written[j], string(key))
+				}
 			}
 			n++
 		}

@@ -77,6 +77,27 @@ func ExampleMigrations() {
 	// 	name text PRIMARY KEY,
 	// 	next bigint NOT NULL
 	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_writes (
+	// 	object text NOT NULL,
+	// 	xact   xid8 NOT NULL,
+	// 	PRIMARY KEY (object, xact)
+	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_write_horizon (
+	// 	object text PRIMARY KEY,
+	// 	xact   xid8 NOT NULL
+	// );
+	// DO $do$
+	// BEGIN
+	// 	IF to_regprocedure('crm.intake_log_write()') IS NULL THEN
+	// 		CREATE FUNCTION "crm".intake_log_write() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+	// 		BEGIN
+	// 			INSERT INTO "crm".intake_writes (object, xact) VALUES (TG_ARGV[0], pg_current_xact_id()) ON CONFLICT DO NOTHING;
+	// 			RETURN NULL;
+	// 		END
+	// 		$f$;
+	// 	END IF;
+	// END
+	// $do$;
 	// DO $do$
 	// BEGIN
 	// 	DECLARE
@@ -98,6 +119,26 @@ func ExampleMigrations() {
 	// 			EXCEPTION WHEN dependent_objects_still_exist OR invalid_table_definition THEN
 	// 				RAISE WARNING 'intake: table %.% keeps its seq column: %', 'crm', r.relname, SQLERRM;
 	// 			END;
+	// 		END LOOP;
+	// 	END;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
+	// 	DECLARE
+	// 		r record;
+	// 	BEGIN
+	// 		FOR r IN SELECT c.relname, s.object FROM pg_class c
+	// 			JOIN pg_namespace n ON n.oid = c.relnamespace
+	// 			JOIN "crm".intake_schema s ON c.relname = 'intake_' || s.object
+	// 			WHERE n.nspname = 'crm' AND c.relkind = 'r'
+	// 				AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'intake_log_write')
+	// 			ORDER BY c.relname
+	// 		LOOP
+	// 			EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
+	// 				'crm', r.relname, 'crm', r.object);
+	// 			INSERT INTO "crm".intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
+	// 				ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
 	// 		END LOOP;
 	// 	END;
 	// END

@@ -123,6 +123,12 @@ func TestPostgresMigratesSeqTables(t *testing.T) {
 	seq, idKey = hasSeq(t, pool, schema, "lead")
 	require.True(t, seq, "a table a view needs seq of keeps it")
 	require.False(t, idKey)
+	var triggers int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+	JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = $1
+	JOIN `+schema+`.intake_write_horizon h ON 'intake_' || h.object = c.relname
+	WHERE g.tgname = 'intake_log_write'`, schema).Scan(&triggers))
+	require.Equal(t, 2, triggers, "both tables log their writes, with a horizon")
 	for _, object := range []string{"contact", "lead"} {
 		requireIntact(t, pg, object)
 	}

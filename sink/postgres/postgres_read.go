@@ -180,15 +180,25 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 	// large table, slower than the index.
 	col := sqltable.QuoteIdent(kc.Column)
 	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
+	memo := !v.t.host // the snapshot the queries see at least, for the guard (see pgMemo)
+	var snap string
 	err = p.read(ctx, func() error {
 		clear(res)
 		b := &pgx.Batch{} // a new one each time: sending a batch prepares its queries
+		if memo {
+			b.Queue(`SELECT pg_current_snapshot()::text`)
+		}
 		for c := range slices.Chunk(uniq, pgChunk) {
 			b.Queue(q, c)
 		}
 		br := p.pool.SendBatch(ctx, b)
 		defer br.Close()
-		for range b.Len() {
+		if memo {
+			if err := br.QueryRow().Scan(&snap); err != nil {
+				return err
+			}
+		}
+		for range b.Len() - btoi(memo) {
 			rows, err := br.Query()
 			if err != nil {
 				return err
@@ -210,7 +220,26 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 	if err != nil {
 		return nil, fmt.Errorf("postgres: lookup: %w", err)
 	}
+	if memo {
+		var missed, found []string
+		for _, k := range uniq {
+			if _, ok := res[intake.Key(k)]; ok {
+				found = append(found, k)
+			} else {
+				missed = append(missed, k)
+			}
+		}
+		p.memo.forget(v.t.object, kc.Column, found)
+		p.memo.remember(v.t.object, kc.Column, snap, missed)
+	}
 	return res, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Get returns the stored records with the given ids, projected onto sch,

@@ -31,6 +31,7 @@ type pgBatchTable struct {
 	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
 	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
 	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
+	written [][]string      // per key column, the keys of the rows the batch writes (Intake's own table)
 }
 
 // stateKey names a stored record: its object type and id.
@@ -303,6 +304,8 @@ type pgBatch struct {
 	now      time.Time                // created_at and updated_at of the rows written
 	writes   *pgx.Batch               // the last round trip (see sendWrites)
 	sents    []pgSent                 // what writes holds for each temporary table
+	checks   []pgMemoQuery            // the memo's snapshots checked under the guard's locks
+	xact     uint64                   // the transaction's id, when the store logs writes; 0 before
 }
 
 // pgSent is what the last round trip of a batch holds for one table's
@@ -375,6 +378,7 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	if err := w.commit(ctx); err != nil {
 		return nil, err
 	}
+	w.rememberWrite(ctx)
 	return w.out, nil
 }
 
@@ -496,6 +500,7 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
 	w.guards = queueGuardLocks(b, w.batch, w.views)
+	w.queueMemo(b)
 	if w.unlinks != nil {
 		b.Queue(`SELECT object, version FROM ` + w.p.schemaTable + ` FOR SHARE`)
 	} else {
@@ -516,6 +521,10 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 			br.Close()
 			return err
 		}
+	}
+	if err := w.readMemo(br); err != nil {
+		br.Close()
+		return err
 	}
 	if err := w.p.readPrefetch(br, lockOrder, w.unlinks != nil); err != nil {
 		br.Close()
@@ -554,7 +563,11 @@ func (w *pgBatch) holdTakenKeys(ctx context.Context) error {
 		return nil
 	}
 	_, err := guard.Creates(w.batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-		return pgFindKeys(ctx, w.tx, w.byObject[s.Object()].t, spec, keys)
+		t := w.byObject[s.Object()].t
+		if keys = w.unknownKeys(t, spec, keys); len(keys) == 0 {
+			return map[intake.Key][]string{}, nil
+		}
+		return pgFindKeys(ctx, w.tx, t, spec, keys)
 	})
 	return err
 }
