@@ -23,13 +23,14 @@ import (
 // trigger on each of Intake's own tables logs there every transaction that
 // inserts or updates rows, whoever runs it (another process, an earlier
 // version, the host's own SQL). When none did but this process's own
-// writes, none of which wrote the key, the key is still free: the guard
-// does not look it up again. Anything else — a transaction of another
-// writer, a snapshot that does not see the table's horizon (the
-// transaction of intake_write_horizon that created the trigger, or that
-// last pruned the log: once it is visible, so is every write the log
-// does not hold), a key the memo does not hold — makes the guard look the
-// key up as before.
+// writes, the key is still free: the guard does not look it up again (a
+// write of this process drops the keys it wrote from the memo, and counts
+// as another writer's for a Lookup the memo recorded after that).
+// Anything else — a transaction of another writer, a snapshot that does
+// not see the table's horizon (the transaction of intake_write_horizon
+// that created the trigger, or that last pruned the log: once it is
+// visible, so is every write the log does not hold), a key the memo does
+// not hold — makes the guard look the key up as before.
 
 // pgMemoGens is how many Lookups of one key column the memo keeps: the
 // importer writes each batch right after the Lookup of the next one, and
@@ -37,7 +38,7 @@ import (
 const pgMemoGens = 8
 
 // pgOwnWrites is how many of its own committed writes per table the
-// store remembers, with the keys they wrote.
+// store remembers.
 const pgOwnWrites = 16
 
 // pgPruneEvery is how many logged writes of this process to a table come
@@ -49,7 +50,8 @@ const pgPruneEvery = 128
 type pgLookGen struct {
 	snap string // pg_current_snapshot() as text
 	keys []string
-	live int // keys the memo still holds for this Lookup
+	live int    // keys the memo still holds for this Lookup
+	at   uint64 // the memo's epoch when it recorded the Lookup
 }
 
 // pgMemoCol is the memo of one key column of a table.
@@ -59,16 +61,15 @@ type pgMemoCol struct {
 }
 
 // pgOwnWrite is a committed write of this process to a table: its
-// transaction and the keys of the rows it wrote, by key column.
+// transaction, and the memo's epoch when it dropped the keys it wrote.
 type pgOwnWrite struct {
-	xact uint64
-	keys map[string][]string
-	sets map[string]map[string]struct{} // built from keys on first use
+	xact, at uint64
 }
 
 // pgMemo is the store's memo, safe for concurrent use.
 type pgMemo struct {
 	mu     sync.Mutex
+	epoch  uint64                   // counts the Lookups recorded and the writes dropped
 	cols   map[string]*pgMemoCol    // by object and key column (memoName)
 	own    map[string][]*pgOwnWrite // by object, oldest first
 	writes map[string]int           // logged writes by object since the last pruning
@@ -79,9 +80,10 @@ func memoName(object, column string) string { return object + "\x00" + column }
 // remember records a Lookup of column under snap that found no record
 // for keys.
 func (m *pgMemo) remember(object, column, snap string, keys []string) {
-	g := &pgLookGen{snap: snap, keys: keys}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.epoch++
+	g := &pgLookGen{snap: snap, keys: keys, at: m.epoch}
 	if m.cols == nil {
 		m.cols = map[string]*pgMemoCol{}
 	}
@@ -160,9 +162,9 @@ type pgSnapCheck struct {
 // free returns, of keys of column, those the memo knows to be held by no
 // record now, given the checks of its snapshots; it forgets them (they are
 // being created). A key is free when the Lookup that missed it ran under a
-// usable snapshot since which only this process's own writes, none of
-// which wrote the key, wrote the table.
-func (m *pgMemo) free(object, column string, keys []string, checks map[string]pgSnapCheck) map[string]bool {
+// usable snapshot since which only writes of this process that dropped
+// their keys from the memo after it recorded the Lookup wrote the table.
+func (m *pgMemo) free(object, column string, keys []intake.Key, checks map[string]pgSnapCheck) map[intake.Key]bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.cols[memoName(object, column)]
@@ -173,72 +175,43 @@ func (m *pgMemo) free(object, column string, keys []string, checks map[string]pg
 	for _, w := range m.own[object] {
 		own[w.xact] = w
 	}
-	clean := map[*pgLookGen][]*pgOwnWrite{} // a usable generation and the own writes it does not see
-	out := map[string]bool{}
+	clean := map[*pgLookGen]bool{}
+	out := map[intake.Key]bool{}
 	for _, k := range keys {
-		g := c.keys[k]
+		g := c.keys[string(k)]
 		if g == nil {
 			continue
 		}
-		ws, ok := clean[g]
-		if !ok {
-			ws, ok = ownOnly(checks[g.snap], own)
-			if !ok {
-				continue
-			}
-			clean[g] = ws
+		ok, seen := clean[g]
+		if !seen {
+			ok = ownOnly(checks[g.snap], own, g)
+			clean[g] = ok
 		}
-		taken := false
-		for _, w := range ws {
-			if w.has(column, k) {
-				taken = true
-				break
-			}
-		}
-		if !taken {
+		if ok {
 			out[k] = true
-			c.drop(k, g)
+			c.drop(string(k), g)
 		}
 	}
 	return out
 }
 
-// ownOnly returns the own writes among the transactions a snapshot does
-// not see, and false when the snapshot is not usable or one of them is
-// not this process's.
-func ownOnly(ck pgSnapCheck, own map[uint64]*pgOwnWrite) ([]*pgOwnWrite, bool) {
+// ownOnly reports whether the snapshot check ck of the Lookup g is usable
+// and every transaction it does not see is a write of this process that
+// dropped its keys after the memo recorded g.
+func ownOnly(ck pgSnapCheck, own map[uint64]*pgOwnWrite, g *pgLookGen) bool {
 	if !ck.usable {
-		return nil, false
+		return false
 	}
-	var ws []*pgOwnWrite
 	for _, x := range ck.invisible {
-		w := own[x]
-		if w == nil {
-			return nil, false
+		if w := own[x]; w == nil || w.at < g.at {
+			return false
 		}
-		ws = append(ws, w)
 	}
-	return ws, true
+	return true
 }
 
-// has reports whether w wrote a row whose key column holds k.
-func (w *pgOwnWrite) has(column, k string) bool {
-	if w.sets == nil {
-		w.sets = map[string]map[string]struct{}{}
-	}
-	set := w.sets[column]
-	if set == nil {
-		set = make(map[string]struct{}, len(w.keys[column]))
-		for _, x := range w.keys[column] {
-			set[x] = struct{}{}
-		}
-		w.sets[column] = set
-	}
-	_, ok := set[k]
-	return ok
-}
-
-// wrote records a committed write of this process to object and reports
+// wrote records a committed write of this process to object, whose rows
+// hold keys (by key column): it drops them from the memo. It reports
 // whether the table's log is due for pruning.
 func (m *pgMemo) wrote(object string, xact uint64, keys map[string][]string) bool {
 	m.mu.Lock()
@@ -246,11 +219,21 @@ func (m *pgMemo) wrote(object string, xact uint64, keys map[string][]string) boo
 	if m.own == nil {
 		m.own, m.writes = map[string][]*pgOwnWrite{}, map[string]int{}
 	}
+	for col, ks := range keys {
+		if c := m.cols[memoName(object, col)]; c != nil {
+			for _, k := range ks {
+				if g := c.keys[k]; g != nil {
+					c.drop(k, g)
+				}
+			}
+		}
+	}
+	m.epoch++
 	ws := m.own[object]
 	if len(ws) == pgOwnWrites {
 		ws = append(ws[:0], ws[1:]...)
 	}
-	m.own[object] = append(ws, &pgOwnWrite{xact: xact, keys: keys})
+	m.own[object] = append(ws, &pgOwnWrite{xact: xact, at: m.epoch})
 	m.writes[object]++
 	if m.writes[object] >= pgPruneEvery {
 		m.writes[object] = 0
@@ -358,17 +341,13 @@ func (w *pgBatch) unknownKeys(t *pgTable, spec intake.KeySpec, keys []intake.Key
 			checks[c.snap] = c.check
 		}
 	}
-	strs := make([]string, len(keys))
-	for i, x := range keys {
-		strs[i] = string(x)
-	}
-	free := w.p.memo.free(t.object, k.Column, strs, checks)
+	free := w.p.memo.free(t.object, k.Column, keys, checks)
 	if len(free) == 0 {
 		return keys
 	}
 	out := keys[:0:0]
 	for _, x := range keys {
-		if !free[string(x)] {
+		if !free[x] {
 			out = append(out, x)
 		}
 	}
