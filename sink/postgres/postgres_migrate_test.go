@@ -212,3 +212,31 @@ func TestPostgresMigrationKilled(t *testing.T) {
 		requireIntact(t, pg, object)
 	}
 }
+
+// TestPostgresReadsRowBytes reads rows the host's SQL wrote: values in
+// range come back as written, an infinite date is an error naming it.
+func TestPostgresReadsRowBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := pgtest.Schema(t)
+	pg := openPostgres(t, postgres.Config{Schema: schema})
+	s := intake.MustSchema("contact", intake.Field{Name: "email", Type: intake.TypeEmail}, intake.Field{Name: "born", Type: intake.TypeDate},
+		intake.Field{Name: "seen", Type: intake.TypeTimestamp}, intake.Field{Name: "at", Type: intake.TypeTime}, intake.Field{Name: "ok", Type: intake.TypeBool})
+	require.NoError(t, pg.EnsureSchema(ctx, s))
+	_, err := pool.Exec(ctx, `INSERT INTO `+schema+`.intake_contact (id, email, born, seen, at, ok, opted_out, inactive, created_at, updated_at) VALUES
+	('a', 'a@example.com', '1899-12-31', '2030-01-02 03:04:05.678901+00', '23:59:59.999999', true, true, false, now(), now()),
+	('b', NULL, NULL, NULL, NULL, NULL, false, true, now(), now()),
+	('inf', NULL, 'infinity', NULL, NULL, NULL, false, false, now(), now())`)
+	require.NoError(t, err)
+	got, err := pg.Get(ctx, s, []string{"a", "b"})
+	require.NoError(t, err)
+	at, _ := intake.TimeOfDay(23, 59, 59, 999999)
+	require.Equal(t, []intake.Value{intake.Text("a@example.com"), intake.Date(1899, 12, 31),
+		intake.Timestamp(time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)), at, intake.Bool(true)}, got["a"].Values)
+	require.True(t, got["a"].OptedOut)
+	require.Equal(t, make([]intake.Value, 5), got["b"].Values)
+	require.True(t, got["b"].Inactive)
+	_, err = pg.Get(ctx, s, []string{"inf"})
+	require.ErrorContains(t, err, "infinite date")
+}
