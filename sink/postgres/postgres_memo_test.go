@@ -145,7 +145,7 @@ func TestPgMemo(t *testing.T) {
 	keys := []intake.Key{"a", "b", "c"}
 	m.remember("o", "k", "s1", []string{"a", "b"})
 	m.wrote("o", 10, map[string][]string{"k": {"b"}}) // own write 10 wrote b
-	m.remember("o", "k", "s2", []string{"c"})          // recorded after write 10 dropped its keys
+	m.remember("o", "k", "s2", []string{"c"})         // recorded after write 10 dropped its keys
 	require.ElementsMatch(t, []string{"s1", "s2"}, m.snapshots("o", []string{"k"}))
 	usable := func(xacts ...uint64) pgSnapCheck { return pgSnapCheck{usable: true, invisible: xacts} }
 
