@@ -26,17 +26,15 @@ import (
 // pgBatchTable is the part of a batch that goes to one table.
 type pgBatchTable struct {
 	t       *pgTable
-	fetch   []string // ids of stored records the batch updates, opts out, … (any op but a create)
+	fetch   []string        // ids of stored records the batch updates, opts out, … (any op but a create)
+	fetched map[string]bool // the ids in fetch
 	rows    map[string]*pgRowState
 	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
 	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
 	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
 	written [][]string      // per key column, the keys of the rows the batch writes (Intake's own table)
-}
-
-// stateKey names a stored record: its object type and id.
-type stateKey struct {
-	object, id string
+	states  []pgRowState    // newState's slabs
+	vals    []intake.Value
 }
 
 // pgRowState is the state of a record during a batch.
@@ -430,7 +428,6 @@ func (w *pgBatch) planTables() error {
 	for _, op := range w.batch {
 		w.unlinks.Add(op)
 	}
-	fetched := map[stateKey]bool{}
 	for i, op := range w.batch {
 		t := w.views[i].t
 		bt := w.byObject[t.object]
@@ -443,9 +440,12 @@ func (w *pgBatch) planTables() error {
 			}
 			continue
 		}
-		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
-			fetched[k] = true
-			bt.fetch = append(bt.fetch, op.Record.ID)
+		if bt.fetched == nil {
+			bt.fetched = make(map[string]bool, len(w.batch))
+		}
+		if id := op.Record.ID; !bt.fetched[id] {
+			bt.fetched[id] = true
+			bt.fetch = append(bt.fetch, id)
 		}
 	}
 	return nil
@@ -453,7 +453,7 @@ func (w *pgBatch) planTables() error {
 
 // addTable adds t to the tables of the batch.
 func (w *pgBatch) addTable(t *pgTable) *pgBatchTable {
-	bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+	bt := &pgBatchTable{t: t, rows: make(map[string]*pgRowState, len(w.batch))}
 	w.byObject[t.object] = bt
 	w.tabs = append(w.tabs, bt)
 	return bt
@@ -620,6 +620,23 @@ func (bt *pgBatchTable) row(op *sink.Op) (*pgRowState, error) {
 	return st, nil
 }
 
+// newState returns a new row state with n null values, taken from slabs
+// the batch table allocates a thousand at a time.
+func (bt *pgBatchTable) newState(n int) *pgRowState {
+	const slab = 1000
+	if len(bt.states) == 0 {
+		bt.states = make([]pgRowState, slab)
+	}
+	if len(bt.vals) < n {
+		bt.vals = make([]intake.Value, max(n, n*slab))
+	}
+	st := &bt.states[0]
+	bt.states = bt.states[1:]
+	st.vals = bt.vals[:n:n]
+	bt.vals = bt.vals[n:]
+	return st
+}
+
 // create adds the row of a create, unless Unique held it.
 func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	if op.Existing != nil {
@@ -629,7 +646,8 @@ func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	if bt.rows[rec.ID] != nil {
 		return intake.OutcomeNone, ops.RecordError(op, sink.ErrDuplicateID)
 	}
-	st := &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
+	st := bt.newState(len(v.t.cols))
+	st.opted, st.inactive, st.create = rec.OptedOut, rec.Inactive, op
 	for i, j := range v.plan {
 		st.vals[j] = ops.Value(rec, i)
 	}
@@ -1127,12 +1145,14 @@ func (p *Store) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool
 				return err
 			}
 			for rows.Next() {
-				rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
+				st := bt.newState(len(bt.t.cols))
+				rec := intake.Record{Schema: bt.t.store, Values: st.vals}
 				if err := sc.scan(rows, &rec); err != nil {
 					rows.Close()
 					return err
 				}
-				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				st.opted, st.inactive, st.stored = rec.OptedOut, rec.Inactive, true
+				bt.rows[rec.ID] = st
 			}
 			if err := rows.Err(); err != nil {
 				return err
