@@ -77,8 +77,8 @@ func (r *pgCopyReader) Read(p []byte) (int, error) {
 // columns are those of copyCols (direct) or tempCols.
 func (s *pgRowSource) encode(b []byte) []byte {
 	t := s.bt.t
-	id := s.ids[s.i-1]
-	st := s.bt.rows[id]
+	st := s.rows[s.i-1]
+	id := st.id
 	at := len(b)
 	b = append(b, 0, 0) // column count, set below
 	n := 0

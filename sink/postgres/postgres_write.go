@@ -29,7 +29,7 @@ type pgBatchTable struct {
 	fetch   []string        // ids of stored records the batch updates, opts out, … (any op but a create)
 	fetched map[string]bool // the ids in fetch
 	rows    map[string]*pgRowState
-	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
+	order   []*pgRowState   // rows to write: creates in batch order, then changed stored rows
 	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
 	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
 	written [][]string      // per key column, the keys of the rows the batch writes (Intake's own table)
@@ -39,6 +39,7 @@ type pgBatchTable struct {
 
 // pgRowState is the state of a record during a batch.
 type pgRowState struct {
+	id       string
 	vals     []intake.Value // by column of t
 	opted    bool
 	inactive bool
@@ -647,12 +648,12 @@ func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 		return intake.OutcomeNone, ops.RecordError(op, sink.ErrDuplicateID)
 	}
 	st := bt.newState(len(v.t.cols))
-	st.opted, st.inactive, st.create = rec.OptedOut, rec.Inactive, op
+	st.id, st.opted, st.inactive, st.create = rec.ID, rec.OptedOut, rec.Inactive, op
 	for i, j := range v.plan {
 		st.vals[j] = ops.Value(rec, i)
 	}
 	bt.rows[rec.ID] = st
-	bt.order = append(bt.order, rec.ID)
+	bt.order = append(bt.order, st)
 	return intake.OutcomeCreated, nil
 }
 
@@ -774,18 +775,18 @@ func (w *pgBatch) unlink(ctx context.Context) error {
 func (w *pgBatch) settleOrder() {
 	for _, bt := range w.tabs {
 		if bt.deleted != nil {
-			creates, kept := bt.order[:0], map[string]bool{}
-			for _, id := range bt.order {
-				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
-					kept[id] = true
-					creates = append(creates, id)
+			creates, kept := bt.order[:0], map[*pgRowState]bool{}
+			for _, st := range bt.order {
+				if cur := bt.rows[st.id]; cur != nil && cur.create != nil && !kept[cur] {
+					kept[cur] = true
+					creates = append(creates, cur)
 				}
 			}
 			bt.order = creates
 		}
 		for _, id := range bt.fetch {
 			if st := bt.rows[id]; st != nil && st.stored && st.changed {
-				bt.order = append(bt.order, id)
+				bt.order = append(bt.order, st)
 			}
 		}
 	}
@@ -835,8 +836,8 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 		return nil
 	}
 	ncreate := 0
-	for _, id := range bt.order {
-		if bt.rows[id].create != nil {
+	for _, st := range bt.order {
+		if st.create != nil {
 			ncreate++
 		}
 	}
@@ -854,7 +855,7 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 	if _, err := w.tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
 		return err
 	}
-	src := &pgRowSource{bt: bt, ids: rest, now: w.now}
+	src := &pgRowSource{bt: bt, rows: rest, now: w.now}
 	if err := copyRows(ctx, w.tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
 		return err
 	}
@@ -871,11 +872,11 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 	return nil
 }
 
-// copyCreates streams the creates of ids with COPY straight into bt's
+// copyCreates streams the creates of rows with COPY straight into bt's
 // table, one of Intake's own. An id another writer holds stops the COPY
 // with a *pgDuplicate, whose create write finds after the rollback.
-func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, ids []string) error {
-	src := &pgRowSource{bt: bt, ids: ids, now: w.now, direct: true}
+func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, rows []*pgRowState) error {
+	src := &pgRowSource{bt: bt, rows: rows, now: w.now, direct: true}
 	err := copyRows(ctx, w.tx, bt.t.name, bt.t.copyCols(), src)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" && isIDConstraint(pe.ConstraintName) {
@@ -1045,26 +1046,30 @@ func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u o
 				if _, ok := bt.rows[rec.ID]; ok || bt.deleted[rec.ID] {
 					continue // the batch's own rows are as its ops left them
 				}
-				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				bt.rows[rec.ID] = &pgRowState{id: rec.ID, vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
 				bt.fetch = append(bt.fetch, rec.ID)
 			}
 			if err := rows.Err(); err != nil {
 				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
 			}
 		}
-		for _, ids := range [][]string{bt.order, bt.fetch} {
-			for _, id := range ids {
-				st := bt.rows[id]
-				if st == nil {
-					continue
+		strip := func(st *pgRowState) {
+			for _, j := range links {
+				nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, st.id, audits)
+				audits = more
+				if changed {
+					st.vals[j], st.changed = nv, true
 				}
-				for _, j := range links {
-					nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, id, audits)
-					audits = more
-					if changed {
-						st.vals[j], st.changed = nv, true
-					}
-				}
+			}
+		}
+		for _, st := range bt.order {
+			if bt.rows[st.id] == st { // not deleted since
+				strip(st)
+			}
+		}
+		for _, id := range bt.fetch {
+			if st := bt.rows[id]; st != nil {
+				strip(st)
 			}
 		}
 	}
@@ -1151,7 +1156,7 @@ func (p *Store) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool
 					rows.Close()
 					return err
 				}
-				st.opted, st.inactive, st.stored = rec.OptedOut, rec.Inactive, true
+				st.id, st.opted, st.inactive, st.stored = rec.ID, rec.OptedOut, rec.Inactive, true
 				bt.rows[rec.ID] = st
 			}
 			if err := rows.Err(); err != nil {
@@ -1183,7 +1188,7 @@ func readIDs(br pgx.BatchResults) (map[string]bool, error) {
 // table (ord, upd, id, …), or, direct, into the table itself.
 type pgRowSource struct {
 	bt     *pgBatchTable
-	ids    []string
+	rows   []*pgRowState
 	now    time.Time
 	direct bool
 	i      int
@@ -1192,7 +1197,7 @@ type pgRowSource struct {
 
 func (s *pgRowSource) Next() bool {
 	s.i++
-	return s.i <= len(s.ids)
+	return s.i <= len(s.rows)
 }
 
 // copyCols are the columns a direct COPY into Intake's own table sets.
