@@ -34,7 +34,8 @@
 //   - [Getter]: read records by id; a dry run uses it to tell updated from
 //     unchanged rows.
 //   - [SchemaEnsurer]: prepare storage for a schema before the first write.
-//   - [Scanner]: stream every record in creation order, for exports.
+//   - [Scanner]: stream every record in a stable order (creation or id
+//     order), for exports.
 //   - [Counter]: count the records of an object type.
 //   - [SchemaReader]: tell the schema stored for an object type.
 //   - [Concurrent]: Lookup and Get may run beside a Write.

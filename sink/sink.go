@@ -159,8 +159,10 @@ type Sink interface {
 // matcher needs it: without it every row is treated as new.
 //
 // Lookup returns, for each key of keys that matches stored records of the
-// schema's object type, the ids of those records in a stable order (oldest
-// first). Blank keys ("") never match. A sink computes the keys of its
+// schema's object type, the ids of those records in a stable order: oldest
+// first, or, in a store whose documentation says so (the PostgreSQL store),
+// the order of the ids, which is oldest first for the UUIDv7 ids Intake
+// allocates by default. Blank keys ("") never match. A sink computes the keys of its
 // stored records with [intake.KeyPlan.Key], so a key spec never used before
 // still finds records written earlier.
 type Lookuper interface {
@@ -186,9 +188,11 @@ type SchemaEnsurer interface {
 // schema's object type, which exports need; without it a store cannot be
 // exported.
 //
-// Scan calls fn once per stored record, in a stable order (creation order,
-// oldest first), with the record's values projected onto s (fields s has
-// and the store does not are null). The record passed to fn, and its Values,
+// Scan calls fn once per stored record, in a stable order — creation order,
+// oldest first, or, in a store whose documentation says so (the
+// PostgreSQL store), the order of the ids, which is creation order for the
+// UUIDv7 ids Intake allocates by default — with the record's values
+// projected onto s (fields s has and the store does not are null). The record passed to fn, and its Values,
 // are only valid during the call: a sink may reuse them for the next record,
 // so fn must [intake.Record.Clone] a record it keeps. Scan stops at the
 // first error fn returns and returns it. Writes that run while a Scan is

@@ -6,9 +6,12 @@
 //
 // [New] returns a [Store] over a *pgxpool.Pool the host owns, with a
 // layout like the SQLite store's in a schema of the host's choice
-// ([Config.Schema]): a table intake_<object> per object type with a
-// column per field in PostgreSQL types, indexed key columns k_<spec>
-// holding the keys' text, and the tables intake_schema (each
+// ([Config.Schema]): a table intake_<object> per object type with the
+// record id as primary key, a column per field in PostgreSQL types and
+// indexed key columns k_<spec> holding the keys' text — two indexes for
+// a table looked up by one key spec, and no creation sequence: Scan and
+// Lookup order records by id, which is creation order for UUIDv7 ids and
+// number order for numeric ids of one width — and the tables intake_schema (each
 // object's fields as JSON, their Ref and Meta included),
 // intake_checkpoint, intake_audit and intake_sequences. New creates them
 // unless [Config.SkipMigrations] is set; [Migrations] and
@@ -42,7 +45,11 @@
 //     advisory transaction locks taken before any row lock: the table's
 //     lock shared plus one lock per key for a batch of at most 64 guarded
 //     creates of the table, the table's lock exclusive beyond (each lock
-//     takes a slot of the server's shared lock table).
+//     takes a slot of the server's shared lock table). Under them the
+//     keys are looked up again, unless the log of writes to the table
+//     (intake_writes, kept by a trigger) shows that nothing but this
+//     store's own writes of other keys wrote it since its Lookup found
+//     no record for them.
 //   - Lifecycle ops keep their audit log in intake_audit and
 //     [Store.Reserve] its sequences in intake_sequences, beside a host's
 //     table too; a reservation is committed before Reserve returns.

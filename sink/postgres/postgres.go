@@ -96,8 +96,7 @@ func (c *Config) validate() error {
 // Each object type has a table intake_<object> in the configured schema,
 // laid out as the [github.com/intakehq/intake/sink/sqlite.Store] sink's, with PostgreSQL types:
 //
-//	seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY   creation order
-//	id         text NOT NULL UNIQUE        the record's id
+//	id         text COLLATE "C" PRIMARY KEY   the record's id
 //	opted_out  boolean NOT NULL
 //	inactive   boolean NOT NULL            intake.Record.Inactive
 //	created_at timestamptz NOT NULL
@@ -105,7 +104,19 @@ func (c *Config) validate() error {
 //	<field>    one column per field: text (text, email, phone, country,
 //	           select, id), boolean, numeric, date, time, timestamptz,
 //	           text[] (multi-select)
-//	k_<spec>   text, one key column per key spec used in a Lookup, indexed
+//	k_<spec>   text COLLATE "C", one key column per key spec used in a
+//	           Lookup, indexed
+//
+// Two indexes, then, for a table looked up by one key spec: the primary
+// key, which Get, the writes and Scan use, and the key column's, which
+// Lookup uses. Records have no creation sequence of their own: Scan and
+// Lookup return them in the order of their ids, bytewise ("C"), which is
+// creation order for the UUIDv7 ids of Intake's default allocator (time
+// first) and number order for ids from a reserved range of equally many
+// digits (identity.NewNumeric; a NumericConfig.Format that pads to a fixed
+// width keeps that order across digit counts: "10" sorts before "9").
+// Tables created by earlier versions, with a seq identity column as
+// primary key and a UNIQUE id, get this layout from [Migrations].
 //
 // Field names that clash with these columns get the column f_<name>, as
 // in SQLite. Columns are plain SQL values, so the host can query, index
@@ -126,7 +137,11 @@ func (c *Config) validate() error {
 // inactive column; intake_checkpoint (run_id, source, last_line, pending, batches,
 // updated_at) holds the checkpoints of [Store.WriteCheckpoint];
 // intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
-// and intake_sequences the sequences of [Store.Reserve]. These are
+// and intake_sequences the sequences of [Store.Reserve]; intake_writes
+// logs the transactions that insert or update rows of each of Intake's
+// own tables (a statement trigger, intake_log_write, on each), and
+// intake_write_horizon the transaction since which a table's log is
+// whole, which the guard of [sink.Op.Unique] reads (see Writes). These are
 // Intake's own tables in the configured schema, beside the host's tables
 // when a [sink.TableMapping] is used. [Migrations] returns the
 // statements that create them.
@@ -154,6 +169,18 @@ func (c *Config) validate() error {
 // by id, never by position: a create whose id is taken fails the batch
 // with [sink.ErrDuplicateID] naming the record. A Lookup is one query per
 // 1,000 keys (k_<spec> = ANY($1)), pipelined in one round trip.
+//
+// The guard of [sink.Op.Unique] looks the keys of the guarded creates up
+// again once it holds its locks, but not those that this store's own
+// Lookup found no record for when intake_writes shows, under the locks,
+// that no transaction has written the table since that Lookup's snapshot
+// other than this store's own writes, none of which wrote the key: in a
+// bulk import into Intake's own table, where one writer creates every
+// key, that second look would cost as much as the first. The log holds
+// every transaction that inserts or updates the table's rows, whoever
+// runs it (another process, the host's own SQL); a Lookup older than the
+// log's horizon, or a key the store does not remember, is looked up
+// again.
 //
 // After a committed write, the sink runs ANALYZE on a table once this
 // process has created as many rows in it as it held at the sink's last
@@ -203,6 +230,9 @@ type Store struct {
 
 	host map[string]map[string]pgHostCol // columns of the host tables, by object
 
+	memo    pgMemo // the keys Lookups missed, for the guard of Op.Unique
+	logging bool   // the schema has intake_writes and intake_write_horizon (see pgMemo)
+
 	mu     sync.RWMutex
 	tables map[string]*pgTable
 	views  map[*intake.Schema]*pgView
@@ -222,7 +252,17 @@ type Store struct {
 //     line, field, target_object, target_id as in [sink.AuditEntry]), indexed
 //     by object and record; rows of deleted records stay;
 //   - intake_sequences: the next number of each sequence of
-//     [Store.Reserve] (name, next).
+//     [Store.Reserve] (name, next);
+//   - intake_writes (object, xact) and intake_write_horizon (object,
+//     xact), with the function intake_log_write: the log of the
+//     transactions that write each of Intake's own tables, which the
+//     trigger intake_log_write on each table keeps (a table created by
+//     [Store.EnsureSchema] gets it; a table of an earlier version gets it
+//     from the last statement, which waits for the writes under way to
+//     the table), and the transaction since which it is whole. A write
+//     prunes its table's log now and then. Without them (SkipMigrations,
+//     statements not run yet) the guard of [sink.Op.Unique] looks every
+//     key up again.
 //
 // intake_audit and intake_sequences are recent, and intake_audit gained
 // the columns field, target_object and target_id (added by an ALTER TABLE
@@ -239,6 +279,20 @@ type Store struct {
 // [Store.EnsureSchema] as schemas are seen; [ObjectMigration]
 // returns their statements for a host that wants them in its migrations
 // too. schema "" is "public".
+//
+// The last statement brings the object tables that earlier versions
+// created — a seq identity column as primary key, beside a UNIQUE
+// constraint on id — to the layout of [Store]: it drops seq with its
+// index and the UNIQUE constraint (a change of the catalog: no row
+// moves), and makes id the primary key in the "C" collation, which
+// builds the id's index again (about a second per million rows, with
+// the table locked). It runs only on a table that still has seq; a table
+// that something of the host's (a view, say) needs seq for keeps it, with
+// a warning from the server, and works as it is. New runs all of
+// Migrations in one transaction: a crash or a failure halfway leaves every
+// table as it was, and the next New tries again. Run the new version in
+// every process that shares the schema once it has migrated: earlier
+// versions order Scan and Lookup by seq.
 func Migrations(schema string) []string {
 	if schema == "" {
 		schema = "public"
@@ -291,7 +345,103 @@ END IF;`),
 	name text PRIMARY KEY,
 	next bigint NOT NULL
 )`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_writes (
+	object text NOT NULL,
+	xact   xid8 NOT NULL,
+	PRIMARY KEY (object, xact)
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_write_horizon (
+	object text PRIMARY KEY,
+	xact   xid8 NOT NULL
+)`,
+		pgDo(`IF to_regprocedure(` + sqltable.QuoteLiteral(schema+".intake_log_write()") + `) IS NULL THEN
+	CREATE FUNCTION ` + q + `.intake_log_write() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+	BEGIN
+		INSERT INTO ` + q + `.intake_writes (object, xact) VALUES (TG_ARGV[0], pg_current_xact_id()) ON CONFLICT DO NOTHING;
+		RETURN NULL;
+	END
+	$f$;
+END IF;`),
+		pgDo(dropSeqBody(schema)),
+		pgDo(logWritesBody(schema)),
 	}
+}
+
+// logWritesBody is the PL/pgSQL block that gives each object table of
+// schema without it the trigger intake_log_write (see logTriggerSQL).
+func logWritesBody(schema string) string {
+	lit := sqltable.QuoteLiteral(schema)
+	return `DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.relname, s.object FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN ` + sqltable.QuoteIdent(schema) + `.intake_schema s ON c.relname = 'intake_' || s.object
+		WHERE n.nspname = ` + lit + ` AND c.relkind = 'r'
+			AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'intake_log_write')
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
+			` + lit + `, r.relname, ` + lit + `, r.object);
+		INSERT INTO ` + sqltable.QuoteIdent(schema) + `.intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
+			ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
+	END LOOP;
+END;`
+}
+
+// logTriggerSQL returns the statement that gives t, Intake's own table,
+// the trigger that logs each transaction writing it in intake_writes, and
+// sets the table's horizon in intake_write_horizon to the transaction
+// that adds it — when the schema has the function of [Migrations] and the
+// table lacks the trigger. The guard of Op.Unique reads the log (see
+// pgMemo).
+func (t *pgTable) logTriggerSQL(schema string) string {
+	q := sqltable.QuoteIdent(schema)
+	return pgDo(`IF to_regprocedure(` + sqltable.QuoteLiteral(schema+".intake_log_write()") + `) IS NOT NULL
+	AND to_regclass(` + sqltable.QuoteLiteral(schema+".intake_write_horizon") + `) IS NOT NULL
+	AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = ` + sqltable.QuoteLiteral(t.name) + `::regclass AND tgname = 'intake_log_write') THEN
+	CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON ` + t.name + ` FOR EACH STATEMENT EXECUTE FUNCTION ` + q + `.intake_log_write(` + sqltable.QuoteLiteral(t.object) + `);
+	INSERT INTO ` + q + `.intake_write_horizon (object, xact) VALUES (` + sqltable.QuoteLiteral(t.object) + `, pg_current_xact_id())
+		ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
+END IF;`)
+}
+
+// dropSeqBody is the PL/pgSQL block of the migration that brings the
+// object tables of schema created with a seq column (an identity column
+// that was their primary key, beside a UNIQUE constraint on id) to the
+// current layout: for each table intake_<object> of an object in
+// intake_schema that still has the identity column seq, one ALTER TABLE
+// drops seq (a change of the catalog: the rows stay where they are) with
+// its index and the UNIQUE constraint, and a second one makes id the
+// primary key with the "C" collation, which builds the id's index again.
+// A table without seq is left alone, and so is one another object (a
+// host's view, say) depends on: a failure there (DROP COLUMN refuses
+// while something depends on the column) leaves it as it was, with a
+// warning, and rolls back nothing else. Sink writes and reads work on both
+// layouts.
+func dropSeqBody(schema string) string {
+	lit := sqltable.QuoteLiteral(schema)
+	return `DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.oid, c.relname FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN ` + sqltable.QuoteIdent(schema) + `.intake_schema s ON c.relname = 'intake_' || s.object
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'seq' AND NOT a.attisdropped AND a.attidentity <> ''
+		WHERE n.nspname = ` + lit + ` AND c.relkind = 'r'
+		ORDER BY c.relname
+	LOOP
+		BEGIN
+			EXECUTE (SELECT format('ALTER TABLE %I.%I DROP COLUMN seq', ` + lit + `, r.relname) ||
+				coalesce(string_agg(format(', DROP CONSTRAINT %I', k.conname), ''), '')
+				FROM pg_constraint k JOIN pg_attribute i ON i.attrelid = r.oid AND i.attname = 'id'
+				WHERE k.conrelid = r.oid AND k.contype = 'u' AND k.conkey = ARRAY[i.attnum]);
+			EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN id TYPE text COLLATE "C", ADD PRIMARY KEY (id)', ` + lit + `, r.relname);
+		EXCEPTION WHEN dependent_objects_still_exist OR invalid_table_definition THEN
+			RAISE WARNING 'intake: table %.% keeps its seq column: %', ` + lit + `, r.relname, SQLERRM;
+		END;
+	END LOOP;
+END;`
 }
 
 // pgDo returns a DO block that runs the PL/pgSQL statements body. The
@@ -340,7 +490,7 @@ func ObjectMigration(schema string, s *intake.Schema, keys ...intake.KeySpec) ([
 	for _, k := range t.keys {
 		stmts = append(stmts, t.indexSQL(k.Column))
 	}
-	stmts = append(stmts, t.addInactiveSQL("inactive"))
+	stmts = append(stmts, t.addInactiveSQL("inactive"), t.logTriggerSQL(schema))
 	js, err := json.Marshal(t.stored())
 	if err != nil {
 		return nil, err
@@ -385,6 +535,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("postgres: TableMapping of %q: InactiveColumn %q is not a boolean column of table %s", object, m.InactiveColumn, m.Table)
 		}
 		p.host[object] = cols
+	}
+	err := p.read(ctx, func() error {
+		return pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL`,
+			cfg.Schema+".intake_writes", cfg.Schema+".intake_write_horizon").Scan(&p.logging)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	if err := p.load(ctx, nil); err != nil {
 		if cfg.SkipMigrations {
@@ -533,15 +690,15 @@ type pgTable struct {
 	keys    []*pgKey
 
 	// Column names; a TableMapping changes them.
-	idCol, seqCol, optedCol, createdCol, updatedCol string // quoted; seqCol, optedCol may be ""
-	inactiveCol                                     string // quoted; "" for a host table without one
-	idType                                          string // SQL type of idCol ("text")
-	orderBy                                         string // creation order: "seq", or a host's order column and id
-	jsonCol                                         string // quoted JSONB column of fields without a column, or ""
-	inJSON                                          []bool // per col: kept in jsonCol
-	genKey                                          []bool // per key: a host's generated column, read only
-	host                                            bool   // a host table: Intake never alters it
-	hostCols                                        map[string]pgHostCol
+	idCol, optedCol, createdCol, updatedCol string // quoted; optedCol may be ""
+	inactiveCol                             string // quoted; "" for a host table without one
+	idType                                  string // SQL type of idCol ("text")
+	orderBy                                 string // Scan's and Lookup's order: "id", or a host's order column and id
+	jsonCol                                 string // quoted JSONB column of fields without a column, or ""
+	inJSON                                  []bool // per col: kept in jsonCol
+	genKey                                  []bool // per key: a host's generated column, read only
+	host                                    bool   // a host table: Intake never alters it
+	hostCols                                map[string]pgHostCol
 
 	// inactive is the column of the inactive flag of Intake's own table:
 	// "inactive", or "inactive_flag" when a field of a table an earlier
@@ -600,8 +757,8 @@ func newPgTable(schema, object string, cols []sqltable.Col, keys []*pgKey, inact
 		return nil, err
 	}
 	t := &pgTable{object: object, name: sqltable.QuoteIdent(schema) + "." + sqltable.QuoteIdent("intake_"+object), version: version, cols: cols, store: store,
-		idCol: "id", seqCol: "seq", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
-		inactive: inactive, idType: "text", orderBy: "seq", inJSON: make([]bool, len(cols))}
+		idCol: "id", optedCol: "opted_out", createdCol: "created_at", updatedCol: "updated_at",
+		inactive: inactive, idType: "text", orderBy: "id", inJSON: make([]bool, len(cols))}
 	if inactive != "" {
 		t.inactiveCol = sqltable.QuoteIdent(inactive)
 	}
@@ -704,16 +861,23 @@ func pgType(ft intake.FieldType) string {
 
 func (t *pgTable) createSQL() string {
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tseq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n\tid text NOT NULL UNIQUE,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + t.name + " (\n\tid text COLLATE \"C\" PRIMARY KEY,\n\topted_out boolean NOT NULL DEFAULT false,\n\tinactive boolean NOT NULL DEFAULT false,\n\tcreated_at timestamptz NOT NULL,\n\tupdated_at timestamptz NOT NULL")
 	for _, c := range t.cols {
 		b.WriteString(",\n\t" + sqltable.QuoteIdent(c.Column) + " " + pgType(c.Type))
 	}
 	for _, k := range t.keys {
-		b.WriteString(",\n\t" + sqltable.QuoteIdent(k.Column) + " text")
+		b.WriteString(",\n\t" + sqltable.QuoteIdent(k.Column) + " " + pgKeyType)
 	}
 	b.WriteString("\n)")
 	return b.String()
 }
+
+// pgKeyType is the type of a key column of Intake's own table: text in
+// the "C" collation, which compares bytes, as the keys are compared.
+// Lookups only test equality, which is byte equality under any
+// deterministic collation; "C" spares the index the locale's rules on
+// every insert.
+const pgKeyType = `text COLLATE "C"`
 
 func (t *pgTable) indexSQL(col string) string {
 	_, bare, _ := strings.Cut(t.name, ".")
@@ -934,7 +1098,7 @@ func (a *pgAlter) merge(sch *intake.Schema) error {
 		a.nt.applyMapping(a.m, a.p.host[a.object])
 		return a.nt.checkHost(a.m)
 	case a.old == nil:
-		a.ddl = append(a.ddl, a.nt.createSQL())
+		a.ddl = append(a.ddl, a.nt.createSQL(), a.nt.logTriggerSQL(a.p.cfg.Schema))
 	default:
 		for _, c := range cols[len(oldCols):] {
 			a.ddl = append(a.ddl, "ALTER TABLE "+a.nt.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(c.Column)+" "+pgType(c.Type))
@@ -1076,7 +1240,7 @@ func (p *Store) fillKey(ctx context.Context, tx pgx.Tx, t *pgTable, k *pgKey) er
 		return nil // the table computes it
 	}
 	if !t.host {
-		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" text"); err != nil {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+t.name+" ADD COLUMN IF NOT EXISTS "+sqltable.QuoteIdent(k.Column)+" "+pgKeyType); err != nil {
 			return fmt.Errorf("postgres: add key column %s: %w", k.Column, err)
 		}
 		if _, err := tx.Exec(ctx, t.indexSQL(k.Column)); err != nil {

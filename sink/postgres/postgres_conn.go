@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,11 +82,23 @@ func (p *Store) begin(ctx context.Context) (pgx.Tx, error) {
 }
 
 // read runs fn, which only reads (each call starts from scratch), and once
-// more when it failed because its connection was lost.
+// more when it failed because its connection was lost or a statement pgx
+// prepared on it no longer fits its table (pgPlanStale).
 func (p *Store) read(ctx context.Context, fn func() error) error {
 	err := fn()
-	if p.retryLost(ctx, err) {
+	if p.retryLost(ctx, err) || (pgPlanStale(err) && ctx.Err() == nil) {
 		err = fn()
 	}
 	return err
+}
+
+// pgPlanStale reports whether err is PostgreSQL's refusal to run a
+// statement prepared before its table changed the type of a column it
+// returns (SQLSTATE 0A000, "cached plan must not change result type"):
+// another process migrated the table ([Migrations]) since this
+// connection prepared it. pgx drops the statement from its cache on that
+// error, so that the next try prepares it again.
+func pgPlanStale(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan")
 }

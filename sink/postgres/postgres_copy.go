@@ -77,8 +77,8 @@ func (r *pgCopyReader) Read(p []byte) (int, error) {
 // columns are those of copyCols (direct) or tempCols.
 func (s *pgRowSource) encode(b []byte) []byte {
 	t := s.bt.t
-	id := s.ids[s.i-1]
-	st := s.bt.rows[id]
+	st := s.rows[s.i-1]
+	id := st.id
 	at := len(b)
 	b = append(b, 0, 0) // column count, set below
 	n := 0
@@ -113,12 +113,18 @@ func (s *pgRowSource) encode(b []byte) []byte {
 	}
 	if len(t.keys) > 0 {
 		s.rec = intake.Record{Schema: t.store, Values: st.vals}
-		for _, k := range t.keys {
+		if s.bt.written == nil && !t.host {
+			s.bt.written = make([][]string, len(t.keys))
+		}
+		for j, k := range t.keys {
 			key, _ := k.plan.Key(&s.rec)
 			if key == "" {
 				b = pgNull(b)
 			} else {
 				b = pgText(b, string(key))
+				if !t.host {
+					s.bt.written[j] = append(s.bt.written[j], string(key))
+				}
 			}
 			n++
 		}

@@ -77,6 +77,72 @@ func ExampleMigrations() {
 	// 	name text PRIMARY KEY,
 	// 	next bigint NOT NULL
 	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_writes (
+	// 	object text NOT NULL,
+	// 	xact   xid8 NOT NULL,
+	// 	PRIMARY KEY (object, xact)
+	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_write_horizon (
+	// 	object text PRIMARY KEY,
+	// 	xact   xid8 NOT NULL
+	// );
+	// DO $do$
+	// BEGIN
+	// 	IF to_regprocedure('crm.intake_log_write()') IS NULL THEN
+	// 		CREATE FUNCTION "crm".intake_log_write() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $f$
+	// 		BEGIN
+	// 			INSERT INTO "crm".intake_writes (object, xact) VALUES (TG_ARGV[0], pg_current_xact_id()) ON CONFLICT DO NOTHING;
+	// 			RETURN NULL;
+	// 		END
+	// 		$f$;
+	// 	END IF;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
+	// 	DECLARE
+	// 		r record;
+	// 	BEGIN
+	// 		FOR r IN SELECT c.oid, c.relname FROM pg_class c
+	// 			JOIN pg_namespace n ON n.oid = c.relnamespace
+	// 			JOIN "crm".intake_schema s ON c.relname = 'intake_' || s.object
+	// 			JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'seq' AND NOT a.attisdropped AND a.attidentity <> ''
+	// 			WHERE n.nspname = 'crm' AND c.relkind = 'r'
+	// 			ORDER BY c.relname
+	// 		LOOP
+	// 			BEGIN
+	// 				EXECUTE (SELECT format('ALTER TABLE %I.%I DROP COLUMN seq', 'crm', r.relname) ||
+	// 					coalesce(string_agg(format(', DROP CONSTRAINT %I', k.conname), ''), '')
+	// 					FROM pg_constraint k JOIN pg_attribute i ON i.attrelid = r.oid AND i.attname = 'id'
+	// 					WHERE k.conrelid = r.oid AND k.contype = 'u' AND k.conkey = ARRAY[i.attnum]);
+	// 				EXECUTE format('ALTER TABLE %I.%I ALTER COLUMN id TYPE text COLLATE "C", ADD PRIMARY KEY (id)', 'crm', r.relname);
+	// 			EXCEPTION WHEN dependent_objects_still_exist OR invalid_table_definition THEN
+	// 				RAISE WARNING 'intake: table %.% keeps its seq column: %', 'crm', r.relname, SQLERRM;
+	// 			END;
+	// 		END LOOP;
+	// 	END;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
+	// 	DECLARE
+	// 		r record;
+	// 	BEGIN
+	// 		FOR r IN SELECT c.relname, s.object FROM pg_class c
+	// 			JOIN pg_namespace n ON n.oid = c.relnamespace
+	// 			JOIN "crm".intake_schema s ON c.relname = 'intake_' || s.object
+	// 			WHERE n.nspname = 'crm' AND c.relkind = 'r'
+	// 				AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'intake_log_write')
+	// 			ORDER BY c.relname
+	// 		LOOP
+	// 			EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
+	// 				'crm', r.relname, 'crm', r.object);
+	// 			INSERT INTO "crm".intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
+	// 				ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
+	// 		END LOOP;
+	// 	END;
+	// END
+	// $do$;
 }
 
 // The table of an object type, with its email key column, as EnsureSchema
@@ -95,8 +161,7 @@ func ExampleObjectMigration() {
 	}
 	// Output:
 	// CREATE TABLE IF NOT EXISTS "crm"."intake_account" (
-	// 	seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	// 	id text NOT NULL UNIQUE,
+	// 	id text COLLATE "C" PRIMARY KEY,
 	// 	opted_out boolean NOT NULL DEFAULT false,
 	// 	inactive boolean NOT NULL DEFAULT false,
 	// 	created_at timestamptz NOT NULL,
@@ -104,7 +169,7 @@ func ExampleObjectMigration() {
 	// 	"account_id" text,
 	// 	"name" text,
 	// 	"founded" date,
-	// 	"k_account_id" text
+	// 	"k_account_id" text COLLATE "C"
 	// );
 	// CREATE INDEX IF NOT EXISTS "intake_account_k_account_id" ON "crm"."intake_account" ("k_account_id");
 }

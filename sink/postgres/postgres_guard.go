@@ -122,7 +122,7 @@ func pgLockID(parts ...string) int64 {
 // pgFindKeys is the keyFinder of the guard in table t, run in the batch's
 // transaction once its locks are held: the ids of the rows whose key
 // column under spec holds one of keys (or, for a record-id spec, whose id
-// is one of keys), oldest first.
+// is one of keys), in Lookup's order.
 func pgFindKeys(ctx context.Context, tx pgx.Tx, t *pgTable, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
 	args := make([]string, len(keys))
 	for i, k := range keys {

@@ -172,7 +172,7 @@ func TestPostgresKeyOptions(t *testing.T) {
 	require.Error(t, err)
 	stmts, err := postgres.ObjectMigration(schema, fixture.Contact, fixture.ByEmail, provider)
 	require.NoError(t, err)
-	require.Len(t, stmts, 5, "table, two indexes, the inactive column, intake_schema: %q", stmts)
+	require.Len(t, stmts, 6, "table, two indexes, the inactive column, the write log's trigger, intake_schema: %q", stmts)
 	require.NotEqual(t, stmts[1], stmts[2])
 }
 

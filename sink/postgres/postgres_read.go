@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +63,9 @@ func newPgScanner(t *pgTable) *pgScanner {
 // scan scans the current row (after extra leading columns, scanned into
 // pre) into rec, whose Values has one slot per column.
 func (sc *pgScanner) scan(rows pgx.Rows, rec *intake.Record, pre ...any) error {
+	if len(pre) == 0 && !sc.t.host {
+		return sc.scanRaw(rows, rec)
+	}
 	dest := sc.dest
 	if len(pre) > 0 {
 		dest = append(pre, sc.dest...)
@@ -77,6 +82,87 @@ func (sc *pgScanner) scan(rows pgx.Rows, rec *intake.Record, pre ...any) error {
 		rec.Values[j] = v
 	}
 	return nil
+}
+
+// scanRaw is scan of a row of Intake's own table, which has no JSON
+// column: text, boolean, date, time and timestamptz values in binary
+// format are read from the row's bytes, the others through pgx's codecs
+// (the scan targets of newPgScanner, then pgValue).
+func (sc *pgScanner) scanRaw(rows pgx.Rows, rec *intake.Record) error {
+	raw, fds := rows.RawValues(), rows.FieldDescriptions()
+	if len(raw) != pgScanPre+len(sc.t.cols) {
+		return fmt.Errorf("postgres: %s: %d columns, not %d", sc.t.name, len(raw), pgScanPre+len(sc.t.cols))
+	}
+	if raw[0] == nil || raw[1] == nil || raw[2] == nil {
+		return fmt.Errorf("postgres: %s: null id or flag", sc.t.name)
+	}
+	rec.ID = string(raw[0])
+	rec.OptedOut = pgRawBool(raw[1], fds[1].Format)
+	rec.Inactive = pgRawBool(raw[2], fds[2].Format)
+	m := rows.Conn().TypeMap()
+	for j, c := range sc.t.cols {
+		r, fd := raw[pgScanPre+j], fds[pgScanPre+j]
+		k := c.Type.Kind()
+		if r == nil {
+			rec.Values[j] = intake.Null
+			continue
+		}
+		if v, ok := pgRawValue(k, r, fd.Format); ok {
+			rec.Values[j] = v
+			continue
+		}
+		h := sc.dest[pgScanPre+j]
+		err := m.Scan(fd.DataTypeOID, fd.Format, r, h)
+		var v intake.Value
+		if err == nil {
+			v, err = pgValue(k, h, false)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: %s row %s: column %s: %w", sc.t.name, rec.ID, c.Column, err)
+		}
+		rec.Values[j] = v
+	}
+	return nil
+}
+
+// pgRawBool reads a boolean's bytes.
+func pgRawBool(r []byte, format int16) bool {
+	if format == pgx.BinaryFormatCode {
+		return len(r) == 1 && r[0] != 0
+	}
+	return len(r) > 0 && r[0] == 't'
+}
+
+// pgRawValue reads a value of kind k from its bytes when it can: text in
+// either format, and booleans, dates, times and timestamps (finite ones)
+// in binary format.
+func pgRawValue(k intake.Kind, r []byte, format int16) (intake.Value, bool) {
+	switch k {
+	case intake.KindText:
+		return intake.Text(string(r)), true
+	case intake.KindBool:
+		return intake.Bool(pgRawBool(r, format)), true
+	}
+	if format != pgx.BinaryFormatCode {
+		return intake.Null, false
+	}
+	switch {
+	case k == intake.KindDate && len(r) == 4:
+		d := int32(binary.BigEndian.Uint32(r))
+		if d == math.MaxInt32 || d == math.MinInt32 {
+			return intake.Null, false // infinity: pgValue says so
+		}
+		return intake.FromRaw(intake.KindDate, "", int64(d)+pgEpochDays)
+	case k == intake.KindTimestamp && len(r) == 8:
+		us := int64(binary.BigEndian.Uint64(r))
+		if us == math.MaxInt64 || us == math.MinInt64 {
+			return intake.Null, false
+		}
+		return intake.FromRaw(intake.KindTimestamp, "", us+pgEpochUS)
+	case k == intake.KindTime && len(r) == 8:
+		return intake.FromRaw(intake.KindTime, "", int64(binary.BigEndian.Uint64(r)))
+	}
+	return intake.Null, false
 }
 
 // pgValue converts a scan target into a value of kind k.
@@ -145,7 +231,8 @@ func pgValue(k intake.Kind, h any, inJSON bool) (intake.Value, error) {
 }
 
 // Lookup returns the ids of the stored records whose key under spec is one
-// of keys, oldest first, with indexed queries (k_<spec> = ANY($1)) of at
+// of keys, in the order of their ids (oldest first for UUIDv7 ids; see
+// [Store]), with indexed queries (k_<spec> = ANY($1)) of at
 // most 1,000 keys each, pipelined in one round trip. The first Lookup with a spec adds and fills its
 // key column (see [Store]); specs that differ only in their options
 // (email rules, MD5) have key columns of their own. A record-id spec
@@ -178,27 +265,38 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 	// in one ANY($1) the planner may take a (parallel) sequential scan of a
 	// large table, slower than the index.
 	col := sqltable.QuoteIdent(kc.Column)
-	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1) ORDER BY " + v.t.orderBy
+	q := "SELECT " + col + ", " + v.t.idCol + "::text FROM " + v.t.name + " WHERE " + col + " = ANY($1)"
+	if v.t.host {
+		q += " ORDER BY " + v.t.orderBy
+	}
+	memo := !v.t.host // the snapshot the queries see at least, for the guard (see pgMemo)
+	var snap string
 	err = p.read(ctx, func() error {
 		clear(res)
 		b := &pgx.Batch{} // a new one each time: sending a batch prepares its queries
+		if memo {
+			b.Queue(`SELECT pg_current_snapshot()::text`)
+		}
 		for c := range slices.Chunk(uniq, pgChunk) {
 			b.Queue(q, c)
 		}
 		br := p.pool.SendBatch(ctx, b)
 		defer br.Close()
-		for range b.Len() {
+		if memo {
+			if err := br.QueryRow().Scan(&snap); err != nil {
+				return err
+			}
+		}
+		for range b.Len() - btoi(memo) {
 			rows, err := br.Query()
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
-				var k, id string
-				if err := rows.Scan(&k, &id); err != nil {
-					rows.Close()
-					return err
-				}
-				res[intake.Key(k)] = append(res[intake.Key(k)], id)
+				// Two text columns: their bytes, in either format.
+				raw := rows.RawValues()
+				k := intake.Key(raw[0])
+				res[k] = append(res[k], string(raw[1]))
 			}
 			if err := rows.Err(); err != nil {
 				return err
@@ -209,7 +307,33 @@ func (p *Store) Lookup(ctx context.Context, sch *intake.Schema, spec intake.KeyS
 	if err != nil {
 		return nil, fmt.Errorf("postgres: lookup: %w", err)
 	}
+	if !v.t.host {
+		for _, ids := range res {
+			if len(ids) > 1 {
+				slices.Sort(ids) // the "C" collation's order
+			}
+		}
+	}
+	if memo {
+		var missed, found []string
+		for _, k := range uniq {
+			if _, ok := res[intake.Key(k)]; ok {
+				found = append(found, k)
+			} else {
+				missed = append(missed, k)
+			}
+		}
+		p.memo.forget(v.t.object, kc.Column, found)
+		p.memo.remember(v.t.object, kc.Column, snap, missed)
+	}
 	return res, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Get returns the stored records with the given ids, projected onto sch,
@@ -265,10 +389,14 @@ const pgChunk = 1000
 // pgScanPage is how many rows Scan reads per query.
 const pgScanPage = 1000
 
-// Scan calls fn for every stored record of sch's object type in creation
-// order (see [sink.Scanner]). It reads pages of a thousand rows with keyset
-// pagination (WHERE seq > last ORDER BY seq LIMIT 1000, an index range
-// scan), so no transaction or connection stays open while fn runs and a
+// Scan calls fn for every stored record of sch's object type in the order
+// of their ids, bytewise (see [sink.Scanner]): creation order for the
+// UUIDv7 ids of Intake's default allocator, whose first bits are the
+// time; number order for ids from a reserved range (identity.NewNumeric)
+// of equally many digits; a host table (TableMapping) in the order of its
+// OrderColumn. It reads pages of a thousand rows with keyset pagination
+// (WHERE id > last ORDER BY id LIMIT 1000, a range scan of the primary
+// key), so no transaction or connection stays open while fn runs and a
 // page costs the same at the end of a million rows as at the start. It
 // reuses one record for all calls.
 func (p *Store) Scan(ctx context.Context, sch *intake.Schema, fn func(*intake.Record) error) error {

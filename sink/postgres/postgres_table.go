@@ -72,7 +72,6 @@ func (t *pgTable) applyMapping(m sink.TableMapping, cols map[string]pgHostCol) {
 	if c, ok := cols[m.IDColumn]; ok && c.typ == "uuid" {
 		t.idType = "uuid"
 	}
-	t.seqCol = ""
 	t.optedCol, t.createdCol, t.updatedCol, t.jsonCol = optIdent(m.OptedOut), optIdent(m.CreatedAt), optIdent(m.UpdatedAt), optIdent(m.JSONBColumn)
 	t.inactiveCol = optIdent(m.InactiveColumn)
 	t.orderBy = sqltable.QuoteIdent(m.OrderColumn)

@@ -63,7 +63,7 @@ func openPostgres(tb testing.TB, cfg postgres.Config) *postgres.Store {
 func TestPostgresConformance(t *testing.T) {
 	t.Parallel()
 	pgtest.URL(t)
-	f := sinktest.Features{AllOrNothing: true, Schemas: true, Reopen: reopenPostgres}
+	f := sinktest.Features{AllOrNothing: true, Schemas: true, IDOrder: true, Reopen: reopenPostgres}
 	sinktest.Run(t, func(t *testing.T) sink.Sink { return openPostgres(t, postgres.Config{}) }, f)
 }
 

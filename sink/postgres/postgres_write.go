@@ -26,20 +26,20 @@ import (
 // pgBatchTable is the part of a batch that goes to one table.
 type pgBatchTable struct {
 	t       *pgTable
-	fetch   []string // ids of stored records the batch updates, opts out, … (any op but a create)
+	fetch   []string        // ids of stored records the batch updates, opts out, … (any op but a create)
+	fetched map[string]bool // the ids in fetch
 	rows    map[string]*pgRowState
-	order   []string        // ids of rows to write: creates in batch order, then changed stored rows
+	order   []*pgRowState   // rows to write: creates in batch order, then changed stored rows
 	deleted map[string]bool // ids of stored rows the batch deletes; nil when it deletes nothing
 	reads   int             // queries reading the rows of fetch (chunks of pgChunk ids)
-}
-
-// stateKey names a stored record: its object type and id.
-type stateKey struct {
-	object, id string
+	written [][]string      // per key column, the keys of the rows the batch writes (Intake's own table)
+	states  []pgRowState    // newState's slabs
+	vals    []intake.Value
 }
 
 // pgRowState is the state of a record during a batch.
 type pgRowState struct {
+	id       string
 	vals     []intake.Value // by column of t
 	opted    bool
 	inactive bool
@@ -141,6 +141,11 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 	for attempt := 0; ; attempt++ {
 		out, err := p.tryWrite(ctx, batch, cp)
 		if errors.Is(err, errSchemaMoved) && attempt < 3 {
+			continue
+		}
+		// A statement prepared before another process migrated a table:
+		// the transaction rolled back, and pgx prepares it again.
+		if pgPlanStale(err) && attempt < 3 && ctx.Err() == nil {
 			continue
 		}
 		// A deadlock with another writer (rows its batch locks in another
@@ -298,6 +303,8 @@ type pgBatch struct {
 	now      time.Time                // created_at and updated_at of the rows written
 	writes   *pgx.Batch               // the last round trip (see sendWrites)
 	sents    []pgSent                 // what writes holds for each temporary table
+	checks   []pgMemoQuery            // the memo's snapshots checked under the guard's locks
+	xact     uint64                   // the transaction's id, when the store logs writes; 0 before
 }
 
 // pgSent is what the last round trip of a batch holds for one table's
@@ -370,6 +377,7 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	if err := w.commit(ctx); err != nil {
 		return nil, err
 	}
+	w.rememberWrite(ctx)
 	return w.out, nil
 }
 
@@ -421,7 +429,6 @@ func (w *pgBatch) planTables() error {
 	for _, op := range w.batch {
 		w.unlinks.Add(op)
 	}
-	fetched := map[stateKey]bool{}
 	for i, op := range w.batch {
 		t := w.views[i].t
 		bt := w.byObject[t.object]
@@ -434,9 +441,12 @@ func (w *pgBatch) planTables() error {
 			}
 			continue
 		}
-		if k := (stateKey{t.object, op.Record.ID}); !fetched[k] {
-			fetched[k] = true
-			bt.fetch = append(bt.fetch, op.Record.ID)
+		if bt.fetched == nil {
+			bt.fetched = make(map[string]bool, len(w.batch))
+		}
+		if id := op.Record.ID; !bt.fetched[id] {
+			bt.fetched[id] = true
+			bt.fetch = append(bt.fetch, id)
 		}
 	}
 	return nil
@@ -444,7 +454,7 @@ func (w *pgBatch) planTables() error {
 
 // addTable adds t to the tables of the batch.
 func (w *pgBatch) addTable(t *pgTable) *pgBatchTable {
-	bt := &pgBatchTable{t: t, rows: map[string]*pgRowState{}}
+	bt := &pgBatchTable{t: t, rows: make(map[string]*pgRowState, len(w.batch))}
 	w.byObject[t.object] = bt
 	w.tabs = append(w.tabs, bt)
 	return bt
@@ -491,6 +501,7 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
 	w.guards = queueGuardLocks(b, w.batch, w.views)
+	w.queueMemo(b)
 	if w.unlinks != nil {
 		b.Queue(`SELECT object, version FROM ` + w.p.schemaTable + ` FOR SHARE`)
 	} else {
@@ -511,6 +522,10 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 			br.Close()
 			return err
 		}
+	}
+	if err := w.readMemo(br); err != nil {
+		br.Close()
+		return err
 	}
 	if err := w.p.readPrefetch(br, lockOrder, w.unlinks != nil); err != nil {
 		br.Close()
@@ -549,7 +564,11 @@ func (w *pgBatch) holdTakenKeys(ctx context.Context) error {
 		return nil
 	}
 	_, err := guard.Creates(w.batch, func(s *intake.Schema, spec intake.KeySpec, keys []intake.Key) (map[intake.Key][]string, error) {
-		return pgFindKeys(ctx, w.tx, w.byObject[s.Object()].t, spec, keys)
+		t := w.byObject[s.Object()].t
+		if keys = w.unknownKeys(t, spec, keys); len(keys) == 0 {
+			return map[intake.Key][]string{}, nil
+		}
+		return pgFindKeys(ctx, w.tx, t, spec, keys)
 	})
 	return err
 }
@@ -602,6 +621,23 @@ func (bt *pgBatchTable) row(op *sink.Op) (*pgRowState, error) {
 	return st, nil
 }
 
+// newState returns a new row state with n null values, taken from slabs
+// the batch table allocates a thousand at a time.
+func (bt *pgBatchTable) newState(n int) *pgRowState {
+	const slab = 1000
+	if len(bt.states) == 0 {
+		bt.states = make([]pgRowState, slab)
+	}
+	if len(bt.vals) < n {
+		bt.vals = make([]intake.Value, max(n, n*slab))
+	}
+	st := &bt.states[0]
+	bt.states = bt.states[1:]
+	st.vals = bt.vals[:n:n]
+	bt.vals = bt.vals[n:]
+	return st
+}
+
 // create adds the row of a create, unless Unique held it.
 func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	if op.Existing != nil {
@@ -611,12 +647,13 @@ func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	if bt.rows[rec.ID] != nil {
 		return intake.OutcomeNone, ops.RecordError(op, sink.ErrDuplicateID)
 	}
-	st := &pgRowState{vals: make([]intake.Value, len(v.t.cols)), opted: rec.OptedOut, inactive: rec.Inactive, create: op}
+	st := bt.newState(len(v.t.cols))
+	st.id, st.opted, st.inactive, st.create = rec.ID, rec.OptedOut, rec.Inactive, op
 	for i, j := range v.plan {
 		st.vals[j] = ops.Value(rec, i)
 	}
 	bt.rows[rec.ID] = st
-	bt.order = append(bt.order, rec.ID)
+	bt.order = append(bt.order, st)
 	return intake.OutcomeCreated, nil
 }
 
@@ -738,18 +775,18 @@ func (w *pgBatch) unlink(ctx context.Context) error {
 func (w *pgBatch) settleOrder() {
 	for _, bt := range w.tabs {
 		if bt.deleted != nil {
-			creates, kept := bt.order[:0], map[string]bool{}
-			for _, id := range bt.order {
-				if st := bt.rows[id]; st != nil && st.create != nil && !kept[id] {
-					kept[id] = true
-					creates = append(creates, id)
+			creates, kept := bt.order[:0], map[*pgRowState]bool{}
+			for _, st := range bt.order {
+				if cur := bt.rows[st.id]; cur != nil && cur.create != nil && !kept[cur] {
+					kept[cur] = true
+					creates = append(creates, cur)
 				}
 			}
 			bt.order = creates
 		}
 		for _, id := range bt.fetch {
 			if st := bt.rows[id]; st != nil && st.stored && st.changed {
-				bt.order = append(bt.order, id)
+				bt.order = append(bt.order, st)
 			}
 		}
 	}
@@ -799,8 +836,8 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 		return nil
 	}
 	ncreate := 0
-	for _, id := range bt.order {
-		if bt.rows[id].create != nil {
+	for _, st := range bt.order {
+		if st.create != nil {
 			ncreate++
 		}
 	}
@@ -818,7 +855,7 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 	if _, err := w.tx.Exec(ctx, bt.t.tempSQL(tmp)); err != nil {
 		return err
 	}
-	src := &pgRowSource{bt: bt, ids: rest, now: w.now}
+	src := &pgRowSource{bt: bt, rows: rest, now: w.now}
 	if err := copyRows(ctx, w.tx, sqltable.QuoteIdent(tmp), bt.t.tempCols(), src); err != nil {
 		return err
 	}
@@ -835,17 +872,25 @@ func (w *pgBatch) streamTable(ctx context.Context, i int, bt *pgBatchTable) erro
 	return nil
 }
 
-// copyCreates streams the creates of ids with COPY straight into bt's
+// copyCreates streams the creates of rows with COPY straight into bt's
 // table, one of Intake's own. An id another writer holds stops the COPY
 // with a *pgDuplicate, whose create write finds after the rollback.
-func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, ids []string) error {
-	src := &pgRowSource{bt: bt, ids: ids, now: w.now, direct: true}
+func (w *pgBatch) copyCreates(ctx context.Context, bt *pgBatchTable, rows []*pgRowState) error {
+	src := &pgRowSource{bt: bt, rows: rows, now: w.now, direct: true}
 	err := copyRows(ctx, w.tx, bt.t.name, bt.t.copyCols(), src)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "_id_key") {
+	if errors.As(err, &pe) && pe.Code == "23505" && isIDConstraint(pe.ConstraintName) {
 		return &pgDuplicate{bt: bt, err: err}
 	}
 	return err
+}
+
+// isIDConstraint reports whether name is the constraint on the id of one
+// of Intake's own tables: its primary key (<table>_pkey), or the UNIQUE
+// constraint (<table>_id_key) of a table that kept the layout of earlier
+// versions (see [Migrations]).
+func isIDConstraint(name string) bool {
+	return strings.Contains(name, "_pkey") || strings.Contains(name, "_id_key")
 }
 
 // queueAudit queues the INSERT of the batch's audit entries, if any.
@@ -1001,26 +1046,30 @@ func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u o
 				if _, ok := bt.rows[rec.ID]; ok || bt.deleted[rec.ID] {
 					continue // the batch's own rows are as its ops left them
 				}
-				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				bt.rows[rec.ID] = &pgRowState{id: rec.ID, vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
 				bt.fetch = append(bt.fetch, rec.ID)
 			}
 			if err := rows.Err(); err != nil {
 				return nil, fmt.Errorf("find the links of %s.%s: %w", t.object, t.cols[j].Name, err)
 			}
 		}
-		for _, ids := range [][]string{bt.order, bt.fetch} {
-			for _, id := range ids {
-				st := bt.rows[id]
-				if st == nil {
-					continue
+		strip := func(st *pgRowState) {
+			for _, j := range links {
+				nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, st.id, audits)
+				audits = more
+				if changed {
+					st.vals[j], st.changed = nv, true
 				}
-				for _, j := range links {
-					nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, id, audits)
-					audits = more
-					if changed {
-						st.vals[j], st.changed = nv, true
-					}
-				}
+			}
+		}
+		for _, st := range bt.order {
+			if bt.rows[st.id] == st { // not deleted since
+				strip(st)
+			}
+		}
+		for _, id := range bt.fetch {
+			if st := bt.rows[id]; st != nil {
+				strip(st)
 			}
 		}
 	}
@@ -1101,12 +1150,14 @@ func (p *Store) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool
 				return err
 			}
 			for rows.Next() {
-				rec := intake.Record{Schema: bt.t.store, Values: make([]intake.Value, len(bt.t.cols))}
+				st := bt.newState(len(bt.t.cols))
+				rec := intake.Record{Schema: bt.t.store, Values: st.vals}
 				if err := sc.scan(rows, &rec); err != nil {
 					rows.Close()
 					return err
 				}
-				bt.rows[rec.ID] = &pgRowState{vals: rec.Values, opted: rec.OptedOut, inactive: rec.Inactive, stored: true}
+				st.id, st.opted, st.inactive, st.stored = rec.ID, rec.OptedOut, rec.Inactive, true
+				bt.rows[rec.ID] = st
 			}
 			if err := rows.Err(); err != nil {
 				return err
@@ -1137,7 +1188,7 @@ func readIDs(br pgx.BatchResults) (map[string]bool, error) {
 // table (ord, upd, id, …), or, direct, into the table itself.
 type pgRowSource struct {
 	bt     *pgBatchTable
-	ids    []string
+	rows   []*pgRowState
 	now    time.Time
 	direct bool
 	i      int
@@ -1146,7 +1197,7 @@ type pgRowSource struct {
 
 func (s *pgRowSource) Next() bool {
 	s.i++
-	return s.i <= len(s.ids)
+	return s.i <= len(s.rows)
 }
 
 // copyCols are the columns a direct COPY into Intake's own table sets.

@@ -23,9 +23,9 @@
 // canceled context, every value kind round-tripping, several object types
 // and schema evolution. Lookup: normalized and composite keys, blank keys
 // never match, key changes, a key spec first used after the records exist,
-// several matches oldest first, key specs with options (email provider
+// several matches oldest first (or in id order: Features.IDOrder), key specs with options (email provider
 // rules, MD5) finding records written before their first use. Scan order
-// and projection, Count, SchemaReader, concurrent readers during writes,
+// (creation or id order) and projection, Count, SchemaReader, concurrent readers during writes,
 // checkpoints, and a batch of the size a [sink.BatchSizer] asks for.
 // Lifecycle ops (inactivate, delete, anonymize: outcomes,
 // what each keeps, the audit log, failures), the inactive flag round trip,
@@ -104,6 +104,13 @@ type Features struct {
 	// (a host's table) refuses new fields, as it should. It needs a
 	// [sink.Lookuper] and a [sink.Getter], and Contacts unset.
 	Schemas bool
+	// IDOrder: Scan returns records, and Lookup the ids of several
+	// matches, in the order of their ids (bytewise) rather than in
+	// creation order, as [sink.Scanner] allows a store that says so (the
+	// PostgreSQL store: creation order for UUIDv7 ids). A declaration: the
+	// order is the store's layout. The tests of order then write ids that
+	// sort against creation order and expect them sorted.
+	IDOrder bool
 	// Reopen, when set, opens another handle on the store that s (a sink
 	// open returned) writes to — another connection pool, another sink
 	// value — as a second process would. The test of several writers
