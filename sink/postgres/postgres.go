@@ -1348,3 +1348,8 @@ func (p *Store) Schema(ctx context.Context, object string) (*intake.Schema, erro
 // GuardsKeys reports true: the PostgreSQL sink applies [sink.Op.Unique] under
 // advisory transaction locks on the keys it checks (see [Store]).
 func (p *Store) GuardsKeys() bool { return true }
+
+// Resubscribes reports true: an update with [sink.Op.OptIn] clears the
+// record's opted-out flag (its OptedOutColumn in a host table) in the
+// batch's transaction.
+func (p *Store) Resubscribes() bool { return true }

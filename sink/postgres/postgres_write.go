@@ -657,8 +657,8 @@ func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	return intake.OutcomeCreated, nil
 }
 
-// update sets the values of an update that are not null, and nulls its
-// Clear fields.
+// update sets the values of an update that are not null, nulls its Clear
+// fields, and with OptIn clears the opted-out flag.
 func (bt *pgBatchTable) update(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	st, err := bt.row(op)
 	if err != nil {
@@ -674,6 +674,9 @@ func (bt *pgBatchTable) update(op *sink.Op, v *pgView) (intake.Outcome, error) {
 		if j := v.plan[c]; !st.vals[j].IsNull() {
 			st.vals[j], changed = intake.Null, true
 		}
+	}
+	if op.OptIn && st.opted {
+		st.opted, changed = false, true
 	}
 	if !changed {
 		return intake.OutcomeUnchanged, nil
