@@ -16,7 +16,10 @@
 // intake_checkpoint, intake_audit and intake_sequences. New creates them
 // unless [Config.SkipMigrations] is set; [Migrations] and
 // [ObjectMigration] return their plain SQL for hosts that run their own
-// migrations (again after an upgrade: they are idempotent).
+// migrations (again after an upgrade: they are idempotent). A store of an
+// earlier layout (with a seq column) migrates in place, in one
+// transaction; processes of a version that still orders by seq fail on a
+// migrated store, so upgrade every process that shares a schema together.
 //
 // It implements every capability of [github.com/intakehq/intake/sink],
 // [sink.Checkpointer] included. Each batch is one transaction: creates are
