@@ -139,9 +139,14 @@ func (c *Config) validate() error {
 // intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
 // and intake_sequences the sequences of [Store.Reserve]; intake_writes
 // logs the transactions that insert or update rows of each of Intake's
-// own tables (a statement trigger, intake_log_write, on each), and
+// own tables (a statement trigger, intake_log_write, on each, enabled
+// ALWAYS so that it fires in replica sessions too), and
 // intake_write_horizon the transaction since which a table's log is
-// whole, which the guard of [sink.Op.Unique] reads (see Writes). These are
+// whole, which the guard of [sink.Op.Unique] reads (see Writes); a trigger
+// dropped or disabled by hand only makes the guard look keys up again.
+// Every transaction of the store runs at READ COMMITTED, whatever the
+// pool's default isolation level: the guard must see what a writer it
+// waited for committed. These are
 // Intake's own tables in the configured schema, beside the host's tables
 // when a [sink.TableMapping] is used. [Migrations] returns the
 // statements that create them.
@@ -383,6 +388,7 @@ BEGIN
 	LOOP
 		EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
 			` + lit + `, r.relname, ` + lit + `, r.object);
+		EXECUTE format('ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER intake_log_write', ` + lit + `, r.relname);
 		INSERT INTO ` + sqltable.QuoteIdent(schema) + `.intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
 			ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
 	END LOOP;
@@ -401,6 +407,7 @@ func (t *pgTable) logTriggerSQL(schema string) string {
 	AND to_regclass(` + sqltable.QuoteLiteral(schema+".intake_write_horizon") + `) IS NOT NULL
 	AND NOT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = ` + sqltable.QuoteLiteral(t.name) + `::regclass AND tgname = 'intake_log_write') THEN
 	CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON ` + t.name + ` FOR EACH STATEMENT EXECUTE FUNCTION ` + q + `.intake_log_write(` + sqltable.QuoteLiteral(t.object) + `);
+	ALTER TABLE ` + t.name + ` ENABLE ALWAYS TRIGGER intake_log_write;
 	INSERT INTO ` + q + `.intake_write_horizon (object, xact) VALUES (` + sqltable.QuoteLiteral(t.object) + `, pg_current_xact_id())
 		ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
 END IF;`)

@@ -74,9 +74,14 @@ func (p *Store) dropDeadIdle(ctx context.Context) {
 // the pool's dead connections are dropped when the BEGIN found its
 // connection lost (nothing was sent but the BEGIN).
 func (p *Store) begin(ctx context.Context) (pgx.Tx, error) {
-	tx, err := p.pool.Begin(ctx)
+	// Read committed whatever the pool's default: the key guard reads,
+	// after waiting for a key's lock, what the writer it waited for
+	// committed, which a REPEATABLE READ snapshot taken before the wait
+	// would not show.
+	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+	tx, err := p.pool.BeginTx(ctx, opts)
 	if p.retryLost(ctx, err) {
-		tx, err = p.pool.Begin(ctx)
+		tx, err = p.pool.BeginTx(ctx, opts)
 	}
 	return tx, err
 }

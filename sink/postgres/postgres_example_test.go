@@ -137,6 +137,7 @@ func ExampleMigrations() {
 	// 		LOOP
 	// 			EXECUTE format('CREATE TRIGGER intake_log_write AFTER INSERT OR UPDATE ON %I.%I FOR EACH STATEMENT EXECUTE FUNCTION %I.intake_log_write(%L)',
 	// 				'crm', r.relname, 'crm', r.object);
+	// 			EXECUTE format('ALTER TABLE %I.%I ENABLE ALWAYS TRIGGER intake_log_write', 'crm', r.relname);
 	// 			INSERT INTO "crm".intake_write_horizon (object, xact) VALUES (r.object, pg_current_xact_id())
 	// 				ON CONFLICT (object) DO UPDATE SET xact = EXCLUDED.xact;
 	// 		END LOOP;

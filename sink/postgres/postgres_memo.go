@@ -270,7 +270,12 @@ func (w *pgBatch) queueMemo(b *pgx.Batch) {
 		return
 	}
 	q := sqltable.QuoteIdent(p.cfg.Schema)
-	sql := `SELECT coalesce(pg_visible_in_snapshot((SELECT xact FROM ` + q + `.intake_write_horizon WHERE object = $1), $2::pg_snapshot), false),
+	// The log is usable when its horizon is older than the Lookup's
+	// snapshot and the table's trigger fires always (enabled "A": also
+	// for sessions in replica mode); a trigger dropped or disabled by
+	// hand makes the guard look the keys up again.
+	sql := `SELECT coalesce(pg_visible_in_snapshot((SELECT xact FROM ` + q + `.intake_write_horizon WHERE object = $1), $2::pg_snapshot), false)
+		AND EXISTS (SELECT FROM pg_trigger WHERE tgrelid = $3::regclass AND tgname = 'intake_log_write' AND tgenabled = 'A'),
 	ARRAY(SELECT xact::text FROM ` + q + `.intake_writes WHERE object = $1 AND xact >= pg_snapshot_xmin($2::pg_snapshot) AND NOT pg_visible_in_snapshot(xact, $2::pg_snapshot))`
 	seen := map[*pgTable]bool{}
 	for i, op := range w.batch {
@@ -284,7 +289,7 @@ func (w *pgBatch) queueMemo(b *pgx.Batch) {
 			cols[j] = k.Column
 		}
 		for _, snap := range p.memo.snapshots(t.object, cols) {
-			b.Queue(sql, t.object, snap)
+			b.Queue(sql, t.object, snap, t.name)
 			w.checks = append(w.checks, pgMemoQuery{object: t.object, snap: snap})
 		}
 	}
