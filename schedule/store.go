@@ -77,7 +77,9 @@ type JobStore interface {
 	Finish(ctx context.Context, run Run) error
 	// Reap marks runs whose lease expired before now as failed, frees their
 	// jobs and queues a retry when the job's RetryAbandoned allows. It
-	// returns the runs it marked failed.
+	// returns the runs it marked failed: at most 100 a call, oldest first
+	// (the scheduler calls it on every tick, so a larger backlog goes in
+	// the next ones).
 	Reap(ctx context.Context, now time.Time) ([]Run, error)
 
 	// FieldUsers returns the saved recurring jobs that reference field of
