@@ -15,13 +15,14 @@ import (
 
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var storeURL, format, fields, object string
-	var raw bool
+	var raw, withID bool
 	fs := newFlagSet("export", "intake export [flags] OUT   (OUT - writes to stdout)", stderr)
 	fs.StringVar(&storeURL, "store", "sqlite:intake.db", "the store: sqlite:PATH or memory:")
 	fs.StringVar(&format, "format", "", "csv | jsonl | xlsx (default: from OUT's extension)")
 	fs.StringVar(&fields, "fields", "", "comma-separated fields to export, in order (default: all)")
 	fs.StringVar(&object, "object", "contact", "the object type to export")
 	fs.BoolVar(&raw, "raw", false, "CSV: do not escape cells that a spreadsheet would run as formulas")
+	fs.BoolVar(&withID, "id", false, "write each record's id first (column id): the id that -rules id(FIELD) and an Acoustic map's RECIPIENT_ID match")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -42,7 +43,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("-format: %s", plainError(err))
 	}
 	var opt export.Options
-	opt.Raw = raw
+	opt.Raw, opt.ID = raw, withID
 	if fields != "" {
 		for _, name := range strings.Split(fields, ",") {
 			opt.Fields = append(opt.Fields, strings.TrimSpace(name))

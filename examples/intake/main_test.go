@@ -517,3 +517,29 @@ func TestImportRulesMatrixAndExplain(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "unknown email rules")
 }
+
+// TestExportWithID: export -id writes each record's id first, the id that
+// -rules id(FIELD) matches: an update by it finds the record.
+func TestExportWithID(t *testing.T) {
+	t.Parallel()
+	dir, store := setup(t)
+	code, _, stderr := cli(t, "import", "-store", store, filepath.Join(dir, "contacts.csv"))
+	require.Equal(t, 0, code, stderr)
+	code, out, stderr := cli(t, "export", "-store", store, "-id", "-fields", "email", "-format", "csv", "-")
+	require.Equal(t, 0, code, stderr)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Equal(t, "id,email,opted_out", lines[0])
+	id, email, _ := strings.Cut(lines[1], ",")
+	email, _, _ = strings.Cut(email, ",")
+	require.NotEmpty(t, id)
+	upd := filepath.Join(dir, "byid.csv")
+	require.NoError(t, os.WriteFile(upd, []byte("rid,city\n"+id+",Lyon\n"), 0o600))
+	spec := filepath.Join(dir, "byid.json")
+	require.NoError(t, os.WriteFile(spec, []byte(`{"fields": [{"name": "rid", "type": "id"}], "columns": [{"source": "rid", "field": "rid"}, {"source": "city", "field": "city"}]}`), 0o600))
+	code, out, stderr = cli(t, "import", "-store", store, "-action", "update_only", "-rules", "id(rid)", "-mapping", spec, "-json", upd)
+	require.Equal(t, 0, code, stderr)
+	assert.EqualValues(t, 1, decodeReport(t, out).Updated, out)
+	code, out, _ = cli(t, "export", "-store", store, "-id", "-fields", "email,city", "-format", "csv", "-")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, id+","+email+",Lyon,")
+}

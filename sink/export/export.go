@@ -6,7 +6,8 @@
 // # Formats
 //
 // [FormatCSV] writes a header line of field names followed by "opted_out",
-// then one line per record. [FormatJSONL] writes one JSON object per line,
+// then one line per record. With Options.ID each format writes the record's
+// id first, under "id". [FormatJSONL] writes one JSON object per line,
 // keyed by field name, plus "opted_out": true|false; null values are written
 // as JSON null, bools as JSON booleans, lists as arrays, everything else as
 // strings in canonical form.
@@ -96,6 +97,11 @@ type Options struct {
 	Filter func(*intake.Record) bool
 	// Raw turns off the CSV-injection escaping of the CSV and XLSX formats.
 	Raw bool
+	// ID writes each record's id first, under "id" (a CSV and XLSX column,
+	// a JSON Lines key): the id a record-id rule (intake.KeySpec.RecordID,
+	// an Acoustic map's RECIPIENT_ID) matches. A schema with a field named
+	// id cannot be exported with it.
+	ID bool
 }
 
 // Writer writes records in one format.
@@ -113,6 +119,12 @@ func NewWriter(w io.Writer, f Format, s *intake.Schema, opt Options) (Writer, er
 	idx, err := fieldIndexes(s, opt.Fields)
 	if err != nil {
 		return nil, err
+	}
+	if opt.ID {
+		if s.Index("id") >= 0 {
+			return nil, fmt.Errorf("export: %s has a field named id, which the record id would shadow: export without Options.ID", s.Object())
+		}
+		idx = append([]int{idColumn}, idx...)
 	}
 	switch f {
 	case FormatCSV:
@@ -152,6 +164,26 @@ func Export(ctx context.Context, w io.Writer, f Format, s *intake.Schema, src si
 func CheckFields(s *intake.Schema, fields []string) error {
 	_, err := fieldIndexes(s, fields)
 	return err
+}
+
+// idColumn stands for the record's id among a writer's field indexes.
+const idColumn = -1
+
+// column returns the name and the value of a writer's column i: a field
+// of s, or the record id (idColumn).
+func column(s *intake.Schema, i int, rec *intake.Record) (intake.FieldType, intake.Value) {
+	if i == idColumn {
+		return intake.TypeID, intake.Text(rec.ID)
+	}
+	return s.Type(i), rec.Values[i]
+}
+
+// columnName returns the header name of a writer's column i.
+func columnName(s *intake.Schema, i int) string {
+	if i == idColumn {
+		return "id"
+	}
+	return s.Name(i)
 }
 
 func fieldIndexes(s *intake.Schema, fields []string) ([]int, error) {
@@ -216,7 +248,7 @@ func (c *csvWriter) Write(rec *intake.Record) error {
 	if !c.header {
 		h := make([]string, 0, len(c.idx)+1)
 		for _, i := range c.idx {
-			h = append(h, c.s.Field(i).Name)
+			h = append(h, columnName(c.s, i))
 		}
 		if err := c.w.Write(append(h, "opted_out")); err != nil {
 			return err
@@ -225,8 +257,9 @@ func (c *csvWriter) Write(rec *intake.Record) error {
 	}
 	c.rec = c.rec[:0]
 	for _, i := range c.idx {
-		v := rec.Values[i].String()
-		if !c.raw && escapes(c.s.Type(i)) {
+		t, x := column(c.s, i, rec)
+		v := x.String()
+		if !c.raw && escapes(t) {
 			v = Neutralize(v)
 		}
 		c.rec = append(c.rec, v)
@@ -242,7 +275,7 @@ func (c *csvWriter) Flush() error {
 	if !c.header { // no records: still write the header
 		h := make([]string, 0, len(c.idx)+1)
 		for _, i := range c.idx {
-			h = append(h, c.s.Field(i).Name)
+			h = append(h, columnName(c.s, i))
 		}
 		if err := c.w.Write(append(h, "opted_out")); err != nil {
 			return err
@@ -264,7 +297,7 @@ type jsonlWriter struct {
 func newJSONL(w io.Writer, s *intake.Schema, idx []int) *jsonlWriter {
 	j := &jsonlWriter{w: bufio.NewWriter(w), s: s, idx: idx}
 	for _, i := range idx {
-		k, _ := json.Marshal(s.Field(i).Name)
+		k, _ := json.Marshal(columnName(s, i))
 		j.keys = append(j.keys, append(k, ':'))
 	}
 	return j
@@ -277,7 +310,7 @@ func (j *jsonlWriter) Write(rec *intake.Record) error {
 			b = append(b, ',')
 		}
 		b = append(b, j.keys[n]...)
-		v := rec.Values[i]
+		_, v := column(j.s, i, rec)
 		switch v.Kind() {
 		case intake.KindNull:
 			b = append(b, "null"...)

@@ -141,3 +141,36 @@ func ExampleExport() {
 	// {"email":"anna@example.de","birthday":"1985-03-14","opted_out":false}
 	// 1 <nil>
 }
+
+// TestExportID: with Options.ID every format writes the record id first,
+// under "id", escaped like an id field; a schema with its own id field is
+// refused.
+func TestExportID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := setup(t)
+	opt := export.Options{ID: true, Fields: []string{"email"}}
+
+	var out bytes.Buffer
+	_, err := export.Export(ctx, &out, export.FormatCSV, intake.ContactSchema(), s, opt)
+	require.NoError(t, err)
+	assert.Equal(t, "id,email,opted_out\n1,anna@example.de,false\n2,bob@example.com,true\n", out.String())
+
+	out.Reset()
+	_, err = export.Export(ctx, &out, export.FormatJSONL, intake.ContactSchema(), s, opt)
+	require.NoError(t, err)
+	assert.Equal(t, `{"id":"1","email":"anna@example.de","opted_out":false}`, strings.SplitN(out.String(), "\n", 2)[0])
+
+	out.Reset()
+	_, err = export.Export(ctx, &out, export.FormatXLSX, intake.ContactSchema(), s, opt)
+	require.NoError(t, err)
+	f, sheet := readXLSX(t, out.Bytes())
+	rows, err := f.GetRows(sheet)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"id", "email", "opted_out"}, rows[0])
+	assert.Equal(t, "2", rows[2][0])
+
+	withID := intake.MustSchema("ticket", intake.Field{Name: "id", Type: intake.TypeText})
+	_, err = export.NewWriter(&out, export.FormatCSV, withID, export.Options{ID: true})
+	assert.ErrorContains(t, err, "ticket has a field named id")
+}

@@ -91,7 +91,7 @@ func newXLSX(w io.Writer, s *intake.Schema, idx []int, raw bool) (_ *xlsxWriter,
 
 func (x *xlsxWriter) header() error {
 	for n, i := range x.idx {
-		x.cells[n] = excelize.Cell{StyleID: x.bold, Value: x.s.Field(i).Name}
+		x.cells[n] = excelize.Cell{StyleID: x.bold, Value: columnName(x.s, i)}
 		x.vals[n] = &x.cells[n]
 	}
 	n := len(x.idx)
@@ -118,7 +118,7 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 		return x.err
 	}
 	for n, i := range x.idx {
-		v := rec.Values[i]
+		ft, v := column(x.s, i, rec)
 		c := &x.cells[n]
 		*c = excelize.Cell{}
 		x.vals[n] = c
@@ -142,12 +142,12 @@ func (x *xlsxWriter) Write(rec *intake.Record) error {
 			}
 		default: // text, email, phone, id, country, select, list, time, timestamp
 			t := v.String()
-			if !x.raw && escapes(x.s.Type(i)) {
+			if !x.raw && escapes(ft) {
 				t = Neutralize(t)
 			}
 			if len(t) > excelize.TotalCellChars && len(utf16.Encode([]rune(t))) > excelize.TotalCellChars {
 				x.err = fmt.Errorf("export: field %s of record %s is longer than the %d characters an XLSX cell holds (export csv or jsonl)",
-					x.s.Name(i), rec.ID, excelize.TotalCellChars)
+					columnName(x.s, i), rec.ID, excelize.TotalCellChars)
 				return x.err
 			}
 			c.Value = t
