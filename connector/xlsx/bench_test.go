@@ -16,6 +16,7 @@ import (
 	"github.com/intakehq/intake/connector/xlsx"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/cputime"
 	"github.com/intakehq/intake/sink/memory"
 	"github.com/xuri/excelize/v2"
 )
@@ -255,10 +256,10 @@ const (
 type phase struct{ wall, cpu time.Duration }
 
 func (p *phase) time(fn func()) {
-	t, c := time.Now(), processCPU()
+	t, c := time.Now(), cputime.Process()
 	fn()
 	p.wall += time.Since(t)
-	p.cpu += processCPU() - c
+	p.cpu += cputime.Process() - c
 }
 
 func ms(d time.Duration, n int) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }

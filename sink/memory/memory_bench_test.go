@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/cputime"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/memory"
@@ -56,7 +57,7 @@ func BenchmarkMemoryWrite(b *testing.B) {
 			}
 			runtime.ReadMemStats(&ms)
 			a0 := ms.Mallocs
-			c0 := processCPU()
+			c0 := cputime.Process()
 			t0 := time.Now()
 			res, err := m.Lookup(ctx, s, intake.Keys("email"), keys)
 			if err != nil || len(res) != 0 {
@@ -66,7 +67,7 @@ func BenchmarkMemoryWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			elapsed += time.Since(t0)
-			cpu += processCPU() - c0
+			cpu += cputime.Process() - c0
 			runtime.ReadMemStats(&ms)
 			allocs += ms.Mallocs - a0
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/internal/cputime"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/internal/fixture"
 	"github.com/intakehq/intake/sink/sqlite"
@@ -110,7 +111,7 @@ func benchSQLiteWrite(b *testing.B, batch int) {
 			keys[j] = intake.Key(recs[j].Values[1].Str())
 			ops[j] = &sink.Op{Kind: sink.OpCreate, Record: &recs[j]}
 		}
-		c0 := sqliteCPU()
+		c0 := cputime.Process()
 		b.StartTimer()
 		if _, err := s.Lookup(ctx, intake.ContactSchema(), fixture.ByEmail, keys); err != nil {
 			b.Fatal(err)
@@ -118,7 +119,7 @@ func benchSQLiteWrite(b *testing.B, batch int) {
 		if _, err := s.Write(ctx, ops); err != nil {
 			b.Fatal(err)
 		}
-		cpu += sqliteCPU() - c0
+		cpu += cputime.Process() - c0
 		done += batch
 	}
 	b.ReportMetric(float64(done)/b.Elapsed().Seconds(), "rows/s")
