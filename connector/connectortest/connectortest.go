@@ -696,3 +696,41 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// Result is what [ReadAll] read from a source.
+type Result struct {
+	// Header is what Header returned.
+	Header []string
+	// Rows are the rows Read returned, in order, those that came with a
+	// *intake.RowError included (with what the source read of them).
+	Rows []intake.Row
+	// Errs are the row errors Read returned, in order.
+	Errs []*intake.RowError
+	// Fatal is the error that ended the read (of Header or of Read), nil
+	// when it ended at io.EOF.
+	Fatal error
+}
+
+// ReadAll reads src to its end, as the importer does: the header, then
+// rows until io.EOF, going on after a *intake.RowError and stopping at any
+// other error. Tests of a source compare its Result with what they expect.
+func ReadAll(ctx context.Context, src connector.Source) Result {
+	var res Result
+	if res.Header, res.Fatal = src.Header(ctx); res.Fatal != nil {
+		return res
+	}
+	for {
+		row, err := src.Read(ctx)
+		if err == io.EOF {
+			return res
+		}
+		var re *intake.RowError
+		if errors.As(err, &re) {
+			res.Errs = append(res.Errs, re)
+		} else if err != nil {
+			res.Fatal = err
+			return res
+		}
+		res.Rows = append(res.Rows, row)
+	}
+}

@@ -141,3 +141,17 @@ func TestKitCatchesBrokenImplementations(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAll: ReadAll keeps going after a row error, keeps that row, and
+// reports no fatal error at the end of the source.
+func TestReadAll(t *testing.T) {
+	t.Parallel()
+	src, err := connector.NewCSV(strings.NewReader("email,name\na@x.io,Ann\n\"b@x.io,Bob\n"), connector.CSVConfig{Name: "r.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := connectortest.ReadAll(context.Background(), src)
+	if res.Fatal != nil || len(res.Header) != 2 || len(res.Rows) != 2 || len(res.Errs) != 1 || res.Errs[0].Line != 3 {
+		t.Fatalf("ReadAll = %+v (errors %v)", res, res.Errs)
+	}
+}

@@ -3,15 +3,14 @@ package sqlsource
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"testing"
 	"time"
 
-	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/connectortest"
 	"github.com/intakehq/intake/internal/pgtest"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
@@ -43,14 +42,14 @@ func TestSQLSQLite(t *testing.T) {
 	src, err := New(ctx, db, Config{Query: `SELECT id, email, phone, ltv, vip, birthday, seen, photo, note FROM contacts WHERE id >= ? ORDER BY id`, Args: []any{1}, Name: "crm"})
 	require.NoError(t, err)
 	defer src.Close()
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	assert.Equal(t, []string{"id", "email", "phone", "ltv", "vip", "birthday", "seen", "photo", "note"}, res.header)
-	require.Len(t, res.rows, 2)
-	assert.Equal(t, 2, res.rows[0].Line)
-	assert.Equal(t, 3, res.rows[1].Line)
-	assert.Equal(t, []string{"1", "ann@example.com", "4930123456789", "0.1", "true", "1990-05-17", "2026-03-01T09:30:00Z", "iVBORw==", "ß"}, res.rows[0].Cells)
-	assert.Equal(t, []string{"2", "", "", "1000000000000000000000", "false", "", "", "text", ""}, res.rows[1].Cells)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	assert.Equal(t, []string{"id", "email", "phone", "ltv", "vip", "birthday", "seen", "photo", "note"}, res.Header)
+	require.Len(t, res.Rows, 2)
+	assert.Equal(t, 2, res.Rows[0].Line)
+	assert.Equal(t, 3, res.Rows[1].Line)
+	assert.Equal(t, []string{"1", "ann@example.com", "4930123456789", "0.1", "true", "1990-05-17", "2026-03-01T09:30:00Z", "iVBORw==", "ß"}, res.Rows[0].Cells)
+	assert.Equal(t, []string{"2", "", "", "1000000000000000000000", "false", "", "", "text", ""}, res.Rows[1].Cells)
 	assert.Equal(t, "crm", src.Name())
 	require.NoError(t, src.Close())
 	require.NoError(t, src.Close())
@@ -133,43 +132,11 @@ func TestSQLPostgres(t *testing.T) {
 	src, err := New(ctx, conn, Config{Query: `SELECT * FROM contacts WHERE id > $1 ORDER BY id DESC`, Args: []any{0}})
 	require.NoError(t, err)
 	defer src.Close()
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	require.Len(t, res.rows, 2)
-	assert.Equal(t, []string{"4930123456789", "ann@example.com", "1234.50", "true", "1990-05-17", "2026-03-01T09:30:00Z", "09:30:00", "iVBORw==", "8f2d5ac0-9a4e-4bb2-a5c6-1d2f3e4a5b6c", `{"a": 1}`}, res.rows[0].Cells)
-	assert.Equal(t, []string{"2", "", "", "", "", "", "", "", "", ""}, res.rows[1].Cells)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	require.Len(t, res.Rows, 2)
+	assert.Equal(t, []string{"4930123456789", "ann@example.com", "1234.50", "true", "1990-05-17", "2026-03-01T09:30:00Z", "09:30:00", "iVBORw==", "8f2d5ac0-9a4e-4bb2-a5c6-1d2f3e4a5b6c", `{"a": 1}`}, res.Rows[0].Cells)
+	assert.Equal(t, []string{"2", "", "", "", "", "", "", "", "", ""}, res.Rows[1].Cells)
 	_, err = src.Read(ctx)
 	assert.Equal(t, io.EOF, err)
-}
-
-type readResult struct {
-	header []string
-	rows   []intake.Row
-	errs   []*intake.RowError
-	fatal  error
-}
-
-// readAll reads a whole source, collecting row errors and the fatal error.
-func readAll(ctx context.Context, src connector.Source) readResult {
-	var res readResult
-	h, err := src.Header(ctx)
-	if err != nil {
-		res.fatal = err
-		return res
-	}
-	res.header = h
-	for {
-		row, err := src.Read(ctx)
-		if err == io.EOF {
-			return res
-		}
-		var re *intake.RowError
-		if errors.As(err, &re) {
-			res.errs = append(res.errs, re)
-		} else if err != nil {
-			res.fatal = err
-			return res
-		}
-		res.rows = append(res.rows, row)
-	}
 }

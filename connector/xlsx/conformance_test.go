@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/connector/connectortest"
 	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,13 +22,13 @@ func grid(t *testing.T, ctx context.Context, path string, cfg Config) (map[int][
 	src, err := Open(path, cfg)
 	require.NoError(t, err, path)
 	defer src.Close()
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal, path)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal, path)
 	g := map[int][]string{}
-	for _, r := range res.rows {
+	for _, r := range res.Rows {
 		g[r.Line] = r.Cells
 	}
-	return g, res.errs
+	return g, res.Errs
 }
 
 // cell returns the 1-based row and 0-based column of g.
@@ -129,22 +130,22 @@ func TestXLSXConformance(t *testing.T) {
 		src.Close()
 		src, err = Open(cal("header-row.xlsx"), Config{HeaderRow: 9})
 		require.NoError(t, err)
-		res := readAll(ctx, src)
-		require.NoError(t, res.fatal)
-		assert.Equal(t, []string{"Columns", "Column A", "Column B", "Column C"}, res.header)
+		res := connectortest.ReadAll(ctx, src)
+		require.NoError(t, res.Fatal)
+		assert.Equal(t, []string{"Columns", "Column A", "Column B", "Column C"}, res.Header)
 		src.Close()
 		g, _ := grid(t, ctx, cal("no-header.xlsx"), Config{})
 		assert.Equal(t, map[int][]string{3: {"a", "0"}, 4: {"b", "1"}}, g)
 		for _, f := range []string{"temperature.xlsx", "temperature-in-middle.xlsx"} {
 			src, err := Open(cal(f), Config{})
 			require.NoError(t, err)
-			res := readAll(ctx, src)
-			require.NoError(t, res.fatal)
+			res := connectortest.ReadAll(ctx, src)
+			require.NoError(t, res.Fatal)
 			// Columns start at A: a table that starts in B has an unnamed
 			// empty column A.
-			assert.Equal(t, []string{"label", "value"}, res.header[len(res.header)-2:], f)
-			require.Len(t, res.rows, 2, f)
-			assert.Equal(t, "celsius", res.rows[0].Cell(len(res.header)-2), f)
+			assert.Equal(t, []string{"label", "value"}, res.Header[len(res.Header)-2:], f)
+			require.Len(t, res.Rows, 2, f)
+			assert.Equal(t, "celsius", res.Rows[0].Cell(len(res.Header)-2), f)
 			src.Close()
 		}
 	})
@@ -250,17 +251,17 @@ func TestXLSXConformance(t *testing.T) {
 		} {
 			src, err := Open(filepath.Join(csvk, tt.file), tt.cfg)
 			require.NoError(t, err)
-			res := readAll(ctx, src)
+			res := connectortest.ReadAll(ctx, src)
 			src.Close()
-			require.NoError(t, res.fatal)
+			require.NoError(t, res.Fatal)
 			// csvkit names the extra column "h" (its letter) and keeps
 			// "Extra data beyond headers"; Intake reads the header's columns
 			// and rejects that row with wrong_field_count.
-			assert.Equal(t, want[0][:7], res.header, tt.file)
-			require.Len(t, res.errs, 1, tt.file)
-			assert.Equal(t, intake.CodeFieldCount, res.errs[0].Code)
-			require.Len(t, res.rows, len(want)-1)
-			for i, r := range res.rows {
+			assert.Equal(t, want[0][:7], res.Header, tt.file)
+			require.Len(t, res.Errs, 1, tt.file)
+			assert.Equal(t, intake.CodeFieldCount, res.Errs[0].Code)
+			require.Len(t, res.Rows, len(want)-1)
+			for i, r := range res.Rows {
 				exp := make([]string, 7)
 				for j := range exp {
 					// csvkit writes booleans True/False and datetimes with a T.

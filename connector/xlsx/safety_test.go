@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakehq/intake/connector/connectortest"
 	"github.com/intakehq/intake/internal/testcorpora"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,7 @@ func readWorkbook(t *testing.T, data []byte, cfg Config) error {
 		return err
 	}
 	defer src.Close()
-	return readAll(t.Context(), src).fatal
+	return connectortest.ReadAll(t.Context(), src).Fatal
 }
 
 // TestXLSXMaliciousCorpus: Apache POI's XML bombs and shared-string
@@ -190,10 +191,10 @@ func TestXLSXEncrypted(t *testing.T) {
 	src, err := Open(aes, Config{Password: "password", NoHeader: true})
 	require.NoError(t, err)
 	defer src.Close()
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	require.NotEmpty(t, res.rows)
-	assert.Equal(t, "SECRET", res.rows[0].Cell(0))
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	require.NotEmpty(t, res.Rows)
+	assert.Equal(t, "SECRET", res.Rows[0].Cell(0))
 	// A legacy .xls-like OLE file without EncryptionInfo is not "encrypted".
 	ole := append([]byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, strings.Repeat("\x00", 600)...)
 	_, err = openBytes(ole, Config{})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intakehq/intake/connector/connectortest"
 )
 
 // refNumber is appendNumber written the plain way: every non-integer
@@ -144,14 +146,14 @@ func readBoth(t *testing.T, data []byte, cfg Config) {
 			return
 		}
 		src.pkg.tokenByToken = i == 1
-		r := readAll(t.Context(), src)
+		r := connectortest.ReadAll(t.Context(), src)
 		src.Close()
 		var b strings.Builder
-		fmt.Fprintf(&b, "header %q fatal %v\n", r.header, r.fatal)
-		for _, row := range r.rows {
+		fmt.Fprintf(&b, "header %q fatal %v\n", r.Header, r.Fatal)
+		for _, row := range r.Rows {
 			fmt.Fprintf(&b, "%d %q\n", row.Line, row.Cells)
 		}
-		for _, e := range r.errs {
+		for _, e := range r.Errs {
 			fmt.Fprintf(&b, "%v\n", e)
 		}
 		res[i] = b.String()

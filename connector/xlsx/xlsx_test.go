@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/intakehq/intake/connector"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +14,9 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/intakehq/intake/connector"
+	"github.com/intakehq/intake/connector/connectortest"
 
 	"github.com/intakehq/intake"
 	"github.com/stretchr/testify/assert"
@@ -93,38 +95,6 @@ func setupXLSX(t *testing.T) context.Context {
 	return ctx
 }
 
-type readResult struct {
-	header []string
-	rows   []intake.Row
-	errs   []*intake.RowError
-	fatal  error
-}
-
-// readAll reads a whole source, collecting row errors and the fatal error.
-func readAll(ctx context.Context, src connector.Source) readResult {
-	var res readResult
-	h, err := src.Header(ctx)
-	if err != nil {
-		res.fatal = err
-		return res
-	}
-	res.header = h
-	for {
-		row, err := src.Read(ctx)
-		if err == io.EOF {
-			return res
-		}
-		var re *intake.RowError
-		if errors.As(err, &re) {
-			res.errs = append(res.errs, re)
-		} else if err != nil {
-			res.fatal = err
-			return res
-		}
-		res.rows = append(res.rows, row)
-	}
-}
-
 func openBytes(data []byte, cfg Config) (*Source, error) {
 	return New(bytes.NewReader(data), int64(len(data)), cfg)
 }
@@ -172,23 +142,23 @@ func TestXLSXCells(t *testing.T) {
 			src, err := openBytes(data, Config{Name: "t.xlsx"})
 			require.NoError(t, err)
 			defer src.Close()
-			res := readAll(ctx, src)
-			require.NoError(t, res.fatal)
-			assert.Equal(t, []string{"email", "name", "phone"}, res.header)
+			res := connectortest.ReadAll(ctx, src)
+			require.NoError(t, res.Fatal)
+			assert.Equal(t, []string{"email", "name", "phone"}, res.Header)
 			var got [][]string
-			for _, r := range res.rows {
+			for _, r := range res.Rows {
 				got = append(got, r.Cells)
 			}
 			assert.Equal(t, tt.want, got)
 			if tt.wantLines != nil {
 				var lines []int
-				for _, r := range res.rows {
+				for _, r := range res.Rows {
 					lines = append(lines, r.Line)
 				}
 				assert.Equal(t, tt.wantLines, lines)
 			}
 			var codes []intake.Code
-			for _, e := range res.errs {
+			for _, e := range res.Errs {
 				codes = append(codes, e.Code)
 				assert.Equal(t, "t.xlsx", e.File)
 			}
@@ -231,13 +201,13 @@ func TestXLSXSheetChoiceAndHeader(t *testing.T) {
 			src, err := openBytes(data, tt.cfg)
 			if err == nil {
 				defer src.Close()
-				res := readAll(ctx, src)
-				err = res.fatal
+				res := connectortest.ReadAll(ctx, src)
+				err = res.Fatal
 				if tt.wantErr == nil {
 					require.NoError(t, err)
-					assert.Equal(t, tt.wantHeader, res.header)
+					assert.Equal(t, tt.wantHeader, res.Header)
 					var got [][]string
-					for _, r := range res.rows {
+					for _, r := range res.Rows {
 						got = append(got, r.Cells)
 					}
 					assert.Equal(t, tt.wantRows, got)
@@ -285,7 +255,7 @@ func TestXLSXFatal(t *testing.T) {
 			src, err := openBytes(tt.data, tt.cfg)
 			if err == nil {
 				defer src.Close()
-				err = readAll(ctx, src).fatal
+				err = connectortest.ReadAll(ctx, src).Fatal
 				// Sticky.
 				_, err2 := src.Read(ctx)
 				assert.Equal(t, err, err2)
@@ -303,12 +273,12 @@ func TestXLSXLongCellIsRowError(t *testing.T) {
 	src, err := openBytes(data, Config{MaxCellBytes: 50, MaxSharedStrings: 10})
 	require.NoError(t, err)
 	defer src.Close()
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	require.Len(t, res.errs, 1)
-	assert.Equal(t, intake.CodeCellTooLong, res.errs[0].Code)
-	assert.Equal(t, 2, res.errs[0].Line)
-	assert.Len(t, res.rows, 2)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	require.Len(t, res.Errs, 1)
+	assert.Equal(t, intake.CodeCellTooLong, res.Errs[0].Code)
+	assert.Equal(t, 2, res.Errs[0].Line)
+	assert.Len(t, res.Rows, 2)
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -350,7 +320,7 @@ func TestXLSXReaderErrors(t *testing.T) {
 	for _, off := range []int64{0, 10, 100, int64(len(data) / 3), int64(len(data) / 2), int64(len(data)) - 30} {
 		src, err := New(failingReaderAt{bytes.NewReader(data), off}, int64(len(data)), Config{})
 		if err == nil {
-			err = readAll(ctx, src).fatal
+			err = connectortest.ReadAll(ctx, src).Fatal
 			src.Close()
 		}
 		require.Error(t, err, "offset %d", off)
@@ -361,9 +331,9 @@ func TestXLSXReaderErrors(t *testing.T) {
 	require.NoError(t, err)
 	src, err := openBytes(b, Config{})
 	require.NoError(t, err)
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	assert.Len(t, res.rows, 2998)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	assert.Len(t, res.Rows, 2998)
 	read, total := src.Progress()
 	assert.Equal(t, total, read)
 	assert.Positive(t, total)
@@ -401,10 +371,10 @@ func TestXLSXGeneratedByExcelize(t *testing.T) {
 	require.NoError(t, err)
 	defer src.Close()
 	assert.Equal(t, path, src.Name())
-	res := readAll(ctx, src)
-	require.NoError(t, res.fatal)
-	require.Len(t, res.rows, 1)
-	assert.Equal(t, []string{"ann@example.com", "4930123456789", "1990-05-17", "true", "0.3"}, res.rows[0].Cells)
+	res := connectortest.ReadAll(ctx, src)
+	require.NoError(t, res.Fatal)
+	require.Len(t, res.Rows, 1)
+	assert.Equal(t, []string{"ann@example.com", "4930123456789", "1990-05-17", "true", "0.3"}, res.Rows[0].Cells)
 	sheets, err := ListSheets(path, Config{})
 	require.NoError(t, err)
 	require.Len(t, sheets, 1)
