@@ -752,7 +752,7 @@ func (l *loader) fieldNames() {
 	check := func(name string, line int, path string) {
 		f := a.FieldName(name)
 		if prev, ok := byField[f]; ok && prev.name != name {
-			l.fail(&xnode{line: line}, path, "%q and %q (line %d) both become field %q: rename one", name, prev.name, prev.line, f)
+			l.fail(at(line), path, "%q and %q (line %d) both become field %q: rename one", name, prev.name, prev.line, f)
 			return
 		}
 		if _, ok := byField[f]; !ok {
@@ -777,10 +777,10 @@ func (l *loader) fieldNames() {
 		where := fmt.Sprintf("COLUMNS/COLUMN %q", c.Name)
 		msg := fmt.Sprintf("kept in the map only: %s is the contact schema's own field %s, which a map does not redefine", c.Name, a.FieldName(c.Name))
 		if c.Required {
-			l.warn(&xnode{line: c.Line}, where+"/IS_REQUIRED", "true", msg)
+			l.warn(at(c.Line), where+"/IS_REQUIRED", "true", msg)
 		}
 		if c.Default != "" {
-			l.warn(&xnode{line: c.Line}, where+"/DEFAULT_VALUE", c.Default, msg)
+			l.warn(at(c.Line), where+"/DEFAULT_VALUE", c.Default, msg)
 		}
 	}
 }
@@ -827,9 +827,9 @@ func (l *loader) keys() {
 		switch {
 		case !c.Key:
 		case len(a.SyncFields) > 0:
-			l.warn(l.colNode(c), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "no effect: the SYNC_FIELDS identify a contact, and Intake keeps one key per import")
+			l.warn(at(c.Line), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "no effect: the SYNC_FIELDS identify a contact, and Intake keeps one key per import")
 		case c.Name != "RECIPIENT_ID" && len(a.Mapping) > 0 && !l.mapped[c.Name]:
-			l.warn(l.colNode(c), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "the column is not mapped, so it is not part of the key Intake matches on")
+			l.warn(at(c.Line), fmt.Sprintf("COLUMNS/COLUMN %q/KEY_COLUMN", c.Name), "true", "the column is not mapped, so it is not part of the key Intake matches on")
 		}
 	}
 	if a.EncodedAsMD5 {
@@ -863,8 +863,10 @@ func (l *loader) infoNode() *xnode {
 	return l.root
 }
 
-// colNode returns a node on the line of column c, for messages.
-func (l *loader) colNode(c Column) *xnode { return &xnode{line: c.Line} }
+// at returns a node on line, for the messages of a phase that works on
+// what an earlier phase read (a Column, a MappedColumn) rather than on
+// the document's nodes.
+func at(line int) *xnode { return &xnode{line: line} }
 
 // contactLists reads CONTACT_LISTS, which OPT_OUT cannot have.
 func (l *loader) contactLists() {
