@@ -30,6 +30,13 @@
 // Lifecycle ops (inactivate, delete, anonymize: outcomes,
 // what each keeps, the audit log, failures), the inactive flag round trip,
 // and sequences whose reservations never overlap, even concurrently.
+// Undo, for a sink that implements [sink.Undoer]: the log a run keeps
+// (an entry per record created or changed, only the changed fields, none
+// for an unchanged update or a failed batch), a revert that restores every
+// record exactly (across batches, a record touched twice, flags, kept
+// deletes, inactivations), conflicts field by field that keep the newer
+// value until a forced undo, refused and expired runs, the retention, and
+// the undo's audit entry.
 // Identity under several writers, for a sink that implements
 // [sink.KeyGuard]: creates with [sink.Op.Unique] held when a stored
 // record or an earlier create of the batch holds their key (rules in
@@ -56,8 +63,8 @@
 // has: [sink.Lookuper], [sink.Getter], [sink.Scanner], [sink.Counter],
 // [sink.SchemaReader], [sink.Checkpointer], [sink.Auditor] (lifecycle
 // ops), [sink.Sequencer] and [sink.BatchSizer] when it implements them;
-// [sink.Concurrent], [sink.Unlinker] and [sink.KeyGuard] when it
-// implements them and reports true. A sink that wraps another should
+// [sink.Concurrent], [sink.Unlinker], [sink.KeyGuard], [sink.Resubscriber]
+// and [sink.Undoer] when it implements them and reports true. A sink that wraps another should
 // implement only the capabilities it passes on. A test that needs a
 // capability the sink lacks, or a [Features] field left unset, is skipped
 // with a message that names it. Every test opens its own sink and runs
@@ -125,7 +132,7 @@ type caps struct {
 	lookup, get, scan, count, schemaReader, checkpoint, lifecycle, sequencer, batchSizer bool
 	// concurrent, unlink, keyGuard and resubscribe: implemented and
 	// reporting true.
-	concurrent, unlink, keyGuard, resubscribe bool
+	concurrent, unlink, keyGuard, resubscribe, undo bool
 	// unlinkRefused: a sink.Unlinker that reports false.
 	unlinkRefused bool
 }
@@ -153,6 +160,9 @@ func capsOf(s sink.Sink) caps {
 	}
 	if x, ok := s.(sink.Resubscriber); ok {
 		c.resubscribe = x.Resubscribes()
+	}
+	if x, ok := s.(sink.Undoer); ok {
+		c.undo = x.Undoes()
 	}
 	return c
 }
@@ -186,6 +196,7 @@ const (
 	reqUnlinkRefused
 	reqKeyGuard
 	reqResubscribe
+	reqUndo
 	reqAllOrNothing
 	reqSchemas
 	reqObjects // Features.Contacts unset
@@ -238,6 +249,8 @@ func (k *kit) missing(r requirement) string {
 		return lacks(c.keyGuard, "does not implement sink.KeyGuard or reports false")
 	case reqResubscribe:
 		return lacks(c.resubscribe, "does not implement sink.Resubscriber or reports false")
+	case reqUndo:
+		return lacks(c.undo, "does not implement sink.Undoer or reports false")
 	case reqAllOrNothing:
 		return unset(f.AllOrNothing, "AllOrNothing")
 	case reqSchemas:
@@ -293,6 +306,10 @@ var tests = []kitTest{
 	{"Writers", needs(reqKeyGuard, reqLookup), testWriters},
 	{"UnlinkRefused", needs(reqUnlinkRefused, reqRead), testUnlinkRefused},
 	{"OptIn", needs(reqResubscribe, reqLifecycle, reqRead), testOptIn},
+	{"Undo", needs(reqUndo, reqRead), testUndo},
+	{"UndoConflicts", needs(reqUndo, reqRead), testUndoConflicts},
+	{"UndoLifecycle", needs(reqUndo, reqLifecycle, reqRead), testUndoLifecycle},
+	{"UndoRetention", needs(reqUndo), testUndoRetention},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a

@@ -1,0 +1,86 @@
+package undolog
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/intakehq/intake"
+	"github.com/intakehq/intake/sink"
+)
+
+func TestRoundTrip(t *testing.T) {
+	tv, _ := intake.TimeOfDay(12, 30, 5, 7)
+	entries := []sink.UndoEntry{
+		{Kind: sink.UndoCreate, Object: "contact", ID: "c1", Line: 2, Digest: 0xfeedfacecafebeef},
+		{Kind: sink.UndoUpdate, Object: "contact", ID: "c2", Line: 3, OptedOut: sink.FlagChange{Changed: true},
+			Fields: []sink.FieldChange{
+				{Name: "email", Before: intake.Text("a@x.com"), After: intake.Text("b@x.com")},
+				{Name: "born", Before: intake.Null, After: intake.Date(1971, 5, 24)},
+				{Name: "tags", Before: intake.List("a", "b"), After: intake.List("c")},
+				{Name: "at", Before: intake.Timestamp(time.Unix(1700000000, 123000)), After: tv},
+				{Name: "vip", Before: intake.Bool(true), After: intake.Bool(false)},
+			}},
+		{Kind: sink.UndoDelete, Object: "account", ID: "a1", Inactive: sink.FlagChange{Changed: true, Before: true},
+			OptedOut: sink.FlagChange{Changed: true, Before: false},
+			Fields:   []sink.FieldChange{{Name: "name", Before: intake.Text("Acme")}}},
+	}
+	var w Writer
+	for i := range entries {
+		w.Add(&entries[i])
+	}
+	w.Create("contact", "c3", 9, 42)
+	w.Begin(sink.UndoUpdate, "contact", "c4", 10, sink.FlagChange{}, sink.FlagChange{Changed: true}, 1)
+	w.Field("city", intake.Text(""), intake.Text("Paris"))
+	want := append(entries,
+		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "c3", Line: 9, Digest: 42},
+		sink.UndoEntry{Kind: sink.UndoUpdate, Object: "contact", ID: "c4", Line: 10, Inactive: sink.FlagChange{Changed: true},
+			Fields: []sink.FieldChange{{Name: "city", Before: intake.Text(""), After: intake.Text("Paris")}}})
+	if w.Len() != len(want) {
+		t.Fatalf("Len = %d, want %d", w.Len(), len(want))
+	}
+	got, err := Decode(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+	}
+	// Every truncation is an error, never a panic.
+	b := w.Bytes()
+	for n := 0; n < len(b); n++ {
+		if _, err := Decode(b[:n]); n > 1 && !errors.Is(err, ErrCorrupt) {
+			// A cut between two entries decodes the entries before it.
+			if got, _ := Decode(b[:n]); len(got) == 0 || len(got) >= len(want) {
+				t.Fatalf("Decode of %d of %d bytes: %v", n, len(b), err)
+			}
+		}
+	}
+	w.Reset()
+	if got, err := Decode(w.Bytes()); err != nil || len(got) != 0 {
+		t.Fatalf("empty log: %v %v", got, err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	var w Writer
+	w.Create("contact", "c1", 1, 7)
+	w.Begin(sink.UndoUpdate, "contact", "c2", 2, sink.FlagChange{Changed: true}, sink.FlagChange{}, 1)
+	w.Field("email", intake.Text("a"), intake.Null)
+	f.Add(w.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := Decode(b)
+		if err != nil {
+			return
+		}
+		var w2 Writer
+		for i := range got {
+			w2.Add(&got[i])
+		}
+		again, err := Decode(w2.Bytes())
+		if err != nil || !reflect.DeepEqual(again, got) {
+			t.Fatalf("re-encoding a decoded log: %v", err)
+		}
+	})
+}
