@@ -198,9 +198,14 @@ var ErrNotUndoable = errors.New("sink: run cannot be undone")
 // keeps nothing), and with run.Deletes an [UndoDelete] for each record it
 // deleted. An op the store did not apply (a create that [Op.Unique] held)
 // keeps nothing. With cp not nil it also stores the checkpoint, as
-// [Checkpointer.WriteCheckpoint] does. With run.Refused it keeps no entry
-// and records the run as refused. An anonymization is refused by the
-// importer before it runs: its before-image is what it must forget.
+// [Checkpointer.WriteCheckpoint] does. The links that ops with [Op.Unlink]
+// remove from other records are changes of those records: each keeps an
+// UndoUpdate entry with the link field's value before. With run.Refused it
+// keeps no entry and records the run as refused. An [OpAnonymize], and an
+// OpDelete without run.Deletes, would leave a log that cannot bring back
+// what the run did: without run.Refused, such an op fails with a
+// *[RecordError] wrapping [ErrInvalidOp] (the importer refuses such a run
+// before it begins, or marks it Refused).
 //
 // UndoStatus tells a run's state; a run the store holds no log of is an
 // error wrapping [ErrNoUndo]. ReadUndo returns the newest batch of the
