@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"sync/atomic"
 
 	"github.com/intakehq/intake"
@@ -97,6 +98,11 @@ type Store struct {
 	tags []uint32
 	// touchSum keeps the loads of the touch passes (see touch).
 	touchSum uint64
+
+	// undo is the log of the batch WriteUndo is applying; runs the undo
+	// logs of the runs (see memory_undo.go).
+	undo *undoing
+	runs map[string]*memRun
 }
 
 // keyReuse tells, for the ops of a batch that share a schema and a Unique
@@ -496,10 +502,15 @@ func (m *Store) idAt(o *memObject, pos uint32) string {
 // [Store.Unlinks] for the cost), their audit entries going to the log of
 // the records that held them.
 func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	return m.write(ctx, batch, nil)
+}
+
+// write is Write, keeping the batch's undo log in u when u is not nil.
+func (m *Store) write(ctx context.Context, batch []*sink.Op, u *undoing) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if len(batch) == 0 {
+	if len(batch) == 0 && u == nil {
 		return 0, nil
 	}
 	m.mu.Lock()
@@ -507,6 +518,8 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	if m.closed {
 		return 0, errMemoryClosed
 	}
+	m.undo = u
+	defer func() { m.undo = nil }()
 	m.reuse = keyReuse{idx: m.reuse.idx[:0]}
 	defer m.guard.Done()
 	if _, err := m.guard.Creates(batch, m.findLocked); err != nil {
@@ -523,10 +536,14 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		return 0, err
 	}
 	m.touchKeys(batch, st)
-	var u ops.Unlinks
+	var unl ops.Unlinks
 	for i, op := range batch {
 		s := &st[i]
 		var links []sink.AuditEntry // an anonymize's own links, with Unlink
+		logged := m.logOn()
+		if logged {
+			m.undo.line = op.Record.Line
+		}
 		switch op.Kind {
 		case sink.OpCreate:
 			if op.Existing != nil {
@@ -543,16 +560,27 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			op.Outcome = m.update(s.o, s.plan, s.pos, op)
 			if op.OptIn && m.clearFlag(s.o, s.pos, flagOptedOut) {
 				op.Outcome = intake.OutcomeUpdated
+				if logged {
+					m.logFlag(s.o, s.pos, flagOptedOut, true)
+				}
 			}
 		case sink.OpOptOut:
-			m.setFlag(s.o, s.pos, flagOptedOut)
+			if m.setFlag(s.o, s.pos, flagOptedOut) && logged {
+				m.logFlag(s.o, s.pos, flagOptedOut, false)
+			}
 			op.Outcome = intake.OutcomeOptedOut
 		case sink.OpInactivate:
 			op.Outcome = intake.OutcomeUnchanged
 			if m.setFlag(s.o, s.pos, flagInactive) {
 				op.Outcome = intake.OutcomeInactivated
+				if logged {
+					m.logFlag(s.o, s.pos, flagInactive, false)
+				}
 			}
 		case sink.OpDelete:
+			if logged {
+				m.logDelete(s.o, s.pos)
+			}
 			m.remove(s.o, s.pos)
 			op.Outcome = intake.OutcomeDeleted
 		case sink.OpAnonymize:
@@ -562,10 +590,16 @@ func (m *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 			s.o.audit = append(s.o.audit, ops.Audit(op))
 			s.o.audit = append(s.o.audit, links...)
 		}
-		u.Add(op)
+		unl.Add(op)
+	}
+	if unl != nil {
+		if m.logOn() {
+			m.undo.line = 0
+		}
+		m.unlinkLocked(unl)
 	}
 	if u != nil {
-		m.unlinkLocked(u)
+		m.commitUndo(time.Now())
 	}
 	m.endBatch()
 	clear(st)
@@ -752,6 +786,9 @@ func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []inta
 		vals[j] = ops.Value(rec, i)
 	}
 	m.buf = appendRecord(m.buf[:0], rec.ID, recordFlags(rec), vals)
+	if m.logOn() {
+		m.logCreate(o, rec.ID, recordFlags(rec), vals)
+	}
 	pos := o.n
 	o.refs.set(pos, m.arena.put(m.buf))
 	o.n++
@@ -879,6 +916,9 @@ func (m *Store) replace(o *memObject, pos uint32, ref uint64, enc, id string, fl
 	defer clear(fresh)
 	if string(m.buf) == enc {
 		return false
+	}
+	if m.logOn() {
+		m.logChange(o, id, old, fresh)
 	}
 	ro := intake.Record{Schema: o.store, Values: old}
 	rn := intake.Record{Schema: o.store, Values: fresh}
