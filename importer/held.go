@@ -186,11 +186,7 @@ func (r *run) viewedIDs(ids []string) []string {
 func (r *run) writeHeld(ctx context.Context, b, f *batch) error {
 	var n int
 	var err error
-	if r.checkpointer != nil {
-		n, err = r.checkpointer.WriteCheckpoint(ctx, f.ops, sink.Checkpoint{RunID: r.job.RunID, Source: r.rep.Source.Name, Line: b.lastLine()})
-	} else {
-		n, err = r.im.cfg.Sink.Write(ctx, f.ops)
-	}
+	n, err = r.writeOps(ctx, f.ops, b.lastLine())
 	if err == nil && n != len(f.ops) {
 		err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(f.ops))
 	}

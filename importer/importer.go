@@ -49,6 +49,11 @@ type Config struct {
 	// Runs that go on at once share it: it must then be safe for concurrent
 	// use (the default is).
 	IDs identity.Allocator
+	// UndoRetention is how long a sink.Undoer keeps the undo logs of runs:
+	// after each run that kept one, the importer drops the logs beyond it
+	// (sink.Undoer.PruneUndo). Zero fields take the defaults: 30 days, the
+	// 100 newest runs. A run whose log was dropped cannot be undone.
+	UndoRetention sink.Retention
 	// Events, when set, receives the events of each run (see [Event]):
 	// RunStarted, then BatchCommitted after each batch is committed, with
 	// the counts, the rate and the bytes read so far, then RunFinished with
@@ -234,6 +239,11 @@ type Job struct {
 	// from the first row, which is safe but slower. Default: "", no
 	// checkpoints.
 	RunID string
+	// Undo says what the run keeps so that Importer.Undo can revert it.
+	// Default: with a sink that implements sink.Undoer, every run keeps
+	// its undo log, except one that anonymizes, or deletes without
+	// Undo.Deletes (Importer.Undoable says why before it runs).
+	Undo UndoOptions
 	// Rejects, when set, receives the rejected rows as CSV (see
 	// [RejectWriter]), in input order, as their batches are committed: on
 	// a failed or canceled run, exactly the rejected rows that the report
@@ -364,7 +374,11 @@ func (im *Importer) run(ctx context.Context, job Job, rep *Report, ev *events) e
 		return err
 	}
 	r.events = ev
-	return r.run(ctx)
+	if err := r.run(ctx); err != nil {
+		return err
+	}
+	r.pruneUndo(ctx)
+	return nil
 }
 
 // describe lists the mapped columns of spec as "column → field".
@@ -446,6 +460,7 @@ func (r *run) prepareSink(ctx context.Context) error {
 			}
 		}
 	}
+	r.prepareUndo()
 	if cp, ok := s.(sink.Checkpointer); ok && job.RunID != "" && !job.DryRun {
 		last, found, err := cp.LastCheckpoint(ctx, job.RunID)
 		if err != nil {

@@ -40,6 +40,10 @@ type Report struct {
 	// The counts are this attempt's: rows up to that line were counted by
 	// the earlier attempt.
 	ResumedAfterLine int       `json:"resumed_after_line,omitempty"`
+	// Undoable says whether Importer.Undo can revert the run (until the
+	// retention drops its log); UndoReason says why not.
+	Undoable   bool   `json:"undoable"`
+	UndoReason string `json:"undo_reason,omitempty"`
 	Started          time.Time `json:"started"`
 	Finished         time.Time `json:"finished"`
 

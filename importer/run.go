@@ -192,6 +192,9 @@ type run struct {
 	// earlier attempt of the run committed every row but those of
 	// resumePending (rows whose create the sink held, not finished).
 	checkpointer  sink.Checkpointer
+	// undoer keeps the run's undo log with each batch (see prepareUndo).
+	undoer  sink.Undoer
+	undoRun sink.UndoRun
 	resumeAfter   int
 	resumePending map[int]bool
 
@@ -534,11 +537,7 @@ func (r *run) launch(ctx context.Context) {
 func (r *run) write(ctx context.Context, b *batch) error {
 	var n int
 	var err error
-	if r.checkpointer != nil {
-		n, err = r.checkpointer.WriteCheckpoint(ctx, b.ops, sink.Checkpoint{RunID: r.job.RunID, Source: r.rep.Source.Name, Line: b.lastLine()})
-	} else {
-		n, err = r.im.cfg.Sink.Write(ctx, b.ops)
-	}
+	n, err = r.writeOps(ctx, b.ops, b.lastLine())
 	if err == nil && n != len(b.ops) {
 		err = fmt.Errorf("sink reported %d of %d operations written and no error", n, len(b.ops))
 	}

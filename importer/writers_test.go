@@ -373,6 +373,10 @@ func (l latecomer) Lookup(ctx context.Context, s *intake.Schema, spec intake.Key
 	return res, err
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's Write.
+func (l latecomer) Undoes() bool { return false }
+
 func (l latecomer) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	time.Sleep(20 * time.Millisecond)
 	if l.writes != nil {

@@ -130,6 +130,10 @@ type gatedSink struct {
 	release chan struct{} // a write goes on when it receives (or it is closed)
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's Write.
+func (g *gatedSink) Undoes() bool { return false }
+
 func (g *gatedSink) Write(ctx context.Context, ops []*sink.Op) (int, error) {
 	g.entered <- struct{}{}
 	<-g.release

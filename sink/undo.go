@@ -234,6 +234,10 @@ var ErrNotUndoable = errors.New("sink: run cannot be undone")
 // PruneUndo drops the logs that r no longer keeps (see [Retention]),
 // marking their runs [UndoExpired] at now, and returns how many runs it
 // dropped. A run being undone is not dropped.
+//
+// A sink that wraps another and changes what its Write does must not pass
+// Undoer on (report false from Undoes), or must wrap WriteUndo alike:
+// WriteUndo of the wrapped sink would bypass its Write.
 type Undoer interface {
 	Undoes() bool
 	WriteUndo(ctx context.Context, batch []*Op, run UndoRun, cp *Checkpoint) (n int, err error)

@@ -25,6 +25,10 @@ type piecewise struct {
 	hide bool
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's Write.
+func (p piecewise) Undoes() bool { return false }
+
 func (p piecewise) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 	for i, op := range batch {
 		if _, err := p.Store.Write(ctx, []*sink.Op{op}); err != nil {
