@@ -39,13 +39,13 @@ type Report struct {
 	// earlier attempt with the same Job.RunID (0: it started at the top).
 	// The counts are this attempt's: rows up to that line were counted by
 	// the earlier attempt.
-	ResumedAfterLine int       `json:"resumed_after_line,omitempty"`
+	ResumedAfterLine int `json:"resumed_after_line,omitempty"`
 	// Undoable says whether Importer.Undo can revert the run (until the
 	// retention drops its log); UndoReason says why not.
-	Undoable   bool   `json:"undoable"`
-	UndoReason string `json:"undo_reason,omitempty"`
-	Started          time.Time `json:"started"`
-	Finished         time.Time `json:"finished"`
+	Undoable   bool      `json:"undoable"`
+	UndoReason string    `json:"undo_reason,omitempty"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
 
 	// Counts are the rows and their outcomes, which add up to them; in
 	// JSON they are members of the report itself.

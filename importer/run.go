@@ -191,10 +191,10 @@ type run struct {
 	// the sink a sink.Checkpointer); resumeAfter is the line up to which an
 	// earlier attempt of the run committed every row but those of
 	// resumePending (rows whose create the sink held, not finished).
-	checkpointer  sink.Checkpointer
+	checkpointer sink.Checkpointer
 	// undoer keeps the run's undo log with each batch (see prepareUndo).
-	undoer  sink.Undoer
-	undoRun sink.UndoRun
+	undoer        sink.Undoer
+	undoRun       sink.UndoRun
 	resumeAfter   int
 	resumePending map[int]bool
 
