@@ -39,7 +39,8 @@ const JobSpecVersion = 1
 //	 "lists": ["newsletter"], "tags": ["fair-2026"],
 //	 "links": ["account_id", "company=account.name"], "on_unknown": "reject",
 //	 "keep_unmapped": false, "allow_new_records": true,
-//	 "reason": "", "actor": "", "unlink": "keep|remove"}
+//	 "reason": "", "actor": "", "unlink": "keep|remove",
+//	 "undo": {"off": false, "deletes": false}}
 //
 // "action" and "on_match"/"on_no_match" say one thing two ways — a preset
 // or the match/no-match matrix (identity.Matrix) — and a spec gives one or
@@ -83,6 +84,9 @@ type JobSpec struct {
 	Reason          string              `json:"reason,omitempty"`
 	Actor           string              `json:"actor,omitempty"`
 	Unlink          Unlink              `json:"unlink,omitempty"`
+	// Undo is Job.Undo: "off" keeps no undo log, "deletes" keeps the
+	// records a delete action removes so that an undo puts them back.
+	Undo *UndoOptions `json:"undo,omitempty"`
 }
 
 // SourceSpec is how a job's file is read.
@@ -146,7 +150,8 @@ const MaxJobSpecBytes = mapping.MaxSpecBytes + 64<<10
 
 // jobSpecKeys are the keys of a job spec object, and of its nested objects.
 var jobSpecKeys = map[string][]string{
-	"$":         {"version", "name", "object", "source", "mapping", "action", "on_match", "on_no_match", "sync", "rules", "duplicates", "merge", "consent", "lists", "tags", "links", "on_unknown", "keep_unmapped", "allow_new_records", "reason", "actor", "unlink"},
+	"$":         {"version", "name", "object", "source", "mapping", "action", "on_match", "on_no_match", "sync", "rules", "duplicates", "merge", "consent", "lists", "tags", "links", "on_unknown", "keep_unmapped", "allow_new_records", "reason", "actor", "unlink", "undo"},
+	"undo":      {"off", "deletes"},
 	"source":    {"delimiter", "encoding", "header", "sheet"},
 	"merge":     {"default", "fields", "by"},
 	"consent[]": {"name", "default", "date", "source", "allow_resubscribe", "override_on_no_change"},
@@ -645,6 +650,9 @@ func (s *JobSpec) build(ctx context.Context, sk sink.Sink, src connector.Source)
 	}
 	if s.Merge != nil {
 		job.Merge = s.Merge.policy()
+	}
+	if s.Undo != nil {
+		job.Undo = *s.Undo
 	}
 	s.identityOf(&job, object, spec, &es)
 	s.linksOf(ctx, sk, &job, object, spec, &es)

@@ -50,6 +50,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	rows = append(rows, [2]string{"took", r.Duration().Round(time.Millisecond).String()})
+	if !r.DryRun && r.RunID != "" {
+		undo := "kept: the run can be undone"
+		if !r.Undoable {
+			undo = "cannot be undone: " + r.UndoReason
+		}
+		rows = append(rows, [2]string{"run id", r.RunID}, [2]string{"undo", undo})
+	}
 	rows = append(rows, r.Source.textRows()...)
 	for _, kv := range rows {
 		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
@@ -240,4 +247,57 @@ func (s *SourceInfo) textRows() [][2]string {
 		rows = append(rows, [2]string{c.name, v})
 	}
 	return rows
+}
+
+// WriteText writes the undo's report as aligned "name  value" lines, then
+// the records in conflict with their fields (before, the run's value, now).
+func (r *UndoReport) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	status := string(r.Status)
+	if r.DryRun {
+		status += " (dry run: nothing was written)"
+	}
+	rows := [][2]string{
+		{"status", status},
+		{"undoes", r.Undoes},
+		{"changes", group(r.Rows)},
+		{"reverted", group(r.Reverted) + " created records removed"},
+		{"restored", group(r.Restored)},
+		{"unchanged", group(r.Unchanged)},
+		{"conflicts", group(r.Conflicted)},
+	}
+	if r.Forced > 0 {
+		rows = append(rows, [2]string{"forced", group(r.Forced)})
+	}
+	rows = append(rows, [2]string{"took", r.Finished.Sub(r.Started).Round(time.Millisecond).String()}, [2]string{"run id", r.RunID})
+	if r.State != "" {
+		rows = append(rows, [2]string{"state", string(r.State)})
+	}
+	if r.Error != "" {
+		rows = append(rows, [2]string{"error", r.Error})
+	}
+	for _, kv := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
+	}
+	for _, c := range r.Conflicts {
+		what := c.Reason
+		if c.Forced {
+			what += " (forced)"
+		}
+		fmt.Fprintf(tw, "  conflict\t%s %s (line %d): %s\n", c.Object, c.ID, c.Line, what)
+		for _, f := range c.Fields {
+			fmt.Fprintf(tw, "  \t  %s: before %s, the run wrote %s, now %s\n", f.Name, textValue(f.Before), textValue(f.RunWrote), textValue(f.Now))
+		}
+	}
+	if r.ConflictsTruncated {
+		fmt.Fprintf(tw, "  \t… and more (%s changes in conflict)\n", group(r.Conflicted))
+	}
+	return tw.Flush()
+}
+
+func textValue(v intake.Value) string {
+	if v.IsNull() {
+		return "(empty)"
+	}
+	return strconv.Quote(v.String())
 }

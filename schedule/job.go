@@ -264,6 +264,7 @@ const (
 	TriggerAPI      Trigger = "api"
 	TriggerUpload   Trigger = "upload"
 	TriggerSave     Trigger = "save" // Job.RunOnSave
+	TriggerUndo     Trigger = "undo" // ImportConfig.Undo: the run reverts another
 )
 
 // RunStatus is the state of a run.
@@ -311,6 +312,21 @@ type Run struct {
 	// Warned counts the cells of imported rows that the mapping left
 	// empty and reported (importer.Report.Warned), once the run ended.
 	Warned int64 `json:"warned,omitempty"`
+	// Undoable says whether the run's changes can be undone
+	// (importer.Report.Undoable, as the run ended; the retention may drop
+	// its log later: ImportConfig.UndoStatus asks the store), UndoReason
+	// why not, and UndoneBy names the undo run that reverted it.
+	Undoable   bool   `json:"undoable,omitempty"`
+	UndoReason string `json:"undo_reason,omitempty"`
+	UndoneBy   string `json:"undone_by,omitempty"`
+	// Undoes, on an undo run (TriggerUndo), names the run it reverts;
+	// Reverted, Restored and Conflicts are its counts
+	// (importer.UndoReport), Rows and Unchanged its changes and those
+	// it had nothing to revert of.
+	Undoes    string `json:"undoes,omitempty"`
+	Reverted  int64  `json:"reverted,omitempty"`
+	Restored  int64  `json:"restored,omitempty"`
+	Conflicts int64  `json:"conflicts,omitempty"`
 	// RowsPerSecond is the import's average rate: while running, so far.
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 	// BytesRead and BytesTotal are the live source progress (-1: unknown).

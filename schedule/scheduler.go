@@ -448,6 +448,7 @@ func settle(ctx context.Context, job *Job, r *Run, rep *importer.Report, err err
 		r.Rows, r.Created, r.Updated, r.Unchanged = rep.Rows, rep.Created, rep.Updated, rep.Unchanged
 		r.Skipped, r.OptedOut, r.Rejected = rep.Skipped, rep.OptedOut, rep.Rejected
 		r.Warned = rep.Warned
+		r.Undoable, r.UndoReason = rep.Undoable, rep.UndoReason
 		if rep.Error != "" {
 			r.Error = rep.Error
 		}

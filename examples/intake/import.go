@@ -31,6 +31,7 @@ type importFlags struct {
 	explain                               int
 	allowResubscribe, acousticStrict      bool
 	links, onUnknown, unlink              string
+	noUndo, undoDeletes                   bool
 }
 
 // define declares the import flags. Each flag but -store, -job, -save-job,
@@ -72,6 +73,8 @@ func (f *importFlags) define(fs *flag.FlagSet) {
 		"(the row carries the target's data: one file, two objects), update (carried values update a found target);\n"+
 		"e.g. 'lists=list.name[many]' or 'company_domain=account.domain[company_name:name update]' with -on-unknown create")
 	fs.StringVar(&f.onUnknown, "on-unknown", "", "reject (default) | skip | empty | create: rows whose -link target or activity profile is unknown\n(empty: import without the link; create: a stub account or a minimal profile); a contact file's account_id\ncolumn links to the store's accounts without -link, and keeps unknown accounts' rows (empty) unless this says otherwise")
+	fs.BoolVar(&f.noUndo, "no-undo", false, "keep no undo log: the run cannot be undone (intake undo)")
+	fs.BoolVar(&f.undoDeletes, "undo-deletes", false, "with -on-match delete: keep the deleted records, so that intake undo can put them back\n(without it a deleting run cannot be undone)")
 	fs.StringVar(&f.unlink, "unlink", "", "keep (default) | remove: with -on-match delete or anonymize, remove the links that point to each\ndeleted or anonymized record in every object type (and an anonymized record's own), audited with -reason")
 }
 
@@ -198,6 +201,9 @@ func (f *importFlags) run(ctx context.Context, st *store, spec *importer.JobSpec
 	if err != nil {
 		src.Close()
 		return err
+	}
+	if ok, why := im.Undoable(job); !ok && !job.DryRun {
+		fmt.Fprintf(stderr, "intake: note: this run cannot be undone: %s\n", why)
 	}
 	rep, runErr := im.Run(ctx, job)
 	bar.clear()

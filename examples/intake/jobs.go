@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakehq/intake/importer"
 	"github.com/intakehq/intake/schedule"
+	"github.com/intakehq/intake/sink"
 )
 
 const jobUsage = `Usage:
@@ -451,10 +452,11 @@ func jobRuns(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return c.printJSON(stdout, runs)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN ID\tTRIGGER\tSTATUS\tSTARTED\tROWS\tCREATED\tUPDATED\tUNCHANGED\tSKIPPED\tOPTED OUT\tREJECTED")
+	fmt.Fprintln(tw, "RUN ID\tTRIGGER\tSTATUS\tSTARTED\tROWS\tCREATED\tUPDATED\tUNCHANGED\tSKIPPED\tOPTED OUT\tREJECTED\tUNDO")
+	cfg := schedule.ImportConfig{Sink: c.st.sink}
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Trigger, r.Status, timeText(r.Started),
-			r.Rows, r.Created, r.Updated, r.Unchanged, r.Skipped, r.OptedOut, r.Rejected)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Trigger, r.Status, timeText(r.Started),
+			r.Rows, r.Created, r.Updated, r.Unchanged, r.Skipped, r.OptedOut, r.Rejected, undoText(ctx, &cfg, j, r))
 	}
 	return tw.Flush()
 }
@@ -497,4 +499,29 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// undoText says whether a run of the history can be undone: "yes",
+// "conflicts left" (an undo left records in conflict), "undone", "expired"
+// (the retention dropped its log), "no", or for an undo run the run it
+// reverts.
+func undoText(ctx context.Context, cfg *schedule.ImportConfig, j schedule.Job, r schedule.Run) string {
+	switch {
+	case r.Trigger == schedule.TriggerUndo:
+		return "reverts " + r.Undoes
+	case r.UndoneBy != "":
+		return "undone"
+	case !r.Undoable:
+		return "no"
+	}
+	st, err := cfg.UndoStatus(ctx, j, r)
+	switch {
+	case err != nil:
+		return "no"
+	case st.State == sink.UndoUndoing:
+		return "conflicts left"
+	case st.Undoable():
+		return "yes"
+	}
+	return string(st.State)
 }

@@ -46,6 +46,8 @@ var specKeyFlags = map[string]string{
 	"$.reason":           "reason",
 	"$.actor":            "actor",
 	"$.unlink":           "unlink",
+	"$.undo.off":         "no-undo",
+	"$.undo.deletes":     "undo-deletes",
 }
 
 // acousticKeys are the keys an -acoustic-map file sets.
@@ -249,6 +251,19 @@ func (f *importFlags) applyTo(spec *importer.JobSpec, set map[string]bool) error
 	}
 	if set["unlink"] {
 		spec.Unlink = importer.Unlink(f.unlink)
+	}
+	if set["no-undo"] || set["undo-deletes"] {
+		u := importer.UndoOptions{}
+		if spec.Undo != nil {
+			u = *spec.Undo
+		}
+		if set["no-undo"] {
+			u.Off = f.noUndo
+		}
+		if set["undo-deletes"] {
+			u.Deletes = f.undoDeletes
+		}
+		spec.Undo = &u
 	}
 	return nil
 }

@@ -8,6 +8,7 @@
 //	intake schedule next [flags] CADENCE
 //	intake job create|list|show|runs|run|update|enable|disable|duplicate|delete …
 //	intake run show|download …
+//	intake undo [-dry-run] [-force] [-json] RUN_ID
 //
 // The import flags map one to one to the keys of a job spec
 // (importer.JobSpec): -save-job writes the spec they describe, -job runs a
@@ -67,6 +68,9 @@ Usage:
   intake job update ID [JOBFILE] | enable ID | disable ID | duplicate ID | delete ID
   intake run show RUN_ID [-json] | intake run download RUN_ID source|rejects OUT
                                     one run; the file it imported, or its rejected rows
+  intake undo [-dry-run] [-force] [-json] RUN_ID
+                                    revert a committed run (its run_id): created records removed, changed
+                                    fields and flags restored; records changed since are conflicts (-force)
 
 Objects: -object contact (default) | account | activity | a custom type, on import, export and map suggest.
   A custom type is defined by a mapping spec's object section and fields:
@@ -163,6 +167,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return cmdJob(ctx, args[1:], stdout, stderr)
 	case "run":
 		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "undo":
+		return cmdUndo(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return errHelp

@@ -355,6 +355,18 @@ func writeRun(w io.Writer, job schedule.Job, r schedule.Run, withError bool) err
 	if r.Warned > 0 {
 		rows = append(rows, [2]string{"warned", fmt.Sprintf("%d cells left empty", r.Warned)})
 	}
+	if r.Trigger == schedule.TriggerUndo {
+		rows = append(rows, [2]string{"undoes", r.Undoes}, [2]string{"reverted", fmt.Sprint(r.Reverted)},
+			[2]string{"restored", fmt.Sprint(r.Restored)}, [2]string{"conflicts", fmt.Sprint(r.Conflicts)})
+	}
+	switch {
+	case r.UndoneBy != "":
+		rows = append(rows, [2]string{"undo", "undone by " + r.UndoneBy})
+	case r.Undoable:
+		rows = append(rows, [2]string{"undo", "intake undo " + r.ID})
+	case r.UndoReason != "":
+		rows = append(rows, [2]string{"undo", "cannot be undone: " + r.UndoReason})
+	}
 	rows = append(rows, [2]string{"source file", r.SourceRef}, [2]string{"rejected rows", r.RejectsRef})
 	if withError {
 		rows = append(rows, [2]string{"error", r.Error})
