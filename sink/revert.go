@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -131,10 +132,28 @@ type RevertAction struct {
 // run, the value the run wrote (null for a record it created or deleted)
 // and the value the store holds now.
 type ConflictField struct {
-	Name     string       `json:"field"`
-	Before   intake.Value `json:"-"`
-	RunWrote intake.Value `json:"-"`
-	Now      intake.Value `json:"-"`
+	Name     string
+	Before   intake.Value
+	RunWrote intake.Value
+	Now      intake.Value
+}
+
+// MarshalJSON writes the field as {"field", "before", "run_wrote", "now"},
+// each value as its canonical text (intake.Value.String), null when null.
+func (f ConflictField) MarshalJSON() ([]byte, error) {
+	text := func(v intake.Value) *string {
+		if v.IsNull() {
+			return nil
+		}
+		s := v.String()
+		return &s
+	}
+	return json.Marshal(struct {
+		Field    string  `json:"field"`
+		Before   *string `json:"before"`
+		RunWrote *string `json:"run_wrote"`
+		Now      *string `json:"now"`
+	}{f.Name, text(f.Before), text(f.RunWrote), text(f.Now)})
 }
 
 // Conflict is a record that changed after the run: the undo left it as it
