@@ -151,4 +151,18 @@
 // nothing, and reports what a real run would do. When the sink can read
 // records back (sink.Getter), updated and unchanged rows are told apart, as
 // a real run would tell them; without it every matched row counts as updated.
+//
+// Undo: into a sink that implements sink.Undoer, every run keeps an undo
+// log in the transaction of each batch — the ids of the records it
+// creates, the values before of the fields and flags it changes —, and
+// [Importer.Undo] reverts a committed run by its Report.RunID, one batch per
+// transaction, newest first: created records are removed, changed fields,
+// opt-outs and inactivations are set back. A record that changed after the
+// run is not overwritten: it is a conflict, reported field by field, which
+// UndoJob.Force reverts anyway. An undo that dies is finished by running it
+// again; UndoJob.DryRun says what it would do. A run that anonymizes, or
+// deletes without Job.Undo.Deletes, cannot be undone, and
+// [Importer.Undoable] (and Report.UndoReason) says so before it runs;
+// Config.UndoRetention (default 30 days, the 100 newest runs) bounds the
+// logs, and a run older than that cannot be undone either.
 package importer

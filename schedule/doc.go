@@ -31,6 +31,13 @@
 // archived source and the rejected rows are kept. A [JobStore] keeps both;
 // [OpenSQLite] is the default, [NewPostgres] the one for several replicas.
 //
+// A run records whether it can be undone (Run.Undoable, Run.UndoReason);
+// [ImportConfig.UndoStatus] asks the job's store where it stands now (the
+// retention may have dropped its log), and [ImportConfig.Undo] reverts it
+// (importer.Importer.Undo) and records the undo as a run of the same job
+// (Trigger undo, Run.Undoes, its counts); the run undone then names it in
+// Run.UndoneBy.
+//
 // # Scheduler
 //
 // A [Scheduler] claims due jobs from the store, runs them through the host's

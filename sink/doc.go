@@ -52,6 +52,8 @@
 //     transaction that inserts it, so that several writers never create
 //     the same key twice; without it identity holds for one writer at a
 //     time.
+//   - [Undoer]: keep, in each batch's transaction, what a run changed, and
+//     revert it; without it a run cannot be undone.
 //
 // # Several writers
 //
@@ -92,6 +94,23 @@
 // as an update would. [Auditor.AuditLog] reads the entries of an object
 // type or a record, oldest first; those of deleted records stay. Entry
 // times are kept to the microsecond.
+//
+// # Undo
+//
+// An [Undoer] keeps a log of each run it writes with WriteUndo, one
+// [UndoBatch] per batch, in the batch's transaction: the ids of the
+// records it created (with a [Digest] of each as created), the fields and
+// flags it changed with their values before and after, and, when the run
+// asks, the records it deleted. Revert goes through the log from the newest
+// batch to the oldest, one transaction per batch: it reads the records as
+// they are, decides with [PlanRevert] — a record the run created is removed,
+// a changed field gets its value before, a deleted record is put back — and
+// leaves a record that changed after the run as it is, reported as a
+// [Conflict] field by field, unless forced. Conflicts stay in the log, so
+// that an undo with force, or once they are settled, reverts them later. A
+// [Retention] bounds the logs by age and by count of runs. An undo keeps no
+// log of its own: it cannot be undone. Anonymizations keep no before-image
+// (forgetting is their point): such a run is recorded as refused.
 //
 // # Links
 //
