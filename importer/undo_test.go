@@ -238,3 +238,67 @@ func TestUndoRetention(t *testing.T) {
 	require.ErrorContains(t, err, "dropped on")
 	require.ErrorContains(t, err, "(30 days, 1 runs)")
 }
+
+func TestUndoLinks(t *testing.T) {
+	t.Parallel()
+	for _, name := range storeNames(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			testUndoLinks(t, newObjectStore(t, name))
+		})
+	}
+}
+
+// testUndoLinks: an import that created its link targets (stub accounts)
+// is undone whole, targets included; a delete that removed the links to
+// the deleted contact (Unlink remove) puts them back when undone.
+func testUndoLinks(t *testing.T, s objectStore) {
+	ctx := context.Background()
+	im, err := importer.New(importer.Config{Sink: s})
+	require.NoError(t, err)
+	_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "account_id,name\nA-1,Acme\n"), Schema: intake.AccountSchema(), Identity: importer.SyncOn("account_id")})
+	require.NoError(t, err)
+	rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "c.csv", "email,account_id\nkim@acme.example,A-1\nlee@globex.example,A-2\n"),
+		Links: []importer.Link{{Field: "account_id", Object: intake.ObjectAccount, Missing: importer.MissingCreate}}})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, rep.Created)
+	count := func(object string) int64 {
+		n, err := s.(sink.Counter).Count(ctx, object)
+		require.NoError(t, err)
+		return n
+	}
+	require.EqualValues(t, 2, count(intake.ObjectAccount))
+	undo, err := im.Undo(ctx, importer.UndoJob{RunID: rep.RunID})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, undo.Reverted, "two contacts and the stub account")
+	require.Zero(t, count(intake.ObjectContact))
+	require.EqualValues(t, 1, count(intake.ObjectAccount))
+
+	_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "k.csv", "email\nkim@example.com\nlee@example.com\n")})
+	require.NoError(t, err)
+	_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "e.csv", "event_id,email,type\ne1,kim@example.com,visit\ne2,lee@example.com,visit\n"),
+		Schema: intake.ActivitySchema(), Profile: &importer.ProfileLink{}})
+	require.NoError(t, err)
+	events, err := s.(sink.SchemaReader).Schema(ctx, intake.ObjectActivity)
+	require.NoError(t, err)
+	linked := func() map[string]string {
+		out := map[string]string{}
+		require.NoError(t, s.Scan(ctx, events, func(r *intake.Record) error {
+			out[r.Get("event_id").String()] = r.Get("profile_id").String()
+			return nil
+		}))
+		return out
+	}
+	before := linked()
+	del := importer.Job{Source: csvSource(t, "erase.csv", "email\nkim@example.com\n"), Reason: "duplicate", Unlink: importer.UnlinkRemove,
+		Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}}
+	rep, err = im.Run(ctx, del)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, rep.Deleted)
+	require.Empty(t, linked()["e1"], "the link to the deleted contact is removed")
+	undo, err = im.Undo(ctx, importer.UndoJob{RunID: rep.RunID})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, undo.Restored, "the contact and the activity's link")
+	require.Equal(t, before, linked())
+	require.EqualValues(t, 2, count(intake.ObjectContact))
+}

@@ -205,7 +205,11 @@ var ErrNotUndoable = errors.New("sink: run cannot be undone")
 // OpDelete without run.Deletes, would leave a log that cannot bring back
 // what the run did: without run.Refused, such an op fails with a
 // *[RecordError] wrapping [ErrInvalidOp] (the importer refuses such a run
-// before it begins, or marks it Refused).
+// before it begins, or marks it Refused). WriteUndo of a run that an undo
+// began ([UndoUndoing], [UndoUndone]) fails with an error wrapping
+// [ErrNotUndoable], writing nothing: the undo would not see the batch. A
+// run whose log the retention dropped ([UndoExpired]) is written, and
+// keeps no more log.
 //
 // UndoStatus tells a run's state; a run the store holds no log of is an
 // error wrapping [ErrNoUndo]. ReadUndo returns the newest batch of the

@@ -55,7 +55,19 @@ func (m *Store) WriteUndo(ctx context.Context, batch []*sink.Op, run sink.UndoRu
 			}
 		}
 	}
+	m.mu.RLock()
+	var state sink.UndoState
+	if r := m.runs[run.RunID]; r != nil {
+		state = r.status.State
+	}
+	m.mu.RUnlock()
+	if state == sink.UndoUndoing || state == sink.UndoUndone {
+		return 0, fmt.Errorf("memory: run %q is %s: %w", run.RunID, state, sink.ErrNotUndoable)
+	}
 	u := &undoing{run: run}
+	if state == sink.UndoExpired {
+		u.run.Refused = "expired"
+	}
 	return m.write(ctx, batch, u)
 }
 
@@ -145,6 +157,9 @@ func (m *Store) commitUndo(now time.Time) {
 	if r == nil {
 		r = &memRun{status: sink.UndoStatus{RunID: u.run.RunID, Job: u.run.Job, State: sink.UndoKept, Started: now}}
 		m.runs[u.run.RunID] = r
+	}
+	if r.status.State == sink.UndoExpired {
+		return
 	}
 	if u.run.Refused != "" {
 		r.status.State, r.status.Reason = sink.UndoRefused, u.run.Refused

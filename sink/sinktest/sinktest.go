@@ -310,6 +310,7 @@ var tests = []kitTest{
 	{"UndoConflicts", needs(reqUndo, reqRead), testUndoConflicts},
 	{"UndoLifecycle", needs(reqUndo, reqLifecycle, reqRead), testUndoLifecycle},
 	{"UndoRetention", needs(reqUndo), testUndoRetention},
+	{"UndoWhileUndone", needs(reqUndo, reqRead), testUndoWhileUndone},
 }
 
 // Run runs the conformance tests against sinks made by open, each as a

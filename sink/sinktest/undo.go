@@ -364,3 +364,25 @@ func testUndoRetention(k *kit) {
 		require.Equal(t, 7, last.Line)
 	}
 }
+
+// testUndoWhileUndone: a batch of a run that an undo began is refused,
+// writing nothing; a run whose log the retention dropped is written and
+// keeps no more log.
+func testUndoWhileUndone(k *kit) {
+	t, ctx, u := k.t, k.ctx(), k.undoer()
+	k.ensure(contact)
+	k.writeUndo(sink.UndoRun{RunID: "r1"}, create(person("a", "ann@x.io", "Ann", "")))
+	k.revertAll("r1", "u1", false)
+	n, err := u.WriteUndo(ctx, []*sink.Op{create(person("b", "ben@x.io", "", ""))}, sink.UndoRun{RunID: "r1"}, nil)
+	require.ErrorIs(t, err, sink.ErrNotUndoable)
+	require.Zero(t, n)
+	require.Nil(t, k.get("b"), "nothing is written")
+
+	k.writeUndo(sink.UndoRun{RunID: "r2"}, create(person("c", "cid@x.io", "", "")))
+	_, err = u.PruneUndo(ctx, sink.Retention{MaxAge: time.Nanosecond}, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, []intake.Outcome{intake.OutcomeCreated}, k.writeUndo(sink.UndoRun{RunID: "r2"}, create(person("d", "dan@x.io", "", ""))))
+	st := k.undoStatus("r2")
+	require.Equal(t, sink.UndoExpired, st.State)
+	require.Zero(t, st.Batches)
+}
