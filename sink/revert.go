@@ -2,6 +2,7 @@ package sink
 
 import (
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -22,14 +23,10 @@ func (d *Digest) Add(name string, v intake.Value) {
 		return
 	}
 	s, i := v.Raw()
-	h := uint64(fnvOffset)
-	h = fnvString(h, name)
-	h = fnvByte(h, 0)
-	h = fnvByte(h, byte(v.Kind()))
-	h = fnvString(h, s)
-	for k := 0; k < 8; k++ {
-		h = fnvByte(h, byte(i>>(8*k)))
-	}
+	h := hashString(0x9e3779b97f4a7c15, name)
+	h = mixWord(h, uint64(v.Kind())<<56|uint64(len(name))<<24|uint64(len(s)&0xffffff))
+	h = hashString(h, s)
+	h = mixWord(h, uint64(i))
 	*d += Digest(mix(h))
 }
 
@@ -56,22 +53,35 @@ func RecordDigest(r *intake.Record) uint64 {
 	return uint64(d)
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
-
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * fnvPrime
+// hashString hashes s into h eight bytes at a time. The digest is kept in
+// stores, so it must not change between processes (hash/maphash's seeds
+// do), and it is computed for every record an import creates, so it reads
+// words rather than bytes.
+func hashString(h uint64, s string) uint64 {
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = mixWord(h, w)
+		s = s[8:]
 	}
-	return h
+	var w uint64
+	for k := 0; k < len(s); k++ {
+		w |= uint64(s[k]) << (8 * k)
+	}
+	return mixWord(h, w^uint64(len(s))<<59)
+}
+
+// mixWord folds the word w into h (a multiply-rotate round, as in
+// xxHash's).
+func mixWord(h, w uint64) uint64 {
+	h ^= w * 0x9fb21c651e98df25
+	h = bits.RotateLeft64(h, 31)
+	return h * 0xc2b2ae3d27d4eb4f
 }
 
 // mix is SplitMix64's finalizer: the sum of mixed field hashes does not let
-// two fields' changes cancel out the way a sum of raw FNV hashes could.
+// two fields' changes cancel out the way a sum of weakly mixed hashes
+// could.
 func mix(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
