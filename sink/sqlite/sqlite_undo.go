@@ -450,7 +450,9 @@ func pruneUndo(ctx context.Context, db *sql.DB, mu *sync.Mutex, name string, r s
 // records in conflict, and marks the run undoing. When no batch is below
 // before it ends the undo: an audit entry per object type the run wrote
 // (one with Object empty for a run that wrote none), and the run undone
-// when its log holds no batch any more.
+// when its log holds no batch any more. An undo that reverted batches
+// already (before > 0) and finds the run undone, by another process that
+// reverted the rest at the same time, ends too.
 func revertUndo(c undoConn, name, runID string, before int64, opts sink.RevertOptions, audit sink.AuditEntry,
 	revert func(b sink.UndoBatch, fields string) (sink.RevertResult, error)) (sink.RevertResult, bool, error) {
 	r, ok, err := readUndoRun(c, runID)
@@ -460,7 +462,7 @@ func revertUndo(c undoConn, name, runID string, before int64, opts sink.RevertOp
 	if !ok || r.sink != name {
 		return sink.RevertResult{}, false, noUndo("revert", runID, name, r, ok)
 	}
-	if r.state != undoKept && r.state != undoUndoing {
+	if r.state != undoKept && r.state != undoUndoing && (r.state != undoUndone || before <= 0) {
 		return sink.RevertResult{}, false, fmt.Errorf("sqlite: revert run %q: %w: it is %s", runID, sink.ErrNotUndoable, r.state)
 	}
 	row, found, err := readUndoBatch(c, runID, before)
@@ -506,6 +508,7 @@ func revertUndo(c undoConn, name, runID string, before int64, opts sink.RevertOp
 }
 
 // endUndo ends the undo of runID, whose row is r, in c (see revertUndo).
+// A run that another undo ended keeps its state and UndoneBy.
 func endUndo(c undoConn, runID string, r undoRunRow, opts sink.RevertOptions, audit sink.AuditEntry) error {
 	var left int64
 	err := c.queryUndo(`SELECT count(*) FROM intake_undo WHERE run_id = ?`, []any{runID}, func(row []any) error {
@@ -528,6 +531,9 @@ func endUndo(c undoConn, runID string, r undoRunRow, opts sink.RevertOptions, au
 		if err := c.execUndo(sqlAuditInsert, auditArgs(a)...); err != nil {
 			return fmt.Errorf("sqlite: audit entry of the undo of run %q: %w", runID, err)
 		}
+	}
+	if r.state == undoUndone {
+		return nil
 	}
 	state := undoUndoing
 	if left == 0 {
@@ -694,7 +700,10 @@ func (s *Store) PruneUndo(ctx context.Context, r sink.Retention, now time.Time) 
 // wrote (Object that type, RecordID empty, Action [sink.ActionUndo],
 // TargetObject "run", TargetID the run; Time, Reason, Actor, Job and
 // RunID from audit) — and marks the run undone when its log holds no
-// batch any more.
+// batch any more. Several processes may revert a run at once, each batch
+// in one of their transactions: one that has reverted batches (before >
+// 0) and finds the run undone by another, which reverted the rest, ends
+// the same way, leaving the run's UndoneBy to the other.
 func (s *Store) Revert(ctx context.Context, runID string, before int64, opts sink.RevertOptions, audit sink.AuditEntry) (sink.RevertResult, bool, error) {
 	if err := checkRevert(ctx, runID, opts); err != nil {
 		return sink.RevertResult{}, false, err
