@@ -5,7 +5,10 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,14 +31,27 @@ type undoSink interface {
 // the undo undoID, and returns the sum of the results.
 func revertAll(t *testing.T, u sink.Undoer, runID, undoID string) sink.RevertResult {
 	t.Helper()
+	res, err := revertRun(u, runID, undoID, 0)
+	require.NoError(t, err)
+	return res
+}
+
+// revertRun is revertAll that returns the first error, and waits for
+// pause between two batches.
+func revertRun(u sink.Undoer, runID, undoID string, pause time.Duration) (sink.RevertResult, error) {
 	var total sink.RevertResult
 	before := int64(0)
 	for {
+		if before > 0 {
+			time.Sleep(pause)
+		}
 		res, more, err := u.Revert(context.Background(), runID, before, sink.RevertOptions{UndoID: undoID},
 			sink.AuditEntry{Time: time.Now(), Reason: "test", RunID: undoID})
-		require.NoError(t, err)
-		if !more {
-			return total
+		if err != nil || !more {
+			return total, err
+		}
+		if before > 0 && res.Seq >= before {
+			return total, fmt.Errorf("Revert below %d reverted batch %d", before, res.Seq)
 		}
 		before = res.Seq
 		total.Add(res)
@@ -148,4 +164,145 @@ func TestSQLiteUndoUnlink(t *testing.T) {
 			require.Equal(t, run.RunID, last.TargetID)
 		})
 	}
+}
+
+// TestSQLiteUndoRefusedOps: without UndoRun.Refused, a batch with an
+// anonymize, or a delete of a run without Deletes, fails before it writes
+// anything with a *sink.RecordError wrapping sink.ErrInvalidOp; so does a
+// checkpoint, which the SQLite sinks do not keep. With Refused the batch
+// is written and the run recorded as refused.
+func TestSQLiteUndoRefusedOps(t *testing.T) {
+	t.Parallel()
+	for name, s := range map[string]undoSink{
+		"store": openSQLite(t, filepath.Join(t.TempDir(), "r.db")),
+		"table": func() undoSink { _, ht := openSQLiteHost(t); return ht }(),
+	} {
+		ctx := context.Background()
+		fixture.Write(t, s, fixture.Create(fixture.Person("1", "a@example.com", "Ann", "")))
+		run := sink.UndoRun{RunID: "run-" + name}
+		for _, op := range []*sink.Op{fixture.Unlinking(sink.OpAnonymize, "1"), fixture.Unlinking(sink.OpDelete, "1")} {
+			op.Unlink = false
+			n, err := s.WriteUndo(ctx, []*sink.Op{fixture.Update(fixture.Person("1", "", "Anna", "")), op}, run, nil)
+			require.Zero(t, n, "%s: %s", name, op.Kind)
+			require.ErrorIs(t, err, sink.ErrInvalidOp, "%s: %s", name, op.Kind)
+			var re *sink.RecordError
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, "1", re.ID)
+		}
+		_, err := s.WriteUndo(ctx, []*sink.Op{fixture.Update(fixture.Person("1", "", "Anna", ""))}, run, &sink.Checkpoint{RunID: run.RunID, Line: 2})
+		require.ErrorContains(t, err, "checkpoint", name)
+		require.Equal(t, "Ann", fixture.Get(t, s, "1").Get("first_name").Str(), "%s: nothing written", name)
+		_, err = s.UndoStatus(ctx, run.RunID)
+		require.ErrorIs(t, err, sink.ErrNoUndo, name)
+
+		run.Refused = "the job anonymizes"
+		n, err := s.WriteUndo(ctx, []*sink.Op{fixture.Unlinking(sink.OpAnonymize, "1")}, run, nil)
+		require.NoError(t, err, name)
+		require.Equal(t, 1, n)
+		st, err := s.UndoStatus(ctx, run.RunID)
+		require.NoError(t, err, name)
+		require.Equal(t, sink.UndoRefused, st.State, name)
+		require.Equal(t, run.Refused, st.Reason, name)
+	}
+}
+
+// TestSQLiteUndoSinksApart: a Store and a Table on one database each see
+// only the runs they wrote: the other's run is ErrNoUndo to them, and
+// PruneUndo leaves it alone.
+func TestSQLiteUndoSinksApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, ht := openSQLiteHost(t)
+	st, err := sqlite.New(db, sqlite.Config{})
+	require.NoError(t, err)
+	for _, w := range []struct {
+		s   undoSink
+		run string
+	}{{st, "store-run"}, {ht, "table-run"}} {
+		n, err := w.s.WriteUndo(ctx, []*sink.Op{fixture.Create(fixture.Person(w.run, w.run+"@example.com", "", ""))}, sink.UndoRun{RunID: w.run}, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	}
+	for _, c := range []struct {
+		s           undoSink
+		own, others string
+	}{{st, "store-run", "table-run"}, {ht, "table-run", "store-run"}} {
+		_, err := c.s.UndoStatus(ctx, c.others)
+		require.ErrorIs(t, err, sink.ErrNoUndo)
+		require.ErrorContains(t, err, "keeps its log")
+		_, ok, err := c.s.ReadUndo(ctx, c.others, 0)
+		require.NoError(t, err)
+		require.False(t, ok)
+		_, _, err = c.s.Revert(ctx, c.others, 0, sink.RevertOptions{UndoID: "u"}, sink.AuditEntry{Time: time.Now(), Reason: "x"})
+		require.ErrorIs(t, err, sink.ErrNoUndo)
+		_, ok, err = c.s.ReadUndo(ctx, c.own, 0)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	n, err := st.PruneUndo(ctx, sink.Retention{MaxRuns: -1, MaxAge: time.Nanosecond}, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the store's run only")
+	status, err := ht.UndoStatus(ctx, "table-run")
+	require.NoError(t, err)
+	require.Equal(t, sink.UndoKept, status.State)
+}
+
+// TestSQLiteUndoConcurrentReverts: two handles on one database (two
+// processes, in effect) revert the same run at once: each batch is
+// reverted by one of them, and the records are as before the run.
+func TestSQLiteUndoConcurrentReverts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	a, b := openSQLite(t, path), openSQLite(t, path)
+	seed := killedSeedRecords()[:500]
+	fixture.Write(t, a, seed...)
+	ids := make([]string, len(seed))
+	for i, op := range seed {
+		ids[i] = op.Record.ID
+	}
+	before := getAll(t, a, fixture.Contact, ids...)
+	var entries int
+	for k := range 20 {
+		batch := killedBatch(k)
+		for _, op := range batch { // the seed records of this test only
+			var n int
+			if _, err := fmt.Sscanf(op.Record.ID, "seed-%d", &n); err == nil {
+				op.Record.ID = ids[n%len(ids)]
+			}
+		}
+		_, err := a.WriteUndo(ctx, batch, sink.UndoRun{RunID: "run-c"}, nil)
+		require.NoError(t, err)
+		lb, ok, err := a.ReadUndo(ctx, "run-c", 0)
+		require.NoError(t, err)
+		require.True(t, ok)
+		entries += len(lb.Entries)
+	}
+	res := make([]sink.RevertResult, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, s := range []*sqlite.Store{a, b} {
+		// A pause between batches lets the other's BEGIN IMMEDIATE, which
+		// polls for the lock, take turns.
+		wg.Go(func() { res[i], errs[i] = revertRun(s, "run-c", fmt.Sprintf("undo-%d", i), 2*time.Millisecond) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		// An undo whose first Revert comes once the other finished did
+		// nothing, and finds the run undone.
+		if !(errors.Is(err, sink.ErrNotUndoable) && res[i].Entries == 0) {
+			require.NoError(t, err)
+		}
+	}
+	t.Logf("entries reverted by each: %d, %d", res[0].Entries, res[1].Entries)
+	require.Equal(t, entries, res[0].Entries+res[1].Entries, "every entry reverted once")
+	require.Zero(t, res[0].Conflicted+res[1].Conflicted)
+	got := getAll(t, a, fixture.Contact, ids...)
+	requireRecords(t, before, got, "after the concurrent undos")
+	var created int
+	require.NoError(t, a.DB().QueryRowContext(ctx, "SELECT count(*) FROM intake_contact WHERE id LIKE 'new-%'").Scan(&created))
+	require.Zero(t, created)
+	st, err := a.UndoStatus(ctx, "run-c")
+	require.NoError(t, err)
+	require.Equal(t, sink.UndoUndone, st.State)
 }
