@@ -579,6 +579,7 @@ type tableBatch struct {
 	// it is applied. changes is the scratch of an entry's fields.
 	undo    *undolog.Writer
 	changes []sink.FieldChange
+	urun    undoTxRun // the run as the transaction found it
 }
 
 // write applies the batch in phases: find the key columns of Op.Unique,
@@ -586,7 +587,8 @@ type tableBatch struct {
 // columns and the rows the ops name, hold the creates whose keys are
 // taken, apply the ops to the rows in Go, remove the links to the records
 // of ops with Unlink, then delete, write the rows and insert the audit
-// entries, store the undo log of WriteUndo's run, and commit.
+// entries, store the undo log of WriteUndo's run (checked once the rows
+// are read), and commit.
 func (t *Table) write(ctx context.Context, batch []*sink.Op, run *sink.UndoRun) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -620,6 +622,11 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op, run *sink.UndoRun) 
 	if err := b.readRows(ctx); err != nil {
 		return 0, err
 	}
+	if run != nil {
+		if err := b.openUndo(ctx, *run); err != nil {
+			return 0, err
+		}
+	}
 	if err := b.guard(ctx); err != nil {
 		return 0, err
 	}
@@ -641,7 +648,7 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op, run *sink.UndoRun) 
 		return 0, err
 	}
 	if run != nil {
-		if err := b.logBatch(ctx, *run); err != nil {
+		if err := b.logBatch(ctx); err != nil {
 			return 0, err
 		}
 	}

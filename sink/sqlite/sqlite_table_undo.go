@@ -86,10 +86,24 @@ func (b *tableBatch) logDelete(op *sink.Op, r *hostRow) error {
 	return nil
 }
 
+// openUndo reads the run of the WriteUndo batch in its transaction (see
+// openUndoRun): without entries to keep, the batch keeps none.
+func (b *tableBatch) openUndo(ctx context.Context, run sink.UndoRun) error {
+	u, keep, err := openUndoRun(txConn{ctx, b.tx}, b.t.m.Table, run)
+	if err != nil {
+		return err
+	}
+	if !keep {
+		b.undo = nil
+	}
+	b.urun = u
+	return nil
+}
+
 // logBatch stores the batch's undo log and its run's row (see
 // logUndoBatch) in the batch's transaction, with the fields of the
 // batch's schemas.
-func (b *tableBatch) logBatch(ctx context.Context, run sink.UndoRun) error {
+func (b *tableBatch) logBatch(ctx context.Context) error {
 	var data []byte
 	var fields any
 	if b.undo != nil && b.undo.Len() > 0 {
@@ -114,7 +128,7 @@ func (b *tableBatch) logBatch(ctx context.Context, run sink.UndoRun) error {
 		}
 		fields = string(js)
 	}
-	return logUndoBatch(txConn{ctx, b.tx}, b.t.m.Table, run, []string{b.t.object}, b.t.cfg.Now().UnixMicro(), data, fields)
+	return logUndoBatch(txConn{ctx, b.tx}, b.t.m.Table, b.urun, []string{b.t.object}, b.t.cfg.Now().UnixMicro(), data, fields)
 }
 
 // Undoes reports true: the sink keeps the undo logs of the runs written

@@ -259,26 +259,54 @@ func checkUndoBatch(batch []*sink.Op, run sink.UndoRun, cp *sink.Checkpoint) err
 	return nil
 }
 
-// logUndoBatch records a batch of run in c, the batch's transaction: it
+// undoTxRun is the run of a WriteUndo batch as its transaction found it
+// when it began: its row of intake_undo_runs, when ok.
+type undoTxRun struct {
+	run sink.UndoRun
+	row undoRunRow
+	ok  bool
+}
+
+// openUndoRun reads, in c, the transaction of a batch of run for the sink
+// of table name (empty: a Store), the run's row, before the batch is
+// applied. A run whose log another sink keeps, or that an undo began
+// (undoing, undone: the undo would not see the batch), fails the batch;
+// the error of the latter wraps sink.ErrNotUndoable. keep reports whether
+// the batch keeps entries: not for a refused run, nor for an expired one,
+// which keeps no more log.
+func openUndoRun(c undoConn, name string, run sink.UndoRun) (u undoTxRun, keep bool, err error) {
+	u.run = run
+	if u.row, u.ok, err = readUndoRun(c, run.RunID); err != nil || !u.ok {
+		return u, err == nil && run.Refused == "", err
+	}
+	switch r := u.row; {
+	case r.sink != name:
+		return u, false, fmt.Errorf("sqlite: WriteUndo of run %q: %s keeps the run's log, not %s", run.RunID, sinkName(r.sink), sinkName(name))
+	case r.state == undoUndoing || r.state == undoUndone:
+		return u, false, fmt.Errorf("sqlite: WriteUndo of run %q: %w: it is %s, and an undo would not see the batch", run.RunID, sink.ErrNotUndoable, r.state)
+	}
+	return u, run.Refused == "" && u.row.state == undoKept, nil
+}
+
+// logUndoBatch records the batch of u in c, the batch's transaction: it
 // creates or updates the run's row in intake_undo_runs (for the sink of
 // table name; empty: a Store) and, when data holds entries, inserts the
 // batch's log as the run's next seq, with fields (the JSON of a Table's
 // batch schema, or nil). now is the batch's time in Unix microseconds;
 // objects are the object types the batch wrote. A refused run is marked
-// refused, with its reason; otherwise the run keeps its state.
-func logUndoBatch(c undoConn, name string, run sink.UndoRun, objects []string, now int64, data []byte, fields any) error {
-	r, ok, err := readUndoRun(c, run.RunID)
-	if err != nil {
-		return err
-	}
-	if ok && r.sink != name {
-		return fmt.Errorf("sqlite: WriteUndo of run %q: %s keeps the run's log, not %s", run.RunID, sinkName(r.sink), sinkName(name))
+// refused, with its reason; otherwise the run keeps its state. An expired
+// run is left as it is.
+func logUndoBatch(c undoConn, name string, u undoTxRun, objects []string, now int64, data []byte, fields any) error {
+	run, r := u.run, u.row
+	if u.ok && r.state == undoExpired {
+		return nil
 	}
 	seq := r.lastSeq
 	if data != nil {
 		seq++
 	}
-	if !ok {
+	var err error
+	if !u.ok {
 		state, reason := undoKept, ""
 		if run.Refused != "" {
 			state, reason = undoRefused, run.Refused
@@ -632,7 +660,7 @@ func (w *sqlWriter) logBatch(now int64) error {
 	if w.undo != nil && w.undo.Len() > 0 {
 		data = w.undo.Bytes()
 	}
-	return logUndoBatch(w, "", *w.run, objs, now, data, nil)
+	return logUndoBatch(w, "", w.urun, objs, now, data, nil)
 }
 
 // Undoes reports true: the store keeps the undo logs of the runs written
@@ -652,7 +680,11 @@ func (s *Store) Undoes() bool { return true }
 // an empty batch writes nothing at all. With run.Refused the run is
 // recorded as refused, with its reason, and keeps no entry. Without it an
 // OpAnonymize, or an OpDelete without run.Deletes, fails the batch before
-// it begins with a *[sink.RecordError] wrapping [sink.ErrInvalidOp].
+// it begins with a *[sink.RecordError] wrapping [sink.ErrInvalidOp]. The
+// run's row is read first in the batch's transaction: a run that an undo
+// began (undoing, undone) fails the batch with an error wrapping
+// [sink.ErrNotUndoable], and the batch of an expired run, or of a run
+// refused before, is written without entries.
 //
 // The store keeps no checkpoints (it is no [sink.Checkpointer]): cp must
 // be nil. A plain Write costs what it did: the log is kept only here.
@@ -846,4 +878,11 @@ func setFields(t *sqlTable, vals []intake.Value, set []sink.FieldValue) error {
 		vals[j] = f.Value
 	}
 	return nil
+}
+
+// openUndo reads the run of the WriteUndo batch in its transaction (see
+// openUndoRun) and reports whether the batch keeps entries.
+func (w *sqlWriter) openUndo() (keep bool, err error) {
+	w.urun, keep, err = openUndoRun(w, "", *w.run)
+	return keep, err
 }

@@ -52,6 +52,7 @@ type sqlWriter struct {
 	run   *sink.UndoRun
 	undo  *undolog.Writer
 	ulog  undolog.Writer // undo's buffer, kept across batches
+	urun  undoTxRun      // the run as the batch's transaction found it
 	uobjs []string       // the object types of the entries of other records (unlink)
 }
 
@@ -177,7 +178,7 @@ func (w *sqlWriter) reset() {
 	}
 	clear(w.dest)
 	w.dc, w.bad = nil, false
-	w.run, w.undo, w.uobjs = nil, nil, w.uobjs[:0]
+	w.run, w.undo, w.urun, w.uobjs = nil, nil, undoTxRun{}, w.uobjs[:0]
 }
 
 // inTx runs body in an IMMEDIATE transaction on the driver connection dc,
@@ -330,11 +331,20 @@ type sqlBatch struct {
 // Op.Unique guards, read the rows that the other ops change, apply the
 // ops in order (each lifecycle op with its audit entries), remove the
 // links to the records of the ops with Unlink and, for WriteUndo, store
-// the batch's undo log.
+// the batch's undo log (whose run was checked first).
 func (w *sqlWriter) apply(ctx context.Context, s *Store, batch []*sink.Op, ver int64) error {
 	b := sqlBatch{w: w, batch: batch, now: s.cfg.Now().UnixMicro()}
 	if err := b.reloadSchemas(s, ver); err != nil {
 		return err
+	}
+	if w.run != nil {
+		keep, err := w.openUndo()
+		if err != nil {
+			return err
+		}
+		if !keep {
+			w.undo = nil
+		}
 	}
 	// Creates whose keys another writer committed meanwhile are held.
 	if err := w.guard(batch); err != nil {
