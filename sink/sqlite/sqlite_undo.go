@@ -41,7 +41,8 @@ const (
 	undoUndone  = string(sink.UndoUndone)
 )
 
-// undoConn runs the undo log's statements in a write transaction.
+// undoConn runs the undo log's statements: in the write transaction of a
+// batch or a revert, or on the database for a read.
 type undoConn interface {
 	execUndo(q string, args ...any) error
 	// queryUndo calls fn for each row of q; the row's values are the
@@ -104,31 +105,11 @@ func (c txConn) execUndo(q string, args ...any) error {
 
 func (c txConn) queryUndo(q string, args []any, fn func([]any) error) error {
 	rows, err := c.tx.QueryContext(c.ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	row := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range row {
-		ptrs[i] = &row[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		if err := fn(row); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(rows, err, fn)
 }
 
-// dbConn is the undoConn of a *sql.DB, for reads outside a transaction.
+// dbConn is the undoConn of a *sql.DB, for the reads of UndoStatus and
+// ReadUndo outside a transaction.
 type dbConn struct {
 	ctx context.Context
 	db  *sql.DB
@@ -141,6 +122,12 @@ func (c dbConn) execUndo(q string, args ...any) error {
 
 func (c dbConn) queryUndo(q string, args []any, fn func([]any) error) error {
 	rows, err := c.db.QueryContext(c.ctx, q, args...)
+	return eachRow(rows, err, fn)
+}
+
+// eachRow calls fn for each of rows, the result of a query that failed
+// with err or not, with the row's values, and closes rows.
+func eachRow(rows *sql.Rows, err error, fn func([]any) error) error {
 	if err != nil {
 		return err
 	}
