@@ -44,4 +44,10 @@
 //     returns.
 //   - [sink.Op.Unlink] reaches every object type a Store holds, and only
 //     its own table for a Table.
+//   - Undo ([sink.Undoer]): WriteUndo keeps a batch's undo log as one row
+//     of intake_undo in the batch's transaction, and each run's state in
+//     intake_undo_runs, beside a host's table too ([Store] documents the
+//     layout); each sink sees only the runs it wrote. Revert reverts one
+//     batch per IMMEDIATE transaction, so an undo that dies leaves every
+//     batch reverted or as it was. Plain Write keeps no log.
 package sqlite

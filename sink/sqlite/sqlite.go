@@ -64,8 +64,8 @@ func (c *Config) validate() error {
 // Store is the embedded default store: a SQLite database reached through
 // the pure-Go driver modernc.org/sqlite (no cgo). It implements [sink.Sink],
 // [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
-// [sink.SchemaReader], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor], [sink.Unlinker] and
-// [sink.Sequencer] (not [sink.Checkpointer]) and is safe for concurrent use: writes
+// [sink.SchemaReader], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor], [sink.Unlinker],
+// [sink.Sequencer] and [sink.Undoer] (not [sink.Checkpointer]) and is safe for concurrent use: writes
 // (and the schema changes they need) are serialized, reads run in
 // parallel on the pool's other connections.
 //
@@ -122,9 +122,9 @@ func (c *Config) validate() error {
 //
 // The table intake_schema remembers each object's fields and key columns
 // (with their specs' options) as JSON (object TEXT PRIMARY KEY, schema
-// TEXT), so a reopened store knows its schema. Two more tables of Intake's,
-// created when the store is opened, hold the audit log of lifecycle ops
-// and the sequences of [Store.Reserve]:
+// TEXT), so a reopened store knows its schema. More tables of Intake's,
+// created when the store is opened, hold the audit log of lifecycle ops,
+// the sequences of [Store.Reserve] and the undo logs of [Store.WriteUndo]:
 //
 //	CREATE TABLE IF NOT EXISTS intake_audit (
 //		seq       INTEGER PRIMARY KEY,      -- the order entries were written
@@ -146,6 +146,36 @@ func (c *Config) validate() error {
 //		name TEXT PRIMARY KEY,
 //		next INTEGER NOT NULL                -- the first number not reserved yet
 //	);
+//	CREATE TABLE IF NOT EXISTS intake_undo_runs (  -- a row per run written with WriteUndo
+//		run_id    TEXT PRIMARY KEY,
+//		sink      TEXT NOT NULL DEFAULT '',  -- '' for a Store's run, the host table for a Table's
+//		job       TEXT NOT NULL DEFAULT '',
+//		state     TEXT NOT NULL,             -- kept, refused, expired, undoing or undone
+//		reason    TEXT NOT NULL DEFAULT '',  -- why a refused run cannot be undone
+//		objects   TEXT NOT NULL DEFAULT '',  -- the object types the run wrote, separated by spaces
+//		started   INTEGER NOT NULL,          -- the first batch's time, Unix microseconds
+//		expired   INTEGER,                   -- when PruneUndo dropped the log
+//		undone_by TEXT NOT NULL DEFAULT '',  -- the run id of the undo
+//		last_seq  INTEGER NOT NULL DEFAULT 0 -- the seq of the run's last logged batch
+//	);
+//	CREATE TABLE IF NOT EXISTS intake_undo (        -- a row per batch that changed something
+//		run_id TEXT NOT NULL,
+//		seq    INTEGER NOT NULL,             -- 1, 2, … in commit order
+//		time   INTEGER NOT NULL,             -- the batch's time, Unix microseconds
+//		fields TEXT,                         -- a Table's batch schema (JSON), NULL for a Store
+//		data   BLOB NOT NULL,                -- the batch's entries, encoded (see below)
+//		PRIMARY KEY (run_id, seq)
+//	);
+//
+// An intake_undo row is written in its batch's transaction, and data holds
+// the batch's [sink.UndoEntry] values in the binary encoding of the package
+// sink/internal/undolog: a version byte, then each entry's kind, object
+// type, id, source line, a create's digest, its flag changes and its
+// fields with their values before and after. One row per batch keeps the
+// log's cost to one row and its pages, whatever the batch's size. A
+// revert deletes the row, or rewrites it with the entries of the records
+// it left in conflict; PruneUndo deletes the rows of the runs it expires.
+// A run's row stays, so that [Store.UndoStatus] can tell what became of it.
 //
 // An intake_audit without the last three columns gets them (ALTER TABLE …
 // ADD COLUMN) when a sink opens the database.
@@ -212,6 +242,7 @@ type sqlTable struct {
 	optOutSQL     string // updated_at = ? WHERE id = ?
 	optInSQL      string // updated_at = ? WHERE id = ?
 	inactivateSQL string // updated_at = ? WHERE id = ?
+	activateSQL   string // updated_at = ? WHERE id = ?: the revert of an inactivation
 	deleteSQL     string // WHERE id = ?
 	getSQL        string // SELECT sel, <keys> WHERE id IN (sqlInChunk ids)
 }
@@ -488,6 +519,7 @@ func newSQLTable(object string, cols []sqltable.Col, keys []*sqlKey, inactive st
 	t.optOutSQL = "UPDATE " + t.name + " SET opted_out = 1, updated_at = ? WHERE id = ?"
 	t.optInSQL = "UPDATE " + t.name + " SET opted_out = 0, updated_at = ? WHERE id = ?"
 	t.inactivateSQL = "UPDATE " + t.name + " SET " + sqltable.QuoteIdent(inactive) + " = 1, updated_at = ? WHERE id = ?"
+	t.activateSQL = "UPDATE " + t.name + " SET " + sqltable.QuoteIdent(inactive) + " = 0, updated_at = ? WHERE id = ?"
 	t.deleteSQL = "DELETE FROM " + t.name + " WHERE id = ?"
 	b.Reset()
 	b.WriteString("SELECT " + t.sel)

@@ -22,7 +22,9 @@ import (
 // sink is opened. The SQL is plain and documented in [Store], so that a
 // host can read the log with its own tools.
 
-// sqliteLifecycleDDL creates intake_audit and intake_sequences.
+// sqliteLifecycleDDL creates intake_audit, intake_sequences and the
+// tables of the undo logs, intake_undo_runs and intake_undo (see
+// sqlite_undo.go).
 var sqliteLifecycleDDL = []string{
 	`CREATE TABLE IF NOT EXISTS intake_audit (
 	seq       INTEGER PRIMARY KEY,
@@ -44,6 +46,26 @@ var sqliteLifecycleDDL = []string{
 	name TEXT PRIMARY KEY,
 	next INTEGER NOT NULL
 )`,
+	`CREATE TABLE IF NOT EXISTS intake_undo_runs (
+	run_id    TEXT PRIMARY KEY,
+	sink      TEXT NOT NULL DEFAULT '',
+	job       TEXT NOT NULL DEFAULT '',
+	state     TEXT NOT NULL,
+	reason    TEXT NOT NULL DEFAULT '',
+	objects   TEXT NOT NULL DEFAULT '',
+	started   INTEGER NOT NULL,
+	expired   INTEGER,
+	undone_by TEXT NOT NULL DEFAULT '',
+	last_seq  INTEGER NOT NULL DEFAULT 0
+)`,
+	`CREATE TABLE IF NOT EXISTS intake_undo (
+	run_id TEXT NOT NULL,
+	seq    INTEGER NOT NULL,
+	time   INTEGER NOT NULL,
+	fields TEXT,
+	data   BLOB NOT NULL,
+	PRIMARY KEY (run_id, seq)
+)`,
 }
 
 // sqliteAuditAdded are the columns of intake_audit that hold the links of
@@ -51,14 +73,14 @@ var sqliteLifecycleDDL = []string{
 // lacks them.
 var sqliteAuditAdded = []string{"field", "target_object", "target_id"}
 
-// createSQLiteLifecycleTables creates intake_audit and intake_sequences
-// if needed, and adds to an intake_audit the columns of sqliteAuditAdded
-// it lacks (ALTER TABLE … ADD COLUMN, with an empty default, which
-// rewrites nothing).
+// createSQLiteLifecycleTables creates intake_audit, intake_sequences and
+// the undo tables if needed, and adds to an intake_audit the columns of
+// sqliteAuditAdded it lacks (ALTER TABLE … ADD COLUMN, with an empty
+// default, which rewrites nothing).
 func createSQLiteLifecycleTables(ctx context.Context, db *sql.DB) error {
 	for _, q := range sqliteLifecycleDDL {
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("sqlite: create Intake's audit and sequence tables: %w", err)
+			return fmt.Errorf("sqlite: create Intake's audit, sequence and undo tables: %w", err)
 		}
 	}
 	have := map[string]bool{}

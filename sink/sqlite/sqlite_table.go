@@ -18,6 +18,7 @@ import (
 	"github.com/intakehq/intake/sink/internal/guard"
 	"github.com/intakehq/intake/sink/internal/ops"
 	"github.com/intakehq/intake/sink/internal/sqltable"
+	"github.com/intakehq/intake/sink/internal/undolog"
 	"github.com/shopspring/decimal"
 )
 
@@ -25,7 +26,7 @@ import (
 // table the host owns in a SQLite database (its own contacts table), laid
 // out by a [sink.TableMapping], as [github.com/intakehq/intake/sink/postgres.Config.Tables] does for PostgreSQL.
 // It implements [sink.Sink], [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner],
-// [sink.Counter], [sink.Concurrent], [sink.Auditor], [sink.Unlinker] and [sink.Sequencer]; other object types
+// [sink.Counter], [sink.Concurrent], [sink.Auditor], [sink.Unlinker], [sink.Sequencer] and [sink.Undoer]; other object types
 // are refused with [sink.ErrInvalidOp] (use a [Store] sink for them).
 //
 // Field columns get values as a host expects them in SQLite: text,
@@ -52,8 +53,9 @@ import (
 // without that column it fails with [sink.ErrInvalidOp]), a delete deletes the
 // row, an anonymize nulls the columns and JSON members of the personal
 // fields; with [sink.Op.Unlink], the links within the table go too (see
-// [Table.Unlinks]). Their audit log and the sequences of [Table.Reserve] are
-// Intake's own tables intake_audit and intake_sequences beside the host's
+// [Table.Unlinks]). Their audit log, the sequences of [Table.Reserve] and
+// the undo logs of [Table.WriteUndo] are Intake's own tables intake_audit,
+// intake_sequences, intake_undo_runs and intake_undo beside the host's
 // table, as [Store] documents them; NewTable creates them.
 //
 // Each Write is one transaction: all of the batch or nothing.
@@ -66,7 +68,8 @@ type Table struct {
 	cols   map[string]sqliteCol // the table's columns
 	order  []string             // quoted order columns: OrderColumn[, IDColumn]
 
-	wmu  sync.Mutex // serializes writes and key fills
+	wmu  sync.Mutex     // serializes writes and key fills
+	ulog undolog.Writer // the undo log of a WriteUndo batch, guarded by wmu
 	mu   sync.RWMutex
 	keys []*hostKey // key specs in use
 }
@@ -544,7 +547,7 @@ func (t *Table) fetch(ctx context.Context, q interface {
 // stores the record's flags in those columns, or drops them when there are
 // none.
 func (t *Table) Write(ctx context.Context, batch []*sink.Op) (int, error) {
-	n, err := t.write(ctx, batch)
+	n, err := t.write(ctx, batch, nil)
 	if err != nil {
 		guard.Clear(batch)
 	}
@@ -570,6 +573,13 @@ type tableBatch struct {
 	deletes   []string            // stored rows to delete, before the writes
 	audits    []sink.AuditEntry
 	unlinks   ops.Unlinks // the targets of the ops with Unlink
+
+	// undo is the undo log of a WriteUndo batch, nil in a plain Write or
+	// for a refused run: each op that changes a row appends its entry as
+	// it is applied. changes is the scratch of an entry's fields.
+	undo    *undolog.Writer
+	changes []sink.FieldChange
+	urun    undoTxRun // the run as the transaction found it
 }
 
 // write applies the batch in phases: find the key columns of Op.Unique,
@@ -577,8 +587,9 @@ type tableBatch struct {
 // columns and the rows the ops name, hold the creates whose keys are
 // taken, apply the ops to the rows in Go, remove the links to the records
 // of ops with Unlink, then delete, write the rows and insert the audit
-// entries, and commit.
-func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
+// entries, store the undo log of WriteUndo's run (checked once the rows
+// are read), and commit.
+func (t *Table) write(ctx context.Context, batch []*sink.Op, run *sink.UndoRun) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -594,6 +605,10 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	if run != nil && run.Refused == "" {
+		t.ulog.Reset()
+		b.undo = &t.ulog
+	}
 
 	tx, err := t.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -606,6 +621,11 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	}
 	if err := b.readRows(ctx); err != nil {
 		return 0, err
+	}
+	if run != nil {
+		if err := b.openUndo(ctx, *run); err != nil {
+			return 0, err
+		}
 	}
 	if err := b.guard(ctx); err != nil {
 		return 0, err
@@ -626,6 +646,11 @@ func (t *Table) write(ctx context.Context, batch []*sink.Op) (int, error) {
 	}
 	if err := b.insertAudits(ctx); err != nil {
 		return 0, err
+	}
+	if run != nil {
+		if err := b.logBatch(ctx); err != nil {
+			return 0, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -692,9 +717,8 @@ func (b *tableBatch) takeWriteLock(ctx context.Context) error {
 	if !slices.ContainsFunc(b.batch, guard.Guarded) {
 		return nil
 	}
-	id := sqltable.QuoteIdent(b.t.m.IDColumn)
-	if _, err := b.tx.ExecContext(ctx, "UPDATE "+b.t.name+" SET "+id+" = "+id+" WHERE 0"); err != nil {
-		return fmt.Errorf("sqlite: table write: take the write lock: %w", err)
+	if err := b.t.lockTx(ctx, b.tx); err != nil {
+		return fmt.Errorf("sqlite: table write: %w", err)
 	}
 	return nil
 }
@@ -737,10 +761,14 @@ func (b *tableBatch) applyOp(i int, op *sink.Op) error {
 	var err error
 	switch op.Kind {
 	case sink.OpUpdate:
+		optIn := op.OptIn && r.opted
 		b.out[i], err = b.update(op, r)
-		if err == nil && op.OptIn && r.opted {
+		if err == nil && optIn {
 			r.opted, r.changed = false, true
 			b.out[i] = intake.OutcomeUpdated
+		}
+		if err == nil && b.undo != nil {
+			b.logChange(op.Record.ID, op.Record.Line, sink.FlagChange{Changed: optIn, Before: optIn}, sink.FlagChange{})
 		}
 	case sink.OpOptOut:
 		if b.t.m.OptedOut == "" {
@@ -748,6 +776,10 @@ func (b *tableBatch) applyOp(i int, op *sink.Op) error {
 		}
 		if !r.opted {
 			r.opted, r.changed = true, true
+			if b.undo != nil {
+				b.changes = b.changes[:0]
+				b.logChange(op.Record.ID, op.Record.Line, sink.FlagChange{Changed: true}, sink.FlagChange{})
+			}
 		}
 		b.out[i] = intake.OutcomeOptedOut
 	case sink.OpInactivate:
@@ -755,8 +787,17 @@ func (b *tableBatch) applyOp(i int, op *sink.Op) error {
 		if !r.inactive {
 			r.inactive, r.changed = true, true
 			b.out[i] = intake.OutcomeInactivated
+			if b.undo != nil {
+				b.changes = b.changes[:0]
+				b.logChange(op.Record.ID, op.Record.Line, sink.FlagChange{}, sink.FlagChange{Changed: true})
+			}
 		}
 	case sink.OpDelete:
+		if b.undo != nil {
+			if err := b.logDelete(op, r); err != nil {
+				return err
+			}
+		}
 		b.delete(op, r)
 		b.out[i] = intake.OutcomeDeleted
 	case sink.OpAnonymize:
@@ -791,6 +832,9 @@ func (b *tableBatch) create(i int, op *sink.Op) error {
 			return ops.RecordError(op, err)
 		}
 	}
+	if b.undo != nil {
+		b.undo.Create(b.t.object, rec.ID, rec.Line, b.t.digest(rec))
+	}
 	b.rows[rec.ID] = r
 	b.order = append(b.order, rec.ID)
 	b.out[i] = intake.OutcomeCreated
@@ -802,19 +846,20 @@ func (b *tableBatch) create(i int, op *sink.Op) error {
 func (b *tableBatch) update(op *sink.Op, r *hostRow) (intake.Outcome, error) {
 	sch := op.Record.Schema
 	changed := false
+	b.changes = b.changes[:0]
 	for j := range sch.Len() {
 		v := ops.Value(op.Record, j)
 		if v.IsNull() || slices.Contains(op.Clear, j) {
 			continue
 		}
-		c, err := b.t.setField(r, slot(sch, j), v)
+		c, err := b.setField(r, slot(sch, j), v)
 		if err != nil {
 			return intake.OutcomeNone, ops.RecordError(op, err)
 		}
 		changed = changed || c
 	}
 	for _, j := range op.Clear {
-		c, err := b.t.setField(r, slot(sch, j), intake.Null)
+		c, err := b.setField(r, slot(sch, j), intake.Null)
 		if err != nil {
 			return intake.OutcomeNone, ops.RecordError(op, err)
 		}
@@ -940,6 +985,7 @@ func (b *tableBatch) unlink(ctx context.Context) error {
 			if r == nil {
 				continue
 			}
+			b.changes = b.changes[:0]
 			for _, f := range links {
 				v, err := t.fieldValue(r, f)
 				if err != nil {
@@ -952,7 +998,13 @@ func (b *tableBatch) unlink(ctx context.Context) error {
 						return err
 					}
 					r.changed = true
+					if b.undo != nil {
+						b.changes = append(b.changes, sink.FieldChange{Name: f.Name, Before: v, After: nv})
+					}
 				}
+			}
+			if b.undo != nil {
+				b.logChange(id, 0, sink.FlagChange{}, sink.FlagChange{})
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/intakehq/intake/sink/internal/guard"
 	"github.com/intakehq/intake/sink/internal/ops"
 	"github.com/intakehq/intake/sink/internal/sqltable"
+	"github.com/intakehq/intake/sink/internal/undolog"
 )
 
 // sqlWriter is the scratch space of Write. Write runs on one connection of
@@ -44,6 +45,15 @@ type sqlWriter struct {
 	args  []driver.NamedValue    // one per parameter: Ordinal i+1
 	dest  []driver.Value
 	bad   bool // dc may still be in a transaction: the pool must drop it
+
+	// The undo log of a WriteUndo batch: run is nil in a plain Write, and
+	// undo is nil too when the run is refused (no entries). Each op that
+	// changes a record appends its entry to undo as it is applied.
+	run   *sink.UndoRun
+	undo  *undolog.Writer
+	ulog  undolog.Writer // undo's buffer, kept across batches
+	urun  undoTxRun      // the run as the batch's transaction found it
+	uobjs []string       // the object types of the entries of other records (unlink)
 }
 
 // Write applies the batch in order in one transaction: all of it, or on an
@@ -67,6 +77,11 @@ type sqlWriter struct {
 // per hundred ids, compare in Go and write only what changed. A cancelled
 // ctx stops the batch between two ops and rolls it back.
 func (s *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
+	return s.write(ctx, batch, nil)
+}
+
+// write is Write, and with run WriteUndo.
+func (s *Store) write(ctx context.Context, batch []*sink.Op, run *sink.UndoRun) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -107,6 +122,13 @@ func (s *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 		w.views = append(w.views, lv)
 		op.Outcome = intake.OutcomeNone
 	}
+	if run != nil {
+		w.run = run
+		if run.Refused == "" {
+			w.ulog.Reset()
+			w.undo = &w.ulog
+		}
+	}
 	err := w.write(ctx, s, batch)
 	if err != nil {
 		for _, op := range batch {
@@ -122,6 +144,12 @@ func (s *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
 
 // write runs the batch in a transaction on a connection of the pool.
 func (w *sqlWriter) write(ctx context.Context, s *Store, batch []*sink.Op) error {
+	return w.txn(ctx, s, func(ver int64) error { return w.apply(ctx, s, batch, ver) })
+}
+
+// txn runs body in an IMMEDIATE transaction on a connection of the pool
+// (see inTx), and commits unless body fails.
+func (w *sqlWriter) txn(ctx context.Context, s *Store, body func(ver int64) error) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -129,7 +157,7 @@ func (w *sqlWriter) write(ctx context.Context, s *Store, batch []*sink.Op) error
 	defer conn.Close()
 	var werr error
 	err = conn.Raw(func(dc any) error {
-		werr = w.run(ctx, s, dc, batch)
+		werr = w.inTx(ctx, dc, body)
 		if w.bad {
 			return driver.ErrBadConn // database/sql closes the connection
 		}
@@ -150,10 +178,13 @@ func (w *sqlWriter) reset() {
 	}
 	clear(w.dest)
 	w.dc, w.bad = nil, false
+	w.run, w.undo, w.urun, w.uobjs = nil, nil, undoTxRun{}, w.uobjs[:0]
 }
 
-// run applies the batch in a transaction on the driver connection dc.
-func (w *sqlWriter) run(ctx context.Context, s *Store, dc any, batch []*sink.Op) (err error) {
+// inTx runs body in an IMMEDIATE transaction on the driver connection dc,
+// with the schema version the transaction began at, and commits unless
+// body fails or ctx is cancelled.
+func (w *sqlWriter) inTx(ctx context.Context, dc any, body func(ver int64) error) (err error) {
 	c, ok := dc.(driver.Conn)
 	if !ok {
 		return fmt.Errorf("driver connection %T is not a driver.Conn", dc)
@@ -187,7 +218,7 @@ func (w *sqlWriter) run(ctx context.Context, s *Store, dc any, batch []*sink.Op)
 	}
 	ver, err := w.schemaVersion()
 	if err == nil {
-		err = w.apply(ctx, s, batch, ver)
+		err = body(ver)
 	}
 	if err == nil {
 		err = ctx.Err()
@@ -298,12 +329,22 @@ type sqlBatch struct {
 // version ver. It goes through the batch in phases: reload the stored
 // schemas when another sink may have changed them, hold the creates that
 // Op.Unique guards, read the rows that the other ops change, apply the
-// ops in order (each lifecycle op with its audit entries), and remove the
-// links to the records of the ops with Unlink.
+// ops in order (each lifecycle op with its audit entries), remove the
+// links to the records of the ops with Unlink and, for WriteUndo, store
+// the batch's undo log (whose run was checked first).
 func (w *sqlWriter) apply(ctx context.Context, s *Store, batch []*sink.Op, ver int64) error {
 	b := sqlBatch{w: w, batch: batch, now: s.cfg.Now().UnixMicro()}
 	if err := b.reloadSchemas(s, ver); err != nil {
 		return err
+	}
+	if w.run != nil {
+		keep, err := w.openUndo()
+		if err != nil {
+			return err
+		}
+		if !keep {
+			w.undo = nil
+		}
 	}
 	// Creates whose keys another writer committed meanwhile are held.
 	if err := w.guard(batch); err != nil {
@@ -321,7 +362,12 @@ func (w *sqlWriter) apply(ctx context.Context, s *Store, batch []*sink.Op, ver i
 		}
 	}
 	if b.unlinks != nil {
-		return w.unlink(b.tables, b.unlinks, b.now)
+		if err := w.unlink(b.tables, b.unlinks, b.now); err != nil {
+			return err
+		}
+	}
+	if w.run != nil {
+		return w.logBatch(b.now.(int64))
 	}
 	return nil
 }
@@ -385,11 +431,15 @@ func (b *sqlBatch) applyOp(v *sqlView, op *sink.Op) error {
 	}
 	var links []sink.AuditEntry // an anonymize's own links, with Unlink
 	var err error
+	u := b.w.undo
 	switch op.Kind {
 	case sink.OpUpdate:
 		if err = b.update(v, op, st); err == nil && op.OptIn && st.opted {
 			if err := b.execRecord(op, v.t.optInSQL); err != nil {
 				return err
+			}
+			if u != nil && op.Outcome == intake.OutcomeUnchanged { // else change logged the flag
+				u.Begin(sink.UndoUpdate, v.t.object, op.Record.ID, op.Record.Line, sink.FlagChange{Changed: true, Before: true}, sink.FlagChange{}, 0)
 			}
 			st.opted = false
 			op.Outcome = intake.OutcomeUpdated
@@ -398,6 +448,9 @@ func (b *sqlBatch) applyOp(v *sqlView, op *sink.Op) error {
 		if !st.opted {
 			if err := b.execRecord(op, v.t.optOutSQL); err != nil {
 				return err
+			}
+			if u != nil {
+				u.Begin(sink.UndoUpdate, v.t.object, op.Record.ID, op.Record.Line, sink.FlagChange{Changed: true}, sink.FlagChange{}, 0)
 			}
 			st.opted = true
 		}
@@ -408,10 +461,16 @@ func (b *sqlBatch) applyOp(v *sqlView, op *sink.Op) error {
 			if err := b.execRecord(op, v.t.inactivateSQL); err != nil {
 				return err
 			}
+			if u != nil {
+				u.Begin(sink.UndoUpdate, v.t.object, op.Record.ID, op.Record.Line, sink.FlagChange{}, sink.FlagChange{Changed: true}, 0)
+			}
 			st.inactive = true
 			op.Outcome = intake.OutcomeInactivated
 		}
 	case sink.OpDelete:
+		if u != nil {
+			b.w.logDelete(v.t, op, st)
+		}
 		err = b.delete(v.t, op)
 	case sink.OpAnonymize:
 		links, err = b.anonymize(v, op, st)
@@ -450,6 +509,9 @@ func (b *sqlBatch) create(v *sqlView, op *sink.Op) error {
 	w.bindRow(a[sqlInsertFixed:], t, vals)
 	if err := w.exec(context.Background(), t.insertSQL, a); err != nil {
 		return insertError(op, t, err)
+	}
+	if w.undo != nil {
+		w.undo.Create(t.object, rec.ID, rec.Line, t.digest(vals, rec.OptedOut, rec.Inactive))
 	}
 	if st != nil && len(t.keys) > 0 {
 		st.keys = make([]driver.Value, len(t.keys))
@@ -783,6 +845,12 @@ func (w *sqlWriter) unlink(tables []*sqlTable, u ops.Unlinks, now driver.Value) 
 			if err := w.exec(context.Background(), t.updateSQL, a); err != nil {
 				return fmt.Errorf("sqlite: unlink %s %s: %w", t.object, id, err)
 			}
+			if w.undo != nil {
+				w.logChange(t, id, 0, sink.FlagChange{}, st.vals, merged)
+				if !slices.Contains(w.uobjs, t.object) {
+					w.uobjs = append(w.uobjs, t.object)
+				}
+			}
 			copy(st.vals, merged)
 		}
 	}
@@ -891,6 +959,13 @@ func (w *sqlWriter) change(op *sink.Op, t *sqlTable, st *rowState, merged []inta
 	a[n].Value, a[n+1].Value = now, op.Record.ID
 	if err := w.exec(context.Background(), q, a); err != nil {
 		return false, ops.RecordError(op, err)
+	}
+	if w.undo != nil {
+		var opted sink.FlagChange // an update's OptIn, which applyOp applies next
+		if op.Kind == sink.OpUpdate && op.OptIn && st.opted {
+			opted = sink.FlagChange{Changed: true, Before: true}
+		}
+		w.logChange(t, op.Record.ID, op.Record.Line, opted, st.vals, merged)
 	}
 	copy(st.vals, merged)
 	if keysSet {
