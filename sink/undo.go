@@ -233,7 +233,10 @@ var ErrNotUndoable = errors.New("sink: run cannot be undone")
 // batch any more, marks the run [UndoUndone]. Reverting a run that is
 // not [UndoStatus.Undoable] is an error wrapping [ErrNotUndoable], one
 // without a log wraps [ErrNoUndo]. Several processes may revert the same
-// run at once: each batch is reverted by one of them at a time.
+// run at once: each batch is reverted by one of them at a time, and a call
+// with before > 0 (an undo that reverted batches already) that finds the
+// run undone by another of them ends the undo: an empty result and false,
+// no error.
 //
 // PruneUndo drops the logs that r no longer keeps (see [Retention]),
 // marking their runs [UndoExpired] at now, and returns how many runs it

@@ -248,7 +248,9 @@ func (m *Store) Revert(ctx context.Context, runID string, before int64, opts sin
 	if r == nil {
 		return sink.RevertResult{}, false, fmt.Errorf("memory: run %q: %w", runID, sink.ErrNoUndo)
 	}
-	if st := r.status; !st.Undoable() {
+	if st := r.status; st.State == sink.UndoUndone && before > 0 {
+		return sink.RevertResult{}, false, nil // another undo finished it
+	} else if !st.Undoable() {
 		return sink.RevertResult{}, false, fmt.Errorf("memory: run %q is %s: %w", runID, st.State, sink.ErrNotUndoable)
 	}
 	r.status.State, r.status.UndoneBy = sink.UndoUndoing, opts.UndoID
