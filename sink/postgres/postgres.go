@@ -229,6 +229,8 @@ type Store struct {
 	cpTable     string // quoted intake_checkpoint
 	auditTable  string // quoted intake_audit
 	seqTable    string // quoted intake_sequences
+	runsTable   string // quoted intake_undo_runs
+	undoTable   string // quoted intake_undo
 
 	wmu    sync.Mutex           // serializes writes and schema changes in this process
 	growth map[string]*pgGrowth // by object, under wmu: when to ANALYZE (analyzeGrown)
@@ -267,7 +269,10 @@ type Store struct {
 //     the table), and the transaction since which it is whole. A write
 //     prunes its table's log now and then. Without them (SkipMigrations,
 //     statements not run yet) the guard of [sink.Op.Unique] looks every
-//     key up again.
+//     key up again;
+//   - intake_undo_runs and intake_undo: the undo logs of
+//     [Store.WriteUndo], a row per run and a row per batch (see
+//     [Store.WriteUndo]).
 //
 // intake_audit and intake_sequences are recent, and intake_audit gained
 // the columns field, target_object and target_id (added by an ALTER TABLE
@@ -279,8 +284,8 @@ type Store struct {
 // writes it, and either would hold up the transactions that come after
 // (the other statements take no lock on an existing table). A host with
 // SkipMigrations that has not run these statements yet gets an error
-// naming Migrations from lifecycle ops, AuditLog and Reserve;
-// everything else works without them. The tables of object types are created by
+// naming Migrations from lifecycle ops, AuditLog, Reserve and the
+// methods of [sink.Undoer]; everything else works without them. The tables of object types are created by
 // [Store.EnsureSchema] as schemas are seen; [ObjectMigration]
 // returns their statements for a host that wants them in its migrations
 // too. schema "" is "public".
@@ -367,6 +372,24 @@ END IF;`),
 	END
 	$f$;
 END IF;`),
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_undo_runs (
+	run_id    text PRIMARY KEY,
+	job       text NOT NULL DEFAULT '',
+	state     text NOT NULL,
+	reason    text NOT NULL DEFAULT '',
+	started   timestamptz NOT NULL,
+	expired   timestamptz,
+	undone_by text NOT NULL DEFAULT '',
+	last_seq  bigint NOT NULL,
+	objects   text[] NOT NULL DEFAULT '{}'
+)`,
+		`CREATE TABLE IF NOT EXISTS ` + q + `.intake_undo (
+	run_id text NOT NULL,
+	seq    bigint NOT NULL,
+	time   timestamptz NOT NULL,
+	data   bytea NOT NULL,
+	PRIMARY KEY (run_id, seq)
+)`,
 		pgDo(dropSeqBody(schema)),
 		pgDo(logWritesBody(schema)),
 	}
@@ -520,6 +543,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	q := sqltable.QuoteIdent(cfg.Schema)
 	p := &Store{pool: pool, cfg: cfg, schemaTable: q + ".intake_schema", cpTable: q + ".intake_checkpoint",
 		auditTable: q + ".intake_audit", seqTable: q + ".intake_sequences",
+		runsTable: q + ".intake_undo_runs", undoTable: q + ".intake_undo",
 		tables: map[string]*pgTable{}, views: map[*intake.Schema]*pgView{}, host: map[string]map[string]pgHostCol{},
 		growth: map[string]*pgGrowth{}}
 	if !cfg.SkipMigrations {

@@ -98,6 +98,24 @@ func ExampleMigrations() {
 	// 	END IF;
 	// END
 	// $do$;
+	// CREATE TABLE IF NOT EXISTS "crm".intake_undo_runs (
+	// 	run_id    text PRIMARY KEY,
+	// 	job       text NOT NULL DEFAULT '',
+	// 	state     text NOT NULL,
+	// 	reason    text NOT NULL DEFAULT '',
+	// 	started   timestamptz NOT NULL,
+	// 	expired   timestamptz,
+	// 	undone_by text NOT NULL DEFAULT '',
+	// 	last_seq  bigint NOT NULL,
+	// 	objects   text[] NOT NULL DEFAULT '{}'
+	// );
+	// CREATE TABLE IF NOT EXISTS "crm".intake_undo (
+	// 	run_id text NOT NULL,
+	// 	seq    bigint NOT NULL,
+	// 	time   timestamptz NOT NULL,
+	// 	data   bytea NOT NULL,
+	// 	PRIMARY KEY (run_id, seq)
+	// );
 	// DO $do$
 	// BEGIN
 	// 	DECLARE
