@@ -35,6 +35,7 @@ type pgBatchTable struct {
 	written [][]string      // per key column, the keys of the rows the batch writes (Intake's own table)
 	states  []pgRowState    // newState's slabs
 	vals    []intake.Value
+	undo    *pgUndo // the batch's undo log, when it keeps entries (WriteUndo); nil for Write
 }
 
 // pgRowState is the state of a record during a batch.
@@ -77,7 +78,7 @@ var errSchemaMoved = errors.New("postgres: schema changed by another process")
 // intake_audit (one INSERT per batch), unchanged ones included: the log
 // records what was asked, and why.
 func (p *Store) Write(ctx context.Context, batch []*sink.Op) (int, error) {
-	return p.write(ctx, batch, nil)
+	return p.write(ctx, batch, nil, nil)
 }
 
 // WriteCheckpoint is [Store.Write] that also stores cp in
@@ -90,7 +91,7 @@ func (p *Store) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.C
 	if cp.Line < 0 {
 		return 0, fmt.Errorf("postgres: WriteCheckpoint: negative Checkpoint.Line %d", cp.Line)
 	}
-	return p.write(ctx, batch, &cp)
+	return p.write(ctx, batch, &cp, nil)
 }
 
 // LastCheckpoint returns the last checkpoint committed for runID, and
@@ -118,7 +119,9 @@ func (p *Store) LastCheckpoint(ctx context.Context, runID string) (sink.Checkpoi
 	return cp, true, nil
 }
 
-func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (int, error) {
+// write applies the batch (see Write) with the checkpoint cp and, with run,
+// the batch's undo log (see WriteUndo).
+func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint, run *sink.UndoRun) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -139,7 +142,7 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 		op.Outcome = intake.OutcomeNone
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := p.tryWrite(ctx, batch, cp)
+		out, err := p.tryWrite(ctx, batch, cp, run)
 		if errors.Is(err, errSchemaMoved) && attempt < 3 {
 			continue
 		}
@@ -162,6 +165,9 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 		}
 		if err != nil {
 			err = p.missingTable(err, "intake_audit")
+			if run != nil {
+				err = p.missingTable(err, "intake_undo")
+			}
 			var re *sink.RecordError
 			switch {
 			case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
@@ -305,6 +311,7 @@ type pgBatch struct {
 	sents    []pgSent                 // what writes holds for each temporary table
 	checks   []pgMemoQuery            // the memo's snapshots checked under the guard's locks
 	xact     uint64                   // the transaction's id, when the store logs writes; 0 before
+	run      *pgRun                   // the run whose undo log the batch keeps (WriteUndo); nil for Write
 }
 
 // pgSent is what the last round trip of a batch holds for one table's
@@ -323,13 +330,16 @@ type pgSent struct {
 // deletes run, and the rows are streamed with COPY and written with a
 // last round trip that also stores the audit entries and the checkpoint.
 // The caller holds wmu.
-func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint) (out []intake.Outcome, err error) {
+func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint, run *sink.UndoRun) (out []intake.Outcome, err error) {
 	defer func() {
 		if err != nil {
 			guard.Clear(batch)
 		}
 	}()
 	w := &pgBatch{p: p, batch: batch, cp: cp}
+	if run != nil {
+		w.run = newPgRun(run)
+	}
 	if err := w.ensureKeys(ctx); err != nil {
 		return nil, err
 	}
@@ -371,6 +381,7 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	}
 	w.queueAudit()
 	w.queueCheckpoint()
+	w.queueUndo()
 	if err := w.sendWrites(ctx); err != nil {
 		return nil, err
 	}
@@ -455,6 +466,9 @@ func (w *pgBatch) planTables() error {
 // addTable adds t to the tables of the batch.
 func (w *pgBatch) addTable(t *pgTable) *pgBatchTable {
 	bt := &pgBatchTable{t: t, rows: make(map[string]*pgRowState, len(w.batch))}
+	if w.run != nil {
+		bt.undo = w.run.undo
+	}
 	w.byObject[t.object] = bt
 	w.tabs = append(w.tabs, bt)
 	return bt
@@ -502,6 +516,7 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 	}
 	w.guards = queueGuardLocks(b, w.batch, w.views)
 	w.queueMemo(b)
+	w.queueRun(b)
 	if w.unlinks != nil {
 		b.Queue(`SELECT object, version FROM ` + w.p.schemaTable + ` FOR SHARE`)
 	} else {
@@ -524,6 +539,10 @@ func (w *pgBatch) lockAndFetch(ctx context.Context) error {
 		}
 	}
 	if err := w.readMemo(br); err != nil {
+		br.Close()
+		return err
+	}
+	if err := w.readRun(br); err != nil {
 		br.Close()
 		return err
 	}
@@ -654,6 +673,9 @@ func (bt *pgBatchTable) create(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	}
 	bt.rows[rec.ID] = st
 	bt.order = append(bt.order, st)
+	if bt.undo != nil {
+		bt.undo.create(bt.t, st, rec.Line)
+	}
 	return intake.OutcomeCreated, nil
 }
 
@@ -664,24 +686,41 @@ func (bt *pgBatchTable) update(op *sink.Op, v *pgView) (intake.Outcome, error) {
 	if err != nil {
 		return intake.OutcomeNone, err
 	}
+	u := bt.undo
+	var ch []sink.FieldChange // with the undo log: the fields the op changes
+	if u != nil {
+		ch = u.fields[:0]
+	}
 	changed := false
 	for i, j := range v.plan {
 		if x := ops.Value(op.Record, i); !x.IsNull() && st.vals[j] != x {
+			if u != nil {
+				ch = append(ch, sink.FieldChange{Name: bt.t.cols[j].Name, Before: st.vals[j], After: x})
+			}
 			st.vals[j], changed = x, true
 		}
 	}
 	for _, c := range op.Clear {
 		if j := v.plan[c]; !st.vals[j].IsNull() {
+			if u != nil {
+				ch = clearChange(ch, bt.t.cols[j].Name, st.vals[j])
+			}
 			st.vals[j], changed = intake.Null, true
 		}
 	}
+	var opted sink.FlagChange
 	if op.OptIn && st.opted {
 		st.opted, changed = false, true
+		opted = sink.FlagChange{Changed: true, Before: true}
 	}
 	if !changed {
 		return intake.OutcomeUnchanged, nil
 	}
 	st.changed = true
+	if u != nil {
+		u.fields = ch
+		u.update(bt.t.object, st.id, op.Record.Line, ch, opted, sink.FlagChange{})
+	}
 	return intake.OutcomeUpdated, nil
 }
 
@@ -696,6 +735,9 @@ func (bt *pgBatchTable) optOut(op *sink.Op) (intake.Outcome, error) {
 	}
 	if !st.opted {
 		st.opted, st.changed = true, true
+		if bt.undo != nil {
+			bt.undo.update(bt.t.object, st.id, op.Record.Line, nil, sink.FlagChange{Changed: true}, sink.FlagChange{})
+		}
 	}
 	return intake.OutcomeOptedOut, nil
 }
@@ -713,6 +755,9 @@ func (bt *pgBatchTable) inactivate(op *sink.Op) (intake.Outcome, error) {
 		return intake.OutcomeUnchanged, nil
 	}
 	st.inactive, st.changed = true, true
+	if bt.undo != nil {
+		bt.undo.update(bt.t.object, st.id, op.Record.Line, nil, sink.FlagChange{}, sink.FlagChange{Changed: true})
+	}
 	return intake.OutcomeInactivated, nil
 }
 
@@ -750,6 +795,9 @@ func (bt *pgBatchTable) delete(op *sink.Op) (intake.Outcome, error) {
 	st, err := bt.row(op)
 	if err != nil {
 		return intake.OutcomeNone, err
+	}
+	if bt.undo != nil {
+		bt.undo.delete(bt.t, st, op.Record.Line)
 	}
 	if bt.deleted == nil { // also says that creates may have gone
 		bt.deleted = map[string]bool{}
@@ -957,7 +1005,7 @@ func (w *pgBatch) readWrites(br pgx.BatchResults) error {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 	}
-	return nil
+	return w.readUndo(br)
 }
 
 // checkInserted reads the ids that the INSERT of s's creates returned. A
@@ -1057,12 +1105,21 @@ func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u o
 			}
 		}
 		strip := func(st *pgRowState) {
+			var ch []sink.FieldChange // with the undo log: the links removed
+			line := 0
 			for _, j := range links {
 				nv, more, changed := u.Strip(st.vals[j], t.cols[j].Field, t.object, st.id, audits)
 				audits = more
 				if changed {
+					if bt.undo != nil {
+						ch = append(ch, sink.FieldChange{Name: t.cols[j].Name, Before: st.vals[j], After: nv})
+						line = audits[len(audits)-1].Line
+					}
 					st.vals[j], st.changed = nv, true
 				}
+			}
+			if len(ch) > 0 {
+				bt.undo.update(t.object, st.id, line, ch, sink.FlagChange{}, sink.FlagChange{})
 			}
 		}
 		for _, st := range bt.order {
