@@ -390,6 +390,9 @@ END IF;`),
 	data   bytea NOT NULL,
 	PRIMARY KEY (run_id, seq)
 )`,
+		pgDo(`IF (SELECT attstorage FROM pg_attribute WHERE attrelid = ` + sqltable.QuoteLiteral(schema+".intake_undo") + `::regclass AND attname = 'data') <> 'e' THEN
+	ALTER TABLE ` + q + `.intake_undo ALTER COLUMN data SET STORAGE EXTERNAL;
+END IF;`),
 		pgDo(dropSeqBody(schema)),
 		pgDo(logWritesBody(schema)),
 	}

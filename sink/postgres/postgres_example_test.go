@@ -118,6 +118,13 @@ func ExampleMigrations() {
 	// );
 	// DO $do$
 	// BEGIN
+	// 	IF (SELECT attstorage FROM pg_attribute WHERE attrelid = 'crm.intake_undo'::regclass AND attname = 'data') <> 'e' THEN
+	// 		ALTER TABLE "crm".intake_undo ALTER COLUMN data SET STORAGE EXTERNAL;
+	// 	END IF;
+	// END
+	// $do$;
+	// DO $do$
+	// BEGIN
 	// 	DECLARE
 	// 		r record;
 	// 	BEGIN
