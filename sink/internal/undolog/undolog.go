@@ -47,6 +47,23 @@ func (w *Writer) Create(object, id string, line int, digest uint64) {
 	w.buf = append(w.buf, 0, 0)
 }
 
+// CreateLater appends an UndoCreate entry whose digest is not known yet,
+// and returns where the digest goes, for SetDigest: a store may compute
+// the digests of a batch's creates while the batch's rows are written.
+func (w *Writer) CreateLater(object, id string, line int) (at int) {
+	w.begin(sink.UndoCreate, object, id, line, 0)
+	at = len(w.buf) - 8
+	w.buf = append(w.buf, 0, 0)
+	return at
+}
+
+// SetDigest sets the digest of the entry that CreateLater appended at at.
+// It touches only those 8 bytes: calls for distinct entries may run
+// concurrently, as long as nothing else uses w meanwhile.
+func (w *Writer) SetDigest(at int, digest uint64) {
+	binary.LittleEndian.PutUint64(w.buf[at:at+8], digest)
+}
+
 // Begin appends the head of an entry of kind k (UndoUpdate or UndoDelete)
 // with the flags of opted and inactive, to be followed by exactly nfields
 // calls of Field.

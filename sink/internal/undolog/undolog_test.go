@@ -31,10 +31,13 @@ func TestRoundTrip(t *testing.T) {
 		w.Add(&entries[i])
 	}
 	w.Create("contact", "c3", 9, 42)
+	at := w.CreateLater("contact", "c5", 11)
 	w.Begin(sink.UndoUpdate, "contact", "c4", 10, sink.FlagChange{}, sink.FlagChange{Changed: true}, 1)
 	w.Field("city", intake.Text(""), intake.Text("Paris"))
+	w.SetDigest(at, 0x0123456789abcdef)
 	want := append(entries,
 		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "c3", Line: 9, Digest: 42},
+		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "c5", Line: 11, Digest: 0x0123456789abcdef},
 		sink.UndoEntry{Kind: sink.UndoUpdate, Object: "contact", ID: "c4", Line: 10, Inactive: sink.FlagChange{Changed: true},
 			Fields: []sink.FieldChange{{Name: "city", Before: intake.Text(""), After: intake.Text("Paris")}}})
 	if w.Len() != len(want) {
