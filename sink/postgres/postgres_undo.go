@@ -15,6 +15,7 @@ import (
 	"github.com/intakehq/intake/sink/internal/ops"
 	"github.com/intakehq/intake/sink/internal/undolog"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The states of a run in intake_undo_runs.state that the store's Go code
@@ -23,6 +24,7 @@ const (
 	runKept    = string(sink.UndoKept)
 	runRefused = string(sink.UndoRefused)
 	runUndoing = string(sink.UndoUndoing)
+	runUndone  = string(sink.UndoUndone)
 )
 
 // pgRun is the run whose undo log a batch of WriteUndo keeps, and what the
@@ -46,10 +48,25 @@ func newPgRun(run *sink.UndoRun) *pgRun {
 
 // pgUndo is the undo log of one batch as its ops are applied: the entries
 // encoded as they come, and the object types they name.
+//
+// The digests of the creates, which cost more CPU than the rest of the
+// log (the hash of every value's bytes), are computed by a goroutine
+// while the batch's rows are streamed to the server (see digestLater),
+// except the digest of a create that a later op of the batch changes,
+// which is computed before it does (settle).
 type pgUndo struct {
 	w       undolog.Writer
 	fields  []sink.FieldChange // an update's changes, reused from op to op
 	objects []string
+	later   []pgLaterDigest // the creates, whose digests are not set yet
+	done    chan struct{}   // closed when digestLater's goroutine is done
+}
+
+// pgLaterDigest is a create whose digest goes at at in the log.
+type pgLaterDigest struct {
+	t  *pgTable
+	st *pgRowState // nil once its digest is set
+	at int
 }
 
 // note adds object to the object types of the log.
@@ -60,18 +77,60 @@ func (u *pgUndo) note(object string) {
 	u.objects = append(u.objects, object)
 }
 
-// create adds the UndoCreate entry of st, a row the batch creates in t:
-// the digest of its values as they are stored (by field name, nulls left
-// out) and of the flags t has columns for, which is the RecordDigest of the
-// record Get returns.
+// create adds the UndoCreate entry of st, a row the batch creates in t,
+// whose digest settle or digestLater sets.
 func (u *pgUndo) create(t *pgTable, st *pgRowState, line int) {
+	u.note(t.object)
+	u.later = append(u.later, pgLaterDigest{t: t, st: st, at: u.w.CreateLater(t.object, st.id, line)})
+	st.digest = int32(len(u.later))
+}
+
+// createDigest returns the digest of st, a row created in t: of its values
+// as they are stored (by field name, nulls left out) and of the flags t
+// has columns for, which is the RecordDigest of the record Get returns.
+func createDigest(t *pgTable, st *pgRowState) uint64 {
 	var d sink.Digest
 	for j, v := range st.vals {
 		d.Add(t.cols[j].Name, v)
 	}
 	d.Flags(st.opted && t.optedCol != "", st.inactive && t.inactiveCol != "")
-	u.note(t.object)
-	u.w.Create(t.object, st.id, line, uint64(d))
+	return uint64(d)
+}
+
+// settle sets the digest of st, when it is a row the batch created whose
+// digest is not set yet: an op is about to change it.
+func (u *pgUndo) settle(st *pgRowState) {
+	if st.digest == 0 {
+		return
+	}
+	d := &u.later[st.digest-1]
+	u.w.SetDigest(d.at, createDigest(d.t, st))
+	d.st, st.digest = nil, 0
+}
+
+// digestLater computes, in a goroutine, the digests of the creates not set
+// yet; wait waits for it. Between the two nothing changes the rows or the
+// log: the batch's rows are only read, to be streamed.
+func (u *pgUndo) digestLater() {
+	if len(u.later) == 0 {
+		return
+	}
+	u.done = make(chan struct{})
+	go func() {
+		defer close(u.done)
+		for i := range u.later {
+			if d := &u.later[i]; d.st != nil {
+				u.w.SetDigest(d.at, createDigest(d.t, d.st))
+			}
+		}
+	}()
+}
+
+// wait waits for the goroutine of digestLater, if any.
+func (u *pgUndo) wait() {
+	if u != nil && u.done != nil {
+		<-u.done
+	}
 }
 
 // update adds an UndoUpdate entry of the record object/id: its changed
@@ -239,6 +298,7 @@ func (w *pgBatch) queueUndo() {
 		}
 		return
 	}
+	r.undo.wait()
 	if r.undo.w.Len() == 0 || r.state != runKept && r.state != runUndoing {
 		return
 	}
@@ -286,13 +346,22 @@ FROM `+p.runsTable+` r WHERE run_id = $1`, runID).Scan(&st.Job, &state, &st.Reas
 		return sink.UndoStatus{}, fmt.Errorf("postgres: undo status of run %q: %w", runID, sink.ErrNoUndo)
 	}
 	if err != nil {
-		return sink.UndoStatus{}, fmt.Errorf("postgres: undo status of run %q: %w", runID, p.missingTable(err, "intake_undo_runs"))
+		return sink.UndoStatus{}, fmt.Errorf("postgres: undo status of run %q: %w", runID, p.missingUndo(err))
 	}
 	st.State, st.Started = sink.UndoState(state), st.Started.UTC()
 	if expired != nil {
 		st.Expired = expired.UTC()
 	}
 	return st, nil
+}
+
+// missingUndo is missingTable of the undo table that err names.
+func (p *Store) missingUndo(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.Contains(pe.Message, "intake_undo_runs") {
+		return p.missingTable(err, "intake_undo_runs")
+	}
+	return p.missingTable(err, "intake_undo")
 }
 
 // seqBelow is the bound of a query of the batches below before (0: all).
@@ -317,7 +386,7 @@ func (p *Store) ReadUndo(ctx context.Context, runID string, before int64) (sink.
 		return sink.UndoBatch{}, false, nil
 	}
 	if err != nil {
-		return sink.UndoBatch{}, false, fmt.Errorf("postgres: undo log of run %q: %w", runID, p.missingTable(err, "intake_undo"))
+		return sink.UndoBatch{}, false, fmt.Errorf("postgres: undo log of run %q: %w", runID, p.missingUndo(err))
 	}
 	b.Time = b.Time.UTC()
 	if b.Entries, err = undolog.Decode(data); err != nil {
@@ -354,7 +423,7 @@ FROM (SELECT run_id, started, row_number() OVER (ORDER BY started DESC, run_id D
 WHERE r.run_id = k.run_id AND r.state = 'kept' AND (($1::bigint >= 0 AND k.n > $1) OR k.started < $2::timestamptz)
 RETURNING r.run_id`, maxRuns, oldest, now.UTC())
 	if err != nil {
-		return 0, fmt.Errorf("postgres: prune undo logs: %w", p.missingTable(err, "intake_undo_runs"))
+		return 0, fmt.Errorf("postgres: prune undo logs: %w", p.missingUndo(err))
 	}
 	dropped, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {

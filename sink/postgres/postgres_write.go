@@ -47,6 +47,7 @@ type pgRowState struct {
 	create   *sink.Op // the create op, for a record the batch creates
 	stored   bool     // read from the table
 	changed  bool     // a stored row the batch changed
+	digest   int32    // with the undo log, a create whose digest is not set yet: 1 + its index in pgUndo.later
 }
 
 // errSchemaMoved is returned inside Write when another process changed the
@@ -166,7 +167,7 @@ func (p *Store) write(ctx context.Context, batch []*sink.Op, cp *sink.Checkpoint
 		if err != nil {
 			err = p.missingTable(err, "intake_audit")
 			if run != nil {
-				err = p.missingTable(err, "intake_undo")
+				err = p.missingUndo(err)
 			}
 			var re *sink.RecordError
 			switch {
@@ -371,6 +372,10 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 		return nil, err
 	}
 	w.settleOrder()
+	if w.run != nil && w.run.undo != nil {
+		w.run.undo.digestLater()
+		defer w.run.undo.wait()
+	}
 	if err := w.deleteRows(ctx); err != nil {
 		return nil, err
 	}
@@ -636,6 +641,9 @@ func (bt *pgBatchTable) row(op *sink.Op) (*pgRowState, error) {
 	st := bt.rows[op.Record.ID]
 	if st == nil {
 		return nil, ops.RecordError(op, sink.ErrNotFound)
+	}
+	if bt.undo != nil {
+		bt.undo.settle(st) // a create's digest is of the record as created
 	}
 	return st, nil
 }
@@ -1112,6 +1120,7 @@ func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u o
 				audits = more
 				if changed {
 					if bt.undo != nil {
+						bt.undo.settle(st)
 						ch = append(ch, sink.FieldChange{Name: t.cols[j].Name, Before: st.vals[j], After: nv})
 						line = audits[len(audits)-1].Line
 					}
