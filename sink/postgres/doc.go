@@ -13,7 +13,8 @@
 // Lookup order records by id, which is creation order for UUIDv7 ids and
 // number order for numeric ids of one width — and the tables intake_schema (each
 // object's fields as JSON, their Ref and Meta included),
-// intake_checkpoint, intake_audit and intake_sequences. New creates them
+// intake_checkpoint, intake_audit, intake_sequences, and intake_undo_runs
+// and intake_undo, which hold the undo logs of runs. New creates them
 // unless [Config.SkipMigrations] is set; [Migrations] and
 // [ObjectMigration] return their plain SQL for hosts that run their own
 // migrations (again after an upgrade: they are idempotent). A store of an
@@ -22,7 +23,7 @@
 // migrated store, so upgrade every process that shares a schema together.
 //
 // It implements every capability of [github.com/intakehq/intake/sink],
-// [sink.Checkpointer] included. Each batch is one transaction: creates are
+// [sink.Checkpointer] and [sink.Undoer] included. Each batch is one transaction: creates are
 // streamed with COPY, changed rows with COPY into a temporary table applied
 // by one UPDATE, outcomes are matched by record id; lookups take one query
 // per 1,000 keys, and a table the store fills from empty is analyzed as it
@@ -57,4 +58,11 @@
 //     [Store.Reserve] its sequences in intake_sequences, beside a host's
 //     table too; a reservation is committed before Reserve returns.
 //   - [sink.Op.Unlink] reaches every object type the store holds.
+//   - [Store.WriteUndo] keeps a batch's undo log in the batch's
+//     transaction: a row of intake_undo per batch (its entries, encoded,
+//     built from the rows the batch reads anyway) and the run's row in
+//     intake_undo_runs. [Store.Revert] reverts one batch per transaction,
+//     under the lock of the run's row: an undo that dies leaves each batch
+//     reverted or as it was, and several processes may undo one run at
+//     once, in own and host tables alike.
 package postgres

@@ -88,7 +88,7 @@ func (c *Config) validate() error {
 // *pgxpool.Pool that the host owns (github.com/jackc/pgx/v5). It implements
 // [sink.Sink], [sink.Lookuper], [sink.Getter], [sink.SchemaEnsurer], [sink.Scanner], [sink.Counter],
 // [sink.SchemaReader], [sink.Checkpointer], [sink.Concurrent], [sink.BatchSizer], [sink.Auditor],
-// [sink.Unlinker] and [sink.Sequencer], and is safe for concurrent use; several
+// [sink.Unlinker], [sink.Sequencer] and [sink.Undoer], and is safe for concurrent use; several
 // processes may share one database.
 //
 // # Tables
@@ -137,7 +137,9 @@ func (c *Config) validate() error {
 // inactive column; intake_checkpoint (run_id, source, last_line, pending, batches,
 // updated_at) holds the checkpoints of [Store.WriteCheckpoint];
 // intake_audit holds the audit log of lifecycle ops ([Store.AuditLog])
-// and intake_sequences the sequences of [Store.Reserve]; intake_writes
+// and intake_sequences the sequences of [Store.Reserve]; intake_undo_runs
+// (a row per run) and intake_undo (a row per batch, the batch's entries in
+// a bytea) the undo logs of [Store.WriteUndo]; intake_writes
 // logs the transactions that insert or update rows of each of Intake's
 // own tables (a statement trigger, intake_log_write, on each, enabled
 // ALWAYS so that it fires in replica sessions too), and
@@ -207,6 +209,11 @@ func (c *Config) validate() error {
 // one query per link field and written with the batch's other rows (see
 // [Store.Unlinks]). All in the batch's transaction: a batch that fails
 // leaves no audit entry and every link in place. See [Store.Write].
+//
+// [Store.WriteUndo] takes this path with the batch's undo log built on the
+// way, from the rows read and the values written: one statement more in
+// the first round trip (the run's row) and one in the last (the log's
+// row). [Store.Revert] writes through it too.
 //
 // # Lost connections
 //

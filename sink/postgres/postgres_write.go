@@ -1082,7 +1082,8 @@ func (p *Store) findDuplicate(ctx context.Context, batch []*sink.Op, dup *pgDupl
 // one; by && on a multi-select's text[], ->> and ?| on a host's JSONB
 // members); they join the batch's rows, which lose the links in Go and
 // are written by the batch's one UPDATE per table, key columns included.
-// It returns audits with an entry per removed link.
+// It returns audits with an entry per removed link; with the undo log,
+// each record that loses links gets an UndoUpdate entry of them.
 func (p *Store) unlink(ctx context.Context, tx pgx.Tx, tabs []*pgBatchTable, u ops.Unlinks, audits []sink.AuditEntry) ([]sink.AuditEntry, error) {
 	for _, bt := range tabs {
 		t := bt.t
