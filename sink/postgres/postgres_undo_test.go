@@ -461,3 +461,23 @@ func TestPostgresUndoKilled(t *testing.T) {
 	last := log[len(log)-1]
 	require.Equal(t, []string{sink.ActionUndo, "run", "long", "undo-again"}, []string{last.Action, last.TargetObject, last.TargetID, last.RunID})
 }
+
+// TestPostgresUndoKeyGuard: a revert that gives a record its key back is
+// a write like any other for the guard of Op.Unique: a Lookup that missed
+// the key before the revert does not let a guarded create take it again.
+func TestPostgresUndoKeyGuard(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pg := openPostgres(t, postgres.Config{})
+	fixture.Write(t, pg, fixture.Create(fixture.Person("a", "x@example.com", "Ann", "")))
+	_, err := pg.WriteUndo(ctx, []*sink.Op{fixture.Update(fixture.Person("a", "y@example.com", "", ""))}, sink.UndoRun{RunID: "r1"}, nil)
+	require.NoError(t, err)
+	require.Empty(t, fixture.Lookup(t, pg, fixture.ByEmail, "x@example.com"), "the run took the key away")
+	revertRun(t, pg, "r1", "u1")
+	require.Equal(t, []string{"a"}, fixture.Lookup(t, reopenPostgres(t, pg).(*postgres.Store), fixture.ByEmail, "x@example.com")["x@example.com"])
+
+	op := fixture.Create(fixture.Person("b", "x@example.com", "Bea", ""))
+	op.Unique = []intake.KeySpec{fixture.ByEmail}
+	require.Equal(t, []intake.Outcome{intake.OutcomeSkipped}, fixture.Write(t, pg, op))
+	require.Equal(t, []string{"a"}, op.Existing)
+}
