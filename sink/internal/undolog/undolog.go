@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/intakehq/intake"
 	"github.com/intakehq/intake/sink"
@@ -19,6 +20,10 @@ type Writer struct {
 
 // Reset empties w, keeping its buffer.
 func (w *Writer) Reset() { w.buf, w.n = w.buf[:0], 0 }
+
+// Grow makes room for n more bytes of entries: a store that knows the
+// size of its batch spares the buffer its growth.
+func (w *Writer) Grow(n int) { w.buf = slices.Grow(w.buf, n) }
 
 // Len returns the number of entries added since the last Reset.
 func (w *Writer) Len() int { return w.n }
