@@ -38,13 +38,28 @@ type pgRun struct {
 	queued  int // statements queueUndo queued
 }
 
-func newPgRun(run *sink.UndoRun) *pgRun {
+// newPgRun returns the run of a batch, with an undo log sized for the
+// batch unless the run is refused.
+func newPgRun(run *sink.UndoRun, batch []*sink.Op) *pgRun {
 	r := &pgRun{run: *run}
-	if run.Refused == "" {
-		r.undo = &pgUndo{}
+	if run.Refused != "" {
+		return r
 	}
+	creates := 0
+	for _, op := range batch {
+		if op.Kind == sink.OpCreate {
+			creates++
+		}
+	}
+	r.undo = &pgUndo{later: make([]pgLaterDigest, 0, creates)}
+	r.undo.w.Grow(pgUndoEntrySize * len(batch))
 	return r
 }
+
+// pgUndoEntrySize is about the size of an entry of a create of a UUID id
+// (an update's entry holds its fields too): the room a batch's log takes
+// from the start.
+const pgUndoEntrySize = 64
 
 // pgUndo is the undo log of one batch as its ops are applied: the entries
 // encoded as they come, and the object types they name.

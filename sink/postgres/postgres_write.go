@@ -339,7 +339,7 @@ func (p *Store) tryWrite(ctx context.Context, batch []*sink.Op, cp *sink.Checkpo
 	}()
 	w := &pgBatch{p: p, batch: batch, cp: cp}
 	if run != nil {
-		w.run = newPgRun(run)
+		w.run = newPgRun(run, batch)
 	}
 	if err := w.ensureKeys(ctx); err != nil {
 		return nil, err
