@@ -57,12 +57,13 @@ func (e *pgNeedTables) Error() string {
 // a run whose log held no entry gets one entry with an empty Object. It
 // marks the run undone when its log holds no batch any more.
 //
-// Several processes may run one undo (one opts.UndoID) together: a call
-// that finds the run undone by that undo returns false, as the call that
-// ended it did, without an audit entry of its own; the run undone by
-// another undo is an error wrapping [sink.ErrNotUndoable]. A transaction
-// that deadlocks with another writer, or that finds a schema changed by
-// another process, is run again from the start.
+// Several processes may revert one run at once: a call with before > 0
+// (its undo reverted batches already) that finds the run undone by
+// another ends its undo, with false and without an audit entry of its
+// own; with before 0, an undone run is an error wrapping
+// [sink.ErrNotUndoable]. A transaction that deadlocks with another writer,
+// or that finds a schema changed by another process, is run again from
+// the start.
 func (p *Store) Revert(ctx context.Context, runID string, before int64, opts sink.RevertOptions, audit sink.AuditEntry) (sink.RevertResult, bool, error) {
 	if opts.UndoID == "" {
 		return sink.RevertResult{}, false, errors.New("postgres: Revert: empty RevertOptions.UndoID: name the undo")
@@ -125,17 +126,17 @@ func (p *Store) tryRevert(ctx context.Context, runID string, before int64, opts 
 		return sink.RevertResult{}, false, err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit a no-op
-	var state, undoneBy string
+	var state string
 	var objects []string
-	err = tx.QueryRow(ctx, `SELECT state, undone_by, objects FROM `+p.runsTable+` WHERE run_id = $1 FOR UPDATE`, runID).Scan(&state, &undoneBy, &objects)
+	err = tx.QueryRow(ctx, `SELECT state, objects FROM `+p.runsTable+` WHERE run_id = $1 FOR UPDATE`, runID).Scan(&state, &objects)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sink.RevertResult{}, false, fmt.Errorf("postgres: revert run %q: %w", runID, sink.ErrNoUndo)
 	}
 	if err != nil {
 		return sink.RevertResult{}, false, err
 	}
-	if state == runUndone && undoneBy == opts.UndoID {
-		return sink.RevertResult{}, false, nil // another process of this undo ended it
+	if state == runUndone && before > 0 {
+		return sink.RevertResult{}, false, nil // another process reverting the run ended the undo
 	}
 	if state != runKept && state != runUndoing {
 		return sink.RevertResult{}, false, fmt.Errorf("postgres: revert run %q: %w: it is %s", runID, sink.ErrNotUndoable, state)

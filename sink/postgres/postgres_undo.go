@@ -226,8 +226,13 @@ func clearChange(ch []sink.FieldChange, name string, before intake.Value) []sink
 //
 // A run refused (run.Refused) keeps no entry: its row is recorded refused
 // with the reason, and the entries of its batches before are dropped. A
-// run that PruneUndo expired, or that was undone, keeps no more entries:
-// its state stays. Values that a host table stores otherwise than written
+// batch of a run that an undo began (undoing, undone) fails with an error
+// wrapping [sink.ErrNotUndoable], writing nothing: the run's row, which the
+// batch holds from its first round trip to its commit and [Store.Revert]
+// locks first, orders the two, so that a batch either commits before the
+// undo reads the log or finds the undo begun. A run that PruneUndo
+// expired is written and keeps no more entries. An empty batch keeps no
+// log and does not count as a batch of the run. Values that a host table stores otherwise than written
 // (a numeric column with fewer decimals, a char(n) column that pads) make
 // the records they are in conflicts for an undo (changed after the run):
 // an undo then leaves them as they are, unless forced.
@@ -294,13 +299,16 @@ func (w *pgBatch) readRun(br pgx.BatchResults) error {
 	if err := br.QueryRow().Scan(&r.seq, &r.state, &r.objects); err != nil {
 		return fmt.Errorf("undo log of run %q: %w", r.run.RunID, err)
 	}
+	if r.state == runUndoing || r.state == runUndone {
+		return fmt.Errorf("%w: run %q is %s: an undo of it began, which would not see this batch", sink.ErrNotUndoable, r.run.RunID, r.state)
+	}
 	return nil
 }
 
 // queueUndo queues, in the batch's last round trip, the insert of the
-// batch's log and the run's object types when the batch adds some; for a
-// run refused by this batch, the deletion of the log of its batches
-// before.
+// batch's log (of a run still kept: not refused nor expired) and the run's
+// object types when the batch adds some; for a run refused by this batch,
+// the deletion of the log of its batches before.
 func (w *pgBatch) queueUndo() {
 	r := w.run
 	if r == nil {
@@ -314,7 +322,7 @@ func (w *pgBatch) queueUndo() {
 		return
 	}
 	r.undo.wait()
-	if r.undo.w.Len() == 0 || r.state != runKept && r.state != runUndoing {
+	if r.undo.w.Len() == 0 || r.state != runKept {
 		return
 	}
 	w.writes.Queue(`INSERT INTO `+w.p.undoTable+` (run_id, seq, time, data) VALUES ($1, $2, $3, $4)`, r.run.RunID, r.seq, w.now, r.undo.w.Bytes())
