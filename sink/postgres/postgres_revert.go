@@ -53,9 +53,9 @@ func (e *pgNeedTables) Error() string {
 // stores in intake_audit one entry per object type whose records the
 // run's log held entries of (intake_undo_runs.objects), each with Action
 // [sink.ActionUndo], that Object, RecordID empty, TargetObject "run",
-// TargetID runID and the rest of audit (Time to the microsecond, in UTC);
-// a run whose log held no entry gets one entry with an empty Object. It
-// marks the run undone when its log holds no batch any more.
+// TargetID runID, Line 0 and the rest of audit (Time to the microsecond,
+// in UTC); a run whose log held no entry gets one entry with an empty
+// Object. It marks the run undone when its log holds no batch any more.
 //
 // Several processes may revert one run at once: a call with before > 0
 // (its undo reverted batches already) that finds the run undone by
@@ -406,7 +406,7 @@ func (rv *pgRevert) settle(ctx context.Context, res sink.RevertResult, undoID st
 // and the run undone when its log holds no batch any more.
 func (p *Store) endUndo(ctx context.Context, tx pgx.Tx, runID string, objects []string, opts sink.RevertOptions, audit sink.AuditEntry) error {
 	a := audit
-	a.Action, a.RecordID, a.Field, a.TargetObject, a.TargetID = sink.ActionUndo, "", "", "run", runID
+	a.Action, a.RecordID, a.Line, a.Field, a.TargetObject, a.TargetID = sink.ActionUndo, "", 0, "", "run", runID
 	a.Time = a.Time.Truncate(time.Microsecond).UTC()
 	if len(objects) == 0 {
 		objects = []string{""}
