@@ -299,6 +299,10 @@ func (c *checkpointMemory) LastCheckpoint(context.Context, string) (sink.Checkpo
 	return sink.Checkpoint{Line: c.line}, true, nil
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's WriteCheckpoint.
+func (c *checkpointMemory) Undoes() bool { return false }
+
 func (c *checkpointMemory) WriteCheckpoint(ctx context.Context, ops []*sink.Op, _ sink.Checkpoint) (int, error) {
 	return c.Write(ctx, ops)
 }

@@ -32,6 +32,10 @@ type checkpointFailer struct {
 	n      atomic.Int32
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's WriteCheckpoint.
+func (f *checkpointFailer) Undoes() bool { return false }
+
 func (f *checkpointFailer) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
 	if f.n.Add(1) == f.failAt {
 		return 0, errDiskFull

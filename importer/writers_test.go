@@ -511,6 +511,10 @@ func (l *lateCheckpointer) Lookup(ctx context.Context, s *intake.Schema, spec in
 	return res, err
 }
 
+// Undoes reports false: the embedded store's WriteUndo would bypass this
+// type's WriteCheckpoint.
+func (l *lateCheckpointer) Undoes() bool { return false }
+
 func (l *lateCheckpointer) WriteCheckpoint(ctx context.Context, batch []*sink.Op, cp sink.Checkpoint) (int, error) {
 	l.calls++
 	if l.failFrom > 0 && l.calls >= l.failFrom {
