@@ -14,12 +14,13 @@ const version = 1
 
 // Writer builds the encoded log of one batch. The zero Writer is ready.
 type Writer struct {
-	buf []byte
-	n   int
+	buf  []byte
+	n    int
+	last string // the object of the last entry
 }
 
 // Reset empties w, keeping its buffer.
-func (w *Writer) Reset() { w.buf, w.n = w.buf[:0], 0 }
+func (w *Writer) Reset() { w.buf, w.n, w.last = w.buf[:0], 0, "" }
 
 // Grow makes room for n more bytes of entries: a store that knows the
 // size of its batch spares the buffer its growth.
@@ -108,12 +109,77 @@ func (w *Writer) begin(k sink.UndoKind, object, id string, line int, digest uint
 	}
 	w.n++
 	w.buf = append(w.buf, byte(k))
-	w.str(object)
-	w.str(id)
+	if object == w.last && w.n > 1 {
+		w.buf = append(w.buf, 0)
+	} else {
+		w.str(object)
+		w.last = object
+	}
+	w.id(id)
 	w.buf = binary.AppendUvarint(w.buf, uint64(max(line, 0)))
 	if k == sink.UndoCreate {
 		w.buf = binary.LittleEndian.AppendUint64(w.buf, digest)
 	}
+}
+
+// id appends a record id: a canonical UUID (36 characters, lower-case hex)
+// as 0 and its 16 bytes, any other id as its length plus one and its bytes.
+func (w *Writer) id(id string) {
+	if u, ok := parseUUID(id); ok {
+		w.buf = append(w.buf, 0)
+		w.buf = append(w.buf, u[:]...)
+		return
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(id))+1)
+	w.buf = append(w.buf, id...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// parseUUID returns the 16 bytes of a UUID in its canonical lower-case
+// form, and false for any other string (which then keeps its form).
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi < 0 || lo < 0 {
+			return u, false
+		}
+		u[j] = byte(hi<<4 | lo)
+		j++
+	}
+	return u, true
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return -1
+}
+
+func formatUUID(u []byte) string {
+	var b [36]byte
+	j := 0
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexDigits[x>>4], hexDigits[x&15]
+		j += 2
+	}
+	return string(b[:])
 }
 
 func (w *Writer) str(s string) {
@@ -139,13 +205,22 @@ func Decode(b []byte) ([]sink.UndoEntry, error) {
 	}
 	r := reader{b: b[1:]}
 	var out []sink.UndoEntry
+	last := ""
 	for len(r.b) > 0 && r.err == nil {
 		var e sink.UndoEntry
 		e.Kind = sink.UndoKind(r.byte())
 		if e.Kind < sink.UndoCreate || e.Kind > sink.UndoDelete {
 			return nil, fmt.Errorf("%w: entry kind %d", ErrCorrupt, e.Kind)
 		}
-		e.Object, e.ID = r.str(), r.str()
+		e.Object = r.str()
+		if e.Object == "" {
+			if last == "" {
+				return nil, fmt.Errorf("%w: no object", ErrCorrupt)
+			}
+			e.Object = last
+		}
+		last = e.Object
+		e.ID = r.id()
 		line := r.uvarint()
 		if line > 1<<31 {
 			return nil, fmt.Errorf("%w: line %d", ErrCorrupt, line)
@@ -238,6 +313,26 @@ func (r *reader) str() string {
 	}
 	s := string(r.b[:n])
 	r.b = r.b[n:]
+	return s
+}
+
+func (r *reader) id() string {
+	n := r.uvarint()
+	if n == 0 {
+		if len(r.b) < 16 {
+			r.fail("id")
+			return ""
+		}
+		s := formatUUID(r.b[:16])
+		r.b = r.b[16:]
+		return s
+	}
+	if n-1 > uint64(len(r.b)) {
+		r.fail("id")
+		return ""
+	}
+	s := string(r.b[:n-1])
+	r.b = r.b[n-1:]
 	return s
 }
 

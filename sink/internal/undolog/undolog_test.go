@@ -31,12 +31,16 @@ func TestRoundTrip(t *testing.T) {
 		w.Add(&entries[i])
 	}
 	w.Create("contact", "c3", 9, 42)
+	w.Create("contact", "01a2531e-43ce-7ea0-9cc0-fc7712d970af", 11, 43)
+	w.Create("account", "01A2531E-43CE-7EA0-9CC0-FC7712D970AF", 12, 44)
 	at := w.CreateLater("contact", "c5", 11)
 	w.Begin(sink.UndoUpdate, "contact", "c4", 10, sink.FlagChange{}, sink.FlagChange{Changed: true}, 1)
 	w.Field("city", intake.Text(""), intake.Text("Paris"))
 	w.SetDigest(at, 0x0123456789abcdef)
 	want := append(entries,
 		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "c3", Line: 9, Digest: 42},
+		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "01a2531e-43ce-7ea0-9cc0-fc7712d970af", Line: 11, Digest: 43},
+		sink.UndoEntry{Kind: sink.UndoCreate, Object: "account", ID: "01A2531E-43CE-7EA0-9CC0-FC7712D970AF", Line: 12, Digest: 44},
 		sink.UndoEntry{Kind: sink.UndoCreate, Object: "contact", ID: "c5", Line: 11, Digest: 0x0123456789abcdef},
 		sink.UndoEntry{Kind: sink.UndoUpdate, Object: "contact", ID: "c4", Line: 10, Inactive: sink.FlagChange{Changed: true},
 			Fields: []sink.FieldChange{{Name: "city", Before: intake.Text(""), After: intake.Text("Paris")}}})
@@ -86,4 +90,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoding a decoded log: %v", err)
 		}
 	})
+}
+
+// TestCreateSize: a create with a UUID id and a line above 16,383, after an
+// entry of the same object, takes 32 bytes.
+func TestCreateSize(t *testing.T) {
+	var w Writer
+	w.Create("contact", "01a2531e-43ce-7ea0-9cc0-fc7712d970af", 2, 1)
+	n := len(w.Bytes())
+	w.Create("contact", "01a2531e-43ce-7ea0-9cc0-fc7712d970b0", 300000, 2)
+	if got := len(w.Bytes()) - n; got != 32 {
+		t.Fatalf("a create takes %d bytes, want 32", got)
+	}
 }
