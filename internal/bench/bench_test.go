@@ -141,6 +141,72 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+// TestGenerateChanged: the changed file has the rows of the file, each with
+// its email written the same way, another city of its country and another
+// lifetime value, and nothing else changed.
+func TestGenerateChanged(t *testing.T) {
+	t.Parallel()
+	const n = 5000
+	path, st := setup(t, n, 7)
+	changed := filepath.Join(filepath.Dir(path), "contacts-changed.csv")
+	cst, err := generateChanged(changed, n, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cst.Rows != st.Rows || cst.Duplicates != st.Duplicates || cst.Distinct != st.Distinct {
+		t.Errorf("changed file stats %+v, the file's %+v", cst, st)
+	}
+	read := func(path string) [][]string {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		r := csv.NewReader(f)
+		r.FieldsPerRecord = len(header)
+		recs, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	base, chg := read(path), read(changed)
+	if len(chg) != len(base) || !slices.Equal(chg[0], header) {
+		t.Fatalf("changed file: %d lines, header %q; the file has %d lines", len(chg), chg[0], len(base))
+	}
+	cities := map[string][]string{}
+	for _, c := range countries {
+		cities[c.code] = c.cities
+	}
+	const city, value = 7, 8
+	for i := 1; i < len(base); i++ {
+		b, c := base[i], chg[i]
+		for k := range header {
+			if k != city && k != value && b[k] != c[k] {
+				t.Errorf("line %d: %s %q, the file has %q", i+1, header[k], c[k], b[k])
+			}
+		}
+		if c[city] == b[city] || !slices.Contains(cities[c[6]], c[city]) {
+			t.Errorf("line %d: city %q (was %q), not another city of %s", i+1, c[city], b[city], c[6])
+		}
+		if c[value] == b[value] {
+			t.Errorf("line %d: lifetime value %q unchanged", i+1, c[value])
+		}
+		if t.Failed() && i > 100 {
+			t.FailNow()
+		}
+	}
+	again := filepath.Join(t.TempDir(), "contacts-changed.csv")
+	if _, err := generateChanged(again, n, 7); err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := os.ReadFile(changed)
+	d2, _ := os.ReadFile(again)
+	if !bytes.Equal(d1, d2) {
+		t.Error("the same seed gave another changed file")
+	}
+}
+
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
