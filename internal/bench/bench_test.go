@@ -291,14 +291,14 @@ func TestHarness(t *testing.T) {
 }
 
 // TestUndoModes runs the pipeline modes with and without the undo log, the
-// re-imports of the changed file included, on 3000 rows, and checks their
-// counts, which of them kept an undo log, and the undo cost checks. It
-// asserts no timing.
+// re-imports of the changed file included, twice each on 3000 rows, and
+// checks their counts, which of them kept an undo log, their runs, and the
+// undo cost checks. It asserts no timing.
 func TestUndoModes(t *testing.T) {
 	t.Parallel()
 	const n = 3000
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-rows", "3000", "-dir", t.TempDir(), "-only", "memory,sqlite", "-undo", "-json"}, &stdout, &stderr)
+	code := run([]string{"-rows", "3000", "-dir", t.TempDir(), "-only", "memory,sqlite", "-undo", "-repeat", "2", "-json"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit status %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
 	}
@@ -327,6 +327,9 @@ func TestUndoModes(t *testing.T) {
 		}
 		if m.Rows != n || m.Seconds <= 0 || m.CPUSeconds <= 0 {
 			t.Errorf("%s: rows %d, seconds %g, CPU seconds %g", m.Mode, m.Rows, m.Seconds, m.CPUSeconds)
+		}
+		if len(m.Runs) != 2 || min(m.Runs[0].Seconds, m.Runs[1].Seconds) != m.Seconds || leastCPU(m) <= 0 || leastCPU(m) > m.CPUSeconds {
+			t.Errorf("%s: runs %+v; kept %g s, %g CPU s, least CPU %g s", m.Mode, m.Runs, m.Seconds, m.CPUSeconds, leastCPU(m))
 		}
 		if m.Rejected != 0 || m.Stored != int64(g.Distinct) {
 			t.Errorf("%s: rejected %d (%v %q), stored %d; the file has %d distinct emails", m.Mode, m.Rejected, m.Reasons, m.Errors, m.Stored, g.Distinct)

@@ -173,6 +173,8 @@ type modeResult struct {
 	// In the re-import modes it leaves out the untimed import of the base
 	// file (SetupCPUSeconds); their peak RSS and heap include it.
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// Runs are the seconds and CPU seconds of every run, with -repeat.
+	Runs []runFigures `json:"runs,omitempty"`
 	// Ratio is rows/s over the reference's rows/s (memory: csv; sqlite:
 	// sqlite3); 0 when there is no reference.
 	Ratio float64 `json:"ratio,omitempty"`
@@ -181,6 +183,12 @@ type modeResult struct {
 	TableRows   int64  `json:"table_rows,omitempty"`
 	StderrLines int64  `json:"stderr_lines,omitempty"`
 	StderrHead  string `json:"stderr_head,omitempty"`
+}
+
+// runFigures are the times of one run of a mode.
+type runFigures struct {
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // check is one target check.
@@ -198,7 +206,8 @@ type undoCost struct {
 	On   string `json:"on"`
 	Off  string `json:"off"`
 	// CPUPercent and WallPercent are the extra CPU seconds and wall seconds
-	// of On, in percent of Off's.
+	// of On, in percent of Off's: with -repeat, the least CPU seconds of
+	// each mode's runs and the seconds of its fastest run.
 	CPUPercent  float64 `json:"cpu_percent"`
 	WallPercent float64 `json:"wall_percent"`
 	// Logged says whether On kept an undo log: false when the store keeps
@@ -407,9 +416,17 @@ func parent(o options, modes []string, stderr io.Writer) (*output, bool) {
 			}
 			// A failure is kept (and stops the mode's runs), else the
 			// fastest run.
+			var runs []runFigures
+			if m := best[mode]; m != nil {
+				runs = m.Runs
+			}
+			if rounds > 1 && ok(r) {
+				runs = append(runs, runFigures{Seconds: r.Seconds, CPUSeconds: r.CPUSeconds})
+			}
 			if m := best[mode]; m == nil || !ok(r) || r.Seconds < m.Seconds {
 				best[mode] = r
 			}
+			best[mode].Runs = runs
 			if mode == "memory" && round == 0 {
 				for _, aux := range []struct {
 					mode string
@@ -633,6 +650,18 @@ func truncate(s string, n int) string {
 
 const mib = 1 << 20
 
+// leastCPU returns the least CPU seconds of the mode's runs: other work on
+// the machine only adds to them, so the least is the steadiest figure.
+// The runs of the fastest wall time and of the least CPU time are not
+// always the same one.
+func leastCPU(m *modeResult) float64 {
+	least := m.CPUSeconds
+	for _, r := range m.Runs {
+		least = min(least, r.CPUSeconds)
+	}
+	return least
+}
+
 // checks evaluates the targets with the figures there are.
 func checks(out *output) []check {
 	var cs []check
@@ -665,13 +694,17 @@ func checks(out *output) []check {
 	}
 	for _, u := range undoCosts {
 		on, off := out.byMode[u.on], out.byMode[u.off]
-		if !ok(on) || !ok(off) || off.CPUSeconds <= 0 || off.Seconds <= 0 {
+		if !ok(on) || !ok(off) || leastCPU(off) <= 0 || off.Seconds <= 0 {
 			continue
 		}
+		onCPU, offCPU := leastCPU(on), leastCPU(off)
 		c := &undoCost{What: u.what, On: u.on, Off: u.off, Logged: on.UndoLog,
-			CPUPercent: 100 * (on.CPUSeconds/off.CPUSeconds - 1), WallPercent: 100 * (on.Seconds/off.Seconds - 1),
+			CPUPercent: 100 * (onCPU/offCPU - 1), WallPercent: 100 * (on.Seconds/off.Seconds - 1),
 			BytesPerContactOn: on.BytesPerContact, BytesPerContactOff: off.BytesPerContact}
-		detail := fmt.Sprintf("%+.1f%% CPU s (%.2f vs %.2f), %+.1f%% wall (%.2f vs %.2f s)", c.CPUPercent, on.CPUSeconds, off.CPUSeconds, c.WallPercent, on.Seconds, off.Seconds)
+		detail := fmt.Sprintf("%+.1f%% CPU s (%.2f vs %.2f), %+.1f%% wall (%.2f vs %.2f s)", c.CPUPercent, onCPU, offCPU, c.WallPercent, on.Seconds, off.Seconds)
+		if len(on.Runs) > 1 {
+			detail += fmt.Sprintf("; the least CPU and wall seconds of %d runs each", len(on.Runs))
+		}
 		if !c.Logged {
 			detail += fmt.Sprintf("; %s kept no undo log, the two run the same import: %s", u.on, on.UndoReason)
 		}
