@@ -10,6 +10,7 @@
 //	go run ./internal/bench -rows 100000     # quicker
 //	go run ./internal/bench -only csv,memory -cpuprofile /tmp/prof
 //	go run ./internal/bench -json            # the figures as JSON
+//	go run ./internal/bench -rows 200000 -undo -repeat 3   # and the undo log's cost
 //
 // The cost per row of each stage of the memory pipeline (parse, map, key,
 // match, write) is a go test benchmark, BenchmarkStages, for comparing two
@@ -49,12 +50,44 @@
 // difference, with the sink still alive, plus what the sink keeps off the Go
 // heap (memory.Store.Stats: its mmap'd arena and index tables), divided by
 // the stored records is the memory sink's cost per contact, key index
-// included.
+// included, and the undo log too when the sink keeps it (memory-noundo
+// keeps none).
 //
 // A keyindex child imports with create and no sync fields (so the memory
 // sink builds no key index), then measures the Go heap and the sink's
 // off-heap index bytes around the first Lookup by email, which builds the
 // index over every record.
+//
+// The memory and SQLite imports keep an undo log when the store implements
+// sink.Undoer (importer.UndoOptions): the modes above keep it, and -undo
+// adds the modes that measure what it costs, each next to the mode it is
+// compared with:
+//
+//	memory-noundo           memory with Job.Undo.Off
+//	sqlite-noundo           sqlite with Job.Undo.Off
+//	sqlite-reimport         imports contacts.csv into a fresh bench.db
+//	                        (untimed, undo off), then times the import of
+//	                        DIR/contacts-changed.csv over it, with the log
+//	sqlite-reimport-noundo  the same, the timed import with Job.Undo.Off
+//
+// contacts-changed.csv holds the rows of contacts.csv, each with the same
+// email written the same way, another city of its country and another
+// lifetime value: every row updates its record, and those whose email no
+// other row has change just those two fields (a record the file has several
+// rows for changes as the rows differ). The CPU seconds of a re-import mode
+// leave out the import of the base file; its peak RSS and heap do not.
+//
+// Every pipeline mode's counts are checked against the file: a create
+// import creates a record per distinct email and updates it (or leaves it
+// unchanged) with every row that repeats its email; a re-import updates a
+// record with every row and creates none. A child also checks that its run
+// kept an undo log exactly when the store implements sink.Undoer and the
+// mode does not turn it off. When the store keeps none, a mode and its
+// noundo mode run the same import, and their difference is noise.
+//
+// The undo modes are not run by default because they make the default run
+// about four times as long (two more imports, and two re-imports that each
+// import the file twice).
 //
 // It prints a table (rows, seconds, rows/s, the child's CPU seconds, peak
 // RSS, peak Go heap, the ratio to the mode's reference) and PASS/FAIL lines
@@ -66,10 +99,30 @@
 // child around the work (open the source and the sink, run, close), and
 // around the whole process for sqlite3. Other work on the machine skews
 // wall times: the CPU seconds (rusage) and the load averages printed with
-// the table help to tell. The exit status is 1 when a mode failed (not when
-// a target is missed).
+// the table help to tell. The exit status is 1 when a mode failed or a
+// pipeline miscounted (not when a target is missed).
 //
-// -repeat N runs every mode N times and keeps its fastest run.
+// With the undo modes it prints the undo log's cost per pipeline, the extra
+// CPU and wall seconds of the import that keeps it over the same import
+// without it (and the memory store's extra bytes per contact), and checks
+// two budgets in CPU seconds, the steadier figure: a re-import that changes
+// two fields of every row at most 15% slower, a create import (memory and
+// SQLite) at most 3%. The issue asks that the log cost nothing measurable on
+// a create; 3% is the noise threshold chosen for it, a little above the 1%
+// within which the steadiest pairs of runs of the same import came. They were
+// measured before the SQLite store kept an undo log, when sqlite and
+// sqlite-noundo ran the same import: on a shared 2-core machine at load
+// averages of 2 to 3, three of nine such pairs (200,000 or 1,000,000 rows,
+// -repeat 3 or 5) came within 1%, the other six differed by 3.5% to 12%
+// either way. So on a busy machine a FAIL of the create check means little
+// until it repeats (more rows, more -repeat, a quieter moment: the load
+// averages are printed); the re-import's 15% stands above the noise its
+// pairs showed, at most 9%.
+//
+// -repeat N runs every mode N times, in rounds of every mode so that the
+// modes compared share the machine's ups and downs, and keeps its fastest
+// run; the undo costs compare the least CPU seconds of each mode's runs
+// (other work only adds to them), and -json lists every run's seconds.
 //
 // -cpuprofile PREFIX and -memprofile PREFIX write PREFIX.MODE.pprof from
 // each Go child (the memory profile is the allocs profile: use
