@@ -20,6 +20,7 @@ import (
 	"github.com/intakehq/intake/connector"
 	"github.com/intakehq/intake/identity"
 	"github.com/intakehq/intake/importer"
+	"github.com/intakehq/intake/internal/cputime"
 	"github.com/intakehq/intake/mapping"
 	"github.com/intakehq/intake/sink"
 	"github.com/intakehq/intake/sink/memory"
@@ -40,6 +41,16 @@ type Figures struct {
 	Reasons   map[intake.Code]int64 `json:"reasons,omitempty"`
 	Errors    []string              `json:"errors,omitempty"` // the first row errors, for a generator or mapping fix
 	Stored    int64                 `json:"stored,omitempty"` // records in the sink after the run
+	// UndoLog says whether the run kept an undo log (the report's
+	// Undoable); UndoReason says why not.
+	UndoLog    bool   `json:"undo_log"`
+	UndoReason string `json:"undo_reason,omitempty"`
+	// Re-import modes: the wall and CPU seconds of the untimed import of
+	// the base file before the timed one. The parent takes the CPU seconds
+	// off the child's, so that its CPU seconds are those of the timed
+	// import, as in the other modes.
+	SetupSeconds    float64 `json:"setup_seconds,omitempty"`
+	SetupCPUSeconds float64 `json:"setup_cpu_seconds,omitempty"`
 
 	// Go heap figures (bytes).
 	PeakHeapInuse int64 `json:"peak_heap_inuse"` // sampled every 2ms during the run
@@ -47,7 +58,7 @@ type Figures struct {
 	HeapAfter     int64 `json:"heap_after"`      // HeapAlloc after a GC, after the run, sink still alive
 	GCCycles      int64 `json:"gc_cycles"`       // GC cycles during the run
 
-	// Memory mode: retained heap per stored contact, (HeapAfter-HeapBefore)/Stored.
+	// Memory modes: retained heap per stored contact, (HeapAfter-HeapBefore)/Stored.
 	BytesPerContact float64 `json:"bytes_per_contact,omitempty"`
 	// Keyset mode: heap per distinct key of identity.Seen. Keyindex mode:
 	// heap of the memory sink's key index per distinct key, and the heap
@@ -57,7 +68,7 @@ type Figures struct {
 	IndexBefore int64   `json:"index_heap_before,omitempty"`
 	IndexAfter  int64   `json:"index_heap_after,omitempty"`
 
-	// Memory and keyindex modes: what the memory sink keeps off the Go heap
+	// Memory modes and the keyindex mode: what the memory sink keeps off the Go heap
 	// (mmap'd arena and index tables, memory.Store.Stats), after the run; and
 	// its index bytes around the Lookup that builds the key index.
 	OffHeap         int64 `json:"off_heap_bytes,omitempty"`
@@ -68,6 +79,7 @@ type Figures struct {
 // childOptions are the flags a child gets from the parent.
 type childOptions struct {
 	mode, file, dir        string
+	base                   string // re-import modes: the file imported first, untimed
 	rows, distinct         int64
 	batch, workers         int
 	cpuprofile, memprofile string
@@ -92,16 +104,14 @@ func runChild(o childOptions) (*Figures, error) {
 	stop := samplePeakHeap(&res.PeakHeapInuse)
 	var err error
 	var keep any // what must stay alive until HeapAfter is measured
-	switch o.mode {
-	case "csv":
+	switch _, isPipeline := pipelines[o.mode]; {
+	case isPipeline:
+		keep, err = childPipeline(o, res)
+	case o.mode == "csv":
 		err = childCSV(o, res)
-	case "memory":
-		keep, err = childPipeline(o, res)
-	case "sqlite":
-		keep, err = childPipeline(o, res)
-	case "keyset":
+	case o.mode == "keyset":
 		keep, err = childKeyset(o, res)
-	case "keyindex":
+	case o.mode == "keyindex":
 		keep, err = childKeyIndex(o, res)
 	default:
 		err = fmt.Errorf("unknown mode %q", o.mode)
@@ -129,7 +139,7 @@ func runChild(o childOptions) (*Figures, error) {
 	}
 	runtime.KeepAlive(keep)
 	switch {
-	case o.mode == "memory" && res.Stored > 0:
+	case pipelines[o.mode].store == "memory" && res.Stored > 0:
 		res.BytesPerContact = float64(res.HeapAfter-res.HeapBefore+res.OffHeap) / float64(res.Stored)
 	case o.mode == "keyindex" && res.Keys > 0:
 		res.BytesPerKey = float64(res.IndexAfter-res.IndexBefore+res.OffHeapIdxEnd-res.OffHeapIdxStart) / float64(res.Keys)
@@ -223,42 +233,62 @@ func childCSV(o childOptions, res *Figures) error {
 	return nil
 }
 
+// pipeline is what the name of a pipeline mode says: the store it imports
+// into, whether it times a re-import, and whether the import keeps no undo
+// log.
+type pipeline struct {
+	store    string // "memory" or "sqlite"
+	reimport bool
+	noUndo   bool
+}
+
+// pipelines are the pipeline modes.
+var pipelines = map[string]pipeline{
+	"memory":                 {store: "memory"},
+	"memory-noundo":          {store: "memory", noUndo: true},
+	"sqlite":                 {store: "sqlite"},
+	"sqlite-noundo":          {store: "sqlite", noUndo: true},
+	"sqlite-reimport":        {store: "sqlite", reimport: true},
+	"sqlite-reimport-noundo": {store: "sqlite", reimport: true, noUndo: true},
+}
+
 // childPipeline runs the full import (add_and_update, sync on email) into
-// the memory sink or a fresh SQLite file. It returns the sink, which the
+// the memory sink or a fresh SQLite file, with an undo log unless the mode
+// turns it off. A re-import mode first imports the base file into the
+// fresh SQLite file (untimed, no undo log) and closes it, then times the
+// import of the file, its changed variant. It returns the sink, which the
 // caller keeps alive while it measures the heap.
 func childPipeline(o childOptions, res *Figures) (any, error) {
 	ctx := context.Background()
-	start := time.Now()
-	var snk sink.Sink
-	var closeSink func() error
-	switch o.mode {
-	case "memory":
-		snk = memory.New(memory.Config{})
-	case "sqlite":
-		path := filepath.Join(o.dir, "bench.db")
+	p := pipelines[o.mode]
+	path := filepath.Join(o.dir, "bench.db")
+	if p.store == "sqlite" {
 		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
 			os.Remove(path + suffix)
 		}
+	}
+	if p.reimport {
+		t0, c0 := time.Now(), cputime.Process()
+		if err := importBase(ctx, o, path); err != nil {
+			return nil, fmt.Errorf("import the base file %s: %w", o.base, err)
+		}
+		res.SetupSeconds, res.SetupCPUSeconds = time.Since(t0).Seconds(), (cputime.Process() - c0).Seconds()
+	}
+	start := time.Now()
+	var snk sink.Sink
+	var closeSink func() error
+	switch p.store {
+	case "memory":
+		snk = memory.New(memory.Config{})
+	case "sqlite":
 		var err error
 		if snk, closeSink, err = openSQLite(ctx, path); err != nil {
 			return nil, err
 		}
 	}
-	src, err := connector.OpenCSVFile(o.file, connector.CSVConfig{})
-	if err != nil {
-		return nil, err
-	}
-	im, err := importer.New(importer.Config{Sink: snk, BatchSize: o.batch, Workers: o.workers})
-	if err != nil {
-		return nil, err
-	}
-	rep, runErr := im.Run(ctx, importer.Job{
-		Name:     "bench",
-		Source:   src,
-		Action:   identity.AddAndUpdate,
-		Identity: importer.SyncOn("email"),
-	})
+	rep, runErr := importFile(ctx, o, snk, o.file, p.noUndo)
 	var stored int64 = -1
+	var err error
 	if c, ok := snk.(sink.Counter); ok && runErr == nil {
 		if stored, err = c.Count(ctx, intake.ObjectContact); err != nil {
 			return nil, fmt.Errorf("count stored records: %w", err)
@@ -274,6 +304,7 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 	res.Created, res.Updated, res.Unchanged = rep.Created, rep.Updated, rep.Unchanged
 	res.Skipped, res.Rejected = rep.Skipped+rep.OptedOut, rep.Rejected
 	res.Reasons = rep.Reasons
+	res.UndoLog, res.UndoReason = rep.Undoable, rep.UndoReason
 	for k, e := range rep.Errors {
 		if k == 5 {
 			break
@@ -287,6 +318,55 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 	if runErr != nil {
 		return snk, fmt.Errorf("import failed: %w", runErr)
 	}
+	problems := reportProblems(o, rep)
+	u, isUndoer := snk.(sink.Undoer)
+	if want := isUndoer && u.Undoes() && !p.noUndo; rep.Undoable != want {
+		problems = append(problems, fmt.Errorf("the run kept an undo log: %v, want %v (%s)", rep.Undoable, want, rep.UndoReason))
+	}
+	return snk, errors.Join(problems...)
+}
+
+// importBase imports the base file of a re-import mode into a SQLite file
+// at path, with no undo log, and closes it.
+func importBase(ctx context.Context, o childOptions, path string) error {
+	snk, closeSink, err := openSQLite(ctx, path)
+	if err != nil {
+		return err
+	}
+	rep, err := importFile(ctx, o, snk, o.base, true)
+	if cerr := closeSink(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return errors.Join(reportProblems(o, rep)...)
+}
+
+// importFile imports file into snk: add_and_update, sync on email, with an
+// undo log unless noUndo.
+func importFile(ctx context.Context, o childOptions, snk sink.Sink, file string, noUndo bool) (*importer.Report, error) {
+	src, err := connector.OpenCSVFile(file, connector.CSVConfig{})
+	if err != nil {
+		return &importer.Report{}, err
+	}
+	im, err := importer.New(importer.Config{Sink: snk, BatchSize: o.batch, Workers: o.workers})
+	if err != nil {
+		return &importer.Report{}, err
+	}
+	return im.Run(ctx, importer.Job{
+		Name:     "bench",
+		Source:   src,
+		Action:   identity.AddAndUpdate,
+		Identity: importer.SyncOn("email"),
+		Undo:     importer.UndoOptions{Off: noUndo},
+	})
+}
+
+// reportProblems checks what a pipeline's report must say whatever the
+// file: the run succeeded, read every row, gave each an outcome, and the
+// suggested mapping maps every column.
+func reportProblems(o childOptions, rep *importer.Report) []error {
 	var problems []error
 	if rep.Status != importer.StatusSucceeded {
 		problems = append(problems, fmt.Errorf("status %s, want succeeded", rep.Status))
@@ -300,7 +380,7 @@ func childPipeline(o childOptions, res *Figures) (any, error) {
 	if len(rep.Source.Mapping) != len(header) {
 		problems = append(problems, fmt.Errorf("the suggested mapping maps %d of %d columns: %v", len(rep.Source.Mapping), len(header), rep.Source.Mapping))
 	}
-	return snk, errors.Join(problems...)
+	return problems
 }
 
 // childKeyIndex measures the memory sink's key index: it imports every row

@@ -163,9 +163,18 @@ func variant(email string, r *rand.Rand) string {
 	}
 }
 
+// changeRand returns the source of row i's changes in the changed file: a
+// stream of its own, so that the row's other values stay those of the base
+// file.
+func (g generator) changeRand(i int) *rand.Rand {
+	return rand.New(rand.NewPCG(g.seed^0x6368616e676564, uint64(i)*0x9e3779b97f4a7c15+2))
+}
+
 // appendRow appends row i (without the line end) to dst and reports
-// whether it repeats an earlier row's email.
-func (g generator) appendRow(dst []byte, i int) ([]byte, bool) {
+// whether it repeats an earlier row's email. With changed, it is row i of
+// the changed file: the same row with another city of its country and
+// another lifetime value.
+func (g generator) appendRow(dst []byte, i int, changed bool) ([]byte, bool) {
 	r := g.rowRand(i)
 	j := dupOf(r, i)
 	first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
@@ -204,9 +213,14 @@ func (g generator) appendRow(dst []byte, i int) ([]byte, bool) {
 	dst = append(dst, ',')
 	dst = append(dst, c.code...)
 	dst = append(dst, ',')
-	dst = appendCell(dst, c.cities[r.IntN(len(c.cities))])
+	city, cents := r.IntN(len(c.cities)), r.IntN(10_000_000)
+	if changed {
+		rc := g.changeRand(i)
+		city = (city + 1 + rc.IntN(len(c.cities)-1)) % len(c.cities)
+		cents = (cents + 1 + rc.IntN(10_000_000-1)) % 10_000_000
+	}
+	dst = appendCell(dst, c.cities[city])
 	dst = append(dst, ',')
-	cents := r.IntN(10_000_000)
 	dst = strconv.AppendInt(dst, int64(cents/100), 10)
 	dst = append(dst, '.')
 	dst = appendPadded(dst, cents%100, 2)
@@ -241,6 +255,24 @@ func appendCell(dst []byte, s string) []byte {
 
 // generate writes rows contact rows (plus the header) to path.
 func generate(path string, rows int, seed uint64) (genStats, error) {
+	return writeFile(path, rows, seed, false)
+}
+
+// generateChanged writes the changed file of the file generate writes with
+// the same rows and seed: every row the same, with its email written the
+// same way, but for two fields, City (another city of the row's country) and
+// Lifetime Value (another amount). Imported over the records the first file
+// left, every row updates its record: a row whose email no other row has
+// finds its record two fields away; of the rows that share an email, the
+// first finds the record as the last of them left it in the first file and
+// each other one as the row before it left it, which differ in more fields
+// (names, phone, birthday, country), as they do in the first file.
+func generateChanged(path string, rows int, seed uint64) (genStats, error) {
+	return writeFile(path, rows, seed, true)
+}
+
+// writeFile writes the rows of the file or of its changed variant.
+func writeFile(path string, rows int, seed uint64, changed bool) (genStats, error) {
 	st := genStats{Rows: rows}
 	f, err := os.Create(path)
 	if err != nil {
@@ -252,7 +284,7 @@ func generate(path string, rows int, seed uint64) (genStats, error) {
 	st.Bytes += int64(len(line))
 	for i := range rows {
 		var dup bool
-		line, dup = generator{seed}.appendRow(line[:0], i)
+		line, dup = generator{seed}.appendRow(line[:0], i, changed)
 		line = append(line, '\n')
 		if dup {
 			st.Duplicates++
