@@ -58,6 +58,10 @@ func writeBenchCSV(tb testing.TB, path string, n int, changed bool) {
 //     rows: the floor of a re-import (half the rows update, half
 //     insert);
 //   - reimport_s:     Intake's re-import of the changed file;
+//   - import_noundo_s and reimport_noundo_s: the same import and re-import
+//     into a store of their own with the job's undo log off
+//     (importer.UndoOptions.Off), and undo_import_% and undo_reimport_%
+//     what keeping the log costs;
 //   - shaped_copy_s and shaped_update_s: the same two floors in the shape
 //     of Intake's own table with the two indexes the contract needs (see
 //     shapedFloors).
@@ -101,17 +105,20 @@ func BenchmarkPostgresMillion(b *testing.B) {
 
 		pg, err := postgres.New(ctx, pool, postgres.Config{Schema: schema, AsyncCommit: os.Getenv("INTAKE_BENCH_ASYNC") != ""})
 		require.NoError(b, err)
-		imp := func(path string) (*importer.Report, time.Duration) {
+		impInto := func(pg *postgres.Store, path string, undoOff bool) (*importer.Report, time.Duration) {
 			batch, _ := strconv.Atoi(os.Getenv("INTAKE_BENCH_BATCH"))
 			im, err := importer.New(importer.Config{Sink: pg, BatchSize: batch})
 			require.NoError(b, err)
 			src, err := connector.OpenCSVFile(path, connector.CSVConfig{})
 			require.NoError(b, err)
 			start := time.Now()
-			rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email")})
+			rep, err := im.Run(ctx, importer.Job{Source: src, Action: identity.AddAndUpdate, Identity: importer.SyncOn("email"),
+				Undo: importer.UndoOptions{Off: undoOff}})
 			require.NoError(b, err)
+			require.Equal(b, !undoOff, rep.Undoable, rep.UndoReason)
 			return rep, time.Since(start)
 		}
+		imp := func(path string) (*importer.Report, time.Duration) { return impInto(pg, path, false) }
 		rep, tImport := imp(first)
 		require.EqualValues(b, n, rep.Created)
 
@@ -141,6 +148,13 @@ func BenchmarkPostgresMillion(b *testing.B) {
 		require.EqualValues(b, n-n/2, rep.Updated) // rows 0, 2, 4, … differ
 		require.EqualValues(b, n/2, rep.Unchanged)
 
+		// The same import and re-import without the undo log, in a schema
+		// of their own: what keeping it costs.
+		pgOff, err := postgres.New(ctx, pool, postgres.Config{Schema: pgtest.Schema(b), AsyncCommit: os.Getenv("INTAKE_BENCH_ASYNC") != ""})
+		require.NoError(b, err)
+		_, tImportOff := impInto(pgOff, first, true)
+		_, tReimportOff := impInto(pgOff, second, true)
+
 		// Last, so that they leave the timings above alone.
 		conn, err = pool.Acquire(ctx)
 		require.NoError(b, err)
@@ -153,6 +167,10 @@ func BenchmarkPostgresMillion(b *testing.B) {
 		b.ReportMetric(tReimport.Seconds(), "reimport_s")
 		b.ReportMetric(tImport.Seconds()/tCopy.Seconds(), "import/copy")
 		b.ReportMetric(tReimport.Seconds()/tUpsert.Seconds(), "reimport/upsert")
+		b.ReportMetric(tImportOff.Seconds(), "import_noundo_s")
+		b.ReportMetric(tReimportOff.Seconds(), "reimport_noundo_s")
+		b.ReportMetric(100*(tImport.Seconds()/tImportOff.Seconds()-1), "undo_import_%")
+		b.ReportMetric(100*(tReimport.Seconds()/tReimportOff.Seconds()-1), "undo_reimport_%")
 		b.ReportMetric(tShapedCopy.Seconds(), "shaped_copy_s")
 		b.ReportMetric(tShapedUpdate.Seconds(), "shaped_update_s")
 		b.ReportMetric(tImport.Seconds()/tShapedCopy.Seconds(), "import/shaped_copy")
@@ -168,6 +186,9 @@ func BenchmarkPostgresMillion(b *testing.B) {
 			tCopy.Seconds(), tShapedCopy.Seconds(), tImport.Seconds(), tUpsert.Seconds(), tReimport.Seconds())
 		verdict("import / two-index COPY", tImport.Seconds()/tShapedCopy.Seconds(), 1.2)
 		verdict("re-import / upsert", tReimport.Seconds()/tUpsert.Seconds(), 1.0)
+		fmt.Printf("undo log: import %.2fs vs %.2fs without it (%+.1f%%); re-import %.2fs vs %.2fs (%+.1f%%, budget ≤ +15%%)\n",
+			tImport.Seconds(), tImportOff.Seconds(), 100*(tImport.Seconds()/tImportOff.Seconds()-1),
+			tReimport.Seconds(), tReimportOff.Seconds(), 100*(tReimport.Seconds()/tReimportOff.Seconds()-1))
 	}
 }
 
