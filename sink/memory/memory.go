@@ -18,6 +18,7 @@ import (
 	"github.com/intakehq/intake/sink/internal/guard"
 	"github.com/intakehq/intake/sink/internal/ops"
 	"github.com/intakehq/intake/sink/internal/storeschema"
+	"github.com/intakehq/intake/sink/internal/undolog"
 )
 
 // Config configures a [Store] sink. The zero value works.
@@ -103,6 +104,7 @@ type Store struct {
 	// logs of the runs (see memory_undo.go).
 	undo *undoing
 	runs map[string]*memRun
+	ulog undolog.Writer
 }
 
 // keyReuse tells, for the ops of a batch that share a schema and a Unique
@@ -517,6 +519,11 @@ func (m *Store) write(ctx context.Context, batch []*sink.Op, u *undoing) (int, e
 	defer m.mu.Unlock()
 	if m.closed {
 		return 0, errMemoryClosed
+	}
+	if u != nil {
+		if err := m.beginUndoLocked(u); err != nil {
+			return 0, err
+		}
 	}
 	m.undo = u
 	defer func() { m.undo = nil }()

@@ -71,3 +71,23 @@ func TestMemoryBytesPerContact(t *testing.T) {
 	runtime.KeepAlive(recs)
 	require.NoError(t, m.Close())
 }
+
+// TestUndoAfterClose: a closed store's undo logs, which lived off the Go
+// heap, are not read.
+func TestUndoAfterClose(t *testing.T) {
+	ctx := context.Background()
+	m := memory.New(memory.Config{})
+	r := intake.NewRecord(intake.ContactSchema())
+	r.ID = "a"
+	_, err := m.WriteUndo(ctx, []*sink.Op{{Kind: sink.OpCreate, Record: r}}, sink.UndoRun{RunID: "r"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if _, _, err := m.ReadUndo(ctx, "r", 0); err == nil {
+		t.Fatal("ReadUndo after Close succeeded")
+	}
+	if _, err := m.UndoStatus(ctx, "r"); err == nil {
+		t.Fatal("UndoStatus after Close succeeded")
+	}
+}

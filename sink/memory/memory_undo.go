@@ -22,17 +22,33 @@ type memRun struct {
 }
 
 type memUndoBatch struct {
-	seq  int64
-	time time.Time
-	data []byte
+	seq   int64
+	time  time.Time
+	data  []byte // the encoded log, in block (off the Go heap, see offHeap)
+	block []byte
+}
+
+// keepLog copies an encoded log into a block off the Go heap: the logs of
+// a run are as long-lived as the records, and the collector need neither
+// scan nor count them.
+func (m *Store) keepLog(b memUndoBatch, data []byte) memUndoBatch {
+	b.block = m.heap.alloc(len(data))
+	b.data = b.block[:copy(b.block, data)]
+	return b
+}
+
+// dropLog frees the block of a batch's log.
+func (m *Store) dropLog(b *memUndoBatch) {
+	m.heap.free(b.block)
+	b.block, b.data = nil, nil
 }
 
 // undoing is the log of the batch being written by WriteUndo (nil during
 // Write): the store's write paths add the entries of what they change.
 type undoing struct {
 	run  sink.UndoRun
-	w    undolog.Writer
-	line int // the source line of the op being applied (0 for unlinks)
+	w    *undolog.Writer // the Store's, reset for each batch
+	line int             // the source line of the op being applied (0 for unlinks)
 	objs []string
 }
 
@@ -55,20 +71,27 @@ func (m *Store) WriteUndo(ctx context.Context, batch []*sink.Op, run sink.UndoRu
 			}
 		}
 	}
-	m.mu.RLock()
+	u := &undoing{run: run}
+	return m.write(ctx, batch, u)
+}
+
+// beginUndoLocked prepares the log of the batch WriteUndo applies, under
+// the write lock: a run that an undo began is refused, an expired one keeps
+// no more log.
+func (m *Store) beginUndoLocked(u *undoing) error {
 	var state sink.UndoState
-	if r := m.runs[run.RunID]; r != nil {
+	if r := m.runs[u.run.RunID]; r != nil {
 		state = r.status.State
 	}
-	m.mu.RUnlock()
 	if state == sink.UndoUndoing || state == sink.UndoUndone {
-		return 0, fmt.Errorf("memory: run %q is %s: %w", run.RunID, state, sink.ErrNotUndoable)
+		return fmt.Errorf("memory: run %q is %s: %w", u.run.RunID, state, sink.ErrNotUndoable)
 	}
-	u := &undoing{run: run}
 	if state == sink.UndoExpired {
 		u.run.Refused = "expired"
 	}
-	return m.write(ctx, batch, u)
+	m.ulog.Reset()
+	u.w = &m.ulog
+	return nil
 }
 
 // logOn reports whether the batch being applied keeps an undo log.
@@ -169,7 +192,7 @@ func (m *Store) commitUndo(now time.Time) {
 		return
 	}
 	r.lastSeq++
-	r.batches = append(r.batches, memUndoBatch{seq: r.lastSeq, time: now, data: slices.Clone(u.w.Bytes())})
+	r.batches = append(r.batches, m.keepLog(memUndoBatch{seq: r.lastSeq, time: now}, u.w.Bytes()))
 	for _, o := range u.objs {
 		if !slices.Contains(r.objects, o) {
 			r.objects = append(r.objects, o)
@@ -184,6 +207,9 @@ func (m *Store) UndoStatus(ctx context.Context, runID string) (sink.UndoStatus, 
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.closed {
+		return sink.UndoStatus{}, errMemoryClosed
+	}
 	r := m.runs[runID]
 	if r == nil {
 		return sink.UndoStatus{}, fmt.Errorf("memory: run %q: %w", runID, sink.ErrNoUndo)
@@ -201,6 +227,9 @@ func (m *Store) ReadUndo(ctx context.Context, runID string, before int64) (sink.
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.closed {
+		return sink.UndoBatch{}, false, errMemoryClosed
+	}
 	r := m.runs[runID]
 	if r == nil {
 		return sink.UndoBatch{}, false, nil
@@ -283,8 +312,11 @@ func (m *Store) Revert(ctx context.Context, runID string, before int64, opts sin
 		for k := range kept {
 			w.Add(&kept[k])
 		}
-		r.batches[i].data = slices.Clone(w.Bytes())
+		old := r.batches[i]
+		r.batches[i] = m.keepLog(old, w.Bytes())
+		m.dropLog(&old)
 	} else {
+		m.dropLog(&r.batches[i])
 		r.batches = slices.Delete(r.batches, i, i+1)
 	}
 	return res, true, nil
@@ -398,6 +430,9 @@ func (m *Store) PruneUndo(ctx context.Context, r sink.Retention, now time.Time) 
 	r = r.Limits()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return 0, errMemoryClosed
+	}
 	var kept []*memRun
 	for _, run := range m.runs {
 		if run.status.State == sink.UndoKept {
@@ -408,6 +443,9 @@ func (m *Store) PruneUndo(ctx context.Context, r sink.Retention, now time.Time) 
 	n := 0
 	for i, run := range kept {
 		if (r.MaxRuns >= 0 && i >= r.MaxRuns) || (r.MaxAge >= 0 && run.status.Started.Before(now.Add(-r.MaxAge))) {
+			for k := range run.batches {
+				m.dropLog(&run.batches[k])
+			}
 			run.status.State, run.status.Expired, run.batches = sink.UndoExpired, now, nil
 			n++
 		}
