@@ -793,11 +793,12 @@ func (m *Store) create(o *memObject, plan []int, rec *intake.Record, keys []inta
 		vals[j] = ops.Value(rec, i)
 	}
 	m.buf = appendRecord(m.buf[:0], rec.ID, recordFlags(rec), vals)
-	if m.logOn() {
-		m.logCreate(o, rec.ID, recordFlags(rec), vals)
-	}
 	pos := o.n
-	o.refs.set(pos, m.arena.put(m.buf))
+	ref := m.arena.put(m.buf)
+	o.refs.set(pos, ref)
+	if m.logOn() {
+		m.logCreate(o, rec.ID, ref, recordFlags(rec))
+	}
 	o.n++
 	m.total++
 	if len(o.keyl) > 0 {

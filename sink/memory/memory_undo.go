@@ -97,15 +97,50 @@ func (m *Store) beginUndoLocked(u *undoing) error {
 // logOn reports whether the batch being applied keeps an undo log.
 func (m *Store) logOn() bool { return m.undo != nil && m.undo.run.Refused == "" }
 
-// logCreate adds the entry of a create of id whose column values are vals.
-func (m *Store) logCreate(o *memObject, id string, flags byte, vals []intake.Value) {
-	var d sink.Digest
-	for j, v := range vals {
-		d.Add(o.cols[j].Name, v)
-	}
-	d.Flags(flags&flagOptedOut != 0, flags&flagInactive != 0)
-	m.undo.w.Create(o.object, id, m.undo.line, uint64(d))
+// logCreate adds the entry of a create of id, stored at ref with flags.
+// Its digest is the version's stamp (see createStamp): the arena keeps the
+// version as created until Close, so the digest of the record as created
+// is computed from it when an undo needs it (resolveCreates), and an
+// import pays nothing for it.
+func (m *Store) logCreate(o *memObject, id string, ref uint64, flags byte) {
+	m.undo.w.Create(o.object, id, m.undo.line, createStamp(ref, flags))
 	m.undo.object(o.object)
+}
+
+// createStamp is the digest field of a create in the memory store's log:
+// the ref of the version created and its flags (which setFlag changes in
+// place, so the version's own flags byte may not be the created ones).
+func createStamp(ref uint64, flags byte) uint64 {
+	return ref<<8 | uint64(flags&(flagOptedOut|flagInactive))
+}
+
+// resolveCreates replaces the stamps of b's creates by the digests of the
+// records as they were created, decoded from the arena: what PlanRevert
+// compares with the records as they are.
+//
+// It only reads the store: ReadUndo calls it under the read lock.
+func (m *Store) resolveCreates(b *sink.UndoBatch) {
+	var vals []intake.Value
+	for i := range b.Entries {
+		e := &b.Entries[i]
+		o := m.objects[e.Object]
+		if e.Kind != sink.UndoCreate || o == nil {
+			continue
+		}
+		ref, flags := e.Digest>>8, byte(e.Digest)
+		if len(vals) < len(o.cols) {
+			vals = make([]intake.Value, len(o.cols))
+		}
+		vals = vals[:len(o.cols)]
+		decodeRecord(view(m.arena.get(ref)), vals)
+		var d sink.Digest
+		for j, v := range vals {
+			d.Add(o.cols[j].Name, v)
+		}
+		d.Flags(flags&flagOptedOut != 0, flags&flagInactive != 0)
+		e.Digest = uint64(d)
+		clear(vals)
+	}
 }
 
 // logChange adds the entry of a change of the record id from old to fresh.
@@ -239,7 +274,11 @@ func (m *Store) ReadUndo(ctx context.Context, runID string, before int64) (sink.
 		return sink.UndoBatch{}, false, nil
 	}
 	b, err := r.batches[i].decode(runID)
-	return b, err == nil, err
+	if err != nil {
+		return b, false, err
+	}
+	m.resolveCreates(&b)
+	return b, true, nil
 }
 
 // newest returns the index of the newest batch with a seq below before (0:
@@ -302,12 +341,15 @@ func (m *Store) Revert(ctx context.Context, runID string, before int64, opts sin
 	if err != nil {
 		return sink.RevertResult{}, false, err
 	}
+	stamps := b.Entries
+	b.Entries = slices.Clone(b.Entries)
+	m.resolveCreates(&b)
 	cur := m.currentLocked(b)
 	acts, res := sink.PlanRevert(b, cur, opts.Force)
 	for _, a := range acts {
 		m.applyRevert(a)
 	}
-	if kept := keptEntries(b, res); len(kept) > 0 {
+	if kept := keptEntries(sink.UndoBatch{Entries: stamps}, res); len(kept) > 0 {
 		var w undolog.Writer
 		for k := range kept {
 			w.Add(&kept[k])
