@@ -219,14 +219,19 @@ type SourceInfo struct {
 // err, the error Run returns.
 func (r *Report) finish(err error) {
 	r.Finished = time.Now()
+	r.Status, r.Error = statusOf(err)
+}
+
+// statusOf is the status of a run (or an undo) that ended with err, and
+// its error text.
+func statusOf(err error) (Status, string) {
 	switch {
 	case err == nil:
-		r.Status = StatusSucceeded
+		return StatusSucceeded, ""
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		r.Status, r.Error = StatusCanceled, err.Error()
-	default:
-		r.Status, r.Error = StatusFailed, err.Error()
+		return StatusCanceled, err.Error()
 	}
+	return StatusFailed, err.Error()
 }
 
 // Duration returns Finished - Started.

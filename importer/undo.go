@@ -212,14 +212,7 @@ func (im *Importer) Undo(ctx context.Context, job UndoJob) (*UndoReport, error) 
 	}
 	err := im.undo(ctx, job, rep)
 	rep.Finished = time.Now()
-	switch {
-	case err == nil:
-		rep.Status = StatusSucceeded
-	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-		rep.Status, rep.Error = StatusCanceled, err.Error()
-	default:
-		rep.Status, rep.Error = StatusFailed, err.Error()
-	}
+	rep.Status, rep.Error = statusOf(err)
 	return rep, err
 }
 

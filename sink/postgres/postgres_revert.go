@@ -242,21 +242,8 @@ func (rv *pgRevert) readCurrent(ctx context.Context) error {
 	}
 	br := rv.tx.SendBatch(ctx, b)
 	defer br.Close()
-	rows, err := br.Query()
+	versions, err := readVersions(br)
 	if err != nil {
-		return err
-	}
-	versions := map[string]int64{}
-	for rows.Next() {
-		var object string
-		var v int64
-		if err := rows.Scan(&object, &v); err != nil {
-			rows.Close()
-			return err
-		}
-		versions[object] = v
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	var moved []string

@@ -1172,21 +1172,8 @@ func (t *pgTable) linkCond(j int) string {
 // With all, the versions are those of every object type, and one this
 // process does not know yet, or knows at another version, counts as moved.
 func (p *Store) readPrefetch(br pgx.BatchResults, tabs []*pgBatchTable, all bool) error {
-	rows, err := br.Query()
+	versions, err := readVersions(br)
 	if err != nil {
-		return err
-	}
-	versions := map[string]int64{}
-	for rows.Next() {
-		var object string
-		var v int64
-		if err := rows.Scan(&object, &v); err != nil {
-			rows.Close()
-			return err
-		}
-		versions[object] = v
-	}
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	var moved []string
@@ -1478,4 +1465,24 @@ func sortedIDs(typ string, ids []string) []string {
 		out[i] = p.id
 	}
 	return out
+}
+
+// readVersions reads the next result of br: the schema version of each
+// object type, as (object, version) rows.
+func readVersions(br pgx.BatchResults) (map[string]int64, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	versions := map[string]int64{}
+	for rows.Next() {
+		var object string
+		var v int64
+		if err := rows.Scan(&object, &v); err != nil {
+			return nil, err
+		}
+		versions[object] = v
+	}
+	return versions, rows.Err()
 }
