@@ -50,13 +50,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	rows = append(rows, [2]string{"took", r.Duration().Round(time.Millisecond).String()})
-	if !r.DryRun && r.RunID != "" {
-		undo := "kept: the run can be undone"
-		if !r.Undoable {
-			undo = "cannot be undone: " + r.UndoReason
-		}
-		rows = append(rows, [2]string{"run id", r.RunID}, [2]string{"undo", undo})
-	}
+	rows = append(rows, r.undoRows()...)
 	rows = append(rows, r.Source.textRows()...)
 	for _, kv := range rows {
 		fmt.Fprintf(tw, "  %s\t%s\n", kv[0], kv[1])
@@ -247,6 +241,19 @@ func (s *SourceInfo) textRows() [][2]string {
 		rows = append(rows, [2]string{c.name, v})
 	}
 	return rows
+}
+
+// undoRows are the report's run id and whether the run can be undone
+// (none for a dry run).
+func (r *Report) undoRows() [][2]string {
+	if r.DryRun || r.RunID == "" {
+		return nil
+	}
+	undo := "kept: the run can be undone"
+	if !r.Undoable {
+		undo = "cannot be undone: " + r.UndoReason
+	}
+	return [][2]string{{"run id", r.RunID}, {"undo", undo}}
 }
 
 // WriteText writes the undo's report as aligned "name  value" lines, then
