@@ -401,3 +401,121 @@ func TestAdversarialUndoCanceled(t *testing.T) {
 		})
 	}
 }
+
+// TestAdversarialUndoCreatedThenSchemaAndFlags: a record created by run A
+// then sees the schema grow (run B keeps an unmapped column on another
+// record), an opt-out (run C) and C's undo; undoing A removes it without a
+// conflict: it is as A created it.
+func TestAdversarialUndoCreatedThenSchemaAndFlags(t *testing.T) {
+	t.Parallel()
+	for _, name := range storeNames(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newObjectStore(t, name)
+			ctx := context.Background()
+			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+			require.NoError(t, err)
+			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\n")})
+			require.NoError(t, err)
+			_, recs0 := exportAll(t, s)
+			a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name,city\ndan@x.io,Dan,Dresden\neve@x.io,Eve,\n")})
+			require.NoError(t, err)
+			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email,Page URL\nann@x.io,https://x.io/\n"), KeepUnmapped: true})
+			require.NoError(t, err)
+			c, err := im.Run(ctx, importer.Job{Source: csvSource(t, "c.csv", "email\ndan@x.io\n"), Action: identity.OptOut})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, c.OptedOut)
+			_, err = im.Undo(ctx, importer.UndoJob{RunID: c.RunID})
+			require.NoError(t, err)
+			undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
+			require.NoError(t, err)
+			require.Zero(t, undo.Conflicted, "%+v", undo)
+			require.EqualValues(t, 2, undo.Reverted, "%+v", undo)
+			_, recs := exportAll(t, s)
+			require.Len(t, recs, len(recs0))
+		})
+	}
+}
+
+// TestAdversarialUndoTwiceAtOnce: two undos of the same run at once, as
+// from two processes: each batch is reverted once, both end without error,
+// and the store is as before the run.
+func TestAdversarialUndoTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("email,first_name,city\n")
+	for i := range 60 {
+		fmt.Fprintf(&b, "u%d@x.io,N%d,C%d\n", i%25, i, i%4)
+	}
+	file := b.String()
+	for _, name := range storeNames(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newObjectStore(t, name)
+			ctx := context.Background()
+			im, err := importer.New(importer.Config{Sink: s, BatchSize: 3})
+			require.NoError(t, err)
+			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nu1@x.io,One\nu2@x.io,Two\n")})
+			require.NoError(t, err)
+			text0, recs0 := exportAll(t, s)
+			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Duplicates: identity.DuplicatesMerge})
+			require.NoError(t, err)
+			full, err := im.Undo(ctx, importer.UndoJob{RunID: rep.RunID, DryRun: true})
+			require.NoError(t, err)
+			var undos [2]*importer.UndoReport
+			var errs [2]error
+			var wg sync.WaitGroup
+			for i := range undos {
+				wg.Go(func() { undos[i], errs[i] = im.Undo(ctx, importer.UndoJob{RunID: rep.RunID}) })
+			}
+			wg.Wait()
+			for i := range undos {
+				if errs[i] != nil {
+					// The other one may have finished before this one began.
+					require.ErrorIs(t, errs[i], importer.ErrNotUndoable, "undo %d", i)
+					require.Zero(t, undos[i].Batches)
+				}
+			}
+			require.False(t, errs[0] != nil && errs[1] != nil, "one of them undoes the run: %v, %v", errs[0], errs[1])
+			require.Equal(t, full.Rows, undos[0].Rows+undos[1].Rows, "each change is reverted once: %+v %+v", undos[0], undos[1])
+			require.Zero(t, undos[0].Conflicted+undos[1].Conflicted)
+			text, recs := exportAll(t, s)
+			requireSameStore(t, text0, recs0, text, recs, "after two undos at once")
+		})
+	}
+}
+
+// TestAdversarialUndoAfterDelete: run A updates and creates records that a
+// newer run deletes (kept for undo); A's undo leaves them in conflict;
+// once the delete is undone (putting them back), A's undo finishes and the
+// store is as before A. It fails: PlanRevert counts a created record that is
+// gone as unchanged and the log drops its entry, so that the record, put
+// back by the delete's undo, stays after A's undo.
+func TestAdversarialUndoAfterDelete(t *testing.T) {
+	t.Parallel()
+	for _, name := range storeNames(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := newObjectStore(t, name)
+			ctx := context.Background()
+			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+			require.NoError(t, err)
+			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\nben@x.io,Ben\n")})
+			require.NoError(t, err)
+			text0, recs0 := exportAll(t, s)
+			a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name\nann@x.io,Anna\ndan@x.io,Dan\nben@x.io,Benno\n")})
+			require.NoError(t, err)
+			del, err := im.Run(ctx, importer.Job{Source: csvSource(t, "d.csv", "email\nann@x.io\ndan@x.io\n"), Reason: "test",
+				Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}})
+			require.NoError(t, err)
+			require.EqualValues(t, 2, del.Deleted)
+			undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
+			require.NoError(t, err)
+			require.Equal(t, sink.UndoUndoing, undo.State, "%+v", undo)
+			require.EqualValues(t, 1, undo.Restored, "ben: %+v", undo)
+			_, err = im.Undo(ctx, importer.UndoJob{RunID: del.RunID})
+			require.NoError(t, err)
+			undoAndCompare(t, im, s, a.RunID, false, text0, recs0, "A after the delete's undo")
+		})
+	}
+}
