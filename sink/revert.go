@@ -284,9 +284,11 @@ const (
 // against the record as the later ones left it:
 //
 //   - [UndoCreate]: the record is removed when its [RecordDigest] is the
-//     entry's (it is as the run created it); a record already gone is
-//     unchanged; otherwise it is in conflict ("changed after the run
-//     created it").
+//     entry's (it is as the run created it); otherwise it is in conflict:
+//     "changed after the run created it", or "deleted after the run
+//     created it" when it is gone (an undo of that delete would bring it
+//     back: the entry stays in the log; with force it is dropped and
+//     counted unchanged).
 //   - [UndoUpdate]: each field (and flag) that holds the value the run
 //     wrote gets its value before back; one that holds the value before
 //     already is unchanged; one that holds a third value is in conflict
@@ -377,7 +379,11 @@ const (
 	reasonChanged = "changed after the run"
 	reasonCreated = "changed after the run created it"
 	reasonDeleted = "deleted after the run"
-	reasonExists  = "a record with this id exists"
+	// reasonCreatedDeleted is a record the run created that something
+	// deleted after it; force drops its entry, there being nothing to
+	// remove.
+	reasonCreatedDeleted = "deleted after the run created it"
+	reasonExists         = "a record with this id exists"
 )
 
 // revertEntry reverts e on st. With force, st is reverted in spite of a
@@ -386,7 +392,13 @@ func revertEntry(st *revState, e *UndoEntry, force bool) (entryOutcome, *Conflic
 	switch e.Kind {
 	case UndoCreate:
 		if !st.exists {
-			return outUnchanged, nil
+			// Deleted after the run: an undo of that delete would bring it
+			// back, so the entry stays in the log; force drops it.
+			c := &Conflict{Object: e.Object, ID: e.ID, Reason: reasonCreatedDeleted}
+			if force {
+				return outUnchanged, c
+			}
+			return outConflict, c
 		}
 		var c *Conflict
 		if st.digest() != e.Digest {

@@ -60,6 +60,17 @@ func TestPlanRevert(t *testing.T) {
 	_, res = sink.PlanRevert(sink.UndoBatch{Entries: b.Entries[4:]}, cur, false)
 	require.Equal(t, "a record with this id exists", res.Conflicts[0].Reason)
 
+	// A created record deleted after the run stays in conflict; force
+	// drops it, with nothing to remove.
+	gone := sink.UndoBatch{Entries: []sink.UndoEntry{{Kind: sink.UndoCreate, Object: "contact", ID: "z", Digest: 1}}}
+	acts, res2 := sink.PlanRevert(gone, nil, false)
+	require.Empty(t, acts)
+	require.Equal(t, 1, res2.Conflicted)
+	require.Equal(t, "deleted after the run created it", res2.Conflicts[0].Reason)
+	acts, res2 = sink.PlanRevert(gone, nil, true)
+	require.Empty(t, acts)
+	require.Equal(t, [3]int{1, 1, 0}, [3]int{res2.Unchanged, res2.Forced, res2.Conflicted})
+
 	js, err := json.Marshal(res.Conflicts[0].Fields[0])
 	require.NoError(t, err)
 	require.JSONEq(t, `{"field":"email","before":"d@x.io","run_wrote":null,"now":"other@x.io"}`, string(js))
