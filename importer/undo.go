@@ -35,10 +35,10 @@ func (im *Importer) Undoable(job Job) (ok bool, reason string) {
 	if job.DryRun {
 		return false, "a dry run writes nothing"
 	}
-	if _, isU := im.cfg.Sink.(sink.Undoer); !isU {
+	switch u, ok := im.cfg.Sink.(sink.Undoer); {
+	case !ok:
 		return false, fmt.Sprintf("the store keeps no undo log (%T does not implement sink.Undoer)", im.cfg.Sink)
-	}
-	if u := im.cfg.Sink.(sink.Undoer); !u.Undoes() {
+	case !u.Undoes():
 		return false, fmt.Sprintf("the store keeps no undo log (%T reports Undoes false)", im.cfg.Sink)
 	}
 	return job.undoRefusal()

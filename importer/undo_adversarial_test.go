@@ -94,50 +94,46 @@ func TestAdversarialUndoDuplicatesAcrossBatches(t *testing.T) {
 // it whole, and a forced undo of A brings back the state before both.
 func TestAdversarialUndoOlderThenNewer(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name,last_name,city\nann@x.io,Ann,Alt,Köln\nben@x.io,Ben,Bauer,Bonn\ncid@x.io,Cid,Can,\n")})
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name,last_name,city\nann@x.io,A-ann,,\nben@x.io,A-ben,,Berlin\ndan@x.io,A-dan,,\ncid@x.io,,,Celle\n")})
-			require.NoError(t, err)
-			_, recsA := exportAll(t, s)
-			b, err := im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email,first_name,last_name,city\nann@x.io,B-ann,,\ndan@x.io,,B-dan,\ncid@x.io,,Cole,\n")})
-			require.NoError(t, err)
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name,last_name,city\nann@x.io,Ann,Alt,Köln\nben@x.io,Ben,Bauer,Bonn\ncid@x.io,Cid,Can,\n")})
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name,last_name,city\nann@x.io,A-ann,,\nben@x.io,A-ben,,Berlin\ndan@x.io,A-dan,,\ncid@x.io,,,Celle\n")})
+		require.NoError(t, err)
+		_, recsA := exportAll(t, s)
+		b, err := im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email,first_name,last_name,city\nann@x.io,B-ann,,\ndan@x.io,,B-dan,\ncid@x.io,,Cole,\n")})
+		require.NoError(t, err)
 
-			undoA, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
-			require.NoError(t, err)
-			require.EqualValues(t, 2, undoA.Conflicted, "ann and dan changed after A (cid in another field than A's): %+v", undoA)
-			require.Equal(t, sink.UndoUndoing, undoA.State)
-			_, recs := exportAll(t, s)
-			require.Equal(t, "Ben", recs[idOf(t, recs, "ben@x.io")].Get("first_name").String(), "ben, not in conflict, is reverted")
-			cid := recs[idOf(t, recs, "cid@x.io")]
-			require.True(t, cid.Get("city").IsNull(), "cid's city, which only A wrote, is reverted")
-			require.Equal(t, "Cole", cid.Get("last_name").String(), "cid's last name, B's, stays")
+		undoA, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, undoA.Conflicted, "ann and dan changed after A (cid in another field than A's): %+v", undoA)
+		require.Equal(t, sink.UndoUndoing, undoA.State)
+		_, recs := exportAll(t, s)
+		require.Equal(t, "Ben", recs[idOf(t, recs, "ben@x.io")].Get("first_name").String(), "ben, not in conflict, is reverted")
+		cid := recs[idOf(t, recs, "cid@x.io")]
+		require.True(t, cid.Get("city").IsNull(), "cid's city, which only A wrote, is reverted")
+		require.Equal(t, "Cole", cid.Get("last_name").String(), "cid's last name, B's, stays")
 
-			// B's undo sees records as B left them (A's undo touched only ben).
-			undoB, err := im.Undo(ctx, importer.UndoJob{RunID: b.RunID})
-			require.NoError(t, err)
-			require.Zero(t, undoB.Conflicted, "%+v", undoB)
-			require.Equal(t, sink.UndoUndone, undoB.State)
-			// The state is A's, ben aside.
-			_, recs = exportAll(t, s)
-			for _, e := range []string{"ann@x.io", "dan@x.io"} {
-				id := idOf(t, recsA, e)
-				for _, f := range []string{"first_name", "last_name", "city"} {
-					require.Equal(t, recsA[id].Get(f), recs[id].Get(f), "%s.%s", e, f)
-				}
+		// B's undo sees records as B left them (A's undo touched only ben).
+		undoB, err := im.Undo(ctx, importer.UndoJob{RunID: b.RunID})
+		require.NoError(t, err)
+		require.Zero(t, undoB.Conflicted, "%+v", undoB)
+		require.Equal(t, sink.UndoUndone, undoB.State)
+		// The state is A's, ben aside.
+		_, recs = exportAll(t, s)
+		for _, e := range []string{"ann@x.io", "dan@x.io"} {
+			id := idOf(t, recsA, e)
+			for _, f := range []string{"first_name", "last_name", "city"} {
+				require.Equal(t, recsA[id].Get(f), recs[id].Get(f), "%s.%s", e, f)
 			}
+		}
 
-			undo := undoAndCompare(t, im, s, a.RunID, true, text0, recs0, "forced undo of A")
-			require.Equal(t, sink.UndoUndone, undo.State)
-		})
-	}
+		undo := undoAndCompare(t, im, s, a.RunID, true, text0, recs0, "forced undo of A")
+		require.Equal(t, sink.UndoUndone, undo.State)
+	})
 }
 
 // TestAdversarialUndoConsent: a run that re-subscribes an opted-out
@@ -146,56 +142,48 @@ func TestAdversarialUndoOlderThenNewer(t *testing.T) {
 func TestAdversarialUndoConsent(t *testing.T) {
 	t.Parallel()
 	chans := []identity.Channel{{Name: "email", AllowResubscribe: true}, {Name: "sms"}}
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,email consent,sms consent\nann@x.io,opted_in,opted_in\nben@x.io,opted_out,\ncid@x.io,opted_in,opted_out\n"), Consent: chans})
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			out, err := im.Run(ctx, importer.Job{Source: csvSource(t, "optout.csv", "email\nann@x.io\ncid@x.io\n"), Action: identity.OptOut})
-			require.NoError(t, err)
-			require.EqualValues(t, 2, out.OptedOut)
-			text1, recs1 := exportAll(t, s)
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,email consent,sms consent\nann@x.io,opted_in,opted_in\nben@x.io,opted_out,\ncid@x.io,opted_in,opted_out\n"), Consent: chans})
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		out, err := im.Run(ctx, importer.Job{Source: csvSource(t, "optout.csv", "email\nann@x.io\ncid@x.io\n"), Action: identity.OptOut})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, out.OptedOut)
+		text1, recs1 := exportAll(t, s)
 
-			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "resub.csv",
-				"email,email consent,sms consent\nann@x.io,opted_in,opted_out\nben@x.io,opted_in,opted_in\ncid@x.io,opted_in,opted_in\ndan@x.io,opted_out,opted_in\nann@x.io,opted_out,\n"),
-				Consent: chans, Duplicates: identity.DuplicatesMerge})
-			require.NoError(t, err)
-			checkInvariant(t, rep)
-			_, recs := exportAll(t, s)
-			require.False(t, recs[idOf(t, recs, "cid@x.io")].OptedOut, "cid re-subscribed: its opt-out is lifted")
-			undoAndCompare(t, im, s, rep.RunID, false, text1, recs1, "undo of the re-subscription")
-			undoAndCompare(t, im, s, out.RunID, false, text0, recs0, "undo of the opt-out")
-		})
-	}
+		rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "resub.csv",
+			"email,email consent,sms consent\nann@x.io,opted_in,opted_out\nben@x.io,opted_in,opted_in\ncid@x.io,opted_in,opted_in\ndan@x.io,opted_out,opted_in\nann@x.io,opted_out,\n"),
+			Consent: chans, Duplicates: identity.DuplicatesMerge})
+		require.NoError(t, err)
+		checkInvariant(t, rep)
+		_, recs := exportAll(t, s)
+		require.False(t, recs[idOf(t, recs, "cid@x.io")].OptedOut, "cid re-subscribed: its opt-out is lifted")
+		undoAndCompare(t, im, s, rep.RunID, false, text1, recs1, "undo of the re-subscription")
+		undoAndCompare(t, im, s, out.RunID, false, text0, recs0, "undo of the opt-out")
+	})
 }
 
 // TestAdversarialUndoPartlyRejected: a run whose rows are partly rejected,
 // in batches of two, is undone whole.
 func TestAdversarialUndoPartlyRejected(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\n")})
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "mixed.csv",
-				"email,first_name,birthday\nbad,X,\nann@x.io,Anna,\nnot-an-email,Y,\nben@x.io,Ben,not-a-date\ncid@x.io,Cid,\n@,Z,\nann@x.io,Annie,\n")})
-			require.NoError(t, err)
-			checkInvariant(t, rep)
-			require.NotZero(t, rep.Rejected)
-			undoAndCompare(t, im, s, rep.RunID, false, text0, recs0, "partly rejected")
-		})
-	}
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\n")})
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "mixed.csv",
+			"email,first_name,birthday\nbad,X,\nann@x.io,Anna,\nnot-an-email,Y,\nben@x.io,Ben,not-a-date\ncid@x.io,Cid,\n@,Z,\nann@x.io,Annie,\n")})
+		require.NoError(t, err)
+		checkInvariant(t, rep)
+		require.NotZero(t, rep.Rejected)
+		undoAndCompare(t, im, s, rep.RunID, false, text0, recs0, "partly rejected")
+	})
 }
 
 // failingUndoer fails the failAt-th WriteUndo of the store it wraps, as a
@@ -266,53 +254,49 @@ func TestAdversarialUndoConcurrentRuns(t *testing.T) {
 		b.WriteString("shared-" + prefix + "@x.io,S,\n")
 		return b.String()
 	}
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			_, err := func() (*importer.Report, error) {
-				im, err := importer.New(importer.Config{Sink: s})
-				require.NoError(t, err)
-				return im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nshared-a@x.io,SA\nshared-b@x.io,SB\na3@x.io,Old\n")})
-			}()
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			reps := make([]*importer.Report, 2)
-			errs := make([]error, 2)
-			var wg sync.WaitGroup
-			for i, prefix := range []string{"a", "b"} {
-				wg.Go(func() {
-					im, err := importer.New(importer.Config{Sink: s, BatchSize: 3})
-					if err != nil {
-						errs[i] = err
-						return
-					}
-					reps[i], errs[i] = im.Run(ctx, importer.Job{Source: csvSource(t, prefix+".csv", file(prefix, 60))})
-				})
-			}
-			wg.Wait()
-			require.NoError(t, errs[0])
-			require.NoError(t, errs[1])
-			_, recsAB := exportAll(t, s)
-
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		_, err := func() (*importer.Report, error) {
 			im, err := importer.New(importer.Config{Sink: s})
 			require.NoError(t, err)
-			undo, err := im.Undo(ctx, importer.UndoJob{RunID: reps[0].RunID})
-			require.NoError(t, err)
-			require.Zero(t, undo.Conflicted, "%+v", undo)
-			require.EqualValues(t, reps[0].Created+reps[0].Updated, undo.Rows, "%+v", undo)
-			_, recs := exportAll(t, s)
-			for id, r := range recsAB {
-				e := r.Get("email").String()
-				if strings.HasPrefix(e, "b") || e == "shared-b@x.io" {
-					require.NotNil(t, recs[id], "%s: B's record stays", e)
-					requireSameStore(t, "", map[string]*intake.Record{id: r}, "", map[string]*intake.Record{id: recs[id]}, "B's "+e)
+			return im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nshared-a@x.io,SA\nshared-b@x.io,SB\na3@x.io,Old\n")})
+		}()
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		reps := make([]*importer.Report, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, prefix := range []string{"a", "b"} {
+			wg.Go(func() {
+				im, err := importer.New(importer.Config{Sink: s, BatchSize: 3})
+				if err != nil {
+					errs[i] = err
+					return
 				}
+				reps[i], errs[i] = im.Run(ctx, importer.Job{Source: csvSource(t, prefix+".csv", file(prefix, 60))})
+			})
+		}
+		wg.Wait()
+		require.NoError(t, errs[0])
+		require.NoError(t, errs[1])
+		_, recsAB := exportAll(t, s)
+
+		im, err := importer.New(importer.Config{Sink: s})
+		require.NoError(t, err)
+		undo, err := im.Undo(ctx, importer.UndoJob{RunID: reps[0].RunID})
+		require.NoError(t, err)
+		require.Zero(t, undo.Conflicted, "%+v", undo)
+		require.EqualValues(t, reps[0].Created+reps[0].Updated, undo.Rows, "%+v", undo)
+		_, recs := exportAll(t, s)
+		for id, r := range recsAB {
+			e := r.Get("email").String()
+			if strings.HasPrefix(e, "b") || e == "shared-b@x.io" {
+				require.NotNil(t, recs[id], "%s: B's record stays", e)
+				requireSameStore(t, "", map[string]*intake.Record{id: r}, "", map[string]*intake.Record{id: recs[id]}, "B's "+e)
 			}
-			undoAndCompare(t, im, s, reps[1].RunID, false, text0, recs0, "undo of B after A")
-		})
-	}
+		}
+		undoAndCompare(t, im, s, reps[1].RunID, false, text0, recs0, "undo of B after A")
+	})
 }
 
 // cancelingUndoer cancels the undo's context once its store has reverted
@@ -411,33 +395,29 @@ func TestAdversarialUndoCanceled(t *testing.T) {
 // conflict: it is as A created it.
 func TestAdversarialUndoCreatedThenSchemaAndFlags(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\n")})
-			require.NoError(t, err)
-			_, recs0 := exportAll(t, s)
-			a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name,city\ndan@x.io,Dan,Dresden\neve@x.io,Eve,\n")})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email,Page URL\nann@x.io,https://x.io/\n"), KeepUnmapped: true})
-			require.NoError(t, err)
-			c, err := im.Run(ctx, importer.Job{Source: csvSource(t, "c.csv", "email\ndan@x.io\n"), Action: identity.OptOut})
-			require.NoError(t, err)
-			require.EqualValues(t, 1, c.OptedOut)
-			_, err = im.Undo(ctx, importer.UndoJob{RunID: c.RunID})
-			require.NoError(t, err)
-			undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
-			require.NoError(t, err)
-			require.Zero(t, undo.Conflicted, "%+v", undo)
-			require.EqualValues(t, 2, undo.Reverted, "%+v", undo)
-			_, recs := exportAll(t, s)
-			require.Len(t, recs, len(recs0))
-		})
-	}
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\n")})
+		require.NoError(t, err)
+		_, recs0 := exportAll(t, s)
+		a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name,city\ndan@x.io,Dan,Dresden\neve@x.io,Eve,\n")})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email,Page URL\nann@x.io,https://x.io/\n"), KeepUnmapped: true})
+		require.NoError(t, err)
+		c, err := im.Run(ctx, importer.Job{Source: csvSource(t, "c.csv", "email\ndan@x.io\n"), Action: identity.OptOut})
+		require.NoError(t, err)
+		require.EqualValues(t, 1, c.OptedOut)
+		_, err = im.Undo(ctx, importer.UndoJob{RunID: c.RunID})
+		require.NoError(t, err)
+		undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
+		require.NoError(t, err)
+		require.Zero(t, undo.Conflicted, "%+v", undo)
+		require.EqualValues(t, 2, undo.Reverted, "%+v", undo)
+		_, recs := exportAll(t, s)
+		require.Len(t, recs, len(recs0))
+	})
 }
 
 // TestAdversarialUndoTwiceAtOnce: two undos of the same run at once, as
@@ -451,41 +431,37 @@ func TestAdversarialUndoTwiceAtOnce(t *testing.T) {
 		fmt.Fprintf(&b, "u%d@x.io,N%d,C%d\n", i%25, i, i%4)
 	}
 	file := b.String()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 3})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nu1@x.io,One\nu2@x.io,Two\n")})
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Duplicates: identity.DuplicatesMerge})
-			require.NoError(t, err)
-			full, err := im.Undo(ctx, importer.UndoJob{RunID: rep.RunID, DryRun: true})
-			require.NoError(t, err)
-			var undos [2]*importer.UndoReport
-			var errs [2]error
-			var wg sync.WaitGroup
-			for i := range undos {
-				wg.Go(func() { undos[i], errs[i] = im.Undo(ctx, importer.UndoJob{RunID: rep.RunID}) })
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 3})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nu1@x.io,One\nu2@x.io,Two\n")})
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		rep, err := im.Run(ctx, importer.Job{Source: csvSource(t, "f.csv", file), Duplicates: identity.DuplicatesMerge})
+		require.NoError(t, err)
+		full, err := im.Undo(ctx, importer.UndoJob{RunID: rep.RunID, DryRun: true})
+		require.NoError(t, err)
+		var undos [2]*importer.UndoReport
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range undos {
+			wg.Go(func() { undos[i], errs[i] = im.Undo(ctx, importer.UndoJob{RunID: rep.RunID}) })
+		}
+		wg.Wait()
+		for i := range undos {
+			if errs[i] != nil {
+				// The other one may have finished before this one began.
+				require.ErrorIs(t, errs[i], importer.ErrNotUndoable, "undo %d", i)
+				require.Zero(t, undos[i].Batches)
 			}
-			wg.Wait()
-			for i := range undos {
-				if errs[i] != nil {
-					// The other one may have finished before this one began.
-					require.ErrorIs(t, errs[i], importer.ErrNotUndoable, "undo %d", i)
-					require.Zero(t, undos[i].Batches)
-				}
-			}
-			require.False(t, errs[0] != nil && errs[1] != nil, "one of them undoes the run: %v, %v", errs[0], errs[1])
-			require.Equal(t, full.Rows, undos[0].Rows+undos[1].Rows, "each change is reverted once: %+v %+v", undos[0], undos[1])
-			require.Zero(t, undos[0].Conflicted+undos[1].Conflicted)
-			text, recs := exportAll(t, s)
-			requireSameStore(t, text0, recs0, text, recs, "after two undos at once")
-		})
-	}
+		}
+		require.False(t, errs[0] != nil && errs[1] != nil, "one of them undoes the run: %v, %v", errs[0], errs[1])
+		require.Equal(t, full.Rows, undos[0].Rows+undos[1].Rows, "each change is reverted once: %+v %+v", undos[0], undos[1])
+		require.Zero(t, undos[0].Conflicted+undos[1].Conflicted)
+		text, recs := exportAll(t, s)
+		requireSameStore(t, text0, recs0, text, recs, "after two undos at once")
+	})
 }
 
 // TestAdversarialUndoAfterDelete: run A updates and creates records that a
@@ -498,47 +474,43 @@ func TestAdversarialUndoTwiceAtOnce(t *testing.T) {
 // order of creation.
 func TestAdversarialUndoAfterDelete(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			s := newObjectStore(t, name)
-			ctx := context.Background()
-			im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\nben@x.io,Ben\n")})
-			require.NoError(t, err)
-			text0, recs0 := exportAll(t, s)
-			a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name\nann@x.io,Anna\ndan@x.io,Dan\nben@x.io,Benno\n")})
-			require.NoError(t, err)
-			del, err := im.Run(ctx, importer.Job{Source: csvSource(t, "d.csv", "email\nann@x.io\ndan@x.io\n"), Reason: "test",
-				Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}})
-			require.NoError(t, err)
-			require.EqualValues(t, 2, del.Deleted)
-			undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
-			require.NoError(t, err)
-			require.Equal(t, sink.UndoUndoing, undo.State, "%+v", undo)
-			require.EqualValues(t, 1, undo.Restored, "ben: %+v", undo)
-			require.EqualValues(t, 2, undo.Conflicted, "ann and dan, deleted after the run: %+v", undo)
-			_, err = im.Undo(ctx, importer.UndoJob{RunID: del.RunID})
-			require.NoError(t, err)
-			undo = undoAndCompare(t, im, s, a.RunID, false, "", recs0, "A after the delete's undo")
-			require.Equal(t, sink.UndoUndone, undo.State)
-			_ = text0
+	onEachStore(t, func(t *testing.T, name string, s objectStore) {
+		ctx := context.Background()
+		im, err := importer.New(importer.Config{Sink: s, BatchSize: 2})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "seed.csv", "email,first_name\nann@x.io,Ann\nben@x.io,Ben\n")})
+		require.NoError(t, err)
+		text0, recs0 := exportAll(t, s)
+		a, err := im.Run(ctx, importer.Job{Source: csvSource(t, "a.csv", "email,first_name\nann@x.io,Anna\ndan@x.io,Dan\nben@x.io,Benno\n")})
+		require.NoError(t, err)
+		del, err := im.Run(ctx, importer.Job{Source: csvSource(t, "d.csv", "email\nann@x.io\ndan@x.io\n"), Reason: "test",
+			Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}})
+		require.NoError(t, err)
+		require.EqualValues(t, 2, del.Deleted)
+		undo, err := im.Undo(ctx, importer.UndoJob{RunID: a.RunID})
+		require.NoError(t, err)
+		require.Equal(t, sink.UndoUndoing, undo.State, "%+v", undo)
+		require.EqualValues(t, 1, undo.Restored, "ben: %+v", undo)
+		require.EqualValues(t, 2, undo.Conflicted, "ann and dan, deleted after the run: %+v", undo)
+		_, err = im.Undo(ctx, importer.UndoJob{RunID: del.RunID})
+		require.NoError(t, err)
+		undo = undoAndCompare(t, im, s, a.RunID, false, "", recs0, "A after the delete's undo")
+		require.Equal(t, sink.UndoUndone, undo.State)
+		_ = text0
 
-			// A created record deleted for good: force drops its entry.
-			b, err := im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email\neve@x.io\n")})
-			require.NoError(t, err)
-			_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "d2.csv", "email\neve@x.io\n"), Reason: "test",
-				Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}})
-			require.NoError(t, err)
-			undo, err = im.Undo(ctx, importer.UndoJob{RunID: b.RunID})
-			require.NoError(t, err)
-			require.Equal(t, sink.UndoUndoing, undo.State)
-			require.Equal(t, "deleted after the run created it", undo.Conflicts[0].Reason)
-			undo, err = im.Undo(ctx, importer.UndoJob{RunID: b.RunID, Force: true})
-			require.NoError(t, err)
-			require.Equal(t, [2]int64{1, 1}, [2]int64{undo.Unchanged, undo.Forced})
-			require.Equal(t, sink.UndoUndone, undo.State)
-		})
-	}
+		// A created record deleted for good: force drops its entry.
+		b, err := im.Run(ctx, importer.Job{Source: csvSource(t, "b.csv", "email\neve@x.io\n")})
+		require.NoError(t, err)
+		_, err = im.Run(ctx, importer.Job{Source: csvSource(t, "d2.csv", "email\neve@x.io\n"), Reason: "test",
+			Action: identity.Matrix{OnMatch: identity.MatchDelete, OnNoMatch: identity.NoMatchSkip}, Undo: importer.UndoOptions{Deletes: true}})
+		require.NoError(t, err)
+		undo, err = im.Undo(ctx, importer.UndoJob{RunID: b.RunID})
+		require.NoError(t, err)
+		require.Equal(t, sink.UndoUndoing, undo.State)
+		require.Equal(t, "deleted after the run created it", undo.Conflicts[0].Reason)
+		undo, err = im.Undo(ctx, importer.UndoJob{RunID: b.RunID, Force: true})
+		require.NoError(t, err)
+		require.Equal(t, [2]int64{1, 1}, [2]int64{undo.Unchanged, undo.Forced})
+		require.Equal(t, sink.UndoUndone, undo.State)
+	})
 }

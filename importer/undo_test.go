@@ -48,14 +48,21 @@ func requireSameStore(t *testing.T, wantText string, want map[string]*intake.Rec
 	require.Equal(t, wantText, gotText, "%s: the export", msg)
 }
 
-func TestUndo(t *testing.T) {
-	t.Parallel()
+// onEachStore runs fn on a fresh store of each kind of storeNames, as
+// parallel subtests named after the kind.
+func onEachStore(t *testing.T, fn func(t *testing.T, name string, s objectStore)) {
+	t.Helper()
 	for _, name := range storeNames(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			testUndoRun(t, newObjectStore(t, name))
+			fn(t, name, newObjectStore(t, name))
 		})
 	}
+}
+
+func TestUndo(t *testing.T) {
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, _ string, s objectStore) { testUndoRun(t, s) })
 }
 
 // testUndoRun: import → update run → undo restores the exact earlier state;
@@ -146,12 +153,7 @@ func idOf(t *testing.T, recs map[string]*intake.Record, email string) string {
 
 func TestUndoLifecycle(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testUndoLifecycle(t, newObjectStore(t, name))
-		})
-	}
+	onEachStore(t, func(t *testing.T, _ string, s objectStore) { testUndoLifecycle(t, s) })
 }
 
 // testUndoLifecycle: an opt-out and an inactivation are reverted; a delete
@@ -241,12 +243,7 @@ func TestUndoRetention(t *testing.T) {
 
 func TestUndoLinks(t *testing.T) {
 	t.Parallel()
-	for _, name := range storeNames(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			testUndoLinks(t, newObjectStore(t, name))
-		})
-	}
+	onEachStore(t, func(t *testing.T, _ string, s objectStore) { testUndoLinks(t, s) })
 }
 
 // testUndoLinks: an import that created its link targets (stub accounts)

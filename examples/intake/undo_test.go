@@ -99,6 +99,16 @@ func TestUndoCommand(t *testing.T) {
 	assert.Regexp(t, `forced\s+1`, out)
 	assert.Equal(t, before, exported(t, store))
 
+	// -no-undo keeps no log: the import says so, and its undo is refused.
+	code, out, stderr = cli(t, "import", "-store", store, "-no-undo", "-json", late)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "this run cannot be undone: the job keeps no undo log (undo off)")
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.False(t, rep.Undoable)
+	code, _, stderr = cli(t, "undo", "-store", store, rep.RunID)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "cannot be undone: the job keeps no undo log (undo off)")
+
 	// A deleting import without -undo-deletes says so before it runs.
 	code, _, stderr = cli(t, "import", "-store", store, "-on-match", "delete", "-on-no-match", "skip", "-reason", "duplicate", late)
 	require.Equal(t, 0, code, stderr)
